@@ -1,0 +1,119 @@
+// Battery voltage: which source to believe, how far to trust it, what band it is in, and
+// whether the battery is too cold to charge.
+#include <algorithm>
+#include <cmath>
+
+#include "rules/detail.hpp"
+#include "rules/soc.hpp"
+
+namespace rules::detail {
+
+namespace {
+struct Source {
+  VoltageSource id;
+  const std::optional<Reading>* reading;
+};
+}  // namespace
+
+Band band_of(const Thresholds& t, double v) {
+  if (v <= t.shutdown_v) return Band::shutdown;
+  if (v < t.critical_low_v) return Band::critical;
+  if (v < t.low_v) return Band::low;
+  if (v < t.restart_v) return Band::recovering;
+  if (v < t.optimal_min_v) return Band::below_optimal;
+  if (v <= t.optimal_max_v) return Band::optimal;
+  if (v < t.float_v) return Band::above_optimal;
+  if (v < t.absorption_v) return Band::floating;
+  if (v < t.full_v) return Band::absorption;
+  return Band::full;
+}
+
+void assess_battery(const Snapshot& snap, const SiteProfile& site, BatteryView& out, std::vector<Reason>& alarms) {
+  out = BatteryView{};
+  // Preference order: the shunt's 0.01 V (reg 259), the GX system's 0.1 V (reg 840), then the
+  // Sol-Ark's own terminal reading (reg 183), which sags with the inverter's current.
+  const std::array<Source, 3> sources{{{VoltageSource::battery_monitor, &snap.monitor_battery_v},
+                                       {VoltageSource::gx_system, &snap.gx_battery_v},
+                                       {VoltageSource::solark, &snap.solark_battery_v}}};
+  double lo = 0, hi = 0;
+  int fresh_count = 0;
+  bool skipped_preferred = false;
+  for (const Source& s : sources) {
+    const auto& r = *s.reading;
+    if (!fresh(r, snap.now, site.electrical_stale_after)) {
+      if (r) skipped_preferred = skipped_preferred || out.source == VoltageSource::none;
+      continue;
+    }
+    const double v = r->value;
+    if (!(v >= site.plausible_min_v && v <= site.plausible_max_v)) {
+      alarms.push_back({ReasonCode::implausible_reading, ReasonCode::none, v, site.plausible_min_v, {}});
+      if (out.source == VoltageSource::none) skipped_preferred = true;
+      continue;
+    }
+    if (fresh_count == 0) {
+      lo = hi = v;
+      out.source = s.id;
+      out.measured_v = v;
+    } else {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    ++fresh_count;
+  }
+  if (fresh_count == 0) {
+    alarms.push_back({ReasonCode::no_voltage, ReasonCode::none, {}, {}, {}});
+    return;
+  }
+  if (skipped_preferred) alarms.push_back({ReasonCode::voltage_fallback, ReasonCode::none, {}, {}, {}});
+  if (hi - lo > site.source_disagreement_v) {
+    alarms.push_back({ReasonCode::voltage_disagreement, ReasonCode::none, hi - lo, site.source_disagreement_v, {}});
+  }
+
+  // Load compensation: under discharge the terminal voltage sags by I*R; adding it back keeps a
+  // load's own start from tripping its own stop. battery_a is + when charging.
+  double v = *out.measured_v;
+  if (site.internal_resistance_ohm > 0) {
+    if (auto amps = fresh_value(snap.battery_a, snap.now, site.electrical_stale_after)) {
+      v -= *amps * site.internal_resistance_ohm;
+    }
+  }
+  out.decide_v = v;
+  out.soc_pct = soc_from_v(site.curve, v);
+  out.band = band_of(site.thresholds, v);
+}
+
+void update_lockout(const BatteryView& battery, const Thresholds& t, SiteState& site) {
+  if (!battery.decide_v) return;  // unknown voltage neither sets nor clears it
+  const double v = *battery.decide_v;
+  if (v <= t.shutdown_v) {
+    site.lockout = true;
+  } else if (site.lockout && v >= t.restart_v) {
+    site.lockout = false;
+  }
+}
+
+void assess_charging(const Snapshot& snap, const Profiles& p, const SiteState& prev, Decision& out) {
+  const SiteProfile& site = p.site;
+  out.block_charging = false;
+  out.charge_reason = {};
+  if (!site.block_charging_below_c) return;
+  const double limit = *site.block_charging_below_c;
+
+  // The battery's own sensor first; the air of the zone that holds it is the fallback.
+  std::optional<double> temp = fresh_value(snap.battery_temp_c, snap.now, site.temperature_stale_after);
+  for (std::size_t i = 0; !temp && i < p.zones.size() && i < snap.zone_temp_c.size(); ++i) {
+    if (p.zones[i].holds_battery) temp = fresh_value(snap.zone_temp_c[i], snap.now, site.temperature_stale_after);
+  }
+  if (!temp) {
+    // Charging a frozen LiFePO4 cell plates lithium; not knowing is treated as too cold.
+    out.block_charging = true;
+    out.charge_reason = {ReasonCode::battery_temp_unknown, ReasonCode::none, {}, limit, {}};
+    return;
+  }
+  const double release = prev.charge_blocked ? limit + site.block_charging_hysteresis_c : limit;
+  out.block_charging = *temp < release;
+  out.charge_reason = {out.block_charging ? ReasonCode::battery_too_cold : ReasonCode::charge_ok, ReasonCode::none,
+                       *temp, release, {}};
+}
+
+}  // namespace rules::detail

@@ -1,0 +1,51 @@
+#pragma once
+// What the rules want this cycle, and why.
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "rules/reason.hpp"
+#include "rules/state.hpp"
+
+namespace rules {
+
+enum class VoltageSource { none, battery_monitor, gx_system, solark };
+
+// Where the battery sits among the nine thresholds (for display and alarms).
+enum class Band {
+  unknown, shutdown, critical, low, recovering, below_optimal, optimal, above_optimal,
+  floating, absorption, full
+};
+
+struct BatteryView {
+  std::optional<double> measured_v;  // from `source`
+  std::optional<double> decide_v;    // load-compensated (equal to measured when R = 0)
+  VoltageSource source = VoltageSource::none;
+  std::optional<double> soc_pct;     // from the curve; shown, never decided on
+  Band band = Band::unknown;
+};
+
+struct LoadDecision {
+  bool on = false;
+  bool changed = false;  // differs from prev commanded state
+  Reason reason;
+  int fan_speed = 0;     // fans with speed control: 1..max when on
+};
+
+struct ZoneDecision {
+  LoadDecision fan;
+  LoadDecision heater;
+  bool heat_demand = false;
+};
+
+struct Decision {
+  BatteryView battery;
+  std::vector<LoadDecision> miners;  // same index as Profiles::miners
+  std::vector<ZoneDecision> zones;
+  bool block_charging = false;
+  Reason charge_reason;
+  std::vector<Reason> alarms;  // voltage disagreement, implausible readings, ...
+  State next;
+};
+
+}  // namespace rules

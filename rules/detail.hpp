@@ -1,0 +1,81 @@
+#pragma once
+// Internal to rules/: the pieces decide() is assembled from. Not for use outside rules/.
+#include <array>
+#include <cstddef>
+#include <limits>
+#include <optional>
+
+#include "rules/decision.hpp"
+#include "rules/profile.hpp"
+#include "rules/snapshot.hpp"
+
+namespace rules::detail {
+
+constexpr std::size_t kMaxMiners = 32;  // validate() refuses more
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+inline bool fresh(const std::optional<Reading>& r, SteadyTime now, Duration max_age) {
+  return r && r->value == r->value /* not NaN */ && now - r->as_of <= max_age;
+}
+inline std::optional<double> fresh_value(const std::optional<Reading>& r, SteadyTime now, Duration max_age) {
+  if (!fresh(r, now, max_age)) return std::nullopt;
+  return r->value;
+}
+
+// ---- battery.cpp
+// Picks the voltage source, compensates for load, derives SOC and band, raises alarms.
+void assess_battery(const Snapshot& snap, const SiteProfile& site, BatteryView& out, std::vector<Reason>& alarms);
+Band band_of(const Thresholds& t, double v);
+// Latches the low-voltage lockout at shutdown, releases it at restart.
+void update_lockout(const BatteryView& battery, const Thresholds& t, SiteState& site);
+// Cold-charge protection; sets out.block_charging and out.charge_reason.
+void assess_charging(const Snapshot& snap, const Profiles& p, const SiteState& prev, Decision& out);
+
+// ---- schedule.cpp
+bool in_windows(const std::vector<TimeWindow>& windows, int minute_of_day);
+
+// ---- load_step.cpp
+// What a load's conditions say this cycle, before the switching limits are applied.
+struct LoadInputs {
+  std::optional<Reason> force_off;  // off at once, ignoring min on-time and delays
+  std::optional<Reason> force_on;   // on now (override, stale "on"); min off, max starts, stagger still apply
+  std::optional<Reason> hold;       // keep the commanded state
+  bool start_ok = false;            // every start condition holds
+  Reason not_startable;             // the first start condition that fails
+  bool stop_condition = false;      // a stop condition holds (only read while on)
+  Reason stop_reason;
+  Reason running_reason;            // reason while on and nothing wants it off
+  Reason start_reason;              // detail while the start dwell runs (defaults to running_reason)
+};
+
+struct StepContext {
+  SteadyTime now;
+  const Timing& timing;
+  SiteState& site;       // last_start for stagger
+  bool staggered;        // subject to the site's stagger interval
+  Duration stagger;
+};
+
+// Advances one load: dwell timers, min on/off, max starts per hour, stagger.
+void step_load(const StepContext& ctx, const LoadInputs& in, LoadState& st, LoadDecision& out);
+
+// The stale-input policy as a LoadInputs verdict; tracks st.stale_since.
+void apply_stale_policy(StalePolicy policy, SteadyTime now, Duration hold_max, LoadState& st, LoadInputs& in);
+
+// Overrides past their expiry are returned to automatic.
+void expire_override(SteadyTime now, LoadState& st);
+
+// ---- miners.cpp
+struct HeatCalls {
+  std::array<bool, kMaxMiners> call{};
+};
+void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const State& prev, Decision& out);
+// True when the miner runs, or only waits on a timer: it can heat its zone soon.
+bool miner_can_heat(const LoadDecision& d);
+
+// ---- hvac.cpp
+void update_zone_demand(const Snapshot& snap, const Profiles& p, Decision& out);
+HeatCalls heat_calls(const Snapshot& snap, const Profiles& p, const Decision& out);
+void decide_zones(const Snapshot& snap, const Profiles& p, const State& prev, Decision& out);
+
+}  // namespace rules::detail

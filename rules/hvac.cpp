@@ -1,0 +1,168 @@
+// HVAC zones: exhaust fans on temperature with hysteresis, and heating by miner or heater.
+#include <algorithm>
+#include <cmath>
+
+#include "rules/detail.hpp"
+
+namespace rules::detail {
+
+namespace {
+
+std::optional<double> zone_temp(const Snapshot& snap, const SiteProfile& site, std::size_t i) {
+  if (i >= snap.zone_temp_c.size()) return std::nullopt;
+  return fresh_value(snap.zone_temp_c[i], snap.now, site.temperature_stale_after);
+}
+
+// Off at once for every load: a latched low-voltage lockout, or the battery below critical_low.
+std::optional<Reason> site_force_off(const Decision& out, const Thresholds& t) {
+  const std::optional<double> v = out.battery.decide_v;
+  if (out.next.site.lockout) {
+    if (v && *v <= t.shutdown_v) return Reason{ReasonCode::shutdown, ReasonCode::none, *v, t.shutdown_v, {}};
+    return Reason{ReasonCode::restart_lockout, ReasonCode::none, v.value_or(kNaN), t.restart_v, {}};
+  }
+  if (v && *v < t.critical_low_v) return Reason{ReasonCode::critical_low, ReasonCode::none, *v, t.critical_low_v, {}};
+  return std::nullopt;
+}
+
+// Whether a heater could run now, ignoring its timers: used to pick the heat source.
+bool heater_can_run(const Snapshot& snap, const Profiles& p, const ZoneProfile& z, const ZoneState& zs,
+                    const Decision& out) {
+  if (!z.has_heater || zs.heater.override_.mode == OverrideMode::off) return false;
+  if (site_force_off(out, p.site.thresholds)) return false;
+  const auto pv = fresh_value(snap.pv_w, snap.now, p.site.electrical_stale_after);
+  const auto v = out.battery.decide_v;
+  return pv && *pv >= z.minimum_solar_for_heating_w && v && *v >= p.site.thresholds.low_v;
+}
+
+int fan_speed(const ZoneProfile& z, std::optional<double> temp) {
+  if (!z.fan_speed_control) return 0;
+  if (!temp) return z.fan_max_speed;  // unknown temperature: full cooling
+  // Linear from 1 at hot_ok to max at too_hot, so a fan that just came on is not at full noise.
+  const double frac = (*temp - z.hot_ok_c) / (z.too_hot_c - z.hot_ok_c);
+  const double speed = std::ceil(frac * z.fan_max_speed);
+  return static_cast<int>(std::clamp(speed, 1.0, static_cast<double>(z.fan_max_speed)));
+}
+
+void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decision& out) {
+  const ZoneProfile& z = p.zones[i];
+  ZoneState& zs = out.next.zones[i];
+  LoadState& st = zs.heater;
+  const SiteProfile& site = p.site;
+  const SteadyTime now = snap.now;
+  const auto temp = zone_temp(snap, site, i);
+  const auto pv = fresh_value(snap.pv_w, now, site.electrical_stale_after);
+  const auto v = out.battery.decide_v;
+  expire_override(now, st);
+
+  const bool miner_first = z.heating_priority[0] == HeatSource::miner;
+  const bool heater_named = z.heating_priority[0] == HeatSource::heater || z.heating_priority[1] == HeatSource::heater;
+  const bool miner_heats = miner_first && z.heat_miner && miner_can_heat(out.miners[*z.heat_miner]);
+  const bool demand = temp && zs.heat_demand;
+  const bool wants = demand && heater_named && !miner_heats;
+  const bool stale = !temp || ((wants || st.on) && (!pv || !v));
+  if (!stale) st.stale_since.reset();
+
+  LoadInputs in;
+  if (auto off = site_force_off(out, site.thresholds)) {
+    in.force_off = off;
+  } else if (st.override_.mode == OverrideMode::off) {
+    in.force_off = Reason{ReasonCode::override_off};
+  } else if (stale) {
+    apply_stale_policy(z.heater_stale_policy, now, site.stale_hold_max, st, in);
+  } else if (st.override_.mode == OverrideMode::on) {
+    in.force_on = Reason{ReasonCode::override_on};
+  } else {
+    in.running_reason = {ReasonCode::heating, ReasonCode::none, *temp, z.cold_ok_c, {}};
+    Reason block;
+    if (!demand || !heater_named) {
+      block = {ReasonCode::idle, ReasonCode::none, *temp, z.too_cold_c, {}};
+    } else if (miner_heats) {
+      block = {ReasonCode::heat_by_miner};
+    } else if (*pv < z.minimum_solar_for_heating_w) {
+      block = {ReasonCode::insufficient_solar, ReasonCode::none, *pv, z.minimum_solar_for_heating_w, {}};
+    } else if (*v < site.thresholds.low_v) {
+      block = {ReasonCode::below_start_voltage, ReasonCode::none, *v, site.thresholds.low_v, {}};
+    }
+    in.start_ok = block.code == ReasonCode::none;
+    in.not_startable = block;
+    in.stop_condition = !in.start_ok;
+    in.stop_reason = block;
+  }
+  step_load(StepContext{now, site.hvac_timing, out.next.site, true, site.stagger}, in, st, out.zones[i].heater);
+}
+
+void decide_fan(const Snapshot& snap, const Profiles& p, std::size_t i, Decision& out) {
+  const ZoneProfile& z = p.zones[i];
+  ZoneState& zs = out.next.zones[i];
+  LoadState& st = zs.fan;
+  const SiteProfile& site = p.site;
+  const SteadyTime now = snap.now;
+  const auto temp = zone_temp(snap, site, i);
+  expire_override(now, st);
+  if (temp) st.stale_since.reset();
+
+  LoadInputs in;
+  if (auto off = site_force_off(out, site.thresholds)) {
+    in.force_off = off;
+  } else if (z.holds_battery && out.block_charging) {
+    // Cold-charge protection: do not blow cold air over a battery that is too cold to charge.
+    in.force_off = Reason{ReasonCode::cold_charge_block, ReasonCode::none, temp.value_or(kNaN),
+                          site.block_charging_below_c.value_or(kNaN), {}};
+  } else if (st.override_.mode == OverrideMode::off) {
+    in.force_off = Reason{ReasonCode::override_off};
+  } else if (!temp) {
+    apply_stale_policy(z.fan_stale_policy, now, site.stale_hold_max, st, in);
+  } else if (st.override_.mode == OverrideMode::on) {
+    in.force_on = Reason{ReasonCode::override_on};
+  } else {
+    in.running_reason = {ReasonCode::too_hot, ReasonCode::none, *temp, z.too_hot_c, {}};
+    in.start_ok = zs.fan_demand;
+    in.not_startable = {ReasonCode::idle, ReasonCode::none, *temp, z.too_hot_c, {}};
+    in.stop_condition = !zs.fan_demand;
+    in.stop_reason = {ReasonCode::idle, ReasonCode::none, *temp, z.hot_ok_c, {}};
+  }
+  // Fans draw tens of watts: they are not held back by the inrush stagger.
+  LoadDecision& d = out.zones[i].fan;
+  step_load(StepContext{now, site.hvac_timing, out.next.site, false, site.stagger}, in, st, d);
+  d.fan_speed = d.on ? fan_speed(z, temp) : 0;
+}
+
+}  // namespace
+
+void update_zone_demand(const Snapshot& snap, const Profiles& p, Decision& out) {
+  for (std::size_t i = 0; i < p.zones.size(); ++i) {
+    const ZoneProfile& z = p.zones[i];
+    ZoneState& zs = out.next.zones[i];
+    const auto temp = zone_temp(snap, p.site, i);
+    if (temp) {  // a stale temperature leaves both latches where they were
+      if (*temp >= z.too_hot_c) zs.fan_demand = true;
+      else if (*temp <= z.hot_ok_c) zs.fan_demand = false;
+      if (*temp <= z.too_cold_c) zs.heat_demand = true;
+      else if (*temp >= z.cold_ok_c) zs.heat_demand = false;
+    }
+    out.zones[i].heat_demand = temp && zs.heat_demand;
+  }
+}
+
+HeatCalls heat_calls(const Snapshot& snap, const Profiles& p, const Decision& out) {
+  HeatCalls calls;
+  for (std::size_t i = 0; i < p.zones.size(); ++i) {
+    const ZoneProfile& z = p.zones[i];
+    if (!out.zones[i].heat_demand || !z.heat_miner || *z.heat_miner >= kMaxMiners) continue;
+    const auto& prio = z.heating_priority;
+    const bool miner_first = prio[0] == HeatSource::miner;
+    const bool miner_fallback = prio[0] == HeatSource::heater && prio[1] == HeatSource::miner &&
+                                !heater_can_run(snap, p, z, out.next.zones[i], out);
+    if (miner_first || miner_fallback) calls.call[*z.heat_miner] = true;
+  }
+  return calls;
+}
+
+void decide_zones(const Snapshot& snap, const Profiles& p, const State& /*prev*/, Decision& out) {
+  for (std::size_t i = 0; i < p.zones.size(); ++i) {
+    if (p.zones[i].has_heater) decide_heater(snap, p, i, out);
+    if (p.zones[i].has_fan) decide_fan(snap, p, i, out);
+  }
+}
+
+}  // namespace rules::detail

@@ -1,0 +1,187 @@
+// Miners in priority order: voltage protection first, then schedule, solar and surplus.
+#include <algorithm>
+
+#include "rules/detail.hpp"
+
+namespace rules::detail {
+
+namespace {
+
+// A miner's thresholds after its operating mode (README "Operating modes").
+struct Effective {
+  double start_v;
+  double stop_v;
+  bool needs_surplus;
+  double minimum_excess_w;
+};
+
+Effective effective(const MinerProfile& m, double margin_v) {
+  Effective e{m.start_v, m.stop_v, m.require_excess_solar, m.minimum_excess_w};
+  switch (m.mode) {
+    case OperatingMode::balanced:
+      break;
+    case OperatingMode::aggressive:
+      // Start earlier, but keep at least `margin` of hysteresis above the stop voltage.
+      e.start_v = std::max(m.start_v - margin_v, std::min(m.start_v, m.stop_v + margin_v));
+      break;
+    case OperatingMode::conservative:
+      // Keep more in the battery: both thresholds move up; the emergency stop does not move.
+      e.start_v += margin_v;
+      e.stop_v += margin_v;
+      break;
+    case OperatingMode::opportunistic:
+      // Runs only on solar surplus, at least its own draw, whatever the profile says.
+      e.needs_surplus = true;
+      if (!(e.minimum_excess_w > 0)) e.minimum_excess_w = m.power_w;
+      break;
+  }
+  return e;
+}
+
+// Miner indexes sorted by (priority, position): fixed storage, no allocation.
+struct Order {
+  std::array<std::size_t, kMaxMiners> idx{};
+  std::size_t n = 0;
+};
+Order priority_order(const std::vector<MinerProfile>& miners) {
+  Order o;
+  o.n = std::min(miners.size(), kMaxMiners);
+  for (std::size_t i = 0; i < o.n; ++i) o.idx[i] = i;
+  // Insertion sort: stable, and unlike std::stable_sort it never asks for a buffer.
+  for (std::size_t i = 1; i < o.n; ++i) {
+    const std::size_t k = o.idx[i];
+    std::size_t j = i;
+    for (; j > 0 && miners[o.idx[j - 1]].priority > miners[k].priority; --j) o.idx[j] = o.idx[j - 1];
+    o.idx[j] = k;
+  }
+  return o;
+}
+
+}  // namespace
+
+bool miner_can_heat(const LoadDecision& d) {
+  switch (d.reason.code) {
+    case ReasonCode::start_delay_pending:
+    case ReasonCode::min_off_pending:
+    case ReasonCode::stagger_wait:
+      return true;
+    default:
+      return d.on;
+  }
+}
+
+void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const State& prev, Decision& out) {
+  const SiteProfile& site = p.site;
+  const SteadyTime now = snap.now;
+  const std::optional<double> v = out.battery.decide_v;
+  const std::optional<double> pv = fresh_value(snap.pv_w, now, site.electrical_stale_after);
+  const std::optional<double> load = fresh_value(snap.load_w, now, site.electrical_stale_after);
+
+  // The house's own load: the measured total less the miners we had on. Clamped, because a
+  // miner commanded on may not be drawing yet.
+  std::optional<double> house_w;
+  if (load) {
+    double w = *load;
+    for (std::size_t i = 0; i < p.miners.size() && i < prev.miners.size(); ++i) {
+      if (prev.miners[i].on) w -= p.miners[i].power_w;
+    }
+    house_w = std::max(0.0, w);
+  }
+
+  double committed_w = 0;  // draw of the higher-priority miners on this cycle
+  const Order order = priority_order(p.miners);
+  for (std::size_t n = 0; n < order.n; ++n) {
+    const std::size_t k = order.idx[n];
+    const MinerProfile& m = p.miners[k];
+    LoadState& st = out.next.miners[k];
+    LoadDecision& d = out.miners[k];
+    expire_override(now, st);
+
+    const Effective e = effective(m, site.mode_margin_v);
+    const bool heat_call = heat.call[k];
+    const bool needs_pv = m.minimum_solar_w > 0 || e.needs_surplus;
+    const bool stale = !v || (!heat_call && ((needs_pv && !pv) || (e.needs_surplus && !load)));
+    if (!stale) st.stale_since.reset();
+    if (pv && m.minimum_solar_w > 0 && *pv >= m.minimum_solar_w) {
+      if (!st.pv_ok_since) st.pv_ok_since = now;
+    } else {
+      st.pv_ok_since.reset();
+    }
+
+    LoadInputs in;
+    const Thresholds& t = site.thresholds;
+    if (!m.enabled) {
+      in.force_off = Reason{ReasonCode::disabled};
+    } else if (out.next.site.lockout) {
+      const bool at_shutdown = v && *v <= t.shutdown_v;
+      in.force_off = at_shutdown ? Reason{ReasonCode::shutdown, ReasonCode::none, *v, t.shutdown_v, {}}
+                                 : Reason{ReasonCode::restart_lockout, ReasonCode::none, v.value_or(kNaN), t.restart_v, {}};
+    } else if (v && *v < t.critical_low_v) {
+      in.force_off = Reason{ReasonCode::critical_low, ReasonCode::none, *v, t.critical_low_v, {}};
+    } else if (v && *v < m.emergency_stop_v) {
+      in.force_off = Reason{ReasonCode::emergency_stop, ReasonCode::none, *v, m.emergency_stop_v, {}};
+    } else if (st.override_.mode == OverrideMode::off) {
+      in.force_off = Reason{ReasonCode::override_off};
+    } else if (stale) {
+      apply_stale_policy(m.stale_policy, now, site.stale_hold_max, st, in);
+    } else if (st.override_.mode == OverrideMode::on) {
+      in.force_on = Reason{ReasonCode::override_on};
+    } else {
+      const double volts = *v;
+      const double surplus_w = (!heat_call && e.needs_surplus) ? *pv - *house_w - committed_w : 0;
+      in.running_reason = heat_call ? Reason{ReasonCode::heating}
+                                    : Reason{ReasonCode::running, ReasonCode::none, volts, e.stop_v, {}};
+      in.start_reason = {in.running_reason.code, ReasonCode::none, volts, e.start_v, {}};
+
+      // Schedule, solar and surplus are waived while the miner heats its zone; voltage is not.
+      std::optional<Reason> schedule_block;
+      if (!heat_call && !m.schedule.empty() && !m.allow_outside_schedule) {
+        if (!snap.local_minute_of_day) {
+          schedule_block = Reason{ReasonCode::clock_unknown};
+        } else if (!in_windows(m.schedule, *snap.local_minute_of_day)) {
+          schedule_block = Reason{ReasonCode::outside_schedule};
+        }
+      }
+      const bool solar_short = !heat_call && m.minimum_solar_w > 0 && *pv < m.minimum_solar_w;
+      const bool surplus_short = !heat_call && e.needs_surplus && surplus_w < e.minimum_excess_w;
+      const Reason solar_reason{ReasonCode::insufficient_solar, ReasonCode::none, pv.value_or(kNaN), m.minimum_solar_w, {}};
+      const Reason surplus_reason{ReasonCode::insufficient_surplus, ReasonCode::none, surplus_w, e.minimum_excess_w, {}};
+
+      // Start: every condition holds. The first that fails is the reason it waits.
+      if (volts < e.start_v) {
+        in.not_startable = {ReasonCode::below_start_voltage, ReasonCode::none, volts, e.start_v, {}};
+      } else if (schedule_block) {
+        in.not_startable = *schedule_block;
+      } else if (solar_short) {
+        in.not_startable = solar_reason;
+      } else if (!heat_call && m.require_sunny && (!st.pv_ok_since || now - *st.pv_ok_since < site.sunny_window)) {
+        const Duration left = st.pv_ok_since ? site.sunny_window - (now - *st.pv_ok_since) : site.sunny_window;
+        in.not_startable = {ReasonCode::not_sunny, ReasonCode::none, pv.value_or(kNaN), m.minimum_solar_w, left};
+      } else if (surplus_short) {
+        in.not_startable = surplus_reason;
+      } else {
+        in.start_ok = true;
+      }
+
+      // Stop: any condition, held for stop_delay. The surplus excludes the miner's own draw,
+      // so running never cancels itself.
+      in.stop_condition = true;
+      if (volts < e.stop_v) {
+        in.stop_reason = {ReasonCode::below_stop_voltage, ReasonCode::none, volts, e.stop_v, {}};
+      } else if (schedule_block) {
+        in.stop_reason = *schedule_block;
+      } else if (solar_short) {
+        in.stop_reason = solar_reason;
+      } else if (surplus_short) {
+        in.stop_reason = surplus_reason;
+      } else {
+        in.stop_condition = false;
+      }
+    }
+
+    step_load(StepContext{now, m.timing, out.next.site, true, site.stagger}, in, st, d);
+    if (d.on) committed_w += m.power_w;
+  }
+}
+
+}  // namespace rules::detail

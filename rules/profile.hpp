@@ -1,0 +1,138 @@
+#pragma once
+// Site preferences, miner profiles and HVAC zones: the user data the rules decide with.
+// Defaults for the Solar Shack are in ../shared/reference/solar-shack-defaults.md; the store
+// and config layers fill these structs and call rules::validate() before use.
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rules/time.hpp"
+
+namespace rules {
+
+struct CurvePoint {
+  double v = 0;
+  double soc_pct = 0;
+};
+// The 6-point calibration curve (voltage -> SOC), strictly increasing in both columns,
+// from 0 % to 100 %.
+using VoltageCurve = std::array<CurvePoint, 6>;
+
+// The nine ordered operating thresholds, volts. Order (checked by validate()):
+// shutdown < critical_low <= low < restart <= optimal_min < optimal_max <= float < absorption <= full
+struct Thresholds {
+  double shutdown_v = 44.0;
+  double critical_low_v = 45.0;
+  double low_v = 47.0;
+  double restart_v = 50.0;
+  double optimal_min_v = 50.0;
+  double optimal_max_v = 54.5;
+  double float_v = 55.0;
+  double absorption_v = 57.6;
+  double full_v = 58.0;
+};
+
+enum class OperatingMode { aggressive, balanced, conservative, opportunistic };
+// What a load does when an input it needs is stale or missing.
+enum class StalePolicy { off, hold, on };
+
+// A preferred window in local time, [start, end) minutes after midnight. end < start wraps
+// midnight (18:00-10:00 is {1080, 600}).
+struct TimeWindow {
+  int start_min = 0;
+  int end_min = 0;
+};
+
+// Switching limits shared by every kind of load.
+struct Timing {
+  Duration min_on = Seconds(0);
+  Duration min_off = Seconds(0);
+  Duration start_delay = Seconds(0);
+  Duration stop_delay = Seconds(0);
+  int max_starts_per_hour = 0;  // 0 = no limit; at most kMaxStartsPerHour
+};
+constexpr int kMaxStartsPerHour = 60;
+
+struct SiteProfile {
+  VoltageCurve curve{{{45.0, 0}, {47.0, 15}, {50.0, 40}, {51.5, 60}, {54.5, 80}, {56.0, 100}}};
+  Thresholds thresholds;
+  OperatingMode mode = OperatingMode::balanced;  // default for profiles that name none
+
+  // Voltage sources.
+  Duration electrical_stale_after = Seconds(30);  // voltage, current, PV, load
+  Duration temperature_stale_after = Seconds(600);  // 2x Tasmota's default TelePeriod (300 s)
+  double source_disagreement_v = 1.0;  // alarm when two fresh sources differ by more
+  double plausible_min_v = 30.0;       // a reading outside this range is invalid (wrong
+  double plausible_max_v = 70.0;       // scale, 0xFFFF, a bank disconnected from the shunt)
+  double internal_resistance_ohm = 0.0;  // V_decide = V - I_charge * R; 0 turns it off
+
+  // Mode effects (see README "Operating modes").
+  double mode_margin_v = 0.5;
+
+  Duration stagger = Seconds(30);           // at most one load start per interval (inrush)
+  Duration stale_hold_max = Seconds(300);   // "hold" keeps a load at most this long
+  Duration sunny_window = Seconds(600);     // PV must stay above minimum this long to be sunny
+
+  // Cold-charge protection for LiFePO4: block charging below this battery temperature.
+  std::optional<double> block_charging_below_c = 0.0;
+  double block_charging_hysteresis_c = 2.0;  // release at threshold + this
+
+  Timing hvac_timing{Seconds(60), Seconds(60), Seconds(0), Seconds(0), 0};
+};
+
+struct MinerProfile {
+  std::string name;
+  bool enabled = true;
+  int priority = 5;  // 1 runs first, 10 last
+  double power_w = 0;
+
+  double start_v = 0;
+  double stop_v = 0;
+  double emergency_stop_v = 0;
+
+  bool require_excess_solar = false;
+  double minimum_excess_w = 0;
+  double minimum_solar_w = 0;
+  bool require_sunny = false;
+
+  std::vector<TimeWindow> schedule;  // empty = any time
+  bool allow_outside_schedule = true;
+
+  OperatingMode mode = OperatingMode::balanced;
+  Timing timing;
+  StalePolicy stale_policy = StalePolicy::off;
+};
+
+enum class HeatSource { none, miner, heater };
+
+struct ZoneProfile {
+  std::string name;
+  double too_hot_c = 40, hot_ok_c = 35;    // fan on at >= too_hot, off at <= hot_ok
+  double too_cold_c = 0, cold_ok_c = 5;    // heat on at <= too_cold, off at >= cold_ok
+
+  bool has_fan = false;
+  bool fan_speed_control = false;
+  int fan_max_speed = 10;
+  StalePolicy fan_stale_policy = StalePolicy::on;  // cooling fails safe: on
+
+  bool has_heater = false;
+  StalePolicy heater_stale_policy = StalePolicy::off;
+  std::array<HeatSource, 2> heating_priority{HeatSource::none, HeatSource::none};
+  std::optional<std::size_t> heat_miner;  // index into Profiles::miners
+  double minimum_solar_for_heating_w = 0;
+
+  bool holds_battery = false;  // its exhaust fan stays off while charging is blocked
+};
+
+struct Profiles {
+  SiteProfile site;
+  std::vector<MinerProfile> miners;
+  std::vector<ZoneProfile> zones;
+};
+
+// The Solar Shack defaults (solar-shack-defaults.md), with timing defaults of our own.
+Profiles solar_shack_defaults();
+
+}  // namespace rules

@@ -1,0 +1,101 @@
+#include "rules/reason.hpp"
+
+#include <cmath>
+
+#include "rules/format.hpp"
+
+namespace rules {
+
+namespace {
+struct CodeInfo {
+  ReasonCode code;
+  std::string_view name;
+  std::string_view text;
+  std::string_view unit;  // of value and limit
+  int decimals;
+};
+
+// One row per code; the name is the stable wire form.
+constexpr CodeInfo kCodes[] = {
+    {ReasonCode::none, "none", "no reason", "", 0},
+    {ReasonCode::running, "running", "running", "V", 2},
+    {ReasonCode::override_on, "override_on", "manual override: on", "", 0},
+    {ReasonCode::heating, "heating", "heating its zone", "°C", 1},
+    {ReasonCode::too_hot, "too_hot", "zone too hot", "°C", 1},
+    {ReasonCode::stale_hold, "stale_hold", "input stale: holding last state", "", 0},
+    {ReasonCode::stale_on, "stale_on", "input stale: policy keeps it on", "", 0},
+    {ReasonCode::start_delay_pending, "start_delay_pending", "start condition holds, waiting", "", 0},
+    {ReasonCode::stop_delay_pending, "stop_delay_pending", "stop condition holds, waiting", "", 0},
+    {ReasonCode::min_on_pending, "min_on_pending", "minimum on-time not reached", "", 0},
+    {ReasonCode::min_off_pending, "min_off_pending", "minimum off-time not reached", "", 0},
+    {ReasonCode::max_starts_reached, "max_starts_reached", "max starts per hour reached", "starts", 0},
+    {ReasonCode::stagger_wait, "stagger_wait", "another load started recently", "", 0},
+    {ReasonCode::idle, "idle", "not needed", "°C", 1},
+    {ReasonCode::below_start_voltage, "below_start_voltage", "below start voltage", "V", 2},
+    {ReasonCode::below_stop_voltage, "below_stop_voltage", "below stop voltage", "V", 2},
+    {ReasonCode::emergency_stop, "emergency_stop", "below emergency stop voltage", "V", 2},
+    {ReasonCode::critical_low, "critical_low", "battery critically low", "V", 2},
+    {ReasonCode::shutdown, "shutdown", "battery at shutdown voltage", "V", 2},
+    {ReasonCode::restart_lockout, "restart_lockout", "after shutdown, waiting for restart voltage", "V", 2},
+    {ReasonCode::outside_schedule, "outside_schedule", "outside its schedule", "", 0},
+    {ReasonCode::clock_unknown, "clock_unknown", "wall clock not trusted yet", "", 0},
+    {ReasonCode::insufficient_surplus, "insufficient_surplus", "solar surplus too small", "W", 0},
+    {ReasonCode::insufficient_solar, "insufficient_solar", "solar production too small", "W", 0},
+    {ReasonCode::not_sunny, "not_sunny", "solar not steady long enough", "W", 0},
+    {ReasonCode::stale_input, "stale_input", "input stale or missing", "", 0},
+    {ReasonCode::override_off, "override_off", "manual override: off", "", 0},
+    {ReasonCode::disabled, "disabled", "disabled in its profile", "", 0},
+    {ReasonCode::heat_by_miner, "heat_by_miner", "its zone is heated by a miner", "", 0},
+    {ReasonCode::cold_charge_block, "cold_charge_block", "kept off: battery too cold to charge", "°C", 1},
+    {ReasonCode::voltage_disagreement, "voltage_disagreement", "battery voltage sources disagree", "V", 2},
+    {ReasonCode::implausible_reading, "implausible_reading", "implausible battery voltage ignored", "V", 2},
+    {ReasonCode::voltage_fallback, "voltage_fallback", "preferred voltage source stale, using a fallback", "", 0},
+    {ReasonCode::no_voltage, "no_voltage", "no fresh battery voltage", "", 0},
+    {ReasonCode::battery_too_cold, "battery_too_cold", "battery too cold to charge", "°C", 1},
+    {ReasonCode::battery_temp_unknown, "battery_temp_unknown", "battery temperature unknown: charging blocked", "", 0},
+    {ReasonCode::charge_ok, "charge_ok", "charging allowed", "°C", 1},
+};
+
+const CodeInfo& info(ReasonCode code) {
+  for (const auto& row : kCodes) {
+    if (row.code == code) return row;
+  }
+  return kCodes[0];
+}
+}  // namespace
+
+std::string_view code_name(ReasonCode code) { return info(code).name; }
+
+std::string describe(const Reason& reason) {
+  const CodeInfo& row = info(reason.code);
+  // A pending code reads its value and limit in the units of the condition it waits on.
+  const CodeInfo& detail = reason.cause == ReasonCode::none ? row : info(reason.cause);
+  std::string out(row.text);
+  // A cause that is itself a running state ("running", "too_hot") adds no words to a pending code.
+  const bool cause_says_more = static_cast<int>(reason.cause) >= static_cast<int>(ReasonCode::start_delay_pending);
+  if (cause_says_more) {
+    out += " (";
+    out += detail.text;
+    out += ')';
+  }
+  const auto with_unit = [&](double x) {
+    std::string s = format_fixed(x, detail.decimals);
+    if (!detail.unit.empty()) {
+      s += ' ';
+      s += detail.unit;
+    }
+    return s;
+  };
+  if (!std::isnan(reason.value)) {
+    out += ": " + with_unit(reason.value);
+    if (!std::isnan(reason.limit)) out += " (limit " + with_unit(reason.limit) + ")";
+  } else if (!std::isnan(reason.limit)) {
+    out += " (limit " + with_unit(reason.limit) + ")";
+  }
+  if (reason.remaining.count() > 0) {
+    out += ", " + format_fixed(to_seconds(reason.remaining), 0) + " s left";
+  }
+  return out;
+}
+
+}  // namespace rules

@@ -1,0 +1,72 @@
+#pragma once
+// Why a load is in the state it is, every cycle, as a stable code plus numeric detail.
+// Codes are part of the MQTT and database contract: never renumber, only append.
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include "rules/time.hpp"
+
+namespace rules {
+
+enum class ReasonCode : std::uint16_t {
+  none = 0,
+  // running, or switched on
+  running = 1,             // on; no stop condition holds
+  override_on = 2,         // manual override
+  heating = 3,             // on to heat its zone
+  too_hot = 4,             // fan on: zone at or above too_hot
+  stale_hold = 5,          // input stale, policy "hold" keeps the last state
+  stale_on = 6,            // input stale, policy "on"
+  // waiting to switch
+  start_delay_pending = 20,  // start condition holds, dwell not yet done (remaining)
+  stop_delay_pending = 21,   // stop condition holds, still on (remaining)
+  min_on_pending = 22,       // wants off, minimum on-time not yet done
+  min_off_pending = 23,      // wants on, minimum off-time not yet done
+  max_starts_reached = 24,   // wants on, starts in the last hour at the limit
+  stagger_wait = 25,         // wants on, another load started less than `stagger` ago
+  // off, and why
+  idle = 40,                  // nothing asks for it (fan: temperature fine; heater: no demand)
+  below_start_voltage = 41,
+  below_stop_voltage = 42,
+  emergency_stop = 43,        // below the load's emergency_stop_v: off at once
+  critical_low = 44,          // below the site's critical_low: every load off at once
+  shutdown = 45,              // at or below the site's shutdown voltage
+  restart_lockout = 46,       // after a shutdown, waiting for restart_v
+  outside_schedule = 47,
+  clock_unknown = 48,         // scheduled load, wall clock not trusted yet
+  insufficient_surplus = 49,
+  insufficient_solar = 50,
+  not_sunny = 51,
+  stale_input = 52,           // an input is stale or missing, policy "off"
+  override_off = 53,
+  disabled = 54,
+  heat_by_miner = 55,         // heater off: the zone's miner heats it
+  cold_charge_block = 56,     // fan kept off: its zone holds a battery too cold to charge
+  // alarms and site-level outputs
+  voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
+  implausible_reading = 81,   // a voltage outside the plausible range was ignored
+  voltage_fallback = 82,      // the preferred source is stale; a lower one is used
+  no_voltage = 83,            // no fresh, valid battery voltage at all
+  battery_too_cold = 84,      // block_charging: battery below block_charging_below_c
+  battery_temp_unknown = 85,  // block_charging: threshold set but no fresh temperature
+  charge_ok = 86,
+};
+
+struct Reason {
+  ReasonCode code = ReasonCode::none;
+  ReasonCode cause = ReasonCode::none;  // for *_pending codes: the condition being waited on
+  double value = std::numeric_limits<double>::quiet_NaN();  // the measured input, if any
+  double limit = std::numeric_limits<double>::quiet_NaN();  // the threshold it was held to
+  Duration remaining{0};                                    // for *_pending codes
+
+  friend bool operator==(const Reason&, const Reason&) = default;
+};
+
+// Stable snake_case name, as published on MQTT ("below_start_voltage").
+std::string_view code_name(ReasonCode code);
+// A sentence for people: "below start voltage: 52.30 V < 54.50 V".
+std::string describe(const Reason& reason);
+
+}  // namespace rules

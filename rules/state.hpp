@@ -1,0 +1,59 @@
+#pragma once
+// What the rules remember between cycles. It goes in as `prev` and comes out as `next`;
+// the daemon persists it (a restart must not flap a relay) and sets overrides in it.
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "rules/profile.hpp"
+#include "rules/time.hpp"
+
+namespace rules {
+
+enum class OverrideMode { automatic, on, off };
+
+struct Override {
+  OverrideMode mode = OverrideMode::automatic;
+  std::optional<SteadyTime> until;  // nullopt = until cleared
+};
+
+// Start instants within the last hour, for max_starts_per_hour. Fixed size: no allocation.
+struct StartLog {
+  std::array<SteadyTime, kMaxStartsPerHour> at{};
+  std::size_t count = 0;  // entries in use, oldest first
+  int in_last_hour(SteadyTime now) const;
+  void record(SteadyTime now);
+};
+
+struct LoadState {
+  bool on = false;                          // commanded state
+  std::optional<SteadyTime> last_change;    // nullopt: never switched (min on/off satisfied)
+  std::optional<SteadyTime> start_cond_since;  // dwell timers
+  std::optional<SteadyTime> stop_cond_since;
+  std::optional<SteadyTime> pv_ok_since;       // for require_sunny
+  std::optional<SteadyTime> stale_since;       // for the "hold" policy's limit
+  StartLog starts;
+  Override override_;
+};
+
+struct ZoneState {
+  LoadState fan;
+  LoadState heater;
+  bool fan_demand = false;   // hysteresis latch: set at too_hot, cleared at hot_ok
+  bool heat_demand = false;  // set at too_cold, cleared at cold_ok
+};
+
+struct SiteState {
+  bool lockout = false;  // set at shutdown, cleared at restart_v
+  std::optional<SteadyTime> last_start;
+  bool charge_blocked = false;
+};
+
+struct State {
+  SiteState site;
+  std::vector<LoadState> miners;  // same index as Profiles::miners
+  std::vector<ZoneState> zones;   // same index as Profiles::zones
+};
+
+}  // namespace rules
