@@ -43,6 +43,8 @@ foreach(file IN LISTS FILES)
 endforeach()
 
 if(problems)
+  # Indented lines are printed as they are; CMake would otherwise re-wrap them.
+  list(TRANSFORM problems PREPEND "  ")
   list(JOIN problems "\n" text)
   message(FATAL_ERROR "rules/ purity check failed:\n${text}")
 endif()

@@ -1,1 +1,30 @@
-#include <doctest/doctest.h>
+// decide() allocates nothing in steady state (issue 2's performance goal, checked as a count,
+// not a time).
+#include "harness.hpp"
+#include "tests/support/alloc_counter.hpp"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("decide() makes no heap allocation per call in steady state") {
+  test::Site s;
+  s.monitor_v = 52.0;
+  s.pv_w = 9000;
+  s.load_w = 1500;
+  s.zone_c[0] = 41;
+  rules::Snapshot snap = s.snapshot();
+  rules::decide(snap, s.p, s.state, s.d);  // the first call sizes every vector
+  s.state = s.d.next;
+
+  const long before = alloc_counter::now();
+  for (int i = 0; i < 2000; ++i) {
+    snap.now += 2s;
+    const double v = 46.0 + (i % 100) * 0.1;  // sweeps starts, stops and emergencies
+    snap.monitor_battery_v = rules::Reading{v, snap.now};
+    snap.pv_w = rules::Reading{9000, snap.now};
+    snap.load_w = rules::Reading{1500, snap.now};
+    snap.zone_temp_c[0] = rules::Reading{i % 2 ? 41.0 : 30.0, snap.now};
+    rules::decide(snap, s.p, s.state, s.d);
+    s.state = s.d.next;
+  }
+  CHECK(alloc_counter::now() - before == 0);
+}
