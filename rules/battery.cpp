@@ -96,24 +96,28 @@ void assess_charging(const Snapshot& snap, const Profiles& p, const SiteState& p
   const SiteProfile& site = p.site;
   out.block_charging = false;
   out.charge_reason = {};
-  if (!site.block_charging_below_c) return;
-  const double limit = *site.block_charging_below_c;
-
-  // The battery's own sensor first; the air of the zone that holds it is the fallback.
-  std::optional<double> temp = fresh_value(snap.battery_temp_c, snap.now, site.temperature_stale_after);
-  for (std::size_t i = 0; !temp && i < p.zones.size() && i < snap.zone_temp_c.size(); ++i) {
-    if (p.zones[i].holds_battery) temp = fresh_value(snap.zone_temp_c[i], snap.now, site.temperature_stale_after);
+  const auto battery_temp = fresh_value(snap.battery_temp_c, snap.now, site.temperature_stale_after);
+  // Each zone that holds a battery sets a limit; any one of them blocks.
+  for (std::size_t i = 0; i < p.zones.size(); ++i) {
+    const auto& limit = p.zones[i].block_charging_below_c;
+    if (!limit) continue;
+    // The battery's own sensor first; the air of the zone that holds it is the fallback.
+    std::optional<double> temp = battery_temp;
+    if (!temp && i < snap.zone_temp_c.size()) temp = fresh_value(snap.zone_temp_c[i], snap.now, site.temperature_stale_after);
+    if (!temp) {
+      // Charging a frozen LiFePO4 cell plates lithium; not knowing is treated as too cold.
+      out.block_charging = true;
+      out.charge_reason = {ReasonCode::battery_temp_unknown, ReasonCode::none, {}, *limit, {}};
+      return;
+    }
+    const double release = prev.charge_blocked ? *limit + site.block_charging_hysteresis_c : *limit;
+    if (*temp < release) {
+      out.block_charging = true;
+      out.charge_reason = {ReasonCode::battery_too_cold, ReasonCode::none, *temp, release, {}};
+      return;
+    }
+    out.charge_reason = {ReasonCode::charge_ok, ReasonCode::none, *temp, release, {}};
   }
-  if (!temp) {
-    // Charging a frozen LiFePO4 cell plates lithium; not knowing is treated as too cold.
-    out.block_charging = true;
-    out.charge_reason = {ReasonCode::battery_temp_unknown, ReasonCode::none, {}, limit, {}};
-    return;
-  }
-  const double release = prev.charge_blocked ? limit + site.block_charging_hysteresis_c : limit;
-  out.block_charging = *temp < release;
-  out.charge_reason = {out.block_charging ? ReasonCode::battery_too_cold : ReasonCode::charge_ok, ReasonCode::none,
-                       *temp, release, {}};
 }
 
 }  // namespace rules::detail

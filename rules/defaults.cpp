@@ -56,7 +56,7 @@ Profiles solar_shack_defaults() {
   heat_room.heating_priority = {HeatSource::miner, HeatSource::heater};
   heat_room.heat_miner = 0;  // the Primary S21+: heat and profit
   heat_room.minimum_solar_for_heating_w = 4000;
-  heat_room.holds_battery = true;
+  heat_room.block_charging_below_c = 0.0;
 
   ZoneProfile main_room;
   main_room.name = "Main Room";

@@ -18,4 +18,14 @@ std::string format_fixed(double value, int decimals) {
   return out;
 }
 
+std::string format_value(double value) {
+  if (std::isnan(value)) return "n/a";
+  std::array<char, 64> buf{};
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  if (ec != std::errc{}) return "n/a";
+  std::string out(buf.data(), end);
+  if (std::isfinite(value) && out.find_first_of(".e") == std::string::npos) out += ".0";
+  return out;
+}
+
 }  // namespace rules

@@ -104,10 +104,10 @@ void decide_fan(const Snapshot& snap, const Profiles& p, std::size_t i, Decision
   LoadInputs in;
   if (auto off = site_force_off(out, site.thresholds)) {
     in.force_off = off;
-  } else if (z.holds_battery && out.block_charging) {
+  } else if (z.block_charging_below_c && out.block_charging) {
     // Cold-charge protection: do not blow cold air over a battery that is too cold to charge.
     in.force_off = Reason{ReasonCode::cold_charge_block, ReasonCode::none, temp.value_or(kNaN),
-                          site.block_charging_below_c.value_or(kNaN), {}};
+                          *z.block_charging_below_c, {}};
   } else if (st.override_.mode == OverrideMode::off) {
     in.force_off = Reason{ReasonCode::override_off};
   } else if (!temp) {

@@ -75,9 +75,7 @@ struct SiteProfile {
   Duration stale_hold_max = Seconds(300);   // "hold" keeps a load at most this long
   Duration sunny_window = Seconds(600);     // PV must stay above minimum this long to be sunny
 
-  // Cold-charge protection for LiFePO4: block charging below this battery temperature.
-  std::optional<double> block_charging_below_c = 0.0;
-  double block_charging_hysteresis_c = 2.0;  // release at threshold + this
+  double block_charging_hysteresis_c = 2.0;  // cold-charge block released at threshold + this
 
   Timing hvac_timing{Seconds(60), Seconds(60), Seconds(0), Seconds(0), 0};
 };
@@ -123,7 +121,9 @@ struct ZoneProfile {
   std::optional<std::size_t> heat_miner;  // index into Profiles::miners
   double minimum_solar_for_heating_w = 0;
 
-  bool holds_battery = false;  // its exhaust fan stays off while charging is blocked
+  // Set for a zone that holds the battery: charging is blocked below this battery temperature
+  // (LiFePO4: never charge below 0 °C), and the zone's exhaust fan stays off while it is.
+  std::optional<double> block_charging_below_c;
 };
 
 struct Profiles {

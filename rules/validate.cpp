@@ -7,178 +7,181 @@
 #include "rules/format.hpp"
 #include "rules/soc.hpp"
 
+// Messages use the names a site owner edits (YAML keys and database columns), not the C++
+// member names: "miner 'Dump Load S19 #1': stop_voltage 55.0 must be below start_voltage 54.5".
 namespace rules {
 
 namespace {
 
-std::string v2(double v) { return format_fixed(v, 2); }
+std::string num(double v) { return format_value(v); }
+std::string secs(Duration d) { return format_value(to_seconds(d)); }
 
 class Checker {
  public:
-  explicit Checker(std::vector<std::string>& out) : out_(out) {}
+  Checker(std::vector<std::string>& out, std::string where) : out_(out), where_(std::move(where)) {}
 
-  void fail(const std::string& where, const std::string& what) { out_.push_back(where + ": " + what); }
+  void fail(const std::string& what) { out_.push_back(where_ + ": " + what); }
 
   // a < b (strict) or a <= b, naming both fields and the rule they belong to.
-  void ordered(const std::string& where, const char* a_name, double a, const char* b_name, double b,
-               bool strict, const char* rule) {
-    const bool ok = strict ? a < b : a <= b;
-    if (!ok) {
-      fail(where, std::string(a_name) + " " + v2(a) + (strict ? " must be below " : " must not be above ") +
-                      b_name + " " + v2(b) + " (rule: " + rule + ")");
-    }
+  void ordered(const char* a_name, double a, const char* b_name, double b, bool strict, const std::string& rule) {
+    if (strict ? a < b : a <= b) return;
+    fail(std::string(a_name) + " " + num(a) + (strict ? " must be below " : " must not be above ") + b_name + " " +
+         num(b) + " (rule: " + rule + ")");
   }
-
-  void finite(const std::string& where, const char* name, double v) {
-    if (!std::isfinite(v)) fail(where, std::string(name) + " must be a finite number");
+  void finite(const char* name, double v) {
+    if (!std::isfinite(v)) fail(std::string(name) + " must be a number");
   }
-
-  void at_least(const std::string& where, const char* name, double v, double min) {
-    if (!(v >= min)) fail(where, std::string(name) + " " + v2(v) + " must be at least " + v2(min));
+  void at_least(const char* name, double v, double min) {
+    if (!(v >= min)) fail(std::string(name) + " " + num(v) + " must be at least " + num(min));
   }
-
-  void duration(const std::string& where, const char* name, Duration d) {
-    if (d.count() < 0) fail(where, std::string(name) + " must not be negative");
+  void positive(const char* name, double v) {
+    if (!(v > 0)) fail(std::string(name) + " " + num(v) + " must be above 0");
   }
-
-  void timing(const std::string& where, const Timing& t) {
-    duration(where, "min_on", t.min_on);
-    duration(where, "min_off", t.min_off);
-    duration(where, "start_delay", t.start_delay);
-    duration(where, "stop_delay", t.stop_delay);
+  void not_negative(const char* name, Duration d) {
+    if (d.count() < 0) fail(std::string(name) + " " + secs(d) + " must not be negative");
+  }
+  void timing(const char* prefix, const Timing& t) {
+    const std::string p(prefix);
+    not_negative((p + "min_on_s").c_str(), t.min_on);
+    not_negative((p + "min_off_s").c_str(), t.min_off);
+    not_negative((p + "start_delay_s").c_str(), t.start_delay);
+    not_negative((p + "stop_delay_s").c_str(), t.stop_delay);
     if (t.max_starts_per_hour < 0 || t.max_starts_per_hour > kMaxStartsPerHour) {
-      fail(where, "max_starts_per_hour " + std::to_string(t.max_starts_per_hour) + " must be 0 (no limit) to " +
-                      std::to_string(kMaxStartsPerHour));
+      fail(p + "max_starts_per_hour " + std::to_string(t.max_starts_per_hour) + " must be 0 (no limit) to " +
+           std::to_string(kMaxStartsPerHour));
     }
   }
 
  private:
   std::vector<std::string>& out_;
+  std::string where_;
 };
 
-void check_site(const SiteProfile& s, Checker& c) {
-  if (auto err = check_curve(s.curve)) c.fail("site", *err);
+void check_site(const SiteProfile& s, std::vector<std::string>& out) {
+  Checker c(out, "site");
+  if (auto err = check_curve(s.curve)) c.fail("battery " + *err);
 
   const auto& t = s.thresholds;
-  const std::string w = "site.thresholds";
-  const char* rule =
-      "shutdown < critical_low <= low < restart <= optimal_min < optimal_max <= float < absorption <= full";
+  const std::string rule =
+      "voltage_shutdown < voltage_critical_low <= voltage_low < voltage_restart <= voltage_optimal_min < "
+      "voltage_optimal_max <= voltage_float < voltage_absorption <= voltage_full";
   for (double v : {t.shutdown_v, t.critical_low_v, t.low_v, t.restart_v, t.optimal_min_v, t.optimal_max_v,
                    t.float_v, t.absorption_v, t.full_v}) {
-    c.finite(w, "threshold", v);
+    c.finite("each voltage threshold", v);
   }
-  c.ordered(w, "shutdown_v", t.shutdown_v, "critical_low_v", t.critical_low_v, true, rule);
-  c.ordered(w, "critical_low_v", t.critical_low_v, "low_v", t.low_v, false, rule);
-  c.ordered(w, "low_v", t.low_v, "restart_v", t.restart_v, true, rule);
-  c.ordered(w, "restart_v", t.restart_v, "optimal_min_v", t.optimal_min_v, false, rule);
-  c.ordered(w, "optimal_min_v", t.optimal_min_v, "optimal_max_v", t.optimal_max_v, true, rule);
-  c.ordered(w, "optimal_max_v", t.optimal_max_v, "float_v", t.float_v, false, rule);
-  c.ordered(w, "float_v", t.float_v, "absorption_v", t.absorption_v, true, rule);
-  c.ordered(w, "absorption_v", t.absorption_v, "full_v", t.full_v, false, rule);
+  c.ordered("voltage_shutdown", t.shutdown_v, "voltage_critical_low", t.critical_low_v, true, rule);
+  c.ordered("voltage_critical_low", t.critical_low_v, "voltage_low", t.low_v, false, rule);
+  c.ordered("voltage_low", t.low_v, "voltage_restart", t.restart_v, true, rule);
+  c.ordered("voltage_restart", t.restart_v, "voltage_optimal_min", t.optimal_min_v, false, rule);
+  c.ordered("voltage_optimal_min", t.optimal_min_v, "voltage_optimal_max", t.optimal_max_v, true, rule);
+  c.ordered("voltage_optimal_max", t.optimal_max_v, "voltage_float", t.float_v, false, rule);
+  c.ordered("voltage_float", t.float_v, "voltage_absorption", t.absorption_v, true, rule);
+  c.ordered("voltage_absorption", t.absorption_v, "voltage_full", t.full_v, false, rule);
 
-  c.ordered("site", "plausible_min_v", s.plausible_min_v, "plausible_max_v", s.plausible_max_v, true,
+  c.ordered("plausible_min_v", s.plausible_min_v, "plausible_max_v", s.plausible_max_v, true,
             "plausible_min_v < plausible_max_v");
-  if (!(s.source_disagreement_v > 0)) c.fail("site", "source_disagreement_v " + v2(s.source_disagreement_v) + " must be above 0");
+  c.positive("source_disagreement_v", s.source_disagreement_v);
   if (!(s.internal_resistance_ohm >= 0 && s.internal_resistance_ohm <= 1.0)) {
-    c.fail("site", "internal_resistance_ohm " + format_fixed(s.internal_resistance_ohm, 4) +
-                       " must be between 0 and 1 ohm (a 48 V bank is a few milliohm)");
+    c.fail("internal_resistance_ohm " + num(s.internal_resistance_ohm) +
+           " must be between 0 and 1 (a 48 V bank has a few milliohm)");
   }
-  c.at_least("site", "mode_margin_v", s.mode_margin_v, 0);
-  c.at_least("site", "block_charging_hysteresis_c", s.block_charging_hysteresis_c, 0);
-  if (s.block_charging_below_c) c.finite("site", "block_charging_below_c", *s.block_charging_below_c);
-  if (s.electrical_stale_after.count() <= 0) c.fail("site", "electrical_stale_after must be above 0");
-  if (s.temperature_stale_after.count() <= 0) c.fail("site", "temperature_stale_after must be above 0");
-  c.duration("site", "stagger", s.stagger);
-  c.duration("site", "stale_hold_max", s.stale_hold_max);
-  c.duration("site", "sunny_window", s.sunny_window);
-  c.timing("site.hvac_timing", s.hvac_timing);
+  c.at_least("mode_margin_v", s.mode_margin_v, 0);
+  c.at_least("block_charging_hysteresis_c", s.block_charging_hysteresis_c, 0);
+  c.positive("electrical_stale_after_s", to_seconds(s.electrical_stale_after));
+  c.positive("temperature_stale_after_s", to_seconds(s.temperature_stale_after));
+  c.not_negative("stagger_s", s.stagger);
+  c.not_negative("stale_hold_max_s", s.stale_hold_max);
+  c.not_negative("sunny_window_s", s.sunny_window);
+  c.timing("hvac_", s.hvac_timing);
 }
 
-void check_miner(const MinerProfile& m, std::size_t i, const Thresholds& t, Checker& c) {
-  const std::string w = "miners[" + std::to_string(i) + "] \"" + m.name + "\"";
-  if (m.name.empty()) c.fail(w, "name must not be empty");
+void check_miner(const MinerProfile& m, std::size_t i, const Thresholds& t, std::vector<std::string>& out) {
+  Checker c(out, m.name.empty() ? "miner #" + std::to_string(i + 1) : "miner '" + m.name + "'");
+  if (m.name.empty()) c.fail("name must not be empty");
   if (m.priority < 1 || m.priority > 10) {
-    c.fail(w, "priority " + std::to_string(m.priority) + " must be between 1 and 10 (1 runs first)");
+    c.fail("priority " + std::to_string(m.priority) + " must be between 1 and 10 (1 runs first)");
   }
   for (double v : {m.start_v, m.stop_v, m.emergency_stop_v, m.power_w, m.minimum_excess_w, m.minimum_solar_w}) {
-    c.finite(w, "value", v);
+    c.finite("each voltage and power", v);
   }
-  const char* rule = "emergency_stop_v < stop_v < start_v";
-  c.ordered(w, "emergency_stop_v", m.emergency_stop_v, "stop_v", m.stop_v, true, rule);
-  c.ordered(w, "stop_v", m.stop_v, "start_v", m.start_v, true, rule);
-  c.ordered(w, "start_v", m.start_v, "site full_v", t.full_v, false, "a start above full_v can never be reached");
-  c.at_least(w, "power_w", m.power_w, 0);
-  c.at_least(w, "minimum_excess_w", m.minimum_excess_w, 0);
-  c.at_least(w, "minimum_solar_w", m.minimum_solar_w, 0);
+  const std::string rule = "emergency_stop_voltage < stop_voltage < start_voltage";
+  c.ordered("emergency_stop_voltage", m.emergency_stop_v, "stop_voltage", m.stop_v, true, rule);
+  c.ordered("stop_voltage", m.stop_v, "start_voltage", m.start_v, true, rule);
+  c.ordered("start_voltage", m.start_v, "the site's voltage_full", t.full_v, false,
+            "a start above voltage_full is never reached");
+  c.at_least("power_w", m.power_w, 0);
+  c.at_least("minimum_excess_w", m.minimum_excess_w, 0);
+  c.at_least("minimum_solar_w", m.minimum_solar_w, 0);
   if (m.require_excess_solar && !(m.minimum_excess_w > 0)) {
-    c.fail(w, "require_excess_solar needs minimum_excess_w above 0");
+    c.fail("require_excess_solar needs minimum_excess_w above 0");
   }
   if (m.require_sunny && !(m.minimum_solar_w > 0)) {
-    c.fail(w, "require_sunny needs minimum_solar_w above 0 (sunny = PV steady above it)");
+    c.fail("require_sunny needs minimum_solar_w above 0 (sunny means PV steady above it)");
   }
   for (std::size_t k = 0; k < m.schedule.size(); ++k) {
     const auto& win = m.schedule[k];
-    const std::string ww = w + ".schedule[" + std::to_string(k) + "]";
+    const std::string which = "schedule window " + std::to_string(k + 1);
     if (win.start_min < 0 || win.start_min >= 1440 || win.end_min < 0 || win.end_min >= 1440) {
-      c.fail(ww, "start and end must be within 00:00-23:59 (minutes " + std::to_string(win.start_min) + ", " +
-                     std::to_string(win.end_min) + ")");
+      c.fail(which + " must lie within 00:00-23:59");
     } else if (win.start_min == win.end_min) {
-      c.fail(ww, "start equals end; for \"any time\" leave the schedule empty");
+      c.fail(which + " starts where it ends; for \"any time\" leave the schedule empty");
     }
   }
-  c.timing(w, m.timing);
+  c.timing("", m.timing);
 }
 
-void check_zone(const ZoneProfile& z, std::size_t i, std::size_t miner_count, Checker& c) {
-  const std::string w = "zones[" + std::to_string(i) + "] \"" + z.name + "\"";
-  if (z.name.empty()) c.fail(w, "name must not be empty");
+void check_zone(const ZoneProfile& z, std::size_t i, const std::vector<MinerProfile>& miners,
+                std::vector<std::string>& out) {
+  Checker c(out, z.name.empty() ? "zone #" + std::to_string(i + 1) : "zone '" + z.name + "'");
+  if (z.name.empty()) c.fail("name must not be empty");
   for (double v : {z.too_hot_c, z.hot_ok_c, z.too_cold_c, z.cold_ok_c, z.minimum_solar_for_heating_w}) {
-    c.finite(w, "value", v);
+    c.finite("each temperature and power", v);
   }
-  c.ordered(w, "too_cold_c", z.too_cold_c, "cold_ok_c", z.cold_ok_c, true, "too_cold < cold_ok");
-  c.ordered(w, "hot_ok_c", z.hot_ok_c, "too_hot_c", z.too_hot_c, true, "hot_ok < too_hot");
-  c.ordered(w, "cold_ok_c", z.cold_ok_c, "hot_ok_c", z.hot_ok_c, true, "heating must stop before cooling starts");
-  c.at_least(w, "minimum_solar_for_heating_w", z.minimum_solar_for_heating_w, 0);
+  c.ordered("too_cold_c", z.too_cold_c, "cold_ok_c", z.cold_ok_c, true, "too_cold_c < cold_ok_c");
+  c.ordered("hot_ok_c", z.hot_ok_c, "too_hot_c", z.too_hot_c, true, "hot_ok_c < too_hot_c");
+  c.ordered("cold_ok_c", z.cold_ok_c, "hot_ok_c", z.hot_ok_c, true, "heating must stop before cooling starts");
+  c.at_least("minimum_solar_for_heating_w", z.minimum_solar_for_heating_w, 0);
+  if (z.block_charging_below_c && !std::isfinite(*z.block_charging_below_c)) {
+    c.fail("block_charging_below_c must be a number");
+  }
   if (z.has_fan && (z.fan_max_speed < 1 || z.fan_max_speed > 100)) {
-    c.fail(w, "fan_max_speed " + std::to_string(z.fan_max_speed) + " must be between 1 and 100");
+    c.fail("fan_max_speed " + std::to_string(z.fan_max_speed) + " must be between 1 and 100");
   }
   const auto& p = z.heating_priority;
-  if (p[0] != HeatSource::none && p[0] == p[1]) c.fail(w, "heating priorities 1 and 2 name the same source");
-  if (p[0] == HeatSource::none && p[1] != HeatSource::none) c.fail(w, "heating priority 2 is set but priority 1 is none");
+  if (p[0] != HeatSource::none && p[0] == p[1]) c.fail("heating_priority names the same source twice");
+  if (p[0] == HeatSource::none && p[1] != HeatSource::none) c.fail("heating_priority 2 is set but priority 1 is none");
+  bool needs_miner = false, needs_heater = false;
   for (HeatSource src : p) {
-    if (src == HeatSource::miner && (!z.heat_miner || *z.heat_miner >= miner_count)) {
-      c.fail(w, "heating priority names a miner, but heat_miner does not name a configured miner");
-    }
-    if (src == HeatSource::heater && !z.has_heater) {
-      c.fail(w, "heating priority names a heater, but the zone has no heater relay");
-    }
+    needs_miner = needs_miner || src == HeatSource::miner;
+    needs_heater = needs_heater || src == HeatSource::heater;
   }
+  if (needs_miner && (!z.heat_miner || *z.heat_miner >= miners.size())) {
+    c.fail("heating_priority names a miner, but heat_miner names no configured miner");
+  }
+  if (needs_heater && !z.has_heater) c.fail("heating_priority names a heater, but the zone has no heater_relay");
 }
 
 }  // namespace
 
 std::vector<std::string> validate(const Profiles& profiles) {
   std::vector<std::string> errors;
-  Checker c(errors);
-  check_site(profiles.site, c);
+  check_site(profiles.site, errors);
 
   if (profiles.miners.size() > detail::kMaxMiners) {
-    c.fail("miners", std::to_string(profiles.miners.size()) + " profiles, at most " +
-                         std::to_string(detail::kMaxMiners) + " are supported");
+    errors.push_back("miners: " + std::to_string(profiles.miners.size()) + " profiles, at most " +
+                     std::to_string(detail::kMaxMiners) + " are supported");
   }
   std::set<std::string> names;
   for (std::size_t i = 0; i < profiles.miners.size(); ++i) {
-    check_miner(profiles.miners[i], i, profiles.site.thresholds, c);
-    if (!names.insert(profiles.miners[i].name).second) {
-      c.fail("miners[" + std::to_string(i) + "]", "name \"" + profiles.miners[i].name + "\" is used twice");
-    }
+    const auto& m = profiles.miners[i];
+    check_miner(m, i, profiles.site.thresholds, errors);
+    if (!m.name.empty() && !names.insert(m.name).second) errors.push_back("miner '" + m.name + "': name is used twice");
   }
   names.clear();
   for (std::size_t i = 0; i < profiles.zones.size(); ++i) {
-    check_zone(profiles.zones[i], i, profiles.miners.size(), c);
-    if (!names.insert(profiles.zones[i].name).second) {
-      c.fail("zones[" + std::to_string(i) + "]", "name \"" + profiles.zones[i].name + "\" is used twice");
-    }
+    const auto& z = profiles.zones[i];
+    check_zone(z, i, profiles.miners, errors);
+    if (!z.name.empty() && !names.insert(z.name).second) errors.push_back("zone '" + z.name + "': name is used twice");
   }
   return errors;
 }

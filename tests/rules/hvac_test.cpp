@@ -225,7 +225,7 @@ TEST_CASE("battery temperature: the battery zone's air is the fallback; unknown 
   CHECK(s.d.block_charging);
   CHECK(s.d.charge_reason.code == ReasonCode::battery_temp_unknown);
   SUBCASE("no threshold configured: never blocks") {
-    s.p.site.block_charging_below_c.reset();
+    s.p.zones[0].block_charging_below_c.reset();
     s.step(10s);
     CHECK_FALSE(s.d.block_charging);
   }
