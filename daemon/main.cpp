@@ -1,26 +1,30 @@
-// shackd: the command-line entry point. Until the daemon (issue 6) lands it offers the
-// built-in demo day; the CLI shape (subcommand, --help, --version) is the one it will keep.
+// shackd: the command-line entry point. Each command has --help; `shackd --version` prints the
+// version. The daemon itself (`shackd run`) lands with issue 6.
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <string_view>
+#include <string>
+#include <vector>
 
+#include "daemon/cli_args.hpp"
 #include "daemon/demo_day.hpp"
+#include "daemon/store_commands.hpp"
 
 namespace {
-
-constexpr int kExUsage = 64;  // sysexits.h EX_USAGE
 
 void usage(std::FILE* to) {
   fmt::print(to,
              "usage: shackd <command> [options]\n"
              "\n"
              "commands:\n"
-             "  demo-day     run the rules over a built-in simulated day and print every decision\n"
+             "  demo-day          run the rules over a built-in simulated day and print every decision\n"
+             "  migrate           create or upgrade the database from the built-in schema migrations\n"
+             "  db check          check the database's integrity and schema\n"
+             "  profiles export   print the database's profiles as YAML\n"
+             "  profiles apply    apply a config's profiles: section to the database\n"
              "\n"
-             "options:\n"
-             "  --help       show this help\n"
-             "  --version    print the version\n");
+             "  <command> --help  help on one command\n"
+             "  --version         print the version\n");
 }
 
 }  // namespace
@@ -28,31 +32,34 @@ void usage(std::FILE* to) {
 int main(int argc, char** argv) {
   if (argc < 2) {
     usage(stderr);
-    return kExUsage;
+    return shackd::kExUsage;
   }
-  const std::string_view cmd = argv[1];
+  const std::string cmd = argv[1];
+  const std::vector<std::string> rest(argv + 2, argv + argc);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     usage(stdout);
-    return 0;
+    return shackd::kExOk;
   }
   if (cmd == "--version") {
     fmt::print("shackd {}\n", SHACKD_VERSION);
-    return 0;
+    return shackd::kExOk;
   }
+  if (cmd == "migrate") return shackd::cmd_migrate(rest);
+  if (cmd == "db") return shackd::cmd_db(rest);
+  if (cmd == "profiles") return shackd::cmd_profiles(rest);
   if (cmd == "demo-day") {
-    if (argc > 2) {
-      const std::string_view arg = argv[2];
-      if (arg == "--help") {
-        fmt::print("usage: shackd demo-day\n  Runs the Solar Shack defaults over a simulated day; actuates nothing.\n");
-        return 0;
-      }
-      fmt::print(stderr, "shackd demo-day: unknown argument '{}' (it takes none; see --help)\n", arg);
-      return kExUsage;
+    if (!rest.empty() && rest[0] == "--help") {
+      fmt::print("usage: shackd demo-day\n  Runs the Solar Shack defaults over a simulated day; actuates nothing.\n");
+      return shackd::kExOk;
+    }
+    if (!rest.empty()) {
+      fmt::print(stderr, "shackd demo-day: unknown argument '{}' (it takes none; see --help)\n", rest[0]);
+      return shackd::kExUsage;
     }
     shackd::run_demo_day(stdout);
-    return 0;
+    return shackd::kExOk;
   }
   fmt::print(stderr, "shackd: unknown command '{}'\n", cmd);
   usage(stderr);
-  return kExUsage;
+  return shackd::kExUsage;
 }
