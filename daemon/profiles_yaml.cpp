@@ -93,8 +93,15 @@ void overlay_list(const YAML::Node& list, const std::string& path, const std::ve
         if (f.required && std::find(given.begin(), given.end(), f.name) == given.end()) missing.emplace_back(f.name);
       }
       if (!missing.empty()) {
+        // `name: Dump Load S19 #1` reads as "Dump Load S19": in YAML " #" starts a comment.
+        std::string hint;
+        for (const auto& [known, index] : by_name) {
+          if (known.rfind(name + " #", 0) == 0) {
+            hint = fmt::format(" (did you mean '{}'? In YAML \" #\" starts a comment: put the name in quotes)", known);
+          }
+        }
         errors.add(item_path, item,
-                   fmt::format("{} '{}' is new, so it needs {}", kind, name, fmt::join(missing, ", ")));
+                   fmt::format("{} '{}' is new, so it needs {}{}", kind, name, fmt::join(missing, ", "), hint));
         continue;
       }
       by_name[name] = rows_in_order.size();

@@ -181,8 +181,11 @@ int RuntimeStore::prune(std::int64_t unix_now, int telemetry_days, int events_da
     s.bind(1, cut).bind(2, batch).run();
     deleted += sqlite3_changes(db_.raw());
   };
-  run("DELETE FROM telemetry WHERE rowid IN (SELECT rowid FROM telemetry WHERE minute < ? LIMIT ?)", telemetry_cut);
-  run("DELETE FROM telemetry_zone WHERE rowid IN (SELECT rowid FROM telemetry_zone WHERE minute < ? LIMIT ?)",
+  // DELETE ... LIMIT needs a compile option Debian does not set: select the batch by key.
+  run("DELETE FROM telemetry WHERE minute IN (SELECT minute FROM telemetry WHERE minute < ? ORDER BY minute LIMIT ?)",
+      telemetry_cut);
+  run("DELETE FROM telemetry_zone WHERE (minute, zone) IN "
+      "(SELECT minute, zone FROM telemetry_zone WHERE minute < ? ORDER BY minute LIMIT ?)",
       telemetry_cut);
   run("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < ? LIMIT ?)", events_cut);
   tx.commit();

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The store's commands as a site owner runs them: real binary, real files, exit codes checked.
+# Usage: store_cli.sh path/to/shackd
+set -uo pipefail
+shackd=${1:?usage: store_cli.sh SHACKD}
+command -v sqlite3 >/dev/null || { echo "FAIL: sqlite3 is not installed (scripts/setup.sh installs it)"; exit 1; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+db=$dir/shackd.db
+passed=0 failed=0
+
+expect() {  # expect NAME WANT_RC PATTERN -- command...
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -eq $want ]] && grep -qE -- "$pattern" <<<"$out"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    printf 'FAIL: %s: exit %s (want %s), output:\n%s\n(wanted /%s/)\n' "$name" "$rc" "$want" "$out" "$pattern"
+  fi
+}
+
+expect "migrate a new database" 0 "now at schema version 3" -- "$shackd" migrate --db "$db"
+expect "migrate again is a no-op" 0 "up to date" -- "$shackd" migrate --db "$db"
+expect "dry run lists nothing pending" 0 "up to date" -- "$shackd" migrate --db "$db" --dry-run
+expect "db check passes" 0 "integrity_check: ok" -- "$shackd" db check --db "$db"
+expect "profiles export" 0 'name: "Dump Load S19 #1"' -- "$shackd" profiles export --db "$db"
+
+"$shackd" profiles export --db "$db" >"$dir/export.yaml"
+expect "export applies back unchanged" 0 "unchanged" -- "$shackd" profiles apply --db "$db" --file "$dir/export.yaml"
+
+cat >"$dir/bad.yaml" <<'YAML'
+profiles:
+  miners:
+    - name: "Dump Load S19 #1"
+      stop_voltage: 55.0
+YAML
+expect "a bad miner is refused" 65 "stop_voltage 55.0 must be below start_voltage 54.5" -- \
+  "$shackd" profiles apply --db "$db" --file "$dir/bad.yaml"
+expect "and nothing changed" 0 "stop_voltage: 53.0" -- "$shackd" profiles export --db "$db"
+
+cat >"$dir/good.yaml" <<'YAML'
+profiles:
+  miners:
+    - name: "Primary S21+"
+      start_voltage: 50.4
+YAML
+expect "a good change is applied" 0 "applied \(1 row" -- "$shackd" profiles apply --db "$db" --file "$dir/good.yaml"
+expect "and shows in the export" 0 "start_voltage: 50.4" -- "$shackd" profiles export --db "$db"
+
+expect "missing config file" 66 "cannot read" -- "$shackd" profiles apply --db "$db" --file "$dir/none.yaml"
+expect "unknown option" 64 "unknown argument '--dbb'" -- "$shackd" migrate --dbb "$db"
+expect "missing option value" 64 "--db needs a value" -- "$shackd" migrate --db
+expect "bad number" 64 "--keep-backups 'x': expected a whole number" -- "$shackd" migrate --db "$db" --keep-backups x
+expect "missing database" 66 "shackd migrate --db" -- "$shackd" db check --db "$dir/missing.db"
+[[ ! -e $dir/missing.db ]] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: db check created a database"; }
+
+sqlite3 "$db" "UPDATE schema_migrations SET sha256 = printf('%064d', 0) WHERE version = 2"
+expect "an edited ledger refuses" 78 "was applied with sha256 000000000000" -- "$shackd" db check --db "$db"
+expect "and migrate refuses too" 78 "an applied migration must never change" -- "$shackd" migrate --db "$db"
+
+head -c 8192 /dev/urandom >"$dir/junk.db"
+expect "a corrupt file" 65 "not a database" -- "$shackd" db check --db "$dir/junk.db"
+
+expect "--version" 0 "^shackd [0-9]+\.[0-9]+\.[0-9]+$" -- "$shackd" --version
+expect "help lists commands" 0 "profiles export" -- "$shackd" --help
+expect "unknown command" 64 "unknown command 'frobnicate'" -- "$shackd" frobnicate
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

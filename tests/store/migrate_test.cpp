@@ -1,0 +1,231 @@
+// The migration runner against real SQLite files.
+#include "tests/store/fixture.hpp"
+
+#include <algorithm>
+
+using shackd::MigrationError;
+using shackd::migrate;
+
+namespace {
+std::string schema_dump(shackd::db::Db& db) {
+  std::string out;
+  for (auto s = db.prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY name"); s.step();) {
+    out += s.text(0) + " " + s.text(1) + " " + s.text(2) + "\n";
+  }
+  out += "user_version " + std::to_string(db.scalar_int("PRAGMA user_version")) + "\n";
+  if (db.table_exists("schema_migrations")) {
+    for (auto s = db.prepare("SELECT version, name, sha256 FROM schema_migrations ORDER BY version"); s.step();) {
+      out += s.text(1) + " " + s.text(2) + "\n";
+    }
+  }
+  return out;
+}
+int backups_in(const test::TempDir& dir) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
+    n += e.path().filename().string().find(".bak-") != std::string::npos;
+  }
+  return n;
+}
+}  // namespace
+
+TEST_CASE("a fresh database migrates fully and records each file") {
+  test::TempDir dir;
+  shackd::db::Db db(dir.file("a.db"), {.create = true});
+  const auto set = shackd::embedded_migrations();
+  REQUIRE(set.size() >= 3);
+  const auto r = migrate(db, set);
+  CHECK(r.plan.db_version == 0);
+  CHECK(r.applied.size() == set.size());
+  CHECK_FALSE(r.backup_path);  // nothing to back up in an empty file
+  CHECK(db.scalar_int("PRAGMA user_version") == set.back().version);
+  int rows = 0;
+  for (auto s = db.prepare("SELECT version, name, sha256 FROM schema_migrations ORDER BY version"); s.step(); ++rows) {
+    CHECK(s.integer(0) == set[static_cast<std::size_t>(rows)].version);
+    CHECK(s.text(1) == set[static_cast<std::size_t>(rows)].name);
+    CHECK(s.text(2) == set[static_cast<std::size_t>(rows)].sha256);
+    CHECK(s.text(2).size() == 64);
+  }
+  CHECK(rows == static_cast<int>(set.size()));
+  auto mode = db.prepare("PRAGMA journal_mode");
+  REQUIRE(mode.step());
+  CHECK(mode.text(0) == "wal");
+  CHECK(db.scalar_int("PRAGMA foreign_keys") == 1);
+  CHECK(db.scalar_int("PRAGMA synchronous") == 1);  // NORMAL
+}
+
+TEST_CASE("running it again is a no-op: no writes, no backup") {
+  test::MigratedDb m;
+  const std::string before = schema_dump(m.db);
+  const auto r = migrate(m.db, shackd::embedded_migrations());
+  CHECK(r.applied.empty());
+  CHECK(r.plan.pending.empty());
+  CHECK_FALSE(r.backup_path);
+  CHECK(schema_dump(m.db) == before);
+  CHECK(backups_in(m.dir) == 0);
+}
+
+TEST_CASE("an edited migration is refused and changes nothing") {
+  test::TempDir dir;
+  test::copy_schema(dir);
+  shackd::db::Db db(dir.file("a.db"), {.create = true});
+  migrate(db, shackd::migrations_from_dir(dir.path.string()));
+  const std::string before = schema_dump(db);
+
+  auto set = shackd::migrations_from_dir(dir.path.string());
+  dir.write(set[1].name, set[1].sql + "\n-- a harmless-looking edit\n");
+  dir.write("0004_more.sql", "CREATE TABLE more (x INTEGER) STRICT;\n");
+  set = shackd::migrations_from_dir(dir.path.string());
+  try {
+    migrate(db, set);
+    FAIL("an edited migration was accepted");
+  } catch (const MigrationError& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("migration 0002_solar_shack_defaults.sql was applied with sha256") != std::string::npos);
+    CHECK(msg.find("Restore the original file and put the change in a new migration") != std::string::npos);
+  }
+  CHECK(schema_dump(db) == before);
+  CHECK_FALSE(db.table_exists("more"));
+  CHECK_THROWS_AS(shackd::require_current(db, set), MigrationError);
+}
+
+TEST_CASE("two files sharing a number, or a gap in the numbers, are refused") {
+  test::TempDir dir;
+  test::copy_schema(dir);
+  shackd::db::Db db(dir.file("a.db"), {.create = true});
+
+  SUBCASE("duplicate") {
+    dir.write("0003_other.sql", "CREATE TABLE other (x INTEGER) STRICT;\n");
+    const auto problems = shackd::check_migration_set(shackd::migrations_from_dir(dir.path.string()));
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == "migration files 0003_other.sql and 0003_runtime.sql share the number 0003: give each its own number");
+  }
+  SUBCASE("gap") {
+    dir.write("0005_later.sql", "CREATE TABLE later (x INTEGER) STRICT;\n");
+    const auto problems = shackd::check_migration_set(shackd::migrations_from_dir(dir.path.string()));
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("0005_later.sql has number 0005, but the next number expected is 0004") != std::string::npos);
+  }
+  SUBCASE("a bad file name") {
+    dir.write("4_later.sql", "CREATE TABLE later (x INTEGER) STRICT;\n");
+    const auto problems = shackd::check_migration_set(shackd::migrations_from_dir(dir.path.string()));
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("4_later.sql: the name must be NNNN_words.sql") != std::string::npos);
+  }
+  SUBCASE("a file that manages its own transaction") {
+    dir.write("0004_tx.sql", "BEGIN;\nCREATE TABLE t (x INTEGER) STRICT;\nCOMMIT;\n");
+    const auto problems = shackd::check_migration_set(shackd::migrations_from_dir(dir.path.string()));
+    REQUIRE_FALSE(problems.empty());
+    CHECK(problems[0].find("0004_tx.sql: it contains 'BEGIN;'") != std::string::npos);
+  }
+  // Whatever the problem, nothing is applied.
+  CHECK_THROWS_AS(migrate(db, shackd::migrations_from_dir(dir.path.string())), MigrationError);
+  CHECK(db.scalar_int("PRAGMA user_version") == 0);
+  CHECK_FALSE(db.table_exists("site_preferences"));
+}
+
+TEST_CASE("trigger bodies (BEGIN ... END) are not mistaken for transactions") {
+  CHECK(shackd::check_migration_set(shackd::embedded_migrations()).empty());
+}
+
+TEST_CASE("a database newer than the binary is refused") {
+  test::MigratedDb m;
+  auto older = shackd::embedded_migrations();
+  older.pop_back();
+  try {
+    migrate(m.db, older);
+    FAIL("a newer database was accepted");
+  } catch (const MigrationError& e) {
+    CHECK(std::string(e.what()).find("is at schema version 3, but this shackd knows migrations only up to 2") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("a bad SQL file fails and leaves the database exactly as it was") {
+  test::TempDir dir;
+  test::copy_schema(dir);
+  shackd::db::Db db(dir.file("a.db"), {.create = true});
+  migrate(db, shackd::migrations_from_dir(dir.path.string()));
+  const std::string before = schema_dump(db);
+  const auto miners_before = db.scalar_int("SELECT count(*) FROM miner_profiles");
+
+  // The first statements are fine; the last one is not. All of it must go.
+  dir.write("0004_broken.sql",
+            "CREATE TABLE half_done (x INTEGER) STRICT;\n"
+            "INSERT INTO miner_profiles (name, power_w, priority, start_voltage, stop_voltage, emergency_stop_voltage)\n"
+            "  VALUES ('ghost', 100, 5, 52, 50, 48);\n"
+            "CREATE TABLEX oops (x);\n");
+  try {
+    migrate(db, shackd::migrations_from_dir(dir.path.string()));
+    FAIL("a broken migration was applied");
+  } catch (const MigrationError& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("migration 0004_broken.sql failed, so it was rolled back and the database stays at version 3") !=
+          std::string::npos);
+    CHECK(msg.find("syntax error") != std::string::npos);
+  }
+  CHECK_FALSE(db.in_transaction());
+  CHECK(schema_dump(db) == before);
+  CHECK_FALSE(db.table_exists("half_done"));
+  CHECK(db.scalar_int("SELECT count(*) FROM miner_profiles") == miners_before);
+}
+
+TEST_CASE("a database that holds data is backed up before it migrates; the newest N are kept") {
+  test::TempDir dir;
+  test::copy_schema(dir);
+  const std::string path = dir.file("a.db");
+  shackd::db::Db db(path, {.create = true});
+  migrate(db, shackd::migrations_from_dir(dir.path.string()));
+  CHECK(backups_in(dir) == 0);
+
+  dir.write("0004_extra.sql", "CREATE TABLE extra (x INTEGER) STRICT;\n");
+  const auto r = migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
+  REQUIRE(r.backup_path);
+  CHECK(r.backup_path->find("a.db.bak-") != std::string::npos);
+  CHECK(r.backup_path->size() > 3);
+  CHECK(r.backup_path->substr(r.backup_path->size() - 3) == "-v3");
+  {
+    shackd::db::Db copy(*r.backup_path);
+    CHECK(copy.scalar_int("PRAGMA user_version") == 3);
+    CHECK(copy.scalar_int("SELECT count(*) FROM miner_profiles") == 2);
+    CHECK_FALSE(copy.table_exists("extra"));
+  }
+  dir.write("0005_extra.sql", "CREATE TABLE extra5 (x INTEGER) STRICT;\n");
+  migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
+  dir.write("0006_extra.sql", "CREATE TABLE extra6 (x INTEGER) STRICT;\n");
+  migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
+  CHECK(backups_in(dir) == 2);
+}
+
+TEST_CASE("--dry-run lists the pending migrations and changes nothing") {
+  test::TempDir dir;
+  shackd::db::Db db(dir.file("a.db"), {.create = true});
+  const auto r = migrate(db, shackd::embedded_migrations(), {.dry_run = true, .keep_backups = 3});
+  CHECK(r.plan.pending.size() == shackd::embedded_migrations().size());
+  CHECK(r.applied.empty());
+  CHECK(db.scalar_int("PRAGMA user_version") == 0);
+}
+
+TEST_CASE("a file that is not a database gets a clear error") {
+  test::TempDir dir;
+  dir.write("junk.db", std::string(4096, 'x'));
+  try {
+    shackd::db::Db db(dir.file("junk.db"));
+    db.scalar_int("PRAGMA user_version");
+    FAIL("garbage was read as a database");
+  } catch (const shackd::db::Error& e) {
+    CHECK(std::string(e.what()).find("junk.db") != std::string::npos);
+    CHECK(std::string(e.what()).find("not a database") != std::string::npos);
+  }
+}
+
+TEST_CASE("a missing database is not created by commands that only read it") {
+  test::TempDir dir;
+  try {
+    shackd::db::Db db(dir.file("missing.db"));
+    FAIL("a missing database was opened");
+  } catch (const shackd::db::Error& e) {
+    CHECK(std::string(e.what()).find("shackd migrate --db") != std::string::npos);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.file("missing.db")));
+}

@@ -1,0 +1,235 @@
+// Runtime state, events and telemetry: written sparingly, kept across restarts and crashes.
+#include "tests/store/fixture.hpp"
+
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/runtime_store.hpp"
+
+using shackd::LoadStateRow;
+using shackd::RuntimeStore;
+
+namespace {
+constexpr std::int64_t kT0 = 1795300000;  // 2026-11-21, on a minute boundary + 40 s
+LoadStateRow primary_on() {
+  LoadStateRow r;
+  r.load_id = "miner:Primary S21+";
+  r.commanded_on = true;
+  r.since = shackd::iso_utc(kT0);
+  r.last_start = shackd::iso_utc(kT0);
+  r.starts_this_hour = 1;
+  r.override_mode = "on";
+  r.override_until = shackd::iso_utc(kT0 + 3600);
+  r.on_seconds = 7200;
+  r.relay_cycles = 12;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("iso_utc") { CHECK(shackd::iso_utc(0) == "1970-01-01T00:00:00Z"); }
+
+TEST_CASE("load_state survives a restart, and an unchanged state is not written again") {
+  test::TempDir dir;
+  const std::string path = dir.file("s.db");
+  {
+    shackd::db::Db db(path, {.create = true});
+    shackd::migrate(db, shackd::embedded_migrations());
+    RuntimeStore store(db);
+    CHECK(store.load_states().empty());
+    store.set_load_state(primary_on());
+    CHECK(store.flush(kT0).states == 1);
+    store.set_load_state(primary_on());  // the same again
+    CHECK(store.queued() == 0);
+    CHECK(store.flush(kT0 + 1).states == 0);
+  }
+  shackd::db::Db db(path);
+  RuntimeStore store(db);
+  const auto states = store.load_states();
+  REQUIRE(states.count("miner:Primary S21+") == 1);
+  CHECK(states.at("miner:Primary S21+") == primary_on());
+  // After a restart the cache knows what is on disk: still nothing to write.
+  store.set_load_state(primary_on());
+  CHECK(store.queued() == 0);
+  LoadStateRow off = primary_on();
+  off.commanded_on = false;
+  store.set_load_state(off);
+  CHECK(store.flush(kT0 + 2).states == 1);
+}
+
+TEST_CASE("telemetry is aggregated per minute and written at most once a minute") {
+  test::MigratedDb m;
+  RuntimeStore store(m.db);
+  const std::int64_t minute0 = kT0 - kT0 % 60;
+  int minutes_written = 0, flushes_that_wrote = 0;
+  for (std::int64_t t = minute0; t < minute0 + 180; ++t) {
+    shackd::TelemetrySample s;
+    s.battery_v = 50.0 + static_cast<double>(t - minute0) / 100.0;
+    s.pv_w = (t % 2) ? std::optional<double>(1000) : std::nullopt;  // missing half the time: not a 0
+    s.zone_temps_c = {{"Heat Room", 20.0}};
+    store.add_sample(t, s);
+    const auto f = store.flush(t);
+    minutes_written += f.minutes;
+    flushes_that_wrote += f.minutes > 0;
+  }
+  CHECK(minutes_written == 2);  // the third minute is still open
+  CHECK(flushes_that_wrote == 2);
+  auto row = m.db.prepare("SELECT samples, battery_v_min, battery_v_avg, battery_v_max, pv_w_min, pv_w_avg, load_w_avg "
+                          "FROM telemetry ORDER BY minute");
+  REQUIRE(row.step());
+  CHECK(row.integer(0) == 60);
+  CHECK(row.real(1) == doctest::Approx(50.0));
+  CHECK(row.real(2) == doctest::Approx(50.295));
+  CHECK(row.real(3) == doctest::Approx(50.59));
+  CHECK(row.real(4) == 1000);
+  CHECK(row.real(5) == 1000);  // the average of what was there
+  CHECK(row.is_null(6));       // never measured: NULL, not 0
+  CHECK(m.db.scalar_int("SELECT count(*) FROM telemetry_zone") == 2);
+  CHECK(store.flush(minute0 + 400, true).minutes == 0);  // nothing finished is left
+}
+
+TEST_CASE("events are written as they come, with their inputs") {
+  test::MigratedDb m;
+  RuntimeStore store(m.db);
+  shackd::Event e;
+  e.at_unix_s = kT0;
+  e.kind = "actuation";
+  e.load_id = "miner:Primary S21+";
+  e.commanded_on = true;
+  e.reason_code = 1;
+  e.reason = "running";
+  e.detail = "running: 52.30 V (limit 47.00 V)";
+  e.battery_v = 52.3;
+  e.voltage_source = "battery_monitor";
+  e.pv_w = 8450;
+  store.add_event(e);
+  CHECK(store.flush(kT0).events == 1);
+  auto s = m.db.prepare("SELECT at, kind, commanded_on, reason, battery_v, load_w FROM events");
+  REQUIRE(s.step());
+  CHECK(s.text(0) == shackd::iso_utc(kT0));
+  CHECK(s.text(1) == "actuation");
+  CHECK(s.integer(2) == 1);
+  CHECK(s.text(3) == "running");
+  CHECK(s.real(4) == 52.3);
+  CHECK(s.is_null(5));
+}
+
+TEST_CASE("retention prunes old rows in small batches") {
+  test::MigratedDb m;
+  RuntimeStore store(m.db);
+  const std::int64_t now = kT0;
+  for (int i = 0; i < 30; ++i) {
+    shackd::Event e;
+    e.at_unix_s = now - 100 * 86400 + i;  // 100 days old
+    e.kind = "alarm";
+    e.reason = "no_voltage";
+    store.add_event(e);
+  }
+  shackd::Event recent;
+  recent.at_unix_s = now - 86400;
+  recent.kind = "alarm";
+  recent.reason = "no_voltage";
+  store.add_event(recent);
+  store.flush(now);
+  CHECK(store.prune(now, 30, 90, 20) == 20);
+  CHECK(store.prune(now, 30, 90, 20) == 10);
+  CHECK(store.prune(now, 30, 90, 20) == 0);
+  CHECK(m.db.scalar_int("SELECT count(*) FROM events") == 1);
+
+  // Telemetry: 5 minutes from 40 days ago and 1 from today, each with a zone row.
+  for (int i = 0; i < 5; ++i) {
+    shackd::TelemetrySample s;
+    s.battery_v = 50;
+    s.zone_temps_c = {{"Heat Room", 20.0}};
+    store.add_sample(now - 40 * 86400 + i * 60, s);
+  }
+  shackd::TelemetrySample today;
+  today.zone_temps_c = {{"Heat Room", 20.0}};
+  store.add_sample(now - 600, today);
+  store.add_sample(now, today);  // closes the minute before
+  store.flush(now, true);
+  REQUIRE(m.db.scalar_int("SELECT count(*) FROM telemetry") == 6);
+  CHECK(store.prune(now, 30, 90, 3) == 6);  // 3 telemetry + 3 zone rows
+  CHECK(store.prune(now, 30, 90, 3) == 4);
+  CHECK(m.db.scalar_int("SELECT count(*) FROM telemetry") == 1);
+  CHECK(m.db.scalar_int("SELECT count(*) FROM telemetry_zone") == 1);
+}
+
+TEST_CASE("a locked database keeps everything queued, and the next flush writes it") {
+  test::TempDir dir;
+  const std::string path = dir.file("s.db");
+  shackd::db::Db db(path, {.create = true, .busy_timeout_ms = 20});
+  shackd::migrate(db, shackd::embedded_migrations());
+  RuntimeStore store(db);
+  store.set_load_state(primary_on());
+  {
+    shackd::db::Db other(path, {.create = false, .busy_timeout_ms = 20});
+    other.exec("BEGIN EXCLUSIVE");
+    try {
+      store.flush(kT0);
+      FAIL("a flush went through a locked database");
+    } catch (const shackd::db::Error& e) {
+      CHECK(e.locked());
+      CHECK(std::string(e.what()).find("locked") != std::string::npos);
+    }
+    CHECK(store.queued() == 1);
+    other.exec("ROLLBACK");
+  }
+  CHECK(store.flush(kT0 + 1).states == 1);
+  CHECK(store.queued() == 0);
+}
+
+TEST_CASE("SIGKILL in the middle of a write loop loses no committed row and corrupts nothing") {
+  test::TempDir dir;
+  const std::string path = dir.file("kill.db");
+  {
+    shackd::db::Db db(path, {.create = true});
+    shackd::migrate(db, shackd::embedded_migrations());
+  }
+  int pipefd[2];
+  REQUIRE(pipe(pipefd) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The child: commit events one transaction at a time and report each commit.
+    close(pipefd[0]);
+    try {
+      shackd::db::Db db(path);
+      RuntimeStore store(db);
+      for (std::int64_t i = 0;; ++i) {
+        shackd::Event e;
+        e.at_unix_s = kT0 + i;
+        e.kind = "lifecycle";
+        e.reason_code = static_cast<int>(i % 1000);
+        e.reason = "tick";
+        e.detail = std::string(200, 'x');
+        store.add_event(e);
+        shackd::TelemetrySample s;
+        s.battery_v = 50;
+        store.add_sample(kT0 + i * 20, s);
+        store.flush(kT0 + i * 20);
+        if (write(pipefd[1], &i, sizeof i) != sizeof i) _exit(2);
+      }
+    } catch (...) {
+      _exit(3);
+    }
+  }
+  close(pipefd[1]);
+  std::int64_t last = -1, got = 0;
+  while (last < 300 && read(pipefd[0], &got, sizeof got) == sizeof got) last = got;
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(pipefd[0]);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(last >= 300);
+
+  shackd::db::Db db(path);
+  auto check = db.prepare("PRAGMA integrity_check");
+  REQUIRE(check.step());
+  CHECK(check.text(0) == "ok");
+  // Every event the child saw committed is there (it may have committed one more).
+  CHECK(db.scalar_int("SELECT count(*) FROM events") >= last + 1);
+  CHECK(db.scalar_int("SELECT max(reason_code) FROM events WHERE at = '" + shackd::iso_utc(kT0 + last) + "'") ==
+        last % 1000);
+}
