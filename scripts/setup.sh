@@ -11,6 +11,7 @@ packages=(
   libyaml-cpp-dev libfmt-dev                  # config and text
   doctest-dev libbenchmark-dev                # tests and bench/
   mosquitto mosquitto-clients                 # a real broker for tests and the demo
+  mbpoll                                      # an independent Modbus client for the simulator tests
 )
 
 missing=()

@@ -1,0 +1,94 @@
+#pragma once
+// A device polled over one Modbus link: one or more units, each with its register table.
+// poll() never throws. A failure becomes missing readings and an entry in health(); a dead
+// device costs at most one timeout per poll, and nothing while it is backing off.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/modbus_link.hpp"
+#include "drivers/registers.hpp"
+#include "rules/time.hpp"
+
+namespace drivers {
+
+using rules::SteadyTime;
+
+struct UnitConfig {
+  int unit = 0;             // Modbus unit id (slave address)
+  const Table* table = nullptr;
+  std::string prefix;       // readings are "<prefix>.<field>": "system.battery_v"
+};
+
+struct DeviceConfig {
+  std::string name;  // "victron", "solark"
+  Transport transport;
+  std::vector<UnitConfig> units;
+  std::chrono::milliseconds timeout{1000};
+  std::chrono::milliseconds pacing{0};  // minimum gap between two requests (RS485 gateways)
+  std::chrono::milliseconds backoff_min{1000};
+  std::chrono::milliseconds backoff_max{30000};
+  std::optional<int> max_block;  // fewer registers per read than the table allows (USR gateways: 8)
+};
+
+struct Reading {
+  std::string name;  // "battery.battery_v"
+  double value = 0;
+  SteadyTime as_of{};
+};
+
+struct Invalid {
+  std::string name;
+  std::string why;  // "battery_v 655.35 outside its plausible range 20..70 (register 259)"
+};
+
+struct PollResult {
+  std::vector<Reading> readings;
+  std::vector<Invalid> invalid;      // decoded but implausible: dropped, with the reason
+  std::vector<std::string> errors;   // why some or all readings are missing this poll
+  int requests = 0;                  // Modbus requests sent
+};
+
+struct DeviceHealth {
+  bool connected = false;
+  std::optional<SteadyTime> last_success;
+  int consecutive_failures = 0;  // polls in a row that read nothing
+  std::string last_error;
+  std::optional<SteadyTime> next_attempt;  // while backing off
+  long long requests = 0;
+  long long failed_requests = 0;
+  long long reconnects = 0;
+};
+
+class ModbusDevice {
+ public:
+  using Clock = std::function<SteadyTime()>;
+  explicit ModbusDevice(DeviceConfig config, Clock clock = {});
+
+  PollResult poll();
+  const DeviceHealth& health() const { return health_; }
+  const DeviceConfig& config() const { return config_; }
+  // The reads one poll makes, unit by unit (for the README's figures and the benchmark).
+  struct PlannedRead {
+    int unit;
+    Block block;
+  };
+  const std::vector<PlannedRead>& plan() const { return plan_; }
+
+ private:
+  bool ensure_connected(SteadyTime now, PollResult& out);
+  void failed(SteadyTime now, const std::string& error);
+  void pace();
+
+  DeviceConfig config_;
+  Clock clock_;
+  ModbusLink link_;
+  std::vector<PlannedRead> plan_;
+  DeviceHealth health_;
+  std::chrono::milliseconds backoff_;
+  std::optional<SteadyTime> last_request_;
+};
+
+}  // namespace drivers

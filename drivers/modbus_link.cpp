@@ -1,0 +1,133 @@
+#include "drivers/modbus_link.hpp"
+
+#include <modbus.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace drivers {
+
+namespace {
+
+// modbus_strerror() uses the MT-unsafe strerror() (protocols.md §4.2): format errno ourselves.
+std::string errno_text(int e) {
+  if (e > MODBUS_ENOBASE && e <= MODBUS_ENOBASE + 0x0B) {
+    return std::string("exception: ") + exception_name(e - MODBUS_ENOBASE);
+  }
+  switch (e) {
+    case EMBBADCRC: return "invalid CRC";
+    case EMBBADDATA: return "invalid data (a late or foreign reply)";
+    case EMBBADEXC: return "invalid exception code";
+    case EMBMDATA: return "too many registers requested";
+    case EMBBADSLAVE: return "reply from the wrong unit";
+    default: break;
+  }
+  char buf[128];
+  return std::string(strerror_r(e, buf, sizeof buf));
+}
+
+// modbus_new_tcp takes a dotted quad only; resolve a host name first.
+std::string resolve_ipv4(const std::string& host) {
+  in_addr addr{};
+  if (inet_pton(AF_INET, host.c_str(), &addr) == 1) return host;
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res) return host;
+  char buf[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof buf);
+  freeaddrinfo(res);
+  return buf;
+}
+
+}  // namespace
+
+const char* exception_name(int code) {
+  switch (code) {
+    case 0x01: return "0x01 illegal function";
+    case 0x02: return "0x02 illegal data address";
+    case 0x03: return "0x03 illegal data value";
+    case 0x04: return "0x04 server device failure";
+    case 0x05: return "0x05 acknowledge";
+    case 0x06: return "0x06 server device busy";
+    case 0x08: return "0x08 memory parity error";
+    case 0x0A: return "0x0A gateway path unavailable (service absent)";
+    case 0x0B: return "0x0B gateway target device failed to respond";
+    default: return "unknown exception";
+  }
+}
+
+std::string describe(const Transport& t) {
+  if (const auto* tcp = std::get_if<TcpTransport>(&t)) return "tcp " + tcp->host + ":" + std::to_string(tcp->port);
+  const auto& rtu = std::get<RtuTransport>(t);
+  return "rtu " + rtu.device + " " + std::to_string(rtu.baud) + " " + std::to_string(rtu.data_bits) + rtu.parity +
+         std::to_string(rtu.stop_bits);
+}
+
+ModbusLink::ModbusLink(Transport transport, std::chrono::milliseconds timeout)
+    : transport_(std::move(transport)), timeout_(timeout) {}
+
+ModbusLink::~ModbusLink() { close(); }
+
+void ModbusLink::close() {
+  if (ctx_) {
+    modbus_close(ctx_);
+    modbus_free(ctx_);
+    ctx_ = nullptr;
+  }
+  connected_ = false;
+}
+
+bool ModbusLink::connect(std::string& error) {
+  close();
+  if (const auto* tcp = std::get_if<TcpTransport>(&transport_)) {
+    ctx_ = modbus_new_tcp(resolve_ipv4(tcp->host).c_str(), tcp->port);
+  } else {
+    const auto& rtu = std::get<RtuTransport>(transport_);
+    ctx_ = modbus_new_rtu(rtu.device.c_str(), rtu.baud, rtu.parity, rtu.data_bits, rtu.stop_bits);
+  }
+  if (!ctx_) {
+    error = describe(transport_) + ": cannot create a Modbus context: " + errno_text(errno);
+    return false;
+  }
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout_).count();
+  modbus_set_response_timeout(ctx_, static_cast<std::uint32_t>(us / 1000000), static_cast<std::uint32_t>(us % 1000000));
+  modbus_set_error_recovery(ctx_, MODBUS_ERROR_RECOVERY_NONE);
+  if (modbus_connect(ctx_) == -1) {
+    error = describe(transport_) + ": connect failed: " + errno_text(errno);
+    close();
+    return false;
+  }
+  connected_ = true;
+  return true;
+}
+
+ReadResult ModbusLink::read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest) {
+  ReadResult r;
+  if (!connected_) {
+    r.status = ReadStatus::link_error;
+    r.error = "not connected";
+    return r;
+  }
+  modbus_set_slave(ctx_, unit);
+  if (modbus_read_registers(ctx_, address, count, dest) == count) return r;
+  const int e = errno;
+  r.error = "unit " + std::to_string(unit) + " registers " + std::to_string(address) + "+" + std::to_string(count) +
+            ": " + errno_text(e);
+  if (e > MODBUS_ENOBASE && e <= MODBUS_ENOBASE + 0x0B) {
+    r.status = ReadStatus::exception;
+    r.exception_code = e - MODBUS_ENOBASE;
+    return r;
+  }
+  // Anything else leaves the stream in an unknown state (a late reply would be read as the
+  // answer to the next request): close, and let the caller reconnect.
+  r.status = e == ETIMEDOUT ? ReadStatus::timeout : ReadStatus::link_error;
+  close();
+  return r;
+}
+
+}  // namespace drivers

@@ -1,0 +1,69 @@
+#pragma once
+// One libmodbus connection (TCP, or RTU on a serial port) with shackd's own recovery.
+//
+// libmodbus's MODBUS_ERROR_RECOVERY_LINK loops close/connect forever inside a send once the
+// peer is gone (protocols.md §4.3, verified on Debian 12), which would hang a poll. So recovery
+// is NONE, and the link classifies each failure: a Modbus exception leaves the connection up;
+// a reset, a broken pipe, a bad frame or a timeout closes it, to be reopened by the caller.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <variant>
+
+struct _modbus;  // libmodbus's context; its header stays out of ours
+
+namespace drivers {
+
+struct TcpTransport {
+  std::string host = "127.0.0.1";  // an IPv4 address or a host name
+  int port = 502;
+};
+struct RtuTransport {
+  std::string device = "/dev/ttyUSB0";
+  int baud = 9600;
+  char parity = 'N';  // N, E or O
+  int data_bits = 8;
+  int stop_bits = 1;
+};
+using Transport = std::variant<TcpTransport, RtuTransport>;
+std::string describe(const Transport& t);  // "tcp 127.0.0.1:502", "rtu /dev/ttyUSB0 9600 8N1"
+
+enum class ReadStatus {
+  ok,
+  exception,   // the device answered with a Modbus exception; the link is fine
+  timeout,     // no answer in time; the link was closed
+  link_error,  // reset, broken pipe, refused, bad frame; the link was closed
+};
+
+struct ReadResult {
+  ReadStatus status = ReadStatus::ok;
+  int exception_code = 0;  // 0x02 illegal address, 0x0A gateway path unavailable, ...
+  std::string error;       // for people
+};
+
+class ModbusLink {
+ public:
+  ModbusLink(Transport transport, std::chrono::milliseconds timeout);
+  ~ModbusLink();
+  ModbusLink(const ModbusLink&) = delete;
+  ModbusLink& operator=(const ModbusLink&) = delete;
+
+  bool connected() const { return connected_; }
+  // Bounded by the timeout (libmodbus uses the response timeout for connect too).
+  bool connect(std::string& error);
+  void close();
+  // FC3, `count` <= 125 registers into `dest`.
+  ReadResult read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest);
+
+  const Transport& transport() const { return transport_; }
+
+ private:
+  Transport transport_;
+  std::chrono::milliseconds timeout_;
+  _modbus* ctx_ = nullptr;
+  bool connected_ = false;
+};
+
+const char* exception_name(int code);  // "gateway path unavailable"
+
+}  // namespace drivers

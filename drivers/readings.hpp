@@ -1,0 +1,50 @@
+#pragma once
+// The latest good value of every reading, each with the instant it was read, and the mapping
+// from readings to the rules' snapshot. A reading a poll did not return keeps its old value
+// and old `as_of`, so it turns stale in the rules instead of turning into 0.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drivers/modbus_device.hpp"
+#include "rules/snapshot.hpp"
+
+namespace drivers {
+
+class ReadingStore {
+ public:
+  void update(const PollResult& poll);
+  void set(const std::string& name, double value, SteadyTime as_of);
+  std::optional<rules::Reading> get(std::string_view name) const;
+
+  // The first candidate read within `fresh_within` of `now`, else the most recent of them.
+  std::optional<rules::Reading> first_fresh(const std::vector<std::string>& names, SteadyTime now,
+                                            rules::Duration fresh_within) const;
+  // The sum of all, as old as its oldest part; missing if any part is missing (never a
+  // partial sum that looks like a real value).
+  std::optional<rules::Reading> sum(const std::vector<std::string>& names) const;
+
+ private:
+  std::map<std::string, rules::Reading, std::less<>> latest_;
+};
+
+// Which readings feed which snapshot field. The defaults fit a site with a GX (battery monitor
+// on "battery", system on "system") and a Sol-Ark ("solark").
+struct SnapshotMapping {
+  std::string monitor_battery_v = "battery.battery_v";
+  std::string gx_battery_v = "system.battery_v";
+  std::string solark_battery_v = "solark.battery_v";
+  std::vector<std::string> battery_a = {"battery.battery_a", "system.battery_a", "solark.battery_a"};
+  std::vector<std::string> battery_temp_c = {"battery.battery_temp_c", "solark.battery_temp_c"};
+  std::vector<std::string> pv_w = {"system.pv_dc_w", "solark.pv1_w", "solark.pv2_w", "solark.pv3_w", "solark.pv4_w"};
+  std::vector<std::string> load_w = {"solark.load_w"};
+  std::vector<std::string> zone_temp_c;  // one reading name per zone, in zone order
+  rules::Duration fresh_within = std::chrono::seconds(30);
+};
+
+rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping& mapping, SteadyTime now,
+                               std::optional<int> local_minute_of_day);
+
+}  // namespace drivers

@@ -1,0 +1,68 @@
+#pragma once
+// Register tables and their pure decoding. No I/O here: decode() takes the words a read
+// returned, so every register is testable on recorded fixtures without a socket.
+//
+// One convention for both devices: value = raw x factor + offset, after the raw words are
+// assembled in the register's word order. Victron's list says "value = raw / scale" (so its
+// factor is 1/scale); Sol-Ark's says "raw x factor" (registers.md §0).
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace drivers {
+
+enum class RegType {
+  u16,
+  s16,
+  u32_high_first,  // Victron: register N holds bits 31..16 (registers.md §1.1)
+  s32_high_first,
+  u32_low_first,   // Sol-Ark: register N holds bits 15..0 (registers.md §2.2)
+  s32_low_first,
+};
+
+int word_count(RegType t);
+bool is_signed(RegType t);
+
+struct Register {
+  std::string_view field;   // "battery_v": the reading's name within its service
+  std::uint16_t address;    // 0-based wire address
+  RegType type;
+  double factor;            // value = raw * factor + offset
+  double offset = 0;
+  double min;               // plausible range: outside it the reading is dropped as invalid
+  double max;
+  std::string_view source;  // where the row comes from: "com.victronenergy.system:/Dc/Battery/Voltage"
+};
+
+// A service: one unit id's worth of registers (GX system on 100, a battery monitor on 225, ...).
+struct Table {
+  std::string_view service;     // "system", "battery", "solarcharger", "temperature", "solark"
+  std::span<const Register> registers;
+  // Reads may span unlisted registers when the device serves them (Victron's system block
+  // 800-919 is contiguous; a gap into an unmapped address fails the whole read with 0x02).
+  int max_gap = 0;
+  int max_block = 125;          // Modbus allows 125; gateways may need fewer
+};
+
+// Assembles the raw integer from `words` (word_count(type) of them).
+std::int64_t raw_value(RegType type, std::span<const std::uint16_t> words);
+// raw x factor + offset. Plausibility is the caller's: see check_plausible().
+double decode(const Register& r, std::span<const std::uint16_t> words);
+// The inverse, for the simulator: the words that decode to `value` (clamped to the type).
+std::vector<std::uint16_t> encode(const Register& r, double value);
+
+// nullopt when plausible, else why not: "battery_v 655.35 outside 20..70".
+std::optional<std::string> check_plausible(const Register& r, double value);
+
+// Contiguous reads covering every register: registers merged while the gap between them is at
+// most `max_gap` and the read stays within `max_block` registers.
+struct Block {
+  std::uint16_t start;
+  std::uint16_t count;
+};
+std::vector<Block> plan_blocks(std::span<const Register> regs, int max_gap, int max_block);
+
+}  // namespace drivers

@@ -1,0 +1,264 @@
+// shackd-sim: a simulated Solar Shack on loopback. It serves the Victron GX (system, battery
+// monitor, solar charger and temperature units) and the Sol-Ark over Modbus TCP, from one
+// physical model, driven by a scenario file and by commands on standard input.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <poll.h>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "drivers/sim/model.hpp"
+#include "drivers/sim/server.hpp"
+#include "drivers/solark.hpp"
+#include "drivers/victron_gx.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+constexpr const char* kUsage = R"(usage: shackd-sim [options]
+Serves a simulated site over Modbus TCP: a Victron GX and a Sol-Ark, from one physical model.
+Prints "ready victron=HOST:PORT solark=HOST:PORT" once both listen, then reads commands on stdin.
+
+options:
+  --bind ADDR             listen address (default 127.0.0.1)
+  --victron-port N        GX port (default 5020; 0 = any free port)
+  --solark-port N         Sol-Ark gateway port (default 5021; 0 = any free port)
+  --battery-unit N        battery monitor unit id (default 225)
+  --charger-unit N        solar charger unit id (default 226)
+  --temperature-unit N    temperature service unit id (default 24)
+  --solark-unit N         Sol-Ark unit id (default 1)
+  --scenario FILE         CSV time series: t_s,battery_v,pv_w,house_w,battery_temp_c,zone.<name>
+  --speed X               scenario seconds per real second (default 1)
+  --battery-v V           rest voltage (default 52.0)
+  --capacity-wh W         integrate energy into the state of charge (default 0: voltage as set)
+  --internal-ohm R        battery internal resistance for the I x R sag (default 0.01)
+  --pv-w W  --house-w W   PV and house load (defaults 0 and 500)
+  --victron-pv-share F    share of PV on the GX's MPPTs (default 0.5)
+  --load NAME=WATTS       a switched load (repeat); `load NAME on|off` switches it
+
+commands:
+  set battery_v|pv_w|house_w|battery_temp_c|internal_ohm|soc_pct VALUE
+  set zone.NAME CELSIUS
+  load NAME on|off        load NAME WATTS
+  fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
+  status                  one line with the model's state and request counts
+  quit
+)";
+
+struct Options {
+  std::string bind = "127.0.0.1";
+  int victron_port = 5020, solark_port = 5021;
+  int battery_unit = 225, charger_unit = 226, temperature_unit = 24, solark_unit = 1;
+  std::string scenario;
+  double speed = 1;
+};
+
+double number(const std::string& s, const std::string& what) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || s.empty()) throw std::runtime_error(what + ": '" + s + "' is not a number");
+  return v;
+}
+
+int integer(const std::string& s, const std::string& what) {
+  const double v = number(s, what);
+  if (v != static_cast<int>(v)) throw std::runtime_error(what + ": '" + s + "' is not a whole number");
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  sim::SiteModel model;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (a == "--help") {
+        fmt::print("{}", kUsage);
+        return 0;
+      }
+      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value (see --help)");
+      const std::string v = argv[++i];
+      if (a == "--bind") o.bind = v;
+      else if (a == "--victron-port") o.victron_port = integer(v, a);
+      else if (a == "--solark-port") o.solark_port = integer(v, a);
+      else if (a == "--battery-unit") o.battery_unit = integer(v, a);
+      else if (a == "--charger-unit") o.charger_unit = integer(v, a);
+      else if (a == "--temperature-unit") o.temperature_unit = integer(v, a);
+      else if (a == "--solark-unit") o.solark_unit = integer(v, a);
+      else if (a == "--scenario") o.scenario = v;
+      else if (a == "--speed") o.speed = number(v, a);
+      else if (a == "--battery-v") model.rest_v = number(v, a);
+      else if (a == "--capacity-wh") model.capacity_wh = number(v, a);
+      else if (a == "--internal-ohm") model.internal_ohm = number(v, a);
+      else if (a == "--pv-w") model.pv_w = number(v, a);
+      else if (a == "--house-w") model.house_w = number(v, a);
+      else if (a == "--victron-pv-share") model.victron_pv_share = number(v, a);
+      else if (a == "--load") {
+        const auto eq = v.find('=');
+        if (eq == std::string::npos) throw std::runtime_error("--load wants NAME=WATTS, got '" + v + "'");
+        model.loads[v.substr(0, eq)] = {number(v.substr(eq + 1), "--load " + v.substr(0, eq)), false};
+      } else {
+        throw std::runtime_error("unknown option '" + a + "' (see --help)");
+      }
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shackd-sim: {}\n", e.what());
+    return 64;
+  }
+
+  std::unique_ptr<sim::Scenario> scenario;
+  if (!o.scenario.empty()) {
+    try {
+      scenario = std::make_unique<sim::Scenario>(sim::load_scenario(o.scenario));
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "shackd-sim: {}\n", e.what());
+      return 65;
+    }
+  }
+
+  std::mutex model_mutex;
+  using drivers::victron::battery_table;
+  using drivers::victron::solarcharger_table;
+  using drivers::victron::system_table;
+  using drivers::victron::temperature_table;
+  // Each unit serves the register block the real GX serves contiguously (registers.md §1.9).
+  sim::DeviceServer victron("victron", o.bind, o.victron_port,
+                            {{100, &system_table(), 800, 120},
+                             {o.battery_unit, &battery_table(), 256, 76},
+                             {o.charger_unit, &solarcharger_table(), 771, 23},
+                             {o.temperature_unit, &temperature_table(), 3300, 28}},
+                            model, model_mutex);
+  sim::DeviceServer solark("solark", o.bind, o.solark_port, {{o.solark_unit, &drivers::solark::table(), 0, 331}},
+                           model, model_mutex);
+  try {
+    victron.start();
+    solark.start();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shackd-sim: {}\n", e.what());
+    return 71;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  // The model advances in its own thread, in scenario time.
+  std::thread ticker([&] {
+    const auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    while (!g_stop) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const auto now = std::chrono::steady_clock::now();
+      const double t = std::chrono::duration<double>(now - start).count() * o.speed;
+      const double dt = std::chrono::duration<double>(now - last).count() * o.speed;
+      last = now;
+      std::lock_guard lock(model_mutex);
+      model.advance(t, dt, scenario.get());
+    }
+  });
+  {
+    std::lock_guard lock(model_mutex);
+    model.advance(0, 0, scenario.get());
+  }
+  fmt::print("ready victron={}:{} solark={}:{}\n", o.bind, victron.port(), o.bind, solark.port());
+  std::fflush(stdout);
+
+  const auto device = [&](const std::string& name) -> sim::DeviceServer& {
+    if (name == "victron") return victron;
+    if (name == "solark") return solark;
+    throw std::runtime_error("no device '" + name + "' (victron or solark)");
+  };
+  bool stdin_open = true;
+  std::string line;
+  while (!g_stop) {
+    if (!stdin_open) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    pollfd pfd{STDIN_FILENO, POLLIN, 0};
+    if (::poll(&pfd, 1, 100) <= 0) continue;
+    if (!std::getline(std::cin, line)) {
+      stdin_open = false;  // no more commands: keep serving until a signal
+      continue;
+    }
+    std::istringstream in(line);
+    std::vector<std::string> w;
+    for (std::string word; in >> word;) w.push_back(word);
+    if (w.empty()) continue;
+    try {
+      if (w[0] == "quit") break;
+      if (w[0] == "status") {
+        std::lock_guard lock(model_mutex);
+        fmt::print("battery_v={:.3f} rest_v={:.3f} battery_a={:.2f} soc_pct={:.1f} pv_w={:.0f} load_w={:.0f} "
+                   "requests_victron={} requests_solark={} writes={}\n",
+                   model.battery_v(), model.rest_v, model.battery_a(), model.soc_pct, model.pv_w, model.load_w(),
+                   victron.requests(), solark.requests(), victron.writes() + solark.writes());
+      } else if (w[0] == "set" && w.size() == 3) {
+        const double v = number(w[2], w[1]);
+        std::lock_guard lock(model_mutex);
+        if (w[1] == "battery_v") model.rest_v = v;
+        else if (w[1] == "pv_w") model.pv_w = v;
+        else if (w[1] == "house_w") model.house_w = v;
+        else if (w[1] == "battery_temp_c") model.battery_temp_c = v;
+        else if (w[1] == "internal_ohm") model.internal_ohm = v;
+        else if (w[1] == "soc_pct") model.soc_pct = v;
+        else if (w[1].rfind("zone.", 0) == 0) model.zone_temp_c[w[1].substr(5)] = v;
+        else throw std::runtime_error("cannot set '" + w[1] + "'");
+        fmt::print("ok\n");
+      } else if (w[0] == "load" && w.size() == 3) {
+        std::lock_guard lock(model_mutex);
+        if (w[2] == "on" || w[2] == "off") {
+          const auto it = model.loads.find(w[1]);
+          if (it == model.loads.end()) throw std::runtime_error("no load '" + w[1] + "' (define it: load NAME WATTS)");
+          it->second.on = w[2] == "on";
+        } else {
+          model.loads[w[1]].power_w = number(w[2], "load " + w[1]);
+        }
+        fmt::print("ok\n");
+      } else if (w[0] == "fault" && w.size() >= 3) {
+        sim::DeviceServer& d = device(w[1]);
+        sim::Faults f = d.faults();
+        if (w[2] == "offline") f.offline = true;
+        else if (w[2] == "online") f.offline = false;
+        else if (w[2] == "slow" && w.size() == 4) f.slow_ms = integer(w[3], "slow");
+        else if (w[2] == "exception" && w.size() >= 4) {
+          f.exception = static_cast<int>(std::stoi(w[3], nullptr, 0));
+          f.exception_unit = w.size() == 5 ? integer(w[4], "unit") : 0;
+        } else if (w[2] == "garbage") f.garbage = true;
+        else if (w[2] == "idle-close" && w.size() == 4) f.idle_close_s = integer(w[3], "idle-close");
+        else if (w[2] == "clear") f = {};
+        else throw std::runtime_error("unknown fault '" + w[2] + "'");
+        d.set_faults(f);
+        fmt::print("ok\n");
+      } else {
+        throw std::runtime_error("unknown command '" + line + "' (see --help)");
+      }
+    } catch (const std::exception& e) {
+      fmt::print("error: {}\n", e.what());
+    }
+    std::fflush(stdout);
+  }
+  g_stop = true;
+  ticker.join();
+  victron.stop();
+  solark.stop();
+  return 0;
+}

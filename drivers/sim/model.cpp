@@ -1,0 +1,172 @@
+#include "drivers/sim/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "rules/profile.hpp"
+#include "rules/soc.hpp"
+
+namespace sim {
+
+namespace {
+const rules::VoltageCurve& curve() {
+  static const rules::VoltageCurve c = rules::SiteProfile{}.curve;
+  return c;
+}
+}  // namespace
+
+std::optional<double> Scenario::at(const std::string& column, double t_s) const {
+  const ScenarioRow* before = nullptr;
+  for (const auto& row : rows) {
+    if (!row.values.count(column)) continue;
+    if (row.t_s <= t_s) {
+      before = &row;
+      continue;
+    }
+    if (!before) return row.values.at(column);
+    const double a = before->values.at(column), b = row.values.at(column);
+    return a + (b - a) * (t_s - before->t_s) / (row.t_s - before->t_s);
+  }
+  if (before) return before->values.at(column);
+  return std::nullopt;
+}
+
+Scenario load_scenario(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("scenario " + path + ": cannot read it");
+  Scenario s;
+  std::string line;
+  std::vector<std::string> header;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    if (header.empty()) {
+      header = cells;
+      if (header.empty() || header[0] != "t_s") {
+        throw std::runtime_error("scenario " + path + ":" + std::to_string(n) + ": the first column must be t_s");
+      }
+      continue;
+    }
+    if (cells.size() != header.size()) {
+      throw std::runtime_error("scenario " + path + ":" + std::to_string(n) + ": " + std::to_string(cells.size()) +
+                               " cells, the header has " + std::to_string(header.size()));
+    }
+    ScenarioRow row;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (cells[i].empty()) continue;  // an empty cell: this column is not set at this time
+      try {
+        std::size_t used = 0;
+        const double v = std::stod(cells[i], &used);
+        if (used != cells[i].size()) throw std::invalid_argument("trailing text");
+        if (i == 0) row.t_s = v; else row.values[header[i]] = v;
+      } catch (const std::exception&) {
+        throw std::runtime_error("scenario " + path + ":" + std::to_string(n) + ": column " + header[i] + ": '" +
+                                 cells[i] + "' is not a number");
+      }
+    }
+    if (!s.rows.empty() && row.t_s < s.rows.back().t_s) {
+      throw std::runtime_error("scenario " + path + ":" + std::to_string(n) + ": t_s goes backwards");
+    }
+    s.rows.push_back(std::move(row));
+  }
+  return s;
+}
+
+double SiteModel::load_w() const {
+  double w = house_w;
+  for (const auto& [name, load] : loads) {
+    if (load.on) w += load.power_w;
+  }
+  return w;
+}
+
+double SiteModel::battery_a() const { return (pv_w - load_w()) / rest_v; }
+
+double SiteModel::battery_v() const { return rest_v + battery_a() * internal_ohm; }
+
+int SiteModel::charge_state() const {
+  if (pv_w <= 0) return 0;
+  if (soc_pct >= 99.5) return 5;
+  if (battery_v() >= 56.0) return 4;
+  return 3;
+}
+
+void SiteModel::advance(double t_s, double dt_s, const Scenario* scenario) {
+  bool voltage_from_scenario = false;
+  if (scenario) {
+    if (auto v = scenario->at("battery_v", t_s)) rest_v = *v, voltage_from_scenario = true;
+    if (auto v = scenario->at("pv_w", t_s)) pv_w = *v;
+    if (auto v = scenario->at("house_w", t_s)) house_w = *v;
+    if (auto v = scenario->at("battery_temp_c", t_s)) battery_temp_c = *v;
+    for (const auto& row : scenario->rows) {
+      for (const auto& [col, value] : row.values) {
+        if (col.rfind("zone.", 0) == 0) zone_temp_c[col.substr(5)] = *scenario->at(col, t_s);
+      }
+    }
+  }
+  if (capacity_wh > 0 && !voltage_from_scenario) {
+    double net_w = pv_w - load_w();
+    if (soc_pct >= 100 && net_w > 0) net_w = 0;  // a full battery: the MPPTs throttle
+    soc_pct = std::clamp(soc_pct + net_w * dt_s / 3600.0 / capacity_wh * 100.0, 0.0, 100.0);
+    rest_v = rules::v_from_soc(curve(), soc_pct);
+  } else {
+    soc_pct = rules::soc_from_v(curve(), rest_v);
+  }
+}
+
+std::optional<double> SiteModel::value(const std::string& service, const std::string& f) const {
+  const double v = battery_v(), a = battery_a(), load = load_w();
+  const double pv_victron = pv_w * victron_pv_share, pv_solark = pv_w - pv_victron;
+  if (service == "system") {
+    if (f == "battery_v") return v;
+    if (f == "battery_a") return a;
+    if (f == "battery_w") return v * a;
+    if (f == "soc_pct") return std::round(soc_pct);
+    if (f == "battery_state") return a > 0.5 ? 1 : a < -0.5 ? 2 : 0;
+    if (f == "pv_dc_w") return pv_victron;
+    if (f == "ac_consumption_l1_w" || f == "ac_consumption_l2_w") return load / 2;
+    if (f == "active_input") return 240;  // off-grid: not connected
+    return 0;  // PV on AC, grid and L3: nothing at an off-grid site
+  }
+  if (service == "battery") {
+    if (f == "battery_v") return v;
+    if (f == "battery_a") return a;
+    if (f == "battery_temp_c") return battery_temp_c;
+    if (f == "soc_pct") return soc_pct;
+    return std::nullopt;
+  }
+  if (service == "solarcharger") {
+    if (f == "charge_state") return charge_state();
+    if (f == "pv_v") return pv_victron > 0 ? 95.0 : 0.0;
+    if (f == "pv_w") return pv_victron;
+    return std::nullopt;
+  }
+  if (service == "temperature") {
+    if (f == "temp_c") return battery_temp_c;
+    if (f == "status") return 0;
+    return std::nullopt;
+  }
+  if (service == "solark") {
+    if (f == "battery_v") return v - 0.05;  // measured at the inverter, after the cable
+    if (f == "battery_a") return a;          // the register table turns it into + = discharging
+    if (f == "battery_w") return v * a;
+    if (f == "battery_temp_c") return battery_temp_c;
+    if (f == "soc_pct") return std::round(soc_pct);
+    if (f == "pv1_w") return pv_solark * 0.6;
+    if (f == "pv2_w") return pv_solark * 0.4;
+    if (f == "load_l1_w" || f == "load_l2_w") return load / 2;
+    if (f == "load_w" || f == "inverter_out_w") return load;
+    if (f == "grid_hz") return 60.0;
+    return 0;
+  }
+  return std::nullopt;
+}
+
+}  // namespace sim

@@ -1,0 +1,56 @@
+#pragma once
+// The simulator's one physical model of the site. Loads switched on raise the load and sag the
+// battery voltage by I x R, so a controller under test sees the consequences of its decisions.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sim {
+
+struct ScenarioRow {
+  double t_s = 0;
+  std::map<std::string, double> values;  // battery_v, pv_w, house_w, battery_temp_c, zone.<name>
+};
+
+// A time series, linearly interpolated; the last row holds after its time.
+struct Scenario {
+  std::vector<ScenarioRow> rows;
+  std::optional<double> at(const std::string& column, double t_s) const;
+};
+// CSV with a header `t_s,battery_v,pv_w,...`. Throws std::runtime_error naming line and column.
+Scenario load_scenario(const std::string& path);
+
+struct Load {
+  double power_w = 0;
+  bool on = false;
+};
+
+class SiteModel {
+ public:
+  // Rest (open-circuit) voltage. With capacity_wh > 0 and no scenario voltage, it follows the
+  // state of charge through the curve as energy flows; otherwise it is set directly.
+  double rest_v = 52.0;
+  double capacity_wh = 0;
+  double soc_pct = 65;
+  double pv_w = 0;
+  double victron_pv_share = 0.5;  // PV on the GX's MPPTs; the rest on the Sol-Ark's inputs
+  double house_w = 500;
+  double internal_ohm = 0.01;
+  double battery_temp_c = 20;
+  std::map<std::string, double> zone_temp_c;
+  std::map<std::string, Load> loads;
+
+  double load_w() const;          // house + loads that are on
+  double battery_a() const;       // + = charging
+  double battery_v() const;       // at the terminals: rest + I x R
+  int charge_state() const;       // GX solar charger 775: 0 off, 3 bulk, 4 absorption, 5 float
+
+  // Advances simulated time: scenario inputs at `t_s`, energy into the battery over `dt_s`.
+  void advance(double t_s, double dt_s, const Scenario* scenario);
+
+  // A register's value for the simulator's tables: "system.battery_v" etc.; nullopt if not served.
+  std::optional<double> value(const std::string& service, const std::string& field) const;
+};
+
+}  // namespace sim

@@ -1,0 +1,179 @@
+#include "drivers/sim/server.hpp"
+
+#include <modbus.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <stdexcept>
+
+namespace sim {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+}
+
+DeviceServer::DeviceServer(std::string name, std::string bind, int port, std::vector<UnitSpec> units,
+                           const SiteModel& model, std::mutex& model_mutex)
+    : name_(std::move(name)), bind_(std::move(bind)), port_(port), units_(std::move(units)), model_(model),
+      model_mutex_(model_mutex) {}
+
+DeviceServer::~DeviceServer() { stop(); }
+
+void DeviceServer::set_faults(const Faults& f) {
+  std::lock_guard lock(faults_mutex_);
+  faults_ = f;
+}
+
+Faults DeviceServer::faults() const {
+  std::lock_guard lock(faults_mutex_);
+  return faults_;
+}
+
+int DeviceServer::open_listener() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  const int yes = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port_));
+  if (inet_pton(AF_INET, bind_.c_str(), &addr.sin_addr) != 1 ||
+      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 16) != 0) {
+    close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);  // port 0 asked for any free port: keep the one we got
+  return fd;
+}
+
+void DeviceServer::start() {
+  listen_fd_ = open_listener();
+  if (listen_fd_ < 0) {
+    throw std::runtime_error(name_ + ": cannot listen on " + bind_ + ":" + std::to_string(port_));
+  }
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void DeviceServer::stop() {
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+  if (listen_fd_ >= 0) close(listen_fd_);
+  listen_fd_ = -1;
+}
+
+void DeviceServer::run() {
+  // A TCP context used only to frame replies on whichever client socket is being served.
+  modbus_t* ctx = modbus_new_tcp("127.0.0.1", port_);
+  std::map<int, Clock::time_point> clients;  // fd -> last activity
+  std::uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH];
+  const auto drop_all = [&] {
+    for (const auto& [fd, t] : clients) close(fd);
+    clients.clear();
+  };
+
+  while (running_) {
+    const Faults f = faults();
+    if (f.offline) {
+      drop_all();
+      if (listen_fd_ >= 0) close(listen_fd_), listen_fd_ = -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    if (listen_fd_ < 0 && (listen_fd_ = open_listener()) < 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the port is not free yet
+      continue;
+    }
+    fd_set set;
+    FD_ZERO(&set);
+    FD_SET(listen_fd_, &set);
+    int max_fd = listen_fd_;
+    for (const auto& [fd, t] : clients) {
+      FD_SET(fd, &set);
+      max_fd = std::max(max_fd, fd);
+    }
+    timeval tv{0, 50000};
+    if (select(max_fd + 1, &set, nullptr, nullptr, &tv) < 0) continue;
+    if (FD_ISSET(listen_fd_, &set)) {
+      const int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd >= 0) clients[fd] = Clock::now();
+    }
+    for (auto it = clients.begin(); it != clients.end();) {
+      const int fd = it->first;
+      if (FD_ISSET(fd, &set)) {
+        modbus_set_socket(ctx, fd);
+        const int len = modbus_receive(ctx, query);
+        if (len < 0) {
+          close(fd);
+          it = clients.erase(it);
+          continue;
+        }
+        if (len > 0) {
+          it->second = Clock::now();
+          handle(ctx, query, len);
+        }
+      } else if (f.idle_close_s > 0 && Clock::now() - it->second > std::chrono::seconds(f.idle_close_s)) {
+        close(fd);
+        it = clients.erase(it);
+        continue;
+      }
+      ++it;
+    }
+  }
+  drop_all();
+  modbus_free(ctx);
+}
+
+void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) {
+  ++requests_;
+  const Faults f = faults();
+  if (f.slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.slow_ms));
+
+  const int header = modbus_get_header_length(ctx);
+  const int unit = query[header - 1];
+  const int function = query[header];
+  const UnitSpec* spec = nullptr;
+  for (const auto& u : units_) {
+    if (u.unit == unit) spec = &u;
+  }
+  if (f.exception && (f.exception_unit == 0 || f.exception_unit == unit)) {
+    modbus_reply_exception(ctx, query, static_cast<unsigned>(f.exception));
+  } else if (!spec) {
+    // The GX answers a unit with no service behind it with 0x0A (registers.md §1.3).
+    modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_GATEWAY_PATH);
+  } else if (function != MODBUS_FC_READ_HOLDING_REGISTERS && function != MODBUS_FC_READ_INPUT_REGISTERS) {
+    // shackd's read path never writes; count any attempt so tests can prove it.
+    if (function == MODBUS_FC_WRITE_SINGLE_REGISTER || function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS) ++writes_;
+    modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+  } else {
+    modbus_mapping_t* map = modbus_mapping_new_start_address(0, 0, 0, 0, spec->start, spec->count, spec->start,
+                                                             spec->count);
+    {
+      std::lock_guard lock(model_mutex_);
+      for (const drivers::Register& r : spec->table->registers) {
+        const auto v = model_.value(std::string(spec->table->service), std::string(r.field));
+        const auto words = drivers::encode(r, v.value_or(0));
+        for (std::size_t i = 0; i < words.size(); ++i) {
+          const std::size_t at = r.address - spec->start + i;
+          if (at < spec->count) map->tab_registers[at] = map->tab_input_registers[at] = words[i];
+        }
+      }
+    }
+    if (f.garbage) {
+      for (int i = 0; i < spec->count; ++i) {
+        map->tab_registers[i] = map->tab_input_registers[i] = (i % 2) ? 0x7FFF : 0xFFFF;
+      }
+    }
+    modbus_reply(ctx, query, length, map);  // out-of-range addresses get 0x02 from libmodbus
+    modbus_mapping_free(map);
+  }
+}
+
+}  // namespace sim

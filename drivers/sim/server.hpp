@@ -1,0 +1,67 @@
+#pragma once
+// One simulated Modbus-TCP device (the GX, or the Sol-Ark behind its gateway) on its own port and
+// thread, so a slow or offline device never holds up the other. Many clients at once.
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "drivers/registers.hpp"
+#include "drivers/sim/model.hpp"
+
+struct _modbus;  // libmodbus context
+
+namespace sim {
+
+struct UnitSpec {
+  int unit = 0;
+  const drivers::Table* table = nullptr;
+  std::uint16_t start = 0;  // the address range this unit serves; outside it: exception 0x02
+  std::uint16_t count = 0;
+};
+
+struct Faults {
+  bool offline = false;   // refuses connections and drops the ones it has
+  int slow_ms = 0;        // delays every reply
+  int exception = 0;      // answers every request with this exception code
+  int exception_unit = 0; // ... only for this unit (0: all)
+  bool garbage = false;   // 0xFFFF / 0x7FFF in every register
+  int idle_close_s = 0;   // closes a connection idle this long, as some gateways do
+};
+
+class DeviceServer {
+ public:
+  DeviceServer(std::string name, std::string bind, int port, std::vector<UnitSpec> units, const SiteModel& model,
+               std::mutex& model_mutex);
+  ~DeviceServer();
+  // Binds (port 0: any free port) and starts serving. Throws std::runtime_error.
+  void start();
+  void stop();
+  int port() const { return port_; }
+  const std::string& name() const { return name_; }
+  void set_faults(const Faults& f);
+  Faults faults() const;
+  long long requests() const { return requests_; }
+  long long writes() const { return writes_; }
+
+ private:
+  void run();
+  int open_listener();
+  void handle(::_modbus* ctx, const std::uint8_t* query, int length);
+
+  std::string name_, bind_;
+  int port_;
+  std::vector<UnitSpec> units_;
+  const SiteModel& model_;
+  std::mutex& model_mutex_;
+  mutable std::mutex faults_mutex_;
+  Faults faults_;
+  std::atomic<bool> running_{false};
+  std::atomic<long long> requests_{0}, writes_{0};
+  std::thread thread_;
+  int listen_fd_ = -1;
+};
+
+}  // namespace sim

@@ -1,0 +1,45 @@
+#include "drivers/solark.hpp"
+
+#include <array>
+
+namespace drivers::solark {
+
+namespace {
+
+constexpr std::array kRegisters{
+    Register{"grid_hz", 79, RegType::u16, 0.01, 0, 0, 70, "V1.4 79 Grid frequency"},
+    Register{"fault_word_1", 103, RegType::u16, 1, 0, 0, 65535, "V1.4 103 Fault information word 1"},
+    Register{"fault_word_2", 104, RegType::u16, 1, 0, 0, 65535, "V1.4 104 Fault information word 2"},
+    Register{"fault_word_3", 105, RegType::u16, 1, 0, 0, 65535, "V1.4 105 Fault information word 3"},
+    Register{"fault_word_4", 106, RegType::u16, 1, 0, 0, 65535, "V1.4 106 Fault information word 4"},
+    Register{"daily_pv_kwh", 108, RegType::u16, 0.1, 0, 0, 1000, "V1.4 108 Daily PV Power (Wh)"},
+    Register{"grid_v_l1", 150, RegType::u16, 0.1, 0, 0, 300, "V1.4 150 Grid side voltage L1-N"},
+    Register{"grid_v_l2", 151, RegType::u16, 0.1, 0, 0, 300, "V1.4 151 Grid side voltage L2-N"},
+    // > 0 = import (buy), < 0 = export (sell). Some Deye 16 kW firmware uses 10 W units (§2.6).
+    Register{"grid_w", 169, RegType::s16, 1, 0, -32768, 32767, "V1.4 169 Total power of grid side L1-L2"},
+    Register{"inverter_out_w", 175, RegType::s16, 1, 0, -32768, 32767, "V1.4 175 Inverter output Total power"},
+    Register{"load_l1_w", 176, RegType::s16, 1, 0, -32768, 32767, "V1.4 176 Load side L1 power"},
+    Register{"load_l2_w", 177, RegType::s16, 1, 0, -32768, 32767, "V1.4 177 Load side L2 power"},
+    Register{"load_w", 178, RegType::s16, 1, 0, 0, 32767, "V1.4 178 Load side Total power"},
+    // raw 1200 = 20.0 °C: x0.1 then -100.
+    Register{"battery_temp_c", 182, RegType::u16, 0.1, -100, -40, 100, "V1.4 182 Battery temperature"},
+    Register{"battery_v", 183, RegType::u16, 0.01, 0, 20, 70, "V1.4 183 Battery voltage"},
+    Register{"soc_pct", 184, RegType::u16, 1, 0, 0, 100, "V1.4 184 Battery capacity SOC"},
+    Register{"pv1_w", 186, RegType::u16, 1, 0, 0, 30000, "V1.4 186 PV1 input power"},
+    Register{"pv2_w", 187, RegType::u16, 1, 0, 0, 30000, "V1.4 187 PV2 input power"},
+    Register{"pv3_w", 188, RegType::u16, 1, 0, 0, 30000, "V1.4 188 PV3 input power"},
+    Register{"pv4_w", 189, RegType::u16, 1, 0, 0, 30000, "V1.4 189 PV4 input power"},
+    // The Sol-Ark's + = discharging, negated to shackd's + = charging.
+    Register{"battery_w", 190, RegType::s16, -1, 0, -32767, 32768, "V1.4 190 Battery output power"},
+    Register{"battery_a", 191, RegType::s16, -0.01, 0, -327.67, 327.68, "V1.4 191 Battery output current"},
+};
+
+// Gateways serialise to 9600 baud RS485: keep reads moderate; bridge the small holes between
+// registers rather than pay a round trip for each (every register in 150-196 is defined).
+const Table kTable{"solark", kRegisters, 12, 40};
+
+}  // namespace
+
+const Table& table() { return kTable; }
+
+}  // namespace drivers::solark

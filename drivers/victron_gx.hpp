@@ -1,0 +1,13 @@
+#pragma once
+// Victron GX over Modbus TCP (dbus-modbustcp). Register facts: registers.md §1; the authority is
+// ../shared/reference/victron/attributes.csv, which tests/drivers checks this table against.
+#include "drivers/registers.hpp"
+
+namespace drivers::victron {
+
+const Table& system_table();        // unit 100
+const Table& battery_table();       // battery monitor, unit = device instance (225, 226, 239 ...)
+const Table& solarcharger_table();  // each MPPT, unit = device instance
+const Table& temperature_table();   // temperature service, unit = device instance
+
+}  // namespace drivers::victron

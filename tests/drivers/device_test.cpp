@@ -1,0 +1,225 @@
+// The drivers against the simulator, a real process on loopback, with faults injected.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "drivers/modbus_device.hpp"
+#include "drivers/readings.hpp"
+#include "drivers/solark.hpp"
+#include "drivers/victron_gx.hpp"
+#include "tests/support/sim_process.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+drivers::DeviceConfig victron_config(int port) {
+  drivers::DeviceConfig c;
+  c.name = "victron";
+  c.transport = drivers::TcpTransport{"127.0.0.1", port};
+  c.units = {{100, &drivers::victron::system_table(), "system"},
+             {225, &drivers::victron::battery_table(), "battery"},
+             {226, &drivers::victron::solarcharger_table(), "charger"},
+             {24, &drivers::victron::temperature_table(), "temp"}};
+  c.timeout = 300ms;
+  c.backoff_min = 100ms;
+  c.backoff_max = 400ms;
+  return c;
+}
+
+drivers::DeviceConfig solark_config(int port) {
+  drivers::DeviceConfig c;
+  c.name = "solark";
+  c.transport = drivers::TcpTransport{"localhost", port};  // a host name, resolved
+  c.units = {{1, &drivers::solark::table(), "solark"}};
+  c.timeout = 300ms;
+  c.backoff_min = 100ms;
+  c.backoff_max = 400ms;
+  return c;
+}
+
+std::optional<double> value(const drivers::PollResult& r, const std::string& name) {
+  for (const auto& x : r.readings) {
+    if (x.name == name) return x.value;
+  }
+  return std::nullopt;
+}
+
+bool has_error(const drivers::PollResult& r, const std::string& text) {
+  for (const auto& e : r.errors) {
+    if (e.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("both devices read from the simulator, in as few requests as planned") {
+  test::SimProcess sim({"--battery-v", "52.0", "--pv-w", "8000", "--house-w", "1850", "--internal-ohm", "0.01"});
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  drivers::ModbusDevice solark(solark_config(sim.solark_port()));
+  const auto v = victron.poll();
+  const auto s = solark.poll();
+  CHECK(v.errors.empty());
+  CHECK(s.errors.empty());
+  CHECK(v.requests == 4);  // one per unit
+  CHECK(s.requests == 4);
+  CHECK(static_cast<std::size_t>(s.requests) == solark.plan().size());
+
+  // 8,000 W in, 1,850 W out at 52.0 V rest: +118.3 A, +1.18 V of I x R at the terminals.
+  const double amps = (8000.0 - 1850.0) / 52.0;
+  CHECK(*value(v, "battery.battery_v") == doctest::Approx(52.0 + amps * 0.01).epsilon(0.0002));
+  CHECK(*value(v, "system.battery_v") == doctest::Approx(53.2).epsilon(0.002));  // 0.1 V resolution
+  CHECK(*value(v, "battery.battery_a") == doctest::Approx(amps).epsilon(0.01));
+  CHECK(*value(v, "system.pv_dc_w") == doctest::Approx(4000));
+  CHECK(*value(v, "charger.pv_w") == doctest::Approx(4000));
+  CHECK(*value(v, "charger.charge_state") == 3);
+  CHECK(*value(v, "temp.temp_c") == doctest::Approx(20.0));
+  // The Sol-Ark's own sign is + = discharging; the driver reports + = charging like the GX.
+  CHECK(*value(s, "solark.battery_a") == doctest::Approx(amps).epsilon(0.01));
+  CHECK(*value(s, "solark.battery_w") > 0);
+  CHECK(*value(s, "solark.pv1_w") + *value(s, "solark.pv2_w") == doctest::Approx(4000).epsilon(0.001));
+  CHECK(*value(s, "solark.load_w") == doctest::Approx(1850));
+  CHECK(victron.health().last_success);
+  CHECK(victron.health().consecutive_failures == 0);
+
+  // The read path never writes.
+  CHECK(sim.command("status").find("writes=0") != std::string::npos);
+}
+
+TEST_CASE("a load switched on sags the voltage by I x R, and the driver sees it") {
+  test::SimProcess sim({"--battery-v", "52.0", "--house-w", "0", "--internal-ohm", "0.02", "--load", "dump=3250"});
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  const double before = *value(victron.poll(), "battery.battery_v");
+  CHECK(before == doctest::Approx(52.0));
+  sim.ok("load dump on");
+  const double after = *value(victron.poll(), "battery.battery_v");
+  CHECK(after == doctest::Approx(52.0 - 3250.0 / 52.0 * 0.02).epsilon(0.0002));  // -1.25 V
+}
+
+TEST_CASE("exception 0x0A is missing, never 0; the rest of the device keeps being read") {
+  test::SimProcess sim;
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  sim.ok("fault victron exception 0x0A 225");
+  const auto r = victron.poll();
+  CHECK_FALSE(value(r, "battery.battery_v"));
+  CHECK(value(r, "system.battery_v"));
+  CHECK(has_error(r, "0x0A gateway path unavailable"));
+  CHECK(victron.health().connected);
+  CHECK(victron.health().consecutive_failures == 0);  // the device answered
+  // A unit nobody serves answers 0x0A too.
+  auto cfg = victron_config(sim.victron_port());
+  cfg.units = {{239, &drivers::victron::battery_table(), "battery"}};
+  drivers::ModbusDevice wrong_unit(cfg);
+  const auto w = wrong_unit.poll();
+  CHECK(w.readings.empty());
+  CHECK(has_error(w, "0x0A"));
+}
+
+TEST_CASE("a slow device times out once per poll, and the other device is unaffected") {
+  test::SimProcess sim;
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  drivers::ModbusDevice solark(solark_config(sim.solark_port()));
+  sim.ok("fault solark slow 1500");
+  const auto s = solark.poll();
+  const auto v = victron.poll();
+  CHECK(s.readings.empty());
+  CHECK(s.requests == 1);  // abandoned after the first timeout, not 4 x the timeout
+  CHECK(has_error(s, "timed out"));
+  CHECK(solark.health().consecutive_failures == 1);
+  CHECK(solark.health().next_attempt);
+  CHECK(v.errors.empty());
+  CHECK(value(v, "battery.battery_v"));
+  // While it backs off, a poll costs no request at all.
+  const auto again = solark.poll();
+  CHECK(again.requests == 0);
+  CHECK(has_error(again, "backing off"));
+}
+
+TEST_CASE("garbage values are dropped as invalid, with the reason") {
+  test::SimProcess sim;
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  sim.ok("fault victron garbage");
+  const auto r = victron.poll();
+  CHECK_FALSE(value(r, "battery.battery_v"));
+  CHECK_FALSE(value(r, "system.battery_v"));
+  bool reasoned = false;
+  for (const auto& inv : r.invalid) {
+    reasoned = reasoned || (inv.name == "battery.battery_v" && inv.why.find("327.67 outside its plausible range 20..70") != std::string::npos);
+  }
+  CHECK(reasoned);
+}
+
+TEST_CASE("the simulator killed and restarted: the driver recovers within its backoff") {
+  test::SimProcess sim;
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  REQUIRE(victron.poll().errors.empty());
+  sim.kill_hard();
+  const auto dead = victron.poll();
+  CHECK(dead.readings.empty());
+  CHECK_FALSE(victron.health().connected);
+  sim.restart();
+  // Polls every 50 ms; recovery must come within the longest backoff (400 ms) plus a margin.
+  bool recovered = false;
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  int polls = 0;
+  while (!recovered && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);  // waiting on a process: bounded
+    recovered = !victron.poll().readings.empty();
+    ++polls;
+  }
+  CHECK(recovered);
+  CHECK(polls <= 12);
+  CHECK(victron.health().consecutive_failures == 0);
+}
+
+TEST_CASE("a gateway that closes idle connections costs a reconnect, not a missed poll") {
+  test::SimProcess sim;
+  drivers::ModbusDevice solark(solark_config(sim.solark_port()));
+  sim.ok("fault solark idle-close 1");
+  REQUIRE(solark.poll().errors.empty());
+  std::this_thread::sleep_for(1500ms);  // let the simulated gateway drop us: bounded
+  const auto reconnects = solark.health().reconnects;
+  const auto r = solark.poll();
+  CHECK(r.errors.empty());
+  CHECK(value(r, "solark.battery_v"));
+  CHECK(solark.health().reconnects == reconnects + 1);
+}
+
+TEST_CASE("an offline device refuses connections; the driver backs off") {
+  test::SimProcess sim;
+  sim.ok("fault victron offline");
+  std::this_thread::sleep_for(100ms);  // the simulator closes its listener: bounded
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  const auto r = victron.poll();
+  CHECK(r.readings.empty());
+  CHECK(has_error(r, "connect failed"));
+  CHECK(victron.health().next_attempt);
+}
+
+TEST_CASE("readings become a snapshot: preferred sources, sums, missing never 0") {
+  test::SimProcess sim({"--battery-v", "51.0", "--pv-w", "6000", "--house-w", "1000"});
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  drivers::ModbusDevice solark(solark_config(sim.solark_port()));
+  drivers::ReadingStore store;
+  store.update(victron.poll());
+  store.update(solark.poll());
+  const auto now = std::chrono::steady_clock::now();
+  drivers::SnapshotMapping m;
+  const rules::Snapshot s = drivers::build_snapshot(store, m, now, 600);
+  REQUIRE(s.monitor_battery_v);
+  REQUIRE(s.gx_battery_v);
+  REQUIRE(s.solark_battery_v);
+  CHECK(s.solark_battery_v->value == doctest::Approx(s.monitor_battery_v->value - 0.05).epsilon(0.0002));
+  REQUIRE(s.pv_w);
+  CHECK(s.pv_w->value == doctest::Approx(6000).epsilon(0.001));
+  REQUIRE(s.load_w);
+  CHECK(s.load_w->value == doctest::Approx(1000));
+  REQUIRE(s.battery_a);
+  CHECK(s.local_minute_of_day == 600);
+
+  // Without the Sol-Ark, the PV sum is missing, not the GX's half of it.
+  drivers::ReadingStore gx_only;
+  gx_only.update(victron.poll());
+  CHECK_FALSE(drivers::build_snapshot(gx_only, m, now, 600).pv_w);
+}

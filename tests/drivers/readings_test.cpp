@@ -1,0 +1,35 @@
+#include <doctest/doctest.h>
+
+#include "drivers/readings.hpp"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("first_fresh prefers the first fresh source, else the newest") {
+  drivers::ReadingStore s;
+  const auto t0 = rules::SteadyTime{} + 1000h;
+  s.set("battery.battery_a", 10, t0 - 60s);  // stale
+  s.set("system.battery_a", 11, t0 - 1s);
+  s.set("solark.battery_a", 12, t0);
+  const std::vector<std::string> order{"battery.battery_a", "system.battery_a", "solark.battery_a"};
+  CHECK(s.first_fresh(order, t0, 30s)->value == 11);
+  s.set("battery.battery_a", 10, t0);
+  CHECK(s.first_fresh(order, t0, 30s)->value == 10);
+  drivers::ReadingStore old;
+  old.set("system.battery_a", 11, t0 - 100s);
+  old.set("solark.battery_a", 12, t0 - 50s);
+  CHECK(old.first_fresh(order, t0, 30s)->value == 12);
+  CHECK_FALSE(drivers::ReadingStore{}.first_fresh(order, t0, 30s));
+}
+
+TEST_CASE("a sum is as old as its oldest part and missing if any part is") {
+  drivers::ReadingStore s;
+  const auto t0 = rules::SteadyTime{} + 1000h;
+  s.set("a", 1, t0);
+  s.set("b", 2, t0 - 5s);
+  const auto sum = s.sum({"a", "b"});
+  REQUIRE(sum);
+  CHECK(sum->value == 3);
+  CHECK(sum->as_of == t0 - 5s);
+  CHECK_FALSE(s.sum({"a", "c"}));
+  CHECK_FALSE(s.sum({}));
+}
