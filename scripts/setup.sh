@@ -9,6 +9,7 @@ packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev  # MQTT (the C++ -dev does not pull these two)
   libsqlite3-dev sqlite3                      # the local store, and the shell to inspect it
   libyaml-cpp-dev libfmt-dev                  # config and text
+  nlohmann-json3-dev                          # JSON: sensor payloads, Shelly RPC, HA discovery
   doctest-dev libbenchmark-dev                # tests and bench/
   mosquitto mosquitto-clients                 # a real broker for tests and the demo
   mbpoll                                      # an independent Modbus client for the simulator tests

@@ -1,0 +1,150 @@
+#include "drivers/mqtt/client.hpp"
+
+#include <mqtt/async_client.h>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace drivers::mqtt {
+
+namespace {
+
+std::string read_secret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("mqtt: cannot read the password file " + path);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+bool readable(const std::string& path) { return std::ifstream(path).good(); }
+
+}  // namespace
+
+Client::Client(ClientConfig config) : config_(std::move(config)) {
+  const auto& uri = config_.uri;
+  if (uri.rfind("tcp://", 0) != 0 && uri.rfind("ssl://", 0) != 0) {
+    throw std::runtime_error("mqtt: uri '" + uri + "' must start with tcp:// or ssl://");
+  }
+  for (const auto* f : {&config_.ca_file, &config_.cert_file, &config_.key_file}) {
+    if (!f->empty() && !readable(*f)) throw std::runtime_error("mqtt: cannot read " + *f);
+  }
+  if (!config_.password_file.empty()) read_secret(config_.password_file);  // fail now, not on reconnect
+  // No persistence: a file store wears the SD card and replays old QoS 1 commands after a restart.
+  client_ = std::make_unique<::mqtt::async_client>(uri, config_.client_id);
+  // Handlers only queue (paho's thread must never block). Set before connect: paho 1.2.0's
+  // set_callback has a lock-order inversion when called while connected (#481).
+  client_->set_connected_handler([this](const std::string&) {
+    connected_ = true;
+    push({Event::Kind::connected, {}, {}, false});
+  });
+  client_->set_connection_lost_handler([this](const std::string& cause) {
+    connected_ = false;
+    push({Event::Kind::lost, {}, cause, false});
+  });
+  client_->set_message_callback([this](::mqtt::const_message_ptr m) {
+    push({Event::Kind::message, m->get_topic(), m->to_string(), m->is_retained()});
+  });
+}
+
+Client::~Client() {
+  try {
+    shutdown(std::chrono::milliseconds(1000));
+  } catch (...) {
+  }
+}
+
+void Client::push(Event e) {
+  {
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(e));
+  }
+  cv_.notify_one();
+}
+
+void Client::start() {
+  auto b = ::mqtt::connect_options_builder()
+               .clean_session(true)  // no queued commands delivered late; we resubscribe
+               .keep_alive_interval(config_.keepalive)
+               .connect_timeout(std::chrono::seconds(5))
+               .automatic_reconnect(config_.reconnect_min, config_.reconnect_max)
+               .will(::mqtt::message(config_.status_topic, "offline", 1, true));
+  if (!config_.username.empty()) b.user_name(config_.username);
+  if (!config_.password_file.empty()) b.password(read_secret(config_.password_file));
+  if (config_.uri.rfind("ssl://", 0) == 0) {
+    auto ssl = ::mqtt::ssl_options_builder();
+    if (!config_.ca_file.empty()) ssl.trust_store(config_.ca_file);
+    if (!config_.cert_file.empty()) ssl.key_store(config_.cert_file);
+    if (!config_.key_file.empty()) ssl.private_key(config_.key_file);
+    ssl.enable_server_cert_auth(true);
+    b.ssl(ssl.finalize());
+  }
+  try {
+    client_->connect(b.finalize());  // not waited for: the connected handler reports success
+  } catch (const ::mqtt::exception& e) {
+    push({Event::Kind::lost, {}, std::string("connect: ") + e.what(), false});
+  }
+}
+
+void Client::shutdown(std::chrono::milliseconds timeout) {
+  if (!client_) return;
+  try {
+    if (client_->is_connected()) {
+      client_->publish(::mqtt::make_message(config_.status_topic, "offline", 1, true))->wait_for(timeout);
+      client_->disconnect(timeout)->wait_for(timeout);
+    } else {
+      client_->stop_consuming();
+    }
+  } catch (const ::mqtt::exception&) {
+    // Going away anyway; the broker's will covers what we could not say.
+  }
+  connected_ = false;
+}
+
+void Client::subscribe(const std::string& filter) {
+  {
+    std::lock_guard lock(mutex_);
+    subscriptions_.insert(filter);
+  }
+  if (connected_) {
+    try {
+      client_->subscribe(filter, 1);
+    } catch (const ::mqtt::exception&) {
+      // Re-issued on the next connect.
+    }
+  }
+}
+
+bool Client::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
+  if (!connected_) {
+    ++dropped_;
+    return false;
+  }
+  try {
+    client_->publish(::mqtt::make_message(topic, payload, qos, retain));
+    return true;
+  } catch (const ::mqtt::exception&) {
+    ++dropped_;
+    return false;
+  }
+}
+
+std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  if (!cv_.wait_for(lock, timeout, [&] { return !events_.empty(); })) return std::nullopt;
+  Event e = std::move(events_.front());
+  events_.pop_front();
+  if (e.kind == Event::Kind::connected) {
+    // On this (the owner's) thread: announce ourselves and re-issue every subscription.
+    const auto subs = subscriptions_;
+    lock.unlock();
+    try {
+      client_->publish(::mqtt::make_message(config_.status_topic, "online", 1, true));
+      for (const auto& s : subs) client_->subscribe(s, 1);
+    } catch (const ::mqtt::exception&) {
+    }
+  }
+  return e;
+}
+
+}  // namespace drivers::mqtt

@@ -1,0 +1,81 @@
+#pragma once
+// The MQTT connection, over paho.mqtt.cpp. Paho's callbacks run on paho's own thread and may
+// not block there (protocols.md §3.3), so they only queue events; the owner drains them with
+// poll() on its own thread. Publishing never queues while disconnected: a relay command that
+// cannot go now is dropped and reported, because an ON delivered minutes late is a hazard.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace mqtt {
+class async_client;
+}
+
+namespace drivers::mqtt {
+
+struct ClientConfig {
+  std::string uri = "tcp://127.0.0.1:1883";  // tcp:// or ssl://
+  std::string client_id = "shackd";
+  std::string username;
+  std::string password_file;  // the password is read from here, never from the config itself
+  std::string ca_file;        // ssl://: the broker's CA
+  std::string cert_file;      // ssl:// client certificate and key, if the broker wants them
+  std::string key_file;
+  std::chrono::seconds keepalive{30};
+  std::chrono::seconds reconnect_min{1};
+  std::chrono::seconds reconnect_max{30};
+  std::string status_topic = "shack/status";  // "online"/"offline", retained; the last will
+};
+
+struct Event {
+  enum class Kind { message, connected, lost };
+  Kind kind = Kind::message;
+  std::string topic;
+  std::string payload;
+  bool retained = false;
+};
+
+class Client {
+ public:
+  // Throws std::runtime_error with a clear reason for a bad URI or an unreadable password file.
+  explicit Client(ClientConfig config);
+  ~Client();  // shutdown() if still connected
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Starts connecting; reconnects by itself with backoff. Never blocks on the broker.
+  void start();
+  // Publishes `offline` (retained) itself, since paho's clean disconnect suppresses the will,
+  // then disconnects, each bounded by `timeout`.
+  void shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+
+  // Every subscription is re-issued after each (re)connect: clean sessions forget them.
+  void subscribe(const std::string& filter);
+  // false (and nothing queued) when disconnected or the client refused it.
+  bool publish(const std::string& topic, const std::string& payload, int qos, bool retain);
+
+  // The next event, waiting at most `timeout`.
+  std::optional<Event> poll(std::chrono::milliseconds timeout);
+  bool connected() const { return connected_; }
+  const ClientConfig& config() const { return config_; }
+  long long dropped_publishes() const { return dropped_; }
+
+ private:
+  void push(Event e);
+  ClientConfig config_;
+  std::unique_ptr<::mqtt::async_client> client_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Event> events_;
+  std::set<std::string> subscriptions_;
+  std::atomic<bool> connected_{false};
+  std::atomic<long long> dropped_{0};
+};
+
+}  // namespace drivers::mqtt

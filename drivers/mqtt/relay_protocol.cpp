@@ -1,0 +1,244 @@
+#include "drivers/mqtt/relay_protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace drivers::mqtt {
+
+namespace {
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+  return s;
+}
+
+// Tasmota: the FullTopic with %prefix% and %topic% filled in, ending in '/'.
+std::string tasmota_base(const RelayConfig& r, const char* prefix) {
+  std::string t = replace_all(replace_all(r.full_topic, "%prefix%", prefix), "%topic%", r.topic);
+  if (t.empty() || t.back() != '/') t += '/';
+  return t;
+}
+
+// Tasmota, ESPHome and generic payloads: ON/OFF in any case, also 1/0 and true/false.
+std::optional<bool> on_off(const std::string& payload) {
+  const std::string p = upper(payload);
+  if (p == "ON" || p == "1" || p == "TRUE") return true;
+  if (p == "OFF" || p == "0" || p == "FALSE") return false;
+  return std::nullopt;
+}
+
+std::string power_key(const RelayConfig& r) { return "POWER" + std::to_string(r.channel); }
+
+// {"POWER1":"ON"} or, for the first relay, {"POWER":"ON"} (SetOption26 decides which).
+std::optional<bool> tasmota_json_power(const RelayConfig& r, const std::string& payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  for (const std::string& key : {power_key(r), std::string(r.channel == 1 ? "POWER" : "")}) {
+    if (key.empty() || !j.contains(key) || !j[key].is_string()) continue;
+    return on_off(j[key].get<std::string>());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<RelayProtocol> parse_protocol(const std::string& s) {
+  for (auto p : {RelayProtocol::tasmota, RelayProtocol::shelly_gen1, RelayProtocol::shelly_gen2, RelayProtocol::esphome,
+                 RelayProtocol::generic}) {
+    if (s == protocol_name(p)) return p;
+  }
+  return std::nullopt;
+}
+
+const char* protocol_name(RelayProtocol p) {
+  switch (p) {
+    case RelayProtocol::tasmota: return "tasmota";
+    case RelayProtocol::shelly_gen1: return "shelly_gen1";
+    case RelayProtocol::shelly_gen2: return "shelly_gen2";
+    case RelayProtocol::esphome: return "esphome";
+    case RelayProtocol::generic: return "generic";
+  }
+  return "generic";
+}
+
+std::vector<std::string> validate_relay(const RelayConfig& r) {
+  std::vector<std::string> e;
+  const std::string who = "relay '" + r.id + "'";
+  const auto bad_topic = [](const std::string& t) {
+    return t.empty() || t.find_first_of("#+") != std::string::npos;
+  };
+  if (r.protocol == RelayProtocol::generic) {
+    if (bad_topic(r.command_topic)) e.push_back(who + ": command_topic must be a topic without wildcards");
+    if (bad_topic(r.state_topic)) e.push_back(who + ": state_topic must be a topic without wildcards");
+  } else if (bad_topic(r.topic)) {
+    e.push_back(who + ": topic must be set, without wildcards");
+  }
+  if (r.protocol == RelayProtocol::tasmota && (r.channel < 1 || r.channel > 32)) {
+    e.push_back(who + ": channel " + std::to_string(r.channel) + " must be 1 to 32 (Tasmota POWER1..POWER32)");
+  }
+  if ((r.protocol == RelayProtocol::shelly_gen1 || r.protocol == RelayProtocol::shelly_gen2) &&
+      (r.channel < 0 || r.channel > 15)) {
+    e.push_back(who + ": channel " + std::to_string(r.channel) + " must be 0 to 15 (Shelly relays count from 0)");
+  }
+  if (r.protocol == RelayProtocol::esphome && r.object_id.empty()) e.push_back(who + ": object_id must be set");
+  if (r.protocol == RelayProtocol::tasmota && r.full_topic.find("%topic%") == std::string::npos) {
+    e.push_back(who + ": full_topic '" + r.full_topic + "' needs %topic%");
+  }
+  const auto dm = r.dead_man.count();
+  if (dm != 0) {
+    if (r.protocol == RelayProtocol::tasmota && (dm < 12 || dm > 64800)) {
+      e.push_back(who + ": dead_man " + std::to_string(dm) + " s must be 12 to 64800 s (Tasmota PulseTime)");
+    } else if (r.protocol != RelayProtocol::tasmota && r.protocol != RelayProtocol::shelly_gen2) {
+      e.push_back(who + ": dead_man needs a device-side auto-off, which only Tasmota (PulseTime) and Shelly Gen2 "
+                        "(toggle_after) offer; " + protocol_name(r.protocol) + " has none");
+    } else if (dm < 0) {
+      e.push_back(who + ": dead_man must not be negative");
+    }
+  }
+  return e;
+}
+
+std::vector<Outgoing> relay_command(const RelayConfig& r, bool on, int rpc_id) {
+  switch (r.protocol) {
+    case RelayProtocol::tasmota: {
+      std::vector<Outgoing> out;
+      const std::string base = tasmota_base(r, "cmnd");
+      // PulseTime first: every POWER ON re-arms it. 112..64900 means (value - 100) seconds.
+      if (on && r.dead_man.count() > 0) {
+        out.push_back({base + "PulseTime" + std::to_string(r.channel), std::to_string(r.dead_man.count() + 100)});
+      }
+      out.push_back({base + power_key(r), on ? "ON" : "OFF"});
+      return out;
+    }
+    case RelayProtocol::shelly_gen1:
+      return {{"shellies/" + r.topic + "/relay/" + std::to_string(r.channel) + "/command", on ? "on" : "off"}};
+    case RelayProtocol::shelly_gen2: {
+      nlohmann::json params{{"id", r.channel}, {"on", on}};
+      if (on && r.dead_man.count() > 0) params["toggle_after"] = r.dead_man.count();
+      const nlohmann::json req{{"id", rpc_id}, {"src", r.rpc_src}, {"method", "Switch.Set"}, {"params", params}};
+      return {{r.topic + "/rpc", req.dump()}};
+    }
+    case RelayProtocol::esphome:
+      return {{r.topic + "/switch/" + r.object_id + "/command", on ? "ON" : "OFF"}};
+    case RelayProtocol::generic:
+      return {{r.command_topic, on ? r.payload_on : r.payload_off}};
+  }
+  return {};
+}
+
+std::optional<Outgoing> speed_command(const RelayConfig& r, int percent) {
+  percent = std::clamp(percent, 0, 100);
+  if (r.protocol == RelayProtocol::tasmota && r.speed_dimmer) return Outgoing{tasmota_base(r, "cmnd") + "Dimmer", std::to_string(percent)};
+  if (!r.speed_topic.empty()) return Outgoing{r.speed_topic, std::to_string(percent)};
+  return std::nullopt;
+}
+
+std::vector<std::string> relay_subscriptions(const RelayConfig& r) {
+  switch (r.protocol) {
+    case RelayProtocol::tasmota: {
+      const std::string stat = tasmota_base(r, "stat"), tele = tasmota_base(r, "tele");
+      std::vector<std::string> s{stat + "RESULT", stat + power_key(r), tele + "LWT", tele + "STATE"};
+      if (r.channel == 1) s.push_back(stat + "POWER");
+      return s;
+    }
+    case RelayProtocol::shelly_gen1:
+      return {"shellies/" + r.topic + "/relay/" + std::to_string(r.channel), "shellies/" + r.topic + "/online"};
+    case RelayProtocol::shelly_gen2:
+      return {r.topic + "/events/rpc", r.topic + "/status/switch:" + std::to_string(r.channel), r.topic + "/online",
+              r.rpc_src + "/rpc"};
+    case RelayProtocol::esphome:
+      return {r.topic + "/switch/" + r.object_id + "/state", r.topic + "/status"};
+    case RelayProtocol::generic: {
+      std::vector<std::string> s{r.state_topic};
+      if (!r.availability_topic.empty()) s.push_back(r.availability_topic);
+      return s;
+    }
+  }
+  return {};
+}
+
+std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::string& topic,
+                                               const std::string& payload) {
+  Observation o;
+  switch (r.protocol) {
+    case RelayProtocol::tasmota: {
+      const std::string stat = tasmota_base(r, "stat"), tele = tasmota_base(r, "tele");
+      if (topic == stat + power_key(r) || (r.channel == 1 && topic == stat + "POWER")) o.on = on_off(payload);
+      else if (topic == stat + "RESULT" || topic == tele + "STATE") o.on = tasmota_json_power(r, payload);
+      else if (topic == tele + "LWT") {
+        if (payload == "Online") o.available = true;
+        else if (payload == "Offline") o.available = false;
+      } else {
+        return std::nullopt;
+      }
+      break;
+    }
+    case RelayProtocol::shelly_gen1:
+      if (topic == "shellies/" + r.topic + "/relay/" + std::to_string(r.channel)) {
+        if (payload == "on") o.on = true;
+        else if (payload == "off" || payload == "overpower") o.on = false;  // overpower: tripped off
+      } else if (topic == "shellies/" + r.topic + "/online") {
+        if (payload == "true") o.available = true;
+        else if (payload == "false") o.available = false;
+      } else {
+        return std::nullopt;
+      }
+      break;
+    case RelayProtocol::shelly_gen2: {
+      const std::string key = "switch:" + std::to_string(r.channel);
+      if (topic == r.topic + "/online") {
+        if (payload == "true") o.available = true;
+        else if (payload == "false") o.available = false;
+        break;
+      }
+      const auto j = nlohmann::json::parse(payload, nullptr, false);
+      if (!j.is_object()) return std::nullopt;
+      if (topic == r.topic + "/events/rpc") {
+        // NotifyStatus carries only what changed: no "output" key means no news about the switch.
+        const auto p = j.find("params");
+        if (p != j.end() && p->is_object() && p->contains(key) && (*p)[key].is_object()) {
+          const auto& sw = (*p)[key];
+          if (sw.contains("output") && sw["output"].is_boolean()) o.on = sw["output"].get<bool>();
+        }
+      } else if (topic == r.topic + "/status/" + key) {
+        if (j.contains("output") && j["output"].is_boolean()) o.on = j["output"].get<bool>();
+      } else {
+        return std::nullopt;  // replies on <src>/rpc are not state
+      }
+      break;
+    }
+    case RelayProtocol::esphome:
+      if (topic == r.topic + "/switch/" + r.object_id + "/state") o.on = on_off(payload);
+      else if (topic == r.topic + "/status") {
+        if (payload == "online") o.available = true;
+        else if (payload == "offline") o.available = false;
+      } else {
+        return std::nullopt;
+      }
+      break;
+    case RelayProtocol::generic:
+      if (topic == r.state_topic) {
+        if (payload == r.state_on) o.on = true;
+        else if (payload == r.state_off) o.on = false;
+      } else if (!r.availability_topic.empty() && topic == r.availability_topic) {
+        if (payload == r.available) o.available = true;
+        else if (payload == r.not_available) o.available = false;
+      } else {
+        return std::nullopt;
+      }
+      break;
+  }
+  if (!o.on && !o.available) return std::nullopt;
+  return o;
+}
+
+}  // namespace drivers::mqtt

@@ -1,0 +1,58 @@
+#pragma once
+// What each relay firmware expects on MQTT, as pure functions: the command topics and payloads
+// for on/off, the topics to watch, and how to read a state or availability message.
+// Protocol facts: protocols.md §1 (Tasmota, Shelly Gen1, Shelly Gen2+, ESPHome).
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace drivers::mqtt {
+
+enum class RelayProtocol { tasmota, shelly_gen1, shelly_gen2, esphome, generic };
+std::optional<RelayProtocol> parse_protocol(const std::string& s);
+const char* protocol_name(RelayProtocol p);
+
+struct RelayConfig {
+  std::string id;  // shackd's name for it: "primary_s21"
+  RelayProtocol protocol = RelayProtocol::tasmota;
+  std::string topic;  // Tasmota %topic%; Shelly Gen1 id; Shelly Gen2 topic prefix; ESPHome node prefix
+  std::string full_topic = "%prefix%/%topic%/";  // Tasmota FullTopic
+  int channel = 1;        // Tasmota POWER<n> (1-based); Shelly relay/switch id (0-based)
+  std::string object_id;  // ESPHome switch object id
+  // generic
+  std::string command_topic, state_topic, availability_topic;
+  std::string payload_on = "ON", payload_off = "OFF";
+  std::string state_on = "ON", state_off = "OFF";
+  std::string available = "online", not_available = "offline";
+  // Dead-man: each ON arms the device's own auto-off for this long (Tasmota PulseTime,
+  // Shelly Gen2 toggle_after), so loads fall off by themselves if shackd dies. 0: off.
+  std::chrono::seconds dead_man{0};
+  std::string rpc_src = "shackd";  // Shelly Gen2: our src; replies come on <src>/rpc
+  // Fan speed, where the device offers it: Tasmota `Dimmer` (0..100); generic: a topic that
+  // takes the percentage.
+  bool speed_dimmer = false;
+  std::string speed_topic;
+};
+
+struct Outgoing {
+  std::string topic;
+  std::string payload;
+};
+
+// Empty when usable; else what is wrong, naming the relay and the field.
+std::vector<std::string> validate_relay(const RelayConfig& r);
+
+std::vector<Outgoing> relay_command(const RelayConfig& r, bool on, int rpc_id);
+std::optional<Outgoing> speed_command(const RelayConfig& r, int percent);
+std::vector<std::string> relay_subscriptions(const RelayConfig& r);
+
+struct Observation {
+  std::optional<bool> on;
+  std::optional<bool> available;
+};
+// nullopt: the topic is not this relay's, or carries nothing about its state.
+std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::string& topic,
+                                               const std::string& payload);
+
+}  // namespace drivers::mqtt

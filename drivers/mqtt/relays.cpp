@@ -1,0 +1,123 @@
+#include "drivers/mqtt/relays.hpp"
+
+#include <algorithm>
+
+namespace drivers::mqtt {
+
+RelayManager::RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, Publish publish)
+    : relays_(std::move(relays)), timing_(timing), publish_(std::move(publish)) {
+  for (const auto& r : relays_) status_[r.id];
+}
+
+std::vector<std::string> RelayManager::subscriptions() const {
+  std::vector<std::string> out;
+  for (const auto& r : relays_) {
+    for (auto& s : relay_subscriptions(r)) {
+      if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+void RelayManager::send(const RelayConfig& r, RelayStatus& s, SteadyTime now) {
+  if (!s.desired) return;
+  bool all = true;
+  for (const auto& out : relay_command(r, *s.desired, rpc_id_++)) {
+    all = publish_(out.topic, out.payload, 1, false) && all;  // never retained
+  }
+  if (*s.desired && s.speed_pct >= 0) {
+    if (auto sp = speed_command(r, s.speed_pct)) all = publish_(sp->topic, sp->payload, 1, false) && all;
+  }
+  if (all) {
+    ++sent_;
+    s.sent_at = now;
+  }
+  if (!s.confirm_by && s.observed != s.desired) s.confirm_by = now + timing_.confirm_timeout;
+}
+
+void RelayManager::set_desired(const std::string& id, bool on, SteadyTime now) {
+  RelayStatus& s = status_.at(id);
+  if (s.desired == on) return;
+  s.desired = on;
+  s.confirm_by.reset();
+  s.retry_at.reset();
+  s.retries = 0;
+  if (s.unconfirmed) s.unconfirmed = false;
+  const auto& r = *std::find_if(relays_.begin(), relays_.end(), [&](const RelayConfig& c) { return c.id == id; });
+  send(r, s, now);
+}
+
+void RelayManager::set_speed(const std::string& id, int percent) { status_.at(id).speed_pct = percent; }
+
+void RelayManager::tick(SteadyTime now) {
+  for (const auto& r : relays_) {
+    RelayStatus& s = status_.at(r.id);
+    if (!s.desired) continue;
+    const bool confirmed = s.observed == s.desired;
+    if (!confirmed && s.confirm_by && now >= *s.confirm_by && !s.unconfirmed) {
+      s.unconfirmed = true;
+      alarms_.push_back({r.id, "relay_unconfirmed",
+                         std::string("commanded ") + (*s.desired ? "ON" : "OFF") + ", device reports " +
+                             (s.observed ? (*s.observed ? "ON" : "OFF") : "nothing")});
+      s.retry_at = now + timing_.retry_min;
+    }
+    if (s.unconfirmed && s.retry_at && now >= *s.retry_at) {
+      ++s.retries;
+      send(r, s, now);
+      const auto backoff = std::min(timing_.retry_min * (1 << std::min(s.retries, 10)), timing_.retry_max);
+      s.retry_at = now + backoff;
+      continue;
+    }
+    // Resend on the interval; a dead-man ON is refreshed at a third of its time, well before it
+    // runs out, so the device never drops a load shackd still wants.
+    auto every = std::chrono::duration_cast<rules::Duration>(timing_.resend_interval);
+    if (*s.desired && r.dead_man.count() > 0) every = std::min(every, rules::Duration(r.dead_man) / 3);
+    if (!s.sent_at || now - *s.sent_at >= every) send(r, s, now);
+  }
+}
+
+bool RelayManager::on_message(const std::string& topic, const std::string& payload, SteadyTime now) {
+  bool consumed = false;
+  for (const auto& r : relays_) {
+    const auto o = parse_relay_message(r, topic, payload);
+    if (!o) continue;
+    consumed = true;
+    RelayStatus& s = status_.at(r.id);
+    if (o->available && o->available != s.available) {
+      alarms_.push_back({r.id, *o->available ? "relay_online" : "relay_offline",
+                         *o->available ? "the device is back" : "the device reports itself offline"});
+      s.available = o->available;
+    }
+    if (o->on) {
+      s.observed = o->on;
+      s.observed_at = now;
+      if (s.desired && *s.desired == *o->on) {
+        if (s.unconfirmed) alarms_.push_back({r.id, "relay_confirmed", "the device now reports the commanded state"});
+        s.unconfirmed = false;
+        s.confirm_by.reset();
+        s.retry_at.reset();
+        s.retries = 0;
+      } else if (s.desired && !s.confirm_by && !s.unconfirmed) {
+        // It changed under us (a button, a reboot): give the re-assert its time to land.
+        s.confirm_by = now + timing_.confirm_timeout;
+      }
+    }
+  }
+  return consumed;
+}
+
+void RelayManager::on_connected(SteadyTime now) {
+  for (const auto& r : relays_) {
+    RelayStatus& s = status_.at(r.id);
+    s.confirm_by.reset();
+    send(r, s, now);
+  }
+}
+
+std::vector<RelayAlarm> RelayManager::take_alarms() {
+  std::vector<RelayAlarm> out;
+  out.swap(alarms_);
+  return out;
+}
+
+}  // namespace drivers::mqtt

@@ -1,0 +1,84 @@
+#pragma once
+// Commanded is not observed. The manager sends a relay's desired state when it changes, again on
+// a resend interval, and at once after a reconnect; it believes the state only when the device
+// reports it. A relay that does not confirm in time raises relay_unconfirmed and is retried with
+// backoff. Commands always go at QoS 1 and never retained: a retained ON would switch a Tasmota
+// relay back on when it reboots.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/mqtt/relay_protocol.hpp"
+#include "rules/time.hpp"
+
+namespace drivers::mqtt {
+
+using rules::SteadyTime;
+
+struct RelayTiming {
+  std::chrono::seconds resend_interval{60};
+  std::chrono::seconds confirm_timeout{10};
+  std::chrono::seconds retry_min{5};
+  std::chrono::seconds retry_max{120};
+};
+
+struct RelayStatus {
+  std::optional<bool> desired;
+  std::optional<bool> observed;          // only what the device said
+  std::optional<bool> available;         // from its availability topic; unknown until it speaks
+  std::optional<SteadyTime> observed_at;
+  std::optional<SteadyTime> sent_at;     // last command that went out
+  std::optional<SteadyTime> confirm_by;  // desired not yet confirmed: the deadline
+  std::optional<SteadyTime> retry_at;
+  bool unconfirmed = false;              // past the deadline without a matching report
+  int retries = 0;
+  int speed_pct = -1;
+};
+
+struct RelayAlarm {
+  std::string relay;
+  std::string code;    // relay_unconfirmed | relay_offline | relay_online | relay_confirmed
+  std::string detail;
+};
+
+class RelayManager {
+ public:
+  // publish(topic, payload): true when the client took it. QoS 1 and retain=false are the
+  // manager's to choose, not the callback's.
+  using Publish = std::function<bool(const std::string& topic, const std::string& payload, int qos, bool retain)>;
+
+  RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, Publish publish);
+
+  std::vector<std::string> subscriptions() const;
+  bool has(const std::string& id) const { return status_.count(id) > 0; }
+
+  // Sends at once when the desired state changes.
+  void set_desired(const std::string& id, bool on, SteadyTime now);
+  void set_speed(const std::string& id, int percent);
+  // Resends, retries, dead-man refreshes and confirmation deadlines.
+  void tick(SteadyTime now);
+  // true when the message was about one of the relays.
+  bool on_message(const std::string& topic, const std::string& payload, SteadyTime now);
+  // After a (re)connect: re-assert every desired state now, instead of anything queued.
+  void on_connected(SteadyTime now);
+
+  const RelayStatus& status(const std::string& id) const { return status_.at(id); }
+  std::vector<RelayAlarm> take_alarms();
+  long long commands_sent() const { return sent_; }
+
+ private:
+  void send(const RelayConfig& r, RelayStatus& s, SteadyTime now);
+
+  std::vector<RelayConfig> relays_;
+  RelayTiming timing_;
+  Publish publish_;
+  std::map<std::string, RelayStatus> status_;
+  std::vector<RelayAlarm> alarms_;
+  int rpc_id_ = 1;
+  long long sent_ = 0;
+};
+
+}  // namespace drivers::mqtt

@@ -1,0 +1,295 @@
+// Relays, sensors and the connection against a real mosquitto on a loopback port.
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <thread>
+
+#include "drivers/mqtt/client.hpp"
+#include "drivers/mqtt/relays.hpp"
+#include "drivers/mqtt/sensors.hpp"
+#include "tests/support/broker.hpp"
+#include "tests/support/relay_emulator.hpp"
+
+using namespace drivers::mqtt;
+using namespace std::chrono_literals;
+
+namespace {
+
+ClientConfig client_config(const std::string& uri, const std::string& id) {
+  ClientConfig c;
+  c.uri = uri;
+  c.client_id = id;
+  c.keepalive = 5s;
+  c.reconnect_min = 1s;
+  c.reconnect_max = 2s;
+  c.status_topic = "shack/status";
+  return c;
+}
+
+// shackd's side: a client and a relay manager, pumped on this thread until `done` or a bound.
+struct Side {
+  Client client;
+  RelayManager relays;
+  std::vector<Event> messages;
+  int connects = 0;
+
+  Side(const std::string& uri, std::vector<RelayConfig> r, RelayTiming t = {})
+      : client(client_config(uri, "shackd-test")),
+        relays(std::move(r), t, [this](const std::string& topic, const std::string& p, int qos, bool retain) {
+          return client.publish(topic, p, qos, retain);
+        }) {
+    for (const auto& s : relays.subscriptions()) client.subscribe(s);
+  }
+
+  bool pump_until(const std::function<bool()>& done, std::chrono::milliseconds bound = 5000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (const auto e = client.poll(20ms)) {
+        const auto now = std::chrono::steady_clock::now();
+        if (e->kind == Event::Kind::connected) {
+          ++connects;
+          relays.on_connected(now);
+        } else if (e->kind == Event::Kind::message) {
+          if (!relays.on_message(e->topic, e->payload, now)) messages.push_back(*e);
+        }
+      }
+      relays.tick(std::chrono::steady_clock::now());
+      if (done()) return true;
+    }
+    return done();
+  }
+};
+
+RelayConfig relay(RelayProtocol p, const std::string& id) {
+  RelayConfig r;
+  r.id = id;
+  r.protocol = p;
+  r.topic = id + "-dev";
+  r.channel = p == RelayProtocol::tasmota ? 1 : 0;
+  if (p == RelayProtocol::esphome) r.object_id = "relay_1";
+  if (p == RelayProtocol::generic) {
+    r.command_topic = "custom/" + id + "/set";
+    r.state_topic = "custom/" + id + "/state";
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a relay round trip for every protocol") {
+  test::Broker broker;
+  std::vector<RelayConfig> all;
+  for (auto p : {RelayProtocol::tasmota, RelayProtocol::shelly_gen1, RelayProtocol::shelly_gen2,
+                 RelayProtocol::esphome, RelayProtocol::generic}) {
+    all.push_back(relay(p, protocol_name(p)));
+  }
+  all[0].dead_man = 120s;  // Tasmota PulseTime
+  all[2].dead_man = 120s;  // Shelly Gen2 toggle_after
+  std::vector<std::unique_ptr<test::RelayEmulator>> emus;
+  for (const auto& r : all) emus.push_back(std::make_unique<test::RelayEmulator>(broker.uri(), r));
+  Side side(broker.uri(), all);
+  side.client.start();
+  REQUIRE(side.pump_until([&] {
+    for (auto& e : emus) {
+      if (!e->connected()) return false;
+    }
+    return side.client.connected();
+  }));
+  std::this_thread::sleep_for(200ms);  // let the emulators' subscriptions settle: bounded
+  for (const auto& r : all) side.relays.set_desired(r.id, true, std::chrono::steady_clock::now());
+  const bool all_on = side.pump_until([&] {
+    for (const auto& r : all) {
+      if (side.relays.status(r.id).observed != true) return false;
+    }
+    return true;
+  });
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CAPTURE(all[i].id);
+    CHECK(side.relays.status(all[i].id).observed == true);
+    CHECK(emus[i]->on());
+  }
+  CHECK(all_on);
+  CHECK(emus[0]->pulse_time() == 220);
+  CHECK(emus[2]->toggle_after() == 120);
+  for (const auto& r : all) side.relays.set_desired(r.id, false, std::chrono::steady_clock::now());
+  CHECK(side.pump_until([&] {
+    for (const auto& r : all) {
+      if (side.relays.status(r.id).observed != false) return false;
+    }
+    return true;
+  }));
+  // Availability came from each device's own topic (all but generic announce it).
+  CHECK(side.relays.status("tasmota").available == true);
+  CHECK(side.relays.status("shelly_gen2").available == true);
+  CHECK(side.relays.take_alarms().size() == 4);  // relay_online x4, no unconfirmed
+
+  // No command is retained: a fresh subscriber gets no retained message on a command topic.
+  Client spy(client_config(broker.uri(), "spy"));
+  spy.subscribe("cmnd/#");
+  spy.subscribe("shellies/+/relay/+/command");
+  spy.subscribe("+/rpc");
+  spy.subscribe("+/switch/+/command");
+  spy.subscribe("custom/+/set");
+  spy.start();
+  int retained = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 1s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (const auto e = spy.poll(50ms); e && e->kind == Event::Kind::message) retained += e->retained;
+  }
+  CHECK(retained == 0);
+  for (const auto& e : emus) {
+    for (const auto& m : e->received()) CHECK_FALSE(m.retained);
+  }
+}
+
+TEST_CASE("an unconfirmed relay raises an alarm; a lying one too") {
+  test::Broker broker;
+  const auto silent_cfg = relay(RelayProtocol::tasmota, "silent");
+  const auto liar_cfg = relay(RelayProtocol::esphome, "liar");
+  test::RelayEmulator silent(broker.uri(), silent_cfg, test::RelayEmulator::Mode::silent);
+  test::RelayEmulator liar(broker.uri(), liar_cfg, test::RelayEmulator::Mode::liar);
+  Side side(broker.uri(), {silent_cfg, liar_cfg}, RelayTiming{60s, 1s, 1s, 2s});
+  side.client.start();
+  REQUIRE(side.pump_until([&] { return side.client.connected() && silent.connected() && liar.connected(); }));
+  std::this_thread::sleep_for(200ms);
+  side.relays.set_desired("silent", true, std::chrono::steady_clock::now());
+  side.relays.set_desired("liar", true, std::chrono::steady_clock::now());
+  std::vector<RelayAlarm> alarms;
+  side.pump_until([&] {
+    for (auto& a : side.relays.take_alarms()) alarms.push_back(a);
+    int n = 0;
+    for (const auto& a : alarms) n += a.code == "relay_unconfirmed";
+    return n == 2;
+  });
+  int unconfirmed = 0;
+  for (const auto& a : alarms) {
+    if (a.code != "relay_unconfirmed") continue;
+    ++unconfirmed;
+    if (a.relay == "silent") CHECK(a.detail == "commanded ON, device reports nothing");
+    if (a.relay == "liar") CHECK(a.detail == "commanded ON, device reports OFF");
+  }
+  CHECK(unconfirmed == 2);
+  // Retried with backoff: the silent relay heard the command more than once.
+  side.pump_until([] { return false; }, 1500ms);
+  int powers = 0;
+  for (const auto& m : silent.received()) powers += m.topic == "cmnd/silent-dev/POWER1";
+  CHECK(powers >= 2);
+}
+
+TEST_CASE("the broker killed and restarted: reconnect, resubscribe, re-assert, no stale command") {
+  test::Broker broker;
+  const auto cfg = relay(RelayProtocol::tasmota, "dump");
+  test::RelayEmulator emu(broker.uri(), cfg);
+  Side side(broker.uri(), {cfg}, RelayTiming{3600s, 2s, 1s, 2s});
+  side.client.start();
+  REQUIRE(side.pump_until([&] { return side.client.connected() && emu.connected(); }));
+  std::this_thread::sleep_for(200ms);
+  side.relays.set_desired("dump", true, std::chrono::steady_clock::now());
+  REQUIRE(side.pump_until([&] { return side.relays.status("dump").observed == true; }));
+
+  broker.kill_hard();
+  REQUIRE(side.pump_until([&] { return !side.client.connected(); }));
+  // While the broker is down, the desired state moves; none of it may be queued.
+  const auto t = std::chrono::steady_clock::now();
+  side.relays.set_desired("dump", false, t);
+  side.relays.set_desired("dump", true, t);
+  side.relays.set_desired("dump", false, t);
+  CHECK(side.client.dropped_publishes() >= 3);
+  emu.clear();
+
+  broker.start();
+  const int connects = side.connects;
+  REQUIRE(side.pump_until([&] { return side.connects > connects && emu.connected(); }, 10000ms));
+  // Re-asserted (or retried after the emulator came back): the device ends OFF ...
+  CHECK(side.pump_until([&] { return side.relays.status("dump").observed == false; }, 10000ms));
+  CHECK_FALSE(emu.on());
+  // ... and never heard a stale ON after the restart.
+  for (const auto& m : emu.received()) {
+    if (m.topic == "cmnd/dump-dev/POWER1") CHECK(m.payload == "OFF");
+  }
+  // Resubscribed: state reports arrive again.
+  CHECK(side.relays.status("dump").observed_at > t);
+}
+
+TEST_CASE("malformed sensor JSON is ignored with a reason, and the next good one is read") {
+  test::Broker broker;
+  const std::vector<SensorConfig> sensors{{"room", "tele/t1/SENSOR", SensorFormat::tasmota, "DS18B20", "Temperature"}};
+  Client shackd(client_config(broker.uri(), "shackd-sensors"));
+  shackd.subscribe("tele/t1/SENSOR");
+  shackd.start();
+  Client device(client_config(broker.uri(), "tasmota-t1"));
+  device.start();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while ((!shackd.connected() || !device.connected()) && std::chrono::steady_clock::now() < deadline) {
+    shackd.poll(20ms);
+    device.poll(20ms);
+  }
+  REQUIRE(shackd.connected());
+  std::this_thread::sleep_for(200ms);
+  device.publish("tele/t1/SENSOR", R"({"DS18B20":{"Temperature":)", 0, false);
+  device.publish("tele/t1/SENSOR", "\xff\xfe garbage", 0, false);
+  device.publish("tele/t1/SENSOR", R"({"DS18B20":{"Temperature":24.5}})", 0, false);
+  std::vector<std::string> errors;
+  std::vector<double> values;
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  while (values.empty() && std::chrono::steady_clock::now() < until) {
+    const auto e = shackd.poll(50ms);
+    if (!e || e->kind != Event::Kind::message) continue;
+    const auto r = parse_sensor_message(sensors, e->topic, e->payload);
+    for (const auto& x : r.errors) errors.push_back(x);
+    for (const auto& x : r.readings) values.push_back(x.value);
+  }
+  CHECK(errors.size() == 2);
+  REQUIRE(values.size() == 1);
+  CHECK(values[0] == doctest::Approx(24.5));
+}
+
+TEST_CASE("online on connect; offline on a clean shutdown; the broker's will on SIGKILL") {
+  test::Broker broker;
+  Client watcher(client_config(broker.uri(), "watcher"));
+  watcher.subscribe("probe/status");
+  watcher.start();
+  std::vector<std::string> seen;
+  const auto watch = [&](const std::string& want, std::chrono::milliseconds bound) {
+    const auto until = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < until) {
+      const auto e = watcher.poll(20ms);
+      if (e && e->kind == Event::Kind::message) {
+        seen.push_back(e->payload);
+        if (e->payload == want) return true;
+      }
+    }
+    return false;
+  };
+  watch("", 500ms);
+
+  for (const bool clean : {true, false}) {
+    CAPTURE(clean);
+    int in[2], out[2];
+    REQUIRE(pipe(in) == 0);
+    REQUIRE(pipe(out) == 0);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      execl(SHACKD_MQTT_PROBE, "mqtt_probe", broker.uri().c_str(), "probe/status", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    char buf[64] = {};
+    REQUIRE(read(out[0], buf, sizeof buf - 1) > 0);
+    CHECK(std::string(buf).find("connected") == 0);
+    CHECK(watch("online", 3000ms));
+    if (clean) {
+      REQUIRE(write(in[1], "shutdown\n", 9) == 9);
+    } else {
+      kill(pid, SIGKILL);
+    }
+    CHECK(watch("offline", 5000ms));
+    waitpid(pid, nullptr, 0);
+    close(in[1]);
+    close(out[0]);
+  }
+}

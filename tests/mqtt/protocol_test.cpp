@@ -1,0 +1,170 @@
+// Relay protocols, sensors and commands as pure functions.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "drivers/mqtt/commands.hpp"
+#include "drivers/mqtt/relay_protocol.hpp"
+#include "drivers/mqtt/sensors.hpp"
+
+using namespace drivers::mqtt;
+using namespace std::chrono_literals;
+
+namespace {
+RelayConfig tasmota(int channel = 1) {
+  RelayConfig r;
+  r.id = "fan";
+  r.protocol = RelayProtocol::tasmota;
+  r.topic = "heatfan";
+  r.channel = channel;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("Tasmota: FullTopic, POWER<n>, PulseTime as a dead-man, and both POWER forms") {
+  auto r = tasmota();
+  auto cmd = relay_command(r, true, 1);
+  REQUIRE(cmd.size() == 1);
+  CHECK(cmd[0].topic == "cmnd/heatfan/POWER1");
+  CHECK(cmd[0].payload == "ON");
+  r.dead_man = 300s;
+  cmd = relay_command(r, true, 1);
+  REQUIRE(cmd.size() == 2);
+  CHECK(cmd[0].topic == "cmnd/heatfan/PulseTime1");
+  CHECK(cmd[0].payload == "400");  // 112..64900 = seconds + 100
+  CHECK(relay_command(r, false, 1).size() == 1);
+  r.full_topic = "tasmota/%topic%/%prefix%/";
+  CHECK(relay_command(r, false, 1)[0].topic == "tasmota/heatfan/cmnd/POWER1");
+
+  r = tasmota();
+  CHECK(parse_relay_message(r, "stat/heatfan/POWER1", "ON")->on == true);
+  CHECK(parse_relay_message(r, "stat/heatfan/POWER", "OFF")->on == false);  // SetOption26 0
+  CHECK(parse_relay_message(r, "stat/heatfan/RESULT", R"({"POWER":"ON"})")->on == true);
+  CHECK(parse_relay_message(r, "tele/heatfan/STATE", R"({"Time":"x","POWER1":"OFF","Wifi":{}})")->on == false);
+  CHECK(parse_relay_message(r, "tele/heatfan/LWT", "Offline")->available == false);
+  CHECK_FALSE(parse_relay_message(r, "stat/heatfan/RESULT", R"({"Dimmer":50})"));
+  CHECK_FALSE(parse_relay_message(r, "stat/heatfan/RESULT", "not json"));
+  CHECK_FALSE(parse_relay_message(r, "stat/other/POWER1", "ON"));
+  auto two = tasmota(2);
+  CHECK_FALSE(parse_relay_message(two, "stat/heatfan/RESULT", R"({"POWER1":"ON"})"));
+  CHECK(parse_relay_message(two, "stat/heatfan/RESULT", R"({"POWER2":"ON"})")->on == true);
+  CHECK_FALSE(parse_relay_message(two, "stat/heatfan/POWER", "ON"));
+}
+
+TEST_CASE("Shelly Gen1, Gen2 and ESPHome") {
+  RelayConfig g1;
+  g1.id = "x";
+  g1.protocol = RelayProtocol::shelly_gen1;
+  g1.topic = "shelly1-AABBCC";
+  g1.channel = 0;
+  CHECK(relay_command(g1, true, 1)[0].topic == "shellies/shelly1-AABBCC/relay/0/command");
+  CHECK(relay_command(g1, true, 1)[0].payload == "on");
+  CHECK(parse_relay_message(g1, "shellies/shelly1-AABBCC/relay/0", "off")->on == false);
+  CHECK(parse_relay_message(g1, "shellies/shelly1-AABBCC/online", "false")->available == false);
+
+  RelayConfig g2 = g1;
+  g2.protocol = RelayProtocol::shelly_gen2;
+  g2.topic = "shellyplus1pm-a8032ab29be0";
+  g2.dead_man = 600s;
+  const auto cmd = relay_command(g2, true, 7);
+  REQUIRE(cmd.size() == 1);
+  CHECK(cmd[0].topic == "shellyplus1pm-a8032ab29be0/rpc");
+  const auto j = nlohmann::json::parse(cmd[0].payload);
+  CHECK(j["method"] == "Switch.Set");
+  CHECK(j["src"] == "shackd");
+  CHECK(j["id"] == 7);
+  CHECK(j["params"]["on"] == true);
+  CHECK(j["params"]["toggle_after"] == 600);
+  CHECK_FALSE(nlohmann::json::parse(relay_command(g2, false, 8)[0].payload)["params"].contains("toggle_after"));
+  CHECK(parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/events/rpc",
+                            R"({"method":"NotifyStatus","params":{"ts":1,"switch:0":{"output":true}}})")->on == true);
+  // NotifyStatus with only other keys says nothing about the output.
+  CHECK_FALSE(parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/events/rpc",
+                                  R"({"method":"NotifyStatus","params":{"switch:0":{"apower":12.5}}})"));
+  CHECK(parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/status/switch:0", R"({"id":0,"output":false})")->on == false);
+
+  RelayConfig esp;
+  esp.id = "heater";
+  esp.protocol = RelayProtocol::esphome;
+  esp.topic = "heatroom";
+  esp.object_id = "heater_relay";
+  CHECK(relay_command(esp, false, 1)[0].topic == "heatroom/switch/heater_relay/command");
+  CHECK(parse_relay_message(esp, "heatroom/switch/heater_relay/state", "ON")->on == true);
+  CHECK(parse_relay_message(esp, "heatroom/status", "offline")->available == false);
+}
+
+TEST_CASE("relay configs are checked") {
+  RelayConfig r = tasmota();
+  CHECK(validate_relay(r).empty());
+  r.channel = 0;
+  CHECK(validate_relay(r)[0] == "relay 'fan': channel 0 must be 1 to 32 (Tasmota POWER1..POWER32)");
+  r = tasmota();
+  r.topic = "a/#";
+  CHECK(validate_relay(r)[0] == "relay 'fan': topic must be set, without wildcards");
+  r = tasmota();
+  r.dead_man = 5s;
+  CHECK(validate_relay(r)[0] == "relay 'fan': dead_man 5 s must be 12 to 64800 s (Tasmota PulseTime)");
+  r.protocol = RelayProtocol::esphome;
+  r.object_id = "x";
+  CHECK(validate_relay(r)[0].find("only Tasmota (PulseTime) and Shelly Gen2") != std::string::npos);
+  CHECK(parse_protocol("shelly_gen2") == RelayProtocol::shelly_gen2);
+  CHECK_FALSE(parse_protocol("zigbee"));
+}
+
+TEST_CASE("sensors: Tasmota by key or DS18B20 Id, JSON paths, plain numbers; bad payloads give reasons") {
+  const std::vector<SensorConfig> sensors{
+      {"room", "tele/t1/SENSOR", SensorFormat::tasmota, "DS18B20-1", "Temperature"},
+      {"battery", "tele/t1/SENSOR", SensorFormat::tasmota, "00000566CC39", "Temperature"},
+      {"bme", "tele/t2/SENSOR", SensorFormat::tasmota, "BME280", "Temperature"},
+      {"deep", "home/x", SensorFormat::json, "sensors.1.temp"},
+      {"plain", "home/plain", SensorFormat::number, ""},
+  };
+  auto r = parse_sensor_message(sensors, "tele/t1/SENSOR",
+                                R"({"Time":"2017-02-16T10:13:52","DS18B20-1":{"Id":"00000566CC39","Temperature":13.3},)"
+                                R"("DS18B20-2":{"Id":"0000056C1E7D","Temperature":-2.1},"TempUnit":"C"})");
+  REQUIRE(r.readings.size() == 2);
+  CHECK(r.readings[0].value == doctest::Approx(13.3));  // by key
+  CHECK(r.readings[1].value == doctest::Approx(13.3));  // by Id
+  r = parse_sensor_message(sensors, "tele/t2/SENSOR", R"({"BME280":{"Temperature":21.4,"Humidity":40}})");
+  CHECK(r.readings.at(0).value == doctest::Approx(21.4));
+  r = parse_sensor_message(sensors, "home/x", R"({"sensors":[{"temp":1},{"temp":38.5}]})");
+  CHECK(r.readings.at(0).value == doctest::Approx(38.5));
+  CHECK(parse_sensor_message(sensors, "home/plain", "22.25").readings.at(0).value == doctest::Approx(22.25));
+
+  r = parse_sensor_message(sensors, "tele/t1/SENSOR", R"({"DS18B20-1":{"Temperature":)");
+  CHECK(r.readings.empty());
+  REQUIRE(r.errors.size() == 2);
+  CHECK(r.errors[0].find("sensor 'room' on tele/t1/SENSOR: ignored: not JSON") != std::string::npos);
+  r = parse_sensor_message(sensors, "tele/t1/SENSOR", R"({"DS18B20-1":{"Temperature":"warm"}})");
+  CHECK(r.errors[0].find("DS18B20-1.Temperature is not a number") != std::string::npos);
+  CHECK(r.errors[1].find("no sensor '00000566CC39' in the payload") != std::string::npos);
+  r = parse_sensor_message(sensors, "tele/t2/SENSOR", R"({"BME280":{"Temperature":185.0}})");
+  CHECK(r.errors.at(0).find("185 outside its plausible range -40..100") != std::string::npos);
+  r = parse_sensor_message(sensors, "home/plain", "22.25C");
+  CHECK(r.errors.at(0).find("'22.25C' is not a number") != std::string::npos);
+  r = parse_sensor_message(sensors, "home/x", R"({"sensors":[]})");
+  CHECK(r.errors.at(0).find("no '1' along the path 'sensors.1.temp'") != std::string::npos);
+  CHECK(parse_sensor_message(sensors, "unrelated", "1").readings.empty());
+  CHECK(parse_sensor_message(sensors, "unrelated", "1").errors.empty());
+}
+
+TEST_CASE("mode commands: auto, on, off, with an optional time; everything else refused") {
+  const auto ok = [](const std::string& p) { return std::get<ModeCommand>(parse_mode_command(p)); };
+  CHECK(ok("auto").mode == ModeCommand::Mode::automatic);
+  CHECK(ok("ON").mode == ModeCommand::Mode::on);
+  CHECK_FALSE(ok("off").duration);
+  CHECK(ok("on 2h").duration == std::chrono::seconds(7200));
+  CHECK(ok(" off 1h30m ").duration == std::chrono::seconds(5400));
+  CHECK(ok("on 90s").duration == std::chrono::seconds(90));
+  CHECK(ok("on 1d").duration == std::chrono::seconds(86400));
+  for (const char* bad : {"", "maybe", "on 2", "on -1h", "on 2 hours", "auto 1h", "on 8d", "on 0m", "on;off",
+                          "on 99999999999h"}) {
+    CAPTURE(std::string(bad));
+    CHECK(std::holds_alternative<std::string>(parse_mode_command(bad)));
+  }
+  CHECK(std::get<std::string>(parse_mode_command("auto 1h")) == "auto takes no time: it is where an override ends");
+  CHECK(mode_topic_load("shack", "shack/load/primary_s21/mode/set") == std::optional<std::string>("primary_s21"));
+  CHECK_FALSE(mode_topic_load("shack", "shack/load/a/b/mode/set"));
+  CHECK_FALSE(mode_topic_load("shack", "other/load/a/mode/set"));
+  CHECK_FALSE(mode_topic_load("shack", "shack/load//mode/set"));
+}
