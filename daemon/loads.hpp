@@ -1,0 +1,25 @@
+#pragma once
+// The site's switchable loads as the outside world names them: by relay id, which is unique,
+// topic-safe, and what a site owner wires and configures.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "daemon/profiles.hpp"
+
+namespace shackd {
+
+struct LoadRef {
+  enum class Kind { miner, fan, heater } kind;
+  std::size_t index;     // into rules.miners (miner) or rules.zones (fan, heater)
+  std::string id;        // the relay id: "primary_s21", "heat_room_fan"
+  std::string name;      // for people: "Primary S21+", "Heat Room fan"
+  std::string state_key; // load_state.load_id: "miner:Primary S21+", "fan:Heat Room"
+};
+
+// Every load that has a relay, miners first (in profile order), then each zone's fan and heater.
+std::vector<LoadRef> load_refs(const StoredProfiles& p);
+
+const char* kind_name(LoadRef::Kind k);
+
+}  // namespace shackd

@@ -1,0 +1,124 @@
+// The JSON shackd publishes and the Home Assistant discovery payloads.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "daemon/ha_discovery.hpp"
+#include "daemon/publish.hpp"
+#include "rules/decide.hpp"
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+shackd::StoredProfiles shack() {
+  shackd::StoredProfiles p;
+  p.rules = rules::solar_shack_defaults();
+  p.miners = {{"Antminer S21+ 235 TH", 235.0, "primary_s21"}, {"Antminer S19 95 TH", 95.0, "dump_s19_1"}};
+  p.zones = {{"equipment", "heat_room_temp", "heat_room_fan", "heat_room_heater"},
+             {"equipment", "main_room_temp", "main_room_fan", "main_room_heater"}};
+  return p;
+}
+}  // namespace
+
+TEST_CASE("loads are named by their relay ids") {
+  const auto loads = shackd::load_refs(shack());
+  REQUIRE(loads.size() == 6);
+  CHECK(loads[0].id == "primary_s21");
+  CHECK(loads[0].state_key == "miner:Primary S21+");
+  CHECK(loads[2].id == "heat_room_fan");
+  CHECK(loads[2].name == "Heat Room fan");
+  CHECK(loads[5].id == "main_room_heater");
+}
+
+TEST_CASE("state, decision and reason JSON: values with ages, missing as null, SOC labelled estimated") {
+  const auto p = shack();
+  rules::Snapshot s;
+  s.now = rules::SteadyTime{} + 1000h;
+  s.local_minute_of_day = 720;
+  s.monitor_battery_v = rules::Reading{52.3, s.now - 2s};
+  s.pv_w = rules::Reading{8450, s.now - 1s};
+  s.battery_a = rules::Reading{-10, s.now};
+  s.zone_temp_c = {rules::Reading{25, s.now - 30s}, std::nullopt};
+  const auto d = rules::decide(s, p.rules, {});
+  const json st = json::parse(shackd::state_json(s, d, p));
+  CHECK(st["battery_v"] == 52.3);
+  CHECK(st["battery_v_age_s"] == 2.0);
+  CHECK(st["voltage_source"] == "battery_monitor");
+  CHECK(st["soc_pct_estimated"].get<double>() == doctest::Approx(65.3));
+  CHECK(st["pv_w"]["value"] == 8450);
+  CHECK(st["pv_w"]["age_s"] == 1.0);
+  CHECK(st["load_w"]["value"].is_null());  // missing: null, not 0
+  CHECK(st["battery_w"]["value"] == -523);
+  CHECK(st["zones_c"]["Heat Room"]["value"] == 25);
+  CHECK(st["zones_c"]["Main Room"]["value"].is_null());
+  CHECK(st["band"] == "optimal");
+
+  const json dec = json::parse(shackd::decision_json(d, shackd::load_refs(p)));
+  REQUIRE(dec["loads"].size() == 6);
+  CHECK(dec["loads"][1]["id"] == "dump_s19_1");
+  // The dump load needs the load reading, which is missing: stale, not a 0 W surplus.
+  CHECK(dec["loads"][1]["reason"]["name"] == "stale_input");
+  CHECK(dec["loads"][1]["reason"]["code"] == 52);
+  CHECK(dec["loads"][0]["reason"]["name"] == "start_delay_pending");
+  CHECK(dec["loads"][0]["reason"]["text"] == "start condition holds, waiting: 52.30 V (limit 49.50 V), 60 s left");
+
+  rules::Reason pending{rules::ReasonCode::stop_delay_pending, rules::ReasonCode::below_stop_voltage, 46.9, 47, 90s};
+  const json r = json::parse(shackd::reason_json(pending));
+  CHECK(r["cause"] == "below_stop_voltage");
+  CHECK(r["remaining_s"] == 90);
+
+  const json ev = json::parse(shackd::event_json("override_rejected", "primary_s21", {rules::ReasonCode::none},
+                                                 "payload 'maybe' is not auto, on or off"));
+  CHECK(ev["kind"] == "override_rejected");
+  CHECK(ev["detail"] == "payload 'maybe' is not auto, on or off");
+
+  drivers::DeviceHealth h;
+  h.connected = true;
+  h.last_success = s.now - 3s;
+  const json hj = json::parse(shackd::health_json(h, s.now));
+  CHECK(hj["connected"] == true);
+  CHECK(hj["last_success_age_s"] == 3.0);
+}
+
+TEST_CASE("Home Assistant discovery payloads parse and carry the required fields") {
+  const auto p = shack();
+  const auto msgs = shackd::discovery_messages(p, shackd::load_refs(p), {"shack", "homeassistant", "shackd", "Solar Shack", "0.1.0"});
+  int sensors = 0, binary = 0, selects = 0;
+  std::set<std::string> ids;
+  for (const auto& m : msgs) {
+    CAPTURE(m.topic);
+    const json c = json::parse(m.payload);
+    const std::string component = m.topic.substr(14, m.topic.find('/', 14) - 14);
+    CHECK(m.topic.rfind("homeassistant/" + component + "/shackd/", 0) == 0);
+    CHECK(m.topic.substr(m.topic.size() - 7) == "/config");
+    CHECK(ids.insert(c["unique_id"].get<std::string>()).second);
+    CHECK(c["availability_topic"] == "shack/status");
+    CHECK(c["device"]["identifiers"][0] == "shackd");
+    CHECK(c.contains("name"));
+    if (component == "sensor") {
+      ++sensors;
+      CHECK(c.contains("state_topic"));
+      CHECK(c.contains("device_class"));
+      CHECK(c["state_class"] == "measurement");
+      CHECK(c.contains("unit_of_measurement"));
+      CHECK(c.contains("value_template"));
+    } else if (component == "binary_sensor") {
+      ++binary;
+      CHECK(c["state_topic"].get<std::string>().find("/observed") != std::string::npos);
+    } else if (component == "select") {
+      ++selects;
+      CHECK(c["command_topic"].get<std::string>().find("/mode/set") != std::string::npos);
+      CHECK(c["options"] == json::array({"auto", "on", "off"}));
+      CHECK(c["retain"] == false);
+    } else {
+      FAIL("unexpected component " << component);
+    }
+  }
+  CHECK(sensors == 8);  // voltage, SOC, PV, load, battery power, battery temperature, 2 zones
+  CHECK(binary == 6);
+  CHECK(selects == 6);
+  CHECK(shackd::slug("Dump Load S19 #1") == "dump_load_s19_1");
+}
