@@ -1,5 +1,5 @@
 // shackd: the command-line entry point. Each command has --help; `shackd --version` prints the
-// version. The daemon itself (`shackd run`) lands with issue 6.
+// version.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "daemon/cli_args.hpp"
+#include "daemon/daemon.hpp"
 #include "daemon/demo_day.hpp"
 #include "daemon/store_commands.hpp"
 
@@ -17,6 +18,9 @@ void usage(std::FILE* to) {
              "usage: shackd <command> [options]\n"
              "\n"
              "commands:\n"
+             "  run               run the controller (the systemd service runs this)\n"
+             "  check             validate the config and the database\n"
+             "  once              one poll and one decision, printed; nothing is switched\n"
              "  demo-day          run the rules over a built-in simulated day and print every decision\n"
              "  migrate           create or upgrade the database from the built-in schema migrations\n"
              "  db check          check the database's integrity and schema\n"
@@ -44,6 +48,9 @@ int main(int argc, char** argv) {
     fmt::print("shackd {}\n", SHACKD_VERSION);
     return shackd::kExOk;
   }
+  if (cmd == "run") return shackd::cmd_run(rest);
+  if (cmd == "check") return shackd::cmd_check(rest);
+  if (cmd == "once") return shackd::cmd_once(rest);
   if (cmd == "migrate") return shackd::cmd_migrate(rest);
   if (cmd == "db") return shackd::cmd_db(rest);
   if (cmd == "profiles") return shackd::cmd_profiles(rest);

@@ -1,0 +1,88 @@
+#pragma once
+// The YAML config, parsed once into typed structs. Every error names its YAML path and
+// line:column; all of them are listed at once. Unknown keys, duplicate keys, wrong types,
+// out-of-range values and references to undefined relays or sensors are errors.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "drivers/modbus_link.hpp"
+#include "drivers/mqtt/relay_protocol.hpp"
+#include "drivers/mqtt/relays.hpp"
+#include "drivers/mqtt/sensors.hpp"
+
+namespace shackd {
+
+struct VictronConfig {
+  bool enabled = false;
+  drivers::TcpTransport tcp{"127.0.0.1", 502};
+  std::chrono::milliseconds timeout{1000};
+  std::chrono::milliseconds pacing{0};
+  int system_unit = 100;
+  std::optional<int> battery_unit = 225;
+  std::vector<int> charger_units;
+  std::optional<int> temperature_unit;
+};
+
+struct SolarkConfig {
+  bool enabled = false;
+  drivers::Transport transport = drivers::TcpTransport{"127.0.0.1", 502};
+  int unit = 1;
+  std::chrono::milliseconds timeout{1500};
+  std::chrono::milliseconds pacing{50};
+  std::optional<int> max_block;
+};
+
+struct MqttConfig {
+  std::string uri = "tcp://127.0.0.1:1883";
+  std::string client_id = "shackd";
+  std::string username;
+  std::string password_file;
+  std::string ca_file, cert_file, key_file;
+  std::string prefix = "shack";
+  std::chrono::seconds keepalive{30};
+  bool discovery = true;
+  std::string discovery_prefix = "homeassistant";
+};
+
+enum class ShutdownPolicy { leave, miners_off };
+enum class ChargeBlockAction { alarm, dvcc };
+
+struct Config {
+  std::string source;  // file path, for messages
+  std::string sha256;
+  std::string site_name = "Solar Shack";
+  std::string database_path = "/var/lib/shackd/shackd.db";
+  int telemetry_days = 30;
+  int events_days = 90;
+  std::chrono::milliseconds interval{2000};
+  bool dry_run = false;
+  VictronConfig victron;
+  SolarkConfig solark;
+  MqttConfig mqtt;
+  std::vector<drivers::mqtt::RelayConfig> relays;
+  drivers::mqtt::RelayTiming relay_timing;
+  std::vector<drivers::mqtt::SensorConfig> sensors;
+  std::vector<std::string> pv_readings;    // summed into the snapshot's PV
+  std::vector<std::string> load_readings;  // summed into the snapshot's load
+  ShutdownPolicy shutdown_policy = ShutdownPolicy::leave;
+  ChargeBlockAction charge_block_action = ChargeBlockAction::alarm;
+  std::optional<YAML::Node> profiles;  // the `profiles:` section, applied to the database (daemon/profiles_apply)
+  std::string text;     // the file as read
+};
+
+struct ConfigResult {
+  std::optional<Config> config;
+  std::vector<std::string> errors;
+};
+
+ConfigResult parse_config(const std::string& text, const std::string& source);
+ConfigResult load_config(const std::string& path);
+
+// References from the effective profiles to relays and sensors the config defines.
+std::vector<std::string> check_references(const Config& c, const struct StoredProfiles& p);
+
+}  // namespace shackd

@@ -1,0 +1,697 @@
+#include "daemon/daemon.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <thread>
+
+#include "daemon/cli_args.hpp"
+#include "daemon/ha_discovery.hpp"
+#include "daemon/log.hpp"
+#include "daemon/migrate.hpp"
+#include "daemon/notify.hpp"
+#include "daemon/profile_store.hpp"
+#include "daemon/profiles_apply.hpp"
+#include "daemon/profiles_yaml.hpp"
+#include "daemon/publish.hpp"
+#include "daemon/render.hpp"
+#include "daemon/signals.hpp"
+#include "daemon/state_restore.hpp"
+#include "drivers/mqtt/commands.hpp"
+#include "drivers/solark.hpp"
+#include "drivers/victron_gx.hpp"
+#include "rules/decide.hpp"
+
+namespace shackd {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t wall_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Minutes since local midnight in the site's timezone (TZ is set to it), or nullopt while the
+// wall clock cannot be trusted: a Pi without an RTC boots in 1970 or at its last shutdown time
+// until NTP answers; before 2025 is certainly wrong.
+std::optional<int> local_minute(std::int64_t wall_s) {
+  if (wall_s < 1735689600) return std::nullopt;  // 2025-01-01
+  const std::time_t t = static_cast<std::time_t>(wall_s);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  return tm.tm_hour * 60 + tm.tm_min;
+}
+
+rules::LoadState& state_of(rules::State& s, const LoadRef& l) {
+  switch (l.kind) {
+    case LoadRef::Kind::miner: return s.miners.at(l.index);
+    case LoadRef::Kind::fan: return s.zones.at(l.index).fan;
+    case LoadRef::Kind::heater: return s.zones.at(l.index).heater;
+  }
+  return s.miners.at(l.index);
+}
+
+std::string on_off(bool on) { return on ? "ON" : "OFF"; }
+
+}  // namespace
+
+Daemon::Daemon(RunOptions options) : options_(std::move(options)) {}
+
+Daemon::~Daemon() = default;
+
+bool Daemon::load(const Config& config, bool first) {
+  // Profiles: the YAML's section over the database's, all or nothing.
+  if (config.profiles) {
+    const ApplyResult r = apply_profiles(*db_, config.text, config.source);
+    if (r.outcome == ApplyOutcome::rejected) {
+      log::error("{}: the profiles: section was refused; the profiles in force stay in force:", config.source);
+      for (const auto& e : r.errors) log::error("  {}", e);
+    } else if (r.outcome == ApplyOutcome::applied) {
+      log::info("{}: profiles applied ({} row(s) changed)", config.source, r.rows_written);
+    }
+  }
+  StoredProfiles p = load_profiles(*db_);
+  const auto ref_errors = check_references(config, p);
+  if (!ref_errors.empty()) {
+    log::error("{}: {}", config.source, first ? "cannot start:" : "reload refused, keeping the running config:");
+    for (const auto& e : ref_errors) log::error("  {}", e);
+    return false;
+  }
+  // Carry each load's state over by its name, so a reload never flaps a relay.
+  const auto old_loads = loads_;
+  const rules::State old_state = state_;
+  profiles_ = std::move(p);
+  loads_ = load_refs(profiles_);
+  state_ = {};
+  state_.site = old_state.site;
+  state_.miners.resize(profiles_.rules.miners.size());
+  state_.zones.resize(profiles_.rules.zones.size());
+  for (const auto& l : loads_) {
+    for (const auto& o : old_loads) {
+      if (o.state_key == l.state_key) state_of(state_, l) = state_of(const_cast<rules::State&>(old_state), o);
+    }
+  }
+  mapping_ = {};
+  mapping_.pv_w = config.pv_readings;
+  mapping_.load_w = config.load_readings;
+  mapping_.fresh_within = profiles_.rules.site.electrical_stale_after;
+  for (std::size_t i = 0; i < profiles_.zones.size(); ++i) {
+    const auto& sid = profiles_.zones[i].sensor_id;
+    mapping_.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
+  }
+  // Schedules are in the site's local time.
+  setenv("TZ", profiles_.site.timezone.c_str(), 1);
+  tzset();
+  return true;
+}
+
+std::optional<int> Daemon::start() {
+  const ConfigResult c = load_config(options_.config_path);
+  if (!c.config) {
+    log::error("{}: the config has {} error(s):", options_.config_path, c.errors.size());
+    for (const auto& e : c.errors) log::error("  {}", e);
+    return kExConfig;
+  }
+  config_ = *c.config;
+  if (options_.dry_run) config_.dry_run = true;
+  try {
+    db_ = std::make_unique<db::Db>(config_.database_path, db::OpenOptions{.create = true});
+    const auto m = migrate(*db_, embedded_migrations());
+    if (!m.applied.empty()) log::info("database {}: migrated to schema version {}", config_.database_path, m.applied.back());
+    if (m.backup_path) log::info("database {}: backup before migrating: {}", config_.database_path, *m.backup_path);
+    if (!load(config_, true)) return kExConfig;
+    store_ = std::make_unique<RuntimeStore>(*db_);
+    rows_ = store_->load_states();
+  } catch (const MigrationError& e) {
+    log::error("database {}: refused:\n{}", config_.database_path, e.what());
+    return kExConfig;
+  } catch (const db::Error& e) {
+    log::error("{}", e.what());
+    return e.locked() ? kExTempFail : kExDataErr;
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+    return kExConfig;
+  }
+  restore_state();
+  start_devices();
+  if (!options_.once) start_mqtt();
+  log::info("shackd {} started: {} load(s), devices: {}{}{}", SHACKD_VERSION, loads_.size(),
+            config_.victron.enabled ? "victron " : "", config_.solark.enabled ? "solark" : "",
+            config_.dry_run ? " (dry run: no relay commands)" : "");
+  return std::nullopt;
+}
+
+void Daemon::restore_state() {
+  const auto now = Clock::now();
+  const auto wall = wall_now_s();
+  for (const auto& l : loads_) {
+    const auto it = rows_.find(l.state_key);
+    if (it == rows_.end()) continue;
+    rules::LoadState st = restore_load(it->second, now, wall);
+    if (st.starts.count > 0 && (!state_.site.last_start || st.starts.at[st.starts.count - 1] > *state_.site.last_start)) {
+      state_.site.last_start = st.starts.at[st.starts.count - 1];
+    }
+    state_of(state_, l) = st;
+    log::info("{}: restored {} since {}{}", l.name, on_off(st.on), it->second.since.value_or("(never switched)"),
+              st.override_.mode != rules::OverrideMode::automatic ? ", override " + it->second.override_mode : "");
+  }
+}
+
+void Daemon::start_devices() {
+  workers_.clear();
+  using namespace drivers::victron;
+  if (config_.victron.enabled) {
+    drivers::DeviceConfig d;
+    d.name = "victron";
+    d.transport = config_.victron.tcp;
+    d.timeout = config_.victron.timeout;
+    d.pacing = config_.victron.pacing;
+    d.units.push_back({config_.victron.system_unit, &system_table(), "system"});
+    if (config_.victron.battery_unit) d.units.push_back({*config_.victron.battery_unit, &battery_table(), "battery"});
+    for (std::size_t i = 0; i < config_.victron.charger_units.size(); ++i) {
+      d.units.push_back({config_.victron.charger_units[i], &solarcharger_table(), fmt::format("charger{}", i + 1)});
+    }
+    if (config_.victron.temperature_unit) d.units.push_back({*config_.victron.temperature_unit, &temperature_table(), "temp"});
+    workers_.push_back(std::make_unique<PollWorker>(d));
+  }
+  if (config_.solark.enabled) {
+    drivers::DeviceConfig d;
+    d.name = "solark";
+    d.transport = config_.solark.transport;
+    d.timeout = config_.solark.timeout;
+    d.pacing = config_.solark.pacing;
+    d.max_block = config_.solark.max_block;
+    d.units.push_back({config_.solark.unit, &drivers::solark::table(), "solark"});
+    workers_.push_back(std::make_unique<PollWorker>(d));
+  }
+}
+
+void Daemon::start_mqtt() {
+  relays_.reset();
+  mqtt_.reset();
+  drivers::mqtt::ClientConfig c;
+  c.uri = config_.mqtt.uri;
+  c.client_id = config_.mqtt.client_id;
+  c.username = config_.mqtt.username;
+  c.password_file = config_.mqtt.password_file;
+  c.ca_file = config_.mqtt.ca_file;
+  c.cert_file = config_.mqtt.cert_file;
+  c.key_file = config_.mqtt.key_file;
+  c.keepalive = config_.mqtt.keepalive;
+  c.status_topic = config_.mqtt.prefix + "/status";
+  mqtt_ = std::make_unique<drivers::mqtt::Client>(c);
+  relays_ = std::make_unique<drivers::mqtt::RelayManager>(
+      config_.relays, config_.relay_timing,
+      [this](const std::string& topic, const std::string& payload, int qos, bool retain) {
+        return mqtt_->publish(topic, payload, qos, retain);
+      });
+  for (const auto& s : relays_->subscriptions()) mqtt_->subscribe(s);
+  for (const auto& s : config_.sensors) mqtt_->subscribe(s.topic);
+  mqtt_->subscribe(config_.mqtt.prefix + "/load/+/mode/set");
+  if (config_.mqtt.discovery) mqtt_->subscribe(config_.mqtt.discovery_prefix + "/status");
+  mqtt_->start();
+}
+
+void Daemon::reload() {
+  signals::reload = false;
+  notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
+                     std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count()));
+  log::info("SIGHUP: reloading {}", options_.config_path);
+  const ConfigResult c = load_config(options_.config_path);
+  if (!c.config) {
+    log::error("reload refused, keeping the running config: {} has {} error(s):", options_.config_path, c.errors.size());
+    for (const auto& e : c.errors) log::error("  {}", e);
+    event("config", "", {rules::ReasonCode::none}, "reload refused: " + c.errors.front(), wall_now_s());
+    notify("READY=1");
+    return;
+  }
+  Config next = *c.config;
+  if (options_.dry_run) next.dry_run = true;
+  try {
+    if (!load(next, false)) {
+      event("config", "", {rules::ReasonCode::none}, "reload refused: a relay or sensor reference is broken", wall_now_s());
+      notify("READY=1");
+      return;
+    }
+  } catch (const std::exception& e) {
+    log::error("reload refused, keeping the running config: {}", e.what());
+    notify("READY=1");
+    return;
+  }
+  const bool mqtt_changed = YAML::Dump(YAML::Load(config_.text)["mqtt"]) != YAML::Dump(YAML::Load(next.text)["mqtt"]) ||
+                            YAML::Dump(YAML::Load(config_.text)["relays"]) != YAML::Dump(YAML::Load(next.text)["relays"]) ||
+                            YAML::Dump(YAML::Load(config_.text)["sensors"]) != YAML::Dump(YAML::Load(next.text)["sensors"]);
+  config_ = next;
+  start_devices();
+  if (mqtt_changed) {
+    if (mqtt_) mqtt_->shutdown();
+    start_mqtt();
+  }
+  published_.clear();
+  publish_all_ = true;
+  event("config", "", {rules::ReasonCode::none}, "reloaded " + options_.config_path, wall_now_s());
+  notify("READY=1");
+}
+
+void Daemon::event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
+                   const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap,
+                   std::optional<bool> on) {
+  Event e;
+  e.at_unix_s = wall_now;
+  e.kind = kind == "override_rejected" ? "override" : kind;
+  if (!load_id.empty()) e.load_id = load_id;
+  e.commanded_on = on;
+  e.reason_code = static_cast<int>(r.code);
+  e.reason = std::string(rules::code_name(r.code));
+  e.detail = detail.empty() ? rules::describe(r) : detail;
+  if (snap) {
+    e.battery_v = decision_.battery.measured_v;
+    e.voltage_source = std::string(source_name(decision_.battery.source));
+    if (snap->pv_w) e.pv_w = snap->pv_w->value;
+    if (snap->load_w) e.load_w = snap->load_w->value;
+    if (snap->battery_temp_c) e.temp_c = snap->battery_temp_c->value;
+  }
+  if (store_) store_->add_event(e);
+  mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, load_id, r, e.detail), false);
+}
+
+void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain) {
+  if (mqtt_ && mqtt_->connected()) mqtt_->publish(topic, payload, 1, retain);
+}
+
+void Daemon::handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now) {
+  const auto load = std::find_if(loads_.begin(), loads_.end(), [&](const LoadRef& l) { return l.id == id; });
+  if (load == loads_.end()) {
+    // Ids are matched against the configured loads: nothing can be injected through a topic.
+    log::warn("override for '{}' refused: no such load", id.substr(0, 40));
+    event("override_rejected", "", {rules::ReasonCode::none}, "no load '" + id.substr(0, 40) + "'", wall_now_s());
+    return;
+  }
+  const auto parsed = drivers::mqtt::parse_mode_command(payload);
+  if (const auto* why = std::get_if<std::string>(&parsed)) {
+    log::warn("{}: override refused: {}", load->name, *why);
+    event("override_rejected", id, {rules::ReasonCode::none}, *why, wall_now_s());
+    return;
+  }
+  const auto& cmd = std::get<drivers::mqtt::ModeCommand>(parsed);
+  rules::LoadState& st = state_of(state_, *load);
+  using Mode = drivers::mqtt::ModeCommand::Mode;
+  st.override_.mode = cmd.mode == Mode::on ? rules::OverrideMode::on
+                      : cmd.mode == Mode::off ? rules::OverrideMode::off
+                                              : rules::OverrideMode::automatic;
+  st.override_.until.reset();
+  if (cmd.duration && cmd.mode != Mode::automatic) st.override_.until = now + *cmd.duration;
+  override_changed_.insert(load->state_key);
+  const std::string text = payload.substr(0, 40);
+  log::info("{}: override {}", load->name, text);
+  event("override", id, {cmd.mode == Mode::on ? rules::ReasonCode::override_on
+                         : cmd.mode == Mode::off ? rules::ReasonCode::override_off
+                                                 : rules::ReasonCode::none},
+        "mode set to " + text, wall_now_s());
+}
+
+void Daemon::handle_mqtt(rules::SteadyTime now) {
+  if (!mqtt_) return;
+  while (const auto e = mqtt_->poll(std::chrono::milliseconds(0))) {
+    switch (e->kind) {
+      case drivers::mqtt::Event::Kind::connected:
+        log::info("mqtt: connected to {}", config_.mqtt.uri);
+        if (!config_.dry_run) relays_->on_connected(now);
+        publish_all_ = true;
+        break;
+      case drivers::mqtt::Event::Kind::lost:
+        log::warn("mqtt: connection lost ({}); reconnecting", e->payload);
+        break;
+      case drivers::mqtt::Event::Kind::message: {
+        if (relays_->on_message(e->topic, e->payload, now)) break;
+        if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, e->topic)) {
+          if (!e->retained) handle_mode_command(*id, e->payload, now);  // a retained command is stale
+          break;
+        }
+        if (config_.mqtt.discovery && e->topic == config_.mqtt.discovery_prefix + "/status") {
+          if (e->payload == "online") publish_all_ = true;  // Home Assistant restarted
+          break;
+        }
+        const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
+        for (const auto& x : r.readings) readings_.set("sensor." + x.id, x.value, now);
+        for (const auto& why : r.errors) log::warn("{}", why);
+        break;
+      }
+    }
+  }
+}
+
+void Daemon::apply(rules::SteadyTime now) {
+  for (const auto& l : loads_) {
+    const auto& d = decision_for(decision_, l);
+    if (d.changed) log::info("{}: {} ({})", l.name, on_off(d.on), rules::describe(d.reason));
+    if (relays_ && !config_.dry_run) {
+      relays_->set_desired(l.id, d.on, now);
+      if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
+        relays_->set_speed(l.id, d.fan_speed * 100 / std::max(1, profiles_.rules.zones[l.index].fan_max_speed));
+      }
+    }
+  }
+  if (relays_) {
+    relays_->tick(now);
+    for (const auto& a : relays_->take_alarms()) {
+      log::write(a.code == "relay_unconfirmed" || a.code == "relay_offline" ? log::Level::warn : log::Level::info,
+                 fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
+      event("alarm", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, wall_now_s());
+    }
+  }
+}
+
+void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything) {
+  if (!mqtt_ || !mqtt_->connected()) return;
+  const std::string& p = config_.mqtt.prefix;
+  if (everything && config_.mqtt.discovery) {
+    DiscoveryOptions o{p, config_.mqtt.discovery_prefix, "shackd_" + slug(config_.site_name), config_.site_name,
+                       SHACKD_VERSION};
+    for (const auto& m : discovery_messages(profiles_, loads_, o)) mqtt_->publish(m.topic, m.payload, 1, true);
+  }
+  mqtt_publish(p + "/state", state_json(snap, decision_, profiles_), true);
+  mqtt_publish(p + "/decision", decision_json(decision_, loads_), false);
+  for (const auto& l : loads_) {
+    const auto& d = decision_for(decision_, l);
+    Published& pub = published_[l.id];
+    const std::string topic = p + "/load/" + l.id;
+    if (everything || pub.on != d.on) {
+      mqtt_publish(topic + "/state", on_off(d.on), true);
+      pub.on = d.on;
+    }
+    const std::string key = fmt::format("{}/{}", static_cast<int>(d.reason.code), static_cast<int>(d.reason.cause));
+    if (everything || pub.reason_key != key) {
+      mqtt_publish(topic + "/reason", reason_json(d.reason), true);
+      pub.reason_key = key;
+    }
+    if (relays_) {
+      const auto observed = relays_->status(l.id).observed;
+      if (observed && (everything || pub.observed != observed)) {
+        mqtt_publish(topic + "/observed", on_off(*observed), true);
+        pub.observed = observed;
+      }
+    }
+    const auto& ov = state_of(state_, l).override_;
+    const std::string mode = ov.mode == rules::OverrideMode::on ? "on" : ov.mode == rules::OverrideMode::off ? "off" : "auto";
+    if (everything || pub.mode != mode) {
+      mqtt_publish(topic + "/mode", mode, true);
+      pub.mode = mode;
+    }
+  }
+  const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
+  for (const auto& w : workers_) {
+    const auto& h = health_[w->name()];
+    const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
+    if (health_due || health_ok_[w->name()] != ok) {
+      mqtt_publish(p + "/device/" + w->name() + "/health", health_json(h, now), true);
+    }
+  }
+  if (health_due) last_health_publish_ = now;
+}
+
+void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now) {
+  TelemetrySample s;
+  s.battery_v = decision_.battery.measured_v;
+  s.soc_pct = decision_.battery.soc_pct;
+  if (snap.pv_w) s.pv_w = snap.pv_w->value;
+  if (snap.load_w) s.load_w = snap.load_w->value;
+  if (snap.battery_temp_c) s.battery_temp_c = snap.battery_temp_c->value;
+  for (std::size_t i = 0; i < profiles_.rules.zones.size() && i < snap.zone_temp_c.size(); ++i) {
+    s.zone_temps_c.emplace_back(profiles_.rules.zones[i].name,
+                                snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
+  }
+  store_->add_sample(wall_now, s);
+  for (const auto& l : loads_) {
+    const auto it = rows_.find(l.state_key);
+    const bool ov = override_changed_.count(l.state_key) > 0;
+    LoadStateRow row = persist_load(l.state_key, state_of(state_, l), it == rows_.end() ? nullptr : &it->second, now,
+                                    wall_now, ov);
+    store_->set_load_state(row);
+    rows_[l.state_key] = row;
+  }
+  override_changed_.clear();
+  try {
+    store_->flush(wall_now);
+    if (now - last_prune_ >= std::chrono::hours(1)) {
+      store_->prune(wall_now, config_.telemetry_days, config_.events_days);
+      last_prune_ = now;
+    }
+  } catch (const db::Error& e) {
+    // Disk full, read-only or locked: control goes on, the queue waits for the next try.
+    log::warn("{} ({} item(s) kept queued)", e.what(), store_->queued());
+    mqtt_publish(config_.mqtt.prefix + "/event",
+                 event_json("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what()), false);
+  }
+}
+
+std::string Daemon::status_line() const {
+  const auto& b = decision_.battery;
+  int on = 0;
+  for (const auto& l : loads_) on += decision_for(decision_, l).on;
+  std::string devices;
+  for (const auto& [name, h] : health_) {
+    devices += fmt::format(", {} {}", name, h.consecutive_failures == 0 && h.last_success ? "ok" : "DOWN");
+  }
+  return fmt::format("{} ({}), {}/{} loads on{}{}",
+                     b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
+                     b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, loads_.size(), devices,
+                     config_.dry_run ? ", dry run" : "");
+}
+
+void Daemon::cycle() {
+  if (signals::reload) reload();
+  const auto started = Clock::now();
+  // 1. Poll every device at once; a slow one costs at most its own timeout.
+  std::chrono::milliseconds longest{0};
+  if (config_.victron.enabled) longest = std::max(longest, config_.victron.timeout);
+  if (config_.solark.enabled) longest = std::max(longest, config_.solark.timeout);
+  for (auto& w : workers_) w->request();
+  const auto deadline = started + longest + std::chrono::milliseconds(250);
+  for (auto& w : workers_) {
+    if (auto r = w->wait(deadline)) {
+      readings_.update(*r);
+      for (const auto& inv : r->invalid) log::warn("{}: dropped {}: {}", w->name(), inv.name, inv.why);
+    }
+    const auto h = w->health();
+    const bool was_ok = health_ok_.count(w->name()) ? health_ok_[w->name()] : true;
+    const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
+    if (was_ok != ok) {
+      log::write(ok ? log::Level::info : log::Level::warn,
+                 w->name() + (ok ? std::string(": reading again") : ": not answering: " + h.last_error));
+      event("alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
+            w->name() + (ok ? ": reading again" : ": not answering: " + h.last_error), wall_now_s());
+    }
+    health_[w->name()] = h;
+    health_ok_[w->name()] = ok;
+  }
+  const auto now = Clock::now();
+  const auto wall = wall_now_s();
+  // 2. What came in on MQTT: relay states, sensors, overrides.
+  handle_mqtt(now);
+  // 3. The snapshot, 4. the rules.
+  const rules::Snapshot snap = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
+  rules::decide(snap, profiles_.rules, state_, decision_);
+  state_ = decision_.next;
+  // Alarms: an event when one appears or clears, not every cycle.
+  std::set<int> alarms;
+  for (const auto& a : decision_.alarms) {
+    alarms.insert(static_cast<int>(a.code));
+    if (!active_alarms_.count(static_cast<int>(a.code))) {
+      log::warn("alarm: {}", rules::describe(a));
+      event("alarm", "", a, "", wall, &snap);
+    }
+  }
+  active_alarms_ = alarms;
+  if (decision_.block_charging != charge_blocked_) {
+    charge_blocked_ = decision_.block_charging;
+    log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(decision_.charge_reason));
+    event("alarm", "", decision_.charge_reason, "", wall, &snap);
+  }
+  for (const auto& l : loads_) {
+    const auto& d = decision_for(decision_, l);
+    if (d.changed) event("actuation", l.id, d.reason, "", wall, &snap, d.on);
+  }
+  // 5. Apply, 6. publish, 7. persist.
+  if (!options_.once) {
+    apply(now);
+    publish(snap, now, publish_all_);
+    publish_all_ = false;
+  }
+  if (!options_.once) persist(snap, now, wall);
+  ++cycles_;
+  if (!ready_) {
+    ready_ = true;
+    notify("READY=1");
+    log::info("first decision: {}", status_line());
+  }
+  notify("STATUS=" + status_line() + "\nWATCHDOG=1");
+}
+
+void Daemon::shutdown() {
+  notify("STOPPING=1");
+  log::info("stopping");
+  const auto now = Clock::now();
+  if (relays_ && !config_.dry_run && config_.shutdown_policy == ShutdownPolicy::miners_off) {
+    for (const auto& l : loads_) {
+      if (l.kind == LoadRef::Kind::miner) relays_->set_desired(l.id, false, now);
+    }
+    log::info("shutdown policy miners_off: miners switched off");
+  }
+  if (store_) {
+    event("lifecycle", "", {rules::ReasonCode::none}, "stopped", wall_now_s());
+    try {
+      store_->flush(wall_now_s(), true);
+    } catch (const db::Error& e) {
+      log::error("{} (the last {} item(s) are lost)", e.what(), store_->queued());
+    }
+  }
+  if (mqtt_) mqtt_->shutdown();  // publishes offline itself: a clean disconnect suppresses the will
+  workers_.clear();
+  store_.reset();
+  db_.reset();  // the last close checkpoints the WAL
+}
+
+int Daemon::run() {
+  event("lifecycle", "", {rules::ReasonCode::none}, std::string("started ") + SHACKD_VERSION, wall_now_s());
+  auto next = Clock::now();
+  while (!signals::stop) {
+    cycle();
+    next += config_.interval;
+    const auto now = Clock::now();
+    if (next < now) next = now;  // a long cycle: start the next at once, without a burst
+    while (!signals::stop && !signals::reload && Clock::now() < next) {
+      std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(20), next - Clock::now()));
+    }
+  }
+  shutdown();
+  return kExOk;
+}
+
+std::string Daemon::once_table() const {
+  std::string out = fmt::format("battery {} ({} {}, {}), SOC {} (estimated)\n",
+                                decision_.battery.measured_v ? fmt::format("{:.2f} V", *decision_.battery.measured_v) : "n/a",
+                                "source", source_name(decision_.battery.source), band_name(decision_.battery.band),
+                                decision_.battery.soc_pct ? fmt::format("{:.0f} %", *decision_.battery.soc_pct) : "n/a");
+  out += fmt::format("{:<22} {:<18} {:<5} {}\n", "load", "relay", "want", "reason");
+  for (const auto& l : loads_) {
+    const auto& d = decision_for(decision_, l);
+    out += fmt::format("{:<22} {:<18} {:<5} {}\n", l.name, l.id, on_off(d.on), rules::describe(d.reason));
+  }
+  for (const auto& a : decision_.alarms) out += "alarm: " + rules::describe(a) + "\n";
+  if (decision_.block_charging) out += "charging blocked: " + rules::describe(decision_.charge_reason) + "\n";
+  return out;
+}
+
+namespace {
+const char* kRunHelp =
+    "usage: shackd run [--config FILE] [--dry-run] [--debug]\n"
+    "  Runs the controller: polls the devices, decides, switches relays over MQTT, publishes and\n"
+    "  records. SIGHUP reloads the config (an invalid one is refused and the old one kept);\n"
+    "  SIGTERM stops after the current cycle.\n"
+    "  --config FILE  (default /etc/shackd/shackd.yaml)\n"
+    "  --dry-run      decide and publish, but send no relay command\n"
+    "  --debug        log debug lines too\n";
+}  // namespace
+
+int cmd_run(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "--help") {
+    fmt::print("{}", kRunHelp);
+    return kExOk;
+  }
+  RunOptions o;
+  try {
+    const Args a = parse_args("shackd run", argv, {"--config"}, {"--dry-run", "--debug"});
+    o.config_path = a.get("--config", "/etc/shackd/shackd.yaml");
+    o.dry_run = a.has("--dry-run");
+    log::set_debug(a.has("--debug"));
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExUsage;
+  }
+  signals::install();
+  Daemon d(o);
+  if (const auto rc = d.start()) return *rc;
+  return d.run();
+}
+
+int cmd_once(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "--help") {
+    fmt::print("usage: shackd once [--config FILE]\n  One poll and one decision, printed as a table. Nothing is actuated "
+               "or published.\n");
+    return kExOk;
+  }
+  RunOptions o;
+  o.once = true;
+  try {
+    const Args a = parse_args("shackd once", argv, {"--config"}, {});
+    o.config_path = a.get("--config", "/etc/shackd/shackd.yaml");
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExUsage;
+  }
+  Daemon d(o);
+  if (const auto rc = d.start()) return *rc;
+  d.cycle();
+  fmt::print("{}", d.once_table());
+  return kExOk;
+}
+
+int cmd_check(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "--help") {
+    fmt::print("usage: shackd check [--config FILE]\n  Validates the config and the database: every error with its YAML "
+               "path and line.\n  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.\n");
+    return kExOk;
+  }
+  std::string path;
+  try {
+    path = parse_args("shackd check", argv, {"--config"}, {}).get("--config", "/etc/shackd/shackd.yaml");
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExUsage;
+  }
+  const ConfigResult c = load_config(path);
+  std::vector<std::string> errors = c.errors;
+  if (c.config) {
+    // The database as it is, with the config's profiles laid over it, in memory: nothing is written.
+    try {
+      StoredProfiles p;
+      bool have_db = false;
+      try {
+        db::Db db(c.config->database_path);
+        require_current(db, embedded_migrations());
+        p = load_profiles(db);
+        have_db = true;
+      } catch (const db::Error& e) {
+        if ((e.code() & 0xff) != SQLITE_CANTOPEN) throw;
+        // No database yet: check against the built-in defaults it will be created with.
+        db::Db mem(":memory:", {.create = true});
+        migrate(mem, embedded_migrations());
+        p = load_profiles(mem);
+      }
+      if (c.config->profiles) {
+        for (const auto& e : overlay_profiles(*c.config->profiles, p, "profiles")) errors.push_back(e);
+      }
+      if (errors.empty()) {
+        for (const auto& e : check_references(*c.config, p)) errors.push_back(e);
+      }
+      if (errors.empty()) {
+        fmt::print("{}: ok ({} relay(s), {} sensor(s), {} miner(s), {} zone(s); database {})\n", path,
+                   c.config->relays.size(), c.config->sensors.size(), p.rules.miners.size(), p.rules.zones.size(),
+                   have_db ? c.config->database_path : "not created yet");
+      }
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
+  }
+  if (errors.empty()) return kExOk;
+  fmt::print(stderr, "{}: {} error(s):\n", path, errors.size());
+  for (const auto& e : errors) fmt::print(stderr, "  {}\n", e);
+  return kExConfig;
+}
+
+}  // namespace shackd

@@ -1,0 +1,58 @@
+#include "daemon/poller.hpp"
+
+namespace shackd {
+
+PollWorker::PollWorker(drivers::DeviceConfig config)
+    : name_(config.name), device_(std::move(config)), thread_([this] { run(); }) {}
+
+PollWorker::~PollWorker() {
+  {
+    std::lock_guard l(m_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void PollWorker::request() {
+  {
+    std::lock_guard l(m_);
+    if (requested_) return;  // still busy with the last one: it will report when done
+    requested_ = true;
+    done_ = false;
+  }
+  cv_.notify_all();
+}
+
+std::optional<drivers::PollResult> PollWorker::wait(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock l(m_);
+  if (!cv_.wait_until(l, deadline, [&] { return done_ || stop_; }) || !done_) return std::nullopt;
+  done_ = false;
+  return std::move(result_);
+}
+
+drivers::DeviceHealth PollWorker::health() {
+  std::lock_guard l(m_);
+  return health_;
+}
+
+void PollWorker::run() {
+  while (true) {
+    {
+      std::unique_lock l(m_);
+      cv_.wait(l, [&] { return requested_ || stop_; });
+      if (stop_) return;
+    }
+    drivers::PollResult r = device_.poll();
+    {
+      std::lock_guard l(m_);
+      result_ = std::move(r);
+      health_ = device_.health();
+      requested_ = false;
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+}
+
+}  // namespace shackd

@@ -1,0 +1,38 @@
+#pragma once
+// One thread per device, so a slow or dead device never holds up another: the loop asks every
+// device to poll, then waits for all of them, at most until a deadline. A poll is bounded by
+// its device's timeout, so the deadline is only a backstop.
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "drivers/modbus_device.hpp"
+
+namespace shackd {
+
+class PollWorker {
+ public:
+  explicit PollWorker(drivers::DeviceConfig config);
+  ~PollWorker();
+  void request();
+  // The result of the last requested poll, if it finished by `deadline`.
+  std::optional<drivers::PollResult> wait(std::chrono::steady_clock::time_point deadline);
+  drivers::DeviceHealth health();
+  const std::string& name() const { return name_; }
+
+ private:
+  void run();
+  std::string name_;
+  drivers::ModbusDevice device_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool requested_ = false, done_ = false, stop_ = false;
+  drivers::PollResult result_;
+  drivers::DeviceHealth health_;
+  std::thread thread_;
+};
+
+}  // namespace shackd
