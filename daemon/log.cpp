@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 
 namespace shackd::log {
@@ -20,8 +21,12 @@ void write(Level level, std::string_view message) {
   if (g_journal) {
     fmt::print(stderr, "<{}>{}\n", static_cast<int>(level), message);
   } else {
+    // In a terminal, the local time first (journald adds its own).
     const char* name = level == Level::error ? "error" : level == Level::warn ? "warn" : level == Level::info ? "info" : "debug";
-    fmt::print(stderr, "{}: {}\n", name, message);
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    fmt::print(stderr, "{:02}:{:02}:{:02} {}: {}\n", tm.tm_hour, tm.tm_min, tm.tm_sec, name, message);
   }
   std::fflush(stderr);
 }

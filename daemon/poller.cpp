@@ -25,8 +25,16 @@ void PollWorker::request() {
 }
 
 std::optional<drivers::PollResult> PollWorker::wait(std::chrono::steady_clock::time_point deadline) {
+  // Short sleeps rather than a timed condition-variable wait, which never wakes under a faked
+  // clock (see drivers/mqtt/client.cpp). A poll takes about a millisecond on a LAN.
   std::unique_lock l(m_);
-  if (!cv_.wait_until(l, deadline, [&] { return done_ || stop_; }) || !done_) return std::nullopt;
+  while (!done_ && !stop_) {
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    l.unlock();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    l.lock();
+  }
+  if (!done_) return std::nullopt;
   done_ = false;
   return std::move(result_);
 }

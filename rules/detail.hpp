@@ -59,8 +59,11 @@ struct StepContext {
 // Advances one load: dwell timers, min on/off, max starts per hour, stagger.
 void step_load(const StepContext& ctx, const LoadInputs& in, LoadState& st, LoadDecision& out);
 
-// The stale-input policy as a LoadInputs verdict; tracks st.stale_since.
-void apply_stale_policy(StalePolicy policy, SteadyTime now, Duration hold_max, LoadState& st, LoadInputs& in);
+// The stale-input policy as a LoadInputs verdict; tracks st.stale_since. An input never seen
+// since start (`never_seen`: nullopt in the snapshot, not merely old) is the boot case: the
+// policy does not apply, the load stays off, or stays on only while within its min on-time.
+void apply_stale_policy(StalePolicy policy, SteadyTime now, Duration hold_max, bool never_seen, const Timing& timing,
+                        LoadState& st, LoadInputs& in);
 
 // Overrides past their expiry are returned to automatic.
 void expire_override(SteadyTime now, LoadState& st);

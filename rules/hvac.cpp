@@ -8,6 +8,10 @@ namespace rules::detail {
 
 namespace {
 
+bool zone_temp_never_seen(const Snapshot& snap, std::size_t i) {
+  return i >= snap.zone_temp_c.size() || !snap.zone_temp_c[i];
+}
+
 std::optional<double> zone_temp(const Snapshot& snap, const SiteProfile& site, std::size_t i) {
   if (i >= snap.zone_temp_c.size()) return std::nullopt;
   return fresh_value(snap.zone_temp_c[i], snap.now, site.temperature_stale_after);
@@ -68,7 +72,9 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decis
   } else if (st.override_.mode == OverrideMode::off) {
     in.force_off = Reason{ReasonCode::override_off};
   } else if (stale) {
-    apply_stale_policy(z.heater_stale_policy, now, site.stale_hold_max, st, in);
+    const bool no_voltage_ever = !snap.monitor_battery_v && !snap.gx_battery_v && !snap.solark_battery_v;
+    const bool never_seen = zone_temp_never_seen(snap, i) || ((wants || st.on) && (!snap.pv_w || no_voltage_ever));
+    apply_stale_policy(z.heater_stale_policy, now, site.stale_hold_max, never_seen, site.hvac_timing, st, in);
   } else if (st.override_.mode == OverrideMode::on) {
     in.force_on = Reason{ReasonCode::override_on};
   } else {
@@ -111,7 +117,8 @@ void decide_fan(const Snapshot& snap, const Profiles& p, std::size_t i, Decision
   } else if (st.override_.mode == OverrideMode::off) {
     in.force_off = Reason{ReasonCode::override_off};
   } else if (!temp) {
-    apply_stale_policy(z.fan_stale_policy, now, site.stale_hold_max, st, in);
+    apply_stale_policy(z.fan_stale_policy, now, site.stale_hold_max, zone_temp_never_seen(snap, i), site.hvac_timing,
+                       st, in);
   } else if (st.override_.mode == OverrideMode::on) {
     in.force_on = Reason{ReasonCode::override_on};
   } else {

@@ -53,8 +53,19 @@ void expire_override(SteadyTime now, LoadState& st) {
   }
 }
 
-void apply_stale_policy(StalePolicy policy, SteadyTime now, Duration hold_max, LoadState& st, LoadInputs& in) {
+void apply_stale_policy(StalePolicy policy, SteadyTime now, Duration hold_max, bool never_seen, const Timing& timing,
+                        LoadState& st, LoadInputs& in) {
   if (!st.stale_since) st.stale_since = now;
+  if (never_seen) {
+    // Boot-safe: nothing starts on an input shackd has not seen yet, and a load restored as on
+    // is not flapped off before its minimum on-time.
+    if (st.on && st.last_change && now - *st.last_change < timing.min_on) {
+      in.hold = Reason{ReasonCode::stale_input, ReasonCode::none, {}, {}, timing.min_on - (now - *st.last_change)};
+    } else {
+      in.force_off = Reason{ReasonCode::stale_input};
+    }
+    return;
+  }
   switch (policy) {
     case StalePolicy::off:
       in.force_off = Reason{ReasonCode::stale_input};

@@ -123,7 +123,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     } else if (st.override_.mode == OverrideMode::off) {
       in.force_off = Reason{ReasonCode::override_off};
     } else if (stale) {
-      apply_stale_policy(m.stale_policy, now, site.stale_hold_max, st, in);
+      const bool no_voltage_ever = !snap.monitor_battery_v && !snap.gx_battery_v && !snap.solark_battery_v;
+      const bool never_seen = no_voltage_ever ||
+                              (!heat_call && ((needs_pv && !snap.pv_w) || (e.needs_surplus && !snap.load_w)));
+      apply_stale_policy(m.stale_policy, now, site.stale_hold_max, never_seen, m.timing, st, in);
     } else if (st.override_.mode == OverrideMode::on) {
       in.force_on = Reason{ReasonCode::override_on};
     } else {

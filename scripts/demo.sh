@@ -1,7 +1,63 @@
 #!/usr/bin/env bash
-# Sets up, builds, and runs the demo: the rules over a built-in simulated day at the Solar Shack.
+# The demo: sets up and builds, then runs shackd against a simulated Solar Shack on this machine:
+# a loopback Mosquitto, shackd-sim (the GX and the Sol-Ark over Modbus, the relays and sensors over
+# MQTT) playing a compressed day, and shackd itself, 60x faster than real time (faketime), so a
+# day from 05:00 to 22:00 takes about 17 minutes. Ctrl-C stops everything it started.
+#   scripts/demo.sh [SPEED]     (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+speed=${1:-60}
 scripts/setup.sh
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-exec build/shackd demo-day
+
+work=$(mktemp -d /tmp/shackd-demo-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: stopping"; exit 0' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mqtt_port=$(free_port)
+
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$work/mosquitto.conf"
+/usr/sbin/mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+pids+=($!)
+
+mkfifo "$work/sim.in"
+build/shackd-sim --victron-port 0 --solark-port 0 --scenario config/demo-day.csv --speed "$speed" \
+  --capacity-wh 20000 --soc 30 --internal-ohm 0.01 \
+  --load primary_s21=3878 --load dump_s19_1=3250 --load heat_room_fan=60 --load heat_room_heater=1500 \
+  --load main_room_fan=60 --load main_room_heater=1500 \
+  --mqtt "tcp://127.0.0.1:$mqtt_port" --sensor-period 2 \
+  --tasmota-relay primary_s21=primary_s21 --tasmota-relay dump_s19_1=dump_s19_1 \
+  --tasmota-relay heat_room_fan=heat_room_fan --tasmota-relay heat_room_heater=heat_room_heater \
+  --tasmota-relay main_room_fan=main_room_fan --tasmota-relay main_room_heater=main_room_heater \
+  --tasmota-sensor "Heat Room=heat_room_temp" --tasmota-sensor "Main Room=main_room_temp" \
+  <"$work/sim.in" >"$work/sim.out" 2>&1 &
+pids+=($!)
+exec 3>"$work/sim.in"
+for _ in $(seq 100); do grep -q '^ready' "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
+ready=$(grep '^ready' "$work/sim.out") || { cat "$work/sim.out"; echo "demo: the simulator did not start"; exit 1; }
+vport=$(sed -E 's/.*victron=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
+sport=$(sed -E 's/.*solark=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
+
+sed -e "s|\${DB}|$work/shackd.db|" -e "s|\${VICTRON_PORT}|$vport|" -e "s|\${SOLARK_PORT}|$sport|" \
+  -e "s|\${MQTT_PORT}|$mqtt_port|" config/demo.yaml >"$work/demo.yaml"
+
+cat <<INFO
+shackd demo: a day at the Solar Shack from 05:00, ${speed}x real time (about $((17 * 3600 / speed / 60)) minutes).
+  broker     127.0.0.1:$mqtt_port     simulator: GX on :$vport, Sol-Ark on :$sport
+  watch it:  mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'shack/#' -v
+             mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'cmnd/#' -v        (the relay commands)
+  override:  mosquitto_pub -h 127.0.0.1 -p $mqtt_port -t shack/load/dump_s19_1/mode/set -m 'off 1h'
+Decisions follow as they happen (times are simulated). Ctrl-C stops everything.
+
+INFO
+# The seed profiles are the Solar Shack's, in America/Los_Angeles: start the day there.
+TZ=America/Los_Angeles faketime -f "@$(date +%Y-%m-%d) 05:00:00 x$speed" build/shackd run --config "$work/demo.yaml" &
+pids+=($!)
+wait "${pids[-1]}"

@@ -13,6 +13,8 @@ packages=(
   doctest-dev libbenchmark-dev                # tests and bench/
   mosquitto mosquitto-clients                 # a real broker for tests and the demo
   mbpoll                                      # an independent Modbus client for the simulator tests
+  faketime                                    # the demo and end-to-end tests run a day in minutes
+  python3                                     # the demo picks free ports with it
 )
 
 missing=()

@@ -2,8 +2,10 @@
 
 #include <mqtt/async_client.h>
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 namespace drivers::mqtt {
 
@@ -55,18 +57,15 @@ Client::~Client() {
 }
 
 void Client::push(Event e) {
-  {
-    std::lock_guard lock(mutex_);
-    events_.push_back(std::move(e));
-  }
-  cv_.notify_one();
+  std::lock_guard lock(mutex_);
+  events_.push_back(std::move(e));
 }
 
 void Client::start() {
   auto b = ::mqtt::connect_options_builder()
                .clean_session(true)  // no queued commands delivered late; we resubscribe
                .keep_alive_interval(config_.keepalive)
-               .connect_timeout(std::chrono::seconds(5))
+               .connect_timeout(std::max(std::chrono::seconds(5), config_.keepalive))
                .automatic_reconnect(config_.reconnect_min, config_.reconnect_max)
                .will(::mqtt::message(config_.status_topic, "offline", 1, true));
   if (!config_.username.empty()) b.user_name(config_.username);
@@ -90,8 +89,10 @@ void Client::shutdown(std::chrono::milliseconds timeout) {
   if (!client_) return;
   try {
     if (client_->is_connected()) {
-      client_->publish(::mqtt::make_message(config_.status_topic, "offline", 1, true))->wait_for(timeout);
-      client_->disconnect(timeout)->wait_for(timeout);
+      // disconnect(timeout) lets in-flight messages (this offline) complete, bounded by paho C's
+      // own clock; a timed wait on the C++ token would not wake under a faked clock.
+      client_->publish(::mqtt::make_message(config_.status_topic, "offline", 1, true));
+      client_->disconnect(static_cast<int>(timeout.count()))->wait();
     } else {
       client_->stop_consuming();
     }
@@ -130,8 +131,17 @@ bool Client::publish(const std::string& topic, const std::string& payload, int q
 }
 
 std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
+  // No timed condition-variable wait: glibc's pthread_cond_clockwait measures a deadline taken
+  // from a faked clock (libfaketime, used by the demo and the tests) against the real one, and
+  // never wakes. Short sleeps are measured the same way as the clock they are compared with.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mutex_);
-  if (!cv_.wait_for(lock, timeout, [&] { return !events_.empty(); })) return std::nullopt;
+  while (events_.empty()) {
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    lock.lock();
+  }
   Event e = std::move(events_.front());
   events_.pop_front();
   if (e.kind == Event::Kind::connected) {

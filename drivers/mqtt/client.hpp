@@ -5,7 +5,6 @@
 // cannot go now is dropped and reported, because an ON delivered minutes late is a hazard.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -71,7 +70,6 @@ class Client {
   ClientConfig config_;
   std::unique_ptr<::mqtt::async_client> client_;
   std::mutex mutex_;
-  std::condition_variable cv_;
   std::deque<Event> events_;
   std::set<std::string> subscriptions_;
   std::atomic<bool> connected_{false};

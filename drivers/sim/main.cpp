@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "drivers/sim/model.hpp"
+#include "drivers/sim/mqtt_site.hpp"
 #include "drivers/sim/server.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
@@ -43,10 +44,15 @@ options:
   --speed X               scenario seconds per real second (default 1)
   --battery-v V           rest voltage (default 52.0)
   --capacity-wh W         integrate energy into the state of charge (default 0: voltage as set)
+  --soc PCT               the state of charge to start from, with --capacity-wh (default 65)
   --internal-ohm R        battery internal resistance for the I x R sag (default 0.01)
   --pv-w W  --house-w W   PV and house load (defaults 0 and 500)
   --victron-pv-share F    share of PV on the GX's MPPTs (default 0.5)
   --load NAME=WATTS       a switched load (repeat); `load NAME on|off` switches it
+  --mqtt URI              also answer on MQTT: loads as Tasmota relays, zones as Tasmota sensors
+  --tasmota-relay NAME=TOPIC    load NAME answers cmnd/TOPIC/POWER1 (repeat)
+  --tasmota-sensor ZONE=TOPIC   zone ZONE's temperature on tele/TOPIC/SENSOR (repeat)
+  --sensor-period S       seconds between sensor messages (default 10)
 
 commands:
   set battery_v|pv_w|house_w|battery_temp_c|internal_ohm|soc_pct VALUE
@@ -58,6 +64,9 @@ commands:
 )";
 
 struct Options {
+  std::string mqtt;
+  std::map<std::string, std::string> relays, sensors;
+  double sensor_period_s = 10;
   std::string bind = "127.0.0.1";
   int victron_port = 5020, solark_port = 5021;
   int battery_unit = 225, charger_unit = 226, temperature_unit = 24, solark_unit = 1;
@@ -108,11 +117,18 @@ int main(int argc, char** argv) {
       else if (a == "--speed") o.speed = number(v, a);
       else if (a == "--battery-v") model.rest_v = number(v, a);
       else if (a == "--capacity-wh") model.capacity_wh = number(v, a);
+      else if (a == "--soc") model.soc_pct = number(v, a);
       else if (a == "--internal-ohm") model.internal_ohm = number(v, a);
       else if (a == "--pv-w") model.pv_w = number(v, a);
       else if (a == "--house-w") model.house_w = number(v, a);
       else if (a == "--victron-pv-share") model.victron_pv_share = number(v, a);
-      else if (a == "--load") {
+      else if (a == "--mqtt") o.mqtt = v;
+      else if (a == "--sensor-period") o.sensor_period_s = number(v, a);
+      else if (a == "--tasmota-relay" || a == "--tasmota-sensor") {
+        const auto eq = v.find('=');
+        if (eq == std::string::npos) throw std::runtime_error(a + " wants NAME=TOPIC, got '" + v + "'");
+        (a == "--tasmota-relay" ? o.relays : o.sensors)[v.substr(0, eq)] = v.substr(eq + 1);
+      } else if (a == "--load") {
         const auto eq = v.find('=');
         if (eq == std::string::npos) throw std::runtime_error("--load wants NAME=WATTS, got '" + v + "'");
         model.loads[v.substr(0, eq)] = {number(v.substr(eq + 1), "--load " + v.substr(0, eq)), false};
@@ -177,6 +193,21 @@ int main(int argc, char** argv) {
   {
     std::lock_guard lock(model_mutex);
     model.advance(0, 0, scenario.get());
+  }
+  std::unique_ptr<sim::MqttSite> mqtt_site;
+  if (!o.mqtt.empty()) {
+    for (const auto& [load, topic] : o.relays) {
+      if (!model.loads.count(load)) {
+        fmt::print(stderr, "shackd-sim: --tasmota-relay {}: no --load {} defined\n", load, load);
+        return 64;
+      }
+    }
+    try {
+      mqtt_site = std::make_unique<sim::MqttSite>(o.mqtt, o.relays, o.sensors, model, model_mutex, o.sensor_period_s);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "shackd-sim: {}\n", e.what());
+      return 64;
+    }
   }
   fmt::print("ready victron={}:{} solark={}:{}\n", o.bind, victron.port(), o.bind, solark.port());
   std::fflush(stdout);
@@ -258,6 +289,7 @@ int main(int argc, char** argv) {
   }
   g_stop = true;
   ticker.join();
+  mqtt_site.reset();
   victron.stop();
   solark.stop();
   return 0;

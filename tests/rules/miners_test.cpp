@@ -426,3 +426,35 @@ TEST_CASE("reason codes have stable names and readable text") {
   rules::Reason r{ReasonCode::stop_delay_pending, ReasonCode::below_stop_voltage, 46.9, 47.0, 90s};
   CHECK(rules::describe(r) == "stop condition holds, waiting (below stop voltage): 46.90 V (limit 47.00 V), 90 s left");
 }
+
+TEST_CASE("boot-safe: an input never seen since start does not trigger the stale policy") {
+  test::Site s;
+  s.instant();
+  s.zone_c[0].missing();  // the Heat Room's sensor has not reported yet
+  s.p.zones[0].fan_stale_policy = rules::StalePolicy::on;
+  s.step();
+  CHECK_FALSE(s.heat_room().fan.on);  // policy "on" is for a sensor that went quiet, not one not heard yet
+  CHECK(s.heat_room().fan.reason.code == ReasonCode::stale_input);
+  s.zone_c[0] = 20;
+  s.step(10s);
+  s.zone_c[0].freeze();
+  s.step(601s);
+  CHECK(s.heat_room().fan.on);  // now it went stale: the policy applies
+
+  SUBCASE("a miner restored as on is held within its min on-time, then goes off") {
+    test::Site r;
+    r.p.miners[0].timing.min_on = 10min;
+    r.state.miners.resize(2);
+    r.state.miners[0].on = true;
+    r.state.miners[0].last_change = r.now - 4min;  // restored from the database
+    r.monitor_v.missing();                         // the GX has not answered yet
+    r.step();
+    CHECK(r.primary().on);
+    CHECK_FALSE(r.primary().changed);
+    CHECK(r.primary().reason.code == ReasonCode::stale_input);
+    CHECK(r.primary().reason.remaining == 6min);
+    r.run(6min, 30s);
+    CHECK_FALSE(r.primary().on);
+    CHECK_FALSE(r.dump().on);  // and nothing started on no data
+  }
+}

@@ -1,0 +1,75 @@
+#include "drivers/sim/mqtt_site.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+namespace sim {
+
+MqttSite::MqttSite(const std::string& uri, std::map<std::string, std::string> relays,
+                   std::map<std::string, std::string> sensors, SiteModel& model, std::mutex& model_mutex,
+                   double sensor_period_s)
+    : relays_(std::move(relays)), sensors_(std::move(sensors)), model_(model), mutex_(model_mutex),
+      sensor_period_s_(sensor_period_s) {
+  drivers::mqtt::ClientConfig c;
+  c.uri = uri;
+  c.client_id = "shackd-sim";
+  c.keepalive = std::chrono::seconds(10);
+  c.status_topic = "shackd-sim/status";
+  client_ = std::make_unique<drivers::mqtt::Client>(c);
+  for (const auto& [load, topic] : relays_) client_->subscribe("cmnd/" + topic + "/+");
+  client_->start();
+  thread_ = std::thread([this] { run(); });
+}
+
+MqttSite::~MqttSite() {
+  stop_ = true;
+  thread_.join();
+  client_->shutdown(std::chrono::milliseconds(500));
+}
+
+void MqttSite::run() {
+  auto next_sensor = std::chrono::steady_clock::now();
+  while (!stop_) {
+    if (const auto e = client_->poll(std::chrono::milliseconds(20))) {
+      if (e->kind == drivers::mqtt::Event::Kind::connected) {
+        for (const auto& [load, topic] : relays_) {
+          client_->publish("tele/" + topic + "/LWT", "Online", 1, true);
+          bool on = false;
+          {
+            std::lock_guard l(mutex_);
+            on = model_.loads[load].on;
+          }
+          client_->publish("stat/" + topic + "/POWER1", on ? "ON" : "OFF", 1, false);
+        }
+      }
+      if (e->kind == drivers::mqtt::Event::Kind::message) {
+        for (const auto& [load, topic] : relays_) {
+          if (e->topic != "cmnd/" + topic + "/POWER1" && e->topic != "cmnd/" + topic + "/POWER") continue;
+          const bool on = e->payload == "ON" || e->payload == "1";
+          {
+            std::lock_guard l(mutex_);
+            model_.loads[load].on = on;
+          }
+          client_->publish("stat/" + topic + "/RESULT", std::string("{\"POWER1\":\"") + (on ? "ON" : "OFF") + "\"}", 1, false);
+          client_->publish("stat/" + topic + "/POWER1", on ? "ON" : "OFF", 1, false);
+        }
+      }
+    }
+    if (std::chrono::steady_clock::now() >= next_sensor && client_->connected()) {
+      next_sensor += std::chrono::milliseconds(static_cast<int>(sensor_period_s_ * 1000));
+      for (const auto& [zone, topic] : sensors_) {
+        double t = 0;
+        {
+          std::lock_guard l(mutex_);
+          const auto it = model_.zone_temp_c.find(zone);
+          t = it == model_.zone_temp_c.end() ? 20.0 : it->second;
+        }
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "{\"DS18B20\":{\"Temperature\":%.1f},\"TempUnit\":\"C\"}", t);
+        client_->publish("tele/" + topic + "/SENSOR", buf, 0, false);
+      }
+    }
+  }
+}
+
+}  // namespace sim

@@ -1,0 +1,34 @@
+#pragma once
+// The simulator's MQTT side: each switched load answers as a Tasmota relay would (so the
+// physics hears what shackd switched), and zone temperatures go out as Tasmota SENSOR messages.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <atomic>
+
+#include "drivers/mqtt/client.hpp"
+#include "drivers/sim/model.hpp"
+
+namespace sim {
+
+class MqttSite {
+ public:
+  // relays: load name -> Tasmota topic; sensors: zone name -> Tasmota topic.
+  MqttSite(const std::string& uri, std::map<std::string, std::string> relays, std::map<std::string, std::string> sensors,
+           SiteModel& model, std::mutex& model_mutex, double sensor_period_s);
+  ~MqttSite();
+
+ private:
+  void run();
+  std::map<std::string, std::string> relays_, sensors_;
+  SiteModel& model_;
+  std::mutex& mutex_;
+  double sensor_period_s_;
+  std::unique_ptr<drivers::mqtt::Client> client_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace sim
