@@ -29,7 +29,7 @@ pids+=($!)
 
 mkfifo "$work/sim.in"
 build/shackd-sim --victron-port 0 --solark-port 0 --scenario config/demo-day.csv --speed "$speed" \
-  --capacity-wh 20000 --soc 30 --internal-ohm 0.01 \
+  --capacity-wh 20000 --soc 38 --internal-ohm 0.01 \
   --load primary_s21=3878 --load dump_s19_1=3250 --load heat_room_fan=60 --load heat_room_heater=1500 \
   --load main_room_fan=60 --load main_room_heater=1500 \
   --mqtt "tcp://127.0.0.1:$mqtt_port" --sensor-period 2 \
@@ -40,7 +40,7 @@ build/shackd-sim --victron-port 0 --solark-port 0 --scenario config/demo-day.csv
   <"$work/sim.in" >"$work/sim.out" 2>&1 &
 pids+=($!)
 exec 3>"$work/sim.in"
-for _ in $(seq 100); do grep -q '^ready' "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q '^mqtt connected' "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
 ready=$(grep '^ready' "$work/sim.out") || { cat "$work/sim.out"; echo "demo: the simulator did not start"; exit 1; }
 vport=$(sed -E 's/.*victron=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
 sport=$(sed -E 's/.*solark=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")

@@ -32,6 +32,11 @@ void MqttSite::run() {
   while (!stop_) {
     if (const auto e = client_->poll(std::chrono::milliseconds(20))) {
       if (e->kind == drivers::mqtt::Event::Kind::connected) {
+        if (!announced_) {
+          std::printf("mqtt connected\n");
+          std::fflush(stdout);
+          announced_ = true;
+        }
         for (const auto& [load, topic] : relays_) {
           client_->publish("tele/" + topic + "/LWT", "Online", 1, true);
           bool on = false;

@@ -28,6 +28,7 @@ class MqttSite {
   double sensor_period_s_;
   std::unique_ptr<drivers::mqtt::Client> client_;
   std::atomic<bool> stop_{false};
+  bool announced_ = false;
   std::thread thread_;
 };
 

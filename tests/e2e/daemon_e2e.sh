@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# shackd as a real process against shackd-sim and mosquitto: stale devices, a broker restart,
+# SIGHUP with a broken config, SIGTERM, and a restart that must not flap a relay.
+# Usage: BUILD=build SRC=. daemon_e2e.sh
+source "$(dirname "$0")/lib.sh"
+
+start_broker
+start_sim --battery-v 52.0
+write_config "$WORK/shackd.yaml"
+spy 'cmnd/#' 'shack/status' 'shack/event'
+start_daemon "$WORK/shackd.yaml" || { cat "$WORK/shackd.log"; exit 1; }
+state() { retained "shack/load/$1/state"; }
+
+# The primary starts (52.0 V >= 50.0 V) after its 1 s delay; the command reaches the relay.
+wait_for "the primary's ON" 10 "grep -q 'cmnd/primary_s21/POWER1 ON' '$WORK/spy.log'"
+check "the primary is on" '[[ $(state primary_s21) == ON ]]'
+check "no relay command is retained" '[[ -z $(mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -t "cmnd/#" -W 1 -C 1 2>/dev/null) ]]'
+
+# --- the GX unplugged: the Sol-Ark's voltage carries on (with an alarm); both gone: miners off.
+: >"$WORK/spy.log"  # at boot every relay was told its state, OFF included
+sim fault victron offline
+wait_for "the fallback alarm" 10 "grep -q 'voltage_fallback' '$WORK/spy.log'"
+check "the primary runs on the Sol-Ark's voltage" '[[ $(state primary_s21) == ON ]]'
+sim fault solark offline
+wait_for "the primary's OFF on stale voltage" 10 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+reason=$(retained shack/load/primary_s21/reason)
+check "the reason is stale_input (got: $reason)" "grep -q stale_input <<<\"\$reason\""
+sim fault victron online
+sim fault solark online
+wait_for "the primary back on after recovery" 15 "[[ \$(state primary_s21) == ON ]]"
+
+# --- the broker restarts: shackd and the relays reconnect, shackd re-asserts.
+: >"$WORK/spy.log"
+kill -9 "$BROKER_PID"
+sleep 0.5
+start_broker
+spy 'cmnd/#' 'shack/status' 'shack/event'
+wait_for "the re-assert after the broker restart" 20 "grep -q 'cmnd/primary_s21/POWER1 ON' '$WORK/spy.log'"
+check "no OFF reached the primary after the restart" "! grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+
+# --- SIGHUP with a broken config: refused, logged, the old one keeps running.
+cp "$WORK/shackd.yaml" "$WORK/good.yaml"
+sed -i 's/interval_ms: 250/interval_ms: fast/' "$WORK/shackd.yaml"
+kill -HUP "$DAEMON_PID"
+wait_for "the refusal in the log" 10 "grep -q 'reload refused' '$WORK/shackd.log'"
+check "the error names the field and line" "grep -q 'loop.interval_ms (line' '$WORK/shackd.log'"
+check "shackd is still running" 'kill -0 $DAEMON_PID'
+before=$(grep -c 'cmnd/' "$WORK/spy.log")
+sim set battery_v 46.0   # below stop: the old config still decides
+wait_for "the primary's OFF under the old config" 10 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+cp "$WORK/good.yaml" "$WORK/shackd.yaml"
+kill -HUP "$DAEMON_PID"
+wait_for "the good config reloaded" 10 "grep -q 'reloaded' '$WORK/spy.log'"
+
+# --- a restart mid-run: min on-time is respected across it, so nothing flaps.
+sim set battery_v 52.0
+wait_for "the primary on again" 15 "[[ \$(state primary_s21) == ON ]]"
+sed -i 's/      min_on_s: 0/      min_on_s: 30/' "$WORK/shackd.yaml"
+kill -HUP "$DAEMON_PID"
+wait_for "min_on_s 30 in force" 10 "[[ \$(grep -c 'reloaded' '$WORK/spy.log') -ge 2 ]]"
+: >"$WORK/spy.log"
+sim fault victron offline; sim fault solark offline   # freeze: no decision while we restart
+kill -9 "$DAEMON_PID"
+sim fault victron online; sim fault solark online
+sim set battery_v 46.0   # below stop, but the primary has been on for less than 30 s
+start_daemon "$WORK/shackd.yaml"
+sleep 3
+check "no OFF within min on-time after a restart" "! grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+check "the restored state was logged" "grep -q 'Primary S21+: restored ON' '$WORK/shackd.log'"
+
+# --- SIGTERM: offline published, a clean database.
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID"; rc=$?
+check "exit code 0 on SIGTERM" '[[ $rc -eq 0 ]]'
+check "offline published on SIGTERM" "grep -q 'shack/status offline' '$WORK/spy.log'"
+check "the database passes integrity_check" '[[ $(sqlite3 "$WORK/shackd.db" "PRAGMA integrity_check") == ok ]]'
+check "actuations are in the events table" '[[ $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM events WHERE kind = '"'"'actuation'"'"'") -ge 3 ]]'
+check "load_state holds the primary" '[[ -n $(sqlite3 "$WORK/shackd.db" "SELECT load_id FROM load_state WHERE load_id = '"'"'miner:Primary S21+'"'"'") ]]'
+
+[[ $failed -eq 0 ]] || { echo "--- shackd log"; tail -40 "$WORK/shackd.log"; }
+finish
