@@ -138,7 +138,14 @@ std::optional<int> Daemon::start() {
   }
   restore_state();
   start_devices();
-  if (!options_.once) start_mqtt();
+  if (!options_.once) {
+    start_mqtt();
+    // Give the broker a moment, so that the first decision is published, not lost; bounded,
+    // since shackd controls with or without MQTT.
+    const auto until = Clock::now() + std::chrono::seconds(1);
+    while (!mqtt_->connected() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    handle_mqtt(Clock::now());
+  }
   log::info("shackd {} started: {} load(s), devices: {}{}{}", SHACKD_VERSION, loads_.size(),
             config_.victron.enabled ? "victron " : "", config_.solark.enabled ? "solark" : "",
             config_.dry_run ? " (dry run: no relay commands)" : "");

@@ -60,6 +60,7 @@ commands:
   load NAME on|off        load NAME WATTS
   fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
   status                  one line with the model's state and request counts
+  mark, latency           time from the first GX request after `mark` to the first relay command
   quit
 )";
 
@@ -236,7 +237,18 @@ int main(int argc, char** argv) {
     if (w.empty()) continue;
     try {
       if (w[0] == "quit") break;
-      if (w[0] == "status") {
+      if (w[0] == "mark") {
+        // Latency: the first Modbus request and the first relay command after this instant.
+        victron.mark();
+        solark.mark();
+        if (mqtt_site) mqtt_site->mark();
+        fmt::print("ok\n");
+      } else if (w[0] == "latency") {
+        const long long poll = std::max(victron.first_after_mark_ns(), 0LL);
+        const long long cmd = mqtt_site ? mqtt_site->first_command_after_mark_ns() : 0;
+        if (poll == 0 || cmd == 0) fmt::print("latency pending\n");
+        else fmt::print("latency_us={:.1f}\n", static_cast<double>(cmd - poll) / 1000.0);
+      } else if (w[0] == "status") {
         std::lock_guard lock(model_mutex);
         fmt::print("battery_v={:.3f} rest_v={:.3f} battery_a={:.2f} soc_pct={:.1f} pv_w={:.0f} load_w={:.0f} "
                    "requests_victron={} requests_solark={} writes={}\n",

@@ -50,6 +50,10 @@ void MqttSite::run() {
       if (e->kind == drivers::mqtt::Event::Kind::message) {
         for (const auto& [load, topic] : relays_) {
           if (e->topic != "cmnd/" + topic + "/POWER1" && e->topic != "cmnd/" + topic + "/POWER") continue;
+          if (marked_.exchange(false)) {
+            first_command_after_mark_ns_ =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+          }
           const bool on = e->payload == "ON" || e->payload == "1";
           {
             std::lock_guard l(mutex_);

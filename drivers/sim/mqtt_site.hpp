@@ -19,6 +19,9 @@ class MqttSite {
   MqttSite(const std::string& uri, std::map<std::string, std::string> relays, std::map<std::string, std::string> sensors,
            SiteModel& model, std::mutex& model_mutex, double sensor_period_s);
   ~MqttSite();
+  // For latency measurements: the steady-clock time (ns) of the first relay command after mark().
+  void mark() { first_command_after_mark_ns_ = 0; marked_ = true; }
+  long long first_command_after_mark_ns() const { return first_command_after_mark_ns_; }
 
  private:
   void run();
@@ -29,6 +32,8 @@ class MqttSite {
   std::unique_ptr<drivers::mqtt::Client> client_;
   std::atomic<bool> stop_{false};
   bool announced_ = false;
+  std::atomic<long long> first_command_after_mark_ns_{0};
+  std::atomic<bool> marked_{false};
   std::thread thread_;
 };
 

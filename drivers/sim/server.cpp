@@ -133,6 +133,9 @@ void DeviceServer::run() {
 
 void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) {
   ++requests_;
+  if (marked_.exchange(false)) {
+    first_after_mark_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  }
   const Faults f = faults();
   if (f.slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.slow_ms));
 

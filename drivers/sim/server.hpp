@@ -44,6 +44,9 @@ class DeviceServer {
   void set_faults(const Faults& f);
   Faults faults() const;
   long long requests() const { return requests_; }
+  // For latency measurements: the steady-clock time (ns) of the first request after mark().
+  void mark() { first_after_mark_ns_ = 0; marked_ = true; }
+  long long first_after_mark_ns() const { return first_after_mark_ns_; }
   long long writes() const { return writes_; }
 
  private:
@@ -60,6 +63,8 @@ class DeviceServer {
   Faults faults_;
   std::atomic<bool> running_{false};
   std::atomic<long long> requests_{0}, writes_{0};
+  std::atomic<long long> first_after_mark_ns_{0};
+  std::atomic<bool> marked_{false};
   std::thread thread_;
   int listen_fd_ = -1;
 };
