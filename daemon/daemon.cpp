@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <malloc.h>
+#include <time.h>
 #include <thread>
 
 #include "daemon/cli_args.hpp"
@@ -286,8 +288,8 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
   mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, load_id, r, e.detail), false);
 }
 
-void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain) {
-  if (mqtt_ && mqtt_->connected()) mqtt_->publish(topic, payload, 1, retain);
+void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
+  if (mqtt_ && mqtt_->connected()) mqtt_->publish(topic, payload, qos, retain);
 }
 
 void Daemon::handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now) {
@@ -381,8 +383,9 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
                        SHACKD_VERSION};
     for (const auto& m : discovery_messages(profiles_, loads_, o)) mqtt_->publish(m.topic, m.payload, 1, true);
   }
-  mqtt_publish(p + "/state", state_json(snap, decision_, profiles_), true);
-  mqtt_publish(p + "/decision", decision_json(decision_, loads_), false);
+  // Superseded every cycle: QoS 0 spares the broker and paho an acknowledgement each.
+  mqtt_publish(p + "/state", state_json(snap, decision_, profiles_), true, 0);
+  mqtt_publish(p + "/decision", decision_json(decision_, loads_), false, 0);
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);
     Published& pub = published_[l.id];
@@ -571,8 +574,13 @@ int Daemon::run() {
     next += config_.interval;
     const auto now = Clock::now();
     if (next < now) next = now;  // a long cycle: start the next at once, without a burst
+    // One sleep to the next tick. A signal interrupts it (the handlers are installed without
+    // SA_RESTART), so SIGTERM and SIGHUP act at once; waking every few ms would cost CPU.
     while (!signals::stop && !signals::reload && Clock::now() < next) {
-      std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(20), next - Clock::now()));
+      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(next - Clock::now());
+      if (left.count() <= 0) break;
+      timespec ts{static_cast<std::time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
+      nanosleep(&ts, nullptr);
     }
   }
   shutdown();
@@ -621,6 +629,8 @@ int cmd_run(const std::vector<std::string>& argv) {
     return kExUsage;
   }
   signals::install();
+  // Two malloc arenas are plenty for shackd's few threads; one per thread costs RSS on a Pi.
+  mallopt(M_ARENA_MAX, 2);
   Daemon d(o);
   if (const auto rc = d.start()) return *rc;
   return d.run();

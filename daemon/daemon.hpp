@@ -63,7 +63,7 @@ class Daemon {
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt);
-  void mqtt_publish(const std::string& topic, const std::string& payload, bool retain);
+  void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
   std::string status_line() const;
 
   RunOptions options_;

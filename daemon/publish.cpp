@@ -30,13 +30,15 @@ json measured(const std::optional<rules::Reading>& r, rules::SteadyTime now, int
 
 }  // namespace
 
-std::string reason_json(const rules::Reason& r) {
+std::string reason_json(const rules::Reason& r) { return reason_object(r).dump(); }
+
+json reason_object(const rules::Reason& r) {
   json j{{"code", static_cast<int>(r.code)}, {"name", rules::code_name(r.code)}, {"text", rules::describe(r)}};
   if (r.cause != rules::ReasonCode::none) j["cause"] = rules::code_name(r.cause);
   if (!std::isnan(r.value)) j["value"] = r.value;
   if (!std::isnan(r.limit)) j["limit"] = r.limit;
   if (r.remaining.count() > 0) j["remaining_s"] = round_to(rules::to_seconds(r.remaining), 0);
-  return j.dump();
+  return j;
 }
 
 std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, const StoredProfiles& p) {
@@ -74,9 +76,9 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
   }
   j["zones_c"] = zones;
   j["block_charging"] = d.block_charging;
-  j["charge_reason"] = json::parse(reason_json(d.charge_reason));
+  j["charge_reason"] = (reason_object(d.charge_reason));
   json alarms = json::array();
-  for (const auto& a : d.alarms) alarms.push_back(json::parse(reason_json(a)));
+  for (const auto& a : d.alarms) alarms.push_back((reason_object(a)));
   j["alarms"] = alarms;
   return j.dump();
 }
@@ -95,7 +97,7 @@ std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& 
   for (const auto& l : loads) {
     const auto& ld = decision_for(d, l);
     json e{{"id", l.id}, {"name", l.name}, {"kind", kind_name(l.kind)}, {"on", ld.on}, {"changed", ld.changed},
-           {"reason", json::parse(reason_json(ld.reason))}};
+           {"reason", (reason_object(ld.reason))}};
     if (l.kind == LoadRef::Kind::fan && ld.fan_speed > 0) e["fan_speed"] = ld.fan_speed;
     arr.push_back(e);
   }
@@ -104,7 +106,7 @@ std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& 
 
 std::string event_json(const std::string& kind, const std::string& load_id, const rules::Reason& r,
                        const std::string& detail) {
-  json j{{"kind", kind}, {"reason", json::parse(reason_json(r))}};
+  json j{{"kind", kind}, {"reason", (reason_object(r))}};
   if (!load_id.empty()) j["load"] = load_id;
   if (!detail.empty()) j["detail"] = detail;
   return j.dump();

@@ -15,6 +15,7 @@ void on_term(int) { stop = true; }
 void install() {
   struct sigaction sa {};
   sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a signal interrupts the loop's sleep
   sa.sa_handler = on_hup;
   sigaction(SIGHUP, &sa, nullptr);
   sa.sa_handler = on_term;

@@ -113,6 +113,8 @@ Db::Db(std::string path, OpenOptions options) : path_(std::move(path)) {
     exec("PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
     exec("PRAGMA journal_size_limit=8388608");
+    // 512 KiB of page cache (the default is 2 MiB): shackd's working set is small, RAM on a Pi is not.
+    exec("PRAGMA cache_size=-512");
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;
