@@ -8,6 +8,8 @@
 
 #include "daemon/cli_args.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/replay.hpp"
+#include "daemon/status.hpp"
 #include "daemon/demo_day.hpp"
 #include "daemon/store_commands.hpp"
 
@@ -21,6 +23,8 @@ void usage(std::FILE* to) {
              "  run               run the controller (the systemd service runs this)\n"
              "  check             validate the config and the database\n"
              "  once              one poll and one decision, printed; nothing is switched\n"
+             "  status            what is on, why and since when; device health\n"
+             "  replay            the rules over recorded telemetry, optionally with a changed profile\n"
              "  demo-day          run the rules over a built-in simulated day and print every decision\n"
              "  migrate           create or upgrade the database from the built-in schema migrations\n"
              "  db check          check the database's integrity and schema\n"
@@ -51,6 +55,8 @@ int main(int argc, char** argv) {
   if (cmd == "run") return shackd::cmd_run(rest);
   if (cmd == "check") return shackd::cmd_check(rest);
   if (cmd == "once") return shackd::cmd_once(rest);
+  if (cmd == "status") return shackd::cmd_status(rest);
+  if (cmd == "replay") return shackd::cmd_replay(rest);
   if (cmd == "migrate") return shackd::cmd_migrate(rest);
   if (cmd == "db") return shackd::cmd_db(rest);
   if (cmd == "profiles") return shackd::cmd_profiles(rest);

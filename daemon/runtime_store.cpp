@@ -94,6 +94,10 @@ void RuntimeStore::trim() {
 
 FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
   FlushStats stats;
+  if (force && current_) {  // shutting down: the minute in progress is written too
+    done_.push_back(std::move(*current_));
+    current_.reset();
+  }
   const bool telemetry_due = !done_.empty() && (force || unix_now - last_telemetry_write_s_ >= telemetry_every_s);
   if (states_.empty() && events_.empty() && !telemetry_due) return stats;
 

@@ -68,6 +68,28 @@ sleep 3
 check "no OFF within min on-time after a restart" "! grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
 check "the restored state was logged" "grep -q 'Primary S21+: restored ON' '$WORK/shackd.log'"
 
+# --- status and once, against the running daemon.
+out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
+check "status shows shackd online" 'grep -q "^shackd: online" <<<"$out"'
+check "status shows the primary wanted ON, since when" 'grep -qE "^Primary S21\+ +ON +ON +auto +20[0-9-]+T" <<<"$out"'
+check "status shows device health" 'grep -q "device victron: connected" <<<"$out"'
+out=$("$BUILD/shackd" once --config "$WORK/shackd.yaml" 2>&1)
+check "once prints the decision table" 'grep -qE "^Primary S21\+ +primary_s21 " <<<"$out"'
+
+# --- overrides over MQTT: stored in load_state; an invalid one refused with its reason.
+: >"$WORK/spy.log"
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/primary_s21/mode/set -m 'off 1h'
+wait_for "the override's OFF" 10 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+check "the mode topic says off" '[[ $(retained shack/load/primary_s21/mode) == off ]]'
+override_row() { sqlite3 "$WORK/shackd.db" "SELECT override_mode FROM load_state WHERE load_id = 'miner:Primary S21+'"; }
+wait_for "the override in load_state" 10 '[[ $(override_row) == off ]]'
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/primary_s21/mode/set -m 'maybe'
+wait_for "the refusal event" 10 "grep -q 'is not auto, on or off' '$WORK/spy.log'"
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/nonesuch/mode/set -m 'on'
+wait_for "the unknown-load event" 10 "grep -q \"no load 'nonesuch'\" '$WORK/spy.log'"
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/primary_s21/mode/set -m 'auto'
+wait_for "back to auto" 10 '[[ $(retained shack/load/primary_s21/mode) == auto ]]'
+
 # --- SIGTERM: offline published, a clean database.
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"; rc=$?
@@ -76,6 +98,21 @@ check "offline published on SIGTERM" "grep -q 'shack/status offline' '$WORK/spy.
 check "the database passes integrity_check" '[[ $(sqlite3 "$WORK/shackd.db" "PRAGMA integrity_check") == ok ]]'
 check "actuations are in the events table" '[[ $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM events WHERE kind = '"'"'actuation'"'"'") -ge 3 ]]'
 check "load_state holds the primary" '[[ -n $(sqlite3 "$WORK/shackd.db" "SELECT load_id FROM load_state WHERE load_id = '"'"'miner:Primary S21+'"'"'") ]]'
+
+check "telemetry was written, the last minute too" '[[ $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM telemetry") -ge 1 ]]'
+
+# --- dry run: it decides and publishes, and switches nothing.
+sim set battery_v 52.0
+: >"$WORK/spy.log"
+: >"$WORK/shackd.log"
+"$BUILD/shackd" run --config "$WORK/shackd.yaml" --dry-run >>"$WORK/shackd.log" 2>&1 &
+DAEMON_PID=$!
+PIDS+=($DAEMON_PID)
+wait_for "the dry run's first decision" 15 "grep -q 'first decision.*dry run' '$WORK/shackd.log'"
+sleep 2
+check "a dry run decides" '[[ $(retained shack/load/primary_s21/state) == ON ]]'
+check "a dry run sends no relay command" "! grep -q '^cmnd/' '$WORK/spy.log'"
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 
 [[ $failed -eq 0 ]] || { echo "--- shackd log"; tail -40 "$WORK/shackd.log"; }
 finish

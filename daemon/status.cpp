@@ -1,0 +1,104 @@
+#include "daemon/status.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+#include "daemon/cli_args.hpp"
+#include "daemon/config.hpp"
+#include "daemon/loads.hpp"
+#include "daemon/profile_store.hpp"
+#include "daemon/runtime_store.hpp"
+#include "drivers/mqtt/client.hpp"
+
+namespace shackd {
+
+int cmd_status(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "--help") {
+    fmt::print("usage: shackd status [--config FILE]\n"
+               "  What is on, why and since when, and the health of each device: from the broker's retained\n"
+               "  topics (as shackd last published them) and the database. Changes nothing.\n");
+    return kExOk;
+  }
+  std::string path;
+  try {
+    path = parse_args("shackd status", argv, {"--config"}, {}).get("--config", "/etc/shackd/shackd.yaml");
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExUsage;
+  }
+  const ConfigResult c = load_config(path);
+  if (!c.config) {
+    for (const auto& e : c.errors) fmt::print(stderr, "{}\n", e);
+    return kExConfig;
+  }
+  const Config& cfg = *c.config;
+  std::map<std::string, LoadStateRow> rows;
+  std::vector<LoadRef> loads;
+  try {
+    db::Db db(cfg.database_path);
+    rows = RuntimeStore(db).load_states();
+    loads = load_refs(load_profiles(db));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "database: {}\n", e.what());
+  }
+
+  // The retained topics, as shackd last published them.
+  std::map<std::string, std::string> retained;
+  try {
+    drivers::mqtt::ClientConfig mc;
+    mc.uri = cfg.mqtt.uri;
+    mc.client_id = cfg.mqtt.client_id + "-status";
+    mc.username = cfg.mqtt.username;
+    mc.password_file = cfg.mqtt.password_file;
+    mc.ca_file = cfg.mqtt.ca_file;
+    mc.cert_file = cfg.mqtt.cert_file;
+    mc.key_file = cfg.mqtt.key_file;
+    mc.status_topic = cfg.mqtt.prefix + "/status-cli";  // its own will, not shackd's
+    drivers::mqtt::Client client(mc);
+    client.subscribe(cfg.mqtt.prefix + "/#");
+    client.start();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    while (std::chrono::steady_clock::now() < until) {
+      if (const auto e = client.poll(std::chrono::milliseconds(20)); e && e->kind == drivers::mqtt::Event::Kind::message) {
+        if (e->retained) retained[e->topic] = e->payload;
+      }
+    }
+    client.shutdown(std::chrono::milliseconds(500));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "mqtt: {}\n", e.what());
+  }
+  const std::string& p = cfg.mqtt.prefix;
+  const auto topic = [&](const std::string& t) { return retained.count(p + t) ? retained[p + t] : std::string(); };
+  fmt::print("shackd: {}\n", topic("/status").empty() ? "no status on the broker (not running, or no broker)" : topic("/status"));
+  if (const auto st = nlohmann::json::parse(topic("/state"), nullptr, false); st.is_object()) {
+    fmt::print("battery {} V from {} ({} s old), SOC ~{} % (estimated), band {}\n", st.value("battery_v", nlohmann::json()).dump(),
+               st.value("voltage_source", "?"), st.value("battery_v_age_s", nlohmann::json()).dump(),
+               st.value("soc_pct_estimated", nlohmann::json()).dump(), st.value("band", "?"));
+    fmt::print("PV {} W, load {} W{}\n", st["pv_w"].value("value", nlohmann::json()).dump(),
+               st["load_w"].value("value", nlohmann::json()).dump(),
+               st.value("block_charging", false) ? ", CHARGING BLOCKED" : "");
+  }
+  fmt::print("\n{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", "load", "wanted", "relay", "mode", "since", "why");
+  for (const auto& l : loads) {
+    const std::string base = "/load/" + l.id;
+    std::string why = "-";
+    if (const auto r = nlohmann::json::parse(topic(base + "/reason"), nullptr, false); r.is_object()) why = r.value("text", "-");
+    const auto row = rows.find(l.state_key);
+    fmt::print("{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", l.name, topic(base + "/state").empty() ? "?" : topic(base + "/state"),
+               topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), topic(base + "/mode").empty() ? "?" : topic(base + "/mode"),
+               row != rows.end() && row->second.since ? *row->second.since : "-", why);
+  }
+  for (const char* dev : {"victron", "solark"}) {
+    const auto h = nlohmann::json::parse(topic(std::string("/device/") + dev + "/health"), nullptr, false);
+    if (!h.is_object()) continue;
+    fmt::print("device {}: {}, last success {} s ago, {} failure(s) in a row{}\n", dev,
+               h.value("connected", false) ? "connected" : "DISCONNECTED", h.value("last_success_age_s", nlohmann::json()).dump(),
+               h.value("consecutive_failures", 0),
+               h.value("last_error", std::string()).empty() ? "" : ", last error: " + h.value("last_error", std::string()));
+  }
+  return kExOk;
+}
+
+}  // namespace shackd
