@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The full-day scenario (config/demo-day.csv) with shackd, shackd-sim and mosquitto, 180x faster
+# than real time (faketime): the right relays at the right (simulated) times. The relay commands
+# are read off the broker; their times off shackd's log, which shows the simulated clock.
+# Usage: BUILD=build SRC=. full_day.sh
+source "$(dirname "$0")/lib.sh"
+command -v faketime >/dev/null || { echo "FAIL: faketime is not installed (scripts/setup.sh installs it)"; exit 1; }
+speed=180
+
+start_broker
+start_sim --scenario "$SRC/config/demo-day.csv" --speed "$speed" --capacity-wh 20000 --soc 38 --internal-ohm 0.01 \
+  --sensor-period 1
+sed -e "s|\${DB}|$WORK/shackd.db|" -e "s|\${VICTRON_PORT}|$VICTRON_PORT|" -e "s|\${SOLARK_PORT}|$SOLARK_PORT|" \
+  -e "s|\${MQTT_PORT}|$MQTT_PORT|" -e 's/timeout_ms: 1000/timeout_ms: 5000/' "$SRC/config/demo.yaml" >"$WORK/day.yaml"
+printf 'relay_timing:\n  confirm_s: 60\n' >>"$WORK/day.yaml"   # faked seconds
+spy 'cmnd/+/POWER1'
+TZ=America/Los_Angeles start_daemon "$WORK/day.yaml" faketime -f "@$(date +%Y-%m-%d) 05:00:00 x$speed" ||
+  { cat "$WORK/shackd.log"; exit 1; }
+
+# Wait for simulated 13:45 (8.75 h / 180 = 175 s), bounded.
+wait_for "simulated 13:45" 300 "tail -n 200 '$WORK/shackd.log' | grep -qE '^1[3-9]:[4-5][0-9]:|^1[4-9]:'" || true
+wait_for "the day's second dump-load stop or 14:00" 60 "grep -qE '^1[4-9]:' '$WORK/shackd.log'" || true
+
+at() {  # at LOAD STATE NTH: the simulated HH:MM of the NTH transition of LOAD to STATE
+  grep -E "info: $1: $2 " "$WORK/shackd.log" | sed -n "${3}p" | cut -c1-5
+}
+within() {  # within NAME TIME FROM TO
+  if [[ -n $2 && ! $2 < $3 && ! $2 > $4 ]]; then ok; else bad "$1 at '${2:-never}', expected $3-$4"; fi
+}
+within "the primary starts before dawn" "$(at 'Primary S21\+' ON 1)" 05:00 05:15
+within "the primary stops at 47 V in the night" "$(at 'Primary S21\+' OFF 1)" 05:20 06:45
+within "the Main Room heater heats on solar" "$(at 'Main Room heater' ON 1)" 07:00 08:45
+within "the primary restarts as the sun charges the bank" "$(at 'Primary S21\+' ON 2)" 08:15 10:15
+within "the dump load starts on midday surplus" "$(at 'Dump Load S19 #1' ON 1)" 10:15 12:45
+within "the dump load stops for the cloud" "$(at 'Dump Load S19 #1' OFF 1)" 12:15 13:30
+check "the stop names solar or surplus" "grep -E 'Dump Load S19 #1: OFF' '$WORK/shackd.log' | head -1 | grep -qE 'solar|surplus'"
+
+# The broker saw the same story, as commands: collapse resends, drop the boot's initial OFFs.
+story=$(awk '$1 ~ /primary_s21|dump_s19_1/ { if ($0 != last[$1]) { print $1, $2; last[$1] = $0 } }' "$WORK/spy.log" |
+  awk '!(seen[$1]++ == 0 && $2 == "OFF")' | tr '\n' ';')
+expected="cmnd/primary_s21/POWER1 ON;cmnd/primary_s21/POWER1 OFF;cmnd/primary_s21/POWER1 ON;cmnd/dump_s19_1/POWER1 ON;cmnd/dump_s19_1/POWER1 OFF;"
+check "the commands on the broker, in order (got: $story)" '[[ $story == "$expected"* ]]'
+check "every command is ON or OFF" '! grep -vqE " (ON|OFF)$" "$WORK/spy.log"'
+
+[[ $failed -eq 0 ]] || { echo "--- shackd log"; grep -E "info: .*: (ON|OFF)|warn" "$WORK/shackd.log" | head -40; }
+finish
