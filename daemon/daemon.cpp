@@ -261,6 +261,7 @@ void Daemon::reload() {
     start_mqtt();
   }
   published_.clear();
+  published_health_.clear();
   publish_all_ = true;
   event("config", "", {rules::ReasonCode::none}, "reloaded " + options_.config_path, wall_now_s());
   notify("READY=1");
@@ -417,8 +418,10 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
   for (const auto& w : workers_) {
     const auto& h = health_[w->name()];
     const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
-    if (health_due || health_ok_[w->name()] != ok) {
+    const auto last = published_health_.find(w->name());
+    if (health_due || last == published_health_.end() || last->second != ok) {
       mqtt_publish(p + "/device/" + w->name() + "/health", health_json(h, now), true);
+      published_health_[w->name()] = ok;
     }
   }
   if (health_due) last_health_publish_ = now;

@@ -78,7 +78,8 @@ class Daemon {
   drivers::SnapshotMapping mapping_;
   std::vector<std::unique_ptr<PollWorker>> workers_;
   std::map<std::string, drivers::DeviceHealth> health_;
-  std::map<std::string, bool> health_ok_;
+  std::map<std::string, bool> health_ok_;         // as last logged
+  std::map<std::string, bool> published_health_;  // as last published
   std::unique_ptr<drivers::mqtt::Client> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   std::map<std::string, LoadStateRow> rows_;

@@ -59,8 +59,14 @@ int cmd_status(const std::vector<std::string>& argv) {
     drivers::mqtt::Client client(mc);
     client.subscribe(cfg.mqtt.prefix + "/#");
     client.start();
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    // Retained messages come right after the subscription: listen a second once connected.
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    bool connected = false;
     while (std::chrono::steady_clock::now() < until) {
+      if (!connected && client.connected()) {
+        connected = true;
+        until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      }
       if (const auto e = client.poll(std::chrono::milliseconds(20)); e && e->kind == drivers::mqtt::Event::Kind::message) {
         if (e->retained) retained[e->topic] = e->payload;
       }

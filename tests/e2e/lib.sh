@@ -66,7 +66,9 @@ write_config() {
 
 start_daemon() {  # start_daemon CONFIG [prefix command, e.g. faketime ...]
   local config=$1; shift
-  "$@" "$BUILD/shackd" run --config "$config" >>"$WORK/shackd.log" 2>&1 &
+  # Under ASan, faketime's LD_PRELOAD puts libfaketime before the ASan runtime; allow it.
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+    "$@" "$BUILD/shackd" run --config "$config" >>"$WORK/shackd.log" 2>&1 &
   DAEMON_PID=$!
   PIDS+=($DAEMON_PID)
   wait_for "shackd's first decision" 15 "grep -q 'first decision' '$WORK/shackd.log'"
