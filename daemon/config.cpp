@@ -357,10 +357,8 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
   if (!c.victron.enabled && !c.solark.enabled) {
     e.add(source + ": devices: neither victron nor solark is configured: shackd needs a battery voltage");
   }
-  if (c.charge_block_action == ChargeBlockAction::dvcc) {
-    // Writing DVCC max charge current (GX unit 100, register 2705) is not built yet; refuse
-    // rather than accept a protection that would silently not happen.
-    e.add(source + ": safety.charge_block_action: dvcc is not supported by this version; use alarm");
+  if (c.charge_block_action == ChargeBlockAction::dvcc && !c.victron.enabled) {
+    e.add(source + ": safety.charge_block_action: dvcc writes the GX's DVCC limit, but no victron device is configured");
   }
   // Defaults for the snapshot's sums follow the devices that are there.
   if (c.pv_readings.empty()) {

@@ -524,7 +524,9 @@ void Daemon::cycle() {
     charge_blocked_ = decision_.block_charging;
     log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(decision_.charge_reason));
     event("alarm", "", decision_.charge_reason, "", wall, &snap);
+    dvcc_wanted_ = charge_blocked_;
   }
+  charge_block_actuate(wall);
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);
     if (d.changed) event("actuation", l.id, d.reason, "", wall, &snap, d.on);
@@ -543,6 +545,43 @@ void Daemon::cycle() {
     log::info("first decision: {}", status_line());
   }
   notify("STATUS=" + status_line() + "\nWATCHDOG=1");
+}
+
+// safety.charge_block_action: dvcc. While charging is blocked, the GX's DVCC max charge current
+// (unit 100, register 2705, A; -1 = no limit) is 0; the value it had is put back when the block
+// clears. Done on the GX poller's thread (it owns the link), before its next poll, and retried
+// each cycle until it succeeds.
+void Daemon::charge_block_actuate(std::int64_t wall) {
+  if (config_.charge_block_action != ChargeBlockAction::dvcc || config_.dry_run || options_.once) return;
+  PollWorker* gx = nullptr;
+  for (auto& w : workers_) {
+    if (w->name() == "victron") gx = w.get();
+  }
+  if (!gx) return;
+  constexpr std::uint16_t kDvccMaxChargeCurrent = 2705;
+  for (const auto& done : gx->take_swaps()) {
+    dvcc_in_flight_ = false;
+    if (!done.result.error.empty()) {
+      log::warn("DVCC max charge current: the write failed, will retry: {}", done.result.error);
+      event("alarm", "", {rules::ReasonCode::none}, "dvcc_write_failed: " + done.result.error, wall);
+      continue;
+    }
+    if (done.swap.value == 0) {
+      // A 0 found there is our own from before a crash: "no limit" is what to put back.
+      dvcc_saved_ = *done.result.previous == 0 ? -1 : *done.result.previous;
+      dvcc_applied_ = true;
+      log::warn("charging blocked: DVCC max charge current set to 0 A (was {})", *done.result.previous);
+      event("alarm", "", decision_.charge_reason, fmt::format("dvcc set to 0 A (was {})", *done.result.previous), wall);
+    } else {
+      dvcc_applied_ = false;
+      log::info("charging allowed: DVCC max charge current restored to {}", done.swap.value);
+      event("alarm", "", decision_.charge_reason, fmt::format("dvcc restored to {}", done.swap.value), wall);
+    }
+  }
+  if (dvcc_in_flight_ || dvcc_wanted_ == dvcc_applied_) return;
+  const int unit = config_.victron.system_unit;
+  gx->swap({unit, kDvccMaxChargeCurrent, dvcc_wanted_ ? std::int16_t{0} : dvcc_saved_});
+  dvcc_in_flight_ = true;
 }
 
 void Daemon::shutdown() {

@@ -56,6 +56,7 @@ class Daemon {
   void restore_state();
   void reload();
   void shutdown();
+  void charge_block_actuate(std::int64_t wall);
   void handle_mqtt(rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
   void apply(rules::SteadyTime now);
@@ -87,6 +88,8 @@ class Daemon {
   std::map<std::string, Published> published_;
   std::set<int> active_alarms_;
   bool charge_blocked_ = false;
+  bool dvcc_wanted_ = false, dvcc_applied_ = false, dvcc_in_flight_ = false;
+  std::int16_t dvcc_saved_ = -1;  // what 2705 held before the block (-1: no limit)
   bool ready_ = false;
   bool publish_all_ = true;
   long long cycles_ = 0;

@@ -44,12 +44,31 @@ drivers::DeviceHealth PollWorker::health() {
   return health_;
 }
 
+void PollWorker::swap(Swap s) {
+  std::lock_guard l(m_);
+  swaps_.push_back(s);
+}
+
+std::vector<PollWorker::SwapDone> PollWorker::take_swaps() {
+  std::lock_guard l(m_);
+  std::vector<SwapDone> out;
+  out.swap(swaps_done_);
+  return out;
+}
+
 void PollWorker::run() {
   while (true) {
+    std::vector<Swap> swaps;
     {
       std::unique_lock l(m_);
       cv_.wait(l, [&] { return requested_ || stop_; });
       if (stop_) return;
+      swaps.swap(swaps_);
+    }
+    for (const Swap& s : swaps) {
+      auto result = device_.swap_register(s.unit, s.address, s.value);
+      std::lock_guard l(m_);
+      swaps_done_.push_back({s, std::move(result)});
     }
     drivers::PollResult r = device_.poll();
     {

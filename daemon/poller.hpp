@@ -21,6 +21,18 @@ class PollWorker {
   // The result of the last requested poll, if it finished by `deadline`.
   std::optional<drivers::PollResult> wait(std::chrono::steady_clock::time_point deadline);
   drivers::DeviceHealth health();
+  // A register swap (read, then write) done on the worker's thread before its next poll.
+  struct Swap {
+    int unit;
+    std::uint16_t address;
+    std::int16_t value;
+  };
+  struct SwapDone {
+    Swap swap;
+    drivers::ModbusDevice::WriteResult result;
+  };
+  void swap(Swap s);
+  std::vector<SwapDone> take_swaps();
   const std::string& name() const { return name_; }
 
  private:
@@ -31,6 +43,8 @@ class PollWorker {
   std::condition_variable cv_;
   bool requested_ = false, done_ = false, stop_ = false;
   drivers::PollResult result_;
+  std::vector<Swap> swaps_;
+  std::vector<SwapDone> swaps_done_;
   drivers::DeviceHealth health_;
   std::thread thread_;
 };

@@ -54,6 +54,30 @@ void ModbusDevice::pace() {
   }
 }
 
+ModbusDevice::WriteResult ModbusDevice::swap_register(int unit, std::uint16_t address, std::int16_t value) {
+  WriteResult out;
+  PollResult ignored;
+  if (!ensure_connected(clock_(), ignored)) {
+    out.error = health_.last_error;
+    return out;
+  }
+  std::uint16_t old = 0;
+  pace();
+  if (const ReadResult r = link_.read(unit, address, 1, &old); r.status != ReadStatus::ok) {
+    out.error = r.error;
+    return out;
+  }
+  pace();
+  const ReadResult w = link_.write(unit, address, static_cast<std::uint16_t>(value));
+  last_request_ = clock_();
+  if (w.status != ReadStatus::ok) {
+    out.error = w.error;
+    return out;
+  }
+  out.previous = static_cast<std::int16_t>(old);
+  return out;
+}
+
 PollResult ModbusDevice::poll() {
   PollResult out;
   const SteadyTime started = clock_();

@@ -68,6 +68,12 @@ class ModbusDevice {
   explicit ModbusDevice(DeviceConfig config, Clock clock = {});
 
   PollResult poll();
+  // Reads one register, then writes `value` to it; returns the value it held before, or the error.
+  struct WriteResult {
+    std::optional<std::int16_t> previous;
+    std::string error;  // empty on success
+  };
+  WriteResult swap_register(int unit, std::uint16_t address, std::int16_t value);
   const DeviceHealth& health() const { return health_; }
   const DeviceConfig& config() const { return config_; }
   // The reads one poll makes, unit by unit (for the README's figures and the benchmark).

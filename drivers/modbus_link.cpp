@@ -130,4 +130,25 @@ ReadResult ModbusLink::read(int unit, std::uint16_t address, std::uint16_t count
   return r;
 }
 
+ReadResult ModbusLink::write(int unit, std::uint16_t address, std::uint16_t value) {
+  ReadResult r;
+  if (!connected_) {
+    r.status = ReadStatus::link_error;
+    r.error = "not connected";
+    return r;
+  }
+  modbus_set_slave(ctx_, unit);
+  if (modbus_write_register(ctx_, address, value) == 1) return r;
+  const int e = errno;
+  r.error = "unit " + std::to_string(unit) + " write register " + std::to_string(address) + ": " + errno_text(e);
+  if (e > MODBUS_ENOBASE && e <= MODBUS_ENOBASE + 0x0B) {
+    r.status = ReadStatus::exception;
+    r.exception_code = e - MODBUS_ENOBASE;
+    return r;
+  }
+  r.status = e == ETIMEDOUT ? ReadStatus::timeout : ReadStatus::link_error;
+  close();
+  return r;
+}
+
 }  // namespace drivers

@@ -166,6 +166,7 @@ int main(int argc, char** argv) {
                             model, model_mutex);
   sim::DeviceServer solark("solark", o.bind, o.solark_port, {{o.solark_unit, &drivers::solark::table(), 0, 331}},
                            model, model_mutex);
+  victron.serve_gx_settings();
   try {
     victron.start();
     solark.start();
@@ -251,9 +252,10 @@ int main(int argc, char** argv) {
       } else if (w[0] == "status") {
         std::lock_guard lock(model_mutex);
         fmt::print("battery_v={:.3f} rest_v={:.3f} battery_a={:.2f} soc_pct={:.1f} pv_w={:.0f} load_w={:.0f} "
-                   "requests_victron={} requests_solark={} writes={}\n",
+                   "requests_victron={} requests_solark={} writes={} dvcc={}\n",
                    model.battery_v(), model.rest_v, model.battery_a(), model.soc_pct, model.pv_w, model.load_w(),
-                   victron.requests(), solark.requests(), victron.writes() + solark.writes());
+                   victron.requests(), solark.requests(), victron.writes() + solark.writes(),
+                   victron.dvcc_max_charge_current());
       } else if (w[0] == "set" && w.size() == 3) {
         const double v = number(w[2], w[1]);
         std::lock_guard lock(model_mutex);

@@ -22,7 +22,20 @@ DeviceServer::DeviceServer(std::string name, std::string bind, int port, std::ve
     : name_(std::move(name)), bind_(std::move(bind)), port_(port), units_(std::move(units)), model_(model),
       model_mutex_(model_mutex) {}
 
-DeviceServer::~DeviceServer() { stop(); }
+DeviceServer::~DeviceServer() {
+  stop();
+  if (settings_) modbus_mapping_free(settings_);
+}
+
+void DeviceServer::serve_gx_settings() {
+  settings_ = modbus_mapping_new_start_address(0, 0, 0, 0, 2700, 25, 2700, 25);
+  settings_->tab_registers[2705 - 2700] = 0xFFFF;  // -1: no limit
+}
+
+int DeviceServer::dvcc_max_charge_current() const {
+  std::lock_guard lock(settings_mutex_);
+  return settings_ ? static_cast<std::int16_t>(settings_->tab_registers[2705 - 2700]) : 0;
+}
 
 void DeviceServer::set_faults(const Faults& f) {
   std::lock_guard lock(faults_mutex_);
@@ -145,6 +158,13 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
   const UnitSpec* spec = nullptr;
   for (const auto& u : units_) {
     if (u.unit == unit) spec = &u;
+  }
+  const int address = (query[header + 1] << 8) | query[header + 2];
+  if (settings_ && unit == 100 && address >= 2700 && address < 2725 && !f.exception) {
+    if (function == MODBUS_FC_WRITE_SINGLE_REGISTER || function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS) ++writes_;
+    std::lock_guard lock(settings_mutex_);
+    modbus_reply(ctx, query, length, settings_);
+    return;
   }
   if (f.exception && (f.exception_unit == 0 || f.exception_unit == unit)) {
     modbus_reply_exception(ctx, query, static_cast<unsigned>(f.exception));

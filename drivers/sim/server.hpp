@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "drivers/sim/model.hpp"
 
 struct _modbus;  // libmodbus context
+struct _modbus_mapping_t;
 
 namespace sim {
 
@@ -44,6 +46,9 @@ class DeviceServer {
   void set_faults(const Faults& f);
   Faults faults() const;
   long long requests() const { return requests_; }
+  // The GX's settings registers 2700-2724 on unit 100, readable and writable (DVCC 2705 = -1).
+  void serve_gx_settings();
+  int dvcc_max_charge_current() const;
   // For latency measurements: the steady-clock time (ns) of the first request after mark().
   void mark() { first_after_mark_ns_ = 0; marked_ = true; }
   long long first_after_mark_ns() const { return first_after_mark_ns_; }
@@ -67,6 +72,8 @@ class DeviceServer {
   std::atomic<bool> marked_{false};
   std::thread thread_;
   int listen_fd_ = -1;
+  struct _modbus_mapping_t* settings_ = nullptr;
+  mutable std::mutex settings_mutex_;
 };
 
 }  // namespace sim

@@ -67,6 +67,16 @@ sleep 3
 check "no OFF within min on-time after a restart" "! grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
 check "the restored state was logged" "grep -q 'Primary S21+: restored ON' '$WORK/shackd.log'"
 
+# --- a cold battery blocks charging: the GX's DVCC max charge current goes to 0 and comes back.
+dvcc() { sim status; sleep 0.2; grep -a 'dvcc=' "$WORK/sim.out" | tail -1 | sed -E 's/.*dvcc=(-?[0-9]+).*/\1/'; }
+check "DVCC starts with no limit" '[[ $(dvcc) == -1 ]]'
+sim set battery_temp_c -3
+wait_for "DVCC set to 0 on a cold battery" 10 '[[ $(dvcc) == 0 ]]'
+check "the charge block is published" 'grep -q "\"block_charging\":true" <<<"$(retained shack/state)"'
+sim set battery_temp_c 5
+wait_for "DVCC restored when the battery is warm" 10 '[[ $(dvcc) == -1 ]]'
+check "the write and the restore are in the log" 'grep -q "DVCC max charge current set to 0 A (was -1)" "$WORK/shackd.log" && grep -q "restored to -1" "$WORK/shackd.log"'
+
 # --- status and once, against the running daemon.
 out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
 check "status shows shackd online" 'grep -q "^shackd: online" <<<"$out"'
