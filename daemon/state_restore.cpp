@@ -44,15 +44,12 @@ rules::LoadState restore_load(const LoadStateRow& row, rules::SteadyTime steady_
     for (int i = 0; i < std::min(row.starts_this_hour, rules::kMaxStartsPerHour); ++i) st.starts.record(*last);
   }
   if (row.override_mode == "on" || row.override_mode == "off") {
-    const auto until = at(row.override_until);
-    const bool expired = row.override_until && (!until || *until <= steady_now);
-    // A stored expiry in the past has run out while shackd was away.
-    if (!expired) {
+    // The expiry is in the future, so it is converted directly, not as a past instant (which
+    // to_steady() clamps to now). One that ran out while shackd was away is dropped.
+    const auto until = row.override_until ? parse_iso_utc(*row.override_until) : std::nullopt;
+    if (!row.override_until || (until && *until > wall_now_s)) {
       st.override_.mode = row.override_mode == "on" ? rules::OverrideMode::on : rules::OverrideMode::off;
-      if (row.override_until) {
-        const auto w = parse_iso_utc(*row.override_until);
-        st.override_.until = steady_now + std::chrono::seconds(std::max<std::int64_t>(0, *w - wall_now_s));
-      }
+      if (until) st.override_.until = steady_now + std::chrono::seconds(*until - wall_now_s);
     }
   }
   return st;
@@ -65,6 +62,7 @@ LoadStateRow persist_load(const std::string& key, const rules::LoadState& st, co
   const auto iso = [&](rules::SteadyTime t) { return iso_utc(to_wall(t, steady_now, wall_now_s)); };
   const bool transition = !previous || previous->commanded_on != st.on;
   if (transition) {
+    if (!previous && st.on && st.last_change) r.last_start = iso(*st.last_change);  // the first row
     if (previous && st.last_change) {
       if (st.on) {
         ++r.relay_cycles;
