@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "daemon/json_out.hpp"
 #include "daemon/render.hpp"
 
 namespace shackd {
@@ -22,24 +23,53 @@ double age_s(rules::SteadyTime now, rules::SteadyTime as_of) {
   return round_to(std::chrono::duration<double>(now - as_of).count(), 1);
 }
 
-// {"value": 8450, "age_s": 1.2} or {"value": null, "age_s": null}
-json measured(const std::optional<rules::Reading>& r, rules::SteadyTime now, int decimals) {
-  if (!r) return json{{"value", nullptr}, {"age_s", nullptr}};
-  return json{{"value", round_to(r->value, decimals)}, {"age_s", age_s(now, r->as_of)}};
-}
-
 }  // namespace
 
-std::string reason_json(const rules::Reason& r) { return reason_object(r).dump(); }
-
-json reason_object(const rules::Reason& r) {
-  json j{{"code", static_cast<int>(r.code)}, {"name", rules::code_name(r.code)}, {"text", rules::describe(r)}};
-  if (r.cause != rules::ReasonCode::none) j["cause"] = rules::code_name(r.cause);
-  if (!std::isnan(r.value)) j["value"] = r.value;
-  if (!std::isnan(r.limit)) j["limit"] = r.limit;
-  if (r.remaining.count() > 0) j["remaining_s"] = round_to(rules::to_seconds(r.remaining), 0);
-  return j;
+std::string reason_json(const rules::Reason& r) {
+  std::string out;
+  append_reason(out, r);
+  return out;
 }
+
+void append_reason(std::string& out, const rules::Reason& r) {
+  out += '{';
+  json_out::key(out, "code");
+  out += std::to_string(static_cast<int>(r.code));
+  json_out::key(out, "name");
+  json_out::string(out, rules::code_name(r.code));
+  json_out::key(out, "text");
+  json_out::string(out, rules::describe(r));
+  if (r.cause != rules::ReasonCode::none) {
+    json_out::key(out, "cause");
+    json_out::string(out, rules::code_name(r.cause));
+  }
+  if (!std::isnan(r.value)) {
+    json_out::key(out, "value");
+    json_out::number(out, r.value, 3);
+  }
+  if (!std::isnan(r.limit)) {
+    json_out::key(out, "limit");
+    json_out::number(out, r.limit, 3);
+  }
+  if (r.remaining.count() > 0) {
+    json_out::key(out, "remaining_s");
+    json_out::number(out, rules::to_seconds(r.remaining), 0);
+  }
+  out += '}';
+}
+
+namespace {
+// "pv_w":{"value":8450,"age_s":1.2}, or nulls.
+void measured_out(std::string& out, std::string_view name, const std::optional<rules::Reading>& r,
+                  rules::SteadyTime now, int decimals) {
+  json_out::key(out, name);
+  out += "{\"value\":";
+  json_out::number(out, r ? std::optional<double>(r->value) : std::nullopt, decimals);
+  out += ",\"age_s\":";
+  json_out::number(out, r ? std::optional<double>(age_s(now, r->as_of)) : std::nullopt, 1);
+  out += '}';
+}
+}  // namespace
 
 std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, const StoredProfiles& p) {
   const auto& b = d.battery;
@@ -51,36 +81,48 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
     case rules::VoltageSource::solark: used = &snap.solark_battery_v; break;
     case rules::VoltageSource::none: break;
   }
-  json j;
-  j["battery_v"] = b.measured_v ? json(round_to(*b.measured_v, 2)) : json(nullptr);
-  j["battery_v_age_s"] = used && *used ? json(age_s(now, (*used)->as_of)) : json(nullptr);
-  j["battery_v_decided"] = b.decide_v ? json(round_to(*b.decide_v, 2)) : json(nullptr);
-  j["voltage_source"] = source_name(b.source);
+  std::string out;
+  out.reserve(1024);
+  out += '{';
+  json_out::key(out, "battery_v");
+  json_out::number(out, b.measured_v, 2);
+  json_out::key(out, "battery_v_age_s");
+  json_out::number(out, used && *used ? std::optional<double>(age_s(now, (*used)->as_of)) : std::nullopt, 1);
+  json_out::key(out, "battery_v_decided");
+  json_out::number(out, b.decide_v, 2);
+  json_out::key(out, "voltage_source");
+  json_out::string(out, source_name(b.source));
   // Derived from the voltage curve: for people, never decided on.
-  j["soc_pct_estimated"] = b.soc_pct ? json(round_to(*b.soc_pct, 1)) : json(nullptr);
-  j["band"] = band_name(b.band);
-  j["pv_w"] = measured(snap.pv_w, now, 0);
-  j["load_w"] = measured(snap.load_w, now, 0);
-  j["battery_a"] = measured(snap.battery_a, now, 1);
-  if (snap.battery_a && b.measured_v) {
-    j["battery_w"] = json{{"value", round_to(snap.battery_a->value * *b.measured_v, 0)},
-                          {"age_s", age_s(now, snap.battery_a->as_of)}};  // + = charging
-  } else {
-    j["battery_w"] = json{{"value", nullptr}, {"age_s", nullptr}};
-  }
-  j["battery_temp_c"] = measured(snap.battery_temp_c, now, 1);
-  json zones = json::object();
+  json_out::key(out, "soc_pct_estimated");
+  json_out::number(out, b.soc_pct, 1);
+  json_out::key(out, "band");
+  json_out::string(out, band_name(b.band));
+  measured_out(out, "pv_w", snap.pv_w, now, 0);
+  measured_out(out, "load_w", snap.load_w, now, 0);
+  measured_out(out, "battery_a", snap.battery_a, now, 1);
+  std::optional<rules::Reading> battery_w;  // + = charging
+  if (snap.battery_a && b.measured_v) battery_w = rules::Reading{snap.battery_a->value * *b.measured_v, snap.battery_a->as_of};
+  measured_out(out, "battery_w", battery_w, now, 0);
+  measured_out(out, "battery_temp_c", snap.battery_temp_c, now, 1);
+  json_out::key(out, "zones_c");
+  out += '{';
   for (std::size_t i = 0; i < p.rules.zones.size(); ++i) {
     const auto& r = i < snap.zone_temp_c.size() ? snap.zone_temp_c[i] : std::optional<rules::Reading>{};
-    zones[p.rules.zones[i].name] = measured(r, now, 1);
+    measured_out(out, p.rules.zones[i].name, r, now, 1);
   }
-  j["zones_c"] = zones;
-  j["block_charging"] = d.block_charging;
-  j["charge_reason"] = (reason_object(d.charge_reason));
-  json alarms = json::array();
-  for (const auto& a : d.alarms) alarms.push_back((reason_object(a)));
-  j["alarms"] = alarms;
-  return j.dump();
+  out += '}';
+  json_out::key(out, "block_charging");
+  out += d.block_charging ? "true" : "false";
+  json_out::key(out, "charge_reason");
+  append_reason(out, d.charge_reason);
+  json_out::key(out, "alarms");
+  out += '[';
+  for (std::size_t i = 0; i < d.alarms.size(); ++i) {
+    if (i) out += ',';
+    append_reason(out, d.alarms[i]);
+  }
+  out += "]}";
+  return out;
 }
 
 const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load) {
@@ -93,20 +135,41 @@ const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef&
 }
 
 std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& loads) {
-  json arr = json::array();
-  for (const auto& l : loads) {
+  std::string out;
+  out.reserve(256 * loads.size() + 64);
+  out += "{\"loads\":[";
+  for (std::size_t i = 0; i < loads.size(); ++i) {
+    const auto& l = loads[i];
     const auto& ld = decision_for(d, l);
-    json e{{"id", l.id}, {"name", l.name}, {"kind", kind_name(l.kind)}, {"on", ld.on}, {"changed", ld.changed},
-           {"reason", (reason_object(ld.reason))}};
-    if (l.kind == LoadRef::Kind::fan && ld.fan_speed > 0) e["fan_speed"] = ld.fan_speed;
-    arr.push_back(e);
+    if (i) out += ',';
+    out += '{';
+    json_out::key(out, "id");
+    json_out::string(out, l.id);
+    json_out::key(out, "name");
+    json_out::string(out, l.name);
+    json_out::key(out, "kind");
+    json_out::string(out, kind_name(l.kind));
+    json_out::key(out, "on");
+    out += ld.on ? "true" : "false";
+    json_out::key(out, "changed");
+    out += ld.changed ? "true" : "false";
+    json_out::key(out, "reason");
+    append_reason(out, ld.reason);
+    if (l.kind == LoadRef::Kind::fan && ld.fan_speed > 0) {
+      json_out::key(out, "fan_speed");
+      out += std::to_string(ld.fan_speed);
+    }
+    out += '}';
   }
-  return json{{"loads", arr}, {"block_charging", d.block_charging}}.dump();
+  out += "],\"block_charging\":";
+  out += d.block_charging ? "true" : "false";
+  out += '}';
+  return out;
 }
 
 std::string event_json(const std::string& kind, const std::string& load_id, const rules::Reason& r,
                        const std::string& detail) {
-  json j{{"kind", kind}, {"reason", (reason_object(r))}};
+  json j{{"kind", kind}, {"reason", json::parse(reason_json(r))}};
   if (!load_id.empty()) j["load"] = load_id;
   if (!detail.empty()) j["detail"] = detail;
   return j.dump();

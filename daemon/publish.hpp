@@ -1,8 +1,6 @@
 #pragma once
 // What shackd says on MQTT, as JSON text built from the rules' decision. Missing is null, never 0;
 // every measurement carries its age.
-#include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -19,7 +17,7 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
 
 // <prefix>/load/<id>/reason: {"code":41,"name":"below_start_voltage","text":"...", "remaining_s":...}
 std::string reason_json(const rules::Reason& r);
-nlohmann::json reason_object(const rules::Reason& r);
+void append_reason(std::string& out, const rules::Reason& r);
 
 const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load);
 

@@ -122,3 +122,17 @@ TEST_CASE("Home Assistant discovery payloads parse and carry the required fields
   CHECK(selects == 6);
   CHECK(shackd::slug("Dump Load S19 #1") == "dump_load_s19_1");
 }
+
+TEST_CASE("names with quotes, backslashes and control characters stay valid JSON") {
+  auto p = shack();
+  p.rules.zones[1].name = "Shed \"B\" \\ east\n\t\x01";
+  rules::Snapshot s;
+  s.now = rules::SteadyTime{} + 1000h;
+  s.zone_temp_c = {std::nullopt, rules::Reading{12.25, s.now}};
+  const auto d = rules::decide(s, p.rules, {});
+  const json st = json::parse(shackd::state_json(s, d, p));
+  CHECK(st["zones_c"]["Shed \"B\" \\ east\n\t\x01"]["value"] == 12.3);
+  CHECK(st["battery_v"].is_null());
+  const json dec = json::parse(shackd::decision_json(d, shackd::load_refs(p)));
+  CHECK(dec["loads"][4]["name"] == "Shed \"B\" \\ east\n\t\x01 fan");
+}
