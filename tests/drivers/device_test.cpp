@@ -30,7 +30,7 @@ drivers::DeviceConfig victron_config(int port) {
 drivers::DeviceConfig solark_config(int port) {
   drivers::DeviceConfig c;
   c.name = "solark";
-  c.transport = drivers::TcpTransport{"localhost", port};  // a host name, resolved
+  c.transport = drivers::TcpTransport{"127.0.0.1", port};
   c.units = {{1, &drivers::solark::table(), "solark"}};
   c.timeout = 300ms;
   c.backoff_min = 100ms;
