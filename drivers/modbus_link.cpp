@@ -106,18 +106,10 @@ bool ModbusLink::connect(std::string& error) {
   return true;
 }
 
-ReadResult ModbusLink::read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest) {
-  ReadResult r;
-  if (!connected_) {
-    r.status = ReadStatus::link_error;
-    r.error = "not connected";
-    return r;
-  }
-  modbus_set_slave(ctx_, unit);
-  if (modbus_read_registers(ctx_, address, count, dest) == count) return r;
+ReadResult ModbusLink::failed(const std::string& what) {
   const int e = errno;
-  r.error = "unit " + std::to_string(unit) + " registers " + std::to_string(address) + "+" + std::to_string(count) +
-            ": " + errno_text(e);
+  ReadResult r;
+  r.error = what + ": " + errno_text(e);
   if (e > MODBUS_ENOBASE && e <= MODBUS_ENOBASE + 0x0B) {
     r.status = ReadStatus::exception;
     r.exception_code = e - MODBUS_ENOBASE;
@@ -130,25 +122,18 @@ ReadResult ModbusLink::read(int unit, std::uint16_t address, std::uint16_t count
   return r;
 }
 
-ReadResult ModbusLink::write(int unit, std::uint16_t address, std::uint16_t value) {
-  ReadResult r;
-  if (!connected_) {
-    r.status = ReadStatus::link_error;
-    r.error = "not connected";
-    return r;
-  }
+ReadResult ModbusLink::read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest) {
+  if (!connected_) return {ReadStatus::link_error, 0, "not connected"};
   modbus_set_slave(ctx_, unit);
-  if (modbus_write_register(ctx_, address, value) == 1) return r;
-  const int e = errno;
-  r.error = "unit " + std::to_string(unit) + " write register " + std::to_string(address) + ": " + errno_text(e);
-  if (e > MODBUS_ENOBASE && e <= MODBUS_ENOBASE + 0x0B) {
-    r.status = ReadStatus::exception;
-    r.exception_code = e - MODBUS_ENOBASE;
-    return r;
-  }
-  r.status = e == ETIMEDOUT ? ReadStatus::timeout : ReadStatus::link_error;
-  close();
-  return r;
+  if (modbus_read_registers(ctx_, address, count, dest) == count) return {};
+  return failed("unit " + std::to_string(unit) + " registers " + std::to_string(address) + "+" + std::to_string(count));
+}
+
+ReadResult ModbusLink::write(int unit, std::uint16_t address, std::uint16_t value) {
+  if (!connected_) return {ReadStatus::link_error, 0, "not connected"};
+  modbus_set_slave(ctx_, unit);
+  if (modbus_write_register(ctx_, address, value) == 1) return {};
+  return failed("unit " + std::to_string(unit) + " write register " + std::to_string(address));
 }
 
 }  // namespace drivers

@@ -60,6 +60,8 @@ class ModbusLink {
   const Transport& transport() const { return transport_; }
 
  private:
+  ReadResult failed(const std::string& what);  // classifies errno after a failed call
+
   Transport transport_;
   std::chrono::milliseconds timeout_;
   _modbus* ctx_ = nullptr;
