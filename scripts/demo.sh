@@ -14,6 +14,8 @@ work=$(mktemp -d /tmp/shackd-demo-XXXXXX)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # faketime runs shackd as its child: stop whatever still names this demo's directory.
+  pkill -f "$work" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }

@@ -12,6 +12,8 @@ PIDS=()
 passed=0 failed=0
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  # faketime runs the program as its child: kill whatever still names this run's directory.
+  pkill -9 -f "$WORK" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$WORK"
 }
