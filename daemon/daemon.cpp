@@ -48,11 +48,12 @@ std::optional<int> local_minute(std::int64_t wall_s) {
   return tm.tm_hour * 60 + tm.tm_min;
 }
 
-rules::LoadState& state_of(rules::State& s, const LoadRef& l) {
+template <typename State>
+auto& state_of(State& s, const LoadRef& l) {
   switch (l.kind) {
-    case LoadRef::Kind::miner: return s.miners.at(l.index);
     case LoadRef::Kind::fan: return s.zones.at(l.index).fan;
     case LoadRef::Kind::heater: return s.zones.at(l.index).heater;
+    case LoadRef::Kind::miner: break;
   }
   return s.miners.at(l.index);
 }
@@ -94,7 +95,7 @@ bool Daemon::load(const Config& config, bool first) {
   state_.zones.resize(profiles_.rules.zones.size());
   for (const auto& l : loads_) {
     for (const auto& o : old_loads) {
-      if (o.state_key == l.state_key) state_of(state_, l) = state_of(const_cast<rules::State&>(old_state), o);
+      if (o.state_key == l.state_key) state_of(state_, l) = state_of(old_state, o);
     }
   }
   mapping_ = {};
@@ -612,7 +613,13 @@ int Daemon::run() {
   event("lifecycle", "", {rules::ReasonCode::none}, std::string("started ") + SHACKD_VERSION, wall_now_s());
   auto next = Clock::now();
   while (!signals::stop) {
-    cycle();
+    try {
+      cycle();
+    } catch (const std::exception& e) {
+      // Never let one bad cycle end the controller: the relays keep their last commanded state
+      // (and their dead-man), the next cycle starts fresh from the devices.
+      log::error("cycle failed, continuing: {}", e.what());
+    }
     next += config_.interval;
     const auto now = Clock::now();
     if (next < now) next = now;  // a long cycle: start the next at once, without a burst
