@@ -172,21 +172,31 @@ void parse_mqtt(const YAML::Node& node, const std::string& path, Reader& r, Mqtt
 
 const std::regex kId(R"(^[a-z0-9_]{1,40}$)");
 
-void parse_relays(const YAML::Node& node, const std::string& path, Reader& r, std::vector<drivers::mqtt::RelayConfig>& out) {
+// A map of ids (relays:, sensors:): duplicates refused, and each id topic-safe, since it becomes
+// part of MQTT topics.
+std::vector<std::pair<std::string, YAML::Node>> id_entries(const YAML::Node& node, const std::string& path,
+                                                           const char* what, Errors& e) {
+  std::vector<std::pair<std::string, YAML::Node>> out;
   if (!node.IsMap()) {
-    r.e.add(path, node, "expected a map of relay ids");
-    return;
+    e.add(path, node, fmt::format("expected a map of {} ids", what));
+    return out;
   }
-  std::vector<std::string_view> ids;
-  std::vector<std::string> keep;
-  for (auto it = node.begin(); it != node.end(); ++it) keep.push_back(it->first.Scalar());
-  for (const auto& k : keep) ids.push_back(k);
-  for (const auto& [id, v] : yaml::entries(node, path, ids, r.e)) {
-    const std::string p = path + "." + id;
+  std::vector<std::string> keys;
+  for (auto it = node.begin(); it != node.end(); ++it) keys.push_back(it->first.Scalar());
+  const std::vector<std::string_view> allowed(keys.begin(), keys.end());
+  for (auto& [id, v] : yaml::entries(node, path, allowed, e)) {
     if (!std::regex_match(id, kId)) {
-      r.e.add(p, v, "a relay id is 1-40 of a-z, 0-9 and _ (it becomes part of MQTT topics)");
+      e.add(path + "." + id, v, fmt::format("a {} id is 1-40 of a-z, 0-9 and _ (it becomes part of MQTT topics)", what));
       continue;
     }
+    out.emplace_back(id, v);
+  }
+  return out;
+}
+
+void parse_relays(const YAML::Node& node, const std::string& path, Reader& r, std::vector<drivers::mqtt::RelayConfig>& out) {
+  for (const auto& [id, v] : id_entries(node, path, "relay", r.e)) {
+    const std::string p = path + "." + id;
     drivers::mqtt::RelayConfig rc;
     rc.id = id;
     std::string protocol;
@@ -230,19 +240,8 @@ void parse_relays(const YAML::Node& node, const std::string& path, Reader& r, st
 }
 
 void parse_sensors(const YAML::Node& node, const std::string& path, Reader& r, std::vector<drivers::mqtt::SensorConfig>& out) {
-  if (!node.IsMap()) {
-    r.e.add(path, node, "expected a map of sensor ids");
-    return;
-  }
-  std::vector<std::string> keep;
-  for (auto it = node.begin(); it != node.end(); ++it) keep.push_back(it->first.Scalar());
-  std::vector<std::string_view> ids(keep.begin(), keep.end());
-  for (const auto& [id, v] : yaml::entries(node, path, ids, r.e)) {
+  for (const auto& [id, v] : id_entries(node, path, "sensor", r.e)) {
     const std::string p = path + "." + id;
-    if (!std::regex_match(id, kId)) {
-      r.e.add(p, v, "a sensor id is 1-40 of a-z, 0-9 and _");
-      continue;
-    }
     drivers::mqtt::SensorConfig s;
     s.id = id;
     for (const auto& [k, x] : yaml::entries(v, p, {"topic", "format", "key", "field", "min", "max"}, r.e)) {

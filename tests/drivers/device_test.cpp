@@ -178,7 +178,7 @@ TEST_CASE("a gateway that closes idle connections costs a reconnect, not a misse
   drivers::ModbusDevice solark(solark_config(sim.solark_port()));
   sim.ok("fault solark idle-close 1");
   REQUIRE(solark.poll().errors.empty());
-  std::this_thread::sleep_for(1500ms);  // let the simulated gateway drop us: bounded
+  std::this_thread::sleep_for(1500ms);  // a bounded wait on the simulator process: its gateway drops us
   const auto reconnects = solark.health().reconnects;
   const auto r = solark.poll();
   CHECK(r.errors.empty());
@@ -189,7 +189,7 @@ TEST_CASE("a gateway that closes idle connections costs a reconnect, not a misse
 TEST_CASE("an offline device refuses connections; the driver backs off") {
   test::SimProcess sim;
   sim.ok("fault victron offline");
-  std::this_thread::sleep_for(100ms);  // the simulator closes its listener: bounded
+  std::this_thread::sleep_for(100ms);  // a bounded wait on the simulator process: it closes its listener
   drivers::ModbusDevice victron(victron_config(sim.victron_port()));
   const auto r = victron.poll();
   CHECK(r.readings.empty());
