@@ -67,22 +67,31 @@ Daemon::Daemon(RunOptions options) : options_(std::move(options)) {}
 Daemon::~Daemon() = default;
 
 bool Daemon::load(const Config& config, bool first) {
-  // Profiles: the YAML's section over the database's, all or nothing.
+  // Profiles: the YAML's section over the database's. Checked in memory first, references
+  // included, so that nothing is written for a config that will not be used.
+  StoredProfiles p = load_profiles(*db_);
+  bool apply = false;
   if (config.profiles) {
-    const ApplyResult r = apply_profiles(*db_, config.text, config.source);
-    if (r.outcome == ApplyOutcome::rejected) {
+    StoredProfiles next = p;
+    const auto errors = overlay_profiles(*config.profiles, next, "profiles");
+    if (!errors.empty()) {
       log::error("{}: the profiles: section was refused; the profiles in force stay in force:", config.source);
-      for (const auto& e : r.errors) log::error("  {}", e);
-    } else if (r.outcome == ApplyOutcome::applied) {
-      log::info("{}: profiles applied ({} row(s) changed)", config.source, r.rows_written);
+      for (const auto& e : errors) log::error("  {}", e);
+    } else {
+      p = std::move(next);
+      apply = true;
     }
   }
-  StoredProfiles p = load_profiles(*db_);
   const auto ref_errors = check_references(config, p);
   if (!ref_errors.empty()) {
     log::error("{}: {}", config.source, first ? "cannot start:" : "reload refused, keeping the running config:");
     for (const auto& e : ref_errors) log::error("  {}", e);
     return false;
+  }
+  if (apply) {
+    const ApplyResult r = apply_profiles(*db_, config.text, config.source);
+    if (r.outcome == ApplyOutcome::applied) log::info("{}: profiles applied ({} row(s) changed)", config.source, r.rows_written);
+    p = load_profiles(*db_);
   }
   // Carry each load's state over by its name, so a reload never flaps a relay.
   const auto old_loads = loads_;
