@@ -356,6 +356,12 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
           if (e->payload == "online") publish_all_ = true;  // Home Assistant restarted
           break;
         }
+        // A retained sensor message (Tasmota SensorRetain) has no age: it may be hours old, and
+        // stamping it "now" would make a dead sensor look alive. Only live messages count.
+        if (e->retained) {
+          log::debug("ignored a retained message on {}: its age is unknown", e->topic);
+          break;
+        }
         const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
         for (const auto& x : r.readings) readings_.set("sensor." + x.id, x.value, now);
         for (const auto& why : r.errors) log::warn("{}", why);
@@ -548,7 +554,6 @@ void Daemon::cycle() {
     publish_all_ = false;
   }
   if (!options_.once) persist(snap, now, wall);
-  ++cycles_;
   if (!ready_) {
     ready_ = true;
     notify("READY=1");

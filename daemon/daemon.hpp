@@ -92,7 +92,6 @@ class Daemon {
   std::int16_t dvcc_saved_ = -1;  // what 2705 held before the block (-1: no limit)
   bool ready_ = false;
   bool publish_all_ = true;
-  long long cycles_ = 0;
   rules::SteadyTime last_prune_{};
   rules::SteadyTime last_health_publish_{};
 };
