@@ -15,6 +15,7 @@ packages=(
   mbpoll                                      # an independent Modbus client for the simulator tests
   faketime                                    # the demo and end-to-end tests run a day in minutes
   python3                                     # the demo picks free ports with it
+  lintian                                     # the .deb is checked by lintian (tests/package)
 )
 
 missing=()

@@ -15,3 +15,6 @@ scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSHACKD_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== cross build for the Raspberry Pi (arm64), tests under qemu-user, the .deb"
+scripts/cross.sh arm64

@@ -66,8 +66,7 @@ class Broker {
     if (pid_ == 0) {
       const std::string conf = (dir_ / "mosquitto.conf").string();
       const std::string log = (dir_ / "mosquitto.log").string();
-      freopen(log.c_str(), "a", stdout);
-      freopen(log.c_str(), "a", stderr);
+      if (!freopen(log.c_str(), "a", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(126);
       execl(bin, "mosquitto", "-c", conf.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
