@@ -138,6 +138,10 @@ std::optional<int> Daemon::start() {
     if (!load(config_, true)) return kExConfig;
     store_ = std::make_unique<RuntimeStore>(*db_);
     rows_ = store_->load_states();
+    // From here on the database is written from the loop: waiting the default 5 s for another
+    // writer (a `sqlite3` shell, a backup) would stall control. Wait a quarter of an interval at
+    // most; a busy flush keeps its queue for the next cycle (the DB-locked row of the fault matrix).
+    sqlite3_busy_timeout(db_->raw(), static_cast<int>(std::clamp<long long>(config_.interval.count() / 4, 10, 250)));
   } catch (const MigrationError& e) {
     log::error("database {}: refused:\n{}", config_.database_path, e.what());
     return kExConfig;
@@ -264,8 +268,11 @@ void Daemon::reload() {
   const bool mqtt_changed = YAML::Dump(YAML::Load(config_.text)["mqtt"]) != YAML::Dump(YAML::Load(next.text)["mqtt"]) ||
                             YAML::Dump(YAML::Load(config_.text)["relays"]) != YAML::Dump(YAML::Load(next.text)["relays"]) ||
                             YAML::Dump(YAML::Load(config_.text)["sensors"]) != YAML::Dump(YAML::Load(next.text)["sensors"]);
+  // Reconnecting the devices costs a poll or two; only when their section changed (a SIGHUP
+  // storm must not keep the Modbus links down).
+  const bool devices_changed = YAML::Dump(YAML::Load(config_.text)["devices"]) != YAML::Dump(YAML::Load(next.text)["devices"]);
   config_ = next;
-  start_devices();
+  if (devices_changed) start_devices();
   if (mqtt_changed) {
     if (mqtt_) mqtt_->shutdown();
     start_mqtt();
@@ -296,6 +303,7 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
     if (snap->battery_temp_c) e.temp_c = snap->battery_temp_c->value;
   }
   if (store_) store_->add_event(e);
+  ++loop_.events;
   mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, load_id, r, e.detail), false);
 }
 
@@ -403,6 +411,8 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
   // Superseded every cycle: QoS 0 spares the broker and paho an acknowledgement each.
   mqtt_publish(p + "/state", state_json(snap, decision_, profiles_), true, 0);
   mqtt_publish(p + "/decision", decision_json(decision_, loads_), false, 0);
+  loop_.store_queued = store_ ? store_->backlog() : 0;
+  mqtt_publish(p + "/loop", loop_json(loop_), true, 0);
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);
     Published& pub = published_[l.id];
@@ -472,6 +482,7 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
     }
   } catch (const db::Error& e) {
     // Disk full, read-only or locked: control goes on, the queue waits for the next try.
+    ++loop_.store_errors;
     log::warn("{} ({} item(s) kept queued)", e.what(), store_->queued());
     mqtt_publish(config_.mqtt.prefix + "/event",
                  event_json("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what()), false);
@@ -627,6 +638,7 @@ int Daemon::run() {
   event("lifecycle", "", {rules::ReasonCode::none}, std::string("started ") + SHACKD_VERSION, wall_now_s());
   auto next = Clock::now();
   while (!signals::stop) {
+    const auto started = Clock::now();
     try {
       cycle();
     } catch (const std::exception& e) {
@@ -636,16 +648,34 @@ int Daemon::run() {
     }
     next += config_.interval;
     const auto now = Clock::now();
-    if (next < now) next = now;  // a long cycle: start the next at once, without a burst
+    const double took_ms = std::chrono::duration<double, std::milli>(now - started).count();
+    ++loop_.cycles;
+    loop_.last_ms = took_ms;
+    loop_.longest_ms = std::max(loop_.longest_ms, took_ms);
+    if (next < now) {
+      // A long cycle: start the next at once, without a burst. Ticks passed by more than half an
+      // interval count as missed (a stalled machine counts too: this is wall-to-wall monotonic).
+      const auto late = now - next;
+      const auto missed = (late + config_.interval / 2) / config_.interval;
+      if (missed > 0) {
+        loop_.missed += static_cast<std::uint64_t>(missed);
+        log::warn("cycle took {:.0f} ms: {} tick(s) of {} ms missed", took_ms, missed, config_.interval.count());
+      }
+      next = now;
+    }
     // One sleep to the next tick. A signal interrupts it (the handlers are installed without
-    // SA_RESTART), so SIGTERM and SIGHUP act at once; waking every few ms would cost CPU.
-    while (!signals::stop && !signals::reload && Clock::now() < next) {
+    // SA_RESTART), so SIGTERM acts at once; waking every few ms would cost CPU. SIGHUP waits for
+    // the next tick: the reload runs at the top of the cycle, so a storm of them costs one
+    // reload per cycle and never an extra poll.
+    while (!signals::stop && Clock::now() < next) {
       const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(next - Clock::now());
       if (left.count() <= 0) break;
       timespec ts{static_cast<std::time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
       nanosleep(&ts, nullptr);
     }
   }
+  log::info("loop: {} cycles, {} missed, longest {:.1f} ms, {} events, {} store errors", loop_.cycles, loop_.missed,
+            loop_.longest_ms, loop_.events, loop_.store_errors);
   shutdown();
   return kExOk;
 }

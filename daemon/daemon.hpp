@@ -11,6 +11,7 @@
 #include "daemon/loads.hpp"
 #include "daemon/poller.hpp"
 #include "daemon/profiles.hpp"
+#include "daemon/publish.hpp"
 #include "daemon/runtime_store.hpp"
 #include "daemon/sqlite.hpp"
 #include "drivers/mqtt/client.hpp"
@@ -94,6 +95,7 @@ class Daemon {
   bool publish_all_ = true;
   rules::SteadyTime last_prune_{};
   rules::SteadyTime last_health_publish_{};
+  LoopStats loop_;
 };
 
 // `shackd run`, `shackd check`, `shackd once`.

@@ -125,6 +125,26 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
   return out;
 }
 
+std::string loop_json(const LoopStats& s) {
+  std::string out = "{";
+  json_out::key(out, "cycles");
+  out += std::to_string(s.cycles);
+  json_out::key(out, "missed");
+  out += std::to_string(s.missed);
+  json_out::key(out, "last_ms");
+  json_out::number(out, s.last_ms, 2);
+  json_out::key(out, "longest_ms");
+  json_out::number(out, s.longest_ms, 2);
+  json_out::key(out, "events");
+  out += std::to_string(s.events);
+  json_out::key(out, "store_queued");
+  out += std::to_string(s.store_queued);
+  json_out::key(out, "store_errors");
+  out += std::to_string(s.store_errors);
+  out += '}';
+  return out;
+}
+
 const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load) {
   switch (load.kind) {
     case LoadRef::Kind::miner: return d.miners.at(load.index);

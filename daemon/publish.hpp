@@ -1,6 +1,8 @@
 #pragma once
 // What shackd says on MQTT, as JSON text built from the rules' decision. Missing is null, never 0;
 // every measurement carries its age.
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,18 @@ namespace shackd {
 // <prefix>/state (retained): battery voltage and source, the SOC estimate labelled as estimated,
 // PV, load, battery power and current, temperatures, band and charge block.
 std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, const StoredProfiles& p);
+
+// The loop's own health, published on <prefix>/loop: whether it keeps its cadence and whether
+// the store keeps up. A tick counts as missed when a cycle starts more than half an interval late.
+struct LoopStats {
+  std::uint64_t cycles = 0;
+  std::uint64_t missed = 0;
+  double last_ms = 0, longest_ms = 0;  // cycle duration, monotonic
+  std::uint64_t events = 0;            // events recorded by this process
+  std::size_t store_queued = 0;        // events and load states waiting for the database
+  std::uint64_t store_errors = 0;      // failed flushes (disk full, read-only, locked)
+};
+std::string loop_json(const LoopStats& s);
 
 // <prefix>/load/<id>/reason: {"code":41,"name":"below_start_voltage","text":"...", "remaining_s":...}
 std::string reason_json(const rules::Reason& r);

@@ -78,6 +78,9 @@ class RuntimeStore {
   int prune(std::int64_t unix_now, int telemetry_days = 30, int events_days = 90, int batch = 500);
 
   std::size_t queued() const { return states_.size() + events_.size() + done_.size(); }
+  // What is waiting because a flush failed or has not run yet: load states and events. (Finished
+  // telemetry minutes wait up to a minute by design and are not counted.)
+  std::size_t backlog() const { return states_.size() + events_.size(); }
   std::int64_t dropped() const { return dropped_; }  // items given up after a long outage
 
   int telemetry_every_s = 60;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -59,6 +60,7 @@ commands:
   set zone.NAME CELSIUS
   load NAME on|off        load NAME WATTS
   fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
+  relay LOAD mute|stuck|ok   (mute: never answers; stuck: ignores commands, reports its real state)
   status                  one line with the model's state and request counts
   mark, latency           time from the first GX request after `mark` to the first relay command
   quit
@@ -220,18 +222,33 @@ int main(int argc, char** argv) {
     throw std::runtime_error("no device '" + name + "' (victron or solark)");
   };
   bool stdin_open = true;
-  std::string line;
+  // Commands are read with read(2), not std::getline: poll() on the descriptor cannot see lines
+  // already sitting in std::cin's buffer, so a second command sent together with the first
+  // would wait for the next one.
+  std::string pending, line;
+  std::deque<std::string> lines;
   while (!g_stop) {
-    if (!stdin_open) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (lines.empty()) {
+      if (!stdin_open) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      pollfd pfd{STDIN_FILENO, POLLIN, 0};
+      if (::poll(&pfd, 1, 100) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+      if (n <= 0) {
+        stdin_open = false;  // no more commands: keep serving until a signal
+        continue;
+      }
+      pending.append(buf, static_cast<std::size_t>(n));
+      for (std::size_t at; (at = pending.find('\n')) != std::string::npos; pending.erase(0, at + 1)) {
+        lines.push_back(pending.substr(0, at));
+      }
       continue;
     }
-    pollfd pfd{STDIN_FILENO, POLLIN, 0};
-    if (::poll(&pfd, 1, 100) <= 0) continue;
-    if (!std::getline(std::cin, line)) {
-      stdin_open = false;  // no more commands: keep serving until a signal
-      continue;
-    }
+    line = std::move(lines.front());
+    lines.pop_front();
     std::istringstream in(line);
     std::vector<std::string> w;
     for (std::string word; in >> word;) w.push_back(word);
@@ -277,6 +294,12 @@ int main(int argc, char** argv) {
         } else {
           model.loads[w[1]].power_w = number(w[2], "load " + w[1]);
         }
+        fmt::print("ok\n");
+      } else if (w[0] == "relay" && w.size() == 3) {
+        if (!mqtt_site) throw std::runtime_error("no MQTT site (--mqtt)");
+        using F = sim::MqttSite::RelayFault;
+        if (w[2] != "mute" && w[2] != "stuck" && w[2] != "ok") throw std::runtime_error("relay fault: mute, stuck or ok");
+        mqtt_site->set_relay_fault(w[1], w[2] == "mute" ? F::mute : w[2] == "stuck" ? F::stuck : F::ok);
         fmt::print("ok\n");
       } else if (w[0] == "fault" && w.size() >= 3) {
         sim::DeviceServer& d = device(w[1]);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
 
 namespace sim {
 
@@ -25,6 +26,12 @@ MqttSite::~MqttSite() {
   stop_ = true;
   thread_.join();
   client_->shutdown(std::chrono::milliseconds(500));
+}
+
+void MqttSite::set_relay_fault(const std::string& load, RelayFault f) {
+  if (!relays_.count(load)) throw std::runtime_error("no relay for load '" + load + "'");
+  std::lock_guard l(faults_mutex_);
+  relay_faults_[load] = f;
 }
 
 void MqttSite::run() {
@@ -54,10 +61,17 @@ void MqttSite::run() {
             first_command_after_mark_ns_ =
                 std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
           }
-          const bool on = e->payload == "ON" || e->payload == "1";
+          RelayFault fault = RelayFault::ok;
+          {
+            std::lock_guard l(faults_mutex_);
+            if (const auto it = relay_faults_.find(load); it != relay_faults_.end()) fault = it->second;
+          }
+          if (fault == RelayFault::mute) continue;
+          bool on = e->payload == "ON" || e->payload == "1";
           {
             std::lock_guard l(mutex_);
-            model_.loads[load].on = on;
+            if (fault == RelayFault::stuck) on = model_.loads[load].on;
+            else model_.loads[load].on = on;
           }
           client_->publish("stat/" + topic + "/RESULT", std::string("{\"POWER1\":\"") + (on ? "ON" : "OFF") + "\"}", 1, false);
           client_->publish("stat/" + topic + "/POWER1", on ? "ON" : "OFF", 1, false);

@@ -22,10 +22,17 @@ class MqttSite {
   // For latency measurements: the steady-clock time (ns) of the first relay command after mark().
   void mark() { first_command_after_mark_ns_ = 0; marked_ = true; }
   long long first_command_after_mark_ns() const { return first_command_after_mark_ns_; }
+  // Relay faults: mute ignores commands and answers nothing (a relay that never confirms);
+  // stuck ignores commands but answers with its real, unchanged state (a relay whose state is
+  // not the commanded one: a welded or dead contact); ok undoes either.
+  enum class RelayFault { ok, mute, stuck };
+  void set_relay_fault(const std::string& load, RelayFault f);
 
  private:
   void run();
   std::map<std::string, std::string> relays_, sensors_;
+  std::mutex faults_mutex_;
+  std::map<std::string, RelayFault> relay_faults_;
   SiteModel& model_;
   std::mutex& mutex_;
   double sensor_period_s_;

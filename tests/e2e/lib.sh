@@ -60,10 +60,13 @@ start_sim() {
 }
 sim() { echo "$*" >&7; }  # a command to the simulator
 
-# write_config FILE: the e2e config (tests/e2e/e2e.yaml) with this run's ports and database.
+# write_config FILE [TEMPLATE]: the e2e config (tests/e2e/e2e.yaml, or TEMPLATE) with this run's
+# ports and database ($DB_PATH, or $WORK/shackd.db); ${SCHEDULE} and ${OUTSIDE} from the same-named
+# variables ("" and true by default).
 write_config() {
-  sed -e "s|\${DB}|$WORK/shackd.db|" -e "s|\${VICTRON_PORT}|$VICTRON_PORT|" -e "s|\${SOLARK_PORT}|$SOLARK_PORT|" \
-    -e "s|\${MQTT_PORT}|$MQTT_PORT|" "$SRC/tests/e2e/e2e.yaml" >"$1"
+  sed -e "s|\${DB}|${DB_PATH:-$WORK/shackd.db}|" -e "s|\${VICTRON_PORT}|$VICTRON_PORT|" -e "s|\${SOLARK_PORT}|$SOLARK_PORT|" \
+    -e "s|\${MQTT_PORT}|$MQTT_PORT|" -e "s|\${SCHEDULE}|${SCHEDULE:-}|" -e "s|\${OUTSIDE}|${OUTSIDE:-true}|" \
+    "${2:-$SRC/tests/e2e/e2e.yaml}" >"$1"
 }
 
 start_daemon() {  # start_daemon CONFIG [prefix command, e.g. faketime ...]

@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# The fault matrix: real shackd, real shackd-sim, real mosquitto, one fault per row. Every row
+# asserts three things:
+#   cadence   the loop kept its interval (cycles counted against the clock, no tick missed),
+#   safe      the loads ended in the state the policy names,
+#   persisted nothing persisted is lost (every event this process recorded is in the database,
+#             the queue drains, integrity_check passes).
+# The database lives on a small tmpfs (the disk-full row fills it), mounted in a private mount
+# namespace so it can never outlive the test: run as root.
+# Usage: BUILD=build SRC=. fault_matrix.sh
+if [[ -z ${MATRIX_NS:-} ]]; then
+  [[ $(id -u) -eq 0 ]] || { echo "FAIL: the fault matrix mounts a tmpfs for its disk-full row: run it as root"; exit 1; }
+  exec unshare --mount --propagation private env MATRIX_NS=1 "$0" "$@"
+fi
+source "$(dirname "$0")/lib.sh"
+
+mkdir -p "$WORK/dbfs"
+mount -t tmpfs -o size=16m tmpfs "$WORK/dbfs" || { echo "FAIL: cannot mount a tmpfs"; exit 1; }
+DB_PATH="$WORK/dbfs/shackd.db"
+TEMPLATE="$SRC/tests/e2e/matrix.yaml"
+INTERVAL_S=1
+EVENTS_BASE=0
+
+db() { sqlite3 -cmd ".timeout 2000" "$DB_PATH" "$1"; }
+state() { retained "shack/load/$1/state"; }
+loop_json() { retained shack/loop; }
+field() { sed -nE "s/.*\"$1\":([0-9.]+).*/\1/p" <<<"$2"; }  # field KEY JSON
+
+healthy() { grep -q '"consecutive_failures":0' <<<"$(retained "shack/device/$1/health")"; }
+begin_row() {
+  ROW=$1
+  echo "== $ROW"
+  # Rows are independent: both devices read again (out of any reconnect backoff) before a row.
+  wait_for "both devices healthy before the row" 30 'healthy victron && healthy solark'
+  [[ -s $WORK/spy.log ]] && cp "$WORK/spy.log" "$WORK/spy-$(tr -c 'a-zA-Z0-9\n' _ <<<"$ROW").log"
+  local j; j=$(loop_json)
+  C0=$(field cycles "$j"); M0=$(field missed "$j"); T0=$(date +%s.%N)
+  : >"$WORK/spy.log"
+}
+
+# cadence [speed]: cycles since begin_row against the time passed (x speed under faketime).
+cadence() {
+  local speed=${1:-1} j c1 m1 t1
+  j=$(loop_json); c1=$(field cycles "$j"); m1=$(field missed "$j"); t1=$(date +%s.%N)
+  local want; want=$(python3 -c "print(int(($t1 - $T0) * $speed / $INTERVAL_S * 0.85) - 1)")
+  check "$ROW: cadence: $((c1 - C0)) cycles in $(python3 -c "print(round(($t1 - $T0) * $speed, 1))") s (want >= $want)" \
+    '[[ $((c1 - C0)) -ge $want ]]'
+  check "$ROW: cadence: no tick missed (missed $M0 -> $m1)" '[[ $m1 -eq $M0 ]]'
+}
+
+# persisted: once the queue is empty, the database holds every event of this process.
+persisted() {
+  local i j1 j2 n
+  for ((i = 0; i < 40; i++)); do
+    j1=$(loop_json); n=$(db "SELECT count(*) FROM events"); j2=$(loop_json)
+    if [[ $(field store_queued "$j1") == 0 && $(field store_queued "$j2") == 0 &&
+          $(field events "$j1") == "$(field events "$j2")" ]]; then
+      check "$ROW: persisted: $n events in the database, $EVENTS_BASE + $(field events "$j1") recorded" \
+        '[[ $n -eq $((EVENTS_BASE + $(field events "$j1"))) ]]'
+      check "$ROW: persisted: integrity_check" '[[ $(db "PRAGMA quick_check") == ok ]]'
+      return
+    fi
+    sleep 0.25
+  done
+  bad "$ROW: persisted: the store queue did not drain ($(loop_json))"
+}
+
+begin_daemon() {  # begin_daemon [prefix command...]: the events already in the database are the base
+  EVENTS_BASE=$( [[ -f $DB_PATH ]] && db "SELECT count(*) FROM events" || echo 0)
+  write_config "$WORK/shackd.yaml" "$TEMPLATE"
+  # The retained topics still hold the last process's messages: clear the loop's, wait for ours.
+  mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -r -n -t shack/loop
+  start_daemon "$WORK/shackd.yaml" "$@" || { tail -30 "$WORK/shackd.log"; exit 1; }
+  wait_for "this process's loop message" 15 '[[ -n $(loop_json) ]]'
+}
+stop_daemon() { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; pkill -f "$WORK/shackd.yaml"; sleep 0.2; }
+
+start_broker
+start_sim --battery-v 52.0
+spy 'cmnd/#' 'shack/event' 'shack/state'
+begin_daemon
+wait_for "the primary ON" 15 '[[ $(state primary_s21) == ON ]]'
+
+# ---------------------------------------------------------------------------------------------
+begin_row "Victron offline"
+sim fault victron offline
+wait_for "the fallback alarm" 10 "grep -q voltage_fallback '$WORK/spy.log'"
+sleep 4
+check "$ROW: safe: the primary runs on the Sol-Ark's voltage" '[[ $(state primary_s21) == ON ]]'
+check "$ROW: safe: no OFF was sent" "! grep -q 'POWER1 OFF' '$WORK/spy.log'"
+sim fault victron online
+cadence; persisted
+
+begin_row "Sol-Ark offline"
+sim fault solark offline
+sleep 5
+check "$ROW: safe: the primary runs on the GX's voltage" '[[ $(state primary_s21) == ON ]]'
+check "$ROW: safe: no OFF was sent" "! grep -q 'POWER1 OFF' '$WORK/spy.log'"
+sim fault solark online
+cadence; persisted
+
+begin_row "both offline"
+sim fault victron offline; sim fault solark offline
+wait_for "the primary OFF on stale voltage (stale_policy off)" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+check "$ROW: safe: the reason is stale_input" 'grep -q stale_input <<<"$(retained shack/load/primary_s21/reason)"'
+sim fault victron online; sim fault solark online
+wait_for "the primary back ON" 20 '[[ $(state primary_s21) == ON ]]'
+cadence; persisted
+
+begin_row "slow device (the Sol-Ark replies at 90 % of its 400 ms timeout)"
+# The Sol-Ark behind an RS485 gateway is the slow one in the field. Each of its requests takes
+# 360 ms, so a whole poll outlasts the cycle's deadline: the cycle goes on without it, the
+# poll's result is taken by a later cycle, and the GX carries the voltage meanwhile.
+sim fault solark slow 360
+sleep 8
+check "$ROW: safe: the primary stays ON" '[[ $(state primary_s21) == ON ]]'
+check "$ROW: safe: no OFF was sent" "! grep -q 'POWER1 OFF' '$WORK/spy.log'"
+check "$ROW: the Sol-Ark is still read (no timeout)" 'healthy solark'
+sim fault solark slow 0
+cadence; persisted
+
+begin_row "exception replies"
+sim fault victron exception 0x0B   # gateway target device failed to respond
+wait_for "the fallback alarm" 10 "grep -q voltage_fallback '$WORK/spy.log'"
+sleep 3
+check "$ROW: safe: the primary runs on the Sol-Ark's voltage" '[[ $(state primary_s21) == ON ]]'
+sim fault solark exception 0x04
+wait_for "the primary OFF with no voltage at all" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+sim fault victron clear; sim fault solark clear
+wait_for "the primary back ON" 20 '[[ $(state primary_s21) == ON ]]'
+cadence; persisted
+
+begin_row "garbage values (0xFFFF, 0x7FFF) and a wild jump"
+sim fault victron garbage
+wait_for "the garbage named in the log" 10 "grep -q 'outside its plausible range' '$WORK/shackd.log'"
+sleep 3
+check "$ROW: safe: the primary runs on the Sol-Ark's voltage" '[[ $(state primary_s21) == ON ]]'
+check "$ROW: safe: the published voltage is not garbage" '[[ $(field battery_v "$(retained shack/state)" | cut -d. -f1) -lt 60 ]]'
+sim fault victron clear
+sim set battery_v 46.0
+wait_for "the primary OFF at 46 V" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+: >"$WORK/spy.log"
+sim set battery_v 58.0; sleep 0.6; sim set battery_v 46.0   # one sample, shorter than start_delay_s
+sleep 4
+check "$ROW: safe: a one-sample jump to 58 V starts nothing" "! grep -q 'POWER1 ON' '$WORK/spy.log'"
+sim set battery_v 52.0
+wait_for "the primary back ON" 20 '[[ $(state primary_s21) == ON ]]'
+cadence; persisted
+
+begin_row "gateway closing idle connections"
+sim fault victron idle-close 1; sim fault solark idle-close 1
+sleep 8
+check "$ROW: safe: the primary stays ON" '[[ $(state primary_s21) == ON ]]'
+check "$ROW: safe: no OFF was sent" "! grep -q 'POWER1 OFF' '$WORK/spy.log'"
+check "$ROW: no voltage fallback (the GX is read on every cycle)" "! grep -q voltage_fallback '$WORK/spy.log'"
+sim fault victron clear; sim fault solark clear
+cadence; persisted
+
+begin_row "relay never confirms"
+sim relay primary_s21 mute
+sim set battery_v 46.0
+wait_for "relay_unconfirmed" 15 "grep -q relay_unconfirmed '$WORK/spy.log'"
+wait_for "a retry of the OFF" 20 "[[ \$(grep -c 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log') -ge 2 ]]"
+check "$ROW: safe: the decision stays OFF" '[[ $(state primary_s21) == OFF ]]'
+sim relay primary_s21 ok
+wait_for "the retried OFF switches the relay" 60 '[[ $(retained shack/load/primary_s21/observed) == OFF ]]'
+check "$ROW: the alarm is in the database" '[[ $(db "SELECT count(*) FROM events WHERE detail LIKE '"'"'relay_unconfirmed%'"'"'") -ge 1 ]]'
+cadence; persisted
+
+begin_row "relay reports the wrong state"
+sim set battery_v 52.0
+wait_for "the primary ON" 20 '[[ $(retained shack/load/primary_s21/observed) == ON ]]'
+: >"$WORK/spy.log"
+sim relay primary_s21 stuck
+sim set battery_v 46.0
+wait_for "the mismatch alarm" 15 "grep -qE 'relay_(unconfirmed|mismatch)' '$WORK/spy.log'"
+check "$ROW: safe: the decision stays OFF" '[[ $(state primary_s21) == OFF ]]'
+check "$ROW: the relay's real state is published" '[[ $(retained shack/load/primary_s21/observed) == ON ]]'
+wait_for "a retry of the OFF" 20 "[[ \$(grep -c 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log') -ge 2 ]]"
+sim relay primary_s21 ok
+wait_for "the relay finally OFF" 60 '[[ $(retained shack/load/primary_s21/observed) == OFF ]]'
+sim set battery_v 52.0
+wait_for "the primary ON again" 20 '[[ $(retained shack/load/primary_s21/observed) == ON ]]'
+cadence; persisted
+
+begin_row "sensor sending malformed JSON"
+heater_before=$(state main_room_heater)
+for payload in '{"DS18B20":{"Temperature":' 'not json' '{"DS18B20":{"Temperature":"hot"}}' '[]' "$(head -c 300 /dev/urandom | tr -d '\0')"; do
+  mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t tele/main_room_temp/SENSOR -m "$payload"
+done
+sleep 3
+check "$ROW: the bad payloads are named in the log" "grep -q 'main_room_temp\|DS18B20' '$WORK/shackd.log'"
+check "$ROW: safe: the heater did not change" '[[ $(state main_room_heater) == "$heater_before" ]]'
+check "$ROW: the zone keeps the sensor's real value (20 °C)" 'grep -qE "\"Main Room\":\{\"value\":20[,.]" <<<"$(retained shack/state)"'
+check "$ROW: shackd is running" 'kill -0 $DAEMON_PID'
+cadence; persisted
+
+begin_row "disk full under the database"
+errors0=$(field store_errors "$(loop_json)")
+dd if=/dev/zero of="$WORK/dbfs/fill" bs=64k 2>/dev/null   # until ENOSPC
+sim set battery_v 46.0   # control goes on: an actuation while nothing can be written
+wait_for "the store_error alarm on MQTT" 20 "grep -q 'store_error' '$WORK/spy.log'"
+wait_for "the primary OFF while the disk is full" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+wait_for "the failed flush counted" 10 '[[ $(field store_errors "$(loop_json)") -gt $errors0 ]]'
+check "$ROW: the queue holds the events" '[[ $(field store_queued "$(loop_json)") -gt 0 ]]'
+rm -f "$WORK/dbfs/fill"
+sim set battery_v 52.0
+wait_for "the primary ON again" 20 '[[ $(state primary_s21) == ON ]]'
+cadence; persisted
+check "$ROW: the OFF made during the outage is in the database" \
+  '[[ $(db "SELECT count(*) FROM events WHERE kind = '"'"'actuation'"'"' AND commanded_on = 0") -ge 1 ]]'
+
+begin_row "database locked by another process"
+errors0=$(field store_errors "$(loop_json)")
+offs0=$(db "SELECT count(*) FROM events WHERE kind = 'actuation' AND commanded_on = 0")
+python3 - "$DB_PATH" <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN EXCLUSIVE")
+time.sleep(8)
+c.execute("ROLLBACK")
+PY
+LOCKER=$!
+sleep 1
+sim set battery_v 46.0
+wait_for "the primary OFF while the database is locked" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+wait_for "a failed (busy) flush" 10 '[[ $(field store_errors "$(loop_json)") -gt $errors0 ]]'
+wait "$LOCKER"
+sim set battery_v 52.0
+wait_for "the primary ON again" 20 '[[ $(state primary_s21) == ON ]]'
+cadence; persisted
+check "$ROW: the OFF made under the lock is in the database" \
+  '[[ $(db "SELECT count(*) FROM events WHERE kind = '"'"'actuation'"'"' AND commanded_on = 0") -gt $offs0 ]]'
+
+begin_row "SIGHUP storm"
+reloads0=$(grep -ac 'SIGHUP: reloading' "$WORK/shackd.log"); storm0=$(field cycles "$(loop_json)")
+for _ in $(seq 200); do kill -HUP "$DAEMON_PID"; sleep 0.01; done
+sleep 2
+reloads=$(( $(grep -ac 'SIGHUP: reloading' "$WORK/shackd.log") - reloads0 )); storm_cycles=$(( $(field cycles "$(loop_json)") - storm0 ))
+check "$ROW: 200 signals, $reloads reloads in $storm_cycles cycles (at most one per cycle)" '[[ $reloads -ge 1 && $reloads -le $((storm_cycles + 1)) ]]'
+check "$ROW: shackd is running" 'kill -0 $DAEMON_PID'
+check "$ROW: safe: no relay command" "! grep -q '^cmnd/' '$WORK/spy.log'"
+check "$ROW: safe: the primary stays ON" '[[ $(state primary_s21) == ON ]]'
+cadence; persisted
+
+begin_row "SIGKILL mid-cycle, then a restart"
+sleep 0.$((RANDOM % 10))    # somewhere inside a cycle
+kill -9 "$DAEMON_PID"; pkill -9 -f "$WORK/shackd.yaml"; wait "$DAEMON_PID" 2>/dev/null
+committed=$(db "SELECT count(*) FROM events")
+check "$ROW: persisted: the killed database passes integrity_check" '[[ $(db "PRAGMA integrity_check") == ok ]]'
+: >"$WORK/spy.log"
+begin_daemon
+check "$ROW: persisted: every committed event survived" '[[ $EVENTS_BASE -eq $committed ]]'
+sleep 4
+check "$ROW: safe: no OFF after the restart (no flap)" "! grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+check "$ROW: safe: the primary is ON" '[[ $(state primary_s21) == ON ]]'
+check "$ROW: the restored state was logged" "grep -q 'Primary S21+: restored ON' '$WORK/shackd.log'"
+begin_row "after the restart"   # the cadence of the new process
+sleep 4
+cadence; persisted
+
+# ---------------------------------------------------------------------------------------------
+# Broker down for 5 minutes: shackd and the simulator run 10x faster under faketime, so the five
+# minutes take 30 s. Control goes on, nothing is queued for the relays, and on reconnect shackd
+# re-asserts the present decision (OFF), never the stale one.
+stop_daemon
+begin_daemon faketime -f "+0 x10"
+begin_row "broker down for 5 minutes (faketime x10)"
+kill -9 "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+T_DOWN=$(date +%s.%N); C_DOWN=$(sqlite3 "$DB_PATH" "SELECT count(*) FROM telemetry")
+sim set battery_v 46.0   # decided while the broker is away
+sleep 30
+start_broker
+spy 'cmnd/#' 'shack/event' 'shack/state'
+wait_for "the re-asserted OFF" 30 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+check "$ROW: safe: no stale ON after the reconnect" "! grep -q 'cmnd/primary_s21/POWER1 ON' '$WORK/spy.log'"
+check "$ROW: safe: the primary is OFF" '[[ $(state primary_s21) == OFF ]]'
+check "$ROW: the outage's decisions were recorded" \
+  '[[ $(db "SELECT count(*) FROM events WHERE kind = '"'"'actuation'"'"' AND commanded_on = 0") -ge 1 ]]'
+check "$ROW: telemetry minutes were written during the outage" '[[ $(db "SELECT count(*) FROM telemetry") -gt $C_DOWN ]]'
+cadence 10; persisted
+sim set battery_v 52.0
+stop_daemon
+
+# ---------------------------------------------------------------------------------------------
+# A wall clock jump of +1 h and back: the primary's schedule window lies an hour ahead. The jump
+# opens it (schedules follow the wall clock), the start delay still runs its 2 s (durations are
+# monotonic), the cadence is untouched; the jump back closes it.
+FT_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+[[ -n $FT_LIB ]] || { bad "libfaketime.so.1 not found (package libfaketime)"; finish; exit 1; }
+SCHEDULE="$(date -u -d '+50 min' +%H:%M)-$(date -u -d '+70 min' +%H:%M)" OUTSIDE=false
+export SCHEDULE OUTSIDE
+echo "+0" >"$WORK/faketime.rc"
+begin_daemon env LD_PRELOAD="$FT_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/faketime.rc" FAKETIME_CACHE_DURATION=1 \
+  FAKETIME_DONT_FAKE_MONOTONIC=1
+wait_for "the primary OFF outside its schedule" 15 '[[ $(state primary_s21) == OFF ]]'
+begin_row "wall clock +1 h"
+echo "+3600" >"$WORK/faketime.rc"
+jumped=$(date +%s.%N)
+wait_for "the primary ON in its window" 15 "grep -q 'cmnd/primary_s21/POWER1 ON' '$WORK/spy.log'"
+on_after=$(python3 -c "import time; print(round(time.time() - $jumped, 1))")
+check "$ROW: the start delay (2 s) still ran after the jump ($on_after s)" "python3 -c 'import sys; sys.exit(0 if $on_after >= 1.5 else 1)'"
+sleep 2
+cadence; persisted
+begin_row "wall clock back 1 h"
+echo "+0" >"$WORK/faketime.rc"
+wait_for "the primary OFF outside its window again" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+check "$ROW: the reason names the schedule" 'grep -q schedule <<<"$(retained shack/load/primary_s21/reason)"'
+sleep 2
+cadence; persisted
+stop_daemon
+
+if [[ $failed -gt 0 ]]; then
+  echo "--- shackd log (tail)"; tail -40 "$WORK/shackd.log"
+  [[ -n ${KEEP_LOGS:-} ]] && mkdir -p "$KEEP_LOGS" && cp "$WORK"/*.log "$WORK"/*.out "$DB_PATH" "$KEEP_LOGS"/ 2>/dev/null
+fi
+umount "$WORK/dbfs" 2>/dev/null
+finish
