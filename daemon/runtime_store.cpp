@@ -71,7 +71,7 @@ void RuntimeStore::add_sample(std::int64_t unix_s, const TelemetrySample& sample
     trim();
   }
   if (!current_) {
-    current_.emplace();
+    current_ = Minute{};  // (not emplace(): clang 14 rejects it for a nested aggregate)
     current_->start_s = minute;
   }
   Minute& m = *current_;

@@ -18,3 +18,6 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 echo "== cross build for the Raspberry Pi (arm64), tests under qemu-user, the .deb"
 scripts/cross.sh arm64
+
+echo "== fuzzing: each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"
+scripts/fuzz.sh 60
