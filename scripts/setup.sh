@@ -16,6 +16,7 @@ packages=(
   faketime                                    # the demo and end-to-end tests run a day in minutes
   python3                                     # the demo picks free ports with it
   lintian                                     # the .deb is checked by lintian (tests/package)
+  valgrind                                    # the daemon under memcheck (tests/e2e/valgrind.sh)
 )
 
 missing=()

@@ -21,3 +21,6 @@ scripts/cross.sh arm64
 
 echo "== fuzzing: each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"
 scripts/fuzz.sh 60
+
+echo "== soak, short: one simulated day at 1440x with random faults (scripts/soak.sh 30 runs a month)"
+scripts/soak.sh 1 1440

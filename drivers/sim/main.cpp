@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <csignal>
 #include <iostream>
@@ -43,6 +44,7 @@ options:
   --solark-unit N         Sol-Ark unit id (default 1)
   --scenario FILE         CSV time series: t_s,battery_v,pv_w,house_w,battery_temp_c,zone.<name>
   --speed X               scenario seconds per real second (default 1)
+  --repeat-s S            play the scenario again every S scenario seconds (86400: daily; soak)
   --battery-v V           rest voltage (default 52.0)
   --capacity-wh W         integrate energy into the state of charge (default 0: voltage as set)
   --soc PCT               the state of charge to start from, with --capacity-wh (default 65)
@@ -75,6 +77,7 @@ struct Options {
   int battery_unit = 225, charger_unit = 226, temperature_unit = 24, solark_unit = 1;
   std::string scenario;
   double speed = 1;
+  double repeat_s = 0;
 };
 
 double number(const std::string& s, const std::string& what) {
@@ -118,6 +121,7 @@ int main(int argc, char** argv) {
       else if (a == "--solark-unit") o.solark_unit = integer(v, a);
       else if (a == "--scenario") o.scenario = v;
       else if (a == "--speed") o.speed = number(v, a);
+      else if (a == "--repeat-s") o.repeat_s = number(v, a);
       else if (a == "--battery-v") model.rest_v = number(v, a);
       else if (a == "--capacity-wh") model.capacity_wh = number(v, a);
       else if (a == "--soc") model.soc_pct = number(v, a);
@@ -187,7 +191,8 @@ int main(int argc, char** argv) {
     while (!g_stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       const auto now = std::chrono::steady_clock::now();
-      const double t = std::chrono::duration<double>(now - start).count() * o.speed;
+      double t = std::chrono::duration<double>(now - start).count() * o.speed;
+      if (o.repeat_s > 0) t = std::fmod(t, o.repeat_s);
       const double dt = std::chrono::duration<double>(now - last).count() * o.speed;
       last = now;
       std::lock_guard lock(model_mutex);
