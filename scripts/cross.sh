@@ -17,19 +17,7 @@ case $arch in
   *) echo "cross: unknown architecture '$arch' (arm64 or armhf)" >&2; exit 64 ;;
 esac
 
-scripts/setup.sh
-missing=()
-for p in "g++-$triplet" qemu-user; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "cross: installing ${missing[*]}" >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+scripts/setup.sh "g++-$triplet" qemu-user
 
 build="build-$arch"
 mkdir -p "$build"

@@ -6,6 +6,7 @@
 #   scripts/demo.sh [SPEED]     (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/site-sim-args.sh
 speed=${1:-60}
 scripts/setup.sh
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -31,14 +32,8 @@ pids+=($!)
 
 mkfifo "$work/sim.in"
 build/shackd-sim --victron-port 0 --solark-port 0 --scenario config/demo-day.csv --speed "$speed" \
-  --capacity-wh 20000 --soc 38 --internal-ohm 0.01 \
-  --load primary_s21=3878 --load dump_s19_1=3250 --load heat_room_fan=60 --load heat_room_heater=1500 \
-  --load main_room_fan=60 --load main_room_heater=1500 \
-  --mqtt "tcp://127.0.0.1:$mqtt_port" --sensor-period 2 \
-  --tasmota-relay primary_s21=primary_s21 --tasmota-relay dump_s19_1=dump_s19_1 \
-  --tasmota-relay heat_room_fan=heat_room_fan --tasmota-relay heat_room_heater=heat_room_heater \
-  --tasmota-relay main_room_fan=main_room_fan --tasmota-relay main_room_heater=main_room_heater \
-  --tasmota-sensor "Heat Room=heat_room_temp" --tasmota-sensor "Main Room=main_room_temp" \
+  --capacity-wh 20000 --soc 38 --internal-ohm 0.01 --mqtt "tcp://127.0.0.1:$mqtt_port" --sensor-period 2 \
+  "${SITE_SIM_ARGS[@]}" \
   <"$work/sim.in" >"$work/sim.out" 2>&1 &
 pids+=($!)
 exec 3>"$work/sim.in"

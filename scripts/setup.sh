@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what shackd needs to build, test and run its demo, from Debian 12's archive.
 # Idempotent, and silent when everything is already there.
+# Usage: scripts/setup.sh [EXTRA_PACKAGE...]   (cross.sh and fuzz.sh add their compilers)
 set -euo pipefail
 
 packages=(
@@ -17,6 +18,7 @@ packages=(
   python3                                     # the demo picks free ports with it
   lintian                                     # the .deb is checked by lintian (tests/package)
   valgrind                                    # the daemon under memcheck (tests/e2e/valgrind.sh)
+  "$@"
 )
 
 missing=()

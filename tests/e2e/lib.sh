@@ -4,6 +4,7 @@
 set -uo pipefail
 BUILD=${BUILD:?set BUILD to the build directory}
 SRC=${SRC:?set SRC to the source directory}
+source "$SRC/scripts/site-sim-args.sh"
 for tool in /usr/sbin/mosquitto mosquitto_sub mosquitto_pub sqlite3 python3; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (scripts/setup.sh installs it)"; exit 1; }
 done
@@ -43,12 +44,7 @@ start_broker() {
 start_sim() {
   rm -f "$WORK/sim.in"; mkfifo "$WORK/sim.in"
   "$BUILD/shackd-sim" --victron-port "${VICTRON_PORT:-0}" --solark-port "${SOLARK_PORT:-0}" --internal-ohm 0 --house-w 500 \
-    --load primary_s21=3878 --load dump_s19_1=3250 --load heat_room_fan=60 --load heat_room_heater=1500 \
-    --load main_room_fan=60 --load main_room_heater=1500 --mqtt "tcp://127.0.0.1:$MQTT_PORT" --sensor-period 1 \
-    --tasmota-relay primary_s21=primary_s21 --tasmota-relay dump_s19_1=dump_s19_1 \
-    --tasmota-relay heat_room_fan=heat_room_fan --tasmota-relay heat_room_heater=heat_room_heater \
-    --tasmota-relay main_room_fan=main_room_fan --tasmota-relay main_room_heater=main_room_heater \
-    --tasmota-sensor "Heat Room=heat_room_temp" --tasmota-sensor "Main Room=main_room_temp" "$@" \
+    --mqtt "tcp://127.0.0.1:$MQTT_PORT" --sensor-period 1 "${SITE_SIM_ARGS[@]}" "$@" \
     <"$WORK/sim.in" >"$WORK/sim.out" 2>&1 &
   SIM_PID=$!
   PIDS+=($SIM_PID)
