@@ -86,8 +86,10 @@ faults=0
 end=$(python3 -c "import time; print(time.time() + $total_real_s - 3600 / $speed)")
 relays=(primary_s21 dump_s19_1 heat_room_fan heat_room_heater main_room_fan main_room_heater)
 while python3 -c "import sys, time; sys.exit(0 if time.time() < $end else 1)"; do
-  # The next fault after 1 to 6 simulated hours; it lasts 2 to 60 simulated minutes.
-  sleep "$(python3 -c "print(round((3600 + $RANDOM % 18000) / $speed, 3))")"
+  # The next fault after 1 to 6 simulated hours (not past the end); it lasts 2 to 60 minutes.
+  gap=$(python3 -c "import time; print(round(min((3600 + $RANDOM % 18000) / $speed, $end - time.time()), 3))")
+  sleep "$gap"
+  python3 -c "import sys, time; sys.exit(0 if time.time() < $end else 1)" || break
   hold=$(python3 -c "print(round((120 + $RANDOM % 3480) / $speed, 3))")
   faults=$((faults + 1))
   case $((RANDOM % 8)) in
@@ -104,6 +106,7 @@ done
 now=$(date +%s)
 [ $((now - start_s)) -lt "${total_real_s%.*}" ] && sleep $(( ${total_real_s%.*} - (now - start_s) ))
 rss_end=$(rss_kb)
+expected=$(python3 -c "import time; print(int((time.time() - $start_s) * $speed / 2))")
 written=$(awk '/^write_bytes/ {print $2}' "/proc/$daemon/io")
 loop=$(mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t shack/loop -C 1 -W 5 2>/dev/null || true)
 kill -TERM "$daemon"
@@ -117,7 +120,7 @@ db_bytes=$(cat "$work"/shackd.db* | wc -c)
 echo
 echo "== soak report: $days simulated days at ${speed}x, $faults random faults"
 echo "RSS: start $((rss_start / 1024)).$(( (rss_start % 1024) * 10 / 1024 )) MB, end $((rss_end / 1024)).$(( (rss_end % 1024) * 10 / 1024 )) MB"
-echo "cycles: $cycles of $((days * 86400 / 2 - 1800)) expected, missed $missed, longest $(field longest_ms "$loop") ms"
+echo "cycles: $cycles of $expected expected (2 s ticks over the run), missed $missed, longest $(field longest_ms "$loop") ms"
 echo "database: $db_bytes bytes; written by shackd: $written bytes ($(python3 -c "print(round($written / $days / 1e6, 2))") MB per day)"
 echo "relay toggles per load per day (the profiles' ceiling: 24 x max_starts_per_hour x 2, or 86400 / (min_on_s + min_off_s) x 2):"
 sqlite3 "$work/shackd.db" "

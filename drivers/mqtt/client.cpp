@@ -92,7 +92,14 @@ void Client::shutdown(std::chrono::milliseconds timeout) {
       // disconnect(timeout) lets in-flight messages (this offline) complete, bounded by paho C's
       // own clock; a timed wait on the C++ token would not wake under a faked clock.
       client_->publish(::mqtt::make_message(config_.status_topic, "offline", 1, true));
-      client_->disconnect(static_cast<int>(timeout.count()))->wait();
+      // Bounded by us too: paho's own timed wait may never fire (under a faked clock it did
+      // not, in the soak), and a stuck shutdown outlives systemd's stop timeout. Short sleeps,
+      // as everywhere here; if it gives up, the broker's will says "offline" instead.
+      const auto token = client_->disconnect(static_cast<int>(timeout.count()));
+      const auto until = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
+      while (!token->is_complete() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
     } else {
       client_->stop_consuming();
     }
