@@ -86,9 +86,13 @@ spy() {
 
 # wait_for WHAT SECONDS CONDITION: poll a condition every 50 ms, bounded.
 wait_for() {
-  local what=$1 secs=$2 cond=$3 i
-  for ((i = 0; i < secs * 20; i++)); do
+  local what=$1 secs=$2 cond=$3
+  # Bounded by the clock, not a count: a condition that itself takes time (mosquitto_sub -W)
+  # must not stretch the bound.
+  local deadline_ms=$(( $(date +%s%3N) + secs * 1000 ))
+  while :; do
     eval "$cond" && return 0
+    (( $(date +%s%3N) < deadline_ms )) || break
     sleep 0.05
   done
   bad "waited ${secs}s for $what"
