@@ -84,7 +84,7 @@ done
 
 # lintian: no errors and no warnings (informational tags are printed).
 lintian --fail-on error,warning -I "$deb" 2>/dev/null | tee "$work/lintian"
-lintian --fail-on error,warning "$deb" >/dev/null 2>&1 || fail "lintian reports errors or warnings (above)"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "lintian reports errors or warnings (above)"
 
 [ $failed -eq 0 ] && echo "ok: $(basename "$deb")"
 exit $((failed > 0))
