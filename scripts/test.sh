@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds with warnings as errors, and runs every test; then builds and runs them all
-# again under AddressSanitizer and UndefinedBehaviorSanitizer in a second build tree.
+# again under AddressSanitizer and UndefinedBehaviorSanitizer in a second build tree; then the
+# threaded suites under ThreadSanitizer, the arm64 cross build with its tests under qemu, each
+# fuzz target for 60 s, and a one-day accelerated soak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
