@@ -6,7 +6,7 @@
 #   scripts/demo.sh [SPEED]     (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/site-sim-args.sh
+source scripts/local-site.sh
 speed=${1:-60}
 scripts/setup.sh
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -23,31 +23,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "demo: stopping"; exit 0' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mqtt_port=$(free_port)
-
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$work/mosquitto.conf"
-/usr/sbin/mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-pids+=($!)
-
-mkfifo "$work/sim.in"
-build/shackd-sim --victron-port 0 --solark-port 0 --scenario config/demo-day.csv --speed "$speed" \
-  --capacity-wh 20000 --soc 38 --internal-ohm 0.01 --mqtt "tcp://127.0.0.1:$mqtt_port" --sensor-period 2 \
-  "${SITE_SIM_ARGS[@]}" \
-  <"$work/sim.in" >"$work/sim.out" 2>&1 &
-pids+=($!)
-exec 3>"$work/sim.in"
-for _ in $(seq 100); do grep -q '^mqtt connected' "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
-ready=$(grep '^ready' "$work/sim.out") || { cat "$work/sim.out"; echo "demo: the simulator did not start"; exit 1; }
-vport=$(sed -E 's/.*victron=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
-sport=$(sed -E 's/.*solark=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
-
-sed -e "s|\${DB}|$work/shackd.db|" -e "s|\${VICTRON_PORT}|$vport|" -e "s|\${SOLARK_PORT}|$sport|" \
-  -e "s|\${MQTT_PORT}|$mqtt_port|" config/demo.yaml >"$work/demo.yaml"
+site_broker "$work" "$mqtt_port" ||
+  { pids+=("$SITE_BROKER_PID"); cat "$work/mosquitto.log"; echo "demo: mosquitto did not start"; exit 1; }
+pids+=("$SITE_BROKER_PID")
+site_sim build/shackd-sim "$work" "$mqtt_port" --scenario config/demo-day.csv --speed "$speed" \
+  --capacity-wh 20000 --soc 38 --internal-ohm 0.01 --sensor-period 2 ||
+  { pids+=("$SITE_SIM_PID"); cat "$work/sim.out"; echo "demo: the simulator did not start"; exit 1; }
+pids+=("$SITE_SIM_PID")
+site_config config/demo.yaml "$work/shackd.db" "$mqtt_port" >"$work/demo.yaml"
 
 cat <<INFO
 shackd demo: a day at the Solar Shack from 05:00, ${speed}x real time (about $((17 * 3600 / speed / 60)) minutes).
-  broker     127.0.0.1:$mqtt_port     simulator: GX on :$vport, Sol-Ark on :$sport
+  broker     127.0.0.1:$mqtt_port     simulator: GX on :$SITE_VICTRON_PORT, Sol-Ark on :$SITE_SOLARK_PORT
   watch it:  mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'shack/#' -v
              mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'cmnd/#' -v        (the relay commands)
   override:  mosquitto_pub -h 127.0.0.1 -p $mqtt_port -t shack/load/dump_s19_1/mode/set -m 'off 1h'

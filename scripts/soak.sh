@@ -11,7 +11,7 @@
 # time, and a tick more than half an interval late counts as missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/site-sim-args.sh
+source scripts/local-site.sh
 days=${1:-30}
 speed=${2:-1440}
 [[ $days =~ ^[0-9]+$ && $speed =~ ^[0-9]+$ && $days -ge 1 && $speed -ge 1 ]] ||
@@ -30,37 +30,25 @@ cleanup() {
   [ -n "${SOAK_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mqtt_port=$(free_port)
 start_broker() {
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$work/mosquitto.conf"
-  /usr/sbin/mosquitto -c "$work/mosquitto.conf" >>"$work/mosquitto.log" 2>&1 &
-  broker=$!
-  pids+=($broker)
-  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$mqtt_port") 2>/dev/null && return 0; sleep 0.05; done
-  echo "soak: mosquitto did not start" >&2; exit 1
+  site_broker "$work" "$mqtt_port" || { pids+=("$SITE_BROKER_PID"); echo "soak: mosquitto did not start" >&2; exit 1; }
+  broker=$SITE_BROKER_PID
+  pids+=("$broker")
 }
 start_broker
 
 # The simulator is not under faketime: its scenario runs at --speed, repeated every day.
-mkfifo "$work/sim.in"
-build/shackd-sim --victron-port 0 --solark-port 0 --scenario config/demo-day.csv --speed "$speed" --repeat-s 86400 \
-  --capacity-wh 20000 --soc 38 --internal-ohm 0.01 --mqtt "tcp://127.0.0.1:$mqtt_port" --sensor-period 0.05 \
-  "${SITE_SIM_ARGS[@]}" \
-  <"$work/sim.in" >"$work/sim.out" 2>&1 &
-pids+=($!)
-exec 3>"$work/sim.in"
-sim() { echo "$*" >&3; }
-for _ in $(seq 100); do grep -q '^mqtt connected' "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
-ready=$(grep '^ready' "$work/sim.out") || { cat "$work/sim.out"; echo "soak: the simulator did not start" >&2; exit 1; }
-vport=$(sed -E 's/.*victron=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
-sport=$(sed -E 's/.*solark=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
+site_sim build/shackd-sim "$work" "$mqtt_port" --scenario config/demo-day.csv --speed "$speed" --repeat-s 86400 \
+  --capacity-wh 20000 --soc 38 --internal-ohm 0.01 --sensor-period 0.05 ||
+  { pids+=("$SITE_SIM_PID"); cat "$work/sim.out"; echo "soak: the simulator did not start" >&2; exit 1; }
+pids+=("$SITE_SIM_PID")
+sim() { site_sim_cmd "$@"; }
 
 # The demo's site, with the timeouts and MQTT timers stretched by the speed-up (they are faked
 # seconds): 30 s device timeouts are 21 ms of real time at 1440x.
-sed -e "s|\${DB}|$work/shackd.db|" -e "s|\${VICTRON_PORT}|$vport|" -e "s|\${SOLARK_PORT}|$sport|" \
-  -e "s|\${MQTT_PORT}|$mqtt_port|" -e 's/timeout_ms: 1000/timeout_ms: 30000/' -e 's/keepalive_s: 1200/keepalive_s: 3600/' \
-  -e 's/client_id: shackd-demo/client_id: shackd-soak/' config/demo.yaml >"$work/soak.yaml"
+site_config config/demo.yaml "$work/shackd.db" "$mqtt_port" -e 's/timeout_ms: 1000/timeout_ms: 30000/' \
+  -e 's/keepalive_s: 1200/keepalive_s: 3600/' -e 's/client_id: shackd-demo/client_id: shackd-soak/' >"$work/soak.yaml"
 printf 'relay_timing:\n  resend_s: 3600\n  confirm_s: 600\n' >>"$work/soak.yaml"
 build/shackd check --config "$work/soak.yaml" >/dev/null
 
@@ -72,7 +60,6 @@ daemon=$!
 for _ in $(seq 200); do grep -q 'first decision' "$work/shackd.log" && break; sleep 0.05; done
 grep -q 'first decision' "$work/shackd.log" || { tail "$work/shackd.log"; echo "soak: shackd did not start" >&2; exit 1; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$daemon/status"; }
-real_s_per_day=$(python3 -c "print(86400 / $speed)")
 total_real_s=$(python3 -c "print($days * 86400 / $speed)")
 echo "soak: $days simulated days at ${speed}x: $(python3 -c "print(round($total_real_s / 60, 1))") minutes; work dir $work"
 

@@ -10,8 +10,7 @@ speed=180
 start_broker
 start_sim --scenario "$SRC/config/demo-day.csv" --speed "$speed" --capacity-wh 20000 --soc 38 --internal-ohm 0.01 \
   --sensor-period 1
-sed -e "s|\${DB}|$WORK/shackd.db|" -e "s|\${VICTRON_PORT}|$VICTRON_PORT|" -e "s|\${SOLARK_PORT}|$SOLARK_PORT|" \
-  -e "s|\${MQTT_PORT}|$MQTT_PORT|" -e 's/timeout_ms: 1000/timeout_ms: 5000/' "$SRC/config/demo.yaml" >"$WORK/day.yaml"
+site_config "$SRC/config/demo.yaml" "$WORK/shackd.db" "$MQTT_PORT" -e 's/timeout_ms: 1000/timeout_ms: 5000/' >"$WORK/day.yaml"
 printf 'relay_timing:\n  confirm_s: 60\n' >>"$WORK/day.yaml"   # faked seconds
 spy 'cmnd/+/POWER1'
 TZ=America/Los_Angeles start_daemon "$WORK/day.yaml" faketime -f "@$(date +%Y-%m-%d) 05:00:00 x$speed" ||
