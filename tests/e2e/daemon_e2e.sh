@@ -75,10 +75,10 @@ dvcc() { sim status; sleep 0.2; grep -a 'dvcc=' "$WORK/sim.out" | tail -1 | sed 
 check "DVCC starts with no limit" '[[ $(dvcc) == -1 ]]'
 sim set battery_temp_c -3
 wait_for "DVCC set to 0 on a cold battery" 10 '[[ $(dvcc) == 0 ]]'
-check "the charge block is published" 'grep -q "\"block_charging\":true" <<<"$(retained shack/state)"'
+check_within "the charge block is published" 5 'grep -q "\"block_charging\":true" <<<"$(retained shack/state)"'
 sim set battery_temp_c 5
 wait_for "DVCC restored when the battery is warm" 10 '[[ $(dvcc) == -1 ]]'
-check "the write and the restore are in the log" 'grep -q "DVCC max charge current set to 0 A (was -1)" "$WORK/shackd.log" && grep -q "restored to -1" "$WORK/shackd.log"'
+check_within "the write and the restore are in the log" 5 'grep -q "DVCC max charge current set to 0 A (was -1)" "$WORK/shackd.log" && grep -q "restored to -1" "$WORK/shackd.log"'
 
 # --- status and once, against the running daemon.
 out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)

@@ -103,7 +103,7 @@ begin_row "both offline"
 sim fault victron offline; sim fault solark offline
 wait_for "the primary OFF on stale voltage (stale_policy off)" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
 # (the reason is its own retained message, published after the command: wait for it, bounded)
-wait_for "$ROW: safe: the reason is stale_input" 5 'grep -q stale_input <<<"$(retained shack/load/primary_s21/reason)"'
+check_within "$ROW: safe: the reason is stale_input" 5 'grep -q stale_input <<<"$(retained shack/load/primary_s21/reason)"'
 sim fault victron online; sim fault solark online
 wait_for "the primary back ON" 20 '[[ $(state primary_s21) == ON ]]'
 cadence; persisted
@@ -275,7 +275,7 @@ start_broker
 spy 'cmnd/#' 'shack/event' 'shack/state'
 wait_for "the re-asserted OFF" 30 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
 check "$ROW: safe: no stale ON after the reconnect" "! grep -q 'cmnd/primary_s21/POWER1 ON' '$WORK/spy.log'"
-wait_for "$ROW: safe: the primary is OFF" 5 '[[ $(state primary_s21) == OFF ]]'  # republished after the command
+check_within "$ROW: safe: the primary is OFF" 5 '[[ $(state primary_s21) == OFF ]]'  # republished after the command
 check "$ROW: the outage's decisions were recorded" \
   '[[ $(db "SELECT count(*) FROM events WHERE kind = '"'"'actuation'"'"' AND commanded_on = 0") -ge 1 ]]'
 check "$ROW: telemetry minutes were written during the outage" '[[ $(db "SELECT count(*) FROM telemetry") -gt $C_DOWN ]]'
@@ -306,7 +306,7 @@ cadence; persisted
 begin_row "wall clock back 1 h"
 echo "+0" >"$WORK/faketime.rc"
 wait_for "the primary OFF outside its window again" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
-wait_for "$ROW: the reason names the schedule" 5 'grep -q schedule <<<"$(retained shack/load/primary_s21/reason)"'
+check_within "$ROW: the reason names the schedule" 5 'grep -q schedule <<<"$(retained shack/load/primary_s21/reason)"'
 sleep 2
 cadence; persisted
 stop_daemon

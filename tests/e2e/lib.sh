@@ -85,6 +85,10 @@ wait_for() {
   return 1
 }
 
+# check_within NAME SECONDS CONDITION: a check on something published a moment after what the
+# test last saw (a retained reason after its relay command), polled and bounded.
+check_within() { wait_for "$@" && ok; }
+
 retained() {  # retained TOPIC: the retained payload on TOPIC, or nothing
   mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "$1" -C 1 -W 2 2>/dev/null
 }
