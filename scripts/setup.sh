@@ -18,6 +18,7 @@ packages=(
   python3                                     # the demo picks free ports with it
   lintian                                     # the .deb is checked by lintian (tests/package)
   valgrind                                    # the daemon under memcheck (tests/e2e/valgrind.sh)
+  e2fsprogs                                   # an ext4 image that goes read-only under the database (fault matrix)
   "$@"
 )
 

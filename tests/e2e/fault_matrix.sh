@@ -311,9 +311,55 @@ sleep 2
 cadence; persisted
 stop_daemon
 
+# ---------------------------------------------------------------------------------------------
+# A read-only database: an SD card's ext4 remounts itself read-only on an error (errors=remount-ro)
+# while shackd has its files open. Here: an ext4 image on a loop device, the error raised through
+# ext4's sysfs trigger. Control must go on and say so; what was on disk must come back after fsck.
+# It runs last: the filesystem stays read-only until it is unmounted.
+RO_IMG="$WORK/ro.img" RO_DIR="$WORK/rofs"
+mkdir -p "$RO_DIR"
+if ! { truncate -s 32M "$RO_IMG" && mkfs.ext4 -q -F "$RO_IMG" &&
+       mount -o loop,errors=remount-ro "$RO_IMG" "$RO_DIR"; } >"$WORK/rofs.err" 2>&1; then
+  echo "SKIP: database read-only: no loop-mounted ext4 on this machine: $(tail -1 "$WORK/rofs.err")"
+else
+  RO_DEV=$(basename "$(findmnt -n -o SOURCE "$RO_DIR")")
+  sqlite3 "$DB_PATH" ".backup '$RO_DIR/shackd.db'"
+  DB_PATH="$RO_DIR/shackd.db" SCHEDULE="" OUTSIDE=true
+  begin_daemon
+  wait_for "the primary ON" 15 '[[ $(state primary_s21) == ON ]]'
+  begin_row "database read-only (ext4 remounted read-only on an error)"
+  wait_for "the store queue empty" 10 '[[ $(field store_queued "$(loop_json)") == 0 ]]'
+  sync -f "$DB_PATH"
+  on_disk=$(db "SELECT count(*) FROM events")
+  errors0=$(field store_errors "$(loop_json)")
+  echo 1 >"/sys/fs/ext4/$RO_DEV/trigger_fs_error"
+  check "$ROW: the filesystem went read-only" 'findmnt -n -o OPTIONS "$RO_DIR" | grep -qE "(^|,)(ro|emergency_ro)(,|$)"'
+  sim set battery_v 46.0   # control goes on: an actuation while nothing can be written
+  wait_for "the store_error alarm on MQTT" 20 "grep -q 'store_error' '$WORK/spy.log'"
+  wait_for "the primary OFF on a read-only database" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+  wait_for "the failed flush counted" 10 '[[ $(field store_errors "$(loop_json)") -gt $errors0 ]]'
+  check "$ROW: the queue holds the events" '[[ $(field store_queued "$(loop_json)") -gt 0 ]]'
+  sleep 3
+  cadence
+  check "$ROW: shackd is running" 'kill -0 $DAEMON_PID'
+  kill -TERM "$DAEMON_PID"
+  check_within "$ROW: shackd stops on SIGTERM" 15 '[[ $(ps -o stat= -p "$DAEMON_PID") == Z* || -z $(ps -o stat= -p "$DAEMON_PID") ]]' ||
+    kill -9 "$DAEMON_PID"
+  wait "$DAEMON_PID"; rc=$?
+  check "$ROW: exit code 0 ($rc)" '[[ $rc -eq 0 ]]'
+  check "$ROW: the shutdown names what it could not write" "grep -q 'item(s) are lost' '$WORK/shackd.log'"
+  umount "$RO_DIR"
+  e2fsck -fy "$RO_IMG" >"$WORK/fsck.log" 2>&1; rc=$?
+  check "$ROW: e2fsck repairs the filesystem (exit $rc)" '[[ $rc -le 1 ]]'
+  mount -o loop "$RO_IMG" "$RO_DIR"
+  check "$ROW: persisted: integrity_check after fsck" '[[ $(db "PRAGMA integrity_check") == ok ]]'
+  check "$ROW: persisted: the $on_disk events on disk before the error survived" '[[ $(db "SELECT count(*) FROM events") -ge $on_disk ]]'
+  umount "$RO_DIR"
+fi
+
 if [[ $failed -gt 0 ]]; then
   echo "--- shackd log (tail)"; tail -40 "$WORK/shackd.log"
   [[ -n ${KEEP_LOGS:-} ]] && mkdir -p "$KEEP_LOGS" && cp "$WORK"/*.log "$WORK"/*.out "$DB_PATH" "$KEEP_LOGS"/ 2>/dev/null
 fi
-umount "$WORK/dbfs" 2>/dev/null
+umount "$WORK/rofs" "$WORK/dbfs" 2>/dev/null
 finish
