@@ -321,8 +321,10 @@ mkdir -p "$RO_DIR"
 if ! { truncate -s 32M "$RO_IMG" && mkfs.ext4 -q -F "$RO_IMG" &&
        mount -o loop,errors=remount-ro "$RO_IMG" "$RO_DIR"; } >"$WORK/rofs.err" 2>&1; then
   echo "SKIP: database read-only: no loop-mounted ext4 on this machine: $(tail -1 "$WORK/rofs.err")"
+elif RO_DEV=$(basename "$(findmnt -n -o SOURCE "$RO_DIR")"); [[ ! -w /sys/fs/ext4/$RO_DEV/trigger_fs_error ]]; then
+  echo "SKIP: database read-only: ext4's error trigger /sys/fs/ext4/$RO_DEV/trigger_fs_error is not writable here"
+  umount "$RO_DIR"
 else
-  RO_DEV=$(basename "$(findmnt -n -o SOURCE "$RO_DIR")")
   sqlite3 "$DB_PATH" ".backup '$RO_DIR/shackd.db'"
   DB_PATH="$RO_DIR/shackd.db" SCHEDULE="" OUTSIDE=true
   begin_daemon
