@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -269,6 +270,31 @@ void parse_sensors(const YAML::Node& node, const std::string& path, Reader& r, s
   }
 }
 
+// "profiles.miners[1].relay_id (line 40:17)" when the config gives that profile (and key), else
+// "profiles: miner 'X'" as before: a profile the database holds has no line.
+std::string profile_where(const YAML::Node& section, const std::string& kind, std::size_t /*index*/,
+                          const std::string& name, const std::string& field) {
+  const std::string fallback = fmt::format("profiles: {} '{}'", kind, name);
+  if (!section.IsDefined() || !section.IsMap()) return fallback;
+  const YAML::Node list = section[kind + "s"];
+  if (!list.IsDefined() || !list.IsSequence()) return fallback;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const YAML::Node item = list[k];
+    if (!item.IsMap() || !item["name"] || !item["name"].IsScalar() || item["name"].Scalar() != name) continue;
+    const std::string path = fmt::format("profiles.{}s[{}]", kind, k);
+    const YAML::Node value = item[field];
+    const std::string at = value.IsDefined() ? yaml::where(path + "." + field, value) : yaml::where(path, item);
+    return fmt::format("{} ({} '{}')", at, kind, name);
+  }
+  return fallback;
+}
+
+// "; did you mean heat_room_fan?" for a near miss among the ids the config defines.
+std::string suggest(const std::string& id, const std::set<std::string>& known) {
+  const auto best = yaml::nearest(id, std::vector<std::string>(known.begin(), known.end()));
+  return best ? fmt::format(" (did you mean {}?)", *best) : std::string();
+}
+
 }  // namespace
 
 ConfigResult parse_config(const std::string& text, const std::string& source) {
@@ -385,34 +411,68 @@ ConfigResult load_config(const std::string& path) {
 
 std::vector<std::string> check_references(const Config& c, const StoredProfiles& p) {
   std::vector<std::string> errors;
-  std::set<std::string> relays, sensors, used;
+  std::set<std::string> relays, sensors;
+  std::map<std::string, std::string> used;  // relay id -> the enabled load that switches it
   for (const auto& r : c.relays) relays.insert(r.id);
   for (const auto& s : c.sensors) sensors.insert(s.id);
-  const auto relay = [&](const std::string& who, const std::string& field, const std::string& id) {
-    if (id.empty()) return;
-    if (!used.insert(id).second) errors.push_back(fmt::format("{}: {} '{}' is already used by another load", who, field, id));
+  const YAML::Node section = c.profiles ? *c.profiles : YAML::Node();
+  // Profiles the config does not give come from the database: say so, since the owner never wrote them.
+  const std::string origin =
+      c.profiles ? ""
+                 : " (this profile is in the database, not in the config: list your own loads under profiles:, which "
+                   "replaces the database's set; see config/examples/)";
+  // A disabled load needs no relay; an enabled one needs its own.
+  const auto relay = [&](const std::string& kind, std::size_t i, const std::string& name, bool enabled,
+                         const std::string& field, const std::string& id) {
+    if (id.empty() || !enabled) return;
+    const std::string who = profile_where(section, kind, i, name, field);
+    const std::string load = fmt::format("{} '{}'", kind, name);
+    if (const auto [it, fresh] = used.emplace(id, load); !fresh) {
+      errors.push_back(fmt::format("{}: {} '{}' is already switched by {}: two enabled loads cannot share a relay",
+                                   who, field, id, it->second));
+    }
     if (!relays.count(id)) {
-      errors.push_back(fmt::format("{}: {} '{}' is not defined under relays:", who, field, id));
+      errors.push_back(fmt::format("{}: {} '{}' is not defined under relays:{}{}", who, field, id,
+                                   suggest(id, relays), origin));
     }
   };
   for (std::size_t i = 0; i < p.rules.miners.size(); ++i) {
-    const std::string who = fmt::format("profiles: miner '{}'", p.rules.miners[i].name);
-    if (p.miners[i].relay_id.empty() && p.rules.miners[i].enabled) {
-      errors.push_back(who + ": relay_id is empty: an enabled miner needs a relay");
+    const auto& m = p.rules.miners[i];
+    if (p.miners[i].relay_id.empty() && m.enabled) {
+      errors.push_back(profile_where(section, "miner", i, m.name, "relay_id") +
+                       ": relay_id is empty: an enabled miner needs a relay (or set enabled: false)");
     }
-    relay(who, "relay_id", p.miners[i].relay_id);
+    relay("miner", i, m.name, m.enabled, "relay_id", p.miners[i].relay_id);
   }
   for (std::size_t i = 0; i < p.rules.zones.size(); ++i) {
-    const std::string who = fmt::format("profiles: zone '{}'", p.rules.zones[i].name);
-    if (p.zones[i].exhaust_fan_relay) relay(who, "exhaust_fan_relay", *p.zones[i].exhaust_fan_relay);
-    if (p.zones[i].heater_relay) relay(who, "heater_relay", *p.zones[i].heater_relay);
+    const auto& z = p.rules.zones[i];
+    if (p.zones[i].exhaust_fan_relay) relay("zone", i, z.name, z.enabled, "exhaust_fan_relay", *p.zones[i].exhaust_fan_relay);
+    if (p.zones[i].heater_relay) relay("zone", i, z.name, z.enabled, "heater_relay", *p.zones[i].heater_relay);
     // A sensor id with a dot names a Modbus reading instead ("temp.temp_c", a GX temperature service).
+    // A disabled zone reads its sensor only for a cold-charge limit.
     const auto& sid = p.zones[i].sensor_id;
-    if (!sid.empty() && sid.find('.') == std::string::npos && !sensors.count(sid)) {
-      errors.push_back(fmt::format("{}: sensor_id '{}' is not defined under sensors:", who, p.zones[i].sensor_id));
+    const bool reads_sensor = z.enabled || z.block_charging_below_c.has_value();
+    if (reads_sensor && !sid.empty() && sid.find('.') == std::string::npos && !sensors.count(sid)) {
+      errors.push_back(fmt::format("{}: sensor_id '{}' is not defined under sensors:{}{}",
+                                   profile_where(section, "zone", i, z.name, "sensor_id"), sid, suggest(sid, sensors),
+                                   origin));
     }
   }
   return errors;
+}
+
+std::vector<std::string> unused_relays(const Config& c, const StoredProfiles& p) {
+  std::set<std::string> used;
+  for (std::size_t i = 0; i < p.miners.size(); ++i) used.insert(p.miners[i].relay_id);
+  for (const auto& z : p.zones) {
+    if (z.exhaust_fan_relay) used.insert(*z.exhaust_fan_relay);
+    if (z.heater_relay) used.insert(*z.heater_relay);
+  }
+  std::vector<std::string> out;
+  for (const auto& r : c.relays) {
+    if (!used.count(r.id)) out.push_back(r.id);
+  }
+  return out;
 }
 
 }  // namespace shackd

@@ -83,6 +83,9 @@ ConfigResult parse_config(const std::string& text, const std::string& source);
 ConfigResult load_config(const std::string& path);
 
 // References from the effective profiles to relays and sensors the config defines.
+// A disabled load needs no relay; two enabled loads cannot share one.
 std::vector<std::string> check_references(const Config& c, const struct StoredProfiles& p);
+// Relays the config defines that no profile switches (a warning: a typo, or a load not listed).
+std::vector<std::string> unused_relays(const Config& c, const struct StoredProfiles& p);
 
 }  // namespace shackd

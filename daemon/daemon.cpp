@@ -17,6 +17,7 @@
 #include "daemon/notify.hpp"
 #include "daemon/profile_store.hpp"
 #include "daemon/profiles_apply.hpp"
+#include "daemon/profiles_diff.hpp"
 #include "daemon/profiles_yaml.hpp"
 #include "daemon/publish.hpp"
 #include "daemon/render.hpp"
@@ -88,16 +89,37 @@ bool Daemon::load(const Config& config, bool first) {
     for (const auto& e : ref_errors) log::error("  {}", e);
     return false;
   }
+  for (const auto& id : unused_relays(config, p)) {
+    log::warn("{}: relays.{} is defined but no profile switches it", config.source, id);
+  }
   if (apply) {
     const ApplyResult r = apply_profiles(*db_, config.text, config.source);
-    if (r.outcome == ApplyOutcome::applied) log::info("{}: profiles applied ({} row(s) changed)", config.source, r.rows_written);
+    if (!r.backup_path.empty()) log::info("database {}: backup before removing profiles: {}", db_->path(), r.backup_path);
+    if (r.outcome == ApplyOutcome::applied) {
+      log::info("{}: profiles applied ({} row(s) changed)", config.source, r.rows_written);
+      for (const auto& c : r.changes) {
+        log::info("  {}", c);
+        pending_events_.push_back("profiles: " + c);
+      }
+    }
     p = load_profiles(*db_);
   }
   // Carry each load's state over by its name, so a reload never flaps a relay.
   const auto old_loads = loads_;
   const rules::State old_state = state_;
   profiles_ = std::move(p);
-  loads_ = load_refs(profiles_);
+  std::set<std::string> defined;
+  for (const auto& r : config.relays) defined.insert(r.id);
+  loads_ = load_refs(profiles_, [&](const std::string& id) { return defined.count(id) > 0; });
+  // A load that is gone must not stay on: its relay, where it is still defined, is switched off
+  // (the relay manager would otherwise keep resending the last ON).
+  for (const auto& o : old_loads) {
+    bool kept = false;
+    for (const auto& l : loads_) kept = kept || l.id == o.id;
+    if (kept || !relays_ || !defined.count(o.id) || config.dry_run) continue;
+    log::info("{}: removed from the profiles: relay {} switched OFF", o.name, o.id);
+    relays_->set_desired(o.id, false, Clock::now());
+  }
   state_ = {};
   state_.site = old_state.site;
   state_.miners.resize(profiles_.rules.miners.size());
@@ -137,6 +159,7 @@ std::optional<int> Daemon::start() {
     if (m.backup_path) log::info("database {}: backup before migrating: {}", config_.database_path, *m.backup_path);
     if (!load(config_, true)) return kExConfig;
     store_ = std::make_unique<RuntimeStore>(*db_);
+    flush_pending_events();
     rows_ = store_->load_states();
     // From here on the database is written from the loop: waiting the default 5 s for another
     // writer (a `sqlite3` shell, a backup) would stall control. Wait a quarter of an interval at
@@ -280,6 +303,7 @@ void Daemon::reload() {
   published_.clear();
   published_health_.clear();
   publish_all_ = true;
+  flush_pending_events();
   event("config", "", {rules::ReasonCode::none}, "reloaded " + options_.config_path, wall_now_s());
   notify("READY=1");
 }
@@ -305,6 +329,11 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
   if (store_) store_->add_event(e);
   ++loop_.events;
   mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, load_id, r, e.detail), false);
+}
+
+void Daemon::flush_pending_events() {
+  for (const auto& detail : pending_events_) event("config", "", {rules::ReasonCode::none}, detail, wall_now_s());
+  pending_events_.clear();
 }
 
 void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
@@ -783,6 +812,7 @@ int cmd_check(const std::vector<std::string>& argv) {
         migrate(mem, embedded_migrations());
         p = load_profiles(mem);
       }
+      const StoredProfiles before = p;
       if (c.config->profiles) {
         for (const auto& e : overlay_profiles(*c.config->profiles, p, "profiles")) errors.push_back(e);
       }
@@ -793,6 +823,16 @@ int cmd_check(const std::vector<std::string>& argv) {
         fmt::print("{}: ok ({} relay(s), {} sensor(s), {} miner(s), {} zone(s); database {})\n", path,
                    c.config->relays.size(), c.config->sensors.size(), p.rules.miners.size(), p.rules.zones.size(),
                    have_db ? c.config->database_path : "not created yet");
+        for (const auto& id : unused_relays(*c.config, p)) {
+          fmt::print("warning: relays.{} is defined but no profile switches it\n", id);
+        }
+        const ProfileChanges changes = diff_profiles(before, p);
+        if (!changes.empty()) {
+          fmt::print("applying the profiles: section will change the {}:\n",
+                     have_db ? "database" : "built-in example profiles a new database starts with");
+          for (const auto& line : changes.lines) fmt::print("  {}\n", line);
+          if (changes.removes() && have_db) fmt::print("  (a backup of the database is taken before a profile is removed)\n");
+        }
       }
     } catch (const std::exception& e) {
       errors.push_back(e.what());

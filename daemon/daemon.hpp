@@ -65,6 +65,7 @@ class Daemon {
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt);
+  void flush_pending_events();  // profile changes recorded before the store was open
   void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
   std::string status_line() const;
 
@@ -86,6 +87,7 @@ class Daemon {
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;
+  std::vector<std::string> pending_events_;
   std::map<std::string, Published> published_;
   std::set<int> active_alarms_;
   bool charge_blocked_ = false;

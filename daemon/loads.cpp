@@ -1,5 +1,7 @@
 #include "daemon/loads.hpp"
 
+#include <set>
+
 namespace shackd {
 
 const char* kind_name(LoadRef::Kind k) {
@@ -11,19 +13,33 @@ const char* kind_name(LoadRef::Kind k) {
   return "miner";
 }
 
-std::vector<LoadRef> load_refs(const StoredProfiles& p) {
+std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::function<bool(const std::string&)>& relay_defined) {
   std::vector<LoadRef> out;
+  // A disabled load holds its relay off, unless an enabled load switches the same relay.
+  std::set<std::string> enabled_relays;
   for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
-    if (p.miners[i].relay_id.empty()) continue;
+    if (p.rules.miners[i].enabled) enabled_relays.insert(p.miners[i].relay_id);
+  }
+  for (std::size_t i = 0; i < p.rules.zones.size() && i < p.zones.size(); ++i) {
+    if (!p.rules.zones[i].enabled) continue;
+    if (p.zones[i].exhaust_fan_relay) enabled_relays.insert(*p.zones[i].exhaust_fan_relay);
+    if (p.zones[i].heater_relay) enabled_relays.insert(*p.zones[i].heater_relay);
+  }
+  const auto listed = [&](bool enabled, const std::string& relay) {
+    return enabled || (!enabled_relays.count(relay) && (!relay_defined || relay_defined(relay)));
+  };
+  for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
+    if (p.miners[i].relay_id.empty() || !listed(p.rules.miners[i].enabled, p.miners[i].relay_id)) continue;
     const auto& name = p.rules.miners[i].name;
     out.push_back({LoadRef::Kind::miner, i, p.miners[i].relay_id, name, "miner:" + name});
   }
   for (std::size_t i = 0; i < p.rules.zones.size() && i < p.zones.size(); ++i) {
     const auto& name = p.rules.zones[i].name;
-    if (p.zones[i].exhaust_fan_relay) {
+    const bool enabled = p.rules.zones[i].enabled;
+    if (p.zones[i].exhaust_fan_relay && listed(enabled, *p.zones[i].exhaust_fan_relay)) {
       out.push_back({LoadRef::Kind::fan, i, *p.zones[i].exhaust_fan_relay, name + " fan", "fan:" + name});
     }
-    if (p.zones[i].heater_relay) {
+    if (p.zones[i].heater_relay && listed(enabled, *p.zones[i].heater_relay)) {
       out.push_back({LoadRef::Kind::heater, i, *p.zones[i].heater_relay, name + " heater", "heater:" + name});
     }
   }

@@ -2,6 +2,7 @@
 // The site's switchable loads as the outside world names them: by relay id, which is unique,
 // topic-safe, and what a site owner wires and configures.
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,10 @@ struct LoadRef {
 };
 
 // Every load that has a relay, miners first (in profile order), then each zone's fan and heater.
-std::vector<LoadRef> load_refs(const StoredProfiles& p);
+// A disabled load is listed only when `relay_defined` knows its relay (it is then held off); with
+// no such function every load with a relay id is listed.
+std::vector<LoadRef> load_refs(const StoredProfiles& p,
+                               const std::function<bool(const std::string&)>& relay_defined = nullptr);
 
 const char* kind_name(LoadRef::Kind k);
 

@@ -94,7 +94,7 @@ const std::vector<Field> kMiner = {
 };
 
 const std::vector<Field> kZone = {
-    {"name", Kind::text, false, true}, {"zone_type", Kind::text}, {"sensor_id", Kind::text},
+    {"name", Kind::text, false, true}, {"enabled", Kind::boolean}, {"zone_type", Kind::text}, {"sensor_id", Kind::text},
     {"too_hot_c", Kind::real, false, true}, {"hot_ok_c", Kind::real, false, true},
     {"too_cold_c", Kind::real, false, true}, {"cold_ok_c", Kind::real, false, true},
     {"exhaust_fan_relay", Kind::text, true}, {"fan_speed_control", Kind::text}, {"fan_max_speed", Kind::integer},
@@ -222,7 +222,7 @@ Row zone_row(const StoredProfiles& p, std::size_t i) {
   const auto& x = p.zones[i];
   Value heat_miner;
   if (z.heat_miner && *z.heat_miner < p.rules.miners.size()) heat_miner = p.rules.miners[*z.heat_miner].name;
-  return {z.name, x.zone_type, x.sensor_id, z.too_hot_c, z.hot_ok_c, z.too_cold_c, z.cold_ok_c,
+  return {z.name, flag(z.enabled), x.zone_type, x.sensor_id, z.too_hot_c, z.hot_ok_c, z.too_cold_c, z.cold_ok_c,
           opt(x.exhaust_fan_relay), std::string(z.fan_speed_control ? "auto" : "none"),
           std::int64_t{z.fan_max_speed}, std::string(stale_name(z.fan_stale_policy)),
           std::string(heat_source_name(z.heating_priority[0])), std::string(heat_source_name(z.heating_priority[1])),
@@ -236,6 +236,7 @@ void zone_from_row(const Row& row, StoredProfiles& p, std::size_t i, std::vector
   const Reader name_reader{row, kZone, "", errors};
   z.name = name_reader.text("name");
   const Reader r{row, kZone, fmt::format("zone '{}'", z.name), errors};
+  z.enabled = r.boolean("enabled");
   x.zone_type = r.text("zone_type");
   x.sensor_id = r.text("sensor_id");
   z.too_hot_c = r.real("too_hot_c");

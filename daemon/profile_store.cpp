@@ -122,6 +122,20 @@ int save_profiles(db::Db& db, const StoredProfiles& next, const StoredProfiles& 
     upsert(db, "hvac_zones", rows::zone_fields(), row, "name");
     ++written;
   }
+  // Removals last: the zones kept no longer name a removed miner (validated before), so the
+  // heat_miner foreign key has nothing to set null.
+  const auto remove = [&](const char* table, const auto& list_before, const auto& list_next) {
+    for (const auto& b : list_before) {
+      bool kept = false;
+      for (const auto& n : list_next) kept = kept || n.name == b.name;
+      if (kept) continue;
+      auto del = db.prepare(fmt::format("DELETE FROM {} WHERE name = ?", table));
+      del.bind(1, b.name).run();
+      ++written;
+    }
+  };
+  remove("hvac_zones", before.rules.zones, next.rules.zones);
+  remove("miner_profiles", before.rules.miners, next.rules.miners);
   return written;
 }
 

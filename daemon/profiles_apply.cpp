@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "daemon/backup.hpp"
 #include "daemon/profile_store.hpp"
+#include "daemon/profiles_diff.hpp"
 #include "daemon/profiles_yaml.hpp"
 #include "daemon/sha256.hpp"
 #include "daemon/yaml_read.hpp"
@@ -35,7 +37,7 @@ void record(db::Db& db, const ApplyResult& r, const std::string& source) {
 
 }  // namespace
 
-ApplyResult apply_profiles(db::Db& db, const std::string& yaml_text, const std::string& source) {
+ApplyResult apply_profiles(db::Db& db, const std::string& yaml_text, const std::string& source, int keep_backups) {
   ApplyResult result;
   result.sha256 = sha256_hex(yaml_text);
   yaml::Errors errors;
@@ -48,11 +50,21 @@ ApplyResult apply_profiles(db::Db& db, const std::string& yaml_text, const std::
     return result;  // absent: nothing to apply
   }
 
+  if (result.outcome != ApplyOutcome::rejected) {
+    // A removal loses a profile's settings for good: keep a copy first (outside the transaction,
+    // so the copy is the database as it was).
+    StoredProfiles next = load_profiles(db);
+    if (overlay_profiles((*root)["profiles"], next, "profiles").empty() &&
+        diff_profiles(load_profiles(db), next).removes() && db.path() != ":memory:" && !db.path().empty()) {
+      result.backup_path = backup_beside(db, static_cast<int>(db.scalar_int("PRAGMA user_version")), keep_backups);
+    }
+  }
   db::Transaction tx(db);
   if (result.outcome != ApplyOutcome::rejected) {
     const StoredProfiles before = load_profiles(db);
     StoredProfiles next = before;
     result.errors = overlay_profiles((*root)["profiles"], next, "profiles");
+    if (result.errors.empty()) result.changes = diff_profiles(before, next).lines;
     if (!result.errors.empty()) {
       result.outcome = ApplyOutcome::rejected;
     } else {
@@ -70,6 +82,7 @@ ApplyResult apply_profiles(db::Db& db, const std::string& yaml_text, const std::
         result.outcome = ApplyOutcome::rejected;
         result.errors = {fmt::format("{}: the database refused the profiles: {}", source, e.what())};
         result.rows_written = 0;
+        result.changes.clear();
       }
     }
   }

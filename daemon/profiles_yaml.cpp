@@ -110,6 +110,14 @@ void overlay_list(const YAML::Node& list, const std::string& path, const std::ve
       rows_in_order[existing->second] = std::move(row);
     }
   }
+  if (!errors.empty()) return;
+  // The list is the whole set: a profile it no longer names is removed (shown by `check`,
+  // backed up and recorded as an event when applied).
+  std::vector<Row> kept;
+  for (auto& row : rows_in_order) {
+    if (in_yaml.count(std::get<std::string>(row[name_col]))) kept.push_back(std::move(row));
+  }
+  rows_in_order = std::move(kept);
 }
 
 std::string yaml_value(const Value& v, Kind kind) {
@@ -145,11 +153,29 @@ std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles
   for (std::size_t i = 0; i < profiles.rules.miners.size(); ++i) miners.push_back(rows::miner_row(profiles, i));
   for (std::size_t i = 0; i < profiles.rules.zones.size(); ++i) zones.push_back(rows::zone_row(profiles, i));
 
+  // What the section says is what exists: a list it leaves out is an empty list.
+  bool has_miners = false, has_zones = false;
   for (const auto& [key, value] : yaml::entries(node, path, {"site", "miners", "zones"}, errors)) {
     if (key == "site") overlay_row(value, path + ".site", rows::site_fields(), site, errors);
-    if (key == "miners") overlay_list(value, path + ".miners", rows::miner_fields(), miners, rows::new_miner_row(), "miner", errors);
-    if (key == "zones") overlay_list(value, path + ".zones", rows::zone_fields(), zones, rows::new_zone_row(), "zone", errors);
+    if (key == "miners") {
+      has_miners = true;
+      if (!yaml::is_null(value)) {
+        overlay_list(value, path + ".miners", rows::miner_fields(), miners, rows::new_miner_row(), "miner", errors);
+      } else {
+        miners.clear();
+      }
+    }
+    if (key == "zones") {
+      has_zones = true;
+      if (!yaml::is_null(value)) {
+        overlay_list(value, path + ".zones", rows::zone_fields(), zones, rows::new_zone_row(), "zone", errors);
+      } else {
+        zones.clear();
+      }
+    }
   }
+  if (!has_miners) miners.clear();
+  if (!has_zones) zones.clear();
   if (!errors.empty()) return errors.list();
 
   StoredProfiles next;

@@ -1,9 +1,10 @@
 #pragma once
 // The `profiles:` section of the YAML config, over the profiles in the database.
 //
-// Precedence: the YAML wins for every key it gives. A key it leaves out keeps the database's
-// value; a miner or zone it does not name keeps all of its database values (profiles are
-// never deleted from YAML: set `enabled: false`). A new miner or zone must give the required keys.
+// What the section says is what exists: the miners and zones it lists are the site's loads, and
+// a profile it does not name (or a list it leaves out) is removed. Within a listed profile, a key
+// it gives wins and a key it leaves out keeps the database's value. A new miner or zone must give
+// the required keys. `enabled: false` keeps a profile without running it.
 #include <string>
 #include <vector>
 

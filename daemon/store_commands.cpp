@@ -172,6 +172,8 @@ int cmd_profiles(const std::vector<std::string>& argv) {
       fmt::print("{} has no profiles: section; nothing to apply\n", file);
     } else {
       fmt::print("{}: {} ({} row(s) written)\n", file, outcome_name(r.outcome), r.rows_written);
+      for (const auto& c : r.changes) fmt::print("  {}\n", c);
+      if (!r.backup_path.empty()) fmt::print("backup before removing profiles: {}\n", r.backup_path);
     }
     return kExOk;
   });

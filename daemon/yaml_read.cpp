@@ -56,6 +56,16 @@ std::optional<YAML::Node> parse(const std::string& text, const std::string& sour
 
 bool is_null(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
 
+std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (d > 0 && d < best_d) best_d = d, best = c;
+  }
+  return best;
+}
+
 std::vector<std::pair<std::string, YAML::Node>> entries(const YAML::Node& node, const std::string& path,
                                                         const std::vector<std::string_view>& allowed, Errors& errors) {
   std::vector<std::pair<std::string, YAML::Node>> out;

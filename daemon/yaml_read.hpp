@@ -45,4 +45,7 @@ std::optional<std::string> text(const YAML::Node& node, const std::string& path,
 
 bool is_null(const YAML::Node& node);
 
+// The candidate nearest to `word` by edit distance, when it is a plausible typo of it.
+std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
+
 }  // namespace shackd::yaml

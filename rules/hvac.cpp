@@ -31,7 +31,7 @@ std::optional<Reason> site_force_off(const Decision& out, const Thresholds& t) {
 // Whether a heater could run now, ignoring its timers: used to pick the heat source.
 bool heater_can_run(const Snapshot& snap, const Profiles& p, const ZoneProfile& z, const ZoneState& zs,
                     const Decision& out) {
-  if (!z.has_heater || zs.heater.override_.mode == OverrideMode::off) return false;
+  if (!z.enabled || !z.has_heater || zs.heater.override_.mode == OverrideMode::off) return false;
   if (site_force_off(out, p.site.thresholds)) return false;
   const auto pv = fresh_value(snap.pv_w, snap.now, p.site.electrical_stale_after);
   const auto v = out.battery.decide_v;
@@ -67,7 +67,9 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decis
   if (!stale) st.stale_since.reset();
 
   LoadInputs in;
-  if (auto off = site_force_off(out, site.thresholds)) {
+  if (!z.enabled) {
+    in.force_off = Reason{ReasonCode::disabled};
+  } else if (auto off = site_force_off(out, site.thresholds)) {
     in.force_off = off;
   } else if (st.override_.mode == OverrideMode::off) {
     in.force_off = Reason{ReasonCode::override_off};
@@ -108,7 +110,9 @@ void decide_fan(const Snapshot& snap, const Profiles& p, std::size_t i, Decision
   if (temp) st.stale_since.reset();
 
   LoadInputs in;
-  if (auto off = site_force_off(out, site.thresholds)) {
+  if (!z.enabled) {
+    in.force_off = Reason{ReasonCode::disabled};
+  } else if (auto off = site_force_off(out, site.thresholds)) {
     in.force_off = off;
   } else if (z.block_charging_below_c && out.block_charging) {
     // Cold-charge protection: do not blow cold air over a battery that is too cold to charge.
@@ -155,7 +159,7 @@ HeatCalls heat_calls(const Snapshot& snap, const Profiles& p, const Decision& ou
   HeatCalls calls;
   for (std::size_t i = 0; i < p.zones.size(); ++i) {
     const ZoneProfile& z = p.zones[i];
-    if (!out.zones[i].heat_demand || !z.heat_miner || *z.heat_miner >= kMaxMiners) continue;
+    if (!z.enabled || !out.zones[i].heat_demand || !z.heat_miner || *z.heat_miner >= kMaxMiners) continue;
     const auto& prio = z.heating_priority;
     const bool miner_first = prio[0] == HeatSource::miner;
     const bool miner_fallback = prio[0] == HeatSource::heater && prio[1] == HeatSource::miner &&

@@ -107,6 +107,7 @@ enum class HeatSource { none, miner, heater };
 
 struct ZoneProfile {
   std::string name;
+  bool enabled = true;  // false: its fan and heater are held off; its cold-charge limit still applies
   double too_hot_c = 40, hot_ok_c = 35;    // fan on at >= too_hot, off at <= hot_ok
   double too_cold_c = 0, cold_ok_c = 5;    // heat on at <= too_cold, off at >= cold_ok
 

@@ -35,10 +35,10 @@ expect "out of range" "devices.solark.timeout_ms (line 18:17): 20 is out of rang
 expect "octal" "loop.interval_ms (line 7:16): '0250' has a leading zero, which YAML reads as octal" 's/interval_ms: 250/interval_ms: 0250/'
 expect "duplicate key" "mqtt.prefix (line 24:3): duplicate key: also at line 23; keep one" 's|  prefix: shack|  prefix: shack\n  prefix: shed|'
 expect "a bad relay protocol" "relays.dump_s19_1.protocol (line 27:26): 'tasmoto' must be tasmota, shelly_gen1" 's/dump_s19_1: {protocol: tasmota/dump_s19_1: {protocol: tasmoto/'
-expect "an undefined relay" "profiles: miner 'Primary S21+': relay_id 'primary_s22' is not defined under relays:" \
+expect "an undefined relay" "profiles.miners[0].relay_id (line 45:17) (miner 'Primary S21+'): relay_id 'primary_s22' is not defined under relays: (did you mean primary_s21?)" \
   's/    - name: "Primary S21+"/    - name: "Primary S21+"\n      relay_id: primary_s22/'
-expect "an undefined sensor" "profiles: zone 'Heat Room': sensor_id 'heat_room_t' is not defined under sensors:" \
-  $'  zones:\n    - name: Heat Room\n      sensor_id: heat_room_t'
+expect "an undefined sensor" "profiles.zones[0].sensor_id (line 56:18) (zone 'Heat Room'): sensor_id 'heat_room_t' is not defined under sensors: (did you mean heat_room_temp?)" \
+  's/    - name: Heat Room/    - name: Heat Room\n      sensor_id: heat_room_t/'
 expect "a bad threshold" "miner 'Primary S21+': stop_voltage 51.0 must be below start_voltage 50.0" \
   's/    - name: "Primary S21+"/    - name: "Primary S21+"\n      stop_voltage: 51.0/'
 expect "a bad URI" "mqtt.uri (line 21:8): 'mqtt://127.0.0.1:1883' must start with tcp:// or ssl://" 's|tcp://127.0.0.1:1883|mqtt://127.0.0.1:1883|'
@@ -48,6 +48,39 @@ expect "syntax" "YAML syntax error" 's/  name: e2e/  name: [e2e/'
 sed "s|/var/lib/shackd/shackd.db|$dir/example.db|" "$src/config/shackd.example.yaml" >"$dir/example.yaml"
 out=$("$shackd" check --config "$dir/example.yaml" 2>&1) && passed=$((passed + 1)) ||
   { failed=$((failed + 1)); echo "FAIL: config/shackd.example.yaml: $out"; }
+
+# A site written from scratch with its own names passes on a new database, and check says which
+# of the example profiles a new database starts with its profiles: section replaces.
+printf 'secret\n' >"$dir/mqtt.password"
+sed -e "s|/var/lib/shackd/shackd.db|$dir/cabin.db|" -e "s|/etc/shackd/mqtt.password|$dir/mqtt.password|" \
+  "$src/config/examples/cabin.yaml" >"$dir/cabin.yaml"
+out=$("$shackd" check --config "$dir/cabin.yaml" 2>&1)
+if [[ $? -eq 0 ]] && grep -q ": ok (2 relay(s), 1 sensor(s), 2 miner(s), 1 zone(s)" <<<"$out" &&
+  grep -qF "miner 'Primary S21+': removed (not named under profiles.miners)" <<<"$out" &&
+  grep -qF "zone 'Battery Shed': added" <<<"$out"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL: config/examples/cabin.yaml: $out"
+fi
+# A disabled zone needs no relay; two enabled loads cannot share one.
+sed -e 's/^      heater_relay: shed_heater/      enabled: false/' -e 's/^      heating_priority_1: heater/      heating_priority_1: none/' \
+  "$dir/cabin.yaml" >"$dir/cabin-off.yaml"
+out=$("$shackd" check --config "$dir/cabin-off.yaml" 2>&1) && grep -q "relays.shed_heater is defined but no profile switches it" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a disabled zone without a relay: $out"; }
+sed -e 's/^      emergency_stop_voltage: 50.0/      emergency_stop_voltage: 50.0\n      relay_id: garage_s9/' -e 's/^      enabled: false$/      enabled: true/' \
+  "$dir/cabin.yaml" >"$dir/cabin-shared.yaml"
+out=$("$shackd" check --config "$dir/cabin-shared.yaml" 2>&1)
+[[ $? -eq 78 ]] && grep -qF "(miner 'Spare S9'): relay_id 'garage_s9' is already switched by miner 'Garage S9'" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a shared relay: $out"; }
+# Without a profiles: section, the database's example profiles are named as such.
+sed '/^profiles:/,$d' "$dir/cabin.yaml" >"$dir/cabin-noprof.yaml"
+out=$("$shackd" check --config "$dir/cabin-noprof.yaml" 2>&1)
+[[ $? -eq 78 ]] && grep -qF "this profile is in the database, not in the config" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: no profiles: section: $out"; }
+# The Solar Shack, written out in full, is an example a site applies on purpose.
+sed "s|/var/lib/shackd/shackd.db|$dir/shack.db|" "$src/config/examples/solar-shack.yaml" >"$dir/shack.yaml"
+out=$("$shackd" check --config "$dir/shack.yaml" 2>&1) && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL: config/examples/solar-shack.yaml: $out"; }
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -23,7 +23,7 @@ expect() {  # expect NAME WANT_RC PATTERN -- command...
   fi
 }
 
-expect "migrate a new database" 0 "now at schema version 3" -- "$shackd" migrate --db "$db"
+expect "migrate a new database" 0 "now at schema version 4" -- "$shackd" migrate --db "$db"
 expect "migrate again is a no-op" 0 "up to date" -- "$shackd" migrate --db "$db"
 expect "dry run lists nothing pending" 0 "up to date" -- "$shackd" migrate --db "$db" --dry-run
 expect "db check passes" 0 "integrity_check: ok" -- "$shackd" db check --db "$db"
@@ -47,9 +47,24 @@ profiles:
   miners:
     - name: "Primary S21+"
       start_voltage: 50.4
+    - name: "Dump Load S19 #1"
+  zones:
+    - name: Heat Room
+    - name: Main Room
 YAML
 expect "a good change is applied" 0 "applied \(1 row" -- "$shackd" profiles apply --db "$db" --file "$dir/good.yaml"
 expect "and shows in the export" 0 "start_voltage: 50.4" -- "$shackd" profiles export --db "$db"
+
+# The lists are the whole set: a profile no longer named is removed, after a backup.
+cat >"$dir/fewer.yaml" <<'YAML'
+profiles:
+  miners:
+    - name: "Primary S21+"
+YAML
+expect "a profile not named is removed" 0 "miner 'Dump Load S19 #1': removed" -- \
+  "$shackd" profiles apply --db "$db" --file "$dir/fewer.yaml"
+ls "$db".bak-* >/dev/null 2>&1 && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: no backup before the removal"; }
+expect "and is gone from the export" 0 "zones: \[\]" -- "$shackd" profiles export --db "$db"
 
 expect "missing config file" 66 "cannot read" -- "$shackd" profiles apply --db "$db" --file "$dir/none.yaml"
 expect "unknown option" 64 "unknown argument '--dbb'" -- "$shackd" migrate --dbb "$db"

@@ -230,3 +230,22 @@ TEST_CASE("battery temperature: the battery zone's air is the fallback; unknown 
     CHECK_FALSE(s.d.block_charging);
   }
 }
+
+TEST_CASE("a disabled zone holds its fan and heater off and calls no miner for heat; its cold-charge limit stays") {
+  test::Site s;
+  s.instant();
+  s.zone_c[0] = 45;  // hot: the fan would run
+  s.step(10s);
+  REQUIRE(s.heat_room().fan.on);
+  s.p.zones[0].enabled = false;
+  s.zone_c[0] = -5;  // freezing: heat by miner, then heater, would be called
+  s.battery_temp_c = -3;
+  s.step(10s);
+  CHECK_FALSE(s.heat_room().fan.on);
+  CHECK(s.heat_room().fan.reason.code == ReasonCode::disabled);
+  CHECK_FALSE(s.heat_room().heater.on);
+  CHECK(s.heat_room().heater.reason.code == ReasonCode::disabled);
+  CHECK(s.primary().reason.code != ReasonCode::heating);
+  // The Heat Room holds the battery in the defaults: charging stays blocked at -5 °C.
+  CHECK(s.d.block_charging);
+}

@@ -101,10 +101,10 @@ TEST_CASE("two files sharing a number, or a gap in the numbers, are refused") {
     CHECK(problems[0] == "migration files 0003_other.sql and 0003_runtime.sql share the number 0003: give each its own number");
   }
   SUBCASE("gap") {
-    dir.write("0005_later.sql", "CREATE TABLE later (x INTEGER) STRICT;\n");
+    dir.write("0006_later.sql", "CREATE TABLE later (x INTEGER) STRICT;\n");
     const auto problems = shackd::check_migration_set(shackd::migrations_from_dir(dir.path.string()));
     REQUIRE(problems.size() == 1);
-    CHECK(problems[0].find("0005_later.sql has number 0005, but the next number expected is 0004") != std::string::npos);
+    CHECK(problems[0].find("0006_later.sql has number 0006, but the next number expected is 0005") != std::string::npos);
   }
   SUBCASE("a bad file name") {
     dir.write("4_later.sql", "CREATE TABLE later (x INTEGER) STRICT;\n");
@@ -136,7 +136,7 @@ TEST_CASE("a database newer than the binary is refused") {
     migrate(m.db, older);
     FAIL("a newer database was accepted");
   } catch (const MigrationError& e) {
-    CHECK(std::string(e.what()).find("is at schema version 3, but this shackd knows migrations only up to 2") !=
+    CHECK(std::string(e.what()).find("is at schema version 4, but this shackd knows migrations only up to 3") !=
           std::string::npos);
   }
 }
@@ -150,7 +150,7 @@ TEST_CASE("a bad SQL file fails and leaves the database exactly as it was") {
   const auto miners_before = db.scalar_int("SELECT count(*) FROM miner_profiles");
 
   // The first statements are fine; the last one is not. All of it must go.
-  dir.write("0004_broken.sql",
+  dir.write("0005_broken.sql",
             "CREATE TABLE half_done (x INTEGER) STRICT;\n"
             "INSERT INTO miner_profiles (name, power_w, priority, start_voltage, stop_voltage, emergency_stop_voltage)\n"
             "  VALUES ('ghost', 100, 5, 52, 50, 48);\n"
@@ -160,7 +160,7 @@ TEST_CASE("a bad SQL file fails and leaves the database exactly as it was") {
     FAIL("a broken migration was applied");
   } catch (const MigrationError& e) {
     const std::string msg = e.what();
-    CHECK(msg.find("migration 0004_broken.sql failed, so it was rolled back and the database stays at version 3") !=
+    CHECK(msg.find("migration 0005_broken.sql failed, so it was rolled back and the database stays at version 4") !=
           std::string::npos);
     CHECK(msg.find("syntax error") != std::string::npos);
   }
@@ -178,21 +178,21 @@ TEST_CASE("a database that holds data is backed up before it migrates; the newes
   migrate(db, shackd::migrations_from_dir(dir.path.string()));
   CHECK(backups_in(dir) == 0);
 
-  dir.write("0004_extra.sql", "CREATE TABLE extra (x INTEGER) STRICT;\n");
+  dir.write("0005_extra.sql", "CREATE TABLE extra (x INTEGER) STRICT;\n");
   const auto r = migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
   REQUIRE(r.backup_path);
   CHECK(r.backup_path->find("a.db.bak-") != std::string::npos);
   CHECK(r.backup_path->size() > 3);
-  CHECK(r.backup_path->substr(r.backup_path->size() - 3) == "-v3");
+  CHECK(r.backup_path->substr(r.backup_path->size() - 3) == "-v4");
   {
     shackd::db::Db copy(*r.backup_path);
-    CHECK(copy.scalar_int("PRAGMA user_version") == 3);
+    CHECK(copy.scalar_int("PRAGMA user_version") == 4);
     CHECK(copy.scalar_int("SELECT count(*) FROM miner_profiles") == 2);
     CHECK_FALSE(copy.table_exists("extra"));
   }
-  dir.write("0005_extra.sql", "CREATE TABLE extra5 (x INTEGER) STRICT;\n");
-  migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
   dir.write("0006_extra.sql", "CREATE TABLE extra6 (x INTEGER) STRICT;\n");
+  migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
+  dir.write("0007_extra.sql", "CREATE TABLE extra7 (x INTEGER) STRICT;\n");
   migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
   CHECK(backups_in(dir) == 2);
 }

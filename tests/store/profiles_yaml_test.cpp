@@ -22,7 +22,8 @@ bool any_contains(const std::vector<std::string>& list, const std::string& text)
 TEST_CASE("a YAML change is applied; the same YAML again writes nothing") {
   test::MigratedDb m;
   const std::string yaml =
-      "site:\n  name: Solar Shack\nprofiles:\n  miners:\n    - name: Primary S21+\n      start_voltage: 50.5\n";
+      "site:\n  name: Solar Shack\nprofiles:\n  miners:\n    - name: Primary S21+\n      start_voltage: 50.5\n"
+      "    - name: \"Dump Load S19 #1\"\n  zones:\n    - name: Heat Room\n    - name: Main Room\n";
   const auto r = apply_profiles(m.db, yaml, "shackd.yaml");
   CHECK(r.outcome == ApplyOutcome::applied);
   CHECK(r.rows_written == 1);
@@ -135,24 +136,48 @@ TEST_CASE("every error is listed at once") {
   CHECK(r.errors.size() == 3);
 }
 
-TEST_CASE("a profile missing from the YAML keeps its database values; a new one is added") {
+TEST_CASE("the YAML's lists are the whole set: a profile it does not name is removed, after a backup") {
   test::MigratedDb m;
   const auto r = apply_profiles(m.db,
                                 "profiles:\n  miners:\n"
+                                "    - name: Primary S21+\n"
                                 "    - name: Antminer S9\n      power_w: 1350\n      priority: 5\n"
                                 "      start_voltage: 53.0\n      stop_voltage: 51.0\n      emergency_stop_voltage: 49.0\n"
                                 "      relay_id: s9\n",
                                 "shackd.yaml");
   REQUIRE_MESSAGE(r.outcome == ApplyOutcome::applied, (r.errors.empty() ? "" : r.errors.front()));
   const auto p = shackd::load_profiles(m.db);
-  REQUIRE(p.rules.miners.size() == 3);
-  CHECK(p.rules.miners[0].name == "Primary S21+");  // untouched
+  REQUIRE(p.rules.miners.size() == 2);
+  CHECK(p.rules.miners[0].name == "Primary S21+");  // named without keys: its database values stay
   CHECK(p.rules.miners[0].start_v == 50.0);
-  CHECK(p.rules.miners[1].name == "Dump Load S19 #1");
-  CHECK(p.rules.miners[1].priority == 3);
-  CHECK(p.rules.miners[2].name == "Antminer S9");  // priority 5 sorts last
-  CHECK(p.rules.miners[2].timing.min_on == std::chrono::seconds(600));  // the schema's default
-  CHECK(p.miners[2].relay_id == "s9");
+  CHECK(p.rules.miners[1].name == "Antminer S9");
+  CHECK(p.rules.miners[1].timing.min_on == std::chrono::seconds(600));  // the schema's default
+  CHECK(p.miners[1].relay_id == "s9");
+  CHECK(p.rules.zones.empty());  // no zones: list, no zones
+  // What changed, in the owner's words, and a copy of the database as it was.
+  CHECK(any_contains(r.changes, "miner 'Dump Load S19 #1': removed (not named under profiles.miners)"));
+  CHECK(any_contains(r.changes, "zone 'Heat Room': removed (not named under profiles.zones)"));
+  CHECK(any_contains(r.changes, "miner 'Antminer S9': added"));
+  REQUIRE_FALSE(r.backup_path.empty());
+  shackd::db::Db copy(r.backup_path);
+  CHECK(copy.scalar_int("SELECT count(*) FROM miner_profiles") == 2);
+  CHECK(copy.scalar_int("SELECT count(*) FROM hvac_zones") == 2);
+}
+
+TEST_CASE("a zone can be disabled, and a change lists its keys") {
+  test::MigratedDb m;
+  const auto r = apply_profiles(m.db,
+                                "profiles:\n  miners:\n    - name: Primary S21+\n      start_voltage: 50.5\n"
+                                "    - name: \"Dump Load S19 #1\"\n"
+                                "  zones:\n    - name: Heat Room\n      enabled: false\n    - name: Main Room\n",
+                                "shackd.yaml");
+  REQUIRE_MESSAGE(r.outcome == ApplyOutcome::applied, (r.errors.empty() ? "" : r.errors.front()));
+  CHECK(r.backup_path.empty());  // nothing removed, no backup
+  CHECK(any_contains(r.changes, "miner 'Primary S21+': start_voltage 50.0 -> 50.5"));
+  CHECK(any_contains(r.changes, "zone 'Heat Room': enabled true -> false"));
+  const auto p = shackd::load_profiles(m.db);
+  CHECK_FALSE(p.rules.zones[0].enabled);
+  CHECK(p.rules.zones[1].enabled);
 }
 
 TEST_CASE("export is valid YAML that applies back unchanged, to this or a fresh database") {
