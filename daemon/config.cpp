@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -456,6 +457,47 @@ std::vector<std::string> check_references(const Config& c, const StoredProfiles&
       errors.push_back(fmt::format("{}: sensor_id '{}' is not defined under sensors:{}{}",
                                    profile_where(section, "zone", i, z.name, "sensor_id"), sid, suggest(sid, sensors),
                                    origin));
+    }
+  }
+  return errors;
+}
+
+std::vector<std::string> check_files(const Config& c) {
+  std::vector<std::string> errors;
+  const auto readable = [&](const char* key, const std::string& path) {
+    if (path.empty()) return;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      errors.push_back(fmt::format("{}: mqtt.{} '{}' does not exist", c.source, key, path));
+    } else if (!std::ifstream(path).good()) {
+      errors.push_back(fmt::format("{}: mqtt.{} '{}' cannot be read by this user (check its owner and mode)", c.source,
+                                   key, path));
+    } else if (std::string(key) == "password_file" && std::filesystem::is_regular_file(path, ec)) {
+      std::ifstream in(path);
+      std::string first;
+      std::getline(in, first);
+      if (first.empty()) errors.push_back(fmt::format("{}: mqtt.password_file '{}' is empty: its first line is the password", c.source, path));
+    }
+  };
+  readable("password_file", c.mqtt.password_file);
+  readable("ca_file", c.mqtt.ca_file);
+  readable("cert_file", c.mqtt.cert_file);
+  readable("key_file", c.mqtt.key_file);
+  if (!c.mqtt.password_file.empty() && c.mqtt.username.empty()) {
+    errors.push_back(fmt::format("{}: mqtt.password_file is set but mqtt.username is not: the broker needs both", c.source));
+  }
+  if (c.mqtt.uri.rfind("ssl://", 0) != 0 && !c.mqtt.ca_file.empty()) {
+    errors.push_back(fmt::format("{}: mqtt.ca_file is set but mqtt.uri '{}' is not ssl://: the CA would not be used",
+                                 c.source, c.mqtt.uri));
+  }
+  // The database's directory must exist: shackd creates the file, never the directories above it
+  // (systemd's StateDirectory= makes /var/lib/shackd).
+  if (c.database_path != ":memory:") {
+    const std::filesystem::path dir = std::filesystem::path(c.database_path).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+      errors.push_back(fmt::format("{}: database.path '{}': the directory {} does not exist", c.source,
+                                   c.database_path, dir.string()));
     }
   }
   return errors;

@@ -85,6 +85,9 @@ ConfigResult load_config(const std::string& path);
 // References from the effective profiles to relays and sensors the config defines.
 // A disabled load needs no relay; two enabled loads cannot share one.
 std::vector<std::string> check_references(const Config& c, const struct StoredProfiles& p);
+// Files the config names (password, CA, certificate, key, the database's directory): each one
+// missing or unreadable is one message naming the key and the path.
+std::vector<std::string> check_files(const Config& c);
 // Relays the config defines that no profile switches (a warning: a typo, or a load not listed).
 std::vector<std::string> unused_relays(const Config& c, const struct StoredProfiles& p);
 

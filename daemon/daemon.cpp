@@ -152,6 +152,11 @@ std::optional<int> Daemon::start() {
   }
   config_ = *c.config;
   if (options_.dry_run) config_.dry_run = true;
+  if (const auto missing = check_files(config_); !missing.empty()) {
+    log::error("{}: cannot start: {} file(s) the config names are not usable:", options_.config_path, missing.size());
+    for (const auto& e : missing) log::error("  {}", e);
+    return kExConfig;
+  }
   try {
     db_ = std::make_unique<db::Db>(config_.database_path, db::OpenOptions{.create = true});
     const auto m = migrate(*db_, embedded_migrations());
@@ -176,9 +181,15 @@ std::optional<int> Daemon::start() {
     return kExConfig;
   }
   restore_state();
-  start_devices();
+  try {
+    start_devices();
+    if (!options_.once) start_mqtt();
+  } catch (const std::exception& e) {
+    // Whatever the cause, one line and an exit code: never std::terminate and a restart loop.
+    log::error("cannot start: {}", e.what());
+    return kExUnavailable;
+  }
   if (!options_.once) {
-    start_mqtt();
     // Give the broker a moment, so that the first decision is published, not lost; bounded,
     // since shackd controls with or without MQTT.
     const auto until = Clock::now() + std::chrono::seconds(1);
@@ -277,6 +288,13 @@ void Daemon::reload() {
   }
   Config next = *c.config;
   if (options_.dry_run) next.dry_run = true;
+  if (const auto missing = check_files(next); !missing.empty()) {
+    log::error("reload refused, keeping the running config:");
+    for (const auto& e : missing) log::error("  {}", e);
+    event("config", "", {rules::ReasonCode::none}, "reload refused: " + missing.front(), wall_now_s());
+    notify("READY=1");
+    return;
+  }
   try {
     if (!load(next, false)) {
       event("config", "", {rules::ReasonCode::none}, "reload refused: a relay or sensor reference is broken", wall_now_s());
@@ -796,6 +814,7 @@ int cmd_check(const std::vector<std::string>& argv) {
   const ConfigResult c = load_config(path);
   std::vector<std::string> errors = c.errors;
   if (c.config) {
+    for (const auto& e : check_files(*c.config)) errors.push_back(e);
     // The database as it is, with the config's profiles laid over it, in memory: nothing is written.
     try {
       StoredProfiles p;

@@ -37,7 +37,27 @@ void usage(std::FILE* to) {
 
 }  // namespace
 
+namespace {
+
+int dispatch(int argc, char** argv);
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  // No path ends in std::terminate: whatever escapes a command is one line and exit 70.
+  try {
+    return dispatch(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "shackd: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "shackd: internal error (unknown exception)\n");
+  }
+  return shackd::kExSoftware;
+}
+
+namespace {
+
+int dispatch(int argc, char** argv) {
   if (argc < 2) {
     usage(stderr);
     return shackd::kExUsage;
@@ -76,3 +96,5 @@ int main(int argc, char** argv) {
   usage(stderr);
   return shackd::kExUsage;
 }
+
+}  // namespace

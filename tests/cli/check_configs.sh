@@ -77,6 +77,26 @@ sed '/^profiles:/,$d' "$dir/cabin.yaml" >"$dir/cabin-noprof.yaml"
 out=$("$shackd" check --config "$dir/cabin-noprof.yaml" 2>&1)
 [[ $? -eq 78 ]] && grep -qF "this profile is in the database, not in the config" <<<"$out" &&
   passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: no profiles: section: $out"; }
+# Every file the config names is checked by `check`, and `run` refuses to start on one with one
+# clear line and exit 78, never std::terminate (exit 134, a restart loop under systemd).
+sed "s|$dir/mqtt.password|$dir/no-such.password|" "$dir/cabin.yaml" >"$dir/cabin-nopw.yaml"
+out=$("$shackd" check --config "$dir/cabin-nopw.yaml" 2>&1)
+[[ $? -eq 78 ]] && grep -qF "mqtt.password_file '$dir/no-such.password' does not exist" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check with a missing password file: $out"; }
+out=$(timeout 20 "$shackd" run --config "$dir/cabin-nopw.yaml" 2>&1)
+rc=$?
+[[ $rc -eq 78 ]] && grep -qF "no-such.password' does not exist" <<<"$out" && ! grep -q terminate <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: run with a missing password file: exit $rc: $out"; }
+sed "s|$dir/cabin.db|$dir/not-made/cabin.db|" "$dir/cabin.yaml" >"$dir/cabin-nodir.yaml"
+out=$("$shackd" check --config "$dir/cabin-nodir.yaml" 2>&1)
+[[ $? -eq 78 ]] && grep -qF "the directory $dir/not-made does not exist" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check with a missing database directory: $out"; }
+printf '  ca_file: %s/no-ca.pem\n' "$dir" >"$dir/ca.txt"
+sed -e "/^  prefix: cabin/r $dir/ca.txt" -e 's|tcp://127.0.0.1:1883|ssl://127.0.0.1:8883|' "$dir/cabin.yaml" >"$dir/cabin-ca.yaml"
+out=$("$shackd" check --config "$dir/cabin-ca.yaml" 2>&1)
+[[ $? -eq 78 ]] && grep -qF "mqtt.ca_file '$dir/no-ca.pem' does not exist" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check with a missing CA file: $out"; }
+
 # The Solar Shack, written out in full, is an example a site applies on purpose.
 sed "s|/var/lib/shackd/shackd.db|$dir/shack.db|" "$src/config/examples/solar-shack.yaml" >"$dir/shack.yaml"
 out=$("$shackd" check --config "$dir/shack.yaml" 2>&1) && passed=$((passed + 1)) ||
