@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <vector>
 
@@ -13,8 +14,11 @@ namespace shackd {
 namespace fs = std::filesystem;
 
 std::string backup_beside(db::Db& db, int version, int keep) {
-  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  const std::string target = fmt::format("{}.bak-{:%Y%m%dT%H%M%S}Z-v{}", db.path(), now, version);
+  // UTC, whatever TZ the site runs in: the names sort by time and say Z.
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  const std::string target = fmt::format("{}.bak-{:%Y%m%dT%H%M%S}Z-v{}", db.path(), utc, version);
 
   sqlite3* dest = nullptr;
   int rc = sqlite3_open_v2(target.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);

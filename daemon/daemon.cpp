@@ -89,6 +89,9 @@ bool Daemon::load(const Config& config, bool first) {
     for (const auto& e : ref_errors) log::error("  {}", e);
     return false;
   }
+  // Schedules, and every log line from here on, are in the site's local time.
+  setenv("TZ", p.site.timezone.c_str(), 1);
+  tzset();
   for (const auto& id : unused_relays(config, p)) {
     log::warn("{}: relays.{} is defined but no profile switches it", config.source, id);
   }
@@ -137,7 +140,6 @@ bool Daemon::load(const Config& config, bool first) {
     const auto& sid = profiles_.zones[i].sensor_id;
     mapping_.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
   }
-  // Schedules are in the site's local time.
   setenv("TZ", profiles_.site.timezone.c_str(), 1);
   tzset();
   return true;
@@ -152,6 +154,15 @@ std::optional<int> Daemon::start() {
   }
   config_ = *c.config;
   if (options_.dry_run) config_.dry_run = true;
+  // The site's timezone for the very first log lines, where the config gives it (the database's
+  // is set once the profiles are loaded).
+  if (config_.profiles && config_.profiles->IsMap() && (*config_.profiles)["site"].IsMap()) {
+    const YAML::Node tz = (*config_.profiles)["site"]["timezone"];
+    if (tz.IsScalar() && !tz.Scalar().empty()) {
+      setenv("TZ", tz.Scalar().c_str(), 1);
+      tzset();
+    }
+  }
   if (const auto missing = check_files(config_); !missing.empty()) {
     log::error("{}: cannot start: {} file(s) the config names are not usable:", options_.config_path, missing.size());
     for (const auto& e : missing) log::error("  {}", e);
@@ -393,7 +404,16 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
   if (!mqtt_) return;
   while (const auto e = mqtt_->poll(std::chrono::milliseconds(0))) {
     switch (e->kind) {
+      case drivers::mqtt::Event::Kind::connect_failed:
+        // Once per change of cause: a broker that stays away must not fill the journal.
+        if (e->payload != mqtt_failure_) {
+          log::error("mqtt: {}; retrying with backoff (relays cannot be switched until then)", e->payload);
+          event("alarm", "", {rules::ReasonCode::none}, "mqtt_unavailable: " + e->payload, wall_now_s());
+        }
+        mqtt_failure_ = e->payload;
+        break;
       case drivers::mqtt::Event::Kind::connected:
+        mqtt_failure_.clear();
         log::info("mqtt: connected to {}", config_.mqtt.uri);
         if (!config_.dry_run) relays_->on_connected(now);
         publish_all_ = true;
@@ -544,10 +564,14 @@ std::string Daemon::status_line() const {
   for (const auto& [name, h] : health_) {
     devices += fmt::format(", {} {}", name, h.consecutive_failures == 0 && h.last_success ? "ok" : "DOWN");
   }
-  return fmt::format("{} ({}), {}/{} loads on{}{}",
+  std::string mqtt = ", mqtt ok";
+  if (!mqtt_) mqtt.clear();
+  else if (!mqtt_failure_.empty()) mqtt = ", MQTT DOWN: " + mqtt_failure_;
+  else if (!mqtt_->connected()) mqtt = ", MQTT DOWN";
+  return fmt::format("{} ({}), {}/{} loads on{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
                      b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, loads_.size(), devices,
-                     config_.dry_run ? ", dry run" : "");
+                     mqtt, config_.dry_run ? ", dry run" : "");
 }
 
 void Daemon::cycle() {

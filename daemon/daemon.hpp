@@ -88,6 +88,7 @@ class Daemon {
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;
   std::vector<std::string> pending_events_;
+  std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
   std::map<std::string, Published> published_;
   std::set<int> active_alarms_;
   bool charge_blocked_ = false;

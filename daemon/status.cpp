@@ -46,6 +46,8 @@ int cmd_status(const std::vector<std::string>& argv) {
 
   // The retained topics, as shackd last published them.
   std::map<std::string, std::string> retained;
+  bool broker_reached = false;
+  std::string broker_failure;
   try {
     drivers::mqtt::ClientConfig mc;
     mc.uri = cfg.mqtt.uri;
@@ -61,19 +63,26 @@ int cmd_status(const std::vector<std::string>& argv) {
     client.start();
     // Retained messages come right after the subscription: listen a second once connected.
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    bool connected = false;
     while (std::chrono::steady_clock::now() < until) {
-      if (!connected && client.connected()) {
-        connected = true;
+      if (!broker_reached && client.connected()) {
+        broker_reached = true;
         until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
       }
-      if (const auto e = client.poll(std::chrono::milliseconds(20)); e && e->kind == drivers::mqtt::Event::Kind::message) {
-        if (e->retained) retained[e->topic] = e->payload;
+      const auto e = client.poll(std::chrono::milliseconds(20));
+      if (e && e->kind == drivers::mqtt::Event::Kind::message && e->retained) retained[e->topic] = e->payload;
+      if (e && e->kind == drivers::mqtt::Event::Kind::connect_failed) {
+        broker_failure = e->payload;
+        // A refusal is final for this run; an unreachable broker gets the rest of the 5 s.
+        if (broker_failure.find("CONNACK") != std::string::npos) break;
       }
     }
     client.shutdown(std::chrono::milliseconds(500));
   } catch (const std::exception& e) {
-    fmt::print(stderr, "mqtt: {}\n", e.what());
+    broker_failure = e.what();
+  }
+  if (!broker_reached) {
+    fmt::print(stderr, "shackd status: cannot read shackd's status from the broker {}: {}\n", cfg.mqtt.uri,
+               broker_failure.empty() ? "no answer within 5 s" : broker_failure);
   }
   const std::string& p = cfg.mqtt.prefix;
   const auto topic = [&](const std::string& t) { return retained.count(p + t) ? retained[p + t] : std::string(); };
@@ -104,7 +113,8 @@ int cmd_status(const std::vector<std::string>& argv) {
                h.value("consecutive_failures", 0),
                h.value("last_error", std::string()).empty() ? "" : ", last error: " + h.value("last_error", std::string()));
   }
-  return kExOk;
+  // Scripts and monitoring read the exit code: no broker, no status.
+  return broker_reached ? kExOk : kExUnavailable;
 }
 
 }  // namespace shackd

@@ -23,6 +23,40 @@ bool readable(const std::string& path) { return std::ifstream(path).good(); }
 
 }  // namespace
 
+// A failed connect in the owner's words, from paho's return code: for MQTT 3.1.1 the broker's
+// CONNACK code (1-5), otherwise a paho error (-1: the TCP or TLS connection itself failed).
+std::string describe_connect_failure(int rc, const std::string& uri) {
+  const bool tls = uri.rfind("ssl://", 0) == 0;
+  switch (rc) {
+    case 1: return "the broker refused the protocol version (CONNACK 1)";
+    case 2: return "the broker rejected the client id (CONNACK 2): set mqtt.client_id to one no other client uses";
+    case 3: return "the broker is unavailable (CONNACK 3)";
+    case 4: return "bad user name or password (CONNACK 4): check mqtt.username and mqtt.password_file";
+    case 5:
+      return "not authorised (CONNACK 5): the broker refused these credentials; check mqtt.username, "
+             "mqtt.password_file and the broker's password file and ACL";
+    case -1:
+      return tls ? "cannot connect to " + uri +
+                       ": no broker listening, unreachable, or the TLS handshake failed (check mqtt.ca_file against "
+                       "the broker's certificate)"
+                 : "cannot connect to " + uri + ": no broker is listening there, or it is unreachable";
+    default: return "connect failed (paho code " + std::to_string(rc) + ")";
+  }
+}
+
+// Paho calls these on its own thread: they only queue.
+class Client::ConnectListener : public ::mqtt::iaction_listener {
+ public:
+  explicit ConnectListener(Client& c) : c_(c) {}
+  void on_failure(const ::mqtt::token& tok) override {
+    c_.push({Event::Kind::connect_failed, {}, describe_connect_failure(tok.get_return_code(), c_.config_.uri), false});
+  }
+  void on_success(const ::mqtt::token&) override {}
+
+ private:
+  Client& c_;
+};
+
 Client::Client(ClientConfig config) : config_(std::move(config)) {
   const auto& uri = config_.uri;
   if (uri.rfind("tcp://", 0) != 0 && uri.rfind("ssl://", 0) != 0) {
@@ -62,6 +96,11 @@ void Client::push(Event e) {
 }
 
 void Client::start() {
+  listener_ = std::make_unique<ConnectListener>(*this);
+  connect_now();
+}
+
+void Client::connect_now() {
   auto b = ::mqtt::connect_options_builder()
                .clean_session(true)  // no queued commands delivered late; we resubscribe
                .keep_alive_interval(config_.keepalive)
@@ -69,7 +108,13 @@ void Client::start() {
                .automatic_reconnect(config_.reconnect_min, config_.reconnect_max)
                .will(::mqtt::message(config_.status_topic, "offline", 1, true));
   if (!config_.username.empty()) b.user_name(config_.username);
-  if (!config_.password_file.empty()) b.password(read_secret(config_.password_file));
+  try {
+    // Read at each attempt: an owner who fixes the password file is heard without a restart.
+    if (!config_.password_file.empty()) b.password(read_secret(config_.password_file));
+  } catch (const std::runtime_error& e) {
+    push({Event::Kind::connect_failed, {}, e.what(), false});
+    return;
+  }
   if (config_.uri.rfind("ssl://", 0) == 0) {
     auto ssl = ::mqtt::ssl_options_builder();
     if (!config_.ca_file.empty()) ssl.trust_store(config_.ca_file);
@@ -79,13 +124,20 @@ void Client::start() {
     b.ssl(ssl.finalize());
   }
   try {
-    client_->connect(b.finalize());  // not waited for: the connected handler reports success
+    // Not waited for: the connected handler reports success, the listener a failure.
+    client_->connect(b.finalize(), nullptr, *listener_);
   } catch (const ::mqtt::exception& e) {
-    push({Event::Kind::lost, {}, std::string("connect: ") + e.what(), false});
+    push({Event::Kind::connect_failed, {}, describe_connect_failure(e.get_return_code(), config_.uri), false});
   }
 }
 
+std::string Client::last_failure() const {
+  std::lock_guard lock(const_cast<std::mutex&>(mutex_));
+  return last_failure_;
+}
+
 void Client::shutdown(std::chrono::milliseconds timeout) {
+  retry_pending_ = false;
   if (!client_) return;
   try {
     if (client_->is_connected()) {
@@ -142,6 +194,12 @@ std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
   // from a faked clock (libfaketime, used by the demo and the tests) against the real one, and
   // never wakes. Short sleeps are measured the same way as the clock they are compared with.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Paho retries a connection that was lost, not one that never came up: retry that here, with
+  // backoff, on the owner's thread.
+  if (retry_pending_ && !connected_ && std::chrono::steady_clock::now() >= retry_at_) {
+    retry_pending_ = false;
+    connect_now();
+  }
   std::unique_lock lock(mutex_);
   while (events_.empty()) {
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
@@ -151,7 +209,16 @@ std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
   }
   Event e = std::move(events_.front());
   events_.pop_front();
+  if (e.kind == Event::Kind::connect_failed) {
+    last_failure_ = e.payload;
+    backoff_ = std::clamp(backoff_ * 2, config_.reconnect_min, config_.reconnect_max);
+    retry_at_ = std::chrono::steady_clock::now() + backoff_;
+    retry_pending_ = true;
+  }
   if (e.kind == Event::Kind::connected) {
+    last_failure_.clear();
+    backoff_ = std::chrono::seconds(0);
+    retry_pending_ = false;
     // On this (the owner's) thread: announce ourselves and re-issue every subscription.
     const auto subs = subscriptions_;
     lock.unlock();

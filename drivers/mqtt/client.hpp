@@ -33,7 +33,10 @@ struct ClientConfig {
 };
 
 struct Event {
-  enum class Kind { message, connected, lost };
+  // connect_failed: a connect attempt failed; payload says why in the owner's words (the
+  // broker's CONNACK code: bad credentials, not authorised; or unreachable / TLS). Retried with
+  // backoff from reconnect_min to reconnect_max.
+  enum class Kind { message, connected, lost, connect_failed };
   Kind kind = Kind::message;
   std::string topic;
   std::string payload;
@@ -62,12 +65,21 @@ class Client {
   // The next event, waiting at most `timeout`.
   std::optional<Event> poll(std::chrono::milliseconds timeout);
   bool connected() const { return connected_; }
+  // Why the last connect attempt failed ("" once connected).
+  std::string last_failure() const;
   const ClientConfig& config() const { return config_; }
   long long dropped_publishes() const { return dropped_; }
 
  private:
   void push(Event e);
+  void connect_now();  // on the owner's thread
+  class ConnectListener;
   ClientConfig config_;
+  std::unique_ptr<ConnectListener> listener_;
+  std::chrono::steady_clock::time_point retry_at_{};
+  std::chrono::seconds backoff_{0};
+  bool retry_pending_ = false;
+  std::string last_failure_;  // guarded by mutex_
   std::unique_ptr<::mqtt::async_client> client_;
   std::mutex mutex_;
   std::deque<Event> events_;

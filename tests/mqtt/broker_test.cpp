@@ -1,6 +1,8 @@
 // Relays, sensors and the connection against a real mosquitto on a loopback port.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <thread>
 
@@ -309,4 +311,54 @@ TEST_CASE("online on connect; offline on a clean shutdown; the broker's will on 
     close(in[1]);
     close(out[0]);
   }
+}
+
+namespace {
+
+// Pumps `client` until it connects or reports a failed connect; returns the failures seen.
+std::vector<std::string> connect_failures(Client& client, std::chrono::milliseconds bound, int want = 1) {
+  std::vector<std::string> failures;
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (std::chrono::steady_clock::now() < deadline && static_cast<int>(failures.size()) < want && !client.connected()) {
+    if (const auto e = client.poll(20ms); e && e->kind == Event::Kind::connect_failed) failures.push_back(e->payload);
+  }
+  return failures;
+}
+
+}  // namespace
+
+TEST_CASE("a broker that refuses the password says so, and the client keeps retrying with backoff") {
+  test::Broker broker("shackd", "right-password");
+  const std::string pw = (std::filesystem::temp_directory_path() / ("shackd-pw-" + std::to_string(getpid()))).string();
+  std::ofstream(pw) << "wrong-password\n";
+  auto c = client_config(broker.uri(), "shackd-auth-test");
+  c.username = "shackd";
+  c.password_file = pw;
+  Client client(c);
+  client.start();
+  const auto failures = connect_failures(client, 8000ms, 2);  // the first, and one retry after backoff
+  std::filesystem::remove(pw);
+  REQUIRE(failures.size() == 2);
+  CHECK_FALSE(client.connected());
+  // mosquitto answers a wrong password with CONNACK 5 (MQTT 3.1.1), some brokers with 4.
+  CHECK((failures[0].find("not authorised (CONNACK 5)") != std::string::npos ||
+         failures[0].find("bad user name or password (CONNACK 4)") != std::string::npos));
+  CHECK(client.last_failure() == failures[1]);
+  client.shutdown(500ms);
+}
+
+TEST_CASE("no broker listening: the failure names the address, and the broker is reached once it comes up") {
+  const int port = test::free_port();
+  const std::string uri = "tcp://127.0.0.1:" + std::to_string(port);
+  Client client(client_config(uri, "shackd-nobroker-test"));
+  client.start();
+  const auto failures = connect_failures(client, 5000ms);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0] == "cannot connect to " + uri + ": no broker is listening there, or it is unreachable");
+  // Paho retries only a connection that was up once: this one is retried by the client itself.
+  test::Broker late("", "", port);
+  connect_failures(client, 8000ms, 100);
+  CHECK(client.connected());
+  CHECK(client.last_failure().empty());
+  client.shutdown(500ms);
 }

@@ -44,12 +44,26 @@ inline bool port_open(int port) {
 
 class Broker {
  public:
-  Broker() : port_(free_port()) {
+  // With a user, the broker takes only that user and password (mosquitto_passwd's file), as a
+  // site's broker does.
+  explicit Broker(const std::string& user = "", const std::string& password = "", int port = 0)
+      : port_(port > 0 ? port : free_port()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "shackd-broker-XXXXXX").string();
     REQUIRE(mkdtemp(tmpl.data()) != nullptr);
     dir_ = tmpl;
-    std::ofstream(dir_ / "mosquitto.conf") << "listener " << port_ << " 127.0.0.1\n"
-                                            << "allow_anonymous true\npersistence false\n";
+    std::ofstream conf(dir_ / "mosquitto.conf");
+    conf << "listener " << port_ << " 127.0.0.1\npersistence false\n";
+    if (user.empty()) {
+      conf << "allow_anonymous true\n";
+    } else {
+      const std::string file = (dir_ / "passwd").string();
+      const std::string cmd = "mosquitto_passwd -c -b '" + file + "' '" + user + "' '" + password + "' >/dev/null 2>&1";
+      REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "mosquitto_passwd failed");
+      conf << "allow_anonymous false\npassword_file " << file << "\n";
+      // As root, mosquitto drops to its own user, which cannot read this private directory.
+      if (getuid() == 0) conf << "user root\n";
+    }
+    conf.close();
     start();
   }
   ~Broker() {
