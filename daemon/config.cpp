@@ -362,6 +362,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
       }
     } else if (section == "profiles") {
       c.profiles = node;
+      result.profiles = node;
     } else if (section == "safety") {
       for (const auto& [k, v] : yaml::entries(node, "safety", {"shutdown_policy", "charge_block_action"}, e)) {
         std::string s;
@@ -404,7 +405,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
 
 ConfigResult load_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return {std::nullopt, {fmt::format("{}: cannot read the config file", path)}};
+  if (!in) return {std::nullopt, {fmt::format("{}: cannot read the config file", path)}, std::nullopt};
   std::stringstream s;
   s << in.rdbuf();
   return parse_config(s.str(), path);

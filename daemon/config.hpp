@@ -77,6 +77,9 @@ struct Config {
 struct ConfigResult {
   std::optional<Config> config;
   std::vector<std::string> errors;
+  // The profiles: section whenever the file parsed, so that `check` lists its errors along with
+  // the rest of the file's, all in one run.
+  std::optional<YAML::Node> profiles;
 };
 
 ConfigResult parse_config(const std::string& text, const std::string& source);

@@ -837,6 +837,18 @@ int cmd_check(const std::vector<std::string>& argv) {
   }
   const ConfigResult c = load_config(path);
   std::vector<std::string> errors = c.errors;
+  if (!c.config && c.profiles) {
+    // The rest of the file has errors: still list the profiles: section's, against the profiles
+    // a new database starts with (type, key and rule errors do not depend on the database).
+    try {
+      db::Db mem(":memory:", {.create = true});
+      migrate(mem, embedded_migrations());
+      StoredProfiles p = load_profiles(mem);
+      for (const auto& e : overlay_profiles(*c.profiles, p, "profiles")) errors.push_back(e);
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
+  }
   if (c.config) {
     for (const auto& e : check_files(*c.config)) errors.push_back(e);
     // The database as it is, with the config's profiles laid over it, in memory: nothing is written.

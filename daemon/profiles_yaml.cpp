@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <regex>
 
 #include "daemon/profile_rows.hpp"
 #include "daemon/yaml_read.hpp"
@@ -144,6 +145,34 @@ void emit_row(std::string& out, const std::vector<Field>& fields, const Row& row
   }
 }
 
+// "miner 'X': stop_voltage 55.0 must be below ..." -> prefixed with the YAML path and line of
+// that key where the section gives it (or of the profile, or of the site: map), so that a rule
+// error is located like a type error.
+std::string locate_problem(const YAML::Node& node, const std::string& path, const std::string& problem) {
+  static const std::regex shape(R"(^(miner|zone) '(.*?)': ([a-z0-9_]+)|^site: ([a-z0-9_]+))");
+  std::smatch m;
+  if (!node.IsMap() || !std::regex_search(problem, m, shape)) return problem;
+  if (m[4].matched) {
+    const YAML::Node site = node["site"];
+    if (!site.IsMap()) return problem;
+    const YAML::Node value = site[m[4].str()];
+    return (value.IsDefined() ? yaml::where(path + ".site." + m[4].str(), value) : yaml::where(path + ".site", site)) +
+           ": " + problem;
+  }
+  const std::string list_key = m[1].str() + "s";
+  const YAML::Node list = node[list_key];
+  if (!list.IsSequence()) return problem;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const YAML::Node item = list[k];
+    if (!item.IsMap() || !item["name"].IsScalar() || item["name"].Scalar() != m[2].str()) continue;
+    const std::string item_path = fmt::format("{}.{}[{}]", path, list_key, k);
+    const YAML::Node value = item[m[3].str()];
+    return (value.IsDefined() ? yaml::where(item_path + "." + m[3].str(), value) : yaml::where(item_path, item)) + ": " +
+           problem;
+  }
+  return problem;
+}
+
 }  // namespace
 
 std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles& profiles, const std::string& path) {
@@ -193,6 +222,7 @@ std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles
   }
   next.sync_relays();
   if (problems.empty()) problems = validate_stored(next);
+  for (auto& problem : problems) problem = locate_problem(node, path, problem);
   if (problems.empty()) profiles = std::move(next);
   return problems;
 }

@@ -37,6 +37,13 @@ class Checker {
   void positive(const char* name, double v) {
     if (!(v > 0)) fail(std::string(name) + " " + num(v) + " must be above 0");
   }
+  // A voltage the bank can never show (485.0 for 48.5, a 12 V figure on a 48 V bank) is a typo,
+  // not a threshold: refused with the bank's range named.
+  void plausible(const char* name, double v, const SiteProfile& s) {
+    if (!std::isfinite(v) || (v >= s.plausible_min_v && v <= s.plausible_max_v)) return;
+    fail(std::string(name) + " " + num(v) + " V is outside the bank's plausible range " + num(s.plausible_min_v) +
+         "-" + num(s.plausible_max_v) + " V (the site's plausible_min_v and plausible_max_v)");
+  }
   void not_negative(const char* name, Duration d) {
     if (d.count() < 0) fail(std::string(name) + " " + secs(d) + " must not be negative");
   }
@@ -80,6 +87,12 @@ void check_site(const SiteProfile& s, std::vector<std::string>& out) {
 
   c.ordered("plausible_min_v", s.plausible_min_v, "plausible_max_v", s.plausible_max_v, true,
             "plausible_min_v < plausible_max_v");
+  const char* names[] = {"voltage_shutdown", "voltage_critical_low", "voltage_low", "voltage_restart",
+                         "voltage_optimal_min", "voltage_optimal_max", "voltage_float", "voltage_absorption",
+                         "voltage_full"};
+  const double values[] = {t.shutdown_v, t.critical_low_v, t.low_v, t.restart_v, t.optimal_min_v,
+                           t.optimal_max_v, t.float_v, t.absorption_v, t.full_v};
+  for (std::size_t i = 0; i < 9; ++i) c.plausible(names[i], values[i], s);
   c.positive("source_disagreement_v", s.source_disagreement_v);
   if (!(s.internal_resistance_ohm >= 0 && s.internal_resistance_ohm <= 1.0)) {
     c.fail("internal_resistance_ohm " + num(s.internal_resistance_ohm) +
@@ -95,7 +108,8 @@ void check_site(const SiteProfile& s, std::vector<std::string>& out) {
   c.timing("hvac_", s.hvac_timing);
 }
 
-void check_miner(const MinerProfile& m, std::size_t i, const Thresholds& t, std::vector<std::string>& out) {
+void check_miner(const MinerProfile& m, std::size_t i, const SiteProfile& site, std::vector<std::string>& out) {
+  const Thresholds& t = site.thresholds;
   Checker c(out, m.name.empty() ? "miner #" + std::to_string(i + 1) : "miner '" + m.name + "'");
   if (m.name.empty()) c.fail("name must not be empty");
   if (m.priority < 1 || m.priority > 10) {
@@ -104,6 +118,9 @@ void check_miner(const MinerProfile& m, std::size_t i, const Thresholds& t, std:
   for (double v : {m.start_v, m.stop_v, m.emergency_stop_v, m.power_w, m.minimum_excess_w, m.minimum_solar_w}) {
     c.finite("each voltage and power", v);
   }
+  c.plausible("start_voltage", m.start_v, site);
+  c.plausible("stop_voltage", m.stop_v, site);
+  c.plausible("emergency_stop_voltage", m.emergency_stop_v, site);
   const std::string rule = "emergency_stop_voltage < stop_voltage < start_voltage";
   c.ordered("emergency_stop_voltage", m.emergency_stop_v, "stop_voltage", m.stop_v, true, rule);
   c.ordered("stop_voltage", m.stop_v, "start_voltage", m.start_v, true, rule);
@@ -174,7 +191,7 @@ std::vector<std::string> validate(const Profiles& profiles) {
   std::set<std::string> names;
   for (std::size_t i = 0; i < profiles.miners.size(); ++i) {
     const auto& m = profiles.miners[i];
-    check_miner(m, i, profiles.site.thresholds, errors);
+    check_miner(m, i, profiles.site, errors);
     if (!m.name.empty() && !names.insert(m.name).second) errors.push_back("miner '" + m.name + "': name is used twice");
   }
   names.clear();

@@ -44,6 +44,24 @@ expect "a bad threshold" "miner 'Primary S21+': stop_voltage 51.0 must be below 
 expect "a bad URI" "mqtt.uri (line 21:8): 'mqtt://127.0.0.1:1883' must start with tcp:// or ssl://" 's|tcp://127.0.0.1:1883|mqtt://127.0.0.1:1883|'
 expect "syntax" "YAML syntax error" 's/  name: e2e/  name: [e2e/'
 
+# Every error in one run: two typos, one in the loop section and one in a profile, with a
+# suggestion each; a voltage no 48 V bank shows is refused with the range.
+cp "$dir/good.yaml" "$dir/two.yaml"
+sed -i -e 's/  interval_ms: 250/  intervall_ms: 250/' \
+  -e 's/    - name: "Primary S21+"/    - name: "Primary S21+"\n      stop_votlage: 46.0/' "$dir/two.yaml"
+out=$("$shackd" check --config "$dir/two.yaml" 2>&1)
+if [[ $? -eq 78 ]] && grep -qF "loop.intervall_ms (line 7:3): unknown key; did you mean interval_ms?" <<<"$out" &&
+  grep -qF "profiles.miners[0].stop_votlage (line 45:7): unknown key; did you mean stop_voltage?" <<<"$out" &&
+  grep -qF ": 2 error(s):" <<<"$out"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL: every error at once: $out"
+fi
+sed -e 's/    - name: "Primary S21+"/    - name: "Primary S21+"\n      start_voltage: 485.0/' "$dir/good.yaml" >"$dir/volts.yaml"
+out=$("$shackd" check --config "$dir/volts.yaml" 2>&1)
+[[ $? -eq 78 ]] && grep -qF "profiles.miners[0].start_voltage (line 45:22): miner 'Primary S21+': start_voltage 485.0 V is outside the bank's plausible range 30.0-70.0 V" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: an implausible voltage: $out"; }
+
 # The shipped example for a real site is valid as shipped (against a database not created yet).
 sed "s|/var/lib/shackd/shackd.db|$dir/example.db|" "$src/config/shackd.example.yaml" >"$dir/example.yaml"
 out=$("$shackd" check --config "$dir/example.yaml" 2>&1) && passed=$((passed + 1)) ||

@@ -53,6 +53,7 @@ TEST_CASE("a YAML with one bad miner changes nothing") {
   CHECK(r.outcome == ApplyOutcome::rejected);
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0] ==
+        "profiles.miners[1].stop_voltage (line 9:21): "
         "miner 'Dump Load S19 #1': stop_voltage 55.0 must be below start_voltage 54.5 "
         "(rule: emergency_stop_voltage < stop_voltage < start_voltage)");
   CHECK(profiles_now(m.db) == before);
