@@ -79,6 +79,7 @@ const std::vector<Field> kSite = {
     {"electrical_stale_after_s", Kind::integer}, {"temperature_stale_after_s", Kind::integer},
     {"stagger_s", Kind::integer}, {"stale_hold_max_s", Kind::integer}, {"sunny_window_s", Kind::integer},
     {"block_charging_hysteresis_c", Kind::real}, {"hvac_min_on_s", Kind::integer}, {"hvac_min_off_s", Kind::integer},
+    {"load_start_margin_v", Kind::real},
 };
 
 const std::vector<Field> kMiner = {
@@ -102,6 +103,7 @@ const std::vector<Field> kZone = {
     {"heating_priority_1", Kind::text}, {"heating_priority_2", Kind::text}, {"heat_miner", Kind::text, true},
     {"heater_relay", Kind::text, true}, {"heater_stale_policy", Kind::text},
     {"minimum_solar_for_heating_w", Kind::real}, {"block_charging_below_c", Kind::real, true},
+    {"heater_power_w", Kind::real},
 };
 
 }  // namespace
@@ -128,7 +130,8 @@ Row site_row(const StoredProfiles& p) {
           s.source_disagreement_v, s.internal_resistance_ohm, s.mode_margin_v, s.plausible_min_v, s.plausible_max_v,
           whole_seconds(s.electrical_stale_after), whole_seconds(s.temperature_stale_after),
           whole_seconds(s.stagger), whole_seconds(s.stale_hold_max), whole_seconds(s.sunny_window),
-          s.block_charging_hysteresis_c, whole_seconds(s.hvac_timing.min_on), whole_seconds(s.hvac_timing.min_off)};
+          s.block_charging_hysteresis_c, whole_seconds(s.hvac_timing.min_on), whole_seconds(s.hvac_timing.min_off),
+          s.load_start_margin_v};
 }
 
 void site_from_row(const Row& row, StoredProfiles& p, std::vector<std::string>& errors) {
@@ -167,6 +170,7 @@ void site_from_row(const Row& row, StoredProfiles& p, std::vector<std::string>& 
   s.block_charging_hysteresis_c = r.real("block_charging_hysteresis_c");
   s.hvac_timing.min_on = seconds(r.integer("hvac_min_on_s"));
   s.hvac_timing.min_off = seconds(r.integer("hvac_min_off_s"));
+  s.load_start_margin_v = r.real("load_start_margin_v");
 }
 
 Row miner_row(const StoredProfiles& p, std::size_t i) {
@@ -227,7 +231,7 @@ Row zone_row(const StoredProfiles& p, std::size_t i) {
           std::int64_t{z.fan_max_speed}, std::string(stale_name(z.fan_stale_policy)),
           std::string(heat_source_name(z.heating_priority[0])), std::string(heat_source_name(z.heating_priority[1])),
           heat_miner, opt(x.heater_relay), std::string(stale_name(z.heater_stale_policy)),
-          z.minimum_solar_for_heating_w, opt(z.block_charging_below_c)};
+          z.minimum_solar_for_heating_w, opt(z.block_charging_below_c), z.heater_power_w};
 }
 
 void zone_from_row(const Row& row, StoredProfiles& p, std::size_t i, std::vector<std::string>& errors) {
@@ -265,6 +269,7 @@ void zone_from_row(const Row& row, StoredProfiles& p, std::size_t i, std::vector
   x.heater_relay = r.opt_text("heater_relay");
   z.heater_stale_policy = r.choice("heater_stale_policy", parse_stale, rules::StalePolicy::off, "off, hold or on");
   z.minimum_solar_for_heating_w = r.real("minimum_solar_for_heating_w");
+  z.heater_power_w = r.real("heater_power_w");
   z.block_charging_below_c = r.opt_real("block_charging_below_c");
   z.has_fan = x.exhaust_fan_relay.has_value();
   z.has_heater = x.heater_relay.has_value();

@@ -35,7 +35,8 @@ bool heater_can_run(const Snapshot& snap, const Profiles& p, const ZoneProfile& 
   if (site_force_off(out, p.site.thresholds)) return false;
   const auto pv = fresh_value(snap.pv_w, snap.now, p.site.electrical_stale_after);
   const auto v = out.battery.decide_v;
-  return pv && *pv >= z.minimum_solar_for_heating_w && v && *v >= p.site.thresholds.low_v;
+  const double limit = zs.heater.on ? p.site.thresholds.low_v : heater_start_v(p.site, z);
+  return pv && *pv >= z.minimum_solar_for_heating_w && v && *v >= limit;
 }
 
 int fan_speed(const ZoneProfile& z, std::optional<double> temp) {
@@ -88,13 +89,20 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decis
       block = {ReasonCode::heat_by_miner};
     } else if (*pv < z.minimum_solar_for_heating_w) {
       block = {ReasonCode::insufficient_solar, ReasonCode::none, *pv, z.minimum_solar_for_heating_w, {}};
-    } else if (*v < site.thresholds.low_v) {
-      block = {ReasonCode::below_start_voltage, ReasonCode::none, *v, site.thresholds.low_v, {}};
+    } else if (*v < heater_start_v(site, z)) {
+      block = {ReasonCode::below_start_voltage, ReasonCode::none, *v, heater_start_v(site, z), {}};
     }
     in.start_ok = block.code == ReasonCode::none;
     in.not_startable = block;
-    in.stop_condition = !in.start_ok;
-    in.stop_reason = block;
+    // Once running it stops below voltage_low, not below its start limit: the gap is its own sag.
+    Reason stop = block;
+    if (block.code == ReasonCode::below_start_voltage) {
+      stop = *v < site.thresholds.low_v
+                 ? Reason{ReasonCode::below_stop_voltage, ReasonCode::none, *v, site.thresholds.low_v, {}}
+                 : Reason{};
+    }
+    in.stop_condition = stop.code != ReasonCode::none;
+    in.stop_reason = stop;
   }
   step_load(StepContext{now, site.hvac_timing, out.next.site, true, site.stagger}, in, st, out.zones[i].heater);
 }
@@ -177,3 +185,17 @@ void decide_zones(const Snapshot& snap, const Profiles& p, const State& /*prev*/
 }
 
 }  // namespace rules::detail
+
+namespace rules {
+
+double own_sag_v(double power_w, double bank_v, double internal_resistance_ohm) {
+  if (!(power_w > 0) || !(bank_v > 0) || !(internal_resistance_ohm > 0)) return 0;
+  return power_w / bank_v * internal_resistance_ohm;
+}
+
+double heater_start_v(const SiteProfile& site, const ZoneProfile& zone) {
+  const double low = site.thresholds.low_v;
+  return low + std::max(site.load_start_margin_v, own_sag_v(zone.heater_power_w, low, site.internal_resistance_ohm));
+}
+
+}  // namespace rules

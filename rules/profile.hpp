@@ -77,6 +77,9 @@ struct SiteProfile {
 
   double block_charging_hysteresis_c = 2.0;  // cold-charge block released at threshold + this
 
+  // A heater starts at voltage_low + max(this, its own sag) and stops below voltage_low.
+  double load_start_margin_v = 0.5;
+
   Timing hvac_timing{Seconds(60), Seconds(60), Seconds(0), Seconds(0), 0};
 };
 
@@ -117,6 +120,7 @@ struct ZoneProfile {
   StalePolicy fan_stale_policy = StalePolicy::on;  // cooling fails safe: on
 
   bool has_heater = false;
+  double heater_power_w = 0;  // its draw; with the site's internal resistance, its own sag
   StalePolicy heater_stale_policy = StalePolicy::off;
   std::array<HeatSource, 2> heating_priority{HeatSource::none, HeatSource::none};
   std::optional<std::size_t> heat_miner;  // index into Profiles::miners
@@ -126,6 +130,12 @@ struct ZoneProfile {
   // (LiFePO4: never charge below 0 °C), and the zone's exhaust fan stays off while it is.
   std::optional<double> block_charging_below_c;
 };
+
+// The voltage a load's own draw pulls the bank down by: watts / volts x the bank's internal
+// resistance (0 when the resistance is not set).
+double own_sag_v(double power_w, double bank_v, double internal_resistance_ohm);
+// Where a heater starts: voltage_low plus the larger of the site's margin and its own sag.
+double heater_start_v(const SiteProfile& site, const ZoneProfile& zone);
 
 struct Profiles {
   SiteProfile site;

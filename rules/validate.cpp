@@ -99,6 +99,7 @@ void check_site(const SiteProfile& s, std::vector<std::string>& out) {
            " must be between 0 and 1 (a 48 V bank has a few milliohm)");
   }
   c.at_least("mode_margin_v", s.mode_margin_v, 0);
+  c.at_least("load_start_margin_v", s.load_start_margin_v, 0);
   c.at_least("block_charging_hysteresis_c", s.block_charging_hysteresis_c, 0);
   c.positive("electrical_stale_after_s", to_seconds(s.electrical_stale_after));
   c.positive("temperature_stale_after_s", to_seconds(s.temperature_stale_after));
@@ -127,6 +128,14 @@ void check_miner(const MinerProfile& m, std::size_t i, const SiteProfile& site, 
   c.ordered("start_voltage", m.start_v, "the site's voltage_full", t.full_v, false,
             "a start above voltage_full is never reached");
   c.at_least("power_w", m.power_w, 0);
+  // Its own draw must not pull the bank from its start back under its stop: it would flap.
+  const double sag = own_sag_v(m.power_w, m.stop_v, site.internal_resistance_ohm);
+  if (sag > 0 && m.start_v - m.stop_v <= sag) {
+    c.fail("start_voltage " + num(m.start_v) + " is within its own sag (" + format_value(sag) + " V: power_w " +
+           num(m.power_w) + " / " + num(m.stop_v) + " V x internal_resistance_ohm " +
+           format_value(site.internal_resistance_ohm) + ") of stop_voltage " + num(m.stop_v) +
+           ": it would stop itself; raise start_voltage above " + format_value(m.stop_v + sag));
+  }
   c.at_least("minimum_excess_w", m.minimum_excess_w, 0);
   c.at_least("minimum_solar_w", m.minimum_solar_w, 0);
   if (m.require_excess_solar && !(m.minimum_excess_w > 0)) {
@@ -158,6 +167,7 @@ void check_zone(const ZoneProfile& z, std::size_t i, const std::vector<MinerProf
   c.ordered("hot_ok_c", z.hot_ok_c, "too_hot_c", z.too_hot_c, true, "hot_ok_c < too_hot_c");
   c.ordered("cold_ok_c", z.cold_ok_c, "hot_ok_c", z.hot_ok_c, true, "heating must stop before cooling starts");
   c.at_least("minimum_solar_for_heating_w", z.minimum_solar_for_heating_w, 0);
+  c.at_least("heater_power_w", z.heater_power_w, 0);
   if (z.block_charging_below_c && !std::isfinite(*z.block_charging_below_c)) {
     c.fail("block_charging_below_c must be a number");
   }
