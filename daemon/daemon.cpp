@@ -762,6 +762,7 @@ std::string Daemon::once_table() const {
     out += fmt::format("{:<22} {:<18} {:<5} {}\n", l.name, l.id, on_off(d.on), rules::describe(d.reason));
   }
   for (const auto& a : decision_.alarms) out += "alarm: " + rules::describe(a) + "\n";
+  for (const auto& line : effective_threshold_lines(profiles_)) out += "limits: " + line + "\n";
   if (decision_.block_charging) out += "charging blocked: " + rules::describe(decision_.charge_reason) + "\n";
   return out;
 }
@@ -878,6 +879,8 @@ int cmd_check(const std::vector<std::string>& argv) {
         fmt::print("{}: ok ({} relay(s), {} sensor(s), {} miner(s), {} zone(s); database {})\n", path,
                    c.config->relays.size(), c.config->sensors.size(), p.rules.miners.size(), p.rules.zones.size(),
                    have_db ? c.config->database_path : "not created yet");
+        fmt::print("thresholds in force after each load's mode and margins:\n");
+        for (const auto& line : effective_threshold_lines(p)) fmt::print("  {}\n", line);
         for (const auto& id : unused_relays(*c.config, p)) {
           fmt::print("warning: relays.{} is defined but no profile switches it\n", id);
         }

@@ -41,6 +41,26 @@ std::vector<std::string> validate_stored(const StoredProfiles& p) {
   return errors;
 }
 
+std::vector<std::string> effective_threshold_lines(const StoredProfiles& p) {
+  std::vector<std::string> out;
+  for (const auto& m : p.rules.miners) {
+    if (!m.enabled) {
+      out.push_back(fmt::format("miner '{}': disabled", m.name));
+      continue;
+    }
+    const auto e = rules::effective_thresholds(m, p.rules.site);
+    out.push_back(fmt::format("miner '{}' ({}): starts at {:.2f} V, stops below {:.2f} V, off at once below {:.2f} V{}",
+                              m.name, mode_name(m.mode), e.start_v, e.stop_v, m.emergency_stop_v,
+                              e.needs_surplus ? fmt::format(", needs {:.0f} W of solar surplus", e.minimum_excess_w) : ""));
+  }
+  for (const auto& z : p.rules.zones) {
+    if (!z.enabled || !z.has_heater) continue;
+    out.push_back(fmt::format("zone '{}' heater: starts at {:.2f} V, stops below {:.2f} V", z.name,
+                              rules::heater_start_v(p.rules.site, z), p.rules.site.thresholds.low_v));
+  }
+  return out;
+}
+
 std::string schedule_text(const std::vector<rules::TimeWindow>& windows) {
   std::string out;
   for (const auto& w : windows) {

@@ -43,6 +43,10 @@ struct StoredProfiles {
 // Everything rules::validate() checks, plus the fields only the store knows.
 std::vector<std::string> validate_stored(const StoredProfiles& p);
 
+// Each load's voltage limits as the rules use them, after its operating mode and margins:
+// "miner 'Primary S21+' (aggressive): starts at 50.00 V, stops below 47.00 V".
+std::vector<std::string> effective_threshold_lines(const StoredProfiles& p);
+
 // Text forms shared by the database and YAML.
 std::string schedule_text(const std::vector<rules::TimeWindow>& windows);  // "18:00-10:00,22:00-23:00"
 // nullopt and `error` set when the text is not a list of HH:MM-HH:MM windows.

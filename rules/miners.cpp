@@ -7,36 +7,8 @@ namespace rules::detail {
 
 namespace {
 
-// A miner's thresholds after its operating mode (README "Operating modes").
-struct Effective {
-  double start_v;
-  double stop_v;
-  bool needs_surplus;
-  double minimum_excess_w;
-};
-
-Effective effective(const MinerProfile& m, double margin_v) {
-  Effective e{m.start_v, m.stop_v, m.require_excess_solar, m.minimum_excess_w};
-  switch (m.mode) {
-    case OperatingMode::balanced:
-      break;
-    case OperatingMode::aggressive:
-      // Start earlier, but keep at least `margin` of hysteresis above the stop voltage.
-      e.start_v = std::max(m.start_v - margin_v, std::min(m.start_v, m.stop_v + margin_v));
-      break;
-    case OperatingMode::conservative:
-      // Keep more in the battery: both thresholds move up; the emergency stop does not move.
-      e.start_v += margin_v;
-      e.stop_v += margin_v;
-      break;
-    case OperatingMode::opportunistic:
-      // Runs only on solar surplus, at least its own draw, whatever the profile says.
-      e.needs_surplus = true;
-      if (!(e.minimum_excess_w > 0)) e.minimum_excess_w = m.power_w;
-      break;
-  }
-  return e;
-}
+using Effective = EffectiveThresholds;
+Effective effective(const MinerProfile& m, const SiteProfile& site) { return effective_thresholds(m, site); }
 
 // Miner indexes sorted by (priority, position): fixed storage, no allocation.
 struct Order {
@@ -97,7 +69,7 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     LoadDecision& d = out.miners[k];
     expire_override(now, st);
 
-    const Effective e = effective(m, site.mode_margin_v);
+    const Effective e = effective(m, site);
     const bool heat_call = heat.call[k];
     const bool needs_pv = m.minimum_solar_w > 0 || e.needs_surplus;
     const bool stale = !v || (!heat_call && ((needs_pv && !pv) || (e.needs_surplus && !load)));
@@ -119,7 +91,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     } else if (v && *v < t.critical_low_v) {
       in.force_off = Reason{ReasonCode::critical_low, ReasonCode::none, *v, t.critical_low_v, {}};
     } else if (v && *v < m.emergency_stop_v) {
-      in.force_off = Reason{ReasonCode::emergency_stop, ReasonCode::none, *v, m.emergency_stop_v, {}};
+      // An emergency for a miner that runs or is asked to; for one that is off, the ordinary wait
+      // for its start.
+      in.force_off = st.on || st.override_.mode == OverrideMode::on ? Reason{ReasonCode::emergency_stop, ReasonCode::none, *v, m.emergency_stop_v, {}}
+                           : Reason{ReasonCode::below_start_voltage, ReasonCode::none, *v, e.start_v, {}};
     } else if (st.override_.mode == OverrideMode::off) {
       in.force_off = Reason{ReasonCode::override_off};
     } else if (stale) {
@@ -134,7 +109,9 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       const double surplus_w = (!heat_call && e.needs_surplus) ? *pv - *house_w - committed_w : 0;
       in.running_reason = heat_call ? Reason{ReasonCode::heating}
                                     : Reason{ReasonCode::running, ReasonCode::none, volts, e.stop_v, {}};
-      in.start_reason = {in.running_reason.code, ReasonCode::none, volts, e.start_v, {}};
+      // The start limit is a voltage whatever the miner starts for (a heat call too): its reason
+      // must read in volts.
+      in.start_reason = {ReasonCode::running, ReasonCode::none, volts, e.start_v, {}};
 
       // Schedule, solar and surplus are waived while the miner heats its zone; voltage is not.
       std::optional<Reason> schedule_block;
@@ -188,3 +165,34 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
 }
 
 }  // namespace rules::detail
+
+namespace rules {
+
+EffectiveThresholds effective_thresholds(const MinerProfile& m, const SiteProfile& site) {
+  const double margin_v = site.mode_margin_v;
+  EffectiveThresholds e{m.start_v, m.stop_v, m.require_excess_solar, m.minimum_excess_w};
+  switch (m.mode) {
+    case OperatingMode::balanced:
+      break;
+    case OperatingMode::aggressive:
+      // Start earlier, but keep at least `margin` of hysteresis above the stop voltage, and never
+      // below the site's restart threshold where the owner's own start is above it: a mode must
+      // not run a miner on a bank the site says has not recovered.
+      e.start_v = std::max(m.start_v - margin_v, std::min(m.start_v, m.stop_v + margin_v));
+      e.start_v = std::max(e.start_v, std::min(m.start_v, site.thresholds.restart_v));
+      break;
+    case OperatingMode::conservative:
+      // Keep more in the battery: both thresholds move up; the emergency stop does not move.
+      e.start_v += margin_v;
+      e.stop_v += margin_v;
+      break;
+    case OperatingMode::opportunistic:
+      // Runs only on solar surplus, at least its own draw, whatever the profile says.
+      e.needs_surplus = true;
+      if (!(e.minimum_excess_w > 0)) e.minimum_excess_w = m.power_w;
+      break;
+  }
+  return e;
+}
+
+}  // namespace rules

@@ -137,6 +137,16 @@ double own_sag_v(double power_w, double bank_v, double internal_resistance_ohm);
 // Where a heater starts: voltage_low plus the larger of the site's margin and its own sag.
 double heater_start_v(const SiteProfile& site, const ZoneProfile& zone);
 
+// A miner's thresholds after its operating mode (README "Operating modes"): what decide() uses,
+// and what `check` and `once` show.
+struct EffectiveThresholds {
+  double start_v;
+  double stop_v;
+  bool needs_surplus;
+  double minimum_excess_w;
+};
+EffectiveThresholds effective_thresholds(const MinerProfile& m, const SiteProfile& site);
+
 struct Profiles {
   SiteProfile site;
   std::vector<MinerProfile> miners;

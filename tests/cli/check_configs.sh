@@ -119,6 +119,10 @@ out=$("$shackd" check --config "$dir/cabin-ca.yaml" 2>&1)
 sed "s|/var/lib/shackd/shackd.db|$dir/shack.db|" "$src/config/examples/solar-shack.yaml" >"$dir/shack.yaml"
 out=$("$shackd" check --config "$dir/shack.yaml" 2>&1) && passed=$((passed + 1)) ||
   { failed=$((failed + 1)); echo "FAIL: config/examples/solar-shack.yaml: $out"; }
+# Its primary is in aggressive mode: a mode never moves a start below the site's restart (50.0 V).
+grep -qF "miner 'Primary S21+' (aggressive): starts at 50.00 V, stops below 47.00 V" <<<"$out" &&
+  grep -qF "zone 'Main Room' heater: starts at 47.50 V, stops below 47.00 V" <<<"$out" && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL: check shows the limits in force: $out"; }
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -63,7 +63,7 @@ TEST_CASE("state, decision and reason JSON: values with ages, missing as null, S
   CHECK(dec["loads"][1]["reason"]["name"] == "stale_input");
   CHECK(dec["loads"][1]["reason"]["code"] == 52);
   CHECK(dec["loads"][0]["reason"]["name"] == "start_delay_pending");
-  CHECK(dec["loads"][0]["reason"]["text"] == "start condition holds, waiting: 52.30 V (limit 49.50 V), 60 s left");
+  CHECK(dec["loads"][0]["reason"]["text"] == "start condition holds, waiting: 52.30 V (limit 50.00 V), 60 s left");
 
   rules::Reason pending{rules::ReasonCode::stop_delay_pending, rules::ReasonCode::below_stop_voltage, 46.9, 47, 90s};
   const json r = json::parse(shackd::reason_json(pending));

@@ -249,3 +249,18 @@ TEST_CASE("a disabled zone holds its fan and heater off and calls no miner for h
   // The Heat Room holds the battery in the defaults: charging stays blocked at -5 °C.
   CHECK(s.d.block_charging);
 }
+
+TEST_CASE("a miner waiting to start for a heat call reads its limit in volts, not °C") {
+  test::Site s;
+  s.instant();
+  s.p.miners[0].timing.start_delay = 60s;  // a dwell, so the waiting reason shows
+  s.p.miners[0].allow_outside_schedule = false;
+  s.start_minute = 12 * 60;
+  s.monitor_v = 51.4;
+  s.pv_w = 5000;
+  s.load_w = 600;
+  s.zone_c[0] = -1;
+  s.step();
+  REQUIRE(s.primary().reason.code == ReasonCode::start_delay_pending);
+  CHECK(rules::describe(s.primary().reason) == "start condition holds, waiting: 51.40 V (limit 50.00 V), 60 s left");
+}

@@ -226,8 +226,18 @@ TEST_CASE("operating modes") {
     s.step(2s);
     CHECK_FALSE(s.primary().on);
   }
+  SUBCASE("aggressive never starts below the site's restart threshold") {
+    m.mode = OperatingMode::aggressive;  // start 50.0 = voltage_restart 50.0: no earlier start
+    s.monitor_v = 49.6;
+    s.step();
+    CHECK_FALSE(s.primary().on);
+    CHECK(s.primary().reason.limit == 50.0);
+    CHECK(rules::effective_thresholds(m, s.p.site).start_v == 50.0);
+  }
   SUBCASE("aggressive starts a margin earlier and stops at the profile's stop") {
     m.mode = OperatingMode::aggressive;
+    s.p.site.thresholds.restart_v = 49.0;  // room below the owner's start
+    s.p.site.thresholds.optimal_min_v = 49.0;
     s.monitor_v = 49.5;
     s.step();
     CHECK(s.primary().on);
