@@ -613,8 +613,13 @@ void Daemon::cycle() {
   for (const auto& a : decision_.alarms) {
     alarms.insert(static_cast<int>(a.code));
     if (!active_alarms_.count(static_cast<int>(a.code))) {
-      log::warn("alarm: {}", rules::describe(a));
-      event("alarm", "", a, "", wall, &snap);
+      std::string text = rules::describe(a);
+      if (a.code == rules::ReasonCode::voltage_fallback) {
+        text += fmt::format(": {} is stale, deciding on {}", source_label(decision_.battery.stale_preferred),
+                            source_label(decision_.battery.source));
+      }
+      log::warn("alarm: {}", text);
+      event("alarm", "", a, text, wall, &snap);
     }
   }
   active_alarms_ = alarms;

@@ -14,6 +14,16 @@ std::string_view source_name(rules::VoltageSource s) {
   return "none";
 }
 
+std::string_view source_label(rules::VoltageSource s) {
+  switch (s) {
+    case rules::VoltageSource::battery_monitor: return "the battery monitor's voltage";
+    case rules::VoltageSource::gx_system: return "the GX system's battery voltage";
+    case rules::VoltageSource::solark: return "the Sol-Ark's battery voltage";
+    case rules::VoltageSource::none: break;
+  }
+  return "no source";
+}
+
 std::string_view band_name(rules::Band b) {
   switch (b) {
     case rules::Band::shutdown: return "shutdown";

@@ -8,6 +8,8 @@
 namespace shackd {
 
 std::string_view source_name(rules::VoltageSource s);
+// For people: "the battery monitor (0.01 V)".
+std::string_view source_label(rules::VoltageSource s);
 std::string_view band_name(rules::Band b);
 std::string hhmm(int minute_of_day);
 

@@ -41,13 +41,19 @@ void assess_battery(const Snapshot& snap, const SiteProfile& site, BatteryView& 
   for (const Source& s : sources) {
     const auto& r = *s.reading;
     if (!fresh(r, snap.now, site.electrical_stale_after)) {
-      if (r) skipped_preferred = skipped_preferred || out.source == VoltageSource::none;
+      if (r && out.source == VoltageSource::none) {
+        if (!skipped_preferred) out.stale_preferred = s.id;
+        skipped_preferred = true;
+      }
       continue;
     }
     const double v = r->value;
     if (!(v >= site.plausible_min_v && v <= site.plausible_max_v)) {
       alarms.push_back({ReasonCode::implausible_reading, ReasonCode::none, v, site.plausible_min_v, {}});
-      if (out.source == VoltageSource::none) skipped_preferred = true;
+      if (out.source == VoltageSource::none) {
+        if (!skipped_preferred) out.stale_preferred = s.id;
+        skipped_preferred = true;
+      }
       continue;
     }
     if (fresh_count == 0) {
@@ -61,10 +67,10 @@ void assess_battery(const Snapshot& snap, const SiteProfile& site, BatteryView& 
     ++fresh_count;
   }
   if (fresh_count == 0) {
-    alarms.push_back({ReasonCode::no_voltage, ReasonCode::none, {}, {}, {}});
+    alarms.push_back({ReasonCode::no_voltage, ReasonCode::none, kNaN, kNaN, {}});  // no number to show
     return;
   }
-  if (skipped_preferred) alarms.push_back({ReasonCode::voltage_fallback, ReasonCode::none, {}, {}, {}});
+  if (skipped_preferred) alarms.push_back({ReasonCode::voltage_fallback, ReasonCode::none, kNaN, kNaN, {}});
   if (hi - lo > site.source_disagreement_v) {
     alarms.push_back({ReasonCode::voltage_disagreement, ReasonCode::none, hi - lo, site.source_disagreement_v, {}});
   }

@@ -21,6 +21,7 @@ struct BatteryView {
   std::optional<double> measured_v;  // from `source`
   std::optional<double> decide_v;    // load-compensated (equal to measured when R = 0)
   VoltageSource source = VoltageSource::none;
+  VoltageSource stale_preferred = VoltageSource::none;  // a better source passed over (voltage_fallback)
   std::optional<double> soc_pct;     // from the curve; shown, never decided on
   Band band = Band::unknown;
 };

@@ -20,6 +20,11 @@ TEST_CASE("the battery monitor is preferred, then the GX system, then the Sol-Ar
     s.step(31s);
     CHECK(s.d.battery.source == VoltageSource::gx_system);
     CHECK(test::has_alarm(s.d, ReasonCode::voltage_fallback));
+    CHECK(s.d.battery.stale_preferred == VoltageSource::battery_monitor);  // named in the alarm
+    for (const auto& a : s.d.alarms) {
+      // No meaningless numbers: "0 (limit 0)" is not a reading.
+      if (a.code == ReasonCode::voltage_fallback) CHECK(rules::describe(a) == "preferred voltage source stale, using a fallback");
+    }
   }
   SUBCASE("with only the Sol-Ark fresh, the Sol-Ark is used") {
     s.monitor_v.freeze();
@@ -42,6 +47,9 @@ TEST_CASE("the battery monitor is preferred, then the GX system, then the Sol-Ar
     CHECK_FALSE(s.d.battery.decide_v);
     CHECK_FALSE(s.d.battery.soc_pct);
     CHECK(test::has_alarm(s.d, ReasonCode::no_voltage));
+    for (const auto& a : s.d.alarms) {
+      if (a.code == ReasonCode::no_voltage) CHECK(rules::describe(a) == "no fresh battery voltage");
+    }
   }
 }
 
