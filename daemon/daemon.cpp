@@ -357,7 +357,7 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
   }
   if (store_) store_->add_event(e);
   ++loop_.events;
-  mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, load_id, r, e.detail), false);
+  mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, load_id, r, e.detail, wall_now), false);
 }
 
 void Daemon::flush_pending_events() {
@@ -552,7 +552,7 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
     ++loop_.store_errors;
     log::warn("{} ({} item(s) kept queued)", e.what(), store_->queued());
     mqtt_publish(config_.mqtt.prefix + "/event",
-                 event_json("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what()), false);
+                 event_json("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now), false);
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <ctime>
+
 #include <cmath>
 
 #include "daemon/json_out.hpp"
@@ -187,9 +189,21 @@ std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& 
   return out;
 }
 
+std::string local_iso(std::int64_t unix_s) {
+  const std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &local);
+  const std::string s(buf);
+  if (s.size() < 5) return s;
+  return s.substr(0, s.size() - 2) + ":" + s.substr(s.size() - 2);  // +0100 -> +01:00 (ISO 8601 extended)
+}
+
 std::string event_json(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                       const std::string& detail) {
+                       const std::string& detail, std::optional<std::int64_t> at_unix_s) {
   json j{{"kind", kind}, {"reason", json::parse(reason_json(r))}};
+  if (at_unix_s) j["at"] = local_iso(*at_unix_s);
   if (!load_id.empty()) j["load"] = load_id;
   if (!detail.empty()) j["detail"] = detail;
   return j.dump();

@@ -38,9 +38,12 @@ const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef&
 // <prefix>/decision: every load's desired state and reason, once per cycle.
 std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& loads);
 
-// <prefix>/event: a transition or an alarm.
+// <prefix>/event: a transition or an alarm, stamped with the wall time it happened at, in the
+// site's local time with its UTC offset ("2026-11-22T08:12:04-08:00"), when `at_unix_s` is given.
 std::string event_json(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                       const std::string& detail = "");
+                       const std::string& detail = "", std::optional<std::int64_t> at_unix_s = std::nullopt);
+// The same stamp, for events and for `status`.
+std::string local_iso(std::int64_t unix_s);
 
 // <prefix>/device/<id>/health
 std::string health_json(const drivers::DeviceHealth& h, rules::SteadyTime now);

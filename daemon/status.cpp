@@ -3,12 +3,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdlib>
 #include <map>
+#include <set>
 
 #include "daemon/cli_args.hpp"
 #include "daemon/config.hpp"
 #include "daemon/loads.hpp"
 #include "daemon/profile_store.hpp"
+#include "daemon/publish.hpp"
+#include "daemon/state_restore.hpp"
 #include "daemon/runtime_store.hpp"
 #include "drivers/mqtt/client.hpp"
 
@@ -36,10 +41,15 @@ int cmd_status(const std::vector<std::string>& argv) {
   const Config& cfg = *c.config;
   std::map<std::string, LoadStateRow> rows;
   std::vector<LoadRef> loads;
+  std::string site_tz;
   try {
     db::Db db(cfg.database_path);
     rows = RuntimeStore(db).load_states();
-    loads = load_refs(load_profiles(db));
+    const StoredProfiles p = load_profiles(db);
+    site_tz = p.site.timezone;
+    std::set<std::string> defined;
+    for (const auto& r : cfg.relays) defined.insert(r.id);
+    loads = load_refs(p, [&](const std::string& id) { return defined.count(id) > 0; });
   } catch (const std::exception& e) {
     fmt::print(stderr, "database: {}\n", e.what());
   }
@@ -95,19 +105,48 @@ int cmd_status(const std::vector<std::string>& argv) {
                st["load_w"].value("value", nlohmann::json()).dump(),
                st.value("block_charging", false) ? ", CHARGING BLOCKED" : "");
   }
+  const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+  // The site's timezone from the database, for the times shown.
+  if (!site_tz.empty()) {
+    setenv("TZ", site_tz.c_str(), 1);
+    tzset();
+  }
   fmt::print("\n{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", "load", "wanted", "relay", "mode", "since", "why");
   for (const auto& l : loads) {
     const std::string base = "/load/" + l.id;
     std::string why = "-";
     if (const auto r = nlohmann::json::parse(topic(base + "/reason"), nullptr, false); r.is_object()) why = r.value("text", "-");
     const auto row = rows.find(l.state_key);
+    // Times in the site's timezone, as the log shows them; an override with how long it has left.
+    std::string since = "-", mode = topic(base + "/mode").empty() ? "?" : topic(base + "/mode");
+    if (row != rows.end()) {
+      if (row->second.since) {
+        if (const auto t = parse_iso_utc(*row->second.since)) since = local_iso(*t).substr(0, 19);
+      }
+      if (row->second.override_mode != "auto") {
+        mode = row->second.override_mode;
+        const auto until = row->second.override_until ? parse_iso_utc(*row->second.override_until) : std::nullopt;
+        if (until && *until > now_s) {
+          why = fmt::format("override {} for {} more min; {}", mode, (*until - now_s + 59) / 60, why);
+        } else if (!until) {
+          why = fmt::format("override {} until cleared; {}", mode, why);
+        }
+      }
+    }
     fmt::print("{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", l.name, topic(base + "/state").empty() ? "?" : topic(base + "/state"),
-               topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), topic(base + "/mode").empty() ? "?" : topic(base + "/mode"),
-               row != rows.end() && row->second.since ? *row->second.since : "-", why);
+               topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), mode, since, why);
   }
+  // Health is as shackd last published it: with shackd stopped it is history, not "connected now".
+  const bool running = topic("/status") == "online";
   for (const char* dev : {"victron", "solark"}) {
     const auto h = nlohmann::json::parse(topic(std::string("/device/") + dev + "/health"), nullptr, false);
     if (!h.is_object()) continue;
+    if (!running) {
+      fmt::print("device {}: unknown (shackd is not running; its last report was {})\n", dev,
+                 h.value("connected", false) ? "connected" : "DISCONNECTED");
+      continue;
+    }
     fmt::print("device {}: {}, last success {} s ago, {} failure(s) in a row{}\n", dev,
                h.value("connected", false) ? "connected" : "DISCONNECTED", h.value("last_success_age_s", nlohmann::json()).dump(),
                h.value("consecutive_failures", 0),

@@ -71,8 +71,14 @@ TEST_CASE("state, decision and reason JSON: values with ages, missing as null, S
   CHECK(r["remaining_s"] == 90);
 
   const json ev = json::parse(shackd::event_json("override_rejected", "primary_s21", {rules::ReasonCode::none},
-                                                 "payload 'maybe' is not auto, on or off"));
+                                                 "payload 'maybe' is not auto, on or off", 1795000000));
   CHECK(ev["kind"] == "override_rejected");
+  setenv("TZ", "America/Los_Angeles", 1);
+  tzset();
+  CHECK(shackd::local_iso(1795000000) == "2026-11-18T03:06:40-08:00");
+  setenv("TZ", "UTC", 1);
+  tzset();
+  CHECK(ev["at"].is_string());
   CHECK(ev["detail"] == "payload 'maybe' is not auto, on or off");
 
   drivers::DeviceHealth h;

@@ -96,6 +96,8 @@ wait_for "the override's OFF" 10 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/s
 wait_for "the mode topic off" 5 '[[ $(retained shack/load/primary_s21/mode) == off ]]'
 override_row() { sqlite3 "$WORK/shackd.db" "SELECT override_mode FROM load_state WHERE load_id = 'miner:Primary S21+'"; }
 wait_for "the override in load_state" 10 '[[ $(override_row) == off ]]'
+out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
+check "status shows how long the override has left" 'grep -qE "^Primary S21\+ .* override off for (59|60) more min" <<<"$out"'
 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/primary_s21/mode/set -m 'maybe'
 wait_for "the refusal event" 10 "grep -q 'is not auto, on or off' '$WORK/spy.log'"
 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/nonesuch/mode/set -m 'on'
@@ -108,6 +110,10 @@ kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"; rc=$?
 check "exit code 0 on SIGTERM" '[[ $rc -eq 0 ]]'
 check "offline published on SIGTERM" "grep -q 'shack/status offline' '$WORK/spy.log'"
+out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
+check "after a shutdown, status does not call a device connected" \
+  'grep -q "device victron: unknown (shackd is not running" <<<"$out" && ! grep -q "last success" <<<"$out"'
+check "status exits 0 with the broker reachable and shackd stopped" '"$BUILD/shackd" status --config "$WORK/shackd.yaml" >/dev/null 2>&1'
 check "the database passes integrity_check" '[[ $(sqlite3 "$WORK/shackd.db" "PRAGMA integrity_check") == ok ]]'
 check "actuations are in the events table" '[[ $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM events WHERE kind = '"'"'actuation'"'"'") -ge 3 ]]'
 check "load_state holds the primary" '[[ -n $(sqlite3 "$WORK/shackd.db" "SELECT load_id FROM load_state WHERE load_id = '"'"'miner:Primary S21+'"'"'") ]]'
