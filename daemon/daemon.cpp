@@ -446,6 +446,47 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
   }
 }
 
+std::vector<std::string> Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
+  std::vector<std::string> heard;
+  if (config_.sensors.empty()) return heard;
+  drivers::mqtt::ClientConfig c;
+  c.uri = config_.mqtt.uri;
+  c.client_id = config_.mqtt.client_id + "-once";
+  c.username = config_.mqtt.username;
+  c.password_file = config_.mqtt.password_file;
+  c.ca_file = config_.mqtt.ca_file;
+  c.cert_file = config_.mqtt.cert_file;
+  c.key_file = config_.mqtt.key_file;
+  c.status_topic = config_.mqtt.prefix + "/status-once";  // its own will, not shackd's
+  drivers::mqtt::Client client(c);
+  for (const auto& s : config_.sensors) client.subscribe(s.topic);
+  client.start();
+  std::set<std::string> want;
+  for (const auto& s : config_.sensors) want.insert(s.id);
+  const auto until = Clock::now() + bound;
+  while (!want.empty() && Clock::now() < until) {
+    const auto e = client.poll(std::chrono::milliseconds(20));
+    if (!e) continue;
+    if (e->kind == drivers::mqtt::Event::Kind::connect_failed) {
+      log::warn("once: mqtt: {}; deciding without the MQTT sensors", e->payload);
+      break;
+    }
+    // As in the loop: a retained message has no age, so it is not a reading.
+    if (e->kind != drivers::mqtt::Event::Kind::message || e->retained) continue;
+    const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
+    for (const auto& x : r.readings) {
+      readings_.set("sensor." + x.id, x.value, Clock::now());
+      if (want.erase(x.id)) heard.push_back(x.id);
+    }
+  }
+  for (const auto& id : want) {
+    log::info("once: no live message from sensor {} within {} s (Tasmota reports every TelePeriod)", id,
+              bound.count() / 1000);
+  }
+  client.shutdown(std::chrono::milliseconds(500));
+  return heard;
+}
+
 void Daemon::apply(rules::SteadyTime now) {
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);
@@ -808,21 +849,27 @@ int cmd_run(const std::vector<std::string>& argv) {
 
 int cmd_once(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "--help") {
-    fmt::print("usage: shackd once [--config FILE]\n  One poll and one decision, printed as a table. Nothing is actuated "
-               "or published.\n");
+    fmt::print("usage: shackd once [--config FILE] [--sensor-wait-s N]\n  One poll and one decision, printed as a table. "
+               "Nothing is actuated or published.\n  --sensor-wait-s N  listen up to N s (default 5) for the MQTT sensors' "
+               "live reports first\n");
     return kExOk;
   }
   RunOptions o;
   o.once = true;
+  int wait_s = 5;
   try {
-    const Args a = parse_args("shackd once", argv, {"--config"}, {});
+    const Args a = parse_args("shackd once", argv, {"--config", "--sensor-wait-s"}, {});
     o.config_path = a.get("--config", "/etc/shackd/shackd.yaml");
+    wait_s = a.get_int("--sensor-wait-s", 5, 0, 600);
   } catch (const UsageError& e) {
     fmt::print(stderr, "{}\n", e.what());
     return kExUsage;
   }
   Daemon d(o);
   if (const auto rc = d.start()) return *rc;
+  // The MQTT sensors report on their own period: listen a few seconds (bounded) before deciding,
+  // so that a zone is not called stale only because `once` came and went between two reports.
+  d.listen_for_sensors(std::chrono::seconds(wait_s));
   d.cycle();
   fmt::print("{}", d.once_table());
   return kExOk;

@@ -107,6 +107,10 @@ std::vector<std::string> validate_relay(const RelayConfig& r) {
   return e;
 }
 
+long long shelly_rpc_id(int sequence, int channel, bool on) {
+  return static_cast<long long>(sequence) * 128 + channel * 2 + (on ? 1 : 0);
+}
+
 std::vector<Outgoing> relay_command(const RelayConfig& r, bool on, int rpc_id) {
   switch (r.protocol) {
     case RelayProtocol::tasmota: {
@@ -124,7 +128,8 @@ std::vector<Outgoing> relay_command(const RelayConfig& r, bool on, int rpc_id) {
     case RelayProtocol::shelly_gen2: {
       nlohmann::json params{{"id", r.channel}, {"on", on}};
       if (on && r.dead_man.count() > 0) params["toggle_after"] = r.dead_man.count();
-      const nlohmann::json req{{"id", rpc_id}, {"src", r.rpc_src}, {"method", "Switch.Set"}, {"params", params}};
+      const nlohmann::json req{{"id", shelly_rpc_id(rpc_id, r.channel, on)}, {"src", r.rpc_src}, {"method", "Switch.Set"},
+                               {"params", params}};
       return {{r.topic + "/rpc", req.dump()}};
     }
     case RelayProtocol::esphome:
@@ -211,8 +216,20 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
         }
       } else if (topic == r.topic + "/status/" + key) {
         if (j.contains("output") && j["output"].is_boolean()) o.on = j["output"].get<bool>();
+      } else if (topic == r.rpc_src + "/rpc") {
+        // The reply to our Switch.Set: a "result" means the device carried it out, so the switch
+        // now is as commanded, even when nothing changed and so no NotifyStatus came. The
+        // request's id carries the channel and the state (shelly_rpc_id); the reply's src is the
+        // device, which tells the relays sharing this reply topic apart.
+        const auto id = j.find("id");
+        if (j.value("src", "") != r.topic || !j.contains("result") || id == j.end() || !id->is_number_integer()) {
+          return std::nullopt;
+        }
+        const auto v = id->get<long long>();
+        if (v < 0 || ((v >> 1) & 63) != r.channel) return std::nullopt;
+        o.on = (v & 1) == 1;
       } else {
-        return std::nullopt;  // replies on <src>/rpc are not state
+        return std::nullopt;
       }
       break;
     }

@@ -44,6 +44,9 @@ struct Outgoing {
 std::vector<std::string> validate_relay(const RelayConfig& r);
 
 std::vector<Outgoing> relay_command(const RelayConfig& r, bool on, int rpc_id);
+// Shelly Gen2: the id of a Switch.Set request, which the device echoes in its reply: the sequence
+// number, the switch (0..63) and the commanded state, so that the reply alone confirms it.
+long long shelly_rpc_id(int sequence, int channel, bool on);
 std::optional<Outgoing> speed_command(const RelayConfig& r, int percent);
 std::vector<std::string> relay_subscriptions(const RelayConfig& r);
 

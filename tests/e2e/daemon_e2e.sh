@@ -88,6 +88,7 @@ check "status shows the primary wanted ON, since when" 'grep -qE "^Primary S21\+
 wait_for "status showing the GX connected" 15 '"$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1 | grep -q "device victron: connected"'
 out=$("$BUILD/shackd" once --config "$WORK/shackd.yaml" 2>&1)
 check "once prints the decision table" 'grep -qE "^Primary S21\+ +primary_s21 " <<<"$out"'
+check "once waits for the MQTT sensors: no zone is stale" '! grep -qE "^(Heat|Main) Room (fan|heater) .*input stale" <<<"$out"'
 
 # --- overrides over MQTT: stored in load_state; an invalid one refused with its reason.
 : >"$WORK/spy.log"

@@ -362,3 +362,35 @@ TEST_CASE("no broker listening: the failure names the address, and the broker is
   CHECK(client.last_failure().empty());
   client.shutdown(500ms);
 }
+
+TEST_CASE("a Shelly Gen2 relay already in the commanded state is confirmed by its RPC reply") {
+  // A real Gen2 device sends NotifyStatus only when something changes: commanding OFF to a switch
+  // that is off yields the Switch.Set reply and nothing else. The reply must confirm it, or a
+  // healthy heater relay raises relay_unconfirmed all day and its OFF is resent at every retry.
+  test::Broker broker;
+  const auto cfg = relay(RelayProtocol::shelly_gen2, "heater");
+  test::RelayEmulator device(broker.uri(), cfg);
+  // The desired state is resent every 2 s here: each resend is a Switch.Set with no change.
+  Side side(broker.uri(), {cfg}, RelayTiming{5s, 1s, 1s, 2s});
+  side.client.start();
+  REQUIRE(side.pump_until([&] { return side.client.connected() && device.connected(); }));
+  std::this_thread::sleep_for(200ms);
+  side.relays.set_desired("heater", true, std::chrono::steady_clock::now());
+  REQUIRE(side.pump_until([&] { return side.relays.status("heater").observed == std::optional<bool>(true); }));
+  side.relays.set_desired("heater", false, std::chrono::steady_clock::now());
+  REQUIRE(side.pump_until([&] { return side.relays.status("heater").observed == std::optional<bool>(false); }));
+  const int notifies_before = device.notifies();
+  std::vector<RelayAlarm> alarms;
+  side.pump_until([&] {
+    for (auto& a : side.relays.take_alarms()) alarms.push_back(a);
+    return false;
+  }, 7000ms);  // past one resend and its 1 s confirmation window
+  for (const auto& a : alarms) CHECK_MESSAGE(a.code != "relay_unconfirmed", a.detail);
+  CHECK_FALSE(side.relays.status("heater").unconfirmed);
+  CHECK(device.notifies() == notifies_before);  // like the device, the emulator said nothing new
+  int sets = 0;
+  for (const auto& m : device.received()) sets += m.topic == cfg.topic + "/rpc";
+  CHECK(sets >= 3);  // ON, OFF and at least one resend of OFF
+  CHECK(sets <= 4);  // and no retries on top
+  side.client.shutdown(500ms);
+}

@@ -72,10 +72,20 @@ TEST_CASE("Shelly Gen1, Gen2 and ESPHome") {
   const auto j = nlohmann::json::parse(cmd[0].payload);
   CHECK(j["method"] == "Switch.Set");
   CHECK(j["src"] == "shackd");
-  CHECK(j["id"] == 7);
+  CHECK(j["id"] == 7 * 128 + 0 * 2 + 1);  // the sequence, the switch and the state: the reply confirms it
   CHECK(j["params"]["on"] == true);
   CHECK(j["params"]["toggle_after"] == 600);
   CHECK_FALSE(nlohmann::json::parse(relay_command(g2, false, 8)[0].payload)["params"].contains("toggle_after"));
+  // The RPC reply confirms a Switch.Set even when the output did not change (no NotifyStatus then).
+  const auto reply = [](long long id, const char* src) {
+    return nlohmann::json{{"id", id}, {"src", src}, {"result", {{"was_on", true}}}}.dump();
+  };
+  CHECK(parse_relay_message(g2, "shackd/rpc", reply(j["id"].get<long long>(), "shellyplus1pm-a8032ab29be0"))->on == true);
+  CHECK(parse_relay_message(g2, "shackd/rpc", reply(shelly_rpc_id(8, 0, false), "shellyplus1pm-a8032ab29be0"))->on == false);
+  CHECK_FALSE(parse_relay_message(g2, "shackd/rpc", reply(shelly_rpc_id(8, 1, true), "shellyplus1pm-a8032ab29be0")));  // switch:1
+  CHECK_FALSE(parse_relay_message(g2, "shackd/rpc", reply(shelly_rpc_id(8, 0, true), "shellyplus1-other")));  // another device
+  CHECK_FALSE(parse_relay_message(g2, "shackd/rpc",
+                                  R"({"id":129,"src":"shellyplus1pm-a8032ab29be0","error":{"code":-103,"message":"x"}})"));
   CHECK(parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/events/rpc",
                             R"({"method":"NotifyStatus","params":{"ts":1,"switch:0":{"output":true}}})")->on == true);
   // NotifyStatus with only other keys says nothing about the output.

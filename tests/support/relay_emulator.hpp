@@ -43,6 +43,7 @@ class RelayEmulator {
     thread_.join();
   }
 
+  int notifies() const { return notifies_; }
   std::vector<Received> received() {
     std::lock_guard l(m_);
     return received_;
@@ -72,6 +73,8 @@ class RelayEmulator {
     using drivers::mqtt::RelayProtocol;
     if (mode_ == Mode::silent) return;
     const bool state = mode_ == Mode::liar ? !commanded : commanded;
+    const bool changed = !reported_ || state != on_;
+    reported_ = true;
     on_ = state;
     const std::string ch = std::to_string(relay_.channel);
     switch (relay_.protocol) {
@@ -83,6 +86,10 @@ class RelayEmulator {
         client_.publish("shellies/" + relay_.topic + "/relay/" + ch, state ? "on" : "off", 1, false);
         break;
       case RelayProtocol::shelly_gen2: {
+        // A real Shelly Gen2 sends NotifyStatus only for what changed: a Switch.Set to the state
+        // it already has produces the RPC reply and nothing else.
+        if (!changed) break;
+        ++notifies_;
         const nlohmann::json n{{"src", relay_.topic}, {"method", "NotifyStatus"},
                                {"params", {{"ts", 1.0}, {"switch:" + ch, {{"id", relay_.channel}, {"output", state}}}}}};
         client_.publish(relay_.topic + "/events/rpc", n.dump(), 1, false);
@@ -149,6 +156,8 @@ class RelayEmulator {
   std::thread thread_;
   std::atomic<bool> stop_{false}, on_{false};
   std::atomic<int> toggle_after_{0}, pulse_time_{0};
+  std::atomic<int> notifies_{0};  // Shelly Gen2 NotifyStatus messages sent
+  bool reported_ = false;         // the first report always goes out: the device's state at boot
   std::mutex m_;
   std::vector<Received> received_;
 };
