@@ -8,8 +8,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/local-site.sh
 speed=${1:-60}
-scripts/setup.sh
-scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+echo "demo: 1/3 checking the Debian packages the demo needs (apt-get installs what is missing)"
+scripts/setup.sh --demo
+# Its own build tree with only the two programs it runs: no tests, no benchmarks (the test
+# command builds those), so a first run compiles in a few minutes, and shows it.
+echo "demo: 2/3 building shackd and shackd-sim in build-demo/ (the first time takes a few minutes)"
+cmake -S . -B build-demo -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHACKD_TESTS=OFF -DSHACKD_BENCH=OFF >/dev/null
+progress() { while IFS= read -r line; do [[ $line =~ ^\[([0-9]+)/([0-9]+)\] ]] && printf '\r  %s/%s compiled' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; done; echo; }
+if ! cmake --build build-demo -j "$(nproc)" --target shackd shackd-sim 2>&1 | tee build-demo/build.log | progress; then
+  tail -30 build-demo/build.log
+  echo "demo: the build failed (whole log: build-demo/build.log)"
+  exit 1
+fi
+echo "demo: 3/3 starting the broker, the simulator and shackd"
 
 work=$(mktemp -d /tmp/shackd-demo-XXXXXX)
 pids=()
@@ -27,7 +38,7 @@ mqtt_port=$(free_port)
 site_broker "$work" "$mqtt_port" ||
   { pids+=("$SITE_BROKER_PID"); cat "$work/mosquitto.log"; echo "demo: mosquitto did not start"; exit 1; }
 pids+=("$SITE_BROKER_PID")
-site_sim build/shackd-sim "$work" "$mqtt_port" --scenario config/demo-day.csv --speed "$speed" \
+site_sim build-demo/shackd-sim "$work" "$mqtt_port" --scenario config/demo-day.csv --speed "$speed" \
   --capacity-wh 20000 --soc 38 --internal-ohm 0.01 --sensor-period 2 ||
   { pids+=("$SITE_SIM_PID"); cat "$work/sim.out"; echo "demo: the simulator did not start"; exit 1; }
 pids+=("$SITE_SIM_PID")
@@ -43,6 +54,6 @@ Decisions follow as they happen (times are simulated). Ctrl-C stops everything.
 
 INFO
 # The seed profiles are the Solar Shack's, in America/Los_Angeles: start the day there.
-TZ=America/Los_Angeles faketime -f "@$(date +%Y-%m-%d) 05:00:00 x$speed" build/shackd run --config "$work/demo.yaml" &
+TZ=America/Los_Angeles faketime -f "@$(date +%Y-%m-%d) 05:00:00 x$speed" build-demo/shackd run --config "$work/demo.yaml" &
 pids+=($!)
 wait "${pids[-1]}"

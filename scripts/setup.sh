@@ -1,26 +1,35 @@
 #!/usr/bin/env bash
 # Installs what shackd needs to build, test and run its demo, from Debian 12's archive.
 # Idempotent, and silent when everything is already there.
-# Usage: scripts/setup.sh [EXTRA_PACKAGE...]   (cross.sh and fuzz.sh add their compilers)
+# Usage: scripts/setup.sh [--demo] [EXTRA_PACKAGE...]   (cross.sh and fuzz.sh add their compilers)
 set -euo pipefail
 
-packages=(
+# What building and running shackd and its demo needs. `setup.sh --demo` stops there; the test
+# suite's tools (doctest, benchmark, mbpoll, lintian, valgrind, e2fsprogs) come with the rest.
+runtime=(
   g++ cmake ninja-build pkg-config            # toolchain
   libmodbus-dev                               # Victron GX and Sol-Ark over Modbus
   libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev  # MQTT (the C++ -dev does not pull these two)
   libsqlite3-dev sqlite3                      # the local store, and the shell to inspect it
   libyaml-cpp-dev libfmt-dev                  # config and text
   nlohmann-json3-dev                          # JSON: sensor payloads, Shelly RPC, HA discovery
-  doctest-dev libbenchmark-dev                # tests and bench/
-  mosquitto mosquitto-clients                 # a real broker for tests and the demo
-  mbpoll                                      # an independent Modbus client for the simulator tests
+  mosquitto mosquitto-clients                 # a real broker for the demo and the tests
   faketime                                    # the demo and end-to-end tests run a day in minutes
   python3                                     # the demo picks free ports with it
+)
+tests=(
+  doctest-dev libbenchmark-dev                # tests and bench/
+  mbpoll                                      # an independent Modbus client for the simulator tests
   lintian                                     # the .deb is checked by lintian (tests/package)
   valgrind                                    # the daemon under memcheck (tests/e2e/valgrind.sh)
   e2fsprogs                                   # an ext4 image that goes read-only under the database (fault matrix)
-  "$@"
 )
+if [[ ${1:-} == --demo ]]; then
+  shift
+  packages=("${runtime[@]}" "$@")
+else
+  packages=("${runtime[@]}" "${tests[@]}" "$@")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,7 +37,7 @@ for p in "${packages[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "setup: installing ${missing[*]}" >&2
+echo "setup: installing ${#missing[@]} Debian package(s): ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive

@@ -62,6 +62,15 @@ out=$("$shackd" check --config "$dir/volts.yaml" 2>&1)
 [[ $? -eq 78 ]] && grep -qF "profiles.miners[0].start_voltage (line 45:22): miner 'Primary S21+': start_voltage 485.0 V is outside the bank's plausible range 30.0-70.0 V" <<<"$out" &&
   passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: an implausible voltage: $out"; }
 
+# The shipped example names every profile key a site can set (set or commented with its default):
+# the keys `profiles export` writes are the whole set.
+"$shackd" migrate --db "$dir/keys.db" >/dev/null
+missing=""
+for key in $("$shackd" profiles export --db "$dir/keys.db" | sed -nE 's/^ +-? *([a-z_0-9]+):.*/\1/p' | sort -u); do
+  grep -qE "^ *#? *-? *$key:" "$src/config/shackd.example.yaml" || missing+=" $key"
+done
+[[ -z $missing ]] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: config/shackd.example.yaml lacks:$missing"; }
+
 # The shipped example for a real site is valid as shipped (against a database not created yet).
 sed "s|/var/lib/shackd/shackd.db|$dir/example.db|" "$src/config/shackd.example.yaml" >"$dir/example.yaml"
 out=$("$shackd" check --config "$dir/example.yaml" 2>&1) && passed=$((passed + 1)) ||
