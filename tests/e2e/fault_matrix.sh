@@ -233,6 +233,19 @@ cadence; persisted
 check "$ROW: the OFF made under the lock is in the database" \
   '[[ $(db "SELECT count(*) FROM events WHERE kind = '"'"'actuation'"'"' AND commanded_on = 0") -gt $offs0 ]]'
 
+# The row before ends with the primary switched ON again: its confirmation (or a retry of it,
+# on a loaded machine) must be over before this row counts relay commands. Quiet means no
+# command for 3 s (confirm_s is 2), bounded.
+quiet_relays() {
+  local i
+  for ((i = 0; i < 10; i++)); do
+    : >"$WORK/spy.log"
+    sleep 3
+    grep -q '^cmnd/' "$WORK/spy.log" || return 0
+  done
+  return 1
+}
+quiet_relays || bad "the relays did not go quiet before the SIGHUP storm"
 begin_row "SIGHUP storm"
 reloads0=$(grep -ac 'SIGHUP: reloading' "$WORK/shackd.log"); storm0=$(field cycles "$(loop_json)")
 for _ in $(seq 200); do kill -HUP "$DAEMON_PID"; sleep 0.01; done
