@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "daemon/cli_args.hpp"
+#include "daemon/config.hpp"
 #include "daemon/migrate.hpp"
 #include "daemon/profile_store.hpp"
 #include "daemon/profiles_apply.hpp"
@@ -41,6 +42,19 @@ int guarded(const std::string& command, Body body) {
   }
 }
 
+// The database: --db, else the one --config names, else the packaged default.
+std::string db_path(const Args& args) {
+  if (args.values.count("--db")) return args.get("--db", kDefaultDbPath);
+  const std::string config = args.get("--config", "");
+  if (config.empty()) return kDefaultDbPath;
+  const ConfigResult c = load_config(config);
+  if (!c.config) {
+    throw UsageError(fmt::format("{} has {} error(s), so its database.path is not known: {} (or give --db)", config,
+                                 c.errors.size(), c.errors.empty() ? "" : c.errors.front()));
+  }
+  return c.config->database_path;
+}
+
 std::vector<Migration> migration_set(const Args& args) {
   const std::string dir = args.get("--schema-dir", "");
   return dir.empty() ? embedded_migrations() : migrations_from_dir(dir);
@@ -51,7 +65,7 @@ std::vector<Migration> migration_set(const Args& args) {
 int cmd_migrate(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "--help") {
     fmt::print(
-        "usage: shackd migrate [--db PATH] [--dry-run] [--schema-dir DIR] [--keep-backups N]\n"
+        "usage: shackd migrate [--db PATH | --config FILE] [--dry-run] [--schema-dir DIR] [--keep-backups N]\n"
         "  Lists the pending schema migrations and applies them, each in its own transaction.\n"
         "  A database that holds data is first backed up beside itself (PATH.bak-<time>-v<version>);\n"
         "  the newest N backups are kept (default 3).\n"
@@ -62,8 +76,8 @@ int cmd_migrate(const std::vector<std::string>& argv) {
     return kExOk;
   }
   return guarded("shackd migrate", [&] {
-    const Args args = parse_args("shackd migrate", argv, {"--db", "--schema-dir", "--keep-backups"}, {"--dry-run"});
-    const std::string path = args.get("--db", kDefaultDbPath);
+    const Args args = parse_args("shackd migrate", argv, {"--db", "--config", "--schema-dir", "--keep-backups"}, {"--dry-run"});
+    const std::string path = db_path(args);
     MigrateOptions options;
     options.dry_run = args.has("--dry-run");
     options.keep_backups = args.get_int("--keep-backups", 3, 1, 100);
@@ -85,17 +99,18 @@ int cmd_migrate(const std::vector<std::string>& argv) {
 }
 
 int cmd_db(const std::vector<std::string>& argv) {
-  if (argv.empty() || argv[0] == "--help" || argv[0] != "check") {
-    fmt::print(argv.empty() || argv[0] == "--help" ? stdout : stderr,
-               "usage: shackd db check [--db PATH] [--schema-dir DIR]\n"
+  const bool help = argv.empty() || argv[0] == "--help" || (argv.size() > 1 && argv[1] == "--help");
+  if (help || argv[0] != "check") {
+    fmt::print(help ? stdout : stderr,
+               "usage: shackd db check [--db PATH | --config FILE] [--schema-dir DIR]\n"
                "  Checks the database: PRAGMA integrity_check, PRAGMA foreign_key_check, and that its schema\n"
                "  matches this shackd's migrations. Exit 0 when all is well, 65 when the data is damaged,\n"
                "  78 when the schema needs `shackd migrate` or was edited.\n");
-    return !argv.empty() && argv[0] == "--help" ? kExOk : kExUsage;
+    return help ? kExOk : kExUsage;
   }
   return guarded("shackd db check", [&] {
-    const Args args = parse_args("shackd db check", {argv.begin() + 1, argv.end()}, {"--db", "--schema-dir"}, {});
-    const std::string path = args.get("--db", kDefaultDbPath);
+    const Args args = parse_args("shackd db check", {argv.begin() + 1, argv.end()}, {"--db", "--config", "--schema-dir"}, {});
+    const std::string path = db_path(args);
     db::Db db(path);
     int rc = kExOk;
 
@@ -129,20 +144,22 @@ int cmd_db(const std::vector<std::string>& argv) {
 
 int cmd_profiles(const std::vector<std::string>& argv) {
   const std::string sub = argv.empty() ? "" : argv[0];
-  if (sub != "export" && sub != "apply") {
-    fmt::print(sub.empty() || sub == "--help" ? stdout : stderr,
-               "usage: shackd profiles export [--db PATH]\n"
+  const bool help = sub.empty() || sub == "--help" || (argv.size() > 1 && argv[1] == "--help");
+  if (help || (sub != "export" && sub != "apply")) {
+    fmt::print(help ? stdout : stderr,
+               "usage: shackd profiles export [--db PATH | --config FILE]\n"
                "         prints the database's profiles as YAML to paste into the config's profiles: section\n"
                "       shackd profiles apply --file CONFIG [--db PATH]\n"
-               "         applies CONFIG's profiles: section, all or nothing; keys it leaves out keep\n"
-               "         their database values, and profiles it does not name are left alone\n");
-    return sub.empty() || sub == "--help" ? kExOk : kExUsage;
+               "         applies CONFIG's profiles: section, all or nothing: the miners and zones it lists\n"
+               "         are the site's (one it does not name is removed, after a backup); keys it leaves\n"
+               "         out keep their database values. --db defaults to CONFIG's database.path\n");
+    return help ? kExOk : kExUsage;
   }
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (sub == "export") {
     return guarded("shackd profiles export", [&] {
-      const Args args = parse_args("shackd profiles export", rest, {"--db"}, {});
-      const std::string path = args.get("--db", kDefaultDbPath);
+      const Args args = parse_args("shackd profiles export", rest, {"--db", "--config"}, {});
+      const std::string path = db_path(args);
       db::Db db(path);
       require_current(db, embedded_migrations());
       fmt::print("{}", export_profiles_yaml(load_profiles(db), "shackd profiles, exported from " + path));
@@ -160,7 +177,12 @@ int cmd_profiles(const std::vector<std::string>& argv) {
     }
     std::stringstream text;
     text << in.rdbuf();
-    db::Db db(args.get("--db", kDefaultDbPath));
+    std::string path = args.get("--db", "");
+    if (path.empty()) {
+      const ConfigResult c = load_config(file);  // a whole config names its database
+      path = c.config ? c.config->database_path : kDefaultDbPath;
+    }
+    db::Db db(path);
     require_current(db, embedded_migrations());
     const ApplyResult r = apply_profiles(db, text.str(), file);
     if (r.outcome == ApplyOutcome::rejected) {

@@ -66,6 +66,14 @@ expect "a profile not named is removed" 0 "miner 'Dump Load S19 #1': removed" --
 ls "$db".bak-* >/dev/null 2>&1 && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: no backup before the removal"; }
 expect "and is gone from the export" 0 "zones: \[\]" -- "$shackd" profiles export --db "$db"
 
+# --help on every subcommand; --config in place of --db (the database the config names).
+expect "profiles export --help" 0 "usage: shackd profiles export" -- "$shackd" profiles export --help
+expect "profiles apply --help" 0 "shackd profiles apply --file CONFIG" -- "$shackd" profiles apply --help
+expect "db check --help" 0 "usage: shackd db check" -- "$shackd" db check --help
+printf 'database:\n  path: %s\ndevices:\n  solark: {host: 127.0.0.1}\nrelays: {}\n' "$db" >"$dir/site.yaml"
+expect "db check --config" 0 "integrity_check: ok" -- "$shackd" db check --config "$dir/site.yaml"
+expect "profiles export --config" 0 'name: "Primary S21\+"' -- "$shackd" profiles export --config "$dir/site.yaml"
+
 expect "missing config file" 66 "cannot read" -- "$shackd" profiles apply --db "$db" --file "$dir/none.yaml"
 expect "unknown option" 64 "unknown argument '--dbb'" -- "$shackd" migrate --dbb "$db"
 expect "missing option value" 64 "--db needs a value" -- "$shackd" migrate --db
