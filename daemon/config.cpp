@@ -463,6 +463,19 @@ std::vector<std::string> check_references(const Config& c, const StoredProfiles&
   return errors;
 }
 
+drivers::mqtt::ClientConfig side_client_config(const MqttConfig& m, const std::string& role) {
+  drivers::mqtt::ClientConfig c;
+  c.uri = m.uri;
+  c.client_id = m.client_id + "-" + role;
+  c.username = m.username;
+  c.password_file = m.password_file;
+  c.ca_file = m.ca_file;
+  c.cert_file = m.cert_file;
+  c.key_file = m.key_file;
+  c.status_topic = m.prefix + "/status-" + role;  // its own will, not shackd's
+  return c;
+}
+
 std::vector<std::string> check_files(const Config& c) {
   std::vector<std::string> errors;
   const auto readable = [&](const char* key, const std::string& path) {

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "drivers/modbus_link.hpp"
+#include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/relay_protocol.hpp"
 #include "drivers/mqtt/relays.hpp"
 #include "drivers/mqtt/sensors.hpp"
@@ -86,6 +87,11 @@ ConfigResult parse_config(const std::string& text, const std::string& source);
 ConfigResult load_config(const std::string& path);
 
 // References from the effective profiles to relays and sensors the config defines.
+// A short-lived MQTT client of the site's broker beside shackd's own (`status`, `once`): the
+// same URI and credentials, its own client id and status topic, so that its will never says
+// shackd is offline.
+drivers::mqtt::ClientConfig side_client_config(const MqttConfig& m, const std::string& role);
+
 // A disabled load needs no relay; two enabled loads cannot share one.
 std::vector<std::string> check_references(const Config& c, const struct StoredProfiles& p);
 // Files the config names (password, CA, certificate, key, the database's directory): each one

@@ -449,16 +449,7 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
 std::vector<std::string> Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
   std::vector<std::string> heard;
   if (config_.sensors.empty()) return heard;
-  drivers::mqtt::ClientConfig c;
-  c.uri = config_.mqtt.uri;
-  c.client_id = config_.mqtt.client_id + "-once";
-  c.username = config_.mqtt.username;
-  c.password_file = config_.mqtt.password_file;
-  c.ca_file = config_.mqtt.ca_file;
-  c.cert_file = config_.mqtt.cert_file;
-  c.key_file = config_.mqtt.key_file;
-  c.status_topic = config_.mqtt.prefix + "/status-once";  // its own will, not shackd's
-  drivers::mqtt::Client client(c);
+  drivers::mqtt::Client client(side_client_config(config_.mqtt, "once"));
   for (const auto& s : config_.sensors) client.subscribe(s.topic);
   client.start();
   std::set<std::string> want;

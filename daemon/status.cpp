@@ -59,16 +59,7 @@ int cmd_status(const std::vector<std::string>& argv) {
   bool broker_reached = false;
   std::string broker_failure;
   try {
-    drivers::mqtt::ClientConfig mc;
-    mc.uri = cfg.mqtt.uri;
-    mc.client_id = cfg.mqtt.client_id + "-status";
-    mc.username = cfg.mqtt.username;
-    mc.password_file = cfg.mqtt.password_file;
-    mc.ca_file = cfg.mqtt.ca_file;
-    mc.cert_file = cfg.mqtt.cert_file;
-    mc.key_file = cfg.mqtt.key_file;
-    mc.status_topic = cfg.mqtt.prefix + "/status-cli";  // its own will, not shackd's
-    drivers::mqtt::Client client(mc);
+    drivers::mqtt::Client client(side_client_config(cfg.mqtt, "cli"));
     client.subscribe(cfg.mqtt.prefix + "/#");
     client.start();
     // Retained messages come right after the subscription: listen a second once connected.
