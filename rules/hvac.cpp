@@ -96,6 +96,8 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decis
     in.not_startable = block;
     // Once running it stops below voltage_low, not below its start limit: the gap is its own sag.
     Reason stop = block;
+    // A heater that stops because its zone is warm stopped at cold_ok, not at too_cold.
+    if (block.code == ReasonCode::idle) stop.limit = z.cold_ok_c;
     if (block.code == ReasonCode::below_start_voltage) {
       stop = *v < site.thresholds.low_v
                  ? Reason{ReasonCode::below_stop_voltage, ReasonCode::none, *v, site.thresholds.low_v, {}}

@@ -264,3 +264,19 @@ TEST_CASE("a miner waiting to start for a heat call reads its limit in volts, no
   REQUIRE(s.primary().reason.code == ReasonCode::start_delay_pending);
   CHECK(rules::describe(s.primary().reason) == "start condition holds, waiting: 51.40 V (limit 50.00 V), 60 s left");
 }
+
+TEST_CASE("a heater stopped by a warm zone names cold_ok as its limit, not too_cold") {
+  test::Site s;
+  s.instant();
+  s.p.zones[1].heating_priority = {HeatSource::heater, HeatSource::none};  // Main Room: -5 / 0 °C
+  s.monitor_v = 52.0;
+  s.pv_w = 5000;
+  s.load_w = 600;
+  s.zone_c[1] = -6;
+  s.step(10s);
+  REQUIRE(s.main_room().heater.on);
+  s.zone_c[1] = 1.3;
+  s.step(10s);
+  CHECK_FALSE(s.main_room().heater.on);
+  CHECK(rules::describe(s.main_room().heater.reason) == "not needed: 1.3 °C (limit 0.0 °C)");
+}
