@@ -258,9 +258,13 @@ sleep 2
 reloads=$(( $(grep -ac 'SIGHUP: reloading' "$WORK/shackd.log") - reloads0 )); storm_cycles=$(( $(field cycles "$(loop_json)") - storm0 ))
 check "$ROW: 200 signals, $reloads reloads in $storm_cycles cycles (at most one per cycle)" '[[ $reloads -ge 1 && $reloads -le $((storm_cycles + 1)) ]]'
 check "$ROW: shackd is running" 'kill -0 $DAEMON_PID'
-if grep -q '^cmnd/' "$WORK/spy.log"; then
-  bad "$ROW: safe: no relay command"
-  grep -a '^cmnd/' "$WORK/spy.log" | head -5
+# Safe: no relay is switched by a reload. The periodic resend of each relay's commanded state
+# (relay_timing.resend_s, 60 s) may fall in this window (the five OFF relays were first sent
+# together, so they resend together): the same state again is not a switch.
+switched=$(grep -aE '^cmnd/primary_s21/POWER1 OFF|^cmnd/(dump_s19_1|heat_room_fan|heat_room_heater|main_room_fan|main_room_heater)/POWER1 ON' "$WORK/spy.log")
+if [[ -n $switched ]]; then
+  bad "$ROW: safe: no relay switched"
+  head -5 <<<"$switched"
 else
   ok
 fi
