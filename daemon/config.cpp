@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "daemon/profiles.hpp"
+#include "daemon/profiles_yaml.hpp"
 #include "daemon/sha256.hpp"
 #include "daemon/yaml_read.hpp"
 
@@ -271,23 +272,12 @@ void parse_sensors(const YAML::Node& node, const std::string& path, Reader& r, s
   }
 }
 
-// "profiles.miners[1].relay_id (line 40:17)" when the config gives that profile (and key), else
-// "profiles: miner 'X'" as before: a profile the database holds has no line.
-std::string profile_where(const YAML::Node& section, const std::string& kind, std::size_t /*index*/,
-                          const std::string& name, const std::string& field) {
-  const std::string fallback = fmt::format("profiles: {} '{}'", kind, name);
-  if (!section.IsDefined() || !section.IsMap()) return fallback;
-  const YAML::Node list = section[kind + "s"];
-  if (!list.IsDefined() || !list.IsSequence()) return fallback;
-  for (std::size_t k = 0; k < list.size(); ++k) {
-    const YAML::Node item = list[k];
-    if (!item.IsMap() || !item["name"] || !item["name"].IsScalar() || item["name"].Scalar() != name) continue;
-    const std::string path = fmt::format("profiles.{}s[{}]", kind, k);
-    const YAML::Node value = item[field];
-    const std::string at = value.IsDefined() ? yaml::where(path + "." + field, value) : yaml::where(path, item);
-    return fmt::format("{} ({} '{}')", at, kind, name);
-  }
-  return fallback;
+// "profiles.miners[1].relay_id (line 40:17) (miner 'X')" when the config gives that profile,
+// else "profiles: miner 'X'": a profile the database holds has no line.
+std::string profile_where(const YAML::Node& section, const std::string& kind, const std::string& name,
+                          const std::string& field) {
+  const auto at = profile_key_where(section, "profiles", kind, name, field);
+  return at ? fmt::format("{} ({} '{}')", *at, kind, name) : fmt::format("profiles: {} '{}'", kind, name);
 }
 
 // "; did you mean heat_room_fan?" for a near miss among the ids the config defines.
@@ -424,10 +414,10 @@ std::vector<std::string> check_references(const Config& c, const StoredProfiles&
                  : " (this profile is in the database, not in the config: list your own loads under profiles:, which "
                    "replaces the database's set; see config/examples/)";
   // A disabled load needs no relay; an enabled one needs its own.
-  const auto relay = [&](const std::string& kind, std::size_t i, const std::string& name, bool enabled,
-                         const std::string& field, const std::string& id) {
+  const auto relay = [&](const std::string& kind, const std::string& name, bool enabled, const std::string& field,
+                         const std::string& id) {
     if (id.empty() || !enabled) return;
-    const std::string who = profile_where(section, kind, i, name, field);
+    const std::string who = profile_where(section, kind, name, field);
     const std::string load = fmt::format("{} '{}'", kind, name);
     if (const auto [it, fresh] = used.emplace(id, load); !fresh) {
       errors.push_back(fmt::format("{}: {} '{}' is already switched by {}: two enabled loads cannot share a relay",
@@ -441,22 +431,22 @@ std::vector<std::string> check_references(const Config& c, const StoredProfiles&
   for (std::size_t i = 0; i < p.rules.miners.size(); ++i) {
     const auto& m = p.rules.miners[i];
     if (p.miners[i].relay_id.empty() && m.enabled) {
-      errors.push_back(profile_where(section, "miner", i, m.name, "relay_id") +
+      errors.push_back(profile_where(section, "miner", m.name, "relay_id") +
                        ": relay_id is empty: an enabled miner needs a relay (or set enabled: false)");
     }
-    relay("miner", i, m.name, m.enabled, "relay_id", p.miners[i].relay_id);
+    relay("miner", m.name, m.enabled, "relay_id", p.miners[i].relay_id);
   }
   for (std::size_t i = 0; i < p.rules.zones.size(); ++i) {
     const auto& z = p.rules.zones[i];
-    if (p.zones[i].exhaust_fan_relay) relay("zone", i, z.name, z.enabled, "exhaust_fan_relay", *p.zones[i].exhaust_fan_relay);
-    if (p.zones[i].heater_relay) relay("zone", i, z.name, z.enabled, "heater_relay", *p.zones[i].heater_relay);
+    if (p.zones[i].exhaust_fan_relay) relay("zone", z.name, z.enabled, "exhaust_fan_relay", *p.zones[i].exhaust_fan_relay);
+    if (p.zones[i].heater_relay) relay("zone", z.name, z.enabled, "heater_relay", *p.zones[i].heater_relay);
     // A sensor id with a dot names a Modbus reading instead ("temp.temp_c", a GX temperature service).
     // A disabled zone reads its sensor only for a cold-charge limit.
     const auto& sid = p.zones[i].sensor_id;
     const bool reads_sensor = z.enabled || z.block_charging_below_c.has_value();
     if (reads_sensor && !sid.empty() && sid.find('.') == std::string::npos && !sensors.count(sid)) {
       errors.push_back(fmt::format("{}: sensor_id '{}' is not defined under sensors:{}{}",
-                                   profile_where(section, "zone", i, z.name, "sensor_id"), sid, suggest(sid, sensors),
+                                   profile_where(section, "zone", z.name, "sensor_id"), sid, suggest(sid, sensors),
                                    origin));
     }
   }
@@ -515,6 +505,12 @@ std::vector<std::string> check_files(const Config& c) {
     }
   }
   return errors;
+}
+
+std::set<std::string> relay_ids(const Config& c) {
+  std::set<std::string> out;
+  for (const auto& r : c.relays) out.insert(r.id);
+  return out;
 }
 
 std::vector<std::string> unused_relays(const Config& c, const StoredProfiles& p) {

@@ -4,6 +4,7 @@
 // out-of-range values and references to undefined relays or sensors are errors.
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,8 @@ std::vector<std::string> check_references(const Config& c, const struct StoredPr
 // Files the config names (password, CA, certificate, key, the database's directory): each one
 // missing or unreadable is one message naming the key and the path.
 std::vector<std::string> check_files(const Config& c);
+// The ids under relays:.
+std::set<std::string> relay_ids(const Config& c);
 // Relays the config defines that no profile switches (a warning: a typo, or a load not listed).
 std::vector<std::string> unused_relays(const Config& c, const struct StoredProfiles& p);
 

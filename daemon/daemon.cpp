@@ -111,9 +111,8 @@ bool Daemon::load(const Config& config, bool first) {
   const auto old_loads = loads_;
   const rules::State old_state = state_;
   profiles_ = std::move(p);
-  std::set<std::string> defined;
-  for (const auto& r : config.relays) defined.insert(r.id);
-  loads_ = load_refs(profiles_, [&](const std::string& id) { return defined.count(id) > 0; });
+  const std::set<std::string> defined = relay_ids(config);
+  loads_ = load_refs(profiles_, &defined);
   // A load that is gone must not stay on: its relay, where it is still defined, is switched off
   // (the relay manager would otherwise keep resending the last ON).
   for (const auto& o : old_loads) {
@@ -140,8 +139,6 @@ bool Daemon::load(const Config& config, bool first) {
     const auto& sid = profiles_.zones[i].sensor_id;
     mapping_.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
   }
-  setenv("TZ", profiles_.site.timezone.c_str(), 1);
-  tzset();
   return true;
 }
 
@@ -446,9 +443,8 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
   }
 }
 
-std::vector<std::string> Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
-  std::vector<std::string> heard;
-  if (config_.sensors.empty()) return heard;
+void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
+  if (config_.sensors.empty()) return;
   drivers::mqtt::Client client(side_client_config(config_.mqtt, "once"));
   for (const auto& s : config_.sensors) client.subscribe(s.topic);
   client.start();
@@ -467,7 +463,7 @@ std::vector<std::string> Daemon::listen_for_sensors(std::chrono::milliseconds bo
     const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
     for (const auto& x : r.readings) {
       readings_.set("sensor." + x.id, x.value, Clock::now());
-      if (want.erase(x.id)) heard.push_back(x.id);
+      want.erase(x.id);
     }
   }
   for (const auto& id : want) {
@@ -475,7 +471,6 @@ std::vector<std::string> Daemon::listen_for_sensors(std::chrono::milliseconds bo
               bound.count() / 1000);
   }
   client.shutdown(std::chrono::milliseconds(500));
-  return heard;
 }
 
 void Daemon::apply(rules::SteadyTime now) {
@@ -805,6 +800,13 @@ std::string Daemon::once_table() const {
 }
 
 namespace {
+// The profiles a database made now would hold (the built-in migrations, in memory).
+StoredProfiles new_database_profiles() {
+  db::Db mem(":memory:", {.create = true});
+  migrate(mem, embedded_migrations());
+  return load_profiles(mem);
+}
+
 const char* kRunHelp =
     "usage: shackd run [--config FILE] [--dry-run] [--debug]\n"
     "  Runs the controller: polls the devices, decides, switches relays over MQTT, publishes and\n"
@@ -885,9 +887,7 @@ int cmd_check(const std::vector<std::string>& argv) {
     // The rest of the file has errors: still list the profiles: section's, against the profiles
     // a new database starts with (type, key and rule errors do not depend on the database).
     try {
-      db::Db mem(":memory:", {.create = true});
-      migrate(mem, embedded_migrations());
-      StoredProfiles p = load_profiles(mem);
+      StoredProfiles p = new_database_profiles();
       for (const auto& e : overlay_profiles(*c.profiles, p, "profiles")) errors.push_back(e);
     } catch (const std::exception& e) {
       errors.push_back(e.what());
@@ -907,9 +907,7 @@ int cmd_check(const std::vector<std::string>& argv) {
       } catch (const db::Error& e) {
         if ((e.code() & 0xff) != SQLITE_CANTOPEN) throw;
         // No database yet: check against the built-in defaults it will be created with.
-        db::Db mem(":memory:", {.create = true});
-        migrate(mem, embedded_migrations());
-        p = load_profiles(mem);
+        p = new_database_profiles();
       }
       const StoredProfiles before = p;
       if (c.config->profiles) {

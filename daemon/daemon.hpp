@@ -43,8 +43,8 @@ class Daemon {
   const std::vector<LoadRef>& loads() const { return loads_; }
   const StoredProfiles& profiles() const { return profiles_; }
   std::string once_table() const;
-  // For `once`: listens up to `bound` for a live message from each MQTT sensor; returns those heard.
-  std::vector<std::string> listen_for_sensors(std::chrono::milliseconds bound);
+  // For `once`: listens up to `bound` for a live message from each MQTT sensor.
+  void listen_for_sensors(std::chrono::milliseconds bound);
 
  private:
   struct Published {

@@ -1,7 +1,5 @@
 #include "daemon/loads.hpp"
 
-#include <set>
-
 namespace shackd {
 
 const char* kind_name(LoadRef::Kind k) {
@@ -13,7 +11,7 @@ const char* kind_name(LoadRef::Kind k) {
   return "miner";
 }
 
-std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::function<bool(const std::string&)>& relay_defined) {
+std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::set<std::string>* defined_relays) {
   std::vector<LoadRef> out;
   // A disabled load holds its relay off, unless an enabled load switches the same relay.
   std::set<std::string> enabled_relays;
@@ -26,7 +24,7 @@ std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::function<bool
     if (p.zones[i].heater_relay) enabled_relays.insert(*p.zones[i].heater_relay);
   }
   const auto listed = [&](bool enabled, const std::string& relay) {
-    return enabled || (!enabled_relays.count(relay) && (!relay_defined || relay_defined(relay)));
+    return enabled || (!enabled_relays.count(relay) && (!defined_relays || defined_relays->count(relay)));
   };
   for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
     if (p.miners[i].relay_id.empty() || !listed(p.rules.miners[i].enabled, p.miners[i].relay_id)) continue;

@@ -2,7 +2,7 @@
 // The site's switchable loads as the outside world names them: by relay id, which is unique,
 // topic-safe, and what a site owner wires and configures.
 #include <cstddef>
-#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,10 +19,9 @@ struct LoadRef {
 };
 
 // Every load that has a relay, miners first (in profile order), then each zone's fan and heater.
-// A disabled load is listed only when `relay_defined` knows its relay (it is then held off); with
-// no such function every load with a relay id is listed.
-std::vector<LoadRef> load_refs(const StoredProfiles& p,
-                               const std::function<bool(const std::string&)>& relay_defined = nullptr);
+// A disabled load is listed only when `defined_relays` holds its relay (it is then held off) and
+// no enabled load switches the same one; with no set, every load with a relay id is listed.
+std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::set<std::string>* defined_relays = nullptr);
 
 const char* kind_name(LoadRef::Kind k);
 

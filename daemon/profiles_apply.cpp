@@ -50,17 +50,19 @@ ApplyResult apply_profiles(db::Db& db, const std::string& yaml_text, const std::
     return result;  // absent: nothing to apply
   }
 
-  if (result.outcome != ApplyOutcome::rejected) {
-    // A removal loses a profile's settings for good: keep a copy first (outside the transaction,
-    // so the copy is the database as it was).
-    StoredProfiles next = load_profiles(db);
-    if (overlay_profiles((*root)["profiles"], next, "profiles").empty() &&
-        diff_profiles(load_profiles(db), next).removes() && db.path() != ":memory:" && !db.path().empty()) {
+  if (result.outcome != ApplyOutcome::rejected && db.path() != ":memory:" && !db.path().empty()) {
+    // A removal loses a profile's settings for good: a copy first. It cannot be taken inside the
+    // write transaction (SQLite refuses to back up from a connection that is writing), so it is
+    // taken here, from the profiles as they are now.
+    const StoredProfiles now = load_profiles(db);
+    StoredProfiles next = now;
+    if (overlay_profiles((*root)["profiles"], next, "profiles").empty() && diff_profiles(now, next).removes()) {
       result.backup_path = backup_beside(db, static_cast<int>(db.scalar_int("PRAGMA user_version")), keep_backups);
     }
   }
   db::Transaction tx(db);
   if (result.outcome != ApplyOutcome::rejected) {
+    // Read again under the write lock: what is saved is against the database as it is now.
     const StoredProfiles before = load_profiles(db);
     StoredProfiles next = before;
     result.errors = overlay_profiles((*root)["profiles"], next, "profiles");

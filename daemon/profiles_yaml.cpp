@@ -159,18 +159,8 @@ std::string locate_problem(const YAML::Node& node, const std::string& path, cons
     return (value.IsDefined() ? yaml::where(path + ".site." + m[4].str(), value) : yaml::where(path + ".site", site)) +
            ": " + problem;
   }
-  const std::string list_key = m[1].str() + "s";
-  const YAML::Node list = node[list_key];
-  if (!list.IsSequence()) return problem;
-  for (std::size_t k = 0; k < list.size(); ++k) {
-    const YAML::Node item = list[k];
-    if (!item.IsMap() || !item["name"].IsScalar() || item["name"].Scalar() != m[2].str()) continue;
-    const std::string item_path = fmt::format("{}.{}[{}]", path, list_key, k);
-    const YAML::Node value = item[m[3].str()];
-    return (value.IsDefined() ? yaml::where(item_path + "." + m[3].str(), value) : yaml::where(item_path, item)) + ": " +
-           problem;
-  }
-  return problem;
+  const auto at = profile_key_where(node, path, m[1].str(), m[2].str(), m[3].str());
+  return at ? *at + ": " + problem : problem;
 }
 
 }  // namespace
@@ -184,24 +174,15 @@ std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles
 
   // What the section says is what exists: a list it leaves out is an empty list.
   bool has_miners = false, has_zones = false;
+  const auto list = [&](const YAML::Node& value, const char* kind, const std::vector<Field>& fields, const Row& fresh,
+                        std::vector<Row>& out, bool& given) {
+    given = !yaml::is_null(value);  // `miners:` with nothing after it is an empty list too
+    if (given) overlay_list(value, fmt::format("{}.{}s", path, kind), fields, out, fresh, kind, errors);
+  };
   for (const auto& [key, value] : yaml::entries(node, path, {"site", "miners", "zones"}, errors)) {
     if (key == "site") overlay_row(value, path + ".site", rows::site_fields(), site, errors);
-    if (key == "miners") {
-      has_miners = true;
-      if (!yaml::is_null(value)) {
-        overlay_list(value, path + ".miners", rows::miner_fields(), miners, rows::new_miner_row(), "miner", errors);
-      } else {
-        miners.clear();
-      }
-    }
-    if (key == "zones") {
-      has_zones = true;
-      if (!yaml::is_null(value)) {
-        overlay_list(value, path + ".zones", rows::zone_fields(), zones, rows::new_zone_row(), "zone", errors);
-      } else {
-        zones.clear();
-      }
-    }
+    if (key == "miners") list(value, "miner", rows::miner_fields(), rows::new_miner_row(), miners, has_miners);
+    if (key == "zones") list(value, "zone", rows::zone_fields(), rows::new_zone_row(), zones, has_zones);
   }
   if (!has_miners) miners.clear();
   if (!has_zones) zones.clear();
@@ -225,6 +206,22 @@ std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles
   for (auto& problem : problems) problem = locate_problem(node, path, problem);
   if (problems.empty()) profiles = std::move(next);
   return problems;
+}
+
+std::optional<std::string> profile_key_where(const YAML::Node& section, const std::string& path,
+                                             const std::string& kind, const std::string& name,
+                                             const std::string& field) {
+  if (!section.IsDefined() || !section.IsMap()) return std::nullopt;
+  const YAML::Node list = section[kind + "s"];
+  if (!list.IsDefined() || !list.IsSequence()) return std::nullopt;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const YAML::Node item = list[k];
+    if (!item.IsMap() || !item["name"] || !item["name"].IsScalar() || item["name"].Scalar() != name) continue;
+    const std::string item_path = fmt::format("{}.{}s[{}]", path, kind, k);
+    const YAML::Node value = item[field];
+    return value.IsDefined() ? yaml::where(item_path + "." + field, value) : yaml::where(item_path, item);
+  }
+  return std::nullopt;
 }
 
 std::string export_profiles_yaml(const StoredProfiles& p, const std::string& header_comment) {

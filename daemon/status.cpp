@@ -47,9 +47,8 @@ int cmd_status(const std::vector<std::string>& argv) {
     rows = RuntimeStore(db).load_states();
     const StoredProfiles p = load_profiles(db);
     site_tz = p.site.timezone;
-    std::set<std::string> defined;
-    for (const auto& r : cfg.relays) defined.insert(r.id);
-    loads = load_refs(p, [&](const std::string& id) { return defined.count(id) > 0; });
+    const std::set<std::string> defined = relay_ids(cfg);
+    loads = load_refs(p, &defined);
   } catch (const std::exception& e) {
     fmt::print(stderr, "database: {}\n", e.what());
   }

@@ -132,7 +132,7 @@ void Client::connect_now() {
 }
 
 std::string Client::last_failure() const {
-  std::lock_guard lock(const_cast<std::mutex&>(mutex_));
+  std::lock_guard lock(mutex_);
   return last_failure_;
 }
 

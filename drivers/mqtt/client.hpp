@@ -81,7 +81,7 @@ class Client {
   bool retry_pending_ = false;
   std::string last_failure_;  // guarded by mutex_
   std::unique_ptr<::mqtt::async_client> client_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::deque<Event> events_;
   std::set<std::string> subscriptions_;
   std::atomic<bool> connected_{false};
