@@ -314,10 +314,11 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
     if (section == "site") {
       for (const auto& [k, v] : yaml::entries(node, "site", {"name"}, e)) r.text(v, "site." + k, c.site_name);
     } else if (section == "database") {
-      for (const auto& [k, v] : yaml::entries(node, "database", {"path", "telemetry_days", "events_days"}, e)) {
+      for (const auto& [k, v] : yaml::entries(node, "database", {"path", "telemetry_days", "events_days", "journal_days"}, e)) {
         if (k == "path") r.text(v, "database.path", c.database_path);
         if (k == "telemetry_days") r.integer_as(v, "database.telemetry_days", 1, 3650, c.telemetry_days);
         if (k == "events_days") r.integer_as(v, "database.events_days", 1, 3650, c.events_days);
+        if (k == "journal_days") r.integer_as(v, "database.journal_days", 1, 3650, c.journal_days);
       }
     } else if (section == "loop") {
       for (const auto& [k, v] : yaml::entries(node, "loop", {"interval_ms", "dry_run"}, e)) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "daemon/cli_args.hpp"
+#include "daemon/cycle_journal.hpp"
 #include "daemon/ha_discovery.hpp"
 #include "daemon/log.hpp"
 #include "daemon/migrate.hpp"
@@ -47,16 +48,6 @@ std::optional<int> local_minute(std::int64_t wall_s) {
   std::tm tm{};
   localtime_r(&t, &tm);
   return tm.tm_hour * 60 + tm.tm_min;
-}
-
-template <typename State>
-auto& state_of(State& s, const LoadRef& l) {
-  switch (l.kind) {
-    case LoadRef::Kind::fan: return s.zones.at(l.index).fan;
-    case LoadRef::Kind::heater: return s.zones.at(l.index).heater;
-    case LoadRef::Kind::miner: break;
-  }
-  return s.miners.at(l.index);
 }
 
 std::string on_off(bool on) { return on ? "ON" : "OFF"; }
@@ -213,14 +204,11 @@ std::optional<int> Daemon::start() {
 void Daemon::restore_state() {
   const auto now = Clock::now();
   const auto wall = wall_now_s();
+  state_ = restored_state(profiles_.rules, loads_, rows_, now, wall);
   for (const auto& l : loads_) {
     const auto it = rows_.find(l.state_key);
     if (it == rows_.end()) continue;
-    rules::LoadState st = restore_load(it->second, now, wall);
-    if (st.starts.count > 0 && (!state_.site.last_start || st.starts.at[st.starts.count - 1] > *state_.site.last_start)) {
-      state_.site.last_start = st.starts.at[st.starts.count - 1];
-    }
-    state_of(state_, l) = st;
+    const rules::LoadState& st = state_of(state_, l);
     log::info("{}: restored {} since {}{}", l.name, on_off(st.on), it->second.since.value_or("(never switched)"),
               st.override_.mode != rules::OverrideMode::automatic ? ", override " + it->second.override_mode : "");
   }
@@ -397,11 +385,22 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
         "mode set to " + text, wall_now_s());
 }
 
+// The broker went away (or never answered): the outage starts now, with the first cause seen.
+void Daemon::mqtt_down(const std::string& cause) {
+  mqtt_health_.connected_since_unix_s.reset();
+  if (mqtt_health_.down_since_unix_s) return;
+  mqtt_health_.down_since_unix_s = wall_now_s();
+  mqtt_health_.down_cause = cause;
+  ++mqtt_health_.outages;
+}
+
 void Daemon::handle_mqtt(rules::SteadyTime now) {
   if (!mqtt_) return;
   while (const auto e = mqtt_->poll(std::chrono::milliseconds(0))) {
     switch (e->kind) {
       case drivers::mqtt::Event::Kind::connect_failed:
+        ++mqtt_health_.failed_connects;
+        mqtt_down(e->payload);
         // Once per change of cause: a broker that stays away must not fill the journal.
         if (e->payload != mqtt_failure_) {
           log::error("mqtt: {}; retrying with backoff (relays cannot be switched until then)", e->payload);
@@ -411,12 +410,19 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
         break;
       case drivers::mqtt::Event::Kind::connected:
         mqtt_failure_.clear();
+        if (mqtt_health_.down_since_unix_s) {
+          const std::int64_t wall = wall_now_s();
+          mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};
+          mqtt_health_.down_since_unix_s.reset();
+        }
+        mqtt_health_.connected_since_unix_s = wall_now_s();
         log::info("mqtt: connected to {}", config_.mqtt.uri);
         if (!config_.dry_run) relays_->on_connected(now);
         publish_all_ = true;
         break;
       case drivers::mqtt::Event::Kind::lost:
         log::warn("mqtt: connection lost ({}); reconnecting", e->payload);
+        mqtt_down("connection lost: " + e->payload);
         break;
       case drivers::mqtt::Event::Kind::message: {
         if (relays_->on_message(e->topic, e->payload, now)) break;
@@ -535,14 +541,19 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
     }
   }
   const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
+  bool device_changed = false;
   for (const auto& w : workers_) {
     const auto& h = health_[w->name()];
     const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
     const auto last = published_health_.find(w->name());
     if (health_due || last == published_health_.end() || last->second != ok) {
       mqtt_publish(p + "/device/" + w->name() + "/health", health_json(h, now), true);
+      device_changed = device_changed || last == published_health_.end() || last->second != ok;
       published_health_[w->name()] = ok;
     }
+  }
+  if (health_due || device_changed) {
+    mqtt_publish(p + "/health", site_health_json(mqtt_health_, published_health_, loop_.store_queued, loop_.store_errors), true);
   }
   if (health_due) last_health_publish_ = now;
 }
@@ -558,6 +569,11 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
     s.zone_temps_c.emplace_back(profiles_.rules.zones[i].name,
                                 snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
   }
+  std::vector<std::string> zone_names;
+  for (const auto& z : profiles_.rules.zones) zone_names.push_back(z.name);
+  s.journal_zones = journal_zones_line(zone_names);
+  s.journal_lines = std::move(journal_lines_);
+  journal_lines_.clear();
   store_->add_sample(wall_now, s);
   for (const auto& l : loads_) {
     const auto it = rows_.find(l.state_key);
@@ -571,7 +587,7 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
   try {
     store_->flush(wall_now);
     if (now - last_prune_ >= std::chrono::hours(1)) {
-      store_->prune(wall_now, config_.telemetry_days, config_.events_days);
+      store_->prune(wall_now, config_.telemetry_days, config_.events_days, 500, config_.journal_days);
       last_prune_ = now;
     }
   } catch (const db::Error& e) {
@@ -599,6 +615,23 @@ std::string Daemon::status_line() const {
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
                      b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, loads_.size(), devices,
                      mqtt, config_.dry_run ? ", dry run" : "");
+}
+
+// What the rules are about to be given, for `shackd replay`: the snapshot and every override in
+// force (the state before the rules run is what they see).
+void Daemon::journal_cycle(const rules::Snapshot& snap) {
+  std::vector<JournalOverride> overrides;
+  for (const auto& l : loads_) {
+    const auto& ov = state_of(state_, l).override_;
+    if (ov.mode == rules::OverrideMode::automatic) continue;
+    std::optional<std::int64_t> left;
+    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - snap.now).count();
+    overrides.push_back({l.state_key, ov.mode, left});
+  }
+  const auto wall_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  journal_lines_ = std::exchange(journal_started_, false) ? "S\n" : "";
+  journal_lines_ += journal_cycle_line(snap, wall_ms, overrides);
 }
 
 void Daemon::cycle() {
@@ -633,6 +666,7 @@ void Daemon::cycle() {
   handle_mqtt(now);
   // 3. The snapshot, 4. the rules.
   const rules::Snapshot snap = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
+  journal_cycle(snap);
   rules::decide(snap, profiles_.rules, state_, decision_);
   state_ = decision_.next;
   // Alarms: an event when one appears or clears, not every cycle.

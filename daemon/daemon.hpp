@@ -65,6 +65,8 @@ class Daemon {
   void apply(rules::SteadyTime now);
   void publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything);
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
+  void journal_cycle(const rules::Snapshot& snap);
+  void mqtt_down(const std::string& cause);
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt);
   void flush_pending_events();  // profile changes recorded before the store was open
@@ -91,12 +93,17 @@ class Daemon {
   std::set<std::string> override_changed_;
   std::vector<std::string> pending_events_;
   std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
+  MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
   std::map<std::string, Published> published_;
   std::set<int> active_alarms_;
   bool charge_blocked_ = false;
   bool dvcc_wanted_ = false, dvcc_applied_ = false, dvcc_in_flight_ = false;
   std::int16_t dvcc_saved_ = -1;  // what 2705 held before the block (-1: no limit)
   bool ready_ = false;
+  // This cycle's journal lines (daemon/cycle_journal.hpp), taken before the rules run; an S line
+  // first after a start.
+  std::string journal_lines_;
+  bool journal_started_ = true;
   bool publish_all_ = true;
   rules::SteadyTime last_prune_{};
   rules::SteadyTime last_health_publish_{};

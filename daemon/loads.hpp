@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "daemon/profiles.hpp"
+#include "rules/state.hpp"
 
 namespace shackd {
 
@@ -24,5 +25,16 @@ struct LoadRef {
 std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::set<std::string>* defined_relays = nullptr);
 
 const char* kind_name(LoadRef::Kind k);
+
+// The rules' state of one load (works for const and mutable states).
+template <typename State>
+auto& state_of(State& s, const LoadRef& l) {
+  switch (l.kind) {
+    case LoadRef::Kind::fan: return s.zones.at(l.index).fan;
+    case LoadRef::Kind::heater: return s.zones.at(l.index).heater;
+    case LoadRef::Kind::miner: break;
+  }
+  return s.miners.at(l.index);
+}
 
 }  // namespace shackd

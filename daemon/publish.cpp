@@ -209,6 +209,26 @@ std::string event_json(const std::string& kind, const std::string& load_id, cons
   return j.dump();
 }
 
+std::string site_health_json(const MqttHealth& mqtt, const std::map<std::string, bool>& devices_ok,
+                             std::size_t store_queued, std::uint64_t store_errors) {
+  json m{{"connected", mqtt.connected_since_unix_s.has_value()},
+         {"outages", mqtt.outages},
+         {"failed_connects", mqtt.failed_connects}};
+  m["connected_since"] = mqtt.connected_since_unix_s ? json(local_iso(*mqtt.connected_since_unix_s)) : json(nullptr);
+  if (mqtt.last_outage) {
+    const auto& o = *mqtt.last_outage;
+    m["last_outage"] = {{"from", local_iso(o.from_unix_s)},
+                        {"to", local_iso(o.to_unix_s)},
+                        {"duration_s", o.to_unix_s - o.from_unix_s},
+                        {"cause", o.cause}};
+  } else {
+    m["last_outage"] = nullptr;
+  }
+  json d = json::object();
+  for (const auto& [name, ok] : devices_ok) d[name] = ok ? "ok" : "down";
+  return json{{"mqtt", m}, {"devices", d}, {"store", {{"queued", store_queued}, {"errors", store_errors}}}}.dump();
+}
+
 std::string health_json(const drivers::DeviceHealth& h, rules::SteadyTime now) {
   json j{{"connected", h.connected},
          {"consecutive_failures", h.consecutive_failures},

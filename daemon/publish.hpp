@@ -3,6 +3,8 @@
 // every measurement carries its age.
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,26 @@ std::string event_json(const std::string& kind, const std::string& load_id, cons
                        const std::string& detail = "", std::optional<std::int64_t> at_unix_s = std::nullopt);
 // The same stamp, for events and for `status`.
 std::string local_iso(std::int64_t unix_s);
+
+// The broker connection as shackd saw it. Nothing reaches the broker while it is down, so the
+// outage is told afterwards: <prefix>/health, retained, after each (re)connect.
+struct MqttHealth {
+  struct Outage {
+    std::int64_t from_unix_s = 0, to_unix_s = 0;
+    std::string cause;  // the broker's reason, or why the connection was lost
+  };
+  std::optional<std::int64_t> connected_since_unix_s;
+  std::optional<std::int64_t> down_since_unix_s;  // while down
+  std::string down_cause;
+  std::optional<Outage> last_outage;
+  std::uint64_t outages = 0;          // since start: connections lost or never made
+  std::uint64_t failed_connects = 0;  // attempts refused or unanswered
+};
+// <prefix>/health: {"mqtt":{"connected":true,"connected_since":...,"last_outage":{"from":...,"to":...,
+// "duration_s":...,"cause":...},"outages":1,"failed_connects":4},"devices":{"victron":"ok"},
+// "store":{"queued":0,"errors":0}}
+std::string site_health_json(const MqttHealth& mqtt, const std::map<std::string, bool>& devices_ok,
+                             std::size_t store_queued, std::uint64_t store_errors);
 
 // <prefix>/device/<id>/health
 std::string health_json(const drivers::DeviceHealth& h, rules::SteadyTime now);

@@ -82,6 +82,14 @@ void RuntimeStore::add_sample(std::int64_t unix_s, const TelemetrySample& sample
   m.load_w.add(sample.load_w);
   m.battery_temp_c.add(sample.battery_temp_c);
   for (const auto& [zone, temp] : sample.zone_temps_c) m.zones[zone].add(temp);
+  if (!sample.journal_lines.empty()) {
+    // Each minute's text stands alone: it names its zones first, and again when they change.
+    if (m.journal.empty() || m.journal_zones != sample.journal_zones) {
+      m.journal += sample.journal_zones + '\n';
+      m.journal_zones = sample.journal_zones;
+    }
+    m.journal += sample.journal_lines + '\n';
+  }
 }
 
 void RuntimeStore::trim() {
@@ -135,6 +143,10 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
         "INSERT OR REPLACE INTO telemetry (minute, samples, battery_v_min, battery_v_avg, battery_v_max, soc_pct_avg, "
         "pv_w_min, pv_w_avg, pv_w_max, load_w_min, load_w_avg, load_w_max, battery_temp_c_min, battery_temp_c_avg, "
         "battery_temp_c_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto journal = db_.prepare(
+        // A restart within a minute writes that minute twice: the second part follows the first.
+        "INSERT INTO cycle_journal (minute, format, cycles) VALUES (?, 1, ?) "
+        "ON CONFLICT(minute) DO UPDATE SET cycles = cycles || excluded.cycles");
     auto zone = db_.prepare(
         "INSERT OR REPLACE INTO telemetry_zone (minute, zone, temp_c_min, temp_c_avg, temp_c_max) "
         "VALUES (?, ?, ?, ?, ?)");
@@ -159,6 +171,7 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
         bind3(zone, 3, a);
         zone.run();
       }
+      if (!m.journal.empty()) journal.bind(1, minute).bind(2, m.journal).run();
       ++stats.minutes;
     }
   }
@@ -175,7 +188,7 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
   return stats;
 }
 
-int RuntimeStore::prune(std::int64_t unix_now, int telemetry_days, int events_days, int batch) {
+int RuntimeStore::prune(std::int64_t unix_now, int telemetry_days, int events_days, int batch, int journal_days) {
   const std::string telemetry_cut = iso_utc(unix_now - std::int64_t{telemetry_days} * 86400);
   const std::string events_cut = iso_utc(unix_now - std::int64_t{events_days} * 86400);
   int deleted = 0;
@@ -191,6 +204,9 @@ int RuntimeStore::prune(std::int64_t unix_now, int telemetry_days, int events_da
   run("DELETE FROM telemetry_zone WHERE (minute, zone) IN "
       "(SELECT minute, zone FROM telemetry_zone WHERE minute < ? ORDER BY minute LIMIT ?)",
       telemetry_cut);
+  run("DELETE FROM cycle_journal WHERE minute IN "
+      "(SELECT minute FROM cycle_journal WHERE minute < ? ORDER BY minute LIMIT ?)",
+      iso_utc(unix_now - std::int64_t{journal_days} * 86400));
   run("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < ? LIMIT ?)", events_cut);
   tx.commit();
   return deleted;

@@ -49,6 +49,10 @@ struct Event {
 struct TelemetrySample {
   std::optional<double> battery_v, soc_pct, pv_w, load_w, battery_temp_c;
   std::vector<std::pair<std::string, std::optional<double>>> zone_temps_c;
+  // The cycle journal (daemon/cycle_journal.hpp): the Z line of the zones in force, and this
+  // cycle's lines (S, C). Empty lines: nothing journaled.
+  std::string journal_zones;
+  std::string journal_lines;
 };
 
 struct FlushStats {
@@ -75,7 +79,8 @@ class RuntimeStore {
 
   // Deletes at most `batch` rows of each table older than the retention, so a prune never
   // holds the write lock for long. Returns the rows deleted.
-  int prune(std::int64_t unix_now, int telemetry_days = 30, int events_days = 90, int batch = 500);
+  int prune(std::int64_t unix_now, int telemetry_days = 30, int events_days = 90, int batch = 500,
+            int journal_days = 7);
 
   std::size_t queued() const { return states_.size() + events_.size() + done_.size(); }
   // What is waiting because a flush failed or has not run yet: load states and events. (Finished
@@ -97,6 +102,7 @@ class RuntimeStore {
     int samples = 0;
     Agg battery_v, soc_pct, pv_w, load_w, battery_temp_c;
     std::map<std::string, Agg> zones;
+    std::string journal, journal_zones;
   };
 
   void trim();

@@ -55,6 +55,24 @@ rules::LoadState restore_load(const LoadStateRow& row, rules::SteadyTime steady_
   return st;
 }
 
+rules::State restored_state(const rules::Profiles& profiles, const std::vector<LoadRef>& loads,
+                            const std::map<std::string, LoadStateRow>& rows, rules::SteadyTime steady_now,
+                            std::int64_t wall_now_s) {
+  rules::State s;
+  s.miners.resize(profiles.miners.size());
+  s.zones.resize(profiles.zones.size());
+  for (const auto& l : loads) {
+    const auto it = rows.find(l.state_key);
+    if (it == rows.end()) continue;
+    const rules::LoadState st = restore_load(it->second, steady_now, wall_now_s);
+    if (st.starts.count > 0 && (!s.site.last_start || st.starts.at[st.starts.count - 1] > *s.site.last_start)) {
+      s.site.last_start = st.starts.at[st.starts.count - 1];
+    }
+    state_of(s, l) = st;
+  }
+  return s;
+}
+
 LoadStateRow persist_load(const std::string& key, const rules::LoadState& st, const LoadStateRow* previous,
                           rules::SteadyTime steady_now, std::int64_t wall_now_s, bool override_changed) {
   LoadStateRow r = previous ? *previous : LoadStateRow{};

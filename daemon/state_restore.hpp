@@ -6,6 +6,10 @@
 #include <optional>
 #include <string>
 
+#include <map>
+#include <vector>
+
+#include "daemon/loads.hpp"
 #include "daemon/runtime_store.hpp"
 #include "rules/state.hpp"
 
@@ -23,6 +27,13 @@ rules::LoadState restore_load(const LoadStateRow& row, rules::SteadyTime steady_
 // The row for `st`. Times and counters are recomputed only at a transition, or for the override
 // when `override_changed`; otherwise the previous row is kept as it is, so an unchanged load
 // writes nothing (a monotonic instant turned into wall seconds can wobble by one).
+// What a starting shackd decides from: a fresh state (no dwell timers, no latches, no lockout)
+// sized for `profiles`, with each load's row restored and the site's last start the latest of
+// theirs. Shared by the daemon and `replay`, so a replay restarts where the daemon did.
+rules::State restored_state(const rules::Profiles& profiles, const std::vector<LoadRef>& loads,
+                            const std::map<std::string, LoadStateRow>& rows, rules::SteadyTime steady_now,
+                            std::int64_t wall_now_s);
+
 LoadStateRow persist_load(const std::string& key, const rules::LoadState& st, const LoadStateRow* previous,
                           rules::SteadyTime steady_now, std::int64_t wall_now_s, bool override_changed);
 

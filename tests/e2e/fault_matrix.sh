@@ -306,6 +306,17 @@ check_within "$ROW: safe: the primary is OFF" 5 '[[ $(state primary_s21) == OFF 
 check "$ROW: the outage's decisions were recorded" \
   '[[ $(db "SELECT count(*) FROM events WHERE kind = '"'"'actuation'"'"' AND commanded_on = 0") -ge 1 ]]'
 check "$ROW: telemetry minutes were written during the outage" '[[ $(db "SELECT count(*) FROM telemetry") -gt $C_DOWN ]]'
+# Nothing reached the broker while it was away: shack/health tells the outage afterwards.
+outage_told() {
+  python3 - "$(retained shack/health)" <<'PY'
+import json, sys
+m = json.loads(sys.argv[1] or "{}").get("mqtt", {})
+o = m.get("last_outage") or {}
+# 30 s real at x10: about 300 s of shackd's time; the cause is the broker's, as logged.
+sys.exit(0 if m.get("connected") and m.get("outages", 0) >= 1 and o.get("duration_s", 0) >= 200 and o.get("cause") else 1)
+PY
+}
+check_within "$ROW: shack/health tells when and why MQTT was down" 10 outage_told
 cadence 10; persisted
 sim set battery_v 52.0
 stop_daemon

@@ -1,6 +1,8 @@
 // The migration runner against real SQLite files.
 #include "tests/store/fixture.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 using shackd::MigrationError;
@@ -20,6 +22,11 @@ std::string schema_dump(shackd::db::Db& db) {
   }
   return out;
 }
+// The repository's newest schema version, and the file name of a migration `ahead` past it, so
+// that these tests do not change with every new migration.
+int latest() { return static_cast<int>(shackd::embedded_migrations().size()); }
+std::string ahead(int by, const std::string& words) { return fmt::format("{:04}_{}.sql", latest() + by, words); }
+
 int backups_in(const test::TempDir& dir) {
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
@@ -101,10 +108,11 @@ TEST_CASE("two files sharing a number, or a gap in the numbers, are refused") {
     CHECK(problems[0] == "migration files 0003_other.sql and 0003_runtime.sql share the number 0003: give each its own number");
   }
   SUBCASE("gap") {
-    dir.write("0006_later.sql", "CREATE TABLE later (x INTEGER) STRICT;\n");
+    dir.write(ahead(2, "later"), "CREATE TABLE later (x INTEGER) STRICT;\n");
     const auto problems = shackd::check_migration_set(shackd::migrations_from_dir(dir.path.string()));
     REQUIRE(problems.size() == 1);
-    CHECK(problems[0].find("0006_later.sql has number 0006, but the next number expected is 0005") != std::string::npos);
+    CHECK(problems[0].find(fmt::format("{} has number {:04}, but the next number expected is {:04}", ahead(2, "later"),
+                                       latest() + 2, latest() + 1)) != std::string::npos);
   }
   SUBCASE("a bad file name") {
     dir.write("4_later.sql", "CREATE TABLE later (x INTEGER) STRICT;\n");
@@ -136,8 +144,8 @@ TEST_CASE("a database newer than the binary is refused") {
     migrate(m.db, older);
     FAIL("a newer database was accepted");
   } catch (const MigrationError& e) {
-    CHECK(std::string(e.what()).find("is at schema version 4, but this shackd knows migrations only up to 3") !=
-          std::string::npos);
+    CHECK(std::string(e.what()).find(fmt::format("is at schema version {}, but this shackd knows migrations only up to {}",
+                                                 latest(), latest() - 1)) != std::string::npos);
   }
 }
 
@@ -150,7 +158,7 @@ TEST_CASE("a bad SQL file fails and leaves the database exactly as it was") {
   const auto miners_before = db.scalar_int("SELECT count(*) FROM miner_profiles");
 
   // The first statements are fine; the last one is not. All of it must go.
-  dir.write("0005_broken.sql",
+  dir.write(ahead(1, "broken"),
             "CREATE TABLE half_done (x INTEGER) STRICT;\n"
             "INSERT INTO miner_profiles (name, power_w, priority, start_voltage, stop_voltage, emergency_stop_voltage)\n"
             "  VALUES ('ghost', 100, 5, 52, 50, 48);\n"
@@ -160,8 +168,8 @@ TEST_CASE("a bad SQL file fails and leaves the database exactly as it was") {
     FAIL("a broken migration was applied");
   } catch (const MigrationError& e) {
     const std::string msg = e.what();
-    CHECK(msg.find("migration 0005_broken.sql failed, so it was rolled back and the database stays at version 4") !=
-          std::string::npos);
+    CHECK(msg.find(fmt::format("migration {} failed, so it was rolled back and the database stays at version {}",
+                               ahead(1, "broken"), latest())) != std::string::npos);
     CHECK(msg.find("syntax error") != std::string::npos);
   }
   CHECK_FALSE(db.in_transaction());
@@ -178,21 +186,21 @@ TEST_CASE("a database that holds data is backed up before it migrates; the newes
   migrate(db, shackd::migrations_from_dir(dir.path.string()));
   CHECK(backups_in(dir) == 0);
 
-  dir.write("0005_extra.sql", "CREATE TABLE extra (x INTEGER) STRICT;\n");
+  dir.write(ahead(1, "extra"), "CREATE TABLE extra (x INTEGER) STRICT;\n");
   const auto r = migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
   REQUIRE(r.backup_path);
   CHECK(r.backup_path->find("a.db.bak-") != std::string::npos);
   CHECK(r.backup_path->size() > 3);
-  CHECK(r.backup_path->substr(r.backup_path->size() - 3) == "-v4");
+  CHECK(r.backup_path->substr(r.backup_path->size() - 3) == fmt::format("-v{}", latest()));
   {
     shackd::db::Db copy(*r.backup_path);
-    CHECK(copy.scalar_int("PRAGMA user_version") == 4);
+    CHECK(copy.scalar_int("PRAGMA user_version") == latest());
     CHECK(copy.scalar_int("SELECT count(*) FROM miner_profiles") == 2);
     CHECK_FALSE(copy.table_exists("extra"));
   }
-  dir.write("0006_extra.sql", "CREATE TABLE extra6 (x INTEGER) STRICT;\n");
+  dir.write(ahead(2, "extra"), "CREATE TABLE extra6 (x INTEGER) STRICT;\n");
   migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
-  dir.write("0007_extra.sql", "CREATE TABLE extra7 (x INTEGER) STRICT;\n");
+  dir.write(ahead(3, "extra"), "CREATE TABLE extra7 (x INTEGER) STRICT;\n");
   migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
   CHECK(backups_in(dir) == 2);
 }

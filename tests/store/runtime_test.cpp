@@ -233,3 +233,42 @@ TEST_CASE("SIGKILL in the middle of a write loop loses no committed row and corr
   CHECK(db.scalar_int("SELECT max(reason_code) FROM events WHERE at = '" + shackd::iso_utc(kT0 + last) + "'") ==
         last % 1000);
 }
+
+TEST_CASE("the cycle journal: one text per minute that names its zones, continued across a restart") {
+  test::TempDir dir;
+  const std::string path = dir.file("j.db");
+  const std::int64_t minute = kT0 - kT0 % 60;
+  const auto sample = [](const std::string& zones, const std::string& lines) {
+    shackd::TelemetrySample s;
+    s.battery_v = 52;
+    s.journal_zones = zones;
+    s.journal_lines = lines;
+    return s;
+  };
+  {
+    shackd::db::Db db(path, {.create = true});
+    shackd::migrate(db, shackd::embedded_migrations());
+    RuntimeStore store(db);
+    store.add_sample(minute + 1, sample("Z\tA", "S\nC\t1000"));
+    store.add_sample(minute + 3, sample("Z\tA", "C\t3000"));
+    store.add_sample(minute + 5, sample("Z\tB\tA", "C\t5000"));  // a reload added zone B
+    store.flush(minute + 6, true);                                 // stopped within the minute
+  }
+  shackd::db::Db db(path);
+  RuntimeStore store(db);
+  store.add_sample(minute + 40, sample("Z\tB\tA", "S\nC\t40000"));
+  store.add_sample(minute + 61, sample("Z\tB\tA", "C\t1000"));
+  store.flush(minute + 200, true);
+  auto s = db.prepare("SELECT minute, format, cycles FROM cycle_journal ORDER BY minute");
+  REQUIRE(s.step());
+  CHECK(s.text(0) == shackd::iso_utc(minute));
+  CHECK(s.integer(1) == 1);
+  CHECK(s.text(2) == "Z\tA\nS\nC\t1000\nC\t3000\nZ\tB\tA\nC\t5000\nZ\tB\tA\nS\nC\t40000\n");
+  REQUIRE(s.step());
+  CHECK(s.text(2) == "Z\tB\tA\nC\t1000\n");  // each minute stands alone
+  CHECK_FALSE(s.step());
+  // Kept journal_days, apart from the rest of the telemetry.
+  CHECK(store.prune(minute + 3 * 86400, 30, 90, 500, 2) == 2);
+  CHECK(db.scalar_int("SELECT count(*) FROM cycle_journal") == 0);
+  CHECK(db.scalar_int("SELECT count(*) FROM telemetry") == 2);
+}

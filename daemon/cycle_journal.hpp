@@ -1,0 +1,66 @@
+#pragma once
+// The cycle journal: what the rules were given, cycle by cycle, so that `shackd replay` can run
+// them again on exactly the same inputs (issue 12, point 7). Minute averages cannot do that: a
+// 20-second sag that stopped a heater is gone from its minute's average.
+//
+// One text per UTC minute (table cycle_journal, schema 0005), one line per entry, fields
+// separated by tabs (names hold spaces, never tabs):
+//   Z <zone> <zone> ...       the zone names, in profile order, for the cycles that follow
+//                             (first in every minute, and again after a reload changes them)
+//   S                         shackd started here: the state was restored from load_state
+//   C <ms> <steady_ms> <local_min> <monitor_v> <gx_v> <solark_v> <battery_a> <battery_temp_c>
+//     <pv_w> <load_w> <zone temps...> [<state_key>=<on|off>:<remaining_ms|->...]
+//                             one cycle: ms into the minute (wall clock), the monotonic clock
+//                             in ms, minutes since local midnight ('-' while the clock is not
+//                             trusted), each reading as <value>@<age_ms> or '-' when missing,
+//                             then every override in force.
+// Values are written in their shortest exact form: a replay sees the bits the rules saw.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rules/snapshot.hpp"
+#include "rules/state.hpp"
+
+namespace shackd {
+
+struct JournalOverride {
+  std::string state_key;  // "miner:Primary S21+"
+  rules::OverrideMode mode = rules::OverrideMode::automatic;
+  std::optional<std::int64_t> remaining_ms;  // nullopt: until cleared
+};
+
+// The C line for one cycle (without the trailing newline).
+std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
+                               const std::vector<JournalOverride>& overrides);
+// The Z line for these zone names.
+std::string journal_zones_line(const std::vector<std::string>& zone_names);
+
+// One cycle read back. Readings hold their value and age; as_of is rebuilt from the replay's
+// own clock.
+struct JournalCycle {
+  std::int64_t wall_ms = 0;   // unix time in ms
+  std::int64_t steady_ms = 0;
+  bool started = false;       // an S line came before it
+  std::vector<std::string> zones;
+  std::optional<int> local_minute_of_day;
+  struct Value {
+    double value = 0;
+    std::int64_t age_ms = 0;
+  };
+  std::optional<Value> monitor_v, gx_v, solark_v, battery_a, battery_temp_c, pv_w, load_w;
+  std::vector<std::optional<Value>> zone_temp_c;  // same order as `zones`
+  std::vector<JournalOverride> overrides;
+
+  // The snapshot at replay instant `now`, with zone temperatures in the order of `profile_zones`
+  // (a zone the journal does not name is missing).
+  rules::Snapshot snapshot(rules::SteadyTime now, const std::vector<std::string>& profile_zones) const;
+};
+
+// Appends the cycles of one minute's text (`minute_unix_s` its start). Throws std::runtime_error
+// naming the line for text it cannot read.
+void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, std::vector<JournalCycle>& out);
+
+}  // namespace shackd

@@ -1,0 +1,99 @@
+// The cycle journal: what the rules were given reads back bit for bit, so a replay decides on
+// exactly what the daemon decided on.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "daemon/cycle_journal.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+const rules::SteadyTime kNow = rules::SteadyTime{} + 1000h + 123ms;
+constexpr std::int64_t kMinute = 1795352400;  // 2026-11-22T13:00:00Z
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+}  // namespace
+
+TEST_CASE("a cycle reads back with its values, ages, local minute, zones and overrides") {
+  rules::Snapshot s;
+  s.now = kNow;
+  s.local_minute_of_day = 300;
+  s.monitor_battery_v = rules::Reading{52.37, kNow - 182ms};
+  s.solark_battery_v = rules::Reading{0.1 + 0.2, kNow - 4s};  // not a round number: 0.30000000000000004
+  s.battery_a = rules::Reading{-10.1, kNow};
+  s.pv_w = rules::Reading{6387, kNow - 31s};  // older than the staleness limit: the age says so
+  s.zone_temp_c = {rules::Reading{-6.0, kNow - 2s}, std::nullopt};
+  const std::vector<shackd::JournalOverride> ov = {{"miner:Dump Load S19 #1", rules::OverrideMode::off, 3'600'000},
+                                                   {"heater:Main Room", rules::OverrideMode::on, std::nullopt}};
+  const std::string text = shackd::journal_zones_line({"Heat Room", "Main Room"}) + "\nS\n" +
+                           shackd::journal_cycle_line(s, kMinute * 1000 + 6465, ov) + "\n";
+  std::vector<shackd::JournalCycle> out;
+  shackd::read_journal_minute(kMinute, text, out);
+  REQUIRE(out.size() == 1);
+  const auto& c = out[0];
+  CHECK(c.started);
+  CHECK(c.wall_ms == kMinute * 1000 + 6465);
+  CHECK(c.local_minute_of_day == 300);
+  REQUIRE(c.overrides.size() == 2);
+  CHECK(c.overrides[0].state_key == "miner:Dump Load S19 #1");
+  CHECK(c.overrides[0].mode == rules::OverrideMode::off);
+  CHECK(c.overrides[0].remaining_ms == 3'600'000);
+  CHECK(c.overrides[1].mode == rules::OverrideMode::on);
+  CHECK_FALSE(c.overrides[1].remaining_ms);
+
+  // Replayed on another clock, in a profile that lists the zones the other way round.
+  const rules::SteadyTime later = rules::SteadyTime{} + 5h;
+  const rules::Snapshot back = c.snapshot(later, {"Main Room", "Heat Room", "Shed"});
+  CHECK(back.now == later);
+  REQUIRE(back.monitor_battery_v);
+  CHECK(same_bits(back.monitor_battery_v->value, 52.37));
+  CHECK(later - back.monitor_battery_v->as_of == 182ms);
+  REQUIRE(back.solark_battery_v);
+  CHECK(same_bits(back.solark_battery_v->value, 0.1 + 0.2));
+  CHECK_FALSE(back.gx_battery_v);
+  CHECK_FALSE(back.load_w);
+  CHECK(later - back.pv_w->as_of == 31s);
+  REQUIRE(back.zone_temp_c.size() == 3);
+  CHECK_FALSE(back.zone_temp_c[0]);  // Main Room: no reading
+  REQUIRE(back.zone_temp_c[1]);      // Heat Room
+  CHECK(back.zone_temp_c[1]->value == -6.0);
+  CHECK_FALSE(back.zone_temp_c[2]);  // Shed: not in the journal
+}
+
+TEST_CASE("a clock not yet trusted and a zone change within a minute") {
+  rules::Snapshot s;
+  s.now = kNow;
+  s.zone_temp_c = {rules::Reading{20, kNow}};
+  rules::Snapshot reloaded = s;  // a reload added zone B before A
+  reloaded.zone_temp_c = {rules::Reading{30, kNow}, rules::Reading{20, kNow}};
+  const std::string text = shackd::journal_zones_line({"A"}) + "\n" + shackd::journal_cycle_line(s, kMinute * 1000, {}) +
+                           "\n" + shackd::journal_zones_line({"B", "A"}) + "\n" +
+                           shackd::journal_cycle_line(reloaded, kMinute * 1000 + 2000, {}) + "\n";
+  std::vector<shackd::JournalCycle> out;
+  shackd::read_journal_minute(kMinute, text, out);
+  REQUIRE(out.size() == 2);
+  CHECK_FALSE(out[0].local_minute_of_day);
+  CHECK_FALSE(out[0].started);
+  CHECK(out[1].zones == std::vector<std::string>{"B", "A"});
+  CHECK(out[1].snapshot(kNow, {"A", "B"}).zone_temp_c[1]->value == 30);
+}
+
+TEST_CASE("a damaged journal is refused with the minute and line, not misread") {
+  std::vector<shackd::JournalCycle> out;
+  const auto refused = [&](const std::string& text) {
+    try {
+      shackd::read_journal_minute(kMinute, text, out);
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(refused("Z\tA\nC\t1\t2\t-\t52.1@0\n") ==
+        "cycle journal of 2026-11-22T13:00:00Z, line 2: 5 fields, expected at least 12");
+  CHECK(refused("Z\nC\t1\t2\t-\t52.1@x\t-\t-\t-\t-\t-\t-\n").find("line 2: age 'x' is not an integer") != std::string::npos);
+  CHECK(refused("Z\nC\t1\t2\t-\tvolts@0\t-\t-\t-\t-\t-\t-\n").find("reading 'volts@0' is not a number") != std::string::npos);
+  CHECK(refused("Q\n").find("line 1: unknown entry 'Q'") != std::string::npos);
+  CHECK(out.empty());
+}
