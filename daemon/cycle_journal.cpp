@@ -56,20 +56,19 @@ std::optional<JournalCycle::Value> to_value(const std::string& s) {
   if (s == "-") return std::nullopt;
   const auto at = s.find('@');
   if (at == std::string::npos) throw std::runtime_error(fmt::format("reading '{}' is not <value>@<age_ms>", s));
-  JournalCycle::Value v;
-  std::size_t used = 0;
-  const std::string num = s.substr(0, at);
-  try {
-    v.value = std::stod(num, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != num.size()) throw std::runtime_error(fmt::format("reading '{}' is not a number", s));
-  v.age_ms = to_int(s.substr(at + 1), "age");
-  return v;
+  const auto value = parse_number(s.substr(0, at));
+  if (!value) throw std::runtime_error(fmt::format("reading '{}' is not a number", s));
+  return JournalCycle::Value{*value, to_int(s.substr(at + 1), "age")};
 }
 
 }  // namespace
+
+std::optional<double> parse_number(const std::string& s) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
 
 std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
                                const std::vector<JournalOverride>& overrides) {

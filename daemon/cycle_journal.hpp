@@ -38,6 +38,9 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
 // The Z line for these zone names.
 std::string journal_zones_line(const std::vector<std::string>& zone_names);
 
+// The whole of `s` as a number (std::from_chars: exact, no locale), or nullopt.
+std::optional<double> parse_number(const std::string& s);
+
 // One cycle read back. Readings hold their value and age; as_of is rebuilt from the replay's
 // own clock.
 struct JournalCycle {

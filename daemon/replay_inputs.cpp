@@ -32,14 +32,8 @@ JournalCycle cycle_at(std::int64_t unix_s) {
 
 std::optional<double> cell(const std::string& s) {
   if (s.empty()) return std::nullopt;
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != s.size()) throw std::runtime_error("'" + s + "' is not a number");
+  const auto v = parse_number(s);
+  if (!v) throw std::runtime_error("'" + s + "' is not a number");
   return v;
 }
 

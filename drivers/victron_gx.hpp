@@ -1,6 +1,7 @@
 #pragma once
 // Victron GX over Modbus TCP (dbus-modbustcp). Register facts: registers.md §1; the authority is
-// ../shared/reference/victron/attributes.csv, which tests/drivers checks this table against.
+// tests/fixtures/reference/victron/attributes.csv (copied from victronenergy/dbus_modbustcp), which
+// tests/drivers checks this table against.
 #include "drivers/registers.hpp"
 
 namespace drivers::victron {

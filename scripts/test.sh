@@ -3,8 +3,16 @@
 # again under AddressSanitizer and UndefinedBehaviorSanitizer in a second build tree; then the
 # threaded suites under ThreadSanitizer, the arm64 cross build with its tests under qemu, each
 # fuzz target for 60 s, and a one-day accelerated soak.
+#   scripts/test.sh         everything, as CI runs it (about 35 minutes on 2 cores)
+#   scripts/test.sh quick   the inner loop: build build/ and run the `unit` label (about a minute
+#                           once built; the packages must be there: run the full command once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ ${1:-} == quick ]]; then
+  scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  exec ctest --test-dir build --output-on-failure -j "$(nproc)" -L unit
+fi
+[[ $# -eq 0 ]] || { echo "usage: scripts/test.sh [quick]" >&2; exit 64; }
 scripts/setup.sh
 jobs=$(nproc)
 

@@ -16,7 +16,7 @@ namespace {
 
 std::vector<std::vector<std::string>> read_csv(const std::string& path) {
   std::ifstream in(path);
-  REQUIRE_MESSAGE(in, "cannot read " << path << ": ../shared/reference must sit beside the checkout");
+  REQUIRE_MESSAGE(in, "cannot read " << path << " (tests/fixtures/reference holds the copies)");
   std::vector<std::vector<std::string>> rows;
   for (std::string line; std::getline(in, line);) {
     std::vector<std::string> cells;
