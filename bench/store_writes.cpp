@@ -10,9 +10,9 @@
 #include <map>
 #include <string>
 
-#include "daemon/migrate.hpp"
-#include "daemon/runtime_store.hpp"
-#include "daemon/sqlite.hpp"
+#include "daemon/store/migrate.hpp"
+#include "daemon/store/runtime_store.hpp"
+#include "daemon/store/sqlite.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "daemon/cycle_journal.hpp"
+#include "daemon/store/cycle_journal.hpp"
 
 using namespace std::chrono_literals;
 

@@ -5,8 +5,8 @@
 
 #include <set>
 
-#include "daemon/ha_discovery.hpp"
-#include "daemon/publish.hpp"
+#include "daemon/publish/ha_discovery.hpp"
+#include "daemon/publish/publish.hpp"
 #include "rules/decide.hpp"
 
 using nlohmann::json;

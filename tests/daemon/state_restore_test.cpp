@@ -1,7 +1,7 @@
 // load_state rows and the rules' per-load state: what a restart keeps.
 #include <doctest/doctest.h>
 
-#include "daemon/state_restore.hpp"
+#include "daemon/loop/state_restore.hpp"
 
 using namespace std::chrono_literals;
 

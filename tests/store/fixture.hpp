@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "daemon/migrate.hpp"
-#include "daemon/sqlite.hpp"
+#include "daemon/store/migrate.hpp"
+#include "daemon/store/sqlite.hpp"
 
 namespace test {
 

@@ -1,9 +1,9 @@
 // Applying the YAML config's profiles to SQLite: all or nothing, with plain messages.
 #include "tests/store/fixture.hpp"
 
-#include "daemon/profile_store.hpp"
-#include "daemon/profiles_apply.hpp"
-#include "daemon/profiles_yaml.hpp"
+#include "daemon/config/profiles_apply.hpp"
+#include "daemon/config/profiles_yaml.hpp"
+#include "daemon/store/profile_store.hpp"
 
 using shackd::ApplyOutcome;
 using shackd::apply_profiles;

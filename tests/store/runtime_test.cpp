@@ -5,7 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/runtime_store.hpp"
+#include "daemon/store/runtime_store.hpp"
 
 using shackd::LoadStateRow;
 using shackd::RuntimeStore;

@@ -1,7 +1,7 @@
 // The schema: the Solar Shack seed, field by field, and every CHECK constraint.
 #include "tests/store/fixture.hpp"
 
-#include "daemon/profile_store.hpp"
+#include "daemon/store/profile_store.hpp"
 #include "rules/profile.hpp"
 
 using namespace std::chrono_literals;

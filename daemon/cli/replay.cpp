@@ -1,0 +1,299 @@
+#include "daemon/cli/replay.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <ctime>
+#include <map>
+
+#include "daemon/cli/cli_args.hpp"
+#include "daemon/cli/replay_inputs.hpp"
+#include "daemon/config/config.hpp"
+#include "daemon/config/profiles_yaml.hpp"
+#include "daemon/loop/state_restore.hpp"
+#include "daemon/publish/publish.hpp"
+#include "daemon/store/migrate.hpp"
+#include "daemon/store/profile_store.hpp"
+#include "daemon/store/runtime_store.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "rules/decide.hpp"
+#include "rules/validate.hpp"
+
+namespace shackd {
+
+namespace {
+
+// --set miners.<name>.<field>=v | zones.<name>.<field>=v | site.<field>=v, as a profiles: overlay.
+// profiles: is the whole set (a list left out is empty), so both lists name every profile of `base`.
+std::string overlay_yaml(const std::vector<std::string>& sets, const StoredProfiles& base) {
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> lists;  // kind -> name -> lines
+  std::vector<std::string> site;
+  for (const auto& s : sets) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos) throw UsageError("--set '" + s + "': expected key=value");
+    const std::string key = s.substr(0, eq), value = s.substr(eq + 1);
+    if (key.rfind("site.", 0) == 0) {
+      site.push_back(fmt::format("    {}: {}", key.substr(5), value));
+      continue;
+    }
+    const auto dot1 = key.find('.'), dot2 = key.rfind('.');
+    const std::string kind = key.substr(0, dot1);
+    if ((kind != "miners" && kind != "zones") || dot1 == dot2) {
+      throw UsageError("--set '" + s + "': keys are site.<field>, miners.<name>.<field> or zones.<name>.<field>");
+    }
+    lists[kind][key.substr(dot1 + 1, dot2 - dot1 - 1)].push_back(fmt::format("      {}: {}", key.substr(dot2 + 1), value));
+  }
+  for (const auto& m : base.rules.miners) lists["miners"][m.name];
+  for (const auto& z : base.rules.zones) lists["zones"][z.name];
+  std::string y = "profiles:\n";
+  if (!site.empty()) y += "  site:\n" + fmt::format("{}\n", fmt::join(site, "\n"));
+  for (const auto& [kind, names] : lists) {
+    y += "  " + kind + ":\n";
+    for (const auto& [name, lines] : names) {
+      y += fmt::format("    - name: \"{}\"\n", name);
+      if (!lines.empty()) y += fmt::format("{}\n", fmt::join(lines, "\n"));
+    }
+  }
+  return y;
+}
+
+std::string local_hms(std::int64_t wall_ms) {
+  const std::time_t tt = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  return fmt::format("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string local_day(std::int64_t wall_ms) {
+  const std::time_t tt = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+// The rules over `cycles`, as the daemon ran them: the monotonic clock as recorded (continued
+// across a restart by the wall-clock gap), the overrides in force each cycle, and at each start
+// the state a starting daemon restores from load_state (kept here as the daemon keeps it).
+Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const std::vector<JournalCycle>& cycles,
+             std::map<std::string, LoadStateRow> rows, bool print) {
+  Timeline t;
+  t.from_ms = cycles.front().wall_ms;
+  t.to_ms = cycles.back().wall_ms;
+  std::vector<std::string> zone_names;
+  for (const auto& z : p.rules.zones) zone_names.push_back(z.name);
+  const rules::SteadyTime base = rules::SteadyTime{} + std::chrono::hours(24 * 365);
+  rules::SteadyTime now = base, segment_now = base;
+  std::int64_t segment_steady_ms = cycles.front().steady_ms;
+  rules::State state = restored_state(p.rules, loads, rows, now, t.from_ms / 1000);
+  for (const auto& l : loads) t.on_at_start[l.name] = state_of(state, l).on;
+  rules::Decision d;
+  std::string day;
+  for (std::size_t i = 0; i < cycles.size(); ++i) {
+    const JournalCycle& c = cycles[i];
+    if (i > 0 && (c.started || c.steady_ms < cycles[i - 1].steady_ms)) {
+      segment_now = now + std::chrono::milliseconds(std::max<std::int64_t>(0, c.wall_ms - cycles[i - 1].wall_ms));
+      segment_steady_ms = c.steady_ms;
+    }
+    now = segment_now + std::chrono::milliseconds(c.steady_ms - segment_steady_ms);
+    const std::int64_t wall_s = c.wall_ms / 1000;
+    if (i > 0 && c.started) {
+      state = restored_state(p.rules, loads, rows, now, wall_s);
+      if (print) fmt::print("{}  shackd started: state restored from load_state\n", local_hms(c.wall_ms));
+    }
+    for (const auto& l : loads) {
+      rules::Override ov;
+      for (const auto& o : c.overrides) {
+        if (o.state_key != l.state_key) continue;
+        ov.mode = o.mode;
+        if (o.remaining_ms) ov.until = now + std::chrono::milliseconds(*o.remaining_ms);
+      }
+      state_of(state, l).override_ = ov;
+    }
+    rules::decide(c.snapshot(now, zone_names), p.rules, state, d);
+    state = d.next;
+    if (print && local_day(c.wall_ms) != day) {
+      day = local_day(c.wall_ms);
+      fmt::print("-- {}\n", day);
+    }
+    for (const auto& l : loads) {
+      const auto& ld = decision_for(d, l);
+      if (ld.changed) t.switchings[l.name].push_back({c.wall_ms, ld.on, rules::describe(ld.reason)});
+      if (print && (ld.changed || i == 0)) {
+        fmt::print("{}  {:<22} {:<4} {}\n", local_hms(c.wall_ms), l.name, ld.on ? "ON" : "off", rules::describe(ld.reason));
+      }
+      const auto& st = state_of(state, l);
+      const auto prev = rows.find(l.state_key);
+      const bool ov_changed = prev == rows.end() ||
+                              prev->second.override_mode != (st.override_.mode == rules::OverrideMode::on    ? "on"
+                                                             : st.override_.mode == rules::OverrideMode::off ? "off"
+                                                                                                             : "auto");
+      rows[l.state_key] = persist_load(l.state_key, st, prev == rows.end() ? nullptr : &prev->second, now, wall_s, ov_changed);
+    }
+  }
+  return t;
+}
+
+// Agreement "within one cycle": the same switchings in the same order, each within one interval
+// (plus the event's one-second resolution). Returns the differences, one line each.
+std::vector<std::string> differences(const Timeline& recorded, const Timeline& replayed, const std::vector<LoadRef>& loads,
+                                     std::chrono::milliseconds interval) {
+  std::vector<std::string> out;
+  const std::int64_t tolerance_ms = interval.count() + 1000;
+  for (const auto& l : loads) {
+    const auto& rec = recorded.switchings.at(l.name);
+    const auto it = replayed.switchings.find(l.name);
+    const std::vector<Switching> none;
+    const auto& rep = it == replayed.switchings.end() ? none : it->second;
+    if (recorded.on_at_start.at(l.name) != replayed.on_at_start.at(l.name)) {
+      out.push_back(fmt::format("{}: recorded {} at the start, replay {}", l.name, recorded.on_at_start.at(l.name) ? "ON" : "off",
+                                replayed.on_at_start.at(l.name) ? "ON" : "off"));
+      continue;
+    }
+    for (std::size_t k = 0; k < std::max(rec.size(), rep.size()); ++k) {
+      const auto show = [](const std::vector<Switching>& v, std::size_t at) {
+        return at < v.size() ? fmt::format("{} at {} ({})", v[at].on ? "ON" : "OFF", local_hms(v[at].wall_ms), v[at].reason)
+                            : std::string("nothing");
+      };
+      if (k < rec.size() && k < rep.size() && rec[k].on == rep[k].on && std::abs(rec[k].wall_ms - rep[k].wall_ms) <= tolerance_ms) {
+        continue;
+      }
+      out.push_back(fmt::format("{}: switching {}: recorded {}, replay {}", l.name, k + 1, show(rec, k), show(rep, k)));
+      break;
+    }
+  }
+  return out;
+}
+
+void print_table(const std::vector<LoadRef>& loads, const std::vector<std::pair<std::string, const Timeline*>>& columns) {
+  fmt::print("\n{:<22}", "load");
+  for (const auto& [title, t] : columns) fmt::print(" {:>16}", title);
+  fmt::print("\n");
+  for (const auto& l : loads) {
+    fmt::print("{:<22}", l.name);
+    for (const auto& [title, t] : columns) fmt::print(" {:>9.2f} h {:>2} st", t->on_hours(l.name), t->starts(l.name));
+    fmt::print("\n");
+  }
+}
+
+}  // namespace
+
+int cmd_replay(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "--help") {
+    fmt::print(
+        "usage: shackd replay [--config FILE] (--since ISO [--until ISO] | --from CSV) [--set KEY=VALUE ...]\n"
+        "  Runs the rules again over what was recorded, with a virtual clock, and prints the decisions.\n"
+        "  --since/--until   a time range (UTC, like 2026-06-21T05:00:00Z; --until defaults to now) of\n"
+        "                    the database: the cycle journal (every cycle's inputs, kept\n"
+        "                    database.journal_days), or the minute averages where there is none.\n"
+        "                    The replay is compared with the switchings shackd recorded: exit 1 if\n"
+        "                    they differ by more than one cycle.\n"
+        "  --from CSV        columns: time (ISO UTC), battery_v, pv_w, load_w, battery_temp_c, zone.<name>\n"
+        "  --set KEY=VALUE   a profile change to try: site.voltage_low=47.5,\n"
+        "                    miners.Primary S21+.start_voltage=50.5, zones.Heat Room.too_hot_c=38\n"
+        "  Nothing is switched, published or written.\n");
+    return kExOk;
+  }
+  try {
+    std::vector<std::string> sets, rest;
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+      if (argv[i] == "--set" && i + 1 < argv.size()) sets.push_back(argv[++i]);
+      else rest.push_back(argv[i]);
+    }
+    const Args a = parse_args("shackd replay", rest, {"--config", "--from", "--since", "--until"}, {});
+    const ConfigResult c = load_config(a.get("--config", "/etc/shackd/shackd.yaml"));
+    if (!c.config) {
+      for (const auto& e : c.errors) fmt::print(stderr, "{}\n", e);
+      return kExConfig;
+    }
+    db::Db db(c.config->database_path);
+    require_current(db, embedded_migrations());
+    StoredProfiles base = load_profiles(db);
+    if (c.config->profiles) {
+      const auto errors = overlay_profiles(*c.config->profiles, base, "profiles");
+      for (const auto& e : errors) fmt::print(stderr, "{}\n", e);
+      if (!errors.empty()) return kExConfig;
+    }
+    setenv("TZ", base.site.timezone.c_str(), 1);
+    tzset();
+    StoredProfiles changed = base;
+    if (!sets.empty()) {
+      const auto errors = overlay_profiles(YAML::Load(overlay_yaml(sets, base))["profiles"], changed, "--set");
+      if (!errors.empty()) {
+        for (const auto& e : errors) fmt::print(stderr, "{}\n", e);
+        return kExUsage;
+      }
+    }
+    const std::vector<LoadRef> loads = load_refs(base);
+
+    std::vector<JournalCycle> cycles;
+    std::map<std::string, LoadStateRow> start_rows;
+    bool from_db = false, journal = false;
+    std::int64_t since_s = 0, until_s = 0;
+    if (a.values.count("--from")) {
+      cycles = read_csv_cycles(a.get("--from", ""));
+    } else if (a.values.count("--since")) {
+      const auto iso = [&](const char* opt, const std::string& v) {
+        const auto t = parse_iso_utc(v);
+        if (!t) throw UsageError(fmt::format("shackd replay: {} '{}' is not a time like 2026-06-21T05:00:00Z", opt, v));
+        return *t;
+      };
+      since_s = iso("--since", a.get("--since", ""));
+      until_s = a.values.count("--until") ? iso("--until", a.get("--until", "")) : static_cast<std::int64_t>(std::time(nullptr));
+      if (until_s <= since_s) throw UsageError("shackd replay: --until must be after --since");
+      from_db = true;
+      cycles = read_journal_cycles(db, since_s, until_s);
+      journal = !cycles.empty();
+      if (!journal) cycles = read_minute_cycles(db, since_s, until_s);
+      if (!cycles.empty()) start_rows = rows_before(db, loads, cycles.front().wall_ms / 1000);
+    } else {
+      throw UsageError("shackd replay: give --since (and --until), or --from CSV (see --help)");
+    }
+    if (cycles.empty()) {
+      fmt::print(stderr, "shackd replay: no telemetry in that range\n");
+      return kExDataErr;
+    }
+    fmt::print("replaying {} {} from {} to {}{}\n", cycles.size(),
+               journal ? "cycles of the cycle journal" : from_db ? "minute averages" : "rows", iso_utc(cycles.front().wall_ms / 1000),
+               iso_utc(cycles.back().wall_ms / 1000), sets.empty() ? "" : fmt::format(" with: {}", fmt::join(sets, ", ")));
+    if (from_db && !journal) {
+      fmt::print("  (no cycle journal covers this range: the minute averages lose short dips and spikes, so the\n"
+                 "   comparison with the record is approximate)\n");
+    }
+    const Timeline after = run(changed, loads, cycles, start_rows, true);
+    if (!from_db) {
+      if (!sets.empty()) {
+        const Timeline before = run(base, loads, cycles, start_rows, false);
+        print_table(loads, {{"as configured", &before}, {"with --set", &after}});
+      }
+      return kExOk;
+    }
+    const Timeline recorded = recorded_timeline(db, loads, after.from_ms, after.to_ms);
+    if (sets.empty()) {
+      print_table(loads, {{"recorded", &recorded}, {"replay", &after}});
+    } else {
+      const Timeline before = run(base, loads, cycles, start_rows, false);
+      print_table(loads, {{"recorded", &recorded}, {"as configured", &before}, {"with --set", &after}});
+      return kExOk;
+    }
+    for (const auto& change : config_changes(db, since_s, until_s)) {
+      fmt::print("note: the profiles or config changed in this range ({}); the replay uses today's\n", change);
+    }
+    const auto diffs = differences(recorded, after, loads, c.config->interval);
+    if (!journal) return kExOk;
+    if (diffs.empty()) {
+      fmt::print("the replay agrees with the record: every switching within one cycle ({} ms)\n", c.config->interval.count());
+      return kExOk;
+    }
+    fmt::print("the replay differs from the record:\n");
+    for (const auto& d : diffs) fmt::print("  {}\n", d);
+    return 1;
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shackd replay: {}\n", e.what());
+    return kExDataErr;
+  }
+}
+
+}  // namespace shackd

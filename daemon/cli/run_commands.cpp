@@ -1,0 +1,166 @@
+#include "daemon/cli/run_commands.hpp"
+
+#include <fmt/format.h>
+#include <malloc.h>
+#include <sqlite3.h>
+
+#include <chrono>
+
+#include "daemon/cli/cli_args.hpp"
+#include "daemon/config/config.hpp"
+#include "daemon/config/profiles_diff.hpp"
+#include "daemon/config/profiles_yaml.hpp"
+#include "daemon/loop/daemon.hpp"
+#include "daemon/store/migrate.hpp"
+#include "daemon/store/profile_store.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/system/log.hpp"
+#include "daemon/system/signals.hpp"
+
+namespace shackd {
+
+namespace {
+// The profiles a database made now would hold (the built-in migrations, in memory).
+StoredProfiles new_database_profiles() {
+  db::Db mem(":memory:", {.create = true});
+  migrate(mem, embedded_migrations());
+  return load_profiles(mem);
+}
+
+const char* kRunHelp =
+    "usage: shackd run [--config FILE] [--dry-run] [--debug]\n"
+    "  Runs the controller: polls the devices, decides, switches relays over MQTT, publishes and\n"
+    "  records. SIGHUP reloads the config (an invalid one is refused and the old one kept);\n"
+    "  SIGTERM stops after the current cycle.\n"
+    "  --config FILE  (default /etc/shackd/shackd.yaml)\n"
+    "  --dry-run      decide and publish, but send no relay command\n"
+    "  --debug        log debug lines too\n";
+}  // namespace
+
+int cmd_run(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "--help") {
+    fmt::print("{}", kRunHelp);
+    return kExOk;
+  }
+  RunOptions o;
+  try {
+    const Args a = parse_args("shackd run", argv, {"--config"}, {"--dry-run", "--debug"});
+    o.config_path = a.get("--config", "/etc/shackd/shackd.yaml");
+    o.dry_run = a.has("--dry-run");
+    log::set_debug(a.has("--debug"));
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExUsage;
+  }
+  signals::install();
+  // Two malloc arenas are plenty for shackd's few threads; one per thread costs RSS on a Pi.
+  mallopt(M_ARENA_MAX, 2);
+  Daemon d(o);
+  if (const auto rc = d.start()) return *rc;
+  return d.run();
+}
+
+int cmd_once(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "--help") {
+    fmt::print("usage: shackd once [--config FILE] [--sensor-wait-s N]\n  One poll and one decision, printed as a table. "
+               "Nothing is actuated or published.\n  --sensor-wait-s N  listen up to N s (default 5) for the MQTT sensors' "
+               "live reports first\n");
+    return kExOk;
+  }
+  RunOptions o;
+  o.once = true;
+  int wait_s = 5;
+  try {
+    const Args a = parse_args("shackd once", argv, {"--config", "--sensor-wait-s"}, {});
+    o.config_path = a.get("--config", "/etc/shackd/shackd.yaml");
+    wait_s = a.get_int("--sensor-wait-s", 5, 0, 600);
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExUsage;
+  }
+  Daemon d(o);
+  if (const auto rc = d.start()) return *rc;
+  // The MQTT sensors report on their own period: listen a few seconds (bounded) before deciding,
+  // so that a zone is not called stale only because `once` came and went between two reports.
+  d.listen_for_sensors(std::chrono::seconds(wait_s));
+  d.cycle();
+  fmt::print("{}", d.once_table());
+  return kExOk;
+}
+
+int cmd_check(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "--help") {
+    fmt::print("usage: shackd check [--config FILE]\n  Validates the config and the database: every error with its YAML "
+               "path and line.\n  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.\n");
+    return kExOk;
+  }
+  std::string path;
+  try {
+    path = parse_args("shackd check", argv, {"--config"}, {}).get("--config", "/etc/shackd/shackd.yaml");
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExUsage;
+  }
+  const ConfigResult c = load_config(path);
+  std::vector<std::string> errors = c.errors;
+  if (!c.config && c.profiles) {
+    // The rest of the file has errors: still list the profiles: section's, against the profiles
+    // a new database starts with (type, key and rule errors do not depend on the database).
+    try {
+      StoredProfiles p = new_database_profiles();
+      for (const auto& e : overlay_profiles(*c.profiles, p, "profiles")) errors.push_back(e);
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
+  }
+  if (c.config) {
+    for (const auto& e : check_files(*c.config)) errors.push_back(e);
+    // The database as it is, with the config's profiles laid over it, in memory: nothing is written.
+    try {
+      StoredProfiles p;
+      bool have_db = false;
+      try {
+        db::Db db(c.config->database_path);
+        require_current(db, embedded_migrations());
+        p = load_profiles(db);
+        have_db = true;
+      } catch (const db::Error& e) {
+        if ((e.code() & 0xff) != SQLITE_CANTOPEN) throw;
+        // No database yet: check against the built-in defaults it will be created with.
+        p = new_database_profiles();
+      }
+      const StoredProfiles before = p;
+      if (c.config->profiles) {
+        for (const auto& e : overlay_profiles(*c.config->profiles, p, "profiles")) errors.push_back(e);
+      }
+      if (errors.empty()) {
+        for (const auto& e : check_references(*c.config, p)) errors.push_back(e);
+      }
+      if (errors.empty()) {
+        fmt::print("{}: ok ({} relay(s), {} sensor(s), {} miner(s), {} zone(s); database {})\n", path,
+                   c.config->relays.size(), c.config->sensors.size(), p.rules.miners.size(), p.rules.zones.size(),
+                   have_db ? c.config->database_path : "not created yet");
+        fmt::print("thresholds in force after each load's mode and margins:\n");
+        for (const auto& line : effective_threshold_lines(p)) fmt::print("  {}\n", line);
+        for (const auto& id : unused_relays(*c.config, p)) {
+          fmt::print("warning: relays.{} is defined but no profile switches it\n", id);
+        }
+        const ProfileChanges changes = diff_profiles(before, p);
+        if (!changes.empty()) {
+          fmt::print("applying the profiles: section will change the {}:\n",
+                     have_db ? "database" : "built-in example profiles a new database starts with");
+          for (const auto& line : changes.lines) fmt::print("  {}\n", line);
+          if (changes.removes() && have_db) fmt::print("  (a backup of the database is taken before a profile is removed)\n");
+        }
+      }
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
+  }
+  if (errors.empty()) return kExOk;
+  fmt::print(stderr, "{}: {} error(s):\n", path, errors.size());
+  for (const auto& e : errors) fmt::print(stderr, "  {}\n", e);
+  return kExConfig;
+}
+
+}  // namespace shackd

@@ -1,0 +1,149 @@
+#include "daemon/cli/status.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "daemon/cli/cli_args.hpp"
+#include "daemon/config/config.hpp"
+#include "daemon/loop/state_restore.hpp"
+#include "daemon/publish/publish.hpp"
+#include "daemon/site/loads.hpp"
+#include "daemon/store/profile_store.hpp"
+#include "daemon/store/runtime_store.hpp"
+#include "drivers/mqtt/client.hpp"
+
+namespace shackd {
+
+int cmd_status(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "--help") {
+    fmt::print("usage: shackd status [--config FILE]\n"
+               "  What is on, why and since when, and the health of each device: from the broker's retained\n"
+               "  topics (as shackd last published them) and the database. Changes nothing.\n");
+    return kExOk;
+  }
+  std::string path;
+  try {
+    path = parse_args("shackd status", argv, {"--config"}, {}).get("--config", "/etc/shackd/shackd.yaml");
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExUsage;
+  }
+  const ConfigResult c = load_config(path);
+  if (!c.config) {
+    for (const auto& e : c.errors) fmt::print(stderr, "{}\n", e);
+    return kExConfig;
+  }
+  const Config& cfg = *c.config;
+  std::map<std::string, LoadStateRow> rows;
+  std::vector<LoadRef> loads;
+  std::string site_tz;
+  try {
+    db::Db db(cfg.database_path);
+    rows = RuntimeStore(db).load_states();
+    const StoredProfiles p = load_profiles(db);
+    site_tz = p.site.timezone;
+    const std::set<std::string> defined = relay_ids(cfg);
+    loads = load_refs(p, &defined);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "database: {}\n", e.what());
+  }
+
+  // The retained topics, as shackd last published them.
+  std::map<std::string, std::string> retained;
+  bool broker_reached = false;
+  std::string broker_failure;
+  try {
+    drivers::mqtt::Client client(side_client_config(cfg.mqtt, "cli"));
+    client.subscribe(cfg.mqtt.prefix + "/#");
+    client.start();
+    // Retained messages come right after the subscription: listen a second once connected.
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < until) {
+      if (!broker_reached && client.connected()) {
+        broker_reached = true;
+        until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      }
+      const auto e = client.poll(std::chrono::milliseconds(20));
+      if (e && e->kind == drivers::mqtt::Event::Kind::message && e->retained) retained[e->topic] = e->payload;
+      if (e && e->kind == drivers::mqtt::Event::Kind::connect_failed) {
+        broker_failure = e->payload;
+        // A refusal is final for this run; an unreachable broker gets the rest of the 5 s.
+        if (broker_failure.find("CONNACK") != std::string::npos) break;
+      }
+    }
+    client.shutdown(std::chrono::milliseconds(500));
+  } catch (const std::exception& e) {
+    broker_failure = e.what();
+  }
+  if (!broker_reached) {
+    fmt::print(stderr, "shackd status: cannot read shackd's status from the broker {}: {}\n", cfg.mqtt.uri,
+               broker_failure.empty() ? "no answer within 5 s" : broker_failure);
+  }
+  const std::string& p = cfg.mqtt.prefix;
+  const auto topic = [&](const std::string& t) { return retained.count(p + t) ? retained[p + t] : std::string(); };
+  fmt::print("shackd: {}\n", topic("/status").empty() ? "no status on the broker (not running, or no broker)" : topic("/status"));
+  if (const auto st = nlohmann::json::parse(topic("/state"), nullptr, false); st.is_object()) {
+    fmt::print("battery {} V from {} ({} s old), SOC ~{} % (estimated), band {}\n", st.value("battery_v", nlohmann::json()).dump(),
+               st.value("voltage_source", "?"), st.value("battery_v_age_s", nlohmann::json()).dump(),
+               st.value("soc_pct_estimated", nlohmann::json()).dump(), st.value("band", "?"));
+    fmt::print("PV {} W, load {} W{}\n", st["pv_w"].value("value", nlohmann::json()).dump(),
+               st["load_w"].value("value", nlohmann::json()).dump(),
+               st.value("block_charging", false) ? ", CHARGING BLOCKED" : "");
+  }
+  const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+  // The site's timezone from the database, for the times shown.
+  if (!site_tz.empty()) {
+    setenv("TZ", site_tz.c_str(), 1);
+    tzset();
+  }
+  fmt::print("\n{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", "load", "wanted", "relay", "mode", "since", "why");
+  for (const auto& l : loads) {
+    const std::string base = "/load/" + l.id;
+    std::string why = "-";
+    if (const auto r = nlohmann::json::parse(topic(base + "/reason"), nullptr, false); r.is_object()) why = r.value("text", "-");
+    const auto row = rows.find(l.state_key);
+    // Times in the site's timezone, as the log shows them; an override with how long it has left.
+    std::string since = "-", mode = topic(base + "/mode").empty() ? "?" : topic(base + "/mode");
+    if (row != rows.end()) {
+      if (row->second.since) {
+        if (const auto t = parse_iso_utc(*row->second.since)) since = local_iso(*t).substr(0, 19);
+      }
+      if (row->second.override_mode != "auto") {
+        mode = row->second.override_mode;
+        const auto until = row->second.override_until ? parse_iso_utc(*row->second.override_until) : std::nullopt;
+        if (until && *until > now_s) {
+          why = fmt::format("override {} for {} more min; {}", mode, (*until - now_s + 59) / 60, why);
+        } else if (!until) {
+          why = fmt::format("override {} until cleared; {}", mode, why);
+        }
+      }
+    }
+    fmt::print("{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", l.name, topic(base + "/state").empty() ? "?" : topic(base + "/state"),
+               topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), mode, since, why);
+  }
+  // Health is as shackd last published it: with shackd stopped it is history, not "connected now".
+  const bool running = topic("/status") == "online";
+  for (const char* dev : {"victron", "solark"}) {
+    const auto h = nlohmann::json::parse(topic(std::string("/device/") + dev + "/health"), nullptr, false);
+    if (!h.is_object()) continue;
+    if (!running) {
+      fmt::print("device {}: unknown (shackd is not running; its last report was {})\n", dev,
+                 h.value("connected", false) ? "connected" : "DISCONNECTED");
+      continue;
+    }
+    fmt::print("device {}: {}, last success {} s ago, {} failure(s) in a row{}\n", dev,
+               h.value("connected", false) ? "connected" : "DISCONNECTED", h.value("last_success_age_s", nlohmann::json()).dump(),
+               h.value("consecutive_failures", 0),
+               h.value("last_error", std::string()).empty() ? "" : ", last error: " + h.value("last_error", std::string()));
+  }
+  // Scripts and monitoring read the exit code: no broker, no status.
+  return broker_reached ? kExOk : kExUnavailable;
+}
+
+}  // namespace shackd

@@ -1,0 +1,239 @@
+#include "daemon/config/profiles_yaml.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <regex>
+
+#include "daemon/config/yaml_read.hpp"
+#include "daemon/store/profile_rows.hpp"
+#include "rules/format.hpp"
+
+namespace shackd {
+
+namespace {
+
+using rows::Field;
+using rows::Kind;
+using rows::Row;
+using rows::Value;
+
+std::vector<std::string_view> names_of(const std::vector<Field>& fields) {
+  std::vector<std::string_view> out;
+  for (const auto& f : fields) out.push_back(f.name);
+  return out;
+}
+
+// Overwrites the row's fields given in `node`. Returns the names set.
+std::vector<std::string> overlay_row(const YAML::Node& node, const std::string& path, const std::vector<Field>& fields,
+                                     Row& row, yaml::Errors& errors) {
+  std::vector<std::string> given;
+  for (const auto& [key, value] : yaml::entries(node, path, names_of(fields), errors)) {
+    const std::size_t i = rows::index_of(fields, key);
+    const Field& f = fields[i];
+    const std::string key_path = path + "." + key;
+    given.push_back(key);
+    if (yaml::is_null(value)) {
+      if (f.nullable) {
+        row[i] = Value();
+      } else {
+        errors.add(key_path, value, "must have a value (it cannot be null)");
+      }
+      continue;
+    }
+    switch (f.kind) {
+      case Kind::real:
+        if (auto v = yaml::real(value, key_path, errors)) row[i] = *v;
+        break;
+      case Kind::integer:
+        if (auto v = yaml::integer(value, key_path, errors)) row[i] = *v;
+        break;
+      case Kind::boolean:
+        if (auto v = yaml::boolean(value, key_path, errors)) row[i] = std::int64_t{*v ? 1 : 0};
+        break;
+      case Kind::text:
+        if (auto v = yaml::text(value, key_path, errors)) row[i] = *v;
+        break;
+    }
+  }
+  return given;
+}
+
+// Overlays a list of named profiles (miners or zones) onto the rows from the database.
+void overlay_list(const YAML::Node& list, const std::string& path, const std::vector<Field>& fields,
+                  std::vector<Row>& rows_in_order, const Row& new_row, const char* kind, yaml::Errors& errors) {
+  if (!list.IsSequence()) {
+    errors.add(path, list, fmt::format("expected a list of {}s (- name: ...)", kind));
+    return;
+  }
+  const std::size_t name_col = rows::index_of(fields, "name");
+  std::map<std::string, std::size_t> by_name;
+  for (std::size_t i = 0; i < rows_in_order.size(); ++i) {
+    by_name[std::get<std::string>(rows_in_order[i][name_col])] = i;
+  }
+  std::map<std::string, std::size_t> in_yaml;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const YAML::Node item = list[k];
+    const std::string item_path = fmt::format("{}[{}]", path, k);
+    if (!item.IsMap() || !item["name"] || !item["name"].IsScalar() || item["name"].Scalar().empty()) {
+      errors.add(item_path, item, fmt::format("each {} needs a name", kind));
+      continue;
+    }
+    const std::string name = item["name"].Scalar();
+    if (const auto dup = in_yaml.find(name); dup != in_yaml.end()) {
+      errors.add(item_path, item, fmt::format("{} '{}' is listed twice (also {}[{}])", kind, name, path, dup->second));
+      continue;
+    }
+    in_yaml[name] = k;
+    const auto existing = by_name.find(name);
+    Row row = existing != by_name.end() ? rows_in_order[existing->second] : new_row;
+    const auto given = overlay_row(item, item_path, fields, row, errors);
+    if (existing == by_name.end()) {
+      std::vector<std::string> missing;
+      for (const auto& f : fields) {
+        if (f.required && std::find(given.begin(), given.end(), f.name) == given.end()) missing.emplace_back(f.name);
+      }
+      if (!missing.empty()) {
+        // `name: Dump Load S19 #1` reads as "Dump Load S19": in YAML " #" starts a comment.
+        std::string hint;
+        for (const auto& [known, index] : by_name) {
+          if (known.rfind(name + " #", 0) == 0) {
+            hint = fmt::format(" (did you mean '{}'? In YAML \" #\" starts a comment: put the name in quotes)", known);
+          }
+        }
+        errors.add(item_path, item,
+                   fmt::format("{} '{}' is new, so it needs {}{}", kind, name, fmt::join(missing, ", "), hint));
+        continue;
+      }
+      by_name[name] = rows_in_order.size();
+      rows_in_order.push_back(std::move(row));
+    } else {
+      rows_in_order[existing->second] = std::move(row);
+    }
+  }
+  if (!errors.empty()) return;
+  // The list is the whole set: a profile it no longer names is removed (shown by `check`,
+  // backed up and recorded as an event when applied).
+  std::vector<Row> kept;
+  for (auto& row : rows_in_order) {
+    if (in_yaml.count(std::get<std::string>(row[name_col]))) kept.push_back(std::move(row));
+  }
+  rows_in_order = std::move(kept);
+}
+
+std::string yaml_value(const Value& v, Kind kind) {
+  if (std::holds_alternative<std::monostate>(v)) return "null";
+  if (const auto* i = std::get_if<std::int64_t>(&v)) {
+    if (kind == Kind::boolean) return *i ? "true" : "false";
+    return std::to_string(*i);
+  }
+  if (const auto* d = std::get_if<double>(&v)) return rules::format_value(*d);
+  // Double-quoted, so that text is never read back as a number, a boolean or null.
+  std::string out = "\"";
+  for (char c : std::get<std::string>(v)) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void emit_row(std::string& out, const std::vector<Field>& fields, const Row& row, const std::string& indent,
+              bool list_item) {
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string lead = list_item && i == 0 ? indent.substr(0, indent.size() - 2) + "- " : indent;
+    out += fmt::format("{}{}: {}\n", lead, fields[i].name, yaml_value(row[i], fields[i].kind));
+  }
+}
+
+// "miner 'X': stop_voltage 55.0 must be below ..." -> prefixed with the YAML path and line of
+// that key where the section gives it (or of the profile, or of the site: map), so that a rule
+// error is located like a type error.
+std::string locate_problem(const YAML::Node& node, const std::string& path, const std::string& problem) {
+  static const std::regex shape(R"(^(miner|zone) '(.*?)': ([a-z0-9_]+)|^site: ([a-z0-9_]+))");
+  std::smatch m;
+  if (!node.IsMap() || !std::regex_search(problem, m, shape)) return problem;
+  if (m[4].matched) {
+    const YAML::Node site = node["site"];
+    if (!site.IsMap()) return problem;
+    const YAML::Node value = site[m[4].str()];
+    return (value.IsDefined() ? yaml::where(path + ".site." + m[4].str(), value) : yaml::where(path + ".site", site)) +
+           ": " + problem;
+  }
+  const auto at = profile_key_where(node, path, m[1].str(), m[2].str(), m[3].str());
+  return at ? *at + ": " + problem : problem;
+}
+
+}  // namespace
+
+std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles& profiles, const std::string& path) {
+  yaml::Errors errors;
+  Row site = rows::site_row(profiles);
+  std::vector<Row> miners, zones;
+  for (std::size_t i = 0; i < profiles.rules.miners.size(); ++i) miners.push_back(rows::miner_row(profiles, i));
+  for (std::size_t i = 0; i < profiles.rules.zones.size(); ++i) zones.push_back(rows::zone_row(profiles, i));
+
+  // What the section says is what exists: a list it leaves out is an empty list.
+  bool has_miners = false, has_zones = false;
+  const auto list = [&](const YAML::Node& value, const char* kind, const std::vector<Field>& fields, const Row& fresh,
+                        std::vector<Row>& out, bool& given) {
+    given = !yaml::is_null(value);  // `miners:` with nothing after it is an empty list too
+    if (given) overlay_list(value, fmt::format("{}.{}s", path, kind), fields, out, fresh, kind, errors);
+  };
+  for (const auto& [key, value] : yaml::entries(node, path, {"site", "miners", "zones"}, errors)) {
+    if (key == "site") overlay_row(value, path + ".site", rows::site_fields(), site, errors);
+    if (key == "miners") list(value, "miner", rows::miner_fields(), rows::new_miner_row(), miners, has_miners);
+    if (key == "zones") list(value, "zone", rows::zone_fields(), rows::new_zone_row(), zones, has_zones);
+  }
+  if (!has_miners) miners.clear();
+  if (!has_zones) zones.clear();
+  if (!errors.empty()) return errors.list();
+
+  StoredProfiles next;
+  std::vector<std::string> problems;
+  rows::site_from_row(site, next, problems);
+  for (std::size_t i = 0; i < miners.size(); ++i) {
+    next.rules.miners.emplace_back();
+    next.miners.emplace_back();
+    rows::miner_from_row(miners[i], next, i, problems);
+  }
+  for (std::size_t i = 0; i < zones.size(); ++i) {
+    next.rules.zones.emplace_back();
+    next.zones.emplace_back();
+    rows::zone_from_row(zones[i], next, i, problems);
+  }
+  next.sync_relays();
+  if (problems.empty()) problems = validate_stored(next);
+  for (auto& problem : problems) problem = locate_problem(node, path, problem);
+  if (problems.empty()) profiles = std::move(next);
+  return problems;
+}
+
+std::optional<std::string> profile_key_where(const YAML::Node& section, const std::string& path,
+                                             const std::string& kind, const std::string& name,
+                                             const std::string& field) {
+  if (!section.IsDefined() || !section.IsMap()) return std::nullopt;
+  const YAML::Node list = section[kind + "s"];
+  if (!list.IsDefined() || !list.IsSequence()) return std::nullopt;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const YAML::Node item = list[k];
+    if (!item.IsMap() || !item["name"] || !item["name"].IsScalar() || item["name"].Scalar() != name) continue;
+    const std::string item_path = fmt::format("{}.{}s[{}]", path, kind, k);
+    const YAML::Node value = item[field];
+    return value.IsDefined() ? yaml::where(item_path + "." + field, value) : yaml::where(item_path, item);
+  }
+  return std::nullopt;
+}
+
+std::string export_profiles_yaml(const StoredProfiles& p, const std::string& header_comment) {
+  std::string out;
+  if (!header_comment.empty()) out += "# " + header_comment + "\n";
+  out += "profiles:\n  site:\n";
+  emit_row(out, rows::site_fields(), rows::site_row(p), "    ", false);
+  out += p.rules.miners.empty() ? "  miners: []\n" : "  miners:\n";
+  for (std::size_t i = 0; i < p.rules.miners.size(); ++i) emit_row(out, rows::miner_fields(), rows::miner_row(p, i), "    ", true);
+  out += p.rules.zones.empty() ? "  zones: []\n" : "  zones:\n";
+  for (std::size_t i = 0; i < p.rules.zones.size(); ++i) emit_row(out, rows::zone_fields(), rows::zone_row(p, i), "    ", true);
+  return out;
+}
+
+}  // namespace shackd

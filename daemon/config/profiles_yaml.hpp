@@ -1,0 +1,34 @@
+#pragma once
+// The `profiles:` section of the YAML config, over the profiles in the database.
+//
+// What the section says is what exists: the miners and zones it lists are the site's loads, and
+// a profile it does not name (or a list it leaves out) is removed. Within a listed profile, a key
+// it gives wins and a key it leaves out keeps the database's value. A new miner or zone must give
+// the required keys. `enabled: false` keeps a profile without running it.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "daemon/site/profiles.hpp"
+
+namespace shackd {
+
+// Applies `node` (the value of `profiles:`) onto `profiles`. Returns every problem found, with
+// its YAML path and line; `profiles` is only meaningful when none is returned. Validates the
+// result with validate_stored().
+std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles& profiles,
+                                          const std::string& path = "profiles");
+
+// Where the section gives `field` of the profile `name` in its `kind`s list ("miner", "zone"):
+// "profiles.miners[1].relay_id (line 40:17)", or the profile's own line when it lacks the key;
+// nullopt when the section does not list that profile (it is the database's).
+std::optional<std::string> profile_key_where(const YAML::Node& section, const std::string& path,
+                                             const std::string& kind, const std::string& name,
+                                             const std::string& field);
+
+// YAML that can be pasted back into the config: a `profiles:` section with every field.
+std::string export_profiles_yaml(const StoredProfiles& profiles, const std::string& header_comment = "");
+
+}  // namespace shackd

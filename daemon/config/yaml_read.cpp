@@ -1,0 +1,150 @@
+#include "daemon/config/yaml_read.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <regex>
+
+namespace shackd::yaml {
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+bool is_scalar(const YAML::Node& node, const std::string& path, Errors& errors, const char* expected) {
+  if (node.IsScalar()) return true;
+  errors.add(path, node, fmt::format("expected {}, got a {}", expected,
+                                     node.IsMap() ? "map" : node.IsSequence() ? "list" : "null"));
+  return false;
+}
+
+// A quoted scalar is text, whatever it looks like: "10" is not the number 10.
+bool quoted(const YAML::Node& node) { return node.Tag() == "!"; }
+
+}  // namespace
+
+std::string where(const std::string& path, const YAML::Node& node) {
+  const YAML::Mark m = node.Mark();
+  if (m.line < 0) return path;
+  return fmt::format("{} (line {}:{})", path, m.line + 1, m.column + 1);
+}
+
+std::optional<YAML::Node> parse(const std::string& text, const std::string& source, Errors& errors) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    errors.add(fmt::format("{} (line {}:{}): YAML syntax error: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+  } catch (const YAML::Exception& e) {
+    errors.add(fmt::format("{}: YAML error: {}", source, e.what()));
+  }
+  return std::nullopt;
+}
+
+bool is_null(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
+
+std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (d > 0 && d < best_d) best_d = d, best = c;
+  }
+  return best;
+}
+
+std::vector<std::pair<std::string, YAML::Node>> entries(const YAML::Node& node, const std::string& path,
+                                                        const std::vector<std::string_view>& allowed, Errors& errors) {
+  std::vector<std::pair<std::string, YAML::Node>> out;
+  if (!node.IsMap()) {
+    errors.add(path, node, "expected a map of keys");
+    return out;
+  }
+  std::map<std::string, YAML::Node> seen;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      errors.add(path, it->first, "a key must be a plain name");
+      continue;
+    }
+    const std::string key = it->first.Scalar();
+    const std::string key_path = path.empty() ? key : path + "." + key;
+    if (const auto prev = seen.find(key); prev != seen.end()) {
+      errors.add(key_path, it->first,
+                 fmt::format("duplicate key: also at line {}; keep one", prev->second.Mark().line + 1));
+      continue;
+    }
+    seen.emplace(key, it->first);
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string_view best;
+      std::size_t best_d = 4;
+      for (std::string_view a : allowed) {
+        const std::size_t d = edit_distance(key, a);
+        if (d < best_d) best_d = d, best = a;
+      }
+      errors.add(key_path, it->first,
+                 best.empty() ? std::string("unknown key") : fmt::format("unknown key; did you mean {}?", best));
+      continue;
+    }
+    out.emplace_back(key, it->second);
+  }
+  return out;
+}
+
+std::optional<double> real(const YAML::Node& node, const std::string& path, Errors& errors) {
+  if (!is_scalar(node, path, errors, "a number")) return std::nullopt;
+  const std::string& s = node.Scalar();
+  static const std::regex number(R"(^[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$|^[-+]?\.[0-9]+$)");
+  static const std::regex leading_zero(R"(^[-+]?0[0-9])");
+  if (quoted(node) || !std::regex_match(s, number)) {
+    errors.add(path, node, fmt::format("expected a number, got '{}'", s));
+    return std::nullopt;
+  }
+  if (std::regex_search(s, leading_zero)) {
+    errors.add(path, node, fmt::format("'{}' has a leading zero, which YAML reads as octal: write it without", s));
+    return std::nullopt;
+  }
+  return std::stod(s);
+}
+
+std::optional<std::int64_t> integer(const YAML::Node& node, const std::string& path, Errors& errors) {
+  if (!is_scalar(node, path, errors, "a whole number")) return std::nullopt;
+  const std::string& s = node.Scalar();
+  static const std::regex whole(R"(^[-+]?(0|[1-9][0-9]{0,14})$)");
+  if (quoted(node) || !std::regex_match(s, whole)) {
+    static const std::regex leading_zero(R"(^[-+]?0[0-9]+$)");
+    errors.add(path, node,
+               std::regex_match(s, leading_zero)
+                   ? fmt::format("'{}' has a leading zero, which YAML reads as octal: write it without", s)
+                   : fmt::format("expected a whole number, got '{}'", s));
+    return std::nullopt;
+  }
+  return std::stoll(s);
+}
+
+std::optional<bool> boolean(const YAML::Node& node, const std::string& path, Errors& errors) {
+  if (!is_scalar(node, path, errors, "true or false")) return std::nullopt;
+  const std::string& s = node.Scalar();
+  if (!quoted(node) && (s == "true" || s == "false")) return s == "true";
+  errors.add(path, node, fmt::format("expected true or false, got '{}'", s));
+  return std::nullopt;
+}
+
+std::optional<std::string> text(const YAML::Node& node, const std::string& path, Errors& errors) {
+  if (!is_scalar(node, path, errors, "text")) return std::nullopt;
+  return node.Scalar();
+}
+
+}  // namespace shackd::yaml

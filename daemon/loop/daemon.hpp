@@ -1,0 +1,113 @@
+#pragma once
+// The daemon: read -> decide -> apply -> publish -> persist, once per interval.
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/config/config.hpp"
+#include "daemon/loop/poller.hpp"
+#include "daemon/publish/publish.hpp"
+#include "daemon/site/loads.hpp"
+#include "daemon/site/profiles.hpp"
+#include "daemon/store/runtime_store.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "drivers/mqtt/client.hpp"
+#include "drivers/mqtt/relays.hpp"
+#include "drivers/readings.hpp"
+#include "rules/decision.hpp"
+
+namespace shackd {
+
+struct RunOptions {
+  std::string config_path;
+  bool dry_run = false;    // decide and publish, send no relay command
+  bool once = false;       // one poll and one decision, printed; nothing actuated or published
+};
+
+class Daemon {
+ public:
+  explicit Daemon(RunOptions options);
+  ~Daemon();
+
+  // Loads the config, migrates the database, applies the profiles, starts devices and MQTT.
+  // Returns an exit code when it cannot start (78: the config or schema is wrong).
+  std::optional<int> start();
+  // Runs until SIGTERM/SIGINT; returns the exit code.
+  int run();
+  // One cycle: poll, snapshot, decide, apply, publish, persist.
+  void cycle();
+  const rules::Decision& decision() const { return decision_; }
+  const std::vector<LoadRef>& loads() const { return loads_; }
+  const StoredProfiles& profiles() const { return profiles_; }
+  std::string once_table() const;
+  // For `once`: listens up to `bound` for a live message from each MQTT sensor.
+  void listen_for_sensors(std::chrono::milliseconds bound);
+
+ private:
+  struct Published {
+    std::optional<bool> on, observed;
+    std::string mode;
+    std::string reason_key;
+  };
+
+  bool load(const Config& config, bool first);  // profiles and mapping from `config`
+  void start_devices();
+  void start_mqtt();
+  void restore_state();
+  void reload();
+  void shutdown();
+  void charge_block_actuate(std::int64_t wall);
+  void handle_mqtt(rules::SteadyTime now);
+  void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
+  void apply(rules::SteadyTime now);
+  void publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything);
+  void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
+  void journal_cycle(const rules::Snapshot& snap);
+  void mqtt_down(const std::string& cause);
+  void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
+             std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt);
+  void flush_pending_events();  // profile changes recorded before the store was open
+  void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
+  std::string status_line() const;
+
+  RunOptions options_;
+  Config config_;
+  std::unique_ptr<db::Db> db_;
+  std::unique_ptr<RuntimeStore> store_;
+  StoredProfiles profiles_;
+  std::vector<LoadRef> loads_;
+  rules::State state_;
+  rules::Decision decision_;
+  drivers::ReadingStore readings_;
+  drivers::SnapshotMapping mapping_;
+  std::vector<std::unique_ptr<PollWorker>> workers_;
+  std::map<std::string, drivers::DeviceHealth> health_;
+  std::map<std::string, bool> health_ok_;         // as last logged
+  std::map<std::string, bool> published_health_;  // as last published
+  std::unique_ptr<drivers::mqtt::Client> mqtt_;
+  std::unique_ptr<drivers::mqtt::RelayManager> relays_;
+  std::map<std::string, LoadStateRow> rows_;
+  std::set<std::string> override_changed_;
+  std::vector<std::string> pending_events_;
+  std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
+  MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
+  std::map<std::string, Published> published_;
+  std::set<int> active_alarms_;
+  bool charge_blocked_ = false;
+  bool dvcc_wanted_ = false, dvcc_applied_ = false, dvcc_in_flight_ = false;
+  std::int16_t dvcc_saved_ = -1;  // what 2705 held before the block (-1: no limit)
+  bool ready_ = false;
+  // This cycle's journal lines (daemon/store/cycle_journal.hpp), taken before the rules run; an S line
+  // first after a start.
+  std::string journal_lines_;
+  bool journal_started_ = true;
+  bool publish_all_ = true;
+  rules::SteadyTime last_prune_{};
+  rules::SteadyTime last_health_publish_{};
+  LoopStats loop_;
+};
+
+}  // namespace shackd

@@ -1,0 +1,70 @@
+#include "daemon/publish/ha_discovery.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+
+namespace shackd {
+
+namespace {
+using nlohmann::json;
+}
+
+std::string slug(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) out += static_cast<char>(std::tolower(u));
+    else if (!out.empty() && out.back() != '_') out += '_';
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out.empty() ? "x" : out;
+}
+
+std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const std::vector<LoadRef>& loads,
+                                                 const DiscoveryOptions& o) {
+  const json device{{"identifiers", json::array({o.node_id})},
+                    {"name", "shackd " + o.site_name},
+                    {"manufacturer", "shackd"},
+                    {"model", "off-grid edge controller"},
+                    {"sw_version", o.version}};
+  std::vector<DiscoveryMessage> out;
+  const auto add = [&](const std::string& component, const std::string& object, json config) {
+    config["unique_id"] = o.node_id + "_" + object;
+    config["object_id"] = o.node_id + "_" + object;
+    config["availability_topic"] = o.prefix + "/status";
+    config["payload_available"] = "online";
+    config["payload_not_available"] = "offline";
+    config["device"] = device;
+    out.push_back({o.discovery_prefix + "/" + component + "/" + o.node_id + "/" + object + "/config", config.dump()});
+  };
+  const std::string state = o.prefix + "/state";
+  const auto sensor = [&](const std::string& object, const std::string& name, const char* device_class,
+                          const char* unit, const std::string& tpl) {
+    add("sensor", object,
+        {{"name", name}, {"state_topic", state}, {"device_class", device_class}, {"state_class", "measurement"},
+         {"unit_of_measurement", unit}, {"value_template", tpl}});
+  };
+  sensor("battery_voltage", "Battery voltage", "voltage", "V", "{{ value_json.battery_v }}");
+  sensor("soc_estimate", "Battery SOC (estimated from voltage)", "battery", "%", "{{ value_json.soc_pct_estimated }}");
+  sensor("pv_power", "PV power", "power", "W", "{{ value_json.pv_w.value }}");
+  sensor("load_power", "Load power", "power", "W", "{{ value_json.load_w.value }}");
+  sensor("battery_power", "Battery power (+ charging)", "power", "W", "{{ value_json.battery_w.value }}");
+  sensor("battery_temperature", "Battery temperature", "temperature", "°C", "{{ value_json.battery_temp_c.value }}");
+  for (const auto& z : p.rules.zones) {
+    sensor(slug(z.name) + "_temperature", z.name + " temperature", "temperature", "°C",
+           "{{ value_json.zones_c[\"" + z.name + "\"].value }}");
+  }
+  for (const auto& l : loads) {
+    add("binary_sensor", l.id + "_relay",
+        {{"name", l.name + " relay"}, {"state_topic", o.prefix + "/load/" + l.id + "/observed"},
+         {"payload_on", "ON"}, {"payload_off", "OFF"}, {"device_class", "power"}});
+    add("select", l.id + "_mode",
+        {{"name", l.name + " mode"}, {"command_topic", o.prefix + "/load/" + l.id + "/mode/set"},
+         {"state_topic", o.prefix + "/load/" + l.id + "/mode"}, {"options", json::array({"auto", "on", "off"})},
+         {"retain", false}});
+  }
+  return out;
+}
+
+}  // namespace shackd

@@ -1,0 +1,31 @@
+#pragma once
+// Home Assistant MQTT discovery: retained config payloads under
+// homeassistant/<component>/<node>/<object>/config, all sharing one device block and the
+// availability of <prefix>/status.
+#include <string>
+#include <vector>
+
+#include "daemon/site/loads.hpp"
+
+namespace shackd {
+
+struct DiscoveryMessage {
+  std::string topic;
+  std::string payload;  // JSON; an empty payload would delete the entity
+};
+
+struct DiscoveryOptions {
+  std::string prefix = "shack";                 // shackd's own topics
+  std::string discovery_prefix = "homeassistant";
+  std::string node_id = "shackd";               // [a-zA-Z0-9_-]
+  std::string site_name = "Solar Shack";
+  std::string version;
+};
+
+std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const std::vector<LoadRef>& loads,
+                                                 const DiscoveryOptions& o);
+
+// "Heat Room" -> "heat_room": for object ids.
+std::string slug(const std::string& s);
+
+}  // namespace shackd

@@ -1,0 +1,243 @@
+#include "daemon/publish/publish.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+
+#include <cmath>
+
+#include "daemon/publish/json_out.hpp"
+#include "daemon/publish/render.hpp"
+
+namespace shackd {
+
+namespace {
+
+using nlohmann::json;
+
+
+double round_to(double v, int decimals) {
+  const double f = std::pow(10.0, decimals);
+  return std::round(v * f) / f;
+}
+
+double age_s(rules::SteadyTime now, rules::SteadyTime as_of) {
+  return round_to(std::chrono::duration<double>(now - as_of).count(), 1);
+}
+
+}  // namespace
+
+std::string reason_json(const rules::Reason& r) {
+  std::string out;
+  append_reason(out, r);
+  return out;
+}
+
+void append_reason(std::string& out, const rules::Reason& r) {
+  out += '{';
+  json_out::key(out, "code");
+  out += std::to_string(static_cast<int>(r.code));
+  json_out::key(out, "name");
+  json_out::string(out, rules::code_name(r.code));
+  json_out::key(out, "text");
+  json_out::string(out, rules::describe(r));
+  if (r.cause != rules::ReasonCode::none) {
+    json_out::key(out, "cause");
+    json_out::string(out, rules::code_name(r.cause));
+  }
+  if (!std::isnan(r.value)) {
+    json_out::key(out, "value");
+    json_out::number(out, r.value, 3);
+  }
+  if (!std::isnan(r.limit)) {
+    json_out::key(out, "limit");
+    json_out::number(out, r.limit, 3);
+  }
+  if (r.remaining.count() > 0) {
+    json_out::key(out, "remaining_s");
+    json_out::number(out, rules::to_seconds(r.remaining), 0);
+  }
+  out += '}';
+}
+
+namespace {
+// "pv_w":{"value":8450,"age_s":1.2}, or nulls.
+void measured_out(std::string& out, std::string_view name, const std::optional<rules::Reading>& r,
+                  rules::SteadyTime now, int decimals) {
+  json_out::key(out, name);
+  out += "{\"value\":";
+  json_out::number(out, r ? std::optional<double>(r->value) : std::nullopt, decimals);
+  out += ",\"age_s\":";
+  json_out::number(out, r ? std::optional<double>(age_s(now, r->as_of)) : std::nullopt, 1);
+  out += '}';
+}
+}  // namespace
+
+std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, const StoredProfiles& p) {
+  const auto& b = d.battery;
+  const rules::SteadyTime now = snap.now;
+  const std::optional<rules::Reading>* used = nullptr;
+  switch (b.source) {
+    case rules::VoltageSource::battery_monitor: used = &snap.monitor_battery_v; break;
+    case rules::VoltageSource::gx_system: used = &snap.gx_battery_v; break;
+    case rules::VoltageSource::solark: used = &snap.solark_battery_v; break;
+    case rules::VoltageSource::none: break;
+  }
+  std::string out;
+  out.reserve(1024);
+  out += '{';
+  json_out::key(out, "battery_v");
+  json_out::number(out, b.measured_v, 2);
+  json_out::key(out, "battery_v_age_s");
+  json_out::number(out, used && *used ? std::optional<double>(age_s(now, (*used)->as_of)) : std::nullopt, 1);
+  json_out::key(out, "battery_v_decided");
+  json_out::number(out, b.decide_v, 2);
+  json_out::key(out, "voltage_source");
+  json_out::string(out, source_name(b.source));
+  // Derived from the voltage curve: for people, never decided on.
+  json_out::key(out, "soc_pct_estimated");
+  json_out::number(out, b.soc_pct, 1);
+  json_out::key(out, "band");
+  json_out::string(out, band_name(b.band));
+  measured_out(out, "pv_w", snap.pv_w, now, 0);
+  measured_out(out, "load_w", snap.load_w, now, 0);
+  measured_out(out, "battery_a", snap.battery_a, now, 1);
+  std::optional<rules::Reading> battery_w;  // + = charging
+  if (snap.battery_a && b.measured_v) battery_w = rules::Reading{snap.battery_a->value * *b.measured_v, snap.battery_a->as_of};
+  measured_out(out, "battery_w", battery_w, now, 0);
+  measured_out(out, "battery_temp_c", snap.battery_temp_c, now, 1);
+  json_out::key(out, "zones_c");
+  out += '{';
+  for (std::size_t i = 0; i < p.rules.zones.size(); ++i) {
+    const auto& r = i < snap.zone_temp_c.size() ? snap.zone_temp_c[i] : std::optional<rules::Reading>{};
+    measured_out(out, p.rules.zones[i].name, r, now, 1);
+  }
+  out += '}';
+  json_out::key(out, "block_charging");
+  out += d.block_charging ? "true" : "false";
+  json_out::key(out, "charge_reason");
+  append_reason(out, d.charge_reason);
+  json_out::key(out, "alarms");
+  out += '[';
+  for (std::size_t i = 0; i < d.alarms.size(); ++i) {
+    if (i) out += ',';
+    append_reason(out, d.alarms[i]);
+  }
+  out += "]}";
+  return out;
+}
+
+std::string loop_json(const LoopStats& s) {
+  std::string out = "{";
+  json_out::key(out, "cycles");
+  out += std::to_string(s.cycles);
+  json_out::key(out, "missed");
+  out += std::to_string(s.missed);
+  json_out::key(out, "last_ms");
+  json_out::number(out, s.last_ms, 2);
+  json_out::key(out, "longest_ms");
+  json_out::number(out, s.longest_ms, 2);
+  json_out::key(out, "events");
+  out += std::to_string(s.events);
+  json_out::key(out, "store_queued");
+  out += std::to_string(s.store_queued);
+  json_out::key(out, "store_errors");
+  out += std::to_string(s.store_errors);
+  out += '}';
+  return out;
+}
+
+const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load) {
+  switch (load.kind) {
+    case LoadRef::Kind::miner: return d.miners.at(load.index);
+    case LoadRef::Kind::fan: return d.zones.at(load.index).fan;
+    case LoadRef::Kind::heater: return d.zones.at(load.index).heater;
+  }
+  return d.miners.at(load.index);
+}
+
+std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& loads) {
+  std::string out;
+  out.reserve(256 * loads.size() + 64);
+  out += "{\"loads\":[";
+  for (std::size_t i = 0; i < loads.size(); ++i) {
+    const auto& l = loads[i];
+    const auto& ld = decision_for(d, l);
+    if (i) out += ',';
+    out += '{';
+    json_out::key(out, "id");
+    json_out::string(out, l.id);
+    json_out::key(out, "name");
+    json_out::string(out, l.name);
+    json_out::key(out, "kind");
+    json_out::string(out, kind_name(l.kind));
+    json_out::key(out, "on");
+    out += ld.on ? "true" : "false";
+    json_out::key(out, "changed");
+    out += ld.changed ? "true" : "false";
+    json_out::key(out, "reason");
+    append_reason(out, ld.reason);
+    if (l.kind == LoadRef::Kind::fan && ld.fan_speed > 0) {
+      json_out::key(out, "fan_speed");
+      out += std::to_string(ld.fan_speed);
+    }
+    out += '}';
+  }
+  out += "],\"block_charging\":";
+  out += d.block_charging ? "true" : "false";
+  out += '}';
+  return out;
+}
+
+std::string local_iso(std::int64_t unix_s) {
+  const std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &local);
+  const std::string s(buf);
+  if (s.size() < 5) return s;
+  return s.substr(0, s.size() - 2) + ":" + s.substr(s.size() - 2);  // +0100 -> +01:00 (ISO 8601 extended)
+}
+
+std::string event_json(const std::string& kind, const std::string& load_id, const rules::Reason& r,
+                       const std::string& detail, std::optional<std::int64_t> at_unix_s) {
+  json j{{"kind", kind}, {"reason", json::parse(reason_json(r))}};
+  if (at_unix_s) j["at"] = local_iso(*at_unix_s);
+  if (!load_id.empty()) j["load"] = load_id;
+  if (!detail.empty()) j["detail"] = detail;
+  return j.dump();
+}
+
+std::string site_health_json(const MqttHealth& mqtt, const std::map<std::string, bool>& devices_ok,
+                             std::size_t store_queued, std::uint64_t store_errors) {
+  json m{{"connected", mqtt.connected_since_unix_s.has_value()},
+         {"outages", mqtt.outages},
+         {"failed_connects", mqtt.failed_connects}};
+  m["connected_since"] = mqtt.connected_since_unix_s ? json(local_iso(*mqtt.connected_since_unix_s)) : json(nullptr);
+  if (mqtt.last_outage) {
+    const auto& o = *mqtt.last_outage;
+    m["last_outage"] = {{"from", local_iso(o.from_unix_s)},
+                        {"to", local_iso(o.to_unix_s)},
+                        {"duration_s", o.to_unix_s - o.from_unix_s},
+                        {"cause", o.cause}};
+  } else {
+    m["last_outage"] = nullptr;
+  }
+  json d = json::object();
+  for (const auto& [name, ok] : devices_ok) d[name] = ok ? "ok" : "down";
+  return json{{"mqtt", m}, {"devices", d}, {"store", {{"queued", store_queued}, {"errors", store_errors}}}}.dump();
+}
+
+std::string health_json(const drivers::DeviceHealth& h, rules::SteadyTime now) {
+  json j{{"connected", h.connected},
+         {"consecutive_failures", h.consecutive_failures},
+         {"last_error", h.last_error},
+         {"requests", h.requests},
+         {"failed_requests", h.failed_requests},
+         {"reconnects", h.reconnects}};
+  j["last_success_age_s"] = h.last_success ? json(age_s(now, *h.last_success)) : json(nullptr);
+  return j.dump();
+}
+
+}  // namespace shackd

@@ -1,0 +1,73 @@
+#pragma once
+// What shackd says on MQTT, as JSON text built from the rules' decision. Missing is null, never 0;
+// every measurement carries its age.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/site/loads.hpp"
+#include "drivers/modbus_device.hpp"
+#include "rules/decision.hpp"
+#include "rules/snapshot.hpp"
+
+namespace shackd {
+
+// <prefix>/state (retained): battery voltage and source, the SOC estimate labelled as estimated,
+// PV, load, battery power and current, temperatures, band and charge block.
+std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, const StoredProfiles& p);
+
+// The loop's own health, published on <prefix>/loop: whether it keeps its cadence and whether
+// the store keeps up. A tick counts as missed when a cycle starts more than half an interval late.
+struct LoopStats {
+  std::uint64_t cycles = 0;
+  std::uint64_t missed = 0;
+  double last_ms = 0, longest_ms = 0;  // cycle duration, monotonic
+  std::uint64_t events = 0;            // events recorded by this process
+  std::size_t store_queued = 0;        // events and load states waiting for the database
+  std::uint64_t store_errors = 0;      // failed flushes (disk full, read-only, locked)
+};
+std::string loop_json(const LoopStats& s);
+
+// <prefix>/load/<id>/reason: {"code":41,"name":"below_start_voltage","text":"...", "remaining_s":...}
+std::string reason_json(const rules::Reason& r);
+void append_reason(std::string& out, const rules::Reason& r);
+
+const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load);
+
+// <prefix>/decision: every load's desired state and reason, once per cycle.
+std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& loads);
+
+// <prefix>/event: a transition or an alarm, stamped with the wall time it happened at, in the
+// site's local time with its UTC offset ("2026-11-22T08:12:04-08:00"), when `at_unix_s` is given.
+std::string event_json(const std::string& kind, const std::string& load_id, const rules::Reason& r,
+                       const std::string& detail = "", std::optional<std::int64_t> at_unix_s = std::nullopt);
+// The same stamp, for events and for `status`.
+std::string local_iso(std::int64_t unix_s);
+
+// The broker connection as shackd saw it. Nothing reaches the broker while it is down, so the
+// outage is told afterwards: <prefix>/health, retained, after each (re)connect.
+struct MqttHealth {
+  struct Outage {
+    std::int64_t from_unix_s = 0, to_unix_s = 0;
+    std::string cause;  // the broker's reason, or why the connection was lost
+  };
+  std::optional<std::int64_t> connected_since_unix_s;
+  std::optional<std::int64_t> down_since_unix_s;  // while down
+  std::string down_cause;
+  std::optional<Outage> last_outage;
+  std::uint64_t outages = 0;          // since start: connections lost or never made
+  std::uint64_t failed_connects = 0;  // attempts refused or unanswered
+};
+// <prefix>/health: {"mqtt":{"connected":true,"connected_since":...,"last_outage":{"from":...,"to":...,
+// "duration_s":...,"cause":...},"outages":1,"failed_connects":4},"devices":{"victron":"ok"},
+// "store":{"queued":0,"errors":0}}
+std::string site_health_json(const MqttHealth& mqtt, const std::map<std::string, bool>& devices_ok,
+                             std::size_t store_queued, std::uint64_t store_errors);
+
+// <prefix>/device/<id>/health
+std::string health_json(const drivers::DeviceHealth& h, rules::SteadyTime now);
+
+}  // namespace shackd

@@ -1,0 +1,47 @@
+#include "daemon/site/loads.hpp"
+
+namespace shackd {
+
+const char* kind_name(LoadRef::Kind k) {
+  switch (k) {
+    case LoadRef::Kind::miner: return "miner";
+    case LoadRef::Kind::fan: return "fan";
+    case LoadRef::Kind::heater: return "heater";
+  }
+  return "miner";
+}
+
+std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::set<std::string>* defined_relays) {
+  std::vector<LoadRef> out;
+  // A disabled load holds its relay off, unless an enabled load switches the same relay.
+  std::set<std::string> enabled_relays;
+  for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
+    if (p.rules.miners[i].enabled) enabled_relays.insert(p.miners[i].relay_id);
+  }
+  for (std::size_t i = 0; i < p.rules.zones.size() && i < p.zones.size(); ++i) {
+    if (!p.rules.zones[i].enabled) continue;
+    if (p.zones[i].exhaust_fan_relay) enabled_relays.insert(*p.zones[i].exhaust_fan_relay);
+    if (p.zones[i].heater_relay) enabled_relays.insert(*p.zones[i].heater_relay);
+  }
+  const auto listed = [&](bool enabled, const std::string& relay) {
+    return enabled || (!enabled_relays.count(relay) && (!defined_relays || defined_relays->count(relay)));
+  };
+  for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
+    if (p.miners[i].relay_id.empty() || !listed(p.rules.miners[i].enabled, p.miners[i].relay_id)) continue;
+    const auto& name = p.rules.miners[i].name;
+    out.push_back({LoadRef::Kind::miner, i, p.miners[i].relay_id, name, "miner:" + name});
+  }
+  for (std::size_t i = 0; i < p.rules.zones.size() && i < p.zones.size(); ++i) {
+    const auto& name = p.rules.zones[i].name;
+    const bool enabled = p.rules.zones[i].enabled;
+    if (p.zones[i].exhaust_fan_relay && listed(enabled, *p.zones[i].exhaust_fan_relay)) {
+      out.push_back({LoadRef::Kind::fan, i, *p.zones[i].exhaust_fan_relay, name + " fan", "fan:" + name});
+    }
+    if (p.zones[i].heater_relay && listed(enabled, *p.zones[i].heater_relay)) {
+      out.push_back({LoadRef::Kind::heater, i, *p.zones[i].heater_relay, name + " heater", "heater:" + name});
+    }
+  }
+  return out;
+}
+
+}  // namespace shackd

@@ -1,0 +1,173 @@
+#include "daemon/store/cycle_journal.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <stdexcept>
+
+#include "daemon/store/runtime_store.hpp"
+
+namespace shackd {
+
+namespace {
+
+std::int64_t ms_between(rules::SteadyTime from, rules::SteadyTime to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+void put(std::string& line, const std::optional<rules::Reading>& r, rules::SteadyTime now) {
+  line += '\t';
+  if (!r) {
+    line += '-';
+    return;
+  }
+  // fmt's "{}" is the shortest text that reads back to the same double.
+  line += fmt::format("{}@{}", r->value, ms_between(r->as_of, now));
+}
+
+const char* mode_text(rules::OverrideMode m) {
+  switch (m) {
+    case rules::OverrideMode::on: return "on";
+    case rules::OverrideMode::off: return "off";
+    case rules::OverrideMode::automatic: break;
+  }
+  return "auto";
+}
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> f;
+  std::size_t from = 0;
+  for (;;) {
+    const auto tab = line.find('\t', from);
+    f.push_back(line.substr(from, tab == std::string::npos ? std::string::npos : tab - from));
+    if (tab == std::string::npos) return f;
+    from = tab + 1;
+  }
+}
+
+std::int64_t to_int(const std::string& s, const char* what) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) throw std::runtime_error(fmt::format("{} '{}' is not an integer", what, s));
+  return v;
+}
+
+std::optional<JournalCycle::Value> to_value(const std::string& s) {
+  if (s == "-") return std::nullopt;
+  const auto at = s.find('@');
+  if (at == std::string::npos) throw std::runtime_error(fmt::format("reading '{}' is not <value>@<age_ms>", s));
+  const auto value = parse_number(s.substr(0, at));
+  if (!value) throw std::runtime_error(fmt::format("reading '{}' is not a number", s));
+  return JournalCycle::Value{*value, to_int(s.substr(at + 1), "age")};
+}
+
+}  // namespace
+
+std::optional<double> parse_number(const std::string& s) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
+                               const std::vector<JournalOverride>& overrides) {
+  const std::int64_t steady_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(snap.now.time_since_epoch()).count();
+  std::string line = fmt::format("C\t{}\t{}\t", (wall_ms % 60000 + 60000) % 60000, steady_ms);
+  line += snap.local_minute_of_day ? std::to_string(*snap.local_minute_of_day) : std::string("-");
+  for (const auto* r : {&snap.monitor_battery_v, &snap.gx_battery_v, &snap.solark_battery_v, &snap.battery_a,
+                        &snap.battery_temp_c, &snap.pv_w, &snap.load_w}) {
+    put(line, *r, snap.now);
+  }
+  for (const auto& z : snap.zone_temp_c) put(line, z, snap.now);
+  for (const auto& o : overrides) {
+    line += fmt::format("\t{}={}:{}", o.state_key, mode_text(o.mode),
+                        o.remaining_ms ? std::to_string(*o.remaining_ms) : std::string("-"));
+  }
+  return line;
+}
+
+std::string journal_zones_line(const std::vector<std::string>& zone_names) {
+  std::string line = "Z";
+  for (const auto& z : zone_names) line += '\t' + z;
+  return line;
+}
+
+rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<std::string>& profile_zones) const {
+  rules::Snapshot s;
+  s.now = now;
+  s.local_minute_of_day = local_minute_of_day;
+  const auto reading = [&](const std::optional<Value>& v) -> std::optional<rules::Reading> {
+    if (!v) return std::nullopt;
+    return rules::Reading{v->value, now - std::chrono::milliseconds(v->age_ms)};
+  };
+  s.monitor_battery_v = reading(monitor_v);
+  s.gx_battery_v = reading(gx_v);
+  s.solark_battery_v = reading(solark_v);
+  s.battery_a = reading(battery_a);
+  s.battery_temp_c = reading(battery_temp_c);
+  s.pv_w = reading(pv_w);
+  s.load_w = reading(load_w);
+  for (const auto& name : profile_zones) {
+    std::optional<rules::Reading> r;
+    for (std::size_t i = 0; i < zones.size() && i < zone_temp_c.size(); ++i) {
+      if (zones[i] == name) r = reading(zone_temp_c[i]);
+    }
+    s.zone_temp_c.push_back(r);
+  }
+  return s;
+}
+
+void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, std::vector<JournalCycle>& out) {
+  std::vector<std::string> zones;
+  bool started = false;
+  std::size_t from = 0;
+  for (int n = 1; from < text.size(); ++n) {
+    const auto nl = text.find('\n', from);
+    const std::string line = text.substr(from, nl == std::string::npos ? std::string::npos : nl - from);
+    from = nl == std::string::npos ? text.size() : nl + 1;
+    if (line.empty()) continue;
+    try {
+      const auto f = split_tabs(line);
+      if (f[0] == "Z") {
+        zones.assign(f.begin() + 1, f.end());
+      } else if (f[0] == "S") {
+        started = true;
+      } else if (f[0] == "C") {
+        constexpr std::size_t kFixed = 11;  // C, ms, steady, local minute, 7 readings
+        if (f.size() < kFixed + zones.size()) {
+          throw std::runtime_error(fmt::format("{} fields, expected at least {}", f.size(), kFixed + zones.size()));
+        }
+        JournalCycle c;
+        c.wall_ms = minute_unix_s * 1000 + to_int(f[1], "ms");
+        c.steady_ms = to_int(f[2], "steady_ms");
+        c.started = std::exchange(started, false);
+        c.zones = zones;
+        if (f[3] != "-") c.local_minute_of_day = static_cast<int>(to_int(f[3], "local minute"));
+        std::optional<JournalCycle::Value>* fixed[] = {&c.monitor_v, &c.gx_v, &c.solark_v, &c.battery_a, &c.battery_temp_c, &c.pv_w, &c.load_w};
+        for (std::size_t i = 0; i < 7; ++i) *fixed[i] = to_value(f[4 + i]);
+        for (std::size_t i = 0; i < zones.size(); ++i) c.zone_temp_c.push_back(to_value(f[kFixed + i]));
+        for (std::size_t i = kFixed + zones.size(); i < f.size(); ++i) {
+          const auto eq = f[i].rfind('='), colon = f[i].rfind(':');
+          if (eq == std::string::npos || colon == std::string::npos || colon < eq) {
+            throw std::runtime_error(fmt::format("override '{}' is not <load>=<mode>:<remaining_ms>", f[i]));
+          }
+          JournalOverride o;
+          o.state_key = f[i].substr(0, eq);
+          const std::string mode = f[i].substr(eq + 1, colon - eq - 1), left = f[i].substr(colon + 1);
+          o.mode = mode == "on" ? rules::OverrideMode::on : mode == "off" ? rules::OverrideMode::off : rules::OverrideMode::automatic;
+          if (left != "-") o.remaining_ms = to_int(left, "remaining_ms");
+          c.overrides.push_back(o);
+        }
+        out.push_back(std::move(c));
+      } else {
+        throw std::runtime_error("unknown entry '" + f[0] + "'");
+      }
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(fmt::format("cycle journal of {}, line {}: {}", iso_utc(minute_unix_s), n, e.what()));
+    }
+  }
+}
+
+}  // namespace shackd

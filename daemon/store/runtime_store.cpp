@@ -1,0 +1,215 @@
+#include "daemon/store/runtime_store.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+
+namespace shackd {
+
+std::string iso_utc(std::int64_t unix_s) {
+  const std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+}
+
+void RuntimeStore::Agg::add(const std::optional<double>& v) {
+  if (!v) return;  // a missing reading is not a 0 in the average
+  if (n == 0) min = max = *v;
+  min = std::min(min, *v);
+  max = std::max(max, *v);
+  sum += *v;
+  ++n;
+}
+
+RuntimeStore::RuntimeStore(db::Db& db) : db_(db) {}
+
+std::map<std::string, LoadStateRow> RuntimeStore::load_states() {
+  auto s = db_.prepare(
+      "SELECT load_id, commanded_on, since, last_start, last_stop, starts_this_hour, override_mode, override_until, "
+      "on_seconds, relay_cycles FROM load_state");
+  std::map<std::string, LoadStateRow> out;
+  while (s.step()) {
+    LoadStateRow r;
+    r.load_id = s.text(0);
+    r.commanded_on = s.integer(1) != 0;
+    r.since = s.opt_text(2);
+    r.last_start = s.opt_text(3);
+    r.last_stop = s.opt_text(4);
+    r.starts_this_hour = static_cast<int>(s.integer(5));
+    r.override_mode = s.text(6);
+    r.override_until = s.opt_text(7);
+    r.on_seconds = s.integer(8);
+    r.relay_cycles = s.integer(9);
+    out[r.load_id] = r;
+  }
+  written_ = out;
+  return out;
+}
+
+void RuntimeStore::set_load_state(const LoadStateRow& row) {
+  const auto w = written_.find(row.load_id);
+  if (w != written_.end() && w->second == row) {
+    states_.erase(row.load_id);  // back to what is on disk: nothing to write
+    return;
+  }
+  states_[row.load_id] = row;
+}
+
+void RuntimeStore::add_event(Event event) {
+  events_.push_back(std::move(event));
+  trim();
+}
+
+void RuntimeStore::add_sample(std::int64_t unix_s, const TelemetrySample& sample) {
+  const std::int64_t minute = unix_s - (unix_s % 60 + 60) % 60;
+  if (current_ && current_->start_s != minute) {
+    done_.push_back(std::move(*current_));
+    current_.reset();
+    trim();
+  }
+  if (!current_) {
+    current_ = Minute{};  // (not emplace(): clang 14 rejects it for a nested aggregate)
+    current_->start_s = minute;
+  }
+  Minute& m = *current_;
+  ++m.samples;
+  m.battery_v.add(sample.battery_v);
+  m.soc_pct.add(sample.soc_pct);
+  m.pv_w.add(sample.pv_w);
+  m.load_w.add(sample.load_w);
+  m.battery_temp_c.add(sample.battery_temp_c);
+  for (const auto& [zone, temp] : sample.zone_temps_c) m.zones[zone].add(temp);
+  if (!sample.journal_lines.empty()) {
+    // Each minute's text stands alone: it names its zones first, and again when they change.
+    if (m.journal.empty() || m.journal_zones != sample.journal_zones) {
+      m.journal += sample.journal_zones + '\n';
+      m.journal_zones = sample.journal_zones;
+    }
+    m.journal += sample.journal_lines + '\n';
+  }
+}
+
+void RuntimeStore::trim() {
+  while (events_.size() + done_.size() > max_queued) {
+    if (!done_.empty()) done_.pop_front();  // telemetry goes before events
+    else events_.pop_front();
+    ++dropped_;
+  }
+}
+
+FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
+  FlushStats stats;
+  if (force && current_) {  // shutting down: the minute in progress is written too
+    done_.push_back(std::move(*current_));
+    current_.reset();
+  }
+  const bool telemetry_due = !done_.empty() && (force || unix_now - last_telemetry_write_s_ >= telemetry_every_s);
+  if (states_.empty() && events_.empty() && !telemetry_due) return stats;
+
+  db::Transaction tx(db_);
+  if (!states_.empty()) {
+    auto up = db_.prepare(
+        "INSERT INTO load_state (load_id, commanded_on, since, last_start, last_stop, starts_this_hour, "
+        "override_mode, override_until, on_seconds, relay_cycles, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+        "ON CONFLICT(load_id) DO UPDATE SET commanded_on = excluded.commanded_on, since = excluded.since, "
+        "last_start = excluded.last_start, last_stop = excluded.last_stop, "
+        "starts_this_hour = excluded.starts_this_hour, override_mode = excluded.override_mode, "
+        "override_until = excluded.override_until, on_seconds = excluded.on_seconds, "
+        "relay_cycles = excluded.relay_cycles, updated_at = excluded.updated_at");
+    for (const auto& [id, r] : states_) {
+      up.bind(1, r.load_id).bind(2, r.commanded_on).bind(3, r.since).bind(4, r.last_start).bind(5, r.last_stop);
+      up.bind(6, r.starts_this_hour).bind(7, r.override_mode).bind(8, r.override_until);
+      up.bind(9, r.on_seconds).bind(10, r.relay_cycles).run();
+      ++stats.states;
+    }
+  }
+  if (!events_.empty()) {
+    auto ins = db_.prepare(
+        "INSERT INTO events (at, kind, load_id, commanded_on, reason_code, reason, detail, battery_v, voltage_source, "
+        "pv_w, load_w, temp_c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const Event& e : events_) {
+      ins.bind(1, iso_utc(e.at_unix_s)).bind(2, e.kind).bind(3, e.load_id).bind(4, e.commanded_on);
+      ins.bind(5, e.reason_code).bind(6, e.reason).bind(7, e.detail).bind(8, e.battery_v).bind(9, e.voltage_source);
+      ins.bind(10, e.pv_w).bind(11, e.load_w).bind(12, e.temp_c).run();
+      ++stats.events;
+    }
+  }
+  if (telemetry_due) {
+    auto row = db_.prepare(
+        "INSERT OR REPLACE INTO telemetry (minute, samples, battery_v_min, battery_v_avg, battery_v_max, soc_pct_avg, "
+        "pv_w_min, pv_w_avg, pv_w_max, load_w_min, load_w_avg, load_w_max, battery_temp_c_min, battery_temp_c_avg, "
+        "battery_temp_c_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto journal = db_.prepare(
+        // A restart within a minute writes that minute twice: the second part follows the first.
+        "INSERT INTO cycle_journal (minute, format, cycles) VALUES (?, 1, ?) "
+        "ON CONFLICT(minute) DO UPDATE SET cycles = cycles || excluded.cycles");
+    auto zone = db_.prepare(
+        "INSERT OR REPLACE INTO telemetry_zone (minute, zone, temp_c_min, temp_c_avg, temp_c_max) "
+        "VALUES (?, ?, ?, ?, ?)");
+    const auto bind3 = [](db::Stmt& s, int at, const Agg& a) {
+      if (a.n == 0) {
+        s.bind_null(at).bind_null(at + 1).bind_null(at + 2);
+      } else {
+        s.bind(at, a.min).bind(at + 1, a.sum / a.n).bind(at + 2, a.max);
+      }
+    };
+    for (const Minute& m : done_) {
+      const std::string minute = iso_utc(m.start_s);
+      row.bind(1, minute).bind(2, m.samples);
+      bind3(row, 3, m.battery_v);
+      if (m.soc_pct.n) row.bind(6, m.soc_pct.sum / m.soc_pct.n); else row.bind_null(6);
+      bind3(row, 7, m.pv_w);
+      bind3(row, 10, m.load_w);
+      bind3(row, 13, m.battery_temp_c);
+      row.run();
+      for (const auto& [name, a] : m.zones) {
+        zone.bind(1, minute).bind(2, name);
+        bind3(zone, 3, a);
+        zone.run();
+      }
+      if (!m.journal.empty()) journal.bind(1, minute).bind(2, m.journal).run();
+      ++stats.minutes;
+    }
+  }
+  tx.commit();
+
+  // Only now, with the commit done, is the queue written.
+  for (auto& [id, r] : states_) written_[id] = r;
+  states_.clear();
+  events_.clear();
+  if (telemetry_due) {
+    done_.clear();
+    last_telemetry_write_s_ = unix_now;
+  }
+  return stats;
+}
+
+int RuntimeStore::prune(std::int64_t unix_now, int telemetry_days, int events_days, int batch, int journal_days) {
+  const std::string telemetry_cut = iso_utc(unix_now - std::int64_t{telemetry_days} * 86400);
+  const std::string events_cut = iso_utc(unix_now - std::int64_t{events_days} * 86400);
+  int deleted = 0;
+  db::Transaction tx(db_);
+  const auto run = [&](const char* sql, const std::string& cut) {
+    auto s = db_.prepare(sql);
+    s.bind(1, cut).bind(2, batch).run();
+    deleted += sqlite3_changes(db_.raw());
+  };
+  // DELETE ... LIMIT needs a compile option Debian does not set: select the batch by key.
+  run("DELETE FROM telemetry WHERE minute IN (SELECT minute FROM telemetry WHERE minute < ? ORDER BY minute LIMIT ?)",
+      telemetry_cut);
+  run("DELETE FROM telemetry_zone WHERE (minute, zone) IN "
+      "(SELECT minute, zone FROM telemetry_zone WHERE minute < ? ORDER BY minute LIMIT ?)",
+      telemetry_cut);
+  run("DELETE FROM cycle_journal WHERE minute IN "
+      "(SELECT minute FROM cycle_journal WHERE minute < ? ORDER BY minute LIMIT ?)",
+      iso_utc(unix_now - std::int64_t{journal_days} * 86400));
+  run("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < ? LIMIT ?)", events_cut);
+  tx.commit();
+  return deleted;
+}
+
+}  // namespace shackd

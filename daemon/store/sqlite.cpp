@@ -1,0 +1,170 @@
+#include "daemon/store/sqlite.hpp"
+
+#include <fmt/format.h>
+
+namespace shackd::db {
+
+namespace {
+std::string describe(sqlite3* db, int rc) {
+  const char* msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return fmt::format("{} ({})", msg, sqlite3_errstr(rc));
+}
+}  // namespace
+
+// ---- Stmt
+
+Stmt::Stmt(sqlite3* db, std::string_view sql, const std::string& db_path) : db_(db), sql_(sql), path_(&db_path) {
+  const int rc = sqlite3_prepare_v2(db, sql_.data(), static_cast<int>(sql_.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) fail("prepare", rc);
+}
+
+Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+
+Stmt::Stmt(Stmt&& other) noexcept
+    : stmt_(other.stmt_), db_(other.db_), sql_(std::move(other.sql_)), path_(other.path_) {
+  other.stmt_ = nullptr;
+}
+
+void Stmt::fail(const char* what, int rc) const {
+  std::string first_line = sql_.substr(0, sql_.find('\n'));
+  if (first_line.size() > 80) first_line = first_line.substr(0, 77) + "...";
+  throw Error(fmt::format("database {}: {} '{}': {}", *path_, what, first_line, describe(db_, rc)),
+              sqlite3_extended_errcode(db_));
+}
+
+Stmt& Stmt::bind(int index, double value) {
+  if (const int rc = sqlite3_bind_double(stmt_, index, value); rc != SQLITE_OK) fail("bind", rc);
+  return *this;
+}
+Stmt& Stmt::bind(int index, std::int64_t value) {
+  if (const int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK) fail("bind", rc);
+  return *this;
+}
+Stmt& Stmt::bind(int index, std::string_view value) {
+  const int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail("bind", rc);
+  return *this;
+}
+Stmt& Stmt::bind_null(int index) {
+  if (const int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK) fail("bind", rc);
+  return *this;
+}
+
+bool Stmt::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  sqlite3_reset(stmt_);
+  fail("run", rc);
+}
+
+void Stmt::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Stmt::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+bool Stmt::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+double Stmt::real(int col) const { return sqlite3_column_double(stmt_, col); }
+std::int64_t Stmt::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+std::string Stmt::text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
+}
+std::optional<double> Stmt::opt_real(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return real(col);
+}
+std::optional<std::string> Stmt::opt_text(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+
+// ---- Db
+
+Db::Db(std::string path, OpenOptions options) : path_(std::move(path)) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (options.create) flags |= SQLITE_OPEN_CREATE;
+  const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string why = describe(db_, rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    if ((rc & 0xff) == SQLITE_CANTOPEN && !options.create) {
+      throw Error(fmt::format("database {}: cannot open it ({}); create it with `shackd migrate --db {}`", path_, why,
+                              path_),
+                  rc);
+    }
+    throw Error(fmt::format("database {}: cannot open it: {}", path_, why), rc);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+  // Outside any transaction, in this order (protocols.md §6). WAL needs a writable directory.
+  // synchronous=NORMAL in WAL cannot corrupt; a power cut may lose the last commits, an app
+  // crash loses nothing. It fsyncs only at checkpoints, which spares the SD card.
+  try {
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    exec("PRAGMA journal_size_limit=8388608");
+    // 512 KiB of page cache (the default is 2 MiB): shackd's working set is small, RAM on a Pi is not.
+    exec("PRAGMA cache_size=-512");
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+Db::~Db() { sqlite3_close(db_); }
+
+void Db::fail(std::string_view what, int rc) const {
+  throw Error(fmt::format("database {}: {}: {}", path_, what, describe(db_, rc)), sqlite3_extended_errcode(db_));
+}
+
+void Db::exec(std::string_view sql) {
+  const std::string text(sql);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    std::string first_line = text.substr(0, text.find('\n'));
+    if (first_line.size() > 80) first_line = first_line.substr(0, 77) + "...";
+    throw Error(fmt::format("database {}: '{}': {} ({})", path_, first_line, msg, sqlite3_errstr(rc)),
+                sqlite3_extended_errcode(db_));
+  }
+}
+
+std::int64_t Db::scalar_int(std::string_view sql) {
+  Stmt s = prepare(sql);
+  return s.step() ? s.integer(0) : 0;
+}
+
+bool Db::table_exists(std::string_view name) {
+  Stmt s = prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?");
+  s.bind(1, name);
+  return s.step();
+}
+
+// ---- Transaction
+
+Transaction::Transaction(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  // SQLite leaves a transaction open after a failed multi-statement exec: roll back explicitly.
+  if (!done_ && db_.in_transaction()) sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace shackd::db
