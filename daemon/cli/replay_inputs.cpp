@@ -90,9 +90,10 @@ std::vector<JournalCycle> read_csv_cycles(const std::string& path) {
 
 std::vector<JournalCycle> read_journal_cycles(db::Db& db, std::int64_t since_s, std::int64_t until_s) {
   std::vector<JournalCycle> out;
-  auto s = db.prepare("SELECT minute, cycles FROM cycle_journal WHERE minute >= ? AND minute < ? ORDER BY minute");
-  s.bind(1, iso_utc(since_s - (since_s % 60 + 60) % 60)).bind(2, iso_utc(until_s));
-  while (s.step()) read_journal_minute(parse_iso_utc(s.text(0)).value_or(0), s.text(1), out);
+  auto s = db.prepare(
+      "SELECT minute_s, cycles FROM cycle_journal WHERE minute_s >= ? AND minute_s < ? ORDER BY minute_s");
+  s.bind(1, since_s - (since_s % 60 + 60) % 60).bind(2, until_s);
+  while (s.step()) read_journal_minute(s.integer(0), s.text(1), out);
   std::erase_if(out, [&](const JournalCycle& c) { return c.wall_ms < since_s * 1000 || c.wall_ms >= until_s * 1000; });
   return out;
 }

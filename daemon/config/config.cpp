@@ -318,7 +318,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
         if (k == "path") r.text(v, "database.path", c.database_path);
         if (k == "telemetry_days") r.integer_as(v, "database.telemetry_days", 1, 3650, c.telemetry_days);
         if (k == "events_days") r.integer_as(v, "database.events_days", 1, 3650, c.events_days);
-        if (k == "journal_days") r.integer_as(v, "database.journal_days", 1, 3650, c.journal_days);
+        if (k == "journal_days") r.integer_as(v, "database.journal_days", 0, 3650, c.journal_days);
       }
     } else if (section == "loop") {
       for (const auto& [k, v] : yaml::entries(node, "loop", {"interval_ms", "dry_run"}, e)) {

@@ -60,7 +60,7 @@ struct Config {
   std::string database_path = "/var/lib/shackd/shackd.db";
   int telemetry_days = 30;
   int events_days = 90;
-  int journal_days = 7;  // the cycle journal `replay` reads: about 2-3 MB a day at 5 s cycles
+  int journal_days = 7;  // the cycle journal `replay` reads (about 5 MB a day at 2 s cycles); 0: none
   std::chrono::milliseconds interval{2000};
   bool dry_run = false;
   VictronConfig victron;

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
-#include <malloc.h>
 #include <time.h>
 #include <thread>
 
@@ -620,6 +619,7 @@ std::string Daemon::status_line() const {
 // What the rules are about to be given, for `shackd replay`: the snapshot and every override in
 // force (the state before the rules run is what they see).
 void Daemon::journal_cycle(const rules::Snapshot& snap) {
+  if (config_.journal_days == 0) return;  // the owner turned it off: replay uses minute averages
   std::vector<JournalOverride> overrides;
   for (const auto& l : loads_) {
     const auto& ov = state_of(state_, l).override_;

@@ -145,8 +145,8 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
         "battery_temp_c_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     auto journal = db_.prepare(
         // A restart within a minute writes that minute twice: the second part follows the first.
-        "INSERT INTO cycle_journal (minute, format, cycles) VALUES (?, 1, ?) "
-        "ON CONFLICT(minute) DO UPDATE SET cycles = cycles || excluded.cycles");
+        "INSERT INTO cycle_journal (minute_s, format, cycles) VALUES (?, 1, ?) "
+        "ON CONFLICT(minute_s) DO UPDATE SET cycles = cycles || excluded.cycles");
     auto zone = db_.prepare(
         "INSERT OR REPLACE INTO telemetry_zone (minute, zone, temp_c_min, temp_c_avg, temp_c_max) "
         "VALUES (?, ?, ?, ?, ?)");
@@ -171,7 +171,7 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
         bind3(zone, 3, a);
         zone.run();
       }
-      if (!m.journal.empty()) journal.bind(1, minute).bind(2, m.journal).run();
+      if (!m.journal.empty()) journal.bind(1, m.start_s).bind(2, m.journal).run();
       ++stats.minutes;
     }
   }
@@ -204,9 +204,13 @@ int RuntimeStore::prune(std::int64_t unix_now, int telemetry_days, int events_da
   run("DELETE FROM telemetry_zone WHERE (minute, zone) IN "
       "(SELECT minute, zone FROM telemetry_zone WHERE minute < ? ORDER BY minute LIMIT ?)",
       telemetry_cut);
-  run("DELETE FROM cycle_journal WHERE minute IN "
-      "(SELECT minute FROM cycle_journal WHERE minute < ? ORDER BY minute LIMIT ?)",
-      iso_utc(unix_now - std::int64_t{journal_days} * 86400));
+  {
+    auto s = db_.prepare(
+        "DELETE FROM cycle_journal WHERE minute_s IN "
+        "(SELECT minute_s FROM cycle_journal WHERE minute_s < ? ORDER BY minute_s LIMIT ?)");
+    s.bind(1, unix_now - std::int64_t{journal_days} * 86400).bind(2, batch).run();
+    deleted += sqlite3_changes(db_.raw());
+  }
   run("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < ? LIMIT ?)", events_cut);
   tx.commit();
   return deleted;
