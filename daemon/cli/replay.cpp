@@ -121,13 +121,11 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
       if (print && (ld.changed || i == 0)) {
         fmt::print("{}  {:<22} {:<4} {}\n", local_hms(c.wall_ms), l.name, ld.on ? "ON" : "off", rules::describe(ld.reason));
       }
-      const auto& st = state_of(state, l);
+      // The rows only feed the restore at a restart: the override is rewritten every cycle (the
+      // daemon rewrites it only on a command, to spare the disk a one-second wobble).
       const auto prev = rows.find(l.state_key);
-      const bool ov_changed = prev == rows.end() ||
-                              prev->second.override_mode != (st.override_.mode == rules::OverrideMode::on    ? "on"
-                                                             : st.override_.mode == rules::OverrideMode::off ? "off"
-                                                                                                             : "auto");
-      rows[l.state_key] = persist_load(l.state_key, st, prev == rows.end() ? nullptr : &prev->second, now, wall_s, ov_changed);
+      rows[l.state_key] =
+          persist_load(l.state_key, state_of(state, l), prev == rows.end() ? nullptr : &prev->second, now, wall_s, true);
     }
   }
   return t;
@@ -267,7 +265,7 @@ int cmd_replay(const std::vector<std::string>& argv) {
       }
       return kExOk;
     }
-    const Timeline recorded = recorded_timeline(db, loads, after.from_ms, after.to_ms);
+    const Timeline recorded = recorded_timeline(db, loads, start_rows, after.from_ms, after.to_ms);
     if (sets.empty()) {
       print_table(loads, {{"recorded", &recorded}, {"replay", &after}});
     } else {

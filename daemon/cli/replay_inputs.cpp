@@ -156,11 +156,13 @@ double Timeline::on_hours(const std::string& load) const {
   return static_cast<double>(total_ms) / 3.6e6;
 }
 
-Timeline recorded_timeline(db::Db& db, const std::vector<LoadRef>& loads, std::int64_t from_ms, std::int64_t to_ms) {
+Timeline recorded_timeline(db::Db& db, const std::vector<LoadRef>& loads,
+                           const std::map<std::string, LoadStateRow>& rows_at_start, std::int64_t from_ms,
+                           std::int64_t to_ms) {
   Timeline t;
   t.from_ms = from_ms;
   t.to_ms = to_ms;
-  const auto rows = rows_before(db, loads, from_ms / 1000);
+  const auto& rows = rows_at_start;
   auto s = db.prepare(
       "SELECT at, load_id, commanded_on, reason FROM events WHERE kind = 'actuation' AND at >= ? AND at <= ? "
       "ORDER BY at, id");

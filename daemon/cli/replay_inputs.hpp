@@ -40,8 +40,11 @@ struct Timeline {
   double on_hours(const std::string& load) const;
 };
 
-// The actuation events of `loads` in [from_ms, to_ms], and each load's state before.
-Timeline recorded_timeline(db::Db& db, const std::vector<LoadRef>& loads, std::int64_t from_ms, std::int64_t to_ms);
+// The actuation events of `loads` in [from_ms, to_ms]; each load's state before is `rows_at_start`
+// (rows_before() at from_ms).
+Timeline recorded_timeline(db::Db& db, const std::vector<LoadRef>& loads,
+                           const std::map<std::string, LoadStateRow>& rows_at_start, std::int64_t from_ms,
+                           std::int64_t to_ms);
 
 // The load_state rows as they were at `at_s`, rebuilt from the actuation events before it: what a
 // daemon starting then would have restored (overrides come with the journal's first cycle).

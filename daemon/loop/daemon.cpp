@@ -101,6 +101,9 @@ bool Daemon::load(const Config& config, bool first) {
   const auto old_loads = loads_;
   const rules::State old_state = state_;
   profiles_ = std::move(p);
+  std::vector<std::string> zone_names;
+  for (const auto& z : profiles_.rules.zones) zone_names.push_back(z.name);
+  journal_zones_ = journal_zones_line(zone_names);
   const std::set<std::string> defined = relay_ids(config);
   loads_ = load_refs(profiles_, &defined);
   // A load that is gone must not stay on: its relay, where it is still defined, is switched off
@@ -533,7 +536,7 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
       }
     }
     const auto& ov = state_of(state_, l).override_;
-    const std::string mode = ov.mode == rules::OverrideMode::on ? "on" : ov.mode == rules::OverrideMode::off ? "off" : "auto";
+    const std::string mode = mode_name(ov.mode);
     if (everything || pub.mode != mode) {
       mqtt_publish(topic + "/mode", mode, true);
       pub.mode = mode;
@@ -568,9 +571,7 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
     s.zone_temps_c.emplace_back(profiles_.rules.zones[i].name,
                                 snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
   }
-  std::vector<std::string> zone_names;
-  for (const auto& z : profiles_.rules.zones) zone_names.push_back(z.name);
-  s.journal_zones = journal_zones_line(zone_names);
+  s.journal_zones = journal_zones_;
   s.journal_lines = std::move(journal_lines_);
   journal_lines_.clear();
   store_->add_sample(wall_now, s);

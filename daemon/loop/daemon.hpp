@@ -103,6 +103,7 @@ class Daemon {
   // This cycle's journal lines (daemon/store/cycle_journal.hpp), taken before the rules run; an S line
   // first after a start.
   std::string journal_lines_;
+  std::string journal_zones_;  // the Z line of the profiles in force
   bool journal_started_ = true;
   bool publish_all_ = true;
   rules::SteadyTime last_prune_{};

@@ -96,9 +96,7 @@ LoadStateRow persist_load(const std::string& key, const rules::LoadState& st, co
     if (st.last_change) r.since = iso(*st.last_change);
     r.starts_this_hour = st.starts.in_last_hour(steady_now);
   }
-  const char* mode = st.override_.mode == rules::OverrideMode::on    ? "on"
-                     : st.override_.mode == rules::OverrideMode::off ? "off"
-                                                                      : "auto";
+  const char* mode = mode_name(st.override_.mode);
   if (override_changed || !previous || r.override_mode != mode) {
     r.override_mode = mode;
     r.override_until.reset();

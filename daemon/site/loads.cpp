@@ -2,6 +2,15 @@
 
 namespace shackd {
 
+const char* mode_name(rules::OverrideMode m) {
+  switch (m) {
+    case rules::OverrideMode::on: return "on";
+    case rules::OverrideMode::off: return "off";
+    case rules::OverrideMode::automatic: break;
+  }
+  return "auto";
+}
+
 const char* kind_name(LoadRef::Kind k) {
   switch (k) {
     case LoadRef::Kind::miner: return "miner";

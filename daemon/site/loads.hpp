@@ -26,6 +26,9 @@ std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::set<std::stri
 
 const char* kind_name(LoadRef::Kind k);
 
+// An override mode as load_state, MQTT and the cycle journal write it: "auto", "on", "off".
+const char* mode_name(rules::OverrideMode m);
+
 // The rules' state of one load (works for const and mutable states).
 template <typename State>
 auto& state_of(State& s, const LoadRef& l) {

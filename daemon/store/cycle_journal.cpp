@@ -5,6 +5,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "daemon/site/loads.hpp"
 #include "daemon/store/runtime_store.hpp"
 
 namespace shackd {
@@ -23,15 +24,6 @@ void put(std::string& line, const std::optional<rules::Reading>& r, rules::Stead
   }
   // fmt's "{}" is the shortest text that reads back to the same double.
   line += fmt::format("{}@{}", r->value, ms_between(r->as_of, now));
-}
-
-const char* mode_text(rules::OverrideMode m) {
-  switch (m) {
-    case rules::OverrideMode::on: return "on";
-    case rules::OverrideMode::off: return "off";
-    case rules::OverrideMode::automatic: break;
-  }
-  return "auto";
 }
 
 std::vector<std::string> split_tabs(const std::string& line) {
@@ -82,7 +74,7 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
   }
   for (const auto& z : snap.zone_temp_c) put(line, z, snap.now);
   for (const auto& o : overrides) {
-    line += fmt::format("\t{}={}:{}", o.state_key, mode_text(o.mode),
+    line += fmt::format("\t{}={}:{}", o.state_key, mode_name(o.mode),
                         o.remaining_ms ? std::to_string(*o.remaining_ms) : std::string("-"));
   }
   return line;

@@ -193,7 +193,7 @@ int RuntimeStore::prune(std::int64_t unix_now, int telemetry_days, int events_da
   const std::string events_cut = iso_utc(unix_now - std::int64_t{events_days} * 86400);
   int deleted = 0;
   db::Transaction tx(db_);
-  const auto run = [&](const char* sql, const std::string& cut) {
+  const auto run = [&](const char* sql, const auto& cut) {
     auto s = db_.prepare(sql);
     s.bind(1, cut).bind(2, batch).run();
     deleted += sqlite3_changes(db_.raw());
@@ -204,13 +204,9 @@ int RuntimeStore::prune(std::int64_t unix_now, int telemetry_days, int events_da
   run("DELETE FROM telemetry_zone WHERE (minute, zone) IN "
       "(SELECT minute, zone FROM telemetry_zone WHERE minute < ? ORDER BY minute LIMIT ?)",
       telemetry_cut);
-  {
-    auto s = db_.prepare(
-        "DELETE FROM cycle_journal WHERE minute_s IN "
-        "(SELECT minute_s FROM cycle_journal WHERE minute_s < ? ORDER BY minute_s LIMIT ?)");
-    s.bind(1, unix_now - std::int64_t{journal_days} * 86400).bind(2, batch).run();
-    deleted += sqlite3_changes(db_.raw());
-  }
+  run("DELETE FROM cycle_journal WHERE minute_s IN "
+      "(SELECT minute_s FROM cycle_journal WHERE minute_s < ? ORDER BY minute_s LIMIT ?)",
+      unix_now - std::int64_t{journal_days} * 86400);
   run("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < ? LIMIT ?)", events_cut);
   tx.commit();
   return deleted;
