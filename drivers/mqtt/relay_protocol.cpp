@@ -221,8 +221,11 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
         // now is as commanded, even when nothing changed and so no NotifyStatus came. The
         // request's id carries the channel and the state (shelly_rpc_id); the reply's src is the
         // device, which tells the relays sharing this reply topic apart.
+        // Each key is checked for its type: json::value() throws on a "src" that is not a string.
         const auto id = j.find("id");
-        if (j.value("src", "") != r.topic || !j.contains("result") || id == j.end() || !id->is_number_integer()) {
+        const auto src = j.find("src");
+        if (src == j.end() || !src->is_string() || src->get_ref<const std::string&>() != r.topic ||
+            !j.contains("result") || id == j.end() || !id->is_number_integer()) {
           return std::nullopt;
         }
         const auto v = id->get<long long>();

@@ -86,6 +86,10 @@ TEST_CASE("Shelly Gen1, Gen2 and ESPHome") {
   CHECK_FALSE(parse_relay_message(g2, "shackd/rpc", reply(shelly_rpc_id(8, 0, true), "shellyplus1-other")));  // another device
   CHECK_FALSE(parse_relay_message(g2, "shackd/rpc",
                                   R"({"id":129,"src":"shellyplus1pm-a8032ab29be0","error":{"code":-103,"message":"x"}})"));
+  // A reply whose keys have the wrong types is ignored, never thrown (found by fuzz_mqtt).
+  CHECK_FALSE(parse_relay_message(g2, "shackd/rpc", R"({"id":3,"src":{"was_on":false}})"));
+  CHECK_FALSE(parse_relay_message(g2, "shackd/rpc", R"({"id":3,"src":17,"result":{}})"));
+  CHECK_FALSE(parse_relay_message(g2, "shackd/rpc", R"({"id":"3","src":"shellyplus1pm-a8032ab29be0","result":{}})"));
   CHECK(parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/events/rpc",
                             R"({"method":"NotifyStatus","params":{"ts":1,"switch:0":{"output":true}}})")->on == true);
   // NotifyStatus with only other keys says nothing about the output.
