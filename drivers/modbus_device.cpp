@@ -16,8 +16,54 @@ ModbusDevice::ModbusDevice(DeviceConfig config, Clock clock)
       backoff_(config_.backoff_min) {
   for (const auto& u : config_.units) {
     const int max_block = std::min<int>({u.table->max_block, config_.max_block.value_or(kMaxRead), kMaxRead});
-    for (const Block& b : plan_blocks(u.table->registers, u.table->max_gap, max_block)) plan_.push_back({u.unit, b});
+    for (const Block& b : plan_blocks(u.table->registers, u.table->max_gap, max_block)) base_plan_.push_back({u.unit, b});
   }
+  plan_ = base_plan_;
+}
+
+namespace {
+const UnitConfig& unit_of(const DeviceConfig& c, int unit) {
+  return *std::find_if(c.units.begin(), c.units.end(), [&](const UnitConfig& u) { return u.unit == unit; });
+}
+std::vector<Register> registers_in(const Table& t, Block b) {
+  std::vector<Register> out;
+  for (const Register& r : t.registers) {
+    if (r.address >= b.start && r.address + word_count(r.type) <= b.start + b.count) out.push_back(r);
+  }
+  return out;
+}
+}  // namespace
+
+void ModbusDevice::split_refused(std::size_t i, PollResult& out) {
+  const PlannedRead p = plan_[i];
+  const UnitConfig& unit = unit_of(config_, p.unit);
+  auto regs = registers_in(*unit.table, p.block);
+  std::sort(regs.begin(), regs.end(), [](const Register& a, const Register& b) { return a.address < b.address; });
+  plan_.erase(plan_.begin() + static_cast<std::ptrdiff_t>(i));
+  if (regs.size() > 1) {
+    // Split in two at the widest stretch of unlisted addresses (that is where a firmware's hole
+    // is likeliest), else in the middle; each half is read, and split again if refused. The
+    // plan left for the connection is the fewest reads this firmware serves whole.
+    std::size_t cut = regs.size() / 2;
+    int widest = 0;
+    for (std::size_t k = 1; k < regs.size(); ++k) {
+      const int gap = regs[k].address - (regs[k - 1].address + word_count(regs[k - 1].type));
+      if (gap > widest) widest = gap, cut = k;
+    }
+    const auto block_of = [](const Register& first, const Register& last) {
+      return Block{first.address, static_cast<std::uint16_t>(last.address + word_count(last.type) - first.address)};
+    };
+    const PlannedRead halves[] = {{p.unit, block_of(regs.front(), regs[cut - 1])},
+                                  {p.unit, block_of(regs[cut], regs.back())}};
+    plan_.insert(plan_.begin() + static_cast<std::ptrdiff_t>(i), std::begin(halves), std::end(halves));
+    return;
+  }
+  // One register the device does not serve: missing for this connection, said once.
+  const std::string what = unit.prefix + " " + std::to_string(p.block.start) +
+                           (p.block.count > 1 ? "-" + std::to_string(p.block.start + p.block.count - 1) : "");
+  health_.refused.push_back(what);
+  out.errors.push_back(config_.name + ": " + what +
+                       " not served by this device (exception 0x02): left out until it reconnects");
 }
 
 void ModbusDevice::failed(SteadyTime now, const std::string& error) {
@@ -42,6 +88,10 @@ bool ModbusDevice::ensure_connected(SteadyTime now, PollResult& out) {
   }
   health_.connected = true;
   health_.next_attempt.reset();
+  // A new connection may be a GX with new firmware: read the whole map again.
+  plan_ = base_plan_;
+  health_.refused.clear();
+  refused_all_.clear();
   return true;
 }
 
@@ -90,14 +140,22 @@ PollResult ModbusDevice::poll() {
   bool any_ok = false;
   bool retried = false;
   for (std::size_t i = 0; i < plan_.size(); ++i) {
-    const PlannedRead& p = plan_[i];
-    const UnitConfig& unit = *std::find_if(config_.units.begin(), config_.units.end(),
-                                           [&](const UnitConfig& u) { return u.unit == p.unit; });
+    const PlannedRead p = plan_[i];  // a copy: split_refused() changes plan_
+    const UnitConfig& unit = unit_of(config_, p.unit);
     pace();
     ++out.requests;
     ++health_.requests;
     const ReadResult r = link_.read(p.unit, p.block.start, p.block.count, words.data());
     last_request_ = clock_();
+    if (r.status == ReadStatus::exception && r.exception_code == 0x02 &&
+        std::find(refused_all_.begin(), refused_all_.end(), p.unit) == refused_all_.end()) {
+      // Illegal data address: this device serves less of the map than the table lists (older
+      // GX firmware has holes; registers.md §1.9). Read the parts instead, in this same poll.
+      ++health_.failed_requests;
+      split_refused(i, out);
+      --i;  // plan_[i] is now what replaced the refused read (unsigned wrap-around is defined)
+      continue;
+    }
     if (r.status == ReadStatus::exception) {
       // The device answered: the connection is fine, this block's readings are missing
       // (0x0A: the service is absent at that unit; registers.md §1.3). Never read as 0.
@@ -133,8 +191,12 @@ PollResult ModbusDevice::poll() {
       if (reg.address < p.block.start || reg.address + word_count(reg.type) > p.block.start + p.block.count) continue;
       const std::span<const std::uint16_t> w(words.data() + (reg.address - p.block.start),
                                              static_cast<std::size_t>(word_count(reg.type)));
-      const double value = decode(reg, w);
       const std::string name = unit.prefix + "." + std::string(reg.field);
+      if (is_not_available(reg, w)) {
+        out.unavailable.push_back(name);
+        continue;
+      }
+      const double value = decode(reg, w);
       if (auto why = check_plausible(reg, value)) {
         out.invalid.push_back({name, *why});
         continue;
@@ -155,7 +217,21 @@ PollResult ModbusDevice::poll() {
     }
   }
 
+  // A unit that refused every register is not an older map but something else (a wrong unit
+  // id): keep asking for its table, so the error shows every poll and a fix is picked up.
+  for (const UnitConfig& u : config_.units) {
+    if (std::none_of(plan_.begin(), plan_.end(), [&](const PlannedRead& q) { return q.unit == u.unit; })) {
+      for (const PlannedRead& b : base_plan_) {
+        if (b.unit == u.unit) plan_.push_back(b);
+      }
+      refused_all_.push_back(u.unit);
+      std::erase_if(health_.refused, [&](const std::string& r) { return r.starts_with(u.prefix + " "); });
+      health_.refused.push_back(u.prefix + " (every register)");
+    }
+  }
+
   if (any_ok) {
+    health_.not_available = out.unavailable;
     health_.last_success = last_request_;
     health_.consecutive_failures = 0;
     backoff_ = config_.backoff_min;

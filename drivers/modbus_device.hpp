@@ -47,6 +47,7 @@ struct Invalid {
 struct PollResult {
   std::vector<Reading> readings;
   std::vector<Invalid> invalid;      // decoded but implausible: dropped, with the reason
+  std::vector<std::string> unavailable;  // the device said "not available" (not_available_raw)
   std::vector<std::string> errors;   // why some or all readings are missing this poll
   int requests = 0;                  // Modbus requests sent
 };
@@ -60,6 +61,11 @@ struct DeviceHealth {
   long long requests = 0;
   long long failed_requests = 0;
   long long reconnects = 0;
+  // Registers this connection's device refused (exception 0x02) although the map lists them:
+  // "system 847-849". Older GX firmware serves less of the map; see split_refused().
+  std::vector<std::string> refused;
+  // Readings the device reports as "not available" in its last poll: a sensor not fitted.
+  std::vector<std::string> not_available;
 };
 
 class ModbusDevice {
@@ -87,11 +93,16 @@ class ModbusDevice {
   bool ensure_connected(SteadyTime now, PollResult& out);
   void failed(SteadyTime now, const std::string& error);
   void pace();
+  // Replaces plan_[i], refused whole with 0x02, by smaller reads (the runs of adjacent
+  // registers, then single registers); a single register refused is dropped for this connection.
+  void split_refused(std::size_t i, PollResult& out);
 
   DeviceConfig config_;
   Clock clock_;
   ModbusLink link_;
-  std::vector<PlannedRead> plan_;
+  std::vector<PlannedRead> plan_;       // for this connection: split where the device refused
+  std::vector<PlannedRead> base_plan_;  // from the tables
+  std::vector<int> refused_all_;        // units that refused every register: not split again
   DeviceHealth health_;
   std::chrono::milliseconds backoff_;
   std::optional<SteadyTime> last_request_;

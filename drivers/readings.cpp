@@ -6,6 +6,11 @@ namespace drivers {
 
 void ReadingStore::update(const PollResult& poll) {
   for (const Reading& r : poll.readings) set(r.name, r.value, r.as_of);
+  // "Not available" is missing now, so the next source in the owner's order decides at once,
+  // not once this one has aged out.
+  for (const auto& name : poll.unavailable) {
+    if (const auto it = latest_.find(name); it != latest_.end()) latest_.erase(it);
+  }
 }
 
 void ReadingStore::set(const std::string& name, double value, SteadyTime as_of) {

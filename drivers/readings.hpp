@@ -37,7 +37,7 @@ struct SnapshotMapping {
   std::string gx_battery_v = "system.battery_v";
   std::string solark_battery_v = "solark.battery_v";
   std::vector<std::string> battery_a = {"battery.battery_a", "system.battery_a", "solark.battery_a"};
-  std::vector<std::string> battery_temp_c = {"battery.battery_temp_c", "solark.battery_temp_c"};
+  std::vector<std::string> battery_temp_c = {"battery.min_cell_temp_c", "battery.battery_temp_c", "solark.battery_temp_c"};
   std::vector<std::string> pv_w = {"system.pv_dc_w", "solark.pv1_w", "solark.pv2_w", "solark.pv3_w", "solark.pv4_w"};
   std::vector<std::string> load_w = {"solark.load_w"};
   std::vector<std::string> zone_temp_c;  // one reading name per zone, in zone order

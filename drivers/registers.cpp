@@ -32,6 +32,10 @@ std::int64_t raw_value(RegType type, std::span<const std::uint16_t> w) {
   return 0;
 }
 
+bool is_not_available(const Register& r, std::span<const std::uint16_t> words) {
+  return r.not_available_raw && raw_value(r.type, words) == *r.not_available_raw;
+}
+
 double decode(const Register& r, std::span<const std::uint16_t> words) {
   return static_cast<double>(raw_value(r.type, words)) * r.factor + r.offset;
 }

@@ -35,7 +35,16 @@ struct Register {
   double min;               // plausible range: outside it the reading is dropped as invalid
   double max;
   std::string_view source;  // where the row comes from: "com.victronenergy.system:/Dc/Battery/Voltage"
+  // The raw value the device sends for "not available", if it has one: such a reading is
+  // missing, not a measurement. dbus-modbustcp answers 0 for a D-Bus value that is invalid
+  // (a battery monitor without a temperature sensor reports 262 = 0), so kInvalidIsZero.
+  std::optional<std::int64_t> not_available_raw{};
 };
+
+inline constexpr std::optional<std::int64_t> kInvalidIsZero{0};
+
+// True when `words` hold the register's "not available" value.
+bool is_not_available(const Register& r, std::span<const std::uint16_t> words);
 
 // A service: one unit id's worth of registers (GX system on 100, a battery monitor on 225, ...).
 struct Table {

@@ -6,7 +6,9 @@ namespace drivers::victron {
 
 namespace {
 
-constexpr double kVmin = 20, kVmax = 70;  // a 48 V bank; 0 means "not available" on the GX (§1.3)
+// A 48 V bank. dbus-modbustcp answers 0 for a value that is invalid on D-Bus (its mapping returns
+// 0 then; registers.md §1.3): readings where 0 can mean that carry kInvalidIsZero.
+constexpr double kVmin = 20, kVmax = 70;
 constexpr double kWmax = 100000;
 
 // com.victronenergy.system, unit 100. 808-912 lie in the contiguous block 800-919 (§1.9): one read.
@@ -21,9 +23,9 @@ constexpr std::array kSystem{
     Register{"ac_consumption_l2_w", 818, RegType::u16, 1, 0, 0, kWmax, "com.victronenergy.system:/Ac/Consumption/L2/Power"},
     Register{"ac_consumption_l3_w", 819, RegType::u16, 1, 0, 0, kWmax, "com.victronenergy.system:/Ac/Consumption/L3/Power"},
     Register{"active_input", 826, RegType::s16, 1, 0, 0, 240, "com.victronenergy.system:/Ac/ActiveIn/Source"},
-    Register{"battery_v", 840, RegType::u16, 0.1, 0, kVmin, kVmax, "com.victronenergy.system:/Dc/Battery/Voltage"},
+    Register{"battery_v", 840, RegType::u16, 0.1, 0, kVmin, kVmax, "com.victronenergy.system:/Dc/Battery/Voltage", kInvalidIsZero},
     // + = charging (register list remark).
-    Register{"battery_a", 841, RegType::s16, 0.1, 0, -2000, 2000, "com.victronenergy.system:/Dc/Battery/Current"},
+    Register{"battery_a", 841, RegType::s16, 0.1, 0, -2000, 2000, "com.victronenergy.system:/Dc/Battery/Current", kInvalidIsZero},
     Register{"battery_w", 842, RegType::s16, 1, 0, -32768, 32767, "com.victronenergy.system:/Dc/Battery/Power"},
     Register{"soc_pct", 843, RegType::u16, 1, 0, 0, 100, "com.victronenergy.system:/Dc/Battery/Soc"},
     Register{"battery_state", 844, RegType::u16, 1, 0, 0, 2, "com.victronenergy.system:/Dc/Battery/State"},
@@ -36,10 +38,13 @@ constexpr std::array kSystem{
 
 // com.victronenergy.battery: the shunt's 0.01 V is the preferred voltage source. Block 256-331.
 constexpr std::array kBattery{
-    Register{"battery_v", 259, RegType::u16, 0.01, 0, kVmin, kVmax, "com.victronenergy.battery:/Dc/0/Voltage"},
+    Register{"battery_v", 259, RegType::u16, 0.01, 0, kVmin, kVmax, "com.victronenergy.battery:/Dc/0/Voltage", kInvalidIsZero},
     Register{"battery_a", 261, RegType::s16, 0.1, 0, -2000, 2000, "com.victronenergy.battery:/Dc/0/Current"},
-    Register{"battery_temp_c", 262, RegType::s16, 0.1, 0, -40, 100, "com.victronenergy.battery:/Dc/0/Temperature"},
+    Register{"battery_temp_c", 262, RegType::s16, 0.1, 0, -40, 100, "com.victronenergy.battery:/Dc/0/Temperature", kInvalidIsZero},
     Register{"soc_pct", 266, RegType::u16, 0.1, 0, 0, 100, "com.victronenergy.battery:/Soc"},
+    // A BMS on CAN reports its coldest cell: the best cold-charge input there is. A shunt has no
+    // cells: 0 (invalid) there.
+    Register{"min_cell_temp_c", 318, RegType::s16, 0.1, 0, -40, 100, "com.victronenergy.battery:/System/MinCellTemperature", kInvalidIsZero},
 };
 
 // com.victronenergy.solarcharger. Block 771-793.

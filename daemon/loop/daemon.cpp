@@ -658,6 +658,7 @@ void Daemon::cycle() {
       event("alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
             w->name() + (ok ? ": reading again" : ": not answering: " + h.last_error), wall_now_s());
     }
+    log_map_changes(w->name(), health_[w->name()], h);
     health_[w->name()] = h;
     health_ok_[w->name()] = ok;
   }

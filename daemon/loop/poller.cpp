@@ -1,5 +1,9 @@
 #include "daemon/loop/poller.hpp"
 
+#include <algorithm>
+
+#include "daemon/system/log.hpp"
+
 namespace shackd {
 
 PollWorker::PollWorker(drivers::DeviceConfig config)
@@ -79,6 +83,29 @@ void PollWorker::run() {
       done_ = true;
     }
     cv_.notify_all();
+  }
+}
+
+namespace {
+std::vector<std::string> added(const std::vector<std::string>& before, const std::vector<std::string>& after) {
+  std::vector<std::string> out;
+  for (const auto& x : after) {
+    if (std::find(before.begin(), before.end(), x) == before.end()) out.push_back(x);
+  }
+  return out;
+}
+}  // namespace
+
+void log_map_changes(const std::string& device, const drivers::DeviceHealth& before, const drivers::DeviceHealth& after) {
+  for (const auto& r : added(before.refused, after.refused)) {
+    log::info("{}: registers {} are not served by this device's firmware (exception 0x02): those readings are "
+              "missing, the rest is read around them", device, r);
+  }
+  for (const auto& n : added(before.not_available, after.not_available)) {
+    log::info("{}: {} reports \"not available\" (no sensor fitted?): missing, the next source decides", device, n);
+  }
+  for (const auto& n : added(after.not_available, before.not_available)) {
+    if (after.last_success != before.last_success) log::info("{}: {} is available again", device, n);
   }
 }
 

@@ -49,4 +49,8 @@ class PollWorker {
   std::thread thread_;
 };
 
+// Logs, once each, the registers a device started refusing (an older firmware's map) and the
+// readings it reports as "not available" (a sensor not fitted), and when that changes.
+void log_map_changes(const std::string& device, const drivers::DeviceHealth& before, const drivers::DeviceHealth& after);
+
 }  // namespace shackd

@@ -235,7 +235,9 @@ std::string health_json(const drivers::DeviceHealth& h, rules::SteadyTime now) {
          {"last_error", h.last_error},
          {"requests", h.requests},
          {"failed_requests", h.failed_requests},
-         {"reconnects", h.reconnects}};
+         {"reconnects", h.reconnects},
+         {"not_served", h.refused},           // registers this firmware refuses (0x02)
+         {"not_available", h.not_available}};  // sensors that report "not available"
   j["last_success_age_s"] = h.last_success ? json(age_s(now, *h.last_success)) : json(nullptr);
   return j.dump();
 }

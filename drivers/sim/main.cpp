@@ -42,6 +42,10 @@ options:
   --charger-unit N        solar charger unit id (default 226)
   --temperature-unit N    temperature service unit id (default 24)
   --solark-unit N         Sol-Ark unit id (default 1)
+  --gx-firmware VER       serve the GX map of dbus-modbustcp VER (default: the newest); older ones
+                          refuse (0x02) what they lack: <1.0.95 the reserved 847-864 holes,
+                          <1.0.85 884-913, <1.0.78 solar charger 792/793
+  --no-battery-temp-sensor  the battery monitor has no temperature sensor: 262 reads 0
   --scenario FILE         CSV time series: t_s,battery_v,pv_w,house_w,battery_temp_c,zone.<name>
   --speed X               scenario seconds per real second (default 1)
   --repeat-s S            play the scenario again every S scenario seconds (86400: daily; soak)
@@ -59,6 +63,7 @@ options:
 
 commands:
   set battery_v|pv_w|house_w|battery_temp_c|internal_ohm|soc_pct VALUE
+  set battery_temp_sensor 0|1   set bms_min_cell_c CELSIUS (a BMS's coldest cell, reg 318)
   set zone.NAME CELSIUS
   load NAME on|off        load NAME WATTS
   fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
@@ -76,6 +81,7 @@ struct Options {
   int victron_port = 5020, solark_port = 5021;
   int battery_unit = 225, charger_unit = 226, temperature_unit = 24, solark_unit = 1;
   std::string scenario;
+  sim::GxMap gx_map;
   double speed = 1;
   double repeat_s = 0;
 };
@@ -110,6 +116,10 @@ int main(int argc, char** argv) {
         fmt::print("{}", kUsage);
         return 0;
       }
+      if (a == "--no-battery-temp-sensor") {
+        model.battery_temp_sensor = false;
+        continue;
+      }
       if (i + 1 >= argc) throw std::runtime_error(a + " needs a value (see --help)");
       const std::string v = argv[++i];
       if (a == "--bind") o.bind = v;
@@ -120,6 +130,7 @@ int main(int argc, char** argv) {
       else if (a == "--temperature-unit") o.temperature_unit = integer(v, a);
       else if (a == "--solark-unit") o.solark_unit = integer(v, a);
       else if (a == "--scenario") o.scenario = v;
+      else if (a == "--gx-firmware") o.gx_map = sim::gx_map_for(v);
       else if (a == "--speed") o.speed = number(v, a);
       else if (a == "--repeat-s") o.repeat_s = number(v, a);
       else if (a == "--battery-v") model.rest_v = number(v, a);
@@ -165,9 +176,11 @@ int main(int argc, char** argv) {
   using drivers::victron::temperature_table;
   // Each unit serves the register block the real GX serves contiguously (registers.md §1.9).
   sim::DeviceServer victron("victron", o.bind, o.victron_port,
-                            {{100, &system_table(), 800, 120},
+                            {{100, &system_table(), 800, static_cast<std::uint16_t>(o.gx_map.system_end - 800 + 1),
+                              o.gx_map.system_holes},
                              {o.battery_unit, &battery_table(), 256, 76},
-                             {o.charger_unit, &solarcharger_table(), 771, 23},
+                             {o.charger_unit, &solarcharger_table(), 771,
+                              static_cast<std::uint16_t>(o.gx_map.solarcharger_end - 771 + 1)},
                              {o.temperature_unit, &temperature_table(), 3300, 28}},
                             model, model_mutex);
   sim::DeviceServer solark("solark", o.bind, o.solark_port, {{o.solark_unit, &drivers::solark::table(), 0, 331}},
@@ -287,6 +300,8 @@ int main(int argc, char** argv) {
         else if (w[1] == "battery_temp_c") model.battery_temp_c = v;
         else if (w[1] == "internal_ohm") model.internal_ohm = v;
         else if (w[1] == "soc_pct") model.soc_pct = v;
+        else if (w[1] == "battery_temp_sensor") model.battery_temp_sensor = v != 0;
+        else if (w[1] == "bms_min_cell_c") model.bms_min_cell_c = v;
         else if (w[1].rfind("zone.", 0) == 0) model.zone_temp_c[w[1].substr(5)] = v;
         else throw std::runtime_error("cannot set '" + w[1] + "'");
         fmt::print("ok\n");

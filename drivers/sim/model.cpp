@@ -138,7 +138,8 @@ std::optional<double> SiteModel::value(const std::string& service, const std::st
   if (service == "battery") {
     if (f == "battery_v") return v;
     if (f == "battery_a") return a;
-    if (f == "battery_temp_c") return battery_temp_c;
+    if (f == "battery_temp_c") return battery_temp_sensor ? std::optional(battery_temp_c) : std::nullopt;
+    if (f == "min_cell_temp_c") return bms_min_cell_c;
     if (f == "soc_pct") return soc_pct;
     return std::nullopt;
   }

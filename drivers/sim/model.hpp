@@ -38,6 +38,8 @@ class SiteModel {
   double house_w = 500;
   double internal_ohm = 0.01;
   double battery_temp_c = 20;
+  bool battery_temp_sensor = true;       // false: the monitor's 262 reads 0 ("not available")
+  std::optional<double> bms_min_cell_c;  // a BMS's coldest cell (318); unset: a shunt, reads 0
   std::map<std::string, double> zone_temp_c;
   std::map<std::string, Load> loads;
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <stdexcept>
 
@@ -15,6 +16,29 @@ namespace sim {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+
+bool refused(const UnitSpec& spec, int address, int count) {
+  const int last = address + count - 1;
+  for (const auto& [from, to] : spec.holes) {
+    if (address <= to && last >= from) return true;
+  }
+  return false;
+}
+}  // namespace
+
+GxMap gx_map_for(const std::string& version) {
+  int major = 0, minor = 0, patch = 0;
+  char end = 0;
+  const std::string v = version.starts_with("v") ? version.substr(1) : version;
+  if (std::sscanf(v.c_str(), "%d.%d.%d%c", &major, &minor, &patch, &end) != 3) {
+    throw std::runtime_error("--gx-firmware: '" + version + "' is not a dbus-modbustcp version like 1.0.85");
+  }
+  const long n = major * 1000000L + minor * 1000L + patch;
+  GxMap m;
+  if (n < 1000095) m.system_holes = {{847, 849}, {852, 854}, {856, 859}, {861, 864}};
+  if (n < 1000085) m.system_end = 883;
+  if (n < 1000078) m.solarcharger_end = 791;
+  return m;
 }
 
 DeviceServer::DeviceServer(std::string name, std::string bind, int port, std::vector<UnitSpec> units,
@@ -171,6 +195,8 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
   } else if (!spec) {
     // The GX answers a unit with no service behind it with 0x0A (registers.md §1.3).
     modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_GATEWAY_PATH);
+  } else if (function == MODBUS_FC_READ_HOLDING_REGISTERS && refused(*spec, address, (query[header + 3] << 8) | query[header + 4])) {
+    modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
   } else if (function != MODBUS_FC_READ_HOLDING_REGISTERS && function != MODBUS_FC_READ_INPUT_REGISTERS) {
     // shackd's read path never writes; count any attempt so tests can prove it.
     if (function == MODBUS_FC_WRITE_SINGLE_REGISTER || function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS) ++writes_;

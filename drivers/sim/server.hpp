@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
-#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,7 +21,21 @@ struct UnitSpec {
   const drivers::Table* table = nullptr;
   std::uint16_t start = 0;  // the address range this unit serves; outside it: exception 0x02
   std::uint16_t count = 0;
+  // Addresses inside the range that this firmware does not serve: a read that touches one is
+  // refused whole with 0x02, as dbus-modbustcp does (first, last; inclusive).
+  std::vector<std::pair<std::uint16_t, std::uint16_t>> holes{};
 };
+
+// The GX's Modbus map by dbus-modbustcp generation (its git history; registers.md §1.9):
+// v1.0.95 (March 2026) serves 847-849, 852-854, 856-859 and 861-864 as reserved registers;
+// v1.0.85 (August 2025) added 884-913; v1.0.78 (November 2024) added solar charger 792/793.
+struct GxMap {
+  std::uint16_t system_end = 919;        // last system register served
+  std::uint16_t solarcharger_end = 793;  // last solar charger register served
+  std::vector<std::pair<std::uint16_t, std::uint16_t>> system_holes;
+};
+// "1.0.80" -> that firmware's map; throws std::runtime_error for text that is not a version.
+GxMap gx_map_for(const std::string& version);
 
 struct Faults {
   bool offline = false;   // refuses connections and drops the ones it has

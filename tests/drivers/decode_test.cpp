@@ -100,7 +100,13 @@ TEST_CASE("implausible values are refused with a reason") {
   REQUIRE(why);
   CHECK(*why == "battery_v 655.35 outside its plausible range 20..70 (register 259)");
   const std::uint16_t zero[] = {0};  // the GX's "not available" (registers.md §1.3)
-  CHECK(drivers::check_plausible(v, drivers::decode(v, zero)));
+  CHECK(drivers::is_not_available(v, zero));
+  const std::uint16_t minus_one[] = {0xFFFF};
+  for (const auto& r : battery) {
+    if (r.field != "battery_temp_c") continue;
+    CHECK(drivers::is_not_available(r, zero));  // a monitor without a sensor: 262 = 0
+    CHECK_FALSE(drivers::is_not_available(r, minus_one));  // -0.1 degC is a measurement
+  }
   const auto& solark = drivers::solark::table().registers;
   for (const auto& r : solark) {
     if (r.field != "battery_temp_c") continue;
@@ -121,7 +127,7 @@ TEST_CASE("reads are planned as few contiguous blocks as allowed") {
   const auto b = plan_blocks(bat.registers, bat.max_gap, bat.max_block);
   REQUIRE(b.size() == 1);
   CHECK(b[0].start == 259);
-  CHECK(b[0].count == 8);
+  CHECK(b[0].count == 60);  // 259..318 (the BMS's min cell temperature): one read
 
   const auto& sc = drivers::victron::solarcharger_table();
   const auto c = plan_blocks(sc.registers, sc.max_gap, sc.max_block);
