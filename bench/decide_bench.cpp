@@ -40,6 +40,8 @@ void BM_decide_10_miners_4_zones(benchmark::State& bs) {
   snap.now = rules::SteadyTime{} + 1000h;
   snap.local_minute_of_day = 12 * 60;
   snap.zone_temp_c.resize(4);
+  snap.battery_v = {{"monitor", "the monitor", {}}, {"gx", "the GX", {}}, {"inverter", "the inverter", {}}};
+  snap.battery_temp_c = {{"monitor", "the monitor's sensor", {}}};
   double v = 52.0;
   long allocations_in_loop = 0;
   long calls = 0;
@@ -49,10 +51,10 @@ void BM_decide_10_miners_4_zones(benchmark::State& bs) {
   for (auto _ : bs) {
     snap.now += 2s;
     v = v > 55.0 ? 48.0 : v + 0.01;  // sweeps starts and stops over the run
-    snap.monitor_battery_v = rules::Reading{v, snap.now};
-    snap.gx_battery_v = rules::Reading{v + 0.04, snap.now};
+    snap.battery_v[0].reading = rules::Reading{v, snap.now};
+    snap.battery_v[1].reading = rules::Reading{v + 0.04, snap.now};
     snap.battery_a = rules::Reading{-20, snap.now};
-    snap.battery_temp_c = rules::Reading{15, snap.now};
+    snap.battery_temp_c[0].reading = rules::Reading{15, snap.now};
     snap.pv_w = rules::Reading{9000, snap.now};
     snap.load_w = rules::Reading{1500, snap.now};
     for (auto& z : snap.zone_temp_c) z = rules::Reading{38, snap.now};

@@ -13,6 +13,11 @@ set(forbidden_calls
   "steady_clock::now" "system_clock::now" "high_resolution_clock::now" "time(nullptr)"
   "time(NULL)" "std::cout" "std::cerr" "printf(" "fopen(" "getenv(" "std::rand" "std::random_device")
 
+# rules/ knows kinds of inputs (voltage sources in ranked order, temperatures, PV, load), never
+# a device: no brand, register or unit id, in code or comment (issue 13).
+set(forbidden_words_regex
+  "(^|[^a-z])(victron|sol-?ark|deye|sunsynk|tasmota|shelly|esphome|gx|modbus|registers?|unit ids?)([^a-z]|$)")
+
 string(REPLACE "|" ";" FILES "${FILES}")
 set(problems "")
 foreach(file IN LISTS FILES)
@@ -32,6 +37,10 @@ foreach(file IN LISTS FILES)
           list(APPEND problems "${file}:${n}: <${header}> is not allowed in rules/ (pure: standard headers only, see cmake/check_rules_purity.cmake)")
         endif()
       endif()
+    endif()
+    string(TOLOWER "${line}" lower)
+    if(lower MATCHES "${forbidden_words_regex}")
+      list(APPEND problems "${file}:${n}: '${CMAKE_MATCH_2}' names a device; rules/ knows kinds of inputs, the drivers know devices")
     endif()
     foreach(call IN LISTS forbidden_calls)
       string(FIND "${line}" "${call}" at)

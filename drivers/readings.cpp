@@ -47,16 +47,43 @@ std::optional<rules::Reading> ReadingStore::sum(const std::vector<std::string>& 
   return total;
 }
 
+namespace {
+struct Known {
+  const char* reading;
+  const char* name;
+  const char* label;
+};
+// The devices' readings that measure the battery, by the prefix the config gives their units.
+constexpr Known kVoltage[] = {
+    {"battery.battery_v", "battery_monitor", "the battery monitor's voltage"},
+    {"system.battery_v", "gx_system", "the GX system's battery voltage"},
+    {"solark.battery_v", "solark", "the Sol-Ark's battery voltage"},
+};
+constexpr Known kTemperature[] = {
+    {"battery.min_cell_temp_c", "bms_min_cell", "the BMS's coldest cell"},
+    {"battery.battery_temp_c", "battery_monitor", "the battery monitor's sensor"},
+    {"solark.battery_temp_c", "solark", "the Sol-Ark's battery sensor"},
+};
+template <std::size_t N>
+SourceSpec lookup(const Known (&known)[N], const std::string& reading) {
+  for (const auto& k : known) {
+    if (reading == k.reading) return {reading, k.name, k.label};
+  }
+  return {reading, reading, reading};
+}
+}  // namespace
+
+SourceSpec voltage_source(const std::string& reading) { return lookup(kVoltage, reading); }
+SourceSpec temperature_source(const std::string& reading) { return lookup(kTemperature, reading); }
+
 rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping& m, SteadyTime now,
                                std::optional<int> local_minute_of_day) {
   rules::Snapshot s;
   s.now = now;
   s.local_minute_of_day = local_minute_of_day;
-  s.monitor_battery_v = store.get(m.monitor_battery_v);
-  s.gx_battery_v = store.get(m.gx_battery_v);
-  s.solark_battery_v = store.get(m.solark_battery_v);
+  for (const auto& src : m.battery_v) s.battery_v.push_back({src.name, src.label, store.get(src.reading)});
   s.battery_a = store.first_fresh(m.battery_a, now, m.fresh_within);
-  s.battery_temp_c = store.first_fresh(m.battery_temp_c, now, m.fresh_within);
+  for (const auto& src : m.battery_temp_c) s.battery_temp_c.push_back({src.name, src.label, store.get(src.reading)});
   s.pv_w = store.sum(m.pv_w);
   s.load_w = store.sum(m.load_w);
   for (const auto& name : m.zone_temp_c) s.zone_temp_c.push_back(store.get(name));

@@ -30,14 +30,30 @@ class ReadingStore {
   std::map<std::string, rules::Reading, std::less<>> latest_;
 };
 
+// A reading that can stand for a site quantity, with the words that name it. The catalogue
+// knows the devices' readings ("battery.battery_v" is the battery monitor's voltage); any other
+// reading (a sensor's) is named by itself.
+struct SourceSpec {
+  std::string reading;  // "battery.battery_v"
+  std::string name;     // "battery_monitor"
+  std::string label;    // "the battery monitor's voltage"
+};
+SourceSpec voltage_source(const std::string& reading);
+SourceSpec temperature_source(const std::string& reading);
+
 // Which readings feed which snapshot field. The defaults fit a site with a GX (battery monitor
 // on "battery", system on "system") and a Sol-Ark ("solark").
 struct SnapshotMapping {
-  std::string monitor_battery_v = "battery.battery_v";
-  std::string gx_battery_v = "system.battery_v";
-  std::string solark_battery_v = "solark.battery_v";
+  // In the order of preference (registers.md §1.5, §1.4, §2.4): the shunt's 0.01 V (reg 259),
+  // the GX system's 0.1 V (840), then the Sol-Ark's terminal reading (183), which sags with the
+  // inverter's current.
+  std::vector<SourceSpec> battery_v = {voltage_source("battery.battery_v"), voltage_source("system.battery_v"),
+                                       voltage_source("solark.battery_v")};
   std::vector<std::string> battery_a = {"battery.battery_a", "system.battery_a", "solark.battery_a"};
-  std::vector<std::string> battery_temp_c = {"battery.min_cell_temp_c", "battery.battery_temp_c", "solark.battery_temp_c"};
+  // A BMS's coldest cell (318), the monitor's sensor (262), the Sol-Ark's (182).
+  std::vector<SourceSpec> battery_temp_c = {temperature_source("battery.min_cell_temp_c"),
+                                            temperature_source("battery.battery_temp_c"),
+                                            temperature_source("solark.battery_temp_c")};
   std::vector<std::string> pv_w = {"system.pv_dc_w", "solark.pv1_w", "solark.pv2_w", "solark.pv3_w", "solark.pv4_w"};
   std::vector<std::string> load_w = {"solark.load_w"};
   std::vector<std::string> zone_temp_c;  // one reading name per zone, in zone order

@@ -8,13 +8,6 @@
 
 namespace rules::detail {
 
-namespace {
-struct Source {
-  VoltageSource id;
-  const std::optional<Reading>* reading;
-};
-}  // namespace
-
 Band band_of(const Thresholds& t, double v) {
   if (v <= t.shutdown_v) return Band::shutdown;
   if (v < t.critical_low_v) return Band::critical;
@@ -30,19 +23,15 @@ Band band_of(const Thresholds& t, double v) {
 
 void assess_battery(const Snapshot& snap, const SiteProfile& site, BatteryView& out, std::vector<Reason>& alarms) {
   out = BatteryView{};
-  // Preference order: the shunt's 0.01 V (reg 259), the GX system's 0.1 V (reg 840), then the
-  // Sol-Ark's own terminal reading (reg 183), which sags with the inverter's current.
-  const std::array<Source, 3> sources{{{VoltageSource::battery_monitor, &snap.monitor_battery_v},
-                                       {VoltageSource::gx_system, &snap.gx_battery_v},
-                                       {VoltageSource::solark, &snap.solark_battery_v}}};
   double lo = 0, hi = 0;
   int fresh_count = 0;
   bool skipped_preferred = false;
-  for (const Source& s : sources) {
-    const auto& r = *s.reading;
+  for (std::size_t i = 0; i < snap.battery_v.size(); ++i) {
+    const int id = static_cast<int>(i);
+    const auto& r = snap.battery_v[i].reading;
     if (!fresh(r, snap.now, site.electrical_stale_after)) {
-      if (r && out.source == VoltageSource::none) {
-        if (!skipped_preferred) out.stale_preferred = s.id;
+      if (r && out.source == kNoSource) {
+        if (!skipped_preferred) out.stale_preferred = id;
         skipped_preferred = true;
       }
       continue;
@@ -50,15 +39,15 @@ void assess_battery(const Snapshot& snap, const SiteProfile& site, BatteryView& 
     const double v = r->value;
     if (!(v >= site.plausible_min_v && v <= site.plausible_max_v)) {
       alarms.push_back({ReasonCode::implausible_reading, ReasonCode::none, v, site.plausible_min_v, {}});
-      if (out.source == VoltageSource::none) {
-        if (!skipped_preferred) out.stale_preferred = s.id;
+      if (out.source == kNoSource) {
+        if (!skipped_preferred) out.stale_preferred = id;
         skipped_preferred = true;
       }
       continue;
     }
     if (fresh_count == 0) {
       lo = hi = v;
-      out.source = s.id;
+      out.source = id;
       out.measured_v = v;
     } else {
       lo = std::min(lo, v);
@@ -102,14 +91,23 @@ void assess_charging(const Snapshot& snap, const Profiles& p, const SiteState& p
   const SiteProfile& site = p.site;
   out.block_charging = false;
   out.charge_reason = {};
-  const auto battery_temp = fresh_value(snap.battery_temp_c, snap.now, site.temperature_stale_after);
+  out.charge_temp_source = out.charge_temp_zone = kNoSource;
+  // The battery's own sensors first, in the owner's order; the first fresh one decides.
+  std::optional<double> battery_temp;
+  for (std::size_t i = 0; i < snap.battery_temp_c.size() && !battery_temp; ++i) {
+    battery_temp = fresh_value(snap.battery_temp_c[i].reading, snap.now, site.temperature_stale_after);
+    if (battery_temp) out.charge_temp_source = static_cast<int>(i);
+  }
   // Each zone that holds a battery sets a limit; any one of them blocks.
   for (std::size_t i = 0; i < p.zones.size(); ++i) {
     const auto& limit = p.zones[i].block_charging_below_c;
     if (!limit) continue;
-    // The battery's own sensor first; the air of the zone that holds it is the fallback.
+    // The air of the zone that holds the battery is the fallback.
     std::optional<double> temp = battery_temp;
-    if (!temp && i < snap.zone_temp_c.size()) temp = fresh_value(snap.zone_temp_c[i], snap.now, site.temperature_stale_after);
+    if (!temp && i < snap.zone_temp_c.size()) {
+      temp = fresh_value(snap.zone_temp_c[i], snap.now, site.temperature_stale_after);
+      if (temp) out.charge_temp_zone = static_cast<int>(i);
+    }
     if (!temp) {
       // Charging a frozen LiFePO4 cell plates lithium; not knowing is treated as too cold.
       out.block_charging = true;

@@ -9,7 +9,8 @@
 
 namespace rules {
 
-enum class VoltageSource { none, battery_monitor, gx_system, solark };
+// An index into Snapshot::battery_v or ::battery_temp_c; kNoSource when none decided.
+inline constexpr int kNoSource = -1;
 
 // Where the battery sits among the nine thresholds (for display and alarms).
 enum class Band {
@@ -20,8 +21,8 @@ enum class Band {
 struct BatteryView {
   std::optional<double> measured_v;  // from `source`
   std::optional<double> decide_v;    // load-compensated (equal to measured when R = 0)
-  VoltageSource source = VoltageSource::none;
-  VoltageSource stale_preferred = VoltageSource::none;  // a better source passed over (voltage_fallback)
+  int source = kNoSource;           // which of Snapshot::battery_v decided
+  int stale_preferred = kNoSource;  // a better source passed over (voltage_fallback)
   std::optional<double> soc_pct;     // from the curve; shown, never decided on
   Band band = Band::unknown;
 };
@@ -45,6 +46,10 @@ struct Decision {
   std::vector<ZoneDecision> zones;
   bool block_charging = false;
   Reason charge_reason;
+  // What the charge decision was made on: one of Snapshot::battery_temp_c, else the air of a
+  // zone (Profiles::zones index), else neither (unknown: blocked).
+  int charge_temp_source = kNoSource;
+  int charge_temp_zone = kNoSource;
   std::vector<Reason> alarms;  // voltage disagreement, implausible readings, ...
   State next;
 };

@@ -17,6 +17,13 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 inline bool fresh(const std::optional<Reading>& r, SteadyTime now, Duration max_age) {
   return r && r->value == r->value /* not NaN */ && now - r->as_of <= max_age;
 }
+// Whether any source has ever given a reading (stale or not).
+inline bool any_reading(const std::vector<Source>& sources) {
+  for (const auto& s : sources) {
+    if (s.reading) return true;
+  }
+  return false;
+}
 inline std::optional<double> fresh_value(const std::optional<Reading>& r, SteadyTime now, Duration max_age) {
   if (!fresh(r, now, max_age)) return std::nullopt;
   return r->value;

@@ -75,7 +75,7 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decis
   } else if (st.override_.mode == OverrideMode::off) {
     in.force_off = Reason{ReasonCode::override_off};
   } else if (stale) {
-    const bool no_voltage_ever = !snap.monitor_battery_v && !snap.gx_battery_v && !snap.solark_battery_v;
+    const bool no_voltage_ever = !any_reading(snap.battery_v);
     const bool never_seen = zone_temp_never_seen(snap, i) || ((wants || st.on) && (!snap.pv_w || no_voltage_ever));
     apply_stale_policy(z.heater_stale_policy, now, site.stale_hold_max, never_seen, site.hvac_timing, st, in);
   } else if (st.override_.mode == OverrideMode::on) {

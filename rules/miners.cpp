@@ -98,7 +98,7 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     } else if (st.override_.mode == OverrideMode::off) {
       in.force_off = Reason{ReasonCode::override_off};
     } else if (stale) {
-      const bool no_voltage_ever = !snap.monitor_battery_v && !snap.gx_battery_v && !snap.solark_battery_v;
+      const bool no_voltage_ever = !any_reading(snap.battery_v);
       const bool never_seen = no_voltage_ever ||
                               (!heat_call && ((needs_pv && !snap.pv_w) || (e.needs_surplus && !snap.load_w)));
       apply_stale_policy(m.stale_policy, now, site.stale_hold_max, never_seen, m.timing, st, in);

@@ -62,7 +62,7 @@ struct SiteProfile {
 
   // Voltage sources.
   Duration electrical_stale_after = Seconds(30);  // voltage, current, PV, load
-  Duration temperature_stale_after = Seconds(600);  // 2x Tasmota's default TelePeriod (300 s)
+  Duration temperature_stale_after = Seconds(600);  // 2x a sensor relay's usual report period (300 s)
   double source_disagreement_v = 1.0;  // alarm when two fresh sources differ by more
   double plausible_min_v = 30.0;       // a reading outside this range is invalid (wrong
   double plausible_max_v = 70.0;       // scale, 0xFFFF, a bank disconnected from the shunt)

@@ -103,11 +103,11 @@ DemoDayResult run_demo_day(std::FILE* out) {
     rules::Snapshot snap;
     snap.now = now;
     snap.local_minute_of_day = minute;
-    snap.monitor_battery_v = rules::Reading{std::round(m.battery_v * 100) / 100, now};
-    snap.gx_battery_v = rules::Reading{std::round(m.battery_v * 10) / 10, now};
-    snap.solark_battery_v = rules::Reading{m.battery_v - 0.08, now};
+    snap.battery_v = {{"battery_monitor", "the battery monitor's voltage", rules::Reading{std::round(m.battery_v * 100) / 100, now}},
+                      {"gx_system", "the GX system's battery voltage", rules::Reading{std::round(m.battery_v * 10) / 10, now}},
+                      {"solark", "the Sol-Ark's battery voltage", rules::Reading{m.battery_v - 0.08, now}}};
     snap.battery_a = rules::Reading{amps, now};
-    snap.battery_temp_c = rules::Reading{m.heat_room_c, now};
+    snap.battery_temp_c = {{"battery_monitor", "the battery monitor's sensor", rules::Reading{m.heat_room_c, now}}};
     snap.pv_w = rules::Reading{pv_w, now};
     snap.load_w = rules::Reading{load_w, now};
     snap.zone_temp_c = {rules::Reading{m.heat_room_c, now}, rules::Reading{m.main_room_c, now}};
@@ -121,7 +121,7 @@ DemoDayResult run_demo_day(std::FILE* out) {
       fmt::print(out, "{}  battery {:.2f} V ({:.0f} %, {}, {}), PV {:.0f} W, load {:.0f} W, heat room {:.1f} °C, "
                       "main room {:.1f} °C{}\n",
                  hhmm(minute), m.battery_v, d.battery.soc_pct.value_or(0), band_name(d.battery.band),
-                 source_name(d.battery.source), pv_w, load_w, m.heat_room_c, m.main_room_c,
+                 source_name(snap.battery_v, d.battery.source), pv_w, load_w, m.heat_room_c, m.main_room_c,
                  d.block_charging ? ", CHARGING BLOCKED" : "");
     }
     // Print a load when its state or the kind of its reason changes.

@@ -27,6 +27,11 @@ JournalCycle cycle_at(std::int64_t unix_s) {
   std::tm tm{};
   localtime_r(&tt, &tm);
   c.local_minute_of_day = tm.tm_hour * 60 + tm.tm_min;
+  // A minute's average or a CSV column: one voltage and one temperature, whatever measured them.
+  c.voltage_sources = {"battery_v"};
+  c.temperature_sources = {"battery_temp"};
+  c.battery_v.resize(1);
+  c.battery_temp_c.resize(1);
   return c;
 }
 
@@ -72,10 +77,10 @@ std::vector<JournalCycle> read_csv_cycles(const std::string& path) {
         const auto v = fresh(cell(cells[i]));
         const auto& h = header[i];
         // The telemetry table's column names are accepted too, so an export reads back.
-        if (h == "battery_v" || h == "battery_v_avg") c.monitor_v = v;
+        if (h == "battery_v" || h == "battery_v_avg") c.battery_v[0] = v;
         else if (h == "pv_w" || h == "pv_w_avg") c.pv_w = v;
         else if (h == "load_w" || h == "load_w_avg") c.load_w = v;
-        else if (h == "battery_temp_c" || h == "battery_temp_c_avg") c.battery_temp_c = v;
+        else if (h == "battery_temp_c" || h == "battery_temp_c_avg") c.battery_temp_c[0] = v;
         for (std::size_t z = 0; z < zones.size(); ++z) {
           if (h == "zone." + zones[z]) c.zone_temp_c[z] = v;
         }
@@ -111,10 +116,10 @@ std::vector<JournalCycle> read_minute_cycles(db::Db& db, std::int64_t since_s, s
   std::map<std::string, std::size_t> by_minute;
   while (s.step()) {
     JournalCycle c = cycle_at(parse_iso_utc(s.text(0)).value_or(0));
-    c.monitor_v = fresh(s.opt_real(1));
+    c.battery_v[0] = fresh(s.opt_real(1));
     c.pv_w = fresh(s.opt_real(2));
     c.load_w = fresh(s.opt_real(3));
-    c.battery_temp_c = fresh(s.opt_real(4));
+    c.battery_temp_c[0] = fresh(s.opt_real(4));
     c.zones = zones;
     c.zone_temp_c.resize(zones.size());
     by_minute[s.text(0)] = rows.size();

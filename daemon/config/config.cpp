@@ -13,6 +13,8 @@
 #include "daemon/config/yaml_read.hpp"
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/sha256.hpp"
+#include "drivers/solark.hpp"
+#include "drivers/victron_gx.hpp"
 
 namespace shackd {
 
@@ -75,6 +77,37 @@ struct Reader {
 void read_tcp(Reader& r, const std::string& key, const YAML::Node& v, const std::string& p, drivers::TcpTransport& t) {
   if (key == "host") r.text(v, p, t.host);
   if (key == "port") r.integer_as(v, p, 1, 65535, t.port);
+}
+
+// Why `name` is not a reading this config's devices give, or nullopt if it is.
+std::optional<std::string> unknown_reading(const Config& c, const std::string& name) {
+  const auto dot = name.find('.');
+  if (dot == std::string::npos) return "is not <unit>.<reading> (for example battery.battery_v)";
+  const std::string unit = name.substr(0, dot), field = name.substr(dot + 1);
+  if (unit == "sensor") {
+    for (const auto& s : c.sensors) {
+      if (s.id == field) return std::nullopt;
+    }
+    return "names no sensor in the sensors: section";
+  }
+  const drivers::Table* t = nullptr;
+  if (c.victron.enabled && unit == "system") t = &drivers::victron::system_table();
+  if (c.victron.enabled && c.victron.battery_unit && unit == "battery") t = &drivers::victron::battery_table();
+  if (c.victron.enabled && c.victron.temperature_unit && unit == "temp") t = &drivers::victron::temperature_table();
+  if (c.victron.enabled && unit.starts_with("charger") && unit.size() > 7) {
+    const std::string n = unit.substr(7);
+    if (n.find_first_not_of("0123456789") == std::string::npos && std::stoul(n) >= 1 && std::stoul(n) <= c.victron.charger_units.size()) {
+      t = &drivers::victron::solarcharger_table();
+    }
+  }
+  if (c.solark.enabled && unit == "solark") t = &drivers::solark::table();
+  if (!t) return "names no configured device unit (system, battery, temp, charger<N>, solark, sensor)";
+  for (const auto& r : t->registers) {
+    if (r.field == field) return std::nullopt;
+  }
+  std::string fields;
+  for (const auto& r : t->registers) fields += (fields.empty() ? "" : ", ") + std::string(r.field);
+  return fmt::format("is not a reading of {} (it has {})", unit, fields);
 }
 
 void parse_victron(const YAML::Node& node, const std::string& path, Reader& r, VictronConfig& c) {
@@ -347,9 +380,11 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
     } else if (section == "sensors") {
       parse_sensors(node, "sensors", r, c.sensors);
     } else if (section == "readings") {
-      for (const auto& [k, v] : yaml::entries(node, "readings", {"pv_w", "load_w"}, e)) {
+      for (const auto& [k, v] : yaml::entries(node, "readings", {"pv_w", "load_w", "battery_v", "battery_temp_c"}, e)) {
         if (k == "pv_w") r.strings(v, "readings.pv_w", c.pv_readings);
         if (k == "load_w") r.strings(v, "readings.load_w", c.load_readings);
+        if (k == "battery_v") r.strings(v, "readings.battery_v", c.battery_v_readings);
+        if (k == "battery_temp_c") r.strings(v, "readings.battery_temp_c", c.battery_temp_readings);
       }
     } else if (section == "profiles") {
       c.profiles = node;
@@ -388,6 +423,28 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
   if (c.load_readings.empty()) {
     if (c.solark.enabled) c.load_readings = {"solark.load_w"};
     else c.load_readings = {"system.ac_consumption_l1_w", "system.ac_consumption_l2_w", "system.ac_consumption_l3_w"};
+  }
+  // The battery's sources, best first: a shunt's 0.01 V before the GX system's 0.1 V before the
+  // inverter's terminal reading; a BMS's coldest cell before a monitor's sensor before the
+  // inverter's (registers.md §1.4, §1.5, §2.4).
+  if (c.battery_v_readings.empty()) {
+    if (c.victron.enabled && c.victron.battery_unit) c.battery_v_readings.push_back("battery.battery_v");
+    if (c.victron.enabled) c.battery_v_readings.push_back("system.battery_v");
+    if (c.solark.enabled) c.battery_v_readings.push_back("solark.battery_v");
+  }
+  if (c.battery_temp_readings.empty()) {
+    if (c.victron.enabled && c.victron.battery_unit) {
+      c.battery_temp_readings = {"battery.min_cell_temp_c", "battery.battery_temp_c"};
+    }
+    if (c.solark.enabled) c.battery_temp_readings.push_back("solark.battery_temp_c");
+  }
+  for (const auto& [key, list] : {std::pair<const char*, const std::vector<std::string>*>{"pv_w", &c.pv_readings},
+                                  {"load_w", &c.load_readings},
+                                  {"battery_v", &c.battery_v_readings},
+                                  {"battery_temp_c", &c.battery_temp_readings}}) {
+    for (const auto& name : *list) {
+      if (auto why = unknown_reading(c, name)) e.add(fmt::format("{}: readings.{}: '{}' {}", source, key, name, *why));
+    }
   }
   result.errors = e.list();
   if (result.errors.empty()) result.config = std::move(c);

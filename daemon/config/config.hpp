@@ -71,6 +71,9 @@ struct Config {
   std::vector<drivers::mqtt::SensorConfig> sensors;
   std::vector<std::string> pv_readings;    // summed into the snapshot's PV
   std::vector<std::string> load_readings;  // summed into the snapshot's load
+  // The battery's voltage and temperature sources, in the owner's order of preference.
+  std::vector<std::string> battery_v_readings;
+  std::vector<std::string> battery_temp_readings;
   ShutdownPolicy shutdown_policy = ShutdownPolicy::leave;
   ChargeBlockAction charge_block_action = ChargeBlockAction::alarm;
   std::optional<YAML::Node> profiles;  // the `profiles:` section, applied to the database (daemon/profiles_apply)

@@ -103,7 +103,6 @@ bool Daemon::load(const Config& config, bool first) {
   profiles_ = std::move(p);
   std::vector<std::string> zone_names;
   for (const auto& z : profiles_.rules.zones) zone_names.push_back(z.name);
-  journal_zones_ = journal_zones_line(zone_names);
   const std::set<std::string> defined = relay_ids(config);
   loads_ = load_refs(profiles_, &defined);
   // A load that is gone must not stay on: its relay, where it is still defined, is switched off
@@ -127,7 +126,15 @@ bool Daemon::load(const Config& config, bool first) {
   mapping_ = {};
   mapping_.pv_w = config.pv_readings;
   mapping_.load_w = config.load_readings;
+  mapping_.battery_v.clear();
+  for (const auto& r : config.battery_v_readings) mapping_.battery_v.push_back(drivers::voltage_source(r));
+  mapping_.battery_temp_c.clear();
+  for (const auto& r : config.battery_temp_readings) mapping_.battery_temp_c.push_back(drivers::temperature_source(r));
   mapping_.fresh_within = profiles_.rules.site.electrical_stale_after;
+  std::vector<std::string> v_names, t_names;
+  for (const auto& v : mapping_.battery_v) v_names.push_back(v.name);
+  for (const auto& t : mapping_.battery_temp_c) t_names.push_back(t.name);
+  journal_header_ = journal_header(zone_names, v_names, t_names);
   for (std::size_t i = 0; i < profiles_.zones.size(); ++i) {
     const auto& sid = profiles_.zones[i].sensor_id;
     mapping_.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
@@ -337,10 +344,10 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
   e.detail = detail.empty() ? rules::describe(r) : detail;
   if (snap) {
     e.battery_v = decision_.battery.measured_v;
-    e.voltage_source = std::string(source_name(decision_.battery.source));
+    e.voltage_source = std::string(source_name(snap->battery_v, decision_.battery.source));
     if (snap->pv_w) e.pv_w = snap->pv_w->value;
     if (snap->load_w) e.load_w = snap->load_w->value;
-    if (snap->battery_temp_c) e.temp_c = snap->battery_temp_c->value;
+    if (const auto* t = source_at(snap->battery_temp_c, decision_.charge_temp_source)) e.temp_c = t->reading->value;
   }
   if (store_) store_->add_event(e);
   ++loop_.events;
@@ -566,12 +573,12 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
   s.soc_pct = decision_.battery.soc_pct;
   if (snap.pv_w) s.pv_w = snap.pv_w->value;
   if (snap.load_w) s.load_w = snap.load_w->value;
-  if (snap.battery_temp_c) s.battery_temp_c = snap.battery_temp_c->value;
+  if (const auto* t = source_at(snap.battery_temp_c, decision_.charge_temp_source)) s.battery_temp_c = t->reading->value;
   for (std::size_t i = 0; i < profiles_.rules.zones.size() && i < snap.zone_temp_c.size(); ++i) {
     s.zone_temps_c.emplace_back(profiles_.rules.zones[i].name,
                                 snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
   }
-  s.journal_zones = journal_zones_;
+  s.journal_header = journal_header_;
   s.journal_lines = std::move(journal_lines_);
   journal_lines_.clear();
   store_->add_sample(wall_now, s);
@@ -667,7 +674,8 @@ void Daemon::cycle() {
   // 2. What came in on MQTT: relay states, sensors, overrides.
   handle_mqtt(now);
   // 3. The snapshot, 4. the rules.
-  const rules::Snapshot snap = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
+  snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
+  const rules::Snapshot& snap = snap_;
   journal_cycle(snap);
   rules::decide(snap, profiles_.rules, state_, decision_);
   state_ = decision_.next;
@@ -678,8 +686,8 @@ void Daemon::cycle() {
     if (!active_alarms_.count(static_cast<int>(a.code))) {
       std::string text = rules::describe(a);
       if (a.code == rules::ReasonCode::voltage_fallback) {
-        text += fmt::format(": {} is stale, deciding on {}", source_label(decision_.battery.stale_preferred),
-                            source_label(decision_.battery.source));
+        text += fmt::format(": {} is stale, deciding on {}", source_label(snap.battery_v, decision_.battery.stale_preferred),
+                            source_label(snap.battery_v, decision_.battery.source));
       }
       log::warn("alarm: {}", text);
       event("alarm", "", a, text, wall, &snap);
@@ -820,10 +828,13 @@ int Daemon::run() {
 }
 
 std::string Daemon::once_table() const {
-  std::string out = fmt::format("battery {} ({} {}, {}), SOC {} (estimated)\n",
+  std::string out = fmt::format("battery {} (source {}: {}, {}), SOC {} (estimated)\n",
                                 decision_.battery.measured_v ? fmt::format("{:.2f} V", *decision_.battery.measured_v) : "n/a",
-                                "source", source_name(decision_.battery.source), band_name(decision_.battery.band),
+                                source_name(snap_.battery_v, decision_.battery.source),
+                                source_label(snap_.battery_v, decision_.battery.source), band_name(decision_.battery.band),
                                 decision_.battery.soc_pct ? fmt::format("{:.0f} %", *decision_.battery.soc_pct) : "n/a");
+  out += fmt::format("charging {}: {} ({})\n", decision_.block_charging ? "BLOCKED" : "allowed",
+                     rules::describe(decision_.charge_reason), charge_temp_from(snap_, decision_, profiles_.rules));
   out += fmt::format("{:<22} {:<18} {:<5} {}\n", "load", "relay", "want", "reason");
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);

@@ -83,6 +83,7 @@ class Daemon {
   rules::Decision decision_;
   drivers::ReadingStore readings_;
   drivers::SnapshotMapping mapping_;
+  rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
   std::vector<std::unique_ptr<PollWorker>> workers_;
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
@@ -103,7 +104,7 @@ class Daemon {
   // This cycle's journal lines (daemon/store/cycle_journal.hpp), taken before the rules run; an S line
   // first after a start.
   std::string journal_lines_;
-  std::string journal_zones_;  // the Z line of the profiles in force
+  std::string journal_header_;  // the Z, V and T lines of the profiles and sources in force
   bool journal_started_ = true;
   bool publish_all_ = true;
   rules::SteadyTime last_prune_{};

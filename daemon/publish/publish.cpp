@@ -76,24 +76,18 @@ void measured_out(std::string& out, std::string_view name, const std::optional<r
 std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, const StoredProfiles& p) {
   const auto& b = d.battery;
   const rules::SteadyTime now = snap.now;
-  const std::optional<rules::Reading>* used = nullptr;
-  switch (b.source) {
-    case rules::VoltageSource::battery_monitor: used = &snap.monitor_battery_v; break;
-    case rules::VoltageSource::gx_system: used = &snap.gx_battery_v; break;
-    case rules::VoltageSource::solark: used = &snap.solark_battery_v; break;
-    case rules::VoltageSource::none: break;
-  }
+  const rules::Source* used = source_at(snap.battery_v, b.source);
   std::string out;
   out.reserve(1024);
   out += '{';
   json_out::key(out, "battery_v");
   json_out::number(out, b.measured_v, 2);
   json_out::key(out, "battery_v_age_s");
-  json_out::number(out, used && *used ? std::optional<double>(age_s(now, (*used)->as_of)) : std::nullopt, 1);
+  json_out::number(out, used && used->reading ? std::optional<double>(age_s(now, used->reading->as_of)) : std::nullopt, 1);
   json_out::key(out, "battery_v_decided");
   json_out::number(out, b.decide_v, 2);
   json_out::key(out, "voltage_source");
-  json_out::string(out, source_name(b.source));
+  json_out::string(out, source_name(snap.battery_v, b.source));
   // Derived from the voltage curve: for people, never decided on.
   json_out::key(out, "soc_pct_estimated");
   json_out::number(out, b.soc_pct, 1);
@@ -105,7 +99,14 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
   std::optional<rules::Reading> battery_w;  // + = charging
   if (snap.battery_a && b.measured_v) battery_w = rules::Reading{snap.battery_a->value * *b.measured_v, snap.battery_a->as_of};
   measured_out(out, "battery_w", battery_w, now, 0);
-  measured_out(out, "battery_temp_c", snap.battery_temp_c, now, 1);
+  // The battery temperature the charge decision used (else the first source that has one).
+  const rules::Source* temp = source_at(snap.battery_temp_c, d.charge_temp_source);
+  for (const auto& t : snap.battery_temp_c) {
+    if (!temp && t.reading) temp = &t;
+  }
+  measured_out(out, "battery_temp_c", temp ? temp->reading : std::nullopt, now, 1);
+  json_out::key(out, "battery_temp_source");
+  json_out::string(out, temp ? std::string_view(temp->name) : std::string_view("none"));
   json_out::key(out, "zones_c");
   out += '{';
   for (std::size_t i = 0; i < p.rules.zones.size(); ++i) {

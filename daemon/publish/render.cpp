@@ -4,24 +4,26 @@
 
 namespace shackd {
 
-std::string_view source_name(rules::VoltageSource s) {
-  switch (s) {
-    case rules::VoltageSource::battery_monitor: return "battery_monitor";
-    case rules::VoltageSource::gx_system: return "gx_system";
-    case rules::VoltageSource::solark: return "solark";
-    case rules::VoltageSource::none: break;
-  }
-  return "none";
+const rules::Source* source_at(const std::vector<rules::Source>& sources, int i) {
+  return i >= 0 && static_cast<std::size_t>(i) < sources.size() ? &sources[static_cast<std::size_t>(i)] : nullptr;
 }
 
-std::string_view source_label(rules::VoltageSource s) {
-  switch (s) {
-    case rules::VoltageSource::battery_monitor: return "the battery monitor's voltage";
-    case rules::VoltageSource::gx_system: return "the GX system's battery voltage";
-    case rules::VoltageSource::solark: return "the Sol-Ark's battery voltage";
-    case rules::VoltageSource::none: break;
+std::string_view source_name(const std::vector<rules::Source>& sources, int i) {
+  const auto* s = source_at(sources, i);
+  return s ? std::string_view(s->name) : std::string_view("none");
+}
+
+std::string_view source_label(const std::vector<rules::Source>& sources, int i) {
+  const auto* s = source_at(sources, i);
+  return s ? std::string_view(s->label) : std::string_view("no source");
+}
+
+std::string charge_temp_from(const rules::Snapshot& snap, const rules::Decision& d, const rules::Profiles& p) {
+  if (const auto* s = source_at(snap.battery_temp_c, d.charge_temp_source)) return "from " + s->label;
+  if (d.charge_temp_zone >= 0 && static_cast<std::size_t>(d.charge_temp_zone) < p.zones.size()) {
+    return "from the air of " + p.zones[static_cast<std::size_t>(d.charge_temp_zone)].name;
   }
-  return "no source";
+  return "no temperature";
 }
 
 std::string_view band_name(rules::Band b) {

@@ -68,10 +68,10 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
       std::chrono::duration_cast<std::chrono::milliseconds>(snap.now.time_since_epoch()).count();
   std::string line = fmt::format("C\t{}\t{}\t", (wall_ms % 60000 + 60000) % 60000, steady_ms);
   line += snap.local_minute_of_day ? std::to_string(*snap.local_minute_of_day) : std::string("-");
-  for (const auto* r : {&snap.monitor_battery_v, &snap.gx_battery_v, &snap.solark_battery_v, &snap.battery_a,
-                        &snap.battery_temp_c, &snap.pv_w, &snap.load_w}) {
-    put(line, *r, snap.now);
-  }
+  for (const auto& v : snap.battery_v) put(line, v.reading, snap.now);
+  put(line, snap.battery_a, snap.now);
+  for (const auto& t : snap.battery_temp_c) put(line, t.reading, snap.now);
+  for (const auto* r : {&snap.pv_w, &snap.load_w}) put(line, *r, snap.now);
   for (const auto& z : snap.zone_temp_c) put(line, z, snap.now);
   for (const auto& o : overrides) {
     line += fmt::format("\t{}={}:{}", o.state_key, mode_name(o.mode),
@@ -80,10 +80,15 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
   return line;
 }
 
-std::string journal_zones_line(const std::vector<std::string>& zone_names) {
-  std::string line = "Z";
-  for (const auto& z : zone_names) line += '\t' + z;
-  return line;
+std::string journal_header(const std::vector<std::string>& zone_names, const std::vector<std::string>& voltage_sources,
+                           const std::vector<std::string>& temperature_sources) {
+  std::string text = "Z";
+  for (const auto& z : zone_names) text += '\t' + z;
+  text += "\nV";
+  for (const auto& v : voltage_sources) text += '\t' + v;
+  text += "\nT";
+  for (const auto& t : temperature_sources) text += '\t' + t;
+  return text;
 }
 
 rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<std::string>& profile_zones) const {
@@ -94,11 +99,16 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
     if (!v) return std::nullopt;
     return rules::Reading{v->value, now - std::chrono::milliseconds(v->age_ms)};
   };
-  s.monitor_battery_v = reading(monitor_v);
-  s.gx_battery_v = reading(gx_v);
-  s.solark_battery_v = reading(solark_v);
+  // The replay names a source by its journal name: the label is for people, not for the rules.
+  for (std::size_t i = 0; i < battery_v.size(); ++i) {
+    const std::string& n = i < voltage_sources.size() ? voltage_sources[i] : std::string("?");
+    s.battery_v.push_back({n, n, reading(battery_v[i])});
+  }
   s.battery_a = reading(battery_a);
-  s.battery_temp_c = reading(battery_temp_c);
+  for (std::size_t i = 0; i < battery_temp_c.size(); ++i) {
+    const std::string& n = i < temperature_sources.size() ? temperature_sources[i] : std::string("?");
+    s.battery_temp_c.push_back({n, n, reading(battery_temp_c[i])});
+  }
   s.pv_w = reading(pv_w);
   s.load_w = reading(load_w);
   for (const auto& name : profile_zones) {
@@ -113,6 +123,8 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
 
 void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, std::vector<JournalCycle>& out) {
   std::vector<std::string> zones;
+  // Until a V and a T line say otherwise: the layout written before sources were ranked.
+  std::vector<std::string> voltages = {"battery_monitor", "gx_system", "solark"}, temperatures = {"battery_temp"};
   bool started = false;
   std::size_t from = 0;
   for (int n = 1; from < text.size(); ++n) {
@@ -124,10 +136,15 @@ void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, st
       const auto f = split_tabs(line);
       if (f[0] == "Z") {
         zones.assign(f.begin() + 1, f.end());
+      } else if (f[0] == "V") {
+        voltages.assign(f.begin() + 1, f.end());
+      } else if (f[0] == "T") {
+        temperatures.assign(f.begin() + 1, f.end());
       } else if (f[0] == "S") {
         started = true;
       } else if (f[0] == "C") {
-        constexpr std::size_t kFixed = 11;  // C, ms, steady, local minute, 7 readings
+        // C, ms, steady, local minute, the sources, battery_a, pv_w, load_w
+        const std::size_t kFixed = 4 + voltages.size() + 1 + temperatures.size() + 2;
         if (f.size() < kFixed + zones.size()) {
           throw std::runtime_error(fmt::format("{} fields, expected at least {}", f.size(), kFixed + zones.size()));
         }
@@ -136,9 +153,15 @@ void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, st
         c.steady_ms = to_int(f[2], "steady_ms");
         c.started = std::exchange(started, false);
         c.zones = zones;
+        c.voltage_sources = voltages;
+        c.temperature_sources = temperatures;
         if (f[3] != "-") c.local_minute_of_day = static_cast<int>(to_int(f[3], "local minute"));
-        std::optional<JournalCycle::Value>* fixed[] = {&c.monitor_v, &c.gx_v, &c.solark_v, &c.battery_a, &c.battery_temp_c, &c.pv_w, &c.load_w};
-        for (std::size_t i = 0; i < 7; ++i) *fixed[i] = to_value(f[4 + i]);
+        std::size_t at = 4;
+        for (std::size_t i = 0; i < voltages.size(); ++i) c.battery_v.push_back(to_value(f[at++]));
+        c.battery_a = to_value(f[at++]);
+        for (std::size_t i = 0; i < temperatures.size(); ++i) c.battery_temp_c.push_back(to_value(f[at++]));
+        c.pv_w = to_value(f[at++]);
+        c.load_w = to_value(f[at++]);
         for (std::size_t i = 0; i < zones.size(); ++i) c.zone_temp_c.push_back(to_value(f[kFixed + i]));
         for (std::size_t i = kFixed + zones.size(); i < f.size(); ++i) {
           const auto eq = f[i].rfind('='), colon = f[i].rfind(':');

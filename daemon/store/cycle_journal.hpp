@@ -6,10 +6,14 @@
 // One text per UTC minute (table cycle_journal, schema 0005), one line per entry, fields
 // separated by tabs (names hold spaces, never tabs):
 //   Z <zone> <zone> ...       the zone names, in profile order, for the cycles that follow
-//                             (first in every minute, and again after a reload changes them)
+//   V <source> <source> ...   the battery voltage sources, in the owner's order
+//   T <source> <source> ...   the battery temperature sources, in the owner's order
+//                             (Z, V and T first in every minute, and again after a reload
+//                             changes them; a minute without V and T was written before the
+//                             sources were ranked: V battery_monitor gx_system solark, T one)
 //   S                         shackd started here: the state was restored from load_state
-//   C <ms> <steady_ms> <local_min> <monitor_v> <gx_v> <solark_v> <battery_a> <battery_temp_c>
-//     <pv_w> <load_w> <zone temps...> [<state_key>=<on|off>:<remaining_ms|->...]
+//   C <ms> <steady_ms> <local_min> <battery_v per V source> <battery_a> <battery_temp_c per T
+//     source> <pv_w> <load_w> <zone temps...> [<state_key>=<on|off>:<remaining_ms|->...]
 //                             one cycle: ms into the minute (wall clock), the monotonic clock
 //                             in ms, minutes since local midnight ('-' while the clock is not
 //                             trusted), each reading as <value>@<age_ms> or '-' when missing,
@@ -35,8 +39,9 @@ struct JournalOverride {
 // The C line for one cycle (without the trailing newline).
 std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
                                const std::vector<JournalOverride>& overrides);
-// The Z line for these zone names.
-std::string journal_zones_line(const std::vector<std::string>& zone_names);
+// The Z, V and T lines (without the trailing newline) for these zones and the snapshot's sources.
+std::string journal_header(const std::vector<std::string>& zone_names, const std::vector<std::string>& voltage_sources,
+                           const std::vector<std::string>& temperature_sources);
 
 // The whole of `s` as a number (std::from_chars: exact, no locale), or nullopt.
 std::optional<double> parse_number(const std::string& s);
@@ -48,12 +53,14 @@ struct JournalCycle {
   std::int64_t steady_ms = 0;
   bool started = false;       // an S line came before it
   std::vector<std::string> zones;
+  std::vector<std::string> voltage_sources, temperature_sources;  // names, in rank order
   std::optional<int> local_minute_of_day;
   struct Value {
     double value = 0;
     std::int64_t age_ms = 0;
   };
-  std::optional<Value> monitor_v, gx_v, solark_v, battery_a, battery_temp_c, pv_w, load_w;
+  std::vector<std::optional<Value>> battery_v, battery_temp_c;  // same order as the sources
+  std::optional<Value> battery_a, pv_w, load_w;
   std::vector<std::optional<Value>> zone_temp_c;  // same order as `zones`
   std::vector<JournalOverride> overrides;
 

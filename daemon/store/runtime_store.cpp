@@ -84,9 +84,9 @@ void RuntimeStore::add_sample(std::int64_t unix_s, const TelemetrySample& sample
   for (const auto& [zone, temp] : sample.zone_temps_c) m.zones[zone].add(temp);
   if (!sample.journal_lines.empty()) {
     // Each minute's text stands alone: it names its zones first, and again when they change.
-    if (m.journal.empty() || m.journal_zones != sample.journal_zones) {
-      m.journal += sample.journal_zones + '\n';
-      m.journal_zones = sample.journal_zones;
+    if (m.journal.empty() || m.journal_header != sample.journal_header) {
+      m.journal += sample.journal_header + '\n';
+      m.journal_header = sample.journal_header;
     }
     m.journal += sample.journal_lines + '\n';
   }

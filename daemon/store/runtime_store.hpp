@@ -51,7 +51,7 @@ struct TelemetrySample {
   std::vector<std::pair<std::string, std::optional<double>>> zone_temps_c;
   // The cycle journal (daemon/store/cycle_journal.hpp): the Z line of the zones in force, and this
   // cycle's lines (S, C). Empty lines: nothing journaled.
-  std::string journal_zones;
+  std::string journal_header;
   std::string journal_lines;
 };
 
@@ -102,7 +102,7 @@ class RuntimeStore {
     int samples = 0;
     Agg battery_v, soc_pct, pv_w, load_w, battery_temp_c;
     std::map<std::string, Agg> zones;
-    std::string journal, journal_zones;
+    std::string journal, journal_header;
   };
 
   void trim();

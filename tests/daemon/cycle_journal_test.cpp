@@ -20,14 +20,18 @@ TEST_CASE("a cycle reads back with its values, ages, local minute, zones and ove
   rules::Snapshot s;
   s.now = kNow;
   s.local_minute_of_day = 300;
-  s.monitor_battery_v = rules::Reading{52.37, kNow - 182ms};
-  s.solark_battery_v = rules::Reading{0.1 + 0.2, kNow - 4s};  // not a round number: 0.30000000000000004
+  s.battery_v = {{"battery_monitor", "the monitor", rules::Reading{52.37, kNow - 182ms}},
+                 {"gx_system", "the GX", std::nullopt},
+                 // not a round number: 0.30000000000000004
+                 {"solark", "the inverter", rules::Reading{0.1 + 0.2, kNow - 4s}}};
+  s.battery_temp_c = {{"bms_min_cell", "the BMS", rules::Reading{-2.5, kNow - 1s}}, {"battery_monitor", "x", std::nullopt}};
   s.battery_a = rules::Reading{-10.1, kNow};
   s.pv_w = rules::Reading{6387, kNow - 31s};  // older than the staleness limit: the age says so
   s.zone_temp_c = {rules::Reading{-6.0, kNow - 2s}, std::nullopt};
   const std::vector<shackd::JournalOverride> ov = {{"miner:Dump Load S19 #1", rules::OverrideMode::off, 3'600'000},
                                                    {"heater:Main Room", rules::OverrideMode::on, std::nullopt}};
-  const std::string text = shackd::journal_zones_line({"Heat Room", "Main Room"}) + "\nS\n" +
+  const std::string text = shackd::journal_header({"Heat Room", "Main Room"}, {"battery_monitor", "gx_system", "solark"},
+                                                  {"bms_min_cell", "battery_monitor"}) + "\nS\n" +
                            shackd::journal_cycle_line(s, kMinute * 1000 + 6465, ov) + "\n";
   std::vector<shackd::JournalCycle> out;
   shackd::read_journal_minute(kMinute, text, out);
@@ -47,12 +51,19 @@ TEST_CASE("a cycle reads back with its values, ages, local minute, zones and ove
   const rules::SteadyTime later = rules::SteadyTime{} + 5h;
   const rules::Snapshot back = c.snapshot(later, {"Main Room", "Heat Room", "Shed"});
   CHECK(back.now == later);
-  REQUIRE(back.monitor_battery_v);
-  CHECK(same_bits(back.monitor_battery_v->value, 52.37));
-  CHECK(later - back.monitor_battery_v->as_of == 182ms);
-  REQUIRE(back.solark_battery_v);
-  CHECK(same_bits(back.solark_battery_v->value, 0.1 + 0.2));
-  CHECK_FALSE(back.gx_battery_v);
+  REQUIRE(back.battery_v.size() == 3);
+  CHECK(back.battery_v[0].name == "battery_monitor");
+  REQUIRE(back.battery_v[0].reading);
+  CHECK(same_bits(back.battery_v[0].reading->value, 52.37));
+  CHECK(later - back.battery_v[0].reading->as_of == 182ms);
+  CHECK(back.battery_v[2].name == "solark");
+  REQUIRE(back.battery_v[2].reading);
+  CHECK(same_bits(back.battery_v[2].reading->value, 0.1 + 0.2));
+  CHECK_FALSE(back.battery_v[1].reading);
+  REQUIRE(back.battery_temp_c.size() == 2);
+  CHECK(back.battery_temp_c[0].name == "bms_min_cell");
+  CHECK(back.battery_temp_c[0].reading->value == -2.5);
+  CHECK_FALSE(back.battery_temp_c[1].reading);
   CHECK_FALSE(back.load_w);
   CHECK(later - back.pv_w->as_of == 31s);
   REQUIRE(back.zone_temp_c.size() == 3);
@@ -68,8 +79,8 @@ TEST_CASE("a clock not yet trusted and a zone change within a minute") {
   s.zone_temp_c = {rules::Reading{20, kNow}};
   rules::Snapshot reloaded = s;  // a reload added zone B before A
   reloaded.zone_temp_c = {rules::Reading{30, kNow}, rules::Reading{20, kNow}};
-  const std::string text = shackd::journal_zones_line({"A"}) + "\n" + shackd::journal_cycle_line(s, kMinute * 1000, {}) +
-                           "\n" + shackd::journal_zones_line({"B", "A"}) + "\n" +
+  const std::string text = shackd::journal_header({"A"}, {}, {}) + "\n" + shackd::journal_cycle_line(s, kMinute * 1000, {}) +
+                           "\n" + shackd::journal_header({"B", "A"}, {}, {}) + "\n" +
                            shackd::journal_cycle_line(reloaded, kMinute * 1000 + 2000, {}) + "\n";
   std::vector<shackd::JournalCycle> out;
   shackd::read_journal_minute(kMinute, text, out);
@@ -78,6 +89,25 @@ TEST_CASE("a clock not yet trusted and a zone change within a minute") {
   CHECK_FALSE(out[0].started);
   CHECK(out[1].zones == std::vector<std::string>{"B", "A"});
   CHECK(out[1].snapshot(kNow, {"A", "B"}).zone_temp_c[1]->value == 30);
+}
+
+TEST_CASE("a minute written before sources were ranked reads with the old layout") {
+  // C, ms, steady, minute, monitor_v, gx_v, solark_v, battery_a, battery_temp_c, pv_w, load_w, zone
+  const std::string text = "Z\tA\nC\t5\t1000\t60\t52.1@0\t-\t52.05@10\t-3@0\t4.5@2\t800@0\t300@0\t21@0\n";
+  std::vector<shackd::JournalCycle> out;
+  shackd::read_journal_minute(kMinute, text, out);
+  REQUIRE(out.size() == 1);
+  const auto snap = out[0].snapshot(kNow, {"A"});
+  REQUIRE(snap.battery_v.size() == 3);
+  CHECK(snap.battery_v[0].reading->value == 52.1);
+  CHECK_FALSE(snap.battery_v[1].reading);
+  CHECK(snap.battery_v[2].reading->value == 52.05);
+  CHECK(snap.battery_a->value == -3);
+  REQUIRE(snap.battery_temp_c.size() == 1);
+  CHECK(snap.battery_temp_c[0].reading->value == 4.5);
+  CHECK(snap.pv_w->value == 800);
+  CHECK(snap.load_w->value == 300);
+  CHECK(snap.zone_temp_c[0]->value == 21);
 }
 
 TEST_CASE("a damaged journal is refused with the minute and line, not misread") {

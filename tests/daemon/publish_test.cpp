@@ -38,7 +38,7 @@ TEST_CASE("state, decision and reason JSON: values with ages, missing as null, S
   rules::Snapshot s;
   s.now = rules::SteadyTime{} + 1000h;
   s.local_minute_of_day = 720;
-  s.monitor_battery_v = rules::Reading{52.3, s.now - 2s};
+  s.battery_v = {{"battery_monitor", "the battery monitor's voltage", rules::Reading{52.3, s.now - 2s}}};
   s.pv_w = rules::Reading{8450, s.now - 1s};
   s.battery_a = rules::Reading{-10, s.now};
   s.zone_temp_c = {rules::Reading{25, s.now - 30s}, std::nullopt};

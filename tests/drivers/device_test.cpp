@@ -207,10 +207,20 @@ TEST_CASE("readings become a snapshot: preferred sources, sums, missing never 0"
   const auto now = std::chrono::steady_clock::now();
   drivers::SnapshotMapping m;
   const rules::Snapshot s = drivers::build_snapshot(store, m, now, 600);
-  REQUIRE(s.monitor_battery_v);
-  REQUIRE(s.gx_battery_v);
-  REQUIRE(s.solark_battery_v);
-  CHECK(s.solark_battery_v->value == doctest::Approx(s.monitor_battery_v->value - 0.05).epsilon(0.0002));
+  // The default ranking: the monitor, the GX system, the Sol-Ark; named for events and people.
+  REQUIRE(s.battery_v.size() == 3);
+  CHECK(s.battery_v[0].name == "battery_monitor");
+  CHECK(s.battery_v[1].name == "gx_system");
+  CHECK(s.battery_v[2].name == "solark");
+  CHECK(s.battery_v[2].label == "the Sol-Ark's battery voltage");
+  for (const auto& v : s.battery_v) REQUIRE(v.reading);
+  CHECK(s.battery_v[2].reading->value == doctest::Approx(s.battery_v[0].reading->value - 0.05).epsilon(0.0002));
+  // Temperatures: a BMS's coldest cell first (a shunt has none: missing), then the sensors.
+  REQUIRE(s.battery_temp_c.size() == 3);
+  CHECK(s.battery_temp_c[0].name == "bms_min_cell");
+  CHECK_FALSE(s.battery_temp_c[0].reading);
+  CHECK(s.battery_temp_c[1].reading);
+  CHECK(s.battery_temp_c[2].reading);
   REQUIRE(s.pv_w);
   CHECK(s.pv_w->value == doctest::Approx(6000).epsilon(0.001));
   REQUIRE(s.load_w);

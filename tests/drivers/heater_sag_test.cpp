@@ -55,9 +55,9 @@ Run run_heater(double rest_v, double heater_w, double site_ohm, bool with_curren
     rules::Snapshot snap;
     snap.now = now;
     snap.local_minute_of_day = 8 * 60;
-    snap.monitor_battery_v = rules::Reading{model.battery_v(), now};
+    snap.battery_v = {{"monitor", "the monitor", rules::Reading{model.battery_v(), now}}};
     if (with_current) snap.battery_a = rules::Reading{model.battery_a(), now};
-    snap.battery_temp_c = rules::Reading{15, now};
+    snap.battery_temp_c = {{"monitor", "the monitor's sensor", rules::Reading{15, now}}};
     snap.pv_w = rules::Reading{model.pv_w, now};
     snap.load_w = rules::Reading{model.load_w(), now};
     snap.zone_temp_c = {rules::Reading{-10, now}};  // cold: the zone asks for heat all along

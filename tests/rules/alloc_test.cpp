@@ -19,7 +19,7 @@ TEST_CASE("decide() makes no heap allocation per call in steady state") {
   for (int i = 0; i < 2000; ++i) {
     snap.now += 2s;
     const double v = 46.0 + (i % 100) * 0.1;  // sweeps starts, stops and emergencies
-    snap.monitor_battery_v = rules::Reading{v, snap.now};
+    snap.battery_v[0].reading = rules::Reading{v, snap.now};
     snap.pv_w = rules::Reading{9000, snap.now};
     snap.load_w = rules::Reading{1500, snap.now};
     snap.zone_temp_c[0] = rules::Reading{i % 2 ? 41.0 : 30.0, snap.now};

@@ -70,11 +70,12 @@ struct Site {
     rules::Snapshot s;
     s.now = now;
     if (clock_trusted) s.local_minute_of_day = minute();
-    s.monitor_battery_v = monitor_v.reading();
-    s.gx_battery_v = gx_v.reading();
-    s.solark_battery_v = solark_v.reading();
+    // Three voltage sources in rank order, as a site with a shunt, a GX and an inverter has.
+    s.battery_v = {{"monitor", "the monitor", monitor_v.reading()},
+                   {"gx", "the GX", gx_v.reading()},
+                   {"inverter", "the inverter", solark_v.reading()}};
     s.battery_a = battery_a.reading();
-    s.battery_temp_c = battery_temp_c.reading();
+    s.battery_temp_c = {{"monitor", "the monitor's sensor", battery_temp_c.reading()}};
     s.pv_w = pv_w.reading();
     s.load_w = load_w.reading();
     for (const auto& z : zone_c) s.zone_temp_c.push_back(z.reading());

@@ -3,7 +3,10 @@
 
 using namespace std::chrono_literals;
 using rules::ReasonCode;
-using rules::VoltageSource;
+// The harness ranks its sources monitor (0), gx (1), inverter (2).
+namespace VoltageSource {
+constexpr int battery_monitor = 0, gx_system = 1, solark = 2, none = rules::kNoSource;
+}
 
 TEST_CASE("the battery monitor is preferred, then the GX system, then the Sol-Ark") {
   test::Site s;

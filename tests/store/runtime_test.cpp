@@ -241,7 +241,7 @@ TEST_CASE("the cycle journal: one text per minute that names its zones, continue
   const auto sample = [](const std::string& zones, const std::string& lines) {
     shackd::TelemetrySample s;
     s.battery_v = 52;
-    s.journal_zones = zones;
+    s.journal_header = zones;
     s.journal_lines = lines;
     return s;
   };
