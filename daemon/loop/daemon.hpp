@@ -88,6 +88,7 @@ class Daemon {
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
   std::map<std::string, bool> published_health_;  // as last published
+  std::map<std::string, std::string> published_map_;  // refused and not-available, as last published
   std::unique_ptr<drivers::mqtt::Client> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   std::map<std::string, LoadStateRow> rows_;

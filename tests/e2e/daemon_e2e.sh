@@ -80,6 +80,19 @@ sim set battery_temp_c 5
 wait_for "DVCC restored when the battery is warm" 10 '[[ $(dvcc) == -1 ]]'
 check_within "the write and the restore are in the log" 5 'grep -q "DVCC max charge current set to 0 A (was -1)" "$WORK/shackd.log" && grep -q "restored to -1" "$WORK/shackd.log"'
 
+# --- a battery monitor without a temperature sensor: the GX answers 0 for 262 ("not available",
+# not 0 degC, which would never block at a 0 degC limit). The Sol-Ark's sensor is next in rank.
+sim set battery_temp_sensor 0
+wait_for "the sensor logged as not available" 10 'grep -q "battery.battery_temp_c reports \"not available\"" "$WORK/shackd.log"'
+sim set battery_temp_c -3
+wait_for "DVCC set to 0 from the next source on a cold night" 10 '[[ $(dvcc) == 0 ]]'
+check_within "the state names the Sol-Ark's sensor" 5 'grep -q "\"battery_temp_source\":\"solark\"" <<<"$(retained shack/state)"'
+check_within "the device health lists it" 5 'grep -q "battery.battery_temp_c" <<<"$(retained shack/device/victron/health)"'
+sim set battery_temp_c 5
+wait_for "DVCC restored when warm" 10 '[[ $(dvcc) == -1 ]]'
+sim set battery_temp_sensor 1
+wait_for "the sensor back" 10 'grep -q "battery.battery_temp_c is available again" "$WORK/shackd.log"'
+
 # --- status and once, against the running daemon.
 out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
 check "status shows shackd online" 'grep -q "^shackd: online" <<<"$out"'
