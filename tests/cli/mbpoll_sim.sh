@@ -41,5 +41,21 @@ else
   failed=$((failed + 1)); echo "FAIL: unit 77 did not answer 0x0A"
 fi
 
+# A GX on dbus-modbustcp 1.0.90 (before the reserved registers were served): mbpoll sees a read
+# across 847-849 refused with 0x02 and the registers around it served.
+"$sim" --victron-port 0 --solark-port 0 --battery-v 52.30 --internal-ohm 0 --house-w 0 --gx-firmware 1.0.90 --no-battery-temp-sensor <"$dir/in" >"$dir/old" 2>&1 &
+old_pid=$!
+trap 'kill $pid $old_pid 2>/dev/null; wait $pid $old_pid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 50); do grep -q '^ready' "$dir/old" && break; sleep 0.1; done
+oport=$(sed -nE 's/^ready victron=127.0.0.1:([0-9]+).*/\1/p' "$dir/old")
+answer=$(mbpoll -0 -1 -m tcp -p "$oport" -a 100 -r 840 -c 12 127.0.0.1 2>&1)
+if grep -qi "Illegal data address" <<<"$answer"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL: firmware 1.0.90 served 840-851 across its hole: $answer"
+fi
+expect "firmware 1.0.90 serves 840 alone" 100 "$oport" 840 523
+expect "a monitor without a temperature sensor reads 0 at 262" 225 "$oport" 262 0
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
