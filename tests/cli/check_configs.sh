@@ -43,6 +43,10 @@ expect "a bad threshold" "miner 'Primary S21+': stop_voltage 51.0 must be below 
   's/    - name: "Primary S21+"/    - name: "Primary S21+"\n      stop_voltage: 51.0/'
 expect "a bad URI" "mqtt.uri (line 21:8): 'mqtt://127.0.0.1:1883' must start with tcp:// or ssl://" 's|tcp://127.0.0.1:1883|mqtt://127.0.0.1:1883|'
 expect "syntax" "YAML syntax error" 's/  name: e2e/  name: [e2e/'
+expect "a voltage source no device gives" "readings.battery_v: 'battery.battery_volts' is not a reading of battery (it has battery_v, battery_a" \
+  $'readings:\n  battery_v: [battery.battery_volts, solark.battery_v]'
+expect "a temperature source of a unit not configured" "readings.battery_temp_c: 'temp.temp_c' names no configured device unit" \
+  $'readings:\n  battery_temp_c: [temp.temp_c]'
 
 # Every error in one run: two typos, one in the loop section and one in a profile, with a
 # suggestion each; a voltage no 48 V bank shows is refused with the range.
