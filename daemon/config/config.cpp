@@ -96,7 +96,9 @@ std::optional<std::string> unknown_reading(const Config& c, const std::string& n
   if (c.victron.enabled && c.victron.temperature_unit && unit == "temp") t = &drivers::victron::temperature_table();
   if (c.victron.enabled && unit.starts_with("charger") && unit.size() > 7) {
     const std::string n = unit.substr(7);
-    if (n.find_first_not_of("0123456789") == std::string::npos && std::stoul(n) >= 1 && std::stoul(n) <= c.victron.charger_units.size()) {
+    // At most three digits, so the number cannot overflow (charger units are <= 247).
+    if (n.size() <= 3 && n.find_first_not_of("0123456789") == std::string::npos && std::stoul(n) >= 1 &&
+        std::stoul(n) <= c.victron.charger_units.size()) {
       t = &drivers::victron::solarcharger_table();
     }
   }
