@@ -192,10 +192,15 @@ PollResult ModbusDevice::poll() {
       const std::span<const std::uint16_t> w(words.data() + (reg.address - p.block.start),
                                              static_cast<std::size_t>(word_count(reg.type)));
       const std::string name = unit.prefix + "." + std::string(reg.field);
+      // Kept per reading, so a block that failed this poll neither adds nor clears its names.
+      auto& na = health_.not_available;
+      const auto listed = std::find(na.begin(), na.end(), name);
       if (is_not_available(reg, w)) {
         out.unavailable.push_back(name);
+        if (listed == na.end()) na.push_back(name);
         continue;
       }
+      if (listed != na.end()) na.erase(listed);
       const double value = decode(reg, w);
       if (auto why = check_plausible(reg, value)) {
         out.invalid.push_back({name, *why});
@@ -231,7 +236,6 @@ PollResult ModbusDevice::poll() {
   }
 
   if (any_ok) {
-    health_.not_available = out.unavailable;
     health_.last_success = last_request_;
     health_.consecutive_failures = 0;
     backoff_ = config_.backoff_min;

@@ -64,7 +64,7 @@ struct DeviceHealth {
   // Registers this connection's device refused (exception 0x02) although the map lists them:
   // "system 847-849". Older GX firmware serves less of the map; see split_refused().
   std::vector<std::string> refused;
-  // Readings the device reports as "not available" in its last poll: a sensor not fitted.
+  // Readings the device last reported as "not available": a sensor not fitted.
   std::vector<std::string> not_available;
 };
 

@@ -8,9 +8,7 @@ void ReadingStore::update(const PollResult& poll) {
   for (const Reading& r : poll.readings) set(r.name, r.value, r.as_of);
   // "Not available" is missing now, so the next source in the owner's order decides at once,
   // not once this one has aged out.
-  for (const auto& name : poll.unavailable) {
-    if (const auto it = latest_.find(name); it != latest_.end()) latest_.erase(it);
-  }
+  for (const auto& name : poll.unavailable) latest_.erase(name);
 }
 
 void ReadingStore::set(const std::string& name, double value, SteadyTime as_of) {

@@ -556,12 +556,8 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
     const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
     const auto last = published_health_.find(w->name());
     // A sensor that stops or starts reporting "not available", or a refused register, is news.
-    std::string map_key;
-    for (const auto* list : {&h.refused, &h.not_available}) {
-      for (const auto& x : *list) map_key += x + '\n';
-      map_key += '|';
-    }
-    const bool map_changed = std::exchange(published_map_[w->name()], map_key) != map_key;
+    auto map = std::pair(h.refused, h.not_available);
+    const bool map_changed = std::exchange(published_map_[w->name()], map) != map;
     if (health_due || map_changed || last == published_health_.end() || last->second != ok) {
       mqtt_publish(p + "/device/" + w->name() + "/health", health_json(h, now), true);
       device_changed = device_changed || last == published_health_.end() || last->second != ok;

@@ -1,6 +1,7 @@
 #pragma once
 // The daemon: read -> decide -> apply -> publish -> persist, once per interval.
 #include <map>
+#include <utility>
 #include <memory>
 #include <optional>
 #include <set>
@@ -88,7 +89,8 @@ class Daemon {
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
   std::map<std::string, bool> published_health_;  // as last published
-  std::map<std::string, std::string> published_map_;  // refused and not-available, as last published
+  // Each device's refused registers and not-available readings, as last published.
+  std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> published_map_;
   std::unique_ptr<drivers::mqtt::Client> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   std::map<std::string, LoadStateRow> rows_;

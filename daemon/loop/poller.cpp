@@ -105,7 +105,7 @@ void log_map_changes(const std::string& device, const drivers::DeviceHealth& bef
     log::info("{}: {} reports \"not available\" (no sensor fitted?): missing, the next source decides", device, n);
   }
   for (const auto& n : added(after.not_available, before.not_available)) {
-    if (after.last_success != before.last_success) log::info("{}: {} is available again", device, n);
+    log::info("{}: {} is available again", device, n);
   }
 }
 
