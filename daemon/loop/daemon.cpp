@@ -513,8 +513,15 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
   if (!mqtt_ || !mqtt_->connected()) return;
   const std::string& p = config_.mqtt.prefix;
   if (everything && config_.mqtt.discovery) {
-    DiscoveryOptions o{p, config_.mqtt.discovery_prefix, "shackd_" + slug(config_.site_name), config_.site_name,
-                       SHACKD_VERSION};
+    DiscoveryOptions o{.prefix = p,
+                       .discovery_prefix = config_.mqtt.discovery_prefix,
+                       .node_id = "shackd_" + slug(config_.site_name),
+                       .site_name = config_.site_name,
+                       .version = SHACKD_VERSION,
+                       .expire_after_s = std::max(10, static_cast<int>(rules::to_seconds(
+                                                          profiles_.rules.site.electrical_stale_after))),
+                       .devices = {}};
+    for (const auto& w : workers_) o.devices.push_back(w->name());
     for (const auto& m : discovery_messages(profiles_, loads_, o)) mqtt_->publish(m.topic, m.payload, 1, true);
   }
   // Superseded every cycle: QoS 0 spares the broker and paho an acknowledgement each.

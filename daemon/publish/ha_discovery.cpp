@@ -31,7 +31,9 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
   std::vector<DiscoveryMessage> out;
   const auto add = [&](const std::string& component, const std::string& object, json config) {
     config["unique_id"] = o.node_id + "_" + object;
-    config["object_id"] = o.node_id + "_" + object;
+    // HA 2025.10 deprecated object_id for default_entity_id = <domain>.<object id>; object_id is
+    // ignored from 2026.4 (HA MQTT discovery docs).
+    config["default_entity_id"] = component + "." + o.node_id + "_" + object;
     config["availability_topic"] = o.prefix + "/status";
     config["payload_available"] = "online";
     config["payload_not_available"] = "offline";
@@ -43,7 +45,7 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
                           const char* unit, const std::string& tpl) {
     add("sensor", object,
         {{"name", name}, {"state_topic", state}, {"device_class", device_class}, {"state_class", "measurement"},
-         {"unit_of_measurement", unit}, {"value_template", tpl}});
+         {"unit_of_measurement", unit}, {"value_template", tpl}, {"expire_after", o.expire_after_s}});
   };
   sensor("battery_voltage", "Battery voltage", "voltage", "V", "{{ value_json.battery_v }}");
   sensor("soc_estimate", "Battery SOC (estimated from voltage)", "battery", "%", "{{ value_json.soc_pct_estimated }}");
@@ -55,14 +57,39 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
     sensor(slug(z.name) + "_temperature", z.name + " temperature", "temperature", "°C",
            "{{ value_json.zones_c[\"" + z.name + "\"].value }}");
   }
+  // Why charging is (not) blocked, and whether any alarm is raised: the words are the reason's text.
+  add("binary_sensor", "charge_blocked",
+      {{"name", "Charging blocked"}, {"state_topic", state}, {"device_class", "problem"},
+       {"value_template", "{{ 'ON' if value_json.block_charging else 'OFF' }}"},
+       {"json_attributes_topic", state}, {"json_attributes_template", "{{ value_json.charge_reason | tojson }}"},
+       {"expire_after", o.expire_after_s}});
+  add("sensor", "charge_reason",
+      {{"name", "Charge decision"}, {"state_topic", state}, {"icon", "mdi:battery-charging"},
+       {"value_template", "{{ value_json.charge_reason.text | truncate(250) }}"}, {"expire_after", o.expire_after_s}});
+  add("binary_sensor", "alarm",
+      {{"name", "Alarm"}, {"state_topic", state}, {"device_class", "problem"},
+       {"value_template", "{{ 'ON' if value_json.alarms | length > 0 else 'OFF' }}"},
+       {"json_attributes_topic", state}, {"json_attributes_template", "{{ {'alarms': value_json.alarms} | tojson }}"},
+       {"expire_after", o.expire_after_s}});
   for (const auto& l : loads) {
     add("binary_sensor", l.id + "_relay",
         {{"name", l.name + " relay"}, {"state_topic", o.prefix + "/load/" + l.id + "/observed"},
          {"payload_on", "ON"}, {"payload_off", "OFF"}, {"device_class", "power"}});
+    add("sensor", l.id + "_reason",
+        {{"name", l.name + " reason"}, {"state_topic", o.prefix + "/load/" + l.id + "/reason"},
+         {"icon", "mdi:comment-question-outline"}, {"value_template", "{{ value_json.text | truncate(250) }}"},
+         {"json_attributes_topic", o.prefix + "/load/" + l.id + "/reason"}});
     add("select", l.id + "_mode",
         {{"name", l.name + " mode"}, {"command_topic", o.prefix + "/load/" + l.id + "/mode/set"},
          {"state_topic", o.prefix + "/load/" + l.id + "/mode"}, {"options", json::array({"auto", "on", "off"})},
          {"retain", false}});
+  }
+  // A device that stopped answering is a problem: ON when it is not connected.
+  for (const auto& d : o.devices) {
+    add("binary_sensor", slug(d) + "_problem",
+        {{"name", d + " offline"}, {"state_topic", o.prefix + "/device/" + d + "/health"}, {"device_class", "problem"},
+         {"value_template", "{{ 'OFF' if value_json.connected else 'ON' }}"},
+         {"json_attributes_topic", o.prefix + "/device/" + d + "/health"}});
   }
   return out;
 }

@@ -20,6 +20,10 @@ struct DiscoveryOptions {
   std::string node_id = "shackd";               // [a-zA-Z0-9_-]
   std::string site_name = "Solar Shack";
   std::string version;
+  // Measured sensors expire in Home Assistant when shackd stops publishing for this long, so
+  // values from a dead daemon do not look current (its electrical stale limit).
+  int expire_after_s = 30;
+  std::vector<std::string> devices;  // polled devices: a health entity each
 };
 
 std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const std::vector<LoadRef>& loads,

@@ -1,6 +1,7 @@
 // The JSON shackd publishes and the Home Assistant discovery payloads.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -89,11 +90,56 @@ TEST_CASE("state, decision and reason JSON: values with ages, missing as null, S
   CHECK(hj["last_success_age_s"] == 3.0);
 }
 
-TEST_CASE("Home Assistant discovery payloads parse and carry the required fields") {
+namespace {
+// The rules of Home Assistant's MQTT discovery docs (sensor, binary_sensor, select; HA 2025.10+):
+// the device classes and the units each allows, the state classes, and the keys each needs.
+const std::map<std::string, std::set<std::string>> kSensorUnits = {
+    {"voltage", {"V", "mV", "kV", "µV", "MV"}},
+    {"power", {"W", "kW", "MW", "GW", "TW", "mW", "BTU/h"}},
+    {"temperature", {"°C", "°F", "K"}},
+    {"battery", {"%"}},
+    {"energy", {"Wh", "kWh", "MWh", "GWh", "TWh", "MJ", "GJ", "cal", "kcal", "Mcal", "Gcal", "mWh"}}};
+const std::set<std::string> kStateClasses = {"measurement", "measurement_angle", "total", "total_increasing"};
+const std::set<std::string> kBinaryClasses = {"battery", "battery_charging", "cold", "connectivity", "door", "heat",
+                                              "plug", "power", "problem", "running", "safety", "update"};
+
+void check_ha_rules(const std::string& component, const json& c, const shackd::DiscoveryOptions& o) {
+  CHECK_FALSE(c.contains("object_id"));  // ignored since HA 2026.4
+  const std::string id = c["default_entity_id"].get<std::string>();
+  CHECK(id.rfind(component + "." + o.node_id + "_", 0) == 0);
+  CHECK(id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.") == std::string::npos);
+  CHECK(c["availability_topic"] == o.prefix + "/status");
+  CHECK(c["payload_available"] == "online");
+  CHECK(c["payload_not_available"] == "offline");
+  CHECK(c.contains("state_topic"));
+  if (c.contains("expire_after")) CHECK(c["expire_after"].get<int>() > 0);
+  if (c.contains("json_attributes_template")) CHECK(c.contains("json_attributes_topic"));
+  if (component == "sensor" && c.contains("device_class")) {
+    const auto dc = c["device_class"].get<std::string>();
+    REQUIRE(kSensorUnits.count(dc) == 1);
+    CHECK(kSensorUnits.at(dc).count(c["unit_of_measurement"].get<std::string>()) == 1);
+    CHECK(kStateClasses.count(c["state_class"].get<std::string>()) == 1);
+    // Energy only totals; the others are momentary.
+    CHECK((dc == "energy") == (c["state_class"] != "measurement"));
+  }
+  if (component == "binary_sensor" && c.contains("device_class")) {
+    CHECK(kBinaryClasses.count(c["device_class"].get<std::string>()) == 1);
+  }
+}
+}  // namespace
+
+TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name what matters") {
   const auto p = shack();
-  const auto msgs = shackd::discovery_messages(p, shackd::load_refs(p), {"shack", "homeassistant", "shackd", "Solar Shack", "0.1.0"});
-  int sensors = 0, binary = 0, selects = 0;
-  std::set<std::string> ids;
+  const shackd::DiscoveryOptions o{.prefix = "shack",
+                                   .discovery_prefix = "homeassistant",
+                                   .node_id = "shackd",
+                                   .site_name = "Solar Shack",
+                                   .version = "0.1.0",
+                                   .expire_after_s = 30,
+                                   .devices = {"victron", "solark"}};
+  const auto msgs = shackd::discovery_messages(p, shackd::load_refs(p), o);
+  int sensors = 0, binary = 0, selects = 0, reasons = 0, problems = 0, expiring = 0;
+  std::set<std::string> ids, entity_ids;
   for (const auto& m : msgs) {
     CAPTURE(m.topic);
     const json c = json::parse(m.payload);
@@ -101,19 +147,21 @@ TEST_CASE("Home Assistant discovery payloads parse and carry the required fields
     CHECK(m.topic.rfind("homeassistant/" + component + "/shackd/", 0) == 0);
     CHECK(m.topic.substr(m.topic.size() - 7) == "/config");
     CHECK(ids.insert(c["unique_id"].get<std::string>()).second);
-    CHECK(c["availability_topic"] == "shack/status");
+    CHECK(entity_ids.insert(c["default_entity_id"].get<std::string>()).second);
     CHECK(c["device"]["identifiers"][0] == "shackd");
     CHECK(c.contains("name"));
+    check_ha_rules(component, c, o);
+    if (c.contains("expire_after")) {
+      ++expiring;
+      CHECK(c["expire_after"] == 30);
+    }
     if (component == "sensor") {
       ++sensors;
-      CHECK(c.contains("state_topic"));
-      CHECK(c.contains("device_class"));
-      CHECK(c["state_class"] == "measurement");
-      CHECK(c.contains("unit_of_measurement"));
       CHECK(c.contains("value_template"));
+      if (c["unique_id"].get<std::string>().find("_reason") != std::string::npos) ++reasons;
     } else if (component == "binary_sensor") {
       ++binary;
-      CHECK(c["state_topic"].get<std::string>().find("/observed") != std::string::npos);
+      if (c.value("device_class", "") == "problem") ++problems;
     } else if (component == "select") {
       ++selects;
       CHECK(c["command_topic"].get<std::string>().find("/mode/set") != std::string::npos);
@@ -123,10 +171,30 @@ TEST_CASE("Home Assistant discovery payloads parse and carry the required fields
       FAIL("unexpected component " << component);
     }
   }
-  CHECK(sensors == 8);  // voltage, SOC, PV, load, battery power, battery temperature, 2 zones
-  CHECK(binary == 6);
+  // voltage, SOC, PV, load, battery power, battery temperature, 2 zones, the charge decision,
+  // and a reason per load (6)
+  CHECK(sensors == 8 + 1 + 6);
+  CHECK(reasons == 1 + 6);
+  CHECK(binary == 6 + 2 + 2);  // relays, charge block + alarm, a problem per device
+  CHECK(problems == 2 + 2);
   CHECK(selects == 6);
+  CHECK(expiring == 8 + 1 + 2);  // everything read from shack/state
   CHECK(shackd::slug("Dump Load S19 #1") == "dump_load_s19_1");
+}
+
+TEST_CASE("the discovery templates read fields the published JSON has") {
+  const auto p = shack();
+  rules::Snapshot s;
+  s.now = rules::SteadyTime{} + 1000h;
+  const auto d = rules::decide(s, p.rules, {});
+  const json st = json::parse(shackd::state_json(s, d, p));
+  for (const char* k : {"battery_v", "soc_pct_estimated", "pv_w", "load_w", "battery_w", "battery_temp_c",
+                        "block_charging", "charge_reason", "alarms", "zones_c"}) {
+    CHECK_MESSAGE(st.contains(k), k);
+  }
+  CHECK(st["charge_reason"].contains("text"));
+  const json r = json::parse(shackd::reason_json(d.miners.at(0).reason));
+  CHECK(r.contains("text"));
 }
 
 TEST_CASE("names with quotes, backslashes and control characters stay valid JSON") {
