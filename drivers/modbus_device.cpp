@@ -118,10 +118,25 @@ ModbusDevice::WriteResult ModbusDevice::swap_register(int unit, std::uint16_t ad
     return out;
   }
   pace();
-  const ReadResult w = link_.write(unit, address, static_cast<std::uint16_t>(value));
+  const auto u = std::find_if(config_.units.begin(), config_.units.end(), [&](const UnitConfig& c) { return c.unit == unit; });
+  const bool fc16 = u != config_.units.end() && u->table && u->table->writes_fc16;
+  const ReadResult w = link_.write(unit, address, static_cast<std::uint16_t>(value), fc16);
   last_request_ = clock_();
   if (w.status != ReadStatus::ok) {
     out.error = w.error;
+    return out;
+  }
+  std::uint16_t now = 0;
+  pace();
+  const ReadResult back = link_.read(unit, address, 1, &now);
+  last_request_ = clock_();
+  if (back.status != ReadStatus::ok) {
+    out.error = "written, but the read-back failed: " + back.error;
+    return out;
+  }
+  if (static_cast<std::int16_t>(now) != value) {
+    out.error = "wrote " + std::to_string(value) + " to unit " + std::to_string(unit) + " register " +
+                std::to_string(address) + " but it reads back " + std::to_string(static_cast<std::int16_t>(now));
     return out;
   }
   out.previous = static_cast<std::int16_t>(old);

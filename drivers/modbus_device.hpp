@@ -74,7 +74,9 @@ class ModbusDevice {
   explicit ModbusDevice(DeviceConfig config, Clock clock = {});
 
   PollResult poll();
-  // Reads one register, then writes `value` to it; returns the value it held before, or the error.
+  // Reads one register, writes `value` to it (function 16 where the unit's table says so) and
+  // reads it back; returns the value it held before, or the error (also when the read-back
+  // differs: a device that acknowledges a write it did not make).
   struct WriteResult {
     std::optional<std::int16_t> previous;
     std::string error;  // empty on success

@@ -129,10 +129,12 @@ ReadResult ModbusLink::read(int unit, std::uint16_t address, std::uint16_t count
   return failed("unit " + std::to_string(unit) + " registers " + std::to_string(address) + "+" + std::to_string(count));
 }
 
-ReadResult ModbusLink::write(int unit, std::uint16_t address, std::uint16_t value) {
+ReadResult ModbusLink::write(int unit, std::uint16_t address, std::uint16_t value, bool multiple) {
   if (!connected_) return {ReadStatus::link_error, 0, "not connected"};
   modbus_set_slave(ctx_, unit);
-  if (modbus_write_register(ctx_, address, value) == 1) return {};
+  if (multiple ? modbus_write_registers(ctx_, address, 1, &value) == 1 : modbus_write_register(ctx_, address, value) == 1) {
+    return {};
+  }
   return failed("unit " + std::to_string(unit) + " write register " + std::to_string(address));
 }
 

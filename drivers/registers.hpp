@@ -54,6 +54,9 @@ struct Table {
   // 800-919 is contiguous; a gap into an unmapped address fails the whole read with 0x02).
   int max_gap = 0;
   int max_block = 125;          // Modbus allows 125; gateways may need fewer
+  // Writes with function 16 even for one register: Sunsynk/Deye/Sol-Ark inverters do not
+  // implement function 6 (registers.md §2.1, kellerza). dbus-modbustcp takes both.
+  bool writes_fc16 = false;
 };
 
 // Assembles the raw integer from `words` (word_count(type) of them).

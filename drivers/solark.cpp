@@ -36,7 +36,7 @@ constexpr std::array kRegisters{
 
 // Gateways serialise to 9600 baud RS485: keep reads moderate; bridge the small holes between
 // registers rather than pay a round trip for each (every register in 150-196 is defined).
-const Table kTable{"solark", kRegisters, 12, 40};
+const Table kTable{"solark", kRegisters, 12, 40, true};
 
 }  // namespace
 

@@ -60,10 +60,10 @@ constexpr std::array kTemperature{
     Register{"status", 3305, RegType::u16, 1, 0, 0, 4, "com.victronenergy.temperature:/Status"},
 };
 
-const Table kSystemTable{"system", kSystem, 125, 125};
-const Table kBatteryTable{"battery", kBattery, 125, 125};
-const Table kSolarchargerTable{"solarcharger", kSolarcharger, 125, 125};
-const Table kTemperatureTable{"temperature", kTemperature, 125, 125};
+const Table kSystemTable{"system", kSystem, 125, 125, false};
+const Table kBatteryTable{"battery", kBattery, 125, 125, false};
+const Table kSolarchargerTable{"solarcharger", kSolarcharger, 125, 125, false};
+const Table kTemperatureTable{"temperature", kTemperature, 125, 125, false};
 
 }  // namespace
 

@@ -142,6 +142,7 @@ int cmd_check(const std::vector<std::string>& argv) {
                    have_db ? c.config->database_path : "not created yet");
         fmt::print("thresholds in force after each load's mode and margins:\n");
         for (const auto& line : effective_threshold_lines(p)) fmt::print("  {}\n", line);
+        for (const auto& w : charge_block_warnings(*c.config)) fmt::print("warning: {}\n", w);
         for (const auto& id : unused_relays(*c.config, p)) {
           fmt::print("warning: relays.{} is defined but no profile switches it\n", id);
         }

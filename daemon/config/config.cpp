@@ -74,6 +74,26 @@ struct Reader {
   }
 };
 
+// safety.charge_block_action: alarm | dvcc | solark, or a list of dvcc and solark.
+void parse_charge_block(const YAML::Node& v, Reader& r, ChargeBlockAction& out) {
+  const std::string p = "safety.charge_block_action";
+  std::vector<std::string> names;
+  if (v.IsSequence()) {
+    r.strings(v, p, names);
+  } else {
+    std::string s;
+    r.text(v, p, s);
+    if (!s.empty()) names.push_back(s);
+  }
+  out = {};
+  for (const auto& n : names) {
+    if (n == "dvcc") out.dvcc = true;
+    else if (n == "solark") out.solark = true;
+    else if (n == "alarm" && names.size() == 1) continue;
+    else r.e.add(p, v, fmt::format("'{}' must be alarm, dvcc, solark or a list of dvcc and solark", n));
+  }
+}
+
 void read_tcp(Reader& r, const std::string& key, const YAML::Node& v, const std::string& p, drivers::TcpTransport& t) {
   if (key == "host") r.text(v, p, t.host);
   if (key == "port") r.integer_as(v, p, 1, 65535, t.port);
@@ -148,7 +168,7 @@ void parse_solark(const YAML::Node& node, const std::string& path, Reader& r, So
   drivers::RtuTransport rtu;
   for (const auto& [k, v] : yaml::entries(node, path,
                                           {"enabled", "transport", "host", "port", "device", "baud", "parity",
-                                           "unit", "timeout_ms", "pacing_ms", "max_block"},
+                                           "unit", "timeout_ms", "pacing_ms", "max_block", "max_charge_a"},
                                           r.e)) {
     const std::string p = path + "." + k;
     if (k == "enabled") r.boolean(v, p, c.enabled);
@@ -168,6 +188,12 @@ void parse_solark(const YAML::Node& node, const std::string& path, Reader& r, So
     if (k == "unit") r.integer_as(v, p, 1, 247, c.unit);
     if (k == "timeout_ms") r.ms(v, p, 50, 30000, c.timeout);
     if (k == "pacing_ms") r.ms(v, p, 0, 5000, c.pacing);
+    if (k == "max_charge_a") {
+      // 0-185 A single-phase, up to 290 A in the 16 kW profile (registers.md §2.8).
+      int a = 0;  // stays 0 when refused: that error is the one to show, not "required"
+      r.integer_as(v, p, 1, 290, a);
+      c.max_charge_a = a;
+    }
     if (k == "max_block") {
       int m = 0;
       r.integer_as(v, p, 1, 125, m);
@@ -393,17 +419,16 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
       result.profiles = node;
     } else if (section == "safety") {
       for (const auto& [k, v] : yaml::entries(node, "safety", {"shutdown_policy", "charge_block_action"}, e)) {
+        if (k == "charge_block_action") {
+          parse_charge_block(v, r, c.charge_block_action);
+          continue;
+        }
         std::string s;
         r.text(v, "safety." + k, s);
         if (k == "shutdown_policy") {
           if (s == "leave") c.shutdown_policy = ShutdownPolicy::leave;
           else if (s == "miners_off") c.shutdown_policy = ShutdownPolicy::miners_off;
           else e.add("safety.shutdown_policy", v, fmt::format("'{}' must be leave or miners_off", s));
-        }
-        if (k == "charge_block_action") {
-          if (s == "alarm") c.charge_block_action = ChargeBlockAction::alarm;
-          else if (s == "dvcc") c.charge_block_action = ChargeBlockAction::dvcc;
-          else e.add("safety.charge_block_action", v, fmt::format("'{}' must be alarm or dvcc", s));
         }
       }
     }
@@ -412,8 +437,15 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
   if (!c.victron.enabled && !c.solark.enabled) {
     e.add(source + ": devices: neither victron nor solark is configured: shackd needs a battery voltage");
   }
-  if (c.charge_block_action == ChargeBlockAction::dvcc && !c.victron.enabled) {
+  if (c.charge_block_action.dvcc && !c.victron.enabled) {
     e.add(source + ": safety.charge_block_action: dvcc writes the GX's DVCC limit, but no victron device is configured");
+  }
+  if (c.charge_block_action.solark && !c.solark.enabled) {
+    e.add(source + ": safety.charge_block_action: solark writes the Sol-Ark's register 210, but no solark device is configured");
+  }
+  if (c.charge_block_action.solark && c.solark.enabled && !c.solark.max_charge_a) {
+    e.add(source + ": devices.solark.max_charge_a: required with solark in safety.charge_block_action: the battery "
+                   "max charge current (A) to put back if register 210 already reads 0 A when a block begins");
   }
   // Defaults for the snapshot's sums follow the devices that are there.
   if (c.pv_readings.empty()) {
@@ -524,6 +556,22 @@ drivers::mqtt::ClientConfig side_client_config(const MqttConfig& m, const std::s
   c.key_file = m.key_file;
   c.status_topic = m.prefix + "/status-" + role;  // its own will, not shackd's
   return c;
+}
+
+std::vector<std::string> charge_block_warnings(const Config& c) {
+  std::vector<std::string> out;
+  const auto& a = c.charge_block_action;
+  if (c.victron.enabled && c.solark.enabled && a.dvcc != a.solark) {
+    out.push_back(fmt::format(
+        "safety.charge_block_action stops only the {} while charging is blocked; the {} on the same bank keeps "
+        "charging a cold battery (add {} to the list)",
+        a.dvcc ? "Victron chargers (DVCC)" : "Sol-Ark", a.dvcc ? "Sol-Ark" : "Victron chargers",
+        a.dvcc ? "solark" : "dvcc"));
+  }
+  if (!a.dvcc && !a.solark) {
+    out.push_back("safety.charge_block_action is alarm: a cold battery raises an alarm, but no charger is stopped");
+  }
+  return out;
 }
 
 std::vector<std::string> check_files(const Config& c) {

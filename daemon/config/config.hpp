@@ -36,6 +36,10 @@ struct SolarkConfig {
   std::chrono::milliseconds timeout{1500};
   std::chrono::milliseconds pacing{50};
   std::optional<int> max_block;
+  // Battery max charge current (register 210) to put back after a charge block when 210 already
+  // read 0 A when the block began (shackd's own 0 from before a crash). Required with `solark` in
+  // safety.charge_block_action.
+  std::optional<int> max_charge_a;
 };
 
 struct MqttConfig {
@@ -51,7 +55,13 @@ struct MqttConfig {
 };
 
 enum class ShutdownPolicy { leave, miners_off };
-enum class ChargeBlockAction { alarm, dvcc };
+// What stops the chargers while the rules block charging (cold battery). Each limit is written
+// to 0 A when the block begins and put back when it ends; with neither, the block is an alarm only.
+struct ChargeBlockAction {
+  bool dvcc = false;    // GX DVCC max charge current (2705): Victron chargers, with DVCC on
+  bool solark = false;  // Sol-Ark battery max charge current (holding register 210, FC16)
+  bool operator==(const ChargeBlockAction&) const = default;
+};
 
 struct Config {
   std::string source;  // file path, for messages
@@ -75,7 +85,7 @@ struct Config {
   std::vector<std::string> battery_v_readings;
   std::vector<std::string> battery_temp_readings;
   ShutdownPolicy shutdown_policy = ShutdownPolicy::leave;
-  ChargeBlockAction charge_block_action = ChargeBlockAction::alarm;
+  ChargeBlockAction charge_block_action;
   std::optional<YAML::Node> profiles;  // the `profiles:` section, applied to the database (daemon/profiles_apply)
   std::string text;     // the file as read
 };
@@ -104,6 +114,8 @@ std::vector<std::string> check_references(const Config& c, const struct StoredPr
 std::vector<std::string> check_files(const Config& c);
 // The ids under relays:.
 std::set<std::string> relay_ids(const Config& c);
+// What `check` warns about in the charge block: a charger on the bank that it does not stop.
+std::vector<std::string> charge_block_warnings(const Config& c);
 // Relays the config defines that no profile switches (a warning: a typo, or a load not listed).
 std::vector<std::string> unused_relays(const Config& c, const struct StoredProfiles& p);
 

@@ -250,6 +250,7 @@ void Daemon::start_devices() {
     d.units.push_back({config_.solark.unit, &drivers::solark::table(), "solark"});
     workers_.push_back(std::make_unique<PollWorker>(d));
   }
+  build_charge_limits();
 }
 
 void Daemon::start_mqtt() {
@@ -317,8 +318,10 @@ void Daemon::reload() {
   // Reconnecting the devices costs a poll or two; only when their section changed (a SIGHUP
   // storm must not keep the Modbus links down).
   const bool devices_changed = YAML::Dump(YAML::Load(config_.text)["devices"]) != YAML::Dump(YAML::Load(next.text)["devices"]);
+  const bool limits_changed = !(config_.charge_block_action == next.charge_block_action);
   config_ = next;
   if (devices_changed) start_devices();
+  else if (limits_changed) build_charge_limits();
   if (mqtt_changed) {
     if (mqtt_) mqtt_->shutdown();
     start_mqtt();
@@ -708,7 +711,6 @@ void Daemon::cycle() {
     charge_blocked_ = decision_.block_charging;
     log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(decision_.charge_reason));
     event("alarm", "", decision_.charge_reason, "", wall, &snap);
-    dvcc_wanted_ = charge_blocked_;
   }
   charge_block_actuate(wall);
   for (const auto& l : loads_) {
@@ -730,41 +732,60 @@ void Daemon::cycle() {
   notify("STATUS=" + status_line() + "\nWATCHDOG=1");
 }
 
-// safety.charge_block_action: dvcc. While charging is blocked, the GX's DVCC max charge current
-// (unit 100, register 2705, A; -1 = no limit) is 0; the value it had is put back when the block
-// clears. Done on the GX poller's thread (it owns the link), before its next poll, and retried
-// each cycle until it succeeds.
+// safety.charge_block_action: the charger limits held at 0 A while charging is blocked (see
+// daemon/loop/charge_limit.hpp). Built with the devices; a limit the config no longer names but
+// the database says is still at 0 A is kept until it has been put back.
+void Daemon::build_charge_limits() {
+  charge_limits_.clear();
+  if (config_.dry_run || options_.once || !db_) return;
+  std::map<std::string, ChargeLimitRow> rows;
+  try {
+    rows = load_charge_limits(*db_);
+  } catch (const db::Error& e) {
+    log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", e.what());
+  }
+  const auto worker = [&](const std::string& name) -> PollWorker* {
+    for (auto& w : workers_) {
+      if (w->name() == name) return w.get();
+    }
+    return nullptr;
+  };
+  const auto add = [&](ChargeLimitSpec spec, const std::string& device, bool configured) {
+    PollWorker* w = worker(device);
+    const auto row = rows.find(spec.name);
+    const bool held = row != rows.end() && row->second.applied;
+    if (!w || (!configured && !held)) return;
+    ChargeLimit limit(std::move(spec), *w);
+    if (row != rows.end()) limit.resume(row->second);
+    if (held) log::info("{}: held at 0 A when shackd stopped; will put back {}", limit.spec().label, row->second.saved);
+    charge_limits_.push_back({std::move(limit), !configured});
+  };
+  // DVCC max charge current: unit 100 register 2705, A, -1 = no limit (attributes.csv, settings).
+  add({"dvcc", "DVCC max charge current (GX 2705)", config_.victron.system_unit, 2705, -1}, "victron",
+      config_.charge_block_action.dvcc);
+  // Sol-Ark battery max charge current: holding register 210, A, written with function 16
+  // (registers.md §2.8).
+  add({"solark_charge_limit", "Sol-Ark battery max charge current (210)", config_.solark.unit, 210,
+       static_cast<std::int16_t>(config_.solark.max_charge_a.value_or(0))},
+      "solark", config_.charge_block_action.solark && config_.solark.max_charge_a);
+}
+
 void Daemon::charge_block_actuate(std::int64_t wall) {
-  if (config_.charge_block_action != ChargeBlockAction::dvcc || config_.dry_run || options_.once) return;
-  PollWorker* gx = nullptr;
-  for (auto& w : workers_) {
-    if (w->name() == "victron") gx = w.get();
-  }
-  if (!gx) return;
-  constexpr std::uint16_t kDvccMaxChargeCurrent = 2705;
-  for (const auto& done : gx->take_swaps()) {
-    dvcc_in_flight_ = false;
-    if (!done.result.error.empty()) {
-      log::warn("DVCC max charge current: the write failed, will retry: {}", done.result.error);
-      event("alarm", "", {rules::ReasonCode::none}, "dvcc_write_failed: " + done.result.error, wall);
-      continue;
+  for (auto& [limit, retiring] : charge_limits_) {
+    for (const auto& n : limit.step(charge_blocked_ && !retiring)) {
+      if (n.failure) log::warn("{}: the write failed, retrying each cycle: {}", limit.spec().label, n.text);
+      else log::write(charge_blocked_ ? log::Level::warn : log::Level::info, fmt::format("{}: {}", limit.spec().label, n.text));
+      event("alarm", "", n.failure ? rules::Reason{rules::ReasonCode::none} : decision_.charge_reason, n.text, wall);
     }
-    if (done.swap.value == 0) {
-      // A 0 found there is our own from before a crash: "no limit" is what to put back.
-      dvcc_saved_ = *done.result.previous == 0 ? -1 : *done.result.previous;
-      dvcc_applied_ = true;
-      log::warn("charging blocked: DVCC max charge current set to 0 A (was {})", *done.result.previous);
-      event("alarm", "", decision_.charge_reason, fmt::format("dvcc set to 0 A (was {})", *done.result.previous), wall);
-    } else {
-      dvcc_applied_ = false;
-      log::info("charging allowed: DVCC max charge current restored to {}", done.swap.value);
-      event("alarm", "", decision_.charge_reason, fmt::format("dvcc restored to {}", done.swap.value), wall);
+    if (const auto row = limit.take_row()) {
+      try {
+        save_charge_limit(*db_, limit.spec().name, *row, wall);
+      } catch (const db::Error& e) {
+        log::warn("{}: cannot record its state ({}); a restart now would not know to put it back", limit.spec().label,
+                  e.what());
+      }
     }
   }
-  if (dvcc_in_flight_ || dvcc_wanted_ == dvcc_applied_) return;
-  const int unit = config_.victron.system_unit;
-  gx->swap({unit, kDvccMaxChargeCurrent, dvcc_wanted_ ? std::int16_t{0} : dvcc_saved_});
-  dvcc_in_flight_ = true;
 }
 
 void Daemon::shutdown() {

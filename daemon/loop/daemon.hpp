@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/config/config.hpp"
+#include "daemon/loop/charge_limit.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/loads.hpp"
@@ -60,6 +61,7 @@ class Daemon {
   void restore_state();
   void reload();
   void shutdown();
+  void build_charge_limits();
   void charge_block_actuate(std::int64_t wall);
   void handle_mqtt(rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
@@ -101,8 +103,11 @@ class Daemon {
   std::map<std::string, Published> published_;
   std::set<int> active_alarms_;
   bool charge_blocked_ = false;
-  bool dvcc_wanted_ = false, dvcc_applied_ = false, dvcc_in_flight_ = false;
-  std::int16_t dvcc_saved_ = -1;  // what 2705 held before the block (-1: no limit)
+  struct HeldLimit {
+    ChargeLimit limit;
+    bool retiring;  // no longer configured: put back, never written 0 again
+  };
+  std::vector<HeldLimit> charge_limits_;
   bool ready_ = false;
   // This cycle's journal lines (daemon/store/cycle_journal.hpp), taken before the rules run; an S line
   // first after a start.

@@ -68,7 +68,8 @@ commands:
   load NAME on|off        load NAME WATTS
   fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
   relay LOAD mute|stuck|ok   (mute: never answers; stuck: ignores commands, reports its real state)
-  status                  one line with the model's state and request counts
+  status                  one line with the model's state, request counts and the chargers' limits
+                          (dvcc: GX 2705, -1 none; solark_max_charge_a: Sol-Ark 210, FC16 only)
   mark, latency           time from the first GX request after `mark` to the first relay command
   quit
 )";
@@ -186,6 +187,9 @@ int main(int argc, char** argv) {
   sim::DeviceServer solark("solark", o.bind, o.solark_port, {{o.solark_unit, &drivers::solark::table(), 0, 331}},
                            model, model_mutex);
   victron.serve_gx_settings();
+  // The Sol-Ark's battery max charge current (holding register 210, A), written with function 16
+  // only (registers.md §2.8); 185 A is the single-phase models' top of range.
+  solark.serve_writable(o.solark_unit, 210, 185, true);
   try {
     victron.start();
     solark.start();
@@ -208,7 +212,11 @@ int main(int argc, char** argv) {
       if (o.repeat_s > 0) t = std::fmod(t, o.repeat_s);
       const double dt = std::chrono::duration<double>(now - last).count() * o.speed;
       last = now;
+      const int dvcc = victron.dvcc_max_charge_current();
+      const auto solark_limit = solark.writable(o.solark_unit, 210);
       std::lock_guard lock(model_mutex);
+      model.victron_charge_limit_a = dvcc < 0 ? std::nullopt : std::optional<double>(dvcc);
+      model.solark_charge_limit_a = solark_limit;
       model.advance(t, dt, scenario.get());
     }
   });
@@ -287,10 +295,12 @@ int main(int argc, char** argv) {
       } else if (w[0] == "status") {
         std::lock_guard lock(model_mutex);
         fmt::print("battery_v={:.3f} rest_v={:.3f} battery_a={:.2f} soc_pct={:.1f} pv_w={:.0f} load_w={:.0f} "
-                   "requests_victron={} requests_solark={} writes={} dvcc={}\n",
+                   "requests_victron={} requests_solark={} writes={} dvcc={} solark_max_charge_a={} pv_victron_w={:.0f} "
+                   "pv_solark_w={:.0f}\n",
                    model.battery_v(), model.rest_v, model.battery_a(), model.soc_pct, model.pv_w, model.load_w(),
                    victron.requests(), solark.requests(), victron.writes() + solark.writes(),
-                   victron.dvcc_max_charge_current());
+                   victron.dvcc_max_charge_current(), solark.writable(o.solark_unit, 210).value_or(-1),
+                   model.pv_victron_w(), model.pv_solark_w());
       } else if (w[0] == "set" && w.size() == 3) {
         const double v = number(w[2], w[1]);
         std::lock_guard lock(model_mutex);

@@ -87,7 +87,25 @@ double SiteModel::load_w() const {
   return w;
 }
 
-double SiteModel::battery_a() const { return (pv_w - load_w()) / rest_v; }
+namespace {
+// The share of the battery's charge that one side's charger delivers, capped by its limit; what
+// it cannot deliver it does not take from its panels.
+double curtailed(double offered_w, double total_w, double surplus_w, std::optional<double> limit_a, double v) {
+  if (surplus_w <= 0 || total_w <= 0 || !limit_a || *limit_a < 0) return offered_w;
+  const double charge_w = surplus_w * offered_w / total_w;
+  return offered_w - std::max(0.0, charge_w - *limit_a * v);
+}
+}  // namespace
+
+double SiteModel::pv_victron_w() const {
+  return curtailed(pv_w * victron_pv_share, pv_w, pv_w - load_w(), victron_charge_limit_a, rest_v);
+}
+
+double SiteModel::pv_solark_w() const {
+  return curtailed(pv_w * (1 - victron_pv_share), pv_w, pv_w - load_w(), solark_charge_limit_a, rest_v);
+}
+
+double SiteModel::battery_a() const { return (pv_victron_w() + pv_solark_w() - load_w()) / rest_v; }
 
 double SiteModel::battery_v() const { return rest_v + battery_a() * internal_ohm; }
 
@@ -112,7 +130,7 @@ void SiteModel::advance(double t_s, double dt_s, const Scenario* scenario) {
     }
   }
   if (capacity_wh > 0 && !voltage_from_scenario) {
-    double net_w = pv_w - load_w();
+    double net_w = battery_a() * rest_v;
     if (soc_pct >= 100 && net_w > 0) net_w = 0;  // a full battery: the MPPTs throttle
     soc_pct = std::clamp(soc_pct + net_w * dt_s / 3600.0 / capacity_wh * 100.0, 0.0, 100.0);
     rest_v = rules::v_from_soc(curve(), soc_pct);
@@ -123,7 +141,7 @@ void SiteModel::advance(double t_s, double dt_s, const Scenario* scenario) {
 
 std::optional<double> SiteModel::value(const std::string& service, const std::string& f) const {
   const double v = battery_v(), a = battery_a(), load = load_w();
-  const double pv_victron = pv_w * victron_pv_share, pv_solark = pv_w - pv_victron;
+  const double pv_victron = pv_victron_w(), pv_solark = pv_solark_w();
   if (service == "system") {
     if (f == "battery_v") return v;
     if (f == "battery_a") return a;

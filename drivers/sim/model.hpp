@@ -33,8 +33,12 @@ class SiteModel {
   double rest_v = 52.0;
   double capacity_wh = 0;
   double soc_pct = 65;
-  double pv_w = 0;
+  double pv_w = 0;                // what the panels offer (a scenario input)
   double victron_pv_share = 0.5;  // PV on the GX's MPPTs; the rest on the Sol-Ark's inputs
+  // The chargers' charge-current limits (A into the battery): the GX's DVCC max charge current
+  // (2705) caps the Victron MPPTs, the Sol-Ark's battery max charge current (210) its own
+  // MPPTs. Unset: no limit. A charger at its limit holds its PV back (it is not produced).
+  std::optional<double> victron_charge_limit_a, solark_charge_limit_a;
   double house_w = 500;
   double internal_ohm = 0.01;
   double battery_temp_c = 20;
@@ -44,6 +48,9 @@ class SiteModel {
   std::map<std::string, Load> loads;
 
   double load_w() const;          // house + loads that are on
+  // PV produced on each side after the chargers' limits; the same as offered when none bites.
+  double pv_victron_w() const;
+  double pv_solark_w() const;
   double battery_a() const;       // + = charging
   double battery_v() const;       // at the terminals: rest + I x R
   int charge_state() const;       // GX solar charger 775: 0 off, 3 bulk, 4 absorption, 5 float

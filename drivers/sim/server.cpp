@@ -61,6 +61,19 @@ int DeviceServer::dvcc_max_charge_current() const {
   return settings_ ? static_cast<std::int16_t>(settings_->tab_registers[2705 - 2700]) : 0;
 }
 
+void DeviceServer::serve_writable(int unit, std::uint16_t address, std::int16_t initial, bool fc16_only) {
+  std::lock_guard lock(settings_mutex_);
+  writables_.push_back({unit, address, initial, fc16_only});
+}
+
+std::optional<std::int16_t> DeviceServer::writable(int unit, std::uint16_t address) const {
+  std::lock_guard lock(settings_mutex_);
+  for (const auto& w : writables_) {
+    if (w.unit == unit && w.address == address) return w.value;
+  }
+  return std::nullopt;
+}
+
 void DeviceServer::set_faults(const Faults& f) {
   std::lock_guard lock(faults_mutex_);
   faults_ = f;
@@ -168,6 +181,29 @@ void DeviceServer::run() {
   modbus_free(ctx);
 }
 
+// A write to one writable register (function 6, or 16 with quantity 1); anything else is
+// refused as the device would: 0x01 for function 6 on a device that takes only 16, 0x02 for an
+// address that is not writable.
+void DeviceServer::write_writable(modbus_t* ctx, const std::uint8_t* query, int length, int unit, int function,
+                                  int address) {
+  const int header = modbus_get_header_length(ctx);
+  std::lock_guard lock(settings_mutex_);
+  for (auto& w : writables_) {
+    if (w.unit != unit || w.address != address) continue;
+    if (w.fc16_only && function == MODBUS_FC_WRITE_SINGLE_REGISTER) {
+      modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+      return;
+    }
+    if (function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS && ((query[header + 3] << 8) | query[header + 4]) != 1) break;
+    modbus_mapping_t* map = modbus_mapping_new_start_address(0, 0, 0, 0, w.address, 1, 0, 0);
+    modbus_reply(ctx, query, length, map);
+    w.value = static_cast<std::int16_t>(map->tab_registers[0]);
+    modbus_mapping_free(map);
+    return;
+  }
+  modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
+}
+
 void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) {
   ++requests_;
   if (marked_.exchange(false)) {
@@ -197,6 +233,9 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
     modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_GATEWAY_PATH);
   } else if (function == MODBUS_FC_READ_HOLDING_REGISTERS && refused(*spec, address, (query[header + 3] << 8) | query[header + 4])) {
     modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
+  } else if (function == MODBUS_FC_WRITE_SINGLE_REGISTER || function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS) {
+    ++writes_;
+    write_writable(ctx, query, length, unit, function, address);
   } else if (function != MODBUS_FC_READ_HOLDING_REGISTERS && function != MODBUS_FC_READ_INPUT_REGISTERS) {
     // shackd's read path never writes; count any attempt so tests can prove it.
     if (function == MODBUS_FC_WRITE_SINGLE_REGISTER || function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS) ++writes_;
@@ -212,6 +251,14 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
         for (std::size_t i = 0; i < words.size(); ++i) {
           const std::size_t at = r.address - spec->start + i;
           if (at < spec->count) map->tab_registers[at] = map->tab_input_registers[at] = words[i];
+        }
+      }
+    }
+    {
+      std::lock_guard lock(settings_mutex_);
+      for (const auto& w : writables_) {
+        if (w.unit == unit && w.address >= spec->start && w.address < spec->start + spec->count) {
+          map->tab_registers[w.address - spec->start] = static_cast<std::uint16_t>(w.value);
         }
       }
     }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +63,10 @@ class DeviceServer {
   // The GX's settings registers 2700-2724 on unit 100, readable and writable (DVCC 2705 = -1).
   void serve_gx_settings();
   int dvcc_max_charge_current() const;
+  // A writable holding register inside a unit's served range (the Sol-Ark's 210): reads return
+  // what was written; `fc16_only` refuses function 6 with 0x01 as Sunsynk-family inverters do.
+  void serve_writable(int unit, std::uint16_t address, std::int16_t initial, bool fc16_only);
+  std::optional<std::int16_t> writable(int unit, std::uint16_t address) const;
   // For latency measurements: the steady-clock time (ns) of the first request after mark().
   void mark() { first_after_mark_ns_ = 0; marked_ = true; }
   long long first_after_mark_ns() const { return first_after_mark_ns_; }
@@ -71,6 +76,7 @@ class DeviceServer {
   void run();
   int open_listener();
   void handle(::_modbus* ctx, const std::uint8_t* query, int length);
+  void write_writable(::_modbus* ctx, const std::uint8_t* query, int length, int unit, int function, int address);
 
   std::string name_, bind_;
   int port_;
@@ -85,6 +91,13 @@ class DeviceServer {
   std::atomic<bool> marked_{false};
   std::thread thread_;
   int listen_fd_ = -1;
+  struct Writable {
+    int unit;
+    std::uint16_t address;
+    std::int16_t value;
+    bool fc16_only;
+  };
+  std::vector<Writable> writables_;  // guarded by settings_mutex_
   struct _modbus_mapping_t* settings_ = nullptr;
   mutable std::mutex settings_mutex_;
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `shackd check` on ten broken configs: ten precise messages, each with its path and line.
+# `shackd check` on broken configs: one precise message each, each with its path and line.
 # Usage: check_configs.sh path/to/shackd path/to/source
 set -uo pipefail
 shackd=${1:?usage: check_configs.sh SHACKD SRC}
@@ -33,15 +33,15 @@ expect "unknown key" "loop.interval (line 7:3): unknown key; did you mean interv
 expect "wrong type" "devices.victron.port (line 11:11): expected a whole number, got 'five'" 's/    port: 5020/    port: five/'
 expect "out of range" "devices.solark.timeout_ms (line 18:17): 20 is out of range: must be 50 to 30000" '18s/timeout_ms: 500/timeout_ms: 20/'
 expect "octal" "loop.interval_ms (line 7:16): '0250' has a leading zero, which YAML reads as octal" 's/interval_ms: 250/interval_ms: 0250/'
-expect "duplicate key" "mqtt.prefix (line 24:3): duplicate key: also at line 23; keep one" 's|  prefix: shack|  prefix: shack\n  prefix: shed|'
-expect "a bad relay protocol" "relays.dump_s19_1.protocol (line 27:26): 'tasmoto' must be tasmota, shelly_gen1" 's/dump_s19_1: {protocol: tasmota/dump_s19_1: {protocol: tasmoto/'
-expect "an undefined relay" "profiles.miners[0].relay_id (line 45:17) (miner 'Primary S21+'): relay_id 'primary_s22' is not defined under relays: (did you mean primary_s21?)" \
+expect "duplicate key" "mqtt.prefix (line 25:3): duplicate key: also at line 24; keep one" 's|  prefix: shack|  prefix: shack\n  prefix: shed|'
+expect "a bad relay protocol" "relays.dump_s19_1.protocol (line 28:26): 'tasmoto' must be tasmota, shelly_gen1" 's/dump_s19_1: {protocol: tasmota/dump_s19_1: {protocol: tasmoto/'
+expect "an undefined relay" "profiles.miners[0].relay_id (line 46:17) (miner 'Primary S21+'): relay_id 'primary_s22' is not defined under relays: (did you mean primary_s21?)" \
   's/    - name: "Primary S21+"/    - name: "Primary S21+"\n      relay_id: primary_s22/'
-expect "an undefined sensor" "profiles.zones[0].sensor_id (line 56:18) (zone 'Heat Room'): sensor_id 'heat_room_t' is not defined under sensors: (did you mean heat_room_temp?)" \
+expect "an undefined sensor" "profiles.zones[0].sensor_id (line 57:18) (zone 'Heat Room'): sensor_id 'heat_room_t' is not defined under sensors: (did you mean heat_room_temp?)" \
   's/    - name: Heat Room/    - name: Heat Room\n      sensor_id: heat_room_t/'
 expect "a bad threshold" "miner 'Primary S21+': stop_voltage 51.0 must be below start_voltage 50.0" \
   's/    - name: "Primary S21+"/    - name: "Primary S21+"\n      stop_voltage: 51.0/'
-expect "a bad URI" "mqtt.uri (line 21:8): 'mqtt://127.0.0.1:1883' must start with tcp:// or ssl://" 's|tcp://127.0.0.1:1883|mqtt://127.0.0.1:1883|'
+expect "a bad URI" "mqtt.uri (line 22:8): 'mqtt://127.0.0.1:1883' must start with tcp:// or ssl://" 's|tcp://127.0.0.1:1883|mqtt://127.0.0.1:1883|'
 expect "syntax" "YAML syntax error" 's/  name: e2e/  name: [e2e/'
 expect "a voltage source no device gives" "readings.battery_v: 'battery.battery_volts' is not a reading of battery (it has battery_v, battery_a" \
   $'readings:\n  battery_v: [battery.battery_volts, solark.battery_v]'
@@ -55,7 +55,7 @@ sed -i -e 's/  interval_ms: 250/  intervall_ms: 250/' \
   -e 's/    - name: "Primary S21+"/    - name: "Primary S21+"\n      stop_votlage: 46.0/' "$dir/two.yaml"
 out=$("$shackd" check --config "$dir/two.yaml" 2>&1)
 if [[ $? -eq 78 ]] && grep -qF "loop.intervall_ms (line 7:3): unknown key; did you mean interval_ms?" <<<"$out" &&
-  grep -qF "profiles.miners[0].stop_votlage (line 45:7): unknown key; did you mean stop_voltage?" <<<"$out" &&
+  grep -qF "profiles.miners[0].stop_votlage (line 46:7): unknown key; did you mean stop_voltage?" <<<"$out" &&
   grep -qF ": 2 error(s):" <<<"$out"; then
   passed=$((passed + 1))
 else
@@ -63,7 +63,7 @@ else
 fi
 sed -e 's/    - name: "Primary S21+"/    - name: "Primary S21+"\n      start_voltage: 485.0/' "$dir/good.yaml" >"$dir/volts.yaml"
 out=$("$shackd" check --config "$dir/volts.yaml" 2>&1)
-[[ $? -eq 78 ]] && grep -qF "profiles.miners[0].start_voltage (line 45:22): miner 'Primary S21+': start_voltage 485.0 V is outside the bank's plausible range 30.0-70.0 V" <<<"$out" &&
+[[ $? -eq 78 ]] && grep -qF "profiles.miners[0].start_voltage (line 46:22): miner 'Primary S21+': start_voltage 485.0 V is outside the bank's plausible range 30.0-70.0 V" <<<"$out" &&
   passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: an implausible voltage: $out"; }
 
 # The shipped example names every profile key a site can set (set or commented with its default):
@@ -127,6 +127,21 @@ sed -e "/^  prefix: cabin/r $dir/ca.txt" -e 's|tcp://127.0.0.1:1883|ssl://127.0.
 out=$("$shackd" check --config "$dir/cabin-ca.yaml" 2>&1)
 [[ $? -eq 78 ]] && grep -qF "mqtt.ca_file '$dir/no-ca.pem' does not exist" <<<"$out" &&
   passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check with a missing CA file: $out"; }
+
+# The charge block: both chargers on the bank, only one stopped, is a warning; solark without the
+# value to put back, or a limit for a device that is not configured, is an error.
+sed 's/  charge_block_action: \[dvcc, solark\].*/  charge_block_action: dvcc/' "$dir/good.yaml" >"$dir/dvcc-only.yaml"
+out=$("$shackd" check --config "$dir/dvcc-only.yaml" 2>&1) &&
+  grep -qF "warning: safety.charge_block_action stops only the Victron chargers (DVCC) while charging is blocked; the Sol-Ark on the same bank keeps charging a cold battery (add solark to the list)" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a charge block that stops one charger of two: $out"; }
+out=$("$shackd" check --config "$dir/good.yaml" 2>&1) && ! grep -q "charge_block_action" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: both chargers stopped needs no warning: $out"; }
+expect "solark without max_charge_a" "devices.solark.max_charge_a: required with solark in safety.charge_block_action" \
+  's/    max_charge_a: 150.*//'
+expect "an unknown charge-block action" "safety.charge_block_action (line 39:24): 'gx' must be alarm, dvcc, solark or a list of dvcc and solark" \
+  's/  charge_block_action: \[dvcc, solark\].*/  charge_block_action: [gx, solark]/'
+expect "max_charge_a out of range" "devices.solark.max_charge_a (line 20:19): 400 is out of range: must be 1 to 290" \
+  's/    max_charge_a: 150.*/    max_charge_a: 400/'
 
 # The Solar Shack, written out in full, is an example a site applies on purpose.
 sed "s|/var/lib/shackd/shackd.db|$dir/shack.db|" "$src/config/examples/solar-shack.yaml" >"$dir/shack.yaml"

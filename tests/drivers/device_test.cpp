@@ -233,3 +233,29 @@ TEST_CASE("readings become a snapshot: preferred sources, sums, missing never 0"
   gx_only.update(victron.poll());
   CHECK_FALSE(drivers::build_snapshot(gx_only, m, now, 600).pv_w);
 }
+
+TEST_CASE("a charge-limit swap: the Sol-Ark takes function 16 only, and the value is read back") {
+  test::SimProcess sim({"--battery-v", "52.0"});
+  drivers::ModbusDevice solark(solark_config(sim.solark_port()));
+  // The Sol-Ark's table says function 16: the simulator refuses function 6 there (0x01), as
+  // Sunsynk-family inverters do, so this write only succeeds as function 16.
+  const auto w = solark.swap_register(1, 210, 0);
+  REQUIRE(w.error.empty());
+  CHECK(*w.previous == 185);
+  CHECK(sim.command("status").find("solark_max_charge_a=0 ") != std::string::npos);
+  const auto back = solark.swap_register(1, 210, 185);
+  REQUIRE(back.error.empty());
+  CHECK(*back.previous == 0);
+  CHECK(sim.command("status").find("solark_max_charge_a=185 ") != std::string::npos);
+  // A register the device does not take a write to: the error names it, nothing is claimed.
+  const auto refused = solark.swap_register(1, 211, 0);
+  CHECK_FALSE(refused.previous);
+  CHECK(refused.error.find("211") != std::string::npos);
+
+  // The GX's DVCC limit takes function 6, and the read-back confirms it.
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  const auto d = victron.swap_register(100, 2705, 0);
+  REQUIRE(d.error.empty());
+  CHECK(*d.previous == -1);
+  CHECK(sim.command("status").find("dvcc=0 ") != std::string::npos);
+}

@@ -70,15 +70,36 @@ check "the restored state was logged" "grep -q 'Primary S21+: restored ON' '$WOR
 # is asked below, however slowly this machine gets through the steps in between.
 sim set battery_v 52.0
 
-# --- a cold battery blocks charging: the GX's DVCC max charge current goes to 0 and comes back.
-dvcc() { sim status; sleep 0.2; grep -a 'dvcc=' "$WORK/sim.out" | tail -1 | sed -E 's/.*dvcc=(-?[0-9]+).*/\1/'; }
+# --- a cold battery blocks charging: both chargers' limits go to 0 (the GX's DVCC max charge
+# current 2705 and the Sol-Ark's battery max charge current 210) and come back.
+simv() { sim status; sleep 0.2; grep -a "$1=" "$WORK/sim.out" | tail -1 | sed -E "s/.*[ ]$1=(-?[0-9.]+).*/\1/"; }
+dvcc() { simv dvcc; }
+solark_limit() { simv solark_max_charge_a; }
 check "DVCC starts with no limit" '[[ $(dvcc) == -1 ]]'
+check "the Sol-Ark starts at 185 A" '[[ $(solark_limit) == 185 ]]'
+sim set pv_w 6000   # sun to spare: the chargers would charge at about 60 A
+check "the battery charges before the block" '(( $(simv battery_a | cut -d. -f1) > 20 ))'
 sim set battery_temp_c -3
 wait_for "DVCC set to 0 on a cold battery" 10 '[[ $(dvcc) == 0 ]]'
+wait_for "the Sol-Ark's 210 set to 0 (function 16)" 10 '[[ $(solark_limit) == 0 ]]'
+check "with both limits at 0 the battery takes no charge (the chargers hold PV back)" \
+  'awk -v a="$(simv battery_a)" "BEGIN { exit !(a < 0.5) }"'
 check_within "the charge block is published" 5 'grep -q "\"block_charging\":true" <<<"$(retained shack/state)"'
+check "the limits held at 0 are recorded" \
+  '[[ $(sqlite3 "$WORK/shackd.db" "SELECT group_concat(name || \"=\" || applied || \"/\" || saved) FROM charge_limits ORDER BY name") == "dvcc=1/-1,solark_charge_limit=1/185" ]]'
+# shackd dies while charging is blocked, the battery warms, and shackd comes back: it puts both
+# limits back from what it recorded, although the devices now read 0 A.
+sim fault victron offline; sim fault solark offline
+kill -9 "$DAEMON_PID"
+sim fault victron online; sim fault solark online
 sim set battery_temp_c 5
-wait_for "DVCC restored when the battery is warm" 10 '[[ $(dvcc) == -1 ]]'
-check_within "the write and the restore are in the log" 5 'grep -q "DVCC max charge current set to 0 A (was -1)" "$WORK/shackd.log" && grep -q "restored to -1" "$WORK/shackd.log"'
+start_daemon "$WORK/shackd.yaml"
+wait_for "DVCC restored after the restart" 15 '[[ $(dvcc) == -1 ]]'
+wait_for "the Sol-Ark's 185 A restored after the restart" 10 '[[ $(solark_limit) == 185 ]]'
+check_within "the restart found them held" 5 'grep -q "Sol-Ark battery max charge current (210): held at 0 A when shackd stopped; will put back 185" "$WORK/shackd.log"'
+check_within "the writes and the restores are in the log" 5 'grep -q "DVCC max charge current (GX 2705): dvcc set to 0 A (was -1)" "$WORK/shackd.log" && grep -q "solark_charge_limit restored to 185" "$WORK/shackd.log"'
+check "the battery charges again" '(( $(simv battery_a | cut -d. -f1) > 20 ))'
+sim set pv_w 0
 
 # --- a battery monitor without a temperature sensor: the GX answers 0 for 262 ("not available",
 # not 0 degC, which would never block at a 0 degC limit). The Sol-Ark's sensor is next in rank.

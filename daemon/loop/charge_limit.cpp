@@ -1,0 +1,61 @@
+#include "daemon/loop/charge_limit.hpp"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+namespace shackd {
+
+std::vector<ChargeLimitNote> ChargeLimit::step(bool blocked) {
+  std::vector<ChargeLimitNote> notes;
+  for (const auto& done : worker_->take_swaps()) {
+    if (done.swap.unit != spec_.unit || done.swap.address != spec_.address) continue;
+    in_flight_ = false;
+    if (!done.result.error.empty()) {
+      // Retried every cycle: one event for the run of failures, not one per cycle.
+      if (failures_++ == 0) notes.push_back({true, fmt::format("{}_write_failed: {}", spec_.name, done.result.error)});
+      continue;
+    }
+    const int tries = failures_ + 1;
+    failures_ = 0;
+    const std::string after = tries > 1 ? fmt::format(" after {} tries", tries) : "";
+    if (done.swap.value == 0) {
+      const std::int16_t previous = *done.result.previous;
+      // A 0 found there is shackd's own (from before a crash): keep what to put back.
+      if (previous != 0) saved_ = previous;
+      applied_ = true;
+      unconfirmed_ = false;
+      row_changed_ = true;
+      notes.push_back({false, fmt::format("{} set to 0 A (was {}){}", spec_.name, previous, after)});
+    } else {
+      applied_ = false;
+      persisted_applied_ = false;
+      row_changed_ = true;
+      notes.push_back({false, fmt::format("{} restored to {}{}", spec_.name, done.swap.value, after)});
+    }
+  }
+  // After a restart a limit the database says is at 0 A is written 0 again (it may never have
+  // reached the device), or put back.
+  if (in_flight_ || (blocked == applied_ && !(blocked && unconfirmed_))) return notes;
+  if (blocked && !persisted_applied_) {
+    // Until the device answers, the value to put back is the fallback.
+    saved_ = spec_.restore_if_zero;
+    persisted_applied_ = true;
+    row_changed_ = true;
+  }
+  worker_->swap({spec_.unit, spec_.address, blocked ? std::int16_t{0} : saved_});
+  in_flight_ = true;
+  return notes;
+}
+
+std::optional<ChargeLimitRow> ChargeLimit::take_row() {
+  if (!std::exchange(row_changed_, false)) return std::nullopt;
+  return ChargeLimitRow{persisted_applied_, saved_};
+}
+
+void ChargeLimit::resume(const ChargeLimitRow& row) {
+  applied_ = persisted_applied_ = unconfirmed_ = row.applied;
+  saved_ = row.saved;
+}
+
+}  // namespace shackd
