@@ -45,6 +45,22 @@ std::optional<rules::Reading> ReadingStore::sum(const std::vector<std::string>& 
   return total;
 }
 
+ReadingStore::Sum ReadingStore::sum_fresh(const std::vector<std::string>& names, SteadyTime now,
+                                          rules::Duration fresh_within) const {
+  if (const auto whole = sum(names); whole && now - whole->as_of <= fresh_within) return {whole, false};
+  rules::Reading fresh_total{0, SteadyTime::max()};
+  bool any_fresh = false;
+  for (const auto& n : names) {
+    const auto r = get(n);
+    if (!r || now - r->as_of > fresh_within) continue;
+    fresh_total.value += std::max(0.0, r->value);
+    fresh_total.as_of = std::min(fresh_total.as_of, r->as_of);
+    any_fresh = true;
+  }
+  if (!any_fresh) return {sum(names), false};  // all stale or missing: as before
+  return {fresh_total, true};
+}
+
 namespace {
 struct Known {
   const char* reading;
@@ -82,8 +98,12 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
   for (const auto& src : m.battery_v) s.battery_v.push_back({src.name, src.label, store.get(src.reading)});
   s.battery_a = store.first_fresh(m.battery_a, now, m.fresh_within);
   for (const auto& src : m.battery_temp_c) s.battery_temp_c.push_back({src.name, src.label, store.get(src.reading)});
-  s.pv_w = store.sum(m.pv_w);
-  s.load_w = store.sum(m.load_w);
+  const auto pv = store.sum_fresh(m.pv_w, now, m.fresh_within);
+  s.pv_w = pv.reading;
+  s.pv_w_partial = pv.partial;
+  const auto load = store.sum_fresh(m.load_w, now, m.fresh_within);
+  s.load_w = load.reading;
+  s.load_w_partial = load.partial;
   for (const auto& name : m.zone_temp_c) s.zone_temp_c.push_back(store.get(name));
   return s;
 }

@@ -25,6 +25,14 @@ class ReadingStore {
   // The sum of all, as old as its oldest part; missing if any part is missing (never a
   // partial sum that looks like a real value).
   std::optional<rules::Reading> sum(const std::vector<std::string>& names) const;
+  // The same, except that when some parts are fresh (within `fresh_within`) and others are
+  // missing or stale, the fresh ones are summed and `partial` is set: a lower bound for sums of
+  // parts that are never negative (PV, consumption), which the rules use only as such.
+  struct Sum {
+    std::optional<rules::Reading> reading;
+    bool partial = false;
+  };
+  Sum sum_fresh(const std::vector<std::string>& names, SteadyTime now, rules::Duration fresh_within) const;
 
  private:
   std::map<std::string, rules::Reading, std::less<>> latest_;

@@ -29,6 +29,13 @@ inline std::optional<double> fresh_value(const std::optional<Reading>& r, Steady
   return r->value;
 }
 
+// A partial sum (a lower bound) as far as it proves "at least `min`": itself when it reaches
+// `min` or is complete, else unknown.
+inline std::optional<double> at_least(std::optional<double> value, bool partial, double min) {
+  if (partial && value && *value < min) return std::nullopt;
+  return value;
+}
+
 // ---- battery.cpp
 // Picks the voltage source, compensates for load, derives SOC and band, raises alarms.
 void assess_battery(const Snapshot& snap, const SiteProfile& site, BatteryView& out, std::vector<Reason>& alarms);

@@ -33,7 +33,8 @@ bool heater_can_run(const Snapshot& snap, const Profiles& p, const ZoneProfile& 
                     const Decision& out) {
   if (!z.enabled || !z.has_heater || zs.heater.override_.mode == OverrideMode::off) return false;
   if (site_force_off(out, p.site.thresholds)) return false;
-  const auto pv = fresh_value(snap.pv_w, snap.now, p.site.electrical_stale_after);
+  const auto pv = at_least(fresh_value(snap.pv_w, snap.now, p.site.electrical_stale_after), snap.pv_w_partial,
+                           z.minimum_solar_for_heating_w);
   const auto v = out.battery.decide_v;
   const double limit = zs.heater.on ? p.site.thresholds.low_v : heater_start_v(p.site, z);
   return pv && *pv >= z.minimum_solar_for_heating_w && v && *v >= limit;
@@ -55,7 +56,9 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decis
   const SiteProfile& site = p.site;
   const SteadyTime now = snap.now;
   const auto temp = zone_temp(snap, site, i);
-  const auto pv = fresh_value(snap.pv_w, now, site.electrical_stale_after);
+  // A partial PV sum (a device offline) counts where it reaches the heater's minimum.
+  const auto pv = at_least(fresh_value(snap.pv_w, now, site.electrical_stale_after), snap.pv_w_partial,
+                           z.minimum_solar_for_heating_w);
   const auto v = out.battery.decide_v;
   expire_override(now, st);
 

@@ -46,8 +46,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
   const SiteProfile& site = p.site;
   const SteadyTime now = snap.now;
   const std::optional<double> v = out.battery.decide_v;
-  const std::optional<double> pv = fresh_value(snap.pv_w, now, site.electrical_stale_after);
-  const std::optional<double> load = fresh_value(snap.load_w, now, site.electrical_stale_after);
+  const std::optional<double> pv_sum = fresh_value(snap.pv_w, now, site.electrical_stale_after);
+  // A partial load is a lower bound: surplus needs its upper bound, so it proves nothing.
+  const std::optional<double> load =
+      snap.load_w_partial ? std::nullopt : fresh_value(snap.load_w, now, site.electrical_stale_after);
 
   // The house's own load: the measured total less the miners we had on. Clamped, because a
   // miner commanded on may not be drawing yet.
@@ -72,6 +74,12 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     const Effective e = effective(m, site);
     const bool heat_call = heat.call[k];
     const bool needs_pv = m.minimum_solar_w > 0 || e.needs_surplus;
+    // PV with a part missing counts only where it proves enough: for the minimum, and for the
+    // surplus (PV - house - committed >= minimum excess).
+    double pv_needed_w = m.minimum_solar_w;
+    if (e.needs_surplus && house_w) pv_needed_w = std::max(pv_needed_w, e.minimum_excess_w + *house_w + committed_w);
+    const std::optional<double> pv = at_least(pv_sum, snap.pv_w_partial, pv_needed_w);
+    const bool partial_short = needs_pv && pv_sum && !pv;
     const bool stale = !v || (!heat_call && ((needs_pv && !pv) || (e.needs_surplus && !load)));
     if (!stale) st.stale_since.reset();
     if (pv && m.minimum_solar_w > 0 && *pv >= m.minimum_solar_w) {
@@ -102,6 +110,12 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       const bool never_seen = no_voltage_ever ||
                               (!heat_call && ((needs_pv && !snap.pv_w) || (e.needs_surplus && !snap.load_w)));
       apply_stale_policy(m.stale_policy, now, site.stale_hold_max, never_seen, m.timing, st, in);
+      if (partial_short && !heat_call) {
+        // Say why: the PV that is there does not reach what this miner needs.
+        for (auto* r : {&in.force_off, &in.hold}) {
+          if (*r) **r = Reason{(*r)->code, ReasonCode::partial_sum, *pv_sum, pv_needed_w, (*r)->remaining};
+        }
+      }
     } else if (st.override_.mode == OverrideMode::on) {
       in.force_on = Reason{ReasonCode::override_on};
     } else {

@@ -47,6 +47,7 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::disabled, "disabled", "disabled in its profile", "", 0},
     {ReasonCode::heat_by_miner, "heat_by_miner", "its zone is heated by a miner", "", 0},
     {ReasonCode::cold_charge_block, "cold_charge_block", "kept off: battery too cold to charge", "°C", 1},
+    {ReasonCode::partial_sum, "partial_sum", "partial: a part of the PV sum is missing, PV is at least", "W", 0},
     {ReasonCode::voltage_disagreement, "voltage_disagreement", "battery voltage sources disagree", "V", 2},
     {ReasonCode::implausible_reading, "implausible_reading", "implausible battery voltage ignored", "V", 2},
     {ReasonCode::voltage_fallback, "voltage_fallback", "preferred voltage source stale, using a fallback", "", 0},

@@ -44,6 +44,7 @@ enum class ReasonCode : std::uint16_t {
   disabled = 54,
   heat_by_miner = 55,         // heater off: the zone's miner heats it
   cold_charge_block = 56,     // fan kept off: its zone holds a battery too cold to charge
+  partial_sum = 57,           // as a cause: PV with a part of its sum missing is only a lower bound
   // alarms and site-level outputs
   voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
   implausible_reading = 81,   // a voltage outside the plausible range was ignored

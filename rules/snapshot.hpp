@@ -37,6 +37,10 @@ struct Snapshot {
   // then the air of the zone that holds the battery.
   std::vector<Source> battery_temp_c;
   std::optional<Reading> pv_w;            // total PV production
+  // A sum with a part missing (a device offline) is a lower bound, not missing: it can prove
+  // "PV >= minimum" but never "PV < minimum", and a partial load proves no surplus at all.
+  bool pv_w_partial = false;
+  bool load_w_partial = false;
   // Total AC consumption, *including* the loads shackd switches (inverters measure it that
   // way). The rules subtract the draw of the loads they have on.
   std::optional<Reading> load_w;

@@ -62,13 +62,15 @@ void append_reason(std::string& out, const rules::Reason& r) {
 
 namespace {
 // "pv_w":{"value":8450,"age_s":1.2}, or nulls.
+// A partial sum (a part missing) adds "partial":true: the value is a lower bound.
 void measured_out(std::string& out, std::string_view name, const std::optional<rules::Reading>& r,
-                  rules::SteadyTime now, int decimals) {
+                  rules::SteadyTime now, int decimals, bool partial = false) {
   json_out::key(out, name);
   out += "{\"value\":";
   json_out::number(out, r ? std::optional<double>(r->value) : std::nullopt, decimals);
   out += ",\"age_s\":";
   json_out::number(out, r ? std::optional<double>(age_s(now, r->as_of)) : std::nullopt, 1);
+  if (r && partial) out += ",\"partial\":true";
   out += '}';
 }
 }  // namespace
@@ -93,8 +95,8 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
   json_out::number(out, b.soc_pct, 1);
   json_out::key(out, "band");
   json_out::string(out, band_name(b.band));
-  measured_out(out, "pv_w", snap.pv_w, now, 0);
-  measured_out(out, "load_w", snap.load_w, now, 0);
+  measured_out(out, "pv_w", snap.pv_w, now, 0, snap.pv_w_partial);
+  measured_out(out, "load_w", snap.load_w, now, 0, snap.load_w_partial);
   measured_out(out, "battery_a", snap.battery_a, now, 1);
   std::optional<rules::Reading> battery_w;  // + = charging
   if (snap.battery_a && b.measured_v) battery_w = rules::Reading{snap.battery_a->value * *b.measured_v, snap.battery_a->as_of};

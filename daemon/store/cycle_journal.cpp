@@ -16,12 +16,13 @@ std::int64_t ms_between(rules::SteadyTime from, rules::SteadyTime to) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
 }
 
-void put(std::string& line, const std::optional<rules::Reading>& r, rules::SteadyTime now) {
+void put(std::string& line, const std::optional<rules::Reading>& r, rules::SteadyTime now, bool at_least = false) {
   line += '\t';
   if (!r) {
     line += '-';
     return;
   }
+  if (at_least) line += '>';  // a partial sum: a lower bound
   // fmt's "{}" is the shortest text that reads back to the same double.
   line += fmt::format("{}@{}", r->value, ms_between(r->as_of, now));
 }
@@ -44,13 +45,15 @@ std::int64_t to_int(const std::string& s, const char* what) {
   return v;
 }
 
-std::optional<JournalCycle::Value> to_value(const std::string& s) {
-  if (s == "-") return std::nullopt;
+std::optional<JournalCycle::Value> to_value(const std::string& text) {
+  if (text == "-") return std::nullopt;
+  const bool at_least = text.starts_with('>');
+  const std::string s = at_least ? text.substr(1) : text;
   const auto at = s.find('@');
   if (at == std::string::npos) throw std::runtime_error(fmt::format("reading '{}' is not <value>@<age_ms>", s));
   const auto value = parse_number(s.substr(0, at));
   if (!value) throw std::runtime_error(fmt::format("reading '{}' is not a number", s));
-  return JournalCycle::Value{*value, to_int(s.substr(at + 1), "age")};
+  return JournalCycle::Value{*value, to_int(s.substr(at + 1), "age"), at_least};
 }
 
 }  // namespace
@@ -71,7 +74,8 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
   for (const auto& v : snap.battery_v) put(line, v.reading, snap.now);
   put(line, snap.battery_a, snap.now);
   for (const auto& t : snap.battery_temp_c) put(line, t.reading, snap.now);
-  for (const auto* r : {&snap.pv_w, &snap.load_w}) put(line, *r, snap.now);
+  put(line, snap.pv_w, snap.now, snap.pv_w_partial);
+  put(line, snap.load_w, snap.now, snap.load_w_partial);
   for (const auto& z : snap.zone_temp_c) put(line, z, snap.now);
   for (const auto& o : overrides) {
     line += fmt::format("\t{}={}:{}", o.state_key, mode_name(o.mode),
@@ -110,7 +114,9 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
     s.battery_temp_c.push_back({n, n, reading(battery_temp_c[i])});
   }
   s.pv_w = reading(pv_w);
+  s.pv_w_partial = pv_w && pv_w->at_least;
   s.load_w = reading(load_w);
+  s.load_w_partial = load_w && load_w->at_least;
   for (const auto& name : profile_zones) {
     std::optional<rules::Reading> r;
     for (std::size_t i = 0; i < zones.size() && i < zone_temp_c.size(); ++i) {

@@ -16,8 +16,9 @@
 //     source> <pv_w> <load_w> <zone temps...> [<state_key>=<on|off>:<remaining_ms|->...]
 //                             one cycle: ms into the minute (wall clock), the monotonic clock
 //                             in ms, minutes since local midnight ('-' while the clock is not
-//                             trusted), each reading as <value>@<age_ms> or '-' when missing,
-//                             then every override in force.
+//                             trusted), each reading as <value>@<age_ms> or '-' when missing
+//                             (pv_w and load_w as ><value>@<age_ms> when a part of the sum was
+//                             missing: a lower bound), then every override in force.
 // Values are written in their shortest exact form: a replay sees the bits the rules saw.
 #include <cstdint>
 #include <optional>
@@ -58,6 +59,7 @@ struct JournalCycle {
   struct Value {
     double value = 0;
     std::int64_t age_ms = 0;
+    bool at_least = false;  // written '>' first: a partial sum (pv_w, load_w)
   };
   std::vector<std::optional<Value>> battery_v, battery_temp_c;  // same order as the sources
   std::optional<Value> battery_a, pv_w, load_w;

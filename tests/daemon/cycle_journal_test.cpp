@@ -27,6 +27,7 @@ TEST_CASE("a cycle reads back with its values, ages, local minute, zones and ove
   s.battery_temp_c = {{"bms_min_cell", "the BMS", rules::Reading{-2.5, kNow - 1s}}, {"battery_monitor", "x", std::nullopt}};
   s.battery_a = rules::Reading{-10.1, kNow};
   s.pv_w = rules::Reading{6387, kNow - 31s};  // older than the staleness limit: the age says so
+  s.pv_w_partial = true;                      // and a lower bound: a part of the sum was missing
   s.zone_temp_c = {rules::Reading{-6.0, kNow - 2s}, std::nullopt};
   const std::vector<shackd::JournalOverride> ov = {{"miner:Dump Load S19 #1", rules::OverrideMode::off, 3'600'000},
                                                    {"heater:Main Room", rules::OverrideMode::on, std::nullopt}};
@@ -65,7 +66,9 @@ TEST_CASE("a cycle reads back with its values, ages, local minute, zones and ove
   CHECK(back.battery_temp_c[0].reading->value == -2.5);
   CHECK_FALSE(back.battery_temp_c[1].reading);
   CHECK_FALSE(back.load_w);
+  CHECK_FALSE(back.load_w_partial);
   CHECK(later - back.pv_w->as_of == 31s);
+  CHECK(back.pv_w_partial);
   REQUIRE(back.zone_temp_c.size() == 3);
   CHECK_FALSE(back.zone_temp_c[0]);  // Main Room: no reading
   REQUIRE(back.zone_temp_c[1]);      // Heat Room

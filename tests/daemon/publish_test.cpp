@@ -193,6 +193,12 @@ TEST_CASE("the discovery templates read fields the published JSON has") {
     CHECK_MESSAGE(st.contains(k), k);
   }
   CHECK(st["charge_reason"].contains("text"));
+  CHECK_FALSE(st["pv_w"].contains("partial"));
+  s.pv_w = rules::Reading{2500, s.now};
+  s.pv_w_partial = true;
+  const json partial = json::parse(shackd::state_json(s, rules::decide(s, p.rules, {}), p));
+  CHECK(partial["pv_w"]["value"] == 2500);
+  CHECK(partial["pv_w"]["partial"] == true);
   const json r = json::parse(shackd::reason_json(d.miners.at(0).reason));
   CHECK(r.contains("text"));
 }

@@ -223,15 +223,22 @@ TEST_CASE("readings become a snapshot: preferred sources, sums, missing never 0"
   CHECK(s.battery_temp_c[2].reading);
   REQUIRE(s.pv_w);
   CHECK(s.pv_w->value == doctest::Approx(6000).epsilon(0.001));
+  CHECK_FALSE(s.pv_w_partial);
   REQUIRE(s.load_w);
   CHECK(s.load_w->value == doctest::Approx(1000));
   REQUIRE(s.battery_a);
   CHECK(s.local_minute_of_day == 600);
 
-  // Without the Sol-Ark, the PV sum is missing, not the GX's half of it.
+  // Without the Sol-Ark, the PV sum is the GX's half, marked partial: a lower bound the rules
+  // use only where it proves enough (never as the whole).
   drivers::ReadingStore gx_only;
   gx_only.update(victron.poll());
-  CHECK_FALSE(drivers::build_snapshot(gx_only, m, now, 600).pv_w);
+  const rules::Snapshot half = drivers::build_snapshot(gx_only, m, std::chrono::steady_clock::now(), 600);
+  REQUIRE(half.pv_w);
+  CHECK(half.pv_w_partial);
+  CHECK(half.pv_w->value == doctest::Approx(3000).epsilon(0.001));
+  // The load is the Sol-Ark's alone: with it gone, the load is missing, not partial.
+  CHECK_FALSE(half.load_w);
 }
 
 TEST_CASE("a charge-limit swap: the Sol-Ark takes function 16 only, and the value is read back") {

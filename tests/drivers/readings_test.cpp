@@ -33,3 +33,27 @@ TEST_CASE("a sum is as old as its oldest part and missing if any part is") {
   CHECK_FALSE(s.sum({"a", "c"}));
   CHECK_FALSE(s.sum({}));
 }
+
+TEST_CASE("a sum with a part stale or missing is a lower bound of its fresh parts, marked partial") {
+  drivers::ReadingStore s;
+  const auto t0 = rules::SteadyTime{} + 1000h;
+  s.set("gx.pv", 4000, t0 - 60s);  // the GX went quiet a minute ago
+  s.set("solark.pv1", 2500, t0);
+  s.set("solark.pv2", -3, t0);     // a negative part cannot raise a lower bound's claim
+  const auto partial = s.sum_fresh({"gx.pv", "solark.pv1", "solark.pv2"}, t0, 30s);
+  REQUIRE(partial.reading);
+  CHECK(partial.partial);
+  CHECK(partial.reading->value == 2500);
+  CHECK(partial.reading->as_of == t0);
+  // All fresh: the whole sum, not partial (negative parts as they are).
+  s.set("gx.pv", 4000, t0);
+  const auto whole = s.sum_fresh({"gx.pv", "solark.pv1", "solark.pv2"}, t0, 30s);
+  CHECK_FALSE(whole.partial);
+  CHECK(whole.reading->value == 6497);
+  // A part never read is missing: the rest is partial.
+  CHECK(s.sum_fresh({"gx.pv", "nonesuch"}, t0, 30s).partial);
+  // Nothing fresh: the old sum, stale as a whole, not partial.
+  const auto stale = s.sum_fresh({"gx.pv", "solark.pv1"}, t0 + 5min, 30s);
+  CHECK_FALSE(stale.partial);
+  CHECK(stale.reading->value == 6500);
+}

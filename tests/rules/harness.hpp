@@ -40,6 +40,7 @@ struct Site {
 
   Input monitor_v, gx_v, solark_v, battery_a, battery_temp_c, pv_w, load_w;
   std::vector<Input> zone_c = std::vector<Input>(2);
+  bool pv_partial = false, load_partial = false;  // a part of the sum is missing: a lower bound
 
   Site() {
     monitor_v = 52.0;
@@ -78,6 +79,8 @@ struct Site {
     s.battery_temp_c = {{"monitor", "the monitor's sensor", battery_temp_c.reading()}};
     s.pv_w = pv_w.reading();
     s.load_w = load_w.reading();
+    s.pv_w_partial = pv_partial;
+    s.load_w_partial = load_partial;
     for (const auto& z : zone_c) s.zone_temp_c.push_back(z.reading());
     return s;
   }

@@ -128,6 +128,53 @@ TEST_CASE("excess solar also needs PV at or above minimum_solar") {
   CHECK(s.dump().on);
 }
 
+TEST_CASE("a partial PV sum is a lower bound: it proves enough, never too little") {
+  // The GX's MPPTs offline: PV is the Sol-Ark's share only, "at least" this much.
+  test::Site s;
+  s.instant();
+  s.p.miners[1].require_sunny = false;
+  s.p.miners[0].enabled = false;
+  s.start_minute = 11 * 60;
+  s.monitor_v = 55.0;
+  s.load_w = 500;
+  s.pv_partial = true;
+  s.pv_w = 12500;  // 12,500 - 500 = 12,000 W >= 3,500 W surplus, >= 8,000 W minimum: proven
+  s.step();
+  CHECK(s.dump().on);
+  CHECK(s.dump().reason.code == ReasonCode::running);
+
+  // 7,000 W "at least" proves neither the 8,000 W minimum nor that PV is short of it: unknown,
+  // so the stale policy decides (here hold; the seed's dump load has off), and the reason says why.
+  s.p.miners[1].stale_policy = StalePolicy::hold;
+  s.load_w = 500 + 3250;
+  s.pv_w = 7000;
+  s.step(2s);
+  CHECK(s.dump().on);
+  CHECK(s.dump().reason.code == ReasonCode::stale_hold);
+  CHECK(s.dump().reason.cause == ReasonCode::partial_sum);
+  CHECK(s.dump().reason.value == doctest::Approx(7000));
+  CHECK(s.dump().reason.limit == doctest::Approx(8000));
+  CHECK(rules::describe(s.dump().reason) ==
+        "input stale: holding last state (partial: a part of the PV sum is missing, PV is at least): 7000 W "
+        "(limit 8000 W), 300 s left");
+
+  // The same PV complete is a measurement: too little, and it stops.
+  s.pv_partial = false;
+  s.step(2s);
+  CHECK_FALSE(s.dump().on);
+  CHECK(s.dump().reason.code == ReasonCode::insufficient_solar);
+
+  // A partial load (a part of the consumption missing) is only a lower bound of the house, so
+  // it cannot prove a surplus: unknown, however much PV there is.
+  s.pv_w = 20000;
+  s.load_w = 500;
+  s.load_partial = true;
+  s.step(2s);
+  CHECK_FALSE(s.dump().on);
+  CHECK(s.dump().reason.cause != ReasonCode::partial_sum);  // the load, not the PV, is unknown
+  CHECK((s.dump().reason.code == ReasonCode::stale_input || s.dump().reason.code == ReasonCode::stale_hold));
+}
+
 TEST_CASE("requires sunny: PV steady above the minimum for the whole sunny window") {
   test::Site s;
   s.instant();
