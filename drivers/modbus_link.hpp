@@ -54,8 +54,8 @@ class ModbusLink {
   void close();
   // FC3, `count` <= 125 registers into `dest`.
   ReadResult read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest);
-  // FC6, one register. Only shackd's explicit write options call this; the read path never does.
-  // Function 6, or 16 with one register (`multiple`) for devices that only take 16.
+  // One register: function 6, or 16 with one register (`multiple`) for devices that only take
+  // 16. Only shackd's explicit write options call this; the read path never does.
   ReadResult write(int unit, std::uint16_t address, std::uint16_t value, bool multiple = false);
 
   const Transport& transport() const { return transport_; }

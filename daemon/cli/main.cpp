@@ -8,6 +8,7 @@
 
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/cli/demo_day.hpp"
+#include "daemon/cli/probe.hpp"
 #include "daemon/cli/replay.hpp"
 #include "daemon/cli/run_commands.hpp"
 #include "daemon/cli/status.hpp"
@@ -24,6 +25,7 @@ void usage(std::FILE* to) {
              "  check             validate the config and the database\n"
              "  once              one poll and one decision, printed; nothing is switched\n"
              "  status            what is on, why and since when; device health\n"
+             "  probe             find the GX's unit ids and map generation, check a Sol-Ark; print devices:\n"
              "  replay            the rules over recorded telemetry, optionally with a changed profile\n"
              "  demo-day          run the rules over a built-in simulated day and print every decision\n"
              "  migrate           create or upgrade the database from the built-in schema migrations\n"
@@ -76,6 +78,7 @@ int dispatch(int argc, char** argv) {
   if (cmd == "check") return shackd::cmd_check(rest);
   if (cmd == "once") return shackd::cmd_once(rest);
   if (cmd == "status") return shackd::cmd_status(rest);
+  if (cmd == "probe") return shackd::cmd_probe(rest);
   if (cmd == "replay") return shackd::cmd_replay(rest);
   if (cmd == "migrate") return shackd::cmd_migrate(rest);
   if (cmd == "db") return shackd::cmd_db(rest);

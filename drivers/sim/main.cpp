@@ -46,6 +46,7 @@ options:
                           refuse (0x02) what they lack: <1.0.95 the reserved 847-864 holes,
                           <1.0.85 884-913, <1.0.78 solar charger 792/793
   --no-battery-temp-sensor  the battery monitor has no temperature sensor: 262 reads 0
+  --bms-min-cell-c C      the battery service is a BMS reporting its coldest cell (318)
   --scenario FILE         CSV time series: t_s,battery_v,pv_w,house_w,battery_temp_c,zone.<name>
   --speed X               scenario seconds per real second (default 1)
   --repeat-s S            play the scenario again every S scenario seconds (86400: daily; soak)
@@ -135,6 +136,7 @@ int main(int argc, char** argv) {
       else if (a == "--speed") o.speed = number(v, a);
       else if (a == "--repeat-s") o.repeat_s = number(v, a);
       else if (a == "--battery-v") model.rest_v = number(v, a);
+      else if (a == "--bms-min-cell-c") model.bms_min_cell_c = number(v, a);
       else if (a == "--capacity-wh") model.capacity_wh = number(v, a);
       else if (a == "--soc") model.soc_pct = number(v, a);
       else if (a == "--internal-ohm") model.internal_ohm = number(v, a);

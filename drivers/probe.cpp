@@ -1,0 +1,187 @@
+#include "drivers/probe.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+#include "drivers/registers.hpp"
+#include "drivers/solark.hpp"
+
+namespace drivers::probe {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// One register, through a link that is reopened after a timeout or a broken connection.
+struct Reader {
+  Reader(const Transport& t, std::chrono::milliseconds timeout) : link(t, timeout) {}
+  ModbusLink link;
+  int requests = 0;
+  std::string last_error;
+  std::optional<std::uint16_t> read(int unit, std::uint16_t address, ReadResult* result = nullptr) {
+    if (!link.connected() && !link.connect(last_error)) {
+      if (result) *result = {ReadStatus::link_error, 0, last_error};
+      return std::nullopt;
+    }
+    std::uint16_t word = 0;
+    ++requests;
+    const ReadResult r = link.read(unit, address, 1, &word);
+    if (result) *result = r;
+    if (r.status != ReadStatus::ok) {
+      last_error = r.error;
+      return std::nullopt;
+    }
+    return word;
+  }
+};
+
+// Solar charger /State (775), registers.md §1.6.
+std::string charge_state_name(std::uint16_t s) {
+  switch (s) {
+    case 0: return "off";
+    case 2: return "fault";
+    case 3: return "bulk";
+    case 4: return "absorption";
+    case 5: return "float";
+    case 6: return "storage";
+    case 7: return "equalize";
+    case 252: return "external control";
+    default: return fmt::format("state {}", s);
+  }
+}
+
+double s16(std::uint16_t w) { return static_cast<double>(static_cast<std::int16_t>(w)); }
+
+// A unit's service, by the first characteristic register it serves (attributes.csv):
+// battery 259 /Dc/0/Voltage, solarcharger 775 /State, temperature 3304 /Temperature,
+// vebus 26 /Dc/0/Voltage, system 840 /Dc/Battery/Voltage.
+std::optional<Found> classify(Reader& r, int unit) {
+  ReadResult res;
+  Found f;
+  f.unit = unit;
+  if (const auto v = r.read(unit, 259, &res)) {
+    f.service = "battery";
+    const auto temp = r.read(unit, 262);
+    const auto ccl = r.read(unit, 307);   // /Info/MaxChargeCurrent: a BMS's charge limit
+    const auto cell = r.read(unit, 318);  // /System/MinCellTemperature
+    f.bms = (ccl && *ccl != 0) || (cell && *cell != 0);
+    f.detail = fmt::format("{:.2f} V, {}", *v / 100.0,
+                           temp && *temp != 0 ? fmt::format("{:.1f} °C", s16(*temp) / 10) : std::string("no temperature sensor"));
+    if (f.bms) {
+      f.detail += cell && *cell != 0 ? fmt::format(", coldest cell {:.1f} °C", s16(*cell) / 10) : std::string();
+      f.detail += ccl ? fmt::format(", charge limit {:.1f} A", *ccl / 10.0) : std::string();
+    }
+    return f;
+  }
+  // 0x0A: nothing behind this unit id. A timeout or a broken link: not a GX unit either.
+  if (res.status != ReadStatus::exception || res.exception_code == 0x0A) return std::nullopt;
+  if (const auto state = r.read(unit, 775)) {  // /State
+    f.service = "solarcharger";
+    f.detail = charge_state_name(*state);
+    if (const auto pv = r.read(unit, 776)) f.detail += fmt::format(", PV {:.1f} V", *pv / 100.0);
+    return f;
+  }
+  if (const auto v = r.read(unit, 3304)) {
+    f.service = "temperature";
+    f.detail = fmt::format("{:.1f} °C", s16(*v) / 100.0);
+    return f;
+  }
+  if (const auto v = r.read(unit, 26)) {
+    f.service = "vebus";
+    f.detail = fmt::format("{:.2f} V", *v / 100.0);
+    return f;
+  }
+  if (const auto v = r.read(unit, 840)) {
+    f.service = "system";
+    f.detail = fmt::format("{:.1f} V", *v / 10.0);
+    return f;
+  }
+  f.service = "unknown";
+  f.detail = "answers, but none of the registers shackd uses";
+  return f;
+}
+
+bool served(Reader& r, int unit, std::uint16_t address) {
+  ReadResult res;
+  r.read(unit, address, &res);
+  return res.status == ReadStatus::ok;
+}
+}  // namespace
+
+GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std::chrono::milliseconds budget) {
+  GxReport out;
+  const auto deadline = Clock::now() + budget;
+  Reader r(gx, timeout);
+  // Unit 100 first: the system service is on every GX, and it says at once whether one answers.
+  ReadResult first;
+  const auto system_v = r.read(100, 840, &first);
+  out.requests = r.requests;
+  if (first.status == ReadStatus::timeout || first.status == ReadStatus::link_error) {
+    out.error = r.last_error;
+    return out;
+  }
+  out.reached = true;
+  if (system_v) out.units.push_back({100, "system", false, fmt::format("{:.1f} V", *system_v / 10.0)});
+  for (int unit = 1; unit <= 247; ++unit) {
+    if (unit == 100) continue;
+    if (Clock::now() > deadline) {
+      out.error = fmt::format("the time budget ran out after unit {}: pass --budget-s to scan further", unit - 1);
+      break;
+    }
+    if (auto f = classify(r, unit)) out.units.push_back(*f);
+    out.last_unit_scanned = unit;
+  }
+  // The register-map generation, from what the system and a solar charger serve
+  // (dbus-modbustcp's history, registers.md §1.9).
+  if (system_v) {
+    if (served(r, 100, 847)) {
+      out.map = "v1.0.95 or later";
+    } else if (served(r, 100, 884)) {
+      out.map = "v1.0.85 to v1.0.94";
+      out.map_notes.push_back("847-849, 852-854, 856-859 and 861-864 are not served: shackd reads around them");
+    } else {
+      out.map = "older than v1.0.85";
+      out.map_notes.push_back("884-913 (the 32-bit grid powers) are not served: not needed off-grid");
+    }
+    for (const auto& f : out.units) {
+      if (f.service == "solarcharger" && !served(r, f.unit, 792)) {
+        out.map = "older than v1.0.78";
+        out.map_notes.push_back(fmt::format("unit {}: 792/793 (PV power, 32-bit) are not served; PV comes from the "
+                                            "system's 850", f.unit));
+        break;
+      }
+    }
+  }
+  out.requests = r.requests;
+  return out;
+}
+
+SolarkReport probe_solark(const Transport& t, int unit, std::chrono::milliseconds timeout) {
+  SolarkReport out;
+  Reader r(t, timeout);
+  // 182 battery temperature, 183 battery voltage, 184 SOC (V1.4 map), decoded by shackd's table.
+  const Table& table = solark::table();
+  const auto decode_at = [&](std::uint16_t address) -> std::optional<double> {
+    for (const Register& reg : table.registers) {
+      if (reg.address != address) continue;
+      const auto w = r.read(unit, address);
+      if (!w) return std::nullopt;
+      const std::array<std::uint16_t, 1> words{*w};
+      const double v = decode(reg, words);
+      if (const auto why = check_plausible(reg, v)) out.problems.push_back(*why);
+      return v;
+    }
+    return std::nullopt;
+  };
+  out.battery_v = decode_at(183);
+  if (!out.battery_v) {
+    out.error = r.last_error.empty() ? "no answer" : r.last_error;
+    return out;
+  }
+  out.answered = true;
+  out.battery_temp_c = decode_at(182);
+  out.soc_pct = decode_at(184);
+  return out;
+}
+
+}  // namespace drivers::probe

@@ -1,0 +1,47 @@
+#pragma once
+// `shackd probe`: what a GX serves on which unit id, and which register-map generation it runs;
+// whether a Sol-Ark answers. Read-only (function 3 only), bounded in time.
+//
+// On a GX, dbus-modbustcp answers a unit id with no service behind it with exception 0x0A
+// (gateway path unavailable) and a register its service does not have with 0x02, at once
+// (registers.md §1.3). So each unit id costs one request when it is empty, and a service is told
+// by the first of its characteristic registers that it serves.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/modbus_link.hpp"
+
+namespace drivers::probe {
+
+struct Found {
+  int unit = 0;
+  std::string service;  // system, battery, solarcharger, temperature, vebus, unknown
+  bool bms = false;     // a battery service that reports a charge current limit or cell temperatures
+  std::string detail;   // "52.08 V, no temperature sensor"
+};
+
+struct GxReport {
+  bool reached = false;     // the first request was answered (a value or an exception)
+  std::string error;        // why not, or why the scan stopped early
+  std::vector<Found> units;
+  std::string map;          // "v1.0.95 or later", "v1.0.85 to v1.0.94", ...
+  std::vector<std::string> map_notes;  // what this GX does not serve that shackd reads
+  int requests = 0;
+  int last_unit_scanned = 0;
+};
+
+// Scans unit 100, then 1..247, stopping when `budget` is spent.
+GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std::chrono::milliseconds budget);
+
+struct SolarkReport {
+  bool answered = false;
+  std::string error;
+  std::optional<double> battery_v, battery_temp_c, soc_pct;
+  std::vector<std::string> problems;  // implausible values: a wrong unit id or another device
+};
+
+SolarkReport probe_solark(const Transport& t, int unit, std::chrono::milliseconds timeout);
+
+}  // namespace drivers::probe

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `shackd probe` against the simulator: it finds each service's unit id, tells the GX's map
+# generation, checks the Sol-Ark, and its devices: block is accepted by `shackd check`; with
+# nothing listening it says so, exit 69, at once.
+# Usage: probe.sh path/to/shackd path/to/shackd-sim path/to/source
+set -uo pipefail
+shackd=${1:?usage: probe.sh SHACKD SHACKD_SIM SRC}
+sim=${2:?usage: probe.sh SHACKD SHACKD_SIM SRC}
+src=${3:?usage: probe.sh SHACKD SHACKD_SIM SRC}
+dir=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"' EXIT
+passed=0 failed=0
+check() {  # check NAME CONDITION
+  if eval "$2"; then passed=$((passed + 1)); else failed=$((failed + 1)); printf 'FAIL: %s\n%s\n' "$1" "$out"; fi
+}
+
+# start_sim NAME [args...]: sets vport and sport
+start_sim() {
+  local name=$1 ready
+  shift
+  mkfifo "$dir/$name.in"
+  "$sim" --victron-port 0 --solark-port 0 "$@" <"$dir/$name.in" >"$dir/$name.out" 2>&1 &
+  pids+=($!)
+  exec {fd}>"$dir/$name.in"
+  for _ in $(seq 50); do grep -q '^ready' "$dir/$name.out" && break; sleep 0.1; done
+  ready=$(grep '^ready' "$dir/$name.out") || { echo "FAIL: simulator did not start: $(cat "$dir/$name.out")"; exit 1; }
+  vport=$(sed -E 's/.*victron=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
+  sport=$(sed -E 's/.*solark=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
+}
+
+# A site with other unit ids than the defaults: the battery monitor on 238 (a VE.Direct USB
+# port), the solar charger on 239, the temperature sensor on 24.
+start_sim newest --battery-unit 238 --charger-unit 239 --battery-v 52.3 --internal-ohm 0 --house-w 0
+out=$("$shackd" probe --victron "127.0.0.1:$vport" --solark "127.0.0.1:$sport" 2>&1); rc=$?
+check "probe exits 0 when both answer (exit $rc)" '[[ $rc -eq 0 ]]'
+check "the system on unit 100" 'grep -qE "^#   unit 100: system: 52.3 V" <<<"$out"'
+check "the battery monitor found on 238" 'grep -qE "^#   unit 238: battery monitor: 52.30 V, 20.0 °C" <<<"$out"'
+check "the solar charger found on 239" 'grep -qE "^#   unit 239: solar charger" <<<"$out"'
+check "the temperature sensor found on 24" 'grep -qE "^#   unit  24: temperature sensor: 20.0 °C" <<<"$out"'
+check "the newest map" 'grep -qF "# its Modbus map: dbus-modbustcp v1.0.95 or later" <<<"$out"'
+check "the Sol-Ark's values" 'grep -qE "^#   battery 52.25 V, 20.0 °C" <<<"$out"'
+check "the devices: block" 'grep -qE "^    battery_unit: 238$" <<<"$out" && grep -qE "^    charger_units: \[239\]$" <<<"$out" &&
+  grep -qE "^    temperature_unit: 24$" <<<"$out"'
+
+# The whole output (comments and all) replaces the devices: section of a config: check accepts it.
+{
+  sed -n '1,/^devices:/p' "$src/tests/e2e/e2e.yaml" | sed '$d'
+  printf '%s\n' "$out"
+  sed -n '/^mqtt:/,$p' "$src/tests/e2e/e2e.yaml"
+} | sed -e "s|\${DB}|$dir/none.db|" -e 's|\${MQTT_PORT}|1883|' \
+      -e 's/  charge_block_action: .*/  charge_block_action: dvcc/' >"$dir/probed.yaml"
+check_out=$("$shackd" check --config "$dir/probed.yaml" 2>&1); rc=$?
+out="$check_out"
+check "check accepts the probed devices: block (exit $rc)" '[[ $rc -eq 0 ]] && grep -q ": ok (" <<<"$check_out"'
+
+# Older GX firmware, a monitor without a temperature sensor, and a BMS.
+start_sim old --gx-firmware 1.0.90 --no-battery-temp-sensor
+out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1)
+check "v1.0.85-1.0.94 told" 'grep -qF "dbus-modbustcp v1.0.85 to v1.0.94" <<<"$out"'
+check "a monitor without a sensor told" 'grep -qE "^#   unit 225: battery monitor: .*, no temperature sensor" <<<"$out"'
+start_sim older --gx-firmware 1.0.70 --bms-min-cell-c 4.5
+out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1)
+check "before v1.0.78 told" 'grep -qF "dbus-modbustcp older than v1.0.78" <<<"$out"'
+check "a BMS told, with its coldest cell" 'grep -qE "^#   unit 225: battery \(a BMS\): .*coldest cell 4.5 °C" <<<"$out"'
+
+# Nothing there: a clear line and exit 69, quickly (a refused connection is not retried).
+out=$(timeout 20 "$shackd" probe --victron 127.0.0.1:1 --timeout-ms 200 2>&1); rc=$?
+check "nothing listening: exit 69 (got $rc)" '[[ $rc -eq 69 ]] && grep -q "^# no answer from the GX" <<<"$out"'
+out=$("$shackd" probe 2>&1); rc=$?
+check "no device named: usage, exit 64" '[[ $rc -eq 64 ]] && grep -q "give --victron HOST" <<<"$out"'
+out=$("$shackd" probe --victron 127.0.0.1:99999 2>&1); rc=$?
+check "a bad port: usage, exit 64" '[[ $rc -eq 64 ]] && grep -q "the port must be 1 to 65535" <<<"$out"'
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
