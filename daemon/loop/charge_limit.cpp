@@ -25,12 +25,12 @@ std::vector<ChargeLimitNote> ChargeLimit::step(bool blocked) {
       if (previous != 0) saved_ = previous;
       applied_ = true;
       unconfirmed_ = false;
-      row_changed_ = true;
+      save();
       notes.push_back({false, fmt::format("{} set to 0 A (was {}){}", spec_.name, previous, after)});
     } else {
       applied_ = false;
       persisted_applied_ = false;
-      row_changed_ = true;
+      save();
       notes.push_back({false, fmt::format("{} restored to {}{}", spec_.name, done.swap.value, after)});
     }
   }
@@ -41,16 +41,11 @@ std::vector<ChargeLimitNote> ChargeLimit::step(bool blocked) {
     // Until the device answers, the value to put back is the fallback.
     saved_ = spec_.restore_if_zero;
     persisted_applied_ = true;
-    row_changed_ = true;
+    save();  // on disk before the write can reach the device
   }
   worker_->swap({spec_.unit, spec_.address, blocked ? std::int16_t{0} : saved_});
   in_flight_ = true;
   return notes;
-}
-
-std::optional<ChargeLimitRow> ChargeLimit::take_row() {
-  if (!std::exchange(row_changed_, false)) return std::nullopt;
-  return ChargeLimitRow{persisted_applied_, saved_};
 }
 
 void ChargeLimit::resume(const ChargeLimitRow& row) {

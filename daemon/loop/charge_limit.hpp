@@ -4,6 +4,7 @@
 // write is a swap on the device's poller thread (read, write, read back: see
 // ModbusDevice::swap_register), retried each cycle until it is confirmed.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,26 +32,28 @@ struct ChargeLimitNote {
 
 class ChargeLimit {
  public:
-  ChargeLimit(ChargeLimitSpec spec, PollWorker& worker) : spec_(std::move(spec)), worker_(&worker) {}
+  // `save` records the row (table charge_limits); it is called before a 0 A write is handed to
+  // the poller, so the record is on disk before the device can be at 0 A.
+  using Save = std::function<void(const std::string& name, const ChargeLimitRow& row)>;
+  ChargeLimit(ChargeLimitSpec spec, PollWorker& worker, Save save)
+      : spec_(std::move(spec)), worker_(&worker), save_(std::move(save)) {}
   // Once per cycle: takes the writes the poller finished, then starts the one `blocked` needs.
   std::vector<ChargeLimitNote> step(bool blocked);
   bool applied() const { return applied_; }  // the device confirmed 0 A
   const ChargeLimitSpec& spec() const { return spec_; }
-  // What to persist (table charge_limits), and whether it changed since the last take: saved
-  // *before* the 0 A write goes out, so a crash in between still puts the limit back.
-  std::optional<ChargeLimitRow> take_row();
   // After a restart: a block that was on when the daemon stopped.
   void resume(const ChargeLimitRow& row);
 
  private:
   ChargeLimitSpec spec_;
   PollWorker* worker_;
+  Save save_;
   bool applied_ = false, in_flight_ = false;
   bool unconfirmed_ = false;  // resumed as applied: not yet confirmed by this run
   std::int16_t saved_ = -1;  // what the limit held before the block
   int failures_ = 0;         // in a row
-  bool row_changed_ = false;
   bool persisted_applied_ = false;  // what the row says
+  void save() { save_(spec_.name, ChargeLimitRow{persisted_applied_, saved_}); }
 };
 
 }  // namespace shackd

@@ -755,7 +755,14 @@ void Daemon::build_charge_limits() {
     const auto row = rows.find(spec.name);
     const bool held = row != rows.end() && row->second.applied;
     if (!w || (!configured && !held)) return;
-    ChargeLimit limit(std::move(spec), *w);
+    ChargeLimit limit(std::move(spec), *w, [this](const std::string& name, const ChargeLimitRow& r) {
+      try {
+        save_charge_limit(*db_, name, r, wall_now_s());
+      } catch (const db::Error& e) {
+        log::warn("charge limit {}: cannot record its state ({}); a restart now would not know to put it back", name,
+                  e.what());
+      }
+    });
     if (row != rows.end()) limit.resume(row->second);
     if (held) log::info("{}: held at 0 A when shackd stopped; will put back {}", limit.spec().label, row->second.saved);
     charge_limits_.push_back({std::move(limit), !configured});
@@ -776,14 +783,6 @@ void Daemon::charge_block_actuate(std::int64_t wall) {
       if (n.failure) log::warn("{}: the write failed, retrying each cycle: {}", limit.spec().label, n.text);
       else log::write(charge_blocked_ ? log::Level::warn : log::Level::info, fmt::format("{}: {}", limit.spec().label, n.text));
       event("alarm", "", n.failure ? rules::Reason{rules::ReasonCode::none} : decision_.charge_reason, n.text, wall);
-    }
-    if (const auto row = limit.take_row()) {
-      try {
-        save_charge_limit(*db_, limit.spec().name, *row, wall);
-      } catch (const db::Error& e) {
-        log::warn("{}: cannot record its state ({}); a restart now would not know to put it back", limit.spec().label,
-                  e.what());
-      }
     }
   }
 }
