@@ -47,18 +47,29 @@ std::optional<rules::Reading> ReadingStore::sum(const std::vector<std::string>& 
 
 ReadingStore::Sum ReadingStore::sum_fresh(const std::vector<std::string>& names, SteadyTime now,
                                           rules::Duration fresh_within) const {
-  if (const auto whole = sum(names); whole && now - whole->as_of <= fresh_within) return {whole, false};
-  rules::Reading fresh_total{0, SteadyTime::max()};
-  bool any_fresh = false;
+  // One pass: the whole sum (as sum() makes it) and the sum of the fresh parts, clamped at 0.
+  rules::Reading whole{0, SteadyTime::max()}, fresh{0, SteadyTime::max()};
+  bool missing = names.empty(), stale = false, any_fresh = false;
   for (const auto& n : names) {
     const auto r = get(n);
-    if (!r || now - r->as_of > fresh_within) continue;
-    fresh_total.value += std::max(0.0, r->value);
-    fresh_total.as_of = std::min(fresh_total.as_of, r->as_of);
+    if (!r) {
+      missing = true;
+      continue;
+    }
+    whole.value += r->value;
+    whole.as_of = std::min(whole.as_of, r->as_of);
+    if (now - r->as_of > fresh_within) {
+      stale = true;
+      continue;
+    }
+    fresh.value += std::max(0.0, r->value);
+    fresh.as_of = std::min(fresh.as_of, r->as_of);
     any_fresh = true;
   }
-  if (!any_fresh) return {sum(names), false};  // all stale or missing: as before
-  return {fresh_total, true};
+  if (!missing && !stale) return {whole, false};
+  if (any_fresh) return {fresh, true};
+  // Nothing fresh: as sum() says, stale as a whole or missing.
+  return {missing ? std::nullopt : std::optional(whole), false};
 }
 
 namespace {

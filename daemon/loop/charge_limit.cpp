@@ -24,7 +24,6 @@ std::vector<ChargeLimitNote> ChargeLimit::step(bool blocked) {
       // A 0 found there is shackd's own (from before a crash): keep what to put back.
       if (previous != 0) saved_ = previous;
       applied_ = true;
-      unconfirmed_ = false;
       save();
       notes.push_back({false, fmt::format("{} set to 0 A (was {}){}", spec_.name, previous, after)});
     } else {
@@ -34,9 +33,11 @@ std::vector<ChargeLimitNote> ChargeLimit::step(bool blocked) {
       notes.push_back({false, fmt::format("{} restored to {}{}", spec_.name, done.swap.value, after)});
     }
   }
-  // After a restart a limit the database says is at 0 A is written 0 again (it may never have
-  // reached the device), or put back.
-  if (in_flight_ || (blocked == applied_ && !(blocked && unconfirmed_))) return notes;
+  // Blocked: write 0 until this run has it confirmed. Not blocked: put back whatever may be at
+  // 0 A: a confirmed 0, a write whose read-back failed (it may have landed), or one the database
+  // says was out when shackd stopped.
+  const bool write = blocked ? !applied_ : persisted_applied_;
+  if (in_flight_ || !write) return notes;
   if (blocked && !persisted_applied_) {
     // Until the device answers, the value to put back is the fallback.
     saved_ = spec_.restore_if_zero;
@@ -49,7 +50,9 @@ std::vector<ChargeLimitNote> ChargeLimit::step(bool blocked) {
 }
 
 void ChargeLimit::resume(const ChargeLimitRow& row) {
-  applied_ = persisted_applied_ = unconfirmed_ = row.applied;
+  // Not applied_ until this run has it confirmed: still blocked, it is written 0 again (it may
+  // never have reached the device); not blocked, it is put back.
+  persisted_applied_ = row.applied;
   saved_ = row.saved;
 }
 

@@ -49,7 +49,6 @@ class ChargeLimit {
   PollWorker* worker_;
   Save save_;
   bool applied_ = false, in_flight_ = false;
-  bool unconfirmed_ = false;  // resumed as applied: not yet confirmed by this run
   std::int16_t saved_ = -1;  // what the limit held before the block
   int failures_ = 0;         // in a row
   bool persisted_applied_ = false;  // what the row says
