@@ -237,6 +237,23 @@ PollResult ModbusDevice::poll() {
     }
   }
 
+  // A value real only beside another (Register::only_with: a BMS's 0 A limit, told from a
+  // battery monitor's "no such value" by the BMS's charge voltage): without it, not available.
+  const auto has = [&](const std::string& n) {
+    return std::any_of(out.readings.begin(), out.readings.end(), [&](const Reading& rd) { return rd.name == n; });
+  };
+  for (const UnitConfig& u : config_.units) {
+    for (const Register& reg : u.table->registers) {
+      if (reg.only_with.empty()) continue;
+      const std::string name = u.prefix + "." + std::string(reg.field);
+      if (!has(name) || has(u.prefix + "." + std::string(reg.only_with))) continue;
+      std::erase_if(out.readings, [&](const Reading& rd) { return rd.name == name; });
+      out.unavailable.push_back(name);
+      auto& na = health_.not_available;
+      if (std::find(na.begin(), na.end(), name) == na.end()) na.push_back(name);
+    }
+  }
+
   // A unit that refused every register is not an older map but something else (a wrong unit
   // id): keep asking for its table, so the error shows every poll and a fix is picked up.
   for (const UnitConfig& u : config_.units) {

@@ -39,9 +39,38 @@ struct Register {
   // missing, not a measurement. dbus-modbustcp answers 0 for a D-Bus value that is invalid
   // (a battery monitor without a temperature sensor reports 262 = 0), so kInvalidIsZero.
   std::optional<std::int64_t> not_available_raw{};
+  // A value that is real only when this other field of the same unit read valid in the same
+  // poll. A BMS's charge current limit (307) and allow-to-charge (1297) read 0 both when the BMS
+  // says "no charging" and, on a plain battery monitor, when the value does not exist on D-Bus:
+  // the BMS's charge voltage limit (305, never 0 on a BMS) tells the two apart.
+  std::string_view only_with{};
 };
 
 inline constexpr std::optional<std::int64_t> kInvalidIsZero{0};
+
+// What a device's state and alarm registers mean, as its map defines them: a state is shown by
+// name; an alarm is raised while its condition holds. Evaluated by drivers/device_status.hpp.
+struct ValueName {
+  int value;
+  std::string_view name;
+  bool warning = false;  // a fault code that is news rather than trouble (a Sol-Ark's F35 "no AC grid")
+};
+enum class Trigger {
+  none,    // a state only: shown by name, never an alarm
+  level,   // dbus-modbustcp's alarm registers: 0 no alarm, 1 warning, 2 alarm (attributes.csv)
+  equals,  // an alarm while the value equals `value` (a charger's state 2 = fault)
+  bits,    // a fault bitmap word: bit b is fault F(value + b + 1) (Sol-Ark 103-106, registers.md §2)
+};
+struct StatusRule {
+  std::string_view field{};  // the reading within its service: "charge_state"
+  std::string_view code{};   // names the alarm or state: "charger_fault"
+  std::string_view text{};   // what it means to an owner: "the solar charger reports a fault"
+  Trigger trigger = Trigger::none;
+  int value = 0;
+  std::span<const ValueName> names{};  // a state's value names; for bits, the known fault codes
+  bool warning = false;                // an `equals` or `bits` alarm that is only a warning
+  std::string_view unit{};             // a state without names is shown as its number and unit
+};
 
 // True when `words` hold the register's "not available" value.
 bool is_not_available(const Register& r, std::span<const std::uint16_t> words);
@@ -57,6 +86,7 @@ struct Table {
   // Writes with function 16 even for one register: Sunsynk/Deye/Sol-Ark inverters do not
   // implement function 6 (registers.md §2.1, kellerza). dbus-modbustcp takes both.
   bool writes_fc16 = false;
+  std::span<const StatusRule> status{};  // states and alarms decoded from this unit's readings
 };
 
 // Assembles the raw integer from `words` (word_count(type) of them).

@@ -34,9 +34,39 @@ constexpr std::array kRegisters{
     Register{"battery_a", 191, RegType::s16, -0.01, 0, -327.67, 327.68, "V1.4 191 Battery output current"},
 };
 
+// Fault words 103-106 are one 64-bit map: bit b (counting across the words) is fault F(b+1)
+// (V1.4 fault table; kellerza/sunsynk FaultSensor). Names of the codes the public sources
+// explain; any other bit is reported by its number.
+constexpr std::array kFaultCodes{
+    ValueName{13, "working mode changed", true},
+    ValueName{18, "AC over current"},
+    ValueName{20, "DC over current"},
+    ValueName{23, "AC leakage or transient over current"},
+    ValueName{24, "DC insulation impedance low"},
+    ValueName{26, "DC busbar imbalanced"},
+    ValueName{29, "parallel communication cable"},
+    // Expected on an off-grid site without a generator running: news, not trouble.
+    ValueName{35, "no AC grid", true},
+    ValueName{42, "AC line voltage low"},
+    ValueName{47, "AC frequency out of range"},
+    ValueName{56, "DC busbar voltage low (battery low)"},
+    ValueName{63, "arc fault"},
+    ValueName{64, "heat sink temperature high"},
+};
+constexpr std::array kStatus{
+    StatusRule{.field = "fault_word_1", .code = "fault", .text = "inverter fault", .trigger = Trigger::bits, .value = 0,
+               .names = kFaultCodes},
+    StatusRule{.field = "fault_word_2", .code = "fault", .text = "inverter fault", .trigger = Trigger::bits, .value = 16,
+               .names = kFaultCodes},
+    StatusRule{.field = "fault_word_3", .code = "fault", .text = "inverter fault", .trigger = Trigger::bits, .value = 32,
+               .names = kFaultCodes},
+    StatusRule{.field = "fault_word_4", .code = "fault", .text = "inverter fault", .trigger = Trigger::bits, .value = 48,
+               .names = kFaultCodes},
+};
+
 // Gateways serialise to 9600 baud RS485: keep reads moderate; bridge the small holes between
 // registers rather than pay a round trip for each (every register in 150-196 is defined).
-const Table kTable{"solark", kRegisters, 12, 40, true};
+const Table kTable{"solark", kRegisters, 12, 40, true, kStatus};
 
 }  // namespace
 

@@ -36,7 +36,8 @@ constexpr std::array kSystem{
     Register{"grid_l3_w", 912, RegType::s32_high_first, 1, 0, -kWmax, kWmax, "com.victronenergy.system:/Ac/Grid/L3/Power"},
 };
 
-// com.victronenergy.battery: the shunt's 0.01 V is the preferred voltage source. Block 256-331.
+// com.victronenergy.battery: the shunt's 0.01 V is the preferred voltage source. Blocks 259-326
+// and 1297 (a BMS's allow-to-charge).
 constexpr std::array kBattery{
     Register{"battery_v", 259, RegType::u16, 0.01, 0, kVmin, kVmax, "com.victronenergy.battery:/Dc/0/Voltage", kInvalidIsZero},
     Register{"battery_a", 261, RegType::s16, 0.1, 0, -2000, 2000, "com.victronenergy.battery:/Dc/0/Current"},
@@ -45,13 +46,78 @@ constexpr std::array kBattery{
     // A BMS on CAN reports its coldest cell: the best cold-charge input there is. A shunt has no
     // cells: 0 (invalid) there.
     Register{"min_cell_temp_c", 318, RegType::s16, 0.1, 0, -40, 100, "com.victronenergy.battery:/System/MinCellTemperature", kInvalidIsZero},
+    Register{"max_cell_temp_c", 319, RegType::s16, 0.1, 0, -40, 100, "com.victronenergy.battery:/System/MaxCellTemperature", kInvalidIsZero},
+    // A BMS's DVCC limits (CVL, CCL). CVL is never 0 on a BMS, so it tells a BMS's "charge
+    // current limit 0 A" from a battery monitor's "no such value" (both read 0).
+    Register{"bms_charge_v", 305, RegType::u16, 0.1, 0, kVmin, kVmax, "com.victronenergy.battery:/Info/MaxChargeVoltage", kInvalidIsZero},
+    Register{"bms_charge_limit_a", 307, RegType::u16, 0.1, 0, 0, 6553.5, "com.victronenergy.battery:/Info/MaxChargeCurrent", {}, "bms_charge_v"},
+    Register{"allow_to_charge", 1297, RegType::u16, 1, 0, 0, 1, "com.victronenergy.battery:/Io/AllowToCharge", {}, "bms_charge_v"},
+    // Alarms: 0 no alarm, 1 warning (some), 2 alarm. Invalid reads 0, which is "no alarm" too.
+    Register{"alarm_low_voltage", 268, RegType::u16, 1, 0, 0, 2, "com.victronenergy.battery:/Alarms/LowVoltage"},
+    Register{"alarm_high_voltage", 269, RegType::u16, 1, 0, 0, 2, "com.victronenergy.battery:/Alarms/HighVoltage"},
+    Register{"alarm_low_soc", 272, RegType::u16, 1, 0, 0, 2, "com.victronenergy.battery:/Alarms/LowSoc"},
+    Register{"alarm_low_temperature", 273, RegType::u16, 1, 0, 0, 2, "com.victronenergy.battery:/Alarms/LowTemperature"},
+    Register{"alarm_high_temperature", 274, RegType::u16, 1, 0, 0, 2, "com.victronenergy.battery:/Alarms/HighTemperature"},
+    Register{"alarm_internal_failure", 323, RegType::u16, 1, 0, 0, 2, "com.victronenergy.battery:/Alarms/InternalFailure"},
+    Register{"alarm_high_charge_temperature", 324, RegType::u16, 1, 0, 0, 2, "com.victronenergy.battery:/Alarms/HighChargeTemperature"},
+    Register{"alarm_low_charge_temperature", 325, RegType::u16, 1, 0, 0, 2, "com.victronenergy.battery:/Alarms/LowChargeTemperature"},
+    Register{"alarm_low_cell_voltage", 326, RegType::u16, 1, 0, 0, 2, "com.victronenergy.battery:/Alarms/LowCellVoltage"},
+};
+
+constexpr std::array kYesNo{ValueName{0, "no"}, ValueName{1, "yes"}};
+constexpr std::array kBatteryStatus{
+    StatusRule{.field = "alarm_low_voltage", .code = "low_voltage", .text = "battery low voltage", .trigger = Trigger::level},
+    StatusRule{.field = "alarm_high_voltage", .code = "high_voltage", .text = "battery high voltage", .trigger = Trigger::level},
+    StatusRule{.field = "alarm_low_soc", .code = "low_soc", .text = "battery low state of charge", .trigger = Trigger::level},
+    StatusRule{.field = "alarm_low_temperature", .code = "low_temperature", .text = "battery low temperature",
+               .trigger = Trigger::level},
+    StatusRule{.field = "alarm_high_temperature", .code = "high_temperature", .text = "battery high temperature",
+               .trigger = Trigger::level},
+    StatusRule{.field = "alarm_internal_failure", .code = "internal_failure", .text = "BMS internal failure",
+               .trigger = Trigger::level},
+    StatusRule{.field = "alarm_high_charge_temperature", .code = "high_charge_temperature",
+               .text = "battery too hot to charge", .trigger = Trigger::level},
+    StatusRule{.field = "alarm_low_charge_temperature", .code = "low_charge_temperature",
+               .text = "battery too cold to charge", .trigger = Trigger::level},
+    StatusRule{.field = "alarm_low_cell_voltage", .code = "low_cell_voltage", .text = "a cell's voltage is low",
+               .trigger = Trigger::level},
+    // The BMS already stops the chargers through DVCC: shown, and a warning, not shackd's alarm.
+    StatusRule{.field = "bms_charge_limit_a", .code = "bms_no_charge_current",
+               .text = "the BMS allows no charge current (limit 0 A)", .trigger = Trigger::equals, .value = 0,
+               .warning = true, .unit = "A"},
+    StatusRule{.field = "allow_to_charge", .code = "bms_charge_not_allowed", .text = "the BMS does not allow charging",
+               .trigger = Trigger::equals, .value = 0, .names = kYesNo, .warning = true},
+    StatusRule{.field = "bms_charge_v", .code = "bms_charge_v", .unit = "V"},
+    StatusRule{.field = "min_cell_temp_c", .code = "min_cell_temp_c", .unit = "°C"},
+    StatusRule{.field = "max_cell_temp_c", .code = "max_cell_temp_c", .unit = "°C"},
 };
 
 // com.victronenergy.solarcharger. Block 771-793.
 constexpr std::array kSolarcharger{
     Register{"charge_state", 775, RegType::u16, 1, 0, 0, 252, "com.victronenergy.solarcharger:/State"},
     Register{"pv_v", 776, RegType::u16, 0.01, 0, 0, 250, "com.victronenergy.solarcharger:/Pv/V"},
+    Register{"tracking_mode", 791, RegType::u16, 1, 0, 0, 255, "com.victronenergy.solarcharger:/MppOperationMode"},
     Register{"pv_w", 792, RegType::u32_high_first, 1, 0, 0, kWmax, "com.victronenergy.solarcharger:/Yield/Power"},
+};
+
+// attributes.csv's names; 245 (wake-up) and 252 as registers.md §1.6 gives them.
+constexpr std::array kChargeStates{
+    ValueName{0, "off"},        ValueName{2, "fault"},     ValueName{3, "bulk"},
+    ValueName{4, "absorption"}, ValueName{5, "float"},     ValueName{6, "storage"},
+    ValueName{7, "equalize"},   ValueName{11, "other (Hub-1)"}, ValueName{245, "wake-up"},
+    ValueName{252, "external control"}};
+// "Voltage/current limited": the charger holds PV back (a full battery, a DVCC or BMS limit).
+constexpr std::array kTrackingModes{ValueName{0, "off"}, ValueName{1, "limited"}, ValueName{2, "MPPT"},
+                                    ValueName{255, "not available"}};
+constexpr std::array kSolarchargerStatus{
+    StatusRule{.field = "charge_state", .code = "charger_fault", .text = "the solar charger reports a fault",
+               .trigger = Trigger::equals, .value = 2, .names = kChargeStates},
+    StatusRule{.field = "tracking_mode", .code = "tracking_mode", .names = kTrackingModes},
+};
+
+constexpr std::array kBatteryStates{ValueName{0, "idle"}, ValueName{1, "charging"}, ValueName{2, "discharging"}};
+constexpr std::array kSystemStatus{
+    StatusRule{.field = "battery_state", .code = "battery_state", .names = kBatteryStates},
 };
 
 // com.victronenergy.temperature. Block 3300-3327.
@@ -60,9 +126,9 @@ constexpr std::array kTemperature{
     Register{"status", 3305, RegType::u16, 1, 0, 0, 4, "com.victronenergy.temperature:/Status"},
 };
 
-const Table kSystemTable{"system", kSystem, 125, 125, false};
-const Table kBatteryTable{"battery", kBattery, 125, 125, false};
-const Table kSolarchargerTable{"solarcharger", kSolarcharger, 125, 125, false};
+const Table kSystemTable{"system", kSystem, 125, 125, false, kSystemStatus};
+const Table kBatteryTable{"battery", kBattery, 125, 125, false, kBatteryStatus};
+const Table kSolarchargerTable{"solarcharger", kSolarcharger, 125, 125, false, kSolarchargerStatus};
 const Table kTemperatureTable{"temperature", kTemperature, 125, 125, false};
 
 }  // namespace

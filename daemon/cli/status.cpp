@@ -142,6 +142,23 @@ int cmd_status(const std::vector<std::string>& argv) {
                h.value("consecutive_failures", 0),
                h.value("last_error", std::string()).empty() ? "" : ", last error: " + h.value("last_error", std::string()));
   }
+  // The devices' own alarms and states (a BMS's limit, a charger's state, inverter faults).
+  if (const auto da = nlohmann::json::parse(topic("/device_alarms"), nullptr, false); da.is_object()) {
+    const auto& alarms = da["alarms"];
+    if (!alarms.is_array() || alarms.empty()) fmt::print("device alarms: none\n");
+    for (const auto& a : alarms.is_array() ? alarms : nlohmann::json::array()) {
+      fmt::print("device {} {}: {} {}\n", a.value("level", "alarm") == "warning" ? "WARNING" : "ALARM",
+                 a.value("device", "?"), a.value("id", "?"), a.value("text", ""));
+    }
+    std::string states;
+    if (da["states"].is_object()) {
+      for (const auto& [id, value] : da["states"].items()) {
+        states += fmt::format("{}{} {}", states.empty() ? "" : ", ", id,
+                              value.is_string() ? value.get<std::string>() : value.dump());
+      }
+    }
+    if (!states.empty()) fmt::print("device states: {}\n", states);
+  }
   // Scripts and monitoring read the exit code: no broker, no status.
   return broker_reached ? kExOk : kExUnavailable;
 }

@@ -532,6 +532,10 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
   mqtt_publish(p + "/decision", decision_json(decision_, loads_), false, 0);
   loop_.store_queued = store_ ? store_->backlog() : 0;
   mqtt_publish(p + "/loop", loop_json(loop_), true, 0);
+  if (std::string da = device_alarms_json(device_alarms_); everything || da != published_device_alarms_) {
+    mqtt_publish(p + "/device_alarms", da, true);
+    published_device_alarms_ = std::move(da);
+  }
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);
     Published& pub = published_[l.id];
@@ -707,6 +711,7 @@ void Daemon::cycle() {
     }
   }
   active_alarms_ = alarms;
+  watch_device_alarms(now, wall);
   if (decision_.block_charging != charge_blocked_) {
     charge_blocked_ = decision_.block_charging;
     log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(decision_.charge_reason));
@@ -730,6 +735,20 @@ void Daemon::cycle() {
     log::info("first decision: {}", status_line());
   }
   notify("STATUS=" + status_line() + "\nWATCHDOG=1");
+}
+
+// The devices' own alarms: an event when one appears or clears (a BMS's "no charging" is news,
+// not shackd's decision: it already stops the chargers).
+void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
+  drivers::DeviceStatus status;
+  for (const auto& w : workers_) {
+    drivers::add_device_status(status, w->name(), w->units(), readings_, now, mapping_.fresh_within);
+  }
+  for (const auto& change : device_alarms_.update(status)) {
+    const std::string text = describe(change);
+    log::write(change.raised && !change.alarm.warning ? log::Level::warn : log::Level::info, "device alarm: " + text);
+    event("alarm", "", {rules::ReasonCode::none}, text, wall);
+  }
 }
 
 // safety.charge_block_action: the charger limits held at 0 A while charging is blocked (see

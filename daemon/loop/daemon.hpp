@@ -10,6 +10,7 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/loop/charge_limit.hpp"
+#include "daemon/loop/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/loads.hpp"
@@ -69,6 +70,7 @@ class Daemon {
   void publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything);
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void journal_cycle(const rules::Snapshot& snap);
+  void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
   void mqtt_down(const std::string& cause);
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt);
@@ -102,6 +104,8 @@ class Daemon {
   MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
   std::map<std::string, Published> published_;
   std::set<int> active_alarms_;
+  DeviceAlarmWatch device_alarms_;   // the devices' own alarms (a BMS's, a charger's, an inverter's)
+  std::string published_device_alarms_;
   bool charge_blocked_ = false;
   struct HeldLimit {
     ChargeLimit limit;

@@ -7,7 +7,7 @@
 namespace shackd {
 
 PollWorker::PollWorker(drivers::DeviceConfig config)
-    : name_(config.name), device_(std::move(config)), thread_([this] { run(); }) {}
+    : name_(config.name), units_(config.units), device_(std::move(config)), thread_([this] { run(); }) {}
 
 PollWorker::~PollWorker() {
   {

@@ -34,10 +34,13 @@ class PollWorker {
   void swap(Swap s);
   std::vector<SwapDone> take_swaps();
   const std::string& name() const { return name_; }
+  // Its units and tables: fixed at construction, so safe to read from the loop's thread.
+  const std::vector<drivers::UnitConfig>& units() const { return units_; }
 
  private:
   void run();
   std::string name_;
+  std::vector<drivers::UnitConfig> units_;
   drivers::ModbusDevice device_;
   std::mutex m_;
   std::condition_variable cv_;

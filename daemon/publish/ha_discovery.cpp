@@ -71,6 +71,17 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
        {"value_template", "{{ 'ON' if value_json.alarms | length > 0 else 'OFF' }}"},
        {"json_attributes_topic", state}, {"json_attributes_template", "{{ {'alarms': value_json.alarms} | tojson }}"},
        {"expire_after", o.expire_after_s}});
+  // The devices' own alarms (a BMS, a charger, the inverter's fault words): on for an alarm; the
+  // warnings (a BMS that stops charging, "no AC grid") are in the list, not a problem.
+  const std::string devices = o.prefix + "/device_alarms";
+  add("binary_sensor", "device_alarm",
+      {{"name", "Device alarm"}, {"state_topic", devices}, {"device_class", "problem"},
+       {"value_template", "{{ 'ON' if value_json.count.alarm > 0 else 'OFF' }}"},
+       {"json_attributes_topic", devices}, {"json_attributes_template", "{{ {'alarms': value_json.alarms} | tojson }}"}});
+  add("sensor", "device_alarms",
+      {{"name", "Device alarms"}, {"state_topic", devices}, {"icon", "mdi:alert-circle-outline"},
+       {"value_template",
+        "{{ (value_json.alarms | map(attribute='text') | join('; ') or 'none') | truncate(250) }}"}});
   for (const auto& l : loads) {
     add("binary_sensor", l.id + "_relay",
         {{"name", l.name + " relay"}, {"state_topic", o.prefix + "/load/" + l.id + "/observed"},

@@ -65,6 +65,10 @@ options:
 commands:
   set battery_v|pv_w|house_w|battery_temp_c|internal_ohm|soc_pct VALUE
   set battery_temp_sensor 0|1   set bms_min_cell_c CELSIUS (a BMS's coldest cell, reg 318)
+  set bms_max_charge_a A  set bms_cold_cutoff_c C   (the BMS's limit 307 when warm; 0 below the cutoff)
+  bms_alarm NAME 0|1|2    a BMS alarm by its register's name (low_voltage, low_cell_voltage, ...)
+  charger_fault 0|1       the GX solar charger reports state 2 (fault)
+  solark_fault F on|off   Sol-Ark fault code F (1-64) in fault words 103-106
   set zone.NAME CELSIUS
   load NAME on|off        load NAME WATTS
   fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
@@ -181,7 +185,8 @@ int main(int argc, char** argv) {
   sim::DeviceServer victron("victron", o.bind, o.victron_port,
                             {{100, &system_table(), 800, static_cast<std::uint16_t>(o.gx_map.system_end - 800 + 1),
                               o.gx_map.system_holes},
-                             {o.battery_unit, &battery_table(), 256, 76},
+                             // 256-331, and 1282-1328 (a BMS's state, allow-to-charge): nothing between
+                             {o.battery_unit, &battery_table(), 256, 1329 - 256, {{332, 1281}}},
                              {o.charger_unit, &solarcharger_table(), 771,
                               static_cast<std::uint16_t>(o.gx_map.solarcharger_end - 771 + 1)},
                              {o.temperature_unit, &temperature_table(), 3300, 28}},
@@ -314,8 +319,27 @@ int main(int argc, char** argv) {
         else if (w[1] == "soc_pct") model.soc_pct = v;
         else if (w[1] == "battery_temp_sensor") model.battery_temp_sensor = v != 0;
         else if (w[1] == "bms_min_cell_c") model.bms_min_cell_c = v;
+        else if (w[1] == "bms_max_charge_a") model.bms_max_charge_a = v;
+        else if (w[1] == "bms_cold_cutoff_c") model.bms_cold_cutoff_c = v;
         else if (w[1].rfind("zone.", 0) == 0) model.zone_temp_c[w[1].substr(5)] = v;
         else throw std::runtime_error("cannot set '" + w[1] + "'");
+        fmt::print("ok\n");
+      } else if (w[0] == "bms_alarm" && w.size() == 3) {
+        const int level = integer(w[2], "bms_alarm");
+        if (level < 0 || level > 2) throw std::runtime_error("bms_alarm: level 0, 1 or 2");
+        std::lock_guard lock(model_mutex);
+        model.bms_alarms[w[1]] = level;
+        fmt::print("ok\n");
+      } else if (w[0] == "charger_fault" && w.size() == 2) {
+        std::lock_guard lock(model_mutex);
+        model.charger_fault = integer(w[1], "charger_fault") != 0;
+        fmt::print("ok\n");
+      } else if (w[0] == "solark_fault" && w.size() == 3) {
+        const int code = integer(w[1], "solark_fault");
+        if (code < 1 || code > 64 || (w[2] != "on" && w[2] != "off")) throw std::runtime_error("solark_fault: F (1-64) on|off");
+        std::lock_guard lock(model_mutex);
+        std::erase(model.solark_faults, code);
+        if (w[2] == "on") model.solark_faults.push_back(code);
         fmt::print("ok\n");
       } else if (w[0] == "load" && w.size() == 3) {
         std::lock_guard lock(model_mutex);

@@ -97,8 +97,16 @@ double curtailed(double offered_w, double total_w, double surplus_w, std::option
 }
 }  // namespace
 
+std::optional<double> SiteModel::bms_charge_limit_a() const {
+  if (!bms_min_cell_c) return std::nullopt;
+  return *bms_min_cell_c < bms_cold_cutoff_c ? 0.0 : bms_max_charge_a;
+}
+
 double SiteModel::pv_victron_w() const {
-  return curtailed(pv_w * victron_pv_share, pv_w, pv_w - load_w(), victron_charge_limit_a, rest_v);
+  // DVCC: the lower of the GX's own limit (2705) and the BMS's (307) holds for Victron chargers.
+  std::optional<double> limit = victron_charge_limit_a;
+  if (const auto bms = bms_charge_limit_a(); bms && (!limit || *limit < 0 || *bms < *limit)) limit = bms;
+  return curtailed(pv_w * victron_pv_share, pv_w, pv_w - load_w(), limit, rest_v);
 }
 
 double SiteModel::pv_solark_w() const {
@@ -110,6 +118,7 @@ double SiteModel::battery_a() const { return (pv_victron_w() + pv_solark_w() - l
 double SiteModel::battery_v() const { return rest_v + battery_a() * internal_ohm; }
 
 int SiteModel::charge_state() const {
+  if (charger_fault) return 2;
   if (pv_w <= 0) return 0;
   if (soc_pct >= 99.5) return 5;
   if (battery_v() >= 56.0) return 4;
@@ -158,6 +167,16 @@ std::optional<double> SiteModel::value(const std::string& service, const std::st
     if (f == "battery_a") return a;
     if (f == "battery_temp_c") return battery_temp_sensor ? std::optional(battery_temp_c) : std::nullopt;
     if (f == "min_cell_temp_c") return bms_min_cell_c;
+    if (!bms_min_cell_c) return std::nullopt;  // a battery monitor: the BMS's values read 0
+    if (f == "max_cell_temp_c") return *bms_min_cell_c + 1.5;
+    if (f == "bms_charge_v") return 56.8;
+    if (f == "bms_charge_limit_a") return bms_charge_limit_a();
+    if (f == "allow_to_charge") return *bms_charge_limit_a() > 0 ? 1 : 0;
+    if (f == "alarm_low_charge_temperature" && *bms_min_cell_c < bms_cold_cutoff_c) return 2;
+    if (f.starts_with("alarm_")) {
+      const auto it = bms_alarms.find(f.substr(6));
+      return it == bms_alarms.end() ? 0 : it->second;
+    }
     if (f == "soc_pct") return soc_pct;
     return std::nullopt;
   }
@@ -165,6 +184,11 @@ std::optional<double> SiteModel::value(const std::string& service, const std::st
     if (f == "charge_state") return charge_state();
     if (f == "pv_v") return pv_victron > 0 ? 95.0 : 0.0;
     if (f == "pv_w") return pv_victron;
+    // /MppOperationMode: 2 tracking, 1 held back by a charge limit, 0 off (night, fault).
+    if (f == "tracking_mode") {
+      if (pv_w <= 0 || charger_fault) return 0;
+      return pv_victron < pv_w * victron_pv_share - 1 ? 1 : 2;
+    }
     return std::nullopt;
   }
   if (service == "temperature") {
@@ -183,6 +207,15 @@ std::optional<double> SiteModel::value(const std::string& service, const std::st
     if (f == "load_l1_w" || f == "load_l2_w") return load / 2;
     if (f == "load_w" || f == "inverter_out_w") return load;
     if (f == "grid_hz") return 60.0;
+    if (f.starts_with("fault_word_")) {
+      // Word k (1-4) holds F(16(k-1)+1) .. F(16k) in bits 0-15.
+      const int k = f.back() - '0';
+      int word = 0;
+      for (const int code : solark_faults) {
+        if (code > 16 * (k - 1) && code <= 16 * k) word |= 1 << (code - 1 - 16 * (k - 1));
+      }
+      return word;
+    }
     return 0;
   }
   return std::nullopt;

@@ -44,6 +44,15 @@ class SiteModel {
   double battery_temp_c = 20;
   bool battery_temp_sensor = true;       // false: the monitor's 262 reads 0 ("not available")
   std::optional<double> bms_min_cell_c;  // a BMS's coldest cell (318); unset: a shunt, reads 0
+  // A BMS (bms_min_cell_c set) behaves as LiFePO4 BMSes do: its charge current limit (307) is
+  // bms_max_charge_a, 0 with allow-to-charge (1297) off and a low-charge-temperature alarm (325)
+  // while its coldest cell is below bms_cold_cutoff_c; through DVCC the limit caps the Victron
+  // chargers. bms_alarms raises others by name ("low_cell_voltage" -> 326), 1 warning, 2 alarm.
+  double bms_max_charge_a = 100;
+  double bms_cold_cutoff_c = 0;
+  std::map<std::string, int> bms_alarms;
+  bool charger_fault = false;  // the GX solar charger reports state 2 (fault)
+  std::vector<int> solark_faults;  // Sol-Ark fault codes set (F56 -> 56), in fault words 103-106
   std::map<std::string, double> zone_temp_c;
   std::map<std::string, Load> loads;
 
@@ -53,7 +62,8 @@ class SiteModel {
   double pv_solark_w() const;
   double battery_a() const;       // + = charging
   double battery_v() const;       // at the terminals: rest + I x R
-  int charge_state() const;       // GX solar charger 775: 0 off, 3 bulk, 4 absorption, 5 float
+  int charge_state() const;       // GX solar charger 775: 0 off, 2 fault, 3 bulk, 4 absorption, 5 float
+  std::optional<double> bms_charge_limit_a() const;  // nullopt without a BMS
 
   // Advances simulated time: scenario inputs at `t_s`, energy into the battery over `dt_s`.
   void advance(double t_s, double dt_s, const Scenario* scenario);

@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "daemon/loop/device_alarms.hpp"
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
 #include "rules/decide.hpp"
@@ -172,14 +173,46 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
     }
   }
   // voltage, SOC, PV, load, battery power, battery temperature, 2 zones, the charge decision,
-  // and a reason per load (6)
-  CHECK(sensors == 8 + 1 + 6);
+  // the devices' alarms, and a reason per load (6)
+  CHECK(sensors == 8 + 1 + 1 + 6);
   CHECK(reasons == 1 + 6);
-  CHECK(binary == 6 + 2 + 2);  // relays, charge block + alarm, a problem per device
-  CHECK(problems == 2 + 2);
+  CHECK(binary == 6 + 3 + 2);  // relays, charge block + alarm + device alarm, a problem per device
+  CHECK(problems == 3 + 2);
   CHECK(selects == 6);
   CHECK(expiring == 8 + 1 + 2);  // everything read from shack/state
   CHECK(shackd::slug("Dump Load S19 #1") == "dump_load_s19_1");
+}
+
+TEST_CASE("device alarms: what the templates read, warnings apart from alarms, states by name") {
+  shackd::DeviceAlarmWatch w;
+  drivers::DeviceStatus s;
+  s.alarms = {{"battery.low_cell_voltage", "victron", "battery.alarm_low_cell_voltage", "a cell's voltage is low", false},
+              {"solark.F35", "solark", "solark.fault_word_3", "F35 no AC grid", true}};
+  s.states = {{"charger1.charge_state", "bulk"}};
+  const auto raised = w.update(s);
+  CHECK(raised.size() == 2);
+  const json j = json::parse(shackd::device_alarms_json(w));
+  CHECK(j["count"]["alarm"] == 1);
+  CHECK(j["count"]["warning"] == 1);
+  REQUIRE(j["alarms"].size() == 2);
+  CHECK(j["alarms"][0]["id"] == "battery.low_cell_voltage");
+  CHECK(j["alarms"][0]["level"] == "alarm");
+  CHECK(j["alarms"][0]["text"] == "a cell's voltage is low");
+  CHECK(j["alarms"][1]["level"] == "warning");
+  CHECK(j["states"]["charger1.charge_state"] == "bulk");
+  CHECK(shackd::describe(raised[0]) == "victron battery.low_cell_voltage: a cell's voltage is low");
+
+  // The same again: nothing new. Its device silent: kept. A fresh "no alarm": cleared, told once.
+  CHECK(w.update(s).empty());
+  drivers::DeviceStatus silent;
+  silent.unknown = {"battery.alarm_low_cell_voltage", "solark.fault_word_3"};
+  CHECK(w.update(silent).empty());
+  CHECK(w.active().size() == 2);
+  const auto cleared = w.update(drivers::DeviceStatus{});
+  REQUIRE(cleared.size() == 2);
+  CHECK_FALSE(cleared[0].raised);
+  CHECK(shackd::describe(cleared[1]) == "solark solark.F35: F35 no AC grid (warning) cleared");
+  CHECK(json::parse(shackd::device_alarms_json(w))["alarms"].empty());
 }
 
 TEST_CASE("the discovery templates read fields the published JSON has") {

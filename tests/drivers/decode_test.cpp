@@ -125,9 +125,11 @@ TEST_CASE("reads are planned as few contiguous blocks as allowed") {
 
   const auto& bat = drivers::victron::battery_table();
   const auto b = plan_blocks(bat.registers, bat.max_gap, bat.max_block);
-  REQUIRE(b.size() == 1);
+  REQUIRE(b.size() == 2);
   CHECK(b[0].start == 259);
-  CHECK(b[0].count == 60);  // 259..318 (the BMS's min cell temperature): one read
+  CHECK(b[0].count == 68);  // 259..326 (a BMS's limits, cell temperatures and alarms): one read
+  CHECK(b[1].start == 1297);  // a BMS's allow-to-charge, far from the rest
+  CHECK(b[1].count == 1);
 
   const auto& sc = drivers::victron::solarcharger_table();
   const auto c = plan_blocks(sc.registers, sc.max_gap, sc.max_block);

@@ -55,11 +55,13 @@ TEST_CASE("every GX firmware generation gives the decision inputs the newest giv
     int refused;   // single registers dropped for the connection
     int requests;  // per poll once the plan has adapted
   } generations[] = {
-      {"1.0.101", {}, 0, 3},
+      // system, battery 259-326 and 1297, charger
+      {"1.0.101", {}, 0, 4},
       // The reserved holes lie between registers shackd reads: 808-826, 840-844, 850, 908-913.
-      {"1.0.90", {}, 0, 6},
-      {"1.0.80", {"system.grid_l1_w", "system.grid_l2_w", "system.grid_l3_w"}, 3, 5},
-      {"1.0.70", {"system.grid_l1_w", "system.grid_l2_w", "system.grid_l3_w", "charger.pv_w"}, 4, 5},
+      {"1.0.90", {}, 0, 7},
+      {"1.0.80", {"system.grid_l1_w", "system.grid_l2_w", "system.grid_l3_w"}, 3, 6},
+      // 775-776, 791 (tracking mode) and 792 refused
+      {"1.0.70", {"system.grid_l1_w", "system.grid_l2_w", "system.grid_l3_w", "charger.pv_w"}, 4, 7},
   };
   for (const auto& g : generations) {
     CAPTURE(g.version);
@@ -121,7 +123,7 @@ TEST_CASE("a unit that refuses every register keeps being asked, without splitti
   CHECK(std::find(d.health().refused.begin(), d.health().refused.end(), "system (every register)") !=
         d.health().refused.end());
   const auto second = d.poll();
-  CHECK(second.requests == 3);  // the table's reads, one refused, not a split into 20
+  CHECK(second.requests == 4);  // the table's reads, one refused, not a split into 20
   sim.ok("fault victron clear");
   CHECK(by_name(d.poll()).count("system.battery_v"));  // a fix is picked up
 }

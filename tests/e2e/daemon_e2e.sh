@@ -114,6 +114,27 @@ wait_for "DVCC restored when warm" 10 '[[ $(dvcc) == -1 ]]'
 sim set battery_temp_sensor 1
 wait_for "the sensor back" 10 'grep -q "battery.battery_temp_c is available again" "$WORK/shackd.log"'
 
+# --- a BMS on the GX: its coldest cell is the first cold-charge input; on a cold cell it sets its
+# own charge limit to 0 (a warning: it stops the chargers itself) and raises its alarm; a Sol-Ark
+# fault word is decoded. Each is published, recorded as an event, and shown by status.
+sim set bms_min_cell_c -2
+wait_for "DVCC set to 0 from the BMS's coldest cell" 10 '[[ $(dvcc) == 0 ]]'
+check_within "the state names the BMS's cell" 5 'grep -q "\"battery_temp_source\":\"bms_min_cell\"" <<<"$(retained shack/state)"'
+check_within "the BMS's alarm and its 0 A limit are published" 5 \
+  'da=$(retained shack/device_alarms); grep -q "\"battery.low_charge_temperature\",\"device\":\"victron\",\"level\":\"alarm\"" <<<"$da" && grep -q "\"battery.bms_no_charge_current\",\"device\":\"victron\",\"level\":\"warning\"" <<<"$da" && grep -q "\"battery.bms_charge_limit_a\":\"0 A\"" <<<"$da"'
+sim solark_fault 56 on
+check_within "the Sol-Ark's F56 is published by name" 5 'grep -q "F56 DC busbar voltage low" <<<"$(retained shack/device_alarms)"'
+check_within "the alarms are events" 5 \
+  '[[ $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM events WHERE kind = '"'"'alarm'"'"' AND (detail LIKE '"'"'victron battery.low_charge_temperature:%'"'"' OR detail LIKE '"'"'solark solark.F56:%'"'"')") == 2 ]]'
+out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
+check "status shows the device alarms" 'grep -q "^device ALARM solark: solark.F56 F56 DC busbar voltage low" <<<"$out" && grep -q "^device WARNING victron: battery.bms_charge_not_allowed" <<<"$out"'
+check "status shows the device states" 'grep -qE "^device states: .*battery.allow_to_charge no" <<<"$out"'
+sim set bms_min_cell_c 8
+sim solark_fault 56 off
+wait_for "DVCC restored when the cell warms" 10 '[[ $(dvcc) == -1 ]]'
+check_within "the alarms clear, and the clearing is an event" 5 \
+  'grep -q "\"count\":{\"alarm\":0,\"warning\":0}" <<<"$(retained shack/device_alarms)" && [[ $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM events WHERE detail LIKE '"'"'%F56%cleared'"'"'") == 1 ]]'
+
 # --- status and once, against the running daemon.
 out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
 check "status shows shackd online" 'grep -q "^shackd: online" <<<"$out"'
