@@ -882,8 +882,19 @@ std::string Daemon::once_table() const {
                                 source_name(snap_.battery_v, decision_.battery.source),
                                 source_label(snap_.battery_v, decision_.battery.source), band_name(decision_.battery.band),
                                 decision_.battery.soc_pct ? fmt::format("{:.0f} %", *decision_.battery.soc_pct) : "n/a");
-  out += fmt::format("charging {}: {} ({})\n", decision_.block_charging ? "BLOCKED" : "allowed",
+  // "charging allowed: 6.0 °C (limit 0.0 °C)" says it already; a block says why.
+  out += fmt::format("{}{} ({})\n", decision_.block_charging ? "charging BLOCKED: " : "",
                      rules::describe(decision_.charge_reason), charge_temp_from(snap_, decision_, profiles_.rules));
+  // The other decision inputs: a PV or load sum with a part missing is a lower bound ("at least").
+  const auto measured = [](const std::optional<rules::Reading>& r, bool partial, const char* unit) {
+    return r ? fmt::format("{}{:.0f} {}", partial ? "at least " : "", r->value, unit) : std::string("missing");
+  };
+  out += fmt::format("inputs: PV {}, load {}, battery current {}\n", measured(snap_.pv_w, snap_.pv_w_partial, "W"),
+                     measured(snap_.load_w, snap_.load_w_partial, "W"),
+                     snap_.battery_a ? fmt::format("{:.1f} A", snap_.battery_a->value) : std::string("missing"));
+  for (const auto& a : device_alarms_.active()) {
+    out += fmt::format("device {}: {} {}\n", a.second.warning ? "warning" : "alarm", a.first, a.second.text);
+  }
   out += fmt::format("{:<22} {:<18} {:<5} {}\n", "load", "relay", "want", "reason");
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);

@@ -16,7 +16,7 @@ cleanup() {
   # faketime runs the program as its child: kill whatever still names this run's directory.
   pkill -9 -f "$WORK" 2>/dev/null
   wait 2>/dev/null
-  rm -rf "$WORK"
+  [[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# shackd as a process against the simulator serving each supported GX firmware generation's map
+# (dbus-modbustcp v1.0.101, v1.0.90 with reserved holes, v1.0.80 without 884-913, v1.0.70 without
+# 792/793; registers.md §1.9): `shackd once` must see the same decision inputs and make the same
+# decisions as on the newest, with a BMS on the battery unit and PV on both chargers.
+# Usage: BUILD=build SRC=. firmware_generations.sh
+source "$(dirname "$0")/lib.sh"
+
+start_broker
+once_on() {  # once_on VERSION: shackd once's table against that firmware, in $WORK/once-VERSION
+  start_sim --battery-v 52.0 --pv-w 6000 --house-w 1200 --bms-min-cell-c 6 --gx-firmware "$1"
+  write_config "$WORK/shackd.yaml"
+  "$BUILD/shackd" once --config "$WORK/shackd.yaml" >"$WORK/once-$1" 2>"$WORK/once-$1.log"
+  echo "rc=$?" >>"$WORK/once-$1"
+  kill -9 "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
+  exec {SITE_SIM_FD}>&-
+}
+
+once_on 1.0.101
+newest="$WORK/once-1.0.101"
+check "the newest map: once succeeds" 'grep -q "^rc=0$" "$newest"'
+check "the newest map: the BMS's cell is the charge temperature" 'grep -q "^charging allowed: 6.0 °C .*(from the BMS.s coldest cell)" "$newest"'
+check "the newest map: PV from the GX's system service and the Sol-Ark, whole" 'grep -q "^inputs: PV 6000 W, load 1200 W" "$newest"'
+check "the newest map: voltage from the battery monitor" 'grep -q "^battery 52.00 V (source battery_monitor" "$newest"'
+for gen in 1.0.90 1.0.80 1.0.70; do
+  once_on "$gen"
+  check "GX firmware $gen: the same decision inputs and decisions as the newest" \
+    'diff "$newest" "$WORK/once-$gen" >"$WORK/diff-$gen"' || cat "$WORK/diff-$gen"
+done
+check "older maps are noticed: the refused registers are logged" 'grep -q "not served" "$WORK/once-1.0.70.log"'
+finish
