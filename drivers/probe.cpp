@@ -62,9 +62,10 @@ std::optional<Found> classify(Reader& r, int unit) {
   if (const auto v = r.read(unit, 259, &res)) {
     f.service = "battery";
     const auto temp = r.read(unit, 262);
-    const auto ccl = r.read(unit, 307);   // /Info/MaxChargeCurrent: a BMS's charge limit
+    const auto cvl = r.read(unit, 305);   // /Info/MaxChargeVoltage: never 0 on a BMS
+    const auto ccl = r.read(unit, 307);   // /Info/MaxChargeCurrent: a BMS's charge limit (0 A on a cold cell)
     const auto cell = r.read(unit, 318);  // /System/MinCellTemperature
-    f.bms = (ccl && *ccl != 0) || (cell && *cell != 0);
+    f.bms = (cvl && *cvl != 0) || (ccl && *ccl != 0) || (cell && *cell != 0);
     f.detail = fmt::format("{:.2f} V, {}", *v / 100.0,
                            temp && *temp != 0 ? fmt::format("{:.1f} °C", s16(*temp) / 10) : std::string("no temperature sensor"));
     if (f.bms) {

@@ -63,6 +63,10 @@ start_sim older --gx-firmware 1.0.70 --bms-min-cell-c 4.5
 out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1)
 check "before v1.0.78 told" 'grep -qF "dbus-modbustcp older than v1.0.78" <<<"$out"'
 check "a BMS told, with its coldest cell" 'grep -qE "^#   unit 225: battery \(a BMS\): .*coldest cell 4.5 °C" <<<"$out"'
+# A BMS on a cold night: its charge limit is 0 A, shown as such.
+start_sim cold --bms-min-cell-c -3
+out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1)
+check "a cold BMS told, with its 0 A limit" 'grep -qE "^#   unit 225: battery \(a BMS\): .*coldest cell -3.0 °C, charge limit 0.0 A" <<<"$out"'
 
 # Nothing there: a clear line and exit 69, quickly (a refused connection is not retried).
 out=$(timeout 20 "$shackd" probe --victron 127.0.0.1:1 --timeout-ms 200 2>&1); rc=$?
