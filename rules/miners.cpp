@@ -62,6 +62,13 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     house_w = std::max(0.0, w);
   }
 
+  // Hidden surplus: the chargers say they hold PV back. One probe at a time: a second miner
+  // stacks on a first only once the first has held.
+  const bool limiting = fresh_value(snap.chargers_limiting, now, site.electrical_stale_after).value_or(0) > 0.5;
+  const std::optional<double> amps = fresh_value(snap.battery_a, now, site.electrical_stale_after);
+  bool probe_running = false;
+  for (const LoadState& s : prev.miners) probe_running = probe_running || (s.on && s.probe_since);
+
   double committed_w = 0;  // draw of the higher-priority miners on this cycle
   const Order order = priority_order(p.miners);
   for (std::size_t n = 0; n < order.n; ++n) {
@@ -73,6 +80,13 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
 
     const Effective e = effective(m, site);
     const bool heat_call = heat.call[k];
+    const bool probes = m.probe_hidden_surplus && e.needs_surplus && !heat_call;
+    const bool was_on = st.on;
+    if (!st.on || !probes) {
+      st.probe_since.reset();
+      st.on_hidden_surplus = false;
+    }
+    bool probe_start = false;
     const bool needs_pv = m.minimum_solar_w > 0 || e.needs_surplus;
     // PV with a part missing counts only where it proves enough: for the minimum, and for the
     // surplus (PV - house - committed >= minimum excess).
@@ -141,6 +155,44 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       const Reason solar_reason{ReasonCode::insufficient_solar, ReasonCode::none, pv.value_or(kNaN), m.minimum_solar_w, {}};
       const Reason surplus_reason{ReasonCode::insufficient_surplus, ReasonCode::none, surplus_w, e.minimum_excess_w, {}};
 
+      // Hidden surplus: a probe settles, then holds or fails; a held one runs while the battery
+      // does not discharge. Either replaces the measured surplus, which the chargers hide.
+      std::optional<Reason> probe_fail, hidden_stop, probe_wait;
+      if (probes) {
+        const double max_a = site.probe_max_discharge_a;
+        const Reason failed{ReasonCode::probe_failed, ReasonCode::none, amps.value_or(kNaN), -max_a, {}};
+        const bool discharging = !amps || *amps < -max_a;
+        if (st.on && st.probe_since) {
+          if (amps && *amps < 0 && st.probe_sampled_at) st.probe_ah += -*amps * to_seconds(now - *st.probe_sampled_at) / 3600.0;
+          st.probe_sampled_at = now;
+          if (discharging || st.probe_ah > site.probe_max_ah || volts < t.float_v - site.probe_margin_v) {
+            probe_fail = failed;
+          } else if (now - *st.probe_since >= site.probe_settle) {
+            st.probe_since.reset();
+            st.on_hidden_surplus = true;
+            st.probe_backoff = Duration{0};
+          } else {
+            in.running_reason = {ReasonCode::probing_hidden_surplus, ReasonCode::none, *amps, -max_a,
+                                 site.probe_settle - (now - *st.probe_since)};
+          }
+        }
+        if (st.on && st.on_hidden_surplus) {
+          in.running_reason = {ReasonCode::hidden_surplus, ReasonCode::none, amps.value_or(kNaN), -max_a, {}};
+          if (discharging) hidden_stop = failed;
+        }
+        if (!st.on && surplus_short && limiting && !probe_running && amps && *amps >= -max_a &&
+            volts >= t.float_v - site.probe_margin_v) {
+          if (st.probe_next && now < *st.probe_next) {
+            probe_wait = Reason{ReasonCode::probe_backoff, ReasonCode::none, kNaN, kNaN, *st.probe_next - now};
+          } else {
+            probe_start = true;
+            in.running_reason = {ReasonCode::probing_hidden_surplus, ReasonCode::none, *amps, -max_a, site.probe_settle};
+            in.start_reason = in.running_reason;
+          }
+        }
+      }
+      const bool on_probe = st.on && (st.probe_since || st.on_hidden_surplus);
+
       // Start: every condition holds. The first that fails is the reason it waits.
       if (volts < e.start_v) {
         in.not_startable = {ReasonCode::below_start_voltage, ReasonCode::none, volts, e.start_v, {}};
@@ -151,8 +203,8 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       } else if (!heat_call && m.require_sunny && (!st.pv_ok_since || now - *st.pv_ok_since < site.sunny_window)) {
         const Duration left = st.pv_ok_since ? site.sunny_window - (now - *st.pv_ok_since) : site.sunny_window;
         in.not_startable = {ReasonCode::not_sunny, ReasonCode::none, pv.value_or(kNaN), m.minimum_solar_w, left};
-      } else if (surplus_short) {
-        in.not_startable = surplus_reason;
+      } else if (surplus_short && !probe_start) {
+        in.not_startable = probe_wait.value_or(surplus_reason);
       } else {
         in.start_ok = true;
       }
@@ -166,14 +218,36 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
         in.stop_reason = *schedule_block;
       } else if (solar_short) {
         in.stop_reason = solar_reason;
-      } else if (surplus_short) {
+      } else if (surplus_short && !on_probe) {
         in.stop_reason = surplus_reason;
+      } else if (hidden_stop) {
+        in.stop_reason = *hidden_stop;
       } else {
         in.stop_condition = false;
       }
+      // A probe that fails stops at once: the chargers have not ramped, the battery pays.
+      if (probe_fail) in.force_off = *probe_fail;
     }
 
     step_load(StepContext{now, m.timing, out.next.site, true, site.stagger}, in, st, d);
+    if (probes) {
+      if (d.on && !was_on && probe_start) {
+        st.probe_since = now;
+        st.probe_sampled_at = now;
+        st.probe_ah = 0;
+      }
+      if (!d.on && was_on && d.reason.code == ReasonCode::probe_failed) {
+        // The surplus was not there: wait, longer each time, before asking again.
+        st.probe_backoff = st.probe_backoff.count() == 0 ? site.probe_backoff_min
+                                                         : std::min(st.probe_backoff * 2, site.probe_backoff_max);
+        st.probe_next = now + st.probe_backoff;
+      }
+      if (!d.on) {
+        st.probe_since.reset();
+        st.on_hidden_surplus = false;
+      }
+    }
+    probe_running = probe_running || (d.on && st.probe_since);
     if (d.on) committed_w += m.power_w;
   }
 }

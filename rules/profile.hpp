@@ -77,6 +77,18 @@ struct SiteProfile {
 
   double block_charging_hysteresis_c = 2.0;  // cold-charge block released at threshold + this
 
+  // Hidden surplus (miners with probe_hidden_surplus): while the chargers hold PV back, such a
+  // miner may start without the measured surplus, as a probe. It stays when, for probe_settle,
+  // the battery does not discharge more than probe_max_discharge_a, gives up no more than
+  // probe_max_ah and holds above voltage_float - probe_margin_v; else it stops at once and the
+  // next probe waits probe_backoff_min, doubling up to probe_backoff_max.
+  Duration probe_settle = Seconds(60);
+  double probe_max_discharge_a = 5.0;
+  double probe_max_ah = 0.5;
+  double probe_margin_v = 0.3;
+  Duration probe_backoff_min = Seconds(600);
+  Duration probe_backoff_max = Seconds(3600);
+
   // A heater starts at voltage_low + max(this, its own sag) and stops below voltage_low.
   double load_start_margin_v = 0.5;
 
@@ -97,6 +109,7 @@ struct MinerProfile {
   double minimum_excess_w = 0;
   double minimum_solar_w = 0;
   bool require_sunny = false;
+  bool probe_hidden_surplus = false;  // with require_excess_solar: see SiteProfile::probe_settle
 
   std::vector<TimeWindow> schedule;  // empty = any time
   bool allow_outside_schedule = true;

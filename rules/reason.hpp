@@ -19,6 +19,8 @@ enum class ReasonCode : std::uint16_t {
   too_hot = 4,             // fan on: zone at or above too_hot
   stale_hold = 5,          // input stale, policy "hold" keeps the last state
   stale_on = 6,            // input stale, policy "on"
+  probing_hidden_surplus = 7,  // on without the measured surplus, the chargers holding PV back: settling
+  hidden_surplus = 8,          // on: a probe held (the battery did not discharge), so the surplus is there
   // waiting to switch
   start_delay_pending = 20,  // start condition holds, dwell not yet done (remaining)
   stop_delay_pending = 21,   // stop condition holds, still on (remaining)
@@ -45,6 +47,8 @@ enum class ReasonCode : std::uint16_t {
   heat_by_miner = 55,         // heater off: the zone's miner heats it
   cold_charge_block = 56,     // fan kept off: its zone holds a battery too cold to charge
   partial_sum = 57,           // as a cause: PV with a part of its sum missing is only a lower bound
+  probe_failed = 58,          // a hidden-surplus probe or run ended: the battery discharged or sagged
+  probe_backoff = 59,         // waiting before the next hidden-surplus probe (remaining)
   // alarms and site-level outputs
   voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
   implausible_reading = 81,   // a voltage outside the plausible range was ignored

@@ -45,6 +45,10 @@ struct Snapshot {
   // way). The rules subtract the draw of the loads they have on.
   std::optional<Reading> load_w;
 
+  // 1 while the chargers hold PV back (absorption, float, a charge limit: the devices say so),
+  // else 0: the measured PV is then what the loads take, not what the panels offer.
+  std::optional<Reading> chargers_limiting;
+
   // One entry per zone, same index as Profiles::zones.
   std::vector<std::optional<Reading>> zone_temp_c;
 };

@@ -35,6 +35,13 @@ struct LoadState {
   std::optional<SteadyTime> stale_since;       // for the "hold" policy's limit
   StartLog starts;
   Override override_;
+  // Hidden surplus (miners): a probe under way since, the charge it has cost, and the backoff.
+  std::optional<SteadyTime> probe_since;
+  std::optional<SteadyTime> probe_sampled_at;
+  double probe_ah = 0;
+  bool on_hidden_surplus = false;  // a probe held: runs while the battery does not discharge
+  std::optional<SteadyTime> probe_next;  // no probe before
+  Duration probe_backoff{0};
 };
 
 struct ZoneState {

@@ -106,6 +106,15 @@ void check_site(const SiteProfile& s, std::vector<std::string>& out) {
   c.not_negative("stagger_s", s.stagger);
   c.not_negative("stale_hold_max_s", s.stale_hold_max);
   c.not_negative("sunny_window_s", s.sunny_window);
+  c.positive("probe_settle_s", to_seconds(s.probe_settle));
+  c.positive("probe_max_discharge_a", s.probe_max_discharge_a);
+  c.positive("probe_max_ah", s.probe_max_ah);
+  c.at_least("probe_margin_v", s.probe_margin_v, 0);
+  c.positive("probe_backoff_min_s", to_seconds(s.probe_backoff_min));
+  if (s.probe_backoff_max < s.probe_backoff_min) {
+    c.fail("probe_backoff_max_s " + num(to_seconds(s.probe_backoff_max)) + " must be at least probe_backoff_min_s " +
+           num(to_seconds(s.probe_backoff_min)));
+  }
   c.timing("hvac_", s.hvac_timing);
 }
 
@@ -140,6 +149,9 @@ void check_miner(const MinerProfile& m, std::size_t i, const SiteProfile& site, 
   c.at_least("minimum_solar_w", m.minimum_solar_w, 0);
   if (m.require_excess_solar && !(m.minimum_excess_w > 0)) {
     c.fail("require_excess_solar needs minimum_excess_w above 0");
+  }
+  if (m.probe_hidden_surplus && !m.require_excess_solar && m.mode != OperatingMode::opportunistic) {
+    c.fail("probe_hidden_surplus needs require_excess_solar (it probes for a surplus the chargers hide)");
   }
   if (m.require_sunny && !(m.minimum_solar_w > 0)) {
     c.fail("require_sunny needs minimum_solar_w above 0 (sunny means PV steady above it)");

@@ -80,6 +80,8 @@ const std::vector<Field> kSite = {
     {"stagger_s", Kind::integer}, {"stale_hold_max_s", Kind::integer}, {"sunny_window_s", Kind::integer},
     {"block_charging_hysteresis_c", Kind::real}, {"hvac_min_on_s", Kind::integer}, {"hvac_min_off_s", Kind::integer},
     {"load_start_margin_v", Kind::real},
+    {"probe_settle_s", Kind::integer}, {"probe_max_discharge_a", Kind::real}, {"probe_max_ah", Kind::real},
+    {"probe_margin_v", Kind::real}, {"probe_backoff_min_s", Kind::integer}, {"probe_backoff_max_s", Kind::integer},
 };
 
 const std::vector<Field> kMiner = {
@@ -92,6 +94,7 @@ const std::vector<Field> kMiner = {
     {"operating_mode", Kind::text}, {"relay_id", Kind::text},
     {"min_on_s", Kind::integer}, {"min_off_s", Kind::integer}, {"start_delay_s", Kind::integer},
     {"stop_delay_s", Kind::integer}, {"max_starts_per_hour", Kind::integer}, {"stale_policy", Kind::text},
+    {"probe_hidden_surplus", Kind::boolean},
 };
 
 const std::vector<Field> kZone = {
@@ -131,7 +134,9 @@ Row site_row(const StoredProfiles& p) {
           whole_seconds(s.electrical_stale_after), whole_seconds(s.temperature_stale_after),
           whole_seconds(s.stagger), whole_seconds(s.stale_hold_max), whole_seconds(s.sunny_window),
           s.block_charging_hysteresis_c, whole_seconds(s.hvac_timing.min_on), whole_seconds(s.hvac_timing.min_off),
-          s.load_start_margin_v};
+          s.load_start_margin_v,
+          whole_seconds(s.probe_settle), s.probe_max_discharge_a, s.probe_max_ah, s.probe_margin_v,
+          whole_seconds(s.probe_backoff_min), whole_seconds(s.probe_backoff_max)};
 }
 
 void site_from_row(const Row& row, StoredProfiles& p, std::vector<std::string>& errors) {
@@ -171,6 +176,12 @@ void site_from_row(const Row& row, StoredProfiles& p, std::vector<std::string>& 
   s.hvac_timing.min_on = seconds(r.integer("hvac_min_on_s"));
   s.hvac_timing.min_off = seconds(r.integer("hvac_min_off_s"));
   s.load_start_margin_v = r.real("load_start_margin_v");
+  s.probe_settle = seconds(r.integer("probe_settle_s"));
+  s.probe_max_discharge_a = r.real("probe_max_discharge_a");
+  s.probe_max_ah = r.real("probe_max_ah");
+  s.probe_margin_v = r.real("probe_margin_v");
+  s.probe_backoff_min = seconds(r.integer("probe_backoff_min_s"));
+  s.probe_backoff_max = seconds(r.integer("probe_backoff_max_s"));
 }
 
 Row miner_row(const StoredProfiles& p, std::size_t i) {
@@ -182,7 +193,7 @@ Row miner_row(const StoredProfiles& p, std::size_t i) {
           schedule_text(m.schedule), flag(m.allow_outside_schedule), std::string(mode_name(m.mode)), x.relay_id,
           whole_seconds(m.timing.min_on), whole_seconds(m.timing.min_off), whole_seconds(m.timing.start_delay),
           whole_seconds(m.timing.stop_delay), std::int64_t{m.timing.max_starts_per_hour},
-          std::string(stale_name(m.stale_policy))};
+          std::string(stale_name(m.stale_policy)), flag(m.probe_hidden_surplus)};
 }
 
 void miner_from_row(const Row& row, StoredProfiles& p, std::size_t i, std::vector<std::string>& errors) {
@@ -203,6 +214,7 @@ void miner_from_row(const Row& row, StoredProfiles& p, std::size_t i, std::vecto
   m.minimum_excess_w = r.real("minimum_excess_w");
   m.minimum_solar_w = r.real("minimum_solar_w");
   m.require_sunny = r.boolean("require_sunny");
+  m.probe_hidden_surplus = r.boolean("probe_hidden_surplus");
   std::string why;
   if (auto windows = parse_schedule(r.text("schedule"), why)) {
     m.schedule = *windows;
