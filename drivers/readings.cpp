@@ -1,6 +1,7 @@
 #include "drivers/readings.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace drivers {
 
@@ -116,6 +117,13 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
   s.load_w = load.reading;
   s.load_w_partial = load.partial;
   for (const auto& name : m.zone_temp_c) s.zone_temp_c.push_back(store.get(name));
+  for (const auto& l : m.chargers_limiting) {
+    const auto r = store.get(l.reading);
+    if (!r || now - r->as_of > m.fresh_within) continue;
+    const bool match = std::find(l.values.begin(), l.values.end(), static_cast<int>(std::lround(r->value))) != l.values.end();
+    if (!s.chargers_limiting || match) s.chargers_limiting = rules::Reading{match ? 1.0 : 0.0, r->as_of};
+    if (match) break;
+  }
   return s;
 }
 

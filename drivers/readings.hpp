@@ -65,6 +65,15 @@ struct SnapshotMapping {
   std::vector<std::string> pv_w = {"system.pv_dc_w", "solark.pv1_w", "solark.pv2_w", "solark.pv3_w", "solark.pv4_w"};
   std::vector<std::string> load_w = {"solark.load_w"};
   std::vector<std::string> zone_temp_c;  // one reading name per zone, in zone order
+  // Readings that say the chargers hold PV back at one of these values: a GX solar charger in
+  // absorption, float or storage (775: 4, 5, 6), or tracking "voltage/current limited" (791: 1;
+  // under DVCC or ESS 775 reads 252, external control, and 791 is the word). Any one fresh and
+  // matching is "limiting"; none fresh is unknown.
+  struct Limiting {
+    std::string reading;
+    std::vector<int> values;
+  };
+  std::vector<Limiting> chargers_limiting;
   rules::Duration fresh_within = std::chrono::seconds(30);
 };
 

@@ -152,6 +152,8 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       }
       const bool solar_short = !heat_call && m.minimum_solar_w > 0 && *pv < m.minimum_solar_w;
       const bool surplus_short = !heat_call && e.needs_surplus && surplus_w < e.minimum_excess_w;
+      const bool sunny_short =
+          !heat_call && m.require_sunny && (!st.pv_ok_since || now - *st.pv_ok_since < site.sunny_window);
       const Reason solar_reason{ReasonCode::insufficient_solar, ReasonCode::none, pv.value_or(kNaN), m.minimum_solar_w, {}};
       const Reason surplus_reason{ReasonCode::insufficient_surplus, ReasonCode::none, surplus_w, e.minimum_excess_w, {}};
 
@@ -180,7 +182,8 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
           in.running_reason = {ReasonCode::hidden_surplus, ReasonCode::none, amps.value_or(kNaN), -max_a, {}};
           if (discharging) hidden_stop = failed;
         }
-        if (!st.on && surplus_short && limiting && !probe_running && amps && *amps >= -max_a &&
+        // The chargers hide PV: the minimum, the sunny window and the surplus are what a probe finds out.
+        if (!st.on && (surplus_short || solar_short || sunny_short) && limiting && !probe_running && amps && *amps >= -max_a &&
             volts >= t.float_v - site.probe_margin_v) {
           if (st.probe_next && now < *st.probe_next) {
             probe_wait = Reason{ReasonCode::probe_backoff, ReasonCode::none, kNaN, kNaN, *st.probe_next - now};
@@ -198,13 +201,17 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
         in.not_startable = {ReasonCode::below_start_voltage, ReasonCode::none, volts, e.start_v, {}};
       } else if (schedule_block) {
         in.not_startable = *schedule_block;
+      } else if (probe_start) {
+        in.start_ok = true;
+      } else if (probe_wait) {
+        in.not_startable = *probe_wait;
       } else if (solar_short) {
         in.not_startable = solar_reason;
-      } else if (!heat_call && m.require_sunny && (!st.pv_ok_since || now - *st.pv_ok_since < site.sunny_window)) {
+      } else if (sunny_short) {
         const Duration left = st.pv_ok_since ? site.sunny_window - (now - *st.pv_ok_since) : site.sunny_window;
         in.not_startable = {ReasonCode::not_sunny, ReasonCode::none, pv.value_or(kNaN), m.minimum_solar_w, left};
-      } else if (surplus_short && !probe_start) {
-        in.not_startable = probe_wait.value_or(surplus_reason);
+      } else if (surplus_short) {
+        in.not_startable = surplus_reason;
       } else {
         in.start_ok = true;
       }
@@ -216,7 +223,7 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
         in.stop_reason = {ReasonCode::below_stop_voltage, ReasonCode::none, volts, e.stop_v, {}};
       } else if (schedule_block) {
         in.stop_reason = *schedule_block;
-      } else if (solar_short) {
+      } else if (solar_short && !on_probe) {
         in.stop_reason = solar_reason;
       } else if (surplus_short && !on_probe) {
         in.stop_reason = surplus_reason;

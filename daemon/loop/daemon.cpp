@@ -131,6 +131,12 @@ bool Daemon::load(const Config& config, bool first) {
   mapping_.battery_temp_c.clear();
   for (const auto& r : config.battery_temp_readings) mapping_.battery_temp_c.push_back(drivers::temperature_source(r));
   mapping_.fresh_within = profiles_.rules.site.electrical_stale_after;
+  mapping_.chargers_limiting.clear();
+  for (std::size_t i = 0; i < config.victron.charger_units.size(); ++i) {
+    const std::string c = fmt::format("charger{}.", i + 1);
+    mapping_.chargers_limiting.push_back({c + "charge_state", {4, 5, 6}});  // absorption, float, storage
+    mapping_.chargers_limiting.push_back({c + "tracking_mode", {1}});      // voltage/current limited
+  }
   std::vector<std::string> v_names, t_names;
   for (const auto& v : mapping_.battery_v) v_names.push_back(v.name);
   for (const auto& t : mapping_.battery_temp_c) t_names.push_back(t.name);

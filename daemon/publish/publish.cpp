@@ -116,6 +116,9 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
     measured_out(out, p.rules.zones[i].name, r, now, 1);
   }
   out += '}';
+  // The chargers' word that they hold PV back (a full battery): what hidden-surplus probes wait on.
+  json_out::key(out, "chargers_limiting");
+  out += !snap.chargers_limiting ? "null" : snap.chargers_limiting->value > 0.5 ? "true" : "false";
   json_out::key(out, "block_charging");
   out += d.block_charging ? "true" : "false";
   json_out::key(out, "charge_reason");

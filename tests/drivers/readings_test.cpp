@@ -57,3 +57,23 @@ TEST_CASE("a sum with a part stale or missing is a lower bound of its fresh part
   CHECK_FALSE(stale.partial);
   CHECK(stale.reading->value == 6500);
 }
+
+TEST_CASE("the chargers' word that they hold PV back: float, absorption or limited tracking; stale is unknown") {
+  drivers::SnapshotMapping m;
+  m.chargers_limiting = {{"charger1.charge_state", {4, 5, 6}}, {"charger1.tracking_mode", {1}},
+                         {"charger2.charge_state", {4, 5, 6}}, {"charger2.tracking_mode", {1}}};
+  const auto t0 = rules::SteadyTime{} + 1000h;
+  drivers::ReadingStore s;
+  CHECK_FALSE(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting);  // nothing read: unknown
+  s.set("charger1.charge_state", 3, t0);  // bulk
+  s.set("charger1.tracking_mode", 2, t0);  // MPPT
+  REQUIRE(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting);
+  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 0);
+  s.set("charger2.charge_state", 252, t0);  // external control (DVCC): the state says nothing ...
+  s.set("charger2.tracking_mode", 1, t0);   // ... the tracking mode does
+  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 1);
+  s.set("charger2.tracking_mode", 1, t0 - 60s);  // stale: no longer evidence
+  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 0);
+  s.set("charger1.charge_state", 5, t0);  // float
+  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 1);
+}

@@ -39,6 +39,7 @@ struct Site {
   bool clock_trusted = true;
 
   Input monitor_v, gx_v, solark_v, battery_a, battery_temp_c, pv_w, load_w;
+  Input chargers_limiting;  // 1: the chargers hold PV back (absorption, float)
   std::vector<Input> zone_c = std::vector<Input>(2);
   bool pv_partial = false, load_partial = false;  // a part of the sum is missing: a lower bound
 
@@ -62,7 +63,7 @@ struct Site {
   int minute() const { return static_cast<int>((start_minute + elapsed.count() / 60) % 1440); }
 
   rules::Snapshot snapshot() {
-    for (Input* in : {&monitor_v, &gx_v, &solark_v, &battery_a, &battery_temp_c, &pv_w, &load_w}) {
+    for (Input* in : {&monitor_v, &gx_v, &solark_v, &battery_a, &battery_temp_c, &pv_w, &load_w, &chargers_limiting}) {
       if (in->value && !in->frozen) in->as_of = now;
     }
     for (auto& z : zone_c) {
@@ -79,6 +80,7 @@ struct Site {
     s.battery_temp_c = {{"monitor", "the monitor's sensor", battery_temp_c.reading()}};
     s.pv_w = pv_w.reading();
     s.load_w = load_w.reading();
+    s.chargers_limiting = chargers_limiting.reading();
     s.pv_w_partial = pv_partial;
     s.load_w_partial = load_partial;
     for (const auto& z : zone_c) s.zone_temp_c.push_back(z.reading());
