@@ -47,6 +47,7 @@ options:
                           <1.0.85 884-913, <1.0.78 solar charger 792/793
   --no-battery-temp-sensor  the battery monitor has no temperature sensor: 262 reads 0
   --bms-min-cell-c C      the battery service is a BMS reporting its coldest cell (318)
+  --absorption-v V        a full battery at or above V: the chargers hold PV back (float, limited)
   --scenario FILE         CSV time series: t_s,battery_v,pv_w,house_w,battery_temp_c,zone.<name>
   --speed X               scenario seconds per real second (default 1)
   --repeat-s S            play the scenario again every S scenario seconds (86400: daily; soak)
@@ -65,6 +66,7 @@ options:
 commands:
   set battery_v|pv_w|house_w|battery_temp_c|internal_ohm|soc_pct VALUE
   set battery_temp_sensor 0|1   set bms_min_cell_c CELSIUS (a BMS's coldest cell, reg 318)
+  set absorption_v V  set taper_a A   (a full battery: chargers hold PV back to the loads + taper)
   set bms_max_charge_a A  set bms_cold_cutoff_c C   (the BMS's limit 307 when warm; 0 below the cutoff)
   bms_alarm NAME 0|1|2    a BMS alarm by its register's name (low_voltage, low_cell_voltage, ...)
   charger_fault 0|1       the GX solar charger reports state 2 (fault)
@@ -141,6 +143,7 @@ int main(int argc, char** argv) {
       else if (a == "--repeat-s") o.repeat_s = number(v, a);
       else if (a == "--battery-v") model.rest_v = number(v, a);
       else if (a == "--bms-min-cell-c") model.bms_min_cell_c = number(v, a);
+      else if (a == "--absorption-v") model.absorption_v = number(v, a);
       else if (a == "--capacity-wh") model.capacity_wh = number(v, a);
       else if (a == "--soc") model.soc_pct = number(v, a);
       else if (a == "--internal-ohm") model.internal_ohm = number(v, a);
@@ -320,6 +323,8 @@ int main(int argc, char** argv) {
         else if (w[1] == "battery_temp_sensor") model.battery_temp_sensor = v != 0;
         else if (w[1] == "bms_min_cell_c") model.bms_min_cell_c = v;
         else if (w[1] == "bms_max_charge_a") model.bms_max_charge_a = v;
+        else if (w[1] == "absorption_v") model.absorption_v = v;
+        else if (w[1] == "taper_a") model.taper_a = v;
         else if (w[1] == "bms_cold_cutoff_c") model.bms_cold_cutoff_c = v;
         else if (w[1].rfind("zone.", 0) == 0) model.zone_temp_c[w[1].substr(5)] = v;
         else throw std::runtime_error("cannot set '" + w[1] + "'");

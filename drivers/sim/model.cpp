@@ -106,11 +106,14 @@ double SiteModel::pv_victron_w() const {
   // DVCC: the lower of the GX's own limit (2705) and the BMS's (307) holds for Victron chargers.
   std::optional<double> limit = victron_charge_limit_a;
   if (const auto bms = bms_charge_limit_a(); bms && (!limit || *limit < 0 || *bms < *limit)) limit = bms;
+  if (full() && (!limit || *limit < 0 || taper_a < *limit)) limit = taper_a;
   return curtailed(pv_w * victron_pv_share, pv_w, pv_w - load_w(), limit, rest_v);
 }
 
 double SiteModel::pv_solark_w() const {
-  return curtailed(pv_w * (1 - victron_pv_share), pv_w, pv_w - load_w(), solark_charge_limit_a, rest_v);
+  std::optional<double> limit = solark_charge_limit_a;
+  if (full() && (!limit || *limit < 0 || taper_a < *limit)) limit = taper_a;
+  return curtailed(pv_w * (1 - victron_pv_share), pv_w, pv_w - load_w(), limit, rest_v);
 }
 
 double SiteModel::battery_a() const { return (pv_victron_w() + pv_solark_w() - load_w()) / rest_v; }
@@ -120,6 +123,7 @@ double SiteModel::battery_v() const { return rest_v + battery_a() * internal_ohm
 int SiteModel::charge_state() const {
   if (charger_fault) return 2;
   if (pv_w <= 0) return 0;
+  if (full()) return 5;
   if (soc_pct >= 99.5) return 5;
   if (battery_v() >= 56.0) return 4;
   return 3;

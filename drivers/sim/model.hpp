@@ -39,6 +39,11 @@ class SiteModel {
   // (2705) caps the Victron MPPTs, the Sol-Ark's battery max charge current (210) its own
   // MPPTs. Unset: no limit. A charger at its limit holds its PV back (it is not produced).
   std::optional<double> victron_charge_limit_a, solark_charge_limit_a;
+  // A full battery: at or above absorption_v (0: never) the chargers hold PV back to what the
+  // loads take plus taper_a into the battery, and report float (775 = 5) and limited tracking
+  // (791 = 1). What the panels offer (pv_w) is then more than what is produced.
+  double absorption_v = 0;
+  double taper_a = 3;
   double house_w = 500;
   double internal_ohm = 0.01;
   double battery_temp_c = 20;
@@ -64,6 +69,7 @@ class SiteModel {
   double battery_v() const;       // at the terminals: rest + I x R
   int charge_state() const;       // GX solar charger 775: 0 off, 2 fault, 3 bulk, 4 absorption, 5 float
   std::optional<double> bms_charge_limit_a() const;  // nullopt without a BMS
+  bool full() const { return absorption_v > 0 && rest_v >= absorption_v; }
 
   // Advances simulated time: scenario inputs at `t_s`, energy into the battery over `dt_s`.
   void advance(double t_s, double dt_s, const Scenario* scenario);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Hidden surplus as a process: shackd against a simulated full battery whose chargers hold PV
+# back (float, tracking limited). The dump load probes; with the surplus there it holds and
+# stays, without it each probe ends at once and the next waits longer.
+# Usage: BUILD=build SRC=. hidden_surplus.sh
+source "$(dirname "$0")/lib.sh"
+
+start_broker
+# 12 kW on the panels, 1.5 kW of house: the chargers make only what the house takes plus a taper.
+start_sim --battery-v 56.0 --absorption-v 55.5 --pv-w 12000 --house-w 1500
+write_config "$WORK/shackd.yaml" "$SRC/tests/e2e/hidden_surplus.yaml"
+spy 'cmnd/dump_s19_1/#' 'shack/event'
+start_daemon "$WORK/shackd.yaml" || { cat "$WORK/shackd.log"; exit 1; }
+reason() { retained shack/load/dump_s19_1/reason; }
+simv() { sim status; sleep 0.2; grep -a "$1=" "$WORK/sim.out" | tail -1 | sed -E "s/.*[ ]$1=(-?[0-9.]+).*/\1/"; }
+
+check_within "the chargers' word is in the state" 5 'grep -q "\"chargers_limiting\":true" <<<"$(retained shack/state)"'
+check "measured, the surplus is small: PV is throttled below 2.5 kW" 'awk -v p="$(simv pv_victron_w)" "BEGIN { exit !(p < 1250) }"'
+wait_for "the dump load probes" 10 'grep -q probing_hidden_surplus <<<"$(reason)"'
+wait_for "the probe holds: the chargers ramped" 15 'grep -q "\"name\":\"hidden_surplus\"" <<<"$(reason)"'
+check "the battery still charges with the dump load on" 'awk -v a="$(simv battery_a)" "BEGIN { exit !(a > 0) }"'
+sleep 5
+check "it stays on hidden surplus" 'grep -q "\"name\":\"hidden_surplus\"" <<<"$(reason)"'
+check "one start, no flapping" '[[ $(grep -c "cmnd/dump_s19_1/POWER1 ON" "$WORK/spy.log") -eq 1 ]]'
+
+# A cloud: the panels offer less than the house and the dump load take. The held run stops after
+# its stop delay; each later probe ends at once, and the waits between them grow.
+sim set pv_w 3000
+wait_for "the held run stops when the battery discharges" 15 'grep -q "cmnd/dump_s19_1/POWER1 OFF" "$WORK/spy.log"'
+check_within "its reason says the surplus is not there" 5 'grep -q "\"name\":\"probe_failed\"" <<<"$(reason)"'
+sleep 40
+ons=$(grep -c "cmnd/dump_s19_1/POWER1 ON" "$WORK/spy.log")
+check "in 40 s of backoff (6, 12, 24 s) at most two more probes ($((ons - 1)))" '(( ons - 1 >= 1 && ons - 1 <= 2 ))'
+# (shackd's start also told the relay OFF, before any ON)
+check "each failed probe was stopped: as many OFFs as ONs" \
+  '[[ $(( $(grep -c "cmnd/dump_s19_1/POWER1 OFF" "$WORK/spy.log") - 1 )) -eq $ons ]] || grep -q probing <<<"$(reason)"'
+check "the failed probes stopped at once, not after the stop delay" \
+  '[[ $(grep -c "\"name\":\"probe_failed\"" "$WORK/spy.log") -ge $ons ]]'
+check_within "the next probe waits" 5 'grep -qE "\"name\":\"(probe_backoff|probing_hidden_surplus|probe_failed)\"" <<<"$(reason)"'
+finish
