@@ -26,6 +26,15 @@ std::vector<drivers::UnitConfig> gx_units() {
 }
 std::vector<drivers::UnitConfig> solark_units() { return {{1, &drivers::solark::table(), "solark"}}; }
 
+drivers::DeviceConfig device(const char* name, int port, std::vector<drivers::UnitConfig> units) {
+  drivers::DeviceConfig c;
+  c.name = name;
+  c.transport = drivers::TcpTransport{"127.0.0.1", port};
+  c.units = std::move(units);
+  c.timeout = 500ms;
+  return c;
+}
+
 std::map<std::string, const drivers::DeviceAlarm*> alarms_by_id(const drivers::DeviceStatus& s) {
   std::map<std::string, const drivers::DeviceAlarm*> out;
   for (const auto& a : s.alarms) out[a.id] = &a;
@@ -93,11 +102,7 @@ TEST_CASE("alarm registers: 1 is a warning, 2 an alarm; states are named; unknow
 
 TEST_CASE("a BMS on the GX: its limits shown, a cold cell stops charging and says so; a shunt shows none") {
   test::SimProcess sim({"--battery-v", "52.0", "--pv-w", "3000", "--house-w", "500"});
-  drivers::DeviceConfig c;
-  c.name = "victron";
-  c.transport = drivers::TcpTransport{"127.0.0.1", sim.victron_port()};
-  c.units = gx_units();
-  c.timeout = 500ms;
+  const auto c = device("victron", sim.victron_port(), gx_units());
   drivers::ModbusDevice d(c);
   const auto read = [&] {
     drivers::ReadingStore store;
@@ -157,11 +162,7 @@ TEST_CASE("a BMS on the GX: its limits shown, a cold cell stops charging and say
 
 TEST_CASE("the Sol-Ark's fault words from the simulator") {
   test::SimProcess sim;
-  drivers::DeviceConfig c;
-  c.name = "solark";
-  c.transport = drivers::TcpTransport{"127.0.0.1", sim.solark_port()};
-  c.units = solark_units();
-  c.timeout = 500ms;
+  const auto c = device("solark", sim.solark_port(), solark_units());
   drivers::ModbusDevice d(c);
   sim.ok("solark_fault 56 on");
   sim.ok("solark_fault 20 on");
