@@ -164,11 +164,17 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
         const double max_a = site.probe_max_discharge_a;
         const Reason failed{ReasonCode::probe_failed, ReasonCode::none, amps.value_or(kNaN), -max_a, {}};
         const bool discharging = !amps || *amps < -max_a;
+        // A full bank sits at float: below it less the margin, the surplus is gone (and a slow
+        // discharge under the current limit is not left to run for hours).
+        const double floor_v = t.float_v - site.probe_margin_v;
+        const Reason sagged{ReasonCode::probe_failed, ReasonCode::below_stop_voltage, volts, floor_v, {}};
         if (st.on && st.probe_since) {
           if (amps && *amps < 0 && st.probe_sampled_at) st.probe_ah += -*amps * to_seconds(now - *st.probe_sampled_at) / 3600.0;
           st.probe_sampled_at = now;
-          if (discharging || st.probe_ah > site.probe_max_ah || volts < t.float_v - site.probe_margin_v) {
+          if (discharging || st.probe_ah > site.probe_max_ah) {
             probe_fail = failed;
+          } else if (volts < floor_v) {
+            probe_fail = sagged;
           } else if (now - *st.probe_since >= site.probe_settle) {
             st.probe_since.reset();
             st.on_hidden_surplus = true;
@@ -178,13 +184,20 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
                                  site.probe_settle - (now - *st.probe_since)};
           }
         }
+        // Running on the measured surplus when the bank fills and the chargers throttle: the same
+        // surplus is now hidden; carry on as a held probe rather than stop and probe again.
+        if (st.on && !st.probe_since && !st.on_hidden_surplus && limiting && !discharging &&
+            (surplus_short || solar_short)) {
+          st.on_hidden_surplus = true;
+        }
         if (st.on && st.on_hidden_surplus) {
           in.running_reason = {ReasonCode::hidden_surplus, ReasonCode::none, amps.value_or(kNaN), -max_a, {}};
           if (discharging) hidden_stop = failed;
+          else if (volts < floor_v) hidden_stop = sagged;
         }
         // The chargers hide PV: the minimum, the sunny window and the surplus are what a probe finds out.
         if (!st.on && (surplus_short || solar_short || sunny_short) && limiting && !probe_running && amps && *amps >= -max_a &&
-            volts >= t.float_v - site.probe_margin_v) {
+            volts >= floor_v) {
           if (st.probe_next && now < *st.probe_next) {
             probe_wait = Reason{ReasonCode::probe_backoff, ReasonCode::none, kNaN, kNaN, *st.probe_next - now};
           } else {

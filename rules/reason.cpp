@@ -50,7 +50,7 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::probing_hidden_surplus, "probing_hidden_surplus",
      "probing hidden surplus (the chargers hold PV back): battery current", "A", 1},
     {ReasonCode::hidden_surplus, "hidden_surplus", "on hidden surplus (a probe held): battery current", "A", 1},
-    {ReasonCode::probe_failed, "probe_failed", "hidden surplus not there: battery current", "A", 1},
+    {ReasonCode::probe_failed, "probe_failed", "hidden surplus not there", "A", 1},
     {ReasonCode::probe_backoff, "probe_backoff", "waiting before the next hidden-surplus probe", "", 0},
     {ReasonCode::partial_sum, "partial_sum", "partial: a part of the PV sum is missing, PV is at least", "W", 0},
     {ReasonCode::voltage_disagreement, "voltage_disagreement", "battery voltage sources disagree", "V", 2},

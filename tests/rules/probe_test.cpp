@@ -124,6 +124,28 @@ TEST_CASE("a probe also fails when the voltage falls below float less the margin
   s.step(10s);
   CHECK_FALSE(s.dump().on);
   CHECK(s.dump().reason.code == ReasonCode::probe_failed);
+  CHECK(rules::describe(s.dump().reason) == "hidden surplus not there (below stop voltage): 54.60 V (limit 54.70 V)");
+}
+
+TEST_CASE("a held run that drains the bank slowly, under the current limit, stops when it leaves float") {
+  auto s = full_bank();
+  s.step();
+  for (int i = 0; i < 6 * 30; ++i) {
+    s.step(10s);
+    plant(s, 9000);
+  }
+  REQUIRE(s.dump().reason.code == ReasonCode::hidden_surplus);
+  s.battery_a = -3;  // the afternoon fades: within the 5 A limit, but the bank is paying
+  s.monitor_v = 54.5;
+  int steps = 0;
+  while (s.dump().on && steps < 60) {
+    s.step(10s);
+    ++steps;
+  }
+  CHECK_FALSE(s.dump().on);
+  CHECK(steps * 10 >= 180);  // after its stop delay
+  CHECK(s.dump().reason.code == ReasonCode::probe_failed);
+  CHECK(s.dump().reason.cause == ReasonCode::below_stop_voltage);
 }
 
 TEST_CASE("a second surplus load probes only once the first has held") {
@@ -173,4 +195,29 @@ TEST_CASE("no probe without the chargers' word, without the setting, or on a dis
   w.chargers_limiting.freeze();  // the chargers' word goes stale: not limiting
   w.run(10min);
   CHECK_FALSE(w.dump().on);
+}
+
+TEST_CASE("a miner running on the measured surplus when the bank fills carries on, as on hidden surplus") {
+  auto s = full_bank();
+  s.chargers_limiting = 0;  // bulk: the chargers take all the panels give
+  s.monitor_v = 55.5;
+  s.p.miners[1].require_sunny = false;
+  s.load_w = 1500;
+  s.pv_w = 10000;
+  s.battery_a = 40;
+  s.step();
+  for (int i = 0; i < 60 && !s.dump().on; ++i) s.step(10s);
+  REQUIRE(s.dump().on);
+  CHECK(s.dump().reason.code == ReasonCode::running);
+  // Full: the chargers throttle to the loads plus a taper; the measured surplus is gone.
+  s.chargers_limiting = 1;
+  s.monitor_v = 56.0;
+  int offs = 0;
+  for (int i = 0; i < 60; ++i) {
+    s.step(10s);
+    plant(s, 6000);
+    offs += !s.dump().on;
+  }
+  CHECK(offs == 0);
+  CHECK(s.dump().reason.code == ReasonCode::hidden_surplus);
 }
