@@ -74,7 +74,8 @@ end=$(python3 -c "import time; print(time.time() + $total_real_s - 3600 / $speed
 relays=(primary_s21 dump_s19_1 heat_room_fan heat_room_heater main_room_fan main_room_heater)
 while python3 -c "import sys, time; sys.exit(0 if time.time() < $end else 1)"; do
   # The next fault after 1 to 6 simulated hours (not past the end); it lasts 2 to 60 minutes.
-  gap=$(python3 -c "import time; print(round(min((3600 + $RANDOM % 18000) / $speed, $end - time.time()), 3))")
+  # (never negative: the end may pass between the loop's test and this line).
+  gap=$(python3 -c "import time; print(round(max(0.0, min((3600 + $RANDOM % 18000) / $speed, $end - time.time())), 3))")
   sleep "$gap"
   python3 -c "import sys, time; sys.exit(0 if time.time() < $end else 1)" || break
   hold=$(python3 -c "print(round((120 + $RANDOM % 3480) / $speed, 3))")
