@@ -88,6 +88,7 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
   for (const auto& l : loads) t.on_at_start[l.name] = state_of(state, l).on;
   rules::Decision d;
   std::string day;
+  std::map<std::string, bool> held;  // by load: on hidden surplus after the last cycle
   for (std::size_t i = 0; i < cycles.size(); ++i) {
     const JournalCycle& c = cycles[i];
     if (i > 0 && (c.started || c.steady_ms < cycles[i - 1].steady_ms)) {
@@ -118,7 +119,11 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
     for (const auto& l : loads) {
       const auto& ld = decision_for(d, l);
       if (ld.changed) t.switchings[l.name].push_back({c.wall_ms, ld.on, rules::describe(ld.reason)});
-      if (print && (ld.changed || i == 0)) {
+      // A probe that holds switches nothing, but it is the moment the surplus proved to be there.
+      const bool now_held = state_of(state, l).on_hidden_surplus;
+      const bool hold = now_held && !std::exchange(held[l.name], now_held);
+      if (!now_held) held[l.name] = false;
+      if (print && (ld.changed || i == 0 || hold)) {
         fmt::print("{}  {:<22} {:<4} {}\n", local_hms(c.wall_ms), l.name, ld.on ? "ON" : "off", rules::describe(ld.reason));
       }
       // The rows only feed the restore at a restart: the override is rewritten every cycle (the
@@ -185,10 +190,12 @@ int cmd_replay(const std::vector<std::string>& argv) {
         "                    database.journal_days), or the minute averages where there is none.\n"
         "                    The replay is compared with the switchings shackd recorded: exit 1 if\n"
         "                    they differ by more than one cycle.\n"
-        "  --from CSV        columns: time (ISO UTC), battery_v, pv_w, load_w, battery_temp_c, zone.<name>\n"
+        "  --from CSV        columns: time (ISO UTC), battery_v, battery_a, pv_w, load_w, battery_temp_c,\n"
+        "                    chargers_limiting (1 or 0), zone.<name>\n"
         "  --set KEY=VALUE   a profile change to try: site.voltage_low=47.5,\n"
         "                    miners.Primary S21+.start_voltage=50.5, zones.Heat Room.too_hot_c=38\n"
-        "  Nothing is switched, published or written.\n");
+        "  Nothing is switched, published or written. The inputs are what was recorded: a load the\n"
+        "  replay switches differently did not draw on them.\n");
     return kExOk;
   }
   try {
@@ -258,10 +265,18 @@ int cmd_replay(const std::vector<std::string>& argv) {
                  "   comparison with the record is approximate)\n");
     }
     const Timeline after = run(changed, loads, cycles, start_rows, true);
+    // The record cannot answer for a switching it did not make: say so beside the numbers.
+    const auto inputs_note = [] {
+      fmt::print("note: the inputs are what was recorded. A load this replay runs where the record did not\n"
+                 "      drew nothing on them (the voltage would have been lower), and a hidden-surplus probe\n"
+                 "      the record did not make holds or fails on the recorded current, not on whether the\n"
+                 "      chargers would have ramped\n");
+    };
     if (!from_db) {
       if (!sets.empty()) {
         const Timeline before = run(base, loads, cycles, start_rows, false);
         print_table(loads, {{"as configured", &before}, {"with --set", &after}});
+        inputs_note();
       }
       return kExOk;
     }
@@ -271,6 +286,7 @@ int cmd_replay(const std::vector<std::string>& argv) {
     } else {
       const Timeline before = run(base, loads, cycles, start_rows, false);
       print_table(loads, {{"recorded", &recorded}, {"as configured", &before}, {"with --set", &after}});
+      inputs_note();
       return kExOk;
     }
     for (const auto& change : config_changes(db, since_s, until_s)) {

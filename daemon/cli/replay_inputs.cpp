@@ -81,6 +81,8 @@ std::vector<JournalCycle> read_csv_cycles(const std::string& path) {
         else if (h == "pv_w" || h == "pv_w_avg") c.pv_w = v;
         else if (h == "load_w" || h == "load_w_avg") c.load_w = v;
         else if (h == "battery_temp_c" || h == "battery_temp_c_avg") c.battery_temp_c[0] = v;
+        else if (h == "battery_a") c.battery_a = v;
+        else if (h == "chargers_limiting") c.chargers_limiting = v;
         for (std::size_t z = 0; z < zones.size(); ++z) {
           if (h == "zone." + zones[z]) c.zone_temp_c[z] = v;
         }

@@ -13,8 +13,9 @@
 
 namespace shackd {
 
-// CSV: time (ISO UTC) then any of battery_v, pv_w, load_w, battery_temp_c, zone.<name>. Each row
-// is one cycle with fresh readings; local minutes from the process's TZ.
+// CSV: time (ISO UTC) then any of battery_v, battery_a (+ = charging), pv_w, load_w,
+// battery_temp_c, chargers_limiting (1 while the chargers hold PV back, 0 not), zone.<name>. Each
+// row is one cycle with fresh readings; local minutes from the process's TZ.
 std::vector<JournalCycle> read_csv_cycles(const std::string& path);
 
 // The cycle journal over [since, until): every cycle the daemon ran, with what it saw.

@@ -77,6 +77,7 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
   put(line, snap.pv_w, snap.now, snap.pv_w_partial);
   put(line, snap.load_w, snap.now, snap.load_w_partial);
   for (const auto& z : snap.zone_temp_c) put(line, z, snap.now);
+  put(line, snap.chargers_limiting, snap.now);  // the X line's inputs, in its order
   for (const auto& o : overrides) {
     line += fmt::format("\t{}={}:{}", o.state_key, mode_name(o.mode),
                         o.remaining_ms ? std::to_string(*o.remaining_ms) : std::string("-"));
@@ -92,6 +93,7 @@ std::string journal_header(const std::vector<std::string>& zone_names, const std
   for (const auto& v : voltage_sources) text += '\t' + v;
   text += "\nT";
   for (const auto& t : temperature_sources) text += '\t' + t;
+  text += "\nX\tchargers_limiting";
   return text;
 }
 
@@ -117,6 +119,7 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
   s.pv_w_partial = pv_w && pv_w->at_least;
   s.load_w = reading(load_w);
   s.load_w_partial = load_w && load_w->at_least;
+  s.chargers_limiting = reading(chargers_limiting);
   for (const auto& name : profile_zones) {
     std::optional<rules::Reading> r;
     for (std::size_t i = 0; i < zones.size() && i < zone_temp_c.size(); ++i) {
@@ -128,7 +131,7 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
 }
 
 void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, std::vector<JournalCycle>& out) {
-  std::vector<std::string> zones;
+  std::vector<std::string> zones, extras;
   // Until a V and a T line say otherwise: the layout written before sources were ranked.
   std::vector<std::string> voltages = {"battery_monitor", "gx_system", "solark"}, temperatures = {"battery_temp"};
   bool started = false;
@@ -146,14 +149,15 @@ void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, st
         voltages.assign(f.begin() + 1, f.end());
       } else if (f[0] == "T") {
         temperatures.assign(f.begin() + 1, f.end());
+      } else if (f[0] == "X") {
+        extras.assign(f.begin() + 1, f.end());
       } else if (f[0] == "S") {
         started = true;
       } else if (f[0] == "C") {
         // C, ms, steady, local minute, the sources, battery_a, pv_w, load_w
         const std::size_t kFixed = 4 + voltages.size() + 1 + temperatures.size() + 2;
-        if (f.size() < kFixed + zones.size()) {
-          throw std::runtime_error(fmt::format("{} fields, expected at least {}", f.size(), kFixed + zones.size()));
-        }
+        const std::size_t kInputs = kFixed + zones.size() + extras.size();
+        if (f.size() < kInputs) throw std::runtime_error(fmt::format("{} fields, expected at least {}", f.size(), kInputs));
         JournalCycle c;
         c.wall_ms = minute_unix_s * 1000 + to_int(f[1], "ms");
         c.steady_ms = to_int(f[2], "steady_ms");
@@ -169,7 +173,11 @@ void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, st
         c.pv_w = to_value(f[at++]);
         c.load_w = to_value(f[at++]);
         for (std::size_t i = 0; i < zones.size(); ++i) c.zone_temp_c.push_back(to_value(f[kFixed + i]));
-        for (std::size_t i = kFixed + zones.size(); i < f.size(); ++i) {
+        for (std::size_t i = 0; i < extras.size(); ++i) {
+          // An input this build does not know is skipped: a newer journal still replays.
+          if (extras[i] == "chargers_limiting") c.chargers_limiting = to_value(f[kFixed + zones.size() + i]);
+        }
+        for (std::size_t i = kInputs; i < f.size(); ++i) {
           const auto eq = f[i].rfind('='), colon = f[i].rfind(':');
           if (eq == std::string::npos || colon == std::string::npos || colon < eq) {
             throw std::runtime_error(fmt::format("override '{}' is not <load>=<mode>:<remaining_ms>", f[i]));

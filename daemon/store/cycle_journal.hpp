@@ -8,12 +8,16 @@
 //   Z <zone> <zone> ...       the zone names, in profile order, for the cycles that follow
 //   V <source> <source> ...   the battery voltage sources, in the owner's order
 //   T <source> <source> ...   the battery temperature sources, in the owner's order
-//                             (Z, V and T first in every minute, and again after a reload
+//   X <input> <input> ...     further site inputs, each one field after the zone temperatures:
+//                             chargers_limiting (1 while the chargers hold PV back, else 0)
+//                             (Z, V, T and X first in every minute, and again after a reload
 //                             changes them; a minute without V and T was written before the
-//                             sources were ranked: V battery_monitor gx_system solark, T one)
+//                             sources were ranked: V battery_monitor gx_system solark, T one;
+//                             a minute without X before the chargers' word was read: none)
 //   S                         shackd started here: the state was restored from load_state
 //   C <ms> <steady_ms> <local_min> <battery_v per V source> <battery_a> <battery_temp_c per T
-//     source> <pv_w> <load_w> <zone temps...> [<state_key>=<on|off>:<remaining_ms|->...]
+//     source> <pv_w> <load_w> <zone temps...> <X inputs...>
+//     [<state_key>=<on|off>:<remaining_ms|->...]
 //                             one cycle: ms into the minute (wall clock), the monotonic clock
 //                             in ms, minutes since local midnight ('-' while the clock is not
 //                             trusted), each reading as <value>@<age_ms> or '-' when missing
@@ -40,7 +44,7 @@ struct JournalOverride {
 // The C line for one cycle (without the trailing newline).
 std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
                                const std::vector<JournalOverride>& overrides);
-// The Z, V and T lines (without the trailing newline) for these zones and the snapshot's sources.
+// The Z, V, T and X lines (without the trailing newline) for these zones and the snapshot's sources.
 std::string journal_header(const std::vector<std::string>& zone_names, const std::vector<std::string>& voltage_sources,
                            const std::vector<std::string>& temperature_sources);
 
@@ -64,6 +68,7 @@ struct JournalCycle {
   std::vector<std::optional<Value>> battery_v, battery_temp_c;  // same order as the sources
   std::optional<Value> battery_a, pv_w, load_w;
   std::vector<std::optional<Value>> zone_temp_c;  // same order as `zones`
+  std::optional<Value> chargers_limiting;         // missing in minutes written before it was read
   std::vector<JournalOverride> overrides;
 
   // The snapshot at replay instant `now`, with zone temperatures in the order of `profile_zones`

@@ -33,6 +33,32 @@ check "replay with --set runs" '[[ $rc -eq 0 ]]'
 check "the changed start shows" 'grep -qE "Primary S21\+ +ON +running: 52\.[5-9][0-9]* V" <<<"$out"'
 check "the comparison table" 'grep -qE "^Primary S21\+ +[0-9.]+ h +1 st +[0-9.]+ h +1 st" <<<"$out"'
 
+# A full bank in the afternoon: the chargers hold PV back (2 kW measured, 1.5 kW of house), the
+# battery still charges at +3 A; after 20 minutes a cloud, and it discharges at -20 A.
+{
+  echo "time,battery_v,battery_a,pv_w,load_w,chargers_limiting,battery_temp_c,zone.Heat Room,zone.Main Room"
+  for m in $(seq 0 39); do
+    if ((m < 20)); then a=3 v=55.8; else a=-20 v=55.3; fi
+    printf '2026-06-21T20:%02d:00Z,%s,%s,2000,1500,1,20,25,22\n' "$m" "$v" "$a"
+  done
+} >"$dir/full.csv"
+dump=(--set "miners.Dump Load S19 #1.enabled=true")
+out=$("$shackd" replay --config "$dir/shackd.yaml" --from "$dir/full.csv" "${dump[@]}" 2>&1); rc=$?
+check "without probes the dump load waits for a surplus it cannot see" \
+  '[[ $rc -eq 0 ]] && grep -qE "^Dump Load S19 #1 +0\.00 h +0 st +0\.00 h +0 st" <<<"$out"'
+out=$("$shackd" replay --config "$dir/shackd.yaml" --from "$dir/full.csv" "${dump[@]}" \
+  --set "miners.Dump Load S19 #1.probe_hidden_surplus=true" 2>&1); rc=$?
+check "with probes it probes on the recorded chargers' word" \
+  '[[ $rc -eq 0 ]] && grep -qE "13:02:00  Dump Load S19 #1 +ON +probing hidden surplus .*: 3\.0 A" <<<"$out"'
+check "the probe holds a settle time later" 'grep -qE "13:03:00  Dump Load S19 #1 +ON +on hidden surplus" <<<"$out"'
+check "the cloud stops it: the battery pays" 'grep -qE "13:2[0-9]:00  Dump Load S19 #1 +off +hidden surplus not there: -20\.0 A" <<<"$out"'
+check "one start, beside none as configured" 'grep -qE "^Dump Load S19 #1 +0\.00 h +0 st +0\.[0-9]+ h +1 st" <<<"$out"'
+check "the replay says what it cannot know" 'grep -q "not on whether the" <<<"$out"'
+sed -i 's/,1,20,25,22$/,0,20,25,22/' "$dir/full.csv"
+out=$("$shackd" replay --config "$dir/shackd.yaml" --from "$dir/full.csv" "${dump[@]}" \
+  --set "miners.Dump Load S19 #1.probe_hidden_surplus=true" 2>&1); rc=$?
+check "chargers not limiting: no probe" '[[ $rc -eq 0 ]] && ! grep -q probing <<<"$out"'
+
 out=$("$shackd" replay --config "$dir/shackd.yaml" --from "$dir/day.csv" --set "miners.Primary S21+.stop_voltage=55" 2>&1); rc=$?
 check "an invalid --set is refused with the rule" '[[ $rc -eq 64 ]] && grep -q "stop_voltage 55.0 must be below start_voltage" <<<"$out"'
 out=$("$shackd" replay --config "$dir/shackd.yaml" --from "$dir/missing.csv" 2>&1); rc=$?

@@ -29,6 +29,7 @@ TEST_CASE("a cycle reads back with its values, ages, local minute, zones and ove
   s.pv_w = rules::Reading{6387, kNow - 31s};  // older than the staleness limit: the age says so
   s.pv_w_partial = true;                      // and a lower bound: a part of the sum was missing
   s.zone_temp_c = {rules::Reading{-6.0, kNow - 2s}, std::nullopt};
+  s.chargers_limiting = rules::Reading{1, kNow - 700ms};
   const std::vector<shackd::JournalOverride> ov = {{"miner:Dump Load S19 #1", rules::OverrideMode::off, 3'600'000},
                                                    {"heater:Main Room", rules::OverrideMode::on, std::nullopt}};
   const std::string text = shackd::journal_header({"Heat Room", "Main Room"}, {"battery_monitor", "gx_system", "solark"},
@@ -74,6 +75,33 @@ TEST_CASE("a cycle reads back with its values, ages, local minute, zones and ove
   REQUIRE(back.zone_temp_c[1]);      // Heat Room
   CHECK(back.zone_temp_c[1]->value == -6.0);
   CHECK_FALSE(back.zone_temp_c[2]);  // Shed: not in the journal
+  REQUIRE(back.chargers_limiting);    // the hidden-surplus probe's input replays too
+  CHECK(back.chargers_limiting->value == 1);
+  CHECK(later - back.chargers_limiting->as_of == 700ms);
+}
+
+TEST_CASE("the chargers' word: missing before it was journaled, an unknown input skipped") {
+  // A minute from before the X line: no chargers_limiting, the override still read.
+  std::vector<shackd::JournalCycle> out;
+  shackd::read_journal_minute(
+      kMinute, "Z\nV\tv\nT\nC\t5\t1000\t60\t52.1@0\t-3@0\t800@0\t300@0\tminer:A=off:-\n", out);
+  REQUIRE(out.size() == 1);
+  CHECK_FALSE(out[0].snapshot(kNow, {}).chargers_limiting);
+  REQUIRE(out[0].overrides.size() == 1);
+  // A newer journal with an input this build does not know, before the chargers' word.
+  out.clear();
+  shackd::read_journal_minute(
+      kMinute, "Z\nV\tv\nT\nX\tpv_available_w\tchargers_limiting\nC\t5\t1000\t60\t52.1@0\t-3@0\t800@0\t300@0\t9000@0\t0@20\n",
+      out);
+  REQUIRE(out.size() == 1);
+  const auto snap = out[0].snapshot(kNow, {});
+  REQUIRE(snap.chargers_limiting);
+  CHECK(snap.chargers_limiting->value == 0);
+  CHECK(out[0].overrides.empty());
+  // Fewer fields than the X line names: refused, not read as overrides.
+  out.clear();
+  CHECK_THROWS_WITH(shackd::read_journal_minute(kMinute, "Z\nV\tv\nT\nX\tchargers_limiting\nC\t5\t1000\t60\t52.1@0\t-\t-\t-\n", out),
+                    doctest::Contains("8 fields, expected at least 9"));
 }
 
 TEST_CASE("a clock not yet trusted and a zone change within a minute") {

@@ -37,4 +37,15 @@ check "each failed probe was stopped: as many OFFs as ONs" \
 check "the failed probes stopped at once, not after the stop delay" \
   '[[ $(grep -c "\"name\":\"probe_failed\"" "$WORK/spy.log") -ge $ons ]]'
 check_within "the next probe waits" 5 'grep -qE "\"name\":\"(probe_backoff|probing_hidden_surplus|probe_failed)\"" <<<"$(reason)"'
+
+# Replay knows probes: the cycle journal holds the chargers' word, so the rules run again over it
+# make the same probes, holds and stops the daemon made, within one cycle.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+out=$("$BUILD/shackd" replay --config "$WORK/shackd.yaml" --since 2000-01-01T00:00:00Z --until 2100-01-01T00:00:00Z 2>&1); rc=$?
+check "the replay of the probes agrees with the record (exit $rc)" \
+  '[[ $rc -eq 0 ]] && grep -q "the replay agrees with the record" <<<"$out"'
+[[ $rc -eq 0 ]] || tail -20 <<<"$out"
+check "the replay ran the journal" 'grep -qE "^replaying [0-9]+ cycles of the cycle journal" <<<"$out"'
+check "the replay shows the hold" 'grep -qE "Dump Load S19 #1 +ON +on hidden surplus" <<<"$out"'
+check "and the probes that failed" 'grep -qE "Dump Load S19 #1 +off +hidden surplus not there" <<<"$out"'
 finish
