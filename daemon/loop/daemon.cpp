@@ -49,6 +49,15 @@ std::optional<int> local_minute(std::int64_t wall_s) {
   return tm.tm_hour * 60 + tm.tm_min;
 }
 
+// The local date for the energy counted per day, nullopt while the clock is not trusted.
+std::optional<std::string> local_day(std::int64_t wall_s) {
+  if (!local_minute(wall_s)) return std::nullopt;
+  const std::time_t t = static_cast<std::time_t>(wall_s);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
 std::string on_off(bool on) { return on ? "ON" : "OFF"; }
 
 }  // namespace
@@ -180,6 +189,7 @@ std::optional<int> Daemon::start() {
     store_ = std::make_unique<RuntimeStore>(*db_);
     flush_pending_events();
     rows_ = store_->load_states();
+    if (const auto day = local_day(wall_now_s())) energy_.restore(*day, store_->energy_on(*day));
     // From here on the database is written from the loop: waiting the default 5 s for another
     // writer (a `sqlite3` shell, a backup) would stall control. Wait a quarter of an interval at
     // most; a busy flush keeps its queue for the next cycle (the DB-locked row of the fault matrix).
@@ -542,6 +552,8 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
     mqtt_publish(p + "/device_alarms", da, true);
     published_device_alarms_ = std::move(da);
   }
+  // Health and energy: once a minute, and at once after a (re)connect.
+  const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);
     Published& pub = published_[l.id];
@@ -562,6 +574,13 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
         pub.observed = observed;
       }
     }
+    if (health_due && !energy_.day().empty()) {
+      const auto e = energy_.totals().find(l.state_key);
+      mqtt_publish(topic + "/energy",
+                   energy_json(energy_.day(), e == energy_.totals().end() ? LoadEnergy{} : e->second,
+                               rated_draw_w(profiles_.rules, l)),
+                   true);
+    }
     const auto& ov = state_of(state_, l).override_;
     const std::string mode = mode_name(ov.mode);
     if (everything || pub.mode != mode) {
@@ -569,7 +588,6 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
       pub.mode = mode;
     }
   }
-  const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
   bool device_changed = false;
   for (const auto& w : workers_) {
     const auto& h = health_[w->name()];
@@ -731,6 +749,7 @@ void Daemon::cycle() {
   // 5. Apply, 6. publish, 7. persist.
   if (!options_.once) {
     apply(now);
+    account_energy(now, wall);
     publish(snap, now, publish_all_);
     publish_all_ = false;
   }
@@ -741,6 +760,29 @@ void Daemon::cycle() {
     log::info("first decision: {}", status_line());
   }
   notify("STATUS=" + status_line() + "\nWATCHDOG=1");
+}
+
+void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
+  const auto day = local_day(wall);
+  if (!day) return;  // no trusted date yet to count into
+  std::vector<Draw> draws;
+  for (const auto& l : loads_) {
+    Draw d{l.state_key, decision_for(decision_, l).on, std::nullopt, rated_draw_w(profiles_.rules, l)};
+    if (relays_ && relays_->has(l.id)) {
+      // What the relay says beats what was commanded; a meter's word, while fresh (Tasmota's
+      // TelePeriod is 300 s by default), beats the rating.
+      const auto& st = relays_->status(l.id);
+      if (st.observed) d.on = *st.observed;
+      if (st.power_w && st.power_at && now - *st.power_at <= std::chrono::minutes(10)) d.metered_w = st.power_w;
+    }
+    draws.push_back(std::move(d));
+  }
+  const auto finished = energy_.tick(*day, now, draws);
+  if (!store_) return;
+  if (finished) {
+    for (const auto& [id, e] : finished->totals) store_->set_energy(finished->day, id, e);
+  }
+  for (const auto& [id, e] : energy_.totals()) store_->set_energy(energy_.day(), id, e);
 }
 
 // The devices' own alarms: an event when one appears or clears (a BMS's "no charging" is news,

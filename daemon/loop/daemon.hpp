@@ -13,6 +13,7 @@
 #include "daemon/loop/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/publish/publish.hpp"
+#include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/runtime_store.hpp"
@@ -71,6 +72,8 @@ class Daemon {
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
+  // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
+  void account_energy(rules::SteadyTime now, std::int64_t wall);
   void mqtt_down(const std::string& cause);
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt);
@@ -106,6 +109,7 @@ class Daemon {
   std::set<int> active_alarms_;
   DeviceAlarmWatch device_alarms_;   // the devices' own alarms (a BMS's, a charger's, an inverter's)
   std::string published_device_alarms_;
+  EnergyMeter energy_;  // each load's energy today
   bool charge_blocked_ = false;
   struct HeldLimit {
     ChargeLimit limit;

@@ -90,6 +90,12 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
         {{"name", l.name + " reason"}, {"state_topic", o.prefix + "/load/" + l.id + "/reason"},
          {"icon", "mdi:comment-question-outline"}, {"value_template", "{{ value_json.text | truncate(250) }}"},
          {"json_attributes_topic", o.prefix + "/load/" + l.id + "/reason"}});
+    // Energy today, for the Energy dashboard and the owner's harvest: a daily total, which HA's
+    // total_increasing reads as a new cycle at midnight (HA sensor docs, state classes).
+    add("sensor", l.id + "_energy_today",
+        {{"name", l.name + " energy today"}, {"state_topic", o.prefix + "/load/" + l.id + "/energy"},
+         {"device_class", "energy"}, {"state_class", "total_increasing"}, {"unit_of_measurement", "kWh"},
+         {"value_template", "{{ value_json.today_kwh }}"}, {"json_attributes_topic", o.prefix + "/load/" + l.id + "/energy"}});
     add("select", l.id + "_mode",
         {{"name", l.name + " mode"}, {"command_topic", o.prefix + "/load/" + l.id + "/mode/set"},
          {"state_topic", o.prefix + "/load/" + l.id + "/mode"}, {"options", json::array({"auto", "on", "off"})},

@@ -133,6 +133,25 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
   return out;
 }
 
+std::string energy_json(const std::string& day, const LoadEnergy& e, double rated_w) {
+  const bool metered = e.metered_s > 0, rated = e.on_s - e.metered_s - e.unrated_s > 0.5;  // (sums of doubles)
+  const bool known = metered || rated || (e.on_s == 0 && rated_w > 0);
+  std::string out = "{";
+  json_out::key(out, "day");
+  json_out::string(out, day);
+  json_out::key(out, "today_kwh");
+  if (known) json_out::number(out, e.wh / 1000.0, 3);
+  else out += "null";
+  json_out::key(out, "on_h");
+  json_out::number(out, e.on_s / 3600.0, 3);
+  json_out::key(out, "basis");
+  json_out::string(out, metered && rated ? "metered and rated" : metered ? "metered" : known ? "rated" : "none");
+  json_out::key(out, "rated_w");
+  json_out::number(out, rated_w, 0);
+  out += '}';
+  return out;
+}
+
 std::string loop_json(const LoopStats& s) {
   std::string out = "{";
   json_out::key(out, "cycles");

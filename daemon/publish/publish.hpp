@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "drivers/modbus_device.hpp"
 #include "rules/decision.hpp"
@@ -36,6 +37,11 @@ std::string reason_json(const rules::Reason& r);
 void append_reason(std::string& out, const rules::Reason& r);
 
 const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load);
+
+// <prefix>/load/<id>/energy, once a minute: {"day":"2026-11-23","today_kwh":12.345,"on_h":3.8,
+// "basis":"rated","rated_w":3250}. today_kwh is null for a load with neither a meter nor a rating;
+// basis says where the number comes from: "metered", "rated", "metered and rated" or "none".
+std::string energy_json(const std::string& day, const LoadEnergy& e, double rated_w);
 
 // <prefix>/decision: every load's desired state and reason, once per cycle.
 std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& loads);

@@ -20,6 +20,15 @@ const char* kind_name(LoadRef::Kind k) {
   return "miner";
 }
 
+double rated_draw_w(const rules::Profiles& p, const LoadRef& l) {
+  switch (l.kind) {
+    case LoadRef::Kind::miner: return p.miners.at(l.index).power_w;
+    case LoadRef::Kind::heater: return p.zones.at(l.index).heater_power_w;
+    case LoadRef::Kind::fan: break;
+  }
+  return 0;
+}
+
 std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::set<std::string>* defined_relays) {
   std::vector<LoadRef> out;
   // A disabled load holds its relay off, unless an enabled load switches the same relay.

@@ -26,6 +26,10 @@ std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::set<std::stri
 
 const char* kind_name(LoadRef::Kind k);
 
+// What a load draws when on, from its profile: a miner's power_w, a heater's heater_power_w; a
+// fan has no rating (0).
+double rated_draw_w(const rules::Profiles& p, const LoadRef& l);
+
 // An override mode as load_state, MQTT and the cycle journal write it: "auto", "on", "off".
 const char* mode_name(rules::OverrideMode m);
 

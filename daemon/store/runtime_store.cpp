@@ -92,6 +92,28 @@ void RuntimeStore::add_sample(std::int64_t unix_s, const TelemetrySample& sample
   }
 }
 
+void RuntimeStore::set_energy(const std::string& day, const std::string& load_id, const LoadEnergy& e) {
+  DayLoad key{day, load_id};
+  const auto w = energy_written_.find(key);
+  if (w != energy_written_.end() && w->second == e) {
+    energy_.erase(key);
+    return;
+  }
+  energy_[std::move(key)] = e;
+}
+
+std::map<std::string, LoadEnergy> RuntimeStore::energy_on(const std::string& day) {
+  std::map<std::string, LoadEnergy> out;
+  auto s = db_.prepare("SELECT load_id, wh, on_s, metered_s, unrated_s FROM load_energy WHERE day = ?");
+  s.bind(1, day);
+  while (s.step()) {
+    LoadEnergy e{s.real(1), s.real(2), s.real(3), s.real(4)};
+    energy_written_[{day, s.text(0)}] = e;
+    out[s.text(0)] = e;
+  }
+  return out;
+}
+
 void RuntimeStore::trim() {
   while (events_.size() + done_.size() > max_queued) {
     if (!done_.empty()) done_.pop_front();  // telemetry goes before events
@@ -174,6 +196,12 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
       if (!m.journal.empty()) journal.bind(1, m.start_s).bind(2, m.journal).run();
       ++stats.minutes;
     }
+    auto energy = db_.prepare(
+        "INSERT OR REPLACE INTO load_energy (day, load_id, wh, on_s, metered_s, unrated_s) VALUES (?, ?, ?, ?, ?, ?)");
+    for (const auto& [key, e] : energy_) {
+      energy.bind(1, key.first).bind(2, key.second).bind(3, e.wh).bind(4, e.on_s).bind(5, e.metered_s);
+      energy.bind(6, e.unrated_s).run();
+    }
   }
   tx.commit();
 
@@ -184,6 +212,13 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
   if (telemetry_due) {
     done_.clear();
     last_telemetry_write_s_ = unix_now;
+    for (auto& [key, e] : energy_) energy_written_[key] = e;
+    energy_.clear();
+    // Only the newest day is still rewritten: the copies of older days are not needed again.
+    if (!energy_written_.empty()) {
+      const std::string newest = energy_written_.rbegin()->first.first;
+      std::erase_if(energy_written_, [&](const auto& kv) { return kv.first.first != newest; });
+    }
   }
   return stats;
 }
@@ -208,6 +243,10 @@ int RuntimeStore::prune(std::int64_t unix_now, int telemetry_days, int events_da
       "(SELECT minute_s FROM cycle_journal WHERE minute_s < ? ORDER BY minute_s LIMIT ?)",
       unix_now - std::int64_t{journal_days} * 86400);
   run("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < ? LIMIT ?)", events_cut);
+  // Local dates compare as text; a day either side of the cut is of no matter at 400 days.
+  run("DELETE FROM load_energy WHERE (day, load_id) IN "
+      "(SELECT day, load_id FROM load_energy WHERE day < ? ORDER BY day LIMIT ?)",
+      iso_utc(unix_now - std::int64_t{400} * 86400).substr(0, 10));
   tx.commit();
   return deleted;
 }

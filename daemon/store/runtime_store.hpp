@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/site/energy.hpp"
 #include "daemon/store/sqlite.hpp"
 
 namespace shackd {
@@ -71,6 +72,10 @@ class RuntimeStore {
   void set_load_state(const LoadStateRow& row);  // queued only if it differs from the last written
   void add_event(Event event);
   void add_sample(std::int64_t unix_s, const TelemetrySample& sample);
+  // A load's energy on a local day: written with the next telemetry minute when it changed.
+  void set_energy(const std::string& day, const std::string& load_id, const LoadEnergy& e);
+  // The stored energy of every load on `day`.
+  std::map<std::string, LoadEnergy> energy_on(const std::string& day);
 
   // Writes what is due in one transaction: queued states and events at once, finished telemetry
   // minutes when `telemetry_every_s` has passed since the last telemetry write (or `force`).
@@ -110,6 +115,8 @@ class RuntimeStore {
   db::Db& db_;
   std::map<std::string, LoadStateRow> written_;
   std::map<std::string, LoadStateRow> states_;
+  using DayLoad = std::pair<std::string, std::string>;
+  std::map<DayLoad, LoadEnergy> energy_, energy_written_;
   std::deque<Event> events_;
   std::optional<Minute> current_;
   std::deque<Minute> done_;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 
 namespace drivers::mqtt {
 
@@ -47,6 +49,47 @@ std::optional<bool> tasmota_json_power(const RelayConfig& r, const std::string& 
     return on_off(j[key].get<std::string>());
   }
   return std::nullopt;
+}
+
+// A metered power as a relay reports it, if plausible: finite, not negative (a meter's -0.4 W of
+// noise at rest reads 0) and below 100 kW, far above what any relay carries.
+std::optional<double> watts(std::optional<double> w) {
+  if (!w || !std::isfinite(*w) || *w < -5 || *w > 100000) return std::nullopt;
+  return std::max(0.0, *w);
+}
+
+std::optional<double> parse_double(const std::string& s) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<double> json_number(const nlohmann::json& j) {
+  if (!j.is_number()) return std::nullopt;
+  return j.get<double>();
+}
+
+// tele/<t>/SENSOR: {"ENERGY":{"Power":123,...}}, or on a device with several metered channels
+// {"ENERGY":{"Power":[12,34]}}, one per relay (Tasmota docs, Commands: "Power" of ENERGY).
+std::optional<double> tasmota_energy_power(const RelayConfig& r, const std::string& payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  const auto e = j.find("ENERGY");
+  if (e == j.end() || !e->is_object()) return std::nullopt;
+  const auto p = e->find("Power");
+  if (p == e->end()) return std::nullopt;
+  if (p->is_array()) {
+    const auto i = static_cast<std::size_t>(r.channel - 1);
+    return i < p->size() ? watts(json_number((*p)[i])) : std::nullopt;
+  }
+  return watts(json_number(*p));
+}
+
+// Shelly Gen2 Switch status: "apower" in W, on the models that meter (Shelly docs, Switch.GetStatus).
+std::optional<double> shelly_apower(const nlohmann::json& sw) {
+  const auto a = sw.find("apower");
+  return a == sw.end() ? std::nullopt : watts(json_number(*a));
 }
 
 }  // namespace
@@ -151,12 +194,13 @@ std::vector<std::string> relay_subscriptions(const RelayConfig& r) {
   switch (r.protocol) {
     case RelayProtocol::tasmota: {
       const std::string stat = tasmota_base(r, "stat"), tele = tasmota_base(r, "tele");
-      std::vector<std::string> s{stat + "RESULT", stat + power_key(r), tele + "LWT", tele + "STATE"};
+      std::vector<std::string> s{stat + "RESULT", stat + power_key(r), tele + "LWT", tele + "STATE", tele + "SENSOR"};
       if (r.channel == 1) s.push_back(stat + "POWER");
       return s;
     }
     case RelayProtocol::shelly_gen1:
-      return {"shellies/" + r.topic + "/relay/" + std::to_string(r.channel), "shellies/" + r.topic + "/online"};
+      return {"shellies/" + r.topic + "/relay/" + std::to_string(r.channel),
+              "shellies/" + r.topic + "/relay/" + std::to_string(r.channel) + "/power", "shellies/" + r.topic + "/online"};
     case RelayProtocol::shelly_gen2:
       return {r.topic + "/events/rpc", r.topic + "/status/switch:" + std::to_string(r.channel), r.topic + "/online",
               r.rpc_src + "/rpc"};
@@ -179,6 +223,7 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
       const std::string stat = tasmota_base(r, "stat"), tele = tasmota_base(r, "tele");
       if (topic == stat + power_key(r) || (r.channel == 1 && topic == stat + "POWER")) o.on = on_off(payload);
       else if (topic == stat + "RESULT" || topic == tele + "STATE") o.on = tasmota_json_power(r, payload);
+      else if (topic == tele + "SENSOR") o.power_w = tasmota_energy_power(r, payload);
       else if (topic == tele + "LWT") {
         if (payload == "Online") o.available = true;
         else if (payload == "Offline") o.available = false;
@@ -191,6 +236,8 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
       if (topic == "shellies/" + r.topic + "/relay/" + std::to_string(r.channel)) {
         if (payload == "on") o.on = true;
         else if (payload == "off" || payload == "overpower") o.on = false;  // overpower: tripped off
+      } else if (topic == "shellies/" + r.topic + "/relay/" + std::to_string(r.channel) + "/power") {
+        o.power_w = watts(parse_double(payload));
       } else if (topic == "shellies/" + r.topic + "/online") {
         if (payload == "true") o.available = true;
         else if (payload == "false") o.available = false;
@@ -213,9 +260,11 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
         if (p != j.end() && p->is_object() && p->contains(key) && (*p)[key].is_object()) {
           const auto& sw = (*p)[key];
           if (sw.contains("output") && sw["output"].is_boolean()) o.on = sw["output"].get<bool>();
+          o.power_w = shelly_apower(sw);
         }
       } else if (topic == r.topic + "/status/" + key) {
         if (j.contains("output") && j["output"].is_boolean()) o.on = j["output"].get<bool>();
+        o.power_w = shelly_apower(j);
       } else if (topic == r.rpc_src + "/rpc") {
         // The reply to our Switch.Set: a "result" means the device carried it out, so the switch
         // now is as commanded, even when nothing changed and so no NotifyStatus came. The
@@ -257,7 +306,7 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
       }
       break;
   }
-  if (!o.on && !o.available) return std::nullopt;
+  if (!o.on && !o.available && !o.power_w) return std::nullopt;
   return o;
 }
 

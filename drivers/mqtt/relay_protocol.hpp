@@ -53,6 +53,9 @@ std::vector<std::string> relay_subscriptions(const RelayConfig& r);
 struct Observation {
   std::optional<bool> on;
   std::optional<bool> available;
+  // What the load draws, where the relay meters it (Tasmota ENERGY.Power, Shelly apower or
+  // relay/<n>/power), in W.
+  std::optional<double> power_w;
 };
 // nullopt: the topic is not this relay's, or carries nothing about its state.
 std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::string& topic,

@@ -88,6 +88,10 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
                          *o->available ? "the device is back" : "the device reports itself offline"});
       s.available = o->available;
     }
+    if (o->power_w) {
+      s.power_w = o->power_w;
+      s.power_at = now;
+    }
     if (o->on) {
       s.observed = o->on;
       s.observed_at = now;

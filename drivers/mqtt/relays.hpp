@@ -36,6 +36,8 @@ struct RelayStatus {
   bool unconfirmed = false;              // past the deadline without a matching report
   int retries = 0;
   int speed_pct = -1;
+  std::optional<double> power_w;         // the load's draw, where the relay meters it
+  std::optional<SteadyTime> power_at;
 };
 
 struct RelayAlarm {

@@ -139,7 +139,7 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
                                    .expire_after_s = 30,
                                    .devices = {"victron", "solark"}};
   const auto msgs = shackd::discovery_messages(p, shackd::load_refs(p), o);
-  int sensors = 0, binary = 0, selects = 0, reasons = 0, problems = 0, expiring = 0;
+  int sensors = 0, binary = 0, selects = 0, reasons = 0, problems = 0, expiring = 0, energy = 0;
   std::set<std::string> ids, entity_ids;
   for (const auto& m : msgs) {
     CAPTURE(m.topic);
@@ -160,6 +160,15 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
       ++sensors;
       CHECK(c.contains("value_template"));
       if (c["unique_id"].get<std::string>().find("_reason") != std::string::npos) ++reasons;
+      if (c.value("device_class", "") == "energy") {
+        // The Energy dashboard takes energy in kWh as total or total_increasing.
+        ++energy;
+        CHECK(c["state_class"] == "total_increasing");
+        CHECK(c["unit_of_measurement"] == "kWh");
+        CHECK(c["state_topic"].get<std::string>().ends_with("/energy"));
+        CHECK(c["value_template"] == "{{ value_json.today_kwh }}");
+        CHECK_FALSE(c.contains("expire_after"));  // a day's total stays true when shackd pauses
+      }
     } else if (component == "binary_sensor") {
       ++binary;
       if (c.value("device_class", "") == "problem") ++problems;
@@ -173,8 +182,9 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
     }
   }
   // voltage, SOC, PV, load, battery power, battery temperature, 2 zones, the charge decision,
-  // the devices' alarms, and a reason per load (6)
-  CHECK(sensors == 8 + 1 + 1 + 6);
+  // the devices' alarms, and a reason and an energy today per load (6)
+  CHECK(sensors == 8 + 1 + 1 + 6 + 6);
+  CHECK(energy == 6);
   CHECK(reasons == 1 + 6);
   CHECK(binary == 6 + 3 + 2);  // relays, charge block + alarm + device alarm, a problem per device
   CHECK(problems == 3 + 2);

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "drivers/mqtt/commands.hpp"
 #include "drivers/mqtt/relay_protocol.hpp"
 #include "drivers/mqtt/sensors.hpp"
@@ -92,9 +94,14 @@ TEST_CASE("Shelly Gen1, Gen2 and ESPHome") {
   CHECK_FALSE(parse_relay_message(g2, "shackd/rpc", R"({"id":"3","src":"shellyplus1pm-a8032ab29be0","result":{}})"));
   CHECK(parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/events/rpc",
                             R"({"method":"NotifyStatus","params":{"ts":1,"switch:0":{"output":true}}})")->on == true);
-  // NotifyStatus with only other keys says nothing about the output.
+  // NotifyStatus with only other keys says nothing about the output (its power is news of its own).
+  const auto only_power = parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/events/rpc",
+                                              R"({"method":"NotifyStatus","params":{"switch:0":{"apower":12.5}}})");
+  REQUIRE(only_power);
+  CHECK_FALSE(only_power->on);
+  CHECK(only_power->power_w == 12.5);
   CHECK_FALSE(parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/events/rpc",
-                                  R"({"method":"NotifyStatus","params":{"switch:0":{"apower":12.5}}})"));
+                                  R"({"method":"NotifyStatus","params":{"switch:0":{"temperature":{"tC":40}}}})"));
   CHECK(parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/status/switch:0", R"({"id":0,"output":false})")->on == false);
 
   RelayConfig esp;
@@ -105,6 +112,45 @@ TEST_CASE("Shelly Gen1, Gen2 and ESPHome") {
   CHECK(relay_command(esp, false, 1)[0].topic == "heatroom/switch/heater_relay/command");
   CHECK(parse_relay_message(esp, "heatroom/switch/heater_relay/state", "ON")->on == true);
   CHECK(parse_relay_message(esp, "heatroom/status", "offline")->available == false);
+}
+
+TEST_CASE("metered relays: the load's own power, where the relay reports it") {
+  // Tasmota tele/<t>/SENSOR, one channel or one value per channel.
+  auto r = tasmota();
+  CHECK(parse_relay_message(r, "tele/heatfan/SENSOR", R"({"Time":"x","ENERGY":{"Total":1.2,"Power":3215}})")->power_w == 3215);
+  auto two = tasmota(2);
+  CHECK(parse_relay_message(two, "tele/heatfan/SENSOR", R"({"ENERGY":{"Power":[12,1480]}})")->power_w == 1480);
+  CHECK_FALSE(parse_relay_message(tasmota(3), "tele/heatfan/SENSOR", R"({"ENERGY":{"Power":[12,1480]}})"));
+  // A sensor message without ENERGY (a DS18B20 on the same device), or with nonsense, is no power.
+  CHECK_FALSE(parse_relay_message(r, "tele/heatfan/SENSOR", R"({"DS18B20":{"Temperature":21.5}})"));
+  CHECK_FALSE(parse_relay_message(r, "tele/heatfan/SENSOR", R"({"ENERGY":{"Power":"lots"}})"));
+  CHECK_FALSE(parse_relay_message(r, "tele/heatfan/SENSOR", R"({"ENERGY":{"Power":-250}})"));
+  CHECK_FALSE(parse_relay_message(r, "tele/heatfan/SENSOR", R"({"ENERGY":{"Power":1e9}})"));
+  CHECK(parse_relay_message(r, "tele/heatfan/SENSOR", R"({"ENERGY":{"Power":-0.4}})")->power_w == 0);  // noise at rest
+  CHECK(std::ranges::count(relay_subscriptions(r), std::string("tele/heatfan/SENSOR")) == 1);
+
+  // Shelly Gen1 relay/<n>/power, a plain number in W.
+  RelayConfig g1;
+  g1.id = "x";
+  g1.protocol = RelayProtocol::shelly_gen1;
+  g1.topic = "shelly1pm-AABBCC";
+  g1.channel = 0;
+  CHECK(parse_relay_message(g1, "shellies/shelly1pm-AABBCC/relay/0/power", "1523.40")->power_w == doctest::Approx(1523.4));
+  CHECK_FALSE(parse_relay_message(g1, "shellies/shelly1pm-AABBCC/relay/0/power", "nan"));
+  CHECK_FALSE(parse_relay_message(g1, "shellies/shelly1pm-AABBCC/relay/0/power", "12 W"));
+  CHECK_FALSE(parse_relay_message(g1, "shellies/shelly1pm-AABBCC/relay/1/power", "12"));
+  CHECK(std::ranges::count(relay_subscriptions(g1), std::string("shellies/shelly1pm-AABBCC/relay/0/power")) == 1);
+
+  // Shelly Gen2 status/switch:<n>: output and apower together.
+  RelayConfig g2 = g1;
+  g2.protocol = RelayProtocol::shelly_gen2;
+  g2.topic = "shellyplus1pm-a8032ab29be0";
+  const auto st = parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/status/switch:0",
+                                      R"({"id":0,"output":true,"apower":3250.7,"voltage":230.1,"aenergy":{"total":12.3}})");
+  REQUIRE(st);
+  CHECK(st->on == true);
+  CHECK(st->power_w == doctest::Approx(3250.7));
+  CHECK_FALSE(parse_relay_message(g2, "shellyplus1pm-a8032ab29be0/status/switch:0", R"({"id":0,"output":true})")->power_w);
 }
 
 TEST_CASE("relay configs are checked") {

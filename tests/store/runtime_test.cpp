@@ -89,6 +89,42 @@ TEST_CASE("telemetry is aggregated per minute and written at most once a minute"
   CHECK(store.flush(minute0 + 401, true).minutes == 0);
 }
 
+TEST_CASE("energy per load and day: written with the minute's telemetry, only when it changed") {
+  test::TempDir dir;
+  const std::string path = dir.file("e.db");
+  const std::int64_t minute0 = kT0 - kT0 % 60;
+  const auto rows = [](shackd::db::Db& db) { return db.scalar_int("SELECT count(*) FROM load_energy"); };
+  {
+    shackd::db::Db db(path, {.create = true});
+    shackd::migrate(db, shackd::embedded_migrations());
+    RuntimeStore store(db);
+    CHECK(store.energy_on("2026-11-21").empty());
+    store.add_sample(minute0, {});
+    store.set_energy("2026-11-21", "miner:Dump", {100, 120, 0, 0});
+    store.set_energy("2026-11-21", "fan:Heat Room", {0, 0, 0, 0});
+    store.flush(minute0 + 1);  // no finished minute yet: energy waits for one
+    CHECK(rows(db) == 0);
+    store.add_sample(minute0 + 60, {});
+    store.set_energy("2026-11-21", "miner:Dump", {200, 240, 0, 0});
+    store.flush(minute0 + 61);
+    CHECK(rows(db) == 2);
+    CHECK(db.scalar_int("SELECT CAST(wh AS INTEGER) FROM load_energy WHERE load_id = 'miner:Dump'") == 200);
+    // Unchanged: nothing queued for the next minute's write.
+    store.set_energy("2026-11-21", "fan:Heat Room", {0, 0, 0, 0});
+    store.set_energy("2026-11-21", "miner:Dump", {200, 240, 0, 0});
+    store.add_sample(minute0 + 120, {});
+    store.set_energy("2026-11-22", "miner:Dump", {5, 6, 6, 0});  // past midnight
+    store.flush(minute0 + 121);
+    CHECK(rows(db) == 3);
+  }
+  shackd::db::Db db(path);
+  RuntimeStore store(db);
+  const auto day = store.energy_on("2026-11-21");
+  REQUIRE(day.size() == 2);
+  CHECK(day.at("miner:Dump") == shackd::LoadEnergy{200, 240, 0, 0});
+  CHECK(store.energy_on("2026-11-22").at("miner:Dump").metered_s == 6);
+}
+
 TEST_CASE("events are written as they come, with their inputs") {
   test::MigratedDb m;
   RuntimeStore store(m.db);

@@ -1,0 +1,43 @@
+#include "daemon/site/energy.hpp"
+
+#include <utility>
+
+namespace shackd {
+
+void EnergyMeter::restore(const std::string& day, std::map<std::string, LoadEnergy> totals) {
+  day_ = day;
+  totals_ = std::move(totals);
+}
+
+std::optional<EnergyMeter::Finished> EnergyMeter::tick(const std::string& day, rules::SteadyTime now,
+                                                       const std::vector<Draw>& draws) {
+  if (last_ && now > *last_ && now - *last_ <= max_gap_) {
+    const double s = rules::to_seconds(now - *last_);
+    for (const Draw& d : drawing_) {
+      if (!d.on) continue;
+      LoadEnergy& e = totals_[d.load_id];
+      e.on_s += s;
+      if (d.metered_w) {
+        e.wh += *d.metered_w * s / 3600.0;
+        e.metered_s += s;
+      } else if (d.rated_w > 0) {
+        e.wh += d.rated_w * s / 3600.0;
+      } else {
+        e.unrated_s += s;
+      }
+    }
+  }
+  last_ = now;
+  drawing_ = draws;
+  std::optional<Finished> finished;
+  if (day != day_) {
+    // The interval just charged went to the day that ended: at most one cycle's worth.
+    if (!day_.empty()) finished = Finished{day_, std::move(totals_)};
+    day_ = day;
+    totals_.clear();
+  }
+  for (const Draw& d : draws) totals_.try_emplace(d.load_id);
+  return finished;
+}
+
+}  // namespace shackd

@@ -1,0 +1,91 @@
+// Energy per load and day: metered where the relay meters, rated where it does not, hours only
+// where neither; a gap nobody saw is not charged; a new day starts from zero.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/publish/publish.hpp"
+#include "daemon/site/energy.hpp"
+
+using namespace std::chrono_literals;
+using shackd::Draw;
+using shackd::EnergyMeter;
+
+namespace {
+const rules::SteadyTime kT0 = rules::SteadyTime{} + 1000h;
+Draw miner(bool on, std::optional<double> metered = std::nullopt) { return {"miner:Dump", on, metered, 3250}; }
+Draw fan(bool on) { return {"fan:Heat Room", on, std::nullopt, 0}; }
+}  // namespace
+
+TEST_CASE("rated, metered and unrated draws, each counted as the load was over the interval") {
+  EnergyMeter m;
+  CHECK_FALSE(m.tick("2026-11-23", kT0, {miner(true), fan(true)}));
+  // An hour in 2 s cycles: the miner on its rating, the fan with no rating.
+  for (int i = 1; i <= 1800; ++i) m.tick("2026-11-23", kT0 + i * 2s, {miner(true), fan(true)});
+  CHECK(m.totals().at("miner:Dump").wh == doctest::Approx(3250));
+  CHECK(m.totals().at("miner:Dump").on_s == doctest::Approx(3600));
+  CHECK(m.totals().at("miner:Dump").metered_s == 0);
+  CHECK(m.totals().at("fan:Heat Room").wh == 0);
+  CHECK(m.totals().at("fan:Heat Room").unrated_s == doctest::Approx(3600));
+  // Its relay meters 3100 W: half an hour of it. The state of the cycle before is what counts.
+  const auto t1 = kT0 + 3600s;
+  for (int i = 0; i < 900; ++i) m.tick("2026-11-23", t1 + i * 2s, {miner(true, 3100.0), fan(false)});
+  m.tick("2026-11-23", t1 + 1800s, {miner(false), fan(false)});
+  CHECK(m.totals().at("miner:Dump").wh == doctest::Approx(3250 + 1550));
+  CHECK(m.totals().at("miner:Dump").metered_s == doctest::Approx(1800));
+  CHECK(m.totals().at("fan:Heat Room").on_s == doctest::Approx(3600));  // off at t1: not counted after
+  // Off for a while: nothing.
+  for (int i = 1; i <= 30; ++i) m.tick("2026-11-23", t1 + 1800s + i * 2s, {miner(false)});
+  CHECK(m.totals().at("miner:Dump").on_s == doctest::Approx(5400));
+}
+
+TEST_CASE("a gap longer than a minute (a stopped process, a suspended Pi) is not charged") {
+  EnergyMeter m;
+  m.tick("2026-11-23", kT0, {miner(true)});
+  m.tick("2026-11-23", kT0 + 10min, {miner(true)});
+  CHECK(m.totals().at("miner:Dump").on_s == 0);
+  m.tick("2026-11-23", kT0 + 10min + 30s, {miner(true)});
+  CHECK(m.totals().at("miner:Dump").on_s == doctest::Approx(30));
+  // A clock that stands still or goes back charges nothing either.
+  m.tick("2026-11-23", kT0 + 10min + 30s, {miner(true)});
+  CHECK(m.totals().at("miner:Dump").on_s == doctest::Approx(30));
+}
+
+TEST_CASE("a restart carries the day on; midnight hands the day over and starts from zero") {
+  EnergyMeter m;
+  m.restore("2026-11-23", {{"miner:Dump", shackd::LoadEnergy{1000, 1200, 0, 0}}});
+  m.tick("2026-11-23", kT0, {miner(true)});
+  m.tick("2026-11-23", kT0 + 36s, {miner(true)});
+  CHECK(m.totals().at("miner:Dump").wh == doctest::Approx(1032.5));
+  const auto done = m.tick("2026-11-24", kT0 + 72s, {miner(true), fan(false)});
+  REQUIRE(done);
+  CHECK(done->day == "2026-11-23");
+  CHECK(done->totals.at("miner:Dump").wh == doctest::Approx(1065));  // the last cycle went to the old day
+  CHECK(m.day() == "2026-11-24");
+  CHECK(m.totals().at("miner:Dump").wh == 0);
+  CHECK(m.totals().count("fan:Heat Room") == 1);  // every load has a row, on or not
+  // A restored day that is not today is not today's.
+  EnergyMeter r;
+  r.restore("2026-11-22", {{"miner:Dump", shackd::LoadEnergy{5000, 1, 0, 0}}});
+  const auto old = r.tick("2026-11-23", kT0, {miner(false)});
+  REQUIRE(old);
+  CHECK(old->day == "2026-11-22");
+  CHECK(r.totals().at("miner:Dump").wh == 0);
+}
+
+TEST_CASE("<prefix>/load/<id>/energy says where its number comes from") {
+  using nlohmann::json;
+  const json rated = json::parse(shackd::energy_json("2026-11-23", {3250, 3600, 0, 0}, 3250));
+  CHECK(rated["day"] == "2026-11-23");
+  CHECK(rated["today_kwh"] == 3.25);
+  CHECK(rated["on_h"] == 1);
+  CHECK(rated["basis"] == "rated");
+  CHECK(rated["rated_w"] == 3250);
+  CHECK(json::parse(shackd::energy_json("d", {1500, 1800, 1800, 0}, 3250))["basis"] == "metered");
+  CHECK(json::parse(shackd::energy_json("d", {4800, 5400, 1800, 0}, 3250))["basis"] == "metered and rated");
+  CHECK(json::parse(shackd::energy_json("d", {0, 0, 0, 0}, 3250))["today_kwh"] == 0);  // off all day: 0 kWh
+  const json fan = json::parse(shackd::energy_json("d", {0, 3600, 0, 3600}, 0));
+  CHECK(fan["today_kwh"].is_null());  // on an hour, draw unknown: no number rather than 0
+  CHECK(fan["on_h"] == 1);
+  CHECK(fan["basis"] == "none");
+}
