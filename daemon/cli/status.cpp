@@ -127,6 +127,22 @@ int cmd_status(const std::vector<std::string>& argv) {
     fmt::print("{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", l.name, topic(base + "/state").empty() ? "?" : topic(base + "/state"),
                topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), mode, since, why);
   }
+  // What each load used today, as shackd last published it (once a minute).
+  std::vector<std::string> energy;
+  std::string energy_day;
+  for (const auto& l : loads) {
+    const auto e = nlohmann::json::parse(topic("/load/" + l.id + "/energy"), nullptr, false);
+    if (!e.is_object() || !e.contains("on_h") || !e["on_h"].is_number()) continue;
+    energy_day = e.value("day", "");
+    const double on_h = e["on_h"].get<double>();
+    if (e.contains("today_kwh") && e["today_kwh"].is_number()) {
+      energy.push_back(fmt::format("{} {:.2f} kWh ({}, {:.1f} h on)", l.name, e["today_kwh"].get<double>(),
+                                   e.value("basis", "?"), on_h));
+    } else if (on_h > 0) {
+      energy.push_back(fmt::format("{} {:.1f} h on (no meter, no rating)", l.name, on_h));
+    }
+  }
+  if (!energy.empty()) fmt::print("energy today ({}): {}\n", energy_day, fmt::join(energy, ", "));
   // Health is as shackd last published it: with shackd stopped it is history, not "connected now".
   const bool running = topic("/status") == "online";
   for (const char* dev : {"victron", "solark"}) {

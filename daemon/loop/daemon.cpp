@@ -773,7 +773,10 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
       // TelePeriod is 300 s by default), beats the rating.
       const auto& st = relays_->status(l.id);
       if (st.observed) d.on = *st.observed;
-      if (st.power_w && st.power_at && now - *st.power_at <= std::chrono::minutes(10)) d.metered_w = st.power_w;
+      // A reading from before the relay last switched is about the other state: a plug that
+      // reports every 300 s would count a fresh start at 0 W for minutes.
+      const bool current = st.power_at && (!st.observed_since || *st.power_at >= *st.observed_since);
+      if (st.power_w && current && now - *st.power_at <= std::chrono::minutes(10)) d.metered_w = st.power_w;
     }
     draws.push_back(std::move(d));
   }

@@ -93,6 +93,7 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
       s.power_at = now;
     }
     if (o->on) {
+      if (s.observed != o->on) s.observed_since = now;
       s.observed = o->on;
       s.observed_at = now;
       if (s.desired && *s.desired == *o->on) {

@@ -30,6 +30,7 @@ struct RelayStatus {
   std::optional<bool> observed;          // only what the device said
   std::optional<bool> available;         // from its availability topic; unknown until it speaks
   std::optional<SteadyTime> observed_at;
+  std::optional<SteadyTime> observed_since;  // when the observed state last changed
   std::optional<SteadyTime> sent_at;     // last command that went out
   std::optional<SteadyTime> confirm_by;  // desired not yet confirmed: the deadline
   std::optional<SteadyTime> retry_at;

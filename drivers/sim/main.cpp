@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <poll.h>
 #include <sstream>
 #include <string>
@@ -60,6 +61,8 @@ options:
   --load NAME=WATTS       a switched load (repeat); `load NAME on|off` switches it
   --mqtt URI              also answer on MQTT: loads as Tasmota relays, zones as Tasmota sensors
   --tasmota-relay NAME=TOPIC    load NAME answers cmnd/TOPIC/POWER1 (repeat)
+  --metered-relay NAME          that relay also reports the load's power (tele/TOPIC/SENSOR
+                                ENERGY.Power, every sensor period; repeat)
   --tasmota-sensor ZONE=TOPIC   zone ZONE's temperature on tele/TOPIC/SENSOR (repeat)
   --sensor-period S       seconds between sensor messages (default 10)
 
@@ -84,6 +87,7 @@ commands:
 struct Options {
   std::string mqtt;
   std::map<std::string, std::string> relays, sensors;
+  std::set<std::string> metered;
   double sensor_period_s = 10;
   std::string bind = "127.0.0.1";
   int victron_port = 5020, solark_port = 5021;
@@ -156,6 +160,8 @@ int main(int argc, char** argv) {
         const auto eq = v.find('=');
         if (eq == std::string::npos) throw std::runtime_error(a + " wants NAME=TOPIC, got '" + v + "'");
         (a == "--tasmota-relay" ? o.relays : o.sensors)[v.substr(0, eq)] = v.substr(eq + 1);
+      } else if (a == "--metered-relay") {
+        o.metered.insert(v);
       } else if (a == "--load") {
         const auto eq = v.find('=');
         if (eq == std::string::npos) throw std::runtime_error("--load wants NAME=WATTS, got '" + v + "'");
@@ -242,8 +248,15 @@ int main(int argc, char** argv) {
         return 64;
       }
     }
+    for (const auto& load : o.metered) {
+      if (!o.relays.count(load)) {
+        fmt::print(stderr, "shackd-sim: --metered-relay {}: no --tasmota-relay {}=TOPIC defined\n", load, load);
+        return 64;
+      }
+    }
     try {
-      mqtt_site = std::make_unique<sim::MqttSite>(o.mqtt, o.relays, o.sensors, model, model_mutex, o.sensor_period_s);
+      mqtt_site =
+          std::make_unique<sim::MqttSite>(o.mqtt, o.relays, o.sensors, model, model_mutex, o.sensor_period_s, o.metered);
     } catch (const std::exception& e) {
       fmt::print(stderr, "shackd-sim: {}\n", e.what());
       return 64;

@@ -8,8 +8,8 @@ namespace sim {
 
 MqttSite::MqttSite(const std::string& uri, std::map<std::string, std::string> relays,
                    std::map<std::string, std::string> sensors, SiteModel& model, std::mutex& model_mutex,
-                   double sensor_period_s)
-    : relays_(std::move(relays)), sensors_(std::move(sensors)), model_(model), mutex_(model_mutex),
+                   double sensor_period_s, std::set<std::string> metered)
+    : relays_(std::move(relays)), sensors_(std::move(sensors)), metered_(std::move(metered)), model_(model), mutex_(model_mutex),
       sensor_period_s_(sensor_period_s) {
   drivers::mqtt::ClientConfig c;
   c.uri = uri;
@@ -90,6 +90,17 @@ void MqttSite::run() {
         char buf[128];
         std::snprintf(buf, sizeof buf, "{\"DS18B20\":{\"Temperature\":%.1f},\"TempUnit\":\"C\"}", t);
         client_->publish("tele/" + topic + "/SENSOR", buf, 0, false);
+      }
+      for (const auto& load : metered_) {
+        double w = 0;
+        {
+          std::lock_guard l(mutex_);
+          const auto& m = model_.loads[load];
+          w = m.on ? m.power_w : 0;
+        }
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "{\"ENERGY\":{\"Power\":%.0f}}", w);
+        client_->publish("tele/" + relays_.at(load) + "/SENSOR", buf, 0, false);
       }
     }
   }

@@ -2,6 +2,7 @@
 // The simulator's MQTT side: each switched load answers as a Tasmota relay would (so the
 // physics hears what shackd switched), and zone temperatures go out as Tasmota SENSOR messages.
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,9 +16,11 @@ namespace sim {
 
 class MqttSite {
  public:
-  // relays: load name -> Tasmota topic; sensors: zone name -> Tasmota topic.
+  // relays: load name -> Tasmota topic; sensors: zone name -> Tasmota topic; metered: the loads
+  // whose relay also reports the load's power (tele/<topic>/SENSOR ENERGY.Power, a plug with a
+  // meter), every sensor period.
   MqttSite(const std::string& uri, std::map<std::string, std::string> relays, std::map<std::string, std::string> sensors,
-           SiteModel& model, std::mutex& model_mutex, double sensor_period_s);
+           SiteModel& model, std::mutex& model_mutex, double sensor_period_s, std::set<std::string> metered = {});
   ~MqttSite();
   // For latency measurements: the steady-clock time (ns) of the first relay command after mark().
   void mark() { first_command_after_mark_ns_ = 0; marked_ = true; }
@@ -31,6 +34,7 @@ class MqttSite {
  private:
   void run();
   std::map<std::string, std::string> relays_, sensors_;
+  std::set<std::string> metered_;
   std::mutex faults_mutex_;
   std::map<std::string, RelayFault> relay_faults_;
   SiteModel& model_;

@@ -7,7 +7,8 @@ source "$(dirname "$0")/lib.sh"
 
 start_broker
 # 12 kW on the panels, 1.5 kW of house: the chargers make only what the house takes plus a taper.
-start_sim --battery-v 56.0 --absorption-v 55.5 --pv-w 12000 --house-w 1500
+# The dump load's plug meters it (Tasmota ENERGY.Power): its energy is counted from the meter.
+start_sim --battery-v 56.0 --absorption-v 55.5 --pv-w 12000 --house-w 1500 --metered-relay dump_s19_1
 write_config "$WORK/shackd.yaml" "$SRC/tests/e2e/hidden_surplus.yaml"
 spy 'cmnd/dump_s19_1/#' 'shack/event'
 start_daemon "$WORK/shackd.yaml" || { cat "$WORK/shackd.log"; exit 1; }
@@ -38,6 +39,9 @@ check "the failed probes stopped at once, not after the stop delay" \
   '[[ $(grep -c "\"name\":\"probe_failed\"" "$WORK/spy.log") -ge $ons ]]'
 check_within "the next probe waits" 5 'grep -qE "\"name\":\"(probe_backoff|probing_hidden_surplus|probe_failed)\"" <<<"$(reason)"'
 
+check "the dump load's energy today is published" \
+  'python3 -c "import json,sys; e=json.loads(sys.argv[1]); sys.exit(not (e[\"rated_w\"] == 3250 and e[\"today_kwh\"] >= 0))" "$(retained shack/load/dump_s19_1/energy)"'
+
 # Replay knows probes: the cycle journal holds the chargers' word, so the rules run again over it
 # make the same probes, holds and stops the daemon made, within one cycle.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
@@ -48,4 +52,9 @@ check "the replay of the probes agrees with the record (exit $rc)" \
 check "the replay ran the journal" 'grep -qE "^replaying [0-9]+ cycles of the cycle journal" <<<"$out"'
 check "the replay shows the hold" 'grep -qE "Dump Load S19 #1 +ON +on hidden surplus" <<<"$out"'
 check "and the probes that failed" 'grep -qE "Dump Load S19 #1 +off +hidden surplus not there" <<<"$out"'
+
+# What the dump load harvested, as stored at the stop: from its meter, 3250 W for the time it ran.
+row=$(sqlite3 "$WORK/shackd.db" "SELECT wh, on_s, metered_s FROM load_energy WHERE load_id = 'miner:Dump Load S19 #1'")
+check "its energy is stored, metered, about 3250 W times its time on ($row)" \
+  'awk -F"|" "{ exit !(\$2 > 10 && \$3 > 0.8 * \$2 && \$1 > 0.8 * 3250 * \$2 / 3600 && \$1 < 1.05 * 3250 * \$2 / 3600) }" <<<"$row"'
 finish
