@@ -124,6 +124,22 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
     if (!s.chargers_limiting || match) s.chargers_limiting = rules::Reading{match ? 1.0 : 0.0, r->as_of};
     if (match) break;
   }
+  for (const auto& h : m.chargers_held) {
+    if (s.chargers_limiting && s.chargers_limiting->value > 0.5) break;  // one word is enough
+    const auto fresh = [&](const std::string& name) {
+      const auto r = store.get(name);
+      return r && now - r->as_of <= m.fresh_within ? r : std::nullopt;
+    };
+    const auto v = fresh(h.battery_v), a = fresh(h.battery_a);
+    const auto its_pv = store.sum_fresh(h.pv_w, now, m.fresh_within);
+    if (!v || !a || !its_pv.reading || now - its_pv.reading->as_of > m.fresh_within) continue;
+    const bool producing = its_pv.reading->value >= h.min_pv_w;
+    if (!producing && its_pv.partial) continue;  // a lower bound cannot say "not producing"
+    const bool at_absorption = v->value >= h.absorption_v - h.margin_v;
+    const bool at_float = v->value >= h.float_v - h.margin_v && std::fabs(a->value) <= h.taper_a;
+    const bool held = producing && (at_absorption || at_float);
+    s.chargers_limiting = rules::Reading{held ? 1.0 : 0.0, std::min({v->as_of, a->as_of, its_pv.reading->as_of})};
+  }
   return s;
 }
 

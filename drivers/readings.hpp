@@ -74,6 +74,20 @@ struct SnapshotMapping {
     std::vector<int> values;
   };
   std::vector<Limiting> chargers_limiting;
+  // A charger that reports no state of its own (the Sol-Ark: no charge-stage register in the V1.4
+  // map) is judged by the physics: its battery held at the absorption voltage, or at float with
+  // no more than a taper current either way, while its PV produces, is a charger regulating the
+  // voltage, not one taking all the panels give (in bulk the voltage is below absorption, and it
+  // passes float with a large current). The setpoints are the site's thresholds.
+  struct HeldAtSetpoint {
+    std::string battery_v, battery_a;
+    std::vector<std::string> pv_w;
+    double absorption_v = 0, float_v = 0;
+    double margin_v = 0.2;  // a terminal reading within this of the setpoint is at it
+    double taper_a = 10;    // the end of absorption and float on a bank of a few hundred Ah
+    double min_pv_w = 50;   // producing: not the dusk or the night
+  };
+  std::vector<HeldAtSetpoint> chargers_held;
   rules::Duration fresh_within = std::chrono::seconds(30);
 };
 

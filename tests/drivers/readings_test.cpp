@@ -77,3 +77,52 @@ TEST_CASE("the chargers' word that they hold PV back: float, absorption or limit
   s.set("charger1.charge_state", 5, t0);  // float
   CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 1);
 }
+
+TEST_CASE("a charger with no state register: its battery held at absorption, or at float with a taper") {
+  drivers::SnapshotMapping m;
+  drivers::SnapshotMapping::HeldAtSetpoint h;
+  h.battery_v = "solark.battery_v";
+  h.battery_a = "solark.battery_a";
+  h.pv_w = {"solark.pv1_w", "solark.pv2_w"};
+  h.absorption_v = 57.6;
+  h.float_v = 55.0;
+  m.chargers_held = {h};
+  const auto t0 = rules::SteadyTime{} + 1000h;
+  drivers::ReadingStore s;
+  const auto limiting = [&]() { return drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting; };
+  CHECK_FALSE(limiting());  // nothing read: unknown
+  // Bulk: 54.1 V and 80 A into the battery, 6 kW of PV: taking all it can.
+  s.set("solark.battery_v", 54.1, t0);
+  s.set("solark.battery_a", 80, t0);
+  s.set("solark.pv1_w", 4000, t0);
+  s.set("solark.pv2_w", 2000, t0);
+  REQUIRE(limiting());
+  CHECK(limiting()->value == 0);
+  // Bulk passing the float voltage on its way up: still a large current, still not held.
+  s.set("solark.battery_v", 55.4, t0);
+  CHECK(limiting()->value == 0);
+  // Absorption: at the setpoint, whatever the current.
+  s.set("solark.battery_v", 57.5, t0);
+  CHECK(limiting()->value == 1);
+  // Float: 55.0 V and a taper of 3 A, 1.8 kW of PV (what the house takes): held.
+  s.set("solark.battery_v", 55.0, t0);
+  s.set("solark.battery_a", 3, t0);
+  s.set("solark.pv1_w", 1200, t0);
+  s.set("solark.pv2_w", 600, t0);
+  CHECK(limiting()->value == 1);
+  // The sun gone: the same voltage is no charger holding anything back.
+  s.set("solark.pv1_w", 0, t0);
+  s.set("solark.pv2_w", 10, t0);
+  CHECK(limiting()->value == 0);
+  // A stale voltage is no evidence either way.
+  s.set("solark.pv1_w", 1200, t0);
+  s.set("solark.battery_v", 55.0, t0 - 60s);
+  CHECK_FALSE(limiting());
+  // With a GX charger's word as well: any one that holds back is enough.
+  s.set("solark.battery_v", 54.0, t0);
+  m.chargers_limiting = {{"charger1.charge_state", {4, 5, 6}}};
+  s.set("charger1.charge_state", 5, t0);
+  CHECK(limiting()->value == 1);
+  s.set("charger1.charge_state", 3, t0);
+  CHECK(limiting()->value == 0);
+}

@@ -7,14 +7,16 @@
 source "$(dirname "$0")/lib.sh"
 
 start_broker
-once_on() {  # once_on VERSION: shackd once's table against that firmware, in $WORK/once-VERSION
-  start_sim --battery-v 52.0 --pv-w 6000 --house-w 1200 --bms-min-cell-c 6 --gx-firmware "$1"
+once_with() {  # once_with NAME SIM-ARGS...: shackd once's table against that simulator, in $WORK/once-NAME
+  local name=$1; shift
+  start_sim "$@"
   write_config "$WORK/shackd.yaml"
-  "$BUILD/shackd" once --config "$WORK/shackd.yaml" >"$WORK/once-$1" 2>"$WORK/once-$1.log"
-  echo "rc=$?" >>"$WORK/once-$1"
+  "$BUILD/shackd" once --config "$WORK/shackd.yaml" >"$WORK/once-$name" 2>"$WORK/once-$name.log"
+  echo "rc=$?" >>"$WORK/once-$name"
   kill -9 "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
   exec {SITE_SIM_FD}>&-
 }
+once_on() { once_with "$1" --battery-v 52.0 --pv-w 6000 --house-w 1200 --bms-min-cell-c 6 --gx-firmware "$1"; }
 
 once_on 1.0.101
 newest="$WORK/once-1.0.101"
@@ -28,4 +30,13 @@ for gen in 1.0.90 1.0.80 1.0.70; do
     'diff "$newest" "$WORK/once-$gen" >"$WORK/diff-$gen"' || cat "$WORK/diff-$gen"
 done
 check "older maps are noticed: the refused registers are logged" 'grep -q "not served" "$WORK/once-1.0.70.log"'
+
+# The Sol-Ark reports no charge stage (and this config reads no GX solar charger's): a full bank
+# held at the float setpoint with only a taper while its PV produces is a charger holding back;
+# the same sun on a bank in bulk is not.
+once_with full --battery-v 56.0 --absorption-v 55.5 --pv-w 12000 --house-w 1500
+check "a full bank: the Sol-Ark's battery at its setpoint says the chargers hold PV back" \
+  'grep -q "^inputs: .*, chargers holding PV back: yes$" "$WORK/once-full"' || cat "$WORK/once-full"
+once_with bulk --battery-v 53.0 --pv-w 12000 --house-w 1500
+check "a bank in bulk: no" 'grep -q "^inputs: .*, chargers holding PV back: no$" "$WORK/once-bulk"' || cat "$WORK/once-bulk"
 finish
