@@ -146,6 +146,18 @@ bool Daemon::load(const Config& config, bool first) {
     mapping_.chargers_limiting.push_back({c + "charge_state", {4, 5, 6}});  // absorption, float, storage
     mapping_.chargers_limiting.push_back({c + "tracking_mode", {1}});      // voltage/current limited
   }
+  mapping_.chargers_held.clear();
+  if (config.solark.enabled) {
+    // The Sol-Ark tells no charge stage: its battery held at the site's setpoints says it.
+    const auto& t = profiles_.rules.site.thresholds;
+    drivers::SnapshotMapping::HeldAtSetpoint h;
+    h.battery_v = "solark.battery_v";
+    h.battery_a = "solark.battery_a";
+    h.pv_w = {"solark.pv1_w", "solark.pv2_w", "solark.pv3_w", "solark.pv4_w"};
+    h.absorption_v = t.absorption_v;
+    h.float_v = t.float_v;
+    mapping_.chargers_held.push_back(std::move(h));
+  }
   std::vector<std::string> v_names, t_names;
   for (const auto& v : mapping_.battery_v) v_names.push_back(v.name);
   for (const auto& t : mapping_.battery_temp_c) t_names.push_back(t.name);
@@ -780,10 +792,20 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
     }
     draws.push_back(std::move(d));
   }
+  const std::string counting = energy_.day();
   const auto finished = energy_.tick(*day, now, draws);
   if (!store_) return;
   if (finished) {
     for (const auto& [id, e] : finished->totals) store_->set_energy(finished->day, id, e);
+  }
+  if (energy_.day() != counting) {
+    // A new day, or the first trusted date after a start (a Pi without a clock waits for NTP):
+    // carry on from what is stored for it rather than write a fresh count over it.
+    try {
+      if (auto stored = store_->energy_on(*day); !stored.empty()) energy_.restore(*day, std::move(stored));
+    } catch (const db::Error& e) {
+      log::warn("energy of {}: cannot read what is stored ({}); counting from now", *day, e.what());
+    }
   }
   for (const auto& [id, e] : energy_.totals()) store_->set_energy(energy_.day(), id, e);
 }
@@ -940,9 +962,11 @@ std::string Daemon::once_table() const {
   const auto measured = [](const std::optional<rules::Reading>& r, bool partial, const char* unit) {
     return r ? fmt::format("{}{:.0f} {}", partial ? "at least " : "", r->value, unit) : std::string("missing");
   };
-  out += fmt::format("inputs: PV {}, load {}, battery current {}\n", measured(snap_.pv_w, snap_.pv_w_partial, "W"),
-                     measured(snap_.load_w, snap_.load_w_partial, "W"),
-                     snap_.battery_a ? fmt::format("{:.1f} A", snap_.battery_a->value) : std::string("missing"));
+  const auto& held = snap_.chargers_limiting;
+  out += fmt::format("inputs: PV {}, load {}, battery current {}, chargers holding PV back: {}\n",
+                     measured(snap_.pv_w, snap_.pv_w_partial, "W"), measured(snap_.load_w, snap_.load_w_partial, "W"),
+                     snap_.battery_a ? fmt::format("{:.1f} A", snap_.battery_a->value) : std::string("missing"),
+                     !held ? "unknown" : held->value > 0.5 ? "yes" : "no");
   for (const auto& a : device_alarms_.active()) {
     out += fmt::format("device {}: {} {}\n", a.second.warning ? "warning" : "alarm", a.first, a.second.text);
   }
