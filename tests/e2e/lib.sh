@@ -22,7 +22,7 @@ trap cleanup EXIT
 
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }   # check NAME CONDITION
+check() { if eval "$2"; then ok; else bad "$1"; return 1; fi; }   # check NAME CONDITION (fails: status 1)
 finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; }
 
 MQTT_PORT=$(free_port)
