@@ -1,5 +1,7 @@
 #include "drivers/readings.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -122,7 +124,10 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
     if (!r || now - r->as_of > m.fresh_within) continue;
     const bool match = std::find(l.values.begin(), l.values.end(), static_cast<int>(std::lround(r->value))) != l.values.end();
     if (!s.chargers_limiting || match) s.chargers_limiting = rules::Reading{match ? 1.0 : 0.0, r->as_of};
-    if (match) break;
+    if (match) {
+      s.chargers_evidence = l.label.empty() ? fmt::format("{} = {:.0f}", l.reading, r->value) : l.label;
+      break;
+    }
   }
   for (const auto& h : m.chargers_held) {
     if (s.chargers_limiting && s.chargers_limiting->value > 0.5) break;  // one word is enough
@@ -139,6 +144,10 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
     const bool at_float = v->value >= h.float_v - h.margin_v && std::fabs(a->value) <= h.taper_a;
     const bool held = producing && (at_absorption || at_float);
     s.chargers_limiting = rules::Reading{held ? 1.0 : 0.0, std::min({v->as_of, a->as_of, its_pv.reading->as_of})};
+    if (held) {
+      s.chargers_evidence = fmt::format("{}'s battery held at {:.2f} V, {:+.1f} A, with {:.0f} W of PV", h.label, v->value,
+                                        a->value, its_pv.reading->value);
+    }
   }
   return s;
 }

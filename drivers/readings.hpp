@@ -72,6 +72,7 @@ struct SnapshotMapping {
   struct Limiting {
     std::string reading;
     std::vector<int> values;
+    std::string label;  // for people, when it matches: "GX solar charger 1 in float"
   };
   std::vector<Limiting> chargers_limiting;
   // A charger that reports no state of its own (the Sol-Ark: no charge-stage register in the V1.4
@@ -80,6 +81,7 @@ struct SnapshotMapping {
   // voltage, not one taking all the panels give (in bulk the voltage is below absorption, and it
   // passes float with a large current). The setpoints are the site's thresholds.
   struct HeldAtSetpoint {
+    std::string label;  // "the Sol-Ark"
     std::string battery_v, battery_a;
     std::vector<std::string> pv_w;
     double absorption_v = 0, float_v = 0;

@@ -48,6 +48,8 @@ struct Snapshot {
   // 1 while the chargers hold PV back (absorption, float, a charge limit: the devices say so),
   // else 0: the measured PV is then what the loads take, not what the panels offer.
   std::optional<Reading> chargers_limiting;
+  // For people, not the rules: what said so (a charger in float, a battery held at its setpoint).
+  std::string chargers_evidence;
 
   // One entry per zone, same index as Profiles::zones.
   std::vector<std::optional<Reading>> zone_temp_c;

@@ -143,14 +143,17 @@ bool Daemon::load(const Config& config, bool first) {
   mapping_.chargers_limiting.clear();
   for (std::size_t i = 0; i < config.victron.charger_units.size(); ++i) {
     const std::string c = fmt::format("charger{}.", i + 1);
-    mapping_.chargers_limiting.push_back({c + "charge_state", {4, 5, 6}});  // absorption, float, storage
-    mapping_.chargers_limiting.push_back({c + "tracking_mode", {1}});      // voltage/current limited
+    mapping_.chargers_limiting.push_back(
+        {c + "charge_state", {4, 5, 6}, fmt::format("GX solar charger {} in absorption, float or storage", i + 1)});
+    mapping_.chargers_limiting.push_back(
+        {c + "tracking_mode", {1}, fmt::format("GX solar charger {} tracking limited (voltage or current)", i + 1)});
   }
   mapping_.chargers_held.clear();
   if (config.solark.enabled) {
     // The Sol-Ark tells no charge stage: its battery held at the site's setpoints says it.
     const auto& t = profiles_.rules.site.thresholds;
     drivers::SnapshotMapping::HeldAtSetpoint h;
+    h.label = "the Sol-Ark";
     h.battery_v = "solark.battery_v";
     h.battery_a = "solark.battery_a";
     h.pv_w = {"solark.pv1_w", "solark.pv2_w", "solark.pv3_w", "solark.pv4_w"};
@@ -522,7 +525,12 @@ void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
 void Daemon::apply(rules::SteadyTime now) {
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);
-    if (d.changed) log::info("{}: {} ({})", l.name, on_off(d.on), rules::describe(d.reason));
+    if (d.changed) {
+      // A probe says what told it the chargers hold back: the reason's numbers are the battery's.
+      const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
+      log::info("{}: {} ({}{})", l.name, on_off(d.on), rules::describe(d.reason),
+                probe ? "; " + snap_.chargers_evidence : std::string());
+    }
     if (relays_ && !config_.dry_run) {
       relays_->set_desired(l.id, d.on, now);
       if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
@@ -756,7 +764,10 @@ void Daemon::cycle() {
   charge_block_actuate(wall);
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);
-    if (d.changed) event("actuation", l.id, d.reason, "", wall, &snap, d.on);
+    if (d.changed) {
+      const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
+      event("actuation", l.id, d.reason, probe ? snap.chargers_evidence : std::string(), wall, &snap, d.on);
+    }
   }
   // 5. Apply, 6. publish, 7. persist.
   if (!options_.once) {
@@ -966,7 +977,7 @@ std::string Daemon::once_table() const {
   out += fmt::format("inputs: PV {}, load {}, battery current {}, chargers holding PV back: {}\n",
                      measured(snap_.pv_w, snap_.pv_w_partial, "W"), measured(snap_.load_w, snap_.load_w_partial, "W"),
                      snap_.battery_a ? fmt::format("{:.1f} A", snap_.battery_a->value) : std::string("missing"),
-                     !held ? "unknown" : held->value > 0.5 ? "yes" : "no");
+                     !held ? "unknown" : held->value > 0.5 ? "yes: " + snap_.chargers_evidence : std::string("no"));
   for (const auto& a : device_alarms_.active()) {
     out += fmt::format("device {}: {} {}\n", a.second.warning ? "warning" : "alarm", a.first, a.second.text);
   }

@@ -119,6 +119,10 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
   // The chargers' word that they hold PV back (a full battery): what hidden-surplus probes wait on.
   json_out::key(out, "chargers_limiting");
   out += !snap.chargers_limiting ? "null" : snap.chargers_limiting->value > 0.5 ? "true" : "false";
+  if (snap.chargers_limiting && snap.chargers_limiting->value > 0.5) {
+    json_out::key(out, "chargers_evidence");
+    json_out::string(out, snap.chargers_evidence);
+  }
   json_out::key(out, "block_charging");
   out += d.block_charging ? "true" : "false";
   json_out::key(out, "charge_reason");

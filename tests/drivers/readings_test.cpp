@@ -60,8 +60,8 @@ TEST_CASE("a sum with a part stale or missing is a lower bound of its fresh part
 
 TEST_CASE("the chargers' word that they hold PV back: float, absorption or limited tracking; stale is unknown") {
   drivers::SnapshotMapping m;
-  m.chargers_limiting = {{"charger1.charge_state", {4, 5, 6}}, {"charger1.tracking_mode", {1}},
-                         {"charger2.charge_state", {4, 5, 6}}, {"charger2.tracking_mode", {1}}};
+  m.chargers_limiting = {{"charger1.charge_state", {4, 5, 6}, ""}, {"charger1.tracking_mode", {1}, ""},
+                         {"charger2.charge_state", {4, 5, 6}, ""}, {"charger2.tracking_mode", {1}, "charger 2 limited"}};
   const auto t0 = rules::SteadyTime{} + 1000h;
   drivers::ReadingStore s;
   CHECK_FALSE(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting);  // nothing read: unknown
@@ -72,15 +72,18 @@ TEST_CASE("the chargers' word that they hold PV back: float, absorption or limit
   s.set("charger2.charge_state", 252, t0);  // external control (DVCC): the state says nothing ...
   s.set("charger2.tracking_mode", 1, t0);   // ... the tracking mode does
   CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 1);
+  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_evidence == "charger 2 limited");
   s.set("charger2.tracking_mode", 1, t0 - 60s);  // stale: no longer evidence
   CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 0);
   s.set("charger1.charge_state", 5, t0);  // float
   CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 1);
+  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_evidence == "charger1.charge_state = 5");  // no label
 }
 
 TEST_CASE("a charger with no state register: its battery held at absorption, or at float with a taper") {
   drivers::SnapshotMapping m;
   drivers::SnapshotMapping::HeldAtSetpoint h;
+  h.label = "the Sol-Ark";
   h.battery_v = "solark.battery_v";
   h.battery_a = "solark.battery_a";
   h.pv_w = {"solark.pv1_w", "solark.pv2_w"};
@@ -101,9 +104,11 @@ TEST_CASE("a charger with no state register: its battery held at absorption, or 
   // Bulk passing the float voltage on its way up: still a large current, still not held.
   s.set("solark.battery_v", 55.4, t0);
   CHECK(limiting()->value == 0);
-  // Absorption: at the setpoint, whatever the current.
+  // Absorption: at the setpoint, whatever the current; the evidence says so in words.
   s.set("solark.battery_v", 57.5, t0);
   CHECK(limiting()->value == 1);
+  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_evidence ==
+        "the Sol-Ark's battery held at 57.50 V, +80.0 A, with 6000 W of PV");
   // Float: 55.0 V and a taper of 3 A, 1.8 kW of PV (what the house takes): held.
   s.set("solark.battery_v", 55.0, t0);
   s.set("solark.battery_a", 3, t0);
@@ -120,9 +125,10 @@ TEST_CASE("a charger with no state register: its battery held at absorption, or 
   CHECK_FALSE(limiting());
   // With a GX charger's word as well: any one that holds back is enough.
   s.set("solark.battery_v", 54.0, t0);
-  m.chargers_limiting = {{"charger1.charge_state", {4, 5, 6}}};
+  m.chargers_limiting = {{"charger1.charge_state", {4, 5, 6}, "GX solar charger 1 in absorption, float or storage"}};
   s.set("charger1.charge_state", 5, t0);
   CHECK(limiting()->value == 1);
+  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_evidence == "GX solar charger 1 in absorption, float or storage");
   s.set("charger1.charge_state", 3, t0);
   CHECK(limiting()->value == 0);
 }

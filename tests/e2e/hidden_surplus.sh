@@ -16,6 +16,7 @@ reason() { retained shack/load/dump_s19_1/reason; }
 simv() { sim status; sleep 0.2; grep -a "$1=" "$WORK/sim.out" | tail -1 | sed -E "s/.*[ ]$1=(-?[0-9.]+).*/\1/"; }
 
 check_within "the chargers' word is in the state" 5 'grep -q "\"chargers_limiting\":true" <<<"$(retained shack/state)"'
+check "with what said so" 'grep -qE "\"chargers_evidence\":\"(GX solar charger 1|the Sol-Ark)" <<<"$(retained shack/state)"'
 check "measured, the surplus is small: PV is throttled below 2.5 kW" 'awk -v p="$(simv pv_victron_w)" "BEGIN { exit !(p < 1250) }"'
 wait_for "the dump load probes" 10 'grep -q probing_hidden_surplus <<<"$(reason)"'
 wait_for "the probe holds: the chargers ramped" 15 'grep -q "\"name\":\"hidden_surplus\"" <<<"$(reason)"'
@@ -50,6 +51,8 @@ check "the replay of the probes agrees with the record (exit $rc)" \
   '[[ $rc -eq 0 ]] && grep -q "the replay agrees with the record" <<<"$out"'
 [[ $rc -eq 0 ]] || tail -20 <<<"$out"
 check "the replay ran the journal" 'grep -qE "^replaying [0-9]+ cycles of the cycle journal" <<<"$out"'
+check "the probe's start was recorded with its evidence" \
+  '[[ -n $(sqlite3 "$WORK/shackd.db" "SELECT detail FROM events WHERE reason = '"'"'probing_hidden_surplus'"'"' AND detail LIKE '"'"'GX solar charger 1 in%'"'"' LIMIT 1") ]]'
 check "the replay shows the hold" 'grep -qE "Dump Load S19 #1 +ON +on hidden surplus" <<<"$out"'
 check "and the probes that failed" 'grep -qE "Dump Load S19 #1 +off +hidden surplus not there" <<<"$out"'
 
