@@ -468,7 +468,11 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
         mqtt_down("connection lost: " + e->payload);
         break;
       case drivers::mqtt::Event::Kind::message: {
-        if (relays_->on_message(e->topic, e->payload, now)) break;
+        // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its
+        // power and its temperature in one tele/<t>/SENSOR: the relay takes its part, and the
+        // message still goes on to the sensors below (they read only the topics configured).
+        const bool relay_news = relays_->on_message(e->topic, e->payload, now);
+        if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, e->topic)) break;
         if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, e->topic)) {
           if (!e->retained) handle_mode_command(*id, e->payload, now);  // a retained command is stale
           break;

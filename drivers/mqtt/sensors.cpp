@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -66,6 +67,10 @@ std::vector<std::string> validate_sensor(const SensorConfig& s) {
   if (s.format != SensorFormat::number && s.key.empty()) e.push_back(who + ": key must name the value to read");
   if (!(s.min < s.max)) e.push_back(who + ": min must be below max");
   return e;
+}
+
+bool is_sensor_topic(const std::vector<SensorConfig>& sensors, const std::string& topic) {
+  return std::any_of(sensors.begin(), sensors.end(), [&](const SensorConfig& s) { return s.topic == topic; });
 }
 
 SensorResult parse_sensor_message(const std::vector<SensorConfig>& sensors, const std::string& topic,

@@ -34,6 +34,8 @@ struct SensorResult {
 };
 SensorResult parse_sensor_message(const std::vector<SensorConfig>& sensors, const std::string& topic,
                                   const std::string& payload);
+// Whether a configured sensor reads `topic`.
+bool is_sensor_topic(const std::vector<SensorConfig>& sensors, const std::string& topic);
 
 std::vector<std::string> validate_sensor(const SensorConfig& s);
 

@@ -25,6 +25,13 @@ sleep 5
 check "it stays on hidden surplus" 'grep -q "\"name\":\"hidden_surplus\"" <<<"$(reason)"'
 check "one start, no flapping" '[[ $(grep -c "cmnd/dump_s19_1/POWER1 ON" "$WORK/spy.log") -eq 1 ]]'
 
+# A plug that switches the Main Room heater and measures the room sends its power and the room's
+# temperature in one message: the relay takes its part, the zone its reading.
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t tele/main_room_heater/SENSOR \
+  -m '{"Time":"2026-06-21T12:00:00","DS18B20":{"Id":"01","Temperature":18.5},"ENERGY":{"Power":0.4}}'
+check_within "a relay's plug that measures the room too: the zone reads it" 5 \
+  'python3 -c "import json,sys; sys.exit(json.loads(sys.argv[1])[\"zones_c\"][\"Main Room\"][\"value\"] != 18.5)" "$(retained shack/state)"'
+
 # A cloud: the panels offer less than the house and the dump load take. The held run stops after
 # its stop delay; each later probe ends at once, and the waits between them grow.
 sim set pv_w 3000

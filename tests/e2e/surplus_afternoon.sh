@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Hidden surplus over whole afternoons (issue 15's measure), the daemon under faketime at 180x
+# Hidden surplus over whole afternoons (issue 15's measure), the daemon under faketime at 90x
 # against the simulator with a full bank whose chargers hold PV back, the seed's dump load timings
 # and the default probe settings:
-# - sunny: the panels offer 12 kW falling to 10 kW, the house takes 1.5 kW; the hidden surplus
+# - sunny: the panels offer 12 kW falling to 10.5 kW, the house takes 1.5 kW; the hidden surplus
 #   exceeds the dump load's draw plus its margin (3250 + 3500 W) all afternoon, so it must run at
 #   least 80 % of it, with few starts;
 # - a small array: the panels offer 4 kW, less than the house and the dump load; every probe must
 #   end within its settle time having taken at most 0.5 Ah, and the starts stay within 4 an hour.
+# Two hours each at 90x (80 s): at 180x under ASan a cycle can take 9 faked seconds, too coarse
+# to time a probe against its 60 s settle.
 # Usage: BUILD=build SRC=. surplus_afternoon.sh
 source "$(dirname "$0")/lib.sh"
 command -v faketime >/dev/null || { echo "FAIL: faketime is not installed (scripts/setup.sh installs it)"; exit 1; }
-speed=180
-hours=3
+speed=90
+hours=2
 
 start_broker
-afternoon() {  # afternoon NAME PV_FROM_W PV_TO_W: three simulated hours from 12:00, in $WORK/NAME
+afternoon() {  # afternoon NAME PV_FROM_W PV_TO_W: $hours simulated hours from 12:00, in $WORK/NAME
   local name=$1 dir="$WORK/$1"
   mkdir -p "$dir"
   printf 't_s,battery_v,pv_w,house_w,battery_temp_c,zone.Heat Room,zone.Main Room\n0,56.0,%s,1500,20,25,20\n%s,56.0,%s,1500,20,25,20\n' \
@@ -50,8 +52,8 @@ EOF
 spy 'cmnd/dump_s19_1/POWER1'
 
 # --- Sunny: the surplus is there all afternoon.
-afternoon sunny 12000 10000
-# Its time on within 12:00-15:00 (19:00-22:00 UTC), from the daemon's switchings; a run still on
+afternoon sunny 12000 10500
+# Its time on within the afternoon (from 12:00 PDT, 19:00 UTC), from the daemon's switchings; a run still on
 # at the stop counts to the end of the window.
 from_s=$(date -u -d 2026-06-21T19:00:00Z +%s)
 pct=$(runs sunny | awk -v a="$from_s" -v b=$((from_s + hours * 3600)) \
@@ -71,7 +73,7 @@ check "sunny: its harvest is counted from its meter (${kwh} kWh)" \
 afternoon small 4000 4000
 runs small >"$WORK/small/runs"
 probes=$(wc -l <"$WORK/small/runs")
-check "small array: it probed, more than once over three hours ($probes)" '(( probes >= 2 ))'
+check "small array: it probed, more than once over the afternoon ($probes)" '(( probes >= 3 ))'
 check "small array: every probe failed" '! grep -qv probing_hidden_surplus "$WORK/small/runs"'
 # At 58 A of draw against 4 kW offered less 1.5 kW of house, the battery gives up ~13 A: 0.5 Ah
 # is 138 s of it. Each probe must end within the settle time (60 s) and so under 0.25 Ah.
