@@ -1,13 +1,31 @@
 #include "daemon/loop/poller.hpp"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <system_error>
 
 #include "daemon/system/log.hpp"
 
 namespace shackd {
 
+namespace {
+int make_eventfd() {
+  const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd for a device's poll worker");
+  return fd;
+}
+}  // namespace
+
 PollWorker::PollWorker(drivers::DeviceConfig config)
-    : name_(config.name), units_(config.units), device_(std::move(config)), thread_([this] { run(); }) {}
+    : name_(config.name),
+      units_(config.units),
+      device_(std::move(config)),
+      done_fd_(make_eventfd()),
+      thread_([this] { run(); }) {}
 
 PollWorker::~PollWorker() {
   {
@@ -16,6 +34,7 @@ PollWorker::~PollWorker() {
   }
   cv_.notify_all();
   thread_.join();
+  close(done_fd_);
 }
 
 void PollWorker::request() {
@@ -29,18 +48,29 @@ void PollWorker::request() {
 }
 
 std::optional<drivers::PollResult> PollWorker::wait(std::chrono::steady_clock::time_point deadline) {
-  // Short sleeps rather than a timed condition-variable wait, which never wakes under a faked
-  // clock (see drivers/mqtt/client.cpp). A poll takes about a millisecond on a LAN.
-  std::unique_lock l(m_);
-  while (!done_ && !stop_) {
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    l.unlock();
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-    l.lock();
+  // The worker writes done_fd_ when a poll is done, so the loop sleeps in poll(2) until then: no
+  // CPU while a slow device (RS485 behind a gateway, 80 ms a request) answers. Not a timed
+  // condition-variable wait: glibc's pthread_cond_clockwait is not intercepted by libfaketime,
+  // so under a faked clock it would not wake at the deadline. poll(2)'s timeout is bounded to
+  // 50 ms slices and the deadline re-read from the clock after each, which a faked clock moves.
+  while (true) {
+    {
+      std::lock_guard l(m_);
+      if (done_) {
+        done_ = false;
+        return std::move(result_);
+      }
+      if (stop_) return std::nullopt;
+    }
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return std::nullopt;
+    const auto left_ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+    pollfd p{done_fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<long long>(left_ms, 50))) > 0) {
+      std::uint64_t n = 0;
+      [[maybe_unused]] const auto r = ::read(done_fd_, &n, sizeof n);  // reset; EAGAIN is harmless
+    }
   }
-  if (!done_) return std::nullopt;
-  done_ = false;
-  return std::move(result_);
 }
 
 drivers::DeviceHealth PollWorker::health() {
@@ -82,7 +112,8 @@ void PollWorker::run() {
       requested_ = false;
       done_ = true;
     }
-    cv_.notify_all();
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto w = ::write(done_fd_, &one, sizeof one);  // wakes wait()
   }
 }
 

@@ -49,6 +49,7 @@ class PollWorker {
   std::vector<Swap> swaps_;
   std::vector<SwapDone> swaps_done_;
   drivers::DeviceHealth health_;
+  int done_fd_;  // an eventfd: written when a poll is done, waited on by wait()
   std::thread thread_;
 };
 
