@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "daemon/cli/cli_args.hpp"
+#include "daemon/cli/once_table.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/config/profiles_diff.hpp"
 #include "daemon/config/profiles_yaml.hpp"
@@ -84,7 +85,7 @@ int cmd_once(const std::vector<std::string>& argv) {
   // so that a zone is not called stale only because `once` came and went between two reports.
   d.listen_for_sensors(std::chrono::seconds(wait_s));
   d.cycle();
-  fmt::print("{}", d.once_table());
+  fmt::print("{}", once_table({d.snapshot(), d.decision(), d.profiles(), d.loads(), d.device_alarms()}));
   return kExOk;
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/loop/poller.hpp"
+#include "daemon/loop/register_swap.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
 
 namespace shackd {
@@ -35,7 +35,7 @@ class ChargeLimit {
   // `save` records the row (table charge_limits); it is called before a 0 A write is handed to
   // the poller, so the record is on disk before the device can be at 0 A.
   using Save = std::function<void(const std::string& name, const ChargeLimitRow& row)>;
-  ChargeLimit(ChargeLimitSpec spec, PollWorker& worker, Save save)
+  ChargeLimit(ChargeLimitSpec spec, RegisterSwapper& worker, Save save)
       : spec_(std::move(spec)), worker_(&worker), save_(std::move(save)) {}
   // Once per cycle: takes the writes the poller finished, then starts the one `blocked` needs.
   std::vector<ChargeLimitNote> step(bool blocked);
@@ -46,7 +46,7 @@ class ChargeLimit {
 
  private:
   ChargeLimitSpec spec_;
-  PollWorker* worker_;
+  RegisterSwapper* worker_;
   Save save_;
   bool applied_ = false, in_flight_ = false;
   std::int16_t saved_ = -1;  // what the limit held before the block

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "daemon/config/config.hpp"
-#include "daemon/loop/charge_limit.hpp"
+#include "daemon/loop/charge_block.hpp"
 #include "daemon/loop/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
+#include "daemon/loop/seams.hpp"
+#include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
@@ -33,7 +35,7 @@ struct RunOptions {
 
 class Daemon {
  public:
-  explicit Daemon(RunOptions options);
+  explicit Daemon(RunOptions options, Seams seams = {});
   ~Daemon();
 
   // Loads the config, migrates the database, applies the profiles, starts devices and MQTT.
@@ -46,17 +48,12 @@ class Daemon {
   const rules::Decision& decision() const { return decision_; }
   const std::vector<LoadRef>& loads() const { return loads_; }
   const StoredProfiles& profiles() const { return profiles_; }
-  std::string once_table() const;
+  const rules::Snapshot& snapshot() const { return snap_; }
+  const DeviceAlarmWatch& device_alarms() const { return device_alarms_; }
   // For `once`: listens up to `bound` for a live message from each MQTT sensor.
   void listen_for_sensors(std::chrono::milliseconds bound);
 
  private:
-  struct Published {
-    std::optional<bool> on, observed;
-    std::string mode;
-    std::string reason_key;
-  };
-
   bool load(const Config& config, bool first);  // profiles and mapping from `config`
   void start_devices();
   void start_mqtt();
@@ -82,6 +79,8 @@ class Daemon {
   std::string status_line() const;
 
   RunOptions options_;
+  Seams seams_;
+  LoopClock& clock_;
   Config config_;
   std::unique_ptr<db::Db> db_;
   std::unique_ptr<RuntimeStore> store_;
@@ -92,12 +91,9 @@ class Daemon {
   drivers::ReadingStore readings_;
   drivers::SnapshotMapping mapping_;
   rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
-  std::vector<std::unique_ptr<PollWorker>> workers_;
+  std::vector<std::unique_ptr<PolledDevice>> workers_;
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
-  std::map<std::string, bool> published_health_;  // as last published
-  // Each device's refused registers and not-available readings, as last published.
-  std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> published_map_;
   std::unique_ptr<drivers::mqtt::Client> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   std::map<std::string, LoadStateRow> rows_;
@@ -105,17 +101,11 @@ class Daemon {
   std::vector<std::string> pending_events_;
   std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
   MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
-  std::map<std::string, Published> published_;
   std::set<int> active_alarms_;
   DeviceAlarmWatch device_alarms_;   // the devices' own alarms (a BMS's, a charger's, an inverter's)
-  std::string published_device_alarms_;
   EnergyMeter energy_;  // each load's energy today
   bool charge_blocked_ = false;
-  struct HeldLimit {
-    ChargeLimit limit;
-    bool retiring;  // no longer configured: put back, never written 0 again
-  };
-  std::vector<HeldLimit> charge_limits_;
+  ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked
   bool ready_ = false;
   // This cycle's journal lines (daemon/store/cycle_journal.hpp), taken before the rules run; an S line
   // first after a start.
@@ -123,8 +113,8 @@ class Daemon {
   std::string journal_header_;  // the Z, V and T lines of the profiles and sources in force
   bool journal_started_ = true;
   bool publish_all_ = true;
+  CyclePublisher publisher_;  // what goes out each cycle, and what need not go again
   rules::SteadyTime last_prune_{};
-  rules::SteadyTime last_health_publish_{};
   LoopStats loop_;
 };
 

@@ -47,7 +47,7 @@ void PollWorker::request() {
   cv_.notify_all();
 }
 
-std::optional<drivers::PollResult> PollWorker::wait(std::chrono::steady_clock::time_point deadline) {
+std::optional<drivers::PollResult> PollWorker::wait(rules::SteadyTime deadline) {
   // The worker writes done_fd_ when a poll is done, so the loop sleeps in poll(2) until then: no
   // CPU while a slow device (RS485 behind a gateway, 80 ms a request) answers. Not a timed
   // condition-variable wait: glibc's pthread_cond_clockwait is not intercepted by libfaketime,

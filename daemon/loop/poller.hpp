@@ -9,33 +9,27 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/loop/seams.hpp"
 #include "drivers/modbus_device.hpp"
 
 namespace shackd {
 
-class PollWorker {
+class PollWorker final : public PolledDevice {
  public:
   explicit PollWorker(drivers::DeviceConfig config);
-  ~PollWorker();
-  void request();
+  ~PollWorker() override;
+  void request() override;
   // The result of the last requested poll, if it finished by `deadline`.
-  std::optional<drivers::PollResult> wait(std::chrono::steady_clock::time_point deadline);
-  drivers::DeviceHealth health();
+  std::optional<drivers::PollResult> wait(rules::SteadyTime deadline) override;
+  drivers::DeviceHealth health() override;
   // A register swap (read, then write) done on the worker's thread before its next poll.
-  struct Swap {
-    int unit;
-    std::uint16_t address;
-    std::int16_t value;
-  };
-  struct SwapDone {
-    Swap swap;
-    drivers::ModbusDevice::WriteResult result;
-  };
-  void swap(Swap s);
-  std::vector<SwapDone> take_swaps();
-  const std::string& name() const { return name_; }
+  using Swap = RegisterSwap;
+  using SwapDone = RegisterSwapDone;
+  void swap(Swap s) override;
+  std::vector<SwapDone> take_swaps() override;
+  const std::string& name() const override { return name_; }
   // Its units and tables: fixed at construction, so safe to read from the loop's thread.
-  const std::vector<drivers::UnitConfig>& units() const { return units_; }
+  const std::vector<drivers::UnitConfig>& units() const override { return units_; }
 
  private:
   void run();

@@ -1,0 +1,42 @@
+#pragma once
+// safety.charge_block_action: the charge limits held at 0 A while the rules block charging (a
+// cold battery), and put back when the block ends (see charge_limit.hpp). A limit the config no
+// longer names but the database says is still at 0 A is kept until it has been put back.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "daemon/devices/registry.hpp"
+#include "daemon/loop/charge_limit.hpp"
+
+namespace shackd {
+
+class ChargeBlock {
+ public:
+  // A note from one limit, with its label: for the daemon's log and events.
+  struct Note {
+    std::string label;
+    ChargeLimitNote note;
+  };
+  using FindWriter = std::function<RegisterSwapper*(const std::string& device)>;
+  // Replaces the limits: `slots` from the device registry, `rows` what the database says each
+  // held when shackd last ran, `writer` the device that writes a slot (null: not polled).
+  void build(std::vector<devices::ChargeLimitSlot> slots, const std::map<std::string, ChargeLimitRow>& rows,
+             const FindWriter& writer, const ChargeLimit::Save& save);
+  void clear() { limits_.clear(); }
+  // Once a cycle: steps every limit towards `blocked` (a retiring one towards put back).
+  std::vector<Note> step(bool blocked);
+  // Lines for the log at start: the limits held at 0 A when shackd stopped.
+  const std::vector<std::string>& resumed() const { return resumed_; }
+
+ private:
+  struct Held {
+    ChargeLimit limit;
+    bool retiring;  // no longer configured: put back, never written 0 again
+  };
+  std::vector<Held> limits_;
+  std::vector<std::string> resumed_;
+};
+
+}  // namespace shackd

@@ -1,0 +1,175 @@
+// The daemon's MQTT side: the client and relays, what comes in (relay states, sensors, overrides,
+// Home Assistant's restarts) and the broker's outages.
+#include "daemon/loop/daemon.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "daemon/system/log.hpp"
+#include "drivers/mqtt/commands.hpp"
+
+namespace shackd {
+
+void Daemon::start_mqtt() {
+  relays_.reset();
+  mqtt_.reset();
+  drivers::mqtt::ClientConfig c;
+  c.uri = config_.mqtt.uri;
+  c.client_id = config_.mqtt.client_id;
+  c.username = config_.mqtt.username;
+  c.password_file = config_.mqtt.password_file;
+  c.ca_file = config_.mqtt.ca_file;
+  c.cert_file = config_.mqtt.cert_file;
+  c.key_file = config_.mqtt.key_file;
+  c.keepalive = config_.mqtt.keepalive;
+  c.status_topic = config_.mqtt.prefix + "/status";
+  mqtt_ = std::make_unique<drivers::mqtt::Client>(c);
+  relays_ = std::make_unique<drivers::mqtt::RelayManager>(
+      config_.relays, config_.relay_timing,
+      [this](const std::string& topic, const std::string& payload, int qos, bool retain) {
+        return mqtt_->publish(topic, payload, qos, retain);
+      });
+  for (const auto& s : relays_->subscriptions()) mqtt_->subscribe(s);
+  for (const auto& s : config_.sensors) mqtt_->subscribe(s.topic);
+  mqtt_->subscribe(config_.mqtt.prefix + "/load/+/mode/set");
+  if (config_.mqtt.discovery) mqtt_->subscribe(config_.mqtt.discovery_prefix + "/status");
+  mqtt_->start();
+}
+
+void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
+  if (seams_.publish) seams_.publish(topic, payload, retain, qos);
+  else if (mqtt_ && mqtt_->connected()) mqtt_->publish(topic, payload, qos, retain);
+}
+
+void Daemon::handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now) {
+  const auto load = std::find_if(loads_.begin(), loads_.end(), [&](const LoadRef& l) { return l.id == id; });
+  if (load == loads_.end()) {
+    // Ids are matched against the configured loads: nothing can be injected through a topic.
+    log::warn("override for '{}' refused: no such load", id.substr(0, 40));
+    event("override_rejected", "", {rules::ReasonCode::none}, "no load '" + id.substr(0, 40) + "'", clock_.wall_s());
+    return;
+  }
+  const auto parsed = drivers::mqtt::parse_mode_command(payload);
+  if (const auto* why = std::get_if<std::string>(&parsed)) {
+    log::warn("{}: override refused: {}", load->name, *why);
+    event("override_rejected", id, {rules::ReasonCode::none}, *why, clock_.wall_s());
+    return;
+  }
+  const auto& cmd = std::get<drivers::mqtt::ModeCommand>(parsed);
+  rules::LoadState& st = state_of(state_, *load);
+  using Mode = drivers::mqtt::ModeCommand::Mode;
+  st.override_.mode = cmd.mode == Mode::on ? rules::OverrideMode::on
+                      : cmd.mode == Mode::off ? rules::OverrideMode::off
+                                              : rules::OverrideMode::automatic;
+  st.override_.until.reset();
+  if (cmd.duration && cmd.mode != Mode::automatic) st.override_.until = now + *cmd.duration;
+  override_changed_.insert(load->state_key);
+  const std::string text = payload.substr(0, 40);
+  log::info("{}: override {}", load->name, text);
+  event("override", id, {cmd.mode == Mode::on ? rules::ReasonCode::override_on
+                         : cmd.mode == Mode::off ? rules::ReasonCode::override_off
+                                                 : rules::ReasonCode::none},
+        "mode set to " + text, clock_.wall_s());
+}
+
+// The broker went away (or never answered): the outage starts now, with the first cause seen.
+void Daemon::mqtt_down(const std::string& cause) {
+  mqtt_health_.connected_since_unix_s.reset();
+  if (mqtt_health_.down_since_unix_s) return;
+  mqtt_health_.down_since_unix_s = clock_.wall_s();
+  mqtt_health_.down_cause = cause;
+  ++mqtt_health_.outages;
+}
+
+void Daemon::handle_mqtt(rules::SteadyTime now) {
+  if (!mqtt_) return;
+  while (const auto e = mqtt_->poll(std::chrono::milliseconds(0))) {
+    switch (e->kind) {
+      case drivers::mqtt::Event::Kind::connect_failed:
+        ++mqtt_health_.failed_connects;
+        mqtt_down(e->payload);
+        // Once per change of cause: a broker that stays away must not fill the journal.
+        if (e->payload != mqtt_failure_) {
+          log::error("mqtt: {}; retrying with backoff (relays cannot be switched until then)", e->payload);
+          event("alarm", "", {rules::ReasonCode::none}, "mqtt_unavailable: " + e->payload, clock_.wall_s());
+        }
+        mqtt_failure_ = e->payload;
+        break;
+      case drivers::mqtt::Event::Kind::connected:
+        mqtt_failure_.clear();
+        if (mqtt_health_.down_since_unix_s) {
+          const std::int64_t wall = clock_.wall_s();
+          mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};
+          mqtt_health_.down_since_unix_s.reset();
+        }
+        mqtt_health_.connected_since_unix_s = clock_.wall_s();
+        log::info("mqtt: connected to {}", config_.mqtt.uri);
+        if (!config_.dry_run) relays_->on_connected(now);
+        publish_all_ = true;
+        break;
+      case drivers::mqtt::Event::Kind::lost:
+        log::warn("mqtt: connection lost ({}); reconnecting", e->payload);
+        mqtt_down("connection lost: " + e->payload);
+        break;
+      case drivers::mqtt::Event::Kind::message: {
+        // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its
+        // power and its temperature in one tele/<t>/SENSOR: the relay takes its part, and the
+        // message still goes on to the sensors below (they read only the topics configured).
+        const bool relay_news = relays_->on_message(e->topic, e->payload, now);
+        if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, e->topic)) break;
+        if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, e->topic)) {
+          if (!e->retained) handle_mode_command(*id, e->payload, now);  // a retained command is stale
+          break;
+        }
+        if (config_.mqtt.discovery && e->topic == config_.mqtt.discovery_prefix + "/status") {
+          if (e->payload == "online") publish_all_ = true;  // Home Assistant restarted
+          break;
+        }
+        // A retained sensor message (Tasmota SensorRetain) has no age: it may be hours old, and
+        // stamping it "now" would make a dead sensor look alive. Only live messages count.
+        if (e->retained) {
+          log::debug("ignored a retained message on {}: its age is unknown", e->topic);
+          break;
+        }
+        const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
+        for (const auto& x : r.readings) readings_.set("sensor." + x.id, x.value, now);
+        for (const auto& why : r.errors) log::warn("{}", why);
+        break;
+      }
+    }
+  }
+}
+
+void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
+  if (config_.sensors.empty()) return;
+  drivers::mqtt::Client client(side_client_config(config_.mqtt, "once"));
+  for (const auto& s : config_.sensors) client.subscribe(s.topic);
+  client.start();
+  std::set<std::string> want;
+  for (const auto& s : config_.sensors) want.insert(s.id);
+  const auto until = clock_.steady() + bound;
+  while (!want.empty() && clock_.steady() < until) {
+    const auto e = client.poll(std::chrono::milliseconds(20));
+    if (!e) continue;
+    if (e->kind == drivers::mqtt::Event::Kind::connect_failed) {
+      log::warn("once: mqtt: {}; deciding without the MQTT sensors", e->payload);
+      break;
+    }
+    // As in the loop: a retained message has no age, so it is not a reading.
+    if (e->kind != drivers::mqtt::Event::Kind::message || e->retained) continue;
+    const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
+    for (const auto& x : r.readings) {
+      readings_.set("sensor." + x.id, x.value, clock_.steady());
+      want.erase(x.id);
+    }
+  }
+  for (const auto& id : want) {
+    log::info("once: no live message from sensor {} within {} s (Tasmota reports every TelePeriod)", id,
+              bound.count() / 1000);
+  }
+  client.shutdown(std::chrono::milliseconds(500));
+}
+
+}  // namespace shackd

@@ -1,0 +1,136 @@
+// What the daemon records: events (the store and <prefix>/event), each cycle's telemetry, journal
+// and load states, and each load's energy today.
+#include "daemon/loop/daemon.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "daemon/loop/state_restore.hpp"
+#include "daemon/publish/render.hpp"
+#include "daemon/store/cycle_journal.hpp"
+#include "daemon/system/log.hpp"
+
+namespace shackd {
+
+void Daemon::event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
+                   const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap,
+                   std::optional<bool> on) {
+  Event e;
+  e.at_unix_s = wall_now;
+  e.kind = kind == "override_rejected" ? "override" : kind;
+  if (!load_id.empty()) e.load_id = load_id;
+  e.commanded_on = on;
+  e.reason_code = static_cast<int>(r.code);
+  e.reason = std::string(rules::code_name(r.code));
+  e.detail = detail.empty() ? rules::describe(r) : detail;
+  if (snap) {
+    e.battery_v = decision_.battery.measured_v;
+    e.voltage_source = std::string(source_name(snap->battery_v, decision_.battery.source));
+    if (snap->pv_w) e.pv_w = snap->pv_w->value;
+    if (snap->load_w) e.load_w = snap->load_w->value;
+    if (const auto* t = source_at(snap->battery_temp_c, decision_.charge_temp_source)) e.temp_c = t->reading->value;
+  }
+  if (store_) store_->add_event(e);
+  ++loop_.events;
+  mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, load_id, r, e.detail, wall_now), false);
+}
+
+void Daemon::flush_pending_events() {
+  for (const auto& detail : pending_events_) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
+  pending_events_.clear();
+}
+
+// What the rules are about to be given, for `shackd replay`: the snapshot and every override in
+// force (the state before the rules run is what they see).
+void Daemon::journal_cycle(const rules::Snapshot& snap) {
+  if (config_.journal_days == 0) return;  // the owner turned it off: replay uses minute averages
+  std::vector<JournalOverride> overrides;
+  for (const auto& l : loads_) {
+    const auto& ov = state_of(state_, l).override_;
+    if (ov.mode == rules::OverrideMode::automatic) continue;
+    std::optional<std::int64_t> left;
+    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - snap.now).count();
+    overrides.push_back({l.state_key, ov.mode, left});
+  }
+  const auto wall_ms = clock_.wall_ms();
+  journal_lines_ = std::exchange(journal_started_, false) ? "S\n" : "";
+  journal_lines_ += journal_cycle_line(snap, wall_ms, overrides);
+}
+
+void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now) {
+  TelemetrySample s;
+  s.battery_v = decision_.battery.measured_v;
+  s.soc_pct = decision_.battery.soc_pct;
+  if (snap.pv_w) s.pv_w = snap.pv_w->value;
+  if (snap.load_w) s.load_w = snap.load_w->value;
+  if (const auto* t = source_at(snap.battery_temp_c, decision_.charge_temp_source)) s.battery_temp_c = t->reading->value;
+  for (std::size_t i = 0; i < profiles_.rules.zones.size() && i < snap.zone_temp_c.size(); ++i) {
+    s.zone_temps_c.emplace_back(profiles_.rules.zones[i].name,
+                                snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
+  }
+  s.journal_header = journal_header_;
+  s.journal_lines = std::move(journal_lines_);
+  journal_lines_.clear();
+  store_->add_sample(wall_now, s);
+  for (const auto& l : loads_) {
+    const auto it = rows_.find(l.state_key);
+    const bool ov = override_changed_.count(l.state_key) > 0;
+    LoadStateRow row = persist_load(l.state_key, state_of(state_, l), it == rows_.end() ? nullptr : &it->second, now,
+                                    wall_now, ov);
+    store_->set_load_state(row);
+    rows_[l.state_key] = row;
+  }
+  override_changed_.clear();
+  try {
+    store_->flush(wall_now);
+    if (now - last_prune_ >= std::chrono::hours(1)) {
+      store_->prune(wall_now, config_.telemetry_days, config_.events_days, 500, config_.journal_days);
+      last_prune_ = now;
+    }
+  } catch (const db::Error& e) {
+    // Disk full, read-only or locked: control goes on, the queue waits for the next try.
+    ++loop_.store_errors;
+    log::warn("{} ({} item(s) kept queued)", e.what(), store_->queued());
+    mqtt_publish(config_.mqtt.prefix + "/event",
+                 event_json("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now), false);
+  }
+}
+
+void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
+  const auto day = local_day(wall);
+  if (!day) return;  // no trusted date yet to count into
+  std::vector<Draw> draws;
+  for (const auto& l : loads_) {
+    Draw d{l.state_key, decision_for(decision_, l).on, std::nullopt, rated_draw_w(profiles_.rules, l)};
+    if (relays_ && relays_->has(l.id)) {
+      // What the relay says beats what was commanded; a meter's word, while fresh (Tasmota's
+      // TelePeriod is 300 s by default), beats the rating.
+      const auto& st = relays_->status(l.id);
+      if (st.observed) d.on = *st.observed;
+      // A reading from before the relay last switched is about the other state: a plug that
+      // reports every 300 s would count a fresh start at 0 W for minutes.
+      const bool current = st.power_at && (!st.observed_since || *st.power_at >= *st.observed_since);
+      if (st.power_w && current && now - *st.power_at <= std::chrono::minutes(10)) d.metered_w = st.power_w;
+    }
+    draws.push_back(std::move(d));
+  }
+  const std::string counting = energy_.day();
+  const auto finished = energy_.tick(*day, now, draws);
+  if (!store_) return;
+  if (finished) {
+    for (const auto& [id, e] : finished->totals) store_->set_energy(finished->day, id, e);
+  }
+  if (energy_.day() != counting) {
+    // A new day, or the first trusted date after a start (a Pi without a clock waits for NTP):
+    // carry on from what is stored for it rather than write a fresh count over it.
+    try {
+      if (auto stored = store_->energy_on(*day); !stored.empty()) energy_.restore(*day, std::move(stored));
+    } catch (const db::Error& e) {
+      log::warn("energy of {}: cannot read what is stored ({}); counting from now", *day, e.what());
+    }
+  }
+  for (const auto& [id, e] : energy_.totals()) store_->set_energy(energy_.day(), id, e);
+}
+
+}  // namespace shackd

@@ -1,0 +1,37 @@
+#pragma once
+// The daemon's seams: what a test replaces to drive Daemon::cycle() in process, with a stepped
+// clock, scripted devices and a recording publisher (tests/daemon/cycle_test.cpp). Production
+// leaves them empty: the system clock, a PollWorker per device, the MQTT broker.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/loop/register_swap.hpp"
+#include "daemon/system/clock.hpp"
+#include "drivers/modbus_device.hpp"
+
+namespace shackd {
+
+// A device the loop polls: asked at the top of a cycle, waited for until a deadline.
+class PolledDevice : public RegisterSwapper {
+ public:
+  virtual const std::string& name() const = 0;
+  // Its units and tables: fixed at construction.
+  virtual const std::vector<drivers::UnitConfig>& units() const = 0;
+  virtual void request() = 0;
+  // The result of the last requested poll, if it finished by `deadline`.
+  virtual std::optional<drivers::PollResult> wait(rules::SteadyTime deadline) = 0;
+  virtual drivers::DeviceHealth health() = 0;
+};
+
+struct Seams {
+  LoopClock* clock = nullptr;  // null: the system's clocks
+  // The device for each configured Modbus device; null: a PollWorker (a thread, a Modbus link).
+  std::function<std::unique_ptr<PolledDevice>(drivers::DeviceConfig)> make_device;
+  // Where messages go instead of the broker (no MQTT client is started); null: MQTT.
+  std::function<void(const std::string& topic, const std::string& payload, bool retain, int qos)> publish;
+};
+
+}  // namespace shackd

@@ -1,0 +1,89 @@
+#include "daemon/publish/cycle_publisher.hpp"
+
+#include <fmt/format.h>
+
+namespace shackd {
+
+namespace {
+std::string on_off(bool on) { return on ? "ON" : "OFF"; }
+}  // namespace
+
+void CyclePublisher::forget() {
+  published_.clear();
+  published_health_.clear();
+  published_map_.clear();
+  published_device_alarms_.clear();
+}
+
+void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOptions>& discovery,
+                             rules::SteadyTime now, bool everything) {
+  const std::string& p = prefix_;
+  if (everything && discovery) {
+    for (const auto& m : discovery_messages(v.profiles, v.loads, *discovery)) send_(m.topic, m.payload, true, 1);
+  }
+  // Superseded every cycle: QoS 0 spares the broker and paho an acknowledgement each.
+  send_(p + "/state", state_json(v.snap, v.decision, v.profiles), true, 0);
+  send_(p + "/decision", decision_json(v.decision, v.loads), false, 0);
+  send_(p + "/loop", loop_json(v.loop), true, 0);
+  if (std::string da = device_alarms_json(v.device_alarms); everything || da != published_device_alarms_) {
+    send_(p + "/device_alarms", da, true, 1);
+    published_device_alarms_ = std::move(da);
+  }
+  // Health and energy: once a minute, and at once after a (re)connect.
+  const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
+  for (const auto& l : v.loads) load_messages(v, l, everything, health_due);
+  bool device_changed = false;
+  for (const auto& [name, h] : v.devices) {
+    const bool ok = h->consecutive_failures == 0 && h->last_success.has_value();
+    const auto last = published_health_.find(name);
+    // A sensor that stops or starts reporting "not available", or a refused register, is news.
+    auto map = std::pair(h->refused, h->not_available);
+    const bool map_changed = std::exchange(published_map_[name], map) != map;
+    const bool ok_changed = last == published_health_.end() || last->second != ok;
+    if (health_due || map_changed || ok_changed) {
+      send_(p + "/device/" + name + "/health", health_json(*h, now), true, 1);
+      device_changed = device_changed || ok_changed;
+      published_health_[name] = ok;
+    }
+  }
+  if (health_due || device_changed) {
+    send_(p + "/health", site_health_json(v.mqtt, published_health_, v.loop.store_queued, v.loop.store_errors), true, 1);
+  }
+  if (health_due) last_health_publish_ = now;
+}
+
+void CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due) {
+  const auto& d = decision_for(v.decision, l);
+  Published& pub = published_[l.id];
+  const std::string topic = prefix_ + "/load/" + l.id;
+  if (everything || pub.on != d.on) {
+    send_(topic + "/state", on_off(d.on), true, 1);
+    pub.on = d.on;
+  }
+  const std::string key = fmt::format("{}/{}", static_cast<int>(d.reason.code), static_cast<int>(d.reason.cause));
+  if (everything || pub.reason_key != key) {
+    send_(topic + "/reason", reason_json(d.reason), true, 1);
+    pub.reason_key = key;
+  }
+  if (v.relays) {
+    const auto observed = v.relays->status(l.id).observed;
+    if (observed && (everything || pub.observed != observed)) {
+      send_(topic + "/observed", on_off(*observed), true, 1);
+      pub.observed = observed;
+    }
+  }
+  if (health_due && !v.energy.day().empty()) {
+    const auto e = v.energy.totals().find(l.state_key);
+    send_(topic + "/energy",
+          energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second,
+                      rated_draw_w(v.profiles.rules, l)),
+          true, 1);
+  }
+  const std::string mode = mode_name(state_of(v.state, l).override_.mode);
+  if (everything || pub.mode != mode) {
+    send_(topic + "/mode", mode, true, 1);
+    pub.mode = mode;
+  }
+}
+
+}  // namespace shackd

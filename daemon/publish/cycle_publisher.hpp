@@ -1,0 +1,71 @@
+#pragma once
+// What each cycle sends to MQTT, and what it need not send again: the per-cycle state,
+// decision and loop messages; a load's state, reason, observed state and mode when they change;
+// energy and device health once a minute; Home Assistant discovery after a (re)connect. Sent
+// through a function, so a test records it and the daemon hands it to the broker.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/loop/device_alarms.hpp"
+#include "daemon/publish/ha_discovery.hpp"
+#include "daemon/publish/publish.hpp"
+#include "daemon/site/energy.hpp"
+#include "daemon/site/loads.hpp"
+#include "daemon/site/profiles.hpp"
+#include "drivers/mqtt/relays.hpp"
+#include "drivers/readings.hpp"
+#include "rules/decision.hpp"
+
+namespace shackd {
+
+// One cycle's outcome and the site's state, as the publisher reads it.
+struct CycleView {
+  const rules::Snapshot& snap;
+  const rules::Decision& decision;
+  const rules::State& state;
+  const StoredProfiles& profiles;
+  const std::vector<LoadRef>& loads;
+  const drivers::mqtt::RelayManager* relays;  // null when MQTT is not started
+  const EnergyMeter& energy;
+  // Each device's health, in poll order.
+  const std::vector<std::pair<std::string, const drivers::DeviceHealth*>>& devices;
+  const MqttHealth& mqtt;
+  const LoopStats& loop;
+  const DeviceAlarmWatch& device_alarms;
+};
+
+class CyclePublisher {
+ public:
+  using Send = std::function<void(const std::string& topic, const std::string& payload, bool retain, int qos)>;
+  CyclePublisher(Send send, std::string prefix) : send_(std::move(send)), prefix_(std::move(prefix)) {}
+  // `discovery`: Home Assistant's messages too (sent with `everything` only).
+  void publish(const CycleView& v, const std::optional<DiscoveryOptions>& discovery, rules::SteadyTime now,
+               bool everything);
+  // After a reload or a reconnect: the next publish sends everything, as if for the first time.
+  void forget();
+  void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
+  // Each device's health as last published: true when it answers.
+  const std::map<std::string, bool>& devices_ok() const { return published_health_; }
+
+ private:
+  struct Published {
+    std::optional<bool> on, observed;
+    std::string mode;
+    std::string reason_key;
+  };
+  void load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due);
+  Send send_;
+  std::string prefix_;
+  std::map<std::string, Published> published_;
+  std::map<std::string, bool> published_health_;
+  // Each device's refused registers and not-available readings, as last published.
+  std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> published_map_;
+  std::string published_device_alarms_;
+  rules::SteadyTime last_health_publish_{};
+};
+
+}  // namespace shackd
