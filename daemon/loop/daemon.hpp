@@ -50,6 +50,9 @@ class Daemon {
   const StoredProfiles& profiles() const { return profiles_; }
   const rules::Snapshot& snapshot() const { return snap_; }
   const DeviceAlarmWatch& device_alarms() const { return device_alarms_; }
+  // One message from the broker: a relay's state or power, a sensor, an override, Home
+  // Assistant's birth message.
+  void on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now);
   // For `once`: listens up to `bound` for a live message from each MQTT sensor.
   void listen_for_sensors(std::chrono::milliseconds bound);
 

@@ -113,33 +113,35 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
         log::warn("mqtt: connection lost ({}); reconnecting", e->payload);
         mqtt_down("connection lost: " + e->payload);
         break;
-      case drivers::mqtt::Event::Kind::message: {
-        // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its
-        // power and its temperature in one tele/<t>/SENSOR: the relay takes its part, and the
-        // message still goes on to the sensors below (they read only the topics configured).
-        const bool relay_news = relays_->on_message(e->topic, e->payload, now);
-        if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, e->topic)) break;
-        if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, e->topic)) {
-          if (!e->retained) handle_mode_command(*id, e->payload, now);  // a retained command is stale
-          break;
-        }
-        if (config_.mqtt.discovery && e->topic == config_.mqtt.discovery_prefix + "/status") {
-          if (e->payload == "online") publish_all_ = true;  // Home Assistant restarted
-          break;
-        }
-        // A retained sensor message (Tasmota SensorRetain) has no age: it may be hours old, and
-        // stamping it "now" would make a dead sensor look alive. Only live messages count.
-        if (e->retained) {
-          log::debug("ignored a retained message on {}: its age is unknown", e->topic);
-          break;
-        }
-        const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
-        for (const auto& x : r.readings) readings_.set("sensor." + x.id, x.value, now);
-        for (const auto& why : r.errors) log::warn("{}", why);
-        break;
-      }
+      case drivers::mqtt::Event::Kind::message:
+        on_message(e->topic, e->payload, e->retained, now);
     }
   }
+}
+
+void Daemon::on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now) {
+  // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its
+  // power and its temperature in one tele/<t>/SENSOR: the relay takes its part, and the
+  // message still goes on to the sensors below (they read only the topics configured).
+  const bool relay_news = relays_ && relays_->on_message(topic, payload, now);
+  if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, topic)) return;
+  if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, topic)) {
+    if (!retained) handle_mode_command(*id, payload, now);  // a retained command is stale
+    return;
+  }
+  if (config_.mqtt.discovery && topic == config_.mqtt.discovery_prefix + "/status") {
+    if (payload == "online") publish_all_ = true;  // Home Assistant restarted
+    return;
+  }
+  // A retained sensor message (Tasmota SensorRetain) has no age: it may be hours old, and
+  // stamping it "now" would make a dead sensor look alive. Only live messages count.
+  if (retained) {
+    log::debug("ignored a retained message on {}: its age is unknown", topic);
+    return;
+  }
+  const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, topic, payload);
+  for (const auto& x : r.readings) readings_.set("sensor." + x.id, x.value, now);
+  for (const auto& why : r.errors) log::warn("{}", why);
 }
 
 void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {

@@ -1,0 +1,283 @@
+// Daemon::cycle() driven in process through its seams (daemon/loop/seams.hpp): a stepped clock,
+// a scripted GX standing in for the poller, and a recording publisher. The database is a real
+// SQLite file and the config a real YAML file; nothing else runs.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "daemon/loop/daemon.hpp"
+#include "daemon/system/signals.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+class StepClock final : public shackd::LoopClock {
+ public:
+  rules::SteadyTime steady() const override { return t_; }
+  std::int64_t wall_ms() const override { return wall_ms_; }
+  void step(std::chrono::milliseconds d) {
+    t_ += d;
+    wall_ms_ += d.count();
+  }
+
+ private:
+  rules::SteadyTime t_ = rules::SteadyTime{} + 1000h;
+  std::int64_t wall_ms_ = 1795435200000;  // 2026-11-23 06:00 UTC: a trusted date
+};
+
+// The GX as the loop sees it: readings as the test sets them, or no answer; register swaps
+// done at the next poll, as the PollWorker does, with results the test scripts.
+class ScriptedDevice final : public shackd::PolledDevice {
+ public:
+  ScriptedDevice(drivers::DeviceConfig c, const StepClock& clock) : config_(std::move(c)), clock_(clock) {}
+  const std::string& name() const override { return config_.name; }
+  const std::vector<drivers::UnitConfig>& units() const override { return config_.units; }
+  void request() override {
+    for (const auto& s : pending_) {
+      drivers::ModbusDevice::WriteResult r{50, ""};
+      if (!write_results.empty()) {
+        r = write_results.front();
+        write_results.pop_front();
+      }
+      done_.push_back({s, r});
+      writes.push_back(s);
+    }
+    pending_.clear();
+  }
+  std::optional<drivers::PollResult> wait(rules::SteadyTime) override {
+    drivers::PollResult r;
+    ++r.requests;
+    if (!answering) {
+      ++health_.consecutive_failures;
+      health_.last_error = "timed out";
+      r.errors.push_back(config_.name + ": timed out");
+      return r;
+    }
+    for (const auto& [name, v] : values) r.readings.push_back({name, v, clock_.steady()});
+    health_.consecutive_failures = 0;
+    health_.connected = true;
+    health_.last_success = clock_.steady();
+    return r;
+  }
+  drivers::DeviceHealth health() override { return health_; }
+  void swap(shackd::RegisterSwap s) override { pending_.push_back(s); }
+  std::vector<shackd::RegisterSwapDone> take_swaps() override { return std::exchange(done_, {}); }
+
+  std::map<std::string, double> values;
+  bool answering = true;
+  std::deque<drivers::ModbusDevice::WriteResult> write_results;  // next swaps' outcomes
+  std::vector<shackd::RegisterSwap> writes;                       // every swap done
+
+ private:
+  drivers::DeviceConfig config_;
+  const StepClock& clock_;
+  drivers::DeviceHealth health_;
+  std::vector<shackd::RegisterSwap> pending_;
+  std::vector<shackd::RegisterSwapDone> done_;
+};
+
+const char* kConfig = R"(site:
+  name: cycle
+database:
+  path: {DB}
+loop:
+  interval_ms: 1000
+devices:
+  victron:
+    host: 127.0.0.1
+    port: 1502
+    battery_unit: 225
+mqtt:
+  uri: tcp://127.0.0.1:1
+  prefix: shack
+relays:
+  primary_s21: {protocol: tasmota, topic: primary_s21}
+  dump_s19_1: {protocol: tasmota, topic: dump_s19_1}
+  heat_room_fan: {protocol: tasmota, topic: heat_room_fan}
+  heat_room_heater: {protocol: tasmota, topic: heat_room_heater}
+  main_room_fan: {protocol: tasmota, topic: main_room_fan}
+  main_room_heater: {protocol: tasmota, topic: main_room_heater}
+sensors:
+  heat_room_temp: {topic: tele/heat_room_temp/SENSOR, format: tasmota, key: DS18B20}
+  main_room_temp: {topic: tele/main_room_temp/SENSOR, format: tasmota, key: DS18B20}
+safety:
+  charge_block_action: [dvcc]
+profiles:
+  site:
+    electrical_stale_after_s: 3
+    stagger_s: 0
+  miners:
+    - name: "Primary S21+"
+      start_delay_s: 1
+      stop_delay_s: 1
+      min_on_s: 0
+      min_off_s: 0
+      max_starts_per_hour: 0
+      schedule: ""
+      operating_mode: balanced
+    - name: "Dump Load S19 #1"
+      enabled: false
+  zones:                      # the seed's: Heat Room holds the battery (no charging below 0 °C)
+    - name: Heat Room
+    - name: Main Room
+)";
+
+struct Site {
+  std::filesystem::path dir;
+  std::filesystem::path config;
+  StepClock clock;
+  ScriptedDevice* gx = nullptr;
+  std::vector<std::pair<std::string, std::string>> sent;  // topic, payload
+  std::unique_ptr<shackd::Daemon> daemon;
+
+  Site() {
+    char tmpl[] = "/tmp/shackd-cycle-XXXXXX";
+    dir = mkdtemp(tmpl);
+    config = dir / "shackd.yaml";
+    write_config(kConfig);
+    shackd::Seams seams;
+    seams.clock = &clock;
+    seams.make_device = [this](drivers::DeviceConfig c) {
+      auto d = std::make_unique<ScriptedDevice>(std::move(c), clock);
+      gx = d.get();
+      d->values = {{"system.battery_v", 54.0}, {"battery.battery_v", 54.0}, {"battery.min_cell_temp_c", 15.0},
+                   {"system.pv_w", 3000}, {"system.load_w", 400}};
+      return d;
+    };
+    seams.publish = [this](const std::string& t, const std::string& p, bool, int) { sent.emplace_back(t, p); };
+    daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{config.string(), false, false}, std::move(seams));
+  }
+  ~Site() {
+    daemon.reset();
+    std::filesystem::remove_all(dir);
+  }
+  void write_config(std::string text) {
+    text.replace(text.find("{DB}"), 4, (dir / "shackd.db").string());
+    std::ofstream(config) << text;
+  }
+  void cycles(int n, std::chrono::milliseconds step = 1000ms) {
+    for (int i = 0; i < n; ++i) {
+      clock.step(step);
+      daemon->cycle();
+    }
+  }
+  // The last payload sent on `topic`, "" if none.
+  std::string last(const std::string& topic) const {
+    for (auto it = sent.rbegin(); it != sent.rend(); ++it) {
+      if (it->first == topic) return it->second;
+    }
+    return "";
+  }
+  // Whether an event containing `text` was sent since message number `from`.
+  bool event_since(std::size_t from, const std::string& text) const {
+    for (std::size_t i = from; i < sent.size(); ++i) {
+      if (sent[i].first == "shack/event" && sent[i].second.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  const rules::LoadDecision& primary() const { return daemon->decision().miners.at(0); }
+};
+
+}  // namespace
+
+TEST_CASE("the cycle in process: a device that goes stale and comes back") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));
+  CHECK(s.last("shack/device/victron/health").find("\"consecutive_failures\":0") != std::string::npos);
+
+  const std::size_t before = s.sent.size();
+  s.gx->answering = false;
+  s.cycles(5);  // past electrical_stale_after_s (3 s)
+  CHECK(s.event_since(before, "victron: not answering: timed out"));
+  CHECK_FALSE(s.daemon->decision().battery.measured_v);
+  CHECK_FALSE(s.primary().on);
+  // Published at once when it stopped answering (its first failure), not at the next minute.
+  CHECK(s.last("shack/device/victron/health").find("\"consecutive_failures\":1") != std::string::npos);
+
+  const std::size_t down = s.sent.size();
+  s.gx->answering = true;
+  s.cycles(2);
+  CHECK(s.event_since(down, "victron: reading again"));
+  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));
+}
+
+TEST_CASE("the cycle in process: an override that expires") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  s.daemon->on_message("shack/load/primary_s21/mode/set", "off 10s", false, s.clock.steady());
+  s.cycles(1);
+  CHECK(s.last("shack/load/primary_s21/mode") == "off");
+  CHECK(s.primary().reason.code == rules::ReasonCode::override_off);
+  CHECK_FALSE(s.primary().on);
+  // A retained command is stale: ignored. A malformed one is refused with an event.
+  const std::size_t before = s.sent.size();
+  s.daemon->on_message("shack/load/primary_s21/mode/set", "on", true, s.clock.steady());
+  s.daemon->on_message("shack/load/primary_s21/mode/set", "sideways", false, s.clock.steady());
+  s.cycles(1);
+  CHECK(s.primary().reason.code == rules::ReasonCode::override_off);
+  CHECK(s.event_since(before, "is not auto, on or off"));
+  s.cycles(10);  // past the 10 s
+  CHECK(s.last("shack/load/primary_s21/mode") == "auto");
+  CHECK(s.primary().reason.code != rules::ReasonCode::override_off);
+}
+
+TEST_CASE("the cycle in process: a refused reload keeps the running config") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  std::string bad = kConfig;
+  bad.replace(bad.find("interval_ms: 1000"), 17, "interval_ms: -5");
+  s.write_config(bad);
+  const std::size_t before = s.sent.size();
+  shackd::signals::reload = true;
+  s.cycles(1);
+  CHECK_FALSE(shackd::signals::reload);
+  CHECK(s.event_since(before, "reload refused"));
+  CHECK(s.event_since(before, "loop.interval_ms"));
+  // The loop goes on deciding on the running config.
+  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));
+  CHECK(s.last("shack/state").find("\"battery_v\":54") != std::string::npos);
+}
+
+TEST_CASE("the cycle in process: the charge block's DVCC write, failing each way") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  CHECK(s.gx->writes.empty());
+
+  // Cold: charging blocked. The first 0 A write fails outright; it is retried the next cycle.
+  s.gx->write_results = {{std::nullopt, "timed out"}, {50, ""}};
+  std::size_t before = s.sent.size();
+  s.gx->values["battery.min_cell_temp_c"] = -3.0;
+  s.cycles(4);
+  CHECK(s.daemon->decision().block_charging);
+  REQUIRE(s.gx->writes.size() == 2);
+  CHECK(s.gx->writes[0].unit == 100);
+  CHECK(s.gx->writes[0].address == 2705);
+  CHECK(s.gx->writes[0].value == 0);
+  CHECK(s.event_since(before, "dvcc_write_failed: timed out"));
+  CHECK(s.event_since(before, "dvcc set to 0 A (was 50) after 2 tries"));
+
+  // Warm again: the limit goes back to 50. That write fails too (its read-back lost: it may
+  // have landed), and is retried until confirmed.
+  s.gx->write_results = {{std::nullopt, "read-back failed"}, {0, ""}};
+  before = s.sent.size();
+  s.gx->values["battery.min_cell_temp_c"] = 15.0;
+  s.cycles(4);
+  CHECK_FALSE(s.daemon->decision().block_charging);
+  REQUIRE(s.gx->writes.size() == 4);
+  CHECK(s.gx->writes[2].value == 50);
+  CHECK(s.gx->writes[3].value == 50);
+  CHECK(s.event_since(before, "dvcc_write_failed: read-back failed"));
+  CHECK(s.event_since(before, "dvcc restored to 50 after 2 tries"));
+  s.cycles(3);
+  CHECK(s.gx->writes.size() == 4);  // confirmed: nothing more written
+}
