@@ -200,8 +200,7 @@ PollResult ModbusDevice::poll() {
     any_ok = true;
     const SteadyTime as_of = *last_request_;
     std::vector<Reading> block_readings;
-    bool status_bad = false;
-    std::string status_why;
+    std::vector<std::pair<std::string, std::string>> gated;  // a reading, and the status that drops it
     for (const Register& reg : unit.table->registers) {
       if (reg.address < p.block.start || reg.address + word_count(reg.type) > p.block.start + p.block.count) continue;
       const std::span<const std::uint16_t> w(words.data() + (reg.address - p.block.start),
@@ -221,19 +220,17 @@ PollResult ModbusDevice::poll() {
         out.invalid.push_back({name, *why});
         continue;
       }
-      // A temperature service reports its sensor's state (3305): 0 OK, else open, short ...
-      if (reg.field == "status" && unit.table->service == "temperature" && value != 0) {
-        status_bad = true;
-        status_why = "sensor status " + std::to_string(static_cast<int>(value)) + " (0 = OK)";
+      // A sensor's status word (Register::invalidates): non-zero drops the reading it speaks for.
+      if (!reg.invalidates.empty() && value != 0) {
+        gated.emplace_back(unit.prefix + "." + std::string(reg.invalidates),
+                           std::string(reg.field) + " " + std::to_string(static_cast<long long>(value)) + " (0 = OK)");
       }
       block_readings.push_back({name, value, as_of});
     }
     for (auto& reading : block_readings) {
-      if (status_bad && reading.name.ends_with(".temp_c")) {
-        out.invalid.push_back({reading.name, status_why});
-      } else {
-        out.readings.push_back(std::move(reading));
-      }
+      const auto g = std::find_if(gated.begin(), gated.end(), [&](const auto& x) { return x.first == reading.name; });
+      if (g != gated.end()) out.invalid.push_back({reading.name, "sensor " + g->second});
+      else out.readings.push_back(std::move(reading));
     }
   }
 

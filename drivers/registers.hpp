@@ -44,6 +44,10 @@ struct Register {
   // says "no charging" and, on a plain battery monitor, when the value does not exist on D-Bus:
   // the BMS's charge voltage limit (305, never 0 on a BMS) tells the two apart.
   std::string_view only_with{};
+  // A sensor's own status word: while it reads non-zero, the reading `invalidates` of the same
+  // unit is dropped as invalid (a temperature service's 3305: 0 OK, 1 open circuit, 2 short,
+  // 3 reverse polarity, 4 supply; an open sensor still reports a number in 3304).
+  std::string_view invalidates{};
 };
 
 inline constexpr std::optional<std::int64_t> kInvalidIsZero{0};

@@ -123,7 +123,8 @@ constexpr std::array kSystemStatus{
 // com.victronenergy.temperature. Block 3300-3327.
 constexpr std::array kTemperature{
     Register{"temp_c", 3304, RegType::s16, 0.01, 0, -40, 100, "com.victronenergy.temperature:/Temperature"},
-    Register{"status", 3305, RegType::u16, 1, 0, 0, 4, "com.victronenergy.temperature:/Status"},
+    Register{"status", 3305, RegType::u16, 1, 0, 0, 4, "com.victronenergy.temperature:/Status", std::nullopt, {},
+             "temp_c"},
 };
 
 const Table kSystemTable{"system", kSystem, 125, 125, false, kSystemStatus};

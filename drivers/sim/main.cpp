@@ -68,7 +68,8 @@ options:
 
 commands:
   set battery_v|pv_w|house_w|battery_temp_c|internal_ohm|soc_pct VALUE
-  set battery_temp_sensor 0|1   set bms_min_cell_c CELSIUS (a BMS's coldest cell, reg 318)
+  set battery_temp_sensor 0|1   set temperature_status N (3305: 1 open, 2 short)
+  set bms_min_cell_c CELSIUS (a BMS's coldest cell, reg 318)
   set absorption_v V  set taper_a A   (a full battery: chargers hold PV back to the loads + taper)
   set bms_max_charge_a A  set bms_cold_cutoff_c C   (the BMS's limit 307 when warm; 0 below the cutoff)
   bms_alarm NAME 0|1|2    a BMS alarm by its register's name (low_voltage, low_cell_voltage, ...)
@@ -334,6 +335,7 @@ int main(int argc, char** argv) {
         else if (w[1] == "internal_ohm") model.internal_ohm = v;
         else if (w[1] == "soc_pct") model.soc_pct = v;
         else if (w[1] == "battery_temp_sensor") model.battery_temp_sensor = v != 0;
+        else if (w[1] == "temperature_status") model.temperature_status = static_cast<int>(v);
         else if (w[1] == "bms_min_cell_c") model.bms_min_cell_c = v;
         else if (w[1] == "bms_max_charge_a") model.bms_max_charge_a = v;
         else if (w[1] == "absorption_v") model.absorption_v = v;

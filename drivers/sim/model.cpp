@@ -197,7 +197,7 @@ std::optional<double> SiteModel::value(const std::string& service, const std::st
   }
   if (service == "temperature") {
     if (f == "temp_c") return battery_temp_c;
-    if (f == "status") return 0;
+    if (f == "status") return temperature_status;
     return std::nullopt;
   }
   if (service == "solark") {

@@ -47,6 +47,7 @@ class SiteModel {
   double house_w = 500;
   double internal_ohm = 0.01;
   double battery_temp_c = 20;
+  int temperature_status = 0;            // the temperature service's 3305: 1 open circuit, 2 short
   bool battery_temp_sensor = true;       // false: the monitor's 262 reads 0 ("not available")
   std::optional<double> bms_min_cell_c;  // a BMS's coldest cell (318); unset: a shunt, reads 0
   // A BMS (bms_min_cell_c set) behaves as LiFePO4 BMSes do: its charge current limit (307) is

@@ -270,3 +270,24 @@ TEST_CASE("a charge-limit swap: the Sol-Ark takes function 16 only, and the valu
   CHECK(*d.previous == -1);
   CHECK(sim.command("status").find("dvcc=0 ") != std::string::npos);
 }
+
+TEST_CASE("a temperature sensor whose status word says open circuit: its reading is invalid, not a temperature") {
+  test::SimProcess sim;
+  sim.ok("set battery_temp_c 12.5");
+  drivers::ModbusDevice victron(victron_config(sim.victron_port()));
+  const auto ok = victron.poll();
+  CHECK(value(ok, "temp.temp_c") == doctest::Approx(12.5));
+  CHECK(value(ok, "temp.status") == doctest::Approx(0));
+  // 3305 = 1: the sensor is open; 3304 still holds a number, which must not be believed.
+  sim.ok("set temperature_status 1");
+  const auto open = victron.poll();
+  CHECK_FALSE(value(open, "temp.temp_c"));
+  CHECK(value(open, "temp.status") == doctest::Approx(1));
+  bool said = false;
+  for (const auto& inv : open.invalid) said = said || (inv.name == "temp.temp_c" && inv.why == "sensor status 1 (0 = OK)");
+  CHECK(said);
+  // The other readings of the poll are untouched.
+  CHECK(value(open, "battery.battery_v"));
+  sim.ok("set temperature_status 0");
+  CHECK(value(victron.poll(), "temp.temp_c") == doctest::Approx(12.5));
+}
