@@ -16,6 +16,7 @@
 #include "daemon/publish/publish.hpp"
 #include "daemon/publish/render.hpp"
 #include "daemon/store/migrate.hpp"
+#include "daemon/store/site_identity.hpp"
 #include "daemon/system/exit_codes.hpp"
 #include "daemon/system/log.hpp"
 #include "daemon/system/notify.hpp"
@@ -70,6 +71,15 @@ std::optional<int> Daemon::start() {
     if (m.backup_path) log::info("database {}: backup before migrating: {}", config_.database_path, *m.backup_path);
     if (!load(config_, true)) return kExConfig;
     store_ = std::make_unique<RuntimeStore>(*db_);
+    const SiteIdentity id = site_identity(*db_, config_.site_name, clock_.wall_s());
+    site_id_ = id.site_id;
+    if (id.fixed_now) {
+      log::info("site id {} (from site.name '{}'): Home Assistant's ids; a later rename keeps them", id.site_id,
+                config_.site_name);
+    } else if (config_.site_name != id.named_from) {
+      log::info("site.name is '{}', was '{}': Home Assistant shows the new name and keeps the ids of site id {}",
+                config_.site_name, id.named_from, id.site_id);
+    }
     flush_pending_events();
     rows_ = store_->load_states();
     if (const auto day = local_day(clock_.wall_s())) energy_.restore(*day, store_->energy_on(*day));
@@ -153,7 +163,7 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
   if (config_.mqtt.discovery) {
     discovery = DiscoveryOptions{.prefix = config_.mqtt.prefix,
                                  .discovery_prefix = config_.mqtt.discovery_prefix,
-                                 .node_id = "shackd_" + slug(config_.site_name),
+                                 .node_id = "shackd_" + site_id_,
                                  .site_name = config_.site_name,
                                  .version = SHACKD_VERSION,
                                  .expire_after_s = std::max(10, static_cast<int>(rules::to_seconds(

@@ -88,6 +88,7 @@ class Daemon {
   std::unique_ptr<db::Db> db_;
   std::unique_ptr<RuntimeStore> store_;
   StoredProfiles profiles_;
+  std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
   std::vector<LoadRef> loads_;
   rules::State state_;
   rules::Decision decision_;

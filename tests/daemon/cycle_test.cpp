@@ -281,3 +281,26 @@ TEST_CASE("the cycle in process: the charge block's DVCC write, failing each way
   s.cycles(3);
   CHECK(s.gx->writes.size() == 4);  // confirmed: nothing more written
 }
+
+TEST_CASE("the cycle in process: a renamed site keeps its Home Assistant ids") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(1);
+  const auto config_topic = [&](const std::string& payload_part) {
+    for (const auto& [t, p] : s.sent) {
+      if (t.starts_with("homeassistant/") && p.find(payload_part) != std::string::npos) return t + " " + p;
+    }
+    return std::string();
+  };
+  const std::string before = config_topic("\"unique_id\":\"shackd_cycle_");
+  REQUIRE_FALSE(before.empty());
+  std::string renamed = kConfig;
+  renamed.replace(renamed.find("name: cycle"), 11, "name: Cabin on the Hill");
+  s.write_config(renamed);
+  s.sent.clear();
+  shackd::signals::reload = true;
+  s.cycles(1);
+  CHECK(config_topic("\"name\":\"shackd Cabin on the Hill\"") != "");  // the device's new name
+  CHECK(config_topic("shackd_cabin_on_the_hill") == "");
+  CHECK(config_topic("\"unique_id\":\"shackd_cycle_") != "");
+}

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "daemon/store/runtime_store.hpp"
+#include "daemon/store/site_identity.hpp"
 
 using shackd::LoadStateRow;
 using shackd::RuntimeStore;
@@ -307,4 +308,19 @@ TEST_CASE("the cycle journal: one text per minute that names its zones, continue
   CHECK(store.prune(minute + 3 * 86400, 30, 90, 500, 2) == 2);
   CHECK(db.scalar_int("SELECT count(*) FROM cycle_journal") == 0);
   CHECK(db.scalar_int("SELECT count(*) FROM telemetry") == 2);
+}
+
+TEST_CASE("the site id is fixed at the first start and a rename keeps it") {
+  test::MigratedDb m;
+  const auto first = shackd::site_identity(m.db, "Solar Shack", kT0);
+  CHECK(first.fixed_now);
+  CHECK(first.site_id == "solar_shack");  // as the ids were made before the table: nothing changes
+  const auto renamed = shackd::site_identity(m.db, "Cabin on the Hill", kT0 + 60);
+  CHECK_FALSE(renamed.fixed_now);
+  CHECK(renamed.site_id == "solar_shack");
+  CHECK(renamed.named_from == "Solar Shack");
+  // The table holds one row and refuses an id Home Assistant could not take.
+  CHECK(m.db.scalar_int("SELECT count(*) FROM site_identity") == 1);
+  CHECK_THROWS_AS(m.db.exec("UPDATE site_identity SET site_id = 'Solar Shack'"), shackd::db::Error);
+  CHECK_THROWS_AS(m.db.exec("INSERT INTO site_identity VALUES (2, 'x', 'x', 'x')"), shackd::db::Error);
 }
