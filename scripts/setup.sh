@@ -16,6 +16,7 @@ runtime=(
   mosquitto mosquitto-clients                 # a real broker for the demo and the tests
   faketime                                    # the demo and end-to-end tests run a day in minutes
   python3                                     # the demo picks free ports with it
+  librsvg2-bin                                # rsvg-convert: `shackd report --out day.png`
 )
 tests=(
   doctest-dev libbenchmark-dev                # tests and bench/

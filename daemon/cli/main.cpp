@@ -10,6 +10,7 @@
 #include "daemon/cli/demo_day.hpp"
 #include "daemon/cli/probe.hpp"
 #include "daemon/cli/replay.hpp"
+#include "daemon/cli/report.hpp"
 #include "daemon/cli/run_commands.hpp"
 #include "daemon/cli/status.hpp"
 #include "daemon/cli/store_commands.hpp"
@@ -27,6 +28,7 @@ void usage(std::FILE* to) {
              "  status            what is on, why and since when; device health\n"
              "  probe             find the GX's unit ids and map generation, check a Sol-Ark; print devices:\n"
              "  replay            the rules over recorded telemetry, optionally with a changed profile\n"
+             "  report            one day as a picture (SVG or PNG): voltage, PV, each load's switches\n"
              "  demo-day          run the rules over a built-in simulated day and print every decision\n"
              "  migrate           create or upgrade the database from the built-in schema migrations\n"
              "  db check          check the database's integrity and schema\n"
@@ -80,6 +82,7 @@ int dispatch(int argc, char** argv) {
   if (cmd == "status") return shackd::cmd_status(rest);
   if (cmd == "probe") return shackd::cmd_probe(rest);
   if (cmd == "replay") return shackd::cmd_replay(rest);
+  if (cmd == "report") return shackd::cmd_report(rest);
   if (cmd == "migrate") return shackd::cmd_migrate(rest);
   if (cmd == "db") return shackd::cmd_db(rest);
   if (cmd == "profiles") return shackd::cmd_profiles(rest);

@@ -6,6 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 command -v faketime >/dev/null || { echo "FAIL: faketime is not installed (scripts/setup.sh installs it)"; exit 1; }
 speed=180
+today=$(date +%Y-%m-%d)  # the simulated day's local date (the faked clock starts at 05:00 on it)
 
 start_broker
 start_sim --scenario "$SRC/config/demo-day.csv" --speed "$speed" --capacity-wh 20000 --soc 38 --internal-ohm 0.01 \
@@ -13,7 +14,7 @@ start_sim --scenario "$SRC/config/demo-day.csv" --speed "$speed" --capacity-wh 2
 site_config "$SRC/config/demo.yaml" "$WORK/shackd.db" "$MQTT_PORT" -e 's/timeout_ms: 1000/timeout_ms: 5000/' >"$WORK/day.yaml"
 printf 'relay_timing:\n  confirm_s: 60\n' >>"$WORK/day.yaml"   # faked seconds
 spy 'cmnd/+/POWER1'
-TZ=America/Los_Angeles start_daemon "$WORK/day.yaml" faketime -f "@$(date +%Y-%m-%d) 05:00:00 x$speed" ||
+TZ=America/Los_Angeles start_daemon "$WORK/day.yaml" faketime -f "@$today 05:00:00 x$speed" ||
   { cat "$WORK/shackd.log"; exit 1; }
 
 # Wait for simulated 13:45 (8.75 h / 180 = 175 s), bounded.
@@ -65,6 +66,24 @@ sed "s|$WORK/shackd.db|$WORK/moved.db|" "$WORK/day.yaml" >"$WORK/moved.yaml"
 out=$(replay "$WORK/moved.yaml"); rc=$?
 check "a record that the replay does not reproduce is named (exit $rc)" \
   '[[ $rc -eq 1 ]] && grep -qE "Primary S21\+: switching 1: recorded ON at .*, replay ON at" <<<"$out"'
+
+# The day as a picture (`shackd report`): every switch in the events table is in it, at its local
+# time with its reason, and the PNG renders.
+out=$("$BUILD/shackd" report --config "$WORK/day.yaml" --day "$today" --out "$WORK/day.png" 2>&1); rc=$?
+check "shackd report wrote the day (exit $rc: $out)" '[[ $rc -eq 0 && -s $WORK/day.svg ]]'
+check "the PNG is a PNG" '[[ $(head -c 4 "$WORK/day.png" | tail -c 3) == PNG ]]'
+switches=0 missing=""
+while IFS='|' read -r at on reason; do
+  [[ -n $at ]] || continue
+  hm=$(TZ=America/Los_Angeles date -d "$at" +%H:%M)
+  word=OFF; [[ $on == 1 ]] && word=ON
+  switches=$((switches + 1))
+  grep -qF ">$hm $word $reason</text>" "$WORK/day.svg" || missing+=" $hm $word $reason;"
+done < <(sqlite3 "$WORK/shackd.db" "SELECT at, commanded_on, reason FROM events WHERE kind = 'actuation' AND
+  at >= strftime('%Y-%m-%dT%H:%M:%SZ', '$today 08:00:00') ORDER BY id")
+check "every one of the day's $switches switches is in the picture, at its time with its reason${missing:+ (missing:$missing)}" \
+  '[[ $switches -ge 3 && -z $missing ]]'
+[[ -n ${REPORT_OUT:-} ]] && cp "$WORK/day.png" "$WORK/day.svg" "$WORK/shackd.db" "$WORK/day.yaml" "$REPORT_OUT/"
 
 [[ $failed -eq 0 ]] || { echo "--- shackd log"; grep -E "info: .*: (ON|OFF)|warn" "$WORK/shackd.log" | head -40; }
 finish

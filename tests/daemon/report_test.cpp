@@ -1,0 +1,106 @@
+// `shackd report`'s day: read from a real SQLite file and drawn as SVG; the switch times and
+// reasons in the picture are the events table's.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <cmath>
+#include <ctime>
+
+#include "daemon/report/svg.hpp"
+#include "rules/reason.hpp"
+#include "daemon/store/profile_store.hpp"
+#include "daemon/store/runtime_store.hpp"
+#include "tests/store/fixture.hpp"
+
+namespace {
+// 2026-11-23 00:00 in Los Angeles (PST, UTC-8) is 08:00 UTC.
+constexpr std::int64_t kMidnight = 1795420800;
+
+struct Zone {
+  explicit Zone(const char* tz) {
+    setenv("TZ", tz, 1);
+    tzset();
+  }
+  ~Zone() {
+    unsetenv("TZ");
+    tzset();
+  }
+};
+
+void actuation(shackd::RuntimeStore& s, std::int64_t at, const std::string& load, bool on, rules::ReasonCode code,
+               const std::string& detail) {
+  shackd::Event e;
+  e.at_unix_s = at;
+  e.kind = "actuation";
+  e.load_id = load;
+  e.commanded_on = on;
+  e.reason_code = static_cast<int>(code);
+  e.reason = std::string(rules::code_name(code));
+  e.detail = detail;
+  s.add_event(e);
+}
+}  // namespace
+
+TEST_CASE("a day's report: the switches, their reasons and the alarms, in the site's local time") {
+  test::MigratedDb m;
+  m.db.exec("UPDATE site_preferences SET timezone = 'America/Los_Angeles'");
+  shackd::RuntimeStore store(m.db);
+  // Left on the evening before: on at midnight.
+  actuation(store, kMidnight - 3600, "primary_s21", true, rules::ReasonCode::running, "on the day before");
+  actuation(store, kMidnight + 7 * 3600 + 42 * 60, "primary_s21", false, rules::ReasonCode::below_stop_voltage,
+            "47.90 V below the stop voltage 48.00 V");
+  actuation(store, kMidnight + 11 * 3600 + 5 * 60, "primary_s21", true, rules::ReasonCode::running, "52.1 V");
+  actuation(store, kMidnight + 24 * 3600 + 60, "primary_s21", false, rules::ReasonCode::idle, "the next day");
+  shackd::Event alarm;
+  alarm.at_unix_s = kMidnight + 3 * 3600;
+  alarm.kind = "alarm";
+  alarm.reason = "voltage_fallback";
+  alarm.detail = "the battery monitor is stale, deciding on <the GX> & co";
+  store.add_event(alarm);
+  for (int i = 0; i < 24 * 60; ++i) {
+    shackd::TelemetrySample t;
+    t.battery_v = 50.0 + 2.0 * std::sin(i / 229.0);
+    t.pv_w = i > 420 && i < 1020 ? 3000.0 : 0.0;
+    t.load_w = 900;
+    store.add_sample(kMidnight + i * 60, t);
+    if (i % 60 == 59) store.flush(kMidnight + i * 60 + 59);
+  }
+  store.flush(kMidnight + 24 * 3600, true);
+
+  const shackd::StoredProfiles profiles = shackd::load_profiles(m.db);
+  std::string why;
+  auto day = shackd::report::read_day(m.db, profiles, "2026-11-23", why);
+  REQUIRE(day);
+  CHECK(day->start == kMidnight);
+  CHECK(day->end == kMidnight + 24 * 3600);
+  CHECK(day->minutes.size() == 24 * 60);
+  const auto& primary = day->loads.at(0);
+  CHECK(primary.id == "primary_s21");
+  CHECK(primary.on_at_start);
+  REQUIRE(primary.switches.size() == 2);  // the day's own: not the evening before, not the next day
+  CHECK(day->marks.size() == 1);
+
+  Zone tz("America/Los_Angeles");
+  const std::string svg = shackd::report::render_svg(*day);
+  CHECK(svg.find("07:42 OFF below_stop_voltage") != std::string::npos);
+  CHECK(svg.find("11:05 ON running") != std::string::npos);
+  CHECK(svg.find("<title>47.90 V below the stop voltage 48.00 V</title>") != std::string::npos);
+  CHECK(svg.find("03:00 alarm: the battery monitor is stale, deciding on &lt;the GX&gt; &amp; co") != std::string::npos);
+  CHECK(svg.find("Primary S21+ start") != std::string::npos);  // its threshold, labelled
+  CHECK(svg.find("the next day") == std::string::npos);
+
+  CHECK_FALSE(shackd::report::read_day(m.db, profiles, "2026-02-30", why));
+  CHECK(why.find("not a date in the calendar") != std::string::npos);
+  CHECK_FALSE(shackd::report::read_day(m.db, profiles, "yesterday", why));
+  CHECK(why.find("not a date like 2026-11-23") != std::string::npos);
+}
+
+TEST_CASE("a day that changes the clock has 23 or 25 hours") {
+  std::string why;
+  const auto spring = shackd::report::day_bounds("2026-03-08", "America/Los_Angeles", why);
+  REQUIRE(spring);
+  CHECK(spring->second - spring->first == 23 * 3600);
+  const auto autumn = shackd::report::day_bounds("2026-11-01", "America/Los_Angeles", why);
+  REQUIRE(autumn);
+  CHECK(autumn->second - autumn->first == 25 * 3600);
+}
