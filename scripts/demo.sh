@@ -29,6 +29,11 @@ cleanup() {
   # faketime runs shackd as its child: stop whatever still names this demo's directory.
   pkill -f "$work" 2>/dev/null || true
   wait 2>/dev/null || true
+  # The day so far as a picture, kept in the current directory (the demo's own files are not).
+  if [[ -s $work/shackd.db ]] && build-demo/shackd report --config "$work/demo.yaml" --day "$(date +%Y-%m-%d)" \
+    --out "shackd-demo-$(date +%Y-%m-%d).svg" >/dev/null 2>&1; then
+    echo "demo: the day as a picture: $PWD/shackd-demo-$(date +%Y-%m-%d).svg (open it in a browser)"
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,6 +55,7 @@ shackd demo: a day at the Solar Shack from 05:00, ${speed}x real time (about $((
   watch it:  mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'shack/#' -v
              mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'cmnd/#' -v        (the relay commands)
   override:  mosquitto_pub -h 127.0.0.1 -p $mqtt_port -t shack/load/dump_s19_1/mode/set -m 'off 1h'
+  the day:   build-demo/shackd report --config $work/demo.yaml --day $(date +%Y-%m-%d) --out day.png   (an SVG is written when the demo stops)
 Decisions follow as they happen (times are simulated). Ctrl-C stops everything.
 
 INFO
