@@ -57,6 +57,8 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
   "adduser, libc6 (>= 2.36), libgcc-s1 (>= 3.0), libstdc++6 (>= 12), libmodbus5 (>= 3.1.6), libpaho-mqtt1.3 (>= 1.3.11), libpaho-mqttpp3-1 (>= 1.2.0), libssl3 (>= 3.0.0), libsqlite3-0 (>= 3.40.0), libyaml-cpp0.7 (>= 0.7.0), libfmt9 (>= 9.1.0)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto")
+# rsvg-convert, for `shackd report --out day.png` (the SVG needs nothing).
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "librsvg2-bin")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/cmake/deb/conffiles
   ${PROJECT_SOURCE_DIR}/cmake/deb/postinst
