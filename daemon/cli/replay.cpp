@@ -212,12 +212,11 @@ int cmd_replay(const std::vector<std::string>& argv) {
     }
     db::Db db(c.config->database_path);
     require_current(db, embedded_migrations());
-    StoredProfiles base = load_profiles(db);
-    if (c.config->profiles) {
-      const auto errors = overlay_profiles(*c.config->profiles, base, "profiles");
-      for (const auto& e : errors) fmt::print(stderr, "{}\n", e);
-      if (!errors.empty()) return kExConfig;
-    }
+    std::vector<std::string> config_errors;
+    const auto in_force = profiles_in_force(load_profiles(db), c.config->profiles, config_errors);
+    for (const auto& e : config_errors) fmt::print(stderr, "{}\n", e);
+    if (!in_force) return kExConfig;
+    const StoredProfiles base = *in_force;
     setenv("TZ", base.site.timezone.c_str(), 1);
     tzset();
     StoredProfiles changed = base;

@@ -70,12 +70,11 @@ int cmd_report(const std::vector<std::string>& argv) {
     }
     db::Db db(c.config->database_path);
     require_current(db, embedded_migrations());
-    StoredProfiles profiles = load_profiles(db);
-    if (c.config->profiles) {
-      const auto errors = overlay_profiles(*c.config->profiles, profiles, "profiles");
-      for (const auto& e : errors) fmt::print(stderr, "{}\n", e);
-      if (!errors.empty()) return kExConfig;
-    }
+    std::vector<std::string> errors;
+    const auto in_force = profiles_in_force(load_profiles(db), c.config->profiles, errors);
+    for (const auto& e : errors) fmt::print(stderr, "{}\n", e);
+    if (!in_force) return kExConfig;
+    StoredProfiles profiles = *in_force;
     const std::string date =
         a.get("--day", report::local_date(static_cast<std::int64_t>(std::time(nullptr)), profiles.site.timezone));
     std::string why;

@@ -165,6 +165,13 @@ std::string locate_problem(const YAML::Node& node, const std::string& path, cons
 
 }  // namespace
 
+std::optional<StoredProfiles> profiles_in_force(StoredProfiles stored, const std::optional<YAML::Node>& section,
+                                                std::vector<std::string>& errors) {
+  if (section) errors = overlay_profiles(*section, stored, "profiles");
+  if (!errors.empty()) return std::nullopt;
+  return stored;
+}
+
 std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles& profiles, const std::string& path) {
   yaml::Errors errors;
   Row site = rows::site_row(profiles);

@@ -21,6 +21,12 @@ namespace shackd {
 std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles& profiles,
                                           const std::string& path = "profiles");
 
+// The profiles as the daemon would run them: `stored` (the database's) with the config's
+// `profiles:` section, if any, over them. nullopt, with every problem in `errors`, when the
+// section is refused. For the commands that read what the daemon decides on (replay, report).
+std::optional<StoredProfiles> profiles_in_force(StoredProfiles stored, const std::optional<YAML::Node>& section,
+                                                std::vector<std::string>& errors);
+
 // Where the section gives `field` of the profile `name` in its `kind`s list ("miner", "zone"):
 // "profiles.miners[1].relay_id (line 40:17)", or the profile's own line when it lacks the key;
 // nullopt when the section does not list that profile (it is the database's).

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <map>
 
+#include "daemon/loop/state_restore.hpp"  // parse_iso_utc
 #include "daemon/site/loads.hpp"
 #include "daemon/store/runtime_store.hpp"
 
@@ -37,18 +38,6 @@ std::int64_t local_midnight(int y, int m, int d) {
   return static_cast<std::int64_t>(std::mktime(&tm));
 }
 
-std::optional<std::int64_t> parse_iso_utc(const std::string& s) {
-  int y, mo, d, h, mi, sec;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<std::int64_t>(timegm(&tm));
-}
 
 }  // namespace
 
