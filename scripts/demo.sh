@@ -47,7 +47,10 @@ site_sim build-demo/shackd-sim "$work" "$mqtt_port" --scenario config/demo-day.c
   --capacity-wh 20000 --soc 38 --internal-ohm 0.01 --sensor-period 2 ||
   { pids+=("$SITE_SIM_PID"); cat "$work/sim.out"; echo "demo: the simulator did not start"; exit 1; }
 pids+=("$SITE_SIM_PID")
-site_config config/demo.yaml "$work/shackd.db" "$mqtt_port" >"$work/demo.yaml"
+# Device timeouts are on the faked clock: 1000 ms at 60x is 17 ms of real time, which a busy
+# machine misses ("not answering"). Give the real time a site would have, about 100 ms.
+timeout_ms=$((speed * 100 > 30000 ? 30000 : speed * 100))
+site_config config/demo.yaml "$work/shackd.db" "$mqtt_port" -e "s/timeout_ms: 1000/timeout_ms: $timeout_ms/" >"$work/demo.yaml"
 
 cat <<INFO
 shackd demo: a day at the Solar Shack from 05:00, ${speed}x real time (about $((17 * 3600 / speed / 60)) minutes).
