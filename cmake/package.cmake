@@ -1,5 +1,5 @@
 # What `make install` and CPack put where, and the Debian package for the target architecture
-# (one .deb per architecture: cross/ and scripts/cross.sh; README "Raspberry Pi").
+# (one .deb per architecture: cross/ and scripts/cross.sh; docs/guide.md "Raspberry Pi").
 include(GNUInstallDirs)
 
 install(TARGETS shackd RUNTIME DESTINATION bin)
@@ -8,7 +8,7 @@ install(FILES config/shackd.example.yaml DESTINATION /etc/shackd RENAME shackd.y
 file(GLOB _shackd_schema CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/schema/*.sql)
 install(FILES ${_shackd_schema} DESTINATION share/shackd/schema)
 install(FILES config/shackd.example.yaml DESTINATION share/doc/shackd/examples)
-install(FILES README.md cmake/deb/copyright DESTINATION share/doc/shackd)
+install(FILES README.md docs/guide.md cmake/deb/copyright DESTINATION share/doc/shackd)
 install(DIRECTORY DESTINATION /var/lib/shackd)
 
 # Debian wants the changelog and the man page gzip'ed at maximum compression, without a timestamp.

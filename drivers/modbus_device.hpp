@@ -84,7 +84,7 @@ class ModbusDevice {
   WriteResult swap_register(int unit, std::uint16_t address, std::int16_t value);
   const DeviceHealth& health() const { return health_; }
   const DeviceConfig& config() const { return config_; }
-  // The reads one poll makes, unit by unit (for the README's figures and the benchmark).
+  // The reads one poll makes, unit by unit (for the figures in docs/development.md and the benchmark).
   struct PlannedRead {
     int unit;
     Block block;

@@ -68,7 +68,7 @@ struct SiteProfile {
   double plausible_max_v = 70.0;       // scale, 0xFFFF, a bank disconnected from the shunt)
   double internal_resistance_ohm = 0.0;  // V_decide = V - I_charge * R; 0 turns it off
 
-  // Mode effects (see README "Operating modes").
+  // Mode effects (see docs/guide.md, "Operating modes").
   double mode_margin_v = 0.5;
 
   Duration stagger = Seconds(30);           // at most one load start per interval (inrush)
@@ -150,7 +150,7 @@ double own_sag_v(double power_w, double bank_v, double internal_resistance_ohm);
 // Where a heater starts: voltage_low plus the larger of the site's margin and its own sag.
 double heater_start_v(const SiteProfile& site, const ZoneProfile& zone);
 
-// A miner's thresholds after its operating mode (README "Operating modes"): what decide() uses,
+// A miner's thresholds after its operating mode (docs/guide.md, "Operating modes"): what decide() uses,
 // and what `check` and `once` show.
 struct EffectiveThresholds {
   double start_v;

@@ -1,6 +1,6 @@
 #pragma once
 // A small JSON writer for the messages shackd publishes every cycle: appending to one string is
-// several times cheaper than building nlohmann's document first (README "Performance").
+// several times cheaper than building nlohmann's document first (docs/development.md, "Performance").
 #include <cmath>
 #include <optional>
 #include <string>

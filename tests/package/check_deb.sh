@@ -30,6 +30,7 @@ has -rwxr-xr-x usr/bin/shackd
 has -rw-r--r-- usr/lib/systemd/system/shackd.service
 has -rw-r--r-- etc/shackd/shackd.yaml
 has -rw-r--r-- usr/share/doc/shackd/copyright
+has -rw-r--r-- usr/share/doc/shackd/guide.md
 has -rw-r--r-- usr/share/doc/shackd/changelog.gz
 has -rw-r--r-- usr/share/man/man8/shackd.8.gz
 has drwxr-xr-x var/lib/shackd/
