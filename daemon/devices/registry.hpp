@@ -1,8 +1,9 @@
 #pragma once
 // The device kinds shackd knows, in one place: what each configured device is to the loop (the
 // Modbus device and units to poll), what it can write (the charge limits a charge block holds at
-// 0 A) and what it says about the chargers (evidence that they hold PV back). The loop, the
-// publisher and the CLI loop over what this returns; no other file in daemon/loop names a brand.
+// 0 A) and what it says about the chargers (evidence that they hold PV back). The loop and the
+// publisher loop over what this returns; no code in daemon/loop names a brand (its comments use
+// them as examples).
 #include <chrono>
 #include <string>
 #include <vector>
