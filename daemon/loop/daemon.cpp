@@ -159,8 +159,8 @@ void Daemon::apply(rules::SteadyTime now) {
 
 void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything) {
   if (!seams_.publish && (!mqtt_ || !mqtt_->connected())) return;
-  std::optional<DiscoveryOptions> discovery;
-  if (config_.mqtt.discovery) {
+  std::optional<DiscoveryOptions> discovery;  // sent with the full publish only
+  if (everything && config_.mqtt.discovery) {
     discovery = DiscoveryOptions{.prefix = config_.mqtt.prefix,
                                  .discovery_prefix = config_.mqtt.discovery_prefix,
                                  .node_id = "shackd_" + site_id_,
@@ -202,9 +202,8 @@ void Daemon::cycle() {
   if (signals::reload) reload();
   const auto started = clock_.steady();
   // 1. Poll every device at once; a slow one costs at most its own timeout.
-  const std::chrono::milliseconds longest = devices::longest_timeout(config_);
   for (auto& w : workers_) w->request();
-  const auto deadline = started + longest + std::chrono::milliseconds(250);
+  const auto deadline = started + longest_timeout_ + std::chrono::milliseconds(250);
   for (auto& w : workers_) {
     if (auto r = w->wait(deadline)) {
       readings_.update(*r);

@@ -96,6 +96,7 @@ class Daemon {
   drivers::SnapshotMapping mapping_;
   rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
   std::vector<std::unique_ptr<PolledDevice>> workers_;
+  std::chrono::milliseconds longest_timeout_{0};  // the slowest device's, fixed with the devices
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
   std::unique_ptr<drivers::mqtt::Client> mqtt_;

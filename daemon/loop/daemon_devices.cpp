@@ -15,6 +15,7 @@ void Daemon::start_devices() {
   for (auto& d : devices::modbus_devices(config_)) {
     workers_.push_back(seams_.make_device ? seams_.make_device(std::move(d)) : std::make_unique<PollWorker>(std::move(d)));
   }
+  longest_timeout_ = devices::longest_timeout(config_);
   build_charge_limits();
 }
 
