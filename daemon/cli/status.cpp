@@ -143,6 +143,17 @@ int cmd_status(const std::vector<std::string>& argv) {
     }
   }
   if (!energy.empty()) fmt::print("energy today ({}): {}\n", energy_day, fmt::join(energy, ", "));
+  // The site's own flows today (measured; "?" while nothing was).
+  std::vector<std::string> flows;
+  for (const auto& [flow, words] : {std::pair{"pv", "solar"}, std::pair{"battery_in", "battery charged"},
+                                    std::pair{"battery_out", "battery discharged"}}) {
+    const auto e = nlohmann::json::parse(topic(std::string("/energy/") + flow), nullptr, false);
+    if (!e.is_object() || !e.contains("today_kwh")) continue;
+    energy_day = e.value("day", energy_day);
+    flows.push_back(e["today_kwh"].is_number() ? fmt::format("{} {:.2f} kWh", words, e["today_kwh"].get<double>())
+                                               : fmt::format("{} ? (not measured)", words));
+  }
+  if (!flows.empty()) fmt::print("site today ({}): {}\n", energy_day, fmt::join(flows, ", "));
   // Health is as shackd last published it: with shackd stopped it is history, not "connected now".
   const bool running = topic("/status") == "online";
   for (const char* dev : {"victron", "solark"}) {

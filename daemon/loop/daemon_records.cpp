@@ -115,6 +115,9 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
     }
     draws.push_back(std::move(d));
   }
+  for (auto& f : site_flows(snap_, decision_.battery.measured_v, profiles_.rules.site.electrical_stale_after)) {
+    draws.push_back(std::move(f));
+  }
   const std::string counting = energy_.day();
   const auto finished = energy_.tick(*day, now, draws);
   if (!store_) return;

@@ -32,6 +32,13 @@ void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOp
   // Health and energy: once a minute, and at once after a (re)connect.
   const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
   for (const auto& l : v.loads) load_messages(v, l, everything, health_due);
+  if (health_due && !v.energy.day().empty()) {
+    for (const char* flow : {kPvFlow, kBatteryInFlow, kBatteryOutFlow}) {
+      const auto e = v.energy.totals().find(flow);
+      send_(p + "/energy/" + std::string(flow).substr(5),  // "site:pv" -> <prefix>/energy/pv
+            flow_energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second), true, 1);
+    }
+  }
   bool device_changed = false;
   for (const auto& [name, h] : v.devices) {
     const bool ok = h->consecutive_failures == 0 && h->last_success.has_value();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <tuple>
 
 namespace shackd {
 
@@ -82,6 +83,16 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
       {{"name", "Device alarms"}, {"state_topic", devices}, {"icon", "mdi:alert-circle-outline"},
        {"value_template",
         "{{ (value_json.alarms | map(attribute='text') | join('; ') or 'none') | truncate(250) }}"}});
+  // The site's energy today, for the Energy dashboard's solar and battery slots.
+  for (const auto& [flow, name, icon] : {std::tuple{"pv", "Solar energy today", "mdi:solar-power"},
+                                        std::tuple{"battery_in", "Battery charged today", "mdi:battery-arrow-up"},
+                                        std::tuple{"battery_out", "Battery discharged today", "mdi:battery-arrow-down"}}) {
+    const std::string topic = o.prefix + "/energy/" + flow;
+    add("sensor", std::string(flow) + "_energy_today",
+        {{"name", name}, {"state_topic", topic}, {"device_class", "energy"}, {"state_class", "total_increasing"},
+         {"unit_of_measurement", "kWh"}, {"icon", icon}, {"value_template", "{{ value_json.today_kwh }}"},
+         {"json_attributes_topic", topic}});
+  }
   for (const auto& l : loads) {
     add("binary_sensor", l.id + "_relay",
         {{"name", l.name + " relay"}, {"state_topic", o.prefix + "/load/" + l.id + "/observed"},

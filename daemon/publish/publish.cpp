@@ -156,6 +156,21 @@ std::string energy_json(const std::string& day, const LoadEnergy& e, double rate
   return out;
 }
 
+std::string flow_energy_json(const std::string& day, const LoadEnergy& e) {
+  std::string out = "{";
+  json_out::key(out, "day");
+  json_out::string(out, day);
+  json_out::key(out, "today_kwh");
+  if (e.metered_s > 0 || e.on_s == 0) json_out::number(out, e.wh / 1000.0, 3);
+  else out += "null";
+  json_out::key(out, "measured_h");
+  json_out::number(out, e.metered_s / 3600.0, 3);
+  json_out::key(out, "unknown_h");  // counted time without a fresh reading
+  json_out::number(out, e.unrated_s / 3600.0, 3);
+  out += '}';
+  return out;
+}
+
 std::string loop_json(const LoopStats& s) {
   std::string out = "{";
   json_out::key(out, "cycles");

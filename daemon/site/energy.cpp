@@ -1,8 +1,27 @@
 #include "daemon/site/energy.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace shackd {
+
+std::vector<Draw> site_flows(const rules::Snapshot& snap, std::optional<double> battery_v,
+                             rules::Duration stale_after) {
+  auto fresh = [&](const std::optional<rules::Reading>& r) -> std::optional<double> {
+    if (!r || snap.now - r->as_of > stale_after) return std::nullopt;
+    return r->value;
+  };
+  std::vector<Draw> flows{{kPvFlow, true, std::nullopt, 0}, {kBatteryInFlow, true, std::nullopt, 0},
+                          {kBatteryOutFlow, true, std::nullopt, 0}};
+  // Meter noise at night (a few W either way) is not production.
+  if (const auto pv = fresh(snap.pv_w)) flows[0].metered_w = std::max(0.0, *pv);
+  if (const auto a = fresh(snap.battery_a); a && battery_v) {
+    const double w = *a * *battery_v;
+    flows[1].metered_w = std::max(0.0, w);
+    flows[2].metered_w = std::max(0.0, -w);
+  }
+  return flows;
+}
 
 void EnergyMeter::restore(const std::string& day, std::map<std::string, LoadEnergy> totals) {
   day_ = day;

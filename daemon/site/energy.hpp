@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "rules/snapshot.hpp"
 #include "rules/time.hpp"
 
 namespace shackd {
@@ -27,6 +28,20 @@ struct Draw {
   std::optional<double> metered_w;   // the relay's own fresh reading
   double rated_w = 0;                // 0: no rating
 };
+
+// The site's own flows, counted by the same meter beside the loads (and stored with them, in
+// load_energy, under these ids): what the panels made and what went into and out of the battery,
+// for Home Assistant's Energy dashboard (issue 17). Measured, never rated: a cycle without a fresh
+// reading counts its time as unknown (LoadEnergy::unrated_s), not as 0 W.
+inline constexpr const char* kPvFlow = "site:pv";
+inline constexpr const char* kBatteryInFlow = "site:battery_in";
+inline constexpr const char* kBatteryOutFlow = "site:battery_out";
+
+// This cycle's flows: PV from the snapshot's total (a partial sum counts what was measured), the
+// battery's power from the voltage the rules decided on (fresh and plausible) times its current
+// (+ = charging), each reading older than `stale_after` unknown.
+std::vector<Draw> site_flows(const rules::Snapshot& snap, std::optional<double> battery_v,
+                             rules::Duration stale_after);
 
 class EnergyMeter {
  public:

@@ -89,3 +89,53 @@ TEST_CASE("<prefix>/load/<id>/energy says where its number comes from") {
   CHECK(fan["on_h"] == 1);
   CHECK(fan["basis"] == "none");
 }
+
+TEST_CASE("the site's flows: PV, and the battery's power split into charged and discharged") {
+  using shackd::kBatteryInFlow;
+  using shackd::kBatteryOutFlow;
+  using shackd::kPvFlow;
+  rules::Snapshot s;
+  s.now = kT0;
+  s.pv_w = rules::Reading{4200, kT0 - 2s};
+  s.battery_a = rules::Reading{-20, kT0 - 2s};  // discharging
+  auto flows = shackd::site_flows(s, 52.0, 30s);
+  REQUIRE(flows.size() == 3);
+  CHECK(flows[0].load_id == kPvFlow);
+  CHECK(flows[0].metered_w == 4200);
+  CHECK(flows[1].load_id == kBatteryInFlow);
+  CHECK(flows[1].metered_w == 0);
+  CHECK(flows[2].load_id == kBatteryOutFlow);
+  CHECK(flows[2].metered_w == doctest::Approx(1040));
+  s.battery_a = rules::Reading{30, kT0 - 2s};
+  flows = shackd::site_flows(s, 52.0, 30s);
+  CHECK(flows[1].metered_w == doctest::Approx(1560));
+  CHECK(flows[2].metered_w == 0);
+  // No voltage the rules trust, or a stale current: the battery's flow is unknown, not 0 W.
+  flows = shackd::site_flows(s, std::nullopt, 30s);
+  CHECK_FALSE(flows[1].metered_w);
+  CHECK_FALSE(flows[2].metered_w);
+  s.battery_a->as_of = kT0 - 31s;
+  s.pv_w = rules::Reading{-3, kT0};  // a meter's noise at night
+  flows = shackd::site_flows(s, 52.0, 30s);
+  CHECK_FALSE(flows[1].metered_w);
+  CHECK(flows[0].metered_w == 0);
+  s.pv_w.reset();
+  CHECK_FALSE(shackd::site_flows(s, 52.0, 30s)[0].metered_w);
+
+  // Counted by the meter beside the loads: an hour at 4200 W, then an hour unknown.
+  EnergyMeter m;
+  const Draw pv{kPvFlow, true, 4200.0, 0}, unknown{kPvFlow, true, std::nullopt, 0};
+  for (int i = 0; i < 1800; ++i) m.tick("2026-11-23", kT0 + i * 2s, {pv});
+  for (int i = 0; i <= 1800; ++i) m.tick("2026-11-23", kT0 + 3600s + i * 2s, {unknown});
+  const auto& e = m.totals().at(kPvFlow);
+  CHECK(e.wh == doctest::Approx(4200));
+  CHECK(e.metered_s == doctest::Approx(3600));
+  CHECK(e.unrated_s == doctest::Approx(3600));
+  const auto j = nlohmann::json::parse(shackd::flow_energy_json("2026-11-23", e));
+  CHECK(j["today_kwh"] == 4.2);
+  CHECK(j["measured_h"] == 1);
+  CHECK(j["unknown_h"] == 1);
+  // Nothing measured yet today: unknown, not 0; at midnight (nothing counted): 0.
+  CHECK(nlohmann::json::parse(shackd::flow_energy_json("d", {0, 60, 0, 60}))["today_kwh"].is_null());
+  CHECK(nlohmann::json::parse(shackd::flow_energy_json("d", {}))["today_kwh"] == 0);
+}

@@ -104,7 +104,34 @@ const std::set<std::string> kStateClasses = {"measurement", "measurement_angle",
 const std::set<std::string> kBinaryClasses = {"battery", "battery_charging", "cold", "connectivity", "door", "heat",
                                               "plug", "power", "problem", "running", "safety", "update"};
 
+// The keys each platform's schema accepts (HA MQTT docs: the entity base, then sensor,
+// binary_sensor, select): HA refuses a discovery payload with a key its schema does not know, so
+// a typo loses the entity. And the keys each one needs.
+const std::set<std::string> kBaseKeys = {
+    "availability", "availability_mode", "availability_template", "availability_topic", "default_entity_id",
+    "device", "enabled_by_default", "encoding", "entity_category", "entity_picture", "icon",
+    "json_attributes_template", "json_attributes_topic", "name", "origin", "payload_available",
+    "payload_not_available", "platform", "qos", "unique_id", "value_template"};
+const std::map<std::string, std::set<std::string>> kPlatformKeys = {
+    {"sensor", {"device_class", "expire_after", "force_update", "last_reset_value_template", "options",
+                "state_class", "state_topic", "suggested_display_precision", "unit_of_measurement"}},
+    {"binary_sensor", {"device_class", "expire_after", "force_update", "off_delay", "payload_off", "payload_on",
+                       "state_topic"}},
+    {"select", {"command_template", "command_topic", "optimistic", "options", "retain", "state_topic"}}};
+const std::map<std::string, std::vector<std::string>> kRequiredKeys = {
+    {"sensor", {"state_topic"}}, {"binary_sensor", {"state_topic"}}, {"select", {"command_topic", "options"}}};
+const std::set<std::string> kDeviceKeys = {"configuration_url", "connections", "hw_version", "identifiers",
+                                           "manufacturer", "model", "model_id", "name", "serial_number",
+                                           "suggested_area", "sw_version", "via_device"};
+
 void check_ha_rules(const std::string& component, const json& c, const shackd::DiscoveryOptions& o) {
+  REQUIRE(kPlatformKeys.count(component) == 1);
+  for (const auto& [key, value] : c.items()) {
+    CHECK_MESSAGE((kBaseKeys.count(key) || kPlatformKeys.at(component).count(key)), component << " has no key " << key);
+  }
+  for (const auto& key : kRequiredKeys.at(component)) CHECK_MESSAGE(c.contains(key), component << " needs " << key);
+  for (const auto& [key, value] : c["device"].items()) CHECK_MESSAGE(kDeviceKeys.count(key), "device has no key " << key);
+  CHECK_FALSE(c["device"]["identifiers"].empty());
   CHECK_FALSE(c.contains("object_id"));  // ignored since HA 2026.4
   const std::string id = c["default_entity_id"].get<std::string>();
   CHECK(id.rfind(component + "." + o.node_id + "_", 0) == 0);
@@ -165,7 +192,8 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
         ++energy;
         CHECK(c["state_class"] == "total_increasing");
         CHECK(c["unit_of_measurement"] == "kWh");
-        CHECK(c["state_topic"].get<std::string>().ends_with("/energy"));
+        const auto topic = c["state_topic"].get<std::string>();
+        CHECK((topic.ends_with("/energy") || topic.starts_with("shack/energy/")));
         CHECK(c["value_template"] == "{{ value_json.today_kwh }}");
         CHECK_FALSE(c.contains("expire_after"));  // a day's total stays true when shackd pauses
       }
@@ -182,9 +210,10 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
     }
   }
   // voltage, SOC, PV, load, battery power, battery temperature, 2 zones, the charge decision,
-  // the devices' alarms, and a reason and an energy today per load (6)
-  CHECK(sensors == 8 + 1 + 1 + 6 + 6);
-  CHECK(energy == 6);
+  // the devices' alarms, a reason and an energy today per load (6), and the energy today of PV,
+  // of the battery's charge and of its discharge
+  CHECK(sensors == 8 + 1 + 1 + 6 + 6 + 3);
+  CHECK(energy == 6 + 3);
   CHECK(reasons == 1 + 6);
   CHECK(binary == 6 + 3 + 2);  // relays, charge block + alarm + device alarm, a problem per device
   CHECK(problems == 3 + 2);

@@ -49,6 +49,8 @@ check_within "the next probe waits" 5 'grep -qE "\"name\":\"(probe_backoff|probi
 
 check "the dump load's energy today is published" \
   'python3 -c "import json,sys; e=json.loads(sys.argv[1]); sys.exit(not (e[\"rated_w\"] == 3250 and e[\"today_kwh\"] >= 0))" "$(retained shack/load/dump_s19_1/energy)"'
+check "the site's energy today is published: PV, battery charged and discharged" \
+  'for f in pv battery_in battery_out; do python3 -c "import json,sys; e=json.loads(sys.argv[1]); sys.exit(not (e[\"today_kwh\"] >= 0 and e[\"measured_h\"] >= 0))" "$(retained shack/energy/$f)" || exit 1; done'
 
 # Replay knows probes: the cycle journal holds the chargers' word, so the rules run again over it
 # make the same probes, holds and stops the daemon made, within one cycle.
@@ -67,4 +69,12 @@ check "and the probes that failed" 'grep -qE "Dump Load S19 #1 +off +hidden surp
 row=$(sqlite3 "$WORK/shackd.db" "SELECT wh, on_s, metered_s FROM load_energy WHERE load_id = 'miner:Dump Load S19 #1'")
 check "its energy is stored, metered, about 3250 W times its time on ($row)" \
   'awk -F"|" "{ exit !(\$2 > 10 && \$3 > 0.8 * \$2 && \$1 > 0.8 * 3250 * \$2 / 3600 && \$1 < 1.05 * 3250 * \$2 / 3600) }" <<<"$row"'
+# The site's flows, stored beside the loads: PV on average between what the chargers let through
+# (about 1 kW) and the panels' 12 kW; the battery both charged (the sun) and discharged (the
+# cloud); all measured.
+row=$(sqlite3 "$WORK/shackd.db" "SELECT wh, metered_s FROM load_energy WHERE load_id = 'site:pv'")
+check "the PV energy is stored, measured, at a plausible average power ($row)" \
+  'awk -F"|" "{ exit !(\$2 > 30 && \$1 * 3600 / \$2 > 500 && \$1 * 3600 / \$2 < 12000) }" <<<"$row"'
+rows=$(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM load_energy WHERE load_id IN ('site:battery_in', 'site:battery_out') AND wh > 0 AND metered_s > 30")
+check "the battery's charge and discharge are stored, measured ($rows of 2)" '[[ $rows == 2 ]]'
 finish
