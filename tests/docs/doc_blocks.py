@@ -24,7 +24,7 @@ def main():
             lines = f.read().split("\n")
         i = 0
         while i < len(lines):
-            m = re.match(r"^```(\w*)\s*$", lines[i])
+            m = re.match(r"^( *)```(\w*)\s*$", lines[i])
             if not m:
                 # Code spans in prose: a command line, or a config snippet an owner copies.
                 for span in re.findall(r"`((?:sudo )?shackd [^`]+)`", lines[i]):
@@ -39,11 +39,11 @@ def main():
                             snippets.append(f"{path}:{i + 1}\t{span}")
                 i += 1
                 continue
-            lang, start = m.group(1), i + 1
+            indent, lang, start = len(m.group(1)), m.group(2), i + 1
             j = start
-            while j < len(lines) and not lines[j].startswith("```"):
+            while j < len(lines) and not lines[j].lstrip().startswith("```"):
                 j += 1
-            body = lines[start:j]
+            body = [line[indent:] for line in lines[start:j]]  # a block inside a list item
             i = j + 1
             n += 1
             name = f"{n:03d}"

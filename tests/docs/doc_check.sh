@@ -106,7 +106,7 @@ PY
         "grep -q 'mqtt: connected to tcp://127.0.0.1:$PW_PORT' '$ROOT/journal/shackd.log'"
       check "the broker refuses a wrong password (the password is really asked for)" \
         '! mosquitto_pub -h 127.0.0.1 -p "$PW_PORT" -u shackd -P wrong -t x -m y 2>/dev/null' ;;
-    "sqlite3 "*)
+    "sqlite3 /var/lib/shackd/shackd.db \".backup"*)
       check "the backup is a database with the profiles in it" \
         '[[ $(sqlite3 "$ROOT/home/pi/shackd-$today.db" "SELECT count(*) FROM miner_profiles" 2>/dev/null) -ge 1 ]]'
       check "the profiles' export is YAML with the profiles" 'grep -q "^profiles:" "$ROOT/home/pi/profiles-$today.yaml"' ;;
@@ -132,6 +132,25 @@ check "the sh blocks ran ($ran), and only the listed ones were left out" \
 unmatched=""
 for k in "${!NOT_RUN[@]}"; do grep -qF " $k" "$WORK/docs/blocks.txt" || unmatched+=" '$k';"; done
 check "every block listed as not run is still in the docs${unmatched:+ (gone:$unmatched)}" '[[ -z $unmatched ]]'
+
+# ---- the command lines in the prose that are whole (no placeholder such as F, N, ISO, […], <…>,
+# "…"), run in the sandbox with the service running: each exits 0. Without --config the binary
+# reads /etc/shackd/shackd.yaml, which in the sandbox is under $ROOT: it is given.
+whole=0 failing=""
+while IFS=$'\t' read -r where span; do
+  cmd=${span#sudo }
+  [[ $cmd == *--* && $cmd != "shackd run "* && ! $cmd =~ [][\<\>…\|\(] && ! $cmd =~ \ [A-Z]+(\ |$) ]] || continue
+  cmd=$(rewrite <(echo "$cmd") | sed -E -e "s|--victron [0-9.]+(:[0-9]+)?|--victron 127.0.0.1:$SITE_VICTRON_PORT|" \
+    -e "s|--solark [0-9.]+(:[0-9]+)?|--solark 127.0.0.1:$SITE_SOLARK_PORT|")
+  sub=$(awk '{print $2}' <<<"$cmd")
+  if [[ $cmd != *--config* ]] && "$BUILD/shackd" $sub --help 2>&1 | grep -q -- --config; then
+    cmd+=" --config $ROOT/etc/shackd/shackd.yaml"
+  fi
+  out=$(cd "$ROOT/home/pi" && PATH=$sandbox_path timeout 60 bash -c "$cmd" 2>&1); rc=$?
+  [[ $rc -eq 0 ]] || failing+=" $where: '$span' exit $rc: $(tail -1 <<<"$out");"
+  whole=$((whole + 1))
+done <"$WORK/docs/inline.txt"
+check "the whole command lines in the prose ($whole) run${failing:+:$failing}" '[[ $whole -ge 5 && -z $failing ]]'
 
 # ---- transcripts: the command against the simulator, the output as the docs show it
 normalize() {
