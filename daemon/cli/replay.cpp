@@ -25,36 +25,19 @@ namespace {
 
 // --set miners.<name>.<field>=v | zones.<name>.<field>=v | site.<field>=v, as a profiles: overlay.
 // profiles: is the whole set (a list left out is empty), so both lists name every profile of `base`.
-std::string overlay_yaml(const std::vector<std::string>& sets, const StoredProfiles& base) {
-  std::map<std::string, std::map<std::string, std::vector<std::string>>> lists;  // kind -> name -> lines
-  std::vector<std::string> site;
-  for (const auto& s : sets) {
-    const auto eq = s.find('=');
-    if (eq == std::string::npos) throw UsageError("--set '" + s + "': expected key=value");
-    const std::string key = s.substr(0, eq), value = s.substr(eq + 1);
-    if (key.rfind("site.", 0) == 0) {
-      site.push_back(fmt::format("    {}: {}", key.substr(5), value));
-      continue;
-    }
-    const auto dot1 = key.find('.'), dot2 = key.rfind('.');
-    const std::string kind = key.substr(0, dot1);
-    if ((kind != "miners" && kind != "zones") || dot1 == dot2) {
-      throw UsageError("--set '" + s + "': keys are site.<field>, miners.<name>.<field> or zones.<name>.<field>");
-    }
-    lists[kind][key.substr(dot1 + 1, dot2 - dot1 - 1)].push_back(fmt::format("      {}: {}", key.substr(dot2 + 1), value));
+// "--set miners.Primary S21+.start_voltage=50.5": the kind, the profile's name (which may hold
+// dots), the field and the value.
+ProfileSet parse_set(const std::string& s) {
+  const auto eq = s.find('=');
+  if (eq == std::string::npos) throw UsageError("--set '" + s + "': expected key=value");
+  const std::string key = s.substr(0, eq), value = s.substr(eq + 1);
+  if (key.rfind("site.", 0) == 0) return {"site", "", key.substr(5), value};
+  const auto dot1 = key.find('.'), dot2 = key.rfind('.');
+  const std::string kind = key.substr(0, dot1);
+  if ((kind != "miners" && kind != "zones") || dot1 == dot2) {
+    throw UsageError("--set '" + s + "': keys are site.<field>, miners.<name>.<field> or zones.<name>.<field>");
   }
-  for (const auto& m : base.rules.miners) lists["miners"][m.name];
-  for (const auto& z : base.rules.zones) lists["zones"][z.name];
-  std::string y = "profiles:\n";
-  if (!site.empty()) y += "  site:\n" + fmt::format("{}\n", fmt::join(site, "\n"));
-  for (const auto& [kind, names] : lists) {
-    y += "  " + kind + ":\n";
-    for (const auto& [name, lines] : names) {
-      y += fmt::format("    - name: \"{}\"\n", name);
-      if (!lines.empty()) y += fmt::format("{}\n", fmt::join(lines, "\n"));
-    }
-  }
-  return y;
+  return {kind, key.substr(dot1 + 1, dot2 - dot1 - 1), key.substr(dot2 + 1), value};
 }
 
 std::string local_hms(std::int64_t wall_ms) {
@@ -221,7 +204,9 @@ int cmd_replay(const std::vector<std::string>& argv) {
     tzset();
     StoredProfiles changed = base;
     if (!sets.empty()) {
-      const auto errors = overlay_profiles(YAML::Load(overlay_yaml(sets, base))["profiles"], changed, "--set");
+      std::vector<ProfileSet> parsed;
+      for (const auto& set : sets) parsed.push_back(parse_set(set));
+      const auto errors = apply_profile_sets(changed, parsed, "--set");
       if (!errors.empty()) {
         for (const auto& e : errors) fmt::print(stderr, "{}\n", e);
         return kExUsage;

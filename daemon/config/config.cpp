@@ -207,7 +207,8 @@ void parse_solark(const YAML::Node& node, const std::string& path, Reader& r, So
 void parse_mqtt(const YAML::Node& node, const std::string& path, Reader& r, MqttConfig& c) {
   for (const auto& [k, v] : yaml::entries(node, path,
                                           {"uri", "client_id", "username", "password_file", "ca_file", "cert_file",
-                                           "key_file", "prefix", "keepalive_s", "discovery", "discovery_prefix"},
+                                           "key_file", "prefix", "keepalive_s", "discovery", "discovery_prefix",
+                                           "allow_settings"},
                                           r.e)) {
     const std::string p = path + "." + k;
     if (k == "uri") {
@@ -231,6 +232,7 @@ void parse_mqtt(const YAML::Node& node, const std::string& path, Reader& r, Mqtt
     if (k == "keepalive_s") r.secs(v, p, 5, 3600, c.keepalive);
     if (k == "discovery") r.boolean(v, p, c.discovery);
     if (k == "discovery_prefix") r.text(v, p, c.discovery_prefix);
+    if (k == "allow_settings") r.boolean(v, p, c.allow_settings);
   }
 }
 

@@ -52,6 +52,9 @@ struct MqttConfig {
   std::chrono::seconds keepalive{30};
   bool discovery = true;
   std::string discovery_prefix = "homeassistant";
+  // Each miner's start_voltage and stop_voltage settable over MQTT (<prefix>/load/<id>/<field>/set)
+  // and offered to Home Assistant as number entities; one the profiles: section gives stays its.
+  bool allow_settings = false;
 };
 
 enum class ShutdownPolicy { leave, miners_off };

@@ -215,6 +215,63 @@ std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles
   return problems;
 }
 
+std::vector<std::string> apply_profile_sets(StoredProfiles& profiles, const std::vector<ProfileSet>& sets,
+                                            const std::string& path) {
+  YAML::Node section(YAML::NodeType::Map);
+  std::vector<std::string> problems;
+  // Every profile listed, by name and in its order: what the section lists is what exists.
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  std::map<std::string, std::vector<std::pair<std::string, Fields>>> items{{"miners", {}}, {"zones", {}}};
+  for (const auto& m : profiles.rules.miners) items["miners"].push_back({m.name, {}});
+  for (const auto& z : profiles.rules.zones) items["zones"].push_back({z.name, {}});
+  for (const auto& set : sets) {
+    if (set.kind == "site") {
+      section["site"][set.field] = set.value;
+      continue;
+    }
+    auto* item = static_cast<std::pair<std::string, Fields>*>(nullptr);
+    if (const auto kind = items.find(set.kind); kind != items.end()) {
+      for (auto& named : kind->second) item = named.first == set.name ? &named : item;
+    }
+    if (!item) {
+      problems.push_back(fmt::format("{}: there is no {} profile '{}'", path, set.kind == "zones" ? "zone" : "miner",
+                                     set.name));
+      continue;
+    }
+    item->second.emplace_back(set.field, set.value);
+  }
+  if (!problems.empty()) return problems;
+  for (const auto& [kind, named] : items) {
+    YAML::Node list(YAML::NodeType::Sequence);
+    for (const auto& [name, fields] : named) {
+      YAML::Node entry(YAML::NodeType::Map);
+      entry["name"] = name;
+      for (const auto& [field, value] : fields) entry[field] = value;
+      list.push_back(entry);
+    }
+    section[kind] = list;
+  }
+  StoredProfiles next = profiles;
+  problems = overlay_profiles(section, next, path);
+  if (problems.empty()) profiles = std::move(next);
+  return problems;
+}
+
+std::optional<std::string> profile_key_given(const YAML::Node& section, const std::string& kind,
+                                             const std::string& name, const std::string& field) {
+  if (!section.IsDefined() || !section.IsMap()) return std::nullopt;
+  const YAML::Node list = section[kind + "s"];
+  if (!list.IsDefined() || !list.IsSequence()) return std::nullopt;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const YAML::Node item = list[k];
+    if (!item.IsMap() || !item["name"] || !item["name"].IsScalar() || item["name"].Scalar() != name) continue;
+    const YAML::Node value = item[field];
+    if (!value.IsDefined()) return std::nullopt;
+    return yaml::where(fmt::format("profiles.{}s[{}].{}", kind, k, field), value);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> profile_key_where(const YAML::Node& section, const std::string& path,
                                              const std::string& kind, const std::string& name,
                                              const std::string& field) {

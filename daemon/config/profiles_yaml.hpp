@@ -21,6 +21,26 @@ namespace shackd {
 std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles& profiles,
                                           const std::string& path = "profiles");
 
+// One field of one profile, set from outside the config file (replay's --set, a setting over
+// MQTT): kind "site" (name empty), "miners" or "zones"; the value as written, read as YAML would.
+struct ProfileSet {
+  std::string kind;
+  std::string name;
+  std::string field;
+  std::string value;
+};
+
+// Applies `sets` onto `profiles` as a `profiles:` section listing every profile with those fields
+// would: the same checks, the same messages (under `path`), nothing else changed. Returns every
+// problem; `profiles` is unchanged when one is returned.
+std::vector<std::string> apply_profile_sets(StoredProfiles& profiles, const std::vector<ProfileSet>& sets,
+                                            const std::string& path);
+
+// Whether the config's `profiles:` section gives `field` of `kind` ("miner", "zone") `name`
+// itself: then it is the config's, and a reload or restart puts it back. Its place, or nullopt.
+std::optional<std::string> profile_key_given(const YAML::Node& section, const std::string& kind,
+                                             const std::string& name, const std::string& field);
+
 // The profiles as the daemon would run them: `stored` (the database's) with the config's
 // `profiles:` section, if any, over them. nullopt, with every problem in `errors`, when the
 // section is refused. For the commands that read what the daemon decides on (replay, report).

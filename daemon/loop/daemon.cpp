@@ -70,6 +70,7 @@ std::optional<int> Daemon::start() {
     if (!m.applied.empty()) log::info("database {}: migrated to schema version {}", config_.database_path, m.applied.back());
     if (m.backup_path) log::info("database {}: backup before migrating: {}", config_.database_path, *m.backup_path);
     if (!load(config_, true)) return kExConfig;
+    offer_settings();
     store_ = std::make_unique<RuntimeStore>(*db_);
     const SiteIdentity id = site_identity(*db_, config_.site_name, clock_.wall_s());
     site_id_ = id.site_id;
@@ -168,7 +169,8 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
                                  .version = SHACKD_VERSION,
                                  .expire_after_s = std::max(10, static_cast<int>(rules::to_seconds(
                                                                     profiles_.rules.site.electrical_stale_after))),
-                                 .devices = {}};
+                                 .devices = {},
+                                 .settings = settings_offered_};
     for (const auto& w : workers_) discovery->devices.push_back(w->name());
   }
   loop_.store_queued = store_ ? store_->backlog() : 0;

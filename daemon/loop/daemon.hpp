@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/config/config.hpp"
+#include "daemon/config/mqtt_settings.hpp"
 #include "daemon/loop/charge_block.hpp"
 #include "daemon/loop/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
@@ -67,6 +68,8 @@ class Daemon {
   void charge_block_actuate(std::int64_t wall);
   void handle_mqtt(rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
+  void handle_setting(const std::string& id, const std::string& field, const std::string& payload);
+  void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
   void apply(rules::SteadyTime now);
   void publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything);
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
@@ -88,6 +91,7 @@ class Daemon {
   std::unique_ptr<db::Db> db_;
   std::unique_ptr<RuntimeStore> store_;
   StoredProfiles profiles_;
+  std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
   std::vector<LoadRef> loads_;
   rules::State state_;

@@ -155,6 +155,7 @@ void Daemon::reload() {
     if (mqtt_) mqtt_->shutdown();
     start_mqtt();
   }
+  offer_settings();
   publisher_.forget();
   publish_all_ = true;
   flush_pending_events();

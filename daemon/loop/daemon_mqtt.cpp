@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 
+#include "daemon/config/mqtt_settings.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/mqtt/commands.hpp"
 
@@ -34,6 +35,9 @@ void Daemon::start_mqtt() {
   for (const auto& s : relays_->subscriptions()) mqtt_->subscribe(s);
   for (const auto& s : config_.sensors) mqtt_->subscribe(s.topic);
   mqtt_->subscribe(config_.mqtt.prefix + "/load/+/mode/set");
+  if (config_.mqtt.allow_settings) {
+    for (const auto& field : settable_fields()) mqtt_->subscribe(config_.mqtt.prefix + "/load/+/" + field + "/set");
+  }
   if (config_.mqtt.discovery) mqtt_->subscribe(config_.mqtt.discovery_prefix + "/status");
   mqtt_->start();
 }
@@ -127,6 +131,10 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
   if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, topic)) return;
   if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, topic)) {
     if (!retained) handle_mode_command(*id, payload, now);  // a retained command is stale
+    return;
+  }
+  if (const auto set = config_.mqtt.allow_settings ? setting_topic(config_.mqtt.prefix, topic) : std::nullopt) {
+    if (!retained) handle_setting(set->first, set->second, payload);  // a retained command is stale
     return;
   }
   if (config_.mqtt.discovery && topic == config_.mqtt.discovery_prefix + "/status") {

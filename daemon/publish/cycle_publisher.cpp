@@ -86,6 +86,15 @@ void CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool ev
                       rated_draw_w(v.profiles.rules, l)),
           true, 1);
   }
+  // A miner's thresholds in force: what Home Assistant's number entities show
+  // (mqtt.allow_settings), and for anyone who asks what a start waits for.
+  if (l.kind == LoadRef::Kind::miner) {
+    std::string settings = miner_settings_json(v.profiles.rules.miners.at(l.index));
+    if (everything || pub.settings != settings) {
+      send_(topic + "/settings", settings, true, 1);
+      pub.settings = std::move(settings);
+    }
+  }
   const std::string mode = mode_name(state_of(v.state, l).override_.mode);
   if (everything || pub.mode != mode) {
     send_(topic + "/mode", mode, true, 1);

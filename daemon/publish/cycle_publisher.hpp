@@ -56,6 +56,7 @@ class CyclePublisher {
     std::optional<bool> on, observed;
     std::string mode;
     std::string reason_key;
+    std::string settings;  // a miner's thresholds, as last sent
   };
   void load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due);
   Send send_;

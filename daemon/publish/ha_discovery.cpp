@@ -112,6 +112,16 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
          {"state_topic", o.prefix + "/load/" + l.id + "/mode"}, {"options", json::array({"auto", "on", "off"})},
          {"retain", false}});
   }
+  // Settings (mqtt.allow_settings): a number per offered value, showing the value in force; a set
+  // shackd refuses leaves it there (HA docs, MQTT number: state_topic, command_topic, min, max).
+  for (const auto& s : o.settings) {
+    const std::string topic = o.prefix + "/load/" + s.load_id;
+    add("number", s.load_id + "_" + s.field,
+        {{"name", s.load_name + " " + s.label}, {"command_topic", topic + "/" + s.field + "/set"},
+         {"state_topic", topic + "/settings"}, {"value_template", "{{ value_json." + s.field + " }}"},
+         {"device_class", "voltage"}, {"unit_of_measurement", "V"}, {"min", s.min_v}, {"max", s.max_v},
+         {"step", 0.05}, {"mode", "box"}, {"entity_category", "config"}, {"retain", false}});
+  }
   // A device that stopped answering is a problem: ON when it is not connected.
   for (const auto& d : o.devices) {
     add("binary_sensor", slug(d) + "_problem",

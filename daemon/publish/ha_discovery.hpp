@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/config/mqtt_settings.hpp"
 #include "daemon/site/loads.hpp"
 
 namespace shackd {
@@ -24,6 +25,7 @@ struct DiscoveryOptions {
   // values from a dead daemon do not look current (its electrical stale limit).
   int expire_after_s = 30;
   std::vector<std::string> devices;  // polled devices: a health entity each
+  std::vector<OfferedSetting> settings;  // mqtt.allow_settings: a number entity each
 };
 
 std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const std::vector<LoadRef>& loads,

@@ -156,6 +156,18 @@ std::string energy_json(const std::string& day, const LoadEnergy& e, double rate
   return out;
 }
 
+std::string miner_settings_json(const rules::MinerProfile& m) {
+  std::string out = "{";
+  json_out::key(out, "start_voltage");
+  json_out::number(out, m.start_v, 2);
+  json_out::key(out, "stop_voltage");
+  json_out::number(out, m.stop_v, 2);
+  json_out::key(out, "emergency_stop_voltage");
+  json_out::number(out, m.emergency_stop_v, 2);
+  out += '}';
+  return out;
+}
+
 std::string flow_energy_json(const std::string& day, const LoadEnergy& e) {
   std::string out = "{";
   json_out::key(out, "day");

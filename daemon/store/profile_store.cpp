@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "daemon/store/profile_rows.hpp"
+#include "daemon/store/sha256.hpp"
 
 namespace shackd {
 
@@ -137,6 +138,15 @@ int save_profiles(db::Db& db, const StoredProfiles& next, const StoredProfiles& 
   remove("hvac_zones", before.rules.zones, next.rules.zones);
   remove("miner_profiles", before.rules.miners, next.rules.miners);
   return written;
+}
+
+void save_profile_change(db::Db& db, const StoredProfiles& next, const StoredProfiles& before,
+                         const std::string& source, const std::string& message) {
+  db::Transaction tx(db);
+  save_profiles(db, next, before);
+  auto ins = db.prepare("INSERT INTO config_history (sha256, source, outcome, message) VALUES (?, ?, 'applied', ?)");
+  ins.bind(1, sha256_hex(source + "\n" + message)).bind(2, source).bind(3, message).run();
+  tx.commit();
 }
 
 }  // namespace shackd

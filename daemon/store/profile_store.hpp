@@ -13,4 +13,9 @@ StoredProfiles load_profiles(db::Db& db);
 // `next` are left alone. Call inside a transaction. Returns the number of rows written.
 int save_profiles(db::Db& db, const StoredProfiles& next, const StoredProfiles& before);
 
+// A change made outside the config file (a setting over MQTT): its rows, and a config_history
+// record of it (`source`, "applied", `message`), in one transaction. Throws db::Error.
+void save_profile_change(db::Db& db, const StoredProfiles& next, const StoredProfiles& before,
+                         const std::string& source, const std::string& message);
+
 }  // namespace shackd

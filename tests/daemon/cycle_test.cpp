@@ -9,6 +9,9 @@
 #include <fstream>
 #include <map>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "daemon/loop/daemon.hpp"
 #include "daemon/system/signals.hpp"
 
@@ -303,4 +306,65 @@ TEST_CASE("the cycle in process: a renamed site keeps its Home Assistant ids") {
   CHECK(config_topic("\"name\":\"shackd Cabin on the Hill\"") != "");  // the device's new name
   CHECK(config_topic("shackd_cabin_on_the_hill") == "");
   CHECK(config_topic("\"unique_id\":\"shackd_cycle_") != "");
+}
+
+TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.allow_settings)") {
+  Site s;
+  std::string config = kConfig;
+  config.replace(config.find("  prefix: shack\n"), 16, "  prefix: shack\n  allow_settings: true\n");
+  // The file gives the primary's stop voltage: that one stays the file's.
+  config.replace(config.find("      start_delay_s: 1\n"), 23, "      stop_voltage: 47.0\n      start_delay_s: 1\n");
+  s.write_config(config);
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  const double seed_start_v = s.daemon->profiles().rules.miners.at(0).start_v;
+  const std::string settings = "shack/load/primary_s21/settings";
+  const auto start_published = [&] { return nlohmann::json::parse(s.last(settings)).at("start_voltage").get<double>(); };
+  CHECK(start_published() == doctest::Approx(seed_start_v));
+  // Home Assistant is offered the start voltage as a number, not the file's stop voltage.
+  bool start_offered = false, stop_offered = false;
+  for (const auto& [t, p] : s.sent) {
+    start_offered = start_offered || t == "homeassistant/number/shackd_cycle/primary_s21_start_voltage/config";
+    stop_offered = stop_offered || t == "homeassistant/number/shackd_cycle/primary_s21_stop_voltage/config";
+  }
+  CHECK(start_offered);
+  CHECK_FALSE(stop_offered);
+
+  std::size_t before = s.sent.size();
+  s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "51.5", false, s.clock.steady());
+  s.cycles(1);
+  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
+  CHECK(start_published() == doctest::Approx(51.5));
+  CHECK(s.event_since(before, fmt::format("start_voltage {:.2f} -> 51.50 (set over MQTT)", seed_start_v)));
+  {
+    shackd::db::Db db((s.dir / "shackd.db").string());
+    auto q = db.prepare("SELECT start_voltage FROM miner_profiles WHERE name = 'Primary S21+'");
+    REQUIRE(q.step());
+    CHECK(q.real(0) == doctest::Approx(51.5));
+    auto h = db.prepare("SELECT source, message FROM config_history ORDER BY id DESC LIMIT 1");
+    REQUIRE(h.step());
+    CHECK(h.text(0) == "mqtt: shack/load/primary_s21/start_voltage/set");
+    CHECK(h.text(1).find("51.50") != std::string::npos);
+  }
+
+  // Refused, each with its reason, and nothing changed: the file's value, not a number, a start
+  // below the stop (the same check as the file's), a load that is no miner, a retained command.
+  before = s.sent.size();
+  s.daemon->on_message("shack/load/primary_s21/stop_voltage/set", "46", false, s.clock.steady());
+  s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "fifty", false, s.clock.steady());
+  s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "46.5", false, s.clock.steady());
+  s.daemon->on_message("shack/load/heat_room_fan/start_voltage/set", "50", false, s.clock.steady());
+  s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "53", true, s.clock.steady());
+  s.cycles(1);
+  CHECK(s.event_since(before, "is set in the config file (profiles.miners[0].stop_voltage"));
+  CHECK(s.event_since(before, "expected a number, got 'fifty'"));
+  CHECK(s.event_since(before, "start_voltage = '46.5'"));
+  CHECK(s.event_since(before, "no miner 'heat_room_fan'"));
+  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
+  CHECK(s.daemon->profiles().rules.miners.at(0).stop_v == doctest::Approx(47.0));
+
+  // A reload applies the file again: the value set over MQTT is not the file's, so it stays.
+  shackd::signals::reload = true;
+  s.cycles(1);
+  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
 }

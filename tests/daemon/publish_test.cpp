@@ -117,9 +117,12 @@ const std::map<std::string, std::set<std::string>> kPlatformKeys = {
                 "state_class", "state_topic", "suggested_display_precision", "unit_of_measurement"}},
     {"binary_sensor", {"device_class", "expire_after", "force_update", "off_delay", "payload_off", "payload_on",
                        "state_topic"}},
-    {"select", {"command_template", "command_topic", "optimistic", "options", "retain", "state_topic"}}};
+    {"select", {"command_template", "command_topic", "optimistic", "options", "retain", "state_topic"}},
+    {"number", {"command_template", "command_topic", "device_class", "max", "min", "mode", "optimistic",
+                "payload_reset", "retain", "state_topic", "step", "unit_of_measurement"}}};
 const std::map<std::string, std::vector<std::string>> kRequiredKeys = {
-    {"sensor", {"state_topic"}}, {"binary_sensor", {"state_topic"}}, {"select", {"command_topic", "options"}}};
+    {"sensor", {"state_topic"}}, {"binary_sensor", {"state_topic"}}, {"select", {"command_topic", "options"}},
+    {"number", {"command_topic"}}};
 const std::set<std::string> kDeviceKeys = {"configuration_url", "connections", "hw_version", "identifiers",
                                            "manufacturer", "model", "model_id", "name", "serial_number",
                                            "suggested_area", "sw_version", "via_device"};
@@ -150,6 +153,17 @@ void check_ha_rules(const std::string& component, const json& c, const shackd::D
     // Energy only totals; the others are momentary.
     CHECK((dc == "energy") == (c["state_class"] != "measurement"));
   }
+  if (component == "number") {
+    // A number's device class allows the sensor's units; min < max, a step that fits, a mode HA has.
+    if (c.contains("device_class")) {
+      CHECK(kSensorUnits.at(c["device_class"].get<std::string>()).count(c["unit_of_measurement"].get<std::string>()) == 1);
+    }
+    CHECK(c["min"].get<double>() < c["max"].get<double>());
+    CHECK(c["step"].get<double>() > 0);
+    CHECK(c["step"].get<double>() <= c["max"].get<double>() - c["min"].get<double>());
+    CHECK((c["mode"] == "auto" || c["mode"] == "box" || c["mode"] == "slider"));
+    if (c.contains("entity_category")) CHECK((c["entity_category"] == "config" || c["entity_category"] == "diagnostic"));
+  }
   if (component == "binary_sensor" && c.contains("device_class")) {
     CHECK(kBinaryClasses.count(c["device_class"].get<std::string>()) == 1);
   }
@@ -164,7 +178,8 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
                                    .site_name = "Solar Shack",
                                    .version = "0.1.0",
                                    .expire_after_s = 30,
-                                   .devices = {"victron", "solark"}};
+                                   .devices = {"victron", "solark"},
+                                   .settings = {}};
   const auto msgs = shackd::discovery_messages(p, shackd::load_refs(p), o);
   int sensors = 0, binary = 0, selects = 0, reasons = 0, problems = 0, expiring = 0, energy = 0;
   std::set<std::string> ids, entity_ids;
@@ -220,6 +235,43 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
   CHECK(selects == 6);
   CHECK(expiring == 8 + 1 + 2);  // everything read from shack/state
   CHECK(shackd::slug("Dump Load S19 #1") == "dump_load_s19_1");
+}
+
+TEST_CASE("settings over MQTT: a number entity per offered value, valid for HA, reading the settings topic") {
+  const auto p = shack();
+  const auto loads = shackd::load_refs(p);
+  // The config file gives the primary's start voltage: not offered.
+  const YAML::Node section = YAML::Load("miners:\n  - name: \"Primary S21+\"\n    start_voltage: 50.0\n");
+  std::vector<std::string> kept;
+  const auto offered = shackd::offered_settings(p, loads, section, &kept);
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].starts_with("Primary S21+ start_voltage (profiles.miners[0].start_voltage"));
+  CHECK(offered.size() == 2 * 2 - 1);  // two miners, two fields each, one the file's
+  shackd::DiscoveryOptions o;
+  o.settings = offered;
+  int numbers = 0;
+  for (const auto& m : shackd::discovery_messages(p, loads, o)) {
+    if (m.topic.find("/number/") == std::string::npos) continue;
+    CAPTURE(m.topic);
+    const json c = json::parse(m.payload);
+    check_ha_rules("number", c, o);
+    ++numbers;
+    const std::string topic = c["command_topic"];
+    const auto target = shackd::setting_topic("shack", topic);  // what shackd subscribes to reads it back
+    REQUIRE(target);
+    CHECK(c["state_topic"] == "shack/load/" + target->first + "/settings");
+    CHECK(c["value_template"] == "{{ value_json." + target->second + " }}");
+    CHECK(c["retain"] == false);  // a retained set would be applied again at every reconnect
+  }
+  CHECK(numbers == 3);
+  // The settings JSON has the fields the templates read.
+  const json st = json::parse(shackd::miner_settings_json(p.rules.miners.at(0)));
+  for (const auto& f : shackd::settable_fields()) CHECK(st.contains(f));
+  // Topics: only the settable fields, one level of id.
+  CHECK_FALSE(shackd::setting_topic("shack", "shack/load/primary_s21/emergency_stop_voltage/set"));
+  CHECK_FALSE(shackd::setting_topic("shack", "shack/load/a/b/start_voltage/set"));
+  CHECK_FALSE(shackd::setting_topic("shack", "shack/load//start_voltage/set"));
+  CHECK_FALSE(shackd::setting_topic("shack", "other/load/primary_s21/start_voltage/set"));
 }
 
 TEST_CASE("device alarms: what the templates read, warnings apart from alarms, states by name") {

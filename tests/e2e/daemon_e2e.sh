@@ -166,6 +166,18 @@ wait_for "the unknown-load event" 10 "grep -q \"no load 'nonesuch'\" '$WORK/spy.
 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/primary_s21/mode/set -m 'auto'
 wait_for "back to auto" 10 '[[ $(retained shack/load/primary_s21/mode) == auto ]]'
 
+# --- settings over MQTT (mqtt.allow_settings): the primary's start voltage set, stored, published;
+# a payload that is no number refused with its reason.
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/primary_s21/start_voltage/set -m '50.5'
+wait_for "the start voltage set over MQTT, published" 10 \
+  'python3 -c "import json,sys; sys.exit(json.loads(sys.argv[1])[\"start_voltage\"] != 50.5)" "$(retained shack/load/primary_s21/settings)"'
+check "and stored in the database" \
+  '[[ $(sqlite3 "$WORK/shackd.db" "SELECT start_voltage FROM miner_profiles WHERE name = '"'"'Primary S21+'"'"'") == 50.5 ]]'
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/primary_s21/start_voltage/set -m 'high'
+wait_for "the refused setting's event" 10 "grep -q \"expected a number, got 'high'\" '$WORK/spy.log'"
+check "Home Assistant is offered the start voltage as a number" \
+  '[[ -n $(retained homeassistant/number/shackd_e2e/primary_s21_start_voltage/config) ]]'
+
 # --- SIGTERM: offline published, a clean database.
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"; rc=$?

@@ -1,0 +1,92 @@
+#include "daemon/config/mqtt_settings.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "daemon/config/profiles_yaml.hpp"
+
+namespace shackd {
+
+namespace {
+
+double field_value(const rules::MinerProfile& m, const std::string& field) {
+  return field == "start_voltage" ? m.start_v : m.stop_v;
+}
+
+}  // namespace
+
+const std::vector<std::string>& settable_fields() {
+  static const std::vector<std::string> fields{"start_voltage", "stop_voltage"};
+  return fields;
+}
+
+std::vector<OfferedSetting> offered_settings(const StoredProfiles& p, const std::vector<LoadRef>& loads,
+                                             const std::optional<YAML::Node>& section,
+                                             std::vector<std::string>* kept_by_config) {
+  std::vector<OfferedSetting> out;
+  for (const auto& l : loads) {
+    if (l.kind != LoadRef::Kind::miner) continue;
+    for (const auto& field : settable_fields()) {
+      if (const auto at = section ? profile_key_given(*section, "miner", l.name, field) : std::nullopt) {
+        if (kept_by_config) kept_by_config->push_back(fmt::format("{} {} ({})", l.name, field, *at));
+        continue;
+      }
+      std::string label = field;
+      std::replace(label.begin(), label.end(), '_', ' ');
+      out.push_back({l.id, l.name, field, label, p.rules.site.plausible_min_v, p.rules.site.plausible_max_v});
+    }
+  }
+  return out;
+}
+
+std::optional<std::pair<std::string, std::string>> setting_topic(const std::string& prefix, const std::string& topic) {
+  const std::string head = prefix + "/load/", tail = "/set";
+  if (topic.size() <= head.size() + tail.size() || topic.rfind(head, 0) != 0 || !topic.ends_with(tail)) {
+    return std::nullopt;
+  }
+  const std::string middle = topic.substr(head.size(), topic.size() - head.size() - tail.size());
+  const auto slash = middle.find('/');
+  if (slash == std::string::npos || middle.find('/', slash + 1) != std::string::npos) return std::nullopt;
+  std::string id = middle.substr(0, slash), field = middle.substr(slash + 1);
+  const auto& fields = settable_fields();
+  if (id.empty() || std::find(fields.begin(), fields.end(), field) == fields.end()) return std::nullopt;
+  return std::pair{std::move(id), std::move(field)};
+}
+
+SettingResult apply_setting(const StoredProfiles& in_force, const std::vector<LoadRef>& loads,
+                            const std::optional<YAML::Node>& section, const std::string& id,
+                            const std::string& field, const std::string& payload) {
+  SettingResult r;
+  const auto load = std::find_if(loads.begin(), loads.end(), [&](const LoadRef& l) { return l.id == id; });
+  // Ids are matched against the configured loads: nothing can be injected through a topic.
+  if (load == loads.end() || load->kind != LoadRef::Kind::miner) {
+    r.refused = fmt::format("no miner '{}'", id.substr(0, 40));
+    return r;
+  }
+  if (const auto at = section ? profile_key_given(*section, "miner", load->name, field) : std::nullopt) {
+    r.refused = fmt::format("{} {} is set in the config file ({}): remove it there to set it over MQTT", load->name,
+                            field, *at);
+    return r;
+  }
+  // The payload as a YAML scalar: a number, nothing else (the reader refuses "52,5", "abc", "").
+  std::string value = payload.substr(0, 32);
+  value.erase(0, value.find_first_not_of(" \t\r\n"));
+  value.erase(value.find_last_not_of(" \t\r\n") + 1);
+  StoredProfiles next = in_force;
+  const auto problems = apply_profile_sets(next, {{"miners", load->name, field, value}}, "mqtt");
+  if (!problems.empty()) {
+    // The check's words without the path of the section built for it ("mqtt.miners[0]...: ").
+    std::string why = problems.front();
+    if (why.rfind("mqtt.", 0) == 0 && why.find(": ") != std::string::npos) why = why.substr(why.find(": ") + 2);
+    r.refused = fmt::format("{} {} = '{}': {}", load->name, field, value, why);
+    return r;
+  }
+  const double before = field_value(in_force.rules.miners.at(load->index), field);
+  const double after = field_value(next.rules.miners.at(load->index), field);
+  r.change = fmt::format("miner '{}': {} {:.2f} -> {:.2f}", load->name, field, before, after);
+  r.next = std::move(next);
+  return r;
+}
+
+}  // namespace shackd

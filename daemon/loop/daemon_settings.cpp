@@ -1,0 +1,49 @@
+// Settings over MQTT (mqtt.allow_settings, daemon/config/mqtt_settings.hpp): a miner's start or
+// stop voltage set from Home Assistant, checked as the config file's would be, stored with a
+// config_history record and an event, and in force from the next cycle.
+#include "daemon/loop/daemon.hpp"
+
+#include <fmt/format.h>
+
+#include "daemon/store/profile_store.hpp"
+#include "daemon/system/log.hpp"
+
+namespace shackd {
+
+void Daemon::offer_settings() {
+  settings_offered_.clear();
+  if (!config_.mqtt.allow_settings) return;
+  std::vector<std::string> kept;
+  settings_offered_ = offered_settings(profiles_, loads_, config_.profiles, &kept);
+  std::vector<std::string> names;
+  for (const auto& s : settings_offered_) names.push_back(s.load_name + " " + s.field);
+  log::info("mqtt.allow_settings: settable over MQTT and in Home Assistant: {}",
+            names.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(names, ", ")));
+  // Said once: why a value the owner expects in Home Assistant is not there.
+  for (const auto& k : kept) log::info("mqtt.allow_settings: {} is the config file's: not settable over MQTT", k);
+}
+
+void Daemon::handle_setting(const std::string& id, const std::string& field, const std::string& payload) {
+  const std::int64_t wall = clock_.wall_s();
+  SettingResult r = apply_setting(profiles_, loads_, config_.profiles, id, field, payload);
+  if (r.next && !db_) r.refused = "no database to keep it in";
+  if (r.next && r.refused.empty()) {
+    try {
+      save_profile_change(*db_, *r.next, profiles_, "mqtt: " + config_.mqtt.prefix + "/load/" + id + "/" + field + "/set",
+                          r.change);
+    } catch (const db::Error& e) {
+      r.refused = fmt::format("the database did not take it: {}", e.what());
+    }
+  }
+  if (!r.refused.empty()) {
+    log::warn("setting refused: {}", r.refused);
+    event("config", id, {rules::ReasonCode::none}, "setting refused: " + r.refused, wall);
+    publish_all_ = true;  // Home Assistant shows the value in force again
+    return;
+  }
+  profiles_ = std::move(*r.next);
+  log::info("profiles: {} (set over MQTT)", r.change);
+  event("config", id, {rules::ReasonCode::none}, "profiles: " + r.change + " (set over MQTT)", wall);
+}
+
+}  // namespace shackd
