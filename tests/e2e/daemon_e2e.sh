@@ -7,6 +7,8 @@ source "$(dirname "$0")/lib.sh"
 start_broker
 start_sim --battery-v 52.0
 write_config "$WORK/shackd.yaml"
+# Settings over MQTT on: the primary's voltages are the database's (e2e.yaml leaves them out).
+sed -i 's|^  prefix: shack$|&\n  allow_settings: true|' "$WORK/shackd.yaml"
 spy 'cmnd/#' 'shack/status' 'shack/event'
 start_daemon "$WORK/shackd.yaml" || { cat "$WORK/shackd.log"; exit 1; }
 state() { retained "shack/load/$1/state"; }
