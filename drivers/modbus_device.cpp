@@ -96,7 +96,7 @@ bool ModbusDevice::ensure_connected(SteadyTime now, PollResult& out) {
 }
 
 void ModbusDevice::pace() {
-  // Gateways that serialise onto RS485 need a gap between requests (registers.md §3.7).
+  // Gateways that serialise onto RS485 need a gap between requests (docs/registers.md §3.7).
   if (config_.pacing.count() > 0 && last_request_) {
     const auto ready = *last_request_ + config_.pacing;
     const auto now = clock_();
@@ -165,7 +165,7 @@ PollResult ModbusDevice::poll() {
     if (r.status == ReadStatus::exception && r.exception_code == 0x02 &&
         std::find(refused_all_.begin(), refused_all_.end(), p.unit) == refused_all_.end()) {
       // Illegal data address: this device serves less of the map than the table lists (older
-      // GX firmware has holes; registers.md §1.9). Read the parts instead, in this same poll.
+      // GX firmware has holes; docs/registers.md §1.9). Read the parts instead, in this same poll.
       ++health_.failed_requests;
       split_refused(i, out);
       --i;  // plan_[i] is now what replaced the refused read (unsigned wrap-around is defined)
@@ -173,7 +173,7 @@ PollResult ModbusDevice::poll() {
     }
     if (r.status == ReadStatus::exception) {
       // The device answered: the connection is fine, this block's readings are missing
-      // (0x0A: the service is absent at that unit; registers.md §1.3). Never read as 0.
+      // (0x0A: the service is absent at that unit; docs/registers.md §1.3). Never read as 0.
       ++health_.failed_requests;
       out.errors.push_back(config_.name + " " + unit.prefix + ": " + r.error);
       continue;
@@ -181,7 +181,7 @@ PollResult ModbusDevice::poll() {
     if (r.status != ReadStatus::ok) {
       ++health_.failed_requests;
       // A gateway that closed an idle connection fails the first request after the idle
-      // period; that is expected, so reconnect and retry once at once (protocols.md §4.3).
+      // period; that is expected, so reconnect and retry once at once (docs/protocols.md §4.3).
       if (r.status == ReadStatus::link_error && !retried) {
         retried = true;
         std::string error;

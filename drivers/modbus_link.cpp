@@ -12,7 +12,7 @@ namespace drivers {
 
 namespace {
 
-// modbus_strerror() uses the MT-unsafe strerror() (protocols.md §4.2): format errno ourselves.
+// modbus_strerror() uses the MT-unsafe strerror() (docs/protocols.md §4.2): format errno ourselves.
 std::string errno_text(int e) {
   if (e > MODBUS_ENOBASE && e <= MODBUS_ENOBASE + 0x0B) {
     return std::string("exception: ") + exception_name(e - MODBUS_ENOBASE);

@@ -2,7 +2,7 @@
 // One libmodbus connection (TCP, or RTU on a serial port) with shackd's own recovery.
 //
 // libmodbus's MODBUS_ERROR_RECOVERY_LINK loops close/connect forever inside a send once the
-// peer is gone (protocols.md §4.3, verified on Debian 12), which would hang a poll. So recovery
+// peer is gone (docs/protocols.md §4.3, verified on Debian 12), which would hang a poll. So recovery
 // is NONE, and the link classifies each failure: a Modbus exception leaves the connection up;
 // a reset, a broken pipe, a bad frame or a timeout closes it, to be reopened by the caller.
 #include <chrono>

@@ -35,7 +35,7 @@ struct Reader {
   }
 };
 
-// Solar charger /State (775), registers.md §1.6.
+// Solar charger /State (775), docs/registers.md §1.6.
 std::string charge_state_name(std::uint16_t s) {
   switch (s) {
     case 0: return "off";
@@ -133,7 +133,7 @@ GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std
     out.last_unit_scanned = unit;
   }
   // The register-map generation, from what the system and a solar charger serve
-  // (dbus-modbustcp's history, registers.md §1.9).
+  // (dbus-modbustcp's history, docs/registers.md §1.9).
   if (system_v) {
     if (served(r, 100, 847)) {
       out.map = "v1.0.95 or later";

@@ -4,7 +4,7 @@
 //
 // On a GX, dbus-modbustcp answers a unit id with no service behind it with exception 0x0A
 // (gateway path unavailable) and a register its service does not have with 0x02, at once
-// (registers.md §1.3). So each unit id costs one request when it is empty, and a service is told
+// (docs/registers.md §1.3). So each unit id costs one request when it is empty, and a service is told
 // by the first of its characteristic registers that it serves.
 #include <chrono>
 #include <optional>

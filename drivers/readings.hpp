@@ -52,7 +52,7 @@ SourceSpec temperature_source(const std::string& reading);
 // Which readings feed which snapshot field. The defaults fit a site with a GX (battery monitor
 // on "battery", system on "system") and a Sol-Ark ("solark").
 struct SnapshotMapping {
-  // In the order of preference (registers.md §1.5, §1.4, §2.4): the shunt's 0.01 V (reg 259),
+  // In the order of preference (docs/registers.md §1.5, §1.4, §2.4): the shunt's 0.01 V (reg 259),
   // the GX system's 0.1 V (840), then the Sol-Ark's terminal reading (183), which sags with the
   // inverter's current.
   std::vector<SourceSpec> battery_v = {voltage_source("battery.battery_v"), voltage_source("system.battery_v"),

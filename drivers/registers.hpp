@@ -4,7 +4,7 @@
 //
 // One convention for both devices: value = raw x factor + offset, after the raw words are
 // assembled in the register's word order. Victron's list says "value = raw / scale" (so its
-// factor is 1/scale); Sol-Ark's says "raw x factor" (registers.md §0).
+// factor is 1/scale); Sol-Ark's says "raw x factor" (docs/registers.md §0).
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -17,9 +17,9 @@ namespace drivers {
 enum class RegType {
   u16,
   s16,
-  u32_high_first,  // Victron: register N holds bits 31..16 (registers.md §1.1)
+  u32_high_first,  // Victron: register N holds bits 31..16 (docs/registers.md §1.1)
   s32_high_first,
-  u32_low_first,   // Sol-Ark: register N holds bits 15..0 (registers.md §2.2)
+  u32_low_first,   // Sol-Ark: register N holds bits 15..0 (docs/registers.md §2.2)
   s32_low_first,
 };
 
@@ -63,7 +63,7 @@ enum class Trigger {
   none,    // a state only: shown by name, never an alarm
   level,   // dbus-modbustcp's alarm registers: 0 no alarm, 1 warning, 2 alarm (attributes.csv)
   equals,  // an alarm while the value equals `value` (a charger's state 2 = fault)
-  bits,    // a fault bitmap word: bit b is fault F(value + b + 1) (Sol-Ark 103-106, registers.md §2)
+  bits,    // a fault bitmap word: bit b is fault F(value + b + 1) (Sol-Ark 103-106, docs/registers.md §2)
 };
 struct StatusRule {
   std::string_view field{};  // the reading within its service: "charge_state"
@@ -88,7 +88,7 @@ struct Table {
   int max_gap = 0;
   int max_block = 125;          // Modbus allows 125; gateways may need fewer
   // Writes with function 16 even for one register: Sunsynk/Deye/Sol-Ark inverters do not
-  // implement function 6 (registers.md §2.1, kellerza). dbus-modbustcp takes both.
+  // implement function 6 (docs/registers.md §2.1, kellerza). dbus-modbustcp takes both.
   bool writes_fc16 = false;
   std::span<const StatusRule> status{};  // states and alarms decoded from this unit's readings
 };

@@ -7,7 +7,7 @@ namespace drivers::victron {
 namespace {
 
 // A 48 V bank. dbus-modbustcp answers 0 for a value that is invalid on D-Bus (its mapping returns
-// 0 then; registers.md §1.3): readings where 0 can mean that carry kInvalidIsZero.
+// 0 then; docs/registers.md §1.3): readings where 0 can mean that carry kInvalidIsZero.
 constexpr double kVmin = 20, kVmax = 70;
 constexpr double kWmax = 100000;
 
@@ -100,7 +100,7 @@ constexpr std::array kSolarcharger{
     Register{"pv_w", 792, RegType::u32_high_first, 1, 0, 0, kWmax, "com.victronenergy.solarcharger:/Yield/Power"},
 };
 
-// attributes.csv's names; 245 (wake-up) and 252 as registers.md §1.6 gives them.
+// attributes.csv's names; 245 (wake-up) and 252 as docs/registers.md §1.6 gives them.
 constexpr std::array kChargeStates{
     ValueName{0, "off"},        ValueName{2, "fault"},     ValueName{3, "bulk"},
     ValueName{4, "absorption"}, ValueName{5, "float"},     ValueName{6, "storage"},

@@ -1,5 +1,5 @@
 #pragma once
-// Victron GX over Modbus TCP (dbus-modbustcp). Register facts: registers.md §1; the authority is
+// Victron GX over Modbus TCP (dbus-modbustcp). Register facts: docs/registers.md §1; the authority is
 // tests/fixtures/reference/victron/attributes.csv (copied from victronenergy/dbus_modbustcp), which
 // tests/drivers checks this table against.
 #include "drivers/registers.hpp"

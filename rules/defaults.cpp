@@ -1,4 +1,4 @@
-// The Solar Shack (../shared/reference/solar-shack-defaults.md). Timing values are ours: the
+// The Solar Shack (docs/solar-shack.md). Timing values are ours: the
 // source data has none. ASIC PSUs want minutes between power cycles, hence min on/off.
 #include "rules/profile.hpp"
 

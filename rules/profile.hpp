@@ -1,6 +1,6 @@
 #pragma once
 // Site preferences, miner profiles and HVAC zones: the user data the rules decide with.
-// Defaults for the Solar Shack are in ../shared/reference/solar-shack-defaults.md; the store
+// Defaults for the Solar Shack are in docs/solar-shack.md; the store
 // and config layers fill these structs and call rules::validate() before use.
 #include <array>
 #include <cstddef>

@@ -189,7 +189,7 @@ void parse_solark(const YAML::Node& node, const std::string& path, Reader& r, So
     if (k == "timeout_ms") r.ms(v, p, 50, 30000, c.timeout);
     if (k == "pacing_ms") r.ms(v, p, 0, 5000, c.pacing);
     if (k == "max_charge_a") {
-      // 0-185 A single-phase, up to 290 A in the 16 kW profile (registers.md §2.8).
+      // 0-185 A single-phase, up to 290 A in the 16 kW profile (docs/registers.md §2.8).
       int a = 0;  // stays 0 when refused: that error is the one to show, not "required"
       r.integer_as(v, p, 1, 290, a);
       c.max_charge_a = a;
@@ -462,7 +462,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
   }
   // The battery's sources, best first: a shunt's 0.01 V before the GX system's 0.1 V before the
   // inverter's terminal reading; a BMS's coldest cell before a monitor's sensor before the
-  // inverter's (registers.md §1.4, §1.5, §2.4).
+  // inverter's (docs/registers.md §1.4, §1.5, §2.4).
   if (c.battery_v_readings.empty()) {
     if (c.victron.enabled && c.victron.battery_unit) c.battery_v_readings.push_back("battery.battery_v");
     if (c.victron.enabled) c.battery_v_readings.push_back("system.battery_v");

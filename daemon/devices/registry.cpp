@@ -69,7 +69,7 @@ std::vector<ChargeLimitSlot> charge_limits(const Config& config) {
                  "victron",
                  config.charge_block_action.dvcc});
   // Sol-Ark battery max charge current: holding register 210, A, written with function 16
-  // (registers.md §2.8).
+  // (docs/registers.md §2.8).
   out.push_back({{"solark_charge_limit", "Sol-Ark battery max charge current (210)", config.solark.unit, 210,
                   static_cast<std::int16_t>(config.solark.max_charge_a.value_or(0))},
                  "solark",

@@ -105,7 +105,7 @@ Db::Db(std::string path, OpenOptions options) : path_(std::move(path)) {
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, options.busy_timeout_ms);
-  // Outside any transaction, in this order (protocols.md §6). WAL needs a writable directory.
+  // Outside any transaction, in this order (docs/protocols.md §6). WAL needs a writable directory.
   // synchronous=NORMAL in WAL cannot corrupt; a power cut may lose the last commits, an app
   // crash loses nothing. It fsyncs only at checkpoints, which spares the SD card.
   try {

@@ -1,6 +1,6 @@
 #pragma once
 // The MQTT connection, over paho.mqtt.cpp. Paho's callbacks run on paho's own thread and may
-// not block there (protocols.md §3.3), so they only queue events; the owner drains them with
+// not block there (docs/protocols.md §3.3), so they only queue events; the owner drains them with
 // poll() on its own thread. Publishing never queues while disconnected: a relay command that
 // cannot go now is dropped and reported, because an ON delivered minutes late is a hazard.
 #include <atomic>

@@ -1,7 +1,7 @@
 #pragma once
 // What each relay firmware expects on MQTT, as pure functions: the command topics and payloads
 // for on/off, the topics to watch, and how to read a state or availability message.
-// Protocol facts: protocols.md §1 (Tasmota, Shelly Gen1, Shelly Gen2+, ESPHome).
+// Protocol facts: docs/protocols.md §1 (Tasmota, Shelly Gen1, Shelly Gen2+, ESPHome).
 #include <chrono>
 #include <optional>
 #include <string>

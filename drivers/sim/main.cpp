@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
   using drivers::victron::solarcharger_table;
   using drivers::victron::system_table;
   using drivers::victron::temperature_table;
-  // Each unit serves the register block the real GX serves contiguously (registers.md §1.9).
+  // Each unit serves the register block the real GX serves contiguously (docs/registers.md §1.9).
   sim::DeviceServer victron("victron", o.bind, o.victron_port,
                             {{100, &system_table(), 800, static_cast<std::uint16_t>(o.gx_map.system_end - 800 + 1),
                               o.gx_map.system_holes},
@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
                            model, model_mutex);
   victron.serve_gx_settings();
   // The Sol-Ark's battery max charge current (holding register 210, A), written with function 16
-  // only (registers.md §2.8); 185 A is the single-phase models' top of range.
+  // only (docs/registers.md §2.8); 185 A is the single-phase models' top of range.
   solark.serve_writable(o.solark_unit, 210, 185, true);
   try {
     victron.start();

@@ -229,7 +229,7 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
   if (f.exception && (f.exception_unit == 0 || f.exception_unit == unit)) {
     modbus_reply_exception(ctx, query, static_cast<unsigned>(f.exception));
   } else if (!spec) {
-    // The GX answers a unit with no service behind it with 0x0A (registers.md §1.3).
+    // The GX answers a unit with no service behind it with 0x0A (docs/registers.md §1.3).
     modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_GATEWAY_PATH);
   } else if (function == MODBUS_FC_READ_HOLDING_REGISTERS && refused(*spec, address, (query[header + 3] << 8) | query[header + 4])) {
     modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);

@@ -27,7 +27,7 @@ struct UnitSpec {
   std::vector<std::pair<std::uint16_t, std::uint16_t>> holes{};
 };
 
-// The GX's Modbus map by dbus-modbustcp generation (its git history; registers.md §1.9):
+// The GX's Modbus map by dbus-modbustcp generation (its git history; docs/registers.md §1.9):
 // v1.0.95 (March 2026) serves 847-849, 852-854, 856-859 and 861-864 as reserved registers;
 // v1.0.85 (August 2025) added 884-913; v1.0.78 (November 2024) added solar charger 792/793.
 struct GxMap {

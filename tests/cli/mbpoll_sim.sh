@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # An independent Modbus client (Debian's mbpoll) reads the simulator at the documented
-# addresses and scales (registers.md): the simulator is not only right by our own decoder.
+# addresses and scales (docs/registers.md): the simulator is not only right by our own decoder.
 # Usage: mbpoll_sim.sh path/to/shackd-sim
 set -uo pipefail
 sim=${1:?usage: mbpoll_sim.sh SHACKD_SIM}

@@ -12,7 +12,8 @@
 # Usage: BUILD=build SRC=. doc_check.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 SRC=$(cd "$SRC" && pwd) BUILD=$(cd "$BUILD" && pwd)  # the blocks run in the sandbox's home
-DOCS=("$SRC/README.md" "$SRC/docs/guide.md" "$SRC/docs/development.md")
+DOCS=("$SRC/README.md" "$SRC/docs/guide.md" "$SRC/docs/development.md" "$SRC/docs/registers.md" "$SRC/docs/protocols.md"
+  "$SRC/docs/solar-shack.md")
 python3 "$SRC/tests/docs/doc_blocks.py" "$WORK/docs" "${DOCS[@]}" || { echo "FAIL: doc_blocks.py"; exit 1; }
 
 # Blocks that do not run here, by their first line, and why.

@@ -99,7 +99,7 @@ TEST_CASE("implausible values are refused with a reason") {
   const auto why = drivers::check_plausible(v, drivers::decode(v, ffff));
   REQUIRE(why);
   CHECK(*why == "battery_v 655.35 outside its plausible range 20..70 (register 259)");
-  const std::uint16_t zero[] = {0};  // the GX's "not available" (registers.md §1.3)
+  const std::uint16_t zero[] = {0};  // the GX's "not available" (docs/registers.md §1.3)
   CHECK(drivers::is_not_available(v, zero));
   const std::uint16_t minus_one[] = {0xFFFF};
   for (const auto& r : battery) {

@@ -1,6 +1,6 @@
 // Older GX firmware and sensors that are not fitted, against the simulator serving those maps.
 // dbus-modbustcp refuses a whole read (0x02) that touches a register its version lacks, and
-// answers 0 for a value that is invalid on D-Bus (registers.md §1.3, §1.9).
+// answers 0 for a value that is invalid on D-Bus (docs/registers.md §1.3, §1.9).
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shackd as a process against the simulator serving each supported GX firmware generation's map
 # (dbus-modbustcp v1.0.101, v1.0.90 with reserved holes, v1.0.80 without 884-913, v1.0.70 without
-# 792/793; registers.md §1.9): `shackd once` must see the same decision inputs and make the same
+# 792/793; docs/registers.md §1.9): `shackd once` must see the same decision inputs and make the same
 # decisions as on the newest, with a BMS on the battery unit and PV on both chargers.
 # Usage: BUILD=build SRC=. firmware_generations.sh
 source "$(dirname "$0")/lib.sh"

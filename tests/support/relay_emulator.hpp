@@ -1,6 +1,6 @@
 #pragma once
 // Small stand-ins for relay firmware: they subscribe to the command topics a real device
-// listens on and answer on its state topics, as protocols.md §1 describes each one. A mode makes
+// listens on and answer on its state topics, as docs/protocols.md §1 describes each one. A mode makes
 // one misbehave: never confirm, or report the opposite of what it was told.
 #include <nlohmann/json.hpp>
 
