@@ -10,6 +10,7 @@
 
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/devices/registry.hpp"
 #include "daemon/loop/state_restore.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/loads.hpp"
@@ -156,8 +157,9 @@ int cmd_status(const std::vector<std::string>& argv) {
   if (!flows.empty()) fmt::print("site today ({}): {}\n", energy_day, fmt::join(flows, ", "));
   // Health is as shackd last published it: with shackd stopped it is history, not "connected now".
   const bool running = topic("/status") == "online";
-  for (const char* dev : {"victron", "solark"}) {
-    const auto h = nlohmann::json::parse(topic(std::string("/device/") + dev + "/health"), nullptr, false);
+  for (const auto& device : devices::modbus_devices(cfg)) {  // the devices the config enables
+    const std::string& dev = device.name;
+    const auto h = nlohmann::json::parse(topic("/device/" + dev + "/health"), nullptr, false);
     if (!h.is_object()) continue;
     if (!running) {
       fmt::print("device {}: unknown (shackd is not running; its last report was {})\n", dev,
