@@ -257,35 +257,37 @@ std::vector<std::string> apply_profile_sets(StoredProfiles& profiles, const std:
   return problems;
 }
 
-std::optional<std::string> profile_key_given(const YAML::Node& section, const std::string& kind,
-                                             const std::string& name, const std::string& field) {
+namespace {
+// The section's entry for profile `name` in its `kind`s list, with its index; nullopt when the
+// section does not list it.
+std::optional<std::pair<std::size_t, YAML::Node>> listed_profile(const YAML::Node& section, const std::string& kind,
+                                                                const std::string& name) {
   if (!section.IsDefined() || !section.IsMap()) return std::nullopt;
   const YAML::Node list = section[kind + "s"];
   if (!list.IsDefined() || !list.IsSequence()) return std::nullopt;
   for (std::size_t k = 0; k < list.size(); ++k) {
     const YAML::Node item = list[k];
-    if (!item.IsMap() || !item["name"] || !item["name"].IsScalar() || item["name"].Scalar() != name) continue;
-    const YAML::Node value = item[field];
-    if (!value.IsDefined()) return std::nullopt;
-    return yaml::where(fmt::format("profiles.{}s[{}].{}", kind, k, field), value);
+    if (item.IsMap() && item["name"] && item["name"].IsScalar() && item["name"].Scalar() == name) return std::pair{k, item};
   }
   return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::string> profile_key_given(const YAML::Node& section, const std::string& kind,
+                                             const std::string& name, const std::string& field) {
+  const auto listed = listed_profile(section, kind, name);
+  if (!listed || !listed->second[field].IsDefined()) return std::nullopt;
+  return yaml::where(fmt::format("profiles.{}s[{}].{}", kind, listed->first, field), listed->second[field]);
 }
 
 std::optional<std::string> profile_key_where(const YAML::Node& section, const std::string& path,
                                              const std::string& kind, const std::string& name,
                                              const std::string& field) {
-  if (!section.IsDefined() || !section.IsMap()) return std::nullopt;
-  const YAML::Node list = section[kind + "s"];
-  if (!list.IsDefined() || !list.IsSequence()) return std::nullopt;
-  for (std::size_t k = 0; k < list.size(); ++k) {
-    const YAML::Node item = list[k];
-    if (!item.IsMap() || !item["name"] || !item["name"].IsScalar() || item["name"].Scalar() != name) continue;
-    const std::string item_path = fmt::format("{}.{}s[{}]", path, kind, k);
-    const YAML::Node value = item[field];
-    return value.IsDefined() ? yaml::where(item_path + "." + field, value) : yaml::where(item_path, item);
-  }
-  return std::nullopt;
+  const auto listed = listed_profile(section, kind, name);
+  if (!listed) return std::nullopt;
+  const std::string item_path = fmt::format("{}.{}s[{}]", path, kind, listed->first);
+  const YAML::Node value = listed->second[field];
+  return value.IsDefined() ? yaml::where(item_path + "." + field, value) : yaml::where(item_path, listed->second);
 }
 
 std::string export_profiles_yaml(const StoredProfiles& p, const std::string& header_comment) {
