@@ -17,6 +17,7 @@ namespace drivers {
 struct TcpTransport {
   std::string host = "127.0.0.1";  // an IPv4 address or a host name
   int port = 502;
+  bool operator==(const TcpTransport&) const = default;
 };
 struct RtuTransport {
   std::string device = "/dev/ttyUSB0";
@@ -24,6 +25,7 @@ struct RtuTransport {
   char parity = 'N';  // N, E or O
   int data_bits = 8;
   int stop_bits = 1;
+  bool operator==(const RtuTransport&) const = default;
 };
 using Transport = std::variant<TcpTransport, RtuTransport>;
 std::string describe(const Transport& t);  // "tcp 127.0.0.1:502", "rtu /dev/ttyUSB0 9600 8N1"

@@ -27,6 +27,7 @@ struct VictronConfig {
   std::optional<int> battery_unit = 225;
   std::vector<int> charger_units;
   std::optional<int> temperature_unit;
+  bool operator==(const VictronConfig&) const = default;
 };
 
 struct SolarkConfig {
@@ -40,6 +41,7 @@ struct SolarkConfig {
   // read 0 A when the block began (shackd's own 0 from before a crash). Required with `solark` in
   // safety.charge_block_action.
   std::optional<int> max_charge_a;
+  bool operator==(const SolarkConfig&) const = default;
 };
 
 struct MqttConfig {
@@ -55,6 +57,7 @@ struct MqttConfig {
   // Each miner's start_voltage and stop_voltage settable over MQTT (<prefix>/load/<id>/<field>/set)
   // and offered to Home Assistant as number entities; one the profiles: section gives stays its.
   bool allow_settings = false;
+  bool operator==(const MqttConfig&) const = default;
 };
 
 enum class ShutdownPolicy { leave, miners_off };

@@ -141,12 +141,12 @@ void Daemon::reload() {
     notify("READY=1");
     return;
   }
-  const bool mqtt_changed = YAML::Dump(YAML::Load(config_.text)["mqtt"]) != YAML::Dump(YAML::Load(next.text)["mqtt"]) ||
-                            YAML::Dump(YAML::Load(config_.text)["relays"]) != YAML::Dump(YAML::Load(next.text)["relays"]) ||
-                            YAML::Dump(YAML::Load(config_.text)["sensors"]) != YAML::Dump(YAML::Load(next.text)["sensors"]);
+  // Sections compare by their parsed values: a comment or a reordered key changes nothing.
+  const bool mqtt_changed = !(config_.mqtt == next.mqtt) || config_.relays != next.relays ||
+                            !(config_.relay_timing == next.relay_timing) || config_.sensors != next.sensors;
   // Reconnecting the devices costs a poll or two; only when their section changed (a SIGHUP
   // storm must not keep the Modbus links down).
-  const bool devices_changed = YAML::Dump(YAML::Load(config_.text)["devices"]) != YAML::Dump(YAML::Load(next.text)["devices"]);
+  const bool devices_changed = !(config_.victron == next.victron) || !(config_.solark == next.solark);
   const bool limits_changed = !(config_.charge_block_action == next.charge_block_action);
   config_ = next;
   if (devices_changed) start_devices();

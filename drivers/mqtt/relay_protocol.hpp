@@ -33,6 +33,7 @@ struct RelayConfig {
   // takes the percentage.
   bool speed_dimmer = false;
   std::string speed_topic;
+  bool operator==(const RelayConfig&) const = default;
 };
 
 struct Outgoing {

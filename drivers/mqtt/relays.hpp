@@ -23,6 +23,7 @@ struct RelayTiming {
   std::chrono::seconds confirm_timeout{10};
   std::chrono::seconds retry_min{5};
   std::chrono::seconds retry_max{120};
+  bool operator==(const RelayTiming&) const = default;
 };
 
 struct RelayStatus {

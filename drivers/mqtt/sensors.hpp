@@ -20,6 +20,7 @@ struct SensorConfig {
   std::string key;
   std::string field = "Temperature";  // tasmota: the value inside the sensor's object
   double min = -40, max = 100;         // plausible range
+  bool operator==(const SensorConfig&) const = default;
 };
 
 struct SensorReading {

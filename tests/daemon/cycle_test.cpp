@@ -135,6 +135,7 @@ struct Site {
   std::filesystem::path config;
   StepClock clock;
   ScriptedDevice* gx = nullptr;
+  int devices_made = 0;  // pollers built: at start, and again only when the devices: section changes
   std::vector<std::pair<std::string, std::string>> sent;  // topic, payload
   std::unique_ptr<shackd::Daemon> daemon;
 
@@ -146,6 +147,7 @@ struct Site {
     shackd::Seams seams;
     seams.clock = &clock;
     seams.make_device = [this](drivers::DeviceConfig c) {
+      ++devices_made;
       auto d = std::make_unique<ScriptedDevice>(std::move(c), clock);
       gx = d.get();
       d->values = {{"system.battery_v", 54.0}, {"battery.battery_v", 54.0}, {"battery.min_cell_temp_c", 15.0},
@@ -367,4 +369,26 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
   shackd::signals::reload = true;
   s.cycles(1);
   CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
+}
+
+TEST_CASE("the cycle in process: a reload compares sections by value, not by text") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(1);
+  REQUIRE(s.devices_made == 1);
+  // A comment and a reordered key: the devices are the same, so their links stay up.
+  std::string same = kConfig;
+  same.replace(same.find("    host: 127.0.0.1\n    port: 1502\n"), 34, "    port: 1502    # the GX\n    host: 127.0.0.1\n");
+  s.write_config(same);
+  shackd::signals::reload = true;
+  s.cycles(1);
+  CHECK(s.devices_made == 1);
+  // A changed timeout is a changed device: rebuilt.
+  std::string slower = same;
+  slower.replace(slower.find("    battery_unit: 225\n"), 22, "    battery_unit: 225\n    timeout_ms: 3000\n");
+  s.write_config(slower);
+  shackd::signals::reload = true;
+  s.cycles(1);
+  CHECK(s.devices_made == 2);
+  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));
 }
