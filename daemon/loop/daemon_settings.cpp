@@ -38,7 +38,7 @@ void Daemon::handle_setting(const std::string& id, const std::string& field, con
   if (!r.refused.empty()) {
     log::warn("setting refused: {}", r.refused);
     event("config", id, {rules::ReasonCode::none}, "setting refused: " + r.refused, wall);
-    publish_all_ = true;  // Home Assistant shows the value in force again
+    publisher_.forget_settings(id);  // Home Assistant shows the value in force again
     return;
   }
   profiles_ = std::move(*r.next);

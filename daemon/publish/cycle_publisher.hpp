@@ -47,6 +47,11 @@ class CyclePublisher {
                bool everything);
   // After a reload or a reconnect: the next publish sends everything, as if for the first time.
   void forget();
+  // Sends load `id`'s settings again with the next publish (a refused set: Home Assistant shows
+  // the value in force again).
+  void forget_settings(const std::string& id) {
+    if (const auto it = published_.find(id); it != published_.end()) it->second.settings.clear();
+  }
   void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
   // Each device's health as last published: true when it answers.
   const std::map<std::string, bool>& devices_ok() const { return published_health_; }

@@ -364,6 +364,10 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
   CHECK(s.event_since(before, "no miner 'heat_room_fan'"));
   CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
   CHECK(s.daemon->profiles().rules.miners.at(0).stop_v == doctest::Approx(47.0));
+  // ... and the settings in force were sent again for the primary, so HA shows them.
+  bool resent = false;
+  for (std::size_t i = before; i < s.sent.size(); ++i) resent = resent || s.sent[i].first == settings;
+  CHECK(resent);
 
   // A reload applies the file again: the value set over MQTT is not the file's, so it stays.
   shackd::signals::reload = true;
