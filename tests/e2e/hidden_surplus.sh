@@ -49,8 +49,8 @@ check_within "the next probe waits" 5 'grep -qE "\"name\":\"(probe_backoff|probi
 
 check "the dump load's energy today is published" \
   'python3 -c "import json,sys; e=json.loads(sys.argv[1]); sys.exit(not (e[\"rated_w\"] == 3250 and e[\"today_kwh\"] >= 0))" "$(retained shack/load/dump_s19_1/energy)"'
-check "the site's energy today is published: PV, battery charged and discharged" \
-  'for f in pv battery_in battery_out; do python3 -c "import json,sys; e=json.loads(sys.argv[1]); sys.exit(not (e[\"today_kwh\"] >= 0 and e[\"measured_h\"] >= 0))" "$(retained shack/energy/$f)" || exit 1; done'
+check_within "the site's energy today is published: PV, battery charged and discharged" 10 \
+  '(for f in pv battery_in battery_out; do python3 -c "import json,sys; e=json.loads(sys.argv[1]); sys.exit(not (e[\"today_kwh\"] >= 0 and e[\"measured_h\"] >= 0))" "$(retained shack/energy/$f)" 2>/dev/null || exit 1; done)'
 
 # Replay knows probes: the cycle journal holds the chargers' word, so the rules run again over it
 # make the same probes, holds and stops the daemon made, within one cycle.
