@@ -23,10 +23,9 @@ namespace shackd {
 
 namespace {
 
-// --set miners.<name>.<field>=v | zones.<name>.<field>=v | site.<field>=v, as a profiles: overlay.
-// profiles: is the whole set (a list left out is empty), so both lists name every profile of `base`.
-// "--set miners.Primary S21+.start_voltage=50.5": the kind, the profile's name (which may hold
-// dots), the field and the value.
+// "--set miners.Primary S21+.start_voltage=50.5" (or zones.<name>.<field>=v, site.<field>=v):
+// the kind, the profile's name (which may hold dots), the field and the value, for
+// apply_profile_sets.
 ProfileSet parse_set(const std::string& s) {
   const auto eq = s.find('=');
   if (eq == std::string::npos) throw UsageError("--set '" + s + "': expected key=value");
