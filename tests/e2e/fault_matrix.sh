@@ -76,9 +76,13 @@ begin_daemon() {  # begin_daemon [prefix command...]: the events already in the 
   # The retained topics still hold the last process's messages: clear the loop's, wait for ours.
   mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -r -n -t shack/loop
   start_daemon "$WORK/shackd.yaml" "$@" || { tail -30 "$WORK/shackd.log"; exit 1; }
-  wait_for "this process's loop message" 15 '[[ -n $(loop_json) ]]'
+  wait_for "this process's loop message" 15 '[[ -n $(loop_json) ]]' || daemon_log | tail -20 | sed 's/^/    /'
 }
-stop_daemon() { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; pkill -f "$WORK/shackd.yaml"; sleep 0.2; }
+# A process that ended on its own before it was stopped is a failure of the row it ran in.
+stop_daemon() {
+  daemon_alive "during: ${ROW:-the start}" && { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; }
+  pkill -f "$WORK/shackd.yaml"; sleep 0.2
+}
 
 start_broker
 start_sim --battery-v 52.0

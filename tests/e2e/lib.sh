@@ -53,12 +53,24 @@ write_config() {
 
 start_daemon() {  # start_daemon CONFIG [prefix command, e.g. faketime ...]
   local config=$1; shift
+  # The log is shared by every process a test starts: this one's lines begin after the last one's.
+  DAEMON_LOG_FROM=$(( $(cat "$WORK/shackd.log" 2>/dev/null | wc -l) + 1 ))
   # Under ASan, faketime's LD_PRELOAD puts libfaketime before the ASan runtime; allow it.
   ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
     "$@" "$BUILD/shackd" run --config "$config" >>"$WORK/shackd.log" 2>&1 &
   DAEMON_PID=$!
   PIDS+=("$DAEMON_PID")
-  wait_for "shackd's first decision" 15 "grep -q 'first decision' '$WORK/shackd.log'"
+  wait_for "shackd's first decision" 15 "daemon_log | grep -q 'first decision' || ! kill -0 $DAEMON_PID 2>/dev/null" &&
+    daemon_alive "before its first decision"
+}
+daemon_log() { tail -n +"${DAEMON_LOG_FROM:-1}" "$WORK/shackd.log"; }  # this process's lines
+# daemon_alive WHEN: fails, with the exit status and this process's last lines, if shackd ended.
+daemon_alive() {
+  kill -0 "$DAEMON_PID" 2>/dev/null && return 0
+  local rc; wait "$DAEMON_PID" 2>/dev/null; rc=$?
+  bad "shackd (pid $DAEMON_PID) ended $1, with status $rc; its last lines:"
+  daemon_log | tail -20 | sed 's/^/    /'
+  return 1
 }
 
 # spy TOPIC...: record every message (one line each: "topic payload") in $WORK/spy.log
