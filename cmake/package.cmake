@@ -2,6 +2,32 @@
 # (one .deb per architecture: cross/ and scripts/cross.sh; docs/guide.md "Raspberry Pi").
 include(GNUInstallDirs)
 
+# The Debian suite the package is for: a cross build's sysroot says (scripts/cross-sysroot.sh
+# writes .shackd-suite), a native build is for the host's own. It goes into the version (0.2.0-1~deb13), so
+# that a Pi's owner and apt can tell the packages apart, and a ~deb12 sorts below a ~deb13.
+if(NOT SHACKD_DEB_SUITE)
+  if(SHACKD_SYSROOT AND EXISTS "${SHACKD_SYSROOT}/.shackd-suite")
+    file(STRINGS "${SHACKD_SYSROOT}/.shackd-suite" SHACKD_DEB_SUITE LIMIT_COUNT 1)
+  elseif(EXISTS /etc/os-release)
+    file(STRINGS /etc/os-release _shackd_codename REGEX "^VERSION_CODENAME=")
+    string(REGEX REPLACE "^VERSION_CODENAME=\"?([^\"]*)\"?$" "\\1" SHACKD_DEB_SUITE "${_shackd_codename}")
+  endif()
+endif()
+set(SHACKD_DEB_SUITE "${SHACKD_DEB_SUITE}" CACHE STRING "Debian suite the package is for (bookworm, trixie)")
+if(SHACKD_DEB_SUITE STREQUAL "bookworm")
+  set(SHACKD_DEB_RELEASE "1~deb12")
+elseif(SHACKD_DEB_SUITE STREQUAL "trixie")
+  set(SHACKD_DEB_RELEASE "1~deb13")
+else()
+  set(SHACKD_DEB_RELEASE "1")
+endif()
+set(SHACKD_DEB_DISTRIBUTION "${SHACKD_DEB_SUITE}")
+if(NOT SHACKD_DEB_DISTRIBUTION MATCHES "^(bookworm|trixie)$")
+  set(SHACKD_DEB_DISTRIBUTION unstable)
+endif()
+set(SHACKD_DEB_VERSION "${PROJECT_VERSION}-${SHACKD_DEB_RELEASE}")
+
+
 install(TARGETS shackd RUNTIME DESTINATION bin)
 install(FILES systemd/shackd.service DESTINATION lib/systemd/system)
 install(FILES config/shackd.example.yaml DESTINATION /etc/shackd RENAME shackd.yaml)
@@ -20,7 +46,9 @@ foreach(_doc changelog shackd.8)
     DEPENDS ${PROJECT_BINARY_DIR}/deb/${_doc})
 endforeach()
 add_custom_target(deb_docs ALL DEPENDS ${PROJECT_BINARY_DIR}/deb/changelog.gz ${PROJECT_BINARY_DIR}/deb/shackd.8.gz)
-install(FILES ${PROJECT_BINARY_DIR}/deb/changelog.gz DESTINATION share/doc/shackd)
+# A version with a Debian revision (0.2.0-1~deb13) is a non-native package: its changelog is
+# changelog.Debian.gz (Debian Policy 12.7; lintian: debian-changelog-file-missing-or-wrong-name).
+install(FILES ${PROJECT_BINARY_DIR}/deb/changelog.gz DESTINATION share/doc/shackd RENAME changelog.Debian.gz)
 install(FILES ${PROJECT_BINARY_DIR}/deb/shackd.8.gz DESTINATION share/man/man8)
 
 # Debian's architecture names for the target.
@@ -37,6 +65,7 @@ endif()
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME shackd)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_DEBIAN_PACKAGE_RELEASE ${SHACKD_DEB_RELEASE})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES TRUE)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "edge controller for an off-grid solar site")
@@ -51,11 +80,20 @@ set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${SHACKD_DEB_ARCH})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-# The runtime libraries of Debian 12 / Raspberry Pi OS bookworm that the binary links
-# (tests/package/check_deb.sh checks every NEEDED library against this list), and adduser for
-# the postinst. mosquitto is only recommended: the broker may run on another host.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS
-  "adduser, libc6 (>= 2.36), libgcc-s1 (>= 3.0), libstdc++6 (>= 12), libmodbus5 (>= 3.1.6), libpaho-mqtt1.3 (>= 1.3.11), libpaho-mqttpp3-1 (>= 1.2.0), libssl3 (>= 3.0.0), libsqlite3-0 (>= 3.40.0), libyaml-cpp0.7 (>= 0.7.0), libfmt9 (>= 9.1.0)")
+# Depends is made when cpack runs, from the libraries the built binary NEEDs and the suite's
+# shlibs (cmake/deb/depends.sh; tests/package/check_deb.sh checks it resolves in the suite's
+# index). mosquitto is only recommended: the broker may run on another host.
+file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/deb/cpack-project.cmake CONTENT
+"if(CPACK_GENERATOR STREQUAL \"DEB\")
+  execute_process(COMMAND ${PROJECT_SOURCE_DIR}/cmake/deb/depends.sh $<TARGET_FILE:shackd> ${SHACKD_SYSROOT}
+                  OUTPUT_VARIABLE _depends OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0 OR NOT _depends)
+    message(FATAL_ERROR \"cmake/deb/depends.sh could not make the package's Depends (above)\")
+  endif()
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS \"\${_depends}\")
+endif()
+")
+set(CPACK_PROJECT_CONFIG_FILE ${PROJECT_BINARY_DIR}/deb/cpack-project.cmake)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto")
 # rsvg-convert, for `shackd report --out day.png` (the SVG needs nothing).
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "librsvg2-bin")

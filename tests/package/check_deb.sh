@@ -31,7 +31,7 @@ has -rw-r--r-- usr/lib/systemd/system/shackd.service
 has -rw-r--r-- etc/shackd/shackd.yaml
 has -rw-r--r-- usr/share/doc/shackd/copyright
 has -rw-r--r-- usr/share/doc/shackd/guide.md
-has -rw-r--r-- usr/share/doc/shackd/changelog.gz
+has -rw-r--r-- usr/share/doc/shackd/changelog.Debian.gz
 has -rw-r--r-- usr/share/man/man8/shackd.8.gz
 has drwxr-xr-x var/lib/shackd/
 for sql in "$src"/schema/*.sql; do has -rw-r--r-- "usr/share/shackd/schema/$(basename "$sql")"; done
@@ -70,7 +70,7 @@ owner() {  # SONAME -> the package that ships it
     libgcc_s.so.1) echo libgcc-s1; return ;;
   esac
   if [ -n "$sysroot" ]; then
-    awk -v f="/$1\$" '$3 ~ f {print $1; exit}' "$sysroot/.shackd-files"
+    awk -v f="/$1" 'length($3) >= length(f) && substr($3, length($3) - length(f) + 1) == f {print $1; exit}' "$sysroot/.shackd-files"
   else
     dpkg -S "*/$1" 2>/dev/null | head -1 | cut -d: -f1
   fi
@@ -82,6 +82,33 @@ for lib in $(readelf -d "$bin" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p'); do
   else echo "needs $lib: $pkg"
   fi
 done
+
+# Every Depends must resolve in the suite the package is for: its name (or a package providing
+# it) is in that suite's index for the architecture, at a version that satisfies the relation.
+# A cross build's index comes with its sysroot; a native build's is the host's apt.
+if [ -n "$sysroot" ]; then
+  cp "$sysroot/.shackd-index" "$work/index"
+else
+  apt-cache dumpavail | awk -f "$(dirname "$0")/../../cmake/deb/package-index.awk" >"$work/index"
+fi
+suite_version=$(dpkg-deb -f "$deb" Version)
+echo "version: $suite_version; index: $(wc -l <"$work/index") packages"
+while IFS= read -r dep; do
+  dep=$(sed -E 's/^ +| +$//g' <<<"$dep")
+  name=${dep%% *}
+  relation=$(sed -nE 's/.*\(([<>=]+) *([^)]+)\).*/\1 \2/p' <<<"$dep")
+  versions=$(awk -v n="$name" '$1 == n {print $2} { for (i = 3; i <= NF; i++) if ($i == n || $i == n",") print $2 }' "$work/index")
+  if [ -z "$versions" ]; then fail "Depends '$dep': no package $name in the suite's index"; continue; fi
+  if [ -n "$relation" ]; then
+    op=${relation%% *}
+    want=${relation#* }
+    case $op in ">=") op=ge ;; "<=") op=le ;; "=") op=eq ;; ">>") op=gt ;; "<<") op=lt ;; esac
+    ok=0
+    for v in $versions; do dpkg --compare-versions "$v" "$op" "$want" && ok=1; done
+    [ $ok -eq 1 ] || fail "Depends '$dep': the suite has $name $(tr '\n' ' ' <<<"$versions")only"
+  fi
+  echo "resolves: $dep"
+done < <(tr ',' '\n' <<<"$depends")
 
 # lintian: no errors and no warnings (informational tags are printed).
 lintian --fail-on error,warning -I "$deb" 2>/dev/null | tee "$work/lintian"
