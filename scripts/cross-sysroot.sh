@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
-# Makes a sysroot of the target's libraries from Debian 12's own .debs, without touching the
-# host's packages or its apt configuration: apt runs with a private state and cache directory
-# and the target architecture, downloads the .debs (`apt-get download`), and `dpkg -x` unpacks
-# them. Usage: scripts/cross-sysroot.sh arm64|armhf DIR
-# Idempotent: a sysroot made from the same package list is kept.
+# Makes a sysroot of the target's libraries from one Debian suite's own .debs, without touching
+# the host's packages or its apt configuration: apt runs with a private state, cache and sources
+# list and the target architecture, downloads the .debs (`apt-get download`), and `dpkg -x`
+# unpacks them. Usage: scripts/cross-sysroot.sh arm64|armhf bookworm|trixie DIR
+# Besides the files, it leaves what the package is made and checked with (cmake/deb/depends.sh,
+# tests/package/check_deb.sh):
+#   DIR/.shackd-files     which package (and version) ships which file
+#   DIR/.shackd-shlibs/   each library package's shlibs: the dependency its users take
+#   DIR/.shackd-index     every package of the suite for the architecture: name, version, provides
+#   DIR/.shackd-suite     the suite (the package's version says it: ~deb12, ~deb13)
+# Idempotent: a sysroot made from the same suite and package list is kept.
 set -euo pipefail
-arch=${1:?usage: cross-sysroot.sh arm64|armhf DIR}
-dir=${2:?usage: cross-sysroot.sh arm64|armhf DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+usage="usage: cross-sysroot.sh arm64|armhf bookworm|trixie DIR"
+arch=${1:?$usage}
+suite=${2:?$usage}
+dir=${3:?$usage}
 case $arch in
   arm64) triplet=aarch64-linux-gnu ;;
   armhf) triplet=arm-linux-gnueabihf ;;
   *) echo "cross-sysroot: unknown architecture '$arch' (arm64 or armhf)" >&2; exit 64 ;;
 esac
 
-# What shackd links and includes. libc, libstdc++ and libgcc come with the cross compiler
-# (/usr/$triplet); everything else the binary needs is here, runtime and -dev package alike.
+# What shackd links and includes, by the names each suite gives them (trixie renamed libssl3 for
+# 64-bit time_t, and moved to yaml-cpp 0.8 and fmt 10). libc, libstdc++ and libgcc come with the
+# cross compiler (/usr/$triplet); their packages (`meta`) are fetched only for their shlibs and
+# file lists, never unpacked into the sysroot.
+case $suite in
+  bookworm) libs=(libssl3 libyaml-cpp0.7 libfmt9) ;;
+  trixie) libs=(libssl3t64 libyaml-cpp0.8 libfmt10) ;;
+  *) echo "cross-sysroot: unknown suite '$suite' (bookworm or trixie)" >&2; exit 64 ;;
+esac
 packages=(
   libmodbus5 libmodbus-dev
   libpaho-mqtt1.3 libpaho-mqtt-dev libpaho-mqttpp3-1 libpaho-mqttpp-dev
-  libssl3 libssl-dev
-  libsqlite3-0 libsqlite3-dev
-  libyaml-cpp0.7 libyaml-cpp-dev
-  libfmt9 libfmt-dev
-  nlohmann-json3-dev doctest-dev
+  libssl-dev libsqlite3-0 libsqlite3-dev libyaml-cpp-dev libfmt-dev
+  nlohmann-json3-dev doctest-dev "${libs[@]}"
 )
-stamp="$arch ${packages[*]}"
+meta=(libc6 libstdc++6 libgcc-s1)
+stamp="v2 $arch $suite ${packages[*]} ${meta[*]}"  # v2: with what the libraries link
 if [ -f "$dir/.shackd-sysroot" ] && [ "$(cat "$dir/.shackd-sysroot")" = "$stamp" ]; then
   exit 0
 fi
@@ -34,34 +48,80 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 apt_dir="$dir.apt"
 rm -rf "$apt_dir"
-mkdir -p "$apt_dir/state/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
+mkdir -p "$apt_dir/state/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" \
+  "$apt_dir/meta" "$apt_dir/etc/sources.list.d" "$apt_dir/etc/preferences.d"
 touch "$apt_dir/state/status"
+
+# The suite's sources, on the Debian mirror the host's apt already uses.
+mirror=$("$here/debian-mirror.sh")
+security=${mirror%/debian}/debian-security
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+{
+  echo "deb [signed-by=$keyring] $mirror $suite main"
+  echo "deb [signed-by=$keyring] $mirror $suite-updates main"
+  echo "deb [signed-by=$keyring] $security $suite-security main"
+} >"$apt_dir/etc/sources.list"
 apt_opts=(
   -o "Dir::State=$apt_dir/state" -o "Dir::State::status=$apt_dir/state/status"
-  -o "Dir::Cache=$apt_dir/cache" -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch"
+  -o "Dir::Cache=$apt_dir/cache" -o "Dir::Etc::SourceList=$apt_dir/etc/sources.list"
+  -o "Dir::Etc::SourceParts=$apt_dir/etc/sources.list.d"
+  -o "Dir::Etc::PreferencesParts=$apt_dir/etc/preferences.d"
+  -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch"
   -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root" -qq
 )
-echo "cross-sysroot: downloading ${#packages[@]} $arch packages" >&2
+echo "cross-sysroot: downloading ${#packages[@]} $suite $arch packages from $mirror" >&2
 # A mirror in the middle of a sync serves a mismatched index for a while: try again, then go on
-# with the indexes that did arrive (a missing bookworm-security index means bookworm's own,
+# with the indexes that did arrive (a missing -security index means the suite's own,
 # ABI-compatible, versions are linked against); a package that cannot be found still fails below.
 for attempt in 1 2 3; do
   if apt-get "${apt_opts[@]}" -o Acquire::Retries=3 update; then break; fi
   if [ $attempt -eq 3 ]; then
-    echo "cross-sysroot: WARNING: some $arch indexes failed to download (above); using the ones that arrived" >&2
+    echo "cross-sysroot: WARNING: some $suite $arch indexes failed to download (above); using the ones that arrived" >&2
   else
     sleep 10
   fi
 done
+# Without the suite's own index for the architecture there is nothing to build against: say so,
+# and why, rather than a page of "Unable to locate package". (Seen here, 2026-11-23: the mirror
+# served trixie's armhf Packages.xz at 9,246,492 bytes where its signed InRelease says 9,246,996,
+# and apt rightly refuses an index that does not match the signature.)
+if ! ls "$apt_dir"/state/lists/*_dists_"${suite}"_main_binary-"${arch}"_Packages* >/dev/null 2>&1; then
+  echo "cross-sysroot: no usable $suite main index for $arch from $mirror: the mirror's file does not match" \
+    "its signed Release (apt's 'File has unexpected size' or 'Hash Sum mismatch' above), so nothing can be" \
+    "verified to build against. Try again once the mirror has synced, or set another mirror in /etc/apt." >&2
+  exit 69
+fi
 (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download "${packages[@]}")
+# The libraries those libraries link (trixie's libcrypto links zlib and zstd), until none is
+# missing: each downloaded package's Depends that name a library (lib*, zlib*), apart from the
+# C and C++ runtime, which the cross compiler brings.
+while :; do
+  have=$(for d in "$apt_dir"/debs/*.deb; do dpkg-deb -f "$d" Package; done | sort -u)
+  want=$(for d in "$apt_dir"/debs/*.deb; do dpkg-deb -f "$d" Pre-Depends Depends; done \
+    | tr ',|' '\n\n' | sed -E 's/^ *([^ :(]+).*/\1/' | grep -E '^(lib|zlib)' \
+    | grep -vE '^(libc6|libgcc-s1|libstdc\+\+6|libc6-dev|libstdc\+\+-.*-dev|libgcc-.*-dev|libc-dev)$' | sort -u)
+  missing=$(comm -13 <(echo "$have") <(echo "$want"))
+  [ -n "$missing" ] || break
+  echo "cross-sysroot: and what they link: $(echo $missing)" >&2
+  # shellcheck disable=SC2086
+  (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download $missing)
+done
+(cd "$apt_dir/meta" && apt-get "${apt_opts[@]}" download "${meta[@]}")
 
-for deb in "$apt_dir"/debs/*.deb; do
-  dpkg -x "$deb" "$dir"
-  # Which package holds which file, for the package's Depends check (tests/package/check_deb.sh).
+mkdir -p "$dir/.shackd-shlibs"
+for deb in "$apt_dir"/debs/*.deb "$apt_dir"/meta/*.deb; do
+  case $deb in "$apt_dir"/debs/*) dpkg -x "$deb" "$dir" ;; esac
   pkg=$(dpkg-deb -f "$deb" Package)
   ver=$(dpkg-deb -f "$deb" Version)
   dpkg-deb -c "$deb" | awk -v p="$pkg" -v v="$ver" '{print p, v, $6}' >>"$dir/.shackd-files"
+  rm -rf "$apt_dir/control"
+  dpkg-deb -e "$deb" "$apt_dir/control"
+  if [ -f "$apt_dir/control/shlibs" ]; then cp "$apt_dir/control/shlibs" "$dir/.shackd-shlibs/$pkg"; fi
 done
+
+# The suite's index, one line per package: name, version, then what it provides.
+apt-cache "${apt_opts[@]}" dumpavail | awk -f "$here/../cmake/deb/package-index.awk" | sort -u >"$dir/.shackd-index"
+test -s "$dir/.shackd-index" || { echo "cross-sysroot: no $suite $arch package index arrived" >&2; exit 1; }
 
 # Absolute symlinks (lib.so -> /usr/lib/...) would point into the host; make them relative.
 while IFS= read -r link; do
@@ -72,6 +132,7 @@ while IFS= read -r link; do
 done < <(find "$dir" -type l)
 
 test -d "$dir/usr/lib/$triplet" || { echo "cross-sysroot: no usr/lib/$triplet in $dir" >&2; exit 1; }
+echo "$suite" >"$dir/.shackd-suite"
 echo "$stamp" >"$dir/.shackd-sysroot"
 rm -rf "$apt_dir"
 echo "cross-sysroot: $dir ($(du -sh "$dir" | cut -f1))" >&2

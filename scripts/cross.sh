@@ -1,39 +1,89 @@
 #!/usr/bin/env bash
 # Cross-builds shackd for a Raspberry Pi, runs the tests under qemu-user, and makes the .deb.
-# Usage: scripts/cross.sh [arm64|armhf] [--no-test]
-#   arm64: Pi 3/4/5 on 64-bit Raspberry Pi OS bookworm (Debian arm64)
+# Usage: scripts/cross.sh [arm64|armhf|amd64] [bookworm|trixie] [--no-test]
+#   arm64: Pi 3/4/5 on 64-bit Raspberry Pi OS (Debian arm64)
 #   armhf: Pi 2/3/4/5, Zero 2 W on 32-bit Raspberry Pi OS; NOT the ARMv6 Pi 1 / Zero / Zero W
-# Installs what is missing (the cross compiler, qemu-user) with apt-get, makes a sysroot from the
-# target's .debs (scripts/cross-sysroot.sh; the host's packages stay as they are), builds in
-# build-<arch>/ and leaves build-<arch>/shackd_<version>_<arch>.deb.
+#   amd64: a PC or a VM on Debian (a native build in that suite, no qemu)
+#   bookworm: Raspberry Pi OS 12 (images before October 2025); trixie: Raspberry Pi OS 13 (since)
+#   The suite defaults to the host's own.
+# Each package is built with its suite's own compiler and libraries: for the host's suite here;
+# for another suite inside a build root of that suite (scripts/build-root.sh: debootstrap, once,
+# under /var/tmp/shackd-roots), so a trixie package is built by trixie's GCC 14 against trixie's
+# libraries. Installs what is missing (the cross compiler, qemu-user) with apt-get, makes a
+# sysroot from the target's .debs (scripts/cross-sysroot.sh; the host's packages stay as they
+# are), builds in build-<arch>-<suite>/ and leaves the .deb there:
+#   build-arm64-trixie/shackd_<version>-1~deb13_arm64.deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
-arch=${1:-arm64}
+arch=arm64
+suite=""
 run_tests=1
-[ "${2:-}" = "--no-test" ] && run_tests=0
+for a in "$@"; do
+  case $a in
+    arm64 | armhf | amd64) arch=$a ;;
+    bookworm | trixie) suite=$a ;;
+    --no-test) run_tests=0 ;;
+    *) echo "cross: unknown argument '$a' (usage: scripts/cross.sh [arm64|armhf|amd64] [bookworm|trixie] [--no-test])" >&2; exit 64 ;;
+  esac
+done
 case $arch in
   arm64) triplet=aarch64-linux-gnu ;;
   armhf) triplet=arm-linux-gnueabihf ;;
-  *) echo "cross: unknown architecture '$arch' (arm64 or armhf)" >&2; exit 64 ;;
+  amd64) triplet="" ;;
 esac
+host_suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+suite=${suite:-$host_suite}
+case $suite in
+  bookworm | trixie) ;;
+  *) echo "cross: the host is '$host_suite'; name the suite to build for (bookworm or trixie)" >&2; exit 64 ;;
+esac
+
+if [ "$suite" != "$host_suite" ]; then
+  echo "== cross build for $suite $arch: in a $suite build root"
+  args=("$arch" "$suite")
+  [ $run_tests -eq 1 ] || args+=(--no-test)
+  exec scripts/build-root.sh "$suite" scripts/cross.sh "${args[@]}"
+fi
+
+build="build-$arch-$suite"
+if [ "$arch" = amd64 ]; then
+  # amd64 is native: this suite's own compiler and -dev packages (setup.sh installs them here, in
+  # the build root for a suite other than the host's); the unit tests and the package test.
+  [ "$(dpkg --print-architecture)" = amd64 ] || { echo "cross: amd64 is built on an amd64 machine" >&2; exit 64; }
+  scripts/setup.sh
+  echo "== native build ($suite amd64, $(g++ -dumpfullversion), RelWithDebInfo, -Werror)"
+  scripts/build.sh "$build" -DSHACKD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  rm -f "$build"/shackd_*.deb
+  if [ $run_tests -eq 1 ]; then
+    echo "== unit tests and the package test ($suite amd64)"
+    ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -L unit
+    ctest --test-dir "$build" --output-on-failure -R '^package$'
+  fi
+  [ -n "$(ls "$build"/shackd_*_amd64.deb 2>/dev/null)" ] || (cd "$build" && cpack >/dev/null)
+  deb=$(ls "$build"/shackd_*_amd64.deb)
+  echo "cross: $deb ($(stat -c %s "$deb") bytes)"
+  echo "cross: Depends: $(dpkg-deb -f "$deb" Depends)"
+  exit 0
+fi
 
 scripts/setup.sh "g++-$triplet" qemu-user
 
-build="build-$arch"
 mkdir -p "$build"
 sysroot="$(pwd)/$build/sysroot"
-scripts/cross-sysroot.sh "$arch" "$sysroot"
+scripts/cross-sysroot.sh "$arch" "$suite" "$sysroot"
 
-echo "== cross build ($arch, RelWithDebInfo, -Werror)"
+echo "== cross build ($suite $arch, $("$triplet-g++" -dumpfullversion), RelWithDebInfo, -Werror)"
 # RelWithDebInfo (-O2, as Debian builds): GCC 12 at -O3 reports a false -Wrestrict in
 # libstdc++'s string concatenation (GCC bug 105329). The package strips the debug info.
 scripts/build.sh "$build" -DCMAKE_TOOLCHAIN_FILE="cross/$triplet.cmake" -DSHACKD_SYSROOT="$sysroot" \
   -DSHACKD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ $run_tests -eq 1 ]; then
-  echo "== tests under qemu-user ($arch)"
+  echo "== tests under qemu-user ($suite $arch)"
   ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
 fi
+rm -f "$build"/shackd_*.deb
 (cd "$build" && cpack >/dev/null)
 deb=$(ls "$build"/shackd_*_"$arch".deb)
 "$triplet-strip" -o "$build/shackd.stripped" "$build/shackd"
 echo "cross: $deb ($(stat -c %s "$deb") bytes; stripped binary $(stat -c %s "$build/shackd.stripped") bytes)"
+echo "cross: Depends: $(dpkg-deb -f "$deb" Depends)"

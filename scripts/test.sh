@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds with warnings as errors, and runs every test; then builds and runs them all
 # again under AddressSanitizer and UndefinedBehaviorSanitizer in a second build tree; then the
-# threaded suites under ThreadSanitizer, the arm64 cross build with its tests under qemu, each
-# fuzz target for 60 s, and a one-day accelerated soak.
+# threaded suites under ThreadSanitizer, the arm64 packages for bookworm and trixie with their
+# tests under qemu (trixie's also installed and upgraded in a trixie arm64 root), each fuzz target
+# for 60 s, and a one-day accelerated soak.
 #   scripts/test.sh         everything, as CI runs it (about 35 minutes on 2 cores)
 #   scripts/test.sh quick   the inner loop: build build/ and run the `unit` label (about a minute
 #                           once built; the packages must be there: run the full command once)
@@ -31,8 +32,13 @@ scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHACKD_TSAN=ON -
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp \
   ctest --test-dir build-tsan --output-on-failure -R '^(drivers|mqtt|daemon_e2e)$'
 
-echo "== cross build for the Raspberry Pi (arm64), tests under qemu-user, the .deb"
-scripts/cross.sh arm64
+echo "== Raspberry Pi OS 12: the bookworm arm64 package, its tests under qemu-user"
+scripts/cross.sh arm64 bookworm
+
+echo "== Raspberry Pi OS 13: the trixie arm64 package (GCC 14, in a trixie build root), its tests under qemu-user"
+scripts/cross.sh arm64 trixie
+echo "== the trixie arm64 package installed, run and upgraded in a trixie arm64 root under qemu"
+tests/package/pi_root.sh build-arm64-trixie/shackd_*~deb13_arm64.deb trixie
 
 echo "== fuzzing: each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"
 scripts/fuzz.sh 60

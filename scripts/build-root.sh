@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs a command of this repository inside a minimal Debian root of another suite, of the host's
+# architecture: the build root in which scripts/cross.sh builds that suite's packages with the
+# suite's own compiler (trixie: GCC 14) and libraries. The repository is bind-mounted at its own
+# path, so what the command builds lands here (build-<arch>-<suite>/).
+# Usage: scripts/build-root.sh bookworm|trixie COMMAND [ARG...]   (as root: debootstrap, chroot)
+# The root is made once with debootstrap (about a minute) in ${SHACKD_ROOTS:-/var/tmp/shackd-roots}
+# and reused; the packages the command installs (scripts/setup.sh) stay in it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+suite=${1:?usage: build-root.sh bookworm|trixie COMMAND [ARG...]}
+shift
+[ $# -gt 0 ] || { echo "usage: build-root.sh bookworm|trixie COMMAND [ARG...]" >&2; exit 64; }
+case $suite in bookworm | trixie) ;; *) echo "build-root: unknown suite '$suite'" >&2; exit 64 ;; esac
+[ "$(id -u)" -eq 0 ] || { echo "build-root: needs root (debootstrap, mount, chroot); run it with sudo" >&2; exit 77; }
+src=$(pwd)
+roots=${SHACKD_ROOTS:-/var/tmp/shackd-roots}
+root="$roots/build-$suite-$(dpkg --print-architecture)"
+scripts/setup.sh debootstrap >/dev/null
+
+if [ ! -x "$root/usr/bin/apt-get" ]; then
+  mirror=$(scripts/debian-mirror.sh)
+  echo "build-root: making a minimal $suite root in $root (debootstrap from $mirror)" >&2
+  rm -rf "$root.tmp"
+  mkdir -p "$roots"
+  debootstrap --variant=minbase "$suite" "$root.tmp" "$mirror" >"$root.log" 2>&1 \
+    || { tail -20 "$root.log" >&2; echo "build-root: debootstrap failed (above; $root.log)" >&2; exit 1; }
+  rm -rf "$root" && mv "$root.tmp" "$root"
+fi
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+
+mounted=()
+cleanup() { for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done; }
+trap cleanup EXIT
+for m in /proc /sys /dev /dev/pts "$src"; do
+  mkdir -p "$root$m"
+  mount --bind "$m" "$root$m"
+  mounted+=("$root$m")
+done
+chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  TERM="${TERM:-dumb}" LANG=C.UTF-8 CI="${CI:-}" /bin/bash -c 'cd "$1" && shift && exec "$@"' build-root "$src" "$@"
