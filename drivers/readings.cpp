@@ -75,35 +75,6 @@ ReadingStore::Sum ReadingStore::sum_fresh(const std::vector<std::string>& names,
   return {missing ? std::nullopt : std::optional(whole), false};
 }
 
-namespace {
-struct Known {
-  const char* reading;
-  const char* name;
-  const char* label;
-};
-// The devices' readings that measure the battery, by the prefix the config gives their units.
-constexpr Known kVoltage[] = {
-    {"battery.battery_v", "battery_monitor", "the battery monitor's voltage"},
-    {"system.battery_v", "gx_system", "the GX system's battery voltage"},
-    {"solark.battery_v", "solark", "the Sol-Ark's battery voltage"},
-};
-constexpr Known kTemperature[] = {
-    {"battery.min_cell_temp_c", "bms_min_cell", "the BMS's coldest cell"},
-    {"battery.battery_temp_c", "battery_monitor", "the battery monitor's sensor"},
-    {"solark.battery_temp_c", "solark", "the Sol-Ark's battery sensor"},
-};
-template <std::size_t N>
-SourceSpec lookup(const Known (&known)[N], const std::string& reading) {
-  for (const auto& k : known) {
-    if (reading == k.reading) return {reading, k.name, k.label};
-  }
-  return {reading, reading, reading};
-}
-}  // namespace
-
-SourceSpec voltage_source(const std::string& reading) { return lookup(kVoltage, reading); }
-SourceSpec temperature_source(const std::string& reading) { return lookup(kTemperature, reading); }
-
 rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping& m, SteadyTime now,
                                std::optional<int> local_minute_of_day) {
   rules::Snapshot s;

@@ -38,32 +38,22 @@ class ReadingStore {
   std::map<std::string, rules::Reading, std::less<>> latest_;
 };
 
-// A reading that can stand for a site quantity, with the words that name it. The catalogue
-// knows the devices' readings ("battery.battery_v" is the battery monitor's voltage); any other
-// reading (a sensor's) is named by itself.
+// A reading that stands for a site quantity, with the words that name it (a kind's offer,
+// drivers/device_kind.hpp; a sensor's reading is named by itself).
 struct SourceSpec {
   std::string reading;  // "battery.battery_v"
   std::string name;     // "battery_monitor"
   std::string label;    // "the battery monitor's voltage"
 };
-SourceSpec voltage_source(const std::string& reading);
-SourceSpec temperature_source(const std::string& reading);
 
-// Which readings feed which snapshot field. The defaults fit a site with a GX (battery monitor
-// on "battery", system on "system") and a Sol-Ark ("solark").
+// Which readings feed which snapshot field, built from the configured devices' offers and the
+// config's readings: section (drivers/site_mapping.hpp). Empty: nothing is read.
 struct SnapshotMapping {
-  // In the order of preference (docs/registers.md §1.5, §1.4, §2.4): the shunt's 0.01 V (reg 259),
-  // the GX system's 0.1 V (840), then the Sol-Ark's terminal reading (183), which sags with the
-  // inverter's current.
-  std::vector<SourceSpec> battery_v = {voltage_source("battery.battery_v"), voltage_source("system.battery_v"),
-                                       voltage_source("solark.battery_v")};
-  std::vector<std::string> battery_a = {"battery.battery_a", "system.battery_a", "solark.battery_a"};
-  // A BMS's coldest cell (318), the monitor's sensor (262), the Sol-Ark's (182).
-  std::vector<SourceSpec> battery_temp_c = {temperature_source("battery.min_cell_temp_c"),
-                                            temperature_source("battery.battery_temp_c"),
-                                            temperature_source("solark.battery_temp_c")};
-  std::vector<std::string> pv_w = {"system.pv_dc_w", "solark.pv1_w", "solark.pv2_w", "solark.pv3_w", "solark.pv4_w"};
-  std::vector<std::string> load_w = {"solark.load_w"};
+  std::vector<SourceSpec> battery_v;       // in the order of preference
+  std::vector<std::string> battery_a;      // likewise
+  std::vector<SourceSpec> battery_temp_c;  // likewise
+  std::vector<std::string> pv_w;           // summed
+  std::vector<std::string> load_w;         // summed
   std::vector<std::string> zone_temp_c;  // one reading name per zone, in zone order
   // Readings that say the chargers hold PV back at one of these values: a GX solar charger in
   // absorption, float or storage (775: 4, 5, 6), or tracking "voltage/current limited" (791: 1;

@@ -75,4 +75,47 @@ const Table kTable{"solark", kRegisters, 125, 125, true, kStatus};
 
 const Table& table() { return kTable; }
 
+// A Sol-Ark (Deye/Sunsynk family) over Modbus TCP or RS485 behind a gateway, one unit
+// (docs/registers.md §2.1). Its terminal voltage (183) sags with the inverter's current: the last
+// battery voltage to trust (§2.4).
+const DeviceKind& kind() {
+  static const DeviceKind k{
+      .key = "solark",
+      .label = "a Sol-Ark",
+      .rtu = true,
+      .timeout = std::chrono::milliseconds(1500),
+      .pacing = std::chrono::milliseconds(50),
+      .units = {{"unit", "solark", &kTable, UnitSlot::Count::one, 1, 1}},
+      // 0-185 A single-phase, up to 290 A in the 16 kW profile (docs/registers.md §2.8).
+      .settings = {{"max_charge_a", 1, 290}},
+      .offers = {{Quantity::battery_v, "solark.battery_v", 30, "solark", "the Sol-Ark's battery voltage"},
+                 {Quantity::battery_a, "solark.battery_a", 30},
+                 {Quantity::battery_temp_c, "solark.battery_temp_c", 30, "solark", "the Sol-Ark's battery sensor"},
+                 {Quantity::pv_w, "solark.pv1_w", 10},
+                 {Quantity::pv_w, "solark.pv2_w", 10},
+                 {Quantity::pv_w, "solark.pv3_w", 10},
+                 {Quantity::pv_w, "solark.pv4_w", 10},
+                 // Its own output's meter (178): the site's AC loads where it feeds them all.
+                 {Quantity::load_w, "solark.load_w", 10}},
+      // Battery max charge current: holding register 210, A, written with function 16
+      // (docs/registers.md §2.8).
+      .charge_limits = {{.action = "solark",
+                         .id = "solark_charge_limit",
+                         .label = "Sol-Ark battery max charge current (210)",
+                         .chargers = "Sol-Ark",
+                         .via = "",
+                         .unit = "solark",
+                         .address = 210,
+                         .no_limit = 0,
+                         .restore_setting = "max_charge_a",
+                         .restore_why = "the battery max charge current (A) to put back if register 210 already "
+                                        "reads 0 A when a block begins"}},
+      .limiting = {},
+      // The Sol-Ark tells no charge stage: its battery held at the site's setpoints says it.
+      .held = HeldAtSetpointSpec{"the Sol-Ark", "solark.battery_v", "solark.battery_a",
+                                 {"solark.pv1_w", "solark.pv2_w", "solark.pv3_w", "solark.pv4_w"}},
+  };
+  return k;
+}
+
 }  // namespace drivers::solark

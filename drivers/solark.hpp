@@ -5,10 +5,12 @@
 //
 // Sign convention: the Sol-Ark reports battery power and current + = discharging; this table
 // negates both so that every battery current in shackd is + = charging, as the GX reports it.
+#include "drivers/device_kind.hpp"
 #include "drivers/registers.hpp"
 
 namespace drivers::solark {
 
 const Table& table();
+const DeviceKind& kind();  // devices.solark
 
 }  // namespace drivers::solark

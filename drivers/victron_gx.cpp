@@ -139,4 +139,54 @@ const Table& battery_table() { return kBatteryTable; }
 const Table& solarcharger_table() { return kSolarchargerTable; }
 const Table& temperature_table() { return kTemperatureTable; }
 
+// A GX over Modbus TCP: the system service on unit 100, the battery monitor or BMS on its device
+// instance (225 by default; none: a site without one), each solar charger and a temperature
+// sensor on theirs (attributes.csv, unitid2di.csv; docs/registers.md §1.3).
+const DeviceKind& kind() {
+  using Count = UnitSlot::Count;
+  static const DeviceKind k{
+      .key = "victron",
+      .label = "a Victron GX",
+      .rtu = false,
+      .timeout = std::chrono::milliseconds(1000),
+      .pacing = std::chrono::milliseconds(0),
+      .units = {{"system_unit", "system", &kSystemTable, Count::one, 100},
+                {"battery_unit", "battery", &kBatteryTable, Count::optional, 225},
+                {"charger_units", "charger", &kSolarchargerTable, Count::list, std::nullopt},
+                {"temperature_unit", "temp", &kTemperatureTable, Count::optional, std::nullopt}},
+      .settings = {},
+      // Best first (docs/registers.md §1.4, §1.5): a shunt's 0.01 V (259) before the GX system's
+      // 0.1 V (840); a BMS's coldest cell (318) before the monitor's sensor (262).
+      .offers = {{Quantity::battery_v, "battery.battery_v", 10, "battery_monitor", "the battery monitor's voltage"},
+                 {Quantity::battery_v, "system.battery_v", 20, "gx_system", "the GX system's battery voltage"},
+                 {Quantity::battery_a, "battery.battery_a", 10},
+                 {Quantity::battery_a, "system.battery_a", 20},
+                 {Quantity::battery_temp_c, "battery.min_cell_temp_c", 10, "bms_min_cell", "the BMS's coldest cell"},
+                 {Quantity::battery_temp_c, "battery.battery_temp_c", 20, "battery_monitor",
+                  "the battery monitor's sensor"},
+                 {Quantity::pv_w, "system.pv_dc_w", 10},
+                 // A site's AC loads as the GX's system service sums them (817-819); an inverter
+                 // that measures its own output is the nearer meter (rank 10).
+                 {Quantity::load_w, "system.ac_consumption_l1_w", 20},
+                 {Quantity::load_w, "system.ac_consumption_l2_w", 20},
+                 {Quantity::load_w, "system.ac_consumption_l3_w", 20}},
+      // DVCC max charge current: unit 100 register 2705, A, -1 = no limit (attributes.csv, settings).
+      .charge_limits = {{.action = "dvcc",
+                         .id = "dvcc",
+                         .label = "DVCC max charge current (GX 2705)",
+                         .chargers = "Victron chargers",
+                         .via = " (DVCC)",
+                         .unit = "system",
+                         .address = 2705,
+                         .no_limit = -1}},
+      // A GX solar charger says it in words: its state (775: 4 absorption, 5 float, 6 storage) and
+      // its tracking mode (791: 1 voltage or current limited), attributes.csv.
+      .limiting = {{"charger", "charge_state", {4, 5, 6}, "{} in absorption, float or storage"},
+                   {"charger", "tracking_mode", {1}, "{} tracking limited (voltage or current)"}},
+      .unit_label = "GX solar charger {}",
+      .held = std::nullopt,
+  };
+  return k;
+}
+
 }  // namespace drivers::victron

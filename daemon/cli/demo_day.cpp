@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "daemon/publish/render.hpp"
+#include "drivers/kinds.hpp"
+#include "drivers/site_mapping.hpp"
 #include "rules/decide.hpp"
 #include "rules/soc.hpp"
 #include "rules/validate.hpp"
@@ -61,6 +63,13 @@ DemoDayResult run_demo_day(std::FILE* out) {
     return {};
   }
 
+  // The demo's site: every built-in device kind with its defaults (a GX with a battery monitor,
+  // a Sol-Ark), its sources named as the kinds name them.
+  std::vector<drivers::DeviceSettings> devices;
+  for (const auto* k : drivers::builtin_kinds()) devices.push_back(drivers::defaults_of(*k));
+  const drivers::SnapshotMapping mapping = drivers::mapping_for(devices);
+  if (mapping.battery_v.empty() || mapping.battery_temp_c.empty()) return {};
+
   Model m;
   rules::State state;
   rules::Decision d;
@@ -103,11 +112,17 @@ DemoDayResult run_demo_day(std::FILE* out) {
     rules::Snapshot snap;
     snap.now = now;
     snap.local_minute_of_day = minute;
-    snap.battery_v = {{"battery_monitor", "the battery monitor's voltage", rules::Reading{std::round(m.battery_v * 100) / 100, now}},
-                      {"gx_system", "the GX system's battery voltage", rules::Reading{std::round(m.battery_v * 10) / 10, now}},
-                      {"solark", "the Sol-Ark's battery voltage", rules::Reading{m.battery_v - 0.08, now}}};
+    // The sources as the built-in kinds offer them, best first: the best reads to 0.01 V, the
+    // next to 0.1 V, the rest at an inverter's terminals, 0.08 V down the cable.
+    snap.battery_v.clear();
+    for (std::size_t i = 0; i < mapping.battery_v.size(); ++i) {
+      const double v = i == 0 ? std::round(m.battery_v * 100) / 100 : i == 1 ? std::round(m.battery_v * 10) / 10 : m.battery_v - 0.08;
+      snap.battery_v.push_back({mapping.battery_v[i].name, mapping.battery_v[i].label, rules::Reading{v, now}});
+    }
     snap.battery_a = rules::Reading{amps, now};
-    snap.battery_temp_c = {{"battery_monitor", "the battery monitor's sensor", rules::Reading{m.heat_room_c, now}}};
+    // The battery's temperature, from the best source offered (the battery is in the heat room).
+    snap.battery_temp_c = {{mapping.battery_temp_c.front().name, mapping.battery_temp_c.front().label,
+                            rules::Reading{m.heat_room_c, now}}};
     snap.pv_w = rules::Reading{pv_w, now};
     snap.load_w = rules::Reading{load_w, now};
     snap.zone_temp_c = {rules::Reading{m.heat_room_c, now}, rules::Reading{m.main_room_c, now}};

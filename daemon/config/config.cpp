@@ -9,200 +9,19 @@
 #include <set>
 #include <sstream>
 
+#include "daemon/config/devices_yaml.hpp"
+#include "daemon/config/field_reader.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/config/yaml_read.hpp"
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/sha256.hpp"
-#include "drivers/solark.hpp"
-#include "drivers/victron_gx.hpp"
 
 namespace shackd {
 
 namespace {
 
 using yaml::Errors;
-
-// Typed field readers that leave the target untouched on error (the error is recorded).
-struct Reader {
-  Errors& e;
-  void text(const YAML::Node& n, const std::string& p, std::string& out) {
-    if (auto v = yaml::text(n, p, e)) out = *v;
-  }
-  void boolean(const YAML::Node& n, const std::string& p, bool& out) {
-    if (auto v = yaml::boolean(n, p, e)) out = *v;
-  }
-  bool integer(const YAML::Node& n, const std::string& p, long long min, long long max, long long& out) {
-    auto v = yaml::integer(n, p, e);
-    if (!v) return false;
-    if (*v < min || *v > max) {
-      e.add(p, n, fmt::format("{} is out of range: must be {} to {}", *v, min, max));
-      return false;
-    }
-    out = *v;
-    return true;
-  }
-  template <typename T>
-  void integer_as(const YAML::Node& n, const std::string& p, long long min, long long max, T& out) {
-    long long v = 0;
-    if (integer(n, p, min, max, v)) out = static_cast<T>(v);
-  }
-  void ms(const YAML::Node& n, const std::string& p, long long min, long long max, std::chrono::milliseconds& out) {
-    long long v = 0;
-    if (integer(n, p, min, max, v)) out = std::chrono::milliseconds(v);
-  }
-  void secs(const YAML::Node& n, const std::string& p, long long min, long long max, std::chrono::seconds& out) {
-    long long v = 0;
-    if (integer(n, p, min, max, v)) out = std::chrono::seconds(v);
-  }
-  void opt_unit(const YAML::Node& n, const std::string& p, std::optional<int>& out) {
-    if (yaml::is_null(n)) {
-      out.reset();
-      return;
-    }
-    long long v = 0;
-    if (integer(n, p, 0, 247, v)) out = static_cast<int>(v);
-  }
-  void strings(const YAML::Node& n, const std::string& p, std::vector<std::string>& out) {
-    if (!n.IsSequence()) {
-      e.add(p, n, "expected a list");
-      return;
-    }
-    out.clear();
-    for (std::size_t i = 0; i < n.size(); ++i) {
-      if (auto v = yaml::text(n[i], fmt::format("{}[{}]", p, i), e)) out.push_back(*v);
-    }
-  }
-};
-
-// safety.charge_block_action: alarm | dvcc | solark, or a list of dvcc and solark.
-void parse_charge_block(const YAML::Node& v, Reader& r, ChargeBlockAction& out) {
-  const std::string p = "safety.charge_block_action";
-  std::vector<std::string> names;
-  if (v.IsSequence()) {
-    r.strings(v, p, names);
-  } else {
-    std::string s;
-    r.text(v, p, s);
-    if (!s.empty()) names.push_back(s);
-  }
-  out = {};
-  for (const auto& n : names) {
-    if (n == "dvcc") out.dvcc = true;
-    else if (n == "solark") out.solark = true;
-    else if (n == "alarm" && names.size() == 1) continue;
-    else r.e.add(p, v, fmt::format("'{}' must be alarm, dvcc, solark or a list of dvcc and solark", n));
-  }
-}
-
-void read_tcp(Reader& r, const std::string& key, const YAML::Node& v, const std::string& p, drivers::TcpTransport& t) {
-  if (key == "host") r.text(v, p, t.host);
-  if (key == "port") r.integer_as(v, p, 1, 65535, t.port);
-}
-
-// Why `name` is not a reading this config's devices give, or nullopt if it is.
-std::optional<std::string> unknown_reading(const Config& c, const std::string& name) {
-  const auto dot = name.find('.');
-  if (dot == std::string::npos) return "is not <unit>.<reading> (for example battery.battery_v)";
-  const std::string unit = name.substr(0, dot), field = name.substr(dot + 1);
-  if (unit == "sensor") {
-    for (const auto& s : c.sensors) {
-      if (s.id == field) return std::nullopt;
-    }
-    return "names no sensor in the sensors: section";
-  }
-  const drivers::Table* t = nullptr;
-  if (c.victron.enabled && unit == "system") t = &drivers::victron::system_table();
-  if (c.victron.enabled && c.victron.battery_unit && unit == "battery") t = &drivers::victron::battery_table();
-  if (c.victron.enabled && c.victron.temperature_unit && unit == "temp") t = &drivers::victron::temperature_table();
-  if (c.victron.enabled && unit.starts_with("charger") && unit.size() > 7) {
-    const std::string n = unit.substr(7);
-    // At most three digits, so the number cannot overflow (charger units are <= 247).
-    if (n.size() <= 3 && n.find_first_not_of("0123456789") == std::string::npos && std::stoul(n) >= 1 &&
-        std::stoul(n) <= c.victron.charger_units.size()) {
-      t = &drivers::victron::solarcharger_table();
-    }
-  }
-  if (c.solark.enabled && unit == "solark") t = &drivers::solark::table();
-  if (!t) return "names no configured device unit (system, battery, temp, charger<N>, solark, sensor)";
-  for (const auto& r : t->registers) {
-    if (r.field == field) return std::nullopt;
-  }
-  std::string fields;
-  for (const auto& r : t->registers) fields += (fields.empty() ? "" : ", ") + std::string(r.field);
-  return fmt::format("is not a reading of {} (it has {})", unit, fields);
-}
-
-void parse_victron(const YAML::Node& node, const std::string& path, Reader& r, VictronConfig& c) {
-  c.enabled = true;
-  for (const auto& [k, v] : yaml::entries(node, path,
-                                          {"enabled", "host", "port", "timeout_ms", "pacing_ms", "system_unit",
-                                           "battery_unit", "charger_units", "temperature_unit"},
-                                          r.e)) {
-    const std::string p = path + "." + k;
-    if (k == "enabled") r.boolean(v, p, c.enabled);
-    read_tcp(r, k, v, p, c.tcp);
-    if (k == "timeout_ms") r.ms(v, p, 50, 30000, c.timeout);
-    if (k == "pacing_ms") r.ms(v, p, 0, 5000, c.pacing);
-    if (k == "system_unit") r.integer_as(v, p, 0, 247, c.system_unit);
-    if (k == "battery_unit") r.opt_unit(v, p, c.battery_unit);
-    if (k == "temperature_unit") r.opt_unit(v, p, c.temperature_unit);
-    if (k == "charger_units") {
-      if (!v.IsSequence()) {
-        r.e.add(p, v, "expected a list of unit ids");
-        continue;
-      }
-      c.charger_units.clear();
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        int u = 0;
-        long long x = 0;
-        if (r.integer(v[i], fmt::format("{}[{}]", p, i), 0, 247, x)) u = static_cast<int>(x), c.charger_units.push_back(u);
-      }
-    }
-  }
-}
-
-void parse_solark(const YAML::Node& node, const std::string& path, Reader& r, SolarkConfig& c) {
-  c.enabled = true;
-  std::string transport = "tcp";
-  drivers::TcpTransport tcp;
-  drivers::RtuTransport rtu;
-  for (const auto& [k, v] : yaml::entries(node, path,
-                                          {"enabled", "transport", "host", "port", "device", "baud", "parity",
-                                           "unit", "timeout_ms", "pacing_ms", "max_block", "max_charge_a"},
-                                          r.e)) {
-    const std::string p = path + "." + k;
-    if (k == "enabled") r.boolean(v, p, c.enabled);
-    if (k == "transport") {
-      r.text(v, p, transport);
-      if (transport != "tcp" && transport != "rtu") r.e.add(p, v, "must be tcp or rtu");
-    }
-    read_tcp(r, k, v, p, tcp);
-    if (k == "device") r.text(v, p, rtu.device);
-    if (k == "baud") r.integer_as(v, p, 1200, 115200, rtu.baud);
-    if (k == "parity") {
-      std::string s;
-      r.text(v, p, s);
-      if (s == "N" || s == "E" || s == "O") rtu.parity = s[0];
-      else r.e.add(p, v, fmt::format("'{}' must be N, E or O", s));
-    }
-    if (k == "unit") r.integer_as(v, p, 1, 247, c.unit);
-    if (k == "timeout_ms") r.ms(v, p, 50, 30000, c.timeout);
-    if (k == "pacing_ms") r.ms(v, p, 0, 5000, c.pacing);
-    if (k == "max_charge_a") {
-      // 0-185 A single-phase, up to 290 A in the 16 kW profile (docs/registers.md §2.8).
-      int a = 0;  // stays 0 when refused: that error is the one to show, not "required"
-      r.integer_as(v, p, 1, 290, a);
-      c.max_charge_a = a;
-    }
-    if (k == "max_block") {
-      int m = 0;
-      r.integer_as(v, p, 1, 125, m);
-      if (m > 0) c.max_block = m;
-    }
-  }
-  if (transport == "rtu") c.transport = rtu;
-  else c.transport = tcp;
-}
+using yaml::Reader;
 
 void parse_mqtt(const YAML::Node& node, const std::string& path, Reader& r, MqttConfig& c) {
   for (const auto& [k, v] : yaml::entries(node, path,
@@ -351,7 +170,7 @@ std::string suggest(const std::string& id, const std::set<std::string>& known) {
 
 }  // namespace
 
-ConfigResult parse_config(const std::string& text, const std::string& source) {
+ConfigResult parse_config(const std::string& text, const std::string& source, drivers::Kinds kinds) {
   Errors e;
   Reader r{e};
   ConfigResult result;
@@ -389,10 +208,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
         if (k == "dry_run") r.boolean(v, "loop.dry_run", c.dry_run);
       }
     } else if (section == "devices") {
-      for (const auto& [k, v] : yaml::entries(node, "devices", {"victron", "solark"}, e)) {
-        if (k == "victron") parse_victron(v, "devices.victron", r, c.victron);
-        if (k == "solark") parse_solark(v, "devices.solark", r, c.solark);
-      }
+      parse_devices(node, r, kinds, c.devices);
     } else if (section == "mqtt") {
       parse_mqtt(node, "mqtt", r, c.mqtt);
     } else if (section == "relays") {
@@ -422,7 +238,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
     } else if (section == "safety") {
       for (const auto& [k, v] : yaml::entries(node, "safety", {"shutdown_policy", "charge_block_action"}, e)) {
         if (k == "charge_block_action") {
-          parse_charge_block(v, r, c.charge_block_action);
+          parse_charge_block(v, r, kinds, c.charge_block_action);
           continue;
         }
         std::string s;
@@ -436,63 +252,18 @@ ConfigResult parse_config(const std::string& text, const std::string& source) {
     }
   }
   if (!has_relays) e.add(source + ": relays: the section is missing; shackd switches loads through it");
-  if (!c.victron.enabled && !c.solark.enabled) {
-    e.add(source + ": devices: neither victron nor solark is configured: shackd needs a battery voltage");
-  }
-  if (c.charge_block_action.dvcc && !c.victron.enabled) {
-    e.add(source + ": safety.charge_block_action: dvcc writes the GX's DVCC limit, but no victron device is configured");
-  }
-  if (c.charge_block_action.solark && !c.solark.enabled) {
-    e.add(source + ": safety.charge_block_action: solark writes the Sol-Ark's register 210, but no solark device is configured");
-  }
-  if (c.charge_block_action.solark && c.solark.enabled && !c.solark.max_charge_a) {
-    e.add(source + ": devices.solark.max_charge_a: required with solark in safety.charge_block_action: the battery "
-                   "max charge current (A) to put back if register 210 already reads 0 A when a block begins");
-  }
-  // Defaults for the snapshot's sums follow the devices that are there.
-  if (c.pv_readings.empty()) {
-    if (c.victron.enabled) c.pv_readings.push_back("system.pv_dc_w");
-    if (c.solark.enabled) {
-      for (const char* r2 : {"solark.pv1_w", "solark.pv2_w", "solark.pv3_w", "solark.pv4_w"}) c.pv_readings.push_back(r2);
-    }
-  }
-  if (c.load_readings.empty()) {
-    if (c.solark.enabled) c.load_readings = {"solark.load_w"};
-    else c.load_readings = {"system.ac_consumption_l1_w", "system.ac_consumption_l2_w", "system.ac_consumption_l3_w"};
-  }
-  // The battery's sources, best first: a shunt's 0.01 V before the GX system's 0.1 V before the
-  // inverter's terminal reading; a BMS's coldest cell before a monitor's sensor before the
-  // inverter's (docs/registers.md §1.4, §1.5, §2.4).
-  if (c.battery_v_readings.empty()) {
-    if (c.victron.enabled && c.victron.battery_unit) c.battery_v_readings.push_back("battery.battery_v");
-    if (c.victron.enabled) c.battery_v_readings.push_back("system.battery_v");
-    if (c.solark.enabled) c.battery_v_readings.push_back("solark.battery_v");
-  }
-  if (c.battery_temp_readings.empty()) {
-    if (c.victron.enabled && c.victron.battery_unit) {
-      c.battery_temp_readings = {"battery.min_cell_temp_c", "battery.battery_temp_c"};
-    }
-    if (c.solark.enabled) c.battery_temp_readings.push_back("solark.battery_temp_c");
-  }
-  for (const auto& [key, list] : {std::pair<const char*, const std::vector<std::string>*>{"pv_w", &c.pv_readings},
-                                  {"load_w", &c.load_readings},
-                                  {"battery_v", &c.battery_v_readings},
-                                  {"battery_temp_c", &c.battery_temp_readings}}) {
-    for (const auto& name : *list) {
-      if (auto why = unknown_reading(c, name)) e.add(fmt::format("{}: readings.{}: '{}' {}", source, key, name, *why));
-    }
-  }
+  finish_devices(c, kinds, e);
   result.errors = e.list();
   if (result.errors.empty()) result.config = std::move(c);
   return result;
 }
 
-ConfigResult load_config(const std::string& path) {
+ConfigResult load_config(const std::string& path, drivers::Kinds kinds) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {std::nullopt, {fmt::format("{}: cannot read the config file", path)}, std::nullopt};
   std::stringstream s;
   s << in.rdbuf();
-  return parse_config(s.str(), path);
+  return parse_config(s.str(), path, kinds);
 }
 
 std::vector<std::string> check_references(const Config& c, const StoredProfiles& p) {
@@ -558,22 +329,6 @@ drivers::mqtt::ClientConfig side_client_config(const MqttConfig& m, const std::s
   c.key_file = m.key_file;
   c.status_topic = m.prefix + "/status-" + role;  // its own will, not shackd's
   return c;
-}
-
-std::vector<std::string> charge_block_warnings(const Config& c) {
-  std::vector<std::string> out;
-  const auto& a = c.charge_block_action;
-  if (c.victron.enabled && c.solark.enabled && a.dvcc != a.solark) {
-    out.push_back(fmt::format(
-        "safety.charge_block_action stops only the {} while charging is blocked; the {} on the same bank keeps "
-        "charging a cold battery (add {} to the list)",
-        a.dvcc ? "Victron chargers (DVCC)" : "Sol-Ark", a.dvcc ? "Sol-Ark" : "Victron chargers",
-        a.dvcc ? "solark" : "dvcc"));
-  }
-  if (!a.dvcc && !a.solark) {
-    out.push_back("safety.charge_block_action is alarm: a cold battery raises an alarm, but no charger is stopped");
-  }
-  return out;
 }
 
 std::vector<std::string> check_files(const Config& c) {

@@ -10,6 +10,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "drivers/device_kind.hpp"
+#include "drivers/kinds.hpp"
 #include "drivers/modbus_link.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/relay_protocol.hpp"
@@ -17,32 +19,6 @@
 #include "drivers/mqtt/sensors.hpp"
 
 namespace shackd {
-
-struct VictronConfig {
-  bool enabled = false;
-  drivers::TcpTransport tcp{"127.0.0.1", 502};
-  std::chrono::milliseconds timeout{1000};
-  std::chrono::milliseconds pacing{0};
-  int system_unit = 100;
-  std::optional<int> battery_unit = 225;
-  std::vector<int> charger_units;
-  std::optional<int> temperature_unit;
-  bool operator==(const VictronConfig&) const = default;
-};
-
-struct SolarkConfig {
-  bool enabled = false;
-  drivers::Transport transport = drivers::TcpTransport{"127.0.0.1", 502};
-  int unit = 1;
-  std::chrono::milliseconds timeout{1500};
-  std::chrono::milliseconds pacing{50};
-  std::optional<int> max_block;
-  // Battery max charge current (register 210) to put back after a charge block when 210 already
-  // read 0 A when the block began (shackd's own 0 from before a crash). Required with `solark` in
-  // safety.charge_block_action.
-  std::optional<int> max_charge_a;
-  bool operator==(const SolarkConfig&) const = default;
-};
 
 struct MqttConfig {
   std::string uri = "tcp://127.0.0.1:1883";
@@ -61,13 +37,6 @@ struct MqttConfig {
 };
 
 enum class ShutdownPolicy { leave, miners_off };
-// What stops the chargers while the rules block charging (cold battery). Each limit is written
-// to 0 A when the block begins and put back when it ends; with neither, the block is an alarm only.
-struct ChargeBlockAction {
-  bool dvcc = false;    // GX DVCC max charge current (2705): Victron chargers, with DVCC on
-  bool solark = false;  // Sol-Ark battery max charge current (holding register 210, FC16)
-  bool operator==(const ChargeBlockAction&) const = default;
-};
 
 struct Config {
   std::string source;  // file path, for messages
@@ -79,8 +48,9 @@ struct Config {
   int journal_days = 7;  // the cycle journal `replay` reads (about 5 MB a day at 2 s cycles); 0: none
   std::chrono::milliseconds interval{2000};
   bool dry_run = false;
-  VictronConfig victron;
-  SolarkConfig solark;
+  // The devices: sections of the kinds the config knows (drivers/kinds.hpp), the enabled ones,
+  // in the kinds' order.
+  std::vector<drivers::DeviceSettings> devices;
   MqttConfig mqtt;
   std::vector<drivers::mqtt::RelayConfig> relays;
   drivers::mqtt::RelayTiming relay_timing;
@@ -91,7 +61,9 @@ struct Config {
   std::vector<std::string> battery_v_readings;
   std::vector<std::string> battery_temp_readings;
   ShutdownPolicy shutdown_policy = ShutdownPolicy::leave;
-  ChargeBlockAction charge_block_action;
+  // safety.charge_block_action: the charge limits held at 0 A while the rules block charging (a
+  // cold battery), by their words ("dvcc", "solark"); none: the block is an alarm only.
+  std::set<std::string> charge_block_action;
   std::optional<YAML::Node> profiles;  // the `profiles:` section, applied to the database (daemon/profiles_apply)
   std::string text;     // the file as read
 };
@@ -104,8 +76,10 @@ struct ConfigResult {
   std::optional<YAML::Node> profiles;
 };
 
-ConfigResult parse_config(const std::string& text, const std::string& source);
-ConfigResult load_config(const std::string& path);
+// `kinds`: the device kinds whose devices.<key> sections it reads (a test adds its own).
+ConfigResult parse_config(const std::string& text, const std::string& source,
+                          drivers::Kinds kinds = drivers::builtin_kinds());
+ConfigResult load_config(const std::string& path, drivers::Kinds kinds = drivers::builtin_kinds());
 
 // References from the effective profiles to relays and sensors the config defines.
 // A short-lived MQTT client of the site's broker beside shackd's own (`status`, `once`): the

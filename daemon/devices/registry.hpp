@@ -1,9 +1,8 @@
 #pragma once
-// The device kinds shackd knows, in one place: what each configured device is to the loop (the
-// Modbus device and units to poll), what it can write (the charge limits a charge block holds at
-// 0 A) and what it says about the chargers (evidence that they hold PV back). The loop and the
-// publisher loop over what this returns; no code in daemon/loop names a brand (its comments use
-// them as examples).
+// The configured devices, as the loop needs them: the Modbus device and units to poll, the
+// charge limits a charge block can hold at 0 A, and the chargers' evidence that they hold PV
+// back. Everything comes from the devices' kinds (drivers/device_kind.hpp, listed in
+// drivers/kinds.cpp); nothing here or in daemon/loop names a kind.
 #include <chrono>
 #include <string>
 #include <vector>
@@ -30,12 +29,12 @@ struct ChargeLimitSlot {
   std::string device;  // the poller that writes it
   bool configured;     // named in safety.charge_block_action (else only put back if still held)
 };
-// Every charge limit a device kind can hold, configured or not (a limit the config no longer
+// Every charge limit the enabled devices can hold, chosen or not (a limit the config no longer
 // names may still be at 0 A from before: it is put back).
 std::vector<ChargeLimitSlot> charge_limits(const Config& config);
 
-// The chargers' evidence of holding PV back (a GX charger's state, a Sol-Ark held at the site's
-// setpoints) added to `mapping`.
-void add_charger_evidence(const Config& config, const rules::Thresholds& thresholds, drivers::SnapshotMapping& mapping);
+// The snapshot's mapping: the config's readings (named as the devices' kinds name them) and the
+// chargers' evidence at the site's setpoints.
+drivers::SnapshotMapping snapshot_mapping(const Config& config, const rules::Thresholds& thresholds);
 
 }  // namespace shackd::devices

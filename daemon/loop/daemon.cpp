@@ -42,7 +42,7 @@ Daemon::Daemon(RunOptions options, Seams seams)
 Daemon::~Daemon() = default;
 
 std::optional<int> Daemon::start() {
-  const ConfigResult c = load_config(options_.config_path);
+  const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
     log::error("{}: the config has {} error(s):", options_.config_path, c.errors.size());
     for (const auto& e : c.errors) log::error("  {}", e);

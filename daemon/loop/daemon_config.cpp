@@ -86,17 +86,8 @@ bool Daemon::load(const Config& config, bool first) {
       if (o.state_key == l.state_key) state_of(state_, l) = state_of(old_state, o);
     }
   }
-  mapping_ = {};
-  mapping_.pv_w = config.pv_readings;
-  mapping_.load_w = config.load_readings;
-  mapping_.battery_v.clear();
-  for (const auto& r : config.battery_v_readings) mapping_.battery_v.push_back(drivers::voltage_source(r));
-  mapping_.battery_temp_c.clear();
-  for (const auto& r : config.battery_temp_readings) mapping_.battery_temp_c.push_back(drivers::temperature_source(r));
+  mapping_ = devices::snapshot_mapping(config, profiles_.rules.site.thresholds);
   mapping_.fresh_within = profiles_.rules.site.electrical_stale_after;
-  mapping_.chargers_limiting.clear();
-  mapping_.chargers_held.clear();
-  devices::add_charger_evidence(config, profiles_.rules.site.thresholds, mapping_);
   std::vector<std::string> v_names, t_names;
   for (const auto& v : mapping_.battery_v) v_names.push_back(v.name);
   for (const auto& t : mapping_.battery_temp_c) t_names.push_back(t.name);
@@ -113,7 +104,7 @@ void Daemon::reload() {
   notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
                      std::chrono::duration_cast<std::chrono::microseconds>(clock_.steady().time_since_epoch()).count()));
   log::info("SIGHUP: reloading {}", options_.config_path);
-  const ConfigResult c = load_config(options_.config_path);
+  const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
     log::error("reload refused, keeping the running config: {} has {} error(s):", options_.config_path, c.errors.size());
     for (const auto& e : c.errors) log::error("  {}", e);
@@ -146,8 +137,8 @@ void Daemon::reload() {
                             !(config_.relay_timing == next.relay_timing) || config_.sensors != next.sensors;
   // Reconnecting the devices costs a poll or two; only when their section changed (a SIGHUP
   // storm must not keep the Modbus links down).
-  const bool devices_changed = !(config_.victron == next.victron) || !(config_.solark == next.solark);
-  const bool limits_changed = !(config_.charge_block_action == next.charge_block_action);
+  const bool devices_changed = config_.devices != next.devices;
+  const bool limits_changed = config_.charge_block_action != next.charge_block_action;
   config_ = next;
   if (devices_changed) start_devices();
   else if (limits_changed) build_charge_limits();

@@ -10,6 +10,7 @@
 
 #include "daemon/loop/register_swap.hpp"
 #include "daemon/system/clock.hpp"
+#include "drivers/kinds.hpp"
 #include "drivers/modbus_device.hpp"
 
 namespace shackd {
@@ -32,6 +33,8 @@ struct Seams {
   std::function<std::unique_ptr<PolledDevice>(drivers::DeviceConfig)> make_device;
   // Where messages go instead of the broker (no MQTT client is started); null: MQTT.
   std::function<void(const std::string& topic, const std::string& payload, bool retain, int qos)> publish;
+  // The device kinds a reload reads the config with (a test adds its own kind).
+  drivers::Kinds kinds = drivers::builtin_kinds();
 };
 
 }  // namespace shackd

@@ -11,6 +11,7 @@
 #include "drivers/registers.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
+#include "tests/support/regs_fixture.hpp"
 
 namespace {
 
@@ -23,43 +24,8 @@ const drivers::Table* table_for(const std::string& service) {
   return nullptr;
 }
 
-// Runs every line of a fixture; returns the (service, field) pairs it covered.
 std::set<std::pair<std::string, std::string>> check_fixture(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE_MESSAGE(in, "cannot read fixture " << path);
-  std::set<std::pair<std::string, std::string>> covered;
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.empty() || line[0] == '#') continue;
-    CAPTURE(path);
-    CAPTURE(n);
-    std::istringstream ss(line);
-    std::string service, field, word;
-    unsigned address = 0;
-    ss >> service >> field >> address;
-    std::vector<std::uint16_t> words;
-    while (ss >> word && word != "=>") words.push_back(static_cast<std::uint16_t>(std::stoul(word, nullptr, 0)));
-    double expected = 0;
-    ss >> expected;
-    const drivers::Table* t = table_for(service);
-    REQUIRE(t);
-    const drivers::Register* reg = nullptr;
-    for (const auto& r : t->registers) {
-      if (r.field == field) reg = &r;
-    }
-    REQUIRE_MESSAGE(reg, "no register " << field << " in " << service);
-    CHECK(reg->address == address);
-    REQUIRE(words.size() == static_cast<std::size_t>(drivers::word_count(reg->type)));
-    const double value = drivers::decode(*reg, words);
-    CHECK(value == doctest::Approx(expected));
-    CHECK_FALSE(drivers::check_plausible(*reg, value));
-    // The simulator's encode() is the exact inverse.
-    CHECK(drivers::encode(*reg, value) == words);
-    covered.insert({service, field});
-  }
-  return covered;
+  return test::check_regs_fixture(path, table_for);
 }
 
 }  // namespace

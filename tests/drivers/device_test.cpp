@@ -5,6 +5,7 @@
 
 #include "drivers/modbus_device.hpp"
 #include "drivers/readings.hpp"
+#include "drivers/site_mapping.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
 #include "tests/support/sim_process.hpp"
@@ -13,30 +14,30 @@ using namespace std::chrono_literals;
 
 namespace {
 
-drivers::DeviceConfig victron_config(int port) {
-  drivers::DeviceConfig c;
-  c.name = "victron";
-  c.transport = drivers::TcpTransport{"127.0.0.1", port};
-  c.units = {{100, &drivers::victron::system_table(), "system"},
-             {225, &drivers::victron::battery_table(), "battery"},
-             {226, &drivers::victron::solarcharger_table(), "charger"},
-             {24, &drivers::victron::temperature_table(), "temp"}};
-  c.timeout = 300ms;
-  c.backoff_min = 100ms;
-  c.backoff_max = 400ms;
-  return c;
+// The devices as the config makes them, from their kinds (drivers/device_kind.hpp): a GX with a
+// battery monitor, one solar charger and a temperature sensor, and a Sol-Ark, on the simulator.
+drivers::DeviceSettings victron_settings(int port) {
+  auto d = drivers::defaults_of(drivers::victron::kind());
+  d.transport = drivers::TcpTransport{"127.0.0.1", port};
+  d.unit_ids = {{100}, {225}, {226}, {24}};  // system, battery, charger_units, temperature_unit
+  d.timeout = 300ms;
+  return d;
 }
 
-drivers::DeviceConfig solark_config(int port) {
-  drivers::DeviceConfig c;
-  c.name = "solark";
-  c.transport = drivers::TcpTransport{"127.0.0.1", port};
-  c.units = {{1, &drivers::solark::table(), "solark"}};
-  c.timeout = 300ms;
+drivers::DeviceSettings solark_settings(int port) {
+  auto d = drivers::defaults_of(drivers::solark::kind());
+  d.transport = drivers::TcpTransport{"127.0.0.1", port};
+  d.timeout = 300ms;
+  return d;
+}
+
+drivers::DeviceConfig fast_backoff(drivers::DeviceConfig c) {
   c.backoff_min = 100ms;
   c.backoff_max = 400ms;
   return c;
 }
+drivers::DeviceConfig victron_config(int port) { return fast_backoff(drivers::device_config(victron_settings(port))); }
+drivers::DeviceConfig solark_config(int port) { return fast_backoff(drivers::device_config(solark_settings(port))); }
 
 std::optional<double> value(const drivers::PollResult& r, const std::string& name) {
   for (const auto& x : r.readings) {
@@ -73,8 +74,8 @@ TEST_CASE("both devices read from the simulator, in as few requests as planned")
   CHECK(*value(v, "system.battery_v") == doctest::Approx(53.2).epsilon(0.002));  // 0.1 V resolution
   CHECK(*value(v, "battery.battery_a") == doctest::Approx(amps).epsilon(0.01));
   CHECK(*value(v, "system.pv_dc_w") == doctest::Approx(4000));
-  CHECK(*value(v, "charger.pv_w") == doctest::Approx(4000));
-  CHECK(*value(v, "charger.charge_state") == 3);
+  CHECK(*value(v, "charger1.pv_w") == doctest::Approx(4000));
+  CHECK(*value(v, "charger1.charge_state") == 3);
   CHECK(*value(v, "temp.temp_c") == doctest::Approx(20.0));
   // The Sol-Ark's own sign is + = discharging; the driver reports + = charging like the GX.
   CHECK(*value(s, "solark.battery_a") == doctest::Approx(amps).epsilon(0.01));
@@ -209,9 +210,11 @@ TEST_CASE("readings become a snapshot: preferred sources, sums, missing never 0"
   store.update(victron.poll());
   store.update(solark.poll());
   const auto now = std::chrono::steady_clock::now();
-  drivers::SnapshotMapping m;
+  const std::vector<drivers::DeviceSettings> devices = {victron_settings(sim.victron_port()),
+                                                        solark_settings(sim.solark_port())};
+  const drivers::SnapshotMapping m = drivers::mapping_for(devices);
   const rules::Snapshot s = drivers::build_snapshot(store, m, now, 600);
-  // The default ranking: the monitor, the GX system, the Sol-Ark; named for events and people.
+  // The kinds' ranking: the monitor, the GX system, the Sol-Ark; named for events and people.
   REQUIRE(s.battery_v.size() == 3);
   CHECK(s.battery_v[0].name == "battery_monitor");
   CHECK(s.battery_v[1].name == "gx_system");

@@ -1,0 +1,23 @@
+#include "drivers/kinds.hpp"
+
+#include "drivers/solark.hpp"
+#include "drivers/victron_gx.hpp"
+
+namespace drivers {
+
+Kinds builtin_kinds() {
+  static const DeviceKind* const kinds[] = {
+      &victron::kind(),
+      &solark::kind(),
+  };
+  return kinds;
+}
+
+const DeviceKind* find_kind(Kinds kinds, std::string_view key) {
+  for (const auto* k : kinds) {
+    if (k->key == key) return k;
+  }
+  return nullptr;
+}
+
+}  // namespace drivers
