@@ -11,6 +11,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/profiles_diff.hpp"
 #include "daemon/config/profiles_yaml.hpp"
+#include "daemon/devices/registry.hpp"
 #include "daemon/loop/daemon.hpp"
 #include "daemon/store/migrate.hpp"
 #include "daemon/store/profile_store.hpp"
@@ -141,6 +142,7 @@ int cmd_check(const std::vector<std::string>& argv) {
         fmt::print("{}: ok ({} relay(s), {} sensor(s), {} miner(s), {} zone(s); database {})\n", path,
                    c.config->relays.size(), c.config->sensors.size(), p.rules.miners.size(), p.rules.zones.size(),
                    have_db ? c.config->database_path : "not created yet");
+        for (const auto& line : devices::describe(*c.config)) fmt::print("{}\n", line);
         fmt::print("thresholds in force after each load's mode and margins:\n");
         for (const auto& line : effective_threshold_lines(p)) fmt::print("  {}\n", line);
         for (const auto& w : charge_block_warnings(*c.config)) fmt::print("warning: {}\n", w);

@@ -1,5 +1,7 @@
 #include "daemon/devices/registry.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "drivers/site_mapping.hpp"
@@ -55,6 +57,30 @@ drivers::SnapshotMapping snapshot_mapping(const Config& config, const rules::Thr
   }
   drivers::add_charger_evidence(config.devices, t.absorption_v, t.float_v, m);
   return m;
+}
+
+std::vector<std::string> describe(const Config& config) {
+  using drivers::Quantity;
+  std::vector<std::string> out;
+  for (const auto& d : config.devices) {
+    std::string units;
+    for (const auto& u : drivers::units_of(d)) units += fmt::format("{}{} {}", units.empty() ? "" : ", ", u.prefix, u.unit);
+    out.push_back(fmt::format("device {} ({}): {}, unit{} {}", d.kind->key, d.kind->label, drivers::describe(d.transport),
+                              drivers::units_of(d).size() == 1 ? "" : "s", units));
+  }
+  const auto ranked = [&](const char* what, Quantity q, const std::vector<std::string>& readings) {
+    std::string list;
+    for (const auto& r : readings) {
+      const auto spec = drivers::source_spec(config.devices, q, r);
+      list += (list.empty() ? "" : ", ") + (spec.label == r ? r : fmt::format("{} ({})", spec.label, r));
+    }
+    out.push_back(fmt::format("{}: {}", what, list.empty() ? "none" : list));
+  };
+  ranked("battery voltage, best first", Quantity::battery_v, config.battery_v_readings);
+  ranked("battery temperature, best first", Quantity::battery_temp_c, config.battery_temp_readings);
+  ranked("PV, summed", Quantity::pv_w, config.pv_readings);
+  ranked("load, summed", Quantity::load_w, config.load_readings);
+  return out;
 }
 
 }  // namespace shackd::devices

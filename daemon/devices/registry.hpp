@@ -37,4 +37,9 @@ std::vector<ChargeLimitSlot> charge_limits(const Config& config);
 // chargers' evidence at the site's setpoints.
 drivers::SnapshotMapping snapshot_mapping(const Config& config, const rules::Thresholds& thresholds);
 
+// For `check`: each device with where it is and its units, then the sources of each site
+// quantity in the order they are used ("battery voltage, best first: the battery monitor's
+// voltage (battery.battery_v), ...").
+std::vector<std::string> describe(const Config& config);
+
 }  // namespace shackd::devices

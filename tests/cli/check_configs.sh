@@ -143,6 +143,43 @@ expect "an unknown charge-block action" "safety.charge_block_action (line 39:24)
 expect "max_charge_a out of range" "devices.solark.max_charge_a (line 20:19): 400 is out of range: must be 1 to 290" \
   's/    max_charge_a: 150.*/    max_charge_a: 400/'
 
+# The devices and, for each site quantity, its sources in the order they are used, named as the
+# devices' kinds name them; the owner's readings: order is kept; a source whose unit is not
+# configured is not offered.
+shows() {  # shows NAME CONFIG LINE...: check's output of CONFIG has every LINE
+  local name=$1 config=$2 out line; shift 2
+  out=$("$shackd" check --config "$config" 2>&1)
+  for line in "$@"; do
+    grep -qxF -- "$line" <<<"$out" || { failed=$((failed + 1)); printf 'FAIL: %s: no line "%s" in:\n%s\n' "$name" "$line" "$out"; return; }
+  done
+  passed=$((passed + 1))
+}
+shows "the devices and their sources" "$dir/good.yaml" \
+  "device victron (a Victron GX): tcp 127.0.0.1:5020, units system 100, battery 225" \
+  "device solark (a Sol-Ark): tcp 127.0.0.1:5021, unit solark 1" \
+  "battery voltage, best first: the battery monitor's voltage (battery.battery_v), the GX system's battery voltage (system.battery_v), the Sol-Ark's battery voltage (solark.battery_v)" \
+  "battery temperature, best first: the BMS's coldest cell (battery.min_cell_temp_c), the battery monitor's sensor (battery.battery_temp_c), the Sol-Ark's battery sensor (solark.battery_temp_c)" \
+  "PV, summed: system.pv_dc_w, solark.pv1_w, solark.pv2_w, solark.pv3_w, solark.pv4_w" \
+  "load, summed: solark.load_w"
+printf 'readings:\n  battery_v: [solark.battery_v, system.battery_v]\n' | cat "$dir/good.yaml" - >"$dir/order.yaml"
+shows "the owner's order of voltage sources" "$dir/order.yaml" \
+  "battery voltage, best first: the Sol-Ark's battery voltage (solark.battery_v), the GX system's battery voltage (system.battery_v)"
+sed -e 's/    battery_unit: 225/    battery_unit: null/' -e '/^  solark:/,/^mqtt:/{/^mqtt:/!d}' \
+  -e 's/  charge_block_action: \[dvcc, solark\].*/  charge_block_action: dvcc/' "$dir/good.yaml" >"$dir/gx-only.yaml"
+shows "a GX without a battery monitor" "$dir/gx-only.yaml" \
+  "device victron (a Victron GX): tcp 127.0.0.1:5020, unit system 100" \
+  "battery voltage, best first: the GX system's battery voltage (system.battery_v)" \
+  "battery temperature, best first: none" \
+  "load, summed: system.ac_consumption_l1_w, system.ac_consumption_l2_w, system.ac_consumption_l3_w"
+expect "a charge limit of a device that is disabled" \
+  "safety.charge_block_action: dvcc writes the DVCC max charge current (GX 2705) of a Victron GX, but no victron device is configured" \
+  's/    battery_unit: 225/    battery_unit: 225\n    enabled: false/'
+sed -e '/^devices:/,/^mqtt:/{/^mqtt:/!d}' -e 's/  charge_block_action: \[dvcc, solark\].*/  charge_block_action: alarm/' \
+  "$dir/good.yaml" >"$dir/none.yaml"
+out=$("$shackd" check --config "$dir/none.yaml" 2>&1)
+[[ $? -eq 78 ]] && grep -qF "devices: none is configured (of victron, solark): shackd needs a battery voltage" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: no device: $out"; }
+
 # The Solar Shack, written out in full, is an example a site applies on purpose.
 sed "s|/var/lib/shackd/shackd.db|$dir/shack.db|" "$src/config/examples/solar-shack.yaml" >"$dir/shack.yaml"
 out=$("$shackd" check --config "$dir/shack.yaml" 2>&1) && passed=$((passed + 1)) ||
