@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "daemon/config/config.hpp"
-#include "daemon/loop/charge_limit.hpp"
+#include "daemon/devices/charge_limit_spec.hpp"
 #include "drivers/modbus_device.hpp"
 #include "drivers/readings.hpp"
 #include "rules/profile.hpp"
