@@ -4,8 +4,8 @@
 # threaded suites under ThreadSanitizer, the arm64 packages for bookworm and trixie with their
 # tests under qemu (trixie's also installed and upgraded in a trixie arm64 root), each fuzz target
 # for 60 s, and a one-day accelerated soak.
-#   scripts/test.sh         everything, as CI runs it (55 minutes on 2 cores on 2026-11-23, with the
-#                           trixie build and Pi roots made from nothing: about 10 of them)
+#   scripts/test.sh         everything, as CI runs it (55 minutes on 2 cores on 2026-11-23, the
+#                           trixie steps 14 of them when their debootstrap roots are made anew)
 #   scripts/test.sh quick   the inner loop: build build/ and run the `unit` label (about a minute
 #                           once built; the packages must be there: run the full command once)
 set -euo pipefail
