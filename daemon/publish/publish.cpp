@@ -138,7 +138,11 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
 }
 
 std::string energy_json(const std::string& day, const LoadEnergy& e, double rated_w) {
-  const bool metered = e.metered_s > 0, rated = e.on_s - e.metered_s - e.unrated_s > 0.5;  // (sums of doubles)
+  // Rated time is what is left of on_s (sums of doubles: a rounding is not an hour at the rating).
+  // A load with a rating and no unknown time is known from its first second: a miner that
+  // started half a second ago has used its rating's worth, not "no meter, no rating".
+  const double rated_s = e.on_s - e.metered_s - e.unrated_s;
+  const bool metered = e.metered_s > 0, rated = rated_s > 0.5 || (rated_w > 0 && rated_s > 0);
   const bool known = metered || rated || (e.on_s == 0 && rated_w > 0);
   std::string out = "{";
   json_out::key(out, "day");

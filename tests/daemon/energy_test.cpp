@@ -84,6 +84,12 @@ TEST_CASE("<prefix>/load/<id>/energy says where its number comes from") {
   CHECK(json::parse(shackd::energy_json("d", {1500, 1800, 1800, 0}, 3250))["basis"] == "metered");
   CHECK(json::parse(shackd::energy_json("d", {4800, 5400, 1800, 0}, 3250))["basis"] == "metered and rated");
   CHECK(json::parse(shackd::energy_json("d", {0, 0, 0, 0}, 3250))["today_kwh"] == 0);  // off all day: 0 kWh
+  // Switched on a fraction of a second ago: its rating knows the draw (not "no meter, no rating").
+  const json just_on = json::parse(shackd::energy_json("d", {0.27, 0.3, 0, 0}, 3250));
+  CHECK(just_on["today_kwh"].is_number());
+  CHECK(just_on["basis"] == "rated");
+  // The same fraction without a rating is unknown.
+  CHECK(json::parse(shackd::energy_json("d", {0, 0.3, 0, 0.3}, 0))["today_kwh"].is_null());
   const json fan = json::parse(shackd::energy_json("d", {0, 3600, 0, 3600}, 0));
   CHECK(fan["today_kwh"].is_null());  // on an hour, draw unknown: no number rather than 0
   CHECK(fan["on_h"] == 1);
