@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "daemon/config/profiles_yaml.hpp"
+#include "drivers/text/utf8.hpp"
 
 namespace shackd {
 
@@ -61,7 +62,7 @@ SettingResult apply_setting(const StoredProfiles& in_force, const std::vector<Lo
   const auto load = std::find_if(loads.begin(), loads.end(), [&](const LoadRef& l) { return l.id == id; });
   // Ids are matched against the configured loads: nothing can be injected through a topic.
   if (load == loads.end() || load->kind != LoadRef::Kind::miner) {
-    r.refused = fmt::format("no miner '{}'", id.substr(0, 40));
+    r.refused = fmt::format("no miner '{}'", drivers::text::clean_utf8(id, 40));
     return r;
   }
   if (const auto at = section ? profile_key_given(*section, "miner", load->name, field) : std::nullopt) {
@@ -70,7 +71,7 @@ SettingResult apply_setting(const StoredProfiles& in_force, const std::vector<Lo
     return r;
   }
   // The payload as a YAML scalar: a number, nothing else (the reader refuses "52,5", "abc", "").
-  std::string value = payload.substr(0, 32);
+  std::string value = drivers::text::clean_utf8(payload, 32);
   value.erase(0, value.find_first_not_of(" \t\r\n"));
   value.erase(value.find_last_not_of(" \t\r\n") + 1);
   StoredProfiles next = in_force;

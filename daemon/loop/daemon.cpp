@@ -21,6 +21,7 @@
 #include "daemon/system/log.hpp"
 #include "daemon/system/notify.hpp"
 #include "daemon/system/signals.hpp"
+#include "drivers/text/utf8.hpp"
 #include "rules/decide.hpp"
 
 namespace shackd {
@@ -132,6 +133,7 @@ void Daemon::restore_state() {
   }
 }
 
+// The relays take this cycle's decision: the safety path's last step before the watchdog.
 void Daemon::apply(rules::SteadyTime now) {
   for (const auto& l : loads_) {
     const auto& d = decision_for(decision_, l);
@@ -148,13 +150,17 @@ void Daemon::apply(rules::SteadyTime now) {
       }
     }
   }
-  if (relays_) {
-    relays_->tick(now);
-    for (const auto& a : relays_->take_alarms()) {
-      log::write(a.code == "relay_unconfirmed" || a.code == "relay_offline" ? log::Level::warn : log::Level::info,
-                 fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
-      event("alarm", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
-    }
+  if (relays_) relays_->tick(now);
+}
+
+// What the relays said since the last cycle, as log lines and events (a side job: a failure here
+// never holds a relay command back).
+void Daemon::record_relay_alarms() {
+  if (!relays_) return;
+  for (const auto& a : relays_->take_alarms()) {
+    const bool bad = a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
+    log::write(bad ? log::Level::warn : log::Level::info, fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
+    event("alarm", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
   }
 }
 
@@ -194,22 +200,36 @@ std::string Daemon::status_line() const {
   if (!mqtt_) mqtt.clear();
   else if (!mqtt_failure_.empty()) mqtt = ", MQTT DOWN: " + mqtt_failure_;
   else if (!mqtt_->connected()) mqtt = ", MQTT DOWN";
-  return fmt::format("{} ({}), {}/{} loads on{}{}{}",
+  std::string side;
+  if (const auto n = loop_.failures(); n > 0) side = fmt::format(", {} side-job failure(s), last {}", n, loop_.last_failure);
+  if (loop_.mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", loop_.mqtt_dropped);
+  return fmt::format("{} ({}), {}/{} loads on{}{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
                      b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, loads_.size(), devices,
-                     mqtt, config_.dry_run ? ", dry run" : "");
+                     mqtt, config_.dry_run ? ", dry run" : "", side);
 }
 
-void Daemon::cycle() {
-  if (signals::reload) reload();
-  const auto started = clock_.steady();
-  // 1. Poll every device at once; a slow one costs at most its own timeout.
+void Daemon::side_failed(SideJob job, const char* what) noexcept {
+  try {
+    ++loop_.failed[static_cast<std::size_t>(job)];
+    loop_.last_failure = drivers::text::clean_utf8(fmt::format("{}: {}", side_job_name(job), what), 300);
+    log::limited(std::string("side job ") + side_job_name(job), log::Level::error,
+                 fmt::format("{} failed, the cycle goes on: {}", side_job_name(job), drivers::text::clean_utf8(what, 300)));
+  } catch (...) {
+  }
+}
+
+void Daemon::poll_devices(rules::SteadyTime started) {
+  // Every device at once; a slow one costs at most its own timeout.
   for (auto& w : workers_) w->request();
   const auto deadline = started + longest_timeout_ + std::chrono::milliseconds(250);
   for (auto& w : workers_) {
     if (auto r = w->wait(deadline)) {
       readings_.update(*r);
-      for (const auto& inv : r->invalid) log::warn("{}: dropped {}: {}", w->name(), inv.name, inv.why);
+      for (const auto& inv : r->invalid) {
+        log::limited(w->name() + " dropped " + inv.name, log::Level::warn,
+                     fmt::format("{}: dropped {}: {}", w->name(), inv.name, inv.why));
+      }
     }
     const auto h = w->health();
     const bool was_ok = health_ok_.count(w->name()) ? health_ok_[w->name()] : true;
@@ -224,28 +244,21 @@ void Daemon::cycle() {
     health_[w->name()] = h;
     health_ok_[w->name()] = ok;
   }
-  const auto now = clock_.steady();
-  const auto wall = clock_.wall_s();
-  // 2. What came in on MQTT: relay states, sensors, overrides.
-  handle_mqtt(now);
-  // 3. The snapshot, 4. the rules.
-  snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
-  const rules::Snapshot& snap = snap_;
-  journal_cycle(snap);
-  rules::decide(snap, profiles_.rules, state_, decision_);
-  state_ = decision_.next;
-  // Alarms: an event when one appears or clears, not every cycle.
+}
+
+// Alarms: an event when one appears or clears, not every cycle.
+void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
   std::set<int> alarms;
   for (const auto& a : decision_.alarms) {
     alarms.insert(static_cast<int>(a.code));
     if (!active_alarms_.count(static_cast<int>(a.code))) {
       std::string text = rules::describe(a);
       if (a.code == rules::ReasonCode::voltage_fallback) {
-        text += fmt::format(": {} is stale, deciding on {}", source_label(snap.battery_v, decision_.battery.stale_preferred),
-                            source_label(snap.battery_v, decision_.battery.source));
+        text += fmt::format(": {} is stale, deciding on {}", source_label(snap_.battery_v, decision_.battery.stale_preferred),
+                            source_label(snap_.battery_v, decision_.battery.source));
       }
       log::warn("alarm: {}", text);
-      event("alarm", "", a, text, wall, &snap);
+      event("alarm", "", a, text, wall, &snap_);
     }
   }
   active_alarms_ = alarms;
@@ -253,34 +266,94 @@ void Daemon::cycle() {
   if (decision_.block_charging != charge_blocked_) {
     charge_blocked_ = decision_.block_charging;
     log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(decision_.charge_reason));
-    event("alarm", "", decision_.charge_reason, "", wall, &snap);
+    event("alarm", "", decision_.charge_reason, "", wall, &snap_);
   }
-  charge_block_actuate(wall);
-  for (const auto& l : loads_) {
-    const auto& d = decision_for(decision_, l);
-    if (d.changed) {
-      const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
-      event("actuation", l.id, d.reason, probe ? snap.chargers_evidence : std::string(), wall, &snap, d.on);
+}
+
+// The safety path is read -> decide -> switch -> watchdog. Everything else (the reload, MQTT's
+// commands, the journal, events, energy, publishing, the store) is a side job in its own guard:
+// it fails alone, is counted (<prefix>/loop, `status`, the STATUS line), and never skips the
+// decision, the relays or the ping. A side job that threw once (an override whose text was not
+// UTF-8) used to skip all of them, cycle after cycle (issue 27, S1).
+void Daemon::cycle() {
+  guarded(SideJob::reload, [&] {
+    if (signals::reload) reload();
+  });
+  const auto started = clock_.steady();
+  // 1. Read.
+  guarded(SideJob::poll, [&] { poll_devices(started); });
+  const auto now = clock_.steady();
+  const auto wall = clock_.wall_s();
+  // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
+  guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
+  // 3. The snapshot, 4. the rules.
+  bool decided = false;
+  try {
+    snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
+    guarded(SideJob::journal, [&] { journal_cycle(snap_); });
+    rules::decide(snap_, profiles_.rules, state_, decision_);
+    state_ = decision_.next;
+    decided = true;
+  } catch (const std::exception& e) {
+    // No decision this cycle: the relays keep what they were last told (and their dead-man),
+    // and no watchdog ping, so that systemd restarts a loop that can no longer decide.
+    ++loop_.undecided;
+    log::limited("undecided", log::Level::error, fmt::format("cycle undecided: {}", e.what()));
+  }
+  if (decided) {
+    guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
+    guarded(SideJob::charge_block, [&] { charge_block_actuate(wall); });
+    guarded(SideJob::events, [&] {
+      for (const auto& l : loads_) {
+        const auto& d = decision_for(decision_, l);
+        if (!d.changed) continue;
+        const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
+        event("actuation", l.id, d.reason, probe ? snap_.chargers_evidence : std::string(), wall, &snap_, d.on);
+      }
+    });
+  }
+  // 5. Switch.
+  bool switched = options_.once;
+  if (decided && !options_.once) {
+    try {
+      apply(now);
+      switched = true;
+    } catch (const std::exception& e) {
+      ++loop_.undecided;
+      log::limited("switch", log::Level::error, fmt::format("relays not switched this cycle: {}", e.what()));
     }
   }
-  // 5. Apply, 6. publish, 7. persist.
+  // 6. Publish, 7. persist.
   if (!options_.once) {
-    apply(now);
-    account_energy(now, wall);
-    publish(snap, now, publish_all_);
-    publish_all_ = false;
+    guarded(SideJob::events, [&] { record_relay_alarms(); });
+    guarded(SideJob::energy, [&] { account_energy(now, wall); });
+    guarded(SideJob::publish, [&] {
+      publish(snap_, now, publish_all_);
+      publish_all_ = false;
+    });
+    guarded(SideJob::persist, [&] { persist(snap_, now, wall); });
   }
-  if (!options_.once) persist(snap, now, wall);
-  if (!ready_) {
-    ready_ = true;
-    notify("READY=1");
-    log::info("first decision: {}", status_line());
+  loop_.log_lost = log::lost_lines();
+  // 8. The watchdog: only a cycle that decided and switched proves the loop alive.
+  if (decided && switched) {
+    if (!ready_) {
+      ready_ = true;
+      say_systemd("READY=1");
+      log::info("first decision: {}", status_line());
+    }
+    say_systemd("STATUS=" + status_line() + "\nWATCHDOG=1");
+  } else {
+    say_systemd("STATUS=" + status_line());
   }
-  notify("STATUS=" + status_line() + "\nWATCHDOG=1");
+}
+
+void Daemon::say_systemd(const std::string& message) {
+  if (seams_.notify) seams_.notify(message);
+  else notify(message);
 }
 
 void Daemon::shutdown() {
-  notify("STOPPING=1");
+  say_systemd("STOPPING=1");
   log::info("stopping");
   const auto now = clock_.steady();
   if (relays_ && !config_.dry_run && config_.shutdown_policy == ShutdownPolicy::miners_off) {
@@ -297,7 +370,7 @@ void Daemon::shutdown() {
       log::error("{} (the last {} item(s) are lost)", e.what(), store_->queued());
     }
   }
-  if (mqtt_) mqtt_->shutdown();  // publishes offline itself: a clean disconnect suppresses the will
+  if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
   store_.reset();
   db_.reset();  // the last close checkpoints the WAL

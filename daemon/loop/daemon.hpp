@@ -36,6 +36,11 @@ struct RunOptions {
 
 class Daemon {
  public:
+  // MQTT's share of a cycle (handle_mqtt): at most this many messages; the rest are dropped.
+  static constexpr std::size_t kMessagesPerCycle = 1000;
+  // Larger messages are refused unread (on_message).
+  static constexpr std::size_t kMaxPayloadBytes = 64 * 1024;
+  static constexpr std::size_t kMaxTopicBytes = 512;
   explicit Daemon(RunOptions options, Seams seams = {});
   ~Daemon();
 
@@ -67,10 +72,27 @@ class Daemon {
   void build_charge_limits();
   void charge_block_actuate(std::int64_t wall);
   void handle_mqtt(rules::SteadyTime now);
+  void on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
   void handle_setting(const std::string& id, const std::string& field, const std::string& payload);
   void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
-  void apply(rules::SteadyTime now);
+  void apply(rules::SteadyTime now);  // the relays take the decision
+  void poll_devices(rules::SteadyTime started);
+  void record_alarms(rules::SteadyTime now, std::int64_t wall);
+  void record_relay_alarms();
+  // Runs one side job of the cycle: whatever it throws is counted and logged, never passed on.
+  template <typename F>
+  void guarded(SideJob job, F&& f) noexcept {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      side_failed(job, e.what());
+    } catch (...) {
+      side_failed(job, "an unknown exception");
+    }
+  }
+  void side_failed(SideJob job, const char* what) noexcept;
+  void say_systemd(const std::string& message);  // sd_notify, or the test's seam
   void publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything);
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void journal_cycle(const rules::Snapshot& snap);
@@ -80,6 +102,8 @@ class Daemon {
   void mqtt_down(const std::string& cause);
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt);
+  void record_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
+                    const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap, std::optional<bool> on);
   void flush_pending_events();  // profile changes recorded before the store was open
   void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
   std::string status_line() const;
@@ -103,7 +127,7 @@ class Daemon {
   std::chrono::milliseconds longest_timeout_{0};  // the slowest device's, fixed with the devices
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
-  std::unique_ptr<drivers::mqtt::Client> mqtt_;
+  std::unique_ptr<drivers::mqtt::Link> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;

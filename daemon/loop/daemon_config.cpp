@@ -101,7 +101,7 @@ bool Daemon::load(const Config& config, bool first) {
 
 void Daemon::reload() {
   signals::reload = false;
-  notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
+  say_systemd(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
                      std::chrono::duration_cast<std::chrono::microseconds>(clock_.steady().time_since_epoch()).count()));
   log::info("SIGHUP: reloading {}", options_.config_path);
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);
@@ -109,7 +109,7 @@ void Daemon::reload() {
     log::error("reload refused, keeping the running config: {} has {} error(s):", options_.config_path, c.errors.size());
     for (const auto& e : c.errors) log::error("  {}", e);
     event("config", "", {rules::ReasonCode::none}, "reload refused: " + c.errors.front(), clock_.wall_s());
-    notify("READY=1");
+    say_systemd("READY=1");
     return;
   }
   Config next = *c.config;
@@ -118,18 +118,18 @@ void Daemon::reload() {
     log::error("reload refused, keeping the running config:");
     for (const auto& e : missing) log::error("  {}", e);
     event("config", "", {rules::ReasonCode::none}, "reload refused: " + missing.front(), clock_.wall_s());
-    notify("READY=1");
+    say_systemd("READY=1");
     return;
   }
   try {
     if (!load(next, false)) {
       event("config", "", {rules::ReasonCode::none}, "reload refused: a relay or sensor reference is broken", clock_.wall_s());
-      notify("READY=1");
+      say_systemd("READY=1");
       return;
     }
   } catch (const std::exception& e) {
     log::error("reload refused, keeping the running config: {}", e.what());
-    notify("READY=1");
+    say_systemd("READY=1");
     return;
   }
   // Sections compare by their parsed values: a comment or a reordered key changes nothing.
@@ -143,7 +143,7 @@ void Daemon::reload() {
   if (devices_changed) start_devices();
   else if (limits_changed) build_charge_limits();
   if (mqtt_changed && !seams_.publish) {
-    if (mqtt_) mqtt_->shutdown();
+    if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));
     start_mqtt();
   }
   offer_settings();
@@ -151,7 +151,7 @@ void Daemon::reload() {
   publish_all_ = true;
   flush_pending_events();
   event("config", "", {rules::ReasonCode::none}, "reloaded " + options_.config_path, clock_.wall_s());
-  notify("READY=1");
+  say_systemd("READY=1");
 }
 
 }  // namespace shackd

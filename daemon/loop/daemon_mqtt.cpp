@@ -10,6 +10,7 @@
 #include "daemon/config/mqtt_settings.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/mqtt/commands.hpp"
+#include "drivers/text/utf8.hpp"
 
 namespace shackd {
 
@@ -26,7 +27,7 @@ void Daemon::start_mqtt() {
   c.key_file = config_.mqtt.key_file;
   c.keepalive = config_.mqtt.keepalive;
   c.status_topic = config_.mqtt.prefix + "/status";
-  mqtt_ = std::make_unique<drivers::mqtt::Client>(c);
+  mqtt_ = seams_.make_mqtt ? seams_.make_mqtt(c) : std::make_unique<drivers::mqtt::Client>(c);
   relays_ = std::make_unique<drivers::mqtt::RelayManager>(
       config_.relays, config_.relay_timing,
       [this](const std::string& topic, const std::string& payload, int qos, bool retain) {
@@ -51,13 +52,14 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
   const auto load = std::find_if(loads_.begin(), loads_.end(), [&](const LoadRef& l) { return l.id == id; });
   if (load == loads_.end()) {
     // Ids are matched against the configured loads: nothing can be injected through a topic.
-    log::warn("override for '{}' refused: no such load", id.substr(0, 40));
-    event("override_rejected", "", {rules::ReasonCode::none}, "no load '" + id.substr(0, 40) + "'", clock_.wall_s());
+    const std::string shown = drivers::text::clean_utf8(id, 40);
+    log::limited("override refused", log::Level::warn, fmt::format("override for '{}' refused: no such load", shown));
+    event("override_rejected", "", {rules::ReasonCode::none}, "no load '" + shown + "'", clock_.wall_s());
     return;
   }
   const auto parsed = drivers::mqtt::parse_mode_command(payload);
   if (const auto* why = std::get_if<std::string>(&parsed)) {
-    log::warn("{}: override refused: {}", load->name, *why);
+    log::limited("override refused", log::Level::warn, fmt::format("{}: override refused: {}", load->name, *why));
     event("override_rejected", id, {rules::ReasonCode::none}, *why, clock_.wall_s());
     return;
   }
@@ -70,7 +72,7 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
   st.override_.until.reset();
   if (cmd.duration && cmd.mode != Mode::automatic) st.override_.until = now + *cmd.duration;
   override_changed_.insert(load->state_key);
-  const std::string text = payload.substr(0, 40);
+  const std::string text = drivers::text::clean_utf8(payload, 40);
   log::info("{}: override {}", load->name, text);
   event("override", id, {cmd.mode == Mode::on ? rules::ReasonCode::override_on
                          : cmd.mode == Mode::off ? rules::ReasonCode::override_off
@@ -87,43 +89,72 @@ void Daemon::mqtt_down(const std::string& cause) {
   ++mqtt_health_.outages;
 }
 
+// What came in since the last cycle. Each message is handled in its own guard; a cycle handles
+// at most kMessagesPerCycle of them and spends at most a quarter of its interval on them, and
+// drops (and counts) the rest: a neighbour's flood costs a bounded share of a cycle, never the
+// decision. Connection events are always handled.
 void Daemon::handle_mqtt(rules::SteadyTime now) {
   if (!mqtt_) return;
+  // Processing time, not schedule: the real monotonic clock, whatever the loop's clock is.
+  const auto budget_end = std::chrono::steady_clock::now() + config_.interval / 4;
+  std::size_t handled = 0;
   while (const auto e = mqtt_->poll(std::chrono::milliseconds(0))) {
-    switch (e->kind) {
-      case drivers::mqtt::Event::Kind::connect_failed:
-        ++mqtt_health_.failed_connects;
-        mqtt_down(e->payload);
-        // Once per change of cause: a broker that stays away must not fill the journal.
-        if (e->payload != mqtt_failure_) {
-          log::error("mqtt: {}; retrying with backoff (relays cannot be switched until then)", e->payload);
-          event("alarm", "", {rules::ReasonCode::none}, "mqtt_unavailable: " + e->payload, clock_.wall_s());
-        }
-        mqtt_failure_ = e->payload;
-        break;
-      case drivers::mqtt::Event::Kind::connected:
-        mqtt_failure_.clear();
-        if (mqtt_health_.down_since_unix_s) {
-          const std::int64_t wall = clock_.wall_s();
-          mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};
-          mqtt_health_.down_since_unix_s.reset();
-        }
-        mqtt_health_.connected_since_unix_s = clock_.wall_s();
-        log::info("mqtt: connected to {}", config_.mqtt.uri);
-        if (!config_.dry_run) relays_->on_connected(now);
-        publish_all_ = true;
-        break;
-      case drivers::mqtt::Event::Kind::lost:
-        log::warn("mqtt: connection lost ({}); reconnecting", e->payload);
-        mqtt_down("connection lost: " + e->payload);
-        break;
-      case drivers::mqtt::Event::Kind::message:
-        on_message(e->topic, e->payload, e->retained, now);
+    if (e->kind == drivers::mqtt::Event::Kind::message) {
+      if (handled >= kMessagesPerCycle || std::chrono::steady_clock::now() >= budget_end) {
+        ++loop_.mqtt_dropped;
+        continue;
+      }
+      ++handled;
+      guarded(SideJob::mqtt_in, [&] { on_message(e->topic, e->payload, e->retained, now); });
+      continue;
     }
+    guarded(SideJob::mqtt_in, [&] { on_connection_event(*e, now); });
+  }
+  loop_.mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_->dropped_incoming());
+}
+
+void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now) {
+  switch (e.kind) {
+    case drivers::mqtt::Event::Kind::connect_failed:
+      ++mqtt_health_.failed_connects;
+      mqtt_down(e.payload);
+      // Once per change of cause: a broker that stays away must not fill the journal.
+      if (e.payload != mqtt_failure_) {
+        log::error("mqtt: {}; retrying with backoff (relays cannot be switched until then)", e.payload);
+        event("alarm", "", {rules::ReasonCode::none}, "mqtt_unavailable: " + e.payload, clock_.wall_s());
+      }
+      mqtt_failure_ = e.payload;
+      break;
+    case drivers::mqtt::Event::Kind::connected:
+      mqtt_failure_.clear();
+      if (mqtt_health_.down_since_unix_s) {
+        const std::int64_t wall = clock_.wall_s();
+        mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};
+        mqtt_health_.down_since_unix_s.reset();
+      }
+      mqtt_health_.connected_since_unix_s = clock_.wall_s();
+      log::info("mqtt: connected to {}", config_.mqtt.uri);
+      if (!config_.dry_run) relays_->on_connected(now);
+      publish_all_ = true;
+      break;
+    case drivers::mqtt::Event::Kind::lost:
+      log::warn("mqtt: connection lost ({}); reconnecting", e.payload);
+      mqtt_down("connection lost: " + e.payload);
+      break;
+    case drivers::mqtt::Event::Kind::message: break;
   }
 }
 
 void Daemon::on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now) {
+  // No relay, sensor or command message is near this size (a Shelly's full status is a few kB):
+  // a larger one is refused unread, so that nobody's megabyte is parsed every cycle.
+  if (payload.size() > kMaxPayloadBytes || topic.size() > kMaxTopicBytes) {
+    ++loop_.mqtt_refused;
+    log::limited("mqtt oversized", log::Level::warn,
+                 fmt::format("mqtt: ignored a {}-byte message on '{}' (more than {} bytes)", payload.size(),
+                             drivers::text::clean_utf8(topic, 80), kMaxPayloadBytes));
+    return;
+  }
   // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its
   // power and its temperature in one tele/<t>/SENSOR: the relay takes its part, and the
   // message still goes on to the sensors below (they read only the topics configured).
@@ -149,7 +180,7 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
   }
   const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, topic, payload);
   for (const auto& x : r.readings) readings_.set("sensor." + x.id, x.value, now);
-  for (const auto& why : r.errors) log::warn("{}", why);
+  for (const auto& why : r.errors) log::limited("sensor " + topic, log::Level::warn, drivers::text::clean_utf8(why, 300));
 }
 
 void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {

@@ -10,20 +10,34 @@
 #include "daemon/publish/render.hpp"
 #include "daemon/store/cycle_journal.hpp"
 #include "daemon/system/log.hpp"
+#include "drivers/text/utf8.hpp"
 
 namespace shackd {
 
 void Daemon::event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
                    const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap,
                    std::optional<bool> on) {
+  // Never throws: an event is a record of the cycle, and a record that fails (the store's queue,
+  // the broker, text that is not UTF-8) is counted, not allowed to end the cycle.
+  try {
+    record_event(kind, load_id, r, detail, wall_now, snap, on);
+  } catch (const std::exception& e) {
+    side_failed(SideJob::events, e.what());
+  }
+}
+
+void Daemon::record_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
+                          const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap,
+                          std::optional<bool> on) {
   Event e;
   e.at_unix_s = wall_now;
   e.kind = kind == "override_rejected" ? "override" : kind;
-  if (!load_id.empty()) e.load_id = load_id;
+  // Ids and details may quote what a client sent: valid UTF-8 from here on, and bounded.
+  if (!load_id.empty()) e.load_id = drivers::text::clean_utf8(load_id, 64);
   e.commanded_on = on;
   e.reason_code = static_cast<int>(r.code);
   e.reason = std::string(rules::code_name(r.code));
-  e.detail = detail.empty() ? rules::describe(r) : detail;
+  e.detail = drivers::text::clean_utf8(detail.empty() ? rules::describe(r) : detail, 1024);
   if (snap) {
     e.battery_v = decision_.battery.measured_v;
     e.voltage_source = std::string(source_name(snap->battery_v, decision_.battery.source));
@@ -33,7 +47,7 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
   }
   if (store_) store_->add_event(e);
   ++loop_.events;
-  mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, load_id, r, e.detail, wall_now), false);
+  mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, e.load_id.value_or(""), r, e.detail, wall_now), false);
 }
 
 void Daemon::flush_pending_events() {

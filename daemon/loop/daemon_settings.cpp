@@ -7,6 +7,7 @@
 
 #include "daemon/store/profile_store.hpp"
 #include "daemon/system/log.hpp"
+#include "drivers/text/utf8.hpp"
 
 namespace shackd {
 
@@ -36,7 +37,8 @@ void Daemon::handle_setting(const std::string& id, const std::string& field, con
     }
   }
   if (!r.refused.empty()) {
-    log::warn("setting refused: {}", r.refused);
+    r.refused = drivers::text::clean_utf8(r.refused, 300);  // it quotes what the client sent
+    log::limited("setting refused", log::Level::warn, fmt::format("setting refused: {}", r.refused));
     event("config", id, {rules::ReasonCode::none}, "setting refused: " + r.refused, wall);
     publisher_.forget_settings(id);  // Home Assistant shows the value in force again
     return;

@@ -11,6 +11,8 @@
 #include "daemon/loop/register_swap.hpp"
 #include "daemon/system/clock.hpp"
 #include "drivers/kinds.hpp"
+#include "drivers/mqtt/client.hpp"
+#include "drivers/mqtt/link.hpp"
 #include "drivers/modbus_device.hpp"
 
 namespace shackd {
@@ -33,6 +35,11 @@ struct Seams {
   std::function<std::unique_ptr<PolledDevice>(drivers::DeviceConfig)> make_device;
   // Where messages go instead of the broker (no MQTT client is started); null: MQTT.
   std::function<void(const std::string& topic, const std::string& payload, bool retain, int qos)> publish;
+  // The MQTT transport for a client config; null: paho to the broker. Unlike `publish`, the
+  // daemon runs its whole MQTT side on it: relays, commands, outages, reconnects.
+  std::function<std::unique_ptr<drivers::mqtt::Link>(const drivers::mqtt::ClientConfig&)> make_mqtt;
+  // Where sd_notify's messages go (READY=1, STATUS=..., WATCHDOG=1); null: $NOTIFY_SOCKET.
+  std::function<void(const std::string&)> notify;
   // The device kinds a reload reads the config with (a test adds its own kind).
   drivers::Kinds kinds = drivers::builtin_kinds();
 };

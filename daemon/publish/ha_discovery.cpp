@@ -39,7 +39,7 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
     config["payload_available"] = "online";
     config["payload_not_available"] = "offline";
     config["device"] = device;
-    out.push_back({o.discovery_prefix + "/" + component + "/" + o.node_id + "/" + object + "/config", config.dump()});
+    out.push_back({o.discovery_prefix + "/" + component + "/" + o.node_id + "/" + object + "/config", config.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   };
   const std::string state = o.prefix + "/state";
   const auto sensor = [&](const std::string& object, const std::string& name, const char* device_class,

@@ -187,6 +187,23 @@ std::string flow_energy_json(const std::string& day, const LoadEnergy& e) {
   return out;
 }
 
+const char* side_job_name(SideJob j) {
+  switch (j) {
+    case SideJob::reload: return "reload";
+    case SideJob::poll: return "poll";
+    case SideJob::mqtt_in: return "mqtt_in";
+    case SideJob::journal: return "journal";
+    case SideJob::alarms: return "alarms";
+    case SideJob::charge_block: return "charge_block";
+    case SideJob::events: return "events";
+    case SideJob::energy: return "energy";
+    case SideJob::publish: return "publish";
+    case SideJob::persist: return "persist";
+    case SideJob::count: break;
+  }
+  return "?";
+}
+
 std::string loop_json(const LoopStats& s) {
   std::string out = "{";
   json_out::key(out, "cycles");
@@ -203,6 +220,27 @@ std::string loop_json(const LoopStats& s) {
   out += std::to_string(s.store_queued);
   json_out::key(out, "store_errors");
   out += std::to_string(s.store_errors);
+  // Side jobs that failed, by job (all of them, 0 included, so a dashboard has a fixed shape).
+  json_out::key(out, "failed");
+  out += '{';
+  for (std::size_t i = 0; i < kSideJobs; ++i) {
+    json_out::key(out, side_job_name(static_cast<SideJob>(i)));
+    out += std::to_string(s.failed[i]);
+  }
+  out += '}';
+  json_out::key(out, "last_failure");
+  if (s.last_failure.empty()) out += "null";
+  else json_out::string(out, s.last_failure);
+  json_out::key(out, "undecided");
+  out += std::to_string(s.undecided);
+  json_out::key(out, "mqtt_dropped");
+  out += std::to_string(s.mqtt_dropped);
+  json_out::key(out, "mqtt_dropped_by_link");
+  out += std::to_string(s.mqtt_dropped_by_link);
+  json_out::key(out, "mqtt_refused");
+  out += std::to_string(s.mqtt_refused);
+  json_out::key(out, "log_lost");
+  out += std::to_string(s.log_lost);
   out += '}';
   return out;
 }
@@ -266,7 +304,7 @@ std::string event_json(const std::string& kind, const std::string& load_id, cons
   if (at_unix_s) j["at"] = local_iso(*at_unix_s);
   if (!load_id.empty()) j["load"] = load_id;
   if (!detail.empty()) j["detail"] = detail;
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string site_health_json(const MqttHealth& mqtt, const std::map<std::string, bool>& devices_ok,
@@ -286,7 +324,8 @@ std::string site_health_json(const MqttHealth& mqtt, const std::map<std::string,
   }
   json d = json::object();
   for (const auto& [name, ok] : devices_ok) d[name] = ok ? "ok" : "down";
-  return json{{"mqtt", m}, {"devices", d}, {"store", {{"queued", store_queued}, {"errors", store_errors}}}}.dump();
+  const json health{{"mqtt", m}, {"devices", d}, {"store", {{"queued", store_queued}, {"errors", store_errors}}}};
+  return health.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string health_json(const drivers::DeviceHealth& h, rules::SteadyTime now) {
@@ -299,7 +338,7 @@ std::string health_json(const drivers::DeviceHealth& h, rules::SteadyTime now) {
          {"not_served", h.refused},           // registers this firmware refuses (0x02)
          {"not_available", h.not_available}};  // sensors that report "not available"
   j["last_success_age_s"] = h.last_success ? json(age_s(now, *h.last_success)) : json(nullptr);
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace shackd

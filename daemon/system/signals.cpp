@@ -23,6 +23,10 @@ void install() {
   sigaction(SIGINT, &sa, nullptr);
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, nullptr);
+  // Their default action ends the process without a clean stop (relays left as they were, the
+  // store's queue lost); shackd gives them no meaning, so a stray `kill -USR1` does nothing.
+  sigaction(SIGUSR1, &sa, nullptr);
+  sigaction(SIGUSR2, &sa, nullptr);
 }
 
 }  // namespace shackd::signals

@@ -7,5 +7,6 @@ namespace shackd::signals {
 void install();
 extern std::atomic<bool> reload;  // SIGHUP
 extern std::atomic<bool> stop;    // SIGTERM, SIGINT
+// SIGPIPE, SIGUSR1 and SIGUSR2 are ignored.
 
 }  // namespace shackd::signals

@@ -86,12 +86,23 @@ Client::Client(ClientConfig config) : config_(std::move(config)) {
 Client::~Client() {
   try {
     shutdown(std::chrono::milliseconds(1000));
+    if (client_) client_->disable_callbacks();
   } catch (...) {
   }
+  client_.reset();  // paho's thread is gone before the queue it pushes to
 }
 
 void Client::push(Event e) {
   std::lock_guard lock(mutex_);
+  if (e.kind == Event::Kind::message) {
+    // A flood is dropped here, newest first, and counted: the loop reads what it can each cycle
+    // and nothing a neighbour sends can grow this queue without bound.
+    if (queued_messages_ >= kMaxQueuedMessages) {
+      ++dropped_in_;
+      return;
+    }
+    ++queued_messages_;
+  }
   events_.push_back(std::move(e));
 }
 
@@ -121,6 +132,10 @@ void Client::connect_now() {
     if (!config_.cert_file.empty()) ssl.key_store(config_.cert_file);
     if (!config_.key_file.empty()) ssl.private_key(config_.key_file);
     ssl.enable_server_cert_auth(true);
+    // And that the certificate names the host we asked for (paho's MQTTAsync_SSLOptions.verify:
+    // "post-connect checks, including that a certificate matches the given host name"). Without
+    // it any certificate the CA signed, for any name, was accepted.
+    ssl.verify(true);
     b.ssl(ssl.finalize());
   }
   try {
@@ -209,6 +224,7 @@ std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
   }
   Event e = std::move(events_.front());
   events_.pop_front();
+  if (e.kind == Event::Kind::message) --queued_messages_;
   if (e.kind == Event::Kind::connect_failed) {
     last_failure_ = e.payload;
     backoff_ = std::clamp(backoff_ * 2, config_.reconnect_min, config_.reconnect_max);

@@ -12,6 +12,8 @@
 #include <set>
 #include <string>
 
+#include "drivers/mqtt/link.hpp"
+
 namespace mqtt {
 class async_client;
 }
@@ -32,18 +34,7 @@ struct ClientConfig {
   std::string status_topic = "shack/status";  // "online"/"offline", retained; the last will
 };
 
-struct Event {
-  // connect_failed: a connect attempt failed; payload says why in the owner's words (the
-  // broker's CONNACK code: bad credentials, not authorised; or unreachable / TLS). Retried with
-  // backoff from reconnect_min to reconnect_max.
-  enum class Kind { message, connected, lost, connect_failed };
-  Kind kind = Kind::message;
-  std::string topic;
-  std::string payload;
-  bool retained = false;
-};
-
-class Client {
+class Client final : public Link {
  public:
   // Throws std::runtime_error with a clear reason for a bad URI or an unreadable password file.
   explicit Client(ClientConfig config);
@@ -52,23 +43,28 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Starts connecting; reconnects by itself with backoff. Never blocks on the broker.
-  void start();
+  void start() override;
   // Publishes `offline` (retained) itself, since paho's clean disconnect suppresses the will,
   // then disconnects, each bounded by `timeout`.
-  void shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+  void shutdown(std::chrono::milliseconds timeout) override;
+  void shutdown() { shutdown(std::chrono::milliseconds(2000)); }
 
   // Every subscription is re-issued after each (re)connect: clean sessions forget them.
-  void subscribe(const std::string& filter);
+  void subscribe(const std::string& filter) override;
   // false (and nothing queued) when disconnected or the client refused it.
-  bool publish(const std::string& topic, const std::string& payload, int qos, bool retain);
+  bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override;
 
   // The next event, waiting at most `timeout`.
-  std::optional<Event> poll(std::chrono::milliseconds timeout);
-  bool connected() const { return connected_; }
+  std::optional<Event> poll(std::chrono::milliseconds timeout) override;
+  bool connected() const override { return connected_; }
   // Why the last connect attempt failed ("" once connected).
   std::string last_failure() const;
   const ClientConfig& config() const { return config_; }
   long long dropped_publishes() const { return dropped_; }
+  long long dropped_incoming() const override { return dropped_in_; }
+  // At most this many messages wait for the owner: a flood on the broker cannot grow memory
+  // without bound (connection events are always kept).
+  static constexpr std::size_t kMaxQueuedMessages = 4096;
 
  private:
   void push(Event e);
@@ -80,12 +76,16 @@ class Client {
   std::chrono::seconds backoff_{0};
   bool retry_pending_ = false;
   std::string last_failure_;  // guarded by mutex_
-  std::unique_ptr<::mqtt::async_client> client_;
   mutable std::mutex mutex_;
   std::deque<Event> events_;
   std::set<std::string> subscriptions_;
   std::atomic<bool> connected_{false};
   std::atomic<long long> dropped_{0};
+  std::atomic<long long> dropped_in_{0};
+  std::size_t queued_messages_ = 0;  // guarded by mutex_
+  // Last, so that it goes first: paho's thread may call back into mutex_ and events_ until the
+  // client is destroyed (~Client also disables the callbacks before that).
+  std::unique_ptr<::mqtt::async_client> client_;
 };
 
 }  // namespace drivers::mqtt

@@ -173,7 +173,7 @@ std::vector<Outgoing> relay_command(const RelayConfig& r, bool on, int rpc_id) {
       if (on && r.dead_man.count() > 0) params["toggle_after"] = r.dead_man.count();
       const nlohmann::json req{{"id", shelly_rpc_id(rpc_id, r.channel, on)}, {"src", r.rpc_src}, {"method", "Switch.Set"},
                                {"params", params}};
-      return {{r.topic + "/rpc", req.dump()}};
+      return {{r.topic + "/rpc", req.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
     }
     case RelayProtocol::esphome:
       return {{r.topic + "/switch/" + r.object_id + "/command", on ? "ON" : "OFF"}};

@@ -53,6 +53,13 @@ void RelayManager::tick(SteadyTime now) {
   for (const auto& r : relays_) {
     RelayStatus& s = status_.at(r.id);
     if (!s.desired) continue;
+    // A device that came back or reported the wrong state: at once, but not twice within
+    // kReassertGap (a report of the old state may race a command already on its way).
+    if (s.reassert_due && (!s.sent_at || now - *s.sent_at >= kReassertGap)) {
+      s.reassert_due = false;
+      send(r, s, now);
+      continue;
+    }
     const bool confirmed = s.observed == s.desired;
     if (!confirmed && s.confirm_by && now >= *s.confirm_by && !s.unconfirmed) {
       s.unconfirmed = true;
@@ -86,6 +93,9 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
     if (o->available && o->available != s.available) {
       alarms_.push_back({r.id, *o->available ? "relay_online" : "relay_offline",
                          *o->available ? "the device is back" : "the device reports itself offline"});
+      // Back from a power cut or a reboot, it is in its power-on state, whatever that is
+      // (PowerOnState, a Shelly's default): tell it what is wanted now, not at the next resend.
+      if (*o->available && s.desired) s.reassert_due = true;
       s.available = o->available;
     }
     if (o->power_w) {
@@ -93,6 +103,7 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
       s.power_at = now;
     }
     if (o->on) {
+      const std::optional<bool> was = s.observed;
       if (s.observed != o->on) s.observed_since = now;
       s.observed = o->on;
       s.observed_at = now;
@@ -103,7 +114,16 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
         s.retry_at.reset();
         s.retries = 0;
       } else if (s.desired && !s.confirm_by && !s.unconfirmed) {
-        // It changed under us (a button, a reboot): give the re-assert its time to land.
+        // Unasked, not what is wanted: a button, a reboot into its power-on state, another
+        // client. Put it right within the cycle (tick), not after the confirm timeout. (A wrong
+        // answer to a command in flight is the confirm timeout's and the retries' to handle: a
+        // device that contradicts every command must not be commanded every second.)
+        if (was && *was == *s.desired) {
+          alarms_.push_back({r.id, "relay_changed",
+                             std::string("the device reports ") + (*o->on ? "ON" : "OFF") + ", " +
+                                 (*s.desired ? "ON" : "OFF") + " is commanded: re-asserted"});
+        }
+        s.reassert_due = true;
         s.confirm_by = now + timing_.confirm_timeout;
       }
     }
@@ -115,6 +135,7 @@ void RelayManager::on_connected(SteadyTime now) {
   for (const auto& r : relays_) {
     RelayStatus& s = status_.at(r.id);
     s.confirm_by.reset();
+    s.reassert_due = false;
     send(r, s, now);
   }
 }

@@ -36,6 +36,7 @@ struct RelayStatus {
   std::optional<SteadyTime> confirm_by;  // desired not yet confirmed: the deadline
   std::optional<SteadyTime> retry_at;
   bool unconfirmed = false;              // past the deadline without a matching report
+  bool reassert_due = false;             // it reported the wrong state or came back: send at the next tick
   int retries = 0;
   int speed_pct = -1;
   std::optional<double> power_w;         // the load's draw, where the relay meters it
@@ -44,12 +45,14 @@ struct RelayStatus {
 
 struct RelayAlarm {
   std::string relay;
-  std::string code;    // relay_unconfirmed | relay_offline | relay_online | relay_confirmed
+  std::string code;    // relay_unconfirmed | relay_offline | relay_online | relay_confirmed | relay_changed
   std::string detail;
 };
 
 class RelayManager {
  public:
+  // The least time between two commands to one relay when it is put right (a re-assert).
+  static constexpr std::chrono::milliseconds kReassertGap{1000};
   // publish(topic, payload): true when the client took it. QoS 1 and retain=false are the
   // manager's to choose, not the callback's.
   using Publish = std::function<bool(const std::string& topic, const std::string& payload, int qos, bool retain)>;
