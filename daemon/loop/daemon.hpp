@@ -56,6 +56,8 @@ class Daemon {
   const StoredProfiles& profiles() const { return profiles_; }
   const rules::Snapshot& snapshot() const { return snap_; }
   const DeviceAlarmWatch& device_alarms() const { return device_alarms_; }
+  const LoopStats& loop_stats() const { return loop_; }
+  std::string status_text() const { return status_line(); }  // systemd's STATUS= line
   // One message from the broker: a relay's state or power, a sensor, an override, Home
   // Assistant's birth message.
   void on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now);

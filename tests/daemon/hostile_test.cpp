@@ -1,0 +1,237 @@
+// The loop against a hostile neighbour on the broker (issue 27, S1): whatever arrives on the
+// topics shackd subscribes to, each cycle still reads, decides, switches and pings the watchdog.
+// In process: the daemon's MQTT link is a FakeLink (tests/support/fake_link.hpp), its clock steps,
+// its GX is scripted; the database and the config are real files.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/loop/daemon.hpp"
+#include "tests/support/fake_link.hpp"
+#include "tests/support/scripted_device.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kConfig = R"(site:
+  name: hostile
+database:
+  path: {DB}
+loop:
+  interval_ms: 1000
+devices:
+  victron:
+    host: 127.0.0.1
+    port: 1502
+    battery_unit: 225
+mqtt:
+  uri: tcp://127.0.0.1:1
+  prefix: shack
+  allow_settings: true
+relays:
+  primary_s21: {protocol: tasmota, topic: primary_s21}
+  dump_s19_1: {protocol: shelly_gen1, topic: shelly1-dump, channel: 0}
+  heat_room_fan: {protocol: tasmota, topic: heat_room_fan}
+  heat_room_heater: {protocol: shelly_gen2, topic: heat-room-heater}
+  main_room_fan: {protocol: tasmota, topic: main_room_fan}
+  main_room_heater: {protocol: esphome, topic: main-room, object_id: heater}
+sensors:
+  heat_room_temp: {topic: tele/heat_room_temp/SENSOR, format: tasmota, key: DS18B20}
+  main_room_temp: {topic: tele/main_room_temp/SENSOR, format: tasmota, key: DS18B20}
+safety:
+  charge_block_action: [dvcc]
+profiles:
+  site:
+    electrical_stale_after_s: 3
+    stagger_s: 0
+  miners:
+    - name: "Primary S21+"
+      start_delay_s: 1
+      stop_delay_s: 1
+      min_on_s: 0
+      min_off_s: 0
+      max_starts_per_hour: 0
+      schedule: ""
+      operating_mode: balanced
+    - name: "Dump Load S19 #1"
+      enabled: false
+  zones:
+    - name: Heat Room
+    - name: Main Room
+)";
+
+struct Site {
+  std::filesystem::path dir;
+  test::StepClock clock;
+  test::ScriptedDevice* gx = nullptr;
+  test::FakeBroker broker;
+  std::vector<std::string> notified;  // sd_notify's messages
+  std::unique_ptr<shackd::Daemon> daemon;
+
+  Site() {
+    char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
+    dir = mkdtemp(tmpl);
+    std::string text = kConfig;
+    text.replace(text.find("{DB}"), 4, (dir / "shackd.db").string());
+    std::ofstream(dir / "shackd.yaml") << text;
+    shackd::Seams seams;
+    seams.clock = &clock;
+    seams.make_device = [this](drivers::DeviceConfig c) {
+      auto d = std::make_unique<test::ScriptedDevice>(std::move(c), clock);
+      gx = d.get();
+      d->values = {{"system.battery_v", 54.0}, {"battery.battery_v", 54.0}, {"battery.min_cell_temp_c", 15.0},
+                   {"system.pv_w", 3000}, {"system.load_w", 400}};
+      return d;
+    };
+    seams.make_mqtt = [this](const drivers::mqtt::ClientConfig&) { return std::make_unique<test::FakeLink>(broker); };
+    seams.notify = [this](const std::string& m) { notified.push_back(m); };
+    daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{(dir / "shackd.yaml").string(), false, false},
+                                              std::move(seams));
+  }
+  ~Site() {
+    daemon.reset();
+    std::filesystem::remove_all(dir);
+  }
+  void cycles(int n) {
+    for (int i = 0; i < n; ++i) {
+      clock.step(1000ms);
+      daemon->cycle();
+    }
+  }
+  void set_battery(double v) {
+    gx->values["system.battery_v"] = v;
+    gx->values["battery.battery_v"] = v;
+  }
+  int pings() const {
+    int n = 0;
+    for (const auto& m : notified) n += m.find("WATCHDOG=1") != std::string::npos;
+    return n;
+  }
+};
+
+// What a careless or hostile client can send: bytes that are not UTF-8, a character cut at the
+// 40th byte, a megabyte, NaN and infinities, deep JSON, control bytes, empty.
+std::vector<std::string> hostile_payloads() {
+  std::string cut(39, 'a');
+  cut += "\xC3\xA9";  // 'é' whose second byte is the 41st
+  std::string bomb(20000, '[');
+  return {"on\xff",
+          cut,
+          "on " + cut,
+          std::string(1 << 20, 'A'),
+          "on" + std::string(60000, ' ') + "1h",
+          "NaN",
+          "-nan",
+          "1e999",
+          "{\"StatusSNS\":{\"DS18B20\":{\"Temperature\":NaN}}}",
+          "{\"StatusSNS\":{\"DS18B20\":{\"Temperature\":1e400}}}",
+          bomb,
+          std::string("\0\x01\x02", 3),
+          "",
+          "\xED\xA0\x80",  // a UTF-16 surrogate in UTF-8 form
+          "{\"method\":\"NotifyStatus\",\"params\":{\"switch:0\":{\"output\":\"\xff\"}}}"};
+}
+
+// Every topic a subscription filter matches, with hostile ids where it has a wildcard.
+std::vector<std::string> hostile_topics(const std::set<std::string>& filters) {
+  std::vector<std::string> out;
+  for (const auto& f : filters) {
+    for (const std::string& id : std::vector<std::string>{"primary_s21", "no_such", "\xff\xfe", std::string(39, 'x') + "\xC3\xA9"}) {
+      std::string t = f;
+      for (std::size_t p; (p = t.find('+')) != std::string::npos;) t.replace(p, 1, id);
+      if (const auto p = t.find('#'); p != std::string::npos) t.replace(p, 1, "x/" + id);
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hostile MQTT: a flood on every subscribed topic while the battery crosses shutdown") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.broker.last("cmnd/primary_s21/POWER1") == "ON");
+  s.broker.message("stat/primary_s21/POWER1", "ON");
+  s.cycles(1);
+  REQUIRE(s.broker.subscriptions.count("shack/load/+/mode/set"));
+  REQUIRE(s.broker.subscriptions.count("shack/load/+/start_voltage/set"));
+
+  const auto topics = hostile_topics(s.broker.subscriptions);
+  const auto payloads = hostile_payloads();
+  const auto flood = [&] {
+    for (const auto& t : topics) {
+      for (const auto& p : payloads) s.broker.message(t, p);
+    }
+    // The finding's own case: 80 overrides whose text is not UTF-8.
+    for (int i = 0; i < 80; ++i) s.broker.message("shack/load/primary_s21/mode/set", "on\xff");
+  };
+  const int pings_before = s.pings();
+  flood();
+  s.cycles(2);  // the flood alone: decided and pinged each cycle, the miner still on
+  CHECK(s.pings() == pings_before + 2);
+  CHECK(s.daemon->decision().miners.at(0).on);
+
+  // The battery falls to 43.0 V, under the 44.0 V shutdown, with a flood queued.
+  flood();
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);
+  s.cycles(1);
+  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
+  CHECK(s.pings() == pings_before + 3);
+  // Every queued message was consumed or dropped, and counted.
+  CHECK(s.broker.inbound.empty());
+  const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
+  CHECK(loop["mqtt_dropped"].get<int>() > 0);
+  CHECK(loop["mqtt_refused"].get<int>() > 0);
+  CHECK(loop["undecided"].get<int>() == 0);
+  // What went out is valid JSON, events quoting the hostile text included.
+  int events = 0;
+  for (const auto& m : s.broker.published) {
+    if (m.topic == "shack/event" || m.topic == "shack/state" || m.topic == "shack/loop") {
+      CHECK(nlohmann::json::accept(m.payload));
+      events += m.topic == "shack/event";
+    }
+  }
+  CHECK(events > 0);
+  CHECK(s.broker.payloads("shack/event", from).size() < 200);  // refusals are not an event storm
+}
+
+TEST_CASE("hostile MQTT: a flood costs a bounded share of a cycle, and the rest is dropped with a count") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  const std::size_t n = shackd::Daemon::kMessagesPerCycle + 500;
+  for (std::size_t i = 0; i < n; ++i) s.broker.message("shack/load/primary_s21/mode/set", "sideways");
+  s.cycles(1);
+  CHECK(s.broker.inbound.empty());
+  const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
+  CHECK(loop["mqtt_dropped"].get<std::size_t>() == 500);
+  CHECK(s.daemon->status_text().find("500 MQTT message(s) dropped") != std::string::npos);
+}
+
+TEST_CASE("hostile MQTT: an override cut mid-character is refused with valid text") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  const std::size_t from = s.broker.published.size();
+  s.broker.message("shack/load/primary_s21/mode/set", std::string(39, 'o') + "\xC3\xA9");
+  s.broker.message("shack/load/\xff\xfe/mode/set", "on");
+  s.cycles(1);
+  const auto events = s.broker.payloads("shack/event", from);
+  REQUIRE(events.size() == 2);
+  for (const auto& e : events) {
+    const auto j = nlohmann::json::parse(e);
+    CHECK(j["kind"] == "override_rejected");
+    const std::string detail = j["detail"].get<std::string>();
+    const bool cleaned = detail.find("\xEF\xBF\xBD") != std::string::npos || detail.find("\xE2\x80\xA6") != std::string::npos;
+    CHECK(cleaned);
+  }
+}

@@ -1,0 +1,76 @@
+#pragma once
+// An in-process MQTT link for the daemon (drivers/mqtt/link.hpp): what the daemon publishes is
+// recorded, what the test puts in `inbound` is what the daemon reads, and `up` says whether the
+// "broker" is there. The relay layer, commands, outages and reconnects run on the test's stepped
+// clock, with no broker and no sleeps.
+#include <deque>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "drivers/mqtt/link.hpp"
+
+namespace test {
+
+struct FakeBroker {
+  struct Message {
+    std::string topic, payload;
+    int qos;
+    bool retain;
+  };
+  bool up = true;
+  std::deque<drivers::mqtt::Event> inbound;  // what the daemon's link polls next
+  std::vector<Message> published;            // everything the daemon published while up
+  std::set<std::string> subscriptions;
+  int links_made = 0;
+
+  void message(std::string topic, std::string payload, bool retained = false) {
+    inbound.push_back({drivers::mqtt::Event::Kind::message, std::move(topic), std::move(payload), retained});
+  }
+  // The broker goes away or comes back: the link says so as paho would.
+  void set_up(bool now_up) {
+    if (up == now_up) return;
+    up = now_up;
+    inbound.push_back({now_up ? drivers::mqtt::Event::Kind::connected : drivers::mqtt::Event::Kind::lost, "", "", false});
+  }
+  // Published on `topic` since message number `from`.
+  std::vector<std::string> payloads(const std::string& topic, std::size_t from = 0) const {
+    std::vector<std::string> out;
+    for (std::size_t i = from; i < published.size(); ++i) {
+      if (published[i].topic == topic) out.push_back(published[i].payload);
+    }
+    return out;
+  }
+  std::string last(const std::string& topic) const {
+    const auto p = payloads(topic);
+    return p.empty() ? "" : p.back();
+  }
+};
+
+class FakeLink final : public drivers::mqtt::Link {
+ public:
+  explicit FakeLink(FakeBroker& b) : b_(b) { ++b_.links_made; }
+  void start() override {
+    if (b_.up) b_.inbound.push_back({drivers::mqtt::Event::Kind::connected, "", "", false});
+  }
+  void shutdown(std::chrono::milliseconds) override {}
+  void subscribe(const std::string& filter) override { b_.subscriptions.insert(filter); }
+  bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override {
+    if (!b_.up) return false;
+    b_.published.push_back({topic, payload, qos, retain});
+    return true;
+  }
+  std::optional<drivers::mqtt::Event> poll(std::chrono::milliseconds) override {
+    if (b_.inbound.empty()) return std::nullopt;
+    auto e = std::move(b_.inbound.front());
+    b_.inbound.pop_front();
+    return e;
+  }
+  bool connected() const override { return b_.up; }
+
+ private:
+  FakeBroker& b_;
+};
+
+}  // namespace test
