@@ -1,6 +1,8 @@
 // The relay manager's logic with a recording publisher and a stepped clock.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "drivers/mqtt/relays.hpp"
 
 using namespace drivers::mqtt;
@@ -122,4 +124,94 @@ TEST_CASE("while disconnected nothing is queued; a reconnect re-asserts the curr
   rig.mgr.on_connected(rig.now + 4s);
   REQUIRE(rig.sent.size() == 1);
   CHECK(rig.sent[0].payload == "OFF");
+}
+
+// A relay that loses power and comes back in its power-on state (issue 27): each protocol's
+// "I am back" and its state report, as the device sends them. shackd puts it right at the next
+// tick, not after its confirm timeout, and says that it changed under it.
+namespace {
+struct PowerCycle {
+  const char* name;
+  RelayConfig relay;
+  std::string command_topic;                 // where the command goes
+  std::string offline_topic, offline, online;  // availability
+  std::string state_topic, state_on, state_off;
+};
+RelayConfig relay_of(RelayProtocol p, std::string topic) {
+  RelayConfig r;
+  r.id = "dump";
+  r.protocol = p;
+  r.topic = std::move(topic);
+  if (p == RelayProtocol::shelly_gen1 || p == RelayProtocol::shelly_gen2) r.channel = 0;
+  if (p == RelayProtocol::esphome) r.object_id = "relay";
+  return r;
+}
+std::vector<PowerCycle> power_cycles() {
+  return {
+      {"Tasmota", tas(), "cmnd/dump/POWER1", "tele/dump/LWT", "Offline", "Online", "stat/dump/POWER1", "ON", "OFF"},
+      {"Shelly Gen1", relay_of(RelayProtocol::shelly_gen1, "shelly1-dump"), "shellies/shelly1-dump/relay/0/command",
+       "shellies/shelly1-dump/online", "false", "true", "shellies/shelly1-dump/relay/0", "on", "off"},
+      {"Shelly Gen2", relay_of(RelayProtocol::shelly_gen2, "plus1-dump"), "plus1-dump/rpc", "plus1-dump/online", "false",
+       "true", "plus1-dump/events/rpc",
+       R"({"method":"NotifyStatus","params":{"switch:0":{"output":true}}})",
+       R"({"method":"NotifyStatus","params":{"switch:0":{"output":false}}})"},
+      {"ESPHome", relay_of(RelayProtocol::esphome, "dump-node"), "dump-node/switch/relay/command", "dump-node/status",
+       "offline", "online", "dump-node/switch/relay/state", "ON", "OFF"},
+  };
+}
+std::size_t sent_to(const std::vector<Sent>& sent, const std::string& topic, std::size_t from = 0) {
+  std::size_t n = 0;
+  for (std::size_t i = from; i < sent.size(); ++i) n += sent[i].topic == topic;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("a relay that comes back from a power cut in the wrong state is put right at the next tick") {
+  for (const bool want_on : {false, true}) {
+    for (const auto& pc : power_cycles()) {
+      CAPTURE(pc.name);
+      CAPTURE(want_on);
+      Rig rig(pc.relay, RelayTiming{60s, 10s, 5s, 40s});
+      rig.mgr.set_desired("dump", want_on, rig.now);
+      REQUIRE(sent_to(rig.sent, pc.command_topic) == 1);
+      rig.mgr.on_message(pc.state_topic, want_on ? pc.state_on : pc.state_off, rig.now + 100ms);
+      rig.mgr.tick(rig.now + 2s);
+      rig.mgr.take_alarms();
+      // Power cut: offline; power back: online, and it reports its power-on state (PowerOnState 1
+      // turns a miner on that should be off; PowerOnState 0 leaves off one that should run).
+      const std::size_t before = rig.sent.size();
+      rig.mgr.on_message(pc.offline_topic, pc.offline, rig.now + 30s);
+      rig.mgr.on_message(pc.offline_topic, pc.online, rig.now + 50s);
+      rig.mgr.on_message(pc.state_topic, want_on ? pc.state_off : pc.state_on, rig.now + 50s + 200ms);
+      rig.mgr.tick(rig.now + 51s);  // the next cycle
+      CHECK(sent_to(rig.sent, pc.command_topic, before) == 1);
+      const auto alarms = rig.mgr.take_alarms();
+      const bool changed = std::any_of(alarms.begin(), alarms.end(), [](const RelayAlarm& a) { return a.code == "relay_changed"; });
+      CHECK(changed);
+      // Confirmed again: nothing more until the resend interval.
+      rig.mgr.on_message(pc.state_topic, want_on ? pc.state_on : pc.state_off, rig.now + 51s + 100ms);
+      rig.mgr.tick(rig.now + 70s);
+      CHECK(sent_to(rig.sent, pc.command_topic, before) == 1);
+      CHECK_FALSE(rig.mgr.status("dump").unconfirmed);
+    }
+  }
+}
+
+TEST_CASE("a relay that answers every command with the opposite state is not commanded every cycle") {
+  Rig rig(tas(), RelayTiming{60s, 10s, 5s, 40s});
+  rig.mgr.set_desired("dump", false, rig.now);
+  std::size_t commands = 0;
+  for (int s = 1; s <= 30; ++s) {
+    const auto t = rig.now + std::chrono::seconds(s);
+    // It reports ON after each of our commands: the liar of the relay emulator.
+    if (rig.sent.size() > commands) {
+      commands = rig.sent.size();
+      rig.mgr.on_message("stat/dump/POWER1", "ON", t);
+    }
+    rig.mgr.tick(t);
+  }
+  // The first command, then the confirm timeout (10 s) and retries with backoff (5 s, 10 s...):
+  // a handful in 30 s, never one a second.
+  CHECK(rig.sent.size() <= 4);
+  CHECK(rig.mgr.status("dump").unconfirmed);
 }
