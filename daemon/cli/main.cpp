@@ -2,6 +2,10 @@
 // version.
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -48,6 +52,17 @@ int dispatch(int argc, char** argv);
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Started with stdin, stdout or stderr closed, the next open(2) would take that number, and the
+  // log would be written into a lock file or a socket: hold each with /dev/null instead.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      const int null_fd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+      if (null_fd >= 0 && null_fd != fd) {
+        dup2(null_fd, fd);
+        close(null_fd);
+      }
+    }
+  }
   // No path ends in std::terminate: whatever escapes a command is one line and exit 70.
   try {
     return dispatch(argc, argv);

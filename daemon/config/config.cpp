@@ -259,6 +259,11 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
 }
 
 ConfigResult load_config(const std::string& path, drivers::Kinds kinds) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return {std::nullopt, {fmt::format("{}: is a directory, not a config file (give the YAML file's path)", path)},
+            std::nullopt};
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return {std::nullopt, {fmt::format("{}: cannot read the config file", path)}, std::nullopt};
   std::stringstream s;

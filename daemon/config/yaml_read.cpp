@@ -6,6 +6,8 @@
 #include <map>
 #include <regex>
 
+#include "drivers/text/utf8.hpp"
+
 namespace shackd::yaml {
 
 namespace {
@@ -43,9 +45,69 @@ std::string where(const std::string& path, const YAML::Node& node) {
   return fmt::format("{} (line {}:{})", path, m.line + 1, m.column + 1);
 }
 
+namespace {
+
+// "line 3:9" of byte `offset` in `text`.
+std::string line_column(const std::string& text, std::size_t offset) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') ++line, column = 1;
+    else ++column;
+  }
+  return fmt::format("line {}:{}", line, column);
+}
+
+// Every scalar, keys included, is UTF-8 (YAML 1.2 §5.2; JSON, MQTT and Home Assistant need it)
+// and of a sane length: a 50 MB site name is a mistake, not a name.
+void check_text(const YAML::Node& node, const std::string& path, Errors& errors) {
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    if (const auto bad = drivers::text::first_invalid_utf8(s)) {
+      errors.add(path, node, fmt::format("not UTF-8 text (byte 0x{:02X} at byte {} of the value): save the file as UTF-8",
+                                         static_cast<unsigned char>(s[*bad]), *bad + 1));
+    } else if (s.size() > kMaxScalarBytes) {
+      errors.add(path, node, fmt::format("{} bytes long: at most {}", s.size(), kMaxScalarBytes));
+    }
+    return;
+  }
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      const std::string key = kv.first.IsScalar() ? drivers::text::clean_utf8(kv.first.Scalar(), 60) : "?";
+      const std::string sub = path.empty() ? key : path + "." + key;
+      check_text(kv.first, sub, errors);
+      check_text(kv.second, sub, errors);
+    }
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) check_text(node[i], fmt::format("{}[{}]", path, i), errors);
+  }
+}
+
+}  // namespace
+
 std::optional<YAML::Node> parse(const std::string& text, const std::string& source, Errors& errors) {
+  if (text.size() > kMaxConfigBytes) {
+    errors.add(fmt::format("{}: {} bytes: a config is at most {} bytes", source, text.size(), kMaxConfigBytes));
+    return std::nullopt;
+  }
   try {
-    return YAML::Load(text);
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1) {
+      // Silently reading the first and ignoring the rest would run a config the owner did not write.
+      errors.add(fmt::format("{} (line {}): a second YAML document ('---'): shackd reads one; merge them or remove one",
+                             source, docs[1].Mark().line + 1));
+      return std::nullopt;
+    }
+    YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
+    const std::size_t before = errors.list().size();
+    check_text(root, "", errors);
+    if (errors.list().size() == before) {
+      if (const auto bad = drivers::text::first_invalid_utf8(text)) {  // in a comment, say
+        errors.add(fmt::format("{} ({}): not UTF-8 text (byte 0x{:02X}): save the file as UTF-8", source,
+                               line_column(text, *bad), static_cast<unsigned char>(text[*bad])));
+      }
+    }
+    if (errors.list().size() != before) return std::nullopt;
+    return root;
   } catch (const YAML::ParserException& e) {
     errors.add(fmt::format("{} (line {}:{}): YAML syntax error: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
   } catch (const YAML::Exception& e) {

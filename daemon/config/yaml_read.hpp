@@ -16,6 +16,9 @@ namespace shackd::yaml {
 // "profiles.miners[1].stop_voltage (line 23:7)"
 std::string where(const std::string& path, const YAML::Node& node);
 
+inline constexpr std::size_t kMaxConfigBytes = 1 << 20;  // a config file
+inline constexpr std::size_t kMaxScalarBytes = 4096;     // one value or key in it
+
 class Errors {
  public:
   void add(const std::string& path, const YAML::Node& node, const std::string& message) {

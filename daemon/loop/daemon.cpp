@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <sys/stat.h>
 #include <time.h>
 #include <thread>
 
@@ -65,8 +66,17 @@ std::optional<int> Daemon::start() {
     for (const auto& e : missing) log::error("  {}", e);
     return kExConfig;
   }
+  if (!options_.once) {
+    std::string why;
+    lock_ = InstanceLock::take(config_.database_path, why);
+    if (!lock_) {
+      log::error("cannot start: {}", why);
+      return kExTempFail;
+    }
+  }
   try {
     db_ = std::make_unique<db::Db>(config_.database_path, db::OpenOptions{.create = true});
+    if (struct stat st{}; ::stat(config_.database_path.c_str(), &st) == 0) db_file_ = std::make_pair(st.st_dev, st.st_ino);
     const auto m = migrate(*db_, embedded_migrations());
     if (!m.applied.empty()) log::info("database {}: migrated to schema version {}", config_.database_path, m.applied.back());
     if (m.backup_path) log::info("database {}: backup before migrating: {}", config_.database_path, *m.backup_path);
@@ -91,10 +101,12 @@ std::optional<int> Daemon::start() {
     sqlite3_busy_timeout(db_->raw(), static_cast<int>(std::clamp<long long>(config_.interval.count() / 4, 10, 250)));
   } catch (const MigrationError& e) {
     log::error("database {}: refused:\n{}", config_.database_path, e.what());
-    return kExConfig;
+    // A full disk is not a wrong config: 75 is restarted by the unit (RestartPreventExitStatus=78
+    // is not), so the site is controlled again once space is freed.
+    return e.temporary() ? kExTempFail : kExConfig;
   } catch (const db::Error& e) {
-    log::error("{}", e.what());
-    return e.locked() ? kExTempFail : kExDataErr;
+    log::error("{}{}", e.what(), e.temporary() ? " (temporary: the service is restarted and tries again)" : "");
+    return e.temporary() ? kExTempFail : kExDataErr;
   } catch (const std::exception& e) {
     log::error("{}", e.what());
     return kExConfig;
@@ -331,7 +343,10 @@ void Daemon::cycle() {
       publish(snap_, now, publish_all_);
       publish_all_ = false;
     });
-    guarded(SideJob::persist, [&] { persist(snap_, now, wall); });
+    guarded(SideJob::persist, [&] {
+      persist(snap_, now, wall);
+      check_database_file();
+    });
   }
   loop_.log_lost = log::lost_lines();
   // 8. The watchdog: only a cycle that decided and switched proves the loop alive.

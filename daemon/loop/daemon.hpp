@@ -1,5 +1,7 @@
 #pragma once
 // The daemon: read -> decide -> apply -> publish -> persist, once per interval.
+#include <sys/types.h>
+
 #include <map>
 #include <utility>
 #include <memory>
@@ -21,6 +23,7 @@
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "daemon/system/instance_lock.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/relays.hpp"
 #include "drivers/readings.hpp"
@@ -101,6 +104,7 @@ class Daemon {
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
+  void check_database_file();
   void mqtt_down(const std::string& cause);
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt);
@@ -114,7 +118,12 @@ class Daemon {
   Seams seams_;
   LoopClock& clock_;
   Config config_;
+  std::optional<InstanceLock> lock_;  // one controller per database; released after db_ closes
   std::unique_ptr<db::Db> db_;
+  // The database file as opened: a file deleted or replaced under the running daemon is an alarm
+  // (its state and history would be lost at the next start).
+  std::optional<std::pair<dev_t, ino_t>> db_file_;
+  bool db_file_alarmed_ = false;
   std::unique_ptr<RuntimeStore> store_;
   StoredProfiles profiles_;
   std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 
 #include "daemon/loop/state_restore.hpp"
@@ -109,6 +111,27 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
     mqtt_publish(config_.mqtt.prefix + "/event",
                  event_json("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now), false);
   }
+}
+
+void Daemon::check_database_file() {
+  // One stat(2) a cycle: a few microseconds, and the alarm comes within a cycle.
+  if (!db_file_) return;
+  struct stat st {};
+  const bool gone = ::stat(config_.database_path.c_str(), &st) != 0;
+  const bool replaced = !gone && std::make_pair(st.st_dev, st.st_ino) != *db_file_;
+  if (!gone && !replaced) {
+    if (db_file_alarmed_) log::info("database {}: the file is back", config_.database_path);
+    db_file_alarmed_ = false;
+    return;
+  }
+  if (db_file_alarmed_) return;
+  db_file_alarmed_ = true;
+  const std::string what = fmt::format(
+      "database {} was {} while shackd runs: what is written now goes to the old file and is lost at the next "
+      "start; restore it from a backup, or restart shackd to begin a new one",
+      config_.database_path, gone ? "deleted" : "replaced");
+  log::error("{}", what);
+  event("alarm", "", {rules::ReasonCode::none}, "database_file: " + what, clock_.wall_s());
 }
 
 void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {

@@ -200,7 +200,8 @@ MigrateResult migrate(db::Db& db, const std::vector<Migration>& set, const Migra
       const int version = result.applied.empty() ? plan.db_version : result.applied.back();
       throw MigrationError(fmt::format("migration {} failed, so it was rolled back and the database stays at "
                                        "version {}: {}",
-                                       m->name, version, e.what()));
+                                       m->name, version, e.what()),
+                         e.temporary());
     }
     result.applied.push_back(m->version);
   }

@@ -48,7 +48,13 @@ struct MigrateResult {
 
 class MigrationError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit MigrationError(const std::string& what, bool temporary = false)
+      : std::runtime_error(what), temporary_(temporary) {}
+  // The migration failed for a cause a restart may get past (disk full, I/O): db::Error::temporary.
+  bool temporary() const { return temporary_; }
+
+ private:
+  bool temporary_;
 };
 
 // Refuses (MigrationError, one line per problem) when the plan has problems. A migration that

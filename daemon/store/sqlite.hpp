@@ -16,6 +16,12 @@ class Error : public std::runtime_error {
   Error(std::string message, int code) : std::runtime_error(std::move(message)), code_(code) {}
   int code() const { return code_; }  // SQLite's extended result code
   bool locked() const { return (code_ & 0xff) == SQLITE_BUSY || (code_ & 0xff) == SQLITE_LOCKED; }
+  // A cause that goes away by itself or when someone frees space (locked, disk full, an I/O error,
+  // a file system gone read-only): a restart may succeed, unlike a wrong config.
+  bool temporary() const {
+    const int c = code_ & 0xff;
+    return locked() || c == SQLITE_FULL || c == SQLITE_IOERR || c == SQLITE_READONLY;
+  }
 
  private:
   int code_;

@@ -189,5 +189,17 @@ grep -qF "miner 'Primary S21+' (aggressive): starts at 50.00 V, stops below 47.0
   grep -qF "zone 'Main Room' heater: starts at 47.50 V, stops below 47.00 V" <<<"$out" && passed=$((passed + 1)) ||
   { failed=$((failed + 1)); echo "FAIL: check shows the limits in force: $out"; }
 
+# Text that is not UTF-8 (a Latin-1 editor) is refused by check with its path and line: it used to
+# pass, then fail every cycle in the JSON of the state (issue 27, S2).
+expect "a site name that is not UTF-8" "site.name (line 3:9): not UTF-8 text (byte 0xE9 at byte 4 of the value)" \
+  $'s/^  name: e2e/  name: "Caf\xe9"/'
+expect "a relay topic that is not UTF-8" "relays.primary_s21.topic" $'s/topic: primary_s21}/topic: "primary_\xff"}/'
+expect "a comment that is not UTF-8" "not UTF-8 text (byte 0xE9): save the file as UTF-8" $'1s/$/ caf\xe9/'
+expect "a second YAML document" "a second YAML document ('---'): shackd reads one" $'---\nsite: {name: other}'
+expect "a 5000-byte site name" "site.name (line 3:9): 5000 bytes long: at most 4096" "s/^  name: e2e/  name: $(printf 'x%.0s' {1..5000})/"
+out=$("$shackd" check --config "$dir" 2>&1)
+[[ $? -eq 78 ]] && grep -qF "$dir: is a directory, not a config file" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a directory as --config: $out"; }
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,0 +1,47 @@
+#include "daemon/system/instance_lock.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace shackd {
+
+std::optional<InstanceLock> InstanceLock::take(const std::string& database_path, std::string& why) {
+  const std::string path = database_path + ".lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    why = fmt::format("cannot open the lock file {}: {}", path, std::strerror(errno));
+    return std::nullopt;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    ::close(fd);
+    why = err == EWOULDBLOCK
+              ? fmt::format("database {} is used by another shackd{}: stop it first (systemctl stop shackd), or give "
+                            "this one its own database.path",
+                            database_path, pid.empty() ? "" : " (pid " + pid + ")")
+              : fmt::format("cannot lock {}: {}", path, std::strerror(err));
+    return std::nullopt;
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The lock holds without the pid in it; only the message to a second instance is poorer.
+  }
+  return InstanceLock(fd);
+}
+
+InstanceLock::~InstanceLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+}  // namespace shackd
