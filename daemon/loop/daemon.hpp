@@ -68,8 +68,26 @@ class Daemon {
   void listen_for_sensors(std::chrono::milliseconds bound);
 
  private:
+  // What a config makes of the runtime, computed aside (prepare), then taken whole (commit).
+  struct Prepared {
+    StoredProfiles profiles;
+    std::vector<LoadRef> loads;
+    rules::State state;
+    drivers::SnapshotMapping mapping;
+    std::string journal_header;
+    std::vector<LoadRef> removed;  // loads gone whose relay is still defined: switched off
+  };
+  struct MqttSide {
+    std::unique_ptr<drivers::mqtt::Link> link;
+    std::unique_ptr<drivers::mqtt::RelayManager> relays;
+  };
+  Prepared prepare(const Config& config, StoredProfiles p) const;
+  void commit(Prepared&& r);
+  void switch_off_removed_loads();
   bool load(const Config& config, bool first);  // profiles and mapping from `config`
+  std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config);
   void start_devices();
+  MqttSide make_mqtt(const Config& config);
   void start_mqtt();
   void restore_state();
   void reload();
@@ -129,6 +147,8 @@ class Daemon {
   std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
   std::vector<LoadRef> loads_;
+  std::vector<LoadRef> removed_loads_;  // by the last load(): their relays go OFF
+  std::string refusal_;                 // why the last load() refused, for the reload's event
   rules::State state_;
   rules::Decision decision_;
   drivers::ReadingStore readings_;

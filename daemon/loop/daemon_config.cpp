@@ -20,6 +20,63 @@
 
 namespace shackd {
 
+// What a config makes of the running daemon, computed aside from it: nothing here touches the
+// daemon's members, so a throw leaves the running runtime whole.
+Daemon::Prepared Daemon::prepare(const Config& config, StoredProfiles p) const {
+  Prepared r;
+  std::vector<std::string> zone_names;
+  for (const auto& z : p.rules.zones) zone_names.push_back(z.name);
+  const std::set<std::string> defined = relay_ids(config);
+  r.loads = load_refs(p, &defined);
+  // Carry each load's state over by its name, so a reload never flaps a relay. A load that is gone
+  // must not stay on: its relay, where it is still defined, is switched off at the commit (the
+  // relay manager would otherwise keep resending the last ON).
+  for (const auto& o : loads_) {
+    bool kept = false;
+    for (const auto& l : r.loads) kept = kept || l.id == o.id;
+    if (!kept && defined.count(o.id)) r.removed.push_back(o);
+  }
+  r.state.site = state_.site;
+  r.state.miners.resize(p.rules.miners.size());
+  r.state.zones.resize(p.rules.zones.size());
+  for (const auto& l : r.loads) {
+    for (const auto& o : loads_) {
+      if (o.state_key == l.state_key) state_of(r.state, l) = state_of(state_, o);
+    }
+  }
+  r.mapping = devices::snapshot_mapping(config, p.rules.site.thresholds);
+  r.mapping.fresh_within = p.rules.site.electrical_stale_after;
+  std::vector<std::string> v_names, t_names;
+  for (const auto& v : r.mapping.battery_v) v_names.push_back(v.name);
+  for (const auto& t : r.mapping.battery_temp_c) t_names.push_back(t.name);
+  r.journal_header = journal_header(zone_names, v_names, t_names);
+  for (std::size_t i = 0; i < p.zones.size(); ++i) {
+    const auto& sid = p.zones[i].sensor_id;
+    r.mapping.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
+  }
+  r.profiles = std::move(p);
+  return r;
+}
+
+// Only moves: once the database has taken the profiles, the daemon takes the whole runtime.
+void Daemon::commit(Prepared&& r) {
+  profiles_ = std::move(r.profiles);
+  loads_ = std::move(r.loads);
+  state_ = std::move(r.state);
+  mapping_ = std::move(r.mapping);
+  journal_header_ = std::move(r.journal_header);
+  removed_loads_ = std::move(r.removed);
+}
+
+void Daemon::switch_off_removed_loads() {
+  for (const auto& o : removed_loads_) {
+    if (!relays_ || config_.dry_run) continue;
+    log::info("{}: removed from the profiles: relay {} switched OFF", o.name, o.id);
+    relays_->set_desired(o.id, false, clock_.steady());
+  }
+  removed_loads_.clear();
+}
+
 bool Daemon::load(const Config& config, bool first) {
   // Profiles: the YAML's section over the database's. Checked in memory first, references
   // included, so that nothing is written for a config that will not be used.
@@ -29,8 +86,15 @@ bool Daemon::load(const Config& config, bool first) {
     StoredProfiles next = p;
     const auto errors = overlay_profiles(*config.profiles, next, "profiles");
     if (!errors.empty()) {
-      log::error("{}: the profiles: section was refused; the profiles in force stay in force:", config.source);
+      // At the first start the site is controlled with the profiles in force; a reload with a
+      // refused section is refused whole (it used to go on and record "reloaded").
+      log::error("{}: the profiles: section was refused; {}:", config.source,
+                 first ? "the profiles in force stay in force" : "reload refused, keeping the running config");
       for (const auto& e : errors) log::error("  {}", e);
+      if (!first) {
+        refusal_ = "the profiles: section: " + errors.front();
+        return false;
+      }
     } else {
       p = std::move(next);
       apply = true;
@@ -40,11 +104,10 @@ bool Daemon::load(const Config& config, bool first) {
   if (!ref_errors.empty()) {
     log::error("{}: {}", config.source, first ? "cannot start:" : "reload refused, keeping the running config:");
     for (const auto& e : ref_errors) log::error("  {}", e);
+    refusal_ = ref_errors.front();
     return false;
   }
-  // Schedules, and every log line from here on, are in the site's local time.
-  setenv("TZ", p.site.timezone.c_str(), 1);
-  tzset();
+  Prepared ready = prepare(config, p);  // before anything is written: a throw here writes nothing
   for (const auto& id : unused_relays(config, p)) {
     log::warn("{}: relays.{} is defined but no profile switches it", config.source, id);
   }
@@ -58,44 +121,16 @@ bool Daemon::load(const Config& config, bool first) {
         pending_events_.push_back("profiles: " + c);
       }
     }
-    p = load_profiles(*db_);
+    ready = prepare(config, load_profiles(*db_));  // as stored, with the rows' ids
   }
-  // Carry each load's state over by its name, so a reload never flaps a relay.
-  const auto old_loads = loads_;
-  const rules::State old_state = state_;
-  profiles_ = std::move(p);
-  std::vector<std::string> zone_names;
-  for (const auto& z : profiles_.rules.zones) zone_names.push_back(z.name);
-  const std::set<std::string> defined = relay_ids(config);
-  loads_ = load_refs(profiles_, &defined);
-  // A load that is gone must not stay on: its relay, where it is still defined, is switched off
-  // (the relay manager would otherwise keep resending the last ON).
-  for (const auto& o : old_loads) {
-    bool kept = false;
-    for (const auto& l : loads_) kept = kept || l.id == o.id;
-    if (kept || !relays_ || !defined.count(o.id) || config.dry_run) continue;
-    log::info("{}: removed from the profiles: relay {} switched OFF", o.name, o.id);
-    relays_->set_desired(o.id, false, clock_.steady());
+  // Schedules, and every log line from here on, are in the site's local time. Only when it
+  // changes: setenv while the pollers' threads may read the environment is a race (setenv(3) is
+  // MT-Unsafe), and a reload that keeps the zone should not touch it.
+  if (const char* tz = std::getenv("TZ"); !tz || ready.profiles.site.timezone != tz) {
+    setenv("TZ", ready.profiles.site.timezone.c_str(), 1);
+    tzset();
   }
-  state_ = {};
-  state_.site = old_state.site;
-  state_.miners.resize(profiles_.rules.miners.size());
-  state_.zones.resize(profiles_.rules.zones.size());
-  for (const auto& l : loads_) {
-    for (const auto& o : old_loads) {
-      if (o.state_key == l.state_key) state_of(state_, l) = state_of(old_state, o);
-    }
-  }
-  mapping_ = devices::snapshot_mapping(config, profiles_.rules.site.thresholds);
-  mapping_.fresh_within = profiles_.rules.site.electrical_stale_after;
-  std::vector<std::string> v_names, t_names;
-  for (const auto& v : mapping_.battery_v) v_names.push_back(v.name);
-  for (const auto& t : mapping_.battery_temp_c) t_names.push_back(t.name);
-  journal_header_ = journal_header(zone_names, v_names, t_names);
-  for (std::size_t i = 0; i < profiles_.zones.size(); ++i) {
-    const auto& sid = profiles_.zones[i].sensor_id;
-    mapping_.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
-  }
+  commit(std::move(ready));
   return true;
 }
 
@@ -121,17 +156,6 @@ void Daemon::reload() {
     say_systemd("READY=1");
     return;
   }
-  try {
-    if (!load(next, false)) {
-      event("config", "", {rules::ReasonCode::none}, "reload refused: a relay or sensor reference is broken", clock_.wall_s());
-      say_systemd("READY=1");
-      return;
-    }
-  } catch (const std::exception& e) {
-    log::error("reload refused, keeping the running config: {}", e.what());
-    say_systemd("READY=1");
-    return;
-  }
   // Sections compare by their parsed values: a comment or a reordered key changes nothing.
   const bool mqtt_changed = !(config_.mqtt == next.mqtt) || config_.relays != next.relays ||
                             !(config_.relay_timing == next.relay_timing) || config_.sensors != next.sensors;
@@ -139,13 +163,37 @@ void Daemon::reload() {
   // storm must not keep the Modbus links down).
   const bool devices_changed = config_.devices != next.devices;
   const bool limits_changed = config_.charge_block_action != next.charge_block_action;
-  config_ = next;
-  if (devices_changed) start_devices();
-  else if (limits_changed) build_charge_limits();
-  if (mqtt_changed && !seams_.publish) {
-    if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));
-    start_mqtt();
+  // All or nothing: the new devices and MQTT side are built aside, then the profiles are checked
+  // and stored, and only then does the daemon take them. A throw at any step keeps the running
+  // runtime whole, relays included (it used to drop the relay manager before building the next).
+  std::vector<std::unique_ptr<PolledDevice>> workers;
+  MqttSide mqtt;
+  refusal_.clear();
+  try {
+    if (devices_changed) workers = make_workers(next);
+    if (mqtt_changed && !seams_.publish) mqtt = make_mqtt(next);
+    if (!load(next, false)) throw std::runtime_error(refusal_.empty() ? "a relay or sensor reference is broken" : refusal_);
+  } catch (const std::exception& e) {
+    log::error("reload refused, keeping the running config: {}", e.what());
+    event("config", "", {rules::ReasonCode::none}, std::string("reload refused: ") + e.what(), clock_.wall_s());
+    say_systemd("READY=1");
+    return;
   }
+  config_ = next;
+  if (devices_changed) {
+    workers_ = std::move(workers);
+    longest_timeout_ = devices::longest_timeout(config_);
+    build_charge_limits();
+  } else if (limits_changed) {
+    build_charge_limits();
+  }
+  if (mqtt.link) {
+    if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));
+    relays_ = std::move(mqtt.relays);
+    mqtt_ = std::move(mqtt.link);
+    mqtt_->start();
+  }
+  switch_off_removed_loads();
   offer_settings();
   publisher_.forget();
   publish_all_ = true;

@@ -10,11 +10,17 @@
 
 namespace shackd {
 
+std::vector<std::unique_ptr<PolledDevice>> Daemon::make_workers(const Config& config) {
+  std::vector<std::unique_ptr<PolledDevice>> out;
+  for (auto& d : devices::modbus_devices(config)) {
+    out.push_back(seams_.make_device ? seams_.make_device(std::move(d)) : std::make_unique<PollWorker>(std::move(d)));
+  }
+  return out;
+}
+
 void Daemon::start_devices() {
   workers_.clear();
-  for (auto& d : devices::modbus_devices(config_)) {
-    workers_.push_back(seams_.make_device ? seams_.make_device(std::move(d)) : std::make_unique<PollWorker>(std::move(d)));
-  }
+  workers_ = make_workers(config_);
   longest_timeout_ = devices::longest_timeout(config_);
   build_charge_limits();
 }

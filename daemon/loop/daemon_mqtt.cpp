@@ -14,32 +14,40 @@
 
 namespace shackd {
 
-void Daemon::start_mqtt() {
-  relays_.reset();
-  mqtt_.reset();
+// The MQTT link and the relay manager for `config`, subscribed but not started: built aside, so
+// that a reload can keep the running ones when this throws.
+Daemon::MqttSide Daemon::make_mqtt(const Config& config) {
   drivers::mqtt::ClientConfig c;
-  c.uri = config_.mqtt.uri;
-  c.client_id = config_.mqtt.client_id;
-  c.username = config_.mqtt.username;
-  c.password_file = config_.mqtt.password_file;
-  c.ca_file = config_.mqtt.ca_file;
-  c.cert_file = config_.mqtt.cert_file;
-  c.key_file = config_.mqtt.key_file;
-  c.keepalive = config_.mqtt.keepalive;
-  c.status_topic = config_.mqtt.prefix + "/status";
-  mqtt_ = seams_.make_mqtt ? seams_.make_mqtt(c) : std::make_unique<drivers::mqtt::Client>(c);
-  relays_ = std::make_unique<drivers::mqtt::RelayManager>(
-      config_.relays, config_.relay_timing,
-      [this](const std::string& topic, const std::string& payload, int qos, bool retain) {
-        return mqtt_->publish(topic, payload, qos, retain);
+  c.uri = config.mqtt.uri;
+  c.client_id = config.mqtt.client_id;
+  c.username = config.mqtt.username;
+  c.password_file = config.mqtt.password_file;
+  c.ca_file = config.mqtt.ca_file;
+  c.cert_file = config.mqtt.cert_file;
+  c.key_file = config.mqtt.key_file;
+  c.keepalive = config.mqtt.keepalive;
+  c.status_topic = config.mqtt.prefix + "/status";
+  MqttSide side;
+  side.link = seams_.make_mqtt ? seams_.make_mqtt(c) : std::make_unique<drivers::mqtt::Client>(c);
+  // Publishes through whatever link is the daemon's when it sends (this one, once swapped in).
+  side.relays = std::make_unique<drivers::mqtt::RelayManager>(
+      config.relays, config.relay_timing, [this](const std::string& topic, const std::string& payload, int qos, bool retain) {
+        return mqtt_ && mqtt_->publish(topic, payload, qos, retain);
       });
-  for (const auto& s : relays_->subscriptions()) mqtt_->subscribe(s);
-  for (const auto& s : config_.sensors) mqtt_->subscribe(s.topic);
-  mqtt_->subscribe(config_.mqtt.prefix + "/load/+/mode/set");
-  if (config_.mqtt.allow_settings) {
-    for (const auto& field : settable_fields()) mqtt_->subscribe(config_.mqtt.prefix + "/load/+/" + field + "/set");
+  for (const auto& s : side.relays->subscriptions()) side.link->subscribe(s);
+  for (const auto& s : config.sensors) side.link->subscribe(s.topic);
+  side.link->subscribe(config.mqtt.prefix + "/load/+/mode/set");
+  if (config.mqtt.allow_settings) {
+    for (const auto& field : settable_fields()) side.link->subscribe(config.mqtt.prefix + "/load/+/" + field + "/set");
   }
-  if (config_.mqtt.discovery) mqtt_->subscribe(config_.mqtt.discovery_prefix + "/status");
+  if (config.mqtt.discovery) side.link->subscribe(config.mqtt.discovery_prefix + "/status");
+  return side;
+}
+
+void Daemon::start_mqtt() {
+  MqttSide side = make_mqtt(config_);
+  relays_ = std::move(side.relays);
+  mqtt_ = std::move(side.link);
   mqtt_->start();
 }
 

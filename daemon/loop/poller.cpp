@@ -99,12 +99,23 @@ void PollWorker::run() {
       if (stop_) return;
       swaps.swap(swaps_);
     }
-    for (const Swap& s : swaps) {
-      auto result = device_.swap_register(s.unit, s.address, s.value);
-      std::lock_guard l(m_);
-      swaps_done_.push_back({s, std::move(result)});
+    // Nothing may escape this thread (an escape is std::terminate): a throw becomes a failed
+    // poll with its reason, and the loop decides without this device's readings.
+    drivers::PollResult r;
+    try {
+      for (const Swap& s : swaps) {
+        auto result = device_.swap_register(s.unit, s.address, s.value);
+        std::lock_guard l(m_);
+        swaps_done_.push_back({s, std::move(result)});
+      }
+      r = device_.poll();
+    } catch (const std::exception& e) {
+      r = drivers::PollResult{};
+      r.errors.push_back(name_ + ": poll failed: " + e.what());
+    } catch (...) {
+      r = drivers::PollResult{};
+      r.errors.push_back(name_ + ": poll failed");
     }
-    drivers::PollResult r = device_.poll();
     {
       std::lock_guard l(m_);
       result_ = std::move(r);

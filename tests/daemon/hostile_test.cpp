@@ -4,114 +4,16 @@
 // its GX is scripted; the database and the config are real files.
 #include <doctest/doctest.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "daemon/loop/daemon.hpp"
-#include "tests/support/fake_link.hpp"
-#include "tests/support/scripted_device.hpp"
+#include "tests/support/fake_site.hpp"
 
 using namespace std::chrono_literals;
 
+using test::FakeSite;
+
 namespace {
-
-const char* kConfig = R"(site:
-  name: hostile
-database:
-  path: {DB}
-loop:
-  interval_ms: 1000
-devices:
-  victron:
-    host: 127.0.0.1
-    port: 1502
-    battery_unit: 225
-mqtt:
-  uri: tcp://127.0.0.1:1
-  prefix: shack
-  allow_settings: true
-relays:
-  primary_s21: {protocol: tasmota, topic: primary_s21}
-  dump_s19_1: {protocol: shelly_gen1, topic: shelly1-dump, channel: 0}
-  heat_room_fan: {protocol: tasmota, topic: heat_room_fan}
-  heat_room_heater: {protocol: shelly_gen2, topic: heat-room-heater}
-  main_room_fan: {protocol: tasmota, topic: main_room_fan}
-  main_room_heater: {protocol: esphome, topic: main-room, object_id: heater}
-sensors:
-  heat_room_temp: {topic: tele/heat_room_temp/SENSOR, format: tasmota, key: DS18B20}
-  main_room_temp: {topic: tele/main_room_temp/SENSOR, format: tasmota, key: DS18B20}
-safety:
-  charge_block_action: [dvcc]
-profiles:
-  site:
-    electrical_stale_after_s: 3
-    stagger_s: 0
-  miners:
-    - name: "Primary S21+"
-      start_delay_s: 1
-      stop_delay_s: 1
-      min_on_s: 0
-      min_off_s: 0
-      max_starts_per_hour: 0
-      schedule: ""
-      operating_mode: balanced
-    - name: "Dump Load S19 #1"
-      enabled: false
-  zones:
-    - name: Heat Room
-    - name: Main Room
-)";
-
-struct Site {
-  std::filesystem::path dir;
-  test::StepClock clock;
-  test::ScriptedDevice* gx = nullptr;
-  test::FakeBroker broker;
-  std::vector<std::string> notified;  // sd_notify's messages
-  std::unique_ptr<shackd::Daemon> daemon;
-
-  Site() {
-    char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
-    dir = mkdtemp(tmpl);
-    std::string text = kConfig;
-    text.replace(text.find("{DB}"), 4, (dir / "shackd.db").string());
-    std::ofstream(dir / "shackd.yaml") << text;
-    shackd::Seams seams;
-    seams.clock = &clock;
-    seams.make_device = [this](drivers::DeviceConfig c) {
-      auto d = std::make_unique<test::ScriptedDevice>(std::move(c), clock);
-      gx = d.get();
-      d->values = {{"system.battery_v", 54.0}, {"battery.battery_v", 54.0}, {"battery.min_cell_temp_c", 15.0},
-                   {"system.pv_w", 3000}, {"system.load_w", 400}};
-      return d;
-    };
-    seams.make_mqtt = [this](const drivers::mqtt::ClientConfig&) { return std::make_unique<test::FakeLink>(broker); };
-    seams.notify = [this](const std::string& m) { notified.push_back(m); };
-    daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{(dir / "shackd.yaml").string(), false, false},
-                                              std::move(seams));
-  }
-  ~Site() {
-    daemon.reset();
-    std::filesystem::remove_all(dir);
-  }
-  void cycles(int n) {
-    for (int i = 0; i < n; ++i) {
-      clock.step(1000ms);
-      daemon->cycle();
-    }
-  }
-  void set_battery(double v) {
-    gx->values["system.battery_v"] = v;
-    gx->values["battery.battery_v"] = v;
-  }
-  int pings() const {
-    int n = 0;
-    for (const auto& m : notified) n += m.find("WATCHDOG=1") != std::string::npos;
-    return n;
-  }
-};
 
 // What a careless or hostile client can send: bytes that are not UTF-8, a character cut at the
 // 40th byte, a megabyte, NaN and infinities, deep JSON, control bytes, empty.
@@ -153,7 +55,7 @@ std::vector<std::string> hostile_topics(const std::set<std::string>& filters) {
 }  // namespace
 
 TEST_CASE("hostile MQTT: a flood on every subscribed topic while the battery crosses shutdown") {
-  Site s;
+  FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
   REQUIRE(s.daemon->decision().miners.at(0).on);
@@ -205,7 +107,7 @@ TEST_CASE("hostile MQTT: a flood on every subscribed topic while the battery cro
 }
 
 TEST_CASE("hostile MQTT: a flood costs a bounded share of a cycle, and the rest is dropped with a count") {
-  Site s;
+  FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(2);
   const std::size_t n = shackd::Daemon::kMessagesPerCycle + 500;
@@ -218,7 +120,7 @@ TEST_CASE("hostile MQTT: a flood costs a bounded share of a cycle, and the rest 
 }
 
 TEST_CASE("hostile MQTT: an override cut mid-character is refused with valid text") {
-  Site s;
+  FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(2);
   const std::size_t from = s.broker.published.size();

@@ -23,7 +23,8 @@ struct FakeBroker {
   std::deque<drivers::mqtt::Event> inbound;  // what the daemon's link polls next
   std::vector<Message> published;            // everything the daemon published while up
   std::set<std::string> subscriptions;
-  int links_made = 0;
+  int links_made = 0;     // built (a reload builds one aside)
+  int links_started = 0;  // taken into use
 
   void message(std::string topic, std::string payload, bool retained = false) {
     inbound.push_back({drivers::mqtt::Event::Kind::message, std::move(topic), std::move(payload), retained});
@@ -52,6 +53,7 @@ class FakeLink final : public drivers::mqtt::Link {
  public:
   explicit FakeLink(FakeBroker& b) : b_(b) { ++b_.links_made; }
   void start() override {
+    ++b_.links_started;
     if (b_.up) b_.inbound.push_back({drivers::mqtt::Event::Kind::connected, "", "", false});
   }
   void shutdown(std::chrono::milliseconds) override {}

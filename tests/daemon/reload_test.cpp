@@ -1,0 +1,104 @@
+// A reload is all or nothing (issue 27): the new devices and MQTT side are built aside, the
+// profiles checked and stored, and only then taken; a throw at any step keeps the running
+// runtime whole, relays included. In process, through a FakeLink (tests/support/fake_site.hpp).
+#include <doctest/doctest.h>
+
+#include "daemon/system/signals.hpp"
+#include "tests/support/fake_site.hpp"
+
+using test::FakeSite;
+
+namespace {
+
+// The config with a changed MQTT section (a reload rebuilds the link and the relays) and/or a
+// changed device (it rebuilds the pollers). (FakeSite::gx points at the newest device made: a
+// test that makes one and has the reload refused must not use it.)
+std::string changed_config(bool mqtt, bool devices) {
+  std::string c = test::kFakeSiteConfig;
+  if (mqtt) c.replace(c.find("  prefix: shack\n"), 16, "  prefix: shack\n  keepalive_s: 45\n");
+  if (devices) c.replace(c.find("    battery_unit: 225\n"), 22, "    battery_unit: 225\n    timeout_ms: 3000\n");
+  return c;
+}
+
+// The running relays still obey: the battery falls under shutdown and the OFF goes out.
+void relays_still_obey(FakeSite& s) {
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);
+  s.cycles(1);
+  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
+}
+
+bool refused_with(const FakeSite& s, std::size_t from, const std::string& text) {
+  for (const auto& e : s.broker.payloads("shack/event", from)) {
+    if (e.find("reload refused") != std::string::npos && e.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("reload: a throw while building the MQTT side keeps the running link and relays") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.broker.links_made == 1);
+  s.write_config(changed_config(true, false));
+  s.fail_mqtt = true;
+  const std::size_t from = s.broker.published.size();
+  shackd::signals::reload = true;
+  s.cycles(1);
+  CHECK(refused_with(s, from, "the test's MQTT factory failed"));
+  CHECK(s.broker.links_started == 1);
+  relays_still_obey(s);
+}
+
+TEST_CASE("reload: a throw while building the devices keeps the running pollers") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  s.write_config(changed_config(true, true));
+  s.fail_devices = true;
+  const std::size_t from = s.broker.published.size();
+  shackd::signals::reload = true;
+  s.cycles(1);
+  CHECK(refused_with(s, from, "the test's device factory failed"));
+  CHECK(s.broker.links_started == 1);
+  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));  // the old GX still polled
+  relays_still_obey(s);
+}
+
+TEST_CASE("reload: a refused profiles: section refuses the reload whole, with no 'reloaded' event") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  std::string bad = changed_config(true, false);
+  bad.replace(bad.find("      start_delay_s: 1\n"), 23, "      start_delay_s: 1\n      stop_voltage: 51.0\n");
+  s.write_config(bad);
+  const std::size_t from = s.broker.published.size();
+  shackd::signals::reload = true;
+  s.cycles(1);
+  CHECK(refused_with(s, from, "the profiles: section"));
+  for (const auto& e : s.broker.payloads("shack/event", from)) CHECK(e.find("reloaded") == std::string::npos);
+  CHECK(s.broker.links_started == 1);
+  relays_still_obey(s);
+}
+
+TEST_CASE("reload: a good one takes the new link, and its relays re-assert what is wanted") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  s.write_config(changed_config(true, true));
+  const std::size_t from = s.broker.published.size();
+  shackd::signals::reload = true;
+  s.cycles(2);
+  CHECK(s.broker.links_started == 2);
+  CHECK(s.devices_made == 2);
+  CHECK(s.daemon->decision().miners.at(0).on);  // carried over by name: no flap
+  const auto on = s.broker.payloads("cmnd/primary_s21/POWER1", from);
+  CHECK(std::count(on.begin(), on.end(), "OFF") == 0);
+  CHECK(std::count(on.begin(), on.end(), "ON") >= 1);  // the new manager re-asserts after its connect
+  relays_still_obey(s);
+}

@@ -1,0 +1,123 @@
+#pragma once
+// A whole site in process: the daemon with a stepped clock, a scripted GX and an in-process MQTT
+// link (FakeLink), a real SQLite file and a real YAML config in a temporary directory. The
+// hostile-input and reload tests drive it; nothing else runs.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "daemon/loop/daemon.hpp"
+#include "tests/support/fake_link.hpp"
+#include "tests/support/scripted_device.hpp"
+
+namespace test {
+
+inline const char* kFakeSiteConfig = R"(site:
+  name: hostile
+database:
+  path: {DB}
+loop:
+  interval_ms: 1000
+devices:
+  victron:
+    host: 127.0.0.1
+    port: 1502
+    battery_unit: 225
+mqtt:
+  uri: tcp://127.0.0.1:1
+  prefix: shack
+  allow_settings: true
+relays:
+  primary_s21: {protocol: tasmota, topic: primary_s21}
+  dump_s19_1: {protocol: shelly_gen1, topic: shelly1-dump, channel: 0}
+  heat_room_fan: {protocol: tasmota, topic: heat_room_fan}
+  heat_room_heater: {protocol: shelly_gen2, topic: heat-room-heater}
+  main_room_fan: {protocol: tasmota, topic: main_room_fan}
+  main_room_heater: {protocol: esphome, topic: main-room, object_id: heater}
+sensors:
+  heat_room_temp: {topic: tele/heat_room_temp/SENSOR, format: tasmota, key: DS18B20}
+  main_room_temp: {topic: tele/main_room_temp/SENSOR, format: tasmota, key: DS18B20}
+safety:
+  charge_block_action: [dvcc]
+profiles:
+  site:
+    electrical_stale_after_s: 3
+    stagger_s: 0
+  miners:
+    - name: "Primary S21+"
+      start_delay_s: 1
+      stop_delay_s: 1
+      min_on_s: 0
+      min_off_s: 0
+      max_starts_per_hour: 0
+      schedule: ""
+      operating_mode: balanced
+    - name: "Dump Load S19 #1"
+      enabled: false
+  zones:
+    - name: Heat Room
+    - name: Main Room
+)";
+
+struct FakeSite {
+  std::filesystem::path dir;
+  StepClock clock;
+  ScriptedDevice* gx = nullptr;
+  FakeBroker broker;
+  bool fail_devices = false, fail_mqtt = false;  // the factories throw
+  int devices_made = 0;
+  std::vector<std::string> notified;  // sd_notify's messages
+  std::unique_ptr<shackd::Daemon> daemon;
+
+  FakeSite() {
+    char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
+    dir = mkdtemp(tmpl);
+    write_config(kFakeSiteConfig);
+    shackd::Seams seams;
+    seams.clock = &clock;
+    seams.make_device = [this](drivers::DeviceConfig c) -> std::unique_ptr<shackd::PolledDevice> {
+      if (fail_devices) throw std::runtime_error("the test's device factory failed");
+      ++devices_made;
+      auto d = std::make_unique<ScriptedDevice>(std::move(c), clock);
+      gx = d.get();
+      d->values = {{"system.battery_v", 54.0}, {"battery.battery_v", 54.0}, {"battery.min_cell_temp_c", 15.0},
+                   {"system.pv_w", 3000}, {"system.load_w", 400}};
+      return d;
+    };
+    seams.make_mqtt = [this](const drivers::mqtt::ClientConfig&) -> std::unique_ptr<drivers::mqtt::Link> {
+      if (fail_mqtt) throw std::runtime_error("the test's MQTT factory failed");
+      return std::make_unique<FakeLink>(broker);
+    };
+    seams.notify = [this](const std::string& m) { notified.push_back(m); };
+    daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{(dir / "shackd.yaml").string(), false, false},
+                                              std::move(seams));
+  }
+  ~FakeSite() {
+    daemon.reset();
+    std::filesystem::remove_all(dir);
+  }
+  void write_config(std::string text) {
+    text.replace(text.find("{DB}"), 4, (dir / "shackd.db").string());
+    std::ofstream(dir / "shackd.yaml") << text;
+  }
+  void cycles(int n) {
+    for (int i = 0; i < n; ++i) {
+      clock.step(1000ms);
+      daemon->cycle();
+    }
+  }
+  void set_battery(double v) {
+    gx->values["system.battery_v"] = v;
+    gx->values["battery.battery_v"] = v;
+  }
+  int pings() const {
+    int n = 0;
+    for (const auto& m : notified) n += m.find("WATCHDOG=1") != std::string::npos;
+    return n;
+  }
+};
+
+}  // namespace test
