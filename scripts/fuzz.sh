@@ -20,7 +20,7 @@ cp config/*.yaml build-fuzz/seeds/config/
 for f in tests/e2e/*.yaml; do cp "$f" "build-fuzz/seeds/config/e2e-$(basename "$f")"; done
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for target in config registers mqtt; do
+for target in config registers mqtt daemon_mqtt; do
   mkdir -p "build-fuzz/corpus/$target"
   seeds=("tests/fuzz/corpus/$target")
   [ -d "build-fuzz/seeds/$target" ] && seeds+=("build-fuzz/seeds/$target")
