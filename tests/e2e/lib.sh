@@ -77,9 +77,34 @@ daemon_alive() {
 spy() {
   local args=()
   for t in "$@"; do args+=(-t "$t"); done
-  mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v "${args[@]}" >>"$WORK/spy.log" 2>/dev/null &
+  # spy/alive too: spy_alive proves the listener is still there before a "nothing was sent" check.
+  mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v -t spy/alive "${args[@]}" >>"$WORK/spy.log" 2>/dev/null &
   PIDS+=($!)
+  SPY_PID=$!
   sleep 0.3
+}
+
+# spy_alive: the spy still listens: a marker published now reaches spy.log within 5 s. Everything
+# published before the marker (on one connection, at QoS 0, in order) has reached it too.
+SPY_NONCE=0
+spy_alive() {
+  SPY_NONCE=$((SPY_NONCE + 1))
+  local marker="spy/alive $$-$SPY_NONCE"
+  mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t spy/alive -m "$$-$SPY_NONCE" 2>/dev/null
+  local deadline_ms=$(( $(date +%s%3N) + 5000 ))
+  while (( $(date +%s%3N) < deadline_ms )); do
+    grep -qxF "$marker" "$WORK/spy.log" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# absent NAME TEXT: nothing containing TEXT was recorded by the spy, and the spy is alive to say so
+# (a "nothing happened" check that passes when its listener died is no check).
+absent() {
+  if ! spy_alive; then bad "$1: the spy (mosquitto_sub) is not listening, so its silence proves nothing"; return 1; fi
+  if grep -q -- "$2" "$WORK/spy.log"; then bad "$1"; return 1; fi
+  ok
 }
 
 # wait_for WHAT SECONDS CONDITION: poll a condition every 50 ms, bounded.
