@@ -258,6 +258,24 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
   return result;
 }
 
+std::vector<std::string> tls_warnings(const Config& c) {
+  const std::string& uri = c.mqtt.uri;
+  if (uri.rfind("ssl://", 0) != 0) return {};
+  std::string host = uri.substr(6);
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') == std::string::npos ? std::string::npos : host.find(']') - 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string::npos) {
+    host = host.substr(0, colon);
+  }
+  const bool ipv4 = !host.empty() && host.find_first_not_of("0123456789.") == std::string::npos;
+  const bool ipv6 = host.find(':') != std::string::npos;
+  if (!ipv4 && !ipv6) return {};
+  return {fmt::format("mqtt.uri connects to the IP address {}: shackd checks that the broker's certificate names "
+                      "the host it connects to, so the certificate needs subjectAltName IP:{} (one made for a host "
+                      "name only is refused); or connect by the name the certificate gives",
+                      host, host)};
+}
+
 ConfigResult load_config(const std::string& path, drivers::Kinds kinds) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {

@@ -96,6 +96,9 @@ std::vector<std::string> check_files(const Config& c);
 std::set<std::string> relay_ids(const Config& c);
 // What `check` warns about in the charge block: a charger on the bank that it does not stop.
 std::vector<std::string> charge_block_warnings(const Config& c);
+// ssl:// to an IP address: the broker's certificate must name that address (shackd verifies the
+// host name), which certificates made for a host name do not.
+std::vector<std::string> tls_warnings(const Config& c);
 // Relays the config defines that no profile switches (a warning: a typo, or a load not listed).
 std::vector<std::string> unused_relays(const Config& c, const struct StoredProfiles& p);
 

@@ -189,6 +189,17 @@ grep -qF "miner 'Primary S21+' (aggressive): starts at 50.00 V, stops below 47.0
   grep -qF "zone 'Main Room' heater: starts at 47.50 V, stops below 47.00 V" <<<"$out" && passed=$((passed + 1)) ||
   { failed=$((failed + 1)); echo "FAIL: check shows the limits in force: $out"; }
 
+# TLS to an IP address: the certificate must name it (shackd verifies the host name).
+printf 'other\n' >"$dir/ca.pem"
+printf '  ca_file: %s/ca.pem\n' "$dir" >"$dir/ca-ok.txt"
+sed -e "/^  prefix: cabin/r $dir/ca-ok.txt" -e 's|tcp://127.0.0.1:1883|ssl://127.0.0.1:8883|' "$dir/cabin.yaml" >"$dir/cabin-tls.yaml"
+out=$("$shackd" check --config "$dir/cabin-tls.yaml" 2>&1) &&
+  grep -qF "warning: mqtt.uri connects to the IP address 127.0.0.1: shackd checks that the broker's certificate names the host it connects to, so the certificate needs subjectAltName IP:127.0.0.1" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: TLS to an IP address: $out"; }
+sed -e "/^  prefix: cabin/r $dir/ca-ok.txt" -e 's|tcp://127.0.0.1:1883|ssl://broker.example:8883|' "$dir/cabin.yaml" >"$dir/cabin-tls-name.yaml"
+out=$("$shackd" check --config "$dir/cabin-tls-name.yaml" 2>&1) && ! grep -q "subjectAltName" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: TLS to a host name needs no warning: $out"; }
+
 # Text that is not UTF-8 (a Latin-1 editor) is refused by check with its path and line: it used to
 # pass, then fail every cycle in the JSON of the state (issue 27, S2).
 expect "a site name that is not UTF-8" "site.name (line 3:9): not UTF-8 text (byte 0xE9 at byte 4 of the value)" \
