@@ -6,7 +6,7 @@
 # for 60 s, and a one-day accelerated soak.
 #   scripts/test.sh         everything, as CI runs it (55 minutes on 2 cores on 2026-11-23, the
 #                           trixie steps 14 of them when their debootstrap roots are made anew)
-#   scripts/test.sh quick   the inner loop: build build/ and run the `unit` label (about a minute
+#   scripts/test.sh quick   the inner loop: build build/ and run the `unit` label (about 13 s
 #                           once built; the packages must be there: run the full command once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
