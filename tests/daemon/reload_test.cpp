@@ -102,3 +102,30 @@ TEST_CASE("reload: a good one takes the new link, and its relays re-assert what 
   CHECK(std::count(on.begin(), on.end(), "ON") >= 1);  // the new manager re-asserts after its connect
   relays_still_obey(s);
 }
+
+TEST_CASE("broker outage in process: nothing queued for the relays, the present decision re-asserted on reconnect") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  s.broker.message("stat/primary_s21/POWER1", "ON");
+  s.cycles(1);
+  s.broker.set_up(false);
+  s.cycles(1);
+  const int pings = s.pings();
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);  // decided while the broker is away
+  s.cycles(5);
+  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK(s.broker.published.size() == from);  // nothing went out, nothing was kept for later
+  CHECK(s.pings() == pings + 5);              // and the loop kept deciding
+  CHECK(s.daemon->status_text().find("MQTT DOWN") != std::string::npos);
+  s.set_battery(54.0);
+  s.cycles(1);  // back above start: the decision would be ON again, still unsent
+  s.set_battery(43.0);
+  s.cycles(1);
+  s.broker.set_up(true);
+  s.cycles(1);
+  // Only the present decision, OFF; never the stale ON of the moment in between.
+  CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
+}
