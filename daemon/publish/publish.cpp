@@ -195,7 +195,7 @@ const char* side_job_name(SideJob j) {
     case SideJob::journal: return "journal";
     case SideJob::alarms: return "alarms";
     case SideJob::charge_block: return "charge_block";
-    case SideJob::events: return "events";
+    case SideJob::events: return "records";  // not "events": <prefix>/loop has a top-level "events" count
     case SideJob::energy: return "energy";
     case SideJob::publish: return "publish";
     case SideJob::persist: return "persist";
