@@ -21,6 +21,7 @@ std::vector<std::string> RelayManager::subscriptions() const {
 
 void RelayManager::send(const RelayConfig& r, RelayStatus& s, SteadyTime now) {
   if (!s.desired) return;
+  s.reassert_due = false;  // whatever made this send, it says what is wanted now
   bool all = true;
   for (const auto& out : relay_command(r, *s.desired, rpc_id_++)) {
     all = publish_(out.topic, out.payload, 1, false) && all;  // never retained

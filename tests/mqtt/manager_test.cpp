@@ -215,3 +215,13 @@ TEST_CASE("a relay that answers every command with the opposite state is not com
   CHECK(rig.sent.size() <= 4);
   CHECK(rig.mgr.status("dump").unconfirmed);
 }
+
+TEST_CASE("a relay that comes online just before a new command gets that command once, not again a second later") {
+  Rig rig(tas(), RelayTiming{60s, 10s, 5s, 40s});
+  rig.mgr.set_desired("dump", false, rig.now);
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 100ms);  // a re-assert is due...
+  rig.mgr.set_desired("dump", true, rig.now + 500ms);               // ...and a new command says it
+  rig.mgr.on_message("stat/dump/POWER1", "ON", rig.now + 600ms);
+  for (int i = 1; i <= 5; ++i) rig.mgr.tick(rig.now + std::chrono::seconds(i));
+  CHECK(sent_to(rig.sent, "cmnd/dump/POWER1") == 2);  // the OFF, then one ON
+}
