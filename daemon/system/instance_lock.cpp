@@ -12,6 +12,11 @@
 
 namespace shackd {
 
+namespace {
+constexpr int kTries = 50;              // 50 x 100 ms: 5 s
+constexpr useconds_t kPauseUs = 100000;
+}  // namespace
+
 std::optional<InstanceLock> InstanceLock::take(const std::string& database_path, std::string& why) {
   const std::string path = database_path + ".lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
@@ -19,8 +24,17 @@ std::optional<InstanceLock> InstanceLock::take(const std::string& database_path,
     why = fmt::format("cannot open the lock file {}: {}", path, std::strerror(errno));
     return std::nullopt;
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
+  // A restart right after a stop or a crash may find the old process still exiting (its lock goes
+  // when its files close, after its memory is torn down): wait a moment for it, bounded.
+  int rc = -1, err = 0;
+  for (int i = 0; i < kTries; ++i) {
+    rc = ::flock(fd, LOCK_EX | LOCK_NB);
+    if (rc == 0) break;
+    err = errno;
+    if (err != EWOULDBLOCK && err != EINTR) break;
+    ::usleep(kPauseUs);
+  }
+  if (rc != 0) {
     char buf[32] = {};
     const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
     std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();

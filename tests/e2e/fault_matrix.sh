@@ -81,7 +81,10 @@ begin_daemon() {  # begin_daemon [prefix command...]: the events already in the 
 # A process that ended on its own before it was stopped is a failure of the row it ran in.
 stop_daemon() {
   daemon_alive "during: ${ROW:-the start}" && { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; }
-  pkill -f "$WORK/shackd.yaml"; sleep 0.2
+  pkill -f "$WORK/shackd.yaml"
+  # Gone, not just told: the next one would find the database still locked by this one (and two
+  # controllers must never overlap). Bounded: a process that does not end fails the wait.
+  wait_for "the stopped shackd to be gone" 20 '! pgrep -f "$WORK/shackd.yaml" >/dev/null'
 }
 
 start_broker
