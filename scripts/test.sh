@@ -31,7 +31,7 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 echo "== build (ThreadSanitizer): the threaded suites and the daemon end to end"
 scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHACKD_TSAN=ON -DSHACKD_BENCH=OFF
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp \
-  ctest --test-dir build-tsan --output-on-failure -R '^(drivers|mqtt|mqtt_broker_.*|daemon_e2e)$'
+  ctest --test-dir build-tsan --output-on-failure -R '^(drivers|mqtt|mqtt_broker_.*|device_kind|daemon_e2e)$'
 
 echo "== Raspberry Pi OS 12: the bookworm arm64 package, its tests under qemu-user"
 scripts/cross.sh arm64 bookworm
