@@ -39,7 +39,9 @@ struct Reader {
     long long v = 0;
     if (integer(n, p, min, max, v)) out = std::chrono::milliseconds(v);
   }
-  void secs(const YAML::Node& n, const std::string& p, long long min, long long max, std::chrono::seconds& out) {
+  // Whole seconds in the file, into any duration (relay timing is kept in milliseconds).
+  template <typename Duration>
+  void secs(const YAML::Node& n, const std::string& p, long long min, long long max, Duration& out) {
     long long v = 0;
     if (integer(n, p, min, max, v)) out = std::chrono::seconds(v);
   }

@@ -18,11 +18,13 @@ namespace drivers::mqtt {
 
 using rules::SteadyTime;
 
+// In milliseconds: the config gives whole seconds, but a test on the stepped clock (and a relay
+// on a fast LAN) may time a confirmation in less than one.
 struct RelayTiming {
-  std::chrono::seconds resend_interval{60};
-  std::chrono::seconds confirm_timeout{10};
-  std::chrono::seconds retry_min{5};
-  std::chrono::seconds retry_max{120};
+  std::chrono::milliseconds resend_interval{60'000};
+  std::chrono::milliseconds confirm_timeout{10'000};
+  std::chrono::milliseconds retry_min{5'000};
+  std::chrono::milliseconds retry_max{120'000};
   bool operator==(const RelayTiming&) const = default;
 };
 

@@ -3,6 +3,8 @@
 // runtime whole, relays included. In process, through a FakeLink (tests/support/fake_site.hpp).
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "daemon/system/signals.hpp"
 #include "tests/support/fake_site.hpp"
 
@@ -128,4 +130,13 @@ TEST_CASE("broker outage in process: nothing queued for the relays, the present 
   s.cycles(1);
   // Only the present decision, OFF; never the stale ON of the moment in between.
   CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
+  // Nothing reached the broker meanwhile: shack/health tells the outage afterwards, with its
+  // length and cause (the fault matrix's broker row asked this of a real broker).
+  const auto health = nlohmann::json::parse(s.broker.last("shack/health"), nullptr, false);
+  REQUIRE(health.is_object());
+  const auto& m = health["mqtt"];
+  CHECK(m["connected"] == true);
+  CHECK(m["outages"].get<int>() >= 1);
+  CHECK(m["last_outage"]["duration_s"].get<int>() >= 7);  // 8 cycles of 1 s on the stepped clock
+  CHECK_FALSE(m["last_outage"]["cause"].get<std::string>().empty());
 }
