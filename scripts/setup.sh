@@ -23,6 +23,7 @@ tests=(
   mbpoll                                      # an independent Modbus client for the simulator tests
   lintian                                     # the .deb is checked by lintian (tests/package)
   valgrind                                    # the daemon under memcheck (tests/e2e/valgrind.sh)
+  openssl                                     # a test CA and certificates (the TLS host-name broker case)
   e2fsprogs                                   # an ext4 image that goes read-only under the database (fault matrix)
 )
 if [[ ${1:-} == --demo ]]; then

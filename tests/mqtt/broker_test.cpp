@@ -394,3 +394,94 @@ TEST_CASE("a Shelly Gen2 relay already in the commanded state is confirmed by it
   CHECK(sets <= 4);  // and no retries on top
   side.client.shutdown(500ms);
 }
+
+namespace {
+
+// A CA and two server certificates it signs, made with the openssl command: one for the name the
+// client asks for (IP:127.0.0.1) and one for another name (evil.example), the certificate any
+// other holder of a certificate from the same CA could present.
+struct TestPki {
+  std::filesystem::path dir;
+  TestPki() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "shackd-pki-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    dir = tmpl;
+    const std::string d = "'" + dir.string() + "'";
+    const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    run("openssl req -x509" + key + " -keyout " + d + "/ca.key -out " + d + "/ca.crt -days 2 -subj '/CN=shackd test CA'");
+    server("good", "IP:127.0.0.1", key);
+    server("evil", "DNS:evil.example", key);
+    // As root, mosquitto drops to its own user: it must be able to read these (test keys only).
+    std::filesystem::permissions(dir, std::filesystem::perms::all & ~std::filesystem::perms::others_write &
+                                          ~std::filesystem::perms::group_write);
+    for (const auto& f : std::filesystem::directory_iterator(dir)) {
+      std::filesystem::permissions(f.path(), std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
+                                                 std::filesystem::perms::others_read,
+                                   std::filesystem::perm_options::add);
+    }
+  }
+  ~TestPki() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  std::string path(const std::string& file) const { return (dir / file).string(); }
+
+ private:
+  static void run(const std::string& cmd) {
+    REQUIRE_MESSAGE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0, "failed: " << cmd);
+  }
+  void server(const std::string& name, const std::string& san, const std::string& key) {
+    const std::string d = "'" + dir.string() + "'/";
+    std::ofstream(dir / (name + ".ext")) << "subjectAltName=" << san << "\n";
+    run("openssl req" + key + " -keyout " + d + name + ".key -out " + d + name + ".csr -subj '/CN=" + name + "'");
+    run("openssl x509 -req -in " + d + name + ".csr -CA " + d + "ca.crt -CAkey " + d + "ca.key -CAcreateserial -days 2 -out " +
+        d + name + ".crt -extfile " + d + name + ".ext");
+  }
+};
+
+std::string tls_listener(int port, const TestPki& pki, const std::string& name) {
+  return "listener " + std::to_string(port) + " 127.0.0.1\ncafile " + pki.path("ca.crt") + "\ncertfile " +
+         pki.path(name + ".crt") + "\nkeyfile " + pki.path(name + ".key") + "\n";
+}
+
+}  // namespace
+
+// Issue 27, S4: with ssl://127.0.0.1 and a certificate for evil.example signed by the trusted CA,
+// shackd connected. The same broker, CA and client settings with a certificate that names
+// 127.0.0.1 connect: the refusal is the host name's, not a broken listener's.
+TEST_CASE("TLS: a broker whose certificate names another host is refused; one that names it is taken") {
+  TestPki pki;
+  const int good_port = test::free_port();
+  const int evil_port = test::free_port();
+  REQUIRE(good_port != evil_port);
+  test::Broker broker("", "", 0, tls_listener(good_port, pki, "good") + tls_listener(evil_port, pki, "evil"));
+  for (const int port : {good_port, evil_port}) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!test::port_open(port)) {
+      REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "the TLS listener on " << port << " did not open");
+      std::this_thread::sleep_for(20ms);  // waiting on a process: bounded
+    }
+  }
+  auto tls_client = [&](int port, const std::string& id) {
+    auto c = client_config("ssl://127.0.0.1:" + std::to_string(port), id);
+    c.ca_file = pki.path("ca.crt");
+    return c;
+  };
+
+  Client evil(tls_client(evil_port, "shackd-tls-evil"));
+  evil.start();
+  const auto failures = connect_failures(evil, 5000ms);
+  REQUIRE(failures.size() == 1);
+  CHECK_FALSE(evil.connected());
+  CHECK(failures[0].find("TLS handshake failed") != std::string::npos);
+
+  Client good(tls_client(good_port, "shackd-tls-good"));
+  good.start();
+  CHECK(connect_failures(good, 5000ms).empty());
+  CHECK(good.connected());
+  // And still not the other one, after its retry.
+  CHECK(connect_failures(evil, 3000ms).size() == 1);
+  CHECK_FALSE(evil.connected());
+  good.shutdown(500ms);
+  evil.shutdown(500ms);
+}

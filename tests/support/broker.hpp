@@ -46,7 +46,10 @@ class Broker {
  public:
   // With a user, the broker takes only that user and password (mosquitto_passwd's file), as a
   // site's broker does.
-  explicit Broker(const std::string& user = "", const std::string& password = "", int port = 0)
+  // `extra` is appended to mosquitto.conf (more listeners, e.g. a TLS one; their ports are the
+  // caller's to wait for).
+  explicit Broker(const std::string& user = "", const std::string& password = "", int port = 0,
+                  const std::string& extra = "")
       : port_(port > 0 ? port : free_port()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "shackd-broker-XXXXXX").string();
     REQUIRE(mkdtemp(tmpl.data()) != nullptr);
@@ -63,6 +66,7 @@ class Broker {
       // As root, mosquitto drops to its own user, which cannot read this private directory.
       if (getuid() == 0) conf << "user root\n";
     }
+    conf << extra;
     conf.close();
     start();
   }
@@ -103,6 +107,7 @@ class Broker {
     pid_ = -1;
   }
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+  const std::filesystem::path& dir() const { return dir_; }
   int port() const { return port_; }
 
  private:
