@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Sets up, builds with warnings as errors, and runs every test; then builds and runs them all
-# again under AddressSanitizer and UndefinedBehaviorSanitizer in a second build tree; then the
-# threaded suites under ThreadSanitizer, the arm64 packages for bookworm and trixie with their
+# Sets up, builds with warnings as errors, and runs every test; then builds them with clang under
+# AddressSanitizer and UndefinedBehaviorSanitizer (with the libFuzzer targets) in a second tree and
+# runs all but the accelerated whole-day scenarios; then the threaded suites under ThreadSanitizer, the arm64 packages for bookworm and trixie with their
 # tests under qemu (trixie's also installed and upgraded in a trixie arm64 root), each fuzz target
 # for 60 s, and a one-day accelerated soak.
 #   scripts/test.sh         everything, as CI runs it (55 minutes on 2 cores on 2026-11-23, the
@@ -32,14 +32,18 @@ stage "build (RelWithDebInfo, -Werror)"
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build --output-on-failure -j "$jobs"
 
-stage "build (ASan+UBSan): every test but the accelerated whole-day scenarios"
-scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSHACKD_SANITIZE=ON
+# One sanitizer tree serves the tests and the fuzzers: clang, with the libFuzzer targets (a
+# separate fuzz build was a whole build more).
+stage "build (clang, ASan+UBSan, with the libFuzzer targets): every test but the accelerated whole-day scenarios"
+scripts/setup.sh clang libclang-rt-14-dev
+CC=clang CXX=clang++ scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSHACKD_SANITIZE=ON -DSHACKD_FUZZ=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE scenario   # whole-day scenarios: native only
 
 stage "build (ThreadSanitizer): the threaded suites and the daemon end to end"
-scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHACKD_TSAN=ON -DSHACKD_BENCH=OFF
+scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHACKD_TSAN=ON -DSHACKD_BENCH=OFF \
+  -- driver_tests mqtt_tests device_kind_tests shackd shackd-sim   # what those suites run
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp \
   ctest --test-dir build-tsan --output-on-failure -R '^(drivers|mqtt|mqtt_broker_.*|device_kind|daemon_e2e)$'
 
@@ -52,7 +56,7 @@ stage "the trixie arm64 package installed, run and upgraded in a trixie arm64 ro
 tests/package/pi_root.sh build-arm64-trixie/shackd_*~deb13_arm64.deb trixie
 
 stage "fuzzing: each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"
-scripts/fuzz.sh 60
+scripts/fuzz.sh 60 build-asan
 
 stage "soak, short: one simulated day at 1440x with random faults (scripts/soak.sh 30 runs a month)"
 scripts/soak.sh 1 1440

@@ -129,11 +129,16 @@ const std::set<std::string> kDeviceKeys = {"configuration_url", "connections", "
 
 void check_ha_rules(const std::string& component, const json& c, const shackd::DiscoveryOptions& o) {
   REQUIRE(kPlatformKeys.count(component) == 1);
-  for (const auto& [key, value] : c.items()) {
+  // items() by element, not structured bindings: clang 14 cannot capture one in CHECK_MESSAGE.
+  for (const auto& item : c.items()) {
+    const std::string key = item.key();
     CHECK_MESSAGE((kBaseKeys.count(key) || kPlatformKeys.at(component).count(key)), component << " has no key " << key);
   }
   for (const auto& key : kRequiredKeys.at(component)) CHECK_MESSAGE(c.contains(key), component << " needs " << key);
-  for (const auto& [key, value] : c["device"].items()) CHECK_MESSAGE(kDeviceKeys.count(key), "device has no key " << key);
+  for (const auto& item : c["device"].items()) {
+    const std::string key = item.key();
+    CHECK_MESSAGE(kDeviceKeys.count(key), "device has no key " << key);
+  }
   CHECK_FALSE(c["device"]["identifiers"].empty());
   CHECK_FALSE(c.contains("object_id"));  // ignored since HA 2026.4
   const std::string id = c["default_entity_id"].get<std::string>();

@@ -10,7 +10,9 @@ TEST_CASE("exhaust fan: on at too_hot, off at hot_ok, held in between") {
   s.instant();
   const std::pair<double, bool> steps[] = {{34, false}, {39.9, false}, {40, true}, {37, true}, {35.1, true},
                                            {35, false}, {38, false},   {41, true}};
-  for (const auto& [temp, on] : steps) {
+  for (const auto& step : steps) {  // no structured binding: clang 14 cannot capture one in CAPTURE
+    const double temp = step.first;
+    const bool on = step.second;
     CAPTURE(temp);
     s.zone_c[0] = temp;
     s.step(10s);
