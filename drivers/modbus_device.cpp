@@ -16,7 +16,9 @@ ModbusDevice::ModbusDevice(DeviceConfig config, Clock clock)
       backoff_(config_.backoff_min) {
   for (const auto& u : config_.units) {
     const int max_block = std::min<int>({u.table->max_block, config_.max_block.value_or(kMaxRead), kMaxRead});
-    for (const Block& b : plan_blocks(u.table->registers, u.table->max_gap, max_block)) base_plan_.push_back({u.unit, b});
+    for (const Block& b : plan_blocks(u.table->registers, u.table->max_gap, max_block, u.table->block_align)) {
+      base_plan_.push_back({u.unit, b});
+    }
   }
   plan_ = base_plan_;
 }
@@ -160,7 +162,7 @@ PollResult ModbusDevice::poll() {
     pace();
     ++out.requests;
     ++health_.requests;
-    const ReadResult r = link_.read(p.unit, p.block.start, p.block.count, words.data());
+    const ReadResult r = link_.read(p.unit, p.block.start, p.block.count, words.data(), unit.table->space);
     last_request_ = clock_();
     if (r.status == ReadStatus::exception && r.exception_code == 0x02 &&
         std::find(refused_all_.begin(), refused_all_.end(), p.unit) == refused_all_.end()) {

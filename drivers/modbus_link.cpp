@@ -122,11 +122,16 @@ ReadResult ModbusLink::failed(const std::string& what) {
   return r;
 }
 
-ReadResult ModbusLink::read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest) {
+ReadResult ModbusLink::read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest,
+                            RegisterSpace space) {
   if (!connected_) return {ReadStatus::link_error, 0, "not connected"};
   modbus_set_slave(ctx_, unit);
-  if (modbus_read_registers(ctx_, address, count, dest) == count) return {};
-  return failed("unit " + std::to_string(unit) + " registers " + std::to_string(address) + "+" + std::to_string(count));
+  const bool input = space == RegisterSpace::input;
+  const int got = input ? modbus_read_input_registers(ctx_, address, count, dest)
+                        : modbus_read_registers(ctx_, address, count, dest);
+  if (got == count) return {};
+  return failed("unit " + std::to_string(unit) + (input ? " input registers " : " registers ") +
+                std::to_string(address) + "+" + std::to_string(count));
 }
 
 ReadResult ModbusLink::write(int unit, std::uint16_t address, std::uint16_t value, bool multiple) {

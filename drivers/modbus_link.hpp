@@ -10,6 +10,8 @@
 #include <string>
 #include <variant>
 
+#include "drivers/registers.hpp"
+
 struct _modbus;  // libmodbus's context; its header stays out of ours
 
 namespace drivers {
@@ -54,8 +56,9 @@ class ModbusLink {
   // Bounded by the timeout (libmodbus uses the response timeout for connect too).
   bool connect(std::string& error);
   void close();
-  // FC3, `count` <= 125 registers into `dest`.
-  ReadResult read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest);
+  // FC3 (holding) or FC4 (input), `count` <= 125 registers into `dest`.
+  ReadResult read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest,
+                  RegisterSpace space = RegisterSpace::holding);
   // One register: function 6, or 16 with one register (`multiple`) for devices that only take
   // 16. Only shackd's explicit write options call this; the read path never does.
   ReadResult write(int unit, std::uint16_t address, std::uint16_t value, bool multiple = false);

@@ -10,6 +10,8 @@ int word_count(RegType t) {
   switch (t) {
     case RegType::u16:
     case RegType::s16:
+    case RegType::u8_low:
+    case RegType::u8_high:
       return 1;
     default:
       return 2;
@@ -28,6 +30,8 @@ std::int64_t raw_value(RegType type, std::span<const std::uint16_t> w) {
     case RegType::s32_high_first: return static_cast<std::int32_t>((std::uint32_t{w[0]} << 16) | w[1]);
     case RegType::u32_low_first: return (std::uint32_t{w[1]} << 16) | w[0];
     case RegType::s32_low_first: return static_cast<std::int32_t>((std::uint32_t{w[1]} << 16) | w[0]);
+    case RegType::u8_low: return w[0] & 0xFF;
+    case RegType::u8_high: return w[0] >> 8;
   }
   return 0;
 }
@@ -50,6 +54,8 @@ std::vector<std::uint16_t> encode(const Register& r, double value) {
     case RegType::u32_low_first: hi = 0xFFFFFFFFLL; break;
     case RegType::s32_high_first:
     case RegType::s32_low_first: lo = -2147483648LL, hi = 2147483647LL; break;
+    case RegType::u8_low:
+    case RegType::u8_high: hi = 0xFF; break;
   }
   const std::int64_t raw = std::clamp(static_cast<std::int64_t>(raw_d), lo, hi);
   const auto bits = static_cast<std::uint32_t>(raw);
@@ -61,6 +67,9 @@ std::vector<std::uint16_t> encode(const Register& r, double value) {
     case RegType::s32_high_first: return {high, low};
     case RegType::u32_low_first:
     case RegType::s32_low_first: return {low, high};
+    // The other byte is 0: whoever assembles a word from two byte fields ORs them.
+    case RegType::u8_low: return {low};
+    case RegType::u8_high: return {static_cast<std::uint16_t>(low << 8)};
   }
   return {};
 }
@@ -73,7 +82,7 @@ std::optional<std::string> check_plausible(const Register& r, double value) {
   return std::string(buf);
 }
 
-std::vector<Block> plan_blocks(std::span<const Register> regs, int max_gap, int max_block) {
+std::vector<Block> plan_blocks(std::span<const Register> regs, int max_gap, int max_block, int align) {
   std::vector<const Register*> sorted;
   for (const auto& r : regs) sorted.push_back(&r);
   std::sort(sorted.begin(), sorted.end(), [](const Register* a, const Register* b) { return a->address < b->address; });
@@ -84,7 +93,8 @@ std::vector<Block> plan_blocks(std::span<const Register> regs, int max_gap, int 
       Block& b = out.back();
       const int block_last = b.start + b.count - 1;
       const int gap = first - block_last - 1;
-      if (gap <= max_gap && last - b.start + 1 <= max_block) {
+      const bool same_window = align <= 0 || b.start / align == last / align;
+      if (gap <= max_gap && last - b.start + 1 <= max_block && same_window) {
         b.count = static_cast<std::uint16_t>(std::max(block_last, last) - b.start + 1);
         continue;
       }

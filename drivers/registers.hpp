@@ -21,6 +21,11 @@ enum class RegType {
   s32_high_first,
   u32_low_first,   // Sol-Ark: register N holds bits 15..0 (docs/registers.md §2.2)
   s32_low_first,
+  // One byte of a register, unsigned. Two fields share one word: Luxpower/EG4 input register 5
+  // holds the SOC in its low byte and the SOH in its high byte (celsworth/lxp-bridge's input
+  // register parser; the field reading in its issue #176).
+  u8_low,
+  u8_high,
 };
 
 int word_count(RegType t);
@@ -80,6 +85,11 @@ struct StatusRule {
 bool is_not_available(const Register& r, std::span<const std::uint16_t> words);
 
 // A service: one unit id's worth of registers (GX system on 100, a battery monitor on 225, ...).
+// Where a table's registers live: read with function 3 (holding) or 4 (input). Victron's GX and
+// the Deye family serve what shackd reads as holding registers; Luxpower/EG4 serve their readings
+// as input registers and their settings as holding registers, two separate address spaces.
+enum class RegisterSpace { holding, input };
+
 struct Table {
   std::string_view service;     // "system", "battery", "solarcharger", "temperature", "solark"
   std::span<const Register> registers;
@@ -91,6 +101,10 @@ struct Table {
   // implement function 6 (docs/registers.md §2.1, kellerza). dbus-modbustcp takes both.
   bool writes_fc16 = false;
   std::span<const StatusRule> status{};  // states and alarms decoded from this unit's readings
+  RegisterSpace space = RegisterSpace::holding;
+  // A read may not cross a multiple of this (0: no such rule). Luxpower's protocol document
+  // reads in blocks of 40 starting at 0, 40, 80 ... (lxp-bridge reads its input registers so).
+  int block_align = 0;
 };
 
 // Assembles the raw integer from `words` (word_count(type) of them).
@@ -109,6 +123,7 @@ struct Block {
   std::uint16_t start;
   std::uint16_t count;
 };
-std::vector<Block> plan_blocks(std::span<const Register> regs, int max_gap, int max_block);
+// With `align` > 0 no read crosses a multiple of `align`.
+std::vector<Block> plan_blocks(std::span<const Register> regs, int max_gap, int max_block, int align = 0);
 
 }  // namespace drivers

@@ -236,6 +236,11 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
   } else if (function == MODBUS_FC_WRITE_SINGLE_REGISTER || function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS) {
     ++writes_;
     write_writable(ctx, query, length, unit, function, address);
+  } else if (function == MODBUS_FC_READ_HOLDING_REGISTERS && spec->table->space == drivers::RegisterSpace::input) {
+    // A table of input registers is served on function 4 only, so that a driver reading it with
+    // function 3 fails here as it would on the device (a Luxpower answers 3 from its settings,
+    // another address space). Holding tables are served on both: the GX documents 3 and 4 alike.
+    modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
   } else if (function != MODBUS_FC_READ_HOLDING_REGISTERS && function != MODBUS_FC_READ_INPUT_REGISTERS) {
     // shackd's read path never writes; count any attempt so tests can prove it.
     if (function == MODBUS_FC_WRITE_SINGLE_REGISTER || function == MODBUS_FC_WRITE_MULTIPLE_REGISTERS) ++writes_;
@@ -250,7 +255,11 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
         const auto words = drivers::encode(r, v.value_or(0));
         for (std::size_t i = 0; i < words.size(); ++i) {
           const std::size_t at = r.address - spec->start + i;
-          if (at < spec->count) map->tab_registers[at] = map->tab_input_registers[at] = words[i];
+          if (at >= spec->count) continue;
+          // Two byte fields share a word: each brings its own byte, the other is 0.
+          const bool byte = r.type == drivers::RegType::u8_low || r.type == drivers::RegType::u8_high;
+          const std::uint16_t word = byte ? static_cast<std::uint16_t>(map->tab_registers[at] | words[i]) : words[i];
+          map->tab_registers[at] = map->tab_input_registers[at] = word;
         }
       }
     }

@@ -23,6 +23,8 @@ const char* type_name(drivers::RegType t) {
     case drivers::RegType::s32_high_first: return "int32, high word first";
     case drivers::RegType::u32_low_first: return "uint32, low word first";
     case drivers::RegType::s32_low_first: return "int32, low word first";
+    case drivers::RegType::u8_low: return "uint8, low byte";
+    case drivers::RegType::u8_high: return "uint8, high byte";
   }
   return "?";
 }
