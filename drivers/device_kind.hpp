@@ -86,6 +86,7 @@ struct DeviceKind {
   std::string_view key;    // "victron": the section devices.victron and the poller's name
   std::string_view label;  // "a Victron GX": in messages
   bool rtu = false;        // may be on RS485 (transport: rtu) as well as Modbus TCP
+  int baud = 9600;         // its serial line's usual speed, when `baud:` is not given
   std::chrono::milliseconds timeout{1000};
   std::chrono::milliseconds pacing{0};
   std::vector<UnitSlot> units;

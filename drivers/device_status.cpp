@@ -57,9 +57,10 @@ void add_device_status(DeviceStatus& out, const std::string& device, const std::
             if (!(word & (1u << b))) continue;
             const int code = r.value + b + 1;
             const ValueName* n = find_name(r.names, code);
-            alarm(fmt::format("{}.F{:02}", unit.prefix, code),
-                  n ? fmt::format("F{:02} {}", code, n->name)
-                    : fmt::format("F{:02} {} (a code the public fault table does not name)", code, r.text),
+            const std::string named = fmt::format("{}{:0{}}", r.prefix, code, r.digits);
+            alarm(fmt::format("{}.{}", unit.prefix, named),
+                  n ? fmt::format("{} {}", named, n->name)
+                    : fmt::format("{} {} (a code the public fault table does not name)", named, r.text),
                   n ? n->warning : r.warning);
           }
           break;

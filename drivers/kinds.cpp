@@ -1,5 +1,6 @@
 #include "drivers/kinds.hpp"
 
+#include "drivers/eg4.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
 
@@ -9,6 +10,7 @@ Kinds builtin_kinds() {
   static const DeviceKind* const kinds[] = {
       &victron::kind(),
       &solark::kind(),
+      &eg4::kind(),
   };
   return kinds;
 }

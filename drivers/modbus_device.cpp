@@ -14,19 +14,17 @@ ModbusDevice::ModbusDevice(DeviceConfig config, Clock clock)
       clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })),
       link_(config_.transport, config_.timeout),
       backoff_(config_.backoff_min) {
-  for (const auto& u : config_.units) {
+  for (std::size_t slot = 0; slot < config_.units.size(); ++slot) {
+    const UnitConfig& u = config_.units[slot];
     const int max_block = std::min<int>({u.table->max_block, config_.max_block.value_or(kMaxRead), kMaxRead});
     for (const Block& b : plan_blocks(u.table->registers, u.table->max_gap, max_block, u.table->block_align)) {
-      base_plan_.push_back({u.unit, b});
+      base_plan_.push_back({u.unit, b, slot});
     }
   }
   plan_ = base_plan_;
 }
 
 namespace {
-const UnitConfig& unit_of(const DeviceConfig& c, int unit) {
-  return *std::find_if(c.units.begin(), c.units.end(), [&](const UnitConfig& u) { return u.unit == unit; });
-}
 std::vector<Register> registers_in(const Table& t, Block b) {
   std::vector<Register> out;
   for (const Register& r : t.registers) {
@@ -38,7 +36,7 @@ std::vector<Register> registers_in(const Table& t, Block b) {
 
 void ModbusDevice::split_refused(std::size_t i, PollResult& out) {
   const PlannedRead p = plan_[i];
-  const UnitConfig& unit = unit_of(config_, p.unit);
+  const UnitConfig& unit = config_.units[p.slot];
   auto regs = registers_in(*unit.table, p.block);
   std::sort(regs.begin(), regs.end(), [](const Register& a, const Register& b) { return a.address < b.address; });
   plan_.erase(plan_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -55,8 +53,8 @@ void ModbusDevice::split_refused(std::size_t i, PollResult& out) {
     const auto block_of = [](const Register& first, const Register& last) {
       return Block{first.address, static_cast<std::uint16_t>(last.address + word_count(last.type) - first.address)};
     };
-    const PlannedRead halves[] = {{p.unit, block_of(regs.front(), regs[cut - 1])},
-                                  {p.unit, block_of(regs[cut], regs.back())}};
+    const PlannedRead halves[] = {{p.unit, block_of(regs.front(), regs[cut - 1]), p.slot},
+                                  {p.unit, block_of(regs[cut], regs.back()), p.slot}};
     plan_.insert(plan_.begin() + static_cast<std::ptrdiff_t>(i), std::begin(halves), std::end(halves));
     return;
   }
@@ -120,7 +118,11 @@ ModbusDevice::WriteResult ModbusDevice::swap_register(int unit, std::uint16_t ad
     return out;
   }
   pace();
-  const auto u = std::find_if(config_.units.begin(), config_.units.end(), [&](const UnitConfig& c) { return c.unit == unit; });
+  // Writes go to holding registers: the unit's holding table says how (a Luxpower's input
+  // table at the same id has nothing to write).
+  const auto u = std::find_if(config_.units.begin(), config_.units.end(), [&](const UnitConfig& c) {
+    return c.unit == unit && c.table && c.table->space == RegisterSpace::holding;
+  });
   const bool fc16 = u != config_.units.end() && u->table && u->table->writes_fc16;
   const ReadResult w = link_.write(unit, address, static_cast<std::uint16_t>(value), fc16);
   last_request_ = clock_();
@@ -158,14 +160,14 @@ PollResult ModbusDevice::poll() {
   bool retried = false;
   for (std::size_t i = 0; i < plan_.size(); ++i) {
     const PlannedRead p = plan_[i];  // a copy: split_refused() changes plan_
-    const UnitConfig& unit = unit_of(config_, p.unit);
+    const UnitConfig& unit = config_.units[p.slot];
     pace();
     ++out.requests;
     ++health_.requests;
     const ReadResult r = link_.read(p.unit, p.block.start, p.block.count, words.data(), unit.table->space);
     last_request_ = clock_();
     if (r.status == ReadStatus::exception && r.exception_code == 0x02 &&
-        std::find(refused_all_.begin(), refused_all_.end(), p.unit) == refused_all_.end()) {
+        std::find(refused_all_.begin(), refused_all_.end(), p.slot) == refused_all_.end()) {
       // Illegal data address: this device serves less of the map than the table lists (older
       // GX firmware has holes; docs/registers.md §1.9). Read the parts instead, in this same poll.
       ++health_.failed_requests;
@@ -255,12 +257,13 @@ PollResult ModbusDevice::poll() {
 
   // A unit that refused every register is not an older map but something else (a wrong unit
   // id): keep asking for its table, so the error shows every poll and a fix is picked up.
-  for (const UnitConfig& u : config_.units) {
-    if (std::none_of(plan_.begin(), plan_.end(), [&](const PlannedRead& q) { return q.unit == u.unit; })) {
+  for (std::size_t slot = 0; slot < config_.units.size(); ++slot) {
+    const UnitConfig& u = config_.units[slot];
+    if (std::none_of(plan_.begin(), plan_.end(), [&](const PlannedRead& q) { return q.slot == slot; })) {
       for (const PlannedRead& b : base_plan_) {
-        if (b.unit == u.unit) plan_.push_back(b);
+        if (b.slot == slot) plan_.push_back(b);
       }
-      refused_all_.push_back(u.unit);
+      refused_all_.push_back(slot);
       std::erase_if(health_.refused, [&](const std::string& r) { return r.starts_with(u.prefix + " "); });
       health_.refused.push_back(u.prefix + " (every register)");
     }

@@ -88,6 +88,9 @@ class ModbusDevice {
   struct PlannedRead {
     int unit;
     Block block;
+    // Which of the config's units (and so which table and address space): one unit id may serve
+    // two tables, as a Luxpower serves its input and holding registers.
+    std::size_t slot = 0;
   };
   const std::vector<PlannedRead>& plan() const { return plan_; }
 
@@ -104,7 +107,7 @@ class ModbusDevice {
   ModbusLink link_;
   std::vector<PlannedRead> plan_;       // for this connection: split where the device refused
   std::vector<PlannedRead> base_plan_;  // from the tables
-  std::vector<int> refused_all_;        // units that refused every register: not split again
+  std::vector<std::size_t> refused_all_;  // slots whose unit refused every register: not split again
   DeviceHealth health_;
   std::chrono::milliseconds backoff_;
   std::optional<SteadyTime> last_request_;

@@ -79,6 +79,9 @@ struct StatusRule {
   std::span<const ValueName> names{};  // a state's value names; for bits, the known fault codes
   bool warning = false;                // an `equals` or `bits` alarm that is only a warning
   std::string_view unit{};             // a state without names is shown as its number and unit
+  // How a bits alarm names its code: the Sol-Ark's "F35", Luxpower's "E021".
+  std::string_view prefix = "F";
+  int digits = 2;
 };
 
 // True when `words` hold the register's "not available" value.

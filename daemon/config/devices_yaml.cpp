@@ -75,6 +75,7 @@ DeviceSettings parse_device(const YAML::Node& node, const std::string& path, yam
   std::string transport = "tcp";
   drivers::TcpTransport tcp = std::get<drivers::TcpTransport>(d.transport);
   drivers::RtuTransport rtu;
+  rtu.baud = k.baud;
   for (const auto& [key, v] : yaml::entries(node, path, allowed, r.e)) {
     const std::string p = path + "." + key;
     if (key == "enabled") r.boolean(v, p, d.enabled);

@@ -222,6 +222,21 @@ std::optional<double> SiteModel::value(const std::string& service, const std::st
     }
     return 0;
   }
+  if (service == "eg4") {
+    // An EG4 on the same bank and the inverter's panels (docs/registers.md §4).
+    if (f == "state") return pv_solark > 0 ? 0x80 : 0x40;  // PV off grid, battery off grid
+    if (f == "battery_v") return v - 0.05;
+    if (f == "soc_pct") return std::round(soc_pct);
+    if (f == "soh_pct") return 98;
+    if (f == "pv1_w") return pv_solark * 0.6;
+    if (f == "pv2_w") return pv_solark * 0.4;
+    if (f == "charge_w") return a > 0 ? v * a : 0.0;
+    if (f == "discharge_w") return a < 0 ? -v * a : 0.0;
+    if (f == "eps_w") return load;
+    if (f == "internal_temp_c") return 38;
+    if (f == "battery_temp_c") return battery_temp_c;
+    return 0;
+  }
   return std::nullopt;
 }
 

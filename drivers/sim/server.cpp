@@ -215,9 +215,13 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
   const int header = modbus_get_header_length(ctx);
   const int unit = query[header - 1];
   const int function = query[header];
+  // A unit may serve two tables, one per address space (a Luxpower's readings on function 4,
+  // its settings on 3): the one in the space asked for, else the unit's only one.
+  const bool input_read = function == MODBUS_FC_READ_INPUT_REGISTERS;
   const UnitSpec* spec = nullptr;
   for (const auto& u : units_) {
-    if (u.unit == unit) spec = &u;
+    if (u.unit != unit) continue;
+    if (!spec || (u.table && (u.table->space == drivers::RegisterSpace::input) == input_read)) spec = &u;
   }
   const int address = (query[header + 1] << 8) | query[header + 2];
   if (settings_ && unit == 100 && address >= 2700 && address < 2725 && !f.exception) {

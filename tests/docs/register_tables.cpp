@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "drivers/eg4.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
 
@@ -43,7 +44,9 @@ std::string render(const drivers::Table& t) {
     out += fmt::format("| {} | {} | {} | {} | {} … {} | {} | {} |\n", r.field, r.address, type_name(r.type), value,
                        number(r.min), number(r.max), fmt::join(notes, "; "), r.source);
   }
-  out += fmt::format("\nRead in blocks of at most {} registers, spanning gaps of up to {}{}.\n", t.max_block, t.max_gap,
+  out += fmt::format("\nRead {}in blocks of at most {} registers, spanning gaps of up to {}{}{}.\n",
+                     t.space == drivers::RegisterSpace::input ? "with function 4 (input registers) " : "", t.max_block,
+                     t.max_gap, t.block_align ? fmt::format(", never across a multiple of {}", t.block_align) : "",
                      t.writes_fc16 ? "; written with function 16 only" : "");
   return out;
 }
@@ -73,7 +76,9 @@ int main(int argc, char** argv) {
                                   {"battery", &drivers::victron::battery_table()},
                                   {"solarcharger", &drivers::victron::solarcharger_table()},
                                   {"temperature", &drivers::victron::temperature_table()},
-                                  {"solark", &drivers::solark::table()}};
+                                  {"solark", &drivers::solark::table()},
+                                  {"eg4", &drivers::eg4::input_table()},
+                                  {"eg4_settings", &drivers::eg4::holding_table()}};
   int differ = 0;
   for (const auto& [name, table] : tables) {
     const std::string open = fmt::format("<!-- table: {} -->\n", name), close = "<!-- end table -->";
