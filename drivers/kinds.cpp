@@ -1,5 +1,6 @@
 #include "drivers/kinds.hpp"
 
+#include "drivers/deye_3p.hpp"
 #include "drivers/eg4.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
@@ -10,6 +11,7 @@ Kinds builtin_kinds() {
   static const DeviceKind* const kinds[] = {
       &victron::kind(),
       &solark::kind(),
+      &deye_3p::kind(),
       &eg4::kind(),
   };
   return kinds;

@@ -1,6 +1,7 @@
 #include "drivers/modbus_device.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <thread>
 
 namespace drivers {
@@ -22,6 +23,7 @@ ModbusDevice::ModbusDevice(DeviceConfig config, Clock clock)
     }
   }
   plan_ = base_plan_;
+  refused_family_.resize(config_.units.size());
 }
 
 namespace {
@@ -92,6 +94,64 @@ bool ModbusDevice::ensure_connected(SteadyTime now, PollResult& out) {
   plan_ = base_plan_;
   health_.refused.clear();
   refused_all_.clear();
+  if (!identify(out)) {
+    failed(last_request_.value_or(now), config_.name + ": " + health_.last_error);
+    out.errors.push_back(health_.last_error);
+    link_.close();
+    return false;
+  }
+  return true;
+}
+
+namespace {
+std::string hex4(int v) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%04X", static_cast<unsigned>(v) & 0xFFFFu);
+  return buf;
+}
+}  // namespace
+
+bool ModbusDevice::identify(PollResult& out) {
+  health_.identity.clear();
+  for (std::size_t slot = 0; slot < config_.units.size(); ++slot) {
+    refused_family_[slot].clear();
+    const UnitConfig& u = config_.units[slot];
+    const Identity* id = u.table ? u.table->identity : nullptr;
+    if (!id) continue;
+    std::uint16_t word = 0;
+    pace();
+    ++out.requests;
+    ++health_.requests;
+    const ReadResult r = link_.read(u.unit, id->address, 1, &word, u.table->space);
+    last_request_ = clock_();
+    const std::string where = "unit " + std::to_string(u.unit) + " register " + std::to_string(id->address);
+    if (r.status != ReadStatus::ok && r.status != ReadStatus::exception) {
+      // A timeout or a dead link: the poll would only wait again (one timeout per poll).
+      ++health_.failed_requests;
+      health_.last_error = r.error;
+      return false;
+    }
+    if (r.status != ReadStatus::ok) {
+      // Refused: read it as configured, as before this check (a gateway may not pass it on).
+      ++health_.failed_requests;
+      health_.identity.push_back(u.prefix + ": device type not read (" + r.error + "): read as configured");
+      continue;
+    }
+    const auto family = std::find_if(id->values.begin(), id->values.end(),
+                                     [&](const FamilyValue& f) { return f.value == word; });
+    if (family == id->values.end()) {
+      health_.identity.push_back(u.prefix + ": device type " + hex4(word) +
+                                 ", which the public maps do not name: read as configured");
+    } else if (family->fits) {
+      health_.identity.push_back(u.prefix + ": " + std::string(family->name) + " (device type " + hex4(word) + ")");
+    } else {
+      refused_family_[slot] = config_.name + " " + u.prefix + ": " + where + " reads " + hex4(word) + ", " +
+                              std::string(family->name) + ", which this map does not fit" +
+                              (family->instead.empty() ? "" : " (" + std::string(family->instead) + ")") +
+                              ": nothing is read from it or written to it";
+      health_.identity.push_back(refused_family_[slot]);
+    }
+  }
   return true;
 }
 
@@ -110,6 +170,12 @@ ModbusDevice::WriteResult ModbusDevice::swap_register(int unit, std::uint16_t ad
   if (!ensure_connected(clock_(), ignored)) {
     out.error = health_.last_error;
     return out;
+  }
+  for (std::size_t slot = 0; slot < config_.units.size(); ++slot) {
+    if (config_.units[slot].unit == unit && !refused_family_[slot].empty()) {
+      out.error = refused_family_[slot];
+      return out;
+    }
   }
   std::uint16_t old = 0;
   pace();
@@ -155,11 +221,15 @@ PollResult ModbusDevice::poll() {
     return out;
   }
 
+  for (const std::string& why : refused_family_) {
+    if (!why.empty()) out.errors.push_back(why);
+  }
   std::vector<std::uint16_t> words(kMaxRead);
   bool any_ok = false;
   bool retried = false;
   for (std::size_t i = 0; i < plan_.size(); ++i) {
     const PlannedRead p = plan_[i];  // a copy: split_refused() changes plan_
+    if (!refused_family_[p.slot].empty()) continue;
     const UnitConfig& unit = config_.units[p.slot];
     pace();
     ++out.requests;

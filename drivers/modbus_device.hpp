@@ -66,6 +66,9 @@ struct DeviceHealth {
   std::vector<std::string> refused;
   // Readings the device last reported as "not available": a sensor not fitted.
   std::vector<std::string> not_available;
+  // What each unit with an identity register said it is, at this connection: "solark: a
+  // Deye/Sunsynk single-phase hybrid (device type 0x0003)".
+  std::vector<std::string> identity;
 };
 
 class ModbusDevice {
@@ -101,6 +104,11 @@ class ModbusDevice {
   // Replaces plan_[i], refused whole with 0x02, by smaller reads (the runs of adjacent
   // registers, then single registers); a single register refused is dropped for this connection.
   void split_refused(std::size_t i, PollResult& out);
+  // Reads each unit's identity register (Table::identity) on a new connection; a unit of a
+  // family its table does not fit is refused until the next connection. False when the link
+  // failed (health_.last_error says how).
+  bool identify(PollResult& out);
+  std::vector<std::string> refused_family_;  // per unit slot: why it is refused, or empty
 
   DeviceConfig config_;
   Clock clock_;

@@ -5,6 +5,8 @@
 #include <array>
 
 #include "drivers/registers.hpp"
+#include "drivers/deye_3p.hpp"
+#include "drivers/deye_family.hpp"
 #include "drivers/solark.hpp"
 
 namespace drivers::probe {
@@ -160,8 +162,26 @@ GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std
 SolarkReport probe_solark(const Transport& t, int unit, std::chrono::milliseconds timeout) {
   SolarkReport out;
   Reader r(t, timeout);
-  // 182 battery temperature, 183 battery voltage, 184 SOC (V1.4 map), decoded by shackd's table.
-  const Table& table = solark::table();
+  // The device type first (docs/registers.md §2.9): it says which map the rest is read with.
+  const Table* map = &solark::table();
+  if (const auto type = r.read(unit, 0)) {
+    out.device_type = *type;
+    out.family = "a device type the public maps do not name";
+    for (const auto& f : deye::single_phase_identity().values) {
+      if (f.value == *type) out.family = std::string(f.name), out.kind = f.fits ? "solark" : "";
+    }
+    for (const auto& f : deye::three_phase_lv_identity().values) {
+      if (f.value == *type && f.fits) out.kind = "deye_3p", map = &deye_3p::table();
+    }
+    if (out.kind.empty()) {
+      out.answered = true;
+      return out;
+    }
+  }
+  // Battery temperature, voltage and SOC (V1.4 182-184; 586-588 on the three-phase map), decoded
+  // by shackd's own table.
+  const Table& table = *map;
+  const std::uint16_t temp_at = map == &solark::table() ? 182 : 586;
   const auto decode_at = [&](std::uint16_t address) -> std::optional<double> {
     for (const Register& reg : table.registers) {
       if (reg.address != address) continue;
@@ -174,14 +194,14 @@ SolarkReport probe_solark(const Transport& t, int unit, std::chrono::millisecond
     }
     return std::nullopt;
   };
-  out.battery_v = decode_at(183);
+  out.battery_v = decode_at(static_cast<std::uint16_t>(temp_at + 1));
   if (!out.battery_v) {
     out.error = r.last_error.empty() ? "no answer" : r.last_error;
     return out;
   }
   out.answered = true;
-  out.battery_temp_c = decode_at(182);
-  out.soc_pct = decode_at(184);
+  out.battery_temp_c = decode_at(temp_at);
+  out.soc_pct = decode_at(static_cast<std::uint16_t>(temp_at + 2));
   return out;
 }
 

@@ -40,6 +40,11 @@ struct SolarkReport {
   std::string error;
   std::optional<double> battery_v, battery_temp_c, soc_pct;
   std::vector<std::string> problems;  // implausible values: a wrong unit id or another device
+  // The Deye family's device type (register 0), what it names, and the devices: key that reads
+  // it ("solark", "deye_3p"; empty: no shackd map fits it). Unset when register 0 is not served.
+  std::optional<int> device_type;
+  std::string family;
+  std::string kind = "solark";
 };
 
 SolarkReport probe_solark(const Transport& t, int unit, std::chrono::milliseconds timeout);

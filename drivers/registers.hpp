@@ -93,6 +93,20 @@ bool is_not_available(const Register& r, std::span<const std::uint16_t> words);
 // as input registers and their settings as holding registers, two separate address spaces.
 enum class RegisterSpace { holding, input };
 
+// What a unit says it is: one register whose value names its family (the Deye family's device
+// type in holding register 0, kellerza/sunsynk definitions/__init__.py DEVICE_TYPE). A unit of a
+// family the table does not fit is refused: nothing is read from it and nothing written to it.
+struct FamilyValue {
+  int value;
+  std::string_view name;       // "a Deye/Sunsynk single-phase hybrid"
+  bool fits = false;           // this table is its map
+  std::string_view instead{};  // for a family that does not fit: what to configure instead
+};
+struct Identity {
+  std::uint16_t address = 0;
+  std::span<const FamilyValue> values;
+};
+
 struct Table {
   std::string_view service;     // "system", "battery", "solarcharger", "temperature", "solark"
   std::span<const Register> registers;
@@ -108,6 +122,8 @@ struct Table {
   // A read may not cross a multiple of this (0: no such rule). Luxpower's protocol document
   // reads in blocks of 40 starting at 0, 40, 80 ... (lxp-bridge reads its input registers so).
   int block_align = 0;
+  // Read once per connection before anything else (nullptr: the table trusts its unit id).
+  const Identity* identity = nullptr;
 };
 
 // Assembles the raw integer from `words` (word_count(type) of them).

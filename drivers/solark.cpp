@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "drivers/deye_family.hpp"
+
 namespace drivers::solark {
 
 namespace {
@@ -69,7 +71,13 @@ constexpr std::array kStatus{
 // gateway (80 ms measured) costs more than the bytes: the 81 extra registers take about 170 ms
 // at 9600 baud, the three round trips saved 240 ms. A gateway that takes smaller frames sets
 // `max_block` (USR: 8); one that refuses an address anyway gets the read split around it.
-const Table kTable{"solark", kRegisters, 125, 125, true, kStatus};
+const Table kTable{.service = "solark",
+                   .registers = kRegisters,
+                   .max_gap = 125,
+                   .max_block = 125,
+                   .writes_fc16 = true,
+                   .status = kStatus,
+                   .identity = &deye::single_phase_identity()};
 
 }  // namespace
 

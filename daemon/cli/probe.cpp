@@ -43,9 +43,11 @@ int cmd_probe(const std::vector<std::string>& argv) {
     fmt::print(
         "usage: shackd probe [--victron HOST[:PORT]] [--solark HOST[:PORT] | --solark-rtu DEVICE]\n"
         "                    [--solark-unit N] [--timeout-ms MS] [--budget-s S]\n"
+        "  (--deye and --deye-rtu are the same as --solark and --solark-rtu: any Deye-family unit)\n"
         "  Finds which unit id serves each GX service shackd reads (system, battery monitor or BMS,\n"
         "  solar chargers, temperature sensors, VE.Bus), which Modbus map generation the GX serves, and\n"
-        "  whether a Sol-Ark answers with plausible values; prints a devices: block for the config.\n"
+        "  whether a Sol-Ark answers with plausible values; which Deye family a Deye/Sunsynk/Sol-Ark unit\n"
+        "  is (its device type, register 0); prints a devices: block for the config.\n"
         "  Read-only (function 3), bounded: the GX scan stops after --budget-s (default 60).\n"
         "  Exit 0 when every device asked for answered, 69 when one did not, 64 on a usage error.\n");
     return kExOk;
@@ -57,11 +59,19 @@ int cmd_probe(const std::vector<std::string>& argv) {
   std::chrono::milliseconds timeout{1000}, budget{60000};
   int solark_unit = 1;
   try {
-    a = parse_args("probe", argv, {"--victron", "--solark", "--solark-rtu", "--solark-unit", "--timeout-ms", "--budget-s"},
+    a = parse_args("probe", argv,
+                   {"--victron", "--solark", "--solark-rtu", "--deye", "--deye-rtu", "--solark-unit", "--timeout-ms",
+                    "--budget-s"},
                    {});
+    // Any Deye-family unit: the device type says which map reads it (docs/registers.md §2.9).
+    for (const auto& [alias, name] : {std::pair{"--deye", "--solark"}, std::pair{"--deye-rtu", "--solark-rtu"}}) {
+      if (!a.values.count(alias)) continue;
+      if (a.values.count(name)) throw UsageError(fmt::format("probe: {} and {}: give one", alias, name));
+      a.values[name] = a.values[alias];
+    }
     if (a.values.count("--victron")) gx = host_port("--victron", a.get("--victron", "")), want_gx = true;
     if (a.values.count("--solark") && a.values.count("--solark-rtu")) {
-      throw UsageError("probe: --solark and --solark-rtu: give one");
+      throw UsageError("probe: --solark and --solark-rtu (or --deye and --deye-rtu): give one");
     }
     if (a.values.count("--solark")) solark = host_port("--solark", a.get("--solark", "")), want_solark = true;
     if (a.values.count("--solark-rtu")) solark = drivers::RtuTransport{a.get("--solark-rtu", "")}, want_solark = true;
@@ -119,12 +129,17 @@ int cmd_probe(const std::vector<std::string>& argv) {
     if (!r.answered) {
       fmt::print("# no answer: {}\n#   (wiring A/B, 9600 8N1, the gateway's port and mode, the unit id)\n", r.error);
       all_answered = false;
+    } else if (r.kind.empty()) {
+      fmt::print("#   device type 0x{:04X}: {}, which no shackd map reads (docs/registers.md §2.9)\n", *r.device_type,
+                 r.family);
+      all_answered = false;
     } else {
+      if (r.device_type) fmt::print("#   device type 0x{:04X}: {}\n", *r.device_type, r.family);
       fmt::print("#   battery {:.2f} V, {:.1f} °C, SOC {:.0f} %\n", r.battery_v.value_or(0), r.battery_temp_c.value_or(0),
                  r.soc_pct.value_or(0));
       for (const auto& p : r.problems) fmt::print("#   implausible: {} (another device on this unit id?)\n", p);
       if (!r.problems.empty()) all_answered = false;
-      block += "  solark:\n";
+      block += "  " + r.kind + ":\n";
       if (const auto* tcp = std::get_if<drivers::TcpTransport>(&solark)) {
         block += fmt::format("    transport: tcp\n    host: {}\n    port: {}\n", tcp->host, tcp->port);
       } else {

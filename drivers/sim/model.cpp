@@ -200,7 +200,8 @@ std::optional<double> SiteModel::value(const std::string& service, const std::st
     if (f == "status") return temperature_status;
     return std::nullopt;
   }
-  if (service == "solark") {
+  // The Deye three-phase map names its readings as the single-phase one (docs/registers.md §2.9).
+  if (service == "solark" || service == "deye3p") {
     if (f == "battery_v") return v - 0.05;  // measured at the inverter, after the cable
     if (f == "battery_a") return a;          // the register table turns it into + = discharging
     if (f == "battery_w") return v * a;
@@ -208,6 +209,7 @@ std::optional<double> SiteModel::value(const std::string& service, const std::st
     if (f == "soc_pct") return std::round(soc_pct);
     if (f == "pv1_w") return pv_solark * 0.6;
     if (f == "pv2_w") return pv_solark * 0.4;
+    if (service == "deye3p" && (f == "load_l1_w" || f == "load_l2_w" || f == "load_l3_w")) return load / 3;
     if (f == "load_l1_w" || f == "load_l2_w") return load / 2;
     if (f == "load_w" || f == "inverter_out_w") return load;
     if (f == "grid_hz") return 60.0;

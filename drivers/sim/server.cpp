@@ -230,8 +230,22 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
     modbus_reply(ctx, query, length, settings_);
     return;
   }
+  const drivers::Identity* identity = spec && spec->table ? spec->table->identity : nullptr;
+  const bool read = function == MODBUS_FC_READ_HOLDING_REGISTERS || function == MODBUS_FC_READ_INPUT_REGISTERS;
   if (f.exception && (f.exception_unit == 0 || f.exception_unit == unit)) {
     modbus_reply_exception(ctx, query, static_cast<unsigned>(f.exception));
+  } else if (identity && read && address == identity->address && ((query[header + 3] << 8) | query[header + 4]) == 1) {
+    int type = 0;
+    for (const auto& v : identity->values) {
+      if (v.fits) {
+        type = v.value;
+        break;
+      }
+    }
+    modbus_mapping_t* map = modbus_mapping_new_start_address(0, 0, 0, 0, address, 1, address, 1);
+    map->tab_registers[0] = map->tab_input_registers[0] = static_cast<std::uint16_t>(spec->device_type.value_or(type));
+    modbus_reply(ctx, query, length, map);
+    modbus_mapping_free(map);
   } else if (!spec) {
     // The GX answers a unit with no service behind it with 0x0A (docs/registers.md §1.3).
     modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_GATEWAY_PATH);

@@ -25,6 +25,9 @@ struct UnitSpec {
   // Addresses inside the range that this firmware does not serve: a read that touches one is
   // refused whole with 0x02, as dbus-modbustcp does (first, last; inclusive).
   std::vector<std::pair<std::uint16_t, std::uint16_t>> holes{};
+  // What the unit answers at its table's identity register (Table::identity), wherever that is;
+  // unset: the first family the table fits (a Deye single-phase hybrid says 0x0003).
+  std::optional<int> device_type{};
 };
 
 // The GX's Modbus map by dbus-modbustcp generation (its git history; docs/registers.md §1.9):

@@ -138,7 +138,7 @@ out=$("$shackd" check --config "$dir/good.yaml" 2>&1) && ! grep -q "charge_block
   passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: both chargers stopped needs no warning: $out"; }
 expect "solark without max_charge_a" "devices.solark.max_charge_a: required with solark in safety.charge_block_action" \
   's/    max_charge_a: 150.*//'
-expect "an unknown charge-block action" "safety.charge_block_action (line 39:24): 'gx' must be alarm, dvcc, solark, eg4 or a list of dvcc, solark and eg4" \
+expect "an unknown charge-block action" "safety.charge_block_action (line 39:24): 'gx' must be alarm, dvcc, solark, deye_3p, eg4 or a list of dvcc, solark, deye_3p and eg4" \
   's/  charge_block_action: \[dvcc, solark\].*/  charge_block_action: [gx, solark]/'
 expect "max_charge_a out of range" "devices.solark.max_charge_a (line 20:19): 400 is out of range: must be 1 to 290" \
   's/    max_charge_a: 150.*/    max_charge_a: 400/'
@@ -177,7 +177,7 @@ expect "a charge limit of a device that is disabled" \
 sed -e '/^devices:/,/^mqtt:/{/^mqtt:/!d}' -e 's/  charge_block_action: \[dvcc, solark\].*/  charge_block_action: alarm/' \
   "$dir/good.yaml" >"$dir/none.yaml"
 out=$("$shackd" check --config "$dir/none.yaml" 2>&1)
-[[ $? -eq 78 ]] && grep -qF "devices: none is configured (of victron, solark, eg4): shackd needs a battery voltage" <<<"$out" &&
+[[ $? -eq 78 ]] && grep -qF "devices: none is configured (of victron, solark, deye_3p, eg4): shackd needs a battery voltage" <<<"$out" &&
   passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: no device: $out"; }
 
 # The Solar Shack, written out in full, is an example a site applies on purpose.

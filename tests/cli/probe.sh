@@ -38,6 +38,8 @@ check "the system on unit 100" 'grep -qE "^#   unit 100: system: 52.3 V" <<<"$ou
 check "the battery monitor found on 238" 'grep -qE "^#   unit 238: battery monitor: 52.30 V, 20.0 °C" <<<"$out"'
 check "the solar charger found on 239" 'grep -qE "^#   unit 239: solar charger" <<<"$out"'
 check "the temperature sensor found on 24" 'grep -qE "^#   unit  24: temperature sensor: 20.0 °C" <<<"$out"'
+check "the Sol-Ark's family from its device type (register 0)" \
+  'grep -qxF "#   device type 0x0003: a Deye/Sunsynk/Sol-Ark single-phase hybrid" <<<"$out"'
 check "the newest map" 'grep -qF "# its Modbus map: dbus-modbustcp v1.0.95 or later" <<<"$out"'
 check "the Sol-Ark's values" 'grep -qE "^#   battery 52.25 V, 20.0 °C" <<<"$out"'
 check "the devices: block" 'grep -qE "^    battery_unit: 238$" <<<"$out" && grep -qE "^    charger_units: \[239\]$" <<<"$out" &&

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "drivers/deye_3p.hpp"
 #include "drivers/eg4.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
                                   {"solarcharger", &drivers::victron::solarcharger_table()},
                                   {"temperature", &drivers::victron::temperature_table()},
                                   {"solark", &drivers::solark::table()},
+                                  {"deye3p", &drivers::deye_3p::table()},
                                   {"eg4", &drivers::eg4::input_table()},
                                   {"eg4_settings", &drivers::eg4::holding_table()}};
   int differ = 0;

@@ -64,9 +64,13 @@ TEST_CASE("both devices read from the simulator, in as few requests as planned")
   CHECK(v.errors.empty());
   CHECK(s.errors.empty());
   CHECK(v.requests == 5);  // one per unit, and the battery's 1297 (a BMS's allow-to-charge)
-  CHECK(s.requests == 1);  // 79..191 in one read: the fewest the map allows
-  CHECK(static_cast<std::size_t>(s.requests) == solark.plan().size());
-  CHECK(solark.poll().requests == 1);  // and so every cycle, not only the first
+  // 79..191 in one read, the fewest the map allows, and at this first connection its device
+  // type (register 0): a single-phase hybrid, the family this map fits.
+  CHECK(s.requests == 2);
+  CHECK(solark.plan().size() == 1);
+  REQUIRE(solark.health().identity.size() == 1);
+  CHECK(solark.health().identity[0] == "solark: a Deye/Sunsynk/Sol-Ark single-phase hybrid (device type 0x0003)");
+  CHECK(solark.poll().requests == 1);  // and so every cycle after
 
   // 8,000 W in, 1,850 W out at 52.0 V rest: +118.3 A, +1.18 V of I x R at the terminals.
   const double amps = (8000.0 - 1850.0) / 52.0;
