@@ -25,8 +25,19 @@ stage() {
   stage_start=$SECONDS
   echo "== $1"
 }
-scripts/setup.sh
+# Every stage's host packages at once, before anything runs beside them (two apt-gets at a time
+# would fight over dpkg's lock): the sanitizer tree's clang, the cross compiler, qemu, debootstrap.
+scripts/setup.sh clang libclang-rt-14-dev debootstrap qemu-user-static qemu-user g++-aarch64-linux-gnu
 jobs=$(nproc)
+
+# The trixie stages' two Debian roots (the trixie build root with its packages, the Pi's arm64
+# root) are made while the native trees build: they wait on the archive and on one core, the
+# builds on both. Their own dpkg databases, not the host's. Waited for before the trixie stages.
+mkdir -p build
+(scripts/build-root.sh trixie scripts/setup.sh g++-aarch64-linux-gnu qemu-user &&
+  tests/package/pi_root.sh --base trixie arm64) >build/roots.log 2>&1 &
+roots_pid=$!
+trap 'kill $roots_pid 2>/dev/null || true' EXIT
 
 stage "build (RelWithDebInfo, -Werror)"
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -51,6 +62,7 @@ stage "Raspberry Pi OS 12: the bookworm arm64 package, its tests under qemu-user
 scripts/cross.sh arm64 bookworm
 
 stage "Raspberry Pi OS 13: the trixie arm64 package (GCC 14, in a trixie build root), its unit tests under qemu-user"
+wait $roots_pid || { tail -30 build/roots.log; echo "test: making the trixie roots failed (build/roots.log)" >&2; exit 1; }
 scripts/cross.sh arm64 trixie --unit   # the broker cases under qemu: in the bookworm tree
 stage "the trixie arm64 package installed, run and upgraded in a trixie arm64 root under qemu"
 tests/package/pi_root.sh build-arm64-trixie/shackd_*~deb13_arm64.deb trixie

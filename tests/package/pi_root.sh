@@ -8,14 +8,23 @@
 #     older schema; the new version installed over it keeps both untouched, and the next start
 #     migrates the database, with a backup beside it, keeping the data.
 # Usage: tests/package/pi_root.sh DEB bookworm|trixie   (root: debootstrap, chroot, binfmt_misc)
+#        tests/package/pi_root.sh --base bookworm|trixie ARCH   only makes the base root (CI makes
+#                                  it while the native trees build: scripts/test.sh)
 # The base root is made once (debootstrap --foreign, its second stage under qemu: minutes) in
 # ${SHACKD_ROOTS:-/var/tmp/shackd-roots}/pi-<suite>-<arch>; each run works on a fresh copy.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-deb=$(realpath "${1:?usage: pi_root.sh DEB bookworm|trixie}")
-suite=${2:?usage: pi_root.sh DEB bookworm|trixie}
-arch=$(dpkg-deb -f "$deb" Architecture)
-version=$(dpkg-deb -f "$deb" Version)
+base_only=""
+if [[ ${1:-} == --base ]]; then
+  base_only=1
+  suite=${2:?usage: pi_root.sh --base bookworm|trixie ARCH}
+  arch=${3:?usage: pi_root.sh --base bookworm|trixie ARCH}
+else
+  deb=$(realpath "${1:?usage: pi_root.sh DEB bookworm|trixie}")
+  suite=${2:?usage: pi_root.sh DEB bookworm|trixie}
+  arch=$(dpkg-deb -f "$deb" Architecture)
+  version=$(dpkg-deb -f "$deb" Version)
+fi
 roots=${SHACKD_ROOTS:-/var/tmp/shackd-roots}
 base="$roots/pi-$suite-$arch"
 root="$roots/pi-$suite-$arch.test"
@@ -43,6 +52,7 @@ if [ ! -x "$base/usr/bin/apt-get" ]; then
     || { tail -20 "$base.log"; echo "pi_root: debootstrap's second stage failed ($base.log)"; exit 1; }
   rm -rf "$base" && mv "$base.tmp" "$base"
 fi
+[[ -z $base_only ]] || exit 0
 
 rm -rf "$root"
 cp -a "$base" "$root"
