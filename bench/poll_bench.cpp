@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "drivers/modbus_device.hpp"
-#include "drivers/sim/model.hpp"
-#include "drivers/sim/server.hpp"
+#include "sim/model.hpp"
+#include "sim/server.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
 

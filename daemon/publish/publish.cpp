@@ -336,7 +336,8 @@ std::string health_json(const drivers::DeviceHealth& h, rules::SteadyTime now) {
          {"failed_requests", h.failed_requests},
          {"reconnects", h.reconnects},
          {"not_served", h.refused},           // registers this firmware refuses (0x02)
-         {"not_available", h.not_available}};  // sensors that report "not available"
+         {"not_available", h.not_available},  // sensors that report "not available"
+         {"identity", h.identity}};           // what each unit said it is (the Deye family's device type)
   j["last_success_age_s"] = h.last_success ? json(age_s(now, *h.last_success)) : json(nullptr);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

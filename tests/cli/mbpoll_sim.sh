@@ -8,14 +8,16 @@ command -v mbpoll >/dev/null || { echo "FAIL: mbpoll is not installed (scripts/s
 dir=$(mktemp -d)
 mkfifo "$dir/in"
 "$sim" --victron-port 0 --solark-port 0 --battery-v 52.30 --internal-ohm 0 --house-w 0 --pv-w 0 \
-  <"$dir/in" >"$dir/out" 2>&1 &
+  --device eg4=eg4:0 --device solark_b=solark:0 <"$dir/in" >"$dir/out" 2>&1 &
 pid=$!
 exec 3>"$dir/in"  # keep the simulator's stdin open
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do grep -q '^ready' "$dir/out" && break; sleep 0.1; done
 ready=$(grep '^ready' "$dir/out") || { echo "FAIL: simulator did not start: $(cat "$dir/out")"; exit 1; }
 vport=$(sed -E 's/.*victron=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
-sport=$(sed -E 's/.*solark=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
+sport=$(sed -E 's/.* solark=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
+eport=$(sed -E 's/.* eg4=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
+bport=$(sed -E 's/.* solark_b=127.0.0.1:([0-9]+).*/\1/' <<<"$ready")
 passed=0 failed=0
 
 # read UNIT PORT ADDRESS: the raw value mbpoll prints (-0: 0-based wire addresses; -1: one poll)
@@ -32,6 +34,24 @@ expect "GX battery temperature (262, /10)" 225 "$vport" 262 200
 expect "Sol-Ark battery voltage (183, x0.01, 5 cm of cable drop)" 1 "$sport" 183 5225
 expect "Sol-Ark battery temperature (182, x0.1 - 100)" 1 "$sport" 182 1200
 expect "Sol-Ark grid frequency (79, x0.01)" 1 "$sport" 79 6000
+
+# Devices served from their kinds' tables (--device): an EG4's input registers (function 4,
+# mbpoll -t 3), its SOC (65 %) in the low byte of 5 and its SOH (98 %) in the high byte, and
+# its charging current (holding 101); a second Sol-Ark on a port of its own.
+read_input() { mbpoll -0 -1 -t 3 -m tcp -p "$2" -a "$1" -r "$3" -c 1 127.0.0.1 2>&1 | sed -nE "s/^\[$3\]:[[:space:]]+([0-9]+).*/\1/p"; }
+got=$(read_input 1 "$eport" 4)
+# 52.30 V less 5 cm of cable, 52.25 V, at 0.1 V: 523 (rounded half away)
+if [[ $got == 523 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: EG4 input 4 read '$got', want 523"; fi
+got=$(read_input 1 "$eport" 5)
+if [[ $got == $((98 * 256 + 65)) ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: EG4 input 5 read '$got', want $((98 * 256 + 65))"; fi
+expect "EG4 charging current (holding 101, A)" 1 "$eport" 101 100
+expect "a second Sol-Ark's battery voltage (183)" 1 "$bport" 183 5225
+answer=$(mbpoll -0 -1 -m tcp -p "$eport" -a 1 -r 4 -c 1 127.0.0.1 2>&1)
+if grep -qi "Illegal data address" <<<"$answer" && ! grep -q "523" <<<"$answer"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL: function 3 at 4 on the EG4 (its settings, where 4 is not served) did not refuse: $answer"
+fi
 
 # A unit with no service behind it: the GX's 0x0A.
 answer=$(mbpoll -0 -1 -m tcp -p "$vport" -a 77 -r 840 -c 1 127.0.0.1 2>&1)

@@ -86,9 +86,11 @@ TEST_CASE("state, decision and reason JSON: values with ages, missing as null, S
   drivers::DeviceHealth h;
   h.connected = true;
   h.last_success = s.now - 3s;
+  h.identity = {"solark: device type 0x0999, which the public maps do not name: read as configured"};
   const json hj = json::parse(shackd::health_json(h, s.now));
   CHECK(hj["connected"] == true);
   CHECK(hj["last_success_age_s"] == 3.0);
+  CHECK(hj["identity"] == json::array({h.identity[0]}));  // the Deye family's device type, said
 }
 
 namespace {

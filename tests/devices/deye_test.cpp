@@ -9,7 +9,7 @@
 
 #include "drivers/deye_3p.hpp"
 #include "drivers/modbus_device.hpp"
-#include "drivers/sim/server.hpp"
+#include "sim/server.hpp"
 #include "drivers/solark.hpp"
 
 using namespace std::chrono_literals;

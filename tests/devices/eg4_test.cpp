@@ -18,7 +18,7 @@
 #include "drivers/device_status.hpp"
 #include "drivers/eg4.hpp"
 #include "drivers/modbus_device.hpp"
-#include "drivers/sim/server.hpp"
+#include "sim/server.hpp"
 
 using namespace std::chrono_literals;
 

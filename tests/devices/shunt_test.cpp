@@ -14,7 +14,7 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/loop/daemon.hpp"
-#include "drivers/sim/server.hpp"
+#include "sim/server.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
 #include "tests/devices/shunt.hpp"

@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "drivers/sim/model.hpp"
+#include "sim/model.hpp"
 #include "rules/decide.hpp"
 #include "rules/validate.hpp"
 

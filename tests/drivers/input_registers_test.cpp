@@ -11,8 +11,8 @@
 
 #include "drivers/modbus_device.hpp"
 #include "drivers/registers.hpp"
-#include "drivers/sim/model.hpp"
-#include "drivers/sim/server.hpp"
+#include "sim/model.hpp"
+#include "sim/server.hpp"
 
 using namespace std::chrono_literals;
 using drivers::Register;

@@ -10,7 +10,7 @@
 #include <atomic>
 
 #include "drivers/mqtt/client.hpp"
-#include "drivers/sim/model.hpp"
+#include "sim/model.hpp"
 
 namespace sim {
 

@@ -1,4 +1,4 @@
-#include "drivers/sim/server.hpp"
+#include "sim/server.hpp"
 
 #include <modbus.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "drivers/sim/model.hpp"
+#include "sim/model.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "drivers/sim/mqtt_site.hpp"
+#include "sim/mqtt_site.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "drivers/registers.hpp"
-#include "drivers/sim/model.hpp"
+#include "sim/model.hpp"
 
 struct _modbus;  // libmodbus context
 struct _modbus_mapping_t;

@@ -1,6 +1,7 @@
 // shackd-sim: a simulated Solar Shack on loopback. It serves the Victron GX (system, battery
-// monitor, solar charger and temperature units) and the Sol-Ark over Modbus TCP, from one
-// physical model, driven by a scenario file and by commands on standard input.
+// monitor, solar charger and temperature units), the Sol-Ark and any other device of a kind
+// shackd knows (--device, from that kind's tables) over Modbus TCP, from one physical model,
+// driven by a scenario file and by commands on standard input.
 #include <fmt/format.h>
 
 #include <atomic>
@@ -20,11 +21,13 @@
 #include <unistd.h>
 #include <vector>
 
-#include "drivers/sim/model.hpp"
-#include "drivers/sim/mqtt_site.hpp"
-#include "drivers/sim/server.hpp"
+#include "drivers/kinds.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
+#include "sim/kind_units.hpp"
+#include "sim/model.hpp"
+#include "sim/mqtt_site.hpp"
+#include "sim/server.hpp"
 
 namespace {
 
@@ -43,6 +46,11 @@ options:
   --charger-unit N        solar charger unit id (default 226)
   --temperature-unit N    temperature service unit id (default 24)
   --solark-unit N         Sol-Ark unit id (default 1)
+  --device NAME=KIND:PORT one more device of any kind shackd knows (victron, solark, deye_3p,
+                          eg4), served from that kind's own tables at its default unit ids, its
+                          charge limits writable; repeatable (two inverters: --device
+                          solark_a=solark:5031 --device solark_b=solark:5032); PORT 0 = any free
+                          port. It is listed in the ready line and takes `fault NAME ...`
   --gx-firmware VER       serve the GX map of dbus-modbustcp VER (default: the newest); older ones
                           refuse (0x02) what they lack: <1.0.95 the reserved 847-864 holes,
                           <1.0.85 884-913, <1.0.78 solar charger 792/793
@@ -93,6 +101,12 @@ struct Options {
   std::string bind = "127.0.0.1";
   int victron_port = 5020, solark_port = 5021;
   int battery_unit = 225, charger_unit = 226, temperature_unit = 24, solark_unit = 1;
+  struct Device {
+    std::string name;
+    const drivers::DeviceKind* kind = nullptr;
+    int port = 0;
+  };
+  std::vector<Device> devices;  // --device
   std::string scenario;
   sim::GxMap gx_map;
   double speed = 1;
@@ -161,6 +175,27 @@ int main(int argc, char** argv) {
         const auto eq = v.find('=');
         if (eq == std::string::npos) throw std::runtime_error(a + " wants NAME=TOPIC, got '" + v + "'");
         (a == "--tasmota-relay" ? o.relays : o.sensors)[v.substr(0, eq)] = v.substr(eq + 1);
+      } else if (a == "--device") {
+        const auto eq = v.find('='), colon = v.rfind(':');
+        if (eq == std::string::npos || colon == std::string::npos || colon < eq) {
+          throw std::runtime_error("--device wants NAME=KIND:PORT, got '" + v + "'");
+        }
+        Options::Device d{v.substr(0, eq), nullptr, integer(v.substr(colon + 1), "--device " + v.substr(0, eq) + " port")};
+        const std::string kind = v.substr(eq + 1, colon - eq - 1);
+        d.kind = drivers::find_kind(drivers::builtin_kinds(), kind);
+        if (!d.kind) {
+          std::string known;
+          for (const auto* k : drivers::builtin_kinds()) known += (known.empty() ? "" : ", ") + std::string(k->key);
+          throw std::runtime_error("--device " + d.name + ": no kind '" + kind + "' (" + known + ")");
+        }
+        if (d.name.empty() || d.name == "victron" || d.name == "solark") {
+          throw std::runtime_error("--device '" + d.name + "': a name of its own (victron and solark are the default devices)");
+        }
+        for (const auto& other : o.devices) {
+          if (other.name == d.name) throw std::runtime_error("--device " + d.name + ": given twice");
+        }
+        if (d.port < 0 || d.port > 65535) throw std::runtime_error("--device " + d.name + ": port out of range");
+        o.devices.push_back(std::move(d));
       } else if (a == "--metered-relay") {
         o.metered.insert(v);
       } else if (a == "--load") {
@@ -207,9 +242,15 @@ int main(int argc, char** argv) {
   // The Sol-Ark's battery max charge current (holding register 210, A), written with function 16
   // only (docs/registers.md §2.8); 185 A is the single-phase models' top of range.
   solark.serve_writable(o.solark_unit, 210, 185, true);
+  std::vector<std::unique_ptr<sim::DeviceServer>> extra;
+  for (const auto& d : o.devices) {
+    extra.push_back(std::make_unique<sim::DeviceServer>(d.name, o.bind, d.port, sim::units_for(*d.kind), model, model_mutex));
+    sim::serve_charge_limits(*extra.back(), *d.kind, 100);
+  }
   try {
     victron.start();
     solark.start();
+    for (auto& d : extra) d->start();
   } catch (const std::exception& e) {
     fmt::print(stderr, "shackd-sim: {}\n", e.what());
     return 71;
@@ -263,13 +304,18 @@ int main(int argc, char** argv) {
       return 64;
     }
   }
-  fmt::print("ready victron={}:{} solark={}:{}\n", o.bind, victron.port(), o.bind, solark.port());
+  std::string more;
+  for (const auto& d : extra) more += fmt::format(" {}={}:{}", d->name(), o.bind, d->port());
+  fmt::print("ready victron={}:{} solark={}:{}{}\n", o.bind, victron.port(), o.bind, solark.port(), more);
   std::fflush(stdout);
 
   const auto device = [&](const std::string& name) -> sim::DeviceServer& {
     if (name == "victron") return victron;
     if (name == "solark") return solark;
-    throw std::runtime_error("no device '" + name + "' (victron or solark)");
+    for (auto& d : extra) {
+      if (d->name() == name) return *d;
+    }
+    throw std::runtime_error("no device '" + name + "' (victron, solark or a --device name)");
   };
   bool stdin_open = true;
   // Commands are read with read(2), not std::getline: poll() on the descriptor cannot see lines
@@ -405,5 +451,6 @@ int main(int argc, char** argv) {
   mqtt_site.reset();
   victron.stop();
   solark.stop();
+  for (auto& d : extra) d->stop();
   return 0;
 }

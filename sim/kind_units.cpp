@@ -1,0 +1,43 @@
+#include "sim/kind_units.hpp"
+
+#include <algorithm>
+
+namespace sim {
+
+namespace {
+const drivers::UnitSlot* slot_named(const drivers::DeviceKind& kind, std::string_view name) {
+  for (const auto& s : kind.units) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+}  // namespace
+
+std::vector<UnitSpec> units_for(const drivers::DeviceKind& kind) {
+  std::vector<UnitSpec> out;
+  for (const auto& slot : kind.units) {
+    if (!slot.table || !slot.default_id || slot.table->registers.empty()) continue;
+    int first = 65535, last = 0;
+    for (const auto& r : slot.table->registers) {
+      first = std::min<int>(first, r.address);
+      last = std::max<int>(last, r.address + drivers::word_count(r.type) - 1);
+    }
+    for (const auto& w : kind.charge_limits) {
+      if (w.unit == slot.name) first = std::min<int>(first, w.address), last = std::max<int>(last, w.address);
+    }
+    out.push_back({*slot.default_id, slot.table, static_cast<std::uint16_t>(first),
+                   static_cast<std::uint16_t>(last - first + 1)});
+  }
+  return out;
+}
+
+void serve_charge_limits(DeviceServer& server, const drivers::DeviceKind& kind, int initial_a) {
+  for (const auto& w : kind.charge_limits) {
+    const drivers::UnitSlot* slot = slot_named(kind, w.unit);
+    if (!slot || !slot->default_id) continue;
+    const auto initial = static_cast<std::int16_t>(w.no_limit != 0 ? w.no_limit : initial_a);
+    server.serve_writable(*slot->default_id, w.address, initial, slot->table && slot->table->writes_fc16);
+  }
+}
+
+}  // namespace sim

@@ -1,0 +1,20 @@
+#pragma once
+// Any device kind served from its own tables: each unit slot at its default id, over the span
+// of addresses its table reads, and its charge-limit registers writable. What `shackd-sim
+// --device NAME=KIND:PORT` serves; the model answers each table by its service name.
+#include <vector>
+
+#include "drivers/device_kind.hpp"
+#include "sim/server.hpp"
+
+namespace sim {
+
+// The units to serve for `kind` (slots without a default id, such as the GX's solar chargers,
+// are left out).
+std::vector<UnitSpec> units_for(const drivers::DeviceKind& kind);
+
+// Makes each of the kind's charge-limit registers writable on `server`, holding `initial_a`
+// (or its "no limit" value where that is not 0, as the GX's DVCC -1).
+void serve_charge_limits(DeviceServer& server, const drivers::DeviceKind& kind, int initial_a);
+
+}  // namespace sim
