@@ -19,6 +19,7 @@
 #include "drivers/eg4.hpp"
 #include "drivers/modbus_device.hpp"
 #include "sim/server.hpp"
+#include "tests/support/device_site.hpp"
 
 using namespace std::chrono_literals;
 
@@ -35,18 +36,6 @@ std::optional<double> reading(const drivers::PollResult& r, const std::string& n
   }
   return std::nullopt;
 }
-
-const char* kRelays = R"(relays:
-  primary_s21: {protocol: tasmota, topic: primary_s21}
-  dump_s19_1: {protocol: tasmota, topic: dump_s19_1}
-  heat_room_fan: {protocol: tasmota, topic: heat_room_fan}
-  heat_room_heater: {protocol: tasmota, topic: heat_room_heater}
-  main_room_fan: {protocol: tasmota, topic: main_room_fan}
-  main_room_heater: {protocol: tasmota, topic: main_room_heater}
-sensors:
-  heat_room_temp: {topic: tele/heat_room_temp/SENSOR, format: tasmota, key: DS18B20}
-  main_room_temp: {topic: tele/main_room_temp/SENSOR, format: tasmota, key: DS18B20}
-)";
 
 }  // namespace
 
@@ -111,7 +100,7 @@ TEST_CASE("Luxpower fault codes are named E000-E031 across the two words, as its
 
 TEST_CASE("devices.eg4: its offers fill the readings, and its charge block needs the current to put back") {
   const std::string device = "devices:\n  eg4: {host: 127.0.0.1, port: 1502, unit: 1}\n";
-  const auto ok = shackd::parse_config(device + kRelays, "eg4.yaml");
+  const auto ok = shackd::parse_config(device + test::kShackRelays, "eg4.yaml");
   REQUIRE_MESSAGE(ok.config, (ok.errors.empty() ? "" : ok.errors.front()));
   const auto& c = *ok.config;
   REQUIRE(c.devices.size() == 1);
@@ -121,7 +110,7 @@ TEST_CASE("devices.eg4: its offers fill the readings, and its charge block needs
   CHECK(c.load_readings == std::vector<std::string>{"eg4.eps_w"});
   CHECK(c.battery_temp_readings.empty());  // 67 is not offered: nothing says how "no sensor" reads
 
-  const auto block = device + kRelays + "safety:\n  charge_block_action: eg4\n";
+  const auto block = device + test::kShackRelays + "safety:\n  charge_block_action: eg4\n";
   const auto missing = shackd::parse_config(block, "eg4.yaml");
   REQUIRE_FALSE(missing.config);
   CHECK(missing.errors.front().find("devices.eg4.max_charge_a: required with eg4") != std::string::npos);
@@ -149,9 +138,8 @@ TEST_CASE("an EG4-only site: the daemon decides on the EG4's voltage and holds i
                         << ", unit: 1, timeout_ms: 300, pacing_ms: 0, max_charge_a: 100}\n"
                         << "readings:\n  battery_temp_c: [eg4.battery_temp_c]\n"
                         << "safety:\n  charge_block_action: eg4\n"
-                        << kRelays
-                        << "profiles:\n  site:\n    electrical_stale_after_s: 2\n  miners:\n    - name: \"Primary S21+\"\n"
-                           "  zones:\n    - name: Heat Room\n    - name: Main Room\n";
+                        << test::kShackRelays
+                        << test::kOneMinerProfiles;
 
   std::string state;
   shackd::Seams seams;
@@ -162,13 +150,7 @@ TEST_CASE("an EG4-only site: the daemon decides on the EG4's voltage and holds i
     // Not a dry run: a dry run writes no charge limit either.
     shackd::Daemon daemon(shackd::RunOptions{config.string(), false, false}, std::move(seams));
     REQUIRE_FALSE(daemon.start());
-    const auto cycle_until = [&](auto done) {
-      for (int i = 0; i < 50 && !done(); ++i) {  // at most 50 cycles of the real clock, 10 s
-        daemon.cycle();
-        std::this_thread::sleep_for(200ms);
-      }
-      return done();
-    };
+    const auto cycle_until = [&](auto done) { return test::cycle_until(daemon, done); };
     const auto& snap = daemon.snapshot();
     CHECK(cycle_until([&] { return daemon.decision().battery.measured_v.has_value(); }));
     REQUIRE_FALSE(snap.battery_v.empty());

@@ -15,6 +15,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/loop/daemon.hpp"
 #include "sim/server.hpp"
+#include "tests/support/device_site.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
 #include "tests/devices/shunt.hpp"
@@ -26,18 +27,6 @@ namespace {
 
 // The registry with the new kind: the built-in kinds and one line more.
 const drivers::DeviceKind* const kKinds[] = {&drivers::victron::kind(), &drivers::solark::kind(), &test::shunt::kind()};
-
-const char* kRelays = R"(relays:
-  primary_s21: {protocol: tasmota, topic: primary_s21}
-  dump_s19_1: {protocol: tasmota, topic: dump_s19_1}
-  heat_room_fan: {protocol: tasmota, topic: heat_room_fan}
-  heat_room_heater: {protocol: tasmota, topic: heat_room_heater}
-  main_room_fan: {protocol: tasmota, topic: main_room_fan}
-  main_room_heater: {protocol: tasmota, topic: main_room_heater}
-sensors:
-  heat_room_temp: {topic: tele/heat_room_temp/SENSOR, format: tasmota, key: DS18B20}
-  main_room_temp: {topic: tele/main_room_temp/SENSOR, format: tasmota, key: DS18B20}
-)";
 
 std::string devices(int gx_port, int shunt_port) {
   return "devices:\n  victron: {host: 127.0.0.1, port: " + std::to_string(gx_port) +
@@ -60,7 +49,7 @@ TEST_CASE("the shunt's table decodes its recorded fixture, every register of it"
 }
 
 TEST_CASE("devices.shunt is read by what its kind declares, and its offers rank it first") {
-  const std::string text = devices(1502, 1503) + kRelays;
+  const std::string text = devices(1502, 1503) + test::kShackRelays;
   const auto with = shackd::parse_config(text, "shunt.yaml", kKinds);
   REQUIRE_MESSAGE(with.config, (with.errors.empty() ? "" : with.errors.front()));
   const auto& c = *with.config;
@@ -79,7 +68,7 @@ TEST_CASE("devices.shunt is read by what its kind declares, and its offers rank 
   // Its section takes what its kind declares and nothing else: no serial line, a unit from 1.
   std::string bad_devices = devices(1502, 1503);
   bad_devices.replace(bad_devices.find("unit: 7"), 7, "unit: 0, baud: 9600");
-  const auto bad = shackd::parse_config(bad_devices + kRelays, "shunt.yaml", kKinds);
+  const auto bad = shackd::parse_config(bad_devices + test::kShackRelays, "shunt.yaml", kKinds);
   REQUIRE_FALSE(bad.config);
   std::string all;
   for (const auto& e : bad.errors) all += e + "\n";
@@ -105,9 +94,8 @@ TEST_CASE("the daemon polls the shunt, decides on its voltage, and falls back to
   const auto config = dir / "shackd.yaml";
   std::ofstream(config) << "database:\n  path: " << (dir / "shackd.db").string()
                         << "\nloop:\n  interval_ms: 200\nmqtt:\n  uri: tcp://127.0.0.1:1\n  prefix: shack\n"
-                        << devices(gx.port(), shunt.port()) << kRelays
-                        << "profiles:\n  site:\n    electrical_stale_after_s: 2\n  miners:\n    - name: \"Primary S21+\"\n"
-                           "  zones:\n    - name: Heat Room\n    - name: Main Room\n";
+                        << devices(gx.port(), shunt.port()) << test::kShackRelays
+                        << test::kOneMinerProfiles;
 
   std::string state;  // the last shack/state payload
   shackd::Seams seams;
@@ -118,13 +106,7 @@ TEST_CASE("the daemon polls the shunt, decides on its voltage, and falls back to
   {
     shackd::Daemon daemon(shackd::RunOptions{config.string(), true, false}, std::move(seams));
     REQUIRE_FALSE(daemon.start());
-    const auto cycle_until = [&](auto done) {
-      for (int i = 0; i < 50 && !done(); ++i) {  // at most 50 cycles of the real clock, 10 s
-        daemon.cycle();
-        std::this_thread::sleep_for(200ms);
-      }
-      return done();
-    };
+    const auto cycle_until = [&](auto done) { return test::cycle_until(daemon, done); };
     const auto& snap = daemon.snapshot();
     CHECK(cycle_until([&] { return daemon.decision().battery.source == 0; }));
     REQUIRE_FALSE(snap.battery_v.empty());
