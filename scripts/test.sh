@@ -4,8 +4,8 @@
 # runs all but the accelerated whole-day scenarios; then the threaded suites under ThreadSanitizer, the arm64 packages for bookworm and trixie with their
 # tests under qemu (trixie's also installed and upgraded in a trixie arm64 root), each fuzz target
 # for 60 s, and a one-day accelerated soak.
-#   scripts/test.sh         everything, as CI runs it (55 minutes on 2 cores on 2026-11-23, the
-#                           trixie steps 14 of them when their debootstrap roots are made anew)
+#   scripts/test.sh         everything, as CI runs it (its stages' times are printed as it goes;
+#                           docs/development.md has the last measured run)
 #   scripts/test.sh quick   the inner loop: build build/ and run the `unit` label (about 13 s
 #                           once built; the packages must be there: run the full command once)
 set -euo pipefail
@@ -33,8 +33,11 @@ jobs=$(nproc)
 # The trixie stages' two Debian roots (the trixie build root with its packages, the Pi's arm64
 # root) are made while the native trees build: they wait on the archive and on one core, the
 # builds on both. Their own dpkg databases, not the host's. Waited for before the trixie stages.
+# The two arm64 sysroots (the target's .debs, with apt's own private state) come with them.
 mkdir -p build
 (scripts/build-root.sh trixie scripts/setup.sh g++-aarch64-linux-gnu qemu-user &&
+  scripts/build-root.sh trixie scripts/cross-sysroot.sh arm64 trixie "$PWD/build-arm64-trixie/sysroot" &&
+  scripts/cross-sysroot.sh arm64 bookworm "$PWD/build-arm64-bookworm/sysroot" &&
   tests/package/pi_root.sh --base trixie arm64) >build/roots.log 2>&1 &
 roots_pid=$!
 trap 'kill $roots_pid 2>/dev/null || true' EXIT
@@ -56,19 +59,25 @@ stage "build (ThreadSanitizer): the threaded suites and the daemon end to end"
 scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHACKD_TSAN=ON -DSHACKD_BENCH=OFF \
   -- driver_tests mqtt_tests device_kind_tests shackd shackd-sim   # what those suites run
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp \
-  ctest --test-dir build-tsan --output-on-failure -R '^(drivers|mqtt|mqtt_broker_.*|device_kind|daemon_e2e)$'
+  ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(drivers|mqtt|mqtt_broker_.*|device_kind|daemon_e2e)$'
 
 stage "Raspberry Pi OS 12: the bookworm arm64 package, its tests under qemu-user"
+wait $roots_pid || { tail -30 build/roots.log; echo "test: making the roots and sysroots failed (build/roots.log)" >&2; exit 1; }
 scripts/cross.sh arm64 bookworm
 
 stage "Raspberry Pi OS 13: the trixie arm64 package (GCC 14, in a trixie build root), its unit tests under qemu-user"
-wait $roots_pid || { tail -30 build/roots.log; echo "test: making the trixie roots failed (build/roots.log)" >&2; exit 1; }
 scripts/cross.sh arm64 trixie --unit   # the broker cases under qemu: in the bookworm tree
-stage "the trixie arm64 package installed, run and upgraded in a trixie arm64 root under qemu"
+# The fuzzers run for a fixed time each, beside the Pi root's install under qemu (one core, and
+# waits on the archive): what the overlap costs is fuzzing iterations, never a verdict.
+stage "the trixie arm64 package installed, run and upgraded in a trixie arm64 root under qemu; beside it, each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"
+scripts/fuzz.sh 60 build-asan >build/fuzz.log 2>&1 &
+fuzz_pid=$!
+trap 'kill $roots_pid $fuzz_pid 2>/dev/null || true' EXIT
 tests/package/pi_root.sh build-arm64-trixie/shackd_*~deb13_arm64.deb trixie
-
-stage "fuzzing: each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"
-scripts/fuzz.sh 60 build-asan
+fuzz_rc=0
+wait $fuzz_pid || fuzz_rc=$?
+cat build/fuzz.log
+[[ $fuzz_rc -eq 0 ]] || { echo "test: the fuzzers failed (exit $fuzz_rc, above)" >&2; exit 1; }
 
 stage "soak, short: one simulated day at 1440x with random faults (scripts/soak.sh 30 runs a month)"
 scripts/soak.sh 1 1440
