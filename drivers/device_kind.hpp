@@ -98,9 +98,13 @@ struct DeviceKind {
   std::optional<HeldAtSetpointSpec> held;
 };
 
-// The owner's device: a kind and the values its section gave.
+// The owner's device: a kind, the owner's name for it and the values its section gave.
 struct DeviceSettings {
   const DeviceKind* kind = nullptr;
+  // "solark_a": its poller, health, alarms and readings go by it. A device named after its kind
+  // (the old devices.<kind> sections, or `solark: {kind: solark}`) keeps its kind's reading names
+  // ("solark.battery_v", "system.battery_v"); another name replaces them (instance_prefix()).
+  std::string name;
   bool enabled = true;
   Transport transport = TcpTransport{"127.0.0.1", 502};
   std::chrono::milliseconds timeout{1000};
@@ -111,15 +115,30 @@ struct DeviceSettings {
   bool operator==(const DeviceSettings&) const = default;
 };
 
-// The settings a kind starts from before its section is read: its defaults.
+// The settings a kind starts from before its section is read: its defaults, named after it.
 DeviceSettings defaults_of(const DeviceKind& kind);
+// Whether the device goes by its kind's own names (named after its kind).
+bool kind_named(const DeviceSettings& d);
+// The readings' prefix of the device's unit slot `slot` (its kind's name for it, "solark",
+// "system"): the same when the device is named after its kind; else the device's name for a kind
+// of one unit ("solark_a"), or "<name>_<slot>" for a kind of several ("gx2_system").
+std::string instance_prefix(const DeviceSettings& d, std::string_view slot);
+// A reading as the kind names it ("solark.battery_v", "charger1.charge_state") as this device
+// names it ("solark_a.battery_v", "gx2_charger1.charge_state").
+std::string instance_reading(const DeviceSettings& d, std::string_view kind_reading);
+// A word of the kind's (an offer's source name, a charge limit's row id) for this device: the
+// same when named after its kind, else prefixed with the device's name.
+std::string instance_word(const DeviceSettings& d, std::string_view word);
+// A label of the kind's ("the Sol-Ark's battery voltage") for this device: the same when named
+// after its kind, else followed by the device's name.
+std::string instance_label(const DeviceSettings& d, std::string_view label);
 // The value of `key` among the kind's settings, if given.
 std::optional<int> setting(const DeviceSettings& d, std::string_view key);
 
-// The units it polls, each with its readings' prefix ("system", "charger1") and table.
+// The units it polls, each with its readings' prefix ("system", "charger1"; "gx2_system") and table.
 std::vector<UnitConfig> units_of(const DeviceSettings& d);
-// The unit id behind a prefix ("system" -> 100), if that unit is configured.
-std::optional<int> unit_id(const DeviceSettings& d, std::string_view prefix);
+// The unit id behind a prefix as the kind names it ("system" -> 100), if that unit is configured.
+std::optional<int> unit_id(const DeviceSettings& d, std::string_view kind_prefix);
 // What the loop polls.
 DeviceConfig device_config(const DeviceSettings& d);
 

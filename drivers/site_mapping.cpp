@@ -8,40 +8,52 @@ namespace drivers {
 
 namespace {
 
-bool unit_configured(const DeviceSettings& d, std::string_view reading) {
-  const auto dot = reading.find('.');
-  if (dot == std::string_view::npos) return false;
-  return unit_id(d, reading.substr(0, dot)).has_value();
-}
+// An offer as one device makes it: its reading, source name and label as the device names them.
+struct DeviceOffer {
+  std::string reading, name, label;
+  int rank = 0;
+};
 
-// The enabled devices' offers for `q` whose unit is configured, best rank first, stable.
-std::vector<const Offer*> offers(std::span<const DeviceSettings> devices, Quantity q) {
-  std::vector<const Offer*> out;
+// The enabled devices' offers for `q` whose unit is configured, best rank first, stable (equal
+// ranks in the devices' order: two inverters in parallel, each its own panels).
+std::vector<DeviceOffer> offers(std::span<const DeviceSettings> devices, Quantity q) {
+  std::vector<DeviceOffer> out;
   for (const auto& d : devices) {
     if (!d.enabled) continue;
     for (const auto& o : d.kind->offers) {
-      if (o.quantity == q && unit_configured(d, o.reading)) out.push_back(&o);
+      if (o.quantity != q) continue;
+      const auto dot = o.reading.find('.');
+      if (dot == std::string_view::npos || !unit_id(d, o.reading.substr(0, dot))) continue;
+      out.push_back({instance_reading(d, o.reading), o.name.empty() ? std::string() : instance_word_of(d, o.name),
+                     instance_label(d, o.label), o.rank});
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const Offer* a, const Offer* b) { return a->rank < b->rank; });
+  std::stable_sort(out.begin(), out.end(), [](const DeviceOffer& a, const DeviceOffer& b) { return a.rank < b.rank; });
   return out;
 }
 
 }  // namespace
 
+std::string instance_word_of(const DeviceSettings& d, std::string_view name) {
+  // The kind's own source name for its only unit ("solark") is the device's name ("solark_a");
+  // another ("battery_monitor") is prefixed with it ("gx2_battery_monitor").
+  if (!kind_named(d) && d.kind->units.size() == 1 && d.kind->units[0].name == name) return d.name;
+  return instance_word(d, name);
+}
+
 std::vector<std::string> offered(std::span<const DeviceSettings> devices, Quantity q) {
   std::vector<std::string> out;
   const auto list = offers(devices, q);
-  for (const Offer* o : list) {
-    if (q == Quantity::load_w && o->rank != list.front()->rank) break;
-    out.emplace_back(o->reading);
+  for (const auto& o : list) {
+    if (q == Quantity::load_w && o.rank != list.front().rank) break;
+    out.push_back(o.reading);
   }
   return out;
 }
 
 SourceSpec source_spec(std::span<const DeviceSettings> devices, Quantity q, const std::string& reading) {
-  for (const Offer* o : offers(devices, q)) {
-    if (o->reading == reading && !o->name.empty()) return {reading, std::string(o->name), std::string(o->label)};
+  for (const auto& o : offers(devices, q)) {
+    if (o.reading == reading && !o.name.empty()) return {reading, o.name, o.label};
   }
   return {reading, reading, reading};
 }
@@ -69,20 +81,20 @@ void add_charger_evidence(std::span<const DeviceSettings> devices, double absorp
         if (k.units[i].name != word.unit) continue;
         for (std::size_t n = 1; n <= d.unit_ids[i].size(); ++n) {
           const bool list = k.units[i].count == UnitSlot::Count::list;
-          const std::string prefix = std::string(word.unit) + (list ? std::to_string(n) : "");
+          const std::string prefix = instance_prefix(d, word.unit) + (list ? std::to_string(n) : "");
           const std::string unit_label = fmt::format(fmt::runtime(k.unit_label.empty() ? "{}" : k.unit_label),
                                                      list ? std::to_string(n) : prefix);
           mapping.chargers_limiting.push_back({prefix + "." + std::string(word.field), word.values,
-                                               fmt::format(fmt::runtime(word.label), unit_label)});
+                                               instance_label(d, fmt::format(fmt::runtime(word.label), unit_label))});
         }
       }
     }
     if (k.held) {
       SnapshotMapping::HeldAtSetpoint h;
-      h.label = k.held->label;
-      h.battery_v = k.held->battery_v;
-      h.battery_a = k.held->battery_a;
-      for (auto pv : k.held->pv_w) h.pv_w.emplace_back(pv);
+      h.label = instance_label(d, k.held->label);
+      h.battery_v = instance_reading(d, k.held->battery_v);
+      h.battery_a = instance_reading(d, k.held->battery_a);
+      for (auto pv : k.held->pv_w) h.pv_w.push_back(instance_reading(d, pv));
       h.absorption_v = absorption_v;
       h.float_v = float_v;
       mapping.chargers_held.push_back(std::move(h));

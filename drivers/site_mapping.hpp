@@ -16,6 +16,10 @@ namespace drivers {
 // order); for the load, those of the best rank only (one meter of the site's load).
 std::vector<std::string> offered(std::span<const DeviceSettings> devices, Quantity q);
 
+// An offer's source name ("battery_monitor", "solark") as device `d` names it ("gx2_battery_monitor",
+// "solark_a").
+std::string instance_word_of(const DeviceSettings& d, std::string_view name);
+
 // How an offer names `reading` ("battery_monitor", "the battery monitor's voltage"); a reading
 // no device offers for `q` (a sensor's) is named by itself.
 SourceSpec source_spec(std::span<const DeviceSettings> devices, Quantity q, const std::string& reading);

@@ -50,7 +50,9 @@ options:
                           eg4), served from that kind's own tables at its default unit ids, its
                           charge limits writable; repeatable (two inverters: --device
                           solark_a=solark:5031 --device solark_b=solark:5032); PORT 0 = any free
-                          port. It is listed in the ready line and takes `fault NAME ...`
+                          port. It is listed in the ready line and takes `fault NAME ...`. The
+                          Sol-Ark and each --device of its kind are in parallel on the bank: each
+                          reports its equal share of their PV, load and battery current
   --gx-firmware VER       serve the GX map of dbus-modbustcp VER (default: the newest); older ones
                           refuse (0x02) what they lack: <1.0.95 the reserved 847-864 holes,
                           <1.0.85 884-913, <1.0.78 solar charger 792/793
@@ -243,6 +245,7 @@ int main(int argc, char** argv) {
   // only (docs/registers.md §2.8); 185 A is the single-phase models' top of range.
   solark.serve_writable(o.solark_unit, 210, 185, true);
   std::vector<std::unique_ptr<sim::DeviceServer>> extra;
+  for (const auto& d : o.devices) model.parallel_inverters += d.kind->key == drivers::solark::kind().key ? 1 : 0;
   for (const auto& d : o.devices) {
     extra.push_back(std::make_unique<sim::DeviceServer>(d.name, o.bind, d.port, sim::units_for(*d.kind), model, model_mutex));
     sim::serve_charge_limits(*extra.back(), *d.kind, 100);

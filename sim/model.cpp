@@ -153,6 +153,15 @@ void SiteModel::advance(double t_s, double dt_s, const Scenario* scenario) {
 }
 
 std::optional<double> SiteModel::value(const std::string& service, const std::string& f) const {
+  const auto whole = site_value(service, f);
+  if (parallel_inverters <= 1 || !whole || (service != "solark" && service != "deye3p" && service != "eg4")) return whole;
+  // One of a parallel stack: its share of what the inverters carry (the GX's units see it all).
+  const bool power = f.starts_with("pv") || f.starts_with("load") || f == "battery_a" || f == "battery_w" ||
+                     f == "inverter_out_w" || f == "charge_w" || f == "discharge_w" || f == "eps_w";
+  return power ? *whole / parallel_inverters : *whole;
+}
+
+std::optional<double> SiteModel::site_value(const std::string& service, const std::string& f) const {
   const double v = battery_v(), a = battery_a(), load = load_w();
   const double pv_victron = pv_victron_w(), pv_solark = pv_solark_w();
   if (service == "system") {

@@ -35,6 +35,10 @@ class SiteModel {
   double soc_pct = 65;
   double pv_w = 0;                // what the panels offer (a scenario input)
   double victron_pv_share = 0.5;  // PV on the GX's MPPTs; the rest on the Sol-Ark's inputs
+  // Inverters of the Sol-Ark's kind in parallel on the one bank (the Sol-Ark and every --device
+  // of its kind): each reports an equal share of the inverters' PV, load and battery current,
+  // as a parallel stack shares them; the voltage is the bank's.
+  int parallel_inverters = 1;
   // The chargers' charge-current limits (A into the battery): the GX's DVCC max charge current
   // (2705) caps the Victron MPPTs, the Sol-Ark's battery max charge current (210) its own
   // MPPTs. Unset: no limit. A charger at its limit holds its PV back (it is not produced).
@@ -77,6 +81,10 @@ class SiteModel {
 
   // A register's value for the simulator's tables: "system.battery_v" etc.; nullopt if not served.
   std::optional<double> value(const std::string& service, const std::string& field) const;
+
+ private:
+  // The same for the whole site, before a parallel inverter's share is taken.
+  std::optional<double> site_value(const std::string& service, const std::string& field) const;
 };
 
 }  // namespace sim

@@ -145,6 +145,7 @@ int cmd_check(const std::vector<std::string>& argv) {
         for (const auto& line : devices::describe(*c.config)) fmt::print("{}\n", line);
         fmt::print("thresholds in force after each load's mode and margins:\n");
         for (const auto& line : effective_threshold_lines(p)) fmt::print("  {}\n", line);
+        for (const auto& w : c.config->device_warnings) fmt::print("warning: {}\n", w);
         for (const auto& w : charge_block_warnings(*c.config)) fmt::print("warning: {}\n", w);
         for (const auto& w : tls_warnings(*c.config)) fmt::print("warning: {}\n", w);
         for (const auto& id : unused_relays(*c.config, p)) {

@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -55,32 +54,8 @@ void parse_mqtt(const YAML::Node& node, const std::string& path, Reader& r, Mqtt
   }
 }
 
-const std::regex kId(R"(^[a-z0-9_]{1,40}$)");
-
-// A map of ids (relays:, sensors:): duplicates refused, and each id topic-safe, since it becomes
-// part of MQTT topics.
-std::vector<std::pair<std::string, YAML::Node>> id_entries(const YAML::Node& node, const std::string& path,
-                                                           const char* what, Errors& e) {
-  std::vector<std::pair<std::string, YAML::Node>> out;
-  if (!node.IsMap()) {
-    e.add(path, node, fmt::format("expected a map of {} ids", what));
-    return out;
-  }
-  std::vector<std::string> keys;
-  for (auto it = node.begin(); it != node.end(); ++it) keys.push_back(it->first.Scalar());
-  const std::vector<std::string_view> allowed(keys.begin(), keys.end());
-  for (auto& [id, v] : yaml::entries(node, path, allowed, e)) {
-    if (!std::regex_match(id, kId)) {
-      e.add(path + "." + id, v, fmt::format("a {} id is 1-40 of a-z, 0-9 and _ (it becomes part of MQTT topics)", what));
-      continue;
-    }
-    out.emplace_back(id, v);
-  }
-  return out;
-}
-
 void parse_relays(const YAML::Node& node, const std::string& path, Reader& r, std::vector<drivers::mqtt::RelayConfig>& out) {
-  for (const auto& [id, v] : id_entries(node, path, "relay", r.e)) {
+  for (const auto& [id, v] : yaml::id_entries(node, path, "relay", r.e)) {
     const std::string p = path + "." + id;
     drivers::mqtt::RelayConfig rc;
     rc.id = id;
@@ -125,7 +100,7 @@ void parse_relays(const YAML::Node& node, const std::string& path, Reader& r, st
 }
 
 void parse_sensors(const YAML::Node& node, const std::string& path, Reader& r, std::vector<drivers::mqtt::SensorConfig>& out) {
-  for (const auto& [id, v] : id_entries(node, path, "sensor", r.e)) {
+  for (const auto& [id, v] : yaml::id_entries(node, path, "sensor", r.e)) {
     const std::string p = path + "." + id;
     drivers::mqtt::SensorConfig s;
     s.id = id;
@@ -208,7 +183,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
         if (k == "dry_run") r.boolean(v, "loop.dry_run", c.dry_run);
       }
     } else if (section == "devices") {
-      parse_devices(node, r, kinds, c.devices);
+      parse_devices(node, r, kinds, c.devices, c.device_warnings);
     } else if (section == "mqtt") {
       parse_mqtt(node, "mqtt", r, c.mqtt);
     } else if (section == "relays") {

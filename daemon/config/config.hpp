@@ -48,9 +48,11 @@ struct Config {
   int journal_days = 7;  // the cycle journal `replay` reads (about 5 MB a day at 2 s cycles); 0: none
   std::chrono::milliseconds interval{2000};
   bool dry_run = false;
-  // The devices: sections of the kinds the config knows (drivers/kinds.hpp), the enabled ones,
-  // in the kinds' order.
+  // The devices: the enabled ones, each of a kind the config knows (drivers/kinds.hpp), in the
+  // kinds' order.
   std::vector<drivers::DeviceSettings> devices;
+  // What `check` and the start say about the devices: section (a section in the old form).
+  std::vector<std::string> device_warnings;
   MqttConfig mqtt;
   std::vector<drivers::mqtt::RelayConfig> relays;
   drivers::mqtt::RelayTiming relay_timing;

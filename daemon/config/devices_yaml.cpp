@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <map>
 
 #include "daemon/config/config.hpp"
 #include "drivers/site_mapping.hpp"
@@ -34,11 +35,12 @@ std::vector<std::pair<const DeviceKind*, const drivers::ChargeLimitWriter*>> wri
   return out;
 }
 
-const DeviceSettings* configured(const Config& c, const DeviceKind* k) {
+std::vector<const DeviceSettings*> configured(const Config& c, const DeviceKind* k) {
+  std::vector<const DeviceSettings*> out;
   for (const auto& d : c.devices) {
-    if (d.kind == k) return &d;
+    if (d.kind == k) out.push_back(&d);
   }
-  return nullptr;
+  return out;
 }
 
 void parse_unit(const YAML::Node& v, const std::string& p, yaml::Reader& r, const UnitSlot& slot, std::vector<int>& ids) {
@@ -64,12 +66,12 @@ void parse_unit(const YAML::Node& v, const std::string& p, yaml::Reader& r, cons
   }
 }
 
-// devices.<key>: the keys every kind has (enabled, where it is, how long to wait), the kind's
-// units and settings, and on RS485 the serial line.
+// devices.<name>: the keys every kind has (kind, enabled, where it is, how long to wait), the
+// kind's units and settings, and on RS485 the serial line.
 DeviceSettings parse_device(const YAML::Node& node, const std::string& path, yaml::Reader& r, const DeviceKind& k) {
   DeviceSettings d = drivers::defaults_of(k);
-  std::vector<std::string_view> allowed = {"enabled", "host", "port", "timeout_ms", "pacing_ms", "max_block"};
-  if (k.rtu) allowed.insert(allowed.begin() + 1, {"transport", "device", "baud", "parity"});
+  std::vector<std::string_view> allowed = {"kind", "enabled", "host", "port", "timeout_ms", "pacing_ms", "max_block"};
+  if (k.rtu) allowed.insert(allowed.begin() + 2, {"transport", "device", "baud", "parity"});
   for (const auto& slot : k.units) allowed.push_back(slot.key);
   for (const auto& s : k.settings) allowed.push_back(s.key);
   std::string transport = "tcp";
@@ -115,19 +117,71 @@ DeviceSettings parse_device(const YAML::Node& node, const std::string& path, yam
   return d;
 }
 
+// The kind of devices.<name>: its `kind:`, or, in a section named after a kind without one (the
+// form before devices had names), that kind.
+const DeviceKind* kind_of(const std::string& name, const YAML::Node& v, const std::string& path, yaml::Reader& r,
+                          drivers::Kinds kinds, bool& legacy) {
+  std::vector<std::string> keys;
+  for (const auto* k : kinds) keys.emplace_back(k->key);
+  legacy = false;
+  if (v.IsMap() && v["kind"]) {
+    std::string kind;
+    r.text(v["kind"], path + ".kind", kind);
+    if (const auto* k = drivers::find_kind(kinds, kind)) return k;
+    if (!kind.empty()) {
+      r.e.add(path + ".kind", v["kind"], fmt::format("'{}' is not a device kind shackd knows ({})", kind, fmt::join(keys, ", ")));
+    }
+    return nullptr;
+  }
+  if (const auto* k = drivers::find_kind(kinds, name)) {
+    legacy = true;
+    return k;
+  }
+  const std::vector<std::string_view> names(keys.begin(), keys.end());
+  const std::string_view near = yaml::nearest(name, names);
+  r.e.add(path, v, fmt::format("say which kind of device it is: kind: one of {}{}", fmt::join(keys, ", "),
+                               near.empty() ? "" : fmt::format(" (or did you mean devices.{}?)", near)));
+  return nullptr;
+}
+
 }  // namespace
 
-void parse_devices(const YAML::Node& node, yaml::Reader& r, drivers::Kinds kinds, std::vector<DeviceSettings>& out) {
-  std::vector<std::string_view> keys;
-  for (const auto* k : kinds) keys.push_back(k->key);
+void parse_devices(const YAML::Node& node, yaml::Reader& r, drivers::Kinds kinds, std::vector<DeviceSettings>& out,
+                   std::vector<std::string>& warnings) {
   std::vector<DeviceSettings> read;
-  for (const auto& [key, v] : yaml::entries(node, "devices", keys, r.e)) {
-    if (const auto* k = drivers::find_kind(kinds, key)) {
-      auto d = parse_device(v, "devices." + key, r, *k);
-      if (d.enabled) read.push_back(std::move(d));
+  for (const auto& [name, v] : yaml::id_entries(node, "devices", "device", r.e)) {
+    const std::string path = "devices." + name;
+    bool legacy = false;
+    const DeviceKind* k = kind_of(name, v, path, r, kinds, legacy);
+    if (!k) continue;
+    auto d = parse_device(v, path, r, *k);
+    d.name = name;
+    if (legacy) {
+      auto renamed = d;
+      renamed.name = name + "_a";
+      const std::string_view first = k->units.front().name;
+      warnings.push_back(fmt::format(
+          "devices.{0}: a section named after its kind, without kind:, is read as one device named {0}; add "
+          "`kind: {0}` to it to say so (its readings stay {1}.*), or give it a name of your own to configure more "
+          "than one ({2}: {{kind: {0}, ...}} reads {3}.*)",
+          name, drivers::instance_prefix(d, first), renamed.name, drivers::instance_prefix(renamed, first)));
+    }
+    if (d.enabled) read.push_back(std::move(d));
+  }
+  // The readings' prefixes name one unit each, across every device (and never "sensor").
+  std::map<std::string, std::string> owner;
+  owner["sensor"] = "the sensors: section";
+  for (const auto& d : read) {
+    for (const auto& u : drivers::units_of(d)) {
+      const auto [it, fresh] = owner.emplace(u.prefix, "devices." + d.name);
+      if (!fresh) {
+        r.e.add(fmt::format("devices.{}: its readings would be named {}.<field>, as those of {}: give it another name",
+                            d.name, u.prefix, it->second));
+      }
     }
   }
-  // In the kinds' order, whatever the file's: the order of the polls and of equal offers.
+  // In the kinds' order, whatever the file's (a kind's devices in the file's): the order of the
+  // polls and of equal offers.
   for (const auto* k : kinds) {
     for (auto& d : read) {
       if (d.kind == k) out.push_back(std::move(d));
@@ -195,13 +249,17 @@ void finish_devices(Config& c, drivers::Kinds kinds, yaml::Errors& e) {
   }
   for (const auto& [k, w] : writers(kinds)) {
     if (!c.charge_block_action.count(std::string(w->action))) continue;
-    const DeviceSettings* d = configured(c, k);
-    if (!d) {
+    const auto devices = configured(c, k);
+    if (devices.empty()) {
       e.add(fmt::format("{}: safety.charge_block_action: {} writes the {} of {}, but no {} device is configured",
                         c.source, w->action, w->label, k->label, k->key));
-    } else if (!w->restore_setting.empty() && !drivers::setting(*d, w->restore_setting)) {
-      e.add(fmt::format("{}: devices.{}.{}: required with {} in safety.charge_block_action: {}", c.source, k->key,
-                        w->restore_setting, w->action, w->restore_why));
+    }
+    // The word writes every device of the kind: each needs what is put back.
+    for (const auto* d : devices) {
+      if (!w->restore_setting.empty() && !drivers::setting(*d, w->restore_setting)) {
+        e.add(fmt::format("{}: devices.{}.{}: required with {} in safety.charge_block_action: {}", c.source, d->name,
+                          w->restore_setting, w->action, w->restore_why));
+      }
     }
   }
   // The readings: defaults follow the devices that are there, best first (drivers/site_mapping.hpp).
@@ -228,7 +286,9 @@ void finish_devices(Config& c, drivers::Kinds kinds, yaml::Errors& e) {
 std::vector<std::string> charge_block_warnings(const Config& c) {
   std::vector<std::string> chosen;
   std::vector<const drivers::ChargeLimitWriter*> left;
+  std::set<const drivers::DeviceKind*> seen;  // two inverters of a kind: one word for both
   for (const auto& d : c.devices) {
+    if (!seen.insert(d.kind).second) continue;
     for (const auto& w : d.kind->charge_limits) {
       if (c.charge_block_action.count(std::string(w.action))) chosen.push_back(std::string(w.chargers) + std::string(w.via));
       else left.push_back(&w);

@@ -16,9 +16,11 @@ namespace shackd {
 
 struct Config;
 
-// devices: a map of kinds' keys; the enabled ones are appended to `out` in the kinds' order.
+// devices: a map of the owner's names, each with its kind:; a section named after a kind without
+// kind: is that kind's one device (the form before names), with a warning that says how to name
+// it. The enabled ones are appended to `out` in the kinds' order, a kind's in the file's.
 void parse_devices(const YAML::Node& node, yaml::Reader& r, drivers::Kinds kinds,
-                   std::vector<drivers::DeviceSettings>& out);
+                   std::vector<drivers::DeviceSettings>& out, std::vector<std::string>& warnings);
 
 // safety.charge_block_action: alarm, one writer's word, or a list of them.
 void parse_charge_block(const YAML::Node& node, yaml::Reader& r, drivers::Kinds kinds, std::set<std::string>& out);

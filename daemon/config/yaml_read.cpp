@@ -137,7 +137,38 @@ std::optional<YAML::Node> parse(const std::string& text, const std::string& sour
   return std::nullopt;
 }
 
+std::string_view nearest(std::string_view word, const std::vector<std::string_view>& names) {
+  std::string_view best;
+  std::size_t best_d = 4;
+  for (std::string_view a : names) {
+    const std::size_t d = edit_distance(word, a);
+    if (d < best_d) best_d = d, best = a;
+  }
+  return best;
+}
+
 bool is_null(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
+
+std::vector<std::pair<std::string, YAML::Node>> id_entries(const YAML::Node& node, const std::string& path,
+                                                           const char* what, Errors& e) {
+  static const std::regex kId(R"(^[a-z0-9_]{1,40}$)");
+  std::vector<std::pair<std::string, YAML::Node>> out;
+  if (!node.IsMap()) {
+    e.add(path, node, fmt::format("expected a map of {} ids", what));
+    return out;
+  }
+  std::vector<std::string> keys;
+  for (auto it = node.begin(); it != node.end(); ++it) keys.push_back(it->first.Scalar());
+  const std::vector<std::string_view> allowed(keys.begin(), keys.end());
+  for (auto& [id, v] : entries(node, path, allowed, e)) {
+    if (!std::regex_match(id, kId)) {
+      e.add(path + "." + id, v, fmt::format("a {} id is 1-40 of a-z, 0-9 and _ (it becomes part of MQTT topics)", what));
+      continue;
+    }
+    out.emplace_back(id, v);
+  }
+  return out;
+}
 
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates) {
   std::optional<std::string> best;
@@ -171,12 +202,7 @@ std::vector<std::pair<std::string, YAML::Node>> entries(const YAML::Node& node, 
     }
     seen.emplace(key, it->first);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      std::string_view best;
-      std::size_t best_d = 4;
-      for (std::string_view a : allowed) {
-        const std::size_t d = edit_distance(key, a);
-        if (d < best_d) best_d = d, best = a;
-      }
+      const std::string_view best = nearest(key, allowed);
       errors.add(key_path, it->first,
                  best.empty() ? std::string("unknown key") : fmt::format("unknown key; did you mean {}?", best));
       continue;

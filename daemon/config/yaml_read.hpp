@@ -48,6 +48,14 @@ std::optional<std::string> text(const YAML::Node& node, const std::string& path,
 
 bool is_null(const YAML::Node& node);
 
+// The one of `names` nearest to `word`, if within 3 edits (a typo's "did you mean"); else empty.
+std::string_view nearest(std::string_view word, const std::vector<std::string_view>& names);
+
+// A map of ids (relays:, sensors:, devices:): duplicates refused, and each id topic-safe, since
+// it becomes part of MQTT topics.
+std::vector<std::pair<std::string, YAML::Node>> id_entries(const YAML::Node& node, const std::string& path,
+                                                           const char* what, Errors& errors);
+
 // The candidate nearest to `word` by edit distance, when it is a plausible typo of it.
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
 

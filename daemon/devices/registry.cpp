@@ -22,7 +22,10 @@ std::chrono::milliseconds longest_timeout(const Config& config) {
 
 std::string enabled_kinds(const Config& config) {
   std::string out;
-  for (const auto& d : config.devices) out += (out.empty() ? "" : " ") + std::string(d.kind->key);
+  for (const auto& d : config.devices) {
+    out += (out.empty() ? "" : " ") + d.name;
+    if (!drivers::kind_named(d)) out += fmt::format(" ({})", d.kind->key);
+  }
   return out.empty() ? "none" : out;
 }
 
@@ -35,9 +38,10 @@ std::vector<ChargeLimitSlot> charge_limits(const Config& config) {
       std::optional<int> restore;
       if (!w.restore_setting.empty()) restore = drivers::setting(d, w.restore_setting);
       const bool chosen = config.charge_block_action.count(std::string(w.action)) > 0;
-      out.push_back({{std::string(w.id), std::string(w.label), *unit, w.address,
+      // Each device's limit is its own row: two inverters of a kind each have theirs put back.
+      out.push_back({{drivers::instance_word(d, w.id), drivers::instance_label(d, w.label), *unit, w.address,
                       static_cast<std::int16_t>(w.restore_setting.empty() ? w.no_limit : restore.value_or(w.no_limit))},
-                     std::string(d.kind->key),
+                     d.name,
                      chosen && (w.restore_setting.empty() || restore.has_value())});
     }
   }
@@ -65,7 +69,7 @@ std::vector<std::string> describe(const Config& config) {
   for (const auto& d : config.devices) {
     std::string units;
     for (const auto& u : drivers::units_of(d)) units += fmt::format("{}{} {}", units.empty() ? "" : ", ", u.prefix, u.unit);
-    out.push_back(fmt::format("device {} ({}): {}, unit{} {}", d.kind->key, d.kind->label, drivers::describe(d.transport),
+    out.push_back(fmt::format("device {} ({}): {}, unit{} {}", d.name, d.kind->label, drivers::describe(d.transport),
                               drivers::units_of(d).size() == 1 ? "" : "s", units));
   }
   const auto ranked = [&](const char* what, Quantity q, const std::vector<std::string>& readings) {

@@ -129,6 +129,7 @@ std::optional<int> Daemon::start() {
   }
   log::info("shackd {} started: {} load(s), devices: {}{}", SHACKD_VERSION, loads_.size(),
             devices::enabled_kinds(config_), config_.dry_run ? " (dry run: no relay commands)" : "");
+  for (const auto& w : config_.device_warnings) log::info("config: {}", w);
   return std::nullopt;
 }
 
