@@ -52,7 +52,7 @@ std::string instance_word(const DeviceSettings& d, std::string_view word) {
 
 std::string instance_label(const DeviceSettings& d, std::string_view label) {
   if (kind_named(d)) return std::string(label);
-  return std::string(label) + " (" + d.name + ")";
+  return std::string(label) + " on " + d.name;
 }
 
 std::vector<UnitConfig> units_of(const DeviceSettings& d) {

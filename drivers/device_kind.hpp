@@ -130,7 +130,7 @@ std::string instance_reading(const DeviceSettings& d, std::string_view kind_read
 // same when named after its kind, else prefixed with the device's name.
 std::string instance_word(const DeviceSettings& d, std::string_view word);
 // A label of the kind's ("the Sol-Ark's battery voltage") for this device: the same when named
-// after its kind, else followed by the device's name.
+// after its kind, else followed by the device's name ("the Sol-Ark's battery voltage on solark_a").
 std::string instance_label(const DeviceSettings& d, std::string_view label);
 // The value of `key` among the kind's settings, if given.
 std::optional<int> setting(const DeviceSettings& d, std::string_view key);

@@ -113,7 +113,7 @@ int cmd_probe(const std::vector<std::string>& argv) {
       for (const auto& n : r.map_notes) fmt::print("#   {}\n", n);
       if (!r.error.empty()) fmt::print("# {}\n", r.error);
       fmt::print("# {} requests\n", r.requests);
-      block += fmt::format("  victron:\n    host: {}\n    port: {}\n", gx.host, gx.port);
+      block += fmt::format("  victron:\n    kind: victron\n    host: {}\n    port: {}\n", gx.host, gx.port);
       block += battery ? fmt::format("    battery_unit: {}\n", battery->unit) : "    battery_unit: null   # none found\n";
       if (!chargers.empty()) {
         block += "    charger_units: [";
@@ -139,7 +139,8 @@ int cmd_probe(const std::vector<std::string>& argv) {
                  r.soc_pct.value_or(0));
       for (const auto& p : r.problems) fmt::print("#   implausible: {} (another device on this unit id?)\n", p);
       if (!r.problems.empty()) all_answered = false;
-      block += "  " + r.kind + ":\n";
+      // Named after its kind; a second one of the kind takes a name of the owner's (solark_b).
+      block += "  " + r.kind + ":\n    kind: " + r.kind + "\n";
       if (const auto* tcp = std::get_if<drivers::TcpTransport>(&solark)) {
         block += fmt::format("    transport: tcp\n    host: {}\n    port: {}\n", tcp->host, tcp->port);
       } else {

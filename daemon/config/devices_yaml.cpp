@@ -180,6 +180,20 @@ void parse_devices(const YAML::Node& node, yaml::Reader& r, drivers::Kinds kinds
       }
     }
   }
+  // One serial line, one master: two devices polled side by side on one adapter would talk over
+  // each other (docs/registers.md §2.1). A gateway serialises its TCP clients; a port cannot.
+  std::map<std::string, std::string> line_owner;
+  for (const auto& d : read) {
+    const auto* rtu = std::get_if<drivers::RtuTransport>(&d.transport);
+    if (!rtu) continue;
+    const auto [it, fresh] = line_owner.emplace(rtu->device, d.name);
+    if (!fresh) {
+      r.e.add(fmt::format("devices.{}: {} is devices.{}'s serial line too, and two devices cannot poll one line side "
+                          "by side: give each its own adapter, or put them behind one Modbus-TCP gateway (transport: tcp, "
+                          "each with its unit id)",
+                          d.name, rtu->device, it->second));
+    }
+  }
   // In the kinds' order, whatever the file's (a kind's devices in the file's): the order of the
   // polls and of equal offers.
   for (const auto* k : kinds) {

@@ -161,6 +161,23 @@ shows "the devices and their sources" "$dir/good.yaml" \
   "battery temperature, best first: the BMS's coldest cell (battery.min_cell_temp_c), the battery monitor's sensor (battery.battery_temp_c), the Sol-Ark's battery sensor (solark.battery_temp_c)" \
   "PV, summed: system.pv_dc_w, solark.pv1_w, solark.pv2_w, solark.pv3_w, solark.pv4_w" \
   "load, summed: solark.load_w"
+# The old form (devices named after their kinds, no kind:) reads as before and says how to name
+# them; with kind: it reads the same and says nothing; two Sol-Arks in parallel are two names.
+shows "the old devices: form, read as before, with how to name its devices" "$dir/good.yaml" \
+  "warning: devices.solark: a section named after its kind, without kind:, is read as one device named solark; add \`kind: solark\` to it to say so (its readings stay solark.*), or give it a name of your own to configure more than one (solark_a: {kind: solark, ...} reads solark_a.*)" \
+  "warning: devices.victron: a section named after its kind, without kind:, is read as one device named victron; add \`kind: victron\` to it to say so (its readings stay system.*), or give it a name of your own to configure more than one (victron_a: {kind: victron, ...} reads victron_a_system.*)"
+sed -E 's/^  (victron|solark):$/  \1:\n    kind: \1/' "$dir/good.yaml" >"$dir/named.yaml"
+out=$("$shackd" check --config "$dir/named.yaml" 2>&1)
+[[ $? -eq 0 ]] && ! grep -q "warning: devices" <<<"$out" &&
+  [[ $(grep -E "^(device|battery|PV|load)" <<<"$out") == $("$shackd" check --config "$dir/good.yaml" 2>&1 | grep -E "^(device|battery|PV|load)") ]] &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: the devices with kind: read as the old form: $out"; }
+sed -e 's/^  solark:$/  solark_a:/' -e 's/^mqtt:$/  solark_b: {kind: solark, host: 127.0.0.1, port: 5022, max_charge_a: 150}\nmqtt:/' \
+  "$dir/named.yaml" >"$dir/parallel.yaml"
+shows "two Sol-Arks in parallel" "$dir/parallel.yaml" \
+  "device solark_a (a Sol-Ark): tcp 127.0.0.1:5021, unit solark_a 1" \
+  "device solark_b (a Sol-Ark): tcp 127.0.0.1:5022, unit solark_b 1" \
+  "PV, summed: system.pv_dc_w, solark_a.pv1_w, solark_a.pv2_w, solark_a.pv3_w, solark_a.pv4_w, solark_b.pv1_w, solark_b.pv2_w, solark_b.pv3_w, solark_b.pv4_w" \
+  "load, summed: solark_a.load_w, solark_b.load_w"
 printf 'readings:\n  battery_v: [solark.battery_v, system.battery_v]\n' | cat "$dir/good.yaml" - >"$dir/order.yaml"
 shows "the owner's order of voltage sources" "$dir/order.yaml" \
   "battery voltage, best first: the Sol-Ark's battery voltage (solark.battery_v), the GX system's battery voltage (system.battery_v)"

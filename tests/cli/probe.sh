@@ -54,7 +54,7 @@ check "the devices: block" 'grep -qE "^    battery_unit: 238$" <<<"$out" && grep
       -e 's/  charge_block_action: .*/  charge_block_action: dvcc/' >"$dir/probed.yaml"
 check_out=$("$shackd" check --config "$dir/probed.yaml" 2>&1); rc=$?
 out="$check_out"
-check "check accepts the probed devices: block (exit $rc)" '[[ $rc -eq 0 ]] && grep -q ": ok (" <<<"$check_out"'
+check "check accepts the probed devices: block as it is, named (exit $rc)" '[[ $rc -eq 0 ]] && grep -q ": ok (" <<<"$check_out" && ! grep -q "warning: devices" <<<"$check_out"'
 
 # Older GX firmware, a monitor without a temperature sensor, and a BMS.
 start_sim old --gx-firmware 1.0.90 --no-battery-temp-sensor

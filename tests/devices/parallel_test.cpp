@@ -54,14 +54,14 @@ TEST_CASE("devices by name: two instances of a kind read as theirs, the GX's uni
   CHECK(limits[1].spec.name == "solark_a_solark_charge_limit");
   CHECK(limits[1].device == "solark_a");
   CHECK(limits[2].spec.name == "solark_b_solark_charge_limit");
-  CHECK(limits[2].spec.label.ends_with("(solark_b)"));
+  CHECK(limits[2].spec.label == "Sol-Ark battery max charge current (210) on solark_b");
   CHECK(limits[2].configured);
   const auto lines = shackd::devices::describe(c);
   CHECK(lines[1].starts_with("device solark_a (a Sol-Ark"));
   CHECK(lines[3] ==
-        "battery voltage, best first: the battery monitor's voltage (gx) (gx_battery.battery_v), the GX system's "
-        "battery voltage (gx) (gx_system.battery_v), the Sol-Ark's battery voltage (solark_a) (solark_a.battery_v), "
-        "the Sol-Ark's battery voltage (solark_b) (solark_b.battery_v)");
+        "battery voltage, best first: the battery monitor's voltage on gx (gx_battery.battery_v), the GX system's "
+        "battery voltage on gx (gx_system.battery_v), the Sol-Ark's battery voltage on solark_a (solark_a.battery_v), "
+        "the Sol-Ark's battery voltage on solark_b (solark_b.battery_v)");
 }
 
 TEST_CASE("devices by name: what the owner gets wrong is named, and the old form says how to move on") {
@@ -81,6 +81,9 @@ TEST_CASE("devices by name: what the owner gets wrong is named, and the old form
   CHECK(errors("  victron: {}\n  system: {kind: solark}\n")
             .find("devices.system: its readings would be named system.<field>, as those of devices.victron") !=
         std::string::npos);
+  CHECK(errors("  a: {kind: solark, transport: rtu, device: /dev/ttyUSB0}\n"
+               "  b: {kind: solark, transport: rtu, device: /dev/ttyUSB0, unit: 2}\n")
+            .find("devices.b: /dev/ttyUSB0 is devices.a's serial line too") != std::string::npos);
   CHECK(errors("  a: {kind: solark}\n  b: {kind: solark}\nsafety:\n  charge_block_action: solark\n")
             .find("devices.b.max_charge_a: required with solark") != std::string::npos);
 
