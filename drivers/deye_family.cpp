@@ -18,32 +18,24 @@ constexpr std::string_view kThreeHv = "a Deye high-voltage three-phase hybrid";
 constexpr std::string_view kNoBattery = "shackd reads hybrids, which have the battery it decides on";
 constexpr std::string_view kHv = "its high-voltage battery map is not one shackd has";
 
-constexpr std::array kSinglePhase{
-    FamilyValue{0x0002, "a Deye string inverter", false, kNoBattery},
-    FamilyValue{0x0003, kSingle, true},
-    FamilyValue{0x0004, "a Deye microinverter", false, kNoBattery},
-    FamilyValue{0x0005, kThreeLv, false, "configure it under devices.deye_3p"},
-    FamilyValue{0x0006, kThreeHv, false, kHv},
-    FamilyValue{0x0200, kSingle16, true},
-    FamilyValue{0x0601, kThreeHv, false, kHv},
-    FamilyValue{0x0602, kThreeHv, false, kHv},
-};
-constexpr std::array kThreePhaseLv{
-    FamilyValue{0x0002, "a Deye string inverter", false, kNoBattery},
-    FamilyValue{0x0003, kSingle, false, "configure it under devices.solark"},
-    FamilyValue{0x0004, "a Deye microinverter", false, kNoBattery},
-    FamilyValue{0x0005, kThreeLv, true},
-    FamilyValue{0x0006, kThreeHv, false, kHv},
-    FamilyValue{0x0200, kSingle16, false, "configure it under devices.solark"},
-    FamilyValue{0x0601, kThreeHv, false, kHv},
-    FamilyValue{0x0602, kThreeHv, false, kHv},
+// Each with the kind that reads it: one list for both maps, each map fitting its own kind's.
+constexpr std::array kFamily{
+    FamilyValue{0x0002, "a Deye string inverter", {}, kNoBattery},
+    FamilyValue{0x0003, kSingle, "solark"},
+    FamilyValue{0x0004, "a Deye microinverter", {}, kNoBattery},
+    FamilyValue{0x0005, kThreeLv, "deye_3p"},
+    FamilyValue{0x0006, kThreeHv, {}, kHv},
+    FamilyValue{0x0200, kSingle16, "solark"},
+    FamilyValue{0x0601, kThreeHv, {}, kHv},
+    FamilyValue{0x0602, kThreeHv, {}, kHv},
 };
 
-const Identity kSinglePhaseIdentity{0, kSinglePhase};
-const Identity kThreePhaseLvIdentity{0, kThreePhaseLv};
+const Identity kSinglePhaseIdentity{0, kFamily, "solark"};
+const Identity kThreePhaseLvIdentity{0, kFamily, "deye_3p"};
 
 }  // namespace
 
+std::span<const FamilyValue> family() { return kFamily; }
 const Identity& single_phase_identity() { return kSinglePhaseIdentity; }
 const Identity& three_phase_lv_identity() { return kThreePhaseLvIdentity; }
 

@@ -142,12 +142,13 @@ bool ModbusDevice::identify(PollResult& out) {
     if (family == id->values.end()) {
       health_.identity.push_back(u.prefix + ": device type " + hex4(word) +
                                  ", which the public maps do not name: read as configured");
-    } else if (family->fits) {
+    } else if (family->kind == id->kind) {
       health_.identity.push_back(u.prefix + ": " + std::string(family->name) + " (device type " + hex4(word) + ")");
     } else {
       refused_family_[slot] = config_.name + " " + u.prefix + ": " + where + " reads " + hex4(word) + ", " +
                               std::string(family->name) + ", which this map does not fit" +
-                              (family->instead.empty() ? "" : " (" + std::string(family->instead) + ")") +
+                              (family->kind.empty() ? (family->why.empty() ? "" : " (" + std::string(family->why) + ")")
+                                                    : " (configure it as kind: " + std::string(family->kind) + ")") +
                               ": nothing is read from it or written to it";
       health_.identity.push_back(refused_family_[slot]);
     }

@@ -167,11 +167,11 @@ SolarkReport probe_solark(const Transport& t, int unit, std::chrono::millisecond
   if (const auto type = r.read(unit, 0)) {
     out.device_type = *type;
     out.family = "a device type the public maps do not name";
-    for (const auto& f : deye::single_phase_identity().values) {
-      if (f.value == *type) out.family = std::string(f.name), out.kind = f.fits ? "solark" : "";
-    }
-    for (const auto& f : deye::three_phase_lv_identity().values) {
-      if (f.value == *type && f.fits) out.kind = "deye_3p", map = &deye_3p::table();
+    for (const auto& f : deye::family()) {
+      if (f.value != *type) continue;
+      out.family = std::string(f.name);
+      out.kind = std::string(f.kind);
+      if (f.kind == deye::three_phase_lv_identity().kind) map = &deye_3p::table();
     }
     if (out.kind.empty()) {
       out.answered = true;

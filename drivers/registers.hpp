@@ -98,13 +98,14 @@ enum class RegisterSpace { holding, input };
 // family the table does not fit is refused: nothing is read from it and nothing written to it.
 struct FamilyValue {
   int value;
-  std::string_view name;       // "a Deye/Sunsynk single-phase hybrid"
-  bool fits = false;           // this table is its map
-  std::string_view instead{};  // for a family that does not fit: what to configure instead
+  std::string_view name;    // "a Deye/Sunsynk single-phase hybrid"
+  std::string_view kind{};  // the device kind whose map reads it ("solark"); empty: none does
+  std::string_view why{};   // when none does: why not
 };
 struct Identity {
   std::uint16_t address = 0;
   std::span<const FamilyValue> values;
+  std::string_view kind;  // the kind this table belongs to: the values of that kind fit it
 };
 
 struct Table {

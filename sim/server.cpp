@@ -237,7 +237,7 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
   } else if (identity && read && address == identity->address && ((query[header + 3] << 8) | query[header + 4]) == 1) {
     int type = 0;
     for (const auto& v : identity->values) {
-      if (v.fits) {
+      if (v.kind == identity->kind) {
         type = v.value;
         break;
       }

@@ -42,7 +42,8 @@ std::vector<ChargeLimitSlot> charge_limits(const Config& config) {
       out.push_back({{drivers::instance_word(d, w.id), drivers::instance_label(d, w.label), *unit, w.address,
                       static_cast<std::int16_t>(w.restore_setting.empty() ? w.no_limit : restore.value_or(w.no_limit))},
                      d.name,
-                     chosen && (w.restore_setting.empty() || restore.has_value())});
+                     chosen && (w.restore_setting.empty() || restore.has_value()),
+                     std::string(w.id)});
     }
   }
   return out;

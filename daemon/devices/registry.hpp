@@ -28,6 +28,9 @@ struct ChargeLimitSlot {
   ChargeLimitSpec spec;
   std::string device;  // the poller that writes it
   bool configured;     // named in safety.charge_block_action (else only put back if still held)
+  // The row its kind's one device had before devices had names ("solark_charge_limit"): the
+  // same as spec.name for a device named after its kind.
+  std::string kind_row{};
 };
 // Every charge limit the enabled devices can hold, chosen or not (a limit the config no longer
 // names may still be at 0 A from before: it is put back).

@@ -22,13 +22,16 @@ class ChargeBlock {
   using FindWriter = std::function<RegisterSwapper*(const std::string& device)>;
   // Replaces the limits: `slots` from the device registry, `rows` what the database says each
   // held when shackd last ran, `writer` the device that writes a slot (null: not polled).
-  void build(std::vector<devices::ChargeLimitSlot> slots, const std::map<std::string, ChargeLimitRow>& rows,
+  // A device renamed while its limit was held takes its kind's old row (ChargeLimitSlot::kind_row).
+  void build(std::vector<devices::ChargeLimitSlot> slots, std::map<std::string, ChargeLimitRow> rows,
              const FindWriter& writer, const ChargeLimit::Save& save);
   void clear() { limits_.clear(); }
   // Once a cycle: steps every limit towards `blocked` (a retiring one towards put back).
   std::vector<Note> step(bool blocked);
   // Lines for the log at start: the limits held at 0 A when shackd stopped.
   const std::vector<std::string>& resumed() const { return resumed_; }
+  // Warnings for the log at start: limits held at 0 A that no configured device has now.
+  const std::vector<std::string>& orphaned() const { return orphaned_; }
 
  private:
   struct Held {
@@ -37,6 +40,7 @@ class ChargeBlock {
   };
   std::vector<Held> limits_;
   std::vector<std::string> resumed_;
+  std::vector<std::string> orphaned_;
 };
 
 }  // namespace shackd

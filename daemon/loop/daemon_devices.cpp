@@ -64,6 +64,7 @@ void Daemon::build_charge_limits() {
     }
   });
   for (const auto& line : charge_block_.resumed()) log::info("{}", line);
+  for (const auto& line : charge_block_.orphaned()) log::warn("{}", line);
 }
 
 void Daemon::charge_block_actuate(std::int64_t wall) {

@@ -53,7 +53,7 @@ TEST_CASE("a three-phase unit on the single-phase map is refused: nothing read, 
   REQUIRE_FALSE(r.errors.empty());
   CHECK(r.errors.front() ==
         "solark solark: unit 1 register 0 reads 0x0005, a Deye/Sunsynk low-voltage three-phase hybrid, which this map "
-        "does not fit (configure it under devices.deye_3p): nothing is read from it or written to it");
+        "does not fit (configure it as kind: deye_3p): nothing is read from it or written to it");
   CHECK(r.requests == 1);  // the device type only
   CHECK(solark.poll().readings.empty());  // and so every poll of this connection
 
@@ -120,6 +120,6 @@ TEST_CASE("the low-voltage three-phase kind: its own map in one read, its charge
   const auto refused = wrong.poll();
   CHECK(refused.readings.empty());
   REQUIRE_FALSE(refused.errors.empty());
-  CHECK(refused.errors.front().find("configure it under devices.solark") != std::string::npos);
+  CHECK(refused.errors.front().find("configure it as kind: solark") != std::string::npos);
   other.stop();
 }

@@ -186,3 +186,49 @@ TEST_CASE("two Sol-Arks in parallel and a GX: PV and load summed, one offline a 
   gx.stop();
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a Sol-Ark named while shackd held its limit at 0 A: the named device puts it back") {
+  sim::SiteModel model;
+  model.rest_v = 52.4;
+  model.battery_temp_c = -5;
+  std::mutex model_mutex;
+  sim::DeviceServer solark("solark", "127.0.0.1", 0, {{1, &drivers::solark::table(), 0, 331}}, model, model_mutex);
+  solark.serve_writable(1, 210, 150, true);
+  solark.start();
+  char tmpl[] = "/tmp/shackd-renamed-XXXXXX";
+  const std::filesystem::path dir = mkdtemp(tmpl);
+  const auto config = dir / "shackd.yaml";
+  const auto write_config = [&](const std::string& device) {
+    std::ofstream(config) << "database:\n  path: " << (dir / "shackd.db").string()
+                          << "\nloop:\n  interval_ms: 200\nmqtt:\n  uri: tcp://127.0.0.1:1\n  prefix: shack\n"
+                          << "devices:\n  " << device << ": {host: 127.0.0.1, port: " << solark.port()
+                          << ", unit: 1, timeout_ms: 300, max_charge_a: 150}\n"
+                          << "safety:\n  charge_block_action: solark\n"
+                          << test::kShackRelays << test::kOneMinerProfiles;
+  };
+  write_config("solark");  // the form before names
+  {
+    shackd::Daemon daemon(shackd::RunOptions{config.string(), false, false}, shackd::Seams{});
+    REQUIRE_FALSE(daemon.start());
+    REQUIRE(test::cycle_until(daemon, [&] { return solark.writable(1, 210) == 0; }));
+  }  // stopped while cold: the database says the limit is held at 0 A
+  {
+    std::lock_guard lock(model_mutex);
+    model.battery_temp_c = 15;
+  }
+  write_config("solark_a");  // named: kind: is needed now
+  std::string text;
+  {
+    std::ifstream in(config);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.replace(text.find("solark_a: {"), 11, "solark_a: {kind: solark, ");
+  std::ofstream(config) << text;
+  {
+    shackd::Daemon daemon(shackd::RunOptions{config.string(), false, false}, shackd::Seams{});
+    REQUIRE_FALSE(daemon.start());
+    CHECK(test::cycle_until(daemon, [&] { return solark.writable(1, 210) == 150; }));
+  }
+  solark.stop();
+  std::filesystem::remove_all(dir);
+}
