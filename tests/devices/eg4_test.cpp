@@ -129,11 +129,10 @@ TEST_CASE("an EG4-only site: the daemon decides on the EG4's voltage and holds i
   eg4.serve_writable(1, 101, 100, false);
   eg4.start();
 
-  char tmpl[] = "/tmp/shackd-eg4-XXXXXX";
-  const std::filesystem::path dir = mkdtemp(tmpl);
+  const test::TempDir tmp("eg4");
+  const std::filesystem::path& dir = tmp.path;
   const auto config = dir / "shackd.yaml";
-  std::ofstream(config) << "database:\n  path: " << (dir / "shackd.db").string()
-                        << "\nloop:\n  interval_ms: 200\nmqtt:\n  uri: tcp://127.0.0.1:1\n  prefix: shack\n"
+  std::ofstream(config) << test::config_head(dir)
                         << "devices:\n  eg4: {host: 127.0.0.1, port: " << eg4.port()
                         << ", unit: 1, timeout_ms: 300, pacing_ms: 0, max_charge_a: 100}\n"
                         << "readings:\n  battery_temp_c: [eg4.battery_temp_c]\n"
@@ -172,5 +171,4 @@ TEST_CASE("an EG4-only site: the daemon decides on the EG4's voltage and holds i
     CHECK(cycle_until([&] { return eg4.writable(1, 101) == 100; }));
   }
   eg4.stop();
-  std::filesystem::remove_all(dir);
 }

@@ -127,11 +127,10 @@ TEST_CASE("two Sol-Arks in parallel and a GX: PV and load summed, one offline a 
   a.start();
   b.start();
 
-  char tmpl[] = "/tmp/shackd-parallel-XXXXXX";
-  const std::filesystem::path dir = mkdtemp(tmpl);
+  const test::TempDir tmp("parallel");
+  const std::filesystem::path& dir = tmp.path;
   const auto config = dir / "shackd.yaml";
-  std::ofstream(config) << "database:\n  path: " << (dir / "shackd.db").string()
-                        << "\nloop:\n  interval_ms: 200\nmqtt:\n  uri: tcp://127.0.0.1:1\n  prefix: shack\n"
+  std::ofstream(config) << test::config_head(dir)
                         << devices_section(gx.port(), a.port(), b.port())
                         << "safety:\n  charge_block_action: [dvcc, solark]\n"
                         << test::kShackRelays << test::kOneMinerProfiles;
@@ -184,7 +183,6 @@ TEST_CASE("two Sol-Arks in parallel and a GX: PV and load summed, one offline a 
   b.stop();
   a.stop();
   gx.stop();
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a Sol-Ark named while shackd held its limit at 0 A: the named device puts it back") {
@@ -195,12 +193,11 @@ TEST_CASE("a Sol-Ark named while shackd held its limit at 0 A: the named device 
   sim::DeviceServer solark("solark", "127.0.0.1", 0, {{1, &drivers::solark::table(), 0, 331}}, model, model_mutex);
   solark.serve_writable(1, 210, 150, true);
   solark.start();
-  char tmpl[] = "/tmp/shackd-renamed-XXXXXX";
-  const std::filesystem::path dir = mkdtemp(tmpl);
+  const test::TempDir tmp("renamed");
+  const std::filesystem::path& dir = tmp.path;
   const auto config = dir / "shackd.yaml";
   const auto write_config = [&](const std::string& device) {
-    std::ofstream(config) << "database:\n  path: " << (dir / "shackd.db").string()
-                          << "\nloop:\n  interval_ms: 200\nmqtt:\n  uri: tcp://127.0.0.1:1\n  prefix: shack\n"
+    std::ofstream(config) << test::config_head(dir)
                           << "devices:\n  " << device << ": {host: 127.0.0.1, port: " << solark.port()
                           << ", unit: 1, timeout_ms: 300, max_charge_a: 150}\n"
                           << "safety:\n  charge_block_action: solark\n"
@@ -230,5 +227,4 @@ TEST_CASE("a Sol-Ark named while shackd held its limit at 0 A: the named device 
     CHECK(test::cycle_until(daemon, [&] { return solark.writable(1, 210) == 150; }));
   }
   solark.stop();
-  std::filesystem::remove_all(dir);
 }

@@ -89,11 +89,10 @@ TEST_CASE("the daemon polls the shunt, decides on its voltage, and falls back to
   gx.start();
   shunt.start();
 
-  char tmpl[] = "/tmp/shackd-shunt-XXXXXX";
-  const std::filesystem::path dir = mkdtemp(tmpl);
+  const test::TempDir tmp("shunt");
+  const std::filesystem::path& dir = tmp.path;
   const auto config = dir / "shackd.yaml";
-  std::ofstream(config) << "database:\n  path: " << (dir / "shackd.db").string()
-                        << "\nloop:\n  interval_ms: 200\nmqtt:\n  uri: tcp://127.0.0.1:1\n  prefix: shack\n"
+  std::ofstream(config) << test::config_head(dir)
                         << devices(gx.port(), shunt.port()) << test::kShackRelays
                         << test::kOneMinerProfiles;
 
@@ -125,5 +124,4 @@ TEST_CASE("the daemon polls the shunt, decides on its voltage, and falls back to
   }
   shunt.stop();
   gx.stop();
-  std::filesystem::remove_all(dir);
 }
