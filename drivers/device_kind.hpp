@@ -1,8 +1,8 @@
 #pragma once
-// A device kind as data: what the owner configures under devices.<key>, which units it polls with
-// which register table, what its readings can stand for (battery voltage, temperature, current,
-// PV, load, each ranked against every other kind's), which charge limits it can hold at 0 A, and
-// how it says that its chargers hold PV back. The config, the loop and `check` read these; none
+// A device kind as data: what the owner configures under devices.<name> (kind: <key>), which
+// units it polls with which register table, what its readings can stand for (battery voltage,
+// temperature, current, PV, load, each ranked against every other kind's), which charge limits it
+// can hold at 0 A, and how it says that its chargers hold PV back. The config, the loop and `check` read these; none
 // of them names a kind (drivers/kinds.cpp lists the built-in ones). A new kind is one file: its
 // tables and one of these.
 #include <chrono>

@@ -1,7 +1,7 @@
 #pragma once
-// The device kinds shackd knows: one line each in drivers/kinds.cpp. The config reads the
-// sections devices.<key> of these, in this order (the order of the devices' polls, and of their
-// offers of equal rank).
+// The device kinds shackd knows: one line each in drivers/kinds.cpp. A devices: section names
+// one of these as its kind:; devices are polled in this order (a kind's in the config's), which
+// is also the order of their offers of equal rank.
 #include <span>
 #include <string_view>
 

@@ -78,7 +78,7 @@ struct ConfigResult {
   std::optional<YAML::Node> profiles;
 };
 
-// `kinds`: the device kinds whose devices.<key> sections it reads (a test adds its own).
+// `kinds`: the device kinds its devices: sections may name (a test adds its own).
 ConfigResult parse_config(const std::string& text, const std::string& source,
                           drivers::Kinds kinds = drivers::builtin_kinds());
 ConfigResult load_config(const std::string& path, drivers::Kinds kinds = drivers::builtin_kinds());

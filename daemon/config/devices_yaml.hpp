@@ -1,5 +1,5 @@
 #pragma once
-// The devices: section and what depends on it, for every kind alike: each devices.<key> read by
+// The devices: section and what depends on it, for every kind alike: each devices.<name> read by
 // what its kind declares (drivers/device_kind.hpp: transport, units, settings), the charge-block
 // words of safety.charge_block_action, the readings: defaults from the devices' offers, and the
 // checks between them. No kind is named here.
