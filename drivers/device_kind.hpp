@@ -47,6 +47,9 @@ struct Offer {
   int rank = 0;
   std::string_view name{};   // "battery_monitor": in status, events and the journal
   std::string_view label{};  // "the battery monitor's voltage": in reasons
+  // The device's own share of a flow the bank's devices split (an inverter's battery current,
+  // two in parallel each carrying part): offers of one rank that are shares are summed.
+  bool share = false;
 };
 
 // A charge-current limit the kind can hold at 0 A while the rules block charging.

@@ -68,7 +68,7 @@ const DeviceKind& kind() {
       // kellerza: NumberRWSensor(108, "Battery Max Charge current", AMPS, max=240).
       .settings = {{"max_charge_a", 1, 240}},
       .offers = {{Quantity::battery_v, "deye3p.battery_v", 30, "deye3p", "the Deye three-phase's battery voltage"},
-                 {Quantity::battery_a, "deye3p.battery_a", 30},
+                 {Quantity::battery_a, "deye3p.battery_a", 30, {}, {}, true},
                  {Quantity::battery_temp_c, "deye3p.battery_temp_c", 30, "deye3p", "the Deye three-phase's battery sensor"},
                  {Quantity::pv_w, "deye3p.pv1_w", 10},
                  {Quantity::pv_w, "deye3p.pv2_w", 10},

@@ -81,7 +81,16 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
   s.now = now;
   s.local_minute_of_day = local_minute_of_day;
   for (const auto& src : m.battery_v) s.battery_v.push_back({src.name, src.label, store.get(src.reading)});
-  s.battery_a = store.first_fresh(m.battery_a, now, m.fresh_within);
+  // The first measurement whose parts are all fresh, else the most recent whole one.
+  for (const auto& parts : m.battery_a) {
+    const auto r = store.sum(parts);
+    if (!r) continue;
+    if (now - r->as_of <= m.fresh_within) {
+      s.battery_a = r;
+      break;
+    }
+    if (!s.battery_a || r->as_of > s.battery_a->as_of) s.battery_a = r;
+  }
   for (const auto& src : m.battery_temp_c) s.battery_temp_c.push_back({src.name, src.label, store.get(src.reading)});
   const auto pv = store.sum_fresh(m.pv_w, now, m.fresh_within);
   s.pv_w = pv.reading;

@@ -50,7 +50,9 @@ struct SourceSpec {
 // config's readings: section (drivers/site_mapping.hpp). Empty: nothing is read.
 struct SnapshotMapping {
   std::vector<SourceSpec> battery_v;       // in the order of preference
-  std::vector<std::string> battery_a;      // likewise
+  // Likewise; each entry the parts of one measurement, summed: inverters in parallel each carry
+  // their share of the bank's current (one part for a battery monitor).
+  std::vector<std::vector<std::string>> battery_a;
   std::vector<SourceSpec> battery_temp_c;  // likewise
   std::vector<std::string> pv_w;           // summed
   std::vector<std::string> load_w;         // summed

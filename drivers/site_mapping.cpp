@@ -12,6 +12,7 @@ namespace {
 struct DeviceOffer {
   std::string reading, name, label;
   int rank = 0;
+  bool share = false;
 };
 
 // The enabled devices' offers for `q` whose unit is configured, best rank first, stable (equal
@@ -25,7 +26,7 @@ std::vector<DeviceOffer> offers(std::span<const DeviceSettings> devices, Quantit
       const auto dot = o.reading.find('.');
       if (dot == std::string_view::npos || !unit_id(d, o.reading.substr(0, dot))) continue;
       out.push_back({instance_reading(d, o.reading), o.name.empty() ? std::string() : instance_word_of(d, o.name),
-                     instance_label(d, o.label), o.rank});
+                     instance_label(d, o.label), o.rank, o.share});
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const DeviceOffer& a, const DeviceOffer& b) { return a.rank < b.rank; });
@@ -51,6 +52,17 @@ std::vector<std::string> offered(std::span<const DeviceSettings> devices, Quanti
   return out;
 }
 
+std::vector<std::vector<std::string>> offered_parts(std::span<const DeviceSettings> devices, Quantity q) {
+  std::vector<std::vector<std::string>> out;
+  const DeviceOffer* last = nullptr;
+  for (const auto& o : offers(devices, q)) {
+    if (last && o.share && last->share && o.rank == last->rank) out.back().push_back(o.reading);
+    else out.push_back({o.reading});
+    last = &o;
+  }
+  return out;
+}
+
 SourceSpec source_spec(std::span<const DeviceSettings> devices, Quantity q, const std::string& reading) {
   for (const auto& o : offers(devices, q)) {
     if (o.reading == reading && !o.name.empty()) return {reading, o.name, o.label};
@@ -64,7 +76,7 @@ SnapshotMapping mapping_for(std::span<const DeviceSettings> devices) {
   for (const auto& r : offered(devices, Quantity::battery_temp_c)) {
     m.battery_temp_c.push_back(source_spec(devices, Quantity::battery_temp_c, r));
   }
-  m.battery_a = offered(devices, Quantity::battery_a);
+  m.battery_a = offered_parts(devices, Quantity::battery_a);
   m.pv_w = offered(devices, Quantity::pv_w);
   m.load_w = offered(devices, Quantity::load_w);
   return m;

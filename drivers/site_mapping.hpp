@@ -16,6 +16,10 @@ namespace drivers {
 // order); for the load, those of the best rank only (one meter of the site's load).
 std::vector<std::string> offered(std::span<const DeviceSettings> devices, Quantity q);
 
+// The same, as measurements of parts: offers of one rank that are each device's share (Offer::share)
+// form one measurement, summed; any other offer is one by itself.
+std::vector<std::vector<std::string>> offered_parts(std::span<const DeviceSettings> devices, Quantity q);
+
 // An offer's source name ("battery_monitor", "solark") as device `d` names it ("gx2_battery_monitor",
 // "solark_a").
 std::string instance_word_of(const DeviceSettings& d, std::string_view name);

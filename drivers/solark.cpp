@@ -97,7 +97,7 @@ const DeviceKind& kind() {
       // 0-185 A single-phase, up to 290 A in the 16 kW profile (docs/registers.md §2.8).
       .settings = {{"max_charge_a", 1, 290}},
       .offers = {{Quantity::battery_v, "solark.battery_v", 30, "solark", "the Sol-Ark's battery voltage"},
-                 {Quantity::battery_a, "solark.battery_a", 30},
+                 {Quantity::battery_a, "solark.battery_a", 30, {}, {}, true},
                  {Quantity::battery_temp_c, "solark.battery_temp_c", 30, "solark", "the Sol-Ark's battery sensor"},
                  {Quantity::pv_w, "solark.pv1_w", 10},
                  {Quantity::pv_w, "solark.pv2_w", 10},

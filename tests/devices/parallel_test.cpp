@@ -13,6 +13,8 @@
 #include "daemon/config/config.hpp"
 #include "daemon/devices/registry.hpp"
 #include "daemon/loop/daemon.hpp"
+#include "drivers/readings.hpp"
+#include "drivers/site_mapping.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
 #include "sim/server.hpp"
@@ -48,6 +50,22 @@ TEST_CASE("devices by name: two instances of a kind read as theirs, the GX's uni
                                                   "solark_a.pv3_w", "solark_a.pv4_w", "solark_b.pv1_w",
                                                   "solark_b.pv2_w", "solark_b.pv3_w", "solark_b.pv4_w"});
   CHECK(c.load_readings == std::vector<std::string>{"solark_a.load_w", "solark_b.load_w"});
+  // The battery current: the GX's own measurements first, then the inverters' shares, summed.
+  auto mapping = drivers::mapping_for(c.devices);
+  CHECK(mapping.battery_a == std::vector<std::vector<std::string>>{
+                                 {"gx_battery.battery_a"}, {"gx_system.battery_a"}, {"solark_a.battery_a", "solark_b.battery_a"}});
+  drivers::ReadingStore store;
+  const drivers::SteadyTime now{std::chrono::seconds(1000)};
+  store.set("solark_a.battery_a", -3.0, now);
+  store.set("solark_b.battery_a", -3.5, now);
+  auto snap = drivers::build_snapshot(store, mapping, now, std::nullopt);
+  REQUIRE(snap.battery_a);
+  CHECK(snap.battery_a->value == doctest::Approx(-6.5));
+  store.set("gx_system.battery_a", -6.4, now - std::chrono::seconds(60));  // stale: the shares decide
+  CHECK(drivers::build_snapshot(store, mapping, now, std::nullopt).battery_a->value == doctest::Approx(-6.5));
+  store.set("gx_system.battery_a", -6.4, now);
+  CHECK(drivers::build_snapshot(store, mapping, now, std::nullopt).battery_a->value == doctest::Approx(-6.4));
+
   const auto limits = shackd::devices::charge_limits(c);
   REQUIRE(limits.size() == 3);
   CHECK(limits[0].spec.name == "gx_dvcc");
