@@ -28,6 +28,8 @@ bool kind_named(const DeviceSettings& d) { return d.name == d.kind->key; }
 std::string instance_prefix(const DeviceSettings& d, std::string_view slot) {
   if (kind_named(d)) return std::string(slot);
   if (d.kind->units.size() == 1) return d.name;
+  // A slot named after its kind ("eg4", "eg4_settings"): the device's name in the kind's place.
+  if (slot.starts_with(d.kind->key)) return d.name + std::string(slot.substr(d.kind->key.size()));
   return d.name + "_" + std::string(slot);
 }
 
@@ -38,7 +40,8 @@ std::string instance_reading(const DeviceSettings& d, std::string_view kind_read
   for (const auto& slot : d.kind->units) {
     if (!prefix.starts_with(slot.name)) continue;
     const std::string_view number = prefix.substr(slot.name.size());  // "1" of "charger1"
-    if (number.empty() == (slot.count != UnitSlot::Count::list)) {
+    const bool digits = !number.empty() && number.find_first_not_of("0123456789") == std::string_view::npos;
+    if (slot.count == UnitSlot::Count::list ? digits : number.empty()) {
       return instance_prefix(d, slot.name) + std::string(number) + std::string(field);
     }
   }

@@ -124,7 +124,8 @@ DeviceSettings defaults_of(const DeviceKind& kind);
 bool kind_named(const DeviceSettings& d);
 // The readings' prefix of the device's unit slot `slot` (its kind's name for it, "solark",
 // "system"): the same when the device is named after its kind; else the device's name for a kind
-// of one unit ("solark_a"), or "<name>_<slot>" for a kind of several ("gx2_system").
+// of one unit ("solark_a"), the device's name in the kind's place for a slot named after its kind
+// ("eg4_settings" -> "eg4_b_settings"), or "<name>_<slot>" ("gx2_system").
 std::string instance_prefix(const DeviceSettings& d, std::string_view slot);
 // A reading as the kind names it ("solark.battery_v", "charger1.charge_state") as this device
 // names it ("solark_a.battery_v", "gx2_charger1.charge_state").

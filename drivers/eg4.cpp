@@ -89,9 +89,17 @@ constexpr std::array kStatus{
                .value = 15, .names = kFaultCodes, .prefix = "E", .digits = 3},
 };
 
+// + = charging, as every battery current in shackd: what goes in less what comes out, over the
+// voltage they were read at (P input 10 Pcharge, 11 Pdischarge, 4 Vbat). 1 W resolution is
+// 0.02 A at 50 V.
+constexpr std::array kDerived{
+    Derived{"battery_a", "charge_w", "discharge_w", "battery_v", -600, 600, "P input (10 - 11) / 4"},
+};
+
 // Luxpower's own clients read the input registers in blocks of 40 from 0, 40, 80 ... and the
 // document defines every address inside them, so a read spans the holes; it never crosses a
 // multiple of 40. Writes with function 6 (P §2.2: "Read/Write: 0x03/0x06/0x10").
+
 const Table kInputTable{.service = "eg4",
                         .registers = kInputs,
                         .max_gap = 40,
@@ -99,7 +107,9 @@ const Table kInputTable{.service = "eg4",
                         .writes_fc16 = false,
                         .status = kStatus,
                         .space = RegisterSpace::input,
-                        .block_align = 40};
+                        .block_align = 40,
+                        .identity = nullptr,
+                        .derived = kDerived};
 const Table kHoldingTable{.service = "eg4_settings",
                           .registers = kHolding,
                           .max_gap = 40,
@@ -130,10 +140,12 @@ const DeviceKind& kind() {
                 {"unit", "eg4_settings", &kHoldingTable, Count::one, 1, 1}},
       // Hold 101 takes 0-140 A on the 12K (P §2.2); the 18kPV charges at up to 250 A.
       .settings = {{"max_charge_a", 1, 250}},
-      // Its terminal voltage, 0.1 V: ranked with the other inverters' (docs/registers.md §4.3).
+      // Its terminal voltage, 0.1 V: ranked with the other inverters' (docs/registers.md §4.3);
+      // its battery current from its charge and discharge power (kDerived), its share in parallel.
       // Its battery temperature (67) and BMS current (98) are not offered: no public source says
       // what 67 reads without a sensor or which sign 98 has (docs/registers.md §4.4).
       .offers = {{Quantity::battery_v, "eg4.battery_v", 30, "eg4", "the EG4's battery voltage"},
+                 {Quantity::battery_a, "eg4.battery_a", 30, {}, {}, true},
                  {Quantity::pv_w, "eg4.pv1_w", 10},
                  {Quantity::pv_w, "eg4.pv2_w", 10},
                  {Quantity::pv_w, "eg4.pv3_w", 10},

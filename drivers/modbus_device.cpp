@@ -326,6 +326,29 @@ PollResult ModbusDevice::poll() {
     }
   }
 
+  // Readings computed from this poll's (Table::derived).
+  for (const UnitConfig& u : config_.units) {
+    for (const Derived& dv : u.table->derived) {
+      const auto part = [&](std::string_view field) -> const Reading* {
+        const std::string n = u.prefix + "." + std::string(field);
+        const auto it = std::find_if(out.readings.begin(), out.readings.end(), [&](const Reading& rd) { return rd.name == n; });
+        return it == out.readings.end() ? nullptr : &*it;
+      };
+      const Reading *plus = part(dv.plus), *minus = part(dv.minus), *per = part(dv.per);
+      if (!plus || !minus || !per || per->value == 0) continue;
+      const std::string name = u.prefix + "." + std::string(dv.field);
+      const double value = (plus->value - minus->value) / per->value;
+      if (!(value >= dv.min && value <= dv.max)) {
+        char why[160];
+        std::snprintf(why, sizeof why, "%.*s %g outside its plausible range %g..%g (derived)",
+                      static_cast<int>(dv.field.size()), dv.field.data(), value, dv.min, dv.max);
+        out.invalid.push_back({name, why});
+        continue;
+      }
+      out.readings.push_back({name, value, std::min({plus->as_of, minus->as_of, per->as_of})});
+    }
+  }
+
   // A unit that refused every register is not an older map but something else (a wrong unit
   // id): keep asking for its table, so the error shows every poll and a fix is picked up.
   for (std::size_t slot = 0; slot < config_.units.size(); ++slot) {

@@ -108,6 +108,16 @@ struct Identity {
   std::string_view kind;  // the kind this table belongs to: the values of that kind fit it
 };
 
+// A reading computed from others of its unit read in the same poll: (plus - minus) / per, as old
+// as its oldest part, missing when a part is. The EG4's battery current from its charge and
+// discharge power and its voltage: its one current register has no documented sign (§4.4).
+struct Derived {
+  std::string_view field;  // "battery_a"
+  std::string_view plus, minus, per;
+  double min, max;         // plausible range, as a register's
+  std::string_view source;
+};
+
 struct Table {
   std::string_view service;     // "system", "battery", "solarcharger", "temperature", "solark"
   std::span<const Register> registers;
@@ -125,6 +135,7 @@ struct Table {
   int block_align = 0;
   // Read once per connection before anything else (nullptr: the table trusts its unit id).
   const Identity* identity = nullptr;
+  std::span<const Derived> derived{};
 };
 
 // Assembles the raw integer from `words` (word_count(type) of them).

@@ -36,9 +36,11 @@ std::vector<DeviceOffer> offers(std::span<const DeviceSettings> devices, Quantit
 }  // namespace
 
 std::string instance_word_of(const DeviceSettings& d, std::string_view name) {
-  // The kind's own source name for its only unit ("solark") is the device's name ("solark_a");
-  // another ("battery_monitor") is prefixed with it ("gx2_battery_monitor").
-  if (!kind_named(d) && d.kind->units.size() == 1 && d.kind->units[0].name == name) return d.name;
+  // A source named as one of the kind's units ("solark", "eg4") is named as that unit of the
+  // device ("solark_a", "eg4_b"); another ("battery_monitor") is prefixed ("gx2_battery_monitor").
+  for (const auto& slot : d.kind->units) {
+    if (slot.name == name) return instance_prefix(d, name);
+  }
   return instance_word(d, name);
 }
 

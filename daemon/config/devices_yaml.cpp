@@ -247,6 +247,10 @@ std::optional<std::string> unknown_reading(const Config& c, const std::string& n
         if (reg.field == field) return std::nullopt;
         fields += (fields.empty() ? "" : ", ") + std::string(reg.field);
       }
+      for (const auto& dv : u.table->derived) {
+        if (dv.field == field) return std::nullopt;
+        fields += ", " + std::string(dv.field);
+      }
       return fmt::format("is not a reading of {} (it has {})", unit, fields);
     }
   }

@@ -157,6 +157,15 @@ TEST_CASE("an EG4-only site: the daemon decides on the EG4's voltage and holds i
     REQUIRE(daemon.decision().battery.measured_v);
     CHECK(*daemon.decision().battery.measured_v == doctest::Approx(52.35).epsilon(0.003));
     CHECK(state.find("\"voltage_source\":\"eg4\"") != std::string::npos);
+    // Its battery current from its charge and discharge power over its voltage, + = charging.
+    REQUIRE(snap.battery_a);
+    double battery_a = 0;
+    {
+      std::lock_guard lock(model_mutex);
+      battery_a = model.battery_a();
+    }
+    CHECK(battery_a < -5);  // the house's 500 W from the battery
+    CHECK(snap.battery_a->value == doctest::Approx(battery_a).epsilon(0.01));
     CHECK(eg4.writable(1, 101) == 100);  // warm: untouched
 
     {

@@ -113,6 +113,19 @@ TEST_CASE("devices by name: what the owner gets wrong is named, and the old form
         "`kind: solark` to it to say so (its readings stay solark.*), or give it a name of your own to configure "
         "more than one (solark_a: {kind: solark, ...} reads solark_a.*)");
   CHECK(old.config->battery_v_readings == std::vector<std::string>{"solark.battery_v"});
+  // A kind of two units named after it (the EG4's readings and its settings): the device's name
+  // in the kind's place.
+  const auto eg4 = shackd::parse_config("devices:\n  eg4_b: {kind: eg4, transport: rtu, device: /dev/ttyUSB1, max_charge_a: 100}\n"
+                                        "safety:\n  charge_block_action: eg4\n" + std::string(test::kShackRelays),
+                                        "t.yaml");
+  REQUIRE(eg4.errors.empty());
+  CHECK(eg4.config->battery_v_readings == std::vector<std::string>{"eg4_b.battery_v"});
+  CHECK(drivers::mapping_for(eg4.config->devices).battery_v[0].name == "eg4_b");
+  const auto eg4_limits = shackd::devices::charge_limits(*eg4.config);
+  REQUIRE(eg4_limits.size() == 1);
+  CHECK(eg4_limits[0].spec.name == "eg4_b_eg4_charge_limit");
+  CHECK(drivers::units_of(eg4.config->devices[0])[1].prefix == "eg4_b_settings");
+
   const auto said = shackd::parse_config("devices:\n  solark: {kind: solark, host: 10.0.0.2}\n" + std::string(test::kShackRelays),
                                          "t.yaml");
   REQUIRE(said.errors.empty());
