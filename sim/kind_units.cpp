@@ -40,4 +40,16 @@ void serve_charge_limits(DeviceServer& server, const drivers::DeviceKind& kind, 
   }
 }
 
+std::optional<double> charge_limit_a(const DeviceServer& server, const drivers::DeviceKind& kind) {
+  std::optional<double> lowest;
+  for (const auto& w : kind.charge_limits) {
+    const drivers::UnitSlot* slot = slot_named(kind, w.unit);
+    if (!slot || !slot->default_id) continue;
+    const auto v = server.writable(*slot->default_id, w.address);
+    if (!v || (w.no_limit != 0 && *v == w.no_limit) || *v < 0) continue;  // "no limit" (the DVCC's -1)
+    if (!lowest || *v < *lowest) lowest = *v;
+  }
+  return lowest;
+}
+
 }  // namespace sim

@@ -2,6 +2,7 @@
 // Any device kind served from its own tables: each unit slot at its default id, over the span
 // of addresses its table reads, and its charge-limit registers writable. What `shackd-sim
 // --device NAME=KIND:PORT` serves; the model answers each table by its service name.
+#include <optional>
 #include <vector>
 
 #include "drivers/device_kind.hpp"
@@ -16,5 +17,8 @@ std::vector<UnitSpec> units_for(const drivers::DeviceKind& kind);
 // Makes each of the kind's charge-limit registers writable on `server`, holding `initial_a`
 // (or its "no limit" value where that is not 0, as the GX's DVCC -1).
 void serve_charge_limits(DeviceServer& server, const drivers::DeviceKind& kind, int initial_a);
+
+// The lowest charge limit the kind's registers on `server` hold now (A), if any holds one.
+std::optional<double> charge_limit_a(const DeviceServer& server, const drivers::DeviceKind& kind);
 
 }  // namespace sim

@@ -52,7 +52,8 @@ options:
                           solark_a=solark:5031 --device solark_b=solark:5032); PORT 0 = any free
                           port. It is listed in the ready line and takes `fault NAME ...`. The
                           Sol-Ark and each --device of its kind are in parallel on the bank: each
-                          reports its equal share of their PV, load and battery current
+                          reports its equal share of their PV, load and battery current; a charge
+                          limit on any inverter holds the inverters' PV back
   --gx-firmware VER       serve the GX map of dbus-modbustcp VER (default: the newest); older ones
                           refuse (0x02) what they lack: <1.0.95 the reserved 847-864 holes,
                           <1.0.85 884-913, <1.0.78 solar charger 792/793
@@ -274,7 +275,14 @@ int main(int argc, char** argv) {
       const double dt = std::chrono::duration<double>(now - last).count() * o.speed;
       last = now;
       const int dvcc = victron.dvcc_max_charge_current();
-      const auto solark_limit = solark.writable(o.solark_unit, 210);
+      std::optional<double> solark_limit = solark.writable(o.solark_unit, 210);
+      // Every other inverter (--device) on the inverters' panels: the lowest limit of them all
+      // holds their PV back (a cold block writes them all).
+      for (std::size_t i = 0; i < extra.size(); ++i) {
+        if (o.devices[i].kind->key == drivers::victron::kind().key) continue;
+        const auto limit = sim::charge_limit_a(*extra[i], *o.devices[i].kind);
+        if (limit && (!solark_limit || *limit < *solark_limit)) solark_limit = limit;
+      }
       std::lock_guard lock(model_mutex);
       model.victron_charge_limit_a = dvcc < 0 ? std::nullopt : std::optional<double>(dvcc);
       model.solark_charge_limit_a = solark_limit;

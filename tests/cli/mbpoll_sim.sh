@@ -53,6 +53,21 @@ else
   failed=$((failed + 1)); echo "FAIL: function 3 at 4 on the EG4 (its settings, where 4 is not served) did not refuse: $answer"
 fi
 
+# Inverters in parallel share the inverters' PV (half of 2000 W is theirs: 300 W on each one's
+# PV1, 60 % of its half), and a charge limit at 0 A on any of them (the EG4's 101, written by
+# mbpoll) holds their PV back: with no load, nothing is produced.
+expect_soon() {  # NAME UNIT PORT ADDRESS RAW: within 2 s (the model steps every 50 ms)
+  local got
+  for _ in $(seq 20); do got=$(read_reg "$2" "$3" "$4"); [[ $got == "$5" ]] && break; sleep 0.1; done
+  if [[ $got == "$5" ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $1: register $4 unit $2 read '$got', want $5"; fi
+}
+echo "set pv_w 2000" >&3
+expect_soon "the Sol-Ark's share of PV1 (186), two in parallel" 1 "$sport" 186 300
+expect "the second Sol-Ark's share of PV1 (186)" 1 "$bport" 186 300
+mbpoll -0 -1 -m tcp -p "$eport" -a 1 -r 101 127.0.0.1 0 >/dev/null 2>&1
+expect_soon "an EG4 held at 0 A holds the inverters' PV back" 1 "$sport" 186 0
+expect "the EG4's 101 as written" 1 "$eport" 101 0
+
 # A unit with no service behind it: the GX's 0x0A.
 answer=$(mbpoll -0 -1 -m tcp -p "$vport" -a 77 -r 840 -c 1 127.0.0.1 2>&1)
 if grep -q "Gateway path unavailable" <<<"$answer"; then
