@@ -7,6 +7,7 @@
 #include "drivers/registers.hpp"
 #include "drivers/deye_3p.hpp"
 #include "drivers/deye_family.hpp"
+#include "drivers/eg4.hpp"
 #include "drivers/solark.hpp"
 
 namespace drivers::probe {
@@ -20,14 +21,15 @@ struct Reader {
   ModbusLink link;
   int requests = 0;
   std::string last_error;
-  std::optional<std::uint16_t> read(int unit, std::uint16_t address, ReadResult* result = nullptr) {
+  std::optional<std::uint16_t> read(int unit, std::uint16_t address, ReadResult* result = nullptr,
+                                    RegisterSpace space = RegisterSpace::holding) {
     if (!link.connected() && !link.connect(last_error)) {
       if (result) *result = {ReadStatus::link_error, 0, last_error};
       return std::nullopt;
     }
     std::uint16_t word = 0;
     ++requests;
-    const ReadResult r = link.read(unit, address, 1, &word);
+    const ReadResult r = link.read(unit, address, 1, &word, space);
     if (result) *result = r;
     if (r.status != ReadStatus::ok) {
       last_error = r.error;
@@ -202,6 +204,34 @@ SolarkReport probe_solark(const Transport& t, int unit, std::chrono::millisecond
   out.answered = true;
   out.battery_temp_c = decode_at(temp_at);
   out.soc_pct = decode_at(static_cast<std::uint16_t>(temp_at + 2));
+  return out;
+}
+
+Eg4Report probe_eg4(const Transport& t, int unit, std::chrono::milliseconds timeout) {
+  Eg4Report out;
+  Reader r(t, timeout);
+  // One register of a table, decoded and checked by the table's row (a byte field by its half).
+  const auto value = [&](const Table& table, std::string_view field) -> std::optional<double> {
+    for (const Register& reg : table.registers) {
+      if (reg.field != field) continue;
+      const auto w = r.read(unit, reg.address, nullptr, table.space);
+      if (!w) return std::nullopt;
+      const std::array<std::uint16_t, 1> words{*w};
+      const double v = decode(reg, words);
+      if (const auto why = check_plausible(reg, v)) out.problems.push_back(*why);
+      return v;
+    }
+    return std::nullopt;
+  };
+  out.battery_v = value(eg4::input_table(), "battery_v");
+  if (!out.battery_v) {
+    out.error = r.last_error.empty() ? "no answer" : r.last_error;
+    return out;
+  }
+  out.answered = true;
+  out.soc_pct = value(eg4::input_table(), "soc_pct");
+  out.soh_pct = value(eg4::input_table(), "soh_pct");
+  out.charge_current_a = value(eg4::holding_table(), "charge_current_a");
   return out;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // `shackd probe`: what a GX serves on which unit id, and which register-map generation it runs;
-// whether a Sol-Ark answers. Read-only (function 3 only), bounded in time.
+// whether a Deye-family unit or an EG4 answers. Read-only (functions 3 and 4), bounded in time.
 //
 // On a GX, dbus-modbustcp answers a unit id with no service behind it with exception 0x0A
 // (gateway path unavailable) and a register its service does not have with 0x02, at once
@@ -48,5 +48,16 @@ struct SolarkReport {
 };
 
 SolarkReport probe_solark(const Transport& t, int unit, std::chrono::milliseconds timeout);
+
+// An EG4/Luxpower: its battery voltage, SOC and SOH (input registers 4 and 5, function 4) and its
+// charging current (holding 101), by shackd's own tables (docs/registers.md §4).
+struct Eg4Report {
+  bool answered = false;
+  std::string error;
+  std::optional<double> battery_v, soc_pct, soh_pct, charge_current_a;
+  std::vector<std::string> problems;  // implausible values: a wrong unit id or another device
+};
+
+Eg4Report probe_eg4(const Transport& t, int unit, std::chrono::milliseconds timeout);
 
 }  // namespace drivers::probe

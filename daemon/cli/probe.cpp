@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "daemon/cli/cli_args.hpp"
+#include "drivers/eg4.hpp"
 #include "drivers/probe.hpp"
 
 namespace shackd {
@@ -36,32 +37,70 @@ const char* service_label(const drivers::probe::Found& f) {
   return f.service.c_str();
 }
 
+// A devices: block's lines for where a serial device is: a gateway's host and port, or the adapter.
+std::string transport_lines(const drivers::Transport& t) {
+  if (const auto* tcp = std::get_if<drivers::TcpTransport>(&t)) {
+    return fmt::format("    transport: tcp\n    host: {}\n    port: {}\n", tcp->host, tcp->port);
+  }
+  return fmt::format("    transport: rtu\n    device: {}\n", std::get<drivers::RtuTransport>(t).device);
+}
+
+// The EG4's part of the output: what it says as comments, and its devices: lines (empty when it
+// did not answer as an EG4).
+std::string probe_eg4(const drivers::Transport& t, int unit, std::chrono::milliseconds timeout, bool& answered) {
+  fmt::print("# the EG4 at {}, unit {}\n", drivers::describe(t), unit);
+  const auto r = drivers::probe::probe_eg4(t, unit, timeout);
+  if (!r.answered) {
+    fmt::print("# no answer: {}\n#   (wiring A/B, 19200 8N1, the gateway's port and mode, the unit id; not the WiFi "
+               "dongle's port 8000)\n",
+               r.error);
+    answered = false;
+    return "";
+  }
+  const auto shown = [](const std::optional<double>& v, const char* unit_text) {
+    return v ? fmt::format("{:.0f}{}", *v, unit_text) : std::string("not read");
+  };
+  fmt::print("#   battery {:.1f} V, SOC {}, SOH {}; charging current (hold 101) {}\n", *r.battery_v,
+             shown(r.soc_pct, " %"), shown(r.soh_pct, " %"), shown(r.charge_current_a, " A"));
+  for (const auto& p : r.problems) fmt::print("#   implausible: {} (another device on this unit id?)\n", p);
+  if (!r.problems.empty()) answered = false;
+  std::string block = "  eg4:\n    kind: eg4\n" + transport_lines(t) + fmt::format("    unit: {}\n", unit);
+  if (r.charge_current_a && *r.charge_current_a > 0) {
+    block += fmt::format("    max_charge_a: {:.0f}   # put back after a cold block (eg4 in safety.charge_block_action)\n",
+                         *r.charge_current_a);
+  }
+  return block;
+}
+
 }  // namespace
 
 int cmd_probe(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "--help") {
     fmt::print(
         "usage: shackd probe [--victron HOST[:PORT]] [--solark HOST[:PORT] | --solark-rtu DEVICE]\n"
-        "                    [--solark-unit N] [--timeout-ms MS] [--budget-s S]\n"
+        "                    [--solark-unit N] [--eg4 HOST[:PORT] | --eg4-rtu DEVICE] [--eg4-unit N]\n"
+        "                    [--timeout-ms MS] [--budget-s S]\n"
         "  (--deye and --deye-rtu are the same as --solark and --solark-rtu: any Deye-family unit)\n"
         "  Finds which unit id serves each GX service shackd reads (system, battery monitor or BMS,\n"
         "  solar chargers, temperature sensors, VE.Bus), which Modbus map generation the GX serves, and\n"
         "  whether a Sol-Ark answers with plausible values; which Deye family a Deye/Sunsynk/Sol-Ark unit\n"
-        "  is (its device type, register 0); prints a devices: block for the config.\n"
-        "  Read-only (function 3), bounded: the GX scan stops after --budget-s (default 60).\n"
+        "  is (its device type, register 0); whether an EG4/Luxpower answers (19200 8N1 on RS485);\n"
+        "  prints a devices: block for the config.\n"
+        "  Read-only (functions 3 and 4), bounded: the GX scan stops after --budget-s (default 60).\n"
         "  Exit 0 when every device asked for answered, 69 when one did not, 64 on a usage error.\n");
     return kExOk;
   }
   Args a;
   drivers::TcpTransport gx;
-  drivers::Transport solark;
-  bool want_gx = false, want_solark = false;
+  drivers::Transport solark, eg4;
+  bool want_gx = false, want_solark = false, want_eg4 = false;
+  int eg4_unit = 1;
   std::chrono::milliseconds timeout{1000}, budget{60000};
   int solark_unit = 1;
   try {
     a = parse_args("probe", argv,
-                   {"--victron", "--solark", "--solark-rtu", "--deye", "--deye-rtu", "--solark-unit", "--timeout-ms",
-                    "--budget-s"},
+                   {"--victron", "--solark", "--solark-rtu", "--deye", "--deye-rtu", "--solark-unit", "--eg4", "--eg4-rtu",
+                    "--eg4-unit", "--timeout-ms", "--budget-s"},
                    {});
     // Any Deye-family unit: the device type says which map reads it (docs/registers.md §2.9).
     for (const auto& [alias, name] : {std::pair{"--deye", "--solark"}, std::pair{"--deye-rtu", "--solark-rtu"}}) {
@@ -76,9 +115,18 @@ int cmd_probe(const std::vector<std::string>& argv) {
     if (a.values.count("--solark")) solark = host_port("--solark", a.get("--solark", "")), want_solark = true;
     if (a.values.count("--solark-rtu")) solark = drivers::RtuTransport{a.get("--solark-rtu", "")}, want_solark = true;
     solark_unit = a.get_int("--solark-unit", 1, 1, 247);
+    if (a.values.count("--eg4") && a.values.count("--eg4-rtu")) throw UsageError("probe: --eg4 and --eg4-rtu: give one");
+    if (a.values.count("--eg4")) eg4 = host_port("--eg4", a.get("--eg4", "")), want_eg4 = true;
+    if (a.values.count("--eg4-rtu")) {
+      // Its serial line's own speed (drivers/eg4.cpp), not the Sol-Ark's 9600.
+      eg4 = drivers::RtuTransport{a.get("--eg4-rtu", ""), drivers::eg4::kind().baud}, want_eg4 = true;
+    }
+    eg4_unit = a.get_int("--eg4-unit", 1, 1, 247);
     timeout = std::chrono::milliseconds(a.get_int("--timeout-ms", 1000, 50, 30000));
     budget = std::chrono::seconds(a.get_int("--budget-s", 60, 1, 3600));
-    if (!want_gx && !want_solark) throw UsageError("probe: give --victron HOST, --solark HOST or --solark-rtu DEVICE");
+    if (!want_gx && !want_solark && !want_eg4) {
+      throw UsageError("probe: give --victron HOST, --solark HOST, --solark-rtu DEVICE, --eg4 HOST or --eg4-rtu DEVICE");
+    }
   } catch (const UsageError& e) {
     fmt::print(stderr, "{}\n", e.what());
     return kExUsage;
@@ -140,15 +188,11 @@ int cmd_probe(const std::vector<std::string>& argv) {
       for (const auto& p : r.problems) fmt::print("#   implausible: {} (another device on this unit id?)\n", p);
       if (!r.problems.empty()) all_answered = false;
       // Named after its kind; a second one of the kind takes a name of the owner's (solark_b).
-      block += "  " + r.kind + ":\n    kind: " + r.kind + "\n";
-      if (const auto* tcp = std::get_if<drivers::TcpTransport>(&solark)) {
-        block += fmt::format("    transport: tcp\n    host: {}\n    port: {}\n", tcp->host, tcp->port);
-      } else {
-        block += fmt::format("    transport: rtu\n    device: {}\n", std::get<drivers::RtuTransport>(solark).device);
-      }
+      block += "  " + r.kind + ":\n    kind: " + r.kind + "\n" + transport_lines(solark);
       block += fmt::format("    unit: {}\n", solark_unit);
     }
   }
+  if (want_eg4) block += probe_eg4(eg4, eg4_unit, timeout, all_answered);
   if (block != "devices:\n") fmt::print("{}", block);
   return all_answered ? kExOk : kExUnavailable;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `shackd probe` against the simulator: it finds each service's unit id, tells the GX's map
-# generation, checks the Sol-Ark, and its devices: block is accepted by `shackd check`; with
+# generation, checks the Sol-Ark and an EG4, and its devices: block is accepted by `shackd check`; with
 # nothing listening it says so, exit 69, at once.
 # Usage: probe.sh path/to/shackd path/to/shackd-sim path/to/source
 set -uo pipefail
@@ -55,6 +55,27 @@ check "the devices: block" 'grep -qE "^    battery_unit: 238$" <<<"$out" && grep
 check_out=$("$shackd" check --config "$dir/probed.yaml" 2>&1); rc=$?
 out="$check_out"
 check "check accepts the probed devices: block as it is, named (exit $rc)" '[[ $rc -eq 0 ]] && grep -q ": ok (" <<<"$check_out" && ! grep -q "warning: devices" <<<"$check_out"'
+
+# An EG4 (the simulator's --device, from its kind's tables): its battery, SOC and SOH from input
+# registers, its charging current from holding 101, and a block check accepts; a Sol-Ark probed
+# as an EG4 reads implausible values: exit 69.
+start_sim eg4 --device eg4=eg4:0 --battery-v 52.3 --internal-ohm 0 --house-w 0
+eport=$(sed -nE 's/^ready .* eg4=127.0.0.1:([0-9]+).*/\1/p' "$dir/eg4.out")
+out=$("$shackd" probe --eg4 "127.0.0.1:$eport" 2>&1); rc=$?
+check "an EG4 answers: battery, SOC, SOH and its charging current (exit $rc)" \
+  '[[ $rc -eq 0 ]] && grep -qxF "#   battery 52.3 V, SOC 65 %, SOH 98 %; charging current (hold 101) 100 A" <<<"$out"'
+{
+  sed -n '1,/^devices:/p' "$src/tests/e2e/e2e.yaml" | sed '$d'
+  printf '%s\n' "$out"
+  sed -n '/^mqtt:/,$p' "$src/tests/e2e/e2e.yaml"
+} | sed -e "s|\${DB}|$dir/none.db|" -e 's|\${MQTT_PORT}|1883|' \
+      -e 's/  charge_block_action: .*/  charge_block_action: eg4/' >"$dir/eg4.yaml"
+check_out=$("$shackd" check --config "$dir/eg4.yaml" 2>&1); rc=$?
+out="$check_out"
+check "check accepts the EG4's block, its charge block and all (exit $rc)" \
+  '[[ $rc -eq 0 ]] && grep -qxF "device eg4 (an EG4 or Luxpower inverter): tcp 127.0.0.1:$eport, units eg4 1, eg4_settings 1" <<<"$out"'
+out=$("$shackd" probe --eg4 "127.0.0.1:$sport" 2>&1); rc=$?
+check "a Sol-Ark probed as an EG4: implausible, exit 69 (got $rc)" '[[ $rc -eq 69 ]] && grep -q "^#   implausible: battery_v" <<<"$out"'
 
 # Older GX firmware, a monitor without a temperature sensor, and a BMS.
 start_sim old --gx-firmware 1.0.90 --no-battery-temp-sensor
