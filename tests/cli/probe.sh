@@ -77,6 +77,14 @@ check "check accepts the EG4's block, its charge block and all (exit $rc)" \
 out=$("$shackd" probe --eg4 "127.0.0.1:$sport" 2>&1); rc=$?
 check "a Sol-Ark probed as an EG4: implausible, exit 69 (got $rc)" '[[ $rc -eq 69 ]] && grep -q "^#   implausible: battery_v" <<<"$out"'
 
+# A low-voltage three-phase Deye (device type 0x0005): probe --deye names it and prints its kind.
+start_sim deye --device d3=deye_3p:0 --battery-v 52.3 --internal-ohm 0 --house-w 0
+dport=$(sed -nE 's/^ready .* d3=127.0.0.1:([0-9]+).*/\1/p' "$dir/deye.out")
+out=$("$shackd" probe --deye "127.0.0.1:$dport" 2>&1); rc=$?
+check "a three-phase Deye told by its device type, its block under its kind (exit $rc)" \
+  '[[ $rc -eq 0 ]] && grep -qxF "#   device type 0x0005: a Deye/Sunsynk low-voltage three-phase hybrid" <<<"$out" &&
+   grep -qxF "  deye_3p:" <<<"$out" && grep -qxF "    kind: deye_3p" <<<"$out" && grep -qE "^#   battery 52.25 V" <<<"$out"'
+
 # Older GX firmware, a monitor without a temperature sensor, and a BMS.
 start_sim old --gx-firmware 1.0.90 --no-battery-temp-sensor
 out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1)
