@@ -154,8 +154,9 @@ void SiteModel::advance(double t_s, double dt_s, const Scenario* scenario) {
 
 std::optional<double> SiteModel::value(const std::string& service, const std::string& f) const {
   const auto whole = site_value(service, f);
-  if (parallel_inverters <= 1 || !whole || (service != "solark" && service != "deye3p" && service != "eg4")) return whole;
-  // One of a parallel stack: its share of what the inverters carry (the GX's units see it all).
+  if (parallel_inverters <= 1 || !whole || service != "solark") return whole;
+  // One Sol-Ark of a parallel stack: its share of what they carry (the GX's units see it all;
+  // another kind's --device serves the inverters' whole, as before).
   const bool power = f.starts_with("pv") || f.starts_with("load") || f == "battery_a" || f == "battery_w" ||
                      f == "inverter_out_w" || f == "charge_w" || f == "discharge_w" || f == "eps_w";
   return power ? *whole / parallel_inverters : *whole;
