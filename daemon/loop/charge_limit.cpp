@@ -6,6 +6,14 @@
 
 namespace shackd {
 
+namespace {
+
+// A charge-current limit's value for people: a negative one is "no limit" (the GX's DVCC -1,
+// docs/registers.md §1.8), not a current.
+std::string shown(std::int16_t a) { return a < 0 ? std::string("no limit") : fmt::format("{} A", a); }
+
+}  // namespace
+
 std::vector<ChargeLimitNote> ChargeLimit::step(bool blocked) {
   std::vector<ChargeLimitNote> notes;
   for (const auto& done : worker_->take_swaps()) {
@@ -25,12 +33,12 @@ std::vector<ChargeLimitNote> ChargeLimit::step(bool blocked) {
       if (previous != 0) saved_ = previous;
       applied_ = true;
       save();
-      notes.push_back({false, fmt::format("{} set to 0 A (was {}){}", spec_.name, previous, after)});
+      notes.push_back({false, fmt::format("{} set to 0 A (was {}){}", spec_.name, shown(previous), after)});
     } else {
       applied_ = false;
       persisted_applied_ = false;
       save();
-      notes.push_back({false, fmt::format("{} restored to {}{}", spec_.name, done.swap.value, after)});
+      notes.push_back({false, fmt::format("{} restored to {}{}", spec_.name, shown(done.swap.value), after)});
     }
   }
   // Blocked: write 0 until this run has it confirmed. Not blocked: put back whatever may be at

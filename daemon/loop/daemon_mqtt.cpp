@@ -3,11 +3,13 @@
 #include "daemon/loop/daemon.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <set>
 
 #include "daemon/config/mqtt_settings.hpp"
+#include "daemon/config/yaml_read.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/mqtt/commands.hpp"
 #include "drivers/text/utf8.hpp"
@@ -60,9 +62,16 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
   const auto load = std::find_if(loads_.begin(), loads_.end(), [&](const LoadRef& l) { return l.id == id; });
   if (load == loads_.end()) {
     // Ids are matched against the configured loads: nothing can be injected through a topic.
+    // The refusal says which ids there are (the relay ids, not the loads' names: an owner
+    // guessing from "Antminer A" writes antminer-a), and the nearest one.
     const std::string shown = drivers::text::clean_utf8(id, 40);
-    log::limited("override refused", log::Level::warn, fmt::format("override for '{}' refused: no such load", shown));
-    event("override_rejected", "", {rules::ReasonCode::none}, "no load '" + shown + "'", clock_.wall_s());
+    std::vector<std::string_view> ids;
+    for (const auto& l : loads_) ids.push_back(l.id);
+    const std::string_view near = yaml::nearest(shown, ids);
+    const std::string why = fmt::format("no load '{}'{} (the ids are {})", shown,
+                                        near.empty() ? "" : fmt::format(": did you mean {}?", near), fmt::join(ids, ", "));
+    log::limited("override refused", log::Level::warn, "override refused: " + why);
+    event("override_rejected", "", {rules::ReasonCode::none}, why, clock_.wall_s());
     return;
   }
   const auto parsed = drivers::mqtt::parse_mode_command(payload);

@@ -208,7 +208,7 @@ TEST_CASE("the cycle in process: the charge block's DVCC write, failing each way
   CHECK(s.gx->writes[0].address == 2705);
   CHECK(s.gx->writes[0].value == 0);
   CHECK(s.event_since(before, "dvcc_write_failed: timed out"));
-  CHECK(s.event_since(before, "dvcc set to 0 A (was 50) after 2 tries"));
+  CHECK(s.event_since(before, "dvcc set to 0 A (was 50 A) after 2 tries"));
 
   // Warm again: the limit goes back to 50. That write fails too (its read-back lost: it may
   // have landed), and is retried until confirmed.
@@ -221,7 +221,7 @@ TEST_CASE("the cycle in process: the charge block's DVCC write, failing each way
   CHECK(s.gx->writes[2].value == 50);
   CHECK(s.gx->writes[3].value == 50);
   CHECK(s.event_since(before, "dvcc_write_failed: read-back failed"));
-  CHECK(s.event_since(before, "dvcc restored to 50 after 2 tries"));
+  CHECK(s.event_since(before, "dvcc restored to 50 A after 2 tries"));
   s.cycles(3);
   CHECK(s.gx->writes.size() == 4);  // confirmed: nothing more written
 }

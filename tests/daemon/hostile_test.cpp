@@ -137,3 +137,17 @@ TEST_CASE("hostile MQTT: an override cut mid-character is refused with valid tex
     CHECK(cleaned);
   }
 }
+
+TEST_CASE("an override for a load that is not there names the ids there are, and the nearest") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  const std::size_t from = s.broker.published.size();
+  s.broker.message("shack/load/primary-s21/mode/set", "on");  // the name's spelling, not the id's
+  s.cycles(1);
+  const auto events = s.broker.payloads("shack/event", from);
+  REQUIRE(events.size() == 1);
+  const std::string detail = nlohmann::json::parse(events[0])["detail"].get<std::string>();
+  CHECK(detail.starts_with("no load 'primary-s21': did you mean primary_s21? (the ids are "));
+  CHECK(detail.find("dump_s19_1") != std::string::npos);
+}
