@@ -39,6 +39,18 @@ struct Reader {
   }
 };
 
+// One register of a table, read by itself (in the table's space) and decoded and checked by its
+// row; an implausible value is kept and said in `problems` (a wrong unit id, another device).
+std::optional<double> read_row(Reader& r, int unit, const Table& table, const Register& reg,
+                               std::vector<std::string>& problems) {
+  const auto w = r.read(unit, reg.address, nullptr, table.space);
+  if (!w) return std::nullopt;
+  const std::array<std::uint16_t, 1> words{*w};
+  const double v = decode(reg, words);
+  if (const auto why = check_plausible(reg, v)) problems.push_back(*why);
+  return v;
+}
+
 // Solar charger /State (775), docs/registers.md §1.6.
 std::string charge_state_name(std::uint16_t s) {
   switch (s) {
@@ -186,13 +198,7 @@ SolarkReport probe_solark(const Transport& t, int unit, std::chrono::millisecond
   const std::uint16_t temp_at = map == &solark::table() ? 182 : 586;
   const auto decode_at = [&](std::uint16_t address) -> std::optional<double> {
     for (const Register& reg : table.registers) {
-      if (reg.address != address) continue;
-      const auto w = r.read(unit, address);
-      if (!w) return std::nullopt;
-      const std::array<std::uint16_t, 1> words{*w};
-      const double v = decode(reg, words);
-      if (const auto why = check_plausible(reg, v)) out.problems.push_back(*why);
-      return v;
+      if (reg.address == address) return read_row(r, unit, table, reg, out.problems);
     }
     return std::nullopt;
   };
@@ -210,16 +216,10 @@ SolarkReport probe_solark(const Transport& t, int unit, std::chrono::millisecond
 Eg4Report probe_eg4(const Transport& t, int unit, std::chrono::milliseconds timeout) {
   Eg4Report out;
   Reader r(t, timeout);
-  // One register of a table, decoded and checked by the table's row (a byte field by its half).
+  // By field (SOC and SOH are the two bytes of one register: each read by its own row).
   const auto value = [&](const Table& table, std::string_view field) -> std::optional<double> {
     for (const Register& reg : table.registers) {
-      if (reg.field != field) continue;
-      const auto w = r.read(unit, reg.address, nullptr, table.space);
-      if (!w) return std::nullopt;
-      const std::array<std::uint16_t, 1> words{*w};
-      const double v = decode(reg, words);
-      if (const auto why = check_plausible(reg, v)) out.problems.push_back(*why);
-      return v;
+      if (reg.field == field) return read_row(r, unit, table, reg, out.problems);
     }
     return std::nullopt;
   };

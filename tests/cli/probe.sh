@@ -45,13 +45,19 @@ check "the Sol-Ark's values" 'grep -qE "^#   battery 52.25 V, 20.0 °C" <<<"$out
 check "the devices: block" 'grep -qE "^    battery_unit: 238$" <<<"$out" && grep -qE "^    charger_units: \[239\]$" <<<"$out" &&
   grep -qE "^    temperature_unit: 24$" <<<"$out"'
 
-# The whole output (comments and all) replaces the devices: section of a config: check accepts it.
-{
-  sed -n '1,/^devices:/p' "$src/tests/e2e/e2e.yaml" | sed '$d'
-  printf '%s\n' "$out"
-  sed -n '/^mqtt:/,$p' "$src/tests/e2e/e2e.yaml"
-} | sed -e "s|\${DB}|$dir/none.db|" -e 's|\${MQTT_PORT}|1883|' \
-      -e 's/  charge_block_action: .*/  charge_block_action: dvcc/' >"$dir/probed.yaml"
+# probed_config OUT ACTION: probe's whole output (comments and all) in place of the e2e config's
+# devices: section, with ACTION as the charge block.
+probed_config() {
+  {
+    sed -n '1,/^devices:/p' "$src/tests/e2e/e2e.yaml" | sed '$d'
+    printf '%s\n' "$out"
+    sed -n '/^mqtt:/,$p' "$src/tests/e2e/e2e.yaml"
+  } | sed -e "s|\${DB}|$dir/none.db|" -e 's|\${MQTT_PORT}|1883|' \
+        -e "s/  charge_block_action: .*/  charge_block_action: $2/" >"$1"
+}
+
+# The whole output replaces the devices: section of a config: check accepts it.
+probed_config "$dir/probed.yaml" dvcc
 check_out=$("$shackd" check --config "$dir/probed.yaml" 2>&1); rc=$?
 out="$check_out"
 check "check accepts the probed devices: block as it is, named (exit $rc)" '[[ $rc -eq 0 ]] && grep -q ": ok (" <<<"$check_out" && ! grep -q "warning: devices" <<<"$check_out"'
@@ -64,12 +70,7 @@ eport=$(sed -nE 's/^ready .* eg4=127.0.0.1:([0-9]+).*/\1/p' "$dir/eg4.out")
 out=$("$shackd" probe --eg4 "127.0.0.1:$eport" 2>&1); rc=$?
 check "an EG4 answers: battery, SOC, SOH and its charging current (exit $rc)" \
   '[[ $rc -eq 0 ]] && grep -qxF "#   battery 52.3 V, SOC 65 %, SOH 98 %; charging current (hold 101) 100 A" <<<"$out"'
-{
-  sed -n '1,/^devices:/p' "$src/tests/e2e/e2e.yaml" | sed '$d'
-  printf '%s\n' "$out"
-  sed -n '/^mqtt:/,$p' "$src/tests/e2e/e2e.yaml"
-} | sed -e "s|\${DB}|$dir/none.db|" -e 's|\${MQTT_PORT}|1883|' \
-      -e 's/  charge_block_action: .*/  charge_block_action: eg4/' >"$dir/eg4.yaml"
+probed_config "$dir/eg4.yaml" eg4
 check_out=$("$shackd" check --config "$dir/eg4.yaml" 2>&1); rc=$?
 out="$check_out"
 check "check accepts the EG4's block, its charge block and all (exit $rc)" \
