@@ -75,6 +75,10 @@ struct LimitingWord {
   std::string_view field;
   std::vector<int> values;
   std::string_view label;  // "{} in float": {} becomes the unit's label ("GX solar charger 1")
+  // The word counts only where this field of the same unit is not read fresh: a weaker word
+  // (a charge stage, which stays at float for hours while the MPPT takes all it can) gives way
+  // to a direct one (the tracking mode) wherever the firmware serves it.
+  std::string_view unless_read{};
 };
 
 // A charger that tells no stage: judged by its battery held at the site's setpoints while its PV

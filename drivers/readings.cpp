@@ -102,6 +102,10 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
   for (const auto& l : m.chargers_limiting) {
     const auto r = store.get(l.reading);
     if (!r || now - r->as_of > m.fresh_within) continue;
+    if (!l.unless_read.empty()) {
+      const auto stronger = store.get(l.unless_read);
+      if (stronger && now - stronger->as_of <= m.fresh_within) continue;
+    }
     const bool match = std::find(l.values.begin(), l.values.end(), static_cast<int>(std::lround(r->value))) != l.values.end();
     if (!s.chargers_limiting || match) s.chargers_limiting = rules::Reading{match ? 1.0 : 0.0, r->as_of};
     if (match) {

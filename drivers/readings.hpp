@@ -57,14 +57,15 @@ struct SnapshotMapping {
   std::vector<std::string> pv_w;           // summed
   std::vector<std::string> load_w;         // summed
   std::vector<std::string> zone_temp_c;  // one reading name per zone, in zone order
-  // Readings that say the chargers hold PV back at one of these values: a GX solar charger in
-  // absorption, float or storage (775: 4, 5, 6), or tracking "voltage/current limited" (791: 1;
-  // under DVCC or ESS 775 reads 252, external control, and 791 is the word). Any one fresh and
-  // matching is "limiting"; none fresh is unknown.
+  // Readings that say the chargers hold PV back at one of these values: a GX solar charger
+  // tracking "voltage/current limited" (791: 1), or, only where its 791 is not read, in
+  // absorption, float or storage (775: 4, 5, 6). Any one fresh and matching is "limiting"; none
+  // fresh is unknown.
   struct Limiting {
     std::string reading;
     std::vector<int> values;
     std::string label;  // for people, when it matches: "GX solar charger 1 in float"
+    std::string unless_read{};  // counts only while this reading is not fresh (the stronger word)
   };
   std::vector<Limiting> chargers_limiting;
   // A charger that reports no state of its own (the Sol-Ark: no charge-stage register in the V1.4

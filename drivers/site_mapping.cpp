@@ -98,8 +98,10 @@ void add_charger_evidence(std::span<const DeviceSettings> devices, double absorp
           const std::string prefix = instance_prefix(d, word.unit) + (list ? std::to_string(n) : "");
           const std::string unit_label = fmt::format(fmt::runtime(k.unit_label.empty() ? "{}" : k.unit_label),
                                                      list ? std::to_string(n) : prefix);
-          mapping.chargers_limiting.push_back({prefix + "." + std::string(word.field), word.values,
-                                               instance_label(d, fmt::format(fmt::runtime(word.label), unit_label))});
+          mapping.chargers_limiting.push_back(
+              {prefix + "." + std::string(word.field), word.values,
+               instance_label(d, fmt::format(fmt::runtime(word.label), unit_label)),
+               word.unless_read.empty() ? std::string() : prefix + "." + std::string(word.unless_read)});
         }
       }
     }

@@ -179,10 +179,14 @@ const DeviceKind& kind() {
                          .unit = "system",
                          .address = 2705,
                          .no_limit = -1}},
-      // A GX solar charger says it in words: its state (775: 4 absorption, 5 float, 6 storage) and
-      // its tracking mode (791: 1 voltage or current limited), attributes.csv.
-      .limiting = {{"charger", "charge_state", {4, 5, 6}, "{} in absorption, float or storage"},
-                   {"charger", "tracking_mode", {1}, "{} tracking limited (voltage or current)"}},
+      // A GX solar charger says it in words: its tracking mode (791: 1 voltage or current limited,
+      // 2 MPPT tracking; /MppOperationMode, attributes.csv) says whether it holds PV back now; its
+      // state (775: 4 absorption, 5 float, 6 storage) only that the bank is full, and it stays at
+      // float for hours while the MPPT tracks all it can under a cloud (an independent run took
+      // the stage for evidence and probed at -1.2 A with PV below the load). So the stage counts
+      // only where 791 is not read (a firmware or charger that does not serve it).
+      .limiting = {{"charger", "tracking_mode", {1}, "{} tracking limited (voltage or current)"},
+                   {"charger", "charge_state", {4, 5, 6}, "{} in absorption, float or storage", "tracking_mode"}},
       .unit_label = "GX solar charger {}",
       .held = std::nullopt,
   };

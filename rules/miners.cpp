@@ -64,7 +64,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
 
   // Hidden surplus: the chargers say they hold PV back. One probe at a time: a second miner
   // stacks on a first only once the first has held.
-  const bool limiting = fresh_value(snap.chargers_limiting, now, site.electrical_stale_after).value_or(0) > 0.5;
+  const std::optional<double> limiting_word = fresh_value(snap.chargers_limiting, now, site.electrical_stale_after);
+  const bool limiting = limiting_word.value_or(0) > 0.5;
+  // The chargers say, fresh, that they take all the PV they can: nothing is held back to use.
+  const bool tracking = limiting_word && !limiting;
   const std::optional<double> amps = fresh_value(snap.battery_a, now, site.electrical_stale_after);
   bool probe_running = false;
   for (const LoadState& s : prev.miners) probe_running = probe_running || (s.on && s.probe_since);
@@ -175,6 +178,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
             probe_fail = failed;
           } else if (volts < floor_v) {
             probe_fail = sagged;
+          } else if (now - *st.probe_since >= site.probe_settle && tracking) {
+            // Settled with the chargers taking all they can: the load took everything held back
+            // and the next cloud is the bank's. Not a surplus to hold on.
+            probe_fail = Reason{ReasonCode::probe_failed, ReasonCode::chargers_tracking, amps.value_or(kNaN), kNaN, {}};
           } else if (now - *st.probe_since >= site.probe_settle) {
             st.probe_since.reset();
             st.on_hidden_surplus = true;
@@ -194,6 +201,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
           in.running_reason = {ReasonCode::hidden_surplus, ReasonCode::none, amps.value_or(kNaN), -max_a, {}};
           if (discharging) hidden_stop = failed;
           else if (volts < floor_v) hidden_stop = sagged;
+          // The surplus it runs on was what the chargers held back: once they track all they can,
+          // any less sun is paid by the bank. Stop now, not after the current has said so (an
+          // independent overcast afternoon ran on until the bank had given 0.6 Ah).
+          else if (tracking) hidden_stop = Reason{ReasonCode::probe_failed, ReasonCode::chargers_tracking, amps.value_or(kNaN), kNaN, {}};
         }
         // The chargers hide PV: the minimum, the sunny window and the surplus are what a probe finds out.
         if (!st.on && (surplus_short || solar_short || sunny_short) && limiting && !probe_running && amps && *amps >= -max_a &&

@@ -52,6 +52,7 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::hidden_surplus, "hidden_surplus", "on hidden surplus (a probe held): battery current", "A", 1},
     {ReasonCode::probe_failed, "probe_failed", "hidden surplus not there", "A", 1},
     {ReasonCode::probe_backoff, "probe_backoff", "waiting before the next hidden-surplus probe", "", 0},
+    {ReasonCode::chargers_tracking, "chargers_tracking", "the chargers no longer hold PV back", "A", 1},
     {ReasonCode::partial_sum, "partial_sum", "partial: a part of the PV sum is missing, PV is at least", "W", 0},
     {ReasonCode::voltage_disagreement, "voltage_disagreement", "battery voltage sources disagree", "V", 2},
     {ReasonCode::implausible_reading, "implausible_reading", "implausible battery voltage ignored", "V", 2},

@@ -49,6 +49,7 @@ enum class ReasonCode : std::uint16_t {
   partial_sum = 57,           // as a cause: PV with a part of its sum missing is only a lower bound
   probe_failed = 58,          // a hidden-surplus probe or run ended: the battery discharged or sagged
   probe_backoff = 59,         // waiting before the next hidden-surplus probe (remaining)
+  chargers_tracking = 60,     // as a cause: the chargers no longer hold PV back (they track all they can)
   // alarms and site-level outputs
   voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
   implausible_reading = 81,   // a voltage outside the plausible range was ignored

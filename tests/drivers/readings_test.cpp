@@ -58,26 +58,37 @@ TEST_CASE("a sum with a part stale or missing is a lower bound of its fresh part
   CHECK(stale.reading->value == 6500);
 }
 
-TEST_CASE("the chargers' word that they hold PV back: float, absorption or limited tracking; stale is unknown") {
+TEST_CASE("the chargers' word that they hold PV back: limited tracking, the stage only where 791 is not read; stale is unknown") {
   drivers::SnapshotMapping m;
-  m.chargers_limiting = {{"charger1.charge_state", {4, 5, 6}, ""}, {"charger1.tracking_mode", {1}, ""},
-                         {"charger2.charge_state", {4, 5, 6}, ""}, {"charger2.tracking_mode", {1}, "charger 2 limited"}};
+  m.chargers_limiting = {{"charger1.tracking_mode", {1}, ""},
+                         {"charger1.charge_state", {4, 5, 6}, "", "charger1.tracking_mode"},
+                         {"charger2.tracking_mode", {1}, "charger 2 limited"},
+                         {"charger2.charge_state", {4, 5, 6}, "", "charger2.tracking_mode"}};
   const auto t0 = rules::SteadyTime{} + 1000h;
   drivers::ReadingStore s;
-  CHECK_FALSE(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting);  // nothing read: unknown
+  const auto snap = [&] { return drivers::build_snapshot(s, m, t0, std::nullopt); };
+  CHECK_FALSE(snap().chargers_limiting);  // nothing read: unknown
   s.set("charger1.charge_state", 3, t0);  // bulk
   s.set("charger1.tracking_mode", 2, t0);  // MPPT
-  REQUIRE(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting);
-  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 0);
+  REQUIRE(snap().chargers_limiting);
+  CHECK(snap().chargers_limiting->value == 0);
+  // A cloud over a full bank: the stage stays at float while the MPPT takes all it can. The
+  // tracking mode is the word: not limiting (the stage alone said limiting before).
+  s.set("charger1.charge_state", 5, t0);
+  CHECK(snap().chargers_limiting->value == 0);
   s.set("charger2.charge_state", 252, t0);  // external control (DVCC): the state says nothing ...
   s.set("charger2.tracking_mode", 1, t0);   // ... the tracking mode does
-  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 1);
-  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_evidence == "charger 2 limited");
-  s.set("charger2.tracking_mode", 1, t0 - 60s);  // stale: no longer evidence
-  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 0);
-  s.set("charger1.charge_state", 5, t0);  // float
-  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_limiting->value == 1);
-  CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_evidence == "charger1.charge_state = 5");  // no label
+  CHECK(snap().chargers_limiting->value == 1);
+  CHECK(snap().chargers_evidence == "charger 2 limited");
+  s.set("charger2.tracking_mode", 1, t0 - 60s);  // stale: no longer evidence, and 252 is none
+  CHECK(snap().chargers_limiting->value == 0);
+  // A charger whose 791 is not read (its reading stale or never there): its stage is the word.
+  s.set("charger1.tracking_mode", 2, t0 - 60s);
+  CHECK(snap().chargers_limiting->value == 1);
+  CHECK(snap().chargers_evidence == "charger1.charge_state = 5");  // no label
+  drivers::ReadingStore old_firmware;
+  old_firmware.set("charger1.charge_state", 4, t0);
+  CHECK(drivers::build_snapshot(old_firmware, m, t0, std::nullopt).chargers_limiting->value == 1);
 }
 
 TEST_CASE("a charger with no state register: its battery held at absorption, or at float with a taper") {

@@ -221,3 +221,69 @@ TEST_CASE("a miner running on the measured surplus when the bank fills carries o
   CHECK(offs == 0);
   CHECK(s.dump().reason.code == ReasonCode::hidden_surplus);
 }
+
+// An independent full-battery afternoon under an incoming overcast (e98c1d8): the held run went on
+// until the bank had given 0.6 Ah, and a probe started at -1.2 A with the PV below the load, both
+// on a charger "in float". The GX's tracking mode (791) says the chargers take all they can; the
+// driver makes it the word (tests/drivers/readings_test.cpp), and the rules act on it.
+TEST_CASE("once the chargers track all they can, a held run ends before the current says so, and no probe starts") {
+  auto s = full_bank();
+  s.step();
+  for (int i = 0; i < 6 * 60 && s.dump().reason.code != ReasonCode::hidden_surplus; ++i) {
+    s.step(10s);
+    plant(s, 9000);
+  }
+  REQUIRE(s.dump().reason.code == ReasonCode::hidden_surplus);
+  for (int i = 0; i < 30; ++i) {  // past its minimum on-time (300 s)
+    s.step(10s);
+    plant(s, 9000);
+  }
+  // The overcast: the panels give just what the loads take; the battery barely moves (+0.5 A, no
+  // discharge for the current rule to see), but the chargers now track.
+  s.chargers_limiting = 0;
+  s.battery_a = 0.5;
+  int steps = 0;
+  while (s.dump().on && steps < 60) {
+    s.step(10s);
+    ++steps;
+  }
+  CHECK_FALSE(s.dump().on);
+  CHECK(steps * 10 <= 190);  // within the stop delay (180 s), not when the bank has paid
+  CHECK(s.dump().reason.code == ReasonCode::probe_failed);
+  CHECK(rules::describe(s.dump().reason) == "hidden surplus not there (the chargers no longer hold PV back): 0.5 A");
+  // A failed probe: the next one backs off.
+  s.chargers_limiting = 1;
+  s.battery_a = 3;
+  s.step(10s);
+  CHECK(s.dump().reason.code == ReasonCode::probe_backoff);
+
+  // PV just below the house, the stage still float, the charger tracking: no probe, ever.
+  auto t = full_bank();
+  t.step();
+  t.chargers_limiting = 0;
+  t.load_w = 1500;
+  t.pv_w = 1430;
+  t.battery_a = -1.2;
+  int starts = 0;
+  for (int i = 0; i < 2 * 360; ++i) {
+    const bool was_on = t.dump().on;
+    t.step(10s);
+    starts += !was_on && t.dump().on;
+  }
+  CHECK(starts == 0);
+}
+
+TEST_CASE("a probe that settles with the chargers tracking fails: the load took all they held back") {
+  auto s = full_bank();
+  s.step();
+  for (int i = 0; i < 60 && !s.dump().on; ++i) s.step(10s);
+  REQUIRE(s.dump().on);
+  REQUIRE(s.dump().reason.code == ReasonCode::probing_hidden_surplus);
+  // The panels give exactly the draw: no discharge, but nothing more is held back.
+  s.chargers_limiting = 0;
+  s.battery_a = 0.2;
+  for (int i = 0; i < 12 && s.dump().on; ++i) s.step(10s);
+  CHECK_FALSE(s.dump().on);
+  CHECK(s.dump().reason.code == ReasonCode::probe_failed);
+  CHECK(s.dump().reason.cause == ReasonCode::chargers_tracking);
+}
