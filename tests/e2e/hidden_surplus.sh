@@ -61,7 +61,7 @@ check "the replay of the probes agrees with the record (exit $rc)" \
 [[ $rc -eq 0 ]] || tail -20 <<<"$out"
 check "the replay ran the journal" 'grep -qE "^replaying [0-9]+ cycles of the cycle journal" <<<"$out"'
 check "the probe's start was recorded with its evidence" \
-  '[[ -n $(sqlite3 "$WORK/shackd.db" "SELECT detail FROM events WHERE reason = '"'"'probing_hidden_surplus'"'"' AND detail LIKE '"'"'GX solar charger 1 in%'"'"' LIMIT 1") ]]'
+  '[[ -n $(sqlite3 "$WORK/shackd.db" "SELECT detail FROM events WHERE reason = '"'"'probing_hidden_surplus'"'"' AND detail LIKE '"'"'GX solar charger 1 tracking limited%'"'"' LIMIT 1") ]]'
 check "the replay shows the hold" 'grep -qE "Dump Load S19 #1 +ON +on hidden surplus" <<<"$out"'
 check "and the probes that failed" 'grep -qE "Dump Load S19 #1 +off +hidden surplus not there" <<<"$out"'
 
