@@ -10,6 +10,7 @@
 
 #include "daemon/config/devices_yaml.hpp"
 #include "daemon/config/field_reader.hpp"
+#include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/config/yaml_read.hpp"
 #include "daemon/site/profiles.hpp"
@@ -166,7 +167,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
   bool has_relays = false;
   for (const auto& [section, node] :
        yaml::entries(*root, "", {"site", "database", "loop", "devices", "mqtt", "relays", "relay_timing", "sensors",
-                                 "readings", "profiles", "safety"},
+                                 "readings", "profiles", "safety", "miners"},
                      e)) {
     if (section == "site") {
       for (const auto& [k, v] : yaml::entries(node, "site", {"name"}, e)) r.text(v, "site." + k, c.site_name);
@@ -200,6 +201,8 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
       }
     } else if (section == "sensors") {
       parse_sensors(node, "sensors", r, c.sensors);
+    } else if (section == "miners") {
+      parse_miners(node, r, c.miners);
     } else if (section == "readings") {
       for (const auto& [k, v] : yaml::entries(node, "readings", {"pv_w", "load_w", "battery_v", "battery_temp_c"}, e)) {
         if (k == "pv_w") r.strings(v, "readings.pv_w", c.pv_readings);
@@ -227,6 +230,14 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
     }
   }
   if (!has_relays) e.add(source + ": relays: the section is missing; shackd switches loads through it");
+  for (const auto& m : c.miners) {
+    bool found = false;
+    for (const auto& rc : c.relays) found = found || rc.id == m.load_id;
+    if (!found && has_relays) {
+      e.add(fmt::format("{}: miners.{}: no relay {} under relays: (a miner's API goes by the relay id of its profile)",
+                        source, m.load_id, m.load_id));
+    }
+  }
   finish_devices(c, kinds, e);
   result.errors = e.list();
   if (result.errors.empty()) result.config = std::move(c);

@@ -12,6 +12,7 @@
 
 #include "drivers/device_kind.hpp"
 #include "drivers/kinds.hpp"
+#include "drivers/miners/miner_kind.hpp"
 #include "drivers/modbus_link.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/relay_protocol.hpp"
@@ -57,6 +58,8 @@ struct Config {
   std::vector<drivers::mqtt::RelayConfig> relays;
   drivers::mqtt::RelayTiming relay_timing;
   std::vector<drivers::mqtt::SensorConfig> sensors;
+  // miners: each miner's own API, by its relay id (daemon/config/miners_yaml.hpp).
+  std::vector<drivers::miners::MinerConfig> miners;
   std::vector<std::string> pv_readings;    // summed into the snapshot's PV
   std::vector<std::string> load_readings;  // summed into the snapshot's load
   // The battery's voltage and temperature sources, in the owner's order of preference.

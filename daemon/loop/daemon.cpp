@@ -157,7 +157,7 @@ void Daemon::apply(rules::SteadyTime now) {
                 probe ? "; " + snap_.chargers_evidence : std::string());
     }
     if (relays_ && !config_.dry_run) {
-      relays_->set_desired(l.id, d.on, now);
+      relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miner_relay(l, d, now) : d.on, now);
       if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
         relays_->set_speed(l.id, d.fan_speed * 100 / std::max(1, profiles_.rules.zones[l.index].fan_max_speed));
       }
@@ -388,6 +388,7 @@ void Daemon::shutdown() {
   }
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
+  miners_.clear();
   store_.reset();
   db_.reset();  // the last close checkpoints the WAL
 }

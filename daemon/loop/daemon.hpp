@@ -16,6 +16,7 @@
 #include "daemon/loop/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/loop/seams.hpp"
+#include "daemon/miners/soft_stop.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/energy.hpp"
@@ -87,6 +88,18 @@ class Daemon {
   bool load(const Config& config, bool first);  // profiles and mapping from `config`
   std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config);
   void start_devices();
+  // A miner's own API between its decision and its relay (daemon_miners.cpp).
+  struct MinerSide {
+    drivers::miners::MinerConfig config;
+    std::unique_ptr<MinerLink> link;
+    SoftStop stop;
+    std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
+    rules::SteadyTime latest_at{}, answered_at{};
+    std::string error;  // the last read's failure, as logged
+  };
+  void start_miners();
+  bool miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now);
+  void publish_miner(const std::string& id, const MinerSide& m);
   MqttSide make_mqtt(const Config& config);
   void start_mqtt();
   void restore_state();
@@ -155,6 +168,7 @@ class Daemon {
   drivers::SnapshotMapping mapping_;
   rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
   std::vector<std::unique_ptr<PolledDevice>> workers_;
+  std::map<std::string, MinerSide> miners_;  // by relay id
   std::chrono::milliseconds longest_timeout_{0};  // the slowest device's, fixed with the devices
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged

@@ -23,6 +23,7 @@ void Daemon::start_devices() {
   workers_ = make_workers(config_);
   longest_timeout_ = devices::longest_timeout(config_);
   build_charge_limits();
+  start_miners();
 }
 
 // The devices' own alarms: an event when one appears or clears (a BMS's "no charging" is news,

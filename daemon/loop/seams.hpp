@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/loop/register_swap.hpp"
+#include "daemon/miners/miner_link.hpp"
 #include "daemon/system/clock.hpp"
 #include "drivers/kinds.hpp"
 #include "drivers/mqtt/client.hpp"
@@ -33,6 +34,8 @@ struct Seams {
   LoopClock* clock = nullptr;  // null: the system's clocks
   // The device for each configured Modbus device; null: a PollWorker (a thread, a Modbus link).
   std::function<std::unique_ptr<PolledDevice>(drivers::DeviceConfig)> make_device;
+  // The link to each configured miner's API; null: a MinerWorker (a thread, TCP to the miner).
+  std::function<std::unique_ptr<MinerLink>(const drivers::miners::MinerConfig&)> make_miner;
   // Where messages go instead of the broker (no MQTT client is started); null: MQTT.
   std::function<void(const std::string& topic, const std::string& payload, bool retain, int qos)> publish;
   // The MQTT transport for a client config; null: paho to the broker. Unlike `publish`, the

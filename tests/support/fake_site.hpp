@@ -3,6 +3,7 @@
 // link (FakeLink), a real SQLite file and a real YAML config in a temporary directory. The
 // hostile-input and reload tests drive it; nothing else runs.
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -72,11 +73,14 @@ struct FakeSite {
   std::vector<std::string> notified;  // sd_notify's messages
   std::unique_ptr<shackd::Daemon> daemon;
 
-  FakeSite() {
+  // `extra`: more config after the site's (a miners: section); `make_miner`: the seam for it.
+  explicit FakeSite(const std::string& extra = "",
+                    std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner = {}) {
     char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
     dir = mkdtemp(tmpl);
-    write_config(kFakeSiteConfig);
+    write_config(kFakeSiteConfig + extra);
     shackd::Seams seams;
+    seams.make_miner = std::move(make_miner);
     seams.clock = &clock;
     seams.make_device = [this](drivers::DeviceConfig c) -> std::unique_ptr<shackd::PolledDevice> {
       if (fail_devices) throw std::runtime_error("the test's device factory failed");

@@ -1,0 +1,51 @@
+#pragma once
+// API first, relay after. A miner with a working API is put to sleep before its power is cut:
+// hard cuts wear out power supplies (hass-miner#170: three APW PSUs in two years switched by a
+// contactor) and lose the shares in flight. The relay stays the last word:
+// - a stop sends sleep and keeps the relay on until the miner reports a draw below its idle
+//   level, or until stop_timeout; a refused sleep, or an API that does not answer, cuts at once;
+// - a safety stop (shutdown, critical, emergency, restart lockout, stale inputs) gives the API
+//   one cycle: sleep is sent, and the relay is cut on the next cycle whatever the answer;
+// - a start powers the relay and wakes a miner that reports itself asleep (LuxOS keeps its sleep
+//   across a power cut), once a minute at most, until it mines.
+// Pure: the loop's clock and the miner's reports in, the relay's state and a command out.
+#include <optional>
+#include <string>
+
+#include "daemon/miners/miner_link.hpp"
+#include "rules/time.hpp"
+
+namespace shackd {
+
+struct SoftStopInput {
+  bool want_on = false;
+  bool urgent = false;    // a safety stop
+  bool answering = false; // the API answered a read lately
+  std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
+  rules::SteadyTime latest_at{};                     // when the loop took it
+  std::optional<drivers::miners::CommandResult> sleep_done;  // a sleep's result, this cycle
+};
+
+struct SoftStopStep {
+  bool relay_on = false;
+  std::optional<MinerCommand> send;
+  std::string note;  // for the log, when something happened: "asleep at 14 W: relay cut"
+};
+
+class SoftStop {
+ public:
+  SoftStop(double idle_w, rules::Duration stop_timeout) : idle_w_(idle_w), stop_timeout_(stop_timeout) {}
+  SoftStopStep step(const SoftStopInput& in, rules::SteadyTime now);
+  bool stopping() const { return phase_ == Phase::stopping; }
+
+ private:
+  enum class Phase { off, on, stopping };
+  double idle_w_;
+  rules::Duration stop_timeout_;
+  Phase phase_ = Phase::off;
+  rules::SteadyTime since_{};
+  std::optional<rules::SteadyTime> sleep_accepted_at_;
+  std::optional<rules::SteadyTime> last_wake_;
+};
+
+}  // namespace shackd

@@ -1,0 +1,43 @@
+#include "drivers/miners/cgminer_reply.hpp"
+
+#include <stdexcept>
+
+namespace drivers::miners {
+
+nlohmann::json cgminer_reply(const std::string& command, const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    throw std::runtime_error(command + ": the reply is not a JSON object (" + std::to_string(text.size()) + " bytes)");
+  }
+  const auto st = j.find("STATUS");
+  if (st == j.end() || !st->is_array() || st->empty() || !(*st)[0].is_object()) {
+    throw std::runtime_error(command + ": the reply has no STATUS");
+  }
+  const auto& s = (*st)[0];
+  const std::string code = s.value("STATUS", std::string());
+  if (code != "S" && code != "I") {
+    std::string msg = s.contains("Msg") && s["Msg"].is_string() ? s["Msg"].get<std::string>() : "no message";
+    if (msg.size() > 200) msg.resize(200);
+    throw std::runtime_error(command + ": refused (" + (code.empty() ? "?" : code) + "): " + msg);
+  }
+  return j;
+}
+
+std::optional<double> number_at(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return std::nullopt;
+  const auto it = j.find(key);
+  if (it == j.end()) return std::nullopt;
+  if (it->is_number()) return it->get<double>();
+  if (it->is_string()) {
+    try {
+      std::size_t used = 0;
+      const std::string s = it->get<std::string>();
+      const double v = std::stod(s, &used);
+      if (used == s.size()) return v;
+    } catch (const std::exception&) {
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace drivers::miners

@@ -1,0 +1,118 @@
+#include "drivers/miners/luxos.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "drivers/miners/cgminer_reply.hpp"
+
+namespace drivers::miners {
+
+namespace {
+
+class Luxos final : public MinerApi {
+ public:
+  explicit Luxos(Exchange exchange) : exchange_(std::move(exchange)) {}
+
+  Telemetry read() override {
+    Telemetry t;
+    try {
+      if (firmware_.empty()) {
+        // "Description": "LUXminer <version>" (docs.luxor.tech, cgminer/version).
+        const auto v = call("version");
+        firmware_ = v["STATUS"][0].value("Description", std::string("LuxOS"));
+      }
+      t.firmware = firmware_;
+      // POWER[0].Watts (pyasic backends/luxminer.py reads it for the wattage).
+      const auto p = call("power");
+      if (p.contains("POWER") && p["POWER"].is_array() && !p["POWER"].empty()) t.power_w = number_at(p["POWER"][0], "Watts");
+      // SUMMARY[0]["GHS 5s"], GH/s (pyasic reads it for the hashrate).
+      const auto s = call("summary");
+      if (s.contains("SUMMARY") && s["SUMMARY"].is_array() && !s["SUMMARY"].empty()) {
+        if (const auto ghs = number_at(s["SUMMARY"][0], "GHS 5s")) t.hashrate_ths = *ghs / 1000.0;
+      }
+      // TEMPS[i]: S19/S21 boards TopLeft..BottomRight, S9 Board/Chip (docs.luxor.tech cgminer/temps).
+      const auto temps = call("temps");
+      if (temps.contains("TEMPS") && temps["TEMPS"].is_array()) {
+        for (const auto& b : temps["TEMPS"]) {
+          for (const char* k : {"TopLeft", "TopRight", "BottomLeft", "BottomRight", "Board", "Chip"}) {
+            if (const auto c = number_at(b, k); c && *c > -50 && *c < 200) t.max_temp_c = std::max(t.max_temp_c.value_or(*c), *c);
+          }
+        }
+      }
+      // FANS[i].RPM (pyasic backends/luxminer.py).
+      const auto fans = call("fans");
+      if (fans.contains("FANS") && fans["FANS"].is_array()) {
+        for (const auto& f : fans["FANS"]) {
+          if (const auto r = number_at(f, "RPM"); r && *r >= 0) t.fan_rpm = std::max(t.fan_rpm.value_or(*r), *r);
+        }
+      }
+      // CONFIG[0].CurtailMode: "None" awake, "Sleep" asleep (third-party clients read it so; not on
+      // a docs.luxor.tech page we could read: docs/protocols.md §5.1). Without it: hashing is mining.
+      const auto c = call("config");
+      std::string curtail;
+      if (c.contains("CONFIG") && c["CONFIG"].is_array() && !c["CONFIG"].empty() && c["CONFIG"][0].is_object()) {
+        curtail = c["CONFIG"][0].value("CurtailMode", std::string());
+      }
+      if (curtail == "Sleep") t.state = MinerState::sleeping;
+      else if (t.hashrate_ths && *t.hashrate_ths > 0) t.state = MinerState::mining;
+      t.answered = true;
+    } catch (const std::exception& e) {
+      t.error = e.what();
+    }
+    return t;
+  }
+
+  CommandResult sleep() override { return curtail("sleep"); }
+  CommandResult wake() override { return curtail("wakeup"); }
+
+ private:
+  nlohmann::json call(const std::string& command, const std::string& parameter = "") {
+    nlohmann::json req = {{"command", command}};
+    if (!parameter.empty()) req["parameter"] = parameter;
+    return cgminer_reply(command, exchange_(req.dump()));
+  }
+
+  // curtail needs a session: logon (SESSION[0].SessionID), or the one already open when another
+  // client holds it (logon refuses with Code 402; `session` names the open one), then logoff.
+  // docs.luxor.tech luxminer/sessions, logon, session, curtail; luxos-tooling asyncops.py.
+  CommandResult curtail(const std::string& action) {
+    std::string sid;
+    bool ours = false;
+    try {
+      try {
+        const auto l = call("logon");
+        sid = l["SESSION"][0].value("SessionID", std::string());
+        ours = true;
+      } catch (const std::runtime_error&) {
+        const auto s = call("session");
+        if (s.contains("SESSION") && s["SESSION"].is_array() && !s["SESSION"].empty()) {
+          sid = s["SESSION"][0].value("SessionID", std::string());
+        }
+      }
+      if (sid.empty() || sid.find(',') != std::string::npos) return {false, "curtail " + action + ": no session"};
+      const auto r = call("curtail", sid + "," + action);
+      std::string msg = r["STATUS"][0].value("Msg", std::string("sent"));
+      if (ours) {
+        try {
+          call("logoff", sid);
+        } catch (const std::exception&) {
+          // The session ends by itself after a minute unused (docs.luxor.tech sessions).
+        }
+      }
+      return {true, msg};
+    } catch (const std::exception& e) {
+      return {false, e.what()};
+    }
+  }
+
+  Exchange exchange_;
+  std::string firmware_;
+};
+
+}  // namespace
+
+std::unique_ptr<MinerApi> make_luxos(const MinerConfig&, Exchange exchange) {
+  return std::make_unique<Luxos>(std::move(exchange));
+}
+
+}  // namespace drivers::miners

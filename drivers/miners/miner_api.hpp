@@ -1,0 +1,42 @@
+#pragma once
+// A miner's own API as the loop needs it: its telemetry, and sleep, wake and (where the firmware
+// takes one) a power target. Each firmware is data (miner_kind.hpp) and one client over a
+// request/reply exchange (tcp_exchange.hpp on the wire, the simulator's handler in tests).
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace drivers::miners {
+
+enum class MinerState { unknown, mining, sleeping };
+
+struct Telemetry {
+  bool answered = false;  // the API answered this read
+  std::string error;      // why not, for people ("connect: refused")
+  MinerState state = MinerState::unknown;
+  std::optional<double> power_w;       // what the miner says it draws
+  std::optional<double> hashrate_ths;  // TH/s
+  std::optional<double> max_temp_c;    // its hottest board or chip sensor
+  std::optional<double> fan_rpm;       // its fastest fan
+  std::string firmware;                // "LUXminer 2025.6.2.1", as its version reply says
+};
+
+struct CommandResult {
+  bool ok = false;
+  std::string detail;  // the miner's words, or why it failed
+};
+
+// One request, one reply. Throws std::runtime_error when the miner does not answer.
+using Exchange = std::function<std::string(const std::string& request)>;
+
+class MinerApi {
+ public:
+  virtual ~MinerApi() = default;
+  virtual Telemetry read() = 0;
+  virtual CommandResult sleep() = 0;
+  virtual CommandResult wake() = 0;
+};
+
+std::string_view state_name(MinerState s);
+
+}  // namespace drivers::miners

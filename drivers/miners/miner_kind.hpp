@@ -1,0 +1,51 @@
+#pragma once
+// A miner firmware is data: its protocol and port, what it can do, how it authenticates, and its
+// quirks, each with its source. One line per kind in miner_kinds(); docs/protocols.md §5 has the
+// wire facts.
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "drivers/miners/miner_api.hpp"
+
+namespace drivers::miners {
+
+struct MinerConfig;
+
+struct MinerKind {
+  std::string_view key;    // "luxos": `kind: luxos` in a miners: entry
+  std::string_view label;  // "LuxOS (Luxor firmware)"
+  int port = 4028;
+  bool needs_password = false;  // writes need the owner's API password
+  // Asleep, the miner draws at most about this (its control board and fans), W: below it the
+  // relay may be cut. An owner's `idle_w` overrides it.
+  double idle_w = 60;
+  bool sleep_survives_power_cycle = false;  // a sleeping miner powered on stays asleep until woken
+  std::string_view sleep_words;   // how it sleeps, for the guide and `check`
+  std::string_view setup;         // what the owner enables on the miner
+  std::unique_ptr<MinerApi> (*make)(const MinerConfig&, Exchange) = nullptr;
+  // The framing its exchange uses on TCP.
+  enum class Framing { nul_or_close, length_le32 } framing = Framing::nul_or_close;
+};
+
+// An owner's miner: `miners.<load id>` in the config.
+struct MinerConfig {
+  std::string load_id;  // the relay id of its profile ("primary_s21")
+  const MinerKind* kind = nullptr;
+  std::string host;
+  int port = 0;
+  std::string user;      // Whatsminer's account ("super")
+  std::string password;  // never logged
+  double idle_w = 0;
+  std::chrono::seconds stop_timeout{90};  // a stop waits this long for the draw to fall, then cuts
+  std::chrono::seconds boot{300};         // after power on, the API has this long to answer
+  std::chrono::seconds poll{10};
+  std::chrono::milliseconds timeout{3000};  // one exchange
+};
+
+std::span<const MinerKind* const> miner_kinds();
+const MinerKind* find_miner_kind(std::string_view key);
+
+}  // namespace drivers::miners

@@ -1,0 +1,121 @@
+#include "drivers/miners/whatsminer.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "drivers/miners/cgminer_reply.hpp"
+
+namespace drivers::miners {
+
+std::string whatsminer_token(const std::string& cmd, const std::string& password, const std::string& salt, long long ts) {
+  const std::string text = cmd + password + salt + std::to_string(ts);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  unsigned char b64[64] = {};
+  EVP_EncodeBlock(b64, digest, SHA256_DIGEST_LENGTH);
+  return std::string(reinterpret_cast<const char*>(b64), 8);
+}
+
+namespace {
+
+class Whatsminer final : public MinerApi {
+ public:
+  Whatsminer(const MinerConfig& c, Exchange exchange)
+      : exchange_(std::move(exchange)), account_(c.user.empty() ? "super" : c.user), password_(c.password) {}
+
+  Telemetry read() override {
+    Telemetry t;
+    try {
+      // msg.summary: power-realtime (W), hash-realtime (TH/s), fan-speed-in/out (pyasic
+      // backends/btminer.py BTMinerV3).
+      const auto s = call("get.miner.status", "summary");
+      const auto& sum = s["msg"].contains("summary") ? s["msg"]["summary"] : s["msg"];
+      t.power_w = number_at(sum, "power-realtime");
+      t.hashrate_ths = number_at(sum, "hash-realtime");
+      for (const char* k : {"fan-speed-in", "fan-speed-out"}) {
+        if (const auto r = number_at(sum, k)) t.fan_rpm = std::max(t.fan_rpm.value_or(*r), *r);
+      }
+      // msg.edevs[i]["chip-temp-max"].
+      try {
+        const auto e = call("get.miner.status", "edevs");
+        if (e["msg"].contains("edevs") && e["msg"]["edevs"].is_array()) {
+          for (const auto& b : e["msg"]["edevs"]) {
+            if (const auto c = number_at(b, "chip-temp-max"); c && *c > -50 && *c < 200) {
+              t.max_temp_c = std::max(t.max_temp_c.value_or(*c), *c);
+            }
+          }
+        }
+      } catch (const std::runtime_error&) {
+        // Temperatures are extra: a firmware without edevs still reports power and state.
+      }
+      // msg.miner.working: whether btminer runs (get.device.info, matroskin's api-doc).
+      const auto d = call("get.device.info", "miner");
+      if (d["msg"].is_object() && d["msg"].contains("miner") && d["msg"]["miner"].is_object()) {
+        const auto& w = d["msg"]["miner"]["working"];
+        const bool working = w.is_boolean() ? w.get<bool>() : (w.is_string() && w.get<std::string>() == "true");
+        t.state = working ? MinerState::mining : MinerState::sleeping;
+      }
+      t.firmware = "Whatsminer API v3";
+      t.answered = true;
+    } catch (const std::exception& e) {
+      t.error = e.what();
+    }
+    return t;
+  }
+
+  // set.miner.service stop / start: btminer stops hashing, the miner stays up (pyasic
+  // BTMinerV3.stop_mining / resume_mining).
+  CommandResult sleep() override { return write("set.miner.service", "stop"); }
+  CommandResult wake() override { return write("set.miner.service", "start"); }
+
+ private:
+  nlohmann::json call(const std::string& cmd, const std::string& param) {
+    nlohmann::json req = {{"cmd", cmd}};
+    if (!param.empty()) req["param"] = param;
+    return checked(cmd, exchange_(req.dump()));
+  }
+
+  static nlohmann::json checked(const std::string& cmd, const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw std::runtime_error(cmd + ": the reply is not a JSON object");
+    if (!j.contains("code") || !j["code"].is_number_integer() || j["code"].get<int>() != 0) {
+      std::string msg = j.contains("msg") ? (j["msg"].is_string() ? j["msg"].get<std::string>() : j["msg"].dump()) : "?";
+      if (msg.size() > 200) msg.resize(200);
+      throw std::runtime_error(cmd + ": refused: " + msg);
+    }
+    if (!j.contains("msg")) j["msg"] = nlohmann::json::object();
+    return j;
+  }
+
+  CommandResult write(const std::string& cmd, const std::string& param) {
+    try {
+      if (password_.empty()) return {false, cmd + ": no password configured (writes need the miner's changed password)"};
+      const auto info = call("get.device.info", "salt");
+      const std::string salt = info["msg"].is_object() ? info["msg"].value("salt", std::string()) : std::string();
+      if (salt.empty()) return {false, cmd + ": the miner gave no salt"};
+      const long long ts = static_cast<long long>(std::time(nullptr));  // the miner checks it against its clock
+      const nlohmann::json req = {{"cmd", cmd},         {"param", param}, {"ts", ts},
+                                  {"account", account_}, {"token", whatsminer_token(cmd, password_, salt, ts)}};
+      const auto r = checked(cmd, exchange_(req.dump()));
+      return {true, r["msg"].is_string() ? r["msg"].get<std::string>() : "ok"};
+    } catch (const std::exception& e) {
+      return {false, e.what()};
+    }
+  }
+
+  Exchange exchange_;
+  std::string account_, password_;
+};
+
+}  // namespace
+
+std::unique_ptr<MinerApi> make_whatsminer(const MinerConfig& config, Exchange exchange) {
+  return std::make_unique<Whatsminer>(config, std::move(exchange));
+}
+
+}  // namespace drivers::miners

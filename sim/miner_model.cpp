@@ -1,0 +1,153 @@
+#include "sim/miner_model.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "drivers/miners/whatsminer.hpp"
+
+namespace sim {
+
+using nlohmann::json;
+
+void MinerModel::advance(double dt_s, bool relay_on) {
+  if (!relay_on) {
+    powered = false;
+    since_power_s = 0;
+    ramp = 0;
+    session_.clear();
+    // LuxOS keeps its sleep across a power cut (docs.luxor.tech curtail); btminer starts anew.
+    if (!kind || !kind->sleep_survives_power_cycle) asleep = false;
+    return;
+  }
+  powered = true;
+  since_power_s += dt_s;
+  if (since_power_s < boot_s || (asleep && !ignores_sleep)) {
+    ramp = 0;
+    return;
+  }
+  ramp = std::min(1.0, ramp + dt_s / ramp_s);
+}
+
+double MinerModel::draw_w() const {
+  if (!powered) return 0;
+  if (since_power_s < boot_s) return booting_w;
+  if (asleep && !ignores_sleep) return sleep_w;
+  return booting_w + ramp * (nominal_w - booting_w);
+}
+
+std::string MinerModel::handle(const std::string& request) {
+  if (!api_up()) throw std::runtime_error("connect: refused");
+  if (!kind) throw std::runtime_error("no kind");
+  return kind->framing == drivers::miners::MinerKind::Framing::length_le32 ? whatsminer(request) : luxos(request);
+}
+
+namespace {
+json status(const char* code, int n, const std::string& msg) {
+  return json::array({{{"STATUS", code}, {"Code", n}, {"Msg", msg}, {"Description", "LUXminer 2026.11.1-sim"}}});
+}
+}  // namespace
+
+// The replies' shapes as docs.luxor.tech shows them (docs/protocols.md §5.1).
+std::string MinerModel::luxos(const std::string& request) {
+  const json req = json::parse(request, nullptr, false);
+  if (req.is_discarded() || !req.contains("command")) return json{{"STATUS", status("E", 14, "Invalid command")}}.dump();
+  const std::string cmd = req["command"].get<std::string>();
+  const std::string param = req.value("parameter", std::string());
+  const std::string sid = param.substr(0, param.find(','));
+  const std::string arg = param.find(',') == std::string::npos ? "" : param.substr(param.find(',') + 1);
+  json r;
+  const bool hashing = !asleep || ignores_sleep;
+  if (cmd == "version") {
+    r = {{"STATUS", status("S", 22, "CGMiner versions")}, {"VERSION", json::array({{{"LUXminer", "2026.11.1-sim"}}})}};
+  } else if (cmd == "power") {
+    r = {{"STATUS", status("S", 0, "Power")}, {"POWER", json::array({{{"Watts", std::lround(draw_w())}, {"PSU", false}}})}};
+  } else if (cmd == "summary") {
+    r = {{"STATUS", status("S", 11, "Summary")}, {"SUMMARY", json::array({{{"GHS 5s", hashing ? ramp * hashrate_ths * 1000 : 0.0}}})}};
+  } else if (cmd == "temps") {
+    const double t = 35 + 35 * (hashing ? ramp : 0);
+    r = {{"STATUS", status("S", 0, "Temps")},
+         {"TEMPS", json::array({{{"ID", 0}, {"TopLeft", t}, {"TopRight", t + 1}, {"BottomLeft", t - 2}, {"BottomRight", t}}})}};
+  } else if (cmd == "fans") {
+    r = {{"STATUS", status("S", 0, "Fans")}, {"FANS", json::array({{{"ID", 0}, {"RPM", hashing ? 2000 + 3000 * ramp : 0}}})}};
+  } else if (cmd == "config") {
+    r = {{"STATUS", status("S", 33, "CGMiner config")},
+         {"CONFIG", json::array({{{"CurtailMode", asleep ? "Sleep" : "None"}, {"IsPowerSupplyOn", !asleep}}})}};
+  } else if (cmd == "logon") {
+    if (!session_.empty()) return json{{"STATUS", status("E", 402, "Another session is active")}}.dump();
+    session_ = "sim" + std::to_string(sleeps + wakes + 1);
+    r = {{"STATUS", status("S", 316, "Session created")}, {"SESSION", json::array({{{"SessionID", session_}}})}};
+  } else if (cmd == "session") {
+    r = {{"STATUS", status("S", 319, "Session")}, {"SESSION", json::array({{{"SessionID", session_}}})}};
+  } else if (cmd == "logoff") {
+    if (sid != session_) return json{{"STATUS", status("E", 403, "Invalid session id")}}.dump();
+    session_.clear();
+    r = {{"STATUS", status("S", 317, "Session terminated")}};
+  } else if (cmd == "curtail") {
+    if (session_.empty() || sid != session_) {
+      ++refused;
+      return json{{"STATUS", status("E", 403, "Invalid session id")}}.dump();
+    }
+    if (arg == "sleep") {
+      asleep = true;
+      ramp = 0;
+      ++sleeps;
+    } else if (arg == "wakeup") {
+      asleep = false;
+      ++wakes;
+    } else {
+      return json{{"STATUS", status("E", 14, "Invalid parameter")}}.dump();
+    }
+    r = {{"STATUS", status("S", 335, "Curtailment command sent")},
+         {"CURTAIL", json::array({{{"Action", arg == "sleep" ? "sleep mode" : "wake up"}}})}};
+  } else {
+    return json{{"STATUS", status("E", 14, "Invalid command")}}.dump();
+  }
+  r["id"] = 1;
+  return r.dump();
+}
+
+// Whatsminer API v3's shapes (docs/protocols.md §5.2).
+std::string MinerModel::whatsminer(const std::string& request) {
+  const json req = json::parse(request, nullptr, false);
+  if (req.is_discarded() || !req.contains("cmd")) return json{{"code", -1}, {"msg", "invalid json"}}.dump();
+  const std::string cmd = req["cmd"].get<std::string>();
+  const std::string param = req.contains("param") && req["param"].is_string() ? req["param"].get<std::string>() : "";
+  const bool hashing = !asleep || ignores_sleep;
+  const std::string salt = "BQ5hoXV9";
+  if (cmd == "get.miner.status" && param == "summary") {
+    return json{{"code", 0}, {"msg", {{"summary", {{"power-realtime", std::lround(draw_w())},
+                                                    {"hash-realtime", hashing ? ramp * hashrate_ths : 0.0},
+                                                    {"fan-speed-in", 2000 + 3000 * ramp},
+                                                    {"fan-speed-out", 2100 + 3000 * ramp}}}}}}
+        .dump();
+  }
+  if (cmd == "get.miner.status" && param == "edevs") {
+    const double t = 40 + 35 * (hashing ? ramp : 0);
+    return json{{"code", 0}, {"msg", {{"edevs", json::array({{{"chip-temp-max", t}}, {{"chip-temp-max", t + 2}}})}}}}.dump();
+  }
+  if (cmd == "get.device.info" && param == "salt") return json{{"code", 0}, {"msg", {{"salt", salt}}}}.dump();
+  if (cmd == "get.device.info") return json{{"code", 0}, {"msg", {{"miner", {{"working", hashing ? "true" : "false"}}}}}}.dump();
+  if (cmd == "set.miner.service") {
+    const long long ts = req.value("ts", 0LL);
+    if (req.value("account", std::string()) != "super" ||
+        req.value("token", std::string()) != drivers::miners::whatsminer_token(cmd, password, salt, ts)) {
+      ++refused;
+      return json{{"code", -4}, {"msg", "invalid token"}}.dump();
+    }
+    if (param == "stop") {
+      asleep = true;
+      ramp = 0;
+      ++sleeps;
+    } else if (param == "start") {
+      asleep = false;
+      ++wakes;
+    } else {
+      return json{{"code", -1}, {"msg", "invalid param"}}.dump();
+    }
+    return json{{"code", 0}, {"msg", "ok"}}.dump();
+  }
+  return json{{"code", -1}, {"msg", "invalid command"}}.dump();
+}
+
+}  // namespace sim

@@ -1,0 +1,43 @@
+#pragma once
+// A miner as its firmware's API shows it, for the simulator and the in-process tests: boot time
+// after power on, a ramp after a boot or a wake, idle draw asleep, LuxOS's sleep surviving a
+// power cut, no API while unpowered or dead, and writes refused without the right credentials.
+// Its draw is what the site model's load for its relay takes (SiteModel::loads).
+#include <string>
+
+#include "drivers/miners/miner_kind.hpp"
+
+namespace sim {
+
+struct MinerModel {
+  const drivers::miners::MinerKind* kind = nullptr;
+  double nominal_w = 3250;  // mining at full ramp
+  double hashrate_ths = 95;
+  double boot_s = 90;    // from power on until the API answers and hashing starts
+  double ramp_s = 120;   // from a boot or a wake to full power
+  double sleep_w = 15;   // asleep: LuxOS turns the power supply off; btminer stopped keeps fans
+  double booting_w = 150;
+  std::string password = "sim-secret";  // Whatsminer's changed super password
+  bool ignores_sleep = false;  // accepts sleep and goes on hashing (a firmware fault)
+  bool api_dead = false;       // powered, hashing, but its API never answers
+
+  bool powered = false;
+  bool asleep = false;
+  double since_power_s = 0;
+  double ramp = 0;  // 0..1 of the way from boot to nominal
+  int sleeps = 0, wakes = 0, refused = 0;
+
+  void advance(double dt_s, bool relay_on);
+  double draw_w() const;
+  bool api_up() const { return powered && since_power_s >= boot_s && !api_dead; }
+  // One request in the kind's protocol, one reply; throws std::runtime_error (no answer) while
+  // the API is down.
+  std::string handle(const std::string& request);
+
+ private:
+  std::string luxos(const std::string& request);
+  std::string whatsminer(const std::string& request);
+  std::string session_;
+};
+
+}  // namespace sim

@@ -1,0 +1,173 @@
+// Miners through their own APIs, in process: the daemon on a stepped clock, its relays on an
+// in-process broker, and each miner the simulator's model of its firmware (sim/miner_model.hpp)
+// behind the kind's own client, so the wire replies are the firmware's shapes.
+#include <doctest/doctest.h>
+
+#include "sim/miner_model.hpp"
+#include "tests/support/fake_site.hpp"
+
+namespace {
+
+// The link inline: a command runs when sent, a read when taken.
+class InlineMiner final : public shackd::MinerLink {
+ public:
+  explicit InlineMiner(std::unique_ptr<drivers::miners::MinerApi> api) : api_(std::move(api)) {}
+  void send(shackd::MinerCommand c) override {
+    done_.emplace_back(c, c == shackd::MinerCommand::sleep ? api_->sleep() : api_->wake());
+  }
+  shackd::MinerReport take() override {
+    shackd::MinerReport r;
+    r.done = std::exchange(done_, {});
+    r.telemetry = api_->read();
+    return r;
+  }
+
+ private:
+  std::unique_ptr<drivers::miners::MinerApi> api_;
+  std::vector<std::pair<shackd::MinerCommand, drivers::miners::CommandResult>> done_;
+};
+
+struct MinerSite {
+  sim::MinerModel miner;
+  std::unique_ptr<test::FakeSite> site;
+  bool relay_on = false;
+  std::size_t seen = 0;
+  std::vector<std::string> story;  // "sleep", "relay OFF at 15 W", ...
+
+  explicit MinerSite(const char* kind, const std::string& extra = "") {
+    miner.kind = drivers::miners::find_miner_kind(kind);
+    site = std::make_unique<test::FakeSite>(
+        std::string("miners:\n  primary_s21: {kind: ") + kind + ", host: 127.0.0.1" +
+            (std::string(kind) == "whatsminer" ? ", password: sim-secret" : "") + extra + "}\n",
+        [this](const drivers::miners::MinerConfig& c) -> std::unique_ptr<shackd::MinerLink> {
+          return std::make_unique<InlineMiner>(c.kind->make(c, [this](const std::string& req) { return miner.handle(req); }));
+        });
+    REQUIRE_FALSE(site->daemon->start());
+  }
+  // One second: the relay follows the daemon's last command, the miner its relay.
+  void second() {
+    const int sleeps = miner.sleeps;
+    site->cycles(1);
+    if (miner.sleeps > sleeps) story.push_back("sleep");
+    const auto& pub = site->broker.published;
+    for (; seen < pub.size(); ++seen) {
+      if (pub[seen].topic != "cmnd/primary_s21/POWER1") continue;
+      const bool on = pub[seen].payload == "ON";
+      if (on != relay_on) story.push_back(std::string("relay ") + (on ? "ON" : "OFF") + " at " + std::to_string(std::lround(miner.draw_w())) + " W");
+      relay_on = on;
+      site->broker.message("stat/primary_s21/POWER1", on ? "ON" : "OFF");
+    }
+    miner.advance(1.0, relay_on);
+  }
+  void run(int seconds) {
+    for (int i = 0; i < seconds; ++i) second();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a LuxOS miner is put to sleep before its relay is cut, and woken when powered back on asleep") {
+  MinerSite s("luxos");
+  s.site->set_battery(54.0);
+  s.run(400);  // on, booted (90 s), ramped (120 s)
+  REQUIRE(s.relay_on);
+  REQUIRE(s.miner.draw_w() > 3000);
+  // The battery falls below the primary's stop (47.0 V): an ordinary stop.
+  s.site->set_battery(46.5);
+  s.run(60);
+  CHECK_FALSE(s.relay_on);
+  CHECK(s.miner.sleeps == 1);
+  REQUIRE(s.story.size() >= 3);
+  CHECK(s.story[s.story.size() - 2] == "sleep");
+  // The relay fell only once the miner said it was asleep: it cut 15 W, not 3250.
+  CHECK(s.story.back() == "relay OFF at 15 W");
+
+  // The battery recovers: LuxOS kept its sleep across the power cut; shackd wakes it.
+  s.site->set_battery(54.0);
+  s.run(400);
+  CHECK(s.relay_on);
+  CHECK(s.miner.wakes == 1);
+  CHECK_FALSE(s.miner.asleep);
+  CHECK(s.miner.draw_w() > 3000);  // mining, not asleep while shackd believes it mines
+}
+
+TEST_CASE("a safety stop gives the API one cycle; a dead API or a refused sleep leaves the relay to cut") {
+  SUBCASE("critical low: sleep sent, the relay cut on the next cycle") {
+    MinerSite s("luxos");
+    s.site->set_battery(54.0);
+    s.run(400);
+    REQUIRE(s.relay_on);
+    s.site->set_battery(44.8);
+    s.second();
+    CHECK(s.miner.sleeps == 1);
+    s.run(2);
+    CHECK_FALSE(s.relay_on);
+  }
+  SUBCASE("an API that stopped answering: the relay is cut on the stop, as without one") {
+    MinerSite s("luxos");
+    s.site->set_battery(54.0);
+    s.run(400);
+    s.miner.api_dead = true;
+    s.run(40);  // its last answer is older than 30 s
+    s.site->set_battery(46.5);
+    s.run(5);
+    CHECK_FALSE(s.relay_on);
+    CHECK(s.miner.sleeps == 0);
+    CHECK(s.story.back().starts_with("relay OFF at 3"));  // cut while it drew its full power
+  }
+  SUBCASE("a Whatsminer whose password is wrong refuses the sleep: the relay is cut at once") {
+    MinerSite s("whatsminer");
+    s.miner.password = "changed-since";
+    s.site->set_battery(54.0);
+    s.run(400);
+    REQUIRE(s.relay_on);
+    s.site->set_battery(46.5);
+    s.run(5);
+    CHECK_FALSE(s.relay_on);
+    CHECK(s.miner.refused == 1);
+  }
+  SUBCASE("a miner that accepts sleep and goes on hashing is cut at its stop timeout") {
+    MinerSite s("luxos", ", stop_timeout_s: 20");
+    s.miner.ignores_sleep = true;
+    s.site->set_battery(54.0);
+    s.run(400);
+    s.site->set_battery(46.5);
+    s.run(10);
+    CHECK(s.relay_on);  // waiting for the draw to fall
+    s.run(20);
+    CHECK_FALSE(s.relay_on);
+  }
+}
+
+TEST_CASE("a Whatsminer stops through btminer's service, signed with its password, then its relay") {
+  MinerSite s("whatsminer");
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  s.site->set_battery(46.5);
+  s.run(60);
+  CHECK_FALSE(s.relay_on);
+  CHECK(s.miner.sleeps == 1);
+  CHECK(s.miner.refused == 0);
+  CHECK(s.story.back() == "relay OFF at 15 W");
+  // Published what it says of itself.
+  CHECK(s.site->broker.last("shack/load/primary_s21/miner").find("\"state\"") != std::string::npos);
+}
+
+TEST_CASE("the config's miners: section: kinds, required fields and relay ids are checked") {
+  const auto errors = [](const std::string& miners) {
+    std::string text = test::kFakeSiteConfig;
+    text.replace(text.find("{DB}"), 4, "/tmp/x.db");
+    return shackd::parse_config(text + miners, "shackd.yaml").errors;
+  };
+  CHECK(errors("miners:\n  primary_s21: {kind: luxos, host: 10.0.0.5}\n").empty());
+  const auto bad_kind = errors("miners:\n  primary_s21: {kind: bosminer, host: 10.0.0.5}\n");
+  REQUIRE(bad_kind.size() == 1);
+  CHECK(bad_kind[0].find("'bosminer' is not a miner firmware shackd speaks: one of luxos, whatsminer") != std::string::npos);
+  const auto no_password = errors("miners:\n  primary_s21: {kind: whatsminer, host: 10.0.0.5}\n");
+  REQUIRE(no_password.size() == 1);
+  CHECK(no_password[0].find("password is required") != std::string::npos);
+  const auto no_relay = errors("miners:\n  antminer_a: {kind: luxos, host: 10.0.0.5}\n");
+  REQUIRE(no_relay.size() == 1);
+  CHECK(no_relay[0].find("miners.antminer_a: no relay antminer_a under relays:") != std::string::npos);
+}
