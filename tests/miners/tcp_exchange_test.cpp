@@ -1,0 +1,135 @@
+// The miner clients on the wire: the simulator's miner behind a real TCP server on loopback, in
+// each framing; a miner that accepts and never answers costs one timeout, not a hang.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "drivers/miners/tcp_exchange.hpp"
+#include "sim/miner_model.hpp"
+
+namespace {
+
+// Serves `connections` requests, one per connection, then stops. `silent`: accepts and says nothing.
+class LoopbackMiner {
+ public:
+  LoopbackMiner(sim::MinerModel& model, int connections, bool silent = false) : model_(model) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ::listen(fd_, 4);
+    thread_ = std::thread([this, connections, silent] {
+      for (int i = 0; i < connections; ++i) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        if (!silent) serve(c);
+        else std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        ::close(c);
+      }
+    });
+  }
+  ~LoopbackMiner() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  void serve(int c) {
+    std::string in;
+    char buf[4096];
+    const bool framed = model_.kind->framing == drivers::miners::MinerKind::Framing::length_le32;
+    // Read the whole request: a JSON object (cgminer) or its length's worth (v3).
+    for (;;) {
+      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      in.append(buf, static_cast<std::size_t>(n));
+      if (framed && in.size() >= 4) {
+        const std::uint32_t len = static_cast<unsigned char>(in[0]) | static_cast<unsigned char>(in[1]) << 8 |
+                                  static_cast<unsigned char>(in[2]) << 16 | static_cast<std::uint32_t>(static_cast<unsigned char>(in[3])) << 24;
+        if (in.size() >= 4 + len) {
+          in = in.substr(4, len);
+          break;
+        }
+      }
+      if (!framed && !in.empty() && in.back() == '}') break;
+    }
+    std::string out = model_.handle(in);
+    if (framed) {
+      std::string head(4, '\0');
+      for (int i = 0; i < 4; ++i) head[static_cast<std::size_t>(i)] = static_cast<char>((out.size() >> (8 * i)) & 0xff);
+      out = head + out;
+    } else {
+      out.push_back('\0');
+    }
+    ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
+  }
+  sim::MinerModel& model_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+sim::MinerModel mining(const char* kind) {
+  sim::MinerModel m;
+  m.kind = drivers::miners::find_miner_kind(kind);
+  m.advance(1, true);
+  m.advance(m.boot_s, true);
+  m.advance(m.ramp_s, true);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("LuxOS over TCP: its telemetry read, and curtail sleep in a session") {
+  auto model = mining("luxos");
+  drivers::miners::MinerConfig c;
+  c.kind = model.kind;
+  LoopbackMiner server(model, 6 + 3);  // version, power, summary, temps, fans, config; logon, curtail, logoff
+  auto api = c.kind->make(c, drivers::miners::tcp_exchange("127.0.0.1", server.port(), c.kind->framing, std::chrono::seconds(2)));
+  const auto t = api->read();
+  REQUIRE_MESSAGE(t.answered, t.error);
+  CHECK(t.state == drivers::miners::MinerState::mining);
+  CHECK(*t.power_w == doctest::Approx(3250));
+  CHECK(*t.hashrate_ths == doctest::Approx(95));
+  CHECK(t.firmware.starts_with("LUXminer"));
+  REQUIRE(t.max_temp_c);
+  const auto r = api->sleep();
+  CHECK_MESSAGE(r.ok, r.detail);
+  CHECK(model.sleeps == 1);
+}
+
+TEST_CASE("Whatsminer API v3 over TCP, length-framed: a signed stop") {
+  auto model = mining("whatsminer");
+  drivers::miners::MinerConfig c;
+  c.kind = model.kind;
+  c.password = model.password;
+  LoopbackMiner server(model, 3 + 2);  // summary, edevs, device info; salt, service stop
+  auto api = c.kind->make(c, drivers::miners::tcp_exchange("127.0.0.1", server.port(), c.kind->framing, std::chrono::seconds(2)));
+  const auto t = api->read();
+  REQUIRE_MESSAGE(t.answered, t.error);
+  CHECK(*t.power_w == doctest::Approx(3250));
+  const auto r = api->sleep();
+  CHECK_MESSAGE(r.ok, r.detail);
+  CHECK(model.sleeps == 1);
+}
+
+TEST_CASE("a miner that accepts and never answers costs one timeout; a closed port is refused") {
+  auto model = mining("luxos");
+  LoopbackMiner server(model, 1, true);
+  const auto silent = drivers::miners::tcp_exchange("127.0.0.1", server.port(), model.kind->framing, std::chrono::milliseconds(150));
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(silent("{\"command\":\"power\"}"), "reply: timed out");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  const auto closed = drivers::miners::tcp_exchange("127.0.0.1", 1, model.kind->framing, std::chrono::milliseconds(500));
+  CHECK_THROWS(closed("{\"command\":\"power\"}"));
+}
