@@ -163,6 +163,11 @@ void Daemon::reload() {
   // storm must not keep the Modbus links down).
   const bool devices_changed = config_.devices != next.devices;
   const bool limits_changed = config_.charge_block_action != next.charge_block_action;
+  // A miner's link and a stop in progress stay as they are: a half-done soft stop must not be
+  // dropped by a SIGHUP. Said, so that nobody waits for a change that is not taken.
+  if (config_.miners != next.miners) {
+    log::warn("reload: miners: changed; the change takes effect at the next start (systemctl restart shackd)");
+  }
   // All or nothing: the new devices and MQTT side are built aside, then the profiles are checked
   // and stored, and only then does the daemon take them. A throw at any step keeps the running
   // runtime whole, relays included (it used to drop the relay manager before building the next).

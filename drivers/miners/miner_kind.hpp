@@ -43,6 +43,8 @@ struct MinerConfig {
   std::chrono::seconds boot{300};         // after power on, the API has this long to answer
   std::chrono::seconds poll{10};
   std::chrono::milliseconds timeout{3000};  // one exchange
+
+  friend bool operator==(const MinerConfig&, const MinerConfig&) = default;
 };
 
 std::span<const MinerKind* const> miner_kinds();
