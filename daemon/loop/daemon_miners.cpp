@@ -49,7 +49,7 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
       m.answered_at = now;
       if (!m.error.empty()) log::info("miner {}: its API answers ({})", l.id, m.latest->firmware);
       m.error.clear();
-      publish_miner(l.id, m);
+      guarded(SideJob::publish, [&] { publish_miner(l.id, m); });  // never between a decision and its relay
     } else if (report.telemetry->error != m.error) {
       m.error = report.telemetry->error;
       // A miner that answered and stopped is news; one not yet up (booting, unpowered) is not.

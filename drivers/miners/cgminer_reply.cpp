@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "drivers/text/utf8.hpp"
+
 namespace drivers::miners {
 
 nlohmann::json cgminer_reply(const std::string& command, const std::string& text) {
@@ -16,11 +18,18 @@ nlohmann::json cgminer_reply(const std::string& command, const std::string& text
   const auto& s = (*st)[0];
   const std::string code = s.value("STATUS", std::string());
   if (code != "S" && code != "I") {
-    std::string msg = s.contains("Msg") && s["Msg"].is_string() ? s["Msg"].get<std::string>() : "no message";
-    if (msg.size() > 200) msg.resize(200);
+    const std::string msg = s.contains("Msg") && s["Msg"].is_string() ? miner_text(s["Msg"].get<std::string>(), 200) : "no message";
     throw std::runtime_error(command + ": refused (" + (code.empty() ? "?" : code) + "): " + msg);
   }
   return j;
+}
+
+std::string miner_text(std::string_view s, std::size_t max_bytes) {
+  std::string out = text::clean_utf8(s, max_bytes);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
 }
 
 std::optional<double> number_at(const nlohmann::json& j, const char* key) {

@@ -19,7 +19,7 @@ class Luxos final : public MinerApi {
       if (firmware_.empty()) {
         // "Description": "LUXminer <version>" (docs.luxor.tech, cgminer/version).
         const auto v = call("version");
-        firmware_ = v["STATUS"][0].value("Description", std::string("LuxOS"));
+        firmware_ = miner_text(v["STATUS"][0].value("Description", std::string("LuxOS")), 64);
       }
       t.firmware = firmware_;
       // POWER[0].Watts (pyasic backends/luxminer.py reads it for the wattage).
@@ -91,7 +91,7 @@ class Luxos final : public MinerApi {
       }
       if (sid.empty() || sid.find(',') != std::string::npos) return {false, "curtail " + action + ": no session"};
       const auto r = call("curtail", sid + "," + action);
-      std::string msg = r["STATUS"][0].value("Msg", std::string("sent"));
+      const std::string msg = miner_text(r["STATUS"][0].value("Msg", std::string("sent")), 200);
       if (ours) {
         try {
           call("logoff", sid);

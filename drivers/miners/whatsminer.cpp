@@ -84,8 +84,8 @@ class Whatsminer final : public MinerApi {
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) throw std::runtime_error(cmd + ": the reply is not a JSON object");
     if (!j.contains("code") || !j["code"].is_number_integer() || j["code"].get<int>() != 0) {
-      std::string msg = j.contains("msg") ? (j["msg"].is_string() ? j["msg"].get<std::string>() : j["msg"].dump()) : "?";
-      if (msg.size() > 200) msg.resize(200);
+      const std::string msg =
+          j.contains("msg") ? miner_text(j["msg"].is_string() ? j["msg"].get<std::string>() : j["msg"].dump(), 200) : "?";
       throw std::runtime_error(cmd + ": refused: " + msg);
     }
     if (!j.contains("msg")) j["msg"] = nlohmann::json::object();
@@ -102,7 +102,7 @@ class Whatsminer final : public MinerApi {
       const nlohmann::json req = {{"cmd", cmd},         {"param", param}, {"ts", ts},
                                   {"account", account_}, {"token", whatsminer_token(cmd, password_, salt, ts)}};
       const auto r = checked(cmd, exchange_(req.dump()));
-      return {true, r["msg"].is_string() ? r["msg"].get<std::string>() : "ok"};
+      return {true, r["msg"].is_string() ? miner_text(r["msg"].get<std::string>(), 200) : "ok"};
     } catch (const std::exception& e) {
       return {false, e.what()};
     }

@@ -3,6 +3,8 @@
 // behind the kind's own client, so the wire replies are the firmware's shapes.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "sim/miner_model.hpp"
 #include "tests/support/fake_site.hpp"
 
@@ -170,4 +172,23 @@ TEST_CASE("the config's miners: section: kinds, required fields and relay ids ar
   const auto no_relay = errors("miners:\n  antminer_a: {kind: luxos, host: 10.0.0.5}\n");
   REQUIRE(no_relay.size() == 1);
   CHECK(no_relay[0].find("miners.antminer_a: no relay antminer_a under relays:") != std::string::npos);
+}
+
+TEST_CASE("text a miner sends is cleaned where it enters: no control characters, bounded") {
+  const std::string long_name = "LUXminer 1\n" + std::string(500, 'x') + "\x01";
+  const nlohmann::json version = {{"STATUS", {{{"STATUS", "S"}, {"Description", long_name}}}}};
+  const nlohmann::json refused = {{"STATUS", {{{"STATUS", "E"}, {"Msg", "bad\r\nsession " + std::string(400, 'y')}}}}};
+  drivers::miners::MinerConfig c;
+  c.kind = drivers::miners::find_miner_kind("luxos");
+  auto api = c.kind->make(c, [&](const std::string& req) {
+    const auto j = nlohmann::json::parse(req);
+    return j["command"] == "version" ? version.dump() : refused.dump();
+  });
+  const auto t = api->read();
+  CHECK_FALSE(t.answered);
+  CHECK(t.error.find('\n') == std::string::npos);
+  CHECK(t.error.size() <= 240);
+  const auto r = api->sleep();
+  CHECK_FALSE(r.ok);
+  CHECK(r.detail.find_first_of("\r\n") == std::string::npos);
 }

@@ -2,6 +2,7 @@
 // each framing; a miner that accepts and never answers costs one timeout, not a hang.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,7 +32,7 @@ class LoopbackMiner {
         const int c = ::accept(fd_, nullptr, nullptr);
         if (c < 0) return;
         if (!silent) serve(c);
-        else std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        else hold(c);
         ::close(c);
       }
     });
@@ -72,6 +73,13 @@ class LoopbackMiner {
       out.push_back('\0');
     }
     ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
+  }
+  // Says nothing, until the client gives up and closes (bounded: 2 s).
+  static void hold(int c) {
+    char buf[256];
+    pollfd p{c, POLLIN, 0};
+    while (::poll(&p, 1, 2000) > 0 && ::recv(c, buf, sizeof buf, 0) > 0) {
+    }
   }
   sim::MinerModel& model_;
   int fd_ = -1;
