@@ -32,6 +32,11 @@ struct LoadDecision {
   bool changed = false;  // differs from prev commanded state
   Reason reason;
   int fan_speed = 0;     // fans with speed control: 1..max when on
+  // Miners with a power target, while on: the target to hold, whether to write it now, and why
+  // it is what it is (or why a wanted change waits).
+  std::optional<double> target_w;
+  bool target_changed = false;
+  Reason target_reason;
 };
 
 struct ZoneDecision {

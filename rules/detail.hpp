@@ -90,6 +90,26 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
 // True when the miner runs, or only waits on a timer: it can heat its zone soon.
 bool miner_can_heat(const LoadDecision& d);
 
+// ---- power_target.cpp
+struct TargetInputs {
+  SteadyTime now{};
+  bool full = false;                // heating its zone or overridden on: its maximum
+  ReasonCode full_reason = ReasonCode::none;
+  std::optional<double> volts;      // the deciding voltage
+  std::optional<double> amps;       // fresh battery current, + charging
+  bool limiting = false;            // the chargers say, fresh, that they hold PV back
+  std::optional<double> surplus_w;  // measured: PV less the house and higher priorities (its own draw is surplus)
+  double start_v = 0;               // its effective start voltage
+  double floor_v = 0;               // a full bank's floor (float less the probe margin)
+  double max_discharge_a = 0;       // the probe's discharge limit
+  Duration backoff_min{0}, backoff_max{0};  // the probe backoff, after a raise taken back
+};
+// The step onto the target grid at or below `w` (min + k * step), within [min, max].
+double target_on_grid(const PowerTarget& t, double w);
+// Sets d.target_w / target_changed / target_reason for a miner with a power target, after its
+// on/off step; tracks the write limits in st.
+void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, LoadDecision& d);
+
 // ---- hvac.cpp
 void update_zone_demand(const Snapshot& snap, const Profiles& p, Decision& out);
 HeatCalls heat_calls(const Snapshot& snap, const Profiles& p, const Decision& out);

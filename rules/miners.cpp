@@ -29,6 +29,16 @@ Order priority_order(const std::vector<MinerProfile>& miners) {
   return o;
 }
 
+// What a miner that is on draws: its own measurement when fresh, else its power target, else
+// its rating.
+double miner_draw_w(const Snapshot& snap, const MinerProfile& m, const LoadState& st, std::size_t i, Duration max_age) {
+  if (i < snap.miner_w.size()) {
+    if (const auto w = fresh_value(snap.miner_w[i], snap.now, max_age)) return *w;
+  }
+  if (m.target && st.target_w) return *st.target_w;
+  return m.power_w;
+}
+
 }  // namespace
 
 bool miner_can_heat(const LoadDecision& d) {
@@ -51,13 +61,14 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
   const std::optional<double> load =
       snap.load_w_partial ? std::nullopt : fresh_value(snap.load_w, now, site.electrical_stale_after);
 
-  // The house's own load: the measured total less the miners we had on. Clamped, because a
-  // miner commanded on may not be drawing yet.
+  // The house's own load: the measured total less the miners we had on, each by what it says it
+  // draws, else its target, else its rating. Clamped, because a miner commanded on may not be
+  // drawing yet.
   std::optional<double> house_w;
   if (load) {
     double w = *load;
     for (std::size_t i = 0; i < p.miners.size() && i < prev.miners.size(); ++i) {
-      if (prev.miners[i].on) w -= p.miners[i].power_w;
+      if (prev.miners[i].on) w -= miner_draw_w(snap, p.miners[i], prev.miners[i], i, site.electrical_stale_after);
     }
     house_w = std::max(0.0, w);
   }
@@ -178,6 +189,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
             probe_fail = failed;
           } else if (volts < floor_v) {
             probe_fail = sagged;
+          } else if (now - *st.probe_since >= site.probe_settle && tracking && m.target) {
+            // A target follows the measured surplus once the chargers track: no more a probe.
+            st.probe_since.reset();
+            st.probe_backoff = Duration{0};
           } else if (now - *st.probe_since >= site.probe_settle && tracking) {
             // Settled with the chargers taking all they can: the load took everything held back
             // and the next cloud is the bank's. Not a surplus to hold on.
@@ -197,9 +212,13 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
             (surplus_short || solar_short)) {
           st.on_hidden_surplus = true;
         }
+        // A target lowers itself first: the run ends on a discharge only at its minimum; once the
+        // chargers track it runs on the measured surplus.
+        const bool target_above_min = m.target && st.target_w && *st.target_w > m.target->min_w;
+        if (st.on && st.on_hidden_surplus && tracking && m.target) st.on_hidden_surplus = false;
         if (st.on && st.on_hidden_surplus) {
           in.running_reason = {ReasonCode::hidden_surplus, ReasonCode::none, amps.value_or(kNaN), -max_a, {}};
-          if (discharging) hidden_stop = failed;
+          if (discharging && !target_above_min) hidden_stop = failed;
           else if (volts < floor_v) hidden_stop = sagged;
           // The surplus it runs on was what the chargers held back: once they track all they can,
           // any less sun is paid by the bank. Stop now, not after the current has said so (an
@@ -261,6 +280,22 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     }
 
     step_load(StepContext{now, m.timing, out.next.site, true, site.stagger}, in, st, d);
+    if (m.target) {
+      TargetInputs ti;
+      ti.now = now;
+      ti.full = heat_call || st.override_.mode == OverrideMode::on;
+      ti.full_reason = heat_call ? ReasonCode::heating : ReasonCode::override_on;
+      ti.volts = v;
+      ti.amps = amps;
+      ti.limiting = limiting;
+      if (pv && house_w) ti.surplus_w = *pv - *house_w - committed_w;
+      ti.start_v = e.start_v;
+      ti.floor_v = site.thresholds.float_v - site.probe_margin_v;
+      ti.max_discharge_a = site.probe_max_discharge_a;
+      ti.backoff_min = site.probe_backoff_min;
+      ti.backoff_max = site.probe_backoff_max;
+      step_target(*m.target, ti, st, d);
+    }
     if (probes) {
       if (d.on && !was_on && probe_start) {
         st.probe_since = now;
@@ -279,7 +314,7 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       }
     }
     probe_running = probe_running || (d.on && st.probe_since);
-    if (d.on) committed_w += m.power_w;
+    if (d.on) committed_w += d.target_w.value_or(m.power_w);
   }
 }
 
@@ -311,6 +346,8 @@ EffectiveThresholds effective_thresholds(const MinerProfile& m, const SiteProfil
       if (!(e.minimum_excess_w > 0)) e.minimum_excess_w = m.power_w;
       break;
   }
+  // A miner that follows the surplus runs on as little as its lowest target.
+  if (m.target) e.minimum_excess_w = m.target->min_w;
   return e;
 }
 

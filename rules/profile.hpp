@@ -95,6 +95,21 @@ struct SiteProfile {
   Timing hvac_timing{Seconds(60), Seconds(60), Seconds(0), Seconds(0), 0};
 };
 
+// A miner whose firmware follows a power target (watts): for it, the rules set a target within
+// its range instead of only switching it (docs/guide.md, "Following the surplus").
+struct PowerTarget {
+  double min_w = 0;  // its lowest target; with less surplus it stops (asleep, then its relay)
+  double max_w = 0;
+  double step_w = 100;  // no change smaller than this (never below the firmware's own step)
+  // Raises at least this far apart. Braiins OS saves every target to flash (bos-plus-api
+  // SaveAction has no apply-only form): 300 s is at most 12 writes an hour, about 100,000 a
+  // year at worst, and a miner ramps for minutes after a raise anyway.
+  Duration raise_interval = Seconds(300);
+  // Lowerings, when the bank pays, at least this far apart: sooner than raises, because the
+  // battery pays while it waits; the stop voltages still act at once, by the relay.
+  Duration lower_interval = Seconds(60);
+};
+
 struct MinerProfile {
   std::string name;
   bool enabled = true;
@@ -110,6 +125,9 @@ struct MinerProfile {
   double minimum_solar_w = 0;
   bool require_sunny = false;
   bool probe_hidden_surplus = false;  // with require_excess_solar: see SiteProfile::probe_settle
+  // Set: the miner follows the surplus with its power target (needs require_excess_solar). Its
+  // minimum_excess_w is then target->min_w, and its draw counts as its target, not power_w.
+  std::optional<PowerTarget> target;
 
   std::vector<TimeWindow> schedule;  // empty = any time
   bool allow_outside_schedule = true;

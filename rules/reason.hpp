@@ -50,6 +50,14 @@ enum class ReasonCode : std::uint16_t {
   probe_failed = 58,          // a hidden-surplus probe or run ended: the battery discharged or sagged
   probe_backoff = 59,         // waiting before the next hidden-surplus probe (remaining)
   chargers_tracking = 60,     // as a cause: the chargers no longer hold PV back (they track all they can)
+  // a power target (miners that follow the surplus): why it is what it is
+  target_start = 61,          // set on start: the measured surplus, or the minimum for a probe
+  target_probe = 62,          // raised a step: the chargers hold PV back and the bank does not pay
+  target_surplus = 63,        // follows the measured surplus
+  target_battery = 64,        // lowered: the battery discharges (value: A)
+  target_voltage = 65,        // lowered a step: the battery is below the start voltage
+  target_wait = 66,           // a wanted change waits for the write limit (remaining)
+  target_hold = 67,           // nothing asks for a change
   // alarms and site-level outputs
   voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
   implausible_reading = 81,   // a voltage outside the plausible range was ignored

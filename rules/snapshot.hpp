@@ -51,6 +51,10 @@ struct Snapshot {
   // For people, not the rules: what said so (a charger in float, a battery held at its setpoint).
   std::string chargers_evidence;
 
+  // What each miner draws by its own account (its API), same index as Profiles::miners; shorter
+  // or missing entries: not measured, its rating (or its target) counts instead.
+  std::vector<std::optional<Reading>> miner_w;
+
   // One entry per zone, same index as Profiles::zones.
   std::vector<std::optional<Reading>> zone_temp_c;
 };

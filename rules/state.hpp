@@ -42,6 +42,11 @@ struct LoadState {
   bool on_hidden_surplus = false;  // a probe held: runs while the battery does not discharge
   std::optional<SteadyTime> probe_next;  // no probe before
   Duration probe_backoff{0};
+  // A miner that follows the surplus: the target it was last given, and when (write limits).
+  std::optional<double> target_w;
+  std::optional<SteadyTime> target_written_at;
+  bool target_probed = false;  // the last write was a probe's raise
+  std::optional<double> target_least_surplus_w;  // the least measured surplus since the last write
 };
 
 struct ZoneState {

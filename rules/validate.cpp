@@ -153,6 +153,21 @@ void check_miner(const MinerProfile& m, std::size_t i, const SiteProfile& site, 
   if (m.probe_hidden_surplus && !m.require_excess_solar && m.mode != OperatingMode::opportunistic) {
     c.fail("probe_hidden_surplus needs require_excess_solar (it probes for a surplus the chargers hide)");
   }
+  if (m.target) {
+    const PowerTarget& pt = *m.target;
+    for (double v : {pt.min_w, pt.max_w, pt.step_w}) c.finite("each power target figure", v);
+    c.positive("target min_w", pt.min_w);
+    c.ordered("target min_w", pt.min_w, "target max_w", pt.max_w, true, "min_w < max_w");
+    c.positive("target step_w", pt.step_w);
+    if (pt.step_w > pt.max_w - pt.min_w) {
+      c.fail("target step_w " + num(pt.step_w) + " must not be above max_w - min_w " + num(pt.max_w - pt.min_w));
+    }
+    c.positive("target raise_interval_s", to_seconds(pt.raise_interval));
+    c.positive("target lower_interval_s", to_seconds(pt.lower_interval));
+    if (!m.require_excess_solar && m.mode != OperatingMode::opportunistic) {
+      c.fail("a power target needs require_excess_solar (it follows the solar surplus)");
+    }
+  }
   if (m.require_sunny && !(m.minimum_solar_w > 0)) {
     c.fail("require_sunny needs minimum_solar_w above 0 (sunny means PV steady above it)");
   }

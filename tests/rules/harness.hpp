@@ -41,6 +41,7 @@ struct Site {
   Input monitor_v, gx_v, solark_v, battery_a, battery_temp_c, pv_w, load_w;
   Input chargers_limiting;  // 1: the chargers hold PV back (absorption, float)
   std::vector<Input> zone_c = std::vector<Input>(2);
+  std::vector<Input> miner_w = std::vector<Input>(2);  // what each miner says it draws; missing unless set
   bool pv_partial = false, load_partial = false;  // a part of the sum is missing: a lower bound
 
   Site() {
@@ -66,8 +67,10 @@ struct Site {
     for (Input* in : {&monitor_v, &gx_v, &solark_v, &battery_a, &battery_temp_c, &pv_w, &load_w, &chargers_limiting}) {
       if (in->value && !in->frozen) in->as_of = now;
     }
-    for (auto& z : zone_c) {
-      if (z.value && !z.frozen) z.as_of = now;
+    for (auto* group : {&zone_c, &miner_w}) {
+      for (auto& z : *group) {
+        if (z.value && !z.frozen) z.as_of = now;
+      }
     }
     rules::Snapshot s;
     s.now = now;
@@ -84,6 +87,7 @@ struct Site {
     s.pv_w_partial = pv_partial;
     s.load_w_partial = load_partial;
     for (const auto& z : zone_c) s.zone_temp_c.push_back(z.reading());
+    for (const auto& w : miner_w) s.miner_w.push_back(w.reading());
     return s;
   }
 

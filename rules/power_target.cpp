@@ -1,0 +1,110 @@
+// A miner's power target: voltage first, then the battery's current, then the surplus.
+// Raised a step at a time while the chargers hold PV back (a gentler probe than a whole dump
+// load switched on: the bank answers each step before the next), set to the measured surplus
+// while they track, lowered by what the battery pays, and written no more often than the
+// profile allows (every write goes to the miner's flash).
+#include <algorithm>
+#include <cmath>
+
+#include "rules/detail.hpp"
+
+namespace rules::detail {
+
+double target_on_grid(const PowerTarget& t, double w) {
+  if (!(w > t.min_w)) return t.min_w;
+  if (w >= t.max_w) return t.max_w;
+  // Down onto min + k * step: a target is never above what was measured to be there.
+  return t.min_w + std::floor((w - t.min_w) / t.step_w) * t.step_w;
+}
+
+void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, LoadDecision& d) {
+  if (!d.on) {
+    // Off (or going off): the stop puts it to sleep; a start sets a new target.
+    st.target_w.reset();
+    st.target_probed = false;
+    d.target_w.reset();
+    return;
+  }
+  const bool fresh_start = !st.target_w;
+  const double now_w = st.target_w.value_or(t.min_w);
+  double want_w = now_w;
+  Reason why{ReasonCode::target_hold, ReasonCode::none, now_w, t.max_w, {}};
+
+  if (in.full) {
+    // Heating its zone, or the owner's override: all it can.
+    want_w = t.max_w;
+    why = {in.full_reason, ReasonCode::none, kNaN, kNaN, {}};
+  } else if (!in.volts) {
+    // Nothing to decide on: keep what it has (its stale policy decides whether it runs at all).
+    if (fresh_start) why = {ReasonCode::target_start, ReasonCode::none, want_w, t.max_w, {}};
+  } else if (fresh_start) {
+    // A probe starts at the bottom; a start on the measured surplus at what was measured.
+    want_w = in.surplus_w ? target_on_grid(t, *in.surplus_w) : t.min_w;
+    why = {ReasonCode::target_start, ReasonCode::none, want_w, t.max_w, {}};
+  } else if (*in.volts < in.start_v) {
+    // Voltage first: below its start voltage the bank is not one to grow on; ease off a step at a
+    // time (the stop voltage still cuts it at once).
+    want_w = target_on_grid(t, now_w - t.step_w);
+    why = {ReasonCode::target_voltage, ReasonCode::none, *in.volts, in.start_v, {}};
+  } else if (in.amps && *in.amps < -in.max_discharge_a) {
+    // The battery pays: take off what it pays (a step more, so the next reading is not the
+    // same story), onto the grid below.
+    const double pays_w = -*in.amps * *in.volts;
+    want_w = target_on_grid(t, now_w - pays_w - t.step_w);
+    why = {ReasonCode::target_battery, ReasonCode::none, *in.amps, -in.max_discharge_a, {}};
+  } else if (in.limiting && in.amps && *in.volts >= in.floor_v) {
+    // The chargers hold PV back and the bank does not pay: there is more; a step at a time,
+    // because how much more no meter says. After a raise that had to be taken back, the next
+    // waits out the probe backoff.
+    if (st.probe_next && in.now < *st.probe_next) {
+      why = {ReasonCode::probe_backoff, ReasonCode::none, kNaN, kNaN, *st.probe_next - in.now};
+    } else {
+      want_w = target_on_grid(t, now_w + t.step_w);
+      why = {ReasonCode::target_probe, ReasonCode::none, want_w, t.max_w, {}};
+    }
+  } else if (!in.limiting && in.surplus_w) {
+    // The chargers take all the PV they can: the measured surplus is the truth, both ways, but
+    // not its noise (a kettle, a cloud's edge), which must not write the flash: up to the least
+    // surplus seen since the last write, when that is a whole step more; down at once when the
+    // bank pays more than half a step.
+    const double least_w = std::min(st.target_least_surplus_w.value_or(*in.surplus_w), *in.surplus_w);
+    st.target_least_surplus_w = least_w;
+    const double up_w = target_on_grid(t, least_w);
+    if (up_w >= now_w + t.step_w) {
+      want_w = up_w;
+    } else if (*in.surplus_w < now_w - t.step_w / 2) {
+      want_w = std::min(now_w, target_on_grid(t, *in.surplus_w));
+    }
+    why = {ReasonCode::target_surplus, ReasonCode::none, want_w, *in.surplus_w, {}};
+  }
+
+  if (fresh_start) {
+    st.target_least_surplus_w.reset();
+    st.target_w = want_w;
+    st.target_written_at = in.now;
+    d.target_changed = true;
+  } else if (want_w != now_w) {
+    const Duration interval = want_w > now_w ? t.raise_interval : t.lower_interval;
+    const Duration since = st.target_written_at ? in.now - *st.target_written_at : interval;
+    if (since >= interval) {
+      if (want_w < now_w && st.target_probed) {
+        // A probe's raise taken back: the ceiling is found; ask again later, later each time.
+        st.probe_backoff = st.probe_backoff.count() == 0 ? in.backoff_min : std::min(st.probe_backoff * 2, in.backoff_max);
+        st.probe_next = in.now + st.probe_backoff;
+      } else if (want_w > now_w && st.target_probed && why.code == ReasonCode::target_probe) {
+        st.probe_backoff = Duration{0};  // the last raise held
+      }
+      st.target_probed = why.code == ReasonCode::target_probe;
+      st.target_least_surplus_w.reset();
+      st.target_w = want_w;
+      st.target_written_at = in.now;
+      d.target_changed = true;
+    } else {
+      why = {ReasonCode::target_wait, why.code, why.value, why.limit, interval - since};
+    }
+  }
+  d.target_w = st.target_w;
+  d.target_reason = why;
+}
+
+}  // namespace rules::detail

@@ -1,0 +1,248 @@
+// A miner that follows the surplus with its power target: a step at a time up while the chargers
+// hold PV back, to the measured surplus while they track, down by what the battery pays, asleep
+// below its minimum, and never more writes than its limits allow. On the stepped clock.
+#include <algorithm>
+#include <cmath>
+
+#include "tests/rules/harness.hpp"
+
+using rules::ReasonCode;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr double kHouseW = 1500;
+constexpr double kTaperW = 150;  // what a full bank still takes at float
+
+// A full bank at 11:00, the dump load (miners[1]) with a power target 800-3600 W in 200 W steps.
+test::Site full_bank() {
+  test::Site s;
+  s.start_minute = 11 * 60;
+  s.p.miners[0].enabled = false;
+  auto& dump = s.p.miners[1];
+  dump.probe_hidden_surplus = true;
+  dump.minimum_solar_w = 0;
+  dump.require_sunny = false;
+  dump.target = rules::PowerTarget{800, 3600, 200, 300s, 60s};
+  s.monitor_v = 56.0;
+  s.load_w = kHouseW;
+  s.pv_w = kHouseW + kTaperW;
+  s.battery_a = kTaperW / 56.0;
+  s.chargers_limiting = 1;
+  s.step();
+  return s;
+}
+
+// The plant: the miner ramps to its target at 20 W/s (down at once) and says what it draws; the
+// chargers give what is drawn plus the taper while the panels have more (limiting), else all the
+// panels give and the battery pays the rest.
+struct Plant {
+  double panels_w = 0;  // what the panels could give
+  double miner_w = 0;
+  int writes = 0;
+  int starts = 0;
+  int stops = 0;
+  double worst_a = 0;
+
+  void step(test::Site& s, std::chrono::seconds dt = 10s) {
+    const bool was_on = s.dump().on;
+    s.step(dt);
+    const auto& d = s.dump();
+    starts += !was_on && d.on;
+    stops += was_on && !d.on;
+    writes += d.target_changed;
+    const double target = d.on ? d.target_w.value_or(0) : 0;
+    miner_w = target < miner_w ? target : std::min(target, miner_w + 20.0 * static_cast<double>(dt.count()));
+    const double draw = kHouseW + miner_w;
+    const bool limiting = panels_w > draw + kTaperW;
+    const double pv = limiting ? draw + kTaperW : panels_w;
+    s.load_w = draw;
+    s.pv_w = pv;
+    s.battery_a = (pv - draw) / 56.0;
+    s.chargers_limiting = limiting ? 1 : 0;
+    s.miner_w[1] = miner_w;
+    worst_a = std::min(worst_a, *s.battery_a.value);
+  }
+  void run(test::Site& s, std::chrono::seconds total) {
+    for (auto t = 0s; t < total; t += 10s) step(s);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("power target: probes up a step at a time while the chargers hold PV back, and settles under the hidden surplus") {
+  auto s = full_bank();
+  Plant plant{kHouseW + 2600 + kTaperW};  // 2600 W hidden
+  plant.run(s, 2h);
+  CHECK(plant.starts == 1);
+  CHECK(plant.stops == 0);
+  REQUIRE(s.dump().on);
+  REQUIRE(s.dump().target_w);
+  CHECK(*s.dump().target_w == 2600);  // 800 + 9 steps of 200: all of it, never above
+  CHECK(plant.worst_a >= -5.0);       // the bank never paid beyond the probe's limit
+  CHECK(plant.writes <= 12);          // the start, nine raises
+  // The last hour: settled, not hunting.
+  const int before = plant.writes;
+  plant.run(s, 1h);
+  CHECK(plant.writes == before);
+  CHECK(*s.dump().target_w == 2600);
+  CHECK(rules::describe(s.dump().target_reason) == "power target follows the surplus: 2600 W (limit 2750 W)");
+}
+
+TEST_CASE("power target: a raise waits for the write limit, and says so") {
+  auto s = full_bank();
+  Plant plant{kHouseW + 3000 + kTaperW};
+  while (!s.dump().on) plant.step(s);
+  std::optional<rules::SteadyTime> last = s.now;
+  CHECK(s.dump().target_changed);
+  CHECK(*s.dump().target_w == 800);  // a probe starts at the bottom
+  CHECK(s.dump().target_reason.code == ReasonCode::target_start);
+  plant.step(s);
+  CHECK_FALSE(s.dump().target_changed);
+  CHECK(s.dump().target_reason.code == ReasonCode::target_wait);
+  CHECK(s.dump().target_reason.cause == ReasonCode::target_probe);
+  CHECK(rules::describe(s.dump().target_reason) ==
+        "power target change waits for the write limit (power target raised: the chargers hold PV back): 1000 W "
+        "(limit 3600 W), 290 s left");
+  // No two raises closer than the interval.
+  for (int i = 0; i < 360; ++i) {
+    plant.step(s);
+    if (s.dump().target_changed) {
+      CHECK(s.now - *last >= 300s);
+      last = s.now;
+    }
+  }
+}
+
+TEST_CASE("power target: a cloud lowers it by what the battery pays, within the lower interval, and it stays on") {
+  auto s = full_bank();
+  Plant plant{kHouseW + 2600 + kTaperW};
+  plant.run(s, 90min);
+  REQUIRE(*s.dump().target_w == 2600);
+  plant.panels_w = kHouseW + 1300;  // a cloud: 1300 W left for the miner
+  plant.worst_a = 0;
+  plant.step(s);
+  CHECK(plant.worst_a < -5.0);
+  int steps = 0;
+  while (*s.dump().target_w > 1300 && steps < 12) {
+    plant.step(s);
+    ++steps;
+  }
+  CHECK(steps <= 7);  // at most the lower interval after the cloud
+  CHECK(*s.dump().target_w <= 1200);
+  CHECK(s.dump().on);  // a miner that can follow is not cut for a cloud it can follow
+  plant.run(s, 10min);
+  CHECK(s.dump().on);
+  CHECK(*s.battery_a.value >= -5.0);
+}
+
+TEST_CASE("power target: below its minimum it stops, and the target goes with it") {
+  auto s = full_bank();
+  Plant plant{kHouseW + 2600 + kTaperW};
+  plant.run(s, 90min);
+  REQUIRE(s.dump().on);
+  plant.panels_w = kHouseW + 300;  // less than the 800 W minimum
+  int steps = 0;
+  while (s.dump().on && steps < 60) {
+    plant.step(s);
+    ++steps;
+  }
+  CHECK_FALSE(s.dump().on);
+  CHECK_FALSE(s.dump().target_w);
+  CHECK(steps * 10 <= 60 + 180 + 20);  // lowered to the minimum, then the stop delay
+}
+
+TEST_CASE("power target: while the chargers track, it follows the measured surplus with hysteresis, not the noise") {
+  auto s = full_bank();
+  s.monitor_v = 53.8;  // charging, not full: the chargers track
+  s.chargers_limiting = 0;
+  s.p.miners[1].probe_hidden_surplus = false;
+  s.p.miners[1].start_v = 53.5;
+  s.p.miners[1].stop_v = 52.5;
+  // 2300 W of surplus with +-150 W of noise, from a fixed sequence.
+  unsigned seed = 12345;
+  int writes = 0;
+  std::optional<double> lowest, highest;
+  for (int i = 0; i < 2 * 360; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    const double noise = static_cast<double>((seed >> 16) % 301) - 150.0;
+    const double miner = s.dump().on ? s.dump().target_w.value_or(0) : 0;
+    s.load_w = kHouseW + miner;
+    s.pv_w = kHouseW + 2300 + noise;
+    s.battery_a = (2300 + noise - miner) / 53.8;
+    s.step(10s);
+    writes += s.dump().target_changed;
+    if (s.dump().on && i > 60) {
+      lowest = std::min(lowest.value_or(1e9), *s.dump().target_w);
+      highest = std::max(highest.value_or(0), *s.dump().target_w);
+    }
+  }
+  REQUIRE(s.dump().on);
+  CHECK(*lowest >= 2000);
+  CHECK(*highest <= 2400);
+  CHECK(writes <= 4);  // 2 h of noise: the start and a handful, not one per reading
+}
+
+TEST_CASE("power target: below its start voltage it eases off a step at a time; its stop voltage still cuts at once") {
+  auto s = full_bank();
+  Plant plant{kHouseW + 2600 + kTaperW};
+  plant.run(s, 90min);
+  REQUIRE(*s.dump().target_w == 2600);
+  s.monitor_v = 54.0;  // below the 54.5 V start, above the 53.0 V stop
+  plant.step(s);
+  CHECK(s.dump().target_reason.code == ReasonCode::target_voltage);
+  CHECK(*s.dump().target_w == 2400);
+  plant.step(s);
+  CHECK(*s.dump().target_w == 2400);  // the next a lower interval later
+  CHECK(s.dump().target_reason.code == ReasonCode::target_wait);
+  s.monitor_v = 49.0;  // below the emergency stop
+  plant.step(s);
+  CHECK_FALSE(s.dump().on);
+  CHECK(s.dump().reason.code == ReasonCode::emergency_stop);
+}
+
+TEST_CASE("power target: the owner's override runs it at its maximum") {
+  auto s = full_bank();
+  s.instant();
+  s.state.miners[1].override_.mode = rules::OverrideMode::on;
+  s.step(10s);
+  REQUIRE(s.dump().on);
+  CHECK(*s.dump().target_w == 3600);
+  CHECK(s.dump().target_reason.code == ReasonCode::override_on);
+}
+
+TEST_CASE("power target: the house is the load less what the miner says it draws") {
+  // The miner ramps: commanded 2600 W, drawing 1200 W. Counting its target would make the house
+  // 1400 W too small and the surplus as much too large for the next miner.
+  auto s = full_bank();
+  s.monitor_v = 53.8;
+  s.chargers_limiting = 0;
+  s.p.miners[1].probe_hidden_surplus = false;
+  s.p.miners[1].start_v = 53.5;
+  s.p.miners[1].stop_v = 52.5;
+  s.pv_w = kHouseW + 2700;
+  s.load_w = kHouseW;
+  s.battery_a = 2700 / 53.8;
+  s.run(6min);
+  REQUIRE(s.dump().on);
+  REQUIRE(*s.dump().target_w == 2600);
+  s.load_w = kHouseW + 1200;
+  s.miner_w[1] = 1200;
+  s.step(10s);
+  CHECK(*s.dump().target_w == 2600);  // surplus = 4200 - (2700 - 1200) = 2700: unchanged
+  CHECK(s.dump().target_reason.code == ReasonCode::target_surplus);
+  CHECK(s.dump().target_reason.limit == doctest::Approx(2700));
+}
+
+TEST_CASE("power target: validate names the fields") {
+  auto p = rules::solar_shack_defaults();
+  p.miners[1].target = rules::PowerTarget{3600, 800, 200, 300s, 60s};
+  auto errors = rules::validate(p);
+  REQUIRE(errors.size() >= 1);
+  CHECK(errors[0] == "miner 'Dump Load S19 #1': target min_w 3600.0 must be below target max_w 800.0 (rule: min_w < max_w)");
+  p = rules::solar_shack_defaults();
+  p.miners[0].target = rules::PowerTarget{800, 3600, 200, 300s, 60s};
+  errors = rules::validate(p);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "miner 'Primary S21+': a power target needs require_excess_solar (it follows the solar surplus)");
+}
