@@ -108,6 +108,8 @@ struct PowerTarget {
   // Lowerings, when the bank pays, at least this far apart: sooner than raises, because the
   // battery pays while it waits; the stop voltages still act at once, by the relay.
   Duration lower_interval = Seconds(60);
+
+  friend bool operator==(const PowerTarget&, const PowerTarget&) = default;
 };
 
 struct MinerProfile {

@@ -13,6 +13,7 @@ runtime=(
   libsqlite3-dev sqlite3                      # the local store, and the shell to inspect it
   libyaml-cpp-dev libfmt-dev                  # config and text
   nlohmann-json3-dev                          # JSON: sensor payloads, Shelly RPC, HA discovery
+  libcpp-httplib-dev                          # HTTP: miners' REST APIs (Braiins OS)
   mosquitto mosquitto-clients                 # a real broker for the demo and the tests
   faketime                                    # the demo and end-to-end tests run a day in minutes
   python3                                     # the demo picks free ports with it

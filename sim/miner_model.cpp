@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "drivers/miners/http_exchange.hpp"
 #include "drivers/miners/whatsminer.hpp"
 
 namespace sim {
@@ -24,9 +25,14 @@ void MinerModel::advance(double dt_s, bool relay_on) {
   since_power_s += dt_s;
   if (since_power_s < boot_s || (asleep && !ignores_sleep)) {
     ramp = 0;
+    level_w = booting_w;
     return;
   }
-  ramp = std::min(1.0, ramp + dt_s / ramp_s);
+  // Up at the pace of a full ramp (boot to nominal in ramp_s), down at once: a miner takes
+  // minutes to tune up to a raised target and sheds power within seconds.
+  const double goal_w = target_w > 0 ? std::clamp(target_w, booting_w, nominal_w) : nominal_w;
+  level_w = std::min(goal_w, std::max(level_w, booting_w) + dt_s * (nominal_w - booting_w) / ramp_s);
+  ramp = nominal_w > booting_w ? (level_w - booting_w) / (nominal_w - booting_w) : 1.0;
 }
 
 double MinerModel::draw_w() const {
@@ -39,7 +45,12 @@ double MinerModel::draw_w() const {
 std::string MinerModel::handle(const std::string& request) {
   if (!api_up()) throw std::runtime_error("connect: refused");
   if (!kind) throw std::runtime_error("no kind");
-  return kind->framing == drivers::miners::MinerKind::Framing::length_le32 ? whatsminer(request) : luxos(request);
+  switch (kind->framing) {
+    case drivers::miners::MinerKind::Framing::length_le32: return whatsminer(request);
+    case drivers::miners::MinerKind::Framing::http: return braiins(request);
+    case drivers::miners::MinerKind::Framing::nul_or_close: break;
+  }
+  return luxos(request);
 }
 
 namespace {
@@ -148,6 +159,83 @@ std::string MinerModel::whatsminer(const std::string& request) {
     return json{{"code", 0}, {"msg", "ok"}}.dump();
   }
   return json{{"code", -1}, {"msg", "invalid command"}}.dump();
+}
+
+// Braiins OS's REST shapes (Public REST API v1.7.0; docs/protocols.md §8.3), in the HTTP
+// envelope of drivers/miners/http_exchange.hpp.
+std::string MinerModel::braiins(const std::string& request) {
+  using drivers::miners::encode;
+  using drivers::miners::HttpReply;
+  const auto q = drivers::miners::decode_request(request);
+  const auto reply = [](int code, const json& body) { return encode(HttpReply{code, body.dump()}); };
+  const std::string token = "sim-token-1";
+  if (q.method == "POST" && q.path == "/api/v1/auth/login") {
+    const json b = json::parse(q.body, nullptr, false);
+    if (b.is_discarded() || b.value("username", std::string()) != "root" || b.value("password", std::string()) != password) {
+      ++refused;
+      return reply(401, {{"message", "Invalid credentials"}});
+    }
+    return reply(200, {{"token", token}, {"timeout_s", 3600}});
+  }
+  if (q.token != token) {
+    ++refused;
+    return reply(401, {{"message", "Unauthorized"}});
+  }
+  const bool hashing = !asleep || ignores_sleep;
+  if (q.method == "GET" && q.path == "/api/v1/miner/details") {
+    const json detailed = hashing ? json{{"running", {{"reason", {{"normal", json::object()}}}}}}
+                                  : json{{"stopped", {{"reason", {{"user_pause", json::object()}}}}}};
+    return reply(200, {{"uid", "sim"},
+                       {"hostname", "sim-braiins"},
+                       {"status", hashing ? 2 : 3},
+                       {"bos_version", {{"current", "26.08.1-sim"}, {"major", "26.08"}, {"bos_plus", true}}},
+                       {"detailed_status", {{"status", detailed}}}});
+  }
+  if (q.method == "GET" && q.path == "/api/v1/miner/stats") {
+    return reply(200, {{"power_stats", {{"approximated_consumption", {{"watt", std::lround(draw_w())}}}}},
+                       {"miner_stats",
+                        {{"real_hashrate", {{"last_5s", {{"gigahash_per_second", hashing ? ramp * hashrate_ths * 1000 : 0.0}}}}}}}});
+  }
+  if (q.method == "GET" && q.path == "/api/v1/cooling/state") {
+    const double t = 40 + 35 * (hashing ? ramp : 0);
+    return reply(200, {{"fans", json::array({{{"position", 0}, {"rpm", std::lround(2000 + 3000 * ramp)}}})},
+                       {"highest_temperature", {{"location", 1}, {"temperature", {{"degree_c", t}}}}}});
+  }
+  if (q.method == "GET" && q.path == "/api/v1/performance/mode") {
+    const double w = target_w > 0 ? target_w : nominal_w;
+    return reply(200, {{"tunermode", {{"target", {{"powertarget", {{"power_target", {{"watt", std::lround(w)}}}}}}}}}});
+  }
+  if (q.method == "GET" && q.path == "/api/v1/configuration/constraints") {
+    return reply(200, {{"tuner_constraints",
+                        {{"default_mode", 1},
+                         {"power_target", {{"min", {{"watt", std::lround(min_target_w)}}},
+                                           {"default", {{"watt", std::lround(nominal_w)}}},
+                                           {"max", {{"watt", std::lround(max_target_w)}}}}}}}});
+  }
+  if (q.method == "PUT" && (q.path == "/api/v1/actions/pause" || q.path == "/api/v1/actions/resume")) {
+    const bool pause = q.path == "/api/v1/actions/pause";
+    const bool already = pause == asleep;
+    if (pause) {
+      asleep = true;
+      ramp = 0;
+      level_w = booting_w;
+      ++sleeps;
+    } else {
+      asleep = false;
+      ++wakes;
+    }
+    return reply(200, already);
+  }
+  if (q.method == "PUT" && q.path == "/api/v1/performance/power-target") {
+    const json b = json::parse(q.body, nullptr, false);
+    if (b.is_discarded() || !b.contains("watt") || !b["watt"].is_number()) return reply(400, {{"message", "bad body"}});
+    const double w = b["watt"].get<double>();
+    if (w < min_target_w || w > max_target_w) return reply(400, {{"message", "power target out of range"}});
+    target_w = w;
+    ++target_writes;
+    return reply(200, {{"watt", std::lround(w)}});
+  }
+  return reply(404, {{"message", "Not Found"}});
 }
 
 }  // namespace sim

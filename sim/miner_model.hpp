@@ -21,11 +21,16 @@ struct MinerModel {
   bool ignores_sleep = false;  // accepts sleep and goes on hashing (a firmware fault)
   bool api_dead = false;       // powered, hashing, but its API never answers
 
+  // Braiins OS's power target: its constraints, and the target it runs to (0: its nominal).
+  double min_target_w = 800, max_target_w = 3600;
+  double target_w = 0;
+
   bool powered = false;
   bool asleep = false;
   double since_power_s = 0;
   double ramp = 0;  // 0..1 of the way from boot to nominal
-  int sleeps = 0, wakes = 0, refused = 0;
+  double level_w = 0;  // mining draw: up at the ramp's pace towards its target, down at once
+  int sleeps = 0, wakes = 0, refused = 0, target_writes = 0;
 
   void advance(double dt_s, bool relay_on);
   double draw_w() const;
@@ -37,6 +42,7 @@ struct MinerModel {
  private:
   std::string luxos(const std::string& request);
   std::string whatsminer(const std::string& request);
+  std::string braiins(const std::string& request);
   std::string session_;
 };
 

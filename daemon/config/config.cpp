@@ -324,6 +324,19 @@ std::vector<std::string> check_references(const Config& c, const StoredProfiles&
                                    origin));
     }
   }
+  // A power target follows the solar surplus: its miner's profile must run on one.
+  for (const auto& mc : c.miners) {
+    if (!mc.target) continue;
+    for (std::size_t i = 0; i < p.rules.miners.size(); ++i) {
+      const auto& m = p.rules.miners[i];
+      if (p.miners[i].relay_id != mc.load_id) continue;
+      if (!m.require_excess_solar && m.mode != rules::OperatingMode::opportunistic) {
+        errors.push_back(fmt::format("{}: miners.{}.target: a power target follows the solar surplus; set "
+                                     "require_excess_solar: true in miner '{}' (or mode: opportunistic)",
+                                     c.source, mc.load_id, m.name));
+      }
+    }
+  }
   return errors;
 }
 

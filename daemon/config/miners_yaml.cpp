@@ -10,6 +10,49 @@ std::string kind_keys() {
   for (const auto* k : drivers::miners::miner_kinds()) s += (s.empty() ? "" : ", ") + std::string(k->key);
   return s;
 }
+std::string target_kinds() {
+  std::string s;
+  for (const auto* k : drivers::miners::miner_kinds()) {
+    if (k->takes_power_target) s += (s.empty() ? "" : ", ") + std::string(k->key);
+  }
+  return s;
+}
+
+// target: {min_w, max_w, step_w, raise_interval_s, lower_interval_s}: the range from the
+// miner's own constraints (`shackd probe --miner` prints them); the limits default to
+// rules::PowerTarget's (flash wear: docs/guide.md, "Following the surplus").
+std::optional<rules::PowerTarget> parse_target(const YAML::Node& node, const std::string& p, yaml::Reader& r) {
+  rules::PowerTarget t;
+  long long min_w = 0, max_w = 0, step_w = static_cast<long long>(t.step_w);
+  for (const auto& [k, x] : yaml::entries(node, p, {"min_w", "max_w", "step_w", "raise_interval_s", "lower_interval_s"}, r.e)) {
+    const std::string q = p + "." + k;
+    if (k == "min_w") r.integer(x, q, 1, 20000, min_w);
+    if (k == "max_w") r.integer(x, q, 1, 20000, max_w);
+    if (k == "step_w") r.integer(x, q, 1, 5000, step_w);
+    // Every target write goes to the miner's flash: not more than one a minute up.
+    if (k == "raise_interval_s") r.secs(x, q, 60, 3600, t.raise_interval);
+    if (k == "lower_interval_s") r.secs(x, q, 10, 3600, t.lower_interval);
+  }
+  if (!node.IsMap()) return std::nullopt;
+  if (!min_w || !max_w) {
+    r.e.add(p, node, "min_w and max_w are required: the range of power targets the miner takes (shackd probe --miner HOST prints it)");
+    return std::nullopt;
+  }
+  if (min_w >= max_w) {
+    r.e.add(p + ".min_w", node["min_w"], fmt::format("{} must be below max_w {}", min_w, max_w));
+    return std::nullopt;
+  }
+  if (step_w > max_w - min_w) {
+    r.e.add(p + ".step_w", node["step_w"] ? node["step_w"] : node,
+            fmt::format("{} is more than the whole range {}-{} W", step_w, min_w, max_w));
+    return std::nullopt;
+  }
+  t.min_w = static_cast<double>(min_w);
+  t.max_w = static_cast<double>(max_w);
+  t.step_w = static_cast<double>(step_w);
+  return t;
+}
+
 }  // namespace
 
 void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::miners::MinerConfig>& out) {
@@ -22,7 +65,7 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
     long long idle_w = 0;
     for (const auto& [k, x] : yaml::entries(v, p,
                                             {"kind", "host", "port", "user", "password", "idle_w", "stop_timeout_s",
-                                             "boot_s", "poll_s", "timeout_ms"},
+                                             "boot_s", "poll_s", "timeout_ms", "target"},
                                             r.e)) {
       const std::string q = p + "." + k;
       if (k == "kind") {
@@ -41,12 +84,23 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
       if (k == "boot_s") r.secs(x, q, 10, 1800, m.boot);
       if (k == "poll_s") r.secs(x, q, 2, 300, m.poll);
       if (k == "timeout_ms") r.ms(x, q, 200, 30000, m.timeout);
+      if (k == "target") m.target = parse_target(x, q, r);
     }
     if (kind.empty()) r.e.add(p, v, fmt::format("say which firmware it runs: kind: one of {}", kind_keys()));
     if (m.host.empty()) r.e.add(p, v, "host is required: the miner's address on the site's network");
     if (m.kind && m.kind->needs_password && m.password.empty()) {
       r.e.add(p, v, fmt::format("password is required for {}: {} ({})", m.kind->label, "its writes (sleep, wake) are signed with it",
                                 m.kind->setup));
+    }
+    if (m.kind && m.target && !m.kind->takes_power_target) {
+      r.e.add(p + ".target", v["target"],
+              fmt::format("{} takes no power target shackd can set: remove target (it is then switched on and off), "
+                          "or run a firmware that takes one: {}",
+                          m.kind->label, target_kinds()));
+    }
+    if (m.kind && m.target && m.target->step_w < m.kind->target_step_w) {
+      r.e.add(p + ".target.step_w", v["target"],
+              fmt::format("{} W is below {}'s own step of {} W", m.target->step_w, m.kind->label, m.kind->target_step_w));
     }
     if (m.kind) {
       m.port = port ? static_cast<int>(port) : m.kind->port;

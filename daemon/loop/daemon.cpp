@@ -303,6 +303,7 @@ void Daemon::cycle() {
   bool decided = false;
   try {
     snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
+    miner_readings(snap_);
     guarded(SideJob::journal, [&] { journal_cycle(snap_); });
     rules::decide(snap_, profiles_.rules, state_, decision_);
     state_ = decision_.next;

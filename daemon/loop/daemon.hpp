@@ -96,7 +96,15 @@ class Daemon {
     std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
     rules::SteadyTime latest_at{}, answered_at{};
     std::string error;  // the last read's failure, as logged
+    // Its power target: what the rules want, what it took, and when the last was sent.
+    std::optional<double> target_wanted, target_taken;
+    std::optional<rules::SteadyTime> target_sent_at;
+    rules::Reason target_reason;
   };
+  // What each miner says it draws, into the snapshot (rules::Snapshot::miner_w).
+  void miner_readings(rules::Snapshot& snap) const;
+  void miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool relay_on, bool answering,
+                    rules::SteadyTime now);
   void start_miners();
   bool miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now);
   void publish_miner(const std::string& id, const MinerSide& m);

@@ -24,6 +24,16 @@ namespace shackd {
 // daemon's members, so a throw leaves the running runtime whole.
 Daemon::Prepared Daemon::prepare(const Config& config, StoredProfiles p) const {
   Prepared r;
+  // A miner that follows the surplus takes its power target from its miners: entry (the range is
+  // the miner's, not the profile's).
+  for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
+    p.rules.miners[i].target.reset();
+    for (const auto& mc : config.miners) {
+      if (mc.load_id == p.miners[i].relay_id && mc.target && mc.kind && mc.kind->takes_power_target) {
+        p.rules.miners[i].target = mc.target;
+      }
+    }
+  }
   std::vector<std::string> zone_names;
   for (const auto& z : p.rules.zones) zone_names.push_back(z.name);
   const std::set<std::string> defined = relay_ids(config);

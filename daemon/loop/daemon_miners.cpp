@@ -25,7 +25,8 @@ void Daemon::start_miners() {
   for (const auto& c : config_.miners) {
     if (!c.kind) continue;
     MinerSide side{c, seams_.make_miner ? seams_.make_miner(c) : make_miner_worker(c),
-                   SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)), std::nullopt, {}, {}, {}};
+                   SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)), std::nullopt, {}, {}, {},
+                   std::nullopt, std::nullopt, std::nullopt, {}};
     log::info("miner {}: {} at {}:{}; stops through its API first (idle below {:.0f} W, at most {} s), relay after",
               c.load_id, c.kind->label, c.host, c.port, c.idle_w, c.stop_timeout.count());
     miners_.emplace(c.load_id, std::move(side));
@@ -38,9 +39,13 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
   MinerSide& m = it->second;
   SoftStopInput in;
   MinerReport report = m.link->take();
-  for (auto& [command, result] : report.done) {
-    if (command == MinerCommand::sleep) in.sleep_done = result;
-    if (!result.ok) log::warn("miner {}: {} refused: {}", l.id, command_name(command), result.detail);
+  for (auto& [order, result] : report.done) {
+    if (order.command == MinerCommand::sleep) in.sleep_done = result;
+    if (order.command == MinerCommand::target && result.ok) {
+      m.target_taken = order.watts;
+      log::info("miner {}: power target {:.0f} W ({})", l.id, order.watts, rules::describe(m.target_reason));
+    }
+    if (!result.ok) log::warn("miner {}: {} refused: {}", l.id, command_name(order.command), result.detail);
   }
   if (report.telemetry) {
     if (report.telemetry->answered) {
@@ -65,9 +70,38 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
   in.latest = m.latest;
   in.latest_at = m.latest_at;
   const SoftStopStep step = m.stop.step(in, now);
-  if (step.send) m.link->send(*step.send);
+  if (step.send) m.link->send({*step.send});
   if (!step.note.empty()) log::info("miner {}: {}", l.id, step.note);
+  miner_target(l, d, m, step.relay_on && !m.stop.stopping(), in.answering, now);
   return step.relay_on;
+}
+
+// The rules' target reaches the miner once its API answers (after a boot), and again when it was
+// refused, at most every 30 s: the rules limit the changes, this only delivers them.
+void Daemon::miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool running, bool answering,
+                          rules::SteadyTime now) {
+  if (!d.target_w || !running) {
+    m.target_wanted.reset();
+    m.target_taken.reset();
+    return;
+  }
+  m.target_wanted = d.target_w;
+  if (d.target_changed || m.target_reason.code == rules::ReasonCode::none) m.target_reason = d.target_reason;
+  if (!answering || m.target_taken == m.target_wanted) return;
+  if (m.target_sent_at && now - *m.target_sent_at < std::chrono::seconds(30)) return;
+  m.link->send({MinerCommand::target, *m.target_wanted});
+  m.target_sent_at = now;
+  log::debug("miner {}: sending power target {:.0f} W", l.id, *m.target_wanted);
+}
+
+void Daemon::miner_readings(rules::Snapshot& snap) const {
+  for (const auto& l : loads_) {
+    if (l.kind != LoadRef::Kind::miner) continue;
+    const auto it = miners_.find(l.id);
+    if (it == miners_.end() || !it->second.latest || !it->second.latest->power_w) continue;
+    if (snap.miner_w.size() <= l.index) snap.miner_w.resize(l.index + 1);
+    snap.miner_w[l.index] = rules::Reading{*it->second.latest->power_w, it->second.latest_at};
+  }
 }
 
 // <prefix>/load/<id>/miner: what the miner says of itself, as it arrives.
@@ -80,6 +114,9 @@ void Daemon::publish_miner(const std::string& id, const MinerSide& m) {
   put("hashrate_ths", t.hashrate_ths);
   put("max_temp_c", t.max_temp_c);
   put("fan_rpm", t.fan_rpm);
+  put("power_target_w", t.power_target_w);  // as the miner reports it
+  put("target_w", m.target_wanted);         // as the rules want it
+  j["target_reason"] = m.target_wanted ? rules::describe(m.target_reason) : std::string();
   mqtt_publish(config_.mqtt.prefix + "/load/" + id + "/miner", j.dump(), true);
 }
 

@@ -1,10 +1,31 @@
 #include "daemon/miners/miner_link.hpp"
 
+#include "drivers/miners/http_exchange.hpp"
 #include "drivers/miners/tcp_exchange.hpp"
 
 namespace shackd {
 
-const char* command_name(MinerCommand c) { return c == MinerCommand::sleep ? "sleep" : "wake"; }
+const char* command_name(MinerCommand c) {
+  switch (c) {
+    case MinerCommand::sleep: return "sleep";
+    case MinerCommand::wake: return "wake";
+    case MinerCommand::target: return "power target";
+  }
+  return "?";
+}
+
+drivers::miners::CommandResult run_order(drivers::miners::MinerApi& api, const MinerOrder& order) {
+  try {
+    switch (order.command) {
+      case MinerCommand::sleep: return api.sleep();
+      case MinerCommand::wake: return api.wake();
+      case MinerCommand::target: return api.set_power_target(order.watts);
+    }
+  } catch (const std::exception& e) {
+    return {false, e.what()};
+  }
+  return {false, "unknown order"};
+}
 
 MinerWorker::MinerWorker(std::unique_ptr<drivers::miners::MinerApi> api, std::chrono::milliseconds poll)
     : api_(std::move(api)), poll_(poll), thread_([this] { run(); }) {}
@@ -18,10 +39,18 @@ MinerWorker::~MinerWorker() {
   thread_.join();
 }
 
-void MinerWorker::send(MinerCommand c) {
+void MinerWorker::send(MinerOrder order) {
   {
     std::lock_guard l(m_);
-    if (queue_.size() < 8) queue_.push_back(c);  // the loop sends one per stop or start
+    // A newer target replaces one not yet sent: only the latest matters.
+    bool replaced = false;
+    for (auto& q : queue_) {
+      if (order.command == MinerCommand::target && q.command == MinerCommand::target) {
+        q = order;
+        replaced = true;
+      }
+    }
+    if (!replaced && queue_.size() < 8) queue_.push_back(order);  // the loop sends one per stop, start or target
   }
   cv_.notify_all();
 }
@@ -35,17 +64,12 @@ void MinerWorker::run() {
   std::unique_lock l(m_);
   while (!stop_) {
     while (!queue_.empty() && !stop_) {
-      const MinerCommand c = queue_.front();
+      const MinerOrder order = queue_.front();
       queue_.pop_front();
       l.unlock();
-      drivers::miners::CommandResult r;
-      try {
-        r = c == MinerCommand::sleep ? api_->sleep() : api_->wake();
-      } catch (const std::exception& e) {
-        r = {false, e.what()};
-      }
+      drivers::miners::CommandResult r = run_order(*api_, order);
       l.lock();
-      ready_.done.emplace_back(c, std::move(r));
+      ready_.done.push_back({order, std::move(r)});
     }
     if (stop_) break;
     l.unlock();
@@ -62,7 +86,10 @@ void MinerWorker::run() {
 }
 
 std::unique_ptr<MinerLink> make_miner_worker(const drivers::miners::MinerConfig& c) {
-  auto api = c.kind->make(c, drivers::miners::tcp_exchange(c.host, c.port, c.kind->framing, c.timeout));
+  auto exchange = c.kind->framing == drivers::miners::MinerKind::Framing::http
+                      ? drivers::miners::http_exchange(c.host, c.port, c.timeout)
+                      : drivers::miners::tcp_exchange(c.host, c.port, c.kind->framing, c.timeout);
+  auto api = c.kind->make(c, std::move(exchange));
   return std::make_unique<MinerWorker>(std::move(api), std::chrono::duration_cast<std::chrono::milliseconds>(c.poll));
 }
 

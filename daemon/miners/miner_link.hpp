@@ -16,18 +16,29 @@
 
 namespace shackd {
 
-enum class MinerCommand { sleep, wake };
+enum class MinerCommand { sleep, wake, target };
 const char* command_name(MinerCommand c);
+
+struct MinerOrder {
+  MinerCommand command = MinerCommand::sleep;
+  double watts = 0;  // for `target`
+};
+struct MinerDone {
+  MinerOrder order;
+  drivers::miners::CommandResult result;
+};
+// One order against the API; its exceptions become a failed result.
+drivers::miners::CommandResult run_order(drivers::miners::MinerApi& api, const MinerOrder& order);
 
 struct MinerReport {
   std::optional<drivers::miners::Telemetry> telemetry;  // a read finished since the last take
-  std::vector<std::pair<MinerCommand, drivers::miners::CommandResult>> done;  // in order
+  std::vector<MinerDone> done;                          // in order
 };
 
 class MinerLink {
  public:
   virtual ~MinerLink() = default;
-  virtual void send(MinerCommand c) = 0;
+  virtual void send(MinerOrder order) = 0;
   virtual MinerReport take() = 0;
 };
 
@@ -37,7 +48,7 @@ class MinerWorker final : public MinerLink {
  public:
   MinerWorker(std::unique_ptr<drivers::miners::MinerApi> api, std::chrono::milliseconds poll);
   ~MinerWorker() override;
-  void send(MinerCommand c) override;
+  void send(MinerOrder order) override;
   MinerReport take() override;
 
  private:
@@ -46,7 +57,7 @@ class MinerWorker final : public MinerLink {
   std::chrono::milliseconds poll_;
   std::mutex m_;
   std::condition_variable cv_;
-  std::deque<MinerCommand> queue_;
+  std::deque<MinerOrder> queue_;
   MinerReport ready_;
   bool stop_ = false;
   std::thread thread_;

@@ -19,6 +19,7 @@ struct Telemetry {
   std::optional<double> max_temp_c;    // its hottest board or chip sensor
   std::optional<double> fan_rpm;       // its fastest fan
   std::string firmware;                // "LUXminer 2025.6.2.1", as its version reply says
+  std::optional<double> power_target_w;  // the target it runs to, where it has one
 };
 
 struct CommandResult {
@@ -35,6 +36,8 @@ class MinerApi {
   virtual Telemetry read() = 0;
   virtual CommandResult sleep() = 0;
   virtual CommandResult wake() = 0;
+  // Watts the firmware is to draw. Only kinds with takes_power_target implement it.
+  virtual CommandResult set_power_target(double /*watts*/) { return {false, "this firmware takes no power target"}; }
 };
 
 std::string_view state_name(MinerState s);

@@ -4,11 +4,13 @@
 // wire facts.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "drivers/miners/miner_api.hpp"
+#include "rules/profile.hpp"
 
 namespace drivers::miners {
 
@@ -26,8 +28,12 @@ struct MinerKind {
   std::string_view sleep_words;   // how it sleeps, for the guide and `check`
   std::string_view setup;         // what the owner enables on the miner
   std::unique_ptr<MinerApi> (*make)(const MinerConfig&, Exchange) = nullptr;
-  // The framing its exchange uses on TCP.
-  enum class Framing { nul_or_close, length_le32 } framing = Framing::nul_or_close;
+  // The framing its exchange uses on TCP; http: HTTP/1.1 requests (http_exchange.hpp).
+  enum class Framing { nul_or_close, length_le32, http } framing = Framing::nul_or_close;
+  // Takes a power target in watts (MinerApi::set_power_target), in steps of at least this.
+  bool takes_power_target = false;
+  double target_step_w = 0;
+  std::string_view target_words;  // how it takes one, for the guide and `check`
 };
 
 // An owner's miner: `miners.<load id>` in the config.
@@ -43,6 +49,8 @@ struct MinerConfig {
   std::chrono::seconds boot{300};         // after power on, the API has this long to answer
   std::chrono::seconds poll{10};
   std::chrono::milliseconds timeout{3000};  // one exchange
+  // Set: its load follows the surplus with this power target (the kind must take one).
+  std::optional<rules::PowerTarget> target;
 
   friend bool operator==(const MinerConfig&, const MinerConfig&) = default;
 };

@@ -1,5 +1,6 @@
 #include <array>
 
+#include "drivers/miners/braiins.hpp"
 #include "drivers/miners/luxos.hpp"
 #include "drivers/miners/miner_kind.hpp"
 #include "drivers/miners/whatsminer.hpp"
@@ -20,6 +21,11 @@ const MinerKind kLuxos{
     .sleep_words = "curtail sleep: hashboards and power supply off; it stays asleep across a power cut until woken",
     .setup = "the API on TCP 4028 is on by default; nothing to enable",
     .make = make_luxos,
+    .framing = MinerKind::Framing::nul_or_close,
+    // powertargetset exists on select models, its parameters unconfirmed (protocols.md §8.1).
+    .takes_power_target = false,
+    .target_step_w = 0,
+    .target_words = "",
 };
 // Whatsminer API v3 (firmware after 2024-11): set.miner.service stop/start; writes need the API
 // write switch on in WhatsminerTool and the account's password changed from its default
@@ -35,8 +41,32 @@ const MinerKind kWhatsminer{
     .setup = "WhatsminerTool: enable API writes and change the super account's password",
     .make = make_whatsminer,
     .framing = MinerKind::Framing::length_le32,
+    // set.miner.power_limit restarts the miner; set.miner.power_percent's parameters are
+    // unconfirmed (protocols.md §8.2).
+    .takes_power_target = false,
+    .target_step_w = 0,
+    .target_words = "",
 };
-constexpr std::array<const MinerKind*, 2> kKinds{&kLuxos, &kWhatsminer};
+// Braiins OS: its REST API on HTTP port 80 (Public REST API v1.7.0): pause/resume, and a power
+// target in watts, the one kind here that takes one. Pause keeps the control board and fans up
+// (actions.proto PauseMining). Writes need a login (root, and the password set in its web UI).
+const MinerKind kBraiins{
+    .key = "braiins",
+    .label = "Braiins OS (REST API)",
+    .port = 80,
+    .needs_password = false,  // a factory miner may have none; a wrong one is refused at login
+    .idle_w = 120,
+    .sleep_survives_power_cycle = false,
+    .sleep_words = "pause: hashing stops, the control board and fans stay up",
+    .setup = "the REST API on HTTP port 80 is on by default; give shackd the root password set in its web UI",
+    .make = make_braiins,
+    .framing = MinerKind::Framing::http,
+    .takes_power_target = true,
+    // Its DPS power step example is 20 W (REST PUT /api/v1/performance/dps); targets are whole watts.
+    .target_step_w = 1,
+    .target_words = "PUT /api/v1/performance/power-target {watt}: saved to flash at each change",
+};
+constexpr std::array<const MinerKind*, 3> kKinds{&kLuxos, &kWhatsminer, &kBraiins};
 }  // namespace
 
 std::span<const MinerKind* const> miner_kinds() { return kKinds; }

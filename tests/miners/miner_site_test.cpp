@@ -14,9 +14,7 @@ namespace {
 class InlineMiner final : public shackd::MinerLink {
  public:
   explicit InlineMiner(std::unique_ptr<drivers::miners::MinerApi> api) : api_(std::move(api)) {}
-  void send(shackd::MinerCommand c) override {
-    done_.emplace_back(c, c == shackd::MinerCommand::sleep ? api_->sleep() : api_->wake());
-  }
+  void send(shackd::MinerOrder order) override { done_.push_back({order, shackd::run_order(*api_, order)}); }
   shackd::MinerReport take() override {
     shackd::MinerReport r;
     r.done = std::exchange(done_, {});
@@ -26,7 +24,7 @@ class InlineMiner final : public shackd::MinerLink {
 
  private:
   std::unique_ptr<drivers::miners::MinerApi> api_;
-  std::vector<std::pair<shackd::MinerCommand, drivers::miners::CommandResult>> done_;
+  std::vector<shackd::MinerDone> done_;
 };
 
 struct MinerSite {
@@ -36,14 +34,15 @@ struct MinerSite {
   std::size_t seen = 0;
   std::vector<std::string> story;  // "sleep", "relay OFF at 15 W", ...
 
-  explicit MinerSite(const char* kind, const std::string& extra = "") {
+  explicit MinerSite(const char* kind, const std::string& extra = "", const std::string& base = test::kFakeSiteConfig) {
     miner.kind = drivers::miners::find_miner_kind(kind);
     site = std::make_unique<test::FakeSite>(
         std::string("miners:\n  primary_s21: {kind: ") + kind + ", host: 127.0.0.1" +
-            (std::string(kind) == "whatsminer" ? ", password: sim-secret" : "") + extra + "}\n",
+            (std::string(kind) != "luxos" ? ", password: sim-secret" : "") + extra + "}\n",
         [this](const drivers::miners::MinerConfig& c) -> std::unique_ptr<shackd::MinerLink> {
           return std::make_unique<InlineMiner>(c.kind->make(c, [this](const std::string& req) { return miner.handle(req); }));
-        });
+        },
+        base);
     REQUIRE_FALSE(site->daemon->start());
   }
   // One second: the relay follows the daemon's last command, the miner its relay.
@@ -60,7 +59,9 @@ struct MinerSite {
       site->broker.message("stat/primary_s21/POWER1", on ? "ON" : "OFF");
     }
     miner.advance(1.0, relay_on);
+    if (house_w) site->gx->values["system.ac_consumption_l1_w"] = *house_w + miner.draw_w();
   }
+  std::optional<double> house_w;  // set: the GX's AC load is the house plus what the miner draws
   void run(int seconds) {
     for (int i = 0; i < seconds; ++i) second();
   }
@@ -191,4 +192,84 @@ TEST_CASE("text a miner sends is cleaned where it enters: no control characters,
   const auto r = api->sleep();
   CHECK_FALSE(r.ok);
   CHECK(r.detail.find_first_of("\r\n") == std::string::npos);
+}
+
+TEST_CASE("a Braiins OS miner pauses through its REST API before its relay is cut") {
+  MinerSite s("braiins");
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  REQUIRE(s.miner.draw_w() > 3000);
+  s.site->set_battery(46.5);
+  s.run(60);
+  CHECK_FALSE(s.relay_on);
+  CHECK(s.miner.sleeps == 1);
+  CHECK(s.miner.refused == 0);
+  CHECK(s.story.back() == "relay OFF at 15 W");
+  const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
+  CHECK(j["firmware"] == "Braiins OS 26.08.1-sim");
+}
+
+namespace {
+// The primary as a miner that follows the surplus: it runs on a measured surplus of 800 W or more.
+std::string surplus_site() {
+  std::string text = test::kFakeSiteConfig;
+  const std::string at = "      operating_mode: balanced\n";
+  text.replace(text.find(at), at.size(), at + "      require_excess_solar: true\n      minimum_excess_w: 800\n");
+  return text;
+}
+const char* kTarget = ", target: {min_w: 800, max_w: 3600, step_w: 200}";
+}  // namespace
+
+TEST_CASE("a Braiins OS miner follows the measured surplus with its power target") {
+  MinerSite s("braiins", kTarget, surplus_site());
+  s.house_w = 400;
+  s.site->gx->values["system.pv_dc_w"] = 3000;
+  s.site->gx->values["system.ac_consumption_l1_w"] = 400;
+  s.site->gx->values["system.ac_consumption_l2_w"] = 0;  // a single-phase site
+  s.site->gx->values["system.ac_consumption_l3_w"] = 0;
+  s.run(400);
+  REQUIRE(s.relay_on);
+  // 3000 W of PV less a 400 W house: 2600 W, written once its API answered after the boot.
+  CHECK(s.miner.target_w == 2600);
+  CHECK(s.miner.target_writes == 1);
+  CHECK(s.miner.draw_w() == doctest::Approx(2600).epsilon(0.02));
+  // A cloud: 1800 W of PV. The bank pays; within a lower interval the target comes down to
+  // what is there, and the miner keeps mining, its relay on.
+  s.site->gx->values["system.pv_dc_w"] = 1800;
+  s.run(90);
+  CHECK(s.miner.target_w == 1400);
+  CHECK(s.miner.target_writes == 2);
+  CHECK(s.relay_on);
+  CHECK(s.miner.sleeps == 0);
+  const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
+  CHECK(j["target_w"] == 1400);
+  CHECK(j["power_target_w"] == 1400);
+  // Less than its minimum: asleep first, then the relay.
+  s.site->gx->values["system.pv_dc_w"] = 900;
+  s.run(120);
+  CHECK_FALSE(s.relay_on);
+  CHECK(s.miner.sleeps == 1);
+  CHECK(s.story.back() == "relay OFF at 15 W");
+}
+
+TEST_CASE("the config's target: only on a kind that takes one, with a range, on a miner that runs on surplus") {
+  const auto errors = [](const std::string& base, const std::string& miners) {
+    std::string text = base;
+    text.replace(text.find("{DB}"), 4, "/tmp/x.db");
+    return shackd::parse_config(text + miners, "shackd.yaml").errors;
+  };
+  CHECK(errors(surplus_site(), "miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5" + std::string(kTarget) + "}\n").empty());
+  const auto luxos = errors(surplus_site(), "miners:\n  primary_s21: {kind: luxos, host: 10.0.0.5" + std::string(kTarget) + "}\n");
+  REQUIRE(luxos.size() == 1);
+  CHECK(luxos[0].find("LuxOS (Luxor firmware) takes no power target shackd can set") != std::string::npos);
+  CHECK(luxos[0].find("braiins") != std::string::npos);
+  const auto no_range = errors(surplus_site(), "miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5, target: {step_w: 100}}\n");
+  REQUIRE(no_range.size() == 1);
+  CHECK(no_range[0].find("min_w and max_w are required") != std::string::npos);
+}
+
+TEST_CASE("check refuses a power target on a miner whose profile does not run on the surplus") {
+  test::FakeSite site("miners:\n  primary_s21: {kind: braiins, host: 127.0.0.1" + std::string(kTarget) + "}\n");
+  CHECK(site.daemon->start());  // refused: cannot start
 }

@@ -1,14 +1,17 @@
 // The miner clients on the wire: the simulator's miner behind a real TCP server on loopback, in
-// each framing; a miner that accepts and never answers costs one timeout, not a hang.
+// each framing (HTTP behind cpp-httplib's server); a miner that accepts and never answers costs one timeout, not a hang.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <httplib.h>
+
 #include <atomic>
 #include <thread>
 
+#include "drivers/miners/http_exchange.hpp"
 #include "drivers/miners/tcp_exchange.hpp"
 #include "sim/miner_model.hpp"
 
@@ -140,4 +143,95 @@ TEST_CASE("a miner that accepts and never answers costs one timeout; a closed po
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
   const auto closed = drivers::miners::tcp_exchange("127.0.0.1", 1, model.kind->framing, std::chrono::milliseconds(500));
   CHECK_THROWS(closed("{\"command\":\"power\"}"));
+}
+
+namespace {
+// The simulator's Braiins OS behind a real HTTP server on loopback: each request into the
+// envelope the model answers, as the client's exchange makes it.
+class HttpMiner {
+ public:
+  explicit HttpMiner(sim::MinerModel& model) : model_(model) {
+    const auto handler = [this](const httplib::Request& q, httplib::Response& res) {
+      const std::string token = q.has_header("Authorization") ? q.get_header_value("Authorization") : "";
+      const auto reply = drivers::miners::decode_reply(
+          model_.handle(drivers::miners::encode(drivers::miners::HttpRequest{q.method, q.path, token, q.body})));
+      ++requests;
+      res.status = reply.status;
+      res.set_content(reply.body, "application/json");
+    };
+    server_.Get(".*", handler);
+    server_.Put(".*", handler);
+    server_.Post(".*", handler);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    REQUIRE(port_ > 0);
+    // Bound and listening already: a client's connection waits in the backlog until the loop runs.
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~HttpMiner() {
+    // stop() before the loop has begun would be lost (and join would wait for ever): bounded wait.
+    for (int i = 0; i < 2000 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    server_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::atomic<int> requests{0};
+
+ private:
+  sim::MinerModel& model_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+}  // namespace
+
+TEST_CASE("Braiins OS over HTTP: a login, its telemetry, a pause and a power target") {
+  auto model = mining("braiins");
+  drivers::miners::MinerConfig c;
+  c.kind = model.kind;
+  c.password = model.password;
+  HttpMiner server(model);
+  auto api = c.kind->make(c, drivers::miners::http_exchange("127.0.0.1", server.port(), std::chrono::seconds(2)));
+  const auto t = api->read();
+  REQUIRE_MESSAGE(t.answered, t.error);
+  CHECK(t.state == drivers::miners::MinerState::mining);
+  CHECK(*t.power_w == doctest::Approx(3250));
+  CHECK(*t.hashrate_ths == doctest::Approx(95));
+  CHECK(*t.max_temp_c == doctest::Approx(75));
+  CHECK(*t.power_target_w == doctest::Approx(3250));
+  CHECK(t.firmware == "Braiins OS 26.08.1-sim");
+  const auto target = api->set_power_target(2400);
+  CHECK_MESSAGE(target.ok, target.detail);
+  CHECK(model.target_w == 2400);
+  const auto out_of_range = api->set_power_target(9000);
+  CHECK_FALSE(out_of_range.ok);
+  CHECK(out_of_range.detail.find("HTTP 400") != std::string::npos);
+  const auto r = api->sleep();
+  CHECK_MESSAGE(r.ok, r.detail);
+  CHECK(model.sleeps == 1);
+  CHECK(model.refused == 0);  // one login, the token sent back each time
+  CHECK(server.requests.load() == 1 + 4 + 2 + 1);  // login; details, stats, cooling, mode; two targets; pause
+}
+
+TEST_CASE("Braiins OS: a wrong password is said as such, and nothing is written") {
+  auto model = mining("braiins");
+  drivers::miners::MinerConfig c;
+  c.kind = model.kind;
+  c.password = "not-it";
+  HttpMiner server(model);
+  auto api = c.kind->make(c, drivers::miners::http_exchange("127.0.0.1", server.port(), std::chrono::seconds(2)));
+  const auto t = api->read();
+  CHECK_FALSE(t.answered);
+  CHECK(t.error.find("login as root: HTTP 401 (wrong user or password?)") != std::string::npos);
+  const auto r = api->sleep();
+  CHECK_FALSE(r.ok);
+  CHECK(model.sleeps == 0);
+}
+
+TEST_CASE("an HTTP miner that accepts and never answers costs one timeout") {
+  auto model = mining("luxos");
+  LoopbackMiner server(model, 1, true);
+  const auto silent = drivers::miners::http_exchange("127.0.0.1", server.port(), std::chrono::milliseconds(150));
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_THROWS(silent(drivers::miners::encode(drivers::miners::HttpRequest{"GET", "/api/v1/miner/stats", "", ""})));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
 }

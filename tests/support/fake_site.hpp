@@ -74,11 +74,13 @@ struct FakeSite {
   std::unique_ptr<shackd::Daemon> daemon;
 
   // `extra`: more config after the site's (a miners: section); `make_miner`: the seam for it.
+  // `base`: the site's config (kFakeSiteConfig, or a test's edit of it).
   explicit FakeSite(const std::string& extra = "",
-                    std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner = {}) {
+                    std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner = {},
+                    const std::string& base = kFakeSiteConfig) {
     char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
     dir = mkdtemp(tmpl);
-    write_config(kFakeSiteConfig + extra);
+    write_config(base + extra);
     shackd::Seams seams;
     seams.make_miner = std::move(make_miner);
     seams.clock = &clock;
