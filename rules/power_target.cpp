@@ -1,6 +1,6 @@
 // A miner's power target: voltage first, then the battery's current, then the surplus.
-// Raised a step at a time while the chargers hold PV back (a gentler probe than a whole dump
-// load switched on: the bank answers each step before the next), set to the measured surplus
+// Raised while the chargers hold PV back, a step first and twice as much after each raise that
+// held (a gentler probe than a whole dump load switched on: the bank answers each raise first), set to the measured surplus
 // while they track, lowered by what the battery pays, and written no more often than the
 // profile allows (every write goes to the miner's flash).
 #include <algorithm>
@@ -22,6 +22,7 @@ void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, Lo
     // Off (or going off): the stop puts it to sleep; a start sets a new target.
     st.target_w.reset();
     st.target_probed = false;
+    st.target_probe_step_w = 0;
     d.target_w.reset();
     return;
   }
@@ -59,20 +60,23 @@ void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, Lo
     if (st.probe_next && in.now < *st.probe_next) {
       why = {ReasonCode::probe_backoff, ReasonCode::none, kNaN, kNaN, *st.probe_next - in.now};
     } else {
-      want_w = target_on_grid(t, now_w + t.step_w);
+      // Each raise that held doubles the next (a miner ramps for minutes: one step per interval
+      // would take hours from the bottom to the top); one taken back starts again at one step.
+      const double raise_w = st.target_probe_step_w > 0 ? st.target_probe_step_w : t.step_w;
+      want_w = target_on_grid(t, now_w + raise_w);
       why = {ReasonCode::target_probe, ReasonCode::none, want_w, t.max_w, {}};
     }
   } else if (!in.limiting && in.surplus_w) {
     // The chargers take all the PV they can: the measured surplus is the truth, both ways, but
     // not its noise (a kettle, a cloud's edge), which must not write the flash: up to the least
-    // surplus seen since the last write, when that is a whole step more; down at once when the
-    // bank pays more than half a step.
+    // surplus seen since the last write, when that is a whole step more; down as soon as the
+    // bank pays (the target sits on the least surplus seen, so noise alone seldom gets there).
     const double least_w = std::min(st.target_least_surplus_w.value_or(*in.surplus_w), *in.surplus_w);
     st.target_least_surplus_w = least_w;
     const double up_w = target_on_grid(t, least_w);
     if (up_w >= now_w + t.step_w) {
       want_w = up_w;
-    } else if (*in.surplus_w < now_w - t.step_w / 2) {
+    } else if (*in.surplus_w < now_w) {
       want_w = std::min(now_w, target_on_grid(t, *in.surplus_w));
     }
     why = {ReasonCode::target_surplus, ReasonCode::none, want_w, *in.surplus_w, {}};
@@ -84,7 +88,10 @@ void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, Lo
     st.target_written_at = in.now;
     d.target_changed = true;
   } else if (want_w != now_w) {
-    const Duration interval = want_w > now_w ? t.raise_interval : t.lower_interval;
+    // A probe's raise the battery pays for is taken back at once: the overshoot costs seconds of
+    // discharge, and the next raise waits out the backoff, so writes stay bounded.
+    const bool overshoot = want_w < now_w && st.target_probed && why.code == ReasonCode::target_battery;
+    const Duration interval = want_w > now_w ? t.raise_interval : (overshoot ? Duration{0} : t.lower_interval);
     const Duration since = st.target_written_at ? in.now - *st.target_written_at : interval;
     if (since >= interval) {
       if (want_w < now_w && st.target_probed) {
@@ -93,6 +100,12 @@ void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, Lo
         st.probe_next = in.now + st.probe_backoff;
       } else if (want_w > now_w && st.target_probed && why.code == ReasonCode::target_probe) {
         st.probe_backoff = Duration{0};  // the last raise held
+      }
+      if (why.code == ReasonCode::target_probe) {
+        const double held_w = st.target_probe_step_w > 0 ? st.target_probe_step_w : t.step_w;
+        st.target_probe_step_w = std::min(held_w * 2, t.max_w - t.min_w);
+      } else {
+        st.target_probe_step_w = 0;
       }
       st.target_probed = why.code == ReasonCode::target_probe;
       st.target_least_surplus_w.reset();

@@ -46,6 +46,7 @@ struct LoadState {
   std::optional<double> target_w;
   std::optional<SteadyTime> target_written_at;
   bool target_probed = false;  // the last write was a probe's raise
+  double target_probe_step_w = 0;  // the next probe's raise (doubles while they hold; 0: one step)
   std::optional<double> target_least_surplus_w;  // the least measured surplus since the last write
 };
 

@@ -175,7 +175,12 @@ void Daemon::reload() {
   const bool limits_changed = config_.charge_block_action != next.charge_block_action;
   // A miner's link and a stop in progress stay as they are: a half-done soft stop must not be
   // dropped by a SIGHUP. Said, so that nobody waits for a change that is not taken.
-  if (config_.miners != next.miners) {
+  // A power target's range and limits are the profiles' and are taken now.
+  const auto links = [](std::vector<drivers::miners::MinerConfig> v) {
+    for (auto& m : v) m.target.reset();
+    return v;
+  };
+  if (links(config_.miners) != links(next.miners)) {
     log::warn("reload: miners: changed; the change takes effect at the next start (systemctl restart shackd)");
   }
   // All or nothing: the new devices and MQTT side are built aside, then the profiles are checked
