@@ -69,14 +69,15 @@ void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, Lo
   } else if (!in.limiting && in.surplus_w) {
     // The chargers take all the PV they can: the measured surplus is the truth, both ways, but
     // not its noise (a kettle, a cloud's edge), which must not write the flash: up to the least
-    // surplus seen since the last write, when that is a whole step more; down as soon as the
-    // bank pays (the target sits on the least surplus seen, so noise alone seldom gets there).
+    // surplus seen since the last write, when that is a whole step more; down when the surplus is
+    // half a step short, or short at all while the battery says it pays (meters read at different
+    // instants disagree by a little while a miner ramps: that alone must not write).
     const double least_w = std::min(st.target_least_surplus_w.value_or(*in.surplus_w), *in.surplus_w);
     st.target_least_surplus_w = least_w;
     const double up_w = target_on_grid(t, least_w);
     if (up_w >= now_w + t.step_w) {
       want_w = up_w;
-    } else if (*in.surplus_w < now_w) {
+    } else if (*in.surplus_w < now_w - t.step_w / 2 || (*in.surplus_w < now_w && in.amps && *in.amps < 0)) {
       want_w = std::min(now_w, target_on_grid(t, *in.surplus_w));
     }
     why = {ReasonCode::target_surplus, ReasonCode::none, want_w, *in.surplus_w, {}};

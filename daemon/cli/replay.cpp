@@ -9,6 +9,7 @@
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/cli/replay_inputs.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/loop/state_restore.hpp"
 #include "daemon/publish/publish.hpp"
@@ -63,6 +64,8 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
   t.to_ms = cycles.back().wall_ms;
   std::vector<std::string> zone_names;
   for (const auto& z : p.rules.zones) zone_names.push_back(z.name);
+  std::vector<std::string> miner_names;
+  for (const auto& m : p.rules.miners) miner_names.push_back(m.name);
   const rules::SteadyTime base = rules::SteadyTime{} + std::chrono::hours(24 * 365);
   rules::SteadyTime now = base, segment_now = base;
   std::int64_t segment_steady_ms = cycles.front().steady_ms;
@@ -92,7 +95,7 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
       }
       state_of(state, l).override_ = ov;
     }
-    rules::decide(c.snapshot(now, zone_names), p.rules, state, d);
+    rules::decide(c.snapshot(now, zone_names, miner_names), p.rules, state, d);
     state = d.next;
     if (print && local_day(c.wall_ms) != day) {
       day = local_day(c.wall_ms);
@@ -198,7 +201,8 @@ int cmd_replay(const std::vector<std::string>& argv) {
     const auto in_force = profiles_in_force(load_profiles(db), c.config->profiles, config_errors);
     for (const auto& e : config_errors) fmt::print(stderr, "{}\n", e);
     if (!in_force) return kExConfig;
-    const StoredProfiles base = *in_force;
+    StoredProfiles base = *in_force;
+    apply_miner_targets(c.config->miners, base);  // as the daemon decides with them
     setenv("TZ", base.site.timezone.c_str(), 1);
     tzset();
     StoredProfiles changed = base;

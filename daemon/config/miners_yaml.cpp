@@ -110,4 +110,15 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
   }
 }
 
+void apply_miner_targets(const std::vector<drivers::miners::MinerConfig>& miners, StoredProfiles& p) {
+  for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
+    p.rules.miners[i].target.reset();
+    for (const auto& mc : miners) {
+      if (mc.load_id == p.miners[i].relay_id && mc.target && mc.kind && mc.kind->takes_power_target) {
+        p.rules.miners[i].target = mc.target;
+      }
+    }
+  }
+}
+
 }  // namespace shackd

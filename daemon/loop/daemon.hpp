@@ -76,6 +76,7 @@ class Daemon {
     rules::State state;
     drivers::SnapshotMapping mapping;
     std::string journal_header;
+    std::vector<std::size_t> journal_miners;  // profile indexes of the miners whose draw is journaled
     std::vector<LoadRef> removed;  // loads gone whose relay is still defined: switched off
   };
   struct MqttSide {
@@ -197,6 +198,7 @@ class Daemon {
   // first after a start.
   std::string journal_lines_;
   std::string journal_header_;  // the Z, V and T lines of the profiles and sources in force
+  std::vector<std::size_t> journal_miners_;
   bool journal_started_ = true;
   bool publish_all_ = true;
   CyclePublisher publisher_;  // what goes out each cycle, and what need not go again

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <set>
 
+#include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_apply.hpp"
 #include "daemon/config/profiles_diff.hpp"
 #include "daemon/config/profiles_yaml.hpp"
@@ -24,16 +25,7 @@ namespace shackd {
 // daemon's members, so a throw leaves the running runtime whole.
 Daemon::Prepared Daemon::prepare(const Config& config, StoredProfiles p) const {
   Prepared r;
-  // A miner that follows the surplus takes its power target from its miners: entry (the range is
-  // the miner's, not the profile's).
-  for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
-    p.rules.miners[i].target.reset();
-    for (const auto& mc : config.miners) {
-      if (mc.load_id == p.miners[i].relay_id && mc.target && mc.kind && mc.kind->takes_power_target) {
-        p.rules.miners[i].target = mc.target;
-      }
-    }
-  }
+  apply_miner_targets(config.miners, p);
   std::vector<std::string> zone_names;
   for (const auto& z : p.rules.zones) zone_names.push_back(z.name);
   const std::set<std::string> defined = relay_ids(config);
@@ -59,7 +51,17 @@ Daemon::Prepared Daemon::prepare(const Config& config, StoredProfiles p) const {
   std::vector<std::string> v_names, t_names;
   for (const auto& v : r.mapping.battery_v) v_names.push_back(v.name);
   for (const auto& t : r.mapping.battery_temp_c) t_names.push_back(t.name);
-  r.journal_header = journal_header(zone_names, v_names, t_names);
+  // The miners whose own API reports their draw: the rules use it, so the journal carries it.
+  std::vector<std::string> m_names;
+  for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
+    for (const auto& mc : config.miners) {
+      if (mc.load_id == p.miners[i].relay_id && mc.kind) {
+        r.journal_miners.push_back(i);
+        m_names.push_back(p.rules.miners[i].name);
+      }
+    }
+  }
+  r.journal_header = journal_header(zone_names, v_names, t_names, m_names);
   for (std::size_t i = 0; i < p.zones.size(); ++i) {
     const auto& sid = p.zones[i].sensor_id;
     r.mapping.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
@@ -75,6 +77,7 @@ void Daemon::commit(Prepared&& r) {
   state_ = std::move(r.state);
   mapping_ = std::move(r.mapping);
   journal_header_ = std::move(r.journal_header);
+  journal_miners_ = std::move(r.journal_miners);
   removed_loads_ = std::move(r.removed);
 }
 

@@ -71,7 +71,7 @@ void Daemon::journal_cycle(const rules::Snapshot& snap) {
   }
   const auto wall_ms = clock_.wall_ms();
   journal_lines_ = std::exchange(journal_started_, false) ? "S\n" : "";
-  journal_lines_ += journal_cycle_line(snap, wall_ms, overrides);
+  journal_lines_ += journal_cycle_line(snap, wall_ms, overrides, journal_miners_);
 }
 
 void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now) {

@@ -66,7 +66,7 @@ std::optional<double> parse_number(const std::string& s) {
 }
 
 std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
-                               const std::vector<JournalOverride>& overrides) {
+                               const std::vector<JournalOverride>& overrides, const std::vector<std::size_t>& miners) {
   const std::int64_t steady_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(snap.now.time_since_epoch()).count();
   std::string line = fmt::format("C\t{}\t{}\t", (wall_ms % 60000 + 60000) % 60000, steady_ms);
@@ -78,6 +78,7 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
   put(line, snap.load_w, snap.now, snap.load_w_partial);
   for (const auto& z : snap.zone_temp_c) put(line, z, snap.now);
   put(line, snap.chargers_limiting, snap.now);  // the X line's inputs, in its order
+  for (const std::size_t i : miners) put(line, i < snap.miner_w.size() ? snap.miner_w[i] : std::nullopt, snap.now);
   for (const auto& o : overrides) {
     line += fmt::format("\t{}={}:{}", o.state_key, mode_name(o.mode),
                         o.remaining_ms ? std::to_string(*o.remaining_ms) : std::string("-"));
@@ -86,7 +87,8 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
 }
 
 std::string journal_header(const std::vector<std::string>& zone_names, const std::vector<std::string>& voltage_sources,
-                           const std::vector<std::string>& temperature_sources) {
+                           const std::vector<std::string>& temperature_sources,
+                           const std::vector<std::string>& miner_names) {
   std::string text = "Z";
   for (const auto& z : zone_names) text += '\t' + z;
   text += "\nV";
@@ -94,10 +96,12 @@ std::string journal_header(const std::vector<std::string>& zone_names, const std
   text += "\nT";
   for (const auto& t : temperature_sources) text += '\t' + t;
   text += "\nX\tchargers_limiting";
+  for (const auto& m : miner_names) text += "\tminer_w:" + m;
   return text;
 }
 
-rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<std::string>& profile_zones) const {
+rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<std::string>& profile_zones,
+                                       const std::vector<std::string>& profile_miners) const {
   rules::Snapshot s;
   s.now = now;
   s.local_minute_of_day = local_minute_of_day;
@@ -126,6 +130,13 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
       if (zones[i] == name) r = reading(zone_temp_c[i]);
     }
     s.zone_temp_c.push_back(r);
+  }
+  for (const auto& name : profile_miners) {
+    std::optional<rules::Reading> r;
+    for (const auto& [n, v] : miner_w) {
+      if (n == name) r = reading(v);
+    }
+    s.miner_w.push_back(r);
   }
   return s;
 }
@@ -176,6 +187,7 @@ void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, st
         for (std::size_t i = 0; i < extras.size(); ++i) {
           // An input this build does not know is skipped: a newer journal still replays.
           if (extras[i] == "chargers_limiting") c.chargers_limiting = to_value(f[kFixed + zones.size() + i]);
+          if (extras[i].starts_with("miner_w:")) c.miner_w.emplace_back(extras[i].substr(8), to_value(f[kFixed + zones.size() + i]));
         }
         for (std::size_t i = kInputs; i < f.size(); ++i) {
           const auto eq = f[i].rfind('='), colon = f[i].rfind(':');

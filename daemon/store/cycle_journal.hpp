@@ -10,6 +10,7 @@
 //   T <source> <source> ...   the battery temperature sources, in the owner's order
 //   X <input> <input> ...     further site inputs, each one field after the zone temperatures:
 //                             chargers_limiting (1 while the chargers hold PV back, else 0)
+//                             miner_w:<miner> (what a miner with an API says it draws, W)
 //                             (Z, V, T and X first in every minute, and again after a reload
 //                             changes them; a minute without V and T was written before the
 //                             sources were ranked: V battery_monitor gx_system solark, T one;
@@ -42,11 +43,14 @@ struct JournalOverride {
 };
 
 // The C line for one cycle (without the trailing newline).
+// `miners`: the profile indexes of Snapshot::miner_w to write, as the header's miner_w inputs.
 std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
-                               const std::vector<JournalOverride>& overrides);
-// The Z, V, T and X lines (without the trailing newline) for these zones and the snapshot's sources.
+                               const std::vector<JournalOverride>& overrides, const std::vector<std::size_t>& miners = {});
+// The Z, V, T and X lines (without the trailing newline) for these zones and the snapshot's
+// sources; `miner_names`: the miners whose measured draw the cycles carry (miner_w:<name>).
 std::string journal_header(const std::vector<std::string>& zone_names, const std::vector<std::string>& voltage_sources,
-                           const std::vector<std::string>& temperature_sources);
+                           const std::vector<std::string>& temperature_sources,
+                           const std::vector<std::string>& miner_names = {});
 
 // The whole of `s` as a number (std::from_chars: exact, no locale), or nullopt.
 std::optional<double> parse_number(const std::string& s);
@@ -69,11 +73,14 @@ struct JournalCycle {
   std::optional<Value> battery_a, pv_w, load_w;
   std::vector<std::optional<Value>> zone_temp_c;  // same order as `zones`
   std::optional<Value> chargers_limiting;         // missing in minutes written before it was read
+  std::vector<std::pair<std::string, std::optional<Value>>> miner_w;  // by miner name
   std::vector<JournalOverride> overrides;
 
   // The snapshot at replay instant `now`, with zone temperatures in the order of `profile_zones`
   // (a zone the journal does not name is missing).
-  rules::Snapshot snapshot(rules::SteadyTime now, const std::vector<std::string>& profile_zones) const;
+  // Miners' measured draws likewise by name, in the order of `profile_miners`.
+  rules::Snapshot snapshot(rules::SteadyTime now, const std::vector<std::string>& profile_zones,
+                           const std::vector<std::string>& profile_miners = {}) const;
 };
 
 // Appends the cycles of one minute's text (`minute_unix_s` its start). Throws std::runtime_error

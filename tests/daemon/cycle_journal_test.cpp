@@ -158,3 +158,23 @@ TEST_CASE("a damaged journal is refused with the minute and line, not misread") 
   CHECK(refused("Q\n").find("line 1: unknown entry 'Q'") != std::string::npos);
   CHECK(out.empty());
 }
+
+TEST_CASE("a miner's own measured draw reads back by its name, bit for bit, for the replay") {
+  rules::Snapshot s;
+  s.now = kNow;
+  s.battery_v = {{"v", "v", rules::Reading{55.5, kNow}}};
+  s.miner_w = {std::nullopt, rules::Reading{2412.75, kNow - 4s}};
+  const std::string text = shackd::journal_header({}, {"v"}, {}, {"Dump Load S19 #1"}) + "\n" +
+                           shackd::journal_cycle_line(s, 5000, {}, {1}) + "\n";
+  CHECK(text.find("X\tchargers_limiting\tminer_w:Dump Load S19 #1\n") != std::string::npos);
+  std::vector<shackd::JournalCycle> out;
+  shackd::read_journal_minute(kMinute, text, out);
+  REQUIRE(out.size() == 1);
+  // The replay's profiles may order the miners differently: matched by name.
+  const auto snap = out[0].snapshot(kNow, {}, {"Primary S21+", "Dump Load S19 #1"});
+  REQUIRE(snap.miner_w.size() == 2);
+  CHECK_FALSE(snap.miner_w[0]);
+  REQUIRE(snap.miner_w[1]);
+  CHECK(same_bits(snap.miner_w[1]->value, 2412.75));
+  CHECK(kNow - snap.miner_w[1]->as_of == 4s);
+}
