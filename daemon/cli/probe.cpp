@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "daemon/cli/cli_args.hpp"
 #include "drivers/eg4.hpp"
+#include "drivers/miners/identify.hpp"
 #include "drivers/probe.hpp"
 
 namespace shackd {
@@ -72,6 +74,48 @@ std::string probe_eg4(const drivers::Transport& t, int unit, std::chrono::millis
   return block;
 }
 
+// A miner: which firmware answers, what it says, and its miners: block (comments and all, so
+// that it pastes). Its password, where its reads need one, comes from SHACKD_MINER_PASSWORD: never
+// on a command line, which every user of the machine can read.
+std::string probe_miner(const drivers::TcpTransport& t, bool port_given, std::chrono::milliseconds timeout, bool& answered) {
+  const char* pw = std::getenv("SHACKD_MINER_PASSWORD");
+  fmt::print("# the miner at {}: asking LuxOS, Whatsminer and Braiins OS (read-only)\n", t.host);
+  const auto r = drivers::miners::identify_miner(t.host, port_given ? t.port : 0, pw ? pw : "", timeout);
+  if (!r.kind) {
+    fmt::print("# no miner API answered: {}\n#   (its address, its API enabled: docs/guide.md, \"Miners through their own API\")\n",
+               r.tried);
+    answered = false;
+    return "";
+  }
+  const auto& m = r.telemetry;
+  if (r.needs_password) {
+    fmt::print("# {} on port {}: it asks for its password (set SHACKD_MINER_PASSWORD and probe again for its range)\n",
+               r.kind->label, r.port);
+  } else {
+    const auto shown = [](const std::optional<double>& v, const char* fmt_text) {
+      return v ? fmt::format(fmt::runtime(fmt_text), *v) : std::string("-");
+    };
+    fmt::print("# {} on port {}: {}, {}, {}, {}, hottest {}\n", r.kind->label, r.port, m.firmware.empty() ? "?" : m.firmware,
+               drivers::miners::state_name(m.state), shown(m.power_w, "{:.0f} W"), shown(m.hashrate_ths, "{:.1f} TH/s"),
+               shown(m.max_temp_c, "{:.0f} °C"));
+  }
+  std::string block = fmt::format("miners:\n  your_relay_id:              # the relay id of its profile (relays:)\n    kind: {}\n    host: {}\n",
+                                  r.kind->key, t.host);
+  if (r.port != r.kind->port) block += fmt::format("    port: {}\n", r.port);
+  if (r.kind->needs_password || r.needs_password || (r.kind->takes_power_target && pw && *pw)) {
+    block += "    password: CHANGE-ME             # " + std::string(r.kind->setup) + "\n";
+  }
+  if (r.range) {
+    fmt::print("# its power targets: {:.0f}-{:.0f} W (default {:.0f} W)\n", r.range->min_w, r.range->max_w, r.range->default_w);
+    block += fmt::format("    # to follow the surplus (docs/guide.md, \"Following the surplus\"):\n"
+                         "    # target: {{min_w: {:.0f}, max_w: {:.0f}, step_w: 100}}\n",
+                         r.range->min_w, r.range->max_w);
+  } else if (r.kind->takes_power_target) {
+    block += "    # target: {min_w: ..., max_w: ...}   # its range: probe with SHACKD_MINER_PASSWORD set\n";
+  }
+  return block;
+}
+
 }  // namespace
 
 int cmd_probe(const std::vector<std::string>& argv) {
@@ -79,13 +123,15 @@ int cmd_probe(const std::vector<std::string>& argv) {
     fmt::print(
         "usage: shackd probe [--victron HOST[:PORT]] [--solark HOST[:PORT] | --solark-rtu DEVICE]\n"
         "                    [--solark-unit N] [--eg4 HOST[:PORT] | --eg4-rtu DEVICE] [--eg4-unit N]\n"
-        "                    [--timeout-ms MS] [--budget-s S]\n"
+        "                    [--miner HOST[:PORT]] [--timeout-ms MS] [--budget-s S]\n"
         "  (--deye and --deye-rtu are the same as --solark and --solark-rtu: any Deye-family unit)\n"
         "  Finds which unit id serves each GX service shackd reads (system, battery monitor or BMS,\n"
         "  solar chargers, temperature sensors, VE.Bus), which Modbus map generation the GX serves, and\n"
         "  whether a Sol-Ark answers with plausible values; which Deye family a Deye/Sunsynk/Sol-Ark unit\n"
         "  is (its device type, register 0); whether an EG4/Luxpower answers (19200 8N1 on RS485);\n"
-        "  prints a devices: block for the config.\n"
+        "  prints a devices: block for the config. --miner: which miner firmware answers (LuxOS, Whatsminer,\n"
+        "  Braiins OS), what it says of itself and its power target range; prints a miners: block (a\n"
+        "  Braiins OS password, where its reads need one: the environment's SHACKD_MINER_PASSWORD).\n"
         "  Read-only (functions 3 and 4), bounded: the GX scan stops after --budget-s (default 60).\n"
         "  Exit 0 when every device asked for answered, 69 when one did not, 64 on a usage error.\n");
     return kExOk;
@@ -93,14 +139,15 @@ int cmd_probe(const std::vector<std::string>& argv) {
   Args a;
   drivers::TcpTransport gx;
   drivers::Transport solark, eg4;
-  bool want_gx = false, want_solark = false, want_eg4 = false;
+  bool want_gx = false, want_solark = false, want_eg4 = false, want_miner = false, miner_port = false;
+  drivers::TcpTransport miner;
   int eg4_unit = 1;
   std::chrono::milliseconds timeout{1000}, budget{60000};
   int solark_unit = 1;
   try {
     a = parse_args("probe", argv,
                    {"--victron", "--solark", "--solark-rtu", "--deye", "--deye-rtu", "--solark-unit", "--eg4", "--eg4-rtu",
-                    "--eg4-unit", "--timeout-ms", "--budget-s"},
+                    "--eg4-unit", "--miner", "--timeout-ms", "--budget-s"},
                    {});
     // Any Deye-family unit: the device type says which map reads it (docs/registers.md §2.9).
     for (const auto& [alias, name] : {std::pair{"--deye", "--solark"}, std::pair{"--deye-rtu", "--solark-rtu"}}) {
@@ -124,8 +171,14 @@ int cmd_probe(const std::vector<std::string>& argv) {
     eg4_unit = a.get_int("--eg4-unit", 1, 1, 247);
     timeout = std::chrono::milliseconds(a.get_int("--timeout-ms", 1000, 50, 30000));
     budget = std::chrono::seconds(a.get_int("--budget-s", 60, 1, 3600));
-    if (!want_gx && !want_solark && !want_eg4) {
-      throw UsageError("probe: give --victron HOST, --solark HOST, --solark-rtu DEVICE, --eg4 HOST or --eg4-rtu DEVICE");
+    if (a.values.count("--miner")) {
+      miner = host_port("--miner", a.get("--miner", ""));
+      miner_port = a.get("--miner", "").find(':') != std::string::npos;
+      want_miner = true;
+    }
+    if (!want_gx && !want_solark && !want_eg4 && !want_miner) {
+      throw UsageError(
+          "probe: give --victron HOST, --solark HOST, --solark-rtu DEVICE, --eg4 HOST, --eg4-rtu DEVICE or --miner HOST");
     }
   } catch (const UsageError& e) {
     fmt::print(stderr, "{}\n", e.what());
@@ -193,7 +246,9 @@ int cmd_probe(const std::vector<std::string>& argv) {
     }
   }
   if (want_eg4) block += probe_eg4(eg4, eg4_unit, timeout, all_answered);
+  const std::string miner_block = want_miner ? probe_miner(miner, miner_port, timeout, all_answered) : "";
   if (block != "devices:\n") fmt::print("{}", block);
+  fmt::print("{}", miner_block);
   return all_answered ? kExOk : kExUnavailable;
 }
 

@@ -97,6 +97,16 @@ class Braiins final : public MinerApi {
   CommandResult sleep() override { return write("PUT", "/api/v1/actions/pause", ""); }
   CommandResult wake() override { return write("PUT", "/api/v1/actions/resume", ""); }
 
+  // tuner_constraints.power_target.{min,default,max}.watt (REST GET
+  // /api/v1/configuration/constraints).
+  std::optional<PowerRange> power_range() override {
+    const json c = call("GET", "/api/v1/configuration/constraints");
+    const auto at = [&](const char* k) { return number_in(c, {"tuner_constraints", "power_target", k, "watt"}); };
+    const auto lo = at("min"), def = at("default"), hi = at("max");
+    if (!lo || !hi || !(*lo < *hi)) return std::nullopt;
+    return PowerRange{*lo, def.value_or(*hi), *hi};
+  }
+
   // PUT /api/v1/performance/power-target {"watt": N} → {"watt": N}. Every change is saved to the
   // miner's flash (SaveAction has no apply-only form): the rules limit how often.
   CommandResult set_power_target(double watts) override {

@@ -38,6 +38,11 @@ class MinerApi {
   virtual CommandResult wake() = 0;
   // Watts the firmware is to draw. Only kinds with takes_power_target implement it.
   virtual CommandResult set_power_target(double /*watts*/) { return {false, "this firmware takes no power target"}; }
+  // The range of targets it takes, where it says (min, default, max W). Throws when it does not answer.
+  struct PowerRange {
+    double min_w = 0, default_w = 0, max_w = 0;
+  };
+  virtual std::optional<PowerRange> power_range() { return std::nullopt; }
 };
 
 std::string_view state_name(MinerState s);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "drivers/miners/http_exchange.hpp"
+#include "drivers/miners/identify.hpp"
 #include "drivers/miners/tcp_exchange.hpp"
 #include "sim/miner_model.hpp"
 
@@ -234,4 +235,43 @@ TEST_CASE("an HTTP miner that accepts and never answers costs one timeout") {
   const auto t0 = std::chrono::steady_clock::now();
   CHECK_THROWS(silent(drivers::miners::encode(drivers::miners::HttpRequest{"GET", "/api/v1/miner/stats", "", ""})));
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+}
+
+TEST_CASE("probe --miner: each firmware is found by its own protocol on the port given, with its target range") {
+  // LuxOS and Whatsminer are asked first; against an HTTP server each costs one timeout: short
+  // here, on loopback.
+  constexpr auto kTimeout = std::chrono::milliseconds(500);
+  SUBCASE("Braiins OS: without its password found and says so; with it, its telemetry and range, read-only") {
+    auto model = mining("braiins");
+    HttpMiner server(model);
+    const auto locked = drivers::miners::identify_miner("127.0.0.1", server.port(), "", kTimeout);
+    REQUIRE(locked.kind);
+    CHECK(locked.kind->key == "braiins");
+    CHECK(locked.needs_password);
+    CHECK_FALSE(locked.range);
+    const auto r = drivers::miners::identify_miner("127.0.0.1", server.port(), model.password, kTimeout);
+    REQUIRE(r.kind);
+    CHECK(r.kind->key == "braiins");
+    CHECK_FALSE(r.needs_password);
+    CHECK(*r.telemetry.power_w == doctest::Approx(3250));
+    REQUIRE(r.range);
+    CHECK(r.range->min_w == 800);
+    CHECK(r.range->max_w == 3600);
+    CHECK(model.sleeps == 0);
+    CHECK(model.target_writes == 0);
+  }
+  SUBCASE("LuxOS") {
+    auto model = mining("luxos");
+    LoopbackMiner server(model, 6);
+    const auto r = drivers::miners::identify_miner("127.0.0.1", server.port(), "", kTimeout);
+    REQUIRE(r.kind);
+    CHECK(r.kind->key == "luxos");
+    CHECK(r.telemetry.firmware.starts_with("LUXminer"));
+  }
+  SUBCASE("nothing there: each kind's answer is said") {
+    const auto r = drivers::miners::identify_miner("127.0.0.1", 1, "", kTimeout);
+    CHECK_FALSE(r.kind);
+    CHECK(r.tried.find("luxos on 1:") != std::string::npos);
+    CHECK(r.tried.find("braiins on 1:") != std::string::npos);
+  }
 }
