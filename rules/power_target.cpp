@@ -54,9 +54,9 @@ void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, Lo
     want_w = target_on_grid(t, now_w - pays_w - t.step_w);
     why = {ReasonCode::target_battery, ReasonCode::none, *in.amps, -in.max_discharge_a, {}};
   } else if (in.limiting && in.amps && *in.volts >= in.floor_v) {
-    // The chargers hold PV back and the bank does not pay: there is more; a step at a time,
-    // because how much more no meter says. After a raise that had to be taken back, the next
-    // waits out the probe backoff.
+    // The chargers hold PV back and the bank does not pay: there is more, but how much no meter
+    // says, so the bank is asked a raise at a time. After a raise that had to be taken back, the
+    // next waits out the probe backoff.
     if (st.probe_next && in.now < *st.probe_next) {
       why = {ReasonCode::probe_backoff, ReasonCode::none, kNaN, kNaN, *st.probe_next - in.now};
     } else {
