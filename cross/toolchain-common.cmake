@@ -36,7 +36,8 @@ set(ENV{PKG_CONFIG_PATH} "")
 
 # The sysroot's headers come before the ones the cross gcc would find in the host's /usr/include,
 # and the linker resolves the libraries' own dependencies (paho -> libssl) in the sysroot.
-set(_shackd_libdir "${SHACKD_SYSROOT}/usr/lib/${SHACKD_TRIPLET}")
+# Both library directories: bookworm's zlib1g (cpp-httplib links it) still ships in /lib.
+set(_shackd_libdir "${SHACKD_SYSROOT}/usr/lib/${SHACKD_TRIPLET}:${SHACKD_SYSROOT}/lib/${SHACKD_TRIPLET}")
 set(CMAKE_CXX_FLAGS_INIT "-isystem ${SHACKD_SYSROOT}/usr/include/${SHACKD_TRIPLET} -isystem ${SHACKD_SYSROOT}/usr/include")
 set(CMAKE_C_FLAGS_INIT "${CMAKE_CXX_FLAGS_INIT}")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,${_shackd_libdir}")
