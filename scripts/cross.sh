@@ -79,6 +79,14 @@ scripts/cross-sysroot.sh "$arch" "$suite" "$sysroot"
 echo "== cross build ($suite $arch, $("$triplet-g++" -dumpfullversion), RelWithDebInfo, -Werror)"
 # RelWithDebInfo (-O2, as Debian builds): GCC 12 at -O3 reports a false -Wrestrict in
 # libstdc++'s string concatenation (GCC bug 105329). The package strips the debug info.
+# A toolchain file is read at a tree's first configure only (its *_INIT flags stay in the cache):
+# a tree configured with other toolchain files is configured anew (its objects stay; what changed
+# relinks). By content: every configure rewrites the cache, so its time says nothing.
+toolchain_sum=$(cat cross/*.cmake | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$build/.shackd-toolchain" 2>/dev/null)" != "$toolchain_sum" ]; then
+  rm -f "$build/CMakeCache.txt"
+  echo "$toolchain_sum" >"$build/.shackd-toolchain"
+fi
 scripts/build.sh "$build" -DCMAKE_TOOLCHAIN_FILE="cross/$triplet.cmake" -DSHACKD_SYSROOT="$sysroot" \
   -DSHACKD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ $run_tests -eq 1 ]; then

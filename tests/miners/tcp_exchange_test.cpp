@@ -160,17 +160,28 @@ class HttpMiner {
       res.status = reply.status;
       res.set_content(reply.body, "application/json");
     };
+    // Answered by the server itself, not the model: the constructor's own request proves the
+    // accept loop runs (cpp-httplib 0.11 has no wait_until_ready), so stop() is never lost.
+    server_.Get("/shackd-test/ready", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
     server_.Get(".*", handler);
     server_.Put(".*", handler);
     server_.Post(".*", handler);
     port_ = server_.bind_to_any_port("127.0.0.1");
     REQUIRE(port_ > 0);
-    // Bound and listening already: a client's connection waits in the backlog until the loop runs.
+    // Bound and listening already: the request waits in the backlog until the loop runs.
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    httplib::Client probe("127.0.0.1", port_);
+    probe.set_connection_timeout(std::chrono::seconds(5));
+    probe.set_read_timeout(std::chrono::seconds(5));
+    const auto ready = probe.Get("/shackd-test/ready");
+    const bool up = ready && ready->status == 200;
+    if (!up) {
+      server_.stop();  // a REQUIRE thrown from here must not leave a joinable thread behind
+      thread_.join();
+    }
+    REQUIRE_MESSAGE(up, "the loopback HTTP server did not start");
   }
   ~HttpMiner() {
-    // stop() before the loop has begun would be lost (and join would wait for ever): bounded wait.
-    for (int i = 0; i < 2000 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     server_.stop();
     thread_.join();
   }
