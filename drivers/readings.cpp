@@ -113,8 +113,12 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
       break;
     }
   }
+  // A charger's own word (the GX's 791 or its stage) decides where one is read: the setpoint
+  // below is an inference from the bank's voltage, and a bank the GX's MPPTs track on is not held
+  // at its setpoint for any charger (an independent overcast afternoon ran on, the Sol-Ark's
+  // inference saying "held" at 56 V while the GX said tracking and the bank paid 0.6 Ah).
   for (const auto& h : m.chargers_held) {
-    if (s.chargers_limiting && s.chargers_limiting->value > 0.5) break;  // one word is enough
+    if (s.chargers_limiting) break;
     const auto fresh = [&](const std::string& name) {
       const auto r = store.get(name);
       return r && now - r->as_of <= m.fresh_within ? r : std::nullopt;
@@ -124,7 +128,9 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
     if (!v || !a || !its_pv.reading || now - its_pv.reading->as_of > m.fresh_within) continue;
     const bool producing = its_pv.reading->value >= h.min_pv_w;
     if (!producing && its_pv.partial) continue;  // a lower bound cannot say "not producing"
-    const bool at_absorption = v->value >= h.absorption_v - h.margin_v;
+    // Held at absorption puts current in, or tapers to none: a bank at that voltage giving
+    // more than the taper is paying for its loads, whatever its voltage still reads.
+    const bool at_absorption = v->value >= h.absorption_v - h.margin_v && a->value >= -h.taper_a;
     const bool at_float = v->value >= h.float_v - h.margin_v && std::fabs(a->value) <= h.taper_a;
     const bool held = producing && (at_absorption || at_float);
     s.chargers_limiting = rules::Reading{held ? 1.0 : 0.0, std::min({v->as_of, a->as_of, its_pv.reading->as_of})};

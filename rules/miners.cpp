@@ -221,8 +221,11 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
           if (discharging && !target_above_min) hidden_stop = failed;
           else if (volts < floor_v) hidden_stop = sagged;
           // The surplus it runs on was what the chargers held back: once they track all they can,
-          // any less sun is paid by the bank. Stop now, not after the current has said so (an
-          // independent overcast afternoon ran on until the bank had given 0.6 Ah).
+          // any less sun is paid by the bank. With the bank no longer charging that is now, not
+          // after the stop delay (an independent overcast afternoon ran on until the bank had
+          // given 0.6 Ah); while it still charges, the measured surplus carries the stop delay.
+          else if (tracking && amps && *amps <= 0)
+            probe_fail = Reason{ReasonCode::probe_failed, ReasonCode::chargers_tracking, *amps, 0, {}};
           else if (tracking) hidden_stop = Reason{ReasonCode::probe_failed, ReasonCode::chargers_tracking, amps.value_or(kNaN), kNaN, {}};
         }
         // The chargers hide PV: the minimum, the sunny window and the surplus are what a probe finds out.

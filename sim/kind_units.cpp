@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "drivers/victron_gx.hpp"
+
 namespace sim {
 
 namespace {
@@ -50,6 +52,19 @@ std::optional<double> charge_limit_a(const DeviceServer& server, const drivers::
     if (!lowest || *v < *lowest) lowest = *v;
   }
   return lowest;
+}
+
+void couple_charge_limits(SiteModel& model, const DeviceServer& victron, const DeviceServer& solark, int solark_unit,
+                          const std::vector<ServedDevice>& others) {
+  const int dvcc = victron.dvcc_max_charge_current();
+  std::optional<double> inverters = solark.writable(solark_unit, 210);
+  for (const auto& d : others) {
+    if (d.kind->key == drivers::victron::kind().key) continue;  // a second GX: its MPPTs are not modelled apart
+    const auto limit = charge_limit_a(*d.server, *d.kind);
+    if (limit && (!inverters || *limit < *inverters)) inverters = limit;
+  }
+  model.victron_charge_limit_a = dvcc < 0 ? std::nullopt : std::optional<double>(dvcc);
+  model.solark_charge_limit_a = inverters;
 }
 
 }  // namespace sim

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "drivers/device_kind.hpp"
+#include "sim/model.hpp"
 #include "sim/server.hpp"
 
 namespace sim {
@@ -20,5 +21,17 @@ void serve_charge_limits(DeviceServer& server, const drivers::DeviceKind& kind, 
 
 // The lowest charge limit the kind's registers on `server` hold now (A), if any holds one.
 std::optional<double> charge_limit_a(const DeviceServer& server, const drivers::DeviceKind& kind);
+
+// One more device beside the GX and the Sol-Ark, and its kind.
+struct ServedDevice {
+  const DeviceServer* server = nullptr;
+  const drivers::DeviceKind* kind = nullptr;
+};
+// Sets the model's chargers' limits from what the controller wrote: the GX's DVCC max charge
+// current (2705, -1 none) caps the Victron MPPTs; the lowest of the Sol-Ark's 210 and every other
+// inverter's own limit caps the inverters' PV (a cold block writes them all). The caller holds
+// the model's mutex.
+void couple_charge_limits(SiteModel& model, const DeviceServer& victron, const DeviceServer& solark, int solark_unit,
+                          const std::vector<ServedDevice>& others);
 
 }  // namespace sim

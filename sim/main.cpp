@@ -23,7 +23,6 @@
 
 #include "drivers/kinds.hpp"
 #include "drivers/solark.hpp"
-#include "drivers/victron_gx.hpp"
 #include "sim/kind_units.hpp"
 #include "sim/model.hpp"
 #include "sim/mqtt_site.hpp"
@@ -225,20 +224,8 @@ int main(int argc, char** argv) {
   }
 
   std::mutex model_mutex;
-  using drivers::victron::battery_table;
-  using drivers::victron::solarcharger_table;
-  using drivers::victron::system_table;
-  using drivers::victron::temperature_table;
-  // Each unit serves the register block the real GX serves contiguously (docs/registers.md §1.9).
   sim::DeviceServer victron("victron", o.bind, o.victron_port,
-                            {{100, &system_table(), 800, static_cast<std::uint16_t>(o.gx_map.system_end - 800 + 1),
-                              o.gx_map.system_holes},
-                             // 256-331, and 1282-1328 (a BMS's state, allow-to-charge): nothing between
-                             {o.battery_unit, &battery_table(), 256, 1329 - 256, {{332, 1281}}},
-                             {o.charger_unit, &solarcharger_table(), 771,
-                              static_cast<std::uint16_t>(o.gx_map.solarcharger_end - 771 + 1)},
-                             {o.temperature_unit, &temperature_table(), 3300, 28}},
-                            model, model_mutex);
+                            sim::gx_units(o.gx_map, o.battery_unit, o.charger_unit, o.temperature_unit), model, model_mutex);
   sim::DeviceServer solark("solark", o.bind, o.solark_port, {{o.solark_unit, &drivers::solark::table(), 0, 331}},
                            model, model_mutex);
   victron.serve_gx_settings();
@@ -263,6 +250,8 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
+  std::vector<sim::ServedDevice> others;
+  for (std::size_t i = 0; i < extra.size(); ++i) others.push_back({extra[i].get(), o.devices[i].kind});
   // The model advances in its own thread, in scenario time.
   std::thread ticker([&] {
     const auto start = std::chrono::steady_clock::now();
@@ -274,18 +263,8 @@ int main(int argc, char** argv) {
       if (o.repeat_s > 0) t = std::fmod(t, o.repeat_s);
       const double dt = std::chrono::duration<double>(now - last).count() * o.speed;
       last = now;
-      const int dvcc = victron.dvcc_max_charge_current();
-      std::optional<double> solark_limit = solark.writable(o.solark_unit, 210);
-      // Every other inverter (--device) on the inverters' panels: the lowest limit of them all
-      // holds their PV back (a cold block writes them all).
-      for (std::size_t i = 0; i < extra.size(); ++i) {
-        if (o.devices[i].kind->key == drivers::victron::kind().key) continue;
-        const auto limit = sim::charge_limit_a(*extra[i], *o.devices[i].kind);
-        if (limit && (!solark_limit || *limit < *solark_limit)) solark_limit = limit;
-      }
       std::lock_guard lock(model_mutex);
-      model.victron_charge_limit_a = dvcc < 0 ? std::nullopt : std::optional<double>(dvcc);
-      model.solark_charge_limit_a = solark_limit;
+      sim::couple_charge_limits(model, victron, solark, o.solark_unit, others);
       model.advance(t, dt, scenario.get());
     }
   });

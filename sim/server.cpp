@@ -12,6 +12,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "drivers/victron_gx.hpp"
+
 namespace sim {
 
 namespace {
@@ -39,6 +41,15 @@ GxMap gx_map_for(const std::string& version) {
   if (n < 1000085) m.system_end = 883;
   if (n < 1000078) m.solarcharger_end = 791;
   return m;
+}
+
+std::vector<UnitSpec> gx_units(const GxMap& map, int battery_unit, int charger_unit, int temperature_unit) {
+  using namespace drivers::victron;
+  return {{100, &system_table(), 800, static_cast<std::uint16_t>(map.system_end - 800 + 1), map.system_holes},
+          // 256-331, and 1282-1328 (a BMS's state, allow-to-charge): nothing between
+          {battery_unit, &battery_table(), 256, 1329 - 256, {{332, 1281}}},
+          {charger_unit, &solarcharger_table(), 771, static_cast<std::uint16_t>(map.solarcharger_end - 771 + 1)},
+          {temperature_unit, &temperature_table(), 3300, 28}};
 }
 
 DeviceServer::DeviceServer(std::string name, std::string bind, int port, std::vector<UnitSpec> units,

@@ -41,6 +41,11 @@ struct GxMap {
 // "1.0.80" -> that firmware's map; throws std::runtime_error for text that is not a version.
 GxMap gx_map_for(const std::string& version);
 
+// The GX's units as that firmware serves them: system (100), the battery monitor, the solar
+// charger and the temperature service, each over the block the real GX serves contiguously
+// (docs/registers.md §1.9).
+std::vector<UnitSpec> gx_units(const GxMap& map, int battery_unit = 225, int charger_unit = 226, int temperature_unit = 24);
+
 struct Faults {
   bool offline = false;   // refuses connections and drops the ones it has
   int slow_ms = 0;        // delays every reply

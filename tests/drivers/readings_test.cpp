@@ -142,4 +142,16 @@ TEST_CASE("a charger with no state register: its battery held at absorption, or 
   CHECK(drivers::build_snapshot(s, m, t0, std::nullopt).chargers_evidence == "GX solar charger 1 in absorption, float or storage");
   s.set("charger1.charge_state", 3, t0);
   CHECK(limiting()->value == 0);
+  // A charger's word outranks the inference: the GX's charger taking all it can means the bank
+  // is below its setpoint for every charger, whatever the Sol-Ark's voltage reads (an overcast
+  // afternoon in tests/scenarios/ ran on 180 s longer on the inference).
+  s.set("solark.battery_v", 57.5, t0);
+  CHECK(limiting()->value == 0);
+  // With no word: a bank at the absorption voltage that gives more than the taper is paying for
+  // its loads, not held (the voltage of a full LiFePO4 bank lags its discharge).
+  m.chargers_limiting.clear();
+  s.set("solark.battery_a", 3, t0);
+  CHECK(limiting()->value == 1);
+  s.set("solark.battery_a", -12, t0);
+  CHECK(limiting()->value == 0);
 }

@@ -273,6 +273,28 @@ TEST_CASE("once the chargers track all they can, a held run ends before the curr
   CHECK(starts == 0);
 }
 
+// The same overcast a little later (tests/scenarios/afternoon_test.cpp runs it against the
+// simulator): the chargers track and the bank has stopped charging. Every second on is the bank's.
+TEST_CASE("a held run stops at once when the chargers track and the bank no longer charges") {
+  auto s = full_bank();
+  s.step();
+  for (int i = 0; i < 6 * 60 && s.dump().reason.code != ReasonCode::hidden_surplus; ++i) {
+    s.step(10s);
+    plant(s, 9000);
+  }
+  for (int i = 0; i < 30; ++i) {  // past its minimum on-time (300 s)
+    s.step(10s);
+    plant(s, 9000);
+  }
+  REQUIRE(s.dump().on);
+  s.chargers_limiting = 0;
+  s.battery_a = 0.0;  // not yet under the probe's discharge limit (-5 A)
+  s.step(2s);
+  CHECK_FALSE(s.dump().on);
+  CHECK(s.dump().reason.code == ReasonCode::probe_failed);
+  CHECK(s.dump().reason.cause == ReasonCode::chargers_tracking);
+}
+
 TEST_CASE("a probe that settles with the chargers tracking fails: the load took all they held back") {
   auto s = full_bank();
   s.step();

@@ -22,6 +22,7 @@ class StepClock final : public shackd::LoopClock {
     t_ += d;
     wall_ms_ += d.count();
   }
+  void set_wall_ms(std::int64_t unix_ms) { wall_ms_ = unix_ms; }  // where a scenario's day begins
 
  private:
   rules::SteadyTime t_ = rules::SteadyTime{} + 1000h;
