@@ -29,8 +29,9 @@ void MinerModel::advance(double dt_s, bool relay_on) {
     return;
   }
   // Up at the pace of a full ramp (boot to nominal in ramp_s), down at once: a miner takes
-  // minutes to tune up to a raised target and sheds power within seconds.
-  const double goal_w = target_w > 0 ? std::clamp(target_w, booting_w, nominal_w) : nominal_w;
+  // minutes to tune up to a raised target and sheds power within seconds. A target runs it
+  // anywhere in its firmware's range, above its stock draw too (Braiins' tuner overclocks).
+  const double goal_w = target_w > 0 ? std::clamp(target_w, booting_w, std::max(nominal_w, max_target_w)) : nominal_w;
   level_w = std::min(goal_w, std::max(level_w, booting_w) + dt_s * (nominal_w - booting_w) / ramp_s);
   ramp = nominal_w > booting_w ? (level_w - booting_w) / (nominal_w - booting_w) : 1.0;
 }

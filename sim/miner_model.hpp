@@ -28,7 +28,7 @@ struct MinerModel {
   bool powered = false;
   bool asleep = false;
   double since_power_s = 0;
-  double ramp = 0;  // 0..1 of the way from boot to nominal
+  double ramp = 0;  // 0..1 of the way from boot to nominal (above 1: a target above its stock draw)
   double level_w = 0;  // mining draw: up at the ramp's pace towards its target, down at once
   int sleeps = 0, wakes = 0, refused = 0, target_writes = 0;
 

@@ -7,25 +7,11 @@
 
 #include "sim/miner_model.hpp"
 #include "tests/support/fake_site.hpp"
+#include "tests/support/inline_miner.hpp"
 
 namespace {
 
-// The link inline: a command runs when sent, a read when taken.
-class InlineMiner final : public shackd::MinerLink {
- public:
-  explicit InlineMiner(std::unique_ptr<drivers::miners::MinerApi> api) : api_(std::move(api)) {}
-  void send(shackd::MinerOrder order) override { done_.push_back({order, shackd::run_order(*api_, order)}); }
-  shackd::MinerReport take() override {
-    shackd::MinerReport r;
-    r.done = std::exchange(done_, {});
-    r.telemetry = api_->read();
-    return r;
-  }
-
- private:
-  std::unique_ptr<drivers::miners::MinerApi> api_;
-  std::vector<shackd::MinerDone> done_;
-};
+using test::InlineMiner;
 
 struct MinerSite {
   sim::MinerModel miner;

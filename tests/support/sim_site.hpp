@@ -19,11 +19,13 @@
 
 #include "daemon/loop/daemon.hpp"
 #include "sim/kind_units.hpp"
+#include "sim/miner_model.hpp"
 #include "sim/model.hpp"
 #include "sim/server.hpp"
 #include "drivers/solark.hpp"
 #include "tests/support/device_site.hpp"
 #include "tests/support/fake_link.hpp"
+#include "tests/support/inline_miner.hpp"
 #include "tests/support/stepped_device.hpp"
 
 namespace test {
@@ -56,6 +58,9 @@ class SimSite {
   sim::SiteModel model;
   sim::Scenario scenario;
   std::set<std::string> metered;   // relays that report their load's power (Tasmota ENERGY.Power)
+  // Miners behind relays, by relay: each powered by its relay, its draw that load's, its API the
+  // simulator's model of its firmware, reached in process by the config's miners: entry.
+  std::map<std::string, sim::MinerModel> miners;
   double sensor_period_s = 10;
   double t_s = 0;                  // scenario time
   double discharged_ah = 0;        // what the bank has given since t = 0
@@ -106,6 +111,10 @@ class SimSite {
       return std::make_unique<FakeLink>(broker);
     };
     seams.notify = [](const std::string&) {};
+    seams.make_miner = [this](const drivers::miners::MinerConfig& c) -> std::unique_ptr<shackd::MinerLink> {
+      sim::MinerModel& m = miners.at(c.load_id);
+      return std::make_unique<InlineMiner>(c.kind->make(c, [&m](const std::string& req) { return m.handle(req); }));
+    };
     // The relays are there before the daemon: online, and off.
     for (const auto& [relay, w] : kShackLoadsW) {
       broker.message("tele/" + relay + "/LWT", "Online", true);
@@ -127,6 +136,11 @@ class SimSite {
     {
       std::lock_guard l(model_mutex_);
       t_s += interval_s_;
+      for (auto& [relay, miner] : miners) {
+        auto& load = model.loads.at(relay);
+        miner.advance(interval_s_, load.on);
+        load.power_w = miner.draw_w();
+      }
       sim::couple_charge_limits(model, victron_, solark_, 1, {});
       model.advance(t_s, interval_s_, &scenario);
       discharged_ah += std::max(0.0, -model.battery_a()) * interval_s_ / 3600.0;
