@@ -1,7 +1,10 @@
-// rules::decide() for 10 miners and 4 zones, in steady state.
+// rules::decide() for 10 miners and 4 zones, in steady state; again with 5 of them following a
+// power target.
 // Goal (issue 2): <= 2 us per call on the development machine, and no heap allocation per call.
 // Run: build/bench/decide_bench   (figures in README "Performance")
 #include <benchmark/benchmark.h>
+
+#include <cmath>
 
 #include "rules/decide.hpp"
 #include "rules/validate.hpp"
@@ -11,7 +14,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-rules::Profiles ten_miners_four_zones() {
+// `targets`: the dump miners (every other one) follow the surplus with a power target and probe
+// for hidden surplus, as issue 28's modulating loads do.
+rules::Profiles ten_miners_four_zones(bool targets) {
   rules::Profiles p = rules::solar_shack_defaults();
   const rules::MinerProfile primary = p.miners[0];
   const rules::MinerProfile dump = p.miners[1];
@@ -20,6 +25,10 @@ rules::Profiles ten_miners_four_zones() {
     rules::MinerProfile m = i % 2 ? dump : primary;
     m.name = "miner " + std::to_string(i);
     m.priority = 1 + i;
+    if (targets && i % 2) {
+      m.target = rules::PowerTarget{800, 3600, 100, 300s, 60s};
+      m.probe_hidden_surplus = true;
+    }
     p.miners.push_back(m);
   }
   const auto zones = p.zones;
@@ -28,8 +37,8 @@ rules::Profiles ten_miners_four_zones() {
   return p;
 }
 
-void BM_decide_10_miners_4_zones(benchmark::State& bs) {
-  const rules::Profiles p = ten_miners_four_zones();
+void run(benchmark::State& bs, bool targets) {
+  const rules::Profiles p = ten_miners_four_zones(targets);
   if (!rules::validate(p).empty()) {
     bs.SkipWithError("invalid profiles");
     return;
@@ -42,32 +51,52 @@ void BM_decide_10_miners_4_zones(benchmark::State& bs) {
   snap.zone_temp_c.resize(4);
   snap.battery_v = {{"monitor", "the monitor", {}}, {"gx", "the GX", {}}, {"inverter", "the inverter", {}}};
   snap.battery_temp_c = {{"monitor", "the monitor's sensor", {}}};
+  snap.miner_w.resize(targets ? 10 : 0);
   double v = 52.0;
   long allocations_in_loop = 0;
   long calls = 0;
+  long target_changes = 0;  // proof that the target path ran
+  double step = 0;
   // Warm-up: sizes every vector once.
   rules::decide(snap, p, state, d);
   state = d.next;
   for (auto _ : bs) {
     snap.now += 2s;
-    v = v > 55.0 ? 48.0 : v + 0.01;  // sweeps starts and stops over the run
+    step += 1;
+    if (targets) {
+      // A full bank's afternoon: the voltage about float, the bank's current swinging around
+      // zero, the chargers holding PV back half the time: the targets start, probe, follow
+      // and lower over the run.
+      v = 55.0 + 0.6 * std::sin(step / 400.0);
+    } else {
+      v = v > 55.0 ? 48.0 : v + 0.01;  // sweeps starts and stops over the run
+    }
     snap.battery_v[0].reading = rules::Reading{v, snap.now};
     snap.battery_v[1].reading = rules::Reading{v + 0.04, snap.now};
-    snap.battery_a = rules::Reading{-20, snap.now};
+    // With targets: the chargers hold PV back and the bank swings around zero, so the targets
+    // probe, follow and lower over the run.
+    snap.battery_a = rules::Reading{targets ? 8 * std::sin(step / 37.0) : -20, snap.now};
+    if (targets) snap.chargers_limiting = rules::Reading{std::sin(step / 90.0) > 0 ? 1.0 : 0.0, snap.now};
+    for (auto& w : snap.miner_w) w = rules::Reading{2400, snap.now};
     snap.battery_temp_c[0].reading = rules::Reading{15, snap.now};
     snap.pv_w = rules::Reading{9000, snap.now};
     snap.load_w = rules::Reading{1500, snap.now};
-    for (auto& z : snap.zone_temp_c) z = rules::Reading{38, snap.now};
+    for (auto& z : snap.zone_temp_c) z = rules::Reading{targets ? 25.0 : 38.0, snap.now};
     const long before = alloc_counter::now();
     rules::decide(snap, p, state, d);
     state = d.next;
     allocations_in_loop += alloc_counter::now() - before;
     ++calls;
+    for (const auto& m : d.miners) target_changes += m.target_changed;
     benchmark::DoNotOptimize(d);
   }
+  bs.counters["target_changes"] = static_cast<double>(target_changes);
   bs.counters["allocs_per_call"] = calls ? static_cast<double>(allocations_in_loop) / static_cast<double>(calls) : 0;
 }
+void BM_decide_10_miners_4_zones(benchmark::State& bs) { run(bs, false); }
 BENCHMARK(BM_decide_10_miners_4_zones);
+void BM_decide_10_miners_4_zones_5_targets(benchmark::State& bs) { run(bs, true); }
+BENCHMARK(BM_decide_10_miners_4_zones_5_targets);
 
 }  // namespace
 
