@@ -104,6 +104,8 @@ class Daemon {
   };
   // What each miner says it draws, into the snapshot (rules::Snapshot::miner_w).
   void miner_readings(rules::Snapshot& snap) const;
+  // What the miner of `load_id` says it draws, from a fresh read of its API; nullopt without one.
+  std::optional<double> miner_draw_w(const std::string& load_id, rules::SteadyTime now) const;
   void miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool relay_on, bool answering,
                     rules::SteadyTime now);
   void start_miners();

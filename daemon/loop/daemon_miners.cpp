@@ -94,6 +94,16 @@ void Daemon::miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerS
   log::debug("miner {}: sending power target {:.0f} W", l.id, *m.target_wanted);
 }
 
+std::optional<double> Daemon::miner_draw_w(const std::string& load_id, rules::SteadyTime now) const {
+  const auto it = miners_.find(load_id);
+  if (it == miners_.end() || !it->second.latest || !it->second.latest->power_w) return std::nullopt;
+  // Fresh: from its last three polls (30 s at least), as "answering" is judged for a stop.
+  const auto within = std::max<rules::Duration>(3 * std::chrono::duration_cast<rules::Duration>(it->second.config.poll),
+                                                std::chrono::seconds(30));
+  if (now - it->second.latest_at > within) return std::nullopt;
+  return it->second.latest->power_w;
+}
+
 void Daemon::miner_readings(rules::Snapshot& snap) const {
   for (const auto& l : loads_) {
     if (l.kind != LoadRef::Kind::miner) continue;

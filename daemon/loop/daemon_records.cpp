@@ -150,6 +150,9 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
       const bool current = st.power_at && (!st.observed_since || *st.power_at >= *st.observed_since);
       if (st.power_w && current && now - *st.power_at <= std::chrono::minutes(10)) d.metered_w = st.power_w;
     }
+    // Else a miner's own word on its draw (its API), while it answers: nearer than its rating,
+    // above all for one that follows a power target or sleeps with its relay on.
+    if (!d.metered_w && l.kind == LoadRef::Kind::miner) d.metered_w = miner_draw_w(l.id, now);
     draws.push_back(std::move(d));
   }
   for (auto& f : site_flows(snap_, decision_.battery.measured_v, profiles_.rules.site.electrical_stale_after)) {

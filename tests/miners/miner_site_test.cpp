@@ -231,6 +231,14 @@ TEST_CASE("a Braiins OS miner follows the measured surplus with its power target
   const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
   CHECK(j["target_w"] == 1400);
   CHECK(j["power_target_w"] == 1400);
+  // Its energy is counted from what it says it draws once its API answers, not its rating
+  // (3878 W): the boot before that at the rating, then 2600 W and 1400 W.
+  const auto energy = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/energy"));
+  CHECK(energy["basis"] == "metered and rated");
+  const double average_w = energy["today_kwh"].get<double>() * 1000 / energy["on_h"].get<double>();
+  MESSAGE("counted: ", energy.dump(), ", on average ", average_w, " W");
+  CHECK(average_w < 3000);
+  CHECK(average_w > 2000);
   // Less than its minimum: asleep first, then the relay.
   s.site->gx->values["system.pv_dc_w"] = 900;
   s.run(120);
