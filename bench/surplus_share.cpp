@@ -6,6 +6,8 @@
 // Run: build/bench/surplus_share   (figures in docs/development.md, "Following the surplus")
 #include <fmt/format.h>
 
+#include "bench/surplus_afternoon.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -20,26 +22,7 @@ constexpr double kHouseW = 1500;
 constexpr double kTaperW = 150;  // what a full bank still takes at float
 constexpr double kBankV = 56.0;
 
-// What the panels could give at `minute` after midnight: a clear 10 kWp day from 07:00 to 19:00,
-// with a passing cloud (40 % for 20 minutes) at 13:30 and a thin overcast from 15:00.
-double panels_w(double minute) {
-  const double x = (minute - 7 * 60) / (12 * 60);
-  if (x <= 0 || x >= 1) return 0;
-  double w = 10000 * std::sin(x * M_PI);
-  if (minute >= 13 * 60 + 30 && minute < 13 * 60 + 50) w *= 0.4;
-  if (minute >= 15 * 60) w *= 0.7;
-  return w;
-}
-
-struct Result {
-  double hidden_kwh = 0;   // what a 3600 W load could have taken from PV the chargers held back
-  double used_kwh = 0;     // what the miner took from PV
-  double battery_ah = 0;   // what the battery paid
-  int starts = 0, stops = 0, writes = 0;
-  double hours = 0;
-};
-
-Result afternoon(bool follow) {
+bench::SurplusResult afternoon(bool follow) {
   rules::Profiles p = rules::solar_shack_defaults();
   p.miners[0].enabled = false;
   auto& dump = p.miners[1];
@@ -55,7 +38,7 @@ Result afternoon(bool follow) {
   const int start_min = 10 * 60, end_min = 16 * 60;  // the dump's schedule
   double miner_w = 0, pv = kHouseW, load = kHouseW, amps = 0;
   bool limiting = true, was_on = false;
-  Result r;
+  bench::SurplusResult r;
   constexpr double dt_s = 5;
   // Ten minutes past the schedule's end, so that its stop is counted.
   for (double t = 0; t < (end_min + 10 - start_min) * 60; t += dt_s) {
@@ -84,7 +67,7 @@ Result afternoon(bool follow) {
     const double goal = !m.on ? 0 : (m.target_w ? *m.target_w : dump.power_w);
     miner_w = goal < miner_w ? goal : std::min(goal, miner_w + 20 * dt_s);
     if (!follow) miner_w = goal;
-    const double panels = panels_w(minute);
+    const double panels = bench::panels_w(minute);
     const double draw = kHouseW + miner_w;
     limiting = panels > draw + kTaperW;
     pv = limiting ? draw + kTaperW : panels;
@@ -100,16 +83,9 @@ Result afternoon(bool follow) {
   return r;
 }
 
-void print(const char* name, const Result& r) {
-  fmt::print("{:<34} hidden {:5.2f} kWh  used {:5.2f} kWh ({:3.0f} %)  battery paid {:5.2f} Ah  starts {}  stops {}  "
-             "target writes {:4.1f}/h\n",
-             name, r.hidden_kwh, r.used_kwh, 100 * r.used_kwh / r.hidden_kwh, r.battery_ah, r.starts, r.stops,
-             r.writes / r.hours);
-}
-
 }  // namespace
 
 int main() {
-  print("switched (3250 W, probing)", afternoon(false));
-  print("following (800-3600 W target)", afternoon(true));
+  bench::print("switched (3250 W, probing)", afternoon(false));
+  bench::print("following (800-3600 W target)", afternoon(true));
 }

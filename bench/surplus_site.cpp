@@ -10,6 +10,8 @@
 // Run: build/bench/surplus_site   (figures in docs/development.md, "Following the surplus")
 #include <fmt/format.h>
 
+#include "bench/surplus_afternoon.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -20,24 +22,10 @@ namespace {
 constexpr double kHouseW = 1500;
 constexpr std::int64_t kTenPdt = 1782061200000;  // 2026-06-21 10:00 America/Los_Angeles
 
-double panels_w(double minute) {
-  const double x = (minute - 7 * 60) / (12 * 60);
-  if (x <= 0 || x >= 1) return 0;
-  double w = 10000 * std::sin(x * M_PI);
-  if (minute >= 13 * 60 + 30 && minute < 13 * 60 + 50) w *= 0.4;
-  if (minute >= 15 * 60) w *= 0.7;
-  return w;
-}
-
-struct Result {
-  double hidden_kwh = 0, used_kwh = 0, battery_ah = 0, hours = 6;
-  int starts = 0, stops = 0, writes = 0;
-};
-
-Result afternoon(bool follow) {
+bench::SurplusResult afternoon(bool follow) {
   test::SimSite site;
   for (int minute = 10 * 60; minute <= 16 * 60 + 10; ++minute) {
-    site.scenario.rows.push_back({(minute - 600) * 60.0, {{"battery_v", 56.0}, {"pv_w", panels_w(minute)},
+    site.scenario.rows.push_back({(minute - 600) * 60.0, {{"battery_v", 56.0}, {"pv_w", bench::panels_w(minute)},
                                                           {"house_w", kHouseW}, {"battery_temp_c", 20}}});
   }
   site.model.absorption_v = 55.5;
@@ -60,7 +48,7 @@ Result afternoon(bool follow) {
     site.metered.insert("dump_s19_1");
   }
   if (!site.start(config, kTenPdt)) throw std::runtime_error("shackd did not start: see its log above");
-  Result r;
+  bench::SurplusResult r;
   const double taper_w = site.model.taper_a * 56.0;
   // Ten minutes past the schedule's end, so that its stop is counted.
   while (site.t_s < 6 * 3600 + 600) {
@@ -83,19 +71,12 @@ Result afternoon(bool follow) {
   return r;
 }
 
-void print(const char* name, const Result& r) {
-  fmt::print("{:<40} hidden {:5.2f} kWh  used {:5.2f} kWh ({:3.0f} %)  battery paid {:5.2f} Ah  starts {}  stops {}  "
-             "target writes {:4.1f}/h\n",
-             name, r.hidden_kwh, r.used_kwh, 100 * r.used_kwh / r.hidden_kwh, r.battery_ah, r.starts, r.stops,
-             r.writes / r.hours);
-}
-
 }  // namespace
 
 int main() {
   try {
-    print("switched (3250 W relay, probing)", afternoon(false));
-    print("following (Braiins, 800-3600 W target)", afternoon(true));
+    bench::print("switched (3250 W relay, probing)", afternoon(false));
+    bench::print("following (Braiins, 800-3600 W target)", afternoon(true));
   } catch (const std::exception& e) {
     fmt::print(stderr, "surplus_site: {}\n", e.what());
     return 1;
