@@ -167,10 +167,6 @@ class SimSite {
   // it, before its relays answered.
   int seen_tracking_mode = 0;
   double seen_battery_a = 0;  // + charging, as the same cycle read it
-  double battery_a() {
-    std::lock_guard l(model_mutex_);
-    return model.battery_a();
-  }
   // Edits to the model while the site runs (scenario inputs are set at each step).
   template <class F>
   void with_model(F f) {
