@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/config/config.hpp"
 #include "daemon/loop/daemon.hpp"
 #include "sim/kind_units.hpp"
 #include "sim/miner_model.hpp"
@@ -178,9 +179,11 @@ class SimSite {
   static void fill(std::string& text, const std::string& key, const std::string& value) {
     for (std::size_t at; (at = text.find(key)) != std::string::npos;) text.replace(at, key.size(), value);
   }
+  // The loop's interval as the daemon reads it (it started with this config, so it parses).
   static double loop_interval_s(const std::string& config) {
-    const auto at = config.find("interval_ms:");
-    return at == std::string::npos ? 5.0 : std::stod(config.substr(at + 12)) / 1000.0;
+    const auto parsed = shackd::parse_config(config, "the scenario's config");
+    if (!parsed.config) throw std::runtime_error("the scenario's config does not parse");
+    return std::chrono::duration<double>(parsed.config->interval).count();
   }
   void report_sensors() {
     std::lock_guard l(model_mutex_);
@@ -217,7 +220,7 @@ class SimSite {
 
   std::mutex model_mutex_;  // the servers' threads read the model under it
   sim::DeviceServer victron_, solark_;
-  double interval_s_ = 5;
+  double interval_s_ = 2;
   double next_sensor_s_ = 0;
   std::size_t seen_ = 0;
 };
