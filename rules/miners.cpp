@@ -39,6 +39,27 @@ double miner_draw_w(const Snapshot& snap, const MinerProfile& m, const LoadState
   return m.power_w;
 }
 
+// A miner that reached its temperature limit stays off this long at least. Its firmware only saves
+// itself at its "dangerous" limit (Braiins: BOSMiner shuts down; bos-plus-api cooling.proto): at
+// "hot" its fans already run at 100 % and the room around it is what cooks. Ten minutes lets a cut
+// miner's boards and the room's air cool before it heats them again; the start limits still apply.
+constexpr Duration kOverheatCooldown = std::chrono::minutes(10);
+// And after it, a miner that still answers must read this far below its limit.
+constexpr double kOverheatHysteresisC = 5;
+
+// The miner's hottest sensor (fresh) and its limit, where both are known.
+struct Heat {
+  std::optional<double> temp_c, limit_c;
+  bool at_limit() const { return temp_c && limit_c && *temp_c >= *limit_c; }
+  bool cooled() const { return !temp_c || !limit_c || *temp_c <= *limit_c - kOverheatHysteresisC; }
+};
+Heat miner_heat(const Snapshot& snap, std::size_t i, Duration max_age) {
+  Heat h;
+  if (i < snap.miner_temp_c.size()) h.temp_c = fresh_value(snap.miner_temp_c[i], snap.now, max_age);
+  if (i < snap.miner_temp_limit_c.size()) h.limit_c = snap.miner_temp_limit_c[i];
+  return h;
+}
+
 }  // namespace
 
 bool miner_can_heat(const LoadDecision& d) {
@@ -116,6 +137,13 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       st.pv_ok_since.reset();
     }
 
+    const Heat heat_c = miner_heat(snap, k, site.electrical_stale_after);
+    if (heat_c.at_limit()) {
+      st.overheat_until = now + kOverheatCooldown;
+    } else if (st.overheat_until && now >= *st.overheat_until && heat_c.cooled()) {
+      st.overheat_until.reset();
+    }
+
     LoadInputs in;
     const Thresholds& t = site.thresholds;
     if (!m.enabled) {
@@ -131,6 +159,11 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       // for its start.
       in.force_off = st.on || st.override_.mode == OverrideMode::on ? Reason{ReasonCode::emergency_stop, ReasonCode::none, *v, m.emergency_stop_v, {}}
                            : Reason{ReasonCode::below_start_voltage, ReasonCode::none, *v, e.start_v, {}};
+    } else if (st.overheat_until) {
+      // Before an override on: a miner past its own limit is not the owner's to run.
+      const Duration left = *st.overheat_until > now ? *st.overheat_until - now : Duration{0};
+      in.force_off = Reason{ReasonCode::overheat, ReasonCode::none, heat_c.temp_c.value_or(kNaN),
+                            heat_c.limit_c.value_or(kNaN), left};
     } else if (st.override_.mode == OverrideMode::off) {
       in.force_off = Reason{ReasonCode::override_off};
     } else if (stale) {

@@ -54,6 +54,10 @@ struct Snapshot {
   // What each miner draws by its own account (its API), same index as Profiles::miners; shorter
   // or missing entries: not measured, its rating (or its target) counts instead.
   std::vector<std::optional<Reading>> miner_w;
+  // Each miner's hottest sensor by its own account, and the limit it is held to (the owner's
+  // overheat_c, else the firmware's own "hot" limit), same index; missing: not known.
+  std::vector<std::optional<Reading>> miner_temp_c;
+  std::vector<std::optional<double>> miner_temp_limit_c;
 
   // One entry per zone, same index as Profiles::zones.
   std::vector<std::optional<Reading>> zone_temp_c;

@@ -48,6 +48,8 @@ struct LoadState {
   bool target_probed = false;  // the last write was a probe's raise
   double target_probe_step_w = 0;  // the next probe's raise (doubles while they hold; 0: one step)
   std::optional<double> target_least_surplus_w;  // the least measured surplus since the last write
+  // A miner that reached its temperature limit: kept off until then (and until it reads cooler).
+  std::optional<SteadyTime> overheat_until;
 };
 
 struct ZoneState {

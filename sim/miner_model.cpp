@@ -43,6 +43,11 @@ double MinerModel::draw_w() const {
   return booting_w + ramp * (nominal_w - booting_w);
 }
 
+double MinerModel::chip_c() const {
+  const bool hashing = !asleep || ignores_sleep;
+  return 40 + 35 * (hashing ? std::min(ramp, 1.0) : 0) + extra_c;
+}
+
 std::string MinerModel::handle(const std::string& request) {
   if (!api_up()) throw std::runtime_error("connect: refused");
   if (!kind) throw std::runtime_error("no kind");
@@ -77,9 +82,12 @@ std::string MinerModel::luxos(const std::string& request) {
   } else if (cmd == "summary") {
     r = {{"STATUS", status("S", 11, "Summary")}, {"SUMMARY", json::array({{{"GHS 5s", hashing ? ramp * hashrate_ths * 1000 : 0.0}}})}};
   } else if (cmd == "temps") {
-    const double t = 35 + 35 * (hashing ? ramp : 0);
+    const double t = chip_c();
     r = {{"STATUS", status("S", 0, "Temps")},
          {"TEMPS", json::array({{{"ID", 0}, {"TopLeft", t}, {"TopRight", t + 1}, {"BottomLeft", t - 2}, {"BottomRight", t}}})}};
+  } else if (cmd == "tempctrl") {
+    r = {{"STATUS", status("S", 0, "Tempctrl")},
+         {"TEMPCTRL", json::array({{{"Target", hot_c - 15}, {"Hot", hot_c}, {"Dangerous", hot_c + 10}}})}};
   } else if (cmd == "fans") {
     r = {{"STATUS", status("S", 0, "Fans")}, {"FANS", json::array({{{"ID", 0}, {"RPM", hashing ? 2000 + 3000 * ramp : 0}}})}};
   } else if (cmd == "config") {
@@ -135,7 +143,7 @@ std::string MinerModel::whatsminer(const std::string& request) {
         .dump();
   }
   if (cmd == "get.miner.status" && param == "edevs") {
-    const double t = 40 + 35 * (hashing ? ramp : 0);
+    const double t = chip_c();
     return json{{"code", 0}, {"msg", {{"edevs", json::array({{{"chip-temp-max", t}}, {{"chip-temp-max", t + 2}}})}}}}.dump();
   }
   if (cmd == "get.device.info" && param == "salt") return json{{"code", 0}, {"msg", {{"salt", salt}}}}.dump();
@@ -198,13 +206,20 @@ std::string MinerModel::braiins(const std::string& request) {
                         {{"real_hashrate", {{"last_5s", {{"gigahash_per_second", hashing ? ramp * hashrate_ths * 1000 : 0.0}}}}}}}});
   }
   if (q.method == "GET" && q.path == "/api/v1/cooling/state") {
-    const double t = 40 + 35 * (hashing ? ramp : 0);
+    const double t = chip_c();
     return reply(200, {{"fans", json::array({{{"position", 0}, {"rpm", std::lround(2000 + 3000 * ramp)}}})},
                        {"highest_temperature", {{"location", 1}, {"temperature", {{"degree_c", t}}}}}});
   }
   if (q.method == "GET" && q.path == "/api/v1/performance/mode") {
     const double w = target_w > 0 ? target_w : nominal_w;
     return reply(200, {{"tunermode", {{"target", {{"powertarget", {{"power_target", {{"watt", std::lround(w)}}}}}}}}}});
+  }
+  if (q.method == "GET" && q.path == "/api/v1/configuration/miner") {
+    const auto deg = [](double c) { return json{{"degree_c", c}}; };
+    return reply(200, {{"pool_groups", json::array()},
+                       {"temperature", {{"mode", {{"auto", {{"target_temperature", deg(hot_c - 15)},
+                                                           {"hot_temperature", deg(hot_c)},
+                                                           {"dangerous_temperature", deg(hot_c + 10)}}}}}}}});
   }
   if (q.method == "GET" && q.path == "/api/v1/configuration/constraints") {
     return reply(200, {{"tuner_constraints",

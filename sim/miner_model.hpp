@@ -20,6 +20,11 @@ struct MinerModel {
   std::string password = "sim-secret";  // Whatsminer's changed super password
   bool ignores_sleep = false;  // accepts sleep and goes on hashing (a firmware fault)
   bool api_dead = false;       // powered, hashing, but its API never answers
+  // Its chips: 40 °C idle, 35 more at full ramp, plus what a hot room or a blocked intake adds.
+  // hot_c is its own "hot" limit as its firmware reports it (LuxOS tempctrl, Braiins cooling).
+  double extra_c = 0;
+  double hot_c = 90;
+  double chip_c() const;
 
   // Braiins OS's power target: its constraints, and the target it runs to (0: its nominal).
   double min_target_w = 800, max_target_w = 3600;

@@ -20,6 +20,24 @@
 
 namespace shackd {
 
+std::string miner_status_words(const std::string& payload) {
+  const auto m = nlohmann::json::parse(payload, nullptr, false);
+  if (!m.is_object()) return {};
+  const auto num = [&](const char* k) { return m.contains(k) && m[k].is_number() ? std::optional(m[k].get<double>()) : std::nullopt; };
+  const auto text = [&](const char* k) { return m.contains(k) && m[k].is_string() ? m[k].get<std::string>() : std::string(); };
+  std::string line = text("state").empty() ? "?" : text("state");
+  if (const auto w = num("power_w")) line += fmt::format(", {:.0f} W", *w);
+  if (const auto t = num("target_w")) line += fmt::format(" (target {:.0f} W)", *t);
+  if (const auto h = num("hashrate_ths")) line += fmt::format(", {:.1f} TH/s", *h);
+  if (const auto hot = num("max_temp_c")) {
+    line += fmt::format(", hottest {:.0f} °C", *hot);
+    if (const auto lim = num("temp_limit_c")) line += fmt::format(" (limit {:.0f} °C)", *lim);
+  }
+  if (const auto f = num("fan_rpm")) line += fmt::format(", fan {:.0f} rpm", *f);
+  if (!text("firmware").empty()) line += ", " + text("firmware");
+  return line;
+}
+
 int cmd_status(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "--help") {
     fmt::print("usage: shackd status [--config FILE]\n"
@@ -127,6 +145,12 @@ int cmd_status(const std::vector<std::string>& argv) {
     }
     fmt::print("{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", l.name, topic(base + "/state").empty() ? "?" : topic(base + "/state"),
                topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), mode, since, why);
+  }
+  // What each miner with an API says of itself, as it last said it (retained: a miner whose
+  // power is cut says nothing new).
+  for (const auto& l : loads) {
+    const std::string words = miner_status_words(topic("/load/" + l.id + "/miner"));
+    if (!words.empty()) fmt::print("miner {}: {}\n", l.name, words);
   }
   // What each load used today, as shackd last published it (once a minute).
   std::vector<std::string> energy;

@@ -65,7 +65,7 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
     long long idle_w = 0;
     for (const auto& [k, x] : yaml::entries(v, p,
                                             {"kind", "host", "port", "user", "password", "idle_w", "stop_timeout_s",
-                                             "boot_s", "poll_s", "timeout_ms", "target"},
+                                             "boot_s", "poll_s", "timeout_ms", "target", "overheat_c"},
                                             r.e)) {
       const std::string q = p + "." + k;
       if (k == "kind") {
@@ -85,6 +85,11 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
       if (k == "poll_s") r.secs(x, q, 2, 300, m.poll);
       if (k == "timeout_ms") r.ms(x, q, 200, 30000, m.timeout);
       if (k == "target") m.target = parse_target(x, q, r);
+      if (k == "overheat_c") {
+        // Chips run at 60-80 °C; the firmwares' own hot limits sit near 90 °C.
+        long long c = 0;
+        if (r.integer(x, q, 40, 120, c)) m.overheat_c = static_cast<double>(c);
+      }
     }
     if (kind.empty()) r.e.add(p, v, fmt::format("say which firmware it runs: kind: one of {}", kind_keys()));
     if (m.host.empty()) r.e.add(p, v, "host is required: the miner's address on the site's network");

@@ -189,8 +189,15 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
                                  .expire_after_s = std::max(10, static_cast<int>(rules::to_seconds(
                                                                     profiles_.rules.site.electrical_stale_after))),
                                  .devices = {},
-                                 .settings = settings_offered_};
+                                 .settings = settings_offered_,
+                                 .miners = {}};
     for (const auto& w : workers_) discovery->devices.push_back(w->name());
+    for (const auto& l : loads_) {
+      const auto it = miners_.find(l.id);
+      if (it == miners_.end()) continue;
+      const auto poll_s = static_cast<int>(it->second.config.poll.count());
+      discovery->miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
+    }
   }
   loop_.store_queued = store_ ? store_->backlog() : 0;
   std::vector<std::pair<std::string, const drivers::DeviceHealth*>> devices;

@@ -95,14 +95,19 @@ class Daemon {
     std::unique_ptr<MinerLink> link;
     SoftStop stop;
     std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
-    rules::SteadyTime latest_at{}, answered_at{};
+    rules::SteadyTime latest_at{};
     std::string error;  // the last read's failure, as logged
     // Its power target: what the rules want, what it took, and when the last was sent.
     std::optional<double> target_wanted, target_taken;
     std::optional<rules::SteadyTime> target_sent_at;
     rules::Reason target_reason;
+    // Its hottest sensor's limit: the owner's overheat_c, else the firmware's own "hot".
+    std::optional<double> temp_limit_c() const;
+    // Its newest read is recent: within three polls, 30 s at least.
+    bool fresh(rules::SteadyTime now) const;
   };
-  // What each miner says it draws, into the snapshot (rules::Snapshot::miner_w).
+  // What each miner says it draws and its hottest sensor with its limit, into the snapshot
+  // (rules::Snapshot::miner_w, miner_temp_c, miner_temp_limit_c).
   void miner_readings(rules::Snapshot& snap) const;
   // What the miner of `load_id` says it draws, from a fresh read of its API; nullopt without one.
   std::optional<double> miner_draw_w(const std::string& load_id, rules::SteadyTime now) const;
@@ -111,6 +116,8 @@ class Daemon {
   void start_miners();
   bool miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now);
   void publish_miner(const std::string& id, const MinerSide& m);
+  // The miners' own word among the devices' alarms and states: an overheat, and what it does.
+  void add_miner_status(drivers::DeviceStatus& out, rules::SteadyTime now) const;
   MqttSide make_mqtt(const Config& config);
   void start_mqtt();
   void restore_state();

@@ -33,6 +33,7 @@ void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
   for (const auto& w : workers_) {
     drivers::add_device_status(status, w->name(), w->units(), readings_, now, mapping_.fresh_within);
   }
+  add_miner_status(status, now);
   for (const auto& change : device_alarms_.update(status)) {
     const std::string text = describe(change);
     log::write(change.raised && !change.alarm.warning ? log::Level::warn : log::Level::info, "device alarm: " + text);

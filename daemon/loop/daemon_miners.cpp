@@ -14,8 +14,9 @@ namespace {
 // Stops that keep the relay fast (the API gets one cycle): the battery's and the inputs' safety.
 bool urgent(rules::ReasonCode c) {
   using rules::ReasonCode;
+  // An overheat too: the room around it is what cooks while a sleep is not answered.
   return c == ReasonCode::shutdown || c == ReasonCode::critical_low || c == ReasonCode::emergency_stop ||
-         c == ReasonCode::restart_lockout || c == ReasonCode::stale_input;
+         c == ReasonCode::restart_lockout || c == ReasonCode::stale_input || c == ReasonCode::overheat;
 }
 }  // namespace
 
@@ -25,7 +26,7 @@ void Daemon::start_miners() {
   for (const auto& c : config_.miners) {
     if (!c.kind) continue;
     MinerSide side{c, seams_.make_miner ? seams_.make_miner(c) : make_miner_worker(c),
-                   SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)), std::nullopt, {}, {}, {},
+                   SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)), std::nullopt, {}, {},
                    std::nullopt, std::nullopt, std::nullopt, {}};
     log::info("miner {}: {} at {}:{}; stops through its API first (idle below {:.0f} W, at most {} s), relay after",
               c.load_id, c.kind->label, c.host, c.port, c.idle_w, c.stop_timeout.count());
@@ -51,7 +52,6 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
     if (report.telemetry->answered) {
       m.latest = std::move(report.telemetry);
       m.latest_at = now;
-      m.answered_at = now;
       if (!m.error.empty()) log::info("miner {}: its API answers ({})", l.id, m.latest->firmware);
       m.error.clear();
       guarded(SideJob::publish, [&] { publish_miner(l.id, m); });  // never between a decision and its relay
@@ -61,12 +61,9 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
       if (m.latest && (d.on || m.stop.stopping())) log::warn("miner {}: its API does not answer: {}", l.id, m.error);
     }
   }
-  // Answering: a read within three polls (and 30 s at least).
-  const auto within = std::max<rules::Duration>(3 * std::chrono::duration_cast<rules::Duration>(m.config.poll),
-                                                std::chrono::seconds(30));
   in.want_on = d.on;
   in.urgent = urgent(d.reason.code);
-  in.answering = m.latest && now - m.answered_at <= within;
+  in.answering = m.fresh(now);
   in.latest = m.latest;
   in.latest_at = m.latest_at;
   const SoftStopStep step = m.stop.step(in, now);
@@ -96,21 +93,68 @@ void Daemon::miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerS
 
 std::optional<double> Daemon::miner_draw_w(const std::string& load_id, rules::SteadyTime now) const {
   const auto it = miners_.find(load_id);
-  if (it == miners_.end() || !it->second.latest || !it->second.latest->power_w) return std::nullopt;
-  // Fresh: from its last three polls (30 s at least), as "answering" is judged for a stop.
-  const auto within = std::max<rules::Duration>(3 * std::chrono::duration_cast<rules::Duration>(it->second.config.poll),
-                                                std::chrono::seconds(30));
-  if (now - it->second.latest_at > within) return std::nullopt;
+  // Fresh as "answering" is judged for a stop.
+  if (it == miners_.end() || !it->second.latest || !it->second.latest->power_w || !it->second.fresh(now)) return std::nullopt;
   return it->second.latest->power_w;
+}
+
+bool Daemon::MinerSide::fresh(rules::SteadyTime now) const {
+  const auto within =
+      std::max<rules::Duration>(3 * std::chrono::duration_cast<rules::Duration>(config.poll), std::chrono::seconds(30));
+  return latest && now - latest_at <= within;
+}
+
+std::optional<double> Daemon::MinerSide::temp_limit_c() const {
+  if (config.overheat_c) return config.overheat_c;
+  return latest ? latest->hot_temp_c : std::nullopt;
 }
 
 void Daemon::miner_readings(rules::Snapshot& snap) const {
   for (const auto& l : loads_) {
     if (l.kind != LoadRef::Kind::miner) continue;
     const auto it = miners_.find(l.id);
-    if (it == miners_.end() || !it->second.latest || !it->second.latest->power_w) continue;
-    if (snap.miner_w.size() <= l.index) snap.miner_w.resize(l.index + 1);
-    snap.miner_w[l.index] = rules::Reading{*it->second.latest->power_w, it->second.latest_at};
+    if (it == miners_.end()) continue;
+    const MinerSide& m = it->second;
+    // The limit is known from the config alone; the readings only once it answered.
+    if (const auto limit = m.temp_limit_c()) {
+      if (snap.miner_temp_limit_c.size() <= l.index) snap.miner_temp_limit_c.resize(l.index + 1);
+      snap.miner_temp_limit_c[l.index] = limit;
+    }
+    if (!m.latest) continue;
+    if (m.latest->power_w) {
+      if (snap.miner_w.size() <= l.index) snap.miner_w.resize(l.index + 1);
+      snap.miner_w[l.index] = rules::Reading{*m.latest->power_w, m.latest_at};
+    }
+    if (m.latest->max_temp_c) {
+      if (snap.miner_temp_c.size() <= l.index) snap.miner_temp_c.resize(l.index + 1);
+      snap.miner_temp_c[l.index] = rules::Reading{*m.latest->max_temp_c, m.latest_at};
+    }
+  }
+}
+
+// An overheat is an alarm while the rules hold the miner off for it (rules::LoadState::
+// overheat_until: the cooldown, and until it reads cooler): asleep, its chips cool in seconds,
+// and an alarm that cleared then would hide why it stays off.
+void Daemon::add_miner_status(drivers::DeviceStatus& out, rules::SteadyTime now) const {
+  for (const auto& l : loads_) {
+    const auto it = miners_.find(l.id);
+    if (l.kind != LoadRef::Kind::miner || it == miners_.end()) continue;
+    const MinerSide& m = it->second;
+    if (m.fresh(now)) {
+      const auto& t = *m.latest;
+      std::string words(drivers::miners::state_name(t.state));
+      if (t.power_w) words += fmt::format(", {:.0f} W", *t.power_w);
+      if (t.hashrate_ths) words += fmt::format(", {:.1f} TH/s", *t.hashrate_ths);
+      if (t.max_temp_c) words += fmt::format(", {:.0f} °C", *t.max_temp_c);
+      out.states.push_back({l.id + ".miner", words});
+    }
+    const auto limit = m.temp_limit_c();
+    if (limit && l.index < state_.miners.size() && state_.miners[l.index].overheat_until) {
+      out.alarms.push_back({l.id + ".overheat", l.id, l.id + ".max_temp_c",
+                            fmt::format("its hottest sensor reached its limit, {:.0f} °C ({}): kept off to cool down", *limit,
+                                        m.config.overheat_c ? "overheat_c" : "its firmware's hot limit"),
+                            false});
+    }
   }
 }
 
@@ -123,6 +167,7 @@ void Daemon::publish_miner(const std::string& id, const MinerSide& m) {
   put("power_w", t.power_w);
   put("hashrate_ths", t.hashrate_ths);
   put("max_temp_c", t.max_temp_c);
+  put("temp_limit_c", m.temp_limit_c());     // the owner's overheat_c, else its own "hot"
   put("fan_rpm", t.fan_rpm);
   put("power_target_w", t.power_target_w);  // as the miner reports it
   put("target_w", m.target_wanted);         // as the rules want it

@@ -122,6 +122,29 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
          {"device_class", "voltage"}, {"unit_of_measurement", "V"}, {"min", s.min_v}, {"max", s.max_v},
          {"step", 0.05}, {"mode", "box"}, {"entity_category", "config"}, {"retain", false}});
   }
+  // What a miner says of itself: its draw, hashrate, hottest sensor and fan, its state and the
+  // power target it runs to (hass-miner shows the same set; its owners ask for the target back).
+  for (const auto& m : o.miners) {
+    const std::string topic = o.prefix + "/load/" + m.load_id + "/miner";
+    const auto miner_sensor = [&](const std::string& object, const std::string& name, const char* device_class,
+                                  const char* unit, const char* key, const char* icon) {
+      json c{{"name", m.name + " " + name}, {"state_topic", topic}, {"state_class", "measurement"},
+             {"unit_of_measurement", unit}, {"value_template", std::string("{{ value_json.") + key + " }}"},
+             {"expire_after", m.expire_after_s}};
+      if (device_class) c["device_class"] = device_class;
+      if (icon) c["icon"] = icon;
+      add("sensor", m.load_id + "_" + object, std::move(c));
+    };
+    miner_sensor("miner_power", "measured power", "power", "W", "power_w", nullptr);
+    miner_sensor("hashrate", "hashrate", nullptr, "TH/s", "hashrate_ths", "mdi:pickaxe");
+    miner_sensor("max_temperature", "hottest sensor", "temperature", "°C", "max_temp_c", nullptr);
+    miner_sensor("fan_speed", "fan", nullptr, "rpm", "fan_rpm", "mdi:fan");
+    miner_sensor("power_target", "power target", "power", "W", "power_target_w", "mdi:target");
+    add("sensor", m.load_id + "_miner_state",
+        {{"name", m.name + " miner state"}, {"state_topic", topic}, {"icon", "mdi:state-machine"},
+         {"value_template", "{{ value_json.state }}"}, {"json_attributes_topic", topic},
+         {"expire_after", m.expire_after_s}});
+  }
   // A device that stopped answering is a problem: ON when it is not connected.
   for (const auto& d : o.devices) {
     add("binary_sensor", slug(d) + "_problem",

@@ -26,6 +26,14 @@ struct DiscoveryOptions {
   int expire_after_s = 30;
   std::vector<std::string> devices;  // polled devices: a health entity each
   std::vector<OfferedSetting> settings;  // mqtt.allow_settings: a number entity each
+  // Miners with an API: their own word (<prefix>/load/<id>/miner) as sensors, expiring after
+  // this many seconds without a read (three polls): a miner whose power is cut says nothing.
+  struct Miner {
+    std::string load_id;
+    std::string name;
+    int expire_after_s = 30;
+  };
+  std::vector<Miner> miners;
 };
 
 std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const std::vector<LoadRef>& loads,

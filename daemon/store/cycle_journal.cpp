@@ -78,7 +78,12 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
   put(line, snap.load_w, snap.now, snap.load_w_partial);
   for (const auto& z : snap.zone_temp_c) put(line, z, snap.now);
   put(line, snap.chargers_limiting, snap.now);  // the X line's inputs, in its order
-  for (const std::size_t i : miners) put(line, i < snap.miner_w.size() ? snap.miner_w[i] : std::nullopt, snap.now);
+  for (const std::size_t i : miners) {
+    put(line, i < snap.miner_w.size() ? snap.miner_w[i] : std::nullopt, snap.now);
+    put(line, i < snap.miner_temp_c.size() ? snap.miner_temp_c[i] : std::nullopt, snap.now);
+    const auto limit = i < snap.miner_temp_limit_c.size() ? snap.miner_temp_limit_c[i] : std::nullopt;
+    put(line, limit ? std::optional<rules::Reading>(rules::Reading{*limit, snap.now}) : std::nullopt, snap.now);
+  }
   for (const auto& o : overrides) {
     line += fmt::format("\t{}={}:{}", o.state_key, mode_name(o.mode),
                         o.remaining_ms ? std::to_string(*o.remaining_ms) : std::string("-"));
@@ -96,7 +101,7 @@ std::string journal_header(const std::vector<std::string>& zone_names, const std
   text += "\nT";
   for (const auto& t : temperature_sources) text += '\t' + t;
   text += "\nX\tchargers_limiting";
-  for (const auto& m : miner_names) text += "\tminer_w:" + m;
+  for (const auto& m : miner_names) text += "\tminer_w:" + m + "\tminer_temp_c:" + m + "\tminer_temp_limit_c:" + m;
   return text;
 }
 
@@ -131,12 +136,18 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
     }
     s.zone_temp_c.push_back(r);
   }
-  for (const auto& name : profile_miners) {
+  const auto by_name = [&](const auto& named, const std::string& name) {
     std::optional<rules::Reading> r;
-    for (const auto& [n, v] : miner_w) {
+    for (const auto& [n, v] : named) {
       if (n == name) r = reading(v);
     }
-    s.miner_w.push_back(r);
+    return r;
+  };
+  for (const auto& name : profile_miners) {
+    s.miner_w.push_back(by_name(miner_w, name));
+    s.miner_temp_c.push_back(by_name(miner_temp_c, name));
+    const auto limit = by_name(miner_temp_limit_c, name);
+    s.miner_temp_limit_c.push_back(limit ? std::optional<double>(limit->value) : std::nullopt);
   }
   return s;
 }
@@ -187,7 +198,12 @@ void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, st
         for (std::size_t i = 0; i < extras.size(); ++i) {
           // An input this build does not know is skipped: a newer journal still replays.
           if (extras[i] == "chargers_limiting") c.chargers_limiting = to_value(f[kFixed + zones.size() + i]);
-          if (extras[i].starts_with("miner_w:")) c.miner_w.emplace_back(extras[i].substr(8), to_value(f[kFixed + zones.size() + i]));
+          const auto& f_at = f[kFixed + zones.size() + i];
+          for (auto [prefix, into] : {std::pair{std::string_view("miner_w:"), &c.miner_w},
+                                      std::pair{std::string_view("miner_temp_c:"), &c.miner_temp_c},
+                                      std::pair{std::string_view("miner_temp_limit_c:"), &c.miner_temp_limit_c}}) {
+            if (extras[i].starts_with(prefix)) into->emplace_back(extras[i].substr(prefix.size()), to_value(f_at));
+          }
         }
         for (std::size_t i = kInputs; i < f.size(); ++i) {
           const auto eq = f[i].rfind('='), colon = f[i].rfind(':');

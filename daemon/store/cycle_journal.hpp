@@ -11,6 +11,8 @@
 //   X <input> <input> ...     further site inputs, each one field after the zone temperatures:
 //                             chargers_limiting (1 while the chargers hold PV back, else 0)
 //                             miner_w:<miner> (what a miner with an API says it draws, W)
+//                             miner_temp_c:<miner> (its hottest sensor, °C)
+//                             miner_temp_limit_c:<miner> (that sensor's limit, °C)
 //                             (Z, V, T and X first in every minute, and again after a reload
 //                             changes them; a minute without V and T was written before the
 //                             sources were ranked: V battery_monitor gx_system solark, T one;
@@ -43,11 +45,12 @@ struct JournalOverride {
 };
 
 // The C line for one cycle (without the trailing newline).
-// `miners`: the profile indexes of Snapshot::miner_w to write, as the header's miner_w inputs.
+// `miners`: the profile indexes of the miners to write, as the header's miner_* inputs.
 std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
                                const std::vector<JournalOverride>& overrides, const std::vector<std::size_t>& miners = {});
 // The Z, V, T and X lines (without the trailing newline) for these zones and the snapshot's
-// sources; `miner_names`: the miners whose measured draw the cycles carry (miner_w:<name>).
+// sources; `miner_names`: the miners whose own word the cycles carry (miner_w, miner_temp_c and
+// miner_temp_limit_c:<name>).
 std::string journal_header(const std::vector<std::string>& zone_names, const std::vector<std::string>& voltage_sources,
                            const std::vector<std::string>& temperature_sources,
                            const std::vector<std::string>& miner_names = {});
@@ -73,7 +76,8 @@ struct JournalCycle {
   std::optional<Value> battery_a, pv_w, load_w;
   std::vector<std::optional<Value>> zone_temp_c;  // same order as `zones`
   std::optional<Value> chargers_limiting;         // missing in minutes written before it was read
-  std::vector<std::pair<std::string, std::optional<Value>>> miner_w;  // by miner name
+  // By miner name: what it says it draws, its hottest sensor, and that sensor's limit.
+  std::vector<std::pair<std::string, std::optional<Value>>> miner_w, miner_temp_c, miner_temp_limit_c;
   std::vector<JournalOverride> overrides;
 
   // The snapshot at replay instant `now`, with zone temperatures in the order of `profile_zones`

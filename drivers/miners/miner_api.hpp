@@ -18,6 +18,8 @@ struct Telemetry {
   std::optional<double> hashrate_ths;  // TH/s
   std::optional<double> max_temp_c;    // its hottest board or chip sensor
   std::optional<double> fan_rpm;       // its fastest fan
+  // Its own "hot" limit, where the firmware says (fans at 100 %; its shutdown is higher still).
+  std::optional<double> hot_temp_c;
   std::string firmware;                // "LUXminer 2025.6.2.1", as its version reply says
   std::optional<double> power_target_w;  // the target it runs to, where it has one
 };

@@ -49,6 +49,9 @@ struct MinerConfig {
   std::chrono::seconds boot{300};         // after power on, the API has this long to answer
   std::chrono::seconds poll{10};
   std::chrono::milliseconds timeout{3000};  // one exchange
+  // Set: its hottest sensor is held to this, °C, whatever the firmware's own "hot" limit says
+  // (the only limit for a firmware that reports none, Whatsminer's).
+  std::optional<double> overheat_c;
   // Set: its load follows the surplus with this power target (the kind must take one).
   std::optional<rules::PowerTarget> target;
 

@@ -159,14 +159,17 @@ TEST_CASE("a damaged journal is refused with the minute and line, not misread") 
   CHECK(out.empty());
 }
 
-TEST_CASE("a miner's own measured draw reads back by its name, bit for bit, for the replay") {
+TEST_CASE("a miner's own measured draw, its hottest sensor and its limit read back by its name, bit for bit, for the replay") {
   rules::Snapshot s;
   s.now = kNow;
   s.battery_v = {{"v", "v", rules::Reading{55.5, kNow}}};
   s.miner_w = {std::nullopt, rules::Reading{2412.75, kNow - 4s}};
+  s.miner_temp_c = {std::nullopt, rules::Reading{88.25, kNow - 4s}};
+  s.miner_temp_limit_c = {std::nullopt, 90.0};
   const std::string text = shackd::journal_header({}, {"v"}, {}, {"Dump Load S19 #1"}) + "\n" +
                            shackd::journal_cycle_line(s, 5000, {}, {1}) + "\n";
-  CHECK(text.find("X\tchargers_limiting\tminer_w:Dump Load S19 #1\n") != std::string::npos);
+  CHECK(text.find("X\tchargers_limiting\tminer_w:Dump Load S19 #1\tminer_temp_c:Dump Load S19 #1\t"
+                  "miner_temp_limit_c:Dump Load S19 #1\n") != std::string::npos);
   std::vector<shackd::JournalCycle> out;
   shackd::read_journal_minute(kMinute, text, out);
   REQUIRE(out.size() == 1);
@@ -177,4 +180,11 @@ TEST_CASE("a miner's own measured draw reads back by its name, bit for bit, for 
   REQUIRE(snap.miner_w[1]);
   CHECK(same_bits(snap.miner_w[1]->value, 2412.75));
   CHECK(kNow - snap.miner_w[1]->as_of == 4s);
+  REQUIRE(snap.miner_temp_c.size() == 2);
+  REQUIRE(snap.miner_temp_c[1]);
+  CHECK(same_bits(snap.miner_temp_c[1]->value, 88.25));
+  CHECK(kNow - snap.miner_temp_c[1]->as_of == 4s);
+  REQUIRE(snap.miner_temp_limit_c.size() == 2);
+  CHECK_FALSE(snap.miner_temp_limit_c[0]);
+  CHECK(snap.miner_temp_limit_c[1] == 90.0);
 }

@@ -186,8 +186,10 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
                                    .version = "0.1.0",
                                    .expire_after_s = 30,
                                    .devices = {"victron", "solark"},
-                                   .settings = {}};
+                                   .settings = {},
+                                   .miners = {{"primary_s21", "Primary S21+", 30}}};
   const auto msgs = shackd::discovery_messages(p, shackd::load_refs(p), o);
+  std::set<std::string> miner_keys;
   int sensors = 0, binary = 0, selects = 0, reasons = 0, problems = 0, expiring = 0, energy = 0;
   std::set<std::string> ids, entity_ids;
   for (const auto& m : msgs) {
@@ -208,6 +210,7 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
     if (component == "sensor") {
       ++sensors;
       CHECK(c.contains("value_template"));
+      if (c["state_topic"] == "shack/load/primary_s21/miner") miner_keys.insert(c["value_template"].get<std::string>());
       if (c["unique_id"].get<std::string>().find("_reason") != std::string::npos) ++reasons;
       if (c.value("device_class", "") == "energy") {
         // The Energy dashboard takes energy in kWh as total or total_increasing.
@@ -233,14 +236,17 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
   }
   // voltage, SOC, PV, load, battery power, battery temperature, 2 zones, the charge decision,
   // the devices' alarms, a reason and an energy today per load (6), and the energy today of PV,
-  // of the battery's charge and of its discharge
-  CHECK(sensors == 8 + 1 + 1 + 6 + 6 + 3);
+  // of the battery's charge and of its discharge, and the miner's own word (6)
+  CHECK(sensors == 8 + 1 + 1 + 6 + 6 + 3 + 6);
+  CHECK(miner_keys == std::set<std::string>{"{{ value_json.power_w }}", "{{ value_json.hashrate_ths }}",
+                                            "{{ value_json.max_temp_c }}", "{{ value_json.fan_rpm }}",
+                                            "{{ value_json.power_target_w }}", "{{ value_json.state }}"});
   CHECK(energy == 6 + 3);
   CHECK(reasons == 1 + 6);
   CHECK(binary == 6 + 3 + 2);  // relays, charge block + alarm + device alarm, a problem per device
   CHECK(problems == 3 + 2);
   CHECK(selects == 6);
-  CHECK(expiring == 8 + 1 + 2);  // everything read from shack/state
+  CHECK(expiring == 8 + 1 + 2 + 6);  // everything read from shack/state, and the miner's word
   CHECK(shackd::slug("Dump Load S19 #1") == "dump_load_s19_1");
 }
 

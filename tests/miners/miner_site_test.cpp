@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/cli/status.hpp"
 #include "sim/miner_model.hpp"
 #include "tests/support/fake_site.hpp"
 #include "tests/support/inline_miner.hpp"
@@ -231,6 +232,13 @@ TEST_CASE("a Braiins OS miner follows the measured surplus with its power target
   const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
   CHECK(j["target_w"] == 1400);
   CHECK(j["power_target_w"] == 1400);
+  // `shackd status` says it so (the miner model's draw ramps; its chips at 75 °C).
+  const std::string words = shackd::miner_status_words(s.site->broker.last("shack/load/primary_s21/miner"));
+  CHECK(words.starts_with("mining, 14"));
+  CHECK(words.find(" W (target 1400 W), ") != std::string::npos);
+  CHECK(words.find(" °C (limit 90 °C), fan ") != std::string::npos);
+  CHECK(words.ends_with(" rpm, Braiins OS 26.08.1-sim"));
+  CHECK(shackd::miner_status_words("not json").empty());
   // Its energy is counted from what it says it draws once its API answers, not its rating
   // (3878 W): the boot before that at the rating, then 2600 W and 1400 W.
   const auto energy = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/energy"));
@@ -266,4 +274,59 @@ TEST_CASE("the config's target: only on a kind that takes one, with a range, on 
 TEST_CASE("check refuses a power target on a miner whose profile does not run on the surplus") {
   test::FakeSite site("miners:\n  primary_s21: {kind: braiins, host: 127.0.0.1" + std::string(kTarget) + "}\n");
   CHECK(site.daemon->start());  // refused: cannot start
+}
+
+TEST_CASE("a miner at its own hot limit is put to sleep, its relay cut, an alarm raised, and restarted once cool") {
+  MinerSite s("luxos");
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  const auto before = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
+  CHECK(before["temp_limit_c"] == 90);  // LuxOS tempctrl's Hot
+  CHECK(before["max_temp_c"].get<double>() < 90);
+  // A blocked intake: its chips pass 90 °C. The next read (10 s polls) stops it as a safety
+  // stop: asleep first, the relay one cycle later.
+  s.miner.extra_c = 20;
+  s.run(15);
+  CHECK_FALSE(s.relay_on);
+  CHECK(s.miner.sleeps == 1);
+  REQUIRE(s.story.size() >= 2);
+  CHECK(s.story[s.story.size() - 2] == "sleep");
+  const auto reason = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/reason"));
+  CHECK(reason["name"] == "overheat");
+  MESSAGE(reason.dump());
+  auto alarms = nlohmann::json::parse(s.site->broker.last("shack/device_alarms"));
+  REQUIRE(alarms["alarms"].size() == 1);
+  CHECK(alarms["alarms"][0]["id"] == "primary_s21.overheat");
+  CHECK(alarms["alarms"][0]["text"].get<std::string>().find("its firmware's hot limit") != std::string::npos);
+  // Cut, its API is silent: the alarm stays in force, and the miner off for the cooldown.
+  s.miner.extra_c = 0;
+  s.run(9 * 60);
+  CHECK_FALSE(s.relay_on);
+  alarms = nlohmann::json::parse(s.site->broker.last("shack/device_alarms"));
+  CHECK(alarms["alarms"].size() == 1);
+  // Past it, the ordinary start: relay on, woken (LuxOS kept its sleep), and once it reads cool
+  // the alarm clears.
+  s.run(8 * 60);
+  CHECK(s.relay_on);
+  CHECK(s.miner.wakes == 1);
+  CHECK_FALSE(s.miner.asleep);
+  alarms = nlohmann::json::parse(s.site->broker.last("shack/device_alarms"));
+  CHECK(alarms["alarms"].empty());
+}
+
+TEST_CASE("a Whatsminer, whose firmware reports no limit, is held to the owner's overheat_c") {
+  MinerSite s("whatsminer", ", overheat_c: 80");
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  s.miner.extra_c = 8;  // 83 °C and 85 °C on its two boards
+  s.run(15);
+  CHECK_FALSE(s.relay_on);
+  CHECK(s.miner.sleeps == 1);
+  const auto reason = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/reason"));
+  CHECK(reason["name"] == "overheat");
+  const auto alarms = nlohmann::json::parse(s.site->broker.last("shack/device_alarms"));
+  REQUIRE(alarms["alarms"].size() == 1);
+  CHECK(alarms["alarms"][0]["text"].get<std::string>().find("overheat_c") != std::string::npos);
 }

@@ -106,7 +106,7 @@ TEST_CASE("LuxOS over TCP: its telemetry read, and curtail sleep in a session") 
   auto model = mining("luxos");
   drivers::miners::MinerConfig c;
   c.kind = model.kind;
-  LoopbackMiner server(model, 6 + 3);  // version, power, summary, temps, fans, config; logon, curtail, logoff
+  LoopbackMiner server(model, 7 + 3);  // version, power, summary, temps, tempctrl, fans, config; logon, curtail, logoff
   auto api = c.kind->make(c, drivers::miners::tcp_exchange("127.0.0.1", server.port(), c.kind->framing, std::chrono::seconds(2)));
   const auto t = api->read();
   REQUIRE_MESSAGE(t.answered, t.error);
@@ -114,7 +114,8 @@ TEST_CASE("LuxOS over TCP: its telemetry read, and curtail sleep in a session") 
   CHECK(*t.power_w == doctest::Approx(3250));
   CHECK(*t.hashrate_ths == doctest::Approx(95));
   CHECK(t.firmware.starts_with("LUXminer"));
-  REQUIRE(t.max_temp_c);
+  CHECK(*t.max_temp_c == doctest::Approx(76));  // its hottest board corner at full ramp
+  CHECK(*t.hot_temp_c == doctest::Approx(90));  // tempctrl's Hot
   const auto r = api->sleep();
   CHECK_MESSAGE(r.ok, r.detail);
   CHECK(model.sleeps == 1);
@@ -210,6 +211,7 @@ TEST_CASE("Braiins OS over HTTP: a login, its telemetry, a pause and a power tar
   CHECK(*t.hashrate_ths == doctest::Approx(95));
   CHECK(*t.max_temp_c == doctest::Approx(75));
   CHECK(*t.power_target_w == doctest::Approx(3250));
+  CHECK(*t.hot_temp_c == doctest::Approx(90));  // its cooling configuration's hot_temperature
   CHECK(t.firmware == "Braiins OS 26.08.1-sim");
   const auto target = api->set_power_target(2400);
   CHECK_MESSAGE(target.ok, target.detail);
@@ -221,7 +223,7 @@ TEST_CASE("Braiins OS over HTTP: a login, its telemetry, a pause and a power tar
   CHECK_MESSAGE(r.ok, r.detail);
   CHECK(model.sleeps == 1);
   CHECK(model.refused == 0);  // one login, the token sent back each time
-  CHECK(server.requests.load() == 1 + 4 + 2 + 1);  // login; details, stats, cooling, mode; two targets; pause
+  CHECK(server.requests.load() == 1 + 5 + 2 + 1);  // login; details, stats, cooling, config, mode; two targets; pause
 }
 
 TEST_CASE("Braiins OS: a wrong password is said as such, and nothing is written") {
@@ -273,7 +275,7 @@ TEST_CASE("probe --miner: each firmware is found by its own protocol on the port
   }
   SUBCASE("LuxOS") {
     auto model = mining("luxos");
-    LoopbackMiner server(model, 6);
+    LoopbackMiner server(model, 7);
     const auto r = drivers::miners::identify_miner("127.0.0.1", server.port(), "", kTimeout);
     REQUIRE(r.kind);
     CHECK(r.kind->key == "luxos");

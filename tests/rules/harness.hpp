@@ -42,6 +42,8 @@ struct Site {
   Input chargers_limiting;  // 1: the chargers hold PV back (absorption, float)
   std::vector<Input> zone_c = std::vector<Input>(2);
   std::vector<Input> miner_w = std::vector<Input>(2);  // what each miner says it draws; missing unless set
+  std::vector<Input> miner_temp_c = std::vector<Input>(2);  // each miner's hottest sensor; missing unless set
+  std::vector<std::optional<double>> miner_temp_limit_c = std::vector<std::optional<double>>(2);
   bool pv_partial = false, load_partial = false;  // a part of the sum is missing: a lower bound
 
   Site() {
@@ -67,7 +69,7 @@ struct Site {
     for (Input* in : {&monitor_v, &gx_v, &solark_v, &battery_a, &battery_temp_c, &pv_w, &load_w, &chargers_limiting}) {
       if (in->value && !in->frozen) in->as_of = now;
     }
-    for (auto* group : {&zone_c, &miner_w}) {
+    for (auto* group : {&zone_c, &miner_w, &miner_temp_c}) {
       for (auto& z : *group) {
         if (z.value && !z.frozen) z.as_of = now;
       }
@@ -88,6 +90,8 @@ struct Site {
     s.load_w_partial = load_partial;
     for (const auto& z : zone_c) s.zone_temp_c.push_back(z.reading());
     for (const auto& w : miner_w) s.miner_w.push_back(w.reading());
+    for (const auto& t : miner_temp_c) s.miner_temp_c.push_back(t.reading());
+    s.miner_temp_limit_c = miner_temp_limit_c;
     return s;
   }
 
