@@ -155,10 +155,13 @@ class Daemon {
   void account_energy(rules::SteadyTime now, std::int64_t wall);
   void check_database_file();
   void mqtt_down(const std::string& cause);
+  // `target_w`: an actuation through a miner's API that set its power target.
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
-             std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt);
+             std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt,
+             std::optional<double> target_w = std::nullopt);
   void record_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                    const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap, std::optional<bool> on);
+                    const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap, std::optional<bool> on,
+                    std::optional<double> target_w);
   void flush_pending_events();  // profile changes recorded before the store was open
   void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
   std::string status_line() const;

@@ -42,9 +42,18 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
   MinerReport report = m.link->take();
   for (auto& [order, result] : report.done) {
     if (order.command == MinerCommand::sleep) in.sleep_done = result;
+    // Each command through its API is an actuation of the load, with no relay state: in the
+    // history, and the targets in the day report.
     if (order.command == MinerCommand::target && result.ok) {
       m.target_taken = order.watts;
       log::info("miner {}: power target {:.0f} W ({})", l.id, order.watts, rules::describe(m.target_reason));
+      event("actuation", l.id, m.target_reason, fmt::format("power target {:.0f} W through its API", order.watts),
+            clock_.wall_s(), &snap_, std::nullopt, order.watts);
+    } else if (order.command != MinerCommand::target) {
+      event("actuation", l.id, d.reason,
+            fmt::format("{} through its API: {}", command_name(order.command),
+                        result.ok ? std::string("accepted") : "refused: " + result.detail),
+            clock_.wall_s(), &snap_);
     }
     if (!result.ok) log::warn("miner {}: {} refused: {}", l.id, command_name(order.command), result.detail);
   }

@@ -18,11 +18,11 @@ namespace shackd {
 
 void Daemon::event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
                    const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap,
-                   std::optional<bool> on) {
+                   std::optional<bool> on, std::optional<double> target_w) {
   // Never throws: an event is a record of the cycle, and a record that fails (the store's queue,
   // the broker, text that is not UTF-8) is counted, not allowed to end the cycle.
   try {
-    record_event(kind, load_id, r, detail, wall_now, snap, on);
+    record_event(kind, load_id, r, detail, wall_now, snap, on, target_w);
   } catch (const std::exception& e) {
     side_failed(SideJob::events, e.what());
   }
@@ -30,13 +30,14 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
 
 void Daemon::record_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
                           const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap,
-                          std::optional<bool> on) {
+                          std::optional<bool> on, std::optional<double> target_w) {
   Event e;
   e.at_unix_s = wall_now;
   e.kind = kind == "override_rejected" ? "override" : kind;
   // Ids and details may quote what a client sent: valid UTF-8 from here on, and bounded.
   if (!load_id.empty()) e.load_id = drivers::text::clean_utf8(load_id, 64);
   e.commanded_on = on;
+  e.target_w = target_w;
   e.reason_code = static_cast<int>(r.code);
   e.reason = std::string(rules::code_name(r.code));
   e.detail = drivers::text::clean_utf8(detail.empty() ? rules::describe(r) : detail, 1024);

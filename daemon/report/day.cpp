@@ -97,18 +97,29 @@ std::optional<Day> read_day(db::Db& db, const StoredProfiles& profiles, const st
   std::map<std::string, std::size_t> by_id;
   for (const auto& l : load_refs(profiles)) {
     by_id[l.id] = day.loads.size();
-    day.loads.push_back({l.id, l.name, false, {}});
+    day.loads.push_back({l.id, l.name, false, {}, {}});
   }
   auto before = db.prepare(
       "SELECT load_id, commanded_on FROM events WHERE kind = 'actuation' AND at < ?1 AND id IN "
-      "(SELECT max(id) FROM events WHERE kind = 'actuation' AND at < ?1 GROUP BY load_id)");
+      "(SELECT max(id) FROM events WHERE kind = 'actuation' AND commanded_on IS NOT NULL AND at < ?1 "
+      "GROUP BY load_id)");
   before.bind(1, from);
   while (before.step()) {
     const auto it = by_id.find(before.text(0));
     if (it != by_id.end()) day.loads[it->second].on_at_start = before.integer(1) != 0;
   }
+  // The target in force at midnight, for a miner that ran into the day on one.
+  auto target_before = db.prepare(
+      "SELECT load_id, target_w FROM events WHERE id IN (SELECT max(id) FROM events WHERE kind = 'actuation' "
+      "AND target_w IS NOT NULL AND at < ?1 GROUP BY load_id)");
+  target_before.bind(1, from);
+  while (target_before.step()) {
+    const auto it = by_id.find(target_before.text(0));
+    if (it != by_id.end() && day.loads[it->second].on_at_start) day.loads[it->second].targets.push_back({day.start, target_before.real(1)});
+  }
   auto ev = db.prepare(
-      "SELECT at, kind, load_id, commanded_on, reason, detail FROM events WHERE at >= ?1 AND at < ?2 ORDER BY id");
+      "SELECT at, kind, load_id, commanded_on, reason, detail, target_w FROM events WHERE at >= ?1 AND at < ?2 "
+      "ORDER BY id");
   ev.bind(1, from).bind(2, to);
   while (ev.step()) {
     const auto at = parse_iso_utc(ev.text(0));
@@ -117,8 +128,10 @@ std::optional<Day> read_day(db::Db& db, const StoredProfiles& profiles, const st
     const std::string load = ev.opt_text(2).value_or("");
     if (kind == "actuation") {
       const auto it = by_id.find(load);
-      if (it == by_id.end() || ev.is_null(3)) continue;
-      day.loads[it->second].switches.push_back({*at, ev.integer(3) != 0, ev.text(4), ev.text(5)});
+      if (it == by_id.end()) continue;
+      // No relay state: a command through a miner's API; a power target it took is drawn.
+      if (!ev.is_null(3)) day.loads[it->second].switches.push_back({*at, ev.integer(3) != 0, ev.text(4), ev.text(5)});
+      else if (!ev.is_null(6)) day.loads[it->second].targets.push_back({*at, ev.real(6)});
     } else if (kind == "alarm" || kind == "override" || kind == "config") {
       day.marks.push_back({*at, kind, (load.empty() ? "" : load + ": ") + ev.text(5)});
     }

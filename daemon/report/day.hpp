@@ -23,11 +23,17 @@ struct Switch {
   std::string detail;  // the words: "48.10 V below the stop voltage 48.50 V"
 };
 
+struct Target {
+  std::int64_t t;
+  double w;  // the power target its API took
+};
+
 struct LoadLine {
   std::string id;           // "miner:Primary S21+"
   std::string name;         // "Primary S21+"
   bool on_at_start = false;  // as the last switch before the day left it
   std::vector<Switch> switches;
+  std::vector<Target> targets;  // a miner that follows the surplus: each target it took
 };
 
 struct Mark {

@@ -98,6 +98,30 @@ std::string xml_escape(const std::string& s) {
   return out;
 }
 
+// A miner that follows the surplus: its power target as a step line across its bar, the bar's
+// height its highest target of the day, from each target it took until the next, its stop or the
+// end of the record; the range is labelled at the right.
+void targets(Page& p, const LoadLine& l, double top, std::int64_t recorded) {
+  if (l.targets.empty()) return;
+  double max_w = 0, min_w = 1e9;
+  for (const auto& t : l.targets) max_w = std::max(max_w, t.w), min_w = std::min(min_w, t.w);
+  const auto y = [&](double w) { return top + 16 - 14 * w / max_w; };
+  std::string d;
+  for (std::size_t i = 0; i < l.targets.size(); ++i) {
+    const auto& t = l.targets[i];
+    std::int64_t until = i + 1 < l.targets.size() ? l.targets[i + 1].t : recorded;
+    for (const auto& s : l.switches) {
+      if (!s.on && s.t >= t.t && s.t < until) until = s.t;
+    }
+    if (until <= t.t) continue;
+    d += fmt::format("M{:.1f},{:.1f}H{:.1f}", p.x(t.t), y(t.w), p.x(until));
+  }
+  p.out += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#00441b\" stroke-width=\"2\"/>\n", d);
+  p.text(kLeft + kPlotW + 6, top + 13,
+         fmt::format("target {:.0f}-{:.0f} W, {} set{}", min_w, max_w, l.targets.size(), l.targets.size() == 1 ? "" : "s"),
+         "class=\"s\" fill=\"#00441b\"");
+}
+
 std::string render_svg(const Day& d) {
   Page p(d);
   // Heights: voltage 260, power 170, a row per load (two label lines), the marks' list.
@@ -172,7 +196,8 @@ std::string render_svg(const Day& d) {
     for (const auto& s : l.switches) recorded = std::max(recorded, s.t);
   }
   recorded = std::min(recorded, d.end);
-  p.text(kLeft, l_top - 12, "Loads: on (green), with the time and reason of each switch", "class=\"h\"");
+  p.text(kLeft, l_top - 12, "Loads: on (green), with the time and reason of each switch; dark line: a miner's power target",
+         "class=\"h\"");
   if (recorded < d.end) {
     p.text(p.x(recorded) + 4, l_top - 12, "no record after " + hhmm(recorded), "class=\"s\"");
   }
@@ -206,6 +231,7 @@ std::string render_svg(const Day& d) {
                            top + 31 + 12 * lane, xml_escape(s.detail), xml_escape(label));
     }
     bar(recorded);
+    targets(p, l, top, recorded);
     if (recorded < d.end) {
       p.out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"18\" fill=\"#ffffff\" "
                            "fill-opacity=\"0.7\"/>\n", p.x(recorded), top, p.x(d.end) - p.x(recorded));

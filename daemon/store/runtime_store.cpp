@@ -152,11 +152,11 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
   if (!events_.empty()) {
     auto ins = db_.prepare(
         "INSERT INTO events (at, kind, load_id, commanded_on, reason_code, reason, detail, battery_v, voltage_source, "
-        "pv_w, load_w, temp_c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "pv_w, load_w, temp_c, target_w) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const Event& e : events_) {
       ins.bind(1, iso_utc(e.at_unix_s)).bind(2, e.kind).bind(3, e.load_id).bind(4, e.commanded_on);
       ins.bind(5, e.reason_code).bind(6, e.reason).bind(7, e.detail).bind(8, e.battery_v).bind(9, e.voltage_source);
-      ins.bind(10, e.pv_w).bind(11, e.load_w).bind(12, e.temp_c).run();
+      ins.bind(10, e.pv_w).bind(11, e.load_w).bind(12, e.temp_c).bind(13, e.target_w).run();
       ++stats.events;
     }
   }

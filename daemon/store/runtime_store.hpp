@@ -45,6 +45,7 @@ struct Event {
   std::optional<double> battery_v;
   std::optional<std::string> voltage_source;
   std::optional<double> pv_w, load_w, temp_c;
+  std::optional<double> target_w;  // an actuation through a miner's API: the power target it took
 };
 
 struct TelemetrySample {

@@ -39,6 +39,18 @@ void actuation(shackd::RuntimeStore& s, std::int64_t at, const std::string& load
   e.detail = detail;
   s.add_event(e);
 }
+
+// A command through the miner's API: an actuation with no relay state; a target carries its watts.
+void api_command(shackd::RuntimeStore& s, std::int64_t at, const std::string& load, std::optional<double> target_w) {
+  shackd::Event e;
+  e.at_unix_s = at;
+  e.kind = "actuation";
+  e.load_id = load;
+  e.reason = target_w ? "target_surplus" : "below_stop_voltage";
+  e.detail = target_w ? "power target through its API" : "sleep through its API: accepted";
+  e.target_w = target_w;
+  s.add_event(e);
+}
 }  // namespace
 
 TEST_CASE("a day's report: the switches, their reasons and the alarms, in the site's local time") {
@@ -47,6 +59,9 @@ TEST_CASE("a day's report: the switches, their reasons and the alarms, in the si
   shackd::RuntimeStore store(m.db);
   // Left on the evening before: on at midnight.
   actuation(store, kMidnight - 3600, "primary_s21", true, rules::ReasonCode::running, "on the day before");
+  api_command(store, kMidnight - 1800, "primary_s21", 3000);  // not a switch: it is still on at midnight
+  api_command(store, kMidnight + 6 * 3600, "primary_s21", 2400);
+  api_command(store, kMidnight + 7 * 3600 + 41 * 60, "primary_s21", std::nullopt);  // asleep, then its relay
   actuation(store, kMidnight + 7 * 3600 + 42 * 60, "primary_s21", false, rules::ReasonCode::below_stop_voltage,
             "47.90 V below the stop voltage 48.00 V");
   actuation(store, kMidnight + 11 * 3600 + 5 * 60, "primary_s21", true, rules::ReasonCode::running, "52.1 V");
@@ -78,6 +93,10 @@ TEST_CASE("a day's report: the switches, their reasons and the alarms, in the si
   CHECK(primary.id == "primary_s21");
   CHECK(primary.on_at_start);
   REQUIRE(primary.switches.size() == 2);  // the day's own: not the evening before, not the next day
+  REQUIRE(primary.targets.size() == 2);   // the one in force at midnight, the day's own; a sleep is none
+  CHECK(primary.targets[0].t == kMidnight);
+  CHECK(primary.targets[0].w == 3000);
+  CHECK(primary.targets[1].w == 2400);
   CHECK(day->marks.size() == 1);
 
   Zone tz("America/Los_Angeles");
@@ -87,6 +106,16 @@ TEST_CASE("a day's report: the switches, their reasons and the alarms, in the si
   CHECK(svg.find("<title>47.90 V below the stop voltage 48.00 V</title>") != std::string::npos);
   CHECK(svg.find("03:00 alarm: the battery monitor is stale, deciding on &lt;the GX&gt; &amp; co") != std::string::npos);
   CHECK(svg.find("Primary S21+ start") != std::string::npos);  // its threshold, labelled
+  // Its target: 3000 W from midnight, 2400 W from 06:00 until its stop at 07:42, a line in its
+  // bar (x: 80 + 1090 px a day).
+  CHECK(svg.find("target 2400-3000 W, 2 sets") != std::string::npos);
+  CHECK(svg.find("<path d=\"M80.0,") != std::string::npos);
+  CHECK(svg.find("H352.5M352.5,") != std::string::npos);
+  CHECK(svg.find("H429.7\"") != std::string::npos);
+  if (const char* keep = std::getenv("SHACKD_KEEP_SVG")) {
+    std::FILE* f = std::fopen(keep, "w");  // to look at it: SHACKD_KEEP_SVG=/tmp/day.svg
+    if (f) std::fputs(svg.c_str(), f), std::fclose(f);
+  }
   CHECK(svg.find("the next day") == std::string::npos);
 
   CHECK_FALSE(shackd::report::read_day(m.db, profiles, "2026-02-30", why));

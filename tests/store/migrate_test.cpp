@@ -190,8 +190,7 @@ TEST_CASE("a database that holds data is backed up before it migrates; the newes
   const auto r = migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
   REQUIRE(r.backup_path);
   CHECK(r.backup_path->find("a.db.bak-") != std::string::npos);
-  CHECK(r.backup_path->size() > 3);
-  CHECK(r.backup_path->substr(r.backup_path->size() - 3) == fmt::format("-v{}", latest()));
+  CHECK(r.backup_path->ends_with(fmt::format("-v{}", latest())));
   {
     shackd::db::Db copy(*r.backup_path);
     CHECK(copy.scalar_int("PRAGMA user_version") == latest());
