@@ -24,6 +24,7 @@
 #include "drivers/kinds.hpp"
 #include "drivers/solark.hpp"
 #include "sim/kind_units.hpp"
+#include "sim/miner_server.hpp"
 #include "sim/model.hpp"
 #include "sim/mqtt_site.hpp"
 #include "sim/server.hpp"
@@ -75,6 +76,10 @@ options:
                                 ENERGY.Power, every sensor period; repeat)
   --tasmota-sensor ZONE=TOPIC   zone ZONE's temperature on tele/TOPIC/SENSOR (repeat)
   --sensor-period S       seconds between sensor messages (default 10)
+  --miner LOAD=KIND:PORT  load LOAD is a miner whose firmware's API answers on PORT (0: any):
+                          luxos, whatsminer or braiins; powered by its load's relay, its draw
+                          the load's (its --load watts its nominal); password sim-secret
+  --miner-boot-s S        a miner's boot after power on (default 90), its ramp 4/3 of it
 
 commands:
   set battery_v|pv_w|house_w|battery_temp_c|internal_ohm|soc_pct VALUE
@@ -89,6 +94,8 @@ commands:
   load NAME on|off        load NAME WATTS
   fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
   relay LOAD mute|stuck|ok   (mute: never answers; stuck: ignores commands, reports its real state)
+  miner LOAD extra_c C    its chips run C °C hotter (a hot room, a blocked intake)
+  miner LOAD api dead|ok  its API stops (or starts again) answering, the miner hashing on
   status                  one line with the model's state, request counts and the chargers' limits
                           (dvcc: GX 2705, -1 none; solark_max_charge_a: Sol-Ark 210, FC16 only)
   mark, latency           time from the first GX request after `mark` to the first relay command
@@ -113,6 +120,13 @@ struct Options {
   sim::GxMap gx_map;
   double speed = 1;
   double repeat_s = 0;
+  struct Miner {
+    std::string load;
+    const drivers::miners::MinerKind* kind = nullptr;
+    int port = 0;
+  };
+  std::vector<Miner> miners;  // --miner
+  double miner_boot_s = 90;
 };
 
 double number(const std::string& s, const std::string& what) {
@@ -198,6 +212,19 @@ int main(int argc, char** argv) {
         }
         if (d.port < 0 || d.port > 65535) throw std::runtime_error("--device " + d.name + ": port out of range");
         o.devices.push_back(std::move(d));
+      } else if (a == "--miner") {
+        const auto eq = v.find('='), colon = v.rfind(':');
+        if (eq == std::string::npos || colon == std::string::npos || colon < eq) {
+          throw std::runtime_error("--miner wants LOAD=KIND:PORT, got '" + v + "'");
+        }
+        Options::Miner m{v.substr(0, eq), drivers::miners::find_miner_kind(v.substr(eq + 1, colon - eq - 1)),
+                         integer(v.substr(colon + 1), "--miner " + v.substr(0, eq) + " port")};
+        if (!m.kind) throw std::runtime_error("--miner " + m.load + ": no miner kind '" + v.substr(eq + 1, colon - eq - 1) + "' (luxos, whatsminer, braiins)");
+        if (m.port < 0 || m.port > 65535) throw std::runtime_error("--miner " + m.load + ": port out of range");
+        o.miners.push_back(std::move(m));
+      } else if (a == "--miner-boot-s") {
+        o.miner_boot_s = number(v, a);
+        if (!(o.miner_boot_s >= 1 && o.miner_boot_s <= 3600)) throw std::runtime_error("--miner-boot-s: 1 to 3600");
       } else if (a == "--metered-relay") {
         o.metered.insert(v);
       } else if (a == "--load") {
@@ -238,10 +265,28 @@ int main(int argc, char** argv) {
     extra.push_back(std::make_unique<sim::DeviceServer>(d.name, o.bind, d.port, sim::units_for(*d.kind), model, model_mutex));
     sim::serve_charge_limits(*extra.back(), *d.kind, 100);
   }
+  // Each miner: its firmware's model behind its load's relay, its API on its own port.
+  std::map<std::string, sim::MinerModel> miners;
+  std::vector<std::pair<std::string, std::unique_ptr<sim::MinerServer>>> miner_servers;
+  for (const auto& m : o.miners) {
+    const auto load = model.loads.find(m.load);
+    if (load == model.loads.end()) {
+      fmt::print(stderr, "shackd-sim: --miner {}: no --load {}=WATTS defined\n", m.load, m.load);
+      return 64;
+    }
+    sim::MinerModel& mm = miners[m.load];
+    mm.kind = m.kind;
+    mm.nominal_w = load->second.power_w;
+    mm.boot_s = o.miner_boot_s;
+    mm.ramp_s = o.miner_boot_s * 4 / 3;
+    mm.max_target_w = std::max(mm.max_target_w, mm.nominal_w);
+    miner_servers.emplace_back(m.load, std::make_unique<sim::MinerServer>(o.bind, m.port, mm, model_mutex));
+  }
   try {
     victron.start();
     solark.start();
     for (auto& d : extra) d->start();
+    for (auto& [load, server] : miner_servers) server->start();
   } catch (const std::exception& e) {
     fmt::print(stderr, "shackd-sim: {}\n", e.what());
     return 71;
@@ -265,6 +310,11 @@ int main(int argc, char** argv) {
       last = now;
       std::lock_guard lock(model_mutex);
       sim::couple_charge_limits(model, victron, solark, o.solark_unit, others);
+      for (auto& [load, mm] : miners) {
+        auto& l = model.loads[load];
+        mm.advance(dt, l.on);
+        l.power_w = mm.draw_w();  // what the miner draws is what its load takes
+      }
       model.advance(t, dt, scenario.get());
     }
   });
@@ -296,6 +346,7 @@ int main(int argc, char** argv) {
   }
   std::string more;
   for (const auto& d : extra) more += fmt::format(" {}={}:{}", d->name(), o.bind, d->port());
+  for (const auto& [load, server] : miner_servers) more += fmt::format(" miner.{}={}:{}", load, o.bind, server->port());
   fmt::print("ready victron={}:{} solark={}:{}{}\n", o.bind, victron.port(), o.bind, solark.port(), more);
   std::fflush(stdout);
 
@@ -361,6 +412,12 @@ int main(int argc, char** argv) {
                    victron.requests(), solark.requests(), victron.writes() + solark.writes(),
                    victron.dvcc_max_charge_current(), solark.writable(o.solark_unit, 210).value_or(-1),
                    model.pv_victron_w(), model.pv_solark_w());
+        for (const auto& [load, mm] : miners) {
+          fmt::print("miner.{} powered={} asleep={} draw_w={:.0f} chip_c={:.1f} sleeps={} wakes={} target_w={:.0f} "
+                     "target_writes={} refused={}\n",
+                     load, mm.powered, mm.asleep, mm.draw_w(), mm.chip_c(), mm.sleeps, mm.wakes, mm.target_w,
+                     mm.target_writes, mm.refused);
+        }
       } else if (w[0] == "set" && w.size() == 3) {
         const double v = number(w[2], w[1]);
         std::lock_guard lock(model_mutex);
@@ -396,6 +453,14 @@ int main(int argc, char** argv) {
         std::lock_guard lock(model_mutex);
         std::erase(model.solark_faults, code);
         if (w[2] == "on") model.solark_faults.push_back(code);
+        fmt::print("ok\n");
+      } else if (w[0] == "miner" && w.size() == 4) {
+        std::lock_guard lock(model_mutex);
+        const auto it = miners.find(w[1]);
+        if (it == miners.end()) throw std::runtime_error("no miner '" + w[1] + "' (--miner " + w[1] + "=KIND:PORT)");
+        if (w[2] == "extra_c") it->second.extra_c = number(w[3], "extra_c");
+        else if (w[2] == "api" && (w[3] == "dead" || w[3] == "ok")) it->second.api_dead = w[3] == "dead";
+        else throw std::runtime_error("miner " + w[1] + ": extra_c C, or api dead|ok");
         fmt::print("ok\n");
       } else if (w[0] == "load" && w.size() == 3) {
         std::lock_guard lock(model_mutex);

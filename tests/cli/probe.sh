@@ -100,6 +100,25 @@ start_sim cold --bms-min-cell-c -3
 out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1)
 check "a cold BMS told, with its 0 A limit" 'grep -qE "^#   unit 225: battery \(a BMS\): .*coldest cell -3.0 °C, charge limit 0.0 A" <<<"$out"'
 
+# shackd-sim --miner: each firmware's API on its own port, dead while its load's relay is off,
+# answering once powered and booted; probe --miner finds each by its own protocol.
+start_sim miners --load primary=3250 --miner primary=luxos:0 --load dump=3000 --miner dump=braiins:0 --miner-boot-s 1
+lport=$(sed -nE 's/^ready .* miner.primary=127.0.0.1:([0-9]+).*/\1/p' "$dir/miners.out")
+bport=$(sed -nE 's/^ready .* miner.dump=127.0.0.1:([0-9]+).*/\1/p' "$dir/miners.out")
+out=$("$shackd" probe --miner "127.0.0.1:$lport" --timeout-ms 300 2>&1); rc=$?
+check "an unpowered miner does not answer: exit 69 (got $rc)" '[[ $rc -eq 69 ]]'
+echo "load primary on" >&"$fd"
+echo "load dump on" >&"$fd"
+for _ in $(seq 50); do
+  out=$("$shackd" probe --miner "127.0.0.1:$lport" --timeout-ms 300 2>&1) && break
+  sleep 0.1
+done
+check "the LuxOS miner found once powered, mining" \
+  'grep -qE "^# LuxOS \(Luxor firmware\) on port $lport: LUXminer 2026.11.1-sim, mining, [0-9]+ W" <<<"$out"'
+out=$(SHACKD_MINER_PASSWORD=sim-secret "$shackd" probe --miner "127.0.0.1:$bport" --timeout-ms 300 2>&1); rc=$?
+check "the Braiins OS miner found over HTTP, with its target range (exit $rc)" \
+  '[[ $rc -eq 0 ]] && grep -qxF "# its power targets: 800-3600 W (default 3000 W)" <<<"$out"'
+
 # Nothing there: a clear line and exit 69, quickly (a refused connection is not retried).
 out=$(timeout 20 "$shackd" probe --victron 127.0.0.1:1 --timeout-ms 200 2>&1); rc=$?
 check "nothing listening: exit 69 (got $rc)" '[[ $rc -eq 69 ]] && grep -q "^# no answer from the GX" <<<"$out"'
