@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "daemon/loop/state_restore.hpp"
 #include "daemon/publish/render.hpp"
@@ -37,7 +38,8 @@ void Daemon::record_event(const std::string& kind, const std::string& load_id, c
   // Ids and details may quote what a client sent: valid UTF-8 from here on, and bounded.
   if (!load_id.empty()) e.load_id = drivers::text::clean_utf8(load_id, 64);
   e.commanded_on = on;
-  e.target_w = target_w;
+  // Only a target the schema takes (0010's CHECK): a row it refused would fail the whole flush.
+  if (target_w && std::isfinite(*target_w) && *target_w > 0 && *target_w < 100000) e.target_w = target_w;
   e.reason_code = static_cast<int>(r.code);
   e.reason = std::string(rules::code_name(r.code));
   e.detail = drivers::text::clean_utf8(detail.empty() ? rules::describe(r) : detail, 1024);
