@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 
@@ -61,6 +62,10 @@ void MinerServer::start() {
     port_ = port_ == 0 ? http_->server.bind_to_any_port(bind_) : (http_->server.bind_to_port(bind_, port_) ? port_ : -1);
     if (port_ <= 0) throw std::runtime_error("miner: cannot listen on " + bind_);
     thread_ = std::thread([this] { http_->server.listen_after_bind(); });
+    // A stop() before its loop runs would be lost (cpp-httplib only stops a running server) and
+    // the destructor's join would hang: back only once it runs, 5 s at most.
+    for (int i = 0; i < 5000 && !http_->server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!http_->server.is_running()) throw std::runtime_error("miner: its HTTP server did not start");
     return;
   }
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -81,20 +81,15 @@ class Braiins final : public MinerApi {
       // Its cooling configuration's hot_temperature, whichever mode holds it (auto, manual,
       // immersion, hydro: REST GET /api/v1/configuration/miner, temperature.mode.<mode>; the
       // Braiins OS Public REST API 1.7.0 and bos-plus-api cooling.proto: "fans start to run at
-      // 100 %"). Re-read every 30th poll: the reply carries the pools too.
-      if (polls_++ % 30 == 0) {
-        hot_c_.reset();
-        try {
-          const json conf = call("GET", "/api/v1/configuration/miner");
-          for (const char* mode : {"auto", "manual", "immersion", "hydro"}) {
-            const auto h = number_in(conf, {"temperature", "mode", mode, "hot_temperature", "degree_c"});
-            if (h && *h > 20 && *h < 150) hot_c_ = *h;
-          }
-        } catch (const std::runtime_error&) {
-          // Without it, the owner's overheat_c (if any) is the limit.
+      // 100 %"). Without it, the owner's overheat_c (if any) is the limit.
+      t.hot_temp_c = hot_c_.get([&]() -> std::optional<double> {
+        const json conf = call("GET", "/api/v1/configuration/miner");
+        for (const char* mode : {"auto", "manual", "immersion", "hydro"}) {
+          const auto h = number_in(conf, {"temperature", "mode", mode, "hot_temperature", "degree_c"});
+          if (h && *h > 20 && *h < 150) return h;
         }
-      }
-      t.hot_temp_c = hot_c_;
+        return std::nullopt;
+      });
       try {
         // The target it runs to: tunermode.target.powertarget.power_target.watt (REST GET
         // /api/v1/performance/mode).
@@ -187,8 +182,7 @@ class Braiins final : public MinerApi {
 
   Exchange exchange_;
   std::string user_, password_, token_;
-  unsigned polls_ = 0;
-  std::optional<double> hot_c_;
+  Occasional hot_c_;
 };
 
 }  // namespace

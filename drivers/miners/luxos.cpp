@@ -40,20 +40,14 @@ class Luxos final : public MinerApi {
         }
       }
       // TEMPCTRL[0].Hot: the temperature its fans run at 100 % (tempctrl; Target, Hot and
-      // Dangerous as pyasic config/temperature.py from_luxos reads them). Re-read every 30th
-      // poll: the owner may change it, it is not worth a command each time.
-      if (polls_++ % 30 == 0) {
-        hot_c_.reset();
-        try {
-          const auto tc = call("tempctrl");
-          if (tc.contains("TEMPCTRL") && tc["TEMPCTRL"].is_array() && !tc["TEMPCTRL"].empty()) {
-            if (const auto h = number_at(tc["TEMPCTRL"][0], "Hot"); h && *h > 20 && *h < 150) hot_c_ = *h;
-          }
-        } catch (const std::runtime_error&) {
-          // A firmware without tempctrl: the owner's overheat_c, if any, is the limit.
-        }
-      }
-      t.hot_temp_c = hot_c_;
+      // Dangerous as pyasic config/temperature.py from_luxos reads them). A firmware without
+      // tempctrl: the owner's overheat_c, if any, is the limit.
+      t.hot_temp_c = hot_c_.get([&]() -> std::optional<double> {
+        const auto tc = call("tempctrl");
+        if (!tc.contains("TEMPCTRL") || !tc["TEMPCTRL"].is_array() || tc["TEMPCTRL"].empty()) return std::nullopt;
+        const auto h = number_at(tc["TEMPCTRL"][0], "Hot");
+        return h && *h > 20 && *h < 150 ? h : std::nullopt;
+      });
       // FANS[i].RPM (pyasic backends/luxminer.py).
       const auto fans = call("fans");
       if (fans.contains("FANS") && fans["FANS"].is_array()) {
@@ -122,8 +116,7 @@ class Luxos final : public MinerApi {
 
   Exchange exchange_;
   std::string firmware_;
-  unsigned polls_ = 0;
-  std::optional<double> hot_c_;
+  Occasional hot_c_;
 };
 
 }  // namespace

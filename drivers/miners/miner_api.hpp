@@ -4,6 +4,7 @@
 // request/reply exchange (tcp_exchange.hpp on the wire, the simulator's handler in tests).
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace drivers::miners {
@@ -48,5 +49,26 @@ class MinerApi {
 };
 
 std::string_view state_name(MinerState s);
+
+// A figure a firmware changes rarely (its temperature limits), asked at the first poll and every
+// 30th after: one command a poll would be wasted. A read that fails keeps the figure last read, so
+// a lost reply does not drop a safety limit for 30 polls; one that answers without it clears it.
+class Occasional {
+ public:
+  template <typename Read>  // Read: () -> std::optional<double>; throws std::runtime_error unanswered
+  std::optional<double> get(Read read) {
+    if (polls_++ % 30 == 0) {
+      try {
+        value_ = read();
+      } catch (const std::runtime_error&) {
+      }
+    }
+    return value_;
+  }
+
+ private:
+  unsigned polls_ = 0;
+  std::optional<double> value_;
+};
 
 }  // namespace drivers::miners

@@ -1,27 +1,27 @@
-// The miner clients on the wire: the simulator's miner behind a real TCP server on loopback, in
-// each framing (HTTP behind cpp-httplib's server); a miner that accepts and never answers costs one timeout, not a hang.
+// The miner clients on the wire: the simulator's miner served on loopback as shackd-sim serves it
+// (sim/miner_server.hpp: each kind's framing, HTTP behind cpp-httplib's server); a miner that
+// accepts and never answers costs one timeout, not a hang.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <httplib.h>
-
-#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "drivers/miners/http_exchange.hpp"
 #include "drivers/miners/identify.hpp"
 #include "drivers/miners/tcp_exchange.hpp"
 #include "sim/miner_model.hpp"
+#include "sim/miner_server.hpp"
 
 namespace {
 
-// Serves `connections` requests, one per connection, then stops. `silent`: accepts and says nothing.
-class LoopbackMiner {
+// Accepts one connection and says nothing, until the client gives up and closes (bounded: 2 s).
+class SilentMiner {
  public:
-  LoopbackMiner(sim::MinerModel& model, int connections, bool silent = false) : model_(model) {
+  SilentMiner() {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -31,17 +31,17 @@ class LoopbackMiner {
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
     ::listen(fd_, 4);
-    thread_ = std::thread([this, connections, silent] {
-      for (int i = 0; i < connections; ++i) {
-        const int c = ::accept(fd_, nullptr, nullptr);
-        if (c < 0) return;
-        if (!silent) serve(c);
-        else hold(c);
-        ::close(c);
+    thread_ = std::thread([this] {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[256];
+      pollfd p{c, POLLIN, 0};
+      while (::poll(&p, 1, 2000) > 0 && ::recv(c, buf, sizeof buf, 0) > 0) {
       }
+      ::close(c);
     });
   }
-  ~LoopbackMiner() {
+  ~SilentMiner() {
     ::shutdown(fd_, SHUT_RDWR);
     thread_.join();
     ::close(fd_);
@@ -49,46 +49,19 @@ class LoopbackMiner {
   int port() const { return port_; }
 
  private:
-  void serve(int c) {
-    std::string in;
-    char buf[4096];
-    const bool framed = model_.kind->framing == drivers::miners::MinerKind::Framing::length_le32;
-    // Read the whole request: a JSON object (cgminer) or its length's worth (v3).
-    for (;;) {
-      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
-      if (n <= 0) return;
-      in.append(buf, static_cast<std::size_t>(n));
-      if (framed && in.size() >= 4) {
-        const std::uint32_t len = static_cast<unsigned char>(in[0]) | static_cast<unsigned char>(in[1]) << 8 |
-                                  static_cast<unsigned char>(in[2]) << 16 | static_cast<std::uint32_t>(static_cast<unsigned char>(in[3])) << 24;
-        if (in.size() >= 4 + len) {
-          in = in.substr(4, len);
-          break;
-        }
-      }
-      if (!framed && !in.empty() && in.back() == '}') break;
-    }
-    std::string out = model_.handle(in);
-    if (framed) {
-      std::string head(4, '\0');
-      for (int i = 0; i < 4; ++i) head[static_cast<std::size_t>(i)] = static_cast<char>((out.size() >> (8 * i)) & 0xff);
-      out = head + out;
-    } else {
-      out.push_back('\0');
-    }
-    ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
-  }
-  // Says nothing, until the client gives up and closes (bounded: 2 s).
-  static void hold(int c) {
-    char buf[256];
-    pollfd p{c, POLLIN, 0};
-    while (::poll(&p, 1, 2000) > 0 && ::recv(c, buf, sizeof buf, 0) > 0) {
-    }
-  }
-  sim::MinerModel& model_;
   int fd_ = -1;
   int port_ = 0;
   std::thread thread_;
+};
+
+// The simulator's miner on loopback, as shackd-sim --miner serves it (sim/miner_server.hpp): in
+// its kind's own framing, HTTP for Braiins OS.
+struct OnLoopback {
+  explicit OnLoopback(sim::MinerModel& model) : server("127.0.0.1", 0, model, mutex) { server.start(); }
+  int port() const { return server.port(); }
+  long requests() const { return server.requests(); }
+  std::mutex mutex;
+  sim::MinerServer server;
 };
 
 sim::MinerModel mining(const char* kind) {
@@ -106,7 +79,7 @@ TEST_CASE("LuxOS over TCP: its telemetry read, and curtail sleep in a session") 
   auto model = mining("luxos");
   drivers::miners::MinerConfig c;
   c.kind = model.kind;
-  LoopbackMiner server(model, 7 + 3);  // version, power, summary, temps, tempctrl, fans, config; logon, curtail, logoff
+  OnLoopback server(model);
   auto api = c.kind->make(c, drivers::miners::tcp_exchange("127.0.0.1", server.port(), c.kind->framing, std::chrono::seconds(2)));
   const auto t = api->read();
   REQUIRE_MESSAGE(t.answered, t.error);
@@ -119,6 +92,7 @@ TEST_CASE("LuxOS over TCP: its telemetry read, and curtail sleep in a session") 
   const auto r = api->sleep();
   CHECK_MESSAGE(r.ok, r.detail);
   CHECK(model.sleeps == 1);
+  CHECK(server.requests() == 7 + 3);  // version, power, summary, temps, tempctrl, fans, config; logon, curtail, logoff
 }
 
 TEST_CASE("Whatsminer API v3 over TCP, length-framed: a signed stop") {
@@ -126,7 +100,7 @@ TEST_CASE("Whatsminer API v3 over TCP, length-framed: a signed stop") {
   drivers::miners::MinerConfig c;
   c.kind = model.kind;
   c.password = model.password;
-  LoopbackMiner server(model, 3 + 2);  // summary, edevs, device info; salt, service stop
+  OnLoopback server(model);
   auto api = c.kind->make(c, drivers::miners::tcp_exchange("127.0.0.1", server.port(), c.kind->framing, std::chrono::seconds(2)));
   const auto t = api->read();
   REQUIRE_MESSAGE(t.answered, t.error);
@@ -134,11 +108,12 @@ TEST_CASE("Whatsminer API v3 over TCP, length-framed: a signed stop") {
   const auto r = api->sleep();
   CHECK_MESSAGE(r.ok, r.detail);
   CHECK(model.sleeps == 1);
+  CHECK(server.requests() == 3 + 2);  // summary, edevs, device info; salt, service stop
 }
 
 TEST_CASE("a miner that accepts and never answers costs one timeout; a closed port is refused") {
   auto model = mining("luxos");
-  LoopbackMiner server(model, 1, true);
+  SilentMiner server;
   const auto silent = drivers::miners::tcp_exchange("127.0.0.1", server.port(), model.kind->framing, std::chrono::milliseconds(150));
   const auto t0 = std::chrono::steady_clock::now();
   CHECK_THROWS_WITH(silent("{\"command\":\"power\"}"), "reply: timed out");
@@ -147,62 +122,13 @@ TEST_CASE("a miner that accepts and never answers costs one timeout; a closed po
   CHECK_THROWS(closed("{\"command\":\"power\"}"));
 }
 
-namespace {
-// The simulator's Braiins OS behind a real HTTP server on loopback: each request into the
-// envelope the model answers, as the client's exchange makes it.
-class HttpMiner {
- public:
-  explicit HttpMiner(sim::MinerModel& model) : model_(model) {
-    const auto handler = [this](const httplib::Request& q, httplib::Response& res) {
-      const std::string token = q.has_header("Authorization") ? q.get_header_value("Authorization") : "";
-      const auto reply = drivers::miners::decode_reply(
-          model_.handle(drivers::miners::encode(drivers::miners::HttpRequest{q.method, q.path, token, q.body})));
-      ++requests;
-      res.status = reply.status;
-      res.set_content(reply.body, "application/json");
-    };
-    // Answered by the server itself, not the model: the constructor's own request proves the
-    // accept loop runs (cpp-httplib 0.11 has no wait_until_ready), so stop() is never lost.
-    server_.Get("/shackd-test/ready", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
-    server_.Get(".*", handler);
-    server_.Put(".*", handler);
-    server_.Post(".*", handler);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    REQUIRE(port_ > 0);
-    // Bound and listening already: the request waits in the backlog until the loop runs.
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    httplib::Client probe("127.0.0.1", port_);
-    probe.set_connection_timeout(std::chrono::seconds(5));
-    probe.set_read_timeout(std::chrono::seconds(5));
-    const auto ready = probe.Get("/shackd-test/ready");
-    const bool up = ready && ready->status == 200;
-    if (!up) {
-      server_.stop();  // a REQUIRE thrown from here must not leave a joinable thread behind
-      thread_.join();
-    }
-    REQUIRE_MESSAGE(up, "the loopback HTTP server did not start");
-  }
-  ~HttpMiner() {
-    server_.stop();
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::atomic<int> requests{0};
-
- private:
-  sim::MinerModel& model_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-};
-}  // namespace
 
 TEST_CASE("Braiins OS over HTTP: a login, its telemetry, a pause and a power target") {
   auto model = mining("braiins");
   drivers::miners::MinerConfig c;
   c.kind = model.kind;
   c.password = model.password;
-  HttpMiner server(model);
+  OnLoopback server(model);
   auto api = c.kind->make(c, drivers::miners::http_exchange("127.0.0.1", server.port(), std::chrono::seconds(2)));
   const auto t = api->read();
   REQUIRE_MESSAGE(t.answered, t.error);
@@ -223,7 +149,7 @@ TEST_CASE("Braiins OS over HTTP: a login, its telemetry, a pause and a power tar
   CHECK_MESSAGE(r.ok, r.detail);
   CHECK(model.sleeps == 1);
   CHECK(model.refused == 0);  // one login, the token sent back each time
-  CHECK(server.requests.load() == 1 + 5 + 2 + 1);  // login; details, stats, cooling, config, mode; two targets; pause
+  CHECK(server.requests() == 1 + 5 + 2 + 1);  // login; details, stats, cooling, config, mode; two targets; pause
 }
 
 TEST_CASE("Braiins OS: a wrong password is said as such, and nothing is written") {
@@ -231,7 +157,7 @@ TEST_CASE("Braiins OS: a wrong password is said as such, and nothing is written"
   drivers::miners::MinerConfig c;
   c.kind = model.kind;
   c.password = "not-it";
-  HttpMiner server(model);
+  OnLoopback server(model);
   auto api = c.kind->make(c, drivers::miners::http_exchange("127.0.0.1", server.port(), std::chrono::seconds(2)));
   const auto t = api->read();
   CHECK_FALSE(t.answered);
@@ -243,7 +169,7 @@ TEST_CASE("Braiins OS: a wrong password is said as such, and nothing is written"
 
 TEST_CASE("an HTTP miner that accepts and never answers costs one timeout") {
   auto model = mining("luxos");
-  LoopbackMiner server(model, 1, true);
+  SilentMiner server;
   const auto silent = drivers::miners::http_exchange("127.0.0.1", server.port(), std::chrono::milliseconds(150));
   const auto t0 = std::chrono::steady_clock::now();
   CHECK_THROWS(silent(drivers::miners::encode(drivers::miners::HttpRequest{"GET", "/api/v1/miner/stats", "", ""})));
@@ -256,7 +182,7 @@ TEST_CASE("probe --miner: each firmware is found by its own protocol on the port
   constexpr auto kTimeout = std::chrono::milliseconds(500);
   SUBCASE("Braiins OS: without its password found and says so; with it, its telemetry and range, read-only") {
     auto model = mining("braiins");
-    HttpMiner server(model);
+    OnLoopback server(model);
     const auto locked = drivers::miners::identify_miner("127.0.0.1", server.port(), "", kTimeout);
     REQUIRE(locked.kind);
     CHECK(locked.kind->key == "braiins");
@@ -275,7 +201,7 @@ TEST_CASE("probe --miner: each firmware is found by its own protocol on the port
   }
   SUBCASE("LuxOS") {
     auto model = mining("luxos");
-    LoopbackMiner server(model, 7);
+    OnLoopback server(model);
     const auto r = drivers::miners::identify_miner("127.0.0.1", server.port(), "", kTimeout);
     REQUIRE(r.kind);
     CHECK(r.kind->key == "luxos");
