@@ -19,10 +19,12 @@ void MinerModel::advance(double dt_s, bool relay_on) {
     session_.clear();
     // LuxOS keeps its sleep across a power cut (docs.luxor.tech curtail); btminer starts anew.
     if (!kind || !kind->sleep_survives_power_cycle) asleep = false;
+    winding_s = 0;
     return;
   }
   powered = true;
   since_power_s += dt_s;
+  winding_s = std::max(0.0, winding_s - dt_s);
   if (since_power_s < boot_s || (asleep && !ignores_sleep)) {
     ramp = 0;
     level_w = booting_w;
@@ -39,8 +41,21 @@ void MinerModel::advance(double dt_s, bool relay_on) {
 double MinerModel::draw_w() const {
   if (!powered) return 0;
   if (since_power_s < boot_s) return booting_w;
-  if (asleep && !ignores_sleep) return sleep_w;
+  if (asleep && !ignores_sleep) {
+    return sleep_w + (wind_down_s > 0 ? (sleep_from_w - sleep_w) * winding_s / wind_down_s : 0);
+  }
   return booting_w + ramp * (nominal_w - booting_w);
+}
+
+void MinerModel::fall_asleep() {
+  if (!asleep) {
+    sleep_from_w = draw_w();
+    winding_s = wind_down_s;
+  }
+  asleep = true;
+  ramp = 0;
+  level_w = booting_w;
+  ++sleeps;
 }
 
 double MinerModel::chip_c() const {
@@ -109,9 +124,7 @@ std::string MinerModel::luxos(const std::string& request) {
       return json{{"STATUS", status("E", 403, "Invalid session id")}}.dump();
     }
     if (arg == "sleep") {
-      asleep = true;
-      ramp = 0;
-      ++sleeps;
+      fall_asleep();
     } else if (arg == "wakeup") {
       asleep = false;
       ++wakes;
@@ -156,9 +169,7 @@ std::string MinerModel::whatsminer(const std::string& request) {
       return json{{"code", -4}, {"msg", "invalid token"}}.dump();
     }
     if (param == "stop") {
-      asleep = true;
-      ramp = 0;
-      ++sleeps;
+      fall_asleep();
     } else if (param == "start") {
       asleep = false;
       ++wakes;
@@ -232,10 +243,7 @@ std::string MinerModel::braiins(const std::string& request) {
     const bool pause = q.path == "/api/v1/actions/pause";
     const bool already = pause == asleep;
     if (pause) {
-      asleep = true;
-      ramp = 0;
-      level_w = booting_w;
-      ++sleeps;
+      fall_asleep();
     } else {
       asleep = false;
       ++wakes;

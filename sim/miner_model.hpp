@@ -17,6 +17,10 @@ struct MinerModel {
   double ramp_s = 120;   // from a boot or a wake to full power
   double sleep_w = 15;   // asleep: LuxOS turns the power supply off; btminer stopped keeps fans
   double booting_w = 150;
+  // From an accepted sleep to its idle draw, falling evenly (0: at once, as the tests assume).
+  // No firmware publishes the figure; Braiins OS makes it a setting (SetQuickRamping down_s,
+  // bos-plus-api 1.7.0, "used in curtailments"). bench/miner_stop takes 10 s and 0.
+  double wind_down_s = 0;
   std::string password = "sim-secret";  // Whatsminer's changed super password
   bool ignores_sleep = false;  // accepts sleep and goes on hashing (a firmware fault)
   bool api_dead = false;       // powered, hashing, but its API never answers
@@ -48,6 +52,9 @@ struct MinerModel {
   std::string luxos(const std::string& request);
   std::string whatsminer(const std::string& request);
   std::string braiins(const std::string& request);
+  void fall_asleep();
+  double winding_s = 0;     // left of the wind-down
+  double sleep_from_w = 0;  // its draw when the sleep was accepted
   std::string session_;
 };
 

@@ -127,6 +127,25 @@ TEST_CASE("a safety stop gives the API one cycle; a dead API or a refused sleep 
     s.run(20);
     CHECK_FALSE(s.relay_on);
   }
+  SUBCASE("a miner that winds down over 10 s keeps its relay until its draw is below idle") {
+    MinerSite s("braiins");
+    s.miner.wind_down_s = 10;
+    s.site->set_battery(54.0);
+    s.run(400);
+    REQUIRE(s.miner.draw_w() > 3000);
+    s.site->set_battery(46.5);
+    int slept_at = -1, cut_at = -1;
+    for (int t = 0; t < 60 && cut_at < 0; ++t) {
+      s.second();
+      if (slept_at < 0 && s.miner.sleeps == 1) slept_at = t;
+      if (!s.relay_on) cut_at = t;
+    }
+    REQUIRE(slept_at >= 0);
+    REQUIRE(cut_at >= 0);
+    CHECK(cut_at - slept_at >= 9);  // the wind-down, not the stop timeout (90 s) nor at once
+    CHECK(cut_at - slept_at <= 12);
+    CHECK(s.story.back() == "relay OFF at 15 W");
+  }
 }
 
 TEST_CASE("a Whatsminer stops through btminer's service, signed with its password, then its relay") {
