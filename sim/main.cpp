@@ -80,6 +80,7 @@ options:
                           luxos, whatsminer or braiins; powered by its load's relay, its draw
                           the load's (its --load watts its nominal); password sim-secret
   --miner-boot-s S        a miner's boot after power on (default 90), its ramp 4/3 of it
+  --miner-wind-down-s S   from an accepted sleep to its idle draw (default 0: at once)
 
 commands:
   set battery_v|pv_w|house_w|battery_temp_c|internal_ohm|soc_pct VALUE
@@ -127,6 +128,7 @@ struct Options {
   };
   std::vector<Miner> miners;  // --miner
   double miner_boot_s = 90;
+  double miner_wind_down_s = 0;
 };
 
 double number(const std::string& s, const std::string& what) {
@@ -222,6 +224,9 @@ int main(int argc, char** argv) {
         if (!m.kind) throw std::runtime_error("--miner " + m.load + ": no miner kind '" + v.substr(eq + 1, colon - eq - 1) + "' (luxos, whatsminer, braiins)");
         if (m.port < 0 || m.port > 65535) throw std::runtime_error("--miner " + m.load + ": port out of range");
         o.miners.push_back(std::move(m));
+      } else if (a == "--miner-wind-down-s") {
+        o.miner_wind_down_s = number(v, a);
+        if (!(o.miner_wind_down_s >= 0 && o.miner_wind_down_s <= 600)) throw std::runtime_error("--miner-wind-down-s: 0 to 600");
       } else if (a == "--miner-boot-s") {
         o.miner_boot_s = number(v, a);
         if (!(o.miner_boot_s >= 1 && o.miner_boot_s <= 3600)) throw std::runtime_error("--miner-boot-s: 1 to 3600");
@@ -279,6 +284,7 @@ int main(int argc, char** argv) {
     mm.nominal_w = load->second.power_w;
     mm.boot_s = o.miner_boot_s;
     mm.ramp_s = o.miner_boot_s * 4 / 3;
+    mm.wind_down_s = o.miner_wind_down_s;
     mm.max_target_w = std::max(mm.max_target_w, mm.nominal_w);
     miner_servers.emplace_back(m.load, std::make_unique<sim::MinerServer>(o.bind, m.port, mm, model_mutex));
   }
@@ -298,6 +304,7 @@ int main(int argc, char** argv) {
   std::vector<sim::ServedDevice> others;
   for (std::size_t i = 0; i < extra.size(); ++i) others.push_back({extra[i].get(), o.devices[i].kind});
   // The model advances in its own thread, in scenario time.
+  std::map<std::string, bool> miner_relay_on;  // the ticker's own: a cut is reported once
   std::thread ticker([&] {
     const auto start = std::chrono::steady_clock::now();
     auto last = start;
@@ -312,6 +319,13 @@ int main(int argc, char** argv) {
       sim::couple_charge_limits(model, victron, solark, o.solark_unit, others);
       for (auto& [load, mm] : miners) {
         auto& l = model.loads[load];
+        // What the relay broke, as the miner drew it up to the cut (within one 50 ms tick): the
+        // proof that a soft stop waited for the sleep (tests/e2e/miner_api.sh).
+        if (miner_relay_on[load] && !l.on) {
+          fmt::print("miner.{} relay cut at {:.0f} W asleep={}\n", load, mm.draw_w(), mm.asleep);
+          std::fflush(stdout);
+        }
+        miner_relay_on[load] = l.on;
         mm.advance(dt, l.on);
         l.power_w = mm.draw_w();  // what the miner draws is what its load takes
       }

@@ -91,12 +91,18 @@ class Daemon {
   void start_devices();
   // A miner's own API between its decision and its relay (daemon_miners.cpp).
   struct MinerSide {
+    MinerSide(drivers::miners::MinerConfig c, std::unique_ptr<MinerLink> l, SoftStop s)
+        : config(std::move(c)), link(std::move(l)), stop(s) {}
     drivers::miners::MinerConfig config;
     std::unique_ptr<MinerLink> link;
     SoftStop stop;
     std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
     rules::SteadyTime latest_at{};
     std::string error;  // the last read's failure, as logged
+    // When its relay last closed (the loop's clock; none while open), and whether a boot
+    // without an answer since was told.
+    std::optional<rules::SteadyTime> powered_at;
+    bool boot_warned = false;
     // Its power target: what the rules want, what it took, and when the last was sent.
     std::optional<double> target_wanted, target_taken;
     std::optional<rules::SteadyTime> target_sent_at;

@@ -25,9 +25,8 @@ void Daemon::start_miners() {
   if (options_.once || config_.dry_run) return;
   for (const auto& c : config_.miners) {
     if (!c.kind) continue;
-    MinerSide side{c, seams_.make_miner ? seams_.make_miner(c) : make_miner_worker(c),
-                   SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)), std::nullopt, {}, {},
-                   std::nullopt, std::nullopt, std::nullopt, {}};
+    MinerSide side(c, seams_.make_miner ? seams_.make_miner(c) : make_miner_worker(c),
+                   SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)));
     log::info("miner {}: {} at {}:{}; stops through its API first (idle below {:.0f} W, at most {} s), relay after",
               c.load_id, c.kind->label, c.host, c.port, c.idle_w, c.stop_timeout.count());
     miners_.emplace(c.load_id, std::move(side));
@@ -66,9 +65,18 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
       guarded(SideJob::publish, [&] { publish_miner(l.id, m); });  // never between a decision and its relay
     } else if (report.telemetry->error != m.error) {
       m.error = report.telemetry->error;
-      // A miner that answered and stopped is news; one not yet up (booting, unpowered) is not.
-      if (m.latest && (d.on || m.stop.stopping())) log::warn("miner {}: its API does not answer: {}", l.id, m.error);
+      // A miner that answered and stopped is news; one not yet up (unpowered, or within its
+      // boot since the relay closed) is not: a power-on is not a warning.
+      const bool up = m.powered_at && (m.latest_at >= *m.powered_at || now - *m.powered_at >= m.config.boot);
+      if (m.latest && (m.stop.stopping() || (d.on && up))) log::warn("miner {}: its API does not answer: {}", l.id, m.error);
     }
+  }
+  // Powered for its whole boot and not one answer: the owner is told once a power-on.
+  if (d.on && m.powered_at && !m.boot_warned && now - *m.powered_at >= m.config.boot &&
+      !(m.latest && m.latest_at >= *m.powered_at)) {
+    m.boot_warned = true;
+    log::warn("miner {}: no answer from its API within {} s of power on (miners.{}.boot_s){}; its relay alone stops it",
+              l.id, m.config.boot.count(), l.id, m.error.empty() ? "" : ": " + m.error);
   }
   in.want_on = d.on;
   in.urgent = urgent(d.reason.code);
@@ -78,6 +86,11 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
   const SoftStopStep step = m.stop.step(in, now);
   if (step.send) m.link->send({*step.send});
   if (!step.note.empty()) log::info("miner {}: {}", l.id, step.note);
+  if (step.relay_on && !m.powered_at) m.powered_at = now;
+  if (!step.relay_on) {
+    m.powered_at.reset();
+    m.boot_warned = false;
+  }
   miner_target(l, d, m, step.relay_on && !m.stop.stopping(), in.answering, now);
   return step.relay_on;
 }
