@@ -121,7 +121,10 @@ int cmd_status(const std::vector<std::string>& argv) {
     setenv("TZ", site_tz.c_str(), 1);
     tzset();
   }
-  fmt::print("\n{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", "load", "wanted", "relay", "mode", "since", "why");
+  // The id too: it is what a topic takes (shack/load/<id>/mode/set) and what the log names.
+  std::size_t id_w = 2;
+  for (const auto& l : loads) id_w = std::max(id_w, l.id.size());
+  fmt::print("\n{:<22} {:<{}} {:<7} {:<8} {:<6} {:<21} {}\n", "load", "id", id_w, "wanted", "relay", "mode", "since", "why");
   for (const auto& l : loads) {
     const std::string base = "/load/" + l.id;
     std::string why = "-";
@@ -143,7 +146,8 @@ int cmd_status(const std::vector<std::string>& argv) {
         }
       }
     }
-    fmt::print("{:<22} {:<7} {:<8} {:<6} {:<21} {}\n", l.name, topic(base + "/state").empty() ? "?" : topic(base + "/state"),
+    fmt::print("{:<22} {:<{}} {:<7} {:<8} {:<6} {:<21} {}\n", l.name, l.id, id_w,
+               topic(base + "/state").empty() ? "?" : topic(base + "/state"),
                topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), mode, since, why);
   }
   // What each miner with an API says of itself, as it last said it (retained: a miner whose

@@ -59,25 +59,30 @@ void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, 
 }
 
 void Daemon::handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now) {
-  const auto load = std::find_if(loads_.begin(), loads_.end(), [&](const LoadRef& l) { return l.id == id; });
-  if (load == loads_.end()) {
-    // Ids are matched against the configured loads: nothing can be injected through a topic.
-    // The refusal says which ids there are (the relay ids, not the loads' names: an owner
-    // guessing from "Antminer A" writes antminer-a), and the nearest one.
+  // Matched against the configured loads, by relay id or by name (folded: an owner who names a
+  // load "Antminer A" writes antminer-a): nothing can be injected through a topic.
+  const auto found = find_load(loads_, id);
+  if (found.size() != 1) {
+    // The refusal says which ids there are, and the nearest one.
     const std::string shown = drivers::text::clean_utf8(id, 40);
     std::vector<std::string_view> ids;
     for (const auto& l : loads_) ids.push_back(l.id);
     const std::string_view near = yaml::nearest(shown, ids);
-    const std::string why = fmt::format("no load '{}'{} (the ids are {})", shown,
-                                        near.empty() ? "" : fmt::format(": did you mean {}?", near), fmt::join(ids, ", "));
+    std::vector<std::string_view> which;
+    for (const auto* l : found) which.push_back(l->id);
+    const std::string why =
+        found.empty() ? fmt::format("no load '{}'{} (the ids are {})", shown,
+                                    near.empty() ? "" : fmt::format(": did you mean {}?", near), fmt::join(ids, ", "))
+                      : fmt::format("'{}' names more than one load ({}): use the id", shown, fmt::join(which, ", "));
     log::limited("override refused", log::Level::warn, "override refused: " + why);
     event("override_rejected", "", {rules::ReasonCode::none}, why, clock_.wall_s());
     return;
   }
+  const LoadRef* load = found.front();
   const auto parsed = drivers::mqtt::parse_mode_command(payload);
   if (const auto* why = std::get_if<std::string>(&parsed)) {
     log::limited("override refused", log::Level::warn, fmt::format("{}: override refused: {}", load->name, *why));
-    event("override_rejected", id, {rules::ReasonCode::none}, *why, clock_.wall_s());
+    event("override_rejected", load->id, {rules::ReasonCode::none}, *why, clock_.wall_s());
     return;
   }
   const auto& cmd = std::get<drivers::mqtt::ModeCommand>(parsed);
@@ -91,7 +96,7 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
   override_changed_.insert(load->state_key);
   const std::string text = drivers::text::clean_utf8(payload, 40);
   log::info("{}: override {}", load->name, text);
-  event("override", id, {cmd.mode == Mode::on ? rules::ReasonCode::override_on
+  event("override", load->id, {cmd.mode == Mode::on ? rules::ReasonCode::override_on
                          : cmd.mode == Mode::off ? rules::ReasonCode::override_off
                                                  : rules::ReasonCode::none},
         "mode set to " + text, clock_.wall_s());

@@ -24,8 +24,11 @@ void Daemon::offer_settings() {
   for (const auto& k : kept) log::info("mqtt.allow_settings: {} is the config file's: not settable over MQTT", k);
 }
 
-void Daemon::handle_setting(const std::string& id, const std::string& field, const std::string& payload) {
+void Daemon::handle_setting(const std::string& addressed, const std::string& field, const std::string& payload) {
   const std::int64_t wall = clock_.wall_s();
+  // By relay id or by name, as a mode command (find_load); anything else is refused below.
+  const auto found = find_load(loads_, addressed);
+  const std::string& id = found.size() == 1 ? found.front()->id : addressed;
   SettingResult r = apply_setting(profiles_, loads_, config_.profiles, id, field, payload);
   if (r.next && !db_) r.refused = "no database to keep it in";
   if (r.next && r.refused.empty()) {

@@ -1,5 +1,7 @@
 #include "daemon/site/loads.hpp"
 
+#include <cctype>
+
 namespace shackd {
 
 const char* mode_name(rules::OverrideMode m) {
@@ -60,6 +62,40 @@ std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::set<std::stri
     }
   }
   return out;
+}
+
+namespace {
+
+// Lower case, each run of anything but a letter or digit one '_', none at the ends.
+std::string folded(std::string_view s) {
+  std::string out;
+  bool gap = false;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) && u < 0x80) {
+      if (gap && !out.empty()) out += '_';
+      gap = false;
+      out += static_cast<char>(std::tolower(u));
+    } else {
+      gap = true;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<const LoadRef*> find_load(const std::vector<LoadRef>& loads, std::string_view addressed) {
+  for (const auto& l : loads) {
+    if (l.id == addressed) return {&l};
+  }
+  std::vector<const LoadRef*> found;
+  const std::string want = folded(addressed);
+  if (want.empty()) return found;
+  for (const auto& l : loads) {
+    if (folded(l.id) == want || folded(l.name) == want) found.push_back(&l);
+  }
+  return found;
 }
 
 }  // namespace shackd

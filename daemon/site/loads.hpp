@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/site/profiles.hpp"
@@ -23,6 +24,12 @@ struct LoadRef {
 // A disabled load is listed only when `defined_relays` holds its relay (it is then held off) and
 // no enabled load switches the same one; with no set, every load with a relay id is listed.
 std::vector<LoadRef> load_refs(const StoredProfiles& p, const std::set<std::string>* defined_relays = nullptr);
+
+// The load a topic level names: its relay id exactly, else its id or its name as an owner would
+// write it in a topic, with case and punctuation folded ("antminer-a", "Antminer_A" and
+// "Antminer A" all name relay antminer_a, or the load named "Antminer A"). Empty when none does;
+// more than one when the folded form is ambiguous (the caller refuses and lists them).
+std::vector<const LoadRef*> find_load(const std::vector<LoadRef>& loads, std::string_view addressed);
 
 const char* kind_name(LoadRef::Kind k);
 

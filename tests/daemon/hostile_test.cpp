@@ -143,11 +143,33 @@ TEST_CASE("an override for a load that is not there names the ids there are, and
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(2);
   const std::size_t from = s.broker.published.size();
-  s.broker.message("shack/load/primary-s21/mode/set", "on");  // the name's spelling, not the id's
+  s.broker.message("shack/load/primary-s12/mode/set", "on");  // a typo of the id
   s.cycles(1);
   const auto events = s.broker.payloads("shack/event", from);
   REQUIRE(events.size() == 1);
   const std::string detail = nlohmann::json::parse(events[0])["detail"].get<std::string>();
-  CHECK(detail.starts_with("no load 'primary-s21': did you mean primary_s21? (the ids are "));
+  CHECK(detail.starts_with("no load 'primary-s12': did you mean primary_s21? (the ids are "));
   CHECK(detail.find("dump_s19_1") != std::string::npos);
+}
+
+TEST_CASE("a load is addressed by its id or by its name as a topic can spell it") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  const auto override_of = [&](const std::string& level) {
+    const std::size_t from = s.broker.published.size();
+    s.broker.message("shack/load/" + level + "/mode/set", "off 10m");
+    s.cycles(1);
+    std::string said;  // the override's own event (the switching it causes has its own)
+    for (const auto& e : s.broker.payloads("shack/event", from)) {
+      const auto j = nlohmann::json::parse(e);
+      if (j.value("kind", "").starts_with("override")) said += j.value("kind", "") + " " + j.value("load", "");
+    }
+    return said;
+  };
+  CHECK(override_of("dump_s19_1") == "override dump_s19_1");
+  CHECK(override_of("dump-load-s19-1") == "override dump_s19_1");  // "Dump Load S19 #1"
+  CHECK(override_of("Dump Load S19 #1") == "override dump_s19_1");
+  CHECK(override_of("primary-s21") == "override primary_s21");     // the id, hyphenated
+  CHECK(override_of("dump") == "override_rejected ");
 }

@@ -140,7 +140,7 @@ check_within "the alarms clear, and the clearing is an event" 5 \
 # --- status and once, against the running daemon.
 out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
 check "status shows shackd online" 'grep -q "^shackd: online" <<<"$out"'
-check "status shows the primary wanted ON, since when" 'grep -qE "^Primary S21\+ +ON +ON +auto +20[0-9-]+T" <<<"$out"'
+check "status shows the primary wanted ON, since when" 'grep -qE "^Primary S21\+ +primary_s21 +ON +ON +auto +20[0-9-]+T" <<<"$out"'
 # (energy is published once a minute and at each (re)connect: the restart above published it)
 check "status shows the energy today, the primary's from its rating" \
   'grep -qE "^energy today \(20[0-9-]+\): Primary S21\+ [0-9]+\.[0-9]{2} kWh \(rated, [0-9.]+ h on\)" <<<"$out"' || grep -E "^(energy|site) today" <<<"$out" | sed 's/^/    /'
