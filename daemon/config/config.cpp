@@ -349,7 +349,9 @@ drivers::mqtt::ClientConfig side_client_config(const MqttConfig& m, const std::s
   c.ca_file = m.ca_file;
   c.cert_file = m.cert_file;
   c.key_file = m.key_file;
-  c.status_topic = m.prefix + "/status-" + role;  // its own will, not shackd's
+  // No will and no online/offline of its own: a command that connects for a moment leaves
+  // nothing retained on the broker (shack/status is shackd's alone).
+  c.status_topic.clear();
   return c;
 }
 

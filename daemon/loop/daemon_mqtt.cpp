@@ -159,6 +159,9 @@ void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTim
       log::info("mqtt: connected to {}", config_.mqtt.uri);
       if (!config_.dry_run) relays_->on_connected(now);
       publish_all_ = true;
+      // What shackd's own commands left retained before they stopped having a will (0.2.0's
+      // `once` and `status`): cleared, so that a broker does not say "offline" for them for ever.
+      for (const char* role : {"/status-once", "/status-cli"}) mqtt_publish(config_.mqtt.prefix + role, "", true);
       break;
     case drivers::mqtt::Event::Kind::lost:
       log::warn("mqtt: connection lost ({}); reconnecting", e.payload);

@@ -116,8 +116,8 @@ void Client::connect_now() {
                .clean_session(true)  // no queued commands delivered late; we resubscribe
                .keep_alive_interval(config_.keepalive)
                .connect_timeout(std::max(std::chrono::seconds(5), config_.keepalive))
-               .automatic_reconnect(config_.reconnect_min, config_.reconnect_max)
-               .will(::mqtt::message(config_.status_topic, "offline", 1, true));
+               .automatic_reconnect(config_.reconnect_min, config_.reconnect_max);
+  if (!config_.status_topic.empty()) b.will(::mqtt::message(config_.status_topic, "offline", 1, true));
   if (!config_.username.empty()) b.user_name(config_.username);
   try {
     // Read at each attempt: an owner who fixes the password file is heard without a restart.
@@ -158,7 +158,7 @@ void Client::shutdown(std::chrono::milliseconds timeout) {
     if (client_->is_connected()) {
       // disconnect(timeout) lets in-flight messages (this offline) complete, bounded by paho C's
       // own clock; a timed wait on the C++ token would not wake under a faked clock.
-      client_->publish(::mqtt::make_message(config_.status_topic, "offline", 1, true));
+      if (!config_.status_topic.empty()) client_->publish(::mqtt::make_message(config_.status_topic, "offline", 1, true));
       // Bounded by us too: paho's own timed wait may never fire (under a faked clock it did
       // not, in the soak), and a stuck shutdown outlives systemd's stop timeout. Short sleeps,
       // as everywhere here; if it gives up, the broker's will says "offline" instead.
@@ -239,7 +239,7 @@ std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
     const auto subs = subscriptions_;
     lock.unlock();
     try {
-      client_->publish(::mqtt::make_message(config_.status_topic, "online", 1, true));
+      if (!config_.status_topic.empty()) client_->publish(::mqtt::make_message(config_.status_topic, "online", 1, true));
       for (const auto& s : subs) client_->subscribe(s, 1);
     } catch (const ::mqtt::exception&) {
     }

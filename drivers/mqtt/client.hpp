@@ -31,7 +31,8 @@ struct ClientConfig {
   std::chrono::seconds keepalive{30};
   std::chrono::seconds reconnect_min{1};
   std::chrono::seconds reconnect_max{30};
-  std::string status_topic = "shack/status";  // "online"/"offline", retained; the last will
+  // "online"/"offline", retained; the last will. Empty: none (a short-lived command's client).
+  std::string status_topic = "shack/status";
 };
 
 class Client final : public Link {

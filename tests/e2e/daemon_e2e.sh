@@ -151,6 +151,9 @@ wait_for "status showing the GX connected" 15 '"$BUILD/shackd" status --config "
 out=$("$BUILD/shackd" once --config "$WORK/shackd.yaml" 2>&1)
 check "once prints the decision table" 'grep -qE "^Primary S21\+ +primary_s21 " <<<"$out"'
 check "once waits for the MQTT sensors: no zone is stale" '! grep -qE "^(Heat|Main) Room (fan|heater) .*input stale" <<<"$out"'
+# Both came and went: nothing of theirs is left retained (a retained message arrives at once).
+check "status and once leave nothing retained" \
+  '[[ -z $(mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -t "shack/status-+" -W 1 -C 1 2>/dev/null) ]]'
 
 # --- overrides over MQTT: stored in load_state; an invalid one refused with its reason.
 : >"$WORK/spy.log"
