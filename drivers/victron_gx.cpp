@@ -24,8 +24,9 @@ constexpr std::array kSystem{
     Register{"ac_consumption_l3_w", 819, RegType::u16, 1, 0, 0, kWmax, "com.victronenergy.system:/Ac/Consumption/L3/Power"},
     Register{"active_input", 826, RegType::s16, 1, 0, 0, 240, "com.victronenergy.system:/Ac/ActiveIn/Source"},
     Register{"battery_v", 840, RegType::u16, 0.1, 0, kVmin, kVmax, "com.victronenergy.system:/Dc/Battery/Voltage", kInvalidIsZero},
-    // + = charging (register list remark).
-    Register{"battery_a", 841, RegType::s16, 0.1, 0, -2000, 2000, "com.victronenergy.system:/Dc/Battery/Current", kInvalidIsZero},
+    // + = charging (register list remark). 0 A is a bank at rest: real whenever the voltage
+    // beside it is (an invalid battery service reads 0 in both).
+    Register{"battery_a", 841, RegType::s16, 0.1, 0, -2000, 2000, "com.victronenergy.system:/Dc/Battery/Current", {}, "battery_v"},
     Register{"battery_w", 842, RegType::s16, 1, 0, -32768, 32767, "com.victronenergy.system:/Dc/Battery/Power"},
     Register{"soc_pct", 843, RegType::u16, 1, 0, 0, 100, "com.victronenergy.system:/Dc/Battery/Soc"},
     Register{"battery_state", 844, RegType::u16, 1, 0, 0, 2, "com.victronenergy.system:/Dc/Battery/State"},
@@ -41,6 +42,9 @@ constexpr std::array kSystem{
 constexpr std::array kBattery{
     Register{"battery_v", 259, RegType::u16, 0.01, 0, kVmin, kVmax, "com.victronenergy.battery:/Dc/0/Voltage", kInvalidIsZero},
     Register{"battery_a", 261, RegType::s16, 0.1, 0, -2000, 2000, "com.victronenergy.battery:/Dc/0/Current"},
+    // A 0 here is "not available", never 0.0 °C: a sensor that drops out reads 0, and taking that
+    // for a real 0.0 °C would hide a bank that goes on cooling from the cold block. The next
+    // source decides at exactly 0.0 °C.
     Register{"battery_temp_c", 262, RegType::s16, 0.1, 0, -40, 100, "com.victronenergy.battery:/Dc/0/Temperature", kInvalidIsZero},
     Register{"soc_pct", 266, RegType::u16, 0.1, 0, 0, 100, "com.victronenergy.battery:/Soc"},
     // A BMS on CAN reports its coldest cell: the best cold-charge input there is. A shunt has no

@@ -260,7 +260,7 @@ void Daemon::poll_devices(rules::SteadyTime started) {
       event("alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
             w->name() + (ok ? ": reading again" : ": not answering: " + h.last_error), clock_.wall_s());
     }
-    log_map_changes(w->name(), health_[w->name()], h);
+    log_map_changes(w->name(), health_[w->name()], h, told_unavailable_[w->name()]);
     health_[w->name()] = h;
     health_ok_[w->name()] = ok;
   }

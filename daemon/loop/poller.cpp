@@ -138,16 +138,26 @@ std::vector<std::string> added(const std::vector<std::string>& before, const std
 }
 }  // namespace
 
-void log_map_changes(const std::string& device, const drivers::DeviceHealth& before, const drivers::DeviceHealth& after) {
+void log_map_changes(const std::string& device, const drivers::DeviceHealth& before, const drivers::DeviceHealth& after,
+                     std::set<std::string>& told) {
   for (const auto& r : added(before.refused, after.refused)) {
     log::info("{}: registers {} are not served by this device's firmware (exception 0x02): those readings are "
               "missing, the rest is read around them", device, r);
   }
-  for (const auto& n : added(before.not_available, after.not_available)) {
-    log::info("{}: {} reports \"not available\" (no sensor fitted?): missing, the next source decides", device, n);
+  // One line for all that went (a battery monitor without a BMS has five such values at every
+  // start: one line, not five), and one for all that came back.
+  if (const auto gone = added(before.not_available, after.not_available); !gone.empty()) {
+    const bool news = std::any_of(gone.begin(), gone.end(), [&](const std::string& n) { return !told.count(n); });
+    told.insert(gone.begin(), gone.end());
+    log::write(news ? log::Level::info : log::Level::debug,
+               fmt::format("{}: not available from this device (no BMS, or no sensor fitted?): {}; missing, the next "
+                           "source decides", device, fmt::join(gone, ", ")));
   }
-  for (const auto& n : added(after.not_available, before.not_available)) {
-    log::info("{}: {} is available again", device, n);
+  if (const auto back = added(after.not_available, before.not_available); !back.empty()) {
+    bool news = false;
+    for (const auto& n : back) news |= told.insert("back:" + n).second;
+    log::write(news ? log::Level::info : log::Level::debug,
+               fmt::format("{}: available again: {}", device, fmt::join(back, ", ")));
   }
 }
 

@@ -48,7 +48,10 @@ class PollWorker final : public PolledDevice {
 };
 
 // Logs, once each, the registers a device started refusing (an older firmware's map) and the
-// readings it reports as "not available" (a sensor not fitted), and when that changes.
-void log_map_changes(const std::string& device, const drivers::DeviceHealth& before, const drivers::DeviceHealth& after);
+// readings it reports as "not available" (a sensor not fitted): the first time each reading
+// goes, at info, in one line for all; after that (a value that reads exactly 0 now and then, as
+// a GX's "not available" does) at debug: `told` keeps the names already told.
+void log_map_changes(const std::string& device, const drivers::DeviceHealth& before, const drivers::DeviceHealth& after,
+                     std::set<std::string>& told);
 
 }  // namespace shackd

@@ -115,6 +115,19 @@ TEST_CASE("a battery monitor without a temperature sensor: 262 is not available,
   CHECK(by_name(d.poll()).at("battery.min_cell_temp_c") == doctest::Approx(-3.5));
 }
 
+TEST_CASE("a bank at rest reads 0 A, not \"not available\": 841's 0 is real beside a valid voltage") {
+  test::SimProcess sim(std::vector<std::string>{});
+  sim.ok("set pv_w 0");
+  sim.ok("set house_w 0");
+  drivers::ModbusDevice d(gx(sim.victron_port()));
+  const auto r = d.poll();
+  const auto got = by_name(r);
+  REQUIRE(got.count("system.battery_v"));
+  REQUIRE(got.count("system.battery_a"));
+  CHECK(got.at("system.battery_a") == 0.0);
+  CHECK(std::count(r.unavailable.begin(), r.unavailable.end(), "system.battery_a") == 0);
+}
+
 TEST_CASE("a unit that refuses every register keeps being asked, without splitting every poll") {
   test::SimProcess sim({"--gx-firmware", "1.0.101"});
   sim.ok("fault victron exception 2 100");

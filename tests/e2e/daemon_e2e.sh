@@ -106,7 +106,7 @@ sim set pv_w 0
 # --- a battery monitor without a temperature sensor: the GX answers 0 for 262 ("not available",
 # not 0 degC, which would never block at a 0 degC limit). The Sol-Ark's sensor is next in rank.
 sim set battery_temp_sensor 0
-wait_for "the sensor logged as not available" 10 'grep -q "battery.battery_temp_c reports \"not available\"" "$WORK/shackd.log"'
+wait_for "the sensor logged as not available" 10 'grep -q "victron: not available from this device (no BMS, or no sensor fitted?): battery.battery_temp_c;" "$WORK/shackd.log"'
 sim set battery_temp_c -3
 wait_for "DVCC set to 0 from the next source on a cold night" 10 '[[ $(dvcc) == 0 ]]'
 check_within "the state names the Sol-Ark's sensor" 5 'grep -q "\"battery_temp_source\":\"solark\"" <<<"$(retained shack/state)"'
@@ -114,7 +114,7 @@ check_within "the device health lists it" 5 'grep -q "battery.battery_temp_c" <<
 sim set battery_temp_c 5
 wait_for "DVCC restored when warm" 10 '[[ $(dvcc) == -1 ]]'
 sim set battery_temp_sensor 1
-wait_for "the sensor back" 10 'grep -q "battery.battery_temp_c is available again" "$WORK/shackd.log"'
+wait_for "the sensor back" 10 'grep -q "victron: available again: battery.battery_temp_c" "$WORK/shackd.log"'
 
 # --- a BMS on the GX: its coldest cell is the first cold-charge input; on a cold cell it sets its
 # own charge limit to 0 (a warning: it stops the chargers itself) and raises its alarm; a Sol-Ark
