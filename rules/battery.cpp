@@ -75,6 +75,13 @@ void assess_battery(const Snapshot& snap, const SiteProfile& site, BatteryView& 
   out.decide_v = v;
   out.soc_pct = soc_from_v(site.curve, v);
   out.band = band_of(site.thresholds, v);
+  // Every load is off in these bands, and the owner must hear of it as a fault, not a reason
+  // among others: an alarm while it lasts (the log's warning, shack/state, HA's problem sensor).
+  if (out.band == Band::shutdown) {
+    alarms.push_back({ReasonCode::shutdown, ReasonCode::none, v, site.thresholds.shutdown_v, {}});
+  } else if (out.band == Band::critical) {
+    alarms.push_back({ReasonCode::critical_low, ReasonCode::none, v, site.thresholds.critical_low_v, {}});
+  }
 }
 
 void update_lockout(const BatteryView& battery, const Thresholds& t, SiteState& site) {

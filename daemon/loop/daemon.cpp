@@ -173,7 +173,7 @@ void Daemon::record_relay_alarms() {
   for (const auto& a : relays_->take_alarms()) {
     const bool bad = a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
     log::write(bad ? log::Level::warn : log::Level::info, fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
-    event("alarm", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
+    event(bad ? "alarm" : "alarm_end", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
   }
 }
 
@@ -257,7 +257,7 @@ void Daemon::poll_devices(rules::SteadyTime started) {
     if (was_ok != ok) {
       log::write(ok ? log::Level::info : log::Level::warn,
                  w->name() + (ok ? std::string(": reading again") : ": not answering: " + h.last_error));
-      event("alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
+      event(ok ? "alarm_end" : "alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
             w->name() + (ok ? ": reading again" : ": not answering: " + h.last_error), clock_.wall_s());
     }
     log_map_changes(w->name(), health_[w->name()], h, told_unavailable_[w->name()]);
@@ -286,7 +286,7 @@ void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
   if (decision_.block_charging != charge_blocked_) {
     charge_blocked_ = decision_.block_charging;
     log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(decision_.charge_reason));
-    event("alarm", "", decision_.charge_reason, "", wall, &snap_);
+    event(charge_blocked_ ? "alarm" : "alarm_end", "", decision_.charge_reason, "", wall, &snap_);
   }
 }
 

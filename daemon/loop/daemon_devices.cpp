@@ -37,7 +37,7 @@ void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
   for (const auto& change : device_alarms_.update(status)) {
     const std::string text = describe(change);
     log::write(change.raised && !change.alarm.warning ? log::Level::warn : log::Level::info, "device alarm: " + text);
-    event("alarm", "", {rules::ReasonCode::none}, text, wall);
+    event(change.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, text, wall);
   }
 }
 
@@ -73,7 +73,8 @@ void Daemon::charge_block_actuate(std::int64_t wall) {
   for (const auto& [label, n] : charge_block_.step(charge_blocked_)) {
     if (n.failure) log::warn("{}: the write failed, retrying each cycle: {}", label, n.text);
     else log::write(charge_blocked_ ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
-    event("alarm", "", n.failure ? rules::Reason{rules::ReasonCode::none} : decision_.charge_reason, n.text, wall);
+    event(n.failure || charge_blocked_ ? "alarm" : "alarm_end", "",
+          n.failure ? rules::Reason{rules::ReasonCode::none} : decision_.charge_reason, n.text, wall);
   }
 }
 

@@ -154,6 +154,7 @@ void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTim
         const std::int64_t wall = clock_.wall_s();
         mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};
         mqtt_health_.down_since_unix_s.reset();
+        event("alarm_end", "", {rules::ReasonCode::none}, "mqtt_available: connected again", wall);
       }
       mqtt_health_.connected_since_unix_s = clock_.wall_s();
       log::info("mqtt: connected to {}", config_.mqtt.uri);

@@ -132,7 +132,7 @@ std::optional<Day> read_day(db::Db& db, const StoredProfiles& profiles, const st
       // No relay state: a command through a miner's API; a power target it took is drawn.
       if (!ev.is_null(3)) day.loads[it->second].switches.push_back({*at, ev.integer(3) != 0, ev.text(4), ev.text(5)});
       else if (!ev.is_null(6)) day.loads[it->second].targets.push_back({*at, ev.real(6)});
-    } else if (kind == "alarm" || kind == "override" || kind == "config") {
+    } else if (kind == "alarm" || kind == "alarm_end" || kind == "override" || kind == "config") {
       day.marks.push_back({*at, kind, (load.empty() ? "" : load + ": ") + ev.text(5)});
     }
   }

@@ -152,7 +152,7 @@ std::string render_svg(const Day& d) {
   }
   if (lo > hi) lo = 44, hi = 58;
   const Axis va{std::floor(lo - 0.5), std::ceil(hi + 0.5), v_top, v_h};
-  p.frame(v_top, v_h, "Battery voltage (V): minute mean, and its range; dots: alarms, overrides and config changes");
+  p.frame(v_top, v_h, "Battery voltage (V): minute mean, and its range; dots: alarms (red), their ends (green), overrides and config changes");
   p.scale(va, 4, "V");
   const auto vmin = path(p, d, va, [](const Minute& m) { return m.battery_v_min; });
   const auto vmax = path(p, d, va, [](const Minute& m) { return m.battery_v_max; });
@@ -242,10 +242,15 @@ std::string render_svg(const Day& d) {
   p.text(kLeft, m_top, "Alarms, overrides and config changes", "class=\"h\"");
   for (int i = 0; i < marks; ++i) {
     const auto& m = d.marks[static_cast<std::size_t>(i)];
-    const char* colour = m.kind == "alarm" ? "#cb181d" : m.kind == "override" ? "#2171b5" : "#737373";
+    // An alarm red, its end green (a relay back, charging allowed again: not a fault).
+    const char* colour = m.kind == "alarm"       ? "#cb181d"
+                         : m.kind == "alarm_end" ? "#238b45"
+                         : m.kind == "override"  ? "#2171b5"
+                                                 : "#737373";
+    const std::string_view label = m.kind == "alarm_end" ? "cleared" : std::string_view(m.kind);
     p.out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", p.x(m.t),
                          v_top + v_h - 5, colour);
-    p.text(kLeft, m_top + 20 + 17 * i, fmt::format("{} {}: {}", hhmm(m.t), m.kind, m.text.substr(0, 160)),
+    p.text(kLeft, m_top + 20 + 17 * i, fmt::format("{} {}: {}", hhmm(m.t), label, m.text.substr(0, 160)),
            fmt::format("fill=\"{}\"", colour).c_str());
   }
   if (d.marks.size() > kMaxMarks) {

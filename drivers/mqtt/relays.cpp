@@ -92,8 +92,11 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
     consumed = true;
     RelayStatus& s = status_.at(r.id);
     if (o->available && o->available != s.available) {
-      alarms_.push_back({r.id, *o->available ? "relay_online" : "relay_offline",
-                         *o->available ? "the device is back" : "the device reports itself offline"});
+      // Online when first heard of is how a relay should be: news only when it was offline.
+      if (s.available || !*o->available) {
+        alarms_.push_back({r.id, *o->available ? "relay_online" : "relay_offline",
+                           *o->available ? "the device is back" : "the device reports itself offline"});
+      }
       // Back from a power cut or a reboot, it is in its power-on state, whatever that is
       // (PowerOnState, a Shelly's default): tell it what is wanted now, not at the next resend.
       if (*o->available && s.desired) s.reassert_due = true;

@@ -72,6 +72,11 @@ TEST_CASE("a day's report: the switches, their reasons and the alarms, in the si
   alarm.reason = "voltage_fallback";
   alarm.detail = "the battery monitor is stale, deciding on <the GX> & co";
   store.add_event(alarm);
+  shackd::Event back = alarm;  // its end: drawn apart, green
+  back.at_unix_s = kMidnight + 3 * 3600 + 600;
+  back.kind = "alarm_end";
+  back.detail = "victron: reading again";
+  store.add_event(back);
   for (int i = 0; i < 24 * 60; ++i) {
     shackd::TelemetrySample t;
     t.battery_v = 50.0 + 2.0 * std::sin(i / 229.0);
@@ -97,7 +102,7 @@ TEST_CASE("a day's report: the switches, their reasons and the alarms, in the si
   CHECK(primary.targets[0].t == kMidnight);
   CHECK(primary.targets[0].w == 3000);
   CHECK(primary.targets[1].w == 2400);
-  CHECK(day->marks.size() == 1);
+  CHECK(day->marks.size() == 2);
 
   Zone tz("America/Los_Angeles");
   const std::string svg = shackd::report::render_svg(*day);
@@ -105,6 +110,7 @@ TEST_CASE("a day's report: the switches, their reasons and the alarms, in the si
   CHECK(svg.find("11:05 ON running") != std::string::npos);
   CHECK(svg.find("<title>47.90 V below the stop voltage 48.00 V</title>") != std::string::npos);
   CHECK(svg.find("03:00 alarm: the battery monitor is stale, deciding on &lt;the GX&gt; &amp; co") != std::string::npos);
+  CHECK(svg.find("fill=\"#238b45\">03:10 cleared: victron: reading again") != std::string::npos);
   CHECK(svg.find("Primary S21+ start") != std::string::npos);  // its threshold, labelled
   // Its target: 3000 W from midnight, 2400 W from 06:00 until its stop at 07:42, a line in its
   // bar (x: 80 + 1090 px a day).

@@ -99,6 +99,18 @@ TEST_CASE("offline and back: an alarm each way") {
   CHECK(a[1].code == "relay_online");
 }
 
+TEST_CASE("online when first heard of is no alarm; offline when first heard of is one") {
+  Rig rig(tas());
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now);
+  CHECK(rig.mgr.status("dump").available == true);
+  CHECK(rig.mgr.take_alarms().empty());
+  Rig other(tas());
+  other.mgr.on_message("tele/dump/LWT", "Offline", other.now);
+  const auto a = other.mgr.take_alarms();
+  REQUIRE(a.size() == 1);
+  CHECK(a[0].code == "relay_offline");
+}
+
 TEST_CASE("the dead-man is refreshed at a third of its time") {
   Rig rig(tas(300s), RelayTiming{3600s, 10s, 5s, 120s});  // no resend interval in the way
   rig.mgr.set_desired("dump", true, rig.now);

@@ -1,5 +1,7 @@
 // Miners: voltage start/stop, emergencies, excess solar, sunny, schedules, modes, stale inputs,
 // overrides and reasons.
+#include <algorithm>
+
 #include "harness.hpp"
 
 using namespace std::chrono_literals;
@@ -72,6 +74,20 @@ TEST_CASE("44.9 V, below critical_low, drops every load at once, ignoring min on
     CHECK(d->reason.code == ReasonCode::critical_low);
   }
   CHECK_FALSE(s.d.next.site.lockout);  // 44.9 V is above shutdown: no restart latch
+  // The band is an alarm while it lasts, with the value and the limit; shutdown is its own.
+  const auto alarm = [&](ReasonCode c) {
+    return std::find_if(s.d.alarms.begin(), s.d.alarms.end(), [&](const auto& a) { return a.code == c; });
+  };
+  REQUIRE(alarm(ReasonCode::critical_low) != s.d.alarms.end());
+  CHECK(alarm(ReasonCode::critical_low)->value == doctest::Approx(44.9));
+  CHECK(alarm(ReasonCode::critical_low)->limit == doctest::Approx(45.0));
+  s.monitor_v = 43.5;
+  s.step(2s);
+  CHECK(alarm(ReasonCode::critical_low) == s.d.alarms.end());
+  CHECK(alarm(ReasonCode::shutdown) != s.d.alarms.end());
+  s.monitor_v = 52.0;
+  s.step(2s);
+  CHECK(alarm(ReasonCode::shutdown) == s.d.alarms.end());
 }
 
 TEST_CASE("excess solar: surplus after the house and higher-priority loads, own draw added back") {
