@@ -33,7 +33,10 @@ void RelayManager::send(const RelayConfig& r, RelayStatus& s, SteadyTime now) {
     ++sent_;
     s.sent_at = now;
   }
-  if (!s.confirm_by && s.observed != s.desired) s.confirm_by = now + timing_.confirm_timeout;
+  // The wait for a confirmation starts when a command went out: a command the broker never took
+  // (it is down, or refused our password) is the broker's fault, said by the broker's own alarm,
+  // not relay_unconfirmed for every relay. tick() resends it until it goes.
+  if (all && !s.confirm_by && s.observed != s.desired) s.confirm_by = now + timing_.confirm_timeout;
 }
 
 void RelayManager::set_desired(const std::string& id, bool on, SteadyTime now) {

@@ -138,6 +138,23 @@ TEST_CASE("while disconnected nothing is queued; a reconnect re-asserts the curr
   CHECK(rig.sent[0].payload == "OFF");
 }
 
+TEST_CASE("a broker that takes no command blames no relay: the confirm wait starts when one goes out") {
+  Rig rig(tas());
+  rig.connected = false;  // down, or it refused our password
+  rig.mgr.set_desired("dump", true, rig.now);
+  for (int i = 1; i <= 600; ++i) rig.mgr.tick(rig.now + std::chrono::seconds(i));
+  CHECK(rig.mgr.take_alarms().empty());
+  CHECK_FALSE(rig.mgr.status("dump").unconfirmed);
+  // It comes back: the command goes out, and a relay that stays silent is the relay's fault.
+  rig.connected = true;
+  rig.mgr.on_connected(rig.now + 601s);
+  REQUIRE(rig.sent.size() == 1);
+  for (int i = 602; i <= 700; ++i) rig.mgr.tick(rig.now + std::chrono::seconds(i));
+  const auto a = rig.mgr.take_alarms();
+  REQUIRE_FALSE(a.empty());
+  CHECK(a[0].code == "relay_unconfirmed");
+}
+
 // A relay that loses power and comes back in its power-on state (issue 27): each protocol's
 // "I am back" and its state report, as the device sends them. shackd puts it right at the next
 // tick, not after its confirm timeout, and says that it changed under it.
