@@ -61,6 +61,7 @@ class CyclePublisher {
     std::optional<bool> on, observed;
     std::string mode;
     std::string reason_key;
+    double reason_value = 0, reason_limit = 0;  // as last sent (NaN: none)
     std::string settings;  // a miner's thresholds, as last sent
   };
   void load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due);

@@ -3,6 +3,7 @@
 // SQLite file and the config a real YAML file; nothing else runs.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
@@ -171,6 +172,31 @@ TEST_CASE("the cycle in process: an override that expires") {
   s.cycles(10);  // past the 10 s
   CHECK(s.last("shack/load/primary_s21/mode") == "auto");
   CHECK(s.primary().reason.code != rules::ReasonCode::override_off);
+}
+
+TEST_CASE("the cycle in process: a load's reason is published again when its value moves, not only its code") {
+  Site s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.primary().on);
+  const auto reason_value = [&] {
+    const auto j = nlohmann::json::parse(s.last("shack/load/primary_s21/reason"), nullptr, false);
+    return j.is_object() && j.contains("value") ? j["value"].get<double>() : -1.0;
+  };
+  CHECK(reason_value() == doctest::Approx(54.0));
+  const auto count = [&] {
+    return std::count_if(s.sent.begin(), s.sent.end(), [](const auto& m) { return m.first == "shack/load/primary_s21/reason"; });
+  };
+  const auto before = count();
+  // A sag within the same reason (running, above its stop): the words follow the bank.
+  for (const double v : {53.9, 53.85, 51.0, 49.2}) {
+    s.gx->values["system.battery_v"] = v;
+    s.gx->values["battery.battery_v"] = v;
+    s.cycles(1);
+  }
+  CHECK(s.primary().reason.code == rules::ReasonCode::running);
+  CHECK(reason_value() == doctest::Approx(49.2));
+  CHECK(count() - before == 2);  // 53.9 and 53.85 are within 1 % of the 47 V limit: not news
 }
 
 TEST_CASE("the cycle in process: a refused reload keeps the running config") {
