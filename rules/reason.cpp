@@ -71,6 +71,17 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::charge_ok, "charge_ok", "charging allowed", "°C", 1},
 };
 
+// The words before a limit, where "limit" alone would mislead: a running miner's limit is the
+// voltage it stops below (not the one it started at), a heater's the temperature it heats to.
+std::string_view limit_words(ReasonCode code) {
+  switch (code) {
+    case ReasonCode::running: return "stops below";
+    case ReasonCode::heating: return "heats until";
+    case ReasonCode::too_hot: return "on above";
+    default: return "limit";
+  }
+}
+
 const CodeInfo& info(ReasonCode code) {
   for (const auto& row : kCodes) {
     if (row.code == code) return row;
@@ -101,12 +112,10 @@ std::string describe(const Reason& reason) {
     }
     return s;
   };
-  if (!std::isnan(reason.value)) {
-    out += ": " + with_unit(reason.value);
-    if (!std::isnan(reason.limit)) out += " (limit " + with_unit(reason.limit) + ")";
-  } else if (!std::isnan(reason.limit)) {
-    out += " (limit " + with_unit(reason.limit) + ")";
-  }
+  // A pending code's limit is its cause's start or stop limit: plain "limit" there.
+  const std::string words(reason.cause == ReasonCode::none ? limit_words(reason.code) : "limit");
+  if (!std::isnan(reason.value)) out += ": " + with_unit(reason.value);
+  if (!std::isnan(reason.limit)) out += " (" + words + " " + with_unit(reason.limit) + ")";
   if (reason.remaining.count() > 0) {
     out += ", " + format_fixed(to_seconds(reason.remaining), 0) + " s left";
   }

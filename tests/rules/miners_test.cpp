@@ -531,3 +531,14 @@ TEST_CASE("boot-safe: an input never seen since start does not trigger the stale
     CHECK_FALSE(r.dump().on);  // and nothing started on no data
   }
 }
+
+TEST_CASE("a reason names its limit for what it is: a running miner's stop, a heater's target") {
+  using rules::Reason;
+  CHECK(rules::describe(Reason{ReasonCode::running, ReasonCode::none, 50.27, 47.0, {}}) ==
+        "running: 50.27 V (stops below 47.00 V)");
+  CHECK(rules::describe(Reason{ReasonCode::heating, ReasonCode::none, 0.0, 6.0, {}}) ==
+        "heating its zone: 0.0 °C (heats until 6.0 °C)");
+  // Waiting to start: the cause's own limit, the start voltage.
+  CHECK(rules::describe(Reason{ReasonCode::start_delay_pending, ReasonCode::running, 50.27, 50.0, std::chrono::seconds(30)}) ==
+        "start condition holds, waiting: 50.27 V (limit 50.00 V), 30 s left");
+}
