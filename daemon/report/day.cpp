@@ -97,7 +97,7 @@ std::optional<Day> read_day(db::Db& db, const StoredProfiles& profiles, const st
   std::map<std::string, std::size_t> by_id;
   for (const auto& l : load_refs(profiles)) {
     by_id[l.id] = day.loads.size();
-    day.loads.push_back({l.id, l.name, false, {}, {}});
+    day.loads.push_back({l.id, l.name, false, {}, {}, {}});
   }
   auto before = db.prepare(
       "SELECT load_id, commanded_on FROM events WHERE kind = 'actuation' AND at < ?1 AND id IN "
@@ -126,12 +126,28 @@ std::optional<Day> read_day(db::Db& db, const StoredProfiles& profiles, const st
     if (!at) continue;
     const std::string kind = ev.text(1);
     const std::string load = ev.opt_text(2).value_or("");
+    const auto it = by_id.find(load);
+    LoadLine* line = it == by_id.end() ? nullptr : &day.loads[it->second];
+    // A relay that did not report what it was told: from that command (the last switch, or the
+    // day's start) until it did, or until the next command. Detail is "<code>: <words>".
+    const auto close_unconfirmed = [&](std::int64_t until) {
+      if (line && !line->unconfirmed.empty() && line->unconfirmed.back().second == 0) line->unconfirmed.back().second = until;
+    };
+    if (line && ev.text(5).starts_with("relay_unconfirmed:")) {
+      close_unconfirmed(*at);
+      line->unconfirmed.push_back({line->switches.empty() ? day.start : line->switches.back().t, 0});
+    } else if (line && ev.text(5).starts_with("relay_confirmed:")) {
+      close_unconfirmed(*at);
+    }
     if (kind == "actuation") {
-      const auto it = by_id.find(load);
-      if (it == by_id.end()) continue;
+      if (!line) continue;
       // No relay state: a command through a miner's API; a power target it took is drawn.
-      if (!ev.is_null(3)) day.loads[it->second].switches.push_back({*at, ev.integer(3) != 0, ev.text(4), ev.text(5)});
-      else if (!ev.is_null(6)) day.loads[it->second].targets.push_back({*at, ev.real(6)});
+      if (!ev.is_null(3)) {
+        close_unconfirmed(*at);
+        line->switches.push_back({*at, ev.integer(3) != 0, ev.text(4), ev.text(5)});
+      } else if (!ev.is_null(6)) {
+        line->targets.push_back({*at, ev.real(6)});
+      }
     } else if (kind == "alarm" || kind == "alarm_end" || kind == "override" || kind == "config") {
       day.marks.push_back({*at, kind, (load.empty() ? "" : load + ": ") + ev.text(5)});
     }

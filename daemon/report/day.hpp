@@ -34,6 +34,9 @@ struct LoadLine {
   bool on_at_start = false;  // as the last switch before the day left it
   std::vector<Switch> switches;
   std::vector<Target> targets;  // a miner that follows the surplus: each target it took
+  // From a command its relay never confirmed (relay_unconfirmed) to the confirmation or the next
+  // command; an end of 0 is still open at the end of the record. Not drawn as the state commanded.
+  std::vector<std::pair<std::int64_t, std::int64_t>> unconfirmed;
 };
 
 struct Mark {

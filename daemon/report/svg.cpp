@@ -135,7 +135,11 @@ std::string render_svg(const Day& d) {
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{:.0f}\" viewBox=\"0 0 {} {:.0f}\" "
       "font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n"
       "<style>.h{{font-size:14px;font-weight:bold}} .s{{font-size:11px;fill:#555}} .t{{font-size:18px;"
-      "font-weight:bold}}</style>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      "font-weight:bold}}</style>\n"
+      "<defs><pattern id=\"unconfirmed\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
+      "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#fdd0a2\"/>"
+      "<rect width=\"3\" height=\"6\" fill=\"#e6550d\"/></pattern></defs>\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
       kWidth, height, kWidth, height);
   p.text(kLeft, 32, fmt::format("shackd: {}, {} ({})", d.site_name.empty() ? "the site" : d.site_name, d.date, d.timezone),
          "class=\"t\"");
@@ -196,7 +200,9 @@ std::string render_svg(const Day& d) {
     for (const auto& s : l.switches) recorded = std::max(recorded, s.t);
   }
   recorded = std::min(recorded, d.end);
-  p.text(kLeft, l_top - 12, "Loads: on (green), with the time and reason of each switch; dark line: a miner's power target",
+  p.text(kLeft, l_top - 12,
+         "Loads: on (green), with the time and reason of each switch; hatched: commanded, its relay not confirming; "
+         "dark line: a miner's power target",
          "class=\"h\"");
   if (recorded < d.end) {
     p.text(p.x(recorded) + 4, l_top - 12, "no record after " + hhmm(recorded), "class=\"s\"");
@@ -231,6 +237,14 @@ std::string render_svg(const Day& d) {
                            top + 31 + 12 * lane, xml_escape(s.detail), xml_escape(label));
     }
     bar(recorded);
+    // What its relay never confirmed: hatched over whatever was commanded, never drawn as done.
+    for (const auto& [from, to] : l.unconfirmed) {
+      const std::int64_t a = std::max(from, d.start), b = std::min(to == 0 ? recorded : to, recorded);
+      if (b <= a) continue;
+      p.out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"18\" fill=\"url(#unconfirmed)\">"
+                           "<title>commanded, not confirmed by the relay</title></rect>\n",
+                           p.x(a), top, std::max(0.8, p.x(b) - p.x(a)));
+    }
     targets(p, l, top, recorded);
     if (recorded < d.end) {
       p.out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"18\" fill=\"#ffffff\" "

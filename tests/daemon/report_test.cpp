@@ -72,6 +72,17 @@ TEST_CASE("a day's report: the switches, their reasons and the alarms, in the si
   alarm.reason = "voltage_fallback";
   alarm.detail = "the battery monitor is stale, deciding on <the GX> & co";
   store.add_event(alarm);
+  // The 11:05 ON never confirmed by the relay until 11:35: hatched, not drawn as done.
+  shackd::Event unconfirmed = alarm;
+  unconfirmed.at_unix_s = kMidnight + 11 * 3600 + 6 * 60;
+  unconfirmed.load_id = "primary_s21";
+  unconfirmed.detail = "relay_unconfirmed: commanded ON, device reports nothing";
+  store.add_event(unconfirmed);
+  shackd::Event confirmed = unconfirmed;
+  confirmed.at_unix_s = kMidnight + 11 * 3600 + 35 * 60;
+  confirmed.kind = "alarm_end";
+  confirmed.detail = "relay_confirmed: the device now reports the commanded state";
+  store.add_event(confirmed);
   shackd::Event back = alarm;  // its end: drawn apart, green
   back.at_unix_s = kMidnight + 3 * 3600 + 600;
   back.kind = "alarm_end";
@@ -102,7 +113,10 @@ TEST_CASE("a day's report: the switches, their reasons and the alarms, in the si
   CHECK(primary.targets[0].t == kMidnight);
   CHECK(primary.targets[0].w == 3000);
   CHECK(primary.targets[1].w == 2400);
-  CHECK(day->marks.size() == 2);
+  CHECK(day->marks.size() == 4);
+  REQUIRE(primary.unconfirmed.size() == 1);
+  CHECK(primary.unconfirmed[0].first == kMidnight + 11 * 3600 + 5 * 60);  // from the command
+  CHECK(primary.unconfirmed[0].second == kMidnight + 11 * 3600 + 35 * 60);
 
   Zone tz("America/Los_Angeles");
   const std::string svg = shackd::report::render_svg(*day);
@@ -111,6 +125,7 @@ TEST_CASE("a day's report: the switches, their reasons and the alarms, in the si
   CHECK(svg.find("<title>47.90 V below the stop voltage 48.00 V</title>") != std::string::npos);
   CHECK(svg.find("03:00 alarm: the battery monitor is stale, deciding on &lt;the GX&gt; &amp; co") != std::string::npos);
   CHECK(svg.find("fill=\"#238b45\">03:10 cleared: victron: reading again") != std::string::npos);
+  CHECK(svg.find("fill=\"url(#unconfirmed)\"><title>commanded, not confirmed by the relay</title>") != std::string::npos);
   CHECK(svg.find("Primary S21+ start") != std::string::npos);  // its threshold, labelled
   // Its target: 3000 W from midnight, 2400 W from 06:00 until its stop at 07:42, a line in its
   // bar (x: 80 + 1090 px a day).
