@@ -57,6 +57,11 @@ struct TelemetrySample {
   std::string journal_lines;
 };
 
+// How often finished telemetry minutes and their cycle journal are written (RuntimeStore::
+// telemetry_every_s). Each write is a transaction whose fixed cost in SQLite pages (the tables'
+// and indexes' rightmost pages, the WAL frames) dominates a minute's few kB of journal.
+inline constexpr int kTelemetryEverySDefault = 300;
+
 struct FlushStats {
   int states = 0;
   int events = 0;
@@ -94,7 +99,7 @@ class RuntimeStore {
   std::size_t backlog() const { return states_.size() + events_.size(); }
   std::int64_t dropped() const { return dropped_; }  // items given up after a long outage
 
-  int telemetry_every_s = 60;
+  int telemetry_every_s = kTelemetryEverySDefault;
   std::size_t max_queued = 10000;  // beyond this (hours of a dead disk) the oldest are dropped
 
  private:

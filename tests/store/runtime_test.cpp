@@ -61,6 +61,7 @@ TEST_CASE("load_state survives a restart, and an unchanged state is not written 
 TEST_CASE("telemetry is aggregated per minute and written at most once a minute") {
   test::MigratedDb m;
   RuntimeStore store(m.db);
+  store.telemetry_every_s = 60;  // the cadence under test; the default is 5 minutes (below)
   const std::int64_t minute0 = kT0 - kT0 % 60;
   int minutes_written = 0, flushes_that_wrote = 0;
   for (std::int64_t t = minute0; t < minute0 + 180; ++t) {
@@ -90,6 +91,36 @@ TEST_CASE("telemetry is aggregated per minute and written at most once a minute"
   CHECK(store.flush(minute0 + 401, true).minutes == 0);
 }
 
+TEST_CASE("by default five minutes of telemetry and journal go in one write; events do not wait") {
+  test::MigratedDb m;
+  RuntimeStore store(m.db);
+  CHECK(store.telemetry_every_s == 300);
+  const std::int64_t minute0 = kT0 - kT0 % 60;
+  std::vector<std::int64_t> wrote_at;
+  for (std::int64_t t = minute0; t <= minute0 + 11 * 60; ++t) {
+    shackd::TelemetrySample s;
+    s.battery_v = 52.0;
+    s.journal_lines = "C\t0\t0\t-\n";
+    store.add_sample(t, s);
+    if (t == minute0 + 90) {
+      shackd::Event e;
+      e.at_unix_s = t;
+      e.kind = "alarm";
+      e.reason = "none";
+      store.add_event(e);
+      CHECK(store.flush(t).events == 1);  // at once, whatever the telemetry's cadence
+      continue;
+    }
+    if (store.flush(t).minutes > 0) wrote_at.push_back(t - minute0);
+  }
+  // The first finished minute at once (nothing written yet), then every 300 s: 5 minutes each.
+  REQUIRE(wrote_at.size() == 3);
+  CHECK(wrote_at[0] == 60);
+  CHECK(wrote_at[1] == 360);
+  CHECK(wrote_at[2] == 660);
+  CHECK(m.db.scalar_int("SELECT count(*) FROM cycle_journal") == 11);  // minutes 0 to 10
+}
+
 TEST_CASE("energy per load and day: written with the minute's telemetry, only when it changed") {
   test::TempDir dir;
   const std::string path = dir.file("e.db");
@@ -99,6 +130,7 @@ TEST_CASE("energy per load and day: written with the minute's telemetry, only wh
     shackd::db::Db db(path, {.create = true});
     shackd::migrate(db, shackd::embedded_migrations());
     RuntimeStore store(db);
+    store.telemetry_every_s = 60;
     CHECK(store.energy_on("2026-11-21").empty());
     store.add_sample(minute0, {});
     store.set_energy("2026-11-21", "miner:Dump", {100, 120, 0, 0});
