@@ -69,6 +69,9 @@ scripts/cross.sh arm64 bookworm
 
 stage "Raspberry Pi OS 13: the trixie arm64 package (GCC 14, in a trixie build root), its unit tests under qemu-user"
 scripts/cross.sh arm64 trixie --unit   # the broker cases under qemu: in the bookworm tree
+# The guide's password broker with Debian 13's own mosquitto (2.0.21 opens its files as its user;
+# the native tree's CTest broker_steps runs it against Debian 12's).
+scripts/build-root.sh trixie tests/docs/broker_steps.sh
 # The fuzzers run for a fixed time each, beside the Pi root's install under qemu (one core, and
 # waits on the archive): what the overlap costs is fuzzing iterations, never a verdict.
 stage "the trixie arm64 package installed, run and upgraded in a trixie arm64 root under qemu; beside it, each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"
