@@ -15,6 +15,7 @@
 #include "daemon/config/yaml_read.hpp"
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/sha256.hpp"
+#include "daemon/system/access.hpp"
 
 namespace shackd {
 
@@ -269,7 +270,14 @@ ConfigResult load_config(const std::string& path, drivers::Kinds kinds) {
             std::nullopt};
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return {std::nullopt, {fmt::format("{}: cannot read the config file", path)}, std::nullopt};
+  if (!in) {
+    const std::string denied = permission_problem(path);
+    const bool exists = std::filesystem::exists(path, ec);
+    return {std::nullopt,
+            {fmt::format("{}: cannot read the config file: {}", path,
+                         !denied.empty() ? denied : exists ? "it cannot be opened" : "no such file")},
+            std::nullopt};
+  }
   std::stringstream s;
   s << in.rdbuf();
   return parse_config(s.str(), path, kinds);

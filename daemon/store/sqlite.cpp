@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
+#include "daemon/system/access.hpp"
+
 namespace shackd::db {
 
 namespace {
@@ -97,9 +101,14 @@ Db::Db(std::string path, OpenOptions options) : path_(std::move(path)) {
     sqlite3_close(db_);
     db_ = nullptr;
     if ((rc & 0xff) == SQLITE_CANTOPEN && !options.create) {
-      throw Error(fmt::format("database {}: cannot open it ({}); create it with `shackd migrate --db {}`", path_, why,
-                              path_),
-                  rc);
+      // A file that is there but closed to this user is not one to create (issue 31).
+      if (const std::string denied = permission_problem(path_, true); !denied.empty()) {
+        throw Error(fmt::format("database {}: cannot open it: {}", path_, denied), rc);
+      }
+      std::error_code ec;
+      if (!std::filesystem::exists(path_, ec)) {
+        throw Error(fmt::format("database {}: no such file; create it with `shackd migrate --db {}`", path_, path_), rc);
+      }
     }
     throw Error(fmt::format("database {}: cannot open it: {}", path_, why), rc);
   }

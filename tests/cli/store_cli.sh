@@ -93,5 +93,25 @@ expect "--version" 0 "^shackd [0-9]+\.[0-9]+\.[0-9]+$" -- "$shackd" --version
 expect "help lists commands" 0 "profiles export" -- "$shackd" --help
 expect "unknown command" 64 "unknown command 'frobnicate'" -- "$shackd" frobnicate
 
+# Files that are there but closed to the user (issue 31: the pi user was told to create a
+# database that existed): each refusal says permission and names the fix. As root, through
+# setpriv as nobody; root itself may open anything.
+if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
+  as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+  chmod 0755 "$dir"
+  cp "$db" "$dir/closed.db" && chmod 0600 "$dir/closed.db"
+  expect "a database closed to the user: permission, not 'create it'" 66 \
+    "database $dir/closed.db: cannot open it: permission denied: root:root 0600, and you are nobody: run it with sudo" \
+    -- as_nobody "$shackd" profiles export --db "$dir/closed.db"
+  expect "a database that is not there: create it" 66 "no such file; create it with .shackd migrate" \
+    -- as_nobody "$shackd" profiles export --db "$dir/none.db"
+  printf 'site: {name: x}\n' >"$dir/closed.yaml" && chgrp nogroup "$dir/closed.yaml" && chmod 0640 "$dir/closed.yaml"
+  expect "a config its group may read: join the group" 78 \
+    "permission denied: root:nogroup 0640, and you are nobody \(not in the group nogroup\): run it with sudo, or join the group: sudo adduser nobody nogroup" \
+    -- setpriv --reuid=65534 --regid=1 --clear-groups "$shackd" check --config "$dir/closed.yaml"
+else
+  echo "SKIP: permission refusals: they need root (to become another user) and setpriv"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
