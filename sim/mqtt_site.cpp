@@ -1,23 +1,23 @@
 #include "sim/mqtt_site.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
 
+#include "sim/relay_device.hpp"
+
 namespace sim {
 
-MqttSite::MqttSite(const std::string& uri, std::map<std::string, std::string> relays,
-                   std::map<std::string, std::string> sensors, SiteModel& model, std::mutex& model_mutex,
-                   double sensor_period_s, std::set<std::string> metered)
-    : relays_(std::move(relays)), sensors_(std::move(sensors)), metered_(std::move(metered)), model_(model), mutex_(model_mutex),
+MqttSite::MqttSite(drivers::mqtt::ClientConfig client, std::vector<Relay> relays, std::vector<Sensor> sensors,
+                   SiteModel& model, std::mutex& model_mutex, double sensor_period_s)
+    : relays_(std::move(relays)), sensors_(std::move(sensors)), model_(model), mutex_(model_mutex),
       sensor_period_s_(sensor_period_s) {
-  drivers::mqtt::ClientConfig c;
-  c.uri = uri;
-  c.client_id = "shackd-sim";
-  c.keepalive = std::chrono::seconds(10);
-  c.status_topic = "shackd-sim/status";
-  client_ = std::make_unique<drivers::mqtt::Client>(c);
-  for (const auto& [load, topic] : relays_) client_->subscribe("cmnd/" + topic + "/+");
+  client.keepalive = std::chrono::seconds(10);
+  client_ = std::make_unique<drivers::mqtt::Client>(client);
+  for (const auto& r : relays_) {
+    for (const auto& t : device_subscriptions(r.config)) client_->subscribe(t);
+  }
   client_->start();
   thread_ = std::thread([this] { run(); });
 }
@@ -29,9 +29,41 @@ MqttSite::~MqttSite() {
 }
 
 void MqttSite::set_relay_fault(const std::string& load, RelayFault f) {
-  if (!relays_.count(load)) throw std::runtime_error("no relay for load '" + load + "'");
+  if (std::none_of(relays_.begin(), relays_.end(), [&](const Relay& r) { return r.load == load; })) {
+    throw std::runtime_error("no relay for load '" + load + "'");
+  }
   std::lock_guard l(faults_mutex_);
   relay_faults_[load] = f;
+}
+
+void MqttSite::handle(const drivers::mqtt::Event& e) {
+  for (const auto& r : relays_) {
+    bool was_on = false;
+    {
+      std::lock_guard l(mutex_);
+      was_on = model_.loads[r.load].on;
+    }
+    const auto command = device_command(r.config, e.topic, e.payload, was_on);
+    if (!command) continue;
+    if (marked_.exchange(false)) {
+      first_command_after_mark_ns_ =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
+    RelayFault fault = RelayFault::ok;
+    {
+      std::lock_guard l(faults_mutex_);
+      if (const auto it = relay_faults_.find(r.load); it != relay_faults_.end()) fault = it->second;
+    }
+    if (fault == RelayFault::mute) continue;
+    bool on = command->on;
+    {
+      std::lock_guard l(mutex_);
+      if (fault == RelayFault::stuck) on = model_.loads[r.load].on;
+      else model_.loads[r.load].on = on;
+    }
+    for (const auto& o : command->replies) client_->publish(o.topic, o.payload, 1, false);
+    for (const auto& o : device_state(r.config, on, on != was_on)) client_->publish(o.topic, o.payload, 1, false);
+  }
 }
 
 void MqttSite::run() {
@@ -44,63 +76,42 @@ void MqttSite::run() {
           std::fflush(stdout);
           announced_ = true;
         }
-        for (const auto& [load, topic] : relays_) {
-          client_->publish("tele/" + topic + "/LWT", "Online", 1, true);
+        for (const auto& r : relays_) {
           bool on = false;
           {
             std::lock_guard l(mutex_);
-            on = model_.loads[load].on;
+            on = model_.loads[r.load].on;
           }
-          client_->publish("stat/" + topic + "/POWER1", on ? "ON" : "OFF", 1, false);
+          const auto hello = device_hello(r.config, on);
+          // The availability message is retained, as the firmware sends it (an LWT or birth).
+          for (std::size_t i = 0; i < hello.size(); ++i) client_->publish(hello[i].topic, hello[i].payload, 1, i == 0);
         }
       }
-      if (e->kind == drivers::mqtt::Event::Kind::message) {
-        for (const auto& [load, topic] : relays_) {
-          if (e->topic != "cmnd/" + topic + "/POWER1" && e->topic != "cmnd/" + topic + "/POWER") continue;
-          if (marked_.exchange(false)) {
-            first_command_after_mark_ns_ =
-                std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-          }
-          RelayFault fault = RelayFault::ok;
-          {
-            std::lock_guard l(faults_mutex_);
-            if (const auto it = relay_faults_.find(load); it != relay_faults_.end()) fault = it->second;
-          }
-          if (fault == RelayFault::mute) continue;
-          bool on = e->payload == "ON" || e->payload == "1";
-          {
-            std::lock_guard l(mutex_);
-            if (fault == RelayFault::stuck) on = model_.loads[load].on;
-            else model_.loads[load].on = on;
-          }
-          client_->publish("stat/" + topic + "/RESULT", std::string("{\"POWER1\":\"") + (on ? "ON" : "OFF") + "\"}", 1, false);
-          client_->publish("stat/" + topic + "/POWER1", on ? "ON" : "OFF", 1, false);
-        }
-      }
+      if (e->kind == drivers::mqtt::Event::Kind::message) handle(*e);
     }
     if (std::chrono::steady_clock::now() >= next_sensor && client_->connected()) {
       next_sensor += std::chrono::milliseconds(static_cast<int>(sensor_period_s_ * 1000));
-      for (const auto& [zone, topic] : sensors_) {
+      for (const auto& s : sensors_) {
         double t = 0;
         {
           std::lock_guard l(mutex_);
-          const auto it = model_.zone_temp_c.find(zone);
+          const auto it = model_.zone_temp_c.find(s.zone);
           t = it == model_.zone_temp_c.end() ? 20.0 : it->second;
         }
-        char buf[128];
-        std::snprintf(buf, sizeof buf, "{\"DS18B20\":{\"Temperature\":%.1f},\"TempUnit\":\"C\"}", t);
-        client_->publish("tele/" + topic + "/SENSOR", buf, 0, false);
+        const auto m = sensor_message(s.config, t);
+        client_->publish(m.topic, m.payload, 0, false);
       }
-      for (const auto& load : metered_) {
+      for (const auto& r : relays_) {
+        if (!r.metered) continue;
+        bool on = false;
         double w = 0;
         {
           std::lock_guard l(mutex_);
-          const auto& m = model_.loads[load];
-          w = m.on ? m.power_w : 0;
+          const auto& m = model_.loads[r.load];
+          on = m.on;
+          w = m.power_w;
         }
-        char buf[96];
-        std::snprintf(buf, sizeof buf, "{\"ENERGY\":{\"Power\":%.0f}}", w);
-        client_->publish("tele/" + relays_.at(load) + "/SENSOR", buf, 0, false);
+        if (const auto m = device_power(r.config, on, w)) client_->publish(m->topic, m->payload, 0, false);
       }
     }
   }

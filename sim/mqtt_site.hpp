@@ -1,8 +1,9 @@
 #pragma once
-// The simulator's MQTT side: each switched load answers as a Tasmota relay would (so the
-// physics hears what shackd switched), and zone temperatures go out as Tasmota SENSOR messages.
+// The simulator's MQTT side: each switched load answers as its relay's firmware would (Tasmota,
+// Shelly Gen1/Gen2, ESPHome or generic, sim/relay_device.hpp), so the physics hears what shackd
+// switched, and zone temperatures go out in each sensor's own format.
 #include <map>
-#include <set>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,17 +11,29 @@
 #include <atomic>
 
 #include "drivers/mqtt/client.hpp"
+#include "drivers/mqtt/relay_protocol.hpp"
+#include "drivers/mqtt/sensors.hpp"
 #include "sim/model.hpp"
 
 namespace sim {
 
 class MqttSite {
  public:
-  // relays: load name -> Tasmota topic; sensors: zone name -> Tasmota topic; metered: the loads
-  // whose relay also reports the load's power (tele/<topic>/SENSOR ENERGY.Power, a plug with a
-  // meter), every sensor period.
-  MqttSite(const std::string& uri, std::map<std::string, std::string> relays, std::map<std::string, std::string> sensors,
-           SiteModel& model, std::mutex& model_mutex, double sensor_period_s, std::set<std::string> metered = {});
+  // A load's relay; metered: it also reports the load's power every sensor period (a plug with
+  // a meter), where its protocol can.
+  struct Relay {
+    std::string load;
+    drivers::mqtt::RelayConfig config;
+    bool metered = false;
+  };
+  // A zone's temperature sensor (the model's zone_temp_c by that name).
+  struct Sensor {
+    std::string zone;
+    drivers::mqtt::SensorConfig config;
+  };
+  // `client`: the broker and its credentials.
+  MqttSite(drivers::mqtt::ClientConfig client, std::vector<Relay> relays, std::vector<Sensor> sensors, SiteModel& model,
+           std::mutex& model_mutex, double sensor_period_s);
   ~MqttSite();
   // For latency measurements: the steady-clock time (ns) of the first relay command after mark().
   void mark() { first_command_after_mark_ns_ = 0; marked_ = true; }
@@ -33,8 +46,9 @@ class MqttSite {
 
  private:
   void run();
-  std::map<std::string, std::string> relays_, sensors_;
-  std::set<std::string> metered_;
+  void handle(const drivers::mqtt::Event& e);
+  std::vector<Relay> relays_;
+  std::vector<Sensor> sensors_;
   std::mutex faults_mutex_;
   std::map<std::string, RelayFault> relay_faults_;
   SiteModel& model_;

@@ -24,11 +24,6 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 }
 
 // Tasmota: the FullTopic with %prefix% and %topic% filled in, ending in '/'.
-std::string tasmota_base(const RelayConfig& r, const char* prefix) {
-  std::string t = replace_all(replace_all(r.full_topic, "%prefix%", prefix), "%topic%", r.topic);
-  if (t.empty() || t.back() != '/') t += '/';
-  return t;
-}
 
 // Tasmota, ESPHome and generic payloads: ON/OFF in any case, also 1/0 and true/false.
 std::optional<bool> on_off(const std::string& payload) {
@@ -148,6 +143,12 @@ std::vector<std::string> validate_relay(const RelayConfig& r) {
     }
   }
   return e;
+}
+
+std::string tasmota_base(const RelayConfig& r, const char* prefix) {
+  std::string t = replace_all(replace_all(r.full_topic, "%prefix%", prefix), "%topic%", r.topic);
+  if (t.empty() || t.back() != '/') t += '/';
+  return t;
 }
 
 long long shelly_rpc_id(int sequence, int channel, bool on) {

@@ -44,6 +44,9 @@ struct Outgoing {
 // Empty when usable; else what is wrong, naming the relay and the field.
 std::vector<std::string> validate_relay(const RelayConfig& r);
 
+// Tasmota: the FullTopic with %prefix% ("cmnd", "stat", "tele") and %topic% filled in, ending in '/'.
+std::string tasmota_base(const RelayConfig& r, const char* prefix);
+
 std::vector<Outgoing> relay_command(const RelayConfig& r, bool on, int rpc_id);
 // Shelly Gen2: the id of a Switch.Set request, which the device echoes in its reply: the sequence
 // number, the switch (0..63) and the commanded state, so that the reply alone confirms it.

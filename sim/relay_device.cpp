@@ -1,0 +1,194 @@
+#include "sim/relay_device.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace sim {
+
+using drivers::mqtt::RelayProtocol;
+
+namespace {
+
+std::string ch(const RelayConfig& r) { return std::to_string(r.channel); }
+std::string gen1_relay(const RelayConfig& r) { return "shellies/" + r.topic + "/relay/" + ch(r); }
+std::string esphome_switch(const RelayConfig& r) { return r.topic + "/switch/" + r.object_id; }
+
+// A DS18x20's Id is 12 or 16 hex digits (Tasmota prints the 64-bit ROM code, or its middle 48
+// bits): a key like that names the sensor by Id, under a "DS18B20" object.
+bool ds18x20_id(const std::string& key) {
+  if (key.size() != 12 && key.size() != 16) return false;
+  return key.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+}
+
+nlohmann::json at_path(const std::string& path, double value) {
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
+  nlohmann::json j = value;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    const bool index = !it->empty() && it->find_first_not_of("0123456789") == std::string::npos && it->size() < 4;
+    if (index) {
+      nlohmann::json a = nlohmann::json::array();
+      for (unsigned long i = 0; i < std::stoul(*it); ++i) a.push_back(nullptr);
+      a.push_back(j);
+      j = a;
+    } else {
+      j = nlohmann::json{{*it, j}};
+    }
+  }
+  return j;
+}
+
+}  // namespace
+
+std::vector<std::string> device_subscriptions(const RelayConfig& r) {
+  switch (r.protocol) {
+    case RelayProtocol::tasmota: return {drivers::mqtt::tasmota_base(r, "cmnd") + "#"};
+    case RelayProtocol::shelly_gen1: return {gen1_relay(r) + "/command"};
+    case RelayProtocol::shelly_gen2: return {r.topic + "/rpc"};
+    case RelayProtocol::esphome: return {esphome_switch(r) + "/command"};
+    case RelayProtocol::generic: return {r.command_topic};
+  }
+  return {};
+}
+
+std::vector<Outgoing> device_hello(const RelayConfig& r, bool on) {
+  std::vector<Outgoing> out;
+  switch (r.protocol) {
+    case RelayProtocol::tasmota: out.push_back({drivers::mqtt::tasmota_base(r, "tele") + "LWT", "Online"}); break;
+    case RelayProtocol::shelly_gen1: out.push_back({"shellies/" + r.topic + "/online", "true"}); break;
+    case RelayProtocol::shelly_gen2: {
+      out.push_back({r.topic + "/online", "true"});
+      // "Generic status update over MQTT": the switch's whole status on status/switch:<id>.
+      const nlohmann::json st{{"id", r.channel}, {"source", "init"}, {"output", on}};
+      out.push_back({r.topic + "/status/switch:" + ch(r), st.dump()});
+      return out;
+    }
+    case RelayProtocol::esphome: out.push_back({r.topic + "/status", "online"}); break;
+    case RelayProtocol::generic:
+      if (!r.availability_topic.empty()) out.push_back({r.availability_topic, r.available});
+      break;
+  }
+  for (auto& o : device_state(r, on, true)) out.push_back(std::move(o));
+  return out;
+}
+
+std::optional<DeviceCommand> device_command(const RelayConfig& r, const std::string& topic, const std::string& payload,
+                                            bool was_on) {
+  DeviceCommand c;
+  switch (r.protocol) {
+    case RelayProtocol::tasmota: {
+      const std::string base = drivers::mqtt::tasmota_base(r, "cmnd");
+      if (topic != base + "POWER" + ch(r) && !(r.channel == 1 && topic == base + "POWER")) return std::nullopt;
+      if (payload == "ON" || payload == "1") c.on = true;
+      else if (payload == "OFF" || payload == "0") c.on = false;
+      else if (payload == "TOGGLE" || payload == "2") c.on = !was_on;
+      else return std::nullopt;
+      return c;
+    }
+    case RelayProtocol::shelly_gen1:
+      if (topic != gen1_relay(r) + "/command") return std::nullopt;
+      if (payload == "on") c.on = true;
+      else if (payload == "off") c.on = false;
+      else if (payload == "toggle") c.on = !was_on;
+      else return std::nullopt;
+      return c;
+    case RelayProtocol::shelly_gen2: {
+      if (topic != r.topic + "/rpc") return std::nullopt;
+      const auto j = nlohmann::json::parse(payload, nullptr, false);
+      if (!j.is_object() || !j.contains("method") || j["method"] != "Switch.Set") return std::nullopt;
+      const auto p = j.find("params");
+      if (p == j.end() || !p->is_object() || !p->contains("on") || !(*p)["on"].is_boolean()) return std::nullopt;
+      if (!p->contains("id") || (*p)["id"] != r.channel) return std::nullopt;  // another switch of this device
+      c.on = (*p)["on"].get<bool>();
+      const auto src = j.find("src");
+      if (src != j.end() && src->is_string() && j.contains("id")) {
+        // Shelly's RPC over MQTT: the answer goes to <src>/rpc, with the request's id.
+        const nlohmann::json reply{{"id", j["id"]}, {"src", r.topic}, {"dst", *src}, {"result", {{"was_on", was_on}}}};
+        c.replies.push_back({src->get<std::string>() + "/rpc", reply.dump()});
+      }
+      return c;
+    }
+    case RelayProtocol::esphome:
+      if (topic != esphome_switch(r) + "/command") return std::nullopt;
+      if (payload == "ON" || payload == "on") c.on = true;
+      else if (payload == "OFF" || payload == "off") c.on = false;
+      else if (payload == "TOGGLE" || payload == "toggle") c.on = !was_on;
+      else return std::nullopt;
+      return c;
+    case RelayProtocol::generic:
+      if (topic != r.command_topic) return std::nullopt;
+      if (payload == r.payload_on) c.on = true;
+      else if (payload == r.payload_off) c.on = false;
+      else return std::nullopt;
+      return c;
+  }
+  return std::nullopt;
+}
+
+std::vector<Outgoing> device_state(const RelayConfig& r, bool on, bool changed) {
+  switch (r.protocol) {
+    case RelayProtocol::tasmota: {
+      const std::string stat = drivers::mqtt::tasmota_base(r, "stat");
+      return {{stat + "RESULT", std::string("{\"POWER") + ch(r) + "\":\"" + (on ? "ON" : "OFF") + "\"}"},
+              {stat + "POWER" + ch(r), on ? "ON" : "OFF"}};
+    }
+    case RelayProtocol::shelly_gen1: return {{gen1_relay(r), on ? "on" : "off"}};
+    case RelayProtocol::shelly_gen2: {
+      if (!changed) return {};
+      const nlohmann::json n{{"src", r.topic},
+                             {"method", "NotifyStatus"},
+                             {"params", {{"ts", 0.0}, {"switch:" + ch(r), {{"id", r.channel}, {"output", on}}}}}};
+      return {{r.topic + "/events/rpc", n.dump()}};
+    }
+    case RelayProtocol::esphome: return {{esphome_switch(r) + "/state", on ? "ON" : "OFF"}};
+    case RelayProtocol::generic: return {{r.state_topic, on ? r.state_on : r.state_off}};
+  }
+  return {};
+}
+
+std::optional<Outgoing> device_power(const RelayConfig& r, bool on, double power_w) {
+  const double w = on ? power_w : 0;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", w);
+  switch (r.protocol) {
+    case RelayProtocol::tasmota:
+      return Outgoing{drivers::mqtt::tasmota_base(r, "tele") + "SENSOR", std::string("{\"ENERGY\":{\"Power\":") + buf + "}}"};
+    case RelayProtocol::shelly_gen1: return Outgoing{gen1_relay(r) + "/power", buf};
+    case RelayProtocol::shelly_gen2: {
+      const nlohmann::json n{{"src", r.topic},
+                             {"method", "NotifyStatus"},
+                             {"params", {{"ts", 0.0}, {"switch:" + ch(r), {{"id", r.channel}, {"output", on}, {"apower", w}}}}}};
+      return Outgoing{r.topic + "/events/rpc", n.dump()};
+    }
+    case RelayProtocol::esphome:
+    case RelayProtocol::generic: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+Outgoing sensor_message(const drivers::mqtt::SensorConfig& s, double celsius) {
+  using drivers::mqtt::SensorFormat;
+  const double t = std::round(celsius * 10) / 10;  // Tasmota's default TempRes 1
+  switch (s.format) {
+    case SensorFormat::tasmota: {
+      nlohmann::json j;
+      if (ds18x20_id(s.key)) j["DS18B20"] = {{"Id", s.key}, {s.field, t}};
+      else j[s.key] = {{s.field, t}};
+      j["TempUnit"] = "C";
+      return {s.topic, j.dump()};
+    }
+    case SensorFormat::json: return {s.topic, at_path(s.key, t).dump()};
+    case SensorFormat::number: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f", t);
+      return {s.topic, buf};
+    }
+  }
+  return {s.topic, ""};
+}
+
+}  // namespace sim
