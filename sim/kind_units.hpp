@@ -11,21 +11,26 @@
 
 namespace sim {
 
-// The units to serve for `kind` (slots without a default id, such as the GX's solar chargers,
-// are left out).
-std::vector<UnitSpec> units_for(const drivers::DeviceKind& kind);
+// The unit ids an owner gave, per slot of the kind (DeviceSettings::unit_ids); a slot left empty
+// (or no list at all) is served at its default id.
+using UnitIds = std::vector<std::vector<int>>;
+
+// The units to serve for `kind` (slots with neither an id given nor a default, such as the GX's
+// solar chargers, are left out).
+std::vector<UnitSpec> units_for(const drivers::DeviceKind& kind, const UnitIds& ids = {});
 
 // Makes each of the kind's charge-limit registers writable on `server`, holding `initial_a`
 // (or its "no limit" value where that is not 0, as the GX's DVCC -1).
-void serve_charge_limits(DeviceServer& server, const drivers::DeviceKind& kind, int initial_a);
+void serve_charge_limits(DeviceServer& server, const drivers::DeviceKind& kind, int initial_a, const UnitIds& ids = {});
 
 // The lowest charge limit the kind's registers on `server` hold now (A), if any holds one.
-std::optional<double> charge_limit_a(const DeviceServer& server, const drivers::DeviceKind& kind);
+std::optional<double> charge_limit_a(const DeviceServer& server, const drivers::DeviceKind& kind, const UnitIds& ids = {});
 
 // One more device beside the GX and the Sol-Ark, and its kind.
 struct ServedDevice {
   const DeviceServer* server = nullptr;
   const drivers::DeviceKind* kind = nullptr;
+  UnitIds ids;
 };
 // Sets the model's chargers' limits from what the controller wrote: the GX's DVCC max charge
 // current (2705, -1 none) caps the Victron MPPTs; the lowest of the Sol-Ark's 210 and every other

@@ -8,7 +8,11 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <optional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -23,11 +27,13 @@
 
 #include "drivers/kinds.hpp"
 #include "drivers/solark.hpp"
+#include "drivers/victron_gx.hpp"
 #include "sim/kind_units.hpp"
 #include "sim/miner_server.hpp"
 #include "sim/model.hpp"
 #include "sim/mqtt_site.hpp"
 #include "sim/server.hpp"
+#include "sim/site_from.hpp"
 
 namespace {
 
@@ -40,7 +46,7 @@ Prints "ready victron=HOST:PORT solark=HOST:PORT" once both listen, then reads c
 
 options:
   --bind ADDR             listen address (default 127.0.0.1)
-  --victron-port N        GX port (default 5020; 0 = any free port)
+  --victron-port N        GX port (default 5020, with --site-from any free port; 0 = any free port)
   --solark-port N         Sol-Ark gateway port (default 5021; 0 = any free port)
   --battery-unit N        battery monitor unit id (default 225)
   --charger-unit N        solar charger unit id (default 226)
@@ -81,6 +87,16 @@ options:
                           the load's (its --load watts its nominal); password sim-secret
   --miner-boot-s S        a miner's boot after power on (default 90), its ramp 4/3 of it
   --miner-wind-down-s S   from an accepted sleep to its idle draw (default 0: at once)
+  --site-from CONFIG      serve the owner's own site from their shackd config: each device of
+                          theirs (kind, unit ids) on a free loopback port, each miner's API, each
+                          relay in its protocol (tasmota, shelly_gen1, shelly_gen2, esphome,
+                          generic) and each sensor in its format, on their broker with their
+                          credentials. A load draws its profile's power_w (heater_power_w), else
+                          1000 W (--load RELAY_ID=WATTS sets it); a sensor's zone is its id
+                          (`set zone.SENSOR_ID C`). Needs --write-config
+  --write-config FILE     with --site-from: the trial config for `shackd run --config FILE`, its
+                          database beside it (FILE.db); relay and sensor topics under shackd-try,
+                          so that a trial never switches a real relay
 
 commands:
   set battery_v|pv_w|house_w|battery_temp_c|internal_ohm|soc_pct VALUE
@@ -105,16 +121,24 @@ commands:
 
 struct Options {
   std::string mqtt;
-  std::map<std::string, std::string> relays, sensors;
+  drivers::mqtt::ClientConfig mqtt_client;
+  std::map<std::string, std::string> relays, sensors;  // --tasmota-relay, --tasmota-sensor
   std::set<std::string> metered;
+  std::vector<sim::MqttSite::Relay> site_relays;    // --site-from
+  std::vector<sim::MqttSite::Sensor> site_sensors;  // --site-from
+  std::string site_from, write_config;
+  int system_unit = 100;
+  std::vector<int> more_chargers;  // --site-from: a GX's chargers after the first
   double sensor_period_s = 10;
   std::string bind = "127.0.0.1";
   int victron_port = 5020, solark_port = 5021;
+  bool ports_given = false;  // --site-from serves on free ports unless told
   int battery_unit = 225, charger_unit = 226, temperature_unit = 24, solark_unit = 1;
   struct Device {
     std::string name;
     const drivers::DeviceKind* kind = nullptr;
     int port = 0;
+    sim::UnitIds ids = {};  // --site-from: the owner's unit ids
   };
   std::vector<Device> devices;  // --device
   std::string scenario;
@@ -149,6 +173,40 @@ int integer(const std::string& s, const std::string& what) {
   return static_cast<int>(v);
 }
 
+// --site-from: the owner's devices, loads and miners into the options (their MQTT side is read
+// from the trial config once the ports are known). A device of the GX's or the Sol-Ark's kind is
+// served by the simulator's own GX or Sol-Ark (the first of each), the rest as --device would.
+void take_owner_site(Options& o, sim::SiteModel& model, const sim::OwnerSite& site,
+                     std::map<std::string, std::string>& served_as) {
+  const auto first = [](const std::vector<int>& ids, int fallback) { return ids.empty() ? fallback : ids.front(); };
+  bool gx = false, solark = false;
+  for (const auto& d : site.config.devices) {
+    const auto& ids = d.unit_ids;
+    const auto slot = [&](std::size_t i) { return i < ids.size() ? ids[i] : std::vector<int>{}; };
+    if (!gx && d.kind->key == drivers::victron::kind().key) {
+      gx = true;
+      served_as[d.name] = "victron";
+      o.system_unit = first(slot(0), 100);
+      o.battery_unit = first(slot(1), o.battery_unit);
+      const auto chargers = slot(2);
+      o.charger_unit = first(chargers, o.charger_unit);
+      if (chargers.size() > 1) o.more_chargers.assign(chargers.begin() + 1, chargers.end());
+      o.temperature_unit = first(slot(3), o.temperature_unit);
+    } else if (!solark && d.kind->key == drivers::solark::kind().key) {
+      solark = true;
+      served_as[d.name] = "solark";
+      o.solark_unit = first(slot(0), o.solark_unit);
+    } else {
+      served_as[d.name] = d.name;
+      o.devices.push_back({d.name, d.kind, 0, ids});
+    }
+  }
+  for (const auto& [relay, w] : site.load_w) {
+    if (!model.loads.count(relay)) model.loads[relay] = {w, false};  // a --load given keeps its watts
+  }
+  for (const auto& m : site.config.miners) o.miners.push_back({m.load_id, m.kind, 0});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,8 +226,8 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) throw std::runtime_error(a + " needs a value (see --help)");
       const std::string v = argv[++i];
       if (a == "--bind") o.bind = v;
-      else if (a == "--victron-port") o.victron_port = integer(v, a);
-      else if (a == "--solark-port") o.solark_port = integer(v, a);
+      else if (a == "--victron-port") o.victron_port = integer(v, a), o.ports_given = true;
+      else if (a == "--solark-port") o.solark_port = integer(v, a), o.ports_given = true;
       else if (a == "--battery-unit") o.battery_unit = integer(v, a);
       else if (a == "--charger-unit") o.charger_unit = integer(v, a);
       else if (a == "--temperature-unit") o.temperature_unit = integer(v, a);
@@ -188,6 +246,8 @@ int main(int argc, char** argv) {
       else if (a == "--house-w") model.house_w = number(v, a);
       else if (a == "--victron-pv-share") model.victron_pv_share = number(v, a);
       else if (a == "--mqtt") o.mqtt = v;
+      else if (a == "--site-from") o.site_from = v;
+      else if (a == "--write-config") o.write_config = v;
       else if (a == "--sensor-period") o.sensor_period_s = number(v, a);
       else if (a == "--tasmota-relay" || a == "--tasmota-sensor") {
         const auto eq = v.find('=');
@@ -244,6 +304,28 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "shackd-sim: {}\n", e.what());
     return 64;
   }
+  std::optional<sim::OwnerSite> owner;
+  std::map<std::string, std::string> served_as;  // the owner's device name -> the server that serves it
+  if (o.site_from.empty() != o.write_config.empty()) {
+    fmt::print(stderr, "shackd-sim: --site-from and --write-config go together (the trial config is how shackd "
+                       "finds the simulated site)\n");
+    return 64;
+  }
+  if (!o.site_from.empty()) {
+    if (!o.mqtt.empty() || !o.relays.empty() || !o.sensors.empty()) {
+      fmt::print(stderr, "shackd-sim: --site-from takes the broker, relays and sensors from the config; drop --mqtt, "
+                         "--tasmota-relay and --tasmota-sensor\n");
+      return 64;
+    }
+    try {
+      owner = sim::read_owner_site(o.site_from);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "shackd-sim: {}\n", e.what());
+      return 65;
+    }
+    take_owner_site(o, model, *owner, served_as);
+    if (!o.ports_given) o.victron_port = o.solark_port = 0;
+  }
 
   std::unique_ptr<sim::Scenario> scenario;
   if (!o.scenario.empty()) {
@@ -256,8 +338,13 @@ int main(int argc, char** argv) {
   }
 
   std::mutex model_mutex;
-  sim::DeviceServer victron("victron", o.bind, o.victron_port,
-                            sim::gx_units(o.gx_map, o.battery_unit, o.charger_unit, o.temperature_unit), model, model_mutex);
+  auto gx = sim::gx_units(o.gx_map, o.battery_unit, o.charger_unit, o.temperature_unit);
+  gx[0].unit = o.system_unit;
+  for (const int c : o.more_chargers) {
+    gx.push_back(gx[2]);
+    gx.back().unit = c;
+  }
+  sim::DeviceServer victron("victron", o.bind, o.victron_port, std::move(gx), model, model_mutex);
   sim::DeviceServer solark("solark", o.bind, o.solark_port, {{o.solark_unit, &drivers::solark::table(), 0, 331}},
                            model, model_mutex);
   victron.serve_gx_settings();
@@ -267,8 +354,8 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<sim::DeviceServer>> extra;
   for (const auto& d : o.devices) model.parallel_inverters += d.kind->key == drivers::solark::kind().key ? 1 : 0;
   for (const auto& d : o.devices) {
-    extra.push_back(std::make_unique<sim::DeviceServer>(d.name, o.bind, d.port, sim::units_for(*d.kind), model, model_mutex));
-    sim::serve_charge_limits(*extra.back(), *d.kind, 100);
+    extra.push_back(std::make_unique<sim::DeviceServer>(d.name, o.bind, d.port, sim::units_for(*d.kind, d.ids), model, model_mutex));
+    sim::serve_charge_limits(*extra.back(), *d.kind, 100, d.ids);
   }
   // Each miner: its firmware's model behind its load's relay, its API on its own port.
   std::map<std::string, sim::MinerModel> miners;
@@ -302,7 +389,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   std::vector<sim::ServedDevice> others;
-  for (std::size_t i = 0; i < extra.size(); ++i) others.push_back({extra[i].get(), o.devices[i].kind});
+  for (std::size_t i = 0; i < extra.size(); ++i) others.push_back({extra[i].get(), o.devices[i].kind, o.devices[i].ids});
   // The model advances in its own thread, in scenario time.
   std::map<std::string, bool> miner_relay_on;  // the ticker's own: a cut is reported once
   std::thread ticker([&] {
@@ -332,12 +419,59 @@ int main(int argc, char** argv) {
       model.advance(t, dt, scenario.get());
     }
   });
+  // Every way out from here stops the ticker first: a joinable std::thread destroyed ends the
+  // program in std::terminate.
+  struct StopTicker {
+    std::thread& thread;
+    ~StopTicker() {
+      g_stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } stop_ticker{ticker};
   {
     std::lock_guard lock(model_mutex);
     model.advance(0, 0, scenario.get());
   }
   std::unique_ptr<sim::MqttSite> mqtt_site;
-  if (!o.mqtt.empty()) {
+  if (owner) {
+    // The trial config: the owner's, at this run's ports; its relays and sensors are what the
+    // simulator answers, read back through shackd's own parser so both sides agree.
+    sim::ServedAt at;
+    at.bind = o.bind;
+    for (const auto& [name, server] : served_as) {
+      at.device_ports[name] = server == "victron" ? victron.port() : server == "solark" ? solark.port() : 0;
+      for (const auto& d : extra) {
+        if (d->name() == server) at.device_ports[name] = d->port();
+      }
+    }
+    for (const auto& [load, server] : miner_servers) at.miner_ports[load] = server->port();
+    const std::string db = o.write_config.substr(0, o.write_config.rfind(".yaml") == o.write_config.size() - 5
+                                                        ? o.write_config.size() - 5
+                                                        : o.write_config.size()) + ".db";
+    const std::string text = sim::trial_config_text(owner->config.text, o.site_from, at, db);
+    auto trial = shackd::parse_config(text, o.write_config);
+    if (!trial.config) {
+      fmt::print(stderr, "shackd-sim: the trial config did not parse (a bug: please report it):\n");
+      for (const auto& e : trial.errors) fmt::print(stderr, "  {}\n", e);
+      return 70;
+    }
+    std::FILE* f = std::fopen(o.write_config.c_str(), "w");
+    if (!f || std::fputs(text.c_str(), f) < 0 || std::fclose(f) != 0) {
+      fmt::print(stderr, "shackd-sim: --write-config {}: cannot write it ({})\n", o.write_config, std::strerror(errno));
+      return 73;
+    }
+    for (const auto& r : trial.config->relays) o.site_relays.push_back({r.id, r, false});
+    for (const auto& s : trial.config->sensors) o.site_sensors.push_back({s.id, s});
+    o.mqtt_client = shackd::side_client_config(trial.config->mqtt, "sim");
+    try {
+      mqtt_site = std::make_unique<sim::MqttSite>(o.mqtt_client, o.site_relays, o.site_sensors, model, model_mutex,
+                                                  o.sensor_period_s);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "shackd-sim: mqtt: {}\n", e.what());
+      return 64;
+    }
+    fmt::print("trial config {} (database {}): shackd run --config {}\n", o.write_config, db, o.write_config);
+  } else if (!o.mqtt.empty()) {
     for (const auto& [load, topic] : o.relays) {
       if (!model.loads.count(load)) {
         fmt::print(stderr, "shackd-sim: --tasmota-relay {}: no --load {} defined\n", load, load);
@@ -350,9 +484,25 @@ int main(int argc, char** argv) {
         return 64;
       }
     }
+    for (const auto& [load, topic] : o.relays) {
+      drivers::mqtt::RelayConfig r;
+      r.id = load;
+      r.topic = topic;
+      o.site_relays.push_back({load, r, o.metered.count(load) > 0});
+    }
+    for (const auto& [zone, topic] : o.sensors) {
+      drivers::mqtt::SensorConfig c;
+      c.id = zone;
+      c.topic = "tele/" + topic + "/SENSOR";
+      c.key = "DS18B20";
+      o.site_sensors.push_back({zone, c});
+    }
+    o.mqtt_client.uri = o.mqtt;
+    o.mqtt_client.client_id = "shackd-sim";
+    o.mqtt_client.status_topic = "shackd-sim/status";
     try {
-      mqtt_site =
-          std::make_unique<sim::MqttSite>(o.mqtt, o.relays, o.sensors, model, model_mutex, o.sensor_period_s, o.metered);
+      mqtt_site = std::make_unique<sim::MqttSite>(o.mqtt_client, o.site_relays, o.site_sensors, model, model_mutex,
+                                                  o.sensor_period_s);
     } catch (const std::exception& e) {
       fmt::print(stderr, "shackd-sim: {}\n", e.what());
       return 64;
@@ -516,7 +666,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   g_stop = true;
-  ticker.join();
+  if (ticker.joinable()) ticker.join();
   mqtt_site.reset();
   victron.stop();
   solark.stop();

@@ -17,7 +17,8 @@ printf 'listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersiste
 PIDS+=($!)
 wait_for "the broker listens" 5 "(echo >/dev/tcp/127.0.0.1/$mqtt_port) 2>/dev/null"
 # The simulator as the cabin's devices: its relays and loads under the cabin's names (the
-# simulator speaks Tasmota only, so the Shelly heater becomes a Tasmota one in this test).
+# simulator's --tasmota-relay speaks Tasmota, so the Shelly heater becomes a Tasmota one in this test;
+# tests/e2e/site_from.sh runs a Shelly Gen2 heater through --site-from).
 SITE_SIM_ARGS=(--load garage_s9=1350 --load shed_heater=1500 --tasmota-relay garage_s9=garage-s9
   --tasmota-relay shed_heater=shed-heater)
 printf 'wrong-password\n' >"$work/mqtt.password"
