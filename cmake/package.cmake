@@ -28,7 +28,8 @@ endif()
 set(SHACKD_DEB_VERSION "${PROJECT_VERSION}-${SHACKD_DEB_RELEASE}")
 
 
-install(TARGETS shackd RUNTIME DESTINATION bin)
+# shackd-sim too: "Try your site first" (docs/guide.md) runs an owner's config against it on the Pi.
+install(TARGETS shackd shackd-sim RUNTIME DESTINATION bin)
 install(FILES systemd/shackd.service DESTINATION lib/systemd/system)
 install(FILES config/shackd.example.yaml DESTINATION /etc/shackd RENAME shackd.yaml)
 file(GLOB _shackd_schema CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/schema/*.sql)
@@ -40,16 +41,19 @@ install(DIRECTORY DESTINATION /var/lib/shackd)
 # Debian wants the changelog and the man page gzip'ed at maximum compression, without a timestamp.
 configure_file(cmake/deb/changelog.in ${PROJECT_BINARY_DIR}/deb/changelog @ONLY)
 configure_file(cmake/deb/shackd.8 ${PROJECT_BINARY_DIR}/deb/shackd.8 @ONLY)
-foreach(_doc changelog shackd.8)
+configure_file(cmake/deb/shackd-sim.1 ${PROJECT_BINARY_DIR}/deb/shackd-sim.1 @ONLY)
+foreach(_doc changelog shackd.8 shackd-sim.1)
   add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/deb/${_doc}.gz
     COMMAND gzip -9nfk ${PROJECT_BINARY_DIR}/deb/${_doc}
     DEPENDS ${PROJECT_BINARY_DIR}/deb/${_doc})
 endforeach()
-add_custom_target(deb_docs ALL DEPENDS ${PROJECT_BINARY_DIR}/deb/changelog.gz ${PROJECT_BINARY_DIR}/deb/shackd.8.gz)
+add_custom_target(deb_docs ALL DEPENDS ${PROJECT_BINARY_DIR}/deb/changelog.gz ${PROJECT_BINARY_DIR}/deb/shackd.8.gz
+                  ${PROJECT_BINARY_DIR}/deb/shackd-sim.1.gz)
 # A version with a Debian revision (0.2.0-1~deb13) is a non-native package: its changelog is
 # changelog.Debian.gz (Debian Policy 12.7; lintian: debian-changelog-file-missing-or-wrong-name).
 install(FILES ${PROJECT_BINARY_DIR}/deb/changelog.gz DESTINATION share/doc/shackd RENAME changelog.Debian.gz)
 install(FILES ${PROJECT_BINARY_DIR}/deb/shackd.8.gz DESTINATION share/man/man8)
+install(FILES ${PROJECT_BINARY_DIR}/deb/shackd-sim.1.gz DESTINATION share/man/man1)
 
 # Debian's architecture names for the target.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)$")
@@ -80,7 +84,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${SHACKD_DEB_ARCH})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-# Depends is made when cpack runs, from the libraries the built binary NEEDs and the suite's
+# Depends is made when cpack runs, from the libraries the built binary NEEDs (shackd-sim's are a
+# subset of shackd's; tests/package/check_deb.sh checks both binaries against it) and the suite's
 # shlibs (cmake/deb/depends.sh; tests/package/check_deb.sh checks it resolves in the suite's
 # index). mosquitto is only recommended: the broker may run on another host.
 file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/deb/cpack-project.cmake CONTENT

@@ -63,6 +63,7 @@ ROOT=$WORK/root
 mkdir -p "$ROOT/etc" "$ROOT/var/lib" "$ROOT/home/pi" "$ROOT/bin"
 cp /etc/os-release "$ROOT/etc/os-release"   # the guide reads a Pi's release from it
 ln -s "$BUILD/shackd" "$ROOT/bin/shackd"
+ln -s "$BUILD/shackd-sim" "$ROOT/bin/shackd-sim"
 start_broker
 start_sim --pv-w 3000
 export DOC_ROOT=$ROOT BUILD SRC MQTT_PORT SITE_VICTRON_PORT SITE_SOLARK_PORT
@@ -126,6 +127,34 @@ PY
       check "the backup is a database with the profiles in it" \
         '[[ $(sqlite3 "$ROOT/home/pi/shackd-$today.db" "SELECT count(*) FROM miner_profiles" 2>/dev/null) -ge 1 ]]'
       check "the profiles' export is YAML with the profiles" 'grep -q "^profiles:" "$ROOT/home/pi/profiles-$today.yaml"' ;;
+    "# terminal 1"*)
+      check_within "Try your site first, terminal 1: the simulator serves the owner's site and writes the trial config" 20 \
+        "grep -q '^mqtt connected' '$TERMINAL_LOG' && [[ -s '$ROOT/home/pi/try.yaml' ]]" ||
+        sed 's/^/  | /' "$TERMINAL_LOG" ;;
+    "# terminal 2"*)
+      check_within "Try your site first, terminal 2: shackd runs the trial" 30 "grep -q 'first decision' '$TERMINAL_LOG'" ||
+        sed 's/^/  | /' "$TERMINAL_LOG"
+      # Every relay of the installed config answers the trial in its own protocol: what shackd
+      # wants of each load, its relay reports.
+      local ids id unconfirmed=""
+      ids=$(sed -n '/^relays:/,/^[a-z]/p' "$ROOT/etc/shackd/shackd.yaml" | sed -nE 's/^  ([a-z0-9_]+):.*/\1/p')
+      sleep_until_confirmed() {
+        local i want got
+        for ((i = 0; i < 100; i++)); do
+          want=$(mosquitto_sub -h 127.0.0.1 -p "$PW_PORT" -u shackd -P "$DOC_MQTT_PASSWORD" -t "shack-try/load/$1/state" -C 1 -W 2 2>/dev/null)
+          got=$(mosquitto_sub -h 127.0.0.1 -p "$PW_PORT" -u shackd -P "$DOC_MQTT_PASSWORD" -t "shack-try/load/$1/observed" -C 1 -W 2 2>/dev/null)
+          [[ -n $want && $want == "$got" ]] && return 0
+          sleep 0.1
+        done
+        return 1
+      }
+      for id in $ids; do sleep_until_confirmed "$id" || unconfirmed+=" $id"; done
+      check "Try your site first: every relay ($(wc -w <<<"$ids")) reports what the trial's shackd wants${unconfirmed:+ (not:$unconfirmed)}" \
+        '[[ -n $ids && -z $unconfirmed ]]'
+      check "Try your site first: the owner's config is unchanged and the trial has its own database" \
+        "'$BUILD/shackd' check --config '$ROOT/etc/shackd/shackd.yaml' >/dev/null 2>&1 && [[ -s '$ROOT/home/pi/try.db' ]]"
+      kill "${TRY_PIDS[@]}" 2>/dev/null
+      pkill -f "$ROOT/home/pi/try.yaml" 2>/dev/null ;;
     "sudo systemctl stop shackd"*)
       check "after the restore shackd runs on the restored database" \
         '[[ $(grep -c "first decision" "$ROOT/journal/shackd.log") -ge 3 ]]' ;;
@@ -133,9 +162,22 @@ PY
 }
 
 ran=0
+TRY_PIDS=()
 while read -r name where first; do
   if is_not_run "$first"; then continue; fi
   rewrite "$WORK/docs/blocks/$name.sh" >"$WORK/docs/blocks/$name.run"
+  # "# terminal N: ..." blocks run until Ctrl-C (Try your site first): in the background, each
+  # with its own log, checked by after_block and stopped after the next one's check.
+  if [[ $first == "# terminal"* ]]; then
+    (cd "$ROOT/home/pi" && PATH=$sandbox_path exec bash -euo pipefail "$WORK/docs/blocks/$name.run") \
+      >"$WORK/docs/blocks/$name.log" 2>&1 </dev/null &
+    TRY_PIDS+=($!)
+    PIDS+=($!)
+    TERMINAL_LOG=$WORK/docs/blocks/$name.log
+    ran=$((ran + 1))
+    after_block "$first"
+    continue
+  fi
   (cd "$ROOT/home/pi" && PATH=$sandbox_path bash -euo pipefail "$WORK/docs/blocks/$name.run") >>"$WORK/blocks.log" 2>&1
   rc=$?
   check "$where runs as the docs show it (exit $rc): $first" '[[ $rc -eq 0 ]]' || {

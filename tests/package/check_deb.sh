@@ -27,6 +27,8 @@ has() {  # MODE-PREFIX PATH
   grep -q "^$1[^ ]* root/root \./$2\$" "$work/contents" || fail "package lacks $2 (mode $1, root/root): $(grep " \./$2\$" "$work/contents")"
 }
 has -rwxr-xr-x usr/bin/shackd
+has -rwxr-xr-x usr/bin/shackd-sim
+has -rw-r--r-- usr/share/man/man1/shackd-sim.1.gz
 has -rw-r--r-- usr/lib/systemd/system/shackd.service
 has -rw-r--r-- etc/shackd/shackd.yaml
 has -rw-r--r-- usr/share/doc/shackd/copyright
@@ -49,7 +51,9 @@ grep -q 'chown shackd:shackd /var/lib/shackd' "$work/control/postinst" || fail "
 for s in postinst prerm postrm; do sh -n "$work/control/$s" || fail "$s is not valid sh"; done
 
 bin="$work/root/usr/bin/shackd"
-readelf -S "$bin" | grep -q '\.symtab\|\.debug_info' && fail "usr/bin/shackd is not stripped"
+for b in "$bin" "$work/root/usr/bin/shackd-sim"; do
+  readelf -S "$b" | grep -q '\.symtab\|\.debug_info' && fail "$b is not stripped"
+done
 machine=$(readelf -h "$bin" | sed -nE 's/^ *Machine: *//p')
 case $arch in
   arm64) want="AArch64" ;;
@@ -75,7 +79,8 @@ owner() {  # SONAME -> the package that ships it
     dpkg -S "*/$1" 2>/dev/null | head -1 | cut -d: -f1
   fi
 }
-for lib in $(readelf -d "$bin" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p'); do
+for lib in $(for b in "$bin" "$work/root/usr/bin/shackd-sim"; do readelf -d "$b"; done |
+             sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p' | sort -u); do
   pkg=$(owner "$lib")
   if [ -z "$pkg" ]; then fail "no package found for $lib"
   elif ! grep -qxF "$pkg" <<<"$depend_names"; then fail "$lib comes from $pkg, which Depends does not name ($depends)"
