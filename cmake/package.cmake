@@ -35,11 +35,33 @@ install(FILES config/shackd.example.yaml DESTINATION /etc/shackd RENAME shackd.y
 file(GLOB _shackd_schema CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/schema/*.sql)
 install(FILES ${_shackd_schema} DESTINATION share/shackd/schema)
 install(FILES config/shackd.example.yaml DESTINATION share/doc/shackd/examples)
-install(FILES README.md docs/guide.md cmake/deb/copyright DESTINATION share/doc/shackd)
+install(FILES README.md docs/guide.md DESTINATION share/doc/shackd)
 install(DIRECTORY DESTINATION /var/lib/shackd)
 
+# debian/ is the source package (dpkg-buildpackage, debian/rules sets SHACKD_DEBHELPER): debhelper
+# installs the changelog and the copyright and writes the systemd part of the maintainer scripts.
+# CPack's package (the cross builds) takes the same files from debian/, the changelog's version
+# made the suite's (0.2.0-1~deb13) and the scripts' #DEBHELPER# filled from cmake/deb/.
+option(SHACKD_DEBHELPER "Installed by debian/rules: leave the changelog and copyright to debhelper" OFF)
+if(NOT SHACKD_DEBHELPER)
+  install(FILES debian/copyright DESTINATION share/doc/shackd)
+endif()
+file(READ ${PROJECT_SOURCE_DIR}/debian/changelog _shackd_changelog)
+string(REGEX REPLACE "^shackd \\([^)]*\\) [a-z]+;" "shackd (${SHACKD_DEB_VERSION}) ${SHACKD_DEB_DISTRIBUTION};"
+       _shackd_changelog "${_shackd_changelog}")
+file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/deb/changelog CONTENT "${_shackd_changelog}" @ONLY)
+foreach(_script postinst postrm)
+  file(READ ${PROJECT_SOURCE_DIR}/debian/shackd.${_script} _shackd_script)
+  file(READ ${PROJECT_SOURCE_DIR}/cmake/deb/${_script}-systemd _shackd_snippet)
+  string(REPLACE "#DEBHELPER#" "${_shackd_snippet}" _shackd_script "${_shackd_script}")
+  file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/deb/${_script} CONTENT "${_shackd_script}" @ONLY)
+  file(CHMOD ${PROJECT_BINARY_DIR}/deb/${_script} PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+       GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+endforeach()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS debian/changelog debian/shackd.postinst
+             debian/shackd.postrm cmake/deb/postinst-systemd cmake/deb/postrm-systemd)
+
 # Debian wants the changelog and the man page gzip'ed at maximum compression, without a timestamp.
-configure_file(cmake/deb/changelog.in ${PROJECT_BINARY_DIR}/deb/changelog @ONLY)
 configure_file(cmake/deb/shackd.8 ${PROJECT_BINARY_DIR}/deb/shackd.8 @ONLY)
 configure_file(cmake/deb/shackd-sim.1 ${PROJECT_BINARY_DIR}/deb/shackd-sim.1 @ONLY)
 foreach(_doc changelog shackd.8 shackd-sim.1)
@@ -51,7 +73,9 @@ add_custom_target(deb_docs ALL DEPENDS ${PROJECT_BINARY_DIR}/deb/changelog.gz ${
                   ${PROJECT_BINARY_DIR}/deb/shackd-sim.1.gz)
 # A version with a Debian revision (0.2.0-1~deb13) is a non-native package: its changelog is
 # changelog.Debian.gz (Debian Policy 12.7; lintian: debian-changelog-file-missing-or-wrong-name).
-install(FILES ${PROJECT_BINARY_DIR}/deb/changelog.gz DESTINATION share/doc/shackd RENAME changelog.Debian.gz)
+if(NOT SHACKD_DEBHELPER)
+  install(FILES ${PROJECT_BINARY_DIR}/deb/changelog.gz DESTINATION share/doc/shackd RENAME changelog.Debian.gz)
+endif()
 install(FILES ${PROJECT_BINARY_DIR}/deb/shackd.8.gz DESTINATION share/man/man8)
 install(FILES ${PROJECT_BINARY_DIR}/deb/shackd-sim.1.gz DESTINATION share/man/man1)
 
@@ -104,8 +128,8 @@ set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "librsvg2-bin")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/cmake/deb/conffiles
-  ${PROJECT_SOURCE_DIR}/cmake/deb/postinst
+  ${PROJECT_BINARY_DIR}/deb/postinst
   ${PROJECT_SOURCE_DIR}/cmake/deb/prerm
-  ${PROJECT_SOURCE_DIR}/cmake/deb/postrm)
+  ${PROJECT_BINARY_DIR}/deb/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 include(CPack)

@@ -68,7 +68,7 @@ int cmd_report(const std::vector<std::string>& argv) {
       for (const auto& e : c.errors) fmt::print(stderr, "{}\n", e);
       return kExConfig;
     }
-    db::Db db(c.config->database_path);
+    db::Db db(c.config->database_path, {.read_only = true});
     require_current(db, embedded_migrations());
     std::vector<std::string> errors;
     const auto in_force = profiles_in_force(load_profiles(db), c.config->profiles, errors);

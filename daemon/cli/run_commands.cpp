@@ -122,7 +122,7 @@ int cmd_check(const std::vector<std::string>& argv) {
       StoredProfiles p;
       bool have_db = false;
       try {
-        db::Db db(c.config->database_path);
+        db::Db db(c.config->database_path, {.read_only = true});
         require_current(db, embedded_migrations());
         p = load_profiles(db);
         have_db = true;

@@ -62,7 +62,7 @@ int cmd_status(const std::vector<std::string>& argv) {
   std::vector<LoadRef> loads;
   std::string site_tz;
   try {
-    db::Db db(cfg.database_path);
+    db::Db db(cfg.database_path, {.read_only = true});
     rows = RuntimeStore(db).load_states();
     const StoredProfiles p = load_profiles(db);
     site_tz = p.site.timezone;

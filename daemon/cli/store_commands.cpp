@@ -111,7 +111,7 @@ int cmd_db(const std::vector<std::string>& argv) {
   return guarded("shackd db check", [&] {
     const Args args = parse_args("shackd db check", {argv.begin() + 1, argv.end()}, {"--db", "--config", "--schema-dir"}, {});
     const std::string path = db_path(args);
-    db::Db db(path);
+    db::Db db(path, {.read_only = true});
     int rc = kExOk;
 
     std::vector<std::string> integrity;
@@ -160,7 +160,7 @@ int cmd_profiles(const std::vector<std::string>& argv) {
     return guarded("shackd profiles export", [&] {
       const Args args = parse_args("shackd profiles export", rest, {"--db", "--config"}, {});
       const std::string path = db_path(args);
-      db::Db db(path);
+      db::Db db(path, {.read_only = true});
       require_current(db, embedded_migrations());
       fmt::print("{}", export_profiles_yaml(load_profiles(db), "shackd profiles, exported from " + path));
       return kExOk;

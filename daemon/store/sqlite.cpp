@@ -93,8 +93,8 @@ std::optional<std::string> Stmt::opt_text(int col) const {
 // ---- Db
 
 Db::Db(std::string path, OpenOptions options) : path_(std::move(path)) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-  if (options.create) flags |= SQLITE_OPEN_CREATE;
+  int flags = (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
+  if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
   const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     const std::string why = describe(db_, rc);
@@ -102,7 +102,7 @@ Db::Db(std::string path, OpenOptions options) : path_(std::move(path)) {
     db_ = nullptr;
     if ((rc & 0xff) == SQLITE_CANTOPEN && !options.create) {
       // A file that is there but closed to this user is not one to create (issue 31).
-      if (const std::string denied = permission_problem(path_, true); !denied.empty()) {
+      if (const std::string denied = permission_problem(path_, !options.read_only); !denied.empty()) {
         throw Error(fmt::format("database {}: cannot open it: {}", path_, denied), rc);
       }
       std::error_code ec;
@@ -118,7 +118,28 @@ Db::Db(std::string path, OpenOptions options) : path_(std::move(path)) {
   // synchronous=NORMAL in WAL cannot corrupt; a power cut may lose the last commits, an app
   // crash loses nothing. It fsyncs only at checkpoints, which spares the SD card.
   try {
-    exec("PRAGMA journal_mode=WAL");
+    if (options.read_only) {
+      // A reader without write access uses the -wal and -shm files as shackd left them (SQLite
+      // 3.22+ reads a WAL database read-only when they exist: sqlite.org/wal.html, "Read-Only
+      // Databases"); without them it cannot read at all, and says "attempt to write a readonly
+      // database". Say what is wrong instead.
+      try {
+        exec("SELECT count(*) FROM sqlite_schema");
+      } catch (const Error& e) {
+        std::error_code ec;
+        if ((e.code() & 0xff) != SQLITE_READONLY && (e.code() & 0xff) != SQLITE_CANTOPEN) throw;
+        if (std::filesystem::exists(path_ + "-shm", ec)) throw;
+        throw Error(fmt::format("database {}: cannot read it: {}-shm is missing (shackd leaves it beside the "
+                                "database once it has run) and the directory is closed to you: run it with sudo, "
+                                "or start shackd once", path_, path_), e.code());
+      }
+    } else {
+      // The -wal and -shm stay when the last connection closes (the WAL emptied), so that a
+      // reader without write access to the directory can still read (above).
+      int persist = 1;
+      sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+      exec("PRAGMA journal_mode=WAL");
+    }
     exec("PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
     exec("PRAGMA journal_size_limit=8388608");

@@ -70,6 +70,9 @@ class Stmt {
 struct OpenOptions {
   bool create = false;           // create the file if it is missing
   int busy_timeout_ms = 5000;    // wait this long for another writer
+  // Reads only (status, report, profiles export, replay): it needs read access to the file and
+  // its -wal and -shm, not write access, so a member of the shackd group can run it (issue 31).
+  bool read_only = false;
 };
 
 class Db {

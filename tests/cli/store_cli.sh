@@ -109,6 +109,21 @@ if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
   expect "a config its group may read: join the group" 78 \
     "permission denied: root:nogroup 0640, and you are nobody \(not in the group nogroup\): run it with sudo, or join the group: sudo adduser nobody nogroup" \
     -- setpriv --reuid=65534 --regid=1 --clear-groups "$shackd" check --config "$dir/closed.yaml"
+  # The service's database as the unit leaves it (UMask 0027: the group reads the file, its -wal
+  # and -shm; the directory is the service's): a member of the group reads it without write
+  # access, after shackd closed it too, because the -wal and -shm stay.
+  mkdir "$dir/state" && "$shackd" migrate --db "$dir/state/shackd.db" >/dev/null
+  expect "the -wal and -shm stay when shackd closes the database" 0 "shackd.db-shm" \
+    -- bash -c "[[ -f '$dir/state/shackd.db-wal' ]] && ls '$dir/state'"
+  chgrp -R nogroup "$dir/state" && chmod 0750 "$dir/state" && chmod 0640 "$dir/state"/shackd.db*
+  expect "a member of the group exports the profiles, read-only" 0 "^profiles:" \
+    -- as_nobody "$shackd" profiles export --db "$dir/state/shackd.db"
+  expect "a member of the group checks the database, read-only" 0 "integrity_check: ok" \
+    -- as_nobody "$shackd" db check --db "$dir/state/shackd.db"
+  rm "$dir/state/shackd.db-shm"
+  expect "without the -shm a reader is told why, not 'attempt to write a readonly database'" 66 \
+    "cannot read it: .*shackd.db-shm is missing .*run it with sudo, or start shackd once" \
+    -- as_nobody "$shackd" profiles export --db "$dir/state/shackd.db"
 else
   echo "SKIP: permission refusals: they need root (to become another user) and setpriv"
 fi

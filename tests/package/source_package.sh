@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The source package built the Debian way, in a clean root of the suite (issue 31): the tree as
+# committed (and as edited), `apt-get build-dep ./`, `dpkg-buildpackage -b -us -uc`, lintian with
+# no errors and no warnings; then the package installs there, its programs run, and it purges.
+# Usage (root: debootstrap, chroot): tests/package/source_package.sh bookworm|trixie
+#   It stages the tree in build/srcpkg-<suite>/ and runs the rest in scripts/build-root.sh's root.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+if [[ ${1:-} == --inside ]]; then
+  stage=${2:?}
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends dpkg-dev debhelper lintian >/dev/null
+  cd "$stage/shackd"
+  echo "source_package: apt-get build-dep ./ ($(. /etc/os-release && echo "$PRETTY_NAME"))"
+  apt-get build-dep -y -qq ./ >"$stage/build-dep.log" 2>&1 || { tail -20 "$stage/build-dep.log"; exit 1; }
+  echo "source_package: dpkg-buildpackage -b -us -uc"
+  DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -b -us -uc >"$stage/build.log" 2>&1 ||
+    { tail -30 "$stage/build.log"; echo "FAIL: dpkg-buildpackage"; exit 1; }
+  deb=$(ls "$stage"/shackd_*.deb)
+  echo "source_package: built $(basename "$deb"); Depends: $(dpkg-deb -f "$deb" Depends)"
+  lintian --fail-on error,warning -I "$deb" || { echo "FAIL: lintian reports errors or warnings (above)"; exit 1; }
+  apt-get install -y -qq "$deb" >"$stage/install.log" 2>&1 || { cat "$stage/install.log"; exit 1; }
+  failed=0
+  fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+  shackd --version | grep -q "^shackd " || fail "shackd --version"
+  shackd-sim --help | grep -q -- "--site-from" || fail "shackd-sim --help"
+  [ "$(stat -c '%U:%G %a' /etc/shackd/shackd.yaml)" = "root:shackd 640" ] || fail "/etc/shackd/shackd.yaml: $(stat -c '%U:%G %a' /etc/shackd/shackd.yaml)"
+  [ "$(stat -c '%U:%G %a' /var/lib/shackd)" = "shackd:shackd 750" ] || fail "/var/lib/shackd: $(stat -c '%U:%G %a' /var/lib/shackd)"
+  dpkg-query -W -f='${Conffiles}\n' shackd | grep -q /etc/shackd/shackd.yaml || fail "the config is no conffile"
+  [ -f /usr/lib/systemd/system/shackd.service ] || [ -f /lib/systemd/system/shackd.service ] || fail "no unit"
+  runuser -u shackd -- shackd check --config /etc/shackd/shackd.yaml >/dev/null || fail "shackd check as the shackd user"
+  shackd demo-day | grep -q "ON" || fail "shackd demo-day switched nothing"
+  apt-get purge -y -qq shackd >/dev/null || fail "apt-get purge shackd"
+  [ ! -e /var/lib/shackd ] || fail "the purge left /var/lib/shackd"
+  [ $failed -eq 0 ] && echo "ok: $(basename "$deb") builds with dpkg-buildpackage, is lintian clean, installs, runs and purges"
+  exit $((failed > 0))
+fi
+
+suite=${1:?usage: source_package.sh bookworm|trixie}
+stage=$src/build/srcpkg-$suite
+rm -rf "$stage"
+mkdir -p "$stage/shackd"
+# The tree's own files, committed or not, without build trees or anything git ignores.
+(cd "$src" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$stage/shackd"
+exec "$src/scripts/build-root.sh" "$suite" tests/package/source_package.sh --inside "$stage"
