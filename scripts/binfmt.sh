@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Lets the kernel run ARCH's programs through qemu-user-static, so that a chroot into a Pi's root
 # (debootstrap's second stage, apt, dpkg's maintainer scripts) works on this x86 machine.
-# Usage: scripts/binfmt.sh arm64|armhf   (root). Exits 0 when ARCH's programs run, 1 when the
+# Usage: scripts/binfmt.sh arm64|armhf|<the host's>   (root). Exits 0 when ARCH's programs run, 1 when the
 # kernel refuses the registration: then only single programs can be run, by naming qemu.
 # The registration has the F flag: the kernel opens the static qemu now, so it need not exist
 # inside the chroot (binfmt-misc.rst in the kernel's documentation).
 set -euo pipefail
 arch=${1:?usage: binfmt.sh arm64|armhf}
+# The host's own architecture runs as it is (tests/package/pi_root.sh with a native package).
+[ "$arch" = "$(dpkg --print-architecture)" ] && exit 0
 case $arch in
   arm64)
     qemu=qemu-aarch64

@@ -72,6 +72,9 @@ scripts/cross.sh arm64 trixie --unit   # the broker cases under qemu: in the boo
 # The guide's password broker with Debian 13's own mosquitto (2.0.21 opens its files as its user;
 # the native tree's CTest broker_steps runs it against Debian 12's).
 scripts/build-root.sh trixie tests/docs/broker_steps.sh
+
+stage "Debian 13's own way: the source package (debian/) with dpkg-buildpackage in the trixie root, lintian, install, run, purge"
+tests/package/source_package.sh trixie
 # The fuzzers run for a fixed time each, beside the Pi root's install under qemu (one core, and
 # waits on the archive): what the overlap costs is fuzzing iterations, never a verdict.
 stage "the trixie arm64 package installed, run and upgraded in a trixie arm64 root under qemu; beside it, each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"

@@ -6,7 +6,9 @@
 #   - `shackd --version`, `shackd check` on the installed config pointed at loopback, `demo-day`;
 #   - the upgrade: an older version installed, its config edited and its database made at an
 #     older schema; the new version installed over it keeps both untouched, and the next start
-#     migrates the database, with a backup beside it, keeping the data.
+#     migrates the database, with a backup beside it, keeping the data;
+#   - the owner's user `pi` in the shackd group (the guide's step) runs status, report, profiles
+#     export and the backup, with the service running and stopped; a user outside is told why.
 # Usage: tests/package/pi_root.sh DEB bookworm|trixie   (root: debootstrap, chroot, binfmt_misc)
 #        tests/package/pi_root.sh --base bookworm|trixie ARCH   only makes the base root (CI makes
 #                                  it while the native trees build: scripts/test.sh)
@@ -130,7 +132,8 @@ echo "pi_root: demo-day printed $(wc -l <"$root/tmp/demo.log") lines"
 mkdir -p "$root/tmp/old-schema"
 ls "$src"/schema/*.sql | head -n -2 | xargs -I{} cp {} "$root/tmp/old-schema/"
 old_schema=$(ls "$root/tmp/old-schema" | wc -l)
-in_root runuser -u shackd -- shackd migrate --db /var/lib/shackd/shackd.db --schema-dir /tmp/old-schema >/dev/null \
+# (UMask 0077: the old unit's, so the old database is 0600, as on a Pi that ran it.)
+in_root sh -c 'umask 0077; exec runuser -u shackd -- shackd migrate --db /var/lib/shackd/shackd.db --schema-dir /tmp/old-schema' >/dev/null \
   || fail "shackd migrate --schema-dir (the old database)"
 profiles_before=$(in_root sqlite3 /var/lib/shackd/shackd.db "SELECT count(*) FROM miner_profiles")
 [ "$(in_root sqlite3 /var/lib/shackd/shackd.db 'PRAGMA user_version')" = "$old_schema" ] \
@@ -145,13 +148,68 @@ check_installed "$version"
 [ -e "$root/etc/shackd/shackd.yaml.dpkg-new" ] && fail "the upgrade left shackd.yaml.dpkg-new"
 [ "$(in_root sqlite3 /var/lib/shackd/shackd.db 'PRAGMA user_version')" = "$old_schema" ] \
   || fail "the upgrade itself touched the database (it is the service's to migrate)"
+[ "$(in_root stat -c '%U:%G %a' /var/lib/shackd/shackd.db)" = "shackd:shackd 640" ] \
+  || fail "after the upgrade the old database is $(in_root stat -c '%U:%G %a' /var/lib/shackd/shackd.db), want 640 (postinst opens it to the group)"
 
-# The next start, as the unit starts it (User=shackd). Nothing answers on loopback; it runs on
-# with missing readings until stopped.
-in_root runuser -u shackd -- timeout -s TERM 30 shackd run --config /etc/shackd/shackd.yaml >"$root/tmp/run.log" 2>&1
-rc=$?
-[ $rc -eq 124 ] || [ $rc -eq 0 ] || { tail "$root/tmp/run.log"; fail "shackd run exited $rc before it was stopped"; }
+# A broker for it, on the host's loopback (the root shares the host's network): the config's uri
+# pointed at it, so that `status` below reads what the service publishes.
+broker_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$broker_port" >"$root/tmp/mosquitto.conf"
+[ "$(id -u)" -eq 0 ] && echo "user root" >>"$root/tmp/mosquitto.conf"
+/usr/sbin/mosquitto -c "$root/tmp/mosquitto.conf" >"$root/tmp/mosquitto.log" 2>&1 &
+broker_pid=$!
+sed -i -E "s|^(\s+uri:) tcp://127.0.0.1:1883|\1 tcp://127.0.0.1:$broker_port|" "$root/etc/shackd/shackd.yaml"
+
+# The next start, as the unit starts it (User=shackd, the unit's UMask). Nothing answers on the
+# devices' loopback ports; it runs on with missing readings until stopped.
+umask_unit=$(sed -n 's/^UMask=//p' "$root/usr/lib/systemd/system/shackd.service")
+[ -n "$umask_unit" ] || fail "the unit sets no UMask"
+in_root sh -c "umask $umask_unit; exec runuser -u shackd -- timeout -s TERM 120 shackd run --config /etc/shackd/shackd.yaml" \
+  >"$root/tmp/run.log" 2>&1 &
+run_pid=$!
+for ((i = 0; i < 600; i++)); do grep -q "first decision" "$root/tmp/run.log" && break; sleep 0.1; done
+grep -q "first decision" "$root/tmp/run.log" || { tail "$root/tmp/run.log"; fail "shackd run made no first decision in 60 s"; }
 grep -E "migrated|backup" "$root/tmp/run.log"
+
+# The owner's own user, as the guide sets it up ("Install on a Pi": sudo adduser pi shackd): the
+# everyday commands work without sudo, while the service runs and after it stopped.
+in_root useradd -m -s /bin/bash pi || fail "useradd pi"
+in_root adduser pi shackd >/dev/null || fail "adduser pi shackd (the guide's line)"
+as_pi() { in_root runuser -u pi -- sh -c "cd /home/pi && $1"; }
+everyday() {  # WHEN
+  local today
+  today=$(date +%F)
+  as_pi "shackd status" >"$root/tmp/status.log" 2>&1 || { cat "$root/tmp/status.log"; fail "pi: shackd status ($1)"; }
+  grep -q "^load " "$root/tmp/status.log" || fail "pi: shackd status printed no loads ($1): $(head -3 "$root/tmp/status.log")"
+  as_pi "shackd report --day $today --out /home/pi/day.svg" >"$root/tmp/report.log" 2>&1 \
+    || { cat "$root/tmp/report.log"; fail "pi: shackd report ($1)"; }
+  grep -q "<svg" "$root/home/pi/day.svg" 2>/dev/null || fail "pi: the report is no SVG ($1)"
+  as_pi "shackd profiles export --config /etc/shackd/shackd.yaml >/home/pi/profiles.yaml" 2>"$root/tmp/export.log" \
+    || { cat "$root/tmp/export.log"; fail "pi: shackd profiles export ($1)"; }
+  grep -q "^profiles:" "$root/home/pi/profiles.yaml" || fail "pi: the export has no profiles ($1)"
+  rm -f "$root/home/pi/backup.db"
+  as_pi "sqlite3 /var/lib/shackd/shackd.db \".backup '/home/pi/backup.db'\"" >"$root/tmp/backup.log" 2>&1 \
+    || { cat "$root/tmp/backup.log"; fail "pi: the guide's backup ($1)"; }
+  [ "$(in_root sqlite3 /home/pi/backup.db 'SELECT count(*) FROM miner_profiles')" = "$profiles_before" ] \
+    || fail "pi: the backup lacks the profiles ($1)"
+  echo "pi_root: as pi ($1): status, report, profiles export and the backup work"
+}
+everyday "the service running"
+[ "$(in_root stat -c '%U:%G %a' /var/lib/shackd/shackd.db)" = "shackd:shackd 640" ] \
+  || fail "the database is $(in_root stat -c '%U:%G %a' /var/lib/shackd/shackd.db), want shackd:shackd 640"
+[ "$(in_root stat -c '%a' /var/lib/shackd/shackd.db-shm)" = "640" ] || fail "the -shm is not 640"
+# A user outside the group is told why and what to do.
+in_root useradd -M guest || fail "useradd guest"
+in_root runuser -u guest -- shackd status >"$root/tmp/guest.log" 2>&1
+grep -q "permission denied.*not in the group shackd.*sudo adduser guest shackd" "$root/tmp/guest.log" \
+  || fail "guest: no word on the group: $(cat "$root/tmp/guest.log")"
+# Stopped as systemd would: SIGTERM to shackd itself (the one in this root, not any on the host).
+for p in $(pgrep -f "shackd run --config /etc/shackd/shackd.yaml"); do
+  [ "$(readlink "/proc/$p/root")" = "$root" ] && kill -TERM "$p"
+done
+wait "$run_pid" 2>/dev/null
+everyday "the service stopped"
+kill "$broker_pid" 2>/dev/null
 latest=$(ls "$src"/schema/*.sql | wc -l)
 [ "$(in_root sqlite3 /var/lib/shackd/shackd.db 'PRAGMA user_version')" = "$latest" ] \
   || fail "the database is not at schema $latest after the start: $(grep -i database "$root/tmp/run.log")"

@@ -23,14 +23,16 @@ if [[ ${1:-} == --inside ]]; then
   apt-get install -y -qq "$deb" >"$stage/install.log" 2>&1 || { cat "$stage/install.log"; exit 1; }
   failed=0
   fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-  shackd --version | grep -q "^shackd " || fail "shackd --version"
-  shackd-sim --help | grep -q -- "--site-from" || fail "shackd-sim --help"
+  # (Each output whole before grep: grep -q stops reading, and under pipefail the writer's SIGPIPE
+  # would fail the check.)
+  grep -q "^shackd " <<<"$(shackd --version)" || fail "shackd --version"
+  grep -q -- "--site-from" <<<"$(shackd-sim --help)" || fail "shackd-sim --help"
   [ "$(stat -c '%U:%G %a' /etc/shackd/shackd.yaml)" = "root:shackd 640" ] || fail "/etc/shackd/shackd.yaml: $(stat -c '%U:%G %a' /etc/shackd/shackd.yaml)"
   [ "$(stat -c '%U:%G %a' /var/lib/shackd)" = "shackd:shackd 750" ] || fail "/var/lib/shackd: $(stat -c '%U:%G %a' /var/lib/shackd)"
   dpkg-query -W -f='${Conffiles}\n' shackd | grep -q /etc/shackd/shackd.yaml || fail "the config is no conffile"
   [ -f /usr/lib/systemd/system/shackd.service ] || [ -f /lib/systemd/system/shackd.service ] || fail "no unit"
   runuser -u shackd -- shackd check --config /etc/shackd/shackd.yaml >/dev/null || fail "shackd check as the shackd user"
-  shackd demo-day | grep -q "ON" || fail "shackd demo-day switched nothing"
+  grep -q "ON" <<<"$(shackd demo-day 2>&1)" || fail "shackd demo-day switched nothing"
   apt-get purge -y -qq shackd >/dev/null || fail "apt-get purge shackd"
   [ ! -e /var/lib/shackd ] || fail "the purge left /var/lib/shackd"
   [ $failed -eq 0 ] && echo "ok: $(basename "$deb") builds with dpkg-buildpackage, is lintian clean, installs, runs and purges"
