@@ -2,7 +2,7 @@
 # The doc-check (issue 17): every command the docs show is run, so the docs cannot drift.
 # - Each ```sh block of README.md and docs/*.md runs, in order, in a sandbox that stands in for a
 #   Pi: /etc, /var/lib and /home/pi under $WORK/root, port 1883 a free loopback port, and shims
-#   (tests/docs/shims) for what only a Pi has: sudo, apt, systemctl, journalctl, scp, ssh, chown.
+#   (tests/docs/shims) for what only a Pi has: sudo, apt, systemctl, journalctl, scp, ssh, chown, adduser.
 #   shackd, sqlite3, mosquitto, tee, cp run for real, against shackd-sim. A block that cannot run
 #   here is listed below with the reason, and a new block that is in neither fails.
 # - Each transcript (an untagged block starting with "$ ") runs against the simulator and its
@@ -20,6 +20,7 @@ python3 "$SRC/tests/docs/doc_blocks.py" "$WORK/docs" "${DOCS[@]}" || { echo "FAI
 declare -A NOT_RUN=(
   # (README: scripts/demo.sh, then scripts/test.sh)
   ["scripts/demo.sh"]="the demo is 17 minutes of a simulated day, and the test command is what runs this test; both are proven on a fresh Debian machine at each release"
+  ["sudo apt install dpkg-dev debhelper"]="a whole package build: tests/package/source_package.sh runs these lines in a clean trixie root (scripts/test.sh)"
   ["scripts/cross.sh arm64"]="the Pi packages: scripts/test.sh builds and tests the bookworm and trixie arm64 ones after these tests, and installs the trixie one in a trixie arm64 root"
 )
 is_not_run() { local k; for k in "${!NOT_RUN[@]}"; do [[ $1 == "$k"* ]] && return 0; done; return 1; }
