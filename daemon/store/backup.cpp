@@ -55,6 +55,10 @@ std::string backup_beside(db::Db& db, int version, int keep) {
   std::sort(backups.begin(), backups.end());
   for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(keep, 1)) < backups.size(); ++i) {
     fs::remove(backups[i], ec);
+    // A backup someone opened (to look at it, or shackd on a restored copy) has its WAL files
+    // beside it, which SQLite keeps (db::Db sets SQLITE_FCNTL_PERSIST_WAL): they go with it.
+    fs::remove(backups[i].string() + "-wal", ec);
+    fs::remove(backups[i].string() + "-shm", ec);
   }
   return target;
 }

@@ -30,7 +30,8 @@ std::string ahead(int by, const std::string& words) { return fmt::format("{:04}_
 int backups_in(const test::TempDir& dir) {
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
-    n += e.path().filename().string().find(".bak-") != std::string::npos;
+    const std::string name = e.path().filename().string();
+    n += name.find(".bak-") != std::string::npos && !name.ends_with("-wal") && !name.ends_with("-shm");
   }
   return n;
 }
@@ -197,11 +198,17 @@ TEST_CASE("a database that holds data is backed up before it migrates; the newes
     CHECK(copy.scalar_int("SELECT count(*) FROM miner_profiles") == 2);
     CHECK_FALSE(copy.table_exists("extra"));
   }
+  const std::string first_backup = *r.backup_path;
+  CHECK(std::filesystem::exists(first_backup + "-shm"));  // opening it left them
   dir.write(ahead(2, "extra"), "CREATE TABLE extra6 (x INTEGER) STRICT;\n");
   migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
   dir.write(ahead(3, "extra"), "CREATE TABLE extra7 (x INTEGER) STRICT;\n");
   migrate(db, shackd::migrations_from_dir(dir.path.string()), {.dry_run = false, .keep_backups = 2});
   CHECK(backups_in(dir) == 2);
+  // The first one, opened above, went with the WAL files its opening left beside it.
+  CHECK_FALSE(std::filesystem::exists(first_backup));
+  CHECK_FALSE(std::filesystem::exists(first_backup + "-wal"));
+  CHECK_FALSE(std::filesystem::exists(first_backup + "-shm"));
 }
 
 TEST_CASE("--dry-run lists the pending migrations and changes nothing") {
