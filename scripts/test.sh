@@ -73,8 +73,11 @@ scripts/cross.sh arm64 trixie --unit   # the broker cases under qemu: in the boo
 # the native tree's CTest broker_steps runs it against Debian 12's).
 scripts/build-root.sh trixie tests/docs/broker_steps.sh
 
-stage "Debian 13's own way: the source package (debian/) with dpkg-buildpackage in the trixie root, lintian, install, run, purge"
+stage "Debian 13's own way: the source package (debian/) with dpkg-buildpackage in the trixie root, lintian, install, run, purge; the doc-check there"
 tests/package/source_package.sh trixie
+# The doc-check on Debian 13 too: every sh block and transcript of the docs, with trixie's own
+# mosquitto and tools, against that build's shackd and shackd-sim (trixie's GCC 14).
+scripts/build-root.sh trixie env BUILD="$(echo build/srcpkg-trixie/shackd/obj-*)" SRC=. tests/docs/doc_check.sh
 # The fuzzers run for a fixed time each, beside the Pi root's install under qemu (one core, and
 # waits on the archive): what the overlap costs is fuzzing iterations, never a verdict.
 stage "the trixie arm64 package installed, run and upgraded in a trixie arm64 root under qemu; beside it, each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"
