@@ -26,6 +26,7 @@ tests=(
   valgrind                                    # the daemon under memcheck (tests/e2e/valgrind.sh)
   openssl                                     # a test CA and certificates (the TLS host-name broker case)
   e2fsprogs                                   # an ext4 image that goes read-only under the database (fault matrix)
+  prometheus python3-prometheus-client        # the fleet tests: promtool, a real Prometheus, a strict OpenMetrics parser
 )
 if [[ ${1:-} == --demo ]]; then
   shift

@@ -59,9 +59,9 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 stage "build (ThreadSanitizer): the threaded suites and the daemon end to end"
 scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHACKD_TSAN=ON -DSHACKD_BENCH=OFF \
-  -- driver_tests mqtt_tests device_kind_tests shackd shackd-sim   # what those suites run
+  -- driver_tests mqtt_tests device_kind_tests metrics_tests shackd shackd-sim   # what those suites run
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp \
-  ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(drivers|mqtt|mqtt_broker_.*|device_kind|daemon_e2e)$'
+  ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(drivers|mqtt|mqtt_broker_.*|device_kind|metrics|daemon_e2e)$'
 
 stage "Raspberry Pi OS 12: the bookworm arm64 package, its tests under qemu-user"
 wait $roots_pid || { tail -30 build/roots.log; echo "test: making the roots and sysroots failed (build/roots.log)" >&2; exit 1; }

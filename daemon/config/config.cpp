@@ -13,6 +13,7 @@
 #include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/config/yaml_read.hpp"
+#include "daemon/metrics/server.hpp"
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/sha256.hpp"
 #include "daemon/system/access.hpp"
@@ -168,7 +169,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
   bool has_relays = false;
   for (const auto& [section, node] :
        yaml::entries(*root, "", {"site", "database", "loop", "devices", "mqtt", "relays", "relay_timing", "sensors",
-                                 "readings", "profiles", "safety", "miners"},
+                                 "readings", "profiles", "safety", "miners", "metrics"},
                      e)) {
     if (section == "site") {
       for (const auto& [k, v] : yaml::entries(node, "site", {"name"}, e)) r.text(v, "site." + k, c.site_name);
@@ -204,6 +205,21 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
       parse_sensors(node, "sensors", r, c.sensors);
     } else if (section == "miners") {
       parse_miners(node, r, c.miners);
+    } else if (section == "metrics") {
+      for (const auto& [k, v] : yaml::entries(node, "metrics", {"listen", "token_file"}, e)) {
+        std::string value;
+        r.text(v, "metrics." + k, value);
+        if (k == "token_file") c.metrics.token_file = value;
+        if (k == "listen") {
+          c.metrics.enabled = true;
+          if (const auto why = metrics::parse_listen(value, c.metrics.host, c.metrics.port); !why.empty()) {
+            e.add("metrics.listen", v, fmt::format("'{}': {}", value, why));
+          }
+        }
+      }
+      if (!c.metrics.token_file.empty() && !c.metrics.enabled) {
+        e.add("metrics.token_file", node, "is set but metrics.listen is not: the endpoint is off without an address");
+      }
     } else if (section == "readings") {
       for (const auto& [k, v] : yaml::entries(node, "readings", {"pv_w", "load_w", "battery_v", "battery_temp_c"}, e)) {
         if (k == "pv_w") r.strings(v, "readings.pv_w", c.pv_readings);
@@ -384,6 +400,15 @@ std::vector<std::string> check_files(const Config& c) {
   readable("ca_file", c.mqtt.ca_file);
   readable("cert_file", c.mqtt.cert_file);
   readable("key_file", c.mqtt.key_file);
+  if (!c.metrics.token_file.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::exists(c.metrics.token_file, ec)) {
+      errors.push_back(fmt::format("{}: metrics.token_file '{}' does not exist", c.source, c.metrics.token_file));
+    } else if (metrics::read_token(c.metrics.token_file).value_or("").empty()) {
+      errors.push_back(fmt::format("{}: metrics.token_file '{}' cannot be read by this user or its first line is empty "
+                                   "(the first line is the token)", c.source, c.metrics.token_file));
+    }
+  }
   if (!c.mqtt.password_file.empty() && c.mqtt.username.empty()) {
     errors.push_back(fmt::format("{}: mqtt.password_file is set but mqtt.username is not: the broker needs both", c.source));
   }

@@ -37,6 +37,15 @@ struct MqttConfig {
   bool operator==(const MqttConfig&) const = default;
 };
 
+// metrics: the Prometheus endpoint (daemon/metrics/server.hpp). Off unless `listen` is given.
+struct MetricsConfig {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  int port = 9466;  // 0: any free port, said in the log
+  std::string token_file;  // its first line: the bearer token a scraper must send; empty: none
+  bool operator==(const MetricsConfig&) const = default;
+};
+
 enum class ShutdownPolicy { leave, miners_off };
 
 struct Config {
@@ -55,6 +64,7 @@ struct Config {
   // What `check` and the start say about the devices: section (a section in the old form).
   std::vector<std::string> device_warnings;
   MqttConfig mqtt;
+  MetricsConfig metrics;
   std::vector<drivers::mqtt::RelayConfig> relays;
   drivers::mqtt::RelayTiming relay_timing;
   std::vector<drivers::mqtt::SensorConfig> sensors;

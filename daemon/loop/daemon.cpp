@@ -120,6 +120,7 @@ std::optional<int> Daemon::start() {
     log::error("cannot start: {}", e.what());
     return kExUnavailable;
   }
+  start_metrics(clock_.steady());
   if (mqtt_) {
     // Give the broker a moment, so that the first decision is published, not lost; bounded,
     // since shackd controls with or without MQTT.
@@ -356,6 +357,7 @@ void Daemon::cycle() {
       persist(snap_, now, wall);
       check_database_file();
     });
+    guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
   }
   loop_.log_lost = log::lost_lines();
   // 8. The watchdog: only a cycle that decided and switched proves the loop alive.
@@ -394,6 +396,7 @@ void Daemon::shutdown() {
       log::error("{} (the last {} item(s) are lost)", e.what(), store_->queued());
     }
   }
+  metrics_server_.reset();
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
   miners_.clear();

@@ -16,6 +16,8 @@
 #include "daemon/loop/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/loop/seams.hpp"
+#include "daemon/metrics/collect.hpp"
+#include "daemon/metrics/server.hpp"
 #include "daemon/miners/soft_stop.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/publish.hpp"
@@ -61,6 +63,10 @@ class Daemon {
   const rules::Snapshot& snapshot() const { return snap_; }
   const DeviceAlarmWatch& device_alarms() const { return device_alarms_; }
   const LoopStats& loop_stats() const { return loop_; }
+  // The metrics endpoint's port while it serves (0: any free port was asked for); nullopt: off.
+  std::optional<int> metrics_port() const {
+    return metrics_server_ ? std::optional<int>(metrics_server_->port()) : std::nullopt;
+  }
   std::string status_text() const { return status_line(); }  // systemd's STATUS= line
   // One message from the broker: a relay's state or power, a sensor, an override, Home
   // Assistant's birth message.
@@ -154,6 +160,10 @@ class Daemon {
   void side_failed(SideJob job, const char* what) noexcept;
   void say_systemd(const std::string& message);  // sd_notify, or the test's seam
   void publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything);
+  // The metrics endpoint (daemon_metrics.cpp): started with the daemon and by a reload that
+  // changes `metrics:`; one that cannot listen is retried each minute, the loop going on.
+  void start_metrics(rules::SteadyTime now);
+  void export_metrics(rules::SteadyTime now, std::int64_t wall);
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
@@ -221,6 +231,9 @@ class Daemon {
   bool journal_started_ = true;
   bool publish_all_ = true;
   CyclePublisher publisher_;  // what goes out each cycle, and what need not go again
+  std::unique_ptr<metrics::Server> metrics_server_;
+  metrics::Collector metrics_collector_;
+  std::optional<rules::SteadyTime> metrics_retry_at_;  // while the endpoint cannot listen
   rules::SteadyTime last_prune_{};
   LoopStats loop_;
 };

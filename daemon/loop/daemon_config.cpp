@@ -176,6 +176,7 @@ void Daemon::reload() {
   // storm must not keep the Modbus links down).
   const bool devices_changed = config_.devices != next.devices;
   const bool limits_changed = config_.charge_block_action != next.charge_block_action;
+  const bool metrics_changed = !(config_.metrics == next.metrics);
   // A miner's link and a stop in progress stay as they are: a half-done soft stop must not be
   // dropped by a SIGHUP. Said, so that nobody waits for a change that is not taken.
   // A power target's range and limits are the profiles' and are taken now.
@@ -203,6 +204,11 @@ void Daemon::reload() {
     return;
   }
   config_ = next;
+  if (metrics_changed) {
+    metrics_server_.reset();
+    metrics_retry_at_.reset();
+    start_metrics(clock_.steady());
+  }
   if (devices_changed) {
     workers_ = std::move(workers);
     longest_timeout_ = devices::longest_timeout(config_);

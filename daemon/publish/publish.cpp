@@ -199,6 +199,7 @@ const char* side_job_name(SideJob j) {
     case SideJob::energy: return "energy";
     case SideJob::publish: return "publish";
     case SideJob::persist: return "persist";
+    case SideJob::metrics: return "metrics";
     case SideJob::count: break;
   }
   return "?";

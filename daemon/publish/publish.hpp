@@ -25,7 +25,7 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
 // the store keeps up. A tick counts as missed when a cycle starts more than half an interval late.
 // The jobs of a cycle around the safety path (read -> decide -> switch -> watchdog). Each runs in
 // its own guard: one that throws is counted here and the cycle goes on (Daemon::cycle).
-enum class SideJob { reload, poll, mqtt_in, journal, alarms, charge_block, events, energy, publish, persist, count };
+enum class SideJob { reload, poll, mqtt_in, journal, alarms, charge_block, events, energy, publish, persist, metrics, count };
 inline constexpr std::size_t kSideJobs = static_cast<std::size_t>(SideJob::count);
 const char* side_job_name(SideJob j);
 

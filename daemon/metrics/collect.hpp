@@ -1,0 +1,40 @@
+#pragma once
+// The site's metrics, taken from one cycle's view on the loop's thread (plain values, copied):
+// the server renders them on its own thread, so a scrape never reads the loop's state.
+// Names follow Prometheus' naming practices (prometheus.io/docs/practices/naming/): the shackd_
+// prefix, base units in the name (volts, watts, seconds, joules, celsius, bytes, ratio), counters
+// ending in _total. Labels carry only bounded values (ids, codes, bands), never free text or a
+// number, so the series of a site stay fixed while it runs.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "daemon/metrics/family.hpp"
+#include "daemon/publish/cycle_publisher.hpp"
+
+namespace shackd::metrics {
+
+struct SiteInfo {
+  std::string site_id;    // stable across renames (daemon/store/site_identity)
+  std::string site_name;
+  std::string version;
+  std::int64_t wall_s = 0;  // the cycle's wall time, for "no state for N minutes" alerts
+  bool dry_run = false;
+};
+
+class Collector {
+ public:
+  std::vector<Family> collect(const CycleView& v, const SiteInfo& site, rules::SteadyTime now);
+
+ private:
+  // Each load's energy since this process started, in joules: the day's meter (EnergyMeter)
+  // restarts at midnight, a counter must not (a restart of the process is a counter reset, which
+  // rate() and increase() expect).
+  void count_energy(const CycleView& v);
+  std::string day_;
+  std::map<std::string, double> last_wh_;  // by load state key, the day's total as last seen
+  std::map<std::string, double> joules_;   // by load id
+};
+
+}  // namespace shackd::metrics

@@ -1,0 +1,251 @@
+// The metrics endpoint: the two exposition formats, the /proc parsers, the server (token,
+// negotiation, bounds) and the daemon serving its cycles, in process on loopback.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <limits>
+
+#include "daemon/metrics/exposition.hpp"
+#include "daemon/metrics/process.hpp"
+#include "daemon/metrics/server.hpp"
+#include "tests/support/fake_site.hpp"
+
+using namespace shackd::metrics;
+
+namespace {
+
+std::vector<Family> two_families() {
+  std::vector<Family> f;
+  f.push_back(Family{"shackd_relay_commands", "Commands sent", Type::counter, {}}.add(3));
+  f.push_back(Family{"shackd_battery_voltage_volts", "Voltage", Type::gauge, {}}
+                  .add(52.5, {{"source", "battery_monitor"}})
+                  .add(52.25, {{"source", "odd \"name\"\\with\nnewline"}}));
+  return f;
+}
+
+// Counts lines of `text` that start with `prefix`.
+int lines_starting(const std::string& text, const std::string& prefix) {
+  int n = 0;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto end = text.find('\n', at);
+    if (text.compare(at, prefix.size(), prefix) == 0) ++n;
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: the Prometheus text format and OpenMetrics differ in a counter's TYPE and the end") {
+  const auto text = render(two_families(), Format::prometheus_text);
+  CHECK(text.find("# TYPE shackd_relay_commands_total counter\nshackd_relay_commands_total 3\n") != std::string::npos);
+  CHECK(text.find("# EOF") == std::string::npos);
+  const auto om = render(two_families(), Format::openmetrics);
+  CHECK(om.find("# TYPE shackd_relay_commands counter\nshackd_relay_commands_total 3\n") != std::string::npos);
+  CHECK(om.size() > 6);
+  CHECK(om.substr(om.size() - 6) == "# EOF\n");
+  // A label value is escaped, never passed through: one sample stays one line.
+  CHECK(text.find(R"(shackd_battery_voltage_volts{source="odd \"name\"\\with\nnewline"} 52.25)") != std::string::npos);
+  CHECK(lines_starting(text, "shackd_battery_voltage_volts{") == 2);
+}
+
+TEST_CASE("metrics: values, names and negotiation") {
+  CHECK(format_value(std::numeric_limits<double>::quiet_NaN()) == "NaN");
+  CHECK(format_value(std::numeric_limits<double>::infinity()) == "+Inf");
+  CHECK(format_value(-std::numeric_limits<double>::infinity()) == "-Inf");
+  CHECK(format_value(0.1) == "0.1");
+  CHECK(format_value(1e21) == "1e+21");
+  CHECK(valid_metric_name("shackd_x:y"));
+  CHECK_FALSE(valid_metric_name("9lives"));
+  CHECK_FALSE(valid_metric_name("a-b"));
+  CHECK_FALSE(valid_label_name("__name__"));
+  CHECK_FALSE(valid_label_name("a:b"));
+  // A family or label whose name is not valid is left out, never rendered invalid; a family
+  // without samples is announced.
+  std::vector<Family> bad;
+  bad.push_back(Family{"bad-name", "x", Type::gauge, {}}.add(1));
+  bad.push_back(Family{"ok", "x", Type::gauge, {}}.add(1, {{"bad-label", "v"}, {"good", "v"}}));
+  bad.push_back(Family{"empty", "x", Type::gauge, {}});
+  const auto t = render(bad, Format::prometheus_text);
+  CHECK(t == "# HELP ok x\n# TYPE ok gauge\nok{good=\"v\"} 1\n# HELP empty x\n# TYPE empty gauge\n");
+  CHECK(negotiate("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5") == Format::openmetrics);
+  CHECK(negotiate("text/plain") == Format::prometheus_text);
+  CHECK(negotiate("") == Format::prometheus_text);
+}
+
+TEST_CASE("metrics: metrics.listen is an address and a port") {
+  std::string host;
+  int port = -1;
+  CHECK(parse_listen("127.0.0.1:9466", host, port).empty());
+  CHECK((host == "127.0.0.1" && port == 9466));
+  CHECK(parse_listen("[::1]:0", host, port).empty());
+  CHECK((host == "::1" && port == 0));
+  CHECK(parse_listen("9466", host, port) == "must be address:port, for example 127.0.0.1:9466");
+  CHECK(parse_listen(":9466", host, port) == "must be address:port, for example 127.0.0.1:9466");
+  CHECK(parse_listen("::1:9466", host, port) == "an IPv6 address is written [address]:port");
+  CHECK(parse_listen("127.0.0.1:65536", host, port) == "the port must be a number from 0 to 65535");
+  CHECK(parse_listen("127.0.0.1:-1", host, port) == "the port must be a number from 0 to 65535");
+  CHECK(parse_listen("127.0.0.1:", host, port) == "the port must be a number from 0 to 65535");
+}
+
+TEST_CASE("metrics: /proc's figures, a command name with spaces and parentheses included") {
+  CHECK(io_write_bytes("rchar: 10\nwchar: 20\nwrite_bytes: 4096\ncancelled_write_bytes: 0\n") == 4096);
+  CHECK_FALSE(io_write_bytes("rchar: 10\n").has_value());
+  CHECK_FALSE(io_write_bytes("write_bytes: x\n").has_value());
+  // pid (comm) state ppid ... utime=14 stime=15 ... starttime=22 vsize=23 rss=24
+  const std::string stat =
+      "4242 (shackd (a) b) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 1000 12345678 2000 18446744073709551615";
+  const auto s = parse_stat(stat, 100, 4096);
+  REQUIRE(s.has_value());
+  CHECK(s->cpu_s == doctest::Approx(3.0));
+  CHECK(s->start_s == doctest::Approx(10.0));
+  CHECK(s->rss_bytes == doctest::Approx(2000.0 * 4096));
+  CHECK_FALSE(parse_stat("4242 (short) S 1 2", 100, 4096).has_value());
+  CHECK_FALSE(parse_stat("no parenthesis", 100, 4096).has_value());
+  // This process's own, as the endpoint reads them.
+  bool cpu = false;
+  for (const auto& f : process_families()) cpu = cpu || (f.name == "process_cpu_seconds" && f.samples.size() == 1);
+  CHECK(cpu);
+}
+
+TEST_CASE("metrics: the server answers 503 before a cycle, the families after; a token is asked for") {
+  Server server({.host = "127.0.0.1", .port = 0, .bearer_token = "s3cret"});
+  server.start();
+  REQUIRE(server.port() > 0);
+  httplib::Client c("127.0.0.1", server.port());
+  c.set_read_timeout(5, 0);
+  const httplib::Headers token{{"Authorization", "Bearer s3cret"}};
+  auto r = c.Get("/metrics", token);
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  server.publish(two_families());
+  r = c.Get("/metrics");
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  CHECK(r->get_header_value("WWW-Authenticate") == "Bearer realm=\"shackd\"");
+  r = c.Get("/metrics", {{"Authorization", "Bearer s3cre"}});
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  r = c.Get("/metrics", {{"Authorization", "Bearer s3cret"}});
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == std::string(kPrometheusTextType));
+  CHECK(r->body.find("shackd_relay_commands_total 3\n") != std::string::npos);
+  CHECK(r->body.find("process_cpu_seconds_total") != std::string::npos);
+  CHECK(r->body.find("shackd_metrics_scrapes_total 1\n") != std::string::npos);
+  r = c.Get("/metrics", {{"Authorization", "Bearer s3cret"}, {"Accept", "application/openmetrics-text; version=1.0.0"}});
+  REQUIRE(r);
+  CHECK(r->get_header_value("Content-Type") == std::string(kOpenMetricsType));
+  CHECK(r->body.substr(r->body.size() - 6) == "# EOF\n");
+  r = c.Get("/other", token);
+  REQUIRE(r);
+  CHECK(r->status == 404);
+  CHECK(server.refused() == 2);
+  CHECK(server.scrapes() == 2);
+}
+
+TEST_CASE("metrics: clients that hold every connection open never hold up publish(), and the endpoint serves after them") {
+  Server server({.host = "127.0.0.1", .port = 0, .bearer_token = {}});
+  server.start();
+  server.publish(two_families());
+  // Twelve connections that say nothing: both workers wait on one each, the queue fills, the
+  // listener waits, the rest sit in the kernel's backlog. The loop's side must not wait.
+  std::vector<int> idle;
+  for (int i = 0; i < 12; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    idle.push_back(fd);
+  }
+  for (int i = 0; i < 1000; ++i) server.publish(two_families());
+  // A scrape now waits its turn: started, then the idle clients leave, then it is answered.
+  auto scrape = std::async(std::launch::async, [port = server.port()] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(10, 0);
+    const auto r = c.Get("/metrics");
+    return r ? r->status : -1;
+  });
+  for (const int fd : idle) ::close(fd);
+  CHECK(scrape.get() == 200);
+  CHECK(server.scrapes() == 1);
+}
+
+namespace {
+
+std::string scrape(int port, const std::string& accept = "") {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(5, 0);
+  httplib::Headers h;
+  if (!accept.empty()) h.emplace("Accept", accept);
+  const auto r = c.Get("/metrics", h);
+  return r && r->status == 200 ? r->body : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("metrics: the daemon serves each cycle's figures while it runs") {
+  test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n");
+  REQUIRE_FALSE(site.daemon->start().has_value());
+  REQUIRE(site.daemon->metrics_port().has_value());
+  const int port = *site.daemon->metrics_port();
+  site.cycles(5);
+  const auto body = scrape(port);
+  REQUIRE_FALSE(body.empty());
+  INFO(body);
+  for (const char* series :
+       {"shackd_battery_voltage_volts{source=\"battery_monitor\"} 54\n", "shackd_battery_decided_voltage_volts 54\n",
+        "shackd_load_on{load=\"primary_s21\",kind=\"miner\"} 1\n", "shackd_load_on{load=\"heat_room_fan\",kind=\"fan\"} 0\n",
+        "shackd_load_reason{load=\"primary_s21\",reason=\"", "shackd_load_relay_unconfirmed{load=\"primary_s21\",kind=\"miner\"}",
+        "shackd_load_energy_joules_total{load=\"primary_s21\",kind=\"miner\"}", "shackd_device_up{device=\"victron\"} 1\n",
+        "shackd_device_requests_total{device=\"victron\"}", "shackd_input_age_seconds{input=\"battery_v:battery_monitor\"} 0\n",
+        "# TYPE shackd_cycles_total counter\nshackd_cycles_total ", "shackd_cycle_duration_seconds ", "shackd_side_job_failures_total{side_job=\"metrics\"} 0\n",
+        "shackd_battery_band{band=\"optimal\"} ", "shackd_charging_blocked 0\n", "shackd_store_queue_items ",
+        "shackd_site_info{site_id=\"", "shackd_build_info{version=\"" SHACKD_VERSION "\"} 1\n", "shackd_mqtt_connected ",
+        "shackd_relay_commands_total ", "process_resident_memory_bytes ", "shackd_storage_written_bytes_total "}) {
+    const std::string wanted = series;
+    CAPTURE(wanted);
+    CHECK(body.find(wanted) != std::string::npos);
+  }
+  // The next cycle's figures, not a copy kept from the first scrape.
+  site.set_battery(48.5);
+  site.cycles(1);
+  CHECK(scrape(port).find("shackd_battery_decided_voltage_volts 48.5\n") != std::string::npos);
+  const auto om = scrape(port, "application/openmetrics-text; version=1.0.0");
+  CHECK(om.find("# TYPE shackd_cycles counter\nshackd_cycles_total ") != std::string::npos);
+}
+
+TEST_CASE("metrics: an address in use does not stop the site; the endpoint is tried again each minute") {
+  auto squatter = std::make_unique<Server>(ServerOptions{.host = "127.0.0.1", .port = 0, .bearer_token = {}});
+  squatter->start();
+  const int port = squatter->port();
+  auto site = std::make_unique<test::FakeSite>(fmt::format("metrics:\n  listen: 127.0.0.1:{}\n", port));
+  REQUIRE_FALSE(site->daemon->start().has_value());
+  CHECK_FALSE(site->daemon->metrics_port().has_value());
+  site->cycles(3);
+  CHECK(site->pings() == 3);  // decided, switched and pinged without it
+  squatter.reset();
+  site->cycles(30);
+  CHECK_FALSE(site->daemon->metrics_port().has_value());  // not before its minute
+  site->cycles(31);
+  REQUIRE(site->daemon->metrics_port() == port);
+  CHECK(scrape(port).find("shackd_battery_decided_voltage_volts 54\n") != std::string::npos);
+}
+
+TEST_CASE("metrics: a token file that cannot be read means no endpoint, never an open one") {
+  test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n  token_file: /nonexistent/token\n");
+  // `check` and the start name it (daemon/config: check_files), so the daemon does not start.
+  CHECK(site.daemon->start() == 78);
+}
