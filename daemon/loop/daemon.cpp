@@ -44,6 +44,7 @@ Daemon::Daemon(RunOptions options, Seams seams)
 Daemon::~Daemon() = default;
 
 std::optional<int> Daemon::start() {
+  started_unix_s_ = clock_.wall_s();
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
     log::error("{}: the config has {} error(s):", options_.config_path, c.errors.size());

@@ -234,6 +234,7 @@ class Daemon {
   std::unique_ptr<metrics::Server> metrics_server_;
   metrics::Collector metrics_collector_;
   std::optional<rules::SteadyTime> metrics_retry_at_;  // while the endpoint cannot listen
+  std::int64_t started_unix_s_ = 0;  // the wall time start() began at
   rules::SteadyTime last_prune_{};
   LoopStats loop_;
 };

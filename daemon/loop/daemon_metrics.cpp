@@ -48,7 +48,7 @@ void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
                        device_alarms_};
   metrics_server_->publish(metrics_collector_.collect(
       view, {.site_id = site_id_, .site_name = config_.site_name, .version = SHACKD_VERSION, .wall_s = wall,
-             .dry_run = config_.dry_run},
+             .started_unix_s = started_unix_s_, .dry_run = config_.dry_run},
       now));
 }
 

@@ -209,6 +209,8 @@ std::vector<Family> Collector::collect(const CycleView& v, const SiteInfo& site,
   out.push_back(gauge("shackd_build_info", "The running version").add(1, {{"version", label(site.version)}}));
   out.push_back(gauge("shackd_site_info", "The site's id (fixed once, kept across renames) and name")
                     .add(1, {{"site_id", label(site.site_id)}, {"site_name", label(site.site_name)}}));
+  out.push_back(gauge("process_start_time_seconds", "Start time of the process since the epoch")
+                    .add(static_cast<double>(site.started_unix_s)));
   out.push_back(gauge("shackd_dry_run", "1 in a dry run: decisions without relay commands").add(site.dry_run ? 1 : 0));
   battery(out, v, now);
   loads(out, v, joules_);

@@ -20,6 +20,7 @@ struct SiteInfo {
   std::string site_name;
   std::string version;
   std::int64_t wall_s = 0;  // the cycle's wall time, for "no state for N minutes" alerts
+  std::int64_t started_unix_s = 0;  // when the process started (process_start_time_seconds)
   bool dry_run = false;
 };
 

@@ -17,24 +17,6 @@ std::optional<std::string> slurp(const char* path) {
   return s.str();
 }
 
-// Boot time from /proc/stat's btime line: start_s in /proc/self/stat counts from boot.
-std::optional<double> boot_time_s() {
-  const auto text = slurp("/proc/stat");
-  if (!text) return std::nullopt;
-  std::istringstream in(*text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("btime ", 0) == 0) {
-      try {
-        return std::stod(line.substr(6));
-      } catch (const std::exception&) {
-        return std::nullopt;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::optional<double> io_write_bytes(const std::string& proc_io) {
@@ -85,10 +67,6 @@ std::vector<Family> process_families() {
     if (const auto s = parse_stat(*st, ::sysconf(_SC_CLK_TCK), ::sysconf(_SC_PAGESIZE))) {
       out.push_back(Family{"process_cpu_seconds", "User and system CPU time spent", Type::counter, {}}.add(s->cpu_s));
       out.push_back(Family{"process_resident_memory_bytes", "Resident memory size", Type::gauge, {}}.add(s->rss_bytes));
-      if (const auto boot = boot_time_s()) {
-        out.push_back(Family{"process_start_time_seconds", "Start time of the process since the epoch", Type::gauge, {}}
-                          .add(*boot + s->start_s));
-      }
     }
   }
   return out;

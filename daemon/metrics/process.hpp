@@ -2,7 +2,9 @@
 // The process's own figures, read from /proc at scrape time (on the server's thread): the
 // standard process_ names of Prometheus' client libraries (prometheus.io/docs/instrumenting/
 // writing_clientlibs/#process-metrics), and the bytes this process had written to storage
-// (/proc/self/io write_bytes: what wears an SD card, for the write-budget alert).
+// (/proc/self/io write_bytes: what wears an SD card, for the write-budget alert). Only files of
+// the process itself: the unit's ProcSubset=pid hides /proc/stat, so the start time comes from
+// the collector (SiteInfo::started_unix_s).
 #include <optional>
 #include <string>
 #include <vector>

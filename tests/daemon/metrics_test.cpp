@@ -15,6 +15,7 @@
 #include "daemon/metrics/exposition.hpp"
 #include "daemon/metrics/process.hpp"
 #include "daemon/metrics/server.hpp"
+#include "daemon/system/signals.hpp"
 #include "tests/support/fake_site.hpp"
 
 using namespace shackd::metrics;
@@ -248,4 +249,31 @@ TEST_CASE("metrics: a token file that cannot be read means no endpoint, never an
   test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n  token_file: /nonexistent/token\n");
   // `check` and the start name it (daemon/config: check_files), so the daemon does not start.
   CHECK(site.daemon->start() == 78);
+}
+
+TEST_CASE("metrics: a reload turns the endpoint on, moves it and turns it off") {
+  test::FakeSite site;
+  REQUIRE_FALSE(site.daemon->start().has_value());
+  site.cycles(2);
+  CHECK_FALSE(site.daemon->metrics_port().has_value());
+  site.write_config(std::string(test::kFakeSiteConfig) + "metrics:\n  listen: 127.0.0.1:0\n");
+  shackd::signals::reload = true;
+  site.cycles(1);
+  REQUIRE(site.daemon->metrics_port().has_value());
+  const int first = *site.daemon->metrics_port();
+  CHECK(scrape(first).find("shackd_battery_decided_voltage_volts 54\n") != std::string::npos);
+  auto other = std::make_unique<Server>(ServerOptions{.host = "127.0.0.1", .port = 0, .bearer_token = {}});
+  other->start();
+  const int second = other->port();
+  other.reset();  // a port known to be free a moment ago
+  site.write_config(std::string(test::kFakeSiteConfig) + fmt::format("metrics:\n  listen: 127.0.0.1:{}\n", second));
+  shackd::signals::reload = true;
+  site.cycles(1);
+  CHECK(site.daemon->metrics_port() == second);
+  CHECK(scrape(first).empty());  // the old address is closed
+  site.write_config(test::kFakeSiteConfig);
+  shackd::signals::reload = true;
+  site.cycles(1);
+  CHECK_FALSE(site.daemon->metrics_port().has_value());
+  CHECK(scrape(second).empty());
 }
