@@ -397,12 +397,15 @@ void Daemon::shutdown() {
       log::error("{} (the last {} item(s) are lost)", e.what(), store_->queued());
     }
   }
-  metrics_server_.reset();
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
   miners_.clear();
   store_.reset();
   db_.reset();  // the last close checkpoints the WAL
+  // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).
+  retire_metrics();
+  for (auto& f : metrics_retiring_) f.wait();
+  metrics_retiring_.clear();
 }
 
 int Daemon::run() {

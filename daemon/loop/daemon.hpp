@@ -2,6 +2,7 @@
 // The daemon: read -> decide -> apply -> publish -> persist, once per interval.
 #include <sys/types.h>
 
+#include <future>
 #include <map>
 #include <utility>
 #include <memory>
@@ -164,6 +165,9 @@ class Daemon {
   // changes `metrics:`; one that cannot listen is retried each minute, the loop going on.
   void start_metrics(rules::SteadyTime now);
   void export_metrics(rules::SteadyTime now, std::int64_t wall);
+  // Stops the endpoint listening at once and lets another thread wait for its connections: a
+  // reload never waits on a scraper.
+  void retire_metrics();
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
@@ -232,6 +236,7 @@ class Daemon {
   bool publish_all_ = true;
   CyclePublisher publisher_;  // what goes out each cycle, and what need not go again
   std::unique_ptr<metrics::Server> metrics_server_;
+  std::vector<std::future<void>> metrics_retiring_;  // servers being shut down (retire_metrics)
   metrics::Collector metrics_collector_;
   std::optional<rules::SteadyTime> metrics_retry_at_;  // while the endpoint cannot listen
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at

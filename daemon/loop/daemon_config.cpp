@@ -205,7 +205,7 @@ void Daemon::reload() {
   }
   config_ = next;
   if (metrics_changed) {
-    metrics_server_.reset();
+    retire_metrics();
     metrics_retry_at_.reset();
     start_metrics(clock_.steady());
   }

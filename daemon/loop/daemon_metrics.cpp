@@ -37,7 +37,16 @@ void Daemon::start_metrics(rules::SteadyTime now) {
   }
 }
 
+void Daemon::retire_metrics() {
+  if (!metrics_server_) return;
+  metrics_server_->stop_listening();
+  metrics_retiring_.push_back(std::async(std::launch::async, [s = std::move(metrics_server_)]() mutable { s.reset(); }));
+}
+
 void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
+  std::erase_if(metrics_retiring_, [](const std::future<void>& f) {
+    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  });
   if (!metrics_server_) {
     if (metrics_retry_at_ && now >= *metrics_retry_at_) start_metrics(now);
     if (!metrics_server_) return;

@@ -116,6 +116,10 @@ Server::~Server() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Server::stop_listening() {
+  if (http_) http_->server.stop();
+}
+
 void Server::publish(std::vector<Family> families) {
   auto next = std::make_shared<const std::vector<Family>>(std::move(families));
   std::lock_guard lock(mutex_);
@@ -134,10 +138,12 @@ void Server::start() {
     const int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  s.set_read_timeout(5, 0);
-  s.set_write_timeout(5, 0);
+  // Short: a connection that says nothing holds a worker for these, and a stopping server waits
+  // for its workers. A scrape's request arrives at once and its reply fits a socket's buffer.
+  s.set_read_timeout(2, 0);
+  s.set_write_timeout(2, 0);
   s.set_keep_alive_max_count(20);
-  s.set_keep_alive_timeout(5);
+  s.set_keep_alive_timeout(2);
   s.set_payload_max_length(4096);
   s.set_pre_routing_handler([this](const httplib::Request& q, httplib::Response& res) {
     if (options_.bearer_token.empty()) return httplib::Server::HandlerResponse::Unhandled;

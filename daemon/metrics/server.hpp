@@ -5,8 +5,8 @@
 // however slow or however many, can make a cycle wait for more than that.
 //
 // Bounded: two workers, a queue of eight accepted connections (the listener waits while it is
-// full, so further clients wait in the kernel's backlog), 5 s to read a request and to write a
-// reply, small requests only. An optional bearer token (RFC 6750) is compared in constant time.
+// full, so further clients wait in the kernel's backlog), 2 s to read a request and to write a
+// reply, 2 s for a kept-alive connection's next request, small requests only. An optional bearer token (RFC 6750) is compared in constant time.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -35,6 +35,10 @@ class Server {
 
   // Binds and starts serving; throws std::runtime_error naming the address when it cannot.
   void start();
+  // Closes the listening socket at once (the address is free again); the connections being served
+  // finish in their own time, and the destructor waits for them (at most a few seconds: the
+  // time-outs). The daemon calls this on its loop and destroys the server on another thread.
+  void stop_listening();
   int port() const { return port_; }
   // The newest cycle's families (the loop's thread).
   void publish(std::vector<Family> families);
