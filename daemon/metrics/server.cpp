@@ -112,12 +112,15 @@ struct Server::Http {
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
-  if (http_) http_->server.stop();
+  stop_listening();
   if (thread_.joinable()) thread_.join();
 }
 
+// Once only: cpp-httplib's stop() asserts that the listening socket is still there while its
+// loop runs, which a second call, before that loop has ended, would find closed.
 void Server::stop_listening() {
-  if (http_) http_->server.stop();
+  if (http_ && !stopped_) http_->server.stop();
+  stopped_ = true;
 }
 
 void Server::publish(std::vector<Family> families) {

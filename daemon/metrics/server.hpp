@@ -51,6 +51,7 @@ class Server {
   ServerOptions options_;
   int port_ = 0;
   std::unique_ptr<Http> http_;
+  bool stopped_ = false;  // stop_listening() ran (the loop's thread, then the retiring one: sequenced)
   std::thread thread_;
   mutable std::mutex mutex_;
   std::shared_ptr<const std::vector<Family>> latest_;
