@@ -199,6 +199,17 @@ int cmd_status(const std::vector<std::string>& argv) {
                h.value("consecutive_failures", 0),
                h.value("last_error", std::string()).empty() ? "" : ", last error: " + h.value("last_error", std::string()));
   }
+  // The bridge to the central broker (the uplink), as the site broker last told shackd.
+  if (const auto h = nlohmann::json::parse(topic("/health"), nullptr, false); h.is_object() && h["uplink"].is_object()) {
+    for (const auto& [bridge, b] : h["uplink"].items()) {
+      if (!b.is_object()) continue;
+      const auto changes = b.value("changes", nlohmann::json());
+      fmt::print("uplink {}: {} since {} ({} change(s) since shackd started){}\n", bridge,
+                 b.value("connected", false) ? "connected" : "NOT CONNECTED", b.value("since", "?"),
+                 changes.is_number_unsigned() ? changes.get<std::uint64_t>() : 0,
+                 running ? "" : " (shackd is not running: its last report)");
+    }
+  }
   // The devices' own alarms and states (a BMS's limit, a charger's state, inverter faults).
   if (const auto da = nlohmann::json::parse(topic("/device_alarms"), nullptr, false); da.is_object()) {
     const auto& alarms = da["alarms"];

@@ -148,6 +148,18 @@ std::string suggest(const std::string& id, const std::set<std::string>& known) {
 
 }  // namespace
 
+// A site id is one topic level at a central broker shared by many sites, a label value and part of
+// each event's id: lower case letters, digits, '_' and '-', as Home Assistant's ids are made.
+static std::string site_id_problem(const std::string& id) {
+  if (id.empty() || id.size() > 64) return "must be 1 to 64 characters";
+  for (const char ch : id) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')) {
+      return "may hold only a-z, 0-9, '_' and '-' (it is a topic level at the central broker)";
+    }
+  }
+  return "";
+}
+
 ConfigResult parse_config(const std::string& text, const std::string& source, drivers::Kinds kinds) {
   Errors e;
   Reader r{e};
@@ -169,10 +181,21 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
   bool has_relays = false;
   for (const auto& [section, node] :
        yaml::entries(*root, "", {"site", "database", "loop", "devices", "mqtt", "relays", "relay_timing", "sensors",
-                                 "readings", "profiles", "safety", "miners", "metrics"},
+                                 "readings", "profiles", "safety", "miners", "metrics", "uplink"},
                      e)) {
     if (section == "site") {
-      for (const auto& [k, v] : yaml::entries(node, "site", {"name"}, e)) r.text(v, "site." + k, c.site_name);
+      for (const auto& [k, v] : yaml::entries(node, "site", {"name", "id"}, e)) {
+        if (k == "name") r.text(v, "site.name", c.site_name);
+        if (k == "id") {
+          r.text(v, "site.id", c.site_id);
+          if (const auto why = site_id_problem(c.site_id); !why.empty()) e.add("site.id", v, fmt::format("'{}': {}", c.site_id, why));
+        }
+      }
+    } else if (section == "uplink") {
+      c.uplink.enabled = true;
+      for (const auto& [k, v] : yaml::entries(node, "uplink", {"state_interval_s"}, e)) {
+        if (k == "state_interval_s") r.secs(v, "uplink.state_interval_s", 5, 3600, c.uplink.state_interval);
+      }
     } else if (section == "database") {
       for (const auto& [k, v] : yaml::entries(node, "database", {"path", "telemetry_days", "events_days", "journal_days"}, e)) {
         if (k == "path") r.text(v, "database.path", c.database_path);

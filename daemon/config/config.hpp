@@ -46,12 +46,23 @@ struct MetricsConfig {
   bool operator==(const MetricsConfig&) const = default;
 };
 
+// uplink: the topics a bridge to a central broker carries (daemon/publish/uplink.hpp). Off unless
+// the section is there.
+struct UplinkConfig {
+  bool enabled = false;
+  std::chrono::seconds state_interval{60};  // <prefix>/site/<id>/state: 1440 a day at 60 s
+  bool operator==(const UplinkConfig&) const = default;
+};
+
 enum class ShutdownPolicy { leave, miners_off };
 
 struct Config {
   std::string source;  // file path, for messages
   std::string sha256;
   std::string site_name = "Solar Shack";
+  // site.id: the site's id in the uplink's topics, its events and its metrics; empty: the id fixed
+  // in the database at the first start (site_identity), which Home Assistant's ids keep either way.
+  std::string site_id;
   std::string database_path = "/var/lib/shackd/shackd.db";
   int telemetry_days = 30;
   int events_days = 90;
@@ -65,6 +76,7 @@ struct Config {
   std::vector<std::string> device_warnings;
   MqttConfig mqtt;
   MetricsConfig metrics;
+  UplinkConfig uplink;
   std::vector<drivers::mqtt::RelayConfig> relays;
   drivers::mqtt::RelayTiming relay_timing;
   std::vector<drivers::mqtt::SensorConfig> sensors;

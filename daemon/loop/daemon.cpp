@@ -44,7 +44,8 @@ Daemon::Daemon(RunOptions options, Seams seams)
 Daemon::~Daemon() = default;
 
 std::optional<int> Daemon::start() {
-  started_unix_s_ = clock_.wall_s();
+  run_ms_ = clock_.wall_ms();
+  started_unix_s_ = run_ms_ / 1000;
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
     log::error("{}: the config has {} error(s):", options_.config_path, c.errors.size());
@@ -205,9 +206,10 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
   std::vector<std::pair<std::string, const drivers::DeviceHealth*>> devices;
   for (const auto& w : workers_) devices.emplace_back(w->name(), &health_[w->name()]);
   publisher_.set_prefix(config_.mqtt.prefix);
-  publisher_.publish({snap, decision_, state_, profiles_, loads_, relays_.get(), energy_, devices, mqtt_health_, loop_,
-                      device_alarms_},
-                     discovery, now, everything);
+  const CycleView view{snap, decision_, state_, profiles_, loads_, relays_.get(), energy_, devices, mqtt_health_, loop_,
+                       device_alarms_};
+  publisher_.publish(view, discovery, now, everything);
+  publish_uplink_state(view, now, everything);
 }
 
 std::string Daemon::status_line() const {

@@ -182,6 +182,14 @@ class Daemon {
   void record_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
                     const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap, std::optional<bool> on,
                     std::optional<double> target_w);
+  // An event on <prefix>/event and, with the uplink, <prefix>/site/<id>/event, with the next id.
+  void send_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
+                  const std::string& detail, std::int64_t wall_now);
+  // The uplink's state (<prefix>/site/<id>/state) when due; a bridge's $SYS state.
+  void publish_uplink_state(const CycleView& v, rules::SteadyTime now, bool everything);
+  bool handle_bridge_state(const std::string& topic, const std::string& payload);
+  // The site's id for the fleet: site.id, else the one fixed in the database.
+  const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
   void flush_pending_events();  // profile changes recorded before the store was open
   void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
   std::string status_line() const;
@@ -240,6 +248,9 @@ class Daemon {
   metrics::Collector metrics_collector_;
   std::optional<rules::SteadyTime> metrics_retry_at_;  // while the endpoint cannot listen
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
+  std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids
+  std::uint64_t event_seq_ = 0;      // the last event's `seq`
+  std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state
   rules::SteadyTime last_prune_{};
   LoopStats loop_;
 };

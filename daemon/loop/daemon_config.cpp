@@ -171,7 +171,8 @@ void Daemon::reload() {
   }
   // Sections compare by their parsed values: a comment or a reordered key changes nothing.
   const bool mqtt_changed = !(config_.mqtt == next.mqtt) || config_.relays != next.relays ||
-                            !(config_.relay_timing == next.relay_timing) || config_.sensors != next.sensors;
+                            !(config_.relay_timing == next.relay_timing) || config_.sensors != next.sensors ||
+                            config_.uplink.enabled != next.uplink.enabled;  // the $SYS subscription
   // Reconnecting the devices costs a poll or two; only when their section changed (a SIGHUP
   // storm must not keep the Modbus links down).
   const bool devices_changed = config_.devices != next.devices;
@@ -204,6 +205,8 @@ void Daemon::reload() {
     return;
   }
   config_ = next;
+  if (!config_.uplink.enabled) mqtt_health_.bridges.clear();
+  uplink_state_at_.reset();  // the next publish says the state under the topics in force
   if (metrics_changed) {
     retire_metrics();
     metrics_retry_at_.reset();

@@ -56,7 +56,7 @@ void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
   const CycleView view{snap_, decision_, state_, profiles_, loads_, relays_.get(), energy_, devices, mqtt_health_, loop_,
                        device_alarms_};
   metrics_server_->publish(metrics_collector_.collect(
-      view, {.site_id = site_id_, .site_name = config_.site_name, .version = SHACKD_VERSION, .wall_s = wall,
+      view, {.site_id = fleet_site_id(), .site_name = config_.site_name, .version = SHACKD_VERSION, .wall_s = wall,
              .started_unix_s = started_unix_s_, .dry_run = config_.dry_run},
       now));
 }

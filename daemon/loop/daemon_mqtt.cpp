@@ -10,6 +10,7 @@
 
 #include "daemon/config/mqtt_settings.hpp"
 #include "daemon/config/yaml_read.hpp"
+#include "daemon/publish/uplink.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/mqtt/commands.hpp"
 #include "drivers/text/utf8.hpp"
@@ -43,6 +44,7 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) {
     for (const auto& field : settable_fields()) side.link->subscribe(config.mqtt.prefix + "/load/+/" + field + "/set");
   }
   if (config.mqtt.discovery) side.link->subscribe(config.mqtt.discovery_prefix + "/status");
+  if (config.uplink.enabled) side.link->subscribe(BridgeWatch::kSubscription);
   return side;
 }
 
@@ -185,6 +187,8 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
   // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its
   // power and its temperature in one tele/<t>/SENSOR: the relay takes its part, and the
   // message still goes on to the sensors below (they read only the topics configured).
+  // The bridge's state is retained by the broker on purpose: it is the current one.
+  if (config_.uplink.enabled && handle_bridge_state(topic, payload)) return;
   const bool relay_news = relays_ && relays_->on_message(topic, payload, now);
   if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, topic)) return;
   if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, topic)) {

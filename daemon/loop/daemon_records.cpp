@@ -11,6 +11,7 @@
 
 #include "daemon/loop/state_restore.hpp"
 #include "daemon/publish/render.hpp"
+#include "daemon/publish/uplink.hpp"
 #include "daemon/store/cycle_journal.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/text/utf8.hpp"
@@ -52,7 +53,16 @@ void Daemon::record_event(const std::string& kind, const std::string& load_id, c
   }
   if (store_) store_->add_event(e);
   ++loop_.events;
-  mqtt_publish(config_.mqtt.prefix + "/event", event_json(kind, e.load_id.value_or(""), r, e.detail, wall_now), false);
+  send_event(kind, e.load_id.value_or(""), r, e.detail, wall_now);
+}
+
+void Daemon::send_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
+                        const std::string& detail, std::int64_t wall_now) {
+  // Numbered whether or not it reaches a broker: a gap in `seq` says an event was lost on the way.
+  const EventId id{fleet_site_id(), run_ms_, ++event_seq_};
+  const std::string text = event_json(kind, load_id, r, detail, wall_now, &id);
+  mqtt_publish(config_.mqtt.prefix + "/event", text, false);
+  if (config_.uplink.enabled) mqtt_publish(uplink_topic(config_.mqtt.prefix, fleet_site_id(), "event"), text, false);
 }
 
 void Daemon::flush_pending_events() {
@@ -111,8 +121,7 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
     // Disk full, read-only or locked: control goes on, the queue waits for the next try.
     ++loop_.store_errors;
     log::warn("{} ({} item(s) kept queued)", e.what(), store_->queued());
-    mqtt_publish(config_.mqtt.prefix + "/event",
-                 event_json("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now), false);
+    send_event("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now);
   }
 }
 

@@ -183,6 +183,15 @@ void loop(std::vector<Family>& out, const CycleView& v, const SiteInfo& site) {
   out.push_back(counter("shackd_mqtt_outages", "Broker connections lost or never made").add(static_cast<double>(m.outages)));
   out.push_back(counter("shackd_mqtt_failed_connects", "Broker connection attempts refused or unanswered")
                     .add(static_cast<double>(m.failed_connects)));
+  // The broker's bridges to a central broker, as its $SYS says (the uplink; none without one).
+  Family bridge_up = gauge("shackd_uplink_connected", "1 while the site broker's bridge to the central broker is connected");
+  Family bridge_changes = counter("shackd_uplink_changes", "The bridge's connects and drops seen since shackd started");
+  for (const auto& [name, b] : m.bridges) {
+    bridge_up.add(b.connected ? 1 : 0, {{"bridge", label(name)}});
+    bridge_changes.add(static_cast<double>(b.changes), {{"bridge", label(name)}});
+  }
+  out.push_back(std::move(bridge_up));
+  out.push_back(std::move(bridge_changes));
 }
 
 }  // namespace

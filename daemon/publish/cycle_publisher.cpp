@@ -56,7 +56,10 @@ void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOp
       published_health_[name] = ok;
     }
   }
-  if (health_due || device_changed) {
+  // A bridge that connects or drops is news at once: the health is what `status` shows.
+  const bool bridges_changed = published_bridges_ != v.mqtt.bridges;
+  if (health_due || device_changed || bridges_changed) {
+    published_bridges_ = v.mqtt.bridges;
     send_(p + "/health", site_health_json(v.mqtt, published_health_, v.loop.store_queued, v.loop.store_errors), true, 1);
   }
   if (health_due) last_health_publish_ = now;

@@ -69,6 +69,7 @@ class CyclePublisher {
   std::string prefix_;
   std::map<std::string, Published> published_;
   std::map<std::string, bool> published_health_;
+  std::map<std::string, MqttHealth::Bridge> published_bridges_;
   // Each device's refused registers and not-available readings, as last published.
   std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> published_map_;
   std::string published_device_alarms_;

@@ -1,5 +1,6 @@
 #include "daemon/publish/publish.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <ctime>
@@ -300,8 +301,14 @@ std::string local_iso(std::int64_t unix_s) {
 }
 
 std::string event_json(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                       const std::string& detail, std::optional<std::int64_t> at_unix_s) {
+                       const std::string& detail, std::optional<std::int64_t> at_unix_s, const EventId* id) {
   json j{{"kind", kind}, {"reason", json::parse(reason_json(r))}};
+  if (id) {
+    j["id"] = fmt::format("{}:{}:{}", id->site, id->run_ms, id->seq);
+    j["site"] = id->site;
+    j["run"] = id->run_ms;
+    j["seq"] = id->seq;
+  }
   if (at_unix_s) j["at"] = local_iso(*at_unix_s);
   if (!load_id.empty()) j["load"] = load_id;
   if (!detail.empty()) j["detail"] = detail;
@@ -325,7 +332,15 @@ std::string site_health_json(const MqttHealth& mqtt, const std::map<std::string,
   }
   json d = json::object();
   for (const auto& [name, ok] : devices_ok) d[name] = ok ? "ok" : "down";
-  const json health{{"mqtt", m}, {"devices", d}, {"store", {{"queued", store_queued}, {"errors", store_errors}}}};
+  json health{{"mqtt", m}, {"devices", d}, {"store", {{"queued", store_queued}, {"errors", store_errors}}}};
+  // Only once the broker has told of a bridge: a site without one shows no uplink at all.
+  if (!mqtt.bridges.empty()) {
+    json u = json::object();
+    for (const auto& [name, b] : mqtt.bridges) {
+      u[name] = {{"connected", b.connected}, {"since", local_iso(b.since_unix_s)}, {"changes", b.changes}};
+    }
+    health["uplink"] = u;
+  }
   return health.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -72,8 +72,18 @@ std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& 
 
 // <prefix>/event: a transition or an alarm, stamped with the wall time it happened at, in the
 // site's local time with its UTC offset ("2026-11-22T08:12:04-08:00"), when `at_unix_s` is given.
+// An event's id: unique for the site and in order within a run of the daemon, so that a consumer
+// of events that a bridge delivered twice (MQTT's QoS 1 is "at least once") drops the repeat and
+// keeps the order: `id` is "<site>:<run>:<seq>", `run` the start of this process (Unix ms), `seq`
+// 1, 2, ... within it.
+struct EventId {
+  std::string site;
+  std::int64_t run_ms = 0;
+  std::uint64_t seq = 0;
+};
 std::string event_json(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                       const std::string& detail = "", std::optional<std::int64_t> at_unix_s = std::nullopt);
+                       const std::string& detail = "", std::optional<std::int64_t> at_unix_s = std::nullopt,
+                       const EventId* id = nullptr);
 // The same stamp, for events and for `status`.
 std::string local_iso(std::int64_t unix_s);
 
@@ -90,10 +100,19 @@ struct MqttHealth {
   std::optional<Outage> last_outage;
   std::uint64_t outages = 0;          // since start: connections lost or never made
   std::uint64_t failed_connects = 0;  // attempts refused or unanswered
+  // The broker's bridges to a central broker (the uplink), as the broker reports them on $SYS
+  // (daemon/publish/uplink.hpp): by the bridge's client id.
+  struct Bridge {
+    bool connected = false;
+    std::int64_t since_unix_s = 0;  // when shackd saw it connect or drop (or first saw it)
+    std::uint64_t changes = 0;      // connects and drops seen since shackd started
+    bool operator==(const Bridge&) const = default;
+  };
+  std::map<std::string, Bridge> bridges;
 };
 // <prefix>/health: {"mqtt":{"connected":true,"connected_since":...,"last_outage":{"from":...,"to":...,
 // "duration_s":...,"cause":...},"outages":1,"failed_connects":4},"devices":{"victron":"ok"},
-// "store":{"queued":0,"errors":0}}
+// "store":{"queued":0,"errors":0},"uplink":{"shackd-north":{"connected":true,"since":...,"changes":1}}}
 std::string site_health_json(const MqttHealth& mqtt, const std::map<std::string, bool>& devices_ok,
                              std::size_t store_queued, std::uint64_t store_errors);
 
