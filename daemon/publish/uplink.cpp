@@ -50,7 +50,8 @@ std::optional<BridgeWatch::News> BridgeWatch::on_message(const std::string& topi
 std::string uplink_state_json(const CycleView& v, const std::string& site_id, const std::string& site_name,
                               std::int64_t wall_s) {
   json j{{"site", site_id}, {"name", site_name}, {"at", local_iso(wall_s)}, {"at_unix_s", wall_s}};
-  j["state"] = json::parse(state_json(v.snap, v.decision, v.profiles), nullptr, false);
+  const json state = json::parse(state_json(v.snap, v.decision, v.profiles), nullptr, false);
+  j["state"] = state.is_discarded() ? json(nullptr) : state;
   j["charging_blocked"] = v.decision.block_charging;
   json alarms = json::array();
   for (const auto& a : v.decision.alarms) alarms.push_back(std::string(rules::code_name(a.code)));
