@@ -2,6 +2,7 @@
 // The daemon: read -> decide -> apply -> publish -> persist, once per interval.
 #include <sys/types.h>
 
+#include <deque>
 #include <future>
 #include <map>
 #include <utility>
@@ -187,6 +188,8 @@ class Daemon {
                   const std::string& detail, std::int64_t wall_now);
   // The uplink's state (<prefix>/site/<id>/state) when due; a bridge's $SYS state.
   void publish_uplink_state(const CycleView& v, rules::SteadyTime now, bool everything);
+  void publish_event_text(const std::string& text);
+  void flush_event_outbox();
   bool handle_bridge_state(const std::string& topic, const std::string& payload);
   // The site's id for the fleet: site.id, else the one fixed in the database.
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
@@ -250,6 +253,11 @@ class Daemon {
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
   std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids
   std::uint64_t event_seq_ = 0;      // the last event's `seq`
+  // Events made while the broker was not there (the start's own, an outage's), sent in order once
+  // it is: the uplink's consumer then sees every seq. Bounded: the oldest go first past it.
+  static constexpr std::size_t kEventOutbox = 1000;
+  std::deque<std::string> event_outbox_;
+  std::uint64_t events_unsent_ = 0;  // dropped from a full outbox
   std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state
   rules::SteadyTime last_prune_{};
   LoopStats loop_;

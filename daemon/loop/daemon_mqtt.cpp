@@ -152,6 +152,7 @@ void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTim
       break;
     case drivers::mqtt::Event::Kind::connected:
       mqtt_failure_.clear();
+      flush_event_outbox();  // first: the events of the start or the outage, before any newer one
       if (mqtt_health_.down_since_unix_s) {
         const std::int64_t wall = clock_.wall_s();
         mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};

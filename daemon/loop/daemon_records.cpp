@@ -60,9 +60,31 @@ void Daemon::send_event(const std::string& kind, const std::string& load_id, con
                         const std::string& detail, std::int64_t wall_now) {
   // Numbered whether or not it reaches a broker: a gap in `seq` says an event was lost on the way.
   const EventId id{fleet_site_id(), run_ms_, ++event_seq_};
-  const std::string text = event_json(kind, load_id, r, detail, wall_now, &id);
+  std::string text = event_json(kind, load_id, r, detail, wall_now, &id);
+  if (seams_.publish || (mqtt_ && mqtt_->connected() && event_outbox_.empty())) {
+    publish_event_text(text);
+    return;
+  }
+  if (event_outbox_.size() >= kEventOutbox) {
+    event_outbox_.pop_front();
+    if (++events_unsent_ == 1 || events_unsent_ % 100 == 0) {
+      log::warn("events: {} not sent to the broker (more than {} waited for it); the store has them", events_unsent_,
+                kEventOutbox);
+    }
+  }
+  event_outbox_.push_back(std::move(text));
+}
+
+void Daemon::publish_event_text(const std::string& text) {
   mqtt_publish(config_.mqtt.prefix + "/event", text, false);
   if (config_.uplink.enabled) mqtt_publish(uplink_topic(config_.mqtt.prefix, fleet_site_id(), "event"), text, false);
+}
+
+void Daemon::flush_event_outbox() {
+  while (!event_outbox_.empty() && mqtt_ && mqtt_->connected()) {
+    publish_event_text(event_outbox_.front());
+    event_outbox_.pop_front();
+  }
 }
 
 void Daemon::flush_pending_events() {

@@ -86,6 +86,23 @@ TEST_CASE("uplink: events under the site's id, numbered in order, and a state at
   CHECK(ids.size() == local.size());
 }
 
+TEST_CASE("uplink: events made without a broker (the start's, an outage's) are sent once it is there, in order") {
+  FakeSite s("", {}, with_site("", "uplink: {}\n"));
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  s.broker.set_up(false);
+  s.set_battery(40.0);  // the shutdown band: alarms and actuations while nobody hears them
+  s.cycles(5);
+  s.broker.set_up(true);
+  s.cycles(2);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& p : s.broker.payloads("shack/site/hostile/event")) seqs.push_back(json::parse(p)["seq"].get<std::uint64_t>());
+  // The start's config events (the profiles applied) are 1, 2, ...; nothing is missing after them.
+  REQUIRE(seqs.size() >= 5);
+  for (std::size_t i = 0; i < seqs.size(); ++i) CHECK(seqs[i] == i + 1);
+  CHECK(s.broker.payloads("shack/event") == s.broker.payloads("shack/site/hostile/event"));
+}
+
 TEST_CASE("uplink: the bridge's $SYS state in health, as events, and hostile words about it") {
   FakeSite s("", {}, with_site("", "uplink: {}\n"));
   REQUIRE_FALSE(s.daemon->start());
