@@ -76,8 +76,10 @@ sandbox_path="$SRC/tests/docs/shims:$ROOT/bin:$PATH"
 today=$(date +%F)
 # The docs' paths and ports, moved into the sandbox. The restore names the backup by its date:
 # the example's date stands for the backup made above, today.
+# The package's examples are the repository's files (cmake/package.cmake installs them as they are).
 rewrite() {
-  sed -e "s|/etc/|$ROOT/etc/|g" -e "s|/var/lib/|$ROOT/var/lib/|g" -e "s|/home/pi|$ROOT/home/pi|g" \
+  sed -e "s|/usr/share/doc/shackd/examples/shackd-uplink.conf|$SRC/contrib/mosquitto/shackd-uplink.conf|g" \
+    -e "s|/etc/|$ROOT/etc/|g" -e "s|/var/lib/|$ROOT/var/lib/|g" -e "s|/home/pi|$ROOT/home/pi|g" \
     -e "s|listener 1883|listener $PW_PORT 127.0.0.1|g" -e "s|:1883|:$PW_PORT|g" \
     -e "s|shackd-20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]\.db|shackd-$today.db|g" "$1"
 }
@@ -85,6 +87,14 @@ rewrite() {
 # What each block must have done, by its first line (beyond exiting 0).
 after_block() {
   case $1 in
+    "sudo cp /usr/share/doc/shackd/examples/shackd-uplink.conf"*)
+      # The uplink's bridge, as the guide fills it in, in the sandbox's mosquitto (the guide's
+      # password and ACL): it starts and tries the central broker (tests/fleet/uplink.sh runs the
+      # same file against a central broker on loopback).
+      local conf=$ROOT/etc/mosquitto/conf.d/shackd-uplink.conf
+      check "the uplink's bridge file has no placeholder left" "[[ -s $conf ]] && ! grep -qE 'SITE_ID|CENTRAL_(HOST|PORT)' $conf"
+      check_within "mosquitto runs the guide's bridge (shackd-north-ridge)" 10 \
+        "grep -q 'bridge.*shackd-north-ridge' '$ROOT/journal/mosquitto.log'" || tail -5 "$ROOT/journal/mosquitto.log" ;;
     "scp build-"*)
       check "the quick start: the installed config checks and the service makes decisions" \
         'grep -q "first decision" "$ROOT/journal/shackd.log"'
