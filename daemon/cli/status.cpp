@@ -17,6 +17,7 @@
 #include "daemon/store/profile_store.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "drivers/mqtt/client.hpp"
+#include "drivers/text/utf8.hpp"
 
 namespace shackd {
 
@@ -203,10 +204,13 @@ int cmd_status(const std::vector<std::string>& argv) {
   if (const auto h = nlohmann::json::parse(topic("/health"), nullptr, false); h.is_object() && h["uplink"].is_object()) {
     for (const auto& [bridge, b] : h["uplink"].items()) {
       if (!b.is_object()) continue;
-      const auto changes = b.value("changes", nlohmann::json());
-      fmt::print("uplink {}: {} since {} ({} change(s) since shackd started){}\n", bridge,
-                 b.value("connected", false) ? "connected" : "NOT CONNECTED", b.value("since", "?"),
-                 changes.is_number_unsigned() ? changes.get<std::uint64_t>() : 0,
+      // Read as any client could have left it retained: a field of another type is shown as "?".
+      const auto field = [&](const char* k) { return b.contains(k) ? b[k] : nlohmann::json(); };
+      const auto connected = field("connected"), since = field("since"), changes = field("changes");
+      fmt::print("uplink {}: {} since {} ({} change(s) since shackd started){}\n", drivers::text::clean_utf8(bridge, 64),
+                 connected.is_boolean() ? (connected.get<bool>() ? "connected" : "NOT CONNECTED") : "?",
+                 since.is_string() ? drivers::text::clean_utf8(since.get<std::string>(), 40) : "?",
+                 changes.is_number_unsigned() ? std::to_string(changes.get<std::uint64_t>()) : "?",
                  running ? "" : " (shackd is not running: its last report)");
     }
   }

@@ -175,6 +175,8 @@ N_MADE=0   # overrides made (the override's mode cycles with it)
 if [[ -z $STANDIN ]]; then
   check_within "shackd's health shows the uplink connected" 20 'uplink_is true' ||
     retained shack/health | sed 's/^/    /'
+  check "shackd status says so" \
+    '"$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1 | grep -q "^uplink $BRIDGE: connected since "'
 fi
 
 # Both ways before the cut: an event and a state reach the centre.
@@ -204,6 +206,8 @@ if [[ $SITE_TELLS_SILENCE == yes || $CUT == kill ]]; then
   check_within "the site broker reports the bridge down ($CUT)" "$DOWN_S" '[[ $(retained "$SYS_TOPIC") == 0 ]]'
   if [[ -z $STANDIN ]]; then
     check_within "shackd's health shows the uplink down" 10 'uplink_is false' || retained shack/health | sed 's/^/    /'
+    check "shackd status says so" \
+      '"$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1 | grep -q "^uplink $BRIDGE: NOT CONNECTED since .*(1 change(s)"'
   fi
 else
   # mosquitto before 2.0.15 closes a bridge whose keepalive went unanswered without publishing
