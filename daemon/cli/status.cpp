@@ -21,6 +21,20 @@
 
 namespace shackd {
 
+namespace {
+
+// A member of a JSON object, or null. Every message read here is whatever a client left retained
+// on the broker, and operator[] of a const json with a missing key is undefined behaviour
+// (nlohmann's documentation): a `shackd status` on a health without "uplink" crashed on it.
+const nlohmann::json& member(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json none;
+  if (!j.is_object()) return none;
+  const auto it = j.find(key);
+  return it == j.end() ? none : *it;
+}
+
+}  // namespace
+
 std::string miner_status_words(const std::string& payload) {
   const auto m = nlohmann::json::parse(payload, nullptr, false);
   if (!m.is_object()) return {};
@@ -111,8 +125,8 @@ int cmd_status(const std::vector<std::string>& argv) {
     fmt::print("battery {} V from {} ({} s old), SOC ~{} % (estimated), band {}\n", st.value("battery_v", nlohmann::json()).dump(),
                st.value("voltage_source", "?"), st.value("battery_v_age_s", nlohmann::json()).dump(),
                st.value("soc_pct_estimated", nlohmann::json()).dump(), st.value("band", "?"));
-    fmt::print("PV {} W, load {} W{}\n", st["pv_w"].value("value", nlohmann::json()).dump(),
-               st["load_w"].value("value", nlohmann::json()).dump(),
+    fmt::print("PV {} W, load {} W{}\n", member(member(st, "pv_w"), "value").dump(),
+               member(member(st, "load_w"), "value").dump(),
                st.value("block_charging", false) ? ", CHARGING BLOCKED" : "");
   }
   const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
@@ -201,12 +215,13 @@ int cmd_status(const std::vector<std::string>& argv) {
                h.value("last_error", std::string()).empty() ? "" : ", last error: " + h.value("last_error", std::string()));
   }
   // The bridge to the central broker (the uplink), as the site broker last told shackd.
-  if (const auto h = nlohmann::json::parse(topic("/health"), nullptr, false); h.is_object() && h["uplink"].is_object()) {
-    for (const auto& [bridge, b] : h["uplink"].items()) {
+  if (const auto h = nlohmann::json::parse(topic("/health"), nullptr, false); member(h, "uplink").is_object()) {
+    for (const auto& [bridge, b] : member(h, "uplink").items()) {
       if (!b.is_object()) continue;
       // Read as any client could have left it retained: a field of another type is shown as "?".
-      const auto field = [&](const char* k) { return b.contains(k) ? b[k] : nlohmann::json(); };
-      const auto connected = field("connected"), since = field("since"), changes = field("changes");
+      const auto& connected = member(b, "connected");
+      const auto& since = member(b, "since");
+      const auto& changes = member(b, "changes");
       fmt::print("uplink {}: {} since {} ({} change(s) since shackd started){}\n", drivers::text::clean_utf8(bridge, 64),
                  connected.is_boolean() ? (connected.get<bool>() ? "connected" : "NOT CONNECTED") : "?",
                  since.is_string() ? drivers::text::clean_utf8(since.get<std::string>(), 40) : "?",
@@ -216,15 +231,15 @@ int cmd_status(const std::vector<std::string>& argv) {
   }
   // The devices' own alarms and states (a BMS's limit, a charger's state, inverter faults).
   if (const auto da = nlohmann::json::parse(topic("/device_alarms"), nullptr, false); da.is_object()) {
-    const auto& alarms = da["alarms"];
+    const auto& alarms = member(da, "alarms");
     if (!alarms.is_array() || alarms.empty()) fmt::print("device alarms: none\n");
     for (const auto& a : alarms.is_array() ? alarms : nlohmann::json::array()) {
       fmt::print("device {} {}: {} {}\n", a.value("level", "alarm") == "warning" ? "WARNING" : "ALARM",
                  a.value("device", "?"), a.value("id", "?"), a.value("text", ""));
     }
     std::string states;
-    if (da["states"].is_object()) {
-      for (const auto& [id, value] : da["states"].items()) {
+    if (member(da, "states").is_object()) {
+      for (const auto& [id, value] : member(da, "states").items()) {
         states += fmt::format("{}{} {}", states.empty() ? "" : ", ", id,
                               value.is_string() ? value.get<std::string>() : value.dump());
       }

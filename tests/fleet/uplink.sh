@@ -410,5 +410,16 @@ if [[ -z $STANDIN ]]; then
 import json, sys
 print("  shackd health uplink:", json.dumps(json.load(sys.stdin).get("uplink")))' 2>/dev/null
 fi
+# `shackd status` reads whatever a client left retained: shackd stopped, a neighbour's health
+# without an uplink, with one of the wrong shape, and device alarms and a state of the wrong shape.
+if [[ -z $STANDIN ]]; then
+  kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+  for hostile in '{}' '{"uplink":[1]}' '{"uplink":{"b":{"connected":"yes","since":7,"changes":-1}}}' '[]' 'not json'; do
+    for t in health device_alarms state; do mosquitto_pub -h 127.0.0.1 -p "$SITE_PORT" -r -t "shack/$t" -m "$hostile"; done
+    "$BUILD/shackd" status --config "$WORK/shackd.yaml" >"$WORK/status.out" 2>&1
+    rc=$?
+    check "shackd status reads a hostile retained '$hostile' (exit $rc)" '[[ $rc -eq 0 ]]' || tail -3 "$WORK/status.out"
+  done
+fi
 echo "uplink test ($CUT, outage ${OUTAGE_S} s$([[ -n $STANDIN ]] && echo ', stand-in')): $(( $(date +%s) - T_START )) s"
 finish
