@@ -33,6 +33,10 @@ mounted=()
 cleanup() { for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done; }
 trap cleanup EXIT
 for m in /proc /sys /dev /dev/pts "$src"; do
+  # A bind mount left by a run that was killed before its cleanup, of a checkout deleted since,
+  # makes this mount fail ("No such file or directory"): it is taken down first. A live mount (a
+  # checkout that still exists) is left alone.
+  if [[ $(findmnt -no FSROOT "$root$m" 2>/dev/null) == *//deleted ]]; then umount -l "$root$m"; fi
   mkdir -p "$root$m"
   mount --bind "$m" "$root$m"
   mounted+=("$root$m")
