@@ -61,6 +61,10 @@ Run run(const std::string& extra, int cycles, int scrapers) {
 
 int main(int argc, char** argv) {
   const int cycles = argc > 1 ? std::max(100, std::atoi(argv[1])) : 1000;
+  // A first run, not counted: the process's first cycles pay for page faults, caches and the
+  // CPU's clock ramping up, which made "off" (run first) look 2.5 times slower than "on" on a
+  // quiet machine (2026-11-26).
+  (void)run("", cycles, 0);
   const Run off = run("", cycles, 0);
   const Run idle = run("metrics:\n  listen: 127.0.0.1:0\n", cycles, 0);
   const Run hammered = run("metrics:\n  listen: 127.0.0.1:0\n", cycles, 2);
