@@ -44,7 +44,7 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) {
     for (const auto& field : settable_fields()) side.link->subscribe(config.mqtt.prefix + "/load/+/" + field + "/set");
   }
   if (config.mqtt.discovery) side.link->subscribe(config.mqtt.discovery_prefix + "/status");
-  if (config.uplink.enabled) side.link->subscribe(BridgeWatch::kSubscription);
+  if (config.uplink.enabled) side.link->subscribe(kBridgeStateSubscription);
   return side;
 }
 

@@ -23,7 +23,7 @@ bool Daemon::handle_bridge_state(const std::string& topic, const std::string& pa
   if (!topic.starts_with("$SYS/")) return false;
   std::string why;
   const auto wall = clock_.wall_s();
-  const auto news = BridgeWatch{}.on_message(topic, payload, wall, why, mqtt_health_.bridges);
+  const auto news = bridge_state(topic, payload, wall, why, mqtt_health_.bridges);
   if (!why.empty()) log::limited("uplink state", log::Level::warn, "uplink: " + why);
   if (!news) return true;
   if (news->first) {

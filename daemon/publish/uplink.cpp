@@ -13,15 +13,14 @@ std::string uplink_topic(const std::string& prefix, const std::string& site_id, 
   return prefix + "/site/" + site_id + "/" + leaf;
 }
 
-std::optional<BridgeWatch::News> BridgeWatch::on_message(const std::string& topic, const std::string& payload,
-                                                         std::int64_t wall_s, std::string& why,
-                                                         std::map<std::string, MqttHealth::Bridge>& bridges) const {
+std::optional<BridgeNews> bridge_state(const std::string& topic, const std::string& payload, std::int64_t wall_s,
+                                       std::string& why, std::map<std::string, MqttHealth::Bridge>& bridges) {
   static constexpr std::string_view head = "$SYS/broker/connection/", tail = "/state";
   const std::string_view t = topic;
   if (t.size() <= head.size() + tail.size() || !t.starts_with(head) || !t.ends_with(tail)) return std::nullopt;
   const std::string_view name = t.substr(head.size(), t.size() - head.size() - tail.size());
   if (name.find('/') != std::string_view::npos) return std::nullopt;
-  News n;
+  BridgeNews n;
   n.bridge = drivers::text::clean_utf8(std::string(name), 64);
   if (payload != "0" && payload != "1") {
     why = "bridge " + n.bridge + ": state '" + drivers::text::clean_utf8(payload, 20) + "' is neither 0 nor 1";

@@ -7,6 +7,7 @@
 // "0" not (man mosquitto.conf, `notifications`).
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -19,23 +20,20 @@ namespace shackd {
 std::string uplink_topic(const std::string& prefix, const std::string& site_id, const char* leaf);
 
 // The bridges' $SYS states, as the site broker reports them.
-class BridgeWatch {
- public:
-  static constexpr const char* kSubscription = "$SYS/broker/connection/+/state";
-  // A broker bridges to one central broker, sometimes two: more names than this are not kept
-  // (the topic is the broker's own, but a broker misconfigured or hostile could send any number).
-  static constexpr std::size_t kMaxBridges = 8;
-  struct News {
-    std::string bridge;
-    bool connected = false;
-    bool changed = false;  // a connect or a drop (not the first word about it)
-    bool first = false;    // the first word about this bridge since shackd started
-  };
-  // nullopt when `topic` is not a bridge's state; else what it says. A payload other than "0" or
-  // "1", or a bridge past kMaxBridges, is refused with the reason in `why`.
-  std::optional<News> on_message(const std::string& topic, const std::string& payload, std::int64_t wall_s,
-                                 std::string& why, std::map<std::string, MqttHealth::Bridge>& bridges) const;
+inline constexpr const char* kBridgeStateSubscription = "$SYS/broker/connection/+/state";
+// A broker bridges to one central broker, sometimes two: more names than this are not kept (the
+// topic is the broker's own, but a broker misconfigured or hostile could send any number).
+inline constexpr std::size_t kMaxBridges = 8;
+struct BridgeNews {
+  std::string bridge;
+  bool connected = false;
+  bool changed = false;  // a connect or a drop (not the first word about it)
+  bool first = false;    // the first word about this bridge since shackd started
 };
+// nullopt when `topic` is not a bridge's state; else what it says, with `bridges` updated. A
+// payload other than "0" or "1", or a bridge past kMaxBridges, is refused with the reason in `why`.
+std::optional<BridgeNews> bridge_state(const std::string& topic, const std::string& payload, std::int64_t wall_s,
+                                       std::string& why, std::map<std::string, MqttHealth::Bridge>& bridges);
 
 // <prefix>/site/<site id>/state, retained: who (the site's id and name), when, the battery and
 // the site as <prefix>/state says it, the alarms and each load's state and reason, in a few

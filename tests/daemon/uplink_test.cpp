@@ -150,7 +150,7 @@ TEST_CASE("uplink: the bridge's $SYS state in health, as events, and hostile wor
   s.cycles(2);
   CHECK(s.pings() == pings + 2);
   CHECK(health()["uplink"]["shackd-hostile"]["connected"] == true);
-  CHECK(health()["uplink"].size() == shackd::BridgeWatch::kMaxBridges);
+  CHECK(health()["uplink"].size() == shackd::kMaxBridges);
   CHECK(health()["uplink"].contains("\xef\xbf\xbd\xef\xbf\xbd"));  // the bytes replaced, the bridge kept
 }
 
