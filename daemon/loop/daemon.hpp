@@ -69,6 +69,10 @@ class Daemon {
   std::optional<int> metrics_port() const {
     return metrics_server_ ? std::optional<int>(metrics_server_->port()) : std::nullopt;
   }
+  // Frames the endpoint was handed: the loop fills one only while somebody scrapes.
+  std::optional<std::uint64_t> metrics_frames() const {
+    return metrics_server_ ? std::optional<std::uint64_t>(metrics_server_->frames()) : std::nullopt;
+  }
   std::string status_text() const { return status_line(); }  // systemd's STATUS= line
   // One message from the broker: a relay's state or power, a sensor, an override, Home
   // Assistant's birth message.
@@ -249,6 +253,10 @@ class Daemon {
   std::unique_ptr<metrics::Server> metrics_server_;
   std::vector<std::future<void>> metrics_retiring_;  // servers being shut down (retire_metrics)
   metrics::Collector metrics_collector_;
+  metrics::FramePool metrics_frames_;  // filled in turn (daemon/metrics/frame.hpp)
+  std::uint64_t metrics_asked_seen_ = 0;  // the server's asked() as last seen
+  rules::SteadyTime metrics_fill_until_{};  // frames are filled until then: a scrape came lately
+  std::vector<std::pair<std::string, const drivers::DeviceHealth*>> metrics_devices_;  // the view's, reused
   std::optional<rules::SteadyTime> metrics_retry_at_;  // while the endpoint cannot listen
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
   std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids

@@ -11,196 +11,221 @@ namespace shackd::metrics {
 
 namespace {
 
-using Labels = std::vector<std::pair<std::string, std::string>>;
+constexpr std::size_t kMaxLabelBytes = 120;
 
-// Names from the config and the devices are the owner's text: valid UTF-8, bounded, on one line.
-std::string label(const std::string& s) { return drivers::text::clean_utf8(s, 120); }
+// Names from the config and the devices are the owner's text: valid UTF-8, bounded. The text
+// itself when it is both (no copy: the loop's thread fills a frame without allocating), else a
+// cleaned copy in `scratch`.
+std::string_view label(std::string_view s, std::string& scratch) {
+  if (s.size() <= kMaxLabelBytes && drivers::text::valid_utf8(s)) return s;
+  scratch = drivers::text::clean_utf8(s, kMaxLabelBytes);
+  return scratch;
+}
+
+// "prefix:" and a label, in `scratch`.
+std::string_view prefixed(std::string_view prefix, std::string_view s, std::string& scratch) {
+  std::string other;
+  const auto name = label(s, other);
+  scratch.assign(prefix);
+  scratch.append(name);
+  return scratch;
+}
 
 double age_s(const rules::Reading& r, rules::SteadyTime now) {
   return std::chrono::duration<double>(now - r.as_of).count();
 }
 
-Family gauge(std::string name, std::string help) { return {std::move(name), std::move(help), Type::gauge, {}}; }
-Family counter(std::string name, std::string help) { return {std::move(name), std::move(help), Type::counter, {}}; }
+double to_double(std::uint64_t n) { return static_cast<double>(n); }
 
-void battery(std::vector<Family>& out, const CycleView& v, rules::SteadyTime now) {
+void battery(FrameWriter& w, const CycleView& v, rules::SteadyTime now, LabelScratch& x) {
+  const auto& s = v.snap;
+  const auto& zones = v.profiles.rules.zones;
+  const std::size_t n_zones = std::min(s.zone_temp_c.size(), zones.size());
+  w.family("shackd_battery_voltage_volts", "The battery's voltage as each source measures it", Type::gauge);
+  for (const auto& src : s.battery_v) {
+    if (src.reading) w.sample(src.reading->value, {{"source", label(src.name, x.a)}});
+  }
+  w.family("shackd_battery_temperature_celsius", "The battery's temperature as each source measures it", Type::gauge);
+  for (const auto& src : s.battery_temp_c) {
+    if (src.reading) w.sample(src.reading->value, {{"source", label(src.name, x.a)}});
+  }
+  w.family("shackd_battery_current_amperes", "Battery current, + charging", Type::gauge);
+  if (s.battery_a) w.sample(s.battery_a->value);
+  w.family("shackd_pv_power_watts", "PV production", Type::gauge);
+  if (s.pv_w) w.sample(s.pv_w->value);
+  w.family("shackd_load_power_watts", "AC consumption, the switched loads included", Type::gauge);
+  if (s.load_w) w.sample(s.load_w->value);
+  w.family("shackd_zone_temperature_celsius", "Each zone's air temperature", Type::gauge);
+  for (std::size_t i = 0; i < n_zones; ++i) {
+    if (const auto& r = s.zone_temp_c[i]) w.sample(r->value, {{"zone", label(zones[i].name, x.a)}});
+  }
+  w.family("shackd_input_age_seconds", "Time since each input was last read", Type::gauge);
+  for (const auto& src : s.battery_v) {
+    if (src.reading) w.sample(age_s(*src.reading, now), {{"input", prefixed("battery_v:", src.name, x.a)}});
+  }
+  for (const auto& src : s.battery_temp_c) {
+    if (src.reading) w.sample(age_s(*src.reading, now), {{"input", prefixed("battery_temp_c:", src.name, x.a)}});
+  }
+  if (s.battery_a) w.sample(age_s(*s.battery_a, now), {{"input", "battery_a"}});
+  if (s.pv_w) w.sample(age_s(*s.pv_w, now), {{"input", "pv_w"}});
+  if (s.load_w) w.sample(age_s(*s.load_w, now), {{"input", "load_w"}});
+  for (std::size_t i = 0; i < n_zones; ++i) {
+    if (const auto& r = s.zone_temp_c[i]) w.sample(age_s(*r, now), {{"input", prefixed("zone_temp_c:", zones[i].name, x.a)}});
+  }
   const auto& b = v.decision.battery;
-  Family volts = gauge("shackd_battery_voltage_volts", "The battery's voltage as each source measures it");
-  Family ages = gauge("shackd_input_age_seconds", "Time since each input was last read");
-  Family temps = gauge("shackd_battery_temperature_celsius", "The battery's temperature as each source measures it");
-  for (const auto& s : v.snap.battery_v) {
-    if (!s.reading) continue;
-    volts.add(s.reading->value, {{"source", label(s.name)}});
-    ages.add(age_s(*s.reading, now), {{"input", "battery_v:" + label(s.name)}});
-  }
-  for (const auto& s : v.snap.battery_temp_c) {
-    if (!s.reading) continue;
-    temps.add(s.reading->value, {{"source", label(s.name)}});
-    ages.add(age_s(*s.reading, now), {{"input", "battery_temp_c:" + label(s.name)}});
-  }
-  const auto single = [&](const std::optional<rules::Reading>& r, const char* input, Family f) {
-    if (!r) return;
-    f.add(r->value);
-    out.push_back(std::move(f));
-    ages.add(age_s(*r, now), {{"input", input}});
-  };
-  single(v.snap.battery_a, "battery_a", gauge("shackd_battery_current_amperes", "Battery current, + charging"));
-  single(v.snap.pv_w, "pv_w", gauge("shackd_pv_power_watts", "PV production"));
-  single(v.snap.load_w, "load_w", gauge("shackd_load_power_watts", "AC consumption, the switched loads included"));
-  for (std::size_t i = 0; i < v.snap.zone_temp_c.size() && i < v.profiles.rules.zones.size(); ++i) {
-    if (const auto& r = v.snap.zone_temp_c[i]) {
-      ages.add(age_s(*r, now), {{"input", "zone_temp_c:" + label(v.profiles.rules.zones[i].name)}});
-    }
-  }
-  Family zone = gauge("shackd_zone_temperature_celsius", "Each zone's air temperature");
-  for (std::size_t i = 0; i < v.snap.zone_temp_c.size() && i < v.profiles.rules.zones.size(); ++i) {
-    if (const auto& r = v.snap.zone_temp_c[i]) zone.add(r->value, {{"zone", label(v.profiles.rules.zones[i].name)}});
-  }
-  out.push_back(std::move(volts));
-  out.push_back(std::move(temps));
-  out.push_back(std::move(zone));
-  out.push_back(std::move(ages));
-  if (b.measured_v) {
-    out.push_back(gauge("shackd_battery_decided_voltage_volts", "The voltage the decision was made on (the first fresh source)")
-                      .add(*b.measured_v));
-  }
-  if (b.soc_pct) {
-    out.push_back(gauge("shackd_battery_soc_estimate_ratio", "State of charge from the voltage curve: shown, never decided on")
-                      .add(*b.soc_pct / 100.0));
-  }
+  w.family("shackd_battery_decided_voltage_volts", "The voltage the decision was made on (the first fresh source)", Type::gauge);
+  if (b.measured_v) w.sample(*b.measured_v);
+  w.family("shackd_battery_soc_estimate_ratio", "State of charge from the voltage curve: shown, never decided on", Type::gauge);
+  if (b.soc_pct) w.sample(*b.soc_pct / 100.0);
   // A state set: one series per band, 1 for the one the battery is in (OpenMetrics' StateSet,
   // written as a gauge, which both formats read).
-  Family band = gauge("shackd_battery_band", "The band of thresholds the battery is in (1 for the current one)");
+  w.family("shackd_battery_band", "The band of thresholds the battery is in (1 for the current one)", Type::gauge);
   static constexpr rules::Band kBands[] = {rules::Band::unknown,       rules::Band::shutdown,      rules::Band::critical,
                                            rules::Band::low,           rules::Band::recovering,    rules::Band::below_optimal,
                                            rules::Band::optimal,       rules::Band::above_optimal, rules::Band::floating,
                                            rules::Band::absorption,    rules::Band::full};
-  for (const auto bd : kBands) band.add(bd == b.band ? 1 : 0, {{"band", std::string(band_name(bd))}});
-  out.push_back(std::move(band));
-  out.push_back(gauge("shackd_charging_blocked", "1 while the chargers are held off (a cold battery, no temperature)")
-                    .add(v.decision.block_charging ? 1 : 0));
-  Family alarms = gauge("shackd_alarm_active", "The controller's active alarms, by code (present only while active)");
-  for (const auto& a : v.decision.alarms) {
-    Labels l{{"code", std::string(rules::code_name(a.code))}};
-    bool seen = false;
-    for (const auto& s : alarms.samples) seen = seen || s.labels == l;
-    if (!seen) alarms.add(1, std::move(l));
+  for (const auto bd : kBands) w.sample(bd == b.band ? 1 : 0, {{"band", band_name(bd)}});
+  w.family("shackd_charging_blocked", "1 while the chargers are held off (a cold battery, no temperature)", Type::gauge)
+      .sample(v.decision.block_charging ? 1 : 0);
+  w.family("shackd_alarm_active", "The controller's active alarms, by code (present only while active)", Type::gauge);
+  const auto& alarms = v.decision.alarms;
+  for (std::size_t i = 0; i < alarms.size(); ++i) {
+    bool seen = false;  // one series per code (a handful of alarms: a scan is enough)
+    for (std::size_t j = 0; j < i; ++j) seen = seen || alarms[j].code == alarms[i].code;
+    if (!seen) w.sample(1, {{"code", rules::code_name(alarms[i].code)}});
   }
-  out.push_back(std::move(alarms));
-  Family device_alarms = gauge("shackd_device_alarm_active", "The devices' own alarms (a BMS's, a charger's), by id");
+  w.family("shackd_device_alarm_active", "The devices' own alarms (a BMS's, a charger's), by id", Type::gauge);
   for (const auto& [id, a] : v.device_alarms.active()) {
-    device_alarms.add(1, {{"device", label(a.device)}, {"alarm", label(id)}, {"severity", a.warning ? "warning" : "alarm"}});
+    w.sample(1, {{"device", label(a.device, x.a)}, {"alarm", label(id, x.b)}, {"severity", a.warning ? "warning" : "alarm"}});
   }
-  out.push_back(std::move(device_alarms));
 }
 
-void loads(std::vector<Family>& out, const CycleView& v, const std::map<std::string, double>& joules) {
-  Family on = gauge("shackd_load_on", "1 while the controller wants the load on");
-  Family observed = gauge("shackd_load_observed_on", "The relay's own report: 1 on, 0 off (absent until it reports)");
-  Family unconfirmed = gauge("shackd_load_relay_unconfirmed", "1 while the relay has not confirmed the last command");
-  Family available = gauge("shackd_load_relay_available", "The relay's availability topic: 1 online, 0 offline");
-  Family reason = gauge("shackd_load_reason", "Why the load is as it is: 1 for the current reason code");
-  Family target = gauge("shackd_load_power_target_watts", "A miner's power target in force");
-  Family relay_w = gauge("shackd_load_relay_power_watts", "The load's draw where its relay meters it");
-  Family energy = counter("shackd_load_energy_joules", "Energy each load drew since the process started");
-  Family unconfirmed_n = gauge("shackd_relays_unconfirmed", "Relays that have not confirmed the last command");
+void loads(FrameWriter& w, const CycleView& v, const std::map<std::string, double>& joules, LabelScratch& x) {
+  // One pass per family: a frame is written family by family.
+  const auto each = [&](auto&& write) {
+    for (const auto& l : v.loads) write(l, decision_for(v.decision, l), label(l.id, x.a), std::string_view(kind_name(l.kind)));
+  };
+  x.relays.resize(v.loads.size());
+  for (std::size_t i = 0; i < v.loads.size(); ++i) {
+    const auto& id = v.loads[i].id;
+    x.relays[i] = v.relays && v.relays->has(id) ? &v.relays->status(id) : nullptr;
+  }
+  // The load's relay status: `l` is an element of v.loads.
+  const auto relay = [&](const LoadRef& l) { return x.relays[static_cast<std::size_t>(&l - v.loads.data())]; };
+  w.family("shackd_load_on", "1 while the controller wants the load on", Type::gauge);
+  each([&](const LoadRef&, const rules::LoadDecision& d, std::string_view id, std::string_view kind) {
+    w.sample(d.on ? 1 : 0, {{"load", id}, {"kind", kind}});
+  });
+  w.family("shackd_load_observed_on", "The relay's own report: 1 on, 0 off (absent until it reports)", Type::gauge);
+  each([&](const LoadRef& l, const rules::LoadDecision&, std::string_view id, std::string_view kind) {
+    if (const auto* s = relay(l); s && s->observed) w.sample(*s->observed ? 1 : 0, {{"load", id}, {"kind", kind}});
+  });
+  w.family("shackd_load_relay_unconfirmed", "1 while the relay has not confirmed the last command", Type::gauge);
   double n_unconfirmed = 0;
-  for (const auto& l : v.loads) {
-    const auto& d = decision_for(v.decision, l);
-    const Labels id{{"load", label(l.id)}, {"kind", kind_name(l.kind)}};
-    on.add(d.on ? 1 : 0, id);
-    reason.add(1, {{"load", label(l.id)}, {"reason", std::string(rules::code_name(d.reason.code))}});
-    if (d.target_w) target.add(*d.target_w, id);
-    if (const auto it = joules.find(l.id); it != joules.end()) energy.add(it->second, id);
-    if (v.relays && v.relays->has(l.id)) {
-      const auto& s = v.relays->status(l.id);
-      if (s.observed) observed.add(*s.observed ? 1 : 0, id);
-      if (s.available) available.add(*s.available ? 1 : 0, id);
-      unconfirmed.add(s.unconfirmed ? 1 : 0, id);
-      n_unconfirmed += s.unconfirmed ? 1 : 0;
-      if (s.power_w) relay_w.add(*s.power_w, id);
+  each([&](const LoadRef& l, const rules::LoadDecision&, std::string_view id, std::string_view kind) {
+    if (const auto* s = relay(l)) {
+      w.sample(s->unconfirmed ? 1 : 0, {{"load", id}, {"kind", kind}});
+      n_unconfirmed += s->unconfirmed ? 1 : 0;
     }
+  });
+  w.family("shackd_load_relay_available", "The relay's availability topic: 1 online, 0 offline", Type::gauge);
+  each([&](const LoadRef& l, const rules::LoadDecision&, std::string_view id, std::string_view kind) {
+    if (const auto* s = relay(l); s && s->available) w.sample(*s->available ? 1 : 0, {{"load", id}, {"kind", kind}});
+  });
+  w.family("shackd_load_reason", "Why the load is as it is: 1 for the current reason code", Type::gauge);
+  each([&](const LoadRef&, const rules::LoadDecision& d, std::string_view id, std::string_view) {
+    w.sample(1, {{"load", id}, {"reason", rules::code_name(d.reason.code)}});
+  });
+  w.family("shackd_load_power_target_watts", "A miner's power target in force", Type::gauge);
+  each([&](const LoadRef&, const rules::LoadDecision& d, std::string_view id, std::string_view kind) {
+    if (d.target_w) w.sample(*d.target_w, {{"load", id}, {"kind", kind}});
+  });
+  w.family("shackd_load_relay_power_watts", "The load's draw where its relay meters it", Type::gauge);
+  each([&](const LoadRef& l, const rules::LoadDecision&, std::string_view id, std::string_view kind) {
+    if (const auto* s = relay(l); s && s->power_w) w.sample(*s->power_w, {{"load", id}, {"kind", kind}});
+  });
+  w.family("shackd_load_energy_joules", "Energy each load drew since the process started", Type::counter);
+  each([&](const LoadRef& l, const rules::LoadDecision&, std::string_view id, std::string_view kind) {
+    if (const auto it = joules.find(l.id); it != joules.end()) w.sample(it->second, {{"load", id}, {"kind", kind}});
+  });
+  w.family("shackd_relays_unconfirmed", "Relays that have not confirmed the last command", Type::gauge);
+  if (v.relays) w.sample(n_unconfirmed);
+  w.family("shackd_relay_commands", "Commands sent to the relays", Type::counter);
+  if (v.relays) w.sample(to_double(v.relays->commands_sent()));
+  const auto& miners = v.profiles.miners;
+  w.family("shackd_miner_power_watts", "What each miner says it draws (its API)", Type::gauge);
+  for (std::size_t i = 0; i < miners.size() && i < v.snap.miner_w.size(); ++i) {
+    if (const auto& r = v.snap.miner_w[i]) w.sample(r->value, {{"load", label(miners[i].relay_id, x.a)}});
   }
-  for (Family* f : {&on, &observed, &unconfirmed, &available, &reason, &target, &relay_w, &energy}) out.push_back(std::move(*f));
-  if (v.relays) {
-    out.push_back(unconfirmed_n.add(n_unconfirmed));
-    out.push_back(counter("shackd_relay_commands", "Commands sent to the relays").add(static_cast<double>(v.relays->commands_sent())));
+  w.family("shackd_miner_temperature_celsius", "Each miner's hottest sensor (its API)", Type::gauge);
+  for (std::size_t i = 0; i < miners.size() && i < v.snap.miner_temp_c.size(); ++i) {
+    if (const auto& r = v.snap.miner_temp_c[i]) w.sample(r->value, {{"load", label(miners[i].relay_id, x.a)}});
   }
-  Family miner_w = gauge("shackd_miner_power_watts", "What each miner says it draws (its API)");
-  Family miner_t = gauge("shackd_miner_temperature_celsius", "Each miner's hottest sensor (its API)");
-  for (std::size_t i = 0; i < v.profiles.miners.size(); ++i) {
-    const Labels id{{"load", label(v.profiles.miners[i].relay_id)}};
-    if (i < v.snap.miner_w.size() && v.snap.miner_w[i]) miner_w.add(v.snap.miner_w[i]->value, id);
-    if (i < v.snap.miner_temp_c.size() && v.snap.miner_temp_c[i]) miner_t.add(v.snap.miner_temp_c[i]->value, id);
-  }
-  out.push_back(std::move(miner_w));
-  out.push_back(std::move(miner_t));
 }
 
-void devices(std::vector<Family>& out, const CycleView& v, rules::SteadyTime now) {
-  Family up = gauge("shackd_device_up", "1 while the device answers its polls");
-  Family requests = counter("shackd_device_requests", "Modbus requests sent to the device");
-  Family failed = counter("shackd_device_failed_requests", "Modbus requests that failed");
-  Family reconnects = counter("shackd_device_reconnects", "Connections made again to the device");
-  Family since = gauge("shackd_device_last_success_age_seconds", "Time since the device last answered");
-  for (const auto& [name, h] : v.devices) {
-    if (!h) continue;
-    const Labels l{{"device", label(name)}};
-    up.add(h->consecutive_failures == 0 && h->last_success ? 1 : 0, l);
-    requests.add(static_cast<double>(h->requests), l);
-    failed.add(static_cast<double>(h->failed_requests), l);
-    reconnects.add(static_cast<double>(h->reconnects), l);
-    if (h->last_success) since.add(std::chrono::duration<double>(now - *h->last_success).count(), l);
-  }
-  for (Family* f : {&up, &requests, &failed, &reconnects, &since}) out.push_back(std::move(*f));
+void devices(FrameWriter& w, const CycleView& v, rules::SteadyTime now, LabelScratch& x) {
+  const auto each = [&](auto&& write) {
+    for (const auto& [name, h] : v.devices) {
+      if (h) write(*h, label(name, x.a));
+    }
+  };
+  w.family("shackd_device_up", "1 while the device answers its polls", Type::gauge);
+  each([&](const drivers::DeviceHealth& h, std::string_view d) {
+    w.sample(h.consecutive_failures == 0 && h.last_success ? 1 : 0, {{"device", d}});
+  });
+  w.family("shackd_device_requests", "Modbus requests sent to the device", Type::counter);
+  each([&](const drivers::DeviceHealth& h, std::string_view d) { w.sample(to_double(h.requests), {{"device", d}}); });
+  w.family("shackd_device_failed_requests", "Modbus requests that failed", Type::counter);
+  each([&](const drivers::DeviceHealth& h, std::string_view d) { w.sample(to_double(h.failed_requests), {{"device", d}}); });
+  w.family("shackd_device_reconnects", "Connections made again to the device", Type::counter);
+  each([&](const drivers::DeviceHealth& h, std::string_view d) { w.sample(to_double(h.reconnects), {{"device", d}}); });
+  w.family("shackd_device_last_success_age_seconds", "Time since the device last answered", Type::gauge);
+  each([&](const drivers::DeviceHealth& h, std::string_view d) {
+    if (h.last_success) w.sample(std::chrono::duration<double>(now - *h.last_success).count(), {{"device", d}});
+  });
 }
 
-void loop(std::vector<Family>& out, const CycleView& v, const SiteInfo& site) {
+void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch& x) {
   const LoopStats& s = v.loop;
-  out.push_back(counter("shackd_cycles", "Decision cycles run").add(static_cast<double>(s.cycles)));
-  out.push_back(counter("shackd_cycle_missed_ticks", "Ticks missed: a cycle started more than half an interval late")
-                    .add(static_cast<double>(s.missed)));
-  out.push_back(counter("shackd_cycles_undecided", "Cycles without a decision (no watchdog ping)").add(static_cast<double>(s.undecided)));
-  out.push_back(gauge("shackd_cycle_duration_seconds", "The last cycle's duration").add(s.last_ms / 1000.0));
-  out.push_back(gauge("shackd_cycle_duration_max_seconds", "The longest cycle since the start").add(s.longest_ms / 1000.0));
-  out.push_back(gauge("shackd_last_cycle_timestamp_seconds", "Wall time of the last cycle (Unix seconds)")
-                    .add(static_cast<double>(site.wall_s)));
-  Family side = counter("shackd_side_job_failures", "Side jobs of a cycle that failed (the decision went on)");
+  w.family("shackd_cycles", "Decision cycles run", Type::counter).sample(to_double(s.cycles));
+  w.family("shackd_cycle_missed_ticks", "Ticks missed: a cycle started more than half an interval late", Type::counter)
+      .sample(to_double(s.missed));
+  w.family("shackd_cycles_undecided", "Cycles without a decision (no watchdog ping)", Type::counter).sample(to_double(s.undecided));
+  w.family("shackd_cycle_duration_seconds", "The last cycle's duration", Type::gauge).sample(s.last_ms / 1000.0);
+  w.family("shackd_cycle_duration_max_seconds", "The longest cycle since the start", Type::gauge).sample(s.longest_ms / 1000.0);
+  w.family("shackd_last_cycle_timestamp_seconds", "Wall time of the last cycle (Unix seconds)", Type::gauge)
+      .sample(static_cast<double>(site.wall_s));
+  w.family("shackd_side_job_failures", "Side jobs of a cycle that failed (the decision went on)", Type::counter);
   for (std::size_t i = 0; i < kSideJobs; ++i) {
-    side.add(static_cast<double>(s.failed[i]), {{"side_job", side_job_name(static_cast<SideJob>(i))}});
+    w.sample(to_double(s.failed[i]), {{"side_job", side_job_name(static_cast<SideJob>(i))}});
   }
-  out.push_back(std::move(side));
-  out.push_back(counter("shackd_events", "Events recorded (transitions, alarms)").add(static_cast<double>(s.events)));
-  out.push_back(gauge("shackd_store_queue_items", "Events and states waiting for the database").add(static_cast<double>(s.store_queued)));
-  out.push_back(counter("shackd_store_errors", "Failed database flushes (disk full, read-only, locked)")
-                    .add(static_cast<double>(s.store_errors)));
-  out.push_back(counter("shackd_log_lines_lost", "Log lines that could not be written").add(static_cast<double>(s.log_lost)));
-  out.push_back(counter("shackd_mqtt_messages_dropped", "MQTT messages not handled (past a cycle's share, or a full queue)")
-                    .add(static_cast<double>(s.mqtt_dropped + s.mqtt_dropped_by_link)));
-  out.push_back(counter("shackd_mqtt_messages_refused", "MQTT messages refused unread (too large)").add(static_cast<double>(s.mqtt_refused)));
+  w.family("shackd_events", "Events recorded (transitions, alarms)", Type::counter).sample(to_double(s.events));
+  w.family("shackd_store_queue_items", "Events and states waiting for the database", Type::gauge).sample(to_double(s.store_queued));
+  w.family("shackd_store_errors", "Failed database flushes (disk full, read-only, locked)", Type::counter)
+      .sample(to_double(s.store_errors));
+  w.family("shackd_log_lines_lost", "Log lines that could not be written", Type::counter).sample(to_double(s.log_lost));
+  w.family("shackd_mqtt_messages_dropped", "MQTT messages not handled (past a cycle's share, or a full queue)", Type::counter)
+      .sample(to_double(s.mqtt_dropped + s.mqtt_dropped_by_link));
+  w.family("shackd_mqtt_messages_refused", "MQTT messages refused unread (too large)", Type::counter).sample(to_double(s.mqtt_refused));
   const MqttHealth& m = v.mqtt;
-  out.push_back(gauge("shackd_mqtt_connected", "1 while connected to the broker").add(m.connected_since_unix_s ? 1 : 0));
-  out.push_back(counter("shackd_mqtt_outages", "Broker connections lost or never made").add(static_cast<double>(m.outages)));
-  out.push_back(counter("shackd_mqtt_failed_connects", "Broker connection attempts refused or unanswered")
-                    .add(static_cast<double>(m.failed_connects)));
+  w.family("shackd_mqtt_connected", "1 while connected to the broker", Type::gauge).sample(m.connected_since_unix_s ? 1 : 0);
+  w.family("shackd_mqtt_outages", "Broker connections lost or never made", Type::counter).sample(to_double(m.outages));
+  w.family("shackd_mqtt_failed_connects", "Broker connection attempts refused or unanswered", Type::counter)
+      .sample(to_double(m.failed_connects));
   // The broker's bridges to a central broker, as its $SYS says (the uplink; none without one).
-  Family bridge_up = gauge("shackd_uplink_connected", "1 while the site broker's bridge to the central broker is connected");
-  Family bridge_changes = counter("shackd_uplink_changes", "The bridge's connects and drops seen since shackd started");
-  for (const auto& [name, b] : m.bridges) {
-    bridge_up.add(b.connected ? 1 : 0, {{"bridge", label(name)}});
-    bridge_changes.add(static_cast<double>(b.changes), {{"bridge", label(name)}});
-  }
-  out.push_back(std::move(bridge_up));
-  out.push_back(std::move(bridge_changes));
+  w.family("shackd_uplink_connected", "1 while the site broker's bridge to the central broker is connected", Type::gauge);
+  for (const auto& [name, b] : m.bridges) w.sample(b.connected ? 1 : 0, {{"bridge", label(name, x.a)}});
+  w.family("shackd_uplink_changes", "The bridge's connects and drops seen since shackd started", Type::counter);
+  for (const auto& [name, b] : m.bridges) w.sample(to_double(b.changes), {{"bridge", label(name, x.a)}});
 }
 
 }  // namespace
 
-void Collector::count_energy(const CycleView& v) {
-  const bool new_day = v.energy.day() != day_;
-  for (const auto& l : v.loads) {
-    const auto it = v.energy.totals().find(l.state_key);
-    const double wh = it == v.energy.totals().end() ? 0 : it->second.wh;
+void Collector::count_energy(const std::vector<LoadRef>& loads, const EnergyMeter& energy) {
+  const bool new_day = energy.day() != day_;
+  for (const auto& l : loads) {
+    const auto it = energy.totals().find(l.state_key);
+    const double wh = it == energy.totals().end() ? 0 : it->second.wh;
     double& last = last_wh_[l.state_key];
     // A new day starts the meter from zero; the first look at a day restored from the store
     // counts nothing (that energy was before this process).
@@ -208,23 +233,29 @@ void Collector::count_energy(const CycleView& v) {
     joules_[l.id] += std::max(0.0, delta) * 3600.0;
     last = wh;
   }
-  day_ = v.energy.day();
+  if (new_day) day_ = energy.day();
+}
+
+void Collector::collect(const CycleView& v, const SiteInfo& site, rules::SteadyTime now, std::vector<Family>& out) {
+  FrameWriter w(out);
+  LabelScratch& x = scratch_;
+  w.family("shackd_build_info", "The running version", Type::gauge).sample(1, {{"version", label(site.version, x.a)}});
+  w.family("shackd_site_info", "The site's id (fixed once, kept across renames) and name", Type::gauge)
+      .sample(1, {{"site_id", label(site.site_id, x.a)}, {"site_name", label(site.site_name, x.b)}});
+  w.family("process_start_time_seconds", "Start time of the process since the epoch", Type::gauge)
+      .sample(static_cast<double>(site.started_unix_s));
+  w.family("shackd_dry_run", "1 in a dry run: decisions without relay commands", Type::gauge).sample(site.dry_run ? 1 : 0);
+  battery(w, v, now, x);
+  loads(w, v, joules_, x);
+  devices(w, v, now, x);
+  loop(w, v, site, x);
+  w.finish();
 }
 
 std::vector<Family> Collector::collect(const CycleView& v, const SiteInfo& site, rules::SteadyTime now) {
-  count_energy(v);
+  count_energy(v.loads, v.energy);
   std::vector<Family> out;
-  out.reserve(64);
-  out.push_back(gauge("shackd_build_info", "The running version").add(1, {{"version", label(site.version)}}));
-  out.push_back(gauge("shackd_site_info", "The site's id (fixed once, kept across renames) and name")
-                    .add(1, {{"site_id", label(site.site_id)}, {"site_name", label(site.site_name)}}));
-  out.push_back(gauge("process_start_time_seconds", "Start time of the process since the epoch")
-                    .add(static_cast<double>(site.started_unix_s)));
-  out.push_back(gauge("shackd_dry_run", "1 in a dry run: decisions without relay commands").add(site.dry_run ? 1 : 0));
-  battery(out, v, now);
-  loads(out, v, joules_);
-  devices(out, v, now);
-  loop(out, v, site);
+  collect(v, site, now, out);
   return out;
 }
 

@@ -67,7 +67,13 @@ std::string format_value(double v) {
 
 std::string render(const std::vector<Family>& families, Format format) {
   std::string out;
-  out.reserve(families.size() * 160);
+  render_families(out, families, format);
+  if (format == Format::openmetrics) out += kOpenMetricsEnd;
+  return out;
+}
+
+void render_families(std::string& out, const std::vector<Family>& families, Format format) {
+  out.reserve(out.size() + families.size() * 160);
   for (const auto& f : families) {
     if (!valid_metric_name(f.name)) continue;
     const bool counter = f.type == Type::counter;
@@ -93,8 +99,6 @@ std::string render(const std::vector<Family>& families, Format format) {
       out += '\n';
     }
   }
-  if (format == Format::openmetrics) out += "# EOF\n";
-  return out;
 }
 
 }  // namespace shackd::metrics

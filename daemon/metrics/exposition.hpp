@@ -25,6 +25,10 @@ Format negotiate(std::string_view accept);
 // the scraper still learns that the series exists). A metric or label name that is not valid is
 // left out (it cannot be rendered valid), never passed through.
 std::string render(const std::vector<Family>& families, Format format);
+// The same without OpenMetrics' end line, appended to `out`: a text rendered in parts (the cycle's
+// frame, then the server's own families), closed with kOpenMetricsEnd.
+void render_families(std::string& out, const std::vector<Family>& families, Format format);
+inline constexpr std::string_view kOpenMetricsEnd = "# EOF\n";
 
 // A value as both formats write it: NaN, +Inf, -Inf, else the shortest text that reads back.
 std::string format_value(double v);

@@ -100,6 +100,15 @@ bool same_secret(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+// A scrape's hold on a frame, let go when the rendering is over (an exception included).
+struct ReadDone {
+  explicit ReadDone(const Frame& f) : frame(f) {}
+  const Frame& frame;
+  ReadDone(const ReadDone&) = delete;
+  ReadDone& operator=(const ReadDone&) = delete;
+  ~ReadDone() { frame.readers.fetch_sub(1, std::memory_order_release); }
+};
+
 constexpr const char* kIndex =
     "shackd: the site's metrics are at /metrics (Prometheus text format, or OpenMetrics on request)\n";
 
@@ -109,7 +118,8 @@ struct Server::Http {
   httplib::Server server;
 };
 
-Server::Server(ServerOptions options) : options_(std::move(options)) {}
+Server::Server(ServerOptions options)
+    : options_(std::move(options)), pacer_(options_.request_gap), fresh_wait_ms_(options_.fresh_wait.count()) {}
 
 Server::~Server() {
   stop_listening();
@@ -121,14 +131,41 @@ Server::~Server() {
 void Server::stop_listening() {
   if (http_ && !stopped_) http_->server.stop();
   stopped_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stopped_waits_ = true;  // a scrape waiting for a frame is answered now, not after its wait
+  }
+  fresh_.notify_all();
 }
 
-void Server::publish(std::vector<Family> families) {
-  auto next = std::make_shared<const std::vector<Family>>(std::move(families));
+void Server::publish(std::shared_ptr<const Frame> frame) {
+  published_ = frame;
+  {
+    std::lock_guard lock(mutex_);
+    latest_.swap(frame);
+    filling_ = true;
+    ++frames_;
+  }
+  fresh_.notify_all();
+  // The frame replaced is the loop's to fill again once its readers are done (FramePool).
+}
+
+void Server::idle() {
   std::lock_guard lock(mutex_);
-  latest_.swap(next);
-  // The old families are freed here, outside no lock that a scrape waits on for long: a scrape
-  // holds its own reference while it renders.
+  filling_ = false;
+}
+
+std::shared_ptr<const Frame> Server::frame_for_scrape() {
+  asked_.fetch_add(1, std::memory_order_relaxed);
+  std::unique_lock lock(mutex_);
+  if (!filling_ || !latest_) {
+    // The loop is idle (or has not finished a cycle): the next cycle fills a frame for us.
+    const auto seen = frames_;
+    fresh_.wait_for(lock, std::chrono::milliseconds(fresh_wait_ms_.load(std::memory_order_relaxed)),
+                    [&] { return frames_ != seen || stopped_waits_; });
+  }
+  if (latest_) latest_->readers.fetch_add(1, std::memory_order_relaxed);  // the loop reads it after our lock
+  return latest_;
 }
 
 void Server::start() {
@@ -141,6 +178,10 @@ void Server::start() {
     const int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // Without it a reply written in two parts (headers, then the body) waits for the client's
+  // delayed ACK: 40 ms per scrape on Linux (Nagle's algorithm, RFC 896, against delayed ACKs,
+  // RFC 1122 4.2.3.2). Accepted connections inherit it from the listening socket.
+  s.set_tcp_nodelay(true);
   // Short: a connection that says nothing holds a worker for these, and a stopping server waits
   // for its workers. A scrape's request arrives at once and its reply fits a socket's buffer.
   s.set_read_timeout(2, 0);
@@ -149,6 +190,8 @@ void Server::start() {
   s.set_keep_alive_timeout(2);
   s.set_payload_max_length(4096);
   s.set_pre_routing_handler([this](const httplib::Request& q, httplib::Response& res) {
+    // Every request, a refused one too, waits for its slot (at most two wait: two workers).
+    std::this_thread::sleep_until(pacer_.slot(RequestPacer::Clock::now()));
     if (options_.bearer_token.empty()) return httplib::Server::HandlerResponse::Unhandled;
     const std::string given = q.get_header_value("Authorization");
     if (given.rfind("Bearer ", 0) == 0 && same_secret(given.substr(7), options_.bearer_token)) {
@@ -161,22 +204,26 @@ void Server::start() {
     return httplib::Server::HandlerResponse::Handled;
   });
   s.Get("/metrics", [this](const httplib::Request& q, httplib::Response& res) {
-    std::shared_ptr<const std::vector<Family>> families;
-    {
-      std::lock_guard lock(mutex_);
-      families = latest_;
-    }
-    if (!families) {
+    const auto frame = frame_for_scrape();
+    if (!frame) {
       res.status = 503;
       res.set_content("shackd has not finished its first cycle yet\n", "text/plain");
       return;
     }
     const Format f = negotiate(q.get_header_value("Accept"));
-    std::vector<Family> all = *families;
-    for (auto& p : process_families()) all.push_back(std::move(p));
-    all.push_back(Family{"shackd_metrics_scrapes", "Scrapes answered by this endpoint", Type::counter, {}}
+    std::string text;
+    {
+      // Done with the frame, however the rendering ends: the loop may fill it again (it reads the
+      // count with acquire).
+      const ReadDone done{*frame};
+      render_families(text, frame->families, f);
+    }
+    auto own = process_families();
+    own.push_back(Family{"shackd_metrics_scrapes", "Scrapes answered by this endpoint", Type::counter, {}}
                       .add(static_cast<double>(++scrapes_)));
-    res.set_content(render(all, f), std::string(f == Format::openmetrics ? kOpenMetricsType : kPrometheusTextType));
+    render_families(text, own, f);
+    if (f == Format::openmetrics) text += kOpenMetricsEnd;
+    res.set_content(text, std::string(f == Format::openmetrics ? kOpenMetricsType : kPrometheusTextType));
   });
   s.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kIndex, "text/plain"); });
   port_ = options_.port == 0 ? s.bind_to_any_port(options_.host) : (s.bind_to_port(options_.host, options_.port) ? options_.port : -1);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <thread>
 #include <limits>
 
 #include "daemon/metrics/exposition.hpp"
@@ -28,6 +29,12 @@ std::vector<Family> two_families() {
   f.push_back(Family{"shackd_battery_voltage_volts", "Voltage", Type::gauge, {}}
                   .add(52.5, {{"source", "battery_monitor"}})
                   .add(52.25, {{"source", "odd \"name\"\\with\nnewline"}}));
+  return f;
+}
+
+std::shared_ptr<const Frame> frame_of(std::vector<Family> families) {
+  auto f = std::make_shared<Frame>();
+  f->families = std::move(families);
   return f;
 }
 
@@ -119,7 +126,8 @@ TEST_CASE("metrics: /proc's figures, a command name with spaces and parentheses 
 }
 
 TEST_CASE("metrics: the server answers 503 before a cycle, the families after; a token is asked for") {
-  Server server({.host = "127.0.0.1", .port = 0, .bearer_token = "s3cret"});
+  // A scrape before any frame waits for one, then gives up: 50 ms here.
+  Server server({.host = "127.0.0.1", .port = 0, .bearer_token = "s3cret", .fresh_wait = std::chrono::milliseconds(50)});
   server.start();
   REQUIRE(server.port() > 0);
   httplib::Client c("127.0.0.1", server.port());
@@ -128,7 +136,7 @@ TEST_CASE("metrics: the server answers 503 before a cycle, the families after; a
   auto r = c.Get("/metrics", token);
   REQUIRE(r);
   CHECK(r->status == 503);
-  server.publish(two_families());
+  server.publish(frame_of(two_families()));
   r = c.Get("/metrics");
   REQUIRE(r);
   CHECK(r->status == 401);
@@ -157,7 +165,7 @@ TEST_CASE("metrics: the server answers 503 before a cycle, the families after; a
 TEST_CASE("metrics: clients that hold every connection open never hold up publish(), and the endpoint serves after them") {
   Server server({.host = "127.0.0.1", .port = 0, .bearer_token = {}});
   server.start();
-  server.publish(two_families());
+  server.publish(frame_of(two_families()));
   // Twelve connections that say nothing: both workers wait on one each, the queue fills, the
   // listener waits, the rest sit in the kernel's backlog. The loop's side must not wait.
   std::vector<int> idle;
@@ -171,7 +179,7 @@ TEST_CASE("metrics: clients that hold every connection open never hold up publis
     REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
     idle.push_back(fd);
   }
-  for (int i = 0; i < 1000; ++i) server.publish(two_families());
+  for (int i = 0; i < 1000; ++i) server.publish(frame_of(two_families()));
   // A scrape now waits its turn: started, then the idle clients leave, then it is answered.
   auto scrape = std::async(std::launch::async, [port = server.port()] {
     httplib::Client c("127.0.0.1", port);
@@ -182,6 +190,127 @@ TEST_CASE("metrics: clients that hold every connection open never hold up publis
   for (const int fd : idle) ::close(fd);
   CHECK(scrape.get() == 200);
   CHECK(server.scrapes() == 1);
+}
+
+TEST_CASE("metrics: a frame is filled again in place, and shrinks with what is gone") {
+  std::vector<Family> out;
+  const std::string long_name = "a device name longer than a short string's room";
+  {
+    FrameWriter w(out);
+    w.family("shackd_a", "A", Type::gauge).sample(1, {{"device", long_name}}).sample(2, {{"device", "b"}});
+    w.family("shackd_b", "B", Type::counter).sample(3);
+  }
+  REQUIRE(out.size() == 2);
+  REQUIRE(out[0].samples.size() == 2);
+  CHECK(out[0].samples[0].labels[0].second == long_name);
+  CHECK(out[1].type == Type::counter);
+  // The same series again: the same strings, their room reused (no allocation), new values.
+  const char* room = out[0].samples[0].labels[0].second.data();
+  {
+    FrameWriter w(out);
+    w.family("shackd_a", "A", Type::gauge).sample(5, {{"device", long_name}}).sample(6, {{"device", "b"}});
+    w.family("shackd_b", "B", Type::counter).sample(7);
+  }
+  CHECK(out[0].samples[0].labels[0].second.data() == room);
+  CHECK(out[0].samples[1].value == 6);
+  CHECK(out[1].samples[0].value == 7);
+  // A series gone and a family with no sample left: announced alone, nothing of before kept.
+  {
+    FrameWriter w(out);
+    w.family("shackd_a", "A", Type::gauge).sample(8, {{"device", "b"}});
+    w.family("shackd_b", "B", Type::counter);
+  }
+  REQUIRE(out.size() == 2);
+  REQUIRE(out[0].samples.size() == 1);
+  CHECK(out[0].samples[0].labels[0].second == "b");
+  CHECK(out[1].samples.empty());
+  CHECK(render(out, Format::prometheus_text) ==
+        "# HELP shackd_a A\n# TYPE shackd_a gauge\nshackd_a{device=\"b\"} 8\n# HELP shackd_b_total B\n# TYPE shackd_b_total counter\n");
+  // Fewer families than last time.
+  { FrameWriter(out).family("shackd_c", "C", Type::gauge); }
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].name == "shackd_c");
+}
+
+TEST_CASE("metrics: requests are served a slot apart, however fast they come") {
+  using namespace std::chrono_literals;
+  RequestPacer pacer(50ms);
+  const RequestPacer::Clock::time_point t0{100s};
+  CHECK(pacer.slot(t0) == t0);  // the first at once
+  // A burst of four at the same instant: 50 ms apart.
+  CHECK(pacer.slot(t0) == t0 + 50ms);
+  CHECK(pacer.slot(t0 + 1ms) == t0 + 100ms);
+  CHECK(pacer.slot(t0 + 2ms) == t0 + 150ms);
+  // A quiet spell earns no credit: a request after it is served at once, the next a gap later.
+  CHECK(pacer.slot(t0 + 10s) == t0 + 10s);
+  CHECK(pacer.slot(t0 + 10s) == t0 + 10s + 50ms);
+}
+
+TEST_CASE("metrics: the loop refills only a frame that is not the newest and that no scrape reads") {
+  FramePool pool;
+  const auto a = pool.take(nullptr);
+  CHECK(pool.take(nullptr) == a);  // nothing published, nobody reads it
+  const auto b = pool.take(a);     // a is the server's newest
+  CHECK(b != a);
+  CHECK(pool.take(b) == a);        // a is no longer the newest
+  a->readers = 1;                  // a scrape renders a
+  const auto c = pool.take(b);
+  CHECK((c != a && c != b));
+  a->readers = 0;
+  CHECK(pool.take(c) == a);
+  // Readers that never let go (a retired server's): bounded, a frame for one use past the bound.
+  for (std::size_t i = 0; i < FramePool::kMaxFrames + 2; ++i) pool.take(nullptr)->readers = 1;
+  CHECK(pool.size() == FramePool::kMaxFrames);
+}
+
+namespace {
+
+std::vector<Family> one_value(double v) {
+  std::vector<Family> f;
+  f.push_back(Family{"shackd_x", "X", Type::gauge, {}}.add(v));
+  return f;
+}
+
+// Waits, a bounded time, until `done` holds; false if it never did.
+template <typename F>
+bool eventually(F done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: a scrape that finds the loop idle waits for the next frame; while the loop fills, it is answered at once") {
+  // An hour's wait: a scrape that waited when it should not would outlast the client's 5 s.
+  Server server({.host = "127.0.0.1", .port = 0, .bearer_token = {}, .fresh_wait = std::chrono::hours(1)});
+  server.start();
+  const auto get = [port = server.port()] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(5, 0);
+    const auto r = c.Get("/metrics");
+    return r && r->status == 200 ? r->body : std::string("no answer");
+  };
+  server.publish(frame_of(one_value(1)));
+  server.idle();
+  auto cold = std::async(std::launch::async, get);
+  REQUIRE(eventually([&] { return server.asked() == 1; }));
+  CHECK(cold.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);  // waiting: the frame of 1 is old
+  server.publish(frame_of(one_value(2)));
+  const auto body = cold.get();
+  CHECK(body.find("shackd_x 2\n") != std::string::npos);
+  // Filling: the newest frame at once, no wait for another.
+  CHECK(get().find("shackd_x 2\n") != std::string::npos);
+  CHECK(server.asked() == 2);
+  // Idle again, and the server stops: the waiting scrape is answered with what there is.
+  server.idle();
+  auto stopping = std::async(std::launch::async, get);
+  REQUIRE(eventually([&] { return server.asked() == 3; }));
+  server.stop_listening();
+  CHECK(stopping.get().find("shackd_x 2\n") != std::string::npos);
 }
 
 namespace {
@@ -226,6 +355,28 @@ TEST_CASE("metrics: the daemon serves each cycle's figures while it runs") {
   CHECK(scrape(port).find("shackd_battery_decided_voltage_volts 48.5\n") != std::string::npos);
   const auto om = scrape(port, "application/openmetrics-text; version=1.0.0");
   CHECK(om.find("# TYPE shackd_cycles counter\nshackd_cycles_total ") != std::string::npos);
+}
+
+TEST_CASE("metrics: the loop fills frames only while somebody scrapes; a scrape after a quiet spell gets the next cycle's") {
+  test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n");
+  REQUIRE_FALSE(site.daemon->start().has_value());
+  const int port = *site.daemon->metrics_port();
+  site.cycles(3);
+  CHECK(site.daemon->metrics_frames() == 3);  // filled from the start: a scraper usually comes soon
+  CHECK(scrape(port).find("shackd_battery_decided_voltage_volts 54\n") != std::string::npos);
+  site.cycles(300);  // 5 min (a cycle is 1 s here) since that scrape: the loop stops filling
+  const auto quiet = *site.daemon->metrics_frames();
+  site.cycles(20);
+  CHECK(site.daemon->metrics_frames() == quiet);  // nothing filled, nothing published
+  // The site changes while nobody looks; a scrape then waits for the next cycle's figures, never
+  // the old frame's.
+  site.set_battery(48.5);
+  site.cycles(1);
+  auto body = std::async(std::launch::async, [port] { return scrape(port); });
+  for (int i = 0; i < 10000 && body.wait_for(std::chrono::milliseconds(1)) != std::future_status::ready; ++i) site.cycles(1);
+  const auto text = body.get();
+  CHECK(text.find("shackd_battery_decided_voltage_volts 48.5\n") != std::string::npos);
+  CHECK(site.daemon->metrics_frames() > quiet);
 }
 
 TEST_CASE("metrics: an address in use does not stop the site; the endpoint is tried again each minute") {
