@@ -252,11 +252,4 @@ void Collector::collect(const CycleView& v, const SiteInfo& site, rules::SteadyT
   w.finish();
 }
 
-std::vector<Family> Collector::collect(const CycleView& v, const SiteInfo& site, rules::SteadyTime now) {
-  count_energy(v.loads, v.energy);
-  std::vector<Family> out;
-  collect(v, site, now, out);
-  return out;
-}
-
 }  // namespace shackd::metrics

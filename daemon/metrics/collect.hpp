@@ -43,8 +43,6 @@ class Collector {
   void count_energy(const std::vector<LoadRef>& loads, const EnergyMeter& energy);
   // Fills `out` in place (FrameWriter): what it held is reused.
   void collect(const CycleView& v, const SiteInfo& site, rules::SteadyTime now, std::vector<Family>& out);
-  // Both, into new families (the tests).
-  std::vector<Family> collect(const CycleView& v, const SiteInfo& site, rules::SteadyTime now);
 
  private:
   LabelScratch scratch_;

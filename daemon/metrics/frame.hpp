@@ -29,9 +29,10 @@ struct Frame {
 
 using Label = std::pair<std::string_view, std::string_view>;
 
-// Fills `out` in the order its calls come, reusing what is there. Every cycle must open the same
-// families in the same order, with or without samples (a family without samples is announced
-// alone): a site's families then stay in place and only their samples' values change.
+// Fills `out` in the order its calls come, reusing what is there. The collector opens the same
+// families in the same order every time, with or without samples (a family without samples is
+// announced alone): a site's families then stay in place and only their samples' values change.
+// Another order is still filled right, only with more copying.
 class FrameWriter {
  public:
   explicit FrameWriter(std::vector<Family>& out) : out_(out) {}
