@@ -15,7 +15,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/mqtt_settings.hpp"
 #include "daemon/loop/charge_block.hpp"
-#include "daemon/loop/device_alarms.hpp"
+#include "daemon/devices/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/loop/seams.hpp"
 #include "daemon/metrics/collect.hpp"

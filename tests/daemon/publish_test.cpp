@@ -6,7 +6,7 @@
 
 #include <set>
 
-#include "daemon/loop/device_alarms.hpp"
+#include "daemon/devices/device_alarms.hpp"
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
 #include "rules/decide.hpp"
