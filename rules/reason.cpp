@@ -122,4 +122,18 @@ std::string describe(const Reason& reason) {
   return out;
 }
 
+bool is_safety_stop(ReasonCode code) {
+  switch (code) {
+    case ReasonCode::shutdown:
+    case ReasonCode::restart_lockout:
+    case ReasonCode::critical_low:
+    case ReasonCode::emergency_stop:
+    case ReasonCode::stale_input:
+    case ReasonCode::overheat:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace rules

@@ -149,24 +149,54 @@ void Daemon::restore_state() {
   }
 }
 
-// The relays take this cycle's decision: the safety path's last step before the watchdog.
-void Daemon::apply(rules::SteadyTime now) {
+// The relays take this cycle's decision: the safety path's last step before the watchdog. Each
+// load in its own guard: one that throws (a miner's stop step) leaves every other load switched,
+// and the cycle unswitched (no ping). Nothing here logs or records: that follows the ping.
+bool Daemon::apply(rules::SteadyTime now) {
+  bool all = true;
   for (const auto& l : loads_) {
-    const auto& d = decision_for(decision_, l);
-    if (d.changed) {
-      // A probe says what told it the chargers hold back: the reason's numbers are the battery's.
-      const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
-      log::info("{}: {} ({}{})", l.name, on_off(d.on), rules::describe(d.reason),
-                probe ? "; " + snap_.chargers_evidence : std::string());
-    }
-    if (relays_ && !config_.dry_run) {
-      relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miner_relay(l, d, now) : d.on, now);
-      if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
-        relays_->set_speed(l.id, d.fan_speed * 100 / std::max(1, profiles_.rules.zones[l.index].fan_max_speed));
+    try {
+      const auto& d = decision_for(decision_, l);
+      if (relays_ && !config_.dry_run) {
+        relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miner_relay(l, d, now) : d.on, now);
+        if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
+          relays_->set_speed(l.id, d.fan_speed * 100 / std::max(1, profiles_.rules.zones[l.index].fan_max_speed));
+        }
       }
+    } catch (const std::exception& e) {
+      all = false;
+      ++loop_.unswitched;
+      log::limited("switch " + l.id, log::Level::error, fmt::format("{}: relay not switched this cycle: {}", l.name, e.what()));
     }
   }
-  if (relays_) relays_->tick(now);
+  try {
+    if (relays_) relays_->tick(now);
+  } catch (const std::exception& e) {
+    all = false;
+    ++loop_.unswitched;
+    log::limited("switch tick", log::Level::error, fmt::format("relays not re-sent this cycle: {}", e.what()));
+  }
+  // The charge limits a cold battery holds at 0 A: queued to their devices' pollers (written at
+  // the next poll), as an actuation; what they say is told after the ping.
+  try {
+    for (auto& n : charge_block_.step(decision_.block_charging)) charge_notes_.push_back(std::move(n));
+  } catch (const std::exception& e) {
+    side_failed(SideJob::charge_block, e.what());
+  }
+  return all;
+}
+
+// This cycle's switches as log lines and actuation events: after the relay manager has taken the
+// commands, so that no history tells of a switch that was never commanded.
+void Daemon::record_switches(std::int64_t wall) {
+  for (const auto& l : loads_) {
+    const auto& d = decision_for(decision_, l);
+    if (!d.changed) continue;
+    // A probe says what told it the chargers hold back: the reason's numbers are the battery's.
+    const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
+    log::info("{}: {} ({}{})", l.name, on_off(d.on), rules::describe(d.reason), probe ? "; " + snap_.chargers_evidence : std::string());
+    event("actuation", l.id, d.reason, probe ? snap_.chargers_evidence : std::string(), wall, &snap_, d.on);
+  }
 }
 
 // What the relays said since the last cycle, as log lines and events (a side job: a failure here
@@ -247,27 +277,39 @@ void Daemon::poll_devices(rules::SteadyTime started) {
   // Every device at once; a slow one costs at most its own timeout.
   for (auto& w : workers_) w->request();
   const auto deadline = started + longest_timeout_ + std::chrono::milliseconds(250);
+  polled_.clear();
   for (auto& w : workers_) {
+    Polled p{w->name(), {}, w->health()};
     if (auto r = w->wait(deadline)) {
       readings_.update(*r);
-      for (const auto& inv : r->invalid) {
-        log::limited(w->name() + " dropped " + inv.name, log::Level::warn,
-                     fmt::format("{}: dropped {}: {}", w->name(), inv.name, inv.why));
-      }
+      p.invalid = std::move(r->invalid);
     }
-    const auto h = w->health();
-    const bool was_ok = health_ok_.count(w->name()) ? health_ok_[w->name()] : true;
+    p.health = w->health();
+    polled_.push_back(std::move(p));
+  }
+}
+
+// What the poll found, told after the ping: dropped readings, a device that stopped or started
+// answering, its map's changes.
+void Daemon::tell_polls() {
+  for (auto& p : polled_) {
+    for (const auto& inv : p.invalid) {
+      log::limited(p.name + " dropped " + inv.name, log::Level::warn, fmt::format("{}: dropped {}: {}", p.name, inv.name, inv.why));
+    }
+    const auto& h = p.health;
+    const bool was_ok = health_ok_.count(p.name) ? health_ok_[p.name] : true;
     const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
     if (was_ok != ok) {
       log::write(ok ? log::Level::info : log::Level::warn,
-                 w->name() + (ok ? std::string(": reading again") : ": not answering: " + h.last_error));
+                 p.name + (ok ? std::string(": reading again") : ": not answering: " + h.last_error));
       event(ok ? "alarm_end" : "alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
-            w->name() + (ok ? ": reading again" : ": not answering: " + h.last_error), clock_.wall_s());
+            p.name + (ok ? ": reading again" : ": not answering: " + h.last_error), clock_.wall_s());
     }
-    log_map_changes(w->name(), health_[w->name()], h, told_unavailable_[w->name()]);
-    health_[w->name()] = h;
-    health_ok_[w->name()] = ok;
+    log_map_changes(p.name, health_[p.name], h, told_unavailable_[p.name]);
+    health_[p.name] = h;
+    health_ok_[p.name] = ok;
   }
+  polled_.clear();
 }
 
 // Alarms: an event when one appears or clears, not every cycle.
@@ -288,24 +330,28 @@ void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
   active_alarms_ = alarms;
   watch_device_alarms(now, wall);
   if (decision_.block_charging != charge_blocked_) {
-    charge_blocked_ = decision_.block_charging;
+    charge_blocked_ = decision_.block_charging;  // as told: the limits follow the decision in apply()
     log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(decision_.charge_reason));
     event(charge_blocked_ ? "alarm" : "alarm_end", "", decision_.charge_reason, "", wall, &snap_);
   }
 }
 
-// The safety path is read -> decide -> switch -> watchdog. Everything else (the reload, MQTT's
+// The safety path is read -> decide -> switch -> watchdog, and the relay commands leave first:
+// nothing is logged, recorded or published before them. Everything else (the reload, MQTT's
 // commands, the journal, events, energy, publishing, the store) is a side job in its own guard:
 // it fails alone, is counted (<prefix>/loop, `status`, the STATUS line), and never skips the
 // decision, the relays or the ping. A side job that threw once (an override whose text was not
-// UTF-8) used to skip all of them, cycle after cycle (issue 27, S1).
+// UTF-8) used to skip all of them, cycle after cycle (issue 27, S1); side jobs that ran between
+// the decision and the relays (alarms, events, the charge block's notes) held the relays back and
+// recorded switches before they were commanded (issue 44).
 void Daemon::cycle() {
   guarded(SideJob::reload, [&] {
     if (signals::reload) reload();
   });
   const auto started = clock_.steady();
-  // 1. Read.
+  // 1. Read: the devices, and what each miner's worker has for us (never waited for).
   guarded(SideJob::poll, [&] { poll_devices(started); });
+  take_miner_reports(started);
   const auto now = clock_.steady();
   const auto wall = clock_.wall_s();
   // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
@@ -315,7 +361,7 @@ void Daemon::cycle() {
   try {
     snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
     miner_readings(snap_);
-    guarded(SideJob::journal, [&] { journal_cycle(snap_); });
+    guarded(SideJob::journal, [&] { journal_overrides(); });
     rules::decide(snap_, profiles_.rules, state_, decision_);
     state_ = decision_.next;
     decided = true;
@@ -325,32 +371,27 @@ void Daemon::cycle() {
     ++loop_.undecided;
     log::limited("undecided", log::Level::error, fmt::format("cycle undecided: {}", e.what()));
   }
-  if (decided) {
-    guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
-    guarded(SideJob::charge_block, [&] { charge_block_actuate(wall); });
-    guarded(SideJob::events, [&] {
-      for (const auto& l : loads_) {
-        const auto& d = decision_for(decision_, l);
-        if (!d.changed) continue;
-        const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
-        event("actuation", l.id, d.reason, probe ? snap_.chargers_evidence : std::string(), wall, &snap_, d.on);
-      }
-    });
-  }
   // 5. Switch.
-  bool switched = options_.once;
-  if (decided && !options_.once) {
-    try {
-      apply(now);
-      switched = true;
-    } catch (const std::exception& e) {
-      ++loop_.undecided;
-      log::limited("switch", log::Level::error, fmt::format("relays not switched this cycle: {}", e.what()));
+  const bool switched = options_.once || (decided && apply(now));
+  // 6. The watchdog: only a cycle that decided and switched proves the loop alive.
+  if (decided && switched) {
+    if (!ready_) {
+      ready_ = true;
+      say_systemd("READY=1");
     }
+    say_systemd("WATCHDOG=1");
   }
-  // 6. Publish, 7. persist.
+  // 7. What this cycle is to say and keep, after the relays.
+  guarded(SideJob::poll, [&] { tell_polls(); });
+  if (decided) {
+    guarded(SideJob::journal, [&] { journal_cycle(snap_); });
+    guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
+    guarded(SideJob::charge_block, [&] { tell_charge_block(wall); });
+    if (!options_.once) guarded(SideJob::events, [&] { record_switches(wall); });
+  }
   if (!options_.once) {
     guarded(SideJob::events, [&] { record_relay_alarms(); });
+    miners_bookkeeping(now, wall);
     guarded(SideJob::energy, [&] { account_energy(now, wall); });
     guarded(SideJob::publish, [&] {
       publish(snap_, now, publish_all_);
@@ -363,17 +404,11 @@ void Daemon::cycle() {
     guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
   }
   loop_.log_lost = log::lost_lines();
-  // 8. The watchdog: only a cycle that decided and switched proves the loop alive.
-  if (decided && switched) {
-    if (!ready_) {
-      ready_ = true;
-      say_systemd("READY=1");
-      log::info("first decision: {}", status_line());
-    }
-    say_systemd("STATUS=" + status_line() + "\nWATCHDOG=1");
-  } else {
-    say_systemd("STATUS=" + status_line());
+  if (decided && switched && !told_first_) {
+    told_first_ = true;
+    log::info("first decision: {}", status_line());
   }
+  say_systemd("STATUS=" + status_line());
 }
 
 void Daemon::say_systemd(const std::string& message) {

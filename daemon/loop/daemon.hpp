@@ -26,6 +26,7 @@
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
+#include "daemon/store/cycle_journal.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
 #include "daemon/system/instance_lock.hpp"
@@ -119,6 +120,14 @@ class Daemon {
     std::optional<double> target_wanted, target_taken;
     std::optional<rules::SteadyTime> target_sent_at;
     rules::Reason target_reason;
+    // Taken with the devices (take_miner_reports), told after the relays (miner_bookkeeping):
+    // finished commands, a sleep's result for this cycle's stop step, news of its API.
+    std::vector<MinerDone> done;
+    std::optional<drivers::miners::CommandResult> sleep_done;
+    bool answered_news = false;
+    std::optional<std::string> unanswered;  // a read that failed, with why
+    std::vector<std::string> notes;         // the stop step's, for the log
+    bool running = false;                   // powered and not being stopped: its target applies
     // Its hottest sensor's limit: the owner's overheat_c, else the firmware's own "hot".
     std::optional<double> temp_limit_c() const;
     // Its newest read is recent: within three polls, 30 s at least.
@@ -132,7 +141,11 @@ class Daemon {
   void miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool relay_on, bool answering,
                     rules::SteadyTime now);
   void start_miners();
+  void take_miner_reports(rules::SteadyTime now);
   bool miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now);
+  void miners_bookkeeping(rules::SteadyTime now, std::int64_t wall);
+  void miner_bookkeeping(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, rules::SteadyTime now,
+                         std::int64_t wall);
   void publish_miner(const std::string& id, const MinerSide& m);
   // The miners' own word among the devices' alarms and states: an overheat, and what it does.
   void add_miner_status(drivers::DeviceStatus& out, rules::SteadyTime now) const;
@@ -142,13 +155,16 @@ class Daemon {
   void reload();
   void shutdown();
   void build_charge_limits();
-  void charge_block_actuate(std::int64_t wall);
+  void tell_charge_block(std::int64_t wall);
   void handle_mqtt(rules::SteadyTime now);
   void on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
   void handle_setting(const std::string& id, const std::string& field, const std::string& payload);
   void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
-  void apply(rules::SteadyTime now);  // the relays take the decision
+  bool apply(rules::SteadyTime now);  // the relays take the decision; false: a load was not switched
+  void record_switches(std::int64_t wall);
+  void tell_polls();
+  void journal_overrides();
   void poll_devices(rules::SteadyTime started);
   void record_alarms(rules::SteadyTime now, std::int64_t wall);
   void record_relay_alarms();
@@ -239,8 +255,18 @@ class Daemon {
   std::set<int> active_alarms_;
   DeviceAlarmWatch device_alarms_;   // the devices' own alarms (a BMS's, a charger's, an inverter's)
   EnergyMeter energy_;  // each load's energy today
-  bool charge_blocked_ = false;
+  bool charge_blocked_ = false;  // as last told (record_alarms)
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked
+  std::vector<ChargeBlock::Note> charge_notes_;  // apply()'s, for tell_charge_block
+  // This cycle's poll, told after the ping (tell_polls).
+  struct Polled {
+    std::string name;
+    std::vector<drivers::Invalid> invalid;
+    drivers::DeviceHealth health;
+  };
+  std::vector<Polled> polled_;
+  std::vector<JournalOverride> journal_overrides_;  // in force when the rules ran
+  bool told_first_ = false;
   bool ready_ = false;
   // This cycle's journal lines (daemon/store/cycle_journal.hpp), taken before the rules run; an S line
   // first after a start.

@@ -69,11 +69,12 @@ void Daemon::build_charge_limits() {
   for (const auto& line : charge_block_.orphaned()) log::warn("{}", line);
 }
 
-void Daemon::charge_block_actuate(std::int64_t wall) {
-  for (const auto& [label, n] : charge_block_.step(charge_blocked_)) {
+// What the charge limits said when apply() stepped them: told after the ping.
+void Daemon::tell_charge_block(std::int64_t wall) {
+  for (const auto& [label, n] : std::exchange(charge_notes_, {})) {
     if (n.failure) log::warn("{}: the write failed, retrying each cycle: {}", label, n.text);
-    else log::write(charge_blocked_ ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
-    event(n.failure || charge_blocked_ ? "alarm" : "alarm_end", "",
+    else log::write(decision_.block_charging ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
+    event(n.failure || decision_.block_charging ? "alarm" : "alarm_end", "",
           n.failure ? rules::Reason{rules::ReasonCode::none} : decision_.charge_reason, n.text, wall);
   }
 }

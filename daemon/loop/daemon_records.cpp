@@ -92,21 +92,26 @@ void Daemon::flush_pending_events() {
   pending_events_.clear();
 }
 
-// What the rules are about to be given, for `shackd replay`: the snapshot and every override in
-// force (the state before the rules run is what they see).
-void Daemon::journal_cycle(const rules::Snapshot& snap) {
-  if (config_.journal_days == 0) return;  // the owner turned it off: replay uses minute averages
-  std::vector<JournalOverride> overrides;
+// The overrides in force as the rules are given them, kept for the journal written after the
+// relays (journal_cycle): the state after the rules may have expired one.
+void Daemon::journal_overrides() {
+  journal_overrides_.clear();
+  if (config_.journal_days == 0) return;
   for (const auto& l : loads_) {
     const auto& ov = state_of(state_, l).override_;
     if (ov.mode == rules::OverrideMode::automatic) continue;
     std::optional<std::int64_t> left;
-    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - snap.now).count();
-    overrides.push_back({l.state_key, ov.mode, left});
+    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - snap_.now).count();
+    journal_overrides_.push_back({l.state_key, ov.mode, left});
   }
+}
+
+// What the rules were given, for `shackd replay`: the snapshot and every override in force.
+void Daemon::journal_cycle(const rules::Snapshot& snap) {
+  if (config_.journal_days == 0) return;  // the owner turned it off: replay uses minute averages
   const auto wall_ms = clock_.wall_ms();
   journal_lines_ = std::exchange(journal_started_, false) ? "S\n" : "";
-  journal_lines_ += journal_cycle_line(snap, wall_ms, overrides, journal_miners_);
+  journal_lines_ += journal_cycle_line(snap, wall_ms, journal_overrides_, journal_miners_);
 }
 
 void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now) {

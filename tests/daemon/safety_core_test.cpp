@@ -1,0 +1,108 @@
+// The safety core (issue 44): read -> decide -> relays -> watchdog, with everything else after
+// the relay commands and nothing able to hold them back. In process: the daemon on a stepped
+// clock through its seams (tests/support/fake_site.hpp), a FakeLink for MQTT, a real SQLite file.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+
+#include "daemon/loop/daemon.hpp"
+#include "tests/support/fake_site.hpp"
+
+using test::FakeSite;
+
+namespace {
+
+// The index of the first message on `topic` at or after `from` whose payload contains `text`;
+// -1 when none.
+long first(const FakeSite& s, std::size_t from, const std::string& topic, const std::string& text = "") {
+  for (std::size_t i = from; i < s.broker.published.size(); ++i) {
+    const auto& m = s.broker.published[i];
+    if (m.topic == topic && m.payload.find(text) != std::string::npos) return static_cast<long>(i);
+  }
+  return -1;
+}
+
+// A miner's API that reads well (mining, 3 kW) but whose every command throws: a fault inside the
+// soft stop's switch step.
+class ThrowingMiner final : public shackd::MinerLink {
+ public:
+  void send(shackd::MinerOrder) override { throw std::runtime_error("the test's miner link failed"); }
+  shackd::MinerReport take() override {
+    shackd::MinerReport r;
+    drivers::miners::Telemetry t;
+    t.answered = true;
+    t.state = drivers::miners::MinerState::mining;
+    t.power_w = 3000;
+    t.firmware = "test";
+    r.telemetry = t;
+    return r;
+  }
+};
+
+// The site with the dump load running too (no schedule, no sun or surplus needed), the primary
+// first in the profiles: a stop of both at once switches two loads in one cycle.
+std::string two_miners() {
+  std::string base = test::kFakeSiteConfig;
+  const std::string dump = "    - name: \"Dump Load S19 #1\"\n      enabled: false\n";
+  base.replace(base.find(dump), dump.size(),
+               "    - name: \"Dump Load S19 #1\"\n      start_delay_s: 1\n      stop_delay_s: 1\n      min_on_s: 0\n"
+               "      min_off_s: 0\n      max_starts_per_hour: 0\n      schedule: \"\"\n      operating_mode: balanced\n"
+               "      require_excess_solar: false\n      minimum_solar_w: 0\n      require_sunny: false\n");
+  return base;
+}
+
+}  // namespace
+
+TEST_CASE("safety core: the relay command leaves before anything the cycle records or publishes") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);  // under the shutdown voltage: alarms, an actuation, the charge block's news
+  s.cycles(1);
+  const long command = first(s, from, "cmnd/primary_s21/POWER1", "OFF");
+  REQUIRE(command >= 0);
+  // The cycle's first message is the command: no event, alarm, state or log-worthy record before it.
+  CHECK(command == static_cast<long>(from));
+  const long actuation = first(s, from, "shack/event", "\"actuation\"");
+  REQUIRE(actuation >= 0);
+  CHECK(actuation > command);
+  CHECK(s.broker.payloads("shack/load/primary_s21/state", from) == std::vector<std::string>{"OFF"});
+}
+
+TEST_CASE("safety core: a load whose switch step throws leaves every other load switched, and withholds the ping") {
+  FakeSite s(std::string("miners:\n  primary_s21: {kind: luxos, host: 127.0.0.1}\n"),
+             [](const drivers::miners::MinerConfig&) -> std::unique_ptr<shackd::MinerLink> {
+               return std::make_unique<ThrowingMiner>();
+             },
+             two_miners());
+  REQUIRE_FALSE(s.daemon->start());
+  s.set_battery(56.0);
+  s.cycles(4);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->decision().miners.at(1).on);
+  REQUIRE(s.broker.last("shellies/shelly1-dump/relay/0/command") == "on");
+  const std::size_t from = s.broker.published.size();
+  const int pings = s.pings();
+  // Both stop in the same cycle (critical low: at once): the primary's soft stop sends a sleep,
+  // which throws.
+  s.set_battery(44.8);
+  std::size_t cycle_from = from;
+  int ran = 0;
+  for (; ran < 5 && s.daemon->decision().miners.at(1).on; ++ran) {
+    cycle_from = s.broker.published.size();
+    s.cycles(1);
+  }
+  REQUIRE_FALSE(s.daemon->decision().miners.at(1).on);
+  REQUIRE_FALSE(s.daemon->decision().miners.at(0).on);  // both decided off in this cycle
+  // The dump load, after the primary in the profiles, is switched off in that very cycle.
+  CHECK(first(s, cycle_from, "shellies/shelly1-dump/relay/0/command", "off") >= 0);
+  CHECK(s.daemon->loop_stats().unswitched >= 1);
+  // The cycle that did not switch every load does not prove the loop: its ping is withheld.
+  CHECK(s.pings() == pings + ran - 1);
+  const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
+  CHECK(loop["unswitched"].get<int>() >= 1);
+}
