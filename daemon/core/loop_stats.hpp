@@ -32,6 +32,12 @@ struct LoopStats {
   std::uint64_t mqtt_dropped_by_link = 0;  // messages the link's full queue turned away
   std::uint64_t mqtt_refused = 0;      // messages refused unread: too large for any device's or command's
   std::uint64_t log_lost = 0;          // log lines that could not be written (stderr closed)
+  // Losses of the side jobs' queues: counted, shown (status, <prefix>/loop, metrics) and told as
+  // an alarm, never silent (issue 44).
+  std::uint64_t events_unstored = 0;   // events the recorder dropped past its limits (they went out on MQTT)
+  std::uint64_t samples_unstored = 0;  // telemetry samples and minutes the recorder dropped
+  std::uint64_t events_unsent = 0;     // events the outbox dropped past its limit (they are in the database)
+  double store_write_s = 0;            // a database write under way for this long; 0: none
   std::uint64_t failures() const {
     std::uint64_t n = 0;
     for (const auto f : failed) n += f;

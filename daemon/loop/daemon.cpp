@@ -97,9 +97,10 @@ std::optional<int> Daemon::start() {
     flush_pending_events();
     rows_ = store_->load_states();
     if (const auto day = local_day(clock_.wall_s())) energy_.restore(*day, store_->energy_on(*day));
-    // From here on the database is written from the loop: waiting the default 5 s for another
-    // writer (a `sqlite3` shell, a backup) would stall control. Wait a quarter of an interval at
-    // most; a busy flush keeps its queue for the next cycle (the DB-locked row of the fault matrix).
+    // From here on the recorder writes: waiting the default 5 s for another writer (a `sqlite3`
+    // shell, a backup) would only delay the history, but a short wait lets the recorder take
+    // what the core handed over meanwhile. A busy flush keeps its queue for the next try (the
+    // DB-locked row of the fault matrix).
     sqlite3_busy_timeout(db_->raw(), static_cast<int>(std::clamp<long long>(config_.interval.count() / 4, 10, 250)));
   } catch (const MigrationError& e) {
     log::error("database {}: refused:\n{}", config_.database_path, e.what());
@@ -114,6 +115,15 @@ std::optional<int> Daemon::start() {
     return kExConfig;
   }
   restore_state();
+  if (!options_.once) {
+    // From here on only the recorder's thread touches the database.
+    recorder_ = std::make_unique<Recorder>(std::move(db_), std::move(store_),
+                                           RecorderOptions{.telemetry_days = config_.telemetry_days,
+                                                           .events_days = config_.events_days,
+                                                           .journal_days = config_.journal_days,
+                                                           .database_path = config_.database_path,
+                                                           .database_file = db_file_});
+  }
   try {
     start_devices();
     if (!options_.once && !seams_.publish) start_mqtt();
@@ -232,7 +242,7 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
       discovery->miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
     }
   }
-  loop_.store_queued = store_ ? store_->backlog() : 0;
+  loop_.store_queued = recorder_stats_.queued;
   std::vector<std::pair<std::string, const drivers::DeviceHealth*>> devices;
   for (const auto& w : workers_) devices.emplace_back(w->name(), &health_[w->name()]);
   publisher_.set_prefix(config_.mqtt.prefix);
@@ -257,6 +267,12 @@ std::string Daemon::status_line() const {
   std::string side;
   if (const auto n = loop_.failures(); n > 0) side = fmt::format(", {} side-job failure(s), last {}", n, loop_.last_failure);
   if (loop_.mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", loop_.mqtt_dropped);
+  // The store behind a slow card: the history waits, control does not.
+  if (loop_.store_write_s >= 5) side += fmt::format(", store slow: a write has taken {:.0f} s", loop_.store_write_s);
+  if (loop_.events_unstored + loop_.samples_unstored > 0) {
+    side += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", loop_.events_unstored, loop_.samples_unstored);
+  }
+  if (loop_.events_unsent > 0) side += fmt::format(", {} event(s) not sent", loop_.events_unsent);
   return fmt::format("{} ({}), {}/{} loads on{}{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
                      b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, loads_.size(), devices,
@@ -399,7 +415,7 @@ void Daemon::cycle() {
     });
     guarded(SideJob::persist, [&] {
       persist(snap_, now, wall);
-      check_database_file();
+      tell_recorder(wall);
     });
     guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
   }
@@ -410,6 +426,8 @@ void Daemon::cycle() {
   }
   say_systemd("STATUS=" + status_line());
 }
+
+bool Daemon::settle(std::chrono::milliseconds bound) { return !recorder_ || recorder_->settle(bound); }
 
 void Daemon::say_systemd(const std::string& message) {
   if (seams_.notify) seams_.notify(message);
@@ -426,19 +444,22 @@ void Daemon::shutdown() {
     }
     log::info("shutdown policy miners_off: miners switched off");
   }
-  if (store_) {
+  if (recorder_) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());
-    try {
-      store_->flush(clock_.wall_s(), true);
-    } catch (const db::Error& e) {
-      log::error("{} (the last {} item(s) are lost)", e.what(), store_->queued());
-    }
+    records_.wall_s = clock_.wall_s();
+    recorder_->post(std::exchange(records_, {}));
+    // Its last write, the minute in progress included; bounded, within the unit's
+    // TimeoutStopSec (20 s) with the broker's 2 s and the metrics' time-outs beside it: a card
+    // that takes longer loses that write (SQLite rolls it back) and says so.
+    recorder_->stop(std::chrono::seconds(8));
+    for (const auto& n : recorder_->take_notes()) log::warn("{}", n.text);
   }
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
   miners_.clear();
+  recorder_.reset();  // the last close checkpoints the WAL
   store_.reset();
-  db_.reset();  // the last close checkpoints the WAL
+  db_.reset();
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).
   retire_metrics();
   for (auto& f : metrics_retiring_) f.wait();

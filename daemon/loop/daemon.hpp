@@ -3,10 +3,12 @@
 #include <sys/types.h>
 
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <utility>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,6 +25,7 @@
 #include "daemon/miners/soft_stop.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/publish.hpp"
+#include "daemon/recorder/recorder.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
@@ -75,6 +78,11 @@ class Daemon {
     return metrics_server_ ? std::optional<std::uint64_t>(metrics_server_->frames()) : std::nullopt;
   }
   std::string status_text() const { return status_line(); }  // systemd's STATUS= line
+  // Waits, at most `bound`, until the side jobs' threads have done what this cycle handed them
+  // (the recorder's writes): for tests that read the database after a cycle. False at the bound.
+  bool settle(std::chrono::milliseconds bound = std::chrono::seconds(10));
+  // The recorder's figures as of the last cycle.
+  const RecorderStats& recorder_stats() const { return recorder_stats_; }
   // One message from the broker: a relay's state or power, a sensor, an override, Home
   // Assistant's birth message.
   void on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now);
@@ -100,6 +108,7 @@ class Daemon {
   void commit(Prepared&& r);
   void switch_off_removed_loads();
   bool load(const Config& config, bool first);  // profiles and mapping from `config`
+  bool load_with(db::Db& db, const Config& config, bool first, std::optional<Prepared>& out);
   std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config);
   void start_devices();
   // A miner's own API between its decision and its relay (daemon_miners.cpp).
@@ -190,11 +199,16 @@ class Daemon {
   // reload never waits on a scraper.
   void retire_metrics();
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
+  // What the recorder said since the last cycle: log lines, events, alarms.
+  void tell_recorder(std::int64_t wall);
+  // Runs `f` against the database: on the recorder's thread once it runs, waiting at most `bound`
+  // for it to start; false when it could not.
+  bool with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound);
+  std::chrono::milliseconds db_wait() const;
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
-  void check_database_file();
   void mqtt_down(const std::string& cause);
   // `target_w`: an actuation through a miner's API that set its power target.
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
@@ -222,12 +236,23 @@ class Daemon {
   LoopClock& clock_;
   Config config_;
   std::optional<InstanceLock> lock_;  // one controller per database; released after db_ closes
+  // The database and the store, until start() hands them to the recorder, whose thread alone
+  // uses them from then on (the safety core never waits on the disk: issue 44).
   std::unique_ptr<db::Db> db_;
-  // The database file as opened: a file deleted or replaced under the running daemon is an alarm
-  // (its state and history would be lost at the next start).
-  std::optional<std::pair<dev_t, ino_t>> db_file_;
-  bool db_file_alarmed_ = false;
   std::unique_ptr<RuntimeStore> store_;
+  // The database file as opened: a file deleted or replaced under the running daemon is an alarm
+  // (its state and history would be lost at the next start); the recorder watches it.
+  std::optional<std::pair<dev_t, ino_t>> db_file_;
+  std::unique_ptr<Recorder> recorder_;
+  Records records_;                 // this cycle's, handed over by persist()
+  RecorderStats recorder_stats_;    // as of the last cycle
+  bool store_alarmed_ = false;      // a store_error alarm is in force
+  // A new day's energy as stored, read by the recorder: taken by the next cycle.
+  struct EnergyMail {
+    std::mutex m;
+    std::optional<std::pair<std::string, std::map<std::string, LoadEnergy>>> stored;
+  };
+  std::shared_ptr<EnergyMail> energy_mail_ = std::make_shared<EnergyMail>();
   StoredProfiles profiles_;
   std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
@@ -293,7 +318,6 @@ class Daemon {
   std::deque<std::string> event_outbox_;
   std::uint64_t events_unsent_ = 0;  // dropped from a full outbox
   std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state
-  rules::SteadyTime last_prune_{};
   LoopStats loop_;
 };
 

@@ -90,10 +90,12 @@ void Daemon::switch_off_removed_loads() {
   removed_loads_.clear();
 }
 
-bool Daemon::load(const Config& config, bool first) {
+// The profiles against the database: read, overlaid with the config's, checked, stored and read
+// again. At a reload this runs on the recorder's thread while the loop waits for it (bounded).
+bool Daemon::load_with(db::Db& db, const Config& config, bool first, std::optional<Prepared>& out) {
   // Profiles: the YAML's section over the database's. Checked in memory first, references
   // included, so that nothing is written for a config that will not be used.
-  StoredProfiles p = load_profiles(*db_);
+  StoredProfiles p = load_profiles(db);
   bool apply = false;
   if (config.profiles) {
     StoredProfiles next = p;
@@ -125,8 +127,8 @@ bool Daemon::load(const Config& config, bool first) {
     log::warn("{}: relays.{} is defined but no profile switches it", config.source, id);
   }
   if (apply) {
-    const ApplyResult r = apply_profiles(*db_, config.text, config.source);
-    if (!r.backup_path.empty()) log::info("database {}: backup before removing profiles: {}", db_->path(), r.backup_path);
+    const ApplyResult r = apply_profiles(db, config.text, config.source);
+    if (!r.backup_path.empty()) log::info("database {}: backup before removing profiles: {}", db.path(), r.backup_path);
     if (r.outcome == ApplyOutcome::applied) {
       log::info("{}: profiles applied ({} row(s) changed)", config.source, r.rows_written);
       for (const auto& c : r.changes) {
@@ -134,16 +136,44 @@ bool Daemon::load(const Config& config, bool first) {
         pending_events_.push_back("profiles: " + c);
       }
     }
-    ready = prepare(config, load_profiles(*db_));  // as stored, with the rows' ids
+    ready = prepare(config, load_profiles(db));  // as stored, with the rows' ids
   }
+  out = std::move(ready);
+  return true;
+}
+
+bool Daemon::load(const Config& config, bool first) {
+  std::optional<Prepared> ready;
+  bool ok = false;
+  const bool ran = with_db(
+      [&](db::Db& db) {
+        if (first) {  // at the start, a database error is the start's to tell (its exit code)
+          ok = load_with(db, config, first, ready);
+          return;
+        }
+        try {
+          ok = load_with(db, config, first, ready);
+        } catch (const std::exception& e) {
+          refusal_ = e.what();
+          ok = false;
+        }
+      },
+      first ? std::chrono::milliseconds(0) : db_wait());
+  if (!ran) {
+    refusal_ = fmt::format("the database did not take the profiles within {} ms (a slow or busy card): send SIGHUP "
+                           "again",
+                           db_wait().count());
+    return false;
+  }
+  if (!ok || !ready) return false;
   // Schedules, and every log line from here on, are in the site's local time. Only when it
   // changes: setenv while the pollers' threads may read the environment is a race (setenv(3) is
   // MT-Unsafe), and a reload that keeps the zone should not touch it.
-  if (const char* tz = std::getenv("TZ"); !tz || ready.profiles.site.timezone != tz) {
-    setenv("TZ", ready.profiles.site.timezone.c_str(), 1);
+  if (const char* tz = std::getenv("TZ"); !tz || ready->profiles.site.timezone != tz) {
+    setenv("TZ", ready->profiles.site.timezone.c_str(), 1);
     tzset();
   }
-  commit(std::move(ready));
+  commit(std::move(*ready));
   return true;
 }
 
@@ -205,6 +235,7 @@ void Daemon::reload() {
     return;
   }
   config_ = next;
+  if (recorder_) recorder_->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
   if (!config_.uplink.enabled) mqtt_health_.bridges.clear();
   uplink_state_at_.reset();  // the next publish says the state under the topics in force
   if (metrics_changed) {

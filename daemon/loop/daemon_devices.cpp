@@ -44,26 +44,33 @@ void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
 // safety.charge_block_action (daemon/loop/charge_block.hpp), built with the devices.
 void Daemon::build_charge_limits() {
   charge_block_.clear();
-  if (config_.dry_run || options_.once || !db_) return;
+  if (config_.dry_run || options_.once || (!db_ && !recorder_)) return;
   std::map<std::string, ChargeLimitRow> rows;
-  try {
-    rows = load_charge_limits(*db_);
-  } catch (const db::Error& e) {
-    log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", e.what());
-  }
+  std::string failed;
+  const bool read = with_db(
+      [&](db::Db& db) {
+        try {
+          rows = load_charge_limits(db);
+        } catch (const db::Error& e) {
+          failed = e.what();
+        }
+      },
+      db_wait());
+  if (!read) failed = "the database did not answer in time";
+  if (!failed.empty()) log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", failed);
   const auto writer = [&](const std::string& name) -> RegisterSwapper* {
     for (auto& w : workers_) {
       if (w->name() == name) return w.get();
     }
     return nullptr;
   };
+  // Each row as it changes, handed to the recorder at once (a block begins or ends a few times a
+  // winter); never written from the cycle.
   charge_block_.build(devices::charge_limits(config_), rows, writer, [this](const std::string& name, const ChargeLimitRow& r) {
-    try {
-      save_charge_limit(*db_, name, r, clock_.wall_s());
-    } catch (const db::Error& e) {
-      log::warn("charge limit {}: cannot record its state ({}); a restart now would not know to put it back", name,
-                e.what());
-    }
+    Records rec;
+    rec.wall_s = clock_.wall_s();
+    rec.charge_limits[name] = r;
+    if (recorder_) recorder_->post(std::move(rec));
   });
   for (const auto& line : charge_block_.resumed()) log::info("{}", line);
   for (const auto& line : charge_block_.orphaned()) log::warn("{}", line);

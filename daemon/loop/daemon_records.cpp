@@ -51,7 +51,7 @@ void Daemon::record_event(const std::string& kind, const std::string& load_id, c
     if (snap->load_w) e.load_w = snap->load_w->value;
     if (const auto* t = source_at(snap->battery_temp_c, decision_.charge_temp_source)) e.temp_c = t->reading->value;
   }
-  if (store_) store_->add_event(e);
+  records_.events.push_back(e);  // handed to the recorder with this cycle's records
   ++loop_.events;
   send_event(kind, e.load_id.value_or(""), r, e.detail, wall_now);
 }
@@ -67,7 +67,8 @@ void Daemon::send_event(const std::string& kind, const std::string& load_id, con
   }
   if (event_outbox_.size() >= kEventOutbox) {
     event_outbox_.pop_front();
-    if (++events_unsent_ == 1 || events_unsent_ % 100 == 0) {
+    loop_.events_unsent = ++events_unsent_;
+    if (events_unsent_ == 1 || events_unsent_ % 100 == 0) {
       log::warn("events: {} not sent to the broker (more than {} waited for it); the store has them", events_unsent_,
                 kEventOutbox);
     }
@@ -128,49 +129,70 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
   s.journal_header = journal_header_;
   s.journal_lines = std::move(journal_lines_);
   journal_lines_.clear();
-  store_->add_sample(wall_now, s);
+  records_.samples.emplace_back(wall_now, std::move(s));
   for (const auto& l : loads_) {
     const auto it = rows_.find(l.state_key);
     const bool ov = override_changed_.count(l.state_key) > 0;
     LoadStateRow row = persist_load(l.state_key, state_of(state_, l), it == rows_.end() ? nullptr : &it->second, now,
                                     wall_now, ov);
-    store_->set_load_state(row);
-    rows_[l.state_key] = row;
+    // Only a row that changed goes over (the store compares again with what it wrote).
+    if (it == rows_.end() || !(it->second == row)) records_.states[l.state_key] = row;
+    rows_[l.state_key] = std::move(row);
   }
   override_changed_.clear();
-  try {
-    store_->flush(wall_now);
-    if (now - last_prune_ >= std::chrono::hours(1)) {
-      store_->prune(wall_now, config_.telemetry_days, config_.events_days, 500, config_.journal_days);
-      last_prune_ = now;
+  records_.wall_s = wall_now;
+  // Never waits on the disk: a merge under the recorder's mutex.
+  if (recorder_) recorder_->post(std::exchange(records_, {}));
+}
+
+// What the recorder had to say since the last cycle, and its figures for status and metrics.
+void Daemon::tell_recorder(std::int64_t wall) {
+  if (!recorder_) return;
+  recorder_stats_ = recorder_->stats();
+  loop_.store_queued = recorder_stats_.queued;
+  loop_.store_errors = recorder_stats_.errors;
+  loop_.events_unstored = recorder_stats_.events_lost;
+  loop_.samples_unstored = recorder_stats_.samples_lost + recorder_stats_.store_dropped;
+  loop_.store_write_s = recorder_stats_.writing_s;
+  for (auto& n : recorder_->take_notes()) {
+    switch (n.kind) {
+      case RecorderNote::Kind::store_failing:
+        log::warn("{}", n.text);
+        store_alarmed_ = true;
+        // On MQTT only: the store is what cannot take it.
+        send_event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+      case RecorderNote::Kind::store_ok:
+        log::info("{}", n.text);
+        if (std::exchange(store_alarmed_, false)) event("alarm_end", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+      case RecorderNote::Kind::lost:
+        log::warn("{}", n.text);
+        event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+      case RecorderNote::Kind::database_file:
+        log::error("{}", n.text);
+        event("alarm", "", {rules::ReasonCode::none}, "database_file: " + n.text, wall);
+        break;
+      case RecorderNote::Kind::info:
+        log::warn("{}", n.text);
+        break;
     }
-  } catch (const db::Error& e) {
-    // Disk full, read-only or locked: control goes on, the queue waits for the next try.
-    ++loop_.store_errors;
-    log::warn("{} ({} item(s) kept queued)", e.what(), store_->queued());
-    send_event("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now);
   }
 }
 
-void Daemon::check_database_file() {
-  // One stat(2) a cycle: a few microseconds, and the alarm comes within a cycle.
-  if (!db_file_) return;
-  struct stat st {};
-  const bool gone = ::stat(config_.database_path.c_str(), &st) != 0;
-  const bool replaced = !gone && std::make_pair(st.st_dev, st.st_ino) != *db_file_;
-  if (!gone && !replaced) {
-    if (db_file_alarmed_) log::info("database {}: the file is back", config_.database_path);
-    db_file_alarmed_ = false;
-    return;
-  }
-  if (db_file_alarmed_) return;
-  db_file_alarmed_ = true;
-  const std::string what = fmt::format(
-      "database {} was {} while shackd runs: what is written now goes to the old file and is lost at the next "
-      "start; restore it from a backup, or restart shackd to begin a new one",
-      config_.database_path, gone ? "deleted" : "replaced");
-  log::error("{}", what);
-  event("alarm", "", {rules::ReasonCode::none}, "database_file: " + what, clock_.wall_s());
+std::chrono::milliseconds Daemon::db_wait() const {
+  // A reload's profiles or a setting from MQTT wait this long at most for the recorder to take
+  // them up (behind a slow write); then they are refused and said so.
+  return std::clamp<std::chrono::milliseconds>(config_.interval / 2, std::chrono::milliseconds(100),
+                                               std::chrono::milliseconds(1000));
+}
+
+bool Daemon::with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound) {
+  if (recorder_) return recorder_->call(f, bound);
+  if (!db_) return false;
+  f(*db_);
+  return true;
 }
 
 void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
@@ -199,20 +221,38 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
   }
   const std::string counting = energy_.day();
   const auto finished = energy_.tick(*day, now, draws);
-  if (!store_) return;
   if (finished) {
-    for (const auto& [id, e] : finished->totals) store_->set_energy(finished->day, id, e);
+    for (const auto& [id, e] : finished->totals) records_.energy[{finished->day, id}] = e;
   }
-  if (energy_.day() != counting) {
+  if (energy_.day() != counting && recorder_) {
     // A new day, or the first trusted date after a start (a Pi without a clock waits for NTP):
-    // carry on from what is stored for it rather than write a fresh count over it.
-    try {
-      if (auto stored = store_->energy_on(*day); !stored.empty()) energy_.restore(*day, std::move(stored));
-    } catch (const db::Error& e) {
-      log::warn("energy of {}: cannot read what is stored ({}); counting from now", *day, e.what());
+    // carry on from what is stored for it rather than write a fresh count over it. Read by the
+    // recorder; what this process counted meanwhile is added to it when it arrives.
+    auto mail = energy_mail_;
+    recorder_->post_task([mail, d = *day](db::Db&, RuntimeStore& store) {
+      auto stored = store.energy_on(d);
+      std::lock_guard l(mail->m);
+      mail->stored = std::make_pair(d, std::move(stored));
+    });
+  }
+  {
+    std::lock_guard l(energy_mail_->m);
+    if (energy_mail_->stored) {
+      auto [stored_day, stored] = std::move(*energy_mail_->stored);
+      energy_mail_->stored.reset();
+      if (stored_day == energy_.day() && !stored.empty()) {
+        for (const auto& [id, e] : energy_.totals()) {
+          LoadEnergy& t = stored[id];
+          t.wh += e.wh;
+          t.on_s += e.on_s;
+          t.metered_s += e.metered_s;
+          t.unrated_s += e.unrated_s;
+        }
+        energy_.restore(stored_day, std::move(stored));
+      }
     }
   }
-  for (const auto& [id, e] : energy_.totals()) store_->set_energy(energy_.day(), id, e);
+  for (const auto& [id, e] : energy_.totals()) records_.energy[{energy_.day(), id}] = e;
 }
 
 }  // namespace shackd

@@ -227,6 +227,14 @@ std::string loop_json(const LoopStats& s) {
   out += std::to_string(s.mqtt_refused);
   json_out::key(out, "log_lost");
   out += std::to_string(s.log_lost);
+  json_out::key(out, "events_unstored");
+  out += std::to_string(s.events_unstored);
+  json_out::key(out, "samples_unstored");
+  out += std::to_string(s.samples_unstored);
+  json_out::key(out, "events_unsent");
+  out += std::to_string(s.events_unsent);
+  json_out::key(out, "store_write_s");
+  json_out::number(out, s.store_write_s, 1);
   out += '}';
   return out;
 }

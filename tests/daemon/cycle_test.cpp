@@ -109,6 +109,7 @@ struct Site {
     for (int i = 0; i < n; ++i) {
       clock.step(step);
       daemon->cycle();
+      REQUIRE(daemon->settle());  // the recorder's thread has written what the cycle handed it
     }
   }
   // The last payload sent on `topic`, "" if none.

@@ -8,7 +8,9 @@
 #include <stdexcept>
 
 #include "daemon/loop/daemon.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "tests/support/fake_site.hpp"
+#include "tests/support/gated_vfs.hpp"
 
 using test::FakeSite;
 
@@ -105,4 +107,46 @@ TEST_CASE("safety core: a load whose switch step throws leaves every other load 
   CHECK(s.pings() == pings + ran - 1);
   const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
   CHECK(loop["unswitched"].get<int>() >= 1);
+}
+
+// The red team's slow card (issue 44: every write of the running daemon delayed 3 s stopped every
+// cycle and watchdog ping for 15 s and more), in process: every write of the database waits at
+// a gate the test holds shut for as long as it likes. The loop's own thread never writes, so it
+// never waits: the OFF at the shutdown crossing leaves in its cycle, every cycle pings, and once
+// the gate opens the history holds every event.
+TEST_CASE("safety core: a store whose every write blocks delays no cycle, relay or ping; the history catches up") {
+  test::GatedVfs card;  // the default VFS while it lives: the daemon's database goes through it
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  const auto loop_thread = std::this_thread::get_id();
+  card.forget_writers();
+  card.close_gate();
+  s.settle = false;  // the recorder is held: nothing waits for it
+  const int pings = s.pings();
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);  // the shutdown crossing: an OFF, alarms, events to store
+  s.cycles(1);
+  CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
+  s.cycles(120);  // two minutes of cycles behind a card that takes no write
+  CHECK(s.pings() == pings + 121);
+  // The recorder is the one waiting at the gate, and what it holds is counted.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (card.waiting() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  CHECK(card.waiting() == 1);
+  CHECK_FALSE(card.wrote_from(loop_thread));  // not one write from the loop's thread
+  CHECK(s.daemon->loop_stats().store_queued > 0);
+  const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
+  CHECK(loop["store_queued"].get<int>() > 0);
+  card.open_gate();
+  REQUIRE(s.daemon->settle());
+  s.settle = true;
+  s.cycles(1);
+  CHECK(card.timeouts() == 0);  // no write had to wait out the gate's bound
+  // Every event this process recorded is in the database, in order.
+  shackd::db::Db db((s.dir / "shackd.db").string());
+  CHECK(db.scalar_int("SELECT count(*) FROM events") == static_cast<std::int64_t>(s.daemon->loop_stats().events));
+  CHECK(db.scalar_int("SELECT count(*) FROM events WHERE kind = 'actuation' AND commanded_on = 0") >= 1);
+  CHECK(s.daemon->loop_stats().events_unstored == 0);
 }

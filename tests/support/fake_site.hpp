@@ -69,6 +69,7 @@ struct FakeSite {
   ScriptedDevice* gx = nullptr;
   FakeBroker broker;
   bool fail_devices = false, fail_mqtt = false;  // the factories throw
+  bool settle = true;  // cycles() waits for the recorder after each cycle
   int devices_made = 0;
   std::vector<std::string> notified;  // sd_notify's messages
   std::unique_ptr<shackd::Daemon> daemon;
@@ -113,6 +114,9 @@ struct FakeSite {
     for (int i = 0; i < n; ++i) {
       clock.step(1000ms);
       daemon->cycle();
+      // The recorder's thread has written what the cycle handed it (tests read the database):
+      // unless a test holds the store back on purpose.
+      if (settle && !daemon->settle()) throw std::runtime_error("the recorder did not settle within 10 s");
     }
   }
   void set_battery(double v) {
