@@ -267,6 +267,11 @@ void Recorder::Shared::write(Records&& batch, std::deque<Task>&& todo, bool stop
   for (const auto& [at, sample] : batch.samples) store->add_sample(at, sample);
   for (const auto& [id, row] : batch.states) store->set_load_state(row);
   for (const auto& [key, e] : batch.energy) store->set_energy(key.first, key.second, e);
+  {
+    // What waits for this write is queued too: status shows a store that falls behind.
+    std::lock_guard l(m);
+    stats.queued = store->backlog();
+  }
   for (const auto& [name, row] : batch.charge_limits) {
     try {
       save_charge_limit(*db, name, row, wall_s);
