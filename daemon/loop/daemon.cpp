@@ -412,6 +412,7 @@ void Daemon::cycle() {
     guarded(SideJob::publish, [&] {
       publish(snap_, now, publish_all_);
       publish_all_ = false;
+      pump_events();
     });
     guarded(SideJob::persist, [&] {
       persist(snap_, now, wall);
@@ -454,6 +455,8 @@ void Daemon::shutdown() {
     recorder_->stop(std::chrono::seconds(8));
     for (const auto& n : recorder_->take_notes()) log::warn("{}", n.text);
   }
+  outbox_.pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
+  outbox_.set_link(nullptr);
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
   miners_.clear();

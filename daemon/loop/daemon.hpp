@@ -24,6 +24,7 @@
 #include "daemon/metrics/server.hpp"
 #include "daemon/miners/soft_stop.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
+#include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/recorder/recorder.hpp"
 #include "daemon/site/energy.hpp"
@@ -222,8 +223,7 @@ class Daemon {
                   const std::string& detail, std::int64_t wall_now);
   // The uplink's state (<prefix>/site/<id>/state) when due; a bridge's $SYS state.
   void publish_uplink_state(const CycleView& v, rules::SteadyTime now, bool everything);
-  void publish_event_text(const std::string& text);
-  void flush_event_outbox();
+  void pump_events();
   bool handle_bridge_state(const std::string& topic, const std::string& payload);
   // The site's id for the fleet: site.id, else the one fixed in the database.
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
@@ -272,6 +272,9 @@ class Daemon {
   std::map<std::string, std::set<std::string>> told_unavailable_;  // per device (log_map_changes)
   std::unique_ptr<drivers::mqtt::Link> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
+  // Every event goes out through it, in order, each message confirmed (issue 49). After mqtt_:
+  // destroyed first, its thread gone before the link it sends on.
+  EventOutbox outbox_;
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;
   std::vector<std::string> pending_events_;
@@ -312,11 +315,6 @@ class Daemon {
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
   std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids
   std::uint64_t event_seq_ = 0;      // the last event's `seq`
-  // Events made while the broker was not there (the start's own, an outage's), sent in order once
-  // it is: the uplink's consumer then sees every seq. Bounded: the oldest go first past it.
-  static constexpr std::size_t kEventOutbox = 1000;
-  std::deque<std::string> event_outbox_;
-  std::uint64_t events_unsent_ = 0;  // dropped from a full outbox
   std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state
   LoopStats loop_;
 };

@@ -252,6 +252,7 @@ void Daemon::reload() {
   }
   if (mqtt.link) {
     if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));
+    outbox_.set_link(mqtt.link.get());  // before the old link goes: the outbox's thread uses it
     relays_ = std::move(mqtt.relays);
     mqtt_ = std::move(mqtt.link);
     mqtt_->start();

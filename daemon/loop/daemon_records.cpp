@@ -61,30 +61,27 @@ void Daemon::send_event(const std::string& kind, const std::string& load_id, con
   // Numbered whether or not it reaches a broker: a gap in `seq` says an event was lost on the way.
   const EventId id{fleet_site_id(), run_ms_, ++event_seq_};
   std::string text = event_json(kind, load_id, r, detail, wall_now, &id);
-  if (seams_.publish || (mqtt_ && mqtt_->connected() && event_outbox_.empty())) {
-    publish_event_text(text);
+  std::vector<EventOutbox::Message> messages{{config_.mqtt.prefix + "/event", text}};
+  if (config_.uplink.enabled) messages.push_back({uplink_topic(config_.mqtt.prefix, fleet_site_id(), "event"), text});
+  if (seams_.publish) {  // a test's recording publisher: no broker to confirm anything
+    for (const auto& m : messages) mqtt_publish(m.topic, m.payload, false);
     return;
   }
-  if (event_outbox_.size() >= kEventOutbox) {
-    event_outbox_.pop_front();
-    loop_.events_unsent = ++events_unsent_;
-    if (events_unsent_ == 1 || events_unsent_ % 100 == 0) {
-      log::warn("events: {} not sent to the broker (more than {} waited for it); the store has them", events_unsent_,
-                kEventOutbox);
+  // In order, confirmed one by one, at the pace the link keeps them in flight (outbox.hpp).
+  outbox_.push(std::move(messages));
+}
+
+// The outbox's figures once a cycle; its losses told (they are in the database all the same).
+void Daemon::pump_events() {
+  outbox_.pump();
+  const auto st = outbox_.stats();
+  if (st.dropped != loop_.events_unsent) {
+    const auto before = loop_.events_unsent;
+    loop_.events_unsent = st.dropped;
+    if (before == 0 || st.dropped / 100 != before / 100) {
+      log::warn("events: {} not sent to the broker (more than {} waited for it); the store has them", st.dropped,
+                EventOutbox::kLimit);
     }
-  }
-  event_outbox_.push_back(std::move(text));
-}
-
-void Daemon::publish_event_text(const std::string& text) {
-  mqtt_publish(config_.mqtt.prefix + "/event", text, false);
-  if (config_.uplink.enabled) mqtt_publish(uplink_topic(config_.mqtt.prefix, fleet_site_id(), "event"), text, false);
-}
-
-void Daemon::flush_event_outbox() {
-  while (!event_outbox_.empty() && mqtt_ && mqtt_->connected()) {
-    publish_event_text(event_outbox_.front());
-    event_outbox_.pop_front();
   }
 }
 

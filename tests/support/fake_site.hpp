@@ -70,6 +70,7 @@ struct FakeSite {
   FakeBroker broker;
   bool fail_devices = false, fail_mqtt = false;  // the factories throw
   bool settle = true;  // cycles() waits for the recorder after each cycle
+  std::string broker_uri;  // set before start(): paho to this broker instead of the FakeBroker
   int devices_made = 0;
   std::vector<std::string> notified;  // sd_notify's messages
   std::unique_ptr<shackd::Daemon> daemon;
@@ -78,7 +79,7 @@ struct FakeSite {
   // `base`: the site's config (kFakeSiteConfig, or a test's edit of it).
   explicit FakeSite(const std::string& extra = "",
                     std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner = {},
-                    const std::string& base = kFakeSiteConfig) {
+                    const std::string& base = kFakeSiteConfig, bool events_thread = false) {
     char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
     dir = mkdtemp(tmpl);
     write_config(base + extra);
@@ -94,11 +95,17 @@ struct FakeSite {
                    {"system.pv_w", 3000}, {"system.load_w", 400}};
       return d;
     };
-    seams.make_mqtt = [this](const drivers::mqtt::ClientConfig&) -> std::unique_ptr<drivers::mqtt::Link> {
+    seams.make_mqtt = [this](const drivers::mqtt::ClientConfig& c) -> std::unique_ptr<drivers::mqtt::Link> {
       if (fail_mqtt) throw std::runtime_error("the test's MQTT factory failed");
+      if (!broker_uri.empty()) {  // a real broker (tests/support/broker.hpp) through paho
+        auto real = c;
+        real.uri = broker_uri;
+        return std::make_unique<drivers::mqtt::Client>(real);
+      }
       return std::make_unique<FakeLink>(broker);
     };
     seams.notify = [this](const std::string& m) { notified.push_back(m); };
+    seams.events_thread = events_thread;  // the outbox pumped by the cycle alone, unless asked
     daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{(dir / "shackd.yaml").string(), false, false},
                                               std::move(seams));
   }
