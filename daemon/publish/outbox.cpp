@@ -28,16 +28,25 @@ void EventOutbox::push(std::vector<Message> messages) {
     for (auto& m : messages) q_.push_back({std::move(m), event, 0, false});
     ++events_;
     while (events_ > limit_) {
-      // The oldest event goes, in flight or not: past the limit the newest are kept.
-      const std::uint64_t oldest = q_.front().event;
-      while (!q_.empty() && q_.front().event == oldest) {
-        Entry& e = q_.front();
-        if (e.ticket && !e.acknowledged) {
-          if (link_) link_->forget(e.ticket);
-          --in_flight_;
+      // The oldest event not yet sent goes: those in flight stay until the broker answers or the
+      // connection goes, so that what paho holds for an unanswering broker stays the window.
+      bool erased = false;
+      auto first = q_.begin();
+      while (first != q_.end()) {
+        auto last = first;
+        bool unsent = true;
+        while (last != q_.end() && last->event == first->event) {
+          unsent = unsent && !last->ticket && !last->acknowledged;
+          ++last;
         }
-        q_.pop_front();
+        if (unsent) {
+          q_.erase(first, last);
+          erased = true;
+          break;
+        }
+        first = last;
       }
+      if (!erased) break;  // all in flight: the window is smaller than the limit
       --events_;
       ++dropped_;
     }

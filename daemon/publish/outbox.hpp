@@ -4,8 +4,9 @@
 // most `window` messages the broker has not acknowledged yet, drops a message from its front only
 // once the broker acknowledged it (PUBACK), and sends again from the first unacknowledged one
 // after a connection is lost: QoS 1 is "at least once" and each event carries its id, so a
-// consumer drops a repeat (docs/guide.md, Many sites). Past `limit` events waiting, the oldest go
-// and are counted (`dropped`), logged and shown: they are in the database all the same.
+// consumer drops a repeat (docs/guide.md, Many sites). Past `limit` events waiting, the oldest not
+// yet sent go (those in flight stay: with a broker that never answers, paho holds the window and
+// no more) and are counted (`dropped`), logged and shown: they are in the database all the same.
 //
 // Why a window: shackd sent the outage's events in one burst when the broker came back, and paho
 // refuses a publish past 100 commands it has not yet written (MQTTASYNC_MAX_BUFFERED_MESSAGES,

@@ -3,9 +3,19 @@
 // clock through its seams (tests/support/fake_site.hpp), a FakeLink for MQTT, a real SQLite file.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <stdexcept>
+#include <thread>
 
 #include "daemon/loop/daemon.hpp"
 #include "daemon/store/sqlite.hpp"
@@ -149,4 +159,146 @@ TEST_CASE("safety core: a store whose every write blocks delays no cycle, relay 
   CHECK(db.scalar_int("SELECT count(*) FROM events") == static_cast<std::int64_t>(s.daemon->loop_stats().events));
   CHECK(db.scalar_int("SELECT count(*) FROM events WHERE kind = 'actuation' AND commanded_on = 0") >= 1);
   CHECK(s.daemon->loop_stats().events_unstored == 0);
+}
+
+namespace {
+
+// A miner's API that answers one byte a second, for ever: every connection it accepts gets
+// '{' and then a space each second, never a whole reply.
+class DrippingMiner {
+ public:
+  DrippingMiner() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ::listen(fd_, 16);
+    thread_ = std::thread([this] {
+      std::vector<int> clients;
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 1000) > 0 && (p.revents & POLLIN)) {  // the pace of the fault: a byte a second
+          const int c = ::accept(fd_, nullptr, nullptr);
+          if (c >= 0) clients.push_back(c);
+        }
+        for (const int c : clients) (void)!::send(c, clients.size() == 1 ? "{" : " ", 1, MSG_NOSIGNAL);
+        ++bytes_;
+      }
+      for (const int c : clients) ::close(c);
+    });
+  }
+  ~DrippingMiner() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+  int bytes() const { return bytes_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> bytes_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+// Issue 44's first "done when", every stall at once: a store whose every write blocks, a broker
+// that takes every message and acknowledges none, a miner's API that answers a byte a second (the
+// real worker over TCP), and 20 metrics scrapers hammering the endpoint. The loop pings every
+// cycle, the shutdown OFF goes out in the crossing's cycle, and what the queues could not keep is
+// counted.
+TEST_CASE("safety core: every stall at once: a blocked store, an unacknowledging broker, a dripping miner, 20 scrapers") {
+  test::GatedVfs card;
+  DrippingMiner miner;
+  FakeSite s(fmt::format("miners:\n  primary_s21: {{kind: luxos, host: 127.0.0.1, port: {}, timeout_ms: 1500, poll_s: 2}}\n"
+                         "metrics:\n  listen: 127.0.0.1:0\n",
+                         miner.port()),
+             [](const drivers::miners::MinerConfig& c) { return shackd::make_miner_worker(c); });
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  const auto port = s.daemon->metrics_port();
+  REQUIRE(port);
+  std::atomic<bool> scraping{true};
+  std::atomic<int> scrapes{0};
+  std::vector<std::thread> scrapers;
+  for (int i = 0; i < 20; ++i) {
+    scrapers.emplace_back([&, p = *port] {
+      httplib::Client c("127.0.0.1", p);
+      c.set_read_timeout(2, 0);
+      c.set_connection_timeout(2, 0);
+      while (scraping) {
+        if (const auto r = c.Get("/metrics"); r && r->status == 200) ++scrapes;
+      }
+    });
+  }
+  card.close_gate();
+  s.settle = false;
+  s.broker.acknowledges = false;
+  const std::size_t unacknowledged_from = s.broker.published.size();
+  const int pings = s.pings();
+  int cycles = 0;
+  // 1,200 events' worth of a GX that comes and goes, while nothing is stored or acknowledged.
+  for (; cycles < 1300; ++cycles) {
+    s.gx->answering = cycles % 2 == 1;
+    s.cycles(1);
+  }
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);
+  s.cycles(1);
+  ++cycles;
+  CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
+  CHECK(s.pings() == pings + cycles);
+  const auto& st = s.daemon->loop_stats();
+  CHECK(st.events_unsent > 0);                                   // the outbox's limit, counted
+  CHECK(s.daemon->status_text().find("event(s) not sent") != std::string::npos);
+  CHECK(st.store_queued > 0);                                    // the store behind, shown
+  // At most the window in flight towards a broker that acknowledges nothing.
+  const auto events_out = s.broker.payloads("shack/event", unacknowledged_from).size();
+  CHECK(events_out <= shackd::EventOutbox::kWindow);
+  scraping = false;
+  for (auto& t : scrapers) t.join();
+  CHECK(scrapes > 0);
+  CHECK(miner.bytes() > 0);
+  card.open_gate();
+  REQUIRE(s.daemon->settle());
+  MESSAGE(cycles << " cycles, " << scrapes << " scrapes, " << st.events_unsent << " events not sent, "
+                 << st.store_queued << " records queued for the store");
+}
+
+TEST_CASE("recorder: what waits for a write is merged: states and energy newest-wins, events and samples in order up to their limits") {
+  shackd::Records pending;
+  for (int round = 0; round < 3; ++round) {
+    shackd::Records r;
+    r.wall_s = 1000 + round;
+    for (int i = 0; i < 2; ++i) {
+      shackd::Event e;
+      e.detail = "event " + std::to_string(round * 2 + i);
+      r.events.push_back(e);
+    }
+    r.samples.emplace_back(1000 + round, shackd::TelemetrySample{});
+    shackd::LoadStateRow row;
+    row.load_id = "miner:Primary S21+";
+    row.commanded_on = round % 2 == 0;
+    r.states[row.load_id] = row;
+    r.energy[{"2026-11-23", "miner:Primary S21+"}] = shackd::LoadEnergy{static_cast<double>(round), 0, 0, 0};
+    const auto [events_lost, samples_lost] = shackd::merge_records(pending, std::move(r), 5, 2);
+    CHECK(events_lost == (round == 2 ? 1u : 0u));
+    CHECK(samples_lost == (round == 2 ? 1u : 0u));
+  }
+  CHECK(pending.wall_s == 1002);
+  REQUIRE(pending.events.size() == 5);
+  CHECK(pending.events.front().detail == "event 1");  // the oldest went
+  CHECK(pending.events.back().detail == "event 5");
+  CHECK(pending.samples.size() == 2);
+  CHECK(pending.states.size() == 1);
+  CHECK(pending.states.begin()->second.commanded_on);  // round 2's
+  CHECK(pending.energy.begin()->second.wh == 2);
 }
