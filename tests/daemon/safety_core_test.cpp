@@ -19,6 +19,7 @@
 
 #include "daemon/loop/daemon.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "tests/support/dripping_miner.hpp"
 #include "tests/support/fake_site.hpp"
 #include "tests/support/gated_vfs.hpp"
 
@@ -161,53 +162,6 @@ TEST_CASE("safety core: a store whose every write blocks delays no cycle, relay 
   CHECK(s.daemon->loop_stats().events_unstored == 0);
 }
 
-namespace {
-
-// A miner's API that answers one byte a second, for ever: every connection it accepts gets
-// '{' and then a space each second, never a whole reply.
-class DrippingMiner {
- public:
-  DrippingMiner() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 16);
-    thread_ = std::thread([this] {
-      std::vector<int> clients;
-      while (!stop_) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 1000) > 0 && (p.revents & POLLIN)) {  // the pace of the fault: a byte a second
-          const int c = ::accept(fd_, nullptr, nullptr);
-          if (c >= 0) clients.push_back(c);
-        }
-        for (const int c : clients) (void)!::send(c, clients.size() == 1 ? "{" : " ", 1, MSG_NOSIGNAL);
-        ++bytes_;
-      }
-      for (const int c : clients) ::close(c);
-    });
-  }
-  ~DrippingMiner() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-  int port() const { return port_; }
-  int bytes() const { return bytes_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> bytes_{0};
-  std::thread thread_;
-};
-
-}  // namespace
 
 // Issue 44's first "done when", every stall at once: a store whose every write blocks, a broker
 // that takes every message and acknowledges none, a miner's API that answers a byte a second (the
@@ -216,7 +170,7 @@ class DrippingMiner {
 // counted.
 TEST_CASE("safety core: every stall at once: a blocked store, an unacknowledging broker, a dripping miner, 20 scrapers") {
   test::GatedVfs card;
-  DrippingMiner miner;
+  test::DrippingMiner miner;
   FakeSite s(fmt::format("miners:\n  primary_s21: {{kind: luxos, host: 127.0.0.1, port: {}, timeout_ms: 1500, poll_s: 2}}\n"
                          "metrics:\n  listen: 127.0.0.1:0\n",
                          miner.port()),

@@ -4,6 +4,7 @@
 // "broker" is there. The relay layer, commands, outages and reconnects run on the test's stepped
 // clock, with no broker and no sleeps.
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -24,6 +25,7 @@ struct FakeBroker {
   bool acknowledges = true;
   std::deque<drivers::mqtt::Event> inbound;  // what the daemon's link polls next
   std::vector<Message> published;            // everything the daemon published while up
+  std::function<void(const Message&)> on_publish;  // told of each as it is published (a bench's clock)
   std::set<std::string> subscriptions;
   int links_made = 0;     // built (a reload builds one aside)
   int links_started = 0;  // taken into use
@@ -63,6 +65,7 @@ class FakeLink final : public drivers::mqtt::Link {
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override {
     if (!b_.up) return false;
     b_.published.push_back({topic, payload, qos, retain});
+    if (b_.on_publish) b_.on_publish(b_.published.back());
     return true;
   }
   // A broker that acknowledges takes a message and says so at once; one that does not keeps it

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <string>
 #include <stdexcept>
 #include <thread>
 
@@ -76,6 +77,11 @@ class GatedVfs {
     }
     cv_.notify_all();
   }
+  // Only files whose path contains `part` are slowed (several sites in one process); "": all.
+  void only(std::string part) {
+    std::lock_guard l(m_);
+    only_ = std::move(part);
+  }
   // Each write, sync or truncation takes this long (a tired card), gate or not.
   void set_delay(std::chrono::milliseconds d) {
     std::lock_guard l(m_);
@@ -106,6 +112,7 @@ class GatedVfs {
  private:
   struct File {
     sqlite3_file base;
+    bool slowed;
     sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
   };
   static GatedVfs*& instance() {
@@ -119,6 +126,9 @@ class GatedVfs {
   static GatedVfs& self() { return *instance(); }
   static sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real(); }
 
+  static void pass(sqlite3_file* f) {
+    if (reinterpret_cast<File*>(f)->slowed) self().pass();
+  }
   void pass() {
     std::unique_lock l(m_);
     ++writes_;
@@ -136,6 +146,10 @@ class GatedVfs {
   static int open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out) {
     auto* file = reinterpret_cast<File*>(f);
     file->base.pMethods = nullptr;
+    {
+      std::lock_guard l(self().m_);
+      file->slowed = self().only_.empty() || (name && std::string(name).find(self().only_) != std::string::npos);
+    }
     const int rc = self().real_->xOpen(self().real_, name, file->real(), flags, out);
     if (rc != SQLITE_OK) return rc;
     static sqlite3_io_methods methods = make_methods(file->real()->pMethods->iVersion);
@@ -153,15 +167,15 @@ class GatedVfs {
     };
     m.xRead = [](sqlite3_file* f, void* b, int n, sqlite3_int64 at) { return real(f)->pMethods->xRead(real(f), b, n, at); };
     m.xWrite = [](sqlite3_file* f, const void* b, int n, sqlite3_int64 at) {
-      self().pass();
+      pass(f);
       return real(f)->pMethods->xWrite(real(f), b, n, at);
     };
     m.xTruncate = [](sqlite3_file* f, sqlite3_int64 n) {
-      self().pass();
+      pass(f);
       return real(f)->pMethods->xTruncate(real(f), n);
     };
     m.xSync = [](sqlite3_file* f, int flags) {
-      self().pass();
+      pass(f);
       return real(f)->pMethods->xSync(real(f), flags);
     };
     m.xFileSize = [](sqlite3_file* f, sqlite3_int64* n) { return real(f)->pMethods->xFileSize(real(f), n); };
@@ -189,6 +203,7 @@ class GatedVfs {
   std::condition_variable cv_;
   bool shut_ = false;
   std::chrono::milliseconds delay_{0};
+  std::string only_;
   int waiting_ = 0, timeouts_ = 0;
   long writes_ = 0;
   std::set<std::thread::id> writers_;
