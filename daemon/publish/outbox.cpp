@@ -55,11 +55,13 @@ void EventOutbox::push(std::vector<Message> messages) {
 }
 
 void EventOutbox::pump() {
+  bool busy = false;
   {
     std::lock_guard l(m_);
     pump_locked();
+    busy = in_flight_ > 0;
   }
-  cv_.notify_all();  // the thread takes the acknowledgements from here on
+  if (busy) cv_.notify_all();  // the thread takes the acknowledgements from here on
 }
 
 void EventOutbox::reset_in_flight_locked() {

@@ -17,6 +17,9 @@ using RealClock = std::chrono::steady_clock;
 // become an alarm every cycle (3,600 an hour on the fleet's bridge).
 constexpr auto kRepeatFailure = std::chrono::minutes(10);
 
+// Telemetry samples that wait before the recorder's thread is woken for them alone.
+constexpr std::size_t kSamplesPerWake = 30;
+
 // Waits for `done` with short sleeps, never a timed condition-variable wait: under libfaketime
 // (the demo and the soak) a deadline taken from the faked clock is measured against the real one
 // by glibc's pthread_cond_clockwait and never fires (drivers/mqtt/client.cpp does the same).
@@ -107,6 +110,7 @@ Recorder::~Recorder() {
 
 void Recorder::post(Records&& r) {
   if (r.empty()) return;
+  bool wake = false;
   {
     std::lock_guard l(s_->m);
     const auto [events_lost, samples_lost] =
@@ -114,8 +118,13 @@ void Recorder::post(Records&& r) {
     s_->stats.events_lost += events_lost;
     s_->stats.samples_lost += samples_lost;
     ++s_->posted;
+    // Telemetry alone waits for a few cycles' worth (it is written once a few minutes anyway):
+    // the recorder's thread is not woken every cycle for it. Events, states and charge limits
+    // wake it at once.
+    wake = !s_->pending.events.empty() || !s_->pending.states.empty() || !s_->pending.charge_limits.empty() ||
+           s_->pending.samples.size() >= kSamplesPerWake;
   }
-  s_->cv.notify_one();
+  if (wake) s_->cv.notify_one();
 }
 
 bool Recorder::post_task(Task t) {
@@ -192,6 +201,7 @@ bool Recorder::settle(std::chrono::milliseconds bound) {
     std::lock_guard l(s_->m);
     target = s_->posted;
   }
+  s_->cv.notify_one();  // what post() left for later, now
   return wait_until(
       [&] {
         std::lock_guard l(s_->m);
