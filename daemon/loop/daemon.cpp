@@ -372,6 +372,7 @@ void Daemon::cycle() {
   const auto wall = clock_.wall_s();
   // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
   guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
+  guarded(SideJob::mqtt_in, [&] { take_overrides(); });
   // 3. The snapshot, 4. the rules.
   bool decided = false;
   try {
@@ -399,6 +400,7 @@ void Daemon::cycle() {
   }
   // 7. What this cycle is to say and keep, after the relays.
   guarded(SideJob::poll, [&] { tell_polls(); });
+  guarded(SideJob::mqtt_in, [&] { tell_overrides(); });
   if (decided) {
     guarded(SideJob::journal, [&] { journal_cycle(snap_); });
     guarded(SideJob::alarms, [&] { record_alarms(now, wall); });

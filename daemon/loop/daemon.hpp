@@ -16,6 +16,7 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/config/mqtt_settings.hpp"
+#include "daemon/core/overrides.hpp"
 #include "daemon/loop/charge_block.hpp"
 #include "daemon/devices/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
@@ -169,6 +170,8 @@ class Daemon {
   void handle_mqtt(rules::SteadyTime now);
   void on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
+  void take_overrides();
+  void tell_overrides();
   void handle_setting(const std::string& id, const std::string& field, const std::string& payload);
   void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
   bool apply(rules::SteadyTime now);  // the relays take the decision; false: a load was not switched
@@ -277,6 +280,8 @@ class Daemon {
   EventOutbox outbox_;
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;
+  OverrideInbox overrides_;                       // checked where they came, taken by the core
+  std::vector<OverrideRequest> told_overrides_;   // taken this cycle, told after the relays
   std::vector<std::string> pending_events_;
   std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
   MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect

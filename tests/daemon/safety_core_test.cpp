@@ -256,3 +256,43 @@ TEST_CASE("recorder: what waits for a write is merged: states and energy newest-
   CHECK(pending.states.begin()->second.commanded_on);  // round 2's
   CHECK(pending.energy.begin()->second.wh == 2);
 }
+
+TEST_CASE("overrides: read and checked where they arrive, taken by the core before it decides") {
+  using shackd::OverrideRefusal;
+  using shackd::OverrideRequest;
+  const std::vector<shackd::LoadRef> loads = {
+      {shackd::LoadRef::Kind::miner, 0, "primary_s21", "Primary S21+", "miner:Primary S21+"},
+      {shackd::LoadRef::Kind::fan, 0, "heat_room_fan", "Heat Room fan", "fan:Heat Room"}};
+  const auto now = rules::SteadyTime{} + std::chrono::hours(5);
+  auto r = shackd::read_override(loads, "primary_s2l", "off", now);
+  REQUIRE(std::holds_alternative<OverrideRefusal>(r));
+  CHECK(std::get<OverrideRefusal>(r).why.find("did you mean primary_s21?") != std::string::npos);
+  r = shackd::read_override(loads, "primary_s21", "sideways", now);
+  REQUIRE(std::holds_alternative<OverrideRefusal>(r));
+  CHECK(std::get<OverrideRefusal>(r).load_id == "primary_s21");
+  r = shackd::read_override(loads, "primary_s21", "on 2h", now);
+  REQUIRE(std::holds_alternative<OverrideRequest>(r));
+  const auto& ok = std::get<OverrideRequest>(r);
+  CHECK(ok.state_key == "miner:Primary S21+");
+  CHECK(ok.value.mode == rules::OverrideMode::on);
+  REQUIRE(ok.value.until);
+  CHECK(*ok.value.until == now + std::chrono::hours(2));
+
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  // Taken in the cycle it came in: the decision already follows it.
+  s.broker.message("shack/load/primary_s21/mode/set", "off");
+  s.cycles(1);
+  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK(s.daemon->decision().miners.at(0).reason.code == rules::ReasonCode::override_off);
+  // More than the core's inbox takes in one cycle: the rest refused and counted.
+  const auto dropped = s.daemon->loop_stats().mqtt_dropped;
+  for (std::size_t i = 0; i < shackd::OverrideInbox::kMax + 5; ++i) {
+    s.broker.message("shack/load/primary_s21/mode/set", i % 2 ? "on" : "auto");
+  }
+  s.cycles(1);
+  CHECK(s.daemon->loop_stats().mqtt_dropped == dropped + 5);
+  CHECK(s.daemon->decision().miners.at(0).on);  // the last taken: "on"
+}
