@@ -361,8 +361,10 @@ void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
 // the decision and the relays (alarms, events, the charge block's notes) held the relays back and
 // recorded switches before they were commanded (issue 44).
 void Daemon::cycle() {
+  // A reload that finished on its thread is taken whole here; a signal starts the next.
   guarded(SideJob::reload, [&] {
-    if (signals::reload) reload();
+    finish_reload();
+    begin_reload();
   });
   const auto started = clock_.steady();
   // 1. Read: the devices, and what each miner's worker has for us (never waited for).
@@ -430,7 +432,9 @@ void Daemon::cycle() {
   say_systemd("STATUS=" + status_line());
 }
 
-bool Daemon::settle(std::chrono::milliseconds bound) { return !recorder_ || recorder_->settle(bound); }
+bool Daemon::settle(std::chrono::milliseconds bound) {
+  return reload_job_.settle(bound) && (!recorder_ || recorder_->settle(bound));
+}
 
 void Daemon::say_systemd(const std::string& message) {
   if (seams_.notify) seams_.notify(message);
@@ -447,6 +451,7 @@ void Daemon::shutdown() {
     }
     log::info("shutdown policy miners_off: miners switched off");
   }
+  reload_job_.join();  // a reload under way finishes (its database work goes through the recorder)
   if (recorder_) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());
     records_.wall_s = clock_.wall_s();
@@ -469,6 +474,8 @@ void Daemon::shutdown() {
   retire_metrics();
   for (auto& f : metrics_retiring_) f.wait();
   metrics_retiring_.clear();
+  for (auto& f : links_retiring_) f.wait();
+  links_retiring_.clear();
 }
 
 int Daemon::run() {

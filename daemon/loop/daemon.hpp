@@ -28,9 +28,11 @@
 #include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/recorder/recorder.hpp"
+#include "daemon/reloader/one_job.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
+#include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/store/cycle_journal.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
@@ -101,17 +103,26 @@ class Daemon {
     std::string journal_header;
     std::vector<std::size_t> journal_miners;  // profile indexes of the miners whose draw is journaled
     std::vector<LoadRef> removed;  // loads gone whose relay is still defined: switched off
+    std::set<std::string> defined;  // the relay ids the config defines
+  };
+  struct LoadResult {
+    bool ok = false;
+    std::string refusal;
+    std::optional<Prepared> ready;
+    std::vector<std::string> events;  // the profiles' changes, for the history
   };
   struct MqttSide {
     std::unique_ptr<drivers::mqtt::Link> link;
     std::unique_ptr<drivers::mqtt::RelayManager> relays;
   };
   Prepared prepare(const Config& config, StoredProfiles p) const;
+  void carry_over(Prepared& r) const;
   void commit(Prepared&& r);
+  void take_profiles(Prepared&& ready);
   void switch_off_removed_loads();
   bool load(const Config& config, bool first);  // profiles and mapping from `config`
-  bool load_with(db::Db& db, const Config& config, bool first, std::optional<Prepared>& out);
-  std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config);
+  LoadResult load_with(db::Db& db, const Config& config, bool first) const;
+  std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config) const;
   void start_devices();
   // A miner's own API between its decision and its relay (daemon_miners.cpp).
   struct MinerSide {
@@ -160,12 +171,26 @@ class Daemon {
   void publish_miner(const std::string& id, const MinerSide& m);
   // The miners' own word among the devices' alarms and states: an overheat, and what it does.
   void add_miner_status(drivers::DeviceStatus& out, rules::SteadyTime now) const;
-  MqttSide make_mqtt(const Config& config);
+  // A reload, built aside on the reloader's thread (daemon_config.cpp) and taken whole by the loop.
+  struct ReloadOutcome {
+    std::string refusal;  // not empty: refused, the first reason
+    std::optional<Config> next;
+    bool devices_changed = false, mqtt_changed = false, limits_changed = false, metrics_changed = false;
+    std::vector<std::unique_ptr<PolledDevice>> workers;
+    MqttSide mqtt;
+    std::optional<Prepared> ready;
+    std::vector<std::string> profile_events;
+    std::optional<std::map<std::string, ChargeLimitRow>> charge_rows;  // read when the limits are rebuilt
+  };
+  MqttSide make_mqtt(const Config& config) const;
   void start_mqtt();
   void restore_state();
-  void reload();
+  void begin_reload();
+  ReloadOutcome reload_job(const Config& running) const;
+  void finish_reload();
   void shutdown();
-  void build_charge_limits();
+  void build_charge_limits();  // its rows read from the database first
+  void build_charge_limits(std::map<std::string, ChargeLimitRow> rows);
   void tell_charge_block(std::int64_t wall);
   void handle_mqtt(rules::SteadyTime now);
   void on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now);
@@ -309,6 +334,9 @@ class Daemon {
   bool journal_started_ = true;
   bool publish_all_ = true;
   CyclePublisher publisher_;  // what goes out each cycle, and what need not go again
+  std::unique_ptr<ReloadOutcome> reload_outcome_;    // written by the reloader, taken once it has finished
+  OneJob reload_job_;  // the reloader's thread; after what it writes, so that it is joined first
+  std::vector<std::future<void>> links_retiring_;    // MQTT links a reload replaced, saying goodbye
   std::unique_ptr<metrics::Server> metrics_server_;
   std::vector<std::future<void>> metrics_retiring_;  // servers being shut down (retire_metrics)
   metrics::Collector metrics_collector_;

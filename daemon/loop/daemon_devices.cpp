@@ -10,7 +10,7 @@
 
 namespace shackd {
 
-std::vector<std::unique_ptr<PolledDevice>> Daemon::make_workers(const Config& config) {
+std::vector<std::unique_ptr<PolledDevice>> Daemon::make_workers(const Config& config) const {
   std::vector<std::unique_ptr<PolledDevice>> out;
   for (auto& d : devices::modbus_devices(config)) {
     out.push_back(seams_.make_device ? seams_.make_device(std::move(d)) : std::make_unique<PollWorker>(std::move(d)));
@@ -41,7 +41,8 @@ void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
   }
 }
 
-// safety.charge_block_action (daemon/loop/charge_block.hpp), built with the devices.
+// safety.charge_block_action (daemon/loop/charge_block.hpp), built with the devices: at the
+// start, its rows read through the recorder.
 void Daemon::build_charge_limits() {
   charge_block_.clear();
   if (config_.dry_run || options_.once || (!db_ && !recorder_)) return;
@@ -58,6 +59,12 @@ void Daemon::build_charge_limits() {
       db_wait());
   if (!read) failed = "the database did not answer in time";
   if (!failed.empty()) log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", failed);
+  build_charge_limits(std::move(rows));
+}
+
+void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
+  charge_block_.clear();
+  if (config_.dry_run || options_.once) return;
   const auto writer = [&](const std::string& name) -> RegisterSwapper* {
     for (auto& w : workers_) {
       if (w->name() == name) return w.get();

@@ -18,7 +18,7 @@ namespace shackd {
 
 // The MQTT link and the relay manager for `config`, subscribed but not started: built aside, so
 // that a reload can keep the running ones when this throws.
-Daemon::MqttSide Daemon::make_mqtt(const Config& config) {
+Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
   drivers::mqtt::ClientConfig c;
   c.uri = config.mqtt.uri;
   c.client_id = config.mqtt.client_id;

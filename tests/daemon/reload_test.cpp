@@ -50,7 +50,7 @@ TEST_CASE("reload: a throw while building the MQTT side keeps the running link a
   s.fail_mqtt = true;
   const std::size_t from = s.broker.published.size();
   shackd::signals::reload = true;
-  s.cycles(1);
+  s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(refused_with(s, from, "the test's MQTT factory failed"));
   CHECK(s.broker.links_started == 1);
   relays_still_obey(s);
@@ -64,7 +64,7 @@ TEST_CASE("reload: a throw while building the devices keeps the running pollers"
   s.fail_devices = true;
   const std::size_t from = s.broker.published.size();
   shackd::signals::reload = true;
-  s.cycles(1);
+  s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(refused_with(s, from, "the test's device factory failed"));
   CHECK(s.broker.links_started == 1);
   CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));  // the old GX still polled
@@ -80,7 +80,7 @@ TEST_CASE("reload: a refused profiles: section refuses the reload whole, with no
   s.write_config(bad);
   const std::size_t from = s.broker.published.size();
   shackd::signals::reload = true;
-  s.cycles(1);
+  s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(refused_with(s, from, "the profiles: section"));
   for (const auto& e : s.broker.payloads("shack/event", from)) CHECK(e.find("reloaded") == std::string::npos);
   CHECK(s.broker.links_started == 1);

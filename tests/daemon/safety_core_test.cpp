@@ -19,6 +19,7 @@
 
 #include "daemon/loop/daemon.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "daemon/system/signals.hpp"
 #include "tests/support/dripping_miner.hpp"
 #include "tests/support/fake_site.hpp"
 #include "tests/support/gated_vfs.hpp"
@@ -295,4 +296,36 @@ TEST_CASE("overrides: read and checked where they arrive, taken by the core befo
   s.cycles(1);
   CHECK(s.daemon->loop_stats().mqtt_dropped == dropped + 5);
   CHECK(s.daemon->decision().miners.at(0).on);  // the last taken: "on"
+}
+
+// The reloader (issue 44, item 2): a SIGHUP whose profiles must be written while the card takes
+// no write. The reload waits on its own thread; the loop goes on, each cycle pinged; once the
+// card answers, the next cycle takes the reload whole.
+TEST_CASE("safety core: a reload behind a store that takes no write stops no cycle, and is taken once it answers") {
+  test::GatedVfs card;
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  const double start_v = s.daemon->profiles().rules.miners.at(0).start_v;
+  std::string edited = test::kFakeSiteConfig;
+  const std::string at = "      operating_mode: balanced\n";
+  edited.replace(edited.find(at), at.size(), at + "      start_voltage: 51.5\n");
+  s.write_config(edited);
+  card.forget_writers();  // the start's own writes were the loop's thread's
+  card.close_gate();
+  s.settle = false;
+  const int pings = s.pings();
+  shackd::signals::reload = true;
+  s.cycles(30);
+  CHECK(s.pings() == pings + 30);
+  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(start_v));  // not yet taken
+  CHECK_FALSE(card.wrote_from(std::this_thread::get_id()));
+  card.open_gate();
+  REQUIRE(s.daemon->settle());
+  s.settle = true;
+  s.cycles(1);
+  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
+  bool reloaded = false;
+  for (const auto& e : s.broker.payloads("shack/event")) reloaded = reloaded || e.find("reloaded") != std::string::npos;
+  CHECK(reloaded);
 }
