@@ -15,7 +15,7 @@ constexpr double kHouseW = 1500;
 constexpr double kTaperW = 150;  // what a full bank still takes at float
 
 // A full bank at 11:00, the dump load (miners[1]) with a power target 800-3600 W in 200 W steps.
-test::Site full_bank() {
+test::Site bank_with_target() {
   test::Site s;
   s.start_minute = 11 * 60;
   s.p.miners[0].enabled = false;
@@ -73,7 +73,7 @@ struct Plant {
 }  // namespace
 
 TEST_CASE("power target: probes up, twice as far after each raise that held, while the chargers hold PV back; settles under the hidden surplus") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 2600 + kTaperW};  // 2600 W hidden
   plant.run(s, 30min);
   // 800, 900, 1100, 1500, 2300 W in 20 minutes; a step per interval would be at 1300 W.
@@ -97,7 +97,7 @@ TEST_CASE("power target: probes up, twice as far after each raise that held, whi
 }
 
 TEST_CASE("power target: a raise waits for the write limit, and says so") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 3000 + kTaperW};
   while (!s.dump().on) plant.step(s);
   std::optional<rules::SteadyTime> last = s.now;
@@ -124,7 +124,7 @@ TEST_CASE("power target: a raise waits for the write limit, and says so") {
 }
 
 TEST_CASE("power target: a cloud lowers it by what the battery pays, within the lower interval, and it stays on") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 2600 + kTaperW};
   plant.run(s, 90min);
   REQUIRE(*s.dump().target_w == 2600);
@@ -146,7 +146,7 @@ TEST_CASE("power target: a cloud lowers it by what the battery pays, within the 
 }
 
 TEST_CASE("power target: below its minimum it stops, and the target goes with it") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 2600 + kTaperW};
   plant.run(s, 90min);
   REQUIRE(s.dump().on);
@@ -162,7 +162,7 @@ TEST_CASE("power target: below its minimum it stops, and the target goes with it
 }
 
 TEST_CASE("power target: while the chargers track, it follows the measured surplus with hysteresis, not the noise") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   s.monitor_v = 53.8;  // charging, not full: the chargers track
   s.chargers_limiting = 0;
   s.p.miners[1].probe_hidden_surplus = false;
@@ -193,7 +193,7 @@ TEST_CASE("power target: while the chargers track, it follows the measured surpl
 }
 
 TEST_CASE("power target: below its start voltage it eases off a step at a time; its stop voltage still cuts at once") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 2600 + kTaperW};
   plant.run(s, 90min);
   REQUIRE(*s.dump().target_w == 2600);
@@ -211,7 +211,7 @@ TEST_CASE("power target: below its start voltage it eases off a step at a time; 
 }
 
 TEST_CASE("power target: the owner's override runs it at its maximum") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   s.instant();
   s.state.miners[1].override_.mode = rules::OverrideMode::on;
   s.step(10s);
@@ -223,7 +223,7 @@ TEST_CASE("power target: the owner's override runs it at its maximum") {
 TEST_CASE("power target: the house is the load less what the miner says it draws") {
   // The miner ramps: commanded 2600 W, drawing 1200 W. Counting its target would make the house
   // 1400 W too small and the surplus as much too large for the next miner.
-  auto s = full_bank();
+  auto s = bank_with_target();
   s.monitor_v = 53.8;
   s.chargers_limiting = 0;
   s.p.miners[1].probe_hidden_surplus = false;

@@ -4,6 +4,7 @@
 #include "daemon/config/profiles_apply.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/store/profile_store.hpp"
+#include "tests/support/lookups.hpp"
 
 using shackd::ApplyOutcome;
 using shackd::apply_profiles;
@@ -11,12 +12,7 @@ using shackd::apply_profiles;
 namespace {
 std::string profiles_now(shackd::db::Db& db) { return shackd::export_profiles_yaml(shackd::load_profiles(db)); }
 int history_rows(shackd::db::Db& db) { return static_cast<int>(db.scalar_int("SELECT count(*) FROM config_history")); }
-bool any_contains(const std::vector<std::string>& list, const std::string& text) {
-  for (const auto& s : list) {
-    if (s.find(text) != std::string::npos) return true;
-  }
-  return false;
-}
+using test::any_contains;
 }  // namespace
 
 TEST_CASE("a YAML change is applied; the same YAML again writes nothing") {
