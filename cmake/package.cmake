@@ -27,6 +27,9 @@ if(NOT SHACKD_DEB_DISTRIBUTION MATCHES "^(bookworm|trixie)$")
 endif()
 set(SHACKD_DEB_VERSION "${PROJECT_VERSION}-${SHACKD_DEB_RELEASE}")
 
+# `cpack` and `cmake --install` package what is built and build nothing more: a package-only
+# tree (scripts/cross.sh --package) builds shackd and shackd-sim alone, not the test suites.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
 
 # shackd-sim too: "Try your site first" (docs/guide.md) runs an owner's config against it on the Pi.
 install(TARGETS shackd shackd-sim RUNTIME DESTINATION bin)
