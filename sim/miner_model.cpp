@@ -9,7 +9,7 @@
 
 namespace sim {
 
-using nlohmann::json;
+using json = nlohmann::json;
 
 void MinerModel::advance(double dt_s, bool relay_on) {
   if (!relay_on) {

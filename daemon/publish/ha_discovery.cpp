@@ -7,8 +7,10 @@
 
 namespace shackd {
 
+// At namespace scope, not in the anonymous one: a unity batch declares it once per file.
+using json = nlohmann::json;
+
 namespace {
-using nlohmann::json;
 }
 
 std::string slug(const std::string& s) {

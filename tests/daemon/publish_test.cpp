@@ -11,7 +11,7 @@
 #include "daemon/publish/publish.hpp"
 #include "rules/decide.hpp"
 
-using nlohmann::json;
+using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
