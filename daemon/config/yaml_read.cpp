@@ -79,26 +79,49 @@ std::optional<std::size_t> second_document_line(const std::string& text) {
 
 // Every scalar, keys included, is UTF-8 (YAML 1.2 §5.2; JSON, MQTT and Home Assistant need it)
 // and of a sane length: a 50 MB site name is a mistake, not a name.
-void check_text(const YAML::Node& node, const std::string& path, Errors& errors) {
+//
+// The walk goes through aliases (yaml-cpp hands an alias back as the node it names), so a 2 kB
+// "billion laughs" (nine lists of nine aliases to the list before, nine deep: 9^9 scalars, YAML
+// 1.2 §3.2.2.2 allows it) would take minutes and stall a reload on the loop. `budget` counts the
+// nodes visited, aliases each time they are used: past it the config is refused, whatever it
+// holds. A site's config has a few hundred nodes; kMaxConfigNodes is far above any written by hand.
+struct Walk {
+  Errors& errors;
+  std::size_t budget = kMaxConfigNodes;
+  bool over = false;
+};
+
+void check_text(const YAML::Node& node, const std::string& path, Walk& w) {
+  if (w.over) return;
+  if (w.budget == 0) {
+    w.over = true;
+    w.errors.add(path, node,
+                 fmt::format("the config expands to more than {} values, aliases (*name) counted each time they are "
+                             "used: refused (an alias bomb?); write the values out, or use fewer nested aliases",
+                             kMaxConfigNodes));
+    return;
+  }
+  --w.budget;
   if (node.IsScalar()) {
     const std::string& s = node.Scalar();
     if (const auto bad = drivers::text::first_invalid_utf8(s)) {
-      errors.add(path, node, fmt::format("not UTF-8 text (byte 0x{:02X} at byte {} of the value): save the file as UTF-8",
-                                         static_cast<unsigned char>(s[*bad]), *bad + 1));
+      w.errors.add(path, node, fmt::format("not UTF-8 text (byte 0x{:02X} at byte {} of the value): save the file as UTF-8",
+                                           static_cast<unsigned char>(s[*bad]), *bad + 1));
     } else if (s.size() > kMaxScalarBytes) {
-      errors.add(path, node, fmt::format("{} bytes long: at most {}", s.size(), kMaxScalarBytes));
+      w.errors.add(path, node, fmt::format("{} bytes long: at most {}", s.size(), kMaxScalarBytes));
     }
     return;
   }
   if (node.IsMap()) {
     for (const auto& kv : node) {
+      if (w.over) return;
       const std::string key = kv.first.IsScalar() ? drivers::text::clean_utf8(kv.first.Scalar(), 60) : "?";
       const std::string sub = path.empty() ? key : path + "." + key;
-      check_text(kv.first, sub, errors);
-      check_text(kv.second, sub, errors);
+      check_text(kv.first, sub, w);
+      check_text(kv.second, sub, w);
     }
   } else if (node.IsSequence()) {
-    for (std::size_t i = 0; i < node.size(); ++i) check_text(node[i], fmt::format("{}[{}]", path, i), errors);
+    for (std::size_t i = 0; i < node.size() && !w.over; ++i) check_text(node[i], fmt::format("{}[{}]", path, i), w);
   }
 }
 
@@ -120,7 +143,8 @@ std::optional<YAML::Node> parse(const std::string& text, const std::string& sour
     // 1 kB input the config fuzzer found (build-fuzz/artifacts), where Load fails at once.
     YAML::Node root = YAML::Load(text);
     const std::size_t before = errors.list().size();
-    check_text(root, "", errors);
+    Walk walk{errors};
+    check_text(root, "", walk);
     if (errors.list().size() == before) {
       if (const auto bad = drivers::text::first_invalid_utf8(text)) {  // in a comment, say
         errors.add(fmt::format("{} ({}): not UTF-8 text (byte 0x{:02X}): save the file as UTF-8", source,

@@ -225,6 +225,24 @@ expect "a relay topic that is not UTF-8" "relays.primary_s21.topic" $'s/topic: p
 expect "a comment that is not UTF-8" "not UTF-8 text (byte 0xE9): save the file as UTF-8" $'1s/$/ caf\xe9/'
 expect "a second YAML document" "a second YAML document ('---'): shackd reads one" $'---\nsite: {name: other}'
 expect "a 5000-byte site name" "site.name (line 3:9): 5000 bytes long: at most 4096" "s/^  name: e2e/  name: $(printf 'x%.0s' {1..5000})/"
+# A 2 kB YAML alias bomb (nine lists of nine aliases to the list before: 9^9 scalars) is refused
+# at once by check and by run (issue 48: the UTF-8 walk went through aliases and hung both).
+bomb() {
+  printf 'bomb:\n  l0: &l0 ["lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol"]\n'
+  for l in 1 2 3 4 5 6 7 8 9; do
+    p="*l$((l - 1))"
+    printf '  l%s: &l%s [%s, %s, %s, %s, %s, %s, %s, %s, %s]\n' "$l" "$l" "$p" "$p" "$p" "$p" "$p" "$p" "$p" "$p" "$p"
+  done
+}
+{ cat "$dir/good.yaml"; bomb; } >"$dir/bomb.yaml"
+out=$(timeout 20 "$shackd" check --config "$dir/bomb.yaml" 2>&1)
+rc=$?
+[[ $rc -eq 78 ]] && grep -qF "expands to more than 100000 values" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check on an alias bomb: exit $rc: $out"; }
+out=$(timeout 20 "$shackd" run --config "$dir/bomb.yaml" 2>&1)
+rc=$?
+[[ $rc -eq 78 ]] && grep -qF "expands to more than 100000 values" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: run on an alias bomb: exit $rc: $out"; }
 out=$("$shackd" check --config "$dir" 2>&1)
 [[ $? -eq 78 ]] && grep -qF "$dir: is a directory, not a config file" <<<"$out" &&
   passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a directory as --config: $out"; }
