@@ -134,16 +134,44 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
   }
   override_changed_.clear();
   try {
-    store_->flush(wall_now);
+    const FlushStats f = store_->flush(wall_now);
     if (now - last_prune_ >= std::chrono::hours(1)) {
       store_->prune(wall_now, config_.telemetry_days, config_.events_days, 500, config_.journal_days);
       last_prune_ = now;
     }
+    store_writing_again(wall_now, f.rejected);
   } catch (const db::Error& e) {
-    // Disk full, read-only or locked: control goes on, the queue waits for the next try.
+    // Disk full, read-only or locked: control goes on, the queue waits for the next try. An alarm
+    // when it starts and an end when a write goes through, with the count between: not an event
+    // every cycle (3,600 an hour onto a fleet's bridge, issue 48).
     ++loop_.store_errors;
-    log::warn("{} ({} item(s) kept queued)", e.what(), store_->queued());
-    send_event("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now);
+    if (store_failures_++ == 0) {
+      log::warn("{} ({} item(s) kept queued; tried again each cycle, said again when it writes)", e.what(),
+                store_->queued());
+      send_event("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now);
+    } else {
+      log::limited("store_error", log::Level::warn,
+                   fmt::format("{} ({} failed write(s) in a row, {} item(s) queued)", e.what(), store_failures_,
+                               store_->queued()));
+    }
+  }
+}
+
+void Daemon::store_writing_again(std::int64_t wall_now, int rejected) {
+  if (store_failures_ > 0) {
+    const std::string text = fmt::format("store_error: cleared: writing again after {} failed write(s)", store_failures_);
+    log::info("{}", text);
+    send_event("alarm_end", "", {rules::ReasonCode::none}, text, wall_now);
+    store_failures_ = 0;
+  }
+  if (rejected > 0) {
+    // A row the schema refused is dropped alone (RuntimeStore::run_row): said at the first, then
+    // at most a few lines a minute, with the count since the start.
+    const std::string text = fmt::format("store: {} row(s) refused by the database and dropped ({} since the start), "
+                                         "the rest written: {}",
+                                         rejected, store_->rejected(), store_->last_rejection());
+    if (store_->rejected() == rejected) send_event("alarm", "", {rules::ReasonCode::none}, "store_rejected: " + text, wall_now);
+    log::limited("store_rejected", log::Level::warn, text);
   }
 }
 
