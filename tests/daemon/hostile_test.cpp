@@ -198,3 +198,26 @@ TEST_CASE("a database that cannot be written is one alarm and one end with the c
   // What waited is written.
   CHECK(other.scalar_int("SELECT count(*) FROM events WHERE kind = 'override'") >= 1);
 }
+
+// Issue 49: a device whose identity changed (another device behind the address) is an alarm naming
+// both types, raised once and cleared once, as the devices' own alarms are.
+TEST_CASE("a device's identity alarm is a device alarm: raised once, named, cleared when it fits again") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  const std::size_t from = s.broker.published.size();
+  s.gx->identity_alarms = {{"system", "device type changed from 0x0003 (one) to 0x0005 (another): nothing is read", false}};
+  s.cycles(3);
+  s.gx->identity_alarms.clear();
+  s.cycles(2);
+  std::vector<nlohmann::json> seen;
+  for (const auto& e : s.broker.payloads("shack/event", from)) {
+    if (e.find("device_type") != std::string::npos) seen.push_back(nlohmann::json::parse(e));
+  }
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0]["kind"] == "alarm");
+  CHECK(seen[0]["detail"] ==
+        "victron system.device_type: device type changed from 0x0003 (one) to 0x0005 (another): nothing is read");
+  CHECK(seen[1]["kind"] == "alarm_end");
+  CHECK(seen[1]["detail"].get<std::string>().ends_with(" cleared"));
+}
