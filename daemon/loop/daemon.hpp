@@ -270,6 +270,11 @@ class Daemon {
   std::uint64_t events_unsent_ = 0;  // dropped from a full outbox
   std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state
   rules::SteadyTime last_prune_{};
+  // Set: the card could not take the database at the start; the site runs on a copy in memory
+  // (daemon/store/run_database.hpp), and this says so (daemon_records.cpp).
+  std::string db_in_memory_;
+  void database_in_memory(const std::string& why, bool copied);
+  void write_back_database();
   std::uint64_t store_failures_ = 0;  // failed flushes in a row: an alarm at the first, its end at the next write
   void store_writing_again(std::int64_t wall_now, int rejected);
   LoopStats loop_;

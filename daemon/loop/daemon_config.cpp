@@ -205,6 +205,7 @@ void Daemon::reload() {
     return;
   }
   config_ = next;
+  if (!db_in_memory_.empty()) config_.journal_days = 0;  // still in memory: no journal (daemon_records.cpp)
   if (!config_.uplink.enabled) mqtt_health_.bridges.clear();
   uplink_state_at_.reset();  // the next publish says the state under the topics in force
   if (metrics_changed) {

@@ -13,6 +13,7 @@
 #include "daemon/publish/render.hpp"
 #include "daemon/publish/uplink.hpp"
 #include "daemon/store/cycle_journal.hpp"
+#include "daemon/store/run_database.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/text/utf8.hpp"
 
@@ -172,6 +173,28 @@ void Daemon::store_writing_again(std::int64_t wall_now, int rejected) {
                                          rejected, store_->rejected(), store_->last_rejection());
     if (store_->rejected() == rejected) send_event("alarm", "", {rules::ReasonCode::none}, "store_rejected: " + text, wall_now);
     log::limited("store_rejected", log::Level::warn, text);
+  }
+}
+
+void Daemon::database_in_memory(const std::string& why, bool copied) {
+  db_in_memory_ = fmt::format(
+      "database {}: the card cannot take it ({}): controlling the site from a copy in memory ({}); what is "
+      "recorded now is written to the card at the stop if it has room then, else lost. Free space on the card, "
+      "then: systemctl restart shackd",
+      config_.database_path, why.substr(0, why.find('\n')),
+      copied ? "its profiles, loads' states and history as the file holds them" : "a new database: the config's profiles");
+  log::error("{}", db_in_memory_);
+  // Minutes of journal are the bulk of a day's rows: kept out of memory (replay uses minute averages).
+  config_.journal_days = 0;
+}
+
+void Daemon::write_back_database() {
+  std::string why;
+  if (write_back(*db_, config_.database_path, why)) {
+    log::info("database {}: what was recorded in memory is written to the card", config_.database_path);
+  } else {
+    log::error("database {}: what was recorded in memory since the start is lost: the card still cannot take it ({})",
+               config_.database_path, why);
   }
 }
 

@@ -185,7 +185,7 @@ MigrateResult migrate(db::Db& db, const std::vector<Migration>& set, const Migra
   }
   if (options.dry_run || plan.pending.empty()) return result;
 
-  if (plan.db_version > 0) result.backup_path = backup_beside(db, plan.db_version, options.keep_backups);
+  if (plan.db_version > 0 && options.backup) result.backup_path = backup_beside(db, plan.db_version, options.keep_backups);
 
   for (const Migration* m : plan.pending) {
     db::Transaction tx(db);

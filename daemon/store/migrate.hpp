@@ -38,6 +38,7 @@ MigrationPlan plan_migrations(db::Db& db, const std::vector<Migration>& set);
 struct MigrateOptions {
   bool dry_run = false;
   int keep_backups = 3;  // backups taken before migrating a database that holds data
+  bool backup = true;    // false: none (a database in memory, daemon/store/run_database.hpp)
 };
 
 struct MigrateResult {
