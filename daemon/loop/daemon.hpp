@@ -175,6 +175,8 @@ class Daemon {
   // Stops the endpoint listening at once and lets another thread wait for its connections: a
   // reload never waits on a scraper.
   void retire_metrics();
+  // The token file `next` names says another token than the endpoint serves with (rotated in place).
+  bool metrics_token_changed(const Config& next) const;
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);

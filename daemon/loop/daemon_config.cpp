@@ -177,7 +177,7 @@ void Daemon::reload() {
   // storm must not keep the Modbus links down).
   const bool devices_changed = config_.devices != next.devices;
   const bool limits_changed = config_.charge_block_action != next.charge_block_action;
-  const bool metrics_changed = !(config_.metrics == next.metrics);
+  const bool metrics_changed = !(config_.metrics == next.metrics) || metrics_token_changed(next);
   // A miner's link and a stop in progress stay as they are: a half-done soft stop must not be
   // dropped by a SIGHUP. Said, so that nobody waits for a change that is not taken.
   // A power target's range and limits are the profiles' and are taken now.

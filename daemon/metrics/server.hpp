@@ -118,6 +118,7 @@ class Server {
   std::uint64_t refused() const { return refused_.load(); }
   std::uint64_t rejected() const { return rejected_.load(); }
   std::uint64_t dropped() const { return dropped_.load(); }
+  const std::string& bearer_token() const { return options_.bearer_token; }
 
  private:
   struct Conn;

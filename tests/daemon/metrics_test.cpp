@@ -594,3 +594,33 @@ TEST_CASE("metrics: a server with 50 hanging scrapes stops at once") {
   for (const int fd : hanging) ::close(fd);
 }
 
+// Issue 48: a token rotated in place (the same file, a new first line) was not taken by a reload:
+// the old one kept working.
+TEST_CASE("metrics: a token rotated in place is taken at the reload; the old one no longer works") {
+  test::FakeSite site;
+  const auto token_file = (site.dir / "token").string();
+  std::ofstream(token_file) << "old-secret\n";
+  const std::string config =
+      std::string(test::kFakeSiteConfig) + "metrics:\n  listen: 127.0.0.1:0\n  token_file: " + token_file + "\n";
+  site.write_config(config);
+  REQUIRE_FALSE(site.daemon->start().has_value());
+  site.cycles(2);
+  REQUIRE(site.daemon->metrics_port().has_value());
+  const auto status_with = [&](const std::string& token) {
+    httplib::Client c("127.0.0.1", *site.daemon->metrics_port());
+    c.set_read_timeout(5, 0);
+    const auto r = c.Get("/metrics", {{"Authorization", "Bearer " + token}});
+    return r ? r->status : -1;
+  };
+  CHECK(status_with("old-secret") == 200);
+  std::ofstream(token_file) << "new-secret\n";
+  shackd::signals::reload = true;
+  site.cycles(1);
+  CHECK(status_with("old-secret") == 401);
+  CHECK(status_with("new-secret") == 200);
+  // The same token again: nothing restarts (the port stays).
+  const int port = *site.daemon->metrics_port();
+  shackd::signals::reload = true;
+  site.cycles(1);
+  CHECK(site.daemon->metrics_port() == port);
+}
