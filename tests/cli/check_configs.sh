@@ -225,6 +225,10 @@ expect "a relay topic that is not UTF-8" "relays.primary_s21.topic" $'s/topic: p
 expect "a comment that is not UTF-8" "not UTF-8 text (byte 0xE9): save the file as UTF-8" $'1s/$/ caf\xe9/'
 expect "a second YAML document" "a second YAML document ('---'): shackd reads one" $'---\nsite: {name: other}'
 expect "a 5000-byte site name" "site.name (line 3:9): 5000 bytes long: at most 4096" "s/^  name: e2e/  name: $(printf 'x%.0s' {1..5000})/"
+# Issue 48's minor findings, each refused or warned with its rule.
+expect "the same device twice" "devices.solark: 127.0.0.1:5021 unit 1 is devices.solark_b again: the same device read twice would count its PV and load twice" \
+  's/^  solark:$/  solark_b: {kind: solark, transport: tcp, host: 127.0.0.1, port: 5021, max_charge_a: 150}\n  solark:/'
+
 # A 2 kB YAML alias bomb (nine lists of nine aliases to the list before: 9^9 scalars) is refused
 # at once by check and by run (issue 48: the UTF-8 walk went through aliases and hung both).
 bomb() {
