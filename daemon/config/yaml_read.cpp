@@ -57,19 +57,32 @@ std::string line_column(const std::string& text, std::size_t offset) {
   return fmt::format("line {}:{}", line, column);
 }
 
-// The line of a second document's "---" (YAML 1.2 §9.1.2: a marker at the start of a line, never
-// inside a scalar), after content of a first one; nullopt when there is one document.
-std::optional<std::size_t> second_document_line(const std::string& text) {
-  bool content = false;
+// The line of a second document: a "---" (YAML 1.2 §9.1.2: a marker at the start of a line, never
+// inside a scalar) after content of a first one, or content after a "..." that ended the first
+// (§9.1.4: a bare document may follow it); nullopt when there is one document. yaml-cpp's Load
+// reads the first and drops the rest without a word.
+struct SecondDocument {
+  std::size_t line;
+  bool after_end;  // content after a "...", not a "---"
+};
+std::optional<SecondDocument> second_document_line(const std::string& text) {
+  bool content = false, ended = false;
   std::size_t line = 1;
   for (std::size_t i = 0; i < text.size(); ++line) {
     std::size_t end = text.find('\n', i);
     if (end == std::string::npos) end = text.size();
     const std::string_view l(text.data() + i, end - i);
-    const bool marker = l.substr(0, 3) == "---" && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
-    if (marker && content) return line;
+    const auto is_marker = [&](std::string_view m) {
+      return l.substr(0, 3) == m && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+    };
+    const bool marker = is_marker("---");
+    if (marker && content) return SecondDocument{line, false};
     const auto first = l.find_first_not_of(" \t\r");
-    if (!marker && first != std::string_view::npos && l[first] != '#' && l[0] != '%' && l.substr(0, 3) != "...") {
+    const bool text_line = first != std::string_view::npos && l[first] != '#' && l[0] != '%';
+    if (is_marker("...")) {
+      ended = content;
+    } else if (!marker && text_line) {
+      if (ended) return SecondDocument{line, true};
       content = true;
     }
     i = end + 1;
@@ -132,10 +145,14 @@ std::optional<YAML::Node> parse(const std::string& text, const std::string& sour
     errors.add(fmt::format("{}: {} bytes: a config is at most {} bytes", source, text.size(), kMaxConfigBytes));
     return std::nullopt;
   }
-  if (const auto line = second_document_line(text)) {
+  if (const auto second = second_document_line(text)) {
     // Silently reading the first and ignoring the rest would run a config the owner did not write.
-    errors.add(fmt::format("{} (line {}): a second YAML document ('---'): shackd reads one; merge them or remove one",
-                           source, *line));
+    errors.add(second->after_end
+                   ? fmt::format("{} (line {}): text after the end of the YAML document ('...' ends it): shackd would "
+                                 "ignore it; remove the '...' line or what follows",
+                                 source, second->line)
+                   : fmt::format("{} (line {}): a second YAML document ('---'): shackd reads one; merge them or remove one",
+                                 source, second->line));
     return std::nullopt;
   }
   try {

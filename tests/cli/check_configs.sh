@@ -226,6 +226,8 @@ expect "a comment that is not UTF-8" "not UTF-8 text (byte 0xE9): save the file 
 expect "a second YAML document" "a second YAML document ('---'): shackd reads one" $'---\nsite: {name: other}'
 expect "a 5000-byte site name" "site.name (line 3:9): 5000 bytes long: at most 4096" "s/^  name: e2e/  name: $(printf 'x%.0s' {1..5000})/"
 # Issue 48's minor findings, each refused or warned with its rule.
+expect "text after a '...'" "(line 59): text after the end of the YAML document ('...' ends it): shackd would ignore it" \
+  $'...\nsite: {name: other}'
 expect "the same device twice" "devices.solark: 127.0.0.1:5021 unit 1 is devices.solark_b again: the same device read twice would count its PV and load twice" \
   's/^  solark:$/  solark_b: {kind: solark, transport: tcp, host: 127.0.0.1, port: 5021, max_charge_a: 150}\n  solark:/'
 
