@@ -122,6 +122,16 @@ void check_text(const YAML::Node& node, const std::string& path, Walk& w) {
                                            static_cast<unsigned char>(s[*bad]), *bad + 1));
     } else if (s.size() > kMaxScalarBytes) {
       w.errors.add(path, node, fmt::format("{} bytes long: at most {}", s.size(), kMaxScalarBytes));
+    } else if (const auto c = std::find_if(s.begin(), s.end(), [](char x) {
+                 const auto u = static_cast<unsigned char>(x);
+                 return (u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7F;
+               });
+               c != s.end()) {
+      // A NUL ("\0" in double quotes) or another control character: no name, topic or path has
+      // one, and each ends up in MQTT topics, JSON and metrics labels (issue 48: a NUL in
+      // site.name reached a label).
+      w.errors.add(path, node, fmt::format("a control character (0x{:02X}) at byte {} of the value: not text",
+                                           static_cast<unsigned char>(*c), c - s.begin() + 1));
     }
     return;
   }

@@ -228,6 +228,8 @@ expect "a 5000-byte site name" "site.name (line 3:9): 5000 bytes long: at most 4
 # Issue 48's minor findings, each refused or warned with its rule.
 expect "text after a '...'" "(line 59): text after the end of the YAML document ('...' ends it): shackd would ignore it" \
   $'...\nsite: {name: other}'
+expect "a NUL in site.name" "site.name (line 3:9): a control character (0x00) at byte 3 of the value: not text" \
+  's/^  name: e2e/  name: "e2\\0e"/'
 expect "the same device twice" "devices.solark: 127.0.0.1:5021 unit 1 is devices.solark_b again: the same device read twice would count its PV and load twice" \
   's/^  solark:$/  solark_b: {kind: solark, transport: tcp, host: 127.0.0.1, port: 5021, max_charge_a: 150}\n  solark:/'
 
