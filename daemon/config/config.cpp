@@ -243,6 +243,15 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
       if (!c.metrics.token_file.empty() && !c.metrics.enabled) {
         e.add("metrics.token_file", node, "is set but metrics.listen is not: the endpoint is off without an address");
       }
+      // Every address of the machine, without a token: anyone on the site's networks (a guest
+      // Wi-Fi, a neighbour's radio link) reads the site's figures (issue 48: taken without a word).
+      const bool wildcard = c.metrics.host == "0.0.0.0" || c.metrics.host == "::" || c.metrics.host.empty();
+      if (c.metrics.enabled && wildcard && c.metrics.token_file.empty()) {
+        c.device_warnings.push_back(fmt::format(
+            "metrics.listen {}:{} serves the site's figures on every network this machine is on, to anyone: set "
+            "metrics.token_file, or listen on 127.0.0.1 or one address (a VPN's)",
+            c.metrics.host.find(':') != std::string::npos ? "[" + c.metrics.host + "]" : c.metrics.host, c.metrics.port));
+      }
     } else if (section == "readings") {
       for (const auto& [k, v] : yaml::entries(node, "readings", {"pv_w", "load_w", "battery_v", "battery_temp_c"}, e)) {
         if (k == "pv_w") r.strings(v, "readings.pv_w", c.pv_readings);

@@ -232,6 +232,11 @@ expect "a NUL in site.name" "site.name (line 3:9): a control character (0x00) at
   's/^  name: e2e/  name: "e2\\0e"/'
 expect "the same device twice" "devices.solark: 127.0.0.1:5021 unit 1 is devices.solark_b again: the same device read twice would count its PV and load twice" \
   's/^  solark:$/  solark_b: {kind: solark, transport: tcp, host: 127.0.0.1, port: 5021, max_charge_a: 150}\n  solark:/'
+printf 'metrics:\n  listen: 0.0.0.0:9466\n' >"$dir/open.txt"
+cat "$dir/good.yaml" "$dir/open.txt" >"$dir/open.yaml"
+out=$("$shackd" check --config "$dir/open.yaml" 2>&1) &&
+  grep -qF "warning: metrics.listen 0.0.0.0:9466 serves the site's figures on every network this machine is on, to anyone" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: metrics.listen 0.0.0.0 without a token is said: $out"; }
 
 # A 2 kB YAML alias bomb (nine lists of nine aliases to the list before: 9^9 scalars) is refused
 # at once by check and by run (issue 48: the UTF-8 walk went through aliases and hung both).
