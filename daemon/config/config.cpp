@@ -1,6 +1,9 @@
 #include "daemon/config/config.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <fstream>
@@ -456,6 +459,10 @@ std::vector<std::string> check_files(const Config& c) {
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
       errors.push_back(fmt::format("{}: database.path '{}': the directory {} does not exist", c.source,
                                    c.database_path, dir.string()));
+    } else if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0 && errno == EACCES) {
+      // This user (the service's, at its start) cannot create the database or its -wal and -shm.
+      errors.push_back(fmt::format("{}: database.path '{}': {}", c.source, c.database_path,
+                                   permission_problem(dir.empty() ? "." : dir.string(), true)));
     }
   }
   return errors;

@@ -237,6 +237,12 @@ cat "$dir/good.yaml" "$dir/open.txt" >"$dir/open.yaml"
 out=$("$shackd" check --config "$dir/open.yaml" 2>&1) &&
   grep -qF "warning: metrics.listen 0.0.0.0:9466 serves the site's figures on every network this machine is on, to anyone" <<<"$out" &&
   passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: metrics.listen 0.0.0.0 without a token is said: $out"; }
+# The database's directory as the service's user sees it: mktemp's is root's, 0700.
+if [[ $(id -u) -eq 0 ]] && id nobody >/dev/null 2>&1; then
+  out=$("$shackd" check --config "$dir/good.yaml" --as nobody 2>&1)
+  [[ $? -eq 78 ]] && grep -qF "database.path '$dir/none.db': $dir is root:root 0700: nobody may not write in it, the user the service runs as" <<<"$out" &&
+    passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check --as nobody on a directory it cannot write: $out"; }
+fi
 
 # A 2 kB YAML alias bomb (nine lists of nine aliases to the list before: 9^9 scalars) is refused
 # at once by check and by run (issue 48: the UTF-8 walk went through aliases and hung both).
