@@ -66,4 +66,9 @@ MigrateResult migrate(db::Db& db, const std::vector<Migration>& set, const Migra
 // edited: what `shackd run` checks before it touches anything.
 void require_current(db::Db& db, const std::vector<Migration>& set);
 
+// What the database's schema lacks or holds beyond what `set`'s migrations up to its own version
+// make (a table dropped or changed by hand, issue 48: `db check` passed with one gone): one line
+// each, naming the object; empty when they are the same. The migrations are run in memory.
+std::vector<std::string> schema_differences(db::Db& db, const std::vector<Migration>& set);
+
 }  // namespace shackd
