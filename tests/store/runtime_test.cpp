@@ -376,6 +376,32 @@ TEST_CASE("the cycle journal: one text per minute that names its zones, continue
   CHECK(db.scalar_int("SELECT count(*) FROM telemetry") == 2);
 }
 
+// Issue 48: ids made from names collapsed: '#', emoji and blanks all became "x", and "Café Ñandú"
+// became caf_and, so that two sites could share one topic tree at a central broker.
+TEST_CASE("a site id from a name keeps what it can say and a hash of what it cannot") {
+  using shackd::site_id_from_name;
+  CHECK(site_id_from_name("Solar Shack") == "solar_shack");  // as before: the ids Home Assistant has
+  CHECK(site_id_from_name("north-ridge.cabin") == "north_ridge_cabin");
+  CHECK(site_id_from_name("Café Ñandú") == "cafe_nandu");
+  CHECK(site_id_from_name("Straße Łódź") == "strasse_lodz");
+  const auto a = site_id_from_name("Shack #1"), b = site_id_from_name("Shack #2");
+  CHECK(a.rfind("shack_1_", 0) == 0);
+  CHECK(a.size() == std::string("shack_1_").size() + 6);
+  CHECK(a != b);
+  const auto house = site_id_from_name("🏠"), tent = site_id_from_name("⛺"), blank = site_id_from_name("   ");
+  CHECK(house.rfind("x_", 0) == 0);
+  CHECK(house != tent);
+  CHECK(blank.rfind("x_", 0) == 0);
+  CHECK(house != blank);
+  for (const auto& id : {a, b, house, tent, blank, site_id_from_name(std::string(200, '#'))}) {
+    CHECK(id.size() <= 64);
+    CHECK(id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos);
+  }
+  // What the table takes (0009's CHECK).
+  test::MigratedDb m;
+  CHECK(shackd::site_identity(m.db, "🏠 Nandú #3", kT0).site_id == site_id_from_name("🏠 Nandú #3"));
+}
+
 TEST_CASE("the site id is fixed at the first start and a rename keeps it") {
   test::MigratedDb m;
   const auto first = shackd::site_identity(m.db, "Solar Shack", kT0);
