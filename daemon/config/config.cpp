@@ -196,8 +196,14 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
       }
     } else if (section == "uplink") {
       c.uplink.enabled = true;
-      for (const auto& [k, v] : yaml::entries(node, "uplink", {"state_interval_s"}, e)) {
+      for (const auto& [k, v] : yaml::entries(node, "uplink", {"state_interval_s", "bridge"}, e)) {
         if (k == "state_interval_s") r.secs(v, "uplink.state_interval_s", 5, 3600, c.uplink.state_interval);
+        if (k == "bridge") {
+          r.text(v, "uplink.bridge", c.uplink.bridge);
+          if (c.uplink.bridge.empty() || c.uplink.bridge.size() > 64 || c.uplink.bridge.find_first_of("/+#") != std::string::npos) {
+            e.add("uplink.bridge", v, "must be the bridge's connection name: 1 to 64 characters, none of / + #");
+          }
+        }
       }
     } else if (section == "database") {
       for (const auto& [k, v] : yaml::entries(node, "database", {"path", "telemetry_days", "events_days", "journal_days"}, e)) {
