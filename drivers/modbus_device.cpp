@@ -264,6 +264,7 @@ ModbusDevice::WriteResult ModbusDevice::swap_register(int unit, std::uint16_t ad
 PollResult ModbusDevice::poll() {
   PollResult out;
   const SteadyTime started = clock_();
+  const bool was_connected = link_.connected();  // else ensure_connected identifies it now
   if (!ensure_connected(started, out)) {
     ++health_.consecutive_failures;
     return out;
@@ -272,7 +273,8 @@ PollResult ModbusDevice::poll() {
   // A unit refused for its identity is asked again each poll: the link is proven alive (a peer
   // that closed is seen, not called connected) and a unit that turns into one that fits is read
   // again at once.
-  if (std::any_of(refused_family_.begin(), refused_family_.end(), [](const std::string& w) { return !w.empty(); }) &&
+  if (was_connected &&
+      std::any_of(refused_family_.begin(), refused_family_.end(), [](const std::string& w) { return !w.empty(); }) &&
       !identify(out)) {
     failed(last_request_.value_or(started), config_.name + ": " + health_.last_error);
     out.errors.push_back(health_.last_error);
