@@ -51,7 +51,7 @@ class StderrCapture {
   std::FILE* file_ = nullptr;
 };
 
-std::size_t count(const std::string& text, const std::string& what) {
+std::size_t occurrences(const std::string& text, const std::string& what) {
   std::size_t n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
@@ -124,8 +124,8 @@ TEST_CASE("the daemon's link drops a bad number and says so once, then once when
   read->next.power_w = 3100;
   CHECK(*link.take().telemetry->power_w == 3100);
   const std::string log = err.text();
-  CHECK(count(log, "miner primary_s21: its API reports power_w") == 1);
-  CHECK(count(log, "miner primary_s21: its API's power_w is in range again") == 1);
+  CHECK(occurrences(log, "miner primary_s21: its API reports power_w") == 1);
+  CHECK(occurrences(log, "miner primary_s21: its API's power_w is in range again") == 1);
   CHECK(link.dropped() == 50);
 }
 
@@ -168,5 +168,5 @@ TEST_CASE("a miner reporting -50 W for 10 minutes leaves every event and telemet
   CHECK(db.scalar_int("SELECT count(*) FROM load_energy WHERE wh < 0") == 0);
   CHECK(db.scalar_int("SELECT count(*) FROM load_energy WHERE load_id = 'miner:Primary S21+'") == 1);
   const std::string log = err.text();
-  CHECK(count(log, "its API reports power_w -50 W is outside 0-7756 W (a LuxOS (Luxor firmware) miner rated 3878 W)") == 1);  // said once
+  CHECK(occurrences(log, "its API reports power_w -50 W is outside 0-7756 W (a LuxOS (Luxor firmware) miner rated 3878 W)") == 1);  // said once
 }
