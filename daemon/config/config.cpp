@@ -1,6 +1,9 @@
 #include "daemon/config/config.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <fstream>
@@ -193,8 +196,14 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
       }
     } else if (section == "uplink") {
       c.uplink.enabled = true;
-      for (const auto& [k, v] : yaml::entries(node, "uplink", {"state_interval_s"}, e)) {
+      for (const auto& [k, v] : yaml::entries(node, "uplink", {"state_interval_s", "bridge"}, e)) {
         if (k == "state_interval_s") r.secs(v, "uplink.state_interval_s", 5, 3600, c.uplink.state_interval);
+        if (k == "bridge") {
+          r.text(v, "uplink.bridge", c.uplink.bridge);
+          if (c.uplink.bridge.empty() || c.uplink.bridge.size() > 64 || c.uplink.bridge.find_first_of("/+#") != std::string::npos) {
+            e.add("uplink.bridge", v, "must be the bridge's connection name: 1 to 64 characters, none of / + #");
+          }
+        }
       }
     } else if (section == "database") {
       for (const auto& [k, v] : yaml::entries(node, "database", {"path", "telemetry_days", "events_days", "journal_days"}, e)) {
@@ -242,6 +251,15 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
       }
       if (!c.metrics.token_file.empty() && !c.metrics.enabled) {
         e.add("metrics.token_file", node, "is set but metrics.listen is not: the endpoint is off without an address");
+      }
+      // Every address of the machine, without a token: anyone on the site's networks (a guest
+      // Wi-Fi, a neighbour's radio link) reads the site's figures (issue 48: taken without a word).
+      const bool wildcard = c.metrics.host == "0.0.0.0" || c.metrics.host == "::" || c.metrics.host.empty();
+      if (c.metrics.enabled && wildcard && c.metrics.token_file.empty()) {
+        c.device_warnings.push_back(fmt::format(
+            "metrics.listen {}:{} serves the site's figures on every network this machine is on, to anyone: set "
+            "metrics.token_file, or listen on 127.0.0.1 or one address (a VPN's)",
+            c.metrics.host.find(':') != std::string::npos ? "[" + c.metrics.host + "]" : c.metrics.host, c.metrics.port));
       }
     } else if (section == "readings") {
       for (const auto& [k, v] : yaml::entries(node, "readings", {"pv_w", "load_w", "battery_v", "battery_temp_c"}, e)) {
@@ -447,6 +465,10 @@ std::vector<std::string> check_files(const Config& c) {
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
       errors.push_back(fmt::format("{}: database.path '{}': the directory {} does not exist", c.source,
                                    c.database_path, dir.string()));
+    } else if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0 && errno == EACCES) {
+      // This user (the service's, at its start) cannot create the database or its -wal and -shm.
+      errors.push_back(fmt::format("{}: database.path '{}': {}", c.source, c.database_path,
+                                   permission_problem(dir.empty() ? "." : dir.string(), true)));
     }
   }
   return errors;

@@ -51,6 +51,9 @@ struct MetricsConfig {
 struct UplinkConfig {
   bool enabled = false;
   std::chrono::seconds state_interval{60};  // <prefix>/site/<id>/state: 1440 a day at 60 s
+  // The bridge's name on $SYS (its mosquitto `connection`); empty: shackd-<site id>, as
+  // contrib/mosquitto/shackd-uplink.conf names it. Another name's state is not taken.
+  std::string bridge;
   bool operator==(const UplinkConfig&) const = default;
 };
 

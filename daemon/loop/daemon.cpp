@@ -17,6 +17,7 @@
 #include "daemon/publish/publish.hpp"
 #include "daemon/publish/render.hpp"
 #include "daemon/store/migrate.hpp"
+#include "daemon/store/run_database.hpp"
 #include "daemon/store/site_identity.hpp"
 #include "daemon/system/exit_codes.hpp"
 #include "daemon/system/log.hpp"
@@ -77,14 +78,21 @@ std::optional<int> Daemon::start() {
     }
   }
   try {
-    db_ = std::make_unique<db::Db>(config_.database_path, db::OpenOptions{.create = true});
-    if (struct stat st{}; ::stat(config_.database_path.c_str(), &st) == 0) db_file_ = std::make_pair(st.st_dev, st.st_ino);
-    const auto m = migrate(*db_, embedded_migrations());
+    // A card that cannot take a write leaves the site controlled from a copy in memory (issue 48).
+    RunDatabase run_db = open_run_database(config_.database_path, embedded_migrations());
+    db_ = std::move(run_db.db);
+    const auto& m = run_db.migrated;
+    if (run_db.in_memory_because) {
+      database_in_memory(*run_db.in_memory_because, run_db.copied_from_file);
+    } else if (struct stat st{}; ::stat(config_.database_path.c_str(), &st) == 0) {
+      db_file_ = std::make_pair(st.st_dev, st.st_ino);
+    }
     if (!m.applied.empty()) log::info("database {}: migrated to schema version {}", config_.database_path, m.applied.back());
     if (m.backup_path) log::info("database {}: backup before migrating: {}", config_.database_path, *m.backup_path);
     if (!load(config_, true)) return kExConfig;
     offer_settings();
     store_ = std::make_unique<RuntimeStore>(*db_);
+    if (!db_in_memory_.empty()) event("alarm", "", {rules::ReasonCode::none}, db_in_memory_, clock_.wall_s());
     const SiteIdentity id = site_identity(*db_, config_.site_name, clock_.wall_s());
     site_id_ = id.site_id;
     if (id.fixed_now) {
@@ -402,6 +410,7 @@ void Daemon::shutdown() {
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
   miners_.clear();
+  if (!db_in_memory_.empty()) write_back_database();
   store_.reset();
   db_.reset();  // the last close checkpoints the WAL
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).

@@ -129,6 +129,8 @@ class Daemon {
   void miner_readings(rules::Snapshot& snap) const;
   // What the miner of `load_id` says it draws, from a fresh read of its API; nullopt without one.
   std::optional<double> miner_draw_w(const std::string& load_id, rules::SteadyTime now) const;
+  // Its profile's power_w, when it has one: the rating its API's numbers are checked against.
+  std::optional<double> miner_rating_w(const std::string& load_id) const;
   void miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool relay_on, bool answering,
                     rules::SteadyTime now);
   void start_miners();
@@ -173,6 +175,8 @@ class Daemon {
   // Stops the endpoint listening at once and lets another thread wait for its connections: a
   // reload never waits on a scraper.
   void retire_metrics();
+  // The token file `next` names says another token than the endpoint serves with (rotated in place).
+  bool metrics_token_changed(const Config& next) const;
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
@@ -268,6 +272,13 @@ class Daemon {
   std::uint64_t events_unsent_ = 0;  // dropped from a full outbox
   std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state
   rules::SteadyTime last_prune_{};
+  // Set: the card could not take the database at the start; the site runs on a copy in memory
+  // (daemon/store/run_database.hpp), and this says so (daemon_records.cpp).
+  std::string db_in_memory_;
+  void database_in_memory(const std::string& why, bool copied);
+  void write_back_database();
+  std::uint64_t store_failures_ = 0;  // failed flushes in a row: an alarm at the first, its end at the next write
+  void store_writing_again(std::int64_t wall_now, int rejected);
   LoopStats loop_;
 };
 

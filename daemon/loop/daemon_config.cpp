@@ -177,7 +177,7 @@ void Daemon::reload() {
   // storm must not keep the Modbus links down).
   const bool devices_changed = config_.devices != next.devices;
   const bool limits_changed = config_.charge_block_action != next.charge_block_action;
-  const bool metrics_changed = !(config_.metrics == next.metrics);
+  const bool metrics_changed = !(config_.metrics == next.metrics) || metrics_token_changed(next);
   // A miner's link and a stop in progress stay as they are: a half-done soft stop must not be
   // dropped by a SIGHUP. Said, so that nobody waits for a change that is not taken.
   // A power target's range and limits are the profiles' and are taken now.
@@ -205,6 +205,7 @@ void Daemon::reload() {
     return;
   }
   config_ = next;
+  if (!db_in_memory_.empty()) config_.journal_days = 0;  // still in memory: no journal (daemon_records.cpp)
   if (!config_.uplink.enabled) mqtt_health_.bridges.clear();
   uplink_state_at_.reset();  // the next publish says the state under the topics in force
   if (metrics_changed) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/loop/daemon.hpp"
+#include "daemon/miners/plausible_link.hpp"
 #include "daemon/system/log.hpp"
 
 namespace shackd {
@@ -25,8 +26,10 @@ void Daemon::start_miners() {
   if (options_.once || config_.dry_run) return;
   for (const auto& c : config_.miners) {
     if (!c.kind) continue;
-    MinerSide side(c, seams_.make_miner ? seams_.make_miner(c) : make_miner_worker(c),
-                   SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)));
+    // Its numbers checked against its kind and rating before anything uses them (issue 48).
+    auto link = std::make_unique<PlausibleLink>(c.load_id, *c.kind, seams_.make_miner ? seams_.make_miner(c) : make_miner_worker(c),
+                                                [this, id = c.load_id] { return miner_rating_w(id); });
+    MinerSide side(c, std::move(link), SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)));
     log::info("miner {}: {} at {}:{}; stops through its API first (idle below {:.0f} W, at most {} s), relay after",
               c.load_id, c.kind->label, c.host, c.port, c.idle_w, c.stop_timeout.count());
     miners_.emplace(c.load_id, std::move(side));
@@ -111,6 +114,13 @@ void Daemon::miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerS
   m.link->send({MinerCommand::target, *m.target_wanted});
   m.target_sent_at = now;
   log::debug("miner {}: sending power target {:.0f} W", l.id, *m.target_wanted);
+}
+
+std::optional<double> Daemon::miner_rating_w(const std::string& load_id) const {
+  for (std::size_t i = 0; i < profiles_.miners.size() && i < profiles_.rules.miners.size(); ++i) {
+    if (profiles_.miners[i].relay_id == load_id && profiles_.rules.miners[i].power_w > 0) return profiles_.rules.miners[i].power_w;
+  }
+  return std::nullopt;
 }
 
 std::optional<double> Daemon::miner_draw_w(const std::string& load_id, rules::SteadyTime now) const {

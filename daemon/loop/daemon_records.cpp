@@ -13,6 +13,7 @@
 #include "daemon/publish/render.hpp"
 #include "daemon/publish/uplink.hpp"
 #include "daemon/store/cycle_journal.hpp"
+#include "daemon/store/run_database.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/text/utf8.hpp"
 
@@ -134,16 +135,66 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
   }
   override_changed_.clear();
   try {
-    store_->flush(wall_now);
+    const FlushStats f = store_->flush(wall_now);
     if (now - last_prune_ >= std::chrono::hours(1)) {
       store_->prune(wall_now, config_.telemetry_days, config_.events_days, 500, config_.journal_days);
       last_prune_ = now;
     }
+    store_writing_again(wall_now, f.rejected);
   } catch (const db::Error& e) {
-    // Disk full, read-only or locked: control goes on, the queue waits for the next try.
+    // Disk full, read-only or locked: control goes on, the queue waits for the next try. An alarm
+    // when it starts and an end when a write goes through, with the count between: not an event
+    // every cycle (3,600 an hour onto a fleet's bridge, issue 48).
     ++loop_.store_errors;
-    log::warn("{} ({} item(s) kept queued)", e.what(), store_->queued());
-    send_event("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now);
+    if (store_failures_++ == 0) {
+      log::warn("{} ({} item(s) kept queued; tried again each cycle, said again when it writes)", e.what(),
+                store_->queued());
+      send_event("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now);
+    } else {
+      log::limited("store_error", log::Level::warn,
+                   fmt::format("{} ({} failed write(s) in a row, {} item(s) queued)", e.what(), store_failures_,
+                               store_->queued()));
+    }
+  }
+}
+
+void Daemon::store_writing_again(std::int64_t wall_now, int rejected) {
+  if (store_failures_ > 0) {
+    const std::string text = fmt::format("store_error: cleared: writing again after {} failed write(s)", store_failures_);
+    log::info("{}", text);
+    send_event("alarm_end", "", {rules::ReasonCode::none}, text, wall_now);
+    store_failures_ = 0;
+  }
+  if (rejected > 0) {
+    // A row the schema refused is dropped alone (RuntimeStore::run_row): said at the first, then
+    // at most a few lines a minute, with the count since the start.
+    const std::string text = fmt::format("store: {} row(s) refused by the database and dropped ({} since the start), "
+                                         "the rest written: {}",
+                                         rejected, store_->rejected(), store_->last_rejection());
+    if (store_->rejected() == rejected) send_event("alarm", "", {rules::ReasonCode::none}, "store_rejected: " + text, wall_now);
+    log::limited("store_rejected", log::Level::warn, text);
+  }
+}
+
+void Daemon::database_in_memory(const std::string& why, bool copied) {
+  db_in_memory_ = fmt::format(
+      "database {}: the card cannot take it ({}): controlling the site from a copy in memory ({}); what is "
+      "recorded now is written to the card at the stop if it has room then, else lost. Free space on the card, "
+      "then: systemctl restart shackd",
+      config_.database_path, why.substr(0, why.find('\n')),
+      copied ? "its profiles, loads' states and history as the file holds them" : "a new database: the config's profiles");
+  log::error("{}", db_in_memory_);
+  // Minutes of journal are the bulk of a day's rows: kept out of memory (replay uses minute averages).
+  config_.journal_days = 0;
+}
+
+void Daemon::write_back_database() {
+  std::string why;
+  if (write_back(*db_, config_.database_path, why)) {
+    log::info("database {}: what was recorded in memory is written to the card", config_.database_path);
+  } else {
+    log::error("database {}: what was recorded in memory since the start is lost: the card still cannot take it ({})",
+               config_.database_path, why);
   }
 }
 

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/energy.hpp"
 
@@ -37,6 +39,19 @@ TEST_CASE("rated, metered and unrated draws, each counted as the load was over t
   // Off for a while: nothing.
   for (int i = 1; i <= 30; ++i) m.tick("2026-11-23", t1 + 1800s + i * 2s, {miner(false)});
   CHECK(m.totals().at("miner:Dump").on_s == doctest::Approx(5400));
+}
+
+// Issue 48: a miner's API said -50 W; the day's energy went negative and load_energy's CHECK failed
+// every store write after it. A meter's word no load can draw is no word: the rating counts.
+TEST_CASE("a metered draw that is negative, NaN or absurd counts as the rating, never below 0") {
+  EnergyMeter m;
+  m.tick("2026-11-23", kT0, {miner(true, -50.0)});
+  for (int i = 1; i <= 1800; ++i) {
+    const double lie = i % 3 == 0 ? -1e9 : (i % 3 == 1 ? std::nan("") : 1e308);
+    m.tick("2026-11-23", kT0 + i * 2s, {miner(true, lie)});
+  }
+  CHECK(m.totals().at("miner:Dump").wh == doctest::Approx(3250));  // an hour on its rating
+  CHECK(m.totals().at("miner:Dump").metered_s == 0);
 }
 
 TEST_CASE("a gap longer than a minute (a stopped process, a suspended Pi) is not charged") {

@@ -8,6 +8,7 @@
 #include "drivers/site_mapping.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
+#include "tests/support/modbus_proxy.hpp"
 #include "tests/support/sim_process.hpp"
 
 using namespace std::chrono_literals;
@@ -297,4 +298,84 @@ TEST_CASE("a temperature sensor whose status word says open circuit: its reading
   CHECK(value(open, "battery.battery_v"));
   sim.ok("set temperature_status 0");
   CHECK(value(victron.poll(), "temp.temp_c") == doctest::Approx(12.5));
+}
+
+// Issue 49: a Deye-family device is identified at every new connection, before anything else is
+// read or written. The proxy answers the type register (holding 0) with 0x0003, a single-phase
+// hybrid, then, after the connection drops, with 0x0005, a three-phase one: shackd reconnected
+// and went on reading (and once writing register 210) with the single-phase map.
+TEST_CASE("a Deye-family unit is identified on every connection: no read or write with a map that does not fit") {
+  test::SimProcess sim;
+  test::ModbusProxy proxy(sim.solark_port(), 0x0003);
+  rules::SteadyTime t{};  // the device's clock: a second a poll, past any backoff
+  drivers::ModbusDevice solark(solark_config(proxy.port()), [&] { return t += 1s; });
+  const auto first = solark.poll();
+  CHECK(first.errors.empty());
+  REQUIRE(value(first, "solark.battery_v"));
+  CHECK(solark.health().identity_alarms.empty());
+
+  // Another device behind the same address after a reconnect.
+  proxy.set_type(0x0005);
+  proxy.drop();
+  proxy.mark();
+  drivers::PollResult after;
+  for (int i = 0; i < 5 && !has_error(after, "which this map does not fit"); ++i) after = solark.poll();
+  REQUIRE(has_error(after, "reads 0x0005, a Deye/Sunsynk low-voltage three-phase hybrid, which this map does not fit"));
+  CHECK_FALSE(value(after, "solark.battery_v"));
+  // The alarm names both types.
+  REQUIRE(solark.health().identity_alarms.size() == 1);
+  const auto& alarm = solark.health().identity_alarms[0];
+  CHECK_FALSE(alarm.warning);
+  CHECK(alarm.unit == "solark");
+  CHECK(alarm.text.find("device type changed from 0x0003 (a Deye/Sunsynk/Sol-Ark single-phase hybrid) to 0x0005 "
+                        "(a Deye/Sunsynk low-voltage three-phase hybrid)") == 0);
+  // A charge block's write is refused, and never reaches the device.
+  const auto w = solark.swap_register(1, 210, 0);
+  CHECK_FALSE(w.error.empty());
+  CHECK(w.error.find("which this map does not fit") != std::string::npos);
+  for (int i = 0; i < 3; ++i) solark.poll();
+  for (const auto& q : proxy.since_mark()) {
+    // Nothing but the type register was asked of it: no read with the single-phase map, no write.
+    CHECK_MESSAGE((q.function == 3 && q.address == 0 && q.count == 1),
+                  "function " << q.function << " at " << q.address << " x" << q.count);
+  }
+  // The health says what it is now, not the 0x0003 of before.
+  REQUIRE(solark.health().identity.size() == 1);
+  CHECK(solark.health().identity[0].find("0x0005") != std::string::npos);
+
+  // Back to a single-phase hybrid: read again at the next poll, and the alarm clears.
+  proxy.set_type(0x0003);
+  const auto back = solark.poll();
+  CHECK(value(back, "solark.battery_v"));
+  CHECK(solark.health().identity_alarms.empty());
+  CHECK(solark.swap_register(1, 210, 150).error.empty());
+
+  // A refused unit whose peer closed is not left "connected" to nobody: it is asked again each
+  // poll, so the close is seen and the next connection identifies it again (it was never read
+  // again, and its health said connected).
+  proxy.set_type(0x0005);
+  solark.poll();
+  const auto reconnects = solark.health().reconnects;
+  proxy.drop();
+  for (int i = 0; i < 3; ++i) solark.poll();
+  CHECK(solark.health().reconnects > reconnects);
+  proxy.set_type(0x0003);
+  CHECK(value(solark.poll(), "solark.battery_v"));
+}
+
+TEST_CASE("a Deye-family unit whose type changes to another that fits is read on, with a warning naming both") {
+  test::SimProcess sim;
+  test::ModbusProxy proxy(sim.solark_port(), 0x0003);
+  rules::SteadyTime t{};
+  drivers::ModbusDevice solark(solark_config(proxy.port()), [&] { return t += 1s; });
+  REQUIRE(value(solark.poll(), "solark.battery_v"));
+  proxy.set_type(0x0200);  // the 16 kW single-phase hybrid: the same map
+  proxy.drop();
+  drivers::PollResult r;
+  for (int i = 0; i < 5 && !value(r, "solark.battery_v"); ++i) r = solark.poll();
+  CHECK(value(r, "solark.battery_v"));
+  REQUIRE(solark.health().identity_alarms.size() == 1);
+  CHECK(solark.health().identity_alarms[0].warning);
+  CHECK(solark.health().identity_alarms[0].text.find("device type is 0x0200 (a Deye/Sunsynk 16 kW single-phase hybrid), "
+                                                     "not 0x0003") == 0);
 }
