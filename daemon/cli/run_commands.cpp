@@ -8,6 +8,7 @@
 
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/cli/once_table.hpp"
+#include "daemon/cli/relay_power_on.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/config/profiles_diff.hpp"
 #include "daemon/config/profiles_yaml.hpp"
@@ -92,13 +93,18 @@ int cmd_once(const std::vector<std::string>& argv) {
 
 int cmd_check(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "--help") {
-    fmt::print("usage: shackd check [--config FILE]\n  Validates the config and the database: every error with its YAML "
-               "path and line.\n  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.\n");
+    fmt::print("usage: shackd check [--config FILE] [--broker]\n  Validates the config and the database: every error with its YAML "
+               "path and line.\n  --broker  also asks each relay over the broker how it powers up after a power cut, and "
+               "warns\n            of one that would switch its load back ON by itself (fix: shackd relays power-on-off)\n"
+               "  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.\n");
     return kExOk;
   }
   std::string path;
+  bool broker = false;
   try {
-    path = parse_args("shackd check", argv, {"--config"}, {}).get("--config", "/etc/shackd/shackd.yaml");
+    const Args a = parse_args("shackd check", argv, {"--config"}, {"--broker"});
+    path = a.get("--config", "/etc/shackd/shackd.yaml");
+    broker = a.has("--broker");
   } catch (const UsageError& e) {
     fmt::print(stderr, "{}\n", e.what());
     return kExUsage;
@@ -150,6 +156,12 @@ int cmd_check(const std::vector<std::string>& argv) {
         for (const auto& w : tls_warnings(*c.config)) fmt::print("warning: {}\n", w);
         for (const auto& id : unused_relays(*c.config, p)) {
           fmt::print("warning: relays.{} is defined but no profile switches it\n", id);
+        }
+        // Read-only: each relay is asked how it powers up (docs/protocols.md §1.6).
+        if (broker) {
+          for (const auto& line : power_on_check_lines(*c.config, survey_power_on(*c.config, {}, false, std::chrono::seconds(10)))) {
+            fmt::print("{}\n", line);
+          }
         }
         const ProfileChanges changes = diff_profiles(before, p);
         if (!changes.empty()) {

@@ -174,7 +174,7 @@ void Daemon::apply(rules::SteadyTime now) {
 void Daemon::record_relay_alarms() {
   if (!relays_) return;
   for (const auto& a : relays_->take_alarms()) {
-    const bool bad = a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
+    const bool bad = a.raised || a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
     log::write(bad ? log::Level::warn : log::Level::info, fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
     event(bad ? "alarm" : "alarm_end", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
   }
@@ -195,6 +195,9 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
                                  .settings = settings_offered_,
                                  .miners = {}};
     for (const auto& w : workers_) discovery->devices.push_back(w->name());
+    const auto& hs = host_.sources();
+    discovery->host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
+                       .storage = !hs.emmc.empty(), .writes = !hs.proc_io.empty()};
     for (const auto& l : loads_) {
       const auto it = miners_.find(l.id);
       if (it == miners_.end()) continue;
@@ -209,6 +212,7 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
   const CycleView view{snap, decision_, state_, profiles_, loads_, relays_.get(), energy_, devices, mqtt_health_, loop_,
                        device_alarms_};
   publisher_.publish(view, discovery, now, everything);
+  publish_host(everything);
   publish_uplink_state(view, now, everything);
 }
 
@@ -310,11 +314,13 @@ void Daemon::cycle() {
   const auto wall = clock_.wall_s();
   // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
   guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
+  guarded(SideJob::alarms, [&] { watch_host(now, wall); });
   // 3. The snapshot, 4. the rules.
   bool decided = false;
   try {
     snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
     miner_readings(snap_);
+    snap_.controller_overheat = host_.shedding();
     guarded(SideJob::journal, [&] { journal_cycle(snap_); });
     rules::decide(snap_, profiles_.rules, state_, decision_);
     state_ = decision_.next;

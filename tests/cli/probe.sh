@@ -45,6 +45,26 @@ check "the Sol-Ark's values" 'grep -qE "^#   battery 52.25 V, 20.0 °C" <<<"$out
 check "the devices: block" 'grep -qE "^    battery_unit: 238$" <<<"$out" && grep -qE "^    charger_units: \[239\]$" <<<"$out" &&
   grep -qE "^    temperature_unit: 24$" <<<"$out"'
 
+# A GX that answers as dbus_modbustcp does (0x0A for a register whose service the unit id lacks:
+# mappings.cpp, DataIterator -> getService -> ServiceError; 0x02 for an address the map lacks):
+# a BMS on 225, solar chargers on 226 and 224 (the Cerbo's VE.Direct ports), a VE.Bus Multi on
+# 227, a temperature sensor on 24. Each one found, and the devices: block names every one shackd
+# reads. (A probe that took 0x0A to 259 for "nothing at this unit id" listed 100 and 225 only.)
+start_sim gx --bms-min-cell-c 12 --more-charger-unit 224 --vebus-unit 227 --battery-v 52.3 --internal-ohm 0 --house-w 0
+out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1); rc=$?
+check "probe exits 0 on a GX with every service (exit $rc)" '[[ $rc -eq 0 ]]'
+check "the BMS on 225" 'grep -qE "^#   unit 225: battery \(a BMS\): 52.30 V" <<<"$out"'
+check "both solar chargers, on 224 and 226" 'grep -qE "^#   unit 224: solar charger" <<<"$out" && grep -qE "^#   unit 226: solar charger" <<<"$out"'
+check "the VE.Bus Multi on 227" 'grep -qE "^#   unit 227: VE.Bus inverter/charger \(not read by shackd\): 52.30 V" <<<"$out"'
+check "the temperature sensor on 24" 'grep -qE "^#   unit  24: temperature sensor" <<<"$out"'
+check "the devices: block gives the site each of them" 'grep -qE "^    battery_unit: 225$" <<<"$out" &&
+  grep -qE "^    charger_units: \[224, 226\]$" <<<"$out" && grep -qE "^    temperature_unit: 24$" <<<"$out" &&
+  grep -qE "^    # VE.Bus inverter/charger on unit 227: " <<<"$out"'
+requests=$(sed -nE 's/^# ([0-9]+) requests$/\1/p' <<<"$out")
+# Four services asked at each of the 247 unit ids (the rule judges a read by its first register's
+# service alone), the system once, the found services' details and the map's generation: no more.
+check "one request per service per unit id, and the details ($requests)" '[[ $requests -ge 989 && $requests -le 1010 ]]'
+
 # probed_config OUT ACTION: probe's whole output (comments and all) in place of the e2e config's
 # devices: section, with ACTION as the charge block.
 probed_config() {
