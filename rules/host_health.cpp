@@ -58,7 +58,8 @@ bool flag(std::optional<bool> now_set, std::optional<SteadyTime>& seen, SteadyTi
 }
 
 std::string minutes(Duration d) {
-  return format_fixed(std::chrono::duration<double>(d).count() / 60.0, 0) + " min";
+  const double s = to_seconds(d);
+  return s < 120 ? format_fixed(s, 0) + " s" : format_fixed(s / 60.0, 0) + " min";
 }
 
 }  // namespace

@@ -35,7 +35,8 @@ status() { "$BUILD/shackd" status --config "$cfg" 2>&1; }
 scrape() { curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics"; }
 host_json() { retained shack/host; }
 
-check_within "status: the controller healthy" 10 'status | grep -qxE "controller: 48.3 °C, supply ok, not throttled(, writes [0-9.]+ MB/h)?"'
+check_within "status: the controller healthy" 10 'status | grep -qxE "controller: 48.3 °C, supply ok, not throttled(, writes [0-9.]+ MB/h)?"' ||
+  status | grep "^controller"
 check_within "the primary runs" 15 '[[ $(retained shack/load/primary_s21/state) == ON ]]'
 check "Home Assistant is told of each of the controller's entities" \
   'for o in controller_under_voltage controller_throttled controller_hot; do
@@ -55,7 +56,7 @@ check "<prefix>/host says so, as Home Assistant's templates read it" \
 check "the metrics say so" 'm=$(scrape); grep -qx "shackd_controller_under_voltage 1" <<<"$m" && grep -qx "shackd_controller_throttled 1" <<<"$m" &&
   grep -qx "shackd_controller_alarm_active{code=\"controller_hot\"} 1" <<<"$m" && grep -qx "shackd_controller_shedding 1" <<<"$m"'
 check_within "the primary is shed, with the reason" 10 \
-  '[[ $(retained shack/load/primary_s21/state) == OFF ]] && retained shack/load/primary_s21/reason | grep -q "\"code\":\"controller_overheat\""'
+  '[[ $(retained shack/load/primary_s21/state) == OFF ]] && retained shack/load/primary_s21/reason | grep -q "\"name\":\"controller_overheat\""'
 check "each alarm is an event in the log" 'daemon_log | grep -q "controller_under_voltage: controller under-voltage" &&
   daemon_log | grep -q "controller_hot: controller hot: 86.0 °C"'
 
