@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "daemon/devices/registry.hpp"
+#include "daemon/loop/poll_exceptions.hpp"
 #include "daemon/loop/state_restore.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/ha_discovery.hpp"
@@ -254,6 +255,7 @@ void Daemon::poll_devices(rules::SteadyTime started) {
   for (auto& w : workers_) {
     if (auto r = w->wait(deadline)) {
       readings_.update(*r);
+      log_poll_exceptions(w->name(), r->errors, told_exceptions_[w->name()]);
       for (const auto& inv : r->invalid) {
         log::limited(w->name() + " dropped " + inv.name, log::Level::warn,
                      fmt::format("{}: dropped {}: {}", w->name(), inv.name, inv.why));

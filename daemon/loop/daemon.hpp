@@ -233,6 +233,7 @@ class Daemon {
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
   std::map<std::string, std::set<std::string>> told_unavailable_;  // per device (log_map_changes)
+  std::map<std::string, std::set<std::string>> told_exceptions_;   // per device (log_poll_exceptions)
   std::unique_ptr<drivers::mqtt::Link> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   std::map<std::string, LoadStateRow> rows_;
