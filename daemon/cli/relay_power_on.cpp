@@ -26,14 +26,14 @@ std::string text_of(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? drivers::text::clean_utf8(it->get<std::string>(), 300) : std::string();
 }
 
-// The relays of `ids` (all of them when empty), with a reply topic of this process's own: a
-// Shelly answers its caller's `src`, and the running daemon's replies must not be taken for ours.
+// The relays of `ids` (all of them when empty). A Shelly answers on its caller's `src`: the
+// daemon's own (shackd/rpc), the one topic the guide's broker ACL lets a Shelly write. A running
+// daemon hears those answers too, and learns from them; a configuration answer is about its
+// switch whoever asked, so neither side mistakes the other's for something else.
 std::vector<RelayConfig> relays_for(const Config& cfg, const std::vector<std::string>& ids) {
   std::vector<RelayConfig> out;
-  for (auto r : cfg.relays) {
-    if (!ids.empty() && std::find(ids.begin(), ids.end(), r.id) == ids.end()) continue;
-    r.rpc_src = fmt::format("shackd-power-on-{}", getpid());
-    out.push_back(std::move(r));
+  for (const auto& r : cfg.relays) {
+    if (ids.empty() || std::find(ids.begin(), ids.end(), r.id) != ids.end()) out.push_back(r);
   }
   return out;
 }
@@ -143,8 +143,8 @@ int cmd_relays(const std::vector<std::string>& argv) {
       "  --wait-s N      how long to wait for the devices' answers (default 10)\n"
       "  Exit 0 when every relay it can set says OFF, 69 when one did not answer or refused, 64 on a\n"
       "  usage error, 78 for a config error.\n";
-  if (argv.empty() || argv[0] == "--help") {
-    fmt::print("{}", help);
+  if (argv.empty() || std::find(argv.begin(), argv.end(), "--help") != argv.end()) {
+    fmt::print(argv.empty() ? stderr : stdout, "{}", help);
     return argv.empty() ? kExUsage : kExOk;
   }
   std::string path;

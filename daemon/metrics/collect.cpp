@@ -250,8 +250,6 @@ void host(FrameWriter& w, const HostHealth* h) {
   w.family("shackd_controller_storage_life_used_ratio", "The controller's eMMC's own estimate of its life used (upper end of its 10 % step)",
            Type::gauge);
   if (r && r->emmc_life_used_pct) w.sample(*r->emmc_life_used_pct / 100.0);
-  w.family("shackd_controller_written_bytes", "Bytes this process has sent to storage (its write_bytes)", Type::counter);
-  if (r && r->written_bytes) w.sample(to_double(*r->written_bytes));
   w.family("shackd_controller_shedding", "1 while the loads are shed for the controller's heat", Type::gauge);
   if (h) w.sample(h->state().shedding ? 1 : 0);
   w.family("shackd_controller_alarm_active", "The controller's own alarms, by code (present only while active)", Type::gauge);
