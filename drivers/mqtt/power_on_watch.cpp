@@ -92,7 +92,7 @@ bool PowerOnWatch::on_message(const std::string& topic, const std::string& paylo
     consumed = true;
     PowerOnStatus& s = status_.at(r.id);
     if (a->changed) {
-      ask(r.id, now, true);
+      if (s.asked_at) ask(r.id, now, true);  // by a watch that asks at all (not a dry run's)
       continue;
     }
     s.answered_at = now;

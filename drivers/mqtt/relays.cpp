@@ -114,8 +114,9 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
       // Back from a power cut or a reboot, it is in its power-on state, whatever that is
       // (PowerOnState, a Shelly's default): tell it what is wanted now, not at the next resend.
       if (*o->available && s.desired) s.reassert_due = true;
-      // ... and how it powers up may have changed with it (a web page, a reset): asked again.
-      if (*o->available) power_on_.ask(r.id, now);
+      // ... and how it powers up may have changed with it (a web page, a reset): asked again,
+      // by a manager that commands (on_connected asked first; a dry run never does).
+      if (*o->available && power_on_.status(r.id).asked_at) power_on_.ask(r.id, now);
       s.available = o->available;
     }
     if (o->power_w) {

@@ -343,3 +343,15 @@ TEST_CASE("power-on state: a Shelly Gen2's answer and its config_changed; a Gen1
   CHECK(gen1.mgr.take_alarms().empty());
   CHECK(power_on_words(gen1.mgr.power_on("dump")).find("HTTP only") != std::string::npos);
 }
+
+TEST_CASE("power-on state: a manager that never commanded (a dry run) asks no relay anything") {
+  Rig rig(tas());
+  rig.mgr.on_message("tele/dump/LWT", "Offline", rig.now);
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 20s);
+  rig.mgr.tick(rig.now + PowerOnWatch::kAskEvery * 2);
+  CHECK(rig.sent.empty());
+  // A Tasmota's answer to someone else's query is still read.
+  rig.mgr.on_message("stat/dump/RESULT", R"({"PowerOnState":1})", rig.now + 30s);
+  REQUIRE(rig.mgr.power_on("dump").state);
+  CHECK(rig.mgr.power_on("dump").state->risk == PowerOnRisk::on);
+}
