@@ -10,6 +10,7 @@
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
 #include "rules/decide.hpp"
+#include "rules/host_health.hpp"
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -353,4 +354,51 @@ TEST_CASE("names with quotes, backslashes and control characters stay valid JSON
   CHECK(st["battery_v"].is_null());
   const json dec = json::parse(shackd::decision_json(d, shackd::load_refs(p)));
   CHECK(dec["loads"][4]["name"] == "Shed \"B\" \\ east\n\t\x01 fan");
+}
+
+// The controller's own health (issue 47): an entity for each thing the machine says, valid for
+// Home Assistant, each reading shack/host; none where the machine says nothing (a PC's only one is
+// its write rate).
+TEST_CASE("Home Assistant discovery: the controller's health entities, each only where the machine has it") {
+  const auto p = shack();
+  shackd::DiscoveryOptions o{.prefix = "shack",
+                             .discovery_prefix = "homeassistant",
+                             .node_id = "shackd",
+                             .site_name = "Solar Shack",
+                             .version = "0.1.0",
+                             .expire_after_s = 30,
+                             .devices = {},
+                             .settings = {},
+                             .miners = {},
+                             .host = {.flags = true, .temperature = true, .storage = true, .writes = true}};
+  const auto count_host = [&](const shackd::DiscoveryOptions& opts) {
+    std::set<std::string> objects;
+    for (const auto& m : shackd::discovery_messages(p, shackd::load_refs(p), opts)) {
+      const json c = json::parse(m.payload);
+      if (c["state_topic"] != "shack/host") continue;
+      const std::string component = m.topic.substr(14, m.topic.find('/', 14) - 14);
+      CAPTURE(m.topic);
+      check_ha_rules(component, c, opts);
+      if (component == "binary_sensor") {
+        CHECK(c["device_class"] == "problem");
+        // The template reads the alarm's code from the published list.
+        const std::string tpl = c["value_template"].get<std::string>();
+        CHECK(tpl.find("in value_json.alarms") != std::string::npos);
+      }
+      objects.insert(c["unique_id"].get<std::string>());
+    }
+    return objects;
+  };
+  const auto all = count_host(o);
+  CHECK(all == std::set<std::string>{"shackd_controller_under_voltage", "shackd_controller_throttled", "shackd_controller_hot",
+                                     "shackd_controller_temperature", "shackd_controller_storage_worn",
+                                     "shackd_controller_heavy_writes", "shackd_controller_write_rate"});
+  // Each alarm the rules raise has its problem entity, named as its code.
+  for (std::size_t i = 0; i < rules::kHostAlarms; ++i) {
+    CHECK(all.count(std::string("shackd_") + rules::host_alarm_name(static_cast<rules::HostAlarm>(i))) == 1);
+  }
+  o.host = {.flags = false, .temperature = false, .storage = false, .writes = true};  // a PC
+  CHECK(count_host(o) == std::set<std::string>{"shackd_controller_heavy_writes", "shackd_controller_write_rate"});
+  o.host = {};
+  CHECK(count_host(o).empty());
 }
