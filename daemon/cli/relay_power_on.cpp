@@ -57,7 +57,7 @@ std::vector<std::string> power_on_status_lines(const std::string& load_name, con
   const auto j = nlohmann::json::parse(payload, nullptr, false);
   if (!j.is_object()) return {};
   const std::string risk = text_of(j, "risk"), text = text_of(j, "text"), fix = text_of(j, "fix");
-  if (risk == "off" || text.empty()) return {};
+  if (risk == "off" || risk == "asking" || text.empty()) return {};
   const bool warn = risk == "on" || risk == "follows_input" || risk == "unknown";
   return {fmt::format("{} relay {} ({}): {}{}", warn ? "WARNING" : "note:", id, load_name, text,
                       fix.empty() ? "" : "; " + fix)};

@@ -167,7 +167,8 @@ std::string power_on_json(const RelayConfig& r, const PowerOnStatus& s) {
                                                         : nlohmann::json();
   } else {
     j["setting"] = nullptr;
-    j["risk"] = !s.unreadable.empty() ? "unreadable" : s.unanswered ? "unanswered" : "unknown";
+    // Not asked yet, or no answer yet: no warning until the device has said something.
+    j["risk"] = !s.unreadable.empty() ? "unreadable" : s.unanswered ? "unanswered" : "asking";
     j["comes_on"] = nullptr;
   }
   j["text"] = power_on_words(s);

@@ -6,9 +6,12 @@
 
 #include <set>
 
+#include "daemon/cli/relay_power_on.hpp"
 #include "daemon/loop/device_alarms.hpp"
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
+#include "daemon/system/host_health.hpp"
+#include "drivers/mqtt/power_on_watch.hpp"
 #include "rules/decide.hpp"
 #include "rules/host_health.hpp"
 
@@ -401,4 +404,38 @@ TEST_CASE("Home Assistant discovery: the controller's health entities, each only
   CHECK(count_host(o) == std::set<std::string>{"shackd_controller_heavy_writes", "shackd_controller_write_rate"});
   o.host = {};
   CHECK(count_host(o).empty());
+}
+
+// What `status` makes of the retained power_on and host documents (daemon/cli/relay_power_on.hpp,
+// daemon/system/host_health.hpp): a warning with the fix for a relay that comes back ON, nothing
+// for one that stays off or has not answered yet; whatever a client left retained never crashes it.
+TEST_CASE("status lines from the published power-on and host documents; hostile ones give nothing") {
+  drivers::mqtt::RelayConfig r;
+  r.id = "primary_s21";
+  r.protocol = drivers::mqtt::RelayProtocol::tasmota;
+  r.topic = "miner1";
+  drivers::mqtt::PowerOnStatus st;
+  CHECK(shackd::power_on_status_lines("Primary S21+", "primary_s21", drivers::mqtt::power_on_json(r, st)).empty());  // asking
+  st.state = drivers::mqtt::tasmota_power_on(3);
+  const auto lines = shackd::power_on_status_lines("Primary S21+", "primary_s21", drivers::mqtt::power_on_json(r, st));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].starts_with("WARNING relay primary_s21 (Primary S21+): comes back ON by itself after a power cut: "));
+  CHECK(lines[0].find("`shackd relays power-on-off` sets it to stay OFF (PowerOnState 0") != std::string::npos);
+  st.state = drivers::mqtt::tasmota_power_on(0);
+  CHECK(shackd::power_on_status_lines("Primary S21+", "primary_s21", drivers::mqtt::power_on_json(r, st)).empty());
+  r.protocol = drivers::mqtt::RelayProtocol::esphome;
+  drivers::mqtt::PowerOnStatus esp;
+  esp.unreadable = drivers::mqtt::power_on_unreadable(r);
+  const auto note = shackd::power_on_status_lines("Fan", "fan", drivers::mqtt::power_on_json(r, esp));
+  REQUIRE(note.size() == 1);
+  CHECK(note[0].starts_with("note: relay fan (Fan): power-on state not readable: ESPHome"));
+  for (const char* hostile : {"", "not json", "[]", "{\"risk\":7,\"text\":[1]}", "{\"risk\":\"on\"}", "\xff\xfe",
+                              "{\"risk\":\"on\",\"text\":\"\\ud800\"}"}) {
+    CAPTURE(hostile);
+    CHECK(shackd::power_on_status_lines("x", "x", hostile).size() <= 1);
+    CHECK(shackd::host_status_lines(hostile).empty());
+  }
+  CHECK(shackd::host_status_lines(R"({"soc_temp_c":86.0,"under_voltage":true,"throttled":true,"shedding":true,"alarms":["controller_hot"]})") ==
+        std::vector<std::string>{"controller: 86.0 °C, UNDER-VOLTAGE, THROTTLED, LOADS SHED for its heat; ALARM controller_hot"});
+  CHECK(shackd::host_status_lines(R"({"soc_temp_c":"hot","alarms":[1,{"a":2}]})").empty());
 }
