@@ -151,8 +151,9 @@ HostSources discover_host(const std::string& root) {
       break;
     }
   }
-  // The SoC's zone: "cpu-thermal" in the Raspberry Pi device trees (bcm2835-common.dtsi,
-  // bcm2711.dtsi, bcm2712.dtsi). A PC's zones (x86_pkg_temp, acpitz) are not the Pi's and are left.
+  // The SoC's zone: "cpu-thermal", its node's name in the Raspberry Pi device tree
+  // (raspberrypi/linux arch/arm/boot/dts/bcm283x.dtsi). A PC's zones (x86_pkg_temp, acpitz) are
+  // not the Pi's and are left.
   for (const auto& z : entries(r / "sys/class/thermal", "thermal_zone")) {
     const auto type = read_small((z / "type").string());
     if (type && (trim(*type) == "cpu-thermal" || trim(*type) == "cpu_thermal") && present(z / "temp")) {
