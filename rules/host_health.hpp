@@ -17,7 +17,7 @@ namespace rules {
 
 struct HostLimits {
   // The processor's temperature: an alarm at or above hot_c, cleared below hot_clear_c. (A
-  // Raspberry Pi 4 or 5 starts throttling its clock at 80 °C and throttles harder at 85 °C:
+  // Raspberry Pi throttles its ARM cores progressively between 80 °C and its hard limit of 85 °C:
   // Raspberry Pi documentation, "Frequency management and thermal control".)
   double hot_c = 80;
   double hot_clear_c = 75;
