@@ -84,7 +84,7 @@ constexpr std::array kServiceProbes{ServiceProbe{"battery", 259}, ServiceProbe{"
                                     ServiceProbe{"temperature", 3304}, ServiceProbe{"vebus", 26}};
 
 // The rest of what a found service says of itself, for people and for the devices: block.
-Found describe(Reader& r, int unit, const ServiceProbe& p, std::uint16_t word) {
+Found describe_found(Reader& r, int unit, const ServiceProbe& p, std::uint16_t word) {
   Found f;
   f.unit = unit;
   f.service = p.service;
@@ -122,7 +122,7 @@ void classify(Reader& r, int unit, std::vector<Found>& out, std::array<bool, kSe
     const ServiceProbe& p = kServiceProbes[i];
     ReadResult res;
     if (const auto w = r.read(unit, p.address, &res)) {
-      out.push_back(describe(r, unit, p, *w));
+      out.push_back(describe_found(r, unit, p, *w));
       continue;
     }
     if (res.status == ReadStatus::exception && res.exception_code == 0x02) {

@@ -44,7 +44,7 @@ std::optional<double> WriteRate::mb_per_h(Duration window) const {
 namespace {
 
 // Raises or clears `a` as `on` says, and says so when it changes.
-void set(HostHealthState& s, std::vector<HostAlarmChange>& out, HostAlarm a, bool on, std::string text) {
+void set_alarm(HostHealthState& s, std::vector<HostAlarmChange>& out, HostAlarm a, bool on, std::string text) {
   bool& active = s.active[static_cast<std::size_t>(a)];
   if (active == on) return;
   active = on;
@@ -52,12 +52,12 @@ void set(HostHealthState& s, std::vector<HostAlarmChange>& out, HostAlarm a, boo
 }
 
 // A flag read set now, or within `clear_after` of the last time it was: the alarm holds.
-bool flag(std::optional<bool> now_set, std::optional<SteadyTime>& seen, SteadyTime now, Duration clear_after) {
+bool flag_held(std::optional<bool> now_set, std::optional<SteadyTime>& seen, SteadyTime now, Duration clear_after) {
   if (now_set && *now_set) seen = now;
   return seen && now - *seen < clear_after;
 }
 
-std::string minutes(Duration d) {
+std::string hold_text(Duration d) {
   const double s = to_seconds(d);
   return s < 120 ? format_fixed(s, 0) + " s" : format_fixed(s / 60.0, 0) + " min";
 }
@@ -67,16 +67,16 @@ std::string minutes(Duration d) {
 std::vector<HostAlarmChange> host_health_step(HostHealthState& s, const HostInputs& in, const HostLimits& l,
                                               SteadyTime now) {
   std::vector<HostAlarmChange> out;
-  const std::string held = " (cleared once not seen for " + minutes(l.flag_clear_after) + ")";
+  const std::string held = " (cleared once not seen for " + hold_text(l.flag_clear_after) + ")";
   if (in.under_voltage || s.under_voltage_seen) {
-    const bool on = flag(in.under_voltage, s.under_voltage_seen, now, l.flag_clear_after);
-    set(s, out, HostAlarm::under_voltage, on,
+    const bool on = flag_held(in.under_voltage, s.under_voltage_seen, now, l.flag_clear_after);
+    set_alarm(s, out, HostAlarm::under_voltage, on,
         on ? "controller under-voltage: its 5 V supply sagged below what it needs; an SD card can be corrupted so" + held
            : "controller supply voltage normal again");
   }
   if (in.throttled || s.throttled_seen) {
-    const bool on = flag(in.throttled, s.throttled_seen, now, l.flag_clear_after);
-    set(s, out, HostAlarm::throttled, on,
+    const bool on = flag_held(in.throttled, s.throttled_seen, now, l.flag_clear_after);
+    set_alarm(s, out, HostAlarm::throttled, on,
         on ? "controller throttled: its clock is held down (under-voltage or heat)" + held
            : "controller no longer throttled");
   }
@@ -84,7 +84,7 @@ std::vector<HostAlarmChange> host_health_step(HostHealthState& s, const HostInpu
     const double t = *in.temp_c;
     const bool hot = s.active[static_cast<std::size_t>(HostAlarm::hot)];
     const bool on = hot ? t >= l.hot_clear_c : t >= l.hot_c;
-    set(s, out, HostAlarm::hot, on,
+    set_alarm(s, out, HostAlarm::hot, on,
         on ? "controller hot: " + format_fixed(t, 1) + " °C (alarm at " + format_value(l.hot_c) + " °C)"
            : "controller temperature normal: " + format_fixed(t, 1) + " °C (below " + format_value(l.hot_clear_c) + " °C)");
     if (l.shed_above_c) {
@@ -103,7 +103,7 @@ std::vector<HostAlarmChange> host_health_step(HostHealthState& s, const HostInpu
       why += std::string(why.empty() ? "" : ", ") + "pre-EOL " +
              (*in.pre_eol >= 3 ? "urgent" : *in.pre_eol == 2 ? "warning (80 % of its spare blocks used)" : "normal");
     }
-    set(s, out, HostAlarm::worn_storage, on,
+    set_alarm(s, out, HostAlarm::worn_storage, on,
         on ? "controller storage wearing out: " + why + "; plan its replacement and keep a backup"
            : "controller storage wear normal: " + why);
   }
@@ -114,7 +114,7 @@ std::vector<HostAlarmChange> host_health_step(HostHealthState& s, const HostInpu
       const double r = *s.write_mb_per_h;
       const bool heavy = s.active[static_cast<std::size_t>(HostAlarm::heavy_writes)];
       const bool on = heavy ? r >= l.write_clear_mb_per_h : r >= l.write_alarm_mb_per_h;
-      set(s, out, HostAlarm::heavy_writes, on,
+      set_alarm(s, out, HostAlarm::heavy_writes, on,
           on ? "controller writes " + format_fixed(r, 1) + " MB/h to its storage (alarm at " +
                    format_value(l.write_alarm_mb_per_h) + " MB/h): an SD card wears out faster"
              : "controller writes " + format_fixed(r, 1) + " MB/h: normal again");

@@ -239,7 +239,7 @@ void Collector::count_energy(const std::vector<LoadRef>& loads, const EnergyMete
 namespace {
 // The controller's own health (daemon/system/host_health.hpp): each family present only where the
 // machine has its source, so a PC's endpoint has none of them.
-void host(FrameWriter& w, const HostHealth* h) {
+void host_families(FrameWriter& w, const HostHealth* h) {
   const auto* r = h ? &h->reading() : nullptr;
   w.family("shackd_controller_under_voltage", "1 while the controller's supply is (lately) below what it needs", Type::gauge);
   if (r && r->under_voltage) w.sample(*r->under_voltage ? 1 : 0);
@@ -274,7 +274,7 @@ void Collector::collect(const CycleView& v, const SiteInfo& site, rules::SteadyT
   loads(w, v, joules_, x);
   devices(w, v, now, x);
   loop(w, v, site, x);
-  host(w, site.host);
+  host_families(w, site.host);
   w.finish();
 }
 
