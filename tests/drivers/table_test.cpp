@@ -90,12 +90,12 @@ TEST_CASE("the Sol-Ark table matches the V1.4 transcription: address, type and s
 // dbus_modbustcp's mappings.cpp adds in code (importCSV: 777 solar charger PV current, 830-833 the
 // date, 834-835 the firmware version, 3214 and 5202 a genset's error summary).
 namespace {
-struct Run {
+struct ServiceRun {
   int first, last;
   std::string service;
-  bool operator==(const Run&) const = default;
+  bool operator==(const ServiceRun&) const = default;
 };
-std::vector<Run> attribute_runs() {
+std::vector<ServiceRun> attribute_runs() {
   std::map<int, std::string> covered;
   const auto size_of = [](const std::string& t) {
     if (t == "int32" || t == "uint32") return 2;
@@ -114,7 +114,7 @@ std::vector<Run> attribute_runs() {
                                                std::tuple{5202, 1, "dcgenset"}}) {
     for (int i = 0; i < size; ++i) covered[address + i] = service;
   }
-  std::vector<Run> runs;
+  std::vector<ServiceRun> runs;
   for (const auto& [a, service] : covered) {
     if (!runs.empty() && runs.back().last == a - 1 && runs.back().service == service) runs.back().last = a;
     else runs.push_back({a, a, service});
@@ -124,7 +124,7 @@ std::vector<Run> attribute_runs() {
 }  // namespace
 
 TEST_CASE("the simulated GX's map is dbus_modbustcp's: the runs of attributes.csv and mappings.cpp's own registers") {
-  std::vector<Run> sim_runs;
+  std::vector<ServiceRun> sim_runs;
   for (const auto& r : sim::gx_runs()) sim_runs.push_back({r.first, r.last, std::string(r.service)});
   const auto expected = attribute_runs();
   REQUIRE(expected.size() > 40);
