@@ -164,6 +164,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       const Duration left = *st.overheat_until > now ? *st.overheat_until - now : Duration{0};
       in.force_off = Reason{ReasonCode::overheat, ReasonCode::none, heat_c.temp_c.value_or(kNaN),
                             heat_c.limit_c.value_or(kNaN), left};
+    } else if (snap.controller_overheat) {
+      // The owner sheds the loads while the controller overheats (a room it shares with them).
+      in.force_off = Reason{ReasonCode::controller_overheat, ReasonCode::none, snap.controller_overheat->temp_c,
+                            snap.controller_overheat->limit_c, {}};
     } else if (st.override_.mode == OverrideMode::off) {
       in.force_off = Reason{ReasonCode::override_off};
     } else if (stale) {

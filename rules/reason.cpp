@@ -61,6 +61,7 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::target_wait, "target_wait", "power target change waits for the write limit", "W", 0},
     {ReasonCode::target_hold, "target_hold", "power target held", "W", 0},
     {ReasonCode::overheat, "overheat", "miner overheated: its hottest sensor", "°C", 1},
+    {ReasonCode::controller_overheat, "controller_overheat", "loads shed: the controller's processor is too hot", "°C", 1},
     {ReasonCode::partial_sum, "partial_sum", "partial: a part of the PV sum is missing, PV is at least", "W", 0},
     {ReasonCode::voltage_disagreement, "voltage_disagreement", "battery voltage sources disagree", "V", 2},
     {ReasonCode::implausible_reading, "implausible_reading", "implausible battery voltage ignored", "V", 2},

@@ -59,6 +59,7 @@ enum class ReasonCode : std::uint16_t {
   target_wait = 66,           // a wanted change waits for the write limit (remaining)
   target_hold = 67,           // nothing asks for a change
   overheat = 68,              // off: the miner's hottest sensor reached its limit (the firmware's own, or the owner's); cooling down (remaining)
+  controller_overheat = 69,   // off: the controller's own processor is too hot and the owner sheds the loads (value and limit °C)
   // alarms and site-level outputs
   voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
   implausible_reading = 81,   // a voltage outside the plausible range was ignored

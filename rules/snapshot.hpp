@@ -61,6 +61,15 @@ struct Snapshot {
 
   // One entry per zone, same index as Profiles::zones.
   std::vector<std::optional<Reading>> zone_temp_c;
+
+  // While the controller's own processor is too hot and the owner has it shed the loads (the
+  // shell's host health decides, with hysteresis: rules/host_health.hpp): its temperature and the
+  // limit. Miners and heaters go off; fans keep cooling.
+  struct ControllerHeat {
+    double temp_c = 0;
+    double limit_c = 0;
+  };
+  std::optional<ControllerHeat> controller_overheat;
 };
 
 }  // namespace rules

@@ -126,7 +126,9 @@ int cmd_probe(const std::vector<std::string>& argv) {
         "                    [--miner HOST[:PORT]] [--timeout-ms MS] [--budget-s S]\n"
         "  (--deye and --deye-rtu are the same as --solark and --solark-rtu: any Deye-family unit)\n"
         "  Finds which unit id serves each GX service shackd reads (system, battery monitor or BMS,\n"
-        "  solar chargers, temperature sensors, VE.Bus), which Modbus map generation the GX serves, and\n"
+        "  solar chargers, temperature sensors, VE.Bus), asking each unit id for each service by its own\n"
+        "  register (a GX answers 0x0A for a service it lacks at that unit id, whatever else is there),\n"
+        "  which Modbus map generation the GX serves, and\n"
         "  whether a Sol-Ark answers with plausible values; which Deye family a Deye/Sunsynk/Sol-Ark unit\n"
         "  is (its device type, register 0); whether an EG4/Luxpower answers (19200 8N1 on RS485);\n"
         "  prints a devices: block for the config. --miner: which miner firmware answers (LuxOS, Whatsminer,\n"
@@ -196,15 +198,18 @@ int cmd_probe(const std::vector<std::string>& argv) {
       all_answered = false;
     } else {
       const drivers::probe::Found* battery = nullptr;
-      std::vector<int> chargers;
-      const drivers::probe::Found* temperature = nullptr;
+      std::vector<int> chargers, vebus, temperatures, batteries;
       bool system = false;
       for (const auto& f : r.units) {
         fmt::print("#   unit {:3}: {}: {}\n", f.unit, service_label(f), f.detail);
         if (f.service == "system") system = true;
-        if (f.service == "battery" && (!battery || (f.bms && !battery->bms))) battery = &f;
+        if (f.service == "battery") {
+          batteries.push_back(f.unit);
+          if (!battery || (f.bms && !battery->bms)) battery = &f;
+        }
         if (f.service == "solarcharger") chargers.push_back(f.unit);
-        if (f.service == "temperature" && !temperature) temperature = &f;
+        if (f.service == "temperature") temperatures.push_back(f.unit);
+        if (f.service == "vebus") vebus.push_back(f.unit);
       }
       if (!system) {
         fmt::print("#   unit 100 does not serve the system registers: not a GX, or its Modbus TCP is off\n");
@@ -215,13 +220,25 @@ int cmd_probe(const std::vector<std::string>& argv) {
       if (!r.error.empty()) fmt::print("# {}\n", r.error);
       fmt::print("# {} requests\n", r.requests);
       block += fmt::format("  victron:\n    kind: victron\n    host: {}\n    port: {}\n", gx.host, gx.port);
+      const auto list = [](const std::vector<int>& units) {
+        std::string t;
+        for (std::size_t i = 0; i < units.size(); ++i) t += (i ? ", " : "") + std::to_string(units[i]);
+        return t;
+      };
       block += battery ? fmt::format("    battery_unit: {}\n", battery->unit) : "    battery_unit: null   # none found\n";
-      if (!chargers.empty()) {
-        block += "    charger_units: [";
-        for (std::size_t i = 0; i < chargers.size(); ++i) block += (i ? ", " : "") + std::to_string(chargers[i]);
-        block += "]\n";
+      if (batteries.size() > 1) {
+        block += fmt::format("    # battery services on units {}: shackd reads one (a BMS before a monitor)\n", list(batteries));
       }
-      if (temperature) block += fmt::format("    temperature_unit: {}\n", temperature->unit);
+      if (!chargers.empty()) block += "    charger_units: [" + list(chargers) + "]\n";
+      if (!temperatures.empty()) block += fmt::format("    temperature_unit: {}\n", temperatures.front());
+      if (temperatures.size() > 1) {
+        block += fmt::format("    # temperature services on units {}: shackd reads one; give the one that "
+                             "measures the battery\n", list(temperatures));
+      }
+      if (!vebus.empty()) {
+        block += fmt::format("    # VE.Bus inverter/charger on unit{} {}: shackd reads the system's totals, not its "
+                             "registers\n", vebus.size() > 1 ? "s" : "", list(vebus));
+      }
     }
   }
   if (want_solark) {

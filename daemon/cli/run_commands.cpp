@@ -11,6 +11,7 @@
 
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/cli/once_table.hpp"
+#include "daemon/cli/relay_power_on.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/config/profiles_diff.hpp"
 #include "daemon/config/profiles_yaml.hpp"
@@ -96,16 +97,27 @@ int cmd_once(const std::vector<std::string>& argv) {
 
 int cmd_check(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "--help") {
-    fmt::print("usage: shackd check [--config FILE] [--as USER]\n  Validates the config and the database: every error with its YAML "
-               "path and line.\n  --as USER  the user the service runs as, who must be able to write the database "
-               "and its\n             directory (default: shackd, where that user exists)\n"
-               "  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.\n");
+    fmt::print("usage: shackd check [--config FILE] [--as USER] [--broker]
+  Validates the config and the database: every "
+               "error with its YAML path and line.
+  --as USER  the user the service runs as, who must be able to write "
+               "the database and its
+             directory (default: shackd, where that user exists)
+"
+               "  --broker   also asks each relay over the broker how it powers up after a power cut, and warns
+"
+               "             of one that would switch its load back ON by itself (fix: shackd relays power-on-off)
+"
+               "  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.
+");
     return kExOk;
   }
   std::string path, service_user;
+  bool broker = false;
   try {
-    const Args a = parse_args("shackd check", argv, {"--config", "--as"}, {});
+    const Args a = parse_args("shackd check", argv, {"--config", "--as"}, {"--broker"});
     path = a.get("--config", "/etc/shackd/shackd.yaml");
+    broker = a.has("--broker");
     service_user = a.get("--as", getpwnam("shackd") ? "shackd" : "");
     if (!service_user.empty() && !getpwnam(service_user.c_str())) throw UsageError("--as '" + service_user + "': no such user");
   } catch (const UsageError& e) {
@@ -170,6 +182,12 @@ int cmd_check(const std::vector<std::string>& argv) {
         for (const auto& w : tls_warnings(*c.config)) fmt::print("warning: {}\n", w);
         for (const auto& id : unused_relays(*c.config, p)) {
           fmt::print("warning: relays.{} is defined but no profile switches it\n", id);
+        }
+        // Read-only: each relay is asked how it powers up (docs/protocols.md §1.6).
+        if (broker) {
+          for (const auto& line : power_on_check_lines(*c.config, survey_power_on(*c.config, {}, false, std::chrono::seconds(10)))) {
+            fmt::print("{}\n", line);
+          }
         }
         const ProfileChanges changes = diff_profiles(before, p);
         if (!changes.empty()) {

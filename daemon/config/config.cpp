@@ -163,6 +163,47 @@ static std::string site_id_problem(const std::string& id) {
   return "";
 }
 
+namespace {
+// host: the controller's own health (daemon/system/host_health.hpp): its alarm limits and the
+// owner's choice to shed the loads while it overheats.
+void parse_host(const YAML::Node& node, yaml::Reader& r, HostConfig& h) {
+  const auto real = [&](const YAML::Node& v, const std::string& p, double min, double max) -> std::optional<double> {
+    const auto x = yaml::real(v, p, r.e);
+    if (x && (*x < min || *x > max)) {
+      r.e.add(p, v, fmt::format("{} is out of range: must be {} to {}", *x, min, max));
+      return std::nullopt;
+    }
+    return x;
+  };
+  for (const auto& [k, v] :
+       yaml::entries(node, "host",
+                     {"enabled", "root", "interval_s", "clear_after_s", "hot_c", "shed_loads_above_c", "write_alarm_mb_per_h"},
+                     r.e)) {
+    const std::string p = "host." + k;
+    if (k == "enabled") r.boolean(v, p, h.enabled);
+    if (k == "root") r.text(v, p, h.root);
+    if (k == "interval_s") r.secs(v, p, 1, 3600, h.interval);
+    if (k == "clear_after_s") r.secs(v, p, 1, 86400, h.limits.flag_clear_after);
+    if (k == "hot_c") {
+      if (const auto x = real(v, p, 40, 120)) {
+        h.limits.hot_c = *x;
+        h.limits.hot_clear_c = *x - 5;
+      }
+    }
+    if (k == "shed_loads_above_c") {
+      if (yaml::is_null(v)) h.limits.shed_above_c.reset();
+      else if (const auto x = real(v, p, 50, 120)) h.limits.shed_above_c = *x;
+    }
+    if (k == "write_alarm_mb_per_h") {
+      if (const auto x = real(v, p, 1, 100000)) {
+        h.limits.write_alarm_mb_per_h = *x;
+        h.limits.write_clear_mb_per_h = *x * 2 / 3;
+      }
+    }
+  }
+}
+}  // namespace
+
 ConfigResult parse_config(const std::string& text, const std::string& source, drivers::Kinds kinds) {
   Errors e;
   Reader r{e};
@@ -184,7 +225,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
   bool has_relays = false;
   for (const auto& [section, node] :
        yaml::entries(*root, "", {"site", "database", "loop", "devices", "mqtt", "relays", "relay_timing", "sensors",
-                                 "readings", "profiles", "safety", "miners", "metrics", "uplink"},
+                                 "readings", "profiles", "safety", "miners", "metrics", "uplink", "host"},
                      e)) {
     if (section == "site") {
       for (const auto& [k, v] : yaml::entries(node, "site", {"name", "id"}, e)) {
@@ -261,6 +302,8 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
             "metrics.token_file, or listen on 127.0.0.1 or one address (a VPN's)",
             c.metrics.host.find(':') != std::string::npos ? "[" + c.metrics.host + "]" : c.metrics.host, c.metrics.port));
       }
+    } else if (section == "host") {
+      parse_host(node, r, c.host);
     } else if (section == "readings") {
       for (const auto& [k, v] : yaml::entries(node, "readings", {"pv_w", "load_w", "battery_v", "battery_temp_c"}, e)) {
         if (k == "pv_w") r.strings(v, "readings.pv_w", c.pv_readings);

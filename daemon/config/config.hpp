@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/system/host_health.hpp"
 #include "drivers/device_kind.hpp"
 #include "drivers/kinds.hpp"
 #include "drivers/miners/miner_kind.hpp"
@@ -80,6 +81,7 @@ struct Config {
   MqttConfig mqtt;
   MetricsConfig metrics;
   UplinkConfig uplink;
+  HostConfig host;  // host: the controller's own health (daemon/system/host_health.hpp)
   std::vector<drivers::mqtt::RelayConfig> relays;
   drivers::mqtt::RelayTiming relay_timing;
   std::vector<drivers::mqtt::SensorConfig> sensors;

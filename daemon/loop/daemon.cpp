@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "daemon/devices/registry.hpp"
+#include "daemon/loop/poll_exceptions.hpp"
 #include "daemon/loop/state_restore.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/ha_discovery.hpp"
@@ -182,7 +183,7 @@ void Daemon::apply(rules::SteadyTime now) {
 void Daemon::record_relay_alarms() {
   if (!relays_) return;
   for (const auto& a : relays_->take_alarms()) {
-    const bool bad = a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
+    const bool bad = a.raised || a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
     log::write(bad ? log::Level::warn : log::Level::info, fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
     event(bad ? "alarm" : "alarm_end", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
   }
@@ -203,6 +204,9 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
                                  .settings = settings_offered_,
                                  .miners = {}};
     for (const auto& w : workers_) discovery->devices.push_back(w->name());
+    const auto& hs = host_.sources();
+    discovery->host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
+                       .storage = !hs.emmc.empty(), .writes = !hs.proc_io.empty()};
     for (const auto& l : loads_) {
       const auto it = miners_.find(l.id);
       if (it == miners_.end()) continue;
@@ -217,6 +221,7 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
   const CycleView view{snap, decision_, state_, profiles_, loads_, relays_.get(), energy_, devices, mqtt_health_, loop_,
                        device_alarms_};
   publisher_.publish(view, discovery, now, everything);
+  publish_host(everything);
   publish_uplink_state(view, now, everything);
 }
 
@@ -258,6 +263,7 @@ void Daemon::poll_devices(rules::SteadyTime started) {
   for (auto& w : workers_) {
     if (auto r = w->wait(deadline)) {
       readings_.update(*r);
+      log_poll_exceptions(w->name(), r->errors, told_exceptions_[w->name()]);
       for (const auto& inv : r->invalid) {
         log::limited(w->name() + " dropped " + inv.name, log::Level::warn,
                      fmt::format("{}: dropped {}: {}", w->name(), inv.name, inv.why));
@@ -318,11 +324,13 @@ void Daemon::cycle() {
   const auto wall = clock_.wall_s();
   // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
   guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
+  guarded(SideJob::alarms, [&] { watch_host(now, wall); });
   // 3. The snapshot, 4. the rules.
   bool decided = false;
   try {
     snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
     miner_readings(snap_);
+    snap_.controller_overheat = host_.shedding();
     guarded(SideJob::journal, [&] { journal_cycle(snap_); });
     rules::decide(snap_, profiles_.rules, state_, decision_);
     state_ = decision_.next;

@@ -28,6 +28,7 @@
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "daemon/system/host_health.hpp"
 #include "daemon/system/instance_lock.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/relays.hpp"
@@ -180,6 +181,9 @@ class Daemon {
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
+  // The controller's own health (daemon_host.cpp): its alarms, and <prefix>/host when it changed.
+  void watch_host(rules::SteadyTime now, std::int64_t wall);
+  void publish_host(bool everything);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
   void check_database_file();
@@ -233,6 +237,7 @@ class Daemon {
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
   std::map<std::string, std::set<std::string>> told_unavailable_;  // per device (log_map_changes)
+  std::map<std::string, std::set<std::string>> told_exceptions_;   // per device (log_poll_exceptions)
   std::unique_ptr<drivers::mqtt::Link> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   std::map<std::string, LoadStateRow> rows_;
@@ -242,6 +247,8 @@ class Daemon {
   MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
   std::set<int> active_alarms_;
   DeviceAlarmWatch device_alarms_;   // the devices' own alarms (a BMS's, a charger's, an inverter's)
+  HostHealth host_{HostConfig{.enabled = false}};  // the controller's own health, made from config_.host
+  std::string host_published_;
   EnergyMeter energy_;  // each load's energy today
   bool charge_blocked_ = false;
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked

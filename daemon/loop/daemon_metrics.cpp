@@ -107,7 +107,8 @@ void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
   const auto frame = metrics_frames_.take(server.newest());
   metrics_collector_.collect(view,
                              {.site_id = fleet_site_id(), .site_name = config_.site_name, .version = SHACKD_VERSION,
-                              .wall_s = wall, .started_unix_s = started_unix_s_, .dry_run = config_.dry_run},
+                              .wall_s = wall, .started_unix_s = started_unix_s_, .dry_run = config_.dry_run,
+                              .host = host_.present() ? &host_ : nullptr},
                              now, frame->families);
   server.publish(frame);
 }

@@ -17,7 +17,8 @@ bool urgent(rules::ReasonCode c) {
   using rules::ReasonCode;
   // An overheat too: the room around it is what cooks while a sleep is not answered.
   return c == ReasonCode::shutdown || c == ReasonCode::critical_low || c == ReasonCode::emergency_stop ||
-         c == ReasonCode::restart_lockout || c == ReasonCode::stale_input || c == ReasonCode::overheat;
+         c == ReasonCode::restart_lockout || c == ReasonCode::stale_input || c == ReasonCode::overheat ||
+         c == ReasonCode::controller_overheat;
 }
 }  // namespace
 

@@ -44,7 +44,31 @@ check "the newest map" 'grep -qF "# its Modbus map: dbus-modbustcp v1.0.95 or la
 check "the Sol-Ark's values" 'grep -qE "^#   battery 52.25 V, 20.0 °C" <<<"$out"'
 check "the devices: block" 'grep -qE "^    battery_unit: 238$" <<<"$out" && grep -qE "^    charger_units: \[239\]$" <<<"$out" &&
   grep -qE "^    temperature_unit: 24$" <<<"$out"'
+first_out=$out
 
+# A GX that answers as dbus_modbustcp does (0x0A for a register whose service the unit id lacks:
+# mappings.cpp, DataIterator -> getService -> ServiceError; 0x02 for an address the map lacks):
+# a BMS on 225, solar chargers on 226 and 224 (the Cerbo's VE.Direct ports), a VE.Bus Multi on
+# 227, a temperature sensor on 24. Each one found, and the devices: block names every one shackd
+# reads. (A probe that took 0x0A to 259 for "nothing at this unit id" listed 100 and 225 only.)
+start_sim gx --bms-min-cell-c 12 --more-charger-unit 224 --vebus-unit 227 --battery-v 52.3 --internal-ohm 0 --house-w 0
+out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1); rc=$?
+check "probe exits 0 on a GX with every service (exit $rc)" '[[ $rc -eq 0 ]]'
+check "the BMS on 225" 'grep -qE "^#   unit 225: battery \(a BMS\): 52.30 V" <<<"$out"'
+check "both solar chargers, on 224 and 226" 'grep -qE "^#   unit 224: solar charger" <<<"$out" && grep -qE "^#   unit 226: solar charger" <<<"$out"'
+check "the VE.Bus Multi on 227" 'grep -qE "^#   unit 227: VE.Bus inverter/charger \(not read by shackd\): 52.30 V" <<<"$out"'
+check "the temperature sensor on 24" 'grep -qE "^#   unit  24: temperature sensor" <<<"$out"'
+check "the devices: block gives the site each of them" 'grep -qE "^    battery_unit: 225$" <<<"$out" &&
+  grep -qE "^    charger_units: \[224, 226\]$" <<<"$out" && grep -qE "^    temperature_unit: 24$" <<<"$out" &&
+  grep -qE "^    # VE.Bus inverter/charger on unit 227: " <<<"$out"'
+requests=$(sed -nE 's/^# ([0-9]+) requests$/\1/p' <<<"$out")
+# Four services asked at each of the 247 unit ids (the rule judges a read by its first register's
+# service alone), the system once, the found services' details and the map's generation: no more.
+check "one request per service per unit id, and the details ($requests)" '[[ $requests -ge 989 && $requests -le 1010 ]]'
+
+# The daemon's own reads: a battery_unit that is a solar charger's answers 0x0A to the battery's
+# block; `once` says so, once, naming the rule, and reads the rest.
+gx_out=$out
 # probed_config OUT ACTION: probe's whole output (comments and all) in place of the e2e config's
 # devices: section, with ACTION as the charge block.
 probed_config() {
@@ -56,7 +80,17 @@ probed_config() {
         -e "s/  charge_block_action: .*/  charge_block_action: $2/" >"$1"
 }
 
-# The whole output replaces the devices: section of a config: check accepts it.
+out=$(sed 's/^    battery_unit: 225$/    battery_unit: 226/' <<<"$gx_out")
+probed_config "$dir/wrong_unit.yaml" dvcc
+once_out=$("$shackd" once --config "$dir/wrong_unit.yaml" --sensor-wait-s 0 2>&1)
+out="$once_out"
+check "once: a battery_unit without a battery service is said (once a block), with the rule" \
+  'grep -qE "^[0-9:]+ warn: victron battery: unit 226 registers 259\+[0-9]+: exception: 0x0A gateway path unavailable \(no service of that kind at this unit id\); this unit id has no service of that kind" <<<"$once_out" &&
+   [[ $(grep -c "no service of that kind (a wrong unit id" <<<"$once_out") -eq 2 ]]'
+
+# The whole output (of the first site's probe) replaces the devices: section of a config: check
+# accepts it.
+out=$first_out
 probed_config "$dir/probed.yaml" dvcc
 check_out=$("$shackd" check --config "$dir/probed.yaml" 2>&1); rc=$?
 out="$check_out"

@@ -378,4 +378,32 @@ TEST_CASE("a Deye-family unit whose type changes to another that fits is read on
   CHECK(solark.health().identity_alarms[0].warning);
   CHECK(solark.health().identity_alarms[0].text.find("device type is 0x0200 (a Deye/Sunsynk 16 kW single-phase hybrid), "
                                                      "not 0x0003") == 0);
+// The rule a GX answers by (victronenergy/dbus_modbustcp, mappings.cpp DataIterator and
+// backend.cpp getExceptionCode; sim/gx_map.hpp): a register whose service type the unit id lacks
+// is 0x0A, wherever else the unit has; an address the map lacks is 0x02, whatever the unit; a
+// read that runs past the map's end of a run is 0x02. The simulator answers so: this is what
+// `shackd probe` and the drivers are tried against.
+TEST_CASE("the simulated GX answers by dbus_modbustcp's rule: 0x0A for a service the unit lacks, 0x02 for an address the map lacks") {
+  test::SimProcess sim({"--battery-unit", "225", "--charger-unit", "226", "--vebus-unit", "227"});
+  drivers::ModbusLink link(drivers::TcpTransport{"127.0.0.1", sim.victron_port()}, 300ms);
+  std::string error;
+  REQUIRE(link.connect(error));
+  std::uint16_t words[8]{};
+  const auto code = [&](int unit, std::uint16_t address, std::uint16_t count = 1) {
+    const auto r = link.read(unit, address, count, words);
+    return r.status == drivers::ReadStatus::ok ? 0 : r.status == drivers::ReadStatus::exception ? r.exception_code : -1;
+  };
+  CHECK(code(225, 259) == 0);      // the battery monitor's voltage
+  CHECK(code(226, 259) == 0x0A);   // a solar charger's unit has no battery service: not "nothing here"
+  CHECK(code(226, 775) == 0);      // ... it has its own
+  CHECK(code(225, 775) == 0x0A);
+  CHECK(code(227, 26) == 0);       // a VE.Bus unit's DC voltage
+  CHECK(code(227, 259) == 0x0A);
+  CHECK(code(57, 259) == 0x0A);    // an empty unit id: 0x0A too, for every service
+  CHECK(code(57, 775) == 0x0A);
+  CHECK(code(225, 500) == 0x02);   // not in the map: 0x02, whatever the unit
+  CHECK(code(57, 500) == 0x02);
+  CHECK(code(225, 330, 4) == 0x02);  // 256-331 then a gap: running into it
+  CHECK(code(100, 840) == 0);
+  CHECK(code(100, 259) == 0x0A);   // the system's unit has no battery service
 }
