@@ -10,6 +10,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "drivers/miners/json_frame.hpp"
+
 namespace drivers::miners {
 
 namespace {
@@ -130,8 +132,14 @@ Exchange tcp_exchange(std::string host, int port, MinerKind::Framing framing, st
       return out.substr(4, n);
     }
     send_all(s.fd, request, deadline);
-    while (out.find('\0') == std::string::npos && receive_some(s.fd, out, deadline)) {
+    // A bare JSON object (Whatsminer v2) ends where it closes: its miner need not close first.
+    JsonObjectEnd object;
+    std::size_t end = std::string::npos;
+    const bool bare = framing == MinerKind::Framing::json_object;
+    while (out.find('\0') == std::string::npos && !(bare && (end = object.feed(out)) != std::string::npos) &&
+           receive_some(s.fd, out, deadline)) {
     }
+    if (end != std::string::npos) out.resize(end);
     if (const auto nul = out.find('\0'); nul != std::string::npos) out.resize(nul);
     if (out.empty()) throw std::runtime_error("reply: closed with nothing");
     return out;

@@ -9,8 +9,9 @@
 
 namespace drivers::miners {
 
-// The reply is read up to a NUL byte or the close (cgminer framing), or as a 4-byte
-// little-endian length and that many bytes (Whatsminer API v3). At most 1 MiB.
+// The reply is read up to a NUL byte or the close (cgminer framing), as a 4-byte little-endian
+// length and that many bytes (Whatsminer API v3), or up to where its JSON object closes
+// (Whatsminer API v2, json_frame.hpp). At most 1 MiB.
 Exchange tcp_exchange(std::string host, int port, MinerKind::Framing framing, std::chrono::milliseconds timeout);
 
 }  // namespace drivers::miners

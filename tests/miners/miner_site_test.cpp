@@ -274,17 +274,43 @@ TEST_CASE("a Braiins OS miner follows the measured surplus with its power target
   CHECK(s.story.back() == "relay OFF at 15 W");
 }
 
-TEST_CASE("the config's target: only on a kind that takes one, with a range, on a miner that runs on surplus") {
+TEST_CASE("the config's target: on every kind, with a range, its firmware's limits, on a miner that runs on surplus") {
   const auto errors = [](const std::string& base, const std::string& miners) {
     std::string text = base;
     text.replace(text.find("{DB}"), 4, "/tmp/x.db");
     return shackd::parse_config(text + miners, "shackd.yaml").errors;
   };
-  CHECK(errors(surplus_site(), "miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5" + std::string(kTarget) + "}\n").empty());
-  const auto luxos = errors(surplus_site(), "miners:\n  primary_s21: {kind: luxos, host: 10.0.0.5" + std::string(kTarget) + "}\n");
-  REQUIRE(luxos.size() == 1);
-  CHECK(luxos[0].find("LuxOS (Luxor firmware) takes no power target shackd can set") != std::string::npos);
-  CHECK(luxos[0].find("braiins") != std::string::npos);
+  for (const char* kind : {"braiins", "luxos"}) {
+    CHECK(errors(surplus_site(), "miners:\n  primary_s21: {kind: " + std::string(kind) + ", host: 10.0.0.5" + std::string(kTarget) + "}\n")
+              .empty());
+  }
+  for (const char* kind : {"whatsminer", "whatsminer_v2"}) {
+    CHECK(errors(surplus_site(), "miners:\n  primary_s21: {kind: " + std::string(kind) +
+                                     ", host: 10.0.0.5, password: x, target: {min_w: 1000, max_w: 3400, step_w: 100}}\n")
+              .empty());
+  }
+  // Where each target goes to its flash, raises at most every 300 s.
+  const auto flash = errors(surplus_site(), "miners:\n  primary_s21: {kind: luxos, host: 10.0.0.5, target: {min_w: 2800, max_w: "
+                                            "3500, step_w: 100, raise_interval_s: 120}}\n");
+  REQUIRE(flash.size() == 1);
+  CHECK(flash[0].find("miners.primary_s21.target.raise_interval_s") != std::string::npos);
+  CHECK(flash[0].find("120 s is below 300 s: LuxOS (Luxor firmware) saves each target to its flash (at most 12 raises an hour)") !=
+        std::string::npos);
+  CHECK(errors(surplus_site(), "miners:\n  primary_s21: {kind: whatsminer, host: 10.0.0.5, password: x, target: {min_w: 1000, "
+                               "max_w: 3400, step_w: 100, raise_interval_s: 60}}\n")
+            .empty());
+  // A percent: whole percents of rated_w, at most 100 % of it.
+  const auto percent = errors(surplus_site(), "miners:\n  primary_s21: {kind: whatsminer_v2, host: 10.0.0.5, password: x, "
+                                              "target: {min_w: 1000, max_w: 3600, step_w: 20, rated_w: 3400}}\n");
+  REQUIRE(percent.size() == 2);
+  CHECK(percent[0].find("miners.primary_s21.target.max_w") != std::string::npos);
+  CHECK(percent[0].find("3600 W is above rated_w 3400 W: Whatsminer (btminer API v2) takes at most 100 % of its rated power") !=
+        std::string::npos);
+  CHECK(percent[1].find("20 W is below 1 % of rated_w 3400 W (34 W)") != std::string::npos);
+  const auto rated_watts = errors(surplus_site(), "miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5, target: {min_w: 800, "
+                                                  "max_w: 3600, rated_w: 3600}}\n");
+  REQUIRE(rated_watts.size() == 1);
+  CHECK(rated_watts[0].find("takes its target in watts: rated_w is for a percent") != std::string::npos);
   const auto no_range = errors(surplus_site(), "miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5, target: {step_w: 100}}\n");
   REQUIRE(no_range.size() == 1);
   CHECK(no_range[0].find("min_w and max_w are required") != std::string::npos);
