@@ -162,11 +162,18 @@ class WhatsminerV2 final : public MinerApi {
  private:
   json call(const std::string& cmd) { return v2_reply(cmd, exchange_(json{{"cmd", cmd}}.dump())); }
 
-  // get_version → Msg.api_ver ("2.0.5"), Msg.fw_ver (whatsminer-mdk-worker getVersion).
+  // get_version → Msg.api_ver ("2.0.5"), Msg.fw_ver (whatsminer-mdk-worker getVersion), once it
+  // answers.
   void read_version() {
+    std::string text;
+    try {
+      text = exchange_(json{{"cmd", "get_version"}}.dump());
+    } catch (const std::exception&) {
+      return;  // no answer (booting, unpowered): asked again at the next read
+    }
     version_read_ = true;
     try {
-      const json v = call("get_version");
+      const json v = v2_reply("get_version", text);
       if (v.contains("Msg") && v["Msg"].is_object()) {
         const auto& msg = v["Msg"];
         for (const char* k : {"api_ver", "rpc_ver"}) {

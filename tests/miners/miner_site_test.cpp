@@ -375,3 +375,128 @@ TEST_CASE("a Whatsminer, whose firmware reports no limit, is held to the owner's
   REQUIRE(alarms["alarms"].size() == 1);
   CHECK(alarms["alarms"][0]["text"].get<std::string>().find("overheat_c") != std::string::npos);
 }
+
+namespace {
+// Each kind's target block for the simulator's 3250 W miner: LuxOS in a power-targeting mode
+// (atm's 800-3600 W), and a Whatsminer's percent of its 3250 W rating.
+std::string target_of(const std::string& kind, const std::string& more = "") {
+  if (kind == "whatsminer" || kind == "whatsminer_v2") {
+    return ", target: {min_w: 800, max_w: 3250, step_w: 100, rated_w: 3250" + more + "}";
+  }
+  return ", target: {min_w: 800, max_w: 3600, step_w: 200" + more + "}";
+}
+int count_published(const test::FakeBroker& broker, const std::string& topic, const std::string& part) {
+  int n = 0;
+  for (const auto& m : broker.published) n += m.topic == topic && m.payload.find(part) != std::string::npos;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("LuxOS and Whatsminer (API v3 and v2) follow the measured surplus with their power target") {
+  for (const std::string kind : {"luxos", "whatsminer", "whatsminer_v2"}) {
+    CAPTURE(kind);
+    MinerSite s(kind.c_str(), target_of(kind), surplus_site());
+    s.house_w = 400;
+    s.site->gx->values["system.pv_dc_w"] = 3000;
+    s.site->gx->values["system.ac_consumption_l1_w"] = 400;
+    s.site->gx->values["system.ac_consumption_l2_w"] = 0;
+    s.site->gx->values["system.ac_consumption_l3_w"] = 0;
+    s.run(420);
+    REQUIRE(s.relay_on);
+    // 3000 W of PV less a 400 W house: 2600 W, in each firmware's own words.
+    CHECK(s.miner.target_writes == 1);
+    if (kind == "luxos") CHECK(s.miner.last_target_command == "powertargetset power=2600");
+    if (kind == "whatsminer") CHECK(s.miner.last_target_command == "set.miner.power_percent 80 normal");
+    if (kind == "whatsminer_v2") CHECK(s.miner.last_target_command == "set_power_pct_v2 80");
+    CHECK(s.miner.draw_w() == doctest::Approx(kind == "luxos" ? 2600 : 2600).epsilon(0.02));
+    // A cloud: the target comes down to what is there, and the miner keeps mining on its relay.
+    s.site->gx->values["system.pv_dc_w"] = 1800;
+    s.run(240);
+    CHECK(s.miner.target_writes == 2);
+    CHECK(s.relay_on);
+    CHECK(s.miner.sleeps == 0);
+    CHECK(s.miner.draw_w() == doctest::Approx(1400).epsilon(0.04));
+    const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
+    CHECK(j["target_w"] == 1400);
+    if (kind == "luxos") CHECK(j["power_target_w"] == 1400);  // read back from atm
+    CHECK(s.site->broker.last("shack/device_alarms").find("target_ignored") == std::string::npos);
+  }
+}
+
+TEST_CASE("a miner that ignores its power target is caught, reported once, and runs on and off without one") {
+  for (const std::string kind : {"braiins", "whatsminer_v2"}) {
+    CAPTURE(kind);
+    MinerSite s(kind.c_str(), target_of(kind, ", settle_s: 300"), surplus_site());
+    s.miner.ignores_target = true;  // takes every write, draws its 3250 W
+    s.house_w = 400;
+    s.site->gx->values["system.pv_dc_w"] = 4000;
+    s.site->gx->values["system.ac_consumption_l1_w"] = 400;
+    s.site->gx->values["system.ac_consumption_l2_w"] = 0;
+    s.site->gx->values["system.ac_consumption_l3_w"] = 0;
+    s.run(300);
+    REQUIRE(s.relay_on);
+    REQUIRE(s.miner.target_writes >= 1);  // 3600 W (3250 W, all of a Whatsminer) asked: within a step of neither
+    s.site->gx->values["system.pv_dc_w"] = 3000;  // 2600 W: the target comes down; the miner stays at 3250 W
+    s.run(400);
+    const int writes = s.miner.target_writes;
+    auto alarms = nlohmann::json::parse(s.site->broker.last("shack/device_alarms"));
+    REQUIRE(alarms["alarms"].size() == 1);
+    CHECK(alarms["alarms"][0]["id"] == "primary_s21.target_ignored");
+    CHECK_MESSAGE(alarms["alarms"][0]["text"].get<std::string>().starts_with("it does not follow its power target: it draws 3250 W"),
+                  alarms.dump());
+    // Reported once: one event; no more target writes; no target wanted.
+    s.run(600);
+    CHECK(count_published(s.site->broker, "shack/event", "target_ignored") == 1);
+    CHECK(s.miner.target_writes == writes);
+    const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
+    CHECK(j["target_w"].is_null());
+    // On and off as a miner without a target: 2600 W of surplus run it (its minimum 800 W) ...
+    CHECK(s.relay_on);
+    // ... less than its minimum stops it, asleep first.
+    s.site->gx->values["system.pv_dc_w"] = 1000;
+    s.run(60);
+    CHECK_FALSE(s.relay_on);
+    CHECK(s.miner.sleeps == 1);
+  }
+}
+
+TEST_CASE("a LuxOS model not in a power-targeting mode is run on and off at once, reported once") {
+  MinerSite s("luxos", target_of("luxos"), surplus_site());
+  s.miner.power_targeting = false;
+  s.house_w = 400;
+  s.site->gx->values["system.pv_dc_w"] = 3000;
+  s.site->gx->values["system.ac_consumption_l1_w"] = 400;
+  s.site->gx->values["system.ac_consumption_l2_w"] = 0;
+  s.site->gx->values["system.ac_consumption_l3_w"] = 0;
+  s.run(420);
+  CHECK(s.relay_on);
+  CHECK(s.miner.target_writes == 0);
+  const auto alarms = nlohmann::json::parse(s.site->broker.last("shack/device_alarms"));
+  REQUIRE(alarms["alarms"].size() == 1);
+  CHECK(alarms["alarms"][0]["text"].get<std::string>().find("not in a power-targeting mode") != std::string::npos);
+  CHECK(count_published(s.site->broker, "shack/event", "target_ignored") == 1);
+}
+
+TEST_CASE("min_off counts from the relay cut: a miner that takes 40 s to wind down waits min_off after its cut") {
+  // Issue 46: a LuxOS peer's relay was off 260 s before its next start, with min_off 300 s.
+  std::string base = test::kFakeSiteConfig;
+  const std::string at = "      min_off_s: 0\n";
+  base.replace(base.find(at), at.size(), "      min_off_s: 300\n");
+  MinerSite s("luxos", "", base);
+  s.miner.wind_down_s = 40;
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  s.site->set_battery(46.5);  // below its stop: asleep, winding down, then cut
+  int t = 0, cut_at = -1, on_again_at = -1;
+  for (; t < 1200 && on_again_at < 0; ++t) {
+    if (t == 60) s.site->set_battery(54.0);  // back: it may start once min_off allows
+    s.second();
+    if (cut_at < 0 && !s.relay_on) cut_at = t;
+    if (cut_at >= 0 && s.relay_on) on_again_at = t;
+  }
+  REQUIRE(cut_at >= 38);  // the wind-down, not at once
+  REQUIRE(on_again_at > 0);
+  CHECK(on_again_at - cut_at >= 300);
+  CHECK(on_again_at - cut_at <= 305);
+}
