@@ -121,7 +121,7 @@ class Daemon {
     std::optional<rules::SteadyTime> powered_at;
     bool boot_warned = false;
     // Its power target: what the rules want, what it took, and when the last was sent.
-    std::optional<double> target_wanted, target_taken;
+    std::optional<double> target_wanted, target_taken, target_sent_w;
     std::optional<rules::SteadyTime> target_sent_at, target_taken_at;
     rules::Reason target_reason;
     // Its hottest sensor's limit: the owner's overheat_c, else the firmware's own "hot".

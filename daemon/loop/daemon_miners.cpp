@@ -102,21 +102,25 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
   return step.relay_on;
 }
 
-// The rules' target reaches the miner once its API answers (after a boot), and again when it was
-// refused, at most every 30 s: the rules limit the changes, this only delivers them.
+// The rules' target reaches the miner once its API answers (after a boot), a new one at once, and
+// again when it was refused, at most every 30 s: the rules limit the changes, this only delivers them.
 void Daemon::miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool running, bool answering,
                           rules::SteadyTime now) {
   if (!d.target_w || !running) {
     m.target_wanted.reset();
     m.target_taken.reset();
+    m.target_sent_w.reset();
     return;
   }
   m.target_wanted = d.target_w;
   if (d.target_changed || m.target_reason.code == rules::ReasonCode::none) m.target_reason = d.target_reason;
   if (!answering || m.target_taken == m.target_wanted) return;
-  if (m.target_sent_at && now - *m.target_sent_at < std::chrono::seconds(30)) return;
+  // The same target again (refused, or not yet answered) at most every 30 s; a new one at once:
+  // a lowering that waited here let the bank pay for 30 s more (issue 46).
+  if (m.target_sent_at && m.target_sent_w == m.target_wanted && now - *m.target_sent_at < std::chrono::seconds(30)) return;
   m.link->send({MinerCommand::target, *m.target_wanted});
   m.target_sent_at = now;
+  m.target_sent_w = m.target_wanted;
   log::debug("miner {}: sending power target {:.0f} W", l.id, *m.target_wanted);
 }
 
