@@ -118,7 +118,9 @@ std::string probe_miner(const drivers::TcpTransport& t, bool port_given, std::ch
                          "    # target: {{min_w: {:.0f}, max_w: {:.0f}, step_w: {:.0f}, rated_w: {:.0f}}}\n",
                          std::max(100.0, std::round(rated / 300) * 100), rated, step, rated);
   } else if (r.range) {
-    fmt::print("# its power targets: {:.0f}-{:.0f} W (now {:.0f} W)\n", r.range->min_w, r.range->max_w, r.range->default_w);
+    // LuxOS's middle figure is the target it runs to (atm PowerTarget), Braiins OS's its default.
+    fmt::print("# its power targets: {:.0f}-{:.0f} W ({} {:.0f} W)\n", r.range->min_w, r.range->max_w,
+               r.kind->firmware_mark.empty() ? "default" : "now", r.range->default_w);
     block += fmt::format("    # to follow the surplus (docs/guide.md, \"Following the surplus\"):\n"
                          "    # target: {{min_w: {:.0f}, max_w: {:.0f}, step_w: 100}}\n",
                          r.range->min_w, r.range->max_w);
