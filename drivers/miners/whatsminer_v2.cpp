@@ -81,13 +81,13 @@ class WhatsminerV2 final : public MinerApi {
       const json& m = sum[0];
       if (const auto w = number_at(m, "Power"); w && *w >= 0 && *w < 100000) t.power_w = w;
       for (const char* k : {"MHS 1m", "MHS 5s", "MHS av"}) {
-        if (const auto mhs = number_at(m, k); mhs && *mhs >= 0) {
+        if (const auto mhs = number_at(m, k); mhs && *mhs >= 0 && std::isfinite(*mhs)) {
           t.hashrate_ths = *mhs / 1e6;
           break;
         }
       }
       for (const char* k : {"Fan Speed In", "Fan Speed Out"}) {
-        if (const auto r = number_at(m, k); r && *r >= 0) t.fan_rpm = std::max(t.fan_rpm.value_or(*r), *r);
+        if (const auto r = number_at(m, k); r && *r >= 0 && *r < 100000) t.fan_rpm = std::max(t.fan_rpm.value_or(*r), *r);
       }
       const auto hotter = [&](const std::optional<double>& c) {
         if (c && *c > -50 && *c < 200) t.max_temp_c = std::max(t.max_temp_c.value_or(*c), *c);
