@@ -500,3 +500,24 @@ TEST_CASE("min_off counts from the relay cut: a miner that takes 40 s to wind do
   CHECK(on_again_at - cut_at >= 300);
   CHECK(on_again_at - cut_at <= 305);
 }
+
+TEST_CASE("a Whatsminer on API v2 stops through an encrypted power_off, then its relay; powered again it mines") {
+  MinerSite s("whatsminer_v2");
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  REQUIRE(s.miner.draw_w() > 3000);
+  s.site->set_battery(46.5);
+  s.run(60);
+  CHECK_FALSE(s.relay_on);
+  CHECK(s.miner.sleeps == 1);
+  CHECK(s.miner.refused == 0);
+  CHECK(s.story.back() == "relay OFF at 15 W");
+  s.site->set_battery(54.0);
+  s.run(400);
+  CHECK(s.relay_on);
+  CHECK(s.miner.draw_w() > 3000);
+  const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
+  CHECK(j["firmware"] == "Whatsminer API v2 2.0.5, firmware 20230911.22.REL");
+  CHECK(j["state"] == "mining");
+}
