@@ -89,8 +89,9 @@ options:
                           set over MQTT as the firmware is (repeat)
   --sensor-period S       seconds between sensor messages (default 10)
   --miner LOAD=KIND:PORT  load LOAD is a miner whose firmware's API answers on PORT (0: any):
-                          luxos, whatsminer or braiins; powered by its load's relay, its draw
-                          the load's (its --load watts its nominal); password sim-secret
+                          luxos, whatsminer, whatsminer_v2 or braiins; powered by its load's
+                          relay, its draw the load's (its --load watts its nominal, and a
+                          Whatsminer's rated power); password sim-secret
   --miner-boot-s S        a miner's boot after power on (default 90), its ramp 4/3 of it
   --miner-wind-down-s S   from an accepted sleep to its idle draw (default 0: at once)
   --site-from CONFIG      serve the owner's own site from their shackd config: each device of
@@ -122,6 +123,7 @@ commands:
   relay_power_on LOAD     prints the relay's power-on setting as it holds it now
   miner LOAD extra_c C    its chips run C °C hotter (a hot room, a blocked intake)
   miner LOAD api dead|ok  its API stops (or starts again) answering, the miner hashing on
+  miner LOAD target ignore|follow   it takes target writes and draws as before (or follows them)
   status                  one line with the model's state, request counts and the chargers' limits
                           (dvcc: GX 2705, -1 none; solark_max_charge_a: Sol-Ark 210, FC16 only)
   mark, latency           time from the first GX request after `mark` to the first relay command
@@ -294,7 +296,7 @@ int main(int argc, char** argv) {
         }
         Options::Miner m{v.substr(0, eq), drivers::miners::find_miner_kind(v.substr(eq + 1, colon - eq - 1)),
                          integer(v.substr(colon + 1), "--miner " + v.substr(0, eq) + " port")};
-        if (!m.kind) throw std::runtime_error("--miner " + m.load + ": no miner kind '" + v.substr(eq + 1, colon - eq - 1) + "' (luxos, whatsminer, braiins)");
+        if (!m.kind) throw std::runtime_error("--miner " + m.load + ": no miner kind '" + v.substr(eq + 1, colon - eq - 1) + "' (luxos, whatsminer, whatsminer_v2, braiins)");
         if (m.port < 0 || m.port > 65535) throw std::runtime_error("--miner " + m.load + ": port out of range");
         o.miners.push_back(std::move(m));
       } else if (a == "--miner-wind-down-s") {
@@ -648,7 +650,8 @@ int main(int argc, char** argv) {
         if (it == miners.end()) throw std::runtime_error("no miner '" + w[1] + "' (--miner " + w[1] + "=KIND:PORT)");
         if (w[2] == "extra_c") it->second.extra_c = number(w[3], "extra_c");
         else if (w[2] == "api" && (w[3] == "dead" || w[3] == "ok")) it->second.api_dead = w[3] == "dead";
-        else throw std::runtime_error("miner " + w[1] + ": extra_c C, or api dead|ok");
+        else if (w[2] == "target" && (w[3] == "ignore" || w[3] == "follow")) it->second.ignores_target = w[3] == "ignore";
+        else throw std::runtime_error("miner " + w[1] + ": extra_c C, api dead|ok, or target ignore|follow");
         fmt::print("ok\n");
       } else if (w[0] == "load" && w.size() == 3) {
         std::lock_guard lock(model_mutex);

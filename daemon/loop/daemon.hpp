@@ -21,6 +21,7 @@
 #include "daemon/metrics/collect.hpp"
 #include "daemon/metrics/server.hpp"
 #include "daemon/miners/soft_stop.hpp"
+#include "daemon/miners/target_watch.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/energy.hpp"
@@ -105,10 +106,14 @@ class Daemon {
   // A miner's own API between its decision and its relay (daemon_miners.cpp).
   struct MinerSide {
     MinerSide(drivers::miners::MinerConfig c, std::unique_ptr<MinerLink> l, SoftStop s)
-        : config(std::move(c)), link(std::move(l)), stop(s) {}
+        : config(std::move(c)),
+          link(std::move(l)),
+          stop(s),
+          watch(config.target ? config.target->step_w : 0, std::chrono::duration_cast<rules::Duration>(config.target_settle)) {}
     drivers::miners::MinerConfig config;
     std::unique_ptr<MinerLink> link;
     SoftStop stop;
+    TargetWatch watch;  // whether it follows its power target (daemon/miners/target_watch.hpp)
     std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
     rules::SteadyTime latest_at{};
     std::string error;  // the last read's failure, as logged
@@ -117,8 +122,8 @@ class Daemon {
     std::optional<rules::SteadyTime> powered_at;
     bool boot_warned = false;
     // Its power target: what the rules want, what it took, and when the last was sent.
-    std::optional<double> target_wanted, target_taken;
-    std::optional<rules::SteadyTime> target_sent_at;
+    std::optional<double> target_wanted, target_taken, target_sent_w;
+    std::optional<rules::SteadyTime> target_sent_at, target_taken_at;
     rules::Reason target_reason;
     // Its hottest sensor's limit: the owner's overheat_c, else the firmware's own "hot".
     std::optional<double> temp_limit_c() const;
@@ -133,6 +138,8 @@ class Daemon {
   // Its profile's power_w, when it has one: the rating its API's numbers are checked against.
   std::optional<double> miner_rating_w(const std::string& load_id) const;
   void miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool relay_on, bool answering,
+                    rules::SteadyTime now);
+  void watch_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, TargetWatchInput& in,
                     rules::SteadyTime now);
   void start_miners();
   bool miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace shackd {
 
 using drivers::miners::MinerState;
@@ -65,7 +67,8 @@ SoftStopStep SoftStop::step(const SoftStopInput& in, rules::SteadyTime now) {
     out.note = "safety stop: relay cut one cycle after the sleep";
     return out;
   }
-  if (now - since_ >= stop_timeout_) {
+  const rules::Duration timeout = in.cut_within ? std::min(stop_timeout_, *in.cut_within) : stop_timeout_;
+  if (now - since_ >= timeout) {
     phase_ = Phase::off;
     out.note = fmt::format("still drawing {} after {:.0f} s: relay cut",
                            in.latest && in.latest->power_w ? fmt::format("{:.0f} W", *in.latest->power_w) : "an unknown power",

@@ -24,6 +24,9 @@ struct SoftStopInput {
   std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
   rules::SteadyTime latest_at{};                     // when the loop took it
   std::optional<drivers::miners::CommandResult> sleep_done;  // a sleep's result, this cycle
+  // Set: this stop cuts the relay within this long whatever the miner draws (shorter than its
+  // stop_timeout): a miner stopped because the battery paid while its target came down.
+  std::optional<rules::Duration> cut_within;
 };
 
 struct SoftStopStep {

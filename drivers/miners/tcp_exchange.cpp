@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "drivers/miners/json_frame.hpp"
+
 namespace drivers::miners {
 
 namespace {
@@ -34,12 +36,17 @@ Exchange tcp_exchange(std::string host, int port, MinerKind::Framing framing, st
     }
     send_all(s.fd, request, io);
     // Only what arrived is searched for the NUL: a 1 MiB reply costs one pass, not one per read.
-    std::size_t searched = 0, nul = std::string::npos;
-    while (nul == std::string::npos && receive_some(s.fd, out, kMaxReplyBytes, io, "reply")) {
+    // A bare JSON object (Whatsminer v2) ends where it closes: its miner need not close first.
+    JsonObjectEnd object;
+    const bool bare = framing == MinerKind::Framing::json_object;
+    std::size_t searched = 0, nul = std::string::npos, end = std::string::npos;
+    while (nul == std::string::npos && !(bare && (end = object.feed(out)) != std::string::npos) &&
+           receive_some(s.fd, out, kMaxReplyBytes, io, "reply")) {
       nul = out.find('\0', searched);
       searched = out.size();
     }
-    if (nul != std::string::npos) out.resize(nul);
+    if (end != std::string::npos) out.resize(end);
+    if (nul = out.find('\0'); nul != std::string::npos) out.resize(nul);
     if (out.empty()) throw std::runtime_error("reply: closed with nothing");
     return out;
   };

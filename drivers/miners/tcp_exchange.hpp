@@ -14,9 +14,10 @@ namespace drivers::miners {
 
 inline constexpr std::size_t kMaxReplyBytes = 1 << 20;
 
-// The reply is read up to a NUL byte or the close (cgminer framing), or as a 4-byte
-// little-endian length and that many bytes (Whatsminer API v3). At most kMaxReplyBytes, all of it
-// within `timeout`. `cancel` (optional) ends a wait at once: the worker that owns it is stopping.
+// The reply is read up to a NUL byte or the close (cgminer framing), as a 4-byte little-endian
+// length and that many bytes (Whatsminer API v3), or up to where its JSON object closes
+// (Whatsminer API v2, json_frame.hpp). At most kMaxReplyBytes, all of it within `timeout`.
+// `cancel` (optional) ends a wait at once: the worker that owns it is stopping.
 Exchange tcp_exchange(std::string host, int port, MinerKind::Framing framing, std::chrono::milliseconds timeout,
                       std::shared_ptr<const Cancel> cancel = nullptr);
 

@@ -147,11 +147,50 @@ for _ in $(seq 50); do
   out=$("$shackd" probe --miner "127.0.0.1:$lport" --timeout-ms 300 2>&1) && break
   sleep 0.1
 done
-check "the LuxOS miner found once powered, mining" \
-  'grep -qE "^# LuxOS \(Luxor firmware\) on port $lport: LUXminer 2026.11.1-sim, mining, [0-9]+ W" <<<"$out"'
+check "the LuxOS miner found once powered, mining, its power targets from atm" \
+  'grep -qE "^# LuxOS \(Luxor firmware\) on port $lport: LUXminer 2026.11.1-sim, mining, [0-9]+ W" <<<"$out" &&
+   grep -qxF "# its power targets: 800-3600 W (now 3250 W)" <<<"$out"'
 out=$(SHACKD_MINER_PASSWORD=sim-secret "$shackd" probe --miner "127.0.0.1:$bport" --timeout-ms 300 2>&1); rc=$?
 check "the Braiins OS miner found over HTTP, with its target range (exit $rc)" \
   '[[ $rc -eq 0 ]] && grep -qxF "# its power targets: 800-3600 W (default 3000 W)" <<<"$out"'
+
+# Whatsminer API v3 (4433-style, length-framed) and API v2 (bare JSON on 4028) told apart, each
+# with its rated power; the block, its target uncommented on the dump load (which runs on the
+# surplus), is accepted by check.
+start_sim whatsminers --load primary=3400 --miner primary=whatsminer:0 --load dump=3300 --miner dump=whatsminer_v2:0 --miner-boot-s 1
+w3port=$(sed -nE 's/^ready .* miner.primary=127.0.0.1:([0-9]+).*/\1/p' "$dir/whatsminers.out")
+w2port=$(sed -nE 's/^ready .* miner.dump=127.0.0.1:([0-9]+).*/\1/p' "$dir/whatsminers.out")
+echo "load primary on" >&"$fd"
+echo "load dump on" >&"$fd"
+for _ in $(seq 50); do
+  out=$("$shackd" probe --miner "127.0.0.1:$w2port" --timeout-ms 300 2>&1) && break
+  sleep 0.1
+done
+check "Whatsminer API v2 named, with its rated power" \
+  'grep -qE "^# Whatsminer \(btminer API v2\) on port $w2port: Whatsminer API v2 2.0.5, firmware 20230911.22.REL, mining" <<<"$out" &&
+   grep -qxF "# its power targets: 0-100 % of 3300 W (its power limit as it reports it)" <<<"$out" &&
+   grep -qxF "    kind: whatsminer_v2" <<<"$out"'
+# miner_config OUT: the e2e config and probe's miners: block for the dump load, its target on.
+miner_config() {
+  {
+    sed -e "s|\${DB}|$dir/none.db|" -e 's|\${MQTT_PORT}|1883|' -e 's|\${VICTRON_PORT}|502|' -e 's|\${SOLARK_PORT}|503|' \
+      "$src/tests/e2e/e2e.yaml"
+    sed -e 's/your_relay_id/dump_s19_1/' -e 's/CHANGE-ME/changed-pw/' -e 's/^    # target:/    target:/' <<<"$out"
+  } >"$1"
+}
+miner_config "$dir/v2.yaml"
+check_out=$("$shackd" check --config "$dir/v2.yaml" 2>&1); rc=$?
+out="$check_out"
+check "check accepts the Whatsminer v2 block with its target (exit $rc)" '[[ $rc -eq 0 ]] && grep -q "^    target: {min_w: 1100, max_w: 3300, step_w: 100, rated_w: 3300}" "$dir/v2.yaml"'
+out=$("$shackd" probe --miner "127.0.0.1:$w3port" --timeout-ms 300 2>&1); rc=$?
+check "Whatsminer API v3 named, with its rated power (exit $rc)" \
+  '[[ $rc -eq 0 ]] && grep -qE "^# Whatsminer \(btminer API v3\) on port $w3port: Whatsminer API v3, mining" <<<"$out" &&
+   grep -qxF "# its power targets: 0-100 % of 3400 W (its power limit as it reports it)" <<<"$out" &&
+   grep -qxF "    kind: whatsminer" <<<"$out" && grep -qxF "    port: $w3port" <<<"$out"'
+miner_config "$dir/v3.yaml"
+check_out=$("$shackd" check --config "$dir/v3.yaml" 2>&1); rc=$?
+out="$check_out"
+check "check accepts the Whatsminer v3 block with its target (exit $rc)" '[[ $rc -eq 0 ]]'
 
 # Nothing there: a clear line and exit 69, quickly (a refused connection is not retried).
 out=$(timeout 20 "$shackd" probe --victron 127.0.0.1:1 --timeout-ms 200 2>&1); rc=$?

@@ -169,7 +169,8 @@ TEST_CASE("a miner's own measured draw, its hottest sensor and its limit read ba
   const std::string text = shackd::journal_header({}, {"v"}, {}, {"Dump Load S19 #1"}) + "\n" +
                            shackd::journal_cycle_line(s, 5000, {}, {1}) + "\n";
   CHECK(text.find("X\tchargers_limiting\tminer_w:Dump Load S19 #1\tminer_temp_c:Dump Load S19 #1\t"
-                  "miner_temp_limit_c:Dump Load S19 #1\n") != std::string::npos);
+                  "miner_temp_limit_c:Dump Load S19 #1\tminer_powered:Dump Load S19 #1\t"
+                  "miner_target_ignored:Dump Load S19 #1\n") != std::string::npos);
   std::vector<shackd::JournalCycle> out;
   shackd::read_journal_minute(kMinute, text, out);
   REQUIRE(out.size() == 1);
@@ -187,4 +188,29 @@ TEST_CASE("a miner's own measured draw, its hottest sensor and its limit read ba
   REQUIRE(snap.miner_temp_limit_c.size() == 2);
   CHECK_FALSE(snap.miner_temp_limit_c[0]);
   CHECK(snap.miner_temp_limit_c[1] == 90.0);
+}
+
+TEST_CASE("a miner's relay still on after a stop, and a target it ignores, read back for the replay; older minutes read as neither") {
+  rules::Snapshot s;
+  s.now = kNow;
+  s.battery_v = {{"v", "v", rules::Reading{55.5, kNow}}};
+  s.miner_powered = {false, true};
+  s.miner_target_ignored = {false, true};
+  const std::string text = shackd::journal_header({}, {"v"}, {}, {"Dump Load S19 #1"}) + "\n" +
+                           shackd::journal_cycle_line(s, 5000, {}, {1}) + "\n";
+  std::vector<shackd::JournalCycle> out;
+  shackd::read_journal_minute(kMinute, text, out);
+  REQUIRE(out.size() == 1);
+  const auto snap = out[0].snapshot(kNow, {}, {"Primary S21+", "Dump Load S19 #1"});
+  CHECK(snap.miner_powered == std::vector<bool>{false, true});
+  CHECK(snap.miner_target_ignored == std::vector<bool>{false, true});
+  // A minute written before they were journaled: its X line names only the first three.
+  const std::string older = "V\tv\nX\tchargers_limiting\tminer_w:Dump Load S19 #1\tminer_temp_c:Dump Load S19 #1\t"
+                            "miner_temp_limit_c:Dump Load S19 #1\nC\t5000\t1\t-\t55.5@0\t-\t-\t-\t-\t-\t-\t-\t-\n";
+  out.clear();
+  shackd::read_journal_minute(kMinute, older, out);
+  REQUIRE(out.size() == 1);
+  const auto old_snap = out[0].snapshot(kNow, {}, {"Dump Load S19 #1"});
+  CHECK(old_snap.miner_powered == std::vector<bool>{false});
+  CHECK(old_snap.miner_target_ignored == std::vector<bool>{false});
 }

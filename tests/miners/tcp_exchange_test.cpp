@@ -95,7 +95,8 @@ TEST_CASE("LuxOS over TCP: its telemetry read, and curtail sleep in a session") 
   const auto r = api->sleep();
   CHECK_MESSAGE(r.ok, r.detail);
   CHECK(model.sleeps == 1);
-  CHECK(server.requests() == 7 + 3);  // version, power, summary, temps, tempctrl, fans, config; logon, curtail, logoff
+  // version, power, summary, temps, tempctrl, fans, config, atm; logon, curtail, logoff
+  CHECK(server.requests() == 8 + 3);
 }
 
 TEST_CASE("Whatsminer API v3 over TCP, length-framed: a signed stop") {
@@ -112,6 +113,62 @@ TEST_CASE("Whatsminer API v3 over TCP, length-framed: a signed stop") {
   CHECK_MESSAGE(r.ok, r.detail);
   CHECK(model.sleeps == 1);
   CHECK(server.requests() == 3 + 2);  // summary, edevs, device info; salt, service stop
+}
+
+TEST_CASE("Whatsminer API v2 over TCP, bare JSON: its telemetry, an encrypted power_off and a power percent") {
+  auto model = mining("whatsminer_v2");
+  drivers::miners::MinerConfig c;
+  c.kind = model.kind;
+  c.password = model.password;
+  c.rated_w = 3250;
+  OnLoopback server(model);
+  auto api = c.kind->make(c, drivers::miners::tcp_exchange("127.0.0.1", server.port(), c.kind->framing, std::chrono::seconds(2)));
+  const auto t = api->read();
+  REQUIRE_MESSAGE(t.answered, t.error);
+  CHECK(*t.power_w == doctest::Approx(3250));
+  CHECK(t.state == drivers::miners::MinerState::mining);
+  const auto pct = api->set_power_target(1625);
+  CHECK_MESSAGE(pct.ok, pct.detail);
+  CHECK(model.last_target_command == "set_power_pct_v2 50");
+  const auto r = api->sleep();
+  CHECK_MESSAGE(r.ok, r.detail);
+  CHECK(model.sleeps == 1);
+  CHECK(model.refused == 0);
+  // get_version, summary, devs, status; get_token, the percent, power_off
+  CHECK(server.requests() == 4 + 3);
+}
+
+TEST_CASE("a bare JSON reply is complete where its object closes, though its miner keeps the connection open") {
+  // btminer's v2 API closes an idle connection after 10 s (S3 §4): a client waiting for the close
+  // would wait that long for every command.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::listen(fd, 4);
+  std::thread miner([fd] {
+    const int c = ::accept(fd, nullptr, nullptr);
+    if (c < 0) return;
+    char buf[256];
+    pollfd p{c, POLLIN, 0};
+    if (::poll(&p, 1, 2000) > 0 && ::recv(c, buf, sizeof buf, 0) > 0) {
+      const std::string reply = R"({"STATUS":"S","Code":131,"Msg":{"a":"}{"}})";
+      ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+    }
+    while (::poll(&p, 1, 2000) > 0 && ::recv(c, buf, sizeof buf, 0) > 0) {  // open until the client closes
+    }
+    ::close(c);
+  });
+  const auto exchange = drivers::miners::tcp_exchange("127.0.0.1", ntohs(a.sin_port), drivers::miners::MinerKind::Framing::json_object,
+                                                      std::chrono::milliseconds(1500));
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(exchange(R"({"cmd":"status"})") == R"({"STATUS":"S","Code":131,"Msg":{"a":"}{"}})");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1000));  // not its timeout
+  miner.join();
+  ::close(fd);
 }
 
 TEST_CASE("a miner that accepts and never answers costs one timeout; a closed port is refused") {
@@ -202,13 +259,36 @@ TEST_CASE("probe --miner: each firmware is found by its own protocol on the port
     CHECK(model.sleeps == 0);
     CHECK(model.target_writes == 0);
   }
-  SUBCASE("LuxOS") {
+  SUBCASE("LuxOS, with its power targets from atm") {
     auto model = mining("luxos");
     OnLoopback server(model);
     const auto r = drivers::miners::identify_miner("127.0.0.1", server.port(), "", kTimeout);
     REQUIRE(r.kind);
     CHECK(r.kind->key == "luxos");
     CHECK(r.telemetry.firmware.starts_with("LUXminer"));
+    REQUIRE(r.range);
+    CHECK(r.range->min_w == 800);
+    CHECK(r.range->max_w == 3600);
+    CHECK(model.target_writes == 0);
+  }
+  SUBCASE("Whatsminer API v3 and API v2 told apart, each with its rated power") {
+    auto v3 = mining("whatsminer");
+    OnLoopback s3(v3);
+    const auto r3 = drivers::miners::identify_miner("127.0.0.1", s3.port(), "", kTimeout);
+    REQUIRE(r3.kind);
+    CHECK(r3.kind->key == "whatsminer");
+    REQUIRE(r3.range);
+    CHECK(r3.range->max_w == 3250);
+    auto v2 = mining("whatsminer_v2");
+    OnLoopback s2(v2);
+    const auto r2 = drivers::miners::identify_miner("127.0.0.1", s2.port(), "", kTimeout);
+    REQUIRE(r2.kind);
+    CHECK(r2.kind->key == "whatsminer_v2");
+    CHECK(r2.telemetry.firmware == "Whatsminer API v2 2.0.5, firmware 20230911.22.REL");
+    CHECK(r2.tried.find("luxos on") != std::string::npos);  // the LuxOS client's questions got no LuxOS answer
+    REQUIRE(r2.range);
+    CHECK(r2.range->max_w == 3250);
+    CHECK(v2.sleeps + v2.target_writes + v3.sleeps + v3.target_writes == 0);
   }
   SUBCASE("nothing there: each kind's answer is said") {
     const auto r = drivers::miners::identify_miner("127.0.0.1", 1, "", kTimeout);
