@@ -97,19 +97,12 @@ int cmd_once(const std::vector<std::string>& argv) {
 
 int cmd_check(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "--help") {
-    fmt::print("usage: shackd check [--config FILE] [--as USER] [--broker]
-  Validates the config and the database: every "
-               "error with its YAML path and line.
-  --as USER  the user the service runs as, who must be able to write "
-               "the database and its
-             directory (default: shackd, where that user exists)
-"
-               "  --broker   also asks each relay over the broker how it powers up after a power cut, and warns
-"
-               "             of one that would switch its load back ON by itself (fix: shackd relays power-on-off)
-"
-               "  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.
-");
+    fmt::print("usage: shackd check [--config FILE] [--as USER] [--broker]\n  Validates the config and the database: every "
+               "error with its YAML path and line.\n  --as USER  the user the service runs as, who must be able to write "
+               "the database and its\n             directory (default: shackd, where that user exists)\n"
+               "  --broker   also asks each relay over the broker how it powers up after a power cut, and warns\n"
+               "             of one that would switch its load back ON by itself (fix: shackd relays power-on-off)\n"
+               "  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.\n");
     return kExOk;
   }
   std::string path, service_user;

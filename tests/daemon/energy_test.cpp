@@ -45,10 +45,10 @@ TEST_CASE("rated, metered and unrated draws, each counted as the load was over t
 // every store write after it. A meter's word no load can draw is no word: the rating counts.
 TEST_CASE("a metered draw that is negative, NaN or absurd counts as the rating, never below 0") {
   EnergyMeter m;
-  m.tick("2026-11-23", kT0, {miner(true, -50.0)});
+  m.tick("2026-11-23", kEnergyT0, {miner(true, -50.0)});
   for (int i = 1; i <= 1800; ++i) {
     const double lie = i % 3 == 0 ? -1e9 : (i % 3 == 1 ? std::nan("") : 1e308);
-    m.tick("2026-11-23", kT0 + i * 2s, {miner(true, lie)});
+    m.tick("2026-11-23", kEnergyT0 + i * 2s, {miner(true, lie)});
   }
   CHECK(m.totals().at("miner:Dump").wh == doctest::Approx(3250));  // an hour on its rating
   CHECK(m.totals().at("miner:Dump").metered_s == 0);

@@ -378,6 +378,8 @@ TEST_CASE("a Deye-family unit whose type changes to another that fits is read on
   CHECK(solark.health().identity_alarms[0].warning);
   CHECK(solark.health().identity_alarms[0].text.find("device type is 0x0200 (a Deye/Sunsynk 16 kW single-phase hybrid), "
                                                      "not 0x0003") == 0);
+}
+
 // The rule a GX answers by (victronenergy/dbus_modbustcp, mappings.cpp DataIterator and
 // backend.cpp getExceptionCode; sim/gx_map.hpp): a register whose service type the unit id lacks
 // is 0x0A, wherever else the unit has; an address the map lacks is 0x02, whatever the unit; a

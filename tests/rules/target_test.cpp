@@ -257,7 +257,7 @@ TEST_CASE("power target: validate names the fields") {
 }
 
 TEST_CASE("power target: never raised on a guess: a raise waits until the miner draws within a step of its target") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 3000 + kTaperW};
   while (!s.dump().on) plant.step(s);
   REQUIRE(*s.dump().target_w == 800);
@@ -285,7 +285,7 @@ TEST_CASE("power target: never raised on a guess: a raise waits until the miner 
 }
 
 TEST_CASE("power target: a miner whose firmware ignores its target runs on and off as one without") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   s.monitor_v = 53.8;  // charging, the chargers track: the measured surplus decides
   s.chargers_limiting = 0;
   s.p.miners[1].probe_hidden_surplus = false;
@@ -340,7 +340,7 @@ struct RampingPlant {
 }  // namespace
 
 TEST_CASE("power target: a cloud faster than the miner ramps down: the target falls at once, and the miner stops before the bank pays a minute") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   RampingPlant plant{kHouseW + 3400 + kTaperW};
   for (int i = 0; i < 3 * 1800; ++i) plant.step(s);
   REQUIRE(s.dump().on);
@@ -370,7 +370,7 @@ TEST_CASE("power target: a cloud faster than the miner ramps down: the target fa
 }
 
 TEST_CASE("power target: a cloud the miner can follow in time lowers it at once and leaves it on") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   RampingPlant plant{kHouseW + 3400 + kTaperW, 0, 200};  // sheds 200 W/s
   for (int i = 0; i < 3 * 1800; ++i) plant.step(s);
   REQUIRE(*s.dump().target_w >= 3000);
