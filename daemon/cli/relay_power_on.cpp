@@ -188,7 +188,12 @@ int cmd_relays(const std::vector<std::string>& argv) {
   }
   std::vector<std::string> to_set;
   for (const auto& [id, s] : now.relays) {
-    const auto& r = *std::find_if(cfg.relays.begin(), cfg.relays.end(), [&](const RelayConfig& x) { return x.id == id; });
+    // (A named copy: clang 14 cannot capture a structured binding.)
+    const auto configured = std::find_if(cfg.relays.begin(), cfg.relays.end(), [&, relay_id = id](const RelayConfig& x) {
+      return x.id == relay_id;
+    });
+    if (configured == cfg.relays.end()) continue;  // asked only of configured relays: not reached
+    const auto& r = *configured;
     fmt::print("relay {} ({}): {}\n", id, drivers::mqtt::protocol_name(r.protocol), drivers::mqtt::power_on_words(s));
     if (!s.unreadable.empty()) continue;
     if (s.state && s.state->risk == PowerOnRisk::off) continue;
