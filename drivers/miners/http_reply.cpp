@@ -70,7 +70,7 @@ void HttpReplyReader::parse_head() {
   }
   status_ = (first[9] - '0') * 100 + (first[10] - '0') * 10 + (first[11] - '0');
   bool chunked = false;
-  std::optional<std::size_t> length;
+  std::optional<unsigned long long> length;  // (not size_t: 32 bits on armhf, where 12 digits wrap)
   std::size_t lines = 0;
   while (line_end != std::string_view::npos) {
     const std::size_t from = line_end + 2;
@@ -101,7 +101,7 @@ void HttpReplyReader::parse_head() {
     if (*length > max_body_) {
       refuse("a body of " + std::to_string(*length) + " bytes, over " + size_words(max_body_) + ", refused");
     }
-    left_ = *length;
+    left_ = static_cast<std::size_t>(*length);  // at most max_body_, checked above
     state_ = left_ == 0 ? State::done : State::body_length;
   } else {
     state_ = State::body_close;
@@ -144,9 +144,11 @@ void HttpReplyReader::run() {
         if (line.empty() || line.size() > 8 || !std::all_of(line.begin(), line.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
           refuse("chunk size '" + std::string(line.substr(0, 20)) + "' is not one");
         }
-        left_ = std::stoull(std::string(line), nullptr, 16);
+        // Compared before it is a size_t, and against what is left (a sum could wrap on 32 bits).
+        const unsigned long long chunk = std::stoull(std::string(line), nullptr, 16);
+        if (chunk > max_body_ - body_.size()) refuse("the body is over " + size_words(max_body_) + ", refused");
+        left_ = static_cast<std::size_t>(chunk);
         at_ = nl + 2;
-        if (body_.size() + left_ > max_body_) refuse("the body is over " + size_words(max_body_) + ", refused");
         state_ = left_ == 0 ? State::trailers : State::chunk_data;
         break;
       }

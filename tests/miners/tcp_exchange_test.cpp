@@ -419,6 +419,12 @@ TEST_CASE("HTTP reply reader: each framing whole, each bound refused as it is pa
   CHECK_THROWS_WITH_AS(read_all(lines + "\r\n"), "HTTP reply: over 100 header lines, refused", std::runtime_error);
   CHECK_THROWS_WITH_AS(read_all("HTTP/1.1 200 OK\r\nContent-Length: 3000000000\r\n\r\n"),
                        "HTTP reply: a body of 3000000000 bytes, over 1 MiB, refused", std::runtime_error);
+  // Sizes that wrap a 32-bit size_t (armhf): 2^32 + 5 is not 5, and a chunk of 2^32 - 1 after
+  // five bytes is not 4 (the sum was taken in size_t before it was compared).
+  CHECK_THROWS_WITH_AS(read_all("HTTP/1.1 200 OK\r\nContent-Length: 4294967301\r\n\r\nhello"),
+                       "HTTP reply: a body of 4294967301 bytes, over 1 MiB, refused", std::runtime_error);
+  CHECK_THROWS_WITH_AS(read_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nFFFFFFFF\r\nabcd"),
+                       "HTTP reply: the body is over 1 MiB, refused", std::runtime_error);
   // One-byte chunks: six bytes on the wire for each of the body's, bounded on the wire too.
   HttpReplyReader tiny(1 << 20);
   tiny.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47);
