@@ -44,7 +44,10 @@ json v2_reply(const std::string& cmd, const std::string& text) {
     status = &(*st)[0];
   }
   if (!status) throw std::runtime_error(cmd + ": the reply has no STATUS");
-  const std::string code_text = (*status)["STATUS"].is_string() ? (*status)["STATUS"].get<std::string>() : "";
+  // Looked up, not indexed: nlohmann's const operator[] on a missing key is undefined (an assert
+  // in a debug build), and a list's entry need not hold STATUS ({"STATUS":[{}]}).
+  const auto code_it = status->find("STATUS");
+  const std::string code_text = code_it != status->end() && code_it->is_string() ? code_it->get<std::string>() : "";
   if (code_text == "S" || code_text == "I") return j;
   const auto code = number_at(*status, "Code");
   const auto& m = status->contains("Msg") ? (*status)["Msg"] : json();

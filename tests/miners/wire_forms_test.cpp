@@ -283,6 +283,25 @@ TEST_CASE("Whatsminer v2: plain error replies, a wrong password, a power write n
   }
 }
 
+TEST_CASE("Whatsminer v2: a STATUS list whose entry holds no STATUS is a refusal, never read past") {
+  // nlohmann's const operator[] on a missing key is undefined behaviour (an assert in a debug
+  // build: the daemon aborted on such a reply).
+  const auto c = config("whatsminer_v2", "changed-pw", 3400);
+  Script s;
+  s.on([](const json& q) { return q.value("cmd", "") == "get_version"; },
+       [](const json&) { return std::string(R"({"STATUS":[{"Code":14}]})"); });
+  s.on([](const json& q) { return q.value("cmd", "") == "summary"; },
+       [](const json&) { return std::string(R"({"STATUS":[{"Code":14,"Msg":"invalid cmd"}],"SUMMARY":[{"Power":3000}]})"); });
+  s.on([](const json& q) { return q.value("cmd", "") == "get_token"; }, [](const json&) { return std::string(R"({"STATUS":[{}]})"); });
+  auto api = c.kind->make(c, s.exchange());
+  const auto t = api->read();
+  CHECK_FALSE(t.answered);
+  CHECK(t.error == "summary: refused (Code 14): invalid cmd (invalid command or data)");
+  const auto r = api->sleep();
+  CHECK_FALSE(r.ok);
+  CHECK(r.detail == "get_token: refused (Code ?): no message");
+}
+
 TEST_CASE("Whatsminer v2: telemetry from cgminer's lists and from API 2.0.5's Msg envelope") {
   const json summary = {{"Power", 3312}, {"Power Limit", 3400}, {"MHS 1m", 98.2e6}, {"Fan Speed In", 4200}, {"Fan Speed Out", 4410}};
   const json devs = json::array({{{"ASC", 0}, {"Chip Temp Max", 71.5}}, {{"ASC", 1}, {"Temperature", 66}}});
