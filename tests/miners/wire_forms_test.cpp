@@ -122,6 +122,22 @@ TEST_CASE("LuxOS: a model not in a power-targeting mode is told apart, for good;
   CHECK(r2.detail.find("Invalid key/value format") != std::string::npos);
 }
 
+TEST_CASE("LuxOS: a logon that succeeds without a session id, or with an empty list, is no session (never read past)") {
+  for (const char* logon : {R"({"STATUS":[{"Code":316,"Msg":"Session created","STATUS":"S"}],"id":1})",
+                            R"({"SESSION":[],"STATUS":[{"STATUS":"S"}],"id":1})",
+                            R"({"SESSION":[{"SessionID":7}],"STATUS":[{"STATUS":"S"}],"id":1})"}) {
+    CAPTURE(logon);
+    Script s = luxos(kAtmTargeting);
+    s.rules.insert(s.rules.begin(), {[](const json& q) { return q["command"] == "logon"; },
+                                     [logon](const json&) { return std::string(logon); }});
+    auto api = config("luxos").kind->make(config("luxos"), s.exchange());
+    const auto r = api->sleep();
+    CHECK_FALSE(r.ok);
+    CHECK(r.detail == "curtail sleep: no session");
+    CHECK(s.commands("command", "curtail").empty());
+  }
+}
+
 TEST_CASE("Whatsminer v3: set.miner.power_percent with a string percent in normal mode, signed like any write") {
   Script s;
   // apidoc.whatsminer.com's salt and power_percent replies.
