@@ -186,6 +186,9 @@ TEST_CASE("md5-crypt and AES-256-ECB as openssl computes them") {
   CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, "not base64!"));
   CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, "QUJD"));
   CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, ""));
+  // Padding past base64's two '=', or inside: nothing (128 of them ran the length below zero).
+  for (const std::size_t n : {4, 64, 128, 256}) CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, std::string(n, '=')));
+  CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, "QQ==" + wire));
   const auto other = drivers::miners::aes_ecb_decrypt_b64(drivers::miners::sha256_key("abd"), wire);
   CHECK((!other || *other != plain));
 }
