@@ -231,9 +231,12 @@ class WhatsminerV2 final : public MinerApi {
       try {
         reply = exchange_(request);
       } catch (const std::exception& e) {
-        // Sent, and no reply came (not a connection that failed): judged by its draw.
+        // Sent, and no reply came: judged by its draw. Only a failure while reading the reply
+        // (socket_io.cpp's receive_some names it "reply"): a connect refused at once ("Network is
+        // unreachable"), a send cut short or a stopping daemon never reached the miner, and taken
+        // as sent it was recorded as a target taken, never sent again, and judged as ignored.
         const std::string what = e.what();
-        if (no_reply_is_sent && !what.starts_with("connect") && !what.starts_with("resolve")) {
+        if (no_reply_is_sent && what.starts_with("reply")) {
           return {true, cmd + ": sent, no reply (" + what + "): judged by the power it draws"};
         }
         return {false, what};

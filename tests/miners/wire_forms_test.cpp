@@ -293,6 +293,21 @@ TEST_CASE("Whatsminer v2: plain error replies, a wrong password, a power write n
     CHECK(r.detail.find("no reply") != std::string::npos);
     CHECK_FALSE(api->sleep().ok);
   }
+  SUBCASE("a power write that never left (connect refused at once, a send cut, a stop) is not sent") {
+    // connect_to's own words for a connect that fails at once are strerror's, with no prefix.
+    for (const char* why : {"Network is unreachable", "No route to host", "send: Broken pipe", "stopping",
+                            "connect: Connection refused", "resolve miner.local: Name or service not known"}) {
+      CAPTURE(why);
+      Script s = whatsminer_v2("changed-pw", "2.0.5", plain);
+      const std::string words = why;
+      s.rules.insert(s.rules.begin(), {[](const json& q) { return q.contains("enc"); },
+                                       [words](const json&) -> std::string { throw std::runtime_error(words); }});
+      auto api = c.kind->make(c, s.exchange());
+      const auto r = api->set_power_target(2000);
+      CHECK_FALSE(r.ok);
+      CHECK(r.detail == words);
+    }
+  }
   SUBCASE("no password: no write is tried") {
     Script s = whatsminer_v2("changed-pw", "2.0.5", plain);
     auto nopw = config("whatsminer_v2", "", 3400);
