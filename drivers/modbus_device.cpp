@@ -151,8 +151,17 @@ bool ModbusDevice::identify(PollResult& out) {
       return false;
     }
     if (r.status != ReadStatus::ok) {
-      // Refused: read it as configured, as before this check (a gateway may not pass it on).
       ++health_.failed_requests;
+      if (!was_refused.empty()) {
+        // Refused for its type, and now its type register is refused (a Deye answers 0x06 busy
+        // now and then): it stays refused. Read as configured, one busy answer let a poll read a
+        // three-phase unit with the single-phase map, and a charge block write register 210 to it.
+        refused_family_[slot] = was_refused;
+        health_.identity.push_back(was_refused + " (its type not read again: " + r.error + ")");
+        health_.identity_alarms.push_back({u.prefix, was_refused, false});
+        continue;
+      }
+      // Refused: read it as configured, as before this check (a gateway may not pass it on).
       health_.identity.push_back(u.prefix + ": device type not read (" + r.error + "): read as configured");
       continue;
     }
