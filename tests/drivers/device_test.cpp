@@ -391,6 +391,27 @@ TEST_CASE("a unit refused for its type stays refused while its type register ans
   proxy.set_type_exception(0);
   proxy.set_type(0x0003);
   CHECK(value(solark.poll(), "solark.battery_v"));
+
+  // A unit that fitted, reconnected, and busy at the identity read: it said its type before (this
+  // gateway passes it), so a refusal proves nothing about who answers now. Not read nor written
+  // until it says; no alarm for a busy answer.
+  proxy.set_type_exception(0x06);
+  proxy.drop();
+  proxy.mark();
+  drivers::PollResult reconnected;
+  for (int i = 0; i < 3; ++i) {
+    reconnected = solark.poll();
+    CHECK_FALSE(value(reconnected, "solark.battery_v"));
+  }
+  CHECK(has_error(reconnected, "until it says its device type again"));
+  CHECK(solark.swap_register(1, 210, 0).error.find("until it says its device type again") != std::string::npos);
+  CHECK(solark.health().identity_alarms.empty());
+  for (const auto& q : proxy.since_mark()) {
+    CHECK_MESSAGE((q.function == 3 && q.address == 0 && q.count == 1),
+                  "function " << q.function << " at " << q.address << " x" << q.count);
+  }
+  proxy.set_type_exception(0);
+  CHECK(value(solark.poll(), "solark.battery_v"));
 }
 
 TEST_CASE("a Deye-family unit whose type changes to another that fits is read on, with a warning naming both") {
