@@ -151,8 +151,31 @@ bool ModbusDevice::identify(PollResult& out) {
       return false;
     }
     if (r.status != ReadStatus::ok) {
-      // Refused: read it as configured, as before this check (a gateway may not pass it on).
       ++health_.failed_requests;
+      if (last_type_[slot]) {
+        // It said its type before, so this gateway passes the register on: a refusal now (a Deye
+        // answers 0x06 busy now and then) proves nothing about who answers. Read as configured,
+        // one busy answer let a refused three-phase unit be read with the single-phase map and a
+        // charge block write register 210 to it, and a replaced inverter busy at the reconnect
+        // was read with the old map until the next connection. Not read, nor written, until it
+        // says its type; asked again at the next poll. An alarm only where it was refused for
+        // its type (a busy answer alone is not news for the owner).
+        const auto last = std::find_if(id->values.begin(), id->values.end(),
+                                       [&](const FamilyValue& f) { return f.value == *last_type_[slot]; });
+        const bool unfit = last != id->values.end() && last->kind != id->kind;
+        if (unfit && !was_refused.empty()) {
+          refused_family_[slot] = was_refused;
+          health_.identity_alarms.push_back({u.prefix, was_refused, false});
+        } else {
+          refused_family_[slot] = config_.name + " " + u.prefix + ": " + where + " refused (" + r.error + "); it read " +
+                                  hex4(*last_type_[slot]) +
+                                  " before: nothing is read from it or written to it until it says its device type again";
+        }
+        health_.identity.push_back(refused_family_[slot]);
+        continue;
+      }
+      // Refused, and never read: a gateway that does not pass it on. Read as configured, as
+      // before this check.
       health_.identity.push_back(u.prefix + ": device type not read (" + r.error + "): read as configured");
       continue;
     }

@@ -48,6 +48,8 @@ class SoftStop {
   Phase phase_ = Phase::off;
   rules::SteadyTime since_{};
   std::optional<rules::SteadyTime> sleep_accepted_at_;
+  bool urgent_ = false;                         // the stop began as a safety stop
+  std::optional<rules::Duration> cut_within_;   // the stop began with this bound
   std::optional<rules::SteadyTime> last_wake_;
 };
 

@@ -12,6 +12,16 @@ namespace drivers::miners {
 
 namespace {
 
+// SESSION[0].SessionID; empty when the reply has none. Looked up, never indexed: a logon that
+// says S without a SESSION list (or with an empty one) was read with nlohmann's const operator[]
+// on a missing key or past the list's end, which is undefined (an abort in a debug build).
+std::string session_id(const nlohmann::json& reply) {
+  const auto list = reply.find("SESSION");
+  if (list == reply.end() || !list->is_array() || list->empty() || !list->front().is_object()) return "";
+  const auto id = list->front().find("SessionID");
+  return id != list->front().end() && id->is_string() ? id->get<std::string>() : "";
+}
+
 class Luxos final : public MinerApi {
  public:
   explicit Luxos(Exchange exchange) : exchange_(std::move(exchange)) {}
@@ -142,14 +152,10 @@ class Luxos final : public MinerApi {
     bool ours = false;
     try {
       try {
-        const auto l = call("logon");
-        sid = l["SESSION"][0].value("SessionID", std::string());
+        sid = session_id(call("logon"));
         ours = true;
       } catch (const std::runtime_error&) {
-        const auto s = call("session");
-        if (s.contains("SESSION") && s["SESSION"].is_array() && !s["SESSION"].empty()) {
-          sid = s["SESSION"][0].value("SessionID", std::string());
-        }
+        sid = session_id(call("session"));
       }
       if (sid.empty() || sid.find(',') != std::string::npos) return {false, command + " " + action + ": no session"};
       const auto r = call(command, sid + "," + action);

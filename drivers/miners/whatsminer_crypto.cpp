@@ -101,9 +101,13 @@ std::optional<std::string> aes_ecb_decrypt_b64(const AesKey& key, std::string_vi
   std::vector<unsigned char> raw(b64.size() / 4 * 3);
   const int m = EVP_DecodeBlock(raw.data(), reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
   if (m < 0) return std::nullopt;
-  std::size_t len = static_cast<std::size_t>(m);
-  // EVP_DecodeBlock counts the bytes that '=' stands for as zeros.
-  for (std::size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) --len;
+  // EVP_DecodeBlock counts the bytes that '=' stands for as zeros. Base64 pads its last quantum
+  // with at most two, and nowhere else: more '=' counted here ran the length below zero (128 of
+  // them asked std::string for 2^64 bytes).
+  std::size_t b64_pad = 0;
+  while (b64_pad < 2 && b64[b64.size() - 1 - b64_pad] == '=') ++b64_pad;
+  if (b64.find('=') < b64.size() - b64_pad) return std::nullopt;
+  const std::size_t len = static_cast<std::size_t>(m) - b64_pad;
   if (len == 0 || len % 16 != 0) return std::nullopt;
   CipherCtx ctx;
   std::string out(len + 16, '\0');

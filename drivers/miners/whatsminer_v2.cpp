@@ -44,7 +44,10 @@ json v2_reply(const std::string& cmd, const std::string& text) {
     status = &(*st)[0];
   }
   if (!status) throw std::runtime_error(cmd + ": the reply has no STATUS");
-  const std::string code_text = (*status)["STATUS"].is_string() ? (*status)["STATUS"].get<std::string>() : "";
+  // Looked up, not indexed: nlohmann's const operator[] on a missing key is undefined (an assert
+  // in a debug build), and a list's entry need not hold STATUS ({"STATUS":[{}]}).
+  const auto code_it = status->find("STATUS");
+  const std::string code_text = code_it != status->end() && code_it->is_string() ? code_it->get<std::string>() : "";
   if (code_text == "S" || code_text == "I") return j;
   const auto code = number_at(*status, "Code");
   const auto& m = status->contains("Msg") ? (*status)["Msg"] : json();
@@ -228,9 +231,12 @@ class WhatsminerV2 final : public MinerApi {
       try {
         reply = exchange_(request);
       } catch (const std::exception& e) {
-        // Sent, and no reply came (not a connection that failed): judged by its draw.
+        // Sent, and no reply came: judged by its draw. Only a failure while reading the reply
+        // (socket_io.cpp's receive_some names it "reply"): a connect refused at once ("Network is
+        // unreachable"), a send cut short or a stopping daemon never reached the miner, and taken
+        // as sent it was recorded as a target taken, never sent again, and judged as ignored.
         const std::string what = e.what();
-        if (no_reply_is_sent && !what.starts_with("connect") && !what.starts_with("resolve")) {
+        if (no_reply_is_sent && what.starts_with("reply")) {
           return {true, cmd + ": sent, no reply (" + what + "): judged by the power it draws"};
         }
         return {false, what};

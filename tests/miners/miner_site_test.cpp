@@ -501,6 +501,26 @@ TEST_CASE("min_off counts from the relay cut: a miner that takes 40 s to wind do
   CHECK(on_again_at - cut_at <= 305);
 }
 
+TEST_CASE("below its emergency stop voltage, a miner winding down over 60 s is cut on the next cycle, not once idle") {
+  // Issue 48: the rules say emergency_stop on the stop's first cycle only (a miner decided off
+  // reads below_start_voltage after it); the relay stayed on 61.9 s, until the miner was idle.
+  std::string base = test::kFakeSiteConfig;
+  const std::string at = "      operating_mode: balanced\n";
+  base.replace(base.find(at), at.size(), at + "      emergency_stop_voltage: 46.0\n");  // the site's critical low: 45.0
+  MinerSite s("luxos", "", base);
+  s.miner.wind_down_s = 60;
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  s.site->set_battery(45.5);
+  int t = 0;
+  for (; t < 90 && s.relay_on; ++t) s.second();
+  CHECK(s.miner.sleeps == 1);
+  CHECK(t <= 3);  // the sleep's cycle, and the next
+  INFO(s.story.back());
+  CHECK(s.story.back().starts_with("relay OFF at 3"));  // cut while it still drew: the battery's safety first
+}
+
 TEST_CASE("a Whatsminer on API v2 stops through an encrypted power_off, then its relay; powered again it mines") {
   MinerSite s("whatsminer_v2");
   s.site->set_battery(54.0);

@@ -131,3 +131,36 @@ TEST_CASE("a soft stop told to cut within a bound cuts then, whatever the miner 
   while (stop.step(in, now += 2s).relay_on) ++cycles;
   CHECK(cycles == 8);  // cut 20 s after the stop began, not 90
 }
+
+TEST_CASE("a stop keeps what it began as: a safety stop, and a bound, said on its first cycle only") {
+  // The rules say why on each cycle: emergency_stop (or target_too_slow) on the stop's first,
+  // then why the miner, now off, waits (below_start_voltage). The stop is what it began as.
+  drivers::miners::Telemetry t;
+  t.answered = true;
+  t.power_w = 3000;
+  for (const bool safety : {true, false}) {
+    CAPTURE(safety);
+    shackd::SoftStop stop(60, 90s);
+    rules::SteadyTime now = rules::SteadyTime{} + 1000h;
+    shackd::SoftStopInput in;
+    in.want_on = true;
+    in.answering = true;
+    in.latest = t;
+    in.latest_at = now;
+    REQUIRE(stop.step(in, now).relay_on);
+    in.want_on = false;
+    if (safety) in.urgent = true;
+    else in.cut_within = 20s;
+    CHECK(stop.step(in, now += 2s).send == shackd::MinerCommand::sleep);
+    in.urgent = false;
+    in.cut_within.reset();
+    in.sleep_done = drivers::miners::CommandResult{true, "ok"};
+    int cycles = 0;
+    while (stop.step(in, now += 2s).relay_on && cycles < 100) {
+      in.sleep_done.reset();
+      in.latest_at = now;  // it answers, still drawing 3000 W
+      ++cycles;
+    }
+    CHECK(cycles == (safety ? 0 : 9));  // cut next cycle; 20 s after the stop began, not 90
+  }
+}

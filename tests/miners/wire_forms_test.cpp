@@ -122,6 +122,22 @@ TEST_CASE("LuxOS: a model not in a power-targeting mode is told apart, for good;
   CHECK(r2.detail.find("Invalid key/value format") != std::string::npos);
 }
 
+TEST_CASE("LuxOS: a logon that succeeds without a session id, or with an empty list, is no session (never read past)") {
+  for (const char* logon : {R"({"STATUS":[{"Code":316,"Msg":"Session created","STATUS":"S"}],"id":1})",
+                            R"({"SESSION":[],"STATUS":[{"STATUS":"S"}],"id":1})",
+                            R"({"SESSION":[{"SessionID":7}],"STATUS":[{"STATUS":"S"}],"id":1})"}) {
+    CAPTURE(logon);
+    Script s = luxos(kAtmTargeting);
+    s.rules.insert(s.rules.begin(), {[](const json& q) { return q["command"] == "logon"; },
+                                     [logon](const json&) { return std::string(logon); }});
+    auto api = config("luxos").kind->make(config("luxos"), s.exchange());
+    const auto r = api->sleep();
+    CHECK_FALSE(r.ok);
+    CHECK(r.detail == "curtail sleep: no session");
+    CHECK(s.commands("command", "curtail").empty());
+  }
+}
+
 TEST_CASE("Whatsminer v3: set.miner.power_percent with a string percent in normal mode, signed like any write") {
   Script s;
   // apidoc.whatsminer.com's salt and power_percent replies.
@@ -170,6 +186,9 @@ TEST_CASE("md5-crypt and AES-256-ECB as openssl computes them") {
   CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, "not base64!"));
   CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, "QUJD"));
   CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, ""));
+  // Padding past base64's two '=', or inside: nothing (128 of them ran the length below zero).
+  for (const std::size_t n : {4, 64, 128, 256}) CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, std::string(n, '=')));
+  CHECK_FALSE(drivers::miners::aes_ecb_decrypt_b64(key, "QQ==" + wire));
   const auto other = drivers::miners::aes_ecb_decrypt_b64(drivers::miners::sha256_key("abd"), wire);
   CHECK((!other || *other != plain));
 }
@@ -274,6 +293,21 @@ TEST_CASE("Whatsminer v2: plain error replies, a wrong password, a power write n
     CHECK(r.detail.find("no reply") != std::string::npos);
     CHECK_FALSE(api->sleep().ok);
   }
+  SUBCASE("a power write that never left (connect refused at once, a send cut, a stop) is not sent") {
+    // connect_to's own words for a connect that fails at once are strerror's, with no prefix.
+    for (const char* why : {"Network is unreachable", "No route to host", "send: Broken pipe", "stopping",
+                            "connect: Connection refused", "resolve miner.local: Name or service not known"}) {
+      CAPTURE(why);
+      Script s = whatsminer_v2("changed-pw", "2.0.5", plain);
+      const std::string words = why;
+      s.rules.insert(s.rules.begin(), {[](const json& q) { return q.contains("enc"); },
+                                       [words](const json&) -> std::string { throw std::runtime_error(words); }});
+      auto api = c.kind->make(c, s.exchange());
+      const auto r = api->set_power_target(2000);
+      CHECK_FALSE(r.ok);
+      CHECK(r.detail == words);
+    }
+  }
   SUBCASE("no password: no write is tried") {
     Script s = whatsminer_v2("changed-pw", "2.0.5", plain);
     auto nopw = config("whatsminer_v2", "", 3400);
@@ -281,6 +315,25 @@ TEST_CASE("Whatsminer v2: plain error replies, a wrong password, a power write n
     CHECK_FALSE(api->sleep().ok);
     CHECK(s.sent.empty());
   }
+}
+
+TEST_CASE("Whatsminer v2: a STATUS list whose entry holds no STATUS is a refusal, never read past") {
+  // nlohmann's const operator[] on a missing key is undefined behaviour (an assert in a debug
+  // build: the daemon aborted on such a reply).
+  const auto c = config("whatsminer_v2", "changed-pw", 3400);
+  Script s;
+  s.on([](const json& q) { return q.value("cmd", "") == "get_version"; },
+       [](const json&) { return std::string(R"({"STATUS":[{"Code":14}]})"); });
+  s.on([](const json& q) { return q.value("cmd", "") == "summary"; },
+       [](const json&) { return std::string(R"({"STATUS":[{"Code":14,"Msg":"invalid cmd"}],"SUMMARY":[{"Power":3000}]})"); });
+  s.on([](const json& q) { return q.value("cmd", "") == "get_token"; }, [](const json&) { return std::string(R"({"STATUS":[{}]})"); });
+  auto api = c.kind->make(c, s.exchange());
+  const auto t = api->read();
+  CHECK_FALSE(t.answered);
+  CHECK(t.error == "summary: refused (Code 14): invalid cmd (invalid command or data)");
+  const auto r = api->sleep();
+  CHECK_FALSE(r.ok);
+  CHECK(r.detail == "get_token: refused (Code ?): no message");
 }
 
 TEST_CASE("Whatsminer v2: telemetry from cgminer's lists and from API 2.0.5's Msg envelope") {

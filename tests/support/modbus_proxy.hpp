@@ -45,6 +45,8 @@ class ModbusProxy {
   }
   int port() const { return port_; }
   void set_type(std::uint16_t t) { type_ = t; }
+  // Nonzero: the type register is answered with this Modbus exception instead (0x06: busy).
+  void set_type_exception(int code) { type_exception_ = code; }
   // Closes the connection it serves (both sides), as a gateway restarting would; back once it
   // has (bounded: 2 s).
   void drop() {
@@ -121,7 +123,9 @@ class ModbusProxy {
         }
         if (fn == 3 && address == 0 && count == 1) {
           const std::uint16_t t = type_;
-          r = {q[0], q[1], 0, 0, 0, 5, q[6], 3, 2, static_cast<unsigned char>(t >> 8), static_cast<unsigned char>(t & 0xff)};
+          const int exception = type_exception_;
+          if (exception) r = {q[0], q[1], 0, 0, 0, 3, q[6], 0x83, static_cast<unsigned char>(exception)};
+          else r = {q[0], q[1], 0, 0, 0, 5, q[6], 3, 2, static_cast<unsigned char>(t >> 8), static_cast<unsigned char>(t & 0xff)};
           if (!send_all(client, r)) break;
           continue;
         }
@@ -135,6 +139,7 @@ class ModbusProxy {
 
   int upstream_, port_ = 0, listen_ = -1;
   std::atomic<std::uint16_t> type_;
+  std::atomic<int> type_exception_{0};
   std::atomic<bool> stop_{false}, drop_{false};
   std::atomic<int> closed_{0};
   std::mutex m_;
