@@ -27,6 +27,9 @@ if(NOT SHACKD_DEB_DISTRIBUTION MATCHES "^(bookworm|trixie)$")
 endif()
 set(SHACKD_DEB_VERSION "${PROJECT_VERSION}-${SHACKD_DEB_RELEASE}")
 
+# `cpack` and `cmake --install` package what is built and build nothing more: a package-only
+# tree (scripts/cross.sh --package) builds shackd and shackd-sim alone, not the test suites.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
 
 # shackd-sim too: "Try your site first" (docs/guide.md) runs an owner's config against it on the Pi.
 install(TARGETS shackd shackd-sim RUNTIME DESTINATION bin)
@@ -111,13 +114,15 @@ set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${SHACKD_DEB_ARCH})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-# Depends is made when cpack runs, from the libraries the built binary NEEDs (shackd-sim's are a
-# subset of shackd's; tests/package/check_deb.sh checks both binaries against it) and the suite's
+# Depends is made when cpack runs, from the libraries both built binaries NEED (shackd-sim serves
+# a Braiins OS miner's HTTP with cpp-httplib, which shackd no longer links; tests/package/check_deb.sh
+# checks both binaries against it) and the suite's
 # shlibs (cmake/deb/depends.sh; tests/package/check_deb.sh checks it resolves in the suite's
 # index). mosquitto is only recommended: the broker may run on another host.
 file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/deb/cpack-project.cmake CONTENT
 "if(CPACK_GENERATOR STREQUAL \"DEB\")
-  execute_process(COMMAND ${PROJECT_SOURCE_DIR}/cmake/deb/depends.sh $<TARGET_FILE:shackd> ${SHACKD_SYSROOT}
+  execute_process(COMMAND ${PROJECT_SOURCE_DIR}/cmake/deb/depends.sh --sysroot \"${SHACKD_SYSROOT}\"
+                          $<TARGET_FILE:shackd> $<TARGET_FILE:shackd-sim>
                   OUTPUT_VARIABLE _depends OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _rc)
   if(NOT _rc EQUAL 0 OR NOT _depends)
     message(FATAL_ERROR \"cmake/deb/depends.sh could not make the package's Depends (above)\")

@@ -73,4 +73,10 @@ void add_device_status(DeviceStatus& out, const std::string& device, const std::
   }
 }
 
+void add_identity_alarms(DeviceStatus& out, const std::string& device, const DeviceHealth& health) {
+  for (const auto& a : health.identity_alarms) {
+    out.alarms.push_back({a.unit + ".device_type", device, a.unit + ".device_type", a.text, a.warning});
+  }
+}
+
 }  // namespace drivers

@@ -34,4 +34,8 @@ struct DeviceStatus {
 void add_device_status(DeviceStatus& out, const std::string& device, const std::vector<UnitConfig>& units,
                        const ReadingStore& store, SteadyTime now, rules::Duration fresh_within);
 
+// Adds a device's identity alarms (DeviceHealth::identity_alarms: a unit its map does not fit, or
+// whose device type changed) as device alarms "<unit>.device_type", in force while its health says so.
+void add_identity_alarms(DeviceStatus& out, const std::string& device, const DeviceHealth& health);
+
 }  // namespace drivers

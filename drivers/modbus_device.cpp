@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <thread>
+#include <utility>
 
 namespace drivers {
 
@@ -24,6 +25,8 @@ ModbusDevice::ModbusDevice(DeviceConfig config, Clock clock)
   }
   plan_ = base_plan_;
   refused_family_.resize(config_.units.size());
+  last_type_.resize(config_.units.size());
+  first_fit_.resize(config_.units.size());
 }
 
 namespace {
@@ -103,6 +106,19 @@ bool ModbusDevice::ensure_connected(SteadyTime now, PollResult& out) {
   return true;
 }
 
+bool ModbusDevice::connect_and_identify(PollResult& out) {
+  std::string error;
+  ++health_.reconnects;
+  if (!link_.connect(error)) return false;
+  // The peer behind the address may be another device now (a gateway whose inverter was
+  // replaced): who it is comes before anything else is read (issue 49).
+  if (!identify(out)) {
+    link_.close();
+    return false;
+  }
+  return true;
+}
+
 namespace {
 std::string hex4(int v) {
   char buf[8];
@@ -113,8 +129,9 @@ std::string hex4(int v) {
 
 bool ModbusDevice::identify(PollResult& out) {
   health_.identity.clear();
+  health_.identity_alarms.clear();
   for (std::size_t slot = 0; slot < config_.units.size(); ++slot) {
-    refused_family_[slot].clear();
+    const std::string was_refused = std::exchange(refused_family_[slot], {});
     const UnitConfig& u = config_.units[slot];
     const Identity* id = u.table ? u.table->identity : nullptr;
     if (!id) continue;
@@ -126,19 +143,53 @@ bool ModbusDevice::identify(PollResult& out) {
     last_request_ = clock_();
     const std::string where = "unit " + std::to_string(u.unit) + " register " + std::to_string(id->address);
     if (r.status != ReadStatus::ok && r.status != ReadStatus::exception) {
-      // A timeout or a dead link: the poll would only wait again (one timeout per poll).
+      // A timeout or a dead link: the poll would only wait again (one timeout per poll). What was
+      // refused stays refused.
+      refused_family_[slot] = was_refused;
       ++health_.failed_requests;
       health_.last_error = r.error;
       return false;
     }
     if (r.status != ReadStatus::ok) {
-      // Refused: read it as configured, as before this check (a gateway may not pass it on).
       ++health_.failed_requests;
+      if (last_type_[slot]) {
+        // It said its type before, so this gateway passes the register on: a refusal now (a Deye
+        // answers 0x06 busy now and then) proves nothing about who answers. Read as configured,
+        // one busy answer let a refused three-phase unit be read with the single-phase map and a
+        // charge block write register 210 to it, and a replaced inverter busy at the reconnect
+        // was read with the old map until the next connection. Not read, nor written, until it
+        // says its type; asked again at the next poll. An alarm only where it was refused for
+        // its type (a busy answer alone is not news for the owner).
+        const auto last = std::find_if(id->values.begin(), id->values.end(),
+                                       [&](const FamilyValue& f) { return f.value == *last_type_[slot]; });
+        const bool unfit = last != id->values.end() && last->kind != id->kind;
+        if (unfit && !was_refused.empty()) {
+          refused_family_[slot] = was_refused;
+          health_.identity_alarms.push_back({u.prefix, was_refused, false});
+        } else {
+          refused_family_[slot] = config_.name + " " + u.prefix + ": " + where + " refused (" + r.error + "); it read " +
+                                  hex4(*last_type_[slot]) +
+                                  " before: nothing is read from it or written to it until it says its device type again";
+        }
+        health_.identity.push_back(refused_family_[slot]);
+        continue;
+      }
+      // Refused, and never read: a gateway that does not pass it on. Read as configured, as
+      // before this check.
       health_.identity.push_back(u.prefix + ": device type not read (" + r.error + "): read as configured");
       continue;
     }
     const auto family = std::find_if(id->values.begin(), id->values.end(),
                                      [&](const FamilyValue& f) { return f.value == word; });
+    const auto named = [&](std::uint16_t v) {
+      const auto f = std::find_if(id->values.begin(), id->values.end(), [&](const FamilyValue& x) { return x.value == v; });
+      return hex4(v) + (f == id->values.end() ? std::string(" (not a type the public maps name)") : " (" + std::string(f->name) + ")");
+    };
+    // The change since the last connection (or poll), named both ways.
+    const auto previous = std::exchange(last_type_[slot], word);
+    const std::string changed = previous && *previous != word
+                                    ? "device type changed from " + named(*previous) + " to " + named(word) + ": "
+                                    : std::string();
     if (family == id->values.end()) {
       health_.identity.push_back(u.prefix + ": device type " + hex4(word) +
                                  ", which the public maps do not name: read as configured");
@@ -151,6 +202,17 @@ bool ModbusDevice::identify(PollResult& out) {
                                                     : " (configure it as kind: " + std::string(family->kind) + ")") +
                               ": nothing is read from it or written to it";
       health_.identity.push_back(refused_family_[slot]);
+      health_.identity_alarms.push_back({u.prefix, changed + refused_family_[slot], false});
+      continue;
+    }
+    if (!first_fit_[slot]) first_fit_[slot] = word;
+    if (*first_fit_[slot] != word) {
+      // Read with the same map, but not the device it was: the owner should know.
+      health_.identity_alarms.push_back({u.prefix,
+                                         "device type is " + named(word) + ", not " + named(*first_fit_[slot]) +
+                                             " as when shackd first read it: read with the same map; restart shackd "
+                                             "once the change is intended",
+                                         true});
     }
   }
   return true;
@@ -170,6 +232,14 @@ ModbusDevice::WriteResult ModbusDevice::swap_register(int unit, std::uint16_t ad
   PollResult ignored;
   if (!ensure_connected(clock_(), ignored)) {
     out.error = health_.last_error;
+    return out;
+  }
+  // Who it is, read again right before a write: a write with a map that does not fit the device
+  // is the worst a wrong identity can do (issue 49: register 210 written to a three-phase unit).
+  if (!identify(ignored)) {
+    out.error = health_.last_error;
+    link_.close();
+    health_.connected = false;
     return out;
   }
   for (std::size_t slot = 0; slot < config_.units.size(); ++slot) {
@@ -217,11 +287,24 @@ ModbusDevice::WriteResult ModbusDevice::swap_register(int unit, std::uint16_t ad
 PollResult ModbusDevice::poll() {
   PollResult out;
   const SteadyTime started = clock_();
+  const bool was_connected = link_.connected();  // else ensure_connected identifies it now
   if (!ensure_connected(started, out)) {
     ++health_.consecutive_failures;
     return out;
   }
 
+  // A unit refused for its identity is asked again each poll: the link is proven alive (a peer
+  // that closed is seen, not called connected) and a unit that turns into one that fits is read
+  // again at once.
+  if (was_connected &&
+      std::any_of(refused_family_.begin(), refused_family_.end(), [](const std::string& w) { return !w.empty(); }) &&
+      !identify(out)) {
+    failed(last_request_.value_or(started), config_.name + ": " + health_.last_error);
+    out.errors.push_back(health_.last_error);
+    link_.close();
+    ++health_.consecutive_failures;
+    return out;
+  }
   for (const std::string& why : refused_family_) {
     if (!why.empty()) out.errors.push_back(why);
   }
@@ -259,10 +342,11 @@ PollResult ModbusDevice::poll() {
       // period; that is expected, so reconnect and retry once at once (docs/protocols.md §4.3).
       if (r.status == ReadStatus::link_error && !retried) {
         retried = true;
-        std::string error;
-        ++health_.reconnects;
-        if (link_.connect(error)) {
-          --i;
+        if (connect_and_identify(out)) {
+          for (const std::string& why : refused_family_) {
+            if (!why.empty()) out.errors.push_back(why);
+          }
+          --i;  // refused_family_ now says whether this unit is still to be read
           continue;
         }
       }

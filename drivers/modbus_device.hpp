@@ -69,6 +69,15 @@ struct DeviceHealth {
   // What each unit with an identity register said it is, at this connection: "solark: a
   // Deye/Sunsynk single-phase hybrid (device type 0x0003)".
   std::vector<std::string> identity;
+  // A unit whose identity its map does not fit (an alarm: nothing is read from it or written to
+  // it), or that changed since it first fitted (a warning, naming both): in force until it fits
+  // and is what it was again. drivers/device_status.hpp makes them device alarms.
+  struct IdentityAlarm {
+    std::string unit;  // its prefix: "solark"
+    std::string text;
+    bool warning = false;
+  };
+  std::vector<IdentityAlarm> identity_alarms;
 };
 
 class ModbusDevice {
@@ -104,11 +113,16 @@ class ModbusDevice {
   // Replaces plan_[i], refused whole with 0x02, by smaller reads (the runs of adjacent
   // registers, then single registers); a single register refused is dropped for this connection.
   void split_refused(std::size_t i, PollResult& out);
-  // Reads each unit's identity register (Table::identity) on a new connection; a unit of a
-  // family its table does not fit is refused until the next connection. False when the link
-  // failed (health_.last_error says how).
+  // Reads each unit's identity register (Table::identity): on every new connection before any
+  // other request, every poll while a unit is refused for it, and before every write. A unit of
+  // a family its table does not fit is refused until it reads as one that fits. False when the
+  // link failed (health_.last_error says how).
   bool identify(PollResult& out);
+  // A new connection, identified before anything else is asked of it.
+  bool connect_and_identify(PollResult& out);
   std::vector<std::string> refused_family_;  // per unit slot: why it is refused, or empty
+  std::vector<std::optional<std::uint16_t>> last_type_;   // per slot: what it read last
+  std::vector<std::optional<std::uint16_t>> first_fit_;   // per slot: the first type seen that fits
 
   DeviceConfig config_;
   Clock clock_;

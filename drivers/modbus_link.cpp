@@ -55,7 +55,7 @@ const char* exception_name(int code) {
     case 0x05: return "0x05 acknowledge";
     case 0x06: return "0x06 server device busy";
     case 0x08: return "0x08 memory parity error";
-    case 0x0A: return "0x0A gateway path unavailable (service absent)";
+    case 0x0A: return "0x0A gateway path unavailable (no service of that kind at this unit id)";
     case 0x0B: return "0x0B gateway target device failed to respond";
     default: return "unknown exception";
   }

@@ -68,54 +68,69 @@ std::string charge_state_name(std::uint16_t s) {
 
 double s16(std::uint16_t w) { return static_cast<double>(static_cast<std::int16_t>(w)); }
 
-// A unit's service, by the first characteristic register it serves (attributes.csv):
-// battery 259 /Dc/0/Voltage, solarcharger 775 /State, temperature 3304 /Temperature,
-// vebus 26 /Dc/0/Voltage, system 840 /Dc/Battery/Voltage.
-std::optional<Found> classify(Reader& r, int unit) {
-  ReadResult res;
+// What a GX answers at one unit id for one service's characteristic register (attributes.csv):
+// battery 259 /Dc/0/Voltage, solarcharger 775 /State, temperature 3304 /Temperature, vebus 26
+// /Dc/0/Voltage. dbus-modbustcp looks up a service *of the register's type* at the unit id and
+// answers 0x0A when there is none (mappings.cpp, DataIterator: getService() -> ServiceError,
+// which backend.cpp sends as 0x0A), so 0x0A says "not this service here", never "nothing at this
+// unit id": a solar charger's unit answers 0x0A to 259. Each service is asked on its own, and a
+// unit id with none of them costs one request per service (the rule gives no cheaper answer:
+// a read is judged by its first register's type alone).
+struct ServiceProbe {
+  const char* service;
+  std::uint16_t address;
+};
+constexpr std::array kServiceProbes{ServiceProbe{"battery", 259}, ServiceProbe{"solarcharger", 775},
+                                    ServiceProbe{"temperature", 3304}, ServiceProbe{"vebus", 26}};
+
+// The rest of what a found service says of itself, for people and for the devices: block.
+Found describe_found(Reader& r, int unit, const ServiceProbe& p, std::uint16_t word) {
   Found f;
   f.unit = unit;
-  if (const auto v = r.read(unit, 259, &res)) {
-    f.service = "battery";
+  f.service = p.service;
+  if (f.service == "battery") {
     const auto temp = r.read(unit, 262);
     const auto cvl = r.read(unit, 305);   // /Info/MaxChargeVoltage: never 0 on a BMS
     const auto ccl = r.read(unit, 307);   // /Info/MaxChargeCurrent: a BMS's charge limit (0 A on a cold cell)
     const auto cell = r.read(unit, 318);  // /System/MinCellTemperature
     f.bms = (cvl && *cvl != 0) || (ccl && *ccl != 0) || (cell && *cell != 0);
-    f.detail = fmt::format("{:.2f} V, {}", *v / 100.0,
+    f.detail = fmt::format("{:.2f} V, {}", word / 100.0,
                            temp && *temp != 0 ? fmt::format("{:.1f} °C", s16(*temp) / 10) : std::string("no temperature sensor"));
     if (f.bms) {
       f.detail += cell && *cell != 0 ? fmt::format(", coldest cell {:.1f} °C", s16(*cell) / 10) : std::string();
       f.detail += ccl ? fmt::format(", charge limit {:.1f} A", *ccl / 10.0) : std::string();
     }
-    return f;
-  }
-  // 0x0A: nothing behind this unit id. A timeout or a broken link: not a GX unit either.
-  if (res.status != ReadStatus::exception || res.exception_code == 0x0A) return std::nullopt;
-  if (const auto state = r.read(unit, 775)) {  // /State
-    f.service = "solarcharger";
-    f.detail = charge_state_name(*state);
+  } else if (f.service == "solarcharger") {
+    f.detail = charge_state_name(word);
     if (const auto pv = r.read(unit, 776)) f.detail += fmt::format(", PV {:.1f} V", *pv / 100.0);
-    return f;
+  } else if (f.service == "temperature") {
+    f.detail = fmt::format("{:.1f} °C", s16(word) / 100.0);
+  } else {
+    f.detail = fmt::format("{:.2f} V", word / 100.0);
   }
-  if (const auto v = r.read(unit, 3304)) {
-    f.service = "temperature";
-    f.detail = fmt::format("{:.1f} °C", s16(*v) / 100.0);
-    return f;
-  }
-  if (const auto v = r.read(unit, 26)) {
-    f.service = "vebus";
-    f.detail = fmt::format("{:.2f} V", *v / 100.0);
-    return f;
-  }
-  if (const auto v = r.read(unit, 840)) {
-    f.service = "system";
-    f.detail = fmt::format("{:.1f} V", *v / 10.0);
-    return f;
-  }
-  f.service = "unknown";
-  f.detail = "answers, but none of the registers shackd uses";
   return f;
+}
+
+// Every service of kServiceProbes at `unit` (a unit id may hold several: each service type
+// numbers its device instances on its own, and unit 100 also reaches instance 0 of each).
+// `absent`: the registers this GX's map does not have (0x02: no unit has them); `trouble`: why
+// a request got no answer, for the report.
+void classify(Reader& r, int unit, std::vector<Found>& out, std::array<bool, kServiceProbes.size()>& absent,
+              std::string& trouble) {
+  for (std::size_t i = 0; i < kServiceProbes.size(); ++i) {
+    if (absent[i]) continue;
+    const ServiceProbe& p = kServiceProbes[i];
+    ReadResult res;
+    if (const auto w = r.read(unit, p.address, &res)) {
+      out.push_back(describe_found(r, unit, p, *w));
+      continue;
+    }
+    if (res.status == ReadStatus::exception && res.exception_code == 0x02) {
+      absent[i] = true;  // the map lacks the register itself, whatever the unit (StartAddressError)
+    } else if (res.status != ReadStatus::exception) {
+      trouble = fmt::format("unit {}: {}", unit, res.error);  // a timeout, a dropped link
+    }
+  }
 }
 
 bool served(Reader& r, int unit, std::uint16_t address) {
@@ -139,15 +154,26 @@ GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std
   }
   out.reached = true;
   if (system_v) out.units.push_back({100, "system", false, fmt::format("{:.1f} V", *system_v / 10.0)});
-  for (int unit = 1; unit <= 247; ++unit) {
+  std::array<bool, kServiceProbes.size()> absent{};
+  std::string trouble;
+  // Unit 100 first (the system's, and device instance 0 of every service), then 1-247.
+  for (int unit = 0; unit <= 247; ++unit) {
     if (unit == 100) continue;
+    const int u = unit == 0 ? 100 : unit;
     if (Clock::now() > deadline) {
       out.error = fmt::format("the time budget ran out after unit {}: pass --budget-s to scan further", unit - 1);
       break;
     }
-    if (auto f = classify(r, unit)) out.units.push_back(*f);
-    out.last_unit_scanned = unit;
+    classify(r, u, out.units, absent, trouble);
+    if (u != 100) out.last_unit_scanned = u;
   }
+  for (std::size_t i = 0; i < kServiceProbes.size(); ++i) {
+    if (absent[i]) {
+      out.map_notes.push_back(fmt::format("register {} ({}) is not in this GX's map (0x02): that service was not looked for",
+                                          kServiceProbes[i].address, kServiceProbes[i].service));
+    }
+  }
+  if (!trouble.empty() && out.error.empty()) out.error = "some requests got no answer (" + trouble + ")";
   // The register-map generation, from what the system and a solar charger serve
   // (dbus-modbustcp's history, docs/registers.md §1.9).
   if (system_v) {

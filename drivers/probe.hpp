@@ -2,10 +2,11 @@
 // `shackd probe`: what a GX serves on which unit id, and which register-map generation it runs;
 // whether a Deye-family unit or an EG4 answers. Read-only (functions 3 and 4), bounded in time.
 //
-// On a GX, dbus-modbustcp answers a unit id with no service behind it with exception 0x0A
-// (gateway path unavailable) and a register its service does not have with 0x02, at once
-// (docs/registers.md §1.3). So each unit id costs one request when it is empty, and a service is told
-// by the first of its characteristic registers that it serves.
+// On a GX, dbus-modbustcp answers a register whose *service type* has no service at that unit id
+// with 0x0A (gateway path unavailable), and an address its map does not have with 0x02, at once
+// (victronenergy/dbus_modbustcp mappings.cpp and backend.cpp; docs/registers.md §1.3). So each
+// service is asked for by its own characteristic register at every unit id: a unit id with none
+// costs one request per service looked for, and 0x0A never means "nothing at this unit id".
 #include <chrono>
 #include <optional>
 #include <string>
@@ -17,7 +18,7 @@ namespace drivers::probe {
 
 struct Found {
   int unit = 0;
-  std::string service;  // system, battery, solarcharger, temperature, vebus, unknown
+  std::string service;  // system, battery, solarcharger, temperature, vebus
   bool bms = false;     // a battery service that reports a charge current limit or cell temperatures
   std::string detail;   // "52.08 V, no temperature sensor"
 };
@@ -32,7 +33,8 @@ struct GxReport {
   int last_unit_scanned = 0;
 };
 
-// Scans unit 100, then 1..247, stopping when `budget` is spent.
+// Scans unit 100 (the system, and instance 0 of each service), then 1..247, stopping when
+// `budget` is spent.
 GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std::chrono::milliseconds budget);
 
 struct SolarkReport {

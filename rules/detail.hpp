@@ -91,6 +91,13 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
 bool miner_can_heat(const LoadDecision& d);
 
 // ---- power_target.cpp
+// The battery may pay more than the probe's limit (probe_max_discharge_a) for at most a minute
+// while a miner's target comes down (issue 46: a Braiins OS peer that ramps down let it pay
+// 14.6 A for 162 s in a cloud). The rules stop the miner at half of it; the other half is the
+// soft stop's (sleep, then the relay: daemon/loop/daemon_miners.cpp cuts within 20 s for it).
+constexpr Duration kTargetPayMax = std::chrono::seconds(60);
+constexpr Duration kTargetPayStop = kTargetPayMax / 2;
+
 struct TargetInputs {
   SteadyTime now{};
   bool full = false;                // heating its zone or overridden on: its maximum
@@ -99,6 +106,7 @@ struct TargetInputs {
   std::optional<double> amps;       // fresh battery current, + charging
   bool limiting = false;            // the chargers say, fresh, that they hold PV back
   std::optional<double> surplus_w;  // measured: PV less the house and higher priorities (its own draw is surplus)
+  std::optional<double> draw_w;     // what the miner says it draws, fresh: a raise waits until it is near its target
   double start_v = 0;               // its effective start voltage
   double floor_v = 0;               // a full bank's floor (float less the probe margin)
   double max_discharge_a = 0;       // the probe's discharge limit

@@ -75,6 +75,9 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decis
     in.force_off = Reason{ReasonCode::disabled};
   } else if (auto off = site_force_off(out, site.thresholds)) {
     in.force_off = off;
+  } else if (snap.controller_overheat) {
+    in.force_off = Reason{ReasonCode::controller_overheat, ReasonCode::none, snap.controller_overheat->temp_c,
+                          snap.controller_overheat->limit_c, {}};
   } else if (st.override_.mode == OverrideMode::off) {
     in.force_off = Reason{ReasonCode::override_off};
   } else if (stale) {

@@ -8,7 +8,6 @@ namespace rules::detail {
 namespace {
 
 using Effective = EffectiveThresholds;
-Effective effective(const MinerProfile& m, const SiteProfile& site) { return effective_thresholds(m, site); }
 
 // Miner indexes sorted by (priority, position): fixed storage, no allocation.
 struct Order {
@@ -113,7 +112,18 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     LoadDecision& d = out.miners[k];
     expire_override(now, st);
 
-    const Effective e = effective(m, site);
+    // A miner whose firmware does not follow its target (the daemon saw it) runs on and off as
+    // one without: its draw is its own, its start needs its own minimum excess.
+    const bool target_ignored = k < snap.miner_target_ignored.size() && snap.miner_target_ignored[k];
+    const PowerTarget* target = m.target && !target_ignored ? &*m.target : nullptr;
+    if (!target) {
+      st.target_w.reset();
+      st.target_probed = false;
+      st.target_probe_step_w = 0;
+      st.target_least_surplus_w.reset();
+      st.target_paying_since.reset();
+    }
+    const Effective e = effective_thresholds(m, site, target != nullptr);
     const bool heat_call = heat.call[k];
     const bool probes = m.probe_hidden_surplus && e.needs_surplus && !heat_call;
     const bool was_on = st.on;
@@ -144,6 +154,18 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       st.overheat_until.reset();
     }
 
+    // The battery paying beyond the probe's limit while it follows a target (on since the last
+    // cycle): the target falls at once (power_target.cpp) and, past kTargetPayStop, it stops.
+    if (target && st.on && amps && *amps < -site.probe_max_discharge_a) {
+      if (!st.target_paying_since) st.target_paying_since = now;
+    } else {
+      st.target_paying_since.reset();
+    }
+    // Its relay still closed after a stop (asleep first, then cut): the minimum off-time, there
+    // for the power supply, counts from the cut (issue 46: a LuxOS peer's relay was off 260 s
+    // before its next start, with min_off 300 s, counted from the decision).
+    if (!st.on && st.last_change && k < snap.miner_powered.size() && snap.miner_powered[k]) st.last_change = now;
+
     LoadInputs in;
     const Thresholds& t = site.thresholds;
     bool below_emergency = false;  // the emergency branch was taken, whatever its reason says
@@ -169,6 +191,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       const Duration left = *st.overheat_until > now ? *st.overheat_until - now : Duration{0};
       in.force_off = Reason{ReasonCode::overheat, ReasonCode::none, heat_c.temp_c.value_or(kNaN),
                             heat_c.limit_c.value_or(kNaN), left};
+    } else if (snap.controller_overheat) {
+      // The owner sheds the loads while the controller overheats (a room it shares with them).
+      in.force_off = Reason{ReasonCode::controller_overheat, ReasonCode::none, snap.controller_overheat->temp_c,
+                            snap.controller_overheat->limit_c, {}};
     } else if (st.override_.mode == OverrideMode::off) {
       in.force_off = Reason{ReasonCode::override_off};
     } else if (stale) {
@@ -227,7 +253,7 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
             probe_fail = failed;
           } else if (volts < floor_v) {
             probe_fail = sagged;
-          } else if (now - *st.probe_since >= site.probe_settle && tracking && m.target) {
+          } else if (now - *st.probe_since >= site.probe_settle && tracking && target) {
             // A target follows the measured surplus once the chargers track: no more a probe.
             st.probe_since.reset();
             st.probe_backoff = Duration{0};
@@ -252,8 +278,8 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
         }
         // A target lowers itself first: the run ends on a discharge only at its minimum; once the
         // chargers track it runs on the measured surplus.
-        const bool target_above_min = m.target && st.target_w && *st.target_w > m.target->min_w;
-        if (st.on && st.on_hidden_surplus && tracking && m.target) st.on_hidden_surplus = false;
+        const bool target_above_min = target && st.target_w && *st.target_w > target->min_w;
+        if (st.on && st.on_hidden_surplus && tracking && target) st.on_hidden_surplus = false;
         if (st.on && st.on_hidden_surplus) {
           in.running_reason = {ReasonCode::hidden_surplus, ReasonCode::none, amps.value_or(kNaN), -max_a, {}};
           if (discharging && !target_above_min) hidden_stop = failed;
@@ -318,11 +344,17 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       }
       // A probe that fails stops at once: the chargers have not ramped, the battery pays.
       if (probe_fail) in.force_off = *probe_fail;
+      // A miner whose target came down at once and still could not shed as fast as the sun went:
+      // asleep and its relay before the bank has paid beyond the probe's limit for a minute.
+      if (!in.force_off && target && !heat_call && st.target_paying_since && now - *st.target_paying_since >= kTargetPayStop) {
+        in.force_off = Reason{ReasonCode::target_too_slow, ReasonCode::none, amps.value_or(kNaN), -site.probe_max_discharge_a,
+                              {}};
+      }
     }
 
     step_load(StepContext{now, m.timing, out.next.site, true, site.stagger}, in, st, d);
     d.safety_stop = !d.on && (below_emergency || (in.force_off && is_safety_stop(in.force_off->code)));
-    if (m.target) {
+    if (target) {
       TargetInputs ti;
       ti.now = now;
       ti.full = heat_call || st.override_.mode == OverrideMode::on;
@@ -331,12 +363,13 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       ti.amps = amps;
       ti.limiting = limiting;
       if (pv && house_w) ti.surplus_w = *pv - *house_w - committed_w;
+      if (k < snap.miner_w.size()) ti.draw_w = fresh_value(snap.miner_w[k], now, site.electrical_stale_after);
       ti.start_v = e.start_v;
       ti.floor_v = site.thresholds.float_v - site.probe_margin_v;
       ti.max_discharge_a = site.probe_max_discharge_a;
       ti.backoff_min = site.probe_backoff_min;
       ti.backoff_max = site.probe_backoff_max;
-      step_target(*m.target, ti, st, d);
+      step_target(*target, ti, st, d);
     }
     if (probes) {
       if (d.on && !was_on && probe_start) {
@@ -344,7 +377,7 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
         st.probe_sampled_at = now;
         st.probe_ah = 0;
       }
-      if (!d.on && was_on && d.reason.code == ReasonCode::probe_failed) {
+      if (!d.on && was_on && (d.reason.code == ReasonCode::probe_failed || d.reason.code == ReasonCode::target_too_slow)) {
         // The surplus was not there: wait, longer each time, before asking again.
         st.probe_backoff = st.probe_backoff.count() == 0 ? site.probe_backoff_min
                                                          : std::min(st.probe_backoff * 2, site.probe_backoff_max);
@@ -364,7 +397,7 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
 
 namespace rules {
 
-EffectiveThresholds effective_thresholds(const MinerProfile& m, const SiteProfile& site) {
+EffectiveThresholds effective_thresholds(const MinerProfile& m, const SiteProfile& site, bool with_target) {
   const double margin_v = site.mode_margin_v;
   EffectiveThresholds e{m.start_v, m.stop_v, m.require_excess_solar, m.minimum_excess_w};
   switch (m.mode) {
@@ -389,7 +422,7 @@ EffectiveThresholds effective_thresholds(const MinerProfile& m, const SiteProfil
       break;
   }
   // A miner that follows the surplus runs on as little as its lowest target.
-  if (m.target) e.minimum_excess_w = m.target->min_w;
+  if (m.target && with_target) e.minimum_excess_w = m.target->min_w;
   return e;
 }
 

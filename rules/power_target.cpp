@@ -1,8 +1,13 @@
 // A miner's power target: voltage first, then the battery's current, then the surplus.
 // Raised while the chargers hold PV back, a step first and twice as much after each raise that
-// held (a gentler probe than a whole dump load switched on: the bank answers each raise first), set to the measured surplus
-// while they track, lowered by what the battery pays, and written no more often than the
-// profile allows (every write goes to the miner's flash).
+// held (a gentler probe than a whole dump load switched on: the bank answers each raise first),
+// set to the measured surplus while they track, lowered by what the battery pays, and written no
+// more often than the profile allows (a firmware that persists its target writes its flash).
+// Never raised on a guess: a raise waits until the miner's measured draw has come within a step
+// of the target it has, so that a bank that does not pay is an answer to the raise, not to a
+// miner that ignored it. When the battery pays more than the probe's limit, the target falls at
+// once to what the miner draws less what the bank pays (issue 46: a lowering that waited its
+// interval let the bank pay 14.6 A for 162 s in a cloud).
 #include <algorithm>
 #include <cmath>
 
@@ -20,6 +25,7 @@ double target_on_grid(const PowerTarget& t, double w) {
 void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, LoadDecision& d) {
   if (!d.on) {
     // Off (or going off): the stop puts it to sleep; a start sets a new target.
+    st.target_paying_since.reset();
     st.target_w.reset();
     st.target_probed = false;
     st.target_probe_step_w = 0;
@@ -29,6 +35,7 @@ void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, Lo
   const bool fresh_start = !st.target_w;
   const double now_w = st.target_w.value_or(t.min_w);
   double want_w = now_w;
+  std::optional<Duration> lower_within;  // set: a lowering waits at most this since the last write
   Reason why{ReasonCode::target_hold, ReasonCode::none, now_w, t.max_w, {}};
 
   if (in.full) {
@@ -49,10 +56,25 @@ void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, Lo
     why = {ReasonCode::target_voltage, ReasonCode::none, *in.volts, in.start_v, {}};
   } else if (in.amps && *in.amps < -in.max_discharge_a) {
     // The battery pays: take off what it pays (a step more, so the next reading is not the
-    // same story), onto the grid below.
+    // same story), onto the grid below. From what the miner says it draws, where it says: one
+    // still ramping down to its last target draws more than it, and that target already takes
+    // the difference off (from the target alone, every reading would lower it again).
     const double pays_w = -*in.amps * *in.volts;
-    want_w = target_on_grid(t, now_w - pays_w - t.step_w);
+    const double base_w = in.draw_w.value_or(now_w);
+    want_w = std::min(now_w, target_on_grid(t, base_w - pays_w - t.step_w));
     why = {ReasonCode::target_battery, ReasonCode::none, *in.amps, -in.max_discharge_a, {}};
+    if (in.draw_w && want_w < now_w) {
+      // At once the first time in this spell of paying; after that only once the miner has come
+      // down to the target it has (a lower one does not make it shed faster, and each write may
+      // go to its flash), and at most every 10 s.
+      const bool first = !st.target_written_at || !st.target_paying_since || *st.target_written_at < *st.target_paying_since;
+      const bool reached = *in.draw_w <= now_w + t.step_w;
+      if (first) {
+        lower_within = Duration{0};
+      } else if (reached) {
+        lower_within = std::min<Duration>(t.lower_interval, std::chrono::seconds(10));
+      }
+    }
   } else if (in.limiting && in.amps && *in.volts >= in.floor_v) {
     // The chargers hold PV back and the bank does not pay: there is more, but how much no meter
     // says, so the bank is asked a raise at a time. After a raise that had to be taken back, the
@@ -92,9 +114,15 @@ void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, Lo
     // A probe's raise the battery pays for is taken back at once: the overshoot costs seconds of
     // discharge, and the next raise waits out the backoff, so writes stay bounded.
     const bool overshoot = want_w < now_w && st.target_probed && why.code == ReasonCode::target_battery;
-    const Duration interval = want_w > now_w ? t.raise_interval : (overshoot ? Duration{0} : t.lower_interval);
+    Duration interval = want_w > now_w ? t.raise_interval : (overshoot ? Duration{0} : t.lower_interval);
+    if (want_w < now_w && lower_within) interval = std::min(interval, *lower_within);
     const Duration since = st.target_written_at ? in.now - *st.target_written_at : interval;
-    if (since >= interval) {
+    // A raise on a miner that has not reached the target it has (or does not say what it
+    // draws) would be a guess: the bank's answer says nothing about a raise the miner ignored.
+    const bool guess = want_w > now_w && !in.full && (!in.draw_w || std::abs(*in.draw_w - now_w) > t.step_w);
+    if (since >= interval && guess) {
+      why = {ReasonCode::target_follow, ReasonCode::none, in.draw_w.value_or(kNaN), now_w, {}};
+    } else if (since >= interval) {
       if (want_w < now_w && st.target_probed) {
         // A probe's raise taken back: the ceiling is found; ask again later, later each time.
         st.probe_backoff = st.probe_backoff.count() == 0 ? in.backoff_min : std::min(st.probe_backoff * 2, in.backoff_max);

@@ -178,7 +178,8 @@ struct EffectiveThresholds {
   bool needs_surplus;
   double minimum_excess_w;
 };
-EffectiveThresholds effective_thresholds(const MinerProfile& m, const SiteProfile& site);
+// `with_target` false: as a miner without its power target (one whose firmware does not follow it).
+EffectiveThresholds effective_thresholds(const MinerProfile& m, const SiteProfile& site, bool with_target = true);
 
 struct Profiles {
   SiteProfile site;

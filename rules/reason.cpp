@@ -61,6 +61,10 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::target_wait, "target_wait", "power target change waits for the write limit", "W", 0},
     {ReasonCode::target_hold, "target_hold", "power target held", "W", 0},
     {ReasonCode::overheat, "overheat", "miner overheated: its hottest sensor", "°C", 1},
+    {ReasonCode::controller_overheat, "controller_overheat", "loads shed: the controller's processor is too hot", "°C", 1},
+    {ReasonCode::target_too_slow, "target_too_slow", "stopped: the battery paid while its target came down", "A", 1},
+    {ReasonCode::target_follow, "target_follow", "power target raise waits for the miner to reach its target: it draws",
+     "W", 0},
     {ReasonCode::partial_sum, "partial_sum", "partial: a part of the PV sum is missing, PV is at least", "W", 0},
     {ReasonCode::voltage_disagreement, "voltage_disagreement", "battery voltage sources disagree", "V", 2},
     {ReasonCode::implausible_reading, "implausible_reading", "implausible battery voltage ignored", "V", 2},
@@ -130,6 +134,7 @@ bool is_safety_stop(ReasonCode code) {
     case ReasonCode::emergency_stop:
     case ReasonCode::stale_input:
     case ReasonCode::overheat:
+    case ReasonCode::controller_overheat:  // the room around a miner is what cooks while a sleep is not answered
       return true;
     default:
       return false;

@@ -59,6 +59,9 @@ enum class ReasonCode : std::uint16_t {
   target_wait = 66,           // a wanted change waits for the write limit (remaining)
   target_hold = 67,           // nothing asks for a change
   overheat = 68,              // off: the miner's hottest sensor reached its limit (the firmware's own, or the owner's); cooling down (remaining)
+  controller_overheat = 69,   // off: the controller's own processor is too hot and the owner sheds the loads (value and limit °C)
+  target_too_slow = 70,       // off: the battery paid more than the probe's limit too long while its target came down (value: A)
+  target_follow = 71,         // a raise waits: the miner's measured draw is not yet within a step of its target (value: W)
   // alarms and site-level outputs
   voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
   implausible_reading = 81,   // a voltage outside the plausible range was ignored

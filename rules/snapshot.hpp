@@ -58,9 +58,26 @@ struct Snapshot {
   // overheat_c, else the firmware's own "hot" limit), same index; missing: not known.
   std::vector<std::optional<Reading>> miner_temp_c;
   std::vector<std::optional<double>> miner_temp_limit_c;
+  // Each miner's relay still closed after the rules let it go, same index: a soft stop under way
+  // (asleep first, the relay after). Its minimum off-time counts from the cut, not the decision:
+  // it is there for the power supply. Missing entries: not powered.
+  std::vector<bool> miner_powered;
+  // A miner whose firmware does not follow its power target (or refuses it), same index: the
+  // daemon saw it (daemon/miners/target_watch.hpp), and the rules run it on and off as a miner
+  // without one. Missing entries: it follows.
+  std::vector<bool> miner_target_ignored;
 
   // One entry per zone, same index as Profiles::zones.
   std::vector<std::optional<Reading>> zone_temp_c;
+
+  // While the controller's own processor is too hot and the owner has it shed the loads (the
+  // shell's host health decides, with hysteresis: rules/host_health.hpp): its temperature and the
+  // limit. Miners and heaters go off; fans keep cooling.
+  struct ControllerHeat {
+    double temp_c = 0;
+    double limit_c = 0;
+  };
+  std::optional<ControllerHeat> controller_overheat;
 };
 
 }  // namespace rules

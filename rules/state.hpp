@@ -48,6 +48,10 @@ struct LoadState {
   bool target_probed = false;  // the last write was a probe's raise
   double target_probe_step_w = 0;  // the next probe's raise (doubles while they hold; 0: one step)
   std::optional<double> target_least_surplus_w;  // the least measured surplus since the last write
+  // Since when the battery has paid more than the probe's limit while it follows a target: the
+  // target falls at once, and past kTargetPayStop the miner is stopped (the rules' own bound on a
+  // miner that cannot ramp down as fast as a cloud comes).
+  std::optional<SteadyTime> target_paying_since;
   // A miner that reached its temperature limit: kept off until then (and until it reads cooler).
   std::optional<SteadyTime> overheat_until;
   // A miner stopped below its emergency stop voltage: its reason stays emergency_stop while the

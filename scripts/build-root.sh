@@ -32,7 +32,13 @@ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 mounted=()
 cleanup() { for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done; }
 trap cleanup EXIT
-for m in /proc /sys /dev /dev/pts "$src"; do
+binds=(/proc /sys /dev /dev/pts "$src")
+# The compiler cache (scripts/build.sh) at its own path, so the root's builds keep theirs too.
+if [[ -n ${SHACKD_CCACHE:-} ]]; then
+  mkdir -p "$SHACKD_CCACHE"
+  binds+=("$SHACKD_CCACHE")
+fi
+for m in "${binds[@]}"; do
   # A bind mount left by a run that was killed before its cleanup, of a checkout deleted since,
   # makes this mount fail ("No such file or directory"): it is taken down first. A live mount (a
   # checkout that still exists) is left alone.
@@ -42,4 +48,4 @@ for m in /proc /sys /dev /dev/pts "$src"; do
   mounted+=("$root$m")
 done
 chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  TERM="${TERM:-dumb}" LANG=C.UTF-8 CI="${CI:-}" /bin/bash -c 'cd "$1" && shift && exec "$@"' build-root "$src" "$@"
+  TERM="${TERM:-dumb}" LANG=C.UTF-8 CI="${CI:-}" SHACKD_CCACHE="${SHACKD_CCACHE:-}" /bin/bash -c 'cd "$1" && shift && exec "$@"' build-root "$src" "$@"

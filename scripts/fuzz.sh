@@ -15,7 +15,7 @@ tree=${2:-}
 scripts/setup.sh clang libclang-rt-14-dev
 
 if [[ -n $tree ]]; then
-  for target in config registers mqtt daemon_mqtt; do
+  for target in config registers mqtt daemon_mqtt miner_replies; do
     [[ -x $tree/tests/fuzz/fuzz_$target ]] ||
       { echo "fuzz: $tree/tests/fuzz/fuzz_$target is missing (build $tree with clang and -DSHACKD_FUZZ=ON)" >&2; exit 64; }
   done
@@ -42,7 +42,7 @@ fuzz_one() {
     2>"build-fuzz/fuzz_$target.log"
 }
 # Each target is one process on one core: as many at once as there are cores.
-targets=(config registers mqtt daemon_mqtt)
+targets=(config registers mqtt daemon_mqtt miner_replies)
 for target in "${targets[@]}"; do
   while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
   echo "== fuzz_$target for ${secs} s"

@@ -1,95 +1,155 @@
 #!/usr/bin/env bash
-# Sets up, builds with warnings as errors, and runs every test; then builds them with clang under
-# AddressSanitizer and UndefinedBehaviorSanitizer (with the libFuzzer targets) in a second tree and
-# runs all but the accelerated whole-day scenarios; then the threaded suites under ThreadSanitizer, the arm64 packages for bookworm and trixie with their
-# tests under qemu (trixie's also installed and upgraded in a trixie arm64 root), each fuzz target
-# for 60 s, and a one-day accelerated soak.
-#   scripts/test.sh         everything, as CI runs it (its stages' times are printed as it goes;
-#                           docs/development.md has the last measured run)
+# Sets up, builds and runs every test, as CI does (.ci/run runs this and nothing else):
+#   the native tree (GCC, -Werror) with every test; clang's ASan+UBSan+LSan tree (with the
+#   libFuzzer targets) over every unit suite and the process tests that drive the daemon's memory;
+#   the ThreadSanitizer tree over the threaded suites and the daemon end to end; the Pi packages
+#   (arm64 and armhf, for Raspberry Pi OS 12 and 13), each built and lintian-checked, the unit
+#   label under qemu-user once for each architecture; the Debian source package built, checked,
+#   installed and purged in a trixie root, and the doc-check there; the trixie arm64 package
+#   installed and upgraded in a Pi root under qemu; each fuzz target for 60 s; a one-day soak.
+#   scripts/test.sh         everything, as CI runs it: build time and test time of every stage, then
+#                           a table (docs/development.md "CI" keeps the last measured run)
 #   scripts/test.sh quick   the inner loop: set up what is missing (silent when all is there),
-#                           build build/ and run the `unit` label (about 13 s once built; the
-#                           first build of a fresh clone about 5.5 minutes on 2 cores)
+#                           build build/ and run the `unit` label (docs/development.md has the figures)
+#
+# How it fits in 35 minutes on 2 cores (docs/development.md, "CI"): each tree is a unity build,
+# compiled through ccache when it is there (kept in /var/tmp/shackd-ccache between runs); a
+# tree's tests, which mostly wait on brokers, processes and clocks, run while the next tree
+# compiles at a lower priority (nice 10), so they keep their timing; the Debian roots and the
+# sysroots are made in the background from the start and kept under /var/tmp/shackd-roots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ${1:-} == quick ]]; then
   scripts/setup.sh
   scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  exec ctest --test-dir build --output-on-failure -j "$(nproc)" -L unit
+  # -j 8 on any machine: most unit tests wait (a loopback device, a real clock), so more of them
+  # than cores at once cost no time; the slowest file is the label's time.
+  exec ctest --test-dir build --output-on-failure -j 8 -L unit
 fi
 [[ $# -eq 0 ]] || { echo "usage: scripts/test.sh [quick]" >&2; exit 64; }
-# Each stage's time, and the whole run's, so that CI's budget (35 minutes) is watched stage by stage.
-ci_start=$SECONDS
-stage_start=$SECONDS
-stage_name=setup
-stage() {
-  echo "== ($stage_name: $((SECONDS - stage_start)) s; $(((SECONDS - ci_start) / 60)) min so far)"
-  stage_name=$1
-  stage_start=$SECONDS
-  echo "== $1"
-}
-# Every stage's host packages at once, before anything runs beside them (two apt-gets at a time
-# would fight over dpkg's lock): the sanitizer tree's clang, the cross compiler, qemu, debootstrap.
-scripts/setup.sh clang libclang-rt-14-dev debootstrap qemu-user-static qemu-user g++-aarch64-linux-gnu
+
 jobs=$(nproc)
+ci_start=$SECONDS
+mkdir -p build/ci
+rm -f build/ci/*.log build/ci/times
 
-# The trixie stages' two Debian roots (the trixie build root with its packages, the Pi's arm64
-# root) are made while the native trees build: they wait on the archive and on one core, the
-# builds on both. Their own dpkg databases, not the host's. Waited for before the trixie stages.
-# The two arm64 sysroots (the target's .debs, with apt's own private state) come with them.
-mkdir -p build
-(scripts/build-root.sh trixie scripts/setup.sh g++-aarch64-linux-gnu qemu-user &&
-  scripts/build-root.sh trixie scripts/cross-sysroot.sh arm64 trixie "$PWD/build-arm64-trixie/sysroot" &&
-  scripts/cross-sysroot.sh arm64 bookworm "$PWD/build-arm64-bookworm/sysroot" &&
-  tests/package/pi_root.sh --base trixie arm64) >build/roots.log 2>&1 &
-roots_pid=$!
-trap 'kill $roots_pid 2>/dev/null || true' EXIT
+# Every stage's host packages at once, before anything runs beside them (two apt-gets at a time
+# would fight over dpkg's lock): the sanitizer tree's clang, the cross compilers, qemu,
+# debootstrap, ccache.
+scripts/setup.sh clang libclang-rt-14-dev debootstrap qemu-user-static qemu-user g++-aarch64-linux-gnu \
+  g++-arm-linux-gnueabihf ccache
+export SHACKD_CCACHE=${SHACKD_CCACHE:-/var/tmp/shackd-ccache}
 
-stage "build (RelWithDebInfo, -Werror)"
-scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-ctest --test-dir build --output-on-failure -j "$jobs"
+# record KIND NAME SECONDS: one line of the table at the end.
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>build/ci/times; }
+# build NAME COMMAND...: a build in the foreground at nice 10 (the tests running beside it keep
+# their cadence), timed.
+build() {
+  local name=$1 t0=$SECONDS
+  shift
+  echo "== build: $name ($(((SECONDS - ci_start) / 60)) min so far)"
+  nice -n 10 "$@"
+  record build "$name" $((SECONDS - t0))
+}
+# spawn NAME COMMAND...: tests in the background, their output in build/ci/NAME.log.
+declare -A pids starts
+spawn() {
+  local name=$1
+  shift
+  echo "== tests: $name (in the background; build/ci/$name.log)"
+  starts[$name]=$SECONDS
+  "$@" >"build/ci/$name.log" 2>&1 &
+  pids[$name]=$!
+}
+# reap NAME: waits for them; prints their summary (all of it when they failed) and fails the run.
+reap() {
+  local name=$1 rc=0
+  wait "${pids[$name]}" || rc=$?
+  unset "pids[$name]"
+  record tests "$name" $((SECONDS - starts[$name]))
+  if [[ $rc -ne 0 ]]; then
+    cat "build/ci/$name.log"
+    echo "test: $name failed (exit $rc; build/ci/$name.log)" >&2
+    exit 1
+  fi
+  grep -E '^(100% tests passed|[0-9]+% tests passed|Total Test time|ok:|PASS|cross:)' "build/ci/$name.log" | sed "s/^/   $name: /" || true
+}
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
 
-# One sanitizer tree serves the tests and the fuzzers: clang, with the libFuzzer targets (a
-# separate fuzz build was a whole build more).
-stage "build (clang, ASan+UBSan, with the libFuzzer targets): every test but the accelerated whole-day scenarios"
-scripts/setup.sh clang libclang-rt-14-dev
-CC=clang CXX=clang++ scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSHACKD_SANITIZE=ON -DSHACKD_FUZZ=ON
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE scenario   # whole-day scenarios: native only
+# The Debian roots and sysroots (the trixie build root with its packages, the Pi's arm64 root,
+# the four Pi sysroots) wait on the archive and on one core: made while the native trees build.
+# Each root keeps its own dpkg database; a run whose roots exist under /var/tmp/shackd-roots
+# skips them. Waited for before the first cross build.
+spawn roots nice -n 10 bash -c '
+  set -e
+  scripts/build-root.sh trixie scripts/setup.sh g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user ccache
+  scripts/build-root.sh trixie scripts/cross-sysroot.sh arm64 trixie "$PWD/build-arm64-trixie/sysroot"
+  scripts/build-root.sh trixie scripts/cross-sysroot.sh armhf trixie "$PWD/build-armhf-trixie/sysroot"
+  scripts/cross-sysroot.sh arm64 bookworm "$PWD/build-arm64-bookworm/sysroot"
+  scripts/cross-sysroot.sh armhf bookworm "$PWD/build-armhf-bookworm/sysroot"
+  tests/package/pi_root.sh --base trixie arm64'
 
-stage "build (ThreadSanitizer): the threaded suites and the daemon end to end"
-scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHACKD_TSAN=ON -DSHACKD_BENCH=OFF \
-  -- driver_tests mqtt_tests device_kind_tests metrics_tests shackd shackd-sim   # what those suites run
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp \
-  ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(drivers|mqtt|mqtt_broker_.*|device_kind|metrics|daemon_e2e)$'
+ctest_env=(env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp)
+# Tests mostly wait (on brokers, simulators, a daemon's cycles): more of them than cores at once.
+ctest_run() { "${ctest_env[@]}" ctest --output-on-failure --timeout 900 "$@"; }
 
-stage "Raspberry Pi OS 12: the bookworm arm64 package, its tests under qemu-user"
-wait $roots_pid || { tail -30 build/roots.log; echo "test: making the roots and sysroots failed (build/roots.log)" >&2; exit 1; }
-scripts/cross.sh arm64 bookworm
+build "native (GCC $(g++ -dumpversion), RelWithDebInfo, -Werror)" \
+  scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+spawn native ctest_run --test-dir build -j 8
 
-stage "Raspberry Pi OS 13: the trixie arm64 package (GCC 14, in a trixie build root), its unit tests under qemu-user"
-scripts/cross.sh arm64 trixie --unit   # the broker cases under qemu: in the bookworm tree
-# The guide's password broker with Debian 13's own mosquitto (2.0.21 opens its files as its user;
-# the native tree's CTest broker_steps runs it against Debian 12's).
+# One sanitizer tree serves the tests and the fuzzers: clang, with the libFuzzer targets.
+build "ASan+UBSan+LSan (clang, Debug, with the libFuzzer targets)" \
+  env CC=clang CXX=clang++ scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSHACKD_SANITIZE=ON -DSHACKD_FUZZ=ON
+reap native
+spawn asan ctest_run --test-dir build-asan -j 6
+
+# File by file, not in unity batches: in a batch, one file's anonymous helpers and includes are
+# seen by the files after it, so a file that calls another's helper, or lacks an include, builds
+# there and in no other tree (seen: a test's full_bank() bound to another test file's). This tree
+# builds every production file and the threaded suites alone, as -DCMAKE_UNITY_BUILD=OFF does.
+build "ThreadSanitizer (GCC, the threaded suites' targets, file by file)" \
+  scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHACKD_TSAN=ON -DSHACKD_BENCH=OFF -DCMAKE_UNITY_BUILD=OFF -- tree_tests
+reap asan
+spawn tsan ctest_run --test-dir build-tsan -j 4
+
+reap roots
+# The Pi packages: each built with its suite's compiler against its suite's libraries. The unit
+# label runs under qemu-user once for each architecture (arm64 on bookworm with the broker cases,
+# armhf on trixie); the other two are built and package-checked (contents, Depends, lintian).
+build "Raspberry Pi OS 12, arm64 (GCC 12)" scripts/cross.sh arm64 bookworm --no-test
+reap tsan
+spawn qemu-arm64 scripts/cross.sh arm64 bookworm --test-only
+build "Raspberry Pi OS 13, armhf (GCC 14, in the trixie root)" scripts/cross.sh armhf trixie --no-test
+reap qemu-arm64
+spawn qemu-armhf scripts/cross.sh armhf trixie --unit --test-only
+build "Raspberry Pi OS 13, arm64 (GCC 14, in the trixie root)" scripts/cross.sh arm64 trixie --package
+build "Raspberry Pi OS 12, armhf (GCC 12)" scripts/cross.sh armhf bookworm --package
+reap qemu-armhf
+
+# Debian 13's own way: the source package (debian/) with dpkg-buildpackage in the trixie root,
+# lintian, install, run, purge; then, against that build (GCC 14) and with trixie's own mosquitto
+# and tools, the guide's password broker and the doc-check.
+build "Debian 13 source package (dpkg-buildpackage in the trixie root)" tests/package/source_package.sh trixie
+t0=$SECONDS
 scripts/build-root.sh trixie tests/docs/broker_steps.sh
-
-stage "Debian 13's own way: the source package (debian/) with dpkg-buildpackage in the trixie root, lintian, install, run, purge; the doc-check there"
-tests/package/source_package.sh trixie
-# The doc-check on Debian 13 too: every sh block and transcript of the docs, with trixie's own
-# mosquitto and tools, against that build's shackd and shackd-sim (trixie's GCC 14).
 scripts/build-root.sh trixie env BUILD="$(echo build/srcpkg-trixie/shackd/obj-*)" SRC=. tests/docs/doc_check.sh
+record tests "Debian 13 broker steps and doc-check" $((SECONDS - t0))
+
 # The fuzzers run for a fixed time each, beside the Pi root's install under qemu (one core, and
 # waits on the archive): what the overlap costs is fuzzing iterations, never a verdict.
-stage "the trixie arm64 package installed, run and upgraded in a trixie arm64 root under qemu; beside it, each libFuzzer target for 60 s (scripts/fuzz.sh SECONDS runs them longer)"
-scripts/fuzz.sh 60 build-asan >build/fuzz.log 2>&1 &
-fuzz_pid=$!
-trap 'kill $roots_pid $fuzz_pid 2>/dev/null || true' EXIT
+spawn fuzz scripts/fuzz.sh 60 build-asan
+t0=$SECONDS
 tests/package/pi_root.sh build-arm64-trixie/shackd_*~deb13_arm64.deb trixie
-fuzz_rc=0
-wait $fuzz_pid || fuzz_rc=$?
-cat build/fuzz.log
-[[ $fuzz_rc -eq 0 ]] || { echo "test: the fuzzers failed (exit $fuzz_rc, above)" >&2; exit 1; }
+record tests "Pi root (trixie arm64): install, run, upgrade" $((SECONDS - t0))
+reap fuzz
 
-stage "soak, short: one simulated day at 1440x with random faults (scripts/soak.sh 30 runs a month)"
+t0=$SECONDS
 scripts/soak.sh 1 1440
-stage done
+record tests "soak: one simulated day at 1440x" $((SECONDS - t0))
+
+echo "== done in $(((SECONDS - ci_start) / 60)) min $(((SECONDS - ci_start) % 60)) s"
+awk -F'\t' '{ printf "   %-6s %5d s  %s\n", $1, $3, $2 }' build/ci/times
+printf '   %-6s %5d s\n' total $((SECONDS - ci_start))

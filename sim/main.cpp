@@ -50,6 +50,8 @@ options:
   --solark-port N         Sol-Ark gateway port (default 5021; 0 = any free port)
   --battery-unit N        battery monitor unit id (default 225)
   --charger-unit N        solar charger unit id (default 226)
+  --more-charger-unit N   another solar charger on unit N (repeat)
+  --vebus-unit N          a VE.Bus inverter/charger on unit N (default none)
   --temperature-unit N    temperature service unit id (default 24)
   --solark-unit N         Sol-Ark unit id (default 1)
   --device NAME=KIND:PORT one more device of any kind shackd knows (victron, solark, deye_3p,
@@ -81,10 +83,15 @@ options:
   --metered-relay NAME          that relay also reports the load's power (tele/TOPIC/SENSOR
                                 ENERGY.Power, every sensor period; repeat)
   --tasmota-sensor ZONE=TOPIC   zone ZONE's temperature on tele/TOPIC/SENSOR (repeat)
+  --relay-power-on LOAD=SETTING  load LOAD's relay powers up by SETTING after a cut (`power_cut`):
+                          Tasmota PowerOnState 0-5 (default 3, the last saved state); Shelly Gen2
+                          initial_state off|on|restore_last|match_input (default off); asked and
+                          set over MQTT as the firmware is (repeat)
   --sensor-period S       seconds between sensor messages (default 10)
   --miner LOAD=KIND:PORT  load LOAD is a miner whose firmware's API answers on PORT (0: any):
-                          luxos, whatsminer or braiins; powered by its load's relay, its draw
-                          the load's (its --load watts its nominal); password sim-secret
+                          luxos, whatsminer, whatsminer_v2 or braiins; powered by its load's
+                          relay, its draw the load's (its --load watts its nominal, and a
+                          Whatsminer's rated power); password sim-secret
   --miner-boot-s S        a miner's boot after power on (default 90), its ramp 4/3 of it
   --miner-wind-down-s S   from an accepted sleep to its idle draw (default 0: at once)
   --site-from CONFIG      serve the owner's own site from their shackd config: each device of
@@ -111,8 +118,12 @@ commands:
   load NAME on|off        load NAME WATTS
   fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
   relay LOAD mute|stuck|ok   (mute: never answers; stuck: ignores commands, reports its real state)
+  power_cut               the site's power goes and comes back: each relay offline, then up as its
+                          power-on setting says (printed: "relay LOAD powered up ON|OFF ...")
+  relay_power_on LOAD     prints the relay's power-on setting as it holds it now
   miner LOAD extra_c C    its chips run C °C hotter (a hot room, a blocked intake)
   miner LOAD api dead|ok  its API stops (or starts again) answering, the miner hashing on
+  miner LOAD target ignore|follow   it takes target writes and draws as before (or follows them)
   status                  one line with the model's state, request counts and the chargers' limits
                           (dvcc: GX 2705, -1 none; solark_max_charge_a: Sol-Ark 210, FC16 only)
   mark, latency           time from the first GX request after `mark` to the first relay command
@@ -124,10 +135,12 @@ struct Options {
   drivers::mqtt::ClientConfig mqtt_client;
   std::map<std::string, std::string> relays, sensors;  // --tasmota-relay, --tasmota-sensor
   std::set<std::string> metered;
+  std::map<std::string, std::string> power_on;  // --relay-power-on
   std::vector<sim::MqttSite::Relay> site_relays;    // --site-from
   std::vector<sim::MqttSite::Sensor> site_sensors;  // --site-from
   std::string site_from, write_config;
   int system_unit = 100;
+  int vebus_unit = 0;  // none
   std::vector<int> more_chargers;  // --site-from: a GX's chargers after the first
   double sensor_period_s = 10;
   std::string bind = "127.0.0.1";
@@ -230,6 +243,8 @@ int main(int argc, char** argv) {
       else if (a == "--solark-port") o.solark_port = integer(v, a), o.ports_given = true;
       else if (a == "--battery-unit") o.battery_unit = integer(v, a);
       else if (a == "--charger-unit") o.charger_unit = integer(v, a);
+      else if (a == "--more-charger-unit") o.more_chargers.push_back(integer(v, a));
+      else if (a == "--vebus-unit") o.vebus_unit = integer(v, a);
       else if (a == "--temperature-unit") o.temperature_unit = integer(v, a);
       else if (a == "--solark-unit") o.solark_unit = integer(v, a);
       else if (a == "--scenario") o.scenario = v;
@@ -281,7 +296,7 @@ int main(int argc, char** argv) {
         }
         Options::Miner m{v.substr(0, eq), drivers::miners::find_miner_kind(v.substr(eq + 1, colon - eq - 1)),
                          integer(v.substr(colon + 1), "--miner " + v.substr(0, eq) + " port")};
-        if (!m.kind) throw std::runtime_error("--miner " + m.load + ": no miner kind '" + v.substr(eq + 1, colon - eq - 1) + "' (luxos, whatsminer, braiins)");
+        if (!m.kind) throw std::runtime_error("--miner " + m.load + ": no miner kind '" + v.substr(eq + 1, colon - eq - 1) + "' (luxos, whatsminer, whatsminer_v2, braiins)");
         if (m.port < 0 || m.port > 65535) throw std::runtime_error("--miner " + m.load + ": port out of range");
         o.miners.push_back(std::move(m));
       } else if (a == "--miner-wind-down-s") {
@@ -290,6 +305,10 @@ int main(int argc, char** argv) {
       } else if (a == "--miner-boot-s") {
         o.miner_boot_s = number(v, a);
         if (!(o.miner_boot_s >= 1 && o.miner_boot_s <= 3600)) throw std::runtime_error("--miner-boot-s: 1 to 3600");
+      } else if (a == "--relay-power-on") {
+        const auto eq = v.find('=');
+        if (eq == std::string::npos) throw std::runtime_error("--relay-power-on wants LOAD=SETTING, got '" + v + "'");
+        o.power_on[v.substr(0, eq)] = v.substr(eq + 1);
       } else if (a == "--metered-relay") {
         o.metered.insert(v);
       } else if (a == "--load") {
@@ -338,7 +357,7 @@ int main(int argc, char** argv) {
   }
 
   std::mutex model_mutex;
-  auto gx = sim::gx_units(o.gx_map, o.battery_unit, o.charger_unit, o.temperature_unit);
+  auto gx = sim::gx_units(o.gx_map, o.battery_unit, o.charger_unit, o.temperature_unit, o.vebus_unit);
   gx[0].unit = o.system_unit;
   for (const int c : o.more_chargers) {
     gx.push_back(gx[2]);
@@ -348,6 +367,7 @@ int main(int argc, char** argv) {
   sim::DeviceServer solark("solark", o.bind, o.solark_port, {{o.solark_unit, &drivers::solark::table(), 0, 331}},
                            model, model_mutex);
   victron.serve_gx_settings();
+  victron.serve_gx_map(o.gx_map);  // dbus-modbustcp's rule: 0x0A for a service the unit lacks
   // The Sol-Ark's battery max charge current (holding register 210, A), written with function 16
   // only (docs/registers.md §2.8); 185 A is the single-phase models' top of range.
   solark.serve_writable(o.solark_unit, 210, 185, true);
@@ -460,7 +480,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "shackd-sim: --write-config {}: cannot write it ({})\n", o.write_config, std::strerror(errno));
       return 73;
     }
-    for (const auto& r : trial.config->relays) o.site_relays.push_back({r.id, r, false});
+    for (const auto& r : trial.config->relays) o.site_relays.push_back({r.id, r, false, o.power_on[r.id]});
     for (const auto& s : trial.config->sensors) o.site_sensors.push_back({s.id, s});
     o.mqtt_client = shackd::side_client_config(trial.config->mqtt, "sim");
     try {
@@ -472,6 +492,12 @@ int main(int argc, char** argv) {
     }
     fmt::print("trial config {} (database {}): shackd run --config {}\n", o.write_config, db, o.write_config);
   } else if (!o.mqtt.empty()) {
+    for (const auto& [load, setting] : o.power_on) {
+      if (!o.relays.count(load)) {
+        fmt::print(stderr, "shackd-sim: --relay-power-on {}: no --tasmota-relay {}=TOPIC defined\n", load, load);
+        return 64;
+      }
+    }
     for (const auto& [load, topic] : o.relays) {
       if (!model.loads.count(load)) {
         fmt::print(stderr, "shackd-sim: --tasmota-relay {}: no --load {} defined\n", load, load);
@@ -488,7 +514,7 @@ int main(int argc, char** argv) {
       drivers::mqtt::RelayConfig r;
       r.id = load;
       r.topic = topic;
-      o.site_relays.push_back({load, r, o.metered.count(load) > 0});
+      o.site_relays.push_back({load, r, o.metered.count(load) > 0, o.power_on[load]});
     }
     for (const auto& [zone, topic] : o.sensors) {
       drivers::mqtt::SensorConfig c;
@@ -624,7 +650,8 @@ int main(int argc, char** argv) {
         if (it == miners.end()) throw std::runtime_error("no miner '" + w[1] + "' (--miner " + w[1] + "=KIND:PORT)");
         if (w[2] == "extra_c") it->second.extra_c = number(w[3], "extra_c");
         else if (w[2] == "api" && (w[3] == "dead" || w[3] == "ok")) it->second.api_dead = w[3] == "dead";
-        else throw std::runtime_error("miner " + w[1] + ": extra_c C, or api dead|ok");
+        else if (w[2] == "target" && (w[3] == "ignore" || w[3] == "follow")) it->second.ignores_target = w[3] == "ignore";
+        else throw std::runtime_error("miner " + w[1] + ": extra_c C, api dead|ok, or target ignore|follow");
         fmt::print("ok\n");
       } else if (w[0] == "load" && w.size() == 3) {
         std::lock_guard lock(model_mutex);
@@ -642,6 +669,13 @@ int main(int argc, char** argv) {
         if (w[2] != "mute" && w[2] != "stuck" && w[2] != "ok") throw std::runtime_error("relay fault: mute, stuck or ok");
         mqtt_site->set_relay_fault(w[1], w[2] == "mute" ? F::mute : w[2] == "stuck" ? F::stuck : F::ok);
         fmt::print("ok\n");
+      } else if (w[0] == "power_cut" && w.size() == 1) {
+        if (!mqtt_site) throw std::runtime_error("no MQTT site (--mqtt)");
+        mqtt_site->power_cut();
+        fmt::print("ok\n");
+      } else if (w[0] == "relay_power_on" && w.size() == 2) {
+        if (!mqtt_site) throw std::runtime_error("no MQTT site (--mqtt)");
+        fmt::print("relay {} power-on {}\n", w[1], mqtt_site->power_on(w[1]));
       } else if (w[0] == "fault" && w.size() >= 3) {
         sim::DeviceServer& d = device(w[1]);
         sim::Faults f = d.faults();

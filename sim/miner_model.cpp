@@ -9,7 +9,7 @@
 
 namespace sim {
 
-using nlohmann::json;
+using json = nlohmann::json;
 
 void MinerModel::advance(double dt_s, bool relay_on) {
   if (!relay_on) {
@@ -19,6 +19,9 @@ void MinerModel::advance(double dt_s, bool relay_on) {
     session_.clear();
     // LuxOS keeps its sleep across a power cut (docs.luxor.tech curtail); btminer starts anew.
     if (!kind || !kind->sleep_survives_power_cycle) asleep = false;
+    // Whatsminer's power percent is "not saved ..., info lost after reboot" (apidoc.whatsminer.com);
+    // Braiins OS and LuxOS keep their targets.
+    if (kind && !kind->target_persists) target_w = 0;
     winding_s = 0;
     return;
   }
@@ -30,12 +33,38 @@ void MinerModel::advance(double dt_s, bool relay_on) {
     level_w = booting_w;
     return;
   }
-  // Up at the pace of a full ramp (boot to nominal in ramp_s), down at once: a miner takes
-  // minutes to tune up to a raised target and sheds power within seconds. A target runs it
-  // anywhere in its firmware's range, above its stock draw too (Braiins' tuner overclocks).
-  const double goal_w = target_w > 0 ? std::clamp(target_w, booting_w, std::max(nominal_w, max_target_w)) : nominal_w;
-  level_w = std::min(goal_w, std::max(level_w, booting_w) + dt_s * (nominal_w - booting_w) / ramp_s);
+  // Up at the pace of a full ramp (boot to nominal in ramp_s), down at once unless
+  // down_w_per_s says otherwise: a miner takes minutes to tune up to a raised target and (the
+  // simulator assumes) sheds power within seconds. A target runs it anywhere in its firmware's
+  // range, above its stock draw too (Braiins' tuner overclocks).
+  const double goal_w = target_w > 0 && !ignores_target ? std::clamp(target_w, booting_w, std::max(nominal_w, max_target_w))
+                                                        : nominal_w;
+  const double from_w = std::max(level_w, booting_w);
+  if (goal_w >= from_w) {
+    level_w = std::min(goal_w, from_w + dt_s * up_w_per_s());
+  } else {
+    const double down = down_rate_w_per_s();
+    level_w = down > 0 ? std::max(goal_w, from_w - dt_s * down) : goal_w;
+  }
   ramp = nominal_w > booting_w ? (level_w - booting_w) / (nominal_w - booting_w) : 1.0;
+}
+
+// A Whatsminer's percent in normal mode moves over percent_ramp_s for its whole range, both ways
+// (a boot's ramp, before any target, at the ordinary pace).
+double MinerModel::up_w_per_s() const {
+  const bool percent = kind && kind->target_percent && target_w > 0;
+  return (nominal_w - booting_w) / (percent ? std::max(percent_ramp_s, 1.0) : ramp_s);
+}
+
+double MinerModel::down_rate_w_per_s() const {
+  if (kind && kind->target_percent && target_w > 0) return (nominal_w - booting_w) / std::max(percent_ramp_s, 1.0);
+  return down_w_per_s;
+}
+
+void MinerModel::take_target(double w, const std::string& how) {
+  target_w = w;
+  ++target_writes;
+  last_target_command = how;
 }
 
 double MinerModel::draw_w() const {
@@ -69,6 +98,7 @@ std::string MinerModel::handle(const std::string& request) {
   switch (kind->framing) {
     case drivers::miners::MinerKind::Framing::length_le32: return whatsminer(request);
     case drivers::miners::MinerKind::Framing::http: return braiins(request);
+    case drivers::miners::MinerKind::Framing::json_object: return whatsminer_v2(request);
     case drivers::miners::MinerKind::Framing::nul_or_close: break;
   }
   return luxos(request);
@@ -108,6 +138,38 @@ std::string MinerModel::luxos(const std::string& request) {
   } else if (cmd == "config") {
     r = {{"STATUS", status("S", 33, "CGMiner config")},
          {"CONFIG", json::array({{{"CurtailMode", asleep ? "Sleep" : "None"}, {"IsPowerSupplyOn", !asleep}}})}};
+  } else if (cmd == "atm") {
+    // docs.luxor.tech luxminer/atm: PowerLimit, PowerMin and PowerTarget only on a model in a
+    // power-targeting mode (Code 339, "ATM configuration values").
+    json a = {{"Enabled", false}, {"MaxProfile", "default"}, {"MinProfile", ""}, {"StartupMinutes", 5},
+              {"PostRampMinutes", 5}, {"TempWindow", 8.0}, {"ChipTempWindow", 8.0}, {"WaterInletTempWindow", 3.0}};
+    if (power_targeting) {
+      a["PowerLimit"] = std::lround(max_target_w);
+      a["PowerMin"] = std::lround(min_target_w);
+      a["PowerTarget"] = std::lround(target_w > 0 ? target_w : std::min(nominal_w, max_target_w));
+    }
+    r = {{"STATUS", status("S", 339, "ATM configuration values")}, {"ATM", json::array({a})}};
+  } else if (cmd == "powertargetset") {
+    // "<session id>,power=<watts>" (three clients; one records LUXminer 2026.4.3 refusing bare
+    // watts with "Invalid key/value format": Jacob101mcd/antminer-chip-tuner). Luxor's page for
+    // it is not public: the success reply here (Code 350, "Power target set") is ours.
+    if (session_.empty() || sid != session_) {
+      ++refused;
+      return json{{"STATUS", status("E", 403, "Invalid session id")}}.dump();
+    }
+    if (!power_targeting) return json{{"STATUS", status("E", 14, "Power targeting is not supported on this model")}}.dump();
+    if (!arg.starts_with("power=")) return json{{"STATUS", status("E", 14, "Invalid key/value format")}}.dump();
+    std::size_t used = 0;
+    long long w = -1;
+    try {
+      w = std::stoll(arg.substr(6), &used);
+    } catch (const std::exception&) {
+    }
+    if (used == 0 || used != arg.size() - 6 || w < std::lround(min_target_w) || w > std::lround(max_target_w)) {
+      return json{{"STATUS", status("E", 14, "Invalid power target")}}.dump();
+    }
+    take_target(static_cast<double>(w), "powertargetset " + arg);
+    r = {{"STATUS", status("S", 350, "Power target set")}};
   } else if (cmd == "logon") {
     if (!session_.empty()) return json{{"STATUS", status("E", 402, "Another session is active")}}.dump();
     session_ = "sim" + std::to_string(sleeps + wakes + 1);
@@ -151,6 +213,7 @@ std::string MinerModel::whatsminer(const std::string& request) {
   if (cmd == "get.miner.status" && param == "summary") {
     return json{{"code", 0}, {"msg", {{"summary", {{"power-realtime", std::lround(draw_w())},
                                                     {"hash-realtime", hashing ? ramp * hashrate_ths : 0.0},
+                                                    {"power-limit", std::lround(nominal_w)},
                                                     {"fan-speed-in", 2000 + 3000 * ramp},
                                                     {"fan-speed-out", 2100 + 3000 * ramp}}}}}}
         .dump();
@@ -176,6 +239,29 @@ std::string MinerModel::whatsminer(const std::string& request) {
     } else {
       return json{{"code", -1}, {"msg", "invalid param"}}.dump();
     }
+    return json{{"code", 0}, {"msg", "ok"}}.dump();
+  }
+  if (cmd == "set.miner.power_percent") {
+    // apidoc.whatsminer.com set.miner.power_percent: param {"percent", "mode": "fast"|"normal"},
+    // 0-100 % of its power, not encrypted, signed as any write. The percent is read as a string
+    // (whatsminer-mdk-worker: "Firmware reads cJSON.valuestring even though its docs say
+    // Number"): a number is refused here as an invalid item (-3).
+    const long long ts = req.value("ts", 0LL);
+    if (req.value("account", std::string()) != "super" ||
+        req.value("token", std::string()) != drivers::miners::whatsminer_token(cmd, password, salt, ts)) {
+      ++refused;
+      return json{{"code", -4}, {"msg", "invalid token"}}.dump();
+    }
+    const json& p = req.contains("param") ? req["param"] : json();
+    if (!p.is_object() || !p.contains("percent") || !p["percent"].is_string() || !p.contains("mode") ||
+        !p["mode"].is_string() || (p["mode"] != "normal" && p["mode"] != "fast")) {
+      return json{{"code", -3}, {"msg", "invalid json item"}}.dump();
+    }
+    const std::string pct = p["percent"].get<std::string>();
+    if (pct.empty() || pct.size() > 3 || pct.find_first_not_of("0123456789") != std::string::npos || std::stoi(pct) > 100) {
+      return json{{"code", -3}, {"msg", "invalid json item"}}.dump();
+    }
+    take_target(nominal_w * std::stoi(pct) / 100.0, "set.miner.power_percent " + pct + " " + p["mode"].get<std::string>());
     return json{{"code", 0}, {"msg", "ok"}}.dump();
   }
   return json{{"code", -1}, {"msg", "invalid command"}}.dump();
@@ -255,8 +341,7 @@ std::string MinerModel::braiins(const std::string& request) {
     if (b.is_discarded() || !b.contains("watt") || !b["watt"].is_number()) return reply(400, {{"message", "bad body"}});
     const double w = b["watt"].get<double>();
     if (w < min_target_w || w > max_target_w) return reply(400, {{"message", "power target out of range"}});
-    target_w = w;
-    ++target_writes;
+    take_target(w, "power-target " + std::to_string(std::lround(w)));
     return reply(200, {{"watt", std::lround(w)}});
   }
   return reply(404, {{"message", "Not Found"}});

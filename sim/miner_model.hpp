@@ -30,9 +30,24 @@ struct MinerModel {
   double hot_c = 90;
   double chip_c() const;
 
-  // Braiins OS's power target: its constraints, and the target it runs to (0: its nominal).
+  // Its power target: its constraints (Braiins OS's tuner_constraints; LuxOS's atm PowerMin and
+  // PowerLimit), and the target it runs to (0: its nominal). Whatsminer's percent is of nominal_w
+  // (its rated power, reported as its power limit).
   double min_target_w = 800, max_target_w = 3600;
   double target_w = 0;
+  // How fast its draw goes down to a lower target, W/s; 0: at once. Up it goes at the ramp's
+  // pace. No firmware publishes either; Whatsminer's normal mode takes "several minutes"
+  // (apidoc.whatsminer.com set.miner.power_percent), which percent_ramp_s stands for (both ways).
+  double down_w_per_s = 0;
+  double percent_ramp_s = 180;  // a Whatsminer's whole range in normal mode
+  bool power_targeting = true;  // LuxOS: a model in a power-targeting mode (atm shows its range)
+  bool ignores_target = false;  // takes target writes and goes on at its nominal (a firmware fault)
+  // Whatsminer API v2: its API version (set_power_pct_v2 from 2.0.5), whether reads come in the
+  // Msg envelope of API 2.0.5 on (else cgminer's SUMMARY lists), and power writes that apply but
+  // are never answered (asic-rs PR #200).
+  std::string v2_api = "2.0.5";
+  bool v2_msg_reads = false;
+  bool v2_silent_power_writes = false;
 
   bool powered = false;
   bool asleep = false;
@@ -40,6 +55,7 @@ struct MinerModel {
   double ramp = 0;  // 0..1 of the way from boot to nominal (above 1: a target above its stock draw)
   double level_w = 0;  // mining draw: up at the ramp's pace towards its target, down at once
   int sleeps = 0, wakes = 0, refused = 0, target_writes = 0;
+  std::string last_target_command;  // the last target write as it came (its command and value)
 
   void advance(double dt_s, bool relay_on);
   double draw_w() const;
@@ -52,7 +68,13 @@ struct MinerModel {
   std::string luxos(const std::string& request);
   std::string whatsminer(const std::string& request);
   std::string braiins(const std::string& request);
+  std::string whatsminer_v2(const std::string& request);  // sim/miner_v2.cpp
   void fall_asleep();
+  void take_target(double w, const std::string& how);
+  double up_w_per_s() const;
+  double down_rate_w_per_s() const;
+  std::string v2_time_, v2_salt_, v2_newsalt_;  // the v2 token it handed out last
+  int v2_tokens_ = 0;
   double winding_s = 0;     // left of the wind-down
   double sleep_from_w = 0;  // its draw when the sleep was accepted
   std::string session_;

@@ -128,8 +128,8 @@ void MinerServer::serve_tcp(int c) {
     std::string head(4, '\0');
     for (std::size_t i = 0; i < 4; ++i) head[i] = static_cast<char>((out.size() >> (8 * i)) & 0xff);
     out = head + out;
-  } else {
-    out.push_back('\0');
+  } else if (model_.kind->framing != Framing::json_object) {
+    out.push_back('\0');  // cgminer's end; Whatsminer v2 sends the bare object
   }
   ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
 }

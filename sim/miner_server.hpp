@@ -1,7 +1,8 @@
 #pragma once
 // A simulated miner's API on the network, for shackd-sim --miner: the model (miner_model.hpp)
 // behind its kind's own transport: cgminer-style JSON ending in NUL (LuxOS, TCP 4028), a 4-byte
-// length and JSON (Whatsminer API v3), or HTTP (Braiins OS's REST API, over cpp-httplib's server).
+// length and JSON (Whatsminer API v3), a bare JSON object (Whatsminer API v2, TCP 4028), or HTTP
+// (Braiins OS's REST API, over cpp-httplib's server).
 // One request per connection, as the clients send them. The model is shared with the simulator's
 // clock under `mutex`; an unpowered or dead API closes the connection without a word.
 #include <atomic>

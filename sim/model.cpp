@@ -205,6 +205,10 @@ std::optional<double> SiteModel::site_value(const std::string& service, const st
     }
     return std::nullopt;
   }
+  if (service == "vebus") {
+    if (f == "dc_v") return v;  // a Multi's DC terminals: the bank's voltage
+    return std::nullopt;
+  }
   if (service == "temperature") {
     if (f == "temp_c") return battery_temp_c;
     if (f == "status") return temperature_status;

@@ -13,6 +13,13 @@ MqttSite::MqttSite(drivers::mqtt::ClientConfig client, std::vector<Relay> relays
                    SiteModel& model, std::mutex& model_mutex, double sensor_period_s)
     : relays_(std::move(relays)), sensors_(std::move(sensors)), model_(model), mutex_(model_mutex),
       sensor_period_s_(sensor_period_s) {
+  for (const auto& r : relays_) {
+    power_on_[r.load] = r.power_on.empty() ? default_power_on(r.config) : r.power_on;
+    if (!valid_power_on(r.config, power_on_[r.load])) {
+      throw std::runtime_error("relay for load '" + r.load + "': power-on setting '" + power_on_[r.load] + "' is not one " +
+                               drivers::mqtt::protocol_name(r.config.protocol) + " has");
+    }
+  }
   client.keepalive = std::chrono::seconds(10);
   client_ = std::make_unique<drivers::mqtt::Client>(client);
   for (const auto& r : relays_) {
@@ -36,8 +43,58 @@ void MqttSite::set_relay_fault(const std::string& load, RelayFault f) {
   relay_faults_[load] = f;
 }
 
+std::string MqttSite::power_on(const std::string& load) {
+  std::lock_guard l(faults_mutex_);
+  const auto it = power_on_.find(load);
+  if (it == power_on_.end()) throw std::runtime_error("no relay for load '" + load + "'");
+  return it->second;
+}
+
+void MqttSite::power_cut() {
+  for (const auto& r : relays_) {
+    const auto will = device_goodbye(r.config);
+    if (will) client_->publish(will->topic, will->payload, 1, true);
+  }
+  for (const auto& r : relays_) {
+    std::string setting;
+    {
+      std::lock_guard l(faults_mutex_);
+      setting = power_on_[r.load];
+    }
+    bool on = false;
+    {
+      std::lock_guard l(mutex_);
+      auto& load = model_.loads[r.load];
+      load.on = powers_up_on(r.config, setting, load.on);
+      on = load.on;
+    }
+    std::printf("relay %s powered up %s (power-on setting %s)\n", r.load.c_str(), on ? "ON" : "OFF", setting.c_str());
+    std::fflush(stdout);
+    const auto hello = device_hello(r.config, on);
+    for (std::size_t i = 0; i < hello.size(); ++i) client_->publish(hello[i].topic, hello[i].payload, 1, i == 0);
+  }
+}
+
 void MqttSite::handle(const drivers::mqtt::Event& e) {
   for (const auto& r : relays_) {
+    {
+      // Its power-on setting asked or set: answered whatever the switching fault (the relay
+      // firmware's settings are not its contact).
+      std::string setting;
+      {
+        std::lock_guard l(faults_mutex_);
+        setting = power_on_[r.load];
+      }
+      if (const auto replies = device_power_on_request(r.config, e.topic, e.payload, setting)) {
+        {
+          std::lock_guard l(faults_mutex_);
+          if (relay_faults_[r.load] == RelayFault::mute) continue;
+          power_on_[r.load] = setting;
+        }
+        for (const auto& o : *replies) client_->publish(o.topic, o.payload, 1, false);
+        continue;
+      }
+    }
     bool was_on = false;
     {
       std::lock_guard l(mutex_);

@@ -25,6 +25,9 @@ class MqttSite {
     std::string load;
     drivers::mqtt::RelayConfig config;
     bool metered = false;
+    // Its power-on setting (sim/relay_device.hpp default_power_on when empty): what it does when
+    // the power comes back, and what it answers when asked.
+    std::string power_on{};
   };
   // A zone's temperature sensor (the model's zone_temp_c by that name).
   struct Sensor {
@@ -43,6 +46,11 @@ class MqttSite {
   // not the commanded one: a welded or dead contact); ok undoes either.
   enum class RelayFault { ok, mute, stuck };
   void set_relay_fault(const std::string& load, RelayFault f);
+  // A power cut and its return, site-wide: each relay says it is offline, then comes back in the
+  // state its power-on setting gives (from the state it had at the cut) and says so.
+  void power_cut();
+  // A relay's power-on setting as it holds it now (a set over MQTT changes it).
+  std::string power_on(const std::string& load);
 
  private:
   void run();
@@ -51,6 +59,7 @@ class MqttSite {
   std::vector<Sensor> sensors_;
   std::mutex faults_mutex_;
   std::map<std::string, RelayFault> relay_faults_;
+  std::map<std::string, std::string> power_on_;  // by load, guarded by faults_mutex_
   SiteModel& model_;
   std::mutex& mutex_;
   double sensor_period_s_;

@@ -76,6 +76,19 @@ std::vector<Outgoing> device_hello(const RelayConfig& r, bool on) {
   return out;
 }
 
+std::optional<Outgoing> device_goodbye(const RelayConfig& r) {
+  switch (r.protocol) {
+    case RelayProtocol::tasmota: return Outgoing{drivers::mqtt::tasmota_base(r, "tele") + "LWT", "Offline"};
+    case RelayProtocol::shelly_gen1: return Outgoing{"shellies/" + r.topic + "/online", "false"};
+    case RelayProtocol::shelly_gen2: return Outgoing{r.topic + "/online", "false"};
+    case RelayProtocol::esphome: return Outgoing{r.topic + "/status", "offline"};
+    case RelayProtocol::generic:
+      if (r.availability_topic.empty()) return std::nullopt;
+      return Outgoing{r.availability_topic, r.not_available};
+  }
+  return std::nullopt;
+}
+
 std::optional<DeviceCommand> device_command(const RelayConfig& r, const std::string& topic, const std::string& payload,
                                             bool was_on) {
   DeviceCommand c;
@@ -148,6 +161,82 @@ std::vector<Outgoing> device_state(const RelayConfig& r, bool on, bool changed) 
     case RelayProtocol::generic: return {{r.state_topic, on ? r.state_on : r.state_off}};
   }
   return {};
+}
+
+std::string default_power_on(const RelayConfig& r) { return r.protocol == RelayProtocol::tasmota ? "3" : "off"; }
+
+bool valid_power_on(const RelayConfig& r, const std::string& setting) {
+  if (r.protocol == RelayProtocol::tasmota) return setting.size() == 1 && setting[0] >= '0' && setting[0] <= '5';
+  if (r.protocol == RelayProtocol::shelly_gen2) {
+    return setting == "off" || setting == "on" || setting == "restore_last" || setting == "match_input";
+  }
+  return setting == "off";
+}
+
+std::optional<std::vector<Outgoing>> device_power_on_request(const RelayConfig& r, const std::string& topic,
+                                                             const std::string& payload, std::string& setting) {
+  if (r.protocol == RelayProtocol::tasmota) {
+    // cmnd/<t>/PowerOnState: empty asks, 0-5 sets; either way it answers with the value it holds
+    // on stat/<t>/RESULT (support_command.ino, CmndPowerOnState: ResponseCmndNumber).
+    if (topic != drivers::mqtt::tasmota_base(r, "cmnd") + "PowerOnState") return std::nullopt;
+    if (valid_power_on(r, payload)) setting = payload;
+    return std::vector<Outgoing>{{drivers::mqtt::tasmota_base(r, "stat") + "RESULT", "{\"PowerOnState\":" + setting + "}"}};
+  }
+  if (r.protocol != RelayProtocol::shelly_gen2 || topic != r.topic + "/rpc") return std::nullopt;
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object() || !j.contains("method") || !j["method"].is_string()) return std::nullopt;
+  const std::string method = j["method"].get<std::string>();
+  if (method != "Switch.GetConfig" && method != "Switch.SetConfig") return std::nullopt;
+  const auto p = j.find("params");
+  if (p == j.end() || !p->is_object() || !p->contains("id") || (*p)["id"] != r.channel) return std::nullopt;
+  const auto src = j.find("src");
+  if (src == j.end() || !src->is_string() || !j.contains("id")) return std::vector<Outgoing>{};  // no one to answer
+  nlohmann::json reply{{"id", j["id"]}, {"src", r.topic}, {"dst", *src}};
+  if (method == "Switch.GetConfig") {
+    reply["result"] = {{"id", r.channel}, {"name", nullptr}, {"in_mode", "follow"}, {"initial_state", setting},
+                       {"auto_on", false}, {"auto_on_delay", 60.0}, {"auto_off", false}, {"auto_off_delay", 60.0}};
+  } else {
+    const nlohmann::json* v = nullptr;
+    if (const auto c = p->find("config"); c != p->end() && c->is_object()) {
+      if (const auto x = c->find("initial_state"); x != c->end()) v = &*x;
+    }
+    if (v && v->is_string() && valid_power_on(r, v->get<std::string>())) {
+      setting = v->get<std::string>();
+      reply["result"] = {{"restart_required", false}};
+      // ... and every client hears that it changed (Shelly Gen2 docs: the config_changed event).
+      const nlohmann::json event{{"src", r.topic},
+                                 {"method", "NotifyEvent"},
+                                 {"params", {{"ts", 0.0},
+                                             {"events", nlohmann::json::array({{{"component", "switch:" + ch(r)},
+                                                                                {"id", r.channel},
+                                                                                {"event", "config_changed"},
+                                                                                {"restart_required", false},
+                                                                                {"ts", 0.0}}})}}}};
+      return std::vector<Outgoing>{{src->get<std::string>() + "/rpc", reply.dump()},
+                                   {r.topic + "/events/rpc", event.dump()}};
+    } else {
+      // JSON-RPC's invalid argument, as the device refuses a value it does not know.
+      reply["error"] = {{"code", -103}, {"message", "Invalid argument 'initial_state'"}};
+    }
+  }
+  return std::vector<Outgoing>{{src->get<std::string>() + "/rpc", reply.dump()}};
+}
+
+bool powers_up_on(const RelayConfig& r, const std::string& setting, bool was_on, bool input_on) {
+  if (r.protocol == RelayProtocol::tasmota) {
+    // Tasmota docs, PowerOnState: 0 off, 1 on, 2 toggled from the saved state, 3 the saved state,
+    // 4 on (and locked), 5 on once PulseTime has passed (on, for a power cut longer than that).
+    if (setting == "1" || setting == "4" || setting == "5") return true;
+    if (setting == "2") return !was_on;
+    if (setting == "3") return was_on;
+    return false;
+  }
+  if (r.protocol == RelayProtocol::shelly_gen2) {
+    if (setting == "on") return true;
+    if (setting == "restore_last") return was_on;
+    if (setting == "match_input") return input_on;
+  }
+  return false;
 }
 
 std::optional<Outgoing> device_power(const RelayConfig& r, bool on, double power_w) {

@@ -23,6 +23,10 @@ std::vector<std::string> device_subscriptions(const RelayConfig& r);
 // What it publishes when it connects: its availability, then its state.
 std::vector<Outgoing> device_hello(const RelayConfig& r, bool on);
 
+// Its last will, as the broker publishes it when the device drops off (a power cut): nullopt for
+// a generic relay without an availability topic.
+std::optional<Outgoing> device_goodbye(const RelayConfig& r);
+
 // A command the firmware took from `topic`: the state it asks for, and any direct reply (a Shelly
 // Gen2 RPC answer to the caller's <src>/rpc). nullopt: not a switching command for this relay
 // (Tasmota's PulseTime or Dimmer, another relay's topic, a malformed RPC).
@@ -36,6 +40,23 @@ std::optional<DeviceCommand> device_command(const RelayConfig& r, const std::str
 // The report of its output after a command. A Shelly Gen2 sends NotifyStatus only for a change;
 // `changed` false gives nothing there.
 std::vector<Outgoing> device_state(const RelayConfig& r, bool on, bool changed);
+
+// Its power-on setting (docs/protocols.md §1.6), as the firmware stores it: Tasmota's
+// PowerOnState "0".."5" (its default "3", the last saved state: Tasmota docs), a Shelly Gen2+
+// switch's initial_state ("off", "on", "restore_last", "match_input"; Shelly documents no factory
+// default: the simulator starts at "off" unless told). Gen1, ESPHome and generic relays have
+// none that MQTT can reach; the simulator keeps "off" for them.
+std::string default_power_on(const RelayConfig& r);
+// Whether `setting` is one the firmware takes (what a set of anything else is refused with).
+bool valid_power_on(const RelayConfig& r, const std::string& setting);
+// A request about the setting (Tasmota's `PowerOnState` command, a Shelly's Switch.GetConfig or
+// Switch.SetConfig), answered as the firmware answers it; `setting` is changed by a set.
+// nullopt: not such a request for this relay.
+std::optional<std::vector<Outgoing>> device_power_on_request(const RelayConfig& r, const std::string& topic,
+                                                             const std::string& payload, std::string& setting);
+// What the output does when the power comes back, by the setting: `was_on` is the state it had
+// (and saved) when the power went, `input_on` its wall switch.
+bool powers_up_on(const RelayConfig& r, const std::string& setting, bool was_on, bool input_on = false);
 
 // A metering relay's power report, where its protocol has one (Tasmota ENERGY.Power, Shelly Gen1
 // relay/<n>/power, Shelly Gen2 apower in NotifyStatus).

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "drivers/victron_gx.hpp"
+#include "sim/gx_map.hpp"
 
 namespace sim {
 
@@ -43,13 +44,17 @@ GxMap gx_map_for(const std::string& version) {
   return m;
 }
 
-std::vector<UnitSpec> gx_units(const GxMap& map, int battery_unit, int charger_unit, int temperature_unit) {
+std::vector<UnitSpec> gx_units(const GxMap& map, int battery_unit, int charger_unit, int temperature_unit,
+                               int vebus_unit) {
   using namespace drivers::victron;
-  return {{100, &system_table(), 800, static_cast<std::uint16_t>(map.system_end - 800 + 1), map.system_holes},
-          // 256-331, and 1282-1328 (a BMS's state, allow-to-charge): nothing between
-          {battery_unit, &battery_table(), 256, 1329 - 256, {{332, 1281}}},
-          {charger_unit, &solarcharger_table(), 771, static_cast<std::uint16_t>(map.solarcharger_end - 771 + 1)},
-          {temperature_unit, &temperature_table(), 3300, 28}};
+  std::vector<UnitSpec> units{
+      {100, &system_table(), 800, static_cast<std::uint16_t>(map.system_end - 800 + 1), map.system_holes},
+      // 256-331, and 1282-1328 (a BMS's state, allow-to-charge): nothing between
+      {battery_unit, &battery_table(), 256, 1329 - 256, {{332, 1281}}},
+      {charger_unit, &solarcharger_table(), 771, static_cast<std::uint16_t>(map.solarcharger_end - 771 + 1)},
+      {temperature_unit, &temperature_table(), 3300, 28}};
+  if (vebus_unit != 0) units.push_back({vebus_unit, &vebus_table(), 3, 147 - 3 + 1});
+  return units;
 }
 
 DeviceServer::DeviceServer(std::string name, std::string bind, int port, std::vector<UnitSpec> units,
@@ -257,6 +262,8 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
     map->tab_registers[0] = map->tab_input_registers[0] = static_cast<std::uint16_t>(spec->device_type.value_or(type));
     modbus_reply(ctx, query, length, map);
     modbus_mapping_free(map);
+  } else if (gx_map_ && read) {
+    serve_gx_read(ctx, query, length, unit, address, (query[header + 3] << 8) | query[header + 4]);
   } else if (!spec) {
     // The GX answers a unit with no service behind it with 0x0A (docs/registers.md §1.3).
     modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_GATEWAY_PATH);
@@ -277,37 +284,61 @@ void DeviceServer::handle(modbus_t* ctx, const std::uint8_t* query, int length) 
   } else {
     modbus_mapping_t* map = modbus_mapping_new_start_address(0, 0, 0, 0, spec->start, spec->count, spec->start,
                                                              spec->count);
-    {
-      std::lock_guard lock(model_mutex_);
-      for (const drivers::Register& r : spec->table->registers) {
-        const auto v = model_.value(std::string(spec->table->service), std::string(r.field));
-        const auto words = drivers::encode(r, v.value_or(0));
-        for (std::size_t i = 0; i < words.size(); ++i) {
-          const std::size_t at = r.address - spec->start + i;
-          if (at >= spec->count) continue;
-          // Two byte fields share a word: each brings its own byte, the other is 0.
-          const bool byte = r.type == drivers::RegType::u8_low || r.type == drivers::RegType::u8_high;
-          const std::uint16_t word = byte ? static_cast<std::uint16_t>(map->tab_registers[at] | words[i]) : words[i];
-          map->tab_registers[at] = map->tab_input_registers[at] = word;
-        }
-      }
-    }
-    {
-      std::lock_guard lock(settings_mutex_);
-      for (const auto& w : writables_) {
-        if (w.unit == unit && w.address >= spec->start && w.address < spec->start + spec->count) {
-          map->tab_registers[w.address - spec->start] = static_cast<std::uint16_t>(w.value);
-        }
-      }
-    }
-    if (f.garbage) {
-      for (int i = 0; i < spec->count; ++i) {
-        map->tab_registers[i] = map->tab_input_registers[i] = (i % 2) ? 0x7FFF : 0xFFFF;
-      }
-    }
+    fill(map, *spec, spec->start, spec->count);
     modbus_reply(ctx, query, length, map);  // out-of-range addresses get 0x02 from libmodbus
     modbus_mapping_free(map);
   }
+}
+
+void DeviceServer::fill(modbus_mapping_t* map, const UnitSpec& spec, int start, int count) {
+  {
+    std::lock_guard lock(model_mutex_);
+    for (const drivers::Register& r : spec.table->registers) {
+      const auto v = model_.value(std::string(spec.table->service), std::string(r.field));
+      const auto words = drivers::encode(r, v.value_or(0));
+      for (std::size_t i = 0; i < words.size(); ++i) {
+        const long at = static_cast<long>(r.address) - start + static_cast<long>(i);
+        if (at < 0 || at >= count) continue;
+        // Two byte fields share a word: each brings its own byte, the other is 0.
+        const bool byte = r.type == drivers::RegType::u8_low || r.type == drivers::RegType::u8_high;
+        const std::uint16_t word = byte ? static_cast<std::uint16_t>(map->tab_registers[at] | words[i]) : words[i];
+        map->tab_registers[at] = map->tab_input_registers[at] = word;
+      }
+    }
+  }
+  {
+    std::lock_guard lock(settings_mutex_);
+    for (const auto& w : writables_) {
+      if (w.unit == spec.unit && w.address >= start && w.address < start + count) {
+        map->tab_registers[w.address - start] = static_cast<std::uint16_t>(w.value);
+      }
+    }
+  }
+  if (faults().garbage) {
+    // By the register's place in its unit's block, whatever a read starts at.
+    for (int i = 0; i < count; ++i) {
+      map->tab_registers[i] = map->tab_input_registers[i] = ((start + i - spec.start) % 2) ? 0x7FFF : 0xFFFF;
+    }
+  }
+}
+
+// dbus-modbustcp's answer (sim/gx_map.hpp): the exception its rule gives, else the words of
+// every service the unit has in the range (a register the simulator does not model reads 0, as
+// an invalid D-Bus value does: docs/registers.md §1.3).
+void DeviceServer::serve_gx_read(modbus_t* ctx, const std::uint8_t* query, int length, int unit, int address,
+                                 int count) {
+  if (const int e = gx_read_exception(*gx_map_, units_, unit, address, count)) {
+    modbus_reply_exception(ctx, query, static_cast<unsigned>(e));
+    return;
+  }
+  modbus_mapping_t* map = modbus_mapping_new_start_address(0, 0, 0, 0, static_cast<unsigned>(address),
+                                                           static_cast<unsigned>(count), static_cast<unsigned>(address),
+                                                           static_cast<unsigned>(count));
+  for (const auto& u : units_) {
+    if (u.unit == unit && u.table) fill(map, u, address, count);
+  }
+  modbus_reply(ctx, query, length, map);
+  modbus_mapping_free(map);
 }
 
 }  // namespace sim

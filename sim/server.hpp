@@ -43,8 +43,9 @@ GxMap gx_map_for(const std::string& version);
 
 // The GX's units as that firmware serves them: system (100), the battery monitor, the solar
 // charger and the temperature service, each over the block the real GX serves contiguously
-// (docs/registers.md §1.9).
-std::vector<UnitSpec> gx_units(const GxMap& map, int battery_unit = 225, int charger_unit = 226, int temperature_unit = 24);
+// (docs/registers.md §1.9); a VE.Bus inverter/charger too when `vebus_unit` is not 0.
+std::vector<UnitSpec> gx_units(const GxMap& map, int battery_unit = 225, int charger_unit = 226, int temperature_unit = 24,
+                               int vebus_unit = 0);
 
 struct Faults {
   bool offline = false;   // refuses connections and drops the ones it has
@@ -70,6 +71,9 @@ class DeviceServer {
   long long requests() const { return requests_; }
   // The GX's settings registers 2700-2724 on unit 100, readable and writable (DVCC 2705 = -1).
   void serve_gx_settings();
+  // Reads answered by dbus-modbustcp's rule for the map `map` (sim/gx_map.hpp): 0x02 for an
+  // address the map lacks, 0x0A for one whose service the unit does not have.
+  void serve_gx_map(const GxMap& map) { gx_map_ = map; }
   int dvcc_max_charge_current() const;
   // A writable holding register inside a unit's served range (the Sol-Ark's 210): reads return
   // what was written; `fc16_only` refuses function 6 with 0x01 as Sunsynk-family inverters do.
@@ -85,6 +89,9 @@ class DeviceServer {
   int open_listener();
   void handle(::_modbus* ctx, const std::uint8_t* query, int length);
   void write_writable(::_modbus* ctx, const std::uint8_t* query, int length, int unit, int function, int address);
+  // The words of [start, start + count) as `spec` serves them now, into `map` (whose range that is).
+  void fill(struct _modbus_mapping_t* map, const UnitSpec& spec, int start, int count);
+  void serve_gx_read(::_modbus* ctx, const std::uint8_t* query, int length, int unit, int address, int count);
 
   std::string name_, bind_;
   int port_;
@@ -106,6 +113,7 @@ class DeviceServer {
     bool fc16_only;
   };
   std::vector<Writable> writables_;  // guarded by settings_mutex_
+  std::optional<GxMap> gx_map_;      // set before start()
   struct _modbus_mapping_t* settings_ = nullptr;
   mutable std::mutex settings_mutex_;
 };

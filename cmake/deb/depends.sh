@@ -3,13 +3,19 @@
 # NEEDs, the package that ships it and the dependency that package's shlibs file gives its users
 # (what dpkg-shlibdeps does from shlibs; the suite's own versions, so a bookworm build asks for
 # bookworm's libraries and a trixie build for trixie's). adduser is for the postinst.
-# Usage: depends.sh BINARY [SYSROOT]
+# Usage: depends.sh [--sysroot SYSROOT] BINARY...   (every binary the package ships)
 #   SYSROOT: a cross build's, made by scripts/cross-sysroot.sh (its .shackd-files and
-#            .shackd-shlibs); without it, the host's dpkg database answers (a native build).
+#            .shackd-shlibs); without it (or empty), the host's dpkg database answers (a native build).
 set -euo pipefail
-bin=${1:?usage: depends.sh BINARY [SYSROOT]}
-sysroot=${2:-}
-[ -f "$bin" ] || { echo "depends.sh: no binary at $bin" >&2; exit 1; }
+sysroot=""
+if [[ ${1:-} == --sysroot ]]; then
+  sysroot=${2-}
+  shift 2
+fi
+[ $# -gt 0 ] || { echo "usage: depends.sh [--sysroot SYSROOT] BINARY..." >&2; exit 64; }
+for bin in "$@"; do
+  [ -f "$bin" ] || { echo "depends.sh: no binary at $bin" >&2; exit 1; }
+done
 
 owner() {  # SONAME -> the package that ships it
   if [ -n "$sysroot" ]; then
@@ -42,7 +48,7 @@ shlibs_of() {  # PACKAGE -> its shlibs file
 }
 
 deps=(adduser)
-for soname in $(readelf -d "$bin" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p'); do
+for soname in $(for bin in "$@"; do readelf -d "$bin" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p'; done | sort -u); do
   # libfmt.so.10 -> name libfmt, version 10 (the shlibs key; Debian Policy 8.6.4.1).
   if [[ $soname =~ ^(.+)\.so\.(.+)$ ]]; then
     name=${BASH_REMATCH[1]}
@@ -52,7 +58,7 @@ for soname in $(readelf -d "$bin" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p'); do
     exit 1
   fi
   pkg=$(owner "$soname")
-  [ -n "$pkg" ] || { echo "depends.sh: no package ships $soname (NEEDED by $bin)" >&2; exit 1; }
+  [ -n "$pkg" ] || { echo "depends.sh: no package ships $soname (NEEDED by one of: $*)" >&2; exit 1; }
   shlibs=$(shlibs_of "$pkg")
   [ -f "$shlibs" ] || { echo "depends.sh: $pkg (ships $soname) has no shlibs file ($shlibs)" >&2; exit 1; }
   dep=$(awk -v n="$name" -v v="$version" '$1 == n && $2 == v {$1 = ""; $2 = ""; sub(/^ +/, ""); print; exit}' "$shlibs")

@@ -13,6 +13,7 @@
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/cli/demo_day.hpp"
 #include "daemon/cli/probe.hpp"
+#include "daemon/cli/relay_power_on.hpp"
 #include "daemon/cli/replay.hpp"
 #include "daemon/cli/report.hpp"
 #include "daemon/cli/run_commands.hpp"
@@ -31,6 +32,7 @@ void usage(std::FILE* to) {
              "  once              one poll and one decision, printed; nothing is switched\n"
              "  status            what is on, why and since when; device health\n"
              "  probe             find the GX's unit ids and map generation, check a Sol-Ark; print devices:\n"
+             "  relays power-on-off  set the relays to stay OFF when their power comes back (asks first)\n"
              "  replay            the rules over recorded telemetry, optionally with a changed profile\n"
              "  report            one day as a picture (SVG or PNG): voltage, PV, each load's switches\n"
              "  demo-day          run the rules over a built-in simulated day and print every decision\n"
@@ -96,6 +98,7 @@ int dispatch(int argc, char** argv) {
   if (cmd == "once") return shackd::cmd_once(rest);
   if (cmd == "status") return shackd::cmd_status(rest);
   if (cmd == "probe") return shackd::cmd_probe(rest);
+  if (cmd == "relays") return shackd::cmd_relays(rest);
   if (cmd == "replay") return shackd::cmd_replay(rest);
   if (cmd == "report") return shackd::cmd_report(rest);
   if (cmd == "migrate") return shackd::cmd_migrate(rest);

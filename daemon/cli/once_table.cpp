@@ -7,10 +7,6 @@
 
 namespace shackd {
 
-namespace {
-std::string on_off(bool on) { return on ? "ON" : "OFF"; }
-}  // namespace
-
 std::string once_table(const OnceView& v) {
   std::string out = fmt::format("battery {} (source {}: {}, {}), SOC {} (estimated)\n",
                                 v.decision.battery.measured_v ? fmt::format("{:.2f} V", *v.decision.battery.measured_v) : "n/a",
@@ -35,7 +31,7 @@ std::string once_table(const OnceView& v) {
   out += fmt::format("{:<22} {:<18} {:<5} {}\n", "load", "relay", "want", "reason");
   for (const auto& l : v.loads) {
     const auto& d = decision_for(v.decision, l);
-    out += fmt::format("{:<22} {:<18} {:<5} {}\n", l.name, l.id, on_off(d.on), rules::describe(d.reason));
+    out += fmt::format("{:<22} {:<18} {:<5} {}\n", l.name, l.id, (d.on ? "ON" : "OFF"), rules::describe(d.reason));
   }
   for (const auto& a : v.decision.alarms) out += "alarm: " + rules::describe(a) + "\n";
   for (const auto& line : effective_threshold_lines(v.profiles)) out += "limits: " + line + "\n";

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include <chrono>
 #include <cstdlib>
 
@@ -79,7 +82,7 @@ std::string probe_eg4(const drivers::Transport& t, int unit, std::chrono::millis
 // on a command line, which every user of the machine can read.
 std::string probe_miner(const drivers::TcpTransport& t, bool port_given, std::chrono::milliseconds timeout, bool& answered) {
   const char* pw = std::getenv("SHACKD_MINER_PASSWORD");
-  fmt::print("# the miner at {}: asking LuxOS, Whatsminer and Braiins OS (read-only)\n", t.host);
+  fmt::print("# the miner at {}: asking LuxOS, Whatsminer (API v3 and v2) and Braiins OS (read-only)\n", t.host);
   const auto r = drivers::miners::identify_miner(t.host, port_given ? t.port : 0, pw ? pw : "", timeout);
   if (!r.kind) {
     fmt::print("# no miner API answered: {}\n#   (its address, its API enabled: docs/guide.md, \"Miners through their own API\")\n",
@@ -105,13 +108,28 @@ std::string probe_miner(const drivers::TcpTransport& t, bool port_given, std::ch
   if (r.kind->needs_password || r.needs_password || (r.kind->takes_power_target && pw && *pw)) {
     block += "    password: CHANGE-ME             # " + std::string(r.kind->setup) + "\n";
   }
-  if (r.range) {
-    fmt::print("# its power targets: {:.0f}-{:.0f} W (default {:.0f} W)\n", r.range->min_w, r.range->max_w, r.range->default_w);
+  if (r.range && r.kind->target_percent) {
+    // A percent of its rated power: the block names it, and a floor of about a third (the firmware
+    // takes 0-100 %; below min_w shackd stops it instead).
+    const double rated = r.range->max_w;
+    const double step = std::max(100.0, std::ceil(rated / 100));
+    fmt::print("# its power targets: 0-100 % of {:.0f} W (its power limit as it reports it)\n", rated);
+    block += fmt::format("    # to follow the surplus (docs/guide.md, \"Following the surplus\"):\n"
+                         "    # target: {{min_w: {:.0f}, max_w: {:.0f}, step_w: {:.0f}, rated_w: {:.0f}}}\n",
+                         std::max(100.0, std::round(rated / 300) * 100), rated, step, rated);
+  } else if (r.range) {
+    // LuxOS's middle figure is the target it runs to (atm PowerTarget), Braiins OS's its default.
+    fmt::print("# its power targets: {:.0f}-{:.0f} W ({} {:.0f} W)\n", r.range->min_w, r.range->max_w,
+               r.kind->firmware_mark.empty() ? "default" : "now", r.range->default_w);
     block += fmt::format("    # to follow the surplus (docs/guide.md, \"Following the surplus\"):\n"
                          "    # target: {{min_w: {:.0f}, max_w: {:.0f}, step_w: 100}}\n",
                          r.range->min_w, r.range->max_w);
+  } else if (r.kind->takes_power_target && (r.needs_password || !r.kind->firmware_mark.empty())) {
+    // A login it asked for, or a LuxOS model that says no range (not in power-targeting mode).
+    block += r.needs_password ? "    # target: {min_w: ..., max_w: ...}   # its range: probe with SHACKD_MINER_PASSWORD set\n"
+                              : "    # no target: its atm reply has no PowerTarget (not in a power-targeting mode)\n";
   } else if (r.kind->takes_power_target) {
-    block += "    # target: {min_w: ..., max_w: ...}   # its range: probe with SHACKD_MINER_PASSWORD set\n";
+    block += "    # target: {min_w: ..., max_w: ...}   # its range was not read\n";
   }
   return block;
 }
@@ -126,11 +144,13 @@ int cmd_probe(const std::vector<std::string>& argv) {
         "                    [--miner HOST[:PORT]] [--timeout-ms MS] [--budget-s S]\n"
         "  (--deye and --deye-rtu are the same as --solark and --solark-rtu: any Deye-family unit)\n"
         "  Finds which unit id serves each GX service shackd reads (system, battery monitor or BMS,\n"
-        "  solar chargers, temperature sensors, VE.Bus), which Modbus map generation the GX serves, and\n"
+        "  solar chargers, temperature sensors, VE.Bus), asking each unit id for each service by its own\n"
+        "  register (a GX answers 0x0A for a service it lacks at that unit id, whatever else is there),\n"
+        "  which Modbus map generation the GX serves, and\n"
         "  whether a Sol-Ark answers with plausible values; which Deye family a Deye/Sunsynk/Sol-Ark unit\n"
         "  is (its device type, register 0); whether an EG4/Luxpower answers (19200 8N1 on RS485);\n"
-        "  prints a devices: block for the config. --miner: which miner firmware answers (LuxOS, Whatsminer,\n"
-        "  Braiins OS), what it says of itself and its power target range; prints a miners: block (a\n"
+        "  prints a devices: block for the config. --miner: which miner firmware answers (LuxOS, Whatsminer\n"
+        "  API v3 or v2, Braiins OS), what it says of itself and its power target range; prints a miners: block (a\n"
         "  Braiins OS password, where its reads need one: the environment's SHACKD_MINER_PASSWORD).\n"
         "  Read-only (functions 3 and 4), bounded: the GX scan stops after --budget-s (default 60).\n"
         "  Exit 0 when every device asked for answered, 69 when one did not, 64 on a usage error.\n");
@@ -196,15 +216,18 @@ int cmd_probe(const std::vector<std::string>& argv) {
       all_answered = false;
     } else {
       const drivers::probe::Found* battery = nullptr;
-      std::vector<int> chargers;
-      const drivers::probe::Found* temperature = nullptr;
+      std::vector<int> chargers, vebus, temperatures, batteries;
       bool system = false;
       for (const auto& f : r.units) {
         fmt::print("#   unit {:3}: {}: {}\n", f.unit, service_label(f), f.detail);
         if (f.service == "system") system = true;
-        if (f.service == "battery" && (!battery || (f.bms && !battery->bms))) battery = &f;
+        if (f.service == "battery") {
+          batteries.push_back(f.unit);
+          if (!battery || (f.bms && !battery->bms)) battery = &f;
+        }
         if (f.service == "solarcharger") chargers.push_back(f.unit);
-        if (f.service == "temperature" && !temperature) temperature = &f;
+        if (f.service == "temperature") temperatures.push_back(f.unit);
+        if (f.service == "vebus") vebus.push_back(f.unit);
       }
       if (!system) {
         fmt::print("#   unit 100 does not serve the system registers: not a GX, or its Modbus TCP is off\n");
@@ -215,13 +238,25 @@ int cmd_probe(const std::vector<std::string>& argv) {
       if (!r.error.empty()) fmt::print("# {}\n", r.error);
       fmt::print("# {} requests\n", r.requests);
       block += fmt::format("  victron:\n    kind: victron\n    host: {}\n    port: {}\n", gx.host, gx.port);
+      const auto list = [](const std::vector<int>& units) {
+        std::string t;
+        for (std::size_t i = 0; i < units.size(); ++i) t += (i ? ", " : "") + std::to_string(units[i]);
+        return t;
+      };
       block += battery ? fmt::format("    battery_unit: {}\n", battery->unit) : "    battery_unit: null   # none found\n";
-      if (!chargers.empty()) {
-        block += "    charger_units: [";
-        for (std::size_t i = 0; i < chargers.size(); ++i) block += (i ? ", " : "") + std::to_string(chargers[i]);
-        block += "]\n";
+      if (batteries.size() > 1) {
+        block += fmt::format("    # battery services on units {}: shackd reads one (a BMS before a monitor)\n", list(batteries));
       }
-      if (temperature) block += fmt::format("    temperature_unit: {}\n", temperature->unit);
+      if (!chargers.empty()) block += "    charger_units: [" + list(chargers) + "]\n";
+      if (!temperatures.empty()) block += fmt::format("    temperature_unit: {}\n", temperatures.front());
+      if (temperatures.size() > 1) {
+        block += fmt::format("    # temperature services on units {}: shackd reads one; give the one that "
+                             "measures the battery\n", list(temperatures));
+      }
+      if (!vebus.empty()) {
+        block += fmt::format("    # VE.Bus inverter/charger on unit{} {}: shackd reads the system's totals, not its "
+                             "registers\n", vebus.size() > 1 ? "s" : "", list(vebus));
+      }
     }
   }
   if (want_solark) {

@@ -4,10 +4,14 @@
 #include <malloc.h>
 #include <sqlite3.h>
 
+#include <pwd.h>
+
 #include <chrono>
+#include <filesystem>
 
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/cli/once_table.hpp"
+#include "daemon/cli/relay_power_on.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/config/profiles_diff.hpp"
 #include "daemon/config/profiles_yaml.hpp"
@@ -16,6 +20,7 @@
 #include "daemon/store/migrate.hpp"
 #include "daemon/store/profile_store.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "daemon/system/access.hpp"
 #include "daemon/system/log.hpp"
 #include "daemon/system/signals.hpp"
 
@@ -92,19 +97,39 @@ int cmd_once(const std::vector<std::string>& argv) {
 
 int cmd_check(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "--help") {
-    fmt::print("usage: shackd check [--config FILE]\n  Validates the config and the database: every error with its YAML "
-               "path and line.\n  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.\n");
+    fmt::print("usage: shackd check [--config FILE] [--as USER] [--broker]\n  Validates the config and the database: every "
+               "error with its YAML path and line.\n  --as USER  the user the service runs as, who must be able to write "
+               "the database and its\n             directory (default: shackd, where that user exists)\n"
+               "  --broker   also asks each relay over the broker how it powers up after a power cut, and warns\n"
+               "             of one that would switch its load back ON by itself (fix: shackd relays power-on-off)\n"
+               "  Exit 0 when both are good, 78 (EX_CONFIG) otherwise.\n");
     return kExOk;
   }
-  std::string path;
+  std::string path, service_user;
+  bool broker = false;
   try {
-    path = parse_args("shackd check", argv, {"--config"}, {}).get("--config", "/etc/shackd/shackd.yaml");
+    const Args a = parse_args("shackd check", argv, {"--config", "--as"}, {"--broker"});
+    path = a.get("--config", "/etc/shackd/shackd.yaml");
+    broker = a.has("--broker");
+    service_user = a.get("--as", getpwnam("shackd") ? "shackd" : "");
+    if (!service_user.empty() && !getpwnam(service_user.c_str())) throw UsageError("--as '" + service_user + "': no such user");
   } catch (const UsageError& e) {
     fmt::print(stderr, "{}\n", e.what());
     return kExUsage;
   }
   const ConfigResult c = load_config(path);
   std::vector<std::string> errors = c.errors;
+  if (c.config && !service_user.empty() && c.config->database_path != ":memory:") {
+    // `check` runs as root, who may write anywhere: what counts is the user the service runs as
+    // (issue 48: a state directory the daemon could not write passed).
+    const std::filesystem::path db(c.config->database_path);
+    for (const auto& p : {db.parent_path().empty() ? std::filesystem::path(".") : db.parent_path(), db}) {
+      if (const auto why = write_problem_for(p.string(), service_user); !why.empty()) {
+        errors.push_back(fmt::format("database.path '{}': {}, the user the service runs as (sudo chown {}:{} {})",
+                                     c.config->database_path, why, service_user, service_user, p.string()));
+      }
+    }
+  }
   if (!c.config && c.profiles) {
     // The rest of the file has errors: still list the profiles: section's, against the profiles
     // a new database starts with (type, key and rule errors do not depend on the database).
@@ -150,6 +175,12 @@ int cmd_check(const std::vector<std::string>& argv) {
         for (const auto& w : tls_warnings(*c.config)) fmt::print("warning: {}\n", w);
         for (const auto& id : unused_relays(*c.config, p)) {
           fmt::print("warning: relays.{} is defined but no profile switches it\n", id);
+        }
+        // Read-only: each relay is asked how it powers up (docs/protocols.md §1.6).
+        if (broker) {
+          for (const auto& line : power_on_check_lines(*c.config, survey_power_on(*c.config, {}, false, std::chrono::seconds(10)))) {
+            fmt::print("{}\n", line);
+          }
         }
         const ProfileChanges changes = diff_profiles(before, p);
         if (!changes.empty()) {

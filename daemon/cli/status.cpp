@@ -9,6 +9,7 @@
 #include <set>
 
 #include "daemon/cli/cli_args.hpp"
+#include "daemon/cli/relay_power_on.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/devices/registry.hpp"
 #include "daemon/loop/state_restore.hpp"
@@ -16,6 +17,7 @@
 #include "daemon/site/loads.hpp"
 #include "daemon/store/profile_store.hpp"
 #include "daemon/store/runtime_store.hpp"
+#include "daemon/system/host_health.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/text/utf8.hpp"
 
@@ -165,6 +167,13 @@ int cmd_status(const std::vector<std::string>& argv) {
                topic(base + "/state").empty() ? "?" : topic(base + "/state"),
                topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), mode, since, why);
   }
+  // A relay that would switch its load back ON by itself after a power cut (its PowerOnState, its
+  // initial_state), before shackd is even up: a warning with the fix.
+  for (const auto& l : loads) {
+    for (const auto& line : power_on_status_lines(l.name, l.id, topic("/load/" + l.id + "/power_on"))) {
+      fmt::print("{}\n", line);
+    }
+  }
   // What each miner with an API says of itself, as it last said it (retained: a miner whose
   // power is cut says nothing new).
   for (const auto& l : loads) {
@@ -213,6 +222,10 @@ int cmd_status(const std::vector<std::string>& argv) {
                h.value("connected", false) ? "connected" : "DISCONNECTED", h.value("last_success_age_s", nlohmann::json()).dump(),
                h.value("consecutive_failures", 0),
                h.value("last_error", std::string()).empty() ? "" : ", last error: " + h.value("last_error", std::string()));
+  }
+  // The controller's own health (a Raspberry Pi's supply, clock, temperature and storage).
+  for (const auto& line : host_status_lines(topic("/host"))) {
+    fmt::print("{}{}\n", line, running ? "" : " (shackd is not running: its last report)");
   }
   // The bridge to the central broker (the uplink), as the site broker last told shackd.
   if (const auto h = nlohmann::json::parse(topic("/health"), nullptr, false); member(h, "uplink").is_object()) {

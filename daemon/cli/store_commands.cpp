@@ -137,6 +137,12 @@ int cmd_db(const std::vector<std::string>& argv) {
       fmt::print("schema: version {}, {} migration(s) pending: run `shackd migrate --db {}`\n", plan.db_version,
                  plan.pending.size(), path);
     }
+    if (plan.problems.empty()) {
+      // Each table, index and trigger as the migrations make it: a table dropped by hand passed.
+      const auto differences = schema_differences(db, migration_set(args));
+      for (const auto& d : differences) fmt::print("schema: {}\n", d);
+      if (!differences.empty() && rc == kExOk) rc = kExConfig;
+    }
     if (rc == kExOk && (!plan.problems.empty() || !plan.pending.empty())) rc = kExConfig;
     return rc;
   });

@@ -1,6 +1,9 @@
 #include "daemon/config/config.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <fstream>
@@ -160,6 +163,47 @@ static std::string site_id_problem(const std::string& id) {
   return "";
 }
 
+namespace {
+// host: the controller's own health (daemon/system/host_health.hpp): its alarm limits and the
+// owner's choice to shed the loads while it overheats.
+void parse_host(const YAML::Node& node, yaml::Reader& r, HostConfig& h) {
+  const auto real = [&](const YAML::Node& v, const std::string& p, double min, double max) -> std::optional<double> {
+    const auto x = yaml::real(v, p, r.e);
+    if (x && (*x < min || *x > max)) {
+      r.e.add(p, v, fmt::format("{} is out of range: must be {} to {}", *x, min, max));
+      return std::nullopt;
+    }
+    return x;
+  };
+  for (const auto& [k, v] :
+       yaml::entries(node, "host",
+                     {"enabled", "root", "interval_s", "clear_after_s", "hot_c", "shed_loads_above_c", "write_alarm_mb_per_h"},
+                     r.e)) {
+    const std::string p = "host." + k;
+    if (k == "enabled") r.boolean(v, p, h.enabled);
+    if (k == "root") r.text(v, p, h.root);
+    if (k == "interval_s") r.secs(v, p, 1, 3600, h.interval);
+    if (k == "clear_after_s") r.secs(v, p, 1, 86400, h.limits.flag_clear_after);
+    if (k == "hot_c") {
+      if (const auto x = real(v, p, 40, 120)) {
+        h.limits.hot_c = *x;
+        h.limits.hot_clear_c = *x - 5;
+      }
+    }
+    if (k == "shed_loads_above_c") {
+      if (yaml::is_null(v)) h.limits.shed_above_c.reset();
+      else if (const auto x = real(v, p, 50, 120)) h.limits.shed_above_c = *x;
+    }
+    if (k == "write_alarm_mb_per_h") {
+      if (const auto x = real(v, p, 1, 100000)) {
+        h.limits.write_alarm_mb_per_h = *x;
+        h.limits.write_clear_mb_per_h = *x * 2 / 3;
+      }
+    }
+  }
+}
+}  // namespace
+
 ConfigResult parse_config(const std::string& text, const std::string& source, drivers::Kinds kinds) {
   Errors e;
   Reader r{e};
@@ -181,7 +225,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
   bool has_relays = false;
   for (const auto& [section, node] :
        yaml::entries(*root, "", {"site", "database", "loop", "devices", "mqtt", "relays", "relay_timing", "sensors",
-                                 "readings", "profiles", "safety", "miners", "metrics", "uplink"},
+                                 "readings", "profiles", "safety", "miners", "metrics", "uplink", "host"},
                      e)) {
     if (section == "site") {
       for (const auto& [k, v] : yaml::entries(node, "site", {"name", "id"}, e)) {
@@ -193,8 +237,14 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
       }
     } else if (section == "uplink") {
       c.uplink.enabled = true;
-      for (const auto& [k, v] : yaml::entries(node, "uplink", {"state_interval_s"}, e)) {
+      for (const auto& [k, v] : yaml::entries(node, "uplink", {"state_interval_s", "bridge"}, e)) {
         if (k == "state_interval_s") r.secs(v, "uplink.state_interval_s", 5, 3600, c.uplink.state_interval);
+        if (k == "bridge") {
+          r.text(v, "uplink.bridge", c.uplink.bridge);
+          if (c.uplink.bridge.empty() || c.uplink.bridge.size() > 64 || c.uplink.bridge.find_first_of("/+#") != std::string::npos) {
+            e.add("uplink.bridge", v, "must be the bridge's connection name: 1 to 64 characters, none of / + #");
+          }
+        }
       }
     } else if (section == "database") {
       for (const auto& [k, v] : yaml::entries(node, "database", {"path", "telemetry_days", "events_days", "journal_days"}, e)) {
@@ -243,6 +293,17 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
       if (!c.metrics.token_file.empty() && !c.metrics.enabled) {
         e.add("metrics.token_file", node, "is set but metrics.listen is not: the endpoint is off without an address");
       }
+      // Every address of the machine, without a token: anyone on the site's networks (a guest
+      // Wi-Fi, a neighbour's radio link) reads the site's figures (issue 48: taken without a word).
+      const bool wildcard = c.metrics.host == "0.0.0.0" || c.metrics.host == "::" || c.metrics.host.empty();
+      if (c.metrics.enabled && wildcard && c.metrics.token_file.empty()) {
+        c.device_warnings.push_back(fmt::format(
+            "metrics.listen {}:{} serves the site's figures on every network this machine is on, to anyone: set "
+            "metrics.token_file, or listen on 127.0.0.1 or one address (a VPN's)",
+            c.metrics.host.find(':') != std::string::npos ? "[" + c.metrics.host + "]" : c.metrics.host, c.metrics.port));
+      }
+    } else if (section == "host") {
+      parse_host(node, r, c.host);
     } else if (section == "readings") {
       for (const auto& [k, v] : yaml::entries(node, "readings", {"pv_w", "load_w", "battery_v", "battery_temp_c"}, e)) {
         if (k == "pv_w") r.strings(v, "readings.pv_w", c.pv_readings);
@@ -447,6 +508,10 @@ std::vector<std::string> check_files(const Config& c) {
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
       errors.push_back(fmt::format("{}: database.path '{}': the directory {} does not exist", c.source,
                                    c.database_path, dir.string()));
+    } else if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0 && errno == EACCES) {
+      // This user (the service's, at its start) cannot create the database or its -wal and -shm.
+      errors.push_back(fmt::format("{}: database.path '{}': {}", c.source, c.database_path,
+                                   permission_problem(dir.empty() ? "." : dir.string(), true)));
     }
   }
   return errors;

@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/system/host_health.hpp"
 #include "drivers/device_kind.hpp"
 #include "drivers/kinds.hpp"
 #include "drivers/miners/miner_kind.hpp"
@@ -51,6 +52,9 @@ struct MetricsConfig {
 struct UplinkConfig {
   bool enabled = false;
   std::chrono::seconds state_interval{60};  // <prefix>/site/<id>/state: 1440 a day at 60 s
+  // The bridge's name on $SYS (its mosquitto `connection`); empty: shackd-<site id>, as
+  // contrib/mosquitto/shackd-uplink.conf names it. Another name's state is not taken.
+  std::string bridge;
   bool operator==(const UplinkConfig&) const = default;
 };
 
@@ -77,6 +81,7 @@ struct Config {
   MqttConfig mqtt;
   MetricsConfig metrics;
   UplinkConfig uplink;
+  HostConfig host;  // host: the controller's own health (daemon/system/host_health.hpp)
   std::vector<drivers::mqtt::RelayConfig> relays;
   drivers::mqtt::RelayTiming relay_timing;
   std::vector<drivers::mqtt::SensorConfig> sensors;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "daemon/config/config.hpp"
 #include "drivers/site_mapping.hpp"
@@ -192,6 +194,25 @@ void parse_devices(const YAML::Node& node, yaml::Reader& r, drivers::Kinds kinds
                           "by side: give each its own adapter, or put them behind one Modbus-TCP gateway (transport: tcp, "
                           "each with its unit id)",
                           d.name, rtu->device, it->second));
+    }
+  }
+  // One device, one section: the same address and unit id twice is the same device read twice,
+  // whose PV and load the snapshot would sum (issue 48: the same Sol-Ark twice doubled both). A
+  // gateway serving several devices gives each its own unit id.
+  std::map<std::tuple<std::string, int, int>, std::string> unit_owner;
+  for (const auto& d : read) {
+    const auto* tcp = std::get_if<drivers::TcpTransport>(&d.transport);
+    if (!tcp) continue;
+    std::set<int> ids;
+    for (const auto& slot : d.unit_ids) ids.insert(slot.begin(), slot.end());
+    for (const int id : ids) {
+      const auto [it, fresh] = unit_owner.emplace(std::make_tuple(tcp->host, tcp->port, id), d.name);
+      if (!fresh && it->second != d.name) {
+        r.e.add(fmt::format("devices.{}: {}:{} unit {} is devices.{} again: the same device read twice would count its "
+                            "PV and load twice; remove one, or give each device behind a gateway its own unit id",
+                            d.name, tcp->host, tcp->port, id, it->second));
+        break;
+      }
     }
   }
   // In the kinds' order, whatever the file's (a kind's devices in the file's): the order of the

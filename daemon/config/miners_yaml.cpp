@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace shackd {
 
 namespace {
@@ -18,20 +20,35 @@ std::string target_kinds() {
   return s;
 }
 
-// target: {min_w, max_w, step_w, raise_interval_s, lower_interval_s}: the range from the
-// miner's own constraints (`shackd probe --miner` prints them); the limits default to
+// What parse_target reads beside rules::PowerTarget.
+struct TargetExtras {
+  long long rated_w = 0;
+  std::chrono::seconds settle{0};
+  bool raise_interval_given = false;
+};
+
+// target: {min_w, max_w, step_w, raise_interval_s, lower_interval_s, rated_w, settle_s}: the range
+// from the miner's own constraints (`shackd probe --miner` prints them); the limits default to
 // rules::PowerTarget's (flash wear: docs/guide.md, "Following the surplus").
-std::optional<rules::PowerTarget> parse_target(const YAML::Node& node, const std::string& p, yaml::Reader& r) {
+std::optional<rules::PowerTarget> parse_target(const YAML::Node& node, const std::string& p, yaml::Reader& r, TargetExtras& x_out) {
   rules::PowerTarget t;
   long long min_w = 0, max_w = 0, step_w = static_cast<long long>(t.step_w);
-  for (const auto& [k, x] : yaml::entries(node, p, {"min_w", "max_w", "step_w", "raise_interval_s", "lower_interval_s"}, r.e)) {
+  for (const auto& [k, x] : yaml::entries(
+           node, p, {"min_w", "max_w", "step_w", "raise_interval_s", "lower_interval_s", "rated_w", "settle_s"}, r.e)) {
     const std::string q = p + "." + k;
     if (k == "min_w") r.integer(x, q, 1, 20000, min_w);
     if (k == "max_w") r.integer(x, q, 1, 20000, max_w);
     if (k == "step_w") r.integer(x, q, 1, 5000, step_w);
-    // Every target write goes to the miner's flash: not more than one a minute up.
-    if (k == "raise_interval_s") r.secs(x, q, 60, 3600, t.raise_interval);
+    // A firmware that saves each target to its flash is checked against 300 s below.
+    if (k == "raise_interval_s") {
+      r.secs(x, q, 60, 3600, t.raise_interval);
+      x_out.raise_interval_given = true;
+    }
     if (k == "lower_interval_s") r.secs(x, q, 10, 3600, t.lower_interval);
+    // What the miner draws at 100 %, for a firmware whose target is a percent (Whatsminer).
+    if (k == "rated_w") r.integer(x, q, 100, 20000, x_out.rated_w);
+    // How long the miner has to come within a step of a target (default: its kind's).
+    if (k == "settle_s") r.secs(x, q, 30, 3600, x_out.settle);
   }
   if (!node.IsMap()) return std::nullopt;
   if (!min_w || !max_w) {
@@ -53,6 +70,40 @@ std::optional<rules::PowerTarget> parse_target(const YAML::Node& node, const std
   return t;
 }
 
+// The target's limits that depend on the firmware: a percent of the rated power (1 % its
+// smallest step, 100 % its largest), the flash-wear limit where each target is saved, the settle
+// time.
+void check_target(drivers::miners::MinerConfig& m, const TargetExtras& x, const YAML::Node& node, const std::string& p,
+                  yaml::Reader& r) {
+  rules::PowerTarget& t = *m.target;
+  const auto& kind = *m.kind;
+  m.target_settle = x.settle.count() > 0 ? x.settle : std::chrono::seconds(kind.target_settle_s);
+  if (kind.target_percent) {
+    m.rated_w = x.rated_w > 0 ? static_cast<double>(x.rated_w) : t.max_w;
+    if (t.max_w > m.rated_w) {
+      r.e.add(p + ".max_w", node["max_w"] ? node["max_w"] : node,
+              fmt::format("{:.0f} W is above rated_w {:.0f} W: {} takes at most 100 % of its rated power", t.max_w, m.rated_w,
+                          kind.label));
+    }
+    const double one_pct = std::ceil(m.rated_w / 100);
+    if (t.step_w < one_pct) {
+      r.e.add(p + ".step_w", node["step_w"] ? node["step_w"] : node,
+              fmt::format("{:.0f} W is below 1 % of rated_w {:.0f} W ({:.0f} W): {} takes whole percents", t.step_w, m.rated_w,
+                          one_pct, kind.label));
+    }
+  } else if (x.rated_w > 0) {
+    r.e.add(p + ".rated_w", node["rated_w"], fmt::format("{} takes its target in watts: rated_w is for a percent", kind.label));
+  }
+  if (kind.target_persists && x.raise_interval_given && t.raise_interval < std::chrono::seconds(300)) {
+    r.e.add(p + ".raise_interval_s", node["raise_interval_s"],
+            fmt::format("{:.0f} s is below 300 s: {} saves each target to its flash (at most 12 raises an hour)",
+                        rules::to_seconds(t.raise_interval), kind.label));
+  }
+  // A firmware that keeps its target in memory only is raised as soon as it has followed the last
+  // raise (the rules wait for that anyway), at most once a minute.
+  if (!kind.target_persists && !x.raise_interval_given) t.raise_interval = std::chrono::seconds(60);
+}
+
 }  // namespace
 
 void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::miners::MinerConfig>& out) {
@@ -63,6 +114,7 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
     std::string kind;
     long long port = 0;
     long long idle_w = 0;
+    TargetExtras extras;
     for (const auto& [k, x] : yaml::entries(v, p,
                                             {"kind", "host", "port", "user", "password", "idle_w", "stop_timeout_s",
                                              "boot_s", "poll_s", "timeout_ms", "target", "overheat_c"},
@@ -84,7 +136,7 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
       if (k == "boot_s") r.secs(x, q, 10, 1800, m.boot);
       if (k == "poll_s") r.secs(x, q, 2, 300, m.poll);
       if (k == "timeout_ms") r.ms(x, q, 200, 30000, m.timeout);
-      if (k == "target") m.target = parse_target(x, q, r);
+      if (k == "target") m.target = parse_target(x, q, r, extras);
       if (k == "overheat_c") {
         // Chips run at 60-80 °C; the firmwares' own hot limits sit near 90 °C.
         long long c = 0;
@@ -107,6 +159,7 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
       r.e.add(p + ".target.step_w", v["target"],
               fmt::format("{} W is below {}'s own step of {} W", m.target->step_w, m.kind->label, m.kind->target_step_w));
     }
+    if (m.kind && m.target && m.kind->takes_power_target) check_target(m, extras, v["target"], p + ".target", r);
     if (m.kind) {
       m.port = port ? static_cast<int>(port) : m.kind->port;
       m.idle_w = idle_w ? static_cast<double>(idle_w) : m.kind->idle_w;

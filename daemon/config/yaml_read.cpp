@@ -57,19 +57,32 @@ std::string line_column(const std::string& text, std::size_t offset) {
   return fmt::format("line {}:{}", line, column);
 }
 
-// The line of a second document's "---" (YAML 1.2 §9.1.2: a marker at the start of a line, never
-// inside a scalar), after content of a first one; nullopt when there is one document.
-std::optional<std::size_t> second_document_line(const std::string& text) {
-  bool content = false;
+// The line of a second document: a "---" (YAML 1.2 §9.1.2: a marker at the start of a line, never
+// inside a scalar) after content of a first one, or content after a "..." that ended the first
+// (§9.1.4: a bare document may follow it); nullopt when there is one document. yaml-cpp's Load
+// reads the first and drops the rest without a word.
+struct SecondDocument {
+  std::size_t line;
+  bool after_end;  // content after a "...", not a "---"
+};
+std::optional<SecondDocument> second_document_line(const std::string& text) {
+  bool content = false, ended = false;
   std::size_t line = 1;
   for (std::size_t i = 0; i < text.size(); ++line) {
     std::size_t end = text.find('\n', i);
     if (end == std::string::npos) end = text.size();
     const std::string_view l(text.data() + i, end - i);
-    const bool marker = l.substr(0, 3) == "---" && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
-    if (marker && content) return line;
+    const auto is_marker = [&](std::string_view m) {
+      return l.substr(0, 3) == m && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+    };
+    const bool marker = is_marker("---");
+    if (marker && content) return SecondDocument{line, false};
     const auto first = l.find_first_not_of(" \t\r");
-    if (!marker && first != std::string_view::npos && l[first] != '#' && l[0] != '%' && l.substr(0, 3) != "...") {
+    const bool text_line = first != std::string_view::npos && l[first] != '#' && l[0] != '%';
+    if (is_marker("...")) {
+      ended = content;
+    } else if (!marker && text_line) {
+      if (ended) return SecondDocument{line, true};
       content = true;
     }
     i = end + 1;
@@ -79,26 +92,59 @@ std::optional<std::size_t> second_document_line(const std::string& text) {
 
 // Every scalar, keys included, is UTF-8 (YAML 1.2 §5.2; JSON, MQTT and Home Assistant need it)
 // and of a sane length: a 50 MB site name is a mistake, not a name.
-void check_text(const YAML::Node& node, const std::string& path, Errors& errors) {
+//
+// The walk goes through aliases (yaml-cpp hands an alias back as the node it names), so a 2 kB
+// "billion laughs" (nine lists of nine aliases to the list before, nine deep: 9^9 scalars, YAML
+// 1.2 §3.2.2.2 allows it) would take minutes and stall a reload on the loop. `budget` counts the
+// nodes visited, aliases each time they are used: past it the config is refused, whatever it
+// holds. A site's config has a few hundred nodes; kMaxConfigNodes is far above any written by hand.
+struct Walk {
+  Errors& errors;
+  std::size_t budget = kMaxConfigNodes;
+  bool over = false;
+};
+
+void check_text(const YAML::Node& node, const std::string& path, Walk& w) {
+  if (w.over) return;
+  if (w.budget == 0) {
+    w.over = true;
+    w.errors.add(path, node,
+                 fmt::format("the config expands to more than {} values, aliases (*name) counted each time they are "
+                             "used: refused (an alias bomb?); write the values out, or use fewer nested aliases",
+                             kMaxConfigNodes));
+    return;
+  }
+  --w.budget;
   if (node.IsScalar()) {
     const std::string& s = node.Scalar();
     if (const auto bad = drivers::text::first_invalid_utf8(s)) {
-      errors.add(path, node, fmt::format("not UTF-8 text (byte 0x{:02X} at byte {} of the value): save the file as UTF-8",
-                                         static_cast<unsigned char>(s[*bad]), *bad + 1));
+      w.errors.add(path, node, fmt::format("not UTF-8 text (byte 0x{:02X} at byte {} of the value): save the file as UTF-8",
+                                           static_cast<unsigned char>(s[*bad]), *bad + 1));
     } else if (s.size() > kMaxScalarBytes) {
-      errors.add(path, node, fmt::format("{} bytes long: at most {}", s.size(), kMaxScalarBytes));
+      w.errors.add(path, node, fmt::format("{} bytes long: at most {}", s.size(), kMaxScalarBytes));
+    } else if (const auto c = std::find_if(s.begin(), s.end(), [](char x) {
+                 const auto u = static_cast<unsigned char>(x);
+                 return (u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7F;
+               });
+               c != s.end()) {
+      // A NUL ("\0" in double quotes) or another control character: no name, topic or path has
+      // one, and each ends up in MQTT topics, JSON and metrics labels (issue 48: a NUL in
+      // site.name reached a label).
+      w.errors.add(path, node, fmt::format("a control character (0x{:02X}) at byte {} of the value: not text",
+                                           static_cast<unsigned char>(*c), c - s.begin() + 1));
     }
     return;
   }
   if (node.IsMap()) {
     for (const auto& kv : node) {
+      if (w.over) return;
       const std::string key = kv.first.IsScalar() ? drivers::text::clean_utf8(kv.first.Scalar(), 60) : "?";
       const std::string sub = path.empty() ? key : path + "." + key;
-      check_text(kv.first, sub, errors);
-      check_text(kv.second, sub, errors);
+      check_text(kv.first, sub, w);
+      check_text(kv.second, sub, w);
     }
   } else if (node.IsSequence()) {
-    for (std::size_t i = 0; i < node.size(); ++i) check_text(node[i], fmt::format("{}[{}]", path, i), errors);
+    for (std::size_t i = 0; i < node.size() && !w.over; ++i) check_text(node[i], fmt::format("{}[{}]", path, i), w);
   }
 }
 
@@ -109,10 +155,14 @@ std::optional<YAML::Node> parse(const std::string& text, const std::string& sour
     errors.add(fmt::format("{}: {} bytes: a config is at most {} bytes", source, text.size(), kMaxConfigBytes));
     return std::nullopt;
   }
-  if (const auto line = second_document_line(text)) {
+  if (const auto second = second_document_line(text)) {
     // Silently reading the first and ignoring the rest would run a config the owner did not write.
-    errors.add(fmt::format("{} (line {}): a second YAML document ('---'): shackd reads one; merge them or remove one",
-                           source, *line));
+    errors.add(second->after_end
+                   ? fmt::format("{} (line {}): text after the end of the YAML document ('...' ends it): shackd would "
+                                 "ignore it; remove the '...' line or what follows",
+                                 source, second->line)
+                   : fmt::format("{} (line {}): a second YAML document ('---'): shackd reads one; merge them or remove one",
+                                 source, second->line));
     return std::nullopt;
   }
   try {
@@ -120,7 +170,8 @@ std::optional<YAML::Node> parse(const std::string& text, const std::string& sour
     // 1 kB input the config fuzzer found (build-fuzz/artifacts), where Load fails at once.
     YAML::Node root = YAML::Load(text);
     const std::size_t before = errors.list().size();
-    check_text(root, "", errors);
+    Walk walk{errors};
+    check_text(root, "", walk);
     if (errors.list().size() == before) {
       if (const auto bad = drivers::text::first_invalid_utf8(text)) {  // in a comment, say
         errors.add(fmt::format("{} ({}): not UTF-8 text (byte 0x{:02X}): save the file as UTF-8", source,

@@ -18,6 +18,8 @@ std::string where(const std::string& path, const YAML::Node& node);
 
 inline constexpr std::size_t kMaxConfigBytes = 1 << 20;  // a config file
 inline constexpr std::size_t kMaxScalarBytes = 4096;     // one value or key in it
+// Nodes in a config, aliases counted each time they are used (yaml_read.cpp, check_text).
+inline constexpr std::size_t kMaxConfigNodes = 100000;
 
 class Errors {
  public:

@@ -11,12 +11,14 @@
 #include <thread>
 
 #include "daemon/devices/registry.hpp"
+#include "daemon/loop/poll_exceptions.hpp"
 #include "daemon/loop/state_restore.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/publish/render.hpp"
 #include "daemon/store/migrate.hpp"
+#include "daemon/store/run_database.hpp"
 #include "daemon/store/site_identity.hpp"
 #include "daemon/system/exit_codes.hpp"
 #include "daemon/system/log.hpp"
@@ -77,14 +79,21 @@ std::optional<int> Daemon::start() {
     }
   }
   try {
-    db_ = std::make_unique<db::Db>(config_.database_path, db::OpenOptions{.create = true});
-    if (struct stat st{}; ::stat(config_.database_path.c_str(), &st) == 0) db_file_ = std::make_pair(st.st_dev, st.st_ino);
-    const auto m = migrate(*db_, embedded_migrations());
+    // A card that cannot take a write leaves the site controlled from a copy in memory (issue 48).
+    RunDatabase run_db = open_run_database(config_.database_path, embedded_migrations());
+    db_ = std::move(run_db.db);
+    const auto& m = run_db.migrated;
+    if (run_db.in_memory_because) {
+      database_in_memory(*run_db.in_memory_because, run_db.copied_from_file);
+    } else if (struct stat st{}; ::stat(config_.database_path.c_str(), &st) == 0) {
+      db_file_ = std::make_pair(st.st_dev, st.st_ino);
+    }
     if (!m.applied.empty()) log::info("database {}: migrated to schema version {}", config_.database_path, m.applied.back());
     if (m.backup_path) log::info("database {}: backup before migrating: {}", config_.database_path, *m.backup_path);
     if (!load(config_, true)) return kExConfig;
     offer_settings();
     store_ = std::make_unique<RuntimeStore>(*db_);
+    if (!db_in_memory_.empty()) event("alarm", "", {rules::ReasonCode::none}, db_in_memory_, clock_.wall_s());
     const SiteIdentity id = site_identity(*db_, config_.site_name, clock_.wall_s());
     site_id_ = id.site_id;
     if (id.fixed_now) {
@@ -122,7 +131,10 @@ std::optional<int> Daemon::start() {
                                                            .events_days = config_.events_days,
                                                            .journal_days = config_.journal_days,
                                                            .database_path = config_.database_path,
-                                                           .database_file = db_file_});
+                                                           .database_file = db_file_,
+                                                           .write_back_path = db_in_memory_.empty()
+                                                                                  ? std::string()
+                                                                                  : config_.database_path});
   }
   try {
     start_devices();
@@ -214,7 +226,7 @@ void Daemon::record_switches(std::int64_t wall) {
 void Daemon::record_relay_alarms() {
   if (!relays_) return;
   for (const auto& a : relays_->take_alarms()) {
-    const bool bad = a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
+    const bool bad = a.raised || a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
     log::write(bad ? log::Level::warn : log::Level::info, fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
     event(bad ? "alarm" : "alarm_end", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
   }
@@ -235,6 +247,9 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
                                  .settings = settings_offered_,
                                  .miners = {}};
     for (const auto& w : workers_) discovery->devices.push_back(w->name());
+    const auto& hs = host_.sources();
+    discovery->host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
+                       .storage = !hs.emmc.empty(), .writes = !hs.proc_io.empty()};
     for (const auto& l : loads_) {
       const auto it = miners_.find(l.id);
       if (it == miners_.end()) continue;
@@ -249,6 +264,7 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
   const CycleView view{snap, decision_, state_, profiles_, loads_, relays_.get(), energy_, devices, mqtt_health_, loop_,
                        device_alarms_};
   publisher_.publish(view, discovery, now, everything);
+  publish_host(everything);
   publish_uplink_state(view, now, everything);
 }
 
@@ -295,10 +311,11 @@ void Daemon::poll_devices(rules::SteadyTime started) {
   const auto deadline = started + longest_timeout_ + std::chrono::milliseconds(250);
   polled_.clear();
   for (auto& w : workers_) {
-    Polled p{w->name(), {}, w->health()};
+    Polled p{w->name(), {}, {}, w->health()};
     if (auto r = w->wait(deadline)) {
       readings_.update(*r);
       p.invalid = std::move(r->invalid);
+      p.errors = std::move(r->errors);
     }
     p.health = w->health();
     polled_.push_back(std::move(p));
@@ -321,6 +338,7 @@ void Daemon::tell_polls() {
       event(ok ? "alarm_end" : "alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
             p.name + (ok ? ": reading again" : ": not answering: " + h.last_error), clock_.wall_s());
     }
+    log_poll_exceptions(p.name, p.errors, told_exceptions_[p.name]);
     log_map_changes(p.name, health_[p.name], h, told_unavailable_[p.name]);
     health_[p.name] = h;
     health_ok_[p.name] = ok;
@@ -375,11 +393,14 @@ void Daemon::cycle() {
   // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
   guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
   guarded(SideJob::mqtt_in, [&] { take_overrides(); });
+  // The controller's own health (sysfs, /proc: no disk), read on its own interval: it may shed.
+  guarded(SideJob::alarms, [&] { sense_host(now); });
   // 3. The snapshot, 4. the rules.
   bool decided = false;
   try {
     snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
     miner_readings(snap_);
+    snap_.controller_overheat = host_.shedding();
     guarded(SideJob::journal, [&] { journal_overrides(); });
     rules::decide(snap_, profiles_.rules, state_, decision_);
     state_ = decision_.next;
@@ -406,6 +427,7 @@ void Daemon::cycle() {
   if (decided) {
     guarded(SideJob::journal, [&] { journal_cycle(snap_); });
     guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
+    guarded(SideJob::alarms, [&] { tell_host(wall); });
     guarded(SideJob::charge_block, [&] { tell_charge_block(wall); });
     if (!options_.once) guarded(SideJob::events, [&] { record_switches(wall); });
   }
@@ -467,7 +489,7 @@ void Daemon::shutdown() {
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
   miners_.clear();
-  recorder_.reset();  // the last close checkpoints the WAL
+  recorder_.reset();  // the last close checkpoints the WAL (in memory: written back at its stop)
   store_.reset();
   db_.reset();
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).

@@ -24,6 +24,7 @@
 #include "daemon/metrics/collect.hpp"
 #include "daemon/metrics/server.hpp"
 #include "daemon/miners/soft_stop.hpp"
+#include "daemon/miners/target_watch.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publish.hpp"
@@ -36,6 +37,7 @@
 #include "daemon/store/cycle_journal.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "daemon/system/host_health.hpp"
 #include "daemon/system/instance_lock.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/relays.hpp"
@@ -127,10 +129,14 @@ class Daemon {
   // A miner's own API between its decision and its relay (daemon_miners.cpp).
   struct MinerSide {
     MinerSide(drivers::miners::MinerConfig c, std::unique_ptr<MinerLink> l, SoftStop s)
-        : config(std::move(c)), link(std::move(l)), stop(s) {}
+        : config(std::move(c)),
+          link(std::move(l)),
+          stop(s),
+          watch(config.target ? config.target->step_w : 0, std::chrono::duration_cast<rules::Duration>(config.target_settle)) {}
     drivers::miners::MinerConfig config;
     std::unique_ptr<MinerLink> link;
     SoftStop stop;
+    TargetWatch watch;  // whether it follows its power target (daemon/miners/target_watch.hpp)
     std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
     rules::SteadyTime latest_at{};
     std::string error;  // the last read's failure, as logged
@@ -139,8 +145,8 @@ class Daemon {
     std::optional<rules::SteadyTime> powered_at;
     bool boot_warned = false;
     // Its power target: what the rules want, what it took, and when the last was sent.
-    std::optional<double> target_wanted, target_taken;
-    std::optional<rules::SteadyTime> target_sent_at;
+    std::optional<double> target_wanted, target_taken, target_sent_w;
+    std::optional<rules::SteadyTime> target_sent_at, target_taken_at;
     rules::Reason target_reason;
     // Taken with the devices (take_miner_reports), told after the relays (miner_bookkeeping):
     // finished commands, a sleep's result for this cycle's stop step, news of its API.
@@ -160,7 +166,11 @@ class Daemon {
   void miner_readings(rules::Snapshot& snap) const;
   // What the miner of `load_id` says it draws, from a fresh read of its API; nullopt without one.
   std::optional<double> miner_draw_w(const std::string& load_id, rules::SteadyTime now) const;
+  // Its profile's power_w, when it has one: the rating its API's numbers are checked against.
+  std::optional<double> miner_rating_w(const std::string& load_id) const;
   void miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool relay_on, bool answering,
+                    rules::SteadyTime now);
+  void watch_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, TargetWatchInput& in,
                     rules::SteadyTime now);
   void start_miners();
   void take_miner_reports(rules::SteadyTime now);
@@ -181,6 +191,7 @@ class Daemon {
     std::optional<Prepared> ready;
     std::vector<std::string> profile_events;
     std::optional<std::map<std::string, ChargeLimitRow>> charge_rows;  // read when the limits are rebuilt
+    std::optional<std::string> metrics_token;  // the first line of metrics.token_file, as read
   };
   MqttSide make_mqtt(const Config& config) const;
   void start_mqtt();
@@ -227,6 +238,9 @@ class Daemon {
   // Stops the endpoint listening at once and lets another thread wait for its connections: a
   // reload never waits on a scraper.
   void retire_metrics();
+  // `token`, read from the token file the new config names, is another than the endpoint serves
+  // with (rotated in place).
+  bool metrics_token_changed(const std::optional<std::string>& token) const;
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   // What the recorder said since the last cycle: log lines, events, alarms.
   void tell_recorder(std::int64_t wall);
@@ -236,6 +250,12 @@ class Daemon {
   std::chrono::milliseconds db_wait() const;
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
+  // The controller's own health (daemon_host.cpp): its alarms, and <prefix>/host when it changed.
+  // Read before the rules (it may shed the loads), told after the relays.
+  void sense_host(rules::SteadyTime now);
+  void tell_host(std::int64_t wall);
+  std::vector<rules::HostAlarmChange> host_changes_;
+  void publish_host(bool everything);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
   void mqtt_down(const std::string& cause);
@@ -298,6 +318,7 @@ class Daemon {
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
   std::map<std::string, std::set<std::string>> told_unavailable_;  // per device (log_map_changes)
+  std::map<std::string, std::set<std::string>> told_exceptions_;   // per device (log_poll_exceptions)
   std::unique_ptr<drivers::mqtt::Link> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   // Every event goes out through it, in order, each message confirmed (issue 49). After mqtt_:
@@ -312,6 +333,8 @@ class Daemon {
   MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
   std::set<int> active_alarms_;
   DeviceAlarmWatch device_alarms_;   // the devices' own alarms (a BMS's, a charger's, an inverter's)
+  HostHealth host_{HostConfig{.enabled = false}};  // the controller's own health, made from config_.host
+  std::string host_published_;
   EnergyMeter energy_;  // each load's energy today
   bool charge_blocked_ = false;  // as last told (record_alarms)
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked
@@ -320,6 +343,7 @@ class Daemon {
   struct Polled {
     std::string name;
     std::vector<drivers::Invalid> invalid;
+    std::vector<std::string> errors;  // its blocks' exceptions (log_poll_exceptions)
     drivers::DeviceHealth health;
   };
   std::vector<Polled> polled_;
@@ -349,6 +373,10 @@ class Daemon {
   std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids
   std::uint64_t event_seq_ = 0;      // the last event's `seq`
   std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state
+  // Set: the card could not take the database at the start; the site runs on a copy in memory
+  // (daemon/store/run_database.hpp) that the recorder writes back at the stop, and this says so.
+  std::string db_in_memory_;
+  void database_in_memory(const std::string& why, bool copied);
   LoopStats loop_;
 };
 

@@ -227,6 +227,9 @@ Daemon::ReloadOutcome Daemon::reload_job(const Config& running) const {
   out.devices_changed = running.devices != next.devices;
   out.limits_changed = running.charge_block_action != next.charge_block_action;
   out.metrics_changed = !(running.metrics == next.metrics);
+  // A token rotated in place (the same file, a new first line) is compared on the loop's thread,
+  // with the token the endpoint serves (metrics_token_changed); read here, off it.
+  if (!next.metrics.token_file.empty()) out.metrics_token = metrics::read_token(next.metrics.token_file);
   // A miner's link and a stop in progress stay as they are: a half-done soft stop must not be
   // dropped by a SIGHUP. Said, so that nobody waits for a change that is not taken.
   // A power target's range and limits are the profiles' and are taken now.
@@ -293,10 +296,11 @@ void Daemon::finish_reload() {
   for (auto& e : o->profile_events) pending_events_.push_back(std::move(e));
   take_profiles(std::move(*o->ready));
   config_ = std::move(*o->next);
+  if (!db_in_memory_.empty()) config_.journal_days = 0;  // still in memory: no journal (database_in_memory)
   if (recorder_) recorder_->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
   if (!config_.uplink.enabled) mqtt_health_.bridges.clear();
   uplink_state_at_.reset();  // the next publish says the state under the topics in force
-  if (o->metrics_changed) {
+  if (o->metrics_changed || metrics_token_changed(o->metrics_token)) {
     retire_metrics();
     metrics_retry_at_.reset();
     start_metrics(clock_.steady());

@@ -32,6 +32,7 @@ void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
   drivers::DeviceStatus status;
   for (const auto& w : workers_) {
     drivers::add_device_status(status, w->name(), w->units(), readings_, now, mapping_.fresh_within);
+    drivers::add_identity_alarms(status, w->name(), health_[w->name()]);  // issue 49
   }
   add_miner_status(status, now);
   for (const auto& change : device_alarms_.update(status)) {

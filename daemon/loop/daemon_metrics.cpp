@@ -63,6 +63,13 @@ void Daemon::start_metrics(rules::SteadyTime now) {
   }
 }
 
+// A token rotated in place (the same file, a new first line) is a change of `metrics:` too: before,
+// a reload kept serving with the old one (issue 48).
+bool Daemon::metrics_token_changed(const std::optional<std::string>& token) const {
+  if (!metrics_server_ || config_.metrics.token_file.empty()) return false;
+  return !token || *token != metrics_server_->bearer_token();
+}
+
 void Daemon::retire_metrics() {
   if (!metrics_server_) return;
   metrics_server_->stop_listening();
@@ -99,7 +106,8 @@ void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
   const auto frame = metrics_frames_.take(server.newest());
   metrics_collector_.collect(view,
                              {.site_id = fleet_site_id(), .site_name = config_.site_name, .version = SHACKD_VERSION,
-                              .wall_s = wall, .started_unix_s = started_unix_s_, .dry_run = config_.dry_run},
+                              .wall_s = wall, .started_unix_s = started_unix_s_, .dry_run = config_.dry_run,
+                              .host = host_.present() ? &host_ : nullptr},
                              now, frame->families);
   server.publish(frame);
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/loop/daemon.hpp"
+#include "daemon/miners/plausible_link.hpp"
 #include "daemon/system/log.hpp"
 
 namespace shackd {
@@ -16,8 +17,10 @@ void Daemon::start_miners() {
   if (options_.once || config_.dry_run) return;
   for (const auto& c : config_.miners) {
     if (!c.kind) continue;
-    MinerSide side(c, seams_.make_miner ? seams_.make_miner(c) : make_miner_worker(c),
-                   SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)));
+    // Its numbers checked against its kind and rating before anything uses them (issue 48).
+    auto link = std::make_unique<PlausibleLink>(c.load_id, *c.kind, seams_.make_miner ? seams_.make_miner(c) : make_miner_worker(c),
+                                                [this, id = c.load_id] { return miner_rating_w(id); });
+    MinerSide side(c, std::move(link), SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)));
     log::info("miner {}: {} at {}:{}; stops through its API first (idle below {:.0f} W, at most {} s), relay after",
               c.load_id, c.kind->label, c.host, c.port, c.idle_w, c.stop_timeout.count());
     miners_.emplace(c.load_id, std::move(side));
@@ -63,6 +66,10 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
   // The rules' word, every cycle the safety reason holds: not the reason's code alone, which for
   // a miner already decided off says why it waits (issue 48).
   in.urgent = d.safety_stop;
+  // Stopped because the battery paid while its target came down: the rules gave it half of the
+  // minute the bank may pay (rules::detail::kTargetPayStop); the relay has the rest, less a cycle.
+  // The stop keeps it for its whole length (SoftStop).
+  if (d.reason.code == rules::ReasonCode::target_too_slow) in.cut_within = std::chrono::seconds(20);
   in.answering = m.fresh(now);
   in.latest = m.latest;
   in.latest_at = m.latest_at;
@@ -92,7 +99,10 @@ void Daemon::miners_bookkeeping(rules::SteadyTime now, std::int64_t wall) {
 void Daemon::miner_bookkeeping(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, rules::SteadyTime now,
                                std::int64_t wall) {
   for (const auto& note : std::exchange(m.notes, {})) log::info("miner {}: {}", l.id, note);
+  TargetWatchInput watch_in;
   for (const auto& [order, result] : std::exchange(m.done, {})) {
+    if (order.command == MinerCommand::target) watch_in.write = result;
+    if (order.command == MinerCommand::target && result.ok) m.target_taken_at = now;
     // Each command through its API is an actuation of the load, with no relay state: in the
     // history, and the targets in the day report.
     if (order.command == MinerCommand::target && result.ok) {
@@ -131,25 +141,55 @@ void Daemon::miner_bookkeeping(const LoadRef& l, const rules::LoadDecision& d, M
     log::warn("miner {}: no answer from its API within {} s of power on (miners.{}.boot_s){}; its relay alone stops it",
               l.id, m.config.boot.count(), l.id, m.error.empty() ? "" : ": " + m.error);
   }
+  watch_target(l, d, m, watch_in, now);
   miner_target(l, d, m, m.running, m.fresh(now), now);
 }
 
-// The rules' target reaches the miner once its API answers (after a boot), and again when it was
-// refused, at most every 30 s: the rules limit the changes, this only delivers them.
+// The rules' target reaches the miner once its API answers (after a boot), a new one at once, and
+// again when it was refused, at most every 30 s: the rules limit the changes, this only delivers them.
 void Daemon::miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool running, bool answering,
                           rules::SteadyTime now) {
   if (!d.target_w || !running) {
     m.target_wanted.reset();
     m.target_taken.reset();
+    m.target_sent_w.reset();
     return;
   }
   m.target_wanted = d.target_w;
   if (d.target_changed || m.target_reason.code == rules::ReasonCode::none) m.target_reason = d.target_reason;
   if (!answering || m.target_taken == m.target_wanted) return;
-  if (m.target_sent_at && now - *m.target_sent_at < std::chrono::seconds(30)) return;
+  // The same target again (refused, or not yet answered) at most every 30 s; a new one at once:
+  // a lowering that waited here let the bank pay for 30 s more (issue 46).
+  if (m.target_sent_at && m.target_sent_w == m.target_wanted && now - *m.target_sent_at < std::chrono::seconds(30)) return;
   m.link->send({MinerCommand::target, *m.target_wanted});
   m.target_sent_at = now;
+  m.target_sent_w = m.target_wanted;
   log::debug("miner {}: sending power target {:.0f} W", l.id, *m.target_wanted);
+}
+
+std::optional<double> Daemon::miner_rating_w(const std::string& load_id) const {
+  for (std::size_t i = 0; i < profiles_.miners.size() && i < profiles_.rules.miners.size(); ++i) {
+    if (profiles_.miners[i].relay_id == load_id && profiles_.rules.miners[i].power_w > 0) return profiles_.rules.miners[i].power_w;
+  }
+  return std::nullopt;
+}
+
+// Whether it follows its target (daemon/miners/target_watch.hpp): told once in the log when it
+// does not, and a device alarm from then on (its event in the history); the rules then run it as
+// a miner without one.
+void Daemon::watch_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, TargetWatchInput& in,
+                          rules::SteadyTime now) {
+  if (!m.config.target) return;
+  in.following = d.on && d.target_w && m.powered_at && !m.stop.stopping();
+  in.taken_w = m.target_taken;
+  in.taken_at = m.target_taken_at;
+  in.latest = m.latest;
+  in.latest_at = m.latest_at;
+  if (const auto why = m.watch.step(in, now)) {
+    log::warn("miner {}: does not follow its power target: {}; no more target writes, it runs on and off as a miner "
+              "without one until shackd restarts",
+              l.id, *why);
+  }
 }
 
 std::optional<double> Daemon::miner_draw_w(const std::string& load_id, rules::SteadyTime now) const {
@@ -181,6 +221,12 @@ void Daemon::miner_readings(rules::Snapshot& snap) const {
       if (snap.miner_temp_limit_c.size() <= l.index) snap.miner_temp_limit_c.resize(l.index + 1);
       snap.miner_temp_limit_c[l.index] = limit;
     }
+    // Its relay still closed, the rules having let it go (a soft stop under way), and whether it
+    // follows its target: facts the rules decide with (rules::Snapshot).
+    if (snap.miner_powered.size() <= l.index) snap.miner_powered.resize(l.index + 1, false);
+    snap.miner_powered[l.index] = m.powered_at.has_value();
+    if (snap.miner_target_ignored.size() <= l.index) snap.miner_target_ignored.resize(l.index + 1, false);
+    snap.miner_target_ignored[l.index] = m.watch.ignored();
     if (!m.latest) continue;
     if (m.latest->power_w) {
       if (snap.miner_w.size() <= l.index) snap.miner_w.resize(l.index + 1);
@@ -208,6 +254,10 @@ void Daemon::add_miner_status(drivers::DeviceStatus& out, rules::SteadyTime now)
       if (t.hashrate_ths) words += fmt::format(", {:.1f} TH/s", *t.hashrate_ths);
       if (t.max_temp_c) words += fmt::format(", {:.0f} °C", *t.max_temp_c);
       out.states.push_back({l.id + ".miner", words});
+    }
+    if (m.watch.ignored()) {
+      out.alarms.push_back({l.id + ".target_ignored", l.id, l.id + ".power_w",
+                            "it does not follow its power target: " + m.watch.why() + "; it runs on and off without one", true});
     }
     const auto limit = m.temp_limit_c();
     if (limit && l.index < state_.miners.size() && state_.miners[l.index].overheat_until) {

@@ -13,6 +13,7 @@
 #include "daemon/publish/render.hpp"
 #include "daemon/publish/uplink.hpp"
 #include "daemon/store/cycle_journal.hpp"
+#include "daemon/store/run_database.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/text/utf8.hpp"
 
@@ -153,15 +154,26 @@ void Daemon::tell_recorder(std::int64_t wall) {
   loop_.store_write_s = recorder_stats_.writing_s;
   for (auto& n : recorder_->take_notes()) {
     switch (n.kind) {
+      // One alarm when the store stops writing and one end with the count when it writes again:
+      // never an event a cycle (3,600 an hour onto a fleet's bridge, issue 48). On MQTT only:
+      // the store is what cannot take them.
       case RecorderNote::Kind::store_failing:
         log::warn("{}", n.text);
         store_alarmed_ = true;
-        // On MQTT only: the store is what cannot take it.
         send_event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+      case RecorderNote::Kind::store_still_failing:
+        log::warn("{}", n.text);
         break;
       case RecorderNote::Kind::store_ok:
         log::info("{}", n.text);
-        if (std::exchange(store_alarmed_, false)) event("alarm_end", "", {rules::ReasonCode::none}, n.text, wall);
+        if (std::exchange(store_alarmed_, false)) send_event("alarm_end", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+      case RecorderNote::Kind::rows_rejected:
+        // A row the schema refused is dropped alone (RuntimeStore::run_row), the rest written:
+        // an alarm at the first, then the log (a few lines a minute), the count in status.
+        if (n.first) send_event("alarm", "", {rules::ReasonCode::none}, "store_rejected: " + n.text, wall);
+        log::limited("store_rejected", log::Level::warn, n.text);
         break;
       case RecorderNote::Kind::lost:
         log::warn("{}", n.text);
@@ -176,6 +188,18 @@ void Daemon::tell_recorder(std::int64_t wall) {
         break;
     }
   }
+}
+
+void Daemon::database_in_memory(const std::string& why, bool copied) {
+  db_in_memory_ = fmt::format(
+      "database {}: the card cannot take it ({}): controlling the site from a copy in memory ({}); what is "
+      "recorded now is written to the card at the stop if it has room then, else lost. Free space on the card, "
+      "then: systemctl restart shackd",
+      config_.database_path, why.substr(0, why.find('\n')),
+      copied ? "its profiles, loads' states and history as the file holds them" : "a new database: the config's profiles");
+  log::error("{}", db_in_memory_);
+  // Minutes of journal are the bulk of a day's rows: kept out of memory (replay uses minute averages).
+  config_.journal_days = 0;
 }
 
 std::chrono::milliseconds Daemon::db_wait() const {

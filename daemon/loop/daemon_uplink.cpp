@@ -23,7 +23,8 @@ bool Daemon::handle_bridge_state(const std::string& topic, const std::string& pa
   if (!topic.starts_with("$SYS/")) return false;
   std::string why;
   const auto wall = clock_.wall_s();
-  const auto news = bridge_state(topic, payload, wall, why, mqtt_health_.bridges);
+  const auto news = bridge_state(topic, payload, wall, why, mqtt_health_.bridges,
+                                 config_.uplink.bridge.empty() ? "shackd-" + fleet_site_id() : config_.uplink.bridge);
   if (!why.empty()) log::limited("uplink state", log::Level::warn, "uplink: " + why);
   if (!news) return true;
   if (news->first) {

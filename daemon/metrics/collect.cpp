@@ -244,6 +244,31 @@ void Collector::count_energy(const std::vector<LoadRef>& loads, const EnergyMete
   if (new_day) day_ = energy.day();
 }
 
+namespace {
+// The controller's own health (daemon/system/host_health.hpp): each family present only where the
+// machine has its source, so a PC's endpoint has none of them.
+void host_families(FrameWriter& w, const HostHealth* h) {
+  const auto* r = h ? &h->reading() : nullptr;
+  w.family("shackd_controller_under_voltage", "1 while the controller's supply is (lately) below what it needs", Type::gauge);
+  if (r && r->under_voltage) w.sample(*r->under_voltage ? 1 : 0);
+  w.family("shackd_controller_throttled", "1 while the controller's clock is (lately) held down", Type::gauge);
+  if (r && r->throttled) w.sample(*r->throttled ? 1 : 0);
+  w.family("shackd_controller_temperature_celsius", "The controller's processor temperature", Type::gauge);
+  if (r && r->soc_temp_c) w.sample(*r->soc_temp_c);
+  w.family("shackd_controller_storage_life_used_ratio", "The controller's eMMC's own estimate of its life used (upper end of its 10 % step)",
+           Type::gauge);
+  if (r && r->emmc_life_used_pct) w.sample(*r->emmc_life_used_pct / 100.0);
+  w.family("shackd_controller_shedding", "1 while the loads are shed for the controller's heat", Type::gauge);
+  if (h) w.sample(h->state().shedding ? 1 : 0);
+  w.family("shackd_controller_alarm_active", "The controller's own alarms, by code (present only while active)", Type::gauge);
+  if (h) {
+    for (std::size_t i = 0; i < rules::kHostAlarms; ++i) {
+      if (h->state().active[i]) w.sample(1, {{"code", rules::host_alarm_name(static_cast<rules::HostAlarm>(i))}});
+    }
+  }
+}
+}  // namespace
+
 void Collector::collect(const CycleView& v, const SiteInfo& site, rules::SteadyTime now, std::vector<Family>& out) {
   FrameWriter w(out);
   LabelScratch& x = scratch_;
@@ -257,6 +282,7 @@ void Collector::collect(const CycleView& v, const SiteInfo& site, rules::SteadyT
   loads(w, v, joules_, x);
   devices(w, v, now, x);
   loop(w, v, site, x);
+  host_families(w, site.host);
   w.finish();
 }
 

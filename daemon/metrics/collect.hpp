@@ -14,6 +14,7 @@
 
 #include "daemon/metrics/frame.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
+#include "daemon/system/host_health.hpp"
 
 namespace shackd::metrics {
 
@@ -25,6 +26,7 @@ struct SiteInfo {
   std::int64_t wall_s = 0;  // the cycle's wall time, for "no state for N minutes" alerts
   std::int64_t started_unix_s = 0;  // when the process started (process_start_time_seconds)
   bool dry_run = false;
+  const HostHealth* host = nullptr;  // the controller's own health, where it has the Pi's sources
 };
 
 // Kept from cycle to cycle, their room reused: labels that had to be cleaned or joined, and each

@@ -1,92 +1,31 @@
 #include "daemon/metrics/server.hpp"
 
-#include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <condition_variable>
-#include <deque>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
-#include <functional>
 #include <stdexcept>
-#include <type_traits>
 
 #include "daemon/metrics/exposition.hpp"
+#include "daemon/metrics/http_request.hpp"
 #include "daemon/metrics/process.hpp"
 
 namespace shackd::metrics {
 
 namespace {
 
-// The server's threads yield to the loop: nice 10 (a thread's own nice value on Linux, setpriority(2)).
+using Clock = std::chrono::steady_clock;
+
+// The server's thread yields to the loop: nice 10 (a thread's own nice value on Linux, setpriority(2)).
 void lower_priority() { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); }
-
-// cpp-httplib's enqueue returns void up to 0.13 (Debian 12's 0.11) and bool since (Debian 13's 0.18).
-using EnqueueResult = decltype(std::declval<httplib::TaskQueue&>().enqueue(std::function<void()>{}));
-
-// A fixed pool with a bounded queue. cpp-httplib's own ThreadPool queues without bound in 0.11:
-// a client opening connections faster than they are served would grow it without limit. Here
-// the listener waits while the queue is full, and further clients wait in the kernel's backlog.
-class BoundedPool final : public httplib::TaskQueue {
- public:
-  BoundedPool(std::size_t workers, std::size_t max_queued) : max_(max_queued) {
-    for (std::size_t i = 0; i < workers; ++i) {
-      threads_.emplace_back([this] {
-        lower_priority();
-        for (;;) {
-          std::function<void()> task;
-          {
-            std::unique_lock lock(mutex_);
-            ready_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, nothing left
-            task = std::move(queue_.front());
-            queue_.pop_front();
-          }
-          space_.notify_one();
-          task();
-        }
-      });
-    }
-  }
-  ~BoundedPool() override { shutdown(); }
-
-  EnqueueResult enqueue(std::function<void()> fn) override {
-    {
-      std::unique_lock lock(mutex_);
-      space_.wait(lock, [&] { return stop_ || queue_.size() < max_; });
-      if (!stop_) {
-        queue_.push_back(std::move(fn));
-        fn = nullptr;
-      }
-    }
-    ready_.notify_one();
-    if (fn) fn();  // stopping: serve (and close) it here rather than leak its socket
-    return static_cast<EnqueueResult>(true);  // void in 0.11: a void expression, allowed
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard lock(mutex_);
-      if (stop_ && threads_.empty()) return;
-      stop_ = true;
-    }
-    ready_.notify_all();
-    space_.notify_all();
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-    threads_.clear();
-  }
-
- private:
-  std::size_t max_;
-  std::mutex mutex_;
-  std::condition_variable ready_, space_;
-  std::deque<std::function<void()>> queue_;
-  std::vector<std::thread> threads_;
-  bool stop_ = false;
-};
 
 // Constant-time comparison: a wrong token takes as long whatever its first wrong byte.
 bool same_secret(const std::string& a, const std::string& b) {
@@ -112,30 +51,84 @@ struct ReadDone {
 constexpr const char* kIndex =
     "shackd: the site's metrics are at /metrics (Prometheus text format, or OpenMetrics on request)\n";
 
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+  }
+  return "Error";
+}
+
+int poll_ms(Clock::time_point now, Clock::time_point until) {
+  if (until <= now) return 0;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
+  return static_cast<int>(std::min<long long>(ms, 60000));
+}
+
 }  // namespace
 
-struct Server::Http {
-  httplib::Server server;
+// One client connection, as the I/O thread moves it along.
+struct Server::Conn {
+  enum class State { reading, paced, waiting_frame, writing };
+  int fd = -1;
+  State state = State::reading;
+  std::string in;   // the request head so far (at most kMaxRequestHead + what one recv adds)
+  std::string out;  // the reply being written
+  std::size_t sent = 0;
+  Clock::time_point accepted{};
+  Clock::time_point deadline{};   // of what it does now: its request's head, or its reply
+  Clock::time_point slot{};       // paced: served from then
+  Clock::time_point wait_until{}; // waiting_frame: answered with what there is from then
+  std::uint64_t frames_seen = 0;  // waiting_frame: the frame count it waits past
+  HttpRequest request;
+  bool keep = false;  // keep the connection after this reply
+  bool gone = false;  // the client closed or its socket failed
+  int served = 0;     // replies on this connection
 };
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)), pacer_(options_.request_gap), fresh_wait_ms_(options_.fresh_wait.count()) {}
 
 Server::~Server() {
-  stop_listening();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      stopped_waits_ = true;
+    }
+    wake();
+    thread_.join();
+  }
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-// Once only: cpp-httplib's stop() asserts that the listening socket is still there while its
-// loop runs, which a second call, before that loop has ended, would find closed.
+void Server::wake() {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
 void Server::stop_listening() {
-  if (http_ && !stopped_) http_->server.stop();
-  stopped_ = true;
-  {
-    std::lock_guard lock(mutex_);
-    stopped_waits_ = true;  // a scrape waiting for a frame is answered now, not after its wait
-  }
-  fresh_.notify_all();
+  if (!thread_.joinable()) return;
+  std::unique_lock lock(mutex_);
+  if (listener_closed_) return;
+  close_listener_ = true;
+  stopped_waits_ = true;  // a scrape waiting for a frame is answered now, not after its wait
+  lock.unlock();
+  wake();
+  lock.lock();
+  // The I/O thread never blocks but in poll(2), which the wake ends: milliseconds. Bounded all the
+  // same, so a reload can never hang on it.
+  listening_closed_.wait_for(lock, std::chrono::seconds(2), [&] { return listener_closed_; });
 }
 
 void Server::publish(std::shared_ptr<const Frame> frame) {
@@ -146,7 +139,7 @@ void Server::publish(std::shared_ptr<const Frame> frame) {
     filling_ = true;
     ++frames_;
   }
-  fresh_.notify_all();
+  if (waiting_.load(std::memory_order_relaxed) > 0) wake();
   // The frame replaced is the loop's to fill again once its readers are done (FramePool).
 }
 
@@ -155,90 +148,319 @@ void Server::idle() {
   filling_ = false;
 }
 
-std::shared_ptr<const Frame> Server::frame_for_scrape() {
-  asked_.fetch_add(1, std::memory_order_relaxed);
-  std::unique_lock lock(mutex_);
-  if (!filling_ || !latest_) {
-    // The loop is idle (or has not finished a cycle): the next cycle fills a frame for us.
-    const auto seen = frames_;
-    fresh_.wait_for(lock, std::chrono::milliseconds(fresh_wait_ms_.load(std::memory_order_relaxed)),
-                    [&] { return frames_ != seen || stopped_waits_; });
-  }
+std::shared_ptr<const Frame> Server::take_frame() {
   if (latest_) latest_->readers.fetch_add(1, std::memory_order_relaxed);  // the loop reads it after our lock
   return latest_;
 }
 
 void Server::start() {
-  http_ = std::make_unique<Http>();
-  auto& s = http_->server;
-  s.new_task_queue = [] { return new BoundedPool(2, 8); };
-  // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second process could
-  // bind the same port and take a share of the scrapes instead of being told it is in use.
-  s.set_socket_options([](socket_t sock) {
-    const int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  // Without it a reply written in two parts (headers, then the body) waits for the client's
-  // delayed ACK: 40 ms per scrape on Linux (Nagle's algorithm, RFC 896, against delayed ACKs,
-  // RFC 1122 4.2.3.2). Accepted connections inherit it from the listening socket.
-  s.set_tcp_nodelay(true);
-  // Short: a connection that says nothing holds a worker for these, and a stopping server waits
-  // for its workers. A scrape's request arrives at once and its reply fits a socket's buffer.
-  s.set_read_timeout(2, 0);
-  s.set_write_timeout(2, 0);
-  s.set_keep_alive_max_count(20);
-  s.set_keep_alive_timeout(2);
-  s.set_payload_max_length(4096);
-  s.set_pre_routing_handler([this](const httplib::Request& q, httplib::Response& res) {
-    // Every request, a refused one too, waits for its slot (at most two wait: two workers).
-    std::this_thread::sleep_until(pacer_.slot(RequestPacer::Clock::now()));
-    if (options_.bearer_token.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const std::string given = q.get_header_value("Authorization");
-    if (given.rfind("Bearer ", 0) == 0 && same_secret(given.substr(7), options_.bearer_token)) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    ++refused_;
-    res.status = 401;
-    res.set_header("WWW-Authenticate", "Bearer realm=\"shackd\"");
-    res.set_content("a bearer token is needed (metrics.token_file)\n", "text/plain");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  s.Get("/metrics", [this](const httplib::Request& q, httplib::Response& res) {
-    const auto frame = frame_for_scrape();
-    if (!frame) {
-      res.status = 503;
-      res.set_content("shackd has not finished its first cycle yet\n", "text/plain");
-      return;
-    }
-    const Format f = negotiate(q.get_header_value("Accept"));
-    std::string text;
-    {
-      // Done with the frame, however the rendering ends: the loop may fill it again (it reads the
-      // count with acquire).
-      const ReadDone done{*frame};
-      render_families(text, frame->families, f);
-    }
-    auto own = process_families();
-    own.push_back(Family{"shackd_metrics_scrapes", "Scrapes answered by this endpoint", Type::counter, {}}
-                      .add(static_cast<double>(++scrapes_)));
-    render_families(text, own, f);
-    if (f == Format::openmetrics) text += kOpenMetricsEnd;
-    res.set_content(text, std::string(f == Format::openmetrics ? kOpenMetricsType : kPrometheusTextType));
-  });
-  s.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kIndex, "text/plain"); });
-  port_ = options_.port == 0 ? s.bind_to_any_port(options_.host) : (s.bind_to_port(options_.host, options_.port) ? options_.port : -1);
-  if (port_ <= 0) {
-    throw std::runtime_error("metrics.listen: cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                             " (in use, or not an address of this machine)");
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw std::runtime_error(std::string("metrics: eventfd: ") + std::strerror(errno));
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  if (::getaddrinfo(options_.host.c_str(), std::to_string(options_.port).c_str(), &hints, &found) != 0) {
+    throw std::runtime_error("metrics.listen: cannot listen on " + where + " (not an address of this machine)");
   }
+  std::string why = "not an address of this machine";
+  for (addrinfo* a = found; a && listen_fd_ < 0; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    // SO_REUSEADDR only: with SO_REUSEPORT a second process could bind the same port and take a
+    // share of the scrapes instead of being told it is in use.
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 64) == 0) {
+      listen_fd_ = fd;
+    } else {
+      why = errno == EADDRINUSE ? "in use" : std::strerror(errno);
+      ::close(fd);
+    }
+  }
+  ::freeaddrinfo(found);
+  if (listen_fd_ < 0) throw std::runtime_error("metrics.listen: cannot listen on " + where + " (" + why + ")");
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
+  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   thread_ = std::thread([this] {
     lower_priority();
-    http_->server.listen_after_bind();
+    run();
   });
-  // A stop() before its loop runs would be lost (cpp-httplib stops only a running server) and
-  // the destructor's join would hang: back only once it runs, 5 s at most.
-  for (int i = 0; i < 5000 && !http_->server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (!http_->server.is_running()) throw std::runtime_error("metrics: the HTTP server did not start");
+}
+
+void Server::respond(Conn& c, int status, std::string_view type, std::string body, bool keep) {
+  c.keep = keep && c.served + 1 < 20;  // at most 20 requests on one connection
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) + "\r\n";
+  head += "Content-Type: ";
+  head += type;
+  head += "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  // Range requests are not served (RFC 9110 §14.3): the reply is whole, once.
+  head += "Accept-Ranges: none\r\n";
+  if (status == 401) head += "WWW-Authenticate: Bearer realm=\"shackd\"\r\n";
+  if (status == 405) head += "Allow: GET, HEAD\r\n";
+  head += c.keep ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  c.out = std::move(head);
+  if (c.request.method != "HEAD") c.out += body;
+  c.sent = 0;
+  c.state = Conn::State::writing;
+  c.deadline = Clock::now() + options_.request_timeout;
+  ++c.served;
+}
+
+bool Server::authorized(const Conn& c) {
+  if (options_.bearer_token.empty()) return true;
+  const std::string& given = c.request.authorization;
+  if (given.rfind("Bearer ", 0) == 0 && same_secret(given.substr(7), options_.bearer_token)) return true;
+  ++refused_;
+  return false;
+}
+
+void Server::answer_metrics(Conn& c) {
+  const HttpRequest& q = c.request;
+  std::shared_ptr<const Frame> frame;
+  {
+    std::lock_guard lock(mutex_);
+    frame = take_frame();
+  }
+  if (!frame) {
+    respond(c, 503, "text/plain", "shackd has not finished its first cycle yet\n", q.keep_alive);
+    return;
+  }
+  const Format f = negotiate(q.accept);
+  std::string text;
+  {
+    // Done with the frame, however the rendering ends: the loop may fill it again (it reads the
+    // count with acquire).
+    const ReadDone done{*frame};
+    render_families(text, frame->families, f);
+  }
+  auto own = process_families();
+  own.push_back(Family{"shackd_metrics_scrapes", "Scrapes answered by this endpoint", Type::counter, {}}
+                    .add(static_cast<double>(++scrapes_)));
+  render_families(text, own, f);
+  if (f == Format::openmetrics) text += kOpenMetricsEnd;
+  respond(c, 200, f == Format::openmetrics ? kOpenMetricsType : kPrometheusTextType, std::move(text), q.keep_alive);
+}
+
+// Moves one connection along as far as it can go now; false when it is to be closed.
+bool Server::serve(Conn& c, Clock::time_point now) {
+  if (c.gone) return false;
+  for (;;) {
+    switch (c.state) {
+      case Conn::State::reading: {
+        const HeadResult h = parse_head(c.in);
+        if (h.kind == HeadResult::Kind::incomplete) {
+          if (now >= c.deadline) {
+            // A request that did not come whole within its time: closed (a slowloris, or a
+            // kept-alive connection with nothing more to ask). Said only when it began one.
+            ++dropped_;
+            if (c.in.empty()) return false;
+            c.request = {};
+            respond(c, 408, "text/plain", "the request did not come whole in time\n", false);
+            break;
+          }
+          return true;  // wait for more
+        }
+        if (h.kind == HeadResult::Kind::refused) {
+          ++rejected_;
+          c.request = {};
+          respond(c, h.status, "text/plain", "refused: " + h.why + "\n", false);
+          break;
+        }
+        c.request = h.request;
+        c.in.erase(0, h.consumed);
+        if (c.request.method != "GET" && c.request.method != "HEAD") {
+          ++rejected_;
+          respond(c, 405, "text/plain", "GET or HEAD only\n", false);
+          break;
+        }
+        if (c.request.target != "/metrics" && c.request.target != "/") {
+          respond(c, 404, "text/plain", "not found: the metrics are at /metrics\n", c.request.keep_alive);
+          break;
+        }
+        // Every request, a refused one too, waits for its slot: a client asking as fast as it can
+        // is held to 1 / gap a second, whatever it asks.
+        c.slot = pacer_.slot(now);
+        c.state = Conn::State::paced;
+        break;
+      }
+      case Conn::State::paced: {
+        if (now < c.slot) return true;
+        if (!authorized(c)) {
+          respond(c, 401, "text/plain", "a bearer token is needed (metrics.token_file)\n", c.request.keep_alive);
+          break;
+        }
+        if (c.request.target == "/") {
+          respond(c, 200, "text/plain", kIndex, c.request.keep_alive);
+          break;
+        }
+        asked_.fetch_add(1, std::memory_order_relaxed);
+        {
+          std::lock_guard lock(mutex_);
+          if ((!filling_ || !latest_) && !stopped_waits_) {
+            // The loop is idle (or has not finished a cycle): the next cycle fills a frame for us.
+            c.frames_seen = frames_;
+            c.wait_until = now + std::chrono::milliseconds(fresh_wait_ms_.load(std::memory_order_relaxed));
+            c.state = Conn::State::waiting_frame;
+            waiting_.fetch_add(1, std::memory_order_relaxed);
+            break;
+          }
+        }
+        answer_metrics(c);
+        break;
+      }
+      case Conn::State::waiting_frame: {
+        {
+          std::lock_guard lock(mutex_);
+          if (frames_ == c.frames_seen && !stopped_waits_ && now < c.wait_until) return true;
+        }
+        waiting_.fetch_sub(1, std::memory_order_relaxed);
+        answer_metrics(c);
+        break;
+      }
+      case Conn::State::writing: {
+        while (c.sent < c.out.size()) {
+          const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+          if (n > 0) {
+            c.sent += static_cast<std::size_t>(n);
+            continue;
+          }
+          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            if (now >= c.deadline) {
+              ++dropped_;
+              return false;  // a client that does not read its reply in time
+            }
+            return true;
+          }
+          return false;  // the client went
+        }
+        if (!c.keep) {
+          ::shutdown(c.fd, SHUT_WR);
+          return false;
+        }
+        c.out.clear();
+        c.out.shrink_to_fit();
+        c.sent = 0;
+        c.request = {};
+        c.state = Conn::State::reading;
+        c.deadline = now + options_.request_timeout;  // the next request, whole, within this
+        break;
+      }
+    }
+  }
+}
+
+void Server::run() {
+  std::vector<std::unique_ptr<Conn>> conns;
+  const auto close_conn = [&](std::size_t i) {
+    if (conns[i]->state == Conn::State::waiting_frame) waiting_.fetch_sub(1, std::memory_order_relaxed);
+    ::close(conns[i]->fd);
+    conns.erase(conns.begin() + static_cast<std::ptrdiff_t>(i));
+  };
+  std::vector<pollfd> fds;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;
+      if (close_listener_ && listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        listen_fd_ = -1;
+        listener_closed_ = true;
+        listening_closed_.notify_all();
+      }
+    }
+    auto now = Clock::now();
+    // Move every connection along (a wake may have brought a frame or a stop), then wait.
+    for (std::size_t i = 0; i < conns.size();) {
+      if (serve(*conns[i], now)) ++i;
+      else close_conn(i);
+    }
+    Clock::time_point next = now + std::chrono::seconds(60);
+    fds.clear();
+    fds.push_back({wake_fd_, POLLIN, 0});
+    const bool accepting = listen_fd_ >= 0;
+    fds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
+    for (const auto& c : conns) {
+      short events = 0;
+      switch (c->state) {
+        case Conn::State::reading: events = POLLIN; next = std::min(next, c->deadline); break;
+        case Conn::State::paced: next = std::min(next, c->slot); break;
+        case Conn::State::waiting_frame: next = std::min(next, c->wait_until); break;
+        case Conn::State::writing: events = POLLOUT; next = std::min(next, c->deadline); break;
+      }
+      fds.push_back({c->fd, events, 0});
+    }
+    if (::poll(fds.data(), fds.size(), poll_ms(now, next)) < 0 && errno != EINTR) break;
+    now = Clock::now();
+    if (fds[0].revents & POLLIN) {
+      std::uint64_t n = 0;
+      [[maybe_unused]] const auto r = ::read(wake_fd_, &n, sizeof n);
+    }
+    // Read what arrived: never more than a head's room, so a flood costs nothing but the
+    // socket's own buffer until the connection is answered and closed.
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+      Conn& c = *conns[i];
+      const short got = fds[i + 2].revents;
+      if (c.state != Conn::State::reading && (got & (POLLHUP | POLLERR))) {
+        c.gone = true;  // poll(2) reports these whatever was asked: never spun on
+      } else if (c.state == Conn::State::reading && (got & (POLLIN | POLLHUP | POLLERR))) {
+        char buf[2048];
+        const std::size_t room = kMaxRequestHead + 1 > c.in.size() ? kMaxRequestHead + 1 - c.in.size() : 1;
+        const ssize_t n = ::recv(c.fd, buf, std::min(sizeof buf, room), MSG_DONTWAIT);
+        if (n > 0) {
+          c.in.append(buf, static_cast<std::size_t>(n));
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          c.gone = true;  // closed at the next turn without a word
+        }
+      }
+    }
+    if (accepting && (fds[1].revents & POLLIN)) {
+      for (int k = 0; k < 8; ++k) {  // a few a turn: the others wait in the backlog
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        if (conns.size() >= kMaxConnections) {
+          // Full: the connection that has been reading the longest without a whole request makes
+          // room (a scraper's request comes in one packet, at once); if none is reading, the
+          // newcomer is closed.
+          std::size_t victim = conns.size();
+          for (std::size_t i = 0; i < conns.size(); ++i) {
+            if (conns[i]->state == Conn::State::reading &&
+                (victim == conns.size() || conns[i]->accepted < conns[victim]->accepted)) {
+              victim = i;
+            }
+          }
+          ++dropped_;
+          if (victim == conns.size()) {
+            ::close(fd);
+            continue;
+          }
+          close_conn(victim);
+        }
+        const int yes = 1;
+        // A reply written at once, not after the client's delayed ACK (Nagle's algorithm, RFC 896,
+        // against delayed ACKs, RFC 1122 4.2.3.2: 40 ms a scrape on Linux).
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+        auto c = std::make_unique<Conn>();
+        c->fd = fd;
+        c->accepted = now;
+        c->deadline = now + options_.request_timeout;
+        conns.push_back(std::move(c));
+      }
+    }
+  }
+  for (std::size_t i = conns.size(); i > 0; --i) close_conn(i - 1);
+  std::lock_guard lock(mutex_);
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  listener_closed_ = true;
+  listening_closed_.notify_all();
 }
 
 std::optional<std::string> read_token(const std::string& path) {

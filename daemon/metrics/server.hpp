@@ -1,8 +1,8 @@
 #pragma once
-// The metrics endpoint (config `metrics:`): GET /metrics over HTTP, served by cpp-httplib (Debian's
-// libcpp-httplib-dev) on threads of its own at a lower CPU priority than the loop. The loop hands
-// over a cycle's frame with publish(), which only swaps a pointer under a lock: no scrape, however
-// slow or however many, can make a cycle wait for more than that.
+// The metrics endpoint (config `metrics:`): GET /metrics over HTTP/1.1, served by a small server
+// of our own on one thread at a lower CPU priority than the loop. The loop hands over a cycle's
+// frame with publish(), which only swaps a pointer under a lock: no scrape, however slow or
+// however many, can make a cycle wait for more than that.
 //
 // The loop fills frames only while somebody scrapes (daemon/loop/daemon_metrics.cpp): asked()
 // counts the scrapes that came, and idle() says the loop has stopped. A scrape that finds the loop
@@ -10,9 +10,24 @@
 // it is never served figures from before it came; while the loop fills frames, a scrape is
 // answered at once with the newest, at most a cycle old.
 //
-// Bounded: two workers, a queue of eight accepted connections (the listener waits while it is
-// full, so further clients wait in the kernel's backlog), 2 s to read a request and to write a
-// reply, 2 s for a kept-alive connection's next request, small requests only. An optional bearer token (RFC 6750) is compared in constant time.
+// Why not cpp-httplib, which served it before (issue 48): Debian ships it compiled (Debian 12's
+// 0.11.4, libcpp-httplib0.11), so its CPPHTTPLIB_* limits are fixed in the library, not ours to
+// set; 0.11 keeps every header line of a request with no bound on their number (100 MB of `X: y`
+// lines grew the daemon by 1.8 GB), times out per read rather than per request (two slowloris
+// connections held both its workers), builds a multipart reply for any Range (2,700 parts: 34 MB),
+// and its stop waits for its workers. Bounding it would take a front of our own parsing the same
+// requests first; a separate process would still grow without bound and need a channel for the
+// frames. The endpoint is small (one GET, two headers read), so it is served here, bounded by
+// construction (http_request.hpp; docs/development.md, "The metrics endpoint"):
+// - at most kMaxConnections at once, each holding at most an 8 KiB request head (64 lines) and
+//   its reply; a request body is refused; past kMaxConnections the one that has sent the least of
+//   its request the longest is closed, so connections that say nothing cannot keep scrapes out;
+// - a deadline per request, not per read: its whole head within `request_timeout` of the
+//   connection (or of the last reply, kept alive), its reply written within as long;
+// - Range is not honoured: the reply is whole, once, with Accept-Ranges: none (RFC 9110 §14.3);
+// - one thread, never blocked but in poll(2): stop_listening() and the destructor are answered
+//   within milliseconds, whatever the clients do.
+// An optional bearer token (RFC 6750) is compared in constant time.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,6 +37,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -60,7 +76,12 @@ struct ServerOptions {
   // sets it from loop.interval_ms, at most 8 s, under Prometheus' default scrape_timeout of 10 s).
   std::chrono::milliseconds fresh_wait{3000};
   std::chrono::milliseconds request_gap{50};  // RequestPacer: at most 20 requests a second
+  // A request's head from its connection (or the last reply on a kept-alive one), and its reply.
+  std::chrono::milliseconds request_timeout{2000};
 };
+
+// Connections served at once (a scraper or two, a federation, a person with curl).
+inline constexpr std::size_t kMaxConnections = 16;
 
 class Server {
  public:
@@ -71,9 +92,9 @@ class Server {
 
   // Binds and starts serving; throws std::runtime_error naming the address when it cannot.
   void start();
-  // Closes the listening socket at once (the address is free again); the connections being served
-  // finish in their own time, and the destructor waits for them (at most a few seconds: the
-  // time-outs). The daemon calls this on its loop and destroys the server on another thread.
+  // Closes the listening socket (the address is free again when it returns) and answers any
+  // scrape waiting for a frame with what there is; connections being served finish, bounded by
+  // their deadlines, and the destructor closes what is left at once.
   void stop_listening();
   int port() const { return port_; }
   // The newest cycle's frame (the loop's thread): served until the next; never changed after.
@@ -90,29 +111,44 @@ class Server {
   // The newest frame: the loop does not refill it (the loop's thread).
   const std::shared_ptr<const Frame>& newest() const { return published_; }
   void set_fresh_wait(std::chrono::milliseconds wait) { fresh_wait_ms_.store(wait.count(), std::memory_order_relaxed); }
-  // Scrapes answered, and requests refused for a missing or wrong token.
+  // Scrapes answered, requests refused for a missing or wrong token, requests refused as malformed
+  // or over a bound (each answered with its status and closed), connections closed at their
+  // deadline or to make room.
   std::uint64_t scrapes() const { return scrapes_.load(); }
   std::uint64_t refused() const { return refused_.load(); }
+  std::uint64_t rejected() const { return rejected_.load(); }
+  std::uint64_t dropped() const { return dropped_.load(); }
+  const std::string& bearer_token() const { return options_.bearer_token; }
 
  private:
-  struct Http;
+  struct Conn;
+  void run();
+  void wake();
+  bool serve(Conn& c, std::chrono::steady_clock::time_point now);  // false: close it
+  void respond(Conn& c, int status, std::string_view type, std::string body, bool keep);
+  bool authorized(const Conn& c);   // counts a refusal
+  void answer_metrics(Conn& c);     // paced, authorized, and the frame there is to serve
+  std::shared_ptr<const Frame> take_frame();  // the newest, marked as read (under mutex_)
+
   ServerOptions options_;
   int port_ = 0;
-  std::unique_ptr<Http> http_;
-  bool stopped_ = false;  // stop_listening() ran (the loop's thread, then the retiring one: sequenced)
+  int listen_fd_ = -1;  // the I/O thread's, closed by it (stop_listening waits for that)
+  int wake_fd_ = -1;    // an eventfd: publish(), stop_listening() and the destructor wake the thread
   std::thread thread_;
-  // The handler's wait for a fresh frame; `frame` is null when there is none to serve.
-  std::shared_ptr<const Frame> frame_for_scrape();
   RequestPacer pacer_;
   mutable std::mutex mutex_;
-  std::condition_variable fresh_;
+  std::condition_variable listening_closed_;
+  bool close_listener_ = false;  // under mutex_: stop_listening() asked
+  bool listener_closed_ = false; // under mutex_: the I/O thread did it
+  bool stopping_ = false;        // under mutex_: the destructor asked
   std::shared_ptr<const Frame> latest_;  // under mutex_
   bool filling_ = false;                 // under mutex_: the loop fills a frame each cycle
   bool stopped_waits_ = false;           // under mutex_: stopping, no scrape waits for a frame
   std::uint64_t frames_ = 0;             // under mutex_: published so far
   std::shared_ptr<const Frame> published_;  // the loop's own copy of latest_ (the loop's thread)
+  std::atomic<int> waiting_{0};  // scrapes waiting for a frame: publish() wakes the thread only then
   std::atomic<std::int64_t> fresh_wait_ms_;
-  std::atomic<std::uint64_t> scrapes_{0}, refused_{0}, asked_{0};
+  std::atomic<std::uint64_t> scrapes_{0}, refused_{0}, asked_{0}, rejected_{0}, dropped_{0};
 };
 
 // A token file's first line, without the line end and surrounding blanks; nullopt when it cannot

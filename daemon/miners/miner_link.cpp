@@ -27,14 +27,16 @@ drivers::miners::CommandResult run_order(drivers::miners::MinerApi& api, const M
   return {false, "unknown order"};
 }
 
-MinerWorker::MinerWorker(std::unique_ptr<drivers::miners::MinerApi> api, std::chrono::milliseconds poll)
-    : api_(std::move(api)), poll_(poll), thread_([this] { run(); }) {}
+MinerWorker::MinerWorker(std::unique_ptr<drivers::miners::MinerApi> api, std::chrono::milliseconds poll,
+                         std::shared_ptr<drivers::miners::Cancel> cancel)
+    : api_(std::move(api)), poll_(poll), cancel_(std::move(cancel)), thread_([this] { run(); }) {}
 
 MinerWorker::~MinerWorker() {
   {
     std::lock_guard l(m_);
     stop_ = true;
   }
+  if (cancel_) cancel_->cancel();
   cv_.notify_all();
   thread_.join();
 }
@@ -86,11 +88,13 @@ void MinerWorker::run() {
 }
 
 std::unique_ptr<MinerLink> make_miner_worker(const drivers::miners::MinerConfig& c) {
+  auto cancel = std::make_shared<drivers::miners::Cancel>();
   auto exchange = c.kind->framing == drivers::miners::MinerKind::Framing::http
-                      ? drivers::miners::http_exchange(c.host, c.port, c.timeout)
-                      : drivers::miners::tcp_exchange(c.host, c.port, c.kind->framing, c.timeout);
+                      ? drivers::miners::http_exchange(c.host, c.port, c.timeout, cancel)
+                      : drivers::miners::tcp_exchange(c.host, c.port, c.kind->framing, c.timeout, cancel);
   auto api = c.kind->make(c, std::move(exchange));
-  return std::make_unique<MinerWorker>(std::move(api), std::chrono::duration_cast<std::chrono::milliseconds>(c.poll));
+  return std::make_unique<MinerWorker>(std::move(api), std::chrono::duration_cast<std::chrono::milliseconds>(c.poll),
+                                       std::move(cancel));
 }
 
 }  // namespace shackd

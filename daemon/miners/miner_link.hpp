@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "drivers/miners/miner_kind.hpp"
+#include "drivers/miners/socket_io.hpp"
 
 namespace shackd {
 
@@ -46,7 +47,10 @@ class MinerLink {
 // sleep's effect is seen without waiting for the next poll), else every `poll`.
 class MinerWorker final : public MinerLink {
  public:
-  MinerWorker(std::unique_ptr<drivers::miners::MinerApi> api, std::chrono::milliseconds poll);
+  // `cancel`, when given, is the one its API's exchange waits on: the destructor sets it, so a
+  // miner that drips its reply (or never answers) cannot hold a stopping daemon for its time-out.
+  MinerWorker(std::unique_ptr<drivers::miners::MinerApi> api, std::chrono::milliseconds poll,
+              std::shared_ptr<drivers::miners::Cancel> cancel = nullptr);
   ~MinerWorker() override;
   void send(MinerOrder order) override;
   MinerReport take() override;
@@ -55,6 +59,7 @@ class MinerWorker final : public MinerLink {
   void run();
   std::unique_ptr<drivers::miners::MinerApi> api_;
   std::chrono::milliseconds poll_;
+  std::shared_ptr<drivers::miners::Cancel> cancel_;
   std::mutex m_;
   std::condition_variable cv_;
   std::deque<MinerOrder> queue_;

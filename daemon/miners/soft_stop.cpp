@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace shackd {
 
 using drivers::miners::MinerState;
@@ -38,6 +40,12 @@ SoftStopStep SoftStop::step(const SoftStopInput& in, rules::SteadyTime now) {
       phase_ = Phase::stopping;
       since_ = now;
       sleep_accepted_at_.reset();
+      // What this stop is, kept for its whole length: the rules say it on its first cycle only
+      // (a miner decided off reads below_start_voltage from the next cycle on, not
+      // emergency_stop; target_too_slow gives way to why it waits), and a bound that held for one
+      // cycle never cut anything (issue 48: a relay held 62 s below the emergency voltage).
+      urgent_ = in.urgent;
+      cut_within_ = in.cut_within;
       out.send = MinerCommand::sleep;
       out.relay_on = true;
       out.note = in.urgent ? "safety stop: sleep sent, the relay is cut next cycle" : "sleep sent; the relay waits for its draw to fall";
@@ -60,12 +68,16 @@ SoftStopStep SoftStop::step(const SoftStopInput& in, rules::SteadyTime now) {
     out.note = fmt::format("asleep at {:.0f} W (idle below {:.0f} W): relay cut", *in.latest->power_w, idle_w_);
     return out;
   }
-  if (in.urgent && now > since_) {
+  if ((in.urgent || urgent_) && now > since_) {
     phase_ = Phase::off;
     out.note = "safety stop: relay cut one cycle after the sleep";
     return out;
   }
-  if (now - since_ >= stop_timeout_) {
+  rules::Duration timeout = stop_timeout_;
+  for (const auto& bound : {cut_within_, in.cut_within}) {
+    if (bound) timeout = std::min(timeout, *bound);
+  }
+  if (now - since_ >= timeout) {
     phase_ = Phase::off;
     out.note = fmt::format("still drawing {} after {:.0f} s: relay cut",
                            in.latest && in.latest->power_w ? fmt::format("{:.0f} W", *in.latest->power_w) : "an unknown power",

@@ -27,6 +27,9 @@ struct SoftStopInput {
   std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
   rules::SteadyTime latest_at{};                     // when the loop took it
   std::optional<drivers::miners::CommandResult> sleep_done;  // a sleep's result, this cycle
+  // Set: this stop cuts the relay within this long whatever the miner draws (shorter than its
+  // stop_timeout): a miner stopped because the battery paid while its target came down.
+  std::optional<rules::Duration> cut_within;
 };
 
 struct SoftStopStep {
@@ -48,6 +51,8 @@ class SoftStop {
   Phase phase_ = Phase::off;
   rules::SteadyTime since_{};
   std::optional<rules::SteadyTime> sleep_accepted_at_;
+  bool urgent_ = false;                         // the stop began as a safety stop
+  std::optional<rules::Duration> cut_within_;   // the stop began with this bound
   std::optional<rules::SteadyTime> last_wake_;
 };
 

@@ -93,6 +93,14 @@ void CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool ev
       send_(topic + "/observed", on_off(*observed), true, 1);
       pub.observed = observed;
     }
+    // How its relay comes back after a power cut (`status` and Home Assistant warn of an ON).
+    if (v.relays->has(l.id)) {
+      std::string power_on = drivers::mqtt::power_on_json(v.relays->config(l.id), v.relays->power_on(l.id));
+      if (everything || pub.power_on != power_on) {
+        send_(topic + "/power_on", power_on, true, 1);
+        pub.power_on = std::move(power_on);
+      }
+    }
   }
   if (health_due && !v.energy.day().empty()) {
     const auto e = v.energy.totals().find(l.state_key);

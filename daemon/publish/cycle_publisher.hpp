@@ -63,6 +63,7 @@ class CyclePublisher {
     std::string reason_key;
     double reason_value = 0, reason_limit = 0;  // as last sent (NaN: none)
     std::string settings;  // a miner's thresholds, as last sent
+    std::string power_on;  // how its relay powers up, as last sent
   };
   void load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due);
   Send send_;

@@ -7,8 +7,10 @@
 
 namespace shackd {
 
+// At namespace scope, not in the anonymous one: a unity batch declares it once per file.
+using json = nlohmann::json;
+
 namespace {
-using nlohmann::json;
 }
 
 std::string slug(const std::string& s) {
@@ -97,6 +99,14 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
     add("binary_sensor", l.id + "_relay",
         {{"name", l.name + " relay"}, {"state_topic", o.prefix + "/load/" + l.id + "/observed"},
          {"payload_on", "ON"}, {"payload_off", "OFF"}, {"device_class", "power"}});
+    // A relay that would switch its load back ON by itself after a power cut (its PowerOnState,
+    // its initial_state: docs/protocols.md §1.6); one that cannot say is no problem shown here.
+    const std::string power_on = o.prefix + "/load/" + l.id + "/power_on";
+    add("binary_sensor", l.id + "_power_on",
+        {{"name", l.name + " relay powers up ON"}, {"state_topic", power_on}, {"device_class", "problem"},
+         {"entity_category", "diagnostic"},
+         {"value_template", "{{ 'ON' if value_json.risk in ['on', 'follows_input', 'unknown'] else 'OFF' }}"},
+         {"json_attributes_topic", power_on}});
     add("sensor", l.id + "_reason",
         {{"name", l.name + " reason"}, {"state_topic", o.prefix + "/load/" + l.id + "/reason"},
          {"icon", "mdi:comment-question-outline"}, {"value_template", "{{ value_json.text | truncate(250) }}"},
@@ -144,6 +154,34 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
         {{"name", m.name + " miner state"}, {"state_topic", topic}, {"icon", "mdi:state-machine"},
          {"value_template", "{{ value_json.state }}"}, {"json_attributes_topic", topic},
          {"expire_after", m.expire_after_s}});
+  }
+  // The controller's own health (issue 47): its supply, its clock, its temperature, its storage,
+  // each where the machine says it.
+  const std::string host = o.prefix + "/host";
+  const auto problem = [&](const std::string& object, const std::string& name, const std::string& tpl) {
+    add("binary_sensor", object,
+        {{"name", name}, {"state_topic", host}, {"device_class", "problem"}, {"entity_category", "diagnostic"},
+         {"value_template", tpl}, {"json_attributes_topic", host}});
+  };
+  const auto alarm_in = [](const char* code) { return std::string("{{ 'ON' if '") + code + "' in value_json.alarms else 'OFF' }}"; };
+  if (o.host.flags) {
+    problem("controller_under_voltage", "Controller under-voltage", alarm_in("controller_under_voltage"));
+    problem("controller_throttled", "Controller throttled", alarm_in("controller_throttled"));
+  }
+  if (o.host.temperature) {
+    problem("controller_hot", "Controller hot", alarm_in("controller_hot"));
+    add("sensor", "controller_temperature",
+        {{"name", "Controller temperature"}, {"state_topic", host}, {"device_class", "temperature"},
+         {"state_class", "measurement"}, {"unit_of_measurement", "°C"}, {"entity_category", "diagnostic"},
+         {"value_template", "{{ value_json.soc_temp_c }}"}});
+  }
+  if (o.host.storage) problem("controller_storage_worn", "Controller storage wearing out", alarm_in("controller_storage_worn"));
+  if (o.host.writes) {
+    problem("controller_heavy_writes", "Controller writes too much", alarm_in("controller_heavy_writes"));
+    add("sensor", "controller_write_rate",
+        {{"name", "Controller storage writes"}, {"state_topic", host}, {"icon", "mdi:harddisk"},
+         {"state_class", "measurement"}, {"unit_of_measurement", "MB/h"}, {"entity_category", "diagnostic"},
+         {"value_template", "{{ value_json.write_mb_per_h }}"}});
   }
   // A device that stopped answering is a problem: ON when it is not connected.
   for (const auto& d : o.devices) {

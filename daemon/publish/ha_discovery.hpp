@@ -34,6 +34,12 @@ struct DiscoveryOptions {
     int expire_after_s = 30;
   };
   std::vector<Miner> miners;
+  // The controller's own health (<prefix>/host): an entity for each thing the machine says
+  // (a Raspberry Pi's flags and temperature, an eMMC's wear; a PC only this process's writes).
+  struct Host {
+    bool flags = false, temperature = false, storage = false, writes = false;
+  };
+  Host host{};
 };
 
 std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const std::vector<LoadRef>& loads,

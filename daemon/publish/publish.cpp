@@ -12,9 +12,11 @@
 
 namespace shackd {
 
+// At namespace scope, not in the anonymous one: a unity batch declares it once per file.
+using json = nlohmann::json;
+
 namespace {
 
-using nlohmann::json;
 
 
 double round_to(double v, int decimals) {

@@ -14,7 +14,8 @@ std::string uplink_topic(const std::string& prefix, const std::string& site_id, 
 }
 
 std::optional<BridgeNews> bridge_state(const std::string& topic, const std::string& payload, std::int64_t wall_s,
-                                       std::string& why, std::map<std::string, MqttHealth::Bridge>& bridges) {
+                                       std::string& why, std::map<std::string, MqttHealth::Bridge>& bridges,
+                                       const std::string& only) {
   static constexpr std::string_view head = "$SYS/broker/connection/", tail = "/state";
   const std::string_view t = topic;
   if (t.size() <= head.size() + tail.size() || !t.starts_with(head) || !t.ends_with(tail)) return std::nullopt;
@@ -22,6 +23,10 @@ std::optional<BridgeNews> bridge_state(const std::string& topic, const std::stri
   if (name.find('/') != std::string_view::npos) return std::nullopt;
   BridgeNews n;
   n.bridge = drivers::text::clean_utf8(std::string(name), 64);
+  if (name != only) {
+    why = "bridge " + n.bridge + ": not this site's (" + only + ", uplink.bridge): ignored";
+    return std::nullopt;
+  }
   if (payload != "0" && payload != "1") {
     why = "bridge " + n.bridge + ": state '" + drivers::text::clean_utf8(payload, 20) + "' is neither 0 nor 1";
     return std::nullopt;

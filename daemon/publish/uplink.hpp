@@ -31,9 +31,12 @@ struct BridgeNews {
   bool first = false;    // the first word about this bridge since shackd started
 };
 // nullopt when `topic` is not a bridge's state; else what it says, with `bridges` updated. A
-// payload other than "0" or "1", or a bridge past kMaxBridges, is refused with the reason in `why`.
+// payload other than "0" or "1", a bridge other than `only` (this site's: any client may publish,
+// even retain, on $SYS where the broker has no ACL, issue 48), or past kMaxBridges, is refused with
+// the reason in `why`.
 std::optional<BridgeNews> bridge_state(const std::string& topic, const std::string& payload, std::int64_t wall_s,
-                                       std::string& why, std::map<std::string, MqttHealth::Bridge>& bridges);
+                                       std::string& why, std::map<std::string, MqttHealth::Bridge>& bridges,
+                                       const std::string& only);
 
 // <prefix>/site/<site id>/state, retained: who (the site's id and name), when, the battery and
 // the site as <prefix>/state says it, the alarms and each load's state and reason, in a few

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "daemon/store/run_database.hpp"
 #include "daemon/system/log.hpp"
 
 namespace shackd {
@@ -13,8 +14,9 @@ namespace {
 
 using RealClock = std::chrono::steady_clock;
 
-// A run of failed writes is told once, then every 10 minutes with its count: a dead card must not
-// become an alarm every cycle (3,600 an hour on the fleet's bridge).
+// A run of failed writes is one alarm and one end with its count (issue 48), and a log line every
+// 10 minutes between: a dead card must not become an alarm every cycle (3,600 an hour on the
+// fleet's bridge).
 constexpr auto kRepeatFailure = std::chrono::minutes(10);
 
 // Telemetry samples that wait before the recorder's thread is woken for them alone.
@@ -92,6 +94,7 @@ struct Recorder::Shared {
   void failed(const std::string& what);
   void check_file();
   void tell_losses();
+  void write_back_memory();
 };
 
 Recorder::Recorder(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, RecorderOptions options)
@@ -259,6 +262,7 @@ void Recorder::Shared::run() {
       write_started = RealClock::now();
     }
     write(std::move(batch), std::move(todo), stopping);
+    if (stopping) write_back_memory();
     {
       std::lock_guard l(m);
       write_started.reset();
@@ -302,8 +306,9 @@ void Recorder::Shared::write(Records&& batch, std::deque<Task>&& todo, bool stop
     }
   }
   bool ok = false;
+  FlushStats flushed;
   try {
-    store->flush(wall_s, stopping);
+    flushed = store->flush(wall_s, stopping);
     ok = true;
   } catch (const db::Error& e) {
     failed(e.what());
@@ -314,8 +319,19 @@ void Recorder::Shared::write(Records&& batch, std::deque<Task>&& todo, bool stop
   }
   if (ok && failing) {
     failing = false;
-    note(RecorderNote::Kind::store_ok, fmt::format("store_error: written again after {} failed write(s)", failures_in_run));
+    note(RecorderNote::Kind::store_ok,
+         fmt::format("store_error: cleared: writing again after {} failed write(s)", failures_in_run));
     failures_in_run = 0;
+  }
+  if (ok && flushed.rejected > 0) {
+    RecorderNote n{RecorderNote::Kind::rows_rejected,
+                   fmt::format("store: {} row(s) refused by the database and dropped ({} since the start), the rest "
+                               "written: {}",
+                               flushed.rejected, store->rejected(), store->last_rejection()),
+                   store->rejected() == flushed.rejected};
+    std::lock_guard l(m);
+    notes.push_back(std::move(n));
+    if (notes.size() > 100) notes.erase(notes.begin());
   }
   if (ok && wall_s - last_prune_wall_s >= 3600) {
     int telemetry_days = 30, events_days = 90, journal_days = 7;
@@ -336,6 +352,19 @@ void Recorder::Shared::write(Records&& batch, std::deque<Task>&& todo, bool stop
   tell_losses();
 }
 
+// At the stop, after the last flush: a database run in memory goes to the card if it has room now
+// (told in the log: the core no longer reads notes).
+void Recorder::Shared::write_back_memory() {
+  if (opt.write_back_path.empty()) return;
+  std::string why;
+  if (write_back(*db, opt.write_back_path, why)) {
+    log::info("database {}: what was recorded in memory is written to the card", opt.write_back_path);
+  } else {
+    log::error("database {}: what was recorded in memory since the start is lost: the card still cannot take it ({})",
+               opt.write_back_path, why);
+  }
+}
+
 void Recorder::Shared::failed(const std::string& what) {
   {
     std::lock_guard l(m);
@@ -343,9 +372,14 @@ void Recorder::Shared::failed(const std::string& what) {
   }
   ++failures_in_run;
   const auto now = RealClock::now();
-  if (!failing || now - failure_told >= kRepeatFailure) {
+  if (!failing) {
     note(RecorderNote::Kind::store_failing,
-         fmt::format("store_error: {} ({} failed write(s) so far; {} item(s) kept queued)", what, failures_in_run,
+         fmt::format("store_error: {} ({} item(s) kept queued; tried again at each write, said again when it writes)",
+                     what, store->queued()));
+    failure_told = now;
+  } else if (now - failure_told >= kRepeatFailure) {
+    note(RecorderNote::Kind::store_still_failing,
+         fmt::format("store_error: {} ({} failed write(s) in a row, {} item(s) queued)", what, failures_in_run,
                      store->queued()));
     failure_told = now;
   }

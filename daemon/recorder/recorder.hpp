@@ -51,14 +51,17 @@ struct Records {
 // What the recorder has to say, for the core to tell (log lines, events, alarms).
 struct RecorderNote {
   enum class Kind {
-    store_failing,  // a write failed (the first of a run of failures, then every 10 minutes)
-    store_ok,       // written again after failures
+    store_failing,        // a write failed: the first of a run of failures (an alarm)
+    store_still_failing,  // the run goes on: every 10 minutes, with its count (the log)
+    store_ok,             // written again after failures, with their count (the alarm's end)
+    rows_rejected,        // rows the schema refused, dropped alone; `first`: the first of the run
     lost,           // items dropped past a limit (events, telemetry samples)
     database_file,  // the database file was deleted or replaced under the running daemon
     info,           // for the log only
   };
   Kind kind = Kind::info;
   std::string text;
+  bool first = false;  // rows_rejected: the first since the start
 };
 
 // Read by the core each cycle (status, <prefix>/loop, metrics): never waits on a write.
@@ -80,6 +83,9 @@ struct RecorderOptions {
   std::size_t max_events = 10000;   // pending beyond the store's own queue; RuntimeStore bounds its own
   std::size_t max_samples = 3600;   // an hour of 1 s cycles
   std::size_t max_tasks = 64;
+  // The database is a copy in memory (daemon/store/run_database.hpp: a card that could not take it
+  // at the start): written over this file at the stop, after the last flush, if the card has room.
+  std::string write_back_path;
 };
 
 class Recorder {

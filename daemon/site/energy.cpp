@@ -5,6 +5,10 @@
 
 namespace shackd {
 
+namespace {
+constexpr double kMaxMeteredW = 1e6;  // no load of an off-grid site draws a megawatt
+}  // namespace
+
 std::vector<Draw> site_flows(const rules::Snapshot& snap, std::optional<double> battery_v,
                              rules::Duration stale_after) {
   auto fresh = [&](const std::optional<rules::Reading>& r) -> std::optional<double> {
@@ -36,7 +40,10 @@ std::optional<EnergyMeter::Finished> EnergyMeter::tick(const std::string& day, r
       if (!d.on) continue;
       LoadEnergy& e = totals_[d.load_id];
       e.on_s += s;
-      if (d.metered_w) {
+      // A meter's word that no load can draw (negative, NaN, a megawatt: a miner's API reported
+      // -50 W, which made the day's energy negative and failed every store write after it, issue
+      // 48) is no word: the rating counts instead.
+      if (d.metered_w && *d.metered_w >= 0 && *d.metered_w < kMaxMeteredW) {
         e.wh += *d.metered_w * s / 3600.0;
         e.metered_s += s;
       } else if (d.rated_w > 0) {

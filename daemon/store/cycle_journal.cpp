@@ -83,6 +83,9 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
     put(line, i < snap.miner_temp_c.size() ? snap.miner_temp_c[i] : std::nullopt, snap.now);
     const auto limit = i < snap.miner_temp_limit_c.size() ? snap.miner_temp_limit_c[i] : std::nullopt;
     put(line, limit ? std::optional<rules::Reading>(rules::Reading{*limit, snap.now}) : std::nullopt, snap.now);
+    for (const auto* flags : {&snap.miner_powered, &snap.miner_target_ignored}) {
+      put(line, rules::Reading{i < flags->size() && (*flags)[i] ? 1.0 : 0.0, snap.now}, snap.now);
+    }
   }
   for (const auto& o : overrides) {
     line += fmt::format("\t{}={}:{}", o.state_key, mode_name(o.mode),
@@ -101,7 +104,10 @@ std::string journal_header(const std::vector<std::string>& zone_names, const std
   text += "\nT";
   for (const auto& t : temperature_sources) text += '\t' + t;
   text += "\nX\tchargers_limiting";
-  for (const auto& m : miner_names) text += "\tminer_w:" + m + "\tminer_temp_c:" + m + "\tminer_temp_limit_c:" + m;
+  for (const auto& m : miner_names) {
+    text += "\tminer_w:" + m + "\tminer_temp_c:" + m + "\tminer_temp_limit_c:" + m + "\tminer_powered:" + m +
+            "\tminer_target_ignored:" + m;
+  }
   return text;
 }
 
@@ -148,6 +154,9 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
     s.miner_temp_c.push_back(by_name(miner_temp_c, name));
     const auto limit = by_name(miner_temp_limit_c, name);
     s.miner_temp_limit_c.push_back(limit ? std::optional<double>(limit->value) : std::nullopt);
+    const auto powered = by_name(miner_powered, name), ignored = by_name(miner_target_ignored, name);
+    s.miner_powered.push_back(powered && powered->value > 0.5);
+    s.miner_target_ignored.push_back(ignored && ignored->value > 0.5);
   }
   return s;
 }
@@ -201,7 +210,9 @@ void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, st
           const auto& f_at = f[kFixed + zones.size() + i];
           for (auto [prefix, into] : {std::pair{std::string_view("miner_w:"), &c.miner_w},
                                       std::pair{std::string_view("miner_temp_c:"), &c.miner_temp_c},
-                                      std::pair{std::string_view("miner_temp_limit_c:"), &c.miner_temp_limit_c}}) {
+                                      std::pair{std::string_view("miner_temp_limit_c:"), &c.miner_temp_limit_c},
+                                      std::pair{std::string_view("miner_powered:"), &c.miner_powered},
+                                      std::pair{std::string_view("miner_target_ignored:"), &c.miner_target_ignored}}) {
             if (extras[i].starts_with(prefix)) into->emplace_back(extras[i].substr(prefix.size()), to_value(f_at));
           }
         }

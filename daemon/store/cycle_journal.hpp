@@ -13,6 +13,8 @@
 //                             miner_w:<miner> (what a miner with an API says it draws, W)
 //                             miner_temp_c:<miner> (its hottest sensor, °C)
 //                             miner_temp_limit_c:<miner> (that sensor's limit, °C)
+//                             miner_powered:<miner> (1: its relay still on after a stop)
+//                             miner_target_ignored:<miner> (1: it does not follow its target)
 //                             (Z, V, T and X first in every minute, and again after a reload
 //                             changes them; a minute without V and T was written before the
 //                             sources were ranked: V battery_monitor gx_system solark, T one;
@@ -78,6 +80,9 @@ struct JournalCycle {
   std::optional<Value> chargers_limiting;         // missing in minutes written before it was read
   // By miner name: what it says it draws, its hottest sensor, and that sensor's limit.
   std::vector<std::pair<std::string, std::optional<Value>>> miner_w, miner_temp_c, miner_temp_limit_c;
+  // By miner name: its relay still on after a stop, and whether it ignores its target (1 or 0;
+  // missing in minutes written before they were journaled: 0).
+  std::vector<std::pair<std::string, std::optional<Value>>> miner_powered, miner_target_ignored;
   std::vector<JournalOverride> overrides;
 
   // The snapshot at replay instant `now`, with zone temperatures in the order of `profile_zones`

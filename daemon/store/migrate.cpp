@@ -185,7 +185,7 @@ MigrateResult migrate(db::Db& db, const std::vector<Migration>& set, const Migra
   }
   if (options.dry_run || plan.pending.empty()) return result;
 
-  if (plan.db_version > 0) result.backup_path = backup_beside(db, plan.db_version, options.keep_backups);
+  if (plan.db_version > 0 && options.backup) result.backup_path = backup_beside(db, plan.db_version, options.keep_backups);
 
   for (const Migration* m : plan.pending) {
     db::Transaction tx(db);
@@ -216,6 +216,39 @@ void require_current(db::Db& db, const std::vector<Migration>& set) {
                                      "`shackd migrate --db {}`",
                                      db.path(), plan.db_version, plan.pending.size(), db.path()));
   }
+}
+
+std::vector<std::string> schema_differences(db::Db& db, const std::vector<Migration>& set) {
+  const int version = static_cast<int>(db.scalar_int("PRAGMA user_version"));
+  std::vector<Migration> upto;
+  for (const auto& m : set) {
+    if (m.version <= version) upto.push_back(m);
+  }
+  db::Db fresh(":memory:", {.create = true});
+  migrate(fresh, upto, {.dry_run = false, .keep_backups = 0, .backup = false});
+  // Tables, indexes, views and triggers by name, each with its SQL as SQLite keeps it (an ALTER
+  // TABLE rewrites it the same way in both); SQLite's own (sqlite_%) aside.
+  const auto objects = [](db::Db& d) {
+    std::map<std::string, std::pair<std::string, std::string>> out;
+    auto s = d.prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'");
+    while (s.step()) out[s.text(1)] = {s.text(0), s.text(2)};
+    return out;
+  };
+  const auto want = objects(fresh), have = objects(db);
+  std::vector<std::string> out;
+  for (const auto& [name, w] : want) {
+    const auto h = have.find(name);
+    if (h == have.end()) {
+      out.push_back(fmt::format("{} {} is missing (dropped outside shackd?): restore a backup ({}.bak-*)", w.first, name,
+                                db.path()));
+    } else if (h->second != w) {
+      out.push_back(fmt::format("{} {} is not as the migrations make it (changed outside shackd?)", w.first, name));
+    }
+  }
+  for (const auto& [name, h] : have) {
+    if (!want.count(name)) out.push_back(fmt::format("{} {} is not one the migrations make", h.first, name));
+  }
+  return out;
 }
 
 }  // namespace shackd

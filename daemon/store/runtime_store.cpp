@@ -122,6 +122,27 @@ void RuntimeStore::trim() {
   }
 }
 
+// One row of a flush. A row the schema refuses (a CHECK, a NOT NULL, a value too big: a miner's
+// -50 W made a day's energy negative, and load_energy's CHECK then failed the whole transaction,
+// events and telemetry with it, every minute: issue 48) is dropped and counted, and the rest of
+// the transaction commits: under SQLite's default ABORT only the failing statement is undone
+// (sqlite.org/lang_conflict.html). Any other error (a full disk, a lock, an I/O error) is the
+// whole flush's: thrown, and everything stays queued.
+bool RuntimeStore::run_row(db::Stmt& s, const char* table, FlushStats& stats) {
+  try {
+    s.run();
+    return true;
+  } catch (const db::Error& e) {
+    const int c = e.code() & 0xff;
+    if (c != SQLITE_CONSTRAINT && c != SQLITE_MISMATCH && c != SQLITE_TOOBIG && c != SQLITE_RANGE) throw;
+    s.reset();
+    ++stats.rejected;
+    ++rejected_;
+    last_rejection_ = std::string(table) + ": " + e.what();
+    return false;
+  }
+}
+
 FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
   FlushStats stats;
   if (force && current_) {  // shutting down: the minute in progress is written too
@@ -145,8 +166,8 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
     for (const auto& [id, r] : states_) {
       up.bind(1, r.load_id).bind(2, r.commanded_on).bind(3, r.since).bind(4, r.last_start).bind(5, r.last_stop);
       up.bind(6, r.starts_this_hour).bind(7, r.override_mode).bind(8, r.override_until);
-      up.bind(9, r.on_seconds).bind(10, r.relay_cycles).run();
-      ++stats.states;
+      up.bind(9, r.on_seconds).bind(10, r.relay_cycles);
+      if (run_row(up, "load_state", stats)) ++stats.states;
     }
   }
   if (!events_.empty()) {
@@ -156,8 +177,8 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
     for (const Event& e : events_) {
       ins.bind(1, iso_utc(e.at_unix_s)).bind(2, e.kind).bind(3, e.load_id).bind(4, e.commanded_on);
       ins.bind(5, e.reason_code).bind(6, e.reason).bind(7, e.detail).bind(8, e.battery_v).bind(9, e.voltage_source);
-      ins.bind(10, e.pv_w).bind(11, e.load_w).bind(12, e.temp_c).bind(13, e.target_w).run();
-      ++stats.events;
+      ins.bind(10, e.pv_w).bind(11, e.load_w).bind(12, e.temp_c).bind(13, e.target_w);
+      if (run_row(ins, "events", stats)) ++stats.events;
     }
   }
   if (telemetry_due) {
@@ -187,20 +208,23 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
       bind3(row, 7, m.pv_w);
       bind3(row, 10, m.load_w);
       bind3(row, 13, m.battery_temp_c);
-      row.run();
+      if (run_row(row, "telemetry", stats)) ++stats.minutes;
       for (const auto& [name, a] : m.zones) {
         zone.bind(1, minute).bind(2, name);
         bind3(zone, 3, a);
-        zone.run();
+        run_row(zone, "telemetry_zone", stats);
       }
-      if (!m.journal.empty()) journal.bind(1, m.start_s).bind(2, m.journal).run();
-      ++stats.minutes;
+      if (!m.journal.empty()) {
+        journal.bind(1, m.start_s).bind(2, m.journal);
+        run_row(journal, "cycle_journal", stats);
+      }
     }
     auto energy = db_.prepare(
         "INSERT OR REPLACE INTO load_energy (day, load_id, wh, on_s, metered_s, unrated_s) VALUES (?, ?, ?, ?, ?, ?)");
     for (const auto& [key, e] : energy_) {
       energy.bind(1, key.first).bind(2, key.second).bind(3, e.wh).bind(4, e.on_s).bind(5, e.metered_s);
-      energy.bind(6, e.unrated_s).run();
+      energy.bind(6, e.unrated_s);
+      run_row(energy, "load_energy", stats);
     }
   }
   tx.commit();

@@ -66,6 +66,7 @@ struct FlushStats {
   int states = 0;
   int events = 0;
   int minutes = 0;
+  int rejected = 0;  // rows the schema refused: dropped, the rest committed
 };
 
 class RuntimeStore {
@@ -98,6 +99,10 @@ class RuntimeStore {
   // telemetry minutes wait up to a minute by design and are not counted.)
   std::size_t backlog() const { return states_.size() + events_.size(); }
   std::int64_t dropped() const { return dropped_; }  // items given up after a long outage
+  // Rows the schema refused since the start (each dropped alone: the rest of its flush committed),
+  // and the last one's table and SQLite's words.
+  std::int64_t rejected() const { return rejected_; }
+  const std::string& last_rejection() const { return last_rejection_; }
 
   int telemetry_every_s = kTelemetryEverySDefault;
   std::size_t max_queued = 10000;  // beyond this (hours of a dead disk) the oldest are dropped
@@ -117,6 +122,7 @@ class RuntimeStore {
   };
 
   void trim();
+  bool run_row(db::Stmt& s, const char* table, FlushStats& stats);
 
   db::Db& db_;
   std::map<std::string, LoadStateRow> written_;
@@ -128,6 +134,8 @@ class RuntimeStore {
   std::deque<Minute> done_;
   std::int64_t last_telemetry_write_s_ = 0;
   std::int64_t dropped_ = 0;
+  std::int64_t rejected_ = 0;
+  std::string last_rejection_;
 };
 
 }  // namespace shackd

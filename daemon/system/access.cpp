@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -54,6 +55,36 @@ std::string permission_problem(const std::string& path, bool write) {
     out += ": run it with sudo";
   }
   return out;
+}
+
+std::string write_problem_for(const std::string& path, const std::string& user) {
+  const passwd* p = getpwnam(user.c_str());
+  struct stat st {};
+  if (!p || stat(path.c_str(), &st) != 0) return "";
+  if (p->pw_uid == 0) return "";
+  const uid_t uid = p->pw_uid;
+  const gid_t gid = p->pw_gid;
+  int n = 64;
+  std::vector<gid_t> groups(static_cast<std::size_t>(n));
+  if (getgrouplist(p->pw_name, gid, groups.data(), &n) < 0) {
+    groups.resize(static_cast<std::size_t>(n));
+    getgrouplist(p->pw_name, gid, groups.data(), &n);
+  }
+  groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+  const bool dir = S_ISDIR(st.st_mode);
+  // A directory needs w and x to create a file in it; a file, w.
+  const mode_t need_user = dir ? 0300 : 0200, need_group = dir ? 0030 : 0020, need_other = dir ? 0003 : 0002;
+  bool may = false;
+  if (st.st_uid == uid) {
+    may = (st.st_mode & need_user) == need_user;
+  } else if (std::find(groups.begin(), groups.end(), st.st_gid) != groups.end()) {
+    may = (st.st_mode & need_group) == need_group;
+  } else {
+    may = (st.st_mode & need_other) == need_other;
+  }
+  if (may) return "";
+  return fmt::format("{} is {}:{} {:04o}: {} may not write {}", path, user_name(st.st_uid), group_name(st.st_gid),
+                     st.st_mode & 07777, user, dir ? "in it" : "it");
 }
 
 }  // namespace shackd

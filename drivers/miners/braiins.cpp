@@ -10,9 +10,11 @@
 
 namespace drivers::miners {
 
+// At namespace scope, not in the anonymous one: a unity batch declares it once per file.
+using json = nlohmann::json;
+
 namespace {
 
-using nlohmann::json;
 
 // A number at a path of keys ({"power_stats", "approximated_consumption", "watt"}).
 std::optional<double> number_in(const json& j, std::initializer_list<const char*> path) {

@@ -1,8 +1,9 @@
 #include "drivers/miners/http_exchange.hpp"
 
-#include <httplib.h>
-
 #include <stdexcept>
+#include <string_view>
+
+#include "drivers/miners/http_reply.hpp"
 
 namespace drivers::miners {
 
@@ -46,29 +47,47 @@ HttpReply decode_reply(const std::string& text) {
   return r;
 }
 
-Exchange http_exchange(std::string host, int port, std::chrono::milliseconds timeout) {
-  return [host = std::move(host), port, timeout](const std::string& request) {
+Exchange http_exchange(std::string host, int port, std::chrono::milliseconds timeout, std::shared_ptr<const Cancel> cancel) {
+  return [host = std::move(host), port, timeout, cancel = std::move(cancel)](const std::string& request) {
     const HttpRequest q = decode_request(request);
-    // A client per request: one connection, nothing kept open on a miner between polls.
-    httplib::Client client(host, port);
-    client.set_connection_timeout(timeout);
-    client.set_read_timeout(timeout);
-    client.set_write_timeout(timeout);
-    client.set_keep_alive(false);
-    httplib::Headers headers;
-    // Braiins OS: "a token is returned, which should be included in the Authorization header"
-    // (REST API v1.7.0, /api/v1/auth/login); the raw token, as its gRPC API takes it (bos-plus-api
-    // README: metadata `authorization`, no scheme).
-    if (!q.token.empty()) headers.emplace("Authorization", q.token);
     if (q.method != "GET" && q.method != "PUT" && q.method != "POST") {
       throw std::runtime_error("HTTP: method '" + q.method + "' is not one a miner client sends");
     }
-    httplib::Result res = q.method == "GET"   ? client.Get(q.path, headers)
-                          : q.method == "PUT" ? client.Put(q.path, headers, q.body, "application/json")
-                                              : client.Post(q.path, headers, q.body, "application/json");
-    if (!res) throw std::runtime_error("HTTP " + q.method + " " + q.path + ": " + httplib::to_string(res.error()));
-    if (res->body.size() > (1u << 20)) throw std::runtime_error("HTTP " + q.path + ": reply over 1 MiB");
-    return encode(HttpReply{res->status, res->body});
+    const auto bad = [](const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; };
+    if (bad(q.path) || bad(q.token)) throw std::runtime_error("HTTP " + q.method + ": a line break in the path or token");
+    // HTTP/1.1 (RFC 9112): one request per connection (Connection: close), nothing kept open on
+    // a miner between polls. Braiins OS: "a token is returned, which should be included in the
+    // Authorization header" (REST API v1.7.0, /api/v1/auth/login); the raw token, as its gRPC API
+    // takes it (bos-plus-api README: metadata `authorization`, no scheme).
+    std::string wire = q.method + " " + q.path + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
+                       "\r\nConnection: close\r\nAccept: application/json\r\n";
+    if (!q.token.empty()) wire += "Authorization: " + q.token + "\r\n";
+    if (q.method != "GET") {
+      wire += "Content-Type: application/json\r\nContent-Length: " + std::to_string(q.body.size()) + "\r\n";
+    }
+    wire += "\r\n";
+    if (q.method != "GET") wire += q.body;
+    const Io io{IoClock::now() + timeout, timeout, cancel.get()};
+    const std::string what = "HTTP " + q.method + " " + q.path;
+    try {
+      Fd s{connect_to(host, port, io)};
+      send_all(s.fd, wire, io);
+      HttpReplyReader reply(kMaxHttpBody);
+      std::string chunk;
+      while (!reply.done()) {
+        chunk.clear();
+        // One recv at a time into a small buffer, fed at once: nothing is kept but the reply.
+        if (!receive_some(s.fd, chunk, 64 * 1024, io, "reply")) {
+          reply.closed();
+          break;
+        }
+        reply.feed(chunk.data(), chunk.size());
+      }
+      return encode(HttpReply{reply.status(), reply.body()});
+    } catch (const std::runtime_error& e) {
+      if (std::string_view(e.what()) == "stopping") throw;
+      throw std::runtime_error(what + ": " + e.what());
+    }
   };
 }
 

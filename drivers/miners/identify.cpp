@@ -20,6 +20,11 @@ Identified identify_miner(const std::string& host, int port, const std::string& 
     // A firmware that answered in its own protocol but wants a login is found all the same.
     const bool refused_login = !t.answered && t.error.find("login as ") != std::string::npos &&
                                t.error.find("HTTP 401") != std::string::npos;
+    if (t.answered && !kind->firmware_mark.empty() && t.firmware.find(kind->firmware_mark) == std::string::npos) {
+      t.answered = false;
+      t.error = "it answered, as " + (t.firmware.empty() ? std::string("an unnamed firmware") : t.firmware) + ", not " +
+                std::string(kind->firmware_mark);
+    }
     if (!t.answered && !refused_login) {
       out.tried += (out.tried.empty() ? "" : "; ") + std::string(kind->key) + " on " + std::to_string(c.port) + ": " + t.error;
       continue;

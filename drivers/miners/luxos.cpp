@@ -1,6 +1,9 @@
 #include "drivers/miners/luxos.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "drivers/miners/cgminer_reply.hpp"
@@ -8,6 +11,16 @@
 namespace drivers::miners {
 
 namespace {
+
+// SESSION[0].SessionID; empty when the reply has none. Looked up, never indexed: a logon that
+// says S without a SESSION list (or with an empty one) was read with nlohmann's const operator[]
+// on a missing key or past the list's end, which is undefined (an abort in a debug build).
+std::string session_id(const nlohmann::json& reply) {
+  const auto list = reply.find("SESSION");
+  if (list == reply.end() || !list->is_array() || list->empty() || !list->front().is_object()) return "";
+  const auto id = list->front().find("SessionID");
+  return id != list->front().end() && id->is_string() ? id->get<std::string>() : "";
+}
 
 class Luxos final : public MinerApi {
  public:
@@ -64,6 +77,12 @@ class Luxos final : public MinerApi {
       }
       if (curtail == "Sleep") t.state = MinerState::sleeping;
       else if (t.hashrate_ths && *t.hashrate_ths > 0) t.state = MinerState::mining;
+      // The target it runs to, read back from atm on a model in power-targeting mode.
+      try {
+        if (const auto r = atm_range()) t.power_target_w = r->default_w;
+      } catch (const std::runtime_error&) {
+        // An older firmware without atm: no target to read back.
+      }
       t.answered = true;
     } catch (const std::exception& e) {
       t.error = e.what();
@@ -71,8 +90,41 @@ class Luxos final : public MinerApi {
     return t;
   }
 
-  CommandResult sleep() override { return curtail("sleep"); }
-  CommandResult wake() override { return curtail("wakeup"); }
+  CommandResult sleep() override { return session_call("curtail", "sleep"); }
+  CommandResult wake() override { return session_call("curtail", "wakeup"); }
+
+  // {"command":"atm"} → ATM[0].PowerMin, PowerTarget, PowerLimit: present only on a model running
+  // in a power-targeting mode (docs.luxor.tech luxminer/atm, example LUXminer 2026.5.22).
+  std::optional<PowerRange> power_range() override { return atm_range(); }
+
+  // powertargetset "<session id>,power=<watts>", clamped to PowerMin..PowerLimit, read back from
+  // atm. The command is in Luxor's atm page ("see powertargetset"); its parameter form is three
+  // independent clients' (Jacob101mcd/antminer-chip-tuner tuner_app/miner/luxos.py, whose test
+  // records LUXminer 2026.4.3 refusing bare watts with "Invalid key/value format";
+  // stutrek/ha-integration-stealthminer api.py; DCentralTech/DCENT_OS luxos_rest_command.rs).
+  // Its reply body is not documented: STATUS S is success (cgminer_reply.hpp).
+  CommandResult set_power_target(double watts) override {
+    std::optional<PowerRange> r;
+    try {
+      r = atm_range();
+    } catch (const std::exception& e) {
+      return {false, e.what()};
+    }
+    if (!r) {
+      return {false, "this model is not in a power-targeting mode: its atm reply has no PowerTarget, PowerMin or PowerLimit",
+              true};
+    }
+    if (!(watts > 0) || !std::isfinite(watts)) return {false, "power target " + std::to_string(watts) + " W is not one to send"};
+    const long long w = std::llround(std::clamp(watts, r->min_w, r->max_w));
+    CommandResult result = session_call("powertargetset", "power=" + std::to_string(w));
+    if (!result.ok) return result;
+    result.detail = "power target " + std::to_string(w) + " W";
+    try {
+      if (const auto back = atm_range()) result.detail += fmt::format(" (reads back {:.0f} W)", back->default_w);
+    } catch (const std::runtime_error&) {
+    }
+    return result;
+  }
 
  private:
   nlohmann::json call(const std::string& command, const std::string& parameter = "") {
@@ -81,25 +133,32 @@ class Luxos final : public MinerApi {
     return cgminer_reply(command, exchange_(req.dump()));
   }
 
-  // curtail needs a session: logon (SESSION[0].SessionID), or the one already open when another
+  // PowerMin, PowerTarget (as default_w) and PowerLimit from atm; nullopt without them.
+  std::optional<PowerRange> atm_range() {
+    const auto a = call("atm");
+    if (!a.contains("ATM") || !a["ATM"].is_array() || a["ATM"].empty()) return std::nullopt;
+    const auto lo = number_at(a["ATM"][0], "PowerMin"), hi = number_at(a["ATM"][0], "PowerLimit");
+    const auto at = number_at(a["ATM"][0], "PowerTarget");
+    if (!lo || !hi || !at || !(*lo > 0) || !(*lo <= *hi) || *hi > 100000) return std::nullopt;
+    return PowerRange{*lo, *at, *hi};
+  }
+
+  // Writes need a session: logon (SESSION[0].SessionID), or the one already open when another
   // client holds it (logon refuses with Code 402; `session` names the open one), then logoff.
+  // The session id is the parameter's first field, the command's own after a comma.
   // docs.luxor.tech luxminer/sessions, logon, session, curtail; luxos-tooling asyncops.py.
-  CommandResult curtail(const std::string& action) {
+  CommandResult session_call(const std::string& command, const std::string& action) {
     std::string sid;
     bool ours = false;
     try {
       try {
-        const auto l = call("logon");
-        sid = l["SESSION"][0].value("SessionID", std::string());
+        sid = session_id(call("logon"));
         ours = true;
       } catch (const std::runtime_error&) {
-        const auto s = call("session");
-        if (s.contains("SESSION") && s["SESSION"].is_array() && !s["SESSION"].empty()) {
-          sid = s["SESSION"][0].value("SessionID", std::string());
-        }
+        sid = session_id(call("session"));
       }
-      if (sid.empty() || sid.find(',') != std::string::npos) return {false, "curtail " + action + ": no session"};
-      const auto r = call("curtail", sid + "," + action);
+      if (sid.empty() || sid.find(',') != std::string::npos) return {false, command + " " + action + ": no session"};
+      const auto r = call(command, sid + "," + action);
       const std::string msg = miner_text(r["STATUS"][0].value("Msg", std::string("sent")), 200);
       if (ours) {
         try {

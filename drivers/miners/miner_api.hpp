@@ -28,6 +28,9 @@ struct Telemetry {
 struct CommandResult {
   bool ok = false;
   std::string detail;  // the miner's words, or why it failed
+  // Refused for good: this model or firmware does not do it (a LuxOS model without power
+  // targeting), not a lost session or a busy miner.
+  bool unsupported = false;
 };
 
 // One request, one reply. Throws std::runtime_error when the miner does not answer.

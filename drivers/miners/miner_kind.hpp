@@ -28,12 +28,25 @@ struct MinerKind {
   std::string_view sleep_words;   // how it sleeps, for the guide and `check`
   std::string_view setup;         // what the owner enables on the miner
   std::unique_ptr<MinerApi> (*make)(const MinerConfig&, Exchange) = nullptr;
-  // The framing its exchange uses on TCP; http: HTTP/1.1 requests (http_exchange.hpp).
-  enum class Framing { nul_or_close, length_le32, http } framing = Framing::nul_or_close;
+  // The framing its exchange uses on TCP; http: HTTP/1.1 requests (http_exchange.hpp);
+  // json_object: the reply ends where its JSON object closes (json_frame.hpp).
+  enum class Framing { nul_or_close, length_le32, http, json_object } framing = Framing::nul_or_close;
   // Takes a power target in watts (MinerApi::set_power_target), in steps of at least this.
   bool takes_power_target = false;
   double target_step_w = 0;
   std::string_view target_words;  // how it takes one, for the guide and `check`
+  // The target is a percent of the miner's rated power (MinerConfig::rated_w): its step is then
+  // at least 1 % of that.
+  bool target_percent = false;
+  // Each target is saved to its flash: raises at most every 300 s (rules::PowerTarget).
+  bool target_persists = false;
+  // Within this long of taking a target, a miner that mines draws within a step of it, or it is
+  // taken not to follow targets (daemon/miners/target_watch.hpp). No vendor publishes the
+  // figure; each kind says where its own comes from.
+  int target_settle_s = 300;
+  // `probe --miner`: a reply is this firmware's only when its firmware text holds this (another
+  // cgminer-style API on the same port may answer the same commands).
+  std::string_view firmware_mark;
 };
 
 // An owner's miner: `miners.<load id>` in the config.
@@ -54,6 +67,11 @@ struct MinerConfig {
   std::optional<double> overheat_c;
   // Set: its load follows the surplus with this power target (the kind must take one).
   std::optional<rules::PowerTarget> target;
+  // What the miner draws at 100 %, for a kind whose target is a percent (target_percent);
+  // `target.rated_w`, else the target's max_w.
+  double rated_w = 0;
+  // How long it has to come within a step of a target: `target.settle_s`, else its kind's.
+  std::chrono::seconds target_settle{0};
 
   friend bool operator==(const MinerConfig&, const MinerConfig&) = default;
 };

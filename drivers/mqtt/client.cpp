@@ -35,11 +35,22 @@ std::string describe_connect_failure(int rc, const std::string& uri) {
     case 5:
       return "not authorised (CONNACK 5): the broker refused these credentials; check mqtt.username, "
              "mqtt.password_file and the broker's password file and ACL";
-    case -1:
-      return tls ? "cannot connect to " + uri +
-                       ": no broker listening, unreachable, or the TLS handshake failed (check mqtt.ca_file against "
-                       "the broker's certificate)"
-                 : "cannot connect to " + uri + ": no broker is listening there, or it is unreachable";
+    case -1: {
+      if (!tls) return "cannot connect to " + uri + ": no broker is listening there, or it is unreachable";
+      // Paho fails the connect with the same code whether no broker answered, the handshake failed
+      // (a certificate the CA did not sign) or, after a handshake that succeeded, the certificate
+      // does not name the host (X509_check_host, then X509_check_ip_asc: paho.mqtt.c
+      // src/SSLSocket.c, SSLSocket_connect). Paho's ssl error callback would tell the handshake's
+      // failure apart, but with Debian 12's paho-mqtt-cpp 1.2 it crashed on a stale pointer to the
+      // connect options' copy (tried 2026-11-26): each cause is named instead, the host's in full.
+      std::string host = uri.substr(6);
+      if (const auto colon = host.rfind(':'); colon != std::string::npos) host.resize(colon);
+      const bool ip = !host.empty() && host.find_first_not_of("0123456789.") == std::string::npos;
+      return "cannot connect to " + uri + ": no broker listening or unreachable, a TLS handshake that failed (check "
+             "mqtt.ca_file against the CA that signed the broker's certificate), or a host name mismatch: the "
+             "broker's certificate does not name " + host + " (shackd checks that it names the host of mqtt.uri" +
+             (ip ? "; for an IP address it needs subjectAltName IP:" + host : std::string()) + ")";
+    }
     default: return "connect failed (paho code " + std::to_string(rc) + ")";
   }
 }

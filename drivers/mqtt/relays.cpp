@@ -1,12 +1,19 @@
 #include "drivers/mqtt/relays.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace drivers::mqtt {
 
 RelayManager::RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, Publish publish)
-    : relays_(std::move(relays)), timing_(timing), publish_(std::move(publish)) {
+    : relays_(std::move(relays)), timing_(timing), publish_(std::move(publish)), power_on_(relays_, publish_) {
   for (const auto& r : relays_) status_[r.id];
+}
+
+const RelayConfig& RelayManager::config(const std::string& id) const {
+  const auto it = std::find_if(relays_.begin(), relays_.end(), [&](const RelayConfig& c) { return c.id == id; });
+  if (it == relays_.end()) throw std::out_of_range("no relay '" + id + "'");
+  return *it;
 }
 
 std::vector<std::string> RelayManager::subscriptions() const {
@@ -15,6 +22,9 @@ std::vector<std::string> RelayManager::subscriptions() const {
     for (auto& s : relay_subscriptions(r)) {
       if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
     }
+  }
+  for (auto& s : power_on_.subscriptions()) {
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
   }
   return out;
 }
@@ -85,10 +95,11 @@ void RelayManager::tick(SteadyTime now) {
     if (*s.desired && r.dead_man.count() > 0) every = std::min(every, rules::Duration(r.dead_man) / 3);
     if (!s.sent_at || now - *s.sent_at >= every) send(r, s, now);
   }
+  power_on_.tick(now);
 }
 
 bool RelayManager::on_message(const std::string& topic, const std::string& payload, SteadyTime now) {
-  bool consumed = false;
+  bool consumed = power_on_.on_message(topic, payload, now);
   for (const auto& r : relays_) {
     const auto o = parse_relay_message(r, topic, payload);
     if (!o) continue;
@@ -103,6 +114,9 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
       // Back from a power cut or a reboot, it is in its power-on state, whatever that is
       // (PowerOnState, a Shelly's default): tell it what is wanted now, not at the next resend.
       if (*o->available && s.desired) s.reassert_due = true;
+      // ... and how it powers up may have changed with it (a web page, a reset): asked again,
+      // by a manager that commands (on_connected asked first; a dry run never does).
+      if (*o->available && power_on_.status(r.id).asked_at) power_on_.ask(r.id, now);
       s.available = o->available;
     }
     if (o->power_w) {
@@ -145,11 +159,13 @@ void RelayManager::on_connected(SteadyTime now) {
     s.reassert_due = false;
     send(r, s, now);
   }
+  power_on_.ask_all(now, true);
 }
 
 std::vector<RelayAlarm> RelayManager::take_alarms() {
   std::vector<RelayAlarm> out;
   out.swap(alarms_);
+  for (auto& a : power_on_.take_alarms()) out.push_back(std::move(a));
   return out;
 }
 

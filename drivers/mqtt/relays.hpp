@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "drivers/mqtt/power_on_watch.hpp"
+#include "drivers/mqtt/relay_alarm.hpp"
 #include "drivers/mqtt/relay_protocol.hpp"
 #include "rules/time.hpp"
 
@@ -45,12 +47,6 @@ struct RelayStatus {
   std::optional<SteadyTime> power_at;
 };
 
-struct RelayAlarm {
-  std::string relay;
-  std::string code;    // relay_unconfirmed | relay_offline | relay_online | relay_confirmed | relay_changed
-  std::string detail;
-};
-
 class RelayManager {
  public:
   // The least time between two commands to one relay when it is put right (a re-assert).
@@ -63,6 +59,7 @@ class RelayManager {
 
   std::vector<std::string> subscriptions() const;
   bool has(const std::string& id) const { return status_.count(id) > 0; }
+  const RelayConfig& config(const std::string& id) const;
 
   // Sends at once when the desired state changes.
   void set_desired(const std::string& id, bool on, SteadyTime now);
@@ -75,6 +72,9 @@ class RelayManager {
   void on_connected(SteadyTime now);
 
   const RelayStatus& status(const std::string& id) const { return status_.at(id); }
+  // How each relay powers up after a cut, as its device last said (asked at each connect, when
+  // it comes back online, and every few hours: power_on_watch.hpp).
+  const PowerOnStatus& power_on(const std::string& id) const { return power_on_.status(id); }
   std::vector<RelayAlarm> take_alarms();
   long long commands_sent() const { return sent_; }
 
@@ -85,6 +85,7 @@ class RelayManager {
   RelayTiming timing_;
   Publish publish_;
   std::map<std::string, RelayStatus> status_;
+  PowerOnWatch power_on_;
   std::vector<RelayAlarm> alarms_;
   int rpc_id_ = 1;
   long long sent_ = 0;

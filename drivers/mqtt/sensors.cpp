@@ -43,7 +43,7 @@ std::optional<double> json_path_value(const nlohmann::json& j, const std::string
   for (std::string part; std::getline(ss, part, '.');) {
     if (at->is_object() && at->contains(part)) {
       at = &(*at)[part];
-    } else if (at->is_array() && !part.empty() && part.find_first_not_of("0123456789") == std::string::npos &&
+    } else if (at->is_array() && !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos &&
                std::stoul(part) < at->size()) {
       at = &(*at)[std::stoul(part)];
     } else {

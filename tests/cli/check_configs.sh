@@ -225,6 +225,43 @@ expect "a relay topic that is not UTF-8" "relays.primary_s21.topic" $'s/topic: p
 expect "a comment that is not UTF-8" "not UTF-8 text (byte 0xE9): save the file as UTF-8" $'1s/$/ caf\xe9/'
 expect "a second YAML document" "a second YAML document ('---'): shackd reads one" $'---\nsite: {name: other}'
 expect "a 5000-byte site name" "site.name (line 3:9): 5000 bytes long: at most 4096" "s/^  name: e2e/  name: $(printf 'x%.0s' {1..5000})/"
+# Issue 48's minor findings, each refused or warned with its rule.
+expect "text after a '...'" "(line 59): text after the end of the YAML document ('...' ends it): shackd would ignore it" \
+  $'...\nsite: {name: other}'
+expect "a NUL in site.name" "site.name (line 3:9): a control character (0x00) at byte 3 of the value: not text" \
+  's/^  name: e2e/  name: "e2\\0e"/'
+expect "the same device twice" "devices.solark: 127.0.0.1:5021 unit 1 is devices.solark_b again: the same device read twice would count its PV and load twice" \
+  's/^  solark:$/  solark_b: {kind: solark, transport: tcp, host: 127.0.0.1, port: 5021, max_charge_a: 150}\n  solark:/'
+printf 'metrics:\n  listen: 0.0.0.0:9466\n' >"$dir/open.txt"
+cat "$dir/good.yaml" "$dir/open.txt" >"$dir/open.yaml"
+out=$("$shackd" check --config "$dir/open.yaml" 2>&1) &&
+  grep -qF "warning: metrics.listen 0.0.0.0:9466 serves the site's figures on every network this machine is on, to anyone" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: metrics.listen 0.0.0.0 without a token is said: $out"; }
+# The database's directory as the service's user sees it: mktemp's is root's, 0700.
+if [[ $(id -u) -eq 0 ]] && id nobody >/dev/null 2>&1; then
+  out=$("$shackd" check --config "$dir/good.yaml" --as nobody 2>&1)
+  [[ $? -eq 78 ]] && grep -qF "database.path '$dir/none.db': $dir is root:root 0700: nobody may not write in it, the user the service runs as" <<<"$out" &&
+    passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check --as nobody on a directory it cannot write: $out"; }
+fi
+
+# A 2 kB YAML alias bomb (nine lists of nine aliases to the list before: 9^9 scalars) is refused
+# at once by check and by run (issue 48: the UTF-8 walk went through aliases and hung both).
+bomb() {
+  printf 'bomb:\n  l0: &l0 ["lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol", "lol lol lol"]\n'
+  for l in 1 2 3 4 5 6 7 8 9; do
+    p="*l$((l - 1))"
+    printf '  l%s: &l%s [%s, %s, %s, %s, %s, %s, %s, %s, %s]\n' "$l" "$l" "$p" "$p" "$p" "$p" "$p" "$p" "$p" "$p" "$p"
+  done
+}
+{ cat "$dir/good.yaml"; bomb; } >"$dir/bomb.yaml"
+out=$(timeout 20 "$shackd" check --config "$dir/bomb.yaml" 2>&1)
+rc=$?
+[[ $rc -eq 78 ]] && grep -qF "expands to more than 100000 values" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check on an alias bomb: exit $rc: $out"; }
+out=$(timeout 20 "$shackd" run --config "$dir/bomb.yaml" 2>&1)
+rc=$?
+[[ $rc -eq 78 ]] && grep -qF "expands to more than 100000 values" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: run on an alias bomb: exit $rc: $out"; }
 out=$("$shackd" check --config "$dir" 2>&1)
 [[ $? -eq 78 ]] && grep -qF "$dir: is a directory, not a config file" <<<"$out" &&
   passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a directory as --config: $out"; }

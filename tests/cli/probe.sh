@@ -44,7 +44,31 @@ check "the newest map" 'grep -qF "# its Modbus map: dbus-modbustcp v1.0.95 or la
 check "the Sol-Ark's values" 'grep -qE "^#   battery 52.25 V, 20.0 °C" <<<"$out"'
 check "the devices: block" 'grep -qE "^    battery_unit: 238$" <<<"$out" && grep -qE "^    charger_units: \[239\]$" <<<"$out" &&
   grep -qE "^    temperature_unit: 24$" <<<"$out"'
+first_out=$out
 
+# A GX that answers as dbus_modbustcp does (0x0A for a register whose service the unit id lacks:
+# mappings.cpp, DataIterator -> getService -> ServiceError; 0x02 for an address the map lacks):
+# a BMS on 225, solar chargers on 226 and 224 (the Cerbo's VE.Direct ports), a VE.Bus Multi on
+# 227, a temperature sensor on 24. Each one found, and the devices: block names every one shackd
+# reads. (A probe that took 0x0A to 259 for "nothing at this unit id" listed 100 and 225 only.)
+start_sim gx --bms-min-cell-c 12 --more-charger-unit 224 --vebus-unit 227 --battery-v 52.3 --internal-ohm 0 --house-w 0
+out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1); rc=$?
+check "probe exits 0 on a GX with every service (exit $rc)" '[[ $rc -eq 0 ]]'
+check "the BMS on 225" 'grep -qE "^#   unit 225: battery \(a BMS\): 52.30 V" <<<"$out"'
+check "both solar chargers, on 224 and 226" 'grep -qE "^#   unit 224: solar charger" <<<"$out" && grep -qE "^#   unit 226: solar charger" <<<"$out"'
+check "the VE.Bus Multi on 227" 'grep -qE "^#   unit 227: VE.Bus inverter/charger \(not read by shackd\): 52.30 V" <<<"$out"'
+check "the temperature sensor on 24" 'grep -qE "^#   unit  24: temperature sensor" <<<"$out"'
+check "the devices: block gives the site each of them" 'grep -qE "^    battery_unit: 225$" <<<"$out" &&
+  grep -qE "^    charger_units: \[224, 226\]$" <<<"$out" && grep -qE "^    temperature_unit: 24$" <<<"$out" &&
+  grep -qE "^    # VE.Bus inverter/charger on unit 227: " <<<"$out"'
+requests=$(sed -nE 's/^# ([0-9]+) requests$/\1/p' <<<"$out")
+# Four services asked at each of the 247 unit ids (the rule judges a read by its first register's
+# service alone), the system once, the found services' details and the map's generation: no more.
+check "one request per service per unit id, and the details ($requests)" '[[ $requests -ge 989 && $requests -le 1010 ]]'
+
+# The daemon's own reads: a battery_unit that is a solar charger's answers 0x0A to the battery's
+# block; `once` says so, once, naming the rule, and reads the rest.
+gx_out=$out
 # probed_config OUT ACTION: probe's whole output (comments and all) in place of the e2e config's
 # devices: section, with ACTION as the charge block.
 probed_config() {
@@ -56,7 +80,17 @@ probed_config() {
         -e "s/  charge_block_action: .*/  charge_block_action: $2/" >"$1"
 }
 
-# The whole output replaces the devices: section of a config: check accepts it.
+out=$(sed 's/^    battery_unit: 225$/    battery_unit: 226/' <<<"$gx_out")
+probed_config "$dir/wrong_unit.yaml" dvcc
+once_out=$("$shackd" once --config "$dir/wrong_unit.yaml" --sensor-wait-s 0 2>&1)
+out="$once_out"
+check "once: a battery_unit without a battery service is said (once a block), with the rule" \
+  'grep -qE "^[0-9:]+ warn: victron battery: unit 226 registers 259\+[0-9]+: exception: 0x0A gateway path unavailable \(no service of that kind at this unit id\); this unit id has no service of that kind" <<<"$once_out" &&
+   [[ $(grep -c "no service of that kind (a wrong unit id" <<<"$once_out") -eq 2 ]]'
+
+# The whole output (of the first site's probe) replaces the devices: section of a config: check
+# accepts it.
+out=$first_out
 probed_config "$dir/probed.yaml" dvcc
 check_out=$("$shackd" check --config "$dir/probed.yaml" 2>&1); rc=$?
 out="$check_out"
@@ -113,11 +147,50 @@ for _ in $(seq 50); do
   out=$("$shackd" probe --miner "127.0.0.1:$lport" --timeout-ms 300 2>&1) && break
   sleep 0.1
 done
-check "the LuxOS miner found once powered, mining" \
-  'grep -qE "^# LuxOS \(Luxor firmware\) on port $lport: LUXminer 2026.11.1-sim, mining, [0-9]+ W" <<<"$out"'
+check "the LuxOS miner found once powered, mining, its power targets from atm" \
+  'grep -qE "^# LuxOS \(Luxor firmware\) on port $lport: LUXminer 2026.11.1-sim, mining, [0-9]+ W" <<<"$out" &&
+   grep -qxF "# its power targets: 800-3600 W (now 3250 W)" <<<"$out"'
 out=$(SHACKD_MINER_PASSWORD=sim-secret "$shackd" probe --miner "127.0.0.1:$bport" --timeout-ms 300 2>&1); rc=$?
 check "the Braiins OS miner found over HTTP, with its target range (exit $rc)" \
   '[[ $rc -eq 0 ]] && grep -qxF "# its power targets: 800-3600 W (default 3000 W)" <<<"$out"'
+
+# Whatsminer API v3 (4433-style, length-framed) and API v2 (bare JSON on 4028) told apart, each
+# with its rated power; the block, its target uncommented on the dump load (which runs on the
+# surplus), is accepted by check.
+start_sim whatsminers --load primary=3400 --miner primary=whatsminer:0 --load dump=3300 --miner dump=whatsminer_v2:0 --miner-boot-s 1
+w3port=$(sed -nE 's/^ready .* miner.primary=127.0.0.1:([0-9]+).*/\1/p' "$dir/whatsminers.out")
+w2port=$(sed -nE 's/^ready .* miner.dump=127.0.0.1:([0-9]+).*/\1/p' "$dir/whatsminers.out")
+echo "load primary on" >&"$fd"
+echo "load dump on" >&"$fd"
+for _ in $(seq 50); do
+  out=$("$shackd" probe --miner "127.0.0.1:$w2port" --timeout-ms 300 2>&1) && break
+  sleep 0.1
+done
+check "Whatsminer API v2 named, with its rated power" \
+  'grep -qE "^# Whatsminer \(btminer API v2\) on port $w2port: Whatsminer API v2 2.0.5, firmware 20230911.22.REL, mining" <<<"$out" &&
+   grep -qxF "# its power targets: 0-100 % of 3300 W (its power limit as it reports it)" <<<"$out" &&
+   grep -qxF "    kind: whatsminer_v2" <<<"$out"'
+# miner_config OUT: the e2e config and probe's miners: block for the dump load, its target on.
+miner_config() {
+  {
+    sed -e "s|\${DB}|$dir/none.db|" -e 's|\${MQTT_PORT}|1883|' -e 's|\${VICTRON_PORT}|502|' -e 's|\${SOLARK_PORT}|503|' \
+      "$src/tests/e2e/e2e.yaml"
+    sed -e 's/your_relay_id/dump_s19_1/' -e 's/CHANGE-ME/changed-pw/' -e 's/^    # target:/    target:/' <<<"$out"
+  } >"$1"
+}
+miner_config "$dir/v2.yaml"
+check_out=$("$shackd" check --config "$dir/v2.yaml" 2>&1); rc=$?
+out="$check_out"
+check "check accepts the Whatsminer v2 block with its target (exit $rc)" '[[ $rc -eq 0 ]] && grep -q "^    target: {min_w: 1100, max_w: 3300, step_w: 100, rated_w: 3300}" "$dir/v2.yaml"'
+out=$("$shackd" probe --miner "127.0.0.1:$w3port" --timeout-ms 300 2>&1); rc=$?
+check "Whatsminer API v3 named, with its rated power (exit $rc)" \
+  '[[ $rc -eq 0 ]] && grep -qE "^# Whatsminer \(btminer API v3\) on port $w3port: Whatsminer API v3, mining" <<<"$out" &&
+   grep -qxF "# its power targets: 0-100 % of 3400 W (its power limit as it reports it)" <<<"$out" &&
+   grep -qxF "    kind: whatsminer" <<<"$out" && grep -qxF "    port: $w3port" <<<"$out"'
+miner_config "$dir/v3.yaml"
+check_out=$("$shackd" check --config "$dir/v3.yaml" 2>&1); rc=$?
+out="$check_out"
+check "check accepts the Whatsminer v3 block with its target (exit $rc)" '[[ $rc -eq 0 ]]'
 
 # Nothing there: a clear line and exit 69, quickly (a refused connection is not retried).
 out=$(timeout 20 "$shackd" probe --victron 127.0.0.1:1 --timeout-ms 200 2>&1); rc=$?

@@ -86,6 +86,16 @@ sqlite3 "$db" "UPDATE schema_migrations SET sha256 = printf('%064d', 0) WHERE ve
 expect "an edited ledger refuses" 78 "was applied with sha256 000000000000" -- "$shackd" db check --db "$db"
 expect "and migrate refuses too" 78 "an applied migration must never change" -- "$shackd" migrate --db "$db"
 
+# A table dropped, or an index added, outside shackd: db check passed (issue 48).
+"$shackd" migrate --db "$dir/dropped.db" >/dev/null
+sqlite3 "$dir/dropped.db" "DROP TABLE telemetry_zone"
+expect "a dropped table" 78 "schema: table telemetry_zone is missing \(dropped outside shackd\?\)" \
+  -- "$shackd" db check --db "$dir/dropped.db"
+"$shackd" migrate --db "$dir/extra.db" >/dev/null
+sqlite3 "$dir/extra.db" "CREATE INDEX mine ON events (kind)"
+expect "an index of someone else's" 78 "schema: index mine is not one the migrations make" \
+  -- "$shackd" db check --db "$dir/extra.db"
+
 head -c 8192 /dev/urandom >"$dir/junk.db"
 expect "a corrupt file" 65 "not a database" -- "$shackd" db check --db "$dir/junk.db"
 

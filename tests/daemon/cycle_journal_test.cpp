@@ -10,7 +10,7 @@
 using namespace std::chrono_literals;
 
 namespace {
-const rules::SteadyTime kNow = rules::SteadyTime{} + 1000h + 123ms;
+const rules::SteadyTime kJournalNow = rules::SteadyTime{} + 1000h + 123ms;
 constexpr std::int64_t kMinute = 1795352400;  // 2026-11-22T13:00:00Z
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
@@ -18,18 +18,18 @@ bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; 
 
 TEST_CASE("a cycle reads back with its values, ages, local minute, zones and overrides") {
   rules::Snapshot s;
-  s.now = kNow;
+  s.now = kJournalNow;
   s.local_minute_of_day = 300;
-  s.battery_v = {{"battery_monitor", "the monitor", rules::Reading{52.37, kNow - 182ms}},
+  s.battery_v = {{"battery_monitor", "the monitor", rules::Reading{52.37, kJournalNow - 182ms}},
                  {"gx_system", "the GX", std::nullopt},
                  // not a round number: 0.30000000000000004
-                 {"solark", "the inverter", rules::Reading{0.1 + 0.2, kNow - 4s}}};
-  s.battery_temp_c = {{"bms_min_cell", "the BMS", rules::Reading{-2.5, kNow - 1s}}, {"battery_monitor", "x", std::nullopt}};
-  s.battery_a = rules::Reading{-10.1, kNow};
-  s.pv_w = rules::Reading{6387, kNow - 31s};  // older than the staleness limit: the age says so
+                 {"solark", "the inverter", rules::Reading{0.1 + 0.2, kJournalNow - 4s}}};
+  s.battery_temp_c = {{"bms_min_cell", "the BMS", rules::Reading{-2.5, kJournalNow - 1s}}, {"battery_monitor", "x", std::nullopt}};
+  s.battery_a = rules::Reading{-10.1, kJournalNow};
+  s.pv_w = rules::Reading{6387, kJournalNow - 31s};  // older than the staleness limit: the age says so
   s.pv_w_partial = true;                      // and a lower bound: a part of the sum was missing
-  s.zone_temp_c = {rules::Reading{-6.0, kNow - 2s}, std::nullopt};
-  s.chargers_limiting = rules::Reading{1, kNow - 700ms};
+  s.zone_temp_c = {rules::Reading{-6.0, kJournalNow - 2s}, std::nullopt};
+  s.chargers_limiting = rules::Reading{1, kJournalNow - 700ms};
   const std::vector<shackd::JournalOverride> ov = {{"miner:Dump Load S19 #1", rules::OverrideMode::off, 3'600'000},
                                                    {"heater:Main Room", rules::OverrideMode::on, std::nullopt}};
   const std::string text = shackd::journal_header({"Heat Room", "Main Room"}, {"battery_monitor", "gx_system", "solark"},
@@ -86,7 +86,7 @@ TEST_CASE("the chargers' word: missing before it was journaled, an unknown input
   shackd::read_journal_minute(
       kMinute, "Z\nV\tv\nT\nC\t5\t1000\t60\t52.1@0\t-3@0\t800@0\t300@0\tminer:A=off:-\n", out);
   REQUIRE(out.size() == 1);
-  CHECK_FALSE(out[0].snapshot(kNow, {}).chargers_limiting);
+  CHECK_FALSE(out[0].snapshot(kJournalNow, {}).chargers_limiting);
   REQUIRE(out[0].overrides.size() == 1);
   // A newer journal with an input this build does not know, before the chargers' word.
   out.clear();
@@ -94,7 +94,7 @@ TEST_CASE("the chargers' word: missing before it was journaled, an unknown input
       kMinute, "Z\nV\tv\nT\nX\tpv_available_w\tchargers_limiting\nC\t5\t1000\t60\t52.1@0\t-3@0\t800@0\t300@0\t9000@0\t0@20\n",
       out);
   REQUIRE(out.size() == 1);
-  const auto snap = out[0].snapshot(kNow, {});
+  const auto snap = out[0].snapshot(kJournalNow, {});
   REQUIRE(snap.chargers_limiting);
   CHECK(snap.chargers_limiting->value == 0);
   CHECK(out[0].overrides.empty());
@@ -106,10 +106,10 @@ TEST_CASE("the chargers' word: missing before it was journaled, an unknown input
 
 TEST_CASE("a clock not yet trusted and a zone change within a minute") {
   rules::Snapshot s;
-  s.now = kNow;
-  s.zone_temp_c = {rules::Reading{20, kNow}};
+  s.now = kJournalNow;
+  s.zone_temp_c = {rules::Reading{20, kJournalNow}};
   rules::Snapshot reloaded = s;  // a reload added zone B before A
-  reloaded.zone_temp_c = {rules::Reading{30, kNow}, rules::Reading{20, kNow}};
+  reloaded.zone_temp_c = {rules::Reading{30, kJournalNow}, rules::Reading{20, kJournalNow}};
   const std::string text = shackd::journal_header({"A"}, {}, {}) + "\n" + shackd::journal_cycle_line(s, kMinute * 1000, {}) +
                            "\n" + shackd::journal_header({"B", "A"}, {}, {}) + "\n" +
                            shackd::journal_cycle_line(reloaded, kMinute * 1000 + 2000, {}) + "\n";
@@ -119,7 +119,7 @@ TEST_CASE("a clock not yet trusted and a zone change within a minute") {
   CHECK_FALSE(out[0].local_minute_of_day);
   CHECK_FALSE(out[0].started);
   CHECK(out[1].zones == std::vector<std::string>{"B", "A"});
-  CHECK(out[1].snapshot(kNow, {"A", "B"}).zone_temp_c[1]->value == 30);
+  CHECK(out[1].snapshot(kJournalNow, {"A", "B"}).zone_temp_c[1]->value == 30);
 }
 
 TEST_CASE("a minute written before sources were ranked reads with the old layout") {
@@ -128,7 +128,7 @@ TEST_CASE("a minute written before sources were ranked reads with the old layout
   std::vector<shackd::JournalCycle> out;
   shackd::read_journal_minute(kMinute, text, out);
   REQUIRE(out.size() == 1);
-  const auto snap = out[0].snapshot(kNow, {"A"});
+  const auto snap = out[0].snapshot(kJournalNow, {"A"});
   REQUIRE(snap.battery_v.size() == 3);
   CHECK(snap.battery_v[0].reading->value == 52.1);
   CHECK_FALSE(snap.battery_v[1].reading);
@@ -161,30 +161,56 @@ TEST_CASE("a damaged journal is refused with the minute and line, not misread") 
 
 TEST_CASE("a miner's own measured draw, its hottest sensor and its limit read back by its name, bit for bit, for the replay") {
   rules::Snapshot s;
-  s.now = kNow;
-  s.battery_v = {{"v", "v", rules::Reading{55.5, kNow}}};
-  s.miner_w = {std::nullopt, rules::Reading{2412.75, kNow - 4s}};
-  s.miner_temp_c = {std::nullopt, rules::Reading{88.25, kNow - 4s}};
+  s.now = kJournalNow;
+  s.battery_v = {{"v", "v", rules::Reading{55.5, kJournalNow}}};
+  s.miner_w = {std::nullopt, rules::Reading{2412.75, kJournalNow - 4s}};
+  s.miner_temp_c = {std::nullopt, rules::Reading{88.25, kJournalNow - 4s}};
   s.miner_temp_limit_c = {std::nullopt, 90.0};
   const std::string text = shackd::journal_header({}, {"v"}, {}, {"Dump Load S19 #1"}) + "\n" +
                            shackd::journal_cycle_line(s, 5000, {}, {1}) + "\n";
   CHECK(text.find("X\tchargers_limiting\tminer_w:Dump Load S19 #1\tminer_temp_c:Dump Load S19 #1\t"
-                  "miner_temp_limit_c:Dump Load S19 #1\n") != std::string::npos);
+                  "miner_temp_limit_c:Dump Load S19 #1\tminer_powered:Dump Load S19 #1\t"
+                  "miner_target_ignored:Dump Load S19 #1\n") != std::string::npos);
   std::vector<shackd::JournalCycle> out;
   shackd::read_journal_minute(kMinute, text, out);
   REQUIRE(out.size() == 1);
   // The replay's profiles may order the miners differently: matched by name.
-  const auto snap = out[0].snapshot(kNow, {}, {"Primary S21+", "Dump Load S19 #1"});
+  const auto snap = out[0].snapshot(kJournalNow, {}, {"Primary S21+", "Dump Load S19 #1"});
   REQUIRE(snap.miner_w.size() == 2);
   CHECK_FALSE(snap.miner_w[0]);
   REQUIRE(snap.miner_w[1]);
   CHECK(same_bits(snap.miner_w[1]->value, 2412.75));
-  CHECK(kNow - snap.miner_w[1]->as_of == 4s);
+  CHECK(kJournalNow - snap.miner_w[1]->as_of == 4s);
   REQUIRE(snap.miner_temp_c.size() == 2);
   REQUIRE(snap.miner_temp_c[1]);
   CHECK(same_bits(snap.miner_temp_c[1]->value, 88.25));
-  CHECK(kNow - snap.miner_temp_c[1]->as_of == 4s);
+  CHECK(kJournalNow - snap.miner_temp_c[1]->as_of == 4s);
   REQUIRE(snap.miner_temp_limit_c.size() == 2);
   CHECK_FALSE(snap.miner_temp_limit_c[0]);
   CHECK(snap.miner_temp_limit_c[1] == 90.0);
+}
+
+TEST_CASE("a miner's relay still on after a stop, and a target it ignores, read back for the replay; older minutes read as neither") {
+  rules::Snapshot s;
+  s.now = kNow;
+  s.battery_v = {{"v", "v", rules::Reading{55.5, kNow}}};
+  s.miner_powered = {false, true};
+  s.miner_target_ignored = {false, true};
+  const std::string text = shackd::journal_header({}, {"v"}, {}, {"Dump Load S19 #1"}) + "\n" +
+                           shackd::journal_cycle_line(s, 5000, {}, {1}) + "\n";
+  std::vector<shackd::JournalCycle> out;
+  shackd::read_journal_minute(kMinute, text, out);
+  REQUIRE(out.size() == 1);
+  const auto snap = out[0].snapshot(kNow, {}, {"Primary S21+", "Dump Load S19 #1"});
+  CHECK(snap.miner_powered == std::vector<bool>{false, true});
+  CHECK(snap.miner_target_ignored == std::vector<bool>{false, true});
+  // A minute written before they were journaled: its X line names only the first three.
+  const std::string older = "V\tv\nX\tchargers_limiting\tminer_w:Dump Load S19 #1\tminer_temp_c:Dump Load S19 #1\t"
+                            "miner_temp_limit_c:Dump Load S19 #1\nC\t5000\t1\t-\t55.5@0\t-\t-\t-\t-\t-\t-\t-\t-\n";
+  out.clear();
+  shackd::read_journal_minute(kMinute, older, out);
+  REQUIRE(out.size() == 1);
+  const auto old_snap = out[0].snapshot(kNow, {}, {"Dump Load S19 #1"});
+  CHECK(old_snap.miner_powered == std::vector<bool>{false});
+  CHECK(old_snap.miner_target_ignored == std::vector<bool>{false});
 }

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/energy.hpp"
 
@@ -12,23 +14,23 @@ using shackd::Draw;
 using shackd::EnergyMeter;
 
 namespace {
-const rules::SteadyTime kT0 = rules::SteadyTime{} + 1000h;
+const rules::SteadyTime kEnergyT0 = rules::SteadyTime{} + 1000h;
 Draw miner(bool on, std::optional<double> metered = std::nullopt) { return {"miner:Dump", on, metered, 3250}; }
 Draw fan(bool on) { return {"fan:Heat Room", on, std::nullopt, 0}; }
 }  // namespace
 
 TEST_CASE("rated, metered and unrated draws, each counted as the load was over the interval") {
   EnergyMeter m;
-  CHECK_FALSE(m.tick("2026-11-23", kT0, {miner(true), fan(true)}));
+  CHECK_FALSE(m.tick("2026-11-23", kEnergyT0, {miner(true), fan(true)}));
   // An hour in 2 s cycles: the miner on its rating, the fan with no rating.
-  for (int i = 1; i <= 1800; ++i) m.tick("2026-11-23", kT0 + i * 2s, {miner(true), fan(true)});
+  for (int i = 1; i <= 1800; ++i) m.tick("2026-11-23", kEnergyT0 + i * 2s, {miner(true), fan(true)});
   CHECK(m.totals().at("miner:Dump").wh == doctest::Approx(3250));
   CHECK(m.totals().at("miner:Dump").on_s == doctest::Approx(3600));
   CHECK(m.totals().at("miner:Dump").metered_s == 0);
   CHECK(m.totals().at("fan:Heat Room").wh == 0);
   CHECK(m.totals().at("fan:Heat Room").unrated_s == doctest::Approx(3600));
   // Its relay meters 3100 W: half an hour of it. The state of the cycle before is what counts.
-  const auto t1 = kT0 + 3600s;
+  const auto t1 = kEnergyT0 + 3600s;
   for (int i = 0; i < 900; ++i) m.tick("2026-11-23", t1 + i * 2s, {miner(true, 3100.0), fan(false)});
   m.tick("2026-11-23", t1 + 1800s, {miner(false), fan(false)});
   CHECK(m.totals().at("miner:Dump").wh == doctest::Approx(3250 + 1550));
@@ -39,25 +41,38 @@ TEST_CASE("rated, metered and unrated draws, each counted as the load was over t
   CHECK(m.totals().at("miner:Dump").on_s == doctest::Approx(5400));
 }
 
+// Issue 48: a miner's API said -50 W; the day's energy went negative and load_energy's CHECK failed
+// every store write after it. A meter's word no load can draw is no word: the rating counts.
+TEST_CASE("a metered draw that is negative, NaN or absurd counts as the rating, never below 0") {
+  EnergyMeter m;
+  m.tick("2026-11-23", kEnergyT0, {miner(true, -50.0)});
+  for (int i = 1; i <= 1800; ++i) {
+    const double lie = i % 3 == 0 ? -1e9 : (i % 3 == 1 ? std::nan("") : 1e308);
+    m.tick("2026-11-23", kEnergyT0 + i * 2s, {miner(true, lie)});
+  }
+  CHECK(m.totals().at("miner:Dump").wh == doctest::Approx(3250));  // an hour on its rating
+  CHECK(m.totals().at("miner:Dump").metered_s == 0);
+}
+
 TEST_CASE("a gap longer than a minute (a stopped process, a suspended Pi) is not charged") {
   EnergyMeter m;
-  m.tick("2026-11-23", kT0, {miner(true)});
-  m.tick("2026-11-23", kT0 + 10min, {miner(true)});
+  m.tick("2026-11-23", kEnergyT0, {miner(true)});
+  m.tick("2026-11-23", kEnergyT0 + 10min, {miner(true)});
   CHECK(m.totals().at("miner:Dump").on_s == 0);
-  m.tick("2026-11-23", kT0 + 10min + 30s, {miner(true)});
+  m.tick("2026-11-23", kEnergyT0 + 10min + 30s, {miner(true)});
   CHECK(m.totals().at("miner:Dump").on_s == doctest::Approx(30));
   // A clock that stands still or goes back charges nothing either.
-  m.tick("2026-11-23", kT0 + 10min + 30s, {miner(true)});
+  m.tick("2026-11-23", kEnergyT0 + 10min + 30s, {miner(true)});
   CHECK(m.totals().at("miner:Dump").on_s == doctest::Approx(30));
 }
 
 TEST_CASE("a restart carries the day on; midnight hands the day over and starts from zero") {
   EnergyMeter m;
   m.restore("2026-11-23", {{"miner:Dump", shackd::LoadEnergy{1000, 1200, 0, 0}}});
-  m.tick("2026-11-23", kT0, {miner(true)});
-  m.tick("2026-11-23", kT0 + 36s, {miner(true)});
+  m.tick("2026-11-23", kEnergyT0, {miner(true)});
+  m.tick("2026-11-23", kEnergyT0 + 36s, {miner(true)});
   CHECK(m.totals().at("miner:Dump").wh == doctest::Approx(1032.5));
-  const auto done = m.tick("2026-11-24", kT0 + 72s, {miner(true), fan(false)});
+  const auto done = m.tick("2026-11-24", kEnergyT0 + 72s, {miner(true), fan(false)});
   REQUIRE(done);
   CHECK(done->day == "2026-11-23");
   CHECK(done->totals.at("miner:Dump").wh == doctest::Approx(1065));  // the last cycle went to the old day
@@ -67,7 +82,7 @@ TEST_CASE("a restart carries the day on; midnight hands the day over and starts 
   // A restored day that is not today is not today's.
   EnergyMeter r;
   r.restore("2026-11-22", {{"miner:Dump", shackd::LoadEnergy{5000, 1, 0, 0}}});
-  const auto old = r.tick("2026-11-23", kT0, {miner(false)});
+  const auto old = r.tick("2026-11-23", kEnergyT0, {miner(false)});
   REQUIRE(old);
   CHECK(old->day == "2026-11-22");
   CHECK(r.totals().at("miner:Dump").wh == 0);
@@ -101,9 +116,9 @@ TEST_CASE("the site's flows: PV, and the battery's power split into charged and 
   using shackd::kBatteryOutFlow;
   using shackd::kPvFlow;
   rules::Snapshot s;
-  s.now = kT0;
-  s.pv_w = rules::Reading{4200, kT0 - 2s};
-  s.battery_a = rules::Reading{-20, kT0 - 2s};  // discharging
+  s.now = kEnergyT0;
+  s.pv_w = rules::Reading{4200, kEnergyT0 - 2s};
+  s.battery_a = rules::Reading{-20, kEnergyT0 - 2s};  // discharging
   auto flows = shackd::site_flows(s, 52.0, 30s);
   REQUIRE(flows.size() == 3);
   CHECK(flows[0].load_id == kPvFlow);
@@ -112,7 +127,7 @@ TEST_CASE("the site's flows: PV, and the battery's power split into charged and 
   CHECK(flows[1].metered_w == 0);
   CHECK(flows[2].load_id == kBatteryOutFlow);
   CHECK(flows[2].metered_w == doctest::Approx(1040));
-  s.battery_a = rules::Reading{30, kT0 - 2s};
+  s.battery_a = rules::Reading{30, kEnergyT0 - 2s};
   flows = shackd::site_flows(s, 52.0, 30s);
   CHECK(flows[1].metered_w == doctest::Approx(1560));
   CHECK(flows[2].metered_w == 0);
@@ -120,8 +135,8 @@ TEST_CASE("the site's flows: PV, and the battery's power split into charged and 
   flows = shackd::site_flows(s, std::nullopt, 30s);
   CHECK_FALSE(flows[1].metered_w);
   CHECK_FALSE(flows[2].metered_w);
-  s.battery_a->as_of = kT0 - 31s;
-  s.pv_w = rules::Reading{-3, kT0};  // a meter's noise at night
+  s.battery_a->as_of = kEnergyT0 - 31s;
+  s.pv_w = rules::Reading{-3, kEnergyT0};  // a meter's noise at night
   flows = shackd::site_flows(s, 52.0, 30s);
   CHECK_FALSE(flows[1].metered_w);
   CHECK(flows[0].metered_w == 0);
@@ -131,8 +146,8 @@ TEST_CASE("the site's flows: PV, and the battery's power split into charged and 
   // Counted by the meter beside the loads: an hour at 4200 W, then an hour unknown.
   EnergyMeter m;
   const Draw pv{kPvFlow, true, 4200.0, 0}, unknown{kPvFlow, true, std::nullopt, 0};
-  for (int i = 0; i < 1800; ++i) m.tick("2026-11-23", kT0 + i * 2s, {pv});
-  for (int i = 0; i <= 1800; ++i) m.tick("2026-11-23", kT0 + 3600s + i * 2s, {unknown});
+  for (int i = 0; i < 1800; ++i) m.tick("2026-11-23", kEnergyT0 + i * 2s, {pv});
+  for (int i = 0; i <= 1800; ++i) m.tick("2026-11-23", kEnergyT0 + 3600s + i * 2s, {unknown});
   const auto& e = m.totals().at(kPvFlow);
   CHECK(e.wh == doctest::Approx(4200));
   CHECK(e.metered_s == doctest::Approx(3600));

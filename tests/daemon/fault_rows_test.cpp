@@ -13,6 +13,7 @@
 #include "daemon/store/sqlite.hpp"
 #include "daemon/system/signals.hpp"
 #include "tests/support/fake_site.hpp"
+#include "tests/support/lookups.hpp"
 
 using test::FakeSite;
 
@@ -60,9 +61,7 @@ bool run_until(FakeSite& s, Tasmota& t, int cycles, Done done) {
 
 long count(const std::vector<std::string>& v, const std::string& x) { return std::count(v.begin(), v.end(), x); }
 
-bool any_contains(const std::vector<std::string>& v, const std::string& text) {
-  return std::any_of(v.begin(), v.end(), [&](const auto& p) { return p.find(text) != std::string::npos; });
-}
+using test::any_contains;
 
 // The events stored in the site's real database whose detail starts with `prefix`.
 std::int64_t stored_events(const FakeSite& s, const std::string& prefix) {

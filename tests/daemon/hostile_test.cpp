@@ -173,3 +173,53 @@ TEST_CASE("a load is addressed by its id or by its name as a topic can spell it"
   CHECK(override_of("primary-s21") == "override primary_s21");     // the id, hyphenated
   CHECK(override_of("dump") == "override_rejected ");
 }
+
+// Issue 48: a store that could not write sent a store_error alarm every cycle (3,600 an hour onto a
+// fleet's bridge). Now one when it starts, and one end with the count when a write goes through.
+TEST_CASE("a database that cannot be written is one alarm and one end with the count, not an event a cycle") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  shackd::db::Db other((s.dir / "shackd.db").string());
+  other.exec("BEGIN EXCLUSIVE");  // another writer holds the lock: every flush fails (busy)
+  const std::size_t from = s.broker.published.size();
+  s.broker.message("shack/load/primary_s21/mode/set", "off");  // an event, queued for the store
+  s.cycles(8);
+  const auto count = [&](const std::string& text) {
+    int n = 0;
+    for (const auto& e : s.broker.payloads("shack/event", from)) n += e.find(text) != std::string::npos;
+    return n;
+  };
+  CHECK(count("store_error") == 1);
+  other.exec("ROLLBACK");
+  // The recorder's thread writes after a cycle, the next cycle tells what it said, and the events
+  // outbox sends it on the one after (issue 44).
+  s.cycles(3);
+  CHECK(count("store_error: cleared: writing again after") == 1);
+  CHECK(count("store_error") == 2);
+  // What waited is written.
+  CHECK(other.scalar_int("SELECT count(*) FROM events WHERE kind = 'override'") >= 1);
+}
+
+// Issue 49: a device whose identity changed (another device behind the address) is an alarm naming
+// both types, raised once and cleared once, as the devices' own alarms are.
+TEST_CASE("a device's identity alarm is a device alarm: raised once, named, cleared when it fits again") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  const std::size_t from = s.broker.published.size();
+  s.gx->identity_alarms = {{"system", "device type changed from 0x0003 (one) to 0x0005 (another): nothing is read", false}};
+  s.cycles(3);
+  s.gx->identity_alarms.clear();
+  s.cycles(2);
+  std::vector<nlohmann::json> seen;
+  for (const auto& e : s.broker.payloads("shack/event", from)) {
+    if (e.find("device_type") != std::string::npos) seen.push_back(nlohmann::json::parse(e));
+  }
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0]["kind"] == "alarm");
+  CHECK(seen[0]["detail"] ==
+        "victron system.device_type: device type changed from 0x0003 (one) to 0x0005 (another): nothing is read");
+  CHECK(seen[1]["kind"] == "alarm_end");
+  CHECK(seen[1]["detail"].get<std::string>().ends_with(" cleared"));
+}

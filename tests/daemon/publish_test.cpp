@@ -6,12 +6,16 @@
 
 #include <set>
 
+#include "daemon/cli/relay_power_on.hpp"
 #include "daemon/devices/device_alarms.hpp"
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
+#include "daemon/system/host_health.hpp"
+#include "drivers/mqtt/power_on_watch.hpp"
 #include "rules/decide.hpp"
+#include "rules/host_health.hpp"
 
-using nlohmann::json;
+using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
@@ -243,8 +247,9 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
                                             "{{ value_json.power_target_w }}", "{{ value_json.state }}"});
   CHECK(energy == 6 + 3);
   CHECK(reasons == 1 + 6);
-  CHECK(binary == 6 + 3 + 2);  // relays, charge block + alarm + device alarm, a problem per device
-  CHECK(problems == 3 + 2);
+  // relays and their power-on behaviour, charge block + alarm + device alarm, a problem per device
+  CHECK(binary == 6 + 6 + 3 + 2);
+  CHECK(problems == 6 + 3 + 2);
   CHECK(selects == 6);
   CHECK(expiring == 8 + 1 + 2 + 6);  // everything read from shack/state, and the miner's word
   CHECK(shackd::slug("Dump Load S19 #1") == "dump_load_s19_1");
@@ -352,4 +357,85 @@ TEST_CASE("names with quotes, backslashes and control characters stay valid JSON
   CHECK(st["battery_v"].is_null());
   const json dec = json::parse(shackd::decision_json(d, shackd::load_refs(p)));
   CHECK(dec["loads"][4]["name"] == "Shed \"B\" \\ east\n\t\x01 fan");
+}
+
+// The controller's own health (issue 47): an entity for each thing the machine says, valid for
+// Home Assistant, each reading shack/host; none where the machine says nothing (a PC's only one is
+// its write rate).
+TEST_CASE("Home Assistant discovery: the controller's health entities, each only where the machine has it") {
+  const auto p = shack();
+  shackd::DiscoveryOptions o{.prefix = "shack",
+                             .discovery_prefix = "homeassistant",
+                             .node_id = "shackd",
+                             .site_name = "Solar Shack",
+                             .version = "0.1.0",
+                             .expire_after_s = 30,
+                             .devices = {},
+                             .settings = {},
+                             .miners = {},
+                             .host = {.flags = true, .temperature = true, .storage = true, .writes = true}};
+  const auto count_host = [&](const shackd::DiscoveryOptions& opts) {
+    std::set<std::string> objects;
+    for (const auto& m : shackd::discovery_messages(p, shackd::load_refs(p), opts)) {
+      const json c = json::parse(m.payload);
+      if (c["state_topic"] != "shack/host") continue;
+      const std::string component = m.topic.substr(14, m.topic.find('/', 14) - 14);
+      CAPTURE(m.topic);
+      check_ha_rules(component, c, opts);
+      if (component == "binary_sensor") {
+        CHECK(c["device_class"] == "problem");
+        // The template reads the alarm's code from the published list.
+        const std::string tpl = c["value_template"].get<std::string>();
+        CHECK(tpl.find("in value_json.alarms") != std::string::npos);
+      }
+      objects.insert(c["unique_id"].get<std::string>());
+    }
+    return objects;
+  };
+  const auto all = count_host(o);
+  CHECK(all == std::set<std::string>{"shackd_controller_under_voltage", "shackd_controller_throttled", "shackd_controller_hot",
+                                     "shackd_controller_temperature", "shackd_controller_storage_worn",
+                                     "shackd_controller_heavy_writes", "shackd_controller_write_rate"});
+  // Each alarm the rules raise has its problem entity, named as its code.
+  for (std::size_t i = 0; i < rules::kHostAlarms; ++i) {
+    CHECK(all.count(std::string("shackd_") + rules::host_alarm_name(static_cast<rules::HostAlarm>(i))) == 1);
+  }
+  o.host = {.flags = false, .temperature = false, .storage = false, .writes = true};  // a PC
+  CHECK(count_host(o) == std::set<std::string>{"shackd_controller_heavy_writes", "shackd_controller_write_rate"});
+  o.host = {};
+  CHECK(count_host(o).empty());
+}
+
+// What `status` makes of the retained power_on and host documents (daemon/cli/relay_power_on.hpp,
+// daemon/system/host_health.hpp): a warning with the fix for a relay that comes back ON, nothing
+// for one that stays off or has not answered yet; whatever a client left retained never crashes it.
+TEST_CASE("status lines from the published power-on and host documents; hostile ones give nothing") {
+  drivers::mqtt::RelayConfig r;
+  r.id = "primary_s21";
+  r.protocol = drivers::mqtt::RelayProtocol::tasmota;
+  r.topic = "miner1";
+  drivers::mqtt::PowerOnStatus st;
+  CHECK(shackd::power_on_status_lines("Primary S21+", "primary_s21", drivers::mqtt::power_on_json(r, st)).empty());  // asking
+  st.state = drivers::mqtt::tasmota_power_on(3);
+  const auto lines = shackd::power_on_status_lines("Primary S21+", "primary_s21", drivers::mqtt::power_on_json(r, st));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].starts_with("WARNING relay primary_s21 (Primary S21+): comes back ON by itself after a power cut: "));
+  CHECK(lines[0].find("`shackd relays power-on-off` sets it to stay OFF (PowerOnState 0") != std::string::npos);
+  st.state = drivers::mqtt::tasmota_power_on(0);
+  CHECK(shackd::power_on_status_lines("Primary S21+", "primary_s21", drivers::mqtt::power_on_json(r, st)).empty());
+  r.protocol = drivers::mqtt::RelayProtocol::esphome;
+  drivers::mqtt::PowerOnStatus esp;
+  esp.unreadable = drivers::mqtt::power_on_unreadable(r);
+  const auto note = shackd::power_on_status_lines("Fan", "fan", drivers::mqtt::power_on_json(r, esp));
+  REQUIRE(note.size() == 1);
+  CHECK(note[0].starts_with("note: relay fan (Fan): power-on state not readable: ESPHome"));
+  for (const char* hostile : {"", "not json", "[]", "{\"risk\":7,\"text\":[1]}", "{\"risk\":\"on\"}", "\xff\xfe",
+                              "{\"risk\":\"on\",\"text\":\"\\ud800\"}"}) {
+    CAPTURE(hostile);
+    CHECK(shackd::power_on_status_lines("x", "x", hostile).size() <= 1);
+    CHECK(shackd::host_status_lines(hostile).empty());
+  }
+  CHECK(shackd::host_status_lines(R"({"soc_temp_c":86.0,"under_voltage":true,"throttled":true,"shedding":true,"alarms":["controller_hot"]})") ==
+        std::vector<std::string>{"controller: 86.0 °C, UNDER-VOLTAGE, THROTTLED, LOADS SHED for its heat; ALARM controller_hot"});
+  CHECK(shackd::host_status_lines(R"({"soc_temp_c":"hot","alarms":[1,{"a":2}]})").empty());
 }

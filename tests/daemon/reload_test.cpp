@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/system/exit_codes.hpp"
 #include "daemon/system/signals.hpp"
+#include "tests/support/alias_bomb.hpp"
 #include "tests/support/fake_site.hpp"
 
 using test::FakeSite;
@@ -103,6 +105,27 @@ TEST_CASE("reload: a good one takes the new link, and its relays re-assert what 
   CHECK(std::count(on.begin(), on.end(), "OFF") == 0);
   CHECK(std::count(on.begin(), on.end(), "ON") >= 1);  // the new manager re-asserts after its connect
   relays_still_obey(s);
+}
+
+// Issue 48: a 2 kB alias bomb stalled the loop on SIGHUP (no cycle, no ping, no OFF at 43 V)
+// and hung every start: the config's walk through aliases had no bound.
+TEST_CASE("reload: a YAML alias bomb is refused at once; the cycle goes on and its relays obey") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  s.write_config(std::string(test::kFakeSiteConfig) + test::alias_bomb());
+  const std::size_t from = s.broker.published.size();
+  const int pings = s.pings();
+  shackd::signals::reload = true;
+  s.cycles(2);  // the reload runs on its thread, taken at the next cycle
+  CHECK(refused_with(s, from, "expands to more than 100000 values"));
+  CHECK(s.pings() == pings + 2);  // both cycles pinged the watchdog
+  relays_still_obey(s);
+}
+
+TEST_CASE("start: a YAML alias bomb is a config error (78), refused at once") {
+  FakeSite s("", {}, std::string(test::kFakeSiteConfig) + test::alias_bomb("profiles_extra"));
+  CHECK(s.daemon->start() == shackd::kExConfig);
 }
 
 TEST_CASE("broker outage in process: nothing queued for the relays, the present decision re-asserted on reconnect") {

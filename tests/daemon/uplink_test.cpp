@@ -138,8 +138,9 @@ TEST_CASE("uplink: the bridge's $SYS state in health, as events, and hostile wor
   CHECK(json::parse(ev[1])["kind"] == "alarm_end");
   CHECK(health()["uplink"]["shackd-hostile"]["changes"] == 2);
 
-  // Words that are not a state, a name that is not UTF-8, more bridges than a broker has, levels
-  // that are not the state topic: none stops a cycle, none is kept as a state.
+  // Words that are not a state, a name that is not UTF-8, other bridges' names (any client may
+  // publish, even retain, on $SYS where the broker has no ACL: they filled the list, issue 48),
+  // levels that are not the state topic: none stops a cycle, none is kept as a state.
   const int pings = s.pings();
   s.broker.message("$SYS/broker/connection/shackd-hostile/state", "2");
   s.broker.message("$SYS/broker/connection/shackd-hostile/state", std::string(100000, '1'));
@@ -150,8 +151,17 @@ TEST_CASE("uplink: the bridge's $SYS state in health, as events, and hostile wor
   s.cycles(2);
   CHECK(s.pings() == pings + 2);
   CHECK(health()["uplink"]["shackd-hostile"]["connected"] == true);
-  CHECK(health()["uplink"].size() == shackd::kMaxBridges);
-  CHECK(health()["uplink"].contains("\xef\xbf\xbd\xef\xbf\xbd"));  // the bytes replaced, the bridge kept
+  CHECK(health()["uplink"].size() == 1);  // this site's bridge alone
+  // Another name, where the owner's bridge has one: uplink.bridge.
+  FakeSite named("", {}, with_site("", "uplink:\n  bridge: to-centre\n"));
+  REQUIRE_FALSE(named.daemon->start());
+  named.broker.message("$SYS/broker/connection/shackd-hostile/state", "1", true);
+  named.broker.message("$SYS/broker/connection/to-centre/state", "0", true);
+  named.cycles(1);
+  const json h = json::parse(named.broker.last("shack/health"));
+  REQUIRE(h.contains("uplink"));
+  CHECK(h["uplink"].size() == 1);
+  CHECK(h["uplink"]["to-centre"]["connected"] == false);
 }
 
 TEST_CASE("uplink: off without its section; its settings checked") {

@@ -11,6 +11,7 @@
 #include "drivers/modbus_device.hpp"
 #include "sim/server.hpp"
 #include "drivers/solark.hpp"
+#include "tests/support/lookups.hpp"
 
 using namespace std::chrono_literals;
 
@@ -24,12 +25,7 @@ drivers::ModbusDevice device_of(const drivers::DeviceKind& kind, int port) {
   return drivers::ModbusDevice(drivers::device_config(settings));
 }
 
-std::optional<double> reading(const drivers::PollResult& r, const std::string& name) {
-  for (const auto& x : r.readings) {
-    if (x.name == name) return x.value;
-  }
-  return std::nullopt;
-}
+using test::reading;
 
 struct Site {
   sim::SiteModel model;

@@ -20,6 +20,7 @@
 #include "drivers/modbus_device.hpp"
 #include "sim/server.hpp"
 #include "tests/support/device_site.hpp"
+#include "tests/support/lookups.hpp"
 
 using namespace std::chrono_literals;
 
@@ -30,12 +31,7 @@ std::vector<sim::UnitSpec> eg4_units() {
   return {{1, &drivers::eg4::input_table(), 0, 80}, {1, &drivers::eg4::holding_table(), 80, 40}};
 }
 
-std::optional<double> reading(const drivers::PollResult& r, const std::string& name) {
-  for (const auto& x : r.readings) {
-    if (x.name == name) return x.value;
-  }
-  return std::nullopt;
-}
+using test::reading;
 
 }  // namespace
 

@@ -27,7 +27,7 @@ is_not_run() { local k; for k in "${!NOT_RUN[@]}"; do [[ $1 == "$k"* ]] && retur
 
 # ---- the prose: each `shackd ...` is a real command with options it takes
 help=$("$BUILD/shackd" --help 2>&1)
-commands=$(sed -nE 's/^  ([a-z][a-z-]*( (check|export|apply))?)  .*/\1/p' <<<"$help")
+commands=$(sed -nE 's/^  ([a-z][a-z-]*( (check|export|apply|power-on-off))?)  .*/\1/p' <<<"$help")
 check "shackd --help lists its commands ($(wc -l <<<"$commands"))" '[[ $(wc -l <<<"$commands") -ge 10 ]]'
 bad_spans=""
 while IFS=$'\t' read -r where span; do

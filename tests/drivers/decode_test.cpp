@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "drivers/host/pi_health.hpp"
 #include "drivers/registers.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
+#include "tests/support/fake_pi.hpp"
 #include "tests/support/regs_fixture.hpp"
 
 namespace {
@@ -118,4 +120,94 @@ TEST_CASE("reads are planned as few contiguous blocks as allowed") {
     for (const auto& blk : small) covered += r.address >= blk.start && r.address < blk.start + blk.count;
   }
   CHECK(covered == static_cast<int>(sa.registers.size()));
+}
+
+// The controller's own health (drivers/host/pi_health.hpp) against a fake sysfs and proc laid out
+// as the Raspberry Pi kernel lays them out (tests/support/fake_pi.hpp).
+TEST_CASE("the Pi's health files parse as their drivers print them, and nothing else") {
+  using namespace drivers::host;
+  CHECK(parse_throttled("50005\n") == 0x50005u);  // get_throttled_show: "%x\n"
+  CHECK(parse_throttled("0\n") == 0u);
+  CHECK_FALSE(parse_throttled("zz\n"));
+  CHECK_FALSE(parse_throttled(""));
+  CHECK(parse_flag("1\n") == true);
+  CHECK_FALSE(parse_flag("2\n"));
+  CHECK(parse_millidegrees("48312\n") == doctest::Approx(48.312));
+  CHECK(parse_millidegrees("-5000\n") == doctest::Approx(-5.0));
+  CHECK_FALSE(parse_millidegrees("999999999\n"));
+  CHECK(parse_life_time("0x01 0x02\n") == 20);  // the worse of A and B, upper end of its step
+  CHECK(parse_life_time("0x0b 0x01\n") == 110);  // past its estimated life
+  CHECK_FALSE(parse_life_time("0x00 0x00\n"));  // not defined: the device does not estimate
+  CHECK_FALSE(parse_life_time("0x0c 0x01\n"));
+  CHECK(parse_pre_eol("0x02\n") == 2);
+  CHECK(parse_pre_eol("03\n") == 3);
+  CHECK_FALSE(parse_pre_eol("0x00\n"));
+  CHECK(parse_write_bytes("rchar: 1\nwchar: 2\nwrite_bytes: 4096\ncancelled_write_bytes: 0\n") == 4096u);
+  CHECK_FALSE(parse_write_bytes("wchar: 2\n"));  // wchar counts sockets too: never taken
+}
+
+TEST_CASE("the Pi's health read from a fake sysfs root: flags, temperature, eMMC wear and this process's writes") {
+  using namespace drivers::host;
+  test::FakePi pi(true, true);
+  const auto s = discover_host(pi.root.string());
+  CHECK(s.any());
+  CHECK_FALSE(s.throttled.empty());
+  CHECK_FALSE(s.volt_alarm.empty());
+  CHECK_FALSE(s.soc_temp.empty());
+  CHECK(s.emmc.size() == 1);
+  auto h = read_host(s);
+  CHECK(h.problems.empty());
+  CHECK(h.under_voltage == false);
+  CHECK(h.throttled == false);
+  CHECK(h.soc_temp_c == doctest::Approx(48.3));
+  CHECK(h.emmc_life_used_pct == 20);
+  CHECK(h.emmc_pre_eol == 1);
+  CHECK(h.written_bytes == 0u);
+  // Under-voltage now (bit 0) and throttled (bit 2), as vcgencmd get_throttled's table names them.
+  pi.throttled(0x50005);
+  pi.temp_c(82.5);
+  pi.written(123456);
+  h = read_host(s);
+  CHECK(h.under_voltage == true);
+  CHECK(h.throttled == true);
+  CHECK(h.throttled_word == 0x50005u);
+  CHECK(h.soc_temp_c == doctest::Approx(82.5));
+  CHECK(h.written_bytes == 123456u);
+  // The hwmon alarm alone says under-voltage too (the kernel's non-deprecated interface).
+  pi.throttled(0);
+  pi.volt_alarm(true);
+  CHECK(read_host(s).under_voltage == true);
+  // A soft temperature limit "has occurred" (bit 19): throttled, not under-voltage.
+  pi.volt_alarm(false);
+  pi.throttled(0x80000);
+  h = read_host(s);
+  CHECK(h.under_voltage == false);
+  CHECK(h.throttled == true);
+  // A file that goes away or says nonsense: missing, and named; never a zero.
+  pi.remove("sys/class/thermal/thermal_zone0/temp");
+  pi.write("sys/bus/platform/drivers/raspberrypi-firmware/soc:firmware/get_throttled", "garbage\n");
+  h = read_host(s);
+  CHECK_FALSE(h.soc_temp_c);
+  CHECK_FALSE(h.throttled);
+  CHECK(h.problems.size() == 2);
+}
+
+TEST_CASE("on a PC (or a container) the Pi's health is simply absent") {
+  using namespace drivers::host;
+  test::FakePi pc(false);
+  const auto s = discover_host(pc.root.string());
+  CHECK_FALSE(s.any());  // an x86 thermal zone is not the Pi's SoC; an NVMe reports no eMMC wear
+  CHECK(s.soc_temp.empty());
+  CHECK(s.emmc.empty());
+  const auto h = read_host(s);
+  CHECK_FALSE(h.under_voltage);
+  CHECK_FALSE(h.soc_temp_c);
+  CHECK_FALSE(h.emmc_life_used_pct);
+  CHECK(h.written_bytes == 0u);  // this process's own writes are there on any Linux
+  CHECK(h.problems.empty());
+  // A root with nothing at all (a container without /sys): nothing, and no error.
+  const auto none = discover_host("/nonexistent-shackd-root");
+  CHECK_FALSE(none.any());
+  CHECK(none.proc_io.empty());
+  CHECK(read_host(none).problems.empty());
 }

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const drivers::SteadyTime t0{std::chrono::hours(1)};
+const drivers::SteadyTime kStatusT0{std::chrono::hours(1)};
 
 std::vector<drivers::UnitConfig> gx_units() {
   return {{100, &drivers::victron::system_table(), "system"},
@@ -50,12 +50,12 @@ std::map<std::string, std::string> states(const drivers::DeviceStatus& s) {
 
 TEST_CASE("fault words name F codes across all four words; known codes by name, others by number") {
   drivers::ReadingStore store;
-  store.set("solark.fault_word_1", 0, t0);
-  store.set("solark.fault_word_2", 1, t0);                 // bit 0 of word 2: F17
-  store.set("solark.fault_word_3", 1 << 2, t0);            // bit 2 of word 3: F35
-  store.set("solark.fault_word_4", (1 << 7) | (1 << 15), t0);  // F56, F64
+  store.set("solark.fault_word_1", 0, kStatusT0);
+  store.set("solark.fault_word_2", 1, kStatusT0);                 // bit 0 of word 2: F17
+  store.set("solark.fault_word_3", 1 << 2, kStatusT0);            // bit 2 of word 3: F35
+  store.set("solark.fault_word_4", (1 << 7) | (1 << 15), kStatusT0);  // F56, F64
   drivers::DeviceStatus s;
-  drivers::add_device_status(s, "solark", solark_units(), store, t0, 30s);
+  drivers::add_device_status(s, "solark", solark_units(), store, kStatusT0, 30s);
   const auto a = alarms_by_id(s);
   REQUIRE(a.size() == 4);
   CHECK(a.at("solark.F17")->text.starts_with("F17 inverter fault (a code"));
@@ -71,9 +71,9 @@ TEST_CASE("fault words name F codes across all four words; known codes by name, 
 
 TEST_CASE("stale or missing readings make a device's status unknown, never 'no alarm'") {
   drivers::ReadingStore store;
-  store.set("solark.fault_word_4", 1 << 7, t0);
+  store.set("solark.fault_word_4", 1 << 7, kStatusT0);
   drivers::DeviceStatus s;
-  drivers::add_device_status(s, "solark", solark_units(), store, t0 + 31s, 30s);
+  drivers::add_device_status(s, "solark", solark_units(), store, kStatusT0 + 31s, 30s);
   CHECK(s.alarms.empty());
   CHECK(s.unknown.size() == 4);  // words 1-3 never read, word 4 stale
   CHECK(std::count(s.unknown.begin(), s.unknown.end(), "solark.fault_word_4") == 1);
@@ -81,14 +81,14 @@ TEST_CASE("stale or missing readings make a device's status unknown, never 'no a
 
 TEST_CASE("alarm registers: 1 is a warning, 2 an alarm; states are named; unknown values say so") {
   drivers::ReadingStore store;
-  store.set("battery.alarm_low_cell_voltage", 1, t0);
-  store.set("battery.alarm_low_voltage", 2, t0);
-  store.set("battery.alarm_high_voltage", 0, t0);
-  store.set("system.battery_state", 2, t0);
-  store.set("charger1.charge_state", 9, t0);  // not in attributes.csv's list
-  store.set("charger1.tracking_mode", 1, t0);
+  store.set("battery.alarm_low_cell_voltage", 1, kStatusT0);
+  store.set("battery.alarm_low_voltage", 2, kStatusT0);
+  store.set("battery.alarm_high_voltage", 0, kStatusT0);
+  store.set("system.battery_state", 2, kStatusT0);
+  store.set("charger1.charge_state", 9, kStatusT0);  // not in attributes.csv's list
+  store.set("charger1.tracking_mode", 1, kStatusT0);
   drivers::DeviceStatus s;
-  drivers::add_device_status(s, "victron", gx_units(), store, t0, 30s);
+  drivers::add_device_status(s, "victron", gx_units(), store, kStatusT0, 30s);
   const auto a = alarms_by_id(s);
   REQUIRE(a.size() == 2);
   CHECK(a.at("battery.low_cell_voltage")->warning);

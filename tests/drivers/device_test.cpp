@@ -8,6 +8,7 @@
 #include "drivers/site_mapping.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
+#include "tests/support/modbus_proxy.hpp"
 #include "tests/support/sim_process.hpp"
 
 using namespace std::chrono_literals;
@@ -297,4 +298,165 @@ TEST_CASE("a temperature sensor whose status word says open circuit: its reading
   CHECK(value(open, "battery.battery_v"));
   sim.ok("set temperature_status 0");
   CHECK(value(victron.poll(), "temp.temp_c") == doctest::Approx(12.5));
+}
+
+// Issue 49: a Deye-family device is identified at every new connection, before anything else is
+// read or written. The proxy answers the type register (holding 0) with 0x0003, a single-phase
+// hybrid, then, after the connection drops, with 0x0005, a three-phase one: shackd reconnected
+// and went on reading (and once writing register 210) with the single-phase map.
+TEST_CASE("a Deye-family unit is identified on every connection: no read or write with a map that does not fit") {
+  test::SimProcess sim;
+  test::ModbusProxy proxy(sim.solark_port(), 0x0003);
+  rules::SteadyTime t{};  // the device's clock: a second a poll, past any backoff
+  drivers::ModbusDevice solark(solark_config(proxy.port()), [&] { return t += 1s; });
+  const auto first = solark.poll();
+  CHECK(first.errors.empty());
+  REQUIRE(value(first, "solark.battery_v"));
+  CHECK(solark.health().identity_alarms.empty());
+
+  // Another device behind the same address after a reconnect.
+  proxy.set_type(0x0005);
+  proxy.drop();
+  proxy.mark();
+  drivers::PollResult after;
+  for (int i = 0; i < 5 && !has_error(after, "which this map does not fit"); ++i) after = solark.poll();
+  REQUIRE(has_error(after, "reads 0x0005, a Deye/Sunsynk low-voltage three-phase hybrid, which this map does not fit"));
+  CHECK_FALSE(value(after, "solark.battery_v"));
+  // The alarm names both types.
+  REQUIRE(solark.health().identity_alarms.size() == 1);
+  const auto& alarm = solark.health().identity_alarms[0];
+  CHECK_FALSE(alarm.warning);
+  CHECK(alarm.unit == "solark");
+  CHECK(alarm.text.find("device type changed from 0x0003 (a Deye/Sunsynk/Sol-Ark single-phase hybrid) to 0x0005 "
+                        "(a Deye/Sunsynk low-voltage three-phase hybrid)") == 0);
+  // A charge block's write is refused, and never reaches the device.
+  const auto w = solark.swap_register(1, 210, 0);
+  CHECK_FALSE(w.error.empty());
+  CHECK(w.error.find("which this map does not fit") != std::string::npos);
+  for (int i = 0; i < 3; ++i) solark.poll();
+  for (const auto& q : proxy.since_mark()) {
+    // Nothing but the type register was asked of it: no read with the single-phase map, no write.
+    CHECK_MESSAGE((q.function == 3 && q.address == 0 && q.count == 1),
+                  "function " << q.function << " at " << q.address << " x" << q.count);
+  }
+  // The health says what it is now, not the 0x0003 of before.
+  REQUIRE(solark.health().identity.size() == 1);
+  CHECK(solark.health().identity[0].find("0x0005") != std::string::npos);
+
+  // Back to a single-phase hybrid: read again at the next poll, and the alarm clears.
+  proxy.set_type(0x0003);
+  const auto back = solark.poll();
+  CHECK(value(back, "solark.battery_v"));
+  CHECK(solark.health().identity_alarms.empty());
+  CHECK(solark.swap_register(1, 210, 150).error.empty());
+
+  // A refused unit whose peer closed is not left "connected" to nobody: it is asked again each
+  // poll, so the close is seen and the next connection identifies it again (it was never read
+  // again, and its health said connected).
+  proxy.set_type(0x0005);
+  solark.poll();
+  const auto reconnects = solark.health().reconnects;
+  proxy.drop();
+  for (int i = 0; i < 3; ++i) solark.poll();
+  CHECK(solark.health().reconnects > reconnects);
+  proxy.set_type(0x0003);
+  CHECK(value(solark.poll(), "solark.battery_v"));
+}
+
+TEST_CASE("a unit refused for its type stays refused while its type register answers an exception (0x06 busy)") {
+  // A Deye answers busy now and then. Read as configured on such an answer, a refused
+  // three-phase unit was read with the single-phase map for a poll, and a charge block's write of
+  // register 210 went to it.
+  test::SimProcess sim;
+  test::ModbusProxy proxy(sim.solark_port(), 0x0005);
+  rules::SteadyTime t{};
+  drivers::ModbusDevice solark(solark_config(proxy.port()), [&] { return t += 1s; });
+  REQUIRE(has_error(solark.poll(), "which this map does not fit"));
+  proxy.set_type_exception(0x06);
+  proxy.mark();
+  const auto busy = solark.poll();
+  CHECK(has_error(busy, "which this map does not fit"));
+  CHECK_FALSE(value(busy, "solark.battery_v"));
+  CHECK(solark.swap_register(1, 210, 0).error.find("which this map does not fit") != std::string::npos);
+  REQUIRE(solark.health().identity_alarms.size() == 1);
+  CHECK_FALSE(solark.health().identity_alarms[0].warning);
+  for (const auto& q : proxy.since_mark()) {
+    CHECK_MESSAGE((q.function == 3 && q.address == 0 && q.count == 1),
+                  "function " << q.function << " at " << q.address << " x" << q.count);
+  }
+  // A new connection that is answered busy: still refused.
+  proxy.drop();
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(value(solark.poll(), "solark.battery_v"));
+  // Its type read again, and one that fits: read at once.
+  proxy.set_type_exception(0);
+  proxy.set_type(0x0003);
+  CHECK(value(solark.poll(), "solark.battery_v"));
+
+  // A unit that fitted, reconnected, and busy at the identity read: it said its type before (this
+  // gateway passes it), so a refusal proves nothing about who answers now. Not read nor written
+  // until it says; no alarm for a busy answer.
+  proxy.set_type_exception(0x06);
+  proxy.drop();
+  proxy.mark();
+  drivers::PollResult reconnected;
+  for (int i = 0; i < 3; ++i) {
+    reconnected = solark.poll();
+    CHECK_FALSE(value(reconnected, "solark.battery_v"));
+  }
+  CHECK(has_error(reconnected, "until it says its device type again"));
+  CHECK(solark.swap_register(1, 210, 0).error.find("until it says its device type again") != std::string::npos);
+  CHECK(solark.health().identity_alarms.empty());
+  for (const auto& q : proxy.since_mark()) {
+    CHECK_MESSAGE((q.function == 3 && q.address == 0 && q.count == 1),
+                  "function " << q.function << " at " << q.address << " x" << q.count);
+  }
+  proxy.set_type_exception(0);
+  CHECK(value(solark.poll(), "solark.battery_v"));
+}
+
+TEST_CASE("a Deye-family unit whose type changes to another that fits is read on, with a warning naming both") {
+  test::SimProcess sim;
+  test::ModbusProxy proxy(sim.solark_port(), 0x0003);
+  rules::SteadyTime t{};
+  drivers::ModbusDevice solark(solark_config(proxy.port()), [&] { return t += 1s; });
+  REQUIRE(value(solark.poll(), "solark.battery_v"));
+  proxy.set_type(0x0200);  // the 16 kW single-phase hybrid: the same map
+  proxy.drop();
+  drivers::PollResult r;
+  for (int i = 0; i < 5 && !value(r, "solark.battery_v"); ++i) r = solark.poll();
+  CHECK(value(r, "solark.battery_v"));
+  REQUIRE(solark.health().identity_alarms.size() == 1);
+  CHECK(solark.health().identity_alarms[0].warning);
+  CHECK(solark.health().identity_alarms[0].text.find("device type is 0x0200 (a Deye/Sunsynk 16 kW single-phase hybrid), "
+                                                     "not 0x0003") == 0);
+}
+
+// The rule a GX answers by (victronenergy/dbus_modbustcp, mappings.cpp DataIterator and
+// backend.cpp getExceptionCode; sim/gx_map.hpp): a register whose service type the unit id lacks
+// is 0x0A, wherever else the unit has; an address the map lacks is 0x02, whatever the unit; a
+// read that runs past the map's end of a run is 0x02. The simulator answers so: this is what
+// `shackd probe` and the drivers are tried against.
+TEST_CASE("the simulated GX answers by dbus_modbustcp's rule: 0x0A for a service the unit lacks, 0x02 for an address the map lacks") {
+  test::SimProcess sim({"--battery-unit", "225", "--charger-unit", "226", "--vebus-unit", "227"});
+  drivers::ModbusLink link(drivers::TcpTransport{"127.0.0.1", sim.victron_port()}, 300ms);
+  std::string error;
+  REQUIRE(link.connect(error));
+  std::uint16_t words[8]{};
+  const auto code = [&](int unit, std::uint16_t address, std::uint16_t count = 1) {
+    const auto r = link.read(unit, address, count, words);
+    return r.status == drivers::ReadStatus::ok ? 0 : r.status == drivers::ReadStatus::exception ? r.exception_code : -1;
+  };
+  CHECK(code(225, 259) == 0);      // the battery monitor's voltage
+  CHECK(code(226, 259) == 0x0A);   // a solar charger's unit has no battery service: not "nothing here"
+  CHECK(code(226, 775) == 0);      // ... it has its own
+  CHECK(code(225, 775) == 0x0A);
+  CHECK(code(227, 26) == 0);       // a VE.Bus unit's DC voltage
+  CHECK(code(227, 259) == 0x0A);
+  CHECK(code(57, 259) == 0x0A);    // an empty unit id: 0x0A too, for every service
+  CHECK(code(57, 775) == 0x0A);
+  CHECK(code(225, 500) == 0x02);   // not in the map: 0x02, whatever the unit
+  CHECK(code(57, 500) == 0x02);
+  CHECK(code(225, 330, 4) == 0x02);  // 256-331 then a gap: running into it
+  CHECK(code(100, 840) == 0);
+  CHECK(code(100, 259) == 0x0A);   // the system's unit has no battery service
 }

@@ -1,11 +1,12 @@
-// libFuzzer: the MQTT payload parsers: relay state for every protocol, sensor JSON in every
-// format, and override commands. Input: one selector byte, one topic byte, then the payload.
+// libFuzzer: the MQTT payload parsers: relay state and power-on answers for every protocol,
+// sensor JSON in every format, and override commands. Input: one selector byte, one topic byte, then the payload.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "drivers/mqtt/commands.hpp"
+#include "drivers/mqtt/power_on.hpp"
 #include "drivers/mqtt/relay_protocol.hpp"
 #include "drivers/mqtt/sensors.hpp"
 
@@ -58,6 +59,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto subs = relay_subscriptions(r);
       if (subs.empty()) return 0;
       (void)parse_relay_message(r, concrete(subs[topic_at % subs.size()]), payload);
+      // ... and its power-on answers (Tasmota's PowerOnState, a Shelly's configuration), on the
+      // same topics and its own.
+      auto on_topics = subs;
+      for (auto& t : power_on_subscriptions(r)) on_topics.push_back(t);
+      (void)parse_power_on(r, concrete(on_topics[topic_at % on_topics.size()]), payload);
       break;
     }
     case 1: {

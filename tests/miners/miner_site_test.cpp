@@ -274,17 +274,43 @@ TEST_CASE("a Braiins OS miner follows the measured surplus with its power target
   CHECK(s.story.back() == "relay OFF at 15 W");
 }
 
-TEST_CASE("the config's target: only on a kind that takes one, with a range, on a miner that runs on surplus") {
+TEST_CASE("the config's target: on every kind, with a range, its firmware's limits, on a miner that runs on surplus") {
   const auto errors = [](const std::string& base, const std::string& miners) {
     std::string text = base;
     text.replace(text.find("{DB}"), 4, "/tmp/x.db");
     return shackd::parse_config(text + miners, "shackd.yaml").errors;
   };
-  CHECK(errors(surplus_site(), "miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5" + std::string(kTarget) + "}\n").empty());
-  const auto luxos = errors(surplus_site(), "miners:\n  primary_s21: {kind: luxos, host: 10.0.0.5" + std::string(kTarget) + "}\n");
-  REQUIRE(luxos.size() == 1);
-  CHECK(luxos[0].find("LuxOS (Luxor firmware) takes no power target shackd can set") != std::string::npos);
-  CHECK(luxos[0].find("braiins") != std::string::npos);
+  for (const char* kind : {"braiins", "luxos"}) {
+    CHECK(errors(surplus_site(), "miners:\n  primary_s21: {kind: " + std::string(kind) + ", host: 10.0.0.5" + std::string(kTarget) + "}\n")
+              .empty());
+  }
+  for (const char* kind : {"whatsminer", "whatsminer_v2"}) {
+    CHECK(errors(surplus_site(), "miners:\n  primary_s21: {kind: " + std::string(kind) +
+                                     ", host: 10.0.0.5, password: x, target: {min_w: 1000, max_w: 3400, step_w: 100}}\n")
+              .empty());
+  }
+  // Where each target goes to its flash, raises at most every 300 s.
+  const auto flash = errors(surplus_site(), "miners:\n  primary_s21: {kind: luxos, host: 10.0.0.5, target: {min_w: 2800, max_w: "
+                                            "3500, step_w: 100, raise_interval_s: 120}}\n");
+  REQUIRE(flash.size() == 1);
+  CHECK(flash[0].find("miners.primary_s21.target.raise_interval_s") != std::string::npos);
+  CHECK(flash[0].find("120 s is below 300 s: LuxOS (Luxor firmware) saves each target to its flash (at most 12 raises an hour)") !=
+        std::string::npos);
+  CHECK(errors(surplus_site(), "miners:\n  primary_s21: {kind: whatsminer, host: 10.0.0.5, password: x, target: {min_w: 1000, "
+                               "max_w: 3400, step_w: 100, raise_interval_s: 60}}\n")
+            .empty());
+  // A percent: whole percents of rated_w, at most 100 % of it.
+  const auto percent = errors(surplus_site(), "miners:\n  primary_s21: {kind: whatsminer_v2, host: 10.0.0.5, password: x, "
+                                              "target: {min_w: 1000, max_w: 3600, step_w: 20, rated_w: 3400}}\n");
+  REQUIRE(percent.size() == 2);
+  CHECK(percent[0].find("miners.primary_s21.target.max_w") != std::string::npos);
+  CHECK(percent[0].find("3600 W is above rated_w 3400 W: Whatsminer (btminer API v2) takes at most 100 % of its rated power") !=
+        std::string::npos);
+  CHECK(percent[1].find("20 W is below 1 % of rated_w 3400 W (34 W)") != std::string::npos);
+  const auto rated_watts = errors(surplus_site(), "miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5, target: {min_w: 800, "
+                                                  "max_w: 3600, rated_w: 3600}}\n");
+  REQUIRE(rated_watts.size() == 1);
+  CHECK(rated_watts[0].find("takes its target in watts: rated_w is for a percent") != std::string::npos);
   const auto no_range = errors(surplus_site(), "miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5, target: {step_w: 100}}\n");
   REQUIRE(no_range.size() == 1);
   CHECK(no_range[0].find("min_w and max_w are required") != std::string::npos);
@@ -465,4 +491,170 @@ static void each_safety_stop(Winds winds) {
 TEST_CASE("every safety stop of a miner with an API cuts its relay on the next cycle, however slowly it winds down") {
   SUBCASE("a miner that winds down over 60 s") { each_safety_stop(Winds::slowly); }
   SUBCASE("a miner that never winds down") { each_safety_stop(Winds::never); }
+}
+
+namespace {
+// Each kind's target block for the simulator's 3250 W miner: LuxOS in a power-targeting mode
+// (atm's 800-3600 W), and a Whatsminer's percent of its 3250 W rating.
+std::string target_of(const std::string& kind, const std::string& more = "") {
+  if (kind == "whatsminer" || kind == "whatsminer_v2") {
+    return ", target: {min_w: 800, max_w: 3250, step_w: 100, rated_w: 3250" + more + "}";
+  }
+  return ", target: {min_w: 800, max_w: 3600, step_w: 200" + more + "}";
+}
+int count_published(const test::FakeBroker& broker, const std::string& topic, const std::string& part) {
+  int n = 0;
+  for (const auto& m : broker.published) n += m.topic == topic && m.payload.find(part) != std::string::npos;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("LuxOS and Whatsminer (API v3 and v2) follow the measured surplus with their power target") {
+  for (const std::string kind : {"luxos", "whatsminer", "whatsminer_v2"}) {
+    CAPTURE(kind);
+    MinerSite s(kind.c_str(), target_of(kind), surplus_site());
+    s.house_w = 400;
+    s.site->gx->values["system.pv_dc_w"] = 3000;
+    s.site->gx->values["system.ac_consumption_l1_w"] = 400;
+    s.site->gx->values["system.ac_consumption_l2_w"] = 0;
+    s.site->gx->values["system.ac_consumption_l3_w"] = 0;
+    s.run(420);
+    REQUIRE(s.relay_on);
+    // 3000 W of PV less a 400 W house: 2600 W, in each firmware's own words.
+    CHECK(s.miner.target_writes == 1);
+    if (kind == "luxos") CHECK(s.miner.last_target_command == "powertargetset power=2600");
+    if (kind == "whatsminer") CHECK(s.miner.last_target_command == "set.miner.power_percent 80 normal");
+    if (kind == "whatsminer_v2") CHECK(s.miner.last_target_command == "set_power_pct_v2 80");
+    CHECK(s.miner.draw_w() == doctest::Approx(kind == "luxos" ? 2600 : 2600).epsilon(0.02));
+    // A cloud: the target comes down to what is there, and the miner keeps mining on its relay.
+    s.site->gx->values["system.pv_dc_w"] = 1800;
+    s.run(240);
+    CHECK(s.miner.target_writes == 2);
+    CHECK(s.relay_on);
+    CHECK(s.miner.sleeps == 0);
+    CHECK(s.miner.draw_w() == doctest::Approx(1400).epsilon(0.04));
+    const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
+    CHECK(j["target_w"] == 1400);
+    if (kind == "luxos") CHECK(j["power_target_w"] == 1400);  // read back from atm
+    CHECK(s.site->broker.last("shack/device_alarms").find("target_ignored") == std::string::npos);
+  }
+}
+
+TEST_CASE("a miner that ignores its power target is caught, reported once, and runs on and off without one") {
+  for (const std::string kind : {"braiins", "whatsminer_v2"}) {
+    CAPTURE(kind);
+    MinerSite s(kind.c_str(), target_of(kind, ", settle_s: 300"), surplus_site());
+    s.miner.ignores_target = true;  // takes every write, draws its 3250 W
+    s.house_w = 400;
+    s.site->gx->values["system.pv_dc_w"] = 4000;
+    s.site->gx->values["system.ac_consumption_l1_w"] = 400;
+    s.site->gx->values["system.ac_consumption_l2_w"] = 0;
+    s.site->gx->values["system.ac_consumption_l3_w"] = 0;
+    s.run(300);
+    REQUIRE(s.relay_on);
+    REQUIRE(s.miner.target_writes >= 1);  // 3600 W (3250 W, all of a Whatsminer) asked: within a step of neither
+    s.site->gx->values["system.pv_dc_w"] = 3000;  // 2600 W: the target comes down; the miner stays at 3250 W
+    s.run(400);
+    const int writes = s.miner.target_writes;
+    auto alarms = nlohmann::json::parse(s.site->broker.last("shack/device_alarms"));
+    REQUIRE(alarms["alarms"].size() == 1);
+    CHECK(alarms["alarms"][0]["id"] == "primary_s21.target_ignored");
+    CHECK_MESSAGE(alarms["alarms"][0]["text"].get<std::string>().starts_with("it does not follow its power target: it draws 3250 W"),
+                  alarms.dump());
+    // Reported once: one event; no more target writes; no target wanted.
+    s.run(600);
+    CHECK(count_published(s.site->broker, "shack/event", "target_ignored") == 1);
+    CHECK(s.miner.target_writes == writes);
+    const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
+    CHECK(j["target_w"].is_null());
+    // On and off as a miner without a target: 2600 W of surplus run it (its minimum 800 W) ...
+    CHECK(s.relay_on);
+    // ... less than its minimum stops it, asleep first.
+    s.site->gx->values["system.pv_dc_w"] = 1000;
+    s.run(60);
+    CHECK_FALSE(s.relay_on);
+    CHECK(s.miner.sleeps == 1);
+  }
+}
+
+TEST_CASE("a LuxOS model not in a power-targeting mode is run on and off at once, reported once") {
+  MinerSite s("luxos", target_of("luxos"), surplus_site());
+  s.miner.power_targeting = false;
+  s.house_w = 400;
+  s.site->gx->values["system.pv_dc_w"] = 3000;
+  s.site->gx->values["system.ac_consumption_l1_w"] = 400;
+  s.site->gx->values["system.ac_consumption_l2_w"] = 0;
+  s.site->gx->values["system.ac_consumption_l3_w"] = 0;
+  s.run(420);
+  CHECK(s.relay_on);
+  CHECK(s.miner.target_writes == 0);
+  const auto alarms = nlohmann::json::parse(s.site->broker.last("shack/device_alarms"));
+  REQUIRE(alarms["alarms"].size() == 1);
+  CHECK(alarms["alarms"][0]["text"].get<std::string>().find("not in a power-targeting mode") != std::string::npos);
+  CHECK(count_published(s.site->broker, "shack/event", "target_ignored") == 1);
+}
+
+TEST_CASE("min_off counts from the relay cut: a miner that takes 40 s to wind down waits min_off after its cut") {
+  // Issue 46: a LuxOS peer's relay was off 260 s before its next start, with min_off 300 s.
+  std::string base = test::kFakeSiteConfig;
+  const std::string at = "      min_off_s: 0\n";
+  base.replace(base.find(at), at.size(), "      min_off_s: 300\n");
+  MinerSite s("luxos", "", base);
+  s.miner.wind_down_s = 40;
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  s.site->set_battery(46.5);  // below its stop: asleep, winding down, then cut
+  int t = 0, cut_at = -1, on_again_at = -1;
+  for (; t < 1200 && on_again_at < 0; ++t) {
+    if (t == 60) s.site->set_battery(54.0);  // back: it may start once min_off allows
+    s.second();
+    if (cut_at < 0 && !s.relay_on) cut_at = t;
+    if (cut_at >= 0 && s.relay_on) on_again_at = t;
+  }
+  REQUIRE(cut_at >= 38);  // the wind-down, not at once
+  REQUIRE(on_again_at > 0);
+  CHECK(on_again_at - cut_at >= 300);
+  CHECK(on_again_at - cut_at <= 305);
+}
+
+TEST_CASE("below its emergency stop voltage, a miner winding down over 60 s is cut on the next cycle, not once idle") {
+  // Issue 48: the rules say emergency_stop on the stop's first cycle only (a miner decided off
+  // reads below_start_voltage after it); the relay stayed on 61.9 s, until the miner was idle.
+  std::string base = test::kFakeSiteConfig;
+  const std::string at = "      operating_mode: balanced\n";
+  base.replace(base.find(at), at.size(), at + "      emergency_stop_voltage: 46.0\n");  // the site's critical low: 45.0
+  MinerSite s("luxos", "", base);
+  s.miner.wind_down_s = 60;
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  s.site->set_battery(45.5);
+  int t = 0;
+  for (; t < 90 && s.relay_on; ++t) s.second();
+  CHECK(s.miner.sleeps == 1);
+  CHECK(t <= 3);  // the sleep's cycle, and the next
+  INFO(s.story.back());
+  CHECK(s.story.back().starts_with("relay OFF at 3"));  // cut while it still drew: the battery's safety first
+}
+
+TEST_CASE("a Whatsminer on API v2 stops through an encrypted power_off, then its relay; powered again it mines") {
+  MinerSite s("whatsminer_v2");
+  s.site->set_battery(54.0);
+  s.run(400);
+  REQUIRE(s.relay_on);
+  REQUIRE(s.miner.draw_w() > 3000);
+  s.site->set_battery(46.5);
+  s.run(60);
+  CHECK_FALSE(s.relay_on);
+  CHECK(s.miner.sleeps == 1);
+  CHECK(s.miner.refused == 0);
+  CHECK(s.story.back() == "relay OFF at 15 W");
+  s.site->set_battery(54.0);
+  s.run(400);
+  CHECK(s.relay_on);
+  CHECK(s.miner.draw_w() > 3000);
+  const auto j = nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/miner"));
+  CHECK(j["firmware"] == "Whatsminer API v2 2.0.5, firmware 20230911.22.REL");
+  CHECK(j["state"] == "mining");
 }

@@ -7,10 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <functional>
 #include <mutex>
 #include <thread>
 
 #include "drivers/miners/http_exchange.hpp"
+#include "drivers/miners/http_reply.hpp"
 #include "drivers/miners/identify.hpp"
 #include "drivers/miners/tcp_exchange.hpp"
 #include "sim/miner_model.hpp"
@@ -92,7 +95,8 @@ TEST_CASE("LuxOS over TCP: its telemetry read, and curtail sleep in a session") 
   const auto r = api->sleep();
   CHECK_MESSAGE(r.ok, r.detail);
   CHECK(model.sleeps == 1);
-  CHECK(server.requests() == 7 + 3);  // version, power, summary, temps, tempctrl, fans, config; logon, curtail, logoff
+  // version, power, summary, temps, tempctrl, fans, config, atm; logon, curtail, logoff
+  CHECK(server.requests() == 8 + 3);
 }
 
 TEST_CASE("Whatsminer API v3 over TCP, length-framed: a signed stop") {
@@ -111,12 +115,68 @@ TEST_CASE("Whatsminer API v3 over TCP, length-framed: a signed stop") {
   CHECK(server.requests() == 3 + 2);  // summary, edevs, device info; salt, service stop
 }
 
+TEST_CASE("Whatsminer API v2 over TCP, bare JSON: its telemetry, an encrypted power_off and a power percent") {
+  auto model = mining("whatsminer_v2");
+  drivers::miners::MinerConfig c;
+  c.kind = model.kind;
+  c.password = model.password;
+  c.rated_w = 3250;
+  OnLoopback server(model);
+  auto api = c.kind->make(c, drivers::miners::tcp_exchange("127.0.0.1", server.port(), c.kind->framing, std::chrono::seconds(2)));
+  const auto t = api->read();
+  REQUIRE_MESSAGE(t.answered, t.error);
+  CHECK(*t.power_w == doctest::Approx(3250));
+  CHECK(t.state == drivers::miners::MinerState::mining);
+  const auto pct = api->set_power_target(1625);
+  CHECK_MESSAGE(pct.ok, pct.detail);
+  CHECK(model.last_target_command == "set_power_pct_v2 50");
+  const auto r = api->sleep();
+  CHECK_MESSAGE(r.ok, r.detail);
+  CHECK(model.sleeps == 1);
+  CHECK(model.refused == 0);
+  // get_version, summary, devs, status; get_token, the percent, power_off
+  CHECK(server.requests() == 4 + 3);
+}
+
+TEST_CASE("a bare JSON reply is complete where its object closes, though its miner keeps the connection open") {
+  // btminer's v2 API closes an idle connection after 10 s (S3 §4): a client waiting for the close
+  // would wait that long for every command.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::listen(fd, 4);
+  std::thread miner([fd] {
+    const int c = ::accept(fd, nullptr, nullptr);
+    if (c < 0) return;
+    char buf[256];
+    pollfd p{c, POLLIN, 0};
+    if (::poll(&p, 1, 2000) > 0 && ::recv(c, buf, sizeof buf, 0) > 0) {
+      const std::string reply = R"({"STATUS":"S","Code":131,"Msg":{"a":"}{"}})";
+      ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+    }
+    while (::poll(&p, 1, 2000) > 0 && ::recv(c, buf, sizeof buf, 0) > 0) {  // open until the client closes
+    }
+    ::close(c);
+  });
+  const auto exchange = drivers::miners::tcp_exchange("127.0.0.1", ntohs(a.sin_port), drivers::miners::MinerKind::Framing::json_object,
+                                                      std::chrono::milliseconds(1500));
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(exchange(R"({"cmd":"status"})") == R"({"STATUS":"S","Code":131,"Msg":{"a":"}{"}})");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1000));  // not its timeout
+  miner.join();
+  ::close(fd);
+}
+
 TEST_CASE("a miner that accepts and never answers costs one timeout; a closed port is refused") {
   auto model = mining("luxos");
   SilentMiner server;
   const auto silent = drivers::miners::tcp_exchange("127.0.0.1", server.port(), model.kind->framing, std::chrono::milliseconds(150));
   const auto t0 = std::chrono::steady_clock::now();
-  CHECK_THROWS_WITH(silent("{\"command\":\"power\"}"), "reply: timed out");
+  CHECK_THROWS_WITH(silent("{\"command\":\"power\"}"), "reply: timed out (the whole exchange has 150 ms)");
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
   const auto closed = drivers::miners::tcp_exchange("127.0.0.1", 1, model.kind->framing, std::chrono::milliseconds(500));
   CHECK_THROWS(closed("{\"command\":\"power\"}"));
@@ -199,13 +259,36 @@ TEST_CASE("probe --miner: each firmware is found by its own protocol on the port
     CHECK(model.sleeps == 0);
     CHECK(model.target_writes == 0);
   }
-  SUBCASE("LuxOS") {
+  SUBCASE("LuxOS, with its power targets from atm") {
     auto model = mining("luxos");
     OnLoopback server(model);
     const auto r = drivers::miners::identify_miner("127.0.0.1", server.port(), "", kTimeout);
     REQUIRE(r.kind);
     CHECK(r.kind->key == "luxos");
     CHECK(r.telemetry.firmware.starts_with("LUXminer"));
+    REQUIRE(r.range);
+    CHECK(r.range->min_w == 800);
+    CHECK(r.range->max_w == 3600);
+    CHECK(model.target_writes == 0);
+  }
+  SUBCASE("Whatsminer API v3 and API v2 told apart, each with its rated power") {
+    auto v3 = mining("whatsminer");
+    OnLoopback s3(v3);
+    const auto r3 = drivers::miners::identify_miner("127.0.0.1", s3.port(), "", kTimeout);
+    REQUIRE(r3.kind);
+    CHECK(r3.kind->key == "whatsminer");
+    REQUIRE(r3.range);
+    CHECK(r3.range->max_w == 3250);
+    auto v2 = mining("whatsminer_v2");
+    OnLoopback s2(v2);
+    const auto r2 = drivers::miners::identify_miner("127.0.0.1", s2.port(), "", kTimeout);
+    REQUIRE(r2.kind);
+    CHECK(r2.kind->key == "whatsminer_v2");
+    CHECK(r2.telemetry.firmware == "Whatsminer API v2 2.0.5, firmware 20230911.22.REL");
+    CHECK(r2.tried.find("luxos on") != std::string::npos);  // the LuxOS client's questions got no LuxOS answer
+    REQUIRE(r2.range);
+    CHECK(r2.range->max_w == 3250);
+    CHECK(v2.sleeps + v2.target_writes + v3.sleeps + v3.target_writes == 0);
   }
   SUBCASE("nothing there: each kind's answer is said") {
     const auto r = drivers::miners::identify_miner("127.0.0.1", 1, "", kTimeout);
@@ -213,4 +296,213 @@ TEST_CASE("probe --miner: each firmware is found by its own protocol on the port
     CHECK(r.tried.find("luxos on 1:") != std::string::npos);
     CHECK(r.tried.find("braiins on 1:") != std::string::npos);
   }
+}
+
+// --- Issue 49: every reply bounded while it is read, in size and in time for the whole exchange.
+
+namespace {
+
+// Accepts one connection, reads the request's head, then hands the socket to `speak` (on its own
+// thread) until it returns or the client goes; counts the bytes it got out.
+class ScriptedPeer {
+ public:
+  explicit ScriptedPeer(std::function<void(int fd, std::atomic<bool>& stop)> speak) : speak_(std::move(speak)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ::listen(fd_, 4);
+    thread_ = std::thread([this] {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 10000) <= 0) return;
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string head;
+      char buf[1024];
+      pollfd q{c, POLLIN, 0};
+      while (head.find("\r\n\r\n") == std::string::npos && ::poll(&q, 1, 2000) > 0) {
+        const auto n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        head.append(buf, static_cast<std::size_t>(n));
+      }
+      speak_(c, stop_);
+      ::close(c);
+    });
+  }
+  ~ScriptedPeer() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  std::function<void(int, std::atomic<bool>&)> speak_;
+  std::atomic<bool> stop_{false};
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// Sends all of `s`, false once the client has gone (or after 2 s without room).
+bool send_all(int fd, const std::string& s) {
+  std::size_t sent = 0;
+  while (sent < s.size()) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, 2000) <= 0) return false;
+    const auto n = ::send(fd, s.data() + sent, s.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string stats_request() {
+  return drivers::miners::encode(drivers::miners::HttpRequest{"GET", "/api/v1/miner/stats", "", ""});
+}
+
+}  // namespace
+
+TEST_CASE("HTTP reply reader: each framing whole, each bound refused as it is passed") {
+  using drivers::miners::HttpReplyReader;
+  const auto read_all = [](const std::string& wire, std::size_t max_body = 1 << 20) {
+    HttpReplyReader r(max_body);
+    for (char c : wire) r.feed(&c, 1);  // a byte at a time: every split of every line
+    return r;
+  };
+  {
+    const auto r = read_all("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    CHECK(r.done());
+    CHECK(r.status() == 200);
+    CHECK(r.body() == "hello");
+  }
+  {
+    const auto r = read_all("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n1\r\n!\r\n0\r\nX-T: 1\r\n\r\n");
+    CHECK(r.done());
+    CHECK(r.body() == "hello!");
+  }
+  {
+    auto r = read_all("HTTP/1.0 200 OK\r\n\r\nto the close");
+    CHECK_FALSE(r.done());
+    r.closed();
+    CHECK(r.done());
+    CHECK(r.body() == "to the close");
+  }
+  CHECK(read_all("HTTP/1.1 204 No Content\r\n\r\n").done());
+  // Past a bound: refused while it arrives, never after the whole of it.
+  HttpReplyReader endless(1 << 20);
+  endless.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47);
+  const std::string chunk = "1000\r\n" + std::string(4096, 'x') + "\r\n";
+  std::size_t fed = 0;
+  CHECK_THROWS_WITH_AS(
+      [&] {
+        for (;;) {
+          endless.feed(chunk.data(), chunk.size());
+          fed += chunk.size();
+        }
+      }(),
+      "HTTP reply: the body is over 1 MiB, refused", std::runtime_error);
+  CHECK(fed <= (1u << 20) + chunk.size());
+  HttpReplyReader headers(1 << 20);
+  CHECK_THROWS_WITH_AS(
+      [&] {
+        headers.feed("HTTP/1.1 200 OK\r\n", 17);
+        for (int i = 0; i < 100000; ++i) headers.feed("X: y\r\n", 6);
+      }(),
+      "HTTP reply: its head is over 16 KiB, refused", std::runtime_error);
+  std::string lines = "HTTP/1.1 200 OK\r\n";
+  for (int i = 0; i < 101; ++i) lines += "X: y\r\n";
+  CHECK_THROWS_WITH_AS(read_all(lines + "\r\n"), "HTTP reply: over 100 header lines, refused", std::runtime_error);
+  CHECK_THROWS_WITH_AS(read_all("HTTP/1.1 200 OK\r\nContent-Length: 3000000000\r\n\r\n"),
+                       "HTTP reply: a body of 3000000000 bytes, over 1 MiB, refused", std::runtime_error);
+  // Sizes that wrap a 32-bit size_t (armhf): 2^32 + 5 is not 5, and a chunk of 2^32 - 1 after
+  // five bytes is not 4 (the sum was taken in size_t before it was compared).
+  CHECK_THROWS_WITH_AS(read_all("HTTP/1.1 200 OK\r\nContent-Length: 4294967301\r\n\r\nhello"),
+                       "HTTP reply: a body of 4294967301 bytes, over 1 MiB, refused", std::runtime_error);
+  CHECK_THROWS_WITH_AS(read_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nFFFFFFFF\r\nabcd"),
+                       "HTTP reply: the body is over 1 MiB, refused", std::runtime_error);
+  // One-byte chunks: six bytes on the wire for each of the body's, bounded on the wire too.
+  HttpReplyReader tiny(1 << 20);
+  tiny.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47);
+  CHECK_THROWS_AS(
+      [&] {
+        for (;;) tiny.feed("1\r\nx\r\n", 6);
+      }(),
+      std::runtime_error);
+  CHECK_THROWS_WITH_AS(read_all("SSH-2.0-OpenSSH\r\n\r\n"), "HTTP reply: 'SSH-2.0-OpenSSH' is not an HTTP/1.x status line",
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(read_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+                       "HTTP reply: chunk size 'zz' is not one", std::runtime_error);
+}
+
+TEST_CASE("a Braiins API streaming an endless chunked body is refused at 1 MiB, while it streams") {
+  std::atomic<long long> sent{0};
+  ScriptedPeer peer([&](int fd, std::atomic<bool>& stop) {
+    if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")) return;
+    const std::string chunk = "10000\r\n" + std::string(65536, ' ') + "\r\n";
+    // At most 256 MiB (the test's own bound): before, the client read all of it.
+    while (!stop && sent < (256ll << 20) && send_all(fd, chunk)) sent += static_cast<long long>(chunk.size());
+  });
+  const auto exchange = drivers::miners::http_exchange("127.0.0.1", peer.port(), std::chrono::seconds(20));
+  CHECK_THROWS_WITH_AS(exchange(stats_request()), "HTTP GET /api/v1/miner/stats: HTTP reply: the body is over 1 MiB, refused",
+                       std::runtime_error);
+  // What the peer got out before the client hung up: the 1 MiB and the sockets' buffers.
+  CHECK(sent.load() < (16ll << 20));
+}
+
+TEST_CASE("a peer dripping a byte at a time is cut at the exchange's deadline, not each read's") {
+  ScriptedPeer peer([](int fd, std::atomic<bool>& stop) {
+    const std::string head = "HTTP/1.1 200 OK\r\nX-Drip: " + std::string(10000, 'x');
+    for (std::size_t i = 0; i < head.size() && !stop; ++i) {
+      if (::send(fd, &head[i], 1, MSG_NOSIGNAL) != 1) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the peer's pace, not a wait
+    }
+  });
+  const auto exchange = drivers::miners::http_exchange("127.0.0.1", peer.port(), std::chrono::milliseconds(300));
+  CHECK_THROWS_WITH_AS(exchange(stats_request()),
+                       "HTTP GET /api/v1/miner/stats: reply: timed out (the whole exchange has 300 ms)", std::runtime_error);
+}
+
+TEST_CASE("a cgminer-style miner dripping its reply is cut at the deadline; one streaming is cut at 1 MiB") {
+  const auto* kind = drivers::miners::find_miner_kind("luxos");
+  {
+    ScriptedPeer peer([](int fd, std::atomic<bool>& stop) {
+      for (int i = 0; i < 500 && !stop; ++i) {
+        if (::send(fd, "{", 1, MSG_NOSIGNAL) != 1) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    const auto exchange = drivers::miners::tcp_exchange("127.0.0.1", peer.port(), kind->framing, std::chrono::milliseconds(300));
+    CHECK_THROWS_WITH_AS(exchange("{\"command\":\"power\"}\r\n\r\n"), "reply: timed out (the whole exchange has 300 ms)",
+                         std::runtime_error);
+  }
+  std::atomic<long long> sent{0};
+  ScriptedPeer peer([&](int fd, std::atomic<bool>& stop) {
+    const std::string block(65536, ' ');
+    while (!stop && sent < (256ll << 20) && send_all(fd, block)) sent += static_cast<long long>(block.size());
+  });
+  const auto exchange = drivers::miners::tcp_exchange("127.0.0.1", peer.port(), kind->framing, std::chrono::seconds(20));
+  CHECK_THROWS_WITH_AS(exchange("{\"command\":\"power\"}\r\n\r\n"), "reply: over 1 MiB, refused (a miner's reply is a few kB)",
+                       std::runtime_error);
+  CHECK(sent.load() < (16ll << 20));
+}
+
+TEST_CASE("a cancel ends an exchange's wait at once: a stopping daemon does not wait out a miner") {
+  SilentMiner server;
+  auto cancel = std::make_shared<drivers::miners::Cancel>();
+  const auto exchange = drivers::miners::http_exchange("127.0.0.1", server.port(), std::chrono::seconds(30), cancel);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the exchange waits by then
+    cancel->cancel();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH_AS(exchange(stats_request()), "stopping", std::runtime_error);
+  stopper.join();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));  // a bound, far under its 30 s
+  // And every exchange after it, before it connects.
+  CHECK_THROWS_WITH_AS(exchange(stats_request()), "stopping", std::runtime_error);
 }

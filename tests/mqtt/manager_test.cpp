@@ -1,6 +1,8 @@
 // The relay manager's logic with a recording publisher and a stepped clock.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 #include "drivers/mqtt/relays.hpp"
@@ -26,6 +28,15 @@ struct Rig {
           return true;
         }) {}
 };
+// Commands sent to `topic` since `from`; a Shelly's configuration requests share its command
+// topic and are not switch commands.
+std::size_t sent_to(const std::vector<Sent>& sent, const std::string& topic, std::size_t from = 0) {
+  std::size_t n = 0;
+  for (std::size_t i = from; i < sent.size(); ++i) {
+    n += sent[i].topic == topic && sent[i].payload.find("Config") == std::string::npos;
+  }
+  return n;
+}
 RelayConfig tas(std::chrono::seconds dead_man = 0s) {
   RelayConfig r;
   r.id = "dump";
@@ -134,8 +145,12 @@ TEST_CASE("while disconnected nothing is queued; a reconnect re-asserts the curr
   CHECK(rig.sent.empty());
   rig.connected = true;
   rig.mgr.on_connected(rig.now + 4s);
-  REQUIRE(rig.sent.size() == 1);
+  // The switch once, in its present state; beside it only the read-only power-on query.
+  REQUIRE(rig.sent.size() == 2);
+  CHECK(rig.sent[0].topic == "cmnd/dump/POWER1");
   CHECK(rig.sent[0].payload == "OFF");
+  CHECK(rig.sent[1].topic == "cmnd/dump/PowerOnState");
+  CHECK(rig.sent[1].payload.empty());
 }
 
 TEST_CASE("a broker that takes no command blames no relay: the confirm wait starts when one goes out") {
@@ -148,7 +163,7 @@ TEST_CASE("a broker that takes no command blames no relay: the confirm wait star
   // It comes back: the command goes out, and a relay that stays silent is the relay's fault.
   rig.connected = true;
   rig.mgr.on_connected(rig.now + 601s);
-  REQUIRE(rig.sent.size() == 1);
+  REQUIRE(sent_to(rig.sent, "cmnd/dump/POWER1") == 1);
   for (int i = 602; i <= 700; ++i) rig.mgr.tick(rig.now + std::chrono::seconds(i));
   const auto a = rig.mgr.take_alarms();
   REQUIRE_FALSE(a.empty());
@@ -187,11 +202,6 @@ std::vector<PowerCycle> power_cycles() {
       {"ESPHome", relay_of(RelayProtocol::esphome, "dump-node"), "dump-node/switch/relay/command", "dump-node/status",
        "offline", "online", "dump-node/switch/relay/state", "ON", "OFF"},
   };
-}
-std::size_t sent_to(const std::vector<Sent>& sent, const std::string& topic, std::size_t from = 0) {
-  std::size_t n = 0;
-  for (std::size_t i = from; i < sent.size(); ++i) n += sent[i].topic == topic;
-  return n;
 }
 }  // namespace
 
@@ -253,4 +263,95 @@ TEST_CASE("a relay that comes online just before a new command gets that command
   rig.mgr.on_message("stat/dump/POWER1", "ON", rig.now + 600ms);
   for (int i = 1; i <= 5; ++i) rig.mgr.tick(rig.now + std::chrono::seconds(i));
   CHECK(sent_to(rig.sent, "cmnd/dump/POWER1") == 2);  // the OFF, then one ON
+}
+
+// How each relay powers up after a cut (power_on_watch.hpp): asked at each connect and when the
+// device comes back, a relay that would come back ON is an alarm once, and its end when it is set
+// to stay off; one that does not answer is said to.
+TEST_CASE("power-on state: asked at connect and when the device is back; ON raises relay_power_on once") {
+  Rig rig(tas());
+  rig.mgr.on_connected(rig.now);
+  CHECK(sent_to(rig.sent, "cmnd/dump/PowerOnState") == 1);
+  CHECK(rig.mgr.power_on("dump").asked_at == rig.now);
+  CHECK_FALSE(rig.mgr.power_on("dump").state);
+  CHECK(rig.mgr.on_message("stat/dump/RESULT", R"({"PowerOnState":3})", rig.now + 1s));
+  auto a = rig.mgr.take_alarms();
+  REQUIRE(a.size() == 1);
+  CHECK(a[0].code == "relay_power_on");
+  CHECK(a[0].raised);
+  CHECK(a[0].detail.find("comes back ON by itself after a power cut") != std::string::npos);
+  CHECK(a[0].detail.find("shackd relays power-on-off") != std::string::npos);
+  REQUIRE(rig.mgr.power_on("dump").state);
+  CHECK(rig.mgr.power_on("dump").state->setting == "3");
+  // The same answer again is no news.
+  rig.mgr.on_message("stat/dump/RESULT", R"({"PowerOnState":3})", rig.now + 2s);
+  CHECK(rig.mgr.take_alarms().empty());
+  // Back from a reboot: asked again, but not twice within kAskGap of a flapping device.
+  rig.mgr.on_message("tele/dump/LWT", "Offline", rig.now + 3s);
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 5s);
+  CHECK(sent_to(rig.sent, "cmnd/dump/PowerOnState") == 1);
+  rig.mgr.on_message("tele/dump/LWT", "Offline", rig.now + 20s);
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 30s);
+  CHECK(sent_to(rig.sent, "cmnd/dump/PowerOnState") == 2);
+  rig.mgr.take_alarms();
+  // Set to stay off (by whoever): the alarm ends.
+  rig.mgr.on_message("stat/dump/RESULT", R"({"PowerOnState":0})", rig.now + 31s);
+  a = rig.mgr.take_alarms();
+  REQUIRE(a.size() == 1);
+  CHECK(a[0].code == "relay_power_on_ok");
+  CHECK_FALSE(a[0].raised);
+  // Asked again after kAskEvery; no answer within kAnswerWait: unanswered.
+  rig.mgr.tick(rig.now + 31s + PowerOnWatch::kAskEvery);
+  CHECK(sent_to(rig.sent, "cmnd/dump/PowerOnState") == 3);
+  rig.mgr.tick(rig.now + 31s + PowerOnWatch::kAskEvery + PowerOnWatch::kAnswerWait);
+  CHECK(rig.mgr.power_on("dump").unanswered);
+  CHECK(power_on_words(rig.mgr.power_on("dump")).find("stays OFF") != std::string::npos);  // the last it said
+}
+
+TEST_CASE("power-on state: a Shelly Gen2's answer and its config_changed; a Gen1 is never asked") {
+  RelayConfig g2;
+  g2.id = "dump";
+  g2.protocol = RelayProtocol::shelly_gen2;
+  g2.topic = "plus1-dump";
+  g2.channel = 0;
+  Rig rig(g2);
+  rig.mgr.on_connected(rig.now);
+  REQUIRE(rig.sent.size() == 1);  // no desired state yet: only the GetConfig
+  const auto req = nlohmann::json::parse(rig.sent[0].payload);
+  CHECK(req["method"] == "Switch.GetConfig");
+  const auto reply = nlohmann::json{{"id", req["id"]}, {"src", "plus1-dump"}, {"dst", "shackd"},
+                                    {"result", {{"id", 0}, {"initial_state", "restore_last"}}}}.dump();
+  CHECK(rig.mgr.on_message("shackd/rpc", reply, rig.now + 1s));
+  CHECK_FALSE(rig.mgr.status("dump").observed);  // not taken for a switch report
+  const auto a = rig.mgr.take_alarms();
+  REQUIRE(a.size() == 1);
+  CHECK(a[0].detail.find("initial_state restore_last") != std::string::npos);
+  // Its configuration changed (someone set it in its web page): asked again at once.
+  rig.mgr.on_message("plus1-dump/events/rpc",
+                     R"({"src":"plus1-dump","method":"NotifyEvent","params":{"events":[{"component":"switch:0","event":"config_changed"}]}})",
+                     rig.now + 2s);
+  CHECK(rig.sent.size() == 2);
+  CHECK(nlohmann::json::parse(rig.sent[1].payload)["method"] == "Switch.GetConfig");
+
+  RelayConfig g1 = g2;
+  g1.protocol = RelayProtocol::shelly_gen1;
+  Rig gen1(g1);
+  gen1.mgr.on_connected(gen1.now);
+  gen1.mgr.on_message("shellies/plus1-dump/online", "true", gen1.now + 20s);
+  gen1.mgr.tick(gen1.now + PowerOnWatch::kAskEvery * 2);
+  CHECK(gen1.sent.empty());
+  CHECK(gen1.mgr.take_alarms().empty());
+  CHECK(power_on_words(gen1.mgr.power_on("dump")).find("HTTP only") != std::string::npos);
+}
+
+TEST_CASE("power-on state: a manager that never commanded (a dry run) asks no relay anything") {
+  Rig rig(tas());
+  rig.mgr.on_message("tele/dump/LWT", "Offline", rig.now);
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 20s);
+  rig.mgr.tick(rig.now + PowerOnWatch::kAskEvery * 2);
+  CHECK(rig.sent.empty());
+  // A Tasmota's answer to someone else's query is still read.
+  rig.mgr.on_message("stat/dump/RESULT", R"({"PowerOnState":1})", rig.now + 30s);
+  REQUIRE(rig.mgr.power_on("dump").state);
+  CHECK(rig.mgr.power_on("dump").state->risk == PowerOnRisk::on);
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "drivers/mqtt/commands.hpp"
+#include "drivers/mqtt/power_on.hpp"
 #include "drivers/mqtt/relay_protocol.hpp"
 #include "drivers/mqtt/sensors.hpp"
 
@@ -227,4 +228,130 @@ TEST_CASE("mode commands: auto, on, off, with an optional time; everything else 
   CHECK_FALSE(mode_topic_load("shack", "shack/load/a/b/mode/set"));
   CHECK_FALSE(mode_topic_load("shack", "other/load/a/mode/set"));
   CHECK_FALSE(mode_topic_load("shack", "shack/load//mode/set"));
+}
+
+// How a relay powers up after a cut (docs/protocols.md §1.6): Tasmota's PowerOnState and a Shelly
+// Gen2 switch's initial_state, asked, set and read back; Gen1 and ESPHome say why they cannot.
+TEST_CASE("power-on state: Tasmota's PowerOnState asked, set and read; every value named") {
+  auto r = tasmota(2);
+  const auto q = power_on_query(r, 1);
+  REQUIRE(q);
+  CHECK(q->topic == "cmnd/heatfan/PowerOnState");
+  CHECK(q->payload.empty());  // an empty payload asks
+  const auto set = power_on_set_off(r, 2);
+  REQUIRE(set);
+  CHECK(set->topic == "cmnd/heatfan/PowerOnState");
+  CHECK(set->payload == "0");
+  CHECK(power_on_unreadable(r).empty());
+  // The answer, on RESULT (and on the command's own topic with SetOption4 1).
+  const auto a = parse_power_on(r, "stat/heatfan/RESULT", R"({"PowerOnState":3})");
+  REQUIRE(a);
+  REQUIRE(a->state);
+  CHECK(a->state->setting == "3");
+  CHECK(a->state->risk == PowerOnRisk::on);
+  CHECK(parse_power_on(r, "stat/heatfan/POWERONSTATE", R"({"PowerOnState":0})")->state->risk == PowerOnRisk::off);
+  CHECK_FALSE(parse_power_on(r, "stat/heatfan/RESULT", R"({"POWER2":"ON"})"));  // a switch report, not this
+  CHECK_FALSE(parse_power_on(r, "stat/other/RESULT", R"({"PowerOnState":3})"));
+  CHECK_FALSE(parse_power_on(r, "stat/heatfan/RESULT", "not json"));
+  CHECK(parse_power_on(r, "stat/heatfan/RESULT", R"({"PowerOnState":"x"})")->refused.find("not a number") != std::string::npos);
+  // Tasmota docs: 0 off, 1 on, 2 toggle, 3 last saved state (the default), 4 on and locked, 5 on after PulseTime.
+  CHECK(tasmota_power_on(0).risk == PowerOnRisk::off);
+  for (int v = 1; v <= 5; ++v) CHECK(tasmota_power_on(v).risk == PowerOnRisk::on);
+  CHECK(tasmota_power_on(4).words.find("ignores every command") != std::string::npos);
+  CHECK(tasmota_power_on(6).risk == PowerOnRisk::unknown);
+  CHECK(tasmota_power_on(-1).risk == PowerOnRisk::unknown);
+  // The relay's own switch report is not taken for a power-on answer, nor the reverse.
+  CHECK_FALSE(parse_relay_message(r, "stat/heatfan/RESULT", R"({"PowerOnState":1})"));
+}
+
+TEST_CASE("power-on state: a Shelly Gen2 switch's initial_state by Switch.GetConfig and Switch.SetConfig") {
+  RelayConfig r;
+  r.id = "dump";
+  r.protocol = RelayProtocol::shelly_gen2;
+  r.topic = "plus1pm-dump";
+  r.channel = 1;
+  const auto q = power_on_query(r, 5);
+  REQUIRE(q);
+  CHECK(q->topic == "plus1pm-dump/rpc");
+  const auto req = nlohmann::json::parse(q->payload);
+  CHECK(req["method"] == "Switch.GetConfig");
+  CHECK(req["src"] == "shackd");
+  CHECK(req["params"]["id"] == 1);
+  const long long get_id = req["id"].get<long long>();
+  const auto set = nlohmann::json::parse(power_on_set_off(r, 6)->payload);
+  CHECK(set["method"] == "Switch.SetConfig");
+  CHECK(set["params"] == nlohmann::json{{"id", 1}, {"config", {{"initial_state", "off"}}}});
+  const long long set_id = set["id"].get<long long>();
+  // No configuration id is ever a Switch.Set id: a GetConfig reply is not "the switch is ON".
+  for (int seq = 1; seq < 2000; ++seq) {
+    for (int ch = 0; ch <= 15; ++ch) {
+      for (const bool on : {false, true}) {
+        const long long s = shelly_rpc_id(seq, ch, on);
+        CHECK_FALSE((s == shelly_config_rpc_id(seq, ch, ShellyConfigCall::get) ||
+                     s == shelly_config_rpc_id(seq, ch, ShellyConfigCall::set)));
+      }
+    }
+  }
+  const auto reply = [&](long long id, const nlohmann::json& body) {
+    nlohmann::json j{{"id", id}, {"src", "plus1pm-dump"}, {"dst", "shackd"}};
+    j.update(body);
+    return j.dump();
+  };
+  const std::string got = reply(get_id, {{"result", {{"id", 1}, {"in_mode", "follow"}, {"initial_state", "restore_last"}}}});
+  const auto a = parse_power_on(r, "shackd/rpc", got);
+  REQUIRE(a);
+  REQUIRE(a->state);
+  CHECK(a->state->setting == "restore_last");
+  CHECK(a->state->risk == PowerOnRisk::on);
+  CHECK_FALSE(parse_relay_message(r, "shackd/rpc", got));  // not a switch confirmation
+  CHECK(parse_power_on(r, "shackd/rpc", reply(set_id, {{"result", {{"restart_required", false}}}}))->set_taken);
+  const auto refused = parse_power_on(r, "shackd/rpc",
+                                      reply(set_id, {{"error", {{"code", -103}, {"message", "Invalid argument"}}}}));
+  CHECK(refused->refused == "Invalid argument");
+  CHECK(shelly_initial_state("off").risk == PowerOnRisk::off);
+  CHECK(shelly_initial_state("on").risk == PowerOnRisk::on);
+  CHECK(shelly_initial_state("match_input").risk == PowerOnRisk::follows_input);
+  CHECK(shelly_initial_state("\xff\xfe").risk == PowerOnRisk::unknown);
+  // Another device, another switch, a Switch.Set reply, hostile shapes: none is an answer.
+  CHECK_FALSE(parse_power_on(r, "shackd/rpc",
+                             nlohmann::json{{"id", get_id}, {"src", "other"}, {"result", {{"initial_state", "on"}}}}.dump()));
+  RelayConfig r0 = r;
+  r0.channel = 0;
+  CHECK_FALSE(parse_power_on(r0, "shackd/rpc", got));
+  CHECK_FALSE(parse_power_on(r, "shackd/rpc", reply(shelly_rpc_id(7, 1, true), {{"result", {{"was_on", false}}}})));
+  CHECK_FALSE(parse_power_on(r, "shackd/rpc", R"({"id":"x","src":"plus1pm-dump","result":{}})"));
+  CHECK_FALSE(parse_power_on(r, "shackd/rpc", R"({"id":33,"src":7,"result":{}})"));
+  CHECK(parse_power_on(r, "shackd/rpc", reply(get_id, {{"result", {{"initial_state", 3}}}}))->refused ==
+        "its configuration has no initial_state");
+  // Someone changed the switch's configuration: ask again (the config_changed event).
+  const auto changed = parse_power_on(
+      r, "plus1pm-dump/events/rpc",
+      R"({"src":"plus1pm-dump","method":"NotifyEvent","params":{"ts":1,"events":[{"component":"switch:1","event":"config_changed"}]}})");
+  REQUIRE(changed);
+  CHECK(changed->changed);
+  CHECK_FALSE(parse_power_on(
+      r, "plus1pm-dump/events/rpc",
+      R"({"method":"NotifyEvent","params":{"events":[{"component":"switch:0","event":"config_changed"}]}})"));
+  CHECK_FALSE(parse_power_on(r, "plus1pm-dump/events/rpc", R"({"method":"NotifyEvent","params":{"events":7}})"));
+}
+
+TEST_CASE("power-on state: Shelly Gen1, ESPHome and generic relays say why shackd cannot read it, and what to do") {
+  RelayConfig g1;
+  g1.protocol = RelayProtocol::shelly_gen1;
+  g1.topic = "shelly1-AABBCC";
+  g1.channel = 0;
+  CHECK(power_on_unreadable(g1).find("HTTP only") != std::string::npos);
+  CHECK(power_on_unreadable(g1).find("default_state=off") != std::string::npos);
+  CHECK_FALSE(power_on_query(g1, 1));
+  CHECK_FALSE(power_on_set_off(g1, 1));
+  RelayConfig e;
+  e.protocol = RelayProtocol::esphome;
+  e.topic = "node";
+  e.object_id = "relay";
+  CHECK(power_on_unreadable(e).find("restore_mode: ALWAYS_OFF") != std::string::npos);
+  CHECK_FALSE(power_on_query(e, 1));
+  RelayConfig g;
+  g.protocol = RelayProtocol::generic;
+  CHECK_FALSE(power_on_unreadable(g).empty());
+  CHECK(power_on_subscriptions(g).empty());
 }

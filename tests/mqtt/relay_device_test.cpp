@@ -3,6 +3,9 @@
 // and what it reports is what shackd reads. In process, no broker.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "drivers/mqtt/power_on.hpp"
 #include "drivers/mqtt/relay_protocol.hpp"
 #include "drivers/mqtt/sensors.hpp"
 #include "sim/relay_device.hpp"
@@ -137,4 +140,83 @@ TEST_CASE("each sensor format: shackd reads the temperature the simulated sensor
     REQUIRE(r.readings.size() == 1);
     CHECK(r.readings[0].value == doctest::Approx(-7.3));
   }
+}
+
+// The simulated firmware's power-on setting (sim/relay_device.hpp), asked and set by shackd's own
+// requests and read back through shackd's own parser; and what each setting does at power-up.
+TEST_CASE("power-on state: the simulated Tasmota and Shelly answer shackd's query and set as the firmware does") {
+  for (const auto& r : one_of_each()) {
+    CAPTURE(r.id);
+    std::string setting = sim::default_power_on(r);
+    const auto q = power_on_query(r, 3);
+    if (!power_on_unreadable(r).empty()) {
+      CHECK_FALSE(q);
+      continue;
+    }
+    REQUIRE(q);
+    CHECK(subscribed(r, q->topic));
+    // Tasmota's default is PowerOnState 3 (Tasmota docs); the simulated Shelly starts at off.
+    const auto ask = [&]() -> std::optional<PowerOnState> {
+      const auto replies = sim::device_power_on_request(r, q->topic, q->payload, setting);
+      REQUIRE(replies);
+      std::optional<PowerOnState> seen;
+      for (const auto& m : *replies) {
+        if (const auto a = parse_power_on(r, m.topic, m.payload); a && a->state) seen = a->state;
+      }
+      return seen;
+    };
+    CHECK(ask()->setting == (r.protocol == RelayProtocol::tasmota ? "3" : "off"));
+    setting = r.protocol == RelayProtocol::tasmota ? "1" : "restore_last";
+    CHECK(ask()->risk == PowerOnRisk::on);
+    const auto set = power_on_set_off(r, 4);
+    REQUIRE(set);
+    const auto replies = sim::device_power_on_request(r, set->topic, set->payload, setting);
+    REQUIRE(replies);
+    bool taken = false;
+    for (const auto& m : *replies) {
+      if (const auto a = parse_power_on(r, m.topic, m.payload)) taken = taken || a->set_taken || (a->state && a->state->risk == PowerOnRisk::off);
+    }
+    CHECK(taken);
+    CHECK(setting == power_on_off_setting(r));
+    CHECK(ask()->risk == PowerOnRisk::off);
+    // Its switch commands are not taken for power-on requests, nor the reverse.
+    for (const auto& c : relay_command(r, true, 9)) {
+      std::string untouched = setting;
+      CHECK_FALSE(sim::device_power_on_request(r, c.topic, c.payload, untouched));
+    }
+    CHECK_FALSE(sim::device_command(r, q->topic, q->payload, false));
+  }
+}
+
+TEST_CASE("power-on state: what each setting does when the power comes back") {
+  RelayConfig t;
+  t.protocol = RelayProtocol::tasmota;
+  // Tasmota docs, PowerOnState.
+  for (const bool was_on : {false, true}) {
+    CAPTURE(was_on);
+    CHECK_FALSE(sim::powers_up_on(t, "0", was_on));
+    CHECK(sim::powers_up_on(t, "1", was_on));
+    CHECK(sim::powers_up_on(t, "2", was_on) == !was_on);
+    CHECK(sim::powers_up_on(t, "3", was_on) == was_on);
+    CHECK(sim::powers_up_on(t, "4", was_on));
+  }
+  RelayConfig s;
+  s.protocol = RelayProtocol::shelly_gen2;
+  CHECK_FALSE(sim::powers_up_on(s, "off", true));
+  CHECK(sim::powers_up_on(s, "on", false));
+  CHECK(sim::powers_up_on(s, "restore_last", true));
+  CHECK_FALSE(sim::powers_up_on(s, "restore_last", false));
+  CHECK(sim::powers_up_on(s, "match_input", false, true));
+  CHECK_FALSE(sim::valid_power_on(s, "3"));
+  CHECK_FALSE(sim::valid_power_on(t, "6"));
+  // A Shelly refuses a value it does not know, and keeps what it had.
+  s.topic = "plus";
+  s.channel = 0;
+  std::string setting = "on";
+  const auto replies = sim::device_power_on_request(
+      s, "plus/rpc", R"({"id":96,"src":"me","method":"Switch.SetConfig","params":{"id":0,"config":{"initial_state":"maybe"}}})",
+      setting);
+  REQUIRE(replies);
+  CHECK(setting == "on");
+  CHECK(nlohmann::json::parse(replies->at(0).payload)["error"]["code"] == -103);
 }

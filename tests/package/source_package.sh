@@ -15,6 +15,11 @@ if [[ ${1:-} == --inside ]]; then
   echo "source_package: apt-get build-dep ./ ($(. /etc/os-release && echo "$PRETTY_NAME"))"
   apt-get build-dep -y -qq ./ >"$stage/build-dep.log" 2>&1 || { tail -20 "$stage/build-dep.log"; exit 1; }
   echo "source_package: dpkg-buildpackage -b -us -uc"
+  # CI's compiler cache (scripts/build.sh), when the root has ccache: CMake takes the launcher
+  # from the environment. The package's own rules stay as a user runs them.
+  if [[ -n ${SHACKD_CCACHE:-} ]] && command -v ccache >/dev/null; then
+    export CCACHE_DIR=$SHACKD_CCACHE CCACHE_BASEDIR=$stage CCACHE_NOHASHDIR=1 CMAKE_CXX_COMPILER_LAUNCHER=ccache
+  fi
   DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -b -us -uc >"$stage/build.log" 2>&1 ||
     { tail -30 "$stage/build.log"; echo "FAIL: dpkg-buildpackage"; exit 1; }
   deb=$(ls "$stage"/shackd_*.deb)

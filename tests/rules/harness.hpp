@@ -45,6 +45,9 @@ struct Site {
   std::vector<Input> miner_temp_c = std::vector<Input>(2);  // each miner's hottest sensor; missing unless set
   std::vector<std::optional<double>> miner_temp_limit_c = std::vector<std::optional<double>>(2);
   bool pv_partial = false, load_partial = false;  // a part of the sum is missing: a lower bound
+  std::optional<rules::Snapshot::ControllerHeat> controller_overheat;  // the shell sheds the loads
+  std::vector<bool> miner_powered = std::vector<bool>(2);         // its relay still on after a stop (a soft stop)
+  std::vector<bool> miner_target_ignored = std::vector<bool>(2);  // its firmware does not follow its target
 
   Site() {
     monitor_v = 52.0;
@@ -92,6 +95,9 @@ struct Site {
     for (const auto& w : miner_w) s.miner_w.push_back(w.reading());
     for (const auto& t : miner_temp_c) s.miner_temp_c.push_back(t.reading());
     s.miner_temp_limit_c = miner_temp_limit_c;
+    s.controller_overheat = controller_overheat;
+    s.miner_powered = miner_powered;
+    s.miner_target_ignored = miner_target_ignored;
     return s;
   }
 

@@ -10,7 +10,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // A full bank at noon: 56.0 V, the chargers in float, PV throttled to the house plus a taper.
-test::Site full_bank() {
+test::Site hidden_surplus_bank() {
   test::Site s;
   s.start_minute = 11 * 60;
   s.p.miners[0].enabled = false;  // the dump load alone, unless a test wants two
@@ -36,7 +36,7 @@ void plant(test::Site& s, double hidden_w) {
 }  // namespace
 
 TEST_CASE("hidden surplus: a probe starts while the chargers hold PV back, and holds when it is there") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   s.step();
   // Measured, there is no surplus and too little PV: without the chargers' word it would wait.
   CHECK(s.dump().reason.cause == ReasonCode::probing_hidden_surplus);  // the start delay runs
@@ -75,7 +75,7 @@ TEST_CASE("hidden surplus: a probe starts while the chargers hold PV back, and h
 }
 
 TEST_CASE("a probe that finds no surplus stops at once, costs little charge, and backs off longer each time") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   std::vector<rules::SteadyTime> starts;
   std::vector<std::chrono::seconds> waits;
   double ah = 0;
@@ -113,7 +113,7 @@ TEST_CASE("a probe that finds no surplus stops at once, costs little charge, and
 }
 
 TEST_CASE("a probe also fails when the voltage falls below float less the margin") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   s.step();
   for (int i = 0; i < 60 && !s.dump().on; ++i) s.step(10s);
   REQUIRE(s.dump().on);
@@ -128,7 +128,7 @@ TEST_CASE("a probe also fails when the voltage falls below float less the margin
 }
 
 TEST_CASE("a held run that drains the bank slowly, under the current limit, stops when it leaves float") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   s.step();
   for (int i = 0; i < 6 * 30; ++i) {
     s.step(10s);
@@ -149,7 +149,7 @@ TEST_CASE("a held run that drains the bank slowly, under the current limit, stop
 }
 
 TEST_CASE("a second surplus load probes only once the first has held") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   auto& primary = s.p.miners[0];
   primary.enabled = true;
   primary.start_v = 54.0;
@@ -175,30 +175,30 @@ TEST_CASE("a second surplus load probes only once the first has held") {
 }
 
 TEST_CASE("no probe without the chargers' word, without the setting, or on a discharging battery") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   s.chargers_limiting = 0;
   s.run(10min);
   CHECK_FALSE(s.dump().on);
   CHECK(s.dump().reason.code == ReasonCode::insufficient_solar);
 
-  auto t = full_bank();
+  auto t = hidden_surplus_bank();
   t.p.miners[1].probe_hidden_surplus = false;
   t.run(10min);
   CHECK_FALSE(t.dump().on);
 
-  auto u = full_bank();
+  auto u = hidden_surplus_bank();
   u.battery_a = -8;
   u.run(10min);
   CHECK_FALSE(u.dump().on);
 
-  auto w = full_bank();
+  auto w = hidden_surplus_bank();
   w.chargers_limiting.freeze();  // the chargers' word goes stale: not limiting
   w.run(10min);
   CHECK_FALSE(w.dump().on);
 }
 
 TEST_CASE("a miner running on the measured surplus when the bank fills carries on, as on hidden surplus") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   s.chargers_limiting = 0;  // bulk: the chargers take all the panels give
   s.monitor_v = 55.5;
   s.p.miners[1].require_sunny = false;
@@ -227,7 +227,7 @@ TEST_CASE("a miner running on the measured surplus when the bank fills carries o
 // on a charger "in float". The GX's tracking mode (791) says the chargers take all they can; the
 // driver makes it the word (tests/drivers/readings_test.cpp), and the rules act on it.
 TEST_CASE("once the chargers track all they can, a held run ends before the current says so, and no probe starts") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   s.step();
   for (int i = 0; i < 6 * 60 && s.dump().reason.code != ReasonCode::hidden_surplus; ++i) {
     s.step(10s);
@@ -258,7 +258,7 @@ TEST_CASE("once the chargers track all they can, a held run ends before the curr
   CHECK(s.dump().reason.code == ReasonCode::probe_backoff);
 
   // PV just below the house, the stage still float, the charger tracking: no probe, ever.
-  auto t = full_bank();
+  auto t = hidden_surplus_bank();
   t.step();
   t.chargers_limiting = 0;
   t.load_w = 1500;
@@ -276,7 +276,7 @@ TEST_CASE("once the chargers track all they can, a held run ends before the curr
 // The same overcast a little later (tests/scenarios/afternoon_test.cpp runs it against the
 // simulator): the chargers track and the bank has stopped charging. Every second on is the bank's.
 TEST_CASE("a held run stops at once when the chargers track and the bank no longer charges") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   s.step();
   for (int i = 0; i < 6 * 60 && s.dump().reason.code != ReasonCode::hidden_surplus; ++i) {
     s.step(10s);
@@ -296,7 +296,7 @@ TEST_CASE("a held run stops at once when the chargers track and the bank no long
 }
 
 TEST_CASE("a probe that settles with the chargers tracking fails: the load took all they held back") {
-  auto s = full_bank();
+  auto s = hidden_surplus_bank();
   s.step();
   for (int i = 0; i < 60 && !s.dump().on; ++i) s.step(10s);
   REQUIRE(s.dump().on);

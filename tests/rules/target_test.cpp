@@ -15,7 +15,7 @@ constexpr double kHouseW = 1500;
 constexpr double kTaperW = 150;  // what a full bank still takes at float
 
 // A full bank at 11:00, the dump load (miners[1]) with a power target 800-3600 W in 200 W steps.
-test::Site full_bank() {
+test::Site bank_with_target() {
   test::Site s;
   s.start_minute = 11 * 60;
   s.p.miners[0].enabled = false;
@@ -73,7 +73,7 @@ struct Plant {
 }  // namespace
 
 TEST_CASE("power target: probes up, twice as far after each raise that held, while the chargers hold PV back; settles under the hidden surplus") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 2600 + kTaperW};  // 2600 W hidden
   plant.run(s, 30min);
   // 800, 900, 1100, 1500, 2300 W in 20 minutes; a step per interval would be at 1300 W.
@@ -97,7 +97,7 @@ TEST_CASE("power target: probes up, twice as far after each raise that held, whi
 }
 
 TEST_CASE("power target: a raise waits for the write limit, and says so") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 3000 + kTaperW};
   while (!s.dump().on) plant.step(s);
   std::optional<rules::SteadyTime> last = s.now;
@@ -124,7 +124,7 @@ TEST_CASE("power target: a raise waits for the write limit, and says so") {
 }
 
 TEST_CASE("power target: a cloud lowers it by what the battery pays, within the lower interval, and it stays on") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 2600 + kTaperW};
   plant.run(s, 90min);
   REQUIRE(*s.dump().target_w == 2600);
@@ -146,7 +146,7 @@ TEST_CASE("power target: a cloud lowers it by what the battery pays, within the 
 }
 
 TEST_CASE("power target: below its minimum it stops, and the target goes with it") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 2600 + kTaperW};
   plant.run(s, 90min);
   REQUIRE(s.dump().on);
@@ -162,7 +162,7 @@ TEST_CASE("power target: below its minimum it stops, and the target goes with it
 }
 
 TEST_CASE("power target: while the chargers track, it follows the measured surplus with hysteresis, not the noise") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   s.monitor_v = 53.8;  // charging, not full: the chargers track
   s.chargers_limiting = 0;
   s.p.miners[1].probe_hidden_surplus = false;
@@ -193,7 +193,7 @@ TEST_CASE("power target: while the chargers track, it follows the measured surpl
 }
 
 TEST_CASE("power target: below its start voltage it eases off a step at a time; its stop voltage still cuts at once") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   Plant plant{kHouseW + 2600 + kTaperW};
   plant.run(s, 90min);
   REQUIRE(*s.dump().target_w == 2600);
@@ -211,7 +211,7 @@ TEST_CASE("power target: below its start voltage it eases off a step at a time; 
 }
 
 TEST_CASE("power target: the owner's override runs it at its maximum") {
-  auto s = full_bank();
+  auto s = bank_with_target();
   s.instant();
   s.state.miners[1].override_.mode = rules::OverrideMode::on;
   s.step(10s);
@@ -223,7 +223,7 @@ TEST_CASE("power target: the owner's override runs it at its maximum") {
 TEST_CASE("power target: the house is the load less what the miner says it draws") {
   // The miner ramps: commanded 2600 W, drawing 1200 W. Counting its target would make the house
   // 1400 W too small and the surplus as much too large for the next miner.
-  auto s = full_bank();
+  auto s = bank_with_target();
   s.monitor_v = 53.8;
   s.chargers_limiting = 0;
   s.p.miners[1].probe_hidden_surplus = false;
@@ -254,4 +254,130 @@ TEST_CASE("power target: validate names the fields") {
   errors = rules::validate(p);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0] == "miner 'Primary S21+': a power target needs require_excess_solar (it follows the solar surplus)");
+}
+
+TEST_CASE("power target: never raised on a guess: a raise waits until the miner draws within a step of its target") {
+  auto s = bank_with_target();
+  Plant plant{kHouseW + 3000 + kTaperW};
+  while (!s.dump().on) plant.step(s);
+  REQUIRE(*s.dump().target_w == 800);
+  // The miner says it draws 300 W whatever its target (a firmware that took the write and did
+  // nothing): the bank does not pay, but that answers nothing about a raise.
+  for (int i = 0; i < 120; ++i) {
+    plant.step(s);
+    s.miner_w[1] = 300;
+  }
+  CHECK(*s.dump().target_w == 800);
+  CHECK(plant.writes == 1);
+  CHECK(s.dump().target_reason.code == ReasonCode::target_follow);
+  CHECK(rules::describe(s.dump().target_reason) ==
+        "power target raise waits for the miner to reach its target: it draws: 300 W (limit 800 W)");
+  // Nor when it does not say what it draws.
+  s.miner_w[1].missing();
+  s.step(10s);
+  CHECK(*s.dump().target_w == 800);
+  CHECK(s.dump().target_reason.code == ReasonCode::target_follow);
+  // Within a step of its target, the probe goes on.
+  s.miner_w[1] = 750;
+  s.step(10s);
+  CHECK(*s.dump().target_w == 1000);
+  CHECK(s.dump().target_reason.code == ReasonCode::target_probe);
+}
+
+TEST_CASE("power target: a miner whose firmware ignores its target runs on and off as one without") {
+  auto s = bank_with_target();
+  s.monitor_v = 53.8;  // charging, the chargers track: the measured surplus decides
+  s.chargers_limiting = 0;
+  s.p.miners[1].probe_hidden_surplus = false;
+  s.p.miners[1].start_v = 53.5;
+  s.p.miners[1].stop_v = 52.5;
+  s.p.miners[1].minimum_excess_w = 3000;
+  s.pv_w = kHouseW + 2000;
+  s.load_w = kHouseW;
+  s.battery_a = 2000 / 53.8;
+  s.run(6min);
+  REQUIRE(s.dump().on);  // on a target: 2000 W are there, more than its 800 W minimum
+  REQUIRE(s.dump().target_w);
+  s.load_w = kHouseW + 2000;  // it draws what it was given, and says so
+  s.miner_w[1] = 2000;
+  s.step(10s);
+  REQUIRE(s.dump().on);
+  s.miner_target_ignored[1] = true;
+  s.step(10s);
+  CHECK_FALSE(s.dump().target_w);  // no more target
+  // As a miner without a target it needs its own minimum excess (3000 W): it stops after its
+  // stop delay, and its draw counts as its rating.
+  s.run(4min);
+  CHECK_FALSE(s.dump().on);
+  CHECK(s.dump().reason.code == ReasonCode::insufficient_surplus);
+  CHECK(s.dump().reason.limit == doctest::Approx(3000));
+}
+
+namespace {
+// The plant again, with a miner that ramps down as well as up (W/s), stepped every 2 s.
+struct RampingPlant {
+  double panels_w = 0, miner_w = 0, down_w_per_s = 20;
+  double paying_s = 0, longest_paying_s = 0;  // the battery beyond the probe's 5 A
+  int stops = 0;
+  void step(test::Site& s) {
+    const bool was_on = s.dump().on;
+    s.step(2s);
+    stops += was_on && !s.dump().on;
+    const double target = s.dump().on ? s.dump().target_w.value_or(0) : 0;
+    miner_w = target < miner_w ? std::max(target, miner_w - down_w_per_s * 2) : std::min(target, miner_w + 40.0);
+    const double draw = kHouseW + miner_w;
+    const bool limiting = panels_w > draw + kTaperW;
+    const double pv = limiting ? draw + kTaperW : panels_w;
+    s.load_w = draw;
+    s.pv_w = pv;
+    s.battery_a = (pv - draw) / 56.0;
+    s.chargers_limiting = limiting ? 1 : 0;
+    s.miner_w[1] = miner_w;
+    paying_s = *s.battery_a.value < -5.0 ? paying_s + 2 : 0;
+    longest_paying_s = std::max(longest_paying_s, paying_s);
+  }
+};
+}  // namespace
+
+TEST_CASE("power target: a cloud faster than the miner ramps down: the target falls at once, and the miner stops before the bank pays a minute") {
+  auto s = bank_with_target();
+  RampingPlant plant{kHouseW + 3400 + kTaperW};
+  for (int i = 0; i < 3 * 1800; ++i) plant.step(s);
+  REQUIRE(s.dump().on);
+  REQUIRE(*s.dump().target_w >= 3000);
+  const double before_w = *s.dump().target_w;
+  // A cloud: 1200 W left for the miner, and it sheds 20 W/s.
+  plant.panels_w = kHouseW + 1200;
+  plant.step(s);
+  plant.step(s);
+  CHECK(*s.dump().target_w < before_w);  // at once, not a lower interval later
+  CHECK(*s.dump().target_w <= 1200);
+  int writes = 0;
+  for (int i = 0; i < 30 && s.dump().on; ++i) {
+    plant.step(s);
+    writes += s.dump().target_changed;
+  }
+  // It cannot shed 2000 W at 20 W/s within the rules' half minute: stopped, for the relay to cut
+  // within the other half.
+  CHECK_FALSE(s.dump().on);
+  CHECK(s.dump().reason.code == ReasonCode::target_too_slow);
+  CHECK(plant.stops == 1);
+  // 30 s from the first reading of it, plus the cycle before the rules read it and the cycle
+  // that decided.
+  CHECK(plant.longest_paying_s <= 34);
+  CHECK(writes <= 3);  // not one write a cycle while it ramps
+  CHECK(rules::describe(s.dump().reason).starts_with("stopped: the battery paid while its target came down: -"));
+}
+
+TEST_CASE("power target: a cloud the miner can follow in time lowers it at once and leaves it on") {
+  auto s = bank_with_target();
+  RampingPlant plant{kHouseW + 3400 + kTaperW, 0, 200};  // sheds 200 W/s
+  for (int i = 0; i < 3 * 1800; ++i) plant.step(s);
+  REQUIRE(*s.dump().target_w >= 3000);
+  plant.panels_w = kHouseW + 1800;
+  plant.longest_paying_s = 0;
+  for (int i = 0; i < 120; ++i) plant.step(s);
+  CHECK(s.dump().on);
+  CHECK(*s.dump().target_w <= 1800);
+  CHECK(plant.longest_paying_s <= 10);
 }

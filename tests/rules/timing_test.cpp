@@ -173,3 +173,28 @@ TEST_CASE("the start log keeps only the last hour, in fixed storage") {
   CHECK(log.in_last_hour(t0 + 99min) == 60);
   CHECK(log.in_last_hour(t0 + 200min) == 0);
 }
+
+TEST_CASE("min off-time counts from the relay cut, not the decision, while a soft stop keeps a miner powered") {
+  // Issue 46: a LuxOS peer was asleep and cut 40 s after its stop; its next start came 260 s after
+  // the cut, with min_off 300 s counted from the decision.
+  auto s = primary_only({0s, 5min, 0s, 0s, 0});
+  s.monitor_v = 51.0;
+  s.step();
+  REQUIRE(s.primary().on);
+  s.monitor_v = 46.5;
+  s.step(10s);
+  REQUIRE_FALSE(s.primary().on);  // decided off at t = 10 s
+  // The daemon keeps its relay on while it winds down: 40 s, until t = 50 s.
+  s.miner_powered[0] = true;
+  s.monitor_v = 51.0;
+  s.run(40s);
+  s.miner_powered[0] = false;  // cut at t = 50 s
+  s.run(4min);                 // t = 290 s: 300 s after the decision, 240 after the cut
+  CHECK_FALSE(s.primary().on);
+  CHECK(s.primary().reason.code == ReasonCode::min_off_pending);
+  CHECK(s.primary().reason.remaining == 60s);
+  s.run(50s);
+  CHECK_FALSE(s.primary().on);
+  s.run(10s);  // t = 350 s: 300 s after the cut
+  CHECK(s.primary().on);
+}

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "daemon/store/run_database.hpp"
+
 using shackd::MigrationError;
 using shackd::migrate;
 
@@ -242,4 +244,35 @@ TEST_CASE("a missing database is not created by commands that only read it") {
     CHECK(std::string(e.what()).find("shackd migrate --db") != std::string::npos);
   }
   CHECK_FALSE(std::filesystem::exists(dir.file("missing.db")));
+}
+
+// Issue 48: a card that cannot take a write at a start runs the site on a copy in memory
+// (tests/cli/run_faults.sh runs that as a process); at the stop the copy is written over the file
+// when the card has room again.
+TEST_CASE("a database in memory is written over the file, whole, and a good file is used as it is") {
+  test::TempDir dir;
+  const std::string path = dir.file("shackd.db");
+  const auto set = shackd::embedded_migrations();
+  {
+    shackd::db::Db old(path, {.create = true});
+    migrate(old, std::vector<shackd::Migration>(set.begin(), set.end() - 1));  // a version behind
+  }
+  shackd::db::Db memory(":memory:", {.create = true});
+  migrate(memory, set, {.dry_run = false, .keep_backups = 0, .backup = false});
+  memory.exec("INSERT INTO events (at, kind, reason_code, reason, detail) VALUES ('2026-11-26T00:00:00Z', 'alarm', 0, "
+              "'none', 'recorded in memory')");
+  std::string why;
+  REQUIRE_MESSAGE(shackd::write_back(memory, path, why), why);
+  {
+    shackd::db::Db file(path);
+    CHECK(file.scalar_int("PRAGMA user_version") == set.back().version);
+    CHECK(file.scalar_int("SELECT count(*) FROM events WHERE detail = 'recorded in memory'") == 1);
+    CHECK(file.prepare("PRAGMA integrity_check").step());
+  }
+  const auto run = shackd::open_run_database(path, set);
+  CHECK_FALSE(run.in_memory_because);
+  CHECK(run.db->path() == path);
+  // A file that is not a database is not a card's fault: said, not hidden in memory.
+  dir.write("junk.db", std::string(8192, 'x'));
+  CHECK_THROWS_AS(shackd::open_run_database(dir.file("junk.db"), set), shackd::db::Error);
 }

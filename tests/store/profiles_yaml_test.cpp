@@ -3,7 +3,10 @@
 
 #include "daemon/config/profiles_apply.hpp"
 #include "daemon/config/profiles_yaml.hpp"
+#include "daemon/config/config.hpp"
 #include "daemon/store/profile_store.hpp"
+#include "tests/support/lookups.hpp"
+#include "tests/support/alias_bomb.hpp"
 
 using shackd::ApplyOutcome;
 using shackd::apply_profiles;
@@ -11,12 +14,7 @@ using shackd::apply_profiles;
 namespace {
 std::string profiles_now(shackd::db::Db& db) { return shackd::export_profiles_yaml(shackd::load_profiles(db)); }
 int history_rows(shackd::db::Db& db) { return static_cast<int>(db.scalar_int("SELECT count(*) FROM config_history")); }
-bool any_contains(const std::vector<std::string>& list, const std::string& text) {
-  for (const auto& s : list) {
-    if (s.find(text) != std::string::npos) return true;
-  }
-  return false;
-}
+using test::any_contains;
 }  // namespace
 
 TEST_CASE("a YAML change is applied; the same YAML again writes nothing") {
@@ -204,4 +202,25 @@ TEST_CASE("a config without profiles: applies nothing") {
   const auto r = apply_profiles(m.db, "site:\n  name: x\n", "shackd.yaml");
   CHECK(r.outcome == ApplyOutcome::absent);
   CHECK(history_rows(m.db) == 0);
+}
+
+// Issue 48: the UTF-8 check walked the tree through aliases, 9^9 scalars for a 2 kB file, and hung
+// `check`, every start and a reload on the loop. The walk has a budget: refused, whatever the key.
+TEST_CASE("config: a YAML alias bomb is refused by its size, not walked") {
+  const std::string bomb = test::alias_bomb();
+  CHECK(bomb.size() < 2500);
+  for (const std::string& text : {bomb, "site:\n  name: x\n" + test::alias_bomb("profiles"),
+                                   "site:\n  name: x\nprofiles:\n  miners:\n" + test::alias_bomb("    - name")}) {
+    const auto r = shackd::parse_config(text, "bomb.yaml");
+    CHECK_FALSE(r.config);
+    CHECK(any_contains(r.errors, "expands to more than 100000 values, aliases (*name) counted each time they are used"));
+  }
+  // The profiles' own reader, which parses the text again when they are applied.
+  test::MigratedDb m;
+  const auto applied = apply_profiles(m.db, "site:\n  name: x\n" + test::alias_bomb("profiles"), "bomb.yaml");
+  CHECK(applied.outcome != ApplyOutcome::applied);
+  // An alias or two, as people use them, is fine.
+  const auto small = shackd::parse_config(
+      "site:\n  name: x\nx_defaults: &d {protocol: tasmota}\n", "small.yaml");
+  CHECK_FALSE(any_contains(small.errors, "expands to more than"));
 }

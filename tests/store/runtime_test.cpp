@@ -158,6 +158,40 @@ TEST_CASE("energy per load and day: written with the minute's telemetry, only wh
   CHECK(store.energy_on("2026-11-22").at("miner:Dump").metered_s == 6);
 }
 
+// Issue 48: one row the schema refuses (a negative day's energy, from a miner that said -50 W)
+// failed the whole transaction, events and telemetry with it, every minute from then on.
+TEST_CASE("a row the schema refuses is dropped and counted; the rest of its flush commits") {
+  test::MigratedDb m;
+  RuntimeStore store(m.db);
+  store.telemetry_every_s = 60;
+  const std::int64_t minute0 = kT0 - kT0 % 60;
+  for (int k = 0; k < 3; ++k) {
+    shackd::TelemetrySample s;
+    s.battery_v = 52.0;
+    store.add_sample(minute0 + 60 * k, s);
+    store.set_energy("2026-11-21", "miner:Dump", {-50.0 * (k + 1), 60.0 * (k + 1), 60.0 * (k + 1), 0});
+    store.set_energy("2026-11-21", "fan:Heat Room", {0, 60.0 * (k + 1), 0, 60.0 * (k + 1)});
+    shackd::Event e;
+    e.at_unix_s = minute0 + 60 * k;
+    e.kind = k == 1 ? "not a kind" : "actuation";  // 0003's CHECK on kind refuses it
+    e.reason = "running";
+    e.detail = "event " + std::to_string(k);
+    store.add_event(e);
+    const auto f = store.flush(minute0 + 60 * k + 1);
+    // Energy goes with a finished minute (none at the first flush): the miner's refused each time,
+    // and the bad event once.
+    CHECK(f.rejected == (k == 0 ? 0 : (k == 1 ? 2 : 1)));
+  }
+  CHECK(m.db.scalar_int("SELECT count(*) FROM events") == 2);
+  CHECK(m.db.scalar_int("SELECT count(*) FROM telemetry") == 2);  // the minutes finished so far
+  CHECK(m.db.scalar_int("SELECT count(*) FROM load_energy WHERE load_id = 'fan:Heat Room'") == 1);
+  CHECK(m.db.scalar_int("SELECT count(*) FROM load_energy WHERE load_id = 'miner:Dump'") == 0);
+  CHECK(store.rejected() == 3);
+  CHECK(store.last_rejection().starts_with("load_energy: "));
+  CHECK(store.last_rejection().find("CHECK constraint failed") != std::string::npos);
+  CHECK(store.backlog() == 0);  // nothing waits: what was refused is gone, the rest written
+}
+
 TEST_CASE("events are written as they come, with their inputs") {
   test::MigratedDb m;
   RuntimeStore store(m.db);
@@ -340,6 +374,32 @@ TEST_CASE("the cycle journal: one text per minute that names its zones, continue
   CHECK(store.prune(minute + 3 * 86400, 30, 90, 500, 2) == 2);
   CHECK(db.scalar_int("SELECT count(*) FROM cycle_journal") == 0);
   CHECK(db.scalar_int("SELECT count(*) FROM telemetry") == 2);
+}
+
+// Issue 48: ids made from names collapsed: '#', emoji and blanks all became "x", and "Café Ñandú"
+// became caf_and, so that two sites could share one topic tree at a central broker.
+TEST_CASE("a site id from a name keeps what it can say and a hash of what it cannot") {
+  using shackd::site_id_from_name;
+  CHECK(site_id_from_name("Solar Shack") == "solar_shack");  // as before: the ids Home Assistant has
+  CHECK(site_id_from_name("north-ridge.cabin") == "north_ridge_cabin");
+  CHECK(site_id_from_name("Café Ñandú") == "cafe_nandu");
+  CHECK(site_id_from_name("Straße Łódź") == "strasse_lodz");
+  const auto a = site_id_from_name("Shack #1"), b = site_id_from_name("Shack #2");
+  CHECK(a.rfind("shack_1_", 0) == 0);
+  CHECK(a.size() == std::string("shack_1_").size() + 6);
+  CHECK(a != b);
+  const auto house = site_id_from_name("🏠"), tent = site_id_from_name("⛺"), blank = site_id_from_name("   ");
+  CHECK(house.rfind("x_", 0) == 0);
+  CHECK(house != tent);
+  CHECK(blank.rfind("x_", 0) == 0);
+  CHECK(house != blank);
+  for (const auto& id : {a, b, house, tent, blank, site_id_from_name(std::string(200, '#'))}) {
+    CHECK(id.size() <= 64);
+    CHECK(id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos);
+  }
+  // What the table takes (0009's CHECK).
+  test::MigratedDb m;
+  CHECK(shackd::site_identity(m.db, "🏠 Nandú #3", kT0).site_id == site_id_from_name("🏠 Nandú #3"));
 }
 
 TEST_CASE("the site id is fixed at the first start and a rename keeps it") {

@@ -43,6 +43,10 @@ sensors:
   main_room_temp: {topic: tele/main_room_temp/SENSOR, format: tasmota, key: DS18B20}
 safety:
   charge_block_action: [dvcc]
+# The stepped clock runs minutes in milliseconds: this process's real writes would read as a
+# flood. The controller's health is tried with its own fake tree (host_health cases).
+host:
+  enabled: false
 profiles:
   site:
     electrical_stale_after_s: 3

@@ -63,12 +63,17 @@ class ScriptedDevice final : public shackd::PolledDevice {
     health_.last_success = clock_.steady();
     return r;
   }
-  drivers::DeviceHealth health() override { return health_; }
+  drivers::DeviceHealth health() override {
+    drivers::DeviceHealth h = health_;
+    h.identity_alarms = identity_alarms;
+    return h;
+  }
   void swap(shackd::RegisterSwap s) override { pending_.push_back(s); }
   std::vector<shackd::RegisterSwapDone> take_swaps() override { return std::exchange(done_, {}); }
 
   std::map<std::string, double> values;
   bool answering = true;
+  std::vector<drivers::DeviceHealth::IdentityAlarm> identity_alarms;  // what its health says of its units' identity
   std::deque<drivers::ModbusDevice::WriteResult> write_results;  // next swaps' outcomes
   std::vector<shackd::RegisterSwap> writes;                       // every swap done
 

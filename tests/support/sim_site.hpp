@@ -77,6 +77,7 @@ class SimSite {
     model.internal_ohm = 0;  // as tests/e2e/lib.sh's start_sim
     for (const auto& [relay, w] : kShackLoadsW) model.loads[relay] = {w, false};
     victron_.serve_gx_settings();
+    victron_.serve_gx_map({});  // answers as dbus-modbustcp does (sim/gx_map.hpp)
     solark_.serve_writable(1, 210, 185, true);  // docs/registers.md §2.8: FC16 only
     victron_.start();
     solark_.start();
