@@ -289,6 +289,7 @@ class Daemon {
   // Set: the card could not take the database at the start; the site runs on a copy in memory
   // (daemon/store/run_database.hpp), and this says so (daemon_records.cpp).
   std::string db_in_memory_;
+  bool db_file_unread_ = false;  // in memory, and the file's own data could not be read: never written over
   void database_in_memory(const std::string& why, bool copied);
   void write_back_database();
   std::uint64_t store_failures_ = 0;  // failed flushes in a row: an alarm at the first, its end at the next write

@@ -2,9 +2,14 @@
 // and load states, and each load's energy today.
 #include "daemon/loop/daemon.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -189,6 +194,25 @@ void Daemon::database_in_memory(const std::string& why, bool copied) {
 }
 
 void Daemon::write_back_database() {
+  // A file whose data could not be read at the start (a history behind an I/O error, or what a
+  // first start on a full card left) is never written over: it is moved aside first (a rename
+  // takes no room), so the next start opens this run's database and the old one is still there.
+  if (db_file_unread_) {
+    const std::string aside = fmt::format("{}.unread-{}", config_.database_path, std::time(nullptr));
+    if (std::rename(config_.database_path.c_str(), aside.c_str()) != 0) {
+      log::error("database {}: what was recorded in memory since the start is lost: the file that could not be read "
+                 "at the start cannot be moved aside ({})",
+                 config_.database_path, std::strerror(errno));
+      return;
+    }
+    // Its write-ahead log and journal go with it: left at the old name, SQLite would take them
+    // for the new database's own and replay them into it.
+    for (const char* sidecar : {"-wal", "-shm", "-journal"}) {
+      const std::string from = config_.database_path + sidecar;
+      if (::access(from.c_str(), F_OK) == 0) std::rename(from.c_str(), (aside + sidecar).c_str());
+    }
+    log::warn("database {}: the file that could not be read at the start is kept as {}", config_.database_path, aside);
+  }
   std::string why;
   if (write_back(*db_, config_.database_path, why)) {
     log::info("database {}: what was recorded in memory is written to the card", config_.database_path);
