@@ -84,6 +84,7 @@ std::optional<int> Daemon::start() {
     db_ = std::move(run_db.db);
     const auto& m = run_db.migrated;
     if (run_db.in_memory_because) {
+      db_file_unread_ = run_db.file_unread;
       database_in_memory(*run_db.in_memory_because, run_db.copied_from_file);
     } else if (struct stat st{}; ::stat(config_.database_path.c_str(), &st) == 0) {
       db_file_ = std::make_pair(st.st_dev, st.st_ino);
@@ -134,7 +135,8 @@ std::optional<int> Daemon::start() {
                                                            .database_file = db_file_,
                                                            .write_back_path = db_in_memory_.empty()
                                                                                   ? std::string()
-                                                                                  : config_.database_path});
+                                                                                  : config_.database_path,
+                                                           .write_back_file_unread = db_file_unread_});
   }
   try {
     start_devices();

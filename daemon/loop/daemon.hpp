@@ -376,6 +376,7 @@ class Daemon {
   // Set: the card could not take the database at the start; the site runs on a copy in memory
   // (daemon/store/run_database.hpp) that the recorder writes back at the stop, and this says so.
   std::string db_in_memory_;
+  bool db_file_unread_ = false;  // in memory, and the file's own data could not be read: never written over
   void database_in_memory(const std::string& why, bool copied);
   LoopStats loop_;
 };

@@ -2,9 +2,14 @@
 // and load states, and each load's energy today.
 #include "daemon/loop/daemon.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>

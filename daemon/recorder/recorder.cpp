@@ -2,8 +2,13 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 
 #include "daemon/store/run_database.hpp"
 #include "daemon/system/log.hpp"
@@ -356,6 +361,26 @@ void Recorder::Shared::write(Records&& batch, std::deque<Task>&& todo, bool stop
 // (told in the log: the core no longer reads notes).
 void Recorder::Shared::write_back_memory() {
   if (opt.write_back_path.empty()) return;
+  const std::string& path = opt.write_back_path;
+  // A file whose data could not be read at the start (a history behind an I/O error, or what a
+  // first start on a full card left) is never written over: it is moved aside first (a rename
+  // takes no room), so the next start opens this run's database and the old one is still there.
+  if (opt.write_back_file_unread) {
+    const std::string aside = fmt::format("{}.unread-{}", path, std::time(nullptr));
+    if (std::rename(path.c_str(), aside.c_str()) != 0) {
+      log::error("database {}: what was recorded in memory since the start is lost: the file that could not be read "
+                 "at the start cannot be moved aside ({})",
+                 path, std::strerror(errno));
+      return;
+    }
+    // Its write-ahead log and journal go with it: left at the old name, SQLite would take them
+    // for the new database's own and replay them into it.
+    for (const char* sidecar : {"-wal", "-shm", "-journal"}) {
+      const std::string from = path + sidecar;
+      if (::access(from.c_str(), F_OK) == 0) std::rename(from.c_str(), (aside + sidecar).c_str());
+    }
+    log::warn("database {}: the file that could not be read at the start is kept as {}", path, aside);
+  }
   std::string why;
   if (write_back(*db, opt.write_back_path, why)) {
     log::info("database {}: what was recorded in memory is written to the card", opt.write_back_path);

@@ -86,6 +86,9 @@ struct RecorderOptions {
   // The database is a copy in memory (daemon/store/run_database.hpp: a card that could not take it
   // at the start): written over this file at the stop, after the last flush, if the card has room.
   std::string write_back_path;
+  // Set: the file's own data could not be read at the start (RunDatabase::file_unread): it is
+  // moved aside (with its WAL and journal) before the write-back, never written over.
+  bool write_back_file_unread = false;
 };
 
 class Recorder {

@@ -36,7 +36,10 @@ RunDatabase in_memory(const std::string& path, const std::vector<Migration>& mig
     } catch (const db::Error&) {
       // Unreadable too: a new database, as at a first start.
     }
-    if (!r.copied_from_file) r.db = std::make_unique<db::Db>(":memory:", db::OpenOptions{.create = true});
+    if (!r.copied_from_file) {
+      r.db = std::make_unique<db::Db>(":memory:", db::OpenOptions{.create = true});
+      r.file_unread = true;
+    }
   }
   // No backup beside ":memory:" (it would be a file named so in the working directory).
   r.migrated = migrate(*r.db, migrations, {.dry_run = false, .keep_backups = 0, .backup = false});

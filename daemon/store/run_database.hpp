@@ -22,6 +22,9 @@ struct RunDatabase {
   // Set: the file could not be used, and why (SQLite's words); `db` is a copy in memory.
   std::optional<std::string> in_memory_because;
   bool copied_from_file = false;  // in memory: what the file held is in it (else a new database)
+  // In memory without the file's data (it held some, and could not be read): writing this run's
+  // database over it would replace its history with this run alone, so it is never written back.
+  bool file_unread = false;
 };
 
 // Opens and migrates `path`. A failure a card causes (db::Error::temporary or MigrationError::

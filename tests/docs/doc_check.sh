@@ -21,7 +21,7 @@ declare -A NOT_RUN=(
   # (README: scripts/demo.sh, then scripts/test.sh)
   ["scripts/demo.sh"]="the demo is 17 minutes of a simulated day, and the test command is what runs this test; both are proven on a fresh Debian machine at each release"
   ["sudo apt install dpkg-dev debhelper"]="a whole package build: tests/package/source_package.sh runs these lines in a clean trixie root (scripts/test.sh)"
-  ["scripts/cross.sh arm64"]="the Pi packages: scripts/test.sh builds and tests the bookworm and trixie arm64 ones after these tests, and installs the trixie one in a trixie arm64 root"
+  ["scripts/cross.sh arm64"]="the Pi packages: scripts/test.sh builds the four (arm64 and armhf, bookworm and trixie), tests each architecture under qemu, and installs the trixie arm64 one in a trixie arm64 root"
 )
 is_not_run() { local k; for k in "${!NOT_RUN[@]}"; do [[ $1 == "$k"* ]] && return 0; done; return 1; }
 
