@@ -317,6 +317,8 @@ void Recorder::Shared::write(Records&& batch, std::deque<Task>&& todo, bool stop
     ok = true;
   } catch (const db::Error& e) {
     failed(e.what());
+    // The last write: nobody reads a note after it, and what it held goes with the process.
+    if (stopping) log::error("{} (the last {} item(s) are lost)", e.what(), store->queued());
   }
   if (ok) {
     std::lock_guard l(m);
