@@ -89,6 +89,8 @@ class Daemon {
   bool settle(std::chrono::milliseconds bound = std::chrono::seconds(10));
   // The recorder's figures as of the last cycle.
   const RecorderStats& recorder_stats() const { return recorder_stats_; }
+  // The events outbox's figures now (its thread acknowledges between cycles).
+  EventOutbox::Stats outbox_stats() const { return outbox_.stats(); }
   // One message from the broker: a relay's state or power, a sensor, an override, Home
   // Assistant's birth message.
   void on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now);
