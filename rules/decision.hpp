@@ -31,6 +31,11 @@ struct LoadDecision {
   bool on = false;
   bool changed = false;  // differs from prev commanded state
   Reason reason;
+  // Off for the battery's, the inputs' or its own safety this cycle (shutdown, restart lockout,
+  // critical low, its emergency stop voltage, stale inputs, overheat), whatever it was before and
+  // whatever `reason` says: a miner whose API is still winding it down is cut now, not when it
+  // reports idle (issue 48). Miners only.
+  bool safety_stop = false;
   int fan_speed = 0;     // fans with speed control: 1..max when on
   // Miners with a power target, while on: the target to hold, whether to write it now, and why
   // it is what it is (or why a wanted change waits).

@@ -168,6 +168,8 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
 
     LoadInputs in;
     const Thresholds& t = site.thresholds;
+    bool below_emergency = false;  // the emergency branch was taken, whatever its reason says
+    if (v && *v >= m.emergency_stop_v) st.emergency_stopped = false;
     if (!m.enabled) {
       in.force_off = Reason{ReasonCode::disabled};
     } else if (out.next.site.lockout) {
@@ -177,10 +179,13 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     } else if (v && *v < t.critical_low_v) {
       in.force_off = Reason{ReasonCode::critical_low, ReasonCode::none, *v, t.critical_low_v, {}};
     } else if (v && *v < m.emergency_stop_v) {
-      // An emergency for a miner that runs or is asked to; for one that is off, the ordinary wait
-      // for its start.
-      in.force_off = st.on || st.override_.mode == OverrideMode::on ? Reason{ReasonCode::emergency_stop, ReasonCode::none, *v, m.emergency_stop_v, {}}
-                           : Reason{ReasonCode::below_start_voltage, ReasonCode::none, *v, e.start_v, {}};
+      // An emergency for a miner that runs or is asked to, and for one it stopped while the
+      // battery stays below it; for one that was off, the ordinary wait for its start (its
+      // safety_stop still says it is a safety matter, for a relay a soft stop still holds).
+      st.emergency_stopped = st.emergency_stopped || st.on || st.override_.mode == OverrideMode::on;
+      in.force_off = st.emergency_stopped ? Reason{ReasonCode::emergency_stop, ReasonCode::none, *v, m.emergency_stop_v, {}}
+                                          : Reason{ReasonCode::below_start_voltage, ReasonCode::none, *v, e.start_v, {}};
+      below_emergency = true;
     } else if (st.overheat_until) {
       // Before an override on: a miner past its own limit is not the owner's to run.
       const Duration left = *st.overheat_until > now ? *st.overheat_until - now : Duration{0};
@@ -348,6 +353,7 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     }
 
     step_load(StepContext{now, m.timing, out.next.site, true, site.stagger}, in, st, d);
+    d.safety_stop = !d.on && (below_emergency || (in.force_off && is_safety_stop(in.force_off->code)));
     if (target) {
       TargetInputs ti;
       ti.now = now;

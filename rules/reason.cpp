@@ -126,4 +126,19 @@ std::string describe(const Reason& reason) {
   return out;
 }
 
+bool is_safety_stop(ReasonCode code) {
+  switch (code) {
+    case ReasonCode::shutdown:
+    case ReasonCode::restart_lockout:
+    case ReasonCode::critical_low:
+    case ReasonCode::emergency_stop:
+    case ReasonCode::stale_input:
+    case ReasonCode::overheat:
+    case ReasonCode::controller_overheat:  // the room around a miner is what cooks while a sleep is not answered
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace rules

@@ -84,6 +84,10 @@ struct Reason {
 
 // Stable snake_case name, as published on MQTT ("below_start_voltage").
 std::string_view code_name(ReasonCode code);
+// A stop for the battery's, the inputs' or the load's own safety: shutdown, restart lockout,
+// critical low, an emergency stop voltage, stale inputs, overheat. A miner's soft stop gives its
+// API one cycle at most for these (daemon/miners/soft_stop.hpp).
+bool is_safety_stop(ReasonCode code);
 // A sentence for people: "below start voltage: 52.30 V < 54.50 V".
 std::string describe(const Reason& reason);
 

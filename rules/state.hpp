@@ -54,6 +54,10 @@ struct LoadState {
   std::optional<SteadyTime> target_paying_since;
   // A miner that reached its temperature limit: kept off until then (and until it reads cooler).
   std::optional<SteadyTime> overheat_until;
+  // A miner stopped below its emergency stop voltage: its reason stays emergency_stop while the
+  // battery stays below it (it said below_start_voltage from the second cycle on, which read as
+  // an ordinary stop: issue 48).
+  bool emergency_stopped = false;
 };
 
 struct ZoneState {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/loop/device_alarms.hpp"
+#include "daemon/devices/device_alarms.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
 #include "rules/decision.hpp"

@@ -107,9 +107,10 @@ std::optional<int> Daemon::start() {
     flush_pending_events();
     rows_ = store_->load_states();
     if (const auto day = local_day(clock_.wall_s())) energy_.restore(*day, store_->energy_on(*day));
-    // From here on the database is written from the loop: waiting the default 5 s for another
-    // writer (a `sqlite3` shell, a backup) would stall control. Wait a quarter of an interval at
-    // most; a busy flush keeps its queue for the next cycle (the DB-locked row of the fault matrix).
+    // From here on the recorder writes: waiting the default 5 s for another writer (a `sqlite3`
+    // shell, a backup) would only delay the history, but a short wait lets the recorder take
+    // what the core handed over meanwhile. A busy flush keeps its queue for the next try (the
+    // DB-locked row of the fault matrix).
     sqlite3_busy_timeout(db_->raw(), static_cast<int>(std::clamp<long long>(config_.interval.count() / 4, 10, 250)));
   } catch (const MigrationError& e) {
     log::error("database {}: refused:\n{}", config_.database_path, e.what());
@@ -124,6 +125,19 @@ std::optional<int> Daemon::start() {
     return kExConfig;
   }
   restore_state();
+  if (!options_.once) {
+    // From here on only the recorder's thread touches the database.
+    recorder_ = std::make_unique<Recorder>(std::move(db_), std::move(store_),
+                                           RecorderOptions{.telemetry_days = config_.telemetry_days,
+                                                           .events_days = config_.events_days,
+                                                           .journal_days = config_.journal_days,
+                                                           .database_path = config_.database_path,
+                                                           .database_file = db_file_,
+                                                           .write_back_path = db_in_memory_.empty()
+                                                                                  ? std::string()
+                                                                                  : config_.database_path,
+                                                           .write_back_file_unread = db_file_unread_});
+  }
   try {
     start_devices();
     if (!options_.once && !seams_.publish) start_mqtt();
@@ -159,24 +173,54 @@ void Daemon::restore_state() {
   }
 }
 
-// The relays take this cycle's decision: the safety path's last step before the watchdog.
-void Daemon::apply(rules::SteadyTime now) {
+// The relays take this cycle's decision: the safety path's last step before the watchdog. Each
+// load in its own guard: one that throws (a miner's stop step) leaves every other load switched,
+// and the cycle unswitched (no ping). Nothing here logs or records: that follows the ping.
+bool Daemon::apply(rules::SteadyTime now) {
+  bool all = true;
   for (const auto& l : loads_) {
-    const auto& d = decision_for(decision_, l);
-    if (d.changed) {
-      // A probe says what told it the chargers hold back: the reason's numbers are the battery's.
-      const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
-      log::info("{}: {} ({}{})", l.name, on_off(d.on), rules::describe(d.reason),
-                probe ? "; " + snap_.chargers_evidence : std::string());
-    }
-    if (relays_ && !config_.dry_run) {
-      relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miner_relay(l, d, now) : d.on, now);
-      if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
-        relays_->set_speed(l.id, d.fan_speed * 100 / std::max(1, profiles_.rules.zones[l.index].fan_max_speed));
+    try {
+      const auto& d = decision_for(decision_, l);
+      if (relays_ && !config_.dry_run) {
+        relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miner_relay(l, d, now) : d.on, now);
+        if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
+          relays_->set_speed(l.id, d.fan_speed * 100 / std::max(1, profiles_.rules.zones[l.index].fan_max_speed));
+        }
       }
+    } catch (const std::exception& e) {
+      all = false;
+      ++loop_.unswitched;
+      log::limited("switch " + l.id, log::Level::error, fmt::format("{}: relay not switched this cycle: {}", l.name, e.what()));
     }
   }
-  if (relays_) relays_->tick(now);
+  try {
+    if (relays_) relays_->tick(now);
+  } catch (const std::exception& e) {
+    all = false;
+    ++loop_.unswitched;
+    log::limited("switch tick", log::Level::error, fmt::format("relays not re-sent this cycle: {}", e.what()));
+  }
+  // The charge limits a cold battery holds at 0 A: queued to their devices' pollers (written at
+  // the next poll), as an actuation; what they say is told after the ping.
+  try {
+    for (auto& n : charge_block_.step(decision_.block_charging)) charge_notes_.push_back(std::move(n));
+  } catch (const std::exception& e) {
+    side_failed(SideJob::charge_block, e.what());
+  }
+  return all;
+}
+
+// This cycle's switches as log lines and actuation events: after the relay manager has taken the
+// commands, so that no history tells of a switch that was never commanded.
+void Daemon::record_switches(std::int64_t wall) {
+  for (const auto& l : loads_) {
+    const auto& d = decision_for(decision_, l);
+    if (!d.changed) continue;
+    // A probe says what told it the chargers hold back: the reason's numbers are the battery's.
+    const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
+    log::info("{}: {} ({}{})", l.name, on_off(d.on), rules::describe(d.reason), probe ? "; " + snap_.chargers_evidence : std::string());
+    event("actuation", l.id, d.reason, probe ? snap_.chargers_evidence : std::string(), wall, &snap_, d.on);
+  }
 }
 
 // What the relays said since the last cycle, as log lines and events (a side job: a failure here
@@ -215,7 +259,7 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
       discovery->miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
     }
   }
-  loop_.store_queued = store_ ? store_->backlog() : 0;
+  loop_.store_queued = recorder_stats_.queued;
   std::vector<std::pair<std::string, const drivers::DeviceHealth*>> devices;
   for (const auto& w : workers_) devices.emplace_back(w->name(), &health_[w->name()]);
   publisher_.set_prefix(config_.mqtt.prefix);
@@ -241,6 +285,12 @@ std::string Daemon::status_line() const {
   std::string side;
   if (const auto n = loop_.failures(); n > 0) side = fmt::format(", {} side-job failure(s), last {}", n, loop_.last_failure);
   if (loop_.mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", loop_.mqtt_dropped);
+  // The store behind a slow card: the history waits, control does not.
+  if (loop_.store_write_s >= 5) side += fmt::format(", store slow: a write has taken {:.0f} s", loop_.store_write_s);
+  if (loop_.events_unstored + loop_.samples_unstored > 0) {
+    side += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", loop_.events_unstored, loop_.samples_unstored);
+  }
+  if (loop_.events_unsent > 0) side += fmt::format(", {} event(s) not sent", loop_.events_unsent);
   return fmt::format("{} ({}), {}/{} loads on{}{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
                      b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, loads_.size(), devices,
@@ -261,28 +311,41 @@ void Daemon::poll_devices(rules::SteadyTime started) {
   // Every device at once; a slow one costs at most its own timeout.
   for (auto& w : workers_) w->request();
   const auto deadline = started + longest_timeout_ + std::chrono::milliseconds(250);
+  polled_.clear();
   for (auto& w : workers_) {
+    Polled p{w->name(), {}, {}, w->health()};
     if (auto r = w->wait(deadline)) {
       readings_.update(*r);
-      log_poll_exceptions(w->name(), r->errors, told_exceptions_[w->name()]);
-      for (const auto& inv : r->invalid) {
-        log::limited(w->name() + " dropped " + inv.name, log::Level::warn,
-                     fmt::format("{}: dropped {}: {}", w->name(), inv.name, inv.why));
-      }
+      p.invalid = std::move(r->invalid);
+      p.errors = std::move(r->errors);
     }
-    const auto h = w->health();
-    const bool was_ok = health_ok_.count(w->name()) ? health_ok_[w->name()] : true;
+    p.health = w->health();
+    polled_.push_back(std::move(p));
+  }
+}
+
+// What the poll found, told after the ping: dropped readings, a device that stopped or started
+// answering, its map's changes.
+void Daemon::tell_polls() {
+  for (auto& p : polled_) {
+    for (const auto& inv : p.invalid) {
+      log::limited(p.name + " dropped " + inv.name, log::Level::warn, fmt::format("{}: dropped {}: {}", p.name, inv.name, inv.why));
+    }
+    const auto& h = p.health;
+    const bool was_ok = health_ok_.count(p.name) ? health_ok_[p.name] : true;
     const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
     if (was_ok != ok) {
       log::write(ok ? log::Level::info : log::Level::warn,
-                 w->name() + (ok ? std::string(": reading again") : ": not answering: " + h.last_error));
+                 p.name + (ok ? std::string(": reading again") : ": not answering: " + h.last_error));
       event(ok ? "alarm_end" : "alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
-            w->name() + (ok ? ": reading again" : ": not answering: " + h.last_error), clock_.wall_s());
+            p.name + (ok ? ": reading again" : ": not answering: " + h.last_error), clock_.wall_s());
     }
-    log_map_changes(w->name(), health_[w->name()], h, told_unavailable_[w->name()]);
-    health_[w->name()] = h;
-    health_ok_[w->name()] = ok;
+    log_poll_exceptions(p.name, p.errors, told_exceptions_[p.name]);
+    log_map_changes(p.name, health_[p.name], h, told_unavailable_[p.name]);
+    health_[p.name] = h;
+    health_ok_[p.name] = ok;
   }
+  polled_.clear();
 }
 
 // Alarms: an event when one appears or clears, not every cycle.
@@ -303,36 +366,44 @@ void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
   active_alarms_ = alarms;
   watch_device_alarms(now, wall);
   if (decision_.block_charging != charge_blocked_) {
-    charge_blocked_ = decision_.block_charging;
+    charge_blocked_ = decision_.block_charging;  // as told: the limits follow the decision in apply()
     log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(decision_.charge_reason));
     event(charge_blocked_ ? "alarm" : "alarm_end", "", decision_.charge_reason, "", wall, &snap_);
   }
 }
 
-// The safety path is read -> decide -> switch -> watchdog. Everything else (the reload, MQTT's
+// The safety path is read -> decide -> switch -> watchdog, and the relay commands leave first:
+// nothing is logged, recorded or published before them. Everything else (the reload, MQTT's
 // commands, the journal, events, energy, publishing, the store) is a side job in its own guard:
 // it fails alone, is counted (<prefix>/loop, `status`, the STATUS line), and never skips the
 // decision, the relays or the ping. A side job that threw once (an override whose text was not
-// UTF-8) used to skip all of them, cycle after cycle (issue 27, S1).
+// UTF-8) used to skip all of them, cycle after cycle (issue 27, S1); side jobs that ran between
+// the decision and the relays (alarms, events, the charge block's notes) held the relays back and
+// recorded switches before they were commanded (issue 44).
 void Daemon::cycle() {
+  // A reload that finished on its thread is taken whole here; a signal starts the next.
   guarded(SideJob::reload, [&] {
-    if (signals::reload) reload();
+    finish_reload();
+    begin_reload();
   });
   const auto started = clock_.steady();
-  // 1. Read.
+  // 1. Read: the devices, and what each miner's worker has for us (never waited for).
   guarded(SideJob::poll, [&] { poll_devices(started); });
+  take_miner_reports(started);
   const auto now = clock_.steady();
   const auto wall = clock_.wall_s();
   // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
   guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
-  guarded(SideJob::alarms, [&] { watch_host(now, wall); });
+  guarded(SideJob::mqtt_in, [&] { take_overrides(); });
+  // The controller's own health (sysfs, /proc: no disk), read on its own interval: it may shed.
+  guarded(SideJob::alarms, [&] { sense_host(now); });
   // 3. The snapshot, 4. the rules.
   bool decided = false;
   try {
     snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
     miner_readings(snap_);
     snap_.controller_overheat = host_.shedding();
-    guarded(SideJob::journal, [&] { journal_cycle(snap_); });
+    guarded(SideJob::journal, [&] { journal_overrides(); });
     rules::decide(snap_, profiles_.rules, state_, decision_);
     state_ = decision_.next;
     decided = true;
@@ -342,55 +413,51 @@ void Daemon::cycle() {
     ++loop_.undecided;
     log::limited("undecided", log::Level::error, fmt::format("cycle undecided: {}", e.what()));
   }
-  if (decided) {
-    guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
-    guarded(SideJob::charge_block, [&] { charge_block_actuate(wall); });
-    guarded(SideJob::events, [&] {
-      for (const auto& l : loads_) {
-        const auto& d = decision_for(decision_, l);
-        if (!d.changed) continue;
-        const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
-        event("actuation", l.id, d.reason, probe ? snap_.chargers_evidence : std::string(), wall, &snap_, d.on);
-      }
-    });
-  }
   // 5. Switch.
-  bool switched = options_.once;
-  if (decided && !options_.once) {
-    try {
-      apply(now);
-      switched = true;
-    } catch (const std::exception& e) {
-      ++loop_.undecided;
-      log::limited("switch", log::Level::error, fmt::format("relays not switched this cycle: {}", e.what()));
-    }
-  }
-  // 6. Publish, 7. persist.
-  if (!options_.once) {
-    guarded(SideJob::events, [&] { record_relay_alarms(); });
-    guarded(SideJob::energy, [&] { account_energy(now, wall); });
-    guarded(SideJob::publish, [&] {
-      publish(snap_, now, publish_all_);
-      publish_all_ = false;
-    });
-    guarded(SideJob::persist, [&] {
-      persist(snap_, now, wall);
-      check_database_file();
-    });
-    guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
-  }
-  loop_.log_lost = log::lost_lines();
-  // 8. The watchdog: only a cycle that decided and switched proves the loop alive.
+  const bool switched = options_.once || (decided && apply(now));
+  // 6. The watchdog: only a cycle that decided and switched proves the loop alive.
   if (decided && switched) {
     if (!ready_) {
       ready_ = true;
       say_systemd("READY=1");
-      log::info("first decision: {}", status_line());
     }
-    say_systemd("STATUS=" + status_line() + "\nWATCHDOG=1");
-  } else {
-    say_systemd("STATUS=" + status_line());
+    say_systemd("WATCHDOG=1");
   }
+  // 7. What this cycle is to say and keep, after the relays.
+  guarded(SideJob::poll, [&] { tell_polls(); });
+  guarded(SideJob::mqtt_in, [&] { tell_overrides(); });
+  if (decided) {
+    guarded(SideJob::journal, [&] { journal_cycle(snap_); });
+    guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
+    guarded(SideJob::alarms, [&] { tell_host(wall); });
+    guarded(SideJob::charge_block, [&] { tell_charge_block(wall); });
+    if (!options_.once) guarded(SideJob::events, [&] { record_switches(wall); });
+  }
+  if (!options_.once) {
+    guarded(SideJob::events, [&] { record_relay_alarms(); });
+    miners_bookkeeping(now, wall);
+    guarded(SideJob::energy, [&] { account_energy(now, wall); });
+    guarded(SideJob::publish, [&] {
+      publish(snap_, now, publish_all_);
+      publish_all_ = false;
+      pump_events();
+    });
+    guarded(SideJob::persist, [&] {
+      persist(snap_, now, wall);
+      tell_recorder(wall);
+    });
+    guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
+  }
+  loop_.log_lost = log::lost_lines();
+  if (decided && switched && !told_first_) {
+    told_first_ = true;
+    log::info("first decision: {}", status_line());
+  }
+  say_systemd("STATUS=" + status_line());
+}
+
+bool Daemon::settle(std::chrono::milliseconds bound) {
+  return reload_job_.settle(bound) && (!recorder_ || recorder_->settle(bound));
 }
 
 void Daemon::say_systemd(const std::string& message) {
@@ -408,24 +475,31 @@ void Daemon::shutdown() {
     }
     log::info("shutdown policy miners_off: miners switched off");
   }
-  if (store_) {
+  reload_job_.join();  // a reload under way finishes (its database work goes through the recorder)
+  if (recorder_) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());
-    try {
-      store_->flush(clock_.wall_s(), true);
-    } catch (const db::Error& e) {
-      log::error("{} (the last {} item(s) are lost)", e.what(), store_->queued());
-    }
+    records_.wall_s = clock_.wall_s();
+    recorder_->post(std::exchange(records_, {}));
+    // Its last write, the minute in progress included; bounded, within the unit's
+    // TimeoutStopSec (20 s) with the broker's 2 s and the metrics' time-outs beside it: a card
+    // that takes longer loses that write (SQLite rolls it back) and says so.
+    recorder_->stop(std::chrono::seconds(8));
+    for (const auto& n : recorder_->take_notes()) log::warn("{}", n.text);
   }
+  outbox_.pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
+  outbox_.set_link(nullptr);
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
   miners_.clear();
-  if (!db_in_memory_.empty()) write_back_database();
+  recorder_.reset();  // the last close checkpoints the WAL (in memory: written back at its stop)
   store_.reset();
-  db_.reset();  // the last close checkpoints the WAL
+  db_.reset();
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).
   retire_metrics();
   for (auto& f : metrics_retiring_) f.wait();
   metrics_retiring_.clear();
+  for (auto& f : links_retiring_) f.wait();
+  links_retiring_.clear();
 }
 
 int Daemon::run() {

@@ -3,10 +3,12 @@
 #include <sys/types.h>
 
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <utility>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,8 +16,9 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/config/mqtt_settings.hpp"
+#include "daemon/core/overrides.hpp"
 #include "daemon/loop/charge_block.hpp"
-#include "daemon/loop/device_alarms.hpp"
+#include "daemon/devices/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/loop/seams.hpp"
 #include "daemon/metrics/collect.hpp"
@@ -23,10 +26,15 @@
 #include "daemon/miners/soft_stop.hpp"
 #include "daemon/miners/target_watch.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
+#include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publish.hpp"
+#include "daemon/recorder/recorder.hpp"
+#include "daemon/reloader/one_job.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
+#include "daemon/store/charge_limit_rows.hpp"
+#include "daemon/store/cycle_journal.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
 #include "daemon/system/host_health.hpp"
@@ -76,6 +84,13 @@ class Daemon {
     return metrics_server_ ? std::optional<std::uint64_t>(metrics_server_->frames()) : std::nullopt;
   }
   std::string status_text() const { return status_line(); }  // systemd's STATUS= line
+  // Waits, at most `bound`, until the side jobs' threads have done what this cycle handed them
+  // (the recorder's writes): for tests that read the database after a cycle. False at the bound.
+  bool settle(std::chrono::milliseconds bound = std::chrono::seconds(10));
+  // The recorder's figures as of the last cycle.
+  const RecorderStats& recorder_stats() const { return recorder_stats_; }
+  // The events outbox's figures now (its thread acknowledges between cycles).
+  EventOutbox::Stats outbox_stats() const { return outbox_.stats(); }
   // One message from the broker: a relay's state or power, a sensor, an override, Home
   // Assistant's birth message.
   void on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now);
@@ -92,16 +107,26 @@ class Daemon {
     std::string journal_header;
     std::vector<std::size_t> journal_miners;  // profile indexes of the miners whose draw is journaled
     std::vector<LoadRef> removed;  // loads gone whose relay is still defined: switched off
+    std::set<std::string> defined;  // the relay ids the config defines
+  };
+  struct LoadResult {
+    bool ok = false;
+    std::string refusal;
+    std::optional<Prepared> ready;
+    std::vector<std::string> events;  // the profiles' changes, for the history
   };
   struct MqttSide {
     std::unique_ptr<drivers::mqtt::Link> link;
     std::unique_ptr<drivers::mqtt::RelayManager> relays;
   };
   Prepared prepare(const Config& config, StoredProfiles p) const;
+  void carry_over(Prepared& r) const;
   void commit(Prepared&& r);
+  void take_profiles(Prepared&& ready);
   void switch_off_removed_loads();
   bool load(const Config& config, bool first);  // profiles and mapping from `config`
-  std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config);
+  LoadResult load_with(db::Db& db, const Config& config, bool first) const;
+  std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config) const;
   void start_devices();
   // A miner's own API between its decision and its relay (daemon_miners.cpp).
   struct MinerSide {
@@ -125,6 +150,14 @@ class Daemon {
     std::optional<double> target_wanted, target_taken, target_sent_w;
     std::optional<rules::SteadyTime> target_sent_at, target_taken_at;
     rules::Reason target_reason;
+    // Taken with the devices (take_miner_reports), told after the relays (miner_bookkeeping):
+    // finished commands, a sleep's result for this cycle's stop step, news of its API.
+    std::vector<MinerDone> done;
+    std::optional<drivers::miners::CommandResult> sleep_done;
+    bool answered_news = false;
+    std::optional<std::string> unanswered;  // a read that failed, with why
+    std::vector<std::string> notes;         // the stop step's, for the log
+    bool running = false;                   // powered and not being stopped: its target applies
     // Its hottest sensor's limit: the owner's overheat_c, else the firmware's own "hot".
     std::optional<double> temp_limit_c() const;
     // Its newest read is recent: within three polls, 30 s at least.
@@ -142,23 +175,47 @@ class Daemon {
   void watch_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, TargetWatchInput& in,
                     rules::SteadyTime now);
   void start_miners();
+  void take_miner_reports(rules::SteadyTime now);
   bool miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now);
+  void miners_bookkeeping(rules::SteadyTime now, std::int64_t wall);
+  void miner_bookkeeping(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, rules::SteadyTime now,
+                         std::int64_t wall);
   void publish_miner(const std::string& id, const MinerSide& m);
   // The miners' own word among the devices' alarms and states: an overheat, and what it does.
   void add_miner_status(drivers::DeviceStatus& out, rules::SteadyTime now) const;
-  MqttSide make_mqtt(const Config& config);
+  // A reload, built aside on the reloader's thread (daemon_config.cpp) and taken whole by the loop.
+  struct ReloadOutcome {
+    std::string refusal;  // not empty: refused, the first reason
+    std::optional<Config> next;
+    bool devices_changed = false, mqtt_changed = false, limits_changed = false, metrics_changed = false;
+    std::vector<std::unique_ptr<PolledDevice>> workers;
+    MqttSide mqtt;
+    std::optional<Prepared> ready;
+    std::vector<std::string> profile_events;
+    std::optional<std::map<std::string, ChargeLimitRow>> charge_rows;  // read when the limits are rebuilt
+    std::optional<std::string> metrics_token;  // the first line of metrics.token_file, as read
+  };
+  MqttSide make_mqtt(const Config& config) const;
   void start_mqtt();
   void restore_state();
-  void reload();
+  void begin_reload();
+  ReloadOutcome reload_job(const Config& running) const;
+  void finish_reload();
   void shutdown();
-  void build_charge_limits();
-  void charge_block_actuate(std::int64_t wall);
+  void build_charge_limits();  // its rows read from the database first
+  void build_charge_limits(std::map<std::string, ChargeLimitRow> rows);
+  void tell_charge_block(std::int64_t wall);
   void handle_mqtt(rules::SteadyTime now);
   void on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
+  void take_overrides();
+  void tell_overrides();
   void handle_setting(const std::string& id, const std::string& field, const std::string& payload);
   void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
-  void apply(rules::SteadyTime now);  // the relays take the decision
+  bool apply(rules::SteadyTime now);  // the relays take the decision; false: a load was not switched
+  void record_switches(std::int64_t wall);
+  void tell_polls();
+  void journal_overrides();
   void poll_devices(rules::SteadyTime started);
   void record_alarms(rules::SteadyTime now, std::int64_t wall);
   void record_relay_alarms();
@@ -183,17 +240,26 @@ class Daemon {
   // Stops the endpoint listening at once and lets another thread wait for its connections: a
   // reload never waits on a scraper.
   void retire_metrics();
-  // The token file `next` names says another token than the endpoint serves with (rotated in place).
-  bool metrics_token_changed(const Config& next) const;
+  // `token`, read from the token file the new config names, is another than the endpoint serves
+  // with (rotated in place).
+  bool metrics_token_changed(const std::optional<std::string>& token) const;
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
+  // What the recorder said since the last cycle: log lines, events, alarms.
+  void tell_recorder(std::int64_t wall);
+  // Runs `f` against the database: on the recorder's thread once it runs, waiting at most `bound`
+  // for it to start; false when it could not.
+  bool with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound);
+  std::chrono::milliseconds db_wait() const;
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
   // The controller's own health (daemon_host.cpp): its alarms, and <prefix>/host when it changed.
-  void watch_host(rules::SteadyTime now, std::int64_t wall);
+  // Read before the rules (it may shed the loads), told after the relays.
+  void sense_host(rules::SteadyTime now);
+  void tell_host(std::int64_t wall);
+  std::vector<rules::HostAlarmChange> host_changes_;
   void publish_host(bool everything);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
-  void check_database_file();
   void mqtt_down(const std::string& cause);
   // `target_w`: an actuation through a miner's API that set its power target.
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
@@ -207,8 +273,7 @@ class Daemon {
                   const std::string& detail, std::int64_t wall_now);
   // The uplink's state (<prefix>/site/<id>/state) when due; a bridge's $SYS state.
   void publish_uplink_state(const CycleView& v, rules::SteadyTime now, bool everything);
-  void publish_event_text(const std::string& text);
-  void flush_event_outbox();
+  void pump_events();
   bool handle_bridge_state(const std::string& topic, const std::string& payload);
   // The site's id for the fleet: site.id, else the one fixed in the database.
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
@@ -221,12 +286,23 @@ class Daemon {
   LoopClock& clock_;
   Config config_;
   std::optional<InstanceLock> lock_;  // one controller per database; released after db_ closes
+  // The database and the store, until start() hands them to the recorder, whose thread alone
+  // uses them from then on (the safety core never waits on the disk: issue 44).
   std::unique_ptr<db::Db> db_;
-  // The database file as opened: a file deleted or replaced under the running daemon is an alarm
-  // (its state and history would be lost at the next start).
-  std::optional<std::pair<dev_t, ino_t>> db_file_;
-  bool db_file_alarmed_ = false;
   std::unique_ptr<RuntimeStore> store_;
+  // The database file as opened: a file deleted or replaced under the running daemon is an alarm
+  // (its state and history would be lost at the next start); the recorder watches it.
+  std::optional<std::pair<dev_t, ino_t>> db_file_;
+  std::unique_ptr<Recorder> recorder_;
+  Records records_;                 // this cycle's, handed over by persist()
+  RecorderStats recorder_stats_;    // as of the last cycle
+  bool store_alarmed_ = false;      // a store_error alarm is in force
+  // A new day's energy as stored, read by the recorder: taken by the next cycle.
+  struct EnergyMail {
+    std::mutex m;
+    std::optional<std::pair<std::string, std::map<std::string, LoadEnergy>>> stored;
+  };
+  std::shared_ptr<EnergyMail> energy_mail_ = std::make_shared<EnergyMail>();
   StoredProfiles profiles_;
   std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
@@ -247,8 +323,13 @@ class Daemon {
   std::map<std::string, std::set<std::string>> told_exceptions_;   // per device (log_poll_exceptions)
   std::unique_ptr<drivers::mqtt::Link> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
+  // Every event goes out through it, in order, each message confirmed (issue 49). After mqtt_:
+  // destroyed first, its thread gone before the link it sends on.
+  EventOutbox outbox_;
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;
+  OverrideInbox overrides_;                       // checked where they came, taken by the core
+  std::vector<OverrideRequest> told_overrides_;   // taken this cycle, told after the relays
   std::vector<std::string> pending_events_;
   std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
   MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
@@ -257,8 +338,19 @@ class Daemon {
   HostHealth host_{HostConfig{.enabled = false}};  // the controller's own health, made from config_.host
   std::string host_published_;
   EnergyMeter energy_;  // each load's energy today
-  bool charge_blocked_ = false;
+  bool charge_blocked_ = false;  // as last told (record_alarms)
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked
+  std::vector<ChargeBlock::Note> charge_notes_;  // apply()'s, for tell_charge_block
+  // This cycle's poll, told after the ping (tell_polls).
+  struct Polled {
+    std::string name;
+    std::vector<drivers::Invalid> invalid;
+    std::vector<std::string> errors;  // its blocks' exceptions (log_poll_exceptions)
+    drivers::DeviceHealth health;
+  };
+  std::vector<Polled> polled_;
+  std::vector<JournalOverride> journal_overrides_;  // in force when the rules ran
+  bool told_first_ = false;
   bool ready_ = false;
   // This cycle's journal lines (daemon/store/cycle_journal.hpp), taken before the rules run; an S line
   // first after a start.
@@ -268,6 +360,9 @@ class Daemon {
   bool journal_started_ = true;
   bool publish_all_ = true;
   CyclePublisher publisher_;  // what goes out each cycle, and what need not go again
+  std::unique_ptr<ReloadOutcome> reload_outcome_;    // written by the reloader, taken once it has finished
+  OneJob reload_job_;  // the reloader's thread; after what it writes, so that it is joined first
+  std::vector<std::future<void>> links_retiring_;    // MQTT links a reload replaced, saying goodbye
   std::unique_ptr<metrics::Server> metrics_server_;
   std::vector<std::future<void>> metrics_retiring_;  // servers being shut down (retire_metrics)
   metrics::Collector metrics_collector_;
@@ -279,21 +374,12 @@ class Daemon {
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
   std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids
   std::uint64_t event_seq_ = 0;      // the last event's `seq`
-  // Events made while the broker was not there (the start's own, an outage's), sent in order once
-  // it is: the uplink's consumer then sees every seq. Bounded: the oldest go first past it.
-  static constexpr std::size_t kEventOutbox = 1000;
-  std::deque<std::string> event_outbox_;
-  std::uint64_t events_unsent_ = 0;  // dropped from a full outbox
   std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state
-  rules::SteadyTime last_prune_{};
   // Set: the card could not take the database at the start; the site runs on a copy in memory
-  // (daemon/store/run_database.hpp), and this says so (daemon_records.cpp).
+  // (daemon/store/run_database.hpp) that the recorder writes back at the stop, and this says so.
   std::string db_in_memory_;
   bool db_file_unread_ = false;  // in memory, and the file's own data could not be read: never written over
   void database_in_memory(const std::string& why, bool copied);
-  void write_back_database();
-  std::uint64_t store_failures_ = 0;  // failed flushes in a row: an alarm at the first, its end at the next write
-  void store_writing_again(std::int64_t wall_now, int rejected);
   LoopStats loop_;
 };
 

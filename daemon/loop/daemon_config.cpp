@@ -13,6 +13,7 @@
 #include "daemon/config/profiles_diff.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/devices/registry.hpp"
+#include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/store/cycle_journal.hpp"
 #include "daemon/store/profile_store.hpp"
 #include "daemon/system/log.hpp"
@@ -21,8 +22,9 @@
 
 namespace shackd {
 
-// What a config makes of the running daemon, computed aside from it: nothing here touches the
-// daemon's members, so a throw leaves the running runtime whole.
+// What a config makes of the runtime, computed aside from it: nothing here reads or touches the
+// daemon's members (a reload computes it on its own thread), so a throw leaves the running
+// runtime whole. The loads' state is carried over at the commit (carry_over).
 Daemon::Prepared Daemon::prepare(const Config& config, StoredProfiles p) const {
   Prepared r;
   apply_miner_targets(config.miners, p);
@@ -30,22 +32,7 @@ Daemon::Prepared Daemon::prepare(const Config& config, StoredProfiles p) const {
   for (const auto& z : p.rules.zones) zone_names.push_back(z.name);
   const std::set<std::string> defined = relay_ids(config);
   r.loads = load_refs(p, &defined);
-  // Carry each load's state over by its name, so a reload never flaps a relay. A load that is gone
-  // must not stay on: its relay, where it is still defined, is switched off at the commit (the
-  // relay manager would otherwise keep resending the last ON).
-  for (const auto& o : loads_) {
-    bool kept = false;
-    for (const auto& l : r.loads) kept = kept || l.id == o.id;
-    if (!kept && defined.count(o.id)) r.removed.push_back(o);
-  }
-  r.state.site = state_.site;
-  r.state.miners.resize(p.rules.miners.size());
-  r.state.zones.resize(p.rules.zones.size());
-  for (const auto& l : r.loads) {
-    for (const auto& o : loads_) {
-      if (o.state_key == l.state_key) state_of(r.state, l) = state_of(state_, o);
-    }
-  }
+  r.defined = defined;
   r.mapping = devices::snapshot_mapping(config, p.rules.site.thresholds);
   r.mapping.fresh_within = p.rules.site.electrical_stale_after;
   std::vector<std::string> v_names, t_names;
@@ -70,8 +57,28 @@ Daemon::Prepared Daemon::prepare(const Config& config, StoredProfiles p) const {
   return r;
 }
 
+// Carry each load's state over by its name, so a reload never flaps a relay. A load that is gone
+// must not stay on: its relay, where it is still defined, is switched off at the commit (the
+// relay manager would otherwise keep resending the last ON).
+void Daemon::carry_over(Prepared& r) const {
+  for (const auto& o : loads_) {
+    bool kept = false;
+    for (const auto& l : r.loads) kept = kept || l.id == o.id;
+    if (!kept && r.defined.count(o.id)) r.removed.push_back(o);
+  }
+  r.state.site = state_.site;
+  r.state.miners.resize(r.profiles.rules.miners.size());
+  r.state.zones.resize(r.profiles.rules.zones.size());
+  for (const auto& l : r.loads) {
+    for (const auto& o : loads_) {
+      if (o.state_key == l.state_key) state_of(r.state, l) = state_of(state_, o);
+    }
+  }
+}
+
 // Only moves: once the database has taken the profiles, the daemon takes the whole runtime.
 void Daemon::commit(Prepared&& r) {
+  carry_over(r);
   profiles_ = std::move(r.profiles);
   loads_ = std::move(r.loads);
   state_ = std::move(r.state);
@@ -90,10 +97,13 @@ void Daemon::switch_off_removed_loads() {
   removed_loads_.clear();
 }
 
-bool Daemon::load(const Config& config, bool first) {
+// The profiles against the database: read, overlaid with the config's, checked, stored and read
+// again. Reads no member (a reload runs it on its own thread, the database on the recorder's).
+Daemon::LoadResult Daemon::load_with(db::Db& db, const Config& config, bool first) const {
+  LoadResult out;
   // Profiles: the YAML's section over the database's. Checked in memory first, references
   // included, so that nothing is written for a config that will not be used.
-  StoredProfiles p = load_profiles(*db_);
+  StoredProfiles p = load_profiles(db);
   bool apply = false;
   if (config.profiles) {
     StoredProfiles next = p;
@@ -105,8 +115,8 @@ bool Daemon::load(const Config& config, bool first) {
                  first ? "the profiles in force stay in force" : "reload refused, keeping the running config");
       for (const auto& e : errors) log::error("  {}", e);
       if (!first) {
-        refusal_ = "the profiles: section: " + errors.front();
-        return false;
+        out.refusal = "the profiles: section: " + errors.front();
+        return out;
       }
     } else {
       p = std::move(next);
@@ -117,25 +127,44 @@ bool Daemon::load(const Config& config, bool first) {
   if (!ref_errors.empty()) {
     log::error("{}: {}", config.source, first ? "cannot start:" : "reload refused, keeping the running config:");
     for (const auto& e : ref_errors) log::error("  {}", e);
-    refusal_ = ref_errors.front();
-    return false;
+    out.refusal = ref_errors.front();
+    return out;
   }
   Prepared ready = prepare(config, p);  // before anything is written: a throw here writes nothing
   for (const auto& id : unused_relays(config, p)) {
     log::warn("{}: relays.{} is defined but no profile switches it", config.source, id);
   }
   if (apply) {
-    const ApplyResult r = apply_profiles(*db_, config.text, config.source);
-    if (!r.backup_path.empty()) log::info("database {}: backup before removing profiles: {}", db_->path(), r.backup_path);
+    const ApplyResult r = apply_profiles(db, config.text, config.source);
+    if (!r.backup_path.empty()) log::info("database {}: backup before removing profiles: {}", db.path(), r.backup_path);
     if (r.outcome == ApplyOutcome::applied) {
       log::info("{}: profiles applied ({} row(s) changed)", config.source, r.rows_written);
       for (const auto& c : r.changes) {
         log::info("  {}", c);
-        pending_events_.push_back("profiles: " + c);
+        out.events.push_back("profiles: " + c);
       }
     }
-    ready = prepare(config, load_profiles(*db_));  // as stored, with the rows' ids
+    ready = prepare(config, load_profiles(db));  // as stored, with the rows' ids
   }
+  out.ready = std::move(ready);
+  out.ok = true;
+  return out;
+}
+
+// The profiles and the runtime they make, in force at once: the start's (the database is the
+// start's own, on this thread).
+bool Daemon::load(const Config& config, bool first) {
+  LoadResult r = load_with(*db_, config, first);
+  if (!r.ok || !r.ready) {
+    refusal_ = r.refusal;
+    return false;
+  }
+  for (auto& e : r.events) pending_events_.push_back(std::move(e));
+  take_profiles(std::move(*r.ready));
+  return true;
+}
+
+void Daemon::take_profiles(Prepared&& ready) {
   // Schedules, and every log line from here on, are in the site's local time. Only when it
   // changes: setenv while the pollers' threads may read the environment is a race (setenv(3) is
   // MT-Unsafe), and a reload that keeps the zone should not touch it.
@@ -144,40 +173,63 @@ bool Daemon::load(const Config& config, bool first) {
     tzset();
   }
   commit(std::move(ready));
-  return true;
 }
 
-void Daemon::reload() {
+// SIGHUP: the reload runs on the reloader's thread (reload_job): reading and checking the file,
+// building the new devices and MQTT link aside, the profiles against the database (on the
+// recorder's thread). The loop goes on meanwhile and takes the outcome whole at the top of a later
+// cycle (finish_reload), or refuses it whole: a reload never stops a cycle, whatever the file or
+// the card (a YAML that takes long to read, a database write of seconds). One at a time: a storm
+// of signals while one runs is one more reload after it.
+void Daemon::begin_reload() {
+  if (!signals::reload || reload_job_.running() || reload_outcome_) return;
   signals::reload = false;
   say_systemd(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
-                     std::chrono::duration_cast<std::chrono::microseconds>(clock_.steady().time_since_epoch()).count()));
+                          std::chrono::duration_cast<std::chrono::microseconds>(clock_.steady().time_since_epoch()).count()));
   log::info("SIGHUP: reloading {}", options_.config_path);
+  reload_job_.start([this, running = config_] {
+    auto outcome = std::make_unique<ReloadOutcome>();
+    try {
+      *outcome = reload_job(running);
+    } catch (const std::exception& e) {
+      outcome = std::make_unique<ReloadOutcome>();
+      outcome->refusal = e.what();
+    }
+    reload_outcome_ = std::move(outcome);  // read by the loop once the job says it has finished
+  });
+}
+
+// On the reloader's thread: everything a reload needs, built aside; no member of the running
+// daemon is read but the seams and the recorder (both fixed from the start).
+Daemon::ReloadOutcome Daemon::reload_job(const Config& running) const {
+  ReloadOutcome out;
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
     log::error("reload refused, keeping the running config: {} has {} error(s):", options_.config_path, c.errors.size());
     for (const auto& e : c.errors) log::error("  {}", e);
-    event("config", "", {rules::ReasonCode::none}, "reload refused: " + c.errors.front(), clock_.wall_s());
-    say_systemd("READY=1");
-    return;
+    out.refusal = c.errors.empty() ? "the config cannot be read" : c.errors.front();
+    return out;
   }
   Config next = *c.config;
   if (options_.dry_run) next.dry_run = true;
   if (const auto missing = check_files(next); !missing.empty()) {
     log::error("reload refused, keeping the running config:");
     for (const auto& e : missing) log::error("  {}", e);
-    event("config", "", {rules::ReasonCode::none}, "reload refused: " + missing.front(), clock_.wall_s());
-    say_systemd("READY=1");
-    return;
+    out.refusal = missing.front();
+    return out;
   }
   // Sections compare by their parsed values: a comment or a reordered key changes nothing.
-  const bool mqtt_changed = !(config_.mqtt == next.mqtt) || config_.relays != next.relays ||
-                            !(config_.relay_timing == next.relay_timing) || config_.sensors != next.sensors ||
-                            config_.uplink.enabled != next.uplink.enabled;  // the $SYS subscription
+  out.mqtt_changed = !(running.mqtt == next.mqtt) || running.relays != next.relays ||
+                     !(running.relay_timing == next.relay_timing) || running.sensors != next.sensors ||
+                     running.uplink.enabled != next.uplink.enabled;  // the $SYS subscription
   // Reconnecting the devices costs a poll or two; only when their section changed (a SIGHUP
   // storm must not keep the Modbus links down).
-  const bool devices_changed = config_.devices != next.devices;
-  const bool limits_changed = config_.charge_block_action != next.charge_block_action;
-  const bool metrics_changed = !(config_.metrics == next.metrics) || metrics_token_changed(next);
+  out.devices_changed = running.devices != next.devices;
+  out.limits_changed = running.charge_block_action != next.charge_block_action;
+  out.metrics_changed = !(running.metrics == next.metrics);
+  // A token rotated in place (the same file, a new first line) is compared on the loop's thread,
+  // with the token the endpoint serves (metrics_token_changed); read here, off it.
+  if (!next.metrics.token_file.empty()) out.metrics_token = metrics::read_token(next.metrics.token_file);
   // A miner's link and a stop in progress stay as they are: a half-done soft stop must not be
   // dropped by a SIGHUP. Said, so that nobody waits for a change that is not taken.
   // A power target's range and limits are the profiles' and are taken now.
@@ -185,47 +237,96 @@ void Daemon::reload() {
     for (auto& m : v) m.target.reset();
     return v;
   };
-  if (links(config_.miners) != links(next.miners)) {
+  if (links(running.miners) != links(next.miners)) {
     log::warn("reload: miners: changed; the change takes effect at the next start (systemctl restart shackd)");
   }
   // All or nothing: the new devices and MQTT side are built aside, then the profiles are checked
   // and stored, and only then does the daemon take them. A throw at any step keeps the running
   // runtime whole, relays included (it used to drop the relay manager before building the next).
-  std::vector<std::unique_ptr<PolledDevice>> workers;
-  MqttSide mqtt;
-  refusal_.clear();
   try {
-    if (devices_changed) workers = make_workers(next);
-    if (mqtt_changed && !seams_.publish) mqtt = make_mqtt(next);
-    if (!load(next, false)) throw std::runtime_error(refusal_.empty() ? "a relay or sensor reference is broken" : refusal_);
+    if (out.devices_changed) out.workers = make_workers(next);
+    if (out.mqtt_changed && !seams_.publish) out.mqtt = make_mqtt(next);
+    LoadResult loaded;
+    std::map<std::string, ChargeLimitRow> rows;
+    std::string rows_failed;
+    const bool rebuild_limits = out.devices_changed || out.limits_changed;
+    // The recorder's thread runs it between two writes; this thread waits for it, the loop does
+    // not (a bound all the same: a card that takes no write at all refuses the reload).
+    const bool ran = recorder_ ? recorder_->call(
+                                     [&](db::Db& db) {
+                                       loaded = load_with(db, next, false);
+                                       if (!loaded.ok || !rebuild_limits) return;
+                                       try {
+                                         rows = load_charge_limits(db);
+                                       } catch (const db::Error& e) {
+                                         rows_failed = e.what();
+                                       }
+                                     },
+                                     std::chrono::seconds(60))
+                               : false;
+    if (!ran) throw std::runtime_error("the database did not take the profiles within 60 s (a slow or busy card)");
+    if (!loaded.ok) throw std::runtime_error(loaded.refusal.empty() ? "a relay or sensor reference is broken" : loaded.refusal);
+    if (rebuild_limits) {
+      if (!rows_failed.empty()) log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", rows_failed);
+      out.charge_rows = std::move(rows);
+    }
+    out.ready = std::move(loaded.ready);
+    out.profile_events = std::move(loaded.events);
   } catch (const std::exception& e) {
     log::error("reload refused, keeping the running config: {}", e.what());
-    event("config", "", {rules::ReasonCode::none}, std::string("reload refused: ") + e.what(), clock_.wall_s());
+    out = ReloadOutcome{};
+    out.refusal = e.what();
+    return out;
+  }
+  out.next = std::move(next);
+  return out;
+}
+
+// At the top of a cycle: a finished reload's outcome taken whole, or its refusal told.
+void Daemon::finish_reload() {
+  if (reload_job_.running() || !reload_outcome_) return;
+  reload_job_.join();
+  std::unique_ptr<ReloadOutcome> o = std::move(reload_outcome_);
+  if (!o->refusal.empty() || !o->next || !o->ready) {
+    event("config", "", {rules::ReasonCode::none},
+          "reload refused: " + (o->refusal.empty() ? std::string("the config cannot be read") : o->refusal), clock_.wall_s());
     say_systemd("READY=1");
     return;
   }
-  config_ = next;
-  if (!db_in_memory_.empty()) config_.journal_days = 0;  // still in memory: no journal (daemon_records.cpp)
+  for (auto& e : o->profile_events) pending_events_.push_back(std::move(e));
+  take_profiles(std::move(*o->ready));
+  config_ = std::move(*o->next);
+  if (!db_in_memory_.empty()) config_.journal_days = 0;  // still in memory: no journal (database_in_memory)
+  if (recorder_) recorder_->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
   if (!config_.uplink.enabled) mqtt_health_.bridges.clear();
   uplink_state_at_.reset();  // the next publish says the state under the topics in force
-  if (metrics_changed) {
+  if (o->metrics_changed || metrics_token_changed(o->metrics_token)) {
     retire_metrics();
     metrics_retry_at_.reset();
     start_metrics(clock_.steady());
   }
-  if (devices_changed) {
-    workers_ = std::move(workers);
+  if (o->devices_changed) {
+    workers_ = std::move(o->workers);
     longest_timeout_ = devices::longest_timeout(config_);
-    build_charge_limits();
-  } else if (limits_changed) {
-    build_charge_limits();
   }
-  if (mqtt.link) {
-    if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));
-    relays_ = std::move(mqtt.relays);
-    mqtt_ = std::move(mqtt.link);
+  if (o->charge_rows) build_charge_limits(std::move(*o->charge_rows));
+  if (o->mqtt.link) {
+    // The old link says goodbye on another thread: its disconnect is bounded at 2 s, which the
+    // loop does not wait for.
+    outbox_.set_link(o->mqtt.link.get());  // first: the outbox's thread lets go of the old link
+    if (mqtt_) {
+      links_retiring_.push_back(std::async(std::launch::async, [old = std::move(mqtt_)]() mutable {
+        old->shutdown(std::chrono::milliseconds(2000));
+        old.reset();
+      }));
+    }
+    relays_ = std::move(o->mqtt.relays);
+    mqtt_ = std::move(o->mqtt.link);
     mqtt_->start();
   }
+  std::erase_if(links_retiring_, [](const std::future<void>& f) {
+    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  });
   switch_off_removed_loads();
   offer_settings();
   publisher_.forget();

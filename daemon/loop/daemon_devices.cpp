@@ -10,7 +10,7 @@
 
 namespace shackd {
 
-std::vector<std::unique_ptr<PolledDevice>> Daemon::make_workers(const Config& config) {
+std::vector<std::unique_ptr<PolledDevice>> Daemon::make_workers(const Config& config) const {
   std::vector<std::unique_ptr<PolledDevice>> out;
   for (auto& d : devices::modbus_devices(config)) {
     out.push_back(seams_.make_device ? seams_.make_device(std::move(d)) : std::make_unique<PollWorker>(std::move(d)));
@@ -42,39 +42,54 @@ void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
   }
 }
 
-// safety.charge_block_action (daemon/loop/charge_block.hpp), built with the devices.
+// safety.charge_block_action (daemon/loop/charge_block.hpp), built with the devices: at the
+// start, its rows read through the recorder.
 void Daemon::build_charge_limits() {
   charge_block_.clear();
-  if (config_.dry_run || options_.once || !db_) return;
+  if (config_.dry_run || options_.once || (!db_ && !recorder_)) return;
   std::map<std::string, ChargeLimitRow> rows;
-  try {
-    rows = load_charge_limits(*db_);
-  } catch (const db::Error& e) {
-    log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", e.what());
-  }
+  std::string failed;
+  const bool read = with_db(
+      [&](db::Db& db) {
+        try {
+          rows = load_charge_limits(db);
+        } catch (const db::Error& e) {
+          failed = e.what();
+        }
+      },
+      db_wait());
+  if (!read) failed = "the database did not answer in time";
+  if (!failed.empty()) log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", failed);
+  build_charge_limits(std::move(rows));
+}
+
+void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
+  charge_block_.clear();
+  if (config_.dry_run || options_.once) return;
   const auto writer = [&](const std::string& name) -> RegisterSwapper* {
     for (auto& w : workers_) {
       if (w->name() == name) return w.get();
     }
     return nullptr;
   };
+  // Each row as it changes, handed to the recorder at once (a block begins or ends a few times a
+  // winter); never written from the cycle.
   charge_block_.build(devices::charge_limits(config_), rows, writer, [this](const std::string& name, const ChargeLimitRow& r) {
-    try {
-      save_charge_limit(*db_, name, r, clock_.wall_s());
-    } catch (const db::Error& e) {
-      log::warn("charge limit {}: cannot record its state ({}); a restart now would not know to put it back", name,
-                e.what());
-    }
+    Records rec;
+    rec.wall_s = clock_.wall_s();
+    rec.charge_limits[name] = r;
+    if (recorder_) recorder_->post(std::move(rec));
   });
   for (const auto& line : charge_block_.resumed()) log::info("{}", line);
   for (const auto& line : charge_block_.orphaned()) log::warn("{}", line);
 }
 
-void Daemon::charge_block_actuate(std::int64_t wall) {
-  for (const auto& [label, n] : charge_block_.step(charge_blocked_)) {
+// What the charge limits said when apply() stepped them: told after the ping.
+void Daemon::tell_charge_block(std::int64_t wall) {
+  for (const auto& [label, n] : std::exchange(charge_notes_, {})) {
     if (n.failure) log::warn("{}: the write failed, retrying each cycle: {}", label, n.text);
-    else log::write(charge_blocked_ ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
-    event(n.failure || charge_blocked_ ? "alarm" : "alarm_end", "",
+    else log::write(decision_.block_charging ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
+    event(n.failure || decision_.block_charging ? "alarm" : "alarm_end", "",
           n.failure ? rules::Reason{rules::ReasonCode::none} : decision_.charge_reason, n.text, wall);
   }
 }

@@ -65,9 +65,8 @@ void Daemon::start_metrics(rules::SteadyTime now) {
 
 // A token rotated in place (the same file, a new first line) is a change of `metrics:` too: before,
 // a reload kept serving with the old one (issue 48).
-bool Daemon::metrics_token_changed(const Config& next) const {
-  if (!metrics_server_ || next.metrics.token_file.empty()) return false;
-  const auto token = metrics::read_token(next.metrics.token_file);
+bool Daemon::metrics_token_changed(const std::optional<std::string>& token) const {
+  if (!metrics_server_ || config_.metrics.token_file.empty()) return false;
   return !token || *token != metrics_server_->bearer_token();
 }
 

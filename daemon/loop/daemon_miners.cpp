@@ -1,5 +1,6 @@
-// The miners' own APIs (daemon/miners/): a worker per configured miner, and the soft stop
-// between the rules' decision and the relay.
+// The miners' own APIs (daemon/miners/): a worker per configured miner; their reports taken with
+// the devices, the soft stop as a pure step of the switch, and what is said about them after the
+// relays, as a side job.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,17 +11,6 @@
 #include "daemon/system/log.hpp"
 
 namespace shackd {
-
-namespace {
-// Stops that keep the relay fast (the API gets one cycle): the battery's and the inputs' safety.
-bool urgent(rules::ReasonCode c) {
-  using rules::ReasonCode;
-  // An overheat too: the room around it is what cooks while a sleep is not answered.
-  return c == ReasonCode::shutdown || c == ReasonCode::critical_low || c == ReasonCode::emergency_stop ||
-         c == ReasonCode::restart_lockout || c == ReasonCode::stale_input || c == ReasonCode::overheat ||
-         c == ReasonCode::controller_overheat;
-}
-}  // namespace
 
 void Daemon::start_miners() {
   miners_.clear();
@@ -37,15 +27,80 @@ void Daemon::start_miners() {
   }
 }
 
+// The read step (with the devices): each miner's report since the last cycle, taken without
+// waiting (MinerLink::take swaps a queue). Its telemetry feeds the snapshot; its finished commands
+// the soft stop; what is to be said about them waits for the side job (miners_bookkeeping).
+void Daemon::take_miner_reports(rules::SteadyTime now) {
+  for (auto& [id, m] : miners_) {
+    guarded(SideJob::poll, [&, &id = id, &m = m] {
+      MinerReport report = m.link->take();
+      m.sleep_done.reset();
+      for (auto& done : report.done) {
+        if (done.order.command == MinerCommand::sleep) m.sleep_done = done.result;
+        m.done.push_back(std::move(done));
+      }
+      // Bounded: a side job that failed for many cycles leaves at most this many to tell.
+      while (m.done.size() > 64) m.done.erase(m.done.begin());
+      if (report.telemetry) {
+        if (report.telemetry->answered) {
+          m.latest = std::move(report.telemetry);
+          m.latest_at = now;
+          m.answered_news = true;
+        } else {
+          m.unanswered = std::move(report.telemetry->error);
+        }
+      }
+      (void)id;
+    });
+  }
+}
+
+// The switch step for a miner with an API (pure: the soft stop's sequencing, no I/O but a
+// command queued to its worker): whether its relay is on this cycle.
 bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now) {
   const auto it = miners_.find(l.id);
   if (it == miners_.end()) return d.on;
   MinerSide& m = it->second;
   SoftStopInput in;
+  in.want_on = d.on;
+  // The rules' word, every cycle the safety reason holds: not the reason's code alone, which for
+  // a miner already decided off says why it waits (issue 48).
+  in.urgent = d.safety_stop;
+  // Stopped because the battery paid while its target came down: the rules gave it half of the
+  // minute the bank may pay (rules::detail::kTargetPayStop); the relay has the rest, less a cycle.
+  // The stop keeps it for its whole length (SoftStop).
+  if (d.reason.code == rules::ReasonCode::target_too_slow) in.cut_within = std::chrono::seconds(20);
+  in.answering = m.fresh(now);
+  in.latest = m.latest;
+  in.latest_at = m.latest_at;
+  in.sleep_done = std::exchange(m.sleep_done, std::nullopt);
+  const SoftStopStep step = m.stop.step(in, now);
+  if (step.send) m.link->send({*step.send});
+  if (!step.note.empty()) m.notes.push_back(step.note);
+  if (step.relay_on && !m.powered_at) m.powered_at = now;
+  if (!step.relay_on) {
+    m.powered_at.reset();
+    m.boot_warned = false;
+  }
+  m.running = step.relay_on && !m.stop.stopping();
+  return step.relay_on;
+}
+
+// The side job after the relays: what each miner's report and stop step are to say (events, log
+// lines, <prefix>/load/<id>/miner) and its power target. Each miner in its own guard.
+void Daemon::miners_bookkeeping(rules::SteadyTime now, std::int64_t wall) {
+  for (const auto& l : loads_) {
+    const auto it = miners_.find(l.id);
+    if (it == miners_.end()) continue;
+    guarded(SideJob::events, [&] { miner_bookkeeping(l, decision_for(decision_, l), it->second, now, wall); });
+  }
+}
+
+void Daemon::miner_bookkeeping(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, rules::SteadyTime now,
+                               std::int64_t wall) {
+  for (const auto& note : std::exchange(m.notes, {})) log::info("miner {}: {}", l.id, note);
   TargetWatchInput watch_in;
-  MinerReport report = m.link->take();
-  for (auto& [order, result] : report.done) {
-    if (order.command == MinerCommand::sleep) in.sleep_done = result;
+  for (const auto& [order, result] : std::exchange(m.done, {})) {
     if (order.command == MinerCommand::target) watch_in.write = result;
     if (order.command == MinerCommand::target && result.ok) m.target_taken_at = now;
     // Each command through its API is an actuation of the load, with no relay state: in the
@@ -53,25 +108,26 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
     if (order.command == MinerCommand::target && result.ok) {
       m.target_taken = order.watts;
       log::info("miner {}: power target {:.0f} W ({})", l.id, order.watts, rules::describe(m.target_reason));
-      event("actuation", l.id, m.target_reason, fmt::format("power target {:.0f} W through its API", order.watts),
-            clock_.wall_s(), &snap_, std::nullopt, order.watts);
+      event("actuation", l.id, m.target_reason, fmt::format("power target {:.0f} W through its API", order.watts), wall,
+            &snap_, std::nullopt, order.watts);
     } else if (order.command != MinerCommand::target) {
       event("actuation", l.id, d.reason,
             fmt::format("{} through its API: {}", command_name(order.command),
                         result.ok ? std::string("accepted") : "refused: " + result.detail),
-            clock_.wall_s(), &snap_);
+            wall, &snap_);
     }
     if (!result.ok) log::warn("miner {}: {} refused: {}", l.id, command_name(order.command), result.detail);
   }
-  if (report.telemetry) {
-    if (report.telemetry->answered) {
-      m.latest = std::move(report.telemetry);
-      m.latest_at = now;
-      if (!m.error.empty()) log::info("miner {}: its API answers ({})", l.id, m.latest->firmware);
-      m.error.clear();
-      guarded(SideJob::publish, [&] { publish_miner(l.id, m); });  // never between a decision and its relay
-    } else if (report.telemetry->error != m.error) {
-      m.error = report.telemetry->error;
+  if (std::exchange(m.answered_news, false)) {
+    if (!m.error.empty()) log::info("miner {}: its API answers ({})", l.id, m.latest->firmware);
+    m.error.clear();
+    publish_miner(l.id, m);
+  }
+  if (m.unanswered) {
+    std::string error = std::move(*m.unanswered);
+    m.unanswered.reset();
+    if (error != m.error) {
+      m.error = std::move(error);
       // A miner that answered and stopped is news; one not yet up (unpowered, or within its
       // boot since the relay closed) is not: a power-on is not a warning.
       const bool up = m.powered_at && (m.latest_at >= *m.powered_at || now - *m.powered_at >= m.config.boot);
@@ -86,24 +142,7 @@ bool Daemon::miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::
               l.id, m.config.boot.count(), l.id, m.error.empty() ? "" : ": " + m.error);
   }
   watch_target(l, d, m, watch_in, now);
-  in.want_on = d.on;
-  in.urgent = urgent(d.reason.code);
-  // Stopped because the battery paid while its target came down: the rules gave it half of the
-  // minute the bank may pay (rules::detail::kTargetPayStop); the relay has the rest, less a cycle.
-  if (d.reason.code == rules::ReasonCode::target_too_slow) in.cut_within = std::chrono::seconds(20);
-  in.answering = m.fresh(now);
-  in.latest = m.latest;
-  in.latest_at = m.latest_at;
-  const SoftStopStep step = m.stop.step(in, now);
-  if (step.send) m.link->send({*step.send});
-  if (!step.note.empty()) log::info("miner {}: {}", l.id, step.note);
-  if (step.relay_on && !m.powered_at) m.powered_at = now;
-  if (!step.relay_on) {
-    m.powered_at.reset();
-    m.boot_warned = false;
-  }
-  miner_target(l, d, m, step.relay_on && !m.stop.stopping(), in.answering, now);
-  return step.relay_on;
+  miner_target(l, d, m, m.running, m.fresh(now), now);
 }
 
 // The rules' target reaches the miner once its API answers (after a boot), a new one at once, and

@@ -9,7 +9,6 @@
 #include <set>
 
 #include "daemon/config/mqtt_settings.hpp"
-#include "daemon/config/yaml_read.hpp"
 #include "daemon/publish/uplink.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/mqtt/commands.hpp"
@@ -19,7 +18,7 @@ namespace shackd {
 
 // The MQTT link and the relay manager for `config`, subscribed but not started: built aside, so
 // that a reload can keep the running ones when this throws.
-Daemon::MqttSide Daemon::make_mqtt(const Config& config) {
+Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
   drivers::mqtt::ClientConfig c;
   c.uri = config.mqtt.uri;
   c.client_id = config.mqtt.client_id;
@@ -52,7 +51,11 @@ void Daemon::start_mqtt() {
   MqttSide side = make_mqtt(config_);
   relays_ = std::move(side.relays);
   mqtt_ = std::move(side.link);
+  outbox_.set_link(mqtt_.get());
   mqtt_->start();
+  // Paced by the broker's acknowledgements between cycles too; a test's in-process link is
+  // pumped by the cycle alone, unless it asks (Seams::events_thread).
+  if (seams_.events_thread.value_or(!seams_.make_mqtt)) outbox_.start_thread();
 }
 
 void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
@@ -60,48 +63,49 @@ void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, 
   else if (mqtt_ && mqtt_->connected()) mqtt_->publish(topic, payload, qos, retain);
 }
 
+// A mode command, read and checked where it arrives; what the core is to do goes to its inbox,
+// a refusal is said here and never reaches it.
 void Daemon::handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now) {
-  // Matched against the configured loads, by relay id or by name (folded: an owner who names a
-  // load "Antminer A" writes antminer-a): nothing can be injected through a topic.
-  const auto found = find_load(loads_, id);
-  if (found.size() != 1) {
-    // The refusal says which ids there are, and the nearest one.
-    const std::string shown = drivers::text::clean_utf8(id, 40);
-    std::vector<std::string_view> ids;
-    for (const auto& l : loads_) ids.push_back(l.id);
-    const std::string_view near = yaml::nearest(shown, ids);
-    std::vector<std::string_view> which;
-    for (const auto* l : found) which.push_back(l->id);
-    const std::string why =
-        found.empty() ? fmt::format("no load '{}'{} (the ids are {})", shown,
-                                    near.empty() ? "" : fmt::format(": did you mean {}?", near), fmt::join(ids, ", "))
-                      : fmt::format("'{}' names more than one load ({}): use the id", shown, fmt::join(which, ", "));
-    log::limited("override refused", log::Level::warn, "override refused: " + why);
-    event("override_rejected", "", {rules::ReasonCode::none}, why, clock_.wall_s());
+  auto read = read_override(loads_, id, payload, now);
+  if (auto* no = std::get_if<OverrideRefusal>(&read)) {
+    const auto* load = no->load_id.empty() ? nullptr : find_load(loads_, no->load_id).front();
+    log::limited("override refused", log::Level::warn,
+                 load ? fmt::format("{}: override refused: {}", load->name, no->why) : "override refused: " + no->why);
+    event("override_rejected", no->load_id, {rules::ReasonCode::none}, no->why, clock_.wall_s());
     return;
   }
-  const LoadRef* load = found.front();
-  const auto parsed = drivers::mqtt::parse_mode_command(payload);
-  if (const auto* why = std::get_if<std::string>(&parsed)) {
-    log::limited("override refused", log::Level::warn, fmt::format("{}: override refused: {}", load->name, *why));
-    event("override_rejected", load->id, {rules::ReasonCode::none}, *why, clock_.wall_s());
-    return;
+  if (!overrides_.push(std::move(std::get<OverrideRequest>(read)))) {
+    ++loop_.mqtt_dropped;
+    log::limited("override inbox", log::Level::warn,
+                 fmt::format("override refused: more than {} in one cycle", OverrideInbox::kMax));
   }
-  const auto& cmd = std::get<drivers::mqtt::ModeCommand>(parsed);
-  rules::LoadState& st = state_of(state_, *load);
-  using Mode = drivers::mqtt::ModeCommand::Mode;
-  st.override_.mode = cmd.mode == Mode::on ? rules::OverrideMode::on
-                      : cmd.mode == Mode::off ? rules::OverrideMode::off
-                                              : rules::OverrideMode::automatic;
-  st.override_.until.reset();
-  if (cmd.duration && cmd.mode != Mode::automatic) st.override_.until = now + *cmd.duration;
-  override_changed_.insert(load->state_key);
-  const std::string text = drivers::text::clean_utf8(payload, 40);
-  log::info("{}: override {}", load->name, text);
-  event("override", load->id, {cmd.mode == Mode::on ? rules::ReasonCode::override_on
-                         : cmd.mode == Mode::off ? rules::ReasonCode::override_off
-                                                 : rules::ReasonCode::none},
-        "mode set to " + text, clock_.wall_s());
+}
+
+// The core takes its overrides, in the order they came, before it decides: the only writer of
+// its state.
+void Daemon::take_overrides() {
+  for (auto& r : overrides_.take()) {
+    const LoadRef* load = nullptr;
+    for (const auto& l : loads_) {
+      if (l.state_key == r.state_key) load = &l;
+    }
+    if (!load) continue;  // gone with a reload since it came
+    state_of(state_, *load).override_ = r.value;
+    override_changed_.insert(load->state_key);
+    told_overrides_.push_back(std::move(r));
+  }
+}
+
+// What the core took, told after the relays.
+void Daemon::tell_overrides() {
+  for (const auto& r : std::exchange(told_overrides_, {})) {
+    log::info("{}: override {}", r.load_name, r.said);
+    event("override", r.load_id,
+          {r.value.mode == rules::OverrideMode::on    ? rules::ReasonCode::override_on
+           : r.value.mode == rules::OverrideMode::off ? rules::ReasonCode::override_off
+                                                      : rules::ReasonCode::none},
+          "mode set to " + r.said, clock_.wall_s());
+  }
 }
 
 // The broker went away (or never answered): the outage starts now, with the first cause seen.
@@ -152,7 +156,7 @@ void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTim
       break;
     case drivers::mqtt::Event::Kind::connected:
       mqtt_failure_.clear();
-      flush_event_outbox();  // first: the events of the start or the outage, before any newer one
+      outbox_.pump();  // the events of the start or the outage go first: the outbox is in order
       if (mqtt_health_.down_since_unix_s) {
         const std::int64_t wall = clock_.wall_s();
         mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};

@@ -57,7 +57,7 @@ void Daemon::record_event(const std::string& kind, const std::string& load_id, c
     if (snap->load_w) e.load_w = snap->load_w->value;
     if (const auto* t = source_at(snap->battery_temp_c, decision_.charge_temp_source)) e.temp_c = t->reading->value;
   }
-  if (store_) store_->add_event(e);
+  records_.events.push_back(e);  // handed to the recorder with this cycle's records
   ++loop_.events;
   send_event(kind, e.load_id.value_or(""), r, e.detail, wall_now);
 }
@@ -67,29 +67,27 @@ void Daemon::send_event(const std::string& kind, const std::string& load_id, con
   // Numbered whether or not it reaches a broker: a gap in `seq` says an event was lost on the way.
   const EventId id{fleet_site_id(), run_ms_, ++event_seq_};
   std::string text = event_json(kind, load_id, r, detail, wall_now, &id);
-  if (seams_.publish || (mqtt_ && mqtt_->connected() && event_outbox_.empty())) {
-    publish_event_text(text);
+  std::vector<EventOutbox::Message> messages{{config_.mqtt.prefix + "/event", text}};
+  if (config_.uplink.enabled) messages.push_back({uplink_topic(config_.mqtt.prefix, fleet_site_id(), "event"), text});
+  if (seams_.publish) {  // a test's recording publisher: no broker to confirm anything
+    for (const auto& m : messages) mqtt_publish(m.topic, m.payload, false);
     return;
   }
-  if (event_outbox_.size() >= kEventOutbox) {
-    event_outbox_.pop_front();
-    if (++events_unsent_ == 1 || events_unsent_ % 100 == 0) {
-      log::warn("events: {} not sent to the broker (more than {} waited for it); the store has them", events_unsent_,
-                kEventOutbox);
+  // In order, confirmed one by one, at the pace the link keeps them in flight (outbox.hpp).
+  outbox_.push(std::move(messages));
+}
+
+// The outbox's figures once a cycle; its losses told (they are in the database all the same).
+void Daemon::pump_events() {
+  outbox_.pump();
+  const auto st = outbox_.stats();
+  if (st.dropped != loop_.events_unsent) {
+    const auto before = loop_.events_unsent;
+    loop_.events_unsent = st.dropped;
+    if (before == 0 || st.dropped / 100 != before / 100) {
+      log::warn("events: {} not sent to the broker (more than {} waited for it); the store has them", st.dropped,
+                EventOutbox::kLimit);
     }
-  }
-  event_outbox_.push_back(std::move(text));
-}
-
-void Daemon::publish_event_text(const std::string& text) {
-  mqtt_publish(config_.mqtt.prefix + "/event", text, false);
-  if (config_.uplink.enabled) mqtt_publish(uplink_topic(config_.mqtt.prefix, fleet_site_id(), "event"), text, false);
-}
-
-void Daemon::flush_event_outbox() {
-  while (!event_outbox_.empty() && mqtt_ && mqtt_->connected()) {
-    publish_event_text(event_outbox_.front());
-    event_outbox_.pop_front();
   }
 }
 
@@ -98,21 +96,26 @@ void Daemon::flush_pending_events() {
   pending_events_.clear();
 }
 
-// What the rules are about to be given, for `shackd replay`: the snapshot and every override in
-// force (the state before the rules run is what they see).
-void Daemon::journal_cycle(const rules::Snapshot& snap) {
-  if (config_.journal_days == 0) return;  // the owner turned it off: replay uses minute averages
-  std::vector<JournalOverride> overrides;
+// The overrides in force as the rules are given them, kept for the journal written after the
+// relays (journal_cycle): the state after the rules may have expired one.
+void Daemon::journal_overrides() {
+  journal_overrides_.clear();
+  if (config_.journal_days == 0) return;
   for (const auto& l : loads_) {
     const auto& ov = state_of(state_, l).override_;
     if (ov.mode == rules::OverrideMode::automatic) continue;
     std::optional<std::int64_t> left;
-    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - snap.now).count();
-    overrides.push_back({l.state_key, ov.mode, left});
+    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - snap_.now).count();
+    journal_overrides_.push_back({l.state_key, ov.mode, left});
   }
+}
+
+// What the rules were given, for `shackd replay`: the snapshot and every override in force.
+void Daemon::journal_cycle(const rules::Snapshot& snap) {
+  if (config_.journal_days == 0) return;  // the owner turned it off: replay uses minute averages
   const auto wall_ms = clock_.wall_ms();
   journal_lines_ = std::exchange(journal_started_, false) ? "S\n" : "";
-  journal_lines_ += journal_cycle_line(snap, wall_ms, overrides, journal_miners_);
+  journal_lines_ += journal_cycle_line(snap, wall_ms, journal_overrides_, journal_miners_);
 }
 
 void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now) {
@@ -129,55 +132,66 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
   s.journal_header = journal_header_;
   s.journal_lines = std::move(journal_lines_);
   journal_lines_.clear();
-  store_->add_sample(wall_now, s);
+  records_.samples.emplace_back(wall_now, std::move(s));
   for (const auto& l : loads_) {
     const auto it = rows_.find(l.state_key);
     const bool ov = override_changed_.count(l.state_key) > 0;
     LoadStateRow row = persist_load(l.state_key, state_of(state_, l), it == rows_.end() ? nullptr : &it->second, now,
                                     wall_now, ov);
-    store_->set_load_state(row);
-    rows_[l.state_key] = row;
+    // Only a row that changed goes over (the store compares again with what it wrote).
+    if (it == rows_.end() || !(it->second == row)) records_.states[l.state_key] = row;
+    rows_[l.state_key] = std::move(row);
   }
   override_changed_.clear();
-  try {
-    const FlushStats f = store_->flush(wall_now);
-    if (now - last_prune_ >= std::chrono::hours(1)) {
-      store_->prune(wall_now, config_.telemetry_days, config_.events_days, 500, config_.journal_days);
-      last_prune_ = now;
-    }
-    store_writing_again(wall_now, f.rejected);
-  } catch (const db::Error& e) {
-    // Disk full, read-only or locked: control goes on, the queue waits for the next try. An alarm
-    // when it starts and an end when a write goes through, with the count between: not an event
-    // every cycle (3,600 an hour onto a fleet's bridge, issue 48).
-    ++loop_.store_errors;
-    if (store_failures_++ == 0) {
-      log::warn("{} ({} item(s) kept queued; tried again each cycle, said again when it writes)", e.what(),
-                store_->queued());
-      send_event("alarm", "", {rules::ReasonCode::none}, std::string("store_error: ") + e.what(), wall_now);
-    } else {
-      log::limited("store_error", log::Level::warn,
-                   fmt::format("{} ({} failed write(s) in a row, {} item(s) queued)", e.what(), store_failures_,
-                               store_->queued()));
-    }
-  }
+  records_.wall_s = wall_now;
+  // Never waits on the disk: a merge under the recorder's mutex.
+  if (recorder_) recorder_->post(std::exchange(records_, {}));
 }
 
-void Daemon::store_writing_again(std::int64_t wall_now, int rejected) {
-  if (store_failures_ > 0) {
-    const std::string text = fmt::format("store_error: cleared: writing again after {} failed write(s)", store_failures_);
-    log::info("{}", text);
-    send_event("alarm_end", "", {rules::ReasonCode::none}, text, wall_now);
-    store_failures_ = 0;
-  }
-  if (rejected > 0) {
-    // A row the schema refused is dropped alone (RuntimeStore::run_row): said at the first, then
-    // at most a few lines a minute, with the count since the start.
-    const std::string text = fmt::format("store: {} row(s) refused by the database and dropped ({} since the start), "
-                                         "the rest written: {}",
-                                         rejected, store_->rejected(), store_->last_rejection());
-    if (store_->rejected() == rejected) send_event("alarm", "", {rules::ReasonCode::none}, "store_rejected: " + text, wall_now);
-    log::limited("store_rejected", log::Level::warn, text);
+// What the recorder had to say since the last cycle, and its figures for status and metrics.
+void Daemon::tell_recorder(std::int64_t wall) {
+  if (!recorder_) return;
+  recorder_stats_ = recorder_->stats();
+  loop_.store_queued = recorder_stats_.queued;
+  loop_.store_errors = recorder_stats_.errors;
+  loop_.events_unstored = recorder_stats_.events_lost;
+  loop_.samples_unstored = recorder_stats_.samples_lost + recorder_stats_.store_dropped;
+  loop_.store_write_s = recorder_stats_.writing_s;
+  for (auto& n : recorder_->take_notes()) {
+    switch (n.kind) {
+      // One alarm when the store stops writing and one end with the count when it writes again:
+      // never an event a cycle (3,600 an hour onto a fleet's bridge, issue 48). On MQTT only:
+      // the store is what cannot take them.
+      case RecorderNote::Kind::store_failing:
+        log::warn("{}", n.text);
+        store_alarmed_ = true;
+        send_event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+      case RecorderNote::Kind::store_still_failing:
+        log::warn("{}", n.text);
+        break;
+      case RecorderNote::Kind::store_ok:
+        log::info("{}", n.text);
+        if (std::exchange(store_alarmed_, false)) send_event("alarm_end", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+      case RecorderNote::Kind::rows_rejected:
+        // A row the schema refused is dropped alone (RuntimeStore::run_row), the rest written:
+        // an alarm at the first, then the log (a few lines a minute), the count in status.
+        if (n.first) send_event("alarm", "", {rules::ReasonCode::none}, "store_rejected: " + n.text, wall);
+        log::limited("store_rejected", log::Level::warn, n.text);
+        break;
+      case RecorderNote::Kind::lost:
+        log::warn("{}", n.text);
+        event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+      case RecorderNote::Kind::database_file:
+        log::error("{}", n.text);
+        event("alarm", "", {rules::ReasonCode::none}, "database_file: " + n.text, wall);
+        break;
+      case RecorderNote::Kind::info:
+        log::warn("{}", n.text);
+        break;
+    }
   }
 }
 
@@ -193,54 +207,18 @@ void Daemon::database_in_memory(const std::string& why, bool copied) {
   config_.journal_days = 0;
 }
 
-void Daemon::write_back_database() {
-  // A file whose data could not be read at the start (a history behind an I/O error, or what a
-  // first start on a full card left) is never written over: it is moved aside first (a rename
-  // takes no room), so the next start opens this run's database and the old one is still there.
-  if (db_file_unread_) {
-    const std::string aside = fmt::format("{}.unread-{}", config_.database_path, std::time(nullptr));
-    if (std::rename(config_.database_path.c_str(), aside.c_str()) != 0) {
-      log::error("database {}: what was recorded in memory since the start is lost: the file that could not be read "
-                 "at the start cannot be moved aside ({})",
-                 config_.database_path, std::strerror(errno));
-      return;
-    }
-    // Its write-ahead log and journal go with it: left at the old name, SQLite would take them
-    // for the new database's own and replay them into it.
-    for (const char* sidecar : {"-wal", "-shm", "-journal"}) {
-      const std::string from = config_.database_path + sidecar;
-      if (::access(from.c_str(), F_OK) == 0) std::rename(from.c_str(), (aside + sidecar).c_str());
-    }
-    log::warn("database {}: the file that could not be read at the start is kept as {}", config_.database_path, aside);
-  }
-  std::string why;
-  if (write_back(*db_, config_.database_path, why)) {
-    log::info("database {}: what was recorded in memory is written to the card", config_.database_path);
-  } else {
-    log::error("database {}: what was recorded in memory since the start is lost: the card still cannot take it ({})",
-               config_.database_path, why);
-  }
+std::chrono::milliseconds Daemon::db_wait() const {
+  // A reload's profiles or a setting from MQTT wait this long at most for the recorder to take
+  // them up (behind a slow write); then they are refused and said so.
+  return std::clamp<std::chrono::milliseconds>(config_.interval / 2, std::chrono::milliseconds(100),
+                                               std::chrono::milliseconds(1000));
 }
 
-void Daemon::check_database_file() {
-  // One stat(2) a cycle: a few microseconds, and the alarm comes within a cycle.
-  if (!db_file_) return;
-  struct stat st {};
-  const bool gone = ::stat(config_.database_path.c_str(), &st) != 0;
-  const bool replaced = !gone && std::make_pair(st.st_dev, st.st_ino) != *db_file_;
-  if (!gone && !replaced) {
-    if (db_file_alarmed_) log::info("database {}: the file is back", config_.database_path);
-    db_file_alarmed_ = false;
-    return;
-  }
-  if (db_file_alarmed_) return;
-  db_file_alarmed_ = true;
-  const std::string what = fmt::format(
-      "database {} was {} while shackd runs: what is written now goes to the old file and is lost at the next "
-      "start; restore it from a backup, or restart shackd to begin a new one",
-      config_.database_path, gone ? "deleted" : "replaced");
-  log::error("{}", what);
-  event("alarm", "", {rules::ReasonCode::none}, "database_file: " + what, clock_.wall_s());
+bool Daemon::with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound) {
+  if (recorder_) return recorder_->call(f, bound);
+  if (!db_) return false;
+  f(*db_);
+  return true;
 }
 
 void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
@@ -269,20 +247,38 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
   }
   const std::string counting = energy_.day();
   const auto finished = energy_.tick(*day, now, draws);
-  if (!store_) return;
   if (finished) {
-    for (const auto& [id, e] : finished->totals) store_->set_energy(finished->day, id, e);
+    for (const auto& [id, e] : finished->totals) records_.energy[{finished->day, id}] = e;
   }
-  if (energy_.day() != counting) {
+  if (energy_.day() != counting && recorder_) {
     // A new day, or the first trusted date after a start (a Pi without a clock waits for NTP):
-    // carry on from what is stored for it rather than write a fresh count over it.
-    try {
-      if (auto stored = store_->energy_on(*day); !stored.empty()) energy_.restore(*day, std::move(stored));
-    } catch (const db::Error& e) {
-      log::warn("energy of {}: cannot read what is stored ({}); counting from now", *day, e.what());
+    // carry on from what is stored for it rather than write a fresh count over it. Read by the
+    // recorder; what this process counted meanwhile is added to it when it arrives.
+    auto mail = energy_mail_;
+    recorder_->post_task([mail, d = *day](db::Db&, RuntimeStore& store) {
+      auto stored = store.energy_on(d);
+      std::lock_guard l(mail->m);
+      mail->stored = std::make_pair(d, std::move(stored));
+    });
+  }
+  {
+    std::lock_guard l(energy_mail_->m);
+    if (energy_mail_->stored) {
+      auto [stored_day, stored] = std::move(*energy_mail_->stored);
+      energy_mail_->stored.reset();
+      if (stored_day == energy_.day() && !stored.empty()) {
+        for (const auto& [id, e] : energy_.totals()) {
+          LoadEnergy& t = stored[id];
+          t.wh += e.wh;
+          t.on_s += e.on_s;
+          t.metered_s += e.metered_s;
+          t.unrated_s += e.unrated_s;
+        }
+        energy_.restore(stored_day, std::move(stored));
+      }
     }
   }
-  for (const auto& [id, e] : energy_.totals()) store_->set_energy(energy_.day(), id, e);
+  for (const auto& [id, e] : energy_.totals()) records_.energy[{energy_.day(), id}] = e;
 }
 
 }  // namespace shackd

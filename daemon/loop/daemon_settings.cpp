@@ -30,14 +30,21 @@ void Daemon::handle_setting(const std::string& addressed, const std::string& fie
   const auto found = find_load(loads_, addressed);
   const std::string& id = found.size() == 1 ? found.front()->id : addressed;
   SettingResult r = apply_setting(profiles_, loads_, config_.profiles, id, field, payload);
-  if (r.next && !db_) r.refused = "no database to keep it in";
+  if (r.next && !db_ && !recorder_) r.refused = "no database to keep it in";
   if (r.next && r.refused.empty()) {
-    try {
-      save_profile_change(*db_, *r.next, profiles_, "mqtt: " + config_.mqtt.prefix + "/load/" + id + "/" + field + "/set",
-                          r.change);
-    } catch (const db::Error& e) {
-      r.refused = fmt::format("the database did not take it: {}", e.what());
-    }
+    // Stored before it is in force (a restart must not forget it); on the recorder's thread,
+    // waited for a bounded time.
+    const bool ran = with_db(
+        [&](db::Db& db) {
+          try {
+            save_profile_change(db, *r.next, profiles_,
+                                "mqtt: " + config_.mqtt.prefix + "/load/" + id + "/" + field + "/set", r.change);
+          } catch (const db::Error& e) {
+            r.refused = fmt::format("the database did not take it: {}", e.what());
+          }
+        },
+        db_wait());
+    if (!ran) r.refused = fmt::format("the database did not take it within {} ms (a slow or busy card)", db_wait().count());
   }
   if (!r.refused.empty()) {
     r.refused = drivers::text::clean_utf8(r.refused, 300);  // it quotes what the client sent

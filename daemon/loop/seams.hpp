@@ -41,6 +41,9 @@ struct Seams {
   // The MQTT transport for a client config; null: paho to the broker. Unlike `publish`, the
   // daemon runs its whole MQTT side on it: relays, commands, outages, reconnects.
   std::function<std::unique_ptr<drivers::mqtt::Link>(const drivers::mqtt::ClientConfig&)> make_mqtt;
+  // Whether the events' outbox pumps on a thread of its own between cycles; nullopt: when MQTT
+  // is paho's (no make_mqtt).
+  std::optional<bool> events_thread;
   // Where sd_notify's messages go (READY=1, STATUS=..., WATCHDOG=1); null: $NOTIFY_SOCKET.
   std::function<void(const std::string&)> notify;
   // The device kinds a reload reads the config with (a test adds its own kind).

@@ -204,6 +204,14 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
   w.family("shackd_store_errors", "Failed database flushes (disk full, read-only, locked)", Type::counter)
       .sample(to_double(s.store_errors));
   w.family("shackd_log_lines_lost", "Log lines that could not be written", Type::counter).sample(to_double(s.log_lost));
+  // Every loss of a side job's queue, by what was lost (issue 44): never silent.
+  w.family("shackd_records_lost", "Records a full queue dropped: events not stored, telemetry samples not stored, "
+           "events not sent", Type::counter);
+  w.sample(to_double(s.events_unstored), {{"what", "event_unstored"}});
+  w.sample(to_double(s.samples_unstored), {{"what", "sample_unstored"}});
+  w.sample(to_double(s.events_unsent), {{"what", "event_unsent"}});
+  w.family("shackd_store_write_seconds", "How long the database write under way has taken (0: none)", Type::gauge)
+      .sample(s.store_write_s);
   w.family("shackd_mqtt_messages_dropped", "MQTT messages not handled (past a cycle's share, or a full queue)", Type::counter)
       .sample(to_double(s.mqtt_dropped + s.mqtt_dropped_by_link));
   w.family("shackd_mqtt_messages_refused", "MQTT messages refused unread (too large)", Type::counter).sample(to_double(s.mqtt_refused));

@@ -4,8 +4,11 @@
 // contactor) and lose the shares in flight. The relay stays the last word:
 // - a stop sends sleep and keeps the relay on until the miner reports a draw below its idle
 //   level, or until stop_timeout; a refused sleep, or an API that does not answer, cuts at once;
-// - a safety stop (shutdown, critical, emergency, restart lockout, stale inputs) gives the API
-//   one cycle: sleep is sent, and the relay is cut on the next cycle whatever the answer;
+// - a safety stop (rules::LoadDecision::safety_stop: shutdown, restart lockout, critical low, the
+//   emergency stop voltage, stale inputs, overheat) gives the API one cycle: sleep is sent, and
+//   the relay is cut on the next cycle whatever the answer. That holds on every cycle the safety
+//   reason does, and for a safety reason that comes while an ordinary stop waits for the miner's
+//   draw to fall (cut at once: its sleep went out cycles ago);
 // - a start powers the relay and wakes a miner that reports itself asleep (LuxOS keeps its sleep
 //   across a power cut), once a minute at most, until it mines.
 // Pure: the loop's clock and the miner's reports in, the relay's state and a command out.
@@ -19,7 +22,7 @@ namespace shackd {
 
 struct SoftStopInput {
   bool want_on = false;
-  bool urgent = false;    // a safety stop
+  bool urgent = false;    // a safety stop (rules::LoadDecision::safety_stop), this cycle
   bool answering = false; // the API answered a read lately
   std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
   rules::SteadyTime latest_at{};                     // when the loop took it

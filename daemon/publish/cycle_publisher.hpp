@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/loop/device_alarms.hpp"
+#include "daemon/devices/device_alarms.hpp"
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/energy.hpp"

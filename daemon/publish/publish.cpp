@@ -190,24 +190,6 @@ std::string flow_energy_json(const std::string& day, const LoadEnergy& e) {
   return out;
 }
 
-const char* side_job_name(SideJob j) {
-  switch (j) {
-    case SideJob::reload: return "reload";
-    case SideJob::poll: return "poll";
-    case SideJob::mqtt_in: return "mqtt_in";
-    case SideJob::journal: return "journal";
-    case SideJob::alarms: return "alarms";
-    case SideJob::charge_block: return "charge_block";
-    case SideJob::events: return "records";  // not "events": <prefix>/loop has a top-level "events" count
-    case SideJob::energy: return "energy";
-    case SideJob::publish: return "publish";
-    case SideJob::persist: return "persist";
-    case SideJob::metrics: return "metrics";
-    case SideJob::count: break;
-  }
-  return "?";
-}
-
 std::string loop_json(const LoopStats& s) {
   std::string out = "{";
   json_out::key(out, "cycles");
@@ -237,6 +219,8 @@ std::string loop_json(const LoopStats& s) {
   else json_out::string(out, s.last_failure);
   json_out::key(out, "undecided");
   out += std::to_string(s.undecided);
+  json_out::key(out, "unswitched");
+  out += std::to_string(s.unswitched);
   json_out::key(out, "mqtt_dropped");
   out += std::to_string(s.mqtt_dropped);
   json_out::key(out, "mqtt_dropped_by_link");
@@ -245,6 +229,14 @@ std::string loop_json(const LoopStats& s) {
   out += std::to_string(s.mqtt_refused);
   json_out::key(out, "log_lost");
   out += std::to_string(s.log_lost);
+  json_out::key(out, "events_unstored");
+  out += std::to_string(s.events_unstored);
+  json_out::key(out, "samples_unstored");
+  out += std::to_string(s.samples_unstored);
+  json_out::key(out, "events_unsent");
+  out += std::to_string(s.events_unsent);
+  json_out::key(out, "store_write_s");
+  json_out::number(out, s.store_write_s, 1);
   out += '}';
   return out;
 }

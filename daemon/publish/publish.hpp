@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/core/loop_stats.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "drivers/modbus_device.hpp"
@@ -21,34 +22,7 @@ namespace shackd {
 // PV, load, battery power and current, temperatures, band and charge block.
 std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, const StoredProfiles& p);
 
-// The loop's own health, published on <prefix>/loop: whether it keeps its cadence and whether
-// the store keeps up. A tick counts as missed when a cycle starts more than half an interval late.
-// The jobs of a cycle around the safety path (read -> decide -> switch -> watchdog). Each runs in
-// its own guard: one that throws is counted here and the cycle goes on (Daemon::cycle).
-enum class SideJob { reload, poll, mqtt_in, journal, alarms, charge_block, events, energy, publish, persist, metrics, count };
-inline constexpr std::size_t kSideJobs = static_cast<std::size_t>(SideJob::count);
-const char* side_job_name(SideJob j);
-
-struct LoopStats {
-  std::uint64_t cycles = 0;
-  std::uint64_t missed = 0;
-  double last_ms = 0, longest_ms = 0;  // cycle duration, monotonic
-  std::uint64_t events = 0;            // events recorded by this process
-  std::size_t store_queued = 0;        // events and load states waiting for the database
-  std::uint64_t store_errors = 0;      // failed flushes (disk full, read-only, locked)
-  std::array<std::uint64_t, kSideJobs> failed{};  // side jobs that threw, by job
-  std::string last_failure;            // "<job>: <what>", the newest
-  std::uint64_t undecided = 0;         // cycles whose snapshot or rules threw: no decision, no ping
-  std::uint64_t mqtt_dropped = 0;      // messages not handled: past a cycle's share
-  std::uint64_t mqtt_dropped_by_link = 0;  // messages the link's full queue turned away
-  std::uint64_t mqtt_refused = 0;      // messages refused unread: too large for any device's or command's
-  std::uint64_t log_lost = 0;          // log lines that could not be written (stderr closed)
-  std::uint64_t failures() const {
-    std::uint64_t n = 0;
-    for (const auto f : failed) n += f;
-    return n;
-  }
-};
+// <prefix>/loop: the loop's own health (daemon/core/loop_stats.hpp).
 std::string loop_json(const LoopStats& s);
 
 // <prefix>/load/<id>/reason: {"code":41,"name":"below_start_voltage","text":"...", "remaining_s":...}

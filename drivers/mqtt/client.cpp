@@ -215,6 +215,51 @@ bool Client::publish(const std::string& topic, const std::string& payload, int q
   }
 }
 
+std::uint64_t Client::publish_confirmed(const std::string& topic, const std::string& payload, bool retain) {
+  if (!connected_) {
+    ++dropped_;
+    return 0;
+  }
+  try {
+    auto token = client_->publish(::mqtt::make_message(topic, payload, 1, retain));
+    std::lock_guard lock(tickets_mutex_);
+    tickets_[++next_ticket_] = std::move(token);
+    return next_ticket_;
+  } catch (const ::mqtt::exception&) {
+    // Paho refuses past its buffer of unsent commands (MQTTASYNC_MAX_BUFFERED_MESSAGES, -12:
+    // MQTTAsync_createOptions.maxBufferedMessages, 100 by default, paho.mqtt.c MQTTAsync.h): a
+    // burst of a thousand publishes lost most of them that way (issue 49).
+    ++dropped_;
+    return 0;
+  }
+}
+
+std::optional<bool> Client::delivered(std::uint64_t ticket) {
+  std::shared_ptr<::mqtt::delivery_token> token;
+  {
+    std::lock_guard lock(tickets_mutex_);
+    const auto it = tickets_.find(ticket);
+    if (it == tickets_.end()) return false;
+    token = it->second;
+  }
+  bool ok = false;
+  try {
+    // try_wait reads the token's state under its lock (is_complete() does not) and throws when
+    // paho completed it with an error.
+    if (!token->try_wait()) return std::nullopt;
+    ok = true;
+  } catch (const ::mqtt::exception&) {
+    ok = false;
+  }
+  forget(ticket);
+  return ok;
+}
+
+void Client::forget(std::uint64_t ticket) {
+  std::lock_guard lock(tickets_mutex_);
+  tickets_.erase(ticket);
+}
+
 std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
   // No timed condition-variable wait: glibc's pthread_cond_clockwait measures a deadline taken
   // from a faked clock (libfaketime, used by the demo and the tests) against the real one, and

@@ -5,7 +5,9 @@
 // cannot go now is dropped and reported, because an ON delivered minutes late is a hazard.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +18,7 @@
 
 namespace mqtt {
 class async_client;
+class delivery_token;
 }
 
 namespace drivers::mqtt {
@@ -54,6 +57,10 @@ class Client final : public Link {
   void subscribe(const std::string& filter) override;
   // false (and nothing queued) when disconnected or the client refused it.
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override;
+  // Follows paho's delivery token: acknowledged (PUBACK), failed, or in flight. Thread-safe.
+  std::uint64_t publish_confirmed(const std::string& topic, const std::string& payload, bool retain) override;
+  std::optional<bool> delivered(std::uint64_t ticket) override;
+  void forget(std::uint64_t ticket) override;
 
   // The next event, waiting at most `timeout`.
   std::optional<Event> poll(std::chrono::milliseconds timeout) override;
@@ -84,6 +91,10 @@ class Client final : public Link {
   std::atomic<long long> dropped_{0};
   std::atomic<long long> dropped_in_{0};
   std::size_t queued_messages_ = 0;  // guarded by mutex_
+  // publish_confirmed's tickets and their tokens.
+  std::mutex tickets_mutex_;
+  std::uint64_t next_ticket_ = 0;
+  std::map<std::uint64_t, std::shared_ptr<::mqtt::delivery_token>> tickets_;
   // Last, so that it goes first: paho's thread may call back into mutex_ and events_ until the
   // client is destroyed (~Client also disables the callbacks before that).
   std::unique_ptr<::mqtt::async_client> client_;

@@ -4,6 +4,7 @@
 // own in-process Link (tests/support/fake_link.hpp), so that relay commands, confirmations,
 // outages and hostile messages run on a stepped clock with no broker.
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,21 @@ class Link {
   virtual bool connected() const = 0;
   // Incoming messages dropped before the owner saw them (the link's queue was full).
   virtual long long dropped_incoming() const { return 0; }
+  // A QoS 1 message whose delivery the owner follows (the events' outbox, daemon/publish/
+  // outbox.hpp): a ticket, or 0 when it was not taken (disconnected, refused). delivered(ticket)
+  // is true once the broker acknowledged it (PUBACK), false when the link gave up on it, nullopt
+  // while it is in flight; a ticket answered true or false is forgotten. May be called from
+  // another thread than the owner's (the outbox's). This base takes a message as delivered once
+  // publish() took it.
+  virtual std::uint64_t publish_confirmed(const std::string& topic, const std::string& payload, bool retain) {
+    if (!publish(topic, payload, 1, retain)) return 0;
+    return ++base_tickets_;
+  }
+  virtual std::optional<bool> delivered(std::uint64_t) { return true; }
+  virtual void forget(std::uint64_t) {}
+
+ private:
+  std::uint64_t base_tickets_ = 0;
 };
 
 }  // namespace drivers::mqtt

@@ -192,8 +192,8 @@ TEST_CASE("a miner's own measured draw, its hottest sensor and its limit read ba
 
 TEST_CASE("a miner's relay still on after a stop, and a target it ignores, read back for the replay; older minutes read as neither") {
   rules::Snapshot s;
-  s.now = kNow;
-  s.battery_v = {{"v", "v", rules::Reading{55.5, kNow}}};
+  s.now = kJournalNow;
+  s.battery_v = {{"v", "v", rules::Reading{55.5, kJournalNow}}};
   s.miner_powered = {false, true};
   s.miner_target_ignored = {false, true};
   const std::string text = shackd::journal_header({}, {"v"}, {}, {"Dump Load S19 #1"}) + "\n" +
@@ -201,7 +201,7 @@ TEST_CASE("a miner's relay still on after a stop, and a target it ignores, read 
   std::vector<shackd::JournalCycle> out;
   shackd::read_journal_minute(kMinute, text, out);
   REQUIRE(out.size() == 1);
-  const auto snap = out[0].snapshot(kNow, {}, {"Primary S21+", "Dump Load S19 #1"});
+  const auto snap = out[0].snapshot(kJournalNow, {}, {"Primary S21+", "Dump Load S19 #1"});
   CHECK(snap.miner_powered == std::vector<bool>{false, true});
   CHECK(snap.miner_target_ignored == std::vector<bool>{false, true});
   // A minute written before they were journaled: its X line names only the first three.
@@ -210,7 +210,7 @@ TEST_CASE("a miner's relay still on after a stop, and a target it ignores, read 
   out.clear();
   shackd::read_journal_minute(kMinute, older, out);
   REQUIRE(out.size() == 1);
-  const auto old_snap = out[0].snapshot(kNow, {}, {"Dump Load S19 #1"});
+  const auto old_snap = out[0].snapshot(kJournalNow, {}, {"Dump Load S19 #1"});
   CHECK(old_snap.miner_powered == std::vector<bool>{false});
   CHECK(old_snap.miner_target_ignored == std::vector<bool>{false});
 }

@@ -109,6 +109,7 @@ struct Site {
     for (int i = 0; i < n; ++i) {
       clock.step(step);
       daemon->cycle();
+      REQUIRE(daemon->settle());  // the recorder's thread has written what the cycle handed it
     }
   }
   // The last payload sent on `topic`, "" if none.
@@ -208,7 +209,7 @@ TEST_CASE("the cycle in process: a refused reload keeps the running config") {
   s.write_config(bad);
   const std::size_t before = s.sent.size();
   shackd::signals::reload = true;
-  s.cycles(1);
+  s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK_FALSE(shackd::signals::reload);
   CHECK(s.event_since(before, "reload refused"));
   CHECK(s.event_since(before, "loop.interval_ms"));
@@ -269,7 +270,7 @@ TEST_CASE("the cycle in process: a renamed site keeps its Home Assistant ids") {
   s.write_config(renamed);
   s.sent.clear();
   shackd::signals::reload = true;
-  s.cycles(1);
+  s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(config_topic("\"name\":\"shackd Cabin on the Hill\"") != "");  // the device's new name
   CHECK(config_topic("shackd_cabin_on_the_hill") == "");
   CHECK(config_topic("\"unique_id\":\"shackd_cycle_") != "");
@@ -336,7 +337,7 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
 
   // A reload applies the file again: the value set over MQTT is not the file's, so it stays.
   shackd::signals::reload = true;
-  s.cycles(1);
+  s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
 }
 
@@ -350,14 +351,14 @@ TEST_CASE("the cycle in process: a reload compares sections by value, not by tex
   same.replace(same.find("    host: 127.0.0.1\n    port: 1502\n"), 34, "    port: 1502    # the GX\n    host: 127.0.0.1\n");
   s.write_config(same);
   shackd::signals::reload = true;
-  s.cycles(1);
+  s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(s.devices_made == 1);
   // A changed timeout is a changed device: rebuilt.
   std::string slower = same;
   slower.replace(slower.find("    battery_unit: 225\n"), 22, "    battery_unit: 225\n    timeout_ms: 3000\n");
   s.write_config(slower);
   shackd::signals::reload = true;
-  s.cycles(1);
+  s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(s.devices_made == 2);
   CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));
 }

@@ -411,7 +411,7 @@ TEST_CASE("metrics: a reload turns the endpoint on, moves it and turns it off") 
   CHECK_FALSE(site.daemon->metrics_port().has_value());
   site.write_config(std::string(test::kFakeSiteConfig) + "metrics:\n  listen: 127.0.0.1:0\n");
   shackd::signals::reload = true;
-  site.cycles(1);
+  site.cycles(2);  // the reload runs on its thread, taken at the next cycle
   REQUIRE(site.daemon->metrics_port().has_value());
   const int first = *site.daemon->metrics_port();
   CHECK(scrape(first).find("shackd_battery_decided_voltage_volts 54\n") != std::string::npos);
@@ -421,12 +421,12 @@ TEST_CASE("metrics: a reload turns the endpoint on, moves it and turns it off") 
   other.reset();  // a port known to be free a moment ago
   site.write_config(std::string(test::kFakeSiteConfig) + fmt::format("metrics:\n  listen: 127.0.0.1:{}\n", second));
   shackd::signals::reload = true;
-  site.cycles(1);
+  site.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(site.daemon->metrics_port() == second);
   CHECK(scrape(first).empty());  // the old address is closed
   site.write_config(test::kFakeSiteConfig);
   shackd::signals::reload = true;
-  site.cycles(1);
+  site.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK_FALSE(site.daemon->metrics_port().has_value());
   CHECK(scrape(second).empty());
 }
@@ -615,12 +615,12 @@ TEST_CASE("metrics: a token rotated in place is taken at the reload; the old one
   CHECK(status_with("old-secret") == 200);
   std::ofstream(token_file) << "new-secret\n";
   shackd::signals::reload = true;
-  site.cycles(1);
+  site.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(status_with("old-secret") == 401);
   CHECK(status_with("new-secret") == 200);
   // The same token again: nothing restarts (the port stays).
   const int port = *site.daemon->metrics_port();
   shackd::signals::reload = true;
-  site.cycles(1);
+  site.cycles(2);
   CHECK(site.daemon->metrics_port() == port);
 }

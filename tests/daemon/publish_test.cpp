@@ -7,7 +7,7 @@
 #include <set>
 
 #include "daemon/cli/relay_power_on.hpp"
-#include "daemon/loop/device_alarms.hpp"
+#include "daemon/devices/device_alarms.hpp"
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/system/host_health.hpp"

@@ -49,6 +49,35 @@ TEST_CASE("below emergency_stop_v a miner stops at once, ignoring min on-time") 
   CHECK(s.primary().on);  // 49.9 V is fine for the primary
 }
 
+// Issue 48: from the second cycle on the reason said below_start_voltage, which a miner's soft
+// stop read as an ordinary stop and waited a minute for its API.
+TEST_CASE("below emergency_stop_v the reason stays emergency_stop, and a safety stop, while the battery stays below it") {
+  test::Site s;
+  s.monitor_v = 55.0;
+  s.pv_w = 12000;
+  s.load_w = 500;
+  s.start_minute = 11 * 60;
+  s.p.miners[1].require_sunny = false;
+  s.run(10min);
+  REQUIRE(s.dump().on);
+  CHECK_FALSE(s.dump().safety_stop);
+  s.monitor_v = 49.9;
+  for (int i = 0; i < 5; ++i) {
+    s.step(2s);
+    CHECK_FALSE(s.dump().on);
+    CHECK(s.dump().reason.code == ReasonCode::emergency_stop);
+    CHECK(s.dump().safety_stop);
+  }
+  s.monitor_v = 50.5;  // above its emergency stop, below its start: an ordinary wait again
+  s.step(2s);
+  CHECK(s.dump().reason.code == ReasonCode::below_start_voltage);
+  CHECK_FALSE(s.dump().safety_stop);
+  s.monitor_v = 49.9;  // below it again while off: the ordinary wait's reason, still a safety matter
+  s.step(2s);
+  CHECK(s.dump().reason.code == ReasonCode::below_start_voltage);
+  CHECK(s.dump().safety_stop);
+}
+
 TEST_CASE("44.9 V, below critical_low, drops every load at once, ignoring min on-time") {
   test::Site s;
   s.monitor_v = 55.0;

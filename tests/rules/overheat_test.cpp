@@ -104,6 +104,8 @@ TEST_CASE("a controller that overheats sheds the miners and heaters at once; fan
   CHECK_FALSE(s.primary().on);  // at once: its minimum on-time does not hold it
   CHECK(s.primary().reason.code == ReasonCode::controller_overheat);
   CHECK(rules::describe(s.primary().reason) == "loads shed: the controller's processor is too hot: 86.2 °C (limit 85.0 °C)");
+  // A safety stop: a miner's soft stop gives its API one cycle, then the relay is cut.
+  CHECK(s.primary().safety_stop);
   CHECK_FALSE(s.d.zones[1].heater.on);
   CHECK(s.d.zones[1].heater.reason.code == ReasonCode::controller_overheat);
   CHECK(s.d.zones[0].fan.on);  // the fan is what cools the room

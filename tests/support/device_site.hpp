@@ -53,6 +53,7 @@ template <class Done>
 bool cycle_until(shackd::Daemon& daemon, Done done) {
   for (int i = 0; i < 50 && !done(); ++i) {
     daemon.cycle();
+    daemon.settle();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return done();

@@ -4,6 +4,7 @@
 // "broker" is there. The relay layer, commands, outages and reconnects run on the test's stepped
 // clock, with no broker and no sleeps.
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -20,8 +21,11 @@ struct FakeBroker {
     bool retain;
   };
   bool up = true;
+  // false: a transport that takes every message and never acknowledges one (no PUBACK).
+  bool acknowledges = true;
   std::deque<drivers::mqtt::Event> inbound;  // what the daemon's link polls next
   std::vector<Message> published;            // everything the daemon published while up
+  std::function<void(const Message&)> on_publish;  // told of each as it is published (a bench's clock)
   std::set<std::string> subscriptions;
   int links_made = 0;     // built (a reload builds one aside)
   int links_started = 0;  // taken into use
@@ -61,8 +65,23 @@ class FakeLink final : public drivers::mqtt::Link {
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override {
     if (!b_.up) return false;
     b_.published.push_back({topic, payload, qos, retain});
+    if (b_.on_publish) b_.on_publish(b_.published.back());
     return true;
   }
+  // A broker that acknowledges takes a message and says so at once; one that does not keeps it
+  // in flight until the connection goes.
+  std::uint64_t publish_confirmed(const std::string& topic, const std::string& payload, bool retain) override {
+    if (!publish(topic, payload, 1, retain)) return 0;
+    ++tickets_;
+    if (b_.acknowledges) acked_.insert(tickets_);
+    return tickets_;
+  }
+  std::optional<bool> delivered(std::uint64_t ticket) override {
+    if (acked_.erase(ticket)) return true;
+    if (!b_.up) return false;  // the connection went: what was in flight is lost
+    return std::nullopt;
+  }
+  void forget(std::uint64_t ticket) override { acked_.erase(ticket); }
   std::optional<drivers::mqtt::Event> poll(std::chrono::milliseconds) override {
     if (b_.inbound.empty()) return std::nullopt;
     auto e = std::move(b_.inbound.front());
@@ -73,6 +92,8 @@ class FakeLink final : public drivers::mqtt::Link {
 
  private:
   FakeBroker& b_;
+  std::uint64_t tickets_ = 0;
+  std::set<std::uint64_t> acked_;
 };
 
 }  // namespace test

@@ -73,6 +73,8 @@ struct FakeSite {
   ScriptedDevice* gx = nullptr;
   FakeBroker broker;
   bool fail_devices = false, fail_mqtt = false;  // the factories throw
+  bool settle = true;  // cycles() waits for the recorder after each cycle
+  std::string broker_uri;  // set before start(): paho to this broker instead of the FakeBroker
   int devices_made = 0;
   std::vector<std::string> notified;  // sd_notify's messages
   std::unique_ptr<shackd::Daemon> daemon;
@@ -81,7 +83,7 @@ struct FakeSite {
   // `base`: the site's config (kFakeSiteConfig, or a test's edit of it).
   explicit FakeSite(const std::string& extra = "",
                     std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner = {},
-                    const std::string& base = kFakeSiteConfig) {
+                    const std::string& base = kFakeSiteConfig, bool events_thread = false) {
     char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
     dir = mkdtemp(tmpl);
     write_config(base + extra);
@@ -97,11 +99,17 @@ struct FakeSite {
                    {"system.pv_w", 3000}, {"system.load_w", 400}};
       return d;
     };
-    seams.make_mqtt = [this](const drivers::mqtt::ClientConfig&) -> std::unique_ptr<drivers::mqtt::Link> {
+    seams.make_mqtt = [this](const drivers::mqtt::ClientConfig& c) -> std::unique_ptr<drivers::mqtt::Link> {
       if (fail_mqtt) throw std::runtime_error("the test's MQTT factory failed");
+      if (!broker_uri.empty()) {  // a real broker (tests/support/broker.hpp) through paho
+        auto real = c;
+        real.uri = broker_uri;
+        return std::make_unique<drivers::mqtt::Client>(real);
+      }
       return std::make_unique<FakeLink>(broker);
     };
     seams.notify = [this](const std::string& m) { notified.push_back(m); };
+    seams.events_thread = events_thread;  // the outbox pumped by the cycle alone, unless asked
     daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{(dir / "shackd.yaml").string(), false, false},
                                               std::move(seams));
   }
@@ -117,6 +125,9 @@ struct FakeSite {
     for (int i = 0; i < n; ++i) {
       clock.step(1000ms);
       daemon->cycle();
+      // The recorder's thread has written what the cycle handed it (tests read the database):
+      // unless a test holds the store back on purpose.
+      if (settle && !daemon->settle()) throw std::runtime_error("the recorder did not settle within 10 s");
     }
   }
   void set_battery(double v) {

@@ -155,6 +155,7 @@ class SimSite {
     }
     clock.step(std::chrono::milliseconds(std::lround(interval_s_ * 1000)));
     daemon->cycle();
+    daemon->settle();  // the recorder's writes before the next step (tests read the database)
     answer_relays();
   }
   void run_until(double until_s) {

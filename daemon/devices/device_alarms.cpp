@@ -1,4 +1,4 @@
-#include "daemon/loop/device_alarms.hpp"
+#include "daemon/devices/device_alarms.hpp"
 
 #include <algorithm>
 

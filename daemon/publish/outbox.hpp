@@ -1,0 +1,86 @@
+#pragma once
+// The events' outbox (issue 49): every event goes out through it, in the order made, on its
+// topics (<prefix>/event and, with the uplink, <prefix>/site/<id>/event), at QoS 1. It sends at
+// most `window` messages the broker has not acknowledged yet, drops a message from its front only
+// once the broker acknowledged it (PUBACK), and sends again from the first unacknowledged one
+// after a connection is lost: QoS 1 is "at least once" and each event carries its id, so a
+// consumer drops a repeat (docs/guide.md, Many sites). Past `limit` events waiting, the oldest not
+// yet sent go (those in flight stay: with a broker that never answers, paho holds the window and
+// no more) and are counted (`dropped`), logged and shown: they are in the database all the same.
+//
+// Why a window: shackd sent the outage's events in one burst when the broker came back, and paho
+// refuses a publish past 100 commands it has not yet written (MQTTASYNC_MAX_BUFFERED_MESSAGES,
+// MQTTAsync_createOptions.maxBufferedMessages, paho.mqtt.c's MQTTAsync.h): 727 of 1,000 events
+// were lost so (tests/daemon/outbox_broker_test.cpp), and a relay command sent in that burst
+// would have been refused too. With the window the events never hold more than `window` of those
+// slots.
+//
+// Driven from the loop once a cycle (pump()), and in production by a thread of its own between
+// cycles too (start_thread()), so that a thousand events take seconds, not minutes; the link's
+// publish and its tickets are thread-safe (paho's async client).
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "drivers/mqtt/link.hpp"
+
+namespace shackd {
+
+class EventOutbox {
+ public:
+  struct Message {
+    std::string topic, payload;
+  };
+  struct Stats {
+    std::size_t waiting = 0;    // events not yet acknowledged on every topic
+    std::size_t in_flight = 0;  // messages sent and not yet acknowledged
+    std::uint64_t dropped = 0;  // events dropped past the limit (oldest first)
+    std::uint64_t sent = 0;     // messages acknowledged
+  };
+  static constexpr std::size_t kLimit = 1000;  // events
+  static constexpr std::size_t kWindow = 20;   // messages in flight
+  explicit EventOutbox(std::size_t limit = kLimit, std::size_t window = kWindow) : limit_(limit), window_(window) {}
+  ~EventOutbox();
+  EventOutbox(const EventOutbox&) = delete;
+  EventOutbox& operator=(const EventOutbox&) = delete;
+
+  // The link to send on (null: none). The caller keeps it alive until it sets another.
+  void set_link(drivers::mqtt::Link* link);
+  // One event's messages, in the order made. Never waits on the broker.
+  void push(std::vector<Message> messages);
+  // Takes the acknowledgements and sends what the window allows; with the link down, everything
+  // in flight waits to be sent again.
+  void pump();
+  // Pumps between the loop's cycles, paced by the acknowledgements (a few ms apart).
+  void start_thread();
+  Stats stats() const;
+
+ private:
+  struct Entry {
+    Message message;
+    std::uint64_t event = 0;   // entries of one event share it
+    std::uint64_t ticket = 0;  // 0: not in flight
+    bool acknowledged = false;
+  };
+  void pump_locked();
+  void reset_in_flight_locked();
+  void run();
+
+  std::size_t limit_, window_;
+  mutable std::mutex m_;
+  std::condition_variable cv_;
+  drivers::mqtt::Link* link_ = nullptr;
+  std::deque<Entry> q_;
+  std::uint64_t next_event_ = 0;
+  std::size_t events_ = 0;
+  std::size_t in_flight_ = 0;
+  std::uint64_t dropped_ = 0, sent_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace shackd

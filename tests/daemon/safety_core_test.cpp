@@ -1,0 +1,331 @@
+// The safety core (issue 44): read -> decide -> relays -> watchdog, with everything else after
+// the relay commands and nothing able to hold them back. In process: the daemon on a stepped
+// clock through its seams (tests/support/fake_site.hpp), a FakeLink for MQTT, a real SQLite file.
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
+#include "daemon/loop/daemon.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/system/signals.hpp"
+#include "tests/support/dripping_miner.hpp"
+#include "tests/support/fake_site.hpp"
+#include "tests/support/gated_vfs.hpp"
+
+using test::FakeSite;
+
+namespace {
+
+// The index of the first message on `topic` at or after `from` whose payload contains `text`;
+// -1 when none.
+long first(const FakeSite& s, std::size_t from, const std::string& topic, const std::string& text = "") {
+  for (std::size_t i = from; i < s.broker.published.size(); ++i) {
+    const auto& m = s.broker.published[i];
+    if (m.topic == topic && m.payload.find(text) != std::string::npos) return static_cast<long>(i);
+  }
+  return -1;
+}
+
+// A miner's API that reads well (mining, 3 kW) but whose every command throws: a fault inside the
+// soft stop's switch step.
+class ThrowingMiner final : public shackd::MinerLink {
+ public:
+  void send(shackd::MinerOrder) override { throw std::runtime_error("the test's miner link failed"); }
+  shackd::MinerReport take() override {
+    shackd::MinerReport r;
+    drivers::miners::Telemetry t;
+    t.answered = true;
+    t.state = drivers::miners::MinerState::mining;
+    t.power_w = 3000;
+    t.firmware = "test";
+    r.telemetry = t;
+    return r;
+  }
+};
+
+// The site with the dump load running too (no schedule, no sun or surplus needed), the primary
+// first in the profiles: a stop of both at once switches two loads in one cycle.
+std::string two_miners() {
+  std::string base = test::kFakeSiteConfig;
+  const std::string dump = "    - name: \"Dump Load S19 #1\"\n      enabled: false\n";
+  base.replace(base.find(dump), dump.size(),
+               "    - name: \"Dump Load S19 #1\"\n      start_delay_s: 1\n      stop_delay_s: 1\n      min_on_s: 0\n"
+               "      min_off_s: 0\n      max_starts_per_hour: 0\n      schedule: \"\"\n      operating_mode: balanced\n"
+               "      require_excess_solar: false\n      minimum_solar_w: 0\n      require_sunny: false\n");
+  return base;
+}
+
+}  // namespace
+
+TEST_CASE("safety core: the relay command leaves before anything the cycle records or publishes") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);  // under the shutdown voltage: alarms, an actuation, the charge block's news
+  s.cycles(1);
+  const long command = first(s, from, "cmnd/primary_s21/POWER1", "OFF");
+  REQUIRE(command >= 0);
+  // The cycle's first message is the command: no event, alarm, state or log-worthy record before it.
+  CHECK(command == static_cast<long>(from));
+  const long actuation = first(s, from, "shack/event", "\"actuation\"");
+  REQUIRE(actuation >= 0);
+  CHECK(actuation > command);
+  CHECK(s.broker.payloads("shack/load/primary_s21/state", from) == std::vector<std::string>{"OFF"});
+}
+
+TEST_CASE("safety core: a load whose switch step throws leaves every other load switched, and withholds the ping") {
+  FakeSite s(std::string("miners:\n  primary_s21: {kind: luxos, host: 127.0.0.1}\n"),
+             [](const drivers::miners::MinerConfig&) -> std::unique_ptr<shackd::MinerLink> {
+               return std::make_unique<ThrowingMiner>();
+             },
+             two_miners());
+  REQUIRE_FALSE(s.daemon->start());
+  s.set_battery(56.0);
+  s.cycles(4);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->decision().miners.at(1).on);
+  REQUIRE(s.broker.last("shellies/shelly1-dump/relay/0/command") == "on");
+  const std::size_t from = s.broker.published.size();
+  const int pings = s.pings();
+  // Both stop in the same cycle (critical low: at once): the primary's soft stop sends a sleep,
+  // which throws.
+  s.set_battery(44.8);
+  std::size_t cycle_from = from;
+  int ran = 0;
+  for (; ran < 5 && s.daemon->decision().miners.at(1).on; ++ran) {
+    cycle_from = s.broker.published.size();
+    s.cycles(1);
+  }
+  REQUIRE_FALSE(s.daemon->decision().miners.at(1).on);
+  REQUIRE_FALSE(s.daemon->decision().miners.at(0).on);  // both decided off in this cycle
+  // The dump load, after the primary in the profiles, is switched off in that very cycle.
+  CHECK(first(s, cycle_from, "shellies/shelly1-dump/relay/0/command", "off") >= 0);
+  CHECK(s.daemon->loop_stats().unswitched >= 1);
+  // The cycle that did not switch every load does not prove the loop: its ping is withheld.
+  CHECK(s.pings() == pings + ran - 1);
+  const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
+  CHECK(loop["unswitched"].get<int>() >= 1);
+}
+
+// The red team's slow card (issue 44: every write of the running daemon delayed 3 s stopped every
+// cycle and watchdog ping for 15 s and more), in process: every write of the database waits at
+// a gate the test holds shut for as long as it likes. The loop's own thread never writes, so it
+// never waits: the OFF at the shutdown crossing leaves in its cycle, every cycle pings, and once
+// the gate opens the history holds every event.
+TEST_CASE("safety core: a store whose every write blocks delays no cycle, relay or ping; the history catches up") {
+  test::GatedVfs card;  // the default VFS while it lives: the daemon's database goes through it
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  const auto loop_thread = std::this_thread::get_id();
+  card.forget_writers();
+  card.close_gate();
+  s.settle = false;  // the recorder is held: nothing waits for it
+  const int pings = s.pings();
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);  // the shutdown crossing: an OFF, alarms, events to store
+  s.cycles(1);
+  CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
+  s.cycles(120);  // two minutes of cycles behind a card that takes no write
+  CHECK(s.pings() == pings + 121);
+  // The recorder is the one waiting at the gate, and what it holds is counted.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (card.waiting() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  CHECK(card.waiting() == 1);
+  CHECK_FALSE(card.wrote_from(loop_thread));  // not one write from the loop's thread
+  CHECK(s.daemon->loop_stats().store_queued > 0);
+  const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
+  CHECK(loop["store_queued"].get<int>() > 0);
+  card.open_gate();
+  REQUIRE(s.daemon->settle());
+  s.settle = true;
+  s.cycles(1);
+  CHECK(card.timeouts() == 0);  // no write had to wait out the gate's bound
+  // Every event this process recorded is in the database, in order.
+  shackd::db::Db db((s.dir / "shackd.db").string());
+  CHECK(db.scalar_int("SELECT count(*) FROM events") == static_cast<std::int64_t>(s.daemon->loop_stats().events));
+  CHECK(db.scalar_int("SELECT count(*) FROM events WHERE kind = 'actuation' AND commanded_on = 0") >= 1);
+  CHECK(s.daemon->loop_stats().events_unstored == 0);
+}
+
+
+// Issue 44's first "done when", every stall at once: a store whose every write blocks, a broker
+// that takes every message and acknowledges none, a miner's API that answers a byte a second (the
+// real worker over TCP), and 20 metrics scrapers hammering the endpoint. The loop pings every
+// cycle, the shutdown OFF goes out in the crossing's cycle, and what the queues could not keep is
+// counted.
+TEST_CASE("safety core: every stall at once: a blocked store, an unacknowledging broker, a dripping miner, 20 scrapers") {
+  test::GatedVfs card;
+  test::DrippingMiner miner;
+  FakeSite s(fmt::format("miners:\n  primary_s21: {{kind: luxos, host: 127.0.0.1, port: {}, timeout_ms: 1500, poll_s: 2}}\n"
+                         "metrics:\n  listen: 127.0.0.1:0\n",
+                         miner.port()),
+             [](const drivers::miners::MinerConfig& c) { return shackd::make_miner_worker(c); });
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  const auto port = s.daemon->metrics_port();
+  REQUIRE(port);
+  std::atomic<bool> scraping{true};
+  std::atomic<int> scrapes{0};
+  std::vector<std::thread> scrapers;
+  for (int i = 0; i < 20; ++i) {
+    scrapers.emplace_back([&, p = *port] {
+      httplib::Client c("127.0.0.1", p);
+      c.set_read_timeout(2, 0);
+      c.set_connection_timeout(2, 0);
+      while (scraping) {
+        if (const auto r = c.Get("/metrics"); r && r->status == 200) ++scrapes;
+      }
+    });
+  }
+  card.close_gate();
+  s.settle = false;
+  s.broker.acknowledges = false;
+  const std::size_t unacknowledged_from = s.broker.published.size();
+  const int pings = s.pings();
+  int cycles = 0;
+  // 1,200 events' worth of a GX that comes and goes, while nothing is stored or acknowledged.
+  for (; cycles < 1300; ++cycles) {
+    s.gx->answering = cycles % 2 == 1;
+    s.cycles(1);
+  }
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);
+  s.cycles(1);
+  ++cycles;
+  CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
+  CHECK(s.pings() == pings + cycles);
+  const auto& st = s.daemon->loop_stats();
+  CHECK(st.events_unsent > 0);                                   // the outbox's limit, counted
+  CHECK(s.daemon->status_text().find("event(s) not sent") != std::string::npos);
+  CHECK(st.store_queued > 0);                                    // the store behind, shown
+  // At most the window in flight towards a broker that acknowledges nothing.
+  const auto events_out = s.broker.payloads("shack/event", unacknowledged_from).size();
+  CHECK(events_out <= shackd::EventOutbox::kWindow);
+  scraping = false;
+  for (auto& t : scrapers) t.join();
+  CHECK(scrapes > 0);
+  CHECK(miner.bytes() > 0);
+  card.open_gate();
+  REQUIRE(s.daemon->settle());
+  MESSAGE(cycles << " cycles, " << scrapes << " scrapes, " << st.events_unsent << " events not sent, "
+                 << st.store_queued << " records queued for the store");
+}
+
+TEST_CASE("recorder: what waits for a write is merged: states and energy newest-wins, events and samples in order up to their limits") {
+  shackd::Records pending;
+  for (int round = 0; round < 3; ++round) {
+    shackd::Records r;
+    r.wall_s = 1000 + round;
+    for (int i = 0; i < 2; ++i) {
+      shackd::Event e;
+      e.detail = "event " + std::to_string(round * 2 + i);
+      r.events.push_back(e);
+    }
+    r.samples.emplace_back(1000 + round, shackd::TelemetrySample{});
+    shackd::LoadStateRow row;
+    row.load_id = "miner:Primary S21+";
+    row.commanded_on = round % 2 == 0;
+    r.states[row.load_id] = row;
+    r.energy[{"2026-11-23", "miner:Primary S21+"}] = shackd::LoadEnergy{static_cast<double>(round), 0, 0, 0};
+    const auto [events_lost, samples_lost] = shackd::merge_records(pending, std::move(r), 5, 2);
+    CHECK(events_lost == (round == 2 ? 1u : 0u));
+    CHECK(samples_lost == (round == 2 ? 1u : 0u));
+  }
+  CHECK(pending.wall_s == 1002);
+  REQUIRE(pending.events.size() == 5);
+  CHECK(pending.events.front().detail == "event 1");  // the oldest went
+  CHECK(pending.events.back().detail == "event 5");
+  CHECK(pending.samples.size() == 2);
+  CHECK(pending.states.size() == 1);
+  CHECK(pending.states.begin()->second.commanded_on);  // round 2's
+  CHECK(pending.energy.begin()->second.wh == 2);
+}
+
+TEST_CASE("overrides: read and checked where they arrive, taken by the core before it decides") {
+  using shackd::OverrideRefusal;
+  using shackd::OverrideRequest;
+  const std::vector<shackd::LoadRef> loads = {
+      {shackd::LoadRef::Kind::miner, 0, "primary_s21", "Primary S21+", "miner:Primary S21+"},
+      {shackd::LoadRef::Kind::fan, 0, "heat_room_fan", "Heat Room fan", "fan:Heat Room"}};
+  const auto now = rules::SteadyTime{} + std::chrono::hours(5);
+  auto r = shackd::read_override(loads, "primary_s2l", "off", now);
+  REQUIRE(std::holds_alternative<OverrideRefusal>(r));
+  CHECK(std::get<OverrideRefusal>(r).why.find("did you mean primary_s21?") != std::string::npos);
+  r = shackd::read_override(loads, "primary_s21", "sideways", now);
+  REQUIRE(std::holds_alternative<OverrideRefusal>(r));
+  CHECK(std::get<OverrideRefusal>(r).load_id == "primary_s21");
+  r = shackd::read_override(loads, "primary_s21", "on 2h", now);
+  REQUIRE(std::holds_alternative<OverrideRequest>(r));
+  const auto& ok = std::get<OverrideRequest>(r);
+  CHECK(ok.state_key == "miner:Primary S21+");
+  CHECK(ok.value.mode == rules::OverrideMode::on);
+  REQUIRE(ok.value.until);
+  CHECK(*ok.value.until == now + std::chrono::hours(2));
+
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  // Taken in the cycle it came in: the decision already follows it.
+  s.broker.message("shack/load/primary_s21/mode/set", "off");
+  s.cycles(1);
+  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK(s.daemon->decision().miners.at(0).reason.code == rules::ReasonCode::override_off);
+  // More than the core's inbox takes in one cycle: the rest refused and counted.
+  const auto dropped = s.daemon->loop_stats().mqtt_dropped;
+  for (std::size_t i = 0; i < shackd::OverrideInbox::kMax + 5; ++i) {
+    s.broker.message("shack/load/primary_s21/mode/set", i % 2 ? "on" : "auto");
+  }
+  s.cycles(1);
+  CHECK(s.daemon->loop_stats().mqtt_dropped == dropped + 5);
+  CHECK(s.daemon->decision().miners.at(0).on);  // the last taken: "on"
+}
+
+// The reloader (issue 44, item 2): a SIGHUP whose profiles must be written while the card takes
+// no write. The reload waits on its own thread; the loop goes on, each cycle pinged; once the
+// card answers, the next cycle takes the reload whole.
+TEST_CASE("safety core: a reload behind a store that takes no write stops no cycle, and is taken once it answers") {
+  test::GatedVfs card;
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  const double start_v = s.daemon->profiles().rules.miners.at(0).start_v;
+  std::string edited = test::kFakeSiteConfig;
+  const std::string at = "      operating_mode: balanced\n";
+  edited.replace(edited.find(at), at.size(), at + "      start_voltage: 51.5\n");
+  s.write_config(edited);
+  card.forget_writers();  // the start's own writes were the loop's thread's
+  card.close_gate();
+  s.settle = false;
+  const int pings = s.pings();
+  shackd::signals::reload = true;
+  s.cycles(30);
+  CHECK(s.pings() == pings + 30);
+  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(start_v));  // not yet taken
+  CHECK_FALSE(card.wrote_from(std::this_thread::get_id()));
+  card.open_gate();
+  REQUIRE(s.daemon->settle());
+  s.settle = true;
+  s.cycles(1);
+  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
+  bool reloaded = false;
+  for (const auto& e : s.broker.payloads("shack/event")) reloaded = reloaded || e.find("reloaded") != std::string::npos;
+  CHECK(reloaded);
+}
