@@ -101,7 +101,9 @@ if [ $test_only -eq 0 ]; then
     echo "$toolchain_sum" >"$build/.shackd-toolchain"
   fi
   targets=()
-  [ $run_tests -ne 3 ] || targets=(-- shackd shackd-sim)
+  # deb_docs: the gzip'ed changelog and man pages the package installs (an ALL target, not a
+  # dependency of the two programs).
+  [ $run_tests -ne 3 ] || targets=(-- shackd shackd-sim deb_docs)
   scripts/build.sh "$build" -DCMAKE_TOOLCHAIN_FILE="cross/$triplet.cmake" -DSHACKD_SYSROOT="$sysroot" \
     -DSHACKD_BENCH=OFF -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" "${targets[@]}"
   rm -f "$build"/shackd_*.deb
