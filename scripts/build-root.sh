@@ -14,6 +14,14 @@ shift
 case $suite in bookworm | trixie) ;; *) echo "build-root: unknown suite '$suite'" >&2; exit 64 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "build-root: needs root (debootstrap, mount, chroot); run it with sudo" >&2; exit 77; }
 src=$(pwd)
+# Each run in a mount namespace of its own. CI runs one trixie package's tests in the root while
+# the next trixie package builds there: with shared mounts, the first run's exit (its lazy umount
+# of the checkout's bind) took the checkout away from the second, whose commands then failed
+# ("getcwd() failed"; ctest: "Current working directory cannot be established"). In a namespace
+# of its own, a run's binds are its own and go when it ends.
+if [[ -z ${SHACKD_BUILD_ROOT_NS:-} ]]; then
+  exec env SHACKD_BUILD_ROOT_NS=1 unshare --mount --propagation private "$src/scripts/build-root.sh" "$suite" "$@"
+fi
 roots=${SHACKD_ROOTS:-/var/tmp/shackd-roots}
 root="$roots/build-$suite-$(dpkg --print-architecture)"
 scripts/setup.sh debootstrap >/dev/null
