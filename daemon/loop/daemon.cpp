@@ -310,7 +310,12 @@ void Daemon::side_failed(SideJob job, const char* what) noexcept {
 void Daemon::poll_devices(rules::SteadyTime started) {
   // Every device at once; a slow one costs at most its own timeout.
   for (auto& w : workers_) w->request();
-  const auto deadline = started + longest_timeout_ + std::chrono::milliseconds(250);
+  // The loop goes on without a poll that outlasts its device's timeout (a later cycle takes it).
+  // `once` has no later cycle: it waits for the poll itself, which ends by its requests' own
+  // timeouts, with a backstop (seen: a loaded machine under ASan took longer than 750 ms for a
+  // whole poll, and `once` printed every reading missing).
+  const auto deadline = started + (options_.once ? std::chrono::milliseconds(10000)
+                                                 : longest_timeout_ + std::chrono::milliseconds(250));
   polled_.clear();
   for (auto& w : workers_) {
     Polled p{w->name(), {}, {}, w->health()};
