@@ -14,7 +14,8 @@
 # ThreadSanitizer; `cross` a Pi's architecture under qemu-user. In a tree that is not listed the
 # test is still registered, as "Not Run (Disabled)", so that every gap shows in every report.
 # Every test sees BUILD (this tree) and SRC (the source tree) in its environment.
-# The target `tree_tests` builds what this tree's enabled tests run (the TSan tree builds only it).
+# The target `tree_tests` builds what this tree's enabled tests run (the TSan tree builds only it);
+# `unit_tests` what its enabled `unit` tests run (the armhf trixie tree: scripts/cross.sh --unit).
 
 if(SHACKD_TSAN)
   set(SHACKD_TREE tsan)
@@ -26,6 +27,7 @@ else()
   set(SHACKD_TREE native)
 endif()
 add_custom_target(tree_tests)
+add_custom_target(unit_tests)
 
 function(shackd_test)
   cmake_parse_arguments(PARSE_ARGV 0 T "" "NAME;LABEL;TIMEOUT;COST;PASS_REGEX"
@@ -72,6 +74,9 @@ function(shackd_test)
   endif()
   if(needs)
     add_dependencies(tree_tests ${needs})
+    if(T_LABEL STREQUAL "unit")
+      add_dependencies(unit_tests ${needs})
+    endif()
   endif()
 endfunction()
 

@@ -46,6 +46,11 @@ if [[ -n ${SHACKD_CCACHE:-} ]]; then
   mkdir -p "$SHACKD_CCACHE"
   binds+=("$SHACKD_CCACHE")
 fi
+# The sysroots kept between runs (scripts/cross-sysroot.sh), likewise.
+if [[ -n ${SHACKD_SYSROOTS:-} ]]; then
+  mkdir -p "$SHACKD_SYSROOTS"
+  binds+=("$SHACKD_SYSROOTS")
+fi
 for m in "${binds[@]}"; do
   # A bind mount left by a run that was killed before its cleanup, of a checkout deleted since,
   # makes this mount fail ("No such file or directory"): it is taken down first. A live mount (a
@@ -56,4 +61,4 @@ for m in "${binds[@]}"; do
   mounted+=("$root$m")
 done
 chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  TERM="${TERM:-dumb}" LANG=C.UTF-8 CI="${CI:-}" SHACKD_CCACHE="${SHACKD_CCACHE:-}" /bin/bash -c 'cd "$1" && shift && exec "$@"' build-root "$src" "$@"
+  TERM="${TERM:-dumb}" LANG=C.UTF-8 CI="${CI:-}" SHACKD_CCACHE="${SHACKD_CCACHE:-}" SHACKD_SYSROOTS="${SHACKD_SYSROOTS:-}" /bin/bash -c 'cd "$1" && shift && exec "$@"' build-root "$src" "$@"

@@ -39,7 +39,29 @@ packages=(
 )
 meta=(libc6 libstdc++6 libgcc-s1)
 stamp="v2 $arch $suite ${packages[*]} ${meta[*]}"  # v2: with what the libraries link
+# With SHACKD_SYSROOTS set (scripts/test.sh: under /var/tmp/shackd-roots), a sysroot made from the
+# same stamp within the last 7 days is copied from there (under a second, where making one takes
+# a minute of downloads and fails while a mirror syncs); older ones are made again, so a week's
+# security updates reach the packages CI builds.
+cache=${SHACKD_SYSROOTS:+$SHACKD_SYSROOTS/$arch-$suite}
+fresh() { [[ -f $1/.shackd-sysroot && $(cat "$1/.shackd-sysroot") == "$stamp" && -n $(find "$1/.shackd-sysroot" -mtime -7) ]]; }
+keep() {  # a copy aside, then a rename: a run reading the cache never sees half a sysroot
+  [[ -n $cache ]] || return 0
+  mkdir -p "$SHACKD_SYSROOTS"
+  rm -rf "$cache.tmp.$$"
+  cp -a "$dir" "$cache.tmp.$$"
+  rm -rf "$cache"
+  mv "$cache.tmp.$$" "$cache"
+}
 if [ -f "$dir/.shackd-sysroot" ] && [ "$(cat "$dir/.shackd-sysroot")" = "$stamp" ]; then
+  if [[ -n $cache ]] && ! fresh "$cache" && fresh "$dir"; then keep; fi
+  exit 0
+fi
+if [[ -n $cache ]] && fresh "$cache"; then
+  rm -rf "$dir"
+  mkdir -p "$(dirname "$dir")"
+  cp -a "$cache" "$dir"
+  echo "cross-sysroot: $dir (copied from $cache, made $(date -r "$cache/.shackd-sysroot" '+%F %R'))" >&2
   exit 0
 fi
 
@@ -135,4 +157,5 @@ test -d "$dir/usr/lib/$triplet" || { echo "cross-sysroot: no usr/lib/$triplet in
 echo "$suite" >"$dir/.shackd-suite"
 echo "$stamp" >"$dir/.shackd-sysroot"
 rm -rf "$apt_dir"
+keep
 echo "cross-sysroot: $dir ($(du -sh "$dir" | cut -f1))" >&2

@@ -8,6 +8,8 @@
 #   --no-test: build everything, tests included, and run nothing (CI runs them with --test-only
 #     while it compiles the next tree)
 #   --test-only: run the tests of a tree built before, build nothing
+#   --build-only: build what the chosen tests need (with --unit: the unit label's programs; with no
+#     choice: every test) and the package, run nothing (CI runs them later with --test-only)
 #   arm64: Pi 3/4/5 on 64-bit Raspberry Pi OS (Debian arm64)
 #   armhf: Pi 2/3/4/5, Zero 2 W on 32-bit Raspberry Pi OS; NOT the ARMv6 Pi 1 / Zero / Zero W
 #   amd64: a PC or a VM on Debian (a native build in that suite, no qemu)
@@ -26,6 +28,7 @@ arch=arm64
 suite=""
 run_tests=1   # 0 none, 1 all, 2 the unit label, 3 the package test alone
 test_only=0
+build_only=0
 for a in "$@"; do
   case $a in
     arm64 | armhf | amd64) arch=$a ;;
@@ -34,7 +37,8 @@ for a in "$@"; do
     --unit) run_tests=2 ;;
     --package) run_tests=3 ;;
     --test-only) test_only=1 ;;
-    *) echo "cross: unknown argument '$a' (usage: scripts/cross.sh [arm64|armhf|amd64] [bookworm|trixie] [--no-test|--unit|--package] [--test-only])" >&2; exit 64 ;;
+    --build-only) build_only=1 ;;
+    *) echo "cross: unknown argument '$a' (usage: scripts/cross.sh [arm64|armhf|amd64] [bookworm|trixie] [--no-test|--unit|--package] [--test-only|--build-only])" >&2; exit 64 ;;
   esac
 done
 case $arch in
@@ -56,6 +60,7 @@ if [ "$suite" != "$host_suite" ]; then
   [ $run_tests -ne 2 ] || args+=(--unit)
   [ $run_tests -ne 3 ] || args+=(--package)
   [ $test_only -eq 0 ] || args+=(--test-only)
+  [ $build_only -eq 0 ] || args+=(--build-only)
   exec scripts/build-root.sh "$suite" scripts/cross.sh "${args[@]}"
 fi
 
@@ -104,6 +109,9 @@ if [ $test_only -eq 0 ]; then
   # deb_docs: the gzip'ed changelog and man pages the package installs (an ALL target, not a
   # dependency of the two programs).
   [ $run_tests -ne 3 ] || targets=(-- shackd shackd-sim deb_docs)
+  # The unit label's programs only (cmake/shackd_test.cmake's unit_tests): the e2e suites' programs
+  # are a third of a tree that runs none of them.
+  [ $run_tests -ne 2 ] || targets=(-- shackd shackd-sim deb_docs unit_tests)
   scripts/build.sh "$build" -DCMAKE_TOOLCHAIN_FILE="cross/$triplet.cmake" -DSHACKD_SYSROOT="$sysroot" \
     -DSHACKD_BENCH=OFF -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" "${targets[@]}"
   rm -f "$build"/shackd_*.deb
@@ -112,7 +120,7 @@ if [ $test_only -eq 0 ]; then
   "$triplet-strip" -o "$build/shackd.stripped" "$build/shackd"
   echo "cross: $deb ($(stat -c %s "$deb") bytes; stripped binary $(stat -c %s "$build/shackd.stripped") bytes)"
   echo "cross: Depends: $(dpkg-deb -f "$deb" Depends)"
-  [ $run_tests -ne 0 ] || exit 0
+  [ $run_tests -ne 0 ] && [ $build_only -eq 0 ] || exit 0
 fi
 case $run_tests in
   1)

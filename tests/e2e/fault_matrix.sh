@@ -214,18 +214,27 @@ fi
 begin_row "database locked by another process"
 errors0=$(field store_errors "$(loop_json)")
 offs0=$(db "SELECT count(*) FROM events WHERE kind = 'actuation' AND commanded_on = 0")
-python3 - "$DB_PATH" <<'PY' &
-import sqlite3, sys, time
+# The lock is held from the moment the locker says so until the row has seen a failed flush (or
+# given up waiting for one, at most 40 s): a fixed hold raced the row on a loaded machine (the
+# locker's start, the OFF and the flush each took seconds in a cold CI run, and the lock was gone
+# before the flush that should fail).
+rm -f "$WORK/locked" "$WORK/unlock"
+python3 - "$DB_PATH" "$WORK/locked" "$WORK/unlock" <<'PY' &
+import os, sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN EXCLUSIVE")
-time.sleep(8)
+open(sys.argv[2], "w").close()
+deadline = time.monotonic() + 40
+while not os.path.exists(sys.argv[3]) and time.monotonic() < deadline:
+    time.sleep(0.05)
 c.execute("ROLLBACK")
 PY
 LOCKER=$!
-sleep 1
+wait_for "the locker holding the database" 20 "[[ -e '$WORK/locked' ]]"
 sim set battery_v 46.0
 wait_for "the primary OFF while the database is locked" 15 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
-wait_for "a failed (busy) flush" 10 '[[ $(field store_errors "$(loop_json)") -gt $errors0 ]]'
+wait_for "a failed (busy) flush" 15 '[[ $(field store_errors "$(loop_json)") -gt $errors0 ]]'
+touch "$WORK/unlock"
 wait "$LOCKER"
 sim set battery_v 52.0
 wait_for "the primary ON again" 20 '[[ $(state primary_s21) == ON ]]'

@@ -127,7 +127,11 @@ struct FakeSite {
       daemon->cycle();
       // The recorder's thread has written what the cycle handed it (tests read the database):
       // unless a test holds the store back on purpose.
-      if (settle && !daemon->settle()) throw std::runtime_error("the recorder did not settle within 10 s");
+      // 30 s: a bound for a starved machine, never a timing claim (a cold CI run's native
+      // tests, beside two compilers and qemu, once took longer than 10 s to settle a cycle).
+      if (settle && !daemon->settle(std::chrono::seconds(30))) {
+        throw std::runtime_error("the recorder did not settle within 30 s");
+      }
     }
   }
   void set_battery(double v) {
