@@ -36,7 +36,9 @@ check_within "a relay's plug that measures the room too: the zone reads it" 5 \
 # its stop delay; each later probe ends at once, and the waits between them grow.
 sim set pv_w 3000
 wait_for "the held run stops when the battery discharges" 15 'grep -q "cmnd/dump_s19_1/POWER1 OFF" "$WORK/spy.log"'
-check_within "its reason says the surplus is not there" 5 'grep -q "\"name\":\"probe_failed\"" <<<"$(reason)"'
+# 15 s: a bound for a loaded machine (in a cold CI run, beside two compilers and qemu, 5 s passed
+# before the retained reason was read once), not a timing claim: the reason stays until the next probe.
+check_within "its reason says the surplus is not there" 15 'grep -q "\"name\":\"probe_failed\"" <<<"$(reason)"'
 sleep 40
 ons=$(grep -c "cmnd/dump_s19_1/POWER1 ON" "$WORK/spy.log")
 check "in 40 s of backoff (6, 12, 24 s) at most two more probes ($((ons - 1)))" '(( ons - 1 >= 1 && ons - 1 <= 2 ))'
