@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -97,15 +98,24 @@ int cmd_status(const std::vector<std::string>& argv) {
     drivers::mqtt::Client client(side_client_config(cfg.mqtt, "cli"));
     client.subscribe(cfg.mqtt.prefix + "/#");
     client.start();
-    // Retained messages come right after the subscription: listen a second once connected.
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    // Retained messages come right after the subscription, as one burst (a live message reaches
+    // a subscriber with its retain flag cleared, MQTT 3.1.1 section 3.3.1.3): listen until the
+    // burst has been quiet for half a second, or 2 s without any, at most 5 s in all. A
+    // fixed second after the connection, as before, printed part of the status on a loaded
+    // machine (no device or controller lines: a CI run's host_health, beside two compilers).
+    using namespace std::chrono_literals;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    auto until = deadline;
     while (std::chrono::steady_clock::now() < until) {
       if (!broker_reached && client.connected()) {
         broker_reached = true;
-        until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        until = std::min(deadline, std::chrono::steady_clock::now() + 2s);
       }
       const auto e = client.poll(std::chrono::milliseconds(20));
-      if (e && e->kind == drivers::mqtt::Event::Kind::message && e->retained) retained[e->topic] = e->payload;
+      if (e && e->kind == drivers::mqtt::Event::Kind::message && e->retained) {
+        retained[e->topic] = e->payload;
+        until = std::min(deadline, std::chrono::steady_clock::now() + 500ms);
+      }
       if (e && e->kind == drivers::mqtt::Event::Kind::connect_failed) {
         broker_failure = e->payload;
         // A refusal is final for this run; an unreachable broker gets the rest of the 5 s.
