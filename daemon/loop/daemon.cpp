@@ -182,7 +182,7 @@ bool Daemon::apply(rules::SteadyTime now) {
     try {
       const auto& d = decision_for(decision_, l);
       if (relays_ && !config_.dry_run) {
-        relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miner_relay(l, d, now) : d.on, now);
+        relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miners_.relay(l.id, d, now) : d.on, now);
         if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
           relays_->set_speed(l.id, d.fan_speed * 100 / std::max(1, profiles_.rules.zones[l.index].fan_max_speed));
         }
@@ -253,9 +253,9 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
     discovery->host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
                        .storage = !hs.emmc.empty(), .writes = !hs.proc_io.empty()};
     for (const auto& l : loads_) {
-      const auto it = miners_.find(l.id);
-      if (it == miners_.end()) continue;
-      const auto poll_s = static_cast<int>(it->second.config.poll.count());
+      const auto* miner = miners_.config(l.id);
+      if (!miner) continue;
+      const auto poll_s = static_cast<int>(miner->poll.count());
       discovery->miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
     }
   }
@@ -394,7 +394,7 @@ void Daemon::cycle() {
   const auto started = clock_.steady();
   // 1. Read: the devices, and what each miner's worker has for us (never waited for).
   guarded(SideJob::poll, [&] { poll_devices(started); });
-  take_miner_reports(started);
+  miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
   const auto now = clock_.steady();
   const auto wall = clock_.wall_s();
   // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
@@ -406,7 +406,7 @@ void Daemon::cycle() {
   bool decided = false;
   try {
     snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
-    miner_readings(snap_);
+    miners_.readings(loads_, snap_);
     snap_.controller_overheat = host_.shedding();
     guarded(SideJob::journal, [&] { journal_overrides(); });
     rules::decide(snap_, profiles_.rules, state_, decision_);

@@ -23,8 +23,7 @@
 #include "daemon/loop/seams.hpp"
 #include "daemon/metrics/collect.hpp"
 #include "daemon/metrics/server.hpp"
-#include "daemon/miners/soft_stop.hpp"
-#include "daemon/miners/target_watch.hpp"
+#include "daemon/miners/fleet.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publish.hpp"
@@ -128,61 +127,9 @@ class Daemon {
   LoadResult load_with(db::Db& db, const Config& config, bool first) const;
   std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config) const;
   void start_devices();
-  // A miner's own API between its decision and its relay (daemon_miners.cpp).
-  struct MinerSide {
-    MinerSide(drivers::miners::MinerConfig c, std::unique_ptr<MinerLink> l, SoftStop s)
-        : config(std::move(c)),
-          link(std::move(l)),
-          stop(s),
-          watch(config.target ? config.target->step_w : 0, std::chrono::duration_cast<rules::Duration>(config.target_settle)) {}
-    drivers::miners::MinerConfig config;
-    std::unique_ptr<MinerLink> link;
-    SoftStop stop;
-    TargetWatch watch;  // whether it follows its power target (daemon/miners/target_watch.hpp)
-    std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
-    rules::SteadyTime latest_at{};
-    std::string error;  // the last read's failure, as logged
-    // When its relay last closed (the loop's clock; none while open), and whether a boot
-    // without an answer since was told.
-    std::optional<rules::SteadyTime> powered_at;
-    bool boot_warned = false;
-    // Its power target: what the rules want, what it took, and when the last was sent.
-    std::optional<double> target_wanted, target_taken, target_sent_w;
-    std::optional<rules::SteadyTime> target_sent_at, target_taken_at;
-    rules::Reason target_reason;
-    // Taken with the devices (take_miner_reports), told after the relays (miner_bookkeeping):
-    // finished commands, a sleep's result for this cycle's stop step, news of its API.
-    std::vector<MinerDone> done;
-    std::optional<drivers::miners::CommandResult> sleep_done;
-    bool answered_news = false;
-    std::optional<std::string> unanswered;  // a read that failed, with why
-    std::vector<std::string> notes;         // the stop step's, for the log
-    bool running = false;                   // powered and not being stopped: its target applies
-    // Its hottest sensor's limit: the owner's overheat_c, else the firmware's own "hot".
-    std::optional<double> temp_limit_c() const;
-    // Its newest read is recent: within three polls, 30 s at least.
-    bool fresh(rules::SteadyTime now) const;
-  };
-  // What each miner says it draws and its hottest sensor with its limit, into the snapshot
-  // (rules::Snapshot::miner_w, miner_temp_c, miner_temp_limit_c).
-  void miner_readings(rules::Snapshot& snap) const;
-  // What the miner of `load_id` says it draws, from a fresh read of its API; nullopt without one.
-  std::optional<double> miner_draw_w(const std::string& load_id, rules::SteadyTime now) const;
-  // Its profile's power_w, when it has one: the rating its API's numbers are checked against.
-  std::optional<double> miner_rating_w(const std::string& load_id) const;
-  void miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool relay_on, bool answering,
-                    rules::SteadyTime now);
-  void watch_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, TargetWatchInput& in,
-                    rules::SteadyTime now);
-  void start_miners();
-  void take_miner_reports(rules::SteadyTime now);
-  bool miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now);
+  // The miners' APIs (daemon/miners/fleet.hpp) after the relays: what each is to say, through
+  // the history and MQTT (daemon_miners.cpp). Each miner in its own guard.
   void miners_bookkeeping(rules::SteadyTime now, std::int64_t wall);
-  void miner_bookkeeping(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, rules::SteadyTime now,
-                         std::int64_t wall);
-  void publish_miner(const std::string& id, const MinerSide& m);
-  // The miners' own word among the devices' alarms and states: an overheat, and what it does.
-  void add_miner_status(drivers::DeviceStatus& out, rules::SteadyTime now) const;
   // A reload, built aside on the reloader's thread (daemon_config.cpp) and taken whole by the loop.
   struct ReloadOutcome {
     std::string refusal;  // not empty: refused, the first reason
@@ -315,7 +262,7 @@ class Daemon {
   drivers::SnapshotMapping mapping_;
   rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
   std::vector<std::unique_ptr<PolledDevice>> workers_;
-  std::map<std::string, MinerSide> miners_;  // by relay id
+  MinerFleet miners_;  // the miners' APIs, their workers and what is known of them
   std::chrono::milliseconds longest_timeout_{0};  // the slowest device's, fixed with the devices
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
