@@ -146,7 +146,7 @@ std::optional<int> Daemon::start() {
     log::error("cannot start: {}", e.what());
     return kExUnavailable;
   }
-  start_metrics(clock_.steady());
+  if (!options_.once) metrics_.start(config_.metrics, config_.interval, clock_.steady());
   if (mqtt_) {
     // Give the broker a moment, so that the first decision is published, not lost; bounded,
     // since shackd controls with or without MQTT.
@@ -401,7 +401,7 @@ void Daemon::cycle() {
   guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
   guarded(SideJob::mqtt_in, [&] { take_overrides(); });
   // The controller's own health (sysfs, /proc: no disk), read on its own interval: it may shed.
-  guarded(SideJob::alarms, [&] { sense_host(now); });
+  guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, now); });
   // 3. The snapshot, 4. the rules.
   bool decided = false;
   try {
@@ -434,7 +434,11 @@ void Daemon::cycle() {
   if (decided) {
     guarded(SideJob::journal, [&] { journal_cycle(snap_); });
     guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
-    guarded(SideJob::alarms, [&] { tell_host(wall); });
+    guarded(SideJob::alarms, [&] {
+      host_.tell([&](bool raised, const std::string& text) {
+        event(raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, text, wall);
+      });
+    });
     guarded(SideJob::charge_block, [&] { tell_charge_block(wall); });
     if (!options_.once) guarded(SideJob::events, [&] { record_switches(wall); });
   }
@@ -500,9 +504,7 @@ void Daemon::shutdown() {
   store_.reset();
   db_.reset();
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).
-  retire_metrics();
-  for (auto& f : metrics_retiring_) f.wait();
-  metrics_retiring_.clear();
+  metrics_.stop();
   for (auto& f : links_retiring_) f.wait();
   links_retiring_.clear();
 }
