@@ -162,7 +162,7 @@ TEST_CASE("fleet: a report that throws is handed to `failed`; the other miners' 
 }
 
 TEST_CASE("fleet: a load without an API is switched by the decision alone and told nothing") {
-  Fleet f({});
+  Fleet f(std::vector<std::string>{});
   rules::LoadDecision d;
   d.on = true;
   CHECK(f.fleet.relay("plain", d, t0));
