@@ -122,6 +122,7 @@ TEST_CASE("exporter: off means no endpoint; a token file unreadable at the start
   std::ofstream(config.token_file) << "second\n";
   e.restart(config, 1000ms, t0 + 61s);
   REQUIRE(e.port());
+  CHECK(c.cycle(e, config, t0 + 62s));  // a new endpoint serves from its first frame
   CHECK(scrape(*e.port(), "first").empty());
   CHECK(scrape(*e.port(), "second").find("shackd_") != std::string::npos);
   e.stop();
