@@ -146,7 +146,7 @@ std::optional<int> Daemon::start() {
     log::error("cannot start: {}", e.what());
     return kExUnavailable;
   }
-  start_metrics(clock_.steady());
+  if (!options_.once) metrics_.start(config_.metrics, config_.interval, clock_.steady());
   if (mqtt_) {
     // Give the broker a moment, so that the first decision is published, not lost; bounded,
     // since shackd controls with or without MQTT.
@@ -182,7 +182,7 @@ bool Daemon::apply(rules::SteadyTime now) {
     try {
       const auto& d = decision_for(decision_, l);
       if (relays_ && !config_.dry_run) {
-        relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miner_relay(l, d, now) : d.on, now);
+        relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miners_.relay(l.id, d, now) : d.on, now);
         if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
           relays_->set_speed(l.id, d.fan_speed * 100 / std::max(1, profiles_.rules.zones[l.index].fan_max_speed));
         }
@@ -253,9 +253,9 @@ void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool ev
     discovery->host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
                        .storage = !hs.emmc.empty(), .writes = !hs.proc_io.empty()};
     for (const auto& l : loads_) {
-      const auto it = miners_.find(l.id);
-      if (it == miners_.end()) continue;
-      const auto poll_s = static_cast<int>(it->second.config.poll.count());
+      const auto* miner = miners_.config(l.id);
+      if (!miner) continue;
+      const auto poll_s = static_cast<int>(miner->poll.count());
       discovery->miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
     }
   }
@@ -394,19 +394,19 @@ void Daemon::cycle() {
   const auto started = clock_.steady();
   // 1. Read: the devices, and what each miner's worker has for us (never waited for).
   guarded(SideJob::poll, [&] { poll_devices(started); });
-  take_miner_reports(started);
+  miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
   const auto now = clock_.steady();
   const auto wall = clock_.wall_s();
   // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
   guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
   guarded(SideJob::mqtt_in, [&] { take_overrides(); });
   // The controller's own health (sysfs, /proc: no disk), read on its own interval: it may shed.
-  guarded(SideJob::alarms, [&] { sense_host(now); });
+  guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, now); });
   // 3. The snapshot, 4. the rules.
   bool decided = false;
   try {
     snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
-    miner_readings(snap_);
+    miners_.readings(loads_, snap_);
     snap_.controller_overheat = host_.shedding();
     guarded(SideJob::journal, [&] { journal_overrides(); });
     rules::decide(snap_, profiles_.rules, state_, decision_);
@@ -434,7 +434,11 @@ void Daemon::cycle() {
   if (decided) {
     guarded(SideJob::journal, [&] { journal_cycle(snap_); });
     guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
-    guarded(SideJob::alarms, [&] { tell_host(wall); });
+    guarded(SideJob::alarms, [&] {
+      host_.tell([&](bool raised, const std::string& text) {
+        event(raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, text, wall);
+      });
+    });
     guarded(SideJob::charge_block, [&] { tell_charge_block(wall); });
     if (!options_.once) guarded(SideJob::events, [&] { record_switches(wall); });
   }
@@ -500,9 +504,7 @@ void Daemon::shutdown() {
   store_.reset();
   db_.reset();
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).
-  retire_metrics();
-  for (auto& f : metrics_retiring_) f.wait();
-  metrics_retiring_.clear();
+  metrics_.stop();
   for (auto& f : links_retiring_) f.wait();
   links_retiring_.clear();
 }

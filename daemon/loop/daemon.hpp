@@ -21,10 +21,8 @@
 #include "daemon/devices/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/loop/seams.hpp"
-#include "daemon/metrics/collect.hpp"
-#include "daemon/metrics/server.hpp"
-#include "daemon/miners/soft_stop.hpp"
-#include "daemon/miners/target_watch.hpp"
+#include "daemon/metrics/exporter.hpp"
+#include "daemon/miners/fleet.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publish.hpp"
@@ -37,7 +35,7 @@
 #include "daemon/store/cycle_journal.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
-#include "daemon/system/host_health.hpp"
+#include "daemon/host/host_watch.hpp"
 #include "daemon/system/instance_lock.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/relays.hpp"
@@ -76,13 +74,9 @@ class Daemon {
   const DeviceAlarmWatch& device_alarms() const { return device_alarms_; }
   const LoopStats& loop_stats() const { return loop_; }
   // The metrics endpoint's port while it serves (0: any free port was asked for); nullopt: off.
-  std::optional<int> metrics_port() const {
-    return metrics_server_ ? std::optional<int>(metrics_server_->port()) : std::nullopt;
-  }
+  std::optional<int> metrics_port() const { return metrics_.port(); }
   // Frames the endpoint was handed: the loop fills one only while somebody scrapes.
-  std::optional<std::uint64_t> metrics_frames() const {
-    return metrics_server_ ? std::optional<std::uint64_t>(metrics_server_->frames()) : std::nullopt;
-  }
+  std::optional<std::uint64_t> metrics_frames() const { return metrics_.frames(); }
   std::string status_text() const { return status_line(); }  // systemd's STATUS= line
   // Waits, at most `bound`, until the side jobs' threads have done what this cycle handed them
   // (the recorder's writes): for tests that read the database after a cycle. False at the bound.
@@ -128,61 +122,9 @@ class Daemon {
   LoadResult load_with(db::Db& db, const Config& config, bool first) const;
   std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config) const;
   void start_devices();
-  // A miner's own API between its decision and its relay (daemon_miners.cpp).
-  struct MinerSide {
-    MinerSide(drivers::miners::MinerConfig c, std::unique_ptr<MinerLink> l, SoftStop s)
-        : config(std::move(c)),
-          link(std::move(l)),
-          stop(s),
-          watch(config.target ? config.target->step_w : 0, std::chrono::duration_cast<rules::Duration>(config.target_settle)) {}
-    drivers::miners::MinerConfig config;
-    std::unique_ptr<MinerLink> link;
-    SoftStop stop;
-    TargetWatch watch;  // whether it follows its power target (daemon/miners/target_watch.hpp)
-    std::optional<drivers::miners::Telemetry> latest;  // the newest read that answered
-    rules::SteadyTime latest_at{};
-    std::string error;  // the last read's failure, as logged
-    // When its relay last closed (the loop's clock; none while open), and whether a boot
-    // without an answer since was told.
-    std::optional<rules::SteadyTime> powered_at;
-    bool boot_warned = false;
-    // Its power target: what the rules want, what it took, and when the last was sent.
-    std::optional<double> target_wanted, target_taken, target_sent_w;
-    std::optional<rules::SteadyTime> target_sent_at, target_taken_at;
-    rules::Reason target_reason;
-    // Taken with the devices (take_miner_reports), told after the relays (miner_bookkeeping):
-    // finished commands, a sleep's result for this cycle's stop step, news of its API.
-    std::vector<MinerDone> done;
-    std::optional<drivers::miners::CommandResult> sleep_done;
-    bool answered_news = false;
-    std::optional<std::string> unanswered;  // a read that failed, with why
-    std::vector<std::string> notes;         // the stop step's, for the log
-    bool running = false;                   // powered and not being stopped: its target applies
-    // Its hottest sensor's limit: the owner's overheat_c, else the firmware's own "hot".
-    std::optional<double> temp_limit_c() const;
-    // Its newest read is recent: within three polls, 30 s at least.
-    bool fresh(rules::SteadyTime now) const;
-  };
-  // What each miner says it draws and its hottest sensor with its limit, into the snapshot
-  // (rules::Snapshot::miner_w, miner_temp_c, miner_temp_limit_c).
-  void miner_readings(rules::Snapshot& snap) const;
-  // What the miner of `load_id` says it draws, from a fresh read of its API; nullopt without one.
-  std::optional<double> miner_draw_w(const std::string& load_id, rules::SteadyTime now) const;
-  // Its profile's power_w, when it has one: the rating its API's numbers are checked against.
-  std::optional<double> miner_rating_w(const std::string& load_id) const;
-  void miner_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, bool relay_on, bool answering,
-                    rules::SteadyTime now);
-  void watch_target(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, TargetWatchInput& in,
-                    rules::SteadyTime now);
-  void start_miners();
-  void take_miner_reports(rules::SteadyTime now);
-  bool miner_relay(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now);
+  // The miners' APIs (daemon/miners/fleet.hpp) after the relays: what each is to say, through
+  // the history and MQTT (daemon_miners.cpp). Each miner in its own guard.
   void miners_bookkeeping(rules::SteadyTime now, std::int64_t wall);
-  void miner_bookkeeping(const LoadRef& l, const rules::LoadDecision& d, MinerSide& m, rules::SteadyTime now,
-                         std::int64_t wall);
-  void publish_miner(const std::string& id, const MinerSide& m);
-  // The miners' own word among the devices' alarms and states: an overheat, and what it does.
-  void add_miner_status(drivers::DeviceStatus& out, rules::SteadyTime now) const;
   // A reload, built aside on the reloader's thread (daemon_config.cpp) and taken whole by the loop.
   struct ReloadOutcome {
     std::string refusal;  // not empty: refused, the first reason
@@ -233,16 +175,8 @@ class Daemon {
   void side_failed(SideJob job, const char* what) noexcept;
   void say_systemd(const std::string& message);  // sd_notify, or the test's seam
   void publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything);
-  // The metrics endpoint (daemon_metrics.cpp): started with the daemon and by a reload that
-  // changes `metrics:`; one that cannot listen is retried each minute, the loop going on.
-  void start_metrics(rules::SteadyTime now);
+  // The cycle's view to the metrics endpoint (daemon/metrics/exporter.hpp) while somebody scrapes.
   void export_metrics(rules::SteadyTime now, std::int64_t wall);
-  // Stops the endpoint listening at once and lets another thread wait for its connections: a
-  // reload never waits on a scraper.
-  void retire_metrics();
-  // `token`, read from the token file the new config names, is another than the endpoint serves
-  // with (rotated in place).
-  bool metrics_token_changed(const std::optional<std::string>& token) const;
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   // What the recorder said since the last cycle: log lines, events, alarms.
   void tell_recorder(std::int64_t wall);
@@ -252,11 +186,7 @@ class Daemon {
   std::chrono::milliseconds db_wait() const;
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
-  // The controller's own health (daemon_host.cpp): its alarms, and <prefix>/host when it changed.
-  // Read before the rules (it may shed the loads), told after the relays.
-  void sense_host(rules::SteadyTime now);
-  void tell_host(std::int64_t wall);
-  std::vector<rules::HostAlarmChange> host_changes_;
+  // <prefix>/host when the controller's own health changed (daemon/host/host_watch.hpp).
   void publish_host(bool everything);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
@@ -315,7 +245,7 @@ class Daemon {
   drivers::SnapshotMapping mapping_;
   rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
   std::vector<std::unique_ptr<PolledDevice>> workers_;
-  std::map<std::string, MinerSide> miners_;  // by relay id
+  MinerFleet miners_;  // the miners' APIs, their workers and what is known of them
   std::chrono::milliseconds longest_timeout_{0};  // the slowest device's, fixed with the devices
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
@@ -335,8 +265,7 @@ class Daemon {
   MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
   std::set<int> active_alarms_;
   DeviceAlarmWatch device_alarms_;   // the devices' own alarms (a BMS's, a charger's, an inverter's)
-  HostHealth host_{HostConfig{.enabled = false}};  // the controller's own health, made from config_.host
-  std::string host_published_;
+  HostWatch host_;  // the controller's own health, made from config_.host
   EnergyMeter energy_;  // each load's energy today
   bool charge_blocked_ = false;  // as last told (record_alarms)
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked
@@ -363,14 +292,9 @@ class Daemon {
   std::unique_ptr<ReloadOutcome> reload_outcome_;    // written by the reloader, taken once it has finished
   OneJob reload_job_;  // the reloader's thread; after what it writes, so that it is joined first
   std::vector<std::future<void>> links_retiring_;    // MQTT links a reload replaced, saying goodbye
-  std::unique_ptr<metrics::Server> metrics_server_;
-  std::vector<std::future<void>> metrics_retiring_;  // servers being shut down (retire_metrics)
-  metrics::Collector metrics_collector_;
-  metrics::FramePool metrics_frames_;  // filled in turn (daemon/metrics/frame.hpp)
-  std::uint64_t metrics_asked_seen_ = 0;  // the server's asked() as last seen
-  rules::SteadyTime metrics_fill_until_{};  // frames are filled until then: a scrape came lately
-  std::vector<std::pair<std::string, const drivers::DeviceHealth*>> metrics_devices_;  // the view's, reused
-  std::optional<rules::SteadyTime> metrics_retry_at_;  // while the endpoint cannot listen
+  // The metrics endpoint: started with the daemon and by a reload that changes `metrics:`; one
+  // that cannot listen is retried each minute, the loop going on.
+  MetricsExporter metrics_;
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
   std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids
   std::uint64_t event_seq_ = 0;      // the last event's `seq`

@@ -228,7 +228,7 @@ Daemon::ReloadOutcome Daemon::reload_job(const Config& running) const {
   out.limits_changed = running.charge_block_action != next.charge_block_action;
   out.metrics_changed = !(running.metrics == next.metrics);
   // A token rotated in place (the same file, a new first line) is compared on the loop's thread,
-  // with the token the endpoint serves (metrics_token_changed); read here, off it.
+  // with the token the endpoint serves (MetricsExporter::token_changed); read here, off it.
   if (!next.metrics.token_file.empty()) out.metrics_token = metrics::read_token(next.metrics.token_file);
   // A miner's link and a stop in progress stay as they are: a half-done soft stop must not be
   // dropped by a SIGHUP. Said, so that nobody waits for a change that is not taken.
@@ -300,10 +300,8 @@ void Daemon::finish_reload() {
   if (recorder_) recorder_->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
   if (!config_.uplink.enabled) mqtt_health_.bridges.clear();
   uplink_state_at_.reset();  // the next publish says the state under the topics in force
-  if (o->metrics_changed || metrics_token_changed(o->metrics_token)) {
-    retire_metrics();
-    metrics_retry_at_.reset();
-    start_metrics(clock_.steady());
+  if (o->metrics_changed || metrics_.token_changed(config_.metrics, o->metrics_token)) {
+    metrics_.restart(config_.metrics, config_.interval, clock_.steady());
   }
   if (o->devices_changed) {
     workers_ = std::move(o->workers);

@@ -23,7 +23,9 @@ void Daemon::start_devices() {
   workers_ = make_workers(config_);
   longest_timeout_ = devices::longest_timeout(config_);
   build_charge_limits();
-  start_miners();
+  // A miner's API only where its relay is commanded (not `once`, not a dry run).
+  if (options_.once || config_.dry_run) miners_.clear();
+  else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(profiles_, id); });
 }
 
 // The devices' own alarms: an event when one appears or clears (a BMS's "no charging" is news,
@@ -34,7 +36,7 @@ void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
     drivers::add_device_status(status, w->name(), w->units(), readings_, now, mapping_.fresh_within);
     drivers::add_identity_alarms(status, w->name(), health_[w->name()]);  // issue 49
   }
-  add_miner_status(status, now);
+  miners_.add_status(status, loads_, state_, now);
   for (const auto& change : device_alarms_.update(status)) {
     const std::string text = describe(change);
     log::write(change.raised && !change.alarm.warning ? log::Level::warn : log::Level::info, "device alarm: " + text);

@@ -239,7 +239,7 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
     }
     // Else a miner's own word on its draw (its API), while it answers: nearer than its rating,
     // above all for one that follows a power target or sleeps with its relay on.
-    if (!d.metered_w && l.kind == LoadRef::Kind::miner) d.metered_w = miner_draw_w(l.id, now);
+    if (!d.metered_w && l.kind == LoadRef::Kind::miner) d.metered_w = miners_.draw_w(l.id, now);
     draws.push_back(std::move(d));
   }
   for (auto& f : site_flows(snap_, decision_.battery.measured_v, profiles_.rules.site.electrical_stale_after)) {

@@ -4,7 +4,7 @@
 // frame with publish(), which only swaps a pointer under a lock: no scrape, however slow or
 // however many, can make a cycle wait for more than that.
 //
-// The loop fills frames only while somebody scrapes (daemon/loop/daemon_metrics.cpp): asked()
+// The loop fills frames only while somebody scrapes (daemon/metrics/exporter.hpp): asked()
 // counts the scrapes that came, and idle() says the loop has stopped. A scrape that finds the loop
 // idle, or no frame yet, asks and waits for the next cycle's frame (at most `fresh_wait`), so that
 // it is never served figures from before it came; while the loop fills frames, a scrape is

@@ -1,0 +1,131 @@
+// The metrics exporter at its seam (daemon/metrics/exporter.hpp), in process on loopback with the
+// loop's clock stepped by hand: a frame is filled only while somebody scraped lately, a start that
+// cannot serve is retried a minute later, a rotated token is seen, and stop() leaves nothing serving.
+#include "daemon/metrics/exporter.hpp"
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <string>
+
+#include "daemon/config/config.hpp"
+
+namespace {
+
+using namespace shackd;
+using namespace std::chrono_literals;
+
+// One cycle's view with nothing in it: what the exporter fills a frame from.
+struct EmptyCycle {
+  rules::Snapshot snap;
+  rules::Decision decision;
+  rules::State state;
+  StoredProfiles profiles;
+  std::vector<LoadRef> loads;
+  EnergyMeter energy;
+  MqttHealth mqtt;
+  LoopStats loop;
+  DeviceAlarmWatch alarms;
+  // due(), and a frame filled when it says so; whether it did.
+  bool cycle(MetricsExporter& e, const MetricsConfig& c, rules::SteadyTime now) {
+    if (!e.due(c, 1000ms, now, loads, energy)) return false;
+    const CycleView view{snap, decision, state, profiles, loads, nullptr, energy, e.devices(0), mqtt, loop, alarms};
+    e.fill(view, {.site_id = "s1", .site_name = "Test", .version = "0", .wall_s = 0, .started_unix_s = 0}, now);
+    return true;
+  }
+};
+
+MetricsConfig loopback() {
+  MetricsConfig c;
+  c.enabled = true;
+  c.host = "127.0.0.1";
+  c.port = 0;
+  return c;
+}
+
+std::string scrape(int port, const std::string& token = "") {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(5, 0);
+  httplib::Headers h;
+  if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+  const auto r = c.Get("/metrics", h);
+  return r && r->status == 200 ? r->body : std::string();
+}
+
+const rules::SteadyTime t0 = rules::SteadyTime{} + 1000s;
+
+}  // namespace
+
+TEST_CASE("exporter: frames are filled from a start for 5 min, then only after a scrape; stop() leaves nothing serving") {
+  MetricsExporter e;
+  EmptyCycle c;
+  const auto config = loopback();
+  e.start(config, 1000ms, t0);
+  REQUIRE(e.port());
+  const int port = *e.port();
+  CHECK(c.cycle(e, config, t0));
+  CHECK(e.frames() == 1);
+  CHECK(scrape(port).find("shackd_") != std::string::npos);
+  // That scrape keeps the frames coming for 5 min from the cycle that saw it.
+  CHECK(c.cycle(e, config, t0 + 1s));
+  CHECK(c.cycle(e, config, t0 + 1s + 299s));
+  CHECK_FALSE(c.cycle(e, config, t0 + 1s + 300s));
+  const auto quiet = *e.frames();
+  CHECK_FALSE(c.cycle(e, config, t0 + 400s));
+  CHECK(e.frames() == quiet);
+  // A scrape after the quiet spell waits for the next cycle's frame: the loop is told by asked().
+  auto body = std::async(std::launch::async, [port] { return scrape(port); });
+  bool filled = false;
+  auto now = t0 + 401s;
+  for (int i = 0; i < 5000 && body.wait_for(1ms) != std::future_status::ready; ++i) {
+    filled = c.cycle(e, config, now) || filled;
+    now += 1s;
+  }
+  CHECK(filled);
+  CHECK(body.get().find("shackd_") != std::string::npos);
+  CHECK(e.frames() > quiet);
+  e.stop();
+  CHECK_FALSE(e.port());
+  CHECK(scrape(port).empty());
+}
+
+TEST_CASE("exporter: off means no endpoint; a token file unreadable at the start is tried again a minute later") {
+  MetricsExporter off;
+  EmptyCycle c;
+  MetricsConfig disabled;
+  off.start(disabled, 1000ms, t0);
+  CHECK_FALSE(off.port());
+  CHECK_FALSE(c.cycle(off, disabled, t0));
+
+  char dir[] = "/tmp/shackd-exporter-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  auto config = loopback();
+  config.token_file = std::string(dir) + "/token";
+  MetricsExporter e;
+  e.start(config, 1000ms, t0);
+  CHECK_FALSE(e.port());  // never an open endpoint in place of the token the owner asked for
+  std::ofstream(config.token_file) << "first\n";
+  CHECK_FALSE(c.cycle(e, config, t0 + 59s));
+  CHECK_FALSE(e.port());  // not before its minute
+  CHECK(c.cycle(e, config, t0 + 60s));
+  REQUIRE(e.port());
+  CHECK(scrape(*e.port()).empty());  // no token, no figures
+  CHECK(scrape(*e.port(), "first").find("shackd_") != std::string::npos);
+  // Rotated in place: the reload sees it and restarts the endpoint with the new one.
+  CHECK_FALSE(e.token_changed(config, std::string("first")));
+  CHECK(e.token_changed(config, std::string("second")));
+  CHECK(e.token_changed(config, std::nullopt));
+  std::ofstream(config.token_file) << "second\n";
+  e.restart(config, 1000ms, t0 + 61s);
+  REQUIRE(e.port());
+  CHECK(c.cycle(e, config, t0 + 62s));  // a new endpoint serves from its first frame
+  CHECK(scrape(*e.port(), "first").empty());
+  CHECK(scrape(*e.port(), "second").find("shackd_") != std::string::npos);
+  e.stop();
+  std::remove(config.token_file.c_str());
+  rmdir(dir);
+}
