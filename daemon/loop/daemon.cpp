@@ -106,13 +106,15 @@ std::optional<int> Daemon::start() {
     // since shackd controls with or without MQTT.
     const auto until = clock_.steady() + std::chrono::seconds(1);
     while (!mqtt_->connected() && clock_.steady() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    handle_mqtt(clock_.steady());
   }
   if (!options_.once) {
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - open_began);
     open_job_.settle(std::max(std::chrono::milliseconds(0), store_wait() - waited));
     if (const auto rc = take_store()) return rc;  // 78, 75, 65: as before, when it fails in time
   }
+  // What came meanwhile (a retained override among it) against the loads, once they are known;
+  // else the first cycle in the safe state takes it.
+  if (mqtt_ && store_taken_) handle_mqtt(clock_.steady());
   if (store_taken_) {
     log::info("shackd {} started: {} load(s), devices: {}{}", SHACKD_VERSION, loads_.size(),
               devices::enabled_kinds(config_), config_.dry_run ? " (dry run: no relay commands)" : "");
@@ -479,6 +481,10 @@ void Daemon::shutdown() {
     }
     log::info("shutdown policy miners_off: miners switched off");
   }
+  if (open_job_.running()) {
+    log::warn("database {}: still being opened (a slow card): the stop waits for it", config_.database_path);
+  }
+  open_job_.join();
   reload_job_.join();  // a reload under way finishes (its database work goes through the recorder)
   if (recorder_) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());

@@ -230,9 +230,9 @@ void Daemon::safe_cycle() {
   }
   guarded(SideJob::poll, [&] { tell_polls(); });
   guarded(SideJob::events, [&] { record_relay_alarms(); });
+  // The loop's figures and the events; Home Assistant's discovery waits for the loads.
   guarded(SideJob::publish, [&] {
-    publish(snap_, now, publish_all_);
-    publish_all_ = false;
+    publish(snap_, now, false);
     pump_events();
   });
   // What waits for the recorder (its events) is bounded as the recorder's own queue is: the
