@@ -239,7 +239,7 @@ void Daemon::safe_cycle() {
   // oldest go first, counted.
   guarded(SideJob::persist, [&] {
     Records held;
-    const RecorderOptions limits;
+    const RecorderOptions limits{};
     const auto [events_lost, samples_lost] =
         merge_records(held, std::exchange(records_, {}), limits.max_events, limits.max_samples);
     records_ = std::move(held);

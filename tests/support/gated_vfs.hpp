@@ -140,17 +140,22 @@ class GatedVfs {
     if (reinterpret_cast<File*>(f)->slowed) self().pass();
   }
   static void pass_read(sqlite3_file* f) {
-    if (reinterpret_cast<File*>(f)->slowed) self().pass(false);
+    if (reinterpret_cast<File*>(f)->slowed) self().read_gate();
   }
-  void pass(bool write = true) {
+  void read_gate() {  // an open or a read: held only while reads are gated, never delayed
     std::unique_lock l(m_);
-    if (!write) {
-      if (!gate_reads_) return;
-      ++reads_;
-    } else {
-      ++writes_;
-      writers_.insert(std::this_thread::get_id());
+    if (!gate_reads_) return;
+    ++reads_;
+    if (shut_) {
+      ++waiting_;
+      if (!cv_.wait_for(l, bound_, [&] { return !shut_; })) ++timeouts_;
+      --waiting_;
     }
+  }
+  void pass() {
+    std::unique_lock l(m_);
+    ++writes_;
+    writers_.insert(std::this_thread::get_id());
     const auto d = delay_;
     if (shut_) {
       ++waiting_;
@@ -168,7 +173,7 @@ class GatedVfs {
       std::lock_guard l(self().m_);
       file->slowed = self().only_.empty() || (name && std::string(name).find(self().only_) != std::string::npos);
     }
-    if (file->slowed) self().pass(false);  // an open, with reads gated
+    if (file->slowed) self().read_gate();  // an open, with reads gated
     const int rc = self().real_->xOpen(self().real_, name, file->real(), flags, out);
     if (rc != SQLITE_OK) return rc;
     static sqlite3_io_methods methods = make_methods(file->real()->pMethods->iVersion);
