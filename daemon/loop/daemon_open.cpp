@@ -28,6 +28,7 @@ namespace shackd {
 // what the last run commanded, under their own dead-man, for no longer than a slow poll would
 // leave them. Past it, the card is the slow part, and the site is better OFF than undecided.
 std::chrono::milliseconds Daemon::store_wait() const {
+  if (seams_.store_wait) return *seams_.store_wait;
   return std::clamp<std::chrono::milliseconds>(2 * config_.interval, std::chrono::seconds(1), std::chrono::seconds(10));
 }
 

@@ -379,9 +379,10 @@ TEST_CASE("safety core: a start whose database does not answer runs every relay 
   card.only("shackd.db");
   card.gate_reads(true);
   card.close_gate();
+  s.store_wait = std::chrono::milliseconds(200);  // the start's bound (two intervals in production)
   s.restart();  // the same database and config, through the gated card
   const std::size_t from = s.broker.published.size();
-  REQUIRE_FALSE(s.daemon->start());  // returns after its bound (2 intervals), not when the card answers
+  REQUIRE_FALSE(s.daemon->start());  // returns after its bound, not when the card answers
   CHECK_FALSE(s.daemon->store_taken());
   CHECK(held_at_gate(card));  // the opener, on its own thread, waits for the card
   s.settle = false;
@@ -428,6 +429,8 @@ TEST_CASE("safety core: a start whose database does not answer runs every relay 
 // database), as it did when the open held the start.
 TEST_CASE("safety core: a database that fails to open after the start's bound ends with the start's exit code") {
   FakeSite s;
+  s.store_wait = std::chrono::milliseconds(200);
+  s.restart();
   std::ofstream(s.dir / "shackd.db") << std::string(8192, 'x');  // not a database
   test::GatedVfs card(std::chrono::seconds(30));
   card.only("shackd.db");

@@ -6,6 +6,7 @@
 #include <functional>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -120,6 +121,9 @@ struct FakeSite {
       return std::make_unique<FakeLink>(broker);
     };
     seams.notify = [this](const std::string& m) { notified.push_back(m); };
+    // start() waits for the stored state: a loaded machine (TSan) must not start a test in the
+    // safe state by chance. The slow-start tests set it short.
+    seams.store_wait = store_wait;
     seams.events_thread = events_thread_;  // the outbox pumped by the cycle alone, unless asked
     daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{(dir / "shackd.yaml").string(), false, false},
                                               std::move(seams));
@@ -145,6 +149,7 @@ struct FakeSite {
     gx->values["system.battery_v"] = v;
     gx->values["battery.battery_v"] = v;
   }
+  std::optional<std::chrono::milliseconds> store_wait = std::chrono::seconds(60);  // Seams::store_wait
   std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner_;
   bool events_thread_ = false;
   int pings() const {
