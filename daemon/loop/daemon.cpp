@@ -265,7 +265,7 @@ std::string Daemon::status_line() const {
   if (!store_taken_) {
     side = fmt::format(", SAFE STATE: every relay OFF, the database has not answered for {:.0f} s", loop_.store_unread_s);
   }
-  if (const auto n = loop_.failures(); n > 0) side = fmt::format(", {} side-job failure(s), last {}", n, loop_.last_failure);
+  if (const auto n = loop_.failures(); n > 0) side += fmt::format(", {} side-job failure(s), last {}", n, loop_.last_failure);
   if (loop_.mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", loop_.mqtt_dropped);
   // The store behind a slow card: the history waits, control does not.
   if (loop_.store_write_s >= 5) side += fmt::format(", store slow: a write has taken {:.0f} s", loop_.store_write_s);
