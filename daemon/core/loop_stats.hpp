@@ -38,6 +38,7 @@ struct LoopStats {
   std::uint64_t samples_unstored = 0;  // telemetry samples and minutes the recorder dropped
   std::uint64_t events_unsent = 0;     // events the outbox dropped past its limit (they are in the database)
   double store_write_s = 0;            // a database write under way for this long; 0: none
+  double store_unread_s = 0;           // the start's stored state not read for this long (every relay OFF); 0: read
   std::uint64_t failures() const {
     std::uint64_t n = 0;
     for (const auto f : failed) n += f;

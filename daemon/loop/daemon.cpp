@@ -78,65 +78,19 @@ std::optional<int> Daemon::start() {
       return kExTempFail;
     }
   }
-  try {
-    // A card that cannot take a write leaves the site controlled from a copy in memory (issue 48).
-    RunDatabase run_db = open_run_database(config_.database_path, embedded_migrations());
-    db_ = std::move(run_db.db);
-    const auto& m = run_db.migrated;
-    if (run_db.in_memory_because) {
-      db_file_unread_ = run_db.file_unread;
-      database_in_memory(*run_db.in_memory_because, run_db.copied_from_file);
-    } else if (struct stat st{}; ::stat(config_.database_path.c_str(), &st) == 0) {
-      db_file_ = std::make_pair(st.st_dev, st.st_ino);
-    }
-    if (!m.applied.empty()) log::info("database {}: migrated to schema version {}", config_.database_path, m.applied.back());
-    if (m.backup_path) log::info("database {}: backup before migrating: {}", config_.database_path, *m.backup_path);
-    if (!load(config_, true)) return kExConfig;
-    offer_settings();
-    store_ = std::make_unique<RuntimeStore>(*db_);
-    if (!db_in_memory_.empty()) event("alarm", "", {rules::ReasonCode::none}, db_in_memory_, clock_.wall_s());
-    const SiteIdentity id = site_identity(*db_, config_.site_name, clock_.wall_s());
-    site_id_ = id.site_id;
-    if (id.fixed_now) {
-      log::info("site id {} (from site.name '{}'): Home Assistant's ids; a later rename keeps them", id.site_id,
-                config_.site_name);
-    } else if (config_.site_name != id.named_from) {
-      log::info("site.name is '{}', was '{}': Home Assistant shows the new name and keeps the ids of site id {}",
-                config_.site_name, id.named_from, id.site_id);
-    }
-    flush_pending_events();
-    rows_ = store_->load_states();
-    if (const auto day = local_day(clock_.wall_s())) energy_.restore(*day, store_->energy_on(*day));
-    // From here on the recorder writes: waiting the default 5 s for another writer (a `sqlite3`
-    // shell, a backup) would only delay the history, but a short wait lets the recorder take
-    // what the core handed over meanwhile. A busy flush keeps its queue for the next try (the
-    // DB-locked row of the fault matrix).
-    sqlite3_busy_timeout(db_->raw(), static_cast<int>(std::clamp<long long>(config_.interval.count() / 4, 10, 250)));
-  } catch (const MigrationError& e) {
-    log::error("database {}: refused:\n{}", config_.database_path, e.what());
-    // A full disk is not a wrong config: 75 is restarted by the unit (RestartPreventExitStatus=78
-    // is not), so the site is controlled again once space is freed.
-    return e.temporary() ? kExTempFail : kExConfig;
-  } catch (const db::Error& e) {
-    log::error("{}{}", e.what(), e.temporary() ? " (temporary: the service is restarted and tries again)" : "");
-    return e.temporary() ? kExTempFail : kExDataErr;
-  } catch (const std::exception& e) {
-    log::error("{}", e.what());
-    return kExConfig;
-  }
-  restore_state();
-  if (!options_.once) {
-    // From here on only the recorder's thread touches the database.
-    recorder_ = std::make_unique<Recorder>(std::move(db_), std::move(store_),
-                                           RecorderOptions{.telemetry_days = config_.telemetry_days,
-                                                           .events_days = config_.events_days,
-                                                           .journal_days = config_.journal_days,
-                                                           .database_path = config_.database_path,
-                                                           .database_file = db_file_,
-                                                           .write_back_path = db_in_memory_.empty()
-                                                                                  ? std::string()
-                                                                                  : config_.database_path,
-                                                           .write_back_file_unread = db_file_unread_});
+  // The database is opened, migrated and read on a thread of its own (daemon_open.cpp): a card
+  // that takes seconds a read must not hold the devices, MQTT, the first relay command or the
+  // watchdog (issue 44, item 4). `once` has no later cycle to take it in: it opens it here.
+  const std::int64_t open_wall_s = clock_.wall_s();
+  const auto open_began = std::chrono::steady_clock::now();  // a real bound, as OneJob::settle's
+  if (options_.once) {
+    opened_ = std::make_unique<Opened>(open_store(config_, open_wall_s));
+    if (const auto rc = take_store()) return rc;
+  } else {
+    open_job_.start([this, running = config_, open_wall_s] {
+      auto o = std::make_unique<Opened>(open_store(running, open_wall_s));
+      opened_ = std::move(o);  // read by the loop once the job says it has finished
+    });
   }
   try {
     start_devices();
@@ -152,10 +106,25 @@ std::optional<int> Daemon::start() {
     // since shackd controls with or without MQTT.
     const auto until = clock_.steady() + std::chrono::seconds(1);
     while (!mqtt_->connected() && clock_.steady() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    handle_mqtt(clock_.steady());
   }
-  log::info("shackd {} started: {} load(s), devices: {}{}", SHACKD_VERSION, loads_.size(),
-            devices::enabled_kinds(config_), config_.dry_run ? " (dry run: no relay commands)" : "");
+  if (!options_.once) {
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - open_began);
+    open_job_.settle(std::max(std::chrono::milliseconds(0), store_wait() - waited));
+    if (const auto rc = take_store()) return rc;  // 78, 75, 65: as before, when it fails in time
+  }
+  // What came meanwhile (a retained override among it) against the loads, once they are known;
+  // else the first cycle in the safe state takes it.
+  if (mqtt_ && store_taken_) handle_mqtt(clock_.steady());
+  if (store_taken_) {
+    log::info("shackd {} started: {} load(s), devices: {}{}", SHACKD_VERSION, loads_.size(),
+              devices::enabled_kinds(config_), config_.dry_run ? " (dry run: no relay commands)" : "");
+  } else {
+    safe_since_ = clock_.steady();
+    log::warn("shackd {} started in the safe state: the database has not answered within {} ms; every relay is "
+              "held OFF until it does; devices: {}{}",
+              SHACKD_VERSION, store_wait().count(), devices::enabled_kinds(config_),
+              config_.dry_run ? " (dry run: no relay commands)" : "");
+  }
   for (const auto& w : config_.device_warnings) log::info("config: {}", w);
   return std::nullopt;
 }
@@ -167,7 +136,17 @@ void Daemon::restore_state() {
   for (const auto& l : loads_) {
     const auto it = rows_.find(l.state_key);
     if (it == rows_.end()) continue;
-    const rules::LoadState& st = state_of(state_, l);
+    rules::LoadState& st = state_of(state_, l);
+    // The safe state switched every relay OFF before the stored state was read (daemon_open.cpp):
+    // a load stored ON is OFF since then, so its minimum off time applies before a restart (an
+    // ASIC's supply wants minutes between power cycles, docs/solar-shack.md). Its starts, counters
+    // and override are the stored ones.
+    if (safe_off_at_ && st.on) {
+      st.on = false;
+      st.last_change = *safe_off_at_;
+      log::info("{}: stored ON since {}; OFF since the safe state switched it off", l.name,
+                it->second.since.value_or("(never switched)"));
+    }
     log::info("{}: restored {} since {}{}", l.name, on_off(st.on), it->second.since.value_or("(never switched)"),
               st.override_.mode != rules::OverrideMode::automatic ? ", override " + it->second.override_mode : "");
   }
@@ -283,7 +262,10 @@ std::string Daemon::status_line() const {
   else if (!mqtt_failure_.empty()) mqtt = ", MQTT DOWN: " + mqtt_failure_;
   else if (!mqtt_->connected()) mqtt = ", MQTT DOWN";
   std::string side;
-  if (const auto n = loop_.failures(); n > 0) side = fmt::format(", {} side-job failure(s), last {}", n, loop_.last_failure);
+  if (!store_taken_) {
+    side = fmt::format(", SAFE STATE: every relay OFF, the database has not answered for {:.0f} s", loop_.store_unread_s);
+  }
+  if (const auto n = loop_.failures(); n > 0) side += fmt::format(", {} side-job failure(s), last {}", n, loop_.last_failure);
   if (loop_.mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", loop_.mqtt_dropped);
   // The store behind a slow card: the history waits, control does not.
   if (loop_.store_write_s >= 5) side += fmt::format(", store slow: a write has taken {:.0f} s", loop_.store_write_s);
@@ -386,6 +368,25 @@ void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
 // the decision and the relays (alarms, events, the charge block's notes) held the relays back and
 // recorded switches before they were commanded (issue 44).
 void Daemon::cycle() {
+  // Until the stored state is taken (a slow card at the start), the safe state: every relay OFF
+  // (daemon_open.cpp). Taken whole here, at the top of a cycle, once the opener has it.
+  if (!store_taken_) {
+    if (exit_code_) return;
+    try {
+      exit_code_ = take_store();
+    } catch (const std::exception& e) {
+      log::error("cannot start: the stored state could not be taken: {}", e.what());
+      exit_code_ = kExSoftware;
+    }
+    if (exit_code_) {
+      log::error("database {}: cannot start (exit {}); the relays stay OFF", config_.database_path, *exit_code_);
+      return;
+    }
+    if (!store_taken_) {
+      safe_cycle();
+      return;
+    }
+  }
   // A reload that finished on its thread is taken whole here; a signal starts the next.
   guarded(SideJob::reload, [&] {
     finish_reload();
@@ -466,7 +467,7 @@ void Daemon::cycle() {
 }
 
 bool Daemon::settle(std::chrono::milliseconds bound) {
-  return reload_job_.settle(bound) && (!recorder_ || recorder_->settle(bound));
+  return reload_job_.settle(bound) && open_job_.settle(bound) && (!recorder_ || recorder_->settle(bound));
 }
 
 void Daemon::say_systemd(const std::string& message) {
@@ -484,6 +485,10 @@ void Daemon::shutdown() {
     }
     log::info("shutdown policy miners_off: miners switched off");
   }
+  if (open_job_.running()) {
+    log::warn("database {}: still being opened (a slow card): the stop waits for it", config_.database_path);
+  }
+  open_job_.join();
   reload_job_.join();  // a reload under way finishes (its database work goes through the recorder)
   if (recorder_) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());
@@ -512,7 +517,7 @@ void Daemon::shutdown() {
 int Daemon::run() {
   event("lifecycle", "", {rules::ReasonCode::none}, std::string("started ") + SHACKD_VERSION, clock_.wall_s());
   auto next = clock_.steady();
-  while (!signals::stop) {
+  while (!signals::stop && !exit_code_) {
     const auto started = clock_.steady();
     try {
       cycle();
@@ -552,7 +557,7 @@ int Daemon::run() {
   log::info("loop: {} cycles, {} missed, longest {:.1f} ms, {} events, {} store errors", loop_.cycles, loop_.missed,
             loop_.longest_ms, loop_.events, loop_.store_errors);
   shutdown();
-  return kExOk;
+  return exit_code_.value_or(kExOk);
 }
 
 }  // namespace shackd

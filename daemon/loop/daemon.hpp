@@ -34,6 +34,8 @@
 #include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/store/cycle_journal.hpp"
 #include "daemon/store/runtime_store.hpp"
+#include "daemon/store/run_database.hpp"
+#include "daemon/store/site_identity.hpp"
 #include "daemon/store/sqlite.hpp"
 #include "daemon/host/host_watch.hpp"
 #include "daemon/system/instance_lock.hpp"
@@ -90,6 +92,12 @@ class Daemon {
   void on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now);
   // For `once`: listens up to `bound` for a live message from each MQTT sensor.
   void listen_for_sensors(std::chrono::milliseconds bound);
+  // Whether the stored state (profiles, loads' states, site id) has been taken; until it is, every
+  // cycle commands every relay OFF (daemon_open.cpp, issue 44 item 4).
+  bool store_taken() const { return store_taken_; }
+  // Set when the database, opened after the start, could not be: run() stops with it (78, 75, 65
+  // as start() would have returned).
+  std::optional<int> exit_code() const { return exit_code_; }
 
  private:
   // What a config makes of the runtime, computed aside (prepare), then taken whole (commit).
@@ -118,7 +126,6 @@ class Daemon {
   void commit(Prepared&& r);
   void take_profiles(Prepared&& ready);
   void switch_off_removed_loads();
-  bool load(const Config& config, bool first);  // profiles and mapping from `config`
   LoadResult load_with(db::Db& db, const Config& config, bool first) const;
   std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config) const;
   void start_devices();
@@ -140,6 +147,23 @@ class Daemon {
   MqttSide make_mqtt(const Config& config) const;
   void start_mqtt();
   void restore_state();
+  // Issue 44 item 4 (daemon_open.cpp): the database opened, migrated and read on a thread of its
+  // own, never the loop's; what it read is taken whole at the top of a cycle.
+  struct Opened {
+    std::optional<int> exit_code;  // set: it could not be opened or read; the start ends with it
+    RunDatabase run;
+    std::optional<std::pair<dev_t, ino_t>> file;  // the file as opened (not in memory)
+    LoadResult loaded;
+    std::unique_ptr<RuntimeStore> store;  // after `run`: destroyed before the database it uses
+    SiteIdentity id;
+    std::map<std::string, LoadStateRow> rows;
+    std::map<std::string, ChargeLimitRow> charge_rows;
+    std::string charge_failed;  // why the charge limits' rows could not be read
+  };
+  Opened open_store(const Config& config, std::int64_t wall_s) const;  // on the opener's thread
+  std::optional<int> take_store();  // the opener's result, when it has one; an exit code if it failed
+  std::chrono::milliseconds store_wait() const;
+  void safe_cycle();  // a cycle before the stored state is taken: every relay OFF
   void begin_reload();
   ReloadOutcome reload_job(const Config& running) const;
   void finish_reload();
@@ -303,6 +327,14 @@ class Daemon {
   // (daemon/store/run_database.hpp) that the recorder writes back at the stop, and this says so.
   std::string db_in_memory_;
   bool db_file_unread_ = false;  // in memory, and the file's own data could not be read: never written over
+  // The opener (daemon_open.cpp): its result, read by the loop once the job says it has finished.
+  std::unique_ptr<Opened> opened_;
+  bool store_taken_ = false;
+  std::optional<int> exit_code_;
+  std::optional<rules::SteadyTime> safe_since_;     // the loop ran in the safe state from then
+  std::optional<rules::SteadyTime> safe_off_at_;    // the first cycle that commanded every relay OFF
+  bool safe_told_ = false;
+  OneJob open_job_;  // after what it writes: joined first
   void database_in_memory(const std::string& why, bool copied);
   LoopStats loop_;
 };

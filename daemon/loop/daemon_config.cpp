@@ -151,19 +151,6 @@ Daemon::LoadResult Daemon::load_with(db::Db& db, const Config& config, bool firs
   return out;
 }
 
-// The profiles and the runtime they make, in force at once: the start's (the database is the
-// start's own, on this thread).
-bool Daemon::load(const Config& config, bool first) {
-  LoadResult r = load_with(*db_, config, first);
-  if (!r.ok || !r.ready) {
-    refusal_ = r.refusal;
-    return false;
-  }
-  for (auto& e : r.events) pending_events_.push_back(std::move(e));
-  take_profiles(std::move(*r.ready));
-  return true;
-}
-
 void Daemon::take_profiles(Prepared&& ready) {
   // Schedules, and every log line from here on, are in the site's local time. Only when it
   // changes: setenv while the pollers' threads may read the environment is a race (setenv(3) is

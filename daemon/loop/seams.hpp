@@ -2,6 +2,7 @@
 // The daemon's seams: what a test replaces to drive Daemon::cycle() in process, with a stepped
 // clock, scripted devices and a recording publisher (tests/daemon/cycle_test.cpp). Production
 // leaves them empty: the system clock, a PollWorker per device, the MQTT broker.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -46,6 +47,10 @@ struct Seams {
   std::optional<bool> events_thread;
   // Where sd_notify's messages go (READY=1, STATUS=..., WATCHDOG=1); null: $NOTIFY_SOCKET.
   std::function<void(const std::string&)> notify;
+  // How long start() waits for the database's stored state before the loop starts in the safe
+  // state (daemon_open.cpp); nullopt: two intervals, 1 to 10 s. A test on a loaded machine waits
+  // long where it needs the stored state at once, short where it tries the safe state.
+  std::optional<std::chrono::milliseconds> store_wait;
   // The device kinds a reload reads the config with (a test adds its own kind).
   drivers::Kinds kinds = drivers::builtin_kinds();
 };

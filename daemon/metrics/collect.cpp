@@ -212,6 +212,9 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
   w.sample(to_double(s.events_unsent), {{"what", "event_unsent"}});
   w.family("shackd_store_write_seconds", "How long the database write under way has taken (0: none)", Type::gauge)
       .sample(s.store_write_s);
+  w.family("shackd_store_unread_seconds",
+           "How long the start's stored state has not been read, every relay held OFF meanwhile (0: read)", Type::gauge)
+      .sample(s.store_unread_s);
   w.family("shackd_mqtt_messages_dropped", "MQTT messages not handled (past a cycle's share, or a full queue)", Type::counter)
       .sample(to_double(s.mqtt_dropped + s.mqtt_dropped_by_link));
   w.family("shackd_mqtt_messages_refused", "MQTT messages refused unread (too large)", Type::counter).sample(to_double(s.mqtt_refused));

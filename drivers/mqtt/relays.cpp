@@ -63,6 +63,18 @@ void RelayManager::set_desired(const std::string& id, bool on, SteadyTime now) {
 
 void RelayManager::set_speed(const std::string& id, int percent) { status_.at(id).speed_pct = percent; }
 
+void RelayManager::release(const std::string& id) {
+  const auto it = status_.find(id);
+  if (it == status_.end()) return;
+  RelayStatus& s = it->second;
+  s.desired.reset();
+  s.confirm_by.reset();
+  s.retry_at.reset();
+  s.retries = 0;
+  s.unconfirmed = false;
+  s.reassert_due = false;
+}
+
 void RelayManager::tick(SteadyTime now) {
   for (const auto& r : relays_) {
     RelayStatus& s = status_.at(r.id);

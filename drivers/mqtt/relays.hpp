@@ -64,6 +64,9 @@ class RelayManager {
   // Sends at once when the desired state changes.
   void set_desired(const std::string& id, bool on, SteadyTime now);
   void set_speed(const std::string& id, int percent);
+  // No state is desired any more: nothing is resent or awaited (a relay the safe state at a start
+  // switched OFF that no load turns out to switch). Unknown ids are ignored.
+  void release(const std::string& id);
   // Resends, retries, dead-man refreshes and confirmation deadlines.
   void tick(SteadyTime now);
   // true when the message was about one of the relays.

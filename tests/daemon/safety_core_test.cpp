@@ -13,7 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -328,4 +330,133 @@ TEST_CASE("safety core: a reload behind a store that takes no write stops no cyc
   bool reloaded = false;
   for (const auto& e : s.broker.payloads("shack/event")) reloaded = reloaded || e.find("reloaded") != std::string::npos;
   CHECK(reloaded);
+}
+
+namespace {
+
+// The site with the primary's minimum on and off times of 10 minutes (an ASIC supply wants
+// minutes between power cycles: docs/solar-shack.md).
+std::string primary_min_on_off() {
+  std::string base = test::kFakeSiteConfig;
+  const std::string times = "      min_on_s: 0\n      min_off_s: 0\n";
+  base.replace(base.find(times), times.size(), "      min_on_s: 600\n      min_off_s: 600\n");
+  return base;
+}
+
+// Waits, with a bound, until `card` holds a reader or writer at its gate.
+bool held_at_gate(const test::GatedVfs& card) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (card.waiting() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  return card.waiting() > 0;
+}
+
+// Sent at least once, and only `payload` (a relay that never confirms is commanded again).
+bool only(const std::vector<std::string>& sent, const std::string& payload) {
+  return !sent.empty() && std::all_of(sent.begin(), sent.end(), [&](const std::string& p) { return p == payload; });
+}
+
+bool any_contains(const std::vector<std::string>& v, const std::string& text) {
+  for (const auto& s : v) {
+    if (s.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// Issue 44, item 4: a start on a card that takes no read at all. The database's open waits at a
+// gate the test holds shut: the devices and MQTT start all the same, each cycle reads the devices,
+// commands every relay OFF and pings the watchdog, and says so. When the gate opens the stored
+// state is taken whole at the top of a cycle: a stored override is in force again, and the miner
+// stored ON (inside its minimum on time) is OFF since the safe state cut it, held by its minimum
+// off time rather than powered up again seconds later.
+TEST_CASE("safety core: a start whose database does not answer runs every relay OFF, pinged, and takes the stored state when it arrives") {
+  FakeSite s("", {}, primary_min_on_off());
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.broker.last("cmnd/primary_s21/POWER1") == "ON");
+  s.broker.message("shack/load/heat_room_fan/mode/set", "on");
+  s.cycles(2);
+  REQUIRE(s.broker.last("shack/load/heat_room_fan/mode").find("on") == 0);
+  REQUIRE(s.daemon->settle());
+
+  test::GatedVfs card(std::chrono::seconds(30));  // a test that fails must not hang
+  card.only("shackd.db");
+  card.gate_reads(true);
+  card.close_gate();
+  s.store_wait = std::chrono::milliseconds(200);  // the start's bound (two intervals in production)
+  s.restart();  // the same database and config, through the gated card
+  const std::size_t from = s.broker.published.size();
+  REQUIRE_FALSE(s.daemon->start());  // returns after its bound, not when the card answers
+  CHECK_FALSE(s.daemon->store_taken());
+  CHECK(held_at_gate(card));  // the opener, on its own thread, waits for the card
+  s.settle = false;
+  s.cycles(5);
+  CHECK(s.pings() == 5);  // every cycle pinged
+  CHECK(any_contains(s.notified, "READY=1"));
+  // Every relay commanded OFF, the miner and fan stored ON among them.
+  CHECK(only(s.broker.payloads("cmnd/primary_s21/POWER1", from), "OFF"));
+  CHECK(only(s.broker.payloads("cmnd/heat_room_fan/POWER1", from), "OFF"));
+  CHECK(only(s.broker.payloads("cmnd/main_room_fan/POWER1", from), "OFF"));
+  CHECK(only(s.broker.payloads("shellies/shelly1-dump/relay/0/command", from), "off"));
+  // Said: an alarm on MQTT, the loop's figure, the status line.
+  CHECK(first(s, from, "shack/event", "store_unread") >= 0);
+  const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
+  CHECK(loop["store_unread_s"].get<double>() >= 4);
+  CHECK(s.daemon->status_text().find("SAFE STATE") != std::string::npos);
+  CHECK(card.timeouts() == 0);
+
+  card.open_gate();
+  REQUIRE(s.daemon->settle());  // the opener has read it; the loop takes it at its next cycle
+  s.settle = true;
+  const std::size_t taken_from = s.broker.published.size();
+  s.cycles(2);
+  CHECK(s.daemon->store_taken());
+  // The stored override is in force again.
+  const auto modes = s.broker.payloads("shack/load/heat_room_fan/mode", taken_from);
+  REQUIRE_FALSE(modes.empty());
+  CHECK(modes.back().find("on") == 0);
+  // The miner is OFF since the safe state cut it: its minimum off time holds it (not powered up
+  // again seconds after a cut), and the history says it was switched off.
+  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK(s.daemon->decision().miners.at(0).reason.code == rules::ReasonCode::min_off_pending);
+  CHECK_FALSE(any_contains(s.broker.payloads("cmnd/primary_s21/POWER1", taken_from), "ON"));
+  CHECK(first(s, taken_from, "shack/event", "\"alarm_end\"") >= 0);
+  CHECK(nlohmann::json::parse(s.broker.last("shack/loop"))["store_unread_s"].get<double>() == 0);
+  CHECK(s.daemon->status_text().find("SAFE STATE") == std::string::npos);
+  // What the safe state said is recorded once the store is there.
+  shackd::db::Db db((s.dir / "shackd.db").string());
+  CHECK(db.scalar_int("SELECT count(*) FROM events WHERE kind = 'alarm' AND detail LIKE 'store_unread:%'") == 1);
+  CHECK(db.scalar_int("SELECT count(*) FROM events WHERE kind = 'actuation' AND load_id = 'primary_s21' AND "
+                      "commanded_on = 0 AND detail LIKE '%safe state%'") == 1);
+  s.daemon.reset();  // its connection goes through the card: closed before the card goes
+}
+
+// A database that cannot be opened at all, found after the start's bound: the relays were OFF
+// meanwhile, and the daemon ends with the exit code the start gives such a database (65, not a
+// database), as it did when the open held the start.
+TEST_CASE("safety core: a database that fails to open after the start's bound ends with the start's exit code") {
+  FakeSite s;
+  s.store_wait = std::chrono::milliseconds(200);
+  s.restart();
+  std::ofstream(s.dir / "shackd.db") << std::string(8192, 'x');  // not a database
+  test::GatedVfs card(std::chrono::seconds(30));
+  card.only("shackd.db");
+  card.gate_reads(true);
+  card.close_gate();
+  REQUIRE_FALSE(s.daemon->start());
+  REQUIRE(held_at_gate(card));
+  s.settle = false;
+  s.cycles(2);
+  CHECK(s.pings() == 2);
+  CHECK(only(s.broker.payloads("cmnd/primary_s21/POWER1"), "OFF"));
+  CHECK_FALSE(s.daemon->exit_code());
+  card.open_gate();
+  REQUIRE(s.daemon->settle());
+  s.cycles(1);
+  CHECK(s.daemon->exit_code() == 65);
+  CHECK_FALSE(s.daemon->store_taken());
+  CHECK(s.pings() == 2);  // no ping from a daemon that is stopping
+  s.daemon.reset();
 }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -83,12 +84,23 @@ struct FakeSite {
   // `base`: the site's config (kFakeSiteConfig, or a test's edit of it).
   explicit FakeSite(const std::string& extra = "",
                     std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner = {},
-                    const std::string& base = kFakeSiteConfig, bool events_thread = false) {
+                    const std::string& base = kFakeSiteConfig, bool events_thread = false)
+      : make_miner_(std::move(make_miner)), events_thread_(events_thread) {
     char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
     dir = mkdtemp(tmpl);
     write_config(base + extra);
+    make_daemon();
+  }
+  // A new daemon on the same directory (its database, its config) and the same fakes: a restart.
+  // The old one stops first, as systemd's restart would stop it.
+  void restart() {
+    daemon.reset();
+    notified.clear();
+    make_daemon();
+  }
+  void make_daemon() {
     shackd::Seams seams;
-    seams.make_miner = std::move(make_miner);
+    seams.make_miner = make_miner_;
     seams.clock = &clock;
     seams.make_device = [this](drivers::DeviceConfig c) -> std::unique_ptr<shackd::PolledDevice> {
       if (fail_devices) throw std::runtime_error("the test's device factory failed");
@@ -109,7 +121,10 @@ struct FakeSite {
       return std::make_unique<FakeLink>(broker);
     };
     seams.notify = [this](const std::string& m) { notified.push_back(m); };
-    seams.events_thread = events_thread;  // the outbox pumped by the cycle alone, unless asked
+    // start() waits for the stored state: a loaded machine (TSan) must not start a test in the
+    // safe state by chance. The slow-start tests set it short.
+    seams.store_wait = store_wait;
+    seams.events_thread = events_thread_;  // the outbox pumped by the cycle alone, unless asked
     daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{(dir / "shackd.yaml").string(), false, false},
                                               std::move(seams));
   }
@@ -138,6 +153,9 @@ struct FakeSite {
     gx->values["system.battery_v"] = v;
     gx->values["battery.battery_v"] = v;
   }
+  std::optional<std::chrono::milliseconds> store_wait = std::chrono::seconds(60);  // Seams::store_wait
+  std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner_;
+  bool events_thread_ = false;
   int pings() const {
     int n = 0;
     for (const auto& m : notified) n += m.find("WATCHDOG=1") != std::string::npos;

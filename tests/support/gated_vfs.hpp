@@ -2,7 +2,7 @@
 // A slow SD card for in-process tests and benchmarks: a SQLite VFS (https://sqlite.org/vfs.html)
 // over the default one, whose writes, syncs and truncations wait at a gate the test holds shut,
 // or each take a fixed delay. Registered as the default VFS while it lives, so the daemon's own
-// connection goes through it; reads pass untouched. It records which threads wrote, so a test
+// connection goes through it; reads pass untouched unless gate_reads() (a slow start). It records which threads wrote, so a test
 // can say "the loop's thread never wrote" rather than time anything.
 #include <sqlite3.h>
 
@@ -82,6 +82,16 @@ class GatedVfs {
     std::lock_guard l(m_);
     only_ = std::move(part);
   }
+  // Opens and reads of the slowed files wait at the gate too (a card that takes seconds a read, as
+  // at a start: the database opened, migrated and read). Not counted as writes.
+  void gate_reads(bool on) {
+    std::lock_guard l(m_);
+    gate_reads_ = on;
+  }
+  long reads() const {  // opens and reads that passed a gate for reads
+    std::lock_guard l(m_);
+    return reads_;
+  }
   // Each write, sync or truncation takes this long (a tired card), gate or not.
   void set_delay(std::chrono::milliseconds d) {
     std::lock_guard l(m_);
@@ -129,6 +139,19 @@ class GatedVfs {
   static void pass(sqlite3_file* f) {
     if (reinterpret_cast<File*>(f)->slowed) self().pass();
   }
+  static void pass_read(sqlite3_file* f) {
+    if (reinterpret_cast<File*>(f)->slowed) self().read_gate();
+  }
+  void read_gate() {  // an open or a read: held only while reads are gated, never delayed
+    std::unique_lock l(m_);
+    if (!gate_reads_) return;
+    ++reads_;
+    if (shut_) {
+      ++waiting_;
+      if (!cv_.wait_for(l, bound_, [&] { return !shut_; })) ++timeouts_;
+      --waiting_;
+    }
+  }
   void pass() {
     std::unique_lock l(m_);
     ++writes_;
@@ -150,6 +173,7 @@ class GatedVfs {
       std::lock_guard l(self().m_);
       file->slowed = self().only_.empty() || (name && std::string(name).find(self().only_) != std::string::npos);
     }
+    if (file->slowed) self().read_gate();  // an open, with reads gated
     const int rc = self().real_->xOpen(self().real_, name, file->real(), flags, out);
     if (rc != SQLITE_OK) return rc;
     static sqlite3_io_methods methods = make_methods(file->real()->pMethods->iVersion);
@@ -165,7 +189,10 @@ class GatedVfs {
       f->pMethods = nullptr;
       return rc;
     };
-    m.xRead = [](sqlite3_file* f, void* b, int n, sqlite3_int64 at) { return real(f)->pMethods->xRead(real(f), b, n, at); };
+    m.xRead = [](sqlite3_file* f, void* b, int n, sqlite3_int64 at) {
+      pass_read(f);
+      return real(f)->pMethods->xRead(real(f), b, n, at);
+    };
     m.xWrite = [](sqlite3_file* f, const void* b, int n, sqlite3_int64 at) {
       pass(f);
       return real(f)->pMethods->xWrite(real(f), b, n, at);
@@ -205,7 +232,8 @@ class GatedVfs {
   std::chrono::milliseconds delay_{0};
   std::string only_;
   int waiting_ = 0, timeouts_ = 0;
-  long writes_ = 0;
+  long writes_ = 0, reads_ = 0;
+  bool gate_reads_ = false;
   std::set<std::thread::id> writers_;
 };
 

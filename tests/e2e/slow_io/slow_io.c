@@ -9,7 +9,10 @@
  * Why a shim and not strace: strace works here, but it stops every thread at each traced call
  * under ptrace (which a container, a CI root under qemu or Yama's ptrace_scope may refuse), and
  * switching the delay on and off means attaching and detaching; the shim costs one access(2) per
- * write and is switched by a file. */
+ * write and is switched by a file.
+ * With SHACKD_SLOW_IO_READS=1, pread and pread64 are delayed too (SQLite reads its pages with
+ * them: os_unix.c, osPread/osPread64): a card slow at a start, when the database is opened and
+ * read (tests/e2e/slow_start.sh). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -88,4 +91,24 @@ int fdatasync(int fd) {
   REAL(fdatasync, sync_fn)
   slow();
   return real_fdatasync(fd);
+}
+
+typedef ssize_t (*pread_fn)(int, void*, size_t, off_t);
+typedef ssize_t (*pread64_fn)(int, void*, size_t, off64_t);
+
+static int reads_slowed(void) {
+  const char* on = getenv("SHACKD_SLOW_IO_READS");
+  return on && on[0] == '1';
+}
+
+ssize_t pread(int fd, void* buf, size_t n, off_t at) {
+  REAL(pread, pread_fn)
+  if (reads_slowed()) slow();
+  return real_pread(fd, buf, n, at);
+}
+
+ssize_t pread64(int fd, void* buf, size_t n, off64_t at) {
+  REAL(pread64, pread64_fn)
+  if (reads_slowed()) slow();
+  return real_pread64(fd, buf, n, at);
 }
