@@ -187,7 +187,7 @@ std::optional<int> Daemon::take_store() {
 void Daemon::safe_cycle() {
   const auto started = clock_.steady();
   guarded(SideJob::poll, [&] { poll_devices(started); });
-  take_miner_reports(started);
+  miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
   const auto now = clock_.steady();
   const auto wall = clock_.wall_s();
   guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });

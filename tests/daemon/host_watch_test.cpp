@@ -17,7 +17,7 @@ namespace {
 using namespace shackd;
 using namespace std::chrono_literals;
 
-const rules::SteadyTime t0 = rules::SteadyTime{} + 1000s;
+const rules::SteadyTime watch_t0 = rules::SteadyTime{} + 1000s;
 
 }  // namespace
 
@@ -30,7 +30,7 @@ TEST_CASE("host watch: an under-voltage is told once, after; <prefix>/host only 
   std::vector<std::pair<bool, std::string>> told;
   const auto alarm = [&](bool raised, const std::string& text) { told.emplace_back(raised, text); };
 
-  host.sense(config, t0);
+  host.sense(config, watch_t0);
   REQUIRE(host.present());
   host.publish(false, send);
   host.publish(false, send);  // unchanged: not again
@@ -41,10 +41,10 @@ TEST_CASE("host watch: an under-voltage is told once, after; <prefix>/host only 
   CHECK(told.empty());
 
   pi.throttled(0x1);  // under-voltage now (raspberrypi-firmware's bit 0)
-  host.sense(config, t0 + 5s);  // not yet its interval: nothing read
+  host.sense(config, watch_t0 + 5s);  // not yet its interval: nothing read
   host.tell(alarm);
   CHECK(told.empty());
-  host.sense(config, t0 + 10s);
+  host.sense(config, watch_t0 + 10s);
   CHECK(told.empty());  // sensed before the rules, told only by tell()
   host.tell(alarm);
   REQUIRE(told.size() == 1);
@@ -57,7 +57,7 @@ TEST_CASE("host watch: an under-voltage is told once, after; <prefix>/host only 
   CHECK(sent[2] != sent[1]);
 
   // A reload that turns host: off: the reader is made afresh from the config, with nothing to say.
-  host.sense(HostConfig{.enabled = false}, t0 + 20s);
+  host.sense(HostConfig{.enabled = false}, watch_t0 + 20s);
   CHECK_FALSE(host.present());
   host.publish(true, send);
   CHECK(sent.size() == 3);

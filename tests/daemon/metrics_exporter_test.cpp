@@ -56,7 +56,7 @@ std::string scrape(int port, const std::string& token = "") {
   return r && r->status == 200 ? r->body : std::string();
 }
 
-const rules::SteadyTime t0 = rules::SteadyTime{} + 1000s;
+const rules::SteadyTime exporter_t0 = rules::SteadyTime{} + 1000s;
 
 }  // namespace
 
@@ -64,23 +64,23 @@ TEST_CASE("exporter: frames are filled from a start for 5 min, then only after a
   MetricsExporter e;
   EmptyCycle c;
   const auto config = loopback();
-  e.start(config, 1000ms, t0);
+  e.start(config, 1000ms, exporter_t0);
   REQUIRE(e.port());
   const int port = *e.port();
-  CHECK(c.cycle(e, config, t0));
+  CHECK(c.cycle(e, config, exporter_t0));
   CHECK(e.frames() == 1);
   CHECK(scrape(port).find("shackd_") != std::string::npos);
   // That scrape keeps the frames coming for 5 min from the cycle that saw it.
-  CHECK(c.cycle(e, config, t0 + 1s));
-  CHECK(c.cycle(e, config, t0 + 1s + 299s));
-  CHECK_FALSE(c.cycle(e, config, t0 + 1s + 300s));
+  CHECK(c.cycle(e, config, exporter_t0 + 1s));
+  CHECK(c.cycle(e, config, exporter_t0 + 1s + 299s));
+  CHECK_FALSE(c.cycle(e, config, exporter_t0 + 1s + 300s));
   const auto quiet = *e.frames();
-  CHECK_FALSE(c.cycle(e, config, t0 + 400s));
+  CHECK_FALSE(c.cycle(e, config, exporter_t0 + 400s));
   CHECK(e.frames() == quiet);
   // A scrape after the quiet spell waits for the next cycle's frame: the loop is told by asked().
   auto body = std::async(std::launch::async, [port] { return scrape(port); });
   bool filled = false;
-  auto now = t0 + 401s;
+  auto now = exporter_t0 + 401s;
   for (int i = 0; i < 5000 && body.wait_for(1ms) != std::future_status::ready; ++i) {
     filled = c.cycle(e, config, now) || filled;
     now += 1s;
@@ -97,21 +97,21 @@ TEST_CASE("exporter: off means no endpoint; a token file unreadable at the start
   MetricsExporter off;
   EmptyCycle c;
   MetricsConfig disabled;
-  off.start(disabled, 1000ms, t0);
+  off.start(disabled, 1000ms, exporter_t0);
   CHECK_FALSE(off.port());
-  CHECK_FALSE(c.cycle(off, disabled, t0));
+  CHECK_FALSE(c.cycle(off, disabled, exporter_t0));
 
   char dir[] = "/tmp/shackd-exporter-XXXXXX";
   REQUIRE(mkdtemp(dir));
   auto config = loopback();
   config.token_file = std::string(dir) + "/token";
   MetricsExporter e;
-  e.start(config, 1000ms, t0);
+  e.start(config, 1000ms, exporter_t0);
   CHECK_FALSE(e.port());  // never an open endpoint in place of the token the owner asked for
   std::ofstream(config.token_file) << "first\n";
-  CHECK_FALSE(c.cycle(e, config, t0 + 59s));
+  CHECK_FALSE(c.cycle(e, config, exporter_t0 + 59s));
   CHECK_FALSE(e.port());  // not before its minute
-  CHECK(c.cycle(e, config, t0 + 60s));
+  CHECK(c.cycle(e, config, exporter_t0 + 60s));
   REQUIRE(e.port());
   CHECK(scrape(*e.port()).empty());  // no token, no figures
   CHECK(scrape(*e.port(), "first").find("shackd_") != std::string::npos);
@@ -120,9 +120,9 @@ TEST_CASE("exporter: off means no endpoint; a token file unreadable at the start
   CHECK(e.token_changed(config, std::string("second")));
   CHECK(e.token_changed(config, std::nullopt));
   std::ofstream(config.token_file) << "second\n";
-  e.restart(config, 1000ms, t0 + 61s);
+  e.restart(config, 1000ms, exporter_t0 + 61s);
   REQUIRE(e.port());
-  CHECK(c.cycle(e, config, t0 + 62s));  // a new endpoint serves from its first frame
+  CHECK(c.cycle(e, config, exporter_t0 + 62s));  // a new endpoint serves from its first frame
   CHECK(scrape(*e.port(), "first").empty());
   CHECK(scrape(*e.port(), "second").find("shackd_") != std::string::npos);
   e.stop();
