@@ -21,7 +21,7 @@
 namespace shackd {
 
 // How long start() waits for the stored state before the loop begins in the safe state: two
-// intervals, 1 to 10 s. A healthy card opens, migrates nothing and reads the profiles and states in
+// intervals, 5 to 10 s. A healthy card opens, migrates nothing and reads the profiles and states in
 // tens of milliseconds, so a healthy start (an upgrade, a reboot) never enters the safe state and
 // never power-cycles a running miner for nothing. Two intervals is what a cycle that waits for its
 // slowest device's poll already costs (poll_devices: the longest timeout + 250 ms): the relays keep
@@ -29,7 +29,10 @@ namespace shackd {
 // leave them. Past it, the card is the slow part, and the site is better OFF than undecided.
 std::chrono::milliseconds Daemon::store_wait() const {
   if (seams_.store_wait) return *seams_.store_wait;
-  return std::clamp<std::chrono::milliseconds>(2 * config_.interval, std::chrono::seconds(1), std::chrono::seconds(10));
+  // At least 5 s: with 1 s, a restart under ASan on a loaded CI machine (interval 250 ms) took
+  // longer to open a healthy database and cut a miner inside its min_on_s (daemon_e2e); a Pi
+  // busy with an upgrade is no faster. The watchdog (WatchdogSec=30) is far from it either way.
+  return std::clamp<std::chrono::milliseconds>(2 * config_.interval, std::chrono::seconds(5), std::chrono::seconds(10));
 }
 
 // On the opener's thread: reads no member of the running daemon but the options and seams (fixed
