@@ -31,6 +31,8 @@ struct LoopStats {
   std::uint64_t mqtt_dropped = 0;      // messages not handled: past a cycle's share
   std::uint64_t mqtt_dropped_by_link = 0;  // messages the link's full queue turned away
   std::uint64_t mqtt_refused = 0;      // messages refused unread: too large for any device's or command's
+  std::uint64_t publishes_refused = 0;  // our own messages the link refused (paho's buffer full); a
+                                       // retained one goes again next cycle, a superseded one is not missed
   std::uint64_t log_lost = 0;          // log lines that could not be written (stderr closed)
   // Losses of the side jobs' queues: counted, shown (status, <prefix>/loop, metrics) and told as
   // an alarm, never silent (issue 44).

@@ -25,12 +25,11 @@ void HostWatch::tell(const std::function<void(bool raised, const std::string& te
   for (const auto& p : health_.take_problems()) log::limited("host " + p, log::Level::warn, "controller health: " + p);
 }
 
-void HostWatch::publish(bool everything, const std::function<void(const std::string& json)>& send) {
+void HostWatch::publish(bool everything, const std::function<bool(const std::string& json)>& send) {
   if (!health_.present()) return;
   std::string j = health_.json();
   if (!everything && j == published_) return;
-  send(j);
-  published_ = std::move(j);
+  if (send(j)) published_ = std::move(j);
 }
 
 }  // namespace shackd

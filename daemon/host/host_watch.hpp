@@ -29,8 +29,9 @@ class HostWatch {
   // `alarm` (raised, its text); problems reading a source, as limited log lines.
   void tell(const std::function<void(bool raised, const std::string& text)>& alarm);
   // <prefix>/host's document through `send`, when there is something to say and it changed since
-  // it was last sent (or `everything`).
-  void publish(bool everything, const std::function<void(const std::string& json)>& send);
+  // it was last sent (or `everything`). `send` says whether the link took it: one refused (paho's
+  // buffer full in a burst) goes again next time, unchanged or not.
+  void publish(bool everything, const std::function<bool(const std::string& json)>& send);
 
  private:
   HostHealth health_{HostConfig{.enabled = false}};  // made from the config by sense()

@@ -40,7 +40,7 @@ Daemon::Daemon(RunOptions options, Seams seams)
       seams_(std::move(seams)),
       clock_(seams_.clock ? *seams_.clock : system_clock()),
       publisher_([this](const std::string& topic, const std::string& payload, bool retain, int qos) {
-        mqtt_publish(topic, payload, retain, qos);
+        return mqtt_publish(topic, payload, retain, qos);
       }, "") {}
 
 Daemon::~Daemon() = default;

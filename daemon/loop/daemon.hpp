@@ -232,7 +232,8 @@ class Daemon {
   // The site's id for the fleet: site.id, else the one fixed in the database.
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
   void flush_pending_events();  // profile changes recorded before the store was open
-  void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
+  // False when the link refused it (not connected, paho's buffer full).
+  bool mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
   std::string status_line() const;
 
   RunOptions options_;

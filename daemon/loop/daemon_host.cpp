@@ -4,7 +4,7 @@
 namespace shackd {
 
 void Daemon::publish_host(bool everything) {
-  host_.publish(everything, [this](const std::string& j) { mqtt_publish(config_.mqtt.prefix + "/host", j, true); });
+  host_.publish(everything, [this](const std::string& j) { return mqtt_publish(config_.mqtt.prefix + "/host", j, true); });
 }
 
 }  // namespace shackd

@@ -58,9 +58,15 @@ void Daemon::start_mqtt() {
   if (seams_.events_thread.value_or(!seams_.make_mqtt)) outbox_.start_thread();
 }
 
-void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
-  if (seams_.publish) seams_.publish(topic, payload, retain, qos);
-  else if (mqtt_ && mqtt_->connected()) mqtt_->publish(topic, payload, qos, retain);
+bool Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
+  if (seams_.publish) {
+    seams_.publish(topic, payload, retain, qos);
+    return true;
+  }
+  if (!mqtt_ || !mqtt_->connected()) return false;  // the outage is counted and told as such
+  if (mqtt_->publish(topic, payload, qos, retain)) return true;
+  ++loop_.publishes_refused;
+  return false;
 }
 
 // A mode command, read and checked where it arrives; what the core is to do goes to its inbox,

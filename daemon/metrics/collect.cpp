@@ -218,6 +218,9 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
   w.family("shackd_mqtt_messages_dropped", "MQTT messages not handled (past a cycle's share, or a full queue)", Type::counter)
       .sample(to_double(s.mqtt_dropped + s.mqtt_dropped_by_link));
   w.family("shackd_mqtt_messages_refused", "MQTT messages refused unread (too large)", Type::counter).sample(to_double(s.mqtt_refused));
+  w.family("shackd_mqtt_publishes_refused",
+           "shackd's own messages the link refused (its buffer full); retained ones go again next cycle", Type::counter)
+      .sample(to_double(s.publishes_refused));
   const MqttHealth& m = v.mqtt;
   w.family("shackd_mqtt_connected", "1 while connected to the broker", Type::gauge).sample(m.connected_since_unix_s ? 1 : 0);
   w.family("shackd_mqtt_outages", "Broker connections lost or never made", Type::counter).sample(to_double(m.outages));

@@ -16,30 +16,40 @@ void CyclePublisher::forget() {
   published_health_.clear();
   published_map_.clear();
   published_device_alarms_.clear();
+  discovery_pending_.clear();
 }
 
 void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOptions>& discovery,
                              rules::SteadyTime now, bool everything) {
   const std::string& p = prefix_;
-  if (everything && discovery) {
-    for (const auto& m : discovery_messages(v.profiles, v.loads, *discovery)) send_(m.topic, m.payload, true, 1);
+  if (everything && discovery) discovery_pending_ = discovery_messages(v.profiles, v.loads, *discovery);
+  // Home Assistant's discovery is a burst of a hundred or more retained messages: what the link
+  // refuses goes again next cycle, in order, until all are out.
+  std::size_t sent = 0;
+  while (sent < discovery_pending_.size() &&
+         send_(discovery_pending_[sent].topic, discovery_pending_[sent].payload, true, 1)) {
+    ++sent;
   }
+  discovery_pending_.erase(discovery_pending_.begin(), discovery_pending_.begin() + static_cast<std::ptrdiff_t>(sent));
   // Superseded every cycle: QoS 0 spares the broker and paho an acknowledgement each.
   send_(p + "/state", state_json(v.snap, v.decision, v.profiles), true, 0);
   send_(p + "/decision", decision_json(v.decision, v.loads), false, 0);
   send_(p + "/loop", loop_json(v.loop), true, 0);
   if (std::string da = device_alarms_json(v.device_alarms); everything || da != published_device_alarms_) {
-    send_(p + "/device_alarms", da, true, 1);
-    published_device_alarms_ = std::move(da);
+    if (send_(p + "/device_alarms", da, true, 1)) published_device_alarms_ = std::move(da);
   }
   // Health and energy: once a minute, and at once after a (re)connect.
+  // Refused (the link's buffer full): due again next cycle.
   const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
-  for (const auto& l : v.loads) load_messages(v, l, everything, health_due);
+  bool all_sent = true;
+  for (const auto& l : v.loads) all_sent = load_messages(v, l, everything, health_due) && all_sent;
   if (health_due && !v.energy.day().empty()) {
     for (const char* flow : {kPvFlow, kBatteryInFlow, kBatteryOutFlow}) {
       const auto e = v.energy.totals().find(flow);
-      send_(p + "/energy/" + std::string(flow).substr(5),  // "site:pv" -> <prefix>/energy/pv
-            flow_energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second), true, 1);
+      all_sent = send_(p + "/energy/" + std::string(flow).substr(5),  // "site:pv" -> <prefix>/energy/pv
+                       flow_energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second),
+                       true, 1) &&
+                 all_sent;
     }
   }
   bool device_changed = false;
@@ -48,30 +58,37 @@ void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOp
     const auto last = published_health_.find(name);
     // A sensor that stops or starts reporting "not available", or a refused register, is news.
     auto map = std::pair(h->refused, h->not_available);
-    const bool map_changed = std::exchange(published_map_[name], map) != map;
+    const auto last_map = published_map_.find(name);
+    const bool map_changed = last_map == published_map_.end() || last_map->second != map;
     const bool ok_changed = last == published_health_.end() || last->second != ok;
     if (health_due || map_changed || ok_changed) {
-      send_(p + "/device/" + name + "/health", health_json(*h, now), true, 1);
-      device_changed = device_changed || ok_changed;
-      published_health_[name] = ok;
+      if (send_(p + "/device/" + name + "/health", health_json(*h, now), true, 1)) {
+        device_changed = device_changed || ok_changed;
+        published_health_[name] = ok;
+        published_map_[name] = std::move(map);
+      } else {
+        all_sent = false;
+      }
     }
   }
   // A bridge that connects or drops is news at once: the health is what `status` shows.
   const bool bridges_changed = published_bridges_ != v.mqtt.bridges;
-  if (health_due || device_changed || bridges_changed) {
-    published_bridges_ = v.mqtt.bridges;
-    send_(p + "/health", site_health_json(v.mqtt, published_health_, v.loop.store_queued, v.loop.store_errors), true, 1);
+  if (health_due || device_changed || bridges_changed || health_refused_) {
+    health_refused_ =
+        !send_(p + "/health", site_health_json(v.mqtt, published_health_, v.loop.store_queued, v.loop.store_errors), true, 1);
+    if (!health_refused_) published_bridges_ = v.mqtt.bridges;
   }
-  if (health_due) last_health_publish_ = now;
+  if (health_due && all_sent) last_health_publish_ = now;
 }
 
-void CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due) {
+// Each retained topic is taken as sent only when the link took it: a refused one goes next cycle.
+bool CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due) {
+  bool all_sent = true;
   const auto& d = decision_for(v.decision, l);
   Published& pub = published_[l.id];
   const std::string topic = prefix_ + "/load/" + l.id;
   if (everything || pub.on != d.on) {
-    send_(topic + "/state", on_off(d.on), true, 1);
-    pub.on = d.on;
+    if (send_(topic + "/state", on_off(d.on), true, 1)) pub.on = d.on;
   }
   // Again when the code changes, when its limit does, and when its value has moved materially
   // (1 % of the limit, 0.1 at least): "below start voltage: 50.78 V" must not stand for half an
@@ -82,47 +99,45 @@ void CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool ev
   const bool moved = std::isnan(d.reason.value) != std::isnan(pub.reason_value) ||
                      (!std::isnan(d.reason.value) && std::abs(d.reason.value - pub.reason_value) >= step);
   if (everything || pub.reason_key != key || !same(pub.reason_limit, d.reason.limit) || moved) {
-    send_(topic + "/reason", reason_json(d.reason), true, 1);
-    pub.reason_key = key;
-    pub.reason_value = d.reason.value;
-    pub.reason_limit = d.reason.limit;
+    if (send_(topic + "/reason", reason_json(d.reason), true, 1)) {
+      pub.reason_key = key;
+      pub.reason_value = d.reason.value;
+      pub.reason_limit = d.reason.limit;
+    }
   }
   if (v.relays) {
     const auto observed = v.relays->status(l.id).observed;
     if (observed && (everything || pub.observed != observed)) {
-      send_(topic + "/observed", on_off(*observed), true, 1);
-      pub.observed = observed;
+      if (send_(topic + "/observed", on_off(*observed), true, 1)) pub.observed = observed;
     }
     // How its relay comes back after a power cut (`status` and Home Assistant warn of an ON).
     if (v.relays->has(l.id)) {
       std::string power_on = drivers::mqtt::power_on_json(v.relays->config(l.id), v.relays->power_on(l.id));
       if (everything || pub.power_on != power_on) {
-        send_(topic + "/power_on", power_on, true, 1);
-        pub.power_on = std::move(power_on);
+        if (send_(topic + "/power_on", power_on, true, 1)) pub.power_on = std::move(power_on);
       }
     }
   }
   if (health_due && !v.energy.day().empty()) {
     const auto e = v.energy.totals().find(l.state_key);
-    send_(topic + "/energy",
-          energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second,
-                      rated_draw_w(v.profiles.rules, l)),
-          true, 1);
+    all_sent = send_(topic + "/energy",
+                     energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second,
+                                 rated_draw_w(v.profiles.rules, l)),
+                     true, 1);
   }
   // A miner's thresholds in force: what Home Assistant's number entities show
   // (mqtt.allow_settings), and for anyone who asks what a start waits for.
   if (l.kind == LoadRef::Kind::miner) {
     std::string settings = miner_settings_json(v.profiles.rules.miners.at(l.index));
     if (everything || pub.settings != settings) {
-      send_(topic + "/settings", settings, true, 1);
-      pub.settings = std::move(settings);
+      if (send_(topic + "/settings", settings, true, 1)) pub.settings = std::move(settings);
     }
   }
   const std::string mode = mode_name(state_of(v.state, l).override_.mode);
   if (everything || pub.mode != mode) {
-    send_(topic + "/mode", mode, true, 1);
-    pub.mode = mode;
+    if (send_(topic + "/mode", mode, true, 1)) pub.mode = mode;
   }
+  return all_sent;
 }
 
 }  // namespace shackd

@@ -40,7 +40,9 @@ struct CycleView {
 
 class CyclePublisher {
  public:
-  using Send = std::function<void(const std::string& topic, const std::string& payload, bool retain, int qos)>;
+  // True when the link took the message; false (paho's buffer full, the broker gone): what was
+  // refused is sent again with the next publish.
+  using Send = std::function<bool(const std::string& topic, const std::string& payload, bool retain, int qos)>;
   CyclePublisher(Send send, std::string prefix) : send_(std::move(send)), prefix_(std::move(prefix)) {}
   // `discovery`: Home Assistant's messages too (sent with `everything` only).
   void publish(const CycleView& v, const std::optional<DiscoveryOptions>& discovery, rules::SteadyTime now,
@@ -65,7 +67,8 @@ class CyclePublisher {
     std::string settings;  // a miner's thresholds, as last sent
     std::string power_on;  // how its relay powers up, as last sent
   };
-  void load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due);
+  // False when one of the load's once-a-minute messages was refused.
+  bool load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due);
   Send send_;
   std::string prefix_;
   std::map<std::string, Published> published_;
@@ -75,6 +78,8 @@ class CyclePublisher {
   std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> published_map_;
   std::string published_device_alarms_;
   rules::SteadyTime last_health_publish_{};
+  bool health_refused_ = false;                      // <prefix>/health is owed
+  std::vector<DiscoveryMessage> discovery_pending_;  // Home Assistant's, not yet taken by the link
 };
 
 }  // namespace shackd

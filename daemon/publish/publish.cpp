@@ -227,6 +227,8 @@ std::string loop_json(const LoopStats& s) {
   out += std::to_string(s.mqtt_dropped_by_link);
   json_out::key(out, "mqtt_refused");
   out += std::to_string(s.mqtt_refused);
+  json_out::key(out, "publishes_refused");
+  out += std::to_string(s.publishes_refused);
   json_out::key(out, "log_lost");
   out += std::to_string(s.log_lost);
   json_out::key(out, "events_unstored");

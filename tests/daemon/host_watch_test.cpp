@@ -26,7 +26,10 @@ TEST_CASE("host watch: an under-voltage is told once, after; <prefix>/host only 
   HostConfig config{.enabled = true, .root = pi.root.string(), .limits = {}, .interval = std::chrono::seconds(10)};
   HostWatch host;
   std::vector<std::string> sent;
-  const auto send = [&](const std::string& j) { sent.push_back(j); };
+  const auto send = [&](const std::string& j) {
+    sent.push_back(j);
+    return true;
+  };
   std::vector<std::pair<bool, std::string>> told;
   const auto alarm = [&](bool raised, const std::string& text) { told.emplace_back(raised, text); };
 
@@ -61,4 +64,29 @@ TEST_CASE("host watch: an under-voltage is told once, after; <prefix>/host only 
   CHECK_FALSE(host.present());
   host.publish(true, send);
   CHECK(sent.size() == 3);
+}
+
+TEST_CASE("host watch: a document the link refused goes again, unchanged or not") {
+  test::FakePi pi;
+  HostConfig config{.enabled = true, .root = pi.root.string(), .limits = {}, .interval = std::chrono::seconds(10)};
+  HostWatch host;
+  int offered = 0;
+  bool link_takes = false;  // paho's buffer full in the first cycle's burst (drivers/mqtt/client.cpp)
+  std::vector<std::string> taken;
+  const auto send = [&](const std::string& j) {
+    ++offered;
+    if (link_takes) taken.push_back(j);
+    return link_takes;
+  };
+  host.sense(config, watch_t0);
+  REQUIRE(host.present());
+  host.publish(true, send);
+  CHECK(offered == 1);
+  CHECK(taken.empty());
+  link_takes = true;
+  host.publish(false, send);  // the same document, never taken: offered again
+  CHECK(offered == 2);
+  REQUIRE(taken.size() == 1);
+  host.publish(false, send);  // taken: not again
+  CHECK(offered == 2);
 }

@@ -23,6 +23,9 @@ struct FakeBroker {
   bool up = true;
   // false: a transport that takes every message and never acknowledges one (no PUBACK).
   bool acknowledges = true;
+  // The next this many publishes are refused while up, as paho refuses past its buffer of unsent
+  // messages (MQTTASYNC_MAX_BUFFERED_MESSAGES; drivers/mqtt/client.cpp).
+  int refuse = 0;
   std::deque<drivers::mqtt::Event> inbound;  // what the daemon's link polls next
   std::vector<Message> published;            // everything the daemon published while up
   std::function<void(const Message&)> on_publish;  // told of each as it is published (a bench's clock)
@@ -64,6 +67,10 @@ class FakeLink final : public drivers::mqtt::Link {
   void subscribe(const std::string& filter) override { b_.subscriptions.insert(filter); }
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override {
     if (!b_.up) return false;
+    if (b_.refuse > 0) {
+      --b_.refuse;
+      return false;
+    }
     b_.published.push_back({topic, payload, qos, retain});
     if (b_.on_publish) b_.on_publish(b_.published.back());
     return true;
