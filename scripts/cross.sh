@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-builds shackd for a Raspberry Pi, runs the tests under qemu-user, and makes the .deb.
 # Usage: scripts/cross.sh [arm64|armhf|amd64] [bookworm|trixie] [--no-test|--unit|--package] [--test-only]
+#   [--build-only] [--file-by-file]
 #   (default) every test the cross trees run, under qemu, and the package test
 #   --unit: only the `unit` label and the package test under qemu
 #   --package: build only shackd and shackd-sim, and run the package test (contents, Depends,
@@ -10,6 +11,8 @@
 #   --test-only: run the tests of a tree built before, build nothing
 #   --build-only: build what the chosen tests need (with --unit: the unit label's programs; with no
 #     choice: every test) and the package, run nothing (CI runs them later with --test-only)
+#   --file-by-file: compile each source file alone, not in unity batches: proves that every file
+#     builds by itself, with its own includes (not in CI: it costs more than twice the build)
 #   arm64: Pi 3/4/5 on 64-bit Raspberry Pi OS (Debian arm64)
 #   armhf: Pi 2/3/4/5, Zero 2 W on 32-bit Raspberry Pi OS; NOT the ARMv6 Pi 1 / Zero / Zero W
 #   amd64: a PC or a VM on Debian (a native build in that suite, no qemu)
@@ -29,6 +32,7 @@ suite=""
 run_tests=1   # 0 none, 1 all, 2 the unit label, 3 the package test alone
 test_only=0
 build_only=0
+unity=ON
 for a in "$@"; do
   case $a in
     arm64 | armhf | amd64) arch=$a ;;
@@ -38,7 +42,8 @@ for a in "$@"; do
     --package) run_tests=3 ;;
     --test-only) test_only=1 ;;
     --build-only) build_only=1 ;;
-    *) echo "cross: unknown argument '$a' (usage: scripts/cross.sh [arm64|armhf|amd64] [bookworm|trixie] [--no-test|--unit|--package] [--test-only|--build-only])" >&2; exit 64 ;;
+    --file-by-file) unity=OFF ;;
+    *) echo "cross: unknown argument '$a' (usage: scripts/cross.sh [arm64|armhf|amd64] [bookworm|trixie] [--no-test|--unit|--package] [--test-only|--build-only] [--file-by-file])" >&2; exit 64 ;;
   esac
 done
 case $arch in
@@ -61,6 +66,7 @@ if [ "$suite" != "$host_suite" ]; then
   [ $run_tests -ne 3 ] || args+=(--package)
   [ $test_only -eq 0 ] || args+=(--test-only)
   [ $build_only -eq 0 ] || args+=(--build-only)
+  [ $unity = ON ] || args+=(--file-by-file)
   exec scripts/build-root.sh "$suite" scripts/cross.sh "${args[@]}"
 fi
 
@@ -113,7 +119,8 @@ if [ $test_only -eq 0 ]; then
   # are a third of a tree that runs none of them.
   [ $run_tests -ne 2 ] || targets=(-- shackd shackd-sim deb_docs unit_tests)
   scripts/build.sh "$build" -DCMAKE_TOOLCHAIN_FILE="cross/$triplet.cmake" -DSHACKD_SYSROOT="$sysroot" \
-    -DSHACKD_BENCH=OFF -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" "${targets[@]}"
+    -DSHACKD_BENCH=OFF -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" -DCMAKE_UNITY_BUILD=$unity \
+    "${targets[@]}"
   rm -f "$build"/shackd_*.deb
   (cd "$build" && cpack >/dev/null)
   deb=$(ls "$build"/shackd_*_"$arch".deb)
