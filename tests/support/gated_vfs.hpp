@@ -21,8 +21,10 @@ namespace test {
 class GatedVfs {
  public:
   // `bound`: the longest a write waits at a shut gate before it goes on (and is counted): a test
-  // that fails must not hang.
-  explicit GatedVfs(std::chrono::milliseconds bound = std::chrono::seconds(2)) {
+  // that fails must not hang. 30 s, not the 2 s it was: a test that holds the gate for 121 stepped
+  // cycles took longer than 2 s of real time under ASan beside two other builds, and its write
+  // went through the shut gate (safety_core, CI 2026-11-27).
+  explicit GatedVfs(std::chrono::milliseconds bound = std::chrono::seconds(30)) {
     std::lock_guard l(instance_mutex());
     if (instance()) throw std::logic_error("one GatedVfs at a time");
     real_ = sqlite3_vfs_find(nullptr);
