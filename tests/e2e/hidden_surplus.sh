@@ -13,14 +13,16 @@ write_config "$WORK/shackd.yaml" "$SRC/tests/e2e/hidden_surplus.yaml"
 spy 'cmnd/dump_s19_1/#' 'shack/event' 'shack/load/dump_s19_1/reason'
 start_daemon "$WORK/shackd.yaml" || { cat "$WORK/shackd.log"; exit 1; }
 reason() { retained shack/load/dump_s19_1/reason; }
-simv() { sim status; sleep 0.2; grep -a "$1=" "$WORK/sim.out" | tail -1 | sed -E "s/.*[ ]$1=(-?[0-9.]+).*/\1/"; }
 
 check_within "the chargers' word is in the state" 5 'grep -q "\"chargers_limiting\":true" <<<"$(retained shack/state)"'
 check "with what said so" 'grep -qE "\"chargers_evidence\":\"(GX solar charger 1|the Sol-Ark)" <<<"$(retained shack/state)"'
-check "measured, the surplus is small: PV is throttled below 2.5 kW" 'awk -v p="$(simv pv_victron_w)" "BEGIN { exit !(p < 1250) }"'
+# (A bound, not a pace: the simulator's chargers ramp down over its own seconds, which a loaded
+# machine stretches.)
+check_within "measured, the surplus is small: PV is throttled below 2.5 kW" 10 \
+  'p=$(simv pv_victron_w) && [[ -n $p ]] && awk -v p="$p" "BEGIN { exit !(p < 1250) }"'
 wait_for "the dump load probes" 10 'grep -q probing_hidden_surplus <<<"$(reason)"'
 wait_for "the probe holds: the chargers ramped" 15 'grep -q "\"name\":\"hidden_surplus\"" <<<"$(reason)"'
-check "the battery still charges with the dump load on" 'awk -v a="$(simv battery_a)" "BEGIN { exit !(a > 0) }"'
+check "the battery still charges with the dump load on" 'a=$(simv battery_a) && [[ -n $a ]] && awk -v a="$a" "BEGIN { exit !(a > 0) }"'
 sleep 5
 check "it stays on hidden surplus" 'grep -q "\"name\":\"hidden_surplus\"" <<<"$(reason)"'
 check "one start, no flapping" '[[ $(grep -c "cmnd/dump_s19_1/POWER1 ON" "$WORK/spy.log") -eq 1 ]]'

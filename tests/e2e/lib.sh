@@ -42,6 +42,20 @@ start_sim() {
   [[ $rc -eq 0 ]] || { cat "$WORK/sim.out"; echo "FAIL: the simulator did not start"; exit 1; }
 }
 sim() { site_sim_cmd "$@"; }  # a command to the simulator
+# simv NAME: NAME's value (battery_a, pv_victron_w, dvcc, ...) in a status line the simulator
+# writes after this call: waits for that line (10 s at most), and says nothing when none came, so
+# that a check comparing it fails rather than reading an old line or an empty one as 0.
+simv() {
+  local before i
+  before=$(grep -ac '^battery_v=' "$WORK/sim.out" || true)
+  sim status
+  for ((i = 0; i < 100; i++)); do
+    (($(grep -ac '^battery_v=' "$WORK/sim.out" || true) > before)) && break
+    sleep 0.1
+  done
+  (($(grep -ac '^battery_v=' "$WORK/sim.out" || true) > before)) || return 1
+  grep -a '^battery_v=' "$WORK/sim.out" | tail -1 | sed -nE "s/(^|.*[ ])$1=(-?[0-9.]+).*/\2/p"
+}
 
 # write_config FILE [TEMPLATE]: the e2e config (tests/e2e/e2e.yaml, or TEMPLATE) with this run's
 # ports and database ($DB_PATH, or $WORK/shackd.db); ${SCHEDULE} and ${OUTSIDE} from the same-named
