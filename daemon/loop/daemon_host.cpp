@@ -1,6 +1,6 @@
 // The controller's own health in the loop (issue 47; daemon/system/host_health.hpp): read on its
-// own interval, its alarms as events, what goes to MQTT. A side job: a failure here never holds
-// the decision back.
+// own interval, its alarms as events; the publisher sends <prefix>/host. A side job: a failure
+// here never holds the decision back.
 #include <fmt/format.h>
 
 #include <utility>
@@ -26,14 +26,6 @@ void Daemon::tell_host(std::int64_t wall) {
     event(c.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, text, wall);
   }
   for (const auto& p : host_.take_problems()) log::limited("host " + p, log::Level::warn, "controller health: " + p);
-}
-
-void Daemon::publish_host(bool everything) {
-  if (!host_.present()) return;
-  std::string j = host_.json();
-  if (!everything && j == host_published_) return;
-  mqtt_publish(config_.mqtt.prefix + "/host", j, true);
-  host_published_ = std::move(j);
 }
 
 }  // namespace shackd

@@ -210,6 +210,13 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
   w.sample(to_double(s.events_unstored), {{"what", "event_unstored"}});
   w.sample(to_double(s.samples_unstored), {{"what", "sample_unstored"}});
   w.sample(to_double(s.events_unsent), {{"what", "event_unsent"}});
+  // What the publisher could not send (daemon/publish/publisher.hpp): MQTT's view lags, the
+  // decisions do not.
+  w.family("shackd_publish_lost", "MQTT publications lost: cycle views replaced by newer ones before they went out, "
+           "messages dropped past the publisher's queue, publishes the link refused", Type::counter);
+  w.sample(to_double(s.publish_coalesced), {{"what", "view_coalesced"}});
+  w.sample(to_double(s.publish_dropped), {{"what", "message_dropped"}});
+  w.sample(to_double(s.publish_refused), {{"what", "publish_refused"}});
   w.family("shackd_store_write_seconds", "How long the database write under way has taken (0: none)", Type::gauge)
       .sample(s.store_write_s);
   w.family("shackd_mqtt_messages_dropped", "MQTT messages not handled (past a cycle's share, or a full queue)", Type::counter)

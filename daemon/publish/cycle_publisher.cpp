@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "daemon/publish/uplink.hpp"
+
 namespace shackd {
 
 namespace {
@@ -16,13 +18,17 @@ void CyclePublisher::forget() {
   published_health_.clear();
   published_map_.clear();
   published_device_alarms_.clear();
+  published_host_.clear();
+  uplink_state_at_.reset();
 }
 
-void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOptions>& discovery,
-                             rules::SteadyTime now, bool everything) {
+void CyclePublisher::publish(const CycleFacts& v) {
+  prefix_ = v.prefix;
   const std::string& p = prefix_;
-  if (everything && discovery) {
-    for (const auto& m : discovery_messages(v.profiles, v.loads, *discovery)) send_(m.topic, m.payload, true, 1);
+  const bool everything = v.everything;
+  const rules::SteadyTime now = v.now;
+  if (everything && v.discovery) {
+    for (const auto& m : discovery_messages(v.profiles, v.loads, *v.discovery)) send_(m.topic, m.payload, true, 1);
   }
   // Superseded every cycle: QoS 0 spares the broker and paho an acknowledgement each.
   send_(p + "/state", state_json(v.snap, v.decision, v.profiles), true, 0);
@@ -35,23 +41,23 @@ void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOp
   // Health and energy: once a minute, and at once after a (re)connect.
   const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
   for (const auto& l : v.loads) load_messages(v, l, everything, health_due);
-  if (health_due && !v.energy.day().empty()) {
+  if (health_due && !v.energy_day.empty()) {
     for (const char* flow : {kPvFlow, kBatteryInFlow, kBatteryOutFlow}) {
-      const auto e = v.energy.totals().find(flow);
+      const auto e = v.energy.find(flow);
       send_(p + "/energy/" + std::string(flow).substr(5),  // "site:pv" -> <prefix>/energy/pv
-            flow_energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second), true, 1);
+            flow_energy_json(v.energy_day, e == v.energy.end() ? LoadEnergy{} : e->second), true, 1);
     }
   }
   bool device_changed = false;
   for (const auto& [name, h] : v.devices) {
-    const bool ok = h->consecutive_failures == 0 && h->last_success.has_value();
+    const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
     const auto last = published_health_.find(name);
     // A sensor that stops or starts reporting "not available", or a refused register, is news.
-    auto map = std::pair(h->refused, h->not_available);
+    auto map = std::pair(h.refused, h.not_available);
     const bool map_changed = std::exchange(published_map_[name], map) != map;
     const bool ok_changed = last == published_health_.end() || last->second != ok;
     if (health_due || map_changed || ok_changed) {
-      send_(p + "/device/" + name + "/health", health_json(*h, now), true, 1);
+      send_(p + "/device/" + name + "/health", health_json(h, now), true, 1);
       device_changed = device_changed || ok_changed;
       published_health_[name] = ok;
     }
@@ -63,9 +69,32 @@ void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOp
     send_(p + "/health", site_health_json(v.mqtt, published_health_, v.loop.store_queued, v.loop.store_errors), true, 1);
   }
   if (health_due) last_health_publish_ = now;
+  host_message(v);
+  uplink_message(v);
 }
 
-void CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due) {
+// <prefix>/host when it changed (daemon/system/host_health.hpp).
+void CyclePublisher::host_message(const CycleFacts& v) {
+  if (!v.host || !v.host->present()) return;
+  std::string j = v.host->json();
+  if (!v.everything && j == published_host_) return;
+  send_(prefix_ + "/host", j, true, 1);
+  published_host_ = std::move(j);
+}
+
+// The uplink's state (<prefix>/site/<id>/state) when due: every uplink.state_interval_s, and at
+// once with everything.
+void CyclePublisher::uplink_message(const CycleFacts& v) {
+  if (!v.uplink.enabled) return;
+  if (!v.everything && uplink_state_at_ && v.now - *uplink_state_at_ < v.uplink.state_interval) return;
+  uplink_state_at_ = v.now;
+  // Retained, so that a consumer that starts later (or the central broker after a restart, from
+  // the bridge's queue) has the site's last state at once.
+  send_(uplink_topic(prefix_, v.uplink.site_id, "state"), uplink_state_json(v, v.uplink.site_id, v.uplink.site_name, v.wall_s),
+        true, 1);
+}
+
+void CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool everything, bool health_due) {
   const auto& d = decision_for(v.decision, l);
   Published& pub = published_[l.id];
   const std::string topic = prefix_ + "/load/" + l.id;
@@ -87,25 +116,26 @@ void CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool ev
     pub.reason_value = d.reason.value;
     pub.reason_limit = d.reason.limit;
   }
-  if (v.relays) {
-    const auto observed = v.relays->status(l.id).observed;
+  const auto relay = v.relays ? v.relay.find(l.id) : v.relay.end();
+  if (relay != v.relay.end()) {
+    const auto observed = relay->second.observed;
     if (observed && (everything || pub.observed != observed)) {
       send_(topic + "/observed", on_off(*observed), true, 1);
       pub.observed = observed;
     }
     // How its relay comes back after a power cut (`status` and Home Assistant warn of an ON).
-    if (v.relays->has(l.id)) {
-      std::string power_on = drivers::mqtt::power_on_json(v.relays->config(l.id), v.relays->power_on(l.id));
+    if (relay->second.config) {
+      std::string power_on = drivers::mqtt::power_on_json(*relay->second.config, relay->second.power_on);
       if (everything || pub.power_on != power_on) {
         send_(topic + "/power_on", power_on, true, 1);
         pub.power_on = std::move(power_on);
       }
     }
   }
-  if (health_due && !v.energy.day().empty()) {
-    const auto e = v.energy.totals().find(l.state_key);
+  if (health_due && !v.energy_day.empty()) {
+    const auto e = v.energy.find(l.state_key);
     send_(topic + "/energy",
-          energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second,
+          energy_json(v.energy_day, e == v.energy.end() ? LoadEnergy{} : e->second,
                       rated_draw_w(v.profiles.rules, l)),
           true, 1);
   }

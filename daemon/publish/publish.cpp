@@ -237,6 +237,12 @@ std::string loop_json(const LoopStats& s) {
   out += std::to_string(s.events_unsent);
   json_out::key(out, "store_write_s");
   json_out::number(out, s.store_write_s, 1);
+  json_out::key(out, "publish_coalesced");
+  out += std::to_string(s.publish_coalesced);
+  json_out::key(out, "publish_dropped");
+  out += std::to_string(s.publish_dropped);
+  json_out::key(out, "publish_refused");
+  out += std::to_string(s.publish_refused);
   out += '}';
   return out;
 }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -83,7 +84,8 @@ struct FakeSite {
   // `base`: the site's config (kFakeSiteConfig, or a test's edit of it).
   explicit FakeSite(const std::string& extra = "",
                     std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner = {},
-                    const std::string& base = kFakeSiteConfig, bool events_thread = false) {
+                    const std::string& base = kFakeSiteConfig, bool events_thread = false,
+                    std::optional<bool> publish_thread = std::nullopt) {
     char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
     dir = mkdtemp(tmpl);
     write_config(base + extra);
@@ -110,6 +112,7 @@ struct FakeSite {
     };
     seams.notify = [this](const std::string& m) { notified.push_back(m); };
     seams.events_thread = events_thread;  // the outbox pumped by the cycle alone, unless asked
+    seams.publish_thread = publish_thread;  // the publisher sends before cycle() returns, unless asked
     daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{(dir / "shackd.yaml").string(), false, false},
                                               std::move(seams));
   }
