@@ -525,7 +525,7 @@ TEST_CASE("publisher: a stalled link holds its thread, never the caller; the vie
   pub.post(facts(50.0, true));
   REQUIRE(sink->wait_held());  // its thread is in the stalled publish
   for (int i = 1; i <= 5; ++i) pub.post(facts(50.0 + i));  // each returns at once
-  pub.send("p/other", "after the views");
+  pub.send("p/other", "after the views", false);
   auto st = pub.stats();
   CHECK(st.views == 6);
   CHECK(st.coalesced == 4);  // the 2nd to the 5th, replaced before the thread took them
@@ -538,8 +538,8 @@ TEST_CASE("publisher: a stalled link holds its thread, never the caller; the vie
   CHECK_FALSE(sink->timed_out);
   const auto states = sink->payloads("p/state");
   REQUIRE(states.size() == 2);
-  CHECK(json::parse(states[0])["battery_v"] == 50.0);
-  CHECK(json::parse(states[1])["battery_v"] == 55.0);  // the newest won
+  CHECK(json::parse(states[0])["battery_v"].get<double>() == doctest::Approx(50.0));
+  CHECK(json::parse(states[1])["battery_v"].get<double>() == doctest::Approx(55.0));  // the newest won
   // Sent in the order handed over: the message after the newest view's messages.
   std::lock_guard l(sink->m);
   CHECK(sink->sent.back().first == "p/other");
@@ -548,9 +548,9 @@ TEST_CASE("publisher: a stalled link holds its thread, never the caller; the vie
 TEST_CASE("publisher: without a thread it sends at once, in the order handed over; a full queue drops the oldest, counted") {
   std::vector<std::string> topics;
   shackd::Publisher pub([&](const std::string& t, const std::string&, bool, int) { topics.push_back(t); }, 3);
-  pub.send("p/a", "1");
+  pub.send("p/a", "1", false);
   pub.post(facts(51.0, true));
-  pub.send("p/b", "2");
+  pub.send("p/b", "2", false);
   REQUIRE(topics.size() >= 4);
   CHECK(topics.front() == "p/a");
   CHECK(topics[1] == "p/state");
@@ -570,7 +570,7 @@ TEST_CASE("publisher: the queue of other messages is bounded: past its limit the
   pub.start_thread();
   pub.post(facts(50.0));
   REQUIRE(sink->wait_held());
-  for (int i = 0; i < 10; ++i) pub.send("p/m", std::to_string(i));
+  for (int i = 0; i < 10; ++i) pub.send("p/m", std::to_string(i), false);
   CHECK(pub.stats().messages_dropped == 7);
   sink->open();
   REQUIRE(pub.settle(10s));
