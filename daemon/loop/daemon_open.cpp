@@ -163,8 +163,7 @@ std::optional<int> Daemon::take_store() {
     safe_since_.reset();
     loop_.store_unread_s = 0;
   }
-  publisher_.forget();
-  publish_all_ = true;
+  publisher_.forget();  // everything again, Home Assistant's discovery with the loads
   return std::nullopt;
 }
 
@@ -236,8 +235,9 @@ void Daemon::safe_cycle() {
   guarded(SideJob::events, [&] { record_relay_alarms(); });
   // The loop's figures and the events; Home Assistant's discovery waits for the loads.
   guarded(SideJob::publish, [&] {
-    publish(snap_, now, false);
+    publish(now, true);
     pump_events();
+    tell_publisher(now, wall);
   });
   // What waits for the recorder (its events) is bounded as the recorder's own queue is: the
   // oldest go first, counted.

@@ -1,7 +1,10 @@
 // The JSON shackd publishes and the Home Assistant discovery payloads.
 #include <doctest/doctest.h>
 
+#include <condition_variable>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -9,6 +12,8 @@
 #include "daemon/cli/relay_power_on.hpp"
 #include "daemon/devices/device_alarms.hpp"
 #include "daemon/publish/ha_discovery.hpp"
+#include "daemon/publish/mailbox.hpp"
+#include "daemon/publish/publisher.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/system/host_health.hpp"
 #include "drivers/mqtt/power_on_watch.hpp"
@@ -438,4 +443,162 @@ TEST_CASE("status lines from the published power-on and host documents; hostile 
   CHECK(shackd::host_status_lines(R"({"soc_temp_c":86.0,"under_voltage":true,"throttled":true,"shedding":true,"alarms":["controller_hot"]})") ==
         std::vector<std::string>{"controller: 86.0 °C, UNDER-VOLTAGE, THROTTLED, LOADS SHED for its heat; ALARM controller_hot"});
   CHECK(shackd::host_status_lines(R"({"soc_temp_c":"hot","alarms":[1,{"a":2}]})").empty());
+}
+
+// --- The publisher (issue 44, item 2): a mailbox where the newest cycle wins, a thread of its own.
+
+TEST_CASE("publisher's mailbox: the newest wins, what the older asked for goes on with it, each replaced one counted") {
+  shackd::LatestMailbox<std::pair<int, bool>> box;  // (the view's number, "everything")
+  const auto merge = [](std::pair<int, bool>&& older, std::pair<int, bool>& newer) { newer.second |= older.second; };
+  CHECK_FALSE(box.take());
+  CHECK_FALSE(box.put({1, true}, merge));
+  CHECK(box.put({2, false}, merge));
+  CHECK(box.put({3, false}, merge));
+  CHECK(box.coalesced() == 2);
+  CHECK(box.put_count() == 3);
+  const auto v = box.take();
+  REQUIRE(v);
+  CHECK(v->first == 3);
+  CHECK(v->second);  // view 1's "everything" was not lost with it
+  CHECK(box.empty());
+  CHECK_FALSE(box.take());
+  CHECK_FALSE(box.put({4, false}));  // taken: nothing to replace
+  CHECK(box.coalesced() == 2);
+}
+
+namespace {
+
+// A cycle view the publisher can render: no loads, the battery at `battery_v`.
+shackd::CycleFacts facts(double battery_v, bool everything = false) {
+  shackd::CycleFacts f;
+  f.prefix = "p";
+  f.decision.battery.measured_v = battery_v;
+  f.everything = everything;
+  return f;
+}
+
+// A recording sink whose publish of "p/state" waits at a gate while it is shut (a stalled link).
+struct GatedSink {
+  std::mutex m;
+  std::condition_variable cv;
+  bool shut = false;
+  int held = 0;
+  bool timed_out = false;
+  std::vector<std::pair<std::string, std::string>> sent;
+  void operator()(const std::string& topic, const std::string& payload) {
+    std::unique_lock l(m);
+    sent.emplace_back(topic, payload);
+    if (topic != "p/state" || !shut) return;
+    ++held;
+    cv.notify_all();
+    if (!cv.wait_for(l, 20s, [&] { return !shut; })) timed_out = true;
+    --held;
+  }
+  bool wait_held() {
+    std::unique_lock l(m);
+    return cv.wait_for(l, 10s, [&] { return held == 1; });
+  }
+  void open() {
+    {
+      std::lock_guard l(m);
+      shut = false;
+    }
+    cv.notify_all();
+  }
+  std::vector<std::string> payloads(const std::string& topic) {
+    std::lock_guard l(m);
+    std::vector<std::string> out;
+    for (const auto& [t, p] : sent) {
+      if (t == topic) out.push_back(p);
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("publisher: a stalled link holds its thread, never the caller; the views it missed are coalesced and counted, the newest sent") {
+  auto sink = std::make_shared<GatedSink>();
+  sink->shut = true;
+  shackd::Publisher pub([sink](const std::string& t, const std::string& p, bool, int) { (*sink)(t, p); });
+  pub.start_thread();
+  pub.post(facts(50.0, true));
+  REQUIRE(sink->wait_held());  // its thread is in the stalled publish
+  for (int i = 1; i <= 5; ++i) pub.post(facts(50.0 + i));  // each returns at once
+  pub.send("p/other", "after the views", false);
+  auto st = pub.stats();
+  CHECK(st.views == 6);
+  CHECK(st.coalesced == 4);  // the 2nd to the 5th, replaced before the thread took them
+  CHECK(st.published == 0);
+  CHECK(st.lost() == 4);
+  sink->open();
+  REQUIRE(pub.settle(10s));
+  st = pub.stats();
+  CHECK(st.published == 2);
+  CHECK_FALSE(sink->timed_out);
+  const auto states = sink->payloads("p/state");
+  REQUIRE(states.size() == 2);
+  CHECK(json::parse(states[0])["battery_v"].get<double>() == doctest::Approx(50.0));
+  CHECK(json::parse(states[1])["battery_v"].get<double>() == doctest::Approx(55.0));  // the newest won
+  // Sent in the order handed over: the message after the newest view's messages.
+  std::lock_guard l(sink->m);
+  CHECK(sink->sent.back().first == "p/other");
+}
+
+TEST_CASE("publisher: without a thread it sends at once, in the order handed over; a full queue drops the oldest, counted") {
+  std::vector<std::string> topics;
+  shackd::Publisher pub([&](const std::string& t, const std::string&, bool, int) { topics.push_back(t); }, 3);
+  pub.send("p/a", "1", false);
+  pub.post(facts(51.0, true));
+  pub.send("p/b", "2", false);
+  REQUIRE(topics.size() >= 4);
+  CHECK(topics.front() == "p/a");
+  CHECK(topics[1] == "p/state");
+  CHECK(topics.back() == "p/b");
+  CHECK(pub.stats().lost() == 0);
+  // The whole view again only when asked: a reload's forget() or send_everything().
+  CHECK(pub.take_everything());  // the first view goes whole
+  CHECK_FALSE(pub.take_everything());
+  pub.forget();
+  CHECK(pub.take_everything());
+}
+
+TEST_CASE("publisher: the queue of other messages is bounded: past its limit the oldest go, counted") {
+  auto sink = std::make_shared<GatedSink>();
+  sink->shut = true;
+  shackd::Publisher pub([sink](const std::string& t, const std::string& p, bool, int) { (*sink)(t, p); }, 3);
+  pub.start_thread();
+  pub.post(facts(50.0));
+  REQUIRE(sink->wait_held());
+  for (int i = 0; i < 10; ++i) pub.send("p/m", std::to_string(i), false);
+  CHECK(pub.stats().messages_dropped == 7);
+  sink->open();
+  REQUIRE(pub.settle(10s));
+  CHECK(sink->payloads("p/m") == std::vector<std::string>{"7", "8", "9"});
+}
+
+TEST_CASE("publisher: losses that go on for a minute are an alarm, and its end once a minute passes without one") {
+  auto sink = std::make_shared<GatedSink>();
+  sink->shut = true;
+  shackd::Publisher pub([sink](const std::string& t, const std::string& p, bool, int) { (*sink)(t, p); });
+  pub.start_thread();
+  const auto t0 = rules::SteadyTime{} + 1h;
+  pub.post(facts(50.0));
+  REQUIRE(sink->wait_held());
+  std::vector<shackd::PublisherNote> notes;
+  for (int s = 0; s <= 61; ++s) {
+    pub.post(facts(50.0));
+    for (auto& n : pub.watch(t0 + std::chrono::seconds(s))) notes.push_back(std::move(n));
+  }
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].kind == shackd::PublisherNote::Kind::alarm);
+  CHECK(notes[0].text.starts_with("publish_lost: "));
+  sink->open();
+  REQUIRE(pub.settle(10s));
+  notes.clear();
+  for (int s = 62; s <= 130; ++s) {
+    for (auto& n : pub.watch(t0 + std::chrono::seconds(s))) notes.push_back(std::move(n));
+  }
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].kind == shackd::PublisherNote::Kind::alarm_end);
 }
