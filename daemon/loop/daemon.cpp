@@ -414,6 +414,17 @@ void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
   }
 }
 
+// The read step of both cycles (this one and the safe state's, daemon_open.cpp): the devices,
+// and what each miner's worker has for us (never waited for); then what came in on MQTT (relay
+// states, sensors, overrides; a bounded share of the cycle).
+Daemon::ReadTimes Daemon::read_step(rules::SteadyTime started) {
+  guarded(SideJob::poll, [&] { poll_devices(started); });
+  miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
+  const ReadTimes t{clock_.steady(), clock_.wall_s()};
+  guarded(SideJob::mqtt_in, [&] { handle_mqtt(t.now); });
+  return t;
+}
+
 // The safety path is read -> decide -> switch -> watchdog, and the relay commands leave first:
 // nothing is logged, recorded or published before them. Everything else (the reload, MQTT's
 // commands, the journal, events, energy, publishing, the store) is a side job in its own guard:
@@ -447,14 +458,10 @@ void Daemon::cycle() {
     finish_reload();
     begin_reload();
   });
-  const auto started = clock_.steady();
-  // 1. Read: the devices, and what each miner's worker has for us (never waited for).
-  guarded(SideJob::poll, [&] { poll_devices(started); });
-  miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
-  const auto now = clock_.steady();
-  const auto wall = clock_.wall_s();
-  // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
-  guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
+  // 1. Read: the devices, what each miner's worker has for us; 2. what came in on MQTT.
+  const ReadTimes times = read_step(clock_.steady());
+  const auto now = times.now;
+  const auto wall = times.wall;
   guarded(SideJob::mqtt_in, [&] { take_overrides(); });
   // The controller's own health (sysfs, /proc: no disk), read on its own interval: it may shed.
   guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, now); });

@@ -166,6 +166,13 @@ class Daemon {
   std::optional<int> take_store();  // the opener's result, when it has one; an exit code if it failed
   std::chrono::milliseconds store_wait() const;
   void safe_cycle();  // a cycle before the stored state is taken: every relay OFF
+  // The read step both cycles share: the devices polled, each miner's report taken (never waited
+  // for), then what came in on MQTT handled. The loop's times after the poll.
+  struct ReadTimes {
+    rules::SteadyTime now;
+    std::int64_t wall = 0;
+  };
+  ReadTimes read_step(rules::SteadyTime started);
   void begin_reload();
   ReloadOutcome reload_job(const Config& running) const;
   void finish_reload();
