@@ -1,10 +1,12 @@
 // The JSON shackd publishes and the Home Assistant discovery payloads.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -12,13 +14,17 @@
 #include "daemon/cli/relay_power_on.hpp"
 #include "daemon/devices/device_alarms.hpp"
 #include "daemon/publish/ha_discovery.hpp"
+#include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/mailbox.hpp"
+#include "daemon/publish/miner_state.hpp"
 #include "daemon/publish/publisher.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/system/host_health.hpp"
 #include "drivers/mqtt/power_on_watch.hpp"
 #include "rules/decide.hpp"
 #include "rules/host_health.hpp"
+#include "tests/support/fake_link.hpp"
+#include "tests/support/fake_pi.hpp"
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
@@ -601,4 +607,151 @@ TEST_CASE("publisher: losses that go on for a minute are an alarm, and its end o
   }
   REQUIRE(notes.size() == 1);
   CHECK(notes[0].kind == shackd::PublisherNote::Kind::alarm_end);
+}
+
+// <prefix>/host and the uplink's state go out from the publisher's own record of what the link
+// took (CyclePublisher), from the copy of HostWatch's health the core hands over (CycleFacts): only
+// when changed, again with everything, and a refused one again with the next view, unchanged or not
+// (648101c: host_health's CI failure, <prefix>/host refused in the start's burst and never again).
+TEST_CASE("cycle publisher: <prefix>/host and the uplink's state when changed or due; one the link refused goes again") {
+  test::FakePi pi;
+  shackd::HostHealth host(shackd::HostConfig{.enabled = true, .root = pi.root.string(), .limits = {},
+                                              .interval = std::chrono::seconds(10)});
+  const auto t0 = rules::SteadyTime{} + 1h;
+  (void)host.sample(t0);
+  REQUIRE(host.present());
+  bool link_takes = true;
+  std::vector<std::string> offered, taken;
+  shackd::CyclePublisher cycle(
+      [&](const std::string& topic, const std::string& payload, bool, int) {
+        if (topic != "p/host" && topic != "p/site/s1/state") return true;
+        offered.push_back(topic);
+        if (link_takes) taken.push_back(topic + " " + payload);
+        return link_takes;
+      },
+      "p");
+  auto view = [&](rules::SteadyTime now, bool everything) {
+    shackd::CycleFacts f = facts(52.0, everything);
+    f.now = now;
+    f.host = host;
+    f.uplink = {true, std::chrono::seconds(60), "s1", "a site"};
+    return f;
+  };
+  const auto count = [&](const std::string& topic) {
+    return std::count(offered.begin(), offered.end(), topic);
+  };
+  cycle.publish(view(t0, true));
+  CHECK(count("p/host") == 1);
+  CHECK(count("p/site/s1/state") == 1);
+  cycle.publish(view(t0 + 1s, false));  // unchanged, not due: neither again
+  CHECK(count("p/host") == 1);
+  CHECK(count("p/site/s1/state") == 1);
+  cycle.publish(view(t0 + 2s, true));  // everything (a reconnect): both again
+  CHECK(count("p/host") == 2);
+  CHECK(count("p/site/s1/state") == 2);
+
+  link_takes = false;  // paho's buffer full
+  pi.throttled(0x1);   // under-voltage: the document changes
+  (void)host.sample(t0 + 20s);
+  cycle.publish(view(t0 + 70s, false));  // changed, and due: both offered, both refused
+  CHECK(count("p/host") == 3);
+  CHECK(count("p/site/s1/state") == 3);
+  link_takes = true;
+  const auto before = taken.size();
+  cycle.publish(view(t0 + 71s, false));  // nothing new: what was refused goes again
+  CHECK(count("p/host") == 4);
+  CHECK(count("p/site/s1/state") == 4);
+  REQUIRE(taken.size() == before + 2);
+  CHECK(taken[before].find("\"under_voltage\":true") != std::string::npos);
+  cycle.publish(view(t0 + 72s, false));  // taken: not again
+  CHECK(count("p/host") == 4);
+  CHECK(count("p/site/s1/state") == 4);
+}
+
+// The queue's messages (a miner's word, the controller's leftovers): a retained one the link
+// refused is not taken as sent; it goes again, first, at the next hand-over, unless a newer one for
+// its topic came with it. The refusals are counted once, where the publisher sends.
+TEST_CASE("publisher: a retained message the link refused goes again at the next hand-over; counted once") {
+  test::FakeBroker broker;
+  test::FakeLink link(broker);
+  shackd::Publisher pub;  // no test sink: it sends on the link, as in production
+  pub.set_link(&link);
+  const auto got = [&] {
+    std::vector<std::string> out;
+    for (const auto& m : broker.published) out.push_back(m.topic + "=" + m.payload);
+    return out;
+  };
+  broker.refuse = 1;
+  pub.send("p/load/m1/miner", "old", true);  // refused (paho's buffer full)
+  CHECK(broker.published.empty());
+  broker.refuse = 1;
+  pub.send("p/event", "e", false);  // the next hand-over: the owed one first, refused again
+  CHECK(got() == std::vector<std::string>{"p/event=e"});
+  pub.send("p/status-once", "", true);  // and again: now it goes, before what came with it
+  CHECK(got() == std::vector<std::string>{"p/event=e", "p/load/m1/miner=old", "p/status-once="});
+  CHECK(pub.stats().refused == 2);  // counted once a refusal, here only
+
+  broker.refuse = 1;
+  pub.send("p/load/m1/miner", "a", true);  // refused
+  pub.send("p/load/m1/miner", "b", true);  // a newer one for its topic: the older is not sent
+  CHECK(got().back() == "p/load/m1/miner=b");
+  CHECK(got().size() == 4);
+  broker.refuse = 1;
+  pub.send("p/decision", "superseded", false);  // not retained: refused, counted, not again
+  pub.send("p/other", "x", false);
+  CHECK(got().size() == 5);
+  CHECK(got().back() == "p/other=x");
+  CHECK(pub.stats().refused == 4);
+  CHECK(pub.stats().messages_dropped == 0);
+}
+
+// publish_miner's JSON is the publisher's work: the fleet hands values (MinerStateFacts), rendered
+// on the publisher's thread, in order with the other messages; a miner's hostile text that cannot
+// be rendered is a failure of its own, and the messages after it still go.
+TEST_CASE("publisher: a miner's state is rendered on the publisher's thread, in order; one that cannot be is a failure") {
+  auto sink = std::make_shared<GatedSink>();
+  std::mutex ids_m;
+  std::vector<std::thread::id> ids;
+  shackd::Publisher pub([&, sink](const std::string& t, const std::string& p, bool, int) {
+    {
+      std::lock_guard g(ids_m);
+      ids.push_back(std::this_thread::get_id());
+    }
+    (*sink)(t, p);
+  });
+  pub.start_thread();
+  shackd::MinerStateFacts m;
+  m.telemetry.answered = true;
+  m.telemetry.state = drivers::miners::MinerState::mining;
+  m.telemetry.firmware = "LUXminer 2025.6.2.1";
+  m.telemetry.power_w = 3100.0;
+  m.target_w = 2800.0;
+  m.target_reason = {rules::ReasonCode::none};
+  pub.send("p/a", "1", false);
+  pub.send_miner("p/load/m1/miner", m);
+  shackd::MinerStateFacts hostile = m;
+  hostile.telemetry.firmware = std::string("LUX\xff\xfe");  // not UTF-8: nlohmann's dump throws
+  pub.send_miner("p/load/m2/miner", hostile);
+  pub.send("p/b", "2", false);
+  REQUIRE(pub.settle(10s));
+  {
+    std::lock_guard g(sink->m);
+    std::vector<std::string> topics;
+    for (const auto& [t, p] : sink->sent) topics.push_back(t);
+    CHECK(topics == std::vector<std::string>{"p/a", "p/load/m1/miner", "p/b"});
+  }
+  const auto miner = sink->payloads("p/load/m1/miner");
+  REQUIRE(miner.size() == 1);
+  const auto j = json::parse(miner[0]);
+  CHECK(j["power_w"].get<double>() == doctest::Approx(3100.0));
+  CHECK(j["target_w"].get<double>() == doctest::Approx(2800.0));
+  CHECK(j["firmware"] == "LUXminer 2025.6.2.1");
+  {
+    std::lock_guard g(ids_m);
+    for (const auto& id : ids) CHECK(id != std::this_thread::get_id());
+  }
+  const auto notes = pub.watch(rules::SteadyTime{} + 1h);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].kind == shackd::PublisherNote::Kind::failure);
+  CHECK(notes[0].text.find("p/load/m2/miner") != std::string::npos);
 }
