@@ -125,7 +125,8 @@ void Publisher::Shared::send_queued(Message& msg) {
     if (send_one(msg.topic, payload, msg.retain, msg.qos)) {
       owed.erase(msg.topic);
     } else if (msg.retain) {
-      owed.insert_or_assign(msg.topic, std::move(msg));
+      std::string topic = msg.topic;
+      owed.insert_or_assign(std::move(topic), std::move(msg));
       // Bounded like the queue (the topics are ours, so this is a backstop): the oldest go, counted.
       while (owed.size() > limit) {
         auto oldest = owed.begin();
@@ -138,7 +139,7 @@ void Publisher::Shared::send_queued(Message& msg) {
       }
     }
   } catch (const std::exception& e) {
-    failed(std::string("publish ") + msg.topic + ": " + e.what());
+    failed(fmt::format("publish {}: {}", msg.topic, e.what()));
   }
 }
 
