@@ -9,8 +9,11 @@
 //   all       all four at once,
 // and nothing wrong again last (the machine's drift over the run). The site is the tests'
 // in-process one (tests/support/fake_site.hpp): the daemon's whole cycle on a stepped clock, a
-// real SQLite file, a scripted GX and an in-process broker; nothing waits for the recorder.
-// Usage: core_stalls [CYCLES]   (default 600 per case, 5 ms apart, a crossing every 60)
+// real SQLite file, a scripted GX and an in-process broker; nothing waits for the recorder. The
+// publisher renders and sends the state, Home Assistant and the uplink on its own thread, as in
+// production (daemon/publish/publisher.hpp; a test's FakeSite sends them before cycle() returns):
+// the loop's thread only copies the cycle's values. `--inline-publish` measures it the tests' way.
+// Usage: core_stalls [CYCLES] [--inline-publish]   (default 600 per case, 5 ms apart, a crossing every 60)
 #include <fmt/format.h>
 #include <httplib.h>
 #include <time.h>
@@ -18,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -53,10 +57,11 @@ struct Result {
   double cpu_us_per_cycle = 0;
   long scrapes = 0;
   int unpinged = 0;
+  std::uint64_t views_coalesced = 0;  // cycle views the publisher's thread never sent (a newer one won)
 };
 
-Result run(const std::string& name, Stalls st, int cycles, test::GatedVfs& card) {
-  Result r{name, {}, {}, 0, 0, 0};
+Result run(const std::string& name, Stalls st, int cycles, test::GatedVfs& card, bool publish_thread) {
+  Result r{name, {}, {}, 0, 0, 0, 0};
   test::DrippingMiner miner;
   std::string extra;
   if (st.miner) {
@@ -64,7 +69,8 @@ Result run(const std::string& name, Stalls st, int cycles, test::GatedVfs& card)
                          miner.port());
   }
   if (st.scrapers) extra += "metrics:\n  listen: 127.0.0.1:0\n";
-  test::FakeSite s(extra, [](const drivers::miners::MinerConfig& c) { return shackd::make_miner_worker(c); });
+  test::FakeSite s(extra, [](const drivers::miners::MinerConfig& c) { return shackd::make_miner_worker(c); },
+                   test::kFakeSiteConfig, false, publish_thread);
   s.settle = false;
   Clock::time_point off_at{};
   s.broker.on_publish = [&](const test::FakeBroker::Message& m) {
@@ -111,6 +117,7 @@ Result run(const std::string& name, Stalls st, int cycles, test::GatedVfs& card)
     r.unpinged += s.pings() == pings;
   }
   r.cpu_us_per_cycle = (thread_cpu_us() - cpu0) / cycles;
+  r.views_coalesced = s.daemon->loop_stats().publish_coalesced;
   scraping = false;
   for (auto& t : scrapers) t.join();
   r.scrapes = scrapes;
@@ -122,7 +129,13 @@ Result run(const std::string& name, Stalls st, int cycles, test::GatedVfs& card)
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int cycles = argc > 1 ? std::stoi(argv[1]) : 600;
+  int cycles = 600;
+  bool publish_thread = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--inline-publish") publish_thread = false;
+    else cycles = std::stoi(a);
+  }
   // Never destroyed: a recorder left writing (its stop gives up after 2 s) may still be in it.
   static auto* card = new test::GatedVfs(std::chrono::milliseconds(10000));
   const std::vector<std::pair<std::string, Stalls>> cases = {
@@ -135,9 +148,10 @@ int main(int argc, char** argv) {
       {"nothing wrong, again", {}},
   };
   std::vector<Result> results;
-  for (const auto& [name, st] : cases) results.push_back(run(name, st, cycles, *card));
-  fmt::print("core_stalls: {} cycles a case, a shutdown crossing every 60; times in µs (wall, the loop's thread)\n",
-             cycles);
+  for (const auto& [name, st] : cases) results.push_back(run(name, st, cycles, *card, publish_thread));
+  fmt::print("core_stalls: {} cycles a case, a shutdown crossing every 60; times in µs (wall, the loop's thread); "
+             "publishing {}\n",
+             cycles, publish_thread ? "on the publisher's thread" : "inline, on the loop's thread");
   fmt::print("| case | cycle p50 | cycle p99 | cycle max | OFF latency median | OFF max | CPU per cycle | cycles unpinged |\n");
   fmt::print("|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : results) {
@@ -147,6 +161,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& r : results) {
     if (r.scrapes > 0) fmt::print("  {}: {} scrapes answered\n", r.name, r.scrapes);
+    if (r.views_coalesced > 0) fmt::print("  {}: {} cycle view(s) coalesced by the publisher\n", r.name, r.views_coalesced);
   }
   return 0;
 }

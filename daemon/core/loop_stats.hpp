@@ -41,6 +41,9 @@ struct LoopStats {
   std::uint64_t events_unsent = 0;     // events the outbox dropped past its limit (they are in the database)
   double store_write_s = 0;            // a database write under way for this long; 0: none
   double store_unread_s = 0;           // the start's stored state not read for this long (every relay OFF); 0: read
+  std::uint64_t publish_coalesced = 0;  // cycle views the publisher's thread never sent: a newer one won
+  std::uint64_t publish_dropped = 0;    // other messages the publisher's full queue dropped
+  double publish_busy_s = 0;            // a publish under way for this long; 0: none
   std::uint64_t failures() const {
     std::uint64_t n = 0;
     for (const auto f : failed) n += f;

@@ -1,6 +1,6 @@
 // The controller's own health in the daemon (daemon/host/host_watch.hpp): read on its own
-// interval, its alarms told after the relays, what goes to MQTT. A side job: a failure here never
-// holds the decision back.
+// interval, its alarms told after the relays (<prefix>/host is the publisher's). A side job: a
+// failure here never holds the decision back.
 #include "daemon/host/host_watch.hpp"
 
 #include <utility>
@@ -23,13 +23,6 @@ void HostWatch::tell(const std::function<void(bool raised, const std::string& te
     alarm(c.raised, text);
   }
   for (const auto& p : health_.take_problems()) log::limited("host " + p, log::Level::warn, "controller health: " + p);
-}
-
-void HostWatch::publish(bool everything, const std::function<bool(const std::string& json)>& send) {
-  if (!health_.present()) return;
-  std::string j = health_.json();
-  if (!everything && j == published_) return;
-  if (send(j)) published_ = std::move(j);
 }
 
 }  // namespace shackd

@@ -1,9 +1,9 @@
 #pragma once
 // The controller's own health as a component of the daemon (issue 47; issue 44's side jobs): the
-// reader and its alarms (daemon/system/host_health.hpp), what their changes are to say, and what
-// was last published on <prefix>/host, owned here. Read before the rules (it may shed the loads:
-// sysfs and /proc, no disk), told after the relays through the daemon's functions: the watch
-// never sees the daemon.
+// reader and its alarms (daemon/system/host_health.hpp) and what their changes are to say, owned
+// here. Read before the rules (it may shed the loads: sysfs and /proc, no disk), told after the
+// relays through the daemon's functions: the watch never sees the daemon. <prefix>/host is the
+// publisher's (daemon/publish/cycle_publisher.hpp): the core hands it a copy of health().
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,15 +28,10 @@ class HostWatch {
   // After the relays: each alarm raised or cleared since the last tell, as a log line and through
   // `alarm` (raised, its text); problems reading a source, as limited log lines.
   void tell(const std::function<void(bool raised, const std::string& text)>& alarm);
-  // <prefix>/host's document through `send`, when there is something to say and it changed since
-  // it was last sent (or `everything`). `send` says whether the link took it: one refused (paho's
-  // buffer full in a burst) goes again next time, unchanged or not.
-  void publish(bool everything, const std::function<bool(const std::string& json)>& send);
 
  private:
   HostHealth health_{HostConfig{.enabled = false}};  // made from the config by sense()
   std::vector<rules::HostAlarmChange> changes_;      // sensed, not yet told
-  std::string published_;                            // <prefix>/host as last sent
 };
 
 }  // namespace shackd

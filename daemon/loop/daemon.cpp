@@ -39,9 +39,7 @@ Daemon::Daemon(RunOptions options, Seams seams)
     : options_(std::move(options)),
       seams_(std::move(seams)),
       clock_(seams_.clock ? *seams_.clock : system_clock()),
-      publisher_([this](const std::string& topic, const std::string& payload, bool retain, int qos) {
-        return mqtt_publish(topic, payload, retain, qos);
-      }, "") {}
+      publisher_(seams_.publish) {}
 
 Daemon::~Daemon() = default;
 
@@ -95,6 +93,8 @@ std::optional<int> Daemon::start() {
   try {
     start_devices();
     if (!options_.once && !seams_.publish) start_mqtt();
+    // A test's seams publish before cycle() returns, unless the test asks for the thread.
+    if (!options_.once && seams_.publish_thread.value_or(!seams_.publish && !seams_.make_mqtt)) publisher_.start_thread();
   } catch (const std::exception& e) {
     // Whatever the cause, one line and an exit code: never std::terminate and a restart loop.
     log::error("cannot start: {}", e.what());
@@ -213,40 +213,90 @@ void Daemon::record_relay_alarms() {
   }
 }
 
-void Daemon::publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything) {
+// The cycle as values for the publisher's thread: copies, no JSON (issue 44). What it needs of
+// the relays, the miners, the devices and the host is read here, where they live.
+void Daemon::publish(rules::SteadyTime now, bool safe_state) {
+  const bool everything = !safe_state && publisher_.take_everything();
   if (!seams_.publish && (!mqtt_ || !mqtt_->connected())) return;
-  std::optional<DiscoveryOptions> discovery;  // sent with the full publish only
+  CycleFacts f;
+  f.prefix = config_.mqtt.prefix;
+  f.now = now;
+  f.wall_s = clock_.wall_s();
+  f.snap = snap_;
+  f.decision = decision_;
+  f.state = state_;
+  f.profiles = profiles_;
+  f.loads = loads_;
+  if (relays_) {
+    f.relays = true;
+    for (const auto& l : loads_) {
+      if (!relays_->has(l.id)) continue;
+      f.relay.emplace(l.id, RelayFacts{relays_->status(l.id).observed, relays_->config(l.id), relays_->power_on(l.id)});
+    }
+  }
+  f.energy_day = energy_.day();
+  f.energy = energy_.totals();
+  for (const auto& w : workers_) f.devices.emplace_back(w->name(), health_[w->name()]);
+  f.mqtt = mqtt_health_;
+  loop_.store_queued = recorder_stats_.queued;
+  f.loop = loop_;
+  f.device_alarms = device_alarms_;
+  if (host_.present()) f.host = host_.health();  // <prefix>/host's document, rendered by the publisher
+  f.uplink = {config_.uplink.enabled, config_.uplink.state_interval, fleet_site_id(), config_.site_name};
+  f.everything = everything;
   if (everything && config_.mqtt.discovery) {
-    discovery = DiscoveryOptions{.prefix = config_.mqtt.prefix,
-                                 .discovery_prefix = config_.mqtt.discovery_prefix,
-                                 .node_id = "shackd_" + site_id_,
-                                 .site_name = config_.site_name,
-                                 .version = SHACKD_VERSION,
-                                 .expire_after_s = std::max(10, static_cast<int>(rules::to_seconds(
-                                                                    profiles_.rules.site.electrical_stale_after))),
-                                 .devices = {},
-                                 .settings = settings_offered_,
-                                 .miners = {}};
-    for (const auto& w : workers_) discovery->devices.push_back(w->name());
+    DiscoveryOptions& d = f.discovery.emplace();
+    d = DiscoveryOptions{.prefix = config_.mqtt.prefix,
+                         .discovery_prefix = config_.mqtt.discovery_prefix,
+                         .node_id = "shackd_" + site_id_,
+                         .site_name = config_.site_name,
+                         .version = SHACKD_VERSION,
+                         .expire_after_s = std::max(10, static_cast<int>(rules::to_seconds(
+                                                            profiles_.rules.site.electrical_stale_after))),
+                         .devices = {},
+                         .settings = settings_offered_,
+                         .miners = {}};
+    for (const auto& w : workers_) d.devices.push_back(w->name());
     const auto& hs = host_.sources();
-    discovery->host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
-                       .storage = !hs.emmc.empty(), .writes = !hs.proc_io.empty()};
+    d.host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
+              .storage = !hs.emmc.empty(), .writes = !hs.proc_io.empty()};
     for (const auto& l : loads_) {
       const auto* miner = miners_.config(l.id);
       if (!miner) continue;
       const auto poll_s = static_cast<int>(miner->poll.count());
-      discovery->miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
+      d.miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
     }
   }
-  loop_.store_queued = recorder_stats_.queued;
-  std::vector<std::pair<std::string, const drivers::DeviceHealth*>> devices;
-  for (const auto& w : workers_) devices.emplace_back(w->name(), &health_[w->name()]);
-  publisher_.set_prefix(config_.mqtt.prefix);
-  const CycleView view{snap, decision_, state_, profiles_, loads_, relays_.get(), energy_, devices, mqtt_health_, loop_,
-                       device_alarms_};
-  publisher_.publish(view, discovery, now, everything);
-  publish_host(everything);
-  publish_uplink_state(view, now, everything);
+  publisher_.post(std::move(f));
+}
+
+// What the publisher could not send, and what failed on its thread: counted, shown and, when the
+// losses go on, an alarm (never silent, issue 44).
+void Daemon::tell_publisher(rules::SteadyTime now, std::int64_t wall) {
+  const PublisherStats st = publisher_.stats();
+  if (st.lost() > loop_.publish_coalesced + loop_.publish_dropped + loop_.publishes_refused) {
+    log::limited("publish lost", log::Level::warn,
+                 fmt::format("publish: {} cycle view(s) replaced by newer ones before they went out, {} message(s) "
+                             "dropped, {} publish(es) refused by the link (the decisions and relays are not delayed)",
+                             st.coalesced, st.messages_dropped, st.refused));
+  }
+  loop_.publish_coalesced = st.coalesced;
+  loop_.publish_dropped = st.messages_dropped;
+  loop_.publishes_refused = st.refused;  // counted once, by the publisher, where it sends
+  loop_.publish_busy_s = st.busy_s;
+  for (const auto& n : publisher_.watch(now)) {
+    switch (n.kind) {
+      case PublisherNote::Kind::failure: side_failed(SideJob::publish, n.text.c_str()); break;
+      case PublisherNote::Kind::alarm:
+        log::warn("{}", n.text);
+        event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+      case PublisherNote::Kind::alarm_end:
+        log::info("{}", n.text);
+        event("alarm_end", "", {rules::ReasonCode::none}, n.text, wall);
+        break;
+    }
+  }
 }
 
 std::string Daemon::status_line() const {
@@ -273,6 +323,11 @@ std::string Daemon::status_line() const {
     side += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", loop_.events_unstored, loop_.samples_unstored);
   }
   if (loop_.events_unsent > 0) side += fmt::format(", {} event(s) not sent", loop_.events_unsent);
+  if (const auto lost = loop_.publish_coalesced + loop_.publish_dropped; lost > 0) {
+    side += fmt::format(", {} MQTT publication(s) lost", lost);
+  }
+  if (loop_.publishes_refused > 0) side += fmt::format(", {} MQTT publish(es) refused by the link", loop_.publishes_refused);
+  if (loop_.publish_busy_s >= 5) side += fmt::format(", publishing slow: a publish has taken {:.0f} s", loop_.publish_busy_s);
   return fmt::format("{} ({}), {}/{} loads on{}{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
                      b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, loads_.size(), devices,
@@ -359,6 +414,17 @@ void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
   }
 }
 
+// The read step of both cycles (this one and the safe state's, daemon_open.cpp): the devices,
+// and what each miner's worker has for us (never waited for); then what came in on MQTT (relay
+// states, sensors, overrides; a bounded share of the cycle).
+Daemon::ReadTimes Daemon::read_step(rules::SteadyTime started) {
+  guarded(SideJob::poll, [&] { poll_devices(started); });
+  miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
+  const ReadTimes t{clock_.steady(), clock_.wall_s()};
+  guarded(SideJob::mqtt_in, [&] { handle_mqtt(t.now); });
+  return t;
+}
+
 // The safety path is read -> decide -> switch -> watchdog, and the relay commands leave first:
 // nothing is logged, recorded or published before them. Everything else (the reload, MQTT's
 // commands, the journal, events, energy, publishing, the store) is a side job in its own guard:
@@ -392,14 +458,10 @@ void Daemon::cycle() {
     finish_reload();
     begin_reload();
   });
-  const auto started = clock_.steady();
-  // 1. Read: the devices, and what each miner's worker has for us (never waited for).
-  guarded(SideJob::poll, [&] { poll_devices(started); });
-  miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
-  const auto now = clock_.steady();
-  const auto wall = clock_.wall_s();
-  // 2. What came in on MQTT: relay states, sensors, overrides; a bounded share of the cycle.
-  guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
+  // 1. Read: the devices, what each miner's worker has for us; 2. what came in on MQTT.
+  const ReadTimes times = read_step(clock_.steady());
+  const auto now = times.now;
+  const auto wall = times.wall;
   guarded(SideJob::mqtt_in, [&] { take_overrides(); });
   // The controller's own health (sysfs, /proc: no disk), read on its own interval: it may shed.
   guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, now); });
@@ -448,9 +510,9 @@ void Daemon::cycle() {
     miners_bookkeeping(now, wall);
     guarded(SideJob::energy, [&] { account_energy(now, wall); });
     guarded(SideJob::publish, [&] {
-      publish(snap_, now, publish_all_);
-      publish_all_ = false;
+      publish(now);
       pump_events();
+      tell_publisher(now, wall);
     });
     guarded(SideJob::persist, [&] {
       persist(snap_, now, wall);
@@ -467,7 +529,8 @@ void Daemon::cycle() {
 }
 
 bool Daemon::settle(std::chrono::milliseconds bound) {
-  return reload_job_.settle(bound) && open_job_.settle(bound) && (!recorder_ || recorder_->settle(bound));
+  return reload_job_.settle(bound) && open_job_.settle(bound) && (!recorder_ || recorder_->settle(bound)) &&
+         publisher_.settle(bound);
 }
 
 void Daemon::say_systemd(const std::string& message) {
@@ -502,6 +565,10 @@ void Daemon::shutdown() {
   }
   outbox_.pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
   outbox_.set_link(nullptr);
+  // Superseded states are not waited for: the will and the shutdown say offline. Bounded: a
+  // publish that never returns is left behind, said in the log.
+  publisher_.stop(std::chrono::seconds(2));
+  publisher_.set_link(nullptr);
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   workers_.clear();
   miners_.clear();

@@ -25,6 +25,7 @@
 #include "daemon/miners/fleet.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/outbox.hpp"
+#include "daemon/publish/publisher.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/recorder/recorder.hpp"
 #include "daemon/reloader/one_job.hpp"
@@ -81,7 +82,8 @@ class Daemon {
   std::optional<std::uint64_t> metrics_frames() const { return metrics_.frames(); }
   std::string status_text() const { return status_line(); }  // systemd's STATUS= line
   // Waits, at most `bound`, until the side jobs' threads have done what this cycle handed them
-  // (the recorder's writes): for tests that read the database after a cycle. False at the bound.
+  // (the recorder's writes, the publisher's messages): for tests that read the database or the
+  // broker after a cycle. False at the bound.
   bool settle(std::chrono::milliseconds bound = std::chrono::seconds(10));
   // The recorder's figures as of the last cycle.
   const RecorderStats& recorder_stats() const { return recorder_stats_; }
@@ -164,6 +166,13 @@ class Daemon {
   std::optional<int> take_store();  // the opener's result, when it has one; an exit code if it failed
   std::chrono::milliseconds store_wait() const;
   void safe_cycle();  // a cycle before the stored state is taken: every relay OFF
+  // The read step both cycles share: the devices polled, each miner's report taken (never waited
+  // for), then what came in on MQTT handled. The loop's times after the poll.
+  struct ReadTimes {
+    rules::SteadyTime now;
+    std::int64_t wall = 0;
+  };
+  ReadTimes read_step(rules::SteadyTime started);
   void begin_reload();
   ReloadOutcome reload_job(const Config& running) const;
   void finish_reload();
@@ -198,7 +207,12 @@ class Daemon {
   }
   void side_failed(SideJob job, const char* what) noexcept;
   void say_systemd(const std::string& message);  // sd_notify, or the test's seam
-  void publish(const rules::Snapshot& snap, rules::SteadyTime now, bool everything);
+  // This cycle, as values, to the publisher (daemon/publish/publisher.hpp): it renders and sends
+  // on its own thread. `safe_state`: before the stored state is taken, the loop's figures and
+  // states only; a request to send everything (Home Assistant's discovery) waits for the loads.
+  void publish(rules::SteadyTime now, bool safe_state = false);
+  // The publisher's losses and failures, counted and told (status, <prefix>/loop, metrics, an alarm).
+  void tell_publisher(rules::SteadyTime now, std::int64_t wall);
   // The cycle's view to the metrics endpoint (daemon/metrics/exporter.hpp) while somebody scrapes.
   void export_metrics(rules::SteadyTime now, std::int64_t wall);
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
@@ -210,8 +224,6 @@ class Daemon {
   std::chrono::milliseconds db_wait() const;
   void journal_cycle(const rules::Snapshot& snap);
   void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
-  // <prefix>/host when the controller's own health changed (daemon/host/host_watch.hpp).
-  void publish_host(bool everything);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
   void mqtt_down(const std::string& cause);
@@ -225,15 +237,15 @@ class Daemon {
   // An event on <prefix>/event and, with the uplink, <prefix>/site/<id>/event, with the next id.
   void send_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
                   const std::string& detail, std::int64_t wall_now);
-  // The uplink's state (<prefix>/site/<id>/state) when due; a bridge's $SYS state.
-  void publish_uplink_state(const CycleView& v, rules::SteadyTime now, bool everything);
   void pump_events();
+  // A bridge's $SYS state (the uplink, daemon/publish/uplink.hpp).
   bool handle_bridge_state(const std::string& topic, const std::string& payload);
   // The site's id for the fleet: site.id, else the one fixed in the database.
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
   void flush_pending_events();  // profile changes recorded before the store was open
-  // False when the link refused it (not connected, paho's buffer full).
-  bool mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
+  // A message through the publisher, in order with the cycle's (never waits on the broker; one
+  // the link refuses is counted there, a retained one sent again).
+  void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
   std::string status_line() const;
 
   RunOptions options_;
@@ -281,6 +293,9 @@ class Daemon {
   // Every event goes out through it, in order, each message confirmed (issue 49). After mqtt_:
   // destroyed first, its thread gone before the link it sends on.
   EventOutbox outbox_;
+  // What goes out each cycle and what need not go again, rendered and sent on its own thread.
+  // After mqtt_: destroyed first, its thread gone before the link it sends on.
+  Publisher publisher_;
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;
   OverrideInbox overrides_;                       // checked where they came, taken by the core
@@ -312,8 +327,6 @@ class Daemon {
   std::string journal_header_;  // the Z, V and T lines of the profiles and sources in force
   std::vector<std::size_t> journal_miners_;
   bool journal_started_ = true;
-  bool publish_all_ = true;
-  CyclePublisher publisher_;  // what goes out each cycle, and what need not go again
   std::unique_ptr<ReloadOutcome> reload_outcome_;    // written by the reloader, taken once it has finished
   OneJob reload_job_;  // the reloader's thread; after what it writes, so that it is joined first
   std::vector<std::future<void>> links_retiring_;    // MQTT links a reload replaced, saying goodbye
@@ -323,7 +336,6 @@ class Daemon {
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
   std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids
   std::uint64_t event_seq_ = 0;      // the last event's `seq`
-  std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state
   // Set: the card could not take the database at the start; the site runs on a copy in memory
   // (daemon/store/run_database.hpp) that the recorder writes back at the stop, and this says so.
   std::string db_in_memory_;

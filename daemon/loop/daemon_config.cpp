@@ -286,7 +286,6 @@ void Daemon::finish_reload() {
   if (!db_in_memory_.empty()) config_.journal_days = 0;  // still in memory: no journal (database_in_memory)
   if (recorder_) recorder_->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
   if (!config_.uplink.enabled) mqtt_health_.bridges.clear();
-  uplink_state_at_.reset();  // the next publish says the state under the topics in force
   if (o->metrics_changed || metrics_.token_changed(config_.metrics, o->metrics_token)) {
     metrics_.restart(config_.metrics, config_.interval, clock_.steady());
   }
@@ -299,8 +298,10 @@ void Daemon::finish_reload() {
     // The old link says goodbye on another thread: its disconnect is bounded at 2 s, which the
     // loop does not wait for.
     outbox_.set_link(o->mqtt.link.get());  // first: the outbox's thread lets go of the old link
+    publisher_.set_link(o->mqtt.link.get());  // never waits: its thread is let go of below
     if (mqtt_) {
-      links_retiring_.push_back(std::async(std::launch::async, [old = std::move(mqtt_)]() mutable {
+      links_retiring_.push_back(std::async(std::launch::async, [old = std::move(mqtt_), pub = &publisher_]() mutable {
+        pub->release(old.get());  // a publish under way on it ends first
         old->shutdown(std::chrono::milliseconds(2000));
         old.reset();
       }));
@@ -314,8 +315,7 @@ void Daemon::finish_reload() {
   });
   switch_off_removed_loads();
   offer_settings();
-  publisher_.forget();
-  publish_all_ = true;
+  publisher_.forget();  // everything again, the uplink's state under the topics in force
   flush_pending_events();
   event("config", "", {rules::ReasonCode::none}, "reloaded " + options_.config_path, clock_.wall_s());
   say_systemd("READY=1");

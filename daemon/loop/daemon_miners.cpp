@@ -2,6 +2,8 @@
 // relays goes to the history and MQTT through a sink, the fleet itself seeing nothing of the daemon.
 #include "daemon/loop/daemon.hpp"
 
+#include <utility>
+
 namespace shackd {
 
 void Daemon::miners_bookkeeping(rules::SteadyTime now, std::int64_t wall) {
@@ -14,8 +16,9 @@ void Daemon::miners_bookkeeping(rules::SteadyTime now, std::int64_t wall) {
                    std::optional<double> target_w) override {
       d.event("actuation", load_id, reason, detail, wall, &d.snap_, std::nullopt, target_w);
     }
-    void miner_state(const std::string& load_id, const std::string& json) override {
-      d.mqtt_publish(d.config_.mqtt.prefix + "/load/" + load_id + "/miner", json, true);
+    // Values to the publisher's ordered queue: its thread renders the JSON (issue 44).
+    void miner_state(const std::string& load_id, MinerStateFacts facts) override {
+      d.publisher_.send_miner(d.config_.mqtt.prefix + "/load/" + load_id + "/miner", std::move(facts));
     }
   } sink(*this, wall);
   for (const auto& l : loads_) {

@@ -52,21 +52,15 @@ void Daemon::start_mqtt() {
   relays_ = std::move(side.relays);
   mqtt_ = std::move(side.link);
   outbox_.set_link(mqtt_.get());
+  publisher_.set_link(mqtt_.get());
   mqtt_->start();
   // Paced by the broker's acknowledgements between cycles too; a test's in-process link is
   // pumped by the cycle alone, unless it asks (Seams::events_thread).
   if (seams_.events_thread.value_or(!seams_.make_mqtt)) outbox_.start_thread();
 }
 
-bool Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
-  if (seams_.publish) {
-    seams_.publish(topic, payload, retain, qos);
-    return true;
-  }
-  if (!mqtt_ || !mqtt_->connected()) return false;  // the outage is counted and told as such
-  if (mqtt_->publish(topic, payload, qos, retain)) return true;
-  ++loop_.publishes_refused;
-  return false;
+void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
+  publisher_.send(topic, payload, retain, qos);
 }
 
 // A mode command, read and checked where it arrives; what the core is to do goes to its inbox,
@@ -172,7 +166,7 @@ void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTim
       mqtt_health_.connected_since_unix_s = clock_.wall_s();
       log::info("mqtt: connected to {}", config_.mqtt.uri);
       if (!config_.dry_run) relays_->on_connected(now);
-      publish_all_ = true;
+      publisher_.send_everything();
       // What shackd's own commands left retained before they stopped having a will (0.2.0's
       // `once` and `status`): cleared, so that a broker does not say "offline" for them for ever.
       for (const char* role : {"/status-once", "/status-cli"}) mqtt_publish(config_.mqtt.prefix + role, "", true);
@@ -211,7 +205,7 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
     return;
   }
   if (config_.mqtt.discovery && topic == config_.mqtt.discovery_prefix + "/status") {
-    if (payload == "online") publish_all_ = true;  // Home Assistant restarted
+    if (payload == "online") publisher_.send_everything();  // Home Assistant restarted
     return;
   }
   // A retained sensor message (Tasmota SensorRetain) has no age: it may be hours old, and

@@ -163,8 +163,7 @@ std::optional<int> Daemon::take_store() {
     safe_since_.reset();
     loop_.store_unread_s = 0;
   }
-  publisher_.forget();
-  publish_all_ = true;
+  publisher_.forget();  // everything again, Home Assistant's discovery with the loads
   return std::nullopt;
 }
 
@@ -188,12 +187,9 @@ std::optional<int> Daemon::take_store() {
 //   0 A stays at 0 A (only its stored row says what to put back, so none is put back unread), and
 //   a new block waits for the stored thresholds and rows.
 void Daemon::safe_cycle() {
-  const auto started = clock_.steady();
-  guarded(SideJob::poll, [&] { poll_devices(started); });
-  miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
-  const auto now = clock_.steady();
-  const auto wall = clock_.wall_s();
-  guarded(SideJob::mqtt_in, [&] { handle_mqtt(now); });
+  const ReadTimes times = read_step(clock_.steady());
+  const auto now = times.now;
+  const auto wall = times.wall;
   if (!safe_since_) safe_since_ = now;
   bool switched = true;
   if (relays_ && !config_.dry_run) {
@@ -236,8 +232,9 @@ void Daemon::safe_cycle() {
   guarded(SideJob::events, [&] { record_relay_alarms(); });
   // The loop's figures and the events; Home Assistant's discovery waits for the loads.
   guarded(SideJob::publish, [&] {
-    publish(snap_, now, false);
+    publish(now, true);
     pump_events();
+    tell_publisher(now, wall);
   });
   // What waits for the recorder (its events) is bounded as the recorder's own queue is: the
   // oldest go first, counted.

@@ -1,5 +1,5 @@
-// The uplink (daemon/publish/uplink.hpp): the site's state for the central broker, at its own
-// slower pace, and the bridge's state as the site broker reports it on $SYS.
+// The uplink (daemon/publish/uplink.hpp): the bridge's state as the site broker reports it on
+// $SYS. The site's state for the central broker goes out with the publisher's (CyclePublisher).
 #include "daemon/loop/daemon.hpp"
 
 #include <fmt/format.h>
@@ -8,16 +8,6 @@
 #include "daemon/system/log.hpp"
 
 namespace shackd {
-
-void Daemon::publish_uplink_state(const CycleView& v, rules::SteadyTime now, bool everything) {
-  if (!config_.uplink.enabled) return;
-  if (!everything && uplink_state_at_ && now - *uplink_state_at_ < config_.uplink.state_interval) return;
-  uplink_state_at_ = now;
-  // Retained, so that a consumer that starts later (or the central broker after a restart, from
-  // the bridge's queue) has the site's last state at once.
-  mqtt_publish(uplink_topic(config_.mqtt.prefix, fleet_site_id(), "state"),
-               uplink_state_json(v, fleet_site_id(), config_.site_name, clock_.wall_s()), true);
-}
 
 bool Daemon::handle_bridge_state(const std::string& topic, const std::string& payload) {
   if (!topic.starts_with("$SYS/")) return false;

@@ -45,6 +45,10 @@ struct Seams {
   // Whether the events' outbox pumps on a thread of its own between cycles; nullopt: when MQTT
   // is paho's (no make_mqtt).
   std::optional<bool> events_thread;
+  // Whether the publisher (daemon/publish/publisher.hpp) renders and sends on a thread of its
+  // own; nullopt: when MQTT is paho's (neither `publish` nor `make_mqtt`). Without one, a cycle's
+  // messages are sent before cycle() returns.
+  std::optional<bool> publish_thread;
   // Where sd_notify's messages go (READY=1, STATUS=..., WATCHDOG=1); null: $NOTIFY_SOCKET.
   std::function<void(const std::string&)> notify;
   // How long start() waits for the database's stored state before the loop starts in the safe

@@ -210,6 +210,12 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
   w.sample(to_double(s.events_unstored), {{"what", "event_unstored"}});
   w.sample(to_double(s.samples_unstored), {{"what", "sample_unstored"}});
   w.sample(to_double(s.events_unsent), {{"what", "event_unsent"}});
+  // What the publisher could not send (daemon/publish/publisher.hpp): MQTT's view lags, the
+  // decisions do not. What the link refused is counted once, in shackd_mqtt_publishes_refused.
+  w.family("shackd_publish_lost", "MQTT publications lost: cycle views replaced by newer ones before they went out, "
+           "messages dropped past the publisher's queue", Type::counter);
+  w.sample(to_double(s.publish_coalesced), {{"what", "view_coalesced"}});
+  w.sample(to_double(s.publish_dropped), {{"what", "message_dropped"}});
   w.family("shackd_store_write_seconds", "How long the database write under way has taken (0: none)", Type::gauge)
       .sample(s.store_write_s);
   w.family("shackd_store_unread_seconds",

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "daemon/miners/plausible_link.hpp"
@@ -125,7 +124,7 @@ void MinerFleet::tell(const LoadRef& l, const rules::LoadDecision& d, rules::Ste
   if (std::exchange(m.answered_news, false)) {
     if (!m.error.empty()) log::info("miner {}: its API answers ({})", l.id, m.latest->firmware);
     m.error.clear();
-    if (m.latest) sink.miner_state(l.id, state_json(m));
+    if (m.latest) sink.miner_state(l.id, state_facts(m));
   }
   if (m.unanswered) {
     std::string error = std::move(*m.unanswered);
@@ -274,20 +273,10 @@ void MinerFleet::add_status(drivers::DeviceStatus& out, const std::vector<LoadRe
   }
 }
 
-// <prefix>/load/<id>/miner: what the miner says of itself, as it arrives.
-std::string MinerFleet::state_json(const Side& m) {
-  const auto& t = *m.latest;
-  nlohmann::json j = {{"state", std::string(drivers::miners::state_name(t.state))}, {"firmware", t.firmware}};
-  const auto put = [&](const char* k, const std::optional<double>& v) { j[k] = v ? nlohmann::json(*v) : nlohmann::json(); };
-  put("power_w", t.power_w);
-  put("hashrate_ths", t.hashrate_ths);
-  put("max_temp_c", t.max_temp_c);
-  put("temp_limit_c", m.temp_limit_c());     // the owner's overheat_c, else its own "hot"
-  put("fan_rpm", t.fan_rpm);
-  put("power_target_w", t.power_target_w);  // as the miner reports it
-  put("target_w", m.target_wanted);         // as the rules want it
-  j["target_reason"] = m.target_wanted ? rules::describe(m.target_reason) : std::string();
-  return j.dump();
+// <prefix>/load/<id>/miner: what the miner says of itself, as it arrives (rendered by the
+// publisher, daemon/publish/miner_state.hpp).
+MinerStateFacts MinerFleet::state_facts(const Side& m) {
+  return {*m.latest, m.temp_limit_c(), m.target_wanted, m.target_reason};
 }
 
 }  // namespace shackd

@@ -19,6 +19,7 @@
 #include "daemon/miners/miner_link.hpp"
 #include "daemon/miners/soft_stop.hpp"
 #include "daemon/miners/target_watch.hpp"
+#include "daemon/publish/miner_state.hpp"
 #include "daemon/site/loads.hpp"
 #include "drivers/device_status.hpp"
 #include "drivers/miners/miner_kind.hpp"
@@ -35,8 +36,9 @@ class MinerSink {
   // the power target it took.
   virtual void actuation(const std::string& load_id, const rules::Reason& reason, const std::string& detail,
                          std::optional<double> target_w) = 0;
-  // What the miner says of itself, as JSON for <prefix>/load/<id>/miner (retained).
-  virtual void miner_state(const std::string& load_id, const std::string& json) = 0;
+  // What the miner says of itself, for <prefix>/load/<id>/miner (retained): values, rendered by
+  // the publisher on its own thread.
+  virtual void miner_state(const std::string& load_id, MinerStateFacts facts) = 0;
 };
 
 class MinerFleet {
@@ -114,7 +116,7 @@ class MinerFleet {
                            rules::SteadyTime now);
   static void deliver_target(const LoadRef& l, const rules::LoadDecision& d, Side& m, bool running, bool answering,
                              rules::SteadyTime now);
-  static std::string state_json(const Side& m);
+  static MinerStateFacts state_facts(const Side& m);
 
   std::map<std::string, Side> miners_;  // by relay id
 };

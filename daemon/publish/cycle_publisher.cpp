@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "daemon/publish/uplink.hpp"
+
 namespace shackd {
 
 namespace {
@@ -17,14 +19,18 @@ void CyclePublisher::forget() {
   published_map_.clear();
   published_device_alarms_.clear();
   discovery_pending_.clear();
+  published_host_.clear();
+  uplink_state_at_.reset();
 }
 
-void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOptions>& discovery,
-                             rules::SteadyTime now, bool everything) {
+void CyclePublisher::publish(const CycleFacts& v) {
+  prefix_ = v.prefix;
   const std::string& p = prefix_;
-  if (everything && discovery) discovery_pending_ = discovery_messages(v.profiles, v.loads, *discovery);
+  const bool everything = v.everything;
+  const rules::SteadyTime now = v.now;
+  if (everything && v.discovery) discovery_pending_ = discovery_messages(v.profiles, v.loads, *v.discovery);
   // Home Assistant's discovery is a burst of a hundred or more retained messages: what the link
-  // refuses goes again next cycle, in order, until all are out.
+  // refuses goes again with the next view, in order, until all are out.
   std::size_t sent = 0;
   while (sent < discovery_pending_.size() &&
          send_(discovery_pending_[sent].topic, discovery_pending_[sent].payload, true, 1)) {
@@ -43,26 +49,25 @@ void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOp
   const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
   bool all_sent = true;
   for (const auto& l : v.loads) all_sent = load_messages(v, l, everything, health_due) && all_sent;
-  if (health_due && !v.energy.day().empty()) {
+  if (health_due && !v.energy_day.empty()) {
     for (const char* flow : {kPvFlow, kBatteryInFlow, kBatteryOutFlow}) {
-      const auto e = v.energy.totals().find(flow);
+      const auto e = v.energy.find(flow);
       all_sent = send_(p + "/energy/" + std::string(flow).substr(5),  // "site:pv" -> <prefix>/energy/pv
-                       flow_energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second),
-                       true, 1) &&
+                       flow_energy_json(v.energy_day, e == v.energy.end() ? LoadEnergy{} : e->second), true, 1) &&
                  all_sent;
     }
   }
   bool device_changed = false;
   for (const auto& [name, h] : v.devices) {
-    const bool ok = h->consecutive_failures == 0 && h->last_success.has_value();
+    const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
     const auto last = published_health_.find(name);
     // A sensor that stops or starts reporting "not available", or a refused register, is news.
-    auto map = std::pair(h->refused, h->not_available);
+    auto map = std::pair(h.refused, h.not_available);
     const auto last_map = published_map_.find(name);
     const bool map_changed = last_map == published_map_.end() || last_map->second != map;
     const bool ok_changed = last == published_health_.end() || last->second != ok;
     if (health_due || map_changed || ok_changed) {
-      if (send_(p + "/device/" + name + "/health", health_json(*h, now), true, 1)) {
+      if (send_(p + "/device/" + name + "/health", health_json(h, now), true, 1)) {
         device_changed = device_changed || ok_changed;
         published_health_[name] = ok;
         published_map_[name] = std::move(map);
@@ -79,10 +84,35 @@ void CyclePublisher::publish(const CycleView& v, const std::optional<DiscoveryOp
     if (!health_refused_) published_bridges_ = v.mqtt.bridges;
   }
   if (health_due && all_sent) last_health_publish_ = now;
+  host_message(v);
+  uplink_message(v);
+}
+
+// <prefix>/host when it changed (daemon/system/host_health.hpp; the reader is daemon/host/'s
+// HostWatch, the core hands over a copy). One the link refused goes again with the next view,
+// unchanged or not.
+void CyclePublisher::host_message(const CycleFacts& v) {
+  if (!v.host || !v.host->present()) return;
+  std::string j = v.host->json();
+  if (!v.everything && j == published_host_) return;
+  if (send_(prefix_ + "/host", j, true, 1)) published_host_ = std::move(j);
+}
+
+// The uplink's state (<prefix>/site/<id>/state) when due: every uplink.state_interval_s, and at
+// once with everything; one the link refused is due again with the next view.
+void CyclePublisher::uplink_message(const CycleFacts& v) {
+  if (!v.uplink.enabled) return;
+  if (!v.everything && uplink_state_at_ && v.now - *uplink_state_at_ < v.uplink.state_interval) return;
+  // Retained, so that a consumer that starts later (or the central broker after a restart, from
+  // the bridge's queue) has the site's last state at once.
+  if (send_(uplink_topic(prefix_, v.uplink.site_id, "state"),
+            uplink_state_json(v, v.uplink.site_id, v.uplink.site_name, v.wall_s), true, 1)) {
+    uplink_state_at_ = v.now;
+  }
 }
 
 // Each retained topic is taken as sent only when the link took it: a refused one goes next cycle.
-bool CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due) {
+bool CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool everything, bool health_due) {
   bool all_sent = true;
   const auto& d = decision_for(v.decision, l);
   Published& pub = published_[l.id];
@@ -105,23 +135,24 @@ bool CyclePublisher::load_messages(const CycleView& v, const LoadRef& l, bool ev
       pub.reason_limit = d.reason.limit;
     }
   }
-  if (v.relays) {
-    const auto observed = v.relays->status(l.id).observed;
+  const auto relay = v.relays ? v.relay.find(l.id) : v.relay.end();
+  if (relay != v.relay.end()) {
+    const auto observed = relay->second.observed;
     if (observed && (everything || pub.observed != observed)) {
       if (send_(topic + "/observed", on_off(*observed), true, 1)) pub.observed = observed;
     }
     // How its relay comes back after a power cut (`status` and Home Assistant warn of an ON).
-    if (v.relays->has(l.id)) {
-      std::string power_on = drivers::mqtt::power_on_json(v.relays->config(l.id), v.relays->power_on(l.id));
+    if (relay->second.config) {
+      std::string power_on = drivers::mqtt::power_on_json(*relay->second.config, relay->second.power_on);
       if (everything || pub.power_on != power_on) {
         if (send_(topic + "/power_on", power_on, true, 1)) pub.power_on = std::move(power_on);
       }
     }
   }
-  if (health_due && !v.energy.day().empty()) {
-    const auto e = v.energy.totals().find(l.state_key);
+  if (health_due && !v.energy_day.empty()) {
+    const auto e = v.energy.find(l.state_key);
     all_sent = send_(topic + "/energy",
-                     energy_json(v.energy.day(), e == v.energy.totals().end() ? LoadEnergy{} : e->second,
+                     energy_json(v.energy_day, e == v.energy.end() ? LoadEnergy{} : e->second,
                                  rated_draw_w(v.profiles.rules, l)),
                      true, 1);
   }

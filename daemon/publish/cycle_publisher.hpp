@@ -1,8 +1,10 @@
 #pragma once
 // What each cycle sends to MQTT, and what it need not send again: the per-cycle state,
 // decision and loop messages; a load's state, reason, observed state and mode when they change;
-// energy and device health once a minute; Home Assistant discovery after a (re)connect. Sent
-// through a function, so a test records it and the daemon hands it to the broker.
+// energy and device health once a minute; Home Assistant discovery after a (re)connect; the
+// controller's health when it changes; the uplink's state at its own pace. Sent through a
+// function, so a test records it and the publisher (daemon/publish/publisher.hpp) hands it to the
+// broker, on its own thread.
 #include <functional>
 #include <map>
 #include <optional>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "daemon/devices/device_alarms.hpp"
+#include "daemon/publish/cycle_facts.hpp"
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/energy.hpp"
@@ -22,7 +25,8 @@
 
 namespace shackd {
 
-// One cycle's outcome and the site's state, as the publisher reads it.
+// One cycle's outcome and the site's state, by reference, as the metrics' collector reads it
+// (daemon/metrics/collect.hpp); the publisher takes its own copy (CycleFacts).
 struct CycleView {
   const rules::Snapshot& snap;
   const rules::Decision& decision;
@@ -44,10 +48,10 @@ class CyclePublisher {
   // refused is sent again with the next publish.
   using Send = std::function<bool(const std::string& topic, const std::string& payload, bool retain, int qos)>;
   CyclePublisher(Send send, std::string prefix) : send_(std::move(send)), prefix_(std::move(prefix)) {}
-  // `discovery`: Home Assistant's messages too (sent with `everything` only).
-  void publish(const CycleView& v, const std::optional<DiscoveryOptions>& discovery, rules::SteadyTime now,
-               bool everything);
-  // After a reload or a reconnect: the next publish sends everything, as if for the first time.
+  // One cycle's messages; with `v.everything`, all of them, Home Assistant's discovery too.
+  void publish(const CycleFacts& v);
+  // After a reload: the next publish sends everything, as if for the first time, and the uplink's
+  // state under the topics in force.
   void forget();
   // Sends load `id`'s settings again with the next publish (a refused set: Home Assistant shows
   // the value in force again).
@@ -68,7 +72,9 @@ class CyclePublisher {
     std::string power_on;  // how its relay powers up, as last sent
   };
   // False when one of the load's once-a-minute messages was refused.
-  bool load_messages(const CycleView& v, const LoadRef& l, bool everything, bool health_due);
+  bool load_messages(const CycleFacts& v, const LoadRef& l, bool everything, bool health_due);
+  void host_message(const CycleFacts& v);
+  void uplink_message(const CycleFacts& v);
   Send send_;
   std::string prefix_;
   std::map<std::string, Published> published_;
@@ -80,6 +86,8 @@ class CyclePublisher {
   rules::SteadyTime last_health_publish_{};
   bool health_refused_ = false;                      // <prefix>/health is owed
   std::vector<DiscoveryMessage> discovery_pending_;  // Home Assistant's, not yet taken by the link
+  std::string published_host_;                        // <prefix>/host as last taken by the link
+  std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state the link took
 };
 
 }  // namespace shackd

@@ -241,6 +241,10 @@ std::string loop_json(const LoopStats& s) {
   json_out::number(out, s.store_write_s, 1);
   json_out::key(out, "store_unread_s");
   json_out::number(out, s.store_unread_s, 1);
+  json_out::key(out, "publish_coalesced");
+  out += std::to_string(s.publish_coalesced);
+  json_out::key(out, "publish_dropped");
+  out += std::to_string(s.publish_dropped);
   out += '}';
   return out;
 }

@@ -51,7 +51,7 @@ std::optional<BridgeNews> bridge_state(const std::string& topic, const std::stri
   return n;
 }
 
-std::string uplink_state_json(const CycleView& v, const std::string& site_id, const std::string& site_name,
+std::string uplink_state_json(const CycleFacts& v, const std::string& site_id, const std::string& site_name,
                               std::int64_t wall_s) {
   json j{{"site", site_id}, {"name", site_name}, {"at", local_iso(wall_s)}, {"at_unix_s", wall_s}};
   const json state = json::parse(state_json(v.snap, v.decision, v.profiles), nullptr, false);
@@ -65,7 +65,8 @@ std::string uplink_state_json(const CycleView& v, const std::string& site_id, co
   for (const auto& l : v.loads) {
     const auto& d = decision_for(v.decision, l);
     json x{{"on", d.on}, {"reason", std::string(rules::code_name(d.reason.code))}};
-    const auto observed = v.relays ? v.relays->status(l.id).observed : std::nullopt;
+    const auto r = v.relays ? v.relay.find(l.id) : v.relay.end();
+    const auto observed = r != v.relay.end() ? r->second.observed : std::nullopt;
     x["observed"] = observed ? json(*observed) : json(nullptr);
     loads[l.id] = x;
   }

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "daemon/publish/cycle_publisher.hpp"
+#include "daemon/publish/cycle_facts.hpp"
 #include "daemon/publish/publish.hpp"
 
 namespace shackd {
@@ -41,7 +41,7 @@ std::optional<BridgeNews> bridge_state(const std::string& topic, const std::stri
 // <prefix>/site/<site id>/state, retained: who (the site's id and name), when, the battery and
 // the site as <prefix>/state says it, the alarms and each load's state and reason, in a few
 // hundred bytes.
-std::string uplink_state_json(const CycleView& v, const std::string& site_id, const std::string& site_name,
+std::string uplink_state_json(const CycleFacts& v, const std::string& site_id, const std::string& site_name,
                               std::int64_t wall_s);
 
 }  // namespace shackd

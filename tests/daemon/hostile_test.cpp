@@ -246,13 +246,18 @@ TEST_CASE("a burst the link refuses in part: every retained topic still arrives,
     }
     return out;
   };
-  FakeSite whole;
+  // The publisher sends before cycle() returns (the tests' seam), or on its own thread as in
+  // production: either way the same.
+  bool publish_thread = false;
+  SUBCASE("the publisher inline") { publish_thread = false; }
+  SUBCASE("the publisher on its own thread") { publish_thread = true; }
+  FakeSite whole("", {}, test::kFakeSiteConfig, false, publish_thread);
   REQUIRE_FALSE(whole.daemon->start());
   whole.cycles(4);
   const auto expected = retained_topics(whole.broker);
   REQUIRE(expected.size() > 40);  // discovery, each load's topics, health, energy
 
-  FakeSite refused;
+  FakeSite refused("", {}, test::kFakeSiteConfig, false, publish_thread);
   refused.broker.refuse = 1000;  // the start's and the first cycle's burst, whole
   REQUIRE_FALSE(refused.daemon->start());
   refused.cycles(1);

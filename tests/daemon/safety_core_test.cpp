@@ -15,7 +15,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -228,6 +231,89 @@ TEST_CASE("safety core: every stall at once: a blocked store, an unacknowledging
   REQUIRE(s.daemon->settle());
   MESSAGE(cycles << " cycles, " << scrapes << " scrapes, " << st.events_unsent << " events not sent, "
                  << st.store_queued << " records queued for the store");
+}
+
+// The publisher (issue 44, item 2): a link whose publish of the state blocks (a stalled client, a
+// machine too busy to render) holds the publisher's thread, never the loop. The OFF at the
+// shutdown crossing leaves in its cycle, every cycle pings, and the views the publisher could not
+// send are coalesced (the newest wins), counted on <prefix>/loop and in status, and an alarm once
+// it has gone on for a minute.
+TEST_CASE("safety core: a publish that blocks delays no cycle, relay or ping; the views it missed are coalesced, counted and shown") {
+  struct Gate {
+    std::mutex m;
+    std::condition_variable cv;
+    bool shut = false;
+    int held = 0;
+    bool timed_out = false;
+  };
+  const auto gate = std::make_shared<Gate>();  // the link's callback may outlive this frame's failure
+  FakeSite s("", {}, test::kFakeSiteConfig, false, true);  // the publisher on its own thread, as in production
+  s.broker.on_publish = [gate](const test::FakeBroker::Message& m) {
+    if (m.topic != "shack/state") return;
+    std::unique_lock l(gate->m);
+    if (!gate->shut) return;
+    ++gate->held;
+    gate->cv.notify_all();
+    if (!gate->cv.wait_for(l, std::chrono::seconds(20), [&] { return !gate->shut; })) gate->timed_out = true;
+    --gate->held;
+  };
+  struct Opener {  // whatever happens below, the publisher's thread is let go before the site ends
+    std::shared_ptr<Gate> g;
+    ~Opener() {
+      {
+        std::lock_guard l(g->m);
+        g->shut = false;
+      }
+      g->cv.notify_all();
+    }
+  } opener{gate};
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  REQUIRE(s.daemon->decision().miners.at(0).on);
+  {
+    std::lock_guard l(gate->m);
+    gate->shut = true;
+  }
+  s.settle = false;  // the publisher is held: nothing waits for it
+  const int pings = s.pings();
+  s.cycles(1);
+  {
+    std::unique_lock l(gate->m);
+    REQUIRE(gate->cv.wait_for(l, std::chrono::seconds(10), [&] { return gate->held == 1; }));
+  }
+  // The publisher's thread waits in the link: only this thread publishes from here on.
+  const std::size_t from = s.broker.published.size();
+  s.set_battery(43.0);
+  s.cycles(1);
+  CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
+  s.cycles(65);  // a minute and more of views the publisher cannot take
+  CHECK(s.pings() == pings + 67);
+  {
+    std::lock_guard l(gate->m);
+    CHECK(gate->held == 1);  // still in that one publish
+  }
+  const auto& st = s.daemon->loop_stats();
+  CHECK(st.publish_coalesced == 65);  // every view after the crossing's, but the newest
+  CHECK(s.daemon->status_text().find("65 MQTT publication(s) lost") != std::string::npos);
+  CHECK(first(s, from, "shack/event", "publish_lost: ") >= 0);  // the alarm, through the events' outbox
+  CHECK(s.broker.payloads("shack/state", from).empty());  // not one state rendered for the held views
+  gate->cv.notify_all();
+  {
+    std::lock_guard l(gate->m);
+    gate->shut = false;
+  }
+  gate->cv.notify_all();
+  REQUIRE(s.daemon->settle());
+  s.settle = true;
+  s.cycles(1);
+  CHECK_FALSE(gate->timed_out);
+  // The newest won: the state after the crossing, and the loop's figures with the count.
+  const auto states = s.broker.payloads("shack/state", from);
+  REQUIRE_FALSE(states.empty());
+  CHECK(states.size() <= 3);
+  CHECK(nlohmann::json::parse(states.back())["battery_v"].get<double>() == doctest::Approx(43.0));
+  const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
+  CHECK(loop["publish_coalesced"].get<int>() >= 65);
 }
 
 TEST_CASE("recorder: what waits for a write is merged: states and energy newest-wins, events and samples in order up to their limits") {

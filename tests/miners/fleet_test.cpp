@@ -47,7 +47,9 @@ struct Told : MinerSink {
                  std::optional<double> target_w) override {
     actuations.push_back({load_id, detail, target_w});
   }
-  void miner_state(const std::string& load_id, const std::string& json) override { states.emplace_back(load_id, json); }
+  void miner_state(const std::string& load_id, MinerStateFacts facts) override {
+    states.emplace_back(load_id, miner_state_json(facts));
+  }
 };
 
 drivers::miners::MinerConfig luxos(const std::string& id) {

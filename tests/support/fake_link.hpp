@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,7 +29,12 @@ struct FakeBroker {
   int refuse = 0;
   std::deque<drivers::mqtt::Event> inbound;  // what the daemon's link polls next
   std::vector<Message> published;            // everything the daemon published while up
-  std::function<void(const Message&)> on_publish;  // told of each as it is published (a bench's clock)
+  // Told of each as it is published (a bench's clock; a test's publish that blocks), outside the
+  // lock below: a copy, so that it may block while other threads publish.
+  std::function<void(const Message&)> on_publish;
+  // Held while a message is recorded: the publisher's thread (daemon/publish/publisher.hpp, when a
+  // test asks for it) publishes beside the loop's relays and events.
+  std::mutex publish_m;
   std::set<std::string> subscriptions;
   int links_made = 0;     // built (a reload builds one aside)
   int links_started = 0;  // taken into use
@@ -67,12 +73,16 @@ class FakeLink final : public drivers::mqtt::Link {
   void subscribe(const std::string& filter) override { b_.subscriptions.insert(filter); }
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override {
     if (!b_.up) return false;
-    if (b_.refuse > 0) {
-      --b_.refuse;
-      return false;
+    FakeBroker::Message m{topic, payload, qos, retain};
+    {
+      std::lock_guard lock(b_.publish_m);
+      if (b_.refuse > 0) {
+        --b_.refuse;
+        return false;
+      }
+      b_.published.push_back(m);
     }
-    b_.published.push_back({topic, payload, qos, retain});
-    if (b_.on_publish) b_.on_publish(b_.published.back());
+    if (b_.on_publish) b_.on_publish(m);
     return true;
   }
   // A broker that acknowledges takes a message and says so at once; one that does not keeps it

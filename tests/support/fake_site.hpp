@@ -84,8 +84,9 @@ struct FakeSite {
   // `base`: the site's config (kFakeSiteConfig, or a test's edit of it).
   explicit FakeSite(const std::string& extra = "",
                     std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner = {},
-                    const std::string& base = kFakeSiteConfig, bool events_thread = false)
-      : make_miner_(std::move(make_miner)), events_thread_(events_thread) {
+                    const std::string& base = kFakeSiteConfig, bool events_thread = false,
+                    std::optional<bool> publish_thread = std::nullopt)
+      : make_miner_(std::move(make_miner)), events_thread_(events_thread), publish_thread_(publish_thread) {
     char tmpl[] = "/tmp/shackd-hostile-XXXXXX";
     dir = mkdtemp(tmpl);
     write_config(base + extra);
@@ -125,6 +126,7 @@ struct FakeSite {
     // safe state by chance. The slow-start tests set it short.
     seams.store_wait = store_wait;
     seams.events_thread = events_thread_;  // the outbox pumped by the cycle alone, unless asked
+    seams.publish_thread = publish_thread_;  // the publisher sends before cycle() returns, unless asked
     daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{(dir / "shackd.yaml").string(), false, false},
                                               std::move(seams));
   }
@@ -156,6 +158,7 @@ struct FakeSite {
   std::optional<std::chrono::milliseconds> store_wait = std::chrono::seconds(60);  // Seams::store_wait
   std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner_;
   bool events_thread_ = false;
+  std::optional<bool> publish_thread_;
   int pings() const {
     int n = 0;
     for (const auto& m : notified) n += m.find("WATCHDOG=1") != std::string::npos;
