@@ -12,27 +12,9 @@
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/mailbox.hpp"
 #include "daemon/system/log.hpp"
+#include "daemon/system/real_wait.hpp"
 
 namespace shackd {
-
-namespace {
-
-using RealClock = std::chrono::steady_clock;
-
-// Waits for `done` with short sleeps on the real clock, never a timed condition-variable wait:
-// under libfaketime (the demo and the soak) glibc measures such a deadline against the real
-// clock and it never fires (the recorder and drivers/mqtt/client.cpp do the same).
-template <typename Done>
-bool wait_until(Done done, std::chrono::milliseconds bound) {
-  const auto until = RealClock::now() + bound;
-  while (!done()) {
-    if (RealClock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
-}  // namespace
 
 struct Publisher::Shared {
   struct Posted {

@@ -12,12 +12,11 @@
 
 #include "daemon/store/run_database.hpp"
 #include "daemon/system/log.hpp"
+#include "daemon/system/real_wait.hpp"
 
 namespace shackd {
 
 namespace {
-
-using RealClock = std::chrono::steady_clock;
 
 // A run of failed writes is one alarm and one end with its count (issue 48), and a log line every
 // 10 minutes between: a dead card must not become an alarm every cycle (3,600 an hour on the
@@ -26,19 +25,6 @@ constexpr auto kRepeatFailure = std::chrono::minutes(10);
 
 // Telemetry samples that wait before the recorder's thread is woken for them alone.
 constexpr std::size_t kSamplesPerWake = 30;
-
-// Waits for `done` with short sleeps, never a timed condition-variable wait: under libfaketime
-// (the demo and the soak) a deadline taken from the faked clock is measured against the real one
-// by glibc's pthread_cond_clockwait and never fires (drivers/mqtt/client.cpp does the same).
-template <typename Done>
-bool wait_until(Done done, std::chrono::milliseconds bound) {
-  const auto until = RealClock::now() + bound;
-  while (!done()) {
-    if (RealClock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
 
 }  // namespace
 
