@@ -17,6 +17,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/mqtt_settings.hpp"
 #include "daemon/core/overrides.hpp"
+#include "daemon/core/safety_core.hpp"
 #include "daemon/loop/charge_block.hpp"
 #include "daemon/devices/device_alarms.hpp"
 #include "daemon/loop/poller.hpp"
@@ -70,12 +71,12 @@ class Daemon {
   int run();
   // One cycle: poll, snapshot, decide, apply, publish, persist.
   void cycle();
-  const rules::Decision& decision() const { return decision_; }
-  const std::vector<LoadRef>& loads() const { return loads_; }
-  const StoredProfiles& profiles() const { return profiles_; }
-  const rules::Snapshot& snapshot() const { return snap_; }
+  const rules::Decision& decision() const { return core_.decision(); }
+  const std::vector<LoadRef>& loads() const { return core_.site().loads; }
+  const StoredProfiles& profiles() const { return core_.site().profiles; }
+  const rules::Snapshot& snapshot() const { return core_.snapshot(); }
   const DeviceAlarmWatch& device_alarms() const { return device_alarms_; }
-  const LoopStats& loop_stats() const { return loop_; }
+  const LoopStats& loop_stats() const { return core_.stats(); }
   // The metrics endpoint's port while it serves (0: any free port was asked for); nullopt: off.
   std::optional<int> metrics_port() const { return metrics_.port(); }
   // Frames the endpoint was handed: the loop fills one only while somebody scrapes.
@@ -183,15 +184,13 @@ class Daemon {
   void handle_mqtt(rules::SteadyTime now);
   void on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
-  void take_overrides();
+  void take_overrides();  // the core's, and what it took kept to be told and stored
   void tell_overrides();
   void handle_setting(const std::string& id, const std::string& field, const std::string& payload);
   void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
-  bool apply(rules::SteadyTime now);  // the relays take the decision; false: a load was not switched
   void record_switches(std::int64_t wall);
   void tell_polls();
-  void journal_overrides();
-  void poll_devices(rules::SteadyTime started);
+  void journal_overrides(rules::SteadyTime now);
   void record_alarms(rules::SteadyTime now, std::int64_t wall);
   void record_relay_alarms();
   // Runs one side job of the cycle: whatever it throws is counted and logged, never passed on.
@@ -270,20 +269,14 @@ class Daemon {
     std::optional<std::pair<std::string, std::map<std::string, LoadEnergy>>> stored;
   };
   std::shared_ptr<EnergyMail> energy_mail_ = std::make_shared<EnergyMail>();
-  StoredProfiles profiles_;
   std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
-  std::vector<LoadRef> loads_;
   std::vector<LoadRef> removed_loads_;  // by the last load(): their relays go OFF
   std::string refusal_;                 // why the last load() refused, for the reload's event
-  rules::State state_;
-  rules::Decision decision_;
-  drivers::ReadingStore readings_;
-  drivers::SnapshotMapping mapping_;
-  rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
-  std::vector<std::unique_ptr<PolledDevice>> workers_;
+  // The safety core (daemon/core/safety_core.hpp): the devices, the site in force, the rules'
+  // state and decision, the snapshot, the overrides' inbox, the loop's figures.
+  SafetyCore core_;
   MinerFleet miners_;  // the miners' APIs, their workers and what is known of them
-  std::chrono::milliseconds longest_timeout_{0};  // the slowest device's, fixed with the devices
   std::map<std::string, drivers::DeviceHealth> health_;
   std::map<std::string, bool> health_ok_;         // as last logged
   std::map<std::string, std::set<std::string>> told_unavailable_;  // per device (log_map_changes)
@@ -298,7 +291,6 @@ class Daemon {
   Publisher publisher_;
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;
-  OverrideInbox overrides_;                       // checked where they came, taken by the core
   std::vector<OverrideRequest> told_overrides_;   // taken this cycle, told after the relays
   std::vector<std::string> pending_events_;
   std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
@@ -310,14 +302,6 @@ class Daemon {
   bool charge_blocked_ = false;  // as last told (record_alarms)
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked
   std::vector<ChargeBlock::Note> charge_notes_;  // apply()'s, for tell_charge_block
-  // This cycle's poll, told after the ping (tell_polls).
-  struct Polled {
-    std::string name;
-    std::vector<drivers::Invalid> invalid;
-    std::vector<std::string> errors;  // its blocks' exceptions (log_poll_exceptions)
-    drivers::DeviceHealth health;
-  };
-  std::vector<Polled> polled_;
   std::vector<JournalOverride> journal_overrides_;  // in force when the rules ran
   bool told_first_ = false;
   bool ready_ = false;
@@ -349,7 +333,6 @@ class Daemon {
   bool safe_told_ = false;
   OneJob open_job_;  // after what it writes: joined first
   void database_in_memory(const std::string& why, bool copied);
-  LoopStats loop_;
 };
 
 }  // namespace shackd

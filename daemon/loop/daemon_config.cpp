@@ -61,17 +61,17 @@ Daemon::Prepared Daemon::prepare(const Config& config, StoredProfiles p) const {
 // must not stay on: its relay, where it is still defined, is switched off at the commit (the
 // relay manager would otherwise keep resending the last ON).
 void Daemon::carry_over(Prepared& r) const {
-  for (const auto& o : loads_) {
+  for (const auto& o : core_.site().loads) {
     bool kept = false;
     for (const auto& l : r.loads) kept = kept || l.id == o.id;
     if (!kept && r.defined.count(o.id)) r.removed.push_back(o);
   }
-  r.state.site = state_.site;
+  r.state.site = core_.state().site;
   r.state.miners.resize(r.profiles.rules.miners.size());
   r.state.zones.resize(r.profiles.rules.zones.size());
   for (const auto& l : r.loads) {
-    for (const auto& o : loads_) {
-      if (o.state_key == l.state_key) state_of(r.state, l) = state_of(state_, o);
+    for (const auto& o : core_.site().loads) {
+      if (o.state_key == l.state_key) state_of(r.state, l) = state_of(core_.state(), o);
     }
   }
 }
@@ -79,10 +79,7 @@ void Daemon::carry_over(Prepared& r) const {
 // Only moves: once the database has taken the profiles, the daemon takes the whole runtime.
 void Daemon::commit(Prepared&& r) {
   carry_over(r);
-  profiles_ = std::move(r.profiles);
-  loads_ = std::move(r.loads);
-  state_ = std::move(r.state);
-  mapping_ = std::move(r.mapping);
+  core_.take_site(CoreSite{std::move(r.profiles), std::move(r.loads), std::move(r.mapping)}, std::move(r.state));
   journal_header_ = std::move(r.journal_header);
   journal_miners_ = std::move(r.journal_miners);
   removed_loads_ = std::move(r.removed);
@@ -290,8 +287,7 @@ void Daemon::finish_reload() {
     metrics_.restart(config_.metrics, config_.interval, clock_.steady());
   }
   if (o->devices_changed) {
-    workers_ = std::move(o->workers);
-    longest_timeout_ = devices::longest_timeout(config_);
+    core_.devices().set(std::move(o->workers), devices::longest_timeout(config_));
   }
   if (o->charge_rows) build_charge_limits(std::move(*o->charge_rows));
   if (o->mqtt.link) {

@@ -19,24 +19,23 @@ std::vector<std::unique_ptr<PolledDevice>> Daemon::make_workers(const Config& co
 }
 
 void Daemon::start_devices() {
-  workers_.clear();
-  workers_ = make_workers(config_);
-  longest_timeout_ = devices::longest_timeout(config_);
+  core_.devices().set({}, std::chrono::milliseconds(0));
+  core_.devices().set(make_workers(config_), devices::longest_timeout(config_));
   build_charge_limits();
   // A miner's API only where its relay is commanded (not `once`, not a dry run).
   if (options_.once || config_.dry_run) miners_.clear();
-  else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(profiles_, id); });
+  else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(core_.site().profiles, id); });
 }
 
 // The devices' own alarms: an event when one appears or clears (a BMS's "no charging" is news,
 // not shackd's decision: it already stops the chargers).
 void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
   drivers::DeviceStatus status;
-  for (const auto& w : workers_) {
-    drivers::add_device_status(status, w->name(), w->units(), readings_, now, mapping_.fresh_within);
+  for (const auto& w : core_.devices().devices()) {
+    drivers::add_device_status(status, w->name(), w->units(), core_.devices().readings(), now, core_.site().mapping.fresh_within);
     drivers::add_identity_alarms(status, w->name(), health_[w->name()]);  // issue 49
   }
-  miners_.add_status(status, loads_, state_, now);
+  miners_.add_status(status, core_.site().loads, core_.state(), now);
   for (const auto& change : device_alarms_.update(status)) {
     const std::string text = describe(change);
     log::write(change.raised && !change.alarm.warning ? log::Level::warn : log::Level::info, "device alarm: " + text);
@@ -69,7 +68,7 @@ void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
   charge_block_.clear();
   if (config_.dry_run || options_.once) return;
   const auto writer = [&](const std::string& name) -> RegisterSwapper* {
-    for (auto& w : workers_) {
+    for (auto& w : core_.devices().devices()) {
       if (w->name() == name) return w.get();
     }
     return nullptr;
@@ -90,9 +89,9 @@ void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
 void Daemon::tell_charge_block(std::int64_t wall) {
   for (const auto& [label, n] : std::exchange(charge_notes_, {})) {
     if (n.failure) log::warn("{}: the write failed, retrying each cycle: {}", label, n.text);
-    else log::write(decision_.block_charging ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
-    event(n.failure || decision_.block_charging ? "alarm" : "alarm_end", "",
-          n.failure ? rules::Reason{rules::ReasonCode::none} : decision_.charge_reason, n.text, wall);
+    else log::write(core_.decision().block_charging ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
+    event(n.failure || core_.decision().block_charging ? "alarm" : "alarm_end", "",
+          n.failure ? rules::Reason{rules::ReasonCode::none} : core_.decision().charge_reason, n.text, wall);
   }
 }
 

@@ -66,16 +66,16 @@ void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, 
 // A mode command, read and checked where it arrives; what the core is to do goes to its inbox,
 // a refusal is said here and never reaches it.
 void Daemon::handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now) {
-  auto read = read_override(loads_, id, payload, now);
+  auto read = read_override(core_.site().loads, id, payload, now);
   if (auto* no = std::get_if<OverrideRefusal>(&read)) {
-    const auto* load = no->load_id.empty() ? nullptr : find_load(loads_, no->load_id).front();
+    const auto* load = no->load_id.empty() ? nullptr : find_load(core_.site().loads, no->load_id).front();
     log::limited("override refused", log::Level::warn,
                  load ? fmt::format("{}: override refused: {}", load->name, no->why) : "override refused: " + no->why);
     event("override_rejected", no->load_id, {rules::ReasonCode::none}, no->why, clock_.wall_s());
     return;
   }
-  if (!overrides_.push(std::move(std::get<OverrideRequest>(read)))) {
-    ++loop_.mqtt_dropped;
+  if (!core_.inbox().push(std::move(std::get<OverrideRequest>(read)))) {
+    ++core_.stats().mqtt_dropped;
     log::limited("override inbox", log::Level::warn,
                  fmt::format("override refused: more than {} in one cycle", OverrideInbox::kMax));
   }
@@ -84,14 +84,8 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
 // The core takes its overrides, in the order they came, before it decides: the only writer of
 // its state.
 void Daemon::take_overrides() {
-  for (auto& r : overrides_.take()) {
-    const LoadRef* load = nullptr;
-    for (const auto& l : loads_) {
-      if (l.state_key == r.state_key) load = &l;
-    }
-    if (!load) continue;  // gone with a reload since it came
-    state_of(state_, *load).override_ = r.value;
-    override_changed_.insert(load->state_key);
+  for (auto& r : core_.take_overrides()) {
+    override_changed_.insert(r.state_key);
     told_overrides_.push_back(std::move(r));
   }
 }
@@ -130,7 +124,7 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
   while (const auto e = mqtt_->poll(std::chrono::milliseconds(0))) {
     if (e->kind == drivers::mqtt::Event::Kind::message) {
       if (handled >= kMessagesPerCycle || clock_.steady() >= budget_end) {
-        ++loop_.mqtt_dropped;
+        ++core_.stats().mqtt_dropped;
         continue;
       }
       ++handled;
@@ -139,7 +133,7 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
     }
     guarded(SideJob::mqtt_in, [&] { on_connection_event(*e, now); });
   }
-  loop_.mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_->dropped_incoming());
+  core_.stats().mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_->dropped_incoming());
 }
 
 void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now) {
@@ -183,7 +177,7 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
   // No relay, sensor or command message is near this size (a Shelly's full status is a few kB):
   // a larger one is refused unread, so that nobody's megabyte is parsed every cycle.
   if (payload.size() > kMaxPayloadBytes || topic.size() > kMaxTopicBytes) {
-    ++loop_.mqtt_refused;
+    ++core_.stats().mqtt_refused;
     log::limited("mqtt oversized", log::Level::warn,
                  fmt::format("mqtt: ignored a {}-byte message on '{}' (more than {} bytes)", payload.size(),
                              drivers::text::clean_utf8(topic, 80), kMaxPayloadBytes));
@@ -215,7 +209,7 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
     return;
   }
   const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, topic, payload);
-  for (const auto& x : r.readings) readings_.set("sensor." + x.id, x.value, now);
+  for (const auto& x : r.readings) core_.devices().set_reading("sensor." + x.id, x.value, now);
   for (const auto& why : r.errors) log::limited("sensor " + topic, log::Level::warn, drivers::text::clean_utf8(why, 300));
 }
 
@@ -238,7 +232,7 @@ void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
     if (e->kind != drivers::mqtt::Event::Kind::message || e->retained) continue;
     const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
     for (const auto& x : r.readings) {
-      readings_.set("sensor." + x.id, x.value, clock_.steady());
+      core_.devices().set_reading("sensor." + x.id, x.value, clock_.steady());
       want.erase(x.id);
     }
   }

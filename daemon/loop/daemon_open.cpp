@@ -143,7 +143,7 @@ std::optional<int> Daemon::take_store() {
         "store_unread: cleared: the stored state was read after {:.0f} s in the safe state; normal control begins", waited_s);
     log::info("{}", text);
     // The loads the safe state switched off: in the history as what they were, OFF since then.
-    for (const auto& l : loads_) {
+    for (const auto& l : core_.site().loads) {
       const auto it = rows_.find(l.state_key);
       if (safe_off_at_ && it != rows_.end() && it->second.commanded_on) {
         event("actuation", l.id, {rules::ReasonCode::none},
@@ -155,13 +155,13 @@ std::optional<int> Daemon::take_store() {
     // the owner's again (no resend of that OFF).
     if (relays_) {
       std::set<std::string> switched;
-      for (const auto& l : loads_) switched.insert(l.id);
+      for (const auto& l : core_.site().loads) switched.insert(l.id);
       for (const auto& id : relay_ids(config_)) {
         if (!switched.count(id)) relays_->release(id);
       }
     }
     safe_since_.reset();
-    loop_.store_unread_s = 0;
+    core_.stats().store_unread_s = 0;
   }
   publisher_.forget();  // everything again, Home Assistant's discovery with the loads
   return std::nullopt;
@@ -193,22 +193,7 @@ void Daemon::safe_cycle() {
   if (!safe_since_) safe_since_ = now;
   bool switched = true;
   if (relays_ && !config_.dry_run) {
-    for (const auto& id : relay_ids(config_)) {
-      try {
-        relays_->set_desired(id, false, now);
-      } catch (const std::exception& e) {
-        switched = false;
-        ++loop_.unswitched;
-        log::limited("switch " + id, log::Level::error, fmt::format("relay {}: not switched OFF this cycle: {}", id, e.what()));
-      }
-    }
-    try {
-      relays_->tick(now);
-    } catch (const std::exception& e) {
-      switched = false;
-      ++loop_.unswitched;
-      log::limited("switch tick", log::Level::error, fmt::format("relays not re-sent this cycle: {}", e.what()));
-    }
+    switched = core_.all_off(relay_ids(config_), now, *relays_);
     if (switched && !safe_off_at_) safe_off_at_ = now;
   }
   // The watchdog: the loop is alive and the site in its safe state.
@@ -219,7 +204,7 @@ void Daemon::safe_cycle() {
     }
     say_systemd("WATCHDOG=1");
   }
-  loop_.store_unread_s = std::chrono::duration<double>(now - *safe_since_).count();
+  core_.stats().store_unread_s = std::chrono::duration<double>(now - *safe_since_).count();
   if (!std::exchange(safe_told_, true)) {
     const std::string text = fmt::format(
         "store_unread: the database {} has not answered within {} ms of the start (a slow or failing card): every "
@@ -244,11 +229,11 @@ void Daemon::safe_cycle() {
     const auto [events_lost, samples_lost] =
         merge_records(held, std::exchange(records_, {}), limits.max_events, limits.max_samples);
     records_ = std::move(held);
-    loop_.events_unstored += events_lost;
-    loop_.samples_unstored += samples_lost;
+    core_.stats().events_unstored += events_lost;
+    core_.stats().samples_unstored += samples_lost;
   });
   guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
-  loop_.log_lost = log::lost_lines();
+  core_.stats().log_lost = log::lost_lines();
   say_systemd("STATUS=" + status_line());
 }
 

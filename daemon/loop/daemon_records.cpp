@@ -51,14 +51,14 @@ void Daemon::record_event(const std::string& kind, const std::string& load_id, c
   e.reason = std::string(rules::code_name(r.code));
   e.detail = drivers::text::clean_utf8(detail.empty() ? rules::describe(r) : detail, 1024);
   if (snap) {
-    e.battery_v = decision_.battery.measured_v;
-    e.voltage_source = std::string(source_name(snap->battery_v, decision_.battery.source));
+    e.battery_v = core_.decision().battery.measured_v;
+    e.voltage_source = std::string(source_name(snap->battery_v, core_.decision().battery.source));
     if (snap->pv_w) e.pv_w = snap->pv_w->value;
     if (snap->load_w) e.load_w = snap->load_w->value;
-    if (const auto* t = source_at(snap->battery_temp_c, decision_.charge_temp_source)) e.temp_c = t->reading->value;
+    if (const auto* t = source_at(snap->battery_temp_c, core_.decision().charge_temp_source)) e.temp_c = t->reading->value;
   }
   records_.events.push_back(e);  // handed to the recorder with this cycle's records
-  ++loop_.events;
+  ++core_.stats().events;
   send_event(kind, e.load_id.value_or(""), r, e.detail, wall_now);
 }
 
@@ -81,9 +81,9 @@ void Daemon::send_event(const std::string& kind, const std::string& load_id, con
 void Daemon::pump_events() {
   outbox_.pump();
   const auto st = outbox_.stats();
-  if (st.dropped != loop_.events_unsent) {
-    const auto before = loop_.events_unsent;
-    loop_.events_unsent = st.dropped;
+  if (st.dropped != core_.stats().events_unsent) {
+    const auto before = core_.stats().events_unsent;
+    core_.stats().events_unsent = st.dropped;
     if (before == 0 || st.dropped / 100 != before / 100) {
       log::warn("events: {} not sent to the broker (more than {} waited for it); the store has them", st.dropped,
                 EventOutbox::kLimit);
@@ -98,14 +98,14 @@ void Daemon::flush_pending_events() {
 
 // The overrides in force as the rules are given them, kept for the journal written after the
 // relays (journal_cycle): the state after the rules may have expired one.
-void Daemon::journal_overrides() {
+void Daemon::journal_overrides(rules::SteadyTime now) {
   journal_overrides_.clear();
   if (config_.journal_days == 0) return;
-  for (const auto& l : loads_) {
-    const auto& ov = state_of(state_, l).override_;
+  for (const auto& l : core_.site().loads) {
+    const auto& ov = state_of(core_.state(), l).override_;
     if (ov.mode == rules::OverrideMode::automatic) continue;
     std::optional<std::int64_t> left;
-    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - snap_.now).count();
+    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - now).count();
     journal_overrides_.push_back({l.state_key, ov.mode, left});
   }
 }
@@ -120,23 +120,23 @@ void Daemon::journal_cycle(const rules::Snapshot& snap) {
 
 void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now) {
   TelemetrySample s;
-  s.battery_v = decision_.battery.measured_v;
-  s.soc_pct = decision_.battery.soc_pct;
+  s.battery_v = core_.decision().battery.measured_v;
+  s.soc_pct = core_.decision().battery.soc_pct;
   if (snap.pv_w) s.pv_w = snap.pv_w->value;
   if (snap.load_w) s.load_w = snap.load_w->value;
-  if (const auto* t = source_at(snap.battery_temp_c, decision_.charge_temp_source)) s.battery_temp_c = t->reading->value;
-  for (std::size_t i = 0; i < profiles_.rules.zones.size() && i < snap.zone_temp_c.size(); ++i) {
-    s.zone_temps_c.emplace_back(profiles_.rules.zones[i].name,
+  if (const auto* t = source_at(snap.battery_temp_c, core_.decision().charge_temp_source)) s.battery_temp_c = t->reading->value;
+  for (std::size_t i = 0; i < core_.site().profiles.rules.zones.size() && i < snap.zone_temp_c.size(); ++i) {
+    s.zone_temps_c.emplace_back(core_.site().profiles.rules.zones[i].name,
                                 snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
   }
   s.journal_header = journal_header_;
   s.journal_lines = std::move(journal_lines_);
   journal_lines_.clear();
   records_.samples.emplace_back(wall_now, std::move(s));
-  for (const auto& l : loads_) {
+  for (const auto& l : core_.site().loads) {
     const auto it = rows_.find(l.state_key);
     const bool ov = override_changed_.count(l.state_key) > 0;
-    LoadStateRow row = persist_load(l.state_key, state_of(state_, l), it == rows_.end() ? nullptr : &it->second, now,
+    LoadStateRow row = persist_load(l.state_key, state_of(core_.state(), l), it == rows_.end() ? nullptr : &it->second, now,
                                     wall_now, ov);
     // Only a row that changed goes over (the store compares again with what it wrote).
     if (it == rows_.end() || !(it->second == row)) records_.states[l.state_key] = row;
@@ -152,11 +152,11 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
 void Daemon::tell_recorder(std::int64_t wall) {
   if (!recorder_) return;
   recorder_stats_ = recorder_->stats();
-  loop_.store_queued = recorder_stats_.queued;
-  loop_.store_errors = recorder_stats_.errors;
-  loop_.events_unstored = recorder_stats_.events_lost;
-  loop_.samples_unstored = recorder_stats_.samples_lost + recorder_stats_.store_dropped;
-  loop_.store_write_s = recorder_stats_.writing_s;
+  core_.stats().store_queued = recorder_stats_.queued;
+  core_.stats().store_errors = recorder_stats_.errors;
+  core_.stats().events_unstored = recorder_stats_.events_lost;
+  core_.stats().samples_unstored = recorder_stats_.samples_lost + recorder_stats_.store_dropped;
+  core_.stats().store_write_s = recorder_stats_.writing_s;
   for (auto& n : recorder_->take_notes()) {
     switch (n.kind) {
       // One alarm when the store stops writing and one end with the count when it writes again:
@@ -225,8 +225,8 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
   const auto day = local_day(wall);
   if (!day) return;  // no trusted date yet to count into
   std::vector<Draw> draws;
-  for (const auto& l : loads_) {
-    Draw d{l.state_key, decision_for(decision_, l).on, std::nullopt, rated_draw_w(profiles_.rules, l)};
+  for (const auto& l : core_.site().loads) {
+    Draw d{l.state_key, decision_for(core_.decision(), l).on, std::nullopt, rated_draw_w(core_.site().profiles.rules, l)};
     if (relays_ && relays_->has(l.id)) {
       // What the relay says beats what was commanded; a meter's word, while fresh (Tasmota's
       // TelePeriod is 300 s by default), beats the rating.
@@ -242,7 +242,7 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
     if (!d.metered_w && l.kind == LoadRef::Kind::miner) d.metered_w = miners_.draw_w(l.id, now);
     draws.push_back(std::move(d));
   }
-  for (auto& f : site_flows(snap_, decision_.battery.measured_v, profiles_.rules.site.electrical_stale_after)) {
+  for (auto& f : site_flows(core_.snapshot(), core_.decision().battery.measured_v, core_.site().profiles.rules.site.electrical_stale_after)) {
     draws.push_back(std::move(f));
   }
   const std::string counting = energy_.day();
