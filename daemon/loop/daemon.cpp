@@ -44,8 +44,20 @@ Daemon::Daemon(RunOptions options, Seams seams)
 Daemon::~Daemon() = default;
 
 std::optional<int> Daemon::start() {
-  run_ms_ = clock_.wall_ms();
-  started_unix_s_ = run_ms_ / 1000;
+  const std::int64_t run_ms = clock_.wall_ms();
+  started_unix_s_ = run_ms / 1000;
+  // Each event kept with this cycle's records for the recorder; with a test's recording publisher
+  // (no broker to confirm anything) sent through it rather than the outbox.
+  events_.wire(
+      run_ms,
+      [this](Event e) {
+        records_.events.push_back(std::move(e));
+        ++core_.stats().events;
+      },
+      seams_.publish ? EventLog::Direct([this](const std::string& topic, const std::string& payload) {
+        mqtt_publish(topic, payload, false);
+      })
+                     : EventLog::Direct());
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
     log::error("{}: the config has {} error(s):", options_.config_path, c.errors.size());
@@ -457,7 +469,7 @@ void Daemon::cycle() {
     guarded(SideJob::energy, [&] { account_energy(now, wall); });
     guarded(SideJob::publish, [&] {
       publish(now);
-      pump_events();
+      core_.stats().events_unsent = events_.pump();
       tell_publisher(now, wall);
     });
     guarded(SideJob::persist, [&] {
@@ -509,8 +521,8 @@ void Daemon::shutdown() {
     recorder_->stop(std::chrono::seconds(8));
     for (const auto& n : recorder_->take_notes()) log::warn("{}", n.text);
   }
-  outbox_.pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
-  outbox_.set_link(nullptr);
+  events_.outbox().pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
+  events_.outbox().set_link(nullptr);
   // Superseded states are not waited for: the will and the shutdown say offline. Bounded: a
   // publish that never returns is left behind, said in the log.
   publisher_.stop(std::chrono::seconds(2));

@@ -20,6 +20,7 @@
 #include "daemon/core/safety_core.hpp"
 #include "daemon/loop/charge_block.hpp"
 #include "daemon/devices/device_alarms.hpp"
+#include "daemon/events/event_log.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/loop/seams.hpp"
 #include "daemon/metrics/exporter.hpp"
@@ -89,7 +90,7 @@ class Daemon {
   // The recorder's figures as of the last cycle.
   const RecorderStats& recorder_stats() const { return recorder_stats_; }
   // The events outbox's figures now (its thread acknowledges between cycles).
-  EventOutbox::Stats outbox_stats() const { return outbox_.stats(); }
+  EventOutbox::Stats outbox_stats() const { return events_.outbox().stats(); }
   // One message from the broker: a relay's state or power, a sensor, an override, Home
   // Assistant's birth message.
   void on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now);
@@ -230,18 +231,12 @@ class Daemon {
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt,
              std::optional<double> target_w = std::nullopt);
-  void record_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                    const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap, std::optional<bool> on,
-                    std::optional<double> target_w);
-  // An event on <prefix>/event and, with the uplink, <prefix>/site/<id>/event, with the next id.
-  void send_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                  const std::string& detail, std::int64_t wall_now);
-  void pump_events();
+  // Where events go on MQTT: <prefix>/event and, with the uplink, <prefix>/site/<id>/event.
+  EventLog::Route event_route() const { return {config_.mqtt.prefix, config_.uplink.enabled, fleet_site_id()}; }
   // A bridge's $SYS state (the uplink, daemon/publish/uplink.hpp).
   bool handle_bridge_state(const std::string& topic, const std::string& payload);
   // The site's id for the fleet: site.id, else the one fixed in the database.
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
-  void flush_pending_events();  // profile changes recorded before the store was open
   // A message through the publisher, in order with the cycle's (never waits on the broker; one
   // the link refuses is counted there, a retained one sent again).
   void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
@@ -283,16 +278,15 @@ class Daemon {
   std::map<std::string, std::set<std::string>> told_exceptions_;   // per device (log_poll_exceptions)
   std::unique_ptr<drivers::mqtt::Link> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
-  // Every event goes out through it, in order, each message confirmed (issue 49). After mqtt_:
-  // destroyed first, its thread gone before the link it sends on.
-  EventOutbox outbox_;
+  // The events (daemon/events/event_log.hpp): numbered, kept, and sent in order through the
+  // outbox. After mqtt_: destroyed first, the outbox's thread gone before the link it sends on.
+  EventLog events_;
   // What goes out each cycle and what need not go again, rendered and sent on its own thread.
   // After mqtt_: destroyed first, its thread gone before the link it sends on.
   Publisher publisher_;
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;
   std::vector<OverrideRequest> told_overrides_;   // taken this cycle, told after the relays
-  std::vector<std::string> pending_events_;
   std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
   MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
   std::set<int> active_alarms_;
@@ -318,8 +312,6 @@ class Daemon {
   // that cannot listen is retried each minute, the loop going on.
   MetricsExporter metrics_;
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
-  std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids
-  std::uint64_t event_seq_ = 0;      // the last event's `seq`
   // Set: the card could not take the database at the start; the site runs on a copy in memory
   // (daemon/store/run_database.hpp) that the recorder writes back at the stop, and this says so.
   std::string db_in_memory_;

@@ -277,7 +277,7 @@ void Daemon::finish_reload() {
     say_systemd("READY=1");
     return;
   }
-  for (auto& e : o->profile_events) pending_events_.push_back(std::move(e));
+  for (auto& e : o->profile_events) events_.hold(std::move(e));
   take_profiles(std::move(*o->ready));
   config_ = std::move(*o->next);
   if (!db_in_memory_.empty()) config_.journal_days = 0;  // still in memory: no journal (database_in_memory)
@@ -293,7 +293,7 @@ void Daemon::finish_reload() {
   if (o->mqtt.link) {
     // The old link says goodbye on another thread: its disconnect is bounded at 2 s, which the
     // loop does not wait for.
-    outbox_.set_link(o->mqtt.link.get());  // first: the outbox's thread lets go of the old link
+    events_.outbox().set_link(o->mqtt.link.get());  // first: the outbox's thread lets go of the old link
     publisher_.set_link(o->mqtt.link.get());  // never waits: its thread is let go of below
     if (mqtt_) {
       links_retiring_.push_back(std::async(std::launch::async, [old = std::move(mqtt_), pub = &publisher_]() mutable {
@@ -312,7 +312,7 @@ void Daemon::finish_reload() {
   switch_off_removed_loads();
   offer_settings();
   publisher_.forget();  // everything again, the uplink's state under the topics in force
-  flush_pending_events();
+  for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
   event("config", "", {rules::ReasonCode::none}, "reloaded " + options_.config_path, clock_.wall_s());
   say_systemd("READY=1");
 }

@@ -51,12 +51,12 @@ void Daemon::start_mqtt() {
   MqttSide side = make_mqtt(config_);
   relays_ = std::move(side.relays);
   mqtt_ = std::move(side.link);
-  outbox_.set_link(mqtt_.get());
+  events_.outbox().set_link(mqtt_.get());
   publisher_.set_link(mqtt_.get());
   mqtt_->start();
   // Paced by the broker's acknowledgements between cycles too; a test's in-process link is
   // pumped by the cycle alone, unless it asks (Seams::events_thread).
-  if (seams_.events_thread.value_or(!seams_.make_mqtt)) outbox_.start_thread();
+  if (seams_.events_thread.value_or(!seams_.make_mqtt)) events_.outbox().start_thread();
 }
 
 void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
@@ -150,7 +150,7 @@ void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTim
       break;
     case drivers::mqtt::Event::Kind::connected:
       mqtt_failure_.clear();
-      outbox_.pump();  // the events of the start or the outage go first: the outbox is in order
+      events_.outbox().pump();  // the events of the start or the outage go first: the outbox is in order
       if (mqtt_health_.down_since_unix_s) {
         const std::int64_t wall = clock_.wall_s();
         mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};

@@ -103,7 +103,7 @@ std::optional<int> Daemon::take_store() {
     db_file_ = o->file;
   }
   db_ = std::move(o->run.db);
-  for (auto& e : o->loaded.events) pending_events_.push_back(std::move(e));
+  for (auto& e : o->loaded.events) events_.hold(std::move(e));
   take_profiles(std::move(*o->loaded.ready));
   offer_settings();
   store_ = std::move(o->store);
@@ -117,7 +117,7 @@ std::optional<int> Daemon::take_store() {
     log::info("site.name is '{}', was '{}': Home Assistant shows the new name and keeps the ids of site id {}",
               config_.site_name, o->id.named_from, o->id.site_id);
   }
-  flush_pending_events();
+  for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
   rows_ = std::move(o->rows);
   restore_state();
   if (!options_.once) {
@@ -218,7 +218,7 @@ void Daemon::safe_cycle() {
   // The loop's figures and the events; Home Assistant's discovery waits for the loads.
   guarded(SideJob::publish, [&] {
     publish(now, true);
-    pump_events();
+    core_.stats().events_unsent = events_.pump();
     tell_publisher(now, wall);
   });
   // What waits for the recorder (its events) is bounded as the recorder's own queue is: the

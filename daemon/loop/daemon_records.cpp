@@ -30,70 +30,11 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
   // Never throws: an event is a record of the cycle, and a record that fails (the store's queue,
   // the broker, text that is not UTF-8) is counted, not allowed to end the cycle.
   try {
-    record_event(kind, load_id, r, detail, wall_now, snap, on, target_w);
+    const EventLog::Context cycle{snap ? *snap : core_.snapshot(), core_.decision()};
+    events_.record(event_route(), kind, load_id, r, detail, wall_now, snap ? &cycle : nullptr, on, target_w);
   } catch (const std::exception& e) {
     side_failed(SideJob::events, e.what());
   }
-}
-
-void Daemon::record_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                          const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap,
-                          std::optional<bool> on, std::optional<double> target_w) {
-  Event e;
-  e.at_unix_s = wall_now;
-  e.kind = kind == "override_rejected" ? "override" : kind;
-  // Ids and details may quote what a client sent: valid UTF-8 from here on, and bounded.
-  if (!load_id.empty()) e.load_id = drivers::text::clean_utf8(load_id, 64);
-  e.commanded_on = on;
-  // Only a target the schema takes (0010's CHECK): a row it refused would fail the whole flush.
-  if (target_w && std::isfinite(*target_w) && *target_w > 0 && *target_w < 100000) e.target_w = target_w;
-  e.reason_code = static_cast<int>(r.code);
-  e.reason = std::string(rules::code_name(r.code));
-  e.detail = drivers::text::clean_utf8(detail.empty() ? rules::describe(r) : detail, 1024);
-  if (snap) {
-    e.battery_v = core_.decision().battery.measured_v;
-    e.voltage_source = std::string(source_name(snap->battery_v, core_.decision().battery.source));
-    if (snap->pv_w) e.pv_w = snap->pv_w->value;
-    if (snap->load_w) e.load_w = snap->load_w->value;
-    if (const auto* t = source_at(snap->battery_temp_c, core_.decision().charge_temp_source)) e.temp_c = t->reading->value;
-  }
-  records_.events.push_back(e);  // handed to the recorder with this cycle's records
-  ++core_.stats().events;
-  send_event(kind, e.load_id.value_or(""), r, e.detail, wall_now);
-}
-
-void Daemon::send_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                        const std::string& detail, std::int64_t wall_now) {
-  // Numbered whether or not it reaches a broker: a gap in `seq` says an event was lost on the way.
-  const EventId id{fleet_site_id(), run_ms_, ++event_seq_};
-  std::string text = event_json(kind, load_id, r, detail, wall_now, &id);
-  std::vector<EventOutbox::Message> messages{{config_.mqtt.prefix + "/event", text}};
-  if (config_.uplink.enabled) messages.push_back({uplink_topic(config_.mqtt.prefix, fleet_site_id(), "event"), text});
-  if (seams_.publish) {  // a test's recording publisher: no broker to confirm anything
-    for (const auto& m : messages) mqtt_publish(m.topic, m.payload, false);
-    return;
-  }
-  // In order, confirmed one by one, at the pace the link keeps them in flight (outbox.hpp).
-  outbox_.push(std::move(messages));
-}
-
-// The outbox's figures once a cycle; its losses told (they are in the database all the same).
-void Daemon::pump_events() {
-  outbox_.pump();
-  const auto st = outbox_.stats();
-  if (st.dropped != core_.stats().events_unsent) {
-    const auto before = core_.stats().events_unsent;
-    core_.stats().events_unsent = st.dropped;
-    if (before == 0 || st.dropped / 100 != before / 100) {
-      log::warn("events: {} not sent to the broker (more than {} waited for it); the store has them", st.dropped,
-                EventOutbox::kLimit);
-    }
-  }
-}
-
-void Daemon::flush_pending_events() {
-  for (const auto& detail : pending_events_) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
-  pending_events_.clear();
 }
 
 // The overrides in force as the rules are given them, kept for the journal written after the
@@ -165,19 +106,19 @@ void Daemon::tell_recorder(std::int64_t wall) {
       case RecorderNote::Kind::store_failing:
         log::warn("{}", n.text);
         store_alarmed_ = true;
-        send_event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
+        events_.send(event_route(), "alarm", "", {rules::ReasonCode::none}, n.text, wall);
         break;
       case RecorderNote::Kind::store_still_failing:
         log::warn("{}", n.text);
         break;
       case RecorderNote::Kind::store_ok:
         log::info("{}", n.text);
-        if (std::exchange(store_alarmed_, false)) send_event("alarm_end", "", {rules::ReasonCode::none}, n.text, wall);
+        if (std::exchange(store_alarmed_, false)) events_.send(event_route(), "alarm_end", "", {rules::ReasonCode::none}, n.text, wall);
         break;
       case RecorderNote::Kind::rows_rejected:
         // A row the schema refused is dropped alone (RuntimeStore::run_row), the rest written:
         // an alarm at the first, then the log (a few lines a minute), the count in status.
-        if (n.first) send_event("alarm", "", {rules::ReasonCode::none}, "store_rejected: " + n.text, wall);
+        if (n.first) events_.send(event_route(), "alarm", "", {rules::ReasonCode::none}, "store_rejected: " + n.text, wall);
         log::limited("store_rejected", log::Level::warn, n.text);
         break;
       case RecorderNote::Kind::lost:
