@@ -212,7 +212,7 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   }
   f.energy_day = energy_.day();
   f.energy = energy_.totals();
-  for (const auto& w : core_.devices().devices()) f.devices.emplace_back(w->name(), health_[w->name()]);
+  for (const auto& w : core_.devices().devices()) f.devices.emplace_back(w->name(), device_log_.of(w->name()));
   f.mqtt = mqtt_health_;
   core_.stats().store_queued = recorder_stats_.queued;
   f.loop = core_.stats();
@@ -280,7 +280,7 @@ std::string Daemon::status_line() const {
   int on = 0;
   for (const auto& l : core_.site().loads) on += decision_for(core_.decision(), l).on;
   std::string devices;
-  for (const auto& [name, h] : health_) {
+  for (const auto& [name, h] : device_log_.all()) {
     devices += fmt::format(", {} {}", name, h.consecutive_failures == 0 && h.last_success ? "ok" : "DOWN");
   }
   std::string mqtt = ", mqtt ok";
@@ -323,23 +323,9 @@ void Daemon::side_failed(SideJob job, const char* what) noexcept {
 // What the poll found, told after the ping: dropped readings, a device that stopped or started
 // answering, its map's changes.
 void Daemon::tell_polls() {
-  for (auto& p : core_.devices().take_news()) {
-    for (const auto& inv : p.invalid) {
-      log::limited(p.name + " dropped " + inv.name, log::Level::warn, fmt::format("{}: dropped {}: {}", p.name, inv.name, inv.why));
-    }
-    const auto& h = p.health;
-    const bool was_ok = health_ok_.count(p.name) ? health_ok_[p.name] : true;
-    const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
-    if (was_ok != ok) {
-      log::write(ok ? log::Level::info : log::Level::warn,
-                 p.name + (ok ? std::string(": reading again") : ": not answering: " + h.last_error));
-      event(ok ? "alarm_end" : "alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
-            p.name + (ok ? ": reading again" : ": not answering: " + h.last_error), clock_.wall_s());
-    }
-    log_poll_exceptions(p.name, p.errors, told_exceptions_[p.name]);
-    log_map_changes(p.name, health_[p.name], h, told_unavailable_[p.name]);
-    health_[p.name] = h;
-    health_ok_[p.name] = ok;
+  for (const auto& a : device_log_.tell(core_.devices().take_news())) {
+    event(a.raised ? "alarm" : "alarm_end", "", {a.raised ? rules::ReasonCode::stale_input : rules::ReasonCode::none}, a.text,
+          clock_.wall_s());
   }
 }
 

@@ -19,6 +19,7 @@
 #include "daemon/core/overrides.hpp"
 #include "daemon/core/safety_core.hpp"
 #include "daemon/loop/charge_block.hpp"
+#include "daemon/loop/device_log.hpp"
 #include "daemon/devices/device_alarms.hpp"
 #include "daemon/events/event_log.hpp"
 #include "daemon/loop/poller.hpp"
@@ -272,10 +273,7 @@ class Daemon {
   // state and decision, the snapshot, the overrides' inbox, the loop's figures.
   SafetyCore core_;
   MinerFleet miners_;  // the miners' APIs, their workers and what is known of them
-  std::map<std::string, drivers::DeviceHealth> health_;
-  std::map<std::string, bool> health_ok_;         // as last logged
-  std::map<std::string, std::set<std::string>> told_unavailable_;  // per device (log_map_changes)
-  std::map<std::string, std::set<std::string>> told_exceptions_;   // per device (log_poll_exceptions)
+  DeviceLog device_log_;  // each device's health as last told, what its polls dropped or refused
   std::unique_ptr<drivers::mqtt::Link> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
   // The events (daemon/events/event_log.hpp): numbered, kept, and sent in order through the

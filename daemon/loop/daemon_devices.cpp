@@ -33,7 +33,7 @@ void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
   drivers::DeviceStatus status;
   for (const auto& w : core_.devices().devices()) {
     drivers::add_device_status(status, w->name(), w->units(), core_.devices().readings(), now, core_.site().mapping.fresh_within);
-    drivers::add_identity_alarms(status, w->name(), health_[w->name()]);  // issue 49
+    drivers::add_identity_alarms(status, w->name(), device_log_.of(w->name()));  // issue 49
   }
   miners_.add_status(status, core_.site().loads, core_.state(), now);
   for (const auto& change : device_alarms_.update(status)) {

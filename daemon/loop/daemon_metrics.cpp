@@ -10,7 +10,7 @@ void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
   auto& devices = metrics_.devices(core_.devices().devices().size());
   for (std::size_t i = 0; i < core_.devices().devices().size(); ++i) {
     devices[i].first.assign(core_.devices().devices()[i]->name());
-    devices[i].second = &health_[core_.devices().devices()[i]->name()];
+    devices[i].second = &device_log_.of(core_.devices().devices()[i]->name());
   }
   const CycleView view{core_.snapshot(), core_.decision(), core_.state(), core_.site().profiles, core_.site().loads, relays_.get(), energy_, devices, mqtt_health_, core_.stats(),
                        device_alarms_};
