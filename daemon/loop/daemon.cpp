@@ -216,7 +216,7 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   f.mqtt = mqtt_health_;
   core_.stats().store_queued = recorder_stats_.queued;
   f.loop = core_.stats();
-  f.device_alarms = device_alarms_;
+  f.device_alarms = alarms_.device_alarms();
   if (host_.present()) f.host = host_.health();  // <prefix>/host's document, rendered by the publisher
   f.uplink = {config_.uplink.enabled, config_.uplink.state_interval, fleet_site_id(), config_.site_name};
   f.everything = everything;
@@ -329,27 +329,18 @@ void Daemon::tell_polls() {
   }
 }
 
-// Alarms: an event when one appears or clears, not every cycle.
+// Alarms (AlarmWatch): the rules', the devices' own (their status made here, where the devices,
+// their health and the miners live) and the charge block's, as events when they appear or clear.
 void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
-  std::set<int> alarms;
-  for (const auto& a : core_.decision().alarms) {
-    alarms.insert(static_cast<int>(a.code));
-    if (!active_alarms_.count(static_cast<int>(a.code))) {
-      std::string text = rules::describe(a);
-      if (a.code == rules::ReasonCode::voltage_fallback) {
-        text += fmt::format(": {} is stale, deciding on {}", source_label(core_.snapshot().battery_v, core_.decision().battery.stale_preferred),
-                            source_label(core_.snapshot().battery_v, core_.decision().battery.source));
-      }
-      log::warn("alarm: {}", text);
-      event("alarm", "", a, text, wall, &core_.snapshot());
-    }
+  drivers::DeviceStatus status;
+  for (const auto& w : core_.devices().devices()) {
+    drivers::add_device_status(status, w->name(), w->units(), core_.devices().readings(), now,
+                               core_.site().mapping.fresh_within);
+    drivers::add_identity_alarms(status, w->name(), device_log_.of(w->name()));  // issue 49
   }
-  active_alarms_ = alarms;
-  watch_device_alarms(now, wall);
-  if (core_.decision().block_charging != charge_blocked_) {
-    charge_blocked_ = core_.decision().block_charging;  // as told: the limits follow the decision in apply()
-    log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(core_.decision().charge_reason));
-    event(charge_blocked_ ? "alarm" : "alarm_end", "", core_.decision().charge_reason, "", wall, &core_.snapshot());
+  miners_.add_status(status, core_.site().loads, core_.state(), now);
+  for (const auto& n : alarms_.tell(core_.snapshot(), core_.decision(), status)) {
+    event(n.raised ? "alarm" : "alarm_end", "", n.reason, n.text, wall, n.about_cycle ? &core_.snapshot() : nullptr);
   }
 }
 
@@ -409,7 +400,7 @@ void Daemon::cycle() {
   guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, now); });
   // 3. The snapshot, 4. the rules. The overrides in force as the rules are given them, for the
   // journal written after the relays.
-  guarded(SideJob::journal, [&] { journal_overrides(now); });
+  guarded(SideJob::journal, [&] { journal_.overrides(core_.site().loads, core_.state(), now, config_.journal_days != 0); });
   const bool decided = core_.decide(now, wall, [&](rules::Snapshot& snap) {
     miners_.readings(core_.site().loads, snap);
     snap.controller_overheat = host_.shedding();
@@ -439,7 +430,7 @@ void Daemon::cycle() {
   guarded(SideJob::poll, [&] { tell_polls(); });
   guarded(SideJob::mqtt_in, [&] { tell_overrides(); });
   if (decided) {
-    guarded(SideJob::journal, [&] { journal_cycle(core_.snapshot()); });
+    guarded(SideJob::journal, [&] { journal_.cycle(core_.snapshot(), clock_.wall_ms(), config_.journal_days != 0); });
     guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
     guarded(SideJob::alarms, [&] {
       host_.tell([&](bool raised, const std::string& text) {

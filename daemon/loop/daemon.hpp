@@ -18,6 +18,7 @@
 #include "daemon/config/mqtt_settings.hpp"
 #include "daemon/core/overrides.hpp"
 #include "daemon/core/safety_core.hpp"
+#include "daemon/loop/alarm_watch.hpp"
 #include "daemon/loop/charge_block.hpp"
 #include "daemon/loop/device_log.hpp"
 #include "daemon/devices/device_alarms.hpp"
@@ -37,6 +38,7 @@
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/store/cycle_journal.hpp"
+#include "daemon/store/journal_lines.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/run_database.hpp"
 #include "daemon/store/site_identity.hpp"
@@ -77,7 +79,7 @@ class Daemon {
   const std::vector<LoadRef>& loads() const { return core_.site().loads; }
   const StoredProfiles& profiles() const { return core_.site().profiles; }
   const rules::Snapshot& snapshot() const { return core_.snapshot(); }
-  const DeviceAlarmWatch& device_alarms() const { return device_alarms_; }
+  const DeviceAlarmWatch& device_alarms() const { return alarms_.device_alarms(); }
   const LoopStats& loop_stats() const { return core_.stats(); }
   // The metrics endpoint's port while it serves (0: any free port was asked for); nullopt: off.
   std::optional<int> metrics_port() const { return metrics_.port(); }
@@ -192,7 +194,6 @@ class Daemon {
   void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
   void record_switches(std::int64_t wall);
   void tell_polls();
-  void journal_overrides(rules::SteadyTime now);
   void record_alarms(rules::SteadyTime now, std::int64_t wall);
   void record_relay_alarms();
   // Runs one side job of the cycle: whatever it throws is counted and logged, never passed on.
@@ -223,8 +224,6 @@ class Daemon {
   // for it to start; false when it could not.
   bool with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound);
   std::chrono::milliseconds db_wait() const;
-  void journal_cycle(const rules::Snapshot& snap);
-  void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
   void mqtt_down(const std::string& cause);
@@ -268,7 +267,6 @@ class Daemon {
   std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
   std::vector<LoadRef> removed_loads_;  // by the last load(): their relays go OFF
-  std::string refusal_;                 // why the last load() refused, for the reload's event
   // The safety core (daemon/core/safety_core.hpp): the devices, the site in force, the rules'
   // state and decision, the snapshot, the overrides' inbox, the loop's figures.
   SafetyCore core_;
@@ -287,22 +285,15 @@ class Daemon {
   std::vector<OverrideRequest> told_overrides_;   // taken this cycle, told after the relays
   std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
   MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
-  std::set<int> active_alarms_;
-  DeviceAlarmWatch device_alarms_;   // the devices' own alarms (a BMS's, a charger's, an inverter's)
+  AlarmWatch alarms_;  // the rules', the devices' own and the charge block's alarms, as last told
   HostWatch host_;  // the controller's own health, made from config_.host
   EnergyMeter energy_;  // each load's energy today
-  bool charge_blocked_ = false;  // as last told (record_alarms)
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked
   std::vector<ChargeBlock::Note> charge_notes_;  // apply()'s, for tell_charge_block
-  std::vector<JournalOverride> journal_overrides_;  // in force when the rules ran
   bool told_first_ = false;
   bool ready_ = false;
-  // This cycle's journal lines (daemon/store/cycle_journal.hpp), taken before the rules run; an S line
-  // first after a start.
-  std::string journal_lines_;
-  std::string journal_header_;  // the Z, V and T lines of the profiles and sources in force
-  std::vector<std::size_t> journal_miners_;
-  bool journal_started_ = true;
+  // This cycle's journal lines and the header in force (daemon/store/journal_lines.hpp).
+  JournalLines journal_;
   std::unique_ptr<ReloadOutcome> reload_outcome_;    // written by the reloader, taken once it has finished
   OneJob reload_job_;  // the reloader's thread; after what it writes, so that it is joined first
   std::vector<std::future<void>> links_retiring_;    // MQTT links a reload replaced, saying goodbye

@@ -80,8 +80,7 @@ void Daemon::carry_over(Prepared& r) const {
 void Daemon::commit(Prepared&& r) {
   carry_over(r);
   core_.take_site(CoreSite{std::move(r.profiles), std::move(r.loads), std::move(r.mapping)}, std::move(r.state));
-  journal_header_ = std::move(r.journal_header);
-  journal_miners_ = std::move(r.journal_miners);
+  journal_.take_header(std::move(r.journal_header), std::move(r.journal_miners));
   removed_loads_ = std::move(r.removed);
 }
 

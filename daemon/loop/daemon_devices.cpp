@@ -27,22 +27,6 @@ void Daemon::start_devices() {
   else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(core_.site().profiles, id); });
 }
 
-// The devices' own alarms: an event when one appears or clears (a BMS's "no charging" is news,
-// not shackd's decision: it already stops the chargers).
-void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
-  drivers::DeviceStatus status;
-  for (const auto& w : core_.devices().devices()) {
-    drivers::add_device_status(status, w->name(), w->units(), core_.devices().readings(), now, core_.site().mapping.fresh_within);
-    drivers::add_identity_alarms(status, w->name(), device_log_.of(w->name()));  // issue 49
-  }
-  miners_.add_status(status, core_.site().loads, core_.state(), now);
-  for (const auto& change : device_alarms_.update(status)) {
-    const std::string text = describe(change);
-    log::write(change.raised && !change.alarm.warning ? log::Level::warn : log::Level::info, "device alarm: " + text);
-    event(change.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, text, wall);
-  }
-}
-
 // safety.charge_block_action (daemon/loop/charge_block.hpp), built with the devices: at the
 // start, its rows read through the recorder.
 void Daemon::build_charge_limits() {

@@ -13,7 +13,7 @@ void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
     devices[i].second = &device_log_.of(core_.devices().devices()[i]->name());
   }
   const CycleView view{core_.snapshot(), core_.decision(), core_.state(), core_.site().profiles, core_.site().loads, relays_.get(), energy_, devices, mqtt_health_, core_.stats(),
-                       device_alarms_};
+                       alarms_.device_alarms()};
   metrics_.fill(view,
                 {.site_id = fleet_site_id(), .site_name = config_.site_name, .version = SHACKD_VERSION, .wall_s = wall,
                  .started_unix_s = started_unix_s_, .dry_run = config_.dry_run, .host = host_.present() ? &host_.health() : nullptr},

@@ -37,28 +37,6 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
   }
 }
 
-// The overrides in force as the rules are given them, kept for the journal written after the
-// relays (journal_cycle): the state after the rules may have expired one.
-void Daemon::journal_overrides(rules::SteadyTime now) {
-  journal_overrides_.clear();
-  if (config_.journal_days == 0) return;
-  for (const auto& l : core_.site().loads) {
-    const auto& ov = state_of(core_.state(), l).override_;
-    if (ov.mode == rules::OverrideMode::automatic) continue;
-    std::optional<std::int64_t> left;
-    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - now).count();
-    journal_overrides_.push_back({l.state_key, ov.mode, left});
-  }
-}
-
-// What the rules were given, for `shackd replay`: the snapshot and every override in force.
-void Daemon::journal_cycle(const rules::Snapshot& snap) {
-  if (config_.journal_days == 0) return;  // the owner turned it off: replay uses minute averages
-  const auto wall_ms = clock_.wall_ms();
-  journal_lines_ = std::exchange(journal_started_, false) ? "S\n" : "";
-  journal_lines_ += journal_cycle_line(snap, wall_ms, journal_overrides_, journal_miners_);
-}
-
 void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now) {
   TelemetrySample s;
   s.battery_v = core_.decision().battery.measured_v;
@@ -70,9 +48,8 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
     s.zone_temps_c.emplace_back(core_.site().profiles.rules.zones[i].name,
                                 snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
   }
-  s.journal_header = journal_header_;
-  s.journal_lines = std::move(journal_lines_);
-  journal_lines_.clear();
+  s.journal_header = journal_.header();
+  s.journal_lines = journal_.take_lines();
   records_.samples.emplace_back(wall_now, std::move(s));
   for (const auto& l : core_.site().loads) {
     const auto it = rows_.find(l.state_key);
