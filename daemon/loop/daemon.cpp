@@ -94,13 +94,10 @@ std::optional<int> Daemon::start() {
   const std::int64_t open_wall_s = clock_.wall_s();
   const auto open_began = std::chrono::steady_clock::now();  // a real bound, as OneJob::settle's
   if (options_.once) {
-    opened_ = std::make_unique<Opened>(open_store(config_, open_wall_s));
+    opener_.put(std::make_unique<Opened>(open_store(config_, open_wall_s)));
     if (const auto rc = take_store()) return rc;
   } else {
-    open_job_.start([this, running = config_, open_wall_s] {
-      auto o = std::make_unique<Opened>(open_store(running, open_wall_s));
-      opened_ = std::move(o);  // read by the loop once the job says it has finished
-    });
+    opener_.start([this, running = config_, open_wall_s] { return std::make_unique<Opened>(open_store(running, open_wall_s)); });
   }
   try {
     start_devices();
@@ -121,7 +118,7 @@ std::optional<int> Daemon::start() {
   }
   if (!options_.once) {
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - open_began);
-    open_job_.settle(std::max(std::chrono::milliseconds(0), store_wait() - waited));
+    opener_.settle(std::max(std::chrono::milliseconds(0), store_wait() - waited));
     if (const auto rc = take_store()) return rc;  // 78, 75, 65: as before, when it fails in time
   }
   // What came meanwhile (a retained override among it) against the loads, once they are known;
@@ -213,7 +210,7 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   f.energy_day = energy_.day();
   f.energy = energy_.totals();
   for (const auto& w : core_.devices().devices()) f.devices.emplace_back(w->name(), device_log_.of(w->name()));
-  f.mqtt = mqtt_health_;
+  f.mqtt = broker_.health();
   core_.stats().store_queued = recorder_stats_.queued;
   f.loop = core_.stats();
   f.device_alarms = alarms_.device_alarms();
@@ -285,7 +282,7 @@ std::string Daemon::status_line() const {
   }
   std::string mqtt = ", mqtt ok";
   if (!mqtt_) mqtt.clear();
-  else if (!mqtt_failure_.empty()) mqtt = ", MQTT DOWN: " + mqtt_failure_;
+  else if (!broker_.failure().empty()) mqtt = ", MQTT DOWN: " + broker_.failure();
   else if (!mqtt_->connected()) mqtt = ", MQTT DOWN";
   std::string side;
   if (!store_taken_) {
@@ -464,7 +461,7 @@ void Daemon::cycle() {
 }
 
 bool Daemon::settle(std::chrono::milliseconds bound) {
-  return reload_job_.settle(bound) && open_job_.settle(bound) && (!recorder_ || recorder_->settle(bound)) &&
+  return reloader_.settle(bound) && opener_.settle(bound) && (!recorder_ || recorder_->settle(bound)) &&
          publisher_.settle(bound);
 }
 
@@ -483,11 +480,11 @@ void Daemon::shutdown() {
     }
     log::info("shutdown policy miners_off: miners switched off");
   }
-  if (open_job_.running()) {
+  if (opener_.running()) {
     log::warn("database {}: still being opened (a slow card): the stop waits for it", config_.database_path);
   }
-  open_job_.join();
-  reload_job_.join();  // a reload under way finishes (its database work goes through the recorder)
+  opener_.join();
+  reloader_.join();  // a reload under way finishes (its database work goes through the recorder)
   if (recorder_) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());
     records_.wall_s = clock_.wall_s();

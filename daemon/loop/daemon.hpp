@@ -25,8 +25,10 @@
 #include "daemon/events/event_log.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/loop/seams.hpp"
+#include "daemon/loop/site_build.hpp"
 #include "daemon/metrics/exporter.hpp"
 #include "daemon/miners/fleet.hpp"
+#include "daemon/publish/broker_watch.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publisher.hpp"
@@ -107,33 +109,16 @@ class Daemon {
   std::optional<int> exit_code() const { return exit_code_; }
 
  private:
-  // What a config makes of the runtime, computed aside (prepare), then taken whole (commit).
-  struct Prepared {
-    StoredProfiles profiles;
-    std::vector<LoadRef> loads;
-    rules::State state;
-    drivers::SnapshotMapping mapping;
-    std::string journal_header;
-    std::vector<std::size_t> journal_miners;  // profile indexes of the miners whose draw is journaled
-    std::vector<LoadRef> removed;  // loads gone whose relay is still defined: switched off
-    std::set<std::string> defined;  // the relay ids the config defines
-  };
-  struct LoadResult {
-    bool ok = false;
-    std::string refusal;
-    std::optional<Prepared> ready;
-    std::vector<std::string> events;  // the profiles' changes, for the history
-  };
+  // What a config makes of the site, computed aside (daemon/loop/site_build.hpp), taken whole (commit).
+  using Prepared = PreparedSite;
+  using LoadResult = SiteLoad;
   struct MqttSide {
     std::unique_ptr<drivers::mqtt::Link> link;
     std::unique_ptr<drivers::mqtt::RelayManager> relays;
   };
-  Prepared prepare(const Config& config, StoredProfiles p) const;
-  void carry_over(Prepared& r) const;
   void commit(Prepared&& r);
   void take_profiles(Prepared&& ready);
   void switch_off_removed_loads();
-  LoadResult load_with(db::Db& db, const Config& config, bool first) const;
   std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config) const;
   void start_devices();
   // The miners' APIs (daemon/miners/fleet.hpp) after the relays: what each is to say, through
@@ -226,15 +211,12 @@ class Daemon {
   std::chrono::milliseconds db_wait() const;
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
-  void mqtt_down(const std::string& cause);
   // `target_w`: an actuation through a miner's API that set its power target.
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt,
              std::optional<double> target_w = std::nullopt);
   // Where events go on MQTT: <prefix>/event and, with the uplink, <prefix>/site/<id>/event.
   EventLog::Route event_route() const { return {config_.mqtt.prefix, config_.uplink.enabled, fleet_site_id()}; }
-  // A bridge's $SYS state (the uplink, daemon/publish/uplink.hpp).
-  bool handle_bridge_state(const std::string& topic, const std::string& payload);
   // The site's id for the fleet: site.id, else the one fixed in the database.
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
   // A message through the publisher, in order with the cycle's (never waits on the broker; one
@@ -283,8 +265,7 @@ class Daemon {
   std::map<std::string, LoadStateRow> rows_;
   std::set<std::string> override_changed_;
   std::vector<OverrideRequest> told_overrides_;   // taken this cycle, told after the relays
-  std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
-  MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
+  BrokerWatch broker_;  // the broker's outages and the uplink's bridges, for <prefix>/health
   AlarmWatch alarms_;  // the rules', the devices' own and the charge block's alarms, as last told
   HostWatch host_;  // the controller's own health, made from config_.host
   EnergyMeter energy_;  // each load's energy today
@@ -294,8 +275,7 @@ class Daemon {
   bool ready_ = false;
   // This cycle's journal lines and the header in force (daemon/store/journal_lines.hpp).
   JournalLines journal_;
-  std::unique_ptr<ReloadOutcome> reload_outcome_;    // written by the reloader, taken once it has finished
-  OneJob reload_job_;  // the reloader's thread; after what it writes, so that it is joined first
+  JobWith<ReloadOutcome> reloader_;  // the reloader's thread and its outcome, taken once it has finished
   std::vector<std::future<void>> links_retiring_;    // MQTT links a reload replaced, saying goodbye
   // The metrics endpoint: started with the daemon and by a reload that changes `metrics:`; one
   // that cannot listen is retried each minute, the loop going on.
@@ -305,14 +285,12 @@ class Daemon {
   // (daemon/store/run_database.hpp) that the recorder writes back at the stop, and this says so.
   std::string db_in_memory_;
   bool db_file_unread_ = false;  // in memory, and the file's own data could not be read: never written over
-  // The opener (daemon_open.cpp): its result, read by the loop once the job says it has finished.
-  std::unique_ptr<Opened> opened_;
   bool store_taken_ = false;
   std::optional<int> exit_code_;
   std::optional<rules::SteadyTime> safe_since_;     // the loop ran in the safe state from then
   std::optional<rules::SteadyTime> safe_off_at_;    // the first cycle that commanded every relay OFF
   bool safe_told_ = false;
-  OneJob open_job_;  // after what it writes: joined first
+  JobWith<Opened> opener_;  // the opener's thread (daemon_open.cpp) and what it read; last: joined first
   void database_in_memory(const std::string& why, bool copied);
 };
 

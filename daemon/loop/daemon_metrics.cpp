@@ -12,7 +12,7 @@ void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
     devices[i].first.assign(core_.devices().devices()[i]->name());
     devices[i].second = &device_log_.of(core_.devices().devices()[i]->name());
   }
-  const CycleView view{core_.snapshot(), core_.decision(), core_.state(), core_.site().profiles, core_.site().loads, relays_.get(), energy_, devices, mqtt_health_, core_.stats(),
+  const CycleView view{core_.snapshot(), core_.decision(), core_.state(), core_.site().profiles, core_.site().loads, relays_.get(), energy_, devices, broker_.health(), core_.stats(),
                        alarms_.device_alarms()};
   metrics_.fill(view,
                 {.site_id = fleet_site_id(), .site_name = config_.site_name, .version = SHACKD_VERSION, .wall_s = wall,

@@ -102,15 +102,6 @@ void Daemon::tell_overrides() {
   }
 }
 
-// The broker went away (or never answered): the outage starts now, with the first cause seen.
-void Daemon::mqtt_down(const std::string& cause) {
-  mqtt_health_.connected_since_unix_s.reset();
-  if (mqtt_health_.down_since_unix_s) return;
-  mqtt_health_.down_since_unix_s = clock_.wall_s();
-  mqtt_health_.down_cause = cause;
-  ++mqtt_health_.outages;
-}
-
 // What came in since the last cycle. Each message is handled in its own guard; a cycle handles
 // at most kMessagesPerCycle of them and spends at most a quarter of its interval on them, and
 // drops (and counts) the rest: a neighbour's flood costs a bounded share of a cycle, never the
@@ -136,28 +127,17 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
   core_.stats().mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_->dropped_incoming());
 }
 
+// The link's news (BrokerWatch keeps the outages for <prefix>/health), and what a connection
+// starts: the events waiting go first, the relays are sent again, everything is published again.
 void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now) {
+  const std::int64_t wall = clock_.wall_s();
   switch (e.kind) {
     case drivers::mqtt::Event::Kind::connect_failed:
-      ++mqtt_health_.failed_connects;
-      mqtt_down(e.payload);
-      // Once per change of cause: a broker that stays away must not fill the journal.
-      if (e.payload != mqtt_failure_) {
-        log::error("mqtt: {}; retrying with backoff (relays cannot be switched until then)", e.payload);
-        event("alarm", "", {rules::ReasonCode::none}, "mqtt_unavailable: " + e.payload, clock_.wall_s());
-      }
-      mqtt_failure_ = e.payload;
+      if (const auto a = broker_.connect_failed(e.payload, wall)) event("alarm", "", {rules::ReasonCode::none}, a->text, wall);
       break;
     case drivers::mqtt::Event::Kind::connected:
-      mqtt_failure_.clear();
       events_.outbox().pump();  // the events of the start or the outage go first: the outbox is in order
-      if (mqtt_health_.down_since_unix_s) {
-        const std::int64_t wall = clock_.wall_s();
-        mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};
-        mqtt_health_.down_since_unix_s.reset();
-        event("alarm_end", "", {rules::ReasonCode::none}, "mqtt_available: connected again", wall);
-      }
-      mqtt_health_.connected_since_unix_s = clock_.wall_s();
+      if (const auto a = broker_.connected(wall)) event("alarm_end", "", {rules::ReasonCode::none}, a->text, wall);
       log::info("mqtt: connected to {}", config_.mqtt.uri);
       if (!config_.dry_run) relays_->on_connected(now);
       publisher_.send_everything();
@@ -165,10 +145,7 @@ void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTim
       // `once` and `status`): cleared, so that a broker does not say "offline" for them for ever.
       for (const char* role : {"/status-once", "/status-cli"}) mqtt_publish(config_.mqtt.prefix + role, "", true);
       break;
-    case drivers::mqtt::Event::Kind::lost:
-      log::warn("mqtt: connection lost ({}); reconnecting", e.payload);
-      mqtt_down("connection lost: " + e.payload);
-      break;
+    case drivers::mqtt::Event::Kind::lost: broker_.lost(e.payload, wall); break;
     case drivers::mqtt::Event::Kind::message: break;
   }
 }
@@ -187,7 +164,14 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
   // power and its temperature in one tele/<t>/SENSOR: the relay takes its part, and the
   // message still goes on to the sensors below (they read only the topics configured).
   // The bridge's state is retained by the broker on purpose: it is the current one.
-  if (config_.uplink.enabled && handle_bridge_state(topic, payload)) return;
+  if (config_.uplink.enabled) {
+    std::optional<BrokerWatch::Alarm> said;
+    const auto wall = clock_.wall_s();
+    const bool sys = broker_.bridge(topic, payload, wall,
+                                    config_.uplink.bridge.empty() ? "shackd-" + fleet_site_id() : config_.uplink.bridge, said);
+    if (said) event(said->raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, said->text, wall);
+    if (sys) return;
+  }
   const bool relay_news = relays_ && relays_->on_message(topic, payload, now);
   if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, topic)) return;
   if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, topic)) {

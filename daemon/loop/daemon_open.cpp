@@ -48,7 +48,7 @@ Daemon::Opened Daemon::open_store(const Config& config, std::int64_t wall_s) con
     }
     if (!m.applied.empty()) log::info("database {}: migrated to schema version {}", config.database_path, m.applied.back());
     if (m.backup_path) log::info("database {}: backup before migrating: {}", config.database_path, *m.backup_path);
-    o.loaded = load_with(*o.run.db, config, true);
+    o.loaded = load_site(*o.run.db, config, true);
     if (!o.loaded.ok || !o.loaded.ready) {
       o.exit_code = kExConfig;
       return o;
@@ -91,9 +91,9 @@ Daemon::Opened Daemon::open_store(const Config& config, std::int64_t wall_s) con
 // profiles and the runtime they make, the loads' states and overrides, the site's id, the
 // recorder, the charge limits. An exit code when the database could not be opened or read.
 std::optional<int> Daemon::take_store() {
-  if (store_taken_ || open_job_.running() || !opened_) return std::nullopt;
-  open_job_.join();
-  const std::unique_ptr<Opened> o = std::move(opened_);
+  if (store_taken_) return std::nullopt;
+  const std::unique_ptr<Opened> o = opener_.take();
+  if (!o) return std::nullopt;
   if (o->exit_code) return o->exit_code;
   store_taken_ = true;
   if (o->run.in_memory_because) {
