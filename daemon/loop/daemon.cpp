@@ -51,7 +51,7 @@ std::optional<int> Daemon::start() {
   events_.wire(
       run_ms,
       [this](Event e) {
-        records_.events.push_back(std::move(e));
+        storage_.records().events.push_back(std::move(e));
         ++core_.stats().events;
       },
       seams_.publish ? EventLog::Direct([this](const std::string& topic, const std::string& payload) {
@@ -141,10 +141,10 @@ std::optional<int> Daemon::start() {
 void Daemon::restore_state() {
   const auto now = clock_.steady();
   const auto wall = clock_.wall_s();
-  rules::State state = restored_state(core_.site().profiles.rules, core_.site().loads, rows_, now, wall);
+  rules::State state = restored_state(core_.site().profiles.rules, core_.site().loads, storage_.rows(), now, wall);
   for (const auto& l : core_.site().loads) {
-    const auto it = rows_.find(l.state_key);
-    if (it == rows_.end()) continue;
+    const auto it = storage_.rows().find(l.state_key);
+    if (it == storage_.rows().end()) continue;
     rules::LoadState& st = state_of(state, l);
     // The safe state switched every relay OFF before the stored state was read (daemon_open.cpp):
     // a load stored ON is OFF since then, so its minimum off time applies before a restart (an
@@ -211,7 +211,7 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   f.energy = energy_.totals();
   for (const auto& w : core_.devices().devices()) f.devices.emplace_back(w->name(), device_log_.of(w->name()));
   f.mqtt = broker_.health();
-  core_.stats().store_queued = recorder_stats_.queued;
+  core_.stats().store_queued = storage_.stats().queued;
   f.loop = core_.stats();
   f.device_alarms = alarms_.device_alarms();
   if (host_.present()) f.host = host_.health();  // <prefix>/host's document, rendered by the publisher
@@ -461,7 +461,7 @@ void Daemon::cycle() {
 }
 
 bool Daemon::settle(std::chrono::milliseconds bound) {
-  return reloader_.settle(bound) && opener_.settle(bound) && (!recorder_ || recorder_->settle(bound)) &&
+  return reloader_.settle(bound) && opener_.settle(bound) && (!storage_.recorder() || storage_.recorder()->settle(bound)) &&
          publisher_.settle(bound);
 }
 
@@ -485,15 +485,12 @@ void Daemon::shutdown() {
   }
   opener_.join();
   reloader_.join();  // a reload under way finishes (its database work goes through the recorder)
-  if (recorder_) {
+  if (storage_.recorder()) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());
-    records_.wall_s = clock_.wall_s();
-    recorder_->post(std::exchange(records_, {}));
     // Its last write, the minute in progress included; bounded, within the unit's
     // TimeoutStopSec (20 s) with the broker's 2 s and the metrics' time-outs beside it: a card
     // that takes longer loses that write (SQLite rolls it back) and says so.
-    recorder_->stop(std::chrono::seconds(8));
-    for (const auto& n : recorder_->take_notes()) log::warn("{}", n.text);
+    storage_.stop(clock_.wall_s(), std::chrono::seconds(8));
   }
   events_.outbox().pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
   events_.outbox().set_link(nullptr);
@@ -504,9 +501,7 @@ void Daemon::shutdown() {
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   core_.devices().set({}, std::chrono::milliseconds(0));
   miners_.clear();
-  recorder_.reset();  // the last close checkpoints the WAL (in memory: written back at its stop)
-  store_.reset();
-  db_.reset();
+  storage_.close();  // the last close checkpoints the WAL (in memory: written back at its stop)
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).
   metrics_.stop();
   for (auto& f : links_retiring_) f.wait();

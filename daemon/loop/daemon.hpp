@@ -34,6 +34,7 @@
 #include "daemon/publish/publisher.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/recorder/recorder.hpp"
+#include "daemon/recorder/store_side.hpp"
 #include "daemon/reloader/one_job.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
@@ -93,7 +94,7 @@ class Daemon {
   // broker after a cycle. False at the bound.
   bool settle(std::chrono::milliseconds bound = std::chrono::seconds(10));
   // The recorder's figures as of the last cycle.
-  const RecorderStats& recorder_stats() const { return recorder_stats_; }
+  const RecorderStats& recorder_stats() const { return storage_.stats(); }
   // The events outbox's figures now (its thread acknowledges between cycles).
   EventOutbox::Stats outbox_stats() const { return events_.outbox().stats(); }
   // One message from the broker: a relay's state or power, a sensor, an override, Home
@@ -205,9 +206,6 @@ class Daemon {
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   // What the recorder said since the last cycle: log lines, events, alarms.
   void tell_recorder(std::int64_t wall);
-  // Runs `f` against the database: on the recorder's thread once it runs, waiting at most `bound`
-  // for it to start; false when it could not.
-  bool with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound);
   std::chrono::milliseconds db_wait() const;
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
@@ -229,17 +227,13 @@ class Daemon {
   LoopClock& clock_;
   Config config_;
   std::optional<InstanceLock> lock_;  // one controller per database; released after db_ closes
-  // The database and the store, until start() hands them to the recorder, whose thread alone
-  // uses them from then on (the safety core never waits on the disk: issue 44).
-  std::unique_ptr<db::Db> db_;
-  std::unique_ptr<RuntimeStore> store_;
+  // The store's side (daemon/recorder/store_side.hpp): the database until the recorder takes it,
+  // whose thread alone uses it from then on (the safety core never waits on the disk: issue 44),
+  // this cycle's records, the loads' rows. After lock_: closed before the lock is released.
+  StoreSide storage_;
   // The database file as opened: a file deleted or replaced under the running daemon is an alarm
   // (its state and history would be lost at the next start); the recorder watches it.
   std::optional<std::pair<dev_t, ino_t>> db_file_;
-  std::unique_ptr<Recorder> recorder_;
-  Records records_;                 // this cycle's, handed over by persist()
-  RecorderStats recorder_stats_;    // as of the last cycle
-  bool store_alarmed_ = false;      // a store_error alarm is in force
   // A new day's energy as stored, read by the recorder: taken by the next cycle.
   struct EnergyMail {
     std::mutex m;
@@ -262,8 +256,6 @@ class Daemon {
   // What goes out each cycle and what need not go again, rendered and sent on its own thread.
   // After mqtt_: destroyed first, its thread gone before the link it sends on.
   Publisher publisher_;
-  std::map<std::string, LoadStateRow> rows_;
-  std::set<std::string> override_changed_;
   std::vector<OverrideRequest> told_overrides_;   // taken this cycle, told after the relays
   BrokerWatch broker_;  // the broker's outages and the uplink's bridges, for <prefix>/health
   AlarmWatch alarms_;  // the rules', the devices' own and the charge block's alarms, as last told

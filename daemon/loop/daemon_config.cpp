@@ -128,7 +128,7 @@ Daemon::ReloadOutcome Daemon::reload_job(const Config& running) const {
     const bool rebuild_limits = out.devices_changed || out.limits_changed;
     // The recorder's thread runs it between two writes; this thread waits for it, the loop does
     // not (a bound all the same: a card that takes no write at all refuses the reload).
-    const bool ran = recorder_ ? recorder_->call(
+    const bool ran = storage_.recorder() ? storage_.recorder()->call(
                                      [&](db::Db& db) {
                                        loaded = load_site(db, next, false);
                                        if (!loaded.ok || !rebuild_limits) return;
@@ -172,7 +172,7 @@ void Daemon::finish_reload() {
   take_profiles(std::move(*o->ready));
   config_ = std::move(*o->next);
   if (!db_in_memory_.empty()) config_.journal_days = 0;  // still in memory: no journal (database_in_memory)
-  if (recorder_) recorder_->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
+  if (auto* r = storage_.recorder()) r->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
   if (!config_.uplink.enabled) broker_.forget_bridges();
   if (o->metrics_changed || metrics_.token_changed(config_.metrics, o->metrics_token)) {
     metrics_.restart(config_.metrics, config_.interval, clock_.steady());

@@ -31,10 +31,10 @@ void Daemon::start_devices() {
 // start, its rows read through the recorder.
 void Daemon::build_charge_limits() {
   charge_block_.clear();
-  if (config_.dry_run || options_.once || (!db_ && !recorder_)) return;
+  if (config_.dry_run || options_.once || !storage_.open()) return;
   std::map<std::string, ChargeLimitRow> rows;
   std::string failed;
-  const bool read = with_db(
+  const bool read = storage_.with_db(
       [&](db::Db& db) {
         try {
           rows = load_charge_limits(db);
@@ -63,7 +63,7 @@ void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
     Records rec;
     rec.wall_s = clock_.wall_s();
     rec.charge_limits[name] = r;
-    if (recorder_) recorder_->post(std::move(rec));
+    if (auto* recorder = storage_.recorder()) recorder->post(std::move(rec));
   });
   for (const auto& line : charge_block_.resumed()) log::info("{}", line);
   for (const auto& line : charge_block_.orphaned()) log::warn("{}", line);

@@ -85,7 +85,7 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
 // its state.
 void Daemon::take_overrides() {
   for (auto& r : core_.take_overrides()) {
-    override_changed_.insert(r.state_key);
+    storage_.overridden(r.state_key);
     told_overrides_.push_back(std::move(r));
   }
 }

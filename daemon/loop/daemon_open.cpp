@@ -102,11 +102,9 @@ std::optional<int> Daemon::take_store() {
   } else {
     db_file_ = o->file;
   }
-  db_ = std::move(o->run.db);
   for (auto& e : o->loaded.events) events_.hold(std::move(e));
   take_profiles(std::move(*o->loaded.ready));
   offer_settings();
-  store_ = std::move(o->store);
   const std::int64_t wall = clock_.wall_s();
   if (!db_in_memory_.empty()) event("alarm", "", {rules::ReasonCode::none}, db_in_memory_, wall);
   site_id_ = o->id.site_id;
@@ -118,12 +116,11 @@ std::optional<int> Daemon::take_store() {
               config_.site_name, o->id.named_from, o->id.site_id);
   }
   for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
-  rows_ = std::move(o->rows);
+  storage_.take(std::move(o->run.db), std::move(o->store), std::move(o->rows));
   restore_state();
   if (!options_.once) {
     // From here on only the recorder's thread touches the database.
-    recorder_ = std::make_unique<Recorder>(std::move(db_), std::move(store_),
-                                           RecorderOptions{.telemetry_days = config_.telemetry_days,
+    storage_.start_recorder(RecorderOptions{.telemetry_days = config_.telemetry_days,
                                                            .events_days = config_.events_days,
                                                            .journal_days = config_.journal_days,
                                                            .database_path = config_.database_path,
@@ -144,8 +141,8 @@ std::optional<int> Daemon::take_store() {
     log::info("{}", text);
     // The loads the safe state switched off: in the history as what they were, OFF since then.
     for (const auto& l : core_.site().loads) {
-      const auto it = rows_.find(l.state_key);
-      if (safe_off_at_ && it != rows_.end() && it->second.commanded_on) {
+      const auto it = storage_.rows().find(l.state_key);
+      if (safe_off_at_ && it != storage_.rows().end() && it->second.commanded_on) {
         event("actuation", l.id, {rules::ReasonCode::none},
               "switched OFF at the start: the stored state was not read in time (the safe state)", wall, nullptr, false);
       }
@@ -223,15 +220,7 @@ void Daemon::safe_cycle() {
   });
   // What waits for the recorder (its events) is bounded as the recorder's own queue is: the
   // oldest go first, counted.
-  guarded(SideJob::persist, [&] {
-    Records held;
-    const RecorderOptions limits{};
-    const auto [events_lost, samples_lost] =
-        merge_records(held, std::exchange(records_, {}), limits.max_events, limits.max_samples);
-    records_ = std::move(held);
-    core_.stats().events_unstored += events_lost;
-    core_.stats().samples_unstored += samples_lost;
-  });
+  guarded(SideJob::persist, [&] { storage_.hold(core_.stats()); });
   guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
   core_.stats().log_lost = log::lost_lines();
   say_systemd("STATUS=" + status_line());

@@ -50,66 +50,14 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
   }
   s.journal_header = journal_.header();
   s.journal_lines = journal_.take_lines();
-  records_.samples.emplace_back(wall_now, std::move(s));
-  for (const auto& l : core_.site().loads) {
-    const auto it = rows_.find(l.state_key);
-    const bool ov = override_changed_.count(l.state_key) > 0;
-    LoadStateRow row = persist_load(l.state_key, state_of(core_.state(), l), it == rows_.end() ? nullptr : &it->second, now,
-                                    wall_now, ov);
-    // Only a row that changed goes over (the store compares again with what it wrote).
-    if (it == rows_.end() || !(it->second == row)) records_.states[l.state_key] = row;
-    rows_[l.state_key] = std::move(row);
-  }
-  override_changed_.clear();
-  records_.wall_s = wall_now;
-  // Never waits on the disk: a merge under the recorder's mutex.
-  if (recorder_) recorder_->post(std::exchange(records_, {}));
+  storage_.persist(std::move(s), core_.site().loads, core_.state(), now, wall_now);
 }
 
 // What the recorder had to say since the last cycle, and its figures for status and metrics.
 void Daemon::tell_recorder(std::int64_t wall) {
-  if (!recorder_) return;
-  recorder_stats_ = recorder_->stats();
-  core_.stats().store_queued = recorder_stats_.queued;
-  core_.stats().store_errors = recorder_stats_.errors;
-  core_.stats().events_unstored = recorder_stats_.events_lost;
-  core_.stats().samples_unstored = recorder_stats_.samples_lost + recorder_stats_.store_dropped;
-  core_.stats().store_write_s = recorder_stats_.writing_s;
-  for (auto& n : recorder_->take_notes()) {
-    switch (n.kind) {
-      // One alarm when the store stops writing and one end with the count when it writes again:
-      // never an event a cycle (3,600 an hour onto a fleet's bridge, issue 48). On MQTT only:
-      // the store is what cannot take them.
-      case RecorderNote::Kind::store_failing:
-        log::warn("{}", n.text);
-        store_alarmed_ = true;
-        events_.send(event_route(), "alarm", "", {rules::ReasonCode::none}, n.text, wall);
-        break;
-      case RecorderNote::Kind::store_still_failing:
-        log::warn("{}", n.text);
-        break;
-      case RecorderNote::Kind::store_ok:
-        log::info("{}", n.text);
-        if (std::exchange(store_alarmed_, false)) events_.send(event_route(), "alarm_end", "", {rules::ReasonCode::none}, n.text, wall);
-        break;
-      case RecorderNote::Kind::rows_rejected:
-        // A row the schema refused is dropped alone (RuntimeStore::run_row), the rest written:
-        // an alarm at the first, then the log (a few lines a minute), the count in status.
-        if (n.first) events_.send(event_route(), "alarm", "", {rules::ReasonCode::none}, "store_rejected: " + n.text, wall);
-        log::limited("store_rejected", log::Level::warn, n.text);
-        break;
-      case RecorderNote::Kind::lost:
-        log::warn("{}", n.text);
-        event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
-        break;
-      case RecorderNote::Kind::database_file:
-        log::error("{}", n.text);
-        event("alarm", "", {rules::ReasonCode::none}, "database_file: " + n.text, wall);
-        break;
-      case RecorderNote::Kind::info:
-        log::warn("{}", n.text);
-        break;
-    }
+  for (const auto& a : storage_.tell(core_.stats())) {
+    if (a.stored) event(a.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, a.text, wall);
+    else events_.send(event_route(), a.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, a.text, wall);
   }
 }
 
@@ -130,13 +78,6 @@ std::chrono::milliseconds Daemon::db_wait() const {
   // them up (behind a slow write); then they are refused and said so.
   return std::clamp<std::chrono::milliseconds>(config_.interval / 2, std::chrono::milliseconds(100),
                                                std::chrono::milliseconds(1000));
-}
-
-bool Daemon::with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound) {
-  if (recorder_) return recorder_->call(f, bound);
-  if (!db_) return false;
-  f(*db_);
-  return true;
 }
 
 void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
@@ -166,14 +107,14 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
   const std::string counting = energy_.day();
   const auto finished = energy_.tick(*day, now, draws);
   if (finished) {
-    for (const auto& [id, e] : finished->totals) records_.energy[{finished->day, id}] = e;
+    for (const auto& [id, e] : finished->totals) storage_.records().energy[{finished->day, id}] = e;
   }
-  if (energy_.day() != counting && recorder_) {
+  if (energy_.day() != counting && storage_.recorder()) {
     // A new day, or the first trusted date after a start (a Pi without a clock waits for NTP):
     // carry on from what is stored for it rather than write a fresh count over it. Read by the
     // recorder; what this process counted meanwhile is added to it when it arrives.
     auto mail = energy_mail_;
-    recorder_->post_task([mail, d = *day](db::Db&, RuntimeStore& store) {
+    storage_.recorder()->post_task([mail, d = *day](db::Db&, RuntimeStore& store) {
       auto stored = store.energy_on(d);
       std::lock_guard l(mail->m);
       mail->stored = std::make_pair(d, std::move(stored));
@@ -196,7 +137,7 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
       }
     }
   }
-  for (const auto& [id, e] : energy_.totals()) records_.energy[{energy_.day(), id}] = e;
+  for (const auto& [id, e] : energy_.totals()) storage_.records().energy[{energy_.day(), id}] = e;
 }
 
 }  // namespace shackd

@@ -30,11 +30,11 @@ void Daemon::handle_setting(const std::string& addressed, const std::string& fie
   const auto found = find_load(core_.site().loads, addressed);
   const std::string& id = found.size() == 1 ? found.front()->id : addressed;
   SettingResult r = apply_setting(core_.site().profiles, core_.site().loads, config_.profiles, id, field, payload);
-  if (r.next && !db_ && !recorder_) r.refused = "no database to keep it in";
+  if (r.next && !storage_.open()) r.refused = "no database to keep it in";
   if (r.next && r.refused.empty()) {
     // Stored before it is in force (a restart must not forget it); on the recorder's thread,
     // waited for a bounded time.
-    const bool ran = with_db(
+    const bool ran = storage_.with_db(
         [&](db::Db& db) {
           try {
             save_profile_change(db, *r.next, core_.site().profiles,
