@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "daemon/devices/charge_limit_spec.hpp"
-#include "daemon/loop/register_swap.hpp"
+#include "daemon/core/register_swap.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
 
 namespace shackd {

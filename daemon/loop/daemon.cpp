@@ -44,8 +44,20 @@ Daemon::Daemon(RunOptions options, Seams seams)
 Daemon::~Daemon() = default;
 
 std::optional<int> Daemon::start() {
-  run_ms_ = clock_.wall_ms();
-  started_unix_s_ = run_ms_ / 1000;
+  const std::int64_t run_ms = clock_.wall_ms();
+  started_unix_s_ = run_ms / 1000;
+  // Each event kept with this cycle's records for the recorder; with a test's recording publisher
+  // (no broker to confirm anything) sent through it rather than the outbox.
+  events_.wire(
+      run_ms,
+      [this](Event e) {
+        storage_.records().events.push_back(std::move(e));
+        ++core_.stats().events;
+      },
+      seams_.publish ? EventLog::Direct([this](const std::string& topic, const std::string& payload) {
+        mqtt_publish(topic, payload, false);
+      })
+                     : EventLog::Direct());
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
     log::error("{}: the config has {} error(s):", options_.config_path, c.errors.size());
@@ -82,13 +94,10 @@ std::optional<int> Daemon::start() {
   const std::int64_t open_wall_s = clock_.wall_s();
   const auto open_began = std::chrono::steady_clock::now();  // a real bound, as OneJob::settle's
   if (options_.once) {
-    opened_ = std::make_unique<Opened>(open_store(config_, open_wall_s));
+    opener_.put(std::make_unique<Opened>(open_store(config_, open_wall_s)));
     if (const auto rc = take_store()) return rc;
   } else {
-    open_job_.start([this, running = config_, open_wall_s] {
-      auto o = std::make_unique<Opened>(open_store(running, open_wall_s));
-      opened_ = std::move(o);  // read by the loop once the job says it has finished
-    });
+    opener_.start([this, running = config_, open_wall_s] { return std::make_unique<Opened>(open_store(running, open_wall_s)); });
   }
   try {
     start_devices();
@@ -109,14 +118,14 @@ std::optional<int> Daemon::start() {
   }
   if (!options_.once) {
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - open_began);
-    open_job_.settle(std::max(std::chrono::milliseconds(0), store_wait() - waited));
+    opener_.settle(std::max(std::chrono::milliseconds(0), store_wait() - waited));
     if (const auto rc = take_store()) return rc;  // 78, 75, 65: as before, when it fails in time
   }
   // What came meanwhile (a retained override among it) against the loads, once they are known;
   // else the first cycle in the safe state takes it.
   if (mqtt_ && store_taken_) handle_mqtt(clock_.steady());
   if (store_taken_) {
-    log::info("shackd {} started: {} load(s), devices: {}{}", SHACKD_VERSION, loads_.size(),
+    log::info("shackd {} started: {} load(s), devices: {}{}", SHACKD_VERSION, core_.site().loads.size(),
               devices::enabled_kinds(config_), config_.dry_run ? " (dry run: no relay commands)" : "");
   } else {
     safe_since_ = clock_.steady();
@@ -132,11 +141,11 @@ std::optional<int> Daemon::start() {
 void Daemon::restore_state() {
   const auto now = clock_.steady();
   const auto wall = clock_.wall_s();
-  state_ = restored_state(profiles_.rules, loads_, rows_, now, wall);
-  for (const auto& l : loads_) {
-    const auto it = rows_.find(l.state_key);
-    if (it == rows_.end()) continue;
-    rules::LoadState& st = state_of(state_, l);
+  rules::State state = restored_state(core_.site().profiles.rules, core_.site().loads, storage_.rows(), now, wall);
+  for (const auto& l : core_.site().loads) {
+    const auto it = storage_.rows().find(l.state_key);
+    if (it == storage_.rows().end()) continue;
+    rules::LoadState& st = state_of(state, l);
     // The safe state switched every relay OFF before the stored state was read (daemon_open.cpp):
     // a load stored ON is OFF since then, so its minimum off time applies before a restart (an
     // ASIC's supply wants minutes between power cycles, docs/solar-shack.md). Its starts, counters
@@ -150,55 +159,19 @@ void Daemon::restore_state() {
     log::info("{}: restored {} since {}{}", l.name, on_off(st.on), it->second.since.value_or("(never switched)"),
               st.override_.mode != rules::OverrideMode::automatic ? ", override " + it->second.override_mode : "");
   }
-}
-
-// The relays take this cycle's decision: the safety path's last step before the watchdog. Each
-// load in its own guard: one that throws (a miner's stop step) leaves every other load switched,
-// and the cycle unswitched (no ping). Nothing here logs or records: that follows the ping.
-bool Daemon::apply(rules::SteadyTime now) {
-  bool all = true;
-  for (const auto& l : loads_) {
-    try {
-      const auto& d = decision_for(decision_, l);
-      if (relays_ && !config_.dry_run) {
-        relays_->set_desired(l.id, l.kind == LoadRef::Kind::miner ? miners_.relay(l.id, d, now) : d.on, now);
-        if (l.kind == LoadRef::Kind::fan && profiles_.rules.zones[l.index].fan_speed_control) {
-          relays_->set_speed(l.id, d.fan_speed * 100 / std::max(1, profiles_.rules.zones[l.index].fan_max_speed));
-        }
-      }
-    } catch (const std::exception& e) {
-      all = false;
-      ++loop_.unswitched;
-      log::limited("switch " + l.id, log::Level::error, fmt::format("{}: relay not switched this cycle: {}", l.name, e.what()));
-    }
-  }
-  try {
-    if (relays_) relays_->tick(now);
-  } catch (const std::exception& e) {
-    all = false;
-    ++loop_.unswitched;
-    log::limited("switch tick", log::Level::error, fmt::format("relays not re-sent this cycle: {}", e.what()));
-  }
-  // The charge limits a cold battery holds at 0 A: queued to their devices' pollers (written at
-  // the next poll), as an actuation; what they say is told after the ping.
-  try {
-    for (auto& n : charge_block_.step(decision_.block_charging)) charge_notes_.push_back(std::move(n));
-  } catch (const std::exception& e) {
-    side_failed(SideJob::charge_block, e.what());
-  }
-  return all;
+  core_.take_site(core_.site(), std::move(state));  // once, at the start: the site copied as it is
 }
 
 // This cycle's switches as log lines and actuation events: after the relay manager has taken the
 // commands, so that no history tells of a switch that was never commanded.
 void Daemon::record_switches(std::int64_t wall) {
-  for (const auto& l : loads_) {
-    const auto& d = decision_for(decision_, l);
+  for (const auto& l : core_.site().loads) {
+    const auto& d = decision_for(core_.decision(), l);
     if (!d.changed) continue;
     // A probe says what told it the chargers hold back: the reason's numbers are the battery's.
     const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
-    log::info("{}: {} ({}{})", l.name, on_off(d.on), rules::describe(d.reason), probe ? "; " + snap_.chargers_evidence : std::string());
-    event("actuation", l.id, d.reason, probe ? snap_.chargers_evidence : std::string(), wall, &snap_, d.on);
+    log::info("{}: {} ({}{})", l.name, on_off(d.on), rules::describe(d.reason), probe ? "; " + core_.snapshot().chargers_evidence : std::string());
+    event("actuation", l.id, d.reason, probe ? core_.snapshot().chargers_evidence : std::string(), wall, &core_.snapshot(), d.on);
   }
 }
 
@@ -222,25 +195,25 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   f.prefix = config_.mqtt.prefix;
   f.now = now;
   f.wall_s = clock_.wall_s();
-  f.snap = snap_;
-  f.decision = decision_;
-  f.state = state_;
-  f.profiles = profiles_;
-  f.loads = loads_;
+  f.snap = core_.snapshot();
+  f.decision = core_.decision();
+  f.state = core_.state();
+  f.profiles = core_.site().profiles;
+  f.loads = core_.site().loads;
   if (relays_) {
     f.relays = true;
-    for (const auto& l : loads_) {
+    for (const auto& l : core_.site().loads) {
       if (!relays_->has(l.id)) continue;
       f.relay.emplace(l.id, RelayFacts{relays_->status(l.id).observed, relays_->config(l.id), relays_->power_on(l.id)});
     }
   }
   f.energy_day = energy_.day();
   f.energy = energy_.totals();
-  for (const auto& w : workers_) f.devices.emplace_back(w->name(), health_[w->name()]);
-  f.mqtt = mqtt_health_;
-  loop_.store_queued = recorder_stats_.queued;
-  f.loop = loop_;
-  f.device_alarms = device_alarms_;
+  for (const auto& w : core_.devices().devices()) f.devices.emplace_back(w->name(), device_log_.of(w->name()));
+  f.mqtt = broker_.health();
+  core_.stats().store_queued = storage_.stats().queued;
+  f.loop = core_.stats();
+  f.device_alarms = alarms_.device_alarms();
   if (host_.present()) f.host = host_.health();  // <prefix>/host's document, rendered by the publisher
   f.uplink = {config_.uplink.enabled, config_.uplink.state_interval, fleet_site_id(), config_.site_name};
   f.everything = everything;
@@ -252,15 +225,15 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
                          .site_name = config_.site_name,
                          .version = SHACKD_VERSION,
                          .expire_after_s = std::max(10, static_cast<int>(rules::to_seconds(
-                                                            profiles_.rules.site.electrical_stale_after))),
+                                                            core_.site().profiles.rules.site.electrical_stale_after))),
                          .devices = {},
                          .settings = settings_offered_,
                          .miners = {}};
-    for (const auto& w : workers_) d.devices.push_back(w->name());
+    for (const auto& w : core_.devices().devices()) d.devices.push_back(w->name());
     const auto& hs = host_.sources();
     d.host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
               .storage = !hs.emmc.empty(), .writes = !hs.proc_io.empty()};
-    for (const auto& l : loads_) {
+    for (const auto& l : core_.site().loads) {
       const auto* miner = miners_.config(l.id);
       if (!miner) continue;
       const auto poll_s = static_cast<int>(miner->poll.count());
@@ -274,16 +247,16 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
 // losses go on, an alarm (never silent, issue 44).
 void Daemon::tell_publisher(rules::SteadyTime now, std::int64_t wall) {
   const PublisherStats st = publisher_.stats();
-  if (st.lost() > loop_.publish_coalesced + loop_.publish_dropped + loop_.publishes_refused) {
+  if (st.lost() > core_.stats().publish_coalesced + core_.stats().publish_dropped + core_.stats().publishes_refused) {
     log::limited("publish lost", log::Level::warn,
                  fmt::format("publish: {} cycle view(s) replaced by newer ones before they went out, {} message(s) "
                              "dropped, {} publish(es) refused by the link (the decisions and relays are not delayed)",
                              st.coalesced, st.messages_dropped, st.refused));
   }
-  loop_.publish_coalesced = st.coalesced;
-  loop_.publish_dropped = st.messages_dropped;
-  loop_.publishes_refused = st.refused;  // counted once, by the publisher, where it sends
-  loop_.publish_busy_s = st.busy_s;
+  core_.stats().publish_coalesced = st.coalesced;
+  core_.stats().publish_dropped = st.messages_dropped;
+  core_.stats().publishes_refused = st.refused;  // counted once, by the publisher, where it sends
+  core_.stats().publish_busy_s = st.busy_s;
   for (const auto& n : publisher_.watch(now)) {
     switch (n.kind) {
       case PublisherNote::Kind::failure: side_failed(SideJob::publish, n.text.c_str()); break;
@@ -300,117 +273,71 @@ void Daemon::tell_publisher(rules::SteadyTime now, std::int64_t wall) {
 }
 
 std::string Daemon::status_line() const {
-  const auto& b = decision_.battery;
+  const auto& b = core_.decision().battery;
   int on = 0;
-  for (const auto& l : loads_) on += decision_for(decision_, l).on;
+  for (const auto& l : core_.site().loads) on += decision_for(core_.decision(), l).on;
   std::string devices;
-  for (const auto& [name, h] : health_) {
+  for (const auto& [name, h] : device_log_.all()) {
     devices += fmt::format(", {} {}", name, h.consecutive_failures == 0 && h.last_success ? "ok" : "DOWN");
   }
   std::string mqtt = ", mqtt ok";
   if (!mqtt_) mqtt.clear();
-  else if (!mqtt_failure_.empty()) mqtt = ", MQTT DOWN: " + mqtt_failure_;
+  else if (!broker_.failure().empty()) mqtt = ", MQTT DOWN: " + broker_.failure();
   else if (!mqtt_->connected()) mqtt = ", MQTT DOWN";
   std::string side;
   if (!store_taken_) {
-    side = fmt::format(", SAFE STATE: every relay OFF, the database has not answered for {:.0f} s", loop_.store_unread_s);
+    side = fmt::format(", SAFE STATE: every relay OFF, the database has not answered for {:.0f} s", core_.stats().store_unread_s);
   }
-  if (const auto n = loop_.failures(); n > 0) side += fmt::format(", {} side-job failure(s), last {}", n, loop_.last_failure);
-  if (loop_.mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", loop_.mqtt_dropped);
+  if (const auto n = core_.stats().failures(); n > 0) side += fmt::format(", {} side-job failure(s), last {}", n, core_.stats().last_failure);
+  if (core_.stats().mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", core_.stats().mqtt_dropped);
   // The store behind a slow card: the history waits, control does not.
-  if (loop_.store_write_s >= 5) side += fmt::format(", store slow: a write has taken {:.0f} s", loop_.store_write_s);
-  if (loop_.events_unstored + loop_.samples_unstored > 0) {
-    side += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", loop_.events_unstored, loop_.samples_unstored);
+  if (core_.stats().store_write_s >= 5) side += fmt::format(", store slow: a write has taken {:.0f} s", core_.stats().store_write_s);
+  if (core_.stats().events_unstored + core_.stats().samples_unstored > 0) {
+    side += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", core_.stats().events_unstored, core_.stats().samples_unstored);
   }
-  if (loop_.events_unsent > 0) side += fmt::format(", {} event(s) not sent", loop_.events_unsent);
-  if (const auto lost = loop_.publish_coalesced + loop_.publish_dropped; lost > 0) {
+  if (core_.stats().events_unsent > 0) side += fmt::format(", {} event(s) not sent", core_.stats().events_unsent);
+  if (const auto lost = core_.stats().publish_coalesced + core_.stats().publish_dropped; lost > 0) {
     side += fmt::format(", {} MQTT publication(s) lost", lost);
   }
-  if (loop_.publishes_refused > 0) side += fmt::format(", {} MQTT publish(es) refused by the link", loop_.publishes_refused);
-  if (loop_.publish_busy_s >= 5) side += fmt::format(", publishing slow: a publish has taken {:.0f} s", loop_.publish_busy_s);
+  if (core_.stats().publishes_refused > 0) side += fmt::format(", {} MQTT publish(es) refused by the link", core_.stats().publishes_refused);
+  if (core_.stats().publish_busy_s >= 5) side += fmt::format(", publishing slow: a publish has taken {:.0f} s", core_.stats().publish_busy_s);
   return fmt::format("{} ({}), {}/{} loads on{}{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
-                     b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, loads_.size(), devices,
+                     b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, core_.site().loads.size(), devices,
                      mqtt, config_.dry_run ? ", dry run" : "", side);
 }
 
 void Daemon::side_failed(SideJob job, const char* what) noexcept {
   try {
-    ++loop_.failed[static_cast<std::size_t>(job)];
-    loop_.last_failure = drivers::text::clean_utf8(fmt::format("{}: {}", side_job_name(job), what), 300);
+    ++core_.stats().failed[static_cast<std::size_t>(job)];
+    core_.stats().last_failure = drivers::text::clean_utf8(fmt::format("{}: {}", side_job_name(job), what), 300);
     log::limited(std::string("side job ") + side_job_name(job), log::Level::error,
                  fmt::format("{} failed, the cycle goes on: {}", side_job_name(job), drivers::text::clean_utf8(what, 300)));
   } catch (...) {
   }
 }
 
-void Daemon::poll_devices(rules::SteadyTime started) {
-  // Every device at once; a slow one costs at most its own timeout.
-  for (auto& w : workers_) w->request();
-  // The loop goes on without a poll that outlasts its device's timeout (a later cycle takes it).
-  // `once` has no later cycle: it waits for the poll itself, which ends by its requests' own
-  // timeouts, with a backstop (seen: a loaded machine under ASan took longer than 750 ms for a
-  // whole poll, and `once` printed every reading missing).
-  const auto deadline = started + (options_.once ? std::chrono::milliseconds(10000)
-                                                 : longest_timeout_ + std::chrono::milliseconds(250));
-  polled_.clear();
-  for (auto& w : workers_) {
-    Polled p{w->name(), {}, {}, w->health()};
-    if (auto r = w->wait(deadline)) {
-      readings_.update(*r);
-      p.invalid = std::move(r->invalid);
-      p.errors = std::move(r->errors);
-    }
-    p.health = w->health();
-    polled_.push_back(std::move(p));
-  }
-}
-
 // What the poll found, told after the ping: dropped readings, a device that stopped or started
 // answering, its map's changes.
 void Daemon::tell_polls() {
-  for (auto& p : polled_) {
-    for (const auto& inv : p.invalid) {
-      log::limited(p.name + " dropped " + inv.name, log::Level::warn, fmt::format("{}: dropped {}: {}", p.name, inv.name, inv.why));
-    }
-    const auto& h = p.health;
-    const bool was_ok = health_ok_.count(p.name) ? health_ok_[p.name] : true;
-    const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
-    if (was_ok != ok) {
-      log::write(ok ? log::Level::info : log::Level::warn,
-                 p.name + (ok ? std::string(": reading again") : ": not answering: " + h.last_error));
-      event(ok ? "alarm_end" : "alarm", "", {ok ? rules::ReasonCode::none : rules::ReasonCode::stale_input},
-            p.name + (ok ? ": reading again" : ": not answering: " + h.last_error), clock_.wall_s());
-    }
-    log_poll_exceptions(p.name, p.errors, told_exceptions_[p.name]);
-    log_map_changes(p.name, health_[p.name], h, told_unavailable_[p.name]);
-    health_[p.name] = h;
-    health_ok_[p.name] = ok;
+  for (const auto& a : device_log_.tell(core_.devices().take_news())) {
+    event(a.raised ? "alarm" : "alarm_end", "", {a.raised ? rules::ReasonCode::stale_input : rules::ReasonCode::none}, a.text,
+          clock_.wall_s());
   }
-  polled_.clear();
 }
 
-// Alarms: an event when one appears or clears, not every cycle.
+// Alarms (AlarmWatch): the rules', the devices' own (their status made here, where the devices,
+// their health and the miners live) and the charge block's, as events when they appear or clear.
 void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
-  std::set<int> alarms;
-  for (const auto& a : decision_.alarms) {
-    alarms.insert(static_cast<int>(a.code));
-    if (!active_alarms_.count(static_cast<int>(a.code))) {
-      std::string text = rules::describe(a);
-      if (a.code == rules::ReasonCode::voltage_fallback) {
-        text += fmt::format(": {} is stale, deciding on {}", source_label(snap_.battery_v, decision_.battery.stale_preferred),
-                            source_label(snap_.battery_v, decision_.battery.source));
-      }
-      log::warn("alarm: {}", text);
-      event("alarm", "", a, text, wall, &snap_);
-    }
+  drivers::DeviceStatus status;
+  for (const auto& w : core_.devices().devices()) {
+    drivers::add_device_status(status, w->name(), w->units(), core_.devices().readings(), now,
+                               core_.site().mapping.fresh_within);
+    drivers::add_identity_alarms(status, w->name(), device_log_.of(w->name()));  // issue 49
   }
-  active_alarms_ = alarms;
-  watch_device_alarms(now, wall);
-  if (decision_.block_charging != charge_blocked_) {
-    charge_blocked_ = decision_.block_charging;  // as told: the limits follow the decision in apply()
-    log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(decision_.charge_reason));
-    event(charge_blocked_ ? "alarm" : "alarm_end", "", decision_.charge_reason, "", wall, &snap_);
+  miners_.add_status(status, core_.site().loads, core_.state(), now);
+  for (const auto& n : alarms_.tell(core_.snapshot(), core_.decision(), status)) {
+    event(n.raised ? "alarm" : "alarm_end", "", n.reason, n.text, wall, n.about_cycle ? &core_.snapshot() : nullptr);
   }
 }
 
@@ -418,7 +345,10 @@ void Daemon::record_alarms(rules::SteadyTime now, std::int64_t wall) {
 // and what each miner's worker has for us (never waited for); then what came in on MQTT (relay
 // states, sensors, overrides; a bounded share of the cycle).
 Daemon::ReadTimes Daemon::read_step(rules::SteadyTime started) {
-  guarded(SideJob::poll, [&] { poll_devices(started); });
+  guarded(SideJob::poll, [&] {
+    // `once` has no later cycle: it waits for the poll itself (DevicePoll::poll).
+    core_.devices().poll(started, options_.once ? std::optional(std::chrono::milliseconds(10000)) : std::nullopt);
+  });
   miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
   const ReadTimes t{clock_.steady(), clock_.wall_s()};
   guarded(SideJob::mqtt_in, [&] { handle_mqtt(t.now); });
@@ -465,24 +395,26 @@ void Daemon::cycle() {
   guarded(SideJob::mqtt_in, [&] { take_overrides(); });
   // The controller's own health (sysfs, /proc: no disk), read on its own interval: it may shed.
   guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, now); });
-  // 3. The snapshot, 4. the rules.
-  bool decided = false;
-  try {
-    snap_ = drivers::build_snapshot(readings_, mapping_, now, local_minute(wall));
-    miners_.readings(loads_, snap_);
-    snap_.controller_overheat = host_.shedding();
-    guarded(SideJob::journal, [&] { journal_overrides(); });
-    rules::decide(snap_, profiles_.rules, state_, decision_);
-    state_ = decision_.next;
-    decided = true;
-  } catch (const std::exception& e) {
-    // No decision this cycle: the relays keep what they were last told (and their dead-man),
-    // and no watchdog ping, so that systemd restarts a loop that can no longer decide.
-    ++loop_.undecided;
-    log::limited("undecided", log::Level::error, fmt::format("cycle undecided: {}", e.what()));
-  }
+  // 3. The snapshot, 4. the rules. The overrides in force as the rules are given them, for the
+  // journal written after the relays.
+  guarded(SideJob::journal, [&] { journal_.overrides(core_.site().loads, core_.state(), now, config_.journal_days != 0); });
+  const bool decided = core_.decide(now, wall, [&](rules::Snapshot& snap) {
+    miners_.readings(core_.site().loads, snap);
+    snap.controller_overheat = host_.shedding();
+  });
   // 5. Switch.
-  const bool switched = options_.once || (decided && apply(now));
+  const bool switched =
+      options_.once || (decided && core_.apply(now, relays_.get(), config_.dry_run,
+                                                [&](const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime t) {
+                                                  return miners_.relay(l.id, d, t);
+                                                }));
+  // The charge limits a cold battery holds at 0 A: queued to their devices' pollers (written at
+  // the next poll), as an actuation; what they say is told after the ping.
+  if (decided && !options_.once) {
+    guarded(SideJob::charge_block, [&] {
+      for (auto& n : charge_block_.step(core_.decision().block_charging)) charge_notes_.push_back(std::move(n));
+    });
+  }
   // 6. The watchdog: only a cycle that decided and switched proves the loop alive.
   if (decided && switched) {
     if (!ready_) {
@@ -495,7 +427,7 @@ void Daemon::cycle() {
   guarded(SideJob::poll, [&] { tell_polls(); });
   guarded(SideJob::mqtt_in, [&] { tell_overrides(); });
   if (decided) {
-    guarded(SideJob::journal, [&] { journal_cycle(snap_); });
+    guarded(SideJob::journal, [&] { journal_.cycle(core_.snapshot(), clock_.wall_ms(), config_.journal_days != 0); });
     guarded(SideJob::alarms, [&] { record_alarms(now, wall); });
     guarded(SideJob::alarms, [&] {
       host_.tell([&](bool raised, const std::string& text) {
@@ -511,16 +443,16 @@ void Daemon::cycle() {
     guarded(SideJob::energy, [&] { account_energy(now, wall); });
     guarded(SideJob::publish, [&] {
       publish(now);
-      pump_events();
+      core_.stats().events_unsent = events_.pump();
       tell_publisher(now, wall);
     });
     guarded(SideJob::persist, [&] {
-      persist(snap_, now, wall);
+      persist(core_.snapshot(), now, wall);
       tell_recorder(wall);
     });
     guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
   }
-  loop_.log_lost = log::lost_lines();
+  core_.stats().log_lost = log::lost_lines();
   if (decided && switched && !told_first_) {
     told_first_ = true;
     log::info("first decision: {}", status_line());
@@ -529,7 +461,7 @@ void Daemon::cycle() {
 }
 
 bool Daemon::settle(std::chrono::milliseconds bound) {
-  return reload_job_.settle(bound) && open_job_.settle(bound) && (!recorder_ || recorder_->settle(bound)) &&
+  return reloader_.settle(bound) && opener_.settle(bound) && (!storage_.recorder() || storage_.recorder()->settle(bound)) &&
          publisher_.settle(bound);
 }
 
@@ -543,38 +475,33 @@ void Daemon::shutdown() {
   log::info("stopping");
   const auto now = clock_.steady();
   if (relays_ && !config_.dry_run && config_.shutdown_policy == ShutdownPolicy::miners_off) {
-    for (const auto& l : loads_) {
+    for (const auto& l : core_.site().loads) {
       if (l.kind == LoadRef::Kind::miner) relays_->set_desired(l.id, false, now);
     }
     log::info("shutdown policy miners_off: miners switched off");
   }
-  if (open_job_.running()) {
+  if (opener_.running()) {
     log::warn("database {}: still being opened (a slow card): the stop waits for it", config_.database_path);
   }
-  open_job_.join();
-  reload_job_.join();  // a reload under way finishes (its database work goes through the recorder)
-  if (recorder_) {
+  opener_.join();
+  reloader_.join();  // a reload under way finishes (its database work goes through the recorder)
+  if (storage_.recorder()) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());
-    records_.wall_s = clock_.wall_s();
-    recorder_->post(std::exchange(records_, {}));
     // Its last write, the minute in progress included; bounded, within the unit's
     // TimeoutStopSec (20 s) with the broker's 2 s and the metrics' time-outs beside it: a card
     // that takes longer loses that write (SQLite rolls it back) and says so.
-    recorder_->stop(std::chrono::seconds(8));
-    for (const auto& n : recorder_->take_notes()) log::warn("{}", n.text);
+    storage_.stop(clock_.wall_s(), std::chrono::seconds(8));
   }
-  outbox_.pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
-  outbox_.set_link(nullptr);
+  events_.outbox().pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
+  events_.outbox().set_link(nullptr);
   // Superseded states are not waited for: the will and the shutdown say offline. Bounded: a
   // publish that never returns is left behind, said in the log.
   publisher_.stop(std::chrono::seconds(2));
   publisher_.set_link(nullptr);
   if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
-  workers_.clear();
+  core_.devices().set({}, std::chrono::milliseconds(0));
   miners_.clear();
-  recorder_.reset();  // the last close checkpoints the WAL (in memory: written back at its stop)
-  store_.reset();
-  db_.reset();
+  storage_.close();  // the last close checkpoints the WAL (in memory: written back at its stop)
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).
   metrics_.stop();
   for (auto& f : links_retiring_) f.wait();
@@ -596,16 +523,16 @@ int Daemon::run() {
     next += config_.interval;
     const auto now = clock_.steady();
     const double took_ms = std::chrono::duration<double, std::milli>(now - started).count();
-    ++loop_.cycles;
-    loop_.last_ms = took_ms;
-    loop_.longest_ms = std::max(loop_.longest_ms, took_ms);
+    ++core_.stats().cycles;
+    core_.stats().last_ms = took_ms;
+    core_.stats().longest_ms = std::max(core_.stats().longest_ms, took_ms);
     if (next < now) {
       // A long cycle: start the next at once, without a burst. Ticks passed by more than half an
       // interval count as missed (a stalled machine counts too: this is wall-to-wall monotonic).
       const auto late = now - next;
       const auto missed = (late + config_.interval / 2) / config_.interval;
       if (missed > 0) {
-        loop_.missed += static_cast<std::uint64_t>(missed);
+        core_.stats().missed += static_cast<std::uint64_t>(missed);
         log::warn("cycle took {:.0f} ms: {} tick(s) of {} ms missed", took_ms, missed, config_.interval.count());
       }
       next = now;
@@ -621,8 +548,8 @@ int Daemon::run() {
       nanosleep(&ts, nullptr);
     }
   }
-  log::info("loop: {} cycles, {} missed, longest {:.1f} ms, {} events, {} store errors", loop_.cycles, loop_.missed,
-            loop_.longest_ms, loop_.events, loop_.store_errors);
+  log::info("loop: {} cycles, {} missed, longest {:.1f} ms, {} events, {} store errors", core_.stats().cycles, core_.stats().missed,
+            core_.stats().longest_ms, core_.stats().events, core_.stats().store_errors);
   shutdown();
   return exit_code_.value_or(kExOk);
 }

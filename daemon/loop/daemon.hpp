@@ -17,23 +17,31 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/mqtt_settings.hpp"
 #include "daemon/core/overrides.hpp"
+#include "daemon/core/safety_core.hpp"
+#include "daemon/loop/alarm_watch.hpp"
 #include "daemon/loop/charge_block.hpp"
+#include "daemon/loop/device_log.hpp"
 #include "daemon/devices/device_alarms.hpp"
+#include "daemon/events/event_log.hpp"
 #include "daemon/loop/poller.hpp"
 #include "daemon/loop/seams.hpp"
+#include "daemon/loop/site_build.hpp"
 #include "daemon/metrics/exporter.hpp"
 #include "daemon/miners/fleet.hpp"
+#include "daemon/publish/broker_watch.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publisher.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/recorder/recorder.hpp"
+#include "daemon/recorder/store_side.hpp"
 #include "daemon/reloader/one_job.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/store/cycle_journal.hpp"
+#include "daemon/store/journal_lines.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/run_database.hpp"
 #include "daemon/store/site_identity.hpp"
@@ -70,12 +78,12 @@ class Daemon {
   int run();
   // One cycle: poll, snapshot, decide, apply, publish, persist.
   void cycle();
-  const rules::Decision& decision() const { return decision_; }
-  const std::vector<LoadRef>& loads() const { return loads_; }
-  const StoredProfiles& profiles() const { return profiles_; }
-  const rules::Snapshot& snapshot() const { return snap_; }
-  const DeviceAlarmWatch& device_alarms() const { return device_alarms_; }
-  const LoopStats& loop_stats() const { return loop_; }
+  const rules::Decision& decision() const { return core_.decision(); }
+  const std::vector<LoadRef>& loads() const { return core_.site().loads; }
+  const StoredProfiles& profiles() const { return core_.site().profiles; }
+  const rules::Snapshot& snapshot() const { return core_.snapshot(); }
+  const DeviceAlarmWatch& device_alarms() const { return alarms_.device_alarms(); }
+  const LoopStats& loop_stats() const { return core_.stats(); }
   // The metrics endpoint's port while it serves (0: any free port was asked for); nullopt: off.
   std::optional<int> metrics_port() const { return metrics_.port(); }
   // Frames the endpoint was handed: the loop fills one only while somebody scrapes.
@@ -86,9 +94,9 @@ class Daemon {
   // broker after a cycle. False at the bound.
   bool settle(std::chrono::milliseconds bound = std::chrono::seconds(10));
   // The recorder's figures as of the last cycle.
-  const RecorderStats& recorder_stats() const { return recorder_stats_; }
+  const RecorderStats& recorder_stats() const { return storage_.stats(); }
   // The events outbox's figures now (its thread acknowledges between cycles).
-  EventOutbox::Stats outbox_stats() const { return outbox_.stats(); }
+  EventOutbox::Stats outbox_stats() const { return events_.outbox().stats(); }
   // One message from the broker: a relay's state or power, a sensor, an override, Home
   // Assistant's birth message.
   void on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now);
@@ -102,33 +110,16 @@ class Daemon {
   std::optional<int> exit_code() const { return exit_code_; }
 
  private:
-  // What a config makes of the runtime, computed aside (prepare), then taken whole (commit).
-  struct Prepared {
-    StoredProfiles profiles;
-    std::vector<LoadRef> loads;
-    rules::State state;
-    drivers::SnapshotMapping mapping;
-    std::string journal_header;
-    std::vector<std::size_t> journal_miners;  // profile indexes of the miners whose draw is journaled
-    std::vector<LoadRef> removed;  // loads gone whose relay is still defined: switched off
-    std::set<std::string> defined;  // the relay ids the config defines
-  };
-  struct LoadResult {
-    bool ok = false;
-    std::string refusal;
-    std::optional<Prepared> ready;
-    std::vector<std::string> events;  // the profiles' changes, for the history
-  };
+  // What a config makes of the site, computed aside (daemon/loop/site_build.hpp), taken whole (commit).
+  using Prepared = PreparedSite;
+  using LoadResult = SiteLoad;
   struct MqttSide {
     std::unique_ptr<drivers::mqtt::Link> link;
     std::unique_ptr<drivers::mqtt::RelayManager> relays;
   };
-  Prepared prepare(const Config& config, StoredProfiles p) const;
-  void carry_over(Prepared& r) const;
   void commit(Prepared&& r);
   void take_profiles(Prepared&& ready);
   void switch_off_removed_loads();
-  LoadResult load_with(db::Db& db, const Config& config, bool first) const;
   std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config) const;
   void start_devices();
   // The miners' APIs (daemon/miners/fleet.hpp) after the relays: what each is to say, through
@@ -183,15 +174,12 @@ class Daemon {
   void handle_mqtt(rules::SteadyTime now);
   void on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
-  void take_overrides();
+  void take_overrides();  // the core's, and what it took kept to be told and stored
   void tell_overrides();
   void handle_setting(const std::string& id, const std::string& field, const std::string& payload);
   void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
-  bool apply(rules::SteadyTime now);  // the relays take the decision; false: a load was not switched
   void record_switches(std::int64_t wall);
   void tell_polls();
-  void journal_overrides();
-  void poll_devices(rules::SteadyTime started);
   void record_alarms(rules::SteadyTime now, std::int64_t wall);
   void record_relay_alarms();
   // Runs one side job of the cycle: whatever it throws is counted and logged, never passed on.
@@ -218,31 +206,17 @@ class Daemon {
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   // What the recorder said since the last cycle: log lines, events, alarms.
   void tell_recorder(std::int64_t wall);
-  // Runs `f` against the database: on the recorder's thread once it runs, waiting at most `bound`
-  // for it to start; false when it could not.
-  bool with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound);
   std::chrono::milliseconds db_wait() const;
-  void journal_cycle(const rules::Snapshot& snap);
-  void watch_device_alarms(rules::SteadyTime now, std::int64_t wall);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
-  void mqtt_down(const std::string& cause);
   // `target_w`: an actuation through a miner's API that set its power target.
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt,
              std::optional<double> target_w = std::nullopt);
-  void record_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                    const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap, std::optional<bool> on,
-                    std::optional<double> target_w);
-  // An event on <prefix>/event and, with the uplink, <prefix>/site/<id>/event, with the next id.
-  void send_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                  const std::string& detail, std::int64_t wall_now);
-  void pump_events();
-  // A bridge's $SYS state (the uplink, daemon/publish/uplink.hpp).
-  bool handle_bridge_state(const std::string& topic, const std::string& payload);
+  // Where events go on MQTT: <prefix>/event and, with the uplink, <prefix>/site/<id>/event.
+  EventLog::Route event_route() const { return {config_.mqtt.prefix, config_.uplink.enabled, fleet_site_id()}; }
   // The site's id for the fleet: site.id, else the one fixed in the database.
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
-  void flush_pending_events();  // profile changes recorded before the store was open
   // A message through the publisher, in order with the cycle's (never waits on the broker; one
   // the link refuses is counted there, a retained one sent again).
   void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
@@ -253,103 +227,63 @@ class Daemon {
   LoopClock& clock_;
   Config config_;
   std::optional<InstanceLock> lock_;  // one controller per database; released after db_ closes
-  // The database and the store, until start() hands them to the recorder, whose thread alone
-  // uses them from then on (the safety core never waits on the disk: issue 44).
-  std::unique_ptr<db::Db> db_;
-  std::unique_ptr<RuntimeStore> store_;
+  // The store's side (daemon/recorder/store_side.hpp): the database until the recorder takes it,
+  // whose thread alone uses it from then on (the safety core never waits on the disk: issue 44),
+  // this cycle's records, the loads' rows. After lock_: closed before the lock is released.
+  StoreSide storage_;
   // The database file as opened: a file deleted or replaced under the running daemon is an alarm
   // (its state and history would be lost at the next start); the recorder watches it.
   std::optional<std::pair<dev_t, ino_t>> db_file_;
-  std::unique_ptr<Recorder> recorder_;
-  Records records_;                 // this cycle's, handed over by persist()
-  RecorderStats recorder_stats_;    // as of the last cycle
-  bool store_alarmed_ = false;      // a store_error alarm is in force
   // A new day's energy as stored, read by the recorder: taken by the next cycle.
   struct EnergyMail {
     std::mutex m;
     std::optional<std::pair<std::string, std::map<std::string, LoadEnergy>>> stored;
   };
   std::shared_ptr<EnergyMail> energy_mail_ = std::make_shared<EnergyMail>();
-  StoredProfiles profiles_;
   std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
-  std::vector<LoadRef> loads_;
   std::vector<LoadRef> removed_loads_;  // by the last load(): their relays go OFF
-  std::string refusal_;                 // why the last load() refused, for the reload's event
-  rules::State state_;
-  rules::Decision decision_;
-  drivers::ReadingStore readings_;
-  drivers::SnapshotMapping mapping_;
-  rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
-  std::vector<std::unique_ptr<PolledDevice>> workers_;
+  // The safety core (daemon/core/safety_core.hpp): the devices, the site in force, the rules'
+  // state and decision, the snapshot, the overrides' inbox, the loop's figures.
+  SafetyCore core_;
   MinerFleet miners_;  // the miners' APIs, their workers and what is known of them
-  std::chrono::milliseconds longest_timeout_{0};  // the slowest device's, fixed with the devices
-  std::map<std::string, drivers::DeviceHealth> health_;
-  std::map<std::string, bool> health_ok_;         // as last logged
-  std::map<std::string, std::set<std::string>> told_unavailable_;  // per device (log_map_changes)
-  std::map<std::string, std::set<std::string>> told_exceptions_;   // per device (log_poll_exceptions)
+  DeviceLog device_log_;  // each device's health as last told, what its polls dropped or refused
   std::unique_ptr<drivers::mqtt::Link> mqtt_;
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
-  // Every event goes out through it, in order, each message confirmed (issue 49). After mqtt_:
-  // destroyed first, its thread gone before the link it sends on.
-  EventOutbox outbox_;
+  // The events (daemon/events/event_log.hpp): numbered, kept, and sent in order through the
+  // outbox. After mqtt_: destroyed first, the outbox's thread gone before the link it sends on.
+  EventLog events_;
   // What goes out each cycle and what need not go again, rendered and sent on its own thread.
   // After mqtt_: destroyed first, its thread gone before the link it sends on.
   Publisher publisher_;
-  std::map<std::string, LoadStateRow> rows_;
-  std::set<std::string> override_changed_;
-  OverrideInbox overrides_;                       // checked where they came, taken by the core
   std::vector<OverrideRequest> told_overrides_;   // taken this cycle, told after the relays
-  std::vector<std::string> pending_events_;
-  std::string mqtt_failure_;  // the last connect failure, as logged; empty when connected
-  MqttHealth mqtt_health_;     // published on <prefix>/health after each (re)connect
-  std::set<int> active_alarms_;
-  DeviceAlarmWatch device_alarms_;   // the devices' own alarms (a BMS's, a charger's, an inverter's)
+  BrokerWatch broker_;  // the broker's outages and the uplink's bridges, for <prefix>/health
+  AlarmWatch alarms_;  // the rules', the devices' own and the charge block's alarms, as last told
   HostWatch host_;  // the controller's own health, made from config_.host
   EnergyMeter energy_;  // each load's energy today
-  bool charge_blocked_ = false;  // as last told (record_alarms)
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked
   std::vector<ChargeBlock::Note> charge_notes_;  // apply()'s, for tell_charge_block
-  // This cycle's poll, told after the ping (tell_polls).
-  struct Polled {
-    std::string name;
-    std::vector<drivers::Invalid> invalid;
-    std::vector<std::string> errors;  // its blocks' exceptions (log_poll_exceptions)
-    drivers::DeviceHealth health;
-  };
-  std::vector<Polled> polled_;
-  std::vector<JournalOverride> journal_overrides_;  // in force when the rules ran
   bool told_first_ = false;
   bool ready_ = false;
-  // This cycle's journal lines (daemon/store/cycle_journal.hpp), taken before the rules run; an S line
-  // first after a start.
-  std::string journal_lines_;
-  std::string journal_header_;  // the Z, V and T lines of the profiles and sources in force
-  std::vector<std::size_t> journal_miners_;
-  bool journal_started_ = true;
-  std::unique_ptr<ReloadOutcome> reload_outcome_;    // written by the reloader, taken once it has finished
-  OneJob reload_job_;  // the reloader's thread; after what it writes, so that it is joined first
+  // This cycle's journal lines and the header in force (daemon/store/journal_lines.hpp).
+  JournalLines journal_;
+  JobWith<ReloadOutcome> reloader_;  // the reloader's thread and its outcome, taken once it has finished
   std::vector<std::future<void>> links_retiring_;    // MQTT links a reload replaced, saying goodbye
   // The metrics endpoint: started with the daemon and by a reload that changes `metrics:`; one
   // that cannot listen is retried each minute, the loop going on.
   MetricsExporter metrics_;
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
-  std::int64_t run_ms_ = 0;          // ... in ms: the `run` of this process's event ids
-  std::uint64_t event_seq_ = 0;      // the last event's `seq`
   // Set: the card could not take the database at the start; the site runs on a copy in memory
   // (daemon/store/run_database.hpp) that the recorder writes back at the stop, and this says so.
   std::string db_in_memory_;
   bool db_file_unread_ = false;  // in memory, and the file's own data could not be read: never written over
-  // The opener (daemon_open.cpp): its result, read by the loop once the job says it has finished.
-  std::unique_ptr<Opened> opened_;
   bool store_taken_ = false;
   std::optional<int> exit_code_;
   std::optional<rules::SteadyTime> safe_since_;     // the loop ran in the safe state from then
   std::optional<rules::SteadyTime> safe_off_at_;    // the first cycle that commanded every relay OFF
   bool safe_told_ = false;
-  OneJob open_job_;  // after what it writes: joined first
+  JobWith<Opened> opener_;  // the opener's thread (daemon_open.cpp) and what it read; last: joined first
   void database_in_memory(const std::string& why, bool copied);
-  LoopStats loop_;
 };
 
 }  // namespace shackd

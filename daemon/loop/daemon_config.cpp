@@ -1,6 +1,7 @@
 // The daemon's config: loading it (profiles, loads carried over by name, the snapshot mapping)
 // and reloading it on SIGHUP, refused whole when anything in it is wrong.
 #include "daemon/loop/daemon.hpp"
+#include "daemon/loop/site_build.hpp"
 
 #include <fmt/format.h>
 
@@ -22,69 +23,11 @@
 
 namespace shackd {
 
-// What a config makes of the runtime, computed aside from it: nothing here reads or touches the
-// daemon's members (a reload computes it on its own thread), so a throw leaves the running
-// runtime whole. The loads' state is carried over at the commit (carry_over).
-Daemon::Prepared Daemon::prepare(const Config& config, StoredProfiles p) const {
-  Prepared r;
-  apply_miner_targets(config.miners, p);
-  std::vector<std::string> zone_names;
-  for (const auto& z : p.rules.zones) zone_names.push_back(z.name);
-  const std::set<std::string> defined = relay_ids(config);
-  r.loads = load_refs(p, &defined);
-  r.defined = defined;
-  r.mapping = devices::snapshot_mapping(config, p.rules.site.thresholds);
-  r.mapping.fresh_within = p.rules.site.electrical_stale_after;
-  std::vector<std::string> v_names, t_names;
-  for (const auto& v : r.mapping.battery_v) v_names.push_back(v.name);
-  for (const auto& t : r.mapping.battery_temp_c) t_names.push_back(t.name);
-  // The miners whose own API reports their draw: the rules use it, so the journal carries it.
-  std::vector<std::string> m_names;
-  for (std::size_t i = 0; i < p.rules.miners.size() && i < p.miners.size(); ++i) {
-    for (const auto& mc : config.miners) {
-      if (mc.load_id == p.miners[i].relay_id && mc.kind) {
-        r.journal_miners.push_back(i);
-        m_names.push_back(p.rules.miners[i].name);
-      }
-    }
-  }
-  r.journal_header = journal_header(zone_names, v_names, t_names, m_names);
-  for (std::size_t i = 0; i < p.zones.size(); ++i) {
-    const auto& sid = p.zones[i].sensor_id;
-    r.mapping.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
-  }
-  r.profiles = std::move(p);
-  return r;
-}
-
-// Carry each load's state over by its name, so a reload never flaps a relay. A load that is gone
-// must not stay on: its relay, where it is still defined, is switched off at the commit (the
-// relay manager would otherwise keep resending the last ON).
-void Daemon::carry_over(Prepared& r) const {
-  for (const auto& o : loads_) {
-    bool kept = false;
-    for (const auto& l : r.loads) kept = kept || l.id == o.id;
-    if (!kept && r.defined.count(o.id)) r.removed.push_back(o);
-  }
-  r.state.site = state_.site;
-  r.state.miners.resize(r.profiles.rules.miners.size());
-  r.state.zones.resize(r.profiles.rules.zones.size());
-  for (const auto& l : r.loads) {
-    for (const auto& o : loads_) {
-      if (o.state_key == l.state_key) state_of(r.state, l) = state_of(state_, o);
-    }
-  }
-}
-
 // Only moves: once the database has taken the profiles, the daemon takes the whole runtime.
 void Daemon::commit(Prepared&& r) {
-  carry_over(r);
-  profiles_ = std::move(r.profiles);
-  loads_ = std::move(r.loads);
-  state_ = std::move(r.state);
-  mapping_ = std::move(r.mapping);
-  journal_header_ = std::move(r.journal_header);
-  journal_miners_ = std::move(r.journal_miners);
+  carry_over(r, core_.site().loads, core_.state());
+  core_.take_site(CoreSite{std::move(r.profiles), std::move(r.loads), std::move(r.mapping)}, std::move(r.state));
+  journal_.take_header(std::move(r.journal_header), std::move(r.journal_miners));
   removed_loads_ = std::move(r.removed);
 }
 
@@ -95,60 +38,6 @@ void Daemon::switch_off_removed_loads() {
     relays_->set_desired(o.id, false, clock_.steady());
   }
   removed_loads_.clear();
-}
-
-// The profiles against the database: read, overlaid with the config's, checked, stored and read
-// again. Reads no member (a reload runs it on its own thread, the database on the recorder's).
-Daemon::LoadResult Daemon::load_with(db::Db& db, const Config& config, bool first) const {
-  LoadResult out;
-  // Profiles: the YAML's section over the database's. Checked in memory first, references
-  // included, so that nothing is written for a config that will not be used.
-  StoredProfiles p = load_profiles(db);
-  bool apply = false;
-  if (config.profiles) {
-    StoredProfiles next = p;
-    const auto errors = overlay_profiles(*config.profiles, next, "profiles");
-    if (!errors.empty()) {
-      // At the first start the site is controlled with the profiles in force; a reload with a
-      // refused section is refused whole (it used to go on and record "reloaded").
-      log::error("{}: the profiles: section was refused; {}:", config.source,
-                 first ? "the profiles in force stay in force" : "reload refused, keeping the running config");
-      for (const auto& e : errors) log::error("  {}", e);
-      if (!first) {
-        out.refusal = "the profiles: section: " + errors.front();
-        return out;
-      }
-    } else {
-      p = std::move(next);
-      apply = true;
-    }
-  }
-  const auto ref_errors = check_references(config, p);
-  if (!ref_errors.empty()) {
-    log::error("{}: {}", config.source, first ? "cannot start:" : "reload refused, keeping the running config:");
-    for (const auto& e : ref_errors) log::error("  {}", e);
-    out.refusal = ref_errors.front();
-    return out;
-  }
-  Prepared ready = prepare(config, p);  // before anything is written: a throw here writes nothing
-  for (const auto& id : unused_relays(config, p)) {
-    log::warn("{}: relays.{} is defined but no profile switches it", config.source, id);
-  }
-  if (apply) {
-    const ApplyResult r = apply_profiles(db, config.text, config.source);
-    if (!r.backup_path.empty()) log::info("database {}: backup before removing profiles: {}", db.path(), r.backup_path);
-    if (r.outcome == ApplyOutcome::applied) {
-      log::info("{}: profiles applied ({} row(s) changed)", config.source, r.rows_written);
-      for (const auto& c : r.changes) {
-        log::info("  {}", c);
-        out.events.push_back("profiles: " + c);
-      }
-    }
-    ready = prepare(config, load_profiles(db));  // as stored, with the rows' ids
-  }
-  out.ready = std::move(ready);
-  out.ok = true;
-  return out;
 }
 
 void Daemon::take_profiles(Prepared&& ready) {
@@ -169,12 +58,12 @@ void Daemon::take_profiles(Prepared&& ready) {
 // the card (a YAML that takes long to read, a database write of seconds). One at a time: a storm
 // of signals while one runs is one more reload after it.
 void Daemon::begin_reload() {
-  if (!signals::reload || reload_job_.running() || reload_outcome_) return;
+  if (!signals::reload || reloader_.pending()) return;
   signals::reload = false;
   say_systemd(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
                           std::chrono::duration_cast<std::chrono::microseconds>(clock_.steady().time_since_epoch()).count()));
   log::info("SIGHUP: reloading {}", options_.config_path);
-  reload_job_.start([this, running = config_] {
+  reloader_.start([this, running = config_] {
     auto outcome = std::make_unique<ReloadOutcome>();
     try {
       *outcome = reload_job(running);
@@ -182,7 +71,7 @@ void Daemon::begin_reload() {
       outcome = std::make_unique<ReloadOutcome>();
       outcome->refusal = e.what();
     }
-    reload_outcome_ = std::move(outcome);  // read by the loop once the job says it has finished
+    return outcome;
   });
 }
 
@@ -239,9 +128,9 @@ Daemon::ReloadOutcome Daemon::reload_job(const Config& running) const {
     const bool rebuild_limits = out.devices_changed || out.limits_changed;
     // The recorder's thread runs it between two writes; this thread waits for it, the loop does
     // not (a bound all the same: a card that takes no write at all refuses the reload).
-    const bool ran = recorder_ ? recorder_->call(
+    const bool ran = storage_.recorder() ? storage_.recorder()->call(
                                      [&](db::Db& db) {
-                                       loaded = load_with(db, next, false);
+                                       loaded = load_site(db, next, false);
                                        if (!loaded.ok || !rebuild_limits) return;
                                        try {
                                          rows = load_charge_limits(db);
@@ -271,33 +160,31 @@ Daemon::ReloadOutcome Daemon::reload_job(const Config& running) const {
 
 // At the top of a cycle: a finished reload's outcome taken whole, or its refusal told.
 void Daemon::finish_reload() {
-  if (reload_job_.running() || !reload_outcome_) return;
-  reload_job_.join();
-  std::unique_ptr<ReloadOutcome> o = std::move(reload_outcome_);
+  std::unique_ptr<ReloadOutcome> o = reloader_.take();
+  if (!o) return;
   if (!o->refusal.empty() || !o->next || !o->ready) {
     event("config", "", {rules::ReasonCode::none},
           "reload refused: " + (o->refusal.empty() ? std::string("the config cannot be read") : o->refusal), clock_.wall_s());
     say_systemd("READY=1");
     return;
   }
-  for (auto& e : o->profile_events) pending_events_.push_back(std::move(e));
+  for (auto& e : o->profile_events) events_.hold(std::move(e));
   take_profiles(std::move(*o->ready));
   config_ = std::move(*o->next);
   if (!db_in_memory_.empty()) config_.journal_days = 0;  // still in memory: no journal (database_in_memory)
-  if (recorder_) recorder_->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
-  if (!config_.uplink.enabled) mqtt_health_.bridges.clear();
+  if (auto* r = storage_.recorder()) r->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
+  if (!config_.uplink.enabled) broker_.forget_bridges();
   if (o->metrics_changed || metrics_.token_changed(config_.metrics, o->metrics_token)) {
     metrics_.restart(config_.metrics, config_.interval, clock_.steady());
   }
   if (o->devices_changed) {
-    workers_ = std::move(o->workers);
-    longest_timeout_ = devices::longest_timeout(config_);
+    core_.devices().set(std::move(o->workers), devices::longest_timeout(config_));
   }
   if (o->charge_rows) build_charge_limits(std::move(*o->charge_rows));
   if (o->mqtt.link) {
     // The old link says goodbye on another thread: its disconnect is bounded at 2 s, which the
     // loop does not wait for.
-    outbox_.set_link(o->mqtt.link.get());  // first: the outbox's thread lets go of the old link
+    events_.outbox().set_link(o->mqtt.link.get());  // first: the outbox's thread lets go of the old link
     publisher_.set_link(o->mqtt.link.get());  // never waits: its thread is let go of below
     if (mqtt_) {
       links_retiring_.push_back(std::async(std::launch::async, [old = std::move(mqtt_), pub = &publisher_]() mutable {
@@ -316,7 +203,7 @@ void Daemon::finish_reload() {
   switch_off_removed_loads();
   offer_settings();
   publisher_.forget();  // everything again, the uplink's state under the topics in force
-  flush_pending_events();
+  for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
   event("config", "", {rules::ReasonCode::none}, "reloaded " + options_.config_path, clock_.wall_s());
   say_systemd("READY=1");
 }

@@ -19,39 +19,22 @@ std::vector<std::unique_ptr<PolledDevice>> Daemon::make_workers(const Config& co
 }
 
 void Daemon::start_devices() {
-  workers_.clear();
-  workers_ = make_workers(config_);
-  longest_timeout_ = devices::longest_timeout(config_);
+  core_.devices().set({}, std::chrono::milliseconds(0));
+  core_.devices().set(make_workers(config_), devices::longest_timeout(config_));
   build_charge_limits();
   // A miner's API only where its relay is commanded (not `once`, not a dry run).
   if (options_.once || config_.dry_run) miners_.clear();
-  else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(profiles_, id); });
-}
-
-// The devices' own alarms: an event when one appears or clears (a BMS's "no charging" is news,
-// not shackd's decision: it already stops the chargers).
-void Daemon::watch_device_alarms(rules::SteadyTime now, std::int64_t wall) {
-  drivers::DeviceStatus status;
-  for (const auto& w : workers_) {
-    drivers::add_device_status(status, w->name(), w->units(), readings_, now, mapping_.fresh_within);
-    drivers::add_identity_alarms(status, w->name(), health_[w->name()]);  // issue 49
-  }
-  miners_.add_status(status, loads_, state_, now);
-  for (const auto& change : device_alarms_.update(status)) {
-    const std::string text = describe(change);
-    log::write(change.raised && !change.alarm.warning ? log::Level::warn : log::Level::info, "device alarm: " + text);
-    event(change.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, text, wall);
-  }
+  else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(core_.site().profiles, id); });
 }
 
 // safety.charge_block_action (daemon/loop/charge_block.hpp), built with the devices: at the
 // start, its rows read through the recorder.
 void Daemon::build_charge_limits() {
   charge_block_.clear();
-  if (config_.dry_run || options_.once || (!db_ && !recorder_)) return;
+  if (config_.dry_run || options_.once || !storage_.open()) return;
   std::map<std::string, ChargeLimitRow> rows;
   std::string failed;
-  const bool read = with_db(
+  const bool read = storage_.with_db(
       [&](db::Db& db) {
         try {
           rows = load_charge_limits(db);
@@ -69,7 +52,7 @@ void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
   charge_block_.clear();
   if (config_.dry_run || options_.once) return;
   const auto writer = [&](const std::string& name) -> RegisterSwapper* {
-    for (auto& w : workers_) {
+    for (auto& w : core_.devices().devices()) {
       if (w->name() == name) return w.get();
     }
     return nullptr;
@@ -80,7 +63,7 @@ void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
     Records rec;
     rec.wall_s = clock_.wall_s();
     rec.charge_limits[name] = r;
-    if (recorder_) recorder_->post(std::move(rec));
+    if (auto* recorder = storage_.recorder()) recorder->post(std::move(rec));
   });
   for (const auto& line : charge_block_.resumed()) log::info("{}", line);
   for (const auto& line : charge_block_.orphaned()) log::warn("{}", line);
@@ -90,9 +73,9 @@ void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
 void Daemon::tell_charge_block(std::int64_t wall) {
   for (const auto& [label, n] : std::exchange(charge_notes_, {})) {
     if (n.failure) log::warn("{}: the write failed, retrying each cycle: {}", label, n.text);
-    else log::write(decision_.block_charging ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
-    event(n.failure || decision_.block_charging ? "alarm" : "alarm_end", "",
-          n.failure ? rules::Reason{rules::ReasonCode::none} : decision_.charge_reason, n.text, wall);
+    else log::write(core_.decision().block_charging ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
+    event(n.failure || core_.decision().block_charging ? "alarm" : "alarm_end", "",
+          n.failure ? rules::Reason{rules::ReasonCode::none} : core_.decision().charge_reason, n.text, wall);
   }
 }
 

@@ -51,12 +51,12 @@ void Daemon::start_mqtt() {
   MqttSide side = make_mqtt(config_);
   relays_ = std::move(side.relays);
   mqtt_ = std::move(side.link);
-  outbox_.set_link(mqtt_.get());
+  events_.outbox().set_link(mqtt_.get());
   publisher_.set_link(mqtt_.get());
   mqtt_->start();
   // Paced by the broker's acknowledgements between cycles too; a test's in-process link is
   // pumped by the cycle alone, unless it asks (Seams::events_thread).
-  if (seams_.events_thread.value_or(!seams_.make_mqtt)) outbox_.start_thread();
+  if (seams_.events_thread.value_or(!seams_.make_mqtt)) events_.outbox().start_thread();
 }
 
 void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
@@ -66,16 +66,16 @@ void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, 
 // A mode command, read and checked where it arrives; what the core is to do goes to its inbox,
 // a refusal is said here and never reaches it.
 void Daemon::handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now) {
-  auto read = read_override(loads_, id, payload, now);
+  auto read = read_override(core_.site().loads, id, payload, now);
   if (auto* no = std::get_if<OverrideRefusal>(&read)) {
-    const auto* load = no->load_id.empty() ? nullptr : find_load(loads_, no->load_id).front();
+    const auto* load = no->load_id.empty() ? nullptr : find_load(core_.site().loads, no->load_id).front();
     log::limited("override refused", log::Level::warn,
                  load ? fmt::format("{}: override refused: {}", load->name, no->why) : "override refused: " + no->why);
     event("override_rejected", no->load_id, {rules::ReasonCode::none}, no->why, clock_.wall_s());
     return;
   }
-  if (!overrides_.push(std::move(std::get<OverrideRequest>(read)))) {
-    ++loop_.mqtt_dropped;
+  if (!core_.inbox().push(std::move(std::get<OverrideRequest>(read)))) {
+    ++core_.stats().mqtt_dropped;
     log::limited("override inbox", log::Level::warn,
                  fmt::format("override refused: more than {} in one cycle", OverrideInbox::kMax));
   }
@@ -84,14 +84,8 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
 // The core takes its overrides, in the order they came, before it decides: the only writer of
 // its state.
 void Daemon::take_overrides() {
-  for (auto& r : overrides_.take()) {
-    const LoadRef* load = nullptr;
-    for (const auto& l : loads_) {
-      if (l.state_key == r.state_key) load = &l;
-    }
-    if (!load) continue;  // gone with a reload since it came
-    state_of(state_, *load).override_ = r.value;
-    override_changed_.insert(load->state_key);
+  for (auto& r : core_.take_overrides()) {
+    storage_.overridden(r.state_key);
     told_overrides_.push_back(std::move(r));
   }
 }
@@ -108,15 +102,6 @@ void Daemon::tell_overrides() {
   }
 }
 
-// The broker went away (or never answered): the outage starts now, with the first cause seen.
-void Daemon::mqtt_down(const std::string& cause) {
-  mqtt_health_.connected_since_unix_s.reset();
-  if (mqtt_health_.down_since_unix_s) return;
-  mqtt_health_.down_since_unix_s = clock_.wall_s();
-  mqtt_health_.down_cause = cause;
-  ++mqtt_health_.outages;
-}
-
 // What came in since the last cycle. Each message is handled in its own guard; a cycle handles
 // at most kMessagesPerCycle of them and spends at most a quarter of its interval on them, and
 // drops (and counts) the rest: a neighbour's flood costs a bounded share of a cycle, never the
@@ -130,7 +115,7 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
   while (const auto e = mqtt_->poll(std::chrono::milliseconds(0))) {
     if (e->kind == drivers::mqtt::Event::Kind::message) {
       if (handled >= kMessagesPerCycle || clock_.steady() >= budget_end) {
-        ++loop_.mqtt_dropped;
+        ++core_.stats().mqtt_dropped;
         continue;
       }
       ++handled;
@@ -139,31 +124,20 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
     }
     guarded(SideJob::mqtt_in, [&] { on_connection_event(*e, now); });
   }
-  loop_.mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_->dropped_incoming());
+  core_.stats().mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_->dropped_incoming());
 }
 
+// The link's news (BrokerWatch keeps the outages for <prefix>/health), and what a connection
+// starts: the events waiting go first, the relays are sent again, everything is published again.
 void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now) {
+  const std::int64_t wall = clock_.wall_s();
   switch (e.kind) {
     case drivers::mqtt::Event::Kind::connect_failed:
-      ++mqtt_health_.failed_connects;
-      mqtt_down(e.payload);
-      // Once per change of cause: a broker that stays away must not fill the journal.
-      if (e.payload != mqtt_failure_) {
-        log::error("mqtt: {}; retrying with backoff (relays cannot be switched until then)", e.payload);
-        event("alarm", "", {rules::ReasonCode::none}, "mqtt_unavailable: " + e.payload, clock_.wall_s());
-      }
-      mqtt_failure_ = e.payload;
+      if (const auto a = broker_.connect_failed(e.payload, wall)) event("alarm", "", {rules::ReasonCode::none}, a->text, wall);
       break;
     case drivers::mqtt::Event::Kind::connected:
-      mqtt_failure_.clear();
-      outbox_.pump();  // the events of the start or the outage go first: the outbox is in order
-      if (mqtt_health_.down_since_unix_s) {
-        const std::int64_t wall = clock_.wall_s();
-        mqtt_health_.last_outage = MqttHealth::Outage{*mqtt_health_.down_since_unix_s, wall, mqtt_health_.down_cause};
-        mqtt_health_.down_since_unix_s.reset();
-        event("alarm_end", "", {rules::ReasonCode::none}, "mqtt_available: connected again", wall);
-      }
-      mqtt_health_.connected_since_unix_s = clock_.wall_s();
+      events_.outbox().pump();  // the events of the start or the outage go first: the outbox is in order
+      if (const auto a = broker_.connected(wall)) event("alarm_end", "", {rules::ReasonCode::none}, a->text, wall);
       log::info("mqtt: connected to {}", config_.mqtt.uri);
       if (!config_.dry_run) relays_->on_connected(now);
       publisher_.send_everything();
@@ -171,10 +145,7 @@ void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTim
       // `once` and `status`): cleared, so that a broker does not say "offline" for them for ever.
       for (const char* role : {"/status-once", "/status-cli"}) mqtt_publish(config_.mqtt.prefix + role, "", true);
       break;
-    case drivers::mqtt::Event::Kind::lost:
-      log::warn("mqtt: connection lost ({}); reconnecting", e.payload);
-      mqtt_down("connection lost: " + e.payload);
-      break;
+    case drivers::mqtt::Event::Kind::lost: broker_.lost(e.payload, wall); break;
     case drivers::mqtt::Event::Kind::message: break;
   }
 }
@@ -183,7 +154,7 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
   // No relay, sensor or command message is near this size (a Shelly's full status is a few kB):
   // a larger one is refused unread, so that nobody's megabyte is parsed every cycle.
   if (payload.size() > kMaxPayloadBytes || topic.size() > kMaxTopicBytes) {
-    ++loop_.mqtt_refused;
+    ++core_.stats().mqtt_refused;
     log::limited("mqtt oversized", log::Level::warn,
                  fmt::format("mqtt: ignored a {}-byte message on '{}' (more than {} bytes)", payload.size(),
                              drivers::text::clean_utf8(topic, 80), kMaxPayloadBytes));
@@ -193,7 +164,14 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
   // power and its temperature in one tele/<t>/SENSOR: the relay takes its part, and the
   // message still goes on to the sensors below (they read only the topics configured).
   // The bridge's state is retained by the broker on purpose: it is the current one.
-  if (config_.uplink.enabled && handle_bridge_state(topic, payload)) return;
+  if (config_.uplink.enabled) {
+    std::optional<BrokerWatch::Alarm> said;
+    const auto wall = clock_.wall_s();
+    const bool sys = broker_.bridge(topic, payload, wall,
+                                    config_.uplink.bridge.empty() ? "shackd-" + fleet_site_id() : config_.uplink.bridge, said);
+    if (said) event(said->raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, said->text, wall);
+    if (sys) return;
+  }
   const bool relay_news = relays_ && relays_->on_message(topic, payload, now);
   if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, topic)) return;
   if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, topic)) {
@@ -215,7 +193,7 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
     return;
   }
   const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, topic, payload);
-  for (const auto& x : r.readings) readings_.set("sensor." + x.id, x.value, now);
+  for (const auto& x : r.readings) core_.devices().set_reading("sensor." + x.id, x.value, now);
   for (const auto& why : r.errors) log::limited("sensor " + topic, log::Level::warn, drivers::text::clean_utf8(why, 300));
 }
 
@@ -238,7 +216,7 @@ void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
     if (e->kind != drivers::mqtt::Event::Kind::message || e->retained) continue;
     const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
     for (const auto& x : r.readings) {
-      readings_.set("sensor." + x.id, x.value, clock_.steady());
+      core_.devices().set_reading("sensor." + x.id, x.value, clock_.steady());
       want.erase(x.id);
     }
   }

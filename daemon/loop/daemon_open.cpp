@@ -48,7 +48,7 @@ Daemon::Opened Daemon::open_store(const Config& config, std::int64_t wall_s) con
     }
     if (!m.applied.empty()) log::info("database {}: migrated to schema version {}", config.database_path, m.applied.back());
     if (m.backup_path) log::info("database {}: backup before migrating: {}", config.database_path, *m.backup_path);
-    o.loaded = load_with(*o.run.db, config, true);
+    o.loaded = load_site(*o.run.db, config, true);
     if (!o.loaded.ok || !o.loaded.ready) {
       o.exit_code = kExConfig;
       return o;
@@ -91,9 +91,9 @@ Daemon::Opened Daemon::open_store(const Config& config, std::int64_t wall_s) con
 // profiles and the runtime they make, the loads' states and overrides, the site's id, the
 // recorder, the charge limits. An exit code when the database could not be opened or read.
 std::optional<int> Daemon::take_store() {
-  if (store_taken_ || open_job_.running() || !opened_) return std::nullopt;
-  open_job_.join();
-  const std::unique_ptr<Opened> o = std::move(opened_);
+  if (store_taken_) return std::nullopt;
+  const std::unique_ptr<Opened> o = opener_.take();
+  if (!o) return std::nullopt;
   if (o->exit_code) return o->exit_code;
   store_taken_ = true;
   if (o->run.in_memory_because) {
@@ -102,11 +102,9 @@ std::optional<int> Daemon::take_store() {
   } else {
     db_file_ = o->file;
   }
-  db_ = std::move(o->run.db);
-  for (auto& e : o->loaded.events) pending_events_.push_back(std::move(e));
+  for (auto& e : o->loaded.events) events_.hold(std::move(e));
   take_profiles(std::move(*o->loaded.ready));
   offer_settings();
-  store_ = std::move(o->store);
   const std::int64_t wall = clock_.wall_s();
   if (!db_in_memory_.empty()) event("alarm", "", {rules::ReasonCode::none}, db_in_memory_, wall);
   site_id_ = o->id.site_id;
@@ -117,13 +115,12 @@ std::optional<int> Daemon::take_store() {
     log::info("site.name is '{}', was '{}': Home Assistant shows the new name and keeps the ids of site id {}",
               config_.site_name, o->id.named_from, o->id.site_id);
   }
-  flush_pending_events();
-  rows_ = std::move(o->rows);
+  for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
+  storage_.take(std::move(o->run.db), std::move(o->store), std::move(o->rows));
   restore_state();
   if (!options_.once) {
     // From here on only the recorder's thread touches the database.
-    recorder_ = std::make_unique<Recorder>(std::move(db_), std::move(store_),
-                                           RecorderOptions{.telemetry_days = config_.telemetry_days,
+    storage_.start_recorder(RecorderOptions{.telemetry_days = config_.telemetry_days,
                                                            .events_days = config_.events_days,
                                                            .journal_days = config_.journal_days,
                                                            .database_path = config_.database_path,
@@ -143,9 +140,9 @@ std::optional<int> Daemon::take_store() {
         "store_unread: cleared: the stored state was read after {:.0f} s in the safe state; normal control begins", waited_s);
     log::info("{}", text);
     // The loads the safe state switched off: in the history as what they were, OFF since then.
-    for (const auto& l : loads_) {
-      const auto it = rows_.find(l.state_key);
-      if (safe_off_at_ && it != rows_.end() && it->second.commanded_on) {
+    for (const auto& l : core_.site().loads) {
+      const auto it = storage_.rows().find(l.state_key);
+      if (safe_off_at_ && it != storage_.rows().end() && it->second.commanded_on) {
         event("actuation", l.id, {rules::ReasonCode::none},
               "switched OFF at the start: the stored state was not read in time (the safe state)", wall, nullptr, false);
       }
@@ -155,13 +152,13 @@ std::optional<int> Daemon::take_store() {
     // the owner's again (no resend of that OFF).
     if (relays_) {
       std::set<std::string> switched;
-      for (const auto& l : loads_) switched.insert(l.id);
+      for (const auto& l : core_.site().loads) switched.insert(l.id);
       for (const auto& id : relay_ids(config_)) {
         if (!switched.count(id)) relays_->release(id);
       }
     }
     safe_since_.reset();
-    loop_.store_unread_s = 0;
+    core_.stats().store_unread_s = 0;
   }
   publisher_.forget();  // everything again, Home Assistant's discovery with the loads
   return std::nullopt;
@@ -193,22 +190,7 @@ void Daemon::safe_cycle() {
   if (!safe_since_) safe_since_ = now;
   bool switched = true;
   if (relays_ && !config_.dry_run) {
-    for (const auto& id : relay_ids(config_)) {
-      try {
-        relays_->set_desired(id, false, now);
-      } catch (const std::exception& e) {
-        switched = false;
-        ++loop_.unswitched;
-        log::limited("switch " + id, log::Level::error, fmt::format("relay {}: not switched OFF this cycle: {}", id, e.what()));
-      }
-    }
-    try {
-      relays_->tick(now);
-    } catch (const std::exception& e) {
-      switched = false;
-      ++loop_.unswitched;
-      log::limited("switch tick", log::Level::error, fmt::format("relays not re-sent this cycle: {}", e.what()));
-    }
+    switched = core_.all_off(relay_ids(config_), now, *relays_);
     if (switched && !safe_off_at_) safe_off_at_ = now;
   }
   // The watchdog: the loop is alive and the site in its safe state.
@@ -219,7 +201,7 @@ void Daemon::safe_cycle() {
     }
     say_systemd("WATCHDOG=1");
   }
-  loop_.store_unread_s = std::chrono::duration<double>(now - *safe_since_).count();
+  core_.stats().store_unread_s = std::chrono::duration<double>(now - *safe_since_).count();
   if (!std::exchange(safe_told_, true)) {
     const std::string text = fmt::format(
         "store_unread: the database {} has not answered within {} ms of the start (a slow or failing card): every "
@@ -233,22 +215,14 @@ void Daemon::safe_cycle() {
   // The loop's figures and the events; Home Assistant's discovery waits for the loads.
   guarded(SideJob::publish, [&] {
     publish(now, true);
-    pump_events();
+    core_.stats().events_unsent = events_.pump();
     tell_publisher(now, wall);
   });
   // What waits for the recorder (its events) is bounded as the recorder's own queue is: the
   // oldest go first, counted.
-  guarded(SideJob::persist, [&] {
-    Records held;
-    const RecorderOptions limits{};
-    const auto [events_lost, samples_lost] =
-        merge_records(held, std::exchange(records_, {}), limits.max_events, limits.max_samples);
-    records_ = std::move(held);
-    loop_.events_unstored += events_lost;
-    loop_.samples_unstored += samples_lost;
-  });
+  guarded(SideJob::persist, [&] { storage_.hold(core_.stats()); });
   guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
-  loop_.log_lost = log::lost_lines();
+  core_.stats().log_lost = log::lost_lines();
   say_systemd("STATUS=" + status_line());
 }
 

@@ -30,168 +30,34 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
   // Never throws: an event is a record of the cycle, and a record that fails (the store's queue,
   // the broker, text that is not UTF-8) is counted, not allowed to end the cycle.
   try {
-    record_event(kind, load_id, r, detail, wall_now, snap, on, target_w);
+    const EventLog::Context cycle{snap ? *snap : core_.snapshot(), core_.decision()};
+    events_.record(event_route(), kind, load_id, r, detail, wall_now, snap ? &cycle : nullptr, on, target_w);
   } catch (const std::exception& e) {
     side_failed(SideJob::events, e.what());
   }
 }
 
-void Daemon::record_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                          const std::string& detail, std::int64_t wall_now, const rules::Snapshot* snap,
-                          std::optional<bool> on, std::optional<double> target_w) {
-  Event e;
-  e.at_unix_s = wall_now;
-  e.kind = kind == "override_rejected" ? "override" : kind;
-  // Ids and details may quote what a client sent: valid UTF-8 from here on, and bounded.
-  if (!load_id.empty()) e.load_id = drivers::text::clean_utf8(load_id, 64);
-  e.commanded_on = on;
-  // Only a target the schema takes (0010's CHECK): a row it refused would fail the whole flush.
-  if (target_w && std::isfinite(*target_w) && *target_w > 0 && *target_w < 100000) e.target_w = target_w;
-  e.reason_code = static_cast<int>(r.code);
-  e.reason = std::string(rules::code_name(r.code));
-  e.detail = drivers::text::clean_utf8(detail.empty() ? rules::describe(r) : detail, 1024);
-  if (snap) {
-    e.battery_v = decision_.battery.measured_v;
-    e.voltage_source = std::string(source_name(snap->battery_v, decision_.battery.source));
-    if (snap->pv_w) e.pv_w = snap->pv_w->value;
-    if (snap->load_w) e.load_w = snap->load_w->value;
-    if (const auto* t = source_at(snap->battery_temp_c, decision_.charge_temp_source)) e.temp_c = t->reading->value;
-  }
-  records_.events.push_back(e);  // handed to the recorder with this cycle's records
-  ++loop_.events;
-  send_event(kind, e.load_id.value_or(""), r, e.detail, wall_now);
-}
-
-void Daemon::send_event(const std::string& kind, const std::string& load_id, const rules::Reason& r,
-                        const std::string& detail, std::int64_t wall_now) {
-  // Numbered whether or not it reaches a broker: a gap in `seq` says an event was lost on the way.
-  const EventId id{fleet_site_id(), run_ms_, ++event_seq_};
-  std::string text = event_json(kind, load_id, r, detail, wall_now, &id);
-  std::vector<EventOutbox::Message> messages{{config_.mqtt.prefix + "/event", text}};
-  if (config_.uplink.enabled) messages.push_back({uplink_topic(config_.mqtt.prefix, fleet_site_id(), "event"), text});
-  if (seams_.publish) {  // a test's recording publisher: no broker to confirm anything
-    for (const auto& m : messages) mqtt_publish(m.topic, m.payload, false);
-    return;
-  }
-  // In order, confirmed one by one, at the pace the link keeps them in flight (outbox.hpp).
-  outbox_.push(std::move(messages));
-}
-
-// The outbox's figures once a cycle; its losses told (they are in the database all the same).
-void Daemon::pump_events() {
-  outbox_.pump();
-  const auto st = outbox_.stats();
-  if (st.dropped != loop_.events_unsent) {
-    const auto before = loop_.events_unsent;
-    loop_.events_unsent = st.dropped;
-    if (before == 0 || st.dropped / 100 != before / 100) {
-      log::warn("events: {} not sent to the broker (more than {} waited for it); the store has them", st.dropped,
-                EventOutbox::kLimit);
-    }
-  }
-}
-
-void Daemon::flush_pending_events() {
-  for (const auto& detail : pending_events_) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
-  pending_events_.clear();
-}
-
-// The overrides in force as the rules are given them, kept for the journal written after the
-// relays (journal_cycle): the state after the rules may have expired one.
-void Daemon::journal_overrides() {
-  journal_overrides_.clear();
-  if (config_.journal_days == 0) return;
-  for (const auto& l : loads_) {
-    const auto& ov = state_of(state_, l).override_;
-    if (ov.mode == rules::OverrideMode::automatic) continue;
-    std::optional<std::int64_t> left;
-    if (ov.until) left = std::chrono::duration_cast<std::chrono::milliseconds>(*ov.until - snap_.now).count();
-    journal_overrides_.push_back({l.state_key, ov.mode, left});
-  }
-}
-
-// What the rules were given, for `shackd replay`: the snapshot and every override in force.
-void Daemon::journal_cycle(const rules::Snapshot& snap) {
-  if (config_.journal_days == 0) return;  // the owner turned it off: replay uses minute averages
-  const auto wall_ms = clock_.wall_ms();
-  journal_lines_ = std::exchange(journal_started_, false) ? "S\n" : "";
-  journal_lines_ += journal_cycle_line(snap, wall_ms, journal_overrides_, journal_miners_);
-}
-
 void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now) {
   TelemetrySample s;
-  s.battery_v = decision_.battery.measured_v;
-  s.soc_pct = decision_.battery.soc_pct;
+  s.battery_v = core_.decision().battery.measured_v;
+  s.soc_pct = core_.decision().battery.soc_pct;
   if (snap.pv_w) s.pv_w = snap.pv_w->value;
   if (snap.load_w) s.load_w = snap.load_w->value;
-  if (const auto* t = source_at(snap.battery_temp_c, decision_.charge_temp_source)) s.battery_temp_c = t->reading->value;
-  for (std::size_t i = 0; i < profiles_.rules.zones.size() && i < snap.zone_temp_c.size(); ++i) {
-    s.zone_temps_c.emplace_back(profiles_.rules.zones[i].name,
+  if (const auto* t = source_at(snap.battery_temp_c, core_.decision().charge_temp_source)) s.battery_temp_c = t->reading->value;
+  for (std::size_t i = 0; i < core_.site().profiles.rules.zones.size() && i < snap.zone_temp_c.size(); ++i) {
+    s.zone_temps_c.emplace_back(core_.site().profiles.rules.zones[i].name,
                                 snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
   }
-  s.journal_header = journal_header_;
-  s.journal_lines = std::move(journal_lines_);
-  journal_lines_.clear();
-  records_.samples.emplace_back(wall_now, std::move(s));
-  for (const auto& l : loads_) {
-    const auto it = rows_.find(l.state_key);
-    const bool ov = override_changed_.count(l.state_key) > 0;
-    LoadStateRow row = persist_load(l.state_key, state_of(state_, l), it == rows_.end() ? nullptr : &it->second, now,
-                                    wall_now, ov);
-    // Only a row that changed goes over (the store compares again with what it wrote).
-    if (it == rows_.end() || !(it->second == row)) records_.states[l.state_key] = row;
-    rows_[l.state_key] = std::move(row);
-  }
-  override_changed_.clear();
-  records_.wall_s = wall_now;
-  // Never waits on the disk: a merge under the recorder's mutex.
-  if (recorder_) recorder_->post(std::exchange(records_, {}));
+  s.journal_header = journal_.header();
+  s.journal_lines = journal_.take_lines();
+  storage_.persist(std::move(s), core_.site().loads, core_.state(), now, wall_now);
 }
 
 // What the recorder had to say since the last cycle, and its figures for status and metrics.
 void Daemon::tell_recorder(std::int64_t wall) {
-  if (!recorder_) return;
-  recorder_stats_ = recorder_->stats();
-  loop_.store_queued = recorder_stats_.queued;
-  loop_.store_errors = recorder_stats_.errors;
-  loop_.events_unstored = recorder_stats_.events_lost;
-  loop_.samples_unstored = recorder_stats_.samples_lost + recorder_stats_.store_dropped;
-  loop_.store_write_s = recorder_stats_.writing_s;
-  for (auto& n : recorder_->take_notes()) {
-    switch (n.kind) {
-      // One alarm when the store stops writing and one end with the count when it writes again:
-      // never an event a cycle (3,600 an hour onto a fleet's bridge, issue 48). On MQTT only:
-      // the store is what cannot take them.
-      case RecorderNote::Kind::store_failing:
-        log::warn("{}", n.text);
-        store_alarmed_ = true;
-        send_event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
-        break;
-      case RecorderNote::Kind::store_still_failing:
-        log::warn("{}", n.text);
-        break;
-      case RecorderNote::Kind::store_ok:
-        log::info("{}", n.text);
-        if (std::exchange(store_alarmed_, false)) send_event("alarm_end", "", {rules::ReasonCode::none}, n.text, wall);
-        break;
-      case RecorderNote::Kind::rows_rejected:
-        // A row the schema refused is dropped alone (RuntimeStore::run_row), the rest written:
-        // an alarm at the first, then the log (a few lines a minute), the count in status.
-        if (n.first) send_event("alarm", "", {rules::ReasonCode::none}, "store_rejected: " + n.text, wall);
-        log::limited("store_rejected", log::Level::warn, n.text);
-        break;
-      case RecorderNote::Kind::lost:
-        log::warn("{}", n.text);
-        event("alarm", "", {rules::ReasonCode::none}, n.text, wall);
-        break;
-      case RecorderNote::Kind::database_file:
-        log::error("{}", n.text);
-        event("alarm", "", {rules::ReasonCode::none}, "database_file: " + n.text, wall);
-        break;
-      case RecorderNote::Kind::info:
-        log::warn("{}", n.text);
-        break;
-    }
+  for (const auto& a : storage_.tell(core_.stats())) {
+    if (a.stored) event(a.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, a.text, wall);
+    else events_.send(event_route(), a.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, a.text, wall);
   }
 }
 
@@ -214,19 +80,12 @@ std::chrono::milliseconds Daemon::db_wait() const {
                                                std::chrono::milliseconds(1000));
 }
 
-bool Daemon::with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound) {
-  if (recorder_) return recorder_->call(f, bound);
-  if (!db_) return false;
-  f(*db_);
-  return true;
-}
-
 void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
   const auto day = local_day(wall);
   if (!day) return;  // no trusted date yet to count into
   std::vector<Draw> draws;
-  for (const auto& l : loads_) {
-    Draw d{l.state_key, decision_for(decision_, l).on, std::nullopt, rated_draw_w(profiles_.rules, l)};
+  for (const auto& l : core_.site().loads) {
+    Draw d{l.state_key, decision_for(core_.decision(), l).on, std::nullopt, rated_draw_w(core_.site().profiles.rules, l)};
     if (relays_ && relays_->has(l.id)) {
       // What the relay says beats what was commanded; a meter's word, while fresh (Tasmota's
       // TelePeriod is 300 s by default), beats the rating.
@@ -242,20 +101,20 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
     if (!d.metered_w && l.kind == LoadRef::Kind::miner) d.metered_w = miners_.draw_w(l.id, now);
     draws.push_back(std::move(d));
   }
-  for (auto& f : site_flows(snap_, decision_.battery.measured_v, profiles_.rules.site.electrical_stale_after)) {
+  for (auto& f : site_flows(core_.snapshot(), core_.decision().battery.measured_v, core_.site().profiles.rules.site.electrical_stale_after)) {
     draws.push_back(std::move(f));
   }
   const std::string counting = energy_.day();
   const auto finished = energy_.tick(*day, now, draws);
   if (finished) {
-    for (const auto& [id, e] : finished->totals) records_.energy[{finished->day, id}] = e;
+    for (const auto& [id, e] : finished->totals) storage_.records().energy[{finished->day, id}] = e;
   }
-  if (energy_.day() != counting && recorder_) {
+  if (energy_.day() != counting && storage_.recorder()) {
     // A new day, or the first trusted date after a start (a Pi without a clock waits for NTP):
     // carry on from what is stored for it rather than write a fresh count over it. Read by the
     // recorder; what this process counted meanwhile is added to it when it arrives.
     auto mail = energy_mail_;
-    recorder_->post_task([mail, d = *day](db::Db&, RuntimeStore& store) {
+    storage_.recorder()->post_task([mail, d = *day](db::Db&, RuntimeStore& store) {
       auto stored = store.energy_on(d);
       std::lock_guard l(mail->m);
       mail->stored = std::make_pair(d, std::move(stored));
@@ -278,7 +137,7 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
       }
     }
   }
-  for (const auto& [id, e] : energy_.totals()) records_.energy[{energy_.day(), id}] = e;
+  for (const auto& [id, e] : energy_.totals()) storage_.records().energy[{energy_.day(), id}] = e;
 }
 
 }  // namespace shackd

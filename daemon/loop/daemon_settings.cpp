@@ -15,7 +15,7 @@ void Daemon::offer_settings() {
   settings_offered_.clear();
   if (!config_.mqtt.allow_settings) return;
   std::vector<std::string> kept;
-  settings_offered_ = offered_settings(profiles_, loads_, config_.profiles, &kept);
+  settings_offered_ = offered_settings(core_.site().profiles, core_.site().loads, config_.profiles, &kept);
   std::vector<std::string> names;
   for (const auto& s : settings_offered_) names.push_back(s.load_name + " " + s.field);
   log::info("mqtt.allow_settings: settable over MQTT and in Home Assistant: {}",
@@ -27,17 +27,17 @@ void Daemon::offer_settings() {
 void Daemon::handle_setting(const std::string& addressed, const std::string& field, const std::string& payload) {
   const std::int64_t wall = clock_.wall_s();
   // By relay id or by name, as a mode command (find_load); anything else is refused below.
-  const auto found = find_load(loads_, addressed);
+  const auto found = find_load(core_.site().loads, addressed);
   const std::string& id = found.size() == 1 ? found.front()->id : addressed;
-  SettingResult r = apply_setting(profiles_, loads_, config_.profiles, id, field, payload);
-  if (r.next && !db_ && !recorder_) r.refused = "no database to keep it in";
+  SettingResult r = apply_setting(core_.site().profiles, core_.site().loads, config_.profiles, id, field, payload);
+  if (r.next && !storage_.open()) r.refused = "no database to keep it in";
   if (r.next && r.refused.empty()) {
     // Stored before it is in force (a restart must not forget it); on the recorder's thread,
     // waited for a bounded time.
-    const bool ran = with_db(
+    const bool ran = storage_.with_db(
         [&](db::Db& db) {
           try {
-            save_profile_change(db, *r.next, profiles_,
+            save_profile_change(db, *r.next, core_.site().profiles,
                                 "mqtt: " + config_.mqtt.prefix + "/load/" + id + "/" + field + "/set", r.change);
           } catch (const db::Error& e) {
             r.refused = fmt::format("the database did not take it: {}", e.what());
@@ -53,7 +53,9 @@ void Daemon::handle_setting(const std::string& addressed, const std::string& fie
     publisher_.forget_settings(id);  // Home Assistant shows the value in force again
     return;
   }
-  profiles_ = std::move(*r.next);
+  CoreSite site = core_.site();  // a setting is rare: the site copied, its profiles replaced
+  site.profiles = std::move(*r.next);
+  core_.take_site(std::move(site), core_.state());
   log::info("profiles: {} (set over MQTT)", r.change);
   event("config", id, {rules::ReasonCode::none}, "profiles: " + r.change + " (set over MQTT)", wall);
 }

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/loop/register_swap.hpp"
+#include "daemon/core/polled_device.hpp"
 #include "daemon/miners/miner_link.hpp"
 #include "daemon/system/clock.hpp"
 #include "drivers/kinds.hpp"
@@ -18,18 +18,6 @@
 #include "drivers/modbus_device.hpp"
 
 namespace shackd {
-
-// A device the loop polls: asked at the top of a cycle, waited for until a deadline.
-class PolledDevice : public RegisterSwapper {
- public:
-  virtual const std::string& name() const = 0;
-  // Its units and tables: fixed at construction.
-  virtual const std::vector<drivers::UnitConfig>& units() const = 0;
-  virtual void request() = 0;
-  // The result of the last requested poll, if it finished by `deadline`.
-  virtual std::optional<drivers::PollResult> wait(rules::SteadyTime deadline) = 0;
-  virtual drivers::DeviceHealth health() = 0;
-};
 
 struct Seams {
   LoopClock* clock = nullptr;  // null: the system's clocks

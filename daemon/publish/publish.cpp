@@ -249,15 +249,6 @@ std::string loop_json(const LoopStats& s) {
   return out;
 }
 
-const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load) {
-  switch (load.kind) {
-    case LoadRef::Kind::miner: return d.miners.at(load.index);
-    case LoadRef::Kind::fan: return d.zones.at(load.index).fan;
-    case LoadRef::Kind::heater: return d.zones.at(load.index).heater;
-  }
-  return d.miners.at(load.index);
-}
-
 std::string decision_json(const rules::Decision& d, const std::vector<LoadRef>& loads) {
   std::string out;
   out.reserve(256 * loads.size() + 64);

@@ -29,8 +29,6 @@ std::string loop_json(const LoopStats& s);
 std::string reason_json(const rules::Reason& r);
 void append_reason(std::string& out, const rules::Reason& r);
 
-const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load);
-
 // <prefix>/load/<id>/energy, once a minute: {"day":"2026-11-23","today_kwh":12.345,"on_h":3.8,
 // "basis":"rated","rated_w":3250}. today_kwh is null for a load with neither a meter nor a rating;
 // basis says where the number comes from: "metered", "rated", "metered and rated" or "none".

@@ -5,6 +5,7 @@
 // that read and the work's last write are ordered by the flag's mutex.
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -54,6 +55,38 @@ class OneJob {
   mutable std::mutex m_;
   bool running_ = false;
   std::thread thread_;
+};
+
+// One job whose work makes a T, left for the loop: the opener's stored state, the reloader's
+// outcome. The loop takes it once the job has finished (take), never waiting; the result's write
+// and its read are ordered by the job's flag, as OneJob's.
+template <typename T>
+class JobWith {
+ public:
+  // Starts `work`; false while one runs or its result waits to be taken.
+  bool start(std::function<std::unique_ptr<T>()> work) {
+    if (pending()) return false;
+    return job_.start([this, w = std::move(work)] {
+      auto r = w();
+      result_ = std::move(r);  // read by the loop once the job says it has finished
+    });
+  }
+  // A result made without the thread (`once`).
+  void put(std::unique_ptr<T> r) { result_ = std::move(r); }
+  bool running() const { return job_.running(); }
+  bool pending() const { return job_.running() || result_ != nullptr; }
+  bool settle(std::chrono::milliseconds bound) const { return job_.settle(bound); }
+  void join() { job_.join(); }
+  // The result once the job has finished; null while it runs, or once taken.
+  std::unique_ptr<T> take() {
+    if (job_.running() || !result_) return nullptr;
+    job_.join();
+    return std::move(result_);
+  }
+
+ private:
+  std::unique_ptr<T> result_;
+  OneJob job_;  // after what it writes: joined first
 };
 
 }  // namespace shackd

@@ -98,4 +98,13 @@ std::vector<const LoadRef*> find_load(const std::vector<LoadRef>& loads, std::st
   return found;
 }
 
+const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load) {
+  switch (load.kind) {
+    case LoadRef::Kind::miner: return d.miners.at(load.index);
+    case LoadRef::Kind::fan: return d.zones.at(load.index).fan;
+    case LoadRef::Kind::heater: return d.zones.at(load.index).heater;
+  }
+  return d.miners.at(load.index);
+}
+
 }  // namespace shackd

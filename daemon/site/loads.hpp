@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "daemon/site/profiles.hpp"
+#include "rules/decision.hpp"
 #include "rules/state.hpp"
 
 namespace shackd {
@@ -39,6 +40,9 @@ double rated_draw_w(const rules::Profiles& p, const LoadRef& l);
 
 // An override mode as load_state, MQTT and the cycle journal write it: "auto", "on", "off".
 const char* mode_name(rules::OverrideMode m);
+
+// The rules' decision for one load.
+const rules::LoadDecision& decision_for(const rules::Decision& d, const LoadRef& load);
 
 // The rules' state of one load (works for const and mutable states).
 template <typename State>

@@ -1,0 +1,79 @@
+#pragma once
+// The safety core (issue 44): read -> decide -> command the relays; the caller pings the watchdog
+// when decide() and apply() both say so. It owns what that path needs and nothing else: the
+// devices and their readings (DevicePoll), the profiles and loads in force with their snapshot
+// mapping (CoreSite), the rules' state and decision, the snapshot, the owner's overrides as
+// messages (OverrideInbox) and the loop's figures (LoopStats). It knows no recorder, publisher,
+// metrics, reloader or database (cmake/check_layers.cmake): what it decided is read back as
+// values by the side jobs after the ping, and what it is to take (a config's site, the stored
+// state, an override) comes in as values.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/core/device_poll.hpp"
+#include "daemon/core/loop_stats.hpp"
+#include "daemon/core/overrides.hpp"
+#include "daemon/site/loads.hpp"
+#include "daemon/site/profiles.hpp"
+#include "drivers/mqtt/relays.hpp"
+#include "drivers/readings.hpp"
+#include "rules/decision.hpp"
+#include "rules/snapshot.hpp"
+#include "rules/state.hpp"
+
+namespace shackd {
+
+// What a config and the stored profiles make of the core: taken whole (a start, a reload).
+struct CoreSite {
+  StoredProfiles profiles;
+  std::vector<LoadRef> loads;
+  drivers::SnapshotMapping mapping;
+};
+
+class SafetyCore {
+ public:
+  // A miner's relay this cycle: the soft stop's pure step (daemon/miners/fleet.hpp), handed in.
+  using MinerRelay = std::function<bool(const LoadRef&, const rules::LoadDecision&, rules::SteadyTime)>;
+
+  // A config's site with the loads' state carried over to it (a start, a reload), the stored
+  // state read at the start, a setting made over MQTT: taken whole, between two cycles.
+  void take_site(CoreSite site, rules::State state);
+  // The overrides that came since the last cycle, in order, written into the state: the only
+  // writer of it. Returns those taken (a load gone with a reload is skipped), to be told.
+  std::vector<OverrideRequest> take_overrides();
+  // The snapshot from the readings (`extend` adds what is not a reading: the miners' reports, the
+  // controller's heat), then the rules. False: undecided (counted), the relays keep what they had.
+  bool decide(rules::SteadyTime now, std::int64_t wall_s, const std::function<void(rules::Snapshot&)>& extend);
+  // The relays take the decision, each load in its own guard; false: one was not switched
+  // (counted). `dry_run`: nothing commanded, the relays' resends still ticked.
+  bool apply(rules::SteadyTime now, drivers::mqtt::RelayManager* relays, bool dry_run, const MinerRelay& miner_relay);
+  // The safe state before the stored state is read: every relay in `ids` OFF. False: one was not.
+  bool all_off(const std::set<std::string>& ids, rules::SteadyTime now, drivers::mqtt::RelayManager& relays);
+
+  DevicePoll& devices() { return devices_; }
+  const DevicePoll& devices() const { return devices_; }
+  OverrideInbox& inbox() { return overrides_; }
+  const CoreSite& site() const { return site_; }
+  const rules::State& state() const { return state_; }
+  const rules::Snapshot& snapshot() const { return snap_; }
+  const rules::Decision& decision() const { return decision_; }
+  // The loop's figures: the core counts its own (undecided, unswitched); the daemon adds the
+  // cadence and the side jobs' losses it is told of.
+  LoopStats& stats() { return stats_; }
+  const LoopStats& stats() const { return stats_; }
+
+ private:
+  DevicePoll devices_;
+  CoreSite site_;
+  rules::State state_;
+  rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
+  rules::Decision decision_;
+  OverrideInbox overrides_;
+  LoopStats stats_;
+};
+
+}  // namespace shackd

@@ -1,0 +1,69 @@
+#include "daemon/publish/broker_watch.hpp"
+
+#include <fmt/format.h>
+
+#include "daemon/publish/uplink.hpp"
+#include "daemon/system/log.hpp"
+
+namespace shackd {
+
+// The broker went away (or never answered): the outage starts now, with the first cause seen.
+void BrokerWatch::down(const std::string& cause, std::int64_t wall_s) {
+  health_.connected_since_unix_s.reset();
+  if (health_.down_since_unix_s) return;
+  health_.down_since_unix_s = wall_s;
+  health_.down_cause = cause;
+  ++health_.outages;
+}
+
+std::optional<BrokerWatch::Alarm> BrokerWatch::connect_failed(const std::string& cause, std::int64_t wall_s) {
+  ++health_.failed_connects;
+  down(cause, wall_s);
+  std::optional<Alarm> said;
+  if (cause != failure_) {
+    log::error("mqtt: {}; retrying with backoff (relays cannot be switched until then)", cause);
+    said = Alarm{true, "mqtt_unavailable: " + cause};
+  }
+  failure_ = cause;
+  return said;
+}
+
+std::optional<BrokerWatch::Alarm> BrokerWatch::connected(std::int64_t wall_s) {
+  failure_.clear();
+  std::optional<Alarm> said;
+  if (health_.down_since_unix_s) {
+    health_.last_outage = MqttHealth::Outage{*health_.down_since_unix_s, wall_s, health_.down_cause};
+    health_.down_since_unix_s.reset();
+    said = Alarm{false, "mqtt_available: connected again"};
+  }
+  health_.connected_since_unix_s = wall_s;
+  return said;
+}
+
+void BrokerWatch::lost(const std::string& cause, std::int64_t wall_s) {
+  log::warn("mqtt: connection lost ({}); reconnecting", cause);
+  down("connection lost: " + cause, wall_s);
+}
+
+bool BrokerWatch::bridge(const std::string& topic, const std::string& payload, std::int64_t wall_s, const std::string& only,
+                         std::optional<Alarm>& said) {
+  if (!topic.starts_with("$SYS/")) return false;
+  std::string why;
+  const auto news = bridge_state(topic, payload, wall_s, why, health_.bridges, only);
+  if (!why.empty()) log::limited("uplink state", log::Level::warn, "uplink: " + why);
+  if (!news) return true;
+  if (news->first) {
+    log::info("uplink: bridge {} is {}", news->bridge, news->connected ? "connected" : "not connected");
+    if (!news->connected) said = Alarm{true, "uplink_down: bridge " + news->bridge + " is not connected"};
+  } else if (news->changed) {
+    // Told as events: the site's history says when its link to the fleet was down, and the
+    // events of the outage reach the central broker from the bridge's queue once it is back.
+    log::write(news->connected ? log::Level::info : log::Level::warn,
+               fmt::format("uplink: bridge {} {}", news->bridge, news->connected ? "connected again" : "lost its connection"));
+    said = Alarm{!news->connected, "uplink_" + std::string(news->connected ? "up" : "down") + ": bridge " + news->bridge +
+                                       (news->connected ? " connected again" : " lost its connection")};
+  }
+  return true;
+}
+
+}  // namespace shackd

@@ -1,0 +1,110 @@
+#include "daemon/recorder/store_side.hpp"
+
+#include <utility>
+
+#include "daemon/loop/state_restore.hpp"
+#include "daemon/system/log.hpp"
+
+namespace shackd {
+
+void StoreSide::take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, std::map<std::string, LoadStateRow> rows) {
+  db_ = std::move(db);
+  store_ = std::move(store);
+  rows_ = std::move(rows);
+}
+
+void StoreSide::start_recorder(const RecorderOptions& options) {
+  recorder_ = std::make_unique<Recorder>(std::move(db_), std::move(store_), options);
+}
+
+void StoreSide::persist(TelemetrySample sample, const std::vector<LoadRef>& loads, const rules::State& state,
+                        rules::SteadyTime now, std::int64_t wall_s) {
+  records_.samples.emplace_back(wall_s, std::move(sample));
+  for (const auto& l : loads) {
+    const auto it = rows_.find(l.state_key);
+    const bool ov = changed_.count(l.state_key) > 0;
+    LoadStateRow row = persist_load(l.state_key, state_of(state, l), it == rows_.end() ? nullptr : &it->second, now, wall_s, ov);
+    // Only a row that changed goes over (the store compares again with what it wrote).
+    if (it == rows_.end() || !(it->second == row)) records_.states[l.state_key] = row;
+    rows_[l.state_key] = std::move(row);
+  }
+  changed_.clear();
+  records_.wall_s = wall_s;
+  if (recorder_) recorder_->post(std::exchange(records_, {}));
+}
+
+void StoreSide::hold(LoopStats& stats) {
+  Records held;
+  const RecorderOptions limits{};
+  const auto [events_lost, samples_lost] = merge_records(held, std::exchange(records_, {}), limits.max_events, limits.max_samples);
+  records_ = std::move(held);
+  stats.events_unstored += events_lost;
+  stats.samples_unstored += samples_lost;
+}
+
+std::vector<StoreSide::Alarm> StoreSide::tell(LoopStats& stats) {
+  std::vector<Alarm> alarms;
+  if (!recorder_) return alarms;
+  stats_ = recorder_->stats();
+  stats.store_queued = stats_.queued;
+  stats.store_errors = stats_.errors;
+  stats.events_unstored = stats_.events_lost;
+  stats.samples_unstored = stats_.samples_lost + stats_.store_dropped;
+  stats.store_write_s = stats_.writing_s;
+  for (auto& n : recorder_->take_notes()) {
+    switch (n.kind) {
+      // One alarm when the store stops writing and one end with the count when it writes again:
+      // never an event a cycle (3,600 an hour onto a fleet's bridge, issue 48). On MQTT only:
+      // the store is what cannot take them.
+      case RecorderNote::Kind::store_failing:
+        log::warn("{}", n.text);
+        alarmed_ = true;
+        alarms.push_back({true, n.text, false});
+        break;
+      case RecorderNote::Kind::store_still_failing: log::warn("{}", n.text); break;
+      case RecorderNote::Kind::store_ok:
+        log::info("{}", n.text);
+        if (std::exchange(alarmed_, false)) alarms.push_back({false, n.text, false});
+        break;
+      case RecorderNote::Kind::rows_rejected:
+        // A row the schema refused is dropped alone (RuntimeStore::run_row), the rest written:
+        // an alarm at the first, then the log (a few lines a minute), the count in status.
+        if (n.first) alarms.push_back({true, "store_rejected: " + n.text, false});
+        log::limited("store_rejected", log::Level::warn, n.text);
+        break;
+      case RecorderNote::Kind::lost:
+        log::warn("{}", n.text);
+        alarms.push_back({true, n.text, true});
+        break;
+      case RecorderNote::Kind::database_file:
+        log::error("{}", n.text);
+        alarms.push_back({true, "database_file: " + n.text, true});
+        break;
+      case RecorderNote::Kind::info: log::warn("{}", n.text); break;
+    }
+  }
+  return alarms;
+}
+
+bool StoreSide::with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound) {
+  if (recorder_) return recorder_->call(f, bound);
+  if (!db_) return false;
+  f(*db_);
+  return true;
+}
+
+void StoreSide::stop(std::int64_t wall_s, std::chrono::milliseconds bound) {
+  if (!recorder_) return;
+  records_.wall_s = wall_s;
+  recorder_->post(std::exchange(records_, {}));
+  recorder_->stop(bound);
+  for (const auto& n : recorder_->take_notes()) log::warn("{}", n.text);
+}
+
+void StoreSide::close() {
+  recorder_.reset();  // the last close checkpoints the WAL (in memory: written back at its stop)
+  store_.reset();
+  db_.reset();
+}
+
+}  // namespace shackd

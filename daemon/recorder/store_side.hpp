@@ -1,0 +1,75 @@
+#pragma once
+// The store's side of the daemon (issue 44): the database until the recorder takes it (a `once`
+// run keeps it), the recorder and its figures, this cycle's records, the loads' rows as stored and
+// the overrides to be written with them. The loop hands it values (the cycle's telemetry sample,
+// the loads and their state, the overrides the core took) and reads back what the recorder said,
+// as alarms to tell; from the recorder's start only its thread touches the database.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/core/loop_stats.hpp"
+#include "daemon/recorder/recorder.hpp"
+#include "daemon/site/loads.hpp"
+#include "daemon/store/runtime_store.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "rules/state.hpp"
+#include "rules/time.hpp"
+
+namespace shackd {
+
+class StoreSide {
+ public:
+  // What the recorder said, to be told: `stored` an event like any other, else on MQTT only (the
+  // store is what cannot take it).
+  struct Alarm {
+    bool raised = true;  // "alarm", else "alarm_end"
+    std::string text;
+    bool stored = true;
+  };
+  // What the opener read (daemon_open.cpp): the database, its runtime store and the loads' rows.
+  void take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, std::map<std::string, LoadStateRow> rows);
+  // From here on only the recorder's thread touches the database.
+  void start_recorder(const RecorderOptions& options);
+  bool open() const { return db_ || recorder_; }
+  Recorder* recorder() const { return recorder_.get(); }  // null until it starts
+  const std::map<std::string, LoadStateRow>& rows() const { return rows_; }
+  // This cycle's records: the events, the energy and the charge limits add theirs.
+  Records& records() { return records_; }
+  // An override the core took: its row says so at the next persist.
+  void overridden(const std::string& state_key) { changed_.insert(state_key); }
+  // The cycle's sample and each load's row that changed, handed to the recorder (a merge under
+  // its mutex: never waits on the disk).
+  void persist(TelemetrySample sample, const std::vector<LoadRef>& loads, const rules::State& state, rules::SteadyTime now,
+               std::int64_t wall_s);
+  // Before the recorder runs (the safe state): the records held, bounded as its queue is, the
+  // oldest going first, counted in `stats`.
+  void hold(LoopStats& stats);
+  // The recorder's figures into `stats`, its notes logged; what is to be an alarm returned.
+  std::vector<Alarm> tell(LoopStats& stats);
+  const RecorderStats& stats() const { return stats_; }
+  // Runs `f` against the database: on the recorder's thread once it runs, waiting at most
+  // `bound` for it to start; false when it could not.
+  bool with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound);
+  // The stop: the last records written, bounded by `bound` (a card that takes longer loses that
+  // write and says so), then the database closed.
+  void stop(std::int64_t wall_s, std::chrono::milliseconds bound);
+  void close();
+
+ private:
+  std::unique_ptr<db::Db> db_;
+  std::unique_ptr<RuntimeStore> store_;  // after db_: destroyed before the database it uses
+  std::unique_ptr<Recorder> recorder_;
+  Records records_;                            // this cycle's, handed over by persist()
+  RecorderStats stats_;                        // as of the last cycle
+  bool alarmed_ = false;                       // a store_error alarm is in force
+  std::map<std::string, LoadStateRow> rows_;   // each load's row as last handed over
+  std::set<std::string> changed_;              // overrides taken since the last persist
+};
+
+}  // namespace shackd
