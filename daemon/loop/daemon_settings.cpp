@@ -28,7 +28,8 @@ void Daemon::handle_setting(const std::string& addressed, const std::string& fie
   const std::int64_t wall = clock_.wall_s();
   // By relay id or by name, as a mode command (find_load); anything else is refused below.
   const auto found = find_load(core_.site().loads, addressed);
-  const std::string& id = found.size() == 1 ? found.front()->id : addressed;
+  // A copy: take_site below replaces the loads this would point into.
+  const std::string id = found.size() == 1 ? found.front()->id : addressed;
   SettingResult r = apply_setting(core_.site().profiles, core_.site().loads, config_.profiles, id, field, payload);
   if (r.next && !storage_.open()) r.refused = "no database to keep it in";
   if (r.next && r.refused.empty()) {
