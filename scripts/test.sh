@@ -15,8 +15,8 @@
 # How it fits in 35 minutes on 2 cores (docs/development.md, "CI"): each tree is a unity build,
 # compiled through ccache when it is there (kept in /var/tmp/shackd-ccache between runs); a
 # tree's tests, which mostly wait on brokers, processes and clocks, start as soon as the tree is
-# built and run while the next trees compile at a lower priority (nice 10), at most three test
-# stages at once, so they keep their timing; the Debian roots and the sysroots are made in the
+# built and run while the next trees compile at a lower priority (nice 10), one test stage at a
+# time, so they keep their timing; the Debian roots and the sysroots are made in the
 # background from the start and kept under /var/tmp/shackd-roots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
