@@ -11,7 +11,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_yaml.hpp"
-#include "daemon/loop/state_restore.hpp"
+#include "daemon/store/load_state_rows.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/store/migrate.hpp"
 #include "daemon/store/profile_store.hpp"

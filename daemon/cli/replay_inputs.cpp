@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "daemon/loop/state_restore.hpp"
+#include "daemon/store/load_state_rows.hpp"
 
 namespace shackd {
 

@@ -13,7 +13,7 @@
 #include "daemon/cli/relay_power_on.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/devices/registry.hpp"
-#include "daemon/loop/state_restore.hpp"
+#include "daemon/store/load_state_rows.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/store/profile_store.hpp"

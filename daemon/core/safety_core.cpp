@@ -41,7 +41,7 @@ bool SafetyCore::decide(rules::SteadyTime now, std::int64_t wall_s, const std::f
   } catch (const std::exception& e) {
     // No decision this cycle: the relays keep what they were last told (and their dead-man),
     // and no watchdog ping, so that systemd restarts a loop that can no longer decide.
-    ++stats_.undecided;
+    ++counts_.undecided;
     log::limited("undecided", log::Level::error, fmt::format("cycle undecided: {}", e.what()));
     return false;
   }
@@ -65,7 +65,7 @@ bool SafetyCore::apply(rules::SteadyTime now, drivers::mqtt::RelayManager* relay
       }
     } catch (const std::exception& e) {
       all = false;
-      ++stats_.unswitched;
+      ++counts_.unswitched;
       log::limited("switch " + l.id, log::Level::error, fmt::format("{}: relay not switched this cycle: {}", l.name, e.what()));
     }
   }
@@ -73,7 +73,7 @@ bool SafetyCore::apply(rules::SteadyTime now, drivers::mqtt::RelayManager* relay
     if (relays) relays->tick(now);
   } catch (const std::exception& e) {
     all = false;
-    ++stats_.unswitched;
+    ++counts_.unswitched;
     log::limited("switch tick", log::Level::error, fmt::format("relays not re-sent this cycle: {}", e.what()));
   }
   return all;
@@ -86,7 +86,7 @@ bool SafetyCore::all_off(const std::set<std::string>& ids, rules::SteadyTime now
       relays.set_desired(id, false, now);
     } catch (const std::exception& e) {
       switched = false;
-      ++stats_.unswitched;
+      ++counts_.unswitched;
       log::limited("switch " + id, log::Level::error, fmt::format("relay {}: not switched OFF this cycle: {}", id, e.what()));
     }
   }
@@ -94,7 +94,7 @@ bool SafetyCore::all_off(const std::set<std::string>& ids, rules::SteadyTime now
     relays.tick(now);
   } catch (const std::exception& e) {
     switched = false;
-    ++stats_.unswitched;
+    ++counts_.unswitched;
     log::limited("switch tick", log::Level::error, fmt::format("relays not re-sent this cycle: {}", e.what()));
   }
   return switched;

@@ -3,7 +3,7 @@
 // when decide() and apply() both say so. It owns what that path needs and nothing else: the
 // devices and their readings (DevicePoll), the profiles and loads in force with their snapshot
 // mapping (CoreSite), the rules' state and decision, the snapshot, the owner's overrides as
-// messages (OverrideInbox) and the loop's figures (LoopStats). It knows no recorder, publisher,
+// messages (OverrideInbox) and what it counts of itself. It knows no recorder, publisher,
 // metrics, reloader or database (cmake/check_layers.cmake): what it decided is read back as
 // values by the side jobs after the ping, and what it is to take (a config's site, the stored
 // state, an override) comes in as values.
@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "daemon/core/device_poll.hpp"
-#include "daemon/core/loop_stats.hpp"
 #include "daemon/core/overrides.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
@@ -61,10 +60,13 @@ class SafetyCore {
   const rules::State& state() const { return state_; }
   const rules::Snapshot& snapshot() const { return snap_; }
   const rules::Decision& decision() const { return decision_; }
-  // The loop's figures: the core counts its own (undecided, unswitched); the daemon adds the
-  // cadence and the side jobs' losses it is told of.
-  LoopStats& stats() { return stats_; }
-  const LoopStats& stats() const { return stats_; }
+  // What the core counts of itself, handed back as values: the loop's figures (LoopStats) are
+  // the loop's, which copies these into them after each cycle's relays.
+  struct Counts {
+    std::uint64_t undecided = 0;   // cycles whose snapshot or rules threw: no decision, no ping
+    std::uint64_t unswitched = 0;  // loads whose relay step threw (the others switched): no ping
+  };
+  const Counts& counts() const { return counts_; }
 
  private:
   DevicePoll devices_;
@@ -73,7 +75,7 @@ class SafetyCore {
   rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
   rules::Decision decision_;
   OverrideInbox overrides_;
-  LoopStats stats_;
+  Counts counts_;
 };
 
 }  // namespace shackd

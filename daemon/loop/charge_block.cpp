@@ -61,12 +61,10 @@ void ChargeBlock::build(std::vector<devices::ChargeLimitSlot> slots, std::map<st
   }
 }
 
-std::vector<ChargeBlock::Note> ChargeBlock::step(bool blocked) {
-  std::vector<Note> out;
+void ChargeBlock::step(bool blocked) {
   for (auto& [limit, retiring] : limits_) {
-    for (auto& n : limit.step(blocked && !retiring)) out.push_back({limit.spec().label, std::move(n)});
+    for (auto& n : limit.step(blocked && !retiring)) notes_.push_back({limit.spec().label, std::move(n)});
   }
-  return out;
 }
 
 }  // namespace shackd

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daemon/devices/registry.hpp"
@@ -26,8 +27,11 @@ class ChargeBlock {
   void build(std::vector<devices::ChargeLimitSlot> slots, std::map<std::string, ChargeLimitRow> rows,
              const FindWriter& writer, const ChargeLimit::Save& save);
   void clear() { limits_.clear(); }
-  // Once a cycle: steps every limit towards `blocked` (a retiring one towards put back).
-  std::vector<Note> step(bool blocked);
+  // Once a cycle: steps every limit towards `blocked` (a retiring one towards put back). What
+  // the limits say is kept for take_notes: the step is the relays' side of a cycle, the telling
+  // comes after the watchdog's ping.
+  void step(bool blocked);
+  std::vector<Note> take_notes() { return std::exchange(notes_, {}); }
   // Lines for the log at start: the limits held at 0 A when shackd stopped.
   const std::vector<std::string>& resumed() const { return resumed_; }
   // Warnings for the log at start: limits held at 0 A that no configured device has now.
@@ -41,6 +45,7 @@ class ChargeBlock {
   std::vector<Held> limits_;
   std::vector<std::string> resumed_;
   std::vector<std::string> orphaned_;
+  std::vector<Note> notes_;  // since the last take_notes
 };
 
 }  // namespace shackd

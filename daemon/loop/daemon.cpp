@@ -12,7 +12,7 @@
 
 #include "daemon/devices/registry.hpp"
 #include "daemon/loop/poll_exceptions.hpp"
-#include "daemon/loop/state_restore.hpp"
+#include "daemon/store/load_state_rows.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/ha_discovery.hpp"
 #include "daemon/publish/publish.hpp"
@@ -39,9 +39,12 @@ Daemon::Daemon(RunOptions options, Seams seams)
     : options_(std::move(options)),
       seams_(std::move(seams)),
       clock_(seams_.clock ? *seams_.clock : system_clock()),
+      systemd_(seams_.notify),
       publisher_(seams_.publish) {}
 
-Daemon::~Daemon() = default;
+// The goodbyes of the links a reload replaced are waited for first: each calls the publisher,
+// which is destroyed before the MQTT side.
+Daemon::~Daemon() { mqtt_.wait_retiring(); }
 
 std::optional<int> Daemon::start() {
   const std::int64_t run_ms = clock_.wall_ms();
@@ -52,7 +55,7 @@ std::optional<int> Daemon::start() {
       run_ms,
       [this](Event e) {
         storage_.records().events.push_back(std::move(e));
-        ++core_.stats().events;
+        ++stats_.events;
       },
       seams_.publish ? EventLog::Direct([this](const std::string& topic, const std::string& payload) {
         mqtt_publish(topic, payload, false);
@@ -91,13 +94,16 @@ std::optional<int> Daemon::start() {
   // The database is opened, migrated and read on a thread of its own (daemon_open.cpp): a card
   // that takes seconds a read must not hold the devices, MQTT, the first relay command or the
   // watchdog (issue 44, item 4). `once` has no later cycle to take it in: it opens it here.
+  start_.set_wait(seams_.store_wait.value_or(store_wait(config_.interval)));
   const std::int64_t open_wall_s = clock_.wall_s();
   const auto open_began = std::chrono::steady_clock::now();  // a real bound, as OneJob::settle's
   if (options_.once) {
-    opener_.put(std::make_unique<Opened>(open_store(config_, open_wall_s)));
+    start_.opener().put(std::make_unique<OpenedStore>(open_store(config_, open_wall_s, false)));
     if (const auto rc = take_store()) return rc;
   } else {
-    opener_.start([this, running = config_, open_wall_s] { return std::make_unique<Opened>(open_store(running, open_wall_s)); });
+    start_.opener().start([running = config_, open_wall_s] {
+      return std::make_unique<OpenedStore>(open_store(running, open_wall_s, !running.dry_run));
+    });
   }
   try {
     start_devices();
@@ -110,28 +116,28 @@ std::optional<int> Daemon::start() {
     return kExUnavailable;
   }
   if (!options_.once) metrics_.start(config_.metrics, config_.interval, clock_.steady());
-  if (mqtt_) {
+  if (mqtt_.link()) {
     // Give the broker a moment, so that the first decision is published, not lost; bounded,
     // since shackd controls with or without MQTT.
     const auto until = clock_.steady() + std::chrono::seconds(1);
-    while (!mqtt_->connected() && clock_.steady() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (!mqtt_.link()->connected() && clock_.steady() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (!options_.once) {
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - open_began);
-    opener_.settle(std::max(std::chrono::milliseconds(0), store_wait() - waited));
+    start_.opener().settle(std::max(std::chrono::milliseconds(0), start_.wait() - waited));
     if (const auto rc = take_store()) return rc;  // 78, 75, 65: as before, when it fails in time
   }
   // What came meanwhile (a retained override among it) against the loads, once they are known;
   // else the first cycle in the safe state takes it.
-  if (mqtt_ && store_taken_) handle_mqtt(clock_.steady());
-  if (store_taken_) {
+  if (mqtt_.link() && start_.taken()) handle_mqtt(clock_.steady());
+  if (start_.taken()) {
     log::info("shackd {} started: {} load(s), devices: {}{}", SHACKD_VERSION, core_.site().loads.size(),
               devices::enabled_kinds(config_), config_.dry_run ? " (dry run: no relay commands)" : "");
   } else {
-    safe_since_ = clock_.steady();
+    start_.began(clock_.steady());
     log::warn("shackd {} started in the safe state: the database has not answered within {} ms; every relay is "
               "held OFF until it does; devices: {}{}",
-              SHACKD_VERSION, store_wait().count(), devices::enabled_kinds(config_),
+              SHACKD_VERSION, start_.wait().count(), devices::enabled_kinds(config_),
               config_.dry_run ? " (dry run: no relay commands)" : "");
   }
   for (const auto& w : config_.device_warnings) log::info("config: {}", w);
@@ -150,9 +156,9 @@ void Daemon::restore_state() {
     // a load stored ON is OFF since then, so its minimum off time applies before a restart (an
     // ASIC's supply wants minutes between power cycles, docs/solar-shack.md). Its starts, counters
     // and override are the stored ones.
-    if (safe_off_at_ && st.on) {
+    if (start_.off_at() && st.on) {
       st.on = false;
-      st.last_change = *safe_off_at_;
+      st.last_change = *start_.off_at();
       log::info("{}: stored ON since {}; OFF since the safe state switched it off", l.name,
                 it->second.since.value_or("(never switched)"));
     }
@@ -178,8 +184,8 @@ void Daemon::record_switches(std::int64_t wall) {
 // What the relays said since the last cycle, as log lines and events (a side job: a failure here
 // never holds a relay command back).
 void Daemon::record_relay_alarms() {
-  if (!relays_) return;
-  for (const auto& a : relays_->take_alarms()) {
+  if (!mqtt_.relays()) return;
+  for (const auto& a : mqtt_.relays()->take_alarms()) {
     const bool bad = a.raised || a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
     log::write(bad ? log::Level::warn : log::Level::info, fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
     event(bad ? "alarm" : "alarm_end", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
@@ -190,7 +196,7 @@ void Daemon::record_relay_alarms() {
 // the relays, the miners, the devices and the host is read here, where they live.
 void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   const bool everything = !safe_state && publisher_.take_everything();
-  if (!seams_.publish && (!mqtt_ || !mqtt_->connected())) return;
+  if (!seams_.publish && (!mqtt_.link() || !mqtt_.link()->connected())) return;
   CycleFacts f;
   f.prefix = config_.mqtt.prefix;
   f.now = now;
@@ -200,19 +206,19 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   f.state = core_.state();
   f.profiles = core_.site().profiles;
   f.loads = core_.site().loads;
-  if (relays_) {
+  if (mqtt_.relays()) {
     f.relays = true;
     for (const auto& l : core_.site().loads) {
-      if (!relays_->has(l.id)) continue;
-      f.relay.emplace(l.id, RelayFacts{relays_->status(l.id).observed, relays_->config(l.id), relays_->power_on(l.id)});
+      if (!mqtt_.relays()->has(l.id)) continue;
+      f.relay.emplace(l.id, RelayFacts{mqtt_.relays()->status(l.id).observed, mqtt_.relays()->config(l.id), mqtt_.relays()->power_on(l.id)});
     }
   }
-  f.energy_day = energy_.day();
-  f.energy = energy_.totals();
+  f.energy_day = energy_.meter().day();
+  f.energy = energy_.meter().totals();
   for (const auto& w : core_.devices().devices()) f.devices.emplace_back(w->name(), device_log_.of(w->name()));
   f.mqtt = broker_.health();
-  core_.stats().store_queued = storage_.stats().queued;
-  f.loop = core_.stats();
+  stats_.store_queued = storage_.stats().queued;
+  f.loop = stats_;
   f.device_alarms = alarms_.device_alarms();
   if (host_.present()) f.host = host_.health();  // <prefix>/host's document, rendered by the publisher
   f.uplink = {config_.uplink.enabled, config_.uplink.state_interval, fleet_site_id(), config_.site_name};
@@ -247,16 +253,16 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
 // losses go on, an alarm (never silent, issue 44).
 void Daemon::tell_publisher(rules::SteadyTime now, std::int64_t wall) {
   const PublisherStats st = publisher_.stats();
-  if (st.lost() > core_.stats().publish_coalesced + core_.stats().publish_dropped + core_.stats().publishes_refused) {
+  if (st.lost() > stats_.publish_coalesced + stats_.publish_dropped + stats_.publishes_refused) {
     log::limited("publish lost", log::Level::warn,
                  fmt::format("publish: {} cycle view(s) replaced by newer ones before they went out, {} message(s) "
                              "dropped, {} publish(es) refused by the link (the decisions and relays are not delayed)",
                              st.coalesced, st.messages_dropped, st.refused));
   }
-  core_.stats().publish_coalesced = st.coalesced;
-  core_.stats().publish_dropped = st.messages_dropped;
-  core_.stats().publishes_refused = st.refused;  // counted once, by the publisher, where it sends
-  core_.stats().publish_busy_s = st.busy_s;
+  stats_.publish_coalesced = st.coalesced;
+  stats_.publish_dropped = st.messages_dropped;
+  stats_.publishes_refused = st.refused;  // counted once, by the publisher, where it sends
+  stats_.publish_busy_s = st.busy_s;
   for (const auto& n : publisher_.watch(now)) {
     switch (n.kind) {
       case PublisherNote::Kind::failure: side_failed(SideJob::publish, n.text.c_str()); break;
@@ -272,6 +278,11 @@ void Daemon::tell_publisher(rules::SteadyTime now, std::int64_t wall) {
   }
 }
 
+void Daemon::take_core_counts() {
+  stats_.undecided = core_.counts().undecided;
+  stats_.unswitched = core_.counts().unswitched;
+}
+
 std::string Daemon::status_line() const {
   const auto& b = core_.decision().battery;
   int on = 0;
@@ -281,26 +292,26 @@ std::string Daemon::status_line() const {
     devices += fmt::format(", {} {}", name, h.consecutive_failures == 0 && h.last_success ? "ok" : "DOWN");
   }
   std::string mqtt = ", mqtt ok";
-  if (!mqtt_) mqtt.clear();
+  if (!mqtt_.link()) mqtt.clear();
   else if (!broker_.failure().empty()) mqtt = ", MQTT DOWN: " + broker_.failure();
-  else if (!mqtt_->connected()) mqtt = ", MQTT DOWN";
+  else if (!mqtt_.link()->connected()) mqtt = ", MQTT DOWN";
   std::string side;
-  if (!store_taken_) {
-    side = fmt::format(", SAFE STATE: every relay OFF, the database has not answered for {:.0f} s", core_.stats().store_unread_s);
+  if (!start_.taken()) {
+    side = fmt::format(", SAFE STATE: every relay OFF, the database has not answered for {:.0f} s", stats_.store_unread_s);
   }
-  if (const auto n = core_.stats().failures(); n > 0) side += fmt::format(", {} side-job failure(s), last {}", n, core_.stats().last_failure);
-  if (core_.stats().mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", core_.stats().mqtt_dropped);
+  if (const auto n = stats_.failures(); n > 0) side += fmt::format(", {} side-job failure(s), last {}", n, stats_.last_failure);
+  if (stats_.mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", stats_.mqtt_dropped);
   // The store behind a slow card: the history waits, control does not.
-  if (core_.stats().store_write_s >= 5) side += fmt::format(", store slow: a write has taken {:.0f} s", core_.stats().store_write_s);
-  if (core_.stats().events_unstored + core_.stats().samples_unstored > 0) {
-    side += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", core_.stats().events_unstored, core_.stats().samples_unstored);
+  if (stats_.store_write_s >= 5) side += fmt::format(", store slow: a write has taken {:.0f} s", stats_.store_write_s);
+  if (stats_.events_unstored + stats_.samples_unstored > 0) {
+    side += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", stats_.events_unstored, stats_.samples_unstored);
   }
-  if (core_.stats().events_unsent > 0) side += fmt::format(", {} event(s) not sent", core_.stats().events_unsent);
-  if (const auto lost = core_.stats().publish_coalesced + core_.stats().publish_dropped; lost > 0) {
+  if (stats_.events_unsent > 0) side += fmt::format(", {} event(s) not sent", stats_.events_unsent);
+  if (const auto lost = stats_.publish_coalesced + stats_.publish_dropped; lost > 0) {
     side += fmt::format(", {} MQTT publication(s) lost", lost);
   }
-  if (core_.stats().publishes_refused > 0) side += fmt::format(", {} MQTT publish(es) refused by the link", core_.stats().publishes_refused);
-  if (core_.stats().publish_busy_s >= 5) side += fmt::format(", publishing slow: a publish has taken {:.0f} s", core_.stats().publish_busy_s);
+  if (stats_.publishes_refused > 0) side += fmt::format(", {} MQTT publish(es) refused by the link", stats_.publishes_refused);
+  if (stats_.publish_busy_s >= 5) side += fmt::format(", publishing slow: a publish has taken {:.0f} s", stats_.publish_busy_s);
   return fmt::format("{} ({}), {}/{} loads on{}{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
                      b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, core_.site().loads.size(), devices,
@@ -309,8 +320,8 @@ std::string Daemon::status_line() const {
 
 void Daemon::side_failed(SideJob job, const char* what) noexcept {
   try {
-    ++core_.stats().failed[static_cast<std::size_t>(job)];
-    core_.stats().last_failure = drivers::text::clean_utf8(fmt::format("{}: {}", side_job_name(job), what), 300);
+    ++stats_.failed[static_cast<std::size_t>(job)];
+    stats_.last_failure = drivers::text::clean_utf8(fmt::format("{}: {}", side_job_name(job), what), 300);
     log::limited(std::string("side job ") + side_job_name(job), log::Level::error,
                  fmt::format("{} failed, the cycle goes on: {}", side_job_name(job), drivers::text::clean_utf8(what, 300)));
   } catch (...) {
@@ -366,19 +377,19 @@ Daemon::ReadTimes Daemon::read_step(rules::SteadyTime started) {
 void Daemon::cycle() {
   // Until the stored state is taken (a slow card at the start), the safe state: every relay OFF
   // (daemon_open.cpp). Taken whole here, at the top of a cycle, once the opener has it.
-  if (!store_taken_) {
-    if (exit_code_) return;
+  if (!start_.taken()) {
+    if (start_.exit_code()) return;
     try {
-      exit_code_ = take_store();
+      if (const auto rc = take_store()) start_.failed(*rc);
     } catch (const std::exception& e) {
       log::error("cannot start: the stored state could not be taken: {}", e.what());
-      exit_code_ = kExSoftware;
+      start_.failed(kExSoftware);
     }
-    if (exit_code_) {
-      log::error("database {}: cannot start (exit {}); the relays stay OFF", config_.database_path, *exit_code_);
+    if (const auto& rc = start_.exit_code()) {
+      log::error("database {}: cannot start (exit {}); the relays stay OFF", config_.database_path, *rc);
       return;
     }
-    if (!store_taken_) {
+    if (!start_.taken()) {
       safe_cycle();
       return;
     }
@@ -404,25 +415,18 @@ void Daemon::cycle() {
   });
   // 5. Switch.
   const bool switched =
-      options_.once || (decided && core_.apply(now, relays_.get(), config_.dry_run,
+      options_.once || (decided && core_.apply(now, mqtt_.relays(), config_.dry_run,
                                                 [&](const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime t) {
                                                   return miners_.relay(l.id, d, t);
                                                 }));
   // The charge limits a cold battery holds at 0 A: queued to their devices' pollers (written at
   // the next poll), as an actuation; what they say is told after the ping.
   if (decided && !options_.once) {
-    guarded(SideJob::charge_block, [&] {
-      for (auto& n : charge_block_.step(core_.decision().block_charging)) charge_notes_.push_back(std::move(n));
-    });
+    guarded(SideJob::charge_block, [&] { charge_block_.step(core_.decision().block_charging); });
   }
   // 6. The watchdog: only a cycle that decided and switched proves the loop alive.
-  if (decided && switched) {
-    if (!ready_) {
-      ready_ = true;
-      say_systemd("READY=1");
-    }
-    say_systemd("WATCHDOG=1");
-  }
+  if (decided && switched) systemd_.alive();
+  take_core_counts();
   // 7. What this cycle is to say and keep, after the relays.
   guarded(SideJob::poll, [&] { tell_polls(); });
   guarded(SideJob::mqtt_in, [&] { tell_overrides(); });
@@ -443,7 +447,7 @@ void Daemon::cycle() {
     guarded(SideJob::energy, [&] { account_energy(now, wall); });
     guarded(SideJob::publish, [&] {
       publish(now);
-      core_.stats().events_unsent = events_.pump();
+      stats_.events_unsent = events_.pump();
       tell_publisher(now, wall);
     });
     guarded(SideJob::persist, [&] {
@@ -452,38 +456,33 @@ void Daemon::cycle() {
     });
     guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
   }
-  core_.stats().log_lost = log::lost_lines();
+  stats_.log_lost = log::lost_lines();
   if (decided && switched && !told_first_) {
     told_first_ = true;
     log::info("first decision: {}", status_line());
   }
-  say_systemd("STATUS=" + status_line());
+  systemd_.say("STATUS=" + status_line());
 }
 
 bool Daemon::settle(std::chrono::milliseconds bound) {
-  return reloader_.settle(bound) && opener_.settle(bound) && (!storage_.recorder() || storage_.recorder()->settle(bound)) &&
+  return reloader_.settle(bound) && start_.opener().settle(bound) && (!storage_.recorder() || storage_.recorder()->settle(bound)) &&
          publisher_.settle(bound);
 }
 
-void Daemon::say_systemd(const std::string& message) {
-  if (seams_.notify) seams_.notify(message);
-  else notify(message);
-}
-
 void Daemon::shutdown() {
-  say_systemd("STOPPING=1");
+  systemd_.say("STOPPING=1");
   log::info("stopping");
   const auto now = clock_.steady();
-  if (relays_ && !config_.dry_run && config_.shutdown_policy == ShutdownPolicy::miners_off) {
+  if (mqtt_.relays() && !config_.dry_run && config_.shutdown_policy == ShutdownPolicy::miners_off) {
     for (const auto& l : core_.site().loads) {
-      if (l.kind == LoadRef::Kind::miner) relays_->set_desired(l.id, false, now);
+      if (l.kind == LoadRef::Kind::miner) mqtt_.relays()->set_desired(l.id, false, now);
     }
     log::info("shutdown policy miners_off: miners switched off");
   }
-  if (opener_.running()) {
+  if (start_.opener().running()) {
     log::warn("database {}: still being opened (a slow card): the stop waits for it", config_.database_path);
   }
-  opener_.join();
+  start_.opener().join();
   reloader_.join();  // a reload under way finishes (its database work goes through the recorder)
   if (storage_.recorder()) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());
@@ -498,20 +497,18 @@ void Daemon::shutdown() {
   // publish that never returns is left behind, said in the log.
   publisher_.stop(std::chrono::seconds(2));
   publisher_.set_link(nullptr);
-  if (mqtt_) mqtt_->shutdown(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
+  mqtt_.stop(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   core_.devices().set({}, std::chrono::milliseconds(0));
   miners_.clear();
   storage_.close();  // the last close checkpoints the WAL (in memory: written back at its stop)
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).
   metrics_.stop();
-  for (auto& f : links_retiring_) f.wait();
-  links_retiring_.clear();
 }
 
 int Daemon::run() {
   event("lifecycle", "", {rules::ReasonCode::none}, std::string("started ") + SHACKD_VERSION, clock_.wall_s());
   auto next = clock_.steady();
-  while (!signals::stop && !exit_code_) {
+  while (!signals::stop && !start_.exit_code()) {
     const auto started = clock_.steady();
     try {
       cycle();
@@ -523,16 +520,16 @@ int Daemon::run() {
     next += config_.interval;
     const auto now = clock_.steady();
     const double took_ms = std::chrono::duration<double, std::milli>(now - started).count();
-    ++core_.stats().cycles;
-    core_.stats().last_ms = took_ms;
-    core_.stats().longest_ms = std::max(core_.stats().longest_ms, took_ms);
+    ++stats_.cycles;
+    stats_.last_ms = took_ms;
+    stats_.longest_ms = std::max(stats_.longest_ms, took_ms);
     if (next < now) {
       // A long cycle: start the next at once, without a burst. Ticks passed by more than half an
       // interval count as missed (a stalled machine counts too: this is wall-to-wall monotonic).
       const auto late = now - next;
       const auto missed = (late + config_.interval / 2) / config_.interval;
       if (missed > 0) {
-        core_.stats().missed += static_cast<std::uint64_t>(missed);
+        stats_.missed += static_cast<std::uint64_t>(missed);
         log::warn("cycle took {:.0f} ms: {} tick(s) of {} ms missed", took_ms, missed, config_.interval.count());
       }
       next = now;
@@ -548,10 +545,10 @@ int Daemon::run() {
       nanosleep(&ts, nullptr);
     }
   }
-  log::info("loop: {} cycles, {} missed, longest {:.1f} ms, {} events, {} store errors", core_.stats().cycles, core_.stats().missed,
-            core_.stats().longest_ms, core_.stats().events, core_.stats().store_errors);
+  log::info("loop: {} cycles, {} missed, longest {:.1f} ms, {} events, {} store errors", stats_.cycles, stats_.missed,
+            stats_.longest_ms, stats_.events, stats_.store_errors);
   shutdown();
-  return exit_code_.value_or(kExOk);
+  return start_.exit_code().value_or(kExOk);
 }
 
 }  // namespace shackd

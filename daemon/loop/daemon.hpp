@@ -23,7 +23,10 @@
 #include "daemon/loop/device_log.hpp"
 #include "daemon/devices/device_alarms.hpp"
 #include "daemon/events/event_log.hpp"
+#include "daemon/loop/mqtt_links.hpp"
 #include "daemon/loop/poller.hpp"
+#include "daemon/loop/reload_job.hpp"
+#include "daemon/loop/safe_start.hpp"
 #include "daemon/loop/seams.hpp"
 #include "daemon/loop/site_build.hpp"
 #include "daemon/metrics/exporter.hpp"
@@ -33,6 +36,7 @@
 #include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publisher.hpp"
 #include "daemon/publish/publish.hpp"
+#include "daemon/recorder/energy_side.hpp"
 #include "daemon/recorder/recorder.hpp"
 #include "daemon/recorder/store_side.hpp"
 #include "daemon/reloader/one_job.hpp"
@@ -48,6 +52,7 @@
 #include "daemon/store/sqlite.hpp"
 #include "daemon/host/host_watch.hpp"
 #include "daemon/system/instance_lock.hpp"
+#include "daemon/system/systemd_line.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/relays.hpp"
 #include "drivers/readings.hpp"
@@ -83,7 +88,7 @@ class Daemon {
   const StoredProfiles& profiles() const { return core_.site().profiles; }
   const rules::Snapshot& snapshot() const { return core_.snapshot(); }
   const DeviceAlarmWatch& device_alarms() const { return alarms_.device_alarms(); }
-  const LoopStats& loop_stats() const { return core_.stats(); }
+  const LoopStats& loop_stats() const { return stats_; }
   // The metrics endpoint's port while it serves (0: any free port was asked for); nullopt: off.
   std::optional<int> metrics_port() const { return metrics_.port(); }
   // Frames the endpoint was handed: the loop fills one only while somebody scrapes.
@@ -104,19 +109,16 @@ class Daemon {
   void listen_for_sensors(std::chrono::milliseconds bound);
   // Whether the stored state (profiles, loads' states, site id) has been taken; until it is, every
   // cycle commands every relay OFF (daemon_open.cpp, issue 44 item 4).
-  bool store_taken() const { return store_taken_; }
+  bool store_taken() const { return start_.taken(); }
   // Set when the database, opened after the start, could not be: run() stops with it (78, 75, 65
   // as start() would have returned).
-  std::optional<int> exit_code() const { return exit_code_; }
+  std::optional<int> exit_code() const { return start_.exit_code(); }
 
  private:
   // What a config makes of the site, computed aside (daemon/loop/site_build.hpp), taken whole (commit).
   using Prepared = PreparedSite;
   using LoadResult = SiteLoad;
-  struct MqttSide {
-    std::unique_ptr<drivers::mqtt::Link> link;
-    std::unique_ptr<drivers::mqtt::RelayManager> relays;
-  };
+  using MqttSide = MqttLinks::Side;
   void commit(Prepared&& r);
   void take_profiles(Prepared&& ready);
   void switch_off_removed_loads();
@@ -125,37 +127,13 @@ class Daemon {
   // The miners' APIs (daemon/miners/fleet.hpp) after the relays: what each is to say, through
   // the history and MQTT (daemon_miners.cpp). Each miner in its own guard.
   void miners_bookkeeping(rules::SteadyTime now, std::int64_t wall);
-  // A reload, built aside on the reloader's thread (daemon_config.cpp) and taken whole by the loop.
-  struct ReloadOutcome {
-    std::string refusal;  // not empty: refused, the first reason
-    std::optional<Config> next;
-    bool devices_changed = false, mqtt_changed = false, limits_changed = false, metrics_changed = false;
-    std::vector<std::unique_ptr<PolledDevice>> workers;
-    MqttSide mqtt;
-    std::optional<Prepared> ready;
-    std::vector<std::string> profile_events;
-    std::optional<std::map<std::string, ChargeLimitRow>> charge_rows;  // read when the limits are rebuilt
-    std::optional<std::string> metrics_token;  // the first line of metrics.token_file, as read
-  };
   MqttSide make_mqtt(const Config& config) const;
   void start_mqtt();
   void restore_state();
   // Issue 44 item 4 (daemon_open.cpp): the database opened, migrated and read on a thread of its
-  // own, never the loop's; what it read is taken whole at the top of a cycle.
-  struct Opened {
-    std::optional<int> exit_code;  // set: it could not be opened or read; the start ends with it
-    RunDatabase run;
-    std::optional<std::pair<dev_t, ino_t>> file;  // the file as opened (not in memory)
-    LoadResult loaded;
-    std::unique_ptr<RuntimeStore> store;  // after `run`: destroyed before the database it uses
-    SiteIdentity id;
-    std::map<std::string, LoadStateRow> rows;
-    std::map<std::string, ChargeLimitRow> charge_rows;
-    std::string charge_failed;  // why the charge limits' rows could not be read
-  };
-  Opened open_store(const Config& config, std::int64_t wall_s) const;  // on the opener's thread
+  // own (daemon/loop/store_open.hpp), never the loop's; what it read is taken whole at the top of
+  // a cycle.
   std::optional<int> take_store();  // the opener's result, when it has one; an exit code if it failed
-  std::chrono::milliseconds store_wait() const;
   void safe_cycle();  // a cycle before the stored state is taken: every relay OFF
   // The read step both cycles share: the devices polled, each miner's report taken (never waited
   // for), then what came in on MQTT handled. The loop's times after the poll.
@@ -165,10 +143,8 @@ class Daemon {
   };
   ReadTimes read_step(rules::SteadyTime started);
   void begin_reload();
-  ReloadOutcome reload_job(const Config& running) const;
   void finish_reload();
   void shutdown();
-  void build_charge_limits();  // its rows read from the database first
   void build_charge_limits(std::map<std::string, ChargeLimitRow> rows);
   void tell_charge_block(std::int64_t wall);
   void handle_mqtt(rules::SteadyTime now);
@@ -194,7 +170,6 @@ class Daemon {
     }
   }
   void side_failed(SideJob job, const char* what) noexcept;
-  void say_systemd(const std::string& message);  // sd_notify, or the test's seam
   // This cycle, as values, to the publisher (daemon/publish/publisher.hpp): it renders and sends
   // on its own thread. `safe_state`: before the stored state is taken, the loop's figures and
   // states only; a request to send everything (Home Assistant's discovery) waits for the loads.
@@ -206,7 +181,6 @@ class Daemon {
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   // What the recorder said since the last cycle: log lines, events, alarms.
   void tell_recorder(std::int64_t wall);
-  std::chrono::milliseconds db_wait() const;
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
   // `target_w`: an actuation through a miner's API that set its power target.
@@ -221,35 +195,31 @@ class Daemon {
   // the link refuses is counted there, a retained one sent again).
   void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
   std::string status_line() const;
+  void take_core_counts();  // the core's counts into the loop's figures, after the relays
 
   RunOptions options_;
   Seams seams_;
   LoopClock& clock_;
+  SystemdLine systemd_;  // sd_notify, or the test's seam; READY=1 with the first ping
   Config config_;
   std::optional<InstanceLock> lock_;  // one controller per database; released after db_ closes
   // The store's side (daemon/recorder/store_side.hpp): the database until the recorder takes it,
   // whose thread alone uses it from then on (the safety core never waits on the disk: issue 44),
   // this cycle's records, the loads' rows. After lock_: closed before the lock is released.
   StoreSide storage_;
-  // The database file as opened: a file deleted or replaced under the running daemon is an alarm
-  // (its state and history would be lost at the next start); the recorder watches it.
-  std::optional<std::pair<dev_t, ino_t>> db_file_;
-  // A new day's energy as stored, read by the recorder: taken by the next cycle.
-  struct EnergyMail {
-    std::mutex m;
-    std::optional<std::pair<std::string, std::map<std::string, LoadEnergy>>> stored;
-  };
-  std::shared_ptr<EnergyMail> energy_mail_ = std::make_shared<EnergyMail>();
   std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
   std::vector<LoadRef> removed_loads_;  // by the last load(): their relays go OFF
   // The safety core (daemon/core/safety_core.hpp): the devices, the site in force, the rules'
   // state and decision, the snapshot, the overrides' inbox, the loop's figures.
   SafetyCore core_;
+  // The loop's figures (daemon/core/loop_stats.hpp): the cadence, the core's counts copied after
+  // each cycle's relays, and what each side job lost or failed, as the daemon is told of it.
+  LoopStats stats_;
   MinerFleet miners_;  // the miners' APIs, their workers and what is known of them
   DeviceLog device_log_;  // each device's health as last told, what its polls dropped or refused
-  std::unique_ptr<drivers::mqtt::Link> mqtt_;
-  std::unique_ptr<drivers::mqtt::RelayManager> relays_;
+  // The link, its relays and the links a reload replaced (daemon/loop/mqtt_links.hpp).
+  MqttLinks mqtt_;
   // The events (daemon/events/event_log.hpp): numbered, kept, and sent in order through the
   // outbox. After mqtt_: destroyed first, the outbox's thread gone before the link it sends on.
   EventLog events_;
@@ -260,29 +230,19 @@ class Daemon {
   BrokerWatch broker_;  // the broker's outages and the uplink's bridges, for <prefix>/health
   AlarmWatch alarms_;  // the rules', the devices' own and the charge block's alarms, as last told
   HostWatch host_;  // the controller's own health, made from config_.host
-  EnergyMeter energy_;  // each load's energy today
-  ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked
-  std::vector<ChargeBlock::Note> charge_notes_;  // apply()'s, for tell_charge_block
+  EnergySide energy_;  // each load's energy today, carried on across a restart (daemon/recorder/energy_side.hpp)
+  ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked, and what they said
   bool told_first_ = false;
-  bool ready_ = false;
   // This cycle's journal lines and the header in force (daemon/store/journal_lines.hpp).
   JournalLines journal_;
   JobWith<ReloadOutcome> reloader_;  // the reloader's thread and its outcome, taken once it has finished
-  std::vector<std::future<void>> links_retiring_;    // MQTT links a reload replaced, saying goodbye
   // The metrics endpoint: started with the daemon and by a reload that changes `metrics:`; one
   // that cannot listen is retried each minute, the loop going on.
   MetricsExporter metrics_;
   std::int64_t started_unix_s_ = 0;  // the wall time start() began at
-  // Set: the card could not take the database at the start; the site runs on a copy in memory
-  // (daemon/store/run_database.hpp) that the recorder writes back at the stop, and this says so.
-  std::string db_in_memory_;
-  bool db_file_unread_ = false;  // in memory, and the file's own data could not be read: never written over
-  bool store_taken_ = false;
-  std::optional<int> exit_code_;
-  std::optional<rules::SteadyTime> safe_since_;     // the loop ran in the safe state from then
-  std::optional<rules::SteadyTime> safe_off_at_;    // the first cycle that commanded every relay OFF
-  bool safe_told_ = false;
-  JobWith<Opened> opener_;  // the opener's thread (daemon_open.cpp) and what it read; last: joined first
+  // The start on a slow card (daemon/loop/safe_start.hpp): the opener's thread and what it read,
+  // the safe state's times until the stored state is taken. Last: the opener is joined first.
+  SafeStart start_;
   void database_in_memory(const std::string& why, bool copied);
 };
 

@@ -21,33 +21,14 @@ std::vector<std::unique_ptr<PolledDevice>> Daemon::make_workers(const Config& co
 void Daemon::start_devices() {
   core_.devices().set({}, std::chrono::milliseconds(0));
   core_.devices().set(make_workers(config_), devices::longest_timeout(config_));
-  build_charge_limits();
+  charge_block_.clear();  // built when the stored state is taken: its rows are the database's
   // A miner's API only where its relay is commanded (not `once`, not a dry run).
   if (options_.once || config_.dry_run) miners_.clear();
   else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(core_.site().profiles, id); });
 }
 
-// safety.charge_block_action (daemon/loop/charge_block.hpp), built with the devices: at the
-// start, its rows read through the recorder.
-void Daemon::build_charge_limits() {
-  charge_block_.clear();
-  if (config_.dry_run || options_.once || !storage_.open()) return;
-  std::map<std::string, ChargeLimitRow> rows;
-  std::string failed;
-  const bool read = storage_.with_db(
-      [&](db::Db& db) {
-        try {
-          rows = load_charge_limits(db);
-        } catch (const db::Error& e) {
-          failed = e.what();
-        }
-      },
-      db_wait());
-  if (!read) failed = "the database did not answer in time";
-  if (!failed.empty()) log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", failed);
-  build_charge_limits(std::move(rows));
-}
-
+// safety.charge_block_action (daemon/loop/charge_block.hpp): built when the stored state is taken
+// (its rows read by the opener) and by a reload that changes the devices or the action.
 void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
   charge_block_.clear();
   if (config_.dry_run || options_.once) return;
@@ -71,7 +52,7 @@ void Daemon::build_charge_limits(std::map<std::string, ChargeLimitRow> rows) {
 
 // What the charge limits said when apply() stepped them: told after the ping.
 void Daemon::tell_charge_block(std::int64_t wall) {
-  for (const auto& [label, n] : std::exchange(charge_notes_, {})) {
+  for (const auto& [label, n] : charge_block_.take_notes()) {
     if (n.failure) log::warn("{}: the write failed, retrying each cycle: {}", label, n.text);
     else log::write(core_.decision().block_charging ? log::Level::warn : log::Level::info, fmt::format("{}: {}", label, n.text));
     event(n.failure || core_.decision().block_charging ? "alarm" : "alarm_end", "",

@@ -5,14 +5,14 @@
 namespace shackd {
 
 void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
-  if (!metrics_.due(config_.metrics, config_.interval, now, core_.site().loads, energy_)) return;
+  if (!metrics_.due(config_.metrics, config_.interval, now, core_.site().loads, energy_.meter())) return;
   // Names assigned into the strings of last time: no allocation once the devices are known.
   auto& devices = metrics_.devices(core_.devices().devices().size());
   for (std::size_t i = 0; i < core_.devices().devices().size(); ++i) {
     devices[i].first.assign(core_.devices().devices()[i]->name());
     devices[i].second = &device_log_.of(core_.devices().devices()[i]->name());
   }
-  const CycleView view{core_.snapshot(), core_.decision(), core_.state(), core_.site().profiles, core_.site().loads, relays_.get(), energy_, devices, broker_.health(), core_.stats(),
+  const CycleView view{core_.snapshot(), core_.decision(), core_.state(), core_.site().profiles, core_.site().loads, mqtt_.relays(), energy_.meter(), devices, broker_.health(), stats_,
                        alarms_.device_alarms()};
   metrics_.fill(view,
                 {.site_id = fleet_site_id(), .site_name = config_.site_name, .version = SHACKD_VERSION, .wall_s = wall,

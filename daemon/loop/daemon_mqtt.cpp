@@ -34,7 +34,7 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
   // Publishes through whatever link is the daemon's when it sends (this one, once swapped in).
   side.relays = std::make_unique<drivers::mqtt::RelayManager>(
       config.relays, config.relay_timing, [this](const std::string& topic, const std::string& payload, int qos, bool retain) {
-        return mqtt_ && mqtt_->publish(topic, payload, qos, retain);
+        return mqtt_.publish(topic, payload, qos, retain);
       });
   for (const auto& s : side.relays->subscriptions()) side.link->subscribe(s);
   for (const auto& s : config.sensors) side.link->subscribe(s.topic);
@@ -49,11 +49,9 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
 
 void Daemon::start_mqtt() {
   MqttSide side = make_mqtt(config_);
-  relays_ = std::move(side.relays);
-  mqtt_ = std::move(side.link);
-  events_.outbox().set_link(mqtt_.get());
-  publisher_.set_link(mqtt_.get());
-  mqtt_->start();
+  events_.outbox().set_link(side.link.get());
+  publisher_.set_link(side.link.get());
+  mqtt_.take(std::move(side), {});
   // Paced by the broker's acknowledgements between cycles too; a test's in-process link is
   // pumped by the cycle alone, unless it asks (Seams::events_thread).
   if (seams_.events_thread.value_or(!seams_.make_mqtt)) events_.outbox().start_thread();
@@ -75,7 +73,7 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
     return;
   }
   if (!core_.inbox().push(std::move(std::get<OverrideRequest>(read)))) {
-    ++core_.stats().mqtt_dropped;
+    ++stats_.mqtt_dropped;
     log::limited("override inbox", log::Level::warn,
                  fmt::format("override refused: more than {} in one cycle", OverrideInbox::kMax));
   }
@@ -107,15 +105,15 @@ void Daemon::tell_overrides() {
 // drops (and counts) the rest: a neighbour's flood costs a bounded share of a cycle, never the
 // decision. Connection events are always handled.
 void Daemon::handle_mqtt(rules::SteadyTime now) {
-  if (!mqtt_) return;
+  if (!mqtt_.link()) return;
   // On the loop's monotonic clock: a test's stepped clock stands still within a cycle, so there
   // only the count binds, whatever the machine's speed (ASan made the time bind first).
   const auto budget_end = clock_.steady() + config_.interval / 4;
   std::size_t handled = 0;
-  while (const auto e = mqtt_->poll(std::chrono::milliseconds(0))) {
+  while (const auto e = mqtt_.link()->poll(std::chrono::milliseconds(0))) {
     if (e->kind == drivers::mqtt::Event::Kind::message) {
       if (handled >= kMessagesPerCycle || clock_.steady() >= budget_end) {
-        ++core_.stats().mqtt_dropped;
+        ++stats_.mqtt_dropped;
         continue;
       }
       ++handled;
@@ -124,7 +122,7 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
     }
     guarded(SideJob::mqtt_in, [&] { on_connection_event(*e, now); });
   }
-  core_.stats().mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_->dropped_incoming());
+  stats_.mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_.link()->dropped_incoming());
 }
 
 // The link's news (BrokerWatch keeps the outages for <prefix>/health), and what a connection
@@ -139,7 +137,7 @@ void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTim
       events_.outbox().pump();  // the events of the start or the outage go first: the outbox is in order
       if (const auto a = broker_.connected(wall)) event("alarm_end", "", {rules::ReasonCode::none}, a->text, wall);
       log::info("mqtt: connected to {}", config_.mqtt.uri);
-      if (!config_.dry_run) relays_->on_connected(now);
+      if (!config_.dry_run) mqtt_.relays()->on_connected(now);
       publisher_.send_everything();
       // What shackd's own commands left retained before they stopped having a will (0.2.0's
       // `once` and `status`): cleared, so that a broker does not say "offline" for them for ever.
@@ -154,7 +152,7 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
   // No relay, sensor or command message is near this size (a Shelly's full status is a few kB):
   // a larger one is refused unread, so that nobody's megabyte is parsed every cycle.
   if (payload.size() > kMaxPayloadBytes || topic.size() > kMaxTopicBytes) {
-    ++core_.stats().mqtt_refused;
+    ++stats_.mqtt_refused;
     log::limited("mqtt oversized", log::Level::warn,
                  fmt::format("mqtt: ignored a {}-byte message on '{}' (more than {} bytes)", payload.size(),
                              drivers::text::clean_utf8(topic, 80), kMaxPayloadBytes));
@@ -172,7 +170,7 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
     if (said) event(said->raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, said->text, wall);
     if (sys) return;
   }
-  const bool relay_news = relays_ && relays_->on_message(topic, payload, now);
+  const bool relay_news = mqtt_.relays() && mqtt_.relays()->on_message(topic, payload, now);
   if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, topic)) return;
   if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, topic)) {
     if (!retained) handle_mode_command(*id, payload, now);  // a retained command is stale

@@ -8,105 +8,30 @@
 #include "daemon/loop/daemon.hpp"
 
 #include <fmt/format.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 
 #include "daemon/store/charge_limit_rows.hpp"
-#include "daemon/store/migrate.hpp"
 #include "daemon/system/exit_codes.hpp"
 #include "daemon/system/log.hpp"
 
 namespace shackd {
 
-// How long start() waits for the stored state before the loop begins in the safe state: two
-// intervals, 5 to 10 s. A healthy card opens, migrates nothing and reads the profiles and states in
-// tens of milliseconds, so a healthy start (an upgrade, a reboot) never enters the safe state and
-// never power-cycles a running miner for nothing. Two intervals is what a cycle that waits for its
-// slowest device's poll already costs (poll_devices: the longest timeout + 250 ms): the relays keep
-// what the last run commanded, under their own dead-man, for no longer than a slow poll would
-// leave them. Past it, the card is the slow part, and the site is better OFF than undecided.
-std::chrono::milliseconds Daemon::store_wait() const {
-  if (seams_.store_wait) return *seams_.store_wait;
-  // At least 5 s: with 1 s, a restart under ASan on a loaded CI machine (interval 250 ms) took
-  // longer to open a healthy database and cut a miner inside its min_on_s (daemon_e2e); a Pi
-  // busy with an upgrade is no faster. The watchdog (WatchdogSec=30) is far from it either way.
-  return std::clamp<std::chrono::milliseconds>(2 * config_.interval, std::chrono::seconds(5), std::chrono::seconds(10));
-}
-
-// On the opener's thread: reads no member of the running daemon but the options and seams (fixed
-// from the start); its log lines are the start's, as before. The exit codes are start()'s of old.
-Daemon::Opened Daemon::open_store(const Config& config, std::int64_t wall_s) const {
-  Opened o;
-  try {
-    // A card that cannot take a write leaves the site controlled from a copy in memory (issue 48).
-    o.run = open_run_database(config.database_path, embedded_migrations());
-    const auto& m = o.run.migrated;
-    if (!o.run.in_memory_because) {
-      if (struct stat st{}; ::stat(config.database_path.c_str(), &st) == 0) o.file = std::make_pair(st.st_dev, st.st_ino);
-    }
-    if (!m.applied.empty()) log::info("database {}: migrated to schema version {}", config.database_path, m.applied.back());
-    if (m.backup_path) log::info("database {}: backup before migrating: {}", config.database_path, *m.backup_path);
-    o.loaded = load_site(*o.run.db, config, true);
-    if (!o.loaded.ok || !o.loaded.ready) {
-      o.exit_code = kExConfig;
-      return o;
-    }
-    o.store = std::make_unique<RuntimeStore>(*o.run.db);
-    o.id = site_identity(*o.run.db, config.site_name, wall_s);
-    o.rows = o.store->load_states();
-    if (!config.dry_run && !options_.once) {
-      try {
-        o.charge_rows = load_charge_limits(*o.run.db);
-      } catch (const db::Error& e) {
-        o.charge_failed = e.what();
-      }
-    }
-    // From here on the recorder writes: waiting the default 5 s for another writer (a `sqlite3`
-    // shell, a backup) would only delay the history, but a short wait lets the recorder take
-    // what the core handed over meanwhile. A busy flush keeps its queue for the next try (the
-    // DB-locked row of the fault matrix).
-    sqlite3_busy_timeout(o.run.db->raw(), static_cast<int>(std::clamp<long long>(config.interval.count() / 4, 10, 250)));
-  } catch (const MigrationError& e) {
-    log::error("database {}: refused:\n{}", config.database_path, e.what());
-    // A full disk is not a wrong config: 75 is restarted by the unit (RestartPreventExitStatus=78
-    // is not), so the site is controlled again once space is freed.
-    o.exit_code = e.temporary() ? kExTempFail : kExConfig;
-  } catch (const db::Error& e) {
-    log::error("{}{}", e.what(), e.temporary() ? " (temporary: the service is restarted and tries again)" : "");
-    o.exit_code = e.temporary() ? kExTempFail : kExDataErr;
-  } catch (const std::exception& e) {
-    log::error("{}", e.what());
-    o.exit_code = kExConfig;
-  }
-  if (o.exit_code) {  // nothing of it is used: closed here, on this thread
-    o.store.reset();
-    o.run.db.reset();
-  }
-  return o;
-}
-
 // The opener's result, taken whole by the loop (at the start, or at the top of a cycle): the
 // profiles and the runtime they make, the loads' states and overrides, the site's id, the
 // recorder, the charge limits. An exit code when the database could not be opened or read.
 std::optional<int> Daemon::take_store() {
-  if (store_taken_) return std::nullopt;
-  const std::unique_ptr<Opened> o = opener_.take();
+  if (start_.taken()) return std::nullopt;
+  const std::unique_ptr<OpenedStore> o = start_.opener().take();
   if (!o) return std::nullopt;
   if (o->exit_code) return o->exit_code;
-  store_taken_ = true;
-  if (o->run.in_memory_because) {
-    db_file_unread_ = o->run.file_unread;
-    database_in_memory(*o->run.in_memory_because, o->run.copied_from_file);
-  } else {
-    db_file_ = o->file;
-  }
+  start_.took();
+  if (o->run.in_memory_because) database_in_memory(*o->run.in_memory_because, o->run.copied_from_file);
   for (auto& e : o->loaded.events) events_.hold(std::move(e));
   take_profiles(std::move(*o->loaded.ready));
   offer_settings();
   const std::int64_t wall = clock_.wall_s();
-  if (!db_in_memory_.empty()) event("alarm", "", {rules::ReasonCode::none}, db_in_memory_, wall);
+  if (!storage_.in_memory().empty()) event("alarm", "", {rules::ReasonCode::none}, storage_.in_memory(), wall);
   site_id_ = o->id.site_id;
   if (o->id.fixed_now) {
     log::info("site id {} (from site.name '{}'): Home Assistant's ids; a later rename keeps them", o->id.site_id,
@@ -120,29 +45,27 @@ std::optional<int> Daemon::take_store() {
   restore_state();
   if (!options_.once) {
     // From here on only the recorder's thread touches the database.
-    storage_.start_recorder(RecorderOptions{.telemetry_days = config_.telemetry_days,
-                                                           .events_days = config_.events_days,
-                                                           .journal_days = config_.journal_days,
-                                                           .database_path = config_.database_path,
-                                                           .database_file = db_file_,
-                                                           .write_back_path = db_in_memory_.empty()
-                                                                                  ? std::string()
-                                                                                  : config_.database_path,
-                                                           .write_back_file_unread = db_file_unread_});
+    storage_.start_recorder(RecorderOptions{
+        .telemetry_days = config_.telemetry_days,
+        .events_days = config_.events_days,
+        .journal_days = config_.journal_days,
+        .database_path = config_.database_path,
+        .database_file = o->file,
+        .write_back_path = storage_.in_memory().empty() ? std::string() : config_.database_path,
+        .write_back_file_unread = o->run.in_memory_because && o->run.file_unread});
     if (!o->charge_failed.empty()) {
       log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", o->charge_failed);
     }
     build_charge_limits(std::move(o->charge_rows));  // after the devices: they write them
   }
-  if (safe_since_) {
-    const double waited_s = std::chrono::duration<double>(clock_.steady() - *safe_since_).count();
+  if (const auto waited_s = start_.ended(clock_.steady())) {
     const std::string text = fmt::format(
-        "store_unread: cleared: the stored state was read after {:.0f} s in the safe state; normal control begins", waited_s);
+        "store_unread: cleared: the stored state was read after {:.0f} s in the safe state; normal control begins", *waited_s);
     log::info("{}", text);
     // The loads the safe state switched off: in the history as what they were, OFF since then.
     for (const auto& l : core_.site().loads) {
       const auto it = storage_.rows().find(l.state_key);
-      if (safe_off_at_ && it != storage_.rows().end() && it->second.commanded_on) {
+      if (start_.off_at() && it != storage_.rows().end() && it->second.commanded_on) {
         event("actuation", l.id, {rules::ReasonCode::none},
               "switched OFF at the start: the stored state was not read in time (the safe state)", wall, nullptr, false);
       }
@@ -150,15 +73,14 @@ std::optional<int> Daemon::take_store() {
     event("alarm_end", "", {rules::ReasonCode::none}, text, wall);
     // Relays the config defines that no profile switches were commanded OFF with the rest; they are
     // the owner's again (no resend of that OFF).
-    if (relays_) {
+    if (mqtt_.relays()) {
       std::set<std::string> switched;
       for (const auto& l : core_.site().loads) switched.insert(l.id);
       for (const auto& id : relay_ids(config_)) {
-        if (!switched.count(id)) relays_->release(id);
+        if (!switched.count(id)) mqtt_.relays()->release(id);
       }
     }
-    safe_since_.reset();
-    core_.stats().store_unread_s = 0;
+    stats_.store_unread_s = 0;
   }
   publisher_.forget();  // everything again, Home Assistant's discovery with the loads
   return std::nullopt;
@@ -187,26 +109,20 @@ void Daemon::safe_cycle() {
   const ReadTimes times = read_step(clock_.steady());
   const auto now = times.now;
   const auto wall = times.wall;
-  if (!safe_since_) safe_since_ = now;
   bool switched = true;
-  if (relays_ && !config_.dry_run) {
-    switched = core_.all_off(relay_ids(config_), now, *relays_);
-    if (switched && !safe_off_at_) safe_off_at_ = now;
+  if (mqtt_.relays() && !config_.dry_run) {
+    switched = core_.all_off(relay_ids(config_), now, *mqtt_.relays());
+    if (switched) start_.all_off(now);
   }
   // The watchdog: the loop is alive and the site in its safe state.
-  if (switched) {
-    if (!ready_) {
-      ready_ = true;
-      say_systemd("READY=1");
-    }
-    say_systemd("WATCHDOG=1");
-  }
-  core_.stats().store_unread_s = std::chrono::duration<double>(now - *safe_since_).count();
-  if (!std::exchange(safe_told_, true)) {
+  if (switched) systemd_.alive();
+  take_core_counts();
+  stats_.store_unread_s = start_.safe_cycle(now);
+  if (start_.first_said()) {
     const std::string text = fmt::format(
         "store_unread: the database {} has not answered within {} ms of the start (a slow or failing card): every "
         "relay is held OFF until the stored state (profiles, loads' states and overrides) is read",
-        config_.database_path, store_wait().count());
+        config_.database_path, start_.wait().count());
     log::warn("{}", text);
     event("alarm", "", {rules::ReasonCode::none}, text, wall);
   }
@@ -215,15 +131,15 @@ void Daemon::safe_cycle() {
   // The loop's figures and the events; Home Assistant's discovery waits for the loads.
   guarded(SideJob::publish, [&] {
     publish(now, true);
-    core_.stats().events_unsent = events_.pump();
+    stats_.events_unsent = events_.pump();
     tell_publisher(now, wall);
   });
   // What waits for the recorder (its events) is bounded as the recorder's own queue is: the
   // oldest go first, counted.
-  guarded(SideJob::persist, [&] { storage_.hold(core_.stats()); });
+  guarded(SideJob::persist, [&] { storage_.hold(stats_); });
   guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
-  core_.stats().log_lost = log::lost_lines();
-  say_systemd("STATUS=" + status_line());
+  stats_.log_lost = log::lost_lines();
+  systemd_.say("STATUS=" + status_line());
 }
 
 }  // namespace shackd

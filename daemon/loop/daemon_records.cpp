@@ -14,7 +14,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "daemon/loop/state_restore.hpp"
+#include "daemon/store/load_state_rows.hpp"
 #include "daemon/publish/render.hpp"
 #include "daemon/publish/uplink.hpp"
 #include "daemon/store/cycle_journal.hpp"
@@ -55,29 +55,22 @@ void Daemon::persist(const rules::Snapshot& snap, rules::SteadyTime now, std::in
 
 // What the recorder had to say since the last cycle, and its figures for status and metrics.
 void Daemon::tell_recorder(std::int64_t wall) {
-  for (const auto& a : storage_.tell(core_.stats())) {
+  for (const auto& a : storage_.tell(stats_)) {
     if (a.stored) event(a.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, a.text, wall);
     else events_.send(event_route(), a.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, a.text, wall);
   }
 }
 
 void Daemon::database_in_memory(const std::string& why, bool copied) {
-  db_in_memory_ = fmt::format(
+  storage_.in_memory(fmt::format(
       "database {}: the card cannot take it ({}): controlling the site from a copy in memory ({}); what is "
       "recorded now is written to the card at the stop if it has room then, else lost. Free space on the card, "
       "then: systemctl restart shackd",
       config_.database_path, why.substr(0, why.find('\n')),
-      copied ? "its profiles, loads' states and history as the file holds them" : "a new database: the config's profiles");
-  log::error("{}", db_in_memory_);
+      copied ? "its profiles, loads' states and history as the file holds them" : "a new database: the config's profiles"));
+  log::error("{}", storage_.in_memory());
   // Minutes of journal are the bulk of a day's rows: kept out of memory (replay uses minute averages).
   config_.journal_days = 0;
-}
-
-std::chrono::milliseconds Daemon::db_wait() const {
-  // A reload's profiles or a setting from MQTT wait this long at most for the recorder to take
-  // them up (behind a slow write); then they are refused and said so.
-  return std::clamp<std::chrono::milliseconds>(config_.interval / 2, std::chrono::milliseconds(100),
-                                               std::chrono::milliseconds(1000));
 }
 
 void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
@@ -86,10 +79,10 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
   std::vector<Draw> draws;
   for (const auto& l : core_.site().loads) {
     Draw d{l.state_key, decision_for(core_.decision(), l).on, std::nullopt, rated_draw_w(core_.site().profiles.rules, l)};
-    if (relays_ && relays_->has(l.id)) {
+    if (mqtt_.relays() && mqtt_.relays()->has(l.id)) {
       // What the relay says beats what was commanded; a meter's word, while fresh (Tasmota's
       // TelePeriod is 300 s by default), beats the rating.
-      const auto& st = relays_->status(l.id);
+      const auto& st = mqtt_.relays()->status(l.id);
       if (st.observed) d.on = *st.observed;
       // A reading from before the relay last switched is about the other state: a plug that
       // reports every 300 s would count a fresh start at 0 W for minutes.
@@ -104,40 +97,7 @@ void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
   for (auto& f : site_flows(core_.snapshot(), core_.decision().battery.measured_v, core_.site().profiles.rules.site.electrical_stale_after)) {
     draws.push_back(std::move(f));
   }
-  const std::string counting = energy_.day();
-  const auto finished = energy_.tick(*day, now, draws);
-  if (finished) {
-    for (const auto& [id, e] : finished->totals) storage_.records().energy[{finished->day, id}] = e;
-  }
-  if (energy_.day() != counting && storage_.recorder()) {
-    // A new day, or the first trusted date after a start (a Pi without a clock waits for NTP):
-    // carry on from what is stored for it rather than write a fresh count over it. Read by the
-    // recorder; what this process counted meanwhile is added to it when it arrives.
-    auto mail = energy_mail_;
-    storage_.recorder()->post_task([mail, d = *day](db::Db&, RuntimeStore& store) {
-      auto stored = store.energy_on(d);
-      std::lock_guard l(mail->m);
-      mail->stored = std::make_pair(d, std::move(stored));
-    });
-  }
-  {
-    std::lock_guard l(energy_mail_->m);
-    if (energy_mail_->stored) {
-      auto [stored_day, stored] = std::move(*energy_mail_->stored);
-      energy_mail_->stored.reset();
-      if (stored_day == energy_.day() && !stored.empty()) {
-        for (const auto& [id, e] : energy_.totals()) {
-          LoadEnergy& t = stored[id];
-          t.wh += e.wh;
-          t.on_s += e.on_s;
-          t.metered_s += e.metered_s;
-          t.unrated_s += e.unrated_s;
-        }
-        energy_.restore(stored_day, std::move(stored));
-      }
-    }
-  }
-  for (const auto& [id, e] : energy_.totals()) storage_.records().energy[{energy_.day(), id}] = e;
+  energy_.account(*day, now, draws, storage_.records(), storage_.recorder());
 }
 
 }  // namespace shackd

@@ -44,8 +44,8 @@ void Daemon::handle_setting(const std::string& addressed, const std::string& fie
             r.refused = fmt::format("the database did not take it: {}", e.what());
           }
         },
-        db_wait());
-    if (!ran) r.refused = fmt::format("the database did not take it within {} ms (a slow or busy card)", db_wait().count());
+        db_wait(config_.interval));
+    if (!ran) r.refused = fmt::format("the database did not take it within {} ms (a slow or busy card)", db_wait(config_.interval).count());
   }
   if (!r.refused.empty()) {
     r.refused = drivers::text::clean_utf8(r.refused, 300);  // it quotes what the client sent

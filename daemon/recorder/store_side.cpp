@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "daemon/loop/state_restore.hpp"
+#include "daemon/store/load_state_rows.hpp"
 #include "daemon/system/log.hpp"
 
 namespace shackd {

@@ -4,6 +4,7 @@
 // the overrides to be written with them. The loop hands it values (the cycle's telemetry sample,
 // the loads and their state, the overrides the core took) and reads back what the recorder said,
 // as alarms to tell; from the recorder's start only its thread touches the database.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daemon/core/loop_stats.hpp"
@@ -22,6 +24,12 @@
 #include "rules/time.hpp"
 
 namespace shackd {
+
+// How long a reload's profiles or a setting from MQTT wait at most for the recorder to take them
+// up (behind a slow write) before they are refused and said so: half an interval, 0.1 to 1 s.
+inline std::chrono::milliseconds db_wait(std::chrono::milliseconds interval) {
+  return std::clamp<std::chrono::milliseconds>(interval / 2, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
+}
 
 class StoreSide {
  public:
@@ -37,6 +45,10 @@ class StoreSide {
   // From here on only the recorder's thread touches the database.
   void start_recorder(const RecorderOptions& options);
   bool open() const { return db_ || recorder_; }
+  // The card could not take the database at the start: the site runs on a copy in memory
+  // (daemon/store/run_database.hpp) that the recorder writes back at the stop. `why` says so.
+  void in_memory(std::string why) { in_memory_ = std::move(why); }
+  const std::string& in_memory() const { return in_memory_; }  // empty: on the card
   Recorder* recorder() const { return recorder_.get(); }  // null until it starts
   const std::map<std::string, LoadStateRow>& rows() const { return rows_; }
   // This cycle's records: the events, the energy and the charge limits add theirs.
@@ -70,6 +82,7 @@ class StoreSide {
   bool alarmed_ = false;                       // a store_error alarm is in force
   std::map<std::string, LoadStateRow> rows_;   // each load's row as last handed over
   std::set<std::string> changed_;              // overrides taken since the last persist
+  std::string in_memory_;                      // why the database is a copy in memory; empty: it is not
 };
 
 }  // namespace shackd

@@ -7,7 +7,7 @@
 #include <ctime>
 #include <map>
 
-#include "daemon/loop/state_restore.hpp"  // parse_iso_utc
+#include "daemon/store/load_state_rows.hpp"  // parse_iso_utc
 #include "daemon/site/loads.hpp"
 #include "daemon/store/runtime_store.hpp"
 

@@ -1,7 +1,7 @@
 // load_state rows and the rules' per-load state: what a restart keeps.
 #include <doctest/doctest.h>
 
-#include "daemon/loop/state_restore.hpp"
+#include "daemon/store/load_state_rows.hpp"
 
 using namespace std::chrono_literals;
 

@@ -1,4 +1,4 @@
-#include "daemon/loop/state_restore.hpp"
+#include "daemon/store/load_state_rows.hpp"
 
 #include <algorithm>
 #include <chrono>
