@@ -403,7 +403,8 @@ void Daemon::cycle() {
   const ReadTimes times = read_step(clock_.steady());
   const auto now = times.now;
   const auto wall = times.wall;
-  guarded(SideJob::mqtt_in, [&] { take_overrides(); });
+  std::vector<OverrideRequest> overrides;  // taken before the rules, told after the relays
+  guarded(SideJob::mqtt_in, [&] { take_overrides(overrides); });
   // The controller's own health (sysfs, /proc: no disk), read on its own interval: it may shed.
   guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, now); });
   // 3. The snapshot, 4. the rules. The overrides in force as the rules are given them, for the
@@ -429,7 +430,7 @@ void Daemon::cycle() {
   take_core_counts();
   // 7. What this cycle is to say and keep, after the relays.
   guarded(SideJob::poll, [&] { tell_polls(); });
-  guarded(SideJob::mqtt_in, [&] { tell_overrides(); });
+  guarded(SideJob::mqtt_in, [&] { tell_overrides(overrides); });
   if (decided) {
     guarded(SideJob::journal, [&] { journal_.cycle(core_.snapshot(), clock_.wall_ms(), config_.journal_days != 0); });
     guarded(SideJob::alarms, [&] { record_alarms(now, wall); });

@@ -115,13 +115,14 @@ class Daemon {
   std::optional<int> exit_code() const { return start_.exit_code(); }
 
  private:
-  // What a config makes of the site, computed aside (daemon/loop/site_build.hpp), taken whole (commit).
+  // What a config makes of the site, computed aside (daemon/loop/site_build.hpp), taken whole (take_profiles).
   using Prepared = PreparedSite;
   using LoadResult = SiteLoad;
   using MqttSide = MqttLinks::Side;
-  void commit(Prepared&& r);
-  void take_profiles(Prepared&& ready);
-  void switch_off_removed_loads();
+  // The site a config makes, taken whole (a start, a reload); returns the loads it no longer has
+  // whose relay the config still defines, for switch_off_removed.
+  std::vector<LoadRef> take_profiles(Prepared&& ready);
+  void switch_off_removed(const std::vector<LoadRef>& removed);
   std::vector<std::unique_ptr<PolledDevice>> make_workers(const Config& config) const;
   void start_devices();
   // The miners' APIs (daemon/miners/fleet.hpp) after the relays: what each is to say, through
@@ -150,8 +151,8 @@ class Daemon {
   void handle_mqtt(rules::SteadyTime now);
   void on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now);
   void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
-  void take_overrides();  // the core's, and what it took kept to be told and stored
-  void tell_overrides();
+  void take_overrides(std::vector<OverrideRequest>& taken);  // the core's; their rows marked to be stored
+  void tell_overrides(const std::vector<OverrideRequest>& taken);
   void handle_setting(const std::string& id, const std::string& field, const std::string& payload);
   void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
   void record_switches(std::int64_t wall);
@@ -209,7 +210,6 @@ class Daemon {
   StoreSide storage_;
   std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
-  std::vector<LoadRef> removed_loads_;  // by the last load(): their relays go OFF
   // The safety core (daemon/core/safety_core.hpp): the devices, the site in force, the rules'
   // state and decision, the snapshot, the overrides' inbox, the loop's figures.
   SafetyCore core_;
@@ -226,7 +226,6 @@ class Daemon {
   // What goes out each cycle and what need not go again, rendered and sent on its own thread.
   // After mqtt_: destroyed first, its thread gone before the link it sends on.
   Publisher publisher_;
-  std::vector<OverrideRequest> told_overrides_;   // taken this cycle, told after the relays
   BrokerWatch broker_;  // the broker's outages and the uplink's bridges, for <prefix>/health
   AlarmWatch alarms_;  // the rules', the devices' own and the charge block's alarms, as last told
   HostWatch host_;  // the controller's own health, made from config_.host

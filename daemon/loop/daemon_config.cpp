@@ -24,24 +24,16 @@
 
 namespace shackd {
 
-// Only moves: once the database has taken the profiles, the daemon takes the whole runtime.
-void Daemon::commit(Prepared&& r) {
-  carry_over(r, core_.site().loads, core_.state());
-  core_.take_site(CoreSite{std::move(r.profiles), std::move(r.loads), std::move(r.mapping)}, std::move(r.state));
-  journal_.take_header(std::move(r.journal_header), std::move(r.journal_miners));
-  removed_loads_ = std::move(r.removed);
-}
-
-void Daemon::switch_off_removed_loads() {
-  for (const auto& o : removed_loads_) {
+void Daemon::switch_off_removed(const std::vector<LoadRef>& removed) {
+  for (const auto& o : removed) {
     if (!mqtt_.relays() || config_.dry_run) continue;
     log::info("{}: removed from the profiles: relay {} switched OFF", o.name, o.id);
     mqtt_.relays()->set_desired(o.id, false, clock_.steady());
   }
-  removed_loads_.clear();
 }
 
-void Daemon::take_profiles(Prepared&& ready) {
+// Only moves: once the database has taken the profiles, the daemon takes the whole runtime.
+std::vector<LoadRef> Daemon::take_profiles(Prepared&& ready) {
   // Schedules, and every log line from here on, are in the site's local time. Only when it
   // changes: setenv while the pollers' threads may read the environment is a race (setenv(3) is
   // MT-Unsafe), and a reload that keeps the zone should not touch it.
@@ -49,7 +41,11 @@ void Daemon::take_profiles(Prepared&& ready) {
     setenv("TZ", ready.profiles.site.timezone.c_str(), 1);
     tzset();
   }
-  commit(std::move(ready));
+  carry_over(ready, core_.site().loads, core_.state());
+  core_.take_site(CoreSite{std::move(ready.profiles), std::move(ready.loads), std::move(ready.mapping)},
+                  std::move(ready.state));
+  journal_.take_header(std::move(ready.journal_header), std::move(ready.journal_miners));
+  return std::move(ready.removed);
 }
 
 // SIGHUP: the reload runs on the reloader's thread (reload_job): reading and checking the file,
@@ -94,7 +90,7 @@ void Daemon::finish_reload() {
     return;
   }
   for (auto& e : o->profile_events) events_.hold(std::move(e));
-  take_profiles(std::move(*o->ready));
+  const std::vector<LoadRef> removed = take_profiles(std::move(*o->ready));
   config_ = std::move(*o->next);
   if (!storage_.in_memory().empty()) config_.journal_days = 0;  // still in memory: no journal (database_in_memory)
   if (auto* r = storage_.recorder()) r->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
@@ -112,7 +108,7 @@ void Daemon::finish_reload() {
     publisher_.set_link(o->mqtt.link.get());  // never waits: its thread lets go of the old one on the goodbye's
     mqtt_.take(std::move(o->mqtt), [pub = &publisher_](drivers::mqtt::Link* old) { pub->release(old); });
   }
-  switch_off_removed_loads();
+  switch_off_removed(removed);
   offer_settings();
   publisher_.forget();  // everything again, the uplink's state under the topics in force
   for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());

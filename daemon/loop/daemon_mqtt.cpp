@@ -81,16 +81,16 @@ void Daemon::handle_mode_command(const std::string& id, const std::string& paylo
 
 // The core takes its overrides, in the order they came, before it decides: the only writer of
 // its state.
-void Daemon::take_overrides() {
+void Daemon::take_overrides(std::vector<OverrideRequest>& taken) {
   for (auto& r : core_.take_overrides()) {
     storage_.overridden(r.state_key);
-    told_overrides_.push_back(std::move(r));
+    taken.push_back(std::move(r));
   }
 }
 
 // What the core took, told after the relays.
-void Daemon::tell_overrides() {
-  for (const auto& r : std::exchange(told_overrides_, {})) {
+void Daemon::tell_overrides(const std::vector<OverrideRequest>& taken) {
+  for (const auto& r : taken) {
     log::info("{}: override {}", r.load_name, r.said);
     event("override", r.load_id,
           {r.value.mode == rules::OverrideMode::on    ? rules::ReasonCode::override_on

@@ -28,7 +28,7 @@ std::optional<int> Daemon::take_store() {
   start_.took();
   if (o->run.in_memory_because) database_in_memory(*o->run.in_memory_because, o->run.copied_from_file);
   for (auto& e : o->loaded.events) events_.hold(std::move(e));
-  take_profiles(std::move(*o->loaded.ready));
+  take_profiles(std::move(*o->loaded.ready));  // nothing is removed at the start: no site ran before
   offer_settings();
   const std::int64_t wall = clock_.wall_s();
   if (!storage_.in_memory().empty()) event("alarm", "", {rules::ReasonCode::none}, storage_.in_memory(), wall);
