@@ -47,11 +47,6 @@ Daemon::Daemon(RunOptions options, Seams seams)
 Daemon::~Daemon() { mqtt_.wait_retiring(); }
 
 std::optional<int> Daemon::start() {
-  // The wait for the stored state counts from here, a real bound as OneJob::settle's: what the
-  // start does on a slow card before the opener begins (the instance lock's pid is a pwrite on the
-  // card, 1.5 s in slow_start) eats into it rather than adding to it, so the relays are commanded
-  // OFF within store_wait of the start whatever delayed it.
-  const auto start_began = std::chrono::steady_clock::now();
   const std::int64_t run_ms = clock_.wall_ms();
   started_unix_s_ = run_ms / 1000;
   // Each event kept with this cycle's records for the recorder; with a test's recording publisher
@@ -101,6 +96,7 @@ std::optional<int> Daemon::start() {
   // watchdog (issue 44, item 4). `once` has no later cycle to take it in: it opens it here.
   start_.set_wait(seams_.store_wait.value_or(store_wait(config_.interval)));
   const std::int64_t open_wall_s = clock_.wall_s();
+  const auto open_began = std::chrono::steady_clock::now();  // a real bound, as OneJob::settle's
   if (options_.once) {
     start_.opener().put(std::make_unique<OpenedStore>(open_store(config_, open_wall_s, false)));
     if (const auto rc = take_store()) return rc;
@@ -127,7 +123,7 @@ std::optional<int> Daemon::start() {
     while (!mqtt_.link()->connected() && clock_.steady() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (!options_.once) {
-    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_began);
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - open_began);
     start_.opener().settle(std::max(std::chrono::milliseconds(0), start_.wait() - waited));
     if (const auto rc = take_store()) return rc;  // 78, 75, 65: as before, when it fails in time
   }
