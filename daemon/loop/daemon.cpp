@@ -101,7 +101,10 @@ std::optional<int> Daemon::start() {
     start_.opener().put(std::make_unique<OpenedStore>(open_store(config_, open_wall_s, false)));
     if (const auto rc = take_store()) return rc;
   } else {
-    start_.opener().start([running = config_, open_wall_s] {
+    // The lock's pid is written here too, off the start's path: lock_ outlives the opener (start_
+    // is the last member, joined first).
+    start_.opener().start([running = config_, open_wall_s, lock = &*lock_] {
+      lock->write_pid();
       return std::make_unique<OpenedStore>(open_store(running, open_wall_s, !running.dry_run));
     });
   }

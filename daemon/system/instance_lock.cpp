@@ -47,11 +47,14 @@ std::optional<InstanceLock> InstanceLock::take(const std::string& database_path,
               : fmt::format("cannot lock {}: {}", path, std::strerror(err));
     return std::nullopt;
   }
+  return InstanceLock(fd);
+}
+
+void InstanceLock::write_pid() const {
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+  if (fd_ < 0 || ::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
     // The lock holds without the pid in it; only the message to a second instance is poorer.
   }
-  return InstanceLock(fd);
 }
 
 InstanceLock::~InstanceLock() {

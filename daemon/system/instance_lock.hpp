@@ -12,7 +12,12 @@ namespace shackd {
 class InstanceLock {
  public:
   // The lock, or why not ("... is used by another shackd (pid 1234) ...") in `why`.
+  // Takes no write: the pid is written by write_pid.
   static std::optional<InstanceLock> take(const std::string& database_path, std::string& why);
+  // Writes this process's pid into the lock file, for a second instance's message. It is a write
+  // to the card, which a tired one holds for seconds: the daemon makes it on the database opener's
+  // thread, never on the way to the first relay command (tests/e2e/slow_start.sh, issue 44).
+  void write_pid() const;
   InstanceLock(InstanceLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   InstanceLock& operator=(InstanceLock&& o) noexcept {
     std::swap(fd_, o.fd_);

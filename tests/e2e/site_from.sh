@@ -64,7 +64,9 @@ owner_sum=$(sha256sum <"$WORK/owner.yaml")
 
 # Everything published, on the owner's topics or anywhere: nothing may reach a real device's.
 # (shackd's user may read everything, as the guide's ACL grants it.)
-sub -v -t '#' >"$WORK/all.log" &
+# exec: the pid kept is mosquitto_sub's own (a shell function in the background is a subshell,
+# whose kill left the subscriber running after the test).
+( exec mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -u shackd -P 'pa ss#1' -v -t '#' >"$WORK/all.log" 2>/dev/null ) &
 PIDS+=($!)
 
 mkfifo "$WORK/sim.in"
