@@ -69,6 +69,7 @@ std::optional<int> Daemon::start() {
   }
   config_ = *c.config;
   if (options_.dry_run) config_.dry_run = true;
+  intake_.configure(config_, fleet_site_id());
   // The site's timezone for the very first log lines, where the config gives it (the database's
   // is set once the profiles are loaded).
   if (config_.profiles && config_.profiles->IsMap() && (*config_.profiles)["site"].IsMap()) {
@@ -219,7 +220,7 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   f.energy_day = energy_.meter().day();
   f.energy = energy_.meter().totals();
   for (const auto& w : core_.devices().devices()) f.devices.emplace_back(w->name(), device_log_.of(w->name()));
-  f.mqtt = broker_.health();
+  f.mqtt = intake_.broker().health();
   stats_.store_queued = storage_.stats().queued;
   f.loop = stats_;
   f.device_alarms = alarms_.device_alarms();
@@ -236,7 +237,7 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
                          .expire_after_s = std::max(10, static_cast<int>(rules::to_seconds(
                                                             core_.site().profiles.rules.site.electrical_stale_after))),
                          .devices = {},
-                         .settings = settings_offered_,
+                         .settings = intake_.offered(),
                          .miners = {}};
     for (const auto& w : core_.devices().devices()) d.devices.push_back(w->name());
     const auto& hs = host_.sources();
@@ -296,7 +297,7 @@ std::string Daemon::status_line() const {
   }
   std::string mqtt = ", mqtt ok";
   if (!mqtt_.link()) mqtt.clear();
-  else if (!broker_.failure().empty()) mqtt = ", MQTT DOWN: " + broker_.failure();
+  else if (!intake_.broker().failure().empty()) mqtt = ", MQTT DOWN: " + intake_.broker().failure();
   else if (!mqtt_.link()->connected()) mqtt = ", MQTT DOWN";
   std::string side;
   if (!start_.taken()) {
@@ -402,6 +403,8 @@ void Daemon::cycle() {
     finish_reload();
     begin_reload();
   });
+  // The settings from MQTT the store has taken since, in force from this cycle.
+  guarded(SideJob::mqtt_in, [&] { take_settings(); });
   // 1. Read: the devices, what each miner's worker has for us; 2. what came in on MQTT.
   const ReadTimes times = read_step(clock_.steady());
   const auto now = times.now;

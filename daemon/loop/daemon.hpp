@@ -31,7 +31,8 @@
 #include "daemon/loop/site_build.hpp"
 #include "daemon/metrics/exporter.hpp"
 #include "daemon/miners/fleet.hpp"
-#include "daemon/publish/broker_watch.hpp"
+#include "daemon/intake/mqtt_intake.hpp"
+#include "daemon/intake/setting_desk.hpp"
 #include "daemon/publish/cycle_publisher.hpp"
 #include "daemon/publish/outbox.hpp"
 #include "daemon/publish/publisher.hpp"
@@ -68,11 +69,6 @@ struct RunOptions {
 
 class Daemon {
  public:
-  // MQTT's share of a cycle (handle_mqtt): at most this many messages; the rest are dropped.
-  static constexpr std::size_t kMessagesPerCycle = 1000;
-  // Larger messages are refused unread (on_message).
-  static constexpr std::size_t kMaxPayloadBytes = 64 * 1024;
-  static constexpr std::size_t kMaxTopicBytes = 512;
   explicit Daemon(RunOptions options, Seams seams = {});
   ~Daemon();
 
@@ -148,13 +144,15 @@ class Daemon {
   void shutdown();
   void build_charge_limits(std::map<std::string, ChargeLimitRow> rows);
   void tell_charge_block(std::int64_t wall);
+  // What came in on MQTT, read and checked by the intake (daemon/intake/mqtt_intake.hpp), handed on.
   void handle_mqtt(rules::SteadyTime now);
-  void on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now);
-  void handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now);
+  IntakeSite intake_site() const;
+  void hand_on(Intake&& in, rules::SteadyTime now);
+  // Settings stored on the recorder's thread, put in force at the top of a cycle (setting_desk.hpp).
+  void take_settings();
+  void refuse_setting(const std::string& load_id, const std::string& why);
   void take_overrides(std::vector<OverrideRequest>& taken);  // the core's; their rows marked to be stored
   void tell_overrides(const std::vector<OverrideRequest>& taken);
-  void handle_setting(const std::string& id, const std::string& field, const std::string& payload);
-  void offer_settings();  // mqtt.allow_settings: what is offered, said at start and reload
   void record_switches(std::int64_t wall);
   void tell_polls();
   void record_alarms(rules::SteadyTime now, std::int64_t wall);
@@ -208,7 +206,6 @@ class Daemon {
   // whose thread alone uses it from then on (the safety core never waits on the disk: issue 44),
   // this cycle's records, the loads' rows. After lock_: closed before the lock is released.
   StoreSide storage_;
-  std::vector<OfferedSetting> settings_offered_;  // mqtt.allow_settings: the values set over MQTT
   std::string site_id_;  // Home Assistant's ids: fixed once, a rename keeps it (site_identity)
   // The safety core (daemon/core/safety_core.hpp): the devices, the site in force, the rules'
   // state and decision, the snapshot, the overrides' inbox, the loop's figures.
@@ -226,7 +223,9 @@ class Daemon {
   // What goes out each cycle and what need not go again, rendered and sent on its own thread.
   // After mqtt_: destroyed first, its thread gone before the link it sends on.
   Publisher publisher_;
-  BrokerWatch broker_;  // the broker's outages and the uplink's bridges, for <prefix>/health
+  // What comes in on MQTT, checked where it arrives; the settings offered, the broker's outages.
+  MqttIntake intake_;
+  SettingDesk settings_;  // settings from MQTT on their way to the card, in force once stored
   AlarmWatch alarms_;  // the rules', the devices' own and the charge block's alarms, as last told
   HostWatch host_;  // the controller's own health, made from config_.host
   EnergySide energy_;  // each load's energy today, carried on across a restart (daemon/recorder/energy_side.hpp)

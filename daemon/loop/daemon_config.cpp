@@ -94,7 +94,8 @@ void Daemon::finish_reload() {
   config_ = std::move(*o->next);
   if (!storage_.in_memory().empty()) config_.journal_days = 0;  // still in memory: no journal (database_in_memory)
   if (auto* r = storage_.recorder()) r->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
-  if (!config_.uplink.enabled) broker_.forget_bridges();
+  intake_.configure(config_, fleet_site_id());
+  settings_.forget_ahead();  // the settings in flight are checked again as they are taken
   if (o->metrics_changed || metrics_.token_changed(config_.metrics, o->metrics_token)) {
     metrics_.restart(config_.metrics, config_.interval, clock_.steady());
   }
@@ -109,7 +110,7 @@ void Daemon::finish_reload() {
     mqtt_.take(std::move(o->mqtt), [pub = &publisher_](drivers::mqtt::Link* old) { pub->release(old); });
   }
   switch_off_removed(removed);
-  offer_settings();
+  intake_.offer(core_.site().profiles, core_.site().loads);
   publisher_.forget();  // everything again, the uplink's state under the topics in force
   for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
   event("config", "", {rules::ReasonCode::none}, "reloaded " + options_.config_path, clock_.wall_s());

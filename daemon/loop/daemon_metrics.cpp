@@ -12,7 +12,7 @@ void Daemon::export_metrics(rules::SteadyTime now, std::int64_t wall) {
     devices[i].first.assign(core_.devices().devices()[i]->name());
     devices[i].second = &device_log_.of(core_.devices().devices()[i]->name());
   }
-  const CycleView view{core_.snapshot(), core_.decision(), core_.state(), core_.site().profiles, core_.site().loads, mqtt_.relays(), energy_.meter(), devices, broker_.health(), stats_,
+  const CycleView view{core_.snapshot(), core_.decision(), core_.state(), core_.site().profiles, core_.site().loads, mqtt_.relays(), energy_.meter(), devices, intake_.broker().health(), stats_,
                        alarms_.device_alarms()};
   metrics_.fill(view,
                 {.site_id = fleet_site_id(), .site_name = config_.site_name, .version = SHACKD_VERSION, .wall_s = wall,

@@ -1,17 +1,13 @@
-// The daemon's MQTT side: the client and relays, what comes in (relay states, sensors, overrides,
-// Home Assistant's restarts) and the broker's outages.
+// The daemon's MQTT side: the client and relays, and what the intake (daemon/intake/) made of what
+// came in, handed on to the core, the store, the publisher and the history.
 #include "daemon/loop/daemon.hpp"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
-
-#include <algorithm>
-#include <set>
 
 #include "daemon/config/mqtt_settings.hpp"
+#include "daemon/intake/mqtt_intake.hpp"
 #include "daemon/publish/uplink.hpp"
 #include "daemon/system/log.hpp"
-#include "drivers/mqtt/commands.hpp"
 #include "drivers/text/utf8.hpp"
 
 namespace shackd {
@@ -61,24 +57,6 @@ void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, 
   publisher_.send(topic, payload, retain, qos);
 }
 
-// A mode command, read and checked where it arrives; what the core is to do goes to its inbox,
-// a refusal is said here and never reaches it.
-void Daemon::handle_mode_command(const std::string& id, const std::string& payload, rules::SteadyTime now) {
-  auto read = read_override(core_.site().loads, id, payload, now);
-  if (auto* no = std::get_if<OverrideRefusal>(&read)) {
-    const auto* load = no->load_id.empty() ? nullptr : find_load(core_.site().loads, no->load_id).front();
-    log::limited("override refused", log::Level::warn,
-                 load ? fmt::format("{}: override refused: {}", load->name, no->why) : "override refused: " + no->why);
-    event("override_rejected", no->load_id, {rules::ReasonCode::none}, no->why, clock_.wall_s());
-    return;
-  }
-  if (!core_.inbox().push(std::move(std::get<OverrideRequest>(read)))) {
-    ++stats_.mqtt_dropped;
-    log::limited("override inbox", log::Level::warn,
-                 fmt::format("override refused: more than {} in one cycle", OverrideInbox::kMax));
-  }
-}
-
 // The core takes its overrides, in the order they came, before it decides: the only writer of
 // its state.
 void Daemon::take_overrides(std::vector<OverrideRequest>& taken) {
@@ -100,129 +78,99 @@ void Daemon::tell_overrides(const std::vector<OverrideRequest>& taken) {
   }
 }
 
-// What came in since the last cycle. Each message is handled in its own guard; a cycle handles
-// at most kMessagesPerCycle of them and spends at most a quarter of its interval on them, and
-// drops (and counts) the rest: a neighbour's flood costs a bounded share of a cycle, never the
-// decision. Connection events are always handled.
+// The site as the intake checks a message against: the loads, and the profiles with the settings
+// still on their way to the card.
+IntakeSite Daemon::intake_site() const {
+  return {core_.site().loads, settings_.ahead(core_.site().profiles)};
+}
+
+// What came in since the last cycle (daemon/intake/mqtt_intake.hpp): at most kMessagesPerCycle
+// messages and a quarter of the interval, the rest dropped and counted; a neighbour's flood costs
+// a bounded share of a cycle, never the decision. Connection events are always read.
 void Daemon::handle_mqtt(rules::SteadyTime now) {
   if (!mqtt_.link()) return;
   // On the loop's monotonic clock: a test's stepped clock stands still within a cycle, so there
   // only the count binds, whatever the machine's speed (ASan made the time bind first).
   const auto budget_end = clock_.steady() + config_.interval / 4;
-  std::size_t handled = 0;
-  while (const auto e = mqtt_.link()->poll(std::chrono::milliseconds(0))) {
-    if (e->kind == drivers::mqtt::Event::Kind::message) {
-      if (handled >= kMessagesPerCycle || clock_.steady() >= budget_end) {
-        ++stats_.mqtt_dropped;
-        continue;
-      }
-      ++handled;
-      guarded(SideJob::mqtt_in, [&] { on_message(e->topic, e->payload, e->retained, now); });
-      continue;
-    }
-    guarded(SideJob::mqtt_in, [&] { on_connection_event(*e, now); });
-  }
+  hand_on(intake_.take(*mqtt_.link(), mqtt_.relays(), intake_site(), clock_, budget_end, now), now);
   stats_.mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_.link()->dropped_incoming());
 }
 
-// The link's news (BrokerWatch keeps the outages for <prefix>/health), and what a connection
-// starts: the events waiting go first, the relays are sent again, everything is published again.
-void Daemon::on_connection_event(const drivers::mqtt::Event& e, rules::SteadyTime now) {
+void Daemon::on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now) {
+  Intake in;
+  intake_.message(in, topic, payload, retained, mqtt_.relays(), intake_site(), now, clock_.wall_s());
+  hand_on(std::move(in), now);
+}
+
+// The intake's values to where they go: a connection's work (the events waiting first, the relays
+// sent again, everything published again), readings to the core's devices, overrides to its inbox,
+// settings to the store, events to the history.
+void Daemon::hand_on(Intake&& in, rules::SteadyTime now) {
   const std::int64_t wall = clock_.wall_s();
-  switch (e.kind) {
-    case drivers::mqtt::Event::Kind::connect_failed:
-      if (const auto a = broker_.connect_failed(e.payload, wall)) event("alarm", "", {rules::ReasonCode::none}, a->text, wall);
-      break;
-    case drivers::mqtt::Event::Kind::connected:
-      events_.outbox().pump();  // the events of the start or the outage go first: the outbox is in order
-      if (const auto a = broker_.connected(wall)) event("alarm_end", "", {rules::ReasonCode::none}, a->text, wall);
-      log::info("mqtt: connected to {}", config_.mqtt.uri);
-      if (!config_.dry_run) mqtt_.relays()->on_connected(now);
-      publisher_.send_everything();
-      // What shackd's own commands left retained before they stopped having a will (0.2.0's
-      // `once` and `status`): cleared, so that a broker does not say "offline" for them for ever.
-      for (const char* role : {"/status-once", "/status-cli"}) mqtt_publish(config_.mqtt.prefix + role, "", true);
-      break;
-    case drivers::mqtt::Event::Kind::lost: broker_.lost(e.payload, wall); break;
-    case drivers::mqtt::Event::Kind::message: break;
+  for (const auto& what : in.failures) side_failed(SideJob::mqtt_in, what.c_str());
+  stats_.mqtt_dropped += in.dropped;
+  stats_.mqtt_refused += in.refused;
+  if (in.connected) {
+    events_.outbox().pump();  // the events of the start or the outage go first: the outbox is in order
+    if (!config_.dry_run && mqtt_.relays()) mqtt_.relays()->on_connected(now);
+    publisher_.send_everything();
+    // What shackd's own commands left retained before they stopped having a will (0.2.0's `once`
+    // and `status`): cleared, so that a broker does not say "offline" for them for ever.
+    for (const char* role : {"/status-once", "/status-cli"}) mqtt_publish(config_.mqtt.prefix + role, "", true);
+  }
+  if (in.send_everything) publisher_.send_everything();
+  for (const auto& [name, value] : in.readings) core_.devices().set_reading(name, value, now);
+  for (auto& r : in.overrides) {
+    if (core_.inbox().push(std::move(r))) continue;
+    ++stats_.mqtt_dropped;
+    log::limited("override inbox", log::Level::warn,
+                 fmt::format("override refused: more than {} in one cycle", OverrideInbox::kMax));
+  }
+  for (const auto& e : in.events) event(e.kind, e.load_id, {rules::ReasonCode::none}, e.detail, wall);
+  for (const auto& id : in.settings_refused) publisher_.forget_settings(id);
+  // Each setting to the recorder's thread, never waited for (daemon/intake/setting_desk.hpp). One
+  // it cannot take refuses the ones after it: they were checked on top of it.
+  std::string why;
+  for (auto& s : in.settings) {
+    const std::string id = s.load_id;
+    if (why.empty() && settings_.post(storage_.recorder(), std::move(s), why)) continue;
+    refuse_setting(id, why.empty() ? std::string("an earlier setting could not be stored") : why);
   }
 }
 
-void Daemon::on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now) {
-  // No relay, sensor or command message is near this size (a Shelly's full status is a few kB):
-  // a larger one is refused unread, so that nobody's megabyte is parsed every cycle.
-  if (payload.size() > kMaxPayloadBytes || topic.size() > kMaxTopicBytes) {
-    ++stats_.mqtt_refused;
-    log::limited("mqtt oversized", log::Level::warn,
-                 fmt::format("mqtt: ignored a {}-byte message on '{}' (more than {} bytes)", payload.size(),
-                             drivers::text::clean_utf8(topic, 80), kMaxPayloadBytes));
-    return;
+// At the top of a cycle: the settings the store has taken, put in force, each checked again
+// against the profiles in force (a reload may have come between); those it could not take said.
+void Daemon::take_settings() {
+  for (auto& o : settings_.take()) {
+    const SettingRequest& q = o.request;
+    if (o.refused.empty()) {
+      SettingResult r = apply_setting(core_.site().profiles, core_.site().loads, intake_.profiles_section(), q.load_id,
+                                      q.field, q.payload);
+      if (r.next && r.refused.empty()) {
+        CoreSite site = core_.site();  // a setting is rare: the site copied, its profiles replaced
+        site.profiles = std::move(*r.next);
+        core_.take_site(std::move(site), core_.state());
+        log::info("profiles: {} (set over MQTT)", r.change);
+        event("config", q.load_id, {rules::ReasonCode::none}, "profiles: " + r.change + " (set over MQTT)", clock_.wall_s());
+        continue;
+      }
+      o.refused = "stored, but the profiles in force no longer take it: " + r.refused;
+    }
+    refuse_setting(q.load_id, o.refused);
   }
-  // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its
-  // power and its temperature in one tele/<t>/SENSOR: the relay takes its part, and the
-  // message still goes on to the sensors below (they read only the topics configured).
-  // The bridge's state is retained by the broker on purpose: it is the current one.
-  if (config_.uplink.enabled) {
-    std::optional<BrokerWatch::Alarm> said;
-    const auto wall = clock_.wall_s();
-    const bool sys = broker_.bridge(topic, payload, wall,
-                                    config_.uplink.bridge.empty() ? "shackd-" + fleet_site_id() : config_.uplink.bridge, said);
-    if (said) event(said->raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, said->text, wall);
-    if (sys) return;
-  }
-  const bool relay_news = mqtt_.relays() && mqtt_.relays()->on_message(topic, payload, now);
-  if (relay_news && !drivers::mqtt::is_sensor_topic(config_.sensors, topic)) return;
-  if (const auto id = drivers::mqtt::mode_topic_load(config_.mqtt.prefix, topic)) {
-    if (!retained) handle_mode_command(*id, payload, now);  // a retained command is stale
-    return;
-  }
-  if (const auto set = config_.mqtt.allow_settings ? setting_topic(config_.mqtt.prefix, topic) : std::nullopt) {
-    if (!retained) handle_setting(set->first, set->second, payload);  // a retained command is stale
-    return;
-  }
-  if (config_.mqtt.discovery && topic == config_.mqtt.discovery_prefix + "/status") {
-    if (payload == "online") publisher_.send_everything();  // Home Assistant restarted
-    return;
-  }
-  // A retained sensor message (Tasmota SensorRetain) has no age: it may be hours old, and
-  // stamping it "now" would make a dead sensor look alive. Only live messages count.
-  if (retained) {
-    log::debug("ignored a retained message on {}: its age is unknown", topic);
-    return;
-  }
-  const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, topic, payload);
-  for (const auto& x : r.readings) core_.devices().set_reading("sensor." + x.id, x.value, now);
-  for (const auto& why : r.errors) log::limited("sensor " + topic, log::Level::warn, drivers::text::clean_utf8(why, 300));
+}
+
+void Daemon::refuse_setting(const std::string& load_id, const std::string& why) {
+  const std::string said = drivers::text::clean_utf8(why, 300);  // it may quote what the client sent
+  log::limited("setting refused", log::Level::warn, fmt::format("setting refused: {}", said));
+  event("config", load_id, {rules::ReasonCode::none}, "setting refused: " + said, clock_.wall_s());
+  publisher_.forget_settings(load_id);  // Home Assistant shows the value in force again
 }
 
 void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
-  if (config_.sensors.empty()) return;
-  drivers::mqtt::Client client(side_client_config(config_.mqtt, "once"));
-  for (const auto& s : config_.sensors) client.subscribe(s.topic);
-  client.start();
-  std::set<std::string> want;
-  for (const auto& s : config_.sensors) want.insert(s.id);
-  const auto until = clock_.steady() + bound;
-  while (!want.empty() && clock_.steady() < until) {
-    const auto e = client.poll(std::chrono::milliseconds(20));
-    if (!e) continue;
-    if (e->kind == drivers::mqtt::Event::Kind::connect_failed) {
-      log::warn("once: mqtt: {}; deciding without the MQTT sensors", e->payload);
-      break;
-    }
-    // As in the loop: a retained message has no age, so it is not a reading.
-    if (e->kind != drivers::mqtt::Event::Kind::message || e->retained) continue;
-    const auto r = drivers::mqtt::parse_sensor_message(config_.sensors, e->topic, e->payload);
-    for (const auto& x : r.readings) {
-      core_.devices().set_reading("sensor." + x.id, x.value, clock_.steady());
-      want.erase(x.id);
-    }
+  for (const auto& [name, value] : shackd::listen_for_sensors(config_.mqtt, config_.sensors, bound, clock_)) {
+    core_.devices().set_reading(name, value, clock_.steady());
   }
-  for (const auto& id : want) {
-    log::info("once: no live message from sensor {} within {} s (Tasmota reports every TelePeriod)", id,
-              bound.count() / 1000);
-  }
-  client.shutdown(std::chrono::milliseconds(500));
 }
 
 }  // namespace shackd

@@ -29,10 +29,11 @@ std::optional<int> Daemon::take_store() {
   if (o->run.in_memory_because) database_in_memory(*o->run.in_memory_because, o->run.copied_from_file);
   for (auto& e : o->loaded.events) events_.hold(std::move(e));
   take_profiles(std::move(*o->loaded.ready));  // nothing is removed at the start: no site ran before
-  offer_settings();
   const std::int64_t wall = clock_.wall_s();
   if (!storage_.in_memory().empty()) event("alarm", "", {rules::ReasonCode::none}, storage_.in_memory(), wall);
   site_id_ = o->id.site_id;
+  intake_.configure(config_, fleet_site_id());  // the uplink's bridge is named by the site's id
+  intake_.offer(core_.site().profiles, core_.site().loads);
   if (o->id.fixed_now) {
     log::info("site id {} (from site.name '{}'): Home Assistant's ids; a later rename keeps them", o->id.site_id,
               config_.site_name);

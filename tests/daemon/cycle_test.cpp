@@ -300,7 +300,10 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
 
   std::size_t before = s.sent.size();
   s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "51.5", false, s.clock.steady());
-  s.cycles(1);
+  // Stored before it is in force, on the recorder's thread: the loop never waits for the card.
+  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(seed_start_v));
+  s.cycles(1);  // the recorder stores it (settled) ...
+  s.cycles(1);  // ... and the next cycle puts it in force
   CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
   CHECK(start_published() == doctest::Approx(51.5));
   CHECK(s.event_since(before, fmt::format("start_voltage {:.2f} -> 51.50 (set over MQTT)", seed_start_v)));

@@ -118,7 +118,7 @@ TEST_CASE("hostile MQTT: a flood costs a bounded share of a cycle, and the rest 
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(2);
-  const std::size_t n = shackd::Daemon::kMessagesPerCycle + 500;
+  const std::size_t n = shackd::MqttIntake::kMessagesPerCycle + 500;
   for (std::size_t i = 0; i < n; ++i) s.broker.message("shack/load/primary_s21/mode/set", "sideways");
   s.cycles(1);
   CHECK(s.broker.inbound.empty());

@@ -450,6 +450,51 @@ bool any_contains(const std::vector<std::string>& v, const std::string& text) {
 
 }  // namespace
 
+// Settings from MQTT (mqtt.allow_settings) are stored before they are in force, and the loop used
+// to wait for that write inside its cycle, up to a second, longer when the write had begun (issue
+// 44: the core waits on nothing but its devices). Now the recorder's thread stores them and a
+// later cycle puts them in force; two sent in a row are checked together, as the file's would be;
+// past the recorder's queue a setting is refused and said, never waited for.
+TEST_CASE("safety core: settings behind a store that takes no write stop no cycle, and are in force once stored") {
+  test::GatedVfs card;
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  const auto& miner = [&]() -> const auto& { return s.daemon->profiles().rules.miners.at(0); };
+  const double start_v = miner().start_v;
+  const double stop_v = miner().stop_v;
+  card.forget_writers();
+  card.close_gate();
+  s.settle = false;
+  const int pings = s.pings();
+  const std::size_t from = s.broker.published.size();
+  // A stop voltage above the start in force: taken only on top of the start sent before it.
+  s.broker.message("shack/load/primary_s21/start_voltage/set", fmt::format("{:.1f}", start_v + 2));
+  s.broker.message("shack/load/primary_s21/stop_voltage/set", fmt::format("{:.1f}", start_v + 1));
+  s.cycles(30);
+  CHECK(s.pings() == pings + 30);
+  CHECK(miner().start_v == doctest::Approx(start_v));  // not in force before it is stored
+  CHECK(miner().stop_v == doctest::Approx(stop_v));
+  CHECK_FALSE(card.wrote_from(std::this_thread::get_id()));
+  // A flood of settings past the recorder's task queue (64): refused and said, none waited for.
+  for (int i = 0; i < 80; ++i) s.broker.message("shack/load/primary_s21/start_voltage/set", fmt::format("{:.1f}", start_v + 2));
+  s.cycles(1);
+  CHECK(s.pings() == pings + 31);
+  CHECK(any_contains(s.broker.payloads("shack/event", from), "too far behind"));
+  card.open_gate();
+  REQUIRE(s.daemon->settle());
+  s.settle = true;
+  s.cycles(1);
+  CHECK(miner().start_v == doctest::Approx(start_v + 2));
+  CHECK(miner().stop_v == doctest::Approx(start_v + 1));
+  CHECK(any_contains(s.broker.payloads("shack/event", from), "stop_voltage"));
+  shackd::db::Db db((s.dir / "shackd.db").string());
+  auto q = db.prepare("SELECT start_voltage, stop_voltage FROM miner_profiles WHERE name = 'Primary S21+'");
+  REQUIRE(q.step());
+  CHECK(q.real(0) == doctest::Approx(start_v + 2));
+  CHECK(q.real(1) == doctest::Approx(start_v + 1));
+}
+
 // Issue 44, item 4: a start on a card that takes no read at all. The database's open waits at a
 // gate the test holds shut: the devices and MQTT start all the same, each cycle reads the devices,
 // commands every relay OFF and pings the watchdog, and says so. When the gate opens the stored

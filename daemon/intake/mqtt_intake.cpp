@@ -1,0 +1,203 @@
+#include "daemon/intake/mqtt_intake.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <set>
+
+#include "daemon/publish/uplink.hpp"
+#include "daemon/system/log.hpp"
+#include "drivers/mqtt/client.hpp"
+#include "drivers/mqtt/commands.hpp"
+#include "drivers/mqtt/sensors.hpp"
+#include "drivers/text/utf8.hpp"
+
+namespace shackd {
+
+void MqttIntake::configure(const Config& config, const std::string& fleet_site_id) {
+  mqtt_ = config.mqtt;
+  sensors_ = config.sensors;
+  uplink_ = config.uplink.enabled;
+  bridge_ = config.uplink.bridge.empty() ? "shackd-" + fleet_site_id : config.uplink.bridge;
+  section_ = config.profiles;
+  if (!uplink_) broker_.forget_bridges();  // the uplink turned off: its bridges are no news
+}
+
+void MqttIntake::offer(const StoredProfiles& profiles, const std::vector<LoadRef>& loads) {
+  offered_.clear();
+  if (!mqtt_.allow_settings) return;
+  std::vector<std::string> kept;
+  offered_ = offered_settings(profiles, loads, section_, &kept);
+  std::vector<std::string> names;
+  for (const auto& s : offered_) names.push_back(s.load_name + " " + s.field);
+  log::info("mqtt.allow_settings: settable over MQTT and in Home Assistant: {}",
+            names.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(names, ", ")));
+  // Said once: why a value the owner expects in Home Assistant is not there.
+  for (const auto& k : kept) log::info("mqtt.allow_settings: {} is the config file's: not settable over MQTT", k);
+}
+
+Intake MqttIntake::take(drivers::mqtt::Link& link, drivers::mqtt::RelayManager* relays, const IntakeSite& site,
+                        const LoopClock& clock, rules::SteadyTime budget_end, rules::SteadyTime now) {
+  Intake in;
+  std::size_t handled = 0;
+  const std::int64_t wall = clock.wall_s();
+  while (const auto e = link.poll(std::chrono::milliseconds(0))) {
+    if (e->kind != drivers::mqtt::Event::Kind::message) {
+      connection(in, *e, wall);
+      continue;
+    }
+    if (handled >= kMessagesPerCycle || clock.steady() >= budget_end) {
+      ++in.dropped;
+      continue;
+    }
+    ++handled;
+    // Each message alone: one that throws loses itself, never the rest of the cycle's.
+    try {
+      message(in, e->topic, e->payload, e->retained, relays, site, now, wall);
+    } catch (const std::exception& x) {
+      in.failures.push_back(x.what());
+    } catch (...) {
+      in.failures.push_back("an unknown exception");
+    }
+  }
+  return in;
+}
+
+// The link's news (BrokerWatch keeps the outages for <prefix>/health). What a connection starts
+// (the events waiting first, the relays again, everything published again) is the loop's.
+void MqttIntake::connection(Intake& into, const drivers::mqtt::Event& e, std::int64_t wall_s) {
+  switch (e.kind) {
+    case drivers::mqtt::Event::Kind::connect_failed:
+      if (const auto a = broker_.connect_failed(e.payload, wall_s)) into.events.push_back({"alarm", "", a->text});
+      break;
+    case drivers::mqtt::Event::Kind::connected:
+      into.connected = true;
+      if (const auto a = broker_.connected(wall_s)) into.events.push_back({"alarm_end", "", a->text});
+      log::info("mqtt: connected to {}", mqtt_.uri);
+      break;
+    case drivers::mqtt::Event::Kind::lost: broker_.lost(e.payload, wall_s); break;
+    case drivers::mqtt::Event::Kind::message: break;
+  }
+}
+
+void MqttIntake::message(Intake& into, const std::string& topic, const std::string& payload, bool retained,
+                         drivers::mqtt::RelayManager* relays, const IntakeSite& site, rules::SteadyTime now,
+                         std::int64_t wall_s) {
+  if (payload.size() > kMaxPayloadBytes || topic.size() > kMaxTopicBytes) {
+    ++into.refused;
+    log::limited("mqtt oversized", log::Level::warn,
+                 fmt::format("mqtt: ignored a {}-byte message on '{}' (more than {} bytes)", payload.size(),
+                             drivers::text::clean_utf8(topic, 80), kMaxPayloadBytes));
+    return;
+  }
+  // The bridge's state is retained by the broker on purpose: it is the current one.
+  if (uplink_) {
+    std::optional<BrokerWatch::Alarm> said;
+    const bool sys = broker_.bridge(topic, payload, wall_s, bridge_, said);
+    if (said) into.events.push_back({said->raised ? "alarm" : "alarm_end", "", said->text});
+    if (sys) return;
+  }
+  // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its power and
+  // its temperature in one tele/<t>/SENSOR: the relay takes its part, and the message still goes
+  // on to the sensors below (they read only the topics configured).
+  const bool relay_news = relays && relays->on_message(topic, payload, now);
+  if (relay_news && !drivers::mqtt::is_sensor_topic(sensors_, topic)) return;
+  if (const auto id = drivers::mqtt::mode_topic_load(mqtt_.prefix, topic)) {
+    if (!retained) mode_command(into, *id, payload, site, now);  // a retained command is stale
+    return;
+  }
+  if (const auto set = mqtt_.allow_settings ? setting_topic(mqtt_.prefix, topic) : std::nullopt) {
+    if (!retained) setting(into, set->first, set->second, payload, site);  // a retained command is stale
+    return;
+  }
+  if (mqtt_.discovery && topic == mqtt_.discovery_prefix + "/status") {
+    if (payload == "online") into.send_everything = true;  // Home Assistant restarted
+    return;
+  }
+  // A retained sensor message (Tasmota SensorRetain) has no age: it may be hours old, and stamping
+  // it "now" would make a dead sensor look alive. Only live messages count.
+  if (retained) {
+    log::debug("ignored a retained message on {}: its age is unknown", drivers::text::clean_utf8(topic, 80));
+    return;
+  }
+  const auto r = drivers::mqtt::parse_sensor_message(sensors_, topic, payload);
+  for (const auto& x : r.readings) into.readings.emplace_back("sensor." + x.id, x.value);
+  for (const auto& why : r.errors) log::limited("sensor " + topic, log::Level::warn, drivers::text::clean_utf8(why, 300));
+}
+
+// A mode command, read and checked where it arrives: a refusal is said here and never reaches the
+// core.
+void MqttIntake::mode_command(Intake& into, const std::string& id, const std::string& payload, const IntakeSite& site,
+                              rules::SteadyTime now) {
+  auto read = read_override(site.loads, id, payload, now);
+  if (auto* no = std::get_if<OverrideRefusal>(&read)) {
+    const auto* load = no->load_id.empty() ? nullptr : find_load(site.loads, no->load_id).front();
+    log::limited("override refused", log::Level::warn,
+                 load ? fmt::format("{}: override refused: {}", load->name, no->why) : "override refused: " + no->why);
+    into.events.push_back({"override_rejected", no->load_id, no->why});
+    return;
+  }
+  into.overrides.push_back(std::move(std::get<OverrideRequest>(read)));
+}
+
+// A setting, checked as the config file's value would be (daemon/config/mqtt_settings.hpp); it is
+// stored before it is in force, by the loop through the recorder.
+void MqttIntake::setting(Intake& into, const std::string& addressed, const std::string& field,
+                         const std::string& payload, const IntakeSite& site) {
+  // By relay id or by name, as a mode command (find_load); anything else is refused below.
+  const auto found = find_load(site.loads, addressed);
+  const std::string id = found.size() == 1 ? found.front()->id : addressed;
+  // Checked on top of the settings before it in this take, as they will be in force.
+  const StoredProfiles& base = into.settings.empty() ? site.profiles : into.settings.back().next;
+  SettingResult r = apply_setting(base, site.loads, section_, id, field, payload);
+  if (!r.next || !r.refused.empty()) {
+    const std::string why = drivers::text::clean_utf8(r.refused.empty() ? "not applied" : r.refused, 300);  // it quotes the client
+    log::limited("setting refused", log::Level::warn, fmt::format("setting refused: {}", why));
+    into.events.push_back({"config", id, "setting refused: " + why});
+    into.settings_refused.push_back(id);  // Home Assistant shows the value in force again
+    return;
+  }
+  into.settings.push_back(SettingRequest{.load_id = id,
+                                         .field = field,
+                                         .payload = payload,
+                                         .source = "mqtt: " + mqtt_.prefix + "/load/" + id + "/" + field + "/set",
+                                         .change = std::move(r.change),
+                                         .before = base,
+                                         .next = std::move(*r.next)});
+}
+
+std::vector<std::pair<std::string, double>> listen_for_sensors(const MqttConfig& mqtt,
+                                                               const std::vector<drivers::mqtt::SensorConfig>& sensors,
+                                                               std::chrono::milliseconds bound, const LoopClock& clock) {
+  std::vector<std::pair<std::string, double>> heard;
+  if (sensors.empty()) return heard;
+  drivers::mqtt::Client client(side_client_config(mqtt, "once"));
+  for (const auto& s : sensors) client.subscribe(s.topic);
+  client.start();
+  std::set<std::string> want;
+  for (const auto& s : sensors) want.insert(s.id);
+  const auto until = clock.steady() + bound;
+  while (!want.empty() && clock.steady() < until) {
+    const auto e = client.poll(std::chrono::milliseconds(20));
+    if (!e) continue;
+    if (e->kind == drivers::mqtt::Event::Kind::connect_failed) {
+      log::warn("once: mqtt: {}; deciding without the MQTT sensors", e->payload);
+      break;
+    }
+    // As in the loop: a retained message has no age, so it is not a reading.
+    if (e->kind != drivers::mqtt::Event::Kind::message || e->retained) continue;
+    const auto r = drivers::mqtt::parse_sensor_message(sensors, e->topic, e->payload);
+    for (const auto& x : r.readings) {
+      heard.emplace_back("sensor." + x.id, x.value);
+      want.erase(x.id);
+    }
+  }
+  for (const auto& id : want) {
+    log::info("once: no live message from sensor {} within {} s (Tasmota reports every TelePeriod)", id,
+              bound.count() / 1000);
+  }
+  client.shutdown(std::chrono::milliseconds(500));
+  return heard;
+}
+
+}  // namespace shackd

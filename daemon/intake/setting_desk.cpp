@@ -1,0 +1,46 @@
+#include "daemon/intake/setting_desk.hpp"
+
+#include <fmt/format.h>
+
+#include "daemon/store/profile_store.hpp"
+#include "daemon/store/sqlite.hpp"
+
+namespace shackd {
+
+bool SettingDesk::post(Recorder* recorder, SettingRequest r, std::string& why) {
+  if (!recorder) {
+    why = "no database to keep it in";
+    return false;
+  }
+  StoredProfiles next = r.next;  // what the settings after this one are checked against
+  const bool posted = recorder->post_task([box = box_, r = std::move(r)](db::Db& db, RuntimeStore&) mutable {
+    Outcome o{std::move(r), {}};
+    try {
+      save_profile_change(db, o.request.next, o.request.before, o.request.source, o.request.change);
+    } catch (const std::exception& e) {
+      o.refused = fmt::format("the database did not take it: {}", e.what());
+    }
+    std::lock_guard l(box->m);
+    box->done.push_back(std::move(o));
+  });
+  if (!posted) {
+    why = "the store is too far behind to take it (a slow or busy card): send it again later";
+    return false;
+  }
+  ahead_ = std::move(next);
+  ++in_flight_;
+  return true;
+}
+
+std::vector<SettingDesk::Outcome> SettingDesk::take() {
+  std::vector<Outcome> out;
+  {
+    std::lock_guard l(box_->m);
+    out.swap(box_->done);
+  }
+  in_flight_ -= std::min(in_flight_, out.size());
+  if (in_flight_ == 0) ahead_.reset();  // nothing in flight: the profiles in force are the base
+  return out;
+}
+
+}  // namespace shackd

@@ -1,0 +1,47 @@
+#pragma once
+// Settings from MQTT on their way to the card and into force (issue 44): the loop never waits for
+// the database. A checked setting is posted to the recorder's thread, which stores it with its
+// config_history record; the loop takes the outcome at the top of a later cycle and only then puts
+// the setting in force (a restart must not forget a value the site ran with). Until then the
+// settings in flight are the profiles the next ones are checked against (`ahead`), so that two
+// sent in a row (a start voltage and a stop voltage) are checked together, as the file's would be.
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/intake/mqtt_intake.hpp"
+#include "daemon/recorder/recorder.hpp"
+#include "daemon/site/profiles.hpp"
+
+namespace shackd {
+
+class SettingDesk {
+ public:
+  struct Outcome {
+    SettingRequest request;
+    std::string refused;  // empty: stored
+  };
+  // Posts the store of `r` to `recorder`'s thread (never waits). False, with `why`, when it cannot
+  // take it: no database, or the recorder's task queue is full (a card far behind).
+  bool post(Recorder* recorder, SettingRequest r, std::string& why);
+  // The settings stored, or refused by the database, since the last take, in the order posted.
+  std::vector<Outcome> take();
+  // The profiles a new setting is checked against: those in force with the settings in flight.
+  const StoredProfiles& ahead(const StoredProfiles& in_force) const { return ahead_ ? *ahead_ : in_force; }
+  // A reload replaced the profiles: what is in flight is checked again as it is taken.
+  void forget_ahead() { ahead_.reset(); }
+  std::size_t in_flight() const { return in_flight_; }
+
+ private:
+  struct Mailbox {
+    std::mutex m;
+    std::vector<Outcome> done;
+  };
+  std::shared_ptr<Mailbox> box_ = std::make_shared<Mailbox>();  // shared with the recorder's tasks
+  std::optional<StoredProfiles> ahead_;
+  std::size_t in_flight_ = 0;
+};
+
+}  // namespace shackd
