@@ -1,0 +1,106 @@
+// The MQTT intake alone (daemon/intake/mqtt_intake.hpp, issue 44 item 3): messages in, values
+// out, nothing of the core, the store or the publisher touched. A FakeLink holds what the broker
+// sent; the clock is stepped by hand.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "daemon/intake/mqtt_intake.hpp"
+#include "tests/support/fake_link.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+class StepClock final : public shackd::LoopClock {
+ public:
+  rules::SteadyTime steady() const override { return t; }
+  std::int64_t wall_ms() const override { return 1'790'000'000'000; }
+  rules::SteadyTime t{};
+};
+
+shackd::Config intake_config() {
+  shackd::Config c;
+  c.mqtt.prefix = "shack";
+  c.mqtt.discovery = true;
+  drivers::mqtt::SensorConfig t;
+  t.id = "heat_room_temp";
+  t.topic = "tele/heat_room_temp/SENSOR";
+  t.format = drivers::mqtt::SensorFormat::number;
+  c.sensors.push_back(t);
+  return c;
+}
+
+const std::vector<shackd::LoadRef> kLoads{
+    {shackd::LoadRef::Kind::miner, 0, "primary_s21", "Primary S21+", "miner:Primary S21+"},
+};
+
+bool has_event(const shackd::Intake& in, const std::string& kind, const std::string& text) {
+  for (const auto& e : in.events) {
+    if (e.kind == kind && e.detail.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("mqtt intake: each message checked where it arrives and handed on as a value") {
+  shackd::MqttIntake intake;
+  intake.configure(intake_config(), "site");
+  const shackd::StoredProfiles profiles;
+  const shackd::IntakeSite site{kLoads, profiles};
+  test::FakeBroker broker;
+  test::FakeLink link(broker);
+  StepClock clock;
+  broker.set_up(false);
+  broker.set_up(true);
+  broker.message("shack/load/primary_s21/mode/set", "off 10m");
+  broker.message("shack/load/primary_s21/mode/set", "on", true);  // retained: stale, ignored
+  broker.message("shack/load/Primary S21+/mode/set", "sideways");
+  broker.message("shack/load/nobody/mode/set", "on");
+  broker.message("tele/heat_room_temp/SENSOR", "21.5");
+  broker.message("tele/heat_room_temp/SENSOR", "22.5", true);  // retained: its age is unknown
+  broker.message("homeassistant/status", "online");
+  broker.message("tele/heat_room_temp/SENSOR", std::string(shackd::MqttIntake::kMaxPayloadBytes + 1, '1'));
+  broker.message("shack/load/primary_s21/start_voltage/set", "51");  // allow_settings is off: not read
+  const shackd::Intake in = intake.take(link, nullptr, site, clock, clock.t + 250ms, clock.t);
+  CHECK(in.connected);
+  REQUIRE(in.overrides.size() == 1);
+  CHECK(in.overrides[0].load_id == "primary_s21");
+  CHECK(in.overrides[0].said == "off 10m");
+  CHECK(has_event(in, "override_rejected", "'sideways' is not auto, on or off"));
+  CHECK(has_event(in, "override_rejected", "nobody"));
+  REQUIRE(in.readings.size() == 1);
+  CHECK(in.readings[0] == std::pair<std::string, double>{"sensor.heat_room_temp", 21.5});
+  CHECK(in.send_everything);
+  CHECK(in.refused == 1);
+  CHECK(in.dropped == 0);
+  CHECK(in.settings.empty());
+  CHECK(in.failures.empty());
+  CHECK(broker.inbound.empty());
+}
+
+TEST_CASE("mqtt intake: a flood costs a bounded share of a cycle, counted; connection news is always read") {
+  shackd::MqttIntake intake;
+  intake.configure(intake_config(), "site");
+  const shackd::StoredProfiles profiles;
+  const shackd::IntakeSite site{kLoads, profiles};
+  test::FakeBroker broker;
+  test::FakeLink link(broker);
+  StepClock clock;
+  const std::size_t n = shackd::MqttIntake::kMessagesPerCycle + 200;
+  for (std::size_t i = 0; i < n; ++i) broker.message("tele/heat_room_temp/SENSOR", "20");
+  broker.set_up(false);  // behind the flood: still read
+  shackd::Intake in = intake.take(link, nullptr, site, clock, clock.t + 250ms, clock.t);
+  CHECK(in.readings.size() == shackd::MqttIntake::kMessagesPerCycle);
+  CHECK(in.dropped == 200);
+  CHECK(intake.broker().health().down_since_unix_s.has_value());
+  // The cycle's time is spent: every message after it is dropped, the link's news still read.
+  broker.message("tele/heat_room_temp/SENSOR", "20");
+  broker.set_up(true);
+  in = intake.take(link, nullptr, site, clock, clock.t, clock.t);
+  CHECK(in.readings.empty());
+  CHECK(in.dropped == 1);
+  CHECK(in.connected);
+}
