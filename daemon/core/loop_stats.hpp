@@ -51,4 +51,8 @@ struct LoopStats {
   }
 };
 
+// What the loop's figures have to say in the STATUS= line and `status` (", 3 MQTT message(s)
+// dropped, store slow: ..."): empty when all is well. `safe_state`: the stored state not yet taken.
+std::string loop_status(const LoopStats& s, bool safe_state);
+
 }  // namespace shackd

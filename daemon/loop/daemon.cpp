@@ -148,30 +148,6 @@ std::optional<int> Daemon::start() {
   return std::nullopt;
 }
 
-void Daemon::restore_state() {
-  const auto now = clock_.steady();
-  const auto wall = clock_.wall_s();
-  rules::State state = restored_state(core_.site().profiles.rules, core_.site().loads, storage_.rows(), now, wall);
-  for (const auto& l : core_.site().loads) {
-    const auto it = storage_.rows().find(l.state_key);
-    if (it == storage_.rows().end()) continue;
-    rules::LoadState& st = state_of(state, l);
-    // The safe state switched every relay OFF before the stored state was read (daemon_open.cpp):
-    // a load stored ON is OFF since then, so its minimum off time applies before a restart (an
-    // ASIC's supply wants minutes between power cycles, docs/solar-shack.md). Its starts, counters
-    // and override are the stored ones.
-    if (start_.off_at() && st.on) {
-      st.on = false;
-      st.last_change = *start_.off_at();
-      log::info("{}: stored ON since {}; OFF since the safe state switched it off", l.name,
-                it->second.since.value_or("(never switched)"));
-    }
-    log::info("{}: restored {} since {}{}", l.name, on_off(st.on), it->second.since.value_or("(never switched)"),
-              st.override_.mode != rules::OverrideMode::automatic ? ", override " + it->second.override_mode : "");
-  }
-  core_.take_site(core_.site(), std::move(state));  // once, at the start: the site copied as it is
-}
-
 // This cycle's switches as log lines and actuation events: after the relay manager has taken the
 // commands, so that no history tells of a switch that was never commanded.
 void Daemon::record_switches(std::int64_t wall) {
@@ -299,23 +275,7 @@ std::string Daemon::status_line() const {
   if (!mqtt_.link()) mqtt.clear();
   else if (!intake_.broker().failure().empty()) mqtt = ", MQTT DOWN: " + intake_.broker().failure();
   else if (!mqtt_.link()->connected()) mqtt = ", MQTT DOWN";
-  std::string side;
-  if (!start_.taken()) {
-    side = fmt::format(", SAFE STATE: every relay OFF, the database has not answered for {:.0f} s", stats_.store_unread_s);
-  }
-  if (const auto n = stats_.failures(); n > 0) side += fmt::format(", {} side-job failure(s), last {}", n, stats_.last_failure);
-  if (stats_.mqtt_dropped > 0) side += fmt::format(", {} MQTT message(s) dropped", stats_.mqtt_dropped);
-  // The store behind a slow card: the history waits, control does not.
-  if (stats_.store_write_s >= 5) side += fmt::format(", store slow: a write has taken {:.0f} s", stats_.store_write_s);
-  if (stats_.events_unstored + stats_.samples_unstored > 0) {
-    side += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", stats_.events_unstored, stats_.samples_unstored);
-  }
-  if (stats_.events_unsent > 0) side += fmt::format(", {} event(s) not sent", stats_.events_unsent);
-  if (const auto lost = stats_.publish_coalesced + stats_.publish_dropped; lost > 0) {
-    side += fmt::format(", {} MQTT publication(s) lost", lost);
-  }
-  if (stats_.publishes_refused > 0) side += fmt::format(", {} MQTT publish(es) refused by the link", stats_.publishes_refused);
-  if (stats_.publish_busy_s >= 5) side += fmt::format(", publishing slow: a publish has taken {:.0f} s", stats_.publish_busy_s);
+  const std::string side = loop_status(stats_, !start_.taken());
   return fmt::format("{} ({}), {}/{} loads on{}{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
                      b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, core_.site().loads.size(), devices,

@@ -126,7 +126,6 @@ class Daemon {
   void miners_bookkeeping(rules::SteadyTime now, std::int64_t wall);
   MqttSide make_mqtt(const Config& config) const;
   void start_mqtt();
-  void restore_state();
   // Issue 44 item 4 (daemon_open.cpp): the database opened, migrated and read on a thread of its
   // own (daemon/loop/store_open.hpp), never the loop's; what it read is taken whole at the top of
   // a cycle.

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "daemon/store/charge_limit_rows.hpp"
+#include "daemon/store/load_state_rows.hpp"
 #include "daemon/system/exit_codes.hpp"
 #include "daemon/system/log.hpp"
 
@@ -43,7 +44,9 @@ std::optional<int> Daemon::take_store() {
   }
   for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
   storage_.take(std::move(o->run.db), std::move(o->store), std::move(o->rows));
-  restore_state();
+  const auto now = clock_.steady();
+  core_.take_site(core_.site(), restored_at_start(core_.site().profiles.rules, core_.site().loads, storage_.rows(),
+                                                  start_.off_at(), now, clock_.wall_s()));  // the site copied as it is
   if (!options_.once) {
     // From here on only the recorder's thread touches the database.
     storage_.start_recorder(RecorderOptions{

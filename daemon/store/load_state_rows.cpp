@@ -1,5 +1,7 @@
 #include "daemon/store/load_state_rows.hpp"
 
+#include "daemon/system/log.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -71,6 +73,27 @@ rules::State restored_state(const rules::Profiles& profiles, const std::vector<L
     state_of(s, l) = st;
   }
   return s;
+}
+
+rules::State restored_at_start(const rules::Profiles& profiles, const std::vector<LoadRef>& loads,
+                               const std::map<std::string, LoadStateRow>& rows,
+                               std::optional<rules::SteadyTime> held_off_since, rules::SteadyTime steady_now,
+                               std::int64_t wall_now_s) {
+  rules::State state = restored_state(profiles, loads, rows, steady_now, wall_now_s);
+  for (const auto& l : loads) {
+    const auto it = rows.find(l.state_key);
+    if (it == rows.end()) continue;
+    rules::LoadState& st = state_of(state, l);
+    const std::string since = it->second.since.value_or("(never switched)");
+    if (held_off_since && st.on) {
+      st.on = false;
+      st.last_change = *held_off_since;
+      log::info("{}: stored ON since {}; OFF since the safe state switched it off", l.name, since);
+    }
+    log::info("{}: restored {} since {}{}", l.name, st.on ? "ON" : "OFF", since,
+              st.override_.mode != rules::OverrideMode::automatic ? ", override " + it->second.override_mode : "");
+  }
+  return state;
 }
 
 LoadStateRow persist_load(const std::string& key, const rules::LoadState& st, const LoadStateRow* previous,

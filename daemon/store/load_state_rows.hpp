@@ -34,6 +34,16 @@ rules::State restored_state(const rules::Profiles& profiles, const std::vector<L
                             const std::map<std::string, LoadStateRow>& rows, rules::SteadyTime steady_now,
                             std::int64_t wall_now_s);
 
+// The daemon's start: restored_state, each load's restore said in the log. After a start in the
+// safe state (daemon/loop/safe_start.hpp), every relay was commanded OFF at `held_off_since`
+// before the rows were read: a load stored ON is OFF since then, so its minimum off time applies
+// before it starts again (an ASIC's supply wants minutes between power cycles,
+// docs/solar-shack.md). Its starts, counters and override are the stored ones.
+rules::State restored_at_start(const rules::Profiles& profiles, const std::vector<LoadRef>& loads,
+                               const std::map<std::string, LoadStateRow>& rows,
+                               std::optional<rules::SteadyTime> held_off_since, rules::SteadyTime steady_now,
+                               std::int64_t wall_now_s);
+
 LoadStateRow persist_load(const std::string& key, const rules::LoadState& st, const LoadStateRow* previous,
                           rules::SteadyTime steady_now, std::int64_t wall_now_s, bool override_changed);
 
