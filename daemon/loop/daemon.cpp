@@ -58,7 +58,7 @@ std::optional<int> Daemon::start() {
         ++stats_.events;
       },
       seams_.publish ? EventLog::Direct([this](const std::string& topic, const std::string& payload) {
-        mqtt_publish(topic, payload, false);
+        publisher_.send(topic, payload, false, 1);
       })
                      : EventLog::Direct());
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);

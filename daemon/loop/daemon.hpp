@@ -189,9 +189,6 @@ class Daemon {
   EventLog::Route event_route() const { return {config_.mqtt.prefix, config_.uplink.enabled, fleet_site_id()}; }
   // The site's id for the fleet: site.id, else the one fixed in the database.
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
-  // A message through the publisher, in order with the cycle's (never waits on the broker; one
-  // the link refuses is counted there, a retained one sent again).
-  void mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos = 1);
   std::string status_line() const;
   void take_core_counts();  // the core's counts into the loop's figures, after the relays
 

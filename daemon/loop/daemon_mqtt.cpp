@@ -53,10 +53,6 @@ void Daemon::start_mqtt() {
   if (seams_.events_thread.value_or(!seams_.make_mqtt)) events_.outbox().start_thread();
 }
 
-void Daemon::mqtt_publish(const std::string& topic, const std::string& payload, bool retain, int qos) {
-  publisher_.send(topic, payload, retain, qos);
-}
-
 // The core takes its overrides, in the order they came, before it decides: the only writer of
 // its state.
 void Daemon::take_overrides(std::vector<OverrideRequest>& taken) {
@@ -116,7 +112,7 @@ void Daemon::hand_on(Intake&& in, rules::SteadyTime now) {
     publisher_.send_everything();
     // What shackd's own commands left retained before they stopped having a will (0.2.0's `once`
     // and `status`): cleared, so that a broker does not say "offline" for them for ever.
-    for (const char* role : {"/status-once", "/status-cli"}) mqtt_publish(config_.mqtt.prefix + role, "", true);
+    for (const char* role : {"/status-once", "/status-cli"}) publisher_.send(config_.mqtt.prefix + role, "", true, 1);
   }
   if (in.send_everything) publisher_.send_everything();
   for (const auto& [name, value] : in.readings) core_.devices().set_reading(name, value, now);
