@@ -16,6 +16,7 @@ namespace shackd {
 
 void MqttIntake::configure(const Config& config, const std::string& fleet_site_id) {
   mqtt_ = config.mqtt;
+  dry_run_ = config.dry_run;
   sensors_ = config.sensors;
   uplink_ = config.uplink.enabled;
   bridge_ = config.uplink.bridge.empty() ? "shackd-" + fleet_site_id : config.uplink.bridge;
@@ -42,18 +43,16 @@ Intake MqttIntake::take(drivers::mqtt::Link& link, drivers::mqtt::RelayManager* 
   std::size_t handled = 0;
   const std::int64_t wall = clock.wall_s();
   while (const auto e = link.poll(std::chrono::milliseconds(0))) {
-    if (e->kind != drivers::mqtt::Event::Kind::message) {
-      connection(in, *e, wall);
-      continue;
-    }
-    if (handled >= kMessagesPerCycle || clock.steady() >= budget_end) {
+    const bool news = e->kind != drivers::mqtt::Event::Kind::message;
+    if (!news && (handled >= kMessagesPerCycle || clock.steady() >= budget_end)) {
       ++in.dropped;
       continue;
     }
-    ++handled;
-    // Each message alone: one that throws loses itself, never the rest of the cycle's.
+    handled += news ? 0 : 1;
+    // Each event alone: one that throws loses itself, never the rest of the cycle's.
     try {
-      message(in, e->topic, e->payload, e->retained, relays, site, now, wall);
+      if (news) connection(in, *e, relays, now, wall);
+      else message(in, e->topic, e->payload, e->retained, relays, site, now, wall);
     } catch (const std::exception& x) {
       in.failures.push_back(x.what());
     } catch (...) {
@@ -63,9 +62,11 @@ Intake MqttIntake::take(drivers::mqtt::Link& link, drivers::mqtt::RelayManager* 
   return in;
 }
 
-// The link's news (BrokerWatch keeps the outages for <prefix>/health). What a connection starts
-// (the events waiting first, the relays again, everything published again) is the loop's.
-void MqttIntake::connection(Intake& into, const drivers::mqtt::Event& e, std::int64_t wall_s) {
+// The link's news (BrokerWatch keeps the outages for <prefix>/health). A connection sends every
+// relay's command again at once, before the messages after it (the relays' retained states); the
+// rest of what it starts (the events waiting first, everything published again) is the loop's.
+void MqttIntake::connection(Intake& into, const drivers::mqtt::Event& e, drivers::mqtt::RelayManager* relays,
+                            rules::SteadyTime now, std::int64_t wall_s) {
   switch (e.kind) {
     case drivers::mqtt::Event::Kind::connect_failed:
       if (const auto a = broker_.connect_failed(e.payload, wall_s)) into.events.push_back({"alarm", "", a->text});
@@ -74,6 +75,7 @@ void MqttIntake::connection(Intake& into, const drivers::mqtt::Event& e, std::in
       into.connected = true;
       if (const auto a = broker_.connected(wall_s)) into.events.push_back({"alarm_end", "", a->text});
       log::info("mqtt: connected to {}", mqtt_.uri);
+      if (relays && !dry_run_) relays->on_connected(now);
       break;
     case drivers::mqtt::Event::Kind::lost: broker_.lost(e.payload, wall_s); break;
     case drivers::mqtt::Event::Kind::message: break;

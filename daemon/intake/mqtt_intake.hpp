@@ -53,7 +53,7 @@ struct Intake {
   std::vector<SettingRequest> settings;                   // checked, to be stored
   std::vector<std::string> settings_refused;              // loads whose settings are to be shown again
   std::vector<IntakeEvent> events;
-  bool connected = false;        // the link (re)connected: the outbox, the relays, everything again
+  bool connected = false;        // the link (re)connected: the events waiting, everything again
   bool send_everything = false;  // Home Assistant restarted
   std::uint64_t dropped = 0;     // past the cycle's share (kMessagesPerCycle, a quarter interval)
   std::uint64_t refused = 0;     // larger than kMaxPayloadBytes or kMaxTopicBytes: refused unread
@@ -86,7 +86,8 @@ class MqttIntake {
 
   // Everything the link has now. Connection events are always read; messages up to
   // kMessagesPerCycle, and until `budget_end` on `clock` (a test's stepped clock stands still, so
-  // there only the count binds). Relay news goes to `relays` (null: none).
+  // there only the count binds). Relay news goes to `relays` (null: none), and a connection
+  // commands them again.
   Intake take(drivers::mqtt::Link& link, drivers::mqtt::RelayManager* relays, const IntakeSite& site,
               const LoopClock& clock, rules::SteadyTime budget_end, rules::SteadyTime now);
   // One message into `into`; what it throws is the caller's to count (the loop guards each one).
@@ -96,13 +97,15 @@ class MqttIntake {
   const BrokerWatch& broker() const { return broker_; }
 
  private:
-  void connection(Intake& into, const drivers::mqtt::Event& e, std::int64_t wall_s);
+  void connection(Intake& into, const drivers::mqtt::Event& e, drivers::mqtt::RelayManager* relays,
+                  rules::SteadyTime now, std::int64_t wall_s);
   void mode_command(Intake& into, const std::string& id, const std::string& payload, const IntakeSite& site,
                     rules::SteadyTime now);
   void setting(Intake& into, const std::string& id, const std::string& field, const std::string& payload,
                const IntakeSite& site);
 
   MqttConfig mqtt_;
+  bool dry_run_ = false;  // no relay command, not even a connection's
   std::vector<drivers::mqtt::SensorConfig> sensors_;
   bool uplink_ = false;
   std::string bridge_;  // the uplink's bridge client id, as $SYS names it

@@ -98,8 +98,8 @@ void Daemon::on_message(const std::string& topic, const std::string& payload, bo
   hand_on(std::move(in), now);
 }
 
-// The intake's values to where they go: a connection's work (the events waiting first, the relays
-// sent again, everything published again), readings to the core's devices, overrides to its inbox,
+// The intake's values to where they go: a connection's work (the events waiting first, everything
+// published again), readings to the core's devices, overrides to its inbox,
 // settings to the store, events to the history.
 void Daemon::hand_on(Intake&& in, rules::SteadyTime now) {
   const std::int64_t wall = clock_.wall_s();
@@ -108,7 +108,6 @@ void Daemon::hand_on(Intake&& in, rules::SteadyTime now) {
   stats_.mqtt_refused += in.refused;
   if (in.connected) {
     events_.outbox().pump();  // the events of the start or the outage go first: the outbox is in order
-    if (!config_.dry_run && mqtt_.relays()) mqtt_.relays()->on_connected(now);
     publisher_.send_everything();
     // What shackd's own commands left retained before they stopped having a will (0.2.0's `once`
     // and `status`): cleared, so that a broker does not say "offline" for them for ever.
