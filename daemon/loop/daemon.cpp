@@ -461,10 +461,12 @@ void Daemon::shutdown() {
   events_.outbox().pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
   events_.outbox().set_link(nullptr);
   // Superseded states are not waited for: the will and the shutdown say offline. Bounded: a
-  // publish that never returns is left behind, said in the log.
-  publisher_.stop(std::chrono::seconds(2));
+  // publish that never returns is left behind, said in the log, and so is its link, which the
+  // publisher's thread may still be inside (destroying it under that thread was a use after free).
+  const bool publisher_done = publisher_.stop(std::chrono::seconds(2));
   publisher_.set_link(nullptr);
-  mqtt_.stop(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
+  if (publisher_done) mqtt_.stop(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
+  else mqtt_.abandon();
   core_.devices().set({}, std::chrono::milliseconds(0));
   miners_.clear();
   storage_.close();  // the last close checkpoints the WAL (in memory: written back at its stop)

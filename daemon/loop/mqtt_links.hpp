@@ -41,6 +41,11 @@ class MqttLinks {
   // The stop: the link's own bounded shutdown (a clean disconnect publishes offline itself), then
   // every goodbye under way waited for.
   void stop(std::chrono::milliseconds bound);
+  // The stop when another thread may still be inside the link's publish (the publisher gave up
+  // waiting for one that hangs in the client): the link is neither shut down nor ever destroyed,
+  // so that the thread returns into a live object; the process ends around both, and the broker
+  // says offline by the link's will.
+  void abandon();
   // Waits for the goodbyes under way (the daemon's end: their `release` may name its parts).
   void wait_retiring();
 

@@ -316,6 +316,56 @@ TEST_CASE("safety core: a publish that blocks delays no cycle, relay or ping; th
   CHECK(loop["publish_coalesced"].get<int>() >= 65);
 }
 
+// The stop gives up on a publish that never returns (2 s) and leaves the publisher's thread behind.
+// It used to go on to shut down and destroy the link that thread was still inside: a use after
+// free the moment the client let it go. The link is now left alive until the process ends.
+TEST_CASE("safety core: a stop that gives up on a hung publish leaves its link alive for the thread inside it") {
+  struct Gate {
+    std::mutex m;
+    std::condition_variable cv;
+    bool shut = false, inside = false;
+    int destroyed_at_return = -1;  // links destroyed when the held publish returned
+  };
+  const auto gate = std::make_shared<Gate>();
+  FakeSite s("", {}, test::kFakeSiteConfig, false, true);  // the publisher on its own thread
+  const auto destroyed = s.broker.links_destroyed;
+  s.broker.on_publish = [gate, destroyed](const test::FakeBroker::Message& m) {
+    if (m.topic != "shack/state") return;
+    std::unique_lock l(gate->m);
+    if (!gate->shut) return;
+    gate->inside = true;
+    gate->cv.notify_all();
+    gate->cv.wait_for(l, std::chrono::seconds(30), [&] { return !gate->shut; });
+    gate->destroyed_at_return = destroyed->load();
+    gate->inside = false;
+    gate->cv.notify_all();
+  };
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(2);
+  {
+    std::lock_guard l(gate->m);
+    gate->shut = true;
+  }
+  s.settle = false;
+  s.cycles(1);
+  {
+    std::unique_lock l(gate->m);
+    REQUIRE(gate->cv.wait_for(l, std::chrono::seconds(10), [&] { return gate->inside; }));
+  }
+  shackd::signals::stop = true;  // run() goes straight to its stop
+  const int rc = s.daemon->run();
+  shackd::signals::stop = false;
+  CHECK(rc == 0);
+  s.daemon.reset();  // the daemon is gone; the publisher's thread is still in the link
+  {
+    std::unique_lock l(gate->m);
+    gate->shut = false;
+    gate->cv.notify_all();
+    REQUIRE(gate->cv.wait_for(l, std::chrono::seconds(10), [&] { return !gate->inside; }));
+  }
+  CHECK(gate->destroyed_at_return == 0);
+}
+
 TEST_CASE("recorder: what waits for a write is merged: states and energy newest-wins, events and samples in order up to their limits") {
   shackd::Records pending;
   for (int round = 0; round < 3; ++round) {

@@ -3,6 +3,7 @@
 // recorded, what the test puts in `inbound` is what the daemon reads, and `up` says whether the
 // "broker" is there. The relay layer, commands, outages and reconnects run on the test's stepped
 // clock, with no broker and no sleeps.
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -36,6 +37,8 @@ struct FakeBroker {
   // test asks for it) publishes beside the loop's relays and events.
   std::mutex publish_m;
   std::set<std::string> subscriptions;
+  // Links destroyed, counted where a thread left inside one can still read it after the broker.
+  std::shared_ptr<std::atomic<int>> links_destroyed = std::make_shared<std::atomic<int>>(0);
   int links_made = 0;     // built (a reload builds one aside)
   int links_started = 0;  // taken into use
 
@@ -64,7 +67,10 @@ struct FakeBroker {
 
 class FakeLink final : public drivers::mqtt::Link {
  public:
-  explicit FakeLink(FakeBroker& b) : b_(b) { ++b_.links_made; }
+  explicit FakeLink(FakeBroker& b) : b_(b), destroyed_(b.links_destroyed) { ++b_.links_made; }
+  ~FakeLink() override { ++*destroyed_; }
+  FakeLink(const FakeLink&) = delete;
+  FakeLink& operator=(const FakeLink&) = delete;
   void start() override {
     ++b_.links_started;
     if (b_.up) b_.inbound.push_back({drivers::mqtt::Event::Kind::connected, "", "", false});
@@ -82,7 +88,8 @@ class FakeLink final : public drivers::mqtt::Link {
       }
       b_.published.push_back(m);
     }
-    if (b_.on_publish) b_.on_publish(m);
+    // A copy of the callback: one that blocks may outlive the broker (a stop that gives up on it).
+    if (auto told = b_.on_publish) told(m);
     return true;
   }
   // A broker that acknowledges takes a message and says so at once; one that does not keeps it
@@ -109,6 +116,7 @@ class FakeLink final : public drivers::mqtt::Link {
 
  private:
   FakeBroker& b_;
+  std::shared_ptr<std::atomic<int>> destroyed_;
   std::uint64_t tickets_ = 0;
   std::set<std::uint64_t> acked_;
 };
