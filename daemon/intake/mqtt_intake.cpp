@@ -153,10 +153,8 @@ void MqttIntake::setting(Intake& into, const std::string& addressed, const std::
   const StoredProfiles& base = into.settings.empty() ? site.profiles : into.settings.back().next;
   SettingResult r = apply_setting(base, site.loads, section_, id, field, payload);
   if (!r.next || !r.refused.empty()) {
-    const std::string why = drivers::text::clean_utf8(r.refused.empty() ? "not applied" : r.refused, 300);  // it quotes the client
-    log::limited("setting refused", log::Level::warn, fmt::format("setting refused: {}", why));
-    into.events.push_back({"config", id, "setting refused: " + why});
-    into.settings_refused.push_back(id);  // Home Assistant shows the value in force again
+    // Cut where it enters: the reason quotes what the client sent.
+    into.settings_refused.emplace_back(id, drivers::text::clean_utf8(r.refused.empty() ? "not applied" : r.refused, 300));
     return;
   }
   into.settings.push_back(SettingRequest{.load_id = id,

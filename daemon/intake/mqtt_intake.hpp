@@ -51,7 +51,9 @@ struct Intake {
   std::vector<OverrideRequest> overrides;                 // checked, for the core's inbox
   std::vector<std::pair<std::string, double>> readings;   // "sensor.<id>" and its value
   std::vector<SettingRequest> settings;                   // checked, to be stored
-  std::vector<std::string> settings_refused;              // loads whose settings are to be shown again
+  // Settings refused where they came (load id, why): said, and the value in force shown again, by
+  // the one place that says every refusal of a setting (Daemon::refuse_setting).
+  std::vector<std::pair<std::string, std::string>> settings_refused;
   std::vector<IntakeEvent> events;
   bool connected = false;        // the link (re)connected: the events waiting, everything again
   bool send_everything = false;  // Home Assistant restarted

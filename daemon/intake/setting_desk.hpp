@@ -32,7 +32,6 @@ class SettingDesk {
   const StoredProfiles& ahead(const StoredProfiles& in_force) const { return ahead_ ? *ahead_ : in_force; }
   // A reload replaced the profiles: what is in flight is checked again as it is taken.
   void forget_ahead() { ahead_.reset(); }
-  std::size_t in_flight() const { return in_flight_; }
 
  private:
   struct Mailbox {

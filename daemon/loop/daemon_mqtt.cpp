@@ -122,7 +122,7 @@ void Daemon::hand_on(Intake&& in, rules::SteadyTime now) {
                  fmt::format("override refused: more than {} in one cycle", OverrideInbox::kMax));
   }
   for (const auto& e : in.events) event(e.kind, e.load_id, {rules::ReasonCode::none}, e.detail, wall);
-  for (const auto& id : in.settings_refused) publisher_.forget_settings(id);
+  for (const auto& [id, why] : in.settings_refused) refuse_setting(id, why);
   // Each setting to the recorder's thread, never waited for (daemon/intake/setting_desk.hpp). One
   // it cannot take refuses the ones after it: they were checked on top of it.
   std::string why;

@@ -43,16 +43,20 @@ bool has_event(const shackd::Intake& in, const std::string& kind, const std::str
   return false;
 }
 
-}  // namespace
-
-TEST_CASE("mqtt intake: each message checked where it arrives and handed on as a value") {
+// The intake configured, the site it checks against, a FakeLink and a stepped clock.
+struct Bench {
+  Bench() { intake.configure(intake_config(), "site"); }
   shackd::MqttIntake intake;
-  intake.configure(intake_config(), "site");
   const shackd::StoredProfiles profiles;
   const shackd::IntakeSite site{kLoads, profiles};
   test::FakeBroker broker;
-  test::FakeLink link(broker);
+  test::FakeLink link{broker};
   StepClock clock;
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Bench, "mqtt intake: each message checked where it arrives and handed on as a value") {
   broker.set_up(false);
   broker.set_up(true);
   broker.message("shack/load/primary_s21/mode/set", "off 10m");
@@ -81,14 +85,7 @@ TEST_CASE("mqtt intake: each message checked where it arrives and handed on as a
   CHECK(broker.inbound.empty());
 }
 
-TEST_CASE("mqtt intake: a flood costs a bounded share of a cycle, counted; connection news is always read") {
-  shackd::MqttIntake intake;
-  intake.configure(intake_config(), "site");
-  const shackd::StoredProfiles profiles;
-  const shackd::IntakeSite site{kLoads, profiles};
-  test::FakeBroker broker;
-  test::FakeLink link(broker);
-  StepClock clock;
+TEST_CASE_FIXTURE(Bench, "mqtt intake: a flood costs a bounded share of a cycle, counted; connection news is always read") {
   const std::size_t n = shackd::MqttIntake::kMessagesPerCycle + 200;
   for (std::size_t i = 0; i < n; ++i) broker.message("tele/heat_room_temp/SENSOR", "20");
   broker.set_up(false);  // behind the flood: still read
