@@ -60,6 +60,13 @@ struct LoadState {
   bool emergency_stopped = false;
 };
 
+// The load lost its power (its relay restarted after a power cut, issue 56): OFF since
+// `off_since` (a load already OFF keeps the later of its own and this), its dwell timers, probe
+// and power target forgotten, so that it earns its start again: start condition and delay,
+// min_off from `off_since`, the stagger. What it counted (its starts this hour, its override, an
+// overheat or emergency latch) stands.
+void lose_power(LoadState& st, SteadyTime off_since);
+
 struct ZoneState {
   LoadState fan;
   LoadState heater;

@@ -31,6 +31,22 @@ std::vector<OverrideRequest> SafetyCore::take_overrides() {
   return taken;
 }
 
+std::vector<SafetyCore::PowerLost> SafetyCore::take_power_news(std::vector<drivers::mqtt::PowerNews> news,
+                                                              rules::SteadyTime now) {
+  std::vector<PowerLost> taken;
+  for (auto& n : news) {
+    for (const auto& l : site_.loads) {
+      if (l.id != n.relay_id) continue;
+      rules::LoadState& st = state_of(state_, l);
+      const bool was_on = st.on;
+      if (!was_on && !n.came_on) continue;  // OFF before, and no power since: nothing changes
+      rules::lose_power(st, n.came_on ? now : n.off_since);
+      taken.push_back({l, n, was_on});
+    }
+  }
+  return taken;
+}
+
 bool SafetyCore::decide(rules::SteadyTime now, std::int64_t wall_s, const std::function<void(rules::Snapshot&)>& extend) {
   try {
     snap_ = drivers::build_snapshot(devices_.readings(), site_.mapping, now, local_minute(wall_s));

@@ -44,6 +44,16 @@ class SafetyCore {
   // The overrides that came since the last cycle, in order, written into the state: the only
   // writer of it. Returns those taken (a load gone with a reload is skipped), to be told.
   std::vector<OverrideRequest> take_overrides();
+  // What the relays said of their power since the last cycle (drivers/mqtt/relays.hpp): each load
+  // behind a relay that lost its power is OFF since then (rules::lose_power). `came_on`: back ON
+  // by itself, it runs until the OFF this cycle sends, so it is OFF since `now`. Returns the loads
+  // taken, with the news, to be told after the ping.
+  struct PowerLost {
+    LoadRef load;
+    drivers::mqtt::PowerNews news;
+    bool was_on = false;
+  };
+  std::vector<PowerLost> take_power_news(std::vector<drivers::mqtt::PowerNews> news, rules::SteadyTime now);
   // The snapshot from the readings (`extend` adds what is not a reading: the miners' reports, the
   // controller's heat), then the rules. False: undecided (counted), the relays keep what they had.
   bool decide(rules::SteadyTime now, std::int64_t wall_s, const std::function<void(rules::Snapshot&)>& extend);

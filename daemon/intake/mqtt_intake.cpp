@@ -77,7 +77,10 @@ void MqttIntake::connection(Intake& into, const drivers::mqtt::Event& e, drivers
       log::info("mqtt: connected to {}", mqtt_.uri);
       if (relays && !dry_run_) relays->on_connected(now);
       break;
-    case drivers::mqtt::Event::Kind::lost: broker_.lost(e.payload, wall_s); break;
+    case drivers::mqtt::Event::Kind::lost:
+      broker_.lost(e.payload, wall_s);
+      if (relays) relays->on_lost();
+      break;
     case drivers::mqtt::Event::Kind::message: break;
   }
 }

@@ -163,10 +163,22 @@ void Daemon::record_switches(std::int64_t wall) {
 
 // What the relays said since the last cycle, as log lines and events (a side job: a failure here
 // never holds a relay command back).
+// The loads the core took as OFF since their relay lost its power, told after the relays.
+void Daemon::tell_power_lost(const std::vector<SafetyCore::PowerLost>& lost, std::int64_t wall) {
+  for (const auto& p : lost) {
+    const std::string text =
+        fmt::format("its relay lost its power ({}): OFF since then{}; it starts again only when its start rules hold",
+                    p.news.why, p.news.came_on ? ", and switched OFF now: it came back ON by itself" : "");
+    log::warn("{}: {}", p.load.name, text);
+    event("actuation", p.load.id, {rules::ReasonCode::none}, "power lost: " + text, wall, nullptr, false);
+  }
+}
+
 void Daemon::record_relay_alarms() {
   if (!mqtt_.relays()) return;
   for (const auto& a : mqtt_.relays()->take_alarms()) {
-    const bool bad = a.raised || a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
+    const bool bad = a.raised || a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed" ||
+                     a.code == "relay_power_lost";
     log::write(bad ? log::Level::warn : log::Level::info, fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
     event(bad ? "alarm" : "alarm_end", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
   }
@@ -371,6 +383,11 @@ void Daemon::cycle() {
   const auto wall = times.wall;
   std::vector<OverrideRequest> overrides;  // taken before the rules, told after the relays
   guarded(SideJob::mqtt_in, [&] { take_overrides(overrides); });
+  // The loads whose relay lost its power: OFF since then, before the rules (issue 56).
+  std::vector<SafetyCore::PowerLost> lost;
+  guarded(SideJob::mqtt_in, [&] {
+    if (mqtt_.relays()) lost = core_.take_power_news(mqtt_.relays()->take_power_news(), now);
+  });
   // The controller's own health (sysfs, /proc: no disk), read on its own interval: it may shed.
   guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, now); });
   // 3. The snapshot, 4. the rules. The overrides in force as the rules are given them, for the
@@ -397,6 +414,7 @@ void Daemon::cycle() {
   // 7. What this cycle is to say and keep, after the relays.
   guarded(SideJob::poll, [&] { tell_polls(); });
   guarded(SideJob::mqtt_in, [&] { tell_overrides(overrides); });
+  guarded(SideJob::events, [&] { tell_power_lost(lost, wall); });
   if (decided) {
     guarded(SideJob::journal, [&] { journal_.cycle(core_.snapshot(), clock_.wall_ms(), config_.journal_days != 0); });
     guarded(SideJob::alarms, [&] { record_alarms(now, wall); });

@@ -152,6 +152,7 @@ class Daemon {
   void refuse_setting(const std::string& load_id, const std::string& why);
   void take_overrides(std::vector<OverrideRequest>& taken);  // the core's; their rows marked to be stored
   void tell_overrides(const std::vector<OverrideRequest>& taken);
+  void tell_power_lost(const std::vector<SafetyCore::PowerLost>& lost, std::int64_t wall);
   void record_switches(std::int64_t wall);
   void tell_polls();
   void record_alarms(rules::SteadyTime now, std::int64_t wall);

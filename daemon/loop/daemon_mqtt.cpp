@@ -28,10 +28,20 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
   MqttSide side;
   side.link = seams_.make_mqtt ? seams_.make_mqtt(c) : std::make_unique<drivers::mqtt::Client>(c);
   // Publishes through whatever link is the daemon's when it sends (this one, once swapped in).
+  // Each relay's command in force stands with the link in force, sent first at its next connect.
   side.relays = std::make_unique<drivers::mqtt::RelayManager>(
-      config.relays, config.relay_timing, [this](const std::string& topic, const std::string& payload, int qos, bool retain) {
+      config.relays, config.relay_timing,
+      [this](const std::string& topic, const std::string& payload, int qos, bool retain) {
         return mqtt_.publish(topic, payload, qos, retain);
-      });
+      },
+      [this](const std::string& id, std::vector<drivers::mqtt::Outgoing> commands) { mqtt_.stand(id, std::move(commands)); });
+  // Asked at every connect of this link, after the commands and the subscriptions: a relay that
+  // lost its power while the broker was away says so at once (its uptime, relays.hpp).
+  if (!config.dry_run) {
+    for (const auto& r : config.relays) {
+      if (auto q = drivers::mqtt::state_query(r, 0)) side.link->ask_on_connect(r.id, {std::move(*q)});
+    }
+  }
   for (const auto& s : side.relays->subscriptions()) side.link->subscribe(s);
   for (const auto& s : config.sensors) side.link->subscribe(s.topic);
   side.link->subscribe(config.mqtt.prefix + "/load/+/mode/set");

@@ -11,7 +11,9 @@
 
 #include <algorithm>
 
+#include "daemon/loop/power_cut.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
+#include "daemon/store/last_run.hpp"
 #include "daemon/store/load_state_rows.hpp"
 #include "daemon/system/exit_codes.hpp"
 #include "daemon/system/log.hpp"
@@ -47,6 +49,15 @@ std::optional<int> Daemon::take_store() {
   const auto now = clock_.steady();
   core_.take_site(core_.site(), restored_at_start(core_.site().profiles.rules, core_.site().loads, storage_.rows(),
                                                   start_.off_at(), now, clock_.wall_s()));  // the site copied as it is
+  // Did the loads lose their power while shackd was away (issue 56)? Each relay says, by its
+  // uptime; until it has, no ON goes to it (drivers/mqtt/relays.hpp).
+  const std::optional<HostBoot> boot = seams_.host_boot ? seams_.host_boot() : read_host_boot();
+  if (mqtt_.relays() && !config_.dry_run && !options_.once) {
+    std::string said;
+    mqtt_.relays()->await_word(
+        start_known(o->last_run, boot, core_.state(), core_.site().loads, now, clock_.wall_s(), said), now);
+    log::info("{}", said);
+  }
   if (!options_.once) {
     // From here on only the recorder's thread touches the database.
     storage_.start_recorder(RecorderOptions{
@@ -61,6 +72,10 @@ std::optional<int> Daemon::take_store() {
       log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", o->charge_failed);
     }
     build_charge_limits(std::move(o->charge_rows));  // after the devices: they write them
+    // This start's boot, for the next start's judgement (one write).
+    if (boot && storage_.recorder()) {
+      storage_.recorder()->post_task([id = boot->boot_id, wall](db::Db& db, RuntimeStore&) { write_host_boot(db, id, wall); });
+    }
   }
   if (const auto waited_s = start_.ended(clock_.steady())) {
     const std::string text = fmt::format(
@@ -115,6 +130,7 @@ void Daemon::safe_cycle() {
   const auto wall = times.wall;
   bool switched = true;
   if (mqtt_.relays() && !config_.dry_run) {
+    mqtt_.relays()->take_power_news();  // every relay is held OFF here, whatever it lost
     switched = core_.all_off(relay_ids(config_), now, *mqtt_.relays());
     if (switched) start_.all_off(now);
   }

@@ -36,6 +36,10 @@ class MqttLinks {
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) const {
     return link_ && link_->publish(topic, payload, qos, retain);
   }
+  // The relays' lane of the link in force (link.hpp): what stands for relay `id`.
+  void stand(const std::string& id, std::vector<drivers::mqtt::Outgoing> commands) const {
+    if (link_) link_->stand(id, std::move(commands));
+  }
   // `next` in force and started; the link it replaces says goodbye aside, `release` first.
   void take(Side next, Release release);
   // The stop: the link's own bounded shutdown (a clean disconnect publishes offline itself), then

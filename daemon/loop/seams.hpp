@@ -12,6 +12,7 @@
 #include "daemon/core/polled_device.hpp"
 #include "daemon/miners/miner_link.hpp"
 #include "daemon/system/clock.hpp"
+#include "daemon/system/host_boot.hpp"
 #include "drivers/kinds.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/link.hpp"
@@ -43,6 +44,8 @@ struct Seams {
   // state (daemon_open.cpp); nullopt: two intervals, 1 to 10 s. A test on a loaded machine waits
   // long where it needs the stored state at once, short where it tries the safe state.
   std::optional<std::chrono::milliseconds> store_wait;
+  // The host's boot (daemon/system/host_boot.hpp); null: /proc. A test restarts "the host".
+  std::function<std::optional<HostBoot>()> host_boot;
   // The device kinds a reload reads the config with (a test adds its own kind).
   drivers::Kinds kinds = drivers::builtin_kinds();
 };

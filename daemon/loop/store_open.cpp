@@ -32,6 +32,7 @@ OpenedStore open_store(const Config& config, std::int64_t wall_s, bool read_char
     o.store = std::make_unique<RuntimeStore>(*o.run.db);
     o.id = site_identity(*o.run.db, config.site_name, wall_s);
     o.rows = o.store->load_states();
+    o.last_run = read_last_run(*o.run.db);
     if (read_charge_limits) {
       try {
         o.charge_rows = load_charge_limits(*o.run.db);

@@ -14,6 +14,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/loop/site_build.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
+#include "daemon/store/last_run.hpp"
 #include "daemon/store/run_database.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/site_identity.hpp"
@@ -28,6 +29,7 @@ struct OpenedStore {
   std::unique_ptr<RuntimeStore> store;  // after `run`: destroyed before the database it uses
   SiteIdentity id;
   std::map<std::string, LoadStateRow> rows;
+  LastRun last_run;  // what the last run left: its last record, a clean stop, its host boot
   std::map<std::string, ChargeLimitRow> charge_rows;
   std::string charge_failed;  // why the charge limits' rows could not be read
 };

@@ -2,6 +2,9 @@
 
 #include <mqtt/async_client.h>
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <stdexcept>
@@ -55,12 +58,15 @@ std::string describe_connect_failure(int rc, const std::string& uri) {
   }
 }
 
-// Paho calls these on its own thread: they only queue.
+// Paho calls these on its own thread: they queue, and wake the keeper.
 class Client::ConnectListener : public ::mqtt::iaction_listener {
  public:
   explicit ConnectListener(Client& c) : c_(c) {}
   void on_failure(const ::mqtt::token& tok) override {
-    c_.push({Event::Kind::connect_failed, {}, describe_connect_failure(tok.get_return_code(), c_.config_.uri), false});
+    const int rc = tok.get_return_code();
+    ++c_.failed_connects_;
+    c_.push({Event::Kind::connect_failed, {}, describe_connect_failure(rc, c_.config_.uri), false});
+    c_.schedule_retry(false, rc >= 1 && rc <= 5);  // CONNACK 1-5: the broker is there and says no
   }
   void on_success(const ::mqtt::token&) override {}
 
@@ -68,7 +74,17 @@ class Client::ConnectListener : public ::mqtt::iaction_listener {
   Client& c_;
 };
 
-Client::Client(ClientConfig config) : config_(std::move(config)) {
+namespace {
+
+// The jitter's seed: differs between processes and between links of one process.
+std::uint64_t seed_for(const void* self) {
+  const auto t = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  return t ^ (static_cast<std::uint64_t>(getpid()) << 32) ^ reinterpret_cast<std::uintptr_t>(self);
+}
+
+}  // namespace
+
+Client::Client(ClientConfig config) : config_(std::move(config)), backoff_(config_.reconnect, seed_for(this)) {
   const auto& uri = config_.uri;
   if (uri.rfind("tcp://", 0) != 0 && uri.rfind("ssl://", 0) != 0) {
     throw std::runtime_error("mqtt: uri '" + uri + "' must start with tcp:// or ssl://");
@@ -79,15 +95,18 @@ Client::Client(ClientConfig config) : config_(std::move(config)) {
   if (!config_.password_file.empty()) read_secret(config_.password_file);  // fail now, not on reconnect
   // No persistence: a file store wears the SD card and replays old QoS 1 commands after a restart.
   client_ = std::make_unique<::mqtt::async_client>(uri, config_.client_id);
-  // Handlers only queue (paho's thread must never block). Set before connect: paho 1.2.0's
-  // set_callback has a lock-order inversion when called while connected (#481).
-  client_->set_connected_handler([this](const std::string&) {
-    connected_ = true;
-    push({Event::Kind::connected, {}, {}, false});
-  });
+  // Handlers only queue and make paho's non-blocking calls (paho's thread must never block). Set
+  // before connect: paho 1.2.0's set_callback has a lock-order inversion when called while
+  // connected (#481).
+  client_->set_connected_handler([this](const std::string&) { on_connected(); });
   client_->set_connection_lost_handler([this](const std::string& cause) {
     connected_ = false;
+    {
+      std::lock_guard lock(mutex_);
+      session_up_ = false;
+    }
     push({Event::Kind::lost, {}, cause, false});
+    schedule_retry(true, false);
   });
   client_->set_message_callback([this](::mqtt::const_message_ptr m) {
     push({Event::Kind::message, m->get_topic(), m->to_string(), m->is_retained()});
@@ -113,28 +132,130 @@ void Client::push(Event e) {
       return;
     }
     ++queued_messages_;
+  } else if (e.kind == Event::Kind::connect_failed && !events_.empty() && events_.back().kind == e.kind &&
+             events_.back().payload == e.payload) {
+    // Tries every half second while the owner is away (`once`, a stop) would pile up: the same
+    // failure again is counted (failed_connects), not queued.
+    return;
   }
   events_.push_back(std::move(e));
 }
 
+// On paho's thread, at CONNACK: the relays' commands before anything else on this connection,
+// then the subscriptions (a clean session forgets them), then what the relays are asked (their
+// answers are heard now), then "online". Only then may the owner's other senders publish: each
+// checks connected_, which is set last.
+void Client::on_connected() {
+  const Standing s = standing();
+  std::set<std::string> subs;
+  {
+    std::lock_guard lock(mutex_);
+    subs = subscriptions_;
+    session_up_ = true;  // a subscribe() from now on is issued at once
+  }
+  try {
+    for (const auto& c : s.commands) {
+      client_->publish(::mqtt::make_message(c.topic, c.payload, 1, false));
+      ++lane_sent_;
+    }
+    for (const auto& f : subs) client_->subscribe(f, 1);
+    for (const auto& q : s.questions) client_->publish(::mqtt::make_message(q.topic, q.payload, 1, false));
+    if (!config_.status_topic.empty()) client_->publish(::mqtt::make_message(config_.status_topic, "online", 1, true));
+  } catch (const ::mqtt::exception&) {
+    // The connection went as it came: the loss's handler schedules the next try.
+  }
+  connected_ = true;
+  {
+    std::lock_guard lock(keep_m_);
+    attempting_ = false;
+    backoff_.connected();
+  }
+  keep_cv_.notify_all();
+  push({Event::Kind::connected, {}, {}, false});
+}
+
+void Client::schedule_retry(bool lost, bool refused) {
+  {
+    std::lock_guard lock(keep_m_);
+    attempting_ = false;
+    retry_at_ = std::chrono::steady_clock::now() + (lost ? backoff_.after_loss() : backoff_.after_failure(refused));
+  }
+  keep_cv_.notify_all();
+}
+
 void Client::start() {
   listener_ = std::make_unique<ConnectListener>(*this);
-  connect_now();
+  std::lock_guard lock(keep_m_);
+  if (keeping_) return;
+  keeping_ = true;
+  stopping_ = false;
+  retry_at_ = std::chrono::steady_clock::now();  // the first try at once
+  keeper_ = std::thread([this] { keep(); });
+}
+
+// The keeper: while connected it sleeps until woken (a loss, the stop); otherwise it tries when
+// the policy says, in short sleeps (no timed condition-variable wait: under libfaketime, which the
+// demo and the tests use, glibc's clocked waits never wake; see poll()).
+void Client::keep() {
+  pthread_setname_np(pthread_self(), "shackd-mqtt");
+  std::unique_lock lock(keep_m_);
+  while (!stopping_) {
+    if (connected_) {
+      keep_cv_.wait(lock, [this] { return stopping_ || !connected_; });
+      continue;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (attempting_) {
+      // Paho answers every attempt by its connect timeout; one that never answers is given up here.
+      if (now - attempt_started_ < config_.connect_timeout + std::chrono::seconds(2)) {
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        lock.lock();
+        continue;
+      }
+      attempting_ = false;
+      retry_at_ = now;
+    }
+    if (now < retry_at_) {
+      const auto left = std::min<std::chrono::steady_clock::duration>(retry_at_ - now, std::chrono::milliseconds(10));
+      lock.unlock();
+      std::this_thread::sleep_for(left);
+      lock.lock();
+      continue;
+    }
+    attempting_ = true;
+    attempt_started_ = now;
+    lock.unlock();
+    connect_now();
+    lock.lock();
+  }
+}
+
+void Client::stop_keeper() {
+  {
+    std::lock_guard lock(keep_m_);
+    if (!keeping_) return;
+    stopping_ = true;
+    keeping_ = false;
+  }
+  keep_cv_.notify_all();
+  if (keeper_.joinable()) keeper_.join();
 }
 
 void Client::connect_now() {
   auto b = ::mqtt::connect_options_builder()
                .clean_session(true)  // no queued commands delivered late; we resubscribe
                .keep_alive_interval(config_.keepalive)
-               .connect_timeout(std::max(std::chrono::seconds(5), config_.keepalive))
-               .automatic_reconnect(config_.reconnect_min, config_.reconnect_max);
+               .connect_timeout(config_.connect_timeout);
   if (!config_.status_topic.empty()) b.will(::mqtt::message(config_.status_topic, "offline", 1, true));
   if (!config_.username.empty()) b.user_name(config_.username);
   try {
     // Read at each attempt: an owner who fixes the password file is heard without a restart.
     if (!config_.password_file.empty()) b.password(read_secret(config_.password_file));
   } catch (const std::runtime_error& e) {
+    ++failed_connects_;
     push({Event::Kind::connect_failed, {}, e.what(), false});
+    schedule_retry(false, true);  // the owner's to fix: tried again slowly
     return;
   }
   if (config_.uri.rfind("ssl://", 0) == 0) {
@@ -153,7 +274,9 @@ void Client::connect_now() {
     // Not waited for: the connected handler reports success, the listener a failure.
     client_->connect(b.finalize(), nullptr, *listener_);
   } catch (const ::mqtt::exception& e) {
+    ++failed_connects_;
     push({Event::Kind::connect_failed, {}, describe_connect_failure(e.get_return_code(), config_.uri), false});
+    schedule_retry(false, false);
   }
 }
 
@@ -163,7 +286,7 @@ std::string Client::last_failure() const {
 }
 
 void Client::shutdown(std::chrono::milliseconds timeout) {
-  retry_pending_ = false;
+  stop_keeper();  // no try after this
   if (!client_) return;
   try {
     if (client_->is_connected()) {
@@ -188,11 +311,13 @@ void Client::shutdown(std::chrono::milliseconds timeout) {
 }
 
 void Client::subscribe(const std::string& filter) {
+  bool now = false;
   {
     std::lock_guard lock(mutex_);
     subscriptions_.insert(filter);
+    now = session_up_;  // else the next connect issues it with the rest
   }
-  if (connected_) {
+  if (now) {
     try {
       client_->subscribe(filter, 1);
     } catch (const ::mqtt::exception&) {
@@ -265,12 +390,6 @@ std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
   // from a faked clock (libfaketime, used by the demo and the tests) against the real one, and
   // never wakes. Short sleeps are measured the same way as the clock they are compared with.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  // Paho retries a connection that was lost, not one that never came up: retry that here, with
-  // backoff, on the owner's thread.
-  if (retry_pending_ && !connected_ && std::chrono::steady_clock::now() >= retry_at_) {
-    retry_pending_ = false;
-    connect_now();
-  }
   std::unique_lock lock(mutex_);
   while (events_.empty()) {
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
@@ -281,25 +400,8 @@ std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
   Event e = std::move(events_.front());
   events_.pop_front();
   if (e.kind == Event::Kind::message) --queued_messages_;
-  if (e.kind == Event::Kind::connect_failed) {
-    last_failure_ = e.payload;
-    backoff_ = std::clamp(backoff_ * 2, config_.reconnect_min, config_.reconnect_max);
-    retry_at_ = std::chrono::steady_clock::now() + backoff_;
-    retry_pending_ = true;
-  }
-  if (e.kind == Event::Kind::connected) {
-    last_failure_.clear();
-    backoff_ = std::chrono::seconds(0);
-    retry_pending_ = false;
-    // On this (the owner's) thread: announce ourselves and re-issue every subscription.
-    const auto subs = subscriptions_;
-    lock.unlock();
-    try {
-      if (!config_.status_topic.empty()) client_->publish(::mqtt::make_message(config_.status_topic, "online", 1, true));
-      for (const auto& s : subs) client_->subscribe(s, 1);
-    } catch (const ::mqtt::exception&) {
-    }
-  }
+  if (e.kind == Event::Kind::connect_failed) last_failure_ = e.payload;
+  if (e.kind == Event::Kind::connected) last_failure_.clear();
   return e;
 }
 

@@ -3,10 +3,19 @@
 // the owner's thread. drivers::mqtt::Client is the broker's (paho); a test gives the daemon its
 // own in-process Link (tests/support/fake_link.hpp), so that relay commands, confirmations,
 // outages and hostile messages run on a stepped clock with no broker.
+//
+// The relays' lane (issue 56): each relay's latest command stands with the link, which sends it
+// first on every (re)connect, from the connection's own callback, before its subscriptions, its
+// "online" and anything the daemon's other senders have: a relay OFF decided while the broker
+// was away reaches it as soon as it is back, not at the loop's next cycle. What stands is only
+// the decision in force (a newer one replaces it; none is queued), so nothing stale is replayed.
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace drivers::mqtt {
 
@@ -19,6 +28,13 @@ struct Event {
   std::string topic;
   std::string payload;
   bool retained = false;
+};
+
+// A message to publish: a relay's command, or a question to a relay's firmware.
+struct Outgoing {
+  std::string topic;
+  std::string payload;
+  bool operator==(const Outgoing&) const = default;
 };
 
 class Link {
@@ -50,8 +66,23 @@ class Link {
   virtual std::optional<bool> delivered(std::uint64_t) { return true; }
   virtual void forget(std::uint64_t) {}
 
+  // The relays' lane: `commands` stand for `key` (a relay's id) and go out first, QoS 1 and never
+  // retained, on every (re)connect; empty withdraws them. `questions` (what a relay's firmware is
+  // asked at each connect: its state and uptime, how it powers up) go after the subscriptions, so
+  // that the answers are heard. Thread-safe: the link sends them from its connection callback.
+  void stand(const std::string& key, std::vector<Outgoing> commands);
+  void ask_on_connect(const std::string& key, std::vector<Outgoing> questions);
+
+ protected:
+  struct Standing {
+    std::vector<Outgoing> commands, questions;  // in key order
+  };
+  Standing standing() const;
+
  private:
   std::uint64_t base_tickets_ = 0;
+  mutable std::mutex standing_m_;
+  std::map<std::string, std::vector<Outgoing>> commands_, questions_;
 };
 
 }  // namespace drivers::mqtt

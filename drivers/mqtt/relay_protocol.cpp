@@ -81,6 +81,31 @@ std::optional<double> tasmota_energy_power(const RelayConfig& r, const std::stri
   return watts(json_number(*p));
 }
 
+// Tasmota's STATE (tele/<t>/STATE, and the reply to `State` on stat/<t>/RESULT): "UptimeSec", the
+// seconds since it started (support_tasmota.ino, MqttShowState: "Uptime":"..","UptimeSec":%u).
+// Plausible: a whole number of seconds, under ten years.
+std::optional<std::int64_t> uptime_in(const nlohmann::json& j, const char* key) {
+  const auto u = j.find(key);
+  if (u == j.end() || !u->is_number_integer()) return std::nullopt;
+  const auto v = u->get<std::int64_t>();
+  if (v < 0 || v > 10LL * 366 * 24 * 3600) return std::nullopt;
+  return v;
+}
+
+// A reply whose id is our Shelly.GetStatus's for this switch (shelly_status_rpc_id).
+bool is_status_reply(const nlohmann::json& j, int channel) {
+  const auto id = j.find("id");
+  if (id == j.end() || !id->is_number_integer()) return false;
+  const auto v = id->get<long long>();
+  return v >= 0 && ((v >> 5) & 3) == 3 && ((v >> 1) & 15) == channel;
+}
+
+std::optional<std::int64_t> tasmota_uptime(const std::string& payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  return uptime_in(j, "UptimeSec");
+}
+
 // Shelly Gen2 Switch status: "apower" in W, on the models that meter (Shelly docs, Switch.GetStatus).
 std::optional<double> shelly_apower(const nlohmann::json& sw) {
   const auto a = sw.find("apower");
@@ -191,6 +216,34 @@ std::optional<Outgoing> speed_command(const RelayConfig& r, int percent) {
   return std::nullopt;
 }
 
+bool reports_uptime(const RelayConfig& r) {
+  return r.protocol == RelayProtocol::tasmota || r.protocol == RelayProtocol::shelly_gen2;
+}
+
+long long shelly_status_rpc_id(int sequence, int channel) {
+  return static_cast<long long>(sequence) * 128 + 3 * 32 + (channel & 15) * 2;
+}
+
+std::optional<Outgoing> state_query(const RelayConfig& r, int sequence) {
+  switch (r.protocol) {
+    case RelayProtocol::tasmota:
+      // `State`: the STATE document (uptime and every POWER<n>) on stat/<t>/RESULT (Tasmota
+      // support_command.ino, CmndState; Tasmota docs, Commands: "display current device state").
+      return Outgoing{tasmota_base(r, "cmnd") + "State", ""};
+    case RelayProtocol::shelly_gen2: {
+      // Shelly.GetStatus: every component's status, "sys" (uptime: seconds since the last
+      // reboot) and "switch:<n>" (output) among them (Shelly Gen2 API docs, Shelly and Sys).
+      const nlohmann::json req{{"id", shelly_status_rpc_id(sequence, r.channel)}, {"src", r.rpc_src},
+                               {"method", "Shelly.GetStatus"}};
+      return Outgoing{r.topic + "/rpc", req.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+    }
+    case RelayProtocol::shelly_gen1:
+    case RelayProtocol::esphome:
+    case RelayProtocol::generic: break;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> relay_subscriptions(const RelayConfig& r) {
   switch (r.protocol) {
     case RelayProtocol::tasmota: {
@@ -223,7 +276,10 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
     case RelayProtocol::tasmota: {
       const std::string stat = tasmota_base(r, "stat"), tele = tasmota_base(r, "tele");
       if (topic == stat + power_key(r) || (r.channel == 1 && topic == stat + "POWER")) o.on = on_off(payload);
-      else if (topic == stat + "RESULT" || topic == tele + "STATE") o.on = tasmota_json_power(r, payload);
+      else if (topic == stat + "RESULT" || topic == tele + "STATE") {
+        o.on = tasmota_json_power(r, payload);
+        o.uptime_s = tasmota_uptime(payload);
+      }
       else if (topic == tele + "SENSOR") o.power_w = tasmota_energy_power(r, payload);
       else if (topic == tele + "LWT") {
         if (payload == "Online") o.available = true;
@@ -266,6 +322,20 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
       } else if (topic == r.topic + "/status/" + key) {
         if (j.contains("output") && j["output"].is_boolean()) o.on = j["output"].get<bool>();
         o.power_w = shelly_apower(j);
+      } else if (topic == r.rpc_src + "/rpc" && is_status_reply(j, r.channel)) {
+        // The reply to our Shelly.GetStatus (shelly_status_rpc_id), from this device: its
+        // uptime and this switch's output.
+        const auto src = j.find("src");
+        const auto res = j.find("result");
+        if (src == j.end() || !src->is_string() || src->get_ref<const std::string&>() != r.topic || res == j.end() ||
+            !res->is_object()) {
+          return std::nullopt;
+        }
+        if (const auto sys = res->find("sys"); sys != res->end() && sys->is_object()) o.uptime_s = uptime_in(*sys, "uptime");
+        if (const auto sw = res->find(key); sw != res->end() && sw->is_object()) {
+          if (const auto out = sw->find("output"); out != sw->end() && out->is_boolean()) o.on = out->get<bool>();
+          o.power_w = shelly_apower(*sw);
+        }
       } else if (topic == r.rpc_src + "/rpc") {
         // The reply to our Switch.Set: a "result" means the device carried it out, so the switch
         // now is as commanded, even when nothing changed and so no NotifyStatus came. The
@@ -307,7 +377,7 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
       }
       break;
   }
-  if (!o.on && !o.available && !o.power_w) return std::nullopt;
+  if (!o.on && !o.available && !o.power_w && !o.uptime_s) return std::nullopt;
   return o;
 }
 

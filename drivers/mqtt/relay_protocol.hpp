@@ -3,9 +3,12 @@
 // for on/off, the topics to watch, and how to read a state or availability message.
 // Protocol facts: docs/protocols.md §1 (Tasmota, Shelly Gen1, Shelly Gen2+, ESPHome).
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "drivers/mqtt/link.hpp"  // Outgoing
 
 namespace drivers::mqtt {
 
@@ -36,11 +39,6 @@ struct RelayConfig {
   bool operator==(const RelayConfig&) const = default;
 };
 
-struct Outgoing {
-  std::string topic;
-  std::string payload;
-};
-
 // Empty when usable; else what is wrong, naming the relay and the field.
 std::vector<std::string> validate_relay(const RelayConfig& r);
 
@@ -57,10 +55,23 @@ std::vector<std::string> relay_subscriptions(const RelayConfig& r);
 struct Observation {
   std::optional<bool> on;
   std::optional<bool> available;
+  // Seconds since the device started, where its protocol says it (Tasmota's UptimeSec in its
+  // STATE, Shelly Gen2's sys.uptime): a start later than shackd last knew of means the device,
+  // and the load behind its relay, lost power in between (issue 56).
+  std::optional<std::int64_t> uptime_s;
   // What the load draws, where the relay meters it (Tasmota ENERGY.Power, Shelly apower or
   // relay/<n>/power), in W.
   std::optional<double> power_w;
 };
+// The question that makes the device say its state and its uptime at once (Tasmota's `State`,
+// Shelly Gen2's Shelly.GetStatus); nullopt for a protocol that has none (Shelly Gen1, ESPHome,
+// generic: drivers/mqtt/relays.hpp judges those by their state alone).
+std::optional<Outgoing> state_query(const RelayConfig& r, int sequence);
+bool reports_uptime(const RelayConfig& r);
+// Shelly Gen2: the id of our Shelly.GetStatus, beside Switch.Set's (shelly_rpc_id) and the
+// power-on calls' (power_on.hpp): call 3 in bits 5-6, the switch in bits 1-4.
+long long shelly_status_rpc_id(int sequence, int channel);
+
 // nullopt: the topic is not this relay's, or carries nothing about its state.
 std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::string& topic,
                                                const std::string& payload);

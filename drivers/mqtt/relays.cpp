@@ -5,8 +5,9 @@
 
 namespace drivers::mqtt {
 
-RelayManager::RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, Publish publish)
-    : relays_(std::move(relays)), timing_(timing), publish_(std::move(publish)), power_on_(relays_, publish_) {
+RelayManager::RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, Publish publish, Stand stand)
+    : relays_(std::move(relays)), timing_(timing), publish_(std::move(publish)), power_on_(relays_, publish_),
+      stand_(std::move(stand)) {
   for (const auto& r : relays_) status_[r.id];
 }
 
@@ -32,13 +33,19 @@ std::vector<std::string> RelayManager::subscriptions() const {
 void RelayManager::send(const RelayConfig& r, RelayStatus& s, SteadyTime now) {
   if (!s.desired) return;
   s.reassert_due = false;  // whatever made this send, it says what is wanted now
-  bool all = true;
-  for (const auto& out : relay_command(r, *s.desired, rpc_id_++)) {
-    all = publish_(out.topic, out.payload, 1, false) && all;  // never retained
+  if (holds_on(s)) {
+    // Its word is awaited (it may have lost its power: an ON now would start a load that must
+    // earn its start again): nothing goes, and nothing stands for the next connect.
+    if (stand_) stand_(r.id, {});
+    return;
   }
+  std::vector<Outgoing> out = relay_command(r, *s.desired, rpc_id_++);
   if (*s.desired && s.speed_pct >= 0) {
-    if (auto sp = speed_command(r, s.speed_pct)) all = publish_(sp->topic, sp->payload, 1, false) && all;
+    if (auto sp = speed_command(r, s.speed_pct)) out.push_back(std::move(*sp));
   }
+  bool all = true;
+  for (const auto& o : out) all = publish_(o.topic, o.payload, 1, false) && all;  // never retained
+  if (stand_) stand_(r.id, std::move(out));  // sent first at the next connect, whether or not it went now
   if (all) {
     ++sent_;
     s.sent_at = now;
@@ -68,6 +75,7 @@ void RelayManager::release(const std::string& id) {
   if (it == status_.end()) return;
   RelayStatus& s = it->second;
   s.desired.reset();
+  if (stand_) stand_(id, {});
   s.confirm_by.reset();
   s.retry_at.reset();
   s.retries = 0;
@@ -78,6 +86,17 @@ void RelayManager::release(const std::string& id) {
 void RelayManager::tick(SteadyTime now) {
   for (const auto& r : relays_) {
     RelayStatus& s = status_.at(r.id);
+    // A word awaited for kWordWait of connection: judged on what is known (await_word).
+    if (s.awaiting_since && connected_at_ && now - std::max(*s.awaiting_since, *connected_at_) >= kWordWait) {
+      const bool stored_on = std::find(start_.stored_on.begin(), start_.stored_on.end(), r.id) != start_.stored_on.end();
+      if (s.await_at_start && stored_on && start_.lost_without_word) {
+        judged(r, s, now, true, now, "said nothing of its uptime, and the controller itself restarted (a power cut)");
+      } else if (!s.await_at_start && s.desired == true && s.observed == false) {
+        judged(r, s, now, true, s.last_of_prior_life.value_or(now), "came back OFF, and said nothing of its uptime");
+      } else {
+        judged(r, s, now, false, now, "");
+      }
+    }
     if (!s.desired) continue;
     // A device that came back or reported the wrong state: at once, but not twice within
     // kReassertGap (a report of the old state may race a command already on its way).
@@ -110,6 +129,63 @@ void RelayManager::tick(SteadyTime now) {
   power_on_.tick(now);
 }
 
+void RelayManager::await(const RelayConfig& r, RelayStatus& s, SteadyTime now, bool at_start) {
+  if (!s.awaiting_since) {
+    s.awaiting_since = now;
+    s.await_at_start = at_start;
+  }
+  // Asked at once (a relay that came back: the link asked only at its own connect), by a manager
+  // that commands (a dry run's never connects one).
+  if (!at_start && connected_at_) {
+    if (auto q = state_query(r, rpc_id_++)) publish_(q->topic, q->payload, 1, false);
+  }
+}
+
+void RelayManager::judged(const RelayConfig& r, RelayStatus& s, SteadyTime now, bool lost, SteadyTime off_since,
+                          std::string why) {
+  const bool was_awaited = s.awaiting_since.has_value();
+  s.awaiting_since.reset();
+  s.await_at_start = false;
+  s.last_of_prior_life.reset();
+  if (lost) {
+    const bool came_on = s.observed == true;
+    power_news_.push_back({r.id, off_since, came_on, why});
+    alarms_.push_back({r.id, "relay_power_lost",
+                       "the device lost its power (" + why + "): its load is OFF since then and must earn its start again" +
+                           (came_on ? "; it came back ON by itself" : "")});
+    // No state is wanted until the core has taken the news: the next cycle's decision says what.
+    s.desired.reset();
+    if (stand_) stand_(r.id, {});
+    s.confirm_by.reset();
+    s.retry_at.reset();
+    s.retries = 0;
+    s.unconfirmed = false;
+    s.reassert_due = false;
+    return;
+  }
+  if (was_awaited && s.desired == true) send(r, s, now);  // the ON it held goes now
+}
+
+void RelayManager::on_uptime(const RelayConfig& r, RelayStatus& s, std::int64_t uptime_s, SteadyTime now) {
+  const SteadyTime boot = now - std::chrono::seconds(uptime_s);
+  // The latest instant it is known to have been up before: its last start, else (at shackd's
+  // start) shackd's last record, else the last message it sent before it came back.
+  std::optional<SteadyTime> up_before;
+  if (s.boot_at) up_before = *s.boot_at + kBootSlack;
+  else if (s.judge_from_start && start_.host_up_since) up_before = *start_.host_up_since - kHostBootSlack;
+  else if (s.judge_from_start) up_before = start_.known_up;
+  else if (s.last_of_prior_life) up_before = *s.last_of_prior_life + kBootSlack;
+  s.judge_from_start = false;
+  s.last_of_prior_life.reset();
+  const bool restarted = up_before && boot > *up_before;
+  s.boot_at = boot;
+  if (restarted) {
+    judged(r, s, now, true, boot, "it started " + std::to_string(uptime_s) + " s ago, by its uptime");
+  } else if (s.awaiting_since) {
+    judged(r, s, now, false, now, "");
+  }
+}
+
 bool RelayManager::on_message(const std::string& topic, const std::string& payload, SteadyTime now) {
   bool consumed = power_on_.on_message(topic, payload, now);
   for (const auto& r : relays_) {
@@ -117,29 +193,56 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
     if (!o) continue;
     consumed = true;
     RelayStatus& s = status_.at(r.id);
+    const std::optional<SteadyTime> heard_before = s.heard_at;
+    s.heard_at = now;
     if (o->available && o->available != s.available) {
       // Online when first heard of is how a relay should be: news only when it was offline.
       if (s.available || !*o->available) {
         alarms_.push_back({r.id, *o->available ? "relay_online" : "relay_offline",
                            *o->available ? "the device is back" : "the device reports itself offline"});
       }
-      // Back from a power cut or a reboot, it is in its power-on state, whatever that is
-      // (PowerOnState, a Shelly's default): tell it what is wanted now, not at the next resend.
-      if (*o->available && s.desired) s.reassert_due = true;
-      // ... and how it powers up may have changed with it (a web page, a reset): asked again,
-      // by a manager that commands (on_connected asked first; a dry run never does).
-      if (*o->available && power_on_.status(r.id).asked_at) power_on_.ask(r.id, now);
+      if (*o->available) {
+        if (s.available == false) {
+          // Back: from a power cut, a reboot or a dropped connection. Its last sign of life before
+          // is what its uptime is held against (on_uptime).
+          s.last_of_prior_life = s.offline_at ? s.offline_at : heard_before;
+          await(r, s, now, false);
+        }
+        // In its power-on state, whatever that is (PowerOnState, a Shelly's default): an OFF is
+        // told at once, not at the next resend; an ON waits for its word (await).
+        if (s.desired) s.reassert_due = true;
+        // ... and how it powers up may have changed with it (a web page, a reset): asked again,
+        // by a manager that commands (on_connected asked first; a dry run never does).
+        if (power_on_.status(r.id).asked_at) power_on_.ask(r.id, now);
+      } else if (!s.offline_at) {
+        s.offline_at = now;
+      }
       s.available = o->available;
     }
+    if (o->available != false && (o->available || o->on || o->uptime_s)) s.offline_at.reset();  // a sign of life
     if (o->power_w) {
       s.power_w = o->power_w;
       s.power_at = now;
     }
+    std::optional<bool> was;
     if (o->on) {
-      const std::optional<bool> was = s.observed;
+      was = s.observed;
       if (s.observed != o->on) s.observed_since = now;
       s.observed = o->on;
       s.observed_at = now;
+    }
+    if (o->uptime_s) on_uptime(r, s, *o->uptime_s, now);
+    if (o->on) {
+      // A relay that cannot say its uptime is judged by its state: back OFF where ON was wanted
+      // (or, at shackd's start, where its load was ON), it lost its power.
+      if (s.awaiting_since && !reports_uptime(r)) {
+        const bool stored_on =
+            std::find(start_.stored_on.begin(), start_.stored_on.end(), r.id) != start_.stored_on.end();
+        const bool wanted_on = s.await_at_start ? stored_on : s.desired == true;
+        const SteadyTime since = !s.await_at_start && s.last_of_prior_life ? *s.last_of_prior_life : now;
+        s.last_of_prior_life.reset();
+        judged(r, s, now, wanted_on && !*o->on, since, "came back OFF");
+      }
       if (s.desired && *s.desired == *o->on) {
         if (s.unconfirmed) alarms_.push_back({r.id, "relay_confirmed", "the device now reports the commanded state"});
         s.unconfirmed = false;
@@ -164,7 +267,31 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
   return consumed;
 }
 
+void RelayManager::await_word(StartKnown known, SteadyTime now) {
+  start_ = std::move(known);
+  for (const auto& r : relays_) {
+    RelayStatus& s = status_.at(r.id);
+    s.judge_from_start = start_.known_up || start_.host_up_since;
+    if (std::find(start_.stored_on.begin(), start_.stored_on.end(), r.id) != start_.stored_on.end()) {
+      await(r, s, now, true);
+    }
+    // Its uptime may have come before the stored state was read (a slow card): judged now.
+    if (s.boot_at) {
+      const auto boot = *s.boot_at;
+      s.boot_at.reset();
+      on_uptime(r, s, std::chrono::duration_cast<std::chrono::seconds>(now - boot).count(), now);
+    }
+  }
+}
+
+std::vector<PowerNews> RelayManager::take_power_news() {
+  std::vector<PowerNews> out;
+  out.swap(power_news_);
+  return out;
+}
+
 void RelayManager::on_connected(SteadyTime now) {
+  connected_at_ = now;
   for (const auto& r : relays_) {
     RelayStatus& s = status_.at(r.id);
     s.confirm_by.reset();

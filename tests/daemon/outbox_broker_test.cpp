@@ -30,8 +30,6 @@ struct Consumer {
           c.uri = uri;
           c.client_id = "outbox-consumer";
           c.status_topic = "";
-          c.reconnect_min = 1s;
-          c.reconnect_max = 1s;
           return c;
         }()) {
     client.subscribe("shack/event");

@@ -22,8 +22,6 @@ ClientConfig client_config(const std::string& uri, const std::string& id) {
   c.uri = uri;
   c.client_id = id;
   c.keepalive = 5s;
-  c.reconnect_min = 1s;
-  c.reconnect_max = 2s;
   c.status_topic = "shack/status";
   return c;
 }

@@ -33,7 +33,8 @@ struct Rig {
 std::size_t sent_to(const std::vector<Sent>& sent, const std::string& topic, std::size_t from = 0) {
   std::size_t n = 0;
   for (std::size_t i = from; i < sent.size(); ++i) {
-    n += sent[i].topic == topic && sent[i].payload.find("Config") == std::string::npos;
+    n += sent[i].topic == topic && sent[i].payload.find("Config") == std::string::npos &&
+         sent[i].payload.find("GetStatus") == std::string::npos;
   }
   return n;
 }
@@ -205,35 +206,166 @@ std::vector<PowerCycle> power_cycles() {
 }
 }  // namespace
 
-TEST_CASE("a relay that comes back from a power cut in the wrong state is put right at the next tick") {
-  for (const bool want_on : {false, true}) {
-    for (const auto& pc : power_cycles()) {
-      CAPTURE(pc.name);
-      CAPTURE(want_on);
-      Rig rig(pc.relay, RelayTiming{60s, 10s, 5s, 40s});
-      rig.mgr.set_desired("dump", want_on, rig.now);
-      REQUIRE(sent_to(rig.sent, pc.command_topic) == 1);
-      rig.mgr.on_message(pc.state_topic, want_on ? pc.state_on : pc.state_off, rig.now + 100ms);
-      rig.mgr.tick(rig.now + 2s);
-      rig.mgr.take_alarms();
-      // Power cut: offline; power back: online, and it reports its power-on state (PowerOnState 1
-      // turns a miner on that should be off; PowerOnState 0 leaves off one that should run).
-      const std::size_t before = rig.sent.size();
-      rig.mgr.on_message(pc.offline_topic, pc.offline, rig.now + 30s);
-      rig.mgr.on_message(pc.offline_topic, pc.online, rig.now + 50s);
-      rig.mgr.on_message(pc.state_topic, want_on ? pc.state_off : pc.state_on, rig.now + 50s + 200ms);
-      rig.mgr.tick(rig.now + 51s);  // the next cycle
-      CHECK(sent_to(rig.sent, pc.command_topic, before) == 1);
-      const auto alarms = rig.mgr.take_alarms();
-      const bool changed = std::any_of(alarms.begin(), alarms.end(), [](const RelayAlarm& a) { return a.code == "relay_changed"; });
-      CHECK(changed);
-      // Confirmed again: nothing more until the resend interval.
-      rig.mgr.on_message(pc.state_topic, want_on ? pc.state_on : pc.state_off, rig.now + 51s + 100ms);
-      rig.mgr.tick(rig.now + 70s);
-      CHECK(sent_to(rig.sent, pc.command_topic, before) == 1);
-      CHECK_FALSE(rig.mgr.status("dump").unconfirmed);
+TEST_CASE("a relay that comes back from a power cut ON where OFF is wanted is put right at the next tick") {
+  for (const auto& pc : power_cycles()) {
+    CAPTURE(pc.name);
+    Rig rig(pc.relay, RelayTiming{60s, 10s, 5s, 40s});
+    rig.mgr.set_desired("dump", false, rig.now);
+    REQUIRE(sent_to(rig.sent, pc.command_topic) == 1);
+    rig.mgr.on_message(pc.state_topic, pc.state_off, rig.now + 100ms);
+    rig.mgr.tick(rig.now + 2s);
+    rig.mgr.take_alarms();
+    // Power cut: offline; power back: online, and it reports its power-on state (PowerOnState 1
+    // turns a miner on that should be off). An OFF never waits.
+    const std::size_t before = rig.sent.size();
+    rig.mgr.on_message(pc.offline_topic, pc.offline, rig.now + 30s);
+    rig.mgr.on_message(pc.offline_topic, pc.online, rig.now + 50s);
+    rig.mgr.on_message(pc.state_topic, pc.state_on, rig.now + 50s + 200ms);
+    rig.mgr.tick(rig.now + 51s);  // the next cycle
+    CHECK(sent_to(rig.sent, pc.command_topic, before) == 1);
+    const auto alarms = rig.mgr.take_alarms();
+    const bool changed = std::any_of(alarms.begin(), alarms.end(), [](const RelayAlarm& a) { return a.code == "relay_changed"; });
+    CHECK(changed);
+    // Confirmed again: nothing more until the resend interval.
+    rig.mgr.on_message(pc.state_topic, pc.state_off, rig.now + 51s + 100ms);
+    rig.mgr.tick(rig.now + 70s);
+    CHECK(sent_to(rig.sent, pc.command_topic, before) == 1);
+    CHECK_FALSE(rig.mgr.status("dump").unconfirmed);
+  }
+}
+
+// Issue 56: a relay that comes back OFF where ON was wanted lost its power, and so did its load.
+// It is not switched ON again by a re-assert: the manager says so (power news), wants nothing of
+// it until the core's next decision, and that decision is the load's to earn again.
+TEST_CASE("a relay that comes back from a power cut OFF where ON is wanted: its load lost its power, no ON is re-asserted") {
+  for (const auto& pc : power_cycles()) {
+    CAPTURE(pc.name);
+    Rig rig(pc.relay, RelayTiming{60s, 10s, 5s, 40s});
+    rig.mgr.on_connected(rig.now);
+    rig.mgr.set_desired("dump", true, rig.now);
+    rig.mgr.on_message(pc.state_topic, pc.state_on, rig.now + 100ms);
+    rig.mgr.tick(rig.now + 2s);
+    rig.mgr.take_alarms();
+    const std::size_t before = rig.sent.size();
+    rig.mgr.on_message(pc.offline_topic, pc.offline, rig.now + 30s);
+    rig.mgr.on_message(pc.offline_topic, pc.online, rig.now + 50s);
+    rig.mgr.on_message(pc.state_topic, pc.state_off, rig.now + 50s + 200ms);
+    // A relay that can say its uptime is asked, and says it started 3 s ago.
+    if (pc.relay.protocol == RelayProtocol::tasmota) {
+      CHECK(std::any_of(rig.sent.begin() + static_cast<std::ptrdiff_t>(before), rig.sent.end(),
+                        [](const Sent& m) { return m.topic == "cmnd/dump/State"; }));
+      rig.mgr.on_message("stat/dump/RESULT", R"({"Time":"2026-11-27T05:00:03","UptimeSec":3,"POWER1":"OFF"})",
+                         rig.now + 50s + 300ms);
+    } else if (pc.relay.protocol == RelayProtocol::shelly_gen2) {
+      CHECK(std::any_of(rig.sent.begin() + static_cast<std::ptrdiff_t>(before), rig.sent.end(),
+                        [](const Sent& m) { return m.payload.find("Shelly.GetStatus") != std::string::npos; }));
+      const long long id = shelly_status_rpc_id(9, 0);
+      rig.mgr.on_message("shackd/rpc",
+                         R"({"id":)" + std::to_string(id) +
+                             R"(,"src":"plus1-dump","dst":"shackd","result":{"sys":{"uptime":3},"switch:0":{"output":false}}})",
+                         rig.now + 50s + 300ms);
+    }
+    rig.mgr.tick(rig.now + 51s);
+    CHECK(sent_to(rig.sent, pc.command_topic, before) == 0);  // no ON
+    const auto news = rig.mgr.take_power_news();
+    REQUIRE(news.size() == 1);
+    CHECK(news[0].relay_id == "dump");
+    CHECK_FALSE(news[0].came_on);
+    CHECK(news[0].off_since <= rig.now + 50s);
+    CHECK_FALSE(rig.mgr.status("dump").desired);
+    const auto alarms = rig.mgr.take_alarms();
+    CHECK(std::any_of(alarms.begin(), alarms.end(), [](const RelayAlarm& a) { return a.code == "relay_power_lost"; }));
+    // The core decides OFF for now: it goes (and stands with the link for the next connect).
+    rig.mgr.set_desired("dump", false, rig.now + 52s);
+    CHECK(sent_to(rig.sent, pc.command_topic, before) == 1);
+  }
+}
+
+TEST_CASE("a Tasmota that dropped off the broker but kept its power (its uptime ran on) gets its ON at once") {
+  Rig rig(tas(), RelayTiming{60s, 10s, 5s, 40s});
+  rig.mgr.on_connected(rig.now);
+  rig.mgr.set_desired("dump", true, rig.now);
+  rig.mgr.on_message("tele/dump/STATE", R"({"UptimeSec":1000,"POWER1":"ON"})", rig.now + 1s);
+  const std::size_t before = rig.sent.size();
+  rig.mgr.on_message("tele/dump/LWT", "Offline", rig.now + 30s);
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 90s);
+  // Somebody switched it off meanwhile: OFF, and an uptime that ran on (1089 s: no restart).
+  rig.mgr.on_message("stat/dump/RESULT", R"({"UptimeSec":1089,"POWER1":"OFF"})", rig.now + 90s + 200ms);
+  rig.mgr.tick(rig.now + 91s);
+  CHECK(sent_to(rig.sent, "cmnd/dump/POWER1", before) == 1);
+  CHECK(rig.sent.back().payload == "ON");
+  CHECK(rig.mgr.take_power_news().empty());
+}
+
+TEST_CASE("a Tasmota that restarts while its load runs (its periodic STATE says so) has lost its power") {
+  Rig rig(tas(), RelayTiming{60s, 10s, 5s, 40s});
+  rig.mgr.on_connected(rig.now);
+  rig.mgr.set_desired("dump", true, rig.now);
+  rig.mgr.on_message("tele/dump/STATE", R"({"UptimeSec":5000,"POWER1":"ON"})", rig.now + 1s);
+  // A blip too short for the broker to notice: no will, only the next STATE, 300 s later, with
+  // an uptime of 20 s.
+  rig.mgr.on_message("tele/dump/STATE", R"({"UptimeSec":20,"POWER1":"ON"})", rig.now + 301s);
+  const auto news = rig.mgr.take_power_news();
+  REQUIRE(news.size() == 1);
+  CHECK(news[0].came_on);  // back ON by itself (PowerOnState 3): the core switches it OFF now
+  CHECK(news[0].off_since == rig.now + 281s);
+}
+
+TEST_CASE("at shackd's start: an ON waits for the relay's word; a relay that started after shackd's last record lost its power") {
+  for (const bool restarted : {false, true}) {
+    CAPTURE(restarted);
+    Rig rig(tas(), RelayTiming{60s, 10s, 5s, 40s});
+    RelayManager::StartKnown k;
+    k.known_up = rig.now - 200s;  // shackd's last record, 200 s before this start
+    k.stored_on = {"dump"};
+    rig.mgr.await_word(k, rig.now);
+    rig.mgr.on_connected(rig.now + 1s);
+    rig.mgr.set_desired("dump", true, rig.now + 1s);  // the stored state: ON
+    rig.mgr.tick(rig.now + 1s);
+    CHECK(sent_to(rig.sent, "cmnd/dump/POWER1") == 0);  // held
+    // Its answer to the link's question at the connect: started 150 s ago (after the record), or
+    // 5000 s ago (before: it kept its power through shackd's absence).
+    rig.mgr.on_message("stat/dump/RESULT", std::string(R"({"UptimeSec":)") + (restarted ? "150" : "5000") + R"(,"POWER1":"ON"})",
+                       rig.now + 1200ms);
+    rig.mgr.tick(rig.now + 2s);
+    const auto news = rig.mgr.take_power_news();
+    if (restarted) {
+      REQUIRE(news.size() == 1);
+      CHECK(news[0].came_on);  // it is ON: came back ON by itself
+      CHECK(sent_to(rig.sent, "cmnd/dump/POWER1") == 0);
+    } else {
+      CHECK(news.empty());
+      CHECK(sent_to(rig.sent, "cmnd/dump/POWER1") == 1);  // the held ON goes
     }
   }
+}
+
+TEST_CASE("at shackd's start after the host restarted: a relay that started with it lost its power; one that cannot say is judged by the host") {
+  Rig rig(tas(), RelayTiming{60s, 10s, 5s, 40s});
+  RelayManager::StartKnown k;
+  k.host_up_since = rig.now - 40s;  // the Pi booted 40 s ago
+  k.stored_on = {"dump"};
+  k.lost_without_word = true;
+  rig.mgr.await_word(k, rig.now);
+  rig.mgr.on_connected(rig.now);
+  // Started 70 s ago: 30 s before the Pi, well within the slack of one power cut.
+  rig.mgr.on_message("stat/dump/RESULT", R"({"UptimeSec":70,"POWER1":"OFF"})", rig.now + 1s);
+  auto news = rig.mgr.take_power_news();
+  REQUIRE(news.size() == 1);
+  CHECK_FALSE(news[0].came_on);
+
+  // An ESPHome relay says no uptime: silent past kWordWait, it is judged by the host.
+  Rig esp(relay_of(RelayProtocol::esphome, "dump-node"), RelayTiming{60s, 10s, 5s, 40s});
+  esp.mgr.await_word(k, esp.now);
+  esp.mgr.on_connected(esp.now);
+  esp.mgr.set_desired("dump", true, esp.now);
+  esp.mgr.tick(esp.now + RelayManager::kWordWait - 1s);
+  CHECK(sent_to(esp.sent, "dump-node/switch/relay/command") == 0);
+  CHECK(esp.mgr.take_power_news().empty());
+  esp.mgr.tick(esp.now + RelayManager::kWordWait);
+  news = esp.mgr.take_power_news();
+  REQUIRE(news.size() == 1);
+  CHECK(sent_to(esp.sent, "dump-node/switch/relay/command") == 0);
 }
 
 TEST_CASE("a relay that answers every command with the opposite state is not commanded every cycle") {

@@ -23,10 +23,18 @@ class RelayEmulator {
     bool retained;
   };
 
+  static drivers::mqtt::ClientConfig emulator_client(const std::string& uri, const std::string& id) {
+    drivers::mqtt::ClientConfig c;
+    c.uri = uri;
+    c.client_id = "emu-" + id;
+    c.keepalive = std::chrono::seconds(5);
+    c.status_topic = "emu/" + id + "/status";
+    return c;
+  }
+
   RelayEmulator(const std::string& uri, drivers::mqtt::RelayConfig relay, Mode mode = Mode::normal)
       : relay_(std::move(relay)), mode_(mode),
-        client_({uri, "emu-" + relay_.id, "", "", "", "", "", std::chrono::seconds(5), std::chrono::seconds(1),
-                 std::chrono::seconds(1), "emu/" + relay_.id + "/status"}) {
+        client_(emulator_client(uri, relay_.id)) {
     using drivers::mqtt::RelayProtocol;
     switch (relay_.protocol) {
       case RelayProtocol::tasmota: client_.subscribe("cmnd/" + relay_.topic + "/#"); break;
