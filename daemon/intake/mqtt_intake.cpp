@@ -59,6 +59,7 @@ Intake MqttIntake::take(drivers::mqtt::Link& link, drivers::mqtt::RelayManager* 
       in.failures.push_back("an unknown exception");
     }
   }
+  if (const auto a = broker_.watch(wall)) in.events.push_back({"alarm", "", a->text});
   return in;
 }
 

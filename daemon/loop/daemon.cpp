@@ -284,9 +284,15 @@ std::string Daemon::status_line() const {
     devices += fmt::format(", {} {}", name, h.consecutive_failures == 0 && h.last_success ? "ok" : "DOWN");
   }
   std::string mqtt = ", mqtt ok";
-  if (!mqtt_.link()) mqtt.clear();
-  else if (!intake_.broker().failure().empty()) mqtt = ", MQTT DOWN: " + intake_.broker().failure();
-  else if (!mqtt_.link()->connected()) mqtt = ", MQTT DOWN";
+  if (!mqtt_.link()) {
+    mqtt.clear();
+  } else if (!intake_.broker().failure().empty() || !mqtt_.link()->connected()) {
+    // How long relay commands have waited for the broker, and why (issue 56).
+    const auto& since = intake_.broker().health().down_since_unix_s;
+    mqtt = ", MQTT DOWN";
+    if (since) mqtt += fmt::format(" for {} s", std::max<std::int64_t>(0, clock_.wall_s() - *since));
+    if (!intake_.broker().failure().empty()) mqtt += ": " + intake_.broker().failure();
+  }
   const std::string side = loop_status(stats_, !start_.taken());
   return fmt::format("{} ({}), {}/{} loads on{}{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),

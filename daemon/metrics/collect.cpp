@@ -229,6 +229,9 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
       .sample(to_double(s.publishes_refused));
   const MqttHealth& m = v.mqtt;
   w.family("shackd_mqtt_connected", "1 while connected to the broker", Type::gauge).sample(m.connected_since_unix_s ? 1 : 0);
+  w.family("shackd_mqtt_down_seconds", "How long the broker has been away (0: connected); relay commands wait for it",
+           Type::gauge)
+      .sample(m.down_since_unix_s ? to_double(std::max<std::int64_t>(0, site.wall_s - *m.down_since_unix_s)) : 0);
   w.family("shackd_mqtt_outages", "Broker connections lost or never made", Type::counter).sample(to_double(m.outages));
   w.family("shackd_mqtt_failed_connects", "Broker connection attempts refused or unanswered", Type::counter)
       .sample(to_double(m.failed_connects));

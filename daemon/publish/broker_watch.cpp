@@ -21,11 +21,27 @@ std::optional<BrokerWatch::Alarm> BrokerWatch::connect_failed(const std::string&
   down(cause, wall_s);
   std::optional<Alarm> said;
   if (cause != failure_) {
-    log::error("mqtt: {}; retrying with backoff (relays cannot be switched until then)", cause);
-    said = Alarm{true, "mqtt_unavailable: " + cause};
+    // The broker answered and said no (drivers/mqtt/client.cpp, describe_connect_failure): not an
+    // outage that passes, the owner's to fix.
+    const bool refused = cause.find("(CONNACK ") != std::string::npos;
+    log::write(refused ? log::Level::error : log::Level::warn,
+               fmt::format("mqtt: {}; trying again (relay commands wait for the broker)", cause));
+    if (refused && !alarmed_) {
+      alarmed_ = true;
+      said = Alarm{true, "mqtt_unavailable: " + cause};
+    }
   }
   failure_ = cause;
   return said;
+}
+
+std::optional<BrokerWatch::Alarm> BrokerWatch::watch(std::int64_t wall_s) {
+  if (alarmed_ || !health_.down_since_unix_s || wall_s - *health_.down_since_unix_s < kAlarmAfterS) return std::nullopt;
+  alarmed_ = true;
+  const std::string cause = failure_.empty() ? health_.down_cause : failure_;
+  log::error("mqtt: no broker for {} s ({}): relay commands cannot reach the relays until it is back",
+             wall_s - *health_.down_since_unix_s, cause);
+  return Alarm{true, fmt::format("mqtt_unavailable: no broker for {} s: {}", wall_s - *health_.down_since_unix_s, cause)};
 }
 
 std::optional<BrokerWatch::Alarm> BrokerWatch::connected(std::int64_t wall_s) {
@@ -33,15 +49,19 @@ std::optional<BrokerWatch::Alarm> BrokerWatch::connected(std::int64_t wall_s) {
   std::optional<Alarm> said;
   if (health_.down_since_unix_s) {
     health_.last_outage = MqttHealth::Outage{*health_.down_since_unix_s, wall_s, health_.down_cause};
+    const std::int64_t lasted = wall_s - *health_.down_since_unix_s;
     health_.down_since_unix_s.reset();
-    said = Alarm{false, "mqtt_available: connected again"};
+    if (alarmed_) said = Alarm{false, fmt::format("mqtt_available: connected again after {} s", lasted)};
+    else log::info("mqtt: connected again after {} s", lasted);
   }
+  alarmed_ = false;
   health_.connected_since_unix_s = wall_s;
   return said;
 }
 
 void BrokerWatch::lost(const std::string& cause, std::int64_t wall_s) {
-  log::warn("mqtt: connection lost ({}); reconnecting", cause);
+  // A broker that comes and goes every second would write a line a second: one a minute, counted.
+  log::limited("mqtt lost", log::Level::warn, fmt::format("mqtt: connection lost ({}); reconnecting", cause));
   down("connection lost: " + cause, wall_s);
 }
 

@@ -17,10 +17,17 @@ class BrokerWatch {
     bool raised = true;  // "alarm", else "alarm_end"
     std::string text;
   };
-  // The link could not connect: the outage starts, or goes on. An alarm once per change of cause:
-  // a broker that stays away must not fill the journal.
+  // How long the broker may be away before it is an alarm (mqtt_unavailable): the link tries
+  // again within half a second (drivers/mqtt/reconnect.hpp), so a broker's restart or a Wi-Fi
+  // re-association is over well within this and said in the log only.
+  static constexpr std::int64_t kAlarmAfterS = 30;
+  // The link could not connect: the outage starts, or goes on. Logged once per change of cause
+  // (a broker that stays away must not fill the journal); an alarm at once when the broker is
+  // there and refuses us (CONNACK 1-5: credentials, the client id), else after kAlarmAfterS.
   std::optional<Alarm> connect_failed(const std::string& cause, std::int64_t wall_s);
-  // Connected (again): the outage's end, if there was one.
+  // Each cycle: the alarm of an outage that has lasted kAlarmAfterS.
+  std::optional<Alarm> watch(std::int64_t wall_s);
+  // Connected (again): the alarm's end, if the outage was one.
   std::optional<Alarm> connected(std::int64_t wall_s);
   void lost(const std::string& cause, std::int64_t wall_s);
   // A message on $SYS/: a bridge's state (the uplink, daemon/publish/uplink.hpp), `only` the
@@ -36,6 +43,7 @@ class BrokerWatch {
   void down(const std::string& cause, std::int64_t wall_s);
   MqttHealth health_;
   std::string failure_;
+  bool alarmed_ = false;  // mqtt_unavailable raised for the outage under way
 };
 
 }  // namespace shackd

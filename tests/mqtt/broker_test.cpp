@@ -3,14 +3,18 @@
 
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <functional>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/relays.hpp"
 #include "drivers/mqtt/sensors.hpp"
 #include "tests/support/broker.hpp"
 #include "tests/support/relay_emulator.hpp"
+#include "tests/support/tcp_cutter.hpp"
 
 using namespace drivers::mqtt;
 using namespace std::chrono_literals;
@@ -486,4 +490,177 @@ TEST_CASE("TLS: a broker whose certificate names another host is refused; one th
   CHECK_FALSE(evil.connected());
   good.shutdown(500ms);
   evil.shutdown(500ms);
+}
+
+// Issue 56: a relay OFF reaches the broker as soon as it is back. shackd's side talks to a real
+// mosquitto through a forwarder the test cuts (tests/support/tcp_cutter.hpp); the relay and a
+// watcher talk to the broker directly, so the watcher hears when the OFF reaches the broker.
+// shackd's side is pumped every 2 s, as a cycle would: the OFF must not wait for it.
+namespace {
+
+// Hears every relay command on the broker itself, with when it arrived.
+struct CommandWatcher {
+  Client client;
+  std::mutex m;
+  std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>> heard;  // payload, at
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  CommandWatcher(const std::string& uri, const std::string& topic) : client(client_config(uri, "cmd-watcher")) {
+    client.subscribe(topic);
+    client.start();
+    thread = std::thread([this] {
+      while (!stop) {
+        if (const auto e = client.poll(5ms); e && e->kind == Event::Kind::message) {
+          std::lock_guard l(m);
+          heard.emplace_back(e->payload, std::chrono::steady_clock::now());
+        }
+      }
+    });
+  }
+  ~CommandWatcher() {
+    stop = true;
+    thread.join();
+  }
+  std::optional<std::chrono::steady_clock::time_point> first(const std::string& payload,
+                                                             std::chrono::steady_clock::time_point after) {
+    std::lock_guard l(m);
+    for (const auto& [p, at] : heard) {
+      if (p == payload && at >= after) return at;
+    }
+    return std::nullopt;
+  }
+};
+
+// shackd's client, its relay manager with the relays' lane, pumped like a cycle.
+struct LaneSide {
+  Client client;
+  RelayManager relays;
+  explicit LaneSide(const std::string& uri, const std::vector<RelayConfig>& r)
+      : client(client_config(uri, "shackd-lane")),
+        relays(
+            r, RelayTiming{3600s, 10s, 5s, 40s},
+            [this](const std::string& topic, const std::string& p, int qos, bool retain) { return client.publish(topic, p, qos, retain); },
+            [this](const std::string& id, std::vector<Outgoing> cmds) { client.stand(id, std::move(cmds)); }) {
+    for (const auto& s : relays.subscriptions()) client.subscribe(s);
+  }
+  // One "cycle": what came in, the relays' tick.
+  void cycle() {
+    while (const auto e = client.poll(0ms)) {
+      const auto now = std::chrono::steady_clock::now();
+      if (e->kind == Event::Kind::connected) relays.on_connected(now);
+      else if (e->kind == Event::Kind::lost) relays.on_lost();
+      else if (e->kind == Event::Kind::message) relays.on_message(e->topic, e->payload, now);
+    }
+    relays.tick(std::chrono::steady_clock::now());
+  }
+  // Cycles every `interval` for `span`, calling `each` first.
+  void cycles_for(std::chrono::milliseconds span, const std::function<void()>& each = {},
+                  std::chrono::milliseconds interval = 2000ms) {
+    const auto until = std::chrono::steady_clock::now() + span;
+    while (std::chrono::steady_clock::now() < until) {
+      if (each) each();
+      cycle();
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(interval, until - std::chrono::steady_clock::now()));
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a relay OFF decided during a 45 s broker outage reaches the broker within 2 s of its return") {
+  test::Broker broker;
+  test::TcpCutter cutter(broker.port());
+  const auto cfg = relay(RelayProtocol::tasmota, "primary");
+  test::RelayEmulator emu(broker.uri(), cfg);
+  CommandWatcher watcher(broker.uri(), "cmnd/primary-dev/POWER1");
+  LaneSide side(cutter.uri(), {cfg});
+  side.client.start();
+  side.cycles_for(3000ms, {}, 100ms);
+  REQUIRE(side.client.connected());
+  side.relays.set_desired("primary", true, std::chrono::steady_clock::now());
+  side.cycles_for(1000ms, {}, 100ms);
+  REQUIRE(emu.on());
+
+  const auto cut_at = std::chrono::steady_clock::now();
+  cutter.set_up(false);
+  side.cycles_for(10s);
+  // The battery crosses its shutdown voltage 10 s into the outage: the decision is OFF.
+  side.relays.set_desired("primary", false, std::chrono::steady_clock::now());
+  side.cycles_for(std::chrono::duration_cast<std::chrono::milliseconds>(45s - (std::chrono::steady_clock::now() - cut_at)));
+  CHECK_FALSE(watcher.first("OFF", cut_at));  // nothing could go
+  const auto back_at = std::chrono::steady_clock::now();
+  cutter.set_up(true);
+  side.cycles_for(4000ms);
+  const auto off_at = watcher.first("OFF", cut_at);
+  REQUIRE(off_at);
+  const auto after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*off_at - back_at).count();
+  MESSAGE("the OFF reached the broker " << after_ms << " ms after it was back");
+  CHECK(after_ms <= 2000);
+  CHECK_FALSE(emu.on());
+  CHECK(side.client.lane_sent() >= 1);
+  side.client.shutdown(500ms);
+}
+
+TEST_CASE("a broker flapping 1 s / 1 s and 1.3 s / 0.7 s: the OFF goes out in the first up period after the decision") {
+  for (const auto& [up_ms, down_ms] : {std::pair{1000, 1000}, std::pair{1300, 700}}) {
+    CAPTURE(up_ms);
+    test::Broker broker;
+    test::TcpCutter cutter(broker.port());
+    const auto cfg = relay(RelayProtocol::tasmota, "primary");
+    test::RelayEmulator emu(broker.uri(), cfg);
+    CommandWatcher watcher(broker.uri(), "cmnd/primary-dev/POWER1");
+    LaneSide side(cutter.uri(), {cfg});
+    side.client.start();
+    side.cycles_for(2000ms, {}, 100ms);
+    REQUIRE(side.client.connected());
+    side.relays.set_desired("primary", true, std::chrono::steady_clock::now());
+    side.cycles_for(1000ms, {}, 100ms);
+    REQUIRE(emu.on());
+    // The flapping, on a thread of its own; each up period's start recorded.
+    std::mutex m;
+    std::vector<std::chrono::steady_clock::time_point> ups;
+    std::atomic<bool> flapping{true};
+    std::thread flap([&] {
+      while (flapping) {
+        cutter.set_up(false);
+        std::this_thread::sleep_for(std::chrono::milliseconds(down_ms));
+        {
+          std::lock_guard l(m);
+          ups.push_back(std::chrono::steady_clock::now());
+        }
+        cutter.set_up(true);
+        std::this_thread::sleep_for(std::chrono::milliseconds(up_ms));
+      }
+    });
+    side.cycles_for(12s);  // the back-off of the old link reached seconds here
+    // The decision, taken in a down period: the first up period's start after it.
+    std::chrono::steady_clock::time_point decided;
+    for (int i = 0; i < 400; ++i) {
+      if (!cutter.up()) break;
+      std::this_thread::sleep_for(5ms);
+    }
+    decided = std::chrono::steady_clock::now();
+    side.relays.set_desired("primary", false, decided);
+    side.cycles_for(8s);
+    flapping = false;
+    flap.join();
+    std::optional<std::chrono::steady_clock::time_point> first_up;
+    {
+      std::lock_guard l(m);
+      for (const auto at : ups) {
+        if (at > decided) {
+          first_up = at;
+          break;
+        }
+      }
+    }
+    REQUIRE(first_up);
+    const auto off_at = watcher.first("OFF", decided);
+    REQUIRE(off_at);
+    const auto after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*off_at - *first_up).count();
+    MESSAGE("the OFF reached the broker " << after_ms << " ms into the first up period after the decision (up "
+                                          << up_ms << " ms, down " << down_ms << " ms)");
+    CHECK(after_ms < up_ms);
+    side.client.shutdown(500ms);
+  }
 }
