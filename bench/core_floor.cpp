@@ -3,13 +3,14 @@
 // register block shackd's pollers read (the same plan, from the same config: drivers'
 // ModbusDevice::plan, sent with bare libmodbus calls), takes what the broker sends on the topics
 // shackd listens to (relays' states, sensors, commands), and publishes three messages of the
-// sizes of shackd's per-cycle state, decision and loop at QoS 0 with paho's async client; then it
+// sizes of shackd's per-cycle state, decision and loop at QoS 0 with libmosquitto, the client library
+// shackd uses (its own thread reads and writes, as shackd's link); then it
 // sleeps to the next tick. No decoding, no decision, no store, no JSON.
 // Usage: core_floor CONFIG STATE_BYTES DECISION_BYTES LOOP_BYTES
 //   (runs until SIGTERM; the script reads its CPU from /proc like shackd's)
 #include <fmt/format.h>
 #include <modbus.h>
-#include <mqtt/async_client.h>
+#include <mosquitto.h>
 #include <signal.h>
 #include <time.h>
 
@@ -63,12 +64,22 @@ int main(int argc, char** argv) {
     for (const auto& p : b.plan) b.spaces.push_back(dc.units.at(p.slot).table->space);
     devices.push_back(std::move(b));
   }
-  ::mqtt::async_client client(config.mqtt.uri, "shackd-floor");
-  client.start_consuming();
-  client.connect(::mqtt::connect_options_builder().clean_session(true).finalize())->wait();
-  // The topics shackd's link subscribes to, as filters wide enough to take the same messages.
-  for (const char* t : {"stat/#", "tele/#", "shellies/#"}) client.subscribe(t, 1)->wait();
-  client.subscribe(config.mqtt.prefix + "/load/+/mode/set", 1)->wait();
+  mosquitto_lib_init();
+  mosquitto* client = mosquitto_new("shackd-floor", true, nullptr);
+  std::string host = config.mqtt.uri.substr(config.mqtt.uri.find("://") + 3);
+  int port = 1883;
+  if (const auto colon = host.rfind(':'); colon != std::string::npos) {
+    port = std::stoi(host.substr(colon + 1));
+    host.resize(colon);
+  }
+  if (!client || mosquitto_connect(client, host.c_str(), port, 30) != MOSQ_ERR_SUCCESS || mosquitto_loop_start(client) != MOSQ_ERR_SUCCESS) {
+    fmt::print(stderr, "core_floor: cannot connect to {}\n", config.mqtt.uri);
+    return 1;
+  }
+  // The topics shackd's link subscribes to, as filters wide enough to take the same messages
+  // (taken and dropped: no message callback).
+  for (const char* t : {"stat/#", "tele/#", "shellies/#"}) mosquitto_subscribe(client, nullptr, t, 1);
+  mosquitto_subscribe(client, nullptr, (config.mqtt.prefix + "/load/+/mode/set").c_str(), 1);
   const std::string state(std::stoul(argv[2]), 'x'), decision(std::stoul(argv[3]), 'x'), loop(std::stoul(argv[4]), 'x');
   std::vector<std::uint16_t> words(125);
   auto next = std::chrono::steady_clock::now();
@@ -85,12 +96,12 @@ int main(int argc, char** argv) {
         }
       }
     }
-    ::mqtt::const_message_ptr m;
-    while (client.try_consume_message(&m)) {
-    }
-    client.publish(config.mqtt.prefix + "/floor/state", state.data(), state.size(), 0, true);
-    client.publish(config.mqtt.prefix + "/floor/decision", decision.data(), decision.size(), 0, false);
-    client.publish(config.mqtt.prefix + "/floor/loop", loop.data(), loop.size(), 0, true);
+    const auto send = [&](const std::string& topic, const std::string& payload, bool retain) {
+      mosquitto_publish(client, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 0, retain);
+    };
+    send(config.mqtt.prefix + "/floor/state", state, true);
+    send(config.mqtt.prefix + "/floor/decision", decision, false);
+    send(config.mqtt.prefix + "/floor/loop", loop, true);
     ++cycles;
     next += config.interval;
     const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(next - std::chrono::steady_clock::now());
@@ -99,7 +110,10 @@ int main(int argc, char** argv) {
       nanosleep(&ts, nullptr);
     }
   }
-  client.disconnect()->wait();
+  mosquitto_disconnect(client);
+  mosquitto_loop_stop(client, false);
+  mosquitto_destroy(client);
+  mosquitto_lib_cleanup();
   for (auto& d : devices) {
     modbus_close(d.ctx);
     modbus_free(d.ctx);

@@ -2,14 +2,14 @@
 
 #include "drivers/mqtt/reachable.hpp"
 
-#include <mqtt/async_client.h>
+#include <mosquitto.h>
 
 #include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -30,8 +30,6 @@ bool readable(const std::string& path) { return std::ifstream(path).good(); }
 
 }  // namespace
 
-// A failed connect in the owner's words, from paho's return code: for MQTT 3.1.1 the broker's
-// CONNACK code (1-5), otherwise a paho error (-1: the TCP or TLS connection itself failed).
 std::string describe_connect_failure(int rc, const std::string& uri) {
   const bool tls = uri.rfind("ssl://", 0) == 0;
   switch (rc) {
@@ -44,12 +42,10 @@ std::string describe_connect_failure(int rc, const std::string& uri) {
              "mqtt.password_file and the broker's password file and ACL";
     case -1: {
       if (!tls) return "cannot connect to " + uri + ": no broker is listening there, or it is unreachable";
-      // Paho fails the connect with the same code whether no broker answered, the handshake failed
-      // (a certificate the CA did not sign) or, after a handshake that succeeded, the certificate
-      // does not name the host (X509_check_host, then X509_check_ip_asc: paho.mqtt.c
-      // src/SSLSocket.c, SSLSocket_connect). Paho's ssl error callback would tell the handshake's
-      // failure apart, but with Debian 12's paho-mqtt-cpp 1.2 it crashed on a stale pointer to the
-      // connect options' copy (tried 2026-11-26): each cause is named instead, the host's in full.
+      // A TLS connection that failed: the handshake (a certificate the CA did not sign) or, after
+      // it, the certificate does not name the host (libmosquitto's mosquitto__verify_certificate_
+      // hostname: its DNS names, or for an address its IP subjectAltNames). Each cause is named,
+      // the host's in full.
       std::string host = uri.substr(6);
       if (const auto colon = host.rfind(':'); colon != std::string::npos) host.resize(colon);
       const bool ip = !host.empty() && host.find_first_not_of("0123456789.") == std::string::npos;
@@ -62,23 +58,14 @@ std::string describe_connect_failure(int rc, const std::string& uri) {
   }
 }
 
-// Paho calls these on its own thread: they queue, and wake the keeper.
-class Client::ConnectListener : public ::mqtt::iaction_listener {
- public:
-  explicit ConnectListener(Client& c) : c_(c) {}
-  void on_failure(const ::mqtt::token& tok) override {
-    const int rc = tok.get_return_code();
-    ++c_.failed_connects_;
-    c_.push({Event::Kind::connect_failed, {}, describe_connect_failure(rc, c_.config_.uri), false});
-    c_.schedule_retry(false, rc >= 1 && rc <= 5);  // CONNACK 1-5: the broker is there and says no
-  }
-  void on_success(const ::mqtt::token&) override {}
-
- private:
-  Client& c_;
-};
-
 namespace {
+
+// libmosquitto's global state, once per process (mosquitto_lib_init: "must be called before any
+// other mosquitto functions"; thread-safe as a function-local static).
+void library_once() {
+  static const int init = mosquitto_lib_init();
+  (void)init;
+}
 
 // The jitter's seed: differs between processes and between links of one process.
 std::uint64_t seed_for(const void* self) {
@@ -86,44 +73,59 @@ std::uint64_t seed_for(const void* self) {
   return t ^ (static_cast<std::uint64_t>(getpid()) << 32) ^ reinterpret_cast<std::uintptr_t>(self);
 }
 
+int clamp_int(std::size_t n) { return static_cast<int>(std::min<std::size_t>(n, 268435455)); }  // MQTT's largest payload
+
 }  // namespace
 
 Client::Client(ClientConfig config) : config_(std::move(config)), backoff_(config_.reconnect, seed_for(this)) {
-  const auto& uri = config_.uri;
-  if (uri.rfind("tcp://", 0) != 0 && uri.rfind("ssl://", 0) != 0) {
-    throw std::runtime_error("mqtt: uri '" + uri + "' must start with tcp:// or ssl://");
-  }
+  std::string why;
+  const auto address = parse_broker_uri(config_.uri, why);
+  if (!address) throw std::runtime_error(why);
+  host_ = address->host;
+  port_ = address->port;
   for (const auto* f : {&config_.ca_file, &config_.cert_file, &config_.key_file}) {
     if (!f->empty() && !readable(*f)) throw std::runtime_error("mqtt: cannot read " + *f);
   }
   if (!config_.password_file.empty()) read_secret(config_.password_file);  // fail now, not on reconnect
-  // No persistence: a file store wears the SD card and replays old QoS 1 commands after a restart.
-  client_ = std::make_unique<::mqtt::async_client>(uri, config_.client_id);
-  // Handlers only queue and make paho's non-blocking calls (paho's thread must never block). Set
-  // before connect: paho 1.2.0's set_callback has a lock-order inversion when called while
-  // connected (#481).
-  client_->set_connected_handler([this](const std::string&) { on_connected(); });
-  client_->set_connection_lost_handler([this](const std::string& cause) {
-    connected_ = false;
-    {
-      std::lock_guard lock(mutex_);
-      session_up_ = false;
-    }
-    push({Event::Kind::lost, {}, cause, false});
-    schedule_retry(true, false);
-  });
-  client_->set_message_callback([this](::mqtt::const_message_ptr m) {
-    push({Event::Kind::message, m->get_topic(), m->to_string(), m->is_retained()});
-  });
+  library_once();
+  // A clean session: no queued commands delivered late; every subscription is issued again.
+  mosq_ = mosquitto_new(config_.client_id.c_str(), true, this);
+  if (!mosq_) throw std::runtime_error("mqtt: cannot create the client (out of memory, or an empty client id)");
+  fresh();
 }
 
 Client::~Client() {
   try {
     shutdown(std::chrono::milliseconds(1000));
-    if (client_) client_->disable_callbacks();
   } catch (...) {
   }
-  client_.reset();  // paho's thread is gone before the queue it pushes to
+  if (mosq_) mosquitto_destroy(mosq_);  // the connection's thread is gone: nothing calls back
+}
+
+void Client::fresh() {
+  std::lock_guard api(api_m_);
+  mosquitto_reinitialise(mosq_, config_.client_id.c_str(), true, this);
+  // Another thread publishes while this one runs the connection (libmosquitto's threaded mode:
+  // a publish wakes the connection's select through its socket pair).
+  mosquitto_threaded_set(mosq_, true);
+  mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  mosquitto_connect_callback_set(mosq_, &Client::connect_cb);
+  mosquitto_disconnect_callback_set(mosq_, &Client::disconnect_cb);
+  mosquitto_message_callback_set(mosq_, &Client::message_cb);
+  mosquitto_publish_callback_set(mosq_, &Client::publish_cb);
+  if (!config_.status_topic.empty()) {
+    mosquitto_will_set(mosq_, config_.status_topic.c_str(), 7, "offline", 1, true);
+  }
+  if (config_.uri.rfind("ssl://", 0) == 0) {
+    // The CA verifies the broker's certificate, and the certificate must name the host of
+    // mqtt.uri (libmosquitto checks it unless told it is insecure, which shackd never does).
+    // Without mqtt.ca_file, the system's CAs (Debian's ca-certificates).
+    mosquitto_tls_set(mosq_, config_.ca_file.empty() ? nullptr : config_.ca_file.c_str(),
+                      config_.ca_file.empty() ? "/etc/ssl/certs" : nullptr,
+                      config_.cert_file.empty() ? nullptr : config_.cert_file.c_str(),
+                      config_.key_file.empty() ? nullptr : config_.key_file.c_str(), nullptr);
+    mosquitto_tls_insecure_set(mosq_, false);
+  }
 }
 
 void Client::push(Event e) {
@@ -145,11 +147,29 @@ void Client::push(Event e) {
   events_.push_back(std::move(e));
 }
 
-// On paho's thread, at CONNACK: the relays' commands before anything else on this connection,
-// then the subscriptions (a clean session forgets them), then what the relays are asked (their
-// answers are heard now), then "online". Only then may the owner's other senders publish: each
-// checks connected_, which is set last.
-void Client::on_connected() {
+void Client::connect_cb(mosquitto*, void* self, int rc) { static_cast<Client*>(self)->on_connect(rc); }
+void Client::disconnect_cb(mosquitto*, void* self, int) {
+  // Told by the connection's loop (keep()), which sees the same end in mosquitto_loop's result.
+  (void)self;
+}
+void Client::message_cb(mosquitto*, void* self, const mosquitto_message* m) {
+  if (m) static_cast<Client*>(self)->on_message(*m);
+}
+void Client::publish_cb(mosquitto*, void* self, int mid) { static_cast<Client*>(self)->on_publish(mid); }
+
+// On the connection's thread, at CONNACK: the relays' commands before anything else on this
+// connection, then the subscriptions (a clean session forgets them), then what the relays are
+// asked (their answers are heard now), then "online". Only then may the owner's other senders
+// publish: each checks connected_, which is set last.
+void Client::on_connect(int rc) {
+  if (rc != 0) {
+    // The broker answered and refused us (CONNACK 1-5): it closes the connection; the loop sees
+    // it end. Tried again slowly (reconnect.hpp).
+    refused_ = true;
+    ++failed_connects_;
+    push({Event::Kind::connect_failed, {}, describe_connect_failure(rc, config_.uri), false});
+    return;
+  }
   const Standing s = standing();
   std::set<std::string> subs;
   {
@@ -157,144 +177,134 @@ void Client::on_connected() {
     subs = subscriptions_;
     session_up_ = true;  // a subscribe() from now on is issued at once
   }
-  try {
-    for (const auto& c : s.commands) {
-      client_->publish(::mqtt::make_message(c.topic, c.payload, 1, false));
+  for (const auto& c : s.commands) {
+    if (mosquitto_publish(mosq_, nullptr, c.topic.c_str(), clamp_int(c.payload.size()), c.payload.data(), 1, false) ==
+        MOSQ_ERR_SUCCESS) {
       ++lane_sent_;
     }
-    for (const auto& f : subs) client_->subscribe(f, 1);
-    for (const auto& q : s.questions) client_->publish(::mqtt::make_message(q.topic, q.payload, 1, false));
-    if (!config_.status_topic.empty()) client_->publish(::mqtt::make_message(config_.status_topic, "online", 1, true));
-  } catch (const ::mqtt::exception&) {
-    // The connection went as it came: the loss's handler schedules the next try.
   }
+  for (const auto& f : subs) mosquitto_subscribe(mosq_, nullptr, f.c_str(), 1);
+  for (const auto& q : s.questions) {
+    mosquitto_publish(mosq_, nullptr, q.topic.c_str(), clamp_int(q.payload.size()), q.payload.data(), 1, false);
+  }
+  if (!config_.status_topic.empty()) mosquitto_publish(mosq_, nullptr, config_.status_topic.c_str(), 6, "online", 1, true);
+  state_ = State::connected;
+  backoff_.connected();
   connected_ = true;
-  {
-    std::lock_guard lock(keep_m_);
-    attempting_ = false;
-    backoff_.connected();
-  }
-  keep_cv_.notify_all();
   push({Event::Kind::connected, {}, {}, false});
 }
 
-void Client::schedule_retry(bool lost, bool refused) {
+void Client::on_message(const mosquitto_message& m) {
+  push({Event::Kind::message, m.topic ? m.topic : "",
+        m.payload && m.payloadlen > 0 ? std::string(static_cast<const char*>(m.payload), static_cast<std::size_t>(m.payloadlen))
+                                      : std::string(),
+        m.retain});
+}
+
+void Client::on_publish(int mid) {
+  std::lock_guard lock(tickets_mutex_);
+  const auto it = ticket_of_mid_.find(mid);
+  if (it == ticket_of_mid_.end()) return;
+  if (const auto t = tickets_.find(it->second); t != tickets_.end()) t->second.outcome = true;
+  ticket_of_mid_.erase(it);
+}
+
+// The connection (or the attempt at one) ended: what was in flight failed, the owner is told, and
+// the next try is scheduled; the client state is made fresh for it (nothing of this connection is
+// sent on the next).
+void Client::ended(bool lost, bool refused, const std::string& why) {
+  const bool was_connected = state_ == State::connected;
+  connected_ = false;
   {
-    std::lock_guard lock(keep_m_);
-    attempting_ = false;
-    retry_at_ = std::chrono::steady_clock::now() + (lost ? backoff_.after_loss() : backoff_.after_failure(refused));
+    std::lock_guard lock(mutex_);
+    session_up_ = false;
   }
-  keep_cv_.notify_all();
+  {
+    std::lock_guard lock(tickets_mutex_);
+    for (auto& [ticket, t] : tickets_) {
+      if (!t.outcome) t.outcome = false;
+    }
+    ticket_of_mid_.clear();
+  }
+  state_ = State::idle;
+  if (was_connected && lost) {
+    push({Event::Kind::lost, {}, why, false});
+  } else if (!refused_) {
+    ++failed_connects_;
+    push({Event::Kind::connect_failed, {}, why, false});
+  }
+  const auto now = std::chrono::steady_clock::now();
+  retry_at_ = now + (was_connected ? backoff_.after_loss() : backoff_.after_failure(refused || refused_));
+  refused_ = false;
+  fresh();
+}
+
+void Client::try_connect() {
+  attempt_started_ = std::chrono::steady_clock::now();
+  // Our own TCP handshake first (reachable.hpp): a broker that is away is told at once.
+  if (tcp_unreachable({host_, port_, false}, std::chrono::milliseconds(500))) {
+    state_ = State::connecting;  // for ended(): an attempt that failed
+    ended(false, false, describe_connect_failure(-1, config_.uri));
+    return;
+  }
+  {
+    std::lock_guard api(api_m_);
+    if (!config_.username.empty() || !config_.password_file.empty()) {
+      std::string password;
+      try {
+        // Read at each attempt: an owner who fixes the password file is heard without a restart.
+        if (!config_.password_file.empty()) password = read_secret(config_.password_file);
+      } catch (const std::runtime_error& e) {
+        state_ = State::connecting;
+        ended(false, true, e.what());  // the owner's to fix: tried again slowly
+        return;
+      }
+      mosquitto_username_pw_set(mosq_, config_.username.empty() ? nullptr : config_.username.c_str(),
+                                config_.password_file.empty() ? nullptr : password.c_str());
+    }
+  }
+  state_ = State::connecting;
+  const int keepalive = static_cast<int>(std::clamp<long long>(config_.keepalive.count(), 5, 65535));
+  const int rc = mosquitto_connect_async(mosq_, host_.c_str(), port_, keepalive);
+  if (rc != MOSQ_ERR_SUCCESS) ended(false, false, describe_connect_failure(-1, config_.uri));
 }
 
 void Client::start() {
-  listener_ = std::make_unique<ConnectListener>(*this);
-  std::lock_guard lock(keep_m_);
-  if (keeping_) return;
-  keeping_ = true;
+  if (keeper_.joinable()) return;
   stopping_ = false;
   retry_at_ = std::chrono::steady_clock::now();  // the first try at once
   keeper_ = std::thread([this] { keep(); });
 }
 
-// The keeper: while connected it sleeps until woken (a loss, the stop); otherwise it tries when
-// the policy says, in short sleeps (no timed condition-variable wait: under libfaketime, which the
-// demo and the tests use, glibc's clocked waits never wake; see poll()).
+// The connection's thread. Connected (or connecting), it runs libmosquitto's loop: a select on the
+// socket, woken by a publish from another thread, at most 100 ms so that a stop is heard; idle,
+// it waits in short sleeps for the next try (no clocked condition-variable wait: under
+// libfaketime, which the demo and the tests use, glibc's clocked waits never wake; see poll()).
 void Client::keep() {
   pthread_setname_np(pthread_self(), "shackd-mqtt");
-  std::unique_lock lock(keep_m_);
   while (!stopping_) {
-    if (connected_) {
-      keep_cv_.wait(lock, [this] { return stopping_ || !connected_; });
-      continue;
-    }
     const auto now = std::chrono::steady_clock::now();
-    if (attempting_) {
-      // Paho answers every attempt by its connect timeout; one that never answers is given up here.
-      if (now - attempt_started_ < config_.connect_timeout + std::chrono::seconds(2)) {
-        lock.unlock();
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        lock.lock();
+    if (state_ == State::idle) {
+      if (now < retry_at_) {
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(retry_at_ - now, std::chrono::milliseconds(10)));
         continue;
       }
-      attempting_ = false;
-      retry_at_ = now;
-    }
-    if (now < retry_at_) {
-      const auto left = std::min<std::chrono::steady_clock::duration>(retry_at_ - now, std::chrono::milliseconds(10));
-      lock.unlock();
-      std::this_thread::sleep_for(left);
-      lock.lock();
+      try_connect();
       continue;
     }
-    attempting_ = true;
-    attempt_started_ = now;
-    lock.unlock();
-    connect_now();
-    lock.lock();
-  }
-}
-
-void Client::stop_keeper() {
-  {
-    std::lock_guard lock(keep_m_);
-    if (!keeping_) return;
-    stopping_ = true;
-    keeping_ = false;
-  }
-  keep_cv_.notify_all();
-  if (keeper_.joinable()) keeper_.join();
-}
-
-void Client::connect_now() {
-  // Our own TCP handshake first (reachable.hpp): a broker that is away is told at once, and the
-  // next try follows the policy, instead of paho's second to notice.
-  if (const auto why = tcp_unreachable(config_.uri, std::chrono::milliseconds(500))) {
-    ++failed_connects_;
-    push({Event::Kind::connect_failed, {}, describe_connect_failure(-1, config_.uri), false});
-    schedule_retry(false, false);
-    return;
-  }
-  auto b = ::mqtt::connect_options_builder()
-               .clean_session(true)  // no queued commands delivered late; we resubscribe
-               // 3.1.1 alone: paho's default tries 3.1.1 and then 3.1 on the same failure, each
-               // from its command queue, whose thread waits up to a second between commands
-               // (paho.mqtt.c MQTTAsyncUtils.c: MQTTVERSION_DEFAULT, MQTTAsync_sendThread): a try
-               // against a broker that was away took 1-2 s to fail, and missed a broker back
-               // for a second. Every broker of the last decade speaks 3.1.1 (mosquitto since 1.3).
-               .mqtt_version(MQTTVERSION_3_1_1)
-               .keep_alive_interval(config_.keepalive)
-               .connect_timeout(config_.connect_timeout);
-  if (!config_.status_topic.empty()) b.will(::mqtt::message(config_.status_topic, "offline", 1, true));
-  if (!config_.username.empty()) b.user_name(config_.username);
-  try {
-    // Read at each attempt: an owner who fixes the password file is heard without a restart.
-    if (!config_.password_file.empty()) b.password(read_secret(config_.password_file));
-  } catch (const std::runtime_error& e) {
-    ++failed_connects_;
-    push({Event::Kind::connect_failed, {}, e.what(), false});
-    schedule_retry(false, true);  // the owner's to fix: tried again slowly
-    return;
-  }
-  if (config_.uri.rfind("ssl://", 0) == 0) {
-    auto ssl = ::mqtt::ssl_options_builder();
-    if (!config_.ca_file.empty()) ssl.trust_store(config_.ca_file);
-    if (!config_.cert_file.empty()) ssl.key_store(config_.cert_file);
-    if (!config_.key_file.empty()) ssl.private_key(config_.key_file);
-    ssl.enable_server_cert_auth(true);
-    // And that the certificate names the host we asked for (paho's MQTTAsync_SSLOptions.verify:
-    // "post-connect checks, including that a certificate matches the given host name"). Without
-    // it any certificate the CA signed, for any name, was accepted.
-    ssl.verify(true);
-    b.ssl(ssl.finalize());
-  }
-  try {
-    // Not waited for: the connected handler reports success, the listener a failure.
-    client_->connect(b.finalize(), nullptr, *listener_);
-  } catch (const ::mqtt::exception& e) {
-    ++failed_connects_;
-    push({Event::Kind::connect_failed, {}, describe_connect_failure(e.get_return_code(), config_.uri), false});
-    schedule_retry(false, false);
+    const int rc = mosquitto_loop(mosq_, 100, 1);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      const std::string why = state_ == State::connected
+                                  ? std::string(rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc))
+                                  : describe_connect_failure(-1, config_.uri);
+      ended(true, false, why);
+      continue;
+    }
+    if (state_ == State::connecting && now - attempt_started_ > config_.connect_timeout) {
+      // A broker that took the connection and never answered CONNECT.
+      ended(false, false, describe_connect_failure(-1, config_.uri) + " (no answer within " +
+                              std::to_string(config_.connect_timeout.count()) + " s)");
+    }
   }
 }
 
@@ -304,28 +314,24 @@ std::string Client::last_failure() const {
 }
 
 void Client::shutdown(std::chrono::milliseconds timeout) {
-  stop_keeper();  // no try after this
-  if (!client_) return;
-  try {
-    if (client_->is_connected()) {
-      // disconnect(timeout) lets in-flight messages (this offline) complete, bounded by paho C's
-      // own clock; a timed wait on the C++ token would not wake under a faked clock.
-      if (!config_.status_topic.empty()) client_->publish(::mqtt::make_message(config_.status_topic, "offline", 1, true));
-      // Bounded by us too: paho's own timed wait may never fire (under a faked clock it did
-      // not, in the soak), and a stuck shutdown outlives systemd's stop timeout. Short sleeps,
-      // as everywhere here; if it gives up, the broker's will says "offline" instead.
-      const auto token = client_->disconnect(static_cast<int>(timeout.count()));
-      const auto until = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(1);
-      while (!token->is_complete() && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    } else {
-      client_->stop_consuming();
+  if (!keeper_.joinable()) return;
+  stopping_ = true;
+  keeper_.join();  // at most its loop's 100 ms, or a TCP probe's 500 ms
+  if (state_ == State::connected) {
+    // Said by ourselves: a clean disconnect suppresses the will. Bounded: written within
+    // `timeout` by our own loop, or given up (the broker's will says "offline" then).
+    {
+      std::lock_guard api(api_m_);
+      if (!config_.status_topic.empty()) mosquitto_publish(mosq_, nullptr, config_.status_topic.c_str(), 7, "offline", 1, true);
+      mosquitto_disconnect(mosq_);
     }
-  } catch (const ::mqtt::exception&) {
-    // Going away anyway; the broker's will covers what we could not say.
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (mosquitto_loop(mosq_, 20, 1) != MOSQ_ERR_SUCCESS) break;  // the disconnect went: the socket is closed
+    }
   }
   connected_ = false;
+  state_ = State::idle;
 }
 
 void Client::subscribe(const std::string& filter) {
@@ -336,11 +342,8 @@ void Client::subscribe(const std::string& filter) {
     now = session_up_;  // else the next connect issues it with the rest
   }
   if (now) {
-    try {
-      client_->subscribe(filter, 1);
-    } catch (const ::mqtt::exception&) {
-      // Re-issued on the next connect.
-    }
+    std::lock_guard api(api_m_);
+    mosquitto_subscribe(mosq_, nullptr, filter.c_str(), 1);  // else re-issued on the next connect
   }
 }
 
@@ -349,13 +352,13 @@ bool Client::publish(const std::string& topic, const std::string& payload, int q
     ++dropped_;
     return false;
   }
-  try {
-    client_->publish(::mqtt::make_message(topic, payload, qos, retain));
-    return true;
-  } catch (const ::mqtt::exception&) {
+  std::lock_guard api(api_m_);
+  if (mosquitto_publish(mosq_, nullptr, topic.c_str(), clamp_int(payload.size()), payload.data(), qos, retain) !=
+      MOSQ_ERR_SUCCESS) {
     ++dropped_;
     return false;
   }
+  return true;
 }
 
 std::uint64_t Client::publish_confirmed(const std::string& topic, const std::string& payload, bool retain) {
@@ -363,44 +366,35 @@ std::uint64_t Client::publish_confirmed(const std::string& topic, const std::str
     ++dropped_;
     return 0;
   }
-  try {
-    auto token = client_->publish(::mqtt::make_message(topic, payload, 1, retain));
-    std::lock_guard lock(tickets_mutex_);
-    tickets_[++next_ticket_] = std::move(token);
-    return next_ticket_;
-  } catch (const ::mqtt::exception&) {
-    // Paho refuses past its buffer of unsent commands (MQTTASYNC_MAX_BUFFERED_MESSAGES, -12:
-    // MQTTAsync_createOptions.maxBufferedMessages, 100 by default, paho.mqtt.c MQTTAsync.h): a
-    // burst of a thousand publishes lost most of them that way (issue 49).
+  std::lock_guard api(api_m_);
+  // Held across the publish: its PUBACK (on the connection's thread) finds the ticket.
+  std::lock_guard lock(tickets_mutex_);
+  int mid = 0;
+  if (mosquitto_publish(mosq_, &mid, topic.c_str(), clamp_int(payload.size()), payload.data(), 1, retain) !=
+      MOSQ_ERR_SUCCESS) {
     ++dropped_;
     return 0;
   }
+  tickets_[++next_ticket_] = Ticket{mid, std::nullopt};
+  ticket_of_mid_[mid] = next_ticket_;
+  return next_ticket_;
 }
 
 std::optional<bool> Client::delivered(std::uint64_t ticket) {
-  std::shared_ptr<::mqtt::delivery_token> token;
-  {
-    std::lock_guard lock(tickets_mutex_);
-    const auto it = tickets_.find(ticket);
-    if (it == tickets_.end()) return false;
-    token = it->second;
-  }
-  bool ok = false;
-  try {
-    // try_wait reads the token's state under its lock (is_complete() does not) and throws when
-    // paho completed it with an error.
-    if (!token->try_wait()) return std::nullopt;
-    ok = true;
-  } catch (const ::mqtt::exception&) {
-    ok = false;
-  }
-  forget(ticket);
-  return ok;
+  std::lock_guard lock(tickets_mutex_);
+  const auto it = tickets_.find(ticket);
+  if (it == tickets_.end()) return false;
+  const std::optional<bool> outcome = it->second.outcome;
+  if (outcome) tickets_.erase(it);
+  return outcome;
 }
 
 void Client::forget(std::uint64_t ticket) {
   std::lock_guard lock(tickets_mutex_);
-  tickets_.erase(ticket);
+  if (const auto it = tickets_.find(ticket); it != tickets_.end()) {
+    ticket_of_mid_.erase(it->second.mid);
+    tickets_.erase(it);
+  }
 }
 
 std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {

@@ -1,17 +1,19 @@
 #pragma once
-// The MQTT connection, over paho.mqtt.cpp. Paho's callbacks run on paho's own thread and may
-// not block there (docs/protocols.md §3.3): they queue events, which the owner drains with poll()
-// on its own thread, and make only paho's non-blocking calls (publish, subscribe: "you can issue
-// any non-blocking call within a callback", paho.mqtt.c #425). Publishing never queues while
-// disconnected: a command that cannot go now is dropped and reported, because an ON delivered
-// minutes late is a hazard; what stands for the relays (link.hpp) goes first at the next connect.
+// The MQTT connection, over libmosquitto (Eclipse Mosquitto's client library). One thread of its
+// own ("shackd-mqtt") runs the connection: it connects, reads and writes, and keeps itself
+// connected by its own policy (reconnect.hpp: a try within half a second of a loss or a failure,
+// jittered). Callbacks run on that thread: they queue events, which the owner drains with poll()
+// on its own thread. Publishing never queues while disconnected: a command that cannot go now is
+// dropped and reported, because an ON delivered minutes late is a hazard; what stands for the
+// relays (link.hpp) goes first at the next connect, and nothing of a lost connection is sent on
+// the next (each connection starts from a fresh client state: libmosquitto would otherwise send
+// again, after a reconnect, the QoS 1 messages that were in flight when the link went).
 //
-// The link keeps itself connected on a thread of its own ("shackd-mqtt"), by its own policy
-// (reconnect.hpp), not paho's automatic reconnect: a try within half a second of a loss or a
-// failure, jittered, whatever the owner's cycle is doing.
+// Issue 56: paho.mqtt.c, used before, notices a connection's progress only when its receive
+// thread's one-second poll comes round: a connect took 0.1-1.1 s against a broker on loopback,
+// and a broker back for a second was missed. libmosquitto waits on the socket itself.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -25,10 +27,8 @@
 #include "drivers/mqtt/link.hpp"
 #include "drivers/mqtt/reconnect.hpp"
 
-namespace mqtt {
-class async_client;
-class delivery_token;
-}
+struct mosquitto;
+struct mosquitto_message;
 
 namespace drivers::mqtt {
 
@@ -59,8 +59,8 @@ class Client final : public Link {
 
   // Starts connecting; reconnects by itself (reconnect.hpp). Never blocks on the broker.
   void start() override;
-  // Publishes `offline` (retained) itself, since paho's clean disconnect suppresses the will,
-  // then disconnects, each bounded by `timeout`.
+  // Publishes `offline` (retained) itself, since a clean disconnect suppresses the will, then
+  // disconnects, each bounded by `timeout`.
   void shutdown(std::chrono::milliseconds timeout) override;
   void shutdown() { shutdown(std::chrono::milliseconds(2000)); }
 
@@ -68,7 +68,8 @@ class Client final : public Link {
   void subscribe(const std::string& filter) override;
   // false (and nothing queued) when disconnected or the client refused it.
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override;
-  // Follows paho's delivery token: acknowledged (PUBACK), failed, or in flight. Thread-safe.
+  // Follows the broker's PUBACK: acknowledged, failed (the connection went first), or in flight.
+  // Thread-safe.
   std::uint64_t publish_confirmed(const std::string& topic, const std::string& payload, bool retain) override;
   std::optional<bool> delivered(std::uint64_t ticket) override;
   void forget(std::uint64_t ticket) override;
@@ -82,24 +83,30 @@ class Client final : public Link {
   long long dropped_publishes() const { return dropped_; }
   long long dropped_incoming() const override { return dropped_in_; }
   long long failed_connects() const { return failed_connects_; }
-  // Relay commands the lane sent at a connect, from the connection's callback.
+  // Relay commands the lane sent at a connect, first on it.
   long long lane_sent() const { return lane_sent_; }
   // At most this many messages wait for the owner: a flood on the broker cannot grow memory
   // without bound (connection events are always kept).
   static constexpr std::size_t kMaxQueuedMessages = 4096;
 
  private:
+  enum class State { idle, connecting, connected };
   void push(Event e);
-  void keep();  // the keeper's thread: a try whenever the policy says
-  void stop_keeper();
-  void connect_now();  // on the keeper's thread
-  void on_connected();  // paho's thread: the relays' lane first, then the session's subscriptions
-  // A try ended without a connection (`refused`: the broker answered and said no), or the
-  // connection was lost: the next try is scheduled.
-  void schedule_retry(bool lost, bool refused);
-  class ConnectListener;
+  void keep();          // the connection's thread
+  void try_connect();   // on it: a TCP probe, then libmosquitto's connect
+  void ended(bool lost, bool refused, const std::string& why);  // the connection (or its attempt) ended
+  void fresh();         // a fresh client state (libmosquitto's reinitialise) with every option set again
+  void on_connect(int rc);
+  void on_message(const mosquitto_message& m);
+  void on_publish(int mid);
+  static void connect_cb(mosquitto*, void* self, int rc);
+  static void disconnect_cb(mosquitto*, void* self, int rc);
+  static void message_cb(mosquitto*, void* self, const mosquitto_message* m);
+  static void publish_cb(mosquitto*, void* self, int mid);
+
   ClientConfig config_;
-  std::unique_ptr<ConnectListener> listener_;
+  std::string host_;
+  int port_ = 1883;
   std::string last_failure_;  // guarded by mutex_
   mutable std::mutex mutex_;
   std::deque<Event> events_;
@@ -111,20 +118,30 @@ class Client final : public Link {
   std::atomic<long long> failed_connects_{0};
   std::atomic<long long> lane_sent_{0};
   std::size_t queued_messages_ = 0;  // guarded by mutex_
-  // The keeper: its thread, the policy's state and when the next try is due.
-  std::mutex keep_m_;
-  std::condition_variable keep_cv_;
-  bool keeping_ = false, stopping_ = false, attempting_ = false;  // guarded by keep_m_
-  std::chrono::steady_clock::time_point retry_at_{}, attempt_started_{};  // guarded by keep_m_
-  Backoff backoff_;  // guarded by keep_m_
-  std::thread keeper_;
-  // publish_confirmed's tickets and their tokens.
+  // publish_confirmed's tickets: by ticket, its message id and its outcome (nullopt: in flight).
   std::mutex tickets_mutex_;
   std::uint64_t next_ticket_ = 0;
-  std::map<std::uint64_t, std::shared_ptr<::mqtt::delivery_token>> tickets_;
-  // Last, so that it goes first: paho's thread may call back into mutex_ and events_ until the
-  // client is destroyed (~Client also disables the callbacks before that).
-  std::unique_ptr<::mqtt::async_client> client_;
+  struct Ticket {
+    int mid = 0;
+    std::optional<bool> outcome;
+  };
+  std::map<std::uint64_t, Ticket> tickets_;
+  std::map<int, std::uint64_t> ticket_of_mid_;
+  // The connection's thread and what only it touches (state_, the policy, the attempt's times);
+  // api_m_ keeps other threads' calls (publish, subscribe) off the client state while that thread
+  // makes it fresh.
+  std::mutex api_m_;
+  State state_ = State::idle;
+  bool refused_ = false;       // the broker's CONNACK refused this attempt (told already)
+  std::chrono::steady_clock::time_point retry_at_{}, attempt_started_{};
+  Backoff backoff_;
+  std::atomic<bool> stopping_{false};
+  std::thread keeper_;
+  mosquitto* mosq_ = nullptr;
 };
+
+// A failed connect in the owner's words: the broker's CONNACK code (1-5), or -1: the TCP or TLS
+// connection itself failed.
+std::string describe_connect_failure(int rc, const std::string& uri);
 
 }  // namespace drivers::mqtt

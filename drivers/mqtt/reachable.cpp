@@ -26,21 +26,43 @@ int ms(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-std::optional<std::string> tcp_unreachable(const std::string& uri, std::chrono::milliseconds bound,
-                                           std::chrono::milliseconds settle) {
-  const bool tls = uri.rfind("ssl://", 0) == 0;
-  std::string rest = uri.substr(uri.find("://") == std::string::npos ? 0 : uri.find("://") + 3);
+std::optional<BrokerAddress> parse_broker_uri(const std::string& uri, std::string& why) {
+  BrokerAddress b;
+  if (uri.rfind("ssl://", 0) == 0) b.tls = true;
+  else if (uri.rfind("tcp://", 0) != 0) {
+    why = "mqtt: uri '" + uri + "' must start with tcp:// or ssl://";
+    return std::nullopt;
+  }
+  std::string rest = uri.substr(6);
   if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  std::string host = rest, port = tls ? "8883" : "1883";
+  std::string port = b.tls ? "8883" : "1883";
   if (!rest.empty() && rest.front() == '[') {
     const auto close = rest.find(']');
-    if (close == std::string::npos) return "a bracketed IPv6 address without its ']'";
-    host = rest.substr(1, close - 1);
+    if (close == std::string::npos) {
+      why = "mqtt: uri '" + uri + "': a bracketed IPv6 address without its ']'";
+      return std::nullopt;
+    }
+    b.host = rest.substr(1, close - 1);
     if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
   } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-    host = rest.substr(0, colon);
+    b.host = rest.substr(0, colon);
     port = rest.substr(colon + 1);
+  } else {
+    b.host = rest;
   }
+  if (b.host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) < 1 || std::stoi(port) > 65535) {
+    why = "mqtt: uri '" + uri + "' needs a host and a port of 1 to 65535";
+    return std::nullopt;
+  }
+  b.port = std::stoi(port);
+  return b;
+}
+
+std::optional<std::string> tcp_unreachable(const BrokerAddress& broker, std::chrono::milliseconds bound,
+                                           std::chrono::milliseconds settle) {
+  const std::string& host = broker.host;
+  const std::string port = std::to_string(broker.port);
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;

@@ -10,11 +10,18 @@
 
 namespace drivers::mqtt {
 
+// tcp://host[:port] or ssl://host[:port] (1883 and 8883 by default), the host a name, an IPv4
+// address or a bracketed IPv6 one. nullopt (and `why`) for anything else.
+struct BrokerAddress {
+  std::string host;
+  int port = 1883;
+  bool tls = false;
+};
+std::optional<BrokerAddress> parse_broker_uri(const std::string& uri, std::string& why);
+
 // nullopt: it took a connection and kept it `settle` (a forwarder whose broker is away takes the
 // connection and closes it at once: that is "away" too). Otherwise why not, in the owner's words.
-// `uri`: tcp://host[:port] or ssl://host[:port] (1883 and 8883 by default), host a name, an IPv4
-// address or a bracketed IPv6 one.
-std::optional<std::string> tcp_unreachable(const std::string& uri, std::chrono::milliseconds bound,
+std::optional<std::string> tcp_unreachable(const BrokerAddress& broker, std::chrono::milliseconds bound,
                                            std::chrono::milliseconds settle = std::chrono::milliseconds(30));
 
 }  // namespace drivers::mqtt

@@ -632,13 +632,16 @@ TEST_CASE("a broker flapping 1 s / 1 s and 1.3 s / 0.7 s: the OFF goes out in th
         std::this_thread::sleep_for(std::chrono::milliseconds(up_ms));
       }
     });
-    side.cycles_for(12s);  // the back-off of the old link reached seconds here
+    side.cycles_for(8s);  // the back-off of the old link reached 8 s here
     // The decision, taken in a down period: the first up period's start after it.
     std::chrono::steady_clock::time_point decided;
-    for (int i = 0; i < 400; ++i) {
-      if (!cutter.up()) break;
+    // In a down period, once shackd's side has seen its connection go (the forwarder closes it
+    // within its next turn).
+    for (int i = 0; i < 800; ++i) {
+      if (!cutter.up() && !side.client.connected()) break;
       std::this_thread::sleep_for(5ms);
     }
+    REQUIRE_FALSE(side.client.connected());
     decided = std::chrono::steady_clock::now();
     side.relays.set_desired("primary", false, decided);
     side.cycles_for(8s);
