@@ -118,8 +118,10 @@ commands:
   load NAME on|off        load NAME WATTS
   fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
   relay LOAD mute|stuck|ok   (mute: never answers; stuck: ignores commands, reports its real state)
-  power_cut               the site's power goes and comes back: each relay offline, then up as its
-                          power-on setting says (printed: "relay LOAD powered up ON|OFF ...")
+  power_cut [SECONDS]     the site's power goes (each relay offline, its load drawing nothing) and
+                          comes back SECONDS later (default at once): each relay started anew (its
+                          uptime from 0), up as its power-on setting says (printed: "relay LOAD
+                          powered up ON|OFF ...")
   relay_power_on LOAD     prints the relay's power-on setting as it holds it now
   miner LOAD extra_c C    its chips run C °C hotter (a hot room, a blocked intake)
   miner LOAD api dead|ok  its API stops (or starts again) answering, the miner hashing on
@@ -669,9 +671,11 @@ int main(int argc, char** argv) {
         if (w[2] != "mute" && w[2] != "stuck" && w[2] != "ok") throw std::runtime_error("relay fault: mute, stuck or ok");
         mqtt_site->set_relay_fault(w[1], w[2] == "mute" ? F::mute : w[2] == "stuck" ? F::stuck : F::ok);
         fmt::print("ok\n");
-      } else if (w[0] == "power_cut" && w.size() == 1) {
+      } else if (w[0] == "power_cut" && w.size() <= 2) {
         if (!mqtt_site) throw std::runtime_error("no MQTT site (--mqtt)");
-        mqtt_site->power_cut();
+        const double seconds = w.size() == 2 ? std::stod(w[1]) : 0;
+        if (!(seconds >= 0 && seconds <= 86400)) throw std::runtime_error("power_cut: SECONDS must be 0 to 86400");
+        mqtt_site->power_cut(seconds);
         fmt::print("ok\n");
       } else if (w[0] == "relay_power_on" && w.size() == 2) {
         if (!mqtt_site) throw std::runtime_error("no MQTT site (--mqtt)");

@@ -13,7 +13,10 @@ MqttSite::MqttSite(drivers::mqtt::ClientConfig client, std::vector<Relay> relays
                    SiteModel& model, std::mutex& model_mutex, double sensor_period_s)
     : relays_(std::move(relays)), sensors_(std::move(sensors)), model_(model), mutex_(model_mutex),
       sensor_period_s_(sensor_period_s) {
+  // Each relay "started" an hour before the simulator: a restart of shackd alone finds them up long.
+  const auto booted = std::chrono::steady_clock::now() - std::chrono::hours(1);
   for (const auto& r : relays_) {
+    booted_[r.load] = booted;
     power_on_[r.load] = r.power_on.empty() ? default_power_on(r.config) : r.power_on;
     if (!valid_power_on(r.config, power_on_[r.load])) {
       throw std::runtime_error("relay for load '" + r.load + "': power-on setting '" + power_on_[r.load] + "' is not one " +
@@ -50,22 +53,47 @@ std::string MqttSite::power_on(const std::string& load) {
   return it->second;
 }
 
-void MqttSite::power_cut() {
+std::int64_t MqttSite::uptime_s(const std::string& load) {
+  std::lock_guard l(faults_mutex_);
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - booted_[load]).count();
+}
+
+void MqttSite::power_cut(double seconds) {
   for (const auto& r : relays_) {
     const auto will = device_goodbye(r.config);
     if (will) client_->publish(will->topic, will->payload, 1, true);
   }
+  {
+    std::lock_guard l(mutex_);
+    std::lock_guard f(faults_mutex_);
+    for (const auto& r : relays_) {
+      auto& load = model_.loads[r.load];
+      on_at_cut_[r.load] = load.on;
+      load.on = false;  // no power, no draw
+    }
+    power_back_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+  }
+  std::printf("power cut for %.0f s\n", seconds);
+  std::fflush(stdout);
+  if (seconds <= 0) power_back();
+}
+
+void MqttSite::power_back() {
+  const auto now = std::chrono::steady_clock::now();
   for (const auto& r : relays_) {
     std::string setting;
+    bool was_on = false;
     {
       std::lock_guard l(faults_mutex_);
       setting = power_on_[r.load];
+      was_on = on_at_cut_[r.load];
+      booted_[r.load] = now;  // started anew
     }
     bool on = false;
     {
       std::lock_guard l(mutex_);
       auto& load = model_.loads[r.load];
-      load.on = powers_up_on(r.config, setting, load.on);
+      load.on = powers_up_on(r.config, setting, was_on);
       on = load.on;
     }
     std::printf("relay %s powered up %s (power-on setting %s)\n", r.load.c_str(), on ? "ON" : "OFF", setting.c_str());
@@ -73,10 +101,31 @@ void MqttSite::power_cut() {
     const auto hello = device_hello(r.config, on);
     for (std::size_t i = 0; i < hello.size(); ++i) client_->publish(hello[i].topic, hello[i].payload, 1, i == 0);
   }
+  std::lock_guard l(faults_mutex_);
+  power_back_at_.reset();
 }
 
 void MqttSite::handle(const drivers::mqtt::Event& e) {
+  {
+    std::lock_guard l(faults_mutex_);
+    if (power_back_at_) return;  // no relay has power
+  }
   for (const auto& r : relays_) {
+    {
+      bool on = false;
+      {
+        std::lock_guard l(mutex_);
+        on = model_.loads[r.load].on;
+      }
+      if (const auto replies = device_state_request(r.config, e.topic, e.payload, on, uptime_s(r.load))) {
+        {
+          std::lock_guard l(faults_mutex_);
+          if (relay_faults_[r.load] == RelayFault::mute) continue;
+        }
+        for (const auto& o : *replies) client_->publish(o.topic, o.payload, 1, false);
+        continue;
+      }
+    }
     {
       // Its power-on setting asked or set: answered whatever the switching fault (the relay
       // firmware's settings are not its contact).
@@ -126,6 +175,12 @@ void MqttSite::handle(const drivers::mqtt::Event& e) {
 void MqttSite::run() {
   auto next_sensor = std::chrono::steady_clock::now();
   while (!stop_) {
+    bool back = false;
+    {
+      std::lock_guard l(faults_mutex_);
+      back = power_back_at_ && std::chrono::steady_clock::now() >= *power_back_at_;
+    }
+    if (back) power_back();
     if (const auto e = client_->poll(std::chrono::milliseconds(20))) {
       if (e->kind == drivers::mqtt::Event::Kind::connected) {
         if (!announced_) {

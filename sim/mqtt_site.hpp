@@ -2,7 +2,10 @@
 // The simulator's MQTT side: each switched load answers as its relay's firmware would (Tasmota,
 // Shelly Gen1/Gen2, ESPHome or generic, sim/relay_device.hpp), so the physics hears what shackd
 // switched, and zone temperatures go out in each sensor's own format.
+#include <chrono>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 #include <memory>
 #include <mutex>
@@ -46,20 +49,29 @@ class MqttSite {
   // not the commanded one: a welded or dead contact); ok undoes either.
   enum class RelayFault { ok, mute, stuck };
   void set_relay_fault(const std::string& load, RelayFault f);
-  // A power cut and its return, site-wide: each relay says it is offline, then comes back in the
-  // state its power-on setting gives (from the state it had at the cut) and says so.
-  void power_cut();
+  // A power cut and its return, site-wide: each relay says it is offline (the broker's will for
+  // it) and its load draws nothing; `seconds` later (0: at once) each comes back, started anew
+  // (its uptime from 0), in the state its power-on setting gives (from the state it had at the
+  // cut), and says so.
+  void power_cut(double seconds = 0);
   // A relay's power-on setting as it holds it now (a set over MQTT changes it).
   std::string power_on(const std::string& load);
 
  private:
   void run();
   void handle(const drivers::mqtt::Event& e);
+  void power_back();
+  std::int64_t uptime_s(const std::string& load);
   std::vector<Relay> relays_;
   std::vector<Sensor> sensors_;
   std::mutex faults_mutex_;
   std::map<std::string, RelayFault> relay_faults_;
   std::map<std::string, std::string> power_on_;  // by load, guarded by faults_mutex_
+  // Each relay's start (its uptime's origin), by load, and the power's return of a cut under way;
+  // guarded by faults_mutex_. While the power is out, relays answer nothing.
+  std::map<std::string, std::chrono::steady_clock::time_point> booted_;
+  std::map<std::string, bool> on_at_cut_;
+  std::optional<std::chrono::steady_clock::time_point> power_back_at_;
   SiteModel& model_;
   std::mutex& mutex_;
   double sensor_period_s_;

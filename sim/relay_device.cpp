@@ -222,6 +222,33 @@ std::optional<std::vector<Outgoing>> device_power_on_request(const RelayConfig& 
   return std::vector<Outgoing>{{src->get<std::string>() + "/rpc", reply.dump()}};
 }
 
+std::optional<std::vector<Outgoing>> device_state_request(const RelayConfig& r, const std::string& topic,
+                                                          const std::string& payload, bool on, std::int64_t uptime_s) {
+  if (r.protocol == RelayProtocol::tasmota) {
+    // cmnd/<t>/State: the STATE document on stat/<t>/RESULT (support_command.ino, CmndState;
+    // support_tasmota.ino, MqttShowState: "Time", "Uptime", "UptimeSec", ..., "POWER<n>").
+    if (topic != drivers::mqtt::tasmota_base(r, "cmnd") + "State") return std::nullopt;
+    const nlohmann::json st{{"Time", "1970-01-01T00:00:00"},
+                            {"Uptime", std::to_string(uptime_s / 86400) + "T00:00:00"},
+                            {"UptimeSec", uptime_s},
+                            {"POWER" + ch(r), on ? "ON" : "OFF"}};
+    return std::vector<Outgoing>{{drivers::mqtt::tasmota_base(r, "stat") + "RESULT", st.dump()}};
+  }
+  if (r.protocol != RelayProtocol::shelly_gen2 || topic != r.topic + "/rpc") return std::nullopt;
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object() || j.value("method", nlohmann::json()) != "Shelly.GetStatus") return std::nullopt;
+  const auto src = j.find("src");
+  if (src == j.end() || !src->is_string() || !j.contains("id")) return std::vector<Outgoing>{};  // no one to answer
+  // Shelly Gen2 docs, Shelly.GetStatus: every component's status by its key; Sys: "uptime", the
+  // seconds since the last reboot; Switch: "output".
+  const nlohmann::json reply{{"id", j["id"]},
+                             {"src", r.topic},
+                             {"dst", *src},
+                             {"result", {{"sys", {{"uptime", uptime_s}, {"restart_required", false}}},
+                                         {"switch:" + ch(r), {{"id", r.channel}, {"source", "init"}, {"output", on}}}}}};
+  return std::vector<Outgoing>{{src->get<std::string>() + "/rpc", reply.dump()}};
+}
+
 bool powers_up_on(const RelayConfig& r, const std::string& setting, bool was_on, bool input_on) {
   if (r.protocol == RelayProtocol::tasmota) {
     // Tasmota docs, PowerOnState: 0 off, 1 on, 2 toggled from the saved state, 3 the saved state,

@@ -5,6 +5,7 @@
 // simulator answers an owner's own relays with these (shackd-sim --site-from); the topics come
 // from the same RelayConfig shackd's side uses, so the two cannot drift apart (a test feeds every
 // report back through shackd's parser).
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,12 @@ bool valid_power_on(const RelayConfig& r, const std::string& setting);
 // nullopt: not such a request for this relay.
 std::optional<std::vector<Outgoing>> device_power_on_request(const RelayConfig& r, const std::string& topic,
                                                              const std::string& payload, std::string& setting);
+// A question about its state (Tasmota's `State`, a Shelly Gen2's Shelly.GetStatus), answered as
+// the firmware answers it. nullopt: not such a question for this relay (Shelly Gen1, ESPHome and
+// generic relays have none that MQTT reaches).
+std::optional<std::vector<Outgoing>> device_state_request(const RelayConfig& r, const std::string& topic,
+                                                          const std::string& payload, bool on, std::int64_t uptime_s);
+
 // What the output does when the power comes back, by the setting: `was_on` is the state it had
 // (and saved) when the power went, `input_on` its wall switch.
 bool powers_up_on(const RelayConfig& r, const std::string& setting, bool was_on, bool input_on = false);

@@ -179,7 +179,9 @@ void Daemon::record_relay_alarms() {
   for (const auto& a : mqtt_.relays()->take_alarms()) {
     const bool bad = a.raised || a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed" ||
                      a.code == "relay_power_lost";
-    log::write(bad ? log::Level::warn : log::Level::info, fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
+    // A relay that lost its power is told at warn by its load when that matters (tell_power_lost).
+    log::write(bad && a.code != "relay_power_lost" ? log::Level::warn : log::Level::info,
+               fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
     event(bad ? "alarm" : "alarm_end", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
   }
 }
