@@ -2,7 +2,7 @@
 # CMAKE_SYSTEM_PROCESSOR to be set, and a sysroot made by scripts/cross-sysroot.sh.
 #
 # The compiler is Debian's cross gcc (g++-<triplet>); its C and C++ runtime (libc6-dev and
-# libstdc++ for the target) lives in /usr/<triplet>. The third-party libraries (libmodbus, paho,
+# libstdc++ for the target) lives in /usr/<triplet>. The third-party libraries (libmodbus, libmosquitto,
 # SQLite, yaml-cpp, fmt, OpenSSL) come from the target's own .debs, unpacked into the sysroot, so
 # the host's packages are never replaced (libyaml-cpp-dev is not Multi-Arch: same in bookworm).
 set(CMAKE_SYSTEM_NAME Linux)
@@ -35,7 +35,7 @@ set(ENV{PKG_CONFIG_SYSROOT_DIR} "${SHACKD_SYSROOT}")
 set(ENV{PKG_CONFIG_PATH} "")
 
 # The sysroot's headers come before the ones the cross gcc would find in the host's /usr/include,
-# and the linker resolves the libraries' own dependencies (paho -> libssl) in the sysroot.
+# and the linker resolves the libraries' own dependencies (libmosquitto -> libssl) in the sysroot.
 # Both library directories: bookworm's zlib1g (cpp-httplib links it) still ships in /lib.
 set(_shackd_libdir "${SHACKD_SYSROOT}/usr/lib/${SHACKD_TRIPLET}:${SHACKD_SYSROOT}/lib/${SHACKD_TRIPLET}")
 set(CMAKE_CXX_FLAGS_INIT "-isystem ${SHACKD_SYSROOT}/usr/include/${SHACKD_TRIPLET} -isystem ${SHACKD_SYSROOT}/usr/include")

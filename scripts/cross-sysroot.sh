@@ -33,7 +33,7 @@ case $suite in
 esac
 packages=(
   libmodbus5 libmodbus-dev
-  libpaho-mqtt1.3 libpaho-mqtt-dev libpaho-mqttpp3-1 libpaho-mqttpp-dev
+  libmosquitto1 libmosquitto-dev
   libssl-dev libsqlite3-0 libsqlite3-dev libyaml-cpp-dev libfmt-dev
   nlohmann-json3-dev doctest-dev libcpp-httplib-dev libbrotli-dev libbrotli1 zlib1g-dev zlib1g "${libs[@]}"
 )

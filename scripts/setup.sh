@@ -9,7 +9,7 @@ set -euo pipefail
 runtime=(
   g++ cmake ninja-build pkg-config            # toolchain
   libmodbus-dev                               # Victron GX and Sol-Ark over Modbus
-  libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev  # MQTT (the C++ -dev does not pull these two)
+  libmosquitto-dev libssl-dev                 # MQTT: Eclipse Mosquitto's client library
   libsqlite3-dev sqlite3                      # the local store, and the shell to inspect it
   libyaml-cpp-dev libfmt-dev                  # config and text
   nlohmann-json3-dev                          # JSON: sensor payloads, Shelly RPC, HA discovery

@@ -1,6 +1,6 @@
 #include "drivers/mqtt/client.hpp"
 
-#include "drivers/mqtt/reachable.hpp"
+#include "drivers/mqtt/broker_uri.hpp"
 
 #include <mosquitto.h>
 
@@ -54,7 +54,7 @@ std::string describe_connect_failure(int rc, const std::string& uri) {
              "broker's certificate does not name " + host + " (shackd checks that it names the host of mqtt.uri" +
              (ip ? "; for an IP address it needs subjectAltName IP:" + host : std::string()) + ")";
     }
-    default: return "connect failed (paho code " + std::to_string(rc) + ")";
+    default: return "connect failed (code " + std::to_string(rc) + ")";
   }
 }
 
@@ -109,6 +109,10 @@ void Client::fresh() {
   // a publish wakes the connection's select through its socket pair).
   mosquitto_threaded_set(mosq_, true);
   mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  // Every QoS 1 message goes to the socket at once, in order: none waits in the library for the
+  // PUBACKs of those before it (its default holds all but 20), so a relay command is never held
+  // behind a burst of Home Assistant's discovery or the events of an outage.
+  mosquitto_max_inflight_messages_set(mosq_, 0);
   mosquitto_connect_callback_set(mosq_, &Client::connect_cb);
   mosquitto_disconnect_callback_set(mosq_, &Client::disconnect_cb);
   mosquitto_message_callback_set(mosq_, &Client::message_cb);
@@ -241,12 +245,6 @@ void Client::ended(bool lost, bool refused, const std::string& why) {
 
 void Client::try_connect() {
   attempt_started_ = std::chrono::steady_clock::now();
-  // Our own TCP handshake first (reachable.hpp): a broker that is away is told at once.
-  if (tcp_unreachable({host_, port_, false}, std::chrono::milliseconds(500))) {
-    state_ = State::connecting;  // for ended(): an attempt that failed
-    ended(false, false, describe_connect_failure(-1, config_.uri));
-    return;
-  }
   {
     std::lock_guard api(api_m_);
     if (!config_.username.empty() || !config_.password_file.empty()) {

@@ -1,12 +1,16 @@
 // Relay protocols, sensors and commands as pure functions.
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 
 #include "drivers/mqtt/commands.hpp"
 #include "drivers/mqtt/power_on.hpp"
+#include "drivers/mqtt/broker_uri.hpp"
+#include "drivers/mqtt/reconnect.hpp"
 #include "drivers/mqtt/relay_protocol.hpp"
 #include "drivers/mqtt/sensors.hpp"
 
@@ -354,4 +358,51 @@ TEST_CASE("power-on state: Shelly Gen1, ESPHome and generic relays say why shack
   g.protocol = RelayProtocol::generic;
   CHECK_FALSE(power_on_unreadable(g).empty());
   CHECK(power_on_subscriptions(g).empty());
+}
+
+// Issue 56: the link's reconnect policy (drivers/mqtt/reconnect.hpp) and the broker's address.
+TEST_CASE("reconnect: a try within the cap while the broker is away, jittered; a refusal slowly, to its own cap") {
+  using namespace std::chrono_literals;
+  drivers::mqtt::Backoff b(drivers::mqtt::ReconnectPolicy{}, 12345);
+  std::set<long long> seen;
+  for (int i = 0; i < 200; ++i) {
+    const auto w = b.after_failure(false);
+    CHECK(w >= 1ms);
+    CHECK(w <= 500ms);
+    if (i > 10) CHECK(w >= 250ms);  // at the cap: over its upper half
+    seen.insert(w.count());
+  }
+  CHECK(seen.size() > 20);  // jittered, not in step with anything periodic
+  const auto lost = b.after_loss();
+  CHECK(lost >= 25ms);
+  CHECK(lost <= 50ms);
+  b.connected();
+  CHECK(b.after_failure(false) <= 50ms);  // a new outage starts from the first wait again
+  drivers::mqtt::Backoff r(drivers::mqtt::ReconnectPolicy{}, 7);
+  std::chrono::milliseconds last{0};
+  for (int i = 0; i < 30; ++i) last = r.after_failure(true);
+  CHECK(last >= 15000ms);
+  CHECK(last <= 30000ms);
+}
+
+TEST_CASE("the broker's address: tcp:// and ssl://, a name, IPv4 or bracketed IPv6, the port or its default") {
+  std::string why;
+  auto a = drivers::mqtt::parse_broker_uri("tcp://192.168.1.5:1884", why);
+  REQUIRE(a);
+  CHECK(a->host == "192.168.1.5");
+  CHECK(a->port == 1884);
+  CHECK_FALSE(a->tls);
+  a = drivers::mqtt::parse_broker_uri("ssl://broker.lan", why);
+  REQUIRE(a);
+  CHECK(a->port == 8883);
+  CHECK(a->tls);
+  a = drivers::mqtt::parse_broker_uri("tcp://[fd00::5]:1883", why);
+  REQUIRE(a);
+  CHECK(a->host == "fd00::5");
+  for (const char* bad : {"mqtt://x:1883", "tcp://:1883", "tcp://x:0", "tcp://x:99999", "tcp://x:12a", "tcp://[fd00::5"}) {
+    CAPTURE(bad);
+    why.clear();
+    CHECK_FALSE(drivers::mqtt::parse_broker_uri(bad, why));
+    CHECK_FALSE(why.empty());
+  }
 }
