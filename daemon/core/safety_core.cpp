@@ -39,7 +39,8 @@ std::vector<SafetyCore::PowerLost> SafetyCore::take_power_news(std::vector<drive
       if (l.id != n.relay_id) continue;
       rules::LoadState& st = state_of(state_, l);
       const bool was_on = st.on;
-      if (!was_on && !n.came_on) continue;  // OFF before, and no power since: nothing changes
+      // OFF before too: its minimum off time counts from the relay's start at the earliest (the
+      // last record may be older than an ON the run before sent just ahead of the cut).
       rules::lose_power(st, n.came_on ? now : n.off_since);
       taken.push_back({l, n, was_on});
     }

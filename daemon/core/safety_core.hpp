@@ -45,8 +45,9 @@ class SafetyCore {
   // writer of it. Returns those taken (a load gone with a reload is skipped), to be told.
   std::vector<OverrideRequest> take_overrides();
   // What the relays said of their power since the last cycle (drivers/mqtt/relays.hpp): each load
-  // behind a relay that lost its power is OFF since then (rules::lose_power). `came_on`: back ON
-  // by itself, it runs until the OFF this cycle sends, so it is OFF since `now`. Returns the loads
+  // behind a relay that lost its power is OFF since then (rules::lose_power), one that was OFF
+  // already too (its minimum off time counted from then at the earliest). `came_on`: back ON by
+  // itself, it runs until the OFF this cycle sends, so it is OFF since `now`. Returns the loads
   // taken, with the news, to be told after the ping.
   struct PowerLost {
     LoadRef load;

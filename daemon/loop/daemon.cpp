@@ -169,7 +169,7 @@ void Daemon::tell_power_lost(const std::vector<SafetyCore::PowerLost>& lost, std
     const std::string text =
         fmt::format("its relay lost its power ({}): OFF since then{}; it starts again only when its start rules hold",
                     p.news.why, p.news.came_on ? ", and switched OFF now: it came back ON by itself" : "");
-    log::warn("{}: {}", p.load.name, text);
+    log::write(p.was_on || p.news.came_on ? log::Level::warn : log::Level::info, fmt::format("{}: {}", p.load.name, text));
     event("actuation", p.load.id, {rules::ReasonCode::none}, "power lost: " + text, wall, nullptr, false);
   }
 }
