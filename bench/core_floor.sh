@@ -2,7 +2,7 @@
 # shackd's CPU per cycle against a floor (issue 44): the real shackd (both devices on the
 # simulator, 6 relays, 2 sensors, history on) and build/bench/core_floor (the same Modbus reads
 # with bare libmodbus, the same subscriptions and three per-cycle messages of the same sizes with
-# bare paho, nothing else) run side by side against the same simulator and broker at the same
+# a bare libmosquitto client, nothing else) run side by side against the same simulator and broker at the same
 # interval, so that the machine's drift falls on both; CPU is every thread's, from
 # /proc/<pid>/task/*/schedstat, over the same window. Printed: CPU per cycle of each and the ratio.
 # Usage: bench/core_floor.sh [BUILD_DIR] [SECONDS] [INTERVAL_MS]   (default build, 60, 500)
@@ -46,7 +46,7 @@ shackd, floor = (s1 - s0) / cycles / 1e6, (f1 - f0) / cycles / 1e6
 print("core_floor: %.0f s side by side, %.0f ms interval, %.0f cycles each; messages %s/%s/%s bytes"
       % (t1 - t0, interval_ms, cycles, sys.argv[8], sys.argv[9], sys.argv[10]))
 print("  shackd:  %.3f ms CPU per cycle (every thread)" % shackd)
-print("  floor:   %.3f ms CPU per cycle (bare libmodbus + paho)" % floor)
+print("  floor:   %.3f ms CPU per cycle (bare libmodbus + libmosquitto)" % floor)
 print("  ratio:   %.2fx the floor (aim: within 2x)" % (shackd / floor))
 EOF
 if [[ -n ${BENCH_THREADS:-} ]]; then

@@ -28,14 +28,14 @@ struct Seams {
   std::function<std::unique_ptr<MinerLink>(const drivers::miners::MinerConfig&)> make_miner;
   // Where messages go instead of the broker (no MQTT client is started); null: MQTT.
   std::function<void(const std::string& topic, const std::string& payload, bool retain, int qos)> publish;
-  // The MQTT transport for a client config; null: paho to the broker. Unlike `publish`, the
+  // The MQTT transport for a client config; null: libmosquitto to the broker. Unlike `publish`, the
   // daemon runs its whole MQTT side on it: relays, commands, outages, reconnects.
   std::function<std::unique_ptr<drivers::mqtt::Link>(const drivers::mqtt::ClientConfig&)> make_mqtt;
   // Whether the events' outbox pumps on a thread of its own between cycles; nullopt: when MQTT
-  // is paho's (no make_mqtt).
+  // is the broker's (no make_mqtt).
   std::optional<bool> events_thread;
   // Whether the publisher (daemon/publish/publisher.hpp) renders and sends on a thread of its
-  // own; nullopt: when MQTT is paho's (neither `publish` nor `make_mqtt`). Without one, a cycle's
+  // own; nullopt: when MQTT is the broker's (neither `publish` nor `make_mqtt`). Without one, a cycle's
   // messages are sent before cycle() returns.
   std::optional<bool> publish_thread;
   // Where sd_notify's messages go (READY=1, STATUS=..., WATCHDOG=1); null: $NOTIFY_SOCKET.

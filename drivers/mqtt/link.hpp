@@ -1,6 +1,6 @@
 #pragma once
 // The MQTT transport as the daemon uses it: connect, subscribe, publish, and events drained on
-// the owner's thread. drivers::mqtt::Client is the broker's (paho); a test gives the daemon its
+// the owner's thread. drivers::mqtt::Client is the broker's (libmosquitto); a test gives the daemon its
 // own in-process Link (tests/support/fake_link.hpp), so that relay commands, confirmations,
 // outages and hostile messages run on a stepped clock with no broker.
 //

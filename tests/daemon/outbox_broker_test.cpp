@@ -1,8 +1,8 @@
 // The events outbox against a real mosquitto (issue 49): events made while shackd's broker is away
 // wait in order and, once it is back, all reach a QoS 1 consumer, in order, with no hole in `seq`.
 // The red team lost 20 of 152, 295 of 402, 575 and 752 of 1002 that way, with nothing counted.
-// The daemon runs in process on the stepped clock (tests/support/fake_site.hpp) with paho to a
-// mosquitto on a free loopback port (tests/support/broker.hpp); a second paho client consumes.
+// The daemon runs in process on the stepped clock (tests/support/fake_site.hpp) with the real MQTT link to a
+// mosquitto on a free loopback port (tests/support/broker.hpp); a second client consumes.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -112,7 +112,7 @@ TEST_CASE("outbox: 1,000 events made while the broker is away all reach a QoS 1 
 
   const auto at_kill = s.daemon->loop_stats().events;  // the outage's events are those after it
   broker.kill_hard();
-  // The loop sees the link go (paho's connection_lost) within its keepalive at most; cycles on.
+  // The loop sees the link go (its connection's end) within its keepalive at most; cycles on.
   for (int i = 0; i < 200 && s.daemon->status_text().find("MQTT DOWN") == std::string::npos; ++i) {
     s.cycles(1);
     consumer.take(50ms);

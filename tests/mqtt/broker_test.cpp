@@ -359,7 +359,7 @@ TEST_CASE("no broker listening: the failure names the address, and the broker is
   const auto failures = connect_failures(client, 5000ms);
   REQUIRE(failures.size() == 1);
   CHECK(failures[0] == "cannot connect to " + uri + ": no broker is listening there, or it is unreachable");
-  // Paho retries only a connection that was up once: this one is retried by the client itself.
+  // A broker that was never there is tried again by the link as one that went away.
   test::Broker late("", "", port);
   connect_failures(client, 8000ms, 100);
   CHECK(client.connected());

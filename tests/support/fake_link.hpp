@@ -25,8 +25,8 @@ struct FakeBroker {
   bool up = true;
   // false: a transport that takes every message and never acknowledges one (no PUBACK).
   bool acknowledges = true;
-  // The next this many publishes are refused while up, as paho refuses past its buffer of unsent
-  // messages (MQTTASYNC_MAX_BUFFERED_MESSAGES; drivers/mqtt/client.cpp).
+  // The next this many publishes are refused while up, as a link refuses what it cannot take (once paho's buffer of unsent
+  // messages, MQTTASYNC_MAX_BUFFERED_MESSAGES).
   int refuse = 0;
   std::deque<drivers::mqtt::Event> inbound;  // what the daemon's link polls next
   std::vector<Message> published;            // everything the daemon published while up
@@ -45,7 +45,7 @@ struct FakeBroker {
   void message(std::string topic, std::string payload, bool retained = false) {
     inbound.push_back({drivers::mqtt::Event::Kind::message, std::move(topic), std::move(payload), retained});
   }
-  // The broker goes away or comes back: the link says so as paho would.
+  // The broker goes away or comes back: the link says so as the broker's would.
   void set_up(bool now_up) {
     if (up == now_up) return;
     up = now_up;

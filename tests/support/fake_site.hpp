@@ -75,7 +75,7 @@ struct FakeSite {
   FakeBroker broker;
   bool fail_devices = false, fail_mqtt = false;  // the factories throw
   bool settle = true;  // cycles() waits for the recorder after each cycle
-  std::string broker_uri;  // set before start(): paho to this broker instead of the FakeBroker
+  std::string broker_uri;  // set before start(): the real link to this broker instead of the FakeBroker
   int devices_made = 0;
   std::vector<std::string> notified;  // sd_notify's messages
   std::unique_ptr<shackd::Daemon> daemon;
@@ -114,7 +114,7 @@ struct FakeSite {
     };
     seams.make_mqtt = [this](const drivers::mqtt::ClientConfig& c) -> std::unique_ptr<drivers::mqtt::Link> {
       if (fail_mqtt) throw std::runtime_error("the test's MQTT factory failed");
-      if (!broker_uri.empty()) {  // a real broker (tests/support/broker.hpp) through paho
+      if (!broker_uri.empty()) {  // a real broker (tests/support/broker.hpp) through the real link
         auto real = c;
         real.uri = broker_uri;
         return std::make_unique<drivers::mqtt::Client>(real);
