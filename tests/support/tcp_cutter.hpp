@@ -98,6 +98,7 @@ class TcpCutter {
         fds.push_back({u, POLLIN, 0});
       }
       if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+      const std::size_t polled = pairs_.size();  // a connection taken below is polled next turn
       if (fds[0].revents & POLLIN) {
         const int client = ::accept(listen_, nullptr, nullptr);
         if (client >= 0) {
@@ -110,8 +111,8 @@ class TcpCutter {
           }
         }
       }
-      std::vector<std::pair<int, int>> keep;
-      for (std::size_t i = 0; i < pairs_.size(); ++i) {
+      std::vector<std::pair<int, int>> keep(pairs_.begin() + static_cast<std::ptrdiff_t>(polled), pairs_.end());
+      for (std::size_t i = 0; i < polled; ++i) {
         const auto [c, u] = pairs_[i];
         bool ok = true;
         if (fds[1 + 2 * i].revents & (POLLIN | POLLHUP | POLLERR)) ok = pass(c, u) && ok;
