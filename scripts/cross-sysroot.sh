@@ -27,15 +27,16 @@ esac
 # cross compiler (/usr/$triplet); their packages (`meta`) are fetched only for their shlibs and
 # file lists, never unpacked into the sysroot.
 case $suite in
-  bookworm) libs=(libssl3 libyaml-cpp0.7 libfmt9 libcpp-httplib0.11) ;;
-  trixie) libs=(libssl3t64 libyaml-cpp0.8 libfmt10 libcpp-httplib0.18) ;;
+  bookworm) libs=(libssl3 libyaml-cpp0.7 libfmt9 libcpp-httplib0.11 libmicrohttpd12 libcurl4) ;;
+  trixie) libs=(libssl3t64 libyaml-cpp0.8 libfmt10 libcpp-httplib0.18 libmicrohttpd12t64 libcurl4t64) ;;
   *) echo "cross-sysroot: unknown suite '$suite' (bookworm or trixie)" >&2; exit 64 ;;
 esac
 packages=(
   libmodbus5 libmodbus-dev
   libpaho-mqtt1.3 libpaho-mqtt-dev libpaho-mqttpp3-1 libpaho-mqttpp-dev
   libssl-dev libsqlite3-0 libsqlite3-dev libyaml-cpp-dev libfmt-dev
-  nlohmann-json3-dev doctest-dev libcpp-httplib-dev libbrotli-dev libbrotli1 zlib1g-dev zlib1g "${libs[@]}"
+  nlohmann-json3-dev doctest-dev libcpp-httplib-dev libbrotli-dev libbrotli1 zlib1g-dev zlib1g
+  libmicrohttpd-dev libcurl4-openssl-dev libcrypt-dev libcrypt1 "${libs[@]}"
 )
 meta=(libc6 libstdc++6 libgcc-s1)
 stamp="v2 $arch $suite ${packages[*]} ${meta[*]}"  # v2: with what the libraries link
