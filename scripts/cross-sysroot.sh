@@ -36,7 +36,7 @@ packages=(
   libpaho-mqtt1.3 libpaho-mqtt-dev libpaho-mqttpp3-1 libpaho-mqttpp-dev
   libssl-dev libsqlite3-0 libsqlite3-dev libyaml-cpp-dev libfmt-dev
   nlohmann-json3-dev doctest-dev libcpp-httplib-dev libbrotli-dev libbrotli1 zlib1g-dev zlib1g
-  libmicrohttpd-dev libcurl4-openssl-dev libcrypt-dev libcrypt1 libsystemd-dev libsystemd0 "${libs[@]}"
+  libmicrohttpd-dev libcurl4-openssl-dev libcrypt-dev libcrypt1 libsystemd-dev libsystemd0 libunistring-dev "${libs[@]}"
 )
 meta=(libc6 libstdc++6 libgcc-s1)
 stamp="v2 $arch $suite ${packages[*]} ${meta[*]}"  # v2: with what the libraries link

@@ -17,6 +17,7 @@ runtime=(
   libcurl4-openssl-dev                        # HTTP(S) client: Braiins OS's REST API
   libcrypt-dev                                # md5-crypt (libxcrypt): Whatsminer API v2's token
   libsystemd-dev                              # sd_notify: READY, STATUS and the watchdog's pings
+  libunistring-dev                            # UTF-8 checked and cleaned where text enters
   libcpp-httplib-dev                          # the simulator's Braiins OS API and the tests' HTTP clients
   mosquitto mosquitto-clients                 # a real broker for the demo and the tests
   faketime                                    # the demo and end-to-end tests run a day in minutes
