@@ -257,6 +257,9 @@ Exchange http_exchange(std::string host, int port, std::chrono::milliseconds tim
                                std::to_string(timeout.count()) + " ms)");
     }
     if (result == CURLE_FILESIZE_EXCEEDED) {
+      // Announced past the bound; or, libcurl 8.4 and later (Debian 13), a body without a length
+      // that went past it while it came (before it reached on_body's own count).
+      if (reply.length.empty()) throw std::runtime_error(what + ": HTTP reply: the body is over 1 MiB, refused");
       throw std::runtime_error(what + ": HTTP reply: a body of " + reply.length + " bytes, over 1 MiB, refused");
     }
     const std::string said = error[0] ? std::string(error) : std::string(curl_easy_strerror(result));
