@@ -373,17 +373,20 @@ std::string stats_request() {
 TEST_CASE("HTTP replies: each framing whole, each bound refused as it is passed") {
   using drivers::miners::decode_reply;
   // The peer sends `wire` (in pieces of `piece` bytes) and closes.
-  const auto exchange = [](const std::string& wire, std::size_t piece = 1 << 20) {
+  // `deadline`: the exchange's; long enough for a CPU under qemu-user (the cross trees' unit label)
+  // to take 6 MiB of one-byte chunks, which took more than 5 s there.
+  const auto exchange = [](const std::string& wire, std::size_t piece = 1 << 20,
+                           std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
     ScriptedPeer peer([&](int fd, std::atomic<bool>&) {
       for (std::size_t at = 0; at < wire.size(); at += piece) {
         if (!send_all(fd, wire.substr(at, piece))) return;
       }
     });
-    return decode_reply(drivers::miners::http_exchange("127.0.0.1", peer.port(), std::chrono::seconds(5))(stats_request()));
+    return decode_reply(drivers::miners::http_exchange("127.0.0.1", peer.port(), deadline)(stats_request()));
   };
-  const auto refused = [&](const std::string& wire) {
+  const auto refused = [&](const std::string& wire, std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
     try {
-      exchange(wire);
+      exchange(wire, 1 << 20, deadline);
     } catch (const std::runtime_error& e) {
       return std::string(e.what());
     }
@@ -416,7 +419,7 @@ TEST_CASE("HTTP replies: each framing whole, each bound refused as it is passed"
   // One-byte chunks: six bytes on the wire for each of the body's, cut at the body's bound.
   std::string tiny = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < (1 << 20) + 10; ++i) tiny += "1\r\nx\r\n";
-  CHECK(refused(tiny) == what + "HTTP reply: the body is over 1 MiB, refused");
+  CHECK(refused(tiny, std::chrono::seconds(60)) == what + "HTTP reply: the body is over 1 MiB, refused");
   // Not HTTP, a chunk size that is not one, a chunk cut short: refused, in libcurl's words.
   CHECK(refused("SSH-2.0-OpenSSH\r\n\r\n").starts_with(what));
   CHECK(refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").starts_with(what));
