@@ -40,7 +40,7 @@ install(FILES ${_shackd_schema} DESTINATION share/shackd/schema)
 install(FILES config/shackd.example.yaml DESTINATION share/doc/shackd/examples)
 # A fleet's files (docs/guide.md, Many sites): the site broker's bridge and Prometheus' rules.
 install(FILES contrib/mosquitto/shackd-uplink.conf contrib/prometheus/shackd-rules.yml
-        contrib/prometheus/shackd-rules.test.yml DESTINATION share/doc/shackd/examples)
+        contrib/prometheus/shackd-rules.test.yml contrib/grafana/shackd-fleet.json DESTINATION share/doc/shackd/examples)
 install(FILES README.md docs/guide.md DESTINATION share/doc/shackd)
 install(DIRECTORY DESTINATION /var/lib/shackd)
 

@@ -27,18 +27,19 @@ esac
 # cross compiler (/usr/$triplet); their packages (`meta`) are fetched only for their shlibs and
 # file lists, never unpacked into the sysroot.
 case $suite in
-  bookworm) libs=(libssl3 libyaml-cpp0.7 libfmt9 libcpp-httplib0.11) ;;
-  trixie) libs=(libssl3t64 libyaml-cpp0.8 libfmt10 libcpp-httplib0.18) ;;
+  bookworm) libs=(libssl3 libyaml-cpp0.7 libfmt9 libcpp-httplib0.11 libmicrohttpd12 libcurl4) ;;
+  trixie) libs=(libssl3t64 libyaml-cpp0.8 libfmt10 libcpp-httplib0.18 libmicrohttpd12t64 libcurl4t64) ;;
   *) echo "cross-sysroot: unknown suite '$suite' (bookworm or trixie)" >&2; exit 64 ;;
 esac
 packages=(
   libmodbus5 libmodbus-dev
   libmosquitto1 libmosquitto-dev
   libssl-dev libsqlite3-0 libsqlite3-dev libyaml-cpp-dev libfmt-dev
-  nlohmann-json3-dev doctest-dev libcpp-httplib-dev libbrotli-dev libbrotli1 zlib1g-dev zlib1g "${libs[@]}"
+  nlohmann-json3-dev doctest-dev libcpp-httplib-dev libbrotli-dev libbrotli1 zlib1g-dev zlib1g
+  libmicrohttpd-dev libcurl4-openssl-dev libcrypt-dev libcrypt1 libsystemd-dev libsystemd0 libunistring-dev "${libs[@]}"
 )
 meta=(libc6 libstdc++6 libgcc-s1)
-stamp="v2 $arch $suite ${packages[*]} ${meta[*]}"  # v2: with what the libraries link
+stamp="v3 $arch $suite ${packages[*]} ${meta[*]}"  # v3: with the first of each Depends too
 # With SHACKD_SYSROOTS set (scripts/test.sh: under /var/tmp/shackd-roots), a sysroot made from the
 # same stamp within the last 7 days is copied from there (under a second, where making one takes
 # a minute of downloads and fails while a mirror syncs); older ones are made again, so a week's
@@ -119,8 +120,11 @@ fi
 # C and C++ runtime, which the cross compiler brings.
 while :; do
   have=$(for d in "$apt_dir"/debs/*.deb; do dpkg-deb -f "$d" Package; done | sort -u)
+  # Asked for two fields, dpkg-deb names each ("Depends: a, b"): the names go before the split, or
+  # each field's first package would be read as "Depends" and never fetched (libmicrohttpd-dev's
+  # libgnutls28-dev, whose gnutls.pc its .pc requires).
   want=$(for d in "$apt_dir"/debs/*.deb; do dpkg-deb -f "$d" Pre-Depends Depends; done \
-    | tr ',|' '\n\n' | sed -E 's/^ *([^ :(]+).*/\1/' | grep -E '^(lib|zlib)' \
+    | sed -E 's/^(Pre-)?Depends: //' | tr ',|' '\n\n' | sed -E 's/^ *([^ :(]+).*/\1/' | grep -E '^(lib|zlib)' \
     | grep -vE '^(libc6|libgcc-s1|libstdc\+\+6|libc6-dev|libstdc\+\+-.*-dev|libgcc-.*-dev|libc-dev)$' | sort -u)
   missing=$(comm -13 <(echo "$have") <(echo "$want"))
   [ -n "$missing" ] || break

@@ -13,7 +13,12 @@ runtime=(
   libsqlite3-dev sqlite3                      # the local store, and the shell to inspect it
   libyaml-cpp-dev libfmt-dev                  # config and text
   nlohmann-json3-dev                          # JSON: sensor payloads, Shelly RPC, HA discovery
-  libcpp-httplib-dev                          # HTTP: miners' REST APIs (Braiins OS)
+  libmicrohttpd-dev                           # HTTP server: the metrics endpoint
+  libcurl4-openssl-dev                        # HTTP(S) client: Braiins OS's REST API
+  libcrypt-dev                                # md5-crypt (libxcrypt): Whatsminer API v2's token
+  libsystemd-dev                              # sd_notify: READY, STATUS and the watchdog's pings
+  libunistring-dev                            # UTF-8 checked and cleaned where text enters
+  libcpp-httplib-dev                          # the simulator's Braiins OS API and the tests' HTTP clients
   mosquitto mosquitto-clients                 # a real broker for the demo and the tests
   faketime                                    # the demo and end-to-end tests run a day in minutes
   python3                                     # the demo picks free ports with it

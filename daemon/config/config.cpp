@@ -484,6 +484,16 @@ std::vector<std::string> check_files(const Config& c) {
   readable("ca_file", c.mqtt.ca_file);
   readable("cert_file", c.mqtt.cert_file);
   readable("key_file", c.mqtt.key_file);
+  for (const auto& m : c.miners) {
+    if (m.ca_file.empty()) continue;
+    std::error_code ec;
+    if (!std::filesystem::exists(m.ca_file, ec)) {
+      errors.push_back(fmt::format("{}: miners.{}.ca_file '{}' does not exist", c.source, m.load_id, m.ca_file));
+    } else if (!std::ifstream(m.ca_file).good()) {
+      errors.push_back(fmt::format("{}: miners.{}.ca_file '{}' cannot be read by this user (check its owner and mode)",
+                                   c.source, m.load_id, m.ca_file));
+    }
+  }
   if (!c.metrics.token_file.empty()) {
     std::error_code ec;
     if (!std::filesystem::exists(c.metrics.token_file, ec)) {

@@ -117,7 +117,7 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
     TargetExtras extras;
     for (const auto& [k, x] : yaml::entries(v, p,
                                             {"kind", "host", "port", "user", "password", "idle_w", "stop_timeout_s",
-                                             "boot_s", "poll_s", "timeout_ms", "target", "overheat_c"},
+                                             "boot_s", "poll_s", "timeout_ms", "target", "overheat_c", "https", "ca_file"},
                                             r.e)) {
       const std::string q = p + "." + k;
       if (k == "kind") {
@@ -136,6 +136,8 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
       if (k == "boot_s") r.secs(x, q, 10, 1800, m.boot);
       if (k == "poll_s") r.secs(x, q, 2, 300, m.poll);
       if (k == "timeout_ms") r.ms(x, q, 200, 30000, m.timeout);
+      if (k == "https") r.boolean(x, q, m.https);
+      if (k == "ca_file") r.text(x, q, m.ca_file);
       if (k == "target") m.target = parse_target(x, q, r, extras);
       if (k == "overheat_c") {
         // Chips run at 60-80 °C; the firmwares' own hot limits sit near 90 °C.
@@ -160,8 +162,16 @@ void parse_miners(const YAML::Node& node, yaml::Reader& r, std::vector<drivers::
               fmt::format("{} W is below {}'s own step of {} W", m.target->step_w, m.kind->label, m.kind->target_step_w));
     }
     if (m.kind && m.target && m.kind->takes_power_target) check_target(m, extras, v["target"], p + ".target", r);
+    if (m.kind && (m.https || !m.ca_file.empty()) && m.kind->framing != drivers::miners::MinerKind::Framing::http) {
+      r.e.add(p + (m.https ? ".https" : ".ca_file"), v[m.https ? "https" : "ca_file"],
+              fmt::format("{} is not spoken over HTTP: https and ca_file are for Braiins OS's REST API", m.kind->label));
+    }
+    if (!m.ca_file.empty() && !m.https) {
+      r.e.add(p + ".ca_file", v["ca_file"], "is set but https is not: the certificate would not be used (https: true)");
+    }
     if (m.kind) {
-      m.port = port ? static_cast<int>(port) : m.kind->port;
+      // HTTPS on its own port (RFC 9110 §4.2.2: 443) unless one is given.
+      m.port = port ? static_cast<int>(port) : (m.https ? 443 : m.kind->port);
       m.idle_w = idle_w ? static_cast<double>(idle_w) : m.kind->idle_w;
     }
     out.push_back(std::move(m));

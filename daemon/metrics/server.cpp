@@ -1,8 +1,8 @@
 #include "daemon/metrics/server.hpp"
 
+#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -15,7 +15,6 @@
 #include <stdexcept>
 
 #include "daemon/metrics/exposition.hpp"
-#include "daemon/metrics/http_request.hpp"
 #include "daemon/metrics/process.hpp"
 
 namespace shackd::metrics {
@@ -51,22 +50,8 @@ struct ReadDone {
 constexpr const char* kIndex =
     "shackd: the site's metrics are at /metrics (Prometheus text format, or OpenMetrics on request)\n";
 
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-  }
-  return "Error";
-}
+// Replies on one connection before it is closed: a client cannot hold one for ever by asking.
+constexpr int kMaxRepliesPerConnection = 20;
 
 int poll_ms(Clock::time_point now, Clock::time_point until) {
   if (until <= now) return 0;
@@ -74,25 +59,152 @@ int poll_ms(Clock::time_point now, Clock::time_point until) {
   return static_cast<int>(std::min<long long>(ms, 60000));
 }
 
+std::string_view header(MHD_Connection* mc, const char* name) {
+  const char* v = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, name);
+  return v ? std::string_view(v) : std::string_view();
+}
+
 }  // namespace
 
-// One client connection, as the I/O thread moves it along.
+// One TCP connection, from the library's "started" to its "closed" (its socket context).
 struct Server::Conn {
-  enum class State { reading, paced, waiting_frame, writing };
+  enum class Phase { reading, answering, writing };
   int fd = -1;
-  State state = State::reading;
-  std::string in;   // the request head so far (at most kMaxRequestHead + what one recv adds)
-  std::string out;  // the reply being written
-  std::size_t sent = 0;
+  Phase phase = Phase::reading;   // answering: paced or waiting for a frame, ours to bound
   Clock::time_point accepted{};
-  Clock::time_point deadline{};   // of what it does now: its request's head, or its reply
-  Clock::time_point slot{};       // paced: served from then
-  Clock::time_point wait_until{}; // waiting_frame: answered with what there is from then
-  std::uint64_t frames_seen = 0;  // waiting_frame: the frame count it waits past
-  HttpRequest request;
-  bool keep = false;  // keep the connection after this reply
-  bool gone = false;  // the client closed or its socket failed
-  int served = 0;     // replies on this connection
+  Clock::time_point deadline{};   // reading: its request's whole head; writing: its reply
+  bool cut = false;               // shut down: the library closes it at its next turn
+  int served = 0;                 // replies on it
+};
+
+// One request, from its request line (the URI callback) to its completion (its request context).
+struct Server::Request {
+  enum class Step { fresh, whole, paced, waiting };
+  Conn* conn = nullptr;
+  MHD_Connection* mc = nullptr;
+  Step step = Step::fresh;
+  bool answered = false;   // a reply of ours is queued
+  bool suspended = false;
+  bool index = false;      // "/" rather than "/metrics"
+  Clock::time_point slot{};        // paced: served from then
+  Clock::time_point wait_until{};  // waiting: answered with what there is from then
+  std::uint64_t frames_seen = 0;   // waiting: the frame count it waits past
+};
+
+// libmicrohttpd's callbacks, all on the I/O thread (MHD_run): nothing here throws into C.
+struct Server::Mhd {
+  static void on_connection(void* cls, MHD_Connection* mc, void** socket_context, MHD_ConnectionNotificationCode code) {
+    auto& self = *static_cast<Server*>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+      auto* c = static_cast<Conn*>(*socket_context);
+      std::erase(self.conns_, c);
+      delete c;
+      *socket_context = nullptr;
+      return;
+    }
+    Conn* c = nullptr;
+    try {
+      c = new Conn;
+      self.conns_.push_back(c);
+    } catch (const std::exception&) {
+      delete c;
+      return;  // no room to track it: the request callback closes it
+    }
+    const auto* info = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    c->fd = info ? info->connect_fd : -1;
+    c->accepted = Clock::now();
+    c->deadline = c->accepted + self.options_.request_timeout;
+    *socket_context = c;
+    std::size_t live = 0;
+    for (const Conn* o : self.conns_) live += o->cut ? 0 : 1;
+    if (live <= kMaxConnections) return;
+    // Full: the connection that has been reading the longest without a whole request makes room (a
+    // scraper's request comes in one packet, at once); if none is reading, the newcomer goes.
+    Conn* victim = nullptr;
+    for (Conn* o : self.conns_) {
+      if (o != c && !o->cut && o->phase == Conn::Phase::reading && (!victim || o->accepted < victim->accepted)) victim = o;
+    }
+    ++self.dropped_;
+    self.cut(victim ? *victim : *c);
+  }
+
+  // The request line has come (before its headers): the request's context, so that a request the
+  // library refuses itself (a head past its pool, a malformed line) is told completed, and counted.
+  static void* on_uri(void*, const char*, MHD_Connection* mc) {
+    const auto* info = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    Conn* conn = info ? static_cast<Conn*>(info->socket_context) : nullptr;
+    if (!conn) return nullptr;
+    try {
+      auto* r = new Request;
+      r->conn = conn;
+      r->mc = mc;
+      return r;
+    } catch (const std::exception&) {
+      return nullptr;  // no request context: the access handler closes it
+    }
+  }
+
+  static MHD_Result on_request(void* cls, MHD_Connection* mc, const char* url, const char* method, const char*,
+                               const char*, size_t* upload_data_size, void** req_cls) {
+    auto& self = *static_cast<Server*>(cls);
+    auto* r = static_cast<Request*>(*req_cls);
+    if (!r) return MHD_NO;  // not tracked (no memory): closed
+    if (*upload_data_size != 0) {
+      *upload_data_size = 0;  // a body's bytes after its refusal: dropped
+      return MHD_YES;
+    }
+    try {
+      if (r->step == Request::Step::fresh) {
+        r->conn->phase = Conn::Phase::answering;
+        if (!header(mc, MHD_HTTP_HEADER_TRANSFER_ENCODING).empty()) {
+          ++self.rejected_;
+          return self.respond(*r, 501, "text/plain", "refused: a request body is not taken here\n") ? MHD_YES : MHD_NO;
+        }
+        if (const auto length = header(mc, MHD_HTTP_HEADER_CONTENT_LENGTH); !length.empty() && length != "0") {
+          ++self.rejected_;
+          return self.respond(*r, 413, "text/plain", "refused: a request body is not taken here\n") ? MHD_YES : MHD_NO;
+        }
+        const std::string_view m = method ? method : "";
+        if (m != "GET" && m != "HEAD") {
+          ++self.rejected_;
+          return self.respond(*r, 405, "text/plain", "GET or HEAD only\n") ? MHD_YES : MHD_NO;
+        }
+        const std::string_view target = url ? url : "";
+        if (target != "/metrics" && target != "/") {
+          return self.respond(*r, 404, "text/plain", "not found: the metrics are at /metrics\n") ? MHD_YES : MHD_NO;
+        }
+        r->index = target == "/";
+        // Answered at the next call, once the library has the whole request: a reply queued at
+        // this first one is "early" to it, and it closes the connection after (no keep-alive, a
+        // pipelined request lost).
+        r->step = Request::Step::whole;
+        return MHD_YES;
+      }
+      return self.answer(*r) ? MHD_YES : MHD_NO;
+    } catch (const std::exception&) {
+      return MHD_NO;  // out of memory rendering a reply: this connection closed, the server serves on
+    }
+  }
+
+  static void on_completed(void* cls, MHD_Connection*, void** req_cls, MHD_RequestTerminationCode code) {
+    auto& self = *static_cast<Server*>(cls);
+    auto* r = static_cast<Request*>(*req_cls);
+    if (!r) return;
+    *req_cls = nullptr;
+    // Refused by the library before it reached us: a head past the pool (431), a request line or
+    // header line it does not take (400), a version it does not speak (505).
+    if (!r->answered && code == MHD_REQUEST_TERMINATED_WITH_ERROR) ++self.rejected_;
+    if (code == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) ++self.dropped_;
+    if (r->step == Request::Step::waiting && !r->answered) self.waiting_.fetch_sub(1, std::memory_order_relaxed);
+    if (r->suspended) std::erase(self.suspended_, r);
+    Conn& c = *r->conn;
+    if (r->answered) ++c.served;
+    c.phase = Conn::Phase::reading;
+    c.deadline = Clock::now() + self.options_.request_timeout;  // the next request, whole, within this
+    delete r;
+  }
+
+  static void free_body(void* body) { delete static_cast<std::string*>(body); }
 };
 
 Server::Server(ServerOptions options)
@@ -108,7 +220,8 @@ Server::~Server() {
     wake();
     thread_.join();
   }
-  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (mhd_) MHD_stop_daemon(mhd_);  // never started its thread
+  else if (listen_fd_ >= 0) ::close(listen_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -187,51 +300,88 @@ void Server::start() {
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
   port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  // The library's own time-out is per read (its "inactivity"): a backstop behind the deadlines
+  // kept here, in whole seconds as it takes them.
+  const auto idle_s = static_cast<unsigned>(
+      std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(options_.request_timeout).count()));
+  // Our socket, bound above (the address's errors are ours to name); the library's connections are
+  // at most twice ours for the instant between a newcomer's accept and the close that makes room.
+  mhd_ = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, nullptr, nullptr, &Mhd::on_request, this,
+                          MHD_OPTION_LISTEN_SOCKET, listen_fd_,
+                          MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(2 * kMaxConnections),
+                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
+                          MHD_OPTION_CONNECTION_MEMORY_INCREMENT, std::size_t{1024},
+                          MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+                          MHD_OPTION_NOTIFY_CONNECTION, &Mhd::on_connection, this,
+                          MHD_OPTION_URI_LOG_CALLBACK, &Mhd::on_uri, this,
+                          MHD_OPTION_NOTIFY_COMPLETED, &Mhd::on_completed, this,
+                          // RFC 9112 as written: whitespace before a header's colon, a folded
+                          // line, a bare LF are refused with 400 rather than read leniently.
+                          MHD_OPTION_STRICT_FOR_CLIENT, 1,
+                          MHD_OPTION_END);
+  if (!mhd_) throw std::runtime_error("metrics.listen: cannot serve on " + where + " (libmicrohttpd would not start)");
   thread_ = std::thread([this] {
     lower_priority();
     run();
   });
 }
 
-void Server::respond(Conn& c, int status, std::string_view type, std::string body, bool keep) {
-  c.keep = keep && c.served + 1 < 20;  // at most 20 requests on one connection
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) + "\r\n";
-  head += "Content-Type: ";
-  head += type;
-  head += "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  // Range requests are not served (RFC 9110 §14.3): the reply is whole, once.
-  head += "Accept-Ranges: none\r\n";
-  if (status == 401) head += "WWW-Authenticate: Bearer realm=\"shackd\"\r\n";
-  if (status == 405) head += "Allow: GET, HEAD\r\n";
-  head += c.keep ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-  c.out = std::move(head);
-  if (c.request.method != "HEAD") c.out += body;
-  c.sent = 0;
-  c.state = Conn::State::writing;
-  c.deadline = Clock::now() + options_.request_timeout;
-  ++c.served;
+void Server::cut(Conn& c) {
+  if (c.cut) return;
+  c.cut = true;
+  // Not close(2): the socket is the library's, which sees the end at its next turn and closes it,
+  // on this thread, so its number cannot be reused under it.
+  if (c.fd >= 0) ::shutdown(c.fd, SHUT_RDWR);
 }
 
-bool Server::authorized(const Conn& c) {
+void Server::suspend(Request& r) {
+  MHD_suspend_connection(r.mc);
+  r.suspended = true;
+  suspended_.push_back(&r);
+}
+
+int Server::respond(Request& r, unsigned status, std::string_view type, std::string body) {
+  auto owned = std::make_unique<std::string>(std::move(body));
+  MHD_Response* reply = MHD_create_response_from_buffer_with_free_callback_cls(owned->size(), owned->data(),
+                                                                               &Mhd::free_body, owned.get());
+  if (!reply) return 0;
+  owned.release();  // the response's now: freed with it
+  const std::string content_type(type);
+  MHD_add_response_header(reply, MHD_HTTP_HEADER_CONTENT_TYPE, content_type.c_str());
+  // Range requests are not served (RFC 9110 §14.3): the reply is whole, once.
+  MHD_add_response_header(reply, MHD_HTTP_HEADER_ACCEPT_RANGES, "none");
+  if (status == 401) MHD_add_response_header(reply, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"shackd\"");
+  if (status == 405) MHD_add_response_header(reply, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+  // A refusal ends the connection, as does a connection's last reply.
+  const bool refusal = status == 405 || status == 413 || status == 501;
+  if (refusal || r.conn->served + 1 >= kMaxRepliesPerConnection) {
+    MHD_add_response_header(reply, MHD_HTTP_HEADER_CONNECTION, "close");
+  }
+  const bool queued = MHD_queue_response(r.mc, status, reply) == MHD_YES;
+  MHD_destroy_response(reply);
+  if (!queued) return 0;
+  r.answered = true;
+  r.conn->phase = Conn::Phase::writing;
+  r.conn->deadline = Clock::now() + options_.request_timeout;
+  return 1;
+}
+
+bool Server::authorized(Request& r) {
   if (options_.bearer_token.empty()) return true;
-  const std::string& given = c.request.authorization;
-  if (given.rfind("Bearer ", 0) == 0 && same_secret(given.substr(7), options_.bearer_token)) return true;
+  const std::string_view given = header(r.mc, MHD_HTTP_HEADER_AUTHORIZATION);
+  if (given.starts_with("Bearer ") && same_secret(std::string(given.substr(7)), options_.bearer_token)) return true;
   ++refused_;
   return false;
 }
 
-void Server::answer_metrics(Conn& c) {
-  const HttpRequest& q = c.request;
+int Server::answer_metrics(Request& r) {
   std::shared_ptr<const Frame> frame;
   {
     std::lock_guard lock(mutex_);
     frame = take_frame();
   }
-  if (!frame) {
-    respond(c, 503, "text/plain", "shackd has not finished its first cycle yet\n", q.keep_alive);
-    return;
-  }
-  const Format f = negotiate(q.accept);
+  if (!frame) return respond(r, 503, "text/plain", "shackd has not finished its first cycle yet\n");
+  const Format f = negotiate(std::string(header(r.mc, MHD_HTTP_HEADER_ACCEPT)));
   std::string text;
   {
     // Done with the frame, however the rendering ends: the loop may fill it again (it reads the
@@ -244,221 +394,122 @@ void Server::answer_metrics(Conn& c) {
                     .add(static_cast<double>(++scrapes_)));
   render_families(text, own, f);
   if (f == Format::openmetrics) text += kOpenMetricsEnd;
-  respond(c, 200, f == Format::openmetrics ? kOpenMetricsType : kPrometheusTextType, std::move(text), q.keep_alive);
+  return respond(r, 200, f == Format::openmetrics ? kOpenMetricsType : kPrometheusTextType, std::move(text));
 }
 
-// Moves one connection along as far as it can go now; false when it is to be closed.
-bool Server::serve(Conn& c, Clock::time_point now) {
-  if (c.gone) return false;
-  for (;;) {
-    switch (c.state) {
-      case Conn::State::reading: {
-        const HeadResult h = parse_head(c.in);
-        if (h.kind == HeadResult::Kind::incomplete) {
-          if (now >= c.deadline) {
-            // A request that did not come whole within its time: closed (a slowloris, or a
-            // kept-alive connection with nothing more to ask). Said only when it began one.
-            ++dropped_;
-            if (c.in.empty()) return false;
-            c.request = {};
-            respond(c, 408, "text/plain", "the request did not come whole in time\n", false);
-            break;
-          }
-          return true;  // wait for more
-        }
-        if (h.kind == HeadResult::Kind::refused) {
-          ++rejected_;
-          c.request = {};
-          respond(c, h.status, "text/plain", "refused: " + h.why + "\n", false);
-          break;
-        }
-        c.request = h.request;
-        c.in.erase(0, h.consumed);
-        if (c.request.method != "GET" && c.request.method != "HEAD") {
-          ++rejected_;
-          respond(c, 405, "text/plain", "GET or HEAD only\n", false);
-          break;
-        }
-        if (c.request.target != "/metrics" && c.request.target != "/") {
-          respond(c, 404, "text/plain", "not found: the metrics are at /metrics\n", c.request.keep_alive);
-          break;
-        }
-        // Every request, a refused one too, waits for its slot: a client asking as fast as it can
-        // is held to 1 / gap a second, whatever it asks.
-        c.slot = pacer_.slot(now);
-        c.state = Conn::State::paced;
-        break;
+// Moves a request along as far as it can go now (the access handler, first or resumed).
+int Server::answer(Request& r) {
+  const auto now = Clock::now();
+  switch (r.step) {
+    case Request::Step::fresh:  // not called so (on_request)
+    case Request::Step::whole:
+      // Every request for the metrics or the index waits for its slot: a client asking as fast as
+      // it can is held to 1 / gap a second, whatever it asks.
+      r.step = Request::Step::paced;
+      r.slot = pacer_.slot(now);
+      if (now < r.slot) {
+        suspend(r);
+        return 1;
       }
-      case Conn::State::paced: {
-        if (now < c.slot) return true;
-        if (!authorized(c)) {
-          respond(c, 401, "text/plain", "a bearer token is needed (metrics.token_file)\n", c.request.keep_alive);
-          break;
-        }
-        if (c.request.target == "/") {
-          respond(c, 200, "text/plain", kIndex, c.request.keep_alive);
-          break;
-        }
-        asked_.fetch_add(1, std::memory_order_relaxed);
-        {
-          std::lock_guard lock(mutex_);
-          if ((!filling_ || !latest_) && !stopped_waits_) {
-            // The loop is idle (or has not finished a cycle): the next cycle fills a frame for us.
-            c.frames_seen = frames_;
-            c.wait_until = now + std::chrono::milliseconds(fresh_wait_ms_.load(std::memory_order_relaxed));
-            c.state = Conn::State::waiting_frame;
-            waiting_.fetch_add(1, std::memory_order_relaxed);
-            break;
-          }
-        }
-        answer_metrics(c);
-        break;
+      [[fallthrough]];
+    case Request::Step::paced: {
+      if (!authorized(r)) return respond(r, 401, "text/plain", "a bearer token is needed (metrics.token_file)\n");
+      if (r.index) return respond(r, 200, "text/plain", kIndex);
+      asked_.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard lock(mutex_);
+      if ((!filling_ || !latest_) && !stopped_waits_) {
+        // The loop is idle (or has not finished a cycle): the next cycle fills a frame for us.
+        r.step = Request::Step::waiting;
+        r.frames_seen = frames_;
+        r.wait_until = now + std::chrono::milliseconds(fresh_wait_ms_.load(std::memory_order_relaxed));
+        waiting_.fetch_add(1, std::memory_order_relaxed);
+        suspend(r);
+        return 1;
       }
-      case Conn::State::waiting_frame: {
-        {
-          std::lock_guard lock(mutex_);
-          if (frames_ == c.frames_seen && !stopped_waits_ && now < c.wait_until) return true;
-        }
-        waiting_.fetch_sub(1, std::memory_order_relaxed);
-        answer_metrics(c);
-        break;
-      }
-      case Conn::State::writing: {
-        while (c.sent < c.out.size()) {
-          const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-          if (n > 0) {
-            c.sent += static_cast<std::size_t>(n);
-            continue;
-          }
-          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            if (now >= c.deadline) {
-              ++dropped_;
-              return false;  // a client that does not read its reply in time
-            }
-            return true;
-          }
-          return false;  // the client went
-        }
-        if (!c.keep) {
-          ::shutdown(c.fd, SHUT_WR);
-          return false;
-        }
-        c.out.clear();
-        c.out.shrink_to_fit();
-        c.sent = 0;
-        c.request = {};
-        c.state = Conn::State::reading;
-        c.deadline = now + options_.request_timeout;  // the next request, whole, within this
-        break;
-      }
+      break;
     }
+    case Request::Step::waiting:
+      waiting_.fetch_sub(1, std::memory_order_relaxed);
+      r.step = Request::Step::paced;  // counted off: not again at its completion
+      break;
   }
+  return answer_metrics(r);
 }
 
 void Server::run() {
-  std::vector<std::unique_ptr<Conn>> conns;
-  const auto close_conn = [&](std::size_t i) {
-    if (conns[i]->state == Conn::State::waiting_frame) waiting_.fetch_sub(1, std::memory_order_relaxed);
-    ::close(conns[i]->fd);
-    conns.erase(conns.begin() + static_cast<std::ptrdiff_t>(i));
-  };
-  std::vector<pollfd> fds;
+  const auto* info = MHD_get_daemon_info(mhd_, MHD_DAEMON_INFO_EPOLL_FD);
+  const int epoll_fd = info ? info->epoll_fd : -1;
   for (;;) {
+    bool quiesce = false;
     {
       std::lock_guard lock(mutex_);
       if (stopping_) break;
-      if (close_listener_ && listen_fd_ >= 0) {
-        ::close(listen_fd_);
-        listen_fd_ = -1;
-        listener_closed_ = true;
-        listening_closed_.notify_all();
-      }
+      quiesce = close_listener_ && !listener_closed_;
+    }
+    if (quiesce) {
+      // The library stops accepting and hands the socket back; its connections go on.
+      const MHD_socket fd = MHD_quiesce_daemon(mhd_);
+      if (fd >= 0) ::close(fd);
+      std::lock_guard lock(mutex_);
+      listen_fd_ = -1;
+      listener_closed_ = true;
+      listening_closed_.notify_all();
     }
     auto now = Clock::now();
-    // Move every connection along (a wake may have brought a frame or a stop), then wait.
-    for (std::size_t i = 0; i < conns.size();) {
-      if (serve(*conns[i], now)) ++i;
-      else close_conn(i);
-    }
-    Clock::time_point next = now + std::chrono::seconds(60);
-    fds.clear();
-    fds.push_back({wake_fd_, POLLIN, 0});
-    const bool accepting = listen_fd_ >= 0;
-    fds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
-    for (const auto& c : conns) {
-      short events = 0;
-      switch (c->state) {
-        case Conn::State::reading: events = POLLIN; next = std::min(next, c->deadline); break;
-        case Conn::State::paced: next = std::min(next, c->slot); break;
-        case Conn::State::waiting_frame: next = std::min(next, c->wait_until); break;
-        case Conn::State::writing: events = POLLOUT; next = std::min(next, c->deadline); break;
+    // A request that did not come whole in time (a slowloris, or a kept-alive connection with
+    // nothing more to ask), or a reply not read in time: closed.
+    for (Conn* c : conns_) {
+      if (!c->cut && c->phase != Conn::Phase::answering && now >= c->deadline) {
+        ++dropped_;
+        cut(*c);
       }
-      fds.push_back({c->fd, events, 0});
     }
-    if (::poll(fds.data(), fds.size(), poll_ms(now, next)) < 0 && errno != EINTR) break;
+    // Paced requests whose slot has come, waiting ones with a frame, at their wait's end or stopping.
+    bool stopped_waits = false;
+    std::uint64_t frames = 0;
+    {
+      std::lock_guard lock(mutex_);
+      stopped_waits = stopped_waits_;
+      frames = frames_;
+    }
+    std::erase_if(suspended_, [&](Request* r) {
+      const bool due = r->step == Request::Step::paced
+                           ? now >= r->slot
+                           : frames != r->frames_seen || stopped_waits || now >= r->wait_until;
+      if (!due) return false;
+      r->suspended = false;
+      MHD_resume_connection(r->mc);
+      return true;
+    });
+    MHD_run(mhd_);
     now = Clock::now();
+    Clock::time_point next = now + std::chrono::seconds(60);
+    for (const Conn* c : conns_) {
+      if (!c->cut && c->phase != Conn::Phase::answering) next = std::min(next, c->deadline);
+    }
+    for (const Request* r : suspended_) next = std::min(next, r->step == Request::Step::paced ? r->slot : r->wait_until);
+    MHD_UNSIGNED_LONG_LONG mhd_ms = 0;
+    if (MHD_get_timeout(mhd_, &mhd_ms) == MHD_YES) {
+      next = std::min(next, now + std::chrono::milliseconds(std::min<MHD_UNSIGNED_LONG_LONG>(mhd_ms, 60000)));
+    }
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {epoll_fd, POLLIN, 0}};
+    if (::poll(fds, 2, poll_ms(now, next)) < 0 && errno != EINTR) break;
     if (fds[0].revents & POLLIN) {
       std::uint64_t n = 0;
       [[maybe_unused]] const auto r = ::read(wake_fd_, &n, sizeof n);
     }
-    // Read what arrived: never more than a head's room, so a flood costs nothing but the
-    // socket's own buffer until the connection is answered and closed.
-    for (std::size_t i = 0; i < conns.size(); ++i) {
-      Conn& c = *conns[i];
-      const short got = fds[i + 2].revents;
-      if (c.state != Conn::State::reading && (got & (POLLHUP | POLLERR))) {
-        c.gone = true;  // poll(2) reports these whatever was asked: never spun on
-      } else if (c.state == Conn::State::reading && (got & (POLLIN | POLLHUP | POLLERR))) {
-        char buf[2048];
-        const std::size_t room = kMaxRequestHead + 1 > c.in.size() ? kMaxRequestHead + 1 - c.in.size() : 1;
-        const ssize_t n = ::recv(c.fd, buf, std::min(sizeof buf, room), MSG_DONTWAIT);
-        if (n > 0) {
-          c.in.append(buf, static_cast<std::size_t>(n));
-        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-          c.gone = true;  // closed at the next turn without a word
-        }
-      }
-    }
-    if (accepting && (fds[1].revents & POLLIN)) {
-      for (int k = 0; k < 8; ++k) {  // a few a turn: the others wait in the backlog
-        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
-        if (conns.size() >= kMaxConnections) {
-          // Full: the connection that has been reading the longest without a whole request makes
-          // room (a scraper's request comes in one packet, at once); if none is reading, the
-          // newcomer is closed.
-          std::size_t victim = conns.size();
-          for (std::size_t i = 0; i < conns.size(); ++i) {
-            if (conns[i]->state == Conn::State::reading &&
-                (victim == conns.size() || conns[i]->accepted < conns[victim]->accepted)) {
-              victim = i;
-            }
-          }
-          ++dropped_;
-          if (victim == conns.size()) {
-            ::close(fd);
-            continue;
-          }
-          close_conn(victim);
-        }
-        const int yes = 1;
-        // A reply written at once, not after the client's delayed ACK (Nagle's algorithm, RFC 896,
-        // against delayed ACKs, RFC 1122 4.2.3.2: 40 ms a scrape on Linux).
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-        auto c = std::make_unique<Conn>();
-        c->fd = fd;
-        c->accepted = now;
-        c->deadline = now + options_.request_timeout;
-        conns.push_back(std::move(c));
-      }
-    }
   }
-  for (std::size_t i = conns.size(); i > 0; --i) close_conn(i - 1);
+  // The library may not be stopped with a connection suspended: each is resumed, then closed with
+  // the rest, at once.
+  for (Request* r : suspended_) {
+    r->suspended = false;
+    MHD_resume_connection(r->mc);
+  }
+  suspended_.clear();
+  MHD_stop_daemon(mhd_);  // closes the listening socket if it was not handed back
+  mhd_ = nullptr;
   std::lock_guard lock(mutex_);
-  if (listen_fd_ >= 0) {
-    ::close(listen_fd_);
-    listen_fd_ = -1;
-  }
+  listen_fd_ = -1;
   listener_closed_ = true;
   listening_closed_.notify_all();
 }

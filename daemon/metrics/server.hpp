@@ -10,23 +10,24 @@
 // it is never served figures from before it came; while the loop fills frames, a scrape is
 // answered at once with the newest, at most a cycle old.
 //
-// Why not cpp-httplib, which served it before (issue 48): Debian ships it compiled (Debian 12's
-// 0.11.4, libcpp-httplib0.11), so its CPPHTTPLIB_* limits are fixed in the library, not ours to
-// set; 0.11 keeps every header line of a request with no bound on their number (100 MB of `X: y`
-// lines grew the daemon by 1.8 GB), times out per read rather than per request (two slowloris
-// connections held both its workers), builds a multipart reply for any Range (2,700 parts: 34 MB),
-// and its stop waits for its workers. Bounding it would take a front of our own parsing the same
-// requests first; a separate process would still grow without bound and need a channel for the
-// frames. The endpoint is small (one GET, two headers read), so it is served here, bounded by
-// construction (http_request.hpp; docs/development.md, "The metrics endpoint"):
-// - at most kMaxConnections at once, each holding at most an 8 KiB request head (64 lines) and
-//   its reply; a request body is refused; past kMaxConnections the one that has sent the least of
-//   its request the longest is closed, so connections that say nothing cannot keep scrapes out;
-// - a deadline per request, not per read: its whole head within `request_timeout` of the
-//   connection (or of the last reply, kept alive), its reply written within as long;
-// - Range is not honoured: the reply is whole, once, with Accept-Ranges: none (RFC 9110 §14.3);
-// - one thread, never blocked but in poll(2): stop_listening() and the destructor are answered
-//   within milliseconds, whatever the clients do.
+// HTTP itself is GNU libmicrohttpd's (issue 58; Debian 12's 0.9.75, Debian 13's 1.0), which sets
+// at run time what cpp-httplib (Debian's, compiled: its CPPHTTPLIB_* limits are the library's
+// build defaults, issue 48) could not: the connections it holds, the memory of each, its time-out.
+// It runs in its "external" mode, driven by one thread of ours (epoll), so that what it does not
+// do is done on the same thread, with no lock around its connections:
+// - at most kMaxConnections at once, each parsed within a memory pool of kConnectionMemory bytes
+//   (a request head that does not fit, 100 MB of `X: y` lines among them, is answered 431 and
+//   closed); past kMaxConnections the one that has sent the least of its request the longest is
+//   closed (shutdown(2) of its socket, which the library then closes), so connections that say
+//   nothing cannot keep scrapes out; a request body is refused;
+// - a deadline per request, not per read (the library's time-out is per read, so a slowloris
+//   would keep its connection): its whole head within `request_timeout` of the connection (or of
+//   the last reply, kept alive), its reply written within as long, enforced here;
+// - Range is not honoured (the library leaves Range to the application): the reply is whole,
+//   once, with Accept-Ranges: none (RFC 9110 §14.3);
+// - a request paced (RequestPacer) or waiting for a frame is suspended (MHD_suspend_connection),
+//   never waited for on the thread; one thread, never blocked but in poll(2): stop_listening() and
+//   the destructor are answered within milliseconds, whatever the clients do.
 // An optional bearer token (RFC 6750) is compared in constant time.
 #include <algorithm>
 #include <atomic>
@@ -42,6 +43,8 @@
 #include <vector>
 
 #include "daemon/metrics/frame.hpp"
+
+struct MHD_Daemon;
 
 namespace shackd::metrics {
 
@@ -82,6 +85,9 @@ struct ServerOptions {
 
 // Connections served at once (a scraper or two, a federation, a person with curl).
 inline constexpr std::size_t kMaxConnections = 16;
+// libmicrohttpd's memory pool per connection (MHD_OPTION_CONNECTION_MEMORY_LIMIT): the request's
+// head as read, its parsed headers and the reply's head; the reply's body is apart (one per scrape).
+inline constexpr std::size_t kConnectionMemory = 16 * 1024;
 
 class Server {
  public:
@@ -121,19 +127,27 @@ class Server {
   const std::string& bearer_token() const { return options_.bearer_token; }
 
  private:
-  struct Conn;
+  struct Conn;     // a TCP connection (libmicrohttpd's socket context)
+  struct Request;  // a request on it (libmicrohttpd's request context)
+  struct Mhd;      // libmicrohttpd's callbacks, which reach the members below
   void run();
   void wake();
-  bool serve(Conn& c, std::chrono::steady_clock::time_point now);  // false: close it
-  void respond(Conn& c, int status, std::string_view type, std::string body, bool keep);
-  bool authorized(const Conn& c);   // counts a refusal
-  void answer_metrics(Conn& c);     // paced, authorized, and the frame there is to serve
+  // The request's next step (the access handler): 1 (MHD_YES) or 0 (MHD_NO: close).
+  int answer(Request& r);
+  int respond(Request& r, unsigned status, std::string_view type, std::string body);
+  bool authorized(Request& r);       // counts a refusal
+  int answer_metrics(Request& r);    // paced, authorized, and the frame there is to serve
+  void suspend(Request& r);
+  void cut(Conn& c);                 // shutdown(2): the library closes it at its next turn
   std::shared_ptr<const Frame> take_frame();  // the newest, marked as read (under mutex_)
 
   ServerOptions options_;
   int port_ = 0;
-  int listen_fd_ = -1;  // the I/O thread's, closed by it (stop_listening waits for that)
+  int listen_fd_ = -1;  // the I/O thread's while it listens (stop_listening waits for its close)
   int wake_fd_ = -1;    // an eventfd: publish(), stop_listening() and the destructor wake the thread
+  struct MHD_Daemon* mhd_ = nullptr;  // driven by the I/O thread alone
+  std::vector<Conn*> conns_;          // the I/O thread's: every connection the library holds
+  std::vector<Request*> suspended_;   // the I/O thread's: paced or waiting for a frame
   std::thread thread_;
   RequestPacer pacer_;
   mutable std::mutex mutex_;

@@ -90,7 +90,7 @@ void MinerWorker::run() {
 std::unique_ptr<MinerLink> make_miner_worker(const drivers::miners::MinerConfig& c) {
   auto cancel = std::make_shared<drivers::miners::Cancel>();
   auto exchange = c.kind->framing == drivers::miners::MinerKind::Framing::http
-                      ? drivers::miners::http_exchange(c.host, c.port, c.timeout, cancel)
+                      ? drivers::miners::http_exchange(c.host, c.port, c.timeout, cancel, {c.https, c.ca_file})
                       : drivers::miners::tcp_exchange(c.host, c.port, c.kind->framing, c.timeout, cancel);
   auto api = c.kind->make(c, std::move(exchange));
   return std::make_unique<MinerWorker>(std::move(api), std::chrono::duration_cast<std::chrono::milliseconds>(c.poll),

@@ -1,7 +1,7 @@
 #pragma once
 // A miner API over HTTP/1.1 (Braiins OS's REST API), as an Exchange: the request and the reply
-// travel as small text envelopes, so the client is the same over the wire (our own HTTP/1.1
-// client: http_reply.hpp, socket_io.hpp) as against the simulator's handler in tests.
+// travel as small text envelopes, so the client is the same over the wire (libcurl, issue 58) as
+// against the simulator's handler in tests.
 //   request: "<METHOD> <PATH>\n<token or empty>\n<JSON body or empty>"
 //   reply:   "<HTTP status>\n<body>"
 #include <chrono>
@@ -30,15 +30,26 @@ std::string encode(const HttpReply& r);
 HttpRequest decode_request(const std::string& text);
 HttpReply decode_reply(const std::string& text);
 
+// A reply's bounds, checked while it arrives: its body however framed (Content-Length, chunked, to
+// the close), its head (the status line and the header lines).
 inline constexpr std::size_t kMaxHttpBody = 1 << 20;
+inline constexpr std::size_t kMaxHeadBytes = 16 * 1024;
+inline constexpr std::size_t kMaxHeaderLines = 100;
 
-// One request per connection; the whole exchange (connect, send, the reply's head and body) within
-// `timeout`, a reply's head within 16 KiB and 100 lines and its body within kMaxHttpBody, checked
-// as it arrives (cpp-httplib's client, used before, read the whole body before its size could be
-// checked, and its time-out was per read: a miner streaming a chunked body grew the daemon by
-// gigabytes, issue 49). Throws std::runtime_error when the miner does not answer within them;
-// `cancel` (optional) ends a wait at once.
+// HTTPS (a firmware that serves its API so): the miner's certificate checked against the system's
+// CAs, or against `ca_file` (PEM: a self-signed miner's own certificate), and its host name.
+struct HttpsOptions {
+  bool on = false;
+  std::string ca_file;
+};
+
+// One request per connection, over libcurl; the whole exchange (connect, send, the reply's head
+// and body) within `timeout`, a reply's head within kMaxHeadBytes and kMaxHeaderLines and its body
+// within kMaxHttpBody, checked as it arrives (cpp-httplib's client, used before our own, read the
+// whole body before its size could be checked, and its time-out was per read: a miner streaming a
+// chunked body grew the daemon by gigabytes, issue 49). Throws std::runtime_error when the miner
+// does not answer within them; `cancel` (optional) ends a wait at once ("stopping").
 Exchange http_exchange(std::string host, int port, std::chrono::milliseconds timeout,
-                       std::shared_ptr<const Cancel> cancel = nullptr);
+                       std::shared_ptr<const Cancel> cancel = nullptr, HttpsOptions https = {});
 
 }  // namespace drivers::miners

@@ -62,6 +62,10 @@ struct MinerConfig {
   std::chrono::seconds boot{300};         // after power on, the API has this long to answer
   std::chrono::seconds poll{10};
   std::chrono::milliseconds timeout{3000};  // one exchange
+  // An HTTP firmware's API over HTTPS (`https: true`), its certificate checked against the
+  // system's CAs or `ca_file` (http_exchange.hpp).
+  bool https = false;
+  std::string ca_file;
   // Set: its hottest sensor is held to this, °C, whatever the firmware's own "hot" limit says
   // (the only limit for a firmware that reports none, Whatsminer's).
   std::optional<double> overheat_c;

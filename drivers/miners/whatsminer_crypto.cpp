@@ -1,5 +1,6 @@
 #include "drivers/miners/whatsminer_crypto.hpp"
 
+#include <crypt.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -10,25 +11,6 @@
 namespace drivers::miners {
 
 namespace {
-
-using Md5 = std::array<unsigned char, 16>;
-
-Md5 md5(std::string_view data) {
-  Md5 out{};
-  unsigned int n = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &n, EVP_md5(), nullptr) != 1 || n != out.size()) {
-    throw std::runtime_error("md5: libcrypto refused");
-  }
-  return out;
-}
-
-std::string_view bytes(const Md5& d, std::size_t n = 16) { return {reinterpret_cast<const char*>(d.data()), n}; }
-
-// crypt(3)'s own base64: 6 bits at a time, least significant first.
-void to64(std::string& out, unsigned long v, int n) {
-  static constexpr char kItoa64[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  for (; n > 0; --n, v >>= 6) out += kItoa64[v & 0x3f];
-}
 
 struct CipherCtx {
   EVP_CIPHER_CTX* p = EVP_CIPHER_CTX_new();
@@ -41,35 +23,20 @@ std::string md5_crypt_hash(std::string_view password, std::string_view salt) {
   constexpr std::string_view kMagic = "$1$";
   if (salt.starts_with(kMagic)) salt.remove_prefix(kMagic.size());
   salt = salt.substr(0, std::min(salt.find('$'), std::size_t{8}));
-  const std::string pw(password);
-  const Md5 alt = md5(pw + std::string(salt) + pw);
-  std::string text = pw + std::string(kMagic) + std::string(salt);
-  for (std::size_t left = pw.size(); left > 0; left -= std::min<std::size_t>(left, 16)) {
-    text += bytes(alt, std::min<std::size_t>(left, 16));
+  // libxcrypt's crypt_rn(3) with a "$1$" setting: md5-crypt as FreeBSD's crypt(3) made it. The
+  // phrase is a C string: a NUL would end it early, so it is refused (a config value cannot hold
+  // one; a salt from a miner's reply could).
+  if (password.find('\0') != std::string_view::npos) throw std::runtime_error("md5-crypt: a NUL in the password");
+  const std::string phrase(password);
+  const std::string setting = std::string(kMagic) + std::string(salt) + "$";
+  const auto data = std::make_unique<crypt_data>();  // 32 KiB: not on a worker's stack
+  const char* out = crypt_rn(phrase.c_str(), setting.c_str(), data.get(), static_cast<int>(sizeof *data));
+  if (!out) {
+    throw std::runtime_error("md5-crypt: libcrypt refused the salt '" + std::string(salt) +
+                             "' (md5-crypt takes the characters ./0-9A-Za-z)");
   }
-  // One byte per bit of the password's length: a NUL for a 1, its first character for a 0 (the
-  // original reads the password's terminating NUL when it is empty).
-  for (std::size_t i = pw.size(); i; i >>= 1) text += (i & 1) ? '\0' : (pw.empty() ? '\0' : pw[0]);
-  Md5 final = md5(text);
-  for (int i = 0; i < 1000; ++i) {
-    std::string round;
-    round += (i & 1) ? pw : std::string(bytes(final));
-    if (i % 3) round += salt;
-    if (i % 7) round += pw;
-    round += (i & 1) ? std::string(bytes(final)) : pw;
-    final = md5(round);
-  }
-  std::string out;
-  const auto group = [&](int a, int b, int c) {
-    to64(out, (static_cast<unsigned long>(final[a]) << 16) | (static_cast<unsigned long>(final[b]) << 8) | final[c], 4);
-  };
-  group(0, 6, 12);
-  group(1, 7, 13);
-  group(2, 8, 14);
-  group(3, 9, 15);
-  group(4, 10, 5);
-  to64(out, final[11], 2);
-  return out;
+  const std::string_view hashed(out);
+  return std::string(hashed.substr(hashed.rfind('$') + 1));
 }
 
 AesKey sha256_key(std::string_view text) {

@@ -1,8 +1,9 @@
 #pragma once
 // The crypto Whatsminer's btminer API v2 wraps its writes in (MicroBT "Whatsminer API V1.3.8"
 // §3.7 and §4.1; docs/protocols.md §8.4): md5-crypt for the key and the sign, SHA-256 of the key
-// as an AES-256 key, AES-256-ECB and base64 for the envelope. Our own code over OpenSSL's
-// libcrypto (MD5, SHA-256, AES, base64), which shackd links for the v3 token already.
+// as an AES-256 key, AES-256-ECB and base64 for the envelope. md5-crypt is libxcrypt's
+// (crypt_rn(3), libcrypt1 in every Debian); SHA-256, AES and base64 are OpenSSL's libcrypto, which
+// shackd links for the v3 token already. Only the wrapping is ours.
 #include <array>
 #include <optional>
 #include <string>
@@ -12,7 +13,8 @@ namespace drivers::miners {
 
 // The hash field of md5-crypt ("$1$<salt>$<hash>", P.-H. Kamp's crypt(3) for FreeBSD, what
 // `openssl passwd -1 -salt SALT PASSWORD` prints): 22 characters. At most 8 characters of the salt
-// are used, up to a '$'.
+// are used, up to a '$'. Throws std::runtime_error on a salt md5-crypt does not take (a character
+// outside ./0-9A-Za-z) or a NUL in the password.
 std::string md5_crypt_hash(std::string_view password, std::string_view salt);
 
 using AesKey = std::array<unsigned char, 32>;

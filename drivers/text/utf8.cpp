@@ -1,39 +1,19 @@
 #include "drivers/text/utf8.hpp"
 
+#include <unistr.h>
+
 #include <algorithm>
+#include <cstdint>
 
 namespace drivers::text {
 
-namespace {
-
-// The length of the well-formed sequence at s[i], or 0 (Unicode 15 table 3-7).
-std::size_t sequence_at(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const std::size_t left = s.size() - i;
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  auto cont = [&](std::size_t k, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
-    return k < left && b(k) >= lo && b(k) <= hi;
-  };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
-  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(1) && cont(2) ? 3 : 0;
-  if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;  // no surrogates
-  if (c == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
-}
-
-}  // namespace
-
 std::optional<std::size_t> first_invalid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = sequence_at(s, i);
-    if (n == 0) return i;
-    i += n;
-  }
-  return std::nullopt;
+  // libunistring's u8_check: well-formed as Unicode 15 §3.9 (table 3-7) says, no overlongs, no
+  // surrogates, nothing past U+10FFFF.
+  const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
+  const std::uint8_t* bad = s.empty() ? nullptr : u8_check(p, s.size());
+  if (!bad) return std::nullopt;
+  return static_cast<std::size_t>(bad - p);
 }
 
 std::string clean_utf8(std::string_view s, std::size_t max_bytes) {
@@ -41,9 +21,15 @@ std::string clean_utf8(std::string_view s, std::size_t max_bytes) {
   static constexpr std::string_view kEllipsis = "\xE2\x80\xA6";     // U+2026
   std::string out;
   out.reserve(std::min(s.size(), max_bytes == std::string::npos ? s.size() : max_bytes + 3));
+  const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
   for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = sequence_at(s, i);
-    const std::string_view piece = n ? s.substr(i, n) : kReplacement;
+    // u8_mbtouc: the character at i, or U+FFFD for the ill-formed part there and its length (the
+    // maximal subpart, §3.9 "U+FFFD Substitution of Maximal Subparts"); a U+FFFD written as such
+    // is a character like another.
+    ucs4_t c = 0;
+    const auto n = static_cast<std::size_t>(u8_mbtouc(&c, p + i, s.size() - i));
+    const bool ill = c == 0xFFFD && s.substr(i, n) != kReplacement;
+    const std::string_view piece = ill ? kReplacement : s.substr(i, n);
     if (max_bytes != std::string::npos && out.size() + piece.size() > max_bytes) {
       // Room for the ellipsis: drop whole characters until it fits.
       while (!out.empty() && out.size() + kEllipsis.size() > max_bytes) {
@@ -55,7 +41,7 @@ std::string clean_utf8(std::string_view s, std::size_t max_bytes) {
       return out;
     }
     out += piece;
-    i += n ? n : 1;
+    i += n;
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include "drivers/host/pi_health.hpp"
 #include "drivers/registers.hpp"
 #include "drivers/solark.hpp"
+#include "drivers/text/utf8.hpp"
 #include "drivers/victron_gx.hpp"
 #include "tests/support/fake_pi.hpp"
 #include "tests/support/regs_fixture.hpp"
@@ -210,4 +211,21 @@ TEST_CASE("on a PC (or a container) the Pi's health is simply absent") {
   CHECK_FALSE(none.any());
   CHECK(none.proc_io.empty());
   CHECK(read_host(none).problems.empty());
+}
+
+// UTF-8 where text enters (drivers/text/utf8.hpp): Unicode 15 §3.9, table 3-7, as written.
+TEST_CASE("UTF-8: well-formed sequences pass, ill-formed ones are found and replaced, a cut keeps whole characters") {
+  using drivers::text::clean_utf8;
+  using drivers::text::first_invalid_utf8;
+  CHECK_FALSE(first_invalid_utf8("plain, \xC3\xA9, \xE2\x82\xAC, \xF0\x9F\x94\x8B").has_value());  // 1 to 4 bytes
+  CHECK(first_invalid_utf8("ab\xC0\xAF") == 2u);              // an overlong '/'
+  CHECK(first_invalid_utf8("\xED\xA0\x80") == 0u);            // a surrogate
+  CHECK(first_invalid_utf8("\xF4\x90\x80\x80") == 0u);        // past U+10FFFF
+  CHECK(first_invalid_utf8("abc\xE2\x82") == 3u);             // cut short at the end
+  CHECK(first_invalid_utf8(std::string_view("a\0b", 3)) == std::nullopt);  // NUL is a character
+  CHECK(clean_utf8("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
+  CHECK(clean_utf8("a\xE2\x82") == "a\xEF\xBF\xBD");  // one U+FFFD for a maximal subpart (§3.9), not one a byte
+  CHECK(clean_utf8("x\xED\xA0\x80y").find("\xED") == std::string::npos);
+  CHECK(clean_utf8("h\xC3\xA9llo w\xC3\xB6rld", 6) == "h\xC3\xA9\xE2\x80\xA6");  // "hé…": 6 bytes
+  CHECK(clean_utf8("short", 6) == "short");
 }

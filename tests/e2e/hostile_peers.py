@@ -8,7 +8,7 @@ Starts `shackd run` with no devices or broker (the loop runs and decides without
 metrics endpoint on a free loopback port and a Braiins OS miner (kind braiins) whose API is a
 server of this script: one that streams an endless chunked body, then one that drips its reply a
 byte every 0.5 s. Every wait is bounded; nothing but loopback is used."""
-import os, re, signal, socket, subprocess, sys, threading, time
+import os, re, resource, signal, socket, subprocess, sys, threading, time
 
 shackd, template, work = sys.argv[1], sys.argv[2], sys.argv[3]
 failed = 0
@@ -207,6 +207,33 @@ for _ in range(10):
 for c in slow:
     c.close()
 check(statuses == [200] * 10, f"two slowloris connections: 10 scrapes answered 200 ({statuses})")
+
+# 10,000 connections that say nothing, opened at once (issue 48's red team; issue 58: the endpoint
+# on libmicrohttpd): scrapes are answered among them. Bounded by this process's file limit.
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = 10000
+if hard != resource.RLIM_INFINITY and hard < want + 200:
+    want = hard - 200
+resource.setrlimit(resource.RLIMIT_NOFILE, (want + 200 if hard == resource.RLIM_INFINITY else min(hard, want + 200), hard))
+crowd = []
+for _ in range(want):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(("127.0.0.1", mport))
+    except BlockingIOError:
+        pass
+    except OSError:
+        c.close()
+        break
+    crowd.append(c)
+crowd_rss = rss_kb(p.pid)
+statuses = [scrape(mport, timeout=5)[0] for _ in range(5)]
+for c in crowd:
+    c.close()
+print(f"figure: {len(crowd)} idle connections opened at once; RSS {crowd_rss} kB among them", flush=True)
+check(len(crowd) >= 1000 and statuses == [200] * 5,
+      f"{len(crowd)} idle connections: 5 scrapes among them answered 200 ({statuses})")
 hanging = []
 for i in range(50):
     c = socket.create_connection(("127.0.0.1", mport))

@@ -5,7 +5,10 @@
 # python3-prometheus-client, every series docs/guide.md lists is served; then site b is stopped
 # mid-run and ShackdSiteDown fires for b alone and clears when b is back. The rules' minutes are
 # scaled to seconds here (for: 5m becomes for: 5s); their timing is unit-tested with promtool
-# (tests/fleet/rules.sh).
+# (tests/fleet/rules.sh). Last, every query of the Grafana dashboard (contrib/grafana/
+# shackd-fleet.json) is evaluated by the same Prometheus and must return series
+# (tests/fleet/dashboard.py): site c has a Braiins OS miner with a power target (the simulator's)
+# and a fake Raspberry Pi's health (host.root), and an alarm is raised on it first.
 source "$SRC/tests/e2e/lib.sh"
 for tool in prometheus promtool curl; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (scripts/setup.sh installs it)"; exit 1; }
@@ -15,20 +18,42 @@ done
   { echo "FAIL: python3-prometheus-client is not installed (scripts/setup.sh installs it)"; exit 1; }
 
 declare -A METRICS_PORT DAEMON
-# start_site NAME: its broker, simulator and shackd (first decision within 15 s).
+# start_site NAME [shackd-sim args...]: its broker, simulator and shackd (first decision within 15 s).
 start_site() {
   local s=$1 dir=$WORK/$1 mqtt
+  shift
   mkdir -p "$dir"
   mqtt=$(free_port)
   site_broker "$dir" "$mqtt" || { echo "FAIL: site $s: mosquitto did not start"; exit 1; }
   PIDS+=("$SITE_BROKER_PID")
-  site_sim "$BUILD/shackd-sim" "$dir" "$mqtt" --internal-ohm 0 --house-w 500 --sensor-period 1 ||
+  site_sim "$BUILD/shackd-sim" "$dir" "$mqtt" --internal-ohm 0 --house-w 500 --sensor-period 1 "$@" ||
     { cat "$dir/sim.out"; echo "FAIL: site $s: the simulator did not start"; exit 1; }
   PIDS+=("$SITE_SIM_PID")
   METRICS_PORT[$s]=$(free_port)
   site_config "$SRC/tests/e2e/e2e.yaml" "$dir/shackd.db" "$mqtt" -e "s|name: e2e|name: Site $s|" >"$dir/shackd.yaml"
   printf 'metrics:\n  listen: 127.0.0.1:%s\n' "${METRICS_PORT[$s]}" >>"$dir/shackd.yaml"
+  [[ $s != c ]] || site_c_extras "$dir"
   run_site "$s"
+}
+# Site c: the simulator's Braiins OS miner on the primary's relay, with a power target on a sunny
+# day (the simulator's PV), and a
+# healthy Raspberry Pi's sysfs and proc (as tests/e2e/host_health.sh lays them out).
+site_c_extras() {
+  local dir=$1 port pi=$1/pi
+  port=$(sed -nE 's/^ready .* miner.primary_s21=127.0.0.1:([0-9]+).*/\1/p' "$dir/sim.out")
+  [[ -n $port ]] || { cat "$dir/sim.out"; echo "FAIL: site c: the simulator serves no miner"; exit 1; }
+  put() { mkdir -p "$(dirname "$pi/$1")"; printf '%s\n' "$2" >"$pi/$1"; }
+  put sys/bus/platform/drivers/raspberrypi-firmware/soc:firmware/get_throttled 0
+  put sys/class/hwmon/hwmon0/name rpi_volt
+  put sys/class/hwmon/hwmon0/in0_lcrit_alarm 0
+  put sys/class/thermal/thermal_zone0/type cpu-thermal
+  put sys/class/thermal/thermal_zone0/temp 48300
+  put proc/self/io "$(printf 'rchar: 1\nwchar: 1\nwrite_bytes: 1000\ncancelled_write_bytes: 0')"
+  printf 'host:\n  root: %s\n  interval_s: 1\n' "$pi" >>"$dir/shackd.yaml"
+  # A power target follows the surplus (the rules refuse one on a load that does not ask for it).
+  sed -i 's|^    - name: "Primary S21+"$|&\n      require_excess_solar: true\n      minimum_excess_w: 1000|' "$dir/shackd.yaml"
+  printf 'miners:\n  primary_s21: {kind: braiins, host: 127.0.0.1, port: %s, password: sim-secret, poll_s: 2,\n' "$port" >>"$dir/shackd.yaml"
+  printf '    timeout_ms: 500, boot_s: 10, target: {min_w: 800, max_w: 3600, step_w: 100}}\n' >>"$dir/shackd.yaml"
 }
 run_site() {
   local s=$1 dir=$WORK/$1
@@ -37,7 +62,9 @@ run_site() {
   PIDS+=("${DAEMON[$s]}")
   wait_for "site $s's first decision" 15 "grep -q 'first decision' '$dir/shackd.log'" || { tail "$dir/shackd.log"; exit 1; }
 }
-for s in a b c; do start_site "$s"; done
+start_site a
+start_site b
+start_site c --miner primary_s21=braiins:0 --miner-boot-s 1 --pv-w 9000 --battery-v 54.5
 
 # The endpoint, as a scraper sees it.
 scrape() { curl -sf --max-time 5 "$@" "http://127.0.0.1:${METRICS_PORT[a]}/metrics"; }
@@ -93,6 +120,15 @@ check_within "ShackdSiteDown fires for site b" 30 \
 check "and for site b alone" '[[ $(query "ALERTS{alertstate=\"firing\"}") == "b 1" ]]'
 run_site b
 check_within "ShackdSiteDown clears when site b is back" 30 '[[ -z $(query "ALERTS{alertname=\"ShackdSiteDown\"}") ]]'
+# The dashboard: an alarm on site c first (its GX unplugged: the Sol-Ark's voltage carries on, with
+# an alarm), so that the alarms' panels have something to show; then every query.
+site_sim_cmd fault victron offline
+check_within "an alarm on site c reaches Prometheus" 30 '[[ -n $(query "shackd_alarm_active{site=\"c\"}") ]]'
+check_within "the miner's power and target reach Prometheus" 30 \
+  '[[ -n $(query "shackd_miner_power_watts{site=\"c\"}") && -n $(query "shackd_load_power_target_watts{site=\"c\"}") ]]'
+check "every query of the Grafana dashboard parses and returns series" \
+  'python3 "$SRC/tests/fleet/dashboard.py" "$SRC/contrib/grafana/shackd-fleet.json" "http://127.0.0.1:$PROM_PORT" >"$WORK/dashboard.out" 2>&1' ||
+  grep -v "^ok:" "$WORK/dashboard.out"
 check "Prometheus said nothing wrong" '! grep -qiE "level=(error|warn)" "$WORK/prometheus.log"' ||
   grep -iE "level=(error|warn)" "$WORK/prometheus.log" | head -5
 finish

@@ -136,6 +136,23 @@ TEST_CASE("the config's miners: section: kinds, required fields and relay ids ar
   const auto no_relay = errors("miners:\n  antminer_a: {kind: luxos, host: 10.0.0.5}\n");
   REQUIRE(no_relay.size() == 1);
   CHECK(no_relay[0].find("miners.antminer_a: no relay antminer_a under relays:") != std::string::npos);
+  // HTTPS is for the HTTP firmware; its certificate file only with it; its port 443 unless given.
+  const auto tls_tcp = errors("miners:\n  primary_s21: {kind: luxos, host: 10.0.0.5, https: true}\n");
+  REQUIRE(tls_tcp.size() == 1);
+  CHECK(tls_tcp[0].find("miners.primary_s21.https") != std::string::npos);
+  CHECK(tls_tcp[0].find("is not spoken over HTTP") != std::string::npos);
+  const auto ca_alone = errors("miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5, ca_file: /etc/m.pem}\n");
+  REQUIRE(ca_alone.size() == 1);
+  CHECK(ca_alone[0].find("is set but https is not") != std::string::npos);
+  std::string text = test::kFakeSiteConfig;
+  text.replace(text.find("{DB}"), 4, "/tmp/x.db");
+  const auto tls = shackd::parse_config(text + "miners:\n  primary_s21: {kind: braiins, host: 10.0.0.5, https: true, ca_file: /m.pem}\n",
+                                        "shackd.yaml");
+  REQUIRE(tls.errors.empty());
+  REQUIRE(tls.config->miners.size() == 1);
+  CHECK(tls.config->miners[0].https);
+  CHECK(tls.config->miners[0].port == 443);
+  CHECK(tls.config->miners[0].ca_file == "/m.pem");
 }
 
 TEST_CASE("text a miner sends is cleaned where it enters: no control characters, bounded") {

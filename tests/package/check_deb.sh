@@ -35,6 +35,7 @@ has -rw-r--r-- usr/share/doc/shackd/copyright
 has -rw-r--r-- usr/share/doc/shackd/guide.md
 has -rw-r--r-- usr/share/doc/shackd/examples/shackd-uplink.conf   # the guide copies it from here (Many sites)
 has -rw-r--r-- usr/share/doc/shackd/examples/shackd-rules.yml
+has -rw-r--r-- usr/share/doc/shackd/examples/shackd-fleet.json   # the guide's Grafana dashboard (Many sites)
 has -rw-r--r-- usr/share/doc/shackd/changelog.Debian.gz
 has -rw-r--r-- usr/share/man/man8/shackd.8.gz
 has drwxr-xr-x var/lib/shackd/
