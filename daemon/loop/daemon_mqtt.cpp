@@ -126,10 +126,14 @@ void Daemon::hand_on(Intake&& in, rules::SteadyTime now) {
   // Each setting to the recorder's thread, never waited for (daemon/intake/setting_desk.hpp). One
   // it cannot take refuses the ones after it: they were checked on top of it.
   std::string why;
+  bool refused_one = false;
   for (auto& s : in.settings) {
     const std::string id = s.load_id;
     if (why.empty() && settings_.post(storage_.recorder(), std::move(s), why)) continue;
-    refuse_setting(id, why.empty() ? std::string("an earlier setting could not be stored") : why);
+    // The ones after it were checked on top of it: said with the first one's reason.
+    refuse_setting(id, refused_one ? "checked on top of an earlier setting that could not be stored: " + why + ": send both again later"
+                                   : why + ": send it again later");
+    refused_one = true;
   }
 }
 

@@ -135,6 +135,11 @@ bool Recorder::post_task(Task t) {
   return true;
 }
 
+std::size_t Recorder::max_tasks() const {
+  std::lock_guard l(s_->m);
+  return s_->opt.max_tasks;
+}
+
 bool Recorder::call(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound) {
   enum class State { pending, running, done, cancelled };
   struct Call {

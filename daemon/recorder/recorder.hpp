@@ -105,6 +105,7 @@ class Recorder {
   // Runs `t` on the recorder's thread, in order with the records; false when the task queue is
   // full (counted). A task that throws is logged and counted as a failed write.
   bool post_task(Task t);
+  std::size_t max_tasks() const;  // the task queue's bound (RecorderOptions::max_tasks)
   // Runs `f` on the recorder's thread and waits for it. At `bound`, a call that has not started
   // is cancelled (false); one that has started is waited for to its end (its writes are a few
   // statements). For the rare jobs that need the database's answer: a reload's profiles, a

@@ -530,7 +530,7 @@ TEST_CASE("safety core: settings behind a store that takes no write stop no cycl
   for (int i = 0; i < 80; ++i) s.broker.message("shack/load/primary_s21/start_voltage/set", fmt::format("{:.1f}", start_v + 2));
   s.cycles(1);
   CHECK(s.pings() == pings + 31);
-  CHECK(any_contains(s.broker.payloads("shack/event", from), "too far behind"));
+  CHECK(any_contains(s.broker.payloads("shack/event", from), "the recorder's queue is full"));
   card.open_gate();
   REQUIRE(s.daemon->settle());
   s.settle = true;
@@ -543,6 +543,35 @@ TEST_CASE("safety core: settings behind a store that takes no write stop no cycl
   REQUIRE(q.step());
   CHECK(q.real(0) == doctest::Approx(start_v + 2));
   CHECK(q.real(1) == doctest::Approx(start_v + 1));
+}
+
+// Issue 56: a flood of settings on a healthy card fills the recorder's queue of 64 tasks (the loop
+// posts a cycle's settings faster than any database stores them). A setting refused so says so;
+// it used to say "the store is too far behind to take it (a slow or busy card)" of a card that
+// was keeping up (723 of a flood on a healthy card, the red team's run).
+TEST_CASE("safety core: a setting refused for the recorder's full queue says so, and never blames a healthy card") {
+  FakeSite s;
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  const double start_v = s.daemon->profiles().rules.miners.at(0).start_v;
+  const std::size_t from = s.broker.published.size();
+  constexpr int kFlood = 300;
+  for (int i = 0; i < kFlood; ++i) {
+    s.broker.message("shack/load/primary_s21/start_voltage/set", fmt::format("{:.1f}", start_v + 0.1 * (i % 2)));
+  }
+  s.cycles(2);
+  const auto events = s.broker.payloads("shack/event", from);
+  std::size_t refused = 0, full = 0, card = 0;
+  for (const auto& e : events) {
+    if (e.find("setting refused") == std::string::npos) continue;
+    ++refused;
+    full += e.find("the recorder's queue is full (64 tasks") != std::string::npos ? 1 : 0;
+    card += e.find("card") != std::string::npos ? 1 : 0;
+  }
+  MESSAGE(refused << " of " << kFlood << " settings refused");
+  CHECK(refused > 0);         // the flood did fill the queue
+  CHECK(full == refused);     // each refusal names the queue
+  CHECK(card == 0);           // and none blames the card, which kept up
 }
 
 // Issue 44, item 4: a start on a card that takes no read at all. The database's open waits at a
