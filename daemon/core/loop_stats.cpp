@@ -35,6 +35,7 @@ std::string loop_status(const LoopStats& s, bool safe_state) {
     out += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", s.events_unstored, s.samples_unstored);
   }
   if (s.events_unsent > 0) out += fmt::format(", {} event(s) not sent", s.events_unsent);
+  if (s.events_lost > 0) out += fmt::format(", {} event(s) lost (neither stored nor sent)", s.events_lost);
   if (const auto lost = s.publish_coalesced + s.publish_dropped; lost > 0) {
     out += fmt::format(", {} MQTT publication(s) lost", lost);
   }

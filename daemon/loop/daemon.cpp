@@ -61,6 +61,7 @@ std::optional<int> Daemon::start() {
         publisher_.send(topic, payload, false, 1);
       })
                      : EventLog::Direct());
+  storage_.on_event_fate(events_.store_fate());  // what the store keeps or drops, by each event's seq
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
     log::error("{}: the config has {} error(s):", options_.config_path, c.errors.size());

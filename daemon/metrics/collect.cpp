@@ -206,10 +206,11 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
   w.family("shackd_log_lines_lost", "Log lines that could not be written", Type::counter).sample(to_double(s.log_lost));
   // Every loss of a side job's queue, by what was lost (issue 44): never silent.
   w.family("shackd_records_lost", "Records a full queue dropped: events not stored, telemetry samples not stored, "
-           "events not sent", Type::counter);
+           "events not sent, events neither stored nor sent (also counted as the first and the third)", Type::counter);
   w.sample(to_double(s.events_unstored), {{"what", "event_unstored"}});
   w.sample(to_double(s.samples_unstored), {{"what", "sample_unstored"}});
   w.sample(to_double(s.events_unsent), {{"what", "event_unsent"}});
+  w.sample(to_double(s.events_lost), {{"what", "event_lost"}});
   // What the publisher could not send (daemon/publish/publisher.hpp): MQTT's view lags, the
   // decisions do not. What the link refused is counted once, in shackd_mqtt_publishes_refused.
   w.family("shackd_publish_lost", "MQTT publications lost: cycle views replaced by newer ones before they went out, "

@@ -237,6 +237,8 @@ std::string loop_json(const LoopStats& s) {
   out += std::to_string(s.samples_unstored);
   json_out::key(out, "events_unsent");
   out += std::to_string(s.events_unsent);
+  json_out::key(out, "events_lost");
+  out += std::to_string(s.events_lost);
   json_out::key(out, "store_write_s");
   json_out::number(out, s.store_write_s, 1);
   json_out::key(out, "store_unread_s");
