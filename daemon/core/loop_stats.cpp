@@ -29,6 +29,9 @@ std::string loop_status(const LoopStats& s, bool safe_state) {
   }
   if (const auto n = s.failures(); n > 0) out += fmt::format(", {} side-job failure(s), last {}", n, s.last_failure);
   if (s.mqtt_dropped > 0) out += fmt::format(", {} MQTT message(s) dropped", s.mqtt_dropped);
+  if (s.broker_dropped > 0) {
+    out += fmt::format(", the broker dropped {} message(s) past its queues (for all its clients)", s.broker_dropped);
+  }
   // The store behind a slow card: the history waits, control does not.
   if (s.store_write_s >= 5) out += fmt::format(", store slow: a write has taken {:.0f} s", s.store_write_s);
   if (s.events_unstored + s.samples_unstored > 0) {

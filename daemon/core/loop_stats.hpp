@@ -34,6 +34,11 @@ struct LoopStats {
   std::uint64_t publishes_refused = 0;  // our own messages the link refused (paho's buffer full); a
                                        // retained one goes again next cycle, a superseded one is not missed
   std::uint64_t log_lost = 0;          // log lines that could not be written (stderr closed)
+  // Messages the broker dropped past its queues (its max_queued_messages), as it counts them: for
+  // all its clients together, shackd's QoS 1 subscriptions among them or not (the broker does not
+  // say whose). Counted from the first figure heard; `broker_drops_heard` false: it has not said.
+  std::uint64_t broker_dropped = 0;
+  bool broker_drops_heard = false;
   // Losses of the side jobs' queues: counted, shown (status, <prefix>/loop, metrics) and told as
   // an alarm, never silent (issue 44).
   // Each event's fates are counted where they happen, and neither side speaks for the other

@@ -40,6 +40,9 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
   }
   if (config.mqtt.discovery) side.link->subscribe(config.mqtt.discovery_prefix + "/status");
   if (config.uplink.enabled) side.link->subscribe(kBridgeStateSubscription);
+  // What the broker drops past its queues, as it counts it (BrokerWatch): nothing else tells of
+  // messages that never reached shackd.
+  side.link->subscribe(kBrokerDroppedTopic);
   return side;
 }
 
@@ -90,6 +93,9 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
   const auto budget_end = clock_.steady() + config_.interval / 4;
   hand_on(intake_.take(*mqtt_.link(), mqtt_.relays(), intake_site(), clock_, budget_end, now), now);
   stats_.mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_.link()->dropped_incoming());
+  const MqttHealth& h = intake_.broker().health();
+  stats_.broker_dropped = h.broker_dropped;
+  stats_.broker_drops_heard = h.broker_dropped_total.has_value();
 }
 
 void Daemon::on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now) {

@@ -233,6 +233,12 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
   w.family("shackd_mqtt_outages", "Broker connections lost or never made", Type::counter).sample(to_double(m.outages));
   w.family("shackd_mqtt_failed_connects", "Broker connection attempts refused or unanswered", Type::counter)
       .sample(to_double(m.failed_connects));
+  // What the broker says it dropped past its queues, for all its clients (BrokerWatch); absent
+  // until it says.
+  w.family("shackd_mqtt_broker_dropped",
+           "Messages the broker dropped past its queues (max_queued_messages), for all its clients together, "
+           "since shackd first heard its count ($SYS/broker/publish/messages/dropped)", Type::counter);
+  if (m.broker_dropped_total) w.sample(to_double(m.broker_dropped));
   // The broker's bridges to a central broker, as its $SYS says (the uplink; none without one).
   w.family("shackd_uplink_connected", "1 while the site broker's bridge to the central broker is connected", Type::gauge);
   for (const auto& [name, b] : m.bridges) w.sample(b.connected ? 1 : 0, {{"bridge", label(name, x.a)}});

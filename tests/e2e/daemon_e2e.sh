@@ -182,6 +182,44 @@ wait_for "the refused setting's event" 10 "grep -q \"expected a number, got 'hig
 check "Home Assistant is offered the start voltage as a number" \
   '[[ -n $(retained homeassistant/number/shackd_e2e/primary_s21_start_voltage/config) ]]'
 
+# --- a flood of settings at a broker that drops what it cannot queue for shackd (issue 56). mosquitto
+# keeps at most max_queued_messages (1,000 by default, 100 here) for a subscriber that does not
+# keep up, here shackd stopped for 2 s (SIGSTOP), and drops the rest; it counts them on $SYS for all
+# its clients together (mosquitto(8)), and shackd says what it counts: <prefix>/loop,
+# <prefix>/health, an alarm event, the log. The settings that do arrive come at once, past the
+# recorder's 64 tasks: each one refused says the queue is full, none blames the card (it is not slow).
+kill -9 "$BROKER_PID"
+sleep 0.5
+SITE_BROKER_CONF=$'max_queued_messages 100\nsys_interval 1' start_broker
+spy 'cmnd/#' 'shack/status' 'shack/event'
+wait_for "shackd connected to the new broker" 20 '[[ $(retained shack/status) == online ]]'
+sys_dropped() { mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/publish/messages/dropped' -C 1 -W 3 2>/dev/null; }
+loop_field() { sed -nE "s/.*\"$1\":([0-9a-z]+).*/\1/p" <<<"$(retained shack/loop)"; }
+wait_for "the broker's count of drops on \$SYS" 10 '[[ -n $(sys_dropped) ]]'
+base=$(sys_dropped)
+wait_for "shackd heard the broker's count (broker_dropped 0 on shack/loop)" 10 '[[ $(loop_field broker_dropped) == 0 ]]'
+refused0=$(grep -c "setting refused" "$WORK/shackd.log")
+kill -STOP "$DAEMON_PID"
+python3 -c 'print("\n".join("50.4" if i % 2 else "50.6" for i in range(3000)))' |
+  mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -l -t shack/load/primary_s21/start_voltage/set
+sleep 2
+kill -CONT "$DAEMON_PID"
+wait_for "the broker counted its drops" 10 '(( $(sys_dropped) > base ))'
+sleep 2  # (the broker says its count once a second: any client's later drops come in too)
+wait_for "shack/loop's broker_dropped to reach the broker's count" 10 \
+  'dropped=$(( $(sys_dropped) - base )); [[ $(loop_field broker_dropped) == "$dropped" ]]'
+check "the broker dropped most of the 3,000 ($dropped)" '(( dropped > 2000 ))'
+check_within "shack/health says it too" 5 'grep -q "\"broker_dropped\":$(( $(sys_dropped) - base ))" <<<"$(retained shack/health)"'
+check_within "the alarm event names the broker's drops" 5 'grep -q "broker_dropping: the broker dropped" "$WORK/spy.log"'
+check "the log says what is lost and whose it may be" \
+  "grep -q 'mqtt: the broker dropped [0-9]* message(s) past its queues.*for all its clients together' '$WORK/shackd.log'"
+wait_for "the settings that arrived, taken or refused" 10 '(( $(grep -c "setting refused" "$WORK/shackd.log") > refused0 ))'
+check "a setting refused says the recorder's queue is full" \
+  "tail -n +1 '$WORK/shackd.log' | grep 'setting refused' | tail -n +$((refused0 + 1)) | grep -q \"the recorder's queue is full\""
+check "none blames the card, which kept up" \
+  "! grep 'setting refused' '$WORK/shackd.log' | tail -n +$((refused0 + 1)) | grep -q 'card'"
+check "shackd still decides" 'kill -0 $DAEMON_PID'
+
 # --- SIGTERM: offline published, a clean database.
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"; rc=$?
