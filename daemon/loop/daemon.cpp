@@ -178,6 +178,9 @@ void Daemon::record_relay_alarms() {
 // The cycle as values for the publisher's thread: copies, no JSON (issue 44). What it needs of
 // the relays, the miners, the devices and the host is read here, where they live.
 void Daemon::publish(rules::SteadyTime now, bool safe_state) {
+  // The controller's health found a cycle after the start (its reader's thread): Home Assistant is
+  // told of its entities again.
+  if (host_.take_found()) publisher_.send_everything();
   const bool everything = !safe_state && publisher_.take_everything();
   if (!seams_.publish && (!mqtt_.link() || !mqtt_.link()->connected())) return;
   CycleFacts f;
