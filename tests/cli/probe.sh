@@ -215,7 +215,8 @@ check "a server answering every unit and register: exit 69 (got $rc)" '[[ $rc -e
 check "it says why it doubts it: an address no GX serves" \
   'grep -qE "^# doubted: unit 100 answers register 0 \(5120\), which no GX serves" <<<"$out"'
 check "no service listed, no battery_unit proposed" '! grep -qE "^#   unit +[0-9]+: " <<<"$out" && ! grep -q "battery_unit" <<<"$out"'
-check "a handful of requests, not a thousand" '[[ $(sed -nE "s/^# not taken as a GX: .*\(([0-9]+) requests\)$/\1/p" <<<"$out") -le 3 ]]'
+asked=$(sed -nE "s/^# not taken as a GX: .*\(([0-9]+) requests\)$/\1/p" <<<"$out")
+check "a handful of requests, not a thousand (${asked:-none said})" '[[ -n $asked && $asked -le 3 ]]'
 # Its frames with a false MBAP length (200 where 5 bytes follow): libmodbus reads them by their
 # function code and takes them; probe checks the frame, takes no value from them, and says so.
 start_hostile mbap mbap 5120

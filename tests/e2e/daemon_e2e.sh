@@ -220,6 +220,7 @@ wait_for "the broker counted its drops" 10 '(( $(sys_dropped) > base ))'
 sleep 2  # (the broker says its count once a second: any client's later drops come in too)
 wait_for "shack/loop's broker_dropped to reach the broker's count" 10 \
   'dropped=$(( $(sys_dropped) - base )); [[ $(loop_field broker_dropped) == "$dropped" ]]'
+echo "  figures: the broker dropped $dropped of 3,000 settings (\$SYS); shack/loop broker_dropped $(loop_field broker_dropped)"
 check "the broker dropped most of the 3,000 ($dropped)" '(( dropped > 2000 ))'
 check_within "shack/health says it too" 5 'grep -q "\"broker_dropped\":$(( $(sys_dropped) - base ))" <<<"$(retained shack/health)"'
 check_within "the alarm event names the broker's drops" 5 'grep -q "broker_dropping: the broker dropped" "$WORK/spy.log"'
@@ -229,7 +230,7 @@ wait_for "the settings that arrived stored" 10 \
   '[[ $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM config_history WHERE source LIKE '"'"'mqtt:%'"'"'") -gt 1 ]]'
 sleep 1
 refused=$(grep 'setting refused' "$WORK/shackd.log" | tail -n +$((refused0 + 1)))
-echo "  settings refused in the log after the flood: $(grep -c . <<<"$refused") (the log says at most 5 a minute)"
+echo "  figures: settings stored $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM config_history WHERE source LIKE 'mqtt:%'"), refused in the log $(grep -c . <<<"$refused") (at most 5 a minute), $(grep 'setting refused' "$WORK/spy.log" | grep -oE '"id":"[^"]*"' | sort -u | wc -l) refusal events"
 check "each setting refused says the recorder's queue is full" \
   '! grep -v "the recorder'"'"'s queue is full" <<<"$refused" | grep -q .'
 check "none blames the card, which kept up" '! grep -q card <<<"$refused"'

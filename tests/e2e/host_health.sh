@@ -99,6 +99,7 @@ check "what it said is printable: no escape, no forged line" \
 check "the reader looked at a bounded number of the 20,000 entries, and said so" \
   'daemon_log | grep -q "controller health: sys/block: more than 256 entries; those after them were not looked at"'
 loop=$(retained shack/loop)
+echo "  figures: $(sed -nE 's/.*"cycles":([0-9]+),"missed":([0-9]+),"last_ms":[0-9.]+,"longest_ms":([0-9.]+).*/cycles \1, missed \2, longest \3 ms/p' <<<"$loop") (interval 250 ms, the reader every 1 s)"
 check "the loop missed no tick while the reader read ($(sed -nE 's/.*"missed":([0-9]+).*"longest_ms":([0-9.]+).*/missed \1, longest \2 ms/p' <<<"$loop"))" \
   '[[ $(sed -nE "s/.*\"missed\":([0-9]+).*/\1/p" <<<"$loop") == 0 ]]'
 daemon_alive "at the end"
