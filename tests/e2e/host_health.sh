@@ -4,10 +4,10 @@
 # Healthy, then throttled, under-voltage and hot: each alarm on `status`, in <prefix>/host (what
 # Home Assistant's entities read, with their discovery), on the metrics endpoint and as events; the
 # owner's shed limit takes the loads off; recovered, every alarm clears (after host.clear_after_s
-# for the flags) and the loads may run again. A hostile tree (issue 56): 20,000 eMMC entries under
-# sys/block (read on the loop's thread, each cycle took 368 ms) cost the loop no tick, the reader
-# looks at a bounded number and says so; a file whose bytes are a terminal's escape sequences and
-# change at every read is said once, printable.
+# for the flags) and the loads may run again. A hostile tree (issue 56): 40,000 eMMC entries under
+# sys/block (the red team's 20,000, read on the loop's thread, made each cycle 368 ms) cost the
+# loop no tick, the reader looks at a bounded number and says so; a file whose bytes are a
+# terminal's escape sequences and change at every read is said once, printable.
 source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "FAIL: curl is not installed"; exit 1; }
 start_broker
@@ -23,14 +23,18 @@ put sys/class/thermal/thermal_zone0/type cpu-thermal
 put proc/self/io "$(printf 'rchar: 1\nwchar: 1\nwrite_bytes: 1000\ncancelled_write_bytes: 0')"
 throttled 0
 temp_c 48300
-# 20,000 eMMC devices that estimate nothing (0x00: "not defined"), so that status shows no wear.
+# 40,000 eMMC devices that estimate nothing (0x00: "not defined", so that status shows no wear),
+# each sys/block entry a link into sys/devices as the kernel makes them (one device here: a link is
+# made in a twentieth of the time of a directory).
 python3 - "$pi" <<'PY'
 import os, sys
-for i in range(20000):
-    d = os.path.join(sys.argv[1], "sys/block/mmcblk%d/device" % i)
-    os.makedirs(d)
-    with open(os.path.join(d, "life_time"), "w") as f:
-        f.write("0x00 0x00\n")
+root = sys.argv[1]
+os.makedirs(os.path.join(root, "sys/devices/mmc/mmcblk0/device"))
+with open(os.path.join(root, "sys/devices/mmc/mmcblk0/device/life_time"), "w") as f:
+    f.write("0x00 0x00\n")
+os.makedirs(os.path.join(root, "sys/block"), exist_ok=True)
+for i in range(40000):
+    os.symlink("../devices/mmc/mmcblk0", os.path.join(root, "sys/block/mmcblk%d" % i))
 PY
 
 METRICS_PORT=$(free_port)
@@ -96,7 +100,7 @@ said=$(daemon_log | grep -c "controller health: get_throttled")
 check "the bad file is said once while it lasts ($said line(s) over 5 reads)" '[[ $said == 1 ]]'
 check "what it said is printable: no escape, no forged line" \
   '! daemon_log | grep -q $'"'"'\033'"'"' && ! daemon_log | grep -q "^warn: forged" && daemon_log | grep -q "not a value: .\\\\x1b\[2J"'
-check "the reader looked at a bounded number of the 20,000 entries, and said so" \
+check "the reader looked at a bounded number of the 40,000 entries, and said so" \
   'daemon_log | grep -q "controller health: sys/block: more than 256 entries; those after them were not looked at"'
 loop=$(retained shack/loop)
 echo "  figures: $(sed -nE 's/.*"cycles":([0-9]+),"missed":([0-9]+),"last_ms":[0-9.]+,"longest_ms":([0-9.]+).*/cycles \1, missed \2, longest \3 ms/p' <<<"$loop") (interval 250 ms, the reader every 1 s)"
