@@ -59,6 +59,20 @@ class ModbusLink {
   // FC3 (holding) or FC4 (input), `count` <= 125 registers into `dest`.
   ReadResult read(int unit, std::uint16_t address, std::uint16_t count, std::uint16_t* dest,
                   RegisterSpace space = RegisterSpace::holding);
+  // One register read (FC3 or FC4) whose whole frame is checked against its request, for `probe`,
+  // which judges a server it does not know yet (issue 56). libmodbus reads a TCP reply by its
+  // function code and byte count and checks neither the MBAP header's length field nor its unit
+  // id (libmodbus 3.1.6, Debian 12: _modbus_receive_msg, _modbus_tcp_check_integrity): a frame
+  // whose length lies was read as valid. Here the request goes out raw (modbus_send_raw_request:
+  // transaction id 0) and the reply is taken whole (modbus_receive_confirmation) and checked: its
+  // transaction and protocol ids, its length field against the bytes that came, its unit id, its
+  // function and byte count. A reply that does not match is no value: a link_error whose `error`
+  // says why, and the link closed (what follows on the stream is not to be trusted). On RTU (its
+  // CRC checked by libmodbus) this is read().
+  ReadResult read_framed(int unit, std::uint16_t address, std::uint16_t* dest, RegisterSpace space = RegisterSpace::holding);
+  // The time a reply may take from now on (its first byte within `response`, each later part
+  // within `byte`): the caller's deadline kept, a connect included.
+  void set_timeouts(std::chrono::milliseconds response, std::chrono::milliseconds byte);
   // One register: function 6, or 16 with one register (`multiple`) for devices that only take
   // 16. Only shackd's explicit write options call this; the read path never does.
   ReadResult write(int unit, std::uint16_t address, std::uint16_t value, bool multiple = false);
@@ -70,6 +84,7 @@ class ModbusLink {
 
   Transport transport_;
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds byte_timeout_{500};  // libmodbus's default
   _modbus* ctx_ = nullptr;
   bool connected_ = false;
 };

@@ -9,30 +9,57 @@
 #include "drivers/deye_family.hpp"
 #include "drivers/eg4.hpp"
 #include "drivers/solark.hpp"
+#include "drivers/victron_gx.hpp"
 
 namespace drivers::probe {
 
 namespace {
 using Clock = std::chrono::steady_clock;
 
-// One register, through a link that is reopened after a timeout or a broken connection.
+// One register, through a link that is reopened after a timeout or a broken connection. Each
+// reply's frame is checked against its request (ModbusLink::read_framed): one that does not match
+// is no value, and said (`doubts`). With a deadline, no request starts after it and none outlasts
+// it: its connect and its reply are bounded by what is left (issue 56: --budget-s 30 ran to 42 s
+// and 66 s, the budget looked at only between unit ids, each costing up to eight timeouts).
 struct Reader {
-  Reader(const Transport& t, std::chrono::milliseconds timeout) : link(t, timeout) {}
+  Reader(const Transport& t, std::chrono::milliseconds per_request, std::optional<Clock::time_point> until = std::nullopt)
+      : link(t, per_request), timeout(per_request), deadline(until) {}
   ModbusLink link;
+  std::chrono::milliseconds timeout;
+  std::optional<Clock::time_point> deadline;
   int requests = 0;
   std::string last_error;
+  std::vector<std::string> doubts;  // replies whose frames did not match their requests
+  bool spent = false;  // the last request had less than a whole timeout left: no more after it
+  bool out_of_time() const { return spent || (deadline && Clock::now() >= *deadline); }
   std::optional<std::uint16_t> read(int unit, std::uint16_t address, ReadResult* result = nullptr,
                                     RegisterSpace space = RegisterSpace::holding) {
+    if (deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+      if (spent || left <= std::chrono::milliseconds(0)) {
+        spent = true;
+        last_error = "the time budget ran out";
+        if (result) *result = {ReadStatus::timeout, 0, last_error};
+        return std::nullopt;
+      }
+      // A reply of one register is at most 11 bytes: its first byte within two thirds of what is
+      // left, each later part (at most ten) within a thirtieth: a dripping server too is done by
+      // the deadline. A request cut short is the last: its no-answer says nothing of the device.
+      const auto response = left * 2 / 3;
+      spent = response < timeout;
+      link.set_timeouts(std::min(timeout, response), std::min(std::chrono::milliseconds(500), left / 30));
+    }
     if (!link.connected() && !link.connect(last_error)) {
       if (result) *result = {ReadStatus::link_error, 0, last_error};
       return std::nullopt;
     }
     std::uint16_t word = 0;
     ++requests;
-    const ReadResult r = link.read(unit, address, 1, &word, space);
+    const ReadResult r = link.read_framed(unit, address, &word, space);
     if (result) *result = r;
     if (r.status != ReadStatus::ok) {
       last_error = r.error;
+      if (r.error.find("does not match its request") != std::string::npos && doubts.size() < 8) doubts.push_back(r.error);
       return std::nullopt;
     }
     return word;
@@ -76,33 +103,85 @@ double s16(std::uint16_t w) { return static_cast<double>(static_cast<std::int16_
 // unit id": a solar charger's unit answers 0x0A to 259. Each service is asked on its own, and a
 // unit id with none of them costs one request per service (the rule gives no cheaper answer:
 // a read is judged by its first register's type alone).
+// Each answer is judged by the drivers' own table row for it (its plausible range; issue 56: a
+// server that answers every register listed a 512 V system and a 512 °C battery): the VE.Bus
+// DC voltage (26, uint16 scale 100 in attributes.csv) by the battery's 259 row, the same quantity.
 struct ServiceProbe {
   const char* service;
   std::uint16_t address;
+  const Table& (*table)();
+  std::uint16_t row;  // the address of the row in `table` that judges it
 };
-constexpr std::array kServiceProbes{ServiceProbe{"battery", 259}, ServiceProbe{"solarcharger", 775},
-                                    ServiceProbe{"temperature", 3304}, ServiceProbe{"vebus", 26}};
+constexpr std::array kServiceProbes{ServiceProbe{"battery", 259, victron::battery_table, 259},
+                                    ServiceProbe{"solarcharger", 775, victron::solarcharger_table, 775},
+                                    ServiceProbe{"temperature", 3304, victron::temperature_table, 3304},
+                                    ServiceProbe{"vebus", 26, victron::battery_table, 259}};
 
-// The rest of what a found service says of itself, for people and for the devices: block.
-Found describe_found(Reader& r, int unit, const ServiceProbe& p, std::uint16_t word) {
+// A register no GX map holds: attributes.csv, from which dbus-modbustcp builds its map, begins at
+// address 3 in every generation, and an address its map lacks is answered 0x02 whatever the unit
+// (mappings.cpp: StartAddressError; docs/registers.md §1.3). A server that answers it with a
+// value does not follow the GX's rule, and nothing else it answers can be read by it.
+constexpr std::uint16_t kNoGxRegister = 0;
+// More services than any GX holds (it serves the devices on its VE.Bus, VE.Direct and VE.Can
+// ports and its BMS: a few, a few dozen on a large site).
+constexpr std::size_t kMaxServices = 100;
+
+const Register* row_at(const Table& t, std::uint16_t address) {
+  for (const Register& reg : t.registers) {
+    if (reg.address == address) return &reg;
+  }
+  return nullptr;
+}
+
+// `word` as `table`'s row at `address` reads it; nullopt with `why` when its row finds it
+// implausible, or it is the row's "not available".
+std::optional<double> judged(const Table& table, std::uint16_t address, std::uint16_t word, std::string& why) {
+  const Register* reg = row_at(table, address);
+  if (!reg) return static_cast<double>(word);
+  if (reg->not_available_raw && *reg->not_available_raw == word) {
+    why = "not available";
+    return std::nullopt;
+  }
+  const std::array<std::uint16_t, 1> words{word};
+  const double v = decode(*reg, words);
+  if (auto bad = check_plausible(*reg, v)) {
+    why = std::move(*bad);
+    return std::nullopt;
+  }
+  return v;
+}
+
+// The rest of what a found service says of itself, for people and for the devices: block; a
+// value its row finds implausible is said so (`doubts`), never shown as a reading.
+Found describe_found(Reader& r, int unit, const ServiceProbe& p, std::uint16_t word, std::vector<std::string>& doubts) {
   Found f;
   f.unit = unit;
   f.service = p.service;
+  const auto shown = [&](const Table& table, std::uint16_t address, std::optional<std::uint16_t> w, const char* fmt_text,
+                         const char* missing) -> std::string {
+    if (!w) return missing;
+    std::string why;
+    const auto v = judged(table, address, *w, why);
+    if (v) return fmt::format(fmt::runtime(fmt_text), *v);
+    if (why == "not available") return missing;
+    doubts.push_back(fmt::format("unit {}: register {}: {}: not taken", unit, address, why));
+    return fmt::format("register {} implausible", address);
+  };
   if (f.service == "battery") {
+    const Table& t = victron::battery_table();
     const auto temp = r.read(unit, 262);
     const auto cvl = r.read(unit, 305);   // /Info/MaxChargeVoltage: never 0 on a BMS
     const auto ccl = r.read(unit, 307);   // /Info/MaxChargeCurrent: a BMS's charge limit (0 A on a cold cell)
     const auto cell = r.read(unit, 318);  // /System/MinCellTemperature
     f.bms = (cvl && *cvl != 0) || (ccl && *ccl != 0) || (cell && *cell != 0);
-    f.detail = fmt::format("{:.2f} V, {}", word / 100.0,
-                           temp && *temp != 0 ? fmt::format("{:.1f} °C", s16(*temp) / 10) : std::string("no temperature sensor"));
+    f.detail = fmt::format("{:.2f} V, {}", word / 100.0, shown(t, 262, temp, "{:.1f} °C", "no temperature sensor"));
     if (f.bms) {
-      f.detail += cell && *cell != 0 ? fmt::format(", coldest cell {:.1f} °C", s16(*cell) / 10) : std::string();
-      f.detail += ccl ? fmt::format(", charge limit {:.1f} A", *ccl / 10.0) : std::string();
+      if (cell && *cell != 0) f.detail += ", coldest cell " + shown(t, 318, cell, "{:.1f} °C", "-");
+      if (ccl) f.detail += ", charge limit " + shown(t, 307, ccl, "{:.1f} A", "-");
     }
   } else if (f.service == "solarcharger") {
     f.detail = charge_state_name(word);
-    if (const auto pv = r.read(unit, 776)) f.detail += fmt::format(", PV {:.1f} V", *pv / 100.0);
+    if (const auto pv = r.read(unit, 776)) f.detail += ", PV " + shown(victron::solarcharger_table(), 776, pv, "{:.1f} V", "-");
   } else if (f.service == "temperature") {
     f.detail = fmt::format("{:.1f} °C", s16(word) / 100.0);
   } else {
@@ -116,13 +195,20 @@ Found describe_found(Reader& r, int unit, const ServiceProbe& p, std::uint16_t w
 // `absent`: the registers this GX's map does not have (0x02: no unit has them); `trouble`: why
 // a request got no answer, for the report.
 void classify(Reader& r, int unit, std::vector<Found>& out, std::array<bool, kServiceProbes.size()>& absent,
-              std::string& trouble) {
+              std::string& trouble, std::vector<std::string>& doubts) {
   for (std::size_t i = 0; i < kServiceProbes.size(); ++i) {
     if (absent[i]) continue;
     const ServiceProbe& p = kServiceProbes[i];
     ReadResult res;
     if (const auto w = r.read(unit, p.address, &res)) {
-      out.push_back(describe_found(r, unit, p, *w));
+      // The service's own register, judged by its row: one that reads nonsense is not a service.
+      std::string why;
+      if (!judged(p.table(), p.row, *w, why)) {
+        doubts.push_back(fmt::format("unit {}: {}? register {} reads {}: {}: not taken", unit, p.service, p.address,
+                                     *w, why));
+        continue;
+      }
+      out.push_back(describe_found(r, unit, p, *w, doubts));
       continue;
     }
     if (res.status == ReadStatus::exception && res.exception_code == 0x02) {
@@ -143,29 +229,67 @@ bool served(Reader& r, int unit, std::uint16_t address) {
 GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std::chrono::milliseconds budget) {
   GxReport out;
   const auto deadline = Clock::now() + budget;
-  Reader r(gx, timeout);
+  Reader r(gx, timeout, deadline);
+  const auto finish = [&] {
+    out.requests = r.requests;
+    for (auto& d : r.doubts) out.doubts.push_back(std::move(d));
+    return out;
+  };
   // Unit 100 first: the system service is on every GX, and it says at once whether one answers.
   ReadResult first;
-  const auto system_v = r.read(100, 840, &first);
+  auto system_v = r.read(100, 840, &first);
   out.requests = r.requests;
   if (first.status == ReadStatus::timeout || first.status == ReadStatus::link_error) {
     out.error = r.last_error;
-    return out;
+    return finish();
   }
   out.reached = true;
-  if (system_v) out.units.push_back({100, "system", false, fmt::format("{:.1f} V", *system_v / 10.0)});
+  // Does it follow the GX's rule? An address no map holds must be refused (0x02).
+  ReadResult rule;
+  if (const auto w = r.read(100, kNoGxRegister, &rule)) {
+    out.doubts.push_back(fmt::format("unit 100 answers register {} ({}), which no GX serves (dbus-modbustcp answers "
+                                     "0x02 for an address its map lacks): not a GX, or not one that follows its rule; "
+                                     "nothing it answers is taken, and the scan stops",
+                                     kNoGxRegister, *w));
+    out.not_a_gx = true;
+    return finish();
+  }
+  if (rule.status == ReadStatus::exception && rule.exception_code != 0x02) {
+    out.doubts.push_back(fmt::format("unit 100 answers register {} with {} where a GX answers 0x02", kNoGxRegister,
+                                     exception_name(rule.exception_code)));
+  }
+  if (system_v) {
+    std::string why;
+    if (const auto v = judged(victron::system_table(), 840, *system_v, why)) {
+      out.units.push_back({100, "system", false, fmt::format("{:.1f} V", *v)});
+    } else {
+      out.doubts.push_back(fmt::format("unit 100: system? register 840 reads {}: {}: not taken", *system_v, why));
+      system_v.reset();
+    }
+  }
   std::array<bool, kServiceProbes.size()> absent{};
   std::string trouble;
   // Unit 100 first (the system's, and device instance 0 of every service), then 1-247.
   for (int unit = 0; unit <= 247; ++unit) {
     if (unit == 100) continue;
     const int u = unit == 0 ? 100 : unit;
-    if (Clock::now() > deadline) {
-      out.error = fmt::format("the time budget ran out after unit {}: pass --budget-s to scan further", unit - 1);
+    if (r.out_of_time()) {
+      out.error = out.last_unit_scanned == 0
+                      ? std::string("the time budget ran out at unit 100, before unit 1: pass --budget-s to scan further")
+                      : fmt::format("the time budget ran out after unit {}: pass --budget-s to scan further",
+                                    out.last_unit_scanned);
       break;
     }
-    classify(r, u, out.units, absent, trouble);
-    if (u != 100) out.last_unit_scanned = u;
+    classify(r, u, out.units, absent, trouble, out.doubts);
+    if (u != 100 && !r.out_of_time()) out.last_unit_scanned = u;
+  }
+  if (out.units.size() > kMaxServices) {
+    out.doubts.push_back(fmt::format("{} services found: more than any GX holds (a server that answers every unit id?); "
+                                     "none is taken",
+                                     out.units.size()));
+    out.not_a_gx = true;
+    out.units.clear();
+    return finish();
   }
   for (std::size_t i = 0; i < kServiceProbes.size(); ++i) {
     if (absent[i]) {
@@ -175,8 +299,8 @@ GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std
   }
   if (!trouble.empty() && out.error.empty()) out.error = "some requests got no answer (" + trouble + ")";
   // The register-map generation, from what the system and a solar charger serve
-  // (dbus-modbustcp's history, docs/registers.md §1.9).
-  if (system_v) {
+  // (dbus-modbustcp's history, docs/registers.md §1.9); not judged once the budget is spent.
+  if (system_v && !r.out_of_time()) {
     if (served(r, 100, 847)) {
       out.map = "v1.0.95 or later";
     } else if (served(r, 100, 884)) {
@@ -195,8 +319,7 @@ GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std
       }
     }
   }
-  out.requests = r.requests;
-  return out;
+  return finish();
 }
 
 SolarkReport probe_solark(const Transport& t, int unit, std::chrono::milliseconds timeout) {

@@ -31,10 +31,14 @@ struct GxReport {
   std::vector<std::string> map_notes;  // what this GX does not serve that shackd reads
   int requests = 0;
   int last_unit_scanned = 0;
+  // What the probe doubts of what it was told (issue 56): a value its table row finds implausible,
+  // a reply whose frame does not match its request, a server that answers where no GX does.
+  std::vector<std::string> doubts;
+  bool not_a_gx = false;  // it does not follow the GX's rule: nothing it answered is taken
 };
 
-// Scans unit 100 (the system, and instance 0 of each service), then 1..247, stopping when
-// `budget` is spent.
+// Scans unit 100 (the system, and instance 0 of each service), then 1..247, within `budget`: a
+// hard deadline, each request's connect and reply bounded by what is left of it.
 GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std::chrono::milliseconds budget);
 
 struct SolarkReport {

@@ -19,10 +19,11 @@ SITE_SIM_ARGS=(
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # site_broker DIR PORT: mosquitto on 127.0.0.1:PORT only (anonymous, no persistence: a restart
-# forgets retained messages, as a broker without a store would), config and log in DIR.
+# forgets retained messages, as a broker without a store would), config and log in DIR; the lines
+# of SITE_BROKER_CONF, if set, added to its config (a test's queue limits).
 # SITE_BROKER_PID is its pid. Returns 1 when it does not accept connections within 5 s.
 site_broker() {
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$2" >"$1/mosquitto.conf"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n%s\n' "$2" "${SITE_BROKER_CONF:-}" >"$1/mosquitto.conf"
   /usr/sbin/mosquitto -c "$1/mosquitto.conf" >>"$1/mosquitto.log" 2>&1 &
   SITE_BROKER_PID=$!
   local i

@@ -211,8 +211,14 @@ int cmd_probe(const std::vector<std::string>& argv) {
   if (want_gx) {
     fmt::print("# the GX at {}:{}: scanning unit ids 100 and 1-247 (read-only)\n", gx.host, gx.port);
     const auto r = drivers::probe::probe_gx(gx, timeout, budget);
+    // What it doubts first: a reply it did not take is no finding (issue 56).
+    for (const auto& d : r.doubts) fmt::print("# doubted: {}\n", d);
+    if (!r.doubts.empty()) all_answered = false;
     if (!r.reached) {
       fmt::print("# no answer from the GX: {}\n#   (is Modbus TCP enabled: Settings > Services > Modbus TCP?)\n", r.error);
+      all_answered = false;
+    } else if (r.not_a_gx) {
+      fmt::print("# not taken as a GX: no devices: lines for it ({} requests)\n", r.requests);
       all_answered = false;
     } else {
       const drivers::probe::Found* battery = nullptr;

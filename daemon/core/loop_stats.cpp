@@ -29,12 +29,16 @@ std::string loop_status(const LoopStats& s, bool safe_state) {
   }
   if (const auto n = s.failures(); n > 0) out += fmt::format(", {} side-job failure(s), last {}", n, s.last_failure);
   if (s.mqtt_dropped > 0) out += fmt::format(", {} MQTT message(s) dropped", s.mqtt_dropped);
+  if (s.broker_dropped > 0) {
+    out += fmt::format(", the broker dropped {} message(s) past its queues (for all its clients)", s.broker_dropped);
+  }
   // The store behind a slow card: the history waits, control does not.
   if (s.store_write_s >= 5) out += fmt::format(", store slow: a write has taken {:.0f} s", s.store_write_s);
   if (s.events_unstored + s.samples_unstored > 0) {
     out += fmt::format(", {} event(s) and {} telemetry sample(s) not stored", s.events_unstored, s.samples_unstored);
   }
   if (s.events_unsent > 0) out += fmt::format(", {} event(s) not sent", s.events_unsent);
+  if (s.events_lost > 0) out += fmt::format(", {} event(s) lost (neither stored nor sent)", s.events_lost);
   if (const auto lost = s.publish_coalesced + s.publish_dropped; lost > 0) {
     out += fmt::format(", {} MQTT publication(s) lost", lost);
   }

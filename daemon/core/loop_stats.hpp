@@ -34,11 +34,19 @@ struct LoopStats {
   std::uint64_t publishes_refused = 0;  // our own messages the link refused (paho's buffer full); a
                                        // retained one goes again next cycle, a superseded one is not missed
   std::uint64_t log_lost = 0;          // log lines that could not be written (stderr closed)
+  // Messages the broker dropped past its queues (its max_queued_messages), as it counts them: for
+  // all its clients together, shackd's QoS 1 subscriptions among them or not (the broker does not
+  // say whose). Counted from the first figure heard; `broker_drops_heard` false: it has not said.
+  std::uint64_t broker_dropped = 0;
+  bool broker_drops_heard = false;
   // Losses of the side jobs' queues: counted, shown (status, <prefix>/loop, metrics) and told as
   // an alarm, never silent (issue 44).
-  std::uint64_t events_unstored = 0;   // events the recorder dropped past its limits (they went out on MQTT)
+  // Each event's fates are counted where they happen, and neither side speaks for the other
+  // (issue 56, daemon/events/event_fates.hpp): an event in both counts is counted once as lost.
+  std::uint64_t events_unstored = 0;   // events the store dropped (its queues' limits, a row refused)
   std::uint64_t samples_unstored = 0;  // telemetry samples and minutes the recorder dropped
-  std::uint64_t events_unsent = 0;     // events the outbox dropped past its limit (they are in the database)
+  std::uint64_t events_unsent = 0;     // events the outbox dropped past its limit
+  std::uint64_t events_lost = 0;       // events neither stored nor sent (also in the two above)
   double store_write_s = 0;            // a database write under way for this long; 0: none
   double store_unread_s = 0;           // the start's stored state not read for this long (every relay OFF); 0: read
   std::uint64_t publish_coalesced = 0;  // cycle views the publisher's thread never sent: a newer one won

@@ -4,18 +4,22 @@
 // handed to the store through a narrow sink and sent in order through the outbox, which a thread
 // of its own paces by the broker's acknowledgements. It owns the numbering, the events held until
 // the store is open, and the outbox; it reads nothing of the loop.
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "daemon/events/event_fates.hpp"
 #include "daemon/publish/outbox.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "rules/decision.hpp"
 #include "rules/reason.hpp"
 #include "rules/snapshot.hpp"
+#include "rules/time.hpp"
 
 namespace shackd {
 
@@ -49,21 +53,37 @@ class EventLog {
   // A config event made before the store is open (the profiles' changes), made later by take_held.
   void hold(std::string detail) { held_.push_back(std::move(detail)); }
   std::vector<std::string> take_held() { return std::exchange(held_, {}); }
-  // The outbox pumped once a cycle; its drops are said in the log. Returns the events not sent
-  // (dropped past its limit; the store has them).
+  // The outbox pumped once a cycle; its drops, and the events neither stored nor sent, are said
+  // in the log. Returns the events not sent (dropped past the outbox's limit: in the database
+  // unless the store dropped them too, and then counted as lost).
   std::uint64_t pump();
+  // Where the store tells each event's fate (StoreSide::on_event_fate): safe from any thread.
+  std::function<void(std::uint64_t seq, bool stored)> store_fate() const;
+  // Each event's fates as counted so far: not stored, not sent, neither (lost, counted once).
+  EventFates::Counts fates() const { return fates_->counts(); }
+  // The alarm's text when more events were lost since the last one, at most every
+  // kLostAlarmEvery (a flood must not become a flood of alarms, each an event to lose).
+  static constexpr std::chrono::minutes kLostAlarmEvery{10};
+  std::optional<std::string> lost_alarm(rules::SteadyTime now);
   EventOutbox& outbox() { return outbox_; }
   const EventOutbox& outbox() const { return outbox_; }
 
  private:
   std::int64_t run_ms_ = 0;
   std::uint64_t seq_ = 0;  // the last event's `seq`
-  std::uint64_t unsent_ = 0;
+  std::uint64_t unsent_ = 0, lost_ = 0;  // as last said in the log
+  std::uint64_t lost_alarmed_ = 0;        // as last said in an alarm
+  std::optional<rules::SteadyTime> lost_alarmed_at_;
   std::vector<std::string> held_;
+  // Shared with the recorder's and the outbox's threads, which tell it; outlives either.
+  std::shared_ptr<EventFates> fates_ = std::make_shared<EventFates>();
   Store store_;
   Direct direct_;
   // Every event goes out through it, in order, each message confirmed (issue 49).
   EventOutbox outbox_;
+
+  void send_numbered(const Route& route, const std::string& kind, const std::string& load_id, const rules::Reason& r,
+                     const std::string& detail, std::int64_t wall_now, std::uint64_t seq);
 };
 
 }  // namespace shackd

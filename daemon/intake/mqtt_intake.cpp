@@ -42,6 +42,9 @@ Intake MqttIntake::take(drivers::mqtt::Link& link, drivers::mqtt::RelayManager* 
   Intake in;
   std::size_t handled = 0;
   const std::int64_t wall = clock.wall_s();
+  std::optional<BrokerWatch::Alarm> quiet;
+  broker_.tick(now, quiet);  // the broker's drops: the alarm's end after a quiet spell
+  if (quiet) in.events.push_back({quiet->raised ? "alarm" : "alarm_end", "", quiet->text});
   while (const auto e = link.poll(std::chrono::milliseconds(0))) {
     const bool news = e->kind != drivers::mqtt::Event::Kind::message;
     if (!news && (handled >= kMessagesPerCycle || clock.steady() >= budget_end)) {
@@ -94,6 +97,13 @@ void MqttIntake::message(Intake& into, const std::string& topic, const std::stri
     log::limited("mqtt oversized", log::Level::warn,
                  fmt::format("mqtt: ignored a {}-byte message on '{}' (more than {} bytes)", payload.size(),
                              drivers::text::clean_utf8(topic, 80), kMaxPayloadBytes));
+    return;
+  }
+  // The broker's count of what it dropped, retained on purpose: the base to count from.
+  if (topic == kBrokerDroppedTopic) {
+    std::optional<BrokerWatch::Alarm> said;
+    broker_.broker_drops(payload, retained, now, said);
+    if (said) into.events.push_back({said->raised ? "alarm" : "alarm_end", "", said->text});
     return;
   }
   // The bridge's state is retained by the broker on purpose: it is the current one.

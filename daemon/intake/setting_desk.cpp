@@ -24,7 +24,14 @@ bool SettingDesk::post(Recorder* recorder, SettingRequest r, std::string& why) {
     box->done.push_back(std::move(o));
   });
   if (!posted) {
-    why = "the store is too far behind to take it (a slow or busy card): send it again later";
+    // Said as it is (issue 56): the recorder's queue of tasks is full. A flood of settings fills it
+    // on a healthy card too (723 of a flood were refused so, and the message blamed the card); the
+    // card is named only when a write under way says it is slow.
+    const RecorderStats st = recorder->stats();
+    why = fmt::format("the recorder's queue is full ({} tasks wait for the database{})",
+                      recorder->max_tasks(),
+                      st.writing_s >= kSlowWriteS ? fmt::format("; a write has taken {:.0f} s: the card is slow", st.writing_s)
+                                                  : std::string());
     return false;
   }
   ahead_ = std::move(next);

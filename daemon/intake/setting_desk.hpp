@@ -19,12 +19,14 @@ namespace shackd {
 
 class SettingDesk {
  public:
+  static constexpr double kSlowWriteS = 5;  // as the STATUS line's "store slow" (loop_status)
   struct Outcome {
     SettingRequest request;
     std::string refused;  // empty: stored
   };
   // Posts the store of `r` to `recorder`'s thread (never waits). False, with `why`, when it cannot
-  // take it: no database, or the recorder's task queue is full (a card far behind).
+  // take it: no database, or the recorder's task queue is full (a flood of settings, or a card far
+  // behind: a write under way for kSlowWriteS or more names the card).
   bool post(Recorder* recorder, SettingRequest r, std::string& why);
   // The settings stored, or refused by the database, since the last take, in the order posted.
   std::vector<Outcome> take();

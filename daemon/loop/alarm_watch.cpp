@@ -1,6 +1,9 @@
 #include "daemon/loop/alarm_watch.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "daemon/publish/render.hpp"
 #include "daemon/system/log.hpp"
@@ -38,6 +41,63 @@ std::vector<AlarmWatch::Note> AlarmWatch::tell(const rules::Snapshot& snap, cons
     notes.push_back({charge_blocked_, d.charge_reason, "", true});
   }
   return notes;
+}
+
+bool relay_alarm_bad(const drivers::mqtt::RelayAlarm& a) {
+  return a.raised || a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed";
+}
+
+std::vector<RelayAlarmLine> relay_alarm_lines(const std::vector<drivers::mqtt::RelayAlarm>& alarms) {
+  // In the order they came, each (code, words) once, with every relay that said it.
+  struct Group {
+    const drivers::mqtt::RelayAlarm* first;
+    std::vector<std::string> relays;
+  };
+  std::vector<Group> groups;
+  for (const auto& a : alarms) {
+    const auto same = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+      return g.first->code == a.code && g.first->detail == a.detail && relay_alarm_bad(*g.first) == relay_alarm_bad(a);
+    });
+    if (same != groups.end()) same->relays.push_back(a.relay);
+    else groups.push_back({&a, {a.relay}});
+  }
+  std::vector<RelayAlarmLine> out;
+  for (const auto& g : groups) {
+    const std::string who = g.relays.size() == 1 ? "relay " + g.relays.front()
+                                                 : fmt::format("relays {}, each", fmt::join(g.relays, ", "));
+    out.push_back({relay_alarm_bad(*g.first) ? log::Level::warn : log::Level::info,
+                   fmt::format("{}: {}: {}", who, g.first->code, g.first->detail)});
+  }
+  return out;
+}
+
+std::vector<RelayAlarmLine> RelayAlarmLog::lines(const std::vector<drivers::mqtt::RelayAlarm>& alarms,
+                                                 rules::SteadyTime now) {
+  std::vector<RelayAlarmLine> out;
+  const auto grouped = relay_alarm_lines(alarms);
+  if (said_.size() > 64) said_.clear();  // bounded: a flapping relay's many words are forgotten
+  for (auto line : grouped) {
+    // "relay(s) WHO: CODE: WORDS": the key is CODE: WORDS, the same whoever said it.
+    const auto sep = line.text.find(": ");
+    const std::string who = line.text.substr(0, sep);
+    const std::string key = sep == std::string::npos ? line.text : line.text.substr(sep + 2);
+    // Only a relay's setting is a finding that others share (its power-on state): a relay that
+    // goes offline again is news again, in full.
+    if (!key.starts_with("relay_power_on: ")) {
+      out.push_back(std::move(line));
+      continue;
+    }
+    const auto it = said_.find(key);
+    if (it != said_.end() && now - it->second.at < kQuiet) {
+      const auto code_end = key.find(": ");
+      out.push_back({log::Level::info, fmt::format("{}: {}: the same as {} said above", who,
+                                                   key.substr(0, code_end), it->second.who)});
+      continue;
+    }
+    said_[key] = {now, who};
+    out.push_back(std::move(line));
+  }
+  return out;
 }
 
 }  // namespace shackd

@@ -61,6 +61,7 @@ std::optional<int> Daemon::start() {
         publisher_.send(topic, payload, false, 1);
       })
                      : EventLog::Direct());
+  storage_.on_event_fate(events_.store_fate());  // what the store keeps or drops, by each event's seq
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
     log::error("{}: the config has {} error(s):", options_.config_path, c.errors.size());
@@ -176,19 +177,23 @@ void Daemon::tell_power_lost(const std::vector<SafetyCore::PowerLost>& lost, std
 
 void Daemon::record_relay_alarms() {
   if (!mqtt_.relays()) return;
-  for (const auto& a : mqtt_.relays()->take_alarms()) {
-    const bool bad = a.raised || a.code == "relay_unconfirmed" || a.code == "relay_offline" || a.code == "relay_changed" ||
-                     a.code == "relay_power_lost";
-    // A relay that lost its power is told at warn by its load when that matters (tell_power_lost).
-    log::write(bad && a.code != "relay_power_lost" ? log::Level::warn : log::Level::info,
-               fmt::format("relay {}: {}: {}", a.relay, a.code, a.detail));
-    event(bad ? "alarm" : "alarm_end", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
+  const auto alarms = mqtt_.relays()->take_alarms();
+  // Relays that said the same are one line in the log (six at Tasmota's default opened the demo
+  // with six identical warnings); each is its own event, for its entity and its history.
+  for (const auto& line : alarms_.relay_lines(alarms, clock_.steady())) log::write(line.level, line.text);
+  for (const auto& a : alarms) {
+    // A relay that lost its power is an alarm of its own, said at warn by its load when that
+    // matters (tell_power_lost).
+    event(relay_alarm_bad(a) || a.code == "relay_power_lost" ? "alarm" : "alarm_end", a.relay, {rules::ReasonCode::none}, a.code + ": " + a.detail, clock_.wall_s());
   }
 }
 
 // The cycle as values for the publisher's thread: copies, no JSON (issue 44). What it needs of
 // the relays, the miners, the devices and the host is read here, where they live.
 void Daemon::publish(rules::SteadyTime now, bool safe_state) {
+  // The controller's health found a cycle after the start (its reader's thread): Home Assistant is
+  // told of its entities again.
+  if (host_.take_found()) publisher_.send_everything();
   const bool everything = !safe_state && publisher_.take_everything();
   if (!seams_.publish && (!mqtt_.link() || !mqtt_.link()->connected())) return;
   CycleFacts f;
@@ -248,7 +253,9 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
 void Daemon::tell_publisher(rules::SteadyTime now, std::int64_t wall) {
   const PublisherStats st = publisher_.stats();
   if (st.lost() > stats_.publish_coalesced + stats_.publish_dropped + stats_.publishes_refused) {
-    log::limited("publish lost", log::Level::warn,
+    // The publisher's own bookkeeping (a view coalesced now and then on a busy machine): below a
+    // warning. A minute of losses is the publish_lost alarm, which is one (issue 56).
+    log::limited("publish lost", log::Level::info,
                  fmt::format("publish: {} cycle view(s) replaced by newer ones before they went out, {} message(s) "
                              "dropped, {} publish(es) refused by the link (the decisions and relays are not delayed)",
                              st.coalesced, st.messages_dropped, st.refused));

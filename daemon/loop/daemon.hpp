@@ -180,6 +180,7 @@ class Daemon {
   void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
   // What the recorder said since the last cycle: log lines, events, alarms.
   void tell_recorder(std::int64_t wall);
+  void count_events(std::int64_t wall);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
   void account_energy(rules::SteadyTime now, std::int64_t wall);
   // `target_w`: an actuation through a miner's API that set its power target.

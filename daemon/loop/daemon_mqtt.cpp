@@ -50,6 +50,9 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
   }
   if (config.mqtt.discovery) side.link->subscribe(config.mqtt.discovery_prefix + "/status");
   if (config.uplink.enabled) side.link->subscribe(kBridgeStateSubscription);
+  // What the broker drops past its queues, as it counts it (BrokerWatch): nothing else tells of
+  // messages that never reached shackd.
+  side.link->subscribe(kBrokerDroppedTopic);
   return side;
 }
 
@@ -100,6 +103,9 @@ void Daemon::handle_mqtt(rules::SteadyTime now) {
   const auto budget_end = clock_.steady() + config_.interval / 4;
   hand_on(intake_.take(*mqtt_.link(), mqtt_.relays(), intake_site(), clock_, budget_end, now), now);
   stats_.mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_.link()->dropped_incoming());
+  const MqttHealth& h = intake_.broker().health();
+  stats_.broker_dropped = h.broker_dropped;
+  stats_.broker_drops_heard = h.broker_dropped_total.has_value();
 }
 
 void Daemon::on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now) {
@@ -136,10 +142,14 @@ void Daemon::hand_on(Intake&& in, rules::SteadyTime now) {
   // Each setting to the recorder's thread, never waited for (daemon/intake/setting_desk.hpp). One
   // it cannot take refuses the ones after it: they were checked on top of it.
   std::string why;
+  bool refused_one = false;
   for (auto& s : in.settings) {
     const std::string id = s.load_id;
     if (why.empty() && settings_.post(storage_.recorder(), std::move(s), why)) continue;
-    refuse_setting(id, why.empty() ? std::string("an earlier setting could not be stored") : why);
+    // The ones after it were checked on top of it: said with the first one's reason.
+    refuse_setting(id, refused_one ? "checked on top of an earlier setting that could not be stored: " + why + ": send both again later"
+                                   : why + ": send it again later");
+    refused_one = true;
   }
 }
 

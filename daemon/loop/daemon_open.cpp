@@ -67,7 +67,8 @@ std::optional<int> Daemon::take_store() {
         .database_path = config_.database_path,
         .database_file = o->file,
         .write_back_path = storage_.in_memory().empty() ? std::string() : config_.database_path,
-        .write_back_file_unread = o->run.in_memory_because && o->run.file_unread});
+        .write_back_file_unread = o->run.in_memory_because && o->run.file_unread,
+        .event_fate = {}});  // StoreSide sets it
     if (!o->charge_failed.empty()) {
       log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", o->charge_failed);
     }
@@ -156,7 +157,10 @@ void Daemon::safe_cycle() {
   });
   // What waits for the recorder (its events) is bounded as the recorder's own queue is: the
   // oldest go first, counted.
-  guarded(SideJob::persist, [&] { storage_.hold(stats_); });
+  guarded(SideJob::persist, [&] {
+    storage_.hold(stats_);
+    count_events(wall);
+  });
   guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
   stats_.log_lost = log::lost_lines();
   systemd_.say("STATUS=" + status_line());

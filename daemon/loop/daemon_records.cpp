@@ -59,6 +59,19 @@ void Daemon::tell_recorder(std::int64_t wall) {
     if (a.stored) event(a.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, a.text, wall);
     else events_.send(event_route(), a.raised ? "alarm" : "alarm_end", "", {rules::ReasonCode::none}, a.text, wall);
   }
+  count_events(wall);
+}
+
+// The events' fates as counted where they happen (daemon/events/event_fates.hpp): what the store
+// dropped, and what neither kept, an alarm at most every ten minutes while it grows.
+void Daemon::count_events(std::int64_t wall) {
+  const auto f = events_.fates();
+  stats_.events_unstored = f.unstored;
+  stats_.events_lost = f.lost;
+  if (const auto text = events_.lost_alarm(clock_.steady())) {
+    log::warn("{}", *text);
+    event("alarm", "", {rules::ReasonCode::none}, *text, wall);
+  }
 }
 
 void Daemon::database_in_memory(const std::string& why, bool copied) {

@@ -206,10 +206,11 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
   w.family("shackd_log_lines_lost", "Log lines that could not be written", Type::counter).sample(to_double(s.log_lost));
   // Every loss of a side job's queue, by what was lost (issue 44): never silent.
   w.family("shackd_records_lost", "Records a full queue dropped: events not stored, telemetry samples not stored, "
-           "events not sent", Type::counter);
+           "events not sent, events neither stored nor sent (also counted as the first and the third)", Type::counter);
   w.sample(to_double(s.events_unstored), {{"what", "event_unstored"}});
   w.sample(to_double(s.samples_unstored), {{"what", "sample_unstored"}});
   w.sample(to_double(s.events_unsent), {{"what", "event_unsent"}});
+  w.sample(to_double(s.events_lost), {{"what", "event_lost"}});
   // What the publisher could not send (daemon/publish/publisher.hpp): MQTT's view lags, the
   // decisions do not. What the link refused is counted once, in shackd_mqtt_publishes_refused.
   w.family("shackd_publish_lost", "MQTT publications lost: cycle views replaced by newer ones before they went out, "
@@ -235,6 +236,12 @@ void loop(FrameWriter& w, const CycleView& v, const SiteInfo& site, LabelScratch
   w.family("shackd_mqtt_outages", "Broker connections lost or never made", Type::counter).sample(to_double(m.outages));
   w.family("shackd_mqtt_failed_connects", "Broker connection attempts refused or unanswered", Type::counter)
       .sample(to_double(m.failed_connects));
+  // What the broker says it dropped past its queues, for all its clients (BrokerWatch); absent
+  // until it says.
+  w.family("shackd_mqtt_broker_dropped",
+           "Messages the broker dropped past its queues (max_queued_messages), for all its clients together, "
+           "since shackd first heard its count ($SYS/broker/publish/messages/dropped)", Type::counter);
+  if (m.broker_dropped_total) w.sample(to_double(m.broker_dropped));
   // The broker's bridges to a central broker, as its $SYS says (the uplink; none without one).
   w.family("shackd_uplink_connected", "1 while the site broker's bridge to the central broker is connected", Type::gauge);
   for (const auto& [name, b] : m.bridges) w.sample(b.connected ? 1 : 0, {{"bridge", label(name, x.a)}});

@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "daemon/publish/uplink.hpp"
 #include "daemon/system/log.hpp"
+#include "drivers/text/utf8.hpp"
 
 namespace shackd {
 
@@ -84,6 +87,62 @@ bool BrokerWatch::bridge(const std::string& topic, const std::string& payload, s
                                        (news->connected ? " connected again" : " lost its connection")};
   }
   return true;
+}
+
+void BrokerWatch::broker_drops(const std::string& payload, bool retained, rules::SteadyTime now,
+                               std::optional<Alarm>& said) {
+  // mosquitto prints it "%lu": digits only. Anything else is not the broker's count (a neighbour
+  // may publish on $SYS where no ACL forbids it): said, never counted.
+  std::uint64_t v = 0;
+  const auto* end = payload.data() + payload.size();
+  const auto [at, ec] = std::from_chars(payload.data(), end, v);
+  if (payload.empty() || payload.size() > 20 || ec != std::errc() || at != end) {
+    log::limited("broker dropped", log::Level::warn,
+                 fmt::format("mqtt: ignored '{}' on {}: not a count", drivers::text::clean_utf8(payload, 40), kBrokerDroppedTopic));
+    return;
+  }
+  std::uint64_t rise = 0;
+  const bool first = !health_.broker_dropped_total;
+  if (first) {
+    // Retained: the broker's figure as it stood when shackd subscribed, the base to count from.
+    // Live: it changed since shackd subscribed, and its retained figure had expired (no drop for
+    // a minute before): how many of it are new cannot be told.
+    if (!retained) health_.broker_dropped_unknown = true;
+  } else if (v >= *health_.broker_dropped_total) {
+    rise = v - *health_.broker_dropped_total;
+  } else {
+    rise = v;  // the broker restarted: its count began again at 0
+  }
+  health_.broker_dropped_total = v;
+  health_.broker_dropped += rise;
+  if (rise == 0 && !(first && !retained && v > 0)) return;
+  dropped_at_ = now;
+  const std::string text =
+      rise > 0 ? fmt::format("the broker dropped {} message(s) past its queues ({} since shackd first heard its count, "
+                             "{} since it started), for all its clients together: shackd's subscriptions may be among "
+                             "them (a setting, a command or a relay's state lost); the broker does not say whose. "
+                             "Raise max_queued_messages, or find the client that floods it",
+                             rise, health_.broker_dropped, v)
+               : fmt::format("the broker has dropped messages past its queues since shackd subscribed ({} since it "
+                             "started, for all its clients together; how many since shackd subscribed it cannot tell)",
+                             v);
+  if (dropping_) {
+    log::limited("broker dropped", log::Level::warn, "mqtt: " + text);
+    return;
+  }
+  dropping_ = true;
+  log::warn("mqtt: {}", text);
+  said = Alarm{true, "broker_dropping: " + text};
+}
+
+void BrokerWatch::tick(rules::SteadyTime now, std::optional<Alarm>& said) {
+  if (!dropping_ || !dropped_at_ || now - *dropped_at_ < kDropQuiet) return;
+  dropping_ = false;
+  const std::string text = fmt::format("broker_dropping: cleared: no message dropped for {} minutes ({} since shackd "
+                                       "first heard the broker's count)",
+                                       kDropQuiet.count(), health_.broker_dropped);
+  log::info("mqtt: {}", text);
+  said = Alarm{false, text};
 }
 
 }  // namespace shackd

@@ -76,12 +76,17 @@ void CyclePublisher::publish(const CycleFacts& v) {
       }
     }
   }
-  // A bridge that connects or drops is news at once: the health is what `status` shows.
+  // A bridge that connects or drops is news at once: the health is what `status` shows. So are
+  // the broker's drops (at most once a cycle while they go on).
   const bool bridges_changed = published_bridges_ != v.mqtt.bridges;
-  if (health_due || device_changed || bridges_changed || health_refused_) {
+  const bool drops_changed = published_broker_dropped_ != v.mqtt.broker_dropped;
+  if (health_due || device_changed || bridges_changed || drops_changed || health_refused_) {
     health_refused_ =
         !send_(p + "/health", site_health_json(v.mqtt, published_health_, v.loop.store_queued, v.loop.store_errors), true, 1);
-    if (!health_refused_) published_bridges_ = v.mqtt.bridges;
+    if (!health_refused_) {
+      published_bridges_ = v.mqtt.bridges;
+      published_broker_dropped_ = v.mqtt.broker_dropped;
+    }
   }
   if (health_due && all_sent) last_health_publish_ = now;
   host_message(v);

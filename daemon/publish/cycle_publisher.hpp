@@ -80,6 +80,7 @@ class CyclePublisher {
   std::map<std::string, Published> published_;
   std::map<std::string, bool> published_health_;
   std::map<std::string, MqttHealth::Bridge> published_bridges_;
+  std::uint64_t published_broker_dropped_ = 0;  // the broker's drops as last published
   // Each device's refused registers and not-available readings, as last published.
   std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> published_map_;
   std::string published_device_alarms_;

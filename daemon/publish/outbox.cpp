@@ -20,12 +20,12 @@ void EventOutbox::set_link(drivers::mqtt::Link* link) {
   link_ = link;
 }
 
-void EventOutbox::push(std::vector<Message> messages) {
+void EventOutbox::push(std::vector<Message> messages, std::uint64_t seq) {
   if (messages.empty()) return;
   {
     std::lock_guard l(m_);
     const std::uint64_t event = ++next_event_;
-    for (auto& m : messages) q_.push_back({std::move(m), event, 0, false});
+    for (auto& m : messages) q_.push_back({std::move(m), event, seq, 0, false});
     ++events_;
     while (events_ > limit_) {
       // The oldest event not yet sent goes: those in flight stay until the broker answers or the
@@ -40,6 +40,7 @@ void EventOutbox::push(std::vector<Message> messages) {
           ++last;
         }
         if (unsent) {
+          if (fate_) fate_(first->seq, false);
           q_.erase(first, last);
           erased = true;
           break;
@@ -97,9 +98,12 @@ void EventOutbox::pump_locked() {
     }
   }
   while (!q_.empty() && q_.front().acknowledged) {
-    const std::uint64_t event = q_.front().event;
+    const std::uint64_t event = q_.front().event, seq = q_.front().seq;
     q_.pop_front();
-    if (q_.empty() || q_.front().event != event) --events_;
+    if (q_.empty() || q_.front().event != event) {
+      --events_;
+      if (fate_) fate_(seq, true);  // its last message acknowledged: the event is out
+    }
   }
   if (!link_->connected()) {
     if (in_flight_ > 0) reset_in_flight_locked();

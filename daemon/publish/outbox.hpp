@@ -6,7 +6,9 @@
 // after a connection is lost: QoS 1 is "at least once" and each event carries its id, so a
 // consumer drops a repeat (docs/guide.md, Many sites). Past `limit` events waiting, the oldest not
 // yet sent go (those in flight stay: with a broker that never answers, paho holds the window and
-// no more) and are counted (`dropped`), logged and shown: they are in the database all the same.
+// no more) and are counted (`dropped`), logged and shown. Whether the store kept them is the
+// store's to say: each event's fate here is told by its `seq` (set_fate), and one that neither
+// kept is counted once, as lost (daemon/events/event_fates.hpp, issue 56).
 //
 // Why a window: shackd sent the outage's events in one burst when the broker came back, and paho
 // refuses a publish past 100 commands it has not yet written (MQTTASYNC_MAX_BUFFERED_MESSAGES,
@@ -21,6 +23,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -50,8 +53,12 @@ class EventOutbox {
 
   // The link to send on (null: none). The caller keeps it alive until it sets another.
   void set_link(drivers::mqtt::Link* link);
+  // Told each event's fate by its `seq`: acknowledged on every topic (true), or dropped here
+  // (false). Set before the thread starts; called with the outbox's lock held (it must not call
+  // back into the outbox).
+  void set_fate(std::function<void(std::uint64_t seq, bool sent)> fate) { fate_ = std::move(fate); }
   // One event's messages, in the order made. Never waits on the broker.
-  void push(std::vector<Message> messages);
+  void push(std::vector<Message> messages, std::uint64_t seq = 0);
   // Takes the acknowledgements and sends what the window allows; with the link down, everything
   // in flight waits to be sent again.
   void pump();
@@ -63,6 +70,7 @@ class EventOutbox {
   struct Entry {
     Message message;
     std::uint64_t event = 0;   // entries of one event share it
+    std::uint64_t seq = 0;     // the event's number in the run (EventLog), for its fate
     std::uint64_t ticket = 0;  // 0: not in flight
     bool acknowledged = false;
   };
@@ -80,6 +88,7 @@ class EventOutbox {
   std::size_t in_flight_ = 0;
   std::uint64_t dropped_ = 0, sent_ = 0;
   bool stop_ = false;
+  std::function<void(std::uint64_t, bool)> fate_;
   std::thread thread_;
 };
 

@@ -237,6 +237,12 @@ std::string loop_json(const LoopStats& s) {
   out += std::to_string(s.samples_unstored);
   json_out::key(out, "events_unsent");
   out += std::to_string(s.events_unsent);
+  json_out::key(out, "events_lost");
+  out += std::to_string(s.events_lost);
+  // What the broker dropped past its queues, for all its clients (null: it has not said).
+  json_out::key(out, "broker_dropped");
+  if (s.broker_drops_heard) out += std::to_string(s.broker_dropped);
+  else out += "null";
   json_out::key(out, "store_write_s");
   json_out::number(out, s.store_write_s, 1);
   json_out::key(out, "store_unread_s");
@@ -323,6 +329,9 @@ std::string site_health_json(const MqttHealth& mqtt, const std::map<std::string,
   } else {
     m["last_outage"] = nullptr;
   }
+  // The broker's drops, for all its clients (BrokerWatch): null until it says.
+  m["broker_dropped"] = mqtt.broker_dropped_total ? json(mqtt.broker_dropped) : json(nullptr);
+  m["broker_dropped_since_start"] = mqtt.broker_dropped_total ? json(*mqtt.broker_dropped_total) : json(nullptr);
   json d = json::object();
   for (const auto& [name, ok] : devices_ok) d[name] = ok ? "ok" : "down";
   json health{{"mqtt", m}, {"devices", d}, {"store", {{"queued", store_queued}, {"errors", store_errors}}}};

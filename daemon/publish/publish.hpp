@@ -81,6 +81,14 @@ struct MqttHealth {
     bool operator==(const Bridge&) const = default;
   };
   std::map<std::string, Bridge> bridges;
+  // The broker's own count of the messages it dropped past its queues (mosquitto's
+  // $SYS/broker/publish/messages/dropped, BrokerWatch): for all its clients together. Unset: the
+  // broker has not said (sys_interval 0, an ACL, another broker).
+  std::optional<std::uint64_t> broker_dropped_total;  // as the broker last said: since it started
+  std::uint64_t broker_dropped = 0;  // the rise shackd heard, from the first figure it heard
+  // The first figure came live, not retained (the broker's retained count expires a minute after
+  // it last changed): the drops in that first rise cannot be told from the broker's older ones.
+  bool broker_dropped_unknown = false;
 };
 // <prefix>/health: {"mqtt":{"connected":true,"connected_since":...,"last_outage":{"from":...,"to":...,
 // "duration_s":...,"cause":...},"outages":1,"failed_connects":4},"devices":{"victron":"ok"},

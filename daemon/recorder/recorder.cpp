@@ -29,7 +29,7 @@ constexpr std::size_t kSamplesPerWake = 30;
 }  // namespace
 
 std::pair<std::size_t, std::size_t> merge_records(Records& into, Records&& r, std::size_t max_events,
-                                                  std::size_t max_samples) {
+                                                  std::size_t max_samples, std::vector<std::uint64_t>* dropped_events) {
   into.wall_s = std::max(into.wall_s, r.wall_s);
   for (auto& e : r.events) into.events.push_back(std::move(e));
   for (auto& s : r.samples) into.samples.push_back(std::move(s));
@@ -39,6 +39,9 @@ std::pair<std::size_t, std::size_t> merge_records(Records& into, Records&& r, st
   std::size_t events_lost = 0, samples_lost = 0;
   if (into.events.size() > max_events) {
     events_lost = into.events.size() - max_events;
+    if (dropped_events) {
+      for (std::size_t i = 0; i < events_lost; ++i) dropped_events->push_back(into.events[i].seq);
+    }
     into.events.erase(into.events.begin(), into.events.begin() + static_cast<std::ptrdiff_t>(events_lost));
   }
   if (into.samples.size() > max_samples) {
@@ -52,6 +55,7 @@ struct Recorder::Shared {
   std::unique_ptr<db::Db> db;
   std::unique_ptr<RuntimeStore> store;
   RecorderOptions opt;  // retention: guarded by m
+  std::function<void(std::uint64_t, bool)> event_fate;  // set before the thread starts; never changed
 
   mutable std::mutex m;
   std::condition_variable cv;
@@ -93,6 +97,8 @@ Recorder::Recorder(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> sto
   s_->db = std::move(db);
   s_->store = std::move(store);
   s_->opt = std::move(options);
+  s_->event_fate = s_->opt.event_fate;
+  s_->store->event_fate = s_->opt.event_fate;  // called on the recorder's thread, where the store runs
   s_->last_prune_wall_s = 0;
   // The thread holds the shared state too: a stop that gives up waiting leaves it whole.
   thread_ = std::thread([s = s_] { s->run(); });
@@ -105,10 +111,11 @@ Recorder::~Recorder() {
 void Recorder::post(Records&& r) {
   if (r.empty()) return;
   bool wake = false;
+  std::vector<std::uint64_t> dropped;
   {
     std::lock_guard l(s_->m);
     const auto [events_lost, samples_lost] =
-        merge_records(s_->pending, std::move(r), s_->opt.max_events, s_->opt.max_samples);
+        merge_records(s_->pending, std::move(r), s_->opt.max_events, s_->opt.max_samples, &dropped);
     s_->stats.events_lost += events_lost;
     s_->stats.samples_lost += samples_lost;
     ++s_->posted;
@@ -117,6 +124,9 @@ void Recorder::post(Records&& r) {
     // wake it at once.
     wake = !s_->pending.events.empty() || !s_->pending.states.empty() || !s_->pending.charge_limits.empty() ||
            s_->pending.samples.size() >= kSamplesPerWake;
+  }
+  if (s_->event_fate) {
+    for (const auto seq : dropped) s_->event_fate(seq, false);
   }
   if (wake) s_->cv.notify_one();
 }
@@ -133,6 +143,11 @@ bool Recorder::post_task(Task t) {
   }
   s_->cv.notify_one();
   return true;
+}
+
+std::size_t Recorder::max_tasks() const {
+  std::lock_guard l(s_->m);
+  return s_->opt.max_tasks;
 }
 
 bool Recorder::call(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound) {
@@ -260,6 +275,7 @@ void Recorder::Shared::run() {
       done = upto;
       stats.queued = store->backlog();
       stats.store_dropped = static_cast<std::uint64_t>(store->dropped());
+      stats.store_events_dropped = static_cast<std::uint64_t>(store->events_dropped());
       if (stopping) finished = true;
     }
     if (stopping) return;
@@ -426,15 +442,17 @@ void Recorder::Shared::tell_losses() {
     events_lost = stats.events_lost;
     samples_lost = stats.samples_lost;
   }
+  const auto store_events = static_cast<std::uint64_t>(store->events_dropped());
   const std::uint64_t total = events_lost + samples_lost + store_dropped;
   const auto now = RealClock::now();
   if (total == lost_told || (lost_told > 0 && now - lost_told_at < kRepeatFailure)) return;
   lost_told = total;
   lost_told_at = now;
+  // The store's own losses only: whether the events went out on MQTT is the outbox's to say.
   note(RecorderNote::Kind::lost,
        fmt::format("store_lost: {} event(s) and {} telemetry sample(s) dropped before the database took them, {} "
-                   "item(s) given up by the store after a long outage",
-                   events_lost, samples_lost, store_dropped));
+                   "event(s) and {} telemetry minute(s) given up by the store after a long outage",
+                   events_lost, samples_lost, store_events, store_dropped - store_events));
 }
 
 }  // namespace shackd

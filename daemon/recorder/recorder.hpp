@@ -9,8 +9,9 @@
 //
 // While it writes, what the core hands over waits merged in one pending batch: load states,
 // energy and charge limits by key (the newest wins), events and telemetry samples in order up to
-// their limits, past which the oldest go and are counted (`RecorderStats`): never silently, and
-// an event that could not be stored still went out on MQTT with its id.
+// their limits, past which the oldest go and are counted (`RecorderStats`): never silently. Each
+// event's fate is told by its `seq` (RecorderOptions::event_fate): an event the store dropped went
+// out on MQTT only if the outbox kept it (daemon/events/event_fates.hpp counts one neither kept).
 #include <sys/types.h>
 
 #include <atomic>
@@ -71,6 +72,7 @@ struct RecorderStats {
   std::uint64_t events_lost = 0;   // events dropped past the limits (the oldest first)
   std::uint64_t samples_lost = 0;  // telemetry samples and minutes dropped past the limits
   std::uint64_t store_dropped = 0; // items the store gave up after a long outage (RuntimeStore::dropped)
+  std::uint64_t store_events_dropped = 0;  // of which events (the rest: telemetry minutes)
   std::uint64_t tasks_refused = 0; // tasks refused by a full task queue
   double writing_s = 0;            // a write under way for this long; 0: none
   std::uint64_t writes = 0;        // flushes that committed
@@ -89,6 +91,9 @@ struct RecorderOptions {
   // Set: the file's own data could not be read at the start (RunDatabase::file_unread): it is
   // moved aside (with its WAL and journal) before the write-back, never written over.
   bool write_back_file_unread = false;
+  // Told each event's fate by its `seq`, on whichever thread decides it: written once its flush
+  // committed (true), or dropped (false) past the queue's limits or refused by the schema.
+  std::function<void(std::uint64_t seq, bool stored)> event_fate;
 };
 
 class Recorder {
@@ -105,6 +110,7 @@ class Recorder {
   // Runs `t` on the recorder's thread, in order with the records; false when the task queue is
   // full (counted). A task that throws is logged and counted as a failed write.
   bool post_task(Task t);
+  std::size_t max_tasks() const;  // the task queue's bound (RecorderOptions::max_tasks)
   // Runs `f` on the recorder's thread and waits for it. At `bound`, a call that has not started
   // is cancelled (false); one that has started is waited for to its end (its writes are a few
   // statements). For the rare jobs that need the database's answer: a reload's profiles, a
@@ -130,8 +136,9 @@ class Recorder {
 
 // Adds `r` into `into`: events and samples appended, keyed rows replaced (the newest wins).
 // Events past `max_events` and samples past `max_samples` are dropped, the oldest first; the
-// counts are returned.
+// counts are returned, and the dropped events' `seq` appended to `dropped_events` (if given).
 std::pair<std::size_t, std::size_t> merge_records(Records& into, Records&& r, std::size_t max_events,
-                                                  std::size_t max_samples);
+                                                  std::size_t max_samples,
+                                                  std::vector<std::uint64_t>* dropped_events = nullptr);
 
 }  // namespace shackd

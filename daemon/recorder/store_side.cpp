@@ -13,8 +13,9 @@ void StoreSide::take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> s
   rows_ = std::move(rows);
 }
 
-void StoreSide::start_recorder(const RecorderOptions& options) {
-  recorder_ = std::make_unique<Recorder>(std::move(db_), std::move(store_), options);
+void StoreSide::start_recorder(RecorderOptions options) {
+  options.event_fate = event_fate_;
+  recorder_ = std::make_unique<Recorder>(std::move(db_), std::move(store_), std::move(options));
 }
 
 void StoreSide::persist(TelemetrySample sample, const std::vector<LoadRef>& loads, const rules::State& state,
@@ -36,9 +37,13 @@ void StoreSide::persist(TelemetrySample sample, const std::vector<LoadRef>& load
 void StoreSide::hold(LoopStats& stats) {
   Records held;
   const RecorderOptions limits{};
-  const auto [events_lost, samples_lost] = merge_records(held, std::exchange(records_, {}), limits.max_events, limits.max_samples);
+  std::vector<std::uint64_t> dropped;
+  const auto samples_lost =
+      merge_records(held, std::exchange(records_, {}), limits.max_events, limits.max_samples, &dropped).second;
   records_ = std::move(held);
-  stats.events_unstored += events_lost;
+  if (event_fate_) {
+    for (const auto seq : dropped) event_fate_(seq, false);
+  }
   stats.samples_unstored += samples_lost;
 }
 
@@ -48,8 +53,9 @@ std::vector<StoreSide::Alarm> StoreSide::tell(LoopStats& stats) {
   stats_ = recorder_->stats();
   stats.store_queued = stats_.queued;
   stats.store_errors = stats_.errors;
-  stats.events_unstored = stats_.events_lost;
-  stats.samples_unstored = stats_.samples_lost + stats_.store_dropped;
+  // The events' losses are their fates' (daemon/events/event_fates.hpp), counted by the loop; a
+  // telemetry minute the store gave up is a sample's.
+  stats.samples_unstored = stats_.samples_lost + (stats_.store_dropped - stats_.store_events_dropped);
   stats.store_write_s = stats_.writing_s;
   for (auto& n : recorder_->take_notes()) {
     switch (n.kind) {

@@ -42,8 +42,12 @@ class StoreSide {
   };
   // What the opener read (daemon_open.cpp): the database, its runtime store and the loads' rows.
   void take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, std::map<std::string, LoadStateRow> rows);
-  // From here on only the recorder's thread touches the database.
-  void start_recorder(const RecorderOptions& options);
+  // From here on only the recorder's thread touches the database. Each event's fate is told to
+  // what on_event_fate() gave.
+  void start_recorder(RecorderOptions options);
+  // Where each event's fate in the store is told (daemon/events/event_fates.hpp), before the
+  // recorder starts: what hold() drops, then the recorder's.
+  void on_event_fate(std::function<void(std::uint64_t seq, bool stored)> f) { event_fate_ = std::move(f); }
   bool open() const { return db_ || recorder_; }
   // The card could not take the database at the start: the site runs on a copy in memory
   // (daemon/store/run_database.hpp) that the recorder writes back at the stop. `why` says so.
@@ -60,7 +64,7 @@ class StoreSide {
   void persist(TelemetrySample sample, const std::vector<LoadRef>& loads, const rules::State& state, rules::SteadyTime now,
                std::int64_t wall_s);
   // Before the recorder runs (the safe state): the records held, bounded as its queue is, the
-  // oldest going first, counted in `stats`.
+  // oldest going first, counted in `stats` (the events by their fate).
   void hold(LoopStats& stats);
   // The recorder's figures into `stats`, its notes logged; what is to be an alarm returned.
   std::vector<Alarm> tell(LoopStats& stats);
@@ -83,6 +87,7 @@ class StoreSide {
   std::map<std::string, LoadStateRow> rows_;   // each load's row as last handed over
   std::set<std::string> changed_;              // overrides taken since the last persist
   std::string in_memory_;                      // why the database is a copy in memory; empty: it is not
+  std::function<void(std::uint64_t, bool)> event_fate_;  // each event's fate in the store
 };
 
 }  // namespace shackd

@@ -116,8 +116,13 @@ std::map<std::string, LoadEnergy> RuntimeStore::energy_on(const std::string& day
 
 void RuntimeStore::trim() {
   while (events_.size() + done_.size() > max_queued) {
-    if (!done_.empty()) done_.pop_front();  // telemetry goes before events
-    else events_.pop_front();
+    if (!done_.empty()) {
+      done_.pop_front();  // telemetry goes before events
+    } else {
+      if (event_fate) event_fate(events_.front().seq, false);
+      events_.pop_front();
+      ++events_dropped_;
+    }
     ++dropped_;
   }
 }
@@ -170,7 +175,9 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
       if (run_row(up, "load_state", stats)) ++stats.states;
     }
   }
+  std::vector<std::pair<std::uint64_t, bool>> fates;  // each event's, told once the flush commits
   if (!events_.empty()) {
+    fates.reserve(events_.size());
     auto ins = db_.prepare(
         "INSERT INTO events (at, kind, load_id, commanded_on, reason_code, reason, detail, battery_v, voltage_source, "
         "pv_w, load_w, temp_c, target_w) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -178,7 +185,9 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
       ins.bind(1, iso_utc(e.at_unix_s)).bind(2, e.kind).bind(3, e.load_id).bind(4, e.commanded_on);
       ins.bind(5, e.reason_code).bind(6, e.reason).bind(7, e.detail).bind(8, e.battery_v).bind(9, e.voltage_source);
       ins.bind(10, e.pv_w).bind(11, e.load_w).bind(12, e.temp_c).bind(13, e.target_w);
-      if (run_row(ins, "events", stats)) ++stats.events;
+      const bool kept = run_row(ins, "events", stats);
+      if (kept) ++stats.events;
+      fates.emplace_back(e.seq, kept);
     }
   }
   if (telemetry_due) {
@@ -233,6 +242,9 @@ FlushStats RuntimeStore::flush(std::int64_t unix_now, bool force) {
   for (auto& [id, r] : states_) written_[id] = r;
   states_.clear();
   events_.clear();
+  if (event_fate) {
+    for (const auto& [seq, kept] : fates) event_fate(seq, kept);
+  }
   if (telemetry_due) {
     done_.clear();
     last_telemetry_write_s_ = unix_now;

@@ -7,6 +7,7 @@
 // reports the error: nothing is lost while the disk is full or the database is locked.
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,6 +47,7 @@ struct Event {
   std::optional<std::string> voltage_source;
   std::optional<double> pv_w, load_w, temp_c;
   std::optional<double> target_w;  // an actuation through a miner's API: the power target it took
+  std::uint64_t seq = 0;           // the event's number in this run (its id's `seq`); 0: not followed
 };
 
 struct TelemetrySample {
@@ -99,6 +101,7 @@ class RuntimeStore {
   // telemetry minutes wait up to a minute by design and are not counted.)
   std::size_t backlog() const { return states_.size() + events_.size(); }
   std::int64_t dropped() const { return dropped_; }  // items given up after a long outage
+  std::int64_t events_dropped() const { return events_dropped_; }  // of which events (the rest: minutes)
   // Rows the schema refused since the start (each dropped alone: the rest of its flush committed),
   // and the last one's table and SQLite's words.
   std::int64_t rejected() const { return rejected_; }
@@ -106,6 +109,9 @@ class RuntimeStore {
 
   int telemetry_every_s = kTelemetryEverySDefault;
   std::size_t max_queued = 10000;  // beyond this (hours of a dead disk) the oldest are dropped
+  // Told each event's fate by its `seq` (daemon/events/event_fates.hpp): written (true, once its
+  // flush committed), or dropped here (false: past max_queued, or its row refused by the schema).
+  std::function<void(std::uint64_t seq, bool stored)> event_fate;
 
  private:
   struct Agg {
@@ -133,7 +139,7 @@ class RuntimeStore {
   std::optional<Minute> current_;
   std::deque<Minute> done_;
   std::int64_t last_telemetry_write_s_ = 0;
-  std::int64_t dropped_ = 0;
+  std::int64_t dropped_ = 0, events_dropped_ = 0;
   std::int64_t rejected_ = 0;
   std::string last_rejection_;
 };

@@ -11,18 +11,38 @@
 
 namespace shackd {
 
-HostHealth::HostHealth(HostConfig c) : config_(std::move(c)) {
-  if (config_.enabled) sources_ = drivers::host::discover_host(config_.root);
+HostHealth::HostHealth(HostConfig c, bool discover) : config_(std::move(c)) {
+  if (config_.enabled && discover) {
+    sources_ = drivers::host::discover_host(config_.root);
+    discovered_ = true;
+  }
 }
 
 std::vector<rules::HostAlarmChange> HostHealth::sample(rules::SteadyTime now) {
   if (!config_.enabled || (read_at_ && now - *read_at_ < config_.interval)) return {};
-  read_at_ = now;
-  reading_ = drivers::host::read_host(sources_);
-  for (const auto& p : reading_.problems) {
-    if (std::find(told_.begin(), told_.end(), p) == told_.end()) problems_.push_back(p);
+  if (!discovered_) {
+    sources_ = drivers::host::discover_host(config_.root);
+    discovered_ = true;
   }
-  told_ = reading_.problems;  // said once while it lasts, again if it comes back
+  auto reading = drivers::host::read_host(sources_);
+  return take(sources_, std::move(reading), now);
+}
+
+std::vector<rules::HostAlarmChange> HostHealth::take(drivers::host::HostSources sources,
+                                                     drivers::host::HostReading reading, rules::SteadyTime now) {
+  if (!config_.enabled) return {};
+  sources_ = std::move(sources);
+  discovered_ = true;
+  read_at_ = now;
+  reading_ = std::move(reading);
+  // Said once while it lasts, again if it comes back: by its source, so that a file whose bytes
+  // change at every read is one problem, not a line each read (issue 56).
+  std::vector<std::string> now_told;
+  for (const auto& p : reading_.problems) {
+    if (std::find(told_.begin(), told_.end(), p.source) == told_.end() && problems_.size() < 32) problems_.push_back(p.text);
+    now_told.push_back(p.source);
+  }
+  told_ = std::move(now_told);
   const rules::HostInputs in{.under_voltage = reading_.under_voltage,
                              .throttled = reading_.throttled,
                              .temp_c = reading_.soc_temp_c,

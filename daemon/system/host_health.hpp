@@ -26,10 +26,16 @@ struct HostConfig {
 
 class HostHealth {
  public:
-  explicit HostHealth(HostConfig c = {});
-  // Reads when `interval` has passed since the last read (the first call reads at once); the
-  // alarms that were raised or cleared by it.
+  // `discover`: find the sources now, on this thread (false: they come with the first take(), from
+  // a reader on a thread of its own: daemon/host/host_watch.hpp).
+  explicit HostHealth(HostConfig c = {}, bool discover = true);
+  // Reads when `interval` has passed since the last read (the first call reads at once), on this
+  // thread; the alarms that were raised or cleared by it.
   std::vector<rules::HostAlarmChange> sample(rules::SteadyTime now);
+  // What a reader read elsewhere, taken at `now`: the alarms that were raised or cleared by it.
+  std::vector<rules::HostAlarmChange> take(drivers::host::HostSources sources, drivers::host::HostReading reading,
+                                           rules::SteadyTime now);
+  bool discovered() const { return discovered_; }
   // Anything to say: a source of the Pi's own (its flags, its SoC's temperature, an eMMC's wear),
   // or this process's writes (any Linux).
   bool present() const { return sources_.any() || !sources_.proc_io.empty(); }
@@ -41,7 +47,8 @@ class HostHealth {
   std::optional<rules::Snapshot::ControllerHeat> shedding() const;
   // <prefix>/host: {"under_voltage":false,"throttled":false,"soc_temp_c":48.3,...,"alarms":[...]}.
   std::string json() const;
-  // Problems reading a source, new since the last call (a file that went away, malformed text).
+  // Problems reading a source, new since the last call (a file that went away, malformed text):
+  // each said once while it lasts, whatever the file's bytes say meanwhile; printable.
   std::vector<std::string> take_problems();
 
  private:
@@ -50,7 +57,9 @@ class HostHealth {
   drivers::host::HostReading reading_;
   rules::HostHealthState state_;
   std::optional<rules::SteadyTime> read_at_;
-  std::vector<std::string> problems_, told_;
+  bool discovered_ = false;
+  std::vector<std::string> problems_;
+  std::vector<std::string> told_;  // the sources whose problem was said, while it lasts
 };
 
 // `status`'s line from <prefix>/host as the daemon published it: "controller: 48.3 °C, supply ok,

@@ -1,6 +1,7 @@
 #include "drivers/host/pi_health.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "drivers/text/utf8.hpp"
+
 namespace drivers::host {
 
 namespace {
@@ -16,14 +19,15 @@ namespace {
 namespace fs = std::filesystem;
 
 // The first bytes of a small sysfs or proc file (each is a line or a few); nullopt when it
-// cannot be read. Never blocks on a FIFO or grows with a hostile file: 4 KiB at most, O_NONBLOCK.
+// cannot be read. Never blocks on a FIFO or grows with a hostile file: kMaxFileBytes at most,
+// O_NONBLOCK.
 std::optional<std::string> read_small(const std::string& path, std::string* why = nullptr) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     if (why) *why = std::strerror(errno);
     return std::nullopt;
   }
-  std::string out(4096, '\0');
+  std::string out(kMaxFileBytes, '\0');
   const ssize_t n = ::read(fd, out.data(), out.size());
   const int err = errno;
   ::close(fd);
@@ -63,11 +67,19 @@ bool present(const fs::path& p) {
   return fs::exists(p, ec);
 }
 
-// The entries of `dir` whose names start with `prefix`, sorted (hwmon0 before hwmon1).
-std::vector<fs::path> entries(const fs::path& dir, std::string_view prefix) {
+// The entries of `dir` whose names start with `prefix`, sorted (hwmon0 before hwmon1), of the
+// first kMaxDirEntries it holds; past them, `unread` says so (`root`: what the words leave out).
+std::vector<fs::path> entries(const fs::path& dir, std::string_view prefix, std::vector<std::string>& unread,
+                              const fs::path& root) {
   std::vector<fs::path> out;
   std::error_code ec;
+  std::size_t seen = 0;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (++seen > kMaxDirEntries) {
+      unread.push_back(fmt::format("{}: more than {} entries; those after them were not looked at",
+                                   text::clean_printable(dir.lexically_relative(root).string(), 120), kMaxDirEntries));
+      break;
+    }
     if (it->path().filename().string().starts_with(prefix)) out.push_back(it->path());
   }
   std::sort(out.begin(), out.end());
@@ -136,7 +148,7 @@ HostSources discover_host(const std::string& root) {
   // raspberrypi-firmware registers get_throttled on its own platform device, next to the hwmon
   // device it makes (drivers/firmware/raspberrypi.c, rpi_register_hwmon_driver): found through
   // the driver's directory, whatever the device's name on this model.
-  for (const auto& dev : entries(r / "sys/bus/platform/drivers/raspberrypi-firmware", "")) {
+  for (const auto& dev : entries(r / "sys/bus/platform/drivers/raspberrypi-firmware", "", s.unread, r)) {
     if (present(dev / "get_throttled")) {
       s.throttled = (dev / "get_throttled").string();
       break;
@@ -144,7 +156,7 @@ HostSources discover_host(const std::string& root) {
   }
   // raspberrypi-hwmon: name "rpi_volt", in0_lcrit_alarm the firmware's sticky under-voltage bit
   // (drivers/hwmon/raspberrypi-hwmon.c).
-  for (const auto& h : entries(r / "sys/class/hwmon", "hwmon")) {
+  for (const auto& h : entries(r / "sys/class/hwmon", "hwmon", s.unread, r)) {
     const auto name = read_small((h / "name").string());
     if (name && trim(*name) == "rpi_volt" && present(h / "in0_lcrit_alarm")) {
       s.volt_alarm = (h / "in0_lcrit_alarm").string();
@@ -154,7 +166,7 @@ HostSources discover_host(const std::string& root) {
   // The SoC's zone: "cpu-thermal", its node's name in the Raspberry Pi device tree
   // (raspberrypi/linux arch/arm/boot/dts/bcm283x.dtsi). A PC's zones (x86_pkg_temp, acpitz) are
   // not the Pi's and are left.
-  for (const auto& z : entries(r / "sys/class/thermal", "thermal_zone")) {
+  for (const auto& z : entries(r / "sys/class/thermal", "thermal_zone", s.unread, r)) {
     const auto type = read_small((z / "type").string());
     if (type && (trim(*type) == "cpu-thermal" || trim(*type) == "cpu_thermal") && present(z / "temp")) {
       s.soc_temp = (z / "temp").string();
@@ -163,9 +175,14 @@ HostSources discover_host(const std::string& root) {
   }
   // An eMMC's own wear estimate (drivers/mmc/core/mmc.c: life_time, pre_eol_info); an SD card
   // has neither (drivers/mmc/core/sd.c), so on a Pi with an SD card there is none.
-  for (const auto& b : entries(r / "sys/block", "mmcblk")) {
+  for (const auto& b : entries(r / "sys/block", "mmcblk", s.unread, r)) {
     const auto dev = b / "device";
-    if (present(dev / "life_time") || present(dev / "pre_eol_info")) s.emmc.push_back(dev.string());
+    if (!present(dev / "life_time") && !present(dev / "pre_eol_info")) continue;
+    if (s.emmc.size() == kMaxEmmc) {
+      s.unread.push_back(fmt::format("sys/block: more than {} eMMC devices; those after them are not read", kMaxEmmc));
+      break;
+    }
+    s.emmc.push_back(dev.string());
   }
   if (present(r / "proc/self/io")) s.proc_io = (r / "proc/self/io").string();
   return s;
@@ -173,16 +190,20 @@ HostSources discover_host(const std::string& root) {
 
 HostReading read_host(const HostSources& s) {
   HostReading h;
+  // Paths come from directory names and values from files: both printable in what is said (a
+  // file's raw bytes went into the log before: a terminal's escape sequences, a NUL, a forged line).
+  const auto said = [](const std::string& path) { return text::clean_printable(path, 200); };
   const auto read = [&](const std::string& path, const char* what) -> std::optional<std::string> {
     std::string why;
     auto text = read_small(path, &why);
-    if (!text) h.problems.push_back(std::string(what) + " " + path + ": " + why);
+    if (!text) h.problems.push_back({path, std::string(what) + " " + said(path) + ": " + why});
     return text;
   };
   const auto malformed = [&](const char* what, const std::string& path, const std::string& text) {
-    h.problems.push_back(std::string(what) + " " + path + ": not a value: '" +
-                         std::string(trim(std::string_view(text).substr(0, 40))) + "'");
+    h.problems.push_back({path, std::string(what) + " " + said(path) + ": not a value: '" +
+                                    text::clean_printable(trim(text), 40) + "'"});
   };
+  for (const auto& u : s.unread) h.problems.push_back({u, u});
   if (!s.throttled.empty()) {
     if (const auto t = read(s.throttled, "get_throttled")) {
       if (const auto w = parse_throttled(*t)) {

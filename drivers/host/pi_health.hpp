@@ -12,6 +12,14 @@
 
 namespace drivers::host {
 
+// Bounds (issue 56): a root whose directories hold thousands of entries (20,000 under sys/block
+// made every cycle 368 ms while the reader ran on the loop's thread), or whose files are large, is
+// read only this far, and says so. A Pi has one SD card or one eMMC (a Compute Module), each file
+// read here is a line or a few.
+inline constexpr std::size_t kMaxDirEntries = 256;  // looked at in each directory searched
+inline constexpr std::size_t kMaxEmmc = 4;          // eMMC devices read
+inline constexpr std::size_t kMaxFileBytes = 512;   // read of each file (/proc/self/io is ~200)
+
 // Where this machine says each thing, found once under the root (empty: it does not).
 struct HostSources {
   std::string throttled;    // the firmware's get_throttled word (raspberrypi-firmware driver)
@@ -19,6 +27,7 @@ struct HostSources {
   std::string soc_temp;     // the SoC's thermal zone (type cpu-thermal): millidegrees Celsius
   std::vector<std::string> emmc;  // each eMMC's sysfs device directory with life_time and pre_eol_info
   std::string proc_io;      // /proc/self/io
+  std::vector<std::string> unread;  // what discovery left, past its bounds ("sys/block: more than 256 entries ...")
   bool any() const { return !throttled.empty() || !volt_alarm.empty() || !soc_temp.empty() || !emmc.empty(); }
 };
 HostSources discover_host(const std::string& root);
@@ -33,7 +42,13 @@ struct HostReading {
   std::optional<int> emmc_life_used_pct;
   std::optional<int> emmc_pre_eol;        // EXT_CSD 267: 1 normal, 2 warning (80 % of spare blocks used), 3 urgent
   std::optional<std::uint64_t> written_bytes;  // /proc/self/io write_bytes: what reached the block layer
-  std::vector<std::string> problems;      // a source that is there but unreadable or malformed, named
+  // A source that is there but unreadable or malformed, or what discovery left: `source` names it
+  // (a path: said once while it lasts, whatever its bytes say), `text` says what, printable.
+  struct Problem {
+    std::string source, text;
+    bool operator==(const Problem&) const = default;
+  };
+  std::vector<Problem> problems;
 };
 HostReading read_host(const HostSources& s);
 

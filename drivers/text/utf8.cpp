@@ -46,4 +46,27 @@ std::string clean_utf8(std::string_view s, std::size_t max_bytes) {
   return out;
 }
 
+std::string clean_printable(std::string_view s, std::size_t max_bytes) {
+  const std::string valid = clean_utf8(s);
+  std::string shown;
+  shown.reserve(valid.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto escape = [&](unsigned v) {
+    shown += "\\x";
+    shown += kHex[(v >> 4) & 0xF];
+    shown += kHex[v & 0xF];
+  };
+  for (std::size_t i = 0; i < valid.size(); ++i) {
+    const auto c = static_cast<unsigned char>(valid[i]);
+    if (c < 0x20 || c == 0x7F) {
+      escape(c);
+    } else if (c == 0xC2 && i + 1 < valid.size() && static_cast<unsigned char>(valid[i + 1]) < 0xA0) {
+      escape(static_cast<unsigned char>(valid[++i]));  // U+0080..U+009F, the C1 controls
+    } else {
+      shown += static_cast<char>(c);
+    }
+  }
+  return clean_utf8(shown, max_bytes);
+}
+
 }  // namespace drivers::text

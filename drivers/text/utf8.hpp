@@ -19,4 +19,10 @@ inline bool valid_utf8(std::string_view s) { return !first_invalid_utf8(s); }
 // character boundary (a cut never leaves half a character), with "…" when something was cut.
 std::string clean_utf8(std::string_view s, std::size_t max_bytes = std::string::npos);
 
+// `s` made valid and printable, for a log line or a status: as clean_utf8, and each control
+// character (C0, DEL, C1: a terminal's escape sequences, a NUL, a line break that would forge a
+// second log line) shown as its code, "\x1b", so that what a file or a peer said is seen, never
+// obeyed. Cut to at most `max_bytes` on a character boundary, with "…" when something was cut.
+std::string clean_printable(std::string_view s, std::size_t max_bytes = std::string::npos);
+
 }  // namespace drivers::text

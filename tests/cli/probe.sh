@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `shackd probe` against the simulator: it finds each service's unit id, tells the GX's map
 # generation, checks the Sol-Ark and an EG4, and its devices: block is accepted by `shackd check`; with
-# nothing listening it says so, exit 69, at once.
+# nothing listening it says so, exit 69, at once. Against a server that is no GX (one answering every
+# unit and register, one whose frames lie about their length, a slow one) it takes nothing it
+# doubts, says so, and keeps its time budget.
 # Usage: probe.sh path/to/shackd path/to/shackd-sim path/to/source
 set -uo pipefail
 shackd=${1:?usage: probe.sh SHACKD SHACKD_SIM SRC}
@@ -194,6 +196,43 @@ miner_config "$dir/v3.yaml"
 check_out=$("$shackd" check --config "$dir/v3.yaml" 2>&1); rc=$?
 out="$check_out"
 check "check accepts the Whatsminer v3 block with its target (exit $rc)" '[[ $rc -eq 0 ]]'
+
+# A server that is no GX (issue 56; tests/cli/hostile_modbus.py). One that answers every unit id and
+# every register: main's probe listed 989 services, a 512 V system and a 512 °C battery, and
+# proposed battery_unit: 100. It is asked an address no GX map holds, answers it, and is taken
+# for nothing, said so, exit 69.
+# start_hostile NAME MODE [ARG]: sets hport
+start_hostile() {
+  python3 "$src/tests/cli/hostile_modbus.py" "$2" ${3:+"$3"} >"$dir/$1.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do grep -q '^ready' "$dir/$1.out" && break; sleep 0.1; done
+  hport=$(sed -nE 's/^ready ([0-9]+)$/\1/p' "$dir/$1.out")
+  [[ -n $hport ]] || { echo "FAIL: the hostile server did not start: $(cat "$dir/$1.out")"; exit 1; }
+}
+start_hostile every every 5120
+out=$(timeout 60 "$shackd" probe --victron "127.0.0.1:$hport" --timeout-ms 500 2>&1); rc=$?
+check "a server answering every unit and register: exit 69 (got $rc)" '[[ $rc -eq 69 ]]'
+check "it says why it doubts it: an address no GX serves" \
+  'grep -qE "^# doubted: unit 100 answers register 0 \(5120\), which no GX serves" <<<"$out"'
+check "no service listed, no battery_unit proposed" '! grep -qE "^#   unit +[0-9]+: " <<<"$out" && ! grep -q "battery_unit" <<<"$out"'
+asked=$(sed -nE "s/^# not taken as a GX: .*\(([0-9]+) requests\)$/\1/p" <<<"$out")
+check "a handful of requests, not a thousand (${asked:-none said})" '[[ -n $asked && $asked -le 3 ]]'
+# Its frames with a false MBAP length (200 where 5 bytes follow): libmodbus reads them by their
+# function code and takes them; probe checks the frame, takes no value from them, and says so.
+start_hostile mbap mbap 5120
+out=$(timeout 60 "$shackd" probe --victron "127.0.0.1:$hport" --timeout-ms 500 2>&1); rc=$?
+check "frames whose MBAP length lies: no value taken, said, exit 69 (got $rc)" \
+  '[[ $rc -eq 69 ]] && grep -qE "^# (doubted|no answer from the GX): .*unit 100 register 840: a reply that does not match its request: its MBAP length says 200 bytes follow, 5 came" <<<"$out" &&
+   ! grep -qE "^#   unit +[0-9]+: " <<<"$out"'
+# A GX with nothing behind it that answers each request in 0.9 s: --budget-s 3 is a deadline,
+# every request within it (main's probe looked at the budget only between unit ids, four
+# requests each, then read the map's generation: 30 s ran to 42 s and 66 s).
+start_hostile slow slow 0.9
+t0=$(date +%s%N)
+out=$(timeout 60 "$shackd" probe --victron "127.0.0.1:$hport" --timeout-ms 1000 --budget-s 3 2>&1); rc=$?
+elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "--budget-s 3 kept: done in ${elapsed_ms} ms" '(( elapsed_ms < 3500 ))'
+check "and it says where the budget ran out" 'grep -qE "^# the time budget ran out (after unit [0-9]+|at unit 100, before unit 1): pass --budget-s to scan further" <<<"$out"'
 
 # Nothing there: a clear line and exit 69, quickly (a refused connection is not retried).
 out=$(timeout 20 "$shackd" probe --victron 127.0.0.1:1 --timeout-ms 200 2>&1); rc=$?

@@ -101,3 +101,46 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: a flood costs a bounded share of a cycle,
   CHECK(in.dropped == 1);
   CHECK(in.connected);
 }
+
+// Issue 56: messages the broker drops for its subscribers, as mosquitto counts them on $SYS for all
+// its clients together (daemon/publish/broker_watch.hpp). The retained figure at subscription is the
+// base; each rise is counted and an alarm raised once, cleared after ten quiet minutes; a smaller
+// figure is a restarted broker; what is not a count is refused; a first figure that comes live
+// (the retained one had expired) is said to be of unknown share.
+TEST_CASE_FIXTURE(Bench, "mqtt intake: the broker's dropped messages counted from its $SYS figure, hostile words refused") {
+  const auto take = [&] { return intake.take(link, nullptr, site, clock, clock.t + 1s, clock.t); };
+  const auto& h = intake.broker().health();
+  broker.message(shackd::kBrokerDroppedTopic, "120", true);  // retained: the base
+  auto in = take();
+  CHECK(in.events.empty());
+  REQUIRE(h.broker_dropped_total);
+  CHECK(h.broker_dropped == 0);
+  for (const char* bad : {"", "-5", "12x", "1e9", "999999999999999999999999", " 7", "\xff"}) {
+    broker.message(shackd::kBrokerDroppedTopic, bad);
+    CHECK(take().events.empty());
+  }
+  CHECK(*h.broker_dropped_total == 120);
+  broker.message(shackd::kBrokerDroppedTopic, "200");
+  in = take();
+  CHECK(h.broker_dropped == 80);
+  CHECK(has_event(in, "alarm", "broker_dropping: the broker dropped 80 message(s)"));
+  broker.message(shackd::kBrokerDroppedTopic, "260");
+  in = take();
+  CHECK(h.broker_dropped == 140);
+  CHECK(in.events.empty());  // one alarm while it goes on
+  clock.t += shackd::BrokerWatch::kDropQuiet;
+  in = take();
+  CHECK(has_event(in, "alarm_end", "broker_dropping: cleared"));
+  broker.message(shackd::kBrokerDroppedTopic, "30");  // the broker restarted: 30 since then
+  in = take();
+  CHECK(h.broker_dropped == 170);
+  CHECK(has_event(in, "alarm", "broker_dropping"));
+
+  shackd::MqttIntake fresh;
+  fresh.configure(intake_config(), "site");
+  broker.message(shackd::kBrokerDroppedTopic, "5000");  // live: no retained base
+  in = fresh.take(link, nullptr, site, clock, clock.t + 1s, clock.t);
+  CHECK(fresh.broker().health().broker_dropped == 0);
+  CHECK(fresh.broker().health().broker_dropped_unknown);
+  CHECK(has_event(in, "alarm", "how many since shackd subscribed it cannot tell"));
+}

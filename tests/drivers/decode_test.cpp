@@ -193,6 +193,39 @@ TEST_CASE("the Pi's health read from a fake sysfs root: flags, temperature, eMMC
   CHECK(h.problems.size() == 2);
 }
 
+// Issue 56: a hostile or broken root. Discovery looks at no more than kMaxDirEntries entries of a
+// directory and reads no more than kMaxEmmc eMMC devices, saying what it left; a file's bytes are
+// read only so far, and what it said is printable in the problem (its escape sequences, NUL and
+// line breaks shown as codes, never written to the log as they are), and cut.
+TEST_CASE("the Pi's health reader is bounded: entries, devices and bytes; what a file says is printable") {
+  using namespace drivers::host;
+  test::FakePi pi(true, false);
+  for (int i = 0; i < 300; ++i) pi.write("sys/block/mmcblk" + std::to_string(i) + "/device/life_time", "0x01 0x01\n");
+  const auto s = discover_host(pi.root.string());
+  CHECK(s.emmc.size() == kMaxEmmc);
+  REQUIRE(s.unread.size() == 2);
+  CHECK(s.unread[0] == "sys/block: more than 256 entries; those after them were not looked at");
+  CHECK(s.unread[1] == "sys/block: more than 4 eMMC devices; those after them are not read");
+  std::string garbage = "\x1b[2J\x1b]0;owned\x07\r\nwarn: forged";
+  garbage += '\0';
+  garbage += "\xff\xfe" + std::string(100000, 'A');
+  pi.write("sys/bus/platform/drivers/raspberrypi-firmware/soc:firmware/get_throttled", garbage);
+  const auto h = read_host(s);
+  CHECK_FALSE(h.throttled);
+  REQUIRE(h.problems.size() == 3);  // the two bounds, and the file
+  const auto& p = h.problems.back();
+  CHECK(p.source.ends_with("get_throttled"));
+  INFO(p.text);
+  CHECK(p.text.find('\x1b') == std::string::npos);
+  CHECK(p.text.find('\n') == std::string::npos);
+  CHECK(p.text.find('\r') == std::string::npos);
+  CHECK(p.text.find('\0') == std::string::npos);
+  CHECK(drivers::text::valid_utf8(p.text));
+  CHECK(p.text.find("not a value: '\\x1b[2J\\x1b]0;owned\\x07\\x0d") != std::string::npos);
+  CHECK(p.text.size() < 400);
+  CHECK(drivers::text::clean_printable("a\u0085b\tc") == "a\\x85b\\x09c");  // C1 and C0 controls
+}
+
 TEST_CASE("on a PC (or a container) the Pi's health is simply absent") {
   using namespace drivers::host;
   test::FakePi pc(false);

@@ -17,6 +17,16 @@ state() { retained "shack/load/$1/state"; }
 wait_for "the primary's ON" 10 "grep -q 'cmnd/primary_s21/POWER1 ON' '$WORK/spy.log'"
 wait_for "the primary's state ON" 5 '[[ $(state primary_s21) == ON ]]'
 check "no relay command is retained" '[[ -z $(mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -t "cmnd/#" -W 1 -C 1 2>/dev/null) ]]'
+# What an owner reads (issue 56): the six Tasmotas at their default PowerOnState 3 are one warning
+# naming them all, the long words once; the demo opened with six identical 300-character ones.
+wait_for "the relays' power-on answers" 10 '(( $(daemon_log | grep -c "relay_power_on") >= 1 ))'
+sleep 2  # (an answer a cycle later would be a line of its own)
+power_on_warnings=$(daemon_log | grep -c "warn: .*relay_power_on: comes back ON")
+check "one warning for the relays that power up ON ($power_on_warnings)" '[[ $power_on_warnings == 1 ]]' ||
+  daemon_log | grep relay_power_on | sed 's/^/    /'
+check "it names the six" \
+  'daemon_log | grep -q "warn: relays primary_s21, dump_s19_1, heat_room_fan, heat_room_heater, main_room_fan, main_room_heater, each: relay_power_on: comes back ON" ||
+   (( $(daemon_log | grep "relay_power_on" | grep -oE "(primary_s21|dump_s19_1|heat_room_fan|heat_room_heater|main_room_fan|main_room_heater)" | sort -u | wc -l) == 6 ))'
 
 # --- the GX unplugged: the Sol-Ark's voltage carries on (with an alarm); both gone: miners off.
 : >"$WORK/spy.log"  # at boot every relay was told its state, OFF included
@@ -181,6 +191,53 @@ mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t shack/load/primary_s21/start_volta
 wait_for "the refused setting's event" 10 "grep -q \"expected a number, got 'high'\" '$WORK/spy.log'"
 check "Home Assistant is offered the start voltage as a number" \
   '[[ -n $(retained homeassistant/number/shackd_e2e/primary_s21_start_voltage/config) ]]'
+
+# --- a flood of settings at a broker that drops what it cannot queue for shackd (issue 56). mosquitto
+# keeps at most max_queued_messages (1,000 by default, 500 here) for a subscriber that does not
+# keep up, here shackd stopped for 2 s (SIGSTOP), and drops the rest; it counts them on $SYS for all
+# its clients together (mosquitto(8)), and shackd says what it counts: <prefix>/loop,
+# <prefix>/health, an alarm event, the log. The 500 settings that do arrive come at once, mostly
+# past the recorder's 64 tasks: each one refused says the queue is full, none blames the card (it
+# is not slow). (How many are refused depends on how fast the recorder's thread takes them: the
+# in-process test, safety_core, makes sure some are.)
+kill -9 "$BROKER_PID"
+sleep 0.5
+SITE_BROKER_CONF=$'max_queued_messages 500\nsys_interval 1' start_broker
+spy 'cmnd/#' 'shack/status' 'shack/event'
+wait_for "shackd connected to the new broker" 20 '[[ $(retained shack/status) == online ]]'
+sys_dropped() { mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t '$SYS/broker/publish/messages/dropped' -C 1 -W 3 2>/dev/null; }
+loop_field() { sed -nE "s/.*\"$1\":([0-9a-z]+).*/\1/p" <<<"$(retained shack/loop)"; }
+wait_for "the broker's count of drops on \$SYS" 10 '[[ -n $(sys_dropped) ]]'
+base=$(sys_dropped)
+wait_for "shackd heard the broker's count (broker_dropped 0 on shack/loop)" 10 '[[ $(loop_field broker_dropped) == 0 ]]'
+refused0=$(grep -c "setting refused" "$WORK/shackd.log")
+kill -STOP "$DAEMON_PID"
+python3 -c 'print("\n".join("50.4" if i % 2 else "50.6" for i in range(3000)))' |
+  mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -l -t shack/load/primary_s21/start_voltage/set
+sleep 2
+kill -CONT "$DAEMON_PID"
+wait_for "the broker counted its drops" 10 '(( $(sys_dropped) > base ))'
+sleep 2  # (the broker says its count once a second: any client's later drops come in too)
+wait_for "shack/loop's broker_dropped to reach the broker's count" 10 \
+  'dropped=$(( $(sys_dropped) - base )); [[ $(loop_field broker_dropped) == "$dropped" ]]'
+echo "  figures: the broker dropped $dropped of 3,000 settings (\$SYS); shack/loop broker_dropped $(loop_field broker_dropped)"
+check "the broker dropped most of the 3,000 ($dropped)" '(( dropped > 2000 ))'
+check_within "shack/health says it too" 5 'grep -q "\"broker_dropped\":$(( $(sys_dropped) - base ))" <<<"$(retained shack/health)"'
+check_within "the alarm event names the broker's drops" 5 'grep -q "broker_dropping: the broker dropped" "$WORK/spy.log"'
+check "the log says what is lost and whose it may be" \
+  "grep -q 'mqtt: the broker dropped [0-9]* message(s) past its queues.*for all its clients together' '$WORK/shackd.log'"
+wait_for "the settings that arrived stored" 10 \
+  '[[ $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM config_history WHERE source LIKE '"'"'mqtt:%'"'"'") -gt 1 ]]'
+sleep 1
+refused=$(grep 'setting refused' "$WORK/shackd.log" | tail -n +$((refused0 + 1)))
+echo "  figures: settings stored $(sqlite3 "$WORK/shackd.db" "SELECT count(*) FROM config_history WHERE source LIKE 'mqtt:%'"), refused in the log $(grep -c . <<<"$refused") (at most 5 a minute), $(grep 'setting refused' "$WORK/spy.log" | grep -oE '"id":"[^"]*"' | sort -u | wc -l) refusal events"
+check "each setting refused says the recorder's queue is full" \
+  '! grep -v "the recorder'"'"'s queue is full" <<<"$refused" | grep -q .'
+check "none blames the card, which kept up" '! grep -q card <<<"$refused"'
+check "shackd still decides" 'kill -0 $DAEMON_PID'
+# (the flood's events go out before the stop below: the stop's "offline" is not queued behind them)
+wait_for "the flood's events stored" 10 '[[ $(loop_field store_queued) == 0 ]]'
+sleep 1
 
 # --- SIGTERM: offline published, a clean database.
 kill -TERM "$DAEMON_PID"

@@ -4,7 +4,10 @@
 # Healthy, then throttled, under-voltage and hot: each alarm on `status`, in <prefix>/host (what
 # Home Assistant's entities read, with their discovery), on the metrics endpoint and as events; the
 # owner's shed limit takes the loads off; recovered, every alarm clears (after host.clear_after_s
-# for the flags) and the loads may run again.
+# for the flags) and the loads may run again. A hostile tree (issue 56): 40,000 eMMC entries under
+# sys/block (the red team's 20,000, read on the loop's thread, made each cycle 368 ms) cost the
+# loop no tick, the reader looks at a bounded number and says so; a file whose bytes are a
+# terminal's escape sequences and change at every read is said once, printable.
 source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "FAIL: curl is not installed"; exit 1; }
 start_broker
@@ -20,6 +23,19 @@ put sys/class/thermal/thermal_zone0/type cpu-thermal
 put proc/self/io "$(printf 'rchar: 1\nwchar: 1\nwrite_bytes: 1000\ncancelled_write_bytes: 0')"
 throttled 0
 temp_c 48300
+# 40,000 eMMC devices that estimate nothing (0x00: "not defined", so that status shows no wear),
+# each sys/block entry a link into sys/devices as the kernel makes them (one device here: a link is
+# made in a twentieth of the time of a directory).
+python3 - "$pi" <<'PY'
+import os, sys
+root = sys.argv[1]
+os.makedirs(os.path.join(root, "sys/devices/mmc/mmcblk0/device"))
+with open(os.path.join(root, "sys/devices/mmc/mmcblk0/device/life_time"), "w") as f:
+    f.write("0x00 0x00\n")
+os.makedirs(os.path.join(root, "sys/block"), exist_ok=True)
+for i in range(40000):
+    os.symlink("../devices/mmc/mmcblk0", os.path.join(root, "sys/block/mmcblk%d" % i))
+PY
 
 METRICS_PORT=$(free_port)
 write_config "$WORK/shackd.yaml"
@@ -69,5 +85,26 @@ check "the metrics' alarms are gone" '! scrape | grep -q "^shackd_controller_ala
 check "<prefix>/host has no alarm" '[[ $(host_json | python3 -c "import json,sys; print(len(json.load(sys.stdin)[\"alarms\"]))") == 0 ]]'
 check "the alarms' ends are events" 'daemon_log | grep -q "controller_under_voltage: controller supply voltage normal again"'
 check_within "the primary runs again" 20 '[[ $(retained shack/load/primary_s21/state) == ON ]]'
+
+# A firmware file gone bad: a terminal's escape sequences, a forged log line, bytes that are no
+# UTF-8, and different at every read (the reader reads every second here), for 5 s.
+for i in $(seq 1 25); do
+  printf '\033[2J\033]0;owned%s\007\r\nwarn: forged %s\377\n' "$i" "$i" >"$pi/sys/bus/platform/drivers/raspberrypi-firmware/soc:firmware/get_throttled.tmp"
+  mv "$pi/sys/bus/platform/drivers/raspberrypi-firmware/soc:firmware/get_throttled.tmp" \
+    "$pi/sys/bus/platform/drivers/raspberrypi-firmware/soc:firmware/get_throttled"
+  sleep 0.2
+done
+throttled 0
+sleep 1.5
+said=$(daemon_log | grep -c "controller health: get_throttled")
+check "the bad file is said once while it lasts ($said line(s) over 5 reads)" '[[ $said == 1 ]]'
+check "what it said is printable: no escape, no forged line" \
+  '! daemon_log | grep -q $'"'"'\033'"'"' && ! daemon_log | grep -q "^warn: forged" && daemon_log | grep -q "not a value: .\\\\x1b\[2J"'
+check "the reader looked at a bounded number of the 40,000 entries, and said so" \
+  'daemon_log | grep -q "controller health: sys/block: more than 256 entries; those after them were not looked at"'
+loop=$(retained shack/loop)
+echo "  figures: $(sed -nE 's/.*"cycles":([0-9]+),"missed":([0-9]+),"last_ms":[0-9.]+,"longest_ms":([0-9.]+).*/cycles \1, missed \2, longest \3 ms/p' <<<"$loop") (interval 250 ms, the reader every 1 s)"
+check "the loop missed no tick while the reader read ($(sed -nE 's/.*"missed":([0-9]+).*"longest_ms":([0-9.]+).*/missed \1, longest \2 ms/p' <<<"$loop"))" \
+  '[[ $(sed -nE "s/.*\"missed\":([0-9]+).*/\1/p" <<<"$loop") == 0 ]]'
 daemon_alive "at the end"
 finish
