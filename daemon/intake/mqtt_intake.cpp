@@ -95,8 +95,8 @@ void MqttIntake::message(Intake& into, const std::string& topic, const std::stri
   if (payload.size() > kMaxPayloadBytes || topic.size() > kMaxTopicBytes) {
     ++into.refused;
     log::limited("mqtt oversized", log::Level::warn,
-                 fmt::format("mqtt: ignored a {}-byte message on '{}' (more than {} bytes)", payload.size(),
-                             drivers::text::clean_utf8(topic, 80), kMaxPayloadBytes));
+                 fmt::format("mqtt: ignored a message on '{}' of more than {} bytes", drivers::text::clean_utf8(topic, 80),
+                             kMaxPayloadBytes));
     return;
   }
   // The broker's count of what it dropped, retained on purpose: the base to count from.

@@ -75,7 +75,7 @@ class MqttIntake {
   static constexpr std::size_t kMessagesPerCycle = 1000;
   // Larger messages are refused unread: no relay, sensor or command message is near this size (a
   // Shelly's full status is a few kB), and nobody's megabyte is parsed every cycle.
-  static constexpr std::size_t kMaxPayloadBytes = 64 * 1024;
+  static constexpr std::size_t kMaxPayloadBytes = drivers::mqtt::kMaxMessageBytes;
   static constexpr std::size_t kMaxTopicBytes = 512;
 
   // The config's MQTT side, at the start and at each reload; `fleet_site_id` names the uplink's

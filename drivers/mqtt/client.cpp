@@ -199,10 +199,12 @@ void Client::on_connect(int rc) {
 }
 
 void Client::on_message(const mosquitto_message& m) {
+  // A neighbour's huge message (MQTT allows 256 MiB) is not copied whole: what the owner keeps of
+  // it is enough to see that it is too large (kMaxMessageBytes + 1), and the library frees the rest
+  // when this returns.
+  const std::size_t len = m.payload && m.payloadlen > 0 ? static_cast<std::size_t>(m.payloadlen) : 0;
   push({Event::Kind::message, m.topic ? m.topic : "",
-        m.payload && m.payloadlen > 0 ? std::string(static_cast<const char*>(m.payload), static_cast<std::size_t>(m.payloadlen))
-                                      : std::string(),
-        m.retain});
+        std::string(static_cast<const char*>(m.payload), std::min(len, kMaxMessageBytes + 1)), m.retain});
 }
 
 void Client::on_publish(int mid) {

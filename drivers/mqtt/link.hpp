@@ -10,6 +10,7 @@
 // was away reaches it as soon as it is back, not at the loop's next cycle. What stands is only
 // the decision in force (a newer one replaces it; none is queued), so nothing stale is replayed.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -29,6 +30,11 @@ struct Event {
   std::string payload;
   bool retained = false;
 };
+
+// The largest message shackd reads (64 KiB: no relay, sensor or command message comes near it).
+// Of a larger one the link keeps this and one byte, so that its owner refuses it unread, without
+// copying what a neighbour on the broker may make as large as MQTT allows (256 MiB).
+inline constexpr std::size_t kMaxMessageBytes = 64 * 1024;
 
 // A message to publish: a relay's command, or a question to a relay's firmware.
 struct Outgoing {

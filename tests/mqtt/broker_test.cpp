@@ -668,3 +668,44 @@ TEST_CASE("a broker flapping 1 s / 1 s and 1.3 s / 0.7 s: the OFF goes out in th
     side.client.shutdown(500ms);
   }
 }
+
+TEST_CASE("a neighbour's 4 MiB message: the link keeps no more than 64 KiB and a byte of it, the next message is read") {
+  test::Broker broker;
+  Client shackd(client_config(broker.uri(), "shackd-big"));
+  shackd.subscribe("big/#");
+  shackd.start();
+  Client neighbour(client_config(broker.uri(), "neighbour"));
+  neighbour.start();
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until && !(shackd.connected() && neighbour.connected())) shackd.poll(20ms);
+  REQUIRE(shackd.connected());
+  REQUIRE(neighbour.connected());
+  // Subscribed once its connect's events are drained and a message on the filter comes back.
+  std::vector<Event> got;
+  const auto read_until = [&](const std::function<bool()>& done) {
+    const auto end = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < end && !done()) {
+      if (const auto e = shackd.poll(20ms); e && e->kind == Event::Kind::message) got.push_back(*e);
+    }
+    return done();
+  };
+  REQUIRE(read_until([&] {
+    neighbour.publish("big/probe", "x", 1, false);
+    return !got.empty();
+  }));
+  got.clear();
+  REQUIRE(neighbour.publish("big/huge", std::string(4 << 20, 'z'), 1, false));
+  REQUIRE(neighbour.publish("big/small", "ok", 1, false));
+  const auto on = [&](const std::string& topic) -> const Event* {
+    for (const auto& e : got) {
+      if (e.topic == topic) return &e;
+    }
+    return nullptr;
+  };
+  REQUIRE(read_until([&] { return on("big/small") != nullptr; }));  // after the huge one, in order
+  REQUIRE(on("big/huge"));
+  CHECK(on("big/huge")->payload.size() == kMaxMessageBytes + 1);
+  CHECK(on("big/small")->payload == "ok");
+  neighbour.shutdown(500ms);
+  shackd.shutdown(500ms);
+}
