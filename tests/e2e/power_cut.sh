@@ -82,4 +82,24 @@ PY
   kill -9 "$DAEMON_PID" "$SIM_PID" 2>/dev/null
   wait "$DAEMON_PID" "$SIM_PID" 2>/dev/null
 done
+
+# The same while shackd runs: the relays (a plug, a breaker) lose their power and come back, shackd
+# does not. The primary's relay comes back ON by itself (PowerOnState 3): OFF as soon as its
+# uptime says so, then its start earned again.
+echo "--- the relays alone, shackd running"
+start_sim --battery-v 52.0 --relay-power-on "primary_s21=3"
+DB_PATH=$WORK/shackd-alone.db write_config "$WORK/shackd.yaml"
+start_daemon "$WORK/shackd.yaml" || { finish; exit 1; }
+wait_for "the primary's ON" 10 "[[ -n \$(first_after cmnd/primary_s21/POWER1 ON $(now_ms)) ]] || daemon_log | grep -q 'Primary S21+: ON'" || { finish; exit 1; }
+sleep 1
+cut_at=$(now_ms)
+sim power_cut 2
+wait_for "the relays' power back" 10 "[[ \$(grep -c '^relay primary_s21 powered up ON' '$WORK/sim.out') -ge 1 ]]"
+back_at=$(now_ms)
+wait_for "the OFF to the relay back ON" 10 "[[ -n \$(first_after cmnd/primary_s21/POWER1 OFF $back_at) ]]"
+off_at=$(first_after cmnd/primary_s21/POWER1 OFF "$back_at")
+[[ -n $off_at ]] && echo "measured: the relays alone: OFF $((off_at - back_at)) ms after the relay came back ON"
+check "the OFF within 2 s of the relay's return (its will, its uptime asked, a cycle)" '[[ -n $off_at ]] && (( off_at - back_at <= 2000 ))'
+check "the log says the primary lost its power" 'daemon_log | grep -q "Primary S21+: its relay lost its power"'
+wait_for "the primary's start again" 20 "[[ -n \$(first_after cmnd/primary_s21/POWER1 ON $back_at) ]]"
 finish
