@@ -251,6 +251,10 @@ const Entity& miner() {
           boolean("probe_hidden_surplus", At<MinerRules, &M::probe_hidden_surplus>{},
                   "with require_excess_solar: probe for the surplus full-battery chargers hide")
               .by_default(std::int64_t{0}),
+          seconds("max_runtime_s", At<MinerRules, &M::max_run>{},
+                  "a run ends once it has lasted this long, and min_off_s rests it; 0: no limit")
+              .at_least(0)
+              .by_default(std::int64_t{0}),
       }};
   return e;
 }
