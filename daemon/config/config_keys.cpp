@@ -181,8 +181,8 @@ const std::vector<Key<MqttConfig>>& mqtt_keys() {
       flag<M>("discovery", &M::discovery, "Home Assistant MQTT discovery"),
       text<M>("discovery_prefix", &M::discovery_prefix, "Home Assistant's discovery prefix"),
       flag<M>("allow_settings", &M::allow_settings,
-              "true: each miner's settable fields (start_voltage, stop_voltage) can be set over MQTT, except a "
-              "value the profiles: section gives"),
+              "true: each miner's fields marked over MQTT (Profile keys) can be set over MQTT, except a value the "
+              "profiles: section gives"),
   };
   return keys;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // Profile settings from outside the config file (issue 17, opt-in with mqtt.allow_settings): each
-// miner's fields the schema marks settable (daemon/site/profile_fields.cpp: start_voltage and
-// stop_voltage), set over MQTT on <prefix>/load/<id>/<field>/set (Home Assistant's number
+// miner's fields the schema marks settable (daemon/site/profile_fields.cpp: over_mqtt()), set
+// over MQTT on <prefix>/load/<id>/<field>/set (Home Assistant's number
 // entities publish there). One owner per value: a value the config's
 // `profiles:` section gives is the file's (a reload or restart would put it back), so it is not
 // offered and a set is refused, naming its line; every other one is the database's, and a set is

@@ -64,7 +64,7 @@ struct Field {
   std::function<Value(const StoredProfiles&, std::size_t)> get;
   std::function<std::string(StoredProfiles&, std::size_t, const Value&)> put;
 
-  // How the tables are written: real("stop_voltage", at, "V", "doc").need().over_mqtt().
+  // How the tables are written: real("power_w", at, "W", "doc").at_least(0).need().
   Field& need() { required = true; return *this; }
   Field& by_default(Value v) { fallback = std::move(v); return *this; }
   Field& over_mqtt() { settable = true; return *this; }
