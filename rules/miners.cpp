@@ -339,6 +339,9 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
         in.stop_reason = surplus_reason;
       } else if (hidden_stop) {
         in.stop_reason = *hidden_stop;
+      } else if (m.max_run > Duration{0} && st.on && st.last_change && now - *st.last_change >= m.max_run) {
+        in.stop_reason = {ReasonCode::max_runtime, ReasonCode::none, to_seconds(now - *st.last_change),
+                          to_seconds(m.max_run), {}};
       } else {
         in.stop_condition = false;
       }

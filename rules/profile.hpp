@@ -137,6 +137,11 @@ struct MinerProfile {
   OperatingMode mode = OperatingMode::balanced;
   Timing timing;
   StalePolicy stale_policy = StalePolicy::off;
+  // A run ends once it has lasted this long (through stop_delay and min_on like any stop), and
+  // min_off rests the miner before its next start; 0: no limit. A generator ran 20 h because its
+  // stop voltage was never reached while the cells balanced (victronenergy/venus#1246; the field
+  // survey's "max runtime").
+  Duration max_run = Seconds(0);
 };
 
 enum class HeatSource { none, miner, heater };

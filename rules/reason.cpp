@@ -58,6 +58,7 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::target_surplus, "target_surplus", "power target follows the surplus", "W", 0},
     {ReasonCode::target_battery, "target_battery", "power target lowered: the battery pays", "A", 1},
     {ReasonCode::target_voltage, "target_voltage", "power target lowered: battery below start voltage", "V", 2},
+    {ReasonCode::max_runtime, "max_runtime", "ran its longest run", "s", 0},
     {ReasonCode::target_wait, "target_wait", "power target change waits for the write limit", "W", 0},
     {ReasonCode::target_hold, "target_hold", "power target held", "W", 0},
     {ReasonCode::overheat, "overheat", "miner overheated: its hottest sensor", "°C", 1},

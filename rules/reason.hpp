@@ -62,6 +62,7 @@ enum class ReasonCode : std::uint16_t {
   controller_overheat = 69,   // off: the controller's own processor is too hot and the owner sheds the loads (value and limit °C)
   target_too_slow = 70,       // off: the battery paid more than the probe's limit too long while its target came down (value: A)
   target_follow = 71,         // a raise waits: the miner's measured draw is not yet within a step of its target (value: W)
+  max_runtime = 72,           // off: its run lasted its profile's longest run; min_off rests it (value and limit: s)
   // alarms and site-level outputs
   voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
   implausible_reading = 81,   // a voltage outside the plausible range was ignored

@@ -181,6 +181,7 @@ void check_miner(const MinerProfile& m, std::size_t i, const SiteProfile& site, 
     }
   }
   c.timing("", m.timing);
+  c.not_negative("max_runtime_s", m.max_run);
 }
 
 void check_zone(const ZoneProfile& z, std::size_t i, const std::vector<MinerProfile>& miners,

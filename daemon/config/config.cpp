@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "daemon/config/config_keys.hpp"
 #include "daemon/config/devices_yaml.hpp"
 #include "daemon/config/field_reader.hpp"
 #include "daemon/config/miners_yaml.hpp"
@@ -28,109 +29,34 @@ namespace {
 using yaml::Errors;
 using yaml::Reader;
 
-void parse_mqtt(const YAML::Node& node, const std::string& path, Reader& r, MqttConfig& c) {
-  for (const auto& [k, v] : yaml::entries(node, path,
-                                          {"uri", "client_id", "username", "password_file", "ca_file", "cert_file",
-                                           "key_file", "prefix", "keepalive_s", "discovery", "discovery_prefix",
-                                           "allow_settings"},
-                                          r.e)) {
-    const std::string p = path + "." + k;
-    if (k == "uri") {
-      r.text(v, p, c.uri);
-      if (c.uri.rfind("tcp://", 0) != 0 && c.uri.rfind("ssl://", 0) != 0) {
-        r.e.add(p, v, fmt::format("'{}' must start with tcp:// or ssl://", c.uri));
-      }
-    }
-    if (k == "client_id") r.text(v, p, c.client_id);
-    if (k == "username") r.text(v, p, c.username);
-    if (k == "password_file") r.text(v, p, c.password_file);
-    if (k == "ca_file") r.text(v, p, c.ca_file);
-    if (k == "cert_file") r.text(v, p, c.cert_file);
-    if (k == "key_file") r.text(v, p, c.key_file);
-    if (k == "prefix") {
-      r.text(v, p, c.prefix);
-      if (c.prefix.empty() || c.prefix.find_first_of("#+") != std::string::npos || c.prefix.back() == '/') {
-        r.e.add(p, v, "must be a topic without wildcards or a trailing /");
-      }
-    }
-    if (k == "keepalive_s") r.secs(v, p, 5, 3600, c.keepalive);
-    if (k == "discovery") r.boolean(v, p, c.discovery);
-    if (k == "discovery_prefix") r.text(v, p, c.discovery_prefix);
-    if (k == "allow_settings") r.boolean(v, p, c.allow_settings);
-  }
-}
-
-void parse_relays(const YAML::Node& node, const std::string& path, Reader& r, std::vector<drivers::mqtt::RelayConfig>& out) {
-  for (const auto& [id, v] : yaml::id_entries(node, path, "relay", r.e)) {
+// relays: and sensors: are maps of ids, each read by its table (daemon/config/config_keys.cpp),
+// then checked as a whole.
+void parse_relays(const YAML::Node& node, const std::string& path, config_keys::Context& ctx,
+                  std::vector<drivers::mqtt::RelayConfig>& out) {
+  for (const auto& [id, v] : yaml::id_entries(node, path, "relay", ctx.r.e)) {
     const std::string p = path + "." + id;
     drivers::mqtt::RelayConfig rc;
     rc.id = id;
-    std::string protocol;
-    for (const auto& [k, x] : yaml::entries(v, p,
-                                            {"protocol", "topic", "full_topic", "channel", "object_id",
-                                             "command_topic", "state_topic", "availability_topic", "payload_on",
-                                             "payload_off", "state_on", "state_off", "available", "not_available",
-                                             "dead_man_s", "speed_dimmer", "speed_topic"},
-                                            r.e)) {
-      const std::string q = p + "." + k;
-      if (k == "protocol") {
-        r.text(x, q, protocol);
-        if (auto pr = drivers::mqtt::parse_protocol(protocol)) rc.protocol = *pr;
-        else r.e.add(q, x, fmt::format("'{}' must be tasmota, shelly_gen1, shelly_gen2, esphome or generic", protocol));
-      }
-      if (k == "topic") r.text(x, q, rc.topic);
-      if (k == "full_topic") r.text(x, q, rc.full_topic);
-      if (k == "channel") r.integer_as(x, q, 0, 32, rc.channel);
-      if (k == "object_id") r.text(x, q, rc.object_id);
-      if (k == "command_topic") r.text(x, q, rc.command_topic);
-      if (k == "state_topic") r.text(x, q, rc.state_topic);
-      if (k == "availability_topic") r.text(x, q, rc.availability_topic);
-      if (k == "payload_on") r.text(x, q, rc.payload_on);
-      if (k == "payload_off") r.text(x, q, rc.payload_off);
-      if (k == "state_on") r.text(x, q, rc.state_on);
-      if (k == "state_off") r.text(x, q, rc.state_off);
-      if (k == "available") r.text(x, q, rc.available);
-      if (k == "not_available") r.text(x, q, rc.not_available);
-      if (k == "dead_man_s") r.secs(x, q, 0, 64800, rc.dead_man);
-      if (k == "speed_dimmer") r.boolean(x, q, rc.speed_dimmer);
-      if (k == "speed_topic") r.text(x, q, rc.speed_topic);
-    }
-    if (protocol.empty()) r.e.add(p, v, "protocol is required");
+    config_keys::read(v, p, config_keys::relay_keys(), ctx, rc);
+    const YAML::Node protocol = v.IsMap() ? v["protocol"] : YAML::Node();
+    if (!protocol || !protocol.IsScalar() || protocol.Scalar().empty()) ctx.r.e.add(p, v, "protocol is required");
     if ((rc.protocol == drivers::mqtt::RelayProtocol::shelly_gen1 ||
          rc.protocol == drivers::mqtt::RelayProtocol::shelly_gen2) && !v["channel"]) {
       rc.channel = 0;  // Shelly counts from 0
     }
-    for (const auto& problem : drivers::mqtt::validate_relay(rc)) r.e.add(p, v, problem);
+    for (const auto& problem : drivers::mqtt::validate_relay(rc)) ctx.r.e.add(p, v, problem);
     out.push_back(rc);
   }
 }
 
-void parse_sensors(const YAML::Node& node, const std::string& path, Reader& r, std::vector<drivers::mqtt::SensorConfig>& out) {
-  for (const auto& [id, v] : yaml::id_entries(node, path, "sensor", r.e)) {
+void parse_sensors(const YAML::Node& node, const std::string& path, config_keys::Context& ctx,
+                   std::vector<drivers::mqtt::SensorConfig>& out) {
+  for (const auto& [id, v] : yaml::id_entries(node, path, "sensor", ctx.r.e)) {
     const std::string p = path + "." + id;
     drivers::mqtt::SensorConfig s;
     s.id = id;
-    for (const auto& [k, x] : yaml::entries(v, p, {"topic", "format", "key", "field", "min", "max"}, r.e)) {
-      const std::string q = p + "." + k;
-      if (k == "topic") r.text(x, q, s.topic);
-      if (k == "format") {
-        std::string f;
-        r.text(x, q, f);
-        if (f == "tasmota") s.format = drivers::mqtt::SensorFormat::tasmota;
-        else if (f == "json") s.format = drivers::mqtt::SensorFormat::json;
-        else if (f == "number") s.format = drivers::mqtt::SensorFormat::number;
-        else r.e.add(q, x, fmt::format("'{}' must be tasmota, json or number", f));
-      }
-      if (k == "key") r.text(x, q, s.key);
-      if (k == "field") r.text(x, q, s.field);
-      if (k == "min") {
-        if (auto d = yaml::real(x, q, r.e)) s.min = *d;
-      }
-      if (k == "max") {
-        if (auto d = yaml::real(x, q, r.e)) s.max = *d;
-      }
-    }
-    for (const auto& problem : drivers::mqtt::validate_sensor(s)) r.e.add(p, v, problem);
+    config_keys::read(v, p, config_keys::sensor_keys(), ctx, s);
+    for (const auto& problem : drivers::mqtt::validate_sensor(s)) ctx.r.e.add(p, v, problem);
     out.push_back(s);
   }
 }
@@ -149,59 +75,6 @@ std::string suggest(const std::string& id, const std::set<std::string>& known) {
   return best ? fmt::format(" (did you mean {}?)", *best) : std::string();
 }
 
-}  // namespace
-
-// A site id is one topic level at a central broker shared by many sites, a label value and part of
-// each event's id: lower case letters, digits, '_' and '-', as Home Assistant's ids are made.
-static std::string site_id_problem(const std::string& id) {
-  if (id.empty() || id.size() > 64) return "must be 1 to 64 characters";
-  for (const char ch : id) {
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')) {
-      return "may hold only a-z, 0-9, '_' and '-' (it is a topic level at the central broker)";
-    }
-  }
-  return "";
-}
-
-namespace {
-// host: the controller's own health (daemon/system/host_health.hpp): its alarm limits and the
-// owner's choice to shed the loads while it overheats.
-void parse_host(const YAML::Node& node, yaml::Reader& r, HostConfig& h) {
-  const auto real = [&](const YAML::Node& v, const std::string& p, double min, double max) -> std::optional<double> {
-    const auto x = yaml::real(v, p, r.e);
-    if (x && (*x < min || *x > max)) {
-      r.e.add(p, v, fmt::format("{} is out of range: must be {} to {}", *x, min, max));
-      return std::nullopt;
-    }
-    return x;
-  };
-  for (const auto& [k, v] :
-       yaml::entries(node, "host",
-                     {"enabled", "root", "interval_s", "clear_after_s", "hot_c", "shed_loads_above_c", "write_alarm_mb_per_h"},
-                     r.e)) {
-    const std::string p = "host." + k;
-    if (k == "enabled") r.boolean(v, p, h.enabled);
-    if (k == "root") r.text(v, p, h.root);
-    if (k == "interval_s") r.secs(v, p, 1, 3600, h.interval);
-    if (k == "clear_after_s") r.secs(v, p, 1, 86400, h.limits.flag_clear_after);
-    if (k == "hot_c") {
-      if (const auto x = real(v, p, 40, 120)) {
-        h.limits.hot_c = *x;
-        h.limits.hot_clear_c = *x - 5;
-      }
-    }
-    if (k == "shed_loads_above_c") {
-      if (yaml::is_null(v)) h.limits.shed_above_c.reset();
-      else if (const auto x = real(v, p, 50, 120)) h.limits.shed_above_c = *x;
-    }
-    if (k == "write_alarm_mb_per_h") {
-      if (const auto x = real(v, p, 1, 100000)) {
-        h.limits.write_alarm_mb_per_h = *x;
-        h.limits.write_clear_mb_per_h = *x * 2 / 3;
-      }
-    }
-  }
-}
 }  // namespace
 
 ConfigResult parse_config(const std::string& text, const std::string& source, drivers::Kinds kinds) {
@@ -223,73 +96,32 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
     return result;
   }
   bool has_relays = false;
-  for (const auto& [section, node] :
-       yaml::entries(*root, "", {"site", "database", "loop", "devices", "mqtt", "relays", "relay_timing", "sensors",
-                                 "readings", "profiles", "safety", "miners", "metrics", "uplink", "host"},
-                     e)) {
+  config_keys::Context ctx{r, kinds};
+  for (const auto& [section, node] : yaml::entries(*root, "", config_keys::section_names(), e)) {
     if (section == "site") {
-      for (const auto& [k, v] : yaml::entries(node, "site", {"name", "id"}, e)) {
-        if (k == "name") r.text(v, "site.name", c.site_name);
-        if (k == "id") {
-          r.text(v, "site.id", c.site_id);
-          if (const auto why = site_id_problem(c.site_id); !why.empty()) e.add("site.id", v, fmt::format("'{}': {}", c.site_id, why));
-        }
-      }
+      config_keys::read(node, "site", config_keys::site_keys(), ctx, c);
     } else if (section == "uplink") {
       c.uplink.enabled = true;
-      for (const auto& [k, v] : yaml::entries(node, "uplink", {"state_interval_s", "bridge"}, e)) {
-        if (k == "state_interval_s") r.secs(v, "uplink.state_interval_s", 5, 3600, c.uplink.state_interval);
-        if (k == "bridge") {
-          r.text(v, "uplink.bridge", c.uplink.bridge);
-          if (c.uplink.bridge.empty() || c.uplink.bridge.size() > 64 || c.uplink.bridge.find_first_of("/+#") != std::string::npos) {
-            e.add("uplink.bridge", v, "must be the bridge's connection name: 1 to 64 characters, none of / + #");
-          }
-        }
-      }
+      config_keys::read(node, "uplink", config_keys::uplink_keys(), ctx, c.uplink);
     } else if (section == "database") {
-      for (const auto& [k, v] : yaml::entries(node, "database", {"path", "telemetry_days", "events_days", "journal_days"}, e)) {
-        if (k == "path") r.text(v, "database.path", c.database_path);
-        if (k == "telemetry_days") r.integer_as(v, "database.telemetry_days", 1, 3650, c.telemetry_days);
-        if (k == "events_days") r.integer_as(v, "database.events_days", 1, 3650, c.events_days);
-        if (k == "journal_days") r.integer_as(v, "database.journal_days", 0, 3650, c.journal_days);
-      }
+      config_keys::read(node, "database", config_keys::database_keys(), ctx, c);
     } else if (section == "loop") {
-      for (const auto& [k, v] : yaml::entries(node, "loop", {"interval_ms", "dry_run"}, e)) {
-        if (k == "interval_ms") r.ms(v, "loop.interval_ms", 100, 60000, c.interval);
-        if (k == "dry_run") r.boolean(v, "loop.dry_run", c.dry_run);
-      }
+      config_keys::read(node, "loop", config_keys::loop_keys(), ctx, c);
     } else if (section == "devices") {
       parse_devices(node, r, kinds, c.devices, c.device_warnings);
     } else if (section == "mqtt") {
-      parse_mqtt(node, "mqtt", r, c.mqtt);
+      config_keys::read(node, "mqtt", config_keys::mqtt_keys(), ctx, c.mqtt);
     } else if (section == "relays") {
       has_relays = true;
-      parse_relays(node, "relays", r, c.relays);
+      parse_relays(node, "relays", ctx, c.relays);
     } else if (section == "relay_timing") {
-      for (const auto& [k, v] :
-           yaml::entries(node, "relay_timing", {"resend_s", "confirm_s", "retry_min_s", "retry_max_s"}, e)) {
-        const std::string p = "relay_timing." + k;
-        if (k == "resend_s") r.secs(v, p, 5, 3600, c.relay_timing.resend_interval);
-        if (k == "confirm_s") r.secs(v, p, 1, 600, c.relay_timing.confirm_timeout);
-        if (k == "retry_min_s") r.secs(v, p, 1, 600, c.relay_timing.retry_min);
-        if (k == "retry_max_s") r.secs(v, p, 1, 3600, c.relay_timing.retry_max);
-      }
+      config_keys::read(node, "relay_timing", config_keys::relay_timing_keys(), ctx, c.relay_timing);
     } else if (section == "sensors") {
-      parse_sensors(node, "sensors", r, c.sensors);
+      parse_sensors(node, "sensors", ctx, c.sensors);
     } else if (section == "miners") {
       parse_miners(node, r, c.miners);
     } else if (section == "metrics") {
-      for (const auto& [k, v] : yaml::entries(node, "metrics", {"listen", "token_file"}, e)) {
-        std::string value;
-        r.text(v, "metrics." + k, value);
-        if (k == "token_file") c.metrics.token_file = value;
-        if (k == "listen") {
-          c.metrics.enabled = true;
-          if (const auto why = metrics::parse_listen(value, c.metrics.host, c.metrics.port); !why.empty()) {
-            e.add("metrics.listen", v, fmt::format("'{}': {}", value, why));
-          }
-        }
-      }
+      config_keys::read(node, "metrics", config_keys::metrics_keys(), ctx, c.metrics);
       if (!c.metrics.token_file.empty() && !c.metrics.enabled) {
         e.add("metrics.token_file", node, "is set but metrics.listen is not: the endpoint is off without an address");
       }
@@ -303,31 +135,14 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
             c.metrics.host.find(':') != std::string::npos ? "[" + c.metrics.host + "]" : c.metrics.host, c.metrics.port));
       }
     } else if (section == "host") {
-      parse_host(node, r, c.host);
+      config_keys::read(node, "host", config_keys::host_keys(), ctx, c.host);
     } else if (section == "readings") {
-      for (const auto& [k, v] : yaml::entries(node, "readings", {"pv_w", "load_w", "battery_v", "battery_temp_c"}, e)) {
-        if (k == "pv_w") r.strings(v, "readings.pv_w", c.pv_readings);
-        if (k == "load_w") r.strings(v, "readings.load_w", c.load_readings);
-        if (k == "battery_v") r.strings(v, "readings.battery_v", c.battery_v_readings);
-        if (k == "battery_temp_c") r.strings(v, "readings.battery_temp_c", c.battery_temp_readings);
-      }
+      config_keys::read(node, "readings", config_keys::readings_keys(), ctx, c);
     } else if (section == "profiles") {
       c.profiles = node;
       result.profiles = node;
     } else if (section == "safety") {
-      for (const auto& [k, v] : yaml::entries(node, "safety", {"shutdown_policy", "charge_block_action"}, e)) {
-        if (k == "charge_block_action") {
-          parse_charge_block(v, r, kinds, c.charge_block_action);
-          continue;
-        }
-        std::string s;
-        r.text(v, "safety." + k, s);
-        if (k == "shutdown_policy") {
-          if (s == "leave") c.shutdown_policy = ShutdownPolicy::leave;
-          else if (s == "miners_off") c.shutdown_policy = ShutdownPolicy::miners_off;
-          else e.add("safety.shutdown_policy", v, fmt::format("'{}' must be leave or miners_off", s));
-        }
-      }
+      config_keys::read(node, "safety", config_keys::safety_keys(), ctx, c);
     }
   }
   if (!has_relays) e.add(source + ": relays: the section is missing; shackd switches loads through it");

@@ -32,7 +32,7 @@ struct MqttConfig {
   std::chrono::seconds keepalive{30};
   bool discovery = true;
   std::string discovery_prefix = "homeassistant";
-  // Each miner's start_voltage and stop_voltage settable over MQTT (<prefix>/load/<id>/<field>/set)
+  // Each miner's settable fields (the miner schema's over_mqtt()) set over MQTT (<prefix>/load/<id>/<field>/set)
   // and offered to Home Assistant as number entities; one the profiles: section gives stays its.
   bool allow_settings = false;
   bool operator==(const MqttConfig&) const = default;

@@ -5,20 +5,34 @@
 #include <algorithm>
 
 #include "daemon/config/profiles_yaml.hpp"
+#include "daemon/site/profile_schema.hpp"
 #include "drivers/text/utf8.hpp"
+#include "rules/format.hpp"
 
 namespace shackd {
 
 namespace {
 
-double field_value(const rules::MinerProfile& m, const std::string& field) {
-  return field == "start_voltage" ? m.start_v : m.stop_v;
+// The miner's value of `field`, as the owner writes it ("50.0").
+std::string field_text(const StoredProfiles& p, std::size_t index, const std::string& field) {
+  const auto* f = schema::miner().find(field);
+  if (!f) return "?";
+  const schema::Value v = f->get(p, index);
+  if (const auto* d = std::get_if<double>(&v)) return rules::format_fixed(*d, 2);
+  return schema::yaml_text(*f, v);
 }
 
 }  // namespace
 
+// The miner schema's fields marked settable (daemon/site/profile_fields.cpp: over_mqtt()).
 const std::vector<std::string>& settable_fields() {
-  static const std::vector<std::string> fields{"start_voltage", "stop_voltage"};
+  static const std::vector<std::string> fields = [] {
+    std::vector<std::string> out;
+    for (const auto& f : schema::miner().fields) {
+      if (f.settable) out.emplace_back(f.key);
+    }
+    return out;
+  }();
   return fields;
 }
 
@@ -35,7 +49,11 @@ std::vector<OfferedSetting> offered_settings(const StoredProfiles& p, const std:
       }
       std::string label = field;
       std::replace(label.begin(), label.end(), '_', ' ');
-      out.push_back({l.id, l.name, field, label, p.rules.site.plausible_min_v, p.rules.site.plausible_max_v});
+      // A voltage can take the bank's plausible range at most; another value its field's range.
+      const auto& f = *schema::miner().find(field);
+      const bool volts = f.unit == "V";
+      out.push_back({l.id, l.name, field, label, volts ? p.rules.site.plausible_min_v : f.range.min.value_or(0),
+                     volts ? p.rules.site.plausible_max_v : f.range.max.value_or(1e6), std::string(f.unit)});
     }
   }
   return out;
@@ -83,9 +101,8 @@ SettingResult apply_setting(const StoredProfiles& in_force, const std::vector<Lo
     r.refused = fmt::format("{} {} = '{}': {}", load->name, field, value, why);
     return r;
   }
-  const double before = field_value(in_force.rules.miners.at(load->index), field);
-  const double after = field_value(next.rules.miners.at(load->index), field);
-  r.change = fmt::format("miner '{}': {} {:.2f} -> {:.2f}", load->name, field, before, after);
+  r.change = fmt::format("miner '{}': {} {} -> {}", load->name, field, field_text(in_force, load->index, field),
+                         field_text(next, load->index, field));
   r.next = std::move(next);
   return r;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Profile settings from outside the config file (issue 17, opt-in with mqtt.allow_settings): each
-// miner's start_voltage and stop_voltage, set over MQTT on <prefix>/load/<id>/<field>/set (Home
-// Assistant's number entities publish there). One owner per value: a value the config's
+// miner's fields the schema marks settable (daemon/site/profile_fields.cpp: over_mqtt()), set
+// over MQTT on <prefix>/load/<id>/<field>/set (Home Assistant's number
+// entities publish there). One owner per value: a value the config's
 // `profiles:` section gives is the file's (a reload or restart would put it back), so it is not
 // offered and a set is refused, naming its line; every other one is the database's, and a set is
 // checked exactly as the same value in the file would be, stored, and recorded.
@@ -21,10 +22,11 @@ struct OfferedSetting {
   std::string load_name;  // the miner's name
   std::string field;      // "start_voltage"
   std::string label;      // "start voltage"
-  double min_v = 0, max_v = 0;  // the range a set can take at all (the site's plausible voltages)
+  double min_v = 0, max_v = 0;  // the range a set can take at all (a voltage: the site's plausible voltages)
+  std::string unit;             // the field's: "V"
 };
 
-// The settable fields of a miner.
+// The settable fields of a miner, in the schema's order.
 const std::vector<std::string>& settable_fields();
 
 // What is offered: each miner's settable fields the config's section does not give. Each field

@@ -2,24 +2,23 @@
 
 #include <fmt/format.h>
 
-#include <functional>
 #include <map>
 
-#include "daemon/store/profile_rows.hpp"
+#include "daemon/site/profile_schema.hpp"
 #include "rules/format.hpp"
 
 namespace shackd {
 
 namespace {
 
-using rows::Field;
-using rows::Row;
-using rows::Value;
+using schema::Entity;
+using schema::Row;
+using schema::Value;
 
-std::string shown(const Value& v, rows::Kind kind) {
+std::string shown(const Value& v, schema::Type type) {
   if (std::holds_alternative<std::monostate>(v)) return "null";
   if (const auto* i = std::get_if<std::int64_t>(&v)) {
-    if (kind == rows::Kind::boolean) return *i ? "true" : "false";
+    if (type == schema::Type::boolean) return *i ? "true" : "false";
     return std::to_string(*i);
   }
   if (const auto* d = std::get_if<double>(&v)) return rules::format_value(*d);
@@ -27,29 +26,30 @@ std::string shown(const Value& v, rows::Kind kind) {
 }
 
 // "start_voltage 50 -> 50.5, relay_id 'a' -> 'b'"
-std::string changed_fields(const std::vector<Field>& fields, const Row& a, const Row& b) {
+std::string changed_fields(const Entity& e, const Row& a, const Row& b) {
   std::vector<std::string> parts;
-  for (std::size_t i = 0; i < fields.size() && i < a.size() && i < b.size(); ++i) {
+  for (std::size_t i = 0; i < e.fields.size() && i < a.size() && i < b.size(); ++i) {
     if (a[i] != b[i]) {
-      parts.push_back(fmt::format("{} {} -> {}", fields[i].name, shown(a[i], fields[i].kind), shown(b[i], fields[i].kind)));
+      const auto& f = e.fields[i];
+      parts.push_back(fmt::format("{} {} -> {}", f.key, shown(a[i], f.type), shown(b[i], f.type)));
     }
   }
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
-template <typename RowOf>
-void diff_list(const char* kind, const std::vector<Field>& fields, std::size_t before_n, std::size_t after_n,
-               RowOf before_row, RowOf after_row, ProfileChanges& out, std::vector<std::string>& removed) {
-  const std::size_t name_col = rows::index_of(fields, "name");
+void diff_list(const Entity& e, const StoredProfiles& before, std::size_t before_n, const StoredProfiles& after,
+               std::size_t after_n, ProfileChanges& out, std::vector<std::string>& removed) {
+  const std::string kind(e.kind);
+  const std::size_t name_col = e.index("name");
   std::map<std::string, Row> old, now;
   std::vector<std::string> old_order, now_order;
   for (std::size_t i = 0; i < before_n; ++i) {
-    Row r = before_row(i);
+    Row r = schema::row_of(e, before, i);
     old_order.push_back(std::get<std::string>(r[name_col]));
     old.emplace(old_order.back(), std::move(r));
   }
   for (std::size_t i = 0; i < after_n; ++i) {
-    Row r = after_row(i);
+    Row r = schema::row_of(e, after, i);
     now_order.push_back(std::get<std::string>(r[name_col]));
     now.emplace(now_order.back(), std::move(r));
   }
@@ -64,7 +64,7 @@ void diff_list(const char* kind, const std::vector<Field>& fields, std::size_t b
     if (it == old.end()) {
       out.lines.push_back(fmt::format("{} '{}': added", kind, name));
     } else if (it->second != now.at(name)) {
-      out.lines.push_back(fmt::format("{} '{}': {}", kind, name, changed_fields(fields, it->second, now.at(name))));
+      out.lines.push_back(fmt::format("{} '{}': {}", kind, name, changed_fields(e, it->second, now.at(name))));
     }
   }
 }
@@ -73,16 +73,11 @@ void diff_list(const char* kind, const std::vector<Field>& fields, std::size_t b
 
 ProfileChanges diff_profiles(const StoredProfiles& before, const StoredProfiles& after) {
   ProfileChanges out;
-  const Row a = rows::site_row(before), b = rows::site_row(after);
-  if (a != b) out.lines.push_back("site: " + changed_fields(rows::site_fields(), a, b));
-  diff_list("miner", rows::miner_fields(), before.rules.miners.size(), after.rules.miners.size(),
-            std::function<Row(std::size_t)>([&](std::size_t i) { return rows::miner_row(before, i); }),
-            std::function<Row(std::size_t)>([&](std::size_t i) { return rows::miner_row(after, i); }), out,
+  const Row a = schema::row_of(schema::site(), before), b = schema::row_of(schema::site(), after);
+  if (a != b) out.lines.push_back("site: " + changed_fields(schema::site(), a, b));
+  diff_list(schema::miner(), before, before.rules.miners.size(), after, after.rules.miners.size(), out,
             out.removed_miners);
-  diff_list("zone", rows::zone_fields(), before.rules.zones.size(), after.rules.zones.size(),
-            std::function<Row(std::size_t)>([&](std::size_t i) { return rows::zone_row(before, i); }),
-            std::function<Row(std::size_t)>([&](std::size_t i) { return rows::zone_row(after, i); }), out,
-            out.removed_zones);
+  diff_list(schema::zone(), before, before.rules.zones.size(), after, after.rules.zones.size(), out, out.removed_zones);
   return out;
 }
 

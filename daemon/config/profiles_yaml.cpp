@@ -6,31 +6,26 @@
 #include <regex>
 
 #include "daemon/config/yaml_read.hpp"
-#include "daemon/store/profile_rows.hpp"
-#include "rules/format.hpp"
+#include "daemon/site/profile_schema.hpp"
 
 namespace shackd {
 
 namespace {
 
-using rows::Field;
-using rows::Kind;
-using rows::Row;
-using rows::Value;
+using schema::Entity;
+using schema::Field;
+using schema::Row;
+using schema::Storage;
+using schema::Type;
+using schema::Value;
 
-std::vector<std::string_view> names_of(const std::vector<Field>& fields) {
-  std::vector<std::string_view> out;
-  for (const auto& f : fields) out.push_back(f.name);
-  return out;
-}
-
-// Overwrites the row's fields given in `node`. Returns the names set.
-std::vector<std::string> overlay_row(const YAML::Node& node, const std::string& path, const std::vector<Field>& fields,
-                                     Row& row, yaml::Errors& errors) {
+// Overwrites the row's fields given in `node`. Returns the keys set.
+std::vector<std::string> overlay_row(const YAML::Node& node, const std::string& path, const Entity& entity, Row& row,
+                                     yaml::Errors& errors) {
   std::vector<std::string> given;
-  for (const auto& [key, value] : yaml::entries(node, path, names_of(fields), errors)) {
-    const std::size_t i = rows::index_of(fields, key);
-    const Field& f = fields[i];
+  for (const auto& [key, value] : yaml::entries(node, path, entity.keys(), errors)) {
+    const std::size_t i = entity.index(key);
+    const Field& f = entity.fields[i];
     const std::string key_path = path + "." + key;
     given.push_back(key);
     if (yaml::is_null(value)) {
@@ -41,32 +36,28 @@ std::vector<std::string> overlay_row(const YAML::Node& node, const std::string& 
       }
       continue;
     }
-    switch (f.kind) {
-      case Kind::real:
-        if (auto v = yaml::real(value, key_path, errors)) row[i] = *v;
-        break;
-      case Kind::integer:
-        if (auto v = yaml::integer(value, key_path, errors)) row[i] = *v;
-        break;
-      case Kind::boolean:
-        if (auto v = yaml::boolean(value, key_path, errors)) row[i] = std::int64_t{*v ? 1 : 0};
-        break;
-      case Kind::text:
-        if (auto v = yaml::text(value, key_path, errors)) row[i] = *v;
-        break;
+    if (f.type == Type::boolean) {
+      if (auto v = yaml::boolean(value, key_path, errors)) row[i] = std::int64_t{*v ? 1 : 0};
+    } else if (schema::storage_of(f.type) == Storage::real) {
+      if (auto v = yaml::real(value, key_path, errors)) row[i] = *v;
+    } else if (schema::storage_of(f.type) == Storage::integer) {
+      if (auto v = yaml::integer(value, key_path, errors)) row[i] = *v;
+    } else if (auto v = yaml::text(value, key_path, errors)) {
+      row[i] = *v;
     }
   }
   return given;
 }
 
 // Overlays a list of named profiles (miners or zones) onto the rows from the database.
-void overlay_list(const YAML::Node& list, const std::string& path, const std::vector<Field>& fields,
-                  std::vector<Row>& rows_in_order, const Row& new_row, const char* kind, yaml::Errors& errors) {
+void overlay_list(const YAML::Node& list, const std::string& path, const Entity& entity, std::vector<Row>& rows_in_order,
+                  yaml::Errors& errors) {
+  const std::string kind(entity.kind);
   if (!list.IsSequence()) {
     errors.add(path, list, fmt::format("expected a list of {}s (- name: ...)", kind));
     return;
   }
-  const std::size_t name_col = rows::index_of(fields, "name");
+  const std::size_t name_col = entity.index("name");
   std::map<std::string, std::size_t> by_name;
   for (std::size_t i = 0; i < rows_in_order.size(); ++i) {
     by_name[std::get<std::string>(rows_in_order[i][name_col])] = i;
@@ -86,12 +77,12 @@ void overlay_list(const YAML::Node& list, const std::string& path, const std::ve
     }
     in_yaml[name] = k;
     const auto existing = by_name.find(name);
-    Row row = existing != by_name.end() ? rows_in_order[existing->second] : new_row;
-    const auto given = overlay_row(item, item_path, fields, row, errors);
+    Row row = existing != by_name.end() ? rows_in_order[existing->second] : schema::new_row(entity);
+    const auto given = overlay_row(item, item_path, entity, row, errors);
     if (existing == by_name.end()) {
       std::vector<std::string> missing;
-      for (const auto& f : fields) {
-        if (f.required && std::find(given.begin(), given.end(), f.name) == given.end()) missing.emplace_back(f.name);
+      for (const auto& f : entity.fields) {
+        if (f.required && std::find(given.begin(), given.end(), f.key) == given.end()) missing.emplace_back(f.key);
       }
       if (!missing.empty()) {
         // `name: Dump Load S19 #1` reads as "Dump Load S19": in YAML " #" starts a comment.
@@ -121,27 +112,10 @@ void overlay_list(const YAML::Node& list, const std::string& path, const std::ve
   rows_in_order = std::move(kept);
 }
 
-std::string yaml_value(const Value& v, Kind kind) {
-  if (std::holds_alternative<std::monostate>(v)) return "null";
-  if (const auto* i = std::get_if<std::int64_t>(&v)) {
-    if (kind == Kind::boolean) return *i ? "true" : "false";
-    return std::to_string(*i);
-  }
-  if (const auto* d = std::get_if<double>(&v)) return rules::format_value(*d);
-  // Double-quoted, so that text is never read back as a number, a boolean or null.
-  std::string out = "\"";
-  for (char c : std::get<std::string>(v)) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-void emit_row(std::string& out, const std::vector<Field>& fields, const Row& row, const std::string& indent,
-              bool list_item) {
-  for (std::size_t i = 0; i < fields.size(); ++i) {
+void emit_row(std::string& out, const Entity& entity, const Row& row, const std::string& indent, bool list_item) {
+  for (std::size_t i = 0; i < entity.fields.size(); ++i) {
     const std::string lead = list_item && i == 0 ? indent.substr(0, indent.size() - 2) + "- " : indent;
-    out += fmt::format("{}{}: {}\n", lead, fields[i].name, yaml_value(row[i], fields[i].kind));
+    out += fmt::format("{}{}: {}\n", lead, entity.fields[i].key, schema::yaml_text(entity.fields[i], row[i]));
   }
 }
 
@@ -174,22 +148,21 @@ std::optional<StoredProfiles> profiles_in_force(StoredProfiles stored, const std
 
 std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles& profiles, const std::string& path) {
   yaml::Errors errors;
-  Row site = rows::site_row(profiles);
+  Row site = schema::row_of(schema::site(), profiles);
   std::vector<Row> miners, zones;
-  for (std::size_t i = 0; i < profiles.rules.miners.size(); ++i) miners.push_back(rows::miner_row(profiles, i));
-  for (std::size_t i = 0; i < profiles.rules.zones.size(); ++i) zones.push_back(rows::zone_row(profiles, i));
+  for (std::size_t i = 0; i < profiles.rules.miners.size(); ++i) miners.push_back(schema::row_of(schema::miner(), profiles, i));
+  for (std::size_t i = 0; i < profiles.rules.zones.size(); ++i) zones.push_back(schema::row_of(schema::zone(), profiles, i));
 
   // What the section says is what exists: a list it leaves out is an empty list.
   bool has_miners = false, has_zones = false;
-  const auto list = [&](const YAML::Node& value, const char* kind, const std::vector<Field>& fields, const Row& fresh,
-                        std::vector<Row>& out, bool& given) {
+  const auto list = [&](const YAML::Node& value, const Entity& entity, std::vector<Row>& out, bool& given) {
     given = !yaml::is_null(value);  // `miners:` with nothing after it is an empty list too
-    if (given) overlay_list(value, fmt::format("{}.{}s", path, kind), fields, out, fresh, kind, errors);
+    if (given) overlay_list(value, fmt::format("{}.{}s", path, entity.kind), entity, out, errors);
   };
   for (const auto& [key, value] : yaml::entries(node, path, {"site", "miners", "zones"}, errors)) {
-    if (key == "site") overlay_row(value, path + ".site", rows::site_fields(), site, errors);
-    if (key == "miners") list(value, "miner", rows::miner_fields(), rows::new_miner_row(), miners, has_miners);
-    if (key == "zones") list(value, "zone", rows::zone_fields(), rows::new_zone_row(), zones, has_zones);
+    if (key == "site") overlay_row(value, path + ".site", schema::site(), site, errors);
+    if (key == "miners") list(value, schema::miner(), miners, has_miners);
+    if (key == "zones") list(value, schema::zone(), zones, has_zones);
   }
   if (!has_miners) miners.clear();
   if (!has_zones) zones.clear();
@@ -197,18 +170,17 @@ std::vector<std::string> overlay_profiles(const YAML::Node& node, StoredProfiles
 
   StoredProfiles next;
   std::vector<std::string> problems;
-  rows::site_from_row(site, next, problems);
+  schema::from_row(schema::site(), site, next, 0, problems);
   for (std::size_t i = 0; i < miners.size(); ++i) {
     next.rules.miners.emplace_back();
     next.miners.emplace_back();
-    rows::miner_from_row(miners[i], next, i, problems);
+    schema::from_row(schema::miner(), miners[i], next, i, problems);
   }
   for (std::size_t i = 0; i < zones.size(); ++i) {
     next.rules.zones.emplace_back();
     next.zones.emplace_back();
-    rows::zone_from_row(zones[i], next, i, problems);
+    schema::from_row(schema::zone(), zones[i], next, i, problems);
   }
-  next.sync_relays();
   if (problems.empty()) problems = validate_stored(next);
   for (auto& problem : problems) problem = locate_problem(node, path, problem);
   if (problems.empty()) profiles = std::move(next);
@@ -294,11 +266,15 @@ std::string export_profiles_yaml(const StoredProfiles& p, const std::string& hea
   std::string out;
   if (!header_comment.empty()) out += "# " + header_comment + "\n";
   out += "profiles:\n  site:\n";
-  emit_row(out, rows::site_fields(), rows::site_row(p), "    ", false);
+  emit_row(out, schema::site(), schema::row_of(schema::site(), p), "    ", false);
   out += p.rules.miners.empty() ? "  miners: []\n" : "  miners:\n";
-  for (std::size_t i = 0; i < p.rules.miners.size(); ++i) emit_row(out, rows::miner_fields(), rows::miner_row(p, i), "    ", true);
+  for (std::size_t i = 0; i < p.rules.miners.size(); ++i) {
+    emit_row(out, schema::miner(), schema::row_of(schema::miner(), p, i), "    ", true);
+  }
   out += p.rules.zones.empty() ? "  zones: []\n" : "  zones:\n";
-  for (std::size_t i = 0; i < p.rules.zones.size(); ++i) emit_row(out, rows::zone_fields(), rows::zone_row(p, i), "    ", true);
+  for (std::size_t i = 0; i < p.rules.zones.size(); ++i) {
+    emit_row(out, schema::zone(), schema::row_of(schema::zone(), p, i), "    ", true);
+  }
   return out;
 }
 

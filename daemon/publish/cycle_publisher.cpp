@@ -164,7 +164,7 @@ bool CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool e
   // A miner's thresholds in force: what Home Assistant's number entities show
   // (mqtt.allow_settings), and for anyone who asks what a start waits for.
   if (l.kind == LoadRef::Kind::miner) {
-    std::string settings = miner_settings_json(v.profiles.rules.miners.at(l.index));
+    std::string settings = miner_settings_json(v.profiles, l.index);
     if (everything || pub.settings != settings) {
       if (send_(topic + "/settings", settings, true, 1)) pub.settings = std::move(settings);
     }

@@ -126,11 +126,12 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
   // shackd refuses leaves it there (HA docs, MQTT number: state_topic, command_topic, min, max).
   for (const auto& s : o.settings) {
     const std::string topic = o.prefix + "/load/" + s.load_id;
-    add("number", s.load_id + "_" + s.field,
-        {{"name", s.load_name + " " + s.label}, {"command_topic", topic + "/" + s.field + "/set"},
-         {"state_topic", topic + "/settings"}, {"value_template", "{{ value_json." + s.field + " }}"},
-         {"device_class", "voltage"}, {"unit_of_measurement", "V"}, {"min", s.min_v}, {"max", s.max_v},
-         {"step", 0.05}, {"mode", "box"}, {"entity_category", "config"}, {"retain", false}});
+    json number{{"name", s.load_name + " " + s.label}, {"command_topic", topic + "/" + s.field + "/set"},
+                {"state_topic", topic + "/settings"}, {"value_template", "{{ value_json." + s.field + " }}"},
+                {"unit_of_measurement", s.unit}, {"min", s.min_v}, {"max", s.max_v},
+                {"step", s.unit == "V" ? 0.05 : 1.0}, {"mode", "box"}, {"entity_category", "config"}, {"retain", false}};
+    if (s.unit == "V") number["device_class"] = "voltage";
+    add("number", s.load_id + "_" + s.field, std::move(number));
   }
   // What a miner says of itself: its draw, hashrate, hottest sensor and fan, its state and the
   // power target it runs to (hass-miner shows the same set; its owners ask for the target back).

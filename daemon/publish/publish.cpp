@@ -9,6 +9,7 @@
 
 #include "daemon/publish/json_out.hpp"
 #include "daemon/publish/render.hpp"
+#include "daemon/site/profile_schema.hpp"
 
 namespace shackd {
 
@@ -163,14 +164,17 @@ std::string energy_json(const std::string& day, const LoadEnergy& e, double rate
   return out;
 }
 
-std::string miner_settings_json(const rules::MinerProfile& m) {
+std::string miner_settings_json(const StoredProfiles& p, std::size_t i) {
   std::string out = "{";
-  json_out::key(out, "start_voltage");
-  json_out::number(out, m.start_v, 2);
-  json_out::key(out, "stop_voltage");
-  json_out::number(out, m.stop_v, 2);
-  json_out::key(out, "emergency_stop_voltage");
-  json_out::number(out, m.emergency_stop_v, 2);
+  for (const auto& f : schema::miner().fields) {
+    if (f.unit != "V" && !f.settable) continue;
+    json_out::key(out, f.key);
+    const schema::Value v = f.get(p, i);
+    if (const auto* d = std::get_if<double>(&v)) json_out::number(out, *d, 2);
+    else if (const auto* n = std::get_if<std::int64_t>(&v)) json_out::number(out, static_cast<double>(*n), 0);
+    else if (const auto* s = std::get_if<std::string>(&v)) json_out::string(out, *s);
+    else out += "null";
+  }
   out += '}';
   return out;
 }

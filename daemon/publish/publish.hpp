@@ -33,8 +33,9 @@ void append_reason(std::string& out, const rules::Reason& r);
 // "basis":"rated","rated_w":3250}. today_kwh is null for a load with neither a meter nor a rating;
 // basis says where the number comes from: "metered", "rated", "metered and rated" or "none".
 std::string energy_json(const std::string& day, const LoadEnergy& e, double rated_w);
-// A miner's voltages in force: {"start_voltage":50.0,"stop_voltage":47.0,"emergency_stop_voltage":45.0}.
-std::string miner_settings_json(const rules::MinerProfile& m);
+// Miner `i`'s voltages in force, and any other field settable over MQTT, by the miner schema
+// (daemon/site/profile_fields.cpp): {"start_voltage":50.0,...}; Home Assistant's number entities read it.
+std::string miner_settings_json(const StoredProfiles& p, std::size_t i);
 // A site flow's day (site_flows: PV, battery in, battery out): today_kwh is null until something
 // was measured, so a site without a current sensor shows "unknown" in Home Assistant, not 0.
 std::string flow_energy_json(const std::string& day, const LoadEnergy& e);

@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "daemon/site/profile_schema.hpp"
 #include "rules/validate.hpp"
 
 namespace shackd {
@@ -16,27 +17,21 @@ void StoredProfiles::sync_relays() {
 }
 
 std::vector<std::string> validate_stored(const StoredProfiles& p) {
-  std::vector<std::string> errors = rules::validate(p.rules);
+  // Each value against its own field's range and words first (the schema's tables); then the
+  // rules' checks, which say the same of a value out of its range in their own words: those are
+  // left out ("miner 'X': priority 11 must be between 1 and 10" once, not twice).
+  std::vector<std::string> errors = schema::check_values(p);
+  std::vector<std::string> said;  // "miner 'X': priority "
+  for (const auto& e : errors) said.push_back(e.substr(0, e.find(' ', e.find(": ") + 2) + 1));
+  for (auto& problem : rules::validate(p.rules)) {
+    bool again = false;
+    for (const auto& prefix : said) again = again || problem.rfind(prefix, 0) == 0;
+    if (!again) errors.push_back(std::move(problem));
+  }
   static const std::regex tz(R"(^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$)");
   if (!std::regex_match(p.site.timezone, tz)) {
     errors.push_back(fmt::format("site: timezone '{}' is not a zone name like America/Los_Angeles or UTC",
                                  p.site.timezone));
-  }
-  if (p.site.latitude && !(*p.site.latitude >= -90 && *p.site.latitude <= 90)) {
-    errors.push_back(fmt::format("site: latitude {} must be between -90 and 90", *p.site.latitude));
-  }
-  if (p.site.longitude && !(*p.site.longitude >= -180 && *p.site.longitude <= 180)) {
-    errors.push_back(fmt::format("site: longitude {} must be between -180 and 180", *p.site.longitude));
-  }
-  if (p.site.display != "soc" && p.site.display != "voltage") {
-    errors.push_back(fmt::format("site: display '{}' must be soc or voltage", p.site.display));
-  }
-  for (std::size_t i = 0; i < p.zones.size(); ++i) {
-    const auto& z = p.zones[i];
-    if (z.zone_type != "equipment" && z.zone_type != "battery" && z.zone_type != "living" && z.zone_type != "outdoor") {
-      errors.push_back(fmt::format("zone '{}': zone_type '{}' must be equipment, battery, living or outdoor",
-                                   p.rules.zones[i].name, z.zone_type));
-    }
   }
   return errors;
 }

@@ -5,37 +5,36 @@
 #include <map>
 #include <stdexcept>
 
-#include "daemon/store/profile_rows.hpp"
+#include "daemon/site/profile_schema.hpp"
 #include "daemon/store/sha256.hpp"
 
 namespace shackd {
 
 namespace {
 
-using rows::Field;
-using rows::Kind;
-using rows::Row;
-using rows::Value;
+using schema::Entity;
+using schema::Row;
+using schema::Storage;
+using schema::Value;
 
-std::string column_list(const std::vector<Field>& fields) {
+std::string column_list(const Entity& e) {
   std::string out;
-  for (const auto& f : fields) out += (out.empty() ? "" : ", ") + std::string(f.name);
+  for (const auto& f : e.fields) out += (out.empty() ? "" : ", ") + std::string(f.key);
   return out;
 }
 
-std::vector<Row> read_rows(db::Db& db, const std::vector<Field>& fields, const std::string& table,
-                           const std::string& order) {
-  auto stmt = db.prepare(fmt::format("SELECT {} FROM {} ORDER BY {}", column_list(fields), table, order));
+std::vector<Row> read_rows(db::Db& db, const Entity& e, const std::string& order) {
+  auto stmt = db.prepare(fmt::format("SELECT {} FROM {} ORDER BY {}", column_list(e), e.table, order));
   std::vector<Row> out;
   while (stmt.step()) {
     Row row;
-    for (std::size_t i = 0; i < fields.size(); ++i) {
+    for (std::size_t i = 0; i < e.fields.size(); ++i) {
       const int col = static_cast<int>(i);
       if (stmt.is_null(col)) {
         row.emplace_back();
-      } else if (fields[i].kind == Kind::real) {
+      } else if (schema::storage_of(e.fields[i].type) == Storage::real) {
         row.emplace_back(stmt.real(col));
-      } else if (fields[i].kind == Kind::text) {
+      } else if (schema::storage_of(e.fields[i].type) == Storage::text) {
         row.emplace_back(stmt.text(col));
       } else {
         row.emplace_back(stmt.integer(col));
@@ -54,18 +53,18 @@ void bind_value(db::Stmt& s, int index, const Value& v) {
 }
 
 // INSERT ... ON CONFLICT(key) DO UPDATE, for one row.
-void upsert(db::Db& db, const std::string& table, const std::vector<Field>& fields, const Row& row,
-            const std::string& key, const std::string& extra_col = "", const std::string& extra_val = "") {
-  std::string cols = column_list(fields), marks, updates;
-  for (const auto& f : fields) {
+void upsert(db::Db& db, const Entity& e, const Row& row, const std::string& key, const std::string& extra_col = "",
+            const std::string& extra_val = "") {
+  std::string cols = column_list(e), marks, updates;
+  for (const auto& f : e.fields) {
     marks += marks.empty() ? "?" : ", ?";
-    updates += fmt::format("{}{} = excluded.{}", updates.empty() ? "" : ", ", f.name, f.name);
+    updates += fmt::format("{}{} = excluded.{}", updates.empty() ? "" : ", ", f.key, f.key);
   }
   if (!extra_col.empty()) {
     cols = extra_col + ", " + cols;
     marks = extra_val + ", " + marks;
   }
-  auto stmt = db.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE SET {}", table, cols,
+  auto stmt = db.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE SET {}", e.table, cols,
                                      marks, key, updates));
   for (std::size_t i = 0; i < row.size(); ++i) bind_value(stmt, static_cast<int>(i + 1), row[i]);
   stmt.run();
@@ -76,21 +75,21 @@ void upsert(db::Db& db, const std::string& table, const std::vector<Field>& fiel
 StoredProfiles load_profiles(db::Db& db) {
   StoredProfiles p;
   std::vector<std::string> errors;
-  const auto site = read_rows(db, rows::site_fields(), "site_preferences", "id");
+  const auto site = read_rows(db, schema::site(), "id");
   if (site.empty()) {
     throw std::runtime_error(fmt::format("database {}: site_preferences has no row: run `shackd migrate --db {}`",
                                          db.path(), db.path()));
   }
-  rows::site_from_row(site.front(), p, errors);
-  for (const Row& row : read_rows(db, rows::miner_fields(), "miner_profiles", "priority, id")) {
+  schema::from_row(schema::site(), site.front(), p, 0, errors);
+  for (const Row& row : read_rows(db, schema::miner(), "priority, id")) {
     p.rules.miners.emplace_back();
     p.miners.emplace_back();
-    rows::miner_from_row(row, p, p.rules.miners.size() - 1, errors);
+    schema::from_row(schema::miner(), row, p, p.rules.miners.size() - 1, errors);
   }
-  for (const Row& row : read_rows(db, rows::zone_fields(), "hvac_zones", "id")) {
+  for (const Row& row : read_rows(db, schema::zone(), "id")) {
     p.rules.zones.emplace_back();
     p.zones.emplace_back();
-    rows::zone_from_row(row, p, p.rules.zones.size() - 1, errors);
+    schema::from_row(schema::zone(), row, p, p.rules.zones.size() - 1, errors);
   }
   if (!errors.empty()) {
     throw std::runtime_error(fmt::format("database {}: stored profiles are not usable:\n{}", db.path(),
@@ -101,28 +100,24 @@ StoredProfiles load_profiles(db::Db& db) {
 
 int save_profiles(db::Db& db, const StoredProfiles& next, const StoredProfiles& before) {
   int written = 0;
-  if (rows::site_row(next) != rows::site_row(before)) {
-    upsert(db, "site_preferences", rows::site_fields(), rows::site_row(next), "id", "id", "1");
+  if (schema::row_of(schema::site(), next) != schema::row_of(schema::site(), before)) {
+    upsert(db, schema::site(), schema::row_of(schema::site(), next), "id", "id", "1");
     ++written;
   }
-  std::map<std::string, Row> old;
-  for (std::size_t i = 0; i < before.rules.miners.size(); ++i) old[before.rules.miners[i].name] = rows::miner_row(before, i);
-  for (std::size_t i = 0; i < next.rules.miners.size(); ++i) {
-    const Row row = rows::miner_row(next, i);
-    const auto it = old.find(next.rules.miners[i].name);
-    if (it != old.end() && it->second == row) continue;
-    upsert(db, "miner_profiles", rows::miner_fields(), row, "name");
-    ++written;
-  }
-  old.clear();
-  for (std::size_t i = 0; i < before.rules.zones.size(); ++i) old[before.rules.zones[i].name] = rows::zone_row(before, i);
-  for (std::size_t i = 0; i < next.rules.zones.size(); ++i) {
-    const Row row = rows::zone_row(next, i);
-    const auto it = old.find(next.rules.zones[i].name);
-    if (it != old.end() && it->second == row) continue;
-    upsert(db, "hvac_zones", rows::zone_fields(), row, "name");
-    ++written;
-  }
+  // Miners and zones by name: a row that differs from its `before` is written.
+  const auto upsert_changed = [&](const Entity& e, const auto& list_before, const auto& list_next) {
+    std::map<std::string, Row> old;
+    for (std::size_t i = 0; i < list_before.size(); ++i) old[list_before[i].name] = schema::row_of(e, before, i);
+    for (std::size_t i = 0; i < list_next.size(); ++i) {
+      const Row row = schema::row_of(e, next, i);
+      const auto it = old.find(list_next[i].name);
+      if (it != old.end() && it->second == row) continue;
+      upsert(db, e, row, "name");
+      ++written;
+    }
+  };
+  upsert_changed(schema::miner(), before.rules.miners, next.rules.miners);
+  upsert_changed(schema::zone(), before.rules.zones, next.rules.zones);
   // Removals last: the zones kept no longer name a removed miner (validated before), so the
   // heat_miner foreign key has nothing to set null.
   const auto remove = [&](const char* table, const auto& list_before, const auto& list_next) {

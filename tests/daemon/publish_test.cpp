@@ -294,7 +294,7 @@ TEST_CASE("settings over MQTT: a number entity per offered value, valid for HA, 
   }
   CHECK(numbers == 3);
   // The settings JSON has the fields the templates read.
-  const json st = json::parse(shackd::miner_settings_json(p.rules.miners.at(0)));
+  const json st = json::parse(shackd::miner_settings_json(p, 0));
   for (const auto& f : shackd::settable_fields()) CHECK(st.contains(f));
   // Topics: only the settable fields, one level of id.
   CHECK_FALSE(shackd::setting_topic("shack", "shack/load/primary_s21/emergency_stop_voltage/set"));

@@ -198,3 +198,43 @@ TEST_CASE("min off-time counts from the relay cut, not the decision, while a sof
   s.run(10s);  // t = 350 s: 300 s after the cut
   CHECK(s.primary().on);
 }
+
+TEST_CASE("max runtime: a run ends once it has lasted max_run, through stop_delay; min_off rests it") {
+  auto s = primary_only({0s, 10min, 0s, 30s, 0});
+  s.p.miners[0].max_run = 1h;
+  s.monitor_v = 51.0;  // above start all along: only the run's length stops it
+  s.step();
+  REQUIRE(s.primary().on);  // on at t = 0
+  s.run(1h - 10s);
+  CHECK(s.primary().on);
+  CHECK(s.primary().reason.code == ReasonCode::running);
+  s.step(10s);  // t = 1 h: the run has lasted max_run; the stop condition holds for stop_delay
+  CHECK(s.primary().on);
+  CHECK(s.primary().reason.code == ReasonCode::stop_delay_pending);
+  CHECK(s.primary().reason.cause == ReasonCode::max_runtime);
+  s.run(30s);
+  CHECK_FALSE(s.primary().on);
+  CHECK(s.primary().reason.code == ReasonCode::max_runtime);
+  CHECK(s.primary().reason.value == doctest::Approx(3630));
+  CHECK(s.primary().reason.limit == doctest::Approx(3600));
+  CHECK(rules::describe(s.primary().reason).starts_with("ran its longest run"));
+  // Rested for min_off, then a new run.
+  s.run(10min - 10s);
+  CHECK_FALSE(s.primary().on);
+  CHECK(s.primary().reason.code == ReasonCode::min_off_pending);
+  s.step(10s);
+  CHECK(s.primary().on);
+  CHECK(s.primary().reason.code == ReasonCode::running);
+}
+
+TEST_CASE("max runtime 0 is no limit; a negative one is refused") {
+  auto s = primary_only({0s, 0s, 0s, 0s, 0});
+  s.monitor_v = 51.0;
+  s.step();
+  s.run(24h, 10min);
+  CHECK(s.primary().on);
+  s.p.miners[0].max_run = -1s;
+  const auto errors = rules::validate(s.p);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "miner 'Primary S21+': max_runtime_s -1.0 must not be negative");
+}

@@ -224,3 +224,27 @@ TEST_CASE("config: a YAML alias bomb is refused by its size, not walked") {
       "site:\n  name: x\nx_defaults: &d {protocol: tasmota}\n", "small.yaml");
   CHECK_FALSE(any_contains(small.errors, "expands to more than"));
 }
+
+// A field of the miner profile from the YAML to the database and the rules, and back out: the
+// longest run (max_runtime_s, schema/0013_max_runtime.sql).
+TEST_CASE("max_runtime_s: set in the YAML, stored, handed to the rules, exported; a profile without it has none") {
+  test::MigratedDb m;
+  CHECK(shackd::load_profiles(m.db).rules.miners[0].max_run == std::chrono::seconds(0));  // the column's default
+  const auto r = apply_profiles(m.db,
+                                "profiles:\n  miners:\n    - name: Primary S21+\n      max_runtime_s: 14400\n"
+                                "    - name: \"Dump Load S19 #1\"\n  zones:\n    - name: Heat Room\n    - name: Main Room\n",
+                                "shackd.yaml");
+  REQUIRE_MESSAGE(r.outcome == ApplyOutcome::applied, (r.errors.empty() ? "" : r.errors.front()));
+  CHECK(any_contains(r.changes, "miner 'Primary S21+': max_runtime_s 0 -> 14400"));
+  CHECK(m.db.scalar_int("SELECT max_runtime_s FROM miner_profiles WHERE name = 'Primary S21+'") == 14400);
+  const auto p = shackd::load_profiles(m.db);
+  CHECK(p.rules.miners[0].max_run == std::chrono::hours(4));
+  CHECK(p.rules.miners[1].max_run == std::chrono::seconds(0));
+  CHECK(profiles_now(m.db).find("max_runtime_s: 14400") != std::string::npos);
+
+  const auto bad = apply_profiles(m.db, "profiles:\n  miners:\n    - name: Primary S21+\n      max_runtime_s: -60\n",
+                                  "shackd.yaml");
+  CHECK(bad.outcome == ApplyOutcome::rejected);
+  CHECK(any_contains(bad.errors, "profiles.miners[0].max_runtime_s (line 4:22): miner 'Primary S21+': max_runtime_s -60 "
+                                 "must be at least 0"));
+}
