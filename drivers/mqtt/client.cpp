@@ -13,6 +13,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace drivers::mqtt {
 
@@ -206,6 +207,13 @@ void Client::on_message(const mosquitto_message& m) {
 }
 
 void Client::on_publish(int mid) {
+  {
+    std::lock_guard bulk(bulk_m_);
+    if (const auto it = bulk_out_.find(mid); it != bulk_out_.end()) {
+      bulk_out_bytes_ -= it->second;
+      bulk_out_.erase(it);
+    }
+  }
   std::lock_guard lock(tickets_mutex_);
   const auto it = ticket_of_mid_.find(mid);
   if (it == ticket_of_mid_.end()) return;
@@ -222,6 +230,14 @@ void Client::ended(bool lost, bool refused, const std::string& why) {
   {
     std::lock_guard lock(mutex_);
     session_up_ = false;
+  }
+  {
+    // What the library held of this connection goes with its state (fresh() below): the window
+    // is empty for the next. A bulk publish checks connected_ under this lock, so none lands
+    // between here and the fresh state.
+    std::lock_guard bulk(bulk_m_);
+    bulk_out_.clear();
+    bulk_out_bytes_ = 0;
   }
   {
     std::lock_guard lock(tickets_mutex_);
@@ -359,10 +375,45 @@ bool Client::publish(const std::string& topic, const std::string& payload, int q
   return true;
 }
 
+bool Client::publish_bulk(const std::string& topic, const std::string& payload, int qos, bool retain,
+                          std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  bool waited = false;
+  while (true) {
+    {
+      std::lock_guard bulk(bulk_m_);
+      if (!connected_ || stopping_) break;
+      if (bulk_room_locked()) {
+        std::lock_guard api(api_m_);
+        int mid = 0;
+        if (mosquitto_publish(mosq_, &mid, topic.c_str(), clamp_int(payload.size()), payload.data(), qos, retain) !=
+            MOSQ_ERR_SUCCESS) {
+          break;
+        }
+        // Recorded before on_publish can look (it takes bulk_m_ first).
+        bulk_out_[mid] = payload.size() + topic.size();
+        bulk_out_bytes_ += payload.size() + topic.size();
+        return true;
+      }
+    }
+    if (!std::exchange(waited, true)) ++bulk_waited_;
+    if (std::chrono::steady_clock::now() >= until) break;
+    // Short sleeps, not a clocked wait (poll() says why); the window frees at the connection's pace.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ++dropped_;
+  return false;
+}
+
 std::uint64_t Client::publish_confirmed(const std::string& topic, const std::string& payload, bool retain) {
+  std::lock_guard bulk(bulk_m_);
   if (!connected_) {
     ++dropped_;
     return 0;
+  }
+  if (!bulk_room_locked()) {
+    ++bulk_waited_;
+    return 0;  // the caller (the outbox's pump) tries again at its next turn
   }
   std::lock_guard api(api_m_);
   // Held across the publish: its PUBACK (on the connection's thread) finds the ticket.
@@ -375,7 +426,14 @@ std::uint64_t Client::publish_confirmed(const std::string& topic, const std::str
   }
   tickets_[++next_ticket_] = Ticket{mid, std::nullopt};
   ticket_of_mid_[mid] = next_ticket_;
+  bulk_out_[mid] = payload.size() + topic.size();
+  bulk_out_bytes_ += payload.size() + topic.size();
   return next_ticket_;
+}
+
+std::size_t Client::bulk_in_window() const {
+  std::lock_guard bulk(bulk_m_);
+  return bulk_out_.size();
 }
 
 std::optional<bool> Client::delivered(std::uint64_t ticket) {

@@ -66,10 +66,18 @@ class Client final : public Link {
 
   // Every subscription is re-issued after each (re)connect: clean sessions forget them.
   void subscribe(const std::string& filter) override;
-  // false (and nothing queued) when disconnected or the client refused it.
+  // The relays' lane: to the library at once. false (and nothing queued) when disconnected or
+  // the client refused it.
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override;
-  // Follows the broker's PUBACK: acknowledged, failed (the connection went first), or in flight.
-  // Thread-safe.
+  // The bulk lane (lanes.hpp): handed to the library only while fewer than kBulkWindow bulk
+  // messages (and kBulkWindowBytes) are in it not yet done (a QoS 0 message written to the
+  // socket, a QoS 1 message acknowledged: libmosquitto's on_publish); waits at most `wait` for
+  // room. libmosquitto writes its queue in order on one socket: a relay command published meanwhile
+  // goes out behind this window, never behind a burst of discovery or the outbox's backlog.
+  bool publish_bulk(const std::string& topic, const std::string& payload, int qos, bool retain,
+                    std::chrono::milliseconds wait) override;
+  // The bulk lane's, with the broker's PUBACK followed: acknowledged, failed (the connection went
+  // first), or in flight; never waits (0: no room in the window now). Thread-safe.
   std::uint64_t publish_confirmed(const std::string& topic, const std::string& payload, bool retain) override;
   std::optional<bool> delivered(std::uint64_t ticket) override;
   void forget(std::uint64_t ticket) override;
@@ -85,6 +93,12 @@ class Client final : public Link {
   long long failed_connects() const { return failed_connects_; }
   // Relay commands the lane sent at a connect, first on it.
   long long lane_sent() const { return lane_sent_; }
+  // Bulk messages in the library not yet done (the window's use now), and how many bulk
+  // publishes found the window full and waited.
+  std::size_t bulk_in_window() const;
+  long long bulk_waited() const { return bulk_waited_; }
+  static constexpr std::size_t kBulkWindow = 16;
+  static constexpr std::size_t kBulkWindowBytes = 32 * 1024;
   // At most this many messages wait for the owner: a flood on the broker cannot grow memory
   // without bound (connection events are always kept).
   static constexpr std::size_t kMaxQueuedMessages = 4096;
@@ -127,6 +141,15 @@ class Client final : public Link {
   };
   std::map<std::uint64_t, Ticket> tickets_;
   std::map<int, std::uint64_t> ticket_of_mid_;
+  // The bulk lane's window: by message id, each bulk message's size, from its hand-over to the
+  // library until on_publish; emptied when the connection ends. Taken before api_m_.
+  mutable std::mutex bulk_m_;
+  std::map<int, std::size_t> bulk_out_;
+  std::size_t bulk_out_bytes_ = 0;
+  std::atomic<long long> bulk_waited_{0};
+  bool bulk_room_locked() const {
+    return bulk_out_.empty() || (bulk_out_.size() < kBulkWindow && bulk_out_bytes_ < kBulkWindowBytes);
+  }
   // The connection's thread and what only it touches (state_, the policy, the attempt's times);
   // api_m_ keeps other threads' calls (publish, subscribe) off the client state while that thread
   // makes it fresh.
