@@ -118,6 +118,7 @@ void Client::fresh() {
   mosquitto_disconnect_callback_set(mosq_, &Client::disconnect_cb);
   mosquitto_message_callback_set(mosq_, &Client::message_cb);
   mosquitto_publish_callback_set(mosq_, &Client::publish_cb);
+  mosquitto_subscribe_callback_set(mosq_, &Client::subscribe_cb);
   if (!config_.status_topic.empty()) {
     mosquitto_will_set(mosq_, config_.status_topic.c_str(), 7, "offline", 1, true);
   }
@@ -161,6 +162,24 @@ void Client::message_cb(mosquitto*, void* self, const mosquitto_message* m) {
   if (m) static_cast<Client*>(self)->on_message(*m);
 }
 void Client::publish_cb(mosquitto*, void* self, int mid) { static_cast<Client*>(self)->on_publish(mid); }
+void Client::subscribe_cb(mosquitto*, void* self, int mid, int, const int*) { static_cast<Client*>(self)->on_subscribe(mid); }
+
+void Client::on_subscribe(int mid) {
+  std::lock_guard lock(sub_m_);
+  subacks_pending_.erase(mid);
+}
+
+void Client::subscribe_now(const std::string& filter) {
+  std::lock_guard lock(sub_m_);  // held across: its SUBACK (the connection's thread) finds the mid
+  int mid = 0;
+  if (mosquitto_subscribe(mosq_, &mid, filter.c_str(), 1) == MOSQ_ERR_SUCCESS) subacks_pending_.insert(mid);
+}
+
+bool Client::subscribed() const {
+  if (!connected_) return false;
+  std::lock_guard lock(sub_m_);
+  return subacks_pending_.empty();
+}
 
 // On the connection's thread, at CONNACK: the relays' commands before anything else on this
 // connection, then the subscriptions (a clean session forgets them), then what the relays are
@@ -188,7 +207,7 @@ void Client::on_connect(int rc) {
       ++lane_sent_;
     }
   }
-  for (const auto& f : subs) mosquitto_subscribe(mosq_, nullptr, f.c_str(), 1);
+  for (const auto& f : subs) subscribe_now(f);
   for (const auto& q : s.questions) {
     mosquitto_publish(mosq_, nullptr, q.topic.c_str(), clamp_int(q.payload.size()), q.payload.data(), 1, false);
   }
@@ -232,6 +251,10 @@ void Client::ended(bool lost, bool refused, const std::string& why) {
     session_up_ = false;
   }
   {
+    std::lock_guard lock(sub_m_);
+    subacks_pending_.clear();
+  }
+  {
     // What the library held of this connection goes with its state (fresh() below): the window
     // is empty for the next. A bulk publish checks connected_ under this lock, so none lands
     // between here and the fresh state.
@@ -261,21 +284,20 @@ void Client::ended(bool lost, bool refused, const std::string& why) {
 
 void Client::try_connect() {
   attempt_started_ = std::chrono::steady_clock::now();
-  {
-    std::lock_guard api(api_m_);
-    if (!config_.username.empty() || !config_.password_file.empty()) {
-      std::string password;
-      try {
-        // Read at each attempt: an owner who fixes the password file is heard without a restart.
-        if (!config_.password_file.empty()) password = read_secret(config_.password_file);
-      } catch (const std::runtime_error& e) {
-        state_ = State::connecting;
-        ended(false, true, e.what());  // the owner's to fix: tried again slowly
-        return;
-      }
-      mosquitto_username_pw_set(mosq_, config_.username.empty() ? nullptr : config_.username.c_str(),
-                                config_.password_file.empty() ? nullptr : password.c_str());
+  if (!config_.username.empty() || !config_.password_file.empty()) {
+    std::string password;
+    try {
+      // Read at each attempt: an owner who fixes the password file is heard without a restart.
+      if (!config_.password_file.empty()) password = read_secret(config_.password_file);
+    } catch (const std::runtime_error& e) {
+      // Outside api_m_: ended() makes the client state fresh under it.
+      state_ = State::connecting;
+      ended(false, true, e.what());  // the owner's to fix: tried again slowly
+      return;
     }
+    std::lock_guard api(api_m_);
+    mosquitto_username_pw_set(mosq_, config_.username.empty() ? nullptr : config_.username.c_str(),
+                              config_.password_file.empty() ? nullptr : password.c_str());
   }
   state_ = State::connecting;
   const int keepalive = static_cast<int>(std::clamp<long long>(config_.keepalive.count(), 5, 65535));
@@ -356,8 +378,10 @@ void Client::subscribe(const std::string& filter) {
     now = session_up_;  // else the next connect issues it with the rest
   }
   if (now) {
+    std::lock_guard sub(sub_m_);
     std::lock_guard api(api_m_);
-    mosquitto_subscribe(mosq_, nullptr, filter.c_str(), 1);  // else re-issued on the next connect
+    int mid = 0;  // else re-issued on the next connect
+    if (mosquitto_subscribe(mosq_, &mid, filter.c_str(), 1) == MOSQ_ERR_SUCCESS) subacks_pending_.insert(mid);
   }
 }
 

@@ -85,6 +85,10 @@ class Client final : public Link {
   // The next event, waiting at most `timeout`.
   std::optional<Event> poll(std::chrono::milliseconds timeout) override;
   bool connected() const override { return connected_; }
+  // Connected, and the broker acknowledged (SUBACK) every subscription issued on this connection:
+  // from here on a message published to a subscribed topic is delivered (a test waits for this,
+  // not for a sleep).
+  bool subscribed() const;
   // Why the last connect attempt failed ("" once connected).
   std::string last_failure() const;
   const ClientConfig& config() const { return config_; }
@@ -113,10 +117,13 @@ class Client final : public Link {
   void on_connect(int rc);
   void on_message(const mosquitto_message& m);
   void on_publish(int mid);
+  void on_subscribe(int mid);
+  void subscribe_now(const std::string& filter);  // on this connection, its SUBACK awaited
   static void connect_cb(mosquitto*, void* self, int rc);
   static void disconnect_cb(mosquitto*, void* self, int rc);
   static void message_cb(mosquitto*, void* self, const mosquitto_message* m);
   static void publish_cb(mosquitto*, void* self, int mid);
+  static void subscribe_cb(mosquitto*, void* self, int mid, int qos_count, const int* granted_qos);
 
   ClientConfig config_;
   std::string host_;
@@ -141,6 +148,10 @@ class Client final : public Link {
   };
   std::map<std::uint64_t, Ticket> tickets_;
   std::map<int, std::uint64_t> ticket_of_mid_;
+  // Subscriptions issued on this connection whose SUBACK has not come, by message id. Taken
+  // before api_m_.
+  mutable std::mutex sub_m_;
+  std::set<int> subacks_pending_;
   // The bulk lane's window: by message id, each bulk message's size, from its hand-over to the
   // library until on_publish; emptied when the connection ends. Taken before api_m_.
   mutable std::mutex bulk_m_;
