@@ -13,10 +13,9 @@
 
 namespace shackd {
 
-void EventLog::wire(std::int64_t run_ms, Store store, Direct direct) {
+void EventLog::wire(std::int64_t run_ms, Store store) {
   run_ms_ = run_ms;
   store_ = std::move(store);
-  direct_ = std::move(direct);
   outbox_.set_fate([f = fates_](std::uint64_t seq, bool sent) { f->sent(seq, sent); });
 }
 
@@ -71,11 +70,6 @@ void EventLog::send_numbered(const Route& route, const std::string& kind, const 
   std::string text = event_json(kind, load_id, r, detail, wall_now, &id);
   std::vector<EventOutbox::Message> messages{{route.prefix + "/event", text}};
   if (route.uplink) messages.push_back({uplink_topic(route.prefix, route.site_id, "event"), text});
-  if (direct_) {
-    for (const auto& m : messages) direct_(m.topic, m.payload);
-    fates_->sent(seq, true);  // a test's recording publisher: no broker to confirm it
-    return;
-  }
   // In order, confirmed one by one, at the pace the link keeps them in flight (outbox.hpp).
   outbox_.push(std::move(messages), seq);
 }

@@ -36,13 +36,11 @@ class EventLog {
     const rules::Snapshot& snap;
     const rules::Decision& decision;
   };
-  using Direct = std::function<void(const std::string& topic, const std::string& payload)>;
   using Store = std::function<void(Event)>;
 
   // `run_ms`: this process's start, the `run` of its ids. `store`: where each event goes to be
-  // kept (the recorder's next records). `direct`: set, events go there instead of the outbox (a
-  // test's recording publisher, with no broker to confirm anything).
-  void wire(std::int64_t run_ms, Store store, Direct direct);
+  // kept (the recorder's next records).
+  void wire(std::int64_t run_ms, Store store);
   // One event to the store and MQTT. Throws what its parts throw: the caller counts it.
   void record(const Route& route, const std::string& kind, const std::string& load_id, const rules::Reason& r,
               const std::string& detail, std::int64_t wall_now, const Context* cycle, std::optional<bool> on,
@@ -78,7 +76,6 @@ class EventLog {
   // Shared with the recorder's and the outbox's threads, which tell it; outlives either.
   std::shared_ptr<EventFates> fates_ = std::make_shared<EventFates>();
   Store store_;
-  Direct direct_;
   // Every event goes out through it, in order, each message confirmed (issue 49).
   EventOutbox outbox_;
 

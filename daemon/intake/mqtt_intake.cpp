@@ -37,7 +37,7 @@ void MqttIntake::offer(const StoredProfiles& profiles, const std::vector<LoadRef
   for (const auto& k : kept) log::info("mqtt.allow_settings: {} is the config file's: not settable over MQTT", k);
 }
 
-Intake MqttIntake::take(drivers::mqtt::Link& link, drivers::mqtt::RelayManager* relays, const IntakeSite& site,
+Intake MqttIntake::take(const NextEvent& next, drivers::mqtt::RelayManager* relays, const IntakeSite& site,
                         const LoopClock& clock, rules::SteadyTime budget_end, rules::SteadyTime now) {
   Intake in;
   std::size_t handled = 0;
@@ -45,7 +45,7 @@ Intake MqttIntake::take(drivers::mqtt::Link& link, drivers::mqtt::RelayManager* 
   std::optional<BrokerWatch::Alarm> quiet;
   broker_.tick(now, quiet);  // the broker's drops: the alarm's end after a quiet spell
   if (quiet) in.events.push_back({quiet->raised ? "alarm" : "alarm_end", "", quiet->text});
-  while (const auto e = link.poll(std::chrono::milliseconds(0))) {
+  while (const auto e = next()) {
     const bool news = e->kind != drivers::mqtt::Event::Kind::message;
     if (!news && (handled >= kMessagesPerCycle || clock.steady() >= budget_end)) {
       ++in.dropped;

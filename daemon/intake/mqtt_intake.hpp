@@ -7,6 +7,7 @@
 // what it keeps between messages: the settings offered, the broker's outages and bridges.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -86,12 +87,14 @@ class MqttIntake {
   const std::vector<OfferedSetting>& offered() const { return offered_; }
   const std::optional<YAML::Node>& profiles_section() const { return section_; }
 
+  // The link's next event, never waiting (its owner's: daemon/loop/mqtt_links.hpp).
+  using NextEvent = std::function<std::optional<drivers::mqtt::Event>()>;
   // Everything the link has now. Connection events are always read; messages up to
   // kMessagesPerCycle, and until `budget_end` on `clock` (a test's stepped clock stands still, so
   // there only the count binds). Relay news goes to `relays` (null: none), and a connection
   // commands them again.
-  Intake take(drivers::mqtt::Link& link, drivers::mqtt::RelayManager* relays, const IntakeSite& site,
-              const LoopClock& clock, rules::SteadyTime budget_end, rules::SteadyTime now);
+  Intake take(const NextEvent& next, drivers::mqtt::RelayManager* relays, const IntakeSite& site, const LoopClock& clock,
+              rules::SteadyTime budget_end, rules::SteadyTime now);
   // One message into `into`; what it throws is the caller's to count (the loop guards each one).
   void message(Intake& into, const std::string& topic, const std::string& payload, bool retained,
                drivers::mqtt::RelayManager* relays, const IntakeSite& site, rules::SteadyTime now, std::int64_t wall_s);

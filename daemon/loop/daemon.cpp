@@ -39,28 +39,18 @@ Daemon::Daemon(RunOptions options, Seams seams)
     : options_(std::move(options)),
       seams_(std::move(seams)),
       clock_(seams_.clock ? *seams_.clock : system_clock()),
-      systemd_(seams_.notify),
-      publisher_(seams_.publish) {}
+      systemd_(seams_.notify) {}
 
-// The goodbyes of the links a reload replaced are waited for first: each calls the publisher,
-// which is destroyed before the MQTT side.
-Daemon::~Daemon() { mqtt_.wait_retiring(); }
+Daemon::~Daemon() = default;
 
 std::optional<int> Daemon::start() {
   const std::int64_t run_ms = clock_.wall_ms();
   started_unix_s_ = run_ms / 1000;
-  // Each event kept with this cycle's records for the recorder; with a test's recording publisher
-  // (no broker to confirm anything) sent through it rather than the outbox.
-  events_.wire(
-      run_ms,
-      [this](Event e) {
-        storage_.records().events.push_back(std::move(e));
-        ++stats_.events;
-      },
-      seams_.publish ? EventLog::Direct([this](const std::string& topic, const std::string& payload) {
-        publisher_.send(topic, payload, false, 1);
-      })
-                     : EventLog::Direct());
+  // Each event kept with this cycle's records for the recorder, and sent through the outbox.
+  events_.wire(run_ms, [this](Event e) {
+    storage_.records().events.push_back(std::move(e));
+    ++stats_.events;
+  });
   storage_.on_event_fate(events_.store_fate());  // what the store keeps or drops, by each event's seq
   const ConfigResult c = load_config(options_.config_path, seams_.kinds);
   if (!c.config) {
@@ -112,20 +102,21 @@ std::optional<int> Daemon::start() {
   }
   try {
     start_devices();
-    if (!options_.once && !seams_.publish) start_mqtt();
-    // A test's seams publish before cycle() returns, unless the test asks for the thread.
-    if (!options_.once && seams_.publish_thread.value_or(!seams_.publish && !seams_.make_mqtt)) publisher_.start_thread();
+    if (!options_.once) start_mqtt();
+    // A test's link (Seams::make_mqtt) is published to before cycle() returns, unless the test
+    // asks for the thread.
+    if (!options_.once && seams_.publish_thread.value_or(!seams_.make_mqtt)) publisher_.start_thread();
   } catch (const std::exception& e) {
     // Whatever the cause, one line and an exit code: never std::terminate and a restart loop.
     log::error("cannot start: {}", e.what());
     return kExUnavailable;
   }
   if (!options_.once) metrics_.start(config_.metrics, config_.interval, clock_.steady());
-  if (mqtt_.link()) {
+  if (mqtt_.present()) {
     // Give the broker a moment, so that the first decision is published, not lost; bounded,
     // since shackd controls with or without MQTT.
     const auto until = clock_.steady() + std::chrono::seconds(1);
-    while (!mqtt_.link()->connected() && clock_.steady() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (!mqtt_.connected() && clock_.steady() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (!options_.once) {
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - open_began);
@@ -134,7 +125,7 @@ std::optional<int> Daemon::start() {
   }
   // What came meanwhile (a retained override among it) against the loads, once they are known;
   // else the first cycle in the safe state takes it.
-  if (mqtt_.link() && start_.taken()) handle_mqtt(clock_.steady());
+  if (mqtt_.present() && start_.taken()) handle_mqtt(clock_.steady());
   if (start_.taken()) {
     log::info("shackd {} started: {} load(s), devices: {}{}", SHACKD_VERSION, core_.site().loads.size(),
               devices::enabled_kinds(config_), config_.dry_run ? " (dry run: no relay commands)" : "");
@@ -195,7 +186,7 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   // told of its entities again.
   if (host_.take_found()) publisher_.send_everything();
   const bool everything = !safe_state && publisher_.take_everything();
-  if (!seams_.publish && (!mqtt_.link() || !mqtt_.link()->connected())) return;
+  if (!mqtt_.connected()) return;
   CycleFacts f;
   f.prefix = config_.mqtt.prefix;
   f.now = now;
@@ -293,9 +284,9 @@ std::string Daemon::status_line() const {
     devices += fmt::format(", {} {}", name, h.consecutive_failures == 0 && h.last_success ? "ok" : "DOWN");
   }
   std::string mqtt = ", mqtt ok";
-  if (!mqtt_.link()) {
+  if (!mqtt_.present()) {
     mqtt.clear();
-  } else if (!intake_.broker().failure().empty() || !mqtt_.link()->connected()) {
+  } else if (!intake_.broker().failure().empty() || !mqtt_.connected()) {
     // How long relay commands have waited for the broker, and why (issue 56).
     const auto& since = intake_.broker().health().down_since_unix_s;
     mqtt = ", MQTT DOWN";
@@ -352,8 +343,8 @@ Daemon::ReadTimes Daemon::read_step(rules::SteadyTime started) {
     core_.devices().poll(started, options_.once ? std::optional(std::chrono::milliseconds(10000)) : std::nullopt);
   });
   miners_.take_reports(started, [this](const char* what) { side_failed(SideJob::poll, what); });
-  const ReadTimes t{clock_.steady(), clock_.wall_s()};
-  guarded(SideJob::mqtt_in, [&] { handle_mqtt(t.now); });
+  ReadTimes t{clock_.steady(), clock_.wall_s()};
+  guarded(SideJob::mqtt_in, [&] { t.connected = handle_mqtt(t.now); });
   return t;
 }
 
@@ -446,6 +437,9 @@ void Daemon::cycle() {
     miners_bookkeeping(now, wall);
     guarded(SideJob::energy, [&] { account_energy(now, wall); });
     guarded(SideJob::publish, [&] {
+      // A connection's events (the start's, the outage's) go before everything is published again:
+      // sent here, after the relays, never in the read step (issue 57).
+      if (times.connected) events_.pump();
       publish(now);
       stats_.events_unsent = events_.pump();
       tell_publisher(now, wall);
@@ -492,14 +486,14 @@ void Daemon::shutdown() {
     storage_.stop(clock_.wall_s(), std::chrono::seconds(8));
   }
   events_.outbox().pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
-  events_.outbox().set_link(nullptr);
+  events_.outbox().stop_thread();
   // Superseded states are not waited for: the will and the shutdown say offline. Bounded: a
-  // publish that never returns is left behind, said in the log, and so is its link, which the
-  // publisher's thread may still be inside (destroying it under that thread was a use after free).
-  const bool publisher_done = publisher_.stop(std::chrono::seconds(2));
-  publisher_.set_link(nullptr);
-  if (publisher_done) mqtt_.stop(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
-  else mqtt_.abandon();
+  // publish that never returns is left behind, said in the log. The link it is inside stays alive
+  // for it (the lane's reference: drivers/mqtt/lanes.hpp) and is freed when it returns; the stop
+  // goes on at once (destroying the link under that thread was a use after free; leaking it on
+  // purpose was the fix before issue 57).
+  publisher_.stop(std::chrono::seconds(2));
+  mqtt_.stop(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
   core_.devices().set({}, std::chrono::milliseconds(0));
   miners_.clear();
   storage_.close();  // the last close checkpoints the WAL (in memory: written back at its stop)

@@ -136,6 +136,7 @@ class Daemon {
   struct ReadTimes {
     rules::SteadyTime now;
     std::int64_t wall = 0;
+    bool connected = false;  // the link (re)connected since the last cycle
   };
   ReadTimes read_step(rules::SteadyTime started);
   void begin_reload();
@@ -144,7 +145,7 @@ class Daemon {
   void build_charge_limits(std::map<std::string, ChargeLimitRow> rows);
   void tell_charge_block(std::int64_t wall);
   // What came in on MQTT, read and checked by the intake (daemon/intake/mqtt_intake.hpp), handed on.
-  void handle_mqtt(rules::SteadyTime now);
+  bool handle_mqtt(rules::SteadyTime now);
   IntakeSite intake_site() const;
   void hand_on(Intake&& in, rules::SteadyTime now);
   // Settings stored on the recorder's thread, put in force at the top of a cycle (setting_desk.hpp).

@@ -64,9 +64,8 @@ void Daemon::begin_reload() {
                     .dry_run = options_.dry_run,
                     .kinds = seams_.kinds,
                     .make_workers = [this](const Config& c) { return make_workers(c); },
-                    .make_mqtt = {},
+                    .make_mqtt = [this](const Config& c) { return make_mqtt(c); },
                     .recorder = storage_.recorder()};
-  if (!seams_.publish) parts.make_mqtt = [this](const Config& c) { return make_mqtt(c); };
   reloader_.start([running = config_, parts = std::move(parts)] {
     auto outcome = std::make_unique<ReloadOutcome>();
     try {
@@ -104,10 +103,10 @@ void Daemon::finish_reload() {
   }
   if (o->charge_rows) build_charge_limits(std::move(*o->charge_rows));
   if (o->mqtt.link) {
-    // The old link says goodbye on another thread (MqttLinks::take), which the loop does not wait for.
-    events_.outbox().set_link(o->mqtt.link.get());  // first: the outbox's thread lets go of the old link
-    publisher_.set_link(o->mqtt.link.get());  // never waits: its thread lets go of the old one on the goodbye's
-    mqtt_.take(std::move(o->mqtt), [pub = &publisher_](drivers::mqtt::Link* old) { pub->release(old); });
+    // The old link says goodbye on another thread (MqttLinks::take), which the loop does not wait
+    // for; the lanes route to the new one from here on, and a caller still inside the old one
+    // keeps it alive until it leaves.
+    mqtt_.take(std::move(o->mqtt));
   }
   switch_off_removed(removed);
   intake_.offer(core_.site().profiles, core_.site().loads);

@@ -27,14 +27,17 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
   c.status_topic = config.mqtt.prefix + "/status";
   MqttSide side;
   side.link = seams_.make_mqtt ? seams_.make_mqtt(c) : std::make_unique<drivers::mqtt::Client>(c);
-  // Publishes through whatever link is the daemon's when it sends (this one, once swapped in).
-  // Each relay's command in force stands with the link in force, sent first at its next connect.
+  // The relay lane (drivers/mqtt/lanes.hpp): through whatever link is the daemon's when it sends
+  // (this one, once taken). Each relay's command in force stands with the link in force, sent
+  // first at its next connect.
   side.relays = std::make_unique<drivers::mqtt::RelayManager>(
       config.relays, config.relay_timing,
-      [this](const std::string& topic, const std::string& payload, int qos, bool retain) {
-        return mqtt_.publish(topic, payload, qos, retain);
+      [lane = mqtt_.relay_lane()](const std::string& topic, const std::string& payload, int qos, bool retain) {
+        return lane.publish(topic, payload, qos, retain);
       },
-      [this](const std::string& id, std::vector<drivers::mqtt::Outgoing> commands) { mqtt_.stand(id, std::move(commands)); });
+      [lane = mqtt_.relay_lane()](const std::string& id, std::vector<drivers::mqtt::Outgoing> commands) {
+        lane.stand(id, std::move(commands));
+      });
   // Asked at every connect of this link, after the commands and the subscriptions: a relay that
   // lost its power while the broker was away says so at once (its uptime, relays.hpp).
   if (!config.dry_run) {
@@ -57,10 +60,10 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
 }
 
 void Daemon::start_mqtt() {
-  MqttSide side = make_mqtt(config_);
-  events_.outbox().set_link(side.link.get());
-  publisher_.set_link(side.link.get());
-  mqtt_.take(std::move(side), {});
+  // The bulk lane (drivers/mqtt/lanes.hpp) routes to the link in force: a reload changes nothing here.
+  events_.outbox().set_lane(mqtt_.bulk_lane());
+  publisher_.set_lane(mqtt_.bulk_lane());
+  mqtt_.take(make_mqtt(config_));
   // Paced by the broker's acknowledgements between cycles too; a test's in-process link is
   // pumped by the cycle alone, unless it asks (Seams::events_thread).
   if (seams_.events_thread.value_or(!seams_.make_mqtt)) events_.outbox().start_thread();
@@ -96,16 +99,19 @@ IntakeSite Daemon::intake_site() const {
 // What came in since the last cycle (daemon/intake/mqtt_intake.hpp): at most kMessagesPerCycle
 // messages and a quarter of the interval, the rest dropped and counted; a neighbour's flood costs
 // a bounded share of a cycle, never the decision. Connection events are always read.
-void Daemon::handle_mqtt(rules::SteadyTime now) {
-  if (!mqtt_.link()) return;
+bool Daemon::handle_mqtt(rules::SteadyTime now) {
+  if (!mqtt_.present()) return false;
   // On the loop's monotonic clock: a test's stepped clock stands still within a cycle, so there
   // only the count binds, whatever the machine's speed (ASan made the time bind first).
   const auto budget_end = clock_.steady() + config_.interval / 4;
-  hand_on(intake_.take(*mqtt_.link(), mqtt_.relays(), intake_site(), clock_, budget_end, now), now);
-  stats_.mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_.link()->dropped_incoming());
+  Intake in = intake_.take([this] { return mqtt_.poll(); }, mqtt_.relays(), intake_site(), clock_, budget_end, now);
+  const bool connected = in.connected;
+  hand_on(std::move(in), now);
+  stats_.mqtt_dropped_by_link = static_cast<std::uint64_t>(mqtt_.dropped_incoming());
   const MqttHealth& h = intake_.broker().health();
   stats_.broker_dropped = h.broker_dropped;
   stats_.broker_drops_heard = h.broker_dropped_total.has_value();
+  return connected;
 }
 
 void Daemon::on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now) {
@@ -123,7 +129,8 @@ void Daemon::hand_on(Intake&& in, rules::SteadyTime now) {
   stats_.mqtt_dropped += in.dropped;
   stats_.mqtt_refused += in.refused;
   if (in.connected) {
-    events_.outbox().pump();  // the events of the start or the outage go first: the outbox is in order
+    // The events of the start or the outage go first, pumped after the relays (Daemon::cycle):
+    // the read step never waits for the outbox's sending.
     publisher_.send_everything();
     // What shackd's own commands left retained before they stopped having a will (0.2.0's `once`
     // and `status`): cleared, so that a broker does not say "offline" for them for ever.

@@ -151,6 +151,7 @@ void Daemon::safe_cycle() {
   guarded(SideJob::events, [&] { record_relay_alarms(); });
   // The loop's figures and the events; Home Assistant's discovery waits for the loads.
   guarded(SideJob::publish, [&] {
+    if (times.connected) events_.pump();  // a connection's events first (Daemon::cycle)
     publish(now, true);
     stats_.events_unsent = events_.pump();
     tell_publisher(now, wall);

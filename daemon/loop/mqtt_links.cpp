@@ -4,35 +4,35 @@
 
 namespace shackd {
 
-void MqttLinks::take(Side next, Release release) {
-  if (link_) {
-    retiring_.push_back(std::async(std::launch::async, [old = std::move(link_), release = std::move(release)]() mutable {
-      if (release) release(old.get());  // a publish under way on it ends first
-      old->shutdown(std::chrono::milliseconds(2000));
-      old.reset();
-    }));
-  }
+std::optional<drivers::mqtt::Event> MqttLinks::poll() const {
+  if (!link_) return std::nullopt;
+  return link_->poll(std::chrono::milliseconds(0));
+}
+
+void MqttLinks::take(Side next) {
+  std::shared_ptr<drivers::mqtt::Link> old = holder_->put(std::shared_ptr<drivers::mqtt::Link>(std::move(next.link)));
+  link_ = holder_->get();
   relays_ = std::move(next.relays);
-  link_ = std::move(next.link);
   if (link_) link_->start();
-  std::erase_if(retiring_, [](const std::future<void>& f) {
-    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-  });
+  std::erase_if(retiring_, [](const drivers::thread::Worker& w) { return w.finished(); });
+  if (old) {
+    retiring_.emplace_back("mqtt-goodbye", [old = std::move(old)](std::stop_token) mutable {
+      old->shutdown(std::chrono::milliseconds(2000));
+      old.reset();  // freed here unless a lane's caller is still inside it: then by that caller
+    });
+  }
 }
 
 void MqttLinks::stop(std::chrono::milliseconds bound) {
-  if (link_) link_->shutdown(bound);
+  std::shared_ptr<drivers::mqtt::Link> last = holder_->put(nullptr);
+  link_.reset();
+  if (last) last->shutdown(bound);
+  last.reset();
   wait_retiring();
 }
 
-void MqttLinks::abandon() {
-  // Never freed, and reachable from here: not a leak to LSan, and alive until the process ends.
-  static auto* const parked = new std::vector<std::unique_ptr<drivers::mqtt::Link>>();
-  if (link_) parked->push_back(std::move(link_));
-}
-
 void MqttLinks::wait_retiring() {
-  for (auto& f : retiring_) f.wait();
+  for (auto& w : retiring_) w.join();
   retiring_.clear();
 }
 

@@ -1,16 +1,19 @@
 #pragma once
-// The daemon's MQTT side (issue 44): the link to the broker, the relay manager that commands
-// through it, and the links a reload replaced, each saying goodbye on a thread of its own (a
-// disconnect is bounded at 2 s, which the loop never waits for).
+// The daemon's MQTT side (issue 44; issue 57: its one owner): the link to the broker, the relay
+// manager that commands through it, and the links a reload replaced, each saying goodbye on a
+// thread of its own (a disconnect is bounded at 2 s, which the loop never waits for). Nobody
+// else holds the link: the relay manager sends through the relay lane, the publisher and the
+// events' outbox through the bulk lane (drivers/mqtt/lanes.hpp), each routed to the link in
+// force when it sends and keeping that link alive while it is inside it.
 #include <chrono>
-#include <functional>
-#include <future>
 #include <memory>
-#include <string>
+#include <optional>
 #include <vector>
 
+#include "drivers/mqtt/lanes.hpp"
 #include "drivers/mqtt/link.hpp"
 #include "drivers/mqtt/relays.hpp"
+#include "drivers/thread/worker.hpp"
 
 namespace shackd {
 
@@ -21,42 +24,38 @@ class MqttLinks {
     std::unique_ptr<drivers::mqtt::Link> link;
     std::unique_ptr<drivers::mqtt::RelayManager> relays;
   };
-  // Runs on a replaced link's goodbye thread before its shutdown: whoever sends on it lets go.
-  using Release = std::function<void(drivers::mqtt::Link*)>;
 
   MqttLinks() = default;
   MqttLinks(const MqttLinks&) = delete;
   MqttLinks& operator=(const MqttLinks&) = delete;
-  ~MqttLinks() { wait_retiring(); }
+  ~MqttLinks() { stop(std::chrono::milliseconds(1000)); }
 
-  drivers::mqtt::Link* link() const { return link_.get(); }
   drivers::mqtt::RelayManager* relays() const { return relays_.get(); }
+  bool present() const { return link_ != nullptr; }
   bool connected() const { return link_ && link_->connected(); }
-  // Through whatever link is in force when it sends: the relay manager's publisher.
-  bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) const {
-    return link_ && link_->publish(topic, payload, qos, retain);
-  }
-  // The relays' lane of the link in force (link.hpp): what stands for relay `id`.
-  void stand(const std::string& id, std::vector<drivers::mqtt::Outgoing> commands) const {
-    if (link_) link_->stand(id, std::move(commands));
-  }
-  // `next` in force and started; the link it replaces says goodbye aside, `release` first.
-  void take(Side next, Release release);
-  // The stop: the link's own bounded shutdown (a clean disconnect publishes offline itself), then
-  // every goodbye under way waited for.
+  // The link's next event (the intake's, on the loop's thread), never waiting.
+  std::optional<drivers::mqtt::Event> poll() const;
+  long long dropped_incoming() const { return link_ ? link_->dropped_incoming() : 0; }
+  // The lanes (drivers/mqtt/lanes.hpp), valid for the owner's life and beyond: each routes to the
+  // link in force when it sends, and to none after the stop.
+  drivers::mqtt::RelayLane relay_lane() const { return drivers::mqtt::RelayLane(holder_); }
+  drivers::mqtt::BulkLane bulk_lane() const { return drivers::mqtt::BulkLane(holder_); }
+  // `next` in force and started; the link it replaces says goodbye aside (its shutdown, bounded),
+  // and is freed once the last caller inside it has left.
+  void take(Side next);
+  // The stop: the lanes route to no link from here on; the link's own bounded shutdown (a clean
+  // disconnect publishes offline itself); every goodbye under way waited for. A caller still
+  // inside the link (a publish that never returned) keeps it alive until it leaves: the stop is
+  // bounded by the shutdown, never by that caller.
   void stop(std::chrono::milliseconds bound);
-  // The stop when another thread may still be inside the link's publish (the publisher gave up
-  // waiting for one that hangs in the client): the link is neither shut down nor ever destroyed,
-  // so that the thread returns into a live object; the process ends around both, and the broker
-  // says offline by the link's will.
-  void abandon();
-  // Waits for the goodbyes under way (the daemon's end: their `release` may name its parts).
+  // Waits for the goodbyes under way.
   void wait_retiring();
 
  private:
-  std::unique_ptr<drivers::mqtt::Link> link_;
+  std::shared_ptr<drivers::mqtt::LinkHolder> holder_ = std::make_shared<drivers::mqtt::LinkHolder>();
+  std::shared_ptr<drivers::mqtt::Link> link_;  // the one in force, as the holder has it
   std::unique_ptr<drivers::mqtt::RelayManager> relays_;
-  std::vector<std::future<void>> retiring_;
+  std::vector<drivers::thread::Worker> retiring_;
 };
 
 }  // namespace shackd

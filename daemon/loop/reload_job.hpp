@@ -38,7 +38,7 @@ struct ReloadParts {
   bool dry_run = false;  // --dry-run: kept whatever the file says
   drivers::Kinds kinds;
   std::function<std::vector<std::unique_ptr<PolledDevice>>(const Config&)> make_workers;
-  std::function<MqttLinks::Side(const Config&)> make_mqtt;  // null: no MQTT side (a test's publisher)
+  std::function<MqttLinks::Side(const Config&)> make_mqtt;  // null: no MQTT side
   Recorder* recorder = nullptr;  // null: no database to check the profiles against (refused)
 };
 

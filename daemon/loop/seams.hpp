@@ -26,17 +26,16 @@ struct Seams {
   std::function<std::unique_ptr<PolledDevice>(drivers::DeviceConfig)> make_device;
   // The link to each configured miner's API; null: a MinerWorker (a thread, TCP to the miner).
   std::function<std::unique_ptr<MinerLink>(const drivers::miners::MinerConfig&)> make_miner;
-  // Where messages go instead of the broker (no MQTT client is started); null: MQTT.
-  std::function<void(const std::string& topic, const std::string& payload, bool retain, int qos)> publish;
-  // The MQTT transport for a client config; null: libmosquitto to the broker. Unlike `publish`, the
-  // daemon runs its whole MQTT side on it: relays, commands, outages, reconnects.
+  // The MQTT transport for a client config; null: libmosquitto to the broker. The daemon runs its
+  // whole MQTT side on it: relays, commands, outages, reconnects, what it publishes
+  // (tests/support/fake_link.hpp records it).
   std::function<std::unique_ptr<drivers::mqtt::Link>(const drivers::mqtt::ClientConfig&)> make_mqtt;
   // Whether the events' outbox pumps on a thread of its own between cycles; nullopt: when MQTT
   // is the broker's (no make_mqtt).
   std::optional<bool> events_thread;
   // Whether the publisher (daemon/publish/publisher.hpp) renders and sends on a thread of its
-  // own; nullopt: when MQTT is the broker's (neither `publish` nor `make_mqtt`). Without one, a cycle's
-  // messages are sent before cycle() returns.
+  // own; nullopt: when MQTT is the broker's (no make_mqtt). Without one, a cycle's messages are
+  // sent before cycle() returns.
   std::optional<bool> publish_thread;
   // Where sd_notify's messages go (READY=1, STATUS=..., WATCHDOG=1); null: $NOTIFY_SOCKET.
   std::function<void(const std::string&)> notify;

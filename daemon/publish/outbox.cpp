@@ -1,35 +1,60 @@
 #include "daemon/publish/outbox.hpp"
 
 #include <chrono>
+#include <thread>
 
 namespace shackd {
 
-EventOutbox::~EventOutbox() {
-  {
-    std::lock_guard l(m_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+EventOutbox::~EventOutbox() { thread_.stop(); }
 
-void EventOutbox::set_link(drivers::mqtt::Link* link) {
+void EventOutbox::set_lane(drivers::mqtt::BulkLane lane) {
   std::lock_guard l(m_);
-  if (link == link_) return;
-  reset_in_flight_locked();  // the old link's tickets mean nothing to the new one
-  link_ = link;
+  reset_in_flight_locked();  // a ticket means nothing on another lane
+  lane_ = std::move(lane);
 }
 
 void EventOutbox::push(std::vector<Message> messages, std::uint64_t seq) {
   if (messages.empty()) return;
   {
+    std::lock_guard l(in_m_);
+    incoming_.push_back({std::move(messages), seq});
+    // A backstop for a flood within one cycle (the pump takes the intake at least once a cycle):
+    // the intake alone never holds more than the limit.
+    while (incoming_.size() > limit_) {
+      if (fate_) fate_(incoming_.front().seq, false);
+      incoming_.pop_front();
+      ++dropped_in_;
+    }
+  }
+  in_cv_.notify_all();
+}
+
+void EventOutbox::pump() {
+  {
     std::lock_guard l(m_);
+    pump_locked();
+  }
+  {
+    std::lock_guard l(in_m_);
+    kick_ = true;  // the thread takes the acknowledgements from here on
+  }
+  in_cv_.notify_all();
+}
+
+// What push() left, into the queue in order; past the limit, the oldest event not yet sent goes
+// (those in flight stay until the broker answers or the connection goes, so that what the link
+// holds for an unanswering broker stays the window).
+void EventOutbox::admit_locked() {
+  std::deque<Pushed> taken;
+  {
+    std::lock_guard l(in_m_);
+    taken.swap(incoming_);
+  }
+  for (auto& p : taken) {
     const std::uint64_t event = ++next_event_;
-    for (auto& m : messages) q_.push_back({std::move(m), event, seq, 0, false});
+    for (auto& m : p.messages) q_.push_back({std::move(m), event, p.seq, 0, false});
     ++events_;
     while (events_ > limit_) {
-      // The oldest event not yet sent goes: those in flight stay until the broker answers or the
-      // connection goes, so that what paho holds for an unanswering broker stays the window.
       bool erased = false;
       auto first = q_.begin();
       while (first != q_.end()) {
@@ -52,17 +77,6 @@ void EventOutbox::push(std::vector<Message> messages, std::uint64_t seq) {
       ++dropped_;
     }
   }
-  cv_.notify_all();
-}
-
-void EventOutbox::pump() {
-  bool busy = false;
-  {
-    std::lock_guard l(m_);
-    pump_locked();
-    busy = in_flight_ > 0;
-  }
-  if (busy) cv_.notify_all();  // the thread takes the acknowledgements from here on
 }
 
 void EventOutbox::reset_in_flight_locked() {
@@ -72,7 +86,7 @@ void EventOutbox::reset_in_flight_locked() {
   for (auto& e : q_) {
     if (!e.acknowledged || e.ticket) behind = true;
     if (!behind) continue;
-    if (e.ticket && link_) link_->forget(e.ticket);
+    if (e.ticket) lane_.forget(e.ticket);
     e.ticket = 0;
     e.acknowledged = false;
   }
@@ -80,13 +94,15 @@ void EventOutbox::reset_in_flight_locked() {
 }
 
 void EventOutbox::pump_locked() {
-  if (!link_) return;
+  admit_locked();
+  blocked_ = false;
+  if (!lane_) return;
   // Acknowledgements first, the link up or not: a PUBACK that came before the connection went
   // is a delivery, not a message to send again.
   bool failed = false;
   for (auto& e : q_) {
     if (!e.ticket) continue;
-    const auto d = link_->delivered(e.ticket);
+    const auto d = lane_.delivered(e.ticket);
     if (!d) continue;
     e.ticket = 0;
     --in_flight_;
@@ -105,7 +121,7 @@ void EventOutbox::pump_locked() {
       if (fate_) fate_(seq, true);  // its last message acknowledged: the event is out
     }
   }
-  if (!link_->connected()) {
+  if (!lane_.connected()) {
     if (in_flight_ > 0) reset_in_flight_locked();
     return;
   }
@@ -113,38 +129,53 @@ void EventOutbox::pump_locked() {
   for (auto& e : q_) {
     if (in_flight_ >= window_) break;
     if (e.acknowledged || e.ticket) continue;
-    const std::uint64_t t = link_->publish_confirmed(e.message.topic, e.message.payload, false);
-    if (t == 0) break;  // not taken: tried again at the next pump
+    const std::uint64_t t = lane_.publish_confirmed(e.message.topic, e.message.payload, false);
+    if (t == 0) {  // not taken (the lane's window full, a refusal): tried again at the next pump
+      blocked_ = true;
+      break;
+    }
     e.ticket = t;
     ++in_flight_;
   }
 }
 
 void EventOutbox::start_thread() {
-  if (thread_.joinable()) return;
-  thread_ = std::thread([this] { run(); });
+  if (thread_.started()) return;
+  thread_ = drivers::thread::Worker("events-out", [this](std::stop_token token) { run(std::move(token)); });
 }
 
-void EventOutbox::run() {
-  std::unique_lock l(m_);
-  while (!stop_) {
-    pump_locked();
-    if (in_flight_ > 0) {
-      // Acknowledgements are polled a few ms apart while any is awaited (paho's tokens; a timed
-      // condition-variable wait does not wake under libfaketime, as drivers/mqtt/client.cpp says).
-      l.unlock();
+void EventOutbox::run(std::stop_token token) {
+  while (!token.stop_requested()) {
+    bool busy = false;
+    {
+      std::lock_guard l(m_);
+      pump_locked();
+      busy = in_flight_ > 0 || blocked_;
+    }
+    if (busy) {
+      // Acknowledgements (and room in the lane's window) are polled a few ms apart while any is
+      // awaited (a timed condition-variable wait does not wake under libfaketime, as
+      // drivers/mqtt/client.cpp says).
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      l.lock();
       continue;
     }
-    // Nothing in flight: woken by a push or the loop's pump.
-    cv_.wait(l);
+    // Nothing in flight: woken by a push, the loop's pump or the stop.
+    std::unique_lock l(in_m_);
+    in_cv_.wait(l, token, [&] { return !incoming_.empty() || kick_; });
+    kick_ = false;
   }
 }
 
 EventOutbox::Stats EventOutbox::stats() const {
+  std::size_t incoming = 0;
+  std::uint64_t dropped_in = 0;
+  {
+    std::lock_guard l(in_m_);
+    incoming = incoming_.size();
+    dropped_in = dropped_in_;
+  }
   std::lock_guard l(m_);
-  return {events_, in_flight_, dropped_, sent_};
+  return {events_ + incoming, in_flight_, dropped_ + dropped_in, sent_};
 }
 
 }  // namespace shackd

@@ -30,13 +30,11 @@ struct Publisher::Shared {
     std::uint64_t seq = 0;
   };
 
-  Sink sink;
   std::size_t limit;
 
   mutable std::mutex m;
-  std::condition_variable cv;
-  drivers::mqtt::Link* link = nullptr;
-  const drivers::mqtt::Link* in_use = nullptr;  // the link a publish is under way on
+  std::condition_variable_any cv;
+  drivers::mqtt::BulkLane lane;
   LatestMailbox<Posted> mail;
   std::deque<Message> messages;
   std::uint64_t seq = 0;
@@ -47,7 +45,7 @@ struct Publisher::Shared {
   std::vector<std::string> failures;  // rendering that threw, for the core to tell (bounded)
   std::uint64_t handed = 0, done = 0;  // settle() waits for done to reach handed
   std::optional<RealClock::time_point> busy_since;
-  bool threaded = false, stop = false, finished = false, draining = false;
+  bool threaded = false, stop = false, draining = false;
   // The drainer's own: retained messages of the queue the link refused, by topic, the newest
   // each; sent again first at the next hand-over unless a newer one for the topic came with it.
   std::map<std::string, Message> owed;
@@ -57,43 +55,36 @@ struct Publisher::Shared {
       [this](const std::string& t, const std::string& p, bool retain, int qos) { return send_one(t, p, retain, qos); },
       ""};
 
-  Shared(Sink s, std::size_t l) : sink(std::move(s)), limit(l) {}
+  explicit Shared(std::size_t l) : limit(l) {}
   // True when the link took it; false when it refused it (counted) or there is no broker.
   bool send_one(const std::string& topic, const std::string& payload, bool retain, int qos);
   void send_queued(Message& msg);
   void drain(std::unique_lock<std::mutex>& l);
   void failed(const std::string& what);
-  void run();
+  void run(std::stop_token token);
 };
 
 bool Publisher::Shared::send_one(const std::string& topic, const std::string& payload, bool retain, int qos) {
-  if (sink) {  // a test's recording publisher: no broker to refuse anything
-    sink(topic, payload, retain, qos);
-    return true;
-  }
-  drivers::mqtt::Link* l = nullptr;
+  drivers::mqtt::BulkLane l;
   {
     std::lock_guard g(m);
-    l = link;
-    in_use = l;
+    l = lane;
   }
   bool taken = false, refused = false;
   try {
     // Nothing goes to a broker that is not there (not a refusal: the outage is counted and told
     // as such, and the next connect sends everything again).
-    if (l && l->connected()) {
-      taken = l->publish(topic, payload, qos, retain);
-      refused = !taken;  // paho's buffer of unsent messages full (drivers/mqtt/client.cpp)
+    if (l.connected()) {
+      taken = l.publish(topic, payload, qos, retain, kBulkWait);
+      refused = !taken;  // no room in the lane's window within kBulkWait, or the client refused it
     }
   } catch (const std::exception&) {
     refused = true;
   }
-  {
+  if (refused) {
     std::lock_guard g(m);
-    in_use = nullptr;
-    if (refused) ++stats.refused;  // the one count of refusals: <prefix>/loop's publishes_refused
+    ++stats.refused;  // the one count of refusals: <prefix>/loop's publishes_refused
   }
-  cv.notify_all();  // release() may wait for this link
   return taken;
 }
 
@@ -180,43 +171,36 @@ void Publisher::Shared::drain(std::unique_lock<std::mutex>& l) {
   cv.notify_all();
 }
 
-void Publisher::Shared::run() {
+void Publisher::Shared::run(std::stop_token token) {
   std::unique_lock l(m);
-  while (!stop) {
+  while (!stop && !token.stop_requested()) {
     if (mail.empty() && messages.empty()) {
-      cv.wait(l);  // woken by a hand-over or the stop
+      cv.wait(l, token, [&] { return stop || !mail.empty() || !messages.empty(); });  // a hand-over or the stop
       continue;
     }
     drain(l);
   }
-  finished = true;
-  cv.notify_all();
 }
 
-Publisher::Publisher(Sink sink, std::size_t message_limit) : s_(std::make_shared<Shared>(std::move(sink), message_limit)) {}
+Publisher::Publisher(std::size_t message_limit) : s_(std::make_shared<Shared>(message_limit)) {}
 
 Publisher::~Publisher() {
   if (!stopped_) stop(std::chrono::seconds(2));
 }
 
-void Publisher::set_link(drivers::mqtt::Link* link) {
+void Publisher::set_lane(drivers::mqtt::BulkLane lane) {
   std::lock_guard g(s_->m);
-  s_->link = link;
-}
-
-void Publisher::release(const drivers::mqtt::Link* link) {
-  std::unique_lock l(s_->m);
-  s_->cv.wait(l, [&] { return s_->in_use != link || s_->finished; });
+  s_->lane = std::move(lane);
 }
 
 void Publisher::start_thread() {
-  if (thread_.joinable() || stopped_) return;
+  if (thread_.started() || stopped_) return;
   {
     std::lock_guard g(s_->m);
     s_->threaded = true;
   }
   // The thread holds the shared state too: a stop that gives up waiting leaves it whole.
-  thread_ = std::thread([s = s_] { s->run(); });
+  thread_ = drivers::thread::Worker("publisher", [s = s_](std::stop_token token) { s->run(std::move(token)); });
 }
 
 void Publisher::post(CycleFacts&& v) {
@@ -339,7 +323,7 @@ bool Publisher::settle(std::chrono::milliseconds bound) {
   return wait_until(
       [&] {
         std::lock_guard g(s_->m);
-        return (s_->done >= target && !s_->draining) || s_->finished || s_->stop;
+        return (s_->done >= target && !s_->draining) || s_->stop;
       },
       bound);
 }
@@ -352,21 +336,10 @@ bool Publisher::stop(std::chrono::milliseconds bound) {
     s_->stop = true;
   }
   s_->cv.notify_all();
-  if (!thread_.joinable()) return true;
-  const bool done = wait_until(
-      [&] {
-        std::lock_guard g(s_->m);
-        return s_->finished;
-      },
-      bound);
-  if (done) {
-    thread_.join();
-    return true;
-  }
+  if (thread_.stop_within(bound)) return true;
   log::error("publisher: a publish did not finish within {} ms; its thread is left to finish on its own",
              bound.count());
-  thread_.detach();  // it holds the shared state; the process ends around it
-  return false;
+  return false;  // it holds the shared state and its lane's link; the process ends around it
 }
 
 }  // namespace shackd

@@ -7,17 +7,19 @@
 // that falls behind (a link that blocks, a machine that is busy) costs views, counted, never the
 // core's time, a relay command or memory. Other messages (a miner's own word, handed over as
 // values and rendered here, the controller's leftovers, a test's events) go in order through a
-// bounded queue; past its limit the oldest go, counted. A publish the link refuses (paho's buffer
-// full, MQTTASYNC_MAX_BUFFERED_MESSAGES) is counted, here only (<prefix>/loop's
-// publishes_refused), and a retained one is not taken as sent: it goes again with the next
-// hand-over (CyclePublisher keeps what it owes; the queue keeps the newest of each topic). Every loss is shown: <prefix>/loop, status, the metrics, and an alarm when losses
-// go on for a minute (watch()).
+// bounded queue; past its limit the oldest go, counted. It sends through the MQTT link's bulk
+// lane (drivers/mqtt/lanes.hpp: paced by the link, so that a relay command never waits behind
+// Home Assistant's discovery; issue 57), which holds this thread while the link's window is full
+// (the views coalesce meanwhile) and refuses a message that finds no room within kBulkWait. What
+// the lane refuses is counted, here only (<prefix>/loop's publishes_refused), and a retained one is
+// not taken as sent: it goes again with the next hand-over (CyclePublisher keeps what it owes; the
+// queue keeps the newest of each topic). Every loss is shown: <prefix>/loop, status, the metrics,
+// and an alarm when losses go on for a minute (watch()).
 //
 // Its own thread rather than the events outbox's (daemon/publish/outbox.hpp): the outbox paces
 // confirmed QoS 1 events by their acknowledgements and keeps every one in order, while this
 // sends superseded QoS 0/1 states where only the newest matters; one stalled in a publish would
-// otherwise hold the other's queue, and the outbox's thread runs only over paho (a test's link is
-// pumped by the cycle).
+// otherwise hold the other's queue.
 //
 // Without a thread (a test's seams, daemon/loop/seams.hpp) it publishes at once on the caller's
 // thread, in the order handed over, so that a stepped-clock test reads what a cycle sent when the
@@ -29,13 +31,13 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <variant>
 #include <vector>
 
 #include "daemon/publish/cycle_facts.hpp"
 #include "daemon/publish/miner_state.hpp"
-#include "drivers/mqtt/link.hpp"
+#include "drivers/mqtt/lanes.hpp"
+#include "drivers/thread/worker.hpp"
 #include "rules/time.hpp"
 
 namespace shackd {
@@ -61,21 +63,19 @@ struct PublisherNote {
 
 class Publisher {
  public:
-  // A test's recording publisher (Seams::publish): where messages go instead of the link.
-  using Sink = std::function<void(const std::string& topic, const std::string& payload, bool retain, int qos)>;
   static constexpr std::size_t kMessageLimit = 1000;
   static constexpr std::chrono::seconds kAlarmAfter{60};
+  // How long one message waits for room in the bulk lane's window before it is refused: a broker
+  // that has acknowledged nothing for this long is stalled (its keepalive ends it later).
+  static constexpr std::chrono::milliseconds kBulkWait{500};
 
-  explicit Publisher(Sink sink = {}, std::size_t message_limit = kMessageLimit);
+  explicit Publisher(std::size_t message_limit = kMessageLimit);
   ~Publisher();  // stop(2 s)
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
-  // The link to send on (null: none); never waits. The caller keeps the old one alive until
-  // release(old) returned (a reload retires its link on another thread).
-  void set_link(drivers::mqtt::Link* link);
-  // Waits until the thread no longer publishes on `link`.
-  void release(const drivers::mqtt::Link* link);
+  // The lane to send on (none: nothing is sent), which routes to the link in force.
+  void set_lane(drivers::mqtt::BulkLane lane);
   void start_thread();
 
   // The core's side: never waits on a publish.
@@ -108,7 +108,7 @@ class Publisher {
   struct Shared;
   void queue(std::string topic, std::variant<std::string, MinerStateFacts> body, bool retain, int qos);
   std::shared_ptr<Shared> s_;
-  std::thread thread_;
+  drivers::thread::Worker thread_;  // "publisher": it holds s_ too, so a stop that gives up leaves it whole
   bool stopped_ = false;
   // watch()'s, the loop's own.
   std::uint64_t lost_seen_ = 0, lost_at_start_ = 0;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace drivers::mqtt {
 
@@ -117,6 +118,7 @@ void Client::fresh() {
   mosquitto_disconnect_callback_set(mosq_, &Client::disconnect_cb);
   mosquitto_message_callback_set(mosq_, &Client::message_cb);
   mosquitto_publish_callback_set(mosq_, &Client::publish_cb);
+  mosquitto_subscribe_callback_set(mosq_, &Client::subscribe_cb);
   if (!config_.status_topic.empty()) {
     mosquitto_will_set(mosq_, config_.status_topic.c_str(), 7, "offline", 1, true);
   }
@@ -160,6 +162,24 @@ void Client::message_cb(mosquitto*, void* self, const mosquitto_message* m) {
   if (m) static_cast<Client*>(self)->on_message(*m);
 }
 void Client::publish_cb(mosquitto*, void* self, int mid) { static_cast<Client*>(self)->on_publish(mid); }
+void Client::subscribe_cb(mosquitto*, void* self, int mid, int, const int*) { static_cast<Client*>(self)->on_subscribe(mid); }
+
+void Client::on_subscribe(int mid) {
+  std::lock_guard lock(sub_m_);
+  subacks_pending_.erase(mid);
+}
+
+void Client::subscribe_now(const std::string& filter) {
+  std::lock_guard lock(sub_m_);  // held across: its SUBACK (the connection's thread) finds the mid
+  int mid = 0;
+  if (mosquitto_subscribe(mosq_, &mid, filter.c_str(), 1) == MOSQ_ERR_SUCCESS) subacks_pending_.insert(mid);
+}
+
+bool Client::subscribed() const {
+  if (!connected_) return false;
+  std::lock_guard lock(sub_m_);
+  return subacks_pending_.empty();
+}
 
 // On the connection's thread, at CONNACK: the relays' commands before anything else on this
 // connection, then the subscriptions (a clean session forgets them), then what the relays are
@@ -187,7 +207,7 @@ void Client::on_connect(int rc) {
       ++lane_sent_;
     }
   }
-  for (const auto& f : subs) mosquitto_subscribe(mosq_, nullptr, f.c_str(), 1);
+  for (const auto& f : subs) subscribe_now(f);
   for (const auto& q : s.questions) {
     mosquitto_publish(mosq_, nullptr, q.topic.c_str(), clamp_int(q.payload.size()), q.payload.data(), 1, false);
   }
@@ -208,6 +228,13 @@ void Client::on_message(const mosquitto_message& m) {
 }
 
 void Client::on_publish(int mid) {
+  {
+    std::lock_guard bulk(bulk_m_);
+    if (const auto it = bulk_out_.find(mid); it != bulk_out_.end()) {
+      bulk_out_bytes_ -= it->second;
+      bulk_out_.erase(it);
+    }
+  }
   std::lock_guard lock(tickets_mutex_);
   const auto it = ticket_of_mid_.find(mid);
   if (it == ticket_of_mid_.end()) return;
@@ -224,6 +251,18 @@ void Client::ended(bool lost, bool refused, const std::string& why) {
   {
     std::lock_guard lock(mutex_);
     session_up_ = false;
+  }
+  {
+    std::lock_guard lock(sub_m_);
+    subacks_pending_.clear();
+  }
+  {
+    // What the library held of this connection goes with its state (fresh() below): the window
+    // is empty for the next. A bulk publish checks connected_ under this lock, so none lands
+    // between here and the fresh state.
+    std::lock_guard bulk(bulk_m_);
+    bulk_out_.clear();
+    bulk_out_bytes_ = 0;
   }
   {
     std::lock_guard lock(tickets_mutex_);
@@ -247,21 +286,20 @@ void Client::ended(bool lost, bool refused, const std::string& why) {
 
 void Client::try_connect() {
   attempt_started_ = std::chrono::steady_clock::now();
-  {
-    std::lock_guard api(api_m_);
-    if (!config_.username.empty() || !config_.password_file.empty()) {
-      std::string password;
-      try {
-        // Read at each attempt: an owner who fixes the password file is heard without a restart.
-        if (!config_.password_file.empty()) password = read_secret(config_.password_file);
-      } catch (const std::runtime_error& e) {
-        state_ = State::connecting;
-        ended(false, true, e.what());  // the owner's to fix: tried again slowly
-        return;
-      }
-      mosquitto_username_pw_set(mosq_, config_.username.empty() ? nullptr : config_.username.c_str(),
-                                config_.password_file.empty() ? nullptr : password.c_str());
+  if (!config_.username.empty() || !config_.password_file.empty()) {
+    std::string password;
+    try {
+      // Read at each attempt: an owner who fixes the password file is heard without a restart.
+      if (!config_.password_file.empty()) password = read_secret(config_.password_file);
+    } catch (const std::runtime_error& e) {
+      // Outside api_m_: ended() makes the client state fresh under it.
+      state_ = State::connecting;
+      ended(false, true, e.what());  // the owner's to fix: tried again slowly
+      return;
     }
+    std::lock_guard api(api_m_);
+    mosquitto_username_pw_set(mosq_, config_.username.empty() ? nullptr : config_.username.c_str(),
+                              config_.password_file.empty() ? nullptr : password.c_str());
   }
   state_ = State::connecting;
   const int keepalive = static_cast<int>(std::clamp<long long>(config_.keepalive.count(), 5, 65535));
@@ -342,8 +380,10 @@ void Client::subscribe(const std::string& filter) {
     now = session_up_;  // else the next connect issues it with the rest
   }
   if (now) {
+    std::lock_guard sub(sub_m_);
     std::lock_guard api(api_m_);
-    mosquitto_subscribe(mosq_, nullptr, filter.c_str(), 1);  // else re-issued on the next connect
+    int mid = 0;  // else re-issued on the next connect
+    if (mosquitto_subscribe(mosq_, &mid, filter.c_str(), 1) == MOSQ_ERR_SUCCESS) subacks_pending_.insert(mid);
   }
 }
 
@@ -361,10 +401,45 @@ bool Client::publish(const std::string& topic, const std::string& payload, int q
   return true;
 }
 
+bool Client::publish_bulk(const std::string& topic, const std::string& payload, int qos, bool retain,
+                          std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  bool waited = false;
+  while (true) {
+    {
+      std::lock_guard bulk(bulk_m_);
+      if (!connected_ || stopping_) break;
+      if (bulk_room_locked()) {
+        std::lock_guard api(api_m_);
+        int mid = 0;
+        if (mosquitto_publish(mosq_, &mid, topic.c_str(), clamp_int(payload.size()), payload.data(), qos, retain) !=
+            MOSQ_ERR_SUCCESS) {
+          break;
+        }
+        // Recorded before on_publish can look (it takes bulk_m_ first).
+        bulk_out_[mid] = payload.size() + topic.size();
+        bulk_out_bytes_ += payload.size() + topic.size();
+        return true;
+      }
+    }
+    if (!std::exchange(waited, true)) ++bulk_waited_;
+    if (std::chrono::steady_clock::now() >= until) break;
+    // Short sleeps, not a clocked wait (poll() says why); the window frees at the connection's pace.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ++dropped_;
+  return false;
+}
+
 std::uint64_t Client::publish_confirmed(const std::string& topic, const std::string& payload, bool retain) {
+  std::lock_guard bulk(bulk_m_);
   if (!connected_) {
     ++dropped_;
     return 0;
+  }
+  if (!bulk_room_locked()) {
+    ++bulk_waited_;
+    return 0;  // the caller (the outbox's pump) tries again at its next turn
   }
   std::lock_guard api(api_m_);
   // Held across the publish: its PUBACK (on the connection's thread) finds the ticket.
@@ -377,7 +452,14 @@ std::uint64_t Client::publish_confirmed(const std::string& topic, const std::str
   }
   tickets_[++next_ticket_] = Ticket{mid, std::nullopt};
   ticket_of_mid_[mid] = next_ticket_;
+  bulk_out_[mid] = payload.size() + topic.size();
+  bulk_out_bytes_ += payload.size() + topic.size();
   return next_ticket_;
+}
+
+std::size_t Client::bulk_in_window() const {
+  std::lock_guard bulk(bulk_m_);
+  return bulk_out_.size();
 }
 
 std::optional<bool> Client::delivered(std::uint64_t ticket) {

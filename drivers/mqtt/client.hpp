@@ -66,10 +66,18 @@ class Client final : public Link {
 
   // Every subscription is re-issued after each (re)connect: clean sessions forget them.
   void subscribe(const std::string& filter) override;
-  // false (and nothing queued) when disconnected or the client refused it.
+  // The relays' lane: to the library at once. false (and nothing queued) when disconnected or
+  // the client refused it.
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override;
-  // Follows the broker's PUBACK: acknowledged, failed (the connection went first), or in flight.
-  // Thread-safe.
+  // The bulk lane (lanes.hpp): handed to the library only while fewer than kBulkWindow bulk
+  // messages (and kBulkWindowBytes) are in it not yet done (a QoS 0 message written to the
+  // socket, a QoS 1 message acknowledged: libmosquitto's on_publish); waits at most `wait` for
+  // room. libmosquitto writes its queue in order on one socket: a relay command published meanwhile
+  // goes out behind this window, never behind a burst of discovery or the outbox's backlog.
+  bool publish_bulk(const std::string& topic, const std::string& payload, int qos, bool retain,
+                    std::chrono::milliseconds wait) override;
+  // The bulk lane's, with the broker's PUBACK followed: acknowledged, failed (the connection went
+  // first), or in flight; never waits (0: no room in the window now). Thread-safe.
   std::uint64_t publish_confirmed(const std::string& topic, const std::string& payload, bool retain) override;
   std::optional<bool> delivered(std::uint64_t ticket) override;
   void forget(std::uint64_t ticket) override;
@@ -77,6 +85,10 @@ class Client final : public Link {
   // The next event, waiting at most `timeout`.
   std::optional<Event> poll(std::chrono::milliseconds timeout) override;
   bool connected() const override { return connected_; }
+  // Connected, and the broker acknowledged (SUBACK) every subscription issued on this connection:
+  // from here on a message published to a subscribed topic is delivered (a test waits for this,
+  // not for a sleep).
+  bool subscribed() const;
   // Why the last connect attempt failed ("" once connected).
   std::string last_failure() const;
   const ClientConfig& config() const { return config_; }
@@ -85,6 +97,12 @@ class Client final : public Link {
   long long failed_connects() const { return failed_connects_; }
   // Relay commands the lane sent at a connect, first on it.
   long long lane_sent() const { return lane_sent_; }
+  // Bulk messages in the library not yet done (the window's use now), and how many bulk
+  // publishes found the window full and waited.
+  std::size_t bulk_in_window() const;
+  long long bulk_waited() const { return bulk_waited_; }
+  static constexpr std::size_t kBulkWindow = 16;
+  static constexpr std::size_t kBulkWindowBytes = 32 * 1024;
   // At most this many messages wait for the owner: a flood on the broker cannot grow memory
   // without bound (connection events are always kept).
   static constexpr std::size_t kMaxQueuedMessages = 4096;
@@ -99,10 +117,13 @@ class Client final : public Link {
   void on_connect(int rc);
   void on_message(const mosquitto_message& m);
   void on_publish(int mid);
+  void on_subscribe(int mid);
+  void subscribe_now(const std::string& filter);  // on this connection, its SUBACK awaited
   static void connect_cb(mosquitto*, void* self, int rc);
   static void disconnect_cb(mosquitto*, void* self, int rc);
   static void message_cb(mosquitto*, void* self, const mosquitto_message* m);
   static void publish_cb(mosquitto*, void* self, int mid);
+  static void subscribe_cb(mosquitto*, void* self, int mid, int qos_count, const int* granted_qos);
 
   ClientConfig config_;
   std::string host_;
@@ -127,6 +148,19 @@ class Client final : public Link {
   };
   std::map<std::uint64_t, Ticket> tickets_;
   std::map<int, std::uint64_t> ticket_of_mid_;
+  // Subscriptions issued on this connection whose SUBACK has not come, by message id. Taken
+  // before api_m_.
+  mutable std::mutex sub_m_;
+  std::set<int> subacks_pending_;
+  // The bulk lane's window: by message id, each bulk message's size, from its hand-over to the
+  // library until on_publish; emptied when the connection ends. Taken before api_m_.
+  mutable std::mutex bulk_m_;
+  std::map<int, std::size_t> bulk_out_;
+  std::size_t bulk_out_bytes_ = 0;
+  std::atomic<long long> bulk_waited_{0};
+  bool bulk_room_locked() const {
+    return bulk_out_.empty() || (bulk_out_.size() < kBulkWindow && bulk_out_bytes_ < kBulkWindowBytes);
+  }
   // The connection's thread and what only it touches (state_, the policy, the attempt's times);
   // api_m_ keeps other threads' calls (publish, subscribe) off the client state while that thread
   // makes it fresh.

@@ -52,15 +52,27 @@ class Link {
   virtual void shutdown(std::chrono::milliseconds timeout) = 0;
   // Kept across reconnects.
   virtual void subscribe(const std::string& filter) = 0;
-  // false (and nothing queued) when disconnected or refused.
+  // The relays' lane (lanes.hpp): to the library at once. false (and nothing queued) when
+  // disconnected or refused.
   virtual bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) = 0;
+  // The bulk lane (lanes.hpp): what is neither a relay's command nor its question. A link that
+  // queues what it sends (libmosquitto: one queue, written in order) hands the library at most a
+  // small window of these at once, so that a relay command published meanwhile waits behind that
+  // window only; this waits at most `wait` for room (the caller's thread: the publisher's, never
+  // the loop's). false when not taken. This base sends at once.
+  virtual bool publish_bulk(const std::string& topic, const std::string& payload, int qos, bool retain,
+                            std::chrono::milliseconds wait) {
+    (void)wait;
+    return publish(topic, payload, qos, retain);
+  }
   // The next event, waiting at most `timeout`.
   virtual std::optional<Event> poll(std::chrono::milliseconds timeout) = 0;
   virtual bool connected() const = 0;
   // Incoming messages dropped before the owner saw them (the link's queue was full).
   virtual long long dropped_incoming() const { return 0; }
-  // A QoS 1 message whose delivery the owner follows (the events' outbox, daemon/publish/
-  // outbox.hpp): a ticket, or 0 when it was not taken (disconnected, refused). delivered(ticket)
+  // A QoS 1 message of the bulk lane whose delivery the owner follows (the events' outbox,
+  // daemon/publish/outbox.hpp): a ticket, or 0 when it was not taken (disconnected, refused, no
+  // room in the bulk lane's window: never waits). delivered(ticket)
   // is true once the broker acknowledged it (PUBACK), false when the link gave up on it, nullopt
   // while it is in flight; a ticket answered true or false is forgotten. May be called from
   // another thread than the owner's (the outbox's). This base takes a message as delivered once

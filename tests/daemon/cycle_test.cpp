@@ -1,6 +1,7 @@
 // Daemon::cycle() driven in process through its seams (daemon/loop/seams.hpp): a stepped clock,
-// a scripted GX standing in for the poller, and a recording publisher. The database is a real
-// SQLite file and the config a real YAML file; nothing else runs.
+// a scripted GX standing in for the poller, and an in-process MQTT link that records what is
+// published (FakeLink). The database is a real SQLite file and the config a real YAML file;
+// nothing else runs.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 
 #include "daemon/loop/daemon.hpp"
 #include "daemon/system/signals.hpp"
+#include "tests/support/fake_link.hpp"
 #include "tests/support/scripted_device.hpp"
 
 using namespace std::chrono_literals;
@@ -77,6 +79,7 @@ struct Site {
   ScriptedDevice* gx = nullptr;
   int devices_made = 0;  // pollers built: at start, and again only when the devices: section changes
   std::vector<std::pair<std::string, std::string>> sent;  // topic, payload
+  test::FakeBroker broker;  // the daemon's MQTT side runs on it; what it publishes lands in `sent`
   std::unique_ptr<shackd::Daemon> daemon;
 
   Site() {
@@ -94,7 +97,8 @@ struct Site {
                    {"system.pv_w", 3000}, {"system.load_w", 400}};
       return d;
     };
-    seams.publish = [this](const std::string& t, const std::string& p, bool, int) { sent.emplace_back(t, p); };
+    broker.on_publish = [this](const test::FakeBroker::Message& m) { sent.emplace_back(m.topic, m.payload); };
+    seams.make_mqtt = test::links_to(broker);
     daemon = std::make_unique<shackd::Daemon>(shackd::RunOptions{config.string(), false, false}, std::move(seams));
   }
   ~Site() {

@@ -51,6 +51,8 @@ struct Bench {
   const shackd::IntakeSite site{kLoads, profiles};
   test::FakeBroker broker;
   test::FakeLink link{broker};
+  // The link's events as its owner hands them to the intake (daemon/loop/mqtt_links.hpp).
+  const shackd::MqttIntake::NextEvent next = [this] { return link.poll(std::chrono::milliseconds(0)); };
   StepClock clock;
 };
 
@@ -68,7 +70,7 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: each message checked where it arrives and
   broker.message("homeassistant/status", "online");
   broker.message("tele/heat_room_temp/SENSOR", std::string(shackd::MqttIntake::kMaxPayloadBytes + 1, '1'));
   broker.message("shack/load/primary_s21/start_voltage/set", "51");  // allow_settings is off: not read
-  const shackd::Intake in = intake.take(link, nullptr, site, clock, clock.t + 250ms, clock.t);
+  const shackd::Intake in = intake.take(next, nullptr, site, clock, clock.t + 250ms, clock.t);
   CHECK(in.connected);
   REQUIRE(in.overrides.size() == 1);
   CHECK(in.overrides[0].load_id == "primary_s21");
@@ -89,14 +91,14 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: a flood costs a bounded share of a cycle,
   const std::size_t n = shackd::MqttIntake::kMessagesPerCycle + 200;
   for (std::size_t i = 0; i < n; ++i) broker.message("tele/heat_room_temp/SENSOR", "20");
   broker.set_up(false);  // behind the flood: still read
-  shackd::Intake in = intake.take(link, nullptr, site, clock, clock.t + 250ms, clock.t);
+  shackd::Intake in = intake.take(next, nullptr, site, clock, clock.t + 250ms, clock.t);
   CHECK(in.readings.size() == shackd::MqttIntake::kMessagesPerCycle);
   CHECK(in.dropped == 200);
   CHECK(intake.broker().health().down_since_unix_s.has_value());
   // The cycle's time is spent: every message after it is dropped, the link's news still read.
   broker.message("tele/heat_room_temp/SENSOR", "20");
   broker.set_up(true);
-  in = intake.take(link, nullptr, site, clock, clock.t, clock.t);
+  in = intake.take(next, nullptr, site, clock, clock.t, clock.t);
   CHECK(in.readings.empty());
   CHECK(in.dropped == 1);
   CHECK(in.connected);
@@ -108,7 +110,7 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: a flood costs a bounded share of a cycle,
 // figure is a restarted broker; what is not a count is refused; a first figure that comes live
 // (the retained one had expired) is said to be of unknown share.
 TEST_CASE_FIXTURE(Bench, "mqtt intake: the broker's dropped messages counted from its $SYS figure, hostile words refused") {
-  const auto take = [&] { return intake.take(link, nullptr, site, clock, clock.t + 1s, clock.t); };
+  const auto take = [&] { return intake.take(next, nullptr, site, clock, clock.t + 1s, clock.t); };
   const auto& h = intake.broker().health();
   broker.message(shackd::kBrokerDroppedTopic, "120", true);  // retained: the base
   auto in = take();
@@ -139,7 +141,7 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: the broker's dropped messages counted fro
   shackd::MqttIntake fresh;
   fresh.configure(intake_config(), "site");
   broker.message(shackd::kBrokerDroppedTopic, "5000");  // live: no retained base
-  in = fresh.take(link, nullptr, site, clock, clock.t + 1s, clock.t);
+  in = fresh.take(next, nullptr, site, clock, clock.t + 1s, clock.t);
   CHECK(fresh.broker().health().broker_dropped == 0);
   CHECK(fresh.broker().health().broker_dropped_unknown);
   CHECK(has_event(in, "alarm", "how many since shackd subscribed it cannot tell"));

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "daemon/publish/publisher.hpp"
 #include "daemon/publish/publish.hpp"
 #include "daemon/system/host_health.hpp"
+#include "drivers/mqtt/lanes.hpp"
 #include "drivers/mqtt/power_on_watch.hpp"
 #include "rules/decide.hpp"
 #include "rules/host_health.hpp"
@@ -474,6 +476,40 @@ TEST_CASE("publisher's mailbox: the newest wins, what the older asked for goes o
 
 namespace {
 
+// A link that hands each message to a recording sink: a fake at the publisher's seam, the bulk
+// lane (drivers/mqtt/lanes.hpp), as the daemon's tests use FakeLink.
+using Sink = std::function<void(const std::string& topic, const std::string& payload)>;
+class SinkLink final : public drivers::mqtt::Link {
+ public:
+  explicit SinkLink(Sink sink) : sink_(std::move(sink)) {}
+  void start() override {}
+  void shutdown(std::chrono::milliseconds) override {}
+  void subscribe(const std::string&) override {}
+  bool publish(const std::string& topic, const std::string& payload, int, bool) override {
+    sink_(topic, payload);
+    return true;
+  }
+  std::optional<drivers::mqtt::Event> poll(std::chrono::milliseconds) override { return std::nullopt; }
+  bool connected() const override { return true; }
+
+ private:
+  Sink sink_;
+};
+
+// The bulk lane to `link`, held by a holder of its own (the daemon's MqttLinks in production).
+drivers::mqtt::BulkLane lane_to(std::shared_ptr<drivers::mqtt::Link> link) {
+  auto holder = std::make_shared<drivers::mqtt::LinkHolder>();
+  holder->put(std::move(link));
+  return drivers::mqtt::BulkLane(holder);
+}
+
+// A publisher that sends to `sink`, with the message limit given.
+std::unique_ptr<shackd::Publisher> publisher_to(Sink sink, std::size_t limit = shackd::Publisher::kMessageLimit) {
+  auto pub = std::make_unique<shackd::Publisher>(limit);
+  pub->set_lane(lane_to(std::make_shared<SinkLink>(std::move(sink))));
+  return pub;
+}
+
 // A cycle view the publisher can render: no loads, the battery at `battery_v`.
 shackd::CycleFacts facts(double battery_v, bool everything = false) {
   shackd::CycleFacts f;
@@ -526,7 +562,8 @@ struct GatedSink {
 TEST_CASE("publisher: a stalled link holds its thread, never the caller; the views it missed are coalesced and counted, the newest sent") {
   auto sink = std::make_shared<GatedSink>();
   sink->shut = true;
-  shackd::Publisher pub([sink](const std::string& t, const std::string& p, bool, int) { (*sink)(t, p); });
+  auto owned = publisher_to([sink](const std::string& t, const std::string& p) { (*sink)(t, p); });
+  shackd::Publisher& pub = *owned;
   pub.start_thread();
   pub.post(facts(50.0, true));
   REQUIRE(sink->wait_held());  // its thread is in the stalled publish
@@ -553,7 +590,8 @@ TEST_CASE("publisher: a stalled link holds its thread, never the caller; the vie
 
 TEST_CASE("publisher: without a thread it sends at once, in the order handed over; a full queue drops the oldest, counted") {
   std::vector<std::string> topics;
-  shackd::Publisher pub([&](const std::string& t, const std::string&, bool, int) { topics.push_back(t); }, 3);
+  auto owned = publisher_to([&](const std::string& t, const std::string&) { topics.push_back(t); }, 3);
+  shackd::Publisher& pub = *owned;
   pub.send("p/a", "1", false);
   pub.post(facts(51.0, true));
   pub.send("p/b", "2", false);
@@ -572,7 +610,8 @@ TEST_CASE("publisher: without a thread it sends at once, in the order handed ove
 TEST_CASE("publisher: the queue of other messages is bounded: past its limit the oldest go, counted") {
   auto sink = std::make_shared<GatedSink>();
   sink->shut = true;
-  shackd::Publisher pub([sink](const std::string& t, const std::string& p, bool, int) { (*sink)(t, p); }, 3);
+  auto owned = publisher_to([sink](const std::string& t, const std::string& p) { (*sink)(t, p); }, 3);
+  shackd::Publisher& pub = *owned;
   pub.start_thread();
   pub.post(facts(50.0));
   REQUIRE(sink->wait_held());
@@ -586,7 +625,8 @@ TEST_CASE("publisher: the queue of other messages is bounded: past its limit the
 TEST_CASE("publisher: losses that go on for a minute are an alarm, and its end once a minute passes without one") {
   auto sink = std::make_shared<GatedSink>();
   sink->shut = true;
-  shackd::Publisher pub([sink](const std::string& t, const std::string& p, bool, int) { (*sink)(t, p); });
+  auto owned = publisher_to([sink](const std::string& t, const std::string& p) { (*sink)(t, p); });
+  shackd::Publisher& pub = *owned;
   pub.start_thread();
   const auto t0 = rules::SteadyTime{} + 1h;
   pub.post(facts(50.0));
@@ -673,9 +713,8 @@ TEST_CASE("cycle publisher: <prefix>/host and the uplink's state when changed or
 // its topic came with it. The refusals are counted once, where the publisher sends.
 TEST_CASE("publisher: a retained message the link refused goes again at the next hand-over; counted once") {
   test::FakeBroker broker;
-  test::FakeLink link(broker);
-  shackd::Publisher pub;  // no test sink: it sends on the link, as in production
-  pub.set_link(&link);
+  shackd::Publisher pub;  // it sends on the link through its bulk lane, as in production
+  pub.set_lane(lane_to(std::make_shared<test::FakeLink>(broker)));
   const auto got = [&] {
     std::vector<std::string> out;
     for (const auto& m : broker.published) out.push_back(m.topic + "=" + m.payload);
@@ -712,13 +751,14 @@ TEST_CASE("publisher: a miner's state is rendered on the publisher's thread, in 
   auto sink = std::make_shared<GatedSink>();
   std::mutex ids_m;
   std::vector<std::thread::id> ids;
-  shackd::Publisher pub([&, sink](const std::string& t, const std::string& p, bool, int) {
+  auto owned = publisher_to([&, sink](const std::string& t, const std::string& p) {
     {
       std::lock_guard g(ids_m);
       ids.push_back(std::this_thread::get_id());
     }
     (*sink)(t, p);
   });
+  shackd::Publisher& pub = *owned;
   pub.start_thread();
   shackd::MinerStateFacts m;
   m.telemetry.answered = true;

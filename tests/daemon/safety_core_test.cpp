@@ -240,8 +240,11 @@ TEST_CASE("safety core: every stall at once: a blocked store, an unacknowledging
   const std::size_t unacknowledged_from = s.broker.published.size();
   const int pings = s.pings();
   int cycles = 0;
-  // 1,200 events' worth of a GX that comes and goes, while nothing is stored or acknowledged.
-  for (; cycles < 1300; ++cycles) {
+  // 1,200 events' worth of a GX that comes and goes, while nothing is stored or acknowledged; on
+  // until the scrapers have had one answer (1,300 cycles take 0.1-0.2 s on the stepped clock, and
+  // the endpoint answers 20 a second: a loaded machine saw none by then), bounded; the last cycle
+  // one the GX answers, as at 1,300.
+  for (; cycles < 1300 || (scrapes == 0 && cycles < 30000) || cycles % 2 == 1; ++cycles) {
     s.gx->answering = cycles % 2 == 1;
     s.cycles(1);
   }

@@ -20,6 +20,7 @@
 #include "drivers/modbus_device.hpp"
 #include "sim/server.hpp"
 #include "tests/support/device_site.hpp"
+#include "tests/support/fake_link.hpp"
 #include "tests/support/lookups.hpp"
 
 using namespace std::chrono_literals;
@@ -137,10 +138,12 @@ TEST_CASE("an EG4-only site: the daemon decides on the EG4's voltage and holds i
                         << test::kOneMinerProfiles;
 
   std::string state;
-  shackd::Seams seams;
-  seams.publish = [&](const std::string& topic, const std::string& payload, bool, int) {
-    if (topic == "shack/state") state = payload;
+  test::FakeBroker broker;  // what the daemon publishes, through its whole MQTT side
+  broker.on_publish = [&](const test::FakeBroker::Message& m) {
+    if (m.topic == "shack/state") state = m.payload;
   };
+  shackd::Seams seams;
+  seams.make_mqtt = test::links_to(broker);
   {
     // Not a dry run: a dry run writes no charge limit either.
     shackd::Daemon daemon(shackd::RunOptions{config.string(), false, false}, std::move(seams));

@@ -19,6 +19,7 @@
 #include "drivers/victron_gx.hpp"
 #include "sim/server.hpp"
 #include "tests/support/device_site.hpp"
+#include "tests/support/fake_link.hpp"
 
 namespace {
 
@@ -167,8 +168,10 @@ TEST_CASE("two Sol-Arks in parallel and a GX: PV and load summed, one offline a 
                         << test::kShackRelays << test::kOneMinerProfiles;
 
   std::map<std::string, std::string> topics;
+  test::FakeBroker broker;  // what the daemon publishes, through its whole MQTT side
+  broker.on_publish = [&](const test::FakeBroker::Message& m) { topics[m.topic] = m.payload; };
   shackd::Seams seams;
-  seams.publish = [&](const std::string& topic, const std::string& payload, bool, int) { topics[topic] = payload; };
+  seams.make_mqtt = test::links_to(broker);
   {
     shackd::Daemon daemon(shackd::RunOptions{config.string(), false, false}, std::move(seams));
     REQUIRE_FALSE(daemon.start());

@@ -16,6 +16,7 @@
 #include "daemon/loop/daemon.hpp"
 #include "sim/server.hpp"
 #include "tests/support/device_site.hpp"
+#include "tests/support/fake_link.hpp"
 #include "drivers/solark.hpp"
 #include "drivers/victron_gx.hpp"
 #include "tests/devices/shunt.hpp"
@@ -99,9 +100,11 @@ TEST_CASE("the daemon polls the shunt, decides on its voltage, and falls back to
   std::string state;  // the last shack/state payload
   shackd::Seams seams;
   seams.kinds = kKinds;
-  seams.publish = [&](const std::string& topic, const std::string& payload, bool, int) {
-    if (topic == "shack/state") state = payload;
+  test::FakeBroker broker;  // what the daemon publishes, through its whole MQTT side
+  broker.on_publish = [&](const test::FakeBroker::Message& m) {
+    if (m.topic == "shack/state") state = m.payload;
   };
+  seams.make_mqtt = test::links_to(broker);
   {
     shackd::Daemon daemon(shackd::RunOptions{config.string(), true, false}, std::move(seams));
     REQUIRE_FALSE(daemon.start());

@@ -94,13 +94,14 @@ TEST_CASE("a relay round trip for every protocol") {
   // Short confirmation and retry: a command that beat an emulator's subscription is sent again.
   Side side(broker.uri(), all, RelayTiming{60s, 1s, 1s, 2s});
   side.client.start();
+  // Every subscription acknowledged (SUBACK), the emulators' and shackd's: a command sent from
+  // here on is heard, and so is its answer.
   REQUIRE(side.pump_until([&] {
     for (auto& e : emus) {
-      if (!e->connected()) return false;
+      if (!e->subscribed()) return false;
     }
-    return side.client.connected();
+    return side.client.subscribed();
   }));
-  std::this_thread::sleep_for(200ms);  // let the emulators' subscriptions settle: bounded
   for (const auto& r : all) side.relays.set_desired(r.id, true, std::chrono::steady_clock::now());
   const bool all_on = side.pump_until([&] {
     for (const auto& r : all) {
@@ -160,8 +161,7 @@ TEST_CASE("an unconfirmed relay raises an alarm; a lying one too") {
   // (a CI run read "reports nothing" for it); the silent one is unconfirmed whatever the bound.
   Side side(broker.uri(), {silent_cfg, liar_cfg}, RelayTiming{60s, 3s, 1s, 2s});
   side.client.start();
-  REQUIRE(side.pump_until([&] { return side.client.connected() && silent.connected() && liar.connected(); }));
-  std::this_thread::sleep_for(200ms);
+  REQUIRE(side.pump_until([&] { return side.client.subscribed() && silent.subscribed() && liar.subscribed(); }));
   side.relays.set_desired("silent", true, std::chrono::steady_clock::now());
   side.relays.set_desired("liar", true, std::chrono::steady_clock::now());
   std::vector<RelayAlarm> alarms;
@@ -192,8 +192,7 @@ TEST_CASE("the broker killed and restarted: reconnect, resubscribe, re-assert, n
   test::RelayEmulator emu(broker.uri(), cfg);
   Side side(broker.uri(), {cfg}, RelayTiming{3600s, 2s, 1s, 2s});
   side.client.start();
-  REQUIRE(side.pump_until([&] { return side.client.connected() && emu.connected(); }));
-  std::this_thread::sleep_for(200ms);
+  REQUIRE(side.pump_until([&] { return side.client.subscribed() && emu.subscribed(); }));
   side.relays.set_desired("dump", true, std::chrono::steady_clock::now());
   REQUIRE(side.pump_until([&] { return side.relays.status("dump").observed == true; }));
 
@@ -377,8 +376,7 @@ TEST_CASE("a Shelly Gen2 relay already in the commanded state is confirmed by it
   // The desired state is resent every 2 s here: each resend is a Switch.Set with no change.
   Side side(broker.uri(), {cfg}, RelayTiming{5s, 1s, 1s, 2s});
   side.client.start();
-  REQUIRE(side.pump_until([&] { return side.client.connected() && device.connected(); }));
-  std::this_thread::sleep_for(200ms);
+  REQUIRE(side.pump_until([&] { return side.client.subscribed() && device.subscribed(); }));
   side.relays.set_desired("heater", true, std::chrono::steady_clock::now());
   REQUIRE(side.pump_until([&] { return side.relays.status("heater").observed == std::optional<bool>(true); }));
   side.relays.set_desired("heater", false, std::chrono::steady_clock::now());
@@ -708,4 +706,74 @@ TEST_CASE("a neighbour's 4 MiB message: the link keeps no more than 64 KiB and a
   CHECK(on("big/small")->payload == "ok");
   neighbour.shutdown(500ms);
   shackd.shutdown(500ms);
+}
+
+// Issue 57: the bulk lane hands libmosquitto at most its window of messages not yet done, so a relay
+// command published during a burst of 1,000 (Home Assistant's discovery at a connect, the outbox's
+// backlog after an outage) is written behind that window, never behind the burst: libmosquitto
+// writes its one queue in order. The path to the broker is held (a forwarder that carries nothing,
+// so no PUBACK comes back): the burst's thread fills the window and waits; the command goes; once
+// the path is let go, the broker gets the window, then the command, then the rest of the burst.
+// Before the lanes every message went to the library at once: the command came 1,001st.
+TEST_CASE("a relay command goes out behind the bulk lane's window, not behind a 1,000-message burst") {
+  test::Broker broker;
+  test::TcpCutter path(broker.port());
+  Client spy(client_config(broker.uri(), "spy"));
+  spy.subscribe("bulk/#");
+  spy.subscribe("cmnd/#");
+  spy.start();
+  Client shackd(client_config(path.uri(), "shackd-test"));
+  shackd.start();
+  const auto until = [](const std::function<bool()>& done, std::chrono::milliseconds bound) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(2ms);
+    return done();
+  };
+  REQUIRE(until([&] { return spy.subscribed() && shackd.connected(); }, 5000ms));
+  path.set_held(true);
+  std::this_thread::sleep_for(50ms);  // the forwarder's turn (20 ms) has passed: nothing is carried
+  constexpr int kBurst = 1000;
+  std::atomic<int> taken{0};
+  std::atomic<bool> quit{false};
+  std::thread burst([&] {  // the publisher's thread
+    for (int i = 0; i < kBurst && !quit; ++i) {
+      // QoS 1, as Home Assistant's discovery; 30 s: the path is let go long before.
+      if (shackd.publish_bulk("bulk/" + std::to_string(i), std::string(200, 'd'), 1, false, 30000ms)) ++taken;
+    }
+  });
+  struct Joined {  // whatever fails below, the path is let go and the burst's thread ended first
+    test::TcpCutter& path;
+    std::thread& burst;
+    std::atomic<bool>& quit;
+    ~Joined() {
+      quit = true;
+      path.set_held(false);
+      if (burst.joinable()) burst.join();
+    }
+  } joined{path, burst, quit};
+  REQUIRE(until([&] { return shackd.bulk_in_window() == Client::kBulkWindow; }, 5000ms));
+  std::this_thread::sleep_for(50ms);  // the burst's thread waits for room: nothing more is handed over
+  CHECK(shackd.bulk_in_window() == Client::kBulkWindow);
+  CHECK(taken == static_cast<int>(Client::kBulkWindow));
+  REQUIRE(shackd.publish("cmnd/primary/POWER1", "OFF", 1, false));  // the relay lane
+  path.set_held(false);
+  int bulk_before = 0, bulk_all = 0;
+  bool command = false;
+  REQUIRE(until([&] {
+    while (const auto e = spy.poll(0ms)) {
+      if (e->kind != Event::Kind::message) continue;
+      if (e->topic == "cmnd/primary/POWER1") command = true;
+      else if (e->topic.rfind("bulk/", 0) == 0) {
+        ++bulk_all;
+        if (!command) ++bulk_before;
+      }
+    }
+    return command && bulk_all == kBurst;
+  }, 30000ms));
+  burst.join();  // done: every message was taken
+  CHECK(taken == kBurst);  // paced, none refused
+  CHECK(bulk_before == static_cast<int>(Client::kBulkWindow));  // the window, and nothing more
+  CHECK(shackd.bulk_waited() > 0);
+  shackd.shutdown(500ms);
+  spy.shutdown(500ms);
 }

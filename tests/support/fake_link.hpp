@@ -121,4 +121,12 @@ class FakeLink final : public drivers::mqtt::Link {
   std::set<std::uint64_t> acked_;
 };
 
+// The daemon's MQTT seam (shackd::Seams::make_mqtt) on `broker`: each link the daemon builds (at
+// the start, at a reload) is a FakeLink to it.
+inline auto links_to(FakeBroker& broker) {
+  return [&broker](const auto& /*client config*/) -> std::unique_ptr<drivers::mqtt::Link> {
+    return std::make_unique<FakeLink>(broker);
+  };
+}
+
 }  // namespace test

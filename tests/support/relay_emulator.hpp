@@ -62,6 +62,9 @@ class RelayEmulator {
   }
   bool on() const { return on_; }
   bool connected() const { return client_.connected(); }
+  // Connected and its command topics acknowledged by the broker (SUBACK): a command sent from
+  // here on reaches it.
+  bool subscribed() const { return client_.subscribed(); }
   int toggle_after() const { return toggle_after_; }
   int pulse_time() const { return pulse_time_; }
 

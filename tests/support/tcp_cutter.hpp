@@ -53,6 +53,10 @@ class TcpCutter {
   // Cut or restore. A cut takes effect within the forwarder's next turn (at most ~20 ms).
   void set_up(bool up) { up_ = up; }
   bool up() const { return up_; }
+  // Held, it carries nothing either way but keeps every connection (a stalled path: what the
+  // client writes waits in the sockets' buffers, no acknowledgement comes back); let go, it
+  // carries everything held, in order. Takes effect within the forwarder's next turn.
+  void set_held(bool held) { held_ = held; }
   // Connections carried since the start (each a client's connect while up).
   int carried() const { return carried_; }
 
@@ -92,13 +96,16 @@ class TcpCutter {
         }
         pairs_.clear();
       }
+      const bool held = held_;
       std::vector<pollfd> fds{{listen_, POLLIN, 0}};
       for (const auto& [c, u] : pairs_) {
+        if (held) break;
         fds.push_back({c, POLLIN, 0});
         fds.push_back({u, POLLIN, 0});
       }
       if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
-      const std::size_t polled = pairs_.size();  // a connection taken below is polled next turn
+      // A connection taken below is polled next turn; held, none is.
+      const std::size_t polled = held ? 0 : pairs_.size();
       if (fds[0].revents & POLLIN) {
         const int client = ::accept(listen_, nullptr, nullptr);
         if (client >= 0) {
@@ -129,7 +136,7 @@ class TcpCutter {
   }
 
   int upstream_, port_ = 0, listen_ = -1;
-  std::atomic<bool> up_{true}, stop_{false};
+  std::atomic<bool> up_{true}, stop_{false}, held_{false};
   std::atomic<int> carried_{0};
   std::vector<std::pair<int, int>> pairs_;  // the forwarder's thread only
   std::thread thread_;
