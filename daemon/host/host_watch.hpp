@@ -59,7 +59,7 @@ class HostWatch {
   std::uint64_t generation_ = 0;                     // a new config, a new generation
   std::optional<rules::SteadyTime> started_at_;      // the last read began
   bool found_ = false;                               // the sources found, not yet said (take_found)
-  JobWith<Read> job_;                                // after what its work reads: joined first
+  JobWith<Read> job_{"host-health"};                            // after what its work reads: joined first
 };
 
 }  // namespace shackd

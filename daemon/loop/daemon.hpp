@@ -232,7 +232,7 @@ class Daemon {
   bool told_first_ = false;
   // This cycle's journal lines and the header in force (daemon/store/journal_lines.hpp).
   JournalLines journal_;
-  JobWith<ReloadOutcome> reloader_;  // the reloader's thread and its outcome, taken once it has finished
+  JobWith<ReloadOutcome> reloader_{"reload"};  // the reloader's thread and its outcome, taken once it has finished
   // The metrics endpoint: started with the daemon and by a reload that changes `metrics:`; one
   // that cannot listen is retried each minute, the loop going on.
   MetricsExporter metrics_;

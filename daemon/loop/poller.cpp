@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "daemon/system/log.hpp"
+#include "drivers/thread/worker.hpp"
 
 namespace shackd {
 
@@ -91,6 +92,7 @@ std::vector<PollWorker::SwapDone> PollWorker::take_swaps() {
 }
 
 void PollWorker::run() {
+  drivers::thread::name_this_thread(drivers::thread::short_name("poll ", name_));
   while (true) {
     std::vector<Swap> swaps;
     {

@@ -70,7 +70,7 @@ class SafeStart {
   std::optional<rules::SteadyTime> since_;   // the loop ran in the safe state from then
   std::optional<rules::SteadyTime> off_at_;  // the first cycle that commanded every relay OFF
   bool said_ = false;
-  JobWith<OpenedStore> opener_;  // last: joined first
+  JobWith<OpenedStore> opener_{"store-open"};  // last: joined first
 };
 
 }  // namespace shackd

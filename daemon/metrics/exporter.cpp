@@ -8,6 +8,7 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/system/log.hpp"
+#include "drivers/thread/worker.hpp"
 
 namespace shackd {
 
@@ -77,7 +78,10 @@ bool MetricsExporter::token_changed(const MetricsConfig& config, const std::opti
 void MetricsExporter::retire() {
   if (!server_) return;
   server_->stop_listening();
-  retiring_.push_back(std::async(std::launch::async, [s = std::move(server_)]() mutable { s.reset(); }));
+  retiring_.push_back(std::async(std::launch::async, [s = std::move(server_)]() mutable {
+    drivers::thread::name_this_thread("metrics-retire");
+    s.reset();
+  }));
 }
 
 void MetricsExporter::stop() {

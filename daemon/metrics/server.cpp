@@ -16,6 +16,7 @@
 
 #include "daemon/metrics/exposition.hpp"
 #include "daemon/metrics/process.hpp"
+#include "drivers/thread/worker.hpp"
 
 namespace shackd::metrics {
 
@@ -321,6 +322,7 @@ void Server::start() {
                           MHD_OPTION_END);
   if (!mhd_) throw std::runtime_error("metrics.listen: cannot serve on " + where + " (libmicrohttpd would not start)");
   thread_ = std::thread([this] {
+    drivers::thread::name_this_thread("metrics");
     lower_priority();
     run();
   });

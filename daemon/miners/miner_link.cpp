@@ -2,6 +2,7 @@
 
 #include "drivers/miners/http_exchange.hpp"
 #include "drivers/miners/tcp_exchange.hpp"
+#include "drivers/thread/worker.hpp"
 
 namespace shackd {
 
@@ -28,8 +29,14 @@ drivers::miners::CommandResult run_order(drivers::miners::MinerApi& api, const M
 }
 
 MinerWorker::MinerWorker(std::unique_ptr<drivers::miners::MinerApi> api, std::chrono::milliseconds poll,
-                         std::shared_ptr<drivers::miners::Cancel> cancel)
-    : api_(std::move(api)), poll_(poll), cancel_(std::move(cancel)), thread_([this] { run(); }) {}
+                         std::shared_ptr<drivers::miners::Cancel> cancel, std::string thread_name)
+    : api_(std::move(api)),
+      poll_(poll),
+      cancel_(std::move(cancel)),
+      thread_([this, name = std::move(thread_name)] {
+        drivers::thread::name_this_thread(name);
+        run();
+      }) {}
 
 MinerWorker::~MinerWorker() {
   {
@@ -94,7 +101,7 @@ std::unique_ptr<MinerLink> make_miner_worker(const drivers::miners::MinerConfig&
                       : drivers::miners::tcp_exchange(c.host, c.port, c.kind->framing, c.timeout, cancel);
   auto api = c.kind->make(c, std::move(exchange));
   return std::make_unique<MinerWorker>(std::move(api), std::chrono::duration_cast<std::chrono::milliseconds>(c.poll),
-                                       std::move(cancel));
+                                       std::move(cancel), drivers::thread::short_name("miner ", c.load_id));
 }
 
 }  // namespace shackd

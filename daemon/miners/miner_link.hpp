@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -50,7 +51,7 @@ class MinerWorker final : public MinerLink {
   // `cancel`, when given, is the one its API's exchange waits on: the destructor sets it, so a
   // miner that drips its reply (or never answers) cannot hold a stopping daemon for its time-out.
   MinerWorker(std::unique_ptr<drivers::miners::MinerApi> api, std::chrono::milliseconds poll,
-              std::shared_ptr<drivers::miners::Cancel> cancel = nullptr);
+              std::shared_ptr<drivers::miners::Cancel> cancel = nullptr, std::string thread_name = "miner");
   ~MinerWorker() override;
   void send(MinerOrder order) override;
   MinerReport take() override;

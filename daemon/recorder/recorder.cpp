@@ -13,6 +13,7 @@
 #include "daemon/store/run_database.hpp"
 #include "daemon/system/log.hpp"
 #include "daemon/system/real_wait.hpp"
+#include "drivers/thread/worker.hpp"
 
 namespace shackd {
 
@@ -101,7 +102,10 @@ Recorder::Recorder(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> sto
   s_->store->event_fate = s_->opt.event_fate;  // called on the recorder's thread, where the store runs
   s_->last_prune_wall_s = 0;
   // The thread holds the shared state too: a stop that gives up waiting leaves it whole.
-  thread_ = std::thread([s = s_] { s->run(); });
+  thread_ = std::thread([s = s_] {
+    drivers::thread::name_this_thread("recorder");
+    s->run();
+  });
 }
 
 Recorder::~Recorder() {

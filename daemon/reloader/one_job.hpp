@@ -7,13 +7,17 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+
+#include "drivers/thread/worker.hpp"
 
 namespace shackd {
 
 class OneJob {
  public:
-  OneJob() = default;
+  // `name`: its thread's (`top -H`, docs/development.md "Threads").
+  explicit OneJob(std::string name = "job") : name_(std::move(name)) {}
   ~OneJob() { join(); }
   OneJob(const OneJob&) = delete;
   OneJob& operator=(const OneJob&) = delete;
@@ -27,6 +31,7 @@ class OneJob {
       running_ = true;
     }
     thread_ = std::thread([this, w = std::move(work)] {
+      drivers::thread::name_this_thread(name_);
       w();
       std::lock_guard l(m_);
       running_ = false;
@@ -52,6 +57,7 @@ class OneJob {
   }
 
  private:
+  std::string name_;
   mutable std::mutex m_;
   bool running_ = false;
   std::thread thread_;
@@ -63,6 +69,7 @@ class OneJob {
 template <typename T>
 class JobWith {
  public:
+  explicit JobWith(std::string name = "job") : job_(std::move(name)) {}
   // Starts `work`; false while one runs or its result waits to be taken.
   bool start(std::function<std::unique_ptr<T>()> work) {
     if (pending()) return false;

@@ -61,6 +61,7 @@ check "Home Assistant is told of each of the controller's entities" \
    done; mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "homeassistant/sensor/+/controller_temperature/config" -C 1 -W 3 |
    grep -q "\"state_topic\":\"shack/host\""'
 check "the endpoint serves its temperature" 'scrape | grep -qx "shackd_controller_temperature_celsius 48.3"'
+threads_named "with metrics" metrics shackd-mqtt recorder
 
 # A sagging supply at night and a hot room: under-voltage now and throttled (bits 0 and 2, and
 # their "has occurred" 16 and 18), 86 °C, past the owner's 85 °C shed limit.

@@ -78,6 +78,22 @@ start_daemon() {  # start_daemon CONFIG [prefix command, e.g. faketime ...]
     daemon_alive "before its first decision"
 }
 daemon_log() { tail -n +"${DAEMON_LOG_FROM:-1}" "$WORK/shackd.log"; }  # this process's lines
+# thread_names: the names of shackd's threads (its main thread's first), one a line.
+thread_names() { for t in /proc/"$DAEMON_PID"/task/*; do cat "$t/comm" 2>/dev/null; done; }
+# threads_named WHAT NAME...: every thread but the main one has a name of its own (issue 57: `top -H`
+# showed six "shackd"), and each NAME (a prefix: "poll ") is among them.
+threads_named() {
+  local what=$1; shift
+  local names main others n
+  names=$(thread_names)
+  main=$(cat /proc/"$DAEMON_PID"/comm 2>/dev/null)
+  others=$(for t in /proc/"$DAEMON_PID"/task/*; do [[ ${t##*/} == "$DAEMON_PID" ]] || cat "$t/comm" 2>/dev/null; done)
+  echo "measured: $what: shackd's threads: $(tr '\n' ',' <<<"$names" | sed 's/,$//')"
+  check "$what: no thread but the main one is named '$main'" '! grep -qxF -- "$main" <<<"$others"'
+  for n in "$@"; do
+    check "$what: a thread named '$n...'" 'grep -q -- "^$n" <<<"$names"'
+  done
+}
 # daemon_alive WHEN: fails, with the exit status and this process's last lines, if shackd ended.
 daemon_alive() {
   kill -0 "$DAEMON_PID" 2>/dev/null && return 0

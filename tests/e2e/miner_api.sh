@@ -43,6 +43,7 @@ one_kind() {
 
   wait_for "$kind: the primary on and mining" 20 mining || return
   check_within "$kind: its API answers, in the log" 10 "daemon_log | grep -q 'miner primary_s21: its API answers'"
+  [[ $kind == luxos ]] && threads_named "$kind" shackd-mqtt recorder publisher events-out "miner primary_s" "poll "
   local idle_w
   idle_w=$(daemon_log | sed -nE 's/.*miner primary_s21: .* \(idle below ([0-9]+) W, .*/\1/p' | head -1)
   check "$kind: its idle level in the log ($idle_w W)" '[[ -n $idle_w ]]' || return
