@@ -4,6 +4,8 @@
 // that says otherwise, fails here.
 #include "tests/store/fixture.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -102,7 +104,7 @@ TEST_CASE("schema: each field is a column of its table, of its type, NOT NULL un
       CHECK(c->second.type == sql_type(f.type));
       CHECK(c->second.not_null == !f.nullable);
     }
-    for (const auto& [name, c] : cols) CHECK_MESSAGE(keys.count(name), "column " << name << " has no field in the schema");
+    for (const auto& col : cols) CHECK_MESSAGE(keys.count(col.first), "column " << col.first << " has no field in the schema");
   }
 }
 
