@@ -74,6 +74,8 @@ class MqttIntake {
  public:
   // A cycle's share: at most this many messages; the rest are dropped, counted.
   static constexpr std::size_t kMessagesPerCycle = 1000;
+  // The broker's $SYS words read past that share each cycle (take()).
+  static constexpr std::size_t kBrokerWordsPerCycle = 64;
   // Larger messages are refused unread: no relay, sensor or command message is near this size (a
   // Shelly's full status is a few kB), and nobody's megabyte is parsed every cycle.
   static constexpr std::size_t kMaxPayloadBytes = drivers::mqtt::kMaxMessageBytes;
