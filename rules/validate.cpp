@@ -256,16 +256,17 @@ void check_ac_sources(const Profiles& p, std::vector<std::string>& out) {
 
 // A load's feed names a source and phase that exist, and on a rated source its draw is known and
 // fits the rating at all.
-void check_feed(Checker& c, const Profiles& p, const AcFeed& f, const char* field, const char* power_field,
-                double draw_w) {
+void check_feed(Checker& c, const Profiles& p, const AcFeed& f, const char* source_field, const char* phase_field,
+                const char* power_field, double draw_w) {
   const std::size_t count = p.ac_sources.empty() ? 1 : p.ac_sources.size();
   if (f.source >= count) {
-    c.fail(std::string(field) + " source #" + std::to_string(f.source + 1) + " names no configured AC source");
+    c.fail(std::string(source_field) + " #" + std::to_string(f.source + 1) + " names no configured AC source (" +
+           std::to_string(count) + " configured)");
     return;
   }
   const AcSource& a = ac_source(p, f.source);
   if (f.phase >= a.phases) {
-    c.fail(std::string(field) + " phase L" + std::to_string(f.phase + 1) + ": AC source '" + a.name + "' has " +
+    c.fail(std::string(phase_field) + " L" + std::to_string(f.phase + 1) + ": AC source '" + a.name + "' has " +
            std::to_string(a.phases) + (a.phases == 1 ? " phase" : " phases"));
     return;
   }
@@ -301,13 +302,13 @@ std::vector<std::string> validate(const Profiles& profiles) {
     const auto& m = profiles.miners[i];
     Checker c(errors, m.name.empty() ? "miner #" + std::to_string(i + 1) : "miner '" + m.name + "'");
     const char* power = m.target ? "the larger of power_w and target max_w" : "power_w";
-    check_feed(c, profiles, m.feed, "source", power, detail::miner_start_draw_w(m));
+    check_feed(c, profiles, m.feed, "source", "phase", power, detail::miner_start_draw_w(m));
   }
   for (std::size_t i = 0; i < profiles.zones.size(); ++i) {
     const auto& z = profiles.zones[i];
     if (z.has_heater) {
       Checker c(errors, z.name.empty() ? "zone #" + std::to_string(i + 1) : "zone '" + z.name + "'");
-      check_feed(c, profiles, z.heater_feed, "heater_source", "heater_power_w", z.heater_power_w);
+      check_feed(c, profiles, z.heater_feed, "heater_source", "heater_phase", "heater_power_w", z.heater_power_w);
     }
   }
   for (std::size_t i = 0; i < profiles.zones.size(); ++i) {
