@@ -4,6 +4,7 @@
 #include "daemon/config/ac_sources.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/config/profiles_apply.hpp"
+#include "daemon/devices/registry.hpp"
 #include "daemon/store/profile_store.hpp"
 #include "tests/store/fixture.hpp"
 #include "tests/support/fake_site.hpp"
@@ -126,4 +127,36 @@ TEST_CASE("check_references: a source no ac_sources: defines, a phase it lacks, 
     CHECK(any_contains(errors, "profiles: miner 'Primary S21+': power_w 3878.0 plus margin_w 200.0 is above the "
                                "continuous_w 3500.0 of AC source 'inverter': it could never start"));
   }
+}
+
+TEST_CASE("the snapshot's AC sources: the GX's VE.Bus words with no config, the configured readings otherwise") {
+  std::string text = test::kFakeSiteConfig;
+  text.replace(text.find("{DB}"), 4, "/tmp/x.db");
+  const std::string unit = "    battery_unit: 225\n";
+  text.replace(text.find(unit), unit.size(), unit + "    vebus_unit: 227\n");
+  const auto r = shackd::parse_config(text, "x.yaml");
+  REQUIRE_MESSAGE(r.errors.empty(), joined(r.errors));
+  const auto m = shackd::devices::snapshot_mapping(*r.config, rules::Thresholds{});
+  REQUIRE(m.ac.size() == 1);  // the one default source
+  CHECK(m.ac[0].overload == std::vector<std::string>{"vebus.overload"});
+  CHECK(m.ac[0].overload_phase[0] == std::vector<std::string>{"vebus.overload_l1"});
+  CHECK(m.ac[0].load_w[0] == std::vector<std::string>{"vebus.ac_out_l1_w"});
+
+  // Without a VE.Bus unit the GX offers none: nothing known, and an unrated source holds nothing.
+  const auto plain = parse("");
+  const auto m0 = shackd::devices::snapshot_mapping(*plain.config, rules::Thresholds{});
+  REQUIRE(m0.ac.size() == 1);
+  CHECK(m0.ac[0].overload.empty());
+
+  const auto two = shackd::parse_config(
+      text + "ac_sources:\n  east:\n    phases: 2\n    load_w_l2: [vebus.ac_out_l2_w]\n    overload: [vebus.overload]\n"
+             "  west:\n    continuous_w: 3000\n    surge_w: 6000\n",
+      "x.yaml");
+  REQUIRE_MESSAGE(two.errors.empty(), joined(two.errors));
+  const auto m2 = shackd::devices::snapshot_mapping(*two.config, rules::Thresholds{});
+  REQUIRE(m2.ac.size() == 2);
+  CHECK(m2.ac[0].load_w[1] == std::vector<std::string>{"vebus.ac_out_l2_w"});
+  CHECK(m2.ac[1].overload.empty());
+  const auto bad = shackd::parse_config(text + "ac_sources:\n  east:\n    load_w_l2: [vebus.ac_out_l2_w]\n", "x.yaml");
+  CHECK(any_contains(bad.errors, "names readings for L2, but phases is 1"));
 }
