@@ -68,6 +68,23 @@ TEST_CASE("ac_sources: hostile values, each refused with its path, value and rul
   CHECK(any_contains(r.errors, "ac_sources.gen.load_w_l1: 'nowhere.w'"));
 }
 
+TEST_CASE("ac_sources: the wrong shapes are errors, never a crash or a source") {
+  for (const char* section : {"ac_sources: 5\n", "ac_sources: [a, b]\n", "ac_sources:\n  inverter: 3\n",
+                              "ac_sources:\n  inverter: [1]\n", "ac_sources:\n  inverter:\n    phases: [2]\n",
+                              "ac_sources:\n  inverter:\n    load_w_l1: vebus.ac_out_l1_w\n",
+                              "ac_sources:\n  inverter:\n    continuous_w: 1e999\n"}) {
+    CAPTURE(section);
+    const auto r = parse(section);
+    CHECK_FALSE(r.errors.empty());
+    MESSAGE(joined(r.errors));
+  }
+  const auto many = parse("ac_sources:\n  a: {}\n  b: {}\n  c: {}\n  d: {}\n  e: {}\n");
+  REQUIRE(many.config);
+  test::MigratedDb m;
+  const auto errors = shackd::check_references(*many.config, shackd::load_profiles(m.db));
+  CHECK(any_contains(errors, "ac_sources: 5 sources, at most 4 are supported"));
+}
+
 TEST_CASE("a load's source and phase: stored, read back, and handed to the rules' feeds") {
   test::MigratedDb m;
   const auto p0 = shackd::load_profiles(m.db);
