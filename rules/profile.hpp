@@ -106,7 +106,7 @@ struct AcSource {
   // Per phase, watts. 0: not known, no budget (starts are not held for room), but the source's
   // own overload warnings still shed.
   double continuous_w = 0;
-  // Per phase, watts, at least continuous_w: validated and kept for `check`; the rules do not
+  // Per phase, watts, at least continuous_w: validated and kept, nothing reads it yet; the rules do not
   // decide on it (one start per stagger interval is what bounds the inrush).
   double surge_w = 0;
   double margin_w = 200;  // a start must leave this much of the continuous rating free
