@@ -1,5 +1,6 @@
 // rules::decide() for 10 miners and 4 zones, in steady state; again with 5 of them following a
-// power target.
+// power target; again with the AC budget on (issue 59: a rated split-phase inverter, its loads
+// on both legs, its measured legs and overload words read every cycle), to compare as a ratio.
 // Goal (issue 2): <= 2 us per call on the development machine, and no heap allocation per call.
 // Run: build/bench/decide_bench   (figures in README "Performance")
 #include <benchmark/benchmark.h>
@@ -37,8 +38,23 @@ rules::Profiles ten_miners_four_zones(bool targets) {
   return p;
 }
 
-void run(benchmark::State& bs, bool targets) {
-  const rules::Profiles p = ten_miners_four_zones(targets);
+// The AC budget on: one split-phase inverter with room for some of the loads, miners on both legs.
+void with_budget(rules::Profiles& p) {
+  rules::AcSource inverter;
+  inverter.phases = 2;
+  inverter.continuous_w = 9000;
+  inverter.surge_w = 18000;
+  p.ac_sources = {inverter};
+  for (std::size_t i = 0; i < p.miners.size(); ++i) p.miners[i].feed = {0, i % 2};
+  for (std::size_t i = 0; i < p.zones.size(); ++i) {
+    p.zones[i].heater_power_w = 1500;
+    p.zones[i].heater_feed = {0, i % 2};
+  }
+}
+
+void run(benchmark::State& bs, bool targets, bool budget = false) {
+  rules::Profiles p = ten_miners_four_zones(targets);
+  if (budget) with_budget(p);
   if (!rules::validate(p).empty()) {
     bs.SkipWithError("invalid profiles");
     return;
@@ -52,10 +68,12 @@ void run(benchmark::State& bs, bool targets) {
   snap.battery_v = {{"monitor", "the monitor", {}}, {"gx", "the GX", {}}, {"inverter", "the inverter", {}}};
   snap.battery_temp_c = {{"monitor", "the monitor's sensor", {}}};
   snap.miner_w.resize(targets ? 10 : 0);
+  snap.ac.resize(budget ? 1 : 0);
   double v = 52.0;
   long allocations_in_loop = 0;
   long calls = 0;
   long target_changes = 0;  // proof that the target path ran
+  long ac_reasons = 0;      // proof that the budget held and shed
   double step = 0;
   // Warm-up: sizes every vector once.
   rules::decide(snap, p, state, d);
@@ -82,21 +100,36 @@ void run(benchmark::State& bs, bool targets) {
     snap.pv_w = rules::Reading{9000, snap.now};
     snap.load_w = rules::Reading{1500, snap.now};
     for (auto& z : snap.zone_temp_c) z = rules::Reading{targets ? 25.0 : 38.0, snap.now};
+    if (budget) {
+      // Legs that swing through the rating, a warning now and then: holds and sheds both run.
+      snap.ac[0].overload = rules::Reading{std::sin(step / 53.0) > 0.9 ? 1.0 : 0.0, snap.now};
+      for (std::size_t k = 0; k < 2; ++k) {
+        snap.ac[0].phase[k].load_w = rules::Reading{6000 + 3500 * std::sin(step / (70.0 + 10.0 * static_cast<double>(k))), snap.now};
+      }
+    }
     const long before = alloc_counter::now();
     rules::decide(snap, p, state, d);
     state = d.next;
     allocations_in_loop += alloc_counter::now() - before;
     ++calls;
-    for (const auto& m : d.miners) target_changes += m.target_changed;
+    for (const auto& m : d.miners) {
+      target_changes += m.target_changed;
+      const auto c = m.reason.code;
+      ac_reasons += c == rules::ReasonCode::ac_budget || c == rules::ReasonCode::ac_overload ||
+                    c == rules::ReasonCode::ac_overload_hold;
+    }
     benchmark::DoNotOptimize(d);
   }
   bs.counters["target_changes"] = static_cast<double>(target_changes);
+  if (budget) bs.counters["ac_reasons"] = static_cast<double>(ac_reasons);
   bs.counters["allocs_per_call"] = calls ? static_cast<double>(allocations_in_loop) / static_cast<double>(calls) : 0;
 }
 void BM_decide_10_miners_4_zones(benchmark::State& bs) { run(bs, false); }
 BENCHMARK(BM_decide_10_miners_4_zones);
 void BM_decide_10_miners_4_zones_5_targets(benchmark::State& bs) { run(bs, true); }
 BENCHMARK(BM_decide_10_miners_4_zones_5_targets);
+void BM_decide_10_miners_4_zones_ac_budget(benchmark::State& bs) { run(bs, false, true); }
+BENCHMARK(BM_decide_10_miners_4_zones_ac_budget);
 
 }  // namespace
 

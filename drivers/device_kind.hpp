@@ -35,7 +35,11 @@ struct KindSetting {
 };
 
 // What a reading can stand for at the site.
-enum class Quantity { battery_v, battery_a, battery_temp_c, pv_w, load_w };
+// ac_*: an AC source's output per phase and its own overload words (0 ok, 1 warning, 2 alarm).
+enum class Quantity {
+  battery_v, battery_a, battery_temp_c, pv_w, load_w,
+  ac_out_l1_w, ac_out_l2_w, ac_out_l3_w, ac_overload, ac_overload_l1, ac_overload_l2, ac_overload_l3
+};
 
 // A reading of this kind offered for a site quantity. Across every configured device, offers are
 // taken best rank first (a shunt's 0.01 V before a GX's 0.1 V before an inverter's terminal

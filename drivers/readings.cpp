@@ -75,6 +75,32 @@ ReadingStore::Sum ReadingStore::sum_fresh(const std::vector<std::string>& names,
   return {missing ? std::nullopt : std::optional(whole), false};
 }
 
+namespace {
+
+// The worst of an AC source's overload words: any fresh one above 0 says overload (the largest
+// counts); else all read and fresh: ok; else not known.
+std::optional<rules::Reading> worst_word(const ReadingStore& store, const std::vector<std::string>& names,
+                                         SteadyTime now, rules::Duration fresh_within) {
+  if (names.empty()) return std::nullopt;
+  std::optional<rules::Reading> worst;
+  bool all_fresh = true;
+  SteadyTime oldest = now;
+  for (const auto& name : names) {
+    const auto r = store.get(name);
+    if (!r || now - r->as_of > fresh_within) {
+      all_fresh = false;
+      continue;
+    }
+    oldest = std::min(oldest, r->as_of);
+    if (r->value > 0 && (!worst || r->value > worst->value)) worst = r;
+  }
+  if (worst) return worst;
+  if (!all_fresh) return std::nullopt;
+  return rules::Reading{0, oldest};
+}
+
+}  // namespace
+
 rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping& m, SteadyTime now,
                                std::optional<int> local_minute_of_day) {
   rules::Snapshot s;
@@ -99,6 +125,15 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
   s.load_w = load.reading;
   s.load_w_partial = load.partial;
   for (const auto& name : m.zone_temp_c) s.zone_temp_c.push_back(store.get(name));
+  for (const auto& spec : m.ac) {
+    rules::AcSourceReadings r;
+    r.overload = worst_word(store, spec.overload, now, m.fresh_within);
+    for (std::size_t k = 0; k < spec.load_w.size(); ++k) {
+      if (!spec.load_w[k].empty()) r.phase[k].load_w = store.sum(spec.load_w[k]);
+      r.phase[k].overload = worst_word(store, spec.overload_phase[k], now, m.fresh_within);
+    }
+    s.ac.push_back(r);
+  }
   for (const auto& l : m.chargers_limiting) {
     const auto r = store.get(l.reading);
     if (!r || now - r->as_of > m.fresh_within) continue;

@@ -2,6 +2,7 @@
 // The latest good value of every reading, each with the instant it was read, and the mapping
 // from readings to the rules' snapshot. A reading a poll did not return keeps its old value
 // and old `as_of`, so it turns stale in the rules instead of turning into 0.
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -83,6 +84,15 @@ struct SnapshotMapping {
     double min_pv_w = 50;   // producing: not the dusk or the night
   };
   std::vector<HeldAtSetpoint> chargers_held;
+  // The AC sources, in the rules' order (rules::ac_source): per phase the readings summed into
+  // its output (missing if any part is: a partial sum is no load figure), and its overload words
+  // (the worst fresh one counts; with one missing and none warning, not known).
+  struct AcSourceSpec {
+    std::array<std::vector<std::string>, 3> load_w;
+    std::vector<std::string> overload;
+    std::array<std::vector<std::string>, 3> overload_phase;
+  };
+  std::vector<AcSourceSpec> ac;
   rules::Duration fresh_within = std::chrono::seconds(30);
 };
 

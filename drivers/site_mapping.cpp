@@ -48,7 +48,10 @@ std::vector<std::string> offered(std::span<const DeviceSettings> devices, Quanti
   std::vector<std::string> out;
   const auto list = offers(devices, q);
   for (const auto& o : list) {
-    if (q == Quantity::load_w && o.rank != list.front().rank) break;
+    // A load is measured in one place: the best meter of it only (an inverter's output likewise).
+    const bool one_meter = q == Quantity::load_w || q == Quantity::ac_out_l1_w || q == Quantity::ac_out_l2_w ||
+                           q == Quantity::ac_out_l3_w;
+    if (one_meter && o.rank != list.front().rank) break;
     out.push_back(o.reading);
   }
   return out;

@@ -104,7 +104,11 @@ const DeviceKind& kind() {
                  {Quantity::pv_w, "solark.pv3_w", 10},
                  {Quantity::pv_w, "solark.pv4_w", 10},
                  // Its own output's meter (178): the site's AC loads where it feeds them all.
-                 {Quantity::load_w, "solark.load_w", 10}},
+                 {Quantity::load_w, "solark.load_w", 10},
+                 // Its load side per leg (V1.4 176, 177): the AC source's output where the config
+                 // names none. No overload word of its own is mapped (docs/registers.md §2.3).
+                 {Quantity::ac_out_l1_w, "solark.load_l1_w", 20},
+                 {Quantity::ac_out_l2_w, "solark.load_l2_w", 20}},
       // Battery max charge current: holding register 210, A, written with function 16
       // (docs/registers.md §2.8).
       .charge_limits = {{.action = "solark",

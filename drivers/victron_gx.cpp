@@ -131,7 +131,34 @@ constexpr std::array kTemperature{
              "temp_c"},
 };
 
+// com.victronenergy.vebus: the inverter/charger's AC output per phase and its own overload words,
+// the inputs of the rules' AC budget (issue 59; docs/registers.md §1.10). attributes.csv:
+// /Ac/Out/L1..L3/P 23-25 int16 scale 0.1 (value = raw / 0.1: 10 W steps), /Alarms/Overload 36 and
+// /Alarms/L1..L3/Overload 46, 50, 54 uint16, 0 ok, 1 warning, 2 alarm. 20-56 are contiguous
+// vebus registers in the map: one read. An output power reads 0 when invalid on D-Bus (§1.3),
+// which is also a real idle output: a limitation, said in §1.10; an alarm word outside 0-2 is
+// dropped (its range), so it is missing, never a number.
+constexpr std::array kVebus{
+    Register{"ac_out_l1_w", 23, RegType::s16, 10, 0, -kWmax, kWmax, "com.victronenergy.vebus:/Ac/Out/L1/P"},
+    Register{"ac_out_l2_w", 24, RegType::s16, 10, 0, -kWmax, kWmax, "com.victronenergy.vebus:/Ac/Out/L2/P"},
+    Register{"ac_out_l3_w", 25, RegType::s16, 10, 0, -kWmax, kWmax, "com.victronenergy.vebus:/Ac/Out/L3/P"},
+    Register{"overload", 36, RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/Overload"},
+    Register{"overload_l1", 46, RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/L1/Overload"},
+    Register{"overload_l2", 50, RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/L2/Overload"},
+    Register{"overload_l3", 54, RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/L3/Overload"},
+};
+constexpr std::array kVebusStatus{
+    StatusRule{.field = "overload", .code = "overload", .text = "the inverter reports an overload", .trigger = Trigger::level},
+    StatusRule{.field = "overload_l1", .code = "overload_l1", .text = "the inverter reports an overload on L1",
+               .trigger = Trigger::level},
+    StatusRule{.field = "overload_l2", .code = "overload_l2", .text = "the inverter reports an overload on L2",
+               .trigger = Trigger::level},
+    StatusRule{.field = "overload_l3", .code = "overload_l3", .text = "the inverter reports an overload on L3",
+               .trigger = Trigger::level},
+};
+
 const Table kSystemTable{"system", kSystem, 125, 125, false, kSystemStatus};
+const Table kVebusTable{"vebus", kVebus, 125, 125, false, kVebusStatus};
 const Table kBatteryTable{"battery", kBattery, 125, 125, false, kBatteryStatus};
 const Table kSolarchargerTable{"solarcharger", kSolarcharger, 125, 125, false, kSolarchargerStatus};
 const Table kTemperatureTable{"temperature", kTemperature, 125, 125, false};
@@ -142,6 +169,7 @@ const Table& system_table() { return kSystemTable; }
 const Table& battery_table() { return kBatteryTable; }
 const Table& solarcharger_table() { return kSolarchargerTable; }
 const Table& temperature_table() { return kTemperatureTable; }
+const Table& vebus_table() { return kVebusTable; }
 
 // A GX over Modbus TCP: the system service on unit 100, the battery monitor or BMS on its device
 // instance (225 by default; none: a site without one), each solar charger and a temperature
@@ -157,7 +185,10 @@ const DeviceKind& kind() {
       .units = {{"system_unit", "system", &kSystemTable, Count::one, 100},
                 {"battery_unit", "battery", &kBatteryTable, Count::optional, 225},
                 {"charger_units", "charger", &kSolarchargerTable, Count::list, std::nullopt},
-                {"temperature_unit", "temp", &kTemperatureTable, Count::optional, std::nullopt}},
+                {"temperature_unit", "temp", &kTemperatureTable, Count::optional, std::nullopt},
+                // The VE.Bus inverter/charger: its unit id depends on the port (227 a Cerbo's VE.Bus
+                // port, 242 a Venus GX's, 246 a CCGX's: unitid2di.csv) and `shackd probe` finds it.
+                {"vebus_unit", "vebus", &kVebusTable, Count::optional, std::nullopt}},
       .settings = {},
       // Best first (docs/registers.md §1.4, §1.5): a shunt's 0.01 V (259) before the GX system's
       // 0.1 V (840); a BMS's coldest cell (318) before the monitor's sensor (262).
@@ -173,7 +204,16 @@ const DeviceKind& kind() {
                  // that measures its own output is the nearer meter (rank 10).
                  {Quantity::load_w, "system.ac_consumption_l1_w", 20},
                  {Quantity::load_w, "system.ac_consumption_l2_w", 20},
-                 {Quantity::load_w, "system.ac_consumption_l3_w", 20}},
+                 {Quantity::load_w, "system.ac_consumption_l3_w", 20},
+                 // The inverter's own output and overload words: the AC source's readings where
+                 // the config names none (daemon/config/ac_sources.hpp).
+                 {Quantity::ac_out_l1_w, "vebus.ac_out_l1_w", 10},
+                 {Quantity::ac_out_l2_w, "vebus.ac_out_l2_w", 10},
+                 {Quantity::ac_out_l3_w, "vebus.ac_out_l3_w", 10},
+                 {Quantity::ac_overload, "vebus.overload", 10},
+                 {Quantity::ac_overload_l1, "vebus.overload_l1", 10},
+                 {Quantity::ac_overload_l2, "vebus.overload_l2", 10},
+                 {Quantity::ac_overload_l3, "vebus.overload_l3", 10}},
       // DVCC max charge current: unit 100 register 2705, A, -1 = no limit (attributes.csv, settings).
       .charge_limits = {{.action = "dvcc",
                          .id = "dvcc",

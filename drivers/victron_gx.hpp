@@ -11,6 +11,7 @@ const Table& system_table();        // unit 100
 const Table& battery_table();       // battery monitor, unit = device instance (225, 226, 239 ...)
 const Table& solarcharger_table();  // each MPPT, unit = device instance
 const Table& temperature_table();   // temperature service, unit = device instance
+const Table& vebus_table();         // VE.Bus inverter/charger, unit = its port's (227, 242, 246 ...)
 const DeviceKind& kind();           // devices.victron
 
 }  // namespace drivers::victron

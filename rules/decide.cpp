@@ -1,5 +1,5 @@
 // The order of the rules is the order of precedence: battery protection first, then heat
-// calls, then miners by priority, then zones. A later step never undoes an earlier one's
+// calls, then the AC sources (what an overload sheds), then miners by priority, then zones. A later step never undoes an earlier one's
 // safety verdict (each load's force_off is decided before anything can want it on).
 #include "rules/decide.hpp"
 
@@ -22,8 +22,10 @@ void decide(const Snapshot& snap, const Profiles& p, const State& prev, Decision
 
   detail::update_zone_demand(snap, p, out);
   const detail::HeatCalls heat = detail::heat_calls(snap, p, out);
-  detail::decide_miners(snap, p, heat, prev, out);
-  detail::decide_zones(snap, p, prev, out);
+  detail::AcCycle ac;
+  detail::assess_ac(snap, p, prev, heat, out.next.site, ac);
+  detail::decide_miners(snap, p, heat, prev, ac, out);
+  detail::decide_zones(snap, p, prev, ac, out);
 }
 
 }  // namespace rules

@@ -62,12 +62,18 @@ struct LoadInputs {
   Reason start_reason;              // detail while the start dwell runs (defaults to running_reason)
 };
 
+struct AcCycle;
+
 struct StepContext {
   SteadyTime now;
   const Timing& timing;
   SiteState& site;       // last_start for stagger
   bool staggered;        // subject to the site's stagger interval
   Duration stagger;
+  // Set: a start must also fit the AC budget of `feed` with `draw_w` (ac_budget.cpp).
+  AcCycle* ac = nullptr;
+  AcFeed feed{};
+  double draw_w = 0;
 };
 
 // Advances one load: dwell timers, min on/off, max starts per hour, stagger.
@@ -86,7 +92,9 @@ void expire_override(SteadyTime now, LoadState& st);
 struct HeatCalls {
   std::array<bool, kMaxMiners> call{};
 };
-void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const State& prev, Decision& out);
+struct AcCycle;
+void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const State& prev, AcCycle& ac,
+                   Decision& out);
 // True when the miner runs, or only waits on a timer: it can heat its zone soon.
 bool miner_can_heat(const LoadDecision& d);
 
@@ -118,9 +126,50 @@ double target_on_grid(const PowerTarget& t, double w);
 // on/off step; tracks the write limits in st.
 void step_target(const PowerTarget& t, const TargetInputs& in, LoadState& st, LoadDecision& d);
 
+// ---- ac_budget.cpp
+// The AC sources this cycle: what each phase carries, whether it is overloaded, and which load
+// each overload sheds. Built once per cycle before the loads are decided; fixed storage.
+enum class LoadKind { miner, heater };
+struct AcPhaseView {
+  double continuous_w = 0;   // 0: no budget
+  double margin_w = 0;
+  std::optional<double> used_w;  // max(measured, what our loads on it are rated at) + starts this cycle
+  std::optional<double> measured_w;
+  bool overloaded = false;   // this cycle: a warning, an alarm, or over the rating past the tolerance
+  Duration hold_left{0};     // starts held this much longer after an overload
+  int phase_no = 0;          // 0 for a one-phase source, else 1..3 (for the reason's subject)
+};
+struct AcVictim {
+  LoadKind kind = LoadKind::miner;
+  std::size_t index = 0;
+  Reason reason;
+};
+struct AcCycle {
+  std::size_t sources = 0;
+  std::array<std::array<AcPhaseView, kMaxAcPhases>, kMaxAcSources> phase{};
+  std::array<const AcSource*, kMaxAcSources> source{};
+  std::array<AcVictim, kMaxAcSources * (kMaxAcPhases + 1)> victims{};
+  std::size_t victim_count = 0;
+
+  // Nullopt when a start of `draw_w` on `feed` fits; else why it waits.
+  std::optional<Reason> hold(const AcFeed& feed, double draw_w) const;
+  // A start went ahead: its draw is taken from the room for the rest of the cycle.
+  void commit(const AcFeed& feed, double draw_w);
+  // The overload reason when this load is the one shed this cycle.
+  std::optional<Reason> shed(LoadKind kind, std::size_t index) const;
+};
+// What a load counts for in the budget before it runs: its rating (a miner that follows a target
+// its largest target, since its start may be at any of them).
+double miner_start_draw_w(const MinerProfile& m);
+// Reads the sources' phases, tracks the overload timers in `site`, picks one load to shed per
+// overloaded phase (and one per source-wide warning): the lowest priority first, a load that
+// heats a zone calling for heat last. `prev` says which loads are on.
+void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const HeatCalls& heat, SiteState& site,
+               AcCycle& out);
+
 // ---- hvac.cpp
 void update_zone_demand(const Snapshot& snap, const Profiles& p, Decision& out);
 HeatCalls heat_calls(const Snapshot& snap, const Profiles& p, const Decision& out);
-void decide_zones(const Snapshot& snap, const Profiles& p, const State& prev, Decision& out);
+void decide_zones(const Snapshot& snap, const Profiles& p, const State& prev, AcCycle& ac, Decision& out);
 
 }  // namespace rules::detail

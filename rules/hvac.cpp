@@ -49,7 +49,7 @@ int fan_speed(const ZoneProfile& z, std::optional<double> temp) {
   return static_cast<int>(std::clamp(speed, 1.0, static_cast<double>(z.fan_max_speed)));
 }
 
-void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decision& out) {
+void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, AcCycle& ac, Decision& out) {
   const ZoneProfile& z = p.zones[i];
   ZoneState& zs = out.next.zones[i];
   LoadState& st = zs.heater;
@@ -78,6 +78,8 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decis
   } else if (snap.controller_overheat) {
     in.force_off = Reason{ReasonCode::controller_overheat, ReasonCode::none, snap.controller_overheat->temp_c,
                           snap.controller_overheat->limit_c, {}};
+  } else if (const auto shed = ac.shed(LoadKind::heater, i)) {
+    in.force_off = *shed;  // its source is overloaded and every miner on it is already off
   } else if (st.override_.mode == OverrideMode::off) {
     in.force_off = Reason{ReasonCode::override_off};
   } else if (stale) {
@@ -112,7 +114,8 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, Decis
     in.stop_condition = stop.code != ReasonCode::none;
     in.stop_reason = stop;
   }
-  step_load(StepContext{now, site.hvac_timing, out.next.site, true, site.stagger}, in, st, out.zones[i].heater);
+  step_load(StepContext{now, site.hvac_timing, out.next.site, true, site.stagger, &ac, z.heater_feed, z.heater_power_w},
+            in, st, out.zones[i].heater);
 }
 
 void decide_fan(const Snapshot& snap, const Profiles& p, std::size_t i, Decision& out) {
@@ -185,9 +188,9 @@ HeatCalls heat_calls(const Snapshot& snap, const Profiles& p, const Decision& ou
   return calls;
 }
 
-void decide_zones(const Snapshot& snap, const Profiles& p, const State& /*prev*/, Decision& out) {
+void decide_zones(const Snapshot& snap, const Profiles& p, const State& /*prev*/, AcCycle& ac, Decision& out) {
   for (std::size_t i = 0; i < p.zones.size(); ++i) {
-    if (p.zones[i].has_heater) decide_heater(snap, p, i, out);
+    if (p.zones[i].has_heater) decide_heater(snap, p, i, ac, out);
     if (p.zones[i].has_fan) decide_fan(snap, p, i, out);
   }
 }

@@ -39,6 +39,14 @@ bool try_start(const StepContext& ctx, LoadState& st, const Reason& why, Reason&
     out = pending(ReasonCode::stagger_wait, why, remaining(now, *ctx.site.last_start, ctx.stagger));
     return false;
   }
+  // Last: the AC source that feeds it must have room for it (ac_budget.cpp).
+  if (ctx.ac) {
+    if (auto held = ctx.ac->hold(ctx.feed, ctx.draw_w)) {
+      out = *held;
+      return false;
+    }
+    ctx.ac->commit(ctx.feed, ctx.draw_w);
+  }
   st.starts.record(now);
   if (ctx.staggered) ctx.site.last_start = now;
   out = why;

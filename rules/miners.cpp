@@ -72,7 +72,8 @@ bool miner_can_heat(const LoadDecision& d) {
   }
 }
 
-void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const State& prev, Decision& out) {
+void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const State& prev, AcCycle& ac,
+                   Decision& out) {
   const SiteProfile& site = p.site;
   const SteadyTime now = snap.now;
   const std::optional<double> v = out.battery.decide_v;
@@ -195,6 +196,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       // The owner sheds the loads while the controller overheats (a room it shares with them).
       in.force_off = Reason{ReasonCode::controller_overheat, ReasonCode::none, snap.controller_overheat->temp_c,
                             snap.controller_overheat->limit_c, {}};
+    } else if (const auto shed = ac.shed(LoadKind::miner, k)) {
+      // Its source warns of an overload: before an override on, since a tripped inverter takes
+      // every load and the controller with it.
+      in.force_off = *shed;
     } else if (st.override_.mode == OverrideMode::off) {
       in.force_off = Reason{ReasonCode::override_off};
     } else if (stale) {
@@ -355,7 +360,8 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       }
     }
 
-    step_load(StepContext{now, m.timing, out.next.site, true, site.stagger}, in, st, d);
+    step_load(StepContext{now, m.timing, out.next.site, true, site.stagger, &ac, m.feed, miner_start_draw_w(m)}, in, st,
+              d);
     d.safety_stop = !d.on && (below_emergency || (in.force_off && is_safety_stop(in.force_off->code)));
     if (target) {
       TargetInputs ti;

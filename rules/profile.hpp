@@ -95,6 +95,35 @@ struct SiteProfile {
   Timing hvac_timing{Seconds(60), Seconds(60), Seconds(0), Seconds(0), 0};
 };
 
+// An AC source that feeds loads: an inverter (or a parallel group of them), later a generator.
+// The rules hold a start that would take a phase past its continuous rating, and shed loads while
+// the source warns of an overload (rules/ac_budget.cpp; docs/guide.md, "AC sources").
+constexpr std::size_t kMaxAcSources = 4;
+constexpr std::size_t kMaxAcPhases = 3;  // three-phase; split phase is 2 (L1, L2)
+struct AcSource {
+  std::string name = "inverter";  // for people and reasons: "inverter", "inverter L2"
+  std::size_t phases = 1;
+  // Per phase, watts. 0: not known, no budget (starts are not held for room), but the source's
+  // own overload warnings still shed.
+  double continuous_w = 0;
+  // Per phase, watts, at least continuous_w: validated and kept, nothing reads it yet; the rules do not
+  // decide on it (one start per stagger interval is what bounds the inrush).
+  double surge_w = 0;
+  double margin_w = 200;  // a start must leave this much of the continuous rating free
+  // Measured load above continuous_w this long counts as an overload, as the source's warning does.
+  Duration overload_tolerance = Seconds(10);
+  // After an overload (its warning, or the tolerance run out) no start on the source or phase
+  // for this long: what was shed must not come back the moment the warning clears.
+  Duration overload_hold = Seconds(300);
+};
+
+// Which source, and which of its phases (0 = L1), feeds a load. The default: the first source, L1.
+struct AcFeed {
+  std::size_t source = 0;
+  std::size_t phase = 0;
+  friend bool operator==(const AcFeed&, const AcFeed&) = default;
+};
+
 // A miner whose firmware follows a power target (watts): for it, the rules set a target within
 // its range instead of only switching it (docs/guide.md, "Following the surplus").
 struct PowerTarget {
@@ -142,9 +171,11 @@ struct MinerProfile {
   // stop voltage was never reached while the cells balanced (victronenergy/venus#1246; the field
   // survey's "max runtime").
   Duration max_run = Seconds(0);
+  AcFeed feed;  // the AC source and phase that feeds it
 };
 
 enum class HeatSource { none, miner, heater };
+
 
 struct ZoneProfile {
   std::string name;
@@ -160,6 +191,7 @@ struct ZoneProfile {
   bool has_heater = false;
   double heater_power_w = 0;  // its draw; with the site's internal resistance, its own sag
   StalePolicy heater_stale_policy = StalePolicy::off;
+  AcFeed heater_feed;  // the AC source and phase that feeds its heater (fans draw tens of watts: not budgeted)
   std::array<HeatSource, 2> heating_priority{HeatSource::none, HeatSource::none};
   std::optional<std::size_t> heat_miner;  // index into Profiles::miners
   double minimum_solar_for_heating_w = 0;
@@ -190,7 +222,12 @@ struct Profiles {
   SiteProfile site;
   std::vector<MinerProfile> miners;
   std::vector<ZoneProfile> zones;
+  // Empty: one source, AcSource{} (a single-inverter site needs no configuration).
+  std::vector<AcSource> ac_sources;
 };
+// The sources the rules decide with: `p.ac_sources`, or the one default.
+std::size_t ac_source_count(const Profiles& p);
+const AcSource& ac_source(const Profiles& p, std::size_t i);
 
 // The Solar Shack defaults (solar-shack-defaults.md), with timing defaults of our own.
 Profiles solar_shack_defaults();

@@ -66,6 +66,10 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::target_too_slow, "target_too_slow", "stopped: the battery paid while its target came down", "A", 1},
     {ReasonCode::target_follow, "target_follow", "power target raise waits for the miner to reach its target: it draws",
      "W", 0},
+    {ReasonCode::ac_budget, "ac_budget", "start held: room left on", "W", 0},
+    {ReasonCode::ac_overload, "ac_overload", "shed: overload on", "W", 0},
+    {ReasonCode::ac_overload_hold, "ac_overload_hold", "start held: recent overload on", "W", 0},
+    {ReasonCode::ac_load_unknown, "ac_load_unknown", "start held: AC load not known on", "W", 0},
     {ReasonCode::partial_sum, "partial_sum", "partial: a part of the PV sum is missing, PV is at least", "W", 0},
     {ReasonCode::voltage_disagreement, "voltage_disagreement", "battery voltage sources disagree", "V", 2},
     {ReasonCode::implausible_reading, "implausible_reading", "implausible battery voltage ignored", "V", 2},
@@ -83,6 +87,9 @@ std::string_view limit_words(ReasonCode code) {
     case ReasonCode::running: return "stops below";
     case ReasonCode::heating: return "heats until";
     case ReasonCode::too_hot: return "on above";
+    case ReasonCode::ac_budget:
+    case ReasonCode::ac_load_unknown: return "the start needs";
+    case ReasonCode::ac_overload: return "rating";
     default: return "limit";
   }
 }
@@ -95,6 +102,27 @@ const CodeInfo& info(ReasonCode code) {
 }
 }  // namespace
 
+void set_subject(Reason& r, std::string_view name, int phase_no) {
+  r.subject.fill('\0');
+  const std::size_t room = r.subject.size() - 1;  // the NUL
+  std::size_t n = 0;
+  for (char c : name) {
+    if (n == room) break;
+    r.subject[n++] = c;
+  }
+  if (phase_no > 0 && n + 3 <= room) {
+    r.subject[n++] = ' ';
+    r.subject[n++] = 'L';
+    r.subject[n++] = static_cast<char>('0' + phase_no % 10);
+  }
+}
+
+std::string_view subject_of(const Reason& r) {
+  std::size_t n = 0;
+  while (n < r.subject.size() && r.subject[n] != '\0') ++n;
+  return {r.subject.data(), n};
+}
+
 std::string_view code_name(ReasonCode code) { return info(code).name; }
 
 std::string describe(const Reason& reason) {
@@ -102,6 +130,10 @@ std::string describe(const Reason& reason) {
   // A pending code reads its value and limit in the units of the condition it waits on.
   const CodeInfo& detail = reason.cause == ReasonCode::none ? row : info(reason.cause);
   std::string out(row.text);
+  if (const std::string_view who = subject_of(reason); !who.empty()) {
+    out += ' ';
+    out += who;
+  }
   // A cause that is itself a running state ("running", "too_hot") adds no words to a pending code.
   const bool cause_says_more = static_cast<int>(reason.cause) >= static_cast<int>(ReasonCode::start_delay_pending);
   if (cause_says_more) {
@@ -135,6 +167,7 @@ bool is_safety_stop(ReasonCode code) {
     case ReasonCode::emergency_stop:
     case ReasonCode::stale_input:
     case ReasonCode::overheat:
+    case ReasonCode::ac_overload:  // the source shuts its output down within seconds of an overload
     case ReasonCode::controller_overheat:  // the room around a miner is what cooks while a sleep is not answered
       return true;
     default:

@@ -1,6 +1,7 @@
 #pragma once
 // Why a load is in the state it is, every cycle, as a stable code plus numeric detail.
 // Codes are part of the MQTT and database contract: never renumber, only append.
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -63,6 +64,11 @@ enum class ReasonCode : std::uint16_t {
   target_too_slow = 70,       // off: the battery paid more than the probe's limit too long while its target came down (value: A)
   target_follow = 71,         // a raise waits: the miner's measured draw is not yet within a step of its target (value: W)
   max_runtime = 72,           // off: its run lasted its profile's longest run; min_off rests it (value and limit: s)
+  // the AC source that feeds a load (rules/ac_budget.cpp); `subject` names the source and phase
+  ac_budget = 73,             // start held: its draw would take the source past its continuous rating less the margin (value: room left W, limit: the draw W)
+  ac_overload = 74,           // off at once: the source warns of an overload, or its load stayed above its rating (value: load W, limit: rating W)
+  ac_overload_hold = 75,      // start held: the source was overloaded within its overload_hold (remaining)
+  ac_load_unknown = 76,       // start held: the source has a rating but its load is not known (limit: the draw W)
   // alarms and site-level outputs
   voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
   implausible_reading = 81,   // a voltage outside the plausible range was ignored
@@ -79,9 +85,16 @@ struct Reason {
   double value = std::numeric_limits<double>::quiet_NaN();  // the measured input, if any
   double limit = std::numeric_limits<double>::quiet_NaN();  // the threshold it was held to
   Duration remaining{0};                                    // for *_pending codes
+  // What the reason is about, where the code alone does not say: the AC source and phase
+  // ("inverter L2"), NUL-terminated, truncated to fit. Fixed size: a Reason never allocates.
+  std::array<char, 24> subject{};
 
   friend bool operator==(const Reason&, const Reason&) = default;
 };
+
+// Sets r.subject to `name` and, when phase_no > 0, " L<phase_no>", truncated to fit.
+void set_subject(Reason& r, std::string_view name, int phase_no);
+std::string_view subject_of(const Reason& r);
 
 // Stable snake_case name, as published on MQTT ("below_start_voltage").
 std::string_view code_name(ReasonCode code);

@@ -1,6 +1,8 @@
 #pragma once
 // The frozen process image for one cycle. Every reading carries the instant it was taken;
 // missing is std::nullopt, never 0. The rules decide staleness from `now - as_of`.
+#include <array>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +22,17 @@ struct Source {
   std::string name;   // stable, for events and JSON: "battery_monitor"
   std::string label;  // for people: "the battery monitor's voltage"
   std::optional<Reading> reading;
+};
+
+// What an AC source says of itself: its output per phase, and its own overload warnings as the
+// device words them (0 ok, 1 warning, 2 alarm; each driver maps its device to it).
+struct AcPhaseReadings {
+  std::optional<Reading> load_w;    // the source's AC output on this phase, watts
+  std::optional<Reading> overload;  // this phase's warning
+};
+struct AcSourceReadings {
+  std::optional<Reading> overload;  // the whole source's warning
+  std::array<AcPhaseReadings, 3> phase;
 };
 
 struct Snapshot {
@@ -78,6 +91,9 @@ struct Snapshot {
     double limit_c = 0;
   };
   std::optional<ControllerHeat> controller_overheat;
+
+  // Same index as the AC sources (rules::ac_source); missing entries: nothing known of it.
+  std::vector<AcSourceReadings> ac;
 };
 
 }  // namespace rules

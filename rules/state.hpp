@@ -74,10 +74,20 @@ struct ZoneState {
   bool heat_demand = false;  // set at too_cold, cleared at cold_ok
 };
 
+// One phase of an AC source (rules/ac_budget.cpp). Not persisted: after a restart an overload
+// shows again in the source's own warning, or not at all.
+struct AcPhaseState {
+  std::optional<SteadyTime> over_since;   // measured load above the continuous rating since
+  std::optional<SteadyTime> overload_at;  // the last cycle it was overloaded (warning, alarm or tolerance)
+};
+
 struct SiteState {
   bool lockout = false;  // set at shutdown, cleared at restart_v
+  // The last staggered start, site-wide: one start per stagger interval on the whole site, so
+  // also on each AC source.
   std::optional<SteadyTime> last_start;
   bool charge_blocked = false;
+  std::array<std::array<AcPhaseState, kMaxAcPhases>, kMaxAcSources> ac{};
 };
 
 struct State {

@@ -216,6 +216,70 @@ void check_zone(const ZoneProfile& z, std::size_t i, const std::vector<MinerProf
   if (needs_heater && !z.has_heater) c.fail("heating_priority names a heater, but the zone has no heater_relay");
 }
 
+// The longest source name that still fits a reason's subject with its phase (" L3").
+constexpr std::size_t kMaxAcNameChars = 20;
+
+void check_ac_sources(const Profiles& p, std::vector<std::string>& out) {
+  if (p.ac_sources.size() > kMaxAcSources) {
+    out.push_back("ac_sources: " + std::to_string(p.ac_sources.size()) + " sources, at most " +
+                  std::to_string(kMaxAcSources) + " are supported");
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < p.ac_sources.size(); ++i) {
+    const AcSource& a = p.ac_sources[i];
+    Checker c(out, a.name.empty() ? "ac source #" + std::to_string(i + 1) : "ac source '" + a.name + "'");
+    if (a.name.empty()) c.fail("name must not be empty");
+    if (a.name.size() > kMaxAcNameChars) {
+      c.fail("name is " + std::to_string(a.name.size()) + " characters, at most " + std::to_string(kMaxAcNameChars));
+    }
+    if (!a.name.empty() && !names.insert(a.name).second) c.fail("name is used twice");
+    if (a.phases < 1 || a.phases > kMaxAcPhases) {
+      c.fail("phases " + std::to_string(a.phases) + " must be 1, 2 (split phase) or 3");
+    }
+    for (double v : {a.continuous_w, a.surge_w, a.margin_w}) c.finite("each power", v);
+    // A megawatt per phase is no off-grid source: a typo (a unit slip: 5000 kW for 5000 W).
+    if (!(a.continuous_w >= 0 && a.continuous_w <= 1e6)) {
+      c.fail("continuous_w " + num(a.continuous_w) + " must be 0 (not known) to 1000000 W per phase");
+    }
+    if (a.surge_w != 0 && a.surge_w < a.continuous_w) {
+      c.fail("surge_w " + num(a.surge_w) + " must be 0 (not known) or at least continuous_w " + num(a.continuous_w));
+    }
+    c.at_least("margin_w", a.margin_w, 0);
+    if (a.continuous_w > 0 && !(a.margin_w < a.continuous_w)) {
+      c.fail("margin_w " + num(a.margin_w) + " must be below continuous_w " + num(a.continuous_w) +
+             " (nothing could ever start)");
+    }
+    c.not_negative("overload_tolerance_s", a.overload_tolerance);
+    c.not_negative("overload_hold_s", a.overload_hold);
+  }
+}
+
+// A load's feed names a source and phase that exist, and on a rated source its draw is known and
+// fits the rating at all.
+void check_feed(Checker& c, const Profiles& p, const AcFeed& f, const char* source_field, const char* phase_field,
+                const char* power_field, double draw_w) {
+  const std::size_t count = p.ac_sources.empty() ? 1 : p.ac_sources.size();
+  if (f.source >= count) {
+    c.fail(std::string(source_field) + " #" + std::to_string(f.source + 1) + " names no configured AC source (" +
+           std::to_string(count) + " configured)");
+    return;
+  }
+  const AcSource& a = ac_source(p, f.source);
+  if (f.phase >= a.phases) {
+    c.fail(std::string(phase_field) + " L" + std::to_string(f.phase + 1) + ": AC source '" + a.name + "' has " +
+           std::to_string(a.phases) + (a.phases == 1 ? " phase" : " phases"));
+    return;
+  }
+  if (!(a.continuous_w > 0)) return;
+  if (!(draw_w > 0)) {
+    c.fail(std::string(power_field) + " " + num(draw_w) + " must be above 0: AC source '" + a.name +
+           "' has a rating, and its budget needs the draw");
+  } else if (draw_w + a.margin_w > a.continuous_w) {
+    c.fail(std::string(power_field) + " " + num(draw_w) + " plus margin_w " + num(a.margin_w) +
+           " is above the continuous_w " + num(a.continuous_w) + " of AC source '" + a.name + "': it could never start");
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> validate(const Profiles& profiles) {
@@ -233,6 +297,20 @@ std::vector<std::string> validate(const Profiles& profiles) {
     if (!m.name.empty() && !names.insert(m.name).second) errors.push_back("miner '" + m.name + "': name is used twice");
   }
   names.clear();
+  check_ac_sources(profiles, errors);
+  for (std::size_t i = 0; i < profiles.miners.size(); ++i) {
+    const auto& m = profiles.miners[i];
+    Checker c(errors, m.name.empty() ? "miner #" + std::to_string(i + 1) : "miner '" + m.name + "'");
+    const char* power = m.target ? "the larger of power_w and target max_w" : "power_w";
+    check_feed(c, profiles, m.feed, "source", "phase", power, detail::miner_start_draw_w(m));
+  }
+  for (std::size_t i = 0; i < profiles.zones.size(); ++i) {
+    const auto& z = profiles.zones[i];
+    if (z.has_heater) {
+      Checker c(errors, z.name.empty() ? "zone #" + std::to_string(i + 1) : "zone '" + z.name + "'");
+      check_feed(c, profiles, z.heater_feed, "heater_source", "heater_phase", "heater_power_w", z.heater_power_w);
+    }
+  }
   for (std::size_t i = 0; i < profiles.zones.size(); ++i) {
     const auto& z = profiles.zones[i];
     check_zone(z, i, profiles.miners, errors);

@@ -25,8 +25,16 @@ const std::vector<GxRun> kRuns{
     {5700, 5707, "settings"},   {5800, 5819, "platform"},
 };
 
+// The probe's register (26) and what the driver reads (drivers/victron_gx.cpp, attributes.csv).
 constexpr std::array kVebus{
+    drivers::Register{"ac_out_l1_w", 23, drivers::RegType::s16, 10, 0, -100000, 100000, "com.victronenergy.vebus:/Ac/Out/L1/P"},
+    drivers::Register{"ac_out_l2_w", 24, drivers::RegType::s16, 10, 0, -100000, 100000, "com.victronenergy.vebus:/Ac/Out/L2/P"},
+    drivers::Register{"ac_out_l3_w", 25, drivers::RegType::s16, 10, 0, -100000, 100000, "com.victronenergy.vebus:/Ac/Out/L3/P"},
     drivers::Register{"dc_v", 26, drivers::RegType::u16, 0.01, 0, 0, 100, "com.victronenergy.vebus:/Dc/0/Voltage"},
+    drivers::Register{"overload", 36, drivers::RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/Overload"},
+    drivers::Register{"overload_l1", 46, drivers::RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/L1/Overload"},
+    drivers::Register{"overload_l2", 50, drivers::RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/L2/Overload"},
+    drivers::Register{"overload_l3", 54, drivers::RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/L3/Overload"},
 };
 const drivers::Table kVebusTable{"vebus", kVebus, 125, 125, false};
 

@@ -76,6 +76,10 @@ options:
   --soc PCT               the state of charge to start from, with --capacity-wh (default 65)
   --internal-ohm R        battery internal resistance for the I x R sag (default 0.01)
   --pv-w W  --house-w W   PV and house load (defaults 0 and 500)
+  --inverter-w W          the inverter's continuous rating: above it its VE.Bus overload word reads
+                          1, and after --inverter-trip-s S (default 10) 2 and it trips: its output
+                          off, a power cut of 60 s for the relays (the simulator's own assumption,
+                          not a Multi's documented curve; sim/model.hpp)
   --victron-pv-share F    share of PV on the GX's MPPTs (default 0.5)
   --load NAME=WATTS       a switched load (repeat); `load NAME on|off` switches it
   --mqtt URI              also answer on MQTT: loads as Tasmota relays, zones as Tasmota sensors
@@ -261,6 +265,12 @@ int main(int argc, char** argv) {
       else if (a == "--internal-ohm") model.internal_ohm = number(v, a);
       else if (a == "--pv-w") model.pv_w = number(v, a);
       else if (a == "--house-w") model.house_w = number(v, a);
+      else if (a == "--inverter-w" || a == "--inverter-trip-s") {
+        const double x = number(v, a);
+        if (!(x > 0 && x <= 1e6)) throw std::runtime_error(a + " " + v + ": must be above 0 (at most 1000000)");
+        if (a == "--inverter-w") model.inverter_continuous_w = x;
+        else model.trip_after_s = x;
+      }
       else if (a == "--victron-pv-share") model.victron_pv_share = number(v, a);
       else if (a == "--mqtt") o.mqtt = v;
       else if (a == "--site-from") o.site_from = v;
@@ -599,11 +609,11 @@ int main(int argc, char** argv) {
         std::lock_guard lock(model_mutex);
         fmt::print("battery_v={:.3f} rest_v={:.3f} battery_a={:.2f} soc_pct={:.1f} pv_w={:.0f} load_w={:.0f} "
                    "requests_victron={} requests_solark={} writes={} dvcc={} solark_max_charge_a={} pv_victron_w={:.0f} "
-                   "pv_solark_w={:.0f}\n",
+                   "pv_solark_w={:.0f} inverter_trips={} overload={}\n",
                    model.battery_v(), model.rest_v, model.battery_a(), model.soc_pct, model.pv_w, model.load_w(),
                    victron.requests(), solark.requests(), victron.writes() + solark.writes(),
                    victron.dvcc_max_charge_current(), solark.writable(o.solark_unit, 210).value_or(-1),
-                   model.pv_victron_w(), model.pv_solark_w());
+                   model.pv_victron_w(), model.pv_solark_w(), model.trips, model.overload_word());
         for (const auto& [load, mm] : miners) {
           fmt::print("miner.{} powered={} asleep={} draw_w={:.0f} chip_c={:.1f} sleeps={} wakes={} target_w={:.0f} "
                      "target_writes={} refused={}\n",

@@ -80,6 +80,7 @@ Scenario load_scenario(const std::string& path) {
 }
 
 double SiteModel::load_w() const {
+  if (tripped_s) return 0;  // the inverter's output is off: nothing on it draws
   double w = house_w;
   for (const auto& [name, load] : loads) {
     if (load.on) w += load.power_w;
@@ -96,6 +97,12 @@ double curtailed(double offered_w, double total_w, double surplus_w, std::option
   return offered_w - std::max(0.0, charge_w - *limit_a * v);
 }
 }  // namespace
+
+int SiteModel::overload_word() const {
+  if (tripped_s) return 2;
+  if (!inverter_continuous_w) return 0;
+  return load_w() > *inverter_continuous_w ? 1 : 0;
+}
 
 std::optional<double> SiteModel::bms_charge_limit_a() const {
   if (!bms_min_cell_c) return std::nullopt;
@@ -140,6 +147,20 @@ void SiteModel::advance(double t_s, double dt_s, const Scenario* scenario) {
       for (const auto& [col, value] : row.values) {
         if (col.rfind("zone.", 0) == 0) zone_temp_c[col.substr(5)] = *scenario->at(col, t_s);
       }
+    }
+  }
+  if (inverter_continuous_w) {
+    if (tripped_s && t_s - *tripped_s >= trip_restart_s) tripped_s.reset();  // back; the relays stay off
+    if (!tripped_s && load_w() > *inverter_continuous_w) {
+      over_s += dt_s;
+      if (over_s >= trip_after_s) {
+        tripped_s = t_s;
+        ++trips;
+        over_s = 0;
+        for (auto& [name, load] : loads) load.on = false;  // each relay lost its power
+      }
+    } else if (!tripped_s) {
+      over_s = 0;
     }
   }
   if (capacity_wh > 0 && !voltage_from_scenario) {
@@ -207,6 +228,11 @@ std::optional<double> SiteModel::site_value(const std::string& service, const st
   }
   if (service == "vebus") {
     if (f == "dc_v") return v;  // a Multi's DC terminals: the bank's voltage
+    // One phase: its output is the site's AC load (0 while tripped), its words the overload's.
+    if (f == "ac_out_l1_w") return load;
+    if (f == "ac_out_l2_w" || f == "ac_out_l3_w") return 0;
+    if (f == "overload" || f == "overload_l1") return overload_word();
+    if (f == "overload_l2" || f == "overload_l3") return 0;
     return std::nullopt;
   }
   if (service == "temperature") {

@@ -66,6 +66,20 @@ class SiteModel {
   std::map<std::string, double> zone_temp_c;
   std::map<std::string, Load> loads;
 
+  // The inverter that feeds the AC loads (issue 59), with a continuous rating: above it, its
+  // VE.Bus overload word reads 1 (warning); held above it for trip_after_s, 2 (alarm) and its AC
+  // output goes off: every load loses its power (its relay off, as after a power cut) and the
+  // house is dark, for trip_restart_s. Victron documents the words (attributes.csv: 0 ok,
+  // 1 warning, 2 alarm) but no overload curve in the material we cite: the thresholds and times
+  // are the simulator's own assumption, not a Multi's behaviour. Unset: no rating, no trip.
+  std::optional<double> inverter_continuous_w;
+  double trip_after_s = 10;
+  double trip_restart_s = 60;
+  double over_s = 0;                 // how long the load has been above the rating
+  std::optional<double> tripped_s;   // since when its output is off
+  int trips = 0;
+  int overload_word() const;         // VE.Bus /Alarms/Overload: 0 ok, 1 warning, 2 alarm
+
   double load_w() const;          // house + loads that are on
   // PV produced on each side after the chargers' limits; the same as offered when none bites.
   double pv_victron_w() const;

@@ -181,6 +181,21 @@ void MqttSite::run() {
       back = power_back_at_ && std::chrono::steady_clock::now() >= *power_back_at_;
     }
     if (back) power_back();
+    // The inverter tripped (SiteModel::inverter_continuous_w): for its relays a power cut, as long
+    // as its output stays off.
+    int trips = 0;
+    double restart_s = 0;
+    {
+      std::lock_guard l(mutex_);
+      trips = model_.trips;
+      restart_s = model_.trip_restart_s;
+    }
+    if (trips > seen_trips_) {
+      seen_trips_ = trips;
+      std::printf("inverter tripped: its output off for %.0f s\n", restart_s);
+      std::fflush(stdout);
+      power_cut(restart_s);
+    }
     if (const auto e = client_->poll(std::chrono::milliseconds(20))) {
       if (e->kind == drivers::mqtt::Event::Kind::connected) {
         if (!announced_) {

@@ -78,6 +78,7 @@ class MqttSite {
   std::unique_ptr<drivers::mqtt::Client> client_;
   std::atomic<bool> stop_{false};
   bool announced_ = false;
+  int seen_trips_ = 0;  // the model's inverter trips already turned into a power cut (run's own)
   std::atomic<long long> first_command_after_mark_ns_{0};
   std::atomic<bool> marked_{false};
   std::thread thread_;

@@ -38,7 +38,7 @@ const char* service_label(const drivers::probe::Found& f) {
   if (f.service == "battery") return f.bms ? "battery (a BMS)" : "battery monitor";
   if (f.service == "solarcharger") return "solar charger";
   if (f.service == "temperature") return "temperature sensor";
-  if (f.service == "vebus") return "VE.Bus inverter/charger (not read by shackd)";
+  if (f.service == "vebus") return "VE.Bus inverter/charger";
   return f.service.c_str();
 }
 
@@ -259,9 +259,11 @@ int cmd_probe(const std::vector<std::string>& argv) {
         block += fmt::format("    # temperature services on units {}: shackd reads one; give the one that "
                              "measures the battery\n", list(temperatures));
       }
-      if (!vebus.empty()) {
-        block += fmt::format("    # VE.Bus inverter/charger on unit{} {}: shackd reads the system's totals, not its "
-                             "registers\n", vebus.size() > 1 ? "s" : "", list(vebus));
+      // Its output per phase and its own overload words: the AC source's inputs (issue 59).
+      if (!vebus.empty()) block += fmt::format("    vebus_unit: {}\n", vebus.front());
+      if (vebus.size() > 1) {
+        block += fmt::format("    # VE.Bus services on units {}: shackd reads one; give the inverter that feeds the "
+                             "loads\n", list(vebus));
       }
     }
   }

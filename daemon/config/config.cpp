@@ -20,6 +20,7 @@
 #include "daemon/metrics/server.hpp"
 #include "daemon/site/profiles.hpp"
 #include "daemon/store/sha256.hpp"
+#include "rules/validate.hpp"
 #include "daemon/system/access.hpp"
 
 namespace shackd {
@@ -58,6 +59,33 @@ void parse_sensors(const YAML::Node& node, const std::string& path, config_keys:
     config_keys::read(v, p, config_keys::sensor_keys(), ctx, s);
     for (const auto& problem : drivers::mqtt::validate_sensor(s)) ctx.r.e.add(p, v, problem);
     out.push_back(s);
+  }
+}
+
+// ac_sources: a map of ids, each read by its table; none: one unrated source (rules::AcSource{}).
+void parse_ac_sources(const YAML::Node& node, const std::string& path, config_keys::Context& ctx,
+                      std::vector<AcSourceConfig>& out) {
+  for (const auto& [id, v] : yaml::id_entries(node, path, "AC source", ctx.r.e)) {
+    const std::string p = path + "." + id;
+    AcSourceConfig a;
+    a.id = id;
+    a.rating.name = id;
+    config_keys::read(v, p, config_keys::ac_source_keys(), ctx, a);
+    // The rules' checks of a source, as errors of this entry (the profiles' feeds come later).
+    rules::Profiles alone;
+    alone.miners.clear();
+    alone.zones.clear();
+    alone.ac_sources = {a.rating};
+    const std::string prefix = "ac source '" + id + "': ";
+    for (const auto& problem : rules::validate(alone)) {
+      ctx.r.e.add(p, v, problem.rfind(prefix, 0) == 0 ? problem.substr(prefix.size()) : problem);
+    }
+    for (std::size_t k = a.rating.phases; k < 3; ++k) {
+      if (!a.load_w[k].empty() || !a.overload_phase[k].empty()) {
+        ctx.r.e.add(p, v, fmt::format("names readings for L{}, but phases is {}", k + 1, a.rating.phases));
+      }
+    }
+    out.push_back(a);
   }
 }
 
@@ -134,6 +162,8 @@ ConfigResult parse_config(const std::string& text, const std::string& source, dr
             "metrics.token_file, or listen on 127.0.0.1 or one address (a VPN's)",
             c.metrics.host.find(':') != std::string::npos ? "[" + c.metrics.host + "]" : c.metrics.host, c.metrics.port));
       }
+    } else if (section == "ac_sources") {
+      parse_ac_sources(node, "ac_sources", ctx, c.ac_sources);
     } else if (section == "host") {
       config_keys::read(node, "host", config_keys::host_keys(), ctx, c.host);
     } else if (section == "readings") {
@@ -246,6 +276,12 @@ std::vector<std::string> check_references(const Config& c, const StoredProfiles&
                                    profile_where(section, "zone", z.name, "sensor_id"), sid, suggest(sid, sensors),
                                    origin));
     }
+  }
+  // Each load's AC source and phase, and the rules' budget checks with them (issue 59).
+  {
+    StoredProfiles fed = p;
+    apply_miner_targets(c.miners, fed);
+    for (const auto& problem : apply_ac_sources(c, fed)) errors.push_back("profiles: " + problem);
   }
   // A power target follows the solar surplus: its miner's profile must run on one.
   for (const auto& mc : c.miners) {

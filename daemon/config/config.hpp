@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/config/ac_sources.hpp"
 #include "daemon/system/host_health.hpp"
 #include "drivers/device_kind.hpp"
 #include "drivers/kinds.hpp"
@@ -92,6 +93,8 @@ struct Config {
   // The battery's voltage and temperature sources, in the owner's order of preference.
   std::vector<std::string> battery_v_readings;
   std::vector<std::string> battery_temp_readings;
+  // ac_sources: in the file's order; empty: one unrated source (daemon/config/ac_sources.hpp).
+  std::vector<AcSourceConfig> ac_sources;
   ShutdownPolicy shutdown_policy = ShutdownPolicy::leave;
   // safety.charge_block_action: the charge limits held at 0 A while the rules block charging (a
   // cold battery), by their words ("dvcc", "solark"); none: the block is an alarm only.

@@ -376,6 +376,40 @@ const std::vector<Key<HostConfig>>& host_keys() {
   return keys;
 }
 
+const std::vector<Key<AcSourceConfig>>& ac_source_keys() {
+  using A = AcSourceConfig;
+  // A rating in watts per phase: 0 is "not known" (no budget); a megawatt is no off-grid source.
+  const auto watts = [](std::string_view key, double rules::AcSource::*member, std::string_view doc) {
+    return custom<A>(
+        key, "W", "0 to 1000000", doc,
+        [member](const YAML::Node& v, const std::string& p, Context& c, A& a) {
+          if (const auto x = ranged_real(v, p, c, 0, 1e6)) a.rating.*member = *x;
+        },
+        [member](const A& a) { return number(a.rating.*member); });
+  };
+  static const std::vector<Key<A>> keys = {
+      whole<A>("phases", [](auto& a) -> auto& { return a.rating.phases; }, 1, 3, "",
+               "1; 2: split phase (L1, L2); 3: three-phase"),
+      watts("continuous_w", &rules::AcSource::continuous_w,
+            "per phase: a start waits unless load + its draw + margin_w stays within it; 0: not known, no budget"),
+      watts("surge_w", &rules::AcSource::surge_w, "per phase, at least continuous_w: the datasheet's; 0: not known"),
+      watts("margin_w", &rules::AcSource::margin_w, "room a start must leave under continuous_w"),
+      secs<A>("overload_tolerance_s", [](auto& a) -> auto& { return a.rating.overload_tolerance; }, 0, 3600,
+              "a load measured above continuous_w this long is an overload, as the source's own warning is"),
+      secs<A>("overload_hold_s", [](auto& a) -> auto& { return a.rating.overload_hold; }, 0, 86400,
+              "no start on it this long after an overload"),
+      list<A>("load_w_l1", [](auto& a) -> auto& { return a.load_w[0]; },
+              "readings summed into its L1 output (a phase with none is not known: a start on a rated one waits)"),
+      list<A>("load_w_l2", [](auto& a) -> auto& { return a.load_w[1]; }, "... into its L2 output"),
+      list<A>("load_w_l3", [](auto& a) -> auto& { return a.load_w[2]; }, "... into its L3 output"),
+      list<A>("overload", &A::overload, "its own overload words for the whole source (0 ok, 1 warning, 2 alarm)"),
+      list<A>("overload_l1", [](auto& a) -> auto& { return a.overload_phase[0]; }, "... for L1"),
+      list<A>("overload_l2", [](auto& a) -> auto& { return a.overload_phase[1]; }, "... for L2"),
+      list<A>("overload_l3", [](auto& a) -> auto& { return a.overload_phase[2]; }, "... for L3"),
+  };
+  return keys;
+}
+
 const std::vector<Section>& sections() {
   static const std::vector<Section> all = {
       {"site", "the site's name and its id in a fleet", false, docs(site_keys())},
@@ -395,6 +429,8 @@ const std::vector<Section>& sections() {
       {"uplink", "the topics a bridge carries to a central broker, off unless the section is there", false,
        docs(uplink_keys())},
       {"host", "the Pi's own health", false, docs(host_keys())},
+      {"ac_sources", "each AC source (an inverter) by the id the profiles' source names: its rating and readings",
+       true, docs(ac_source_keys())},
   };
   return all;
 }

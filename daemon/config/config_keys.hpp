@@ -62,6 +62,7 @@ const std::vector<Key<Config>>& safety_keys();
 const std::vector<Key<MetricsConfig>>& metrics_keys();
 const std::vector<Key<UplinkConfig>>& uplink_keys();
 const std::vector<Key<HostConfig>>& host_keys();
+const std::vector<Key<AcSourceConfig>>& ac_source_keys();
 
 // Reads `node`, a map of `keys`, into `target`: an unknown key is an error with a "did you mean".
 template <typename T>

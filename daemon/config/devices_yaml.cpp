@@ -320,6 +320,20 @@ void finish_devices(Config& c, drivers::Kinds kinds, yaml::Errors& e) {
       if (auto why = unknown_reading(c, name)) e.add(fmt::format("{}: readings.{}: '{}' {}", c.source, key, name, *why));
     }
   }
+  for (const auto& a : c.ac_sources) {
+    const auto check = [&](const std::string& key, const std::vector<std::string>& names) {
+      for (const auto& name : names) {
+        if (auto why = unknown_reading(c, name)) {
+          e.add(fmt::format("{}: ac_sources.{}.{}: '{}' {}", c.source, a.id, key, name, *why));
+        }
+      }
+    };
+    check("overload", a.overload);
+    for (std::size_t k = 0; k < 3; ++k) {
+      check(fmt::format("load_w_l{}", k + 1), a.load_w[k]);
+      check(fmt::format("overload_l{}", k + 1), a.overload_phase[k]);
+    }
+  }
 }
 
 std::vector<std::string> charge_block_warnings(const Config& c) {

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <regex>
 
@@ -276,7 +279,15 @@ std::optional<double> real(const YAML::Node& node, const std::string& path, Erro
     errors.add(path, node, fmt::format("'{}' has a leading zero, which YAML reads as octal: write it without", s));
     return std::nullopt;
   }
-  return std::stod(s);
+  // std::stod throws on 1e999 (out_of_range): a config value must be an error, never a throw.
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (errno == ERANGE || !std::isfinite(v)) {
+    errors.add(path, node, fmt::format("'{}' is beyond what a number can hold", s));
+    return std::nullopt;
+  }
+  return v;
 }
 
 std::optional<std::int64_t> integer(const YAML::Node& node, const std::string& path, Errors& errors) {

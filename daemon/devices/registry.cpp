@@ -61,6 +61,21 @@ drivers::SnapshotMapping snapshot_mapping(const Config& config, const rules::Thr
     m.battery_temp_c.push_back(drivers::source_spec(config.devices, Quantity::battery_temp_c, r));
   }
   drivers::add_charger_evidence(config.devices, t.absorption_v, t.float_v, m);
+  // The AC sources as configured; none: the one default source, read from what the devices offer
+  // (a GX's VE.Bus output and overload words), so that its own warnings shed with no config.
+  if (config.ac_sources.empty()) {
+    drivers::SnapshotMapping::AcSourceSpec spec;
+    spec.load_w = {drivers::offered(config.devices, Quantity::ac_out_l1_w),
+                   drivers::offered(config.devices, Quantity::ac_out_l2_w),
+                   drivers::offered(config.devices, Quantity::ac_out_l3_w)};
+    spec.overload = drivers::offered(config.devices, Quantity::ac_overload);
+    spec.overload_phase = {drivers::offered(config.devices, Quantity::ac_overload_l1),
+                           drivers::offered(config.devices, Quantity::ac_overload_l2),
+                           drivers::offered(config.devices, Quantity::ac_overload_l3)};
+    m.ac.push_back(spec);
+  } else {
+    for (const auto& a : config.ac_sources) m.ac.push_back({a.load_w, a.overload, a.overload_phase});
+  }
   return m;
 }
 

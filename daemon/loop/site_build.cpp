@@ -21,6 +21,7 @@ namespace shackd {
 PreparedSite prepare_site(const Config& config, StoredProfiles p) {
   PreparedSite r;
   apply_miner_targets(config.miners, p);
+  apply_ac_sources(config, p);  // its errors refused the config before (check_references)
   std::vector<std::string> zone_names;
   for (const auto& z : p.rules.zones) zone_names.push_back(z.name);
   const std::set<std::string> defined = relay_ids(config);

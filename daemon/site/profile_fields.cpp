@@ -255,6 +255,12 @@ const Entity& miner() {
                   "a run ends once it has lasted this long, and min_off_s rests it; 0: no limit")
               .at_least(0)
               .by_default(std::int64_t{0}),
+          text("source", At<MinerExtra, &MinerExtras::ac_source>{},
+               "the AC source that feeds it (an id under ac_sources:); \"\": the first, or the one inverter")
+              .by_default(""),
+          integer("phase", At<MinerExtra, &MinerExtras::ac_phase>{}, "", "the phase of its source that feeds it (1: L1)")
+              .between(1, 3)
+              .by_default(std::int64_t{1}),
       }};
   return e;
 }
@@ -321,6 +327,13 @@ const Entity& zone() {
           real("heater_power_w", At<ZoneRules, &Z::heater_power_w>{}, "W", "the heater's draw: it starts only above its own sag")
               .at_least(0)
               .by_default(0.0),
+          text("heater_source", At<ZoneExtra, &ZoneExtras::heater_ac_source>{},
+               "the AC source that feeds its heater (an id under ac_sources:); \"\": the first")
+              .by_default(""),
+          integer("heater_phase", At<ZoneExtra, &ZoneExtras::heater_ac_phase>{}, "",
+                  "the phase of that source that feeds its heater (1: L1)")
+              .between(1, 3)
+              .by_default(std::int64_t{1}),
       }};
   return e;
 }

@@ -21,6 +21,9 @@ struct MinerExtras {
   std::string model;
   std::optional<double> hashrate_th;
   std::string relay_id;
+  // The AC source that feeds it, by its id under ac_sources: ("": the first), and its phase (1 = L1).
+  std::string ac_source;
+  int ac_phase = 1;
 };
 
 struct ZoneExtras {
@@ -28,6 +31,8 @@ struct ZoneExtras {
   std::string sensor_id;
   std::optional<std::string> exhaust_fan_relay;  // none: the zone has no fan
   std::optional<std::string> heater_relay;       // none: the zone has no heater
+  std::string heater_ac_source;  // as a miner's ac_source, for its heater
+  int heater_ac_phase = 1;
 };
 
 struct StoredProfiles {

@@ -58,11 +58,11 @@ out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1); rc=$?
 check "probe exits 0 on a GX with every service (exit $rc)" '[[ $rc -eq 0 ]]'
 check "the BMS on 225" 'grep -qE "^#   unit 225: battery \(a BMS\): 52.30 V" <<<"$out"'
 check "both solar chargers, on 224 and 226" 'grep -qE "^#   unit 224: solar charger" <<<"$out" && grep -qE "^#   unit 226: solar charger" <<<"$out"'
-check "the VE.Bus Multi on 227" 'grep -qE "^#   unit 227: VE.Bus inverter/charger \(not read by shackd\): 52.30 V" <<<"$out"'
+check "the VE.Bus Multi on 227" 'grep -qE "^#   unit 227: VE.Bus inverter/charger: 52.30 V" <<<"$out"'
 check "the temperature sensor on 24" 'grep -qE "^#   unit  24: temperature sensor" <<<"$out"'
 check "the devices: block gives the site each of them" 'grep -qE "^    battery_unit: 225$" <<<"$out" &&
   grep -qE "^    charger_units: \[224, 226\]$" <<<"$out" && grep -qE "^    temperature_unit: 24$" <<<"$out" &&
-  grep -qE "^    # VE.Bus inverter/charger on unit 227: " <<<"$out"'
+  grep -qE "^    vebus_unit: 227$" <<<"$out"'
 requests=$(sed -nE 's/^# ([0-9]+) requests$/\1/p' <<<"$out")
 # Four services asked at each of the 247 unit ids (the rule judges a read by its first register's
 # service alone), the system once, the found services' details and the map's generation: no more.

@@ -35,9 +35,9 @@ namespace {
 shackd::StoredProfiles shack() {
   shackd::StoredProfiles p;
   p.rules = rules::solar_shack_defaults();
-  p.miners = {{"Antminer S21+ 235 TH", 235.0, "primary_s21"}, {"Antminer S19 95 TH", 95.0, "dump_s19_1"}};
-  p.zones = {{"equipment", "heat_room_temp", "heat_room_fan", "heat_room_heater"},
-             {"equipment", "main_room_temp", "main_room_fan", "main_room_heater"}};
+  p.miners = {{"Antminer S21+ 235 TH", 235.0, "primary_s21", "", 1}, {"Antminer S19 95 TH", 95.0, "dump_s19_1", "", 1}};
+  p.zones = {{"equipment", "heat_room_temp", "heat_room_fan", "heat_room_heater", "", 1},
+             {"equipment", "main_room_temp", "main_room_fan", "main_room_heater", "", 1}};
   return p;
 }
 }  // namespace

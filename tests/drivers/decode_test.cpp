@@ -23,6 +23,7 @@ const drivers::Table* table_for(const std::string& service) {
   if (service == "battery") return &drivers::victron::battery_table();
   if (service == "solarcharger") return &drivers::victron::solarcharger_table();
   if (service == "temperature") return &drivers::victron::temperature_table();
+  if (service == "vebus") return &drivers::victron::vebus_table();
   if (service == "solark") return &drivers::solark::table();
   return nullptr;
 }

@@ -46,7 +46,8 @@ TEST_CASE("the GX tables match Victron's attributes.csv: address, service, path,
   const auto rows = read_csv(SHACKD_REFERENCE "/victron/attributes.csv");
   REQUIRE(rows.size() > 500);
   for (const auto* t : {&drivers::victron::system_table(), &drivers::victron::battery_table(),
-                        &drivers::victron::solarcharger_table(), &drivers::victron::temperature_table()}) {
+                        &drivers::victron::solarcharger_table(), &drivers::victron::temperature_table(),
+                        &drivers::victron::vebus_table()}) {
     for (const auto& r : t->registers) {
       CAPTURE(std::string(r.source));
       const std::string source(r.source);
@@ -144,7 +145,8 @@ TEST_CASE("the daemon's GX reads each lie within its own service's registers, on
     return "";
   };
   for (const auto* t : {&drivers::victron::system_table(), &drivers::victron::battery_table(),
-                        &drivers::victron::solarcharger_table(), &drivers::victron::temperature_table()}) {
+                        &drivers::victron::solarcharger_table(), &drivers::victron::temperature_table(),
+                        &drivers::victron::vebus_table()}) {
     CAPTURE(std::string(t->service));
     for (const auto& b : drivers::plan_blocks(t->registers, t->max_gap, t->max_block)) {
       for (int a = b.start; a < b.start + b.count; ++a) {

@@ -3,6 +3,7 @@
 // step runs rules::decide() with the state the previous step returned. Nothing sleeps.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -48,6 +49,15 @@ struct Site {
   std::optional<rules::Snapshot::ControllerHeat> controller_overheat;  // the shell sheds the loads
   std::vector<bool> miner_powered = std::vector<bool>(2);         // its relay still on after a stop (a soft stop)
   std::vector<bool> miner_target_ignored = std::vector<bool>(2);  // its firmware does not follow its target
+  // What each AC source says of itself (rules::AcSourceReadings); missing unless set.
+  struct AcPhaseInput {
+    Input load_w, overload;
+  };
+  struct AcInput {
+    Input overload;
+    std::array<AcPhaseInput, 3> phase;
+  };
+  std::vector<AcInput> ac = std::vector<AcInput>(2);
 
   Site() {
     monitor_v = 52.0;
@@ -98,6 +108,19 @@ struct Site {
     s.controller_overheat = controller_overheat;
     s.miner_powered = miner_powered;
     s.miner_target_ignored = miner_target_ignored;
+    for (auto& a : ac) {
+      rules::AcSourceReadings r;
+      for (Input* in : {&a.overload, &a.phase[0].load_w, &a.phase[0].overload, &a.phase[1].load_w, &a.phase[1].overload,
+                        &a.phase[2].load_w, &a.phase[2].overload}) {
+        if (in->value && !in->frozen) in->as_of = now;
+      }
+      r.overload = a.overload.reading();
+      for (std::size_t k = 0; k < 3; ++k) {
+        r.phase[k].load_w = a.phase[k].load_w.reading();
+        r.phase[k].overload = a.phase[k].overload.reading();
+      }
+      s.ac.push_back(r);
+    }
     return s;
   }
 

@@ -71,8 +71,9 @@ class SimSite {
   TempDir dir{"sim-site"};
   std::unique_ptr<shackd::Daemon> daemon;
 
-  SimSite()
-      : victron_("victron", "127.0.0.1", 0, sim::gx_units({}), model, model_mutex_),
+  // `vebus_unit`: a VE.Bus inverter/charger on the GX at this unit (0: none).
+  explicit SimSite(int vebus_unit = 0)
+      : victron_("victron", "127.0.0.1", 0, sim::gx_units({}, 225, 226, 24, vebus_unit), model, model_mutex_),
         solark_("solark", "127.0.0.1", 0, {{1, &drivers::solark::table(), 0, 331}}, model, model_mutex_) {
     model.internal_ohm = 0;  // as tests/e2e/lib.sh's start_sim
     for (const auto& [relay, w] : kShackLoadsW) model.loads[relay] = {w, false};
