@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/publish/render.hpp"
+#include "daemon/vocab/render.hpp"
 #include "drivers/kinds.hpp"
 #include "drivers/site_mapping.hpp"
 #include "rules/decide.hpp"

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "daemon/publish/publish.hpp"
-#include "daemon/publish/render.hpp"
+#include "daemon/vocab/publish.hpp"
+#include "daemon/vocab/render.hpp"
 
 namespace shackd {
 

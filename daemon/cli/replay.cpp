@@ -12,7 +12,7 @@
 #include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/store/load_state_rows.hpp"
-#include "daemon/publish/publish.hpp"
+#include "daemon/vocab/publish.hpp"
 #include "daemon/store/migrate.hpp"
 #include "daemon/store/profile_store.hpp"
 #include "daemon/store/runtime_store.hpp"

@@ -14,7 +14,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/devices/registry.hpp"
 #include "daemon/store/load_state_rows.hpp"
-#include "daemon/publish/publish.hpp"
+#include "daemon/vocab/publish.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/store/profile_store.hpp"
 #include "daemon/store/runtime_store.hpp"

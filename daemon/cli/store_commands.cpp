@@ -7,7 +7,7 @@
 
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/config/config.hpp"
-#include "daemon/config/profiles_apply.hpp"
+#include "daemon/loop/profiles_apply.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/store/migrate.hpp"
 #include "daemon/store/profile_store.hpp"

@@ -17,9 +17,9 @@
 #include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/config/yaml_read.hpp"
-#include "daemon/metrics/server.hpp"
+#include "daemon/config/metrics_listen.hpp"
 #include "daemon/site/profiles.hpp"
-#include "daemon/store/sha256.hpp"
+#include "daemon/text/sha256.hpp"
 #include "rules/validate.hpp"
 #include "daemon/system/access.hpp"
 

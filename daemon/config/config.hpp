@@ -48,7 +48,7 @@ struct MetricsConfig {
   bool operator==(const MetricsConfig&) const = default;
 };
 
-// uplink: the topics a bridge to a central broker carries (daemon/publish/uplink.hpp). Off unless
+// uplink: the topics a bridge to a central broker carries (daemon/vocab/uplink.hpp). Off unless
 // the section is there.
 struct UplinkConfig {
   bool enabled = false;

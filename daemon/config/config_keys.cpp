@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "daemon/config/devices_yaml.hpp"
-#include "daemon/metrics/server.hpp"
+#include "daemon/config/metrics_listen.hpp"
 #include "rules/format.hpp"
 
 namespace shackd::config_keys {

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/text/nearest.hpp"
+
 namespace shackd::yaml {
 
 // "profiles.miners[1].stop_voltage (line 23:7)"
@@ -50,15 +52,12 @@ std::optional<std::string> text(const YAML::Node& node, const std::string& path,
 
 bool is_null(const YAML::Node& node);
 
-// The one of `names` nearest to `word`, if within 3 edits (a typo's "did you mean"); else empty.
-std::string_view nearest(std::string_view word, const std::vector<std::string_view>& names);
+// "Did you mean" (daemon/text/nearest.hpp), by its old name here.
+using text::nearest;
 
 // A map of ids (relays:, sensors:, devices:): duplicates refused, and each id topic-safe, since
 // it becomes part of MQTT topics.
 std::vector<std::pair<std::string, YAML::Node>> id_entries(const YAML::Node& node, const std::string& path,
                                                            const char* what, Errors& errors);
-
-// The candidate nearest to `word` by edit distance, when it is a plausible typo of it.
-std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace shackd::yaml

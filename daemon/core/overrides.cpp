@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "daemon/config/yaml_read.hpp"
+#include "daemon/text/nearest.hpp"
 #include "drivers/mqtt/commands.hpp"
 #include "drivers/text/utf8.hpp"
 
@@ -19,7 +19,7 @@ std::variant<OverrideRequest, OverrideRefusal> read_override(const std::vector<L
     const std::string shown = drivers::text::clean_utf8(addressed, 40);
     std::vector<std::string_view> ids;
     for (const auto& l : loads) ids.push_back(l.id);
-    const std::string_view near = yaml::nearest(shown, ids);
+    const std::string_view near = text::nearest(shown, ids);
     std::vector<std::string_view> which;
     for (const auto* l : found) which.push_back(l->id);
     return OverrideRefusal{

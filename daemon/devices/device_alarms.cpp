@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "daemon/publish/json_out.hpp"
+#include "daemon/text/json_out.hpp"
 
 namespace shackd {
 

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <utility>
 
-#include "daemon/publish/publish.hpp"
-#include "daemon/publish/render.hpp"
-#include "daemon/publish/uplink.hpp"
+#include "daemon/vocab/publish.hpp"
+#include "daemon/vocab/render.hpp"
+#include "daemon/vocab/uplink.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/text/utf8.hpp"
 

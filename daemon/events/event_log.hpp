@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "daemon/events/event_fates.hpp"
-#include "daemon/publish/outbox.hpp"
+#include "daemon/events/outbox.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "rules/decision.hpp"
 #include "rules/reason.hpp"

@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "daemon/publish/uplink.hpp"
+#include "daemon/vocab/uplink.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/mqtt/commands.hpp"

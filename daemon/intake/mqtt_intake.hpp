@@ -18,7 +18,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/mqtt_settings.hpp"
 #include "daemon/core/overrides.hpp"
-#include "daemon/publish/broker_watch.hpp"
+#include "daemon/intake/broker_watch.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
 #include "daemon/system/clock.hpp"

@@ -3,11 +3,12 @@
 #include <fmt/format.h>
 
 #include "daemon/store/profile_store.hpp"
+#include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
 
 namespace shackd {
 
-bool SettingDesk::post(Recorder* recorder, SettingRequest r, std::string& why) {
+bool SettingDesk::post(DbTaskQueue* recorder, SettingRequest r, std::string& why) {
   if (!recorder) {
     why = "no database to keep it in";
     return false;
@@ -27,10 +28,10 @@ bool SettingDesk::post(Recorder* recorder, SettingRequest r, std::string& why) {
     // Said as it is (issue 56): the recorder's queue of tasks is full. A flood of settings fills it
     // on a healthy card too (723 of a flood were refused so, and the message blamed the card); the
     // card is named only when a write under way says it is slow.
-    const RecorderStats st = recorder->stats();
+    const double writing_s = recorder->writing_s();
     why = fmt::format("the recorder's queue is full ({} tasks wait for the database{})",
                       recorder->max_tasks(),
-                      st.writing_s >= kSlowWriteS ? fmt::format("; a write has taken {:.0f} s: the card is slow", st.writing_s)
+                      writing_s >= kSlowWriteS ? fmt::format("; a write has taken {:.0f} s: the card is slow", writing_s)
                                                   : std::string());
     return false;
   }

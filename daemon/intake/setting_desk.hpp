@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "daemon/intake/mqtt_intake.hpp"
-#include "daemon/recorder/recorder.hpp"
 #include "daemon/site/profiles.hpp"
+#include "daemon/store/task_queue.hpp"
 
 namespace shackd {
 
@@ -27,7 +27,7 @@ class SettingDesk {
   // Posts the store of `r` to `recorder`'s thread (never waits). False, with `why`, when it cannot
   // take it: no database, or the recorder's task queue is full (a flood of settings, or a card far
   // behind: a write under way for kSlowWriteS or more names the card).
-  bool post(Recorder* recorder, SettingRequest r, std::string& why);
+  bool post(DbTaskQueue* recorder, SettingRequest r, std::string& why);
   // The settings stored, or refused by the database, since the last take, in the order posted.
   std::vector<Outcome> take();
   // The profiles a new setting is checked against: those in force with the settings in flight.

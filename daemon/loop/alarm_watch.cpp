@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "daemon/publish/render.hpp"
+#include "daemon/vocab/render.hpp"
 #include "daemon/system/log.hpp"
 
 namespace shackd {

@@ -6,7 +6,7 @@
 
 #include "daemon/config/mqtt_settings.hpp"
 #include "daemon/intake/mqtt_intake.hpp"
-#include "daemon/publish/uplink.hpp"
+#include "daemon/vocab/uplink.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/text/utf8.hpp"
 

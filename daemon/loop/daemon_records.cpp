@@ -15,8 +15,8 @@
 #include <cmath>
 
 #include "daemon/store/load_state_rows.hpp"
-#include "daemon/publish/render.hpp"
-#include "daemon/publish/uplink.hpp"
+#include "daemon/vocab/render.hpp"
+#include "daemon/vocab/uplink.hpp"
 #include "daemon/store/cycle_journal.hpp"
 #include "daemon/store/run_database.hpp"
 #include "daemon/system/log.hpp"

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "daemon/config/miners_yaml.hpp"
-#include "daemon/config/profiles_apply.hpp"
+#include "daemon/loop/profiles_apply.hpp"
 #include "daemon/config/profiles_diff.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/devices/registry.hpp"

@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "daemon/publish/publish.hpp"
-#include "daemon/publish/render.hpp"
+#include "daemon/vocab/publish.hpp"
+#include "daemon/vocab/render.hpp"
 #include "drivers/text/utf8.hpp"
 #include "rules/reason.hpp"
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "daemon/metrics/frame.hpp"
-#include "daemon/publish/cycle_publisher.hpp"
+#include "daemon/vocab/cycle_view.hpp"
 #include "daemon/system/host_health.hpp"
 
 namespace shackd::metrics {

@@ -17,7 +17,7 @@
 #include "daemon/metrics/collect.hpp"
 #include "daemon/metrics/frame.hpp"
 #include "daemon/metrics/server.hpp"
-#include "daemon/publish/cycle_publisher.hpp"
+#include "daemon/vocab/cycle_view.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "rules/time.hpp"

@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/config/metrics_listen.hpp"  // read_token, parse_listen
 #include "daemon/metrics/frame.hpp"
 
 struct MHD_Daemon;
@@ -164,12 +165,5 @@ class Server {
   std::atomic<std::int64_t> fresh_wait_ms_;
   std::atomic<std::uint64_t> scrapes_{0}, refused_{0}, asked_{0}, rejected_{0}, dropped_{0};
 };
-
-// A token file's first line, without the line end and surrounding blanks; nullopt when it cannot
-// be read.
-std::optional<std::string> read_token(const std::string& path);
-
-// host:port, [v6]:port; the error names the rule broken, or is empty.
-std::string parse_listen(const std::string& text, std::string& host, int& port);
 
 }  // namespace shackd::metrics

@@ -274,7 +274,7 @@ void MinerFleet::add_status(drivers::DeviceStatus& out, const std::vector<LoadRe
 }
 
 // <prefix>/load/<id>/miner: what the miner says of itself, as it arrives (rendered by the
-// publisher, daemon/publish/miner_state.hpp).
+// publisher, daemon/vocab/miner_state.hpp).
 MinerStateFacts MinerFleet::state_facts(const Side& m) {
   return {*m.latest, m.temp_limit_c(), m.target_wanted, m.target_reason};
 }

@@ -19,7 +19,7 @@
 #include "daemon/miners/miner_link.hpp"
 #include "daemon/miners/soft_stop.hpp"
 #include "daemon/miners/target_watch.hpp"
-#include "daemon/publish/miner_state.hpp"
+#include "daemon/vocab/miner_state.hpp"
 #include "daemon/site/loads.hpp"
 #include "drivers/device_status.hpp"
 #include "drivers/miners/miner_kind.hpp"

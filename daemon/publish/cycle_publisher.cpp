@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "daemon/publish/uplink.hpp"
+#include "daemon/vocab/uplink.hpp"
 
 namespace shackd {
 

@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "daemon/devices/device_alarms.hpp"
-#include "daemon/publish/cycle_facts.hpp"
+#include "daemon/vocab/cycle_facts.hpp"
+#include "daemon/vocab/cycle_view.hpp"
 #include "daemon/publish/ha_discovery.hpp"
-#include "daemon/publish/publish.hpp"
+#include "daemon/vocab/publish.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
@@ -24,23 +25,6 @@
 #include "rules/decision.hpp"
 
 namespace shackd {
-
-// One cycle's outcome and the site's state, by reference, as the metrics' collector reads it
-// (daemon/metrics/collect.hpp); the publisher takes its own copy (CycleFacts).
-struct CycleView {
-  const rules::Snapshot& snap;
-  const rules::Decision& decision;
-  const rules::State& state;
-  const StoredProfiles& profiles;
-  const std::vector<LoadRef>& loads;
-  const drivers::mqtt::RelayManager* relays;  // null when MQTT is not started
-  const EnergyMeter& energy;
-  // Each device's health, in poll order.
-  const std::vector<std::pair<std::string, const drivers::DeviceHealth*>>& devices;
-  const MqttHealth& mqtt;
-  const LoopStats& loop;
-  const DeviceAlarmWatch& device_alarms;
-};
 
 class CyclePublisher {
  public:

@@ -16,7 +16,7 @@
 // queue keeps the newest of each topic). Every loss is shown: <prefix>/loop, status, the metrics,
 // and an alarm when losses go on for a minute (watch()).
 //
-// Its own thread rather than the events outbox's (daemon/publish/outbox.hpp): the outbox paces
+// Its own thread rather than the events outbox's (daemon/events/outbox.hpp): the outbox paces
 // confirmed QoS 1 events by their acknowledgements and keeps every one in order, while this
 // sends superseded QoS 0/1 states where only the newest matters; one stalled in a publish would
 // otherwise hold the other's queue.
@@ -34,8 +34,8 @@
 #include <variant>
 #include <vector>
 
-#include "daemon/publish/cycle_facts.hpp"
-#include "daemon/publish/miner_state.hpp"
+#include "daemon/vocab/cycle_facts.hpp"
+#include "daemon/vocab/miner_state.hpp"
 #include "drivers/mqtt/lanes.hpp"
 #include "drivers/thread/worker.hpp"
 #include "rules/time.hpp"

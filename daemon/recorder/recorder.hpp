@@ -33,6 +33,7 @@
 #include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "daemon/store/task_queue.hpp"
 
 namespace shackd {
 
@@ -96,12 +97,12 @@ struct RecorderOptions {
   std::function<void(std::uint64_t seq, bool stored)> event_fate;
 };
 
-class Recorder {
+class Recorder final : public DbTaskQueue {
  public:
-  using Task = std::function<void(db::Db&, RuntimeStore&)>;
+  using Task = DbTaskQueue::Task;
   // Takes the database and the store: from here on only the recorder's thread uses them.
   Recorder(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, RecorderOptions options);
-  ~Recorder();  // stop(2 s) if not stopped
+  ~Recorder() override;  // stop(2 s) if not stopped
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
@@ -109,8 +110,9 @@ class Recorder {
   void post(Records&& r);
   // Runs `t` on the recorder's thread, in order with the records; false when the task queue is
   // full (counted). A task that throws is logged and counted as a failed write.
-  bool post_task(Task t);
-  std::size_t max_tasks() const;  // the task queue's bound (RecorderOptions::max_tasks)
+  bool post_task(Task t) override;
+  std::size_t max_tasks() const override;  // the task queue's bound (RecorderOptions::max_tasks)
+  double writing_s() const override { return stats().writing_s; }
   // Runs `f` on the recorder's thread and waits for it. At `bound`, a call that has not started
   // is cancelled (false); one that has started is waited for to its end (its writes are a few
   // statements). For the rare jobs that need the database's answer: a reload's profiles, a

@@ -11,7 +11,7 @@
 
 #include "daemon/store/backup.hpp"
 #include "daemon/store/embedded_schema.hpp"
-#include "daemon/store/sha256.hpp"
+#include "daemon/text/sha256.hpp"
 
 namespace shackd {
 

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "daemon/site/profile_schema.hpp"
-#include "daemon/store/sha256.hpp"
+#include "daemon/text/sha256.hpp"
 
 namespace shackd {
 

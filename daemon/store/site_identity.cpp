@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "daemon/store/runtime_store.hpp"
-#include "daemon/store/sha256.hpp"
+#include "daemon/text/sha256.hpp"
 
 namespace shackd {
 

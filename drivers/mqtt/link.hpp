@@ -71,7 +71,7 @@ class Link {
   // Incoming messages dropped before the owner saw them (the link's queue was full).
   virtual long long dropped_incoming() const { return 0; }
   // A QoS 1 message of the bulk lane whose delivery the owner follows (the events' outbox,
-  // daemon/publish/outbox.hpp): a ticket, or 0 when it was not taken (disconnected, refused, no
+  // daemon/events/outbox.hpp): a ticket, or 0 when it was not taken (disconnected, refused, no
   // room in the bulk lane's window: never waits). delivered(ticket)
   // is true once the broker acknowledged it (PUBACK), false when the link gave up on it, nullopt
   // while it is in flight; a ticket answered true or false is forgotten. May be called from

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "daemon/publish/publish.hpp"
+#include "daemon/vocab/publish.hpp"
 #include "daemon/site/energy.hpp"
 
 using namespace std::chrono_literals;

@@ -125,7 +125,7 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: the broker's $SYS count behind a flood is
 }
 
 // Issue 56: messages the broker drops for its subscribers, as mosquitto counts them on $SYS for all
-// its clients together (daemon/publish/broker_watch.hpp). The retained figure at subscription is the
+// its clients together (daemon/intake/broker_watch.hpp). The retained figure at subscription is the
 // base; each rise is counted and an alarm raised once, cleared after ten quiet minutes; a smaller
 // figure is a restarted broker; what is not a count is refused; a first figure that comes live
 // (the retained one had expired) is said to be of unknown share.

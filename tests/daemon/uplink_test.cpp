@@ -1,4 +1,4 @@
-// The uplink in process (daemon/publish/uplink.hpp): the topics a bridge carries to the central
+// The uplink in process (daemon/vocab/uplink.hpp): the topics a bridge carries to the central
 // broker, the ids that let a consumer drop what a QoS 1 bridge delivers twice, and the bridge's
 // $SYS state as shackd reads it, hostile words included. The daemon's MQTT link is a FakeLink,
 // its clock steps; the config and the database are real files.
@@ -11,7 +11,7 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/loop/daemon.hpp"
-#include "daemon/publish/uplink.hpp"
+#include "daemon/vocab/uplink.hpp"
 #include "tests/support/fake_site.hpp"
 
 using namespace std::chrono_literals;

@@ -3,7 +3,7 @@
 // and the rule.
 #include "daemon/config/ac_sources.hpp"
 #include "daemon/config/config.hpp"
-#include "daemon/config/profiles_apply.hpp"
+#include "daemon/loop/profiles_apply.hpp"
 #include "daemon/devices/registry.hpp"
 #include "daemon/store/profile_store.hpp"
 #include "tests/store/fixture.hpp"

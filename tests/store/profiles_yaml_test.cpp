@@ -1,7 +1,7 @@
 // Applying the YAML config's profiles to SQLite: all or nothing, with plain messages.
 #include "tests/store/fixture.hpp"
 
-#include "daemon/config/profiles_apply.hpp"
+#include "daemon/loop/profiles_apply.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/store/profile_store.hpp"

@@ -1,4 +1,4 @@
-#include "daemon/publish/render.hpp"
+#include "daemon/vocab/render.hpp"
 
 #include <fmt/format.h>
 

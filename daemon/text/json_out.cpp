@@ -1,4 +1,4 @@
-#include "daemon/publish/json_out.hpp"
+#include "daemon/text/json_out.hpp"
 
 #include <array>
 #include <charconv>

@@ -1,10 +1,10 @@
-#include "daemon/publish/broker_watch.hpp"
+#include "daemon/intake/broker_watch.hpp"
 
 #include <fmt/format.h>
 
 #include <charconv>
 
-#include "daemon/publish/uplink.hpp"
+#include "daemon/vocab/uplink.hpp"
 #include "daemon/system/log.hpp"
 #include "drivers/text/utf8.hpp"
 

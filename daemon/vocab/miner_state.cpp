@@ -1,4 +1,4 @@
-#include "daemon/publish/miner_state.hpp"
+#include "daemon/vocab/miner_state.hpp"
 
 #include <nlohmann/json.hpp>
 

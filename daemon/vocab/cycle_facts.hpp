@@ -1,5 +1,5 @@
 #pragma once
-// One cycle as the core hands it to the publisher (daemon/publish/publisher.hpp): values, not
+// One cycle as the core hands it to the publisher (daemon/publish/publisher.hpp), the uplink's state (daemon/vocab/uplink.hpp): values, not
 // references into the core's state, so that the core copies them and goes on while the
 // publisher's thread renders and sends them (issue 44: the loop's thread renders no JSON for the
 // state, Home Assistant or the uplink). Immutable once handed over.
@@ -13,8 +13,8 @@
 
 #include "daemon/core/loop_stats.hpp"
 #include "daemon/devices/device_alarms.hpp"
-#include "daemon/publish/ha_discovery.hpp"
-#include "daemon/publish/publish.hpp"
+#include "daemon/vocab/discovery_options.hpp"
+#include "daemon/vocab/publish.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
@@ -52,7 +52,7 @@ struct CycleFacts {
   LoopStats loop;
   DeviceAlarmWatch device_alarms;
   std::optional<HostHealth> host;  // the controller's own health, when it has anything to say
-  // The uplink (daemon/publish/uplink.hpp): <prefix>/site/<site id>/state at its own pace.
+  // The uplink (daemon/vocab/uplink.hpp): <prefix>/site/<site id>/state at its own pace.
   struct Uplink {
     bool enabled = false;
     std::chrono::seconds state_interval{60};

@@ -1,4 +1,4 @@
-#include "daemon/store/sha256.hpp"
+#include "daemon/text/sha256.hpp"
 
 #include <openssl/evp.h>
 

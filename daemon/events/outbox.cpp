@@ -1,4 +1,4 @@
-#include "daemon/publish/outbox.hpp"
+#include "daemon/events/outbox.hpp"
 
 #include <chrono>
 #include <thread>

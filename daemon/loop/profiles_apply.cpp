@@ -1,4 +1,4 @@
-#include "daemon/config/profiles_apply.hpp"
+#include "daemon/loop/profiles_apply.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include "daemon/config/yaml_read.hpp"
 #include "daemon/store/backup.hpp"
 #include "daemon/store/profile_store.hpp"
-#include "daemon/store/sha256.hpp"
+#include "daemon/text/sha256.hpp"
 
 namespace shackd {
 

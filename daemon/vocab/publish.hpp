@@ -74,7 +74,7 @@ struct MqttHealth {
   std::uint64_t outages = 0;          // since start: connections lost or never made
   std::uint64_t failed_connects = 0;  // attempts refused or unanswered
   // The broker's bridges to a central broker (the uplink), as the broker reports them on $SYS
-  // (daemon/publish/uplink.hpp): by the bridge's client id.
+  // (daemon/vocab/uplink.hpp): by the bridge's client id.
   struct Bridge {
     bool connected = false;
     std::int64_t since_unix_s = 0;  // when shackd saw it connect or drop (or first saw it)

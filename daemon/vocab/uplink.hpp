@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 
-#include "daemon/publish/cycle_facts.hpp"
-#include "daemon/publish/publish.hpp"
+#include "daemon/vocab/cycle_facts.hpp"
+#include "daemon/vocab/publish.hpp"
 
 namespace shackd {
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "daemon/publish/publish.hpp"
+#include "daemon/vocab/publish.hpp"
 #include "rules/time.hpp"
 
 namespace shackd {
@@ -46,7 +46,7 @@ class BrokerWatch {
   // Connected (again): the alarm's end, if the outage was one.
   std::optional<Alarm> connected(std::int64_t wall_s);
   void lost(const std::string& cause, std::int64_t wall_s);
-  // A message on $SYS/: a bridge's state (the uplink, daemon/publish/uplink.hpp), `only` the
+  // A message on $SYS/: a bridge's state (the uplink, daemon/vocab/uplink.hpp), `only` the
   // bridge's client id. False: not a $SYS topic. `said`: the change to tell as an event.
   bool bridge(const std::string& topic, const std::string& payload, std::int64_t wall_s, const std::string& only,
               std::optional<Alarm>& said);

@@ -1,4 +1,4 @@
-#include "daemon/publish/publish.hpp"
+#include "daemon/vocab/publish.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -7,8 +7,8 @@
 
 #include <cmath>
 
-#include "daemon/publish/json_out.hpp"
-#include "daemon/publish/render.hpp"
+#include "daemon/text/json_out.hpp"
+#include "daemon/vocab/render.hpp"
 #include "daemon/site/profile_schema.hpp"
 
 namespace shackd {

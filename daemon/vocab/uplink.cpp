@@ -1,4 +1,4 @@
-#include "daemon/publish/uplink.hpp"
+#include "daemon/vocab/uplink.hpp"
 
 #include <nlohmann/json.hpp>
 
