@@ -26,15 +26,10 @@ PollWorker::PollWorker(drivers::DeviceConfig config)
       units_(config.units),
       device_(std::move(config)),
       done_fd_(make_eventfd()),
-      thread_([this] { run(); }) {}
+      thread_(drivers::thread::short_name("poll ", name_), [this](const std::stop_token& stop) { run(stop); }) {}
 
 PollWorker::~PollWorker() {
-  {
-    std::lock_guard l(m_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
+  thread_.stop();  // its wait wakes on the request; a poll under way ends by its timeouts first
   close(done_fd_);
 }
 
@@ -61,7 +56,7 @@ std::optional<drivers::PollResult> PollWorker::wait(rules::SteadyTime deadline) 
         done_ = false;
         return std::move(result_);
       }
-      if (stop_) return std::nullopt;
+      if (thread_.token().stop_requested()) return std::nullopt;
     }
     const auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) return std::nullopt;
@@ -91,14 +86,12 @@ std::vector<PollWorker::SwapDone> PollWorker::take_swaps() {
   return out;
 }
 
-void PollWorker::run() {
-  drivers::thread::name_this_thread(drivers::thread::short_name("poll ", name_));
+void PollWorker::run(const std::stop_token& stop) {
   while (true) {
     std::vector<Swap> swaps;
     {
       std::unique_lock l(m_);
-      cv_.wait(l, [&] { return requested_ || stop_; });
-      if (stop_) return;
+      if (!cv_.wait(l, stop, [&] { return requested_; })) return;  // asked to stop
       swaps.swap(swaps_);
     }
     // Nothing may escape this thread (an escape is std::terminate): a throw becomes a failed

@@ -3,14 +3,15 @@
 // device to poll, then waits for all of them, at most until a deadline. A poll is bounded by
 // its device's timeout, so the deadline is only a backstop.
 #include <condition_variable>
+#include <stop_token>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "daemon/loop/seams.hpp"
 #include "drivers/modbus_device.hpp"
+#include "drivers/thread/worker.hpp"
 
 namespace shackd {
 
@@ -32,19 +33,19 @@ class PollWorker final : public PolledDevice {
   const std::vector<drivers::UnitConfig>& units() const override { return units_; }
 
  private:
-  void run();
+  void run(const std::stop_token& stop);
   std::string name_;
   std::vector<drivers::UnitConfig> units_;
   drivers::ModbusDevice device_;
   std::mutex m_;
-  std::condition_variable cv_;
-  bool requested_ = false, done_ = false, stop_ = false;
+  std::condition_variable_any cv_;  // waits with the worker's stop token
+  bool requested_ = false, done_ = false;
   drivers::PollResult result_;
   std::vector<Swap> swaps_;
   std::vector<SwapDone> swaps_done_;
   drivers::DeviceHealth health_;
   int done_fd_;  // an eventfd: written when a poll is done, waited on by wait()
-  std::thread thread_;
+  drivers::thread::Worker thread_;  // last: started once the rest is made
 };
 
 // Logs, once each, the registers a device started refusing (an older firmware's map) and the

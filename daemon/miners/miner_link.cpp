@@ -33,18 +33,11 @@ MinerWorker::MinerWorker(std::unique_ptr<drivers::miners::MinerApi> api, std::ch
     : api_(std::move(api)),
       poll_(poll),
       cancel_(std::move(cancel)),
-      thread_([this, name = std::move(thread_name)] {
-        drivers::thread::name_this_thread(name);
-        run();
-      }) {}
+      thread_(std::move(thread_name), [this](const std::stop_token& stop) { run(stop); }) {}
 
 MinerWorker::~MinerWorker() {
-  {
-    std::lock_guard l(m_);
-    stop_ = true;
-  }
-  if (cancel_) cancel_->cancel();
-  cv_.notify_all();
+  thread_.request_stop();  // its wait wakes at once
+  if (cancel_) cancel_->cancel();  // and an exchange under way ends now, not at its time-out
   thread_.join();
 }
 
@@ -69,10 +62,10 @@ MinerReport MinerWorker::take() {
   return std::exchange(ready_, {});
 }
 
-void MinerWorker::run() {
+void MinerWorker::run(const std::stop_token& stop) {
   std::unique_lock l(m_);
-  while (!stop_) {
-    while (!queue_.empty() && !stop_) {
+  while (!stop.stop_requested()) {
+    while (!queue_.empty() && !stop.stop_requested()) {
       const MinerOrder order = queue_.front();
       queue_.pop_front();
       l.unlock();
@@ -80,7 +73,7 @@ void MinerWorker::run() {
       l.lock();
       ready_.done.push_back({order, std::move(r)});
     }
-    if (stop_) break;
+    if (stop.stop_requested()) break;
     l.unlock();
     drivers::miners::Telemetry t;
     try {
@@ -90,7 +83,7 @@ void MinerWorker::run() {
     }
     l.lock();
     ready_.telemetry = std::move(t);
-    cv_.wait_for(l, poll_, [this] { return stop_ || !queue_.empty(); });
+    cv_.wait_for(l, stop, poll_, [this] { return !queue_.empty(); });
   }
 }
 

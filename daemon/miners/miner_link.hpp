@@ -8,13 +8,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "drivers/miners/miner_kind.hpp"
 #include "drivers/miners/socket_io.hpp"
+#include "drivers/thread/worker.hpp"
 
 namespace shackd {
 
@@ -57,16 +58,15 @@ class MinerWorker final : public MinerLink {
   MinerReport take() override;
 
  private:
-  void run();
+  void run(const std::stop_token& stop);
   std::unique_ptr<drivers::miners::MinerApi> api_;
   std::chrono::milliseconds poll_;
   std::shared_ptr<drivers::miners::Cancel> cancel_;
   std::mutex m_;
-  std::condition_variable cv_;
+  std::condition_variable_any cv_;  // waits with the worker's stop token
   std::deque<MinerOrder> queue_;
   MinerReport ready_;
-  bool stop_ = false;
-  std::thread thread_;
+  drivers::thread::Worker thread_;  // last: started once the rest is made
 };
 
 // The production link for a configured miner: its kind's client over TCP, on a worker.

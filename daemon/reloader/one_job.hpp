@@ -30,11 +30,18 @@ class OneJob {
       std::lock_guard l(m_);
       running_ = true;
     }
-    thread_ = std::thread([this, w = std::move(work)] {
-      drivers::thread::name_this_thread(name_);
+    // The work is one piece that ends by itself (no stop token): the join waits for it.
+    // Ended however the work ends (the worker's backstop takes what it throws): a job that
+    // threw must not look busy for ever.
+    thread_ = drivers::thread::Worker(name_, [this, w = std::move(work)](const std::stop_token&) {
+      struct Ended {
+        OneJob& job;
+        ~Ended() {
+          std::lock_guard l(job.m_);
+          job.running_ = false;
+        }
+      } ended{*this};
       w();
-      std::lock_guard l(m_);
-      running_ = false;
     });
     return true;
   }
@@ -52,15 +59,13 @@ class OneJob {
     }
     return true;
   }
-  void join() {
-    if (thread_.joinable()) thread_.join();
-  }
+  void join() { thread_.join(); }
 
  private:
   std::string name_;
   mutable std::mutex m_;
   bool running_ = false;
-  std::thread thread_;
+  drivers::thread::Worker thread_;
 };
 
 // One job whose work makes a T, left for the loop: the opener's stored state, the reloader's
