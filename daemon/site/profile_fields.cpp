@@ -57,8 +57,11 @@ Field heating_priority(std::string_view key, std::size_t k, const char* doc) {
 
 }  // namespace
 
+// Each table is made once and never destroyed: a thread still at work when the process ends (a
+// publisher left to end on its own after a bounded stop) must find it whole, not freed by the
+// exit's destructors (ThreadSanitizer saw the publisher read miner() while exit freed it).
 const Entity& site() {
-  static const Entity e{
+  static const Entity& e = *new Entity{
       "site",
       "site_preferences",
       {
@@ -181,7 +184,7 @@ const Entity& site() {
 }
 
 const Entity& miner() {
-  static const Entity e{
+  static const Entity& e = *new Entity{
       "miner",
       "miner_profiles",
       {
@@ -266,7 +269,7 @@ const Entity& miner() {
 }
 
 const Entity& zone() {
-  static const Entity e{
+  static const Entity& e = *new Entity{
       "zone",
       "hvac_zones",
       {

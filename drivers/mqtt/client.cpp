@@ -104,7 +104,24 @@ Client::~Client() {
 }
 
 void Client::fresh() {
-  std::lock_guard api(api_m_);
+  {
+    std::lock_guard api(api_m_);
+    fresh_locked();
+  }
+  // The callbacks are set outside api_m_: each setter takes libmosquitto's callback mutex, which
+  // the connection's thread holds while it calls us back (on_publish takes bulk_m_, on_subscribe
+  // sub_m_), and a publish takes api_m_ under bulk_m_ or sub_m_: under api_m_ these four would
+  // make a cycle of locks (ThreadSanitizer's lock-order-inversion). Only this thread (or the
+  // constructor, before it) connects, so nothing is called back before they are set; a publish
+  // meanwhile meets an unconnected client and is refused as one.
+  mosquitto_connect_callback_set(mosq_, &Client::connect_cb);
+  mosquitto_disconnect_callback_set(mosq_, &Client::disconnect_cb);
+  mosquitto_message_callback_set(mosq_, &Client::message_cb);
+  mosquitto_publish_callback_set(mosq_, &Client::publish_cb);
+  mosquitto_subscribe_callback_set(mosq_, &Client::subscribe_cb);
+}
+
+void Client::fresh_locked() {
   mosquitto_reinitialise(mosq_, config_.client_id.c_str(), true, this);
   // Another thread publishes while this one runs the connection (libmosquitto's threaded mode:
   // a publish wakes the connection's select through its socket pair).
@@ -114,11 +131,6 @@ void Client::fresh() {
   // PUBACKs of those before it (its default holds all but 20), so a relay command is never held
   // behind a burst of Home Assistant's discovery or the events of an outage.
   mosquitto_max_inflight_messages_set(mosq_, 0);
-  mosquitto_connect_callback_set(mosq_, &Client::connect_cb);
-  mosquitto_disconnect_callback_set(mosq_, &Client::disconnect_cb);
-  mosquitto_message_callback_set(mosq_, &Client::message_cb);
-  mosquitto_publish_callback_set(mosq_, &Client::publish_cb);
-  mosquitto_subscribe_callback_set(mosq_, &Client::subscribe_cb);
   if (!config_.status_topic.empty()) {
     mosquitto_will_set(mosq_, config_.status_topic.c_str(), 7, "offline", 1, true);
   }

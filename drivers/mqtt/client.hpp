@@ -114,6 +114,7 @@ class Client final : public Link {
   void try_connect();   // on it: a TCP probe, then libmosquitto's connect
   void ended(bool lost, bool refused, const std::string& why);  // the connection (or its attempt) ended
   void fresh();         // a fresh client state (libmosquitto's reinitialise) with every option set again
+  void fresh_locked();  // fresh()'s part under api_m_: the state and its options
   void on_connect(int rc);
   void on_message(const mosquitto_message& m);
   void on_publish(int mid);
