@@ -119,7 +119,9 @@ in_root shackd --version | grep -q "^shackd " || fail "shackd --version"
 # and a line of their own.
 sed -i -E 's/^(\s+host:) 192\.168\.1\.[0-9]+/\1 127.0.0.1/; s/^(\s+port:) 502$/\1 1502/' "$root/etc/shackd/shackd.yaml"
 echo "# edited on the Pi: keep me" >>"$root/etc/shackd/shackd.yaml"
-grep -q "192.168.1." "$root/etc/shackd/shackd.yaml" && fail "an example address is left: $(grep -n '192.168.1.' "$root/etc/shackd/shackd.yaml")"
+# (A commented example, `#   primary_s21: {kind: luxos, host: 192.168.1.60}`, is not config.)
+grep -v '^[[:space:]]*#' "$root/etc/shackd/shackd.yaml" | grep -q "192.168.1." &&
+  fail "an example address is left: $(grep -n '192.168.1.' "$root/etc/shackd/shackd.yaml" | grep -v '^[0-9]*:[[:space:]]*#')"
 in_root runuser -u shackd -- shackd check --config /etc/shackd/shackd.yaml >"$root/tmp/check.log" 2>&1 \
   || { cat "$root/tmp/check.log"; fail "shackd check on the installed config"; }
 tail -3 "$root/tmp/check.log"
