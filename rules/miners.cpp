@@ -39,7 +39,7 @@ double miner_draw_w(const Snapshot& snap, const MinerProfile& m, const LoadState
 }
 
 // A miner that reached its temperature limit stays off this long at least. Its firmware only saves
-// itself at its "dangerous" limit (Braiins: BOSMiner shuts down; bos-plus-api cooling.proto): at
+// itself at its "dangerous" limit (it shuts down there; which firmware, cited: docs/protocols.md): at
 // "hot" its fans already run at 100 % and the room around it is what cooks. Ten minutes lets a cut
 // miner's boards and the room's air cool before it heats them again; the start limits still apply.
 constexpr Duration kOverheatCooldown = std::chrono::minutes(10);
@@ -163,7 +163,7 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       st.target_paying_since.reset();
     }
     // Its relay still closed after a stop (asleep first, then cut): the minimum off-time, there
-    // for the power supply, counts from the cut (issue 46: a LuxOS peer's relay was off 260 s
+    // for the power supply, counts from the cut (issue 46: a soft-stopped miner's relay was off 260 s
     // before its next start, with min_off 300 s, counted from the decision).
     if (!st.on && st.last_change && k < snap.miner_powered.size() && snap.miner_powered[k]) st.last_change = now;
 

@@ -130,9 +130,10 @@ struct PowerTarget {
   double min_w = 0;  // its lowest target; with less surplus it stops (asleep, then its relay)
   double max_w = 0;
   double step_w = 100;  // no change smaller than this (never below the firmware's own step)
-  // Raises at least this far apart. Braiins OS saves every target to flash (bos-plus-api
-  // SaveAction has no apply-only form): 300 s is at most 12 writes an hour, about 100,000 a
-  // year at worst, and a miner ramps for minutes after a raise anyway.
+  // Raises at least this far apart. A firmware may save every target to flash (which one, and
+  // its source: ../shared/reference/miner-power-target.md, docs/protocols.md): 300 s is at most
+  // 12 writes an hour, about 100,000 a year at worst, and a miner ramps for minutes after a
+  // raise anyway.
   Duration raise_interval = Seconds(300);
   // Lowerings, when the bank pays, at least this far apart: sooner than raises, because the
   // battery pays while it waits; the stop voltages still act at once, by the relay.
@@ -168,8 +169,8 @@ struct MinerProfile {
   StalePolicy stale_policy = StalePolicy::off;
   // A run ends once it has lasted this long (through stop_delay and min_on like any stop), and
   // min_off rests the miner before its next start; 0: no limit. A generator ran 20 h because its
-  // stop voltage was never reached while the cells balanced (victronenergy/venus#1246; the field
-  // survey's "max runtime").
+  // stop voltage was never reached while the cells balanced (the field survey's "max runtime",
+  // ../shared/reference/field-survey.md, with its source).
   Duration max_run = Seconds(0);
   AcFeed feed;  // the AC source and phase that feeds it
 };
