@@ -41,11 +41,18 @@ sim fault solark online
 wait_for "the primary back on after recovery" 15 "[[ \$(state primary_s21) == ON ]]"
 
 # --- the broker restarts: shackd and the relays reconnect, shackd re-asserts.
+# shackd tries the broker again within 0.5 s (drivers/mqtt/reconnect.hpp), and re-asserts once, at
+# its connect: sooner than a new spy may subscribe on a loaded runner (CI under ASan saw the spy
+# miss it). So shackd is held (SIGSTOP) while the broker restarts and until the spy is proven
+# listening; let go, it finds its connection dead, reconnects and re-asserts where the spy hears.
 : >"$WORK/spy.log"
+kill -STOP "$DAEMON_PID"
 kill -9 "$BROKER_PID"
 sleep 0.5
 start_broker
 spy 'cmnd/#' 'shack/status' 'shack/event'
+spy_alive || bad "the spy is not listening on the restarted broker"
+kill -CONT "$DAEMON_PID"
 wait_for "the re-assert after the broker restart" 20 "grep -q 'cmnd/primary_s21/POWER1 ON' '$WORK/spy.log'"
 absent "no OFF reached the primary after the restart" 'cmnd/primary_s21/POWER1 OFF'
 
