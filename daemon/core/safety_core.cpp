@@ -13,7 +13,7 @@
 namespace shackd {
 
 void SafetyCore::take_site(CoreSite site, rules::State state) {
-  site_ = std::move(site);
+  site_ = std::make_shared<const CoreSite>(std::move(site));
   state_ = std::move(state);
 }
 
@@ -21,7 +21,7 @@ std::vector<OverrideRequest> SafetyCore::take_overrides() {
   std::vector<OverrideRequest> taken;
   for (auto& r : overrides_.take()) {
     const LoadRef* load = nullptr;
-    for (const auto& l : site_.loads) {
+    for (const auto& l : site_->loads) {
       if (l.state_key == r.state_key) load = &l;
     }
     if (!load) continue;  // gone with a reload since it came
@@ -35,7 +35,7 @@ std::vector<SafetyCore::PowerLost> SafetyCore::take_power_news(std::vector<drive
                                                               rules::SteadyTime now) {
   std::vector<PowerLost> taken;
   for (auto& n : news) {
-    for (const auto& l : site_.loads) {
+    for (const auto& l : site_->loads) {
       if (l.id != n.relay_id) continue;
       rules::LoadState& st = state_of(state_, l);
       const bool was_on = st.on;
@@ -49,11 +49,20 @@ std::vector<SafetyCore::PowerLost> SafetyCore::take_power_news(std::vector<drive
 }
 
 bool SafetyCore::decide(rules::SteadyTime now, std::int64_t wall_s, const std::function<void(rules::Snapshot&)>& extend) {
+  // A record of its own each cycle: the last one may be in a component's hands (the publisher's
+  // thread). Not recycled: knowing that nobody holds the old one any more would take an acquire
+  // that shared_ptr's use_count() does not give (the snapshot allocates each cycle anyway).
+  auto next = std::make_shared<CycleRecord>();
   try {
-    snap_ = drivers::build_snapshot(devices_.readings(), site_.mapping, now, local_minute(wall_s));
-    if (extend) extend(snap_);
-    rules::decide(snap_, site_.profiles.rules, state_, decision_);
-    state_ = decision_.next;
+    next->now = now;
+    next->wall_s = wall_s;
+    next->site = site_;
+    next->snap = drivers::build_snapshot(devices_.readings(), site_->mapping, now, local_minute(wall_s));
+    if (extend) extend(next->snap);
+    rules::decide(next->snap, site_->profiles.rules, state_, next->decision);
+    state_ = next->decision.next;
+    record_ = std::move(next);
+    sealed_ = false;
     return true;
   } catch (const std::exception& e) {
     // No decision this cycle: the relays keep what they were last told (and their dead-man),
@@ -70,12 +79,12 @@ bool SafetyCore::decide(rules::SteadyTime now, std::int64_t wall_s, const std::f
 bool SafetyCore::apply(rules::SteadyTime now, drivers::mqtt::RelayManager* relays, bool dry_run,
                        const MinerRelay& miner_relay) {
   bool all = true;
-  for (const auto& l : site_.loads) {
+  for (const auto& l : site_->loads) {
     try {
-      const auto& d = decision_for(decision_, l);
+      const auto& d = decision_for(record_->decision, l);
       if (relays && !dry_run) {
         relays->set_desired(l.id, l.kind == LoadRef::Kind::miner && miner_relay ? miner_relay(l, d, now) : d.on, now);
-        const auto& zones = site_.profiles.rules.zones;
+        const auto& zones = site_->profiles.rules.zones;
         if (l.kind == LoadRef::Kind::fan && zones[l.index].fan_speed_control) {
           relays->set_speed(l.id, d.fan_speed * 100 / std::max(1, zones[l.index].fan_max_speed));
         }
@@ -94,6 +103,14 @@ bool SafetyCore::apply(rules::SteadyTime now, drivers::mqtt::RelayManager* relay
     log::limited("switch tick", log::Level::error, fmt::format("relays not re-sent this cycle: {}", e.what()));
   }
   return all;
+}
+
+CycleRecordPtr SafetyCore::seal(const std::function<void(CycleRecord&)>& add) {
+  if (sealed_) record_ = std::make_shared<CycleRecord>(*record_);  // undecided: the last one is shared
+  record_->site = site_;
+  if (add) add(*record_);
+  sealed_ = true;
+  return record_;
 }
 
 bool SafetyCore::all_off(const std::set<std::string>& ids, rules::SteadyTime now, drivers::mqtt::RelayManager& relays) {

@@ -10,10 +10,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "daemon/core/cycle_record.hpp"
 #include "daemon/core/device_poll.hpp"
 #include "daemon/core/overrides.hpp"
 #include "daemon/site/loads.hpp"
@@ -25,13 +27,6 @@
 #include "rules/state.hpp"
 
 namespace shackd {
-
-// What a config and the stored profiles make of the core: taken whole (a start, a reload).
-struct CoreSite {
-  StoredProfiles profiles;
-  std::vector<LoadRef> loads;
-  drivers::SnapshotMapping mapping;
-};
 
 class SafetyCore {
  public:
@@ -56,7 +51,8 @@ class SafetyCore {
   };
   std::vector<PowerLost> take_power_news(std::vector<drivers::mqtt::PowerNews> news, rules::SteadyTime now);
   // The snapshot from the readings (`extend` adds what is not a reading: the miners' reports, the
-  // controller's heat), then the rules. False: undecided (counted), the relays keep what they had.
+  // controller's heat), then the rules, both made into this cycle's record. False: undecided
+  // (counted), the relays keep what they had and the last record stays the one in force.
   bool decide(rules::SteadyTime now, std::int64_t wall_s, const std::function<void(rules::Snapshot&)>& extend);
   // The relays take the decision, each load in its own guard; false: one was not switched
   // (counted). `dry_run`: nothing commanded, the relays' resends still ticked.
@@ -64,13 +60,19 @@ class SafetyCore {
   // The safe state before the stored state is read: every relay in `ids` OFF. False: one was not.
   bool all_off(const std::set<std::string>& ids, rules::SteadyTime now, drivers::mqtt::RelayManager& relays);
 
+  // This cycle's record, completed by `add` (what the relays, the devices and the loop said) and
+  // sealed: from here on it is shared and never written again. A cycle that did not decide seals
+  // a copy of the last record with its own additions (the shared one is never touched).
+  CycleRecordPtr seal(const std::function<void(CycleRecord&)>& add);
+
   DevicePoll& devices() { return devices_; }
   const DevicePoll& devices() const { return devices_; }
   OverrideInbox& inbox() { return overrides_; }
-  const CoreSite& site() const { return site_; }
+  const CoreSite& site() const { return *site_; }
   const rules::State& state() const { return state_; }
-  const rules::Snapshot& snapshot() const { return snap_; }
-  const rules::Decision& decision() const { return decision_; }
+  // The record in force's (the last decided cycle's), sealed or not yet.
+  const rules::Snapshot& snapshot() const { return record_->snap; }
+  const rules::Decision& decision() const { return record_->decision; }
   // What the core counts of itself, handed back as values: the loop's figures (LoopStats) are
   // the loop's, which copies these into them after each cycle's relays.
   struct Counts {
@@ -81,10 +83,12 @@ class SafetyCore {
 
  private:
   DevicePoll devices_;
-  CoreSite site_;
-  rules::State state_;
-  rules::Snapshot snap_;  // this cycle's: the decision's source indexes point into it
-  rules::Decision decision_;
+  std::shared_ptr<const CoreSite> site_ = std::make_shared<const CoreSite>();
+  rules::State state_;  // the rules' state: the last decision's `next`, with the overrides and lost power since
+  // The record in force: the snapshot, and the decision whose source indexes point into it.
+  // `sealed_`: shared already, never written again.
+  std::shared_ptr<CycleRecord> record_ = std::make_shared<CycleRecord>();
+  bool sealed_ = false;
   OverrideInbox overrides_;
   Counts counts_;
 };

@@ -179,9 +179,28 @@ void Daemon::record_relay_alarms() {
   }
 }
 
-// The cycle as values for the publisher's thread: copies, no JSON (issue 44). What it needs of
-// the relays, the miners, the devices and the host is read here, where they live.
-void Daemon::publish(rules::SteadyTime now, bool safe_state) {
+// This cycle's record, completed with what the relays, the devices and the loop said, and sealed
+// (daemon/core/cycle_record.hpp): the one value the publisher, the recorder and the metrics read.
+CycleRecordPtr Daemon::seal_record() {
+  stats_.store_queued = storage_.stats().queued;
+  return core_.seal([&](CycleRecord& r) {
+    r.relays = mqtt_.relays() != nullptr;
+    r.relay.clear();
+    if (const auto* relays = mqtt_.relays()) {
+      for (const auto& l : r.site->loads) {
+        if (!relays->has(l.id)) continue;
+        r.relay.emplace(l.id, RelayFacts{relays->status(l.id).observed, relays->config(l.id), relays->power_on(l.id)});
+      }
+    }
+    r.devices.clear();
+    for (const auto& w : core_.devices().devices()) r.devices.emplace_back(w->name(), device_log_.of(w->name()));
+    r.loop = stats_;
+  });
+}
+
+// The cycle's record and what only the publisher says beside it, for the publisher's thread: no
+// JSON here (issue 44). What it needs of the miners and the host is read here, where they live.
+void Daemon::publish(const CycleRecordPtr& record, bool safe_state) {
   // The controller's health found a cycle after the start (its reader's thread): Home Assistant is
   // told of its entities again.
   if (host_.take_found()) publisher_.send_everything();
@@ -189,26 +208,10 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
   if (!mqtt_.connected()) return;
   CycleFacts f;
   f.prefix = config_.mqtt.prefix;
-  f.now = now;
-  f.wall_s = clock_.wall_s();
-  f.snap = core_.snapshot();
-  f.decision = core_.decision();
-  f.state = core_.state();
-  f.profiles = core_.site().profiles;
-  f.loads = core_.site().loads;
-  if (mqtt_.relays()) {
-    f.relays = true;
-    for (const auto& l : core_.site().loads) {
-      if (!mqtt_.relays()->has(l.id)) continue;
-      f.relay.emplace(l.id, RelayFacts{mqtt_.relays()->status(l.id).observed, mqtt_.relays()->config(l.id), mqtt_.relays()->power_on(l.id)});
-    }
-  }
+  f.record = record;
   f.energy_day = energy_.meter().day();
   f.energy = energy_.meter().totals();
-  for (const auto& w : core_.devices().devices()) f.devices.emplace_back(w->name(), device_log_.of(w->name()));
   f.mqtt = intake_.broker().health();
-  stats_.store_queued = storage_.stats().queued;
-  f.loop = stats_;
   f.device_alarms = alarms_.device_alarms();
   if (host_.present()) f.host = host_.health();  // <prefix>/host's document, rendered by the publisher
   f.uplink = {config_.uplink.enabled, config_.uplink.state_interval, fleet_site_id(), config_.site_name};
@@ -221,15 +224,15 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
                          .site_name = config_.site_name,
                          .version = SHACKD_VERSION,
                          .expire_after_s = std::max(10, static_cast<int>(rules::to_seconds(
-                                                            core_.site().profiles.rules.site.electrical_stale_after))),
+                                                            record->profiles().rules.site.electrical_stale_after))),
                          .devices = {},
                          .settings = intake_.offered(),
                          .miners = {}};
-    for (const auto& w : core_.devices().devices()) d.devices.push_back(w->name());
+    for (const auto& device : record->devices) d.devices.push_back(device.first);
     const auto& hs = host_.sources();
     d.host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
               .storage = !hs.emmc.empty(), .writes = !hs.proc_io.empty()};
-    for (const auto& l : core_.site().loads) {
+    for (const auto& l : record->loads()) {
       const auto* miner = miners_.config(l.id);
       if (!miner) continue;
       const auto poll_s = static_cast<int>(miner->poll.count());
@@ -436,19 +439,24 @@ void Daemon::cycle() {
     guarded(SideJob::events, [&] { record_relay_alarms(); });
     miners_bookkeeping(now, wall);
     guarded(SideJob::energy, [&] { account_energy(now, wall); });
+    // The cycle's one record, read from here on by the publisher, the recorder and the metrics.
+    CycleRecordPtr record;
     guarded(SideJob::publish, [&] {
+      record = seal_record();
       // A connection's events (the start's, the outage's) go before everything is published again:
       // sent here, after the relays, never in the read step (issue 57).
       if (times.connected) events_.pump();
-      publish(now);
+      publish(record);
       stats_.events_unsent = events_.pump();
       tell_publisher(now, wall);
     });
-    guarded(SideJob::persist, [&] {
-      persist(core_.snapshot(), now, wall);
-      tell_recorder(wall);
-    });
-    guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
+    if (record) {
+      guarded(SideJob::persist, [&] {
+        persist(*record, now, wall);
+        tell_recorder(wall);
+      });
+      guarded(SideJob::metrics, [&] { export_metrics(*record, now, wall); });
+    }
   }
   stats_.log_lost = log::lost_lines();
   if (decided && switched && !told_first_) {

@@ -173,12 +173,13 @@ class Daemon {
   // This cycle, as values, to the publisher (daemon/publish/publisher.hpp): it renders and sends
   // on its own thread. `safe_state`: before the stored state is taken, the loop's figures and
   // states only; a request to send everything (Home Assistant's discovery) waits for the loads.
-  void publish(rules::SteadyTime now, bool safe_state = false);
+  void publish(const CycleRecordPtr& record, bool safe_state = false);
+  CycleRecordPtr seal_record();  // the core's record of this cycle, completed and sealed
   // The publisher's losses and failures, counted and told (status, <prefix>/loop, metrics, an alarm).
   void tell_publisher(rules::SteadyTime now, std::int64_t wall);
   // The cycle's view to the metrics endpoint (daemon/metrics/exporter.hpp) while somebody scrapes.
-  void export_metrics(rules::SteadyTime now, std::int64_t wall);
-  void persist(const rules::Snapshot& snap, rules::SteadyTime now, std::int64_t wall_now);
+  void export_metrics(const CycleRecord& record, rules::SteadyTime now, std::int64_t wall);
+  void persist(const CycleRecord& record, rules::SteadyTime now, std::int64_t wall_now);
   // What the recorder said since the last cycle: log lines, events, alarms.
   void tell_recorder(std::int64_t wall);
   void count_events(std::int64_t wall);

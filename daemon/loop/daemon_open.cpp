@@ -150,9 +150,11 @@ void Daemon::safe_cycle() {
   guarded(SideJob::poll, [&] { tell_polls(); });
   guarded(SideJob::events, [&] { record_relay_alarms(); });
   // The loop's figures and the events; Home Assistant's discovery waits for the loads.
+  CycleRecordPtr record;
   guarded(SideJob::publish, [&] {
+    record = seal_record();  // the last decided cycle's (none yet: an empty one) with this cycle's figures
     if (times.connected) events_.pump();  // a connection's events first (Daemon::cycle)
-    publish(now, true);
+    publish(record, true);
     stats_.events_unsent = events_.pump();
     tell_publisher(now, wall);
   });
@@ -162,7 +164,7 @@ void Daemon::safe_cycle() {
     storage_.hold(stats_);
     count_events(wall);
   });
-  guarded(SideJob::metrics, [&] { export_metrics(now, wall); });
+  if (record) guarded(SideJob::metrics, [&] { export_metrics(*record, now, wall); });
   stats_.log_lost = log::lost_lines();
   systemd_.say("STATUS=" + status_line());
 }

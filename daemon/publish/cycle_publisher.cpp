@@ -27,8 +27,8 @@ void CyclePublisher::publish(const CycleFacts& v) {
   prefix_ = v.prefix;
   const std::string& p = prefix_;
   const bool everything = v.everything;
-  const rules::SteadyTime now = v.now;
-  if (everything && v.discovery) discovery_pending_ = discovery_messages(v.profiles, v.loads, *v.discovery);
+  const rules::SteadyTime now = v.record->now;
+  if (everything && v.discovery) discovery_pending_ = discovery_messages(v.record->profiles(), v.record->loads(), *v.discovery);
   // Home Assistant's discovery is a burst of a hundred or more retained messages: what the link
   // refuses goes again with the next view, in order, until all are out.
   std::size_t sent = 0;
@@ -38,9 +38,9 @@ void CyclePublisher::publish(const CycleFacts& v) {
   }
   discovery_pending_.erase(discovery_pending_.begin(), discovery_pending_.begin() + static_cast<std::ptrdiff_t>(sent));
   // Superseded every cycle: QoS 0 spares the broker and paho an acknowledgement each.
-  send_(p + "/state", state_json(v.snap, v.decision, v.profiles), true, 0);
-  send_(p + "/decision", decision_json(v.decision, v.loads), false, 0);
-  send_(p + "/loop", loop_json(v.loop), true, 0);
+  send_(p + "/state", state_json(v.record->snap, v.record->decision, v.record->profiles()), true, 0);
+  send_(p + "/decision", decision_json(v.record->decision, v.record->loads()), false, 0);
+  send_(p + "/loop", loop_json(v.record->loop), true, 0);
   if (std::string da = device_alarms_json(v.device_alarms); everything || da != published_device_alarms_) {
     if (send_(p + "/device_alarms", da, true, 1)) published_device_alarms_ = std::move(da);
   }
@@ -48,7 +48,7 @@ void CyclePublisher::publish(const CycleFacts& v) {
   // Refused (the link's buffer full): due again next cycle.
   const bool health_due = everything || now - last_health_publish_ >= std::chrono::seconds(60);
   bool all_sent = true;
-  for (const auto& l : v.loads) all_sent = load_messages(v, l, everything, health_due) && all_sent;
+  for (const auto& l : v.record->loads()) all_sent = load_messages(v, l, everything, health_due) && all_sent;
   if (health_due && !v.energy_day.empty()) {
     for (const char* flow : {kPvFlow, kBatteryInFlow, kBatteryOutFlow}) {
       const auto e = v.energy.find(flow);
@@ -58,7 +58,7 @@ void CyclePublisher::publish(const CycleFacts& v) {
     }
   }
   bool device_changed = false;
-  for (const auto& [name, h] : v.devices) {
+  for (const auto& [name, h] : v.record->devices) {
     const bool ok = h.consecutive_failures == 0 && h.last_success.has_value();
     const auto last = published_health_.find(name);
     // A sensor that stops or starts reporting "not available", or a refused register, is news.
@@ -82,7 +82,7 @@ void CyclePublisher::publish(const CycleFacts& v) {
   const bool drops_changed = published_broker_dropped_ != v.mqtt.broker_dropped;
   if (health_due || device_changed || bridges_changed || drops_changed || health_refused_) {
     health_refused_ =
-        !send_(p + "/health", site_health_json(v.mqtt, published_health_, v.loop.store_queued, v.loop.store_errors), true, 1);
+        !send_(p + "/health", site_health_json(v.mqtt, published_health_, v.record->loop.store_queued, v.record->loop.store_errors), true, 1);
     if (!health_refused_) {
       published_bridges_ = v.mqtt.bridges;
       published_broker_dropped_ = v.mqtt.broker_dropped;
@@ -107,19 +107,19 @@ void CyclePublisher::host_message(const CycleFacts& v) {
 // once with everything; one the link refused is due again with the next view.
 void CyclePublisher::uplink_message(const CycleFacts& v) {
   if (!v.uplink.enabled) return;
-  if (!v.everything && uplink_state_at_ && v.now - *uplink_state_at_ < v.uplink.state_interval) return;
+  if (!v.everything && uplink_state_at_ && v.record->now - *uplink_state_at_ < v.uplink.state_interval) return;
   // Retained, so that a consumer that starts later (or the central broker after a restart, from
   // the bridge's queue) has the site's last state at once.
   if (send_(uplink_topic(prefix_, v.uplink.site_id, "state"),
-            uplink_state_json(v, v.uplink.site_id, v.uplink.site_name, v.wall_s), true, 1)) {
-    uplink_state_at_ = v.now;
+            uplink_state_json(v, v.uplink.site_id, v.uplink.site_name, v.record->wall_s), true, 1)) {
+    uplink_state_at_ = v.record->now;
   }
 }
 
 // Each retained topic is taken as sent only when the link took it: a refused one goes next cycle.
 bool CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool everything, bool health_due) {
   bool all_sent = true;
-  const auto& d = decision_for(v.decision, l);
+  const auto& d = decision_for(v.record->decision, l);
   Published& pub = published_[l.id];
   const std::string topic = prefix_ + "/load/" + l.id;
   if (everything || pub.on != d.on) {
@@ -140,8 +140,8 @@ bool CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool e
       pub.reason_limit = d.reason.limit;
     }
   }
-  const auto relay = v.relays ? v.relay.find(l.id) : v.relay.end();
-  if (relay != v.relay.end()) {
+  const auto relay = v.record->relays ? v.record->relay.find(l.id) : v.record->relay.end();
+  if (relay != v.record->relay.end()) {
     const auto observed = relay->second.observed;
     if (observed && (everything || pub.observed != observed)) {
       if (send_(topic + "/observed", on_off(*observed), true, 1)) pub.observed = observed;
@@ -158,18 +158,18 @@ bool CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool e
     const auto e = v.energy.find(l.state_key);
     all_sent = send_(topic + "/energy",
                      energy_json(v.energy_day, e == v.energy.end() ? LoadEnergy{} : e->second,
-                                 rated_draw_w(v.profiles.rules, l)),
+                                 rated_draw_w(v.record->profiles().rules, l)),
                      true, 1);
   }
   // A miner's thresholds in force: what Home Assistant's number entities show
   // (mqtt.allow_settings), and for anyone who asks what a start waits for.
   if (l.kind == LoadRef::Kind::miner) {
-    std::string settings = miner_settings_json(v.profiles, l.index);
+    std::string settings = miner_settings_json(v.record->profiles(), l.index);
     if (everything || pub.settings != settings) {
       if (send_(topic + "/settings", settings, true, 1)) pub.settings = std::move(settings);
     }
   }
-  const std::string mode = mode_name(state_of(v.state, l).override_.mode);
+  const std::string mode = mode_name(state_of(v.record->state(), l).override_.mode);
   if (everything || pub.mode != mode) {
     if (send_(topic + "/mode", mode, true, 1)) pub.mode = mode;
   }

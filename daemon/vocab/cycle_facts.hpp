@@ -1,8 +1,9 @@
 #pragma once
-// One cycle as the core hands it to the publisher (daemon/publish/publisher.hpp), the uplink's state (daemon/vocab/uplink.hpp): values, not
-// references into the core's state, so that the core copies them and goes on while the
-// publisher's thread renders and sends them (issue 44: the loop's thread renders no JSON for the
-// state, Home Assistant or the uplink). Immutable once handed over.
+// One cycle as the loop hands it to the publisher (daemon/publish/publisher.hpp) and the uplink's
+// state (daemon/vocab/uplink.hpp): the sealed record and values, never references into the
+// loop's state, so that the loop goes on while the publisher's thread renders and sends them
+// (issue 44: the loop's thread renders no JSON for the state, Home Assistant or the uplink).
+// Immutable once handed over.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -11,45 +12,24 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/core/loop_stats.hpp"
+#include "daemon/core/cycle_record.hpp"
 #include "daemon/devices/device_alarms.hpp"
 #include "daemon/vocab/discovery_options.hpp"
 #include "daemon/vocab/publish.hpp"
 #include "daemon/site/energy.hpp"
-#include "daemon/site/loads.hpp"
-#include "daemon/site/profiles.hpp"
 #include "daemon/system/host_health.hpp"
-#include "drivers/modbus_device.hpp"
-#include "drivers/mqtt/power_on_watch.hpp"
-#include "drivers/mqtt/relay_protocol.hpp"
-#include "rules/decision.hpp"
-#include "rules/snapshot.hpp"
 
 namespace shackd {
 
-// What the publisher says of one load's relay: what the device reported, and how it powers up.
-struct RelayFacts {
-  std::optional<bool> observed;
-  std::optional<drivers::mqtt::RelayConfig> config;  // set: the relay manager switches it
-  drivers::mqtt::PowerOnStatus power_on;
-};
-
+// One cycle for the publisher: the cycle's record (daemon/core/cycle_record.hpp), shared, and
+// what the publisher alone says beside it (the energy, the broker, the host, the uplink's and
+// discovery's words).
 struct CycleFacts {
   std::string prefix;  // mqtt.prefix in force
-  rules::SteadyTime now{};
-  std::int64_t wall_s = 0;
-  rules::Snapshot snap;
-  rules::Decision decision;
-  rules::State state;
-  StoredProfiles profiles;
-  std::vector<LoadRef> loads;
-  bool relays = false;                      // MQTT's relay manager runs: `relay` is what it knows
-  std::map<std::string, RelayFacts> relay;  // by relay id
+  CycleRecordPtr record;
   std::string energy_day;                   // empty: no trusted date yet
   std::map<std::string, LoadEnergy> energy;  // today's, by load state key and site flow
-  std::vector<std::pair<std::string, drivers::DeviceHealth>> devices;  // in poll order
   MqttHealth mqtt;
-  LoopStats loop;
   DeviceAlarmWatch device_alarms;
   std::optional<HostHealth> host;  // the controller's own health, when it has anything to say
   // The uplink (daemon/vocab/uplink.hpp): <prefix>/site/<site id>/state at its own pace.

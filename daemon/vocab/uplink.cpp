@@ -54,25 +54,25 @@ std::optional<BridgeNews> bridge_state(const std::string& topic, const std::stri
 std::string uplink_state_json(const CycleFacts& v, const std::string& site_id, const std::string& site_name,
                               std::int64_t wall_s) {
   json j{{"site", site_id}, {"name", site_name}, {"at", local_iso(wall_s)}, {"at_unix_s", wall_s}};
-  const json state = json::parse(state_json(v.snap, v.decision, v.profiles), nullptr, false);
+  const json state = json::parse(state_json(v.record->snap, v.record->decision, v.record->profiles()), nullptr, false);
   j["state"] = state.is_discarded() ? json(nullptr) : state;
-  j["charging_blocked"] = v.decision.block_charging;
+  j["charging_blocked"] = v.record->decision.block_charging;
   json alarms = json::array();
-  for (const auto& a : v.decision.alarms) alarms.push_back(std::string(rules::code_name(a.code)));
+  for (const auto& a : v.record->decision.alarms) alarms.push_back(std::string(rules::code_name(a.code)));
   j["alarms"] = alarms;
   j["device_alarms"] = v.device_alarms.active().size();
   json loads = json::object();
-  for (const auto& l : v.loads) {
-    const auto& d = decision_for(v.decision, l);
+  for (const auto& l : v.record->loads()) {
+    const auto& d = decision_for(v.record->decision, l);
     json x{{"on", d.on}, {"reason", std::string(rules::code_name(d.reason.code))}};
-    const auto r = v.relays ? v.relay.find(l.id) : v.relay.end();
-    const auto observed = r != v.relay.end() ? r->second.observed : std::nullopt;
+    const auto r = v.record->relays ? v.record->relay.find(l.id) : v.record->relay.end();
+    const auto observed = r != v.record->relay.end() ? r->second.observed : std::nullopt;
     x["observed"] = observed ? json(*observed) : json(nullptr);
     loads[l.id] = x;
   }
   j["loads"] = loads;
   j["mqtt_outages"] = v.mqtt.outages;
-  j["store_errors"] = v.loop.store_errors;
+  j["store_errors"] = v.record->loop.store_errors;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

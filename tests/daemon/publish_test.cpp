@@ -511,10 +511,14 @@ std::unique_ptr<shackd::Publisher> publisher_to(Sink sink, std::size_t limit = s
 }
 
 // A cycle view the publisher can render: no loads, the battery at `battery_v`.
-shackd::CycleFacts facts(double battery_v, bool everything = false) {
+shackd::CycleFacts facts(double battery_v, bool everything = false, rules::SteadyTime now = {}) {
+  auto r = std::make_shared<shackd::CycleRecord>();
+  r->site = std::make_shared<const shackd::CoreSite>();
+  r->now = now;
+  r->decision.battery.measured_v = battery_v;
   shackd::CycleFacts f;
   f.prefix = "p";
-  f.decision.battery.measured_v = battery_v;
+  f.record = std::move(r);
   f.everything = everything;
   return f;
 }
@@ -671,8 +675,7 @@ TEST_CASE("cycle publisher: <prefix>/host and the uplink's state when changed or
       },
       "p");
   auto view = [&](rules::SteadyTime now, bool everything) {
-    shackd::CycleFacts f = facts(52.0, everything);
-    f.now = now;
+    shackd::CycleFacts f = facts(52.0, everything, now);
     f.host = host;
     f.uplink = {true, std::chrono::seconds(60), "s1", "a site"};
     return f;
