@@ -37,25 +37,11 @@ void Daemon::event(const std::string& kind, const std::string& load_id, const ru
   }
 }
 
-// The recorder's projection of the cycle's record: its telemetry row, the journal's lines, the
-// loads' states.
+// The recorder's projection of the cycle's record (StoreSide::after_cycle), with the journal's
+// lines. The rules' state in force, not the record's: a cycle that did not decide may have taken
+// an override or a lost power into it since.
 void Daemon::persist(const CycleRecord& r, rules::SteadyTime now, std::int64_t wall_now) {
-  const rules::Snapshot& snap = r.snap;
-  TelemetrySample s;
-  s.battery_v = r.decision.battery.measured_v;
-  s.soc_pct = r.decision.battery.soc_pct;
-  if (snap.pv_w) s.pv_w = snap.pv_w->value;
-  if (snap.load_w) s.load_w = snap.load_w->value;
-  if (const auto* t = source_at(snap.battery_temp_c, r.decision.charge_temp_source)) s.battery_temp_c = t->reading->value;
-  const auto& zones = r.profiles().rules.zones;
-  for (std::size_t i = 0; i < zones.size() && i < snap.zone_temp_c.size(); ++i) {
-    s.zone_temps_c.emplace_back(zones[i].name, snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
-  }
-  s.journal_header = journal_.header();
-  s.journal_lines = journal_.take_lines();
-  // The rules' state in force, not the record's: a cycle that did not decide may have taken an
-  // override or a lost power into it since.
-  storage_.persist(std::move(s), r.loads(), core_.state(), now, wall_now);
+  storage_.after_cycle(r, journal_.header(), journal_.take_lines(), core_.state(), now, wall_now);
 }
 
 // What the recorder had to say since the last cycle, and its figures for status and metrics.

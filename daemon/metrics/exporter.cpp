@@ -113,6 +113,20 @@ bool MetricsExporter::due(const MetricsConfig& config, std::chrono::milliseconds
   return true;
 }
 
+void MetricsExporter::after_cycle(const CycleRecord& r, const Beside& beside, const MetricsConfig& config,
+                                  std::chrono::milliseconds interval, const metrics::SiteInfo& site, rules::SteadyTime now) {
+  if (!due(config, interval, now, r.loads(), beside.energy)) return;
+  // Names assigned into the strings of last time: no allocation once the devices are known.
+  auto& devices = this->devices(r.devices.size());
+  for (std::size_t i = 0; i < r.devices.size(); ++i) {
+    devices[i].first.assign(r.devices[i].first);
+    devices[i].second = &r.devices[i].second;
+  }
+  const CycleView view{r.snap,   r.decision, r.state(),   r.profiles(), r.loads(), beside.relays, beside.energy,
+                       devices, beside.mqtt, beside.loop, beside.device_alarms};
+  fill(view, site, now);
+}
+
 void MetricsExporter::fill(const CycleView& view, const metrics::SiteInfo& site, rules::SteadyTime now) {
   if (!server_) return;
   const auto frame = frames_.take(server_->newest());

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/core/cycle_record.hpp"
 #include "daemon/metrics/collect.hpp"
 #include "daemon/metrics/frame.hpp"
 #include "daemon/metrics/server.hpp"
@@ -56,6 +57,19 @@ class MetricsExporter {
     devices_.resize(n);
     return devices_;
   }
+  // What the metrics read beside the cycle's record: the loop's live parts, as they are after the
+  // recorder's turn (later than the record's).
+  struct Beside {
+    const drivers::mqtt::RelayManager* relays;  // null when MQTT is not started
+    const EnergyMeter& energy;
+    const MqttHealth& mqtt;
+    const LoopStats& loop;
+    const DeviceAlarmWatch& device_alarms;
+  };
+  // The exporter's face (issue 57): after each cycle, due() and, while somebody scrapes, its
+  // projection of the cycle's record (the view) filled into a frame.
+  void after_cycle(const CycleRecord& record, const Beside& beside, const MetricsConfig& config,
+                   std::chrono::milliseconds interval, const metrics::SiteInfo& site, rules::SteadyTime now);
   // The cycle's frame filled from `view` and handed to the endpoint. Only after due() said true.
   void fill(const CycleView& view, const metrics::SiteInfo& site, rules::SteadyTime now);
 

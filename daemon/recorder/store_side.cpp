@@ -1,8 +1,11 @@
 #include "daemon/recorder/store_side.hpp"
 
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "daemon/store/load_state_rows.hpp"
+#include "daemon/vocab/render.hpp"
 #include "daemon/system/log.hpp"
 
 namespace shackd {
@@ -16,6 +19,24 @@ void StoreSide::take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> s
 void StoreSide::start_recorder(RecorderOptions options) {
   options.event_fate = event_fate_;
   recorder_ = std::make_unique<Recorder>(std::move(db_), std::move(store_), std::move(options));
+}
+
+void StoreSide::after_cycle(const CycleRecord& r, std::string journal_header, std::string journal_lines,
+                            const rules::State& state, rules::SteadyTime now, std::int64_t wall_s) {
+  const rules::Snapshot& snap = r.snap;
+  TelemetrySample s;
+  s.battery_v = r.decision.battery.measured_v;
+  s.soc_pct = r.decision.battery.soc_pct;
+  if (snap.pv_w) s.pv_w = snap.pv_w->value;
+  if (snap.load_w) s.load_w = snap.load_w->value;
+  if (const auto* t = source_at(snap.battery_temp_c, r.decision.charge_temp_source)) s.battery_temp_c = t->reading->value;
+  const auto& zones = r.profiles().rules.zones;
+  for (std::size_t i = 0; i < zones.size() && i < snap.zone_temp_c.size(); ++i) {
+    s.zone_temps_c.emplace_back(zones[i].name, snap.zone_temp_c[i] ? std::optional<double>(snap.zone_temp_c[i]->value) : std::nullopt);
+  }
+  s.journal_header = std::move(journal_header);
+  s.journal_lines = std::move(journal_lines);
+  persist(std::move(s), r.loads(), state, now, wall_s);
 }
 
 void StoreSide::persist(TelemetrySample sample, const std::vector<LoadRef>& loads, const rules::State& state,

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/core/cycle_record.hpp"
 #include "daemon/core/loop_stats.hpp"
 #include "daemon/recorder/recorder.hpp"
 #include "daemon/site/loads.hpp"
@@ -59,6 +60,11 @@ class StoreSide {
   Records& records() { return records_; }
   // An override the core took: its row says so at the next persist.
   void overridden(const std::string& state_key) { changed_.insert(state_key); }
+  // The recorder's face (issue 57): after each cycle, its projection of the cycle's record (the
+  // telemetry sample), with this cycle's journal lines and the rules' state in force, handed on
+  // as persist() does.
+  void after_cycle(const CycleRecord& record, std::string journal_header, std::string journal_lines,
+                   const rules::State& state, rules::SteadyTime now, std::int64_t wall_s);
   // The cycle's sample and each load's row that changed, handed to the recorder (a merge under
   // its mutex: never waits on the disk).
   void persist(TelemetrySample sample, const std::vector<LoadRef>& loads, const rules::State& state, rules::SteadyTime now,
