@@ -40,6 +40,9 @@ struct RelayFacts {
   std::optional<bool> observed;
   std::optional<drivers::mqtt::RelayConfig> config;  // set: the relay manager switches it
   drivers::mqtt::PowerOnStatus power_on;
+  std::optional<rules::SteadyTime> observed_since;  // when the reported state last changed
+  std::optional<double> power_w;                    // the load's draw, where the relay meters it
+  std::optional<rules::SteadyTime> power_at;
 };
 
 struct CycleRecord {
@@ -53,6 +56,7 @@ struct CycleRecord {
   bool relays = false;                      // a relay manager runs: `relay` is what it knows
   std::map<std::string, RelayFacts> relay;  // by relay id
   std::vector<std::pair<std::string, drivers::DeviceHealth>> devices;  // each device's health, in poll order
+  std::map<std::string, double> own_draw_w;  // by load id: a miner's own fresh word on its draw (its API)
   LoopStats loop;
 
   const rules::State& state() const { return decision.next; }

@@ -181,7 +181,7 @@ void Daemon::record_relay_alarms() {
 
 // This cycle's record, completed with what the relays, the devices and the loop said, and sealed
 // (daemon/core/cycle_record.hpp): the one value the publisher, the recorder and the metrics read.
-CycleRecordPtr Daemon::seal_record() {
+CycleRecordPtr Daemon::seal_record(rules::SteadyTime now) {
   stats_.store_queued = storage_.stats().queued;
   return core_.seal([&](CycleRecord& r) {
     r.relays = mqtt_.relays() != nullptr;
@@ -189,8 +189,15 @@ CycleRecordPtr Daemon::seal_record() {
     if (const auto* relays = mqtt_.relays()) {
       for (const auto& l : r.site->loads) {
         if (!relays->has(l.id)) continue;
-        r.relay.emplace(l.id, RelayFacts{relays->status(l.id).observed, relays->config(l.id), relays->power_on(l.id)});
+        const auto& st = relays->status(l.id);
+        r.relay.emplace(l.id, RelayFacts{st.observed, relays->config(l.id), relays->power_on(l.id), st.observed_since,
+                                         st.power_w, st.power_at});
       }
+    }
+    r.own_draw_w.clear();
+    for (const auto& l : r.site->loads) {
+      if (l.kind != LoadRef::Kind::miner) continue;
+      if (const auto w = miners_.draw_w(l.id, now)) r.own_draw_w.emplace(l.id, *w);
     }
     r.devices.clear();
     for (const auto& w : core_.devices().devices()) r.devices.emplace_back(w->name(), device_log_.of(w->name()));
@@ -438,15 +445,16 @@ void Daemon::cycle() {
   if (!options_.once) {
     guarded(SideJob::events, [&] { record_relay_alarms(); });
     miners_bookkeeping(now, wall);
-    guarded(SideJob::energy, [&] { account_energy(now, wall); });
-    // The cycle's one record, read from here on by the publisher, the recorder and the metrics.
+    // The cycle's one record, read from here on by the energy meter, the publisher, the recorder
+    // and the metrics, each making its own projection of it.
     CycleRecordPtr record;
+    guarded(SideJob::publish, [&] { record = seal_record(now); });
+    if (record) guarded(SideJob::energy, [&] { account_energy(*record, now, wall); });
     guarded(SideJob::publish, [&] {
-      record = seal_record();
       // A connection's events (the start's, the outage's) go before everything is published again:
       // sent here, after the relays, never in the read step (issue 57).
       if (times.connected) events_.pump();
-      publish(record);
+      if (record) publish(record);
       stats_.events_unsent = events_.pump();
       tell_publisher(now, wall);
     });

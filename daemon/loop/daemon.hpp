@@ -174,7 +174,7 @@ class Daemon {
   // on its own thread. `safe_state`: before the stored state is taken, the loop's figures and
   // states only; a request to send everything (Home Assistant's discovery) waits for the loads.
   void publish(const CycleRecordPtr& record, bool safe_state = false);
-  CycleRecordPtr seal_record();  // the core's record of this cycle, completed and sealed
+  CycleRecordPtr seal_record(rules::SteadyTime now);  // the core's record of this cycle, completed and sealed
   // The publisher's losses and failures, counted and told (status, <prefix>/loop, metrics, an alarm).
   void tell_publisher(rules::SteadyTime now, std::int64_t wall);
   // The cycle's view to the metrics endpoint (daemon/metrics/exporter.hpp) while somebody scrapes.
@@ -184,7 +184,7 @@ class Daemon {
   void tell_recorder(std::int64_t wall);
   void count_events(std::int64_t wall);
   // Each load's draw since the last cycle, into today's energy (and the store, with telemetry).
-  void account_energy(rules::SteadyTime now, std::int64_t wall);
+  void account_energy(const CycleRecord& record, rules::SteadyTime now, std::int64_t wall);
   // `target_w`: an actuation through a miner's API that set its power target.
   void event(const std::string& kind, const std::string& load_id, const rules::Reason& r, const std::string& detail,
              std::int64_t wall_now, const rules::Snapshot* snap = nullptr, std::optional<bool> on = std::nullopt,

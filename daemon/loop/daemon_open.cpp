@@ -151,10 +151,10 @@ void Daemon::safe_cycle() {
   guarded(SideJob::events, [&] { record_relay_alarms(); });
   // The loop's figures and the events; Home Assistant's discovery waits for the loads.
   CycleRecordPtr record;
+  guarded(SideJob::publish, [&] { record = seal_record(now); });  // none decided yet: an empty one with this cycle's figures
   guarded(SideJob::publish, [&] {
-    record = seal_record();  // the last decided cycle's (none yet: an empty one) with this cycle's figures
     if (times.connected) events_.pump();  // a connection's events first (Daemon::cycle)
-    publish(record, true);
+    if (record) publish(record, true);
     stats_.events_unsent = events_.pump();
     tell_publisher(now, wall);
   });

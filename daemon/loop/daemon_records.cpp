@@ -77,31 +77,11 @@ void Daemon::database_in_memory(const std::string& why, bool copied) {
   config_.journal_days = 0;
 }
 
-void Daemon::account_energy(rules::SteadyTime now, std::int64_t wall) {
+// The energy meter's face (EnergySide::after_cycle), on the day's local date once one is trusted.
+void Daemon::account_energy(const CycleRecord& record, rules::SteadyTime now, std::int64_t wall) {
   const auto day = local_day(wall);
   if (!day) return;  // no trusted date yet to count into
-  std::vector<Draw> draws;
-  for (const auto& l : core_.site().loads) {
-    Draw d{l.state_key, decision_for(core_.decision(), l).on, std::nullopt, rated_draw_w(core_.site().profiles.rules, l)};
-    if (mqtt_.relays() && mqtt_.relays()->has(l.id)) {
-      // What the relay says beats what was commanded; a meter's word, while fresh (Tasmota's
-      // TelePeriod is 300 s by default), beats the rating.
-      const auto& st = mqtt_.relays()->status(l.id);
-      if (st.observed) d.on = *st.observed;
-      // A reading from before the relay last switched is about the other state: a plug that
-      // reports every 300 s would count a fresh start at 0 W for minutes.
-      const bool current = st.power_at && (!st.observed_since || *st.power_at >= *st.observed_since);
-      if (st.power_w && current && now - *st.power_at <= std::chrono::minutes(10)) d.metered_w = st.power_w;
-    }
-    // Else a miner's own word on its draw (its API), while it answers: nearer than its rating,
-    // above all for one that follows a power target or sleeps with its relay on.
-    if (!d.metered_w && l.kind == LoadRef::Kind::miner) d.metered_w = miners_.draw_w(l.id, now);
-    draws.push_back(std::move(d));
-  }
-  for (auto& f : site_flows(core_.snapshot(), core_.decision().battery.measured_v, core_.site().profiles.rules.site.electrical_stale_after)) {
-    draws.push_back(std::move(f));
-  }
-  energy_.account(*day, now, draws, storage_.records(), storage_.recorder());
+  energy_.after_cycle(record, *day, now, storage_.records(), storage_.recorder());
 }
 
 }  // namespace shackd

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/core/cycle_record.hpp"
 #include "daemon/recorder/recorder.hpp"
 #include "daemon/site/energy.hpp"
 #include "rules/time.hpp"
@@ -21,6 +22,11 @@ namespace shackd {
 
 class EnergySide {
  public:
+  // The energy meter's face (issue 57): its projection of the cycle's record, each load's draw
+  // (what its relay says beats what was decided; the relay's fresh meter, else a miner's own word,
+  // beats the rating) and the site's flows, counted on local date `day` at `now` (account()).
+  void after_cycle(const CycleRecord& record, const std::string& day, rules::SteadyTime now, Records& records,
+                   Recorder* recorder);
   // One cycle on local date `day`: `draws` counted, the day's totals into `records`; a new day's
   // stored counts asked of `recorder` (null: none runs yet, the day starts from this process's).
   void account(const std::string& day, rules::SteadyTime now, const std::vector<Draw>& draws, Records& records,
