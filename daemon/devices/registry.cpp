@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "drivers/site_mapping.hpp"
+#include "rules/profile.hpp"
 
 namespace shackd::devices {
 
@@ -74,7 +75,19 @@ drivers::SnapshotMapping snapshot_mapping(const Config& config, const rules::Thr
                            drivers::offered(config.devices, Quantity::ac_overload_l3)};
     m.ac.push_back(spec);
   } else {
-    for (const auto& a : config.ac_sources) m.ac.push_back({a.load_w, a.overload, a.overload_phase});
+    for (const auto& a : config.ac_sources) {
+      drivers::SnapshotMapping::AcSourceSpec spec{a.load_w, a.overload, a.overload_phase};
+      // A generator that names no readings is read from what the devices offer (a GX's genset
+      // power per phase), as the default inverter is.
+      const bool none_named = a.load_w[0].empty() && a.load_w[1].empty() && a.load_w[2].empty();
+      if (a.rating.kind == rules::AcSourceKind::generator && none_named) {
+        spec.load_w = {drivers::offered(config.devices, Quantity::genset_l1_w),
+                       drivers::offered(config.devices, Quantity::genset_l2_w),
+                       drivers::offered(config.devices, Quantity::genset_l3_w)};
+        for (std::size_t k = a.rating.phases; k < spec.load_w.size(); ++k) spec.load_w[k].clear();
+      }
+      m.ac.push_back(spec);
+    }
   }
   return m;
 }
