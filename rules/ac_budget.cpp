@@ -119,8 +119,13 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
   // What our own loads that are on are rated at, per phase: a miner that started a cycle ago
   // is not drawing yet, and the measured load must not look like room it has already taken.
   std::array<std::array<double, kMaxAcPhases>, kMaxAcSources> ours_w{};
+  const bool via_generator = out.generator_configured && out.generator != GeneratorState::off;
   const auto count_ours = [&](const AcFeed& feed, double w) {
+    const AcFeed f = clamp_feed(out, feed);
+    ours_w[f.source][f.phase] += w;
+    if (!via_generator) return;
     for (std::size_t s = 0; s < out.sources; ++s) {
+      if (s == f.source) continue;
       for (std::size_t ph = 0; ph < out.source[s]->phases && ph < kMaxAcPhases; ++ph) {
         if (out.carries(s, ph, feed)) ours_w[s][ph] += w;
       }
@@ -235,6 +240,7 @@ bool AcCycle::carries(std::size_t s, std::size_t ph, const AcFeed& feed) const {
 std::optional<Reason> AcCycle::hold(const AcFeed& feed, double draw_w) const {
   const AcFeed f = clamp_feed(*this, feed);
   if (auto r = hold_on(f.source, f.phase, draw_w)) return r;
+  if (!generator_configured || generator == GeneratorState::off) return std::nullopt;
   for (std::size_t s = 0; s < sources; ++s) {
     if (s == f.source) continue;
     for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
@@ -247,7 +253,11 @@ std::optional<Reason> AcCycle::hold(const AcFeed& feed, double draw_w) const {
 
 void AcCycle::commit(const AcFeed& feed, double draw_w) {
   if (!std::isfinite(draw_w)) return;
+  const AcFeed f = clamp_feed(*this, feed);
+  if (auto& own = phase[f.source][f.phase].used_w) *own += draw_w;
+  if (!generator_configured || generator == GeneratorState::off) return;
   for (std::size_t s = 0; s < sources; ++s) {
+    if (s == f.source) continue;
     for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
       AcPhaseView& v = phase[s][ph];
       if (v.used_w && carries(s, ph, feed)) *v.used_w += draw_w;

@@ -99,8 +99,10 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, AcCyc
                           snap.controller_overheat->limit_c, {}};
   } else if (const auto shed = ac.shed(LoadKind::heater, i)) {
     in.force_off = *shed;  // its source is overloaded and every miner on it is already off
-  } else if (const auto gen = generator_policy(ac, z.heater_on_generator, st.on, heater_surplus_w(snap, p, i, out),
-                                               z.heater_power_w)) {
+  } else if (const auto gen = ac.generator == GeneratorState::off
+                                   ? std::nullopt
+                                   : generator_policy(ac, z.heater_on_generator, st.on, heater_surplus_w(snap, p, i, out),
+                                                      z.heater_power_w)) {
     in.force_off = *gen;  // its owner's policy on generator power (by default it is allowed)
   } else if (st.override_.mode == OverrideMode::off) {
     in.force_off = Reason{ReasonCode::override_off};

@@ -208,8 +208,10 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       // Its source warns of an overload: before an override on, since a tripped inverter takes
       // every load and the controller with it.
       in.force_off = *shed;
-    } else if (const auto gen = generator_policy(ac, m.on_generator, st.on, generator_surplus_w(),
-                                                 target ? target->min_w : m.power_w)) {
+    } else if (const auto gen = ac.generator == GeneratorState::off
+                                    ? std::nullopt
+                                    : generator_policy(ac, m.on_generator, st.on, generator_surplus_w(),
+                                                       target ? target->min_w : m.power_w)) {
       // Before an override on: the owner's word for this load on generator fuel stands until the
       // policy is changed (an override is for the automatic decision, not for the fuel).
       in.force_off = *gen;
