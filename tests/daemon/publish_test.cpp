@@ -348,6 +348,10 @@ TEST_CASE("the discovery templates read fields the published JSON has") {
     CHECK_MESSAGE(st.contains(k), k);
   }
   CHECK(st["charge_reason"].contains("text"));
+  CHECK(st["generator_running"].is_null());  // not known
+  rules::Snapshot gen = s;
+  gen.generator_running = rules::Reading{1, s.now};
+  CHECK(json::parse(shackd::state_json(gen, d, p))["generator_running"] == true);
   CHECK_FALSE(st["pv_w"].contains("partial"));
   s.pv_w = rules::Reading{2500, s.now};
   s.pv_w_partial = true;
