@@ -394,11 +394,11 @@ const std::vector<Key<AcSourceConfig>>& ac_source_keys() {
           "generator: on an inverter's AC input, it feeds no load directly; while it runs every load on an inverter "
           "is on it too (On generator power)",
           [](const YAML::Node& v, const std::string& p, Context& c, A& a) {
-            std::string kind;
-            c.r.text(v, p, kind);
-            if (kind == "inverter") a.rating.kind = rules::AcSourceKind::inverter;
-            else if (kind == "generator") a.rating.kind = rules::AcSourceKind::generator;
-            else c.r.e.add(p, v, fmt::format("'{}' must be inverter or generator", kind));
+            const auto kind = yaml::text(v, p, c.r.e);  // not text (a list, null): its error said once
+            if (!kind) return;
+            if (*kind == "inverter") a.rating.kind = rules::AcSourceKind::inverter;
+            else if (*kind == "generator") a.rating.kind = rules::AcSourceKind::generator;
+            else c.r.e.add(p, v, fmt::format("'{}' must be inverter or generator", *kind));
           },
           [](const A& a) {
             return std::string(a.rating.kind == rules::AcSourceKind::generator ? "generator" : "inverter");

@@ -203,6 +203,12 @@ TEST_CASE("a generator source: its kind, its output from the GX's genset power, 
   const auto bad = parse("ac_sources:\n  inverter:\n    kind: turbine\n");
   CHECK(any_contains(bad.errors, "ac_sources.inverter.kind"));
   CHECK(any_contains(bad.errors, "'turbine' must be inverter or generator"));
+  for (const char* shape : {"[generator]", "~", "{a: 1}"}) {
+    const auto odd = parse(std::string("ac_sources:\n  inverter:\n    kind: ") + shape + "\n");
+    INFO(shape << ": " << joined(odd.errors));
+    CHECK(odd.errors.size() == 1);  // its shape, said once
+    CHECK(any_contains(odd.errors, "ac_sources.inverter.kind"));
+  }
 
   // A load fed by the generator (its source names it, or it is first and the source is empty).
   test::MigratedDb db;
