@@ -1,6 +1,7 @@
 #include "daemon/devices/registry.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -113,6 +114,13 @@ std::vector<std::string> describe(const Config& config) {
   ranked("battery temperature, best first", Quantity::battery_temp_c, config.battery_temp_readings);
   ranked("PV, summed", Quantity::pv_w, config.pv_readings);
   ranked("load, summed", Quantity::load_w, config.load_readings);
+  // The word the loads' on_generator policies wait on (docs/guide.md, "On generator power").
+  std::string words;
+  for (const auto& g : drivers::mapping_for(config.devices).generator_running) {
+    words += fmt::format("{}{} is {}", words.empty() ? "" : ", or ", g.reading, fmt::join(g.running, " or "));
+  }
+  out.push_back(words.empty() ? "on generator power: never known (no device says so): the on_generator policies never apply"
+                              : "on generator power when: " + words);
   return out;
 }
 
