@@ -309,3 +309,41 @@ TEST_CASE("validate: a load fed by a generator is refused") {
   CHECK(e.front().find("names generator 'generator': a generator feeds an inverter's AC input, not a load") !=
         std::string::npos);
 }
+
+TEST_CASE("a split-phase inverter on a generator: a one-phase generator carries both legs, a split-phase one each its own") {
+  auto s = on_gen_site();
+  s.p.miners[0].on_generator = s.p.miners[1].on_generator = GeneratorPolicy::allow;
+  auto inv = an_inverter(12000);
+  inv.phases = 2;
+  s.p.ac_sources = {inv, a_generator(5000)};
+  s.p.miners[0].feed = {0, 0};  // the primary on L1
+  s.p.miners[1].feed = {0, 1};  // the dump on L2
+  s.p.zones[0].heater_feed = {0, 0};
+  s.p.zones[1].heater_feed = {0, 1};
+  s.ac[0].phase[0].load_w = 250;
+  s.ac[0].phase[1].load_w = 250;
+  s.ac[1].phase[0].load_w = 500;
+  s.generator_running = 1;
+  s.step(10s);
+  CHECK(s.primary().on);
+  CHECK_FALSE(s.dump().on);  // L2's load is on the generator's one phase too
+  CHECK(rules::describe(s.dump().reason) == "start held: room left on generator: 422 W (the start needs 3250 W)");
+
+  auto t = on_gen_site();
+  t.p.miners[0].on_generator = t.p.miners[1].on_generator = GeneratorPolicy::allow;
+  auto gen = a_generator(5000);
+  gen.phases = 2;
+  t.p.ac_sources = {inv, gen};
+  t.p.miners[0].feed = {0, 0};
+  t.p.miners[1].feed = {0, 1};
+  t.p.zones[0].heater_feed = {0, 0};
+  t.p.zones[1].heater_feed = {0, 1};
+  for (std::size_t k = 0; k < 2; ++k) {
+    t.ac[0].phase[k].load_w = 250;
+    t.ac[1].phase[k].load_w = 250;
+  }
+  t.generator_running = 1;
+  t.step(10s);
+  CHECK(t.primary().on);
+  CHECK(t.dump().on);  // each leg has room on its own phase of the generator
+}
