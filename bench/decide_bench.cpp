@@ -1,6 +1,8 @@
 // rules::decide() for 10 miners and 4 zones, in steady state; again with 5 of them following a
 // power target; again with the AC budget on (issue 59: a rated split-phase inverter, its loads
-// on both legs, its measured legs and overload words read every cycle), to compare as a ratio.
+// on both legs, its measured legs and overload words read every cycle); again with a generator
+// on it as well (issue 59, part 4: the generator running two cycles in three, its output read,
+// the miners' on_generator policies mixed), to compare as ratios in one run.
 // Goal (issue 2): <= 2 us per call on the development machine, and no heap allocation per call.
 // Run: build/bench/decide_bench   (figures in README "Performance")
 #include <benchmark/benchmark.h>
@@ -52,9 +54,24 @@ void with_budget(rules::Profiles& p) {
   }
 }
 
-void run(benchmark::State& bs, bool targets, bool budget = false) {
+// A generator on the inverter's input, split phase like it, and the miners' policies mixed:
+// surplus_only, allow, never in turn (the heaters allow, their default).
+void with_generator(rules::Profiles& p) {
+  rules::AcSource generator;
+  generator.name = "generator";
+  generator.kind = rules::AcSourceKind::generator;
+  generator.phases = 2;
+  generator.continuous_w = 7000;
+  p.ac_sources.push_back(generator);
+  const rules::GeneratorPolicy policies[] = {rules::GeneratorPolicy::surplus_only, rules::GeneratorPolicy::allow,
+                                             rules::GeneratorPolicy::never};
+  for (std::size_t i = 0; i < p.miners.size(); ++i) p.miners[i].on_generator = policies[i % 3];
+}
+
+void run(benchmark::State& bs, bool targets, bool budget = false, bool generator = false) {
   rules::Profiles p = ten_miners_four_zones(targets);
   if (budget) with_budget(p);
+  if (generator) with_generator(p);
   if (!rules::validate(p).empty()) {
     bs.SkipWithError("invalid profiles");
     return;
@@ -68,12 +85,13 @@ void run(benchmark::State& bs, bool targets, bool budget = false) {
   snap.battery_v = {{"monitor", "the monitor", {}}, {"gx", "the GX", {}}, {"inverter", "the inverter", {}}};
   snap.battery_temp_c = {{"monitor", "the monitor's sensor", {}}};
   snap.miner_w.resize(targets ? 10 : 0);
-  snap.ac.resize(budget ? 1 : 0);
+  snap.ac.resize(budget ? (generator ? 2 : 1) : 0);
   double v = 52.0;
   long allocations_in_loop = 0;
   long calls = 0;
   long target_changes = 0;  // proof that the target path ran
   long ac_reasons = 0;      // proof that the budget held and shed
+  long generator_reasons = 0;  // proof that the policies held and stopped
   double step = 0;
   // Warm-up: sizes every vector once.
   rules::decide(snap, p, state, d);
@@ -107,6 +125,13 @@ void run(benchmark::State& bs, bool targets, bool budget = false) {
         snap.ac[0].phase[k].load_w = rules::Reading{6000 + 3500 * std::sin(step / (70.0 + 10.0 * static_cast<double>(k))), snap.now};
       }
     }
+    if (generator) {
+      // Running two cycles in three, in runs of about a minute; its legs swing through its rating.
+      snap.generator_running = rules::Reading{std::fmod(step, 90.0) < 60.0 ? 1.0 : 0.0, snap.now};
+      for (std::size_t k = 0; k < 2; ++k) {
+        snap.ac[1].phase[k].load_w = rules::Reading{4000 + 3500 * std::sin(step / (60.0 + 10.0 * static_cast<double>(k))), snap.now};
+      }
+    }
     const long before = alloc_counter::now();
     rules::decide(snap, p, state, d);
     state = d.next;
@@ -117,11 +142,13 @@ void run(benchmark::State& bs, bool targets, bool budget = false) {
       const auto c = m.reason.code;
       ac_reasons += c == rules::ReasonCode::ac_budget || c == rules::ReasonCode::ac_overload ||
                     c == rules::ReasonCode::ac_overload_hold;
+      generator_reasons += c == rules::ReasonCode::generator_never || c == rules::ReasonCode::generator_surplus;
     }
     benchmark::DoNotOptimize(d);
   }
   bs.counters["target_changes"] = static_cast<double>(target_changes);
   if (budget) bs.counters["ac_reasons"] = static_cast<double>(ac_reasons);
+  if (generator) bs.counters["generator_reasons"] = static_cast<double>(generator_reasons);
   bs.counters["allocs_per_call"] = calls ? static_cast<double>(allocations_in_loop) / static_cast<double>(calls) : 0;
 }
 void BM_decide_10_miners_4_zones(benchmark::State& bs) { run(bs, false); }
@@ -130,6 +157,8 @@ void BM_decide_10_miners_4_zones_5_targets(benchmark::State& bs) { run(bs, true)
 BENCHMARK(BM_decide_10_miners_4_zones_5_targets);
 void BM_decide_10_miners_4_zones_ac_budget(benchmark::State& bs) { run(bs, false, true); }
 BENCHMARK(BM_decide_10_miners_4_zones_ac_budget);
+void BM_decide_10_miners_4_zones_ac_budget_generator(benchmark::State& bs) { run(bs, false, true, true); }
+BENCHMARK(BM_decide_10_miners_4_zones_ac_budget_generator);
 
 }  // namespace
 

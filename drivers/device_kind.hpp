@@ -38,7 +38,8 @@ struct KindSetting {
 // ac_*: an AC source's output per phase and its own overload words (0 ok, 1 warning, 2 alarm).
 enum class Quantity {
   battery_v, battery_a, battery_temp_c, pv_w, load_w,
-  ac_out_l1_w, ac_out_l2_w, ac_out_l3_w, ac_overload, ac_overload_l1, ac_overload_l2, ac_overload_l3
+  ac_out_l1_w, ac_out_l2_w, ac_out_l3_w, ac_overload, ac_overload_l1, ac_overload_l2, ac_overload_l3,
+  genset_l1_w, genset_l2_w, genset_l3_w  // a generator's output per phase
 };
 
 // A reading of this kind offered for a site quantity. Across every configured device, offers are
@@ -93,6 +94,14 @@ struct HeldAtSetpointSpec {
   std::vector<std::string_view> pv_w;
 };
 
+// A device's word that says whether a generator feeds the site: `running` values yes,
+// `not_running` values no, any other value not known.
+struct GeneratorWord {
+  std::string_view reading;  // "system.active_input"
+  std::vector<int> running;
+  std::vector<int> not_running;
+};
+
 struct DeviceKind {
   std::string_view key;    // "victron": the section devices.victron and the poller's name
   std::string_view label;  // "a Victron GX": in messages
@@ -107,6 +116,7 @@ struct DeviceKind {
   std::vector<LimitingWord> limiting;
   std::string_view unit_label{};  // a list unit's label in evidence: "GX solar charger {}"
   std::optional<HeldAtSetpointSpec> held;
+  std::vector<GeneratorWord> generator_running{};
 };
 
 // The owner's device: a kind, the owner's name for it and the values its section gave.

@@ -134,6 +134,20 @@ rules::Snapshot build_snapshot(const ReadingStore& store, const SnapshotMapping&
     }
     s.ac.push_back(r);
   }
+  // Yes wins over no: two devices that disagree (one stale in its own way) leave the site on
+  // generator power, the side on which no fuel is spent against the owner's policy.
+  for (const auto& g : m.generator_running) {
+    const auto r = store.get(g.reading);
+    if (!r || now - r->as_of > m.fresh_within || !std::isfinite(r->value)) continue;
+    const auto is = [&](const std::vector<int>& values) {
+      return std::find(values.begin(), values.end(), static_cast<int>(std::lround(r->value))) != values.end();
+    };
+    if (is(g.running)) {
+      s.generator_running = rules::Reading{1, r->as_of};
+      break;
+    }
+    if (is(g.not_running) && !s.generator_running) s.generator_running = rules::Reading{0, r->as_of};
+  }
   for (const auto& l : m.chargers_limiting) {
     const auto r = store.get(l.reading);
     if (!r || now - r->as_of > m.fresh_within) continue;

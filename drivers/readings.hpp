@@ -93,6 +93,13 @@ struct SnapshotMapping {
     std::array<std::vector<std::string>, 3> overload_phase;
   };
   std::vector<AcSourceSpec> ac;
+  // Whether a generator feeds the site (rules::Snapshot::generator_running): any fresh word at a
+  // running value says yes; else any fresh one at a not-running value says no; else not known.
+  struct GeneratorWord {
+    std::string reading;
+    std::vector<int> running, not_running;
+  };
+  std::vector<GeneratorWord> generator_running;
   rules::Duration fresh_within = std::chrono::seconds(30);
 };
 

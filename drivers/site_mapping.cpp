@@ -50,7 +50,8 @@ std::vector<std::string> offered(std::span<const DeviceSettings> devices, Quanti
   for (const auto& o : list) {
     // A load is measured in one place: the best meter of it only (an inverter's output likewise).
     const bool one_meter = q == Quantity::load_w || q == Quantity::ac_out_l1_w || q == Quantity::ac_out_l2_w ||
-                           q == Quantity::ac_out_l3_w;
+                           q == Quantity::ac_out_l3_w || q == Quantity::genset_l1_w || q == Quantity::genset_l2_w ||
+                           q == Quantity::genset_l3_w;
     if (one_meter && o.rank != list.front().rank) break;
     out.push_back(o.reading);
   }
@@ -84,6 +85,14 @@ SnapshotMapping mapping_for(std::span<const DeviceSettings> devices) {
   m.battery_a = offered_parts(devices, Quantity::battery_a);
   m.pv_w = offered(devices, Quantity::pv_w);
   m.load_w = offered(devices, Quantity::load_w);
+  for (const auto& d : devices) {
+    if (!d.enabled) continue;
+    for (const auto& g : d.kind->generator_running) {
+      const auto dot = g.reading.find('.');
+      if (dot == std::string_view::npos || !unit_id(d, g.reading.substr(0, dot))) continue;
+      m.generator_running.push_back({instance_reading(d, g.reading), g.running, g.not_running});
+    }
+  }
   return m;
 }
 

@@ -22,7 +22,14 @@ constexpr std::array kSystem{
     Register{"ac_consumption_l1_w", 817, RegType::u16, 1, 0, 0, kWmax, "com.victronenergy.system:/Ac/Consumption/L1/Power"},
     Register{"ac_consumption_l2_w", 818, RegType::u16, 1, 0, 0, kWmax, "com.victronenergy.system:/Ac/Consumption/L2/Power"},
     Register{"ac_consumption_l3_w", 819, RegType::u16, 1, 0, 0, kWmax, "com.victronenergy.system:/Ac/Consumption/L3/Power"},
-    Register{"active_input", 826, RegType::s16, 1, 0, 0, 240, "com.victronenergy.system:/Ac/ActiveIn/Source"},
+    // The generator (issue 59; docs/registers.md §1.4): its output per phase while it feeds the
+    // inverter's AC input (attributes.csv 823-825: int16, W, scale 1), and what the active input
+    // is (826: 0 not available, 1 grid, 2 generator, 3 shore, 240 not connected). 0 in 826 is
+    // "not available": missing, so that whether a generator runs is not known, never "no".
+    Register{"genset_l1_w", 823, RegType::s16, 1, 0, -kWmax, kWmax, "com.victronenergy.system:/Ac/Genset/L1/Power"},
+    Register{"genset_l2_w", 824, RegType::s16, 1, 0, -kWmax, kWmax, "com.victronenergy.system:/Ac/Genset/L2/Power"},
+    Register{"genset_l3_w", 825, RegType::s16, 1, 0, -kWmax, kWmax, "com.victronenergy.system:/Ac/Genset/L3/Power"},
+    Register{"active_input", 826, RegType::s16, 1, 0, 0, 240, "com.victronenergy.system:/Ac/ActiveIn/Source", kInvalidIsZero},
     Register{"battery_v", 840, RegType::u16, 0.1, 0, kVmin, kVmax, "com.victronenergy.system:/Dc/Battery/Voltage", kInvalidIsZero},
     // + = charging (register list remark). 0 A is a bank at rest: real whenever the voltage
     // beside it is (an invalid battery service reads 0 in both).
@@ -213,7 +220,12 @@ const DeviceKind& kind() {
                  {Quantity::ac_overload, "vebus.overload", 10},
                  {Quantity::ac_overload_l1, "vebus.overload_l1", 10},
                  {Quantity::ac_overload_l2, "vebus.overload_l2", 10},
-                 {Quantity::ac_overload_l3, "vebus.overload_l3", 10}},
+                 {Quantity::ac_overload_l3, "vebus.overload_l3", 10},
+                 // A generator on the inverter's AC input: its output per phase (the system
+                 // service's, from the inverter's input while the input is a generator).
+                 {Quantity::genset_l1_w, "system.genset_l1_w", 10},
+                 {Quantity::genset_l2_w, "system.genset_l2_w", 10},
+                 {Quantity::genset_l3_w, "system.genset_l3_w", 10}},
       // DVCC max charge current: unit 100 register 2705, A, -1 = no limit (attributes.csv, settings).
       .charge_limits = {{.action = "dvcc",
                          .id = "dvcc",
@@ -233,6 +245,9 @@ const DeviceKind& kind() {
                    {"charger", "charge_state", {4, 5, 6}, "{} in absorption, float or storage", "tracking_mode"}},
       .unit_label = "GX solar charger {}",
       .held = std::nullopt,
+      // /Ac/ActiveIn/Source (826): 2 a generator feeds the site; 1 grid, 3 shore, 240 none: not
+      // a generator; 0 (not available) is dropped as missing above: not known.
+      .generator_running = {{"system.active_input", {2}, {1, 3, 240}}},
   };
   return k;
 }

@@ -10,6 +10,18 @@
 // - an overload word that is missing, stale, NaN or negative is not known (the measured load
 //   against the rating still applies); 0 is ok; any other value counts as an overload, since a
 //   device that says more than "ok" is not to be argued with.
+//
+// A generator (issue 59, part 4) feeds no load itself: it feeds an inverter's AC input, and the
+// inverter passes it through to its output while it runs. So while it runs every load on an
+// inverter is on the generator as well, on the generator's phase of the same number (L1 when it
+// has one), and a start must fit both budgets. What it carries is its own measured output (the
+// site's generator power per phase: docs/guide.md, "On generator power"), which holds the house,
+// our loads and what the inverter's charger takes from it: a charger that yields to the loads at
+// the inverter's input current limit would leave room this budget does not count, so a start
+// errs toward waiting, never toward an overloaded generator. Our own loads that are on count at
+// their rating where the measured output is lower (a miner that started a cycle ago). While the
+// generator is off, its budget and its overload tolerance are not consulted; while it is not
+// known whether it runs, they are (its load then usually not known either: a start waits).
 #include <algorithm>
 #include <cmath>
 
@@ -57,6 +69,11 @@ AcFeed clamp_feed(const AcCycle& ac, AcFeed f) {
   return f;
 }
 
+bool is_generator(const AcSource* s) { return s && s->kind == AcSourceKind::generator; }
+
+// The generator's phase that feeds an inverter's phase: the same number, L1 when it has fewer.
+std::size_t generator_phase(const AcSource& g, std::size_t phase) { return phase < g.phases ? phase : 0; }
+
 // Shed order within one phase: larger sheds first. Loads that heat a zone calling for heat come
 // last (tier 0); among the rest a miner of priority 10 goes before one of priority 1.
 struct Candidate {
@@ -82,26 +99,51 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
   const Duration max_age = p.site.electrical_stale_after;
   out.sources = ac_source_count(p);
   out.victim_count = 0;
-  for (std::size_t s = 0; s < out.sources; ++s) out.source[s] = &ac_source(p, s);
+  out.generator_configured = false;
+  out.generator_name = "generator";
+  for (std::size_t s = 0; s < out.sources; ++s) {
+    out.source[s] = &ac_source(p, s);
+    if (is_generator(out.source[s]) && !out.generator_configured) {
+      out.generator_configured = true;
+      out.generator_name = out.source[s]->name;
+    }
+  }
+  // 0 or 1 as the drivers map the device's word; anything else (NaN, negative) is not known.
+  const std::optional<double> running = fresh_value(snap.generator_running, now, max_age);
+  if (running && std::isfinite(*running) && *running >= 0) {
+    out.generator = *running >= 0.5 ? GeneratorState::running : GeneratorState::off;
+  } else {
+    out.generator = out.generator_configured ? GeneratorState::unknown : GeneratorState::off;
+  }
 
   // What our own loads that are on are rated at, per phase: a miner that started a cycle ago
   // is not drawing yet, and the measured load must not look like room it has already taken.
   std::array<std::array<double, kMaxAcPhases>, kMaxAcSources> ours_w{};
+  const bool via_generator = out.generator_configured && out.generator != GeneratorState::off;
+  const auto count_ours = [&](const AcFeed& feed, double w) {
+    const AcFeed f = clamp_feed(out, feed);
+    ours_w[f.source][f.phase] += w;
+    if (!via_generator) return;
+    for (std::size_t s = 0; s < out.sources; ++s) {
+      if (s == f.source) continue;
+      for (std::size_t ph = 0; ph < out.source[s]->phases && ph < kMaxAcPhases; ++ph) {
+        if (out.carries(s, ph, feed)) ours_w[s][ph] += w;
+      }
+    }
+  };
   for (std::size_t i = 0; i < p.miners.size() && i < prev.miners.size(); ++i) {
-    if (!prev.miners[i].on) continue;
-    const AcFeed f = clamp_feed(out, p.miners[i].feed);
-    ours_w[f.source][f.phase] += miner_start_draw_w(p.miners[i]);
+    if (prev.miners[i].on) count_ours(p.miners[i].feed, miner_start_draw_w(p.miners[i]));
   }
   for (std::size_t i = 0; i < p.zones.size() && i < prev.zones.size(); ++i) {
-    if (!p.zones[i].has_heater || !prev.zones[i].heater.on) continue;
-    const AcFeed f = clamp_feed(out, p.zones[i].heater_feed);
-    ours_w[f.source][f.phase] += p.zones[i].heater_power_w;
+    if (p.zones[i].has_heater && prev.zones[i].heater.on) count_ours(p.zones[i].heater_feed, p.zones[i].heater_power_w);
   }
 
   for (std::size_t s = 0; s < out.sources; ++s) {
     const AcSource& src = *out.source[s];
     const AcSourceReadings* r = s < snap.ac.size() ? &snap.ac[s] : nullptr;
     const std::optional<bool> source_word = r ? overload_word(r->overload, now, max_age) : std::nullopt;
+    // A generator that is off carries nothing of ours: no budget, no tolerance running.
+    const bool idle = is_generator(&src) && out.generator == GeneratorState::off;
     for (std::size_t ph = 0; ph < kMaxAcPhases; ++ph) {
       AcPhaseView& v = out.phase[s][ph];
       AcPhaseState& st = site.ac[s][ph];
@@ -110,9 +152,13 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
         st = AcPhaseState{};
         continue;
       }
+      v.phase_no = src.phases > 1 ? static_cast<int>(ph) + 1 : 0;
+      if (idle) {
+        st.over_since.reset();
+        continue;
+      }
       v.continuous_w = src.continuous_w;
       v.margin_w = src.margin_w;
-      v.phase_no = src.phases > 1 ? static_cast<int>(ph) + 1 : 0;
       if (r) v.measured_w = plausible_load_w(r->phase[ph].load_w, now, max_age);
       if (v.measured_w) v.used_w = std::max(*v.measured_w, ours_w[s][ph]);
 
@@ -144,13 +190,11 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
         if (!worst || sheds_before(c, *worst)) worst = c;
       };
       for (std::size_t i = 0; i < p.miners.size() && i < prev.miners.size() && i < kMaxMiners; ++i) {
-        const AcFeed f = clamp_feed(out, p.miners[i].feed);
-        if (!prev.miners[i].on || f.source != s || f.phase != ph) continue;
+        if (!prev.miners[i].on || !out.carries(s, ph, p.miners[i].feed)) continue;
         consider({LoadKind::miner, i, heat.call[i] ? 0 : 1, 100 * p.miners[i].priority + static_cast<int>(i)});
       }
       for (std::size_t i = 0; i < p.zones.size() && i < prev.zones.size(); ++i) {
-        const AcFeed f = clamp_feed(out, p.zones[i].heater_feed);
-        if (!p.zones[i].has_heater || !prev.zones[i].heater.on || f.source != s || f.phase != ph) continue;
+        if (!p.zones[i].has_heater || !prev.zones[i].heater.on || !out.carries(s, ph, p.zones[i].heater_feed)) continue;
         // A heater runs only for a zone calling for heat: it protects it, and goes after the miners.
         consider({LoadKind::heater, i, 0, -1 - static_cast<int>(i)});
       }
@@ -165,10 +209,9 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
   }
 }
 
-std::optional<Reason> AcCycle::hold(const AcFeed& feed, double draw_w) const {
-  const AcFeed f = clamp_feed(*this, feed);
-  const AcPhaseView& v = phase[f.source][f.phase];
-  const std::string_view name = source[f.source] ? std::string_view(source[f.source]->name) : "inverter";
+std::optional<Reason> AcCycle::hold_on(std::size_t s, std::size_t ph, double draw_w) const {
+  const AcPhaseView& v = phase[s][ph];
+  const std::string_view name = source[s] ? std::string_view(source[s]->name) : "inverter";
   std::optional<Reason> r;
   if (v.overloaded || v.hold_left > Duration{0}) {
     r = Reason{ReasonCode::ac_overload_hold, ReasonCode::none, kNaN, kNaN, v.hold_left};
@@ -185,10 +228,41 @@ std::optional<Reason> AcCycle::hold(const AcFeed& feed, double draw_w) const {
   return r;
 }
 
-void AcCycle::commit(const AcFeed& feed, double draw_w) {
+bool AcCycle::carries(std::size_t s, std::size_t ph, const AcFeed& feed) const {
   const AcFeed f = clamp_feed(*this, feed);
-  AcPhaseView& v = phase[f.source][f.phase];
-  if (v.used_w && std::isfinite(draw_w)) *v.used_w += draw_w;
+  if (f.source == s) return f.phase == ph;
+  if (s >= sources || !is_generator(source[s]) || generator == GeneratorState::off) return false;
+  if (is_generator(source[f.source])) return false;  // validate() refuses a load fed by one
+  return generator_phase(*source[s], f.phase) == ph;
+}
+
+// The load's own source first (its reason names the inverter), then a generator feeding it.
+std::optional<Reason> AcCycle::hold(const AcFeed& feed, double draw_w) const {
+  const AcFeed f = clamp_feed(*this, feed);
+  if (auto r = hold_on(f.source, f.phase, draw_w)) return r;
+  if (!generator_configured || generator == GeneratorState::off) return std::nullopt;
+  for (std::size_t s = 0; s < sources; ++s) {
+    if (s == f.source) continue;
+    for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
+      if (!carries(s, ph, feed)) continue;
+      if (auto r = hold_on(s, ph, draw_w)) return r;
+    }
+  }
+  return std::nullopt;
+}
+
+void AcCycle::commit(const AcFeed& feed, double draw_w) {
+  if (!std::isfinite(draw_w)) return;
+  const AcFeed f = clamp_feed(*this, feed);
+  if (auto& own = phase[f.source][f.phase].used_w) *own += draw_w;
+  if (!generator_configured || generator == GeneratorState::off) return;
+  for (std::size_t s = 0; s < sources; ++s) {
+    if (s == f.source) continue;
+    for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
+      AcPhaseView& v = phase[s][ph];
+      if (v.used_w && carries(s, ph, feed)) *v.used_w += draw_w;
+    }
+  }
 }
 
 std::optional<Reason> AcCycle::shed(LoadKind kind, std::size_t index) const {

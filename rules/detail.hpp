@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <limits>
 #include <optional>
+#include <string_view>
 
 #include "rules/decision.hpp"
 #include "rules/profile.hpp"
@@ -144,8 +145,14 @@ struct AcVictim {
   std::size_t index = 0;
   Reason reason;
 };
+// Whether a generator feeds the site this cycle (Snapshot::generator_running): not known only
+// where one is configured; a site with none is off generator power for want of a word.
+enum class GeneratorState { off, running, unknown };
 struct AcCycle {
   std::size_t sources = 0;
+  GeneratorState generator = GeneratorState::off;
+  bool generator_configured = false;  // a source of kind generator
+  std::string_view generator_name = "generator";  // the first configured one's, for reasons
   std::array<std::array<AcPhaseView, kMaxAcPhases>, kMaxAcSources> phase{};
   std::array<const AcSource*, kMaxAcSources> source{};
   std::array<AcVictim, kMaxAcSources * (kMaxAcPhases + 1)> victims{};
@@ -157,6 +164,12 @@ struct AcCycle {
   void commit(const AcFeed& feed, double draw_w);
   // The overload reason when this load is the one shed this cycle.
   std::optional<Reason> shed(LoadKind kind, std::size_t index) const;
+  // Whether phase `ph` of source `s` carries a load fed by `feed`: its own source and phase, or
+  // a generator that runs (or may) feeding the inverter it is on.
+  bool carries(std::size_t s, std::size_t ph, const AcFeed& feed) const;
+
+ private:
+  std::optional<Reason> hold_on(std::size_t s, std::size_t ph, double draw_w) const;
 };
 // What a load counts for in the budget before it runs: its rating (a miner that follows a target
 // its largest target, since its start may be at any of them).
@@ -166,6 +179,13 @@ double miner_start_draw_w(const MinerProfile& m);
 // heats a zone calling for heat last. `prev` says which loads are on.
 void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const HeatCalls& heat, SiteState& site,
                AcCycle& out);
+
+// ---- generator.cpp
+// What a load's on_generator policy says this cycle: nullopt (it may run, the budget still
+// holds), or why it is off. `on`: the load was on; `surplus_w`: the sun's surplus left for it
+// (PV less the house and what runs before it; nullopt: not known); `draw_w`: what it needs.
+std::optional<Reason> generator_policy(const AcCycle& ac, GeneratorPolicy policy, bool on,
+                                       std::optional<double> surplus_w, double draw_w);
 
 // ---- hvac.cpp
 void update_zone_demand(const Snapshot& snap, const Profiles& p, Decision& out);

@@ -49,6 +49,25 @@ int fan_speed(const ZoneProfile& z, std::optional<double> temp) {
   return static_cast<int>(std::clamp(speed, 1.0, static_cast<double>(z.fan_max_speed)));
 }
 
+// The sun's surplus left for zone i's heater on generator power (generator.cpp): PV less the
+// measured load, its own draw given back while it is on, less the loads started this cycle (not
+// in the measured load yet). A partial PV sum can only make it smaller; a partial load, unknown.
+std::optional<double> heater_surplus_w(const Snapshot& snap, const Profiles& p, std::size_t i, const Decision& out) {
+  const Duration max_age = p.site.electrical_stale_after;
+  const auto pv = fresh_value(snap.pv_w, snap.now, max_age);
+  const auto load = snap.load_w_partial ? std::nullopt : fresh_value(snap.load_w, snap.now, max_age);
+  if (!pv || !load) return std::nullopt;
+  double w = *pv - *load;
+  if (i < out.next.zones.size() && out.next.zones[i].heater.on) w += p.zones[i].heater_power_w;
+  for (std::size_t k = 0; k < out.miners.size() && k < p.miners.size(); ++k) {
+    if (out.miners[k].changed && out.miners[k].on) w -= miner_start_draw_w(p.miners[k]);
+  }
+  for (std::size_t j = 0; j < i && j < out.zones.size(); ++j) {
+    if (out.zones[j].heater.changed && out.zones[j].heater.on) w -= p.zones[j].heater_power_w;
+  }
+  return w;
+}
+
 void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, AcCycle& ac, Decision& out) {
   const ZoneProfile& z = p.zones[i];
   ZoneState& zs = out.next.zones[i];
@@ -80,6 +99,11 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, AcCyc
                           snap.controller_overheat->limit_c, {}};
   } else if (const auto shed = ac.shed(LoadKind::heater, i)) {
     in.force_off = *shed;  // its source is overloaded and every miner on it is already off
+  } else if (const auto gen = ac.generator == GeneratorState::off
+                                   ? std::nullopt
+                                   : generator_policy(ac, z.heater_on_generator, st.on, heater_surplus_w(snap, p, i, out),
+                                                      z.heater_power_w)) {
+    in.force_off = *gen;  // its owner's policy on generator power (by default it is allowed)
   } else if (st.override_.mode == OverrideMode::off) {
     in.force_off = Reason{ReasonCode::override_off};
   } else if (stale) {

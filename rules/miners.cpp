@@ -105,6 +105,12 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
   for (const LoadState& s : prev.miners) probe_running = probe_running || (s.on && s.probe_since);
 
   double committed_w = 0;  // draw of the higher-priority miners on this cycle
+  // The sun's surplus left for miner k on generator power (generator.cpp): PV less the house and
+  // the miners before it. A partial PV sum is a lower bound: it can only make the surplus smaller.
+  const auto generator_surplus_w = [&]() -> std::optional<double> {
+    if (!pv_sum || !house_w) return std::nullopt;
+    return *pv_sum - *house_w - committed_w;
+  };
   const Order order = priority_order(p.miners);
   for (std::size_t n = 0; n < order.n; ++n) {
     const std::size_t k = order.idx[n];
@@ -126,7 +132,9 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
     }
     const Effective e = effective_thresholds(m, site, target != nullptr);
     const bool heat_call = heat.call[k];
-    const bool probes = m.probe_hidden_surplus && e.needs_surplus && !heat_call;
+    // On generator power (or maybe on it) the generator charges the bank: a charging battery
+    // proves no hidden surplus, so no probe starts and a held one ends (generator.cpp).
+    const bool probes = m.probe_hidden_surplus && e.needs_surplus && !heat_call && ac.generator == GeneratorState::off;
     const bool was_on = st.on;
     if (!st.on || !probes) {
       st.probe_since.reset();
@@ -200,6 +208,13 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       // Its source warns of an overload: before an override on, since a tripped inverter takes
       // every load and the controller with it.
       in.force_off = *shed;
+    } else if (const auto gen = ac.generator == GeneratorState::off
+                                    ? std::nullopt
+                                    : generator_policy(ac, m.on_generator, st.on, generator_surplus_w(),
+                                                       target ? target->min_w : m.power_w)) {
+      // Before an override on: the owner's word for this load on generator fuel stands until the
+      // policy is changed (an override is for the automatic decision, not for the fuel).
+      in.force_off = *gen;
     } else if (st.override_.mode == OverrideMode::off) {
       in.force_off = Reason{ReasonCode::override_off};
     } else if (stale) {

@@ -95,13 +95,18 @@ struct SiteProfile {
   Timing hvac_timing{Seconds(60), Seconds(60), Seconds(0), Seconds(0), 0};
 };
 
-// An AC source that feeds loads: an inverter (or a parallel group of them), later a generator.
-// The rules hold a start that would take a phase past its continuous rating, and shed loads while
-// the source warns of an overload (rules/ac_budget.cpp; docs/guide.md, "AC sources").
+// An AC source that feeds loads: an inverter (or a parallel group of them), or a generator on an
+// inverter's AC input. The rules hold a start that would take a phase past its continuous rating,
+// and shed loads while the source warns of an overload (rules/ac_budget.cpp; docs/guide.md, "AC
+// sources").
 constexpr std::size_t kMaxAcSources = 4;
 constexpr std::size_t kMaxAcPhases = 3;  // three-phase; split phase is 2 (L1, L2)
+// A generator feeds no load directly: it feeds the inverters' AC input, and while it runs every
+// load on an inverter is on it too (rules/ac_budget.cpp says what its budget counts).
+enum class AcSourceKind { inverter, generator };
 struct AcSource {
   std::string name = "inverter";  // for people and reasons: "inverter", "inverter L2"
+  AcSourceKind kind = AcSourceKind::inverter;
   std::size_t phases = 1;
   // Per phase, watts. 0: not known, no budget (starts are not held for room), but the source's
   // own overload warnings still shed.
@@ -116,6 +121,14 @@ struct AcSource {
   // for this long: what was shed must not come back the moment the warning clears.
   Duration overload_hold = Seconds(300);
 };
+
+// What a load does while a generator feeds the site (rules/generator.cpp; docs/guide.md, "On
+// generator power"):
+// - allow: it runs as it would, and the generator's rating holds (a start waits for room on it);
+// - surplus_only: it runs only while the sun covers the site's whole consumption with it, so that
+//   no generator energy goes into it (PV - the house - what runs before it >= its draw);
+// - never: it stops, or does not start, while the generator runs.
+enum class GeneratorPolicy { allow, surplus_only, never };
 
 // Which source, and which of its phases (0 = L1), feeds a load. The default: the first source, L1.
 struct AcFeed {
@@ -173,6 +186,9 @@ struct MinerProfile {
   // ../shared/reference/field-survey.md, with its source).
   Duration max_run = Seconds(0);
   AcFeed feed;  // the AC source and phase that feeds it
+  // Generator fuel spent on hashing is what a site owner least wants: a miner runs on generator
+  // power only on the sun's surplus unless its owner says otherwise.
+  GeneratorPolicy on_generator = GeneratorPolicy::surplus_only;
 };
 
 enum class HeatSource { none, miner, heater };
@@ -193,6 +209,10 @@ struct ZoneProfile {
   double heater_power_w = 0;  // its draw; with the site's internal resistance, its own sag
   StalePolicy heater_stale_policy = StalePolicy::off;
   AcFeed heater_feed;  // the AC source and phase that feeds its heater (fans draw tens of watts: not budgeted)
+  // A heater runs only for a zone at or below too_cold_c: it protects what freezes, and a
+  // generator is what a cold dark site runs it on. Fans have no policy: they cool a room, stopping
+  // them is never the safe side, and they draw tens of watts.
+  GeneratorPolicy heater_on_generator = GeneratorPolicy::allow;
   std::array<HeatSource, 2> heating_priority{HeatSource::none, HeatSource::none};
   std::optional<std::size_t> heat_miner;  // index into Profiles::miners
   double minimum_solar_for_heating_w = 0;

@@ -70,6 +70,11 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::ac_overload, "ac_overload", "shed: overload on", "W", 0},
     {ReasonCode::ac_overload_hold, "ac_overload_hold", "start held: recent overload on", "W", 0},
     {ReasonCode::ac_load_unknown, "ac_load_unknown", "start held: AC load not known on", "W", 0},
+    {ReasonCode::generator_never, "generator_never", "off (on_generator: never): the site runs on", "W", 0},
+    {ReasonCode::generator_surplus, "generator_surplus",
+     "off (on_generator: surplus_only): the sun's surplus does not cover it on", "W", 0},
+    {ReasonCode::generator_unknown, "generator_unknown", "start held (on_generator): not known whether the site runs on",
+     "W", 0},
     {ReasonCode::partial_sum, "partial_sum", "partial: a part of the PV sum is missing, PV is at least", "W", 0},
     {ReasonCode::voltage_disagreement, "voltage_disagreement", "battery voltage sources disagree", "V", 2},
     {ReasonCode::implausible_reading, "implausible_reading", "implausible battery voltage ignored", "V", 2},
@@ -90,6 +95,7 @@ std::string_view limit_words(ReasonCode code) {
     case ReasonCode::ac_budget:
     case ReasonCode::ac_load_unknown: return "the start needs";
     case ReasonCode::ac_overload: return "rating";
+    case ReasonCode::generator_surplus: return "it needs";
     default: return "limit";
   }
 }

@@ -69,6 +69,10 @@ enum class ReasonCode : std::uint16_t {
   ac_overload = 74,           // off at once: the source warns of an overload, or its load stayed above its rating (value: load W, limit: rating W)
   ac_overload_hold = 75,      // start held: the source was overloaded within its overload_hold (remaining)
   ac_load_unknown = 76,       // start held: the source has a rating but its load is not known (limit: the draw W)
+  // a load's on_generator policy (rules/generator.cpp); `subject` names the generator
+  generator_never = 77,       // off: a generator feeds the site and the load's policy is never
+  generator_surplus = 78,     // off: on generator power, policy surplus_only, the sun's surplus does not cover it (value: surplus W, limit: its draw W)
+  generator_unknown = 79,     // start held: a generator is configured and whether it runs is not known
   // alarms and site-level outputs
   voltage_disagreement = 80,  // two fresh sources differ by more than the tolerance
   implausible_reading = 81,   // a voltage outside the plausible range was ignored

@@ -92,8 +92,12 @@ struct Snapshot {
   };
   std::optional<ControllerHeat> controller_overheat;
 
-  // Same index as the AC sources (rules::ac_source); missing entries: nothing known of it.
+  // Same index as the AC sources (rules::ac_source); missing entries: nothing known of it. A
+  // generator's phases carry its output (what it feeds the inverters, their chargers included).
   std::vector<AcSourceReadings> ac;
+  // 1 while a generator feeds the site (the inverter's active AC input is a generator), 0 while
+  // none does; missing: not known. The drivers map each device's word to it.
+  std::optional<Reading> generator_running;
 };
 
 }  // namespace rules

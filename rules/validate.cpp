@@ -265,6 +265,13 @@ void check_feed(Checker& c, const Profiles& p, const AcFeed& f, const char* sour
     return;
   }
   const AcSource& a = ac_source(p, f.source);
+  if (a.kind == AcSourceKind::generator) {
+    // It feeds the inverters' AC input: a load on an inverter is on it while it runs, and its
+    // budget counts it there (ac_budget.cpp). "" names the first source: list an inverter first.
+    c.fail(std::string(source_field) + " names generator '" + a.name +
+           "': a generator feeds an inverter's AC input, not a load; name the inverter (the first source when empty)");
+    return;
+  }
   if (f.phase >= a.phases) {
     c.fail(std::string(phase_field) + " L" + std::to_string(f.phase + 1) + ": AC source '" + a.name + "' has " +
            std::to_string(a.phases) + (a.phases == 1 ? " phase" : " phases"));

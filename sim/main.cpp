@@ -120,6 +120,9 @@ commands:
   solark_fault F on|off   Sol-Ark fault code F (1-64) in fault words 103-106
   set zone.NAME CELSIUS
   load NAME on|off        load NAME WATTS
+  generator on|off [CHARGE_W]  a generator on the inverter's AC input starts (826 = 2, 823 its
+                          output: the AC load plus CHARGE_W its charger takes, default 0) or stops
+  set generator_w W       the generator's continuous rating: status counts its time above it
   fault victron|solark offline|online|slow MS|exception CODE [UNIT]|garbage|idle-close S|clear
   relay LOAD mute|stuck|ok   (mute: never answers; stuck: ignores commands, reports its real state)
   power_cut [SECONDS]     the site's power goes (each relay offline, its load drawing nothing) and
@@ -609,11 +612,14 @@ int main(int argc, char** argv) {
         std::lock_guard lock(model_mutex);
         fmt::print("battery_v={:.3f} rest_v={:.3f} battery_a={:.2f} soc_pct={:.1f} pv_w={:.0f} load_w={:.0f} "
                    "requests_victron={} requests_solark={} writes={} dvcc={} solark_max_charge_a={} pv_victron_w={:.0f} "
-                   "pv_solark_w={:.0f} inverter_trips={} overload={}\n",
+                   "pv_solark_w={:.0f} inverter_trips={} overload={} generator={} generator_w={:.0f} "
+                   "generator_peak_w={:.0f} generator_over_s={:.0f}\n",
                    model.battery_v(), model.rest_v, model.battery_a(), model.soc_pct, model.pv_w, model.load_w(),
                    victron.requests(), solark.requests(), victron.writes() + solark.writes(),
                    victron.dvcc_max_charge_current(), solark.writable(o.solark_unit, 210).value_or(-1),
-                   model.pv_victron_w(), model.pv_solark_w(), model.trips, model.overload_word());
+                   model.pv_victron_w(), model.pv_solark_w(), model.trips, model.overload_word(),
+                   model.generator_running ? "on" : "off", model.generator_w(), model.generator_peak_w,
+                   model.generator_over_s);
         for (const auto& [load, mm] : miners) {
           fmt::print("miner.{} powered={} asleep={} draw_w={:.0f} chip_c={:.1f} sleeps={} wakes={} target_w={:.0f} "
                      "target_writes={} refused={}\n",
@@ -636,8 +642,17 @@ int main(int argc, char** argv) {
         else if (w[1] == "absorption_v") model.absorption_v = v;
         else if (w[1] == "taper_a") model.taper_a = v;
         else if (w[1] == "bms_cold_cutoff_c") model.bms_cold_cutoff_c = v;
+        else if (w[1] == "generator_w") model.generator_continuous_w = v;
         else if (w[1].rfind("zone.", 0) == 0) model.zone_temp_c[w[1].substr(5)] = v;
         else throw std::runtime_error("cannot set '" + w[1] + "'");
+        fmt::print("ok\n");
+      } else if (w[0] == "generator" && (w.size() == 2 || (w.size() == 3 && w[1] == "on"))) {
+        if (w[1] != "on" && w[1] != "off") throw std::runtime_error("generator on|off [CHARGE_W]");
+        const double charge_w = w.size() == 3 ? number(w[2], "generator CHARGE_W") : 0;
+        if (!(charge_w >= 0 && charge_w <= 1e6)) throw std::runtime_error("generator: CHARGE_W 0 to 1000000");
+        std::lock_guard lock(model_mutex);
+        model.generator_running = w[1] == "on";
+        model.generator_charge_w = charge_w;
         fmt::print("ok\n");
       } else if (w[0] == "bms_alarm" && w.size() == 3) {
         const int level = integer(w[2], "bms_alarm");

@@ -88,6 +88,11 @@ double SiteModel::load_w() const {
   return w;
 }
 
+double SiteModel::generator_w() const {
+  if (!generator_running || tripped_s) return 0;  // an inverter that tripped takes nothing from its input
+  return load_w() + std::max(0.0, generator_charge_w);
+}
+
 namespace {
 // The share of the battery's charge that one side's charger delivers, capped by its limit; what
 // it cannot deliver it does not take from its panels.
@@ -123,7 +128,11 @@ double SiteModel::pv_solark_w() const {
   return curtailed(pv_w * (1 - victron_pv_share), pv_w, pv_w - load_w(), limit, rest_v);
 }
 
-double SiteModel::battery_a() const { return (pv_victron_w() + pv_solark_w() - load_w()) / rest_v; }
+double SiteModel::battery_a() const {
+  // On generator power the generator carries the loads and charges the bank besides the sun.
+  const double from_ac_w = generator_running && !tripped_s ? std::max(0.0, generator_charge_w) : -load_w();
+  return (pv_victron_w() + pv_solark_w() + from_ac_w) / rest_v;
+}
 
 double SiteModel::battery_v() const { return rest_v + battery_a() * internal_ohm; }
 
@@ -163,6 +172,11 @@ void SiteModel::advance(double t_s, double dt_s, const Scenario* scenario) {
       over_s = 0;
     }
   }
+  if (generator_running) {
+    const double w = generator_w();
+    generator_peak_w = std::max(generator_peak_w, w);
+    if (generator_continuous_w && w > *generator_continuous_w) generator_over_s += dt_s;
+  }
   if (capacity_wh > 0 && !voltage_from_scenario) {
     double net_w = battery_a() * rest_v;
     if (soc_pct >= 100 && net_w > 0) net_w = 0;  // a full battery: the MPPTs throttle
@@ -194,7 +208,9 @@ std::optional<double> SiteModel::site_value(const std::string& service, const st
     if (f == "battery_state") return a > 0.5 ? 1 : a < -0.5 ? 2 : 0;
     if (f == "pv_dc_w") return pv_victron;
     if (f == "ac_consumption_l1_w" || f == "ac_consumption_l2_w") return load / 2;
-    if (f == "active_input") return 240;  // off-grid: not connected
+    // Off-grid: not connected, unless the generator runs on the active input (set as a generator).
+    if (f == "active_input") return generator_running ? 2 : 240;
+    if (f == "genset_l1_w") return generator_w();
     return 0;  // PV on AC, grid and L3: nothing at an off-grid site
   }
   if (service == "battery") {

@@ -80,6 +80,21 @@ class SiteModel {
   int trips = 0;
   int overload_word() const;         // VE.Bus /Alarms/Overload: 0 ok, 1 warning, 2 alarm
 
+  // A generator on the inverter's AC input (issue 59, part 4). While it runs the inverter passes
+  // it through to its output: it feeds the AC loads, and its charger takes generator_charge_w
+  // from it into the bank. The GX's system service then says so: /Ac/ActiveIn/Source (826) 2,
+  // /Ac/Genset/L1/Power (823) its output (attributes.csv; victronenergy/dbus-systemcalc-py, its
+  // tests: the vebus input's power while the active input is set as a generator); while it is
+  // off, 826 reads 240 (not connected) and 823 0. One phase (L1). How a real genset and a
+  // Multi's PowerAssist share a load above the generator's rating is not modelled: the
+  // simulator records the time its output spends above generator_continuous_w and its peak.
+  bool generator_running = false;
+  double generator_charge_w = 0;
+  std::optional<double> generator_continuous_w;
+  double generator_over_s = 0;   // time its output spent above its rating, summed
+  double generator_peak_w = 0;   // its highest output while it ran
+  double generator_w() const;    // its output: the AC load and its charge, 0 while it is off
+
   double load_w() const;          // house + loads that are on
   // PV produced on each side after the chargers' limits; the same as offered when none bites.
   double pv_victron_w() const;

@@ -7,6 +7,7 @@
 #include "daemon/config/devices_yaml.hpp"
 #include "daemon/config/metrics_listen.hpp"
 #include "rules/format.hpp"
+#include "rules/profile.hpp"
 
 namespace shackd::config_keys {
 
@@ -388,6 +389,20 @@ const std::vector<Key<AcSourceConfig>>& ac_source_keys() {
         [member](const A& a) { return number(a.rating.*member); });
   };
   static const std::vector<Key<A>> keys = {
+      custom<A>(
+          "kind", "", "inverter or generator",
+          "generator: on an inverter's AC input, it feeds no load directly; while it runs every load on an inverter "
+          "is on it too (On generator power)",
+          [](const YAML::Node& v, const std::string& p, Context& c, A& a) {
+            const auto kind = yaml::text(v, p, c.r.e);  // not text (a list, null): its error said once
+            if (!kind) return;
+            if (*kind == "inverter") a.rating.kind = rules::AcSourceKind::inverter;
+            else if (*kind == "generator") a.rating.kind = rules::AcSourceKind::generator;
+            else c.r.e.add(p, v, fmt::format("'{}' must be inverter or generator", *kind));
+          },
+          [](const A& a) {
+            return std::string(a.rating.kind == rules::AcSourceKind::generator ? "generator" : "inverter");
+          }),
       whole<A>("phases", [](auto& a) -> auto& { return a.rating.phases; }, 1, 3, "",
                "1; 2: split phase (L1, L2); 3: three-phase"),
       watts("continuous_w", &rules::AcSource::continuous_w,
@@ -399,7 +414,8 @@ const std::vector<Key<AcSourceConfig>>& ac_source_keys() {
       secs<A>("overload_hold_s", [](auto& a) -> auto& { return a.rating.overload_hold; }, 0, 86400,
               "no start on it this long after an overload"),
       list<A>("load_w_l1", [](auto& a) -> auto& { return a.load_w[0]; },
-              "readings summed into its L1 output (a phase with none is not known: a start on a rated one waits)"),
+              "readings summed into its L1 output (a phase with none is not known: a start on a rated one waits; "
+              "a generator with none: the generator power its devices offer)"),
       list<A>("load_w_l2", [](auto& a) -> auto& { return a.load_w[1]; }, "... into its L2 output"),
       list<A>("load_w_l3", [](auto& a) -> auto& { return a.load_w[2]; }, "... into its L3 output"),
       list<A>("overload", &A::overload, "its own overload words for the whole source (0 ok, 1 warning, 2 alarm)"),
@@ -429,7 +445,7 @@ const std::vector<Section>& sections() {
       {"uplink", "the topics a bridge carries to a central broker, off unless the section is there", false,
        docs(uplink_keys())},
       {"host", "the Pi's own health", false, docs(host_keys())},
-      {"ac_sources", "each AC source (an inverter) by the id the profiles' source names: its rating and readings",
+      {"ac_sources", "each AC source (an inverter, a generator) by the id the profiles' source names: its rating and readings",
        true, docs(ac_source_keys())},
   };
   return all;

@@ -1,10 +1,12 @@
 #include "daemon/devices/registry.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
 #include "drivers/site_mapping.hpp"
+#include "rules/profile.hpp"
 
 namespace shackd::devices {
 
@@ -74,7 +76,19 @@ drivers::SnapshotMapping snapshot_mapping(const Config& config, const rules::Thr
                            drivers::offered(config.devices, Quantity::ac_overload_l3)};
     m.ac.push_back(spec);
   } else {
-    for (const auto& a : config.ac_sources) m.ac.push_back({a.load_w, a.overload, a.overload_phase});
+    for (const auto& a : config.ac_sources) {
+      drivers::SnapshotMapping::AcSourceSpec spec{a.load_w, a.overload, a.overload_phase};
+      // A generator that names no readings is read from what the devices offer (a GX's genset
+      // power per phase), as the default inverter is.
+      const bool none_named = a.load_w[0].empty() && a.load_w[1].empty() && a.load_w[2].empty();
+      if (a.rating.kind == rules::AcSourceKind::generator && none_named) {
+        spec.load_w = {drivers::offered(config.devices, Quantity::genset_l1_w),
+                       drivers::offered(config.devices, Quantity::genset_l2_w),
+                       drivers::offered(config.devices, Quantity::genset_l3_w)};
+        for (std::size_t k = a.rating.phases; k < spec.load_w.size(); ++k) spec.load_w[k].clear();
+      }
+      m.ac.push_back(spec);
+    }
   }
   return m;
 }
@@ -100,6 +114,13 @@ std::vector<std::string> describe(const Config& config) {
   ranked("battery temperature, best first", Quantity::battery_temp_c, config.battery_temp_readings);
   ranked("PV, summed", Quantity::pv_w, config.pv_readings);
   ranked("load, summed", Quantity::load_w, config.load_readings);
+  // The word the loads' on_generator policies wait on (docs/guide.md, "On generator power").
+  std::string words;
+  for (const auto& g : drivers::mapping_for(config.devices).generator_running) {
+    words += fmt::format("{}{} is {}", words.empty() ? "" : ", or ", g.reading, fmt::join(g.running, " or "));
+  }
+  out.push_back(words.empty() ? "on generator power: never known (no device says so): the on_generator policies never apply"
+                              : "on generator power when: " + words);
   return out;
 }
 

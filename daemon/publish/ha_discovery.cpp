@@ -69,6 +69,13 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
   add("sensor", "charge_reason",
       {{"name", "Charge decision"}, {"state_topic", state}, {"icon", "mdi:battery-charging"},
        {"value_template", "{{ value_json.charge_reason.text | truncate(250) }}"}, {"expire_after", o.expire_after_s}});
+  // A generator feeds the site: the loads' on_generator policies apply. A template that renders
+  // "None" sets the state unknown (HA's MQTT binary sensor: payload_on, payload_off or None).
+  add("binary_sensor", "generator_running",
+      {{"name", "On generator power"}, {"state_topic", state}, {"device_class", "running"},
+       {"value_template",
+        "{{ 'None' if value_json.generator_running is none else ('ON' if value_json.generator_running else 'OFF') }}"},
+       {"expire_after", o.expire_after_s}});
   add("binary_sensor", "alarm",
       {{"name", "Alarm"}, {"state_topic", state}, {"device_class", "problem"},
        {"value_template", "{{ 'ON' if value_json.alarms | length > 0 else 'OFF' }}"},

@@ -30,6 +30,11 @@ std::vector<std::pair<OperatingMode, std::string>> modes() {
 std::vector<std::pair<StalePolicy, std::string>> stale_policies() {
   return {{StalePolicy::off, "off"}, {StalePolicy::hold, "hold"}, {StalePolicy::on, "on"}};
 }
+std::vector<std::pair<rules::GeneratorPolicy, std::string>> generator_policies() {
+  return {{rules::GeneratorPolicy::allow, "allow"},
+          {rules::GeneratorPolicy::surplus_only, "surplus_only"},
+          {rules::GeneratorPolicy::never, "never"}};
+}
 std::vector<std::pair<HeatSource, std::string>> heat_sources() {
   return {{HeatSource::miner, "miner"}, {HeatSource::heater, "heater"}, {HeatSource::none, "none"}};
 }
@@ -264,6 +269,10 @@ const Entity& miner() {
           integer("phase", At<MinerExtra, &MinerExtras::ac_phase>{}, "", "the phase of its source that feeds it (1: L1)")
               .between(1, 3)
               .by_default(std::int64_t{1}),
+          choice("on_generator", At<MinerRules, &M::on_generator>{}, generator_policies(),
+                 "while a generator feeds the site: allow (within its rating), surplus_only (only on the sun's "
+                 "surplus) or never")
+              .by_default("surplus_only"),
       }};
   return e;
 }
@@ -337,6 +346,9 @@ const Entity& zone() {
                   "the phase of that source that feeds its heater (1: L1)")
               .between(1, 3)
               .by_default(std::int64_t{1}),
+          choice("heater_on_generator", At<ZoneRules, &Z::heater_on_generator>{}, generator_policies(),
+                 "its heater while a generator feeds the site: allow (within its rating), surplus_only or never")
+              .by_default("allow"),
       }};
   return e;
 }

@@ -87,6 +87,7 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
       put(line, rules::Reading{i < flags->size() && (*flags)[i] ? 1.0 : 0.0, snap.now}, snap.now);
     }
   }
+  put(line, snap.generator_running, snap.now);  // last on the X line: older readers stop before it
   for (const auto& o : overrides) {
     line += fmt::format("\t{}={}:{}", o.state_key, mode_name(o.mode),
                         o.remaining_ms ? std::to_string(*o.remaining_ms) : std::string("-"));
@@ -108,6 +109,7 @@ std::string journal_header(const std::vector<std::string>& zone_names, const std
     text += "\tminer_w:" + m + "\tminer_temp_c:" + m + "\tminer_temp_limit_c:" + m + "\tminer_powered:" + m +
             "\tminer_target_ignored:" + m;
   }
+  text += "\tgenerator_running";
   return text;
 }
 
@@ -135,6 +137,7 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
   s.load_w = reading(load_w);
   s.load_w_partial = load_w && load_w->at_least;
   s.chargers_limiting = reading(chargers_limiting);
+  s.generator_running = reading(generator_running);
   for (const auto& name : profile_zones) {
     std::optional<rules::Reading> r;
     for (std::size_t i = 0; i < zones.size() && i < zone_temp_c.size(); ++i) {
@@ -207,6 +210,7 @@ void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, st
         for (std::size_t i = 0; i < extras.size(); ++i) {
           // An input this build does not know is skipped: a newer journal still replays.
           if (extras[i] == "chargers_limiting") c.chargers_limiting = to_value(f[kFixed + zones.size() + i]);
+          if (extras[i] == "generator_running") c.generator_running = to_value(f[kFixed + zones.size() + i]);
           const auto& f_at = f[kFixed + zones.size() + i];
           for (auto [prefix, into] : {std::pair{std::string_view("miner_w:"), &c.miner_w},
                                       std::pair{std::string_view("miner_temp_c:"), &c.miner_temp_c},

@@ -15,6 +15,7 @@
 //                             miner_temp_limit_c:<miner> (that sensor's limit, °C)
 //                             miner_powered:<miner> (1: its relay still on after a stop)
 //                             miner_target_ignored:<miner> (1: it does not follow its target)
+//                             generator_running (1 while a generator feeds the site, else 0)
 //                             (Z, V, T and X first in every minute, and again after a reload
 //                             changes them; a minute without V and T was written before the
 //                             sources were ranked: V battery_monitor gx_system solark, T one;
@@ -78,6 +79,7 @@ struct JournalCycle {
   std::optional<Value> battery_a, pv_w, load_w;
   std::vector<std::optional<Value>> zone_temp_c;  // same order as `zones`
   std::optional<Value> chargers_limiting;         // missing in minutes written before it was read
+  std::optional<Value> generator_running;         // likewise
   // By miner name: what it says it draws, its hottest sensor, and that sensor's limit.
   std::vector<std::pair<std::string, std::optional<Value>>> miner_w, miner_temp_c, miner_temp_limit_c;
   // By miner name: its relay still on after a stop, and whether it ignores its target (1 or 0;

@@ -127,6 +127,9 @@ std::string state_json(const rules::Snapshot& snap, const rules::Decision& d, co
     json_out::key(out, "chargers_evidence");
     json_out::string(out, snap.chargers_evidence);
   }
+  // Whether a generator feeds the site (the loads' on_generator policies apply): null not known.
+  json_out::key(out, "generator_running");
+  out += !snap.generator_running ? "null" : snap.generator_running->value > 0.5 ? "true" : "false";
   json_out::key(out, "block_charging");
   out += d.block_charging ? "true" : "false";
   json_out::key(out, "charge_reason");

@@ -160,7 +160,8 @@ shows "the devices and their sources" "$dir/good.yaml" \
   "battery voltage, best first: the battery monitor's voltage (battery.battery_v), the GX system's battery voltage (system.battery_v), the Sol-Ark's battery voltage (solark.battery_v)" \
   "battery temperature, best first: the BMS's coldest cell (battery.min_cell_temp_c), the battery monitor's sensor (battery.battery_temp_c), the Sol-Ark's battery sensor (solark.battery_temp_c)" \
   "PV, summed: system.pv_dc_w, solark.pv1_w, solark.pv2_w, solark.pv3_w, solark.pv4_w" \
-  "load, summed: solark.load_w"
+  "load, summed: solark.load_w" \
+  "on generator power when: system.active_input is 2"
 # The old form (devices named after their kinds, no kind:) reads as before and says how to name
 # them; with kind: it reads the same and says nothing; two Sol-Arks in parallel are two names.
 shows "the old devices: form, read as before, with how to name its devices" "$dir/good.yaml" \
@@ -178,6 +179,10 @@ shows "two Sol-Arks in parallel" "$dir/parallel.yaml" \
   "device solark_b (a Sol-Ark): tcp 127.0.0.1:5022, unit solark_b 1" \
   "PV, summed: system.pv_dc_w, solark_a.pv1_w, solark_a.pv2_w, solark_a.pv3_w, solark_a.pv4_w, solark_b.pv1_w, solark_b.pv2_w, solark_b.pv3_w, solark_b.pv4_w" \
   "load, summed: solark_a.load_w, solark_b.load_w"
+sed -e '/^  victron:/,/^  solark:/{/^  solark:/!d}' -e 's/  charge_block_action: \[dvcc, solark\].*/  charge_block_action: solark/' \
+  "$dir/named.yaml" >"$dir/solark-only.yaml"
+shows "a Sol-Ark alone: no word says a generator runs" "$dir/solark-only.yaml" \
+  "on generator power: never known (no device says so): the on_generator policies never apply"
 printf 'readings:\n  battery_v: [solark.battery_v, system.battery_v]\n' | cat "$dir/good.yaml" - >"$dir/order.yaml"
 shows "the owner's order of voltage sources" "$dir/order.yaml" \
   "battery voltage, best first: the Sol-Ark's battery voltage (solark.battery_v), the GX system's battery voltage (system.battery_v)"

@@ -170,7 +170,7 @@ TEST_CASE("a miner's own measured draw, its hottest sensor and its limit read ba
                            shackd::journal_cycle_line(s, 5000, {}, {1}) + "\n";
   CHECK(text.find("X\tchargers_limiting\tminer_w:Dump Load S19 #1\tminer_temp_c:Dump Load S19 #1\t"
                   "miner_temp_limit_c:Dump Load S19 #1\tminer_powered:Dump Load S19 #1\t"
-                  "miner_target_ignored:Dump Load S19 #1\n") != std::string::npos);
+                  "miner_target_ignored:Dump Load S19 #1\tgenerator_running\n") != std::string::npos);
   std::vector<shackd::JournalCycle> out;
   shackd::read_journal_minute(kMinute, text, out);
   REQUIRE(out.size() == 1);
@@ -213,4 +213,33 @@ TEST_CASE("a miner's relay still on after a stop, and a target it ignores, read 
   const auto old_snap = out[0].snapshot(kJournalNow, {}, {"Dump Load S19 #1"});
   CHECK(old_snap.miner_powered == std::vector<bool>{false});
   CHECK(old_snap.miner_target_ignored == std::vector<bool>{false});
+}
+
+TEST_CASE("whether a generator feeds the site, read back for the replay; older minutes read it as not known") {
+  rules::Snapshot s;
+  s.now = kJournalNow;
+  s.battery_v = {{"v", "v", rules::Reading{55.5, kJournalNow}}};
+  s.generator_running = rules::Reading{1, kJournalNow - 2s};
+  const std::string text = shackd::journal_header({}, {"v"}, {}, {"Dump Load S19 #1"}) + "\n" +
+                           shackd::journal_cycle_line(s, 5000, {}, {1}) + "\n";
+  CHECK(text.find("miner_target_ignored:Dump Load S19 #1\tgenerator_running\n") != std::string::npos);
+  std::vector<shackd::JournalCycle> out;
+  shackd::read_journal_minute(kMinute, text, out);
+  REQUIRE(out.size() == 1);
+  const auto snap = out[0].snapshot(kJournalNow, {}, {"Dump Load S19 #1"});
+  REQUIRE(snap.generator_running);
+  CHECK(snap.generator_running->value == 1);
+  CHECK(kJournalNow - snap.generator_running->as_of == 2s);
+  // Not known is written as such and read back so.
+  s.generator_running.reset();
+  out.clear();
+  shackd::read_journal_minute(kMinute, shackd::journal_header({}, {"v"}, {}, {}) + "\n" +
+                                           shackd::journal_cycle_line(s, 5000, {}, {}) + "\n", out);
+  REQUIRE(out.size() == 1);
+  CHECK_FALSE(out[0].snapshot(kJournalNow, {}).generator_running);
+  // A minute written before it was journaled has no such column: not known.
+  out.clear();
+  shackd::read_journal_minute(kMinute, "V\tv\nX\tchargers_limiting\nC\t5000\t1\t-\t55.5@0\t-\t-\t-\t-\t-\n", out);
+  REQUIRE(out.size() == 1);
+  CHECK_FALSE(out[0].snapshot(kJournalNow, {}).generator_running);
 }

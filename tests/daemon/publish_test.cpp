@@ -260,11 +260,12 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
                                             "{{ value_json.power_target_w }}", "{{ value_json.state }}"});
   CHECK(energy == 6 + 3);
   CHECK(reasons == 1 + 6);
-  // relays and their power-on behaviour, charge block + alarm + device alarm, a problem per device
-  CHECK(binary == 6 + 6 + 3 + 2);
+  // relays and their power-on behaviour, charge block + alarm + device alarm, a problem per
+  // device, and whether a generator feeds the site
+  CHECK(binary == 6 + 6 + 3 + 2 + 1);
   CHECK(problems == 6 + 3 + 2);
   CHECK(selects == 6);
-  CHECK(expiring == 8 + 1 + 2 + 6);  // everything read from shack/state, and the miner's word
+  CHECK(expiring == 8 + 1 + 2 + 1 + 6);  // everything read from shack/state, and the miner's word
   CHECK(shackd::slug("Dump Load S19 #1") == "dump_load_s19_1");
 }
 
@@ -348,6 +349,10 @@ TEST_CASE("the discovery templates read fields the published JSON has") {
     CHECK_MESSAGE(st.contains(k), k);
   }
   CHECK(st["charge_reason"].contains("text"));
+  CHECK(st["generator_running"].is_null());  // not known
+  rules::Snapshot gen = s;
+  gen.generator_running = rules::Reading{1, s.now};
+  CHECK(json::parse(shackd::state_json(gen, d, p))["generator_running"] == true);
   CHECK_FALSE(st["pv_w"].contains("partial"));
   s.pv_w = rules::Reading{2500, s.now};
   s.pv_w_partial = true;

@@ -41,6 +41,7 @@ struct Site {
 
   Input monitor_v, gx_v, solark_v, battery_a, battery_temp_c, pv_w, load_w;
   Input chargers_limiting;  // 1: the chargers hold PV back (absorption, float)
+  Input generator_running;  // 1: a generator feeds the site, 0: none; missing unless set
   std::vector<Input> zone_c = std::vector<Input>(2);
   std::vector<Input> miner_w = std::vector<Input>(2);  // what each miner says it draws; missing unless set
   std::vector<Input> miner_temp_c = std::vector<Input>(2);  // each miner's hottest sensor; missing unless set
@@ -79,7 +80,8 @@ struct Site {
   int minute() const { return static_cast<int>((start_minute + elapsed.count() / 60) % 1440); }
 
   rules::Snapshot snapshot() {
-    for (Input* in : {&monitor_v, &gx_v, &solark_v, &battery_a, &battery_temp_c, &pv_w, &load_w, &chargers_limiting}) {
+    for (Input* in : {&monitor_v, &gx_v, &solark_v, &battery_a, &battery_temp_c, &pv_w, &load_w, &chargers_limiting,
+                      &generator_running}) {
       if (in->value && !in->frozen) in->as_of = now;
     }
     for (auto* group : {&zone_c, &miner_w, &miner_temp_c}) {
@@ -99,6 +101,7 @@ struct Site {
     s.pv_w = pv_w.reading();
     s.load_w = load_w.reading();
     s.chargers_limiting = chargers_limiting.reading();
+    s.generator_running = generator_running.reading();
     s.pv_w_partial = pv_partial;
     s.load_w_partial = load_partial;
     for (const auto& z : zone_c) s.zone_temp_c.push_back(z.reading());

@@ -177,3 +177,72 @@ TEST_CASE("the snapshot's AC sources: the GX's VE.Bus words with no config, the 
   const auto bad = shackd::parse_config(text + "ac_sources:\n  east:\n    load_w_l2: [vebus.ac_out_l2_w]\n", "x.yaml");
   CHECK(any_contains(bad.errors, "names readings for L2, but phases is 1"));
 }
+
+TEST_CASE("a generator source: its kind, its output from the GX's genset power, the running word; errors") {
+  const auto r = parse("ac_sources:\n  inverter:\n    continuous_w: 8000\n  genset:\n    kind: generator\n"
+                       "    phases: 2\n    continuous_w: 3000\n");
+  REQUIRE_MESSAGE(r.errors.empty(), joined(r.errors));
+  REQUIRE(r.config->ac_sources.size() == 2);
+  CHECK(r.config->ac_sources[0].rating.kind == rules::AcSourceKind::inverter);
+  CHECK(r.config->ac_sources[1].rating.kind == rules::AcSourceKind::generator);
+  const auto m = shackd::devices::snapshot_mapping(*r.config, rules::Thresholds{});
+  REQUIRE(m.ac.size() == 2);
+  CHECK(m.ac[1].load_w[0] == std::vector<std::string>{"system.genset_l1_w"});
+  CHECK(m.ac[1].load_w[1] == std::vector<std::string>{"system.genset_l2_w"});
+  CHECK(m.ac[1].load_w[2].empty());  // it has two phases
+  CHECK(m.ac[0].load_w[0].empty());  // an inverter names its own
+  REQUIRE(m.generator_running.size() == 1);
+  CHECK(m.generator_running[0].reading == "system.active_input");
+  CHECK(m.generator_running[0].running == std::vector<int>{2});
+  // Named readings win over the offer.
+  const auto named = parse("ac_sources:\n  inverter: {}\n  gen:\n    kind: generator\n    load_w_l1: [system.ac_consumption_l1_w]\n");
+  REQUIRE_MESSAGE(named.errors.empty(), joined(named.errors));
+  CHECK(shackd::devices::snapshot_mapping(*named.config, rules::Thresholds{}).ac[1].load_w[0] ==
+        std::vector<std::string>{"system.ac_consumption_l1_w"});
+
+  const auto bad = parse("ac_sources:\n  inverter:\n    kind: turbine\n");
+  CHECK(any_contains(bad.errors, "ac_sources.inverter.kind"));
+  CHECK(any_contains(bad.errors, "'turbine' must be inverter or generator"));
+  for (const char* shape : {"[generator]", "~", "{a: 1}"}) {
+    const auto odd = parse(std::string("ac_sources:\n  inverter:\n    kind: ") + shape + "\n");
+    INFO(shape << ": " << joined(odd.errors));
+    CHECK(odd.errors.size() == 1);  // its shape, said once
+    CHECK(any_contains(odd.errors, "ac_sources.inverter.kind"));
+  }
+
+  // A load fed by the generator (its source names it, or it is first and the source is empty).
+  test::MigratedDb db;
+  auto p = shackd::load_profiles(db.db);
+  const auto first = parse("ac_sources:\n  gen:\n    kind: generator\n  inverter: {}\n");
+  REQUIRE_MESSAGE(first.errors.empty(), joined(first.errors));
+  const auto errors = shackd::check_references(*first.config, p);
+  CHECK(any_contains(errors, "profiles: miner 'Primary S21+': source names generator 'gen': a generator feeds an "
+                             "inverter's AC input, not a load"));
+}
+
+TEST_CASE("on_generator and heater_on_generator: the columns' defaults, stored, handed to the rules, refused when wrong") {
+  test::MigratedDb m;
+  auto p0 = shackd::load_profiles(m.db);
+  CHECK(p0.rules.miners[0].on_generator == rules::GeneratorPolicy::surplus_only);
+  CHECK(p0.rules.zones[0].heater_on_generator == rules::GeneratorPolicy::allow);
+  CHECK(m.db.scalar_int("SELECT count(*) FROM miner_profiles WHERE on_generator = 'surplus_only'") == 2);
+  const auto r = shackd::apply_profiles(m.db,
+                                        "profiles:\n  miners:\n    - name: Primary S21+\n      on_generator: allow\n"
+                                        "    - name: \"Dump Load S19 #1\"\n      on_generator: never\n  zones:\n"
+                                        "    - name: Heat Room\n    - name: Main Room\n"
+                                        "      heater_on_generator: surplus_only\n",
+                                        "shackd.yaml");
+  REQUIRE_MESSAGE(r.outcome == ApplyOutcome::applied, (r.errors.empty() ? "" : r.errors.front()));
+  const auto p = shackd::load_profiles(m.db);
+  CHECK(p.rules.miners[0].on_generator == rules::GeneratorPolicy::allow);
+  CHECK(p.rules.miners[1].on_generator == rules::GeneratorPolicy::never);
+  CHECK(p.rules.zones[1].heater_on_generator == rules::GeneratorPolicy::surplus_only);
+  const auto bad = shackd::apply_profiles(
+      m.db, "profiles:\n  miners:\n    - name: Primary S21+\n      on_generator: sometimes\n", "shackd.yaml");
+  CHECK(bad.outcome == ApplyOutcome::rejected);
+  INFO(joined(bad.errors));
+  CHECK(any_contains(bad.errors, "on_generator"));
+  CHECK(any_contains(bad.errors, "sometimes"));
+  // The column refuses it too, whatever writes it.
+  CHECK_THROWS(m.db.exec("UPDATE miner_profiles SET on_generator = 'sometimes'"));
+}
