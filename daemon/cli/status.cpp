@@ -133,6 +133,12 @@ int cmd_status(const std::vector<std::string>& argv) {
   const std::string& p = cfg.mqtt.prefix;
   const auto topic = [&](const std::string& t) { return retained.count(p + t) ? retained[p + t] : std::string(); };
   fmt::print("shackd: {}\n", topic("/status").empty() ? "no status on the broker (not running, or no broker)" : topic("/status"));
+  // Shadow mode (issue 60): said first, and loudly: this shackd commands nothing.
+  const bool shadow = member(nlohmann::json::parse(topic("/shadow"), nullptr, false), "shadow") == true;
+  if (shadow) {
+    fmt::print("mode: SHADOW: shackd switches nothing; \"wanted\" is what it would command, \"relay\" what the site "
+               "did\n");
+  }
   if (const auto st = nlohmann::json::parse(topic("/state"), nullptr, false); st.is_object()) {
     fmt::print("battery {} V from {} ({} s old), SOC ~{} % (estimated), band {}\n", st.value("battery_v", nlohmann::json()).dump(),
                st.value("voltage_source", "?"), st.value("battery_v_age_s", nlohmann::json()).dump(),
@@ -176,6 +182,19 @@ int cmd_status(const std::vector<std::string>& argv) {
     fmt::print("{:<22} {:<{}} {:<7} {:<8} {:<6} {:<21} {}\n", l.name, l.id, id_w,
                topic(base + "/state").empty() ? "?" : topic(base + "/state"),
                topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), mode, since, why);
+  }
+  // Where the shadow disagrees with the site, as it last said it (<prefix>/shadow/<id>).
+  for (const auto& l : loads) {
+    if (!shadow) break;
+    const auto s = nlohmann::json::parse(topic("/shadow/" + l.id), nullptr, false);
+    if (member(s, "agree") != false) continue;
+    const auto& since = member(s, "since");
+    const auto& reason = member(member(s, "reason"), "text");
+    fmt::print("shadow: {} would be {}, the site has it {} since {} ({})\n", l.name,
+               member(s, "would").is_string() ? drivers::text::clean_utf8(member(s, "would").get<std::string>(), 8) : "?",
+               member(s, "actual").is_string() ? drivers::text::clean_utf8(member(s, "actual").get<std::string>(), 8) : "?",
+               since.is_number_integer() ? local_iso(since.get<std::int64_t>()).substr(0, 19) : std::string("?"),
+               reason.is_string() ? drivers::text::clean_utf8(reason.get<std::string>(), 200) : std::string("?"));
   }
   // A relay that would switch its load back ON by itself after a power cut (its PowerOnState, its
   // initial_state), before shackd is even up: a warning with the fix.
