@@ -69,6 +69,7 @@ std::optional<int> Daemon::start() {
   // Shadow mode has every guard a dry run has (no relay command, no charge limit, no miner API,
   // no power-on question), and a gate of its own on the relays' lane (make_mqtt).
   if (config_.shadow) config_.dry_run = true;
+  alarms_.set_shadow(config_.shadow);
   intake_.configure(config_, fleet_site_id());
   // The site's timezone for the very first log lines, where the config gives it (the database's
   // is set once the profiles are loaded).
