@@ -251,7 +251,9 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
                                                             core_.site().profiles.rules.site.electrical_stale_after))),
                          .devices = {},
                          .settings = intake_.offered(),
-                         .miners = {}};
+                         .miners = {},
+                         .host = {},
+                         .shadow = config_.shadow};
     for (const auto& w : core_.devices().devices()) d.devices.push_back(w->name());
     const auto& hs = host_.sources();
     d.host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),

@@ -35,6 +35,8 @@ other() { mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "cmnd/primary_s21/P
 check "the start says loudly that shackd switches nothing" 'daemon_log | grep -q "SHADOW MODE: shackd switches NOTHING"'
 check "the first decision's STATUS says SHADOW" 'daemon_log | grep "first decision" | grep -q "SHADOW: switches nothing"'
 check_within "shack/shadow says so, retained" 5 'grep -q "\"shadow\":true" <<<"$(retained shack/shadow)"'
+check_within "Home Assistant is told of the shadow mode's entity" 5 \
+  'grep -q "\"state_topic\":\"shack/shadow\"" <<<"$(retained "homeassistant/binary_sensor/+/shadow_mode/config")"'
 
 # 1. The other controller starts the primary at 49.0 V: shackd would keep it OFF (below start).
 sleep 1
