@@ -39,6 +39,13 @@ void Daemon::shadow_stop() {
   // disagreement as the site's now.
   for (const auto& l : core_.site().loads) publisher_.send(config_.mqtt.prefix + "/shadow/" + l.id, "", true, 1);
   publisher_.send(config_.mqtt.prefix + "/shadow", "", true, 1);
+  // Home Assistant's shadow entities removed (an empty config, HA's MQTT discovery docs): a shackd
+  // started again in shadow mode announces them again; one that commands has none.
+  if (config_.mqtt.discovery) {
+    const std::string node = config_.mqtt.discovery_prefix + "/binary_sensor/shackd_" + site_id_ + "/";
+    publisher_.send(node + "shadow_mode/config", "", true, 1);
+    for (const auto& l : core_.site().loads) publisher_.send(node + l.id + "_shadow/config", "", true, 1);
+  }
 }
 
 void Daemon::shadow_said(const ShadowNews& news) {

@@ -89,6 +89,9 @@ kill -TERM "$DAEMON_PID"
 wait_for "shackd's exit" 15 "! kill -0 $DAEMON_PID 2>/dev/null"
 check "no spell left open after a clean stop" '[[ $(sqlite3 "$DB" "SELECT count(*) FROM shadow_disagreements WHERE end_ms IS NULL") == 0 ]]'
 check "shack/shadow cleared at the stop" '[[ -z $(retained shack/shadow) ]]'
+check "shack/shadow/primary_s21 cleared at the stop" '[[ -z $(retained shack/shadow/primary_s21) ]]'
+check "Home Assistant's shadow entities removed at the stop" \
+  '[[ -z $(retained "homeassistant/binary_sensor/+/shadow_mode/config") && -z $(retained "homeassistant/binary_sensor/+/primary_s21_shadow/config") ]]'
 
 # The spells against shackd's decisions cycle by cycle (shack/decision, one a cycle) and the relay's
 # reported state: the same spells, within a cycle (250 ms; 400 ms for the broker's and the
