@@ -10,6 +10,8 @@
 #include "daemon/store/migrate.hpp"
 #include "daemon/store/shadow_rows.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "daemon/system/signals.hpp"
+#include "tests/support/fake_site.hpp"
 
 using namespace shackd;
 
@@ -138,4 +140,68 @@ TEST_CASE("shadow: spells in the database: opened, then closed in place; retenti
   CHECK(load_shadow_rows(db).size() == 1);
   prune_shadow_rows(db, *r.end_ms + 1);
   CHECK(load_shadow_rows(db).empty());
+}
+
+namespace {
+
+std::string shadow_config(bool shadow) {
+  std::string c = test::kFakeSiteConfig;
+  const std::string loop = "  interval_ms: 1000\n";
+  c.replace(c.find(loop), loop.size(), loop + (shadow ? "  shadow: true\n" : "  shadow: false\n"));
+  return c;
+}
+
+// Everything the daemon published that is not its own topic or Home Assistant's: a relay's
+// command, a question to it, a power-on setting (every protocol of the site: Tasmota's cmnd/,
+// a Shelly Gen1's .../command, a Gen2's /rpc, ESPHome's /command).
+std::vector<std::string> to_relays(const test::FakeBroker& b) {
+  std::vector<std::string> out;
+  for (const auto& m : b.published) {
+    if (m.topic.rfind("shack/", 0) == 0 || m.topic.rfind("homeassistant/", 0) == 0) continue;
+    out.push_back(m.topic + " " + m.payload);
+  }
+  return out;
+}
+
+}  // namespace
+
+// The whole daemon in process, its relays on every protocol the site has: in shadow mode nothing
+// goes to a relay, at the connect, while it decides, when a relay disagrees, at a reload, or at
+// the stop; its document says the disagreement; a reload that turns shadow mode off is refused.
+TEST_CASE("shadow in process: nothing to any relay, the disagreement published, a reload never changes the mode") {
+  test::FakeSite s("", {}, shadow_config(true));
+  REQUIRE_FALSE(s.daemon->start());
+  s.cycles(3);
+  CHECK(s.daemon->decision().miners.at(0).on);  // 54 V: shackd would run the primary
+  CHECK(s.daemon->status_text().find("SHADOW: switches nothing") != std::string::npos);
+  CHECK(s.broker.last("shack/shadow") == R"({"shadow":true,"switches":"nothing"})");
+  // The other controller keeps it OFF; the relay says so.
+  s.broker.message("stat/primary_s21/POWER1", "OFF");
+  s.cycles(2);
+  const std::string doc = s.broker.last("shack/shadow/primary_s21");
+  CHECK(doc.find(R"("agree":false,"would":"ON","actual":"OFF")") != std::string::npos);
+  // A sag under the shutdown voltage: shackd would switch everything OFF; it commands nothing.
+  s.set_battery(43.0);
+  s.cycles(2);
+  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK(s.broker.last("shack/shadow/primary_s21").find(R"("agree":true,"would":"OFF","actual":"OFF")") != std::string::npos);
+  // A reload that would hand shackd the relays mid-run is refused; the mode stays.
+  s.set_battery(54.0);
+  s.write_config(shadow_config(false));
+  shackd::signals::reload = true;
+  s.cycles(3);
+  CHECK(s.daemon->status_text().find("SHADOW: switches nothing") != std::string::npos);
+  bool refused = false;
+  for (const auto& e : s.broker.payloads("shack/event")) {
+    refused = refused || (e.find("reload refused") != std::string::npos && e.find("loop.shadow") != std::string::npos);
+  }
+  CHECK(refused);
+  s.broker.set_up(false);
+  s.broker.set_up(true);  // a reconnect: a commanding daemon re-asserts every relay here
+  s.cycles(2);
+  for (const auto& e : s.broker.payloads("shack/event")) CHECK(e.find("relay_unconfirmed") == std::string::npos);
+  s.daemon.reset();
+  const auto sent = to_relays(s.broker);
+  CHECK_MESSAGE(sent.empty(), "sent to a relay: " << (sent.empty() ? std::string() : sent.front()));
+  CHECK(s.broker.published.size() > 20);  // it published its own topics all along
 }
