@@ -297,6 +297,19 @@ void Recorder::Shared::run() {
 void Recorder::Shared::write_shadow(const std::map<std::pair<std::string, std::int64_t>, ShadowRow>& rows) {
   for (const auto& [key, row] : rows) shadow_retry[key] = row;  // the newest state of each spell wins
   if (shadow_retry.empty()) return;
+  // A card that refuses every write for days: the oldest spells go first, counted in the note.
+  constexpr std::size_t kMaxShadowRetry = 1000;
+  std::size_t dropped = 0;
+  while (shadow_retry.size() > kMaxShadowRetry) {
+    const auto oldest = std::min_element(shadow_retry.begin(), shadow_retry.end(), [](const auto& a, const auto& b) {
+      return a.second.start_ms < b.second.start_ms;
+    });
+    shadow_retry.erase(oldest);
+    ++dropped;
+  }
+  if (dropped > 0) {
+    note(RecorderNote::Kind::info, fmt::format("shadow: {} disagreement(s) dropped unwritten (the database refuses writes)", dropped));
+  }
   try {
     db::Transaction tx(*db);
     for (const auto& [key, row] : shadow_retry) save_shadow_row(*db, row);
