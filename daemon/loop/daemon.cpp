@@ -251,9 +251,7 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
                                                             core_.site().profiles.rules.site.electrical_stale_after))),
                          .devices = {},
                          .settings = intake_.offered(),
-                         .miners = {},
-                         .host = {},
-                         .shadow = config_.shadow};
+                         .miners = {}};
     for (const auto& w : core_.devices().devices()) d.devices.push_back(w->name());
     const auto& hs = host_.sources();
     d.host = {.flags = !hs.throttled.empty() || !hs.volt_alarm.empty(), .temperature = !hs.soc_temp.empty(),
@@ -265,6 +263,7 @@ void Daemon::publish(rules::SteadyTime now, bool safe_state) {
       d.miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
     }
   }
+  if (f.discovery) f.discovery->shadow = config_.shadow;  // its entities (issue 60)
   publisher_.post(std::move(f));
 }
 
