@@ -1,5 +1,7 @@
 #include "daemon/store/shadow_rows.hpp"
 
+#include <utility>
+
 namespace shackd {
 
 void save_shadow_row(db::Db& db, const ShadowRow& row) {
@@ -21,10 +23,11 @@ void prune_shadow_rows(db::Db& db, std::int64_t before_ms) {
   db.prepare("DELETE FROM shadow_disagreements WHERE end_ms IS NOT NULL AND end_ms < ?1").bind(1, before_ms).run();
 }
 
-std::vector<ShadowRow> load_shadow_rows(db::Db& db) {
+std::vector<ShadowRow> load_shadow_rows(db::Db& db, std::int64_t since_ms, int limit) {
   auto s = db.prepare(
       "SELECT load_id, start_ms, end_ms, would_on, actual_on, reason_code, reason, cycles FROM shadow_disagreements "
-      "ORDER BY start_ms, load_id");
+      "WHERE end_ms IS NULL OR end_ms >= ?1 ORDER BY start_ms, load_id LIMIT ?2");
+  s.bind(1, since_ms).bind(2, limit);
   std::vector<ShadowRow> out;
   while (s.step()) {
     ShadowRow r;

@@ -27,7 +27,8 @@ struct ShadowRow {
 void save_shadow_row(db::Db& db, const ShadowRow& row);
 // Drops the spells that ended before `before_ms` (retention). Throws db::Error.
 void prune_shadow_rows(db::Db& db, std::int64_t before_ms);
-// Every row, by start then load: for `status`, tests and reports.
-std::vector<ShadowRow> load_shadow_rows(db::Db& db);
+// The rows still open or ended at or after `since_ms`, by start then load, at most `limit`: for
+// `status`, tests and reports.
+std::vector<ShadowRow> load_shadow_rows(db::Db& db, std::int64_t since_ms = 0, int limit = 100000);
 
 }  // namespace shackd

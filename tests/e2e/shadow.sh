@@ -49,6 +49,7 @@ check_within "the spell is in the database, open" 5 \
 status=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
 check "shackd status says SHADOW" 'grep -q "mode: SHADOW: shackd switches nothing" <<<"$status"'
 check "shackd status names the disagreement" 'grep -q "shadow: Primary S21+ would be OFF, the site has it ON since .* (below start voltage" <<<"$status"'
+check "shackd status sums the day's disagreements" 'grep -q "shadow, last 24 h: Primary S21+: 1 disagreement(s), .* min: would be ON while OFF 0.0 min, would be OFF while ON" <<<"$status"'
 
 # 2. A cold battery: shackd would hold the chargers at 0 A; nothing is written.
 sim set pv_w 6000
