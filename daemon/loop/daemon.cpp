@@ -141,9 +141,11 @@ std::optional<int> Daemon::start() {
               devices::enabled_kinds(config_), mode_note(config_));
   } else {
     start_.began(clock_.steady());
-    log::warn("shackd {} started in the safe state: the database has not answered within {} ms; every relay is "
-              "held OFF until it does; devices: {}{}",
-              SHACKD_VERSION, start_.wait().count(), devices::enabled_kinds(config_), mode_note(config_));
+    log::warn("shackd {} started in the safe state: the database has not answered within {} ms; {} until it does; "
+              "devices: {}{}",
+              SHACKD_VERSION, start_.wait().count(),
+              config_.shadow ? "it decides nothing (and commands nothing: shadow mode)" : "every relay is held OFF",
+              devices::enabled_kinds(config_), mode_note(config_));
   }
   if (config_.shadow) {
     log::warn("SHADOW MODE: shackd switches NOTHING. It decides beside the controller in place and sends no relay "
