@@ -20,7 +20,7 @@ set(SHACKD_LAYER_core core)
 set(SHACKD_LAYER_shared vocab)
 # - components (issue 57): side jobs with one face each. Peers: none includes another; what two
 #   share goes down, into vocab/ or a lower layer.
-set(SHACKD_LAYER_components events host intake metrics miners publish recorder report)
+set(SHACKD_LAYER_components events host intake metrics miners publish recorder report shadow)
 # - loop/ composes the components; cli/ is main and the subcommands.
 set(SHACKD_LAYER_loop loop)
 set(SHACKD_LAYER_cli cli)

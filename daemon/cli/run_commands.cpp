@@ -35,12 +35,15 @@ StoredProfiles new_database_profiles() {
 }
 
 const char* kRunHelp =
-    "usage: shackd run [--config FILE] [--dry-run] [--debug]\n"
+    "usage: shackd run [--config FILE] [--dry-run] [--shadow] [--debug]\n"
     "  Runs the controller: polls the devices, decides, switches relays over MQTT, publishes and\n"
     "  records. SIGHUP reloads the config (an invalid one is refused and the old one kept);\n"
     "  SIGTERM stops after the current cycle.\n"
     "  --config FILE  (default /etc/shackd/shackd.yaml)\n"
     "  --dry-run      decide and publish, but send no relay command\n"
+    "  --shadow       beside another controller: decide, command nothing (no relay command or\n"
+    "                 question, no Modbus write, no miner API), record where shackd's decisions\n"
+    "                 and the relays' reported states differ (as loop.shadow: true)\n"
     "  --debug        log debug lines too\n";
 }  // namespace
 
@@ -51,9 +54,10 @@ int cmd_run(const std::vector<std::string>& argv) {
   }
   RunOptions o;
   try {
-    const Args a = parse_args("shackd run", argv, {"--config"}, {"--dry-run", "--debug"});
+    const Args a = parse_args("shackd run", argv, {"--config"}, {"--dry-run", "--shadow", "--debug"});
     o.config_path = a.get("--config", "/etc/shackd/shackd.yaml");
     o.dry_run = a.has("--dry-run");
+    o.shadow = a.has("--shadow");
     log::set_debug(a.has("--debug"));
   } catch (const UsageError& e) {
     fmt::print(stderr, "{}\n", e.what());

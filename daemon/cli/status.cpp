@@ -18,6 +18,7 @@
 #include "daemon/site/loads.hpp"
 #include "daemon/store/profile_store.hpp"
 #include "daemon/store/runtime_store.hpp"
+#include "daemon/store/shadow_rows.hpp"
 #include "daemon/system/host_health.hpp"
 #include "drivers/mqtt/client.hpp"
 #include "drivers/text/utf8.hpp"
@@ -89,6 +90,17 @@ int cmd_status(const std::vector<std::string>& argv) {
   } catch (const std::exception& e) {
     fmt::print(stderr, "database: {}\n", e.what());
   }
+  // Shadow mode's spells of the last 24 hours (issue 60), on their own: a database from before
+  // schema 0016 has none, and says nothing here.
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<ShadowRow> spells;
+  try {
+    db::Db db(cfg.database_path, {.read_only = true});
+    if (db.table_exists("shadow_disagreements")) spells = load_shadow_rows(db, now_ms - std::int64_t{24} * 3600 * 1000, 10000);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "database: shadow_disagreements: {}\n", e.what());
+  }
 
   // The retained topics, as shackd last published them.
   std::map<std::string, std::string> retained;
@@ -133,6 +145,12 @@ int cmd_status(const std::vector<std::string>& argv) {
   const std::string& p = cfg.mqtt.prefix;
   const auto topic = [&](const std::string& t) { return retained.count(p + t) ? retained[p + t] : std::string(); };
   fmt::print("shackd: {}\n", topic("/status").empty() ? "no status on the broker (not running, or no broker)" : topic("/status"));
+  // Shadow mode (issue 60): said first, and loudly: this shackd commands nothing.
+  const bool shadow = member(nlohmann::json::parse(topic("/shadow"), nullptr, false), "shadow") == true;
+  if (shadow) {
+    fmt::print("mode: SHADOW: shackd switches nothing; \"wanted\" is what it would command, \"relay\" what the site "
+               "did\n");
+  }
   if (const auto st = nlohmann::json::parse(topic("/state"), nullptr, false); st.is_object()) {
     fmt::print("battery {} V from {} ({} s old), SOC ~{} % (estimated), band {}\n", st.value("battery_v", nlohmann::json()).dump(),
                st.value("voltage_source", "?"), st.value("battery_v_age_s", nlohmann::json()).dump(),
@@ -176,6 +194,35 @@ int cmd_status(const std::vector<std::string>& argv) {
     fmt::print("{:<22} {:<{}} {:<7} {:<8} {:<6} {:<21} {}\n", l.name, l.id, id_w,
                topic(base + "/state").empty() ? "?" : topic(base + "/state"),
                topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), mode, since, why);
+  }
+  // Where the shadow disagrees with the site, as it last said it (<prefix>/shadow/<id>).
+  for (const auto& l : loads) {
+    if (!shadow) break;
+    const auto s = nlohmann::json::parse(topic("/shadow/" + l.id), nullptr, false);
+    if (member(s, "agree") != false) continue;
+    const auto& since = member(s, "since");
+    const auto& reason = member(member(s, "reason"), "text");
+    fmt::print("shadow: {} would be {}, the site has it {} since {} ({})\n", l.name,
+               member(s, "would").is_string() ? drivers::text::clean_utf8(member(s, "would").get<std::string>(), 8) : "?",
+               member(s, "actual").is_string() ? drivers::text::clean_utf8(member(s, "actual").get<std::string>(), 8) : "?",
+               since.is_number_integer() ? local_iso(since.get<std::int64_t>()).substr(0, 19) : std::string("?"),
+               reason.is_string() ? drivers::text::clean_utf8(reason.get<std::string>(), 200) : std::string("?"));
+  }
+  // The last 24 hours' disagreements by load: how often, how long each way.
+  for (const auto& l : loads) {
+    int n = 0;
+    double would_on_min = 0, would_off_min = 0;
+    for (const auto& r : spells) {
+      if (r.load_id != l.id) continue;
+      ++n;
+      const std::int64_t from = std::max(r.start_ms, now_ms - std::int64_t{24} * 3600 * 1000);
+      const double minutes = static_cast<double>(std::max<std::int64_t>(0, r.end_ms.value_or(now_ms) - from)) / 60000.0;
+      (r.would_on ? would_on_min : would_off_min) += minutes;
+    }
+    if (n == 0) continue;
+    fmt::print("shadow, last 24 h: {}: {} disagreement(s), {:.1f} min: would be ON while OFF {:.1f} min, would be OFF "
+               "while ON {:.1f} min\n",
+               l.name, n, would_on_min + would_off_min, would_on_min, would_off_min);
   }
   // A relay that would switch its load back ON by itself after a power cut (its PowerOnState, its
   // initial_state), before shackd is even up: a warning with the fix.

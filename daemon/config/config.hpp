@@ -74,6 +74,10 @@ struct Config {
   int journal_days = 7;  // the cycle journal `replay` reads (about 5 MB a day at 2 s cycles); 0: none
   std::chrono::milliseconds interval{2000};
   bool dry_run = false;
+  // loop.shadow (issue 60): beside another controller. Decides as ever, commands nothing (no relay
+  // command or question, no Modbus write, no miner API, no power-on setting) and records where its
+  // decisions and the relays' reported states differ. Implies dry_run (every guard it has).
+  bool shadow = false;
   // The devices: the enabled ones, each of a kind the config knows (drivers/kinds.hpp), in the
   // kinds' order.
   std::vector<drivers::DeviceSettings> devices;

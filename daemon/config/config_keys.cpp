@@ -153,6 +153,8 @@ const std::vector<Key<Config>>& loop_keys() {
   static const std::vector<Key<Config>> keys = {
       millis<Config>("interval_ms", &Config::interval, 100, 60000, "one poll, decision and publish per interval"),
       flag<Config>("dry_run", &Config::dry_run, "true: decide and publish, switch nothing"),
+      flag<Config>("shadow", &Config::shadow,
+                   "true: beside another controller: decide, command nothing, record where it disagrees with the relays"),
   };
   return keys;
 }
@@ -430,7 +432,7 @@ const std::vector<Section>& sections() {
   static const std::vector<Section> all = {
       {"site", "the site's name and its id in a fleet", false, docs(site_keys())},
       {"database", "the SQLite file and how long its history is kept", false, docs(database_keys())},
-      {"loop", "the cycle: its interval, a dry run", false, docs(loop_keys())},
+      {"loop", "the cycle: its interval, a dry run, shadow mode beside another controller", false, docs(loop_keys())},
       {"devices", "each device by your name for it, with its kind: and what that kind takes (Devices)", false, {}},
       {"mqtt", "the broker, its credentials, shackd's topics, Home Assistant discovery", false, docs(mqtt_keys())},
       {"relays", "each relay by the id the profiles use", true, docs(relay_keys())},

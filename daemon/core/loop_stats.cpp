@@ -17,6 +17,7 @@ const char* side_job_name(SideJob j) {
     case SideJob::publish: return "publish";
     case SideJob::persist: return "persist";
     case SideJob::metrics: return "metrics";
+    case SideJob::shadow: return "shadow";
     case SideJob::count: break;
   }
   return "?";

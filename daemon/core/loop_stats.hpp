@@ -11,7 +11,7 @@ namespace shackd {
 
 // The jobs of a cycle around the safety path (read -> decide -> switch -> watchdog). Each runs in
 // its own guard: one that throws is counted in LoopStats and the cycle goes on.
-enum class SideJob { reload, poll, mqtt_in, journal, alarms, charge_block, events, energy, publish, persist, metrics, count };
+enum class SideJob { reload, poll, mqtt_in, journal, alarms, charge_block, events, energy, publish, persist, metrics, shadow, count };
 inline constexpr std::size_t kSideJobs = static_cast<std::size_t>(SideJob::count);
 const char* side_job_name(SideJob j);
 

@@ -37,7 +37,10 @@ std::vector<AlarmWatch::Note> AlarmWatch::tell(const rules::Snapshot& snap, cons
   }
   if (d.block_charging != charge_blocked_) {
     charge_blocked_ = d.block_charging;
-    log::write(charge_blocked_ ? log::Level::warn : log::Level::info, rules::describe(d.charge_reason));
+    const char* would = !shadow_          ? ""
+                        : charge_blocked_ ? "shadow: would hold the chargers' limits at 0 A (nothing written): "
+                                          : "shadow: would put the chargers' limits back (nothing written): ";
+    log::write(charge_blocked_ ? log::Level::warn : log::Level::info, would + rules::describe(d.charge_reason));
     notes.push_back({charge_blocked_, d.charge_reason, "", true});
   }
   return notes;

@@ -54,6 +54,8 @@ class AlarmWatch {
   };
   // The rules' new alarms, the devices' changes, then the charge block's, in that order.
   std::vector<Note> tell(const rules::Snapshot& snap, const rules::Decision& d, const drivers::DeviceStatus& devices);
+  // Shadow mode: the charge block is said as what shackd would do, nothing being written.
+  void set_shadow(bool on) { shadow_ = on; }
   const DeviceAlarmWatch& device_alarms() const { return devices_; }
   // What the relays said, as log lines (RelayAlarmLog).
   std::vector<RelayAlarmLine> relay_lines(const std::vector<drivers::mqtt::RelayAlarm>& alarms, rules::SteadyTime now) {
@@ -63,6 +65,7 @@ class AlarmWatch {
  private:
   std::set<int> active_;
   DeviceAlarmWatch devices_;
+  bool shadow_ = false;  // shadow mode (issue 60): what it would do is said as such
   bool charge_blocked_ = false;  // as last told: the limits follow the decision in the cycle
   RelayAlarmLog relays_;
 };

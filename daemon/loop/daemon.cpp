@@ -33,6 +33,11 @@ namespace {
 
 std::string on_off(bool on) { return on ? "ON" : "OFF"; }
 
+// What the start's line says of a run that commands nothing.
+const char* mode_note(const Config& c) {
+  return c.shadow ? " (SHADOW: switches nothing)" : c.dry_run ? " (dry run: no relay commands)" : "";
+}
+
 }  // namespace
 
 Daemon::Daemon(RunOptions options, Seams seams)
@@ -60,6 +65,11 @@ std::optional<int> Daemon::start() {
   }
   config_ = *c.config;
   if (options_.dry_run) config_.dry_run = true;
+  if (options_.shadow) config_.shadow = true;
+  // Shadow mode has every guard a dry run has (no relay command, no charge limit, no miner API,
+  // no power-on question), and a gate of its own on the relays' lane (make_mqtt).
+  if (config_.shadow) config_.dry_run = true;
+  alarms_.set_shadow(config_.shadow);
   intake_.configure(config_, fleet_site_id());
   // The site's timezone for the very first log lines, where the config gives it (the database's
   // is set once the profiles are loaded).
@@ -128,13 +138,21 @@ std::optional<int> Daemon::start() {
   if (mqtt_.present() && start_.taken()) handle_mqtt(clock_.steady());
   if (start_.taken()) {
     log::info("shackd {} started: {} load(s), devices: {}{}", SHACKD_VERSION, core_.site().loads.size(),
-              devices::enabled_kinds(config_), config_.dry_run ? " (dry run: no relay commands)" : "");
+              devices::enabled_kinds(config_), mode_note(config_));
   } else {
     start_.began(clock_.steady());
-    log::warn("shackd {} started in the safe state: the database has not answered within {} ms; every relay is "
-              "held OFF until it does; devices: {}{}",
-              SHACKD_VERSION, start_.wait().count(), devices::enabled_kinds(config_),
-              config_.dry_run ? " (dry run: no relay commands)" : "");
+    log::warn("shackd {} started in the safe state: the database has not answered within {} ms; {} until it does; "
+              "devices: {}{}",
+              SHACKD_VERSION, start_.wait().count(),
+              config_.shadow ? "it decides nothing (and commands nothing: shadow mode)" : "every relay is held OFF",
+              devices::enabled_kinds(config_), mode_note(config_));
+  }
+  if (config_.shadow) {
+    log::warn("SHADOW MODE: shackd switches NOTHING. It decides beside the controller in place and sends no relay "
+              "command or question, no Modbus write and no miner API command, and sets no relay's power-on state; "
+              "the relays, the bank and every safety stop stay with whoever holds them now. Where its decisions and "
+              "the relays' reported states differ it records it: table shadow_disagreements, {}/shadow/<load>",
+              config_.mqtt.prefix);
   }
   for (const auto& w : config_.device_warnings) log::info("config: {}", w);
   return std::nullopt;
@@ -148,6 +166,13 @@ void Daemon::record_switches(std::int64_t wall) {
     if (!d.changed) continue;
     // A probe says what told it the chargers hold back: the reason's numbers are the battery's.
     const bool probe = d.reason.code == rules::ReasonCode::probing_hidden_surplus;
+    if (config_.shadow) {
+      // Nothing was switched: the log says what would have been, and the history keeps no actuation
+      // that never happened (the spells are the shadow's record: daemon_shadow.cpp).
+      log::info("{}: would switch {} (shadow: nothing switched; {}{})", l.name, on_off(d.on), rules::describe(d.reason),
+                probe ? "; " + core_.snapshot().chargers_evidence : std::string());
+      continue;
+    }
     log::info("{}: {} ({}{})", l.name, on_off(d.on), rules::describe(d.reason), probe ? "; " + core_.snapshot().chargers_evidence : std::string());
     event("actuation", l.id, d.reason, probe ? core_.snapshot().chargers_evidence : std::string(), wall, &core_.snapshot(), d.on);
   }
@@ -159,8 +184,12 @@ void Daemon::record_switches(std::int64_t wall) {
 void Daemon::tell_power_lost(const std::vector<SafetyCore::PowerLost>& lost, std::int64_t wall) {
   for (const auto& p : lost) {
     const std::string text =
-        fmt::format("its relay lost its power ({}): OFF since then{}; it starts again only when its start rules hold",
-                    p.news.why, p.news.came_on ? ", and switched OFF now: it came back ON by itself" : "");
+        config_.shadow
+            ? fmt::format("its relay lost its power ({}): shackd takes it as OFF since then{}; it would start it again "
+                          "only when its start rules hold (shadow: nothing switched)",
+                          p.news.why, p.news.came_on ? ", and would switch it OFF now: it came back ON by itself" : "")
+            : fmt::format("its relay lost its power ({}): OFF since then{}; it starts again only when its start rules hold",
+                          p.news.why, p.news.came_on ? ", and switched OFF now: it came back ON by itself" : "");
     log::write(p.was_on || p.news.came_on ? log::Level::warn : log::Level::info, fmt::format("{}: {}", p.load.name, text));
     event("actuation", p.load.id, {rules::ReasonCode::none}, "power lost: " + text, wall, nullptr, false);
   }
@@ -246,6 +275,7 @@ void Daemon::publish(const CycleRecordPtr& record, bool safe_state) {
       d.miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
     }
   }
+  if (f.discovery) f.discovery->shadow = config_.shadow;  // its entities (issue 60)
   publisher_.post(std::move(f));
 }
 
@@ -307,7 +337,7 @@ std::string Daemon::status_line() const {
   return fmt::format("{} ({}), {}/{} loads on{}{}{}{}",
                      b.measured_v ? fmt::format("{:.2f} V", *b.measured_v) : std::string("no voltage"),
                      b.soc_pct ? fmt::format("{:.0f} %", *b.soc_pct) : std::string("-"), on, core_.site().loads.size(), devices,
-                     mqtt, config_.dry_run ? ", dry run" : "", side);
+                     mqtt, config_.shadow ? ", SHADOW: switches nothing" : config_.dry_run ? ", dry run" : "", side);
 }
 
 void Daemon::side_failed(SideJob job, const char* what) noexcept {
@@ -444,6 +474,7 @@ void Daemon::cycle() {
   }
   if (!options_.once) {
     guarded(SideJob::events, [&] { record_relay_alarms(); });
+    if (config_.shadow && decided) guarded(SideJob::shadow, [&] { shadow_step(clock_.wall_ms()); });
     miners_bookkeeping(now, wall);
     // The cycle's one record, read from here on by the energy meter, the publisher, the recorder
     // and the metrics, each making its own projection of it.
@@ -494,6 +525,7 @@ void Daemon::shutdown() {
   }
   start_.opener().join();
   reloader_.join();  // a reload under way finishes (its database work goes through the recorder)
+  if (config_.shadow) guarded(SideJob::shadow, [&] { shadow_stop(); });
   if (storage_.recorder()) {
     event("lifecycle", "", {rules::ReasonCode::none}, "stopped", clock_.wall_s());
     // Its last write, the minute in progress included; bounded, within the unit's

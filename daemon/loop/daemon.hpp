@@ -41,6 +41,7 @@
 #include "daemon/recorder/recorder.hpp"
 #include "daemon/recorder/store_side.hpp"
 #include "daemon/reloader/one_job.hpp"
+#include "daemon/shadow/shadow_watch.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
@@ -64,6 +65,7 @@ namespace shackd {
 struct RunOptions {
   std::string config_path;
   bool dry_run = false;    // decide and publish, send no relay command
+  bool shadow = false;     // beside another controller: command nothing, record the disagreements (issue 60)
   bool once = false;       // one poll and one decision, printed; nothing actuated or published
 };
 
@@ -195,6 +197,11 @@ class Daemon {
   const std::string& fleet_site_id() const { return config_.site_id.empty() ? site_id_ : config_.site_id; }
   std::string status_line() const;
   void take_core_counts();  // the core's counts into the loop's figures, after the relays
+  // Shadow mode (daemon_shadow.cpp, issue 60): after the relays, this cycle's decisions against
+  // the relays' reported states (ShadowWatch), its news to the recorder, the publisher and the log.
+  void shadow_step(std::int64_t wall_ms);
+  void shadow_stop();  // the open spells closed at the stop
+  void shadow_said(const ShadowNews& news);
 
   RunOptions options_;
   Seams seams_;
@@ -230,6 +237,7 @@ class Daemon {
   HostWatch host_;  // the controller's own health, made from config_.host
   EnergySide energy_;  // each load's energy today, carried on across a restart (daemon/recorder/energy_side.hpp)
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked, and what they said
+  ShadowWatch shadow_;  // shadow mode: where its decisions and the relays differ (issue 60)
   bool told_first_ = false;
   // This cycle's journal lines and the header in force (daemon/store/journal_lines.hpp).
   JournalLines journal_;

@@ -62,6 +62,7 @@ void Daemon::begin_reload() {
   log::info("SIGHUP: reloading {}", options_.config_path);
   ReloadParts parts{.config_path = options_.config_path,
                     .dry_run = options_.dry_run,
+                    .shadow = options_.shadow,
                     .kinds = seams_.kinds,
                     .make_workers = [this](const Config& c) { return make_workers(c); },
                     .make_mqtt = [this](const Config& c) { return make_mqtt(c); },

@@ -30,13 +30,25 @@ Daemon::MqttSide Daemon::make_mqtt(const Config& config) const {
   // The relay lane (drivers/mqtt/lanes.hpp): through whatever link is the daemon's when it sends
   // (this one, once taken). Each relay's command in force stands with the link in force, sent
   // first at its next connect.
+  // Shadow mode (issue 60): the relays' lane is shut here, whatever the manager is asked. The
+  // dry run's guards already keep every command, question and power-on setting from being made
+  // (SafetyCore::apply, MqttIntake, take_store, shutdown); this is the second lock, and says so
+  // loudly if it ever has to hold one back.
+  const bool shadow = config.shadow;
   side.relays = std::make_unique<drivers::mqtt::RelayManager>(
       config.relays, config.relay_timing,
-      [lane = mqtt_.relay_lane()](const std::string& topic, const std::string& payload, int qos, bool retain) {
+      [lane = mqtt_.relay_lane(), shadow](const std::string& topic, const std::string& payload, int qos, bool retain) {
+        if (shadow) {
+          log::limited("shadow gate", log::Level::error,
+                       fmt::format("shadow: a message to a relay was held back ({} {}): shackd sends nothing to the "
+                                   "relays in shadow mode",
+                                   topic, payload));
+          return false;
+        }
         return lane.publish(topic, payload, qos, retain);
       },
-      [lane = mqtt_.relay_lane()](const std::string& id, std::vector<drivers::mqtt::Outgoing> commands) {
-        lane.stand(id, std::move(commands));
+      [lane = mqtt_.relay_lane(), shadow](const std::string& id, std::vector<drivers::mqtt::Outgoing> commands) {
+        if (!shadow) lane.stand(id, std::move(commands));
       });
   // Asked at every connect of this link, after the commands and the subscriptions: a relay that
   // lost its power while the broker was away says so at once (its uptime, relays.hpp).
@@ -135,6 +147,10 @@ void Daemon::hand_on(Intake&& in, rules::SteadyTime now) {
     // What shackd's own commands left retained before they stopped having a will (0.2.0's `once`
     // and `status`): cleared, so that a broker does not say "offline" for them for ever.
     for (const char* role : {"/status-once", "/status-cli"}) publisher_.send(config_.mqtt.prefix + role, "", true, 1);
+    // Shadow mode said where `status` and Home Assistant look (issue 60); a run that commands
+    // clears what a shadow run left.
+    publisher_.send(config_.mqtt.prefix + "/shadow", config_.shadow ? shadow_mode_json() : std::string(), true, 1);
+    shadow_.republish();
   }
   if (in.send_everything) publisher_.send_everything();
   for (const auto& [name, value] : in.readings) core_.devices().set_reading(name, value, now);

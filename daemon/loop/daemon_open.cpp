@@ -141,9 +141,10 @@ void Daemon::safe_cycle() {
   stats_.store_unread_s = start_.safe_cycle(now);
   if (start_.first_said()) {
     const std::string text = fmt::format(
-        "store_unread: the database {} has not answered within {} ms of the start (a slow or failing card): every "
-        "relay is held OFF until the stored state (profiles, loads' states and overrides) is read",
-        config_.database_path, start_.wait().count());
+        "store_unread: the database {} has not answered within {} ms of the start (a slow or failing card): {} "
+        "until the stored state (profiles, loads' states and overrides) is read",
+        config_.database_path, start_.wait().count(),
+        config_.shadow ? "shackd decides nothing (shadow mode: it commands no relay either)" : "every relay is held OFF");
     log::warn("{}", text);
     event("alarm", "", {rules::ReasonCode::none}, text, wall);
   }

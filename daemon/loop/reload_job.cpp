@@ -3,6 +3,8 @@
 // the running daemon is read but what it was handed.
 #include "daemon/loop/reload_job.hpp"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 
 #include "daemon/metrics/server.hpp"
@@ -21,6 +23,17 @@ ReloadOutcome reload_job(const Config& running, const ReloadParts& parts) {
   }
   Config next = *c.config;
   if (parts.dry_run) next.dry_run = true;
+  if (parts.shadow) next.shadow = true;
+  // Whether shackd commands the relays at all is not changed under it: a reload that would hand it
+  // the site (or take it away) mid-run is refused; a restart does it, with the start's checks.
+  if (next.shadow != running.shadow) {
+    out.refusal = fmt::format("loop.shadow: {} in the file, {} running: shadow mode changes only at a restart "
+                              "(systemctl restart shackd)",
+                              next.shadow, running.shadow);
+    log::error("reload refused, keeping the running config: {}", out.refusal);
+    return out;
+  }
+  if (next.shadow) next.dry_run = true;  // every guard a dry run has, and more (Daemon::start)
   if (const auto missing = check_files(next); !missing.empty()) {
     log::error("reload refused, keeping the running config:");
     for (const auto& e : missing) log::error("  {}", e);

@@ -36,6 +36,7 @@ struct ReloadOutcome {
 struct ReloadParts {
   std::string config_path;
   bool dry_run = false;  // --dry-run: kept whatever the file says
+  bool shadow = false;   // --shadow: kept whatever the file says
   drivers::Kinds kinds;
   std::function<std::vector<std::unique_ptr<PolledDevice>>(const Config&)> make_workers;
   std::function<MqttLinks::Side(const Config&)> make_mqtt;  // null: no MQTT side

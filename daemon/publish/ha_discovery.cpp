@@ -102,6 +102,20 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
          {"unit_of_measurement", "kWh"}, {"icon", icon}, {"value_template", "{{ value_json.today_kwh }}"},
          {"json_attributes_topic", topic}});
   }
+  if (o.shadow) {
+    // Said where the owner looks: this shackd commands nothing, whatever its other entities show.
+    const std::string mode = o.prefix + "/shadow";
+    add("binary_sensor", "shadow_mode",
+        {{"name", "Shadow mode (switches nothing)"}, {"state_topic", mode}, {"icon", "mdi:eye-outline"},
+         {"value_template", "{{ 'ON' if value_json.shadow else 'OFF' }}"}});
+    for (const auto& l : loads) {
+      const std::string topic = o.prefix + "/shadow/" + l.id;
+      add("binary_sensor", l.id + "_shadow",
+          {{"name", l.name + " shadow disagrees"}, {"state_topic", topic}, {"icon", "mdi:scale-unbalanced"},
+           {"value_template", "{{ 'ON' if value_json.agree == false else 'OFF' }}"},
+           {"json_attributes_topic", topic}});
+    }
+  }
   for (const auto& l : loads) {
     add("binary_sensor", l.id + "_relay",
         {{"name", l.name + " relay"}, {"state_topic", o.prefix + "/load/" + l.id + "/observed"},

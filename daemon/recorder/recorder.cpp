@@ -37,6 +37,7 @@ std::pair<std::size_t, std::size_t> merge_records(Records& into, Records&& r, st
   for (auto& [k, v] : r.states) into.states[k] = std::move(v);
   for (auto& [k, v] : r.energy) into.energy[k] = v;
   for (auto& [k, v] : r.charge_limits) into.charge_limits[k] = v;
+  for (auto& [k, v] : r.shadow) into.shadow[k] = std::move(v);
   std::size_t events_lost = 0, samples_lost = 0;
   if (into.events.size() > max_events) {
     events_lost = into.events.size() - max_events;
@@ -87,6 +88,12 @@ struct Recorder::Shared {
   }
   void run();
   void write(Records&& batch, std::deque<Task>&& todo, bool stopping);
+  // Shadow mode's spells (issue 60): in one transaction; those that failed kept for the next write.
+  void write_shadow(const std::map<std::pair<std::string, std::int64_t>, ShadowRow>& rows);
+  std::int64_t shadow_pruned_s = 0;  // the last retention pass over the spells (wall s)
+  // Spells a failed write left, tried again with the next batch (not put back into `pending`:
+  // that would wake the thread at once, again and again, on a card that refuses writes).
+  std::map<std::pair<std::string, std::int64_t>, ShadowRow> shadow_retry;
   void failed(const std::string& what);
   void check_file();
   void tell_losses();
@@ -127,6 +134,7 @@ void Recorder::post(Records&& r) {
     // the recorder's thread is not woken every cycle for it. Events, states and charge limits
     // wake it at once.
     wake = !s_->pending.events.empty() || !s_->pending.states.empty() || !s_->pending.charge_limits.empty() ||
+           !s_->pending.shadow.empty() ||
            s_->pending.samples.size() >= kSamplesPerWake;
   }
   if (s_->event_fate) {
@@ -286,6 +294,43 @@ void Recorder::Shared::run() {
   }
 }
 
+void Recorder::Shared::write_shadow(const std::map<std::pair<std::string, std::int64_t>, ShadowRow>& rows) {
+  for (const auto& [key, row] : rows) shadow_retry[key] = row;  // the newest state of each spell wins
+  if (shadow_retry.empty()) return;
+  // A card that refuses every write for days: the oldest spells go first, counted in the note.
+  constexpr std::size_t kMaxShadowRetry = 1000;
+  std::size_t dropped = 0;
+  while (shadow_retry.size() > kMaxShadowRetry) {
+    const auto oldest = std::min_element(shadow_retry.begin(), shadow_retry.end(), [](const auto& a, const auto& b) {
+      return a.second.start_ms < b.second.start_ms;
+    });
+    shadow_retry.erase(oldest);
+    ++dropped;
+  }
+  if (dropped > 0) {
+    note(RecorderNote::Kind::info, fmt::format("shadow: {} disagreement(s) dropped unwritten (the database refuses writes)", dropped));
+  }
+  try {
+    db::Transaction tx(*db);
+    for (const auto& [key, row] : shadow_retry) save_shadow_row(*db, row);
+    // Kept as long as the events, pruned at most once an hour (a spell is a row, not a cycle).
+    if (wall_s - shadow_pruned_s >= 3600) {
+      int days = 0;
+      {
+        std::lock_guard l(m);
+        days = opt.events_days;
+      }
+      prune_shadow_rows(*db, (wall_s - std::int64_t{days} * 86400) * 1000);
+      shadow_pruned_s = wall_s;
+    }
+    tx.commit();
+    shadow_retry.clear();
+  } catch (const db::Error& e) {
+    note(RecorderNote::Kind::info, fmt::format("shadow: cannot record {} disagreement(s) ({}); kept for the next write",
+                                               shadow_retry.size(), e.what()));
+  }
+}
+
 void Recorder::Shared::write(Records&& batch, std::deque<Task>&& todo, bool stopping) {
   if (batch.wall_s > 0) wall_s = batch.wall_s;
   for (auto& e : batch.events) store->add_event(std::move(e));
@@ -309,6 +354,7 @@ void Recorder::Shared::write(Records&& batch, std::deque<Task>&& todo, bool stop
       pending.charge_limits.try_emplace(name, row);
     }
   }
+  write_shadow(batch.shadow);
   for (auto& t : todo) {
     try {
       t(*db, *store);

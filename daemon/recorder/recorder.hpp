@@ -32,6 +32,7 @@
 #include "daemon/site/energy.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/store/runtime_store.hpp"
+#include "daemon/store/shadow_rows.hpp"
 #include "daemon/store/sqlite.hpp"
 #include "daemon/store/task_queue.hpp"
 
@@ -45,8 +46,11 @@ struct Records {
   std::map<std::string, LoadStateRow> states;                       // by load id
   std::map<std::pair<std::string, std::string>, LoadEnergy> energy;  // by (day, load id)
   std::map<std::string, ChargeLimitRow> charge_limits;              // by limit name
+  // Shadow mode's spells (issue 60), by (load id, start): the newest state of each wins.
+  std::map<std::pair<std::string, std::int64_t>, ShadowRow> shadow;
   bool empty() const {
-    return events.empty() && samples.empty() && states.empty() && energy.empty() && charge_limits.empty();
+    return events.empty() && samples.empty() && states.empty() && energy.empty() && charge_limits.empty() &&
+           shadow.empty();
   }
 };
 

@@ -10,6 +10,7 @@
 #include "daemon/store/load_state_rows.hpp"  // parse_iso_utc
 #include "daemon/site/loads.hpp"
 #include "daemon/store/runtime_store.hpp"
+#include "daemon/store/shadow_rows.hpp"
 
 namespace shackd::report {
 
@@ -97,7 +98,7 @@ std::optional<Day> read_day(db::Db& db, const StoredProfiles& profiles, const st
   std::map<std::string, std::size_t> by_id;
   for (const auto& l : load_refs(profiles)) {
     by_id[l.id] = day.loads.size();
-    day.loads.push_back({l.id, l.name, false, {}, {}, {}});
+    day.loads.push_back({l.id, l.name, false, {}, {}, {}, {}});
   }
   auto before = db.prepare(
       "SELECT load_id, commanded_on FROM events WHERE kind = 'actuation' AND at < ?1 AND id IN "
@@ -150,6 +151,17 @@ std::optional<Day> read_day(db::Db& db, const StoredProfiles& profiles, const st
       }
     } else if (kind == "alarm" || kind == "alarm_end" || kind == "override" || kind == "config") {
       day.marks.push_back({*at, kind, (load.empty() ? "" : load + ": ") + ev.text(5)});
+    }
+  }
+
+  // Shadow mode's spells that overlap the day (a database before schema 0016 has none).
+  if (db.table_exists("shadow_disagreements")) {
+    for (const auto& r : load_shadow_rows(db, day.start * 1000, 100000)) {
+      if (r.start_ms >= day.end * 1000) continue;
+      const auto it = by_id.find(r.load_id);
+      if (it == by_id.end()) continue;
+      day.loads[it->second].shadow.push_back(
+          {r.start_ms / 1000, r.end_ms ? (*r.end_ms + 999) / 1000 : 0, r.would_on, r.actual_on, r.reason});
     }
   }
 

@@ -28,6 +28,13 @@ struct Target {
   double w;  // the power target its API took
 };
 
+// Shadow mode (issue 60): a spell in which shackd's decision differed from what the relay said.
+struct ShadowSpan {
+  std::int64_t from = 0, to = 0;  // Unix s; `to` 0: still open at the end of the record
+  bool would_on = false, actual_on = false;
+  std::string reason;  // the decision's, as the spell began
+};
+
 struct LoadLine {
   std::string id;           // "miner:Primary S21+"
   std::string name;         // "Primary S21+"
@@ -37,6 +44,7 @@ struct LoadLine {
   // From a command its relay never confirmed (relay_unconfirmed) to the confirmation or the next
   // command; an end of 0 is still open at the end of the record. Not drawn as the state commanded.
   std::vector<std::pair<std::int64_t, std::int64_t>> unconfirmed;
+  std::vector<ShadowSpan> shadow;  // shadow mode's disagreements this day (schema 0016)
 };
 
 struct Mark {

@@ -34,6 +34,9 @@ struct DiscoveryOptions {
     bool flags = false, temperature = false, storage = false, writes = false;
   };
   Host host{};
+  // Shadow mode (issue 60): an entity saying shackd switches nothing (<prefix>/shadow) and, per
+  // load, whether its decision and the site differ (<prefix>/shadow/<id>). Announced only then.
+  bool shadow = false;
 };
 
 }  // namespace shackd

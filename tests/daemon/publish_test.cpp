@@ -803,3 +803,33 @@ TEST_CASE("publisher: a miner's state is rendered on the publisher's thread, in 
   CHECK(notes[0].kind == shackd::PublisherNote::Kind::failure);
   CHECK(notes[0].text.find("p/load/m2/miner") != std::string::npos);
 }
+
+// Shadow mode (issue 60): an entity that says shackd switches nothing and one per load for its
+// disagreement, each reading the retained document the comparison publishes; none in normal mode.
+TEST_CASE("Home Assistant discovery: shadow mode's entities, only in shadow mode") {
+  const auto p = shack();
+  shackd::DiscoveryOptions o;
+  const auto shadow_entities = [&](const shackd::DiscoveryOptions& opts) {
+    std::set<std::string> objects;
+    for (const auto& m : shackd::discovery_messages(p, shackd::load_refs(p), opts)) {
+      const json c = json::parse(m.payload);
+      if (c["state_topic"].get<std::string>().rfind("shack/shadow", 0) != 0) continue;
+      CAPTURE(m.topic);
+      const std::string component = m.topic.substr(14, m.topic.find('/', 14) - 14);
+      check_ha_rules(component, c, opts);
+      CHECK(component == "binary_sensor");
+      objects.insert(c["unique_id"].get<std::string>());
+      if (c["unique_id"] == "shackd_primary_s21_shadow") {
+        CHECK(c["state_topic"] == "shack/shadow/primary_s21");
+        CHECK(c["value_template"] == "{{ 'ON' if value_json.agree == false else 'OFF' }}");
+      }
+    }
+    return objects;
+  };
+  CHECK(shadow_entities(o).empty());
+  o.shadow = true;
+  const auto objects = shadow_entities(o);
+  CHECK(objects.count("shackd_shadow_mode") == 1);
+  CHECK(objects.count("shackd_primary_s21_shadow") == 1);
+  CHECK(objects.size() == 1 + shackd::load_refs(p).size());
+}

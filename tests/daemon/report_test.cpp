@@ -10,6 +10,7 @@
 #include "rules/reason.hpp"
 #include "daemon/store/profile_store.hpp"
 #include "daemon/store/runtime_store.hpp"
+#include "daemon/store/shadow_rows.hpp"
 #include "tests/store/fixture.hpp"
 
 namespace {
@@ -153,4 +154,40 @@ TEST_CASE("a day that changes the clock has 23 or 25 hours") {
   const auto autumn = shackd::report::day_bounds("2026-11-01", "America/Los_Angeles", why);
   REQUIRE(autumn);
   CHECK(autumn->second - autumn->first == 25 * 3600);
+}
+
+// Shadow mode (issue 60): the day's disagreements, each a strip under its load's bar with the
+// decision's reason; a spell from the day before is cut at midnight, one of the next day left out.
+TEST_CASE("a day's report draws shadow mode's disagreements with their reasons") {
+  test::MigratedDb m;
+  m.db.exec("UPDATE site_preferences SET timezone = 'America/Los_Angeles'");
+  shackd::RuntimeStore store(m.db);
+  for (int i = 0; i < 24 * 60; i += 10) {
+    shackd::TelemetrySample t;
+    t.battery_v = 50.0;
+    store.add_sample(kMidnight + i * 60, t);
+  }
+  store.flush(kMidnight + 24 * 3600, true);
+  const auto ms = [](std::int64_t s) { return s * 1000; };
+  shackd::save_shadow_row(m.db, {"primary_s21", ms(kMidnight - 600), ms(kMidnight + 600), true, false, 1, "running", 4800});
+  shackd::save_shadow_row(m.db, {"primary_s21", ms(kMidnight + 9 * 3600), ms(kMidnight + 9 * 3600 + 1800), false, true, 41,
+                                 "below start voltage: 49.00 V < 50.00 V", 7200});
+  shackd::save_shadow_row(m.db, {"primary_s21", ms(kMidnight + 25 * 3600), std::nullopt, false, true, 41, "the next day", 1});
+  const shackd::StoredProfiles profiles = shackd::load_profiles(m.db);
+  std::string why;
+  auto day = shackd::report::read_day(m.db, profiles, "2026-11-23", why);
+  REQUIRE(day);
+  const auto& primary = day->loads.at(0);
+  REQUIRE(primary.shadow.size() == 2);
+  CHECK(primary.shadow[0].from == kMidnight - 600);
+  CHECK(primary.shadow[1].from == kMidnight + 9 * 3600);
+  CHECK(primary.shadow[1].to == kMidnight + 9 * 3600 + 1800);
+  CHECK_FALSE(primary.shadow[1].would_on);
+  CHECK(primary.shadow[1].actual_on);
+  Zone tz("America/Los_Angeles");
+  const std::string svg = shackd::report::render_svg(*day);
+  CHECK(svg.find("<title>09:00-09:30 shadow: would be OFF, the site had it ON: below start voltage: 49.00 V &lt; 50.00 V</title>") !=
+        std::string::npos);
+  CHECK(svg.find("<title>00:00-00:10 shadow: would be ON, the site had it OFF: running</title>") != std::string::npos);
+  CHECK(svg.find("the next day") == std::string::npos);
 }
