@@ -474,13 +474,14 @@ void Daemon::cycle() {
   }
   if (!options_.once) {
     guarded(SideJob::events, [&] { record_relay_alarms(); });
-    if (config_.shadow && decided) guarded(SideJob::shadow, [&] { shadow_step(clock_.wall_ms()); });
     miners_bookkeeping(now, wall);
     // The cycle's one record, read from here on by the energy meter, the publisher, the recorder
     // and the metrics, each making its own projection of it.
     CycleRecordPtr record;
     guarded(SideJob::publish, [&] { record = seal_record(now); });
     if (record) guarded(SideJob::energy, [&] { account_energy(*record, now, wall); });
+    // Shadow mode (issue 60): the record's decisions against the relays' reported states.
+    if (record && config_.shadow && decided) guarded(SideJob::shadow, [&] { shadow_step(*record, clock_.wall_ms()); });
     guarded(SideJob::publish, [&] {
       // A connection's events (the start's, the outage's) go before everything is published again:
       // sent here, after the relays, never in the read step (issue 57).

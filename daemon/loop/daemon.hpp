@@ -199,7 +199,7 @@ class Daemon {
   void take_core_counts();  // the core's counts into the loop's figures, after the relays
   // Shadow mode (daemon_shadow.cpp, issue 60): after the relays, this cycle's decisions against
   // the relays' reported states (ShadowWatch), its news to the recorder, the publisher and the log.
-  void shadow_step(std::int64_t wall_ms);
+  void shadow_step(const CycleRecord& record, std::int64_t wall_ms);
   void shadow_stop();  // the open spells closed at the stop
   void shadow_said(const ShadowNews& news);
 

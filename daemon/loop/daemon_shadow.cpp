@@ -13,20 +13,20 @@
 
 namespace shackd {
 
-void Daemon::shadow_step(std::int64_t wall_ms) {
+// The comparison's projection of the cycle's record: each load's decision and reason, and what
+// its relay itself last said (never what shackd would command: it commands nothing).
+void Daemon::shadow_step(const CycleRecord& r, std::int64_t wall_ms) {
   ShadowInputs in;
   in.wall_ms = wall_ms;
-  const auto* relays = mqtt_.relays();
-  for (const auto& l : core_.site().loads) {
-    const auto& d = decision_for(core_.decision(), l);
+  for (const auto& l : r.loads()) {
+    const auto& d = decision_for(r.decision, l);
     ShadowLoad s;
     s.id = l.id;
     s.name = l.name;
     s.would_on = d.on;
     s.reason_code = static_cast<int>(d.reason.code);
     s.reason = rules::describe(d.reason);
-    // What the relay itself last said (never what shackd would command: it commands nothing).
-    if (relays && relays->has(l.id)) s.actual_on = relays->status(l.id).observed;
+    if (const auto it = r.relay.find(l.id); r.relays && it != r.relay.end()) s.actual_on = it->second.observed;
     in.loads.push_back(std::move(s));
   }
   shadow_said(shadow_.after_cycle(in));
