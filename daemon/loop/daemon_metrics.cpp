@@ -9,7 +9,7 @@ void Daemon::export_metrics(const CycleRecord& r, rules::SteadyTime now, std::in
   metrics_.after_cycle(r, {mqtt_.relays(), energy_.meter(), intake_.broker().health(), stats_, alarms_.device_alarms()},
                        config_.metrics, config_.interval,
                        {.site_id = fleet_site_id(), .site_name = config_.site_name, .version = SHACKD_VERSION, .wall_s = wall,
-                        .started_unix_s = started_unix_s_, .dry_run = config_.dry_run, .host = host_.present() ? &host_.health() : nullptr},
+                        .started_unix_s = started_unix_s_, .dry_run = config_.dry_run, .shadow = config_.shadow, .host = host_.present() ? &host_.health() : nullptr},
                        now);
 }
 

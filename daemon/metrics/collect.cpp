@@ -1,10 +1,14 @@
 #include "daemon/metrics/collect.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <optional>
 
 #include "daemon/vocab/publish.hpp"
 #include "daemon/vocab/render.hpp"
 #include "drivers/text/utf8.hpp"
+#include "rules/profile.hpp"
 #include "rules/reason.hpp"
 
 namespace shackd::metrics {
@@ -100,7 +104,7 @@ void battery(FrameWriter& w, const CycleView& v, rules::SteadyTime now, LabelScr
   }
 }
 
-void loads(FrameWriter& w, const CycleView& v, const std::map<std::string, double>& joules, LabelScratch& x) {
+void loads(FrameWriter& w, const CycleView& v, const std::map<std::string, double>& joules, bool shadow, LabelScratch& x) {
   // One pass per family: a frame is written family by family.
   const auto each = [&](auto&& write) {
     for (const auto& l : v.loads) write(l, decision_for(v.decision, l), label(l.id, x.a), std::string_view(kind_name(l.kind)));
@@ -120,6 +124,14 @@ void loads(FrameWriter& w, const CycleView& v, const std::map<std::string, doubl
   each([&](const LoadRef& l, const rules::LoadDecision&, std::string_view id, std::string_view kind) {
     if (const auto* s = relay(l); s && s->observed) w.sample(*s->observed ? 1 : 0, {{"load", id}, {"kind", kind}});
   });
+  // Shadow mode (issue 60): shackd commands nothing, so its decision and the relay's report may
+  // differ; 1 while they do (absent until the relay reports, and outside shadow mode).
+  w.family("shackd_load_shadow_disagrees", "In shadow mode: 1 while the decision and the relay's report differ", Type::gauge);
+  if (shadow) {
+    each([&](const LoadRef& l, const rules::LoadDecision& d, std::string_view id, std::string_view kind) {
+      if (const auto* s = relay(l); s && s->observed) w.sample(*s->observed != d.on ? 1 : 0, {{"load", id}, {"kind", kind}});
+    });
+  }
   w.family("shackd_load_relay_unconfirmed", "1 while the relay has not confirmed the last command", Type::gauge);
   double n_unconfirmed = 0;
   each([&](const LoadRef& l, const rules::LoadDecision&, std::string_view id, std::string_view kind) {
@@ -161,6 +173,35 @@ void loads(FrameWriter& w, const CycleView& v, const std::map<std::string, doubl
   for (std::size_t i = 0; i < miners.size() && i < v.snap.miner_temp_c.size(); ++i) {
     if (const auto& r = v.snap.miner_temp_c[i]) w.sample(r->value, {{"load", label(miners[i].relay_id, x.a)}});
   }
+}
+
+// Each AC source against its rating (issue 59): what it carries on each phase (its own meter,
+// while fresh), its continuous rating, its own overload warnings and whether a generator runs.
+void ac_sources(FrameWriter& w, const CycleView& v, rules::SteadyTime now, LabelScratch& x) {
+  static constexpr std::string_view kPhase[] = {"L1", "L2", "L3"};
+  const auto& p = v.profiles.rules;
+  const std::size_t n = rules::ac_source_count(p);
+  const auto fresh = [&](const std::optional<rules::Reading>& r) {
+    return r && now - r->as_of <= p.site.electrical_stale_after && std::isfinite(r->value);
+  };
+  const auto source = [&](std::size_t s) { return label(rules::ac_source(p, s).name, x.a); };
+  w.family("shackd_ac_source_load_watts", "What each AC source carries on each phase (its own meter)", Type::gauge);
+  for (std::size_t s = 0; s < n && s < v.snap.ac.size(); ++s) {
+    for (std::size_t k = 0; k < std::min<std::size_t>(rules::ac_source(p, s).phases, 3); ++k) {
+      if (const auto& r = v.snap.ac[s].phase[k].load_w; fresh(r)) w.sample(r->value, {{"source", source(s)}, {"phase", kPhase[k]}});
+    }
+  }
+  w.family("shackd_ac_source_rating_watts", "Each AC source's continuous rating per phase (0: not rated)", Type::gauge);
+  for (std::size_t s = 0; s < n; ++s) w.sample(rules::ac_source(p, s).continuous_w, {{"source", source(s)}});
+  w.family("shackd_ac_source_overload", "Each AC source's own overload warning: 0 ok, 1 warning, 2 alarm", Type::gauge);
+  for (std::size_t s = 0; s < n && s < v.snap.ac.size(); ++s) {
+    if (const auto& r = v.snap.ac[s].overload; fresh(r)) w.sample(r->value, {{"source", source(s)}, {"phase", "all"}});
+    for (std::size_t k = 0; k < std::min<std::size_t>(rules::ac_source(p, s).phases, 3); ++k) {
+      if (const auto& r = v.snap.ac[s].phase[k].overload; fresh(r)) w.sample(r->value, {{"source", source(s)}, {"phase", kPhase[k]}});
+    }
+  }
+  w.family("shackd_generator_running", "1 while a generator feeds the site, 0 while none does (absent: not known)", Type::gauge);
+  if (fresh(v.snap.generator_running)) w.sample(v.snap.generator_running->value >= 0.5 ? 1 : 0);
 }
 
 void devices(FrameWriter& w, const CycleView& v, rules::SteadyTime now, LabelScratch& x) {
@@ -300,8 +341,11 @@ void Collector::collect(const CycleView& v, const SiteInfo& site, rules::SteadyT
   w.family("process_start_time_seconds", "Start time of the process since the epoch", Type::gauge)
       .sample(static_cast<double>(site.started_unix_s));
   w.family("shackd_dry_run", "1 in a dry run: decisions without relay commands", Type::gauge).sample(site.dry_run ? 1 : 0);
+  w.family("shackd_shadow_mode", "1 in shadow mode: decisions beside another controller, nothing switched", Type::gauge)
+      .sample(site.shadow ? 1 : 0);
   battery(w, v, now, x);
-  loads(w, v, joules_, x);
+  loads(w, v, joules_, site.shadow, x);
+  ac_sources(w, v, now, x);
   devices(w, v, now, x);
   loop(w, v, site, x);
   host_families(w, site.host);

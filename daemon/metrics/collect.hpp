@@ -26,6 +26,7 @@ struct SiteInfo {
   std::int64_t wall_s = 0;  // the cycle's wall time, for "no state for N minutes" alerts
   std::int64_t started_unix_s = 0;  // when the process started (process_start_time_seconds)
   bool dry_run = false;
+  bool shadow = false;  // shadow mode (issue 60): decisions beside another controller, nothing switched
   const HostHealth* host = nullptr;  // the controller's own health, where it has the Pi's sources
 };
 

@@ -359,6 +359,48 @@ TEST_CASE("metrics: the daemon serves each cycle's figures while it runs") {
   CHECK(om.find("# TYPE shackd_cycles counter\nshackd_cycles_total ") != std::string::npos);
 }
 
+TEST_CASE("metrics: shadow mode, each load's disagreement and each AC source against its rating (issues 59, 60)") {
+  std::string base = test::kFakeSiteConfig;
+  const std::string loop = "  interval_ms: 1000\n";
+  base.replace(base.find(loop), loop.size(), loop + "  shadow: true\n");
+  test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n", {}, base);
+  REQUIRE_FALSE(site.daemon->start().has_value());
+  const int port = *site.daemon->metrics_port();
+  site.cycles(5);  // 54 V: the primary would run
+  // The primary's relay says OFF (the other controller holds it off): shackd would have it ON.
+  site.daemon->on_message("stat/primary_s21/POWER1", "OFF", false, site.clock.steady());
+  site.daemon->on_message("stat/heat_room_fan/POWER1", "OFF", false, site.clock.steady());
+  site.cycles(1);
+  const auto body = scrape(port);
+  INFO(body);
+  for (const char* series :
+       {"shackd_shadow_mode 1\n", "shackd_dry_run 1\n", "shackd_load_on{load=\"primary_s21\",kind=\"miner\"} 1\n",
+        "shackd_load_observed_on{load=\"primary_s21\",kind=\"miner\"} 0\n",
+        "shackd_load_shadow_disagrees{load=\"primary_s21\",kind=\"miner\"} 1\n",
+        "shackd_load_shadow_disagrees{load=\"heat_room_fan\",kind=\"fan\"} 0\n",
+        // No ac_sources: the one default inverter, not rated; no AC reading, no generator word.
+        "shackd_ac_source_rating_watts{source=\"inverter\"} 0\n", "# TYPE shackd_ac_source_load_watts gauge\n",
+        "# TYPE shackd_generator_running gauge\n"}) {
+    const std::string wanted = series;
+    CAPTURE(wanted);
+    CHECK(body.find(wanted) != std::string::npos);
+  }
+  CHECK(body.find("shackd_load_shadow_disagrees{load=\"dump_s19_1\"") == std::string::npos);  // its relay has not said
+  CHECK(body.find("\nshackd_generator_running ") == std::string::npos);  // no word: not known, no sample
+}
+
+TEST_CASE("metrics: outside shadow mode no load disagrees") {
+  test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n");
+  REQUIRE_FALSE(site.daemon->start().has_value());
+  const int port = *site.daemon->metrics_port();
+  site.daemon->on_message("stat/primary_s21/POWER1", "OFF", false, site.clock.steady());
+  site.cycles(3);
+  const auto body = scrape(port);
+  INFO(body);
+  CHECK(body.find("shackd_shadow_mode 0\n") != std::string::npos);
+  CHECK(body.find("shackd_load_shadow_disagrees{") == std::string::npos);
+}
+
 TEST_CASE("metrics: the loop fills frames only while somebody scrapes; a scrape after a quiet spell gets the next cycle's") {
   test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n");
   REQUIRE_FALSE(site.daemon->start().has_value());
