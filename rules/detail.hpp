@@ -148,11 +148,16 @@ struct AcVictim {
 // Whether a generator feeds the site this cycle (Snapshot::generator_running): not known only
 // where one is configured; a site with none is off generator power for want of a word.
 enum class GeneratorState { off, running, unknown };
+// A generator's name in reasons until a configured one's is known. Initialised from a constant,
+// not a literal: GCC 14 for armhf (trixie's cross compiler) warns "value computed is not used" on
+// a std::string_view member initialised from a string literal (-Wunused-value, a false positive).
+inline constexpr std::string_view kGeneratorName = "generator";
+
 struct AcCycle {
   std::size_t sources = 0;
   GeneratorState generator = GeneratorState::off;
   bool generator_configured = false;  // a source of kind generator
-  std::string_view generator_name = "generator";  // the first configured one's, for reasons
+  std::string_view generator_name = kGeneratorName;  // the first configured one's, for reasons
   std::array<std::array<AcPhaseView, kMaxAcPhases>, kMaxAcSources> phase{};
   std::array<const AcSource*, kMaxAcSources> source{};
   std::array<AcVictim, kMaxAcSources * (kMaxAcPhases + 1)> victims{};
