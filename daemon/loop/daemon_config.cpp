@@ -44,7 +44,7 @@ std::vector<LoadRef> Daemon::take_profiles(Prepared&& ready) {
   carry_over(ready, core_.site().loads, core_.state());
   core_.take_site(CoreSite{std::move(ready.profiles), std::move(ready.loads), std::move(ready.mapping)},
                   std::move(ready.state));
-  journal_.take_header(std::move(ready.journal_header), std::move(ready.journal_miners));
+  journal_.take_header(std::move(ready.journal_header), std::move(ready.journal_miners), std::move(ready.journal_ac));
   return std::move(ready.removed);
 }
 

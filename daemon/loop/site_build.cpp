@@ -42,7 +42,18 @@ PreparedSite prepare_site(const Config& config, StoredProfiles p) {
       }
     }
   }
-  r.journal_header = journal_header(zone_names, v_names, t_names, m_names);
+  // The AC sources in the snapshot's order (the mapping has one spec a source), with the words
+  // of theirs the devices give: the budget decides on them, so replay needs them.
+  for (std::size_t i = 0; i < r.mapping.ac.size(); ++i) {
+    const auto& spec = r.mapping.ac[i];
+    JournalAc a{rules::ac_source(p.rules, i).name, !spec.overload.empty(), {}, {}};
+    for (std::size_t k = 0; k < a.load_w.size(); ++k) {
+      a.load_w[k] = !spec.load_w[k].empty();
+      a.phase_overload[k] = !spec.overload_phase[k].empty();
+    }
+    r.journal_ac.push_back(std::move(a));
+  }
+  r.journal_header = journal_header(zone_names, v_names, t_names, m_names, r.journal_ac);
   for (std::size_t i = 0; i < p.zones.size(); ++i) {
     const auto& sid = p.zones[i].sensor_id;
     r.mapping.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
