@@ -47,6 +47,16 @@ check "allow: its output never passed its rating less the margin (${peak:-?} W <
   '[[ -n $peak ]] && awk -v p="$peak" "BEGIN { exit !(p > 1800 && p <= 5800) }"'
 check "allow: no time above its rating" '[[ $over == 0 ]]'
 check "allow: the dump never ran" '[[ $(grep -c "cmnd/dump_s19_1/POWER1 ON" "$WORK/spy.log") -eq 0 ]]'
+# What Home Assistant reads (issue 59, part 5): each source's load against its rating, the
+# generator running; printed so that a run shows what is rendered.
+gen=$(retained shack/ac/generator); inv=$(retained shack/ac/inverter)
+echo "shack/ac/generator: ${gen:-none}"
+echo "shack/ac/inverter: ${inv:-none}"
+check "shack/ac/generator: its rating, its output, running" \
+  'grep -q "\"kind\":\"generator\",\"phases\":1,\"rating_w\":6000,\"load_w_l1\":[0-9]" <<<"$gen" && grep -q "\"running\":true}$" <<<"$gen"'
+check "shack/ac/inverter: its rating and its L1 load" 'grep -q "\"rating_w\":12000,\"load_w_l1\":[0-9]" <<<"$inv"'
+check "Home Assistant: the generator's load sensor reads shack/ac/generator" \
+  'grep -q "\"state_topic\":\"shack/ac/generator\"" <<<"$(retained homeassistant/sensor/+/ac_generator_load_l1/config)"'
 daemon_alive "at the end"
 # The replay decides again on the journal, which carries the sources' readings (the generator's
 # output, the inverter's), with the config's sources: it agrees with what shackd did (exit 0): the
