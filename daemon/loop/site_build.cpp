@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "daemon/config/ac_sources.hpp"
 #include "daemon/config/miners_yaml.hpp"
 #include "daemon/loop/profiles_apply.hpp"
 #include "daemon/config/profiles_diff.hpp"
@@ -118,6 +119,8 @@ SiteLoad load_site(db::Db& db, const Config& config, bool first) {
   for (const auto& id : unused_relays(config, p)) {
     log::warn("{}: relays.{} is defined but no profile switches it", config.source, id);
   }
+  // What the AC budget will hold (issue 59): said at the start and a reload, as `check` says it.
+  for (const auto& n : ac_source_notes(config, p)) log::info("{}: note: {}", config.source, n);
   if (apply) {
     const ApplyResult r = apply_profiles(db, config.text, config.source);
     if (!r.backup_path.empty()) log::info("database {}: backup before removing profiles: {}", db.path(), r.backup_path);
