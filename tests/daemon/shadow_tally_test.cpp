@@ -2,6 +2,8 @@
 // minute against a hand-built day, so that every figure can be checked by hand.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "daemon/report/shadow_tally.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/store/profile_store.hpp"
