@@ -249,6 +249,9 @@ std::optional<double> SiteModel::site_value(const std::string& service, const st
     if (f == "ac_out_l2_w" || f == "ac_out_l3_w") return 0;
     if (f == "overload" || f == "overload_l1") return overload_word();
     if (f == "overload_l2" || f == "overload_l3") return 0;
+    // Its nominal power (attributes.csv, 130/132): the rating it was given, one phase; 0 unrated.
+    if (f == "nominal_w" || f == "nominal_l1_w") return inverter_continuous_w.value_or(0);
+    if (f == "nominal_l2_w" || f == "nominal_l3_w") return 0;
     return std::nullopt;
   }
   if (service == "temperature") {
