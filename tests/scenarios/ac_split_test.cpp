@@ -22,19 +22,27 @@ constexpr double kSplitLegRatingW = 5000;
 constexpr double kSplitMarginW = 200;  // the rules' default margin_w
 constexpr double kSplitHeaterW = 1500;
 
-// Two legs; with `rated`, each leg's rating and the GX's per-leg outputs (vebus 23, 24) and
-// overload words (36, 46, 50); without, no rating and no words: no budget.
-std::string split_config(bool rated) {
+enum class Budget { none, words_only, rated };
+
+// Two legs. rated: each leg's rating, the GX's per-leg outputs (vebus 23, 24) and its overload
+// words (36, 46, 50); words_only: the outputs and the per-leg words (46, 50) alone, no rating (the
+// whole unit's word, 36, says overload on every leg: rules/ac_budget.cpp sheds on each for it);
+// none: no rating, no words.
+std::string split_config(Budget budget) {
+  const bool rated = budget == Budget::rated, read = budget != Budget::none;
   std::string text = test::read_text(SHACKD_SOURCE_DIR "/tests/scenarios/ac_split_morning.yaml");
   const auto put = [&](const std::string& key, const std::string& value) {
     text.replace(text.find(key), key.size(), value);
   };
-  put("${AC_SOURCES}", rated ? "ac_sources:\n  inverter:\n    phases: 2\n    continuous_w: 5000\n    surge_w: 10000\n"
-                               "    load_w_l1: [vebus.ac_out_l1_w]\n    load_w_l2: [vebus.ac_out_l2_w]\n"
-                               "    overload: [vebus.overload]\n    overload_l1: [vebus.overload_l1]\n"
-                               "    overload_l2: [vebus.overload_l2]\n"
-                             : "ac_sources:\n  inverter:\n    phases: 2\n");
-  put("${VEBUS}", rated ? "    vebus_unit: 227" : "");
+  std::string sources = "ac_sources:\n  inverter:\n    phases: 2\n";
+  if (rated) sources += "    continuous_w: 5000\n    surge_w: 10000\n";
+  if (read) {
+    sources += "    load_w_l1: [vebus.ac_out_l1_w]\n    load_w_l2: [vebus.ac_out_l2_w]\n"
+               "    overload_l1: [vebus.overload_l1]\n    overload_l2: [vebus.overload_l2]\n";
+    if (rated) sources += "    overload: [vebus.overload]\n";
+  }
+  put("${AC_SOURCES}", sources);
+  put("${VEBUS}", read ? "    vebus_unit: 227" : "");
   return text;
 }
 
@@ -81,7 +89,7 @@ bool has_text(const std::string& text, const std::string& part) { return text.fi
 
 TEST_CASE("split phase: without a budget every load starts and a leg above its rating trips the inverter") {
   test::SimSite site(227);
-  split_morning(site, split_config(false), 800, {0.5, 0.5, 0});
+  split_morning(site, split_config(Budget::none), 800, {0.5, 0.5, 0});
   site.run_until(600);
   CHECK(site.model.trips >= 1);
   CHECK(site.model.tripped_phase >= 1);  // a leg, not the sum, went past its rating
@@ -89,7 +97,7 @@ TEST_CASE("split phase: without a budget every load starts and a leg above its r
 
 TEST_CASE("split phase: with each leg's rating the budget holds on both legs, and a wait names its leg") {
   test::SimSite site(227);
-  split_morning(site, split_config(true), 800, {0.5, 0.5, 0});
+  split_morning(site, split_config(Budget::rated), 800, {0.5, 0.5, 0});
   const SplitPeaks peaks = split_quarter_hour(site);
   CHECK(site.model.trips == 0);
   CHECK(peaks.warned_cycles == 0);  // not even a warning: no leg ever went past its rating
@@ -125,7 +133,7 @@ TEST_CASE("split phase: with each leg's rating the budget holds on both legs, an
 TEST_CASE("split phase: a leg full of the house holds its own loads, the other leg's start") {
   test::SimSite site(227);
   // 4,500 W of house, all on L1: 300 W of room left there, 4,800 W on L2.
-  split_morning(site, split_config(true), 4500, {1, 0, 0});
+  split_morning(site, split_config(Budget::rated), 4500, {1, 0, 0});
   const SplitPeaks peaks = split_quarter_hour(site);
   CHECK(site.model.trips == 0);
   CHECK(peaks.warned_cycles == 0);
@@ -144,4 +152,29 @@ TEST_CASE("split phase: a leg full of the house holds its own loads, the other l
   CHECK_FALSE(site.on("heat_room_heater"));
   CHECK(has_text(primary, "start held: room left on inverter L1: 300 W (the start needs 3878 W)"));
   CHECK(has_text(heater_l1, "start held: room left on inverter L1: 300 W (the start needs 1500 W)"));
+}
+
+TEST_CASE("split phase: with only the inverter's per-leg words read, a leg that warns sheds its own loads before the trip") {
+  test::SimSite site(227);
+  split_morning(site, split_config(Budget::words_only), 800, {0.5, 0.5, 0});
+  bool shed_l1 = false, shed_l2 = false;
+  int warned_l1 = 0, warned_l2 = 0;
+  for (int i = 0; i < 450; ++i) {  // 15 minutes
+    site.step();
+    // After each step: what the next cycle reads (the model moves before the daemon cycles).
+    site.with_model([&](sim::SiteModel& m) {
+      warned_l1 += m.overload_word(1) == 1;
+      warned_l2 += m.overload_word(2) == 1;
+    });
+    for (const char* relay : {"primary_s21", "dump_s19_1", "heat_room_heater", "main_room_heater"}) {
+      const std::string r = leg_reason(site, relay);
+      shed_l1 = shed_l1 || has_text(r, "shed: overload on inverter L1");
+      shed_l2 = shed_l2 || has_text(r, "shed: overload on inverter L2");
+    }
+  }
+  INFO("warned cycles: L1 ", warned_l1, ", L2 ", warned_l2);
+  CHECK(warned_l1 + warned_l2 > 0);  // a leg did warn on its own word: its loads went past its rating ...
+  CHECK(shed_l1 == (warned_l1 > 0));  // ... a load on that leg, and only on a leg that warned, went off ...
+  CHECK(shed_l2 == (warned_l2 > 0));
+  CHECK(site.model.trips == 0);  // ... before the tolerance ran out
 }
