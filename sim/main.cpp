@@ -301,7 +301,10 @@ int main(int argc, char** argv) {
         for (std::string cell; std::getline(ss, cell, ',');) {
           if (k == share.size()) throw std::runtime_error(a + " '" + v + "': at most 3 shares (L1,L2,L3)");
           share[k] = number(cell, a + " L" + std::to_string(k + 1));
-          if (!(share[k] >= 0 && share[k] <= 1e6)) throw std::runtime_error(a + " '" + v + "': a share is 0 or more");
+          if (!(share[k] >= 0 && share[k] <= 1e6)) {
+            throw std::runtime_error(a + " '" + v + "': L" + std::to_string(k + 1) + "'s share '" + cell +
+                                     "' must be 0 to 1000000");
+          }
           ++k;
         }
         if (share[0] + share[1] + share[2] <= 0) throw std::runtime_error(a + " '" + v + "': the shares sum to 0");

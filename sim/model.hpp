@@ -90,8 +90,9 @@ class SiteModel {
   // tripped; the whole unit's word (36) is the worst of them. A leg above its rating for
   // trip_after_s trips the whole output, every leg, as one inverter does. That a VE.Bus system
   // stops on every phase when one unit overloads is the simulator's assumption, as are the
-  // thresholds and times above: attributes.csv documents the words, not the timing. With 1 (the
-  // default) every load and the house are on L1, as before.
+  // thresholds and times above: attributes.csv (tests/fixtures/reference/victron/; vebus
+  // /Ac/Out/L2/P 24, /Alarms/L2/Overload 50) documents the registers and the words, not the
+  // timing. With 1 (the default) every load and the house are on L1, as before.
   int inverter_phases = 1;
   std::array<double, 3> house_phase_share{1, 0, 0};
   double phase_load_w(int phase) const;    // 1 to inverter_phases; 0 while tripped or beyond them
