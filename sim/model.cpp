@@ -329,6 +329,8 @@ std::optional<double> SiteModel::site_value(const std::string& service, const st
     if (f == "soc_pct") return std::round(soc_pct);
     if (f == "pv1_w") return pv_solark * 0.6;
     if (f == "pv2_w") return pv_solark * 0.4;
+    // A split-phase (Sol-Ark, 2) or three-phase (Deye, 3) inverter: each leg's own load.
+    if (inverter_phases > 1 && f.starts_with("load_l")) return phase_load_w(f[6] - '0');
     if (service == "deye3p" && (f == "load_l1_w" || f == "load_l2_w" || f == "load_l3_w")) return load / 3;
     if (f == "load_l1_w" || f == "load_l2_w") return load / 2;
     if (f == "load_w" || f == "inverter_out_w") return load;

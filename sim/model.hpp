@@ -85,9 +85,10 @@ class SiteModel {
   // A split-phase (2: L1 and L2, a Victron pair or a US 120/240 V inverter) or three-phase (3)
   // inverter: each load is on its Load::phase, the house on the legs in house_phase_share's
   // proportions (all on L1 unless set), and inverter_continuous_w is each leg's own rating. Each
-  // leg has its output (the vebus /Ac/Out/L<n>/P, 23-25, and the system's consumption on it) and
-  // its overload word (/Alarms/L<n>/Overload, 46, 50, 54): 1 above its rating, 2 on the leg that
-  // tripped; the whole unit's word (36) is the worst of them. A leg above its rating for
+  // leg has its output (the vebus /Ac/Out/L<n>/P, 23-25, the system's consumption on it, and the
+  // Sol-Ark's or Deye's load on it, 176-177, 650-652) and its overload word
+  // (/Alarms/L<n>/Overload, 46, 50, 54): 1 above its rating, 2 on the leg that tripped; the
+  // whole unit's word (36) is the worst of them. A leg above its rating for
   // trip_after_s trips the whole output, every leg, as one inverter does. That a VE.Bus system
   // stops on every phase when one unit overloads is the simulator's assumption, as are the
   // thresholds and times above: attributes.csv (tests/fixtures/reference/victron/; vebus
