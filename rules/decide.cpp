@@ -24,7 +24,9 @@ void decide(const Snapshot& snap, const Profiles& p, const State& prev, Decision
   const detail::HeatCalls heat = detail::heat_calls(snap, p, out);
   detail::AcCycle ac;
   detail::assess_ac(snap, p, prev, heat, out.next.site, ac);
+  const detail::HeaterRoom for_heaters = detail::reserve_heater_room(snap, p, heat, out, ac);
   detail::decide_miners(snap, p, heat, prev, ac, out);
+  detail::release_heater_room(for_heaters, ac);
   detail::decide_zones(snap, p, prev, ac, out);
 }
 

@@ -196,5 +196,22 @@ std::optional<Reason> generator_policy(const AcCycle& ac, GeneratorPolicy policy
 void update_zone_demand(const Snapshot& snap, const Profiles& p, Decision& out);
 HeatCalls heat_calls(const Snapshot& snap, const Profiles& p, const Decision& out);
 void decide_zones(const Snapshot& snap, const Profiles& p, const State& prev, AcCycle& ac, Decision& out);
+// The room a heater protecting a zone that calls for heat needs, held back from the miners while
+// they decide (issue 59: such a heater is shed last, and it starts first too): each heater that
+// is off, would be let run, heats its zone itself (not its miner) and fits its phase now. Given
+// back before the zones decide, where the heater's own start takes it.
+// Fixed size: decide() allocates nothing. More heaters than this calling at once (no site has
+// them) are not held room for: they wait as before.
+struct HeaterRoom {
+  struct Held {
+    AcFeed feed;
+    double w = 0;
+  };
+  std::array<Held, 16> held{};
+  std::size_t count = 0;
+};
+HeaterRoom reserve_heater_room(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const Decision& out,
+                               AcCycle& ac);
+void release_heater_room(const HeaterRoom& room, AcCycle& ac);
 
 }  // namespace rules::detail

@@ -212,6 +212,26 @@ HeatCalls heat_calls(const Snapshot& snap, const Profiles& p, const Decision& ou
   return calls;
 }
 
+HeaterRoom reserve_heater_room(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const Decision& out,
+                               AcCycle& ac) {
+  HeaterRoom room;
+  for (std::size_t i = 0; i < p.zones.size() && room.count < room.held.size(); ++i) {
+    const ZoneProfile& z = p.zones[i];
+    const ZoneState& zs = out.next.zones[i];
+    if (!z.enabled || !z.has_heater || zs.heater.on || !out.zones[i].heat_demand) continue;
+    if (z.heat_miner && *z.heat_miner < kMaxMiners && heat.call[*z.heat_miner]) continue;  // its miner heats it
+    if (!heater_can_run(snap, p, z, zs, out) || !(z.heater_power_w > 0)) continue;
+    if (ac.hold(z.heater_feed, z.heater_power_w)) continue;  // no room now: the miners take nothing of it
+    ac.commit(z.heater_feed, z.heater_power_w);
+    room.held[room.count++] = {z.heater_feed, z.heater_power_w};
+  }
+  return room;
+}
+
+void release_heater_room(const HeaterRoom& room, AcCycle& ac) {
+  for (std::size_t i = 0; i < room.count; ++i) ac.commit(room.held[i].feed, -room.held[i].w);
+}
+
 void decide_zones(const Snapshot& snap, const Profiles& p, const State& /*prev*/, AcCycle& ac, Decision& out) {
   for (std::size_t i = 0; i < p.zones.size(); ++i) {
     if (p.zones[i].has_heater) decide_heater(snap, p, i, ac, out);

@@ -260,6 +260,36 @@ TEST_CASE("a load that heats a zone calling for heat is shed last, a heater afte
   // Fans are not shed: they draw tens of watts and cool.
 }
 
+TEST_CASE("a heater for a zone that calls for heat starts before a discretionary miner takes its room") {
+  // 6,000 W less 200 W of margin, 500 W of house: room for the primary (3,878 W) and then 1,422 W.
+  auto s = sunny();
+  s.p.ac_sources = {inverter(6000)};
+  s.ac[0].phase[0].load_w = 500;
+  s.zone_c[1] = -6;  // the Main Room freezes; its heater heats it (its miner's heat does not reach it)
+  s.step(10s);
+  // Its heater (1,500 W) was held room first: the primary, which fits only without it, waits.
+  CHECK(s.main_room().heater.on);
+  CHECK_FALSE(s.primary().on);
+  CHECK(s.primary().reason.code == ReasonCode::ac_budget);
+  CHECK(s.primary().reason.value == doctest::Approx(6000 - 200 - 500 - 1500));
+  CHECK(s.dump().on);  // 3,250 W fits in the 3,800 W the heater left
+  // The zone warm again and its heater off: nothing is held for it any more.
+  s.zone_c[1] = 5;
+  s.step(10s);
+  s.step(10s);
+  CHECK_FALSE(s.main_room().heater.on);
+  CHECK(s.primary().reason.code == ReasonCode::ac_budget);
+  CHECK(s.primary().reason.value == doctest::Approx(6000 - 200 - 3250));  // the dump's rating alone
+
+  // A zone its miner heats holds nothing for its heater: the miner is its heat (heat_calls).
+  auto m = sunny();
+  m.p.ac_sources = {inverter(6000)};
+  m.ac[0].phase[0].load_w = 500;
+  m.zone_c[0] = -1;  // the Heat Room calls for heat; the primary heats it first
+  m.step(10s);
+  CHECK(m.primary().on);
+}
+
 TEST_CASE("an overload sheds a load that is overridden on; its start then waits like any other") {
   auto s = both_running();
   s.state.miners[0].override_ = {OverrideMode::on, std::nullopt};
