@@ -79,7 +79,7 @@ void MetricsExporter::retire() {
   if (!server_) return;
   server_->stop_listening();
   retiring_.push_back(std::async(std::launch::async, [s = std::move(server_)]() mutable {
-    drivers::thread::name_this_thread("metrics-retire");
+    drivers::thread::begin_side_thread("metrics-retire");
     s.reset();
   }));
 }

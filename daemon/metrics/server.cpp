@@ -322,7 +322,7 @@ void Server::start() {
                           MHD_OPTION_END);
   if (!mhd_) throw std::runtime_error("metrics.listen: cannot serve on " + where + " (libmicrohttpd would not start)");
   thread_ = std::thread([this] {
-    drivers::thread::name_this_thread("metrics");
+    drivers::thread::begin_side_thread("metrics");
     lower_priority();
     run();
   });

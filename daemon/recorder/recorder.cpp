@@ -110,7 +110,7 @@ Recorder::Recorder(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> sto
   s_->last_prune_wall_s = 0;
   // The thread holds the shared state too: a stop that gives up waiting leaves it whole.
   thread_ = std::thread([s = s_] {
-    drivers::thread::name_this_thread("recorder");
+    drivers::thread::begin_side_thread("recorder");
     s->run();
   });
 }

@@ -1,6 +1,7 @@
 #include "drivers/mqtt/client.hpp"
 
 #include "drivers/mqtt/broker_uri.hpp"
+#include "drivers/thread/worker.hpp"
 
 #include <mosquitto.h>
 
@@ -335,7 +336,7 @@ void Client::start() {
 // variable wait: under libfaketime, which the demo and the tests use, glibc's clocked waits never
 // wake; see poll()).
 void Client::keep() {
-  pthread_setname_np(pthread_self(), "shackd-mqtt");
+  drivers::thread::begin_side_thread("shackd-mqtt");
   while (!stopping_) {
     const auto now = std::chrono::steady_clock::now();
     if (state_ == State::idle) {

@@ -1,15 +1,20 @@
 #include "drivers/thread/worker.hpp"
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <utility>
 
 namespace drivers::thread {
 
-void name_this_thread(std::string_view name) {
+void begin_side_thread(std::string_view name) {
   char buf[16] = {};  // the kernel's TASK_COMM_LEN, its NUL included (pthread_setname_np(3))
   name.copy(buf, sizeof buf - 1);
   pthread_setname_np(pthread_self(), buf);
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 std::string short_name(std::string_view what, std::string_view id) {
@@ -21,7 +26,7 @@ std::string short_name(std::string_view what, std::string_view id) {
 
 Worker::Worker(std::string name, Body body) : done_(std::make_shared<std::atomic<bool>>(false)) {
   thread_ = std::jthread([name = std::move(name), body = std::move(body), done = done_](std::stop_token token) {
-    name_this_thread(name);
+    begin_side_thread(name);
     // Nothing may escape a thread (an escape is std::terminate): the bodies catch what they
     // expect; this is the backstop.
     try {

@@ -16,8 +16,12 @@
 
 namespace drivers::thread {
 
-// Names the calling thread, cut to the kernel's 15 characters.
-void name_this_thread(std::string_view name);
+// The first thing every thread but the loop's does: names it (cut to the kernel's 15 characters)
+// and blocks SIGTERM, SIGINT and SIGHUP in it, so that the kernel delivers them to the loop's
+// thread, whose sleep they end at once (daemon/loop/daemon.cpp: run()). Unblocked, a signal could
+// land on any thread: the loop slept on to its next tick, and a thread inside a select woke with
+// it (under valgrind, its pselect failed EFAULT, which the MQTT link took for a lost connection).
+void begin_side_thread(std::string_view name);
 // A thread's name of the form "<what><id>" cut to fit: "poll victron", "miner primary_s2".
 std::string short_name(std::string_view what, std::string_view id);
 
