@@ -88,7 +88,7 @@ Result run(const std::string& name, Stalls st, int cycles, test::GatedVfs& card,
   std::vector<std::thread> scrapers;
   if (st.scrapers) {
     for (int i = 0; i < 20; ++i) {
-      scrapers.emplace_back([&, port = *s.daemon->metrics_port()] {
+      scrapers.emplace_back([&, port = *s.daemon->metrics().port()] {
         httplib::Client c("127.0.0.1", port);
         c.set_keep_alive(true);
         c.set_read_timeout(2, 0);

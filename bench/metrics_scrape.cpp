@@ -73,7 +73,7 @@ struct Site {
 void block(Site& s, int cycles) {
   std::unique_ptr<Hammer> hammer;
   if (s.hammered) {
-    hammer = std::make_unique<Hammer>(*s.site->daemon->metrics_port());
+    hammer = std::make_unique<Hammer>(*s.site->daemon->metrics().port());
     // Both clients scraping before the first cycle is timed.
     while (hammer->scrapes() < 10) std::this_thread::yield();
   }

@@ -90,7 +90,7 @@ bool drained(test::FakeSite& s, Consumer& consumer) {
   while (std::chrono::steady_clock::now() < until) {
     consumer.take(20ms);
     if (!consumer.seen.empty() && consumer.seen.rbegin()->first >= s.daemon->loop_stats().events &&
-        s.daemon->outbox_stats().waiting == 0) {
+        s.daemon->events().outbox().stats().waiting == 0) {
       return true;
     }
     s.cycles(1);

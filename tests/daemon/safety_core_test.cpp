@@ -219,7 +219,7 @@ TEST_CASE("safety core: every stall at once: a blocked store, an unacknowledging
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
   REQUIRE(s.daemon->decision().miners.at(0).on);
-  const auto port = s.daemon->metrics_port();
+  const auto port = s.daemon->metrics().port();
   REQUIRE(port);
   std::atomic<bool> scraping{true};
   std::atomic<int> scrapes{0};
@@ -304,8 +304,8 @@ TEST_CASE("safety core: an event neither stored nor sent is counted once, as los
   const std::size_t acked_from = s.broker.published.size();
   s.broker.set_up(true);
   s.settle = true;
-  for (int i = 0; i < 200 && s.daemon->outbox_stats().waiting > 0; ++i) s.cycles(1);
-  REQUIRE(s.daemon->outbox_stats().waiting == 0);
+  for (int i = 0; i < 200 && s.daemon->events().outbox().stats().waiting > 0; ++i) s.cycles(1);
+  REQUIRE(s.daemon->events().outbox().stats().waiting == 0);
   REQUIRE(s.daemon->settle());
   s.cycles(1);
   std::set<int> stored, sent;
@@ -726,7 +726,7 @@ TEST_CASE("safety core: a start whose database does not answer runs every relay 
   s.restart();  // the same database and config, through the gated card
   const std::size_t from = s.broker.published.size();
   REQUIRE_FALSE(s.daemon->start());  // returns after its bound, not when the card answers
-  CHECK_FALSE(s.daemon->store_taken());
+  CHECK_FALSE(s.daemon->start_state().taken());
   CHECK(held_at_gate(card));  // the opener, on its own thread, waits for the card
   s.settle = false;
   s.cycles(5);
@@ -749,7 +749,7 @@ TEST_CASE("safety core: a start whose database does not answer runs every relay 
   s.settle = true;
   const std::size_t taken_from = s.broker.published.size();
   s.cycles(2);
-  CHECK(s.daemon->store_taken());
+  CHECK(s.daemon->start_state().taken());
   // The stored override is in force again.
   const auto modes = s.broker.payloads("shack/load/heat_room_fan/mode", taken_from);
   REQUIRE_FALSE(modes.empty());
@@ -788,12 +788,12 @@ TEST_CASE("safety core: a database that fails to open after the start's bound en
   s.cycles(2);
   CHECK(s.pings() == 2);
   CHECK(only(s.broker.payloads("cmnd/primary_s21/POWER1"), "OFF"));
-  CHECK_FALSE(s.daemon->exit_code());
+  CHECK_FALSE(s.daemon->start_state().exit_code());
   card.open_gate();
   REQUIRE(s.daemon->settle());
   s.cycles(1);
-  CHECK(s.daemon->exit_code() == 65);
-  CHECK_FALSE(s.daemon->store_taken());
+  CHECK(s.daemon->start_state().exit_code() == 65);
+  CHECK_FALSE(s.daemon->start_state().taken());
   CHECK(s.pings() == 2);  // no ping from a daemon that is stopping
   s.daemon.reset();
 }
