@@ -117,7 +117,7 @@ Result run(const std::string& name, Stalls st, int cycles, test::GatedVfs& card,
     r.unpinged += s.pings() == pings;
   }
   r.cpu_us_per_cycle = (thread_cpu_us() - cpu0) / cycles;
-  r.views_coalesced = s.daemon->loop_stats().publish_coalesced;
+  r.views_coalesced = s.daemon->loop().stats().publish_coalesced;
   scraping = false;
   for (auto& t : scrapers) t.join();
   r.scrapes = scrapes;

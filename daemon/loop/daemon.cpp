@@ -58,7 +58,7 @@ std::optional<int> Daemon::start() {
   if (options_.dry_run) config_.dry_run = true;
   if (options_.shadow) config_.shadow = true;
   // Shadow mode has every guard a dry run has (no relay command, no charge limit, no miner API,
-  // no power-on question), and a gate of its own on the relays' lane (make_mqtt).
+  // no power-on question), and a gate of its own on the relays' lane (make_mqtt_side, loop/site_parts.cpp).
   if (config_.shadow) config_.dry_run = true;
   loop_.alarms().set_shadow(config_.shadow);
   configure_names();
@@ -78,8 +78,7 @@ std::optional<int> Daemon::start() {
   }
   if (!options_.once) {
     std::string why;
-    lock_ = InstanceLock::take(config_.database_path, why);
-    if (!lock_) {
+    if (!storage_.lock(config_.database_path, why)) {
       log::error("cannot start: {}", why);
       return kExTempFail;
     }
@@ -94,9 +93,9 @@ std::optional<int> Daemon::start() {
     start_.opener().put(std::make_unique<OpenedStore>(open_store(config_, open_wall_s, false)));
     if (const auto rc = take_store()) return rc;
   } else {
-    // The lock's pid is written here too, off the start's path: lock_ outlives the opener (start_
-    // is the last member, joined first).
-    start_.opener().start([running = config_, open_wall_s, lock = &*lock_] {
+    // The lock's pid is written here too, off the start's path: the lock (storage_'s) outlives the
+    // opener (start_ is the last member, joined first).
+    start_.opener().start([running = config_, open_wall_s, lock = storage_.held_lock()] {
       lock->write_pid();
       return std::make_unique<OpenedStore>(open_store(running, open_wall_s, !running.dry_run));
     });
@@ -107,7 +106,7 @@ std::optional<int> Daemon::start() {
     loop_.core().devices().set(make_workers(config_, seams_), devices::longest_timeout(config_));
     loop_.charge_block().clear();  // built when the stored state is taken: its rows are the database's
     if (options_.once || config_.dry_run) miners_.clear();
-    else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(profiles(), id); });
+    else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(loop_.profiles(), id); });
     if (!options_.once) {
       // The bulk lane (drivers/mqtt/lanes.hpp) routes to the link in force: a reload changes nothing here.
       events_.outbox().set_lane(mqtt_.bulk_lane());
@@ -214,11 +213,11 @@ void Daemon::cycle() {
   const MqttDesk::BeforeRules before = desk_.before_rules(t.now);
   loop_.guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, t.now); });
   const bool journal = config_.journal_days != 0;  // the overrides in force as the rules are given them
-  loop_.guarded(SideJob::journal, [&] { storage_.journal().overrides(loads(), loop_.core().state(), t.now, journal); });
+  loop_.guarded(SideJob::journal, [&] { storage_.journal().overrides(loop_.loads(), loop_.core().state(), t.now, journal); });
   // 2. Decide, switch, ping (SafetyLoop::step).
   const SafetyLoop::Step step = loop_.step(t.now, t.wall, {miners_, host_, mqtt_.relays(), config_.dry_run, options_.once});
   // 3. What this cycle is to say and keep, after the relays.
-  if (step.decided) loop_.guarded(SideJob::journal, [&] { storage_.journal().cycle(snapshot(), loop_.clock().wall_ms(), journal); });
+  if (step.decided) loop_.guarded(SideJob::journal, [&] { storage_.journal().cycle(loop_.snapshot(), loop_.clock().wall_ms(), journal); });
   loop_.tell({before.overrides, before.lost, step.decided, miners_, host_, mqtt_.relays(), config_, options_.once}, t.now,
              t.wall, events_);
   if (!options_.once) after_cycle(t, step.decided, false);
@@ -232,7 +231,7 @@ void Daemon::cycle() {
 void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
   LoopStats& stats = loop_.stats();
   if (!safe_state) {
-    miners_.after_cycle(loads(), decision(), snapshot(), t.now, t.wall, events_,
+    miners_.after_cycle(loop_.loads(), loop_.decision(), loop_.snapshot(), t.now, t.wall, events_,
                         [this](const std::string& id, MinerStateFacts f) {
                           publisher_.send_miner(config_.mqtt.prefix + "/load/" + id + "/miner", std::move(f));
                         },
@@ -297,7 +296,7 @@ void Daemon::shutdown() {
       // Home Assistant's shadow entities go with it (discovery only).
       const std::string node =
           config_.mqtt.discovery ? config_.mqtt.discovery_prefix + "/binary_sensor/shackd_" + start_.site_id() + "/" : std::string();
-      shadow_.stop(loop_.clock().wall_ms(), loads(), node,
+      shadow_.stop(loop_.clock().wall_ms(), loop_.loads(), node,
                    {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s()});
     });
   }

@@ -24,7 +24,6 @@
 #include "daemon/miners/fleet.hpp"
 #include "daemon/publish/publisher.hpp"
 #include "daemon/recorder/store_side.hpp"
-#include "daemon/system/instance_lock.hpp"
 
 namespace shackd {
 
@@ -47,12 +46,9 @@ class Daemon {
   int run();
   // One cycle: the safety loop's step, then each component after the relays.
   void cycle();
-  const rules::Decision& decision() const { return loop_.core().decision(); }
-  const std::vector<LoadRef>& loads() const { return loop_.core().site().loads; }
-  const StoredProfiles& profiles() const { return loop_.core().site().profiles; }
-  const rules::Snapshot& snapshot() const { return loop_.core().snapshot(); }
-  const DeviceAlarmWatch& device_alarms() const { return loop_.alarms().device_alarms(); }
-  const LoopStats& loop_stats() const { return loop_.stats(); }
+  // The components, as a test or `once` reads them. The safety loop: the decision, the snapshot,
+  // the site in force, the alarms, the loop's figures.
+  const SafetyLoop& loop() const { return loop_; }
   // The metrics endpoint: its port while it serves, the frames it was handed (metrics/exporter.hpp).
   const MetricsExporter& metrics() const { return metrics_; }
   // systemd's STATUS= line.
@@ -112,10 +108,9 @@ class Daemon {
   RunOptions options_;
   Seams seams_;
   Config config_;
-  std::optional<InstanceLock> lock_;  // one controller per database; released after the store closes
-  // The store's side (daemon/recorder/store_side.hpp): the database until the recorder takes it,
-  // whose thread alone uses it from then on (the safety core never waits on the disk: issue 44),
-  // this cycle's records, the journal, the day's energy. After lock_: closed before it is released.
+  // The store's side (daemon/recorder/store_side.hpp): the database's lock, the database until the
+  // recorder takes it, whose thread alone uses it from then on (the safety core never waits on the
+  // disk: issue 44), this cycle's records, the journal, the day's energy.
   StoreSide storage_;
   // The safety loop (daemon/loop/safety_loop.hpp): the core, the loop's figures, the devices'
   // health, the alarms, the charge block, the watchdog's line.

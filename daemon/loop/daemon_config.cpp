@@ -109,7 +109,7 @@ void Daemon::finish_reload() {
     log::info("{}: removed from the profiles: relay {} switched OFF", l.name, l.id);
     mqtt_.relays()->set_desired(l.id, false, loop_.clock().steady());
   }
-  desk_.intake().offer(profiles(), loads());
+  desk_.intake().offer(loop_.profiles(), loop_.loads());
   publisher_.forget();  // everything again, the uplink's state under the topics in force
   for (const auto& detail : events_.take_held()) events_.add(site_event("config", detail, loop_.clock().wall_s()));
   events_.add(site_event("config", "reloaded " + options_.config_path, loop_.clock().wall_s()));

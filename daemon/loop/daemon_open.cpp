@@ -48,7 +48,7 @@ std::optional<int> Daemon::take_store() {
   if (!storage_.in_memory().empty()) events_.add(site_event("alarm", storage_.in_memory(), wall));
   start_.site_id(o->id.site_id);
   configure_names();
-  desk_.intake().offer(profiles(), loads());
+  desk_.intake().offer(loop_.profiles(), loop_.loads());
   if (o->id.fixed_now) {
     log::info("site id {} (from site.name '{}'): Home Assistant's ids; a later rename keeps them", o->id.site_id,
               config_.site_name);
@@ -60,7 +60,7 @@ std::optional<int> Daemon::take_store() {
   storage_.take(std::move(o->run.db), std::move(o->store), std::move(o->rows));
   const auto now = loop_.clock().steady();
   SafetyCore& core = loop_.core();
-  core.take_site(core.site(), restored_at_start(profiles().rules, loads(), storage_.rows(), start_.off_at(), now,
+  core.take_site(core.site(), restored_at_start(loop_.profiles().rules, loop_.loads(), storage_.rows(), start_.off_at(), now,
                                                 loop_.clock().wall_s()));  // the site copied as it is
   // Did the loads lose their power while shackd was away (issue 56)? Each relay says, by its
   // uptime; until it has, no ON goes to it (drivers/mqtt/relays.hpp).
@@ -68,7 +68,7 @@ std::optional<int> Daemon::take_store() {
   if (mqtt_.relays() && !config_.dry_run && !options_.once) {
     std::string said;
     mqtt_.relays()->await_word(
-        start_known(o->last_run, boot, core.state(), loads(), now, loop_.clock().wall_s(), said), now);
+        start_known(o->last_run, boot, core.state(), loop_.loads(), now, loop_.clock().wall_s(), said), now);
     log::info("{}", said);
   }
   if (!options_.once) {
@@ -96,7 +96,7 @@ std::optional<int> Daemon::take_store() {
         "store_unread: cleared: the stored state was read after {:.0f} s in the safe state; normal control begins", *waited_s);
     log::info("{}", text);
     // The loads the safe state switched off: in the history as what they were, OFF since then.
-    for (const auto& l : loads()) {
+    for (const auto& l : loop_.loads()) {
       const auto it = storage_.rows().find(l.state_key);
       if (start_.off_at() && it != storage_.rows().end() && it->second.commanded_on) {
         EventNote n = load_event("actuation", l.id, {rules::ReasonCode::none},
@@ -110,7 +110,7 @@ std::optional<int> Daemon::take_store() {
     // the owner's again (no resend of that OFF).
     if (mqtt_.relays()) {
       std::set<std::string> switched;
-      for (const auto& l : loads()) switched.insert(l.id);
+      for (const auto& l : loop_.loads()) switched.insert(l.id);
       for (const auto& id : relay_ids(config_)) {
         if (!switched.count(id)) mqtt_.relays()->release(id);
       }

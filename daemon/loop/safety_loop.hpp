@@ -38,6 +38,11 @@ class SafetyLoop {
   LoopClock& clock() const { return clock_; }
   SafetyCore& core() { return core_; }
   const SafetyCore& core() const { return core_; }
+  // What the core holds now: the last decision and its snapshot, the site in force.
+  const rules::Decision& decision() const { return core_.decision(); }
+  const rules::Snapshot& snapshot() const { return core_.snapshot(); }
+  const std::vector<LoadRef>& loads() const { return core_.site().loads; }
+  const StoredProfiles& profiles() const { return core_.site().profiles; }
   LoopStats& stats() { return stats_; }
   const LoopStats& stats() const { return stats_; }
   DeviceLog& device_log() { return device_log_; }

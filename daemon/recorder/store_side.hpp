@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "daemon/site/loads.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "daemon/system/instance_lock.hpp"
 #include "rules/state.hpp"
 #include "rules/time.hpp"
 
@@ -44,6 +46,13 @@ class StoreSide {
     std::string text;
     bool stored = true;
   };
+  // One controller per database (daemon/system/instance_lock.hpp): taken at the start, released
+  // only after the database has closed (the first member: destroyed last).
+  bool lock(const std::string& database_path, std::string& why) {
+    lock_ = InstanceLock::take(database_path, why);
+    return lock_.has_value();
+  }
+  const InstanceLock* held_lock() const { return lock_ ? &*lock_ : nullptr; }
   // What the opener read (daemon_open.cpp): the database, its runtime store and the loads' rows.
   void take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, std::map<std::string, LoadStateRow> rows);
   // From here on only the recorder's thread touches the database. Each event's fate is told to
@@ -101,6 +110,7 @@ class StoreSide {
   void close();
 
  private:
+  std::optional<InstanceLock> lock_;  // first: released after the database below has closed
   std::unique_ptr<db::Db> db_;
   std::unique_ptr<RuntimeStore> store_;  // after db_: destroyed before the database it uses
   std::unique_ptr<Recorder> recorder_;
