@@ -88,8 +88,9 @@ void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
                           {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s()});
     });
   }
-  const CycleBeside beside{config_, start_.site_id(), fleet_site_id(), start_.started_unix_s(), mqtt_, desk_.intake(),
-                           loop_.alarms(), host_, miners_, storage_.energy(), stats};
+  const CycleBeside beside{config_, start_.site_id(), start_.fleet_site_id(config_.site_id),
+                           start_.started_unix_s(), mqtt_, desk_.intake(), loop_.alarms(), host_, miners_,
+                           storage_.energy(), stats};
   loop_.guarded(SideJob::publish, [&] {
     // A connection's events (the start's, the outage's) go before everything is published again:
     // sent here, after the relays, never in the read step (issue 57).

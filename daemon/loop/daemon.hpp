@@ -101,9 +101,8 @@ class Daemon {
   std::vector<LoadRef> take_profiles(PreparedSite&& ready);
   void shutdown();
   // What the components see of the site's names, and where events go (the start, the stored
-  // state, a reload); site.id, else the id fixed in the database.
+  // state, a reload).
   void configure_names();
-  const std::string& fleet_site_id() const { return config_.site_id.empty() ? start_.site_id() : config_.site_id; }
 
   RunOptions options_;
   Seams seams_;

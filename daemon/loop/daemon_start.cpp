@@ -165,8 +165,8 @@ std::optional<int> Daemon::start() {
 // What the components see of the site's names, and where events go: at the start, when the
 // stored state gives the site's id, and at a reload.
 void Daemon::configure_names() {
-  desk_.intake().configure(config_, fleet_site_id());  // the uplink's bridge is named by the site's id
-  events_.route_to(config_.mqtt.prefix, config_.uplink.enabled, fleet_site_id());
+  desk_.intake().configure(config_, start_.fleet_site_id(config_.site_id));  // the uplink's bridge is named by the site's id
+  events_.route_to(config_.mqtt.prefix, config_.uplink.enabled, start_.fleet_site_id(config_.site_id));
 }
 
 void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {

@@ -72,6 +72,10 @@ class SafeStart {
   // keeps it; empty until the stored state is taken.
   void site_id(std::string id) { site_id_ = std::move(id); }
   const std::string& site_id() const { return site_id_; }
+  // The site's id for the fleet: `configured` (site.id), else the one fixed in the database.
+  const std::string& fleet_site_id(const std::string& configured) const {
+    return configured.empty() ? site_id_ : configured;
+  }
 
  private:
   std::chrono::milliseconds wait_{0};
