@@ -29,7 +29,7 @@ PIDS+=($floor)
 sleep 3
 
 cpu_ns() { local t=0 ns; for f in /proc/$1/task/*/schedstat; do read -r ns _ <"$f" && t=$((t + ns)); done; echo $t; }
-threads() { for f in /proc/$1/task/*; do echo "$(basename "$f") $(cat "$f/comm") $(awk '{print $1}' "$f/schedstat")"; done; }
+threads() { for f in /proc/$1/task/*; do echo "$(basename "$f") $(tr " " _ <"$f/comm") $(awk '{print $1}' "$f/schedstat")"; done | sort; }
 threads "$pid" >"$WORK/threads0"; threads "$floor" >>"$WORK/threads0"
 s0=$(cpu_ns "$pid") f0=$(cpu_ns "$floor") t0=$(date +%s.%N)
 sleep "$seconds"
@@ -52,5 +52,5 @@ EOF
 if [[ -n ${BENCH_THREADS:-} ]]; then
   # Per thread over the window, in µs per cycle: tid, name, share.
   cycles=$(python3 -c "print(($t1 - $t0) * 1000 / $interval_ms)")
-  join "$WORK/threads0" "$WORK/threads1" | awk -v c="$cycles" -v sp="$pid" '{printf "  thread %s %s: %.1f us per cycle\n", $1, $2, ($5 - $3) / c / 1000}'
+  join <(sort "$WORK/threads0") <(sort "$WORK/threads1") | awk -v c="$cycles" -v sp="$pid" '{printf "  thread %s %s: %.1f us per cycle\n", $1, $2, ($5 - $3) / c / 1000}'
 fi

@@ -186,6 +186,25 @@ Found describe_found(Reader& r, int unit, const ServiceProbe& p, std::uint16_t w
     f.detail = fmt::format("{:.1f} °C", s16(word) / 100.0);
   } else {
     f.detail = fmt::format("{:.2f} V", word / 100.0);
+    // Its nominal power: uint32, the high word first (docs/registers.md §1.1). A map before it
+    // (0x02), 0 (not reported) or more than any inverter bank (10 MW) says nothing.
+    const auto u32 = [&](std::uint16_t address) -> std::optional<double> {
+      const auto hi = r.read(unit, address);
+      const auto lo = hi ? r.read(unit, static_cast<std::uint16_t>(address + 1)) : std::nullopt;
+      if (!hi || !lo) return std::nullopt;
+      const double w = static_cast<double>((static_cast<std::uint32_t>(*hi) << 16) | *lo);
+      if (w <= 0) return std::nullopt;
+      if (w > 10e6) {
+        doubts.push_back(fmt::format("unit {}: register {}: nominal inverter power {:.0f} W: not taken", unit, address, w));
+        return std::nullopt;
+      }
+      return w;
+    };
+    f.nominal_w = u32(130);
+    if (f.nominal_w) {
+      for (std::size_t k = 0; k < f.nominal_phase_w.size(); ++k) f.nominal_phase_w[k] = u32(static_cast<std::uint16_t>(132 + 2 * k));
+      f.detail += fmt::format(", nominal inverter power {:.0f} W", *f.nominal_w);
+    }
   }
   return f;
 }
@@ -261,7 +280,7 @@ GxReport probe_gx(const TcpTransport& gx, std::chrono::milliseconds timeout, std
   if (system_v) {
     std::string why;
     if (const auto v = judged(victron::system_table(), 840, *system_v, why)) {
-      out.units.push_back({100, "system", false, fmt::format("{:.1f} V", *v)});
+      out.units.push_back({100, "system", false, fmt::format("{:.1f} V", *v), std::nullopt, {}});
     } else {
       out.doubts.push_back(fmt::format("unit 100: system? register 840 reads {}: {}: not taken", *system_v, why));
       system_v.reset();

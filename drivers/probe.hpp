@@ -7,6 +7,7 @@
 // (victronenergy/dbus_modbustcp mappings.cpp and backend.cpp; docs/registers.md §1.3). So each
 // service is asked for by its own characteristic register at every unit id: a unit id with none
 // costs one request per service looked for, and 0x0A never means "nothing at this unit id".
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -21,6 +22,11 @@ struct Found {
   std::string service;  // system, battery, solarcharger, temperature, vebus
   bool bms = false;     // a battery service that reports a charge current limit or cell temperatures
   std::string detail;   // "52.08 V, no temperature sensor"
+  // A VE.Bus inverter's own nominal output power (attributes.csv: /Ac/Out/NominalInverterPower,
+  // register 130, and per phase 132, 134, 136; uint32, W), where its GX's map serves it: a starting
+  // point for ac_sources' continuous_w (issue 59). Per phase: missing where not served or 0.
+  std::optional<double> nominal_w;
+  std::array<std::optional<double>, 3> nominal_phase_w{};
 };
 
 struct GxReport {

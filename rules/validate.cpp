@@ -282,8 +282,11 @@ void check_feed(Checker& c, const Profiles& p, const AcFeed& f, const char* sour
     c.fail(std::string(power_field) + " " + num(draw_w) + " must be above 0: AC source '" + a.name +
            "' has a rating, and its budget needs the draw");
   } else if (draw_w + a.margin_w > a.continuous_w) {
+    // The budget's own test (ac_budget.cpp, AcCycle::hold_on) with nothing else on the phase.
     c.fail(std::string(power_field) + " " + num(draw_w) + " plus margin_w " + num(a.margin_w) +
-           " is above the continuous_w " + num(a.continuous_w) + " of AC source '" + a.name + "': it could never start");
+           " is above the continuous_w " + num(a.continuous_w) + " of AC source '" + a.name + "' " + phase_field + " L" +
+           std::to_string(f.phase + 1) + ": it could never start (a start needs its draw plus margin_w within the "
+           "continuous rating, with nothing else on)");
   }
 }
 

@@ -35,6 +35,11 @@ constexpr std::array kVebus{
     drivers::Register{"overload_l1", 46, drivers::RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/L1/Overload"},
     drivers::Register{"overload_l2", 50, drivers::RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/L2/Overload"},
     drivers::Register{"overload_l3", 54, drivers::RegType::u16, 1, 0, 0, 2, "com.victronenergy.vebus:/Alarms/L3/Overload"},
+    // Its nominal power, for `probe` (issue 59): the model's rating where it has one, else 0.
+    drivers::Register{"nominal_w", 130, drivers::RegType::u32_high_first, 1, 0, 0, 10000000, "com.victronenergy.vebus:/Ac/Out/NominalInverterPower"},
+    drivers::Register{"nominal_l1_w", 132, drivers::RegType::u32_high_first, 1, 0, 0, 10000000, "com.victronenergy.vebus:/Ac/Out/L1/NominalInverterPower"},
+    drivers::Register{"nominal_l2_w", 134, drivers::RegType::u32_high_first, 1, 0, 0, 10000000, "com.victronenergy.vebus:/Ac/Out/L2/NominalInverterPower"},
+    drivers::Register{"nominal_l3_w", 136, drivers::RegType::u32_high_first, 1, 0, 0, 10000000, "com.victronenergy.vebus:/Ac/Out/L3/NominalInverterPower"},
 };
 const drivers::Table kVebusTable{"vebus", kVebus, 125, 125, false};
 

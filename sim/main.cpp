@@ -4,6 +4,7 @@
 // driven by a scenario file and by commands on standard input.
 #include <fmt/format.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -80,6 +81,12 @@ options:
                           1, and after --inverter-trip-s S (default 10) 2 and it trips: its output
                           off, a power cut of 60 s for the relays (the simulator's own assumption,
                           not a Multi's documented curve; sim/model.hpp)
+  --inverter-phases N     2: a split-phase inverter (L1, L2), 3: three-phase (default 1). Each leg
+                          has the --inverter-w rating, its output (vebus 23-25, system 817-819)
+                          and overload word (46, 50, 54); either leg above its rating for
+                          --inverter-trip-s trips the whole output (the simulator's assumption)
+  --load-phase NAME=N     load NAME is on leg N (default 1; repeat)
+  --house-share F1,F2[,F3]  the house load's shares of the legs (default all on L1)
   --victron-pv-share F    share of PV on the GX's MPPTs (default 0.5)
   --load NAME=WATTS       a switched load (repeat); `load NAME on|off` switches it
   --mqtt URI              also answer on MQTT: loads as Tasmota relays, zones as Tasmota sensors
@@ -135,6 +142,8 @@ commands:
   miner LOAD target ignore|follow   it takes target writes and draws as before (or follows them)
   status                  one line with the model's state, request counts and the chargers' limits
                           (dvcc: GX 2705, -1 none; solark_max_charge_a: Sol-Ark 210, FC16 only)
+                          (with --inverter-phases 2 or 3 also each leg's load_w_lN and overload_lN,
+                          and tripped_phase: the leg that tripped it, 0 none)
   mark, latency           time from the first GX request after `mark` to the first relay command
   quit
 )";
@@ -175,6 +184,7 @@ struct Options {
   std::vector<Miner> miners;  // --miner
   double miner_boot_s = 90;
   double miner_wind_down_s = 0;
+  std::map<std::string, int> load_phase;  // --load-phase, applied once every load is known
 };
 
 double number(const std::string& s, const std::string& what) {
@@ -274,6 +284,32 @@ int main(int argc, char** argv) {
         if (a == "--inverter-w") model.inverter_continuous_w = x;
         else model.trip_after_s = x;
       }
+      else if (a == "--inverter-phases") {
+        const int n = integer(v, a);
+        if (n < 1 || n > 3) throw std::runtime_error(a + " " + v + ": must be 1, 2 (split phase) or 3");
+        model.inverter_phases = n;
+      } else if (a == "--load-phase") {
+        const auto eq = v.find('=');
+        if (eq == std::string::npos) throw std::runtime_error(a + " wants NAME=N, got '" + v + "'");
+        const int n = integer(v.substr(eq + 1), a + " " + v.substr(0, eq));
+        if (n < 1 || n > 3) throw std::runtime_error(a + " " + v + ": the leg must be 1, 2 or 3");
+        o.load_phase[v.substr(0, eq)] = n;
+      } else if (a == "--house-share") {
+        std::array<double, 3> share{0, 0, 0};
+        std::stringstream ss(v);
+        std::size_t k = 0;
+        for (std::string cell; std::getline(ss, cell, ',');) {
+          if (k == share.size()) throw std::runtime_error(a + " '" + v + "': at most 3 shares (L1,L2,L3)");
+          share[k] = number(cell, a + " L" + std::to_string(k + 1));
+          if (!(share[k] >= 0 && share[k] <= 1e6)) {
+            throw std::runtime_error(a + " '" + v + "': L" + std::to_string(k + 1) + "'s share '" + cell +
+                                     "' must be 0 to 1000000");
+          }
+          ++k;
+        }
+        if (share[0] + share[1] + share[2] <= 0) throw std::runtime_error(a + " '" + v + "': the shares sum to 0");
+        model.house_phase_share = share;
+      }
       else if (a == "--victron-pv-share") model.victron_pv_share = number(v, a);
       else if (a == "--mqtt") o.mqtt = v;
       else if (a == "--site-from") o.site_from = v;
@@ -359,6 +395,19 @@ int main(int argc, char** argv) {
     }
     take_owner_site(o, model, *owner, served_as);
     if (!o.ports_given) o.victron_port = o.solark_port = 0;
+  }
+  for (const auto& [load, phase] : o.load_phase) {
+    const auto it = model.loads.find(load);
+    if (it == model.loads.end()) {
+      fmt::print(stderr, "shackd-sim: --load-phase {}: no --load {} defined\n", load, load);
+      return 64;
+    }
+    if (phase > model.inverter_phases) {
+      fmt::print(stderr, "shackd-sim: --load-phase {}={}: the inverter has {} (--inverter-phases)\n", load, phase,
+                 model.inverter_phases == 1 ? "one phase" : std::to_string(model.inverter_phases) + " phases");
+      return 64;
+    }
+    it->second.phase = phase;
   }
 
   std::unique_ptr<sim::Scenario> scenario;
@@ -610,16 +659,22 @@ int main(int argc, char** argv) {
         else fmt::print("latency_us={:.1f}\n", static_cast<double>(cmd - poll) / 1000.0);
       } else if (w[0] == "status") {
         std::lock_guard lock(model_mutex);
+        // A split- or three-phase inverter: each leg's output and overload word, and the leg that tripped.
+        std::string legs;
+        for (int ph = 1; model.inverter_phases > 1 && ph <= model.inverter_phases; ++ph) {
+          legs += fmt::format(" load_w_l{}={:.0f} overload_l{}={}", ph, model.phase_load_w(ph), ph, model.overload_word(ph));
+        }
+        if (model.inverter_phases > 1) legs += fmt::format(" tripped_phase={}", model.tripped_phase);
         fmt::print("battery_v={:.3f} rest_v={:.3f} battery_a={:.2f} soc_pct={:.1f} pv_w={:.0f} load_w={:.0f} "
                    "requests_victron={} requests_solark={} writes={} dvcc={} solark_max_charge_a={} pv_victron_w={:.0f} "
                    "pv_solark_w={:.0f} inverter_trips={} overload={} generator={} generator_w={:.0f} "
-                   "generator_peak_w={:.0f} generator_over_s={:.0f}\n",
+                   "generator_peak_w={:.0f} generator_over_s={:.0f}{}\n",
                    model.battery_v(), model.rest_v, model.battery_a(), model.soc_pct, model.pv_w, model.load_w(),
                    victron.requests(), solark.requests(), victron.writes() + solark.writes(),
                    victron.dvcc_max_charge_current(), solark.writable(o.solark_unit, 210).value_or(-1),
                    model.pv_victron_w(), model.pv_solark_w(), model.trips, model.overload_word(),
                    model.generator_running ? "on" : "off", model.generator_w(), model.generator_peak_w,
-                   model.generator_over_s);
+                   model.generator_over_s, legs);
         for (const auto& [load, mm] : miners) {
           fmt::print("miner.{} powered={} asleep={} draw_w={:.0f} chip_c={:.1f} sleeps={} wakes={} target_w={:.0f} "
                      "target_writes={} refused={}\n",

@@ -106,7 +106,37 @@ double curtailed(double offered_w, double total_w, double surplus_w, std::option
 int SiteModel::overload_word() const {
   if (tripped_s) return 2;
   if (!inverter_continuous_w) return 0;
-  return load_w() > *inverter_continuous_w ? 1 : 0;
+  if (inverter_phases <= 1) return load_w() > *inverter_continuous_w ? 1 : 0;
+  int worst = 0;
+  for (int ph = 1; ph <= inverter_phases; ++ph) worst = std::max(worst, overload_word(ph));
+  return worst;
+}
+
+double SiteModel::phase_load_w(int phase) const {
+  const int phases = std::clamp(inverter_phases, 1, 3);
+  if (phase < 1 || phase > phases) return 0;
+  if (phases == 1) return load_w();
+  if (tripped_s) return 0;
+  double share_sum = 0;
+  for (int ph = 0; ph < phases; ++ph) share_sum += std::max(0.0, house_phase_share[ph]);
+  const double share = std::max(0.0, house_phase_share[phase - 1]);
+  // No share given on any leg: the house on L1.
+  double w = share_sum > 0 ? house_w * share / share_sum : (phase == 1 ? house_w : 0);
+  for (const auto& [name, load] : loads) {
+    // A leg the inverter lacks: the load is on L1, as the rules take a feed beyond the source's phases.
+    const int on_phase = load.phase >= 1 && load.phase <= phases ? load.phase : 1;
+    if (load.on && on_phase == phase) w += load.power_w;
+  }
+  return w;
+}
+
+int SiteModel::overload_word(int phase) const {
+  const int phases = std::clamp(inverter_phases, 1, 3);
+  if (phase < 1 || phase > phases) return 0;
+  if (phases == 1) return overload_word();
+  if (tripped_s) return phase == tripped_phase ? 2 : 0;
+  if (!inverter_continuous_w) return 0;
+  return phase_load_w(phase) > *inverter_continuous_w ? 1 : 0;
 }
 
 std::optional<double> SiteModel::bms_charge_limit_a() const {
@@ -158,7 +188,9 @@ void SiteModel::advance(double t_s, double dt_s, const Scenario* scenario) {
       }
     }
   }
-  if (inverter_continuous_w) {
+  if (inverter_continuous_w && inverter_phases > 1) {
+    advance_phases(t_s, dt_s);
+  } else if (inverter_continuous_w) {
     if (tripped_s && t_s - *tripped_s >= trip_restart_s) tripped_s.reset();  // back; the relays stay off
     if (!tripped_s && load_w() > *inverter_continuous_w) {
       over_s += dt_s;
@@ -187,6 +219,31 @@ void SiteModel::advance(double t_s, double dt_s, const Scenario* scenario) {
   }
 }
 
+// Each leg's time above its rating; the first to reach trip_after_s takes the whole output off.
+void SiteModel::advance_phases(double t_s, double dt_s) {
+  const int phases = std::clamp(inverter_phases, 1, 3);
+  if (tripped_s && t_s - *tripped_s >= trip_restart_s) {
+    tripped_s.reset();  // back, every leg; the relays stay off
+    tripped_phase = 0;
+  }
+  if (tripped_s) return;
+  for (int ph = 1; ph <= phases; ++ph) {
+    double& over = phase_over_s[ph - 1];
+    over = phase_load_w(ph) > *inverter_continuous_w ? over + dt_s : 0;
+  }
+  over_s = *std::max_element(phase_over_s.begin(), phase_over_s.begin() + phases);
+  for (int ph = 1; ph <= phases; ++ph) {
+    if (phase_over_s[ph - 1] < trip_after_s) continue;
+    tripped_s = t_s;
+    tripped_phase = ph;
+    ++trips;
+    over_s = 0;
+    phase_over_s.fill(0);
+    for (auto& [name, load] : loads) load.on = false;  // each relay lost its power
+    return;
+  }
+}
+
 std::optional<double> SiteModel::value(const std::string& service, const std::string& f) const {
   const auto whole = site_value(service, f);
   if (parallel_inverters <= 1 || !whole || service != "solark") return whole;
@@ -207,6 +264,7 @@ std::optional<double> SiteModel::site_value(const std::string& service, const st
     if (f == "soc_pct") return std::round(soc_pct);
     if (f == "battery_state") return a > 0.5 ? 1 : a < -0.5 ? 2 : 0;
     if (f == "pv_dc_w") return pv_victron;
+    if (inverter_phases > 1 && f.starts_with("ac_consumption_l")) return phase_load_w(f[16] - '0');
     if (f == "ac_consumption_l1_w" || f == "ac_consumption_l2_w") return load / 2;
     // Off-grid: not connected, unless the generator runs on the active input (set as a generator).
     if (f == "active_input") return generator_running ? 2 : 240;
@@ -244,11 +302,20 @@ std::optional<double> SiteModel::site_value(const std::string& service, const st
   }
   if (service == "vebus") {
     if (f == "dc_v") return v;  // a Multi's DC terminals: the bank's voltage
+    // Split or three phase: each leg's output and word (phase_load_w, overload_word(phase)).
+    if (inverter_phases > 1) {
+      if (f.starts_with("ac_out_l")) return phase_load_w(f[8] - '0');
+      if (f == "overload") return overload_word();
+      if (f.starts_with("overload_l")) return overload_word(f[10] - '0');
+    }
     // One phase: its output is the site's AC load (0 while tripped), its words the overload's.
     if (f == "ac_out_l1_w") return load;
     if (f == "ac_out_l2_w" || f == "ac_out_l3_w") return 0;
     if (f == "overload" || f == "overload_l1") return overload_word();
     if (f == "overload_l2" || f == "overload_l3") return 0;
+    // Its nominal power (attributes.csv, 130/132): the rating it was given, one phase; 0 unrated.
+    if (f == "nominal_w" || f == "nominal_l1_w") return inverter_continuous_w.value_or(0);
+    if (f == "nominal_l2_w" || f == "nominal_l3_w") return 0;
     return std::nullopt;
   }
   if (service == "temperature") {
@@ -265,6 +332,8 @@ std::optional<double> SiteModel::site_value(const std::string& service, const st
     if (f == "soc_pct") return std::round(soc_pct);
     if (f == "pv1_w") return pv_solark * 0.6;
     if (f == "pv2_w") return pv_solark * 0.4;
+    // A split-phase (Sol-Ark, 2) or three-phase (Deye, 3) inverter: each leg's own load.
+    if (inverter_phases > 1 && f.starts_with("load_l")) return phase_load_w(f[6] - '0');
     if (service == "deye3p" && (f == "load_l1_w" || f == "load_l2_w" || f == "load_l3_w")) return load / 3;
     if (f == "load_l1_w" || f == "load_l2_w") return load / 2;
     if (f == "load_w" || f == "inverter_out_w") return load;

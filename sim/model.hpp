@@ -1,6 +1,7 @@
 #pragma once
 // The simulator's one physical model of the site. Loads switched on raise the load and sag the
 // battery voltage by I x R, so a controller under test sees the consequences of its decisions.
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ Scenario load_scenario(const std::string& path);
 struct Load {
   double power_w = 0;
   bool on = false;
+  int phase = 1;  // the inverter's leg that feeds it, 1 (L1) to 3; read only with inverter_phases > 1
 };
 
 class SiteModel {
@@ -75,10 +77,29 @@ class SiteModel {
   std::optional<double> inverter_continuous_w;
   double trip_after_s = 10;
   double trip_restart_s = 60;
-  double over_s = 0;                 // how long the load has been above the rating
+  double over_s = 0;                 // how long the load has been above the rating (the worst leg's)
   std::optional<double> tripped_s;   // since when its output is off
   int trips = 0;
   int overload_word() const;         // VE.Bus /Alarms/Overload: 0 ok, 1 warning, 2 alarm
+
+  // A split-phase (2: L1 and L2, a Victron pair or a US 120/240 V inverter) or three-phase (3)
+  // inverter: each load is on its Load::phase, the house on the legs in house_phase_share's
+  // proportions (all on L1 unless set), and inverter_continuous_w is each leg's own rating. Each
+  // leg has its output (the vebus /Ac/Out/L<n>/P, 23-25, the system's consumption on it, and the
+  // Sol-Ark's or Deye's load on it, 176-177, 650-652) and its overload word
+  // (/Alarms/L<n>/Overload, 46, 50, 54): 1 above its rating, 2 on the leg that tripped; the
+  // whole unit's word (36) is the worst of them. A leg above its rating for
+  // trip_after_s trips the whole output, every leg, as one inverter does. That a VE.Bus system
+  // stops on every phase when one unit overloads is the simulator's assumption, as are the
+  // thresholds and times above: attributes.csv (tests/fixtures/reference/victron/; vebus
+  // /Ac/Out/L2/P 24, /Alarms/L2/Overload 50) documents the registers and the words, not the
+  // timing. With 1 (the default) every load and the house are on L1, as before.
+  int inverter_phases = 1;
+  std::array<double, 3> house_phase_share{1, 0, 0};
+  double phase_load_w(int phase) const;    // 1 to inverter_phases; 0 while tripped or beyond them
+  int overload_word(int phase) const;      // /Alarms/L<phase>/Overload
+  std::array<double, 3> phase_over_s{};    // each leg's time above its rating
+  int tripped_phase = 0;                   // the leg whose overload tripped it (0: none)
 
   // A generator on the inverter's AC input (issue 59, part 4). While it runs the inverter passes
   // it through to its output: it feeds the AC loads, and its charger takes generator_charge_w
@@ -112,6 +133,7 @@ class SiteModel {
   std::optional<double> value(const std::string& service, const std::string& field) const;
 
  private:
+  void advance_phases(double t_s, double dt_s);  // the legs' overload and trip, inverter_phases > 1
   // The same for the whole site, before a parallel inverter's share is taken.
   std::optional<double> site_value(const std::string& service, const std::string& field) const;
 };

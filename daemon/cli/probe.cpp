@@ -261,6 +261,28 @@ int cmd_probe(const std::vector<std::string>& argv) {
       }
       // Its output per phase and its own overload words: the AC source's inputs (issue 59).
       if (!vebus.empty()) block += fmt::format("    vebus_unit: {}\n", vebus.front());
+      // Its own nominal power, where it reports it: the start of an AC source's rating (issue 59).
+      for (const auto& f : r.units) {
+        if (f.service != "vebus" || f.unit != (vebus.empty() ? -1 : vebus.front()) || !f.nominal_w) continue;
+        std::string phases;
+        int n = 0;
+        for (std::size_t k = 0; k < f.nominal_phase_w.size(); ++k) {
+          if (!f.nominal_phase_w[k]) continue;
+          phases += fmt::format("{}L{} {:.0f} W", n++ ? ", " : "", k + 1, *f.nominal_phase_w[k]);
+        }
+        const double per_phase_w = n > 1 ? f.nominal_phase_w[0].value_or(*f.nominal_w / n) : *f.nominal_w;
+        block += fmt::format("    # its nominal inverter power: {:.0f} W{}; for the AC budget (top level, beside devices:):\n",
+                             *f.nominal_w, phases.empty() ? "" : " (" + phases + ")");
+        block += "    #   ac_sources:\n    #     inverter:\n";
+        if (n > 1) block += fmt::format("    #       phases: {}\n", n);
+        block += fmt::format("    #       continuous_w: {:.0f}{}\n", per_phase_w, n > 1 ? "   # per phase" : "");
+        // A configured source reads only what it names (config_keys.cpp): its output and words.
+        block += "    #       overload: [vebus.overload]\n";
+        for (int k = 1; k <= std::max(1, n); ++k) {
+          block += fmt::format("    #       load_w_l{0}: [vebus.ac_out_l{0}_w]\n    #       overload_l{0}: [vebus.overload_l{0}]\n", k);
+        }
+        block += "    #   (where its datasheet's continuous rating at the site's temperature is lower, give that)\n";
+      }
       if (vebus.size() > 1) {
         block += fmt::format("    # VE.Bus services on units {}: shackd reads one; give the inverter that feeds the "
                              "loads\n", list(vebus));

@@ -8,6 +8,7 @@
 
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/cli/replay_inputs.hpp"
+#include "daemon/config/ac_sources.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_yaml.hpp"
@@ -66,6 +67,8 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
   for (const auto& z : p.rules.zones) zone_names.push_back(z.name);
   std::vector<std::string> miner_names;
   for (const auto& m : p.rules.miners) miner_names.push_back(m.name);
+  std::vector<std::string> ac_names;  // as the daemon's snapshot orders them (site_build.cpp)
+  for (std::size_t i = 0; i < rules::ac_source_count(p.rules); ++i) ac_names.push_back(rules::ac_source(p.rules, i).name);
   const rules::SteadyTime base = rules::SteadyTime{} + std::chrono::hours(24 * 365);
   rules::SteadyTime now = base, segment_now = base;
   std::int64_t segment_steady_ms = cycles.front().steady_ms;
@@ -95,7 +98,7 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
       }
       state_of(state, l).override_ = ov;
     }
-    rules::decide(c.snapshot(now, zone_names, miner_names), p.rules, state, d);
+    rules::decide(c.snapshot(now, zone_names, miner_names, ac_names), p.rules, state, d);
     state = d.next;
     if (print && local_day(c.wall_ms) != day) {
       day = local_day(c.wall_ms);
@@ -203,6 +206,9 @@ int cmd_replay(const std::vector<std::string>& argv) {
     if (!in_force) return kExConfig;
     StoredProfiles base = *in_force;
     apply_miner_targets(c.config->miners, base);  // as the daemon decides with them
+    // The sources' ratings and each load's feed, likewise (issue 59); the config's check refused
+    // what does not fit, so this says nothing unless the database's profiles differ.
+    for (const auto& e : apply_ac_sources(*c.config, base)) fmt::print(stderr, "{}\n", e);
     setenv("TZ", base.site.timezone.c_str(), 1);
     tzset();
     StoredProfiles changed = base;

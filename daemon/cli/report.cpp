@@ -12,6 +12,7 @@
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/config/profiles_yaml.hpp"
+#include "daemon/report/shadow_tally.hpp"
 #include "daemon/report/svg.hpp"
 #include "daemon/store/migrate.hpp"
 #include "daemon/store/profile_store.hpp"
@@ -54,7 +55,9 @@ int cmd_report(const std::vector<std::string>& argv) {
         "usage: shackd report [--config FILE] [--day YYYY-MM-DD] [--out FILE.svg|FILE.png]\n"
         "  One day from the database as a picture: battery voltage with the thresholds, PV and load,\n"
         "  each load's on-periods with the time and reason of every switch, and the alarms, overrides\n"
-        "  and config changes. The day is local to the site's timezone (default: today). SVG opens in\n"
+        "  and config changes; in shadow mode its disagreements, and per load what they cost or would\n"
+        "  have gained (minutes, kWh of surplus, Ah of the bank, minutes below its stop voltage).\n"
+        "  The day is local to the site's timezone (default: today). SVG opens in\n"
         "  any browser; PNG needs rsvg-convert (Debian: librsvg2-bin). Default --out:\n"
         "  shackd-YYYY-MM-DD.svg in the current directory. Reads only.\n"
         "  Exit 0 written, 64 usage, 65 unreadable database, 69 no rsvg-convert for a PNG, 73 cannot\n"
@@ -104,6 +107,8 @@ int cmd_report(const std::vector<std::string>& argv) {
     for (const auto& l : day->loads) switches += static_cast<int>(l.switches.size());
     fmt::print("{}: {} ({} minute(s) of telemetry, {} switch(es), {} alarm(s), override(s) and config change(s))\n",
                date, out, day->minutes.size(), switches, day->marks.size());
+    // Shadow mode's day in figures (issue 60), where it ran beside another controller.
+    for (const auto& line : report::shadow_tally_lines(report::shadow_tally(*day, profiles))) fmt::print("{}\n", line);
     return kExOk;
   } catch (const UsageError& e) {
     fmt::print(stderr, "{}\n", e.what());

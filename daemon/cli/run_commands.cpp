@@ -12,6 +12,7 @@
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/cli/once_table.hpp"
 #include "daemon/cli/relay_power_on.hpp"
+#include "daemon/config/ac_sources.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/config/profiles_diff.hpp"
 #include "daemon/config/profiles_yaml.hpp"
@@ -180,6 +181,8 @@ int cmd_check(const std::vector<std::string>& argv) {
         for (const auto& id : unused_relays(*c.config, p)) {
           fmt::print("warning: relays.{} is defined but no profile switches it\n", id);
         }
+        // Not a refusal: holding a start until there is room is the budget's job (issue 59).
+        for (const auto& n : ac_source_notes(*c.config, p)) fmt::print("note: {}\n", n);
         // Read-only: each relay is asked how it powers up (docs/protocols.md §1.6).
         if (broker) {
           for (const auto& line : power_on_check_lines(*c.config, survey_power_on(*c.config, {}, false, std::chrono::seconds(10)))) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "daemon/config/config.hpp"
+#include "daemon/config/miners_yaml.hpp"
 #include "daemon/site/profiles.hpp"
 #include "rules/validate.hpp"
 
@@ -55,6 +56,13 @@ std::vector<std::string> apply_ac_sources(const Config& c, StoredProfiles& p) {
     for (auto& e : rules::validate(p.rules)) errors.push_back(std::move(e));
   }
   return errors;
+}
+
+std::vector<std::string> ac_source_notes(const Config& c, const StoredProfiles& p) {
+  StoredProfiles fed = p;
+  apply_miner_targets(c.miners, fed);  // a miner with a power target starts at its max_w
+  if (!apply_ac_sources(c, fed).empty()) return {};
+  return rules::ac_budget_notes(fed.rules);
 }
 
 }  // namespace shackd

@@ -29,4 +29,9 @@ struct AcSourceConfig {
 // unknown source, a phase the source lacks, a draw the rules' budget cannot use).
 std::vector<std::string> apply_ac_sources(const Config& c, StoredProfiles& p);
 
+// What the AC budget will hold on this site (rules::ac_budget_notes), with each load's feed and
+// power target from the config: notes for `check` and the log, never a refusal. Empty where the
+// feeds do not fit (apply_ac_sources' errors say why).
+std::vector<std::string> ac_source_notes(const Config& c, const StoredProfiles& p);
+
 }  // namespace shackd

@@ -38,7 +38,7 @@ std::vector<LoadRef> Daemon::take_profiles(PreparedSite&& ready) {
   carry_over(ready, core.site().loads, core.state());
   core.take_site(CoreSite{std::move(ready.profiles), std::move(ready.loads), std::move(ready.mapping)},
                   std::move(ready.state));
-  storage_.journal().take_header(std::move(ready.journal_header), std::move(ready.journal_miners));
+  storage_.journal().take_header(std::move(ready.journal_header), std::move(ready.journal_miners), std::move(ready.journal_ac));
   return std::move(ready.removed);
 }
 

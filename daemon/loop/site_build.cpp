@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "daemon/config/ac_sources.hpp"
 #include "daemon/config/miners_yaml.hpp"
 #include "daemon/loop/profiles_apply.hpp"
 #include "daemon/config/profiles_diff.hpp"
@@ -42,7 +43,18 @@ PreparedSite prepare_site(const Config& config, StoredProfiles p) {
       }
     }
   }
-  r.journal_header = journal_header(zone_names, v_names, t_names, m_names);
+  // The AC sources in the snapshot's order (the mapping has one spec a source), with the words
+  // of theirs the devices give: the budget decides on them, so replay needs them.
+  for (std::size_t i = 0; i < r.mapping.ac.size(); ++i) {
+    const auto& spec = r.mapping.ac[i];
+    JournalAc a{rules::ac_source(p.rules, i).name, !spec.overload.empty(), {}, {}};
+    for (std::size_t k = 0; k < a.load_w.size(); ++k) {
+      a.load_w[k] = !spec.load_w[k].empty();
+      a.phase_overload[k] = !spec.overload_phase[k].empty();
+    }
+    r.journal_ac.push_back(std::move(a));
+  }
+  r.journal_header = journal_header(zone_names, v_names, t_names, m_names, r.journal_ac);
   for (std::size_t i = 0; i < p.zones.size(); ++i) {
     const auto& sid = p.zones[i].sensor_id;
     r.mapping.zone_temp_c.push_back(sid.find('.') == std::string::npos ? "sensor." + sid : sid);
@@ -107,6 +119,8 @@ SiteLoad load_site(db::Db& db, const Config& config, bool first) {
   for (const auto& id : unused_relays(config, p)) {
     log::warn("{}: relays.{} is defined but no profile switches it", config.source, id);
   }
+  // What the AC budget will hold (issue 59): said at the start and a reload, as `check` says it.
+  for (const auto& n : ac_source_notes(config, p)) log::info("{}: note: {}", config.source, n);
   if (apply) {
     const ApplyResult r = apply_profiles(db, config.text, config.source);
     if (!r.backup_path.empty()) log::info("database {}: backup before removing profiles: {}", db.path(), r.backup_path);

@@ -11,6 +11,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
+#include "daemon/store/cycle_journal.hpp"
 #include "daemon/store/sqlite.hpp"
 #include "drivers/readings.hpp"
 #include "rules/state.hpp"
@@ -24,6 +25,7 @@ struct PreparedSite {
   drivers::SnapshotMapping mapping;
   std::string journal_header;
   std::vector<std::size_t> journal_miners;  // profile indexes of the miners whose draw is journaled
+  std::vector<JournalAc> journal_ac;        // the AC sources' words the journal carries
   std::vector<LoadRef> removed;   // loads gone whose relay is still defined: switched off
   std::set<std::string> defined;  // the relay ids the config defines
 };

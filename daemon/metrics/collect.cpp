@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 
+#include "daemon/vocab/ac_figures.hpp"
 #include "daemon/vocab/publish.hpp"
 #include "daemon/vocab/render.hpp"
 #include "drivers/text/utf8.hpp"
@@ -177,31 +178,28 @@ void loads(FrameWriter& w, const CycleView& v, const std::map<std::string, doubl
 
 // Each AC source against its rating (issue 59): what it carries on each phase (its own meter,
 // while fresh), its continuous rating, its own overload warnings and whether a generator runs.
+// The same figures as <prefix>/ac/<id> (daemon/vocab/ac_figures.hpp).
 void ac_sources(FrameWriter& w, const CycleView& v, rules::SteadyTime now, LabelScratch& x) {
   static constexpr std::string_view kPhase[] = {"L1", "L2", "L3"};
-  const auto& p = v.profiles.rules;
-  const std::size_t n = rules::ac_source_count(p);
-  const auto fresh = [&](const std::optional<rules::Reading>& r) {
-    return r && now - r->as_of <= p.site.electrical_stale_after && std::isfinite(r->value);
-  };
-  const auto source = [&](std::size_t s) { return label(rules::ac_source(p, s).name, x.a); };
+  const AcFigures ac = ac_figures(v.profiles.rules, v.snap, v.state, now);
+  const auto source = [&](std::size_t s) { return label(ac.source[s].name, x.a); };
   w.family("shackd_ac_source_load_watts", "What each AC source carries on each phase (its own meter)", Type::gauge);
-  for (std::size_t s = 0; s < n && s < v.snap.ac.size(); ++s) {
-    for (std::size_t k = 0; k < std::min<std::size_t>(rules::ac_source(p, s).phases, 3); ++k) {
-      if (const auto& r = v.snap.ac[s].phase[k].load_w; fresh(r)) w.sample(r->value, {{"source", source(s)}, {"phase", kPhase[k]}});
+  for (std::size_t s = 0; s < ac.count; ++s) {
+    for (std::size_t k = 0; k < ac.source[s].phases; ++k) {
+      if (const auto& l = ac.source[s].phase[k].load_w) w.sample(*l, {{"source", source(s)}, {"phase", kPhase[k]}});
     }
   }
   w.family("shackd_ac_source_rating_watts", "Each AC source's continuous rating per phase (0: not rated)", Type::gauge);
-  for (std::size_t s = 0; s < n; ++s) w.sample(rules::ac_source(p, s).continuous_w, {{"source", source(s)}});
+  for (std::size_t s = 0; s < ac.count; ++s) w.sample(ac.source[s].rating_w, {{"source", source(s)}});
   w.family("shackd_ac_source_overload", "Each AC source's own overload warning: 0 ok, 1 warning, 2 alarm", Type::gauge);
-  for (std::size_t s = 0; s < n && s < v.snap.ac.size(); ++s) {
-    if (const auto& r = v.snap.ac[s].overload; fresh(r)) w.sample(r->value, {{"source", source(s)}, {"phase", "all"}});
-    for (std::size_t k = 0; k < std::min<std::size_t>(rules::ac_source(p, s).phases, 3); ++k) {
-      if (const auto& r = v.snap.ac[s].phase[k].overload; fresh(r)) w.sample(r->value, {{"source", source(s)}, {"phase", kPhase[k]}});
+  for (std::size_t s = 0; s < ac.count; ++s) {
+    if (const auto& o = ac.source[s].overload) w.sample(*o, {{"source", source(s)}, {"phase", "all"}});
+    for (std::size_t k = 0; k < ac.source[s].phases; ++k) {
+      if (const auto& o = ac.source[s].phase[k].overload) w.sample(*o, {{"source", source(s)}, {"phase", kPhase[k]}});
     }
   }
   w.family("shackd_generator_running", "1 while a generator feeds the site, 0 while none does (absent: not known)", Type::gauge);
-  if (fresh(v.snap.generator_running)) w.sample(v.snap.generator_running->value >= 0.5 ? 1 : 0);
+  if (ac.generator_running) w.sample(*ac.generator_running ? 1 : 0);
 }
 
 void devices(FrameWriter& w, const CycleView& v, rules::SteadyTime now, LabelScratch& x) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "daemon/vocab/ac_figures.hpp"
 #include "daemon/vocab/uplink.hpp"
 
 namespace shackd {
@@ -41,6 +42,12 @@ void CyclePublisher::publish(const CycleFacts& v) {
   send_(p + "/state", state_json(v.record->snap, v.record->decision, v.record->profiles()), true, 0);
   send_(p + "/decision", decision_json(v.record->decision, v.record->loads()), false, 0);
   send_(p + "/loop", loop_json(v.record->loop), true, 0);
+  // Each AC source against its rating (issue 59), the metrics' figures: superseded every cycle
+  // as the state is, so QoS 0; Home Assistant's entities read it (ha_discovery.cpp).
+  const AcFigures ac = ac_figures(v.record->profiles().rules, v.record->snap, v.record->state(), now);
+  for (std::size_t s = 0; s < ac.count; ++s) {
+    send_(p + "/ac/" + std::string(ac.source[s].name), ac_source_json(ac.source[s], ac.generator_running), true, 0);
+  }
   if (std::string da = device_alarms_json(v.device_alarms); everything || da != published_device_alarms_) {
     if (send_(p + "/device_alarms", da, true, 1)) published_device_alarms_ = std::move(da);
   }

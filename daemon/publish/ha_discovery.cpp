@@ -2,8 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <tuple>
+
+#include "rules/profile.hpp"
 
 namespace shackd {
 
@@ -76,6 +79,41 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
        {"value_template",
         "{{ 'None' if value_json.generator_running is none else ('ON' if value_json.generator_running else 'OFF') }}"},
        {"expire_after", o.expire_after_s}});
+  // Each AC source against its rating (issue 59): its load per phase, its rating, the rules'
+  // verdict on an overload (its own word, or its load above the rating past the tolerance) and,
+  // for a generator, whether it runs; from <prefix>/ac/<id> (daemon/vocab/ac_figures.hpp). The id
+  // is a-z, 0-9 and _ (config: ac_sources:), "inverter" with none configured.
+  for (std::size_t s = 0; s < rules::ac_source_count(p.rules); ++s) {
+    const rules::AcSource& a = rules::ac_source(p.rules, s);
+    const std::string topic = o.prefix + "/ac/" + a.name, object = "ac_" + slug(a.name);
+    const bool generator = a.kind == rules::AcSourceKind::generator;
+    // "Inverter" for the default source, "Inverter north" for one named north.
+    const std::string kind = generator ? "Generator" : "Inverter";
+    const std::string who = a.name == (generator ? "generator" : "inverter") ? kind : kind + " " + a.name;
+    for (std::size_t k = 0; k < std::min<std::size_t>(a.phases, rules::kMaxAcPhases); ++k) {
+      const std::string leg = a.phases > 1 ? " L" + std::to_string(k + 1) : "";
+      add("sensor", object + "_load_l" + std::to_string(k + 1),
+          {{"name", who + " load" + leg}, {"state_topic", topic}, {"device_class", "power"},
+           {"state_class", "measurement"}, {"unit_of_measurement", "W"},
+           {"value_template", "{{ value_json.load_w_l" + std::to_string(k + 1) + " }}"},
+           {"json_attributes_topic", topic}, {"expire_after", o.expire_after_s}});
+    }
+    add("sensor", object + "_rating",
+        {{"name", who + " rating" + std::string(a.phases > 1 ? " per phase" : "")}, {"state_topic", topic},
+         {"device_class", "power"}, {"state_class", "measurement"}, {"unit_of_measurement", "W"},
+         {"entity_category", "diagnostic"},
+         {"value_template", "{{ value_json.rating_w }}"}});
+    add("binary_sensor", object + "_overload",
+        {{"name", who + " overload"}, {"state_topic", topic}, {"device_class", "problem"},
+         {"value_template", "{{ 'ON' if value_json.overloaded else 'OFF' }}"}, {"json_attributes_topic", topic},
+         {"expire_after", o.expire_after_s}});
+    if (generator) {
+      add("binary_sensor", object + "_running",
+          {{"name", who + " running"}, {"state_topic", topic}, {"device_class", "running"},
+           {"value_template", "{{ 'None' if value_json.running is none else ('ON' if value_json.running else 'OFF') }}"},
+           {"expire_after", o.expire_after_s}});
+    }
+  }
   add("binary_sensor", "alarm",
       {{"name", "Alarm"}, {"state_topic", state}, {"device_class", "problem"},
        {"value_template", "{{ 'ON' if value_json.alarms | length > 0 else 'OFF' }}"},

@@ -66,7 +66,8 @@ std::optional<double> parse_number(const std::string& s) {
 }
 
 std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
-                               const std::vector<JournalOverride>& overrides, const std::vector<std::size_t>& miners) {
+                               const std::vector<JournalOverride>& overrides, const std::vector<std::size_t>& miners,
+                               const std::vector<JournalAc>& ac) {
   const std::int64_t steady_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(snap.now.time_since_epoch()).count();
   std::string line = fmt::format("C\t{}\t{}\t", (wall_ms % 60000 + 60000) % 60000, steady_ms);
@@ -87,7 +88,17 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
       put(line, rules::Reading{i < flags->size() && (*flags)[i] ? 1.0 : 0.0, snap.now}, snap.now);
     }
   }
-  put(line, snap.generator_running, snap.now);  // last on the X line: older readers stop before it
+  put(line, snap.generator_running, snap.now);
+  // Each AC source's own words (issue 59), those the header names, in its order.
+  for (std::size_t i = 0; i < ac.size(); ++i) {
+    const rules::AcSourceReadings none;
+    const auto& a = i < snap.ac.size() ? snap.ac[i] : none;
+    if (ac[i].overload) put(line, a.overload, snap.now);
+    for (std::size_t k = 0; k < a.phase.size(); ++k) {
+      if (ac[i].load_w[k]) put(line, a.phase[k].load_w, snap.now);
+      if (ac[i].phase_overload[k]) put(line, a.phase[k].overload, snap.now);
+    }
+  }
   for (const auto& o : overrides) {
     line += fmt::format("\t{}={}:{}", o.state_key, mode_name(o.mode),
                         o.remaining_ms ? std::to_string(*o.remaining_ms) : std::string("-"));
@@ -97,7 +108,7 @@ std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms
 
 std::string journal_header(const std::vector<std::string>& zone_names, const std::vector<std::string>& voltage_sources,
                            const std::vector<std::string>& temperature_sources,
-                           const std::vector<std::string>& miner_names) {
+                           const std::vector<std::string>& miner_names, const std::vector<JournalAc>& ac) {
   std::string text = "Z";
   for (const auto& z : zone_names) text += '\t' + z;
   text += "\nV";
@@ -110,11 +121,19 @@ std::string journal_header(const std::vector<std::string>& zone_names, const std
             "\tminer_target_ignored:" + m;
   }
   text += "\tgenerator_running";
+  for (const auto& a : ac) {
+    if (a.overload) text += "\tac_overload:" + a.name;
+    for (std::size_t k = 0; k < a.load_w.size(); ++k) {
+      if (a.load_w[k]) text += fmt::format("\tac_load_w:L{}:{}", k + 1, a.name);
+      if (a.phase_overload[k]) text += fmt::format("\tac_phase_overload:L{}:{}", k + 1, a.name);
+    }
+  }
   return text;
 }
 
 rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<std::string>& profile_zones,
-                                       const std::vector<std::string>& profile_miners) const {
+                                       const std::vector<std::string>& profile_miners,
+                                       const std::vector<std::string>& profile_ac) const {
   rules::Snapshot s;
   s.now = now;
   s.local_minute_of_day = local_minute_of_day;
@@ -160,6 +179,16 @@ rules::Snapshot JournalCycle::snapshot(rules::SteadyTime now, const std::vector<
     const auto powered = by_name(miner_powered, name), ignored = by_name(miner_target_ignored, name);
     s.miner_powered.push_back(powered && powered->value > 0.5);
     s.miner_target_ignored.push_back(ignored && ignored->value > 0.5);
+  }
+  // The AC sources by name, in the profiles' order; one the journal does not name is not known.
+  for (const auto& name : profile_ac) {
+    rules::AcSourceReadings a;
+    a.overload = by_name(ac, "ac_overload:" + name);
+    for (std::size_t k = 0; k < a.phase.size(); ++k) {
+      a.phase[k].load_w = by_name(ac, fmt::format("ac_load_w:L{}:{}", k + 1, name));
+      a.phase[k].overload = by_name(ac, fmt::format("ac_phase_overload:L{}:{}", k + 1, name));
+    }
+    s.ac.push_back(a);
   }
   return s;
 }
@@ -219,6 +248,7 @@ void read_journal_minute(std::int64_t minute_unix_s, const std::string& text, st
                                       std::pair{std::string_view("miner_target_ignored:"), &c.miner_target_ignored}}) {
             if (extras[i].starts_with(prefix)) into->emplace_back(extras[i].substr(prefix.size()), to_value(f_at));
           }
+          if (extras[i].starts_with("ac_")) c.ac.emplace_back(extras[i], to_value(f_at));
         }
         for (std::size_t i = kInputs; i < f.size(); ++i) {
           const auto eq = f[i].rfind('='), colon = f[i].rfind(':');

@@ -16,6 +16,11 @@
 //                             miner_powered:<miner> (1: its relay still on after a stop)
 //                             miner_target_ignored:<miner> (1: it does not follow its target)
 //                             generator_running (1 while a generator feeds the site, else 0)
+//                             per AC source, by its name, those of its words the devices give
+//                             (issue 59): ac_overload:<source> (its own warning: 0 ok, 1
+//                             warning, 2 alarm), then for L1, L2, L3 ac_load_w:L<n>:<source>
+//                             (its output, W) and ac_phase_overload:L<n>:<source> (that
+//                             phase's warning)
 //                             (Z, V, T and X first in every minute, and again after a reload
 //                             changes them; a minute without V and T was written before the
 //                             sources were ranked: V battery_monitor gx_system solark, T one;
@@ -30,6 +35,7 @@
 //                             (pv_w and load_w as ><value>@<age_ms> when a part of the sum was
 //                             missing: a lower bound), then every override in force.
 // Values are written in their shortest exact form: a replay sees the bits the rules saw.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,6 +47,14 @@
 
 namespace shackd {
 
+// One AC source as the journal carries it (issue 59): its name and which of its words the site's
+// devices give (only those are written: most sites have one phase and no per-phase word).
+struct JournalAc {
+  std::string name;
+  bool overload = false;
+  std::array<bool, 3> load_w{}, phase_overload{};
+};
+
 struct JournalOverride {
   std::string state_key;  // "miner:Primary S21+"
   rules::OverrideMode mode = rules::OverrideMode::automatic;
@@ -49,14 +63,17 @@ struct JournalOverride {
 
 // The C line for one cycle (without the trailing newline).
 // `miners`: the profile indexes of the miners to write, as the header's miner_* inputs.
+// `ac`: the AC sources as the header names them, in the order of the snapshot's `ac`.
 std::string journal_cycle_line(const rules::Snapshot& snap, std::int64_t wall_ms,
-                               const std::vector<JournalOverride>& overrides, const std::vector<std::size_t>& miners = {});
+                               const std::vector<JournalOverride>& overrides, const std::vector<std::size_t>& miners = {},
+                               const std::vector<JournalAc>& ac = {});
 // The Z, V, T and X lines (without the trailing newline) for these zones and the snapshot's
 // sources; `miner_names`: the miners whose own word the cycles carry (miner_w, miner_temp_c and
-// miner_temp_limit_c:<name>).
+// miner_temp_limit_c:<name>); `ac`: the AC sources and the words of theirs the cycles carry.
 std::string journal_header(const std::vector<std::string>& zone_names, const std::vector<std::string>& voltage_sources,
                            const std::vector<std::string>& temperature_sources,
-                           const std::vector<std::string>& miner_names = {});
+                           const std::vector<std::string>& miner_names = {},
+                           const std::vector<JournalAc>& ac = {});
 
 // The whole of `s` as a number (std::from_chars: exact, no locale), or nullopt.
 std::optional<double> parse_number(const std::string& s);
@@ -85,13 +102,17 @@ struct JournalCycle {
   // By miner name: its relay still on after a stop, and whether it ignores its target (1 or 0;
   // missing in minutes written before they were journaled: 0).
   std::vector<std::pair<std::string, std::optional<Value>>> miner_powered, miner_target_ignored;
+  // The AC sources' words, by their journal name ("ac_load_w:L1:inverter"; issue 59).
+  std::vector<std::pair<std::string, std::optional<Value>>> ac;
   std::vector<JournalOverride> overrides;
 
   // The snapshot at replay instant `now`, with zone temperatures in the order of `profile_zones`
   // (a zone the journal does not name is missing).
-  // Miners' measured draws likewise by name, in the order of `profile_miners`.
+  // Miners' measured draws likewise by name, in the order of `profile_miners`; the AC sources'
+  // readings in the order of `profile_ac` (their names).
   rules::Snapshot snapshot(rules::SteadyTime now, const std::vector<std::string>& profile_zones,
-                           const std::vector<std::string>& profile_miners = {}) const;
+                           const std::vector<std::string>& profile_miners = {},
+                           const std::vector<std::string>& profile_ac = {}) const;
 };
 
 // Appends the cycles of one minute's text (`minute_unix_s` its start). Throws std::runtime_error

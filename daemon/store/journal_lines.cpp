@@ -20,7 +20,7 @@ void JournalLines::overrides(const std::vector<LoadRef>& loads, const rules::Sta
 void JournalLines::cycle(const rules::Snapshot& snap, std::int64_t wall_ms, bool on) {
   if (!on) return;  // the owner turned it off: replay uses minute averages
   lines_ = std::exchange(started_, false) ? "S\n" : "";
-  lines_ += journal_cycle_line(snap, wall_ms, overrides_, miners_);
+  lines_ += journal_cycle_line(snap, wall_ms, overrides_, miners_, ac_);
 }
 
 }  // namespace shackd

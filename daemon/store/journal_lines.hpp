@@ -20,9 +20,10 @@ class JournalLines {
  public:
   // The Z, V and T lines of the profiles and sources in force, and the profile indexes of the
   // miners whose draw is journaled: at a start and a reload.
-  void take_header(std::string header, std::vector<std::size_t> miners) {
+  void take_header(std::string header, std::vector<std::size_t> miners, std::vector<JournalAc> ac = {}) {
     header_ = std::move(header);
     miners_ = std::move(miners);
+    ac_ = std::move(ac);
   }
   // The overrides in force as the rules are given them, before they decide: the state after the
   // rules may have expired one. `on`: the journal is kept (journal_days > 0).
@@ -38,6 +39,7 @@ class JournalLines {
   std::string lines_;                       // this cycle's
   std::string header_;
   std::vector<std::size_t> miners_;
+  std::vector<JournalAc> ac_;
   bool started_ = true;
 };
 

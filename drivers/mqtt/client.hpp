@@ -171,6 +171,9 @@ class Client final : public Link {
   std::chrono::steady_clock::time_point retry_at_{}, attempt_started_{};
   Backoff backoff_;
   std::atomic<bool> stopping_{false};
+  // The connection's loop waits at most this for its socket (a publish or a stop wakes it before);
+  // idle, it naps at most this between looks at the next try's time and a stop.
+  static constexpr std::chrono::milliseconds kLoopWait{1000}, kIdleNap{100};
   std::thread keeper_;
   mosquitto* mosq_ = nullptr;
 };

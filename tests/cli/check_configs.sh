@@ -249,6 +249,30 @@ if [[ $(id -u) -eq 0 ]] && id nobody >/dev/null 2>&1; then
     passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: check --as nobody on a directory it cannot write: $out"; }
 fi
 
+# The AC budget (issue 59): a load whose draw plus the margin can never fit its source's phase is
+# refused, by check and by run, naming the load, the source, the phase, both figures and the rule;
+# loads that cannot all run at once on one phase are a note (the budget holds the rest), not an
+# error. The heaters need their draw on a rated source; the disabled Dump Load is not counted.
+sed -e 's/^    - name: Heat Room$/    - name: Heat Room\n      heater_power_w: 1500/' \
+  -e 's/^    - name: Main Room$/    - name: Main Room\n      heater_power_w: 1500/' "$dir/good.yaml" >"$dir/heaters.yaml"
+printf 'ac_sources:\n  inverter: {phases: 2, continuous_w: 6000}\n' | cat "$dir/heaters.yaml" - >"$dir/ac-note.yaml"
+out=$("$shackd" check --config "$dir/ac-note.yaml" 2>&1)
+rc=$?
+[[ $rc -eq 0 ]] && grep -qxF "note: at most 2 of 3 loads at once on inverter 'inverter' L1: together 6878 W of 5800 W (continuous_w 6000 W less margin_w 200 W); a start waits for room (miner 'Primary S21+' 3878 W, zone 'Heat Room' heater 1500 W, zone 'Main Room' heater 1500 W)" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: loads above an inverter's rating together: a note, exit 0: exit $rc: $out"; }
+sed 's/^    - name: "Primary S21+"$/    - name: "Primary S21+"\n      phase: 2/' "$dir/heaters.yaml" |
+  { cat; printf 'ac_sources:\n  inverter: {phases: 2, continuous_w: 3500}\n'; } >"$dir/ac-never.yaml"
+never="power_w 3878.0 plus margin_w 200.0 is above the continuous_w 3500.0 of AC source 'inverter' phase L2: it could never start (a start needs its draw plus margin_w within the continuous rating, with nothing else on)"
+out=$("$shackd" check --config "$dir/ac-never.yaml" 2>&1)
+rc=$?
+[[ $rc -eq 78 ]] && grep -qF "miner 'Primary S21+': $never" <<<"$out" && ! grep -q "note: " <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a load that can never fit its phase is refused: exit $rc: $out"; }
+sed "s|$dir/none.db|$dir/ac-never.db|" "$dir/ac-never.yaml" >"$dir/ac-never-run.yaml"
+out=$(timeout 20 "$shackd" run --config "$dir/ac-never-run.yaml" 2>&1)
+rc=$?
+[[ $rc -eq 78 ]] && grep -qF "$never" <<<"$out" &&
+  passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: run refuses a load that can never fit its phase: exit $rc: $out"; }
+
 # A 2 kB YAML alias bomb (nine lists of nine aliases to the list before: 9^9 scalars) is refused
 # at once by check and by run (issue 48: the UTF-8 walk went through aliases and hung both).
 bomb() {

@@ -53,7 +53,7 @@ first_out=$out
 # a BMS on 225, solar chargers on 226 and 224 (the Cerbo's VE.Direct ports), a VE.Bus Multi on
 # 227, a temperature sensor on 24. Each one found, and the devices: block names every one shackd
 # reads. (A probe that took 0x0A to 259 for "nothing at this unit id" listed 100 and 225 only.)
-start_sim gx --bms-min-cell-c 12 --more-charger-unit 224 --vebus-unit 227 --battery-v 52.3 --internal-ohm 0 --house-w 0
+start_sim gx --bms-min-cell-c 12 --more-charger-unit 224 --vebus-unit 227 --inverter-w 7000 --battery-v 52.3 --internal-ohm 0 --house-w 0
 out=$("$shackd" probe --victron "127.0.0.1:$vport" 2>&1); rc=$?
 check "probe exits 0 on a GX with every service (exit $rc)" '[[ $rc -eq 0 ]]'
 check "the BMS on 225" 'grep -qE "^#   unit 225: battery \(a BMS\): 52.30 V" <<<"$out"'
@@ -63,6 +63,12 @@ check "the temperature sensor on 24" 'grep -qE "^#   unit  24: temperature senso
 check "the devices: block gives the site each of them" 'grep -qE "^    battery_unit: 225$" <<<"$out" &&
   grep -qE "^    charger_units: \[224, 226\]$" <<<"$out" && grep -qE "^    temperature_unit: 24$" <<<"$out" &&
   grep -qE "^    vebus_unit: 227$" <<<"$out"'
+# Its nominal power (attributes.csv: /Ac/Out/NominalInverterPower, 130): the AC source's rating
+# offered as a commented ac_sources: block (issue 59), which check takes as it is.
+check "the Multi's nominal power, and an ac_sources: block for it" \
+  'grep -qE "^#   unit 227: VE.Bus inverter/charger: 52.30 V, nominal inverter power 7000 W" <<<"$out" &&
+   grep -qE "^    #       continuous_w: 7000$" <<<"$out"'
+rated_out=$out
 requests=$(sed -nE 's/^# ([0-9]+) requests$/\1/p' <<<"$out")
 # Four services asked at each of the 247 unit ids (the rule judges a read by its first register's
 # service alone), the system once, the found services' details and the map's generation: no more.
@@ -97,6 +103,17 @@ probed_config "$dir/probed.yaml" dvcc
 check_out=$("$shackd" check --config "$dir/probed.yaml" 2>&1); rc=$?
 out="$check_out"
 check "check accepts the probed devices: block as it is, named (exit $rc)" '[[ $rc -eq 0 ]] && grep -q ": ok (" <<<"$check_out" && ! grep -q "warning: devices" <<<"$check_out"'
+
+# The GX's block with its ac_sources: lines uncommented at the top level: check takes them, and
+# the rating is in force (this config's heaters have no heater_power_w: the budget asks for it).
+out=$rated_out
+probed_config "$dir/rated.yaml" dvcc
+sed -nE 's/^    #   ((ac_sources:|  ).*)$/\1/p' <<<"$rated_out" | grep -v "^  *(where" >>"$dir/rated.yaml"
+check_out=$("$shackd" check --config "$dir/rated.yaml" 2>&1); rc=$?
+out="$check_out"
+check "check takes the probed ac_sources: block uncommented: no error in it, its rating in force" \
+  'grep -q "^ac_sources:" "$dir/rated.yaml" && ! grep -q "ac_sources" <<<"$check_out" &&
+   grep -q "AC source .inverter. has a rating, and its budget needs the draw" <<<"$check_out"'
 
 # An EG4 (the simulator's --device, from its kind's tables): its battery, SOC and SOH from input
 # registers, its charging current from holding 101, and a block check accepts; a Sol-Ark probed

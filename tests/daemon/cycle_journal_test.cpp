@@ -243,3 +243,51 @@ TEST_CASE("whether a generator feeds the site, read back for the replay; older m
   REQUIRE(out.size() == 1);
   CHECK_FALSE(out[0].snapshot(kJournalNow, {}).generator_running);
 }
+
+TEST_CASE("each AC source's output and overload words, those its devices give, read back by name for the replay (issue 59)") {
+  rules::Snapshot s;
+  s.now = kJournalNow;
+  s.battery_v = {{"v", "v", rules::Reading{55.5, kJournalNow}}};
+  s.ac.resize(2);
+  s.ac[0].overload = rules::Reading{1, kJournalNow - 1s};
+  s.ac[0].phase[0].load_w = rules::Reading{4321.5, kJournalNow - 1s};
+  s.ac[0].phase[1].load_w = rules::Reading{1234.25, kJournalNow - 2s};
+  s.ac[0].phase[2].load_w = rules::Reading{999, kJournalNow};  // no device gives it: not written
+  s.ac[1].phase[0].load_w = rules::Reading{2500, kJournalNow - 3s};
+  s.ac[1].phase[0].overload = rules::Reading{2, kJournalNow - 3s};
+  const std::vector<shackd::JournalAc> ac = {{"inverter", true, {true, true, false}, {false, false, false}},
+                                             {"generator", false, {true, false, false}, {true, false, false}}};
+  const std::string text = shackd::journal_header({}, {"v"}, {}, {}, ac) + "\n" + shackd::journal_cycle_line(s, 5000, {}, {}, ac) + "\n";
+  CHECK(text.find("\tgenerator_running\tac_overload:inverter\tac_load_w:L1:inverter\tac_load_w:L2:inverter\t"
+                  "ac_load_w:L1:generator\tac_phase_overload:L1:generator\n") != std::string::npos);
+  CHECK(text.find("999") == std::string::npos);
+  std::vector<shackd::JournalCycle> out;
+  shackd::read_journal_minute(kMinute, text, out);
+  REQUIRE(out.size() == 1);
+  // The replay's profiles name the sources in their own order: matched by name; one the journal
+  // does not name is not known.
+  const auto snap = out[0].snapshot(kJournalNow, {}, {}, {"generator", "inverter", "shore"});
+  REQUIRE(snap.ac.size() == 3);
+  REQUIRE(snap.ac[1].overload);
+  CHECK(snap.ac[1].overload->value == 1);
+  REQUIRE(snap.ac[1].phase[0].load_w);
+  CHECK(same_bits(snap.ac[1].phase[0].load_w->value, 4321.5));
+  CHECK(kJournalNow - snap.ac[1].phase[0].load_w->as_of == 1s);
+  REQUIRE(snap.ac[1].phase[1].load_w);
+  CHECK(same_bits(snap.ac[1].phase[1].load_w->value, 1234.25));
+  CHECK(kJournalNow - snap.ac[1].phase[1].load_w->as_of == 2s);
+  CHECK_FALSE(snap.ac[1].phase[2].load_w);
+  CHECK_FALSE(snap.ac[0].overload);
+  REQUIRE(snap.ac[0].phase[0].overload);
+  CHECK(snap.ac[0].phase[0].overload->value == 2);
+  CHECK(snap.ac[0].phase[0].load_w->value == 2500);
+  CHECK_FALSE(snap.ac[2].overload);
+  CHECK_FALSE(snap.ac[2].phase[0].load_w);
+  // A minute written before the sources were journaled: nothing known of them.
+  out.clear();
+  shackd::read_journal_minute(kMinute, shackd::journal_header({}, {"v"}, {}, {}) + "\n" + shackd::journal_cycle_line(s, 5000, {}, {}) + "\n", out);
+  REQUIRE(out.size() == 1);
+  const auto old_snap = out[0].snapshot(kJournalNow, {}, {}, {"inverter"});
+  REQUIRE(old_snap.ac.size() == 1);
+  CHECK_FALSE(old_snap.ac[0].phase[0].load_w);
+}

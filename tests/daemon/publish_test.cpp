@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -253,19 +254,21 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
   }
   // voltage, SOC, PV, load, battery power, battery temperature, 2 zones, the charge decision,
   // the devices' alarms, a reason and an energy today per load (6), and the energy today of PV,
-  // of the battery's charge and of its discharge, and the miner's own word (6)
-  CHECK(sensors == 8 + 1 + 1 + 6 + 6 + 3 + 6);
+  // of the battery's charge and of its discharge, the miner's own word (6), and the one AC
+  // source's load and rating
+  CHECK(sensors == 8 + 1 + 1 + 6 + 6 + 3 + 6 + 2);
   CHECK(miner_keys == std::set<std::string>{"{{ value_json.power_w }}", "{{ value_json.hashrate_ths }}",
                                             "{{ value_json.max_temp_c }}", "{{ value_json.fan_rpm }}",
                                             "{{ value_json.power_target_w }}", "{{ value_json.state }}"});
   CHECK(energy == 6 + 3);
   CHECK(reasons == 1 + 6);
   // relays and their power-on behaviour, charge block + alarm + device alarm, a problem per
-  // device, and whether a generator feeds the site
-  CHECK(binary == 6 + 6 + 3 + 2 + 1);
-  CHECK(problems == 6 + 3 + 2);
+  // device, whether a generator feeds the site, and the AC source's overload
+  CHECK(binary == 6 + 6 + 3 + 2 + 1 + 1);
+  CHECK(problems == 6 + 3 + 2 + 1);
   CHECK(selects == 6);
-  CHECK(expiring == 8 + 1 + 2 + 1 + 6);  // everything read from shack/state, and the miner's word
+  // everything read from shack/state, the miner's word, and the AC source's load and overload
+  CHECK(expiring == 8 + 1 + 2 + 1 + 6 + 2);
   CHECK(shackd::slug("Dump Load S19 #1") == "dump_load_s19_1");
 }
 
@@ -832,4 +835,138 @@ TEST_CASE("Home Assistant discovery: shadow mode's entities, only in shadow mode
   CHECK(objects.count("shackd_shadow_mode") == 1);
   CHECK(objects.count("shackd_primary_s21_shadow") == 1);
   CHECK(objects.size() == 1 + shackd::load_refs(p).size());
+}
+
+// Each AC source against its rating (issue 59, part 5): Home Assistant's entities per source, and
+// <prefix>/ac/<id>, which they read, published every cycle from the cycle's record.
+namespace {
+shackd::StoredProfiles ac_site() {
+  auto p = shack();
+  rules::AcSource inverter;
+  inverter.name = "main";
+  inverter.phases = 2;
+  inverter.continuous_w = 4500;
+  rules::AcSource gen;
+  gen.name = "gen";
+  gen.kind = rules::AcSourceKind::generator;
+  gen.continuous_w = 5000;
+  p.rules.ac_sources = {inverter, gen};
+  return p;
+}
+
+// A cycle on ac_site(): L1 of the inverter measured, its L2 stale and warning, the rules' verdict
+// that L2 is overloaded this cycle (L1 was, ten seconds ago: held, not overloaded now); the
+// generator running with its output measured.
+shackd::CycleFacts ac_cycle(rules::SteadyTime t0, bool everything) {
+  auto site = std::make_shared<shackd::CoreSite>();
+  site->profiles = ac_site();  // no loads: this is about the sources
+  auto r = std::make_shared<shackd::CycleRecord>();
+  r->now = r->snap.now = t0;
+  r->snap.ac.resize(2);
+  r->snap.ac[0].phase[0].load_w = rules::Reading{3100.4, t0 - 1s};
+  r->snap.ac[0].phase[1].load_w = rules::Reading{1200, t0 - 1h};
+  r->snap.ac[0].phase[1].overload = rules::Reading{1, t0};
+  r->snap.ac[0].overload = rules::Reading{0, t0};
+  r->snap.ac[1].phase[0].load_w = rules::Reading{4200, t0};
+  r->snap.generator_running = rules::Reading{1, t0};
+  r->decision.next.site.ac[0][0].overload_at = t0 - 10s;
+  r->decision.next.site.ac[0][1].overload_at = t0;
+  r->site = std::move(site);
+  shackd::CycleFacts f;
+  f.prefix = "shack";
+  f.record = std::move(r);
+  f.everything = everything;
+  return f;
+}
+
+// The fields a template reads: "{{ value_json.load_w_l1 }}" -> load_w_l1.
+std::set<std::string> template_fields(const std::string& tpl) {
+  std::set<std::string> out;
+  for (std::size_t at = tpl.find("value_json."); at != std::string::npos; at = tpl.find("value_json.", at + 1)) {
+    const std::size_t from = at + 11;
+    out.insert(tpl.substr(from, tpl.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", from) - from));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("Home Assistant: each AC source's load per phase, its rating and overload, a generator's running; the state they read") {
+  const auto p = ac_site();
+  shackd::DiscoveryOptions o;
+  o.version = "0.1.0";
+  o.expire_after_s = 30;
+  std::map<std::string, json> ac;  // by unique id
+  for (const auto& m : shackd::discovery_messages(p, shackd::load_refs(p), o)) {
+    const json c = json::parse(m.payload);
+    const std::string component = m.topic.substr(14, m.topic.find('/', 14) - 14);
+    check_ha_rules(component, c, o);
+    if (c["state_topic"].get<std::string>().starts_with("shack/ac/")) {
+      CHECK(m.topic == "homeassistant/" + component + "/shackd/" + c["unique_id"].get<std::string>().substr(7) + "/config");
+      ac[c["unique_id"].get<std::string>()] = c;
+      MESSAGE(m.topic << " " << m.payload);
+    }
+  }
+  std::set<std::string> ids;
+  for (const auto& [id, c] : ac) ids.insert(id);
+  CHECK(ids == std::set<std::string>{"shackd_ac_main_load_l1", "shackd_ac_main_load_l2", "shackd_ac_main_rating",
+                                     "shackd_ac_main_overload", "shackd_ac_gen_load_l1", "shackd_ac_gen_rating",
+                                     "shackd_ac_gen_overload", "shackd_ac_gen_running"});
+  CHECK(ac["shackd_ac_main_load_l2"]["name"] == "Inverter main load L2");
+  CHECK(ac["shackd_ac_main_load_l2"]["state_topic"] == "shack/ac/main");
+  CHECK(ac["shackd_ac_main_load_l2"]["unit_of_measurement"] == "W");
+  CHECK(ac["shackd_ac_main_load_l2"]["expire_after"] == 30);
+  CHECK(ac["shackd_ac_gen_load_l1"]["name"] == "Generator gen load");  // one phase: no leg named
+  CHECK(ac["shackd_ac_main_rating"]["name"] == "Inverter main rating per phase");
+  CHECK(ac["shackd_ac_main_overload"]["device_class"] == "problem");
+  CHECK(ac["shackd_ac_gen_running"]["device_class"] == "running");
+  CHECK(ac["shackd_ac_gen_running"]["state_topic"] == "shack/ac/gen");
+
+  // The cycle publisher sends each source's state every cycle, retained, QoS 0, from the record.
+  std::vector<std::tuple<std::string, std::string, bool, int>> sent;
+  shackd::CyclePublisher cycle(
+      [&](const std::string& topic, const std::string& payload, bool retained, int qos) {
+        if (topic.starts_with("shack/ac/")) sent.emplace_back(topic, payload, retained, qos);
+        return true;
+      },
+      "shack");
+  const auto t0 = rules::SteadyTime{} + 1000h;
+  cycle.publish(ac_cycle(t0, true));
+  for (const auto& [topic, payload, retained, qos] : sent) MESSAGE(topic << " " << payload);
+  REQUIRE(sent.size() == 2);
+  CHECK(std::get<0>(sent[0]) == "shack/ac/main");
+  CHECK(std::get<1>(sent[0]) ==
+        R"({"source":"main","kind":"inverter","phases":2,"rating_w":4500,"load_w_l1":3100,"load_w_l2":null,)"
+        R"("overloaded":true,"overload_l1":false,"overload_l2":true,"warning":1})");
+  CHECK(std::get<2>(sent[0]));
+  CHECK(std::get<3>(sent[0]) == 0);
+  CHECK(std::get<0>(sent[1]) == "shack/ac/gen");
+  CHECK(std::get<1>(sent[1]) ==
+        R"({"source":"gen","kind":"generator","phases":1,"rating_w":5000,"load_w_l1":4200,"overloaded":false,)"
+        R"("overload_l1":false,"warning":null,"running":true})");
+  // Every field a template reads is in the payload it reads.
+  // By element, not structured bindings: clang 14 cannot capture one in CHECK_MESSAGE.
+  for (const auto& entity : ac) {
+    const std::string& id = entity.first;
+    const json& c = entity.second;
+    const json state = json::parse(std::get<1>(sent[c["state_topic"] == "shack/ac/main" ? 0 : 1]));
+    for (const auto& f : template_fields(c["value_template"].get<std::string>())) CHECK_MESSAGE(state.contains(f), id << " reads " << f);
+  }
+  cycle.publish(ac_cycle(t0 + 1s, false));  // not everything: superseded each cycle, sent again
+  CHECK(sent.size() == 4);
+
+  // No ac_sources: one unrated "inverter": its rating null (HA: unknown), nothing known of it.
+  auto plain = ac_cycle(t0, true);
+  auto site = std::make_shared<shackd::CoreSite>(*plain.record->site);
+  site->profiles.rules.ac_sources.clear();
+  auto r = std::make_shared<shackd::CycleRecord>(*plain.record);
+  r->snap.ac.clear();
+  r->site = site;
+  plain.record = r;
+  sent.clear();
+  cycle.publish(plain);
+  REQUIRE(sent.size() == 1);
+  CHECK(std::get<0>(sent[0]) == "shack/ac/inverter");
+  CHECK(std::get<1>(sent[0]) ==
+        R"({"source":"inverter","kind":"inverter","phases":1,"rating_w":null,"load_w_l1":null,"overloaded":false,)"
+        R"("overload_l1":false,"warning":null})");
 }

@@ -152,4 +152,10 @@ check "the recorded spells are shackd's decisions against the relay's state, spe
 # then stopped by the other controller while shackd would run it (1, running).
 check "three spells for the primary: below start, start delay, then stopped while shackd would run it" \
   '[[ $(awk "{print \$4 \$5 \$6}" "$WORK/spells.txt" | tr "\n" " ") == "0141 0120 101 " ]]'
+# The day's report counts them, per direction, with what they cost (issue 60 part 1's summary):
+# two spells where the relay ran it and shackd would not, one where shackd would have run it.
+"$BUILD/shackd" report --config "$WORK/shackd.yaml" --out "$WORK/day.svg" >"$WORK/report.out" 2>&1
+sed 's/^/  report: /' "$WORK/report.out"
+check "the report's shadow tally: shackd would have run it once, the relay ran it twice where shackd would not" \
+  'grep -q "^  Primary S21+: shackd would have run it 1 time(s), .* it ran where shackd would not 2 time(s)" "$WORK/report.out"'
 finish

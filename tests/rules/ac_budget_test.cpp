@@ -1,6 +1,7 @@
 // The AC budget (issue 59): a start waits for room on the source and phase that feed it, an
 // overload sheds the lowest-priority load on it one a cycle (heating loads last), and a reading
 // that is missing, stale or absurd never permits a start that a known one would refuse.
+#include <algorithm>
 #include <limits>
 
 #include "harness.hpp"
@@ -334,9 +335,86 @@ TEST_CASE("validate: AC sources and feeds, each error naming the field, the valu
     p.zones[0].heater_power_w = p.zones[1].heater_power_w = 1500;
     const auto e = rules::validate(p);
     CHECK(has(e, "miner 'Primary S21+': power_w 3878.0 plus margin_w 200.0 is above the continuous_w 3500.0 of AC source "
-                 "'inverter': it could never start"));
+                 "'inverter' phase L1: it could never start (a start needs its draw plus margin_w within the continuous "
+                 "rating, with nothing else on)"));
+  }
+  SUBCASE("on the second leg: the phase named, the heater's draw") {
+    p.ac_sources = {inverter(1600, 2)};
+    p.miners.clear();
+    p.zones[0].heater_power_w = 1000;
+    p.zones[1].heater_power_w = 1500;
+    p.zones[1].heater_feed = {0, 1};
+    const auto e = rules::validate(p);
+    // Only the heater on L2: the one on L1 (1000 W) fits.
+    CHECK(std::count_if(e.begin(), e.end(), [](const std::string& x) { return x.find("could never start") != std::string::npos; }) == 1);
+    CHECK(has(e, "zone 'Main Room': heater_power_w 1500.0 plus margin_w 200.0 is above the continuous_w 1600.0 of AC "
+                 "source 'inverter' heater_phase L2: it could never start (a start needs its draw plus margin_w within "
+                 "the continuous rating, with nothing else on)"));
+  }
+  SUBCASE("exactly at the rating less the margin: it can start") {
+    p.ac_sources = {inverter(3878 + 200)};
+    p.zones[0].heater_power_w = p.zones[1].heater_power_w = 1500;
+    CHECK(rules::validate(p).empty());
   }
   SUBCASE("the defaults: one unrated source") {
     CHECK(rules::validate(p).empty());
+  }
+}
+
+// What check says of a valid site whose loads cannot all run at once on one phase (issue 59, part
+// 5): a note with how many can, not an error; each load a generator could never take.
+TEST_CASE("ac_budget_notes: how many loads fit at once on each rated phase, and what a generator can never take") {
+  auto p = rules::solar_shack_defaults();
+  p.zones[0].heater_power_w = p.zones[1].heater_power_w = 1500;
+  const auto one_with = [](const std::vector<std::string>& notes, const std::string& text) {
+    for (const auto& n : notes) MESSAGE(n);
+    return notes.size() == 1 && notes[0] == text;
+  };
+  SUBCASE("no rating, or every load fits together: nothing to say") {
+    CHECK(rules::ac_budget_notes(p).empty());
+    p.ac_sources = {inverter(3878 + 3250 + 1500 + 1500 + 200)};
+    REQUIRE(rules::validate(p).empty());
+    CHECK(rules::ac_budget_notes(p).empty());
+  }
+  SUBCASE("one inverter below the sum: at most N of M, the sum against the room, each load's draw") {
+    p.ac_sources = {inverter(6000)};
+    REQUIRE(rules::validate(p).empty());  // each fits alone: not a refusal
+    // 1500 + 1500 = 3000 fits in 5800, + 3250 does not: at most 2 of the 4.
+    CHECK(one_with(rules::ac_budget_notes(p),
+                   "at most 2 of 4 loads at once on inverter 'inverter': together 10128 W of 5800 W (continuous_w "
+                   "6000 W less margin_w 200 W); a start waits for room (miner 'Primary S21+' 3878 W, miner 'Dump Load "
+                   "S19 #1' 3250 W, zone 'Heat Room' heater 1500 W, zone 'Main Room' heater 1500 W)"));
+  }
+  SUBCASE("split phase: each leg on its own; a disabled load never runs and is not counted") {
+    p.ac_sources = {inverter(4500, 2)};
+    p.miners[1].feed = {0, 1};
+    p.zones[1].heater_feed = {0, 1};
+    REQUIRE(rules::validate(p).empty());
+    // L1: 3878 + 1500 in 4300; L2: 3250 + 1500 = 4750 in 4300.
+    const auto notes = rules::ac_budget_notes(p);
+    REQUIRE(notes.size() == 2);
+    CHECK(notes[0].rfind("at most 1 of 2 loads at once on inverter 'inverter' L1: together 5378 W of 4300 W", 0) == 0);
+    CHECK(notes[1].rfind("at most 1 of 2 loads at once on inverter 'inverter' L2: together 4750 W of 4300 W", 0) == 0);
+    p.zones[1].enabled = false;
+    const auto fewer = rules::ac_budget_notes(p);
+    REQUIRE(fewer.size() == 1);
+    CHECK(fewer[0].find(" L1: ") != std::string::npos);
+  }
+  SUBCASE("a generator: what it could never take, and how many it takes at once; never-loads are not on it") {
+    auto gen = inverter(3000);
+    gen.name = "gen";
+    gen.kind = rules::AcSourceKind::generator;
+    p.ac_sources = {inverter(0), gen};
+    p.miners[0].on_generator = rules::GeneratorPolicy::allow;
+    p.miners[1].on_generator = rules::GeneratorPolicy::never;
+    REQUIRE(rules::validate(p).empty());
+    const auto notes = rules::ac_budget_notes(p);
+    for (const auto& n : notes) MESSAGE(n);
+    REQUIRE(notes.size() == 2);
+    CHECK(notes[0] == "miner 'Primary S21+' can never start on generator power: 3878 W plus margin_w 200 W is above "
+                      "the continuous_w 3000 W of generator 'gen' (it runs while the generator is off)");
+    CHECK(notes[1] == "at most 1 of 2 loads at once on generator 'gen': together 3000 W of 2800 W (continuous_w 3000 W "
+                      "less margin_w 200 W) while it runs; a start waits for room (zone 'Heat Room' heater 1500 W, "
+                      "zone 'Main Room' heater 1500 W)");
   }
 }

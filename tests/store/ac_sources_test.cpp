@@ -142,7 +142,7 @@ TEST_CASE("check_references: a source no ac_sources: defines, a phase it lacks, 
     INFO(joined(errors));
     CHECK(any_contains(errors, "profiles: zone 'Main Room': heater_phase L3: AC source 'inverter' has 2 phases"));
     CHECK(any_contains(errors, "profiles: miner 'Primary S21+': power_w 3878.0 plus margin_w 200.0 is above the "
-                               "continuous_w 3500.0 of AC source 'inverter': it could never start"));
+                               "continuous_w 3500.0 of AC source 'inverter' phase L1: it could never start"));
   }
 }
 
