@@ -88,7 +88,7 @@ Result run(const std::string& name, Stalls st, int cycles, test::GatedVfs& card,
   std::vector<std::thread> scrapers;
   if (st.scrapers) {
     for (int i = 0; i < 20; ++i) {
-      scrapers.emplace_back([&, port = *s.daemon->metrics_port()] {
+      scrapers.emplace_back([&, port = *s.daemon->metrics().port()] {
         httplib::Client c("127.0.0.1", port);
         c.set_keep_alive(true);
         c.set_read_timeout(2, 0);
@@ -117,7 +117,7 @@ Result run(const std::string& name, Stalls st, int cycles, test::GatedVfs& card,
     r.unpinged += s.pings() == pings;
   }
   r.cpu_us_per_cycle = (thread_cpu_us() - cpu0) / cycles;
-  r.views_coalesced = s.daemon->loop_stats().publish_coalesced;
+  r.views_coalesced = s.daemon->loop().stats().publish_coalesced;
   scraping = false;
   for (auto& t : scrapers) t.join();
   r.scrapes = scrapes;

@@ -73,7 +73,7 @@ struct Site {
 void block(Site& s, int cycles) {
   std::unique_ptr<Hammer> hammer;
   if (s.hammered) {
-    hammer = std::make_unique<Hammer>(*s.site->daemon->metrics_port());
+    hammer = std::make_unique<Hammer>(*s.site->daemon->metrics().port());
     // Both clients scraping before the first cycle is timed.
     while (hammer->scrapes() < 10) std::this_thread::yield();
   }
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   for (auto& s : sites) {
     if (s.site->daemon->start()) throw std::runtime_error("the site did not start");
     // Past the endpoint's first 5 minutes (a cycle is 1 s here), while which the loop fills frames
-    // whether or not anybody scrapes (daemon/loop/daemon_metrics.cpp): "no scraper" measures the
+    // whether or not anybody scrapes (daemon/loop/cycle_outputs.cpp): "no scraper" measures the
     // idle endpoint, not its start. Then a block not counted: page faults, caches, the CPU's clock.
     s.site->cycles(310);
     block(s, cycles);

@@ -103,7 +103,7 @@ bool miner_can_heat(const LoadDecision& d);
 // The battery may pay more than the probe's limit (probe_max_discharge_a) for at most a minute
 // while a miner's target comes down (issue 46: a miner whose firmware ramps down let it pay
 // 14.6 A for 162 s in a cloud). The rules stop the miner at half of it; the other half is the
-// soft stop's (sleep, then the relay: daemon/loop/daemon_miners.cpp cuts within 20 s for it).
+// soft stop's (sleep, then the relay: MinerFleet::after_cycle, daemon/miners/fleet.cpp, cuts within 20 s for it).
 constexpr Duration kTargetPayMax = std::chrono::seconds(60);
 constexpr Duration kTargetPayStop = kTargetPayMax / 2;
 

@@ -96,7 +96,7 @@ int cmd_once(const std::vector<std::string>& argv) {
   // so that a zone is not called stale only because `once` came and went between two reports.
   d.listen_for_sensors(std::chrono::seconds(wait_s));
   d.cycle();
-  fmt::print("{}", once_table({d.snapshot(), d.decision(), d.profiles(), d.loads(), d.device_alarms()}));
+  fmt::print("{}", once_table({d.loop().snapshot(), d.loop().decision(), d.loop().profiles(), d.loop().loads(), d.loop().alarms().device_alarms()}));
   return kExOk;
 }
 

@@ -13,10 +13,47 @@
 
 namespace shackd {
 
-void EventLog::wire(std::int64_t run_ms, Store store) {
+void EventLog::wire(std::int64_t run_ms, Store store, Failed failed) {
   run_ms_ = run_ms;
   store_ = std::move(store);
+  failed_ = std::move(failed);
   outbox_.set_fate([f = fates_](std::uint64_t seq, bool sent) { f->sent(seq, sent); });
+}
+
+void EventLog::route_to(std::string prefix, bool uplink, std::string site_id) {
+  prefix_ = std::move(prefix);
+  uplink_ = uplink;
+  site_id_ = std::move(site_id);
+}
+
+void EventLog::add(const EventNote& n) noexcept {
+  try {
+    const Route route{prefix_, uplink_, site_id_};
+    if (!n.stored) {
+      send(route, n.kind, n.load_id, n.reason, n.text, n.wall_s);
+      return;
+    }
+    if (n.snapshot && n.decision) {
+      const Context cycle{*n.snapshot, *n.decision};
+      record(route, n.kind, n.load_id, n.reason, n.text, n.wall_s, &cycle, n.on, n.target_w);
+    } else {
+      record(route, n.kind, n.load_id, n.reason, n.text, n.wall_s, nullptr, n.on, n.target_w);
+    }
+  } catch (const std::exception& e) {
+    if (failed_) failed_(e.what());
+  } catch (...) {
+    if (failed_) failed_("an unknown exception");
+  }
+}
+
+void EventLog::report(LoopStats& stats, rules::SteadyTime now, std::int64_t wall_s) {
+  const auto f = fates();
+  stats.events_unstored = f.unstored;
+  stats.events_lost = f.lost;
+  if (const auto text = lost_alarm(now)) {
+    log::warn("{}", *text);
+    add(site_event("alarm", *text, wall_s));
+  }
 }
 
 std::function<void(std::uint64_t, bool)> EventLog::store_fate() const {

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/core/events.hpp"
+#include "daemon/core/loop_stats.hpp"
 #include "daemon/events/event_fates.hpp"
 #include "daemon/events/outbox.hpp"
 #include "daemon/store/runtime_store.hpp"
@@ -23,7 +25,8 @@
 
 namespace shackd {
 
-class EventLog {
+// The daemon's Events sink (daemon/core/events.hpp): every component's events come through add().
+class EventLog final : public Events {
  public:
   // Where an event goes on MQTT: <prefix>/event and, with the uplink, the fleet's topic.
   struct Route {
@@ -37,10 +40,20 @@ class EventLog {
     const rules::Decision& decision;
   };
   using Store = std::function<void(Event)>;
+  using Failed = std::function<void(const char* what)>;
 
   // `run_ms`: this process's start, the `run` of its ids. `store`: where each event goes to be
   // kept (the recorder's next records).
-  void wire(std::int64_t run_ms, Store store);
+  // `failed`: an event that could not be made (counted as the `events` side job's failure).
+  void wire(std::int64_t run_ms, Store store, Failed failed);
+  // Where events go on MQTT from here on: <prefix>/event and, with the uplink, the fleet's topic
+  // under the site's id (set at the start, when the store gives the id, and by a reload).
+  void route_to(std::string prefix, bool uplink, std::string site_id);
+  // One event as a component hands it: stored and sent, or (`stored` false) sent only. Never throws.
+  void add(const EventNote& note) noexcept override;
+  // The events' fates into the loop's figures (events_unstored, events_lost), and an events_lost
+  // alarm when more were lost, at most every kLostAlarmEvery.
+  void report(LoopStats& stats, rules::SteadyTime now, std::int64_t wall_s);
   // One event to the store and MQTT. Throws what its parts throw: the caller counts it.
   void record(const Route& route, const std::string& kind, const std::string& load_id, const rules::Reason& r,
               const std::string& detail, std::int64_t wall_now, const Context* cycle, std::optional<bool> on,
@@ -76,6 +89,9 @@ class EventLog {
   // Shared with the recorder's and the outbox's threads, which tell it; outlives either.
   std::shared_ptr<EventFates> fates_ = std::make_shared<EventFates>();
   Store store_;
+  Failed failed_;
+  std::string prefix_, site_id_;  // the route in force (route_to)
+  bool uplink_ = false;
   // Every event goes out through it, in order, each message confirmed (issue 49).
   EventOutbox outbox_;
 

@@ -53,7 +53,7 @@ struct Intake {
   std::vector<std::pair<std::string, double>> readings;   // "sensor.<id>" and its value
   std::vector<SettingRequest> settings;                   // checked, to be stored
   // Settings refused where they came (load id, why): said, and the value in force shown again, by
-  // the one place that says every refusal of a setting (Daemon::refuse_setting).
+  // the one place that says every refusal of a setting (MqttDesk::refuse_setting, daemon/loop/mqtt_desk.cpp).
   std::vector<std::pair<std::string, std::string>> settings_refused;
   std::vector<IntakeEvent> events;
   bool connected = false;        // the link (re)connected: the events waiting, everything again

@@ -1,6 +1,7 @@
 // The daemon's config: loading it (profiles, loads carried over by name, the snapshot mapping)
 // and reloading it on SIGHUP, refused whole when anything in it is wrong.
 #include "daemon/loop/daemon.hpp"
+#include "daemon/loop/site_parts.hpp"
 #include "daemon/loop/reload_job.hpp"
 #include "daemon/loop/site_build.hpp"
 
@@ -24,16 +25,8 @@
 
 namespace shackd {
 
-void Daemon::switch_off_removed(const std::vector<LoadRef>& removed) {
-  for (const auto& o : removed) {
-    if (!mqtt_.relays() || config_.dry_run) continue;
-    log::info("{}: removed from the profiles: relay {} switched OFF", o.name, o.id);
-    mqtt_.relays()->set_desired(o.id, false, clock_.steady());
-  }
-}
-
 // Only moves: once the database has taken the profiles, the daemon takes the whole runtime.
-std::vector<LoadRef> Daemon::take_profiles(Prepared&& ready) {
+std::vector<LoadRef> Daemon::take_profiles(PreparedSite&& ready) {
   // Schedules, and every log line from here on, are in the site's local time. Only when it
   // changes: setenv while the pollers' threads may read the environment is a race (setenv(3) is
   // MT-Unsafe), and a reload that keeps the zone should not touch it.
@@ -41,10 +34,11 @@ std::vector<LoadRef> Daemon::take_profiles(Prepared&& ready) {
     setenv("TZ", ready.profiles.site.timezone.c_str(), 1);
     tzset();
   }
-  carry_over(ready, core_.site().loads, core_.state());
-  core_.take_site(CoreSite{std::move(ready.profiles), std::move(ready.loads), std::move(ready.mapping)},
+  SafetyCore& core = loop_.core();
+  carry_over(ready, core.site().loads, core.state());
+  core.take_site(CoreSite{std::move(ready.profiles), std::move(ready.loads), std::move(ready.mapping)},
                   std::move(ready.state));
-  journal_.take_header(std::move(ready.journal_header), std::move(ready.journal_miners), std::move(ready.journal_ac));
+  storage_.journal().take_header(std::move(ready.journal_header), std::move(ready.journal_miners), std::move(ready.journal_ac));
   return std::move(ready.removed);
 }
 
@@ -57,15 +51,15 @@ std::vector<LoadRef> Daemon::take_profiles(Prepared&& ready) {
 void Daemon::begin_reload() {
   if (!signals::reload || reloader_.pending()) return;
   signals::reload = false;
-  systemd_.say(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
-                          std::chrono::duration_cast<std::chrono::microseconds>(clock_.steady().time_since_epoch()).count()));
+  loop_.systemd().say(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
+                          std::chrono::duration_cast<std::chrono::microseconds>(loop_.clock().steady().time_since_epoch()).count()));
   log::info("SIGHUP: reloading {}", options_.config_path);
   ReloadParts parts{.config_path = options_.config_path,
                     .dry_run = options_.dry_run,
                     .shadow = options_.shadow,
                     .kinds = seams_.kinds,
-                    .make_workers = [this](const Config& c) { return make_workers(c); },
-                    .make_mqtt = [this](const Config& c) { return make_mqtt(c); },
+                    .make_workers = [this](const Config& c) { return make_workers(c, seams_); },
+                    .make_mqtt = [this](const Config& c) { return make_mqtt_side(c, seams_, mqtt_.relay_lane()); },
                     .recorder = storage_.recorder()};
   reloader_.start([running = config_, parts = std::move(parts)] {
     auto outcome = std::make_unique<ReloadOutcome>();
@@ -84,9 +78,10 @@ void Daemon::finish_reload() {
   std::unique_ptr<ReloadOutcome> o = reloader_.take();
   if (!o) return;
   if (!o->refusal.empty() || !o->next || !o->ready) {
-    event("config", "", {rules::ReasonCode::none},
-          "reload refused: " + (o->refusal.empty() ? std::string("the config cannot be read") : o->refusal), clock_.wall_s());
-    systemd_.say("READY=1");
+    events_.add(site_event("config",
+                           "reload refused: " + (o->refusal.empty() ? std::string("the config cannot be read") : o->refusal),
+                           loop_.clock().wall_s()));
+    loop_.systemd().say("READY=1");
     return;
   }
   for (auto& e : o->profile_events) events_.hold(std::move(e));
@@ -94,27 +89,31 @@ void Daemon::finish_reload() {
   config_ = std::move(*o->next);
   if (!storage_.in_memory().empty()) config_.journal_days = 0;  // still in memory: no journal (database_in_memory)
   if (auto* r = storage_.recorder()) r->set_retention(config_.telemetry_days, config_.events_days, config_.journal_days);
-  intake_.configure(config_, fleet_site_id());
-  settings_.forget_ahead();  // the settings in flight are checked again as they are taken
+  configure_names();
+  desk_.forget_ahead();  // the settings in flight are checked again as they are taken
   if (o->metrics_changed || metrics_.token_changed(config_.metrics, o->metrics_token)) {
-    metrics_.restart(config_.metrics, config_.interval, clock_.steady());
+    metrics_.restart(config_.metrics, config_.interval, loop_.clock().steady());
   }
   if (o->devices_changed) {
-    core_.devices().set(std::move(o->workers), devices::longest_timeout(config_));
+    loop_.core().devices().set(std::move(o->workers), devices::longest_timeout(config_));
   }
-  if (o->charge_rows) build_charge_limits(std::move(*o->charge_rows));
+  if (o->charge_rows) loop_.build_charge_limits(config_, options_.once, std::move(*o->charge_rows), storage_);
   if (o->mqtt.link) {
     // The old link says goodbye on another thread (MqttLinks::take), which the loop does not wait
     // for; the lanes route to the new one from here on, and a caller still inside the old one
     // keeps it alive until it leaves.
     mqtt_.take(std::move(o->mqtt));
   }
-  switch_off_removed(removed);
-  intake_.offer(core_.site().profiles, core_.site().loads);
+  for (const auto& l : removed) {
+    if (!mqtt_.relays() || config_.dry_run) continue;
+    log::info("{}: removed from the profiles: relay {} switched OFF", l.name, l.id);
+    mqtt_.relays()->set_desired(l.id, false, loop_.clock().steady());
+  }
+  desk_.intake().offer(loop_.profiles(), loop_.loads());
   publisher_.forget();  // everything again, the uplink's state under the topics in force
-  for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
-  event("config", "", {rules::ReasonCode::none}, "reloaded " + options_.config_path, clock_.wall_s());
-  systemd_.say("READY=1");
+  for (const auto& detail : events_.take_held()) events_.add(site_event("config", detail, loop_.clock().wall_s()));
+  events_.add(site_event("config", "reloaded " + options_.config_path, loop_.clock().wall_s()));
+  loop_.systemd().say("READY=1");
 }
 
 }  // namespace shackd

@@ -29,14 +29,26 @@ std::optional<int> Daemon::take_store() {
   if (!o) return std::nullopt;
   if (o->exit_code) return o->exit_code;
   start_.took();
-  if (o->run.in_memory_because) database_in_memory(*o->run.in_memory_because, o->run.copied_from_file);
+  if (o->run.in_memory_because) {
+    const std::string& why = *o->run.in_memory_because;
+    storage_.in_memory(fmt::format(
+        "database {}: the card cannot take it ({}): controlling the site from a copy in memory ({}); what is "
+        "recorded now is written to the card at the stop if it has room then, else lost. Free space on the card, "
+        "then: systemctl restart shackd",
+        config_.database_path, why.substr(0, why.find('\n')),
+        o->run.copied_from_file ? "its profiles, loads' states and history as the file holds them"
+                                : "a new database: the config's profiles"));
+    log::error("{}", storage_.in_memory());
+    // Minutes of journal are the bulk of a day's rows: kept out of memory (replay uses minute averages).
+    config_.journal_days = 0;
+  }
   for (auto& e : o->loaded.events) events_.hold(std::move(e));
   take_profiles(std::move(*o->loaded.ready));  // nothing is removed at the start: no site ran before
-  const std::int64_t wall = clock_.wall_s();
-  if (!storage_.in_memory().empty()) event("alarm", "", {rules::ReasonCode::none}, storage_.in_memory(), wall);
-  site_id_ = o->id.site_id;
-  intake_.configure(config_, fleet_site_id());  // the uplink's bridge is named by the site's id
-  intake_.offer(core_.site().profiles, core_.site().loads);
+  const std::int64_t wall = loop_.clock().wall_s();
+  if (!storage_.in_memory().empty()) events_.add(site_event("alarm", storage_.in_memory(), wall));
+  start_.site_id(o->id.site_id);
+  configure_names();
+  desk_.intake().offer(loop_.profiles(), loop_.loads());
   if (o->id.fixed_now) {
     log::info("site id {} (from site.name '{}'): Home Assistant's ids; a later rename keeps them", o->id.site_id,
               config_.site_name);
@@ -44,18 +56,19 @@ std::optional<int> Daemon::take_store() {
     log::info("site.name is '{}', was '{}': Home Assistant shows the new name and keeps the ids of site id {}",
               config_.site_name, o->id.named_from, o->id.site_id);
   }
-  for (const auto& detail : events_.take_held()) event("config", "", {rules::ReasonCode::none}, detail, clock_.wall_s());
+  for (const auto& detail : events_.take_held()) events_.add(site_event("config", detail, loop_.clock().wall_s()));
   storage_.take(std::move(o->run.db), std::move(o->store), std::move(o->rows));
-  const auto now = clock_.steady();
-  core_.take_site(core_.site(), restored_at_start(core_.site().profiles.rules, core_.site().loads, storage_.rows(),
-                                                  start_.off_at(), now, clock_.wall_s()));  // the site copied as it is
+  const auto now = loop_.clock().steady();
+  SafetyCore& core = loop_.core();
+  core.take_site(core.site(), restored_at_start(loop_.profiles().rules, loop_.loads(), storage_.rows(), start_.off_at(), now,
+                                                loop_.clock().wall_s()));  // the site copied as it is
   // Did the loads lose their power while shackd was away (issue 56)? Each relay says, by its
   // uptime; until it has, no ON goes to it (drivers/mqtt/relays.hpp).
   const std::optional<HostBoot> boot = seams_.host_boot ? seams_.host_boot() : read_host_boot();
   if (mqtt_.relays() && !config_.dry_run && !options_.once) {
     std::string said;
     mqtt_.relays()->await_word(
-        start_known(o->last_run, boot, core_.state(), core_.site().loads, now, clock_.wall_s(), said), now);
+        start_known(o->last_run, boot, core.state(), loop_.loads(), now, loop_.clock().wall_s(), said), now);
     log::info("{}", said);
   }
   if (!options_.once) {
@@ -72,35 +85,37 @@ std::optional<int> Daemon::take_store() {
     if (!o->charge_failed.empty()) {
       log::warn("charge limits: cannot read their state, assuming none is held at 0 A: {}", o->charge_failed);
     }
-    build_charge_limits(std::move(o->charge_rows));  // after the devices: they write them
+    loop_.build_charge_limits(config_, options_.once, std::move(o->charge_rows), storage_);  // after the devices: they write them
     // This start's boot, for the next start's judgement (one write).
     if (boot && storage_.recorder()) {
       storage_.recorder()->post_task([id = boot->boot_id, wall](db::Db& db, RuntimeStore&) { write_host_boot(db, id, wall); });
     }
   }
-  if (const auto waited_s = start_.ended(clock_.steady())) {
+  if (const auto waited_s = start_.ended(loop_.clock().steady())) {
     const std::string text = fmt::format(
         "store_unread: cleared: the stored state was read after {:.0f} s in the safe state; normal control begins", *waited_s);
     log::info("{}", text);
     // The loads the safe state switched off: in the history as what they were, OFF since then.
-    for (const auto& l : core_.site().loads) {
+    for (const auto& l : loop_.loads()) {
       const auto it = storage_.rows().find(l.state_key);
       if (start_.off_at() && it != storage_.rows().end() && it->second.commanded_on) {
-        event("actuation", l.id, {rules::ReasonCode::none},
-              "switched OFF at the start: the stored state was not read in time (the safe state)", wall, nullptr, false);
+        EventNote n = load_event("actuation", l.id, {rules::ReasonCode::none},
+                                 "switched OFF at the start: the stored state was not read in time (the safe state)", wall);
+        n.on = false;
+        events_.add(n);
       }
     }
-    event("alarm_end", "", {rules::ReasonCode::none}, text, wall);
+    events_.add(site_event("alarm_end", text, wall));
     // Relays the config defines that no profile switches were commanded OFF with the rest; they are
     // the owner's again (no resend of that OFF).
     if (mqtt_.relays()) {
       std::set<std::string> switched;
-      for (const auto& l : core_.site().loads) switched.insert(l.id);
+      for (const auto& l : loop_.loads()) switched.insert(l.id);
       for (const auto& id : relay_ids(config_)) {
         if (!switched.count(id)) mqtt_.relays()->release(id);
       }
     }
-    stats_.store_unread_s = 0;
+    loop_.stats().store_unread_s = 0;
   }
   publisher_.forget();  // everything again, Home Assistant's discovery with the loads
   return std::nullopt;
@@ -125,20 +140,36 @@ std::optional<int> Daemon::take_store() {
 // - The charge block's limits are left as the devices hold them: a limit the last run held at
 //   0 A stays at 0 A (only its stored row says what to put back, so none is put back unread), and
 //   a new block waits for the stored thresholds and rows.
+bool Daemon::stored_state_taken() {
+  if (start_.exit_code()) return false;
+  try {
+    if (const auto rc = take_store()) start_.failed(*rc);
+  } catch (const std::exception& e) {
+    log::error("cannot start: the stored state could not be taken: {}", e.what());
+    start_.failed(kExSoftware);
+  }
+  if (const auto& rc = start_.exit_code()) {
+    log::error("database {}: cannot start (exit {}); the relays stay OFF", config_.database_path, *rc);
+    return false;
+  }
+  if (start_.taken()) return true;
+  safe_cycle();
+  return false;
+}
+
 void Daemon::safe_cycle() {
-  const ReadTimes times = read_step(clock_.steady());
-  const auto now = times.now;
-  const auto wall = times.wall;
+  const ReadTimes t = read_step(loop_.clock().steady());
+  LoopStats& stats = loop_.stats();
   bool switched = true;
   if (mqtt_.relays() && !config_.dry_run) {
     mqtt_.relays()->take_power_news();  // every relay is held OFF here, whatever it lost
-    switched = core_.all_off(relay_ids(config_), now, *mqtt_.relays());
-    if (switched) start_.all_off(now);
+    switched = loop_.core().all_off(relay_ids(config_), t.now, *mqtt_.relays());
+    if (switched) start_.all_off(t.now);
   }
   // The watchdog: the loop is alive and the site in its safe state.
-  if (switched) systemd_.alive();
-  take_core_counts();
-  stats_.store_unread_s = start_.safe_cycle(now);
+  if (switched) loop_.systemd().alive();
+  loop_.take_core_counts();
+  stats.store_unread_s = start_.safe_cycle(t.now);
   if (start_.first_said()) {
     const std::string text = fmt::format(
         "store_unread: the database {} has not answered within {} ms of the start (a slow or failing card): {} "
@@ -146,28 +177,13 @@ void Daemon::safe_cycle() {
         config_.database_path, start_.wait().count(),
         config_.shadow ? "shackd decides nothing (shadow mode: it commands no relay either)" : "every relay is held OFF");
     log::warn("{}", text);
-    event("alarm", "", {rules::ReasonCode::none}, text, wall);
+    events_.add(site_event("alarm", text, t.wall));
   }
-  guarded(SideJob::poll, [&] { tell_polls(); });
-  guarded(SideJob::events, [&] { record_relay_alarms(); });
+  loop_.guarded(SideJob::poll, [&] { loop_.tell_polls(events_); });
+  loop_.guarded(SideJob::events, [&] { loop_.tell_relay_alarms(mqtt_.relays(), events_); });
   // The loop's figures and the events; Home Assistant's discovery waits for the loads.
-  CycleRecordPtr record;
-  guarded(SideJob::publish, [&] { record = seal_record(now); });  // none decided yet: an empty one with this cycle's figures
-  guarded(SideJob::publish, [&] {
-    if (times.connected) events_.pump();  // a connection's events first (Daemon::cycle)
-    if (record) publish(record, true);
-    stats_.events_unsent = events_.pump();
-    tell_publisher(now, wall);
-  });
-  // What waits for the recorder (its events) is bounded as the recorder's own queue is: the
-  // oldest go first, counted.
-  guarded(SideJob::persist, [&] {
-    storage_.hold(stats_);
-    count_events(wall);
-  });
-  if (record) guarded(SideJob::metrics, [&] { export_metrics(*record, now, wall); });
-  stats_.log_lost = log::lost_lines();
-  systemd_.say("STATUS=" + status_line());
+  after_cycle(t, false, true);
+  loop_.said(desk_.status(), true, config_, false);
 }
 
 }  // namespace shackd

@@ -5,7 +5,9 @@
 // switched off are OFF since its first all-OFF (their minimum off time applies).
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "daemon/loop/store_open.hpp"
@@ -63,8 +65,22 @@ class SafeStart {
     return s;
   }
 
+  // The wall time start() began at (the metrics' start time).
+  void started_at(std::int64_t unix_s) { started_unix_s_ = unix_s; }
+  std::int64_t started_unix_s() const { return started_unix_s_; }
+  // Home Assistant's ids: the site's id as the database fixed it (site_identity), once a rename
+  // keeps it; empty until the stored state is taken.
+  void site_id(std::string id) { site_id_ = std::move(id); }
+  const std::string& site_id() const { return site_id_; }
+  // The site's id for the fleet: `configured` (site.id), else the one fixed in the database.
+  const std::string& fleet_site_id(const std::string& configured) const {
+    return configured.empty() ? site_id_ : configured;
+  }
+
  private:
   std::chrono::milliseconds wait_{0};
+  std::int64_t started_unix_s_ = 0;
+  std::string site_id_;
   bool taken_ = false;
   std::optional<int> exit_code_;
   std::optional<rules::SteadyTime> since_;   // the loop ran in the safe state from then

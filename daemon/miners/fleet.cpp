@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "daemon/core/side_guard.hpp"
 #include "daemon/miners/plausible_link.hpp"
 #include "daemon/system/log.hpp"
 
@@ -277,6 +278,32 @@ void MinerFleet::add_status(drivers::DeviceStatus& out, const std::vector<LoadRe
 // publisher, daemon/vocab/miner_state.hpp).
 MinerStateFacts MinerFleet::state_facts(const Side& m) {
   return {*m.latest, m.temp_limit_c(), m.target_wanted, m.target_reason};
+}
+
+void MinerFleet::after_cycle(const std::vector<LoadRef>& loads, const rules::Decision& d, const rules::Snapshot& snap,
+                             rules::SteadyTime now, std::int64_t wall_s, Events& events, const StateOut& state,
+                             LoopStats& stats) {
+  struct Sink final : MinerSink {
+    Events& events;
+    const StateOut& state;
+    const rules::Decision& d;
+    const rules::Snapshot& snap;
+    std::int64_t wall_s;
+    Sink(Events& e, const StateOut& s, const rules::Decision& dd, const rules::Snapshot& sn, std::int64_t w)
+        : events(e), state(s), d(dd), snap(sn), wall_s(w) {}
+    void actuation(const std::string& load_id, const rules::Reason& reason, const std::string& detail,
+                   std::optional<double> target_w) override {
+      EventNote n = about_cycle(load_event("actuation", load_id, reason, detail, wall_s), snap, d);
+      n.target_w = target_w;
+      events.add(n);
+    }
+    // Values to the publisher's ordered queue: its thread renders the JSON (issue 44).
+    void miner_state(const std::string& load_id, MinerStateFacts facts) override { state(load_id, std::move(facts)); }
+  } sink(events, state, d, snap, wall_s);
+  for (const auto& l : loads) {
+    if (!config(l.id)) continue;
+    guarded(stats, SideJob::events, [&] { tell(l, decision_for(d, l), now, sink); });
+  }
 }
 
 }  // namespace shackd

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/core/events.hpp"
+#include "daemon/core/loop_stats.hpp"
 #include "daemon/miners/miner_link.hpp"
 #include "daemon/miners/soft_stop.hpp"
 #include "daemon/miners/target_watch.hpp"
@@ -75,6 +77,13 @@ class MinerFleet {
   // `sink`), whether it follows its target, and the rules' target delivered. Nothing for a load
   // without an API.
   void tell(const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime now, MinerSink& sink);
+  // The fleet's face after the relays (issue 57): tell() for each miner of `loads`, each in its own
+  // guard (a failure counted in `stats` as the `events` side job's); an actuation through the API
+  // goes to `events` stamped with the cycle (`snap`, `d`), what a miner says of itself to `state`
+  // (the publisher's, the loop hands it in: the fleet knows no other component).
+  using StateOut = std::function<void(const std::string& load_id, MinerStateFacts facts)>;
+  void after_cycle(const std::vector<LoadRef>& loads, const rules::Decision& d, const rules::Snapshot& snap,
+                   rules::SteadyTime now, std::int64_t wall_s, Events& events, const StateOut& state, LoopStats& stats);
 
  private:
   struct Side {

@@ -1,5 +1,7 @@
 #include "daemon/recorder/store_side.hpp"
 
+#include "daemon/system/clock.hpp"
+
 #include <optional>
 #include <string>
 #include <utility>
@@ -111,6 +113,20 @@ std::vector<StoreSide::Alarm> StoreSide::tell(LoopStats& stats) {
     }
   }
   return alarms;
+}
+
+void StoreSide::report(LoopStats& stats, Events& events, std::int64_t wall_s) {
+  for (const auto& a : tell(stats)) {
+    EventNote n = site_event(alarm_kind(a.raised), a.text, wall_s);
+    n.stored = a.stored;
+    events.add(n);
+  }
+}
+
+void StoreSide::count_energy(const CycleRecord& record, rules::SteadyTime now, std::int64_t wall_s) {
+  const auto day = local_day(wall_s);
+  if (!day) return;  // no trusted date yet to count into
+  energy_.after_cycle(record, *day, now, records_, recorder_.get());
 }
 
 bool StoreSide::with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound) {

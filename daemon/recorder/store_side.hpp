@@ -10,17 +10,22 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "daemon/core/cycle_record.hpp"
+#include "daemon/core/events.hpp"
 #include "daemon/core/loop_stats.hpp"
+#include "daemon/recorder/energy_side.hpp"
 #include "daemon/recorder/recorder.hpp"
+#include "daemon/store/journal_lines.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "daemon/system/instance_lock.hpp"
 #include "rules/state.hpp"
 #include "rules/time.hpp"
 
@@ -41,6 +46,13 @@ class StoreSide {
     std::string text;
     bool stored = true;
   };
+  // One controller per database (daemon/system/instance_lock.hpp): taken at the start, released
+  // only after the database has closed (the first member: destroyed last).
+  bool lock(const std::string& database_path, std::string& why) {
+    lock_ = InstanceLock::take(database_path, why);
+    return lock_.has_value();
+  }
+  const InstanceLock* held_lock() const { return lock_ ? &*lock_ : nullptr; }
   // What the opener read (daemon_open.cpp): the database, its runtime store and the loads' rows.
   void take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, std::map<std::string, LoadStateRow> rows);
   // From here on only the recorder's thread touches the database. Each event's fate is told to
@@ -65,6 +77,17 @@ class StoreSide {
   // as persist() does.
   void after_cycle(const CycleRecord& record, std::string journal_header, std::string journal_lines,
                    const rules::State& state, rules::SteadyTime now, std::int64_t wall_s);
+  // The same with this cycle's lines of its own journal (journal()).
+  void after_cycle(const CycleRecord& record, const rules::State& state, rules::SteadyTime now, std::int64_t wall_s) {
+    after_cycle(record, journal_.header(), journal_.take_lines(), state, now, wall_s);
+  }
+  // The cycle journal's overrides, lines and header in force (daemon/store/journal_lines.hpp).
+  JournalLines& journal() { return journal_; }
+  // Each load's energy today, carried on across a restart (daemon/recorder/energy_side.hpp).
+  const EnergySide& energy() const { return energy_; }
+  // The energy meter's face: each load's draw since the last cycle into today's energy (and this
+  // cycle's records), on the day's local date once one is trusted.
+  void count_energy(const CycleRecord& record, rules::SteadyTime now, std::int64_t wall_s);
   // The cycle's sample and each load's row that changed, handed to the recorder (a merge under
   // its mutex: never waits on the disk).
   void persist(TelemetrySample sample, const std::vector<LoadRef>& loads, const rules::State& state, rules::SteadyTime now,
@@ -74,6 +97,9 @@ class StoreSide {
   void hold(LoopStats& stats);
   // The recorder's figures into `stats`, its notes logged; what is to be an alarm returned.
   std::vector<Alarm> tell(LoopStats& stats);
+  // The recorder's face after a cycle (issue 57): tell(), its alarms to `events` (those the store
+  // cannot take on MQTT only).
+  void report(LoopStats& stats, Events& events, std::int64_t wall_s);
   const RecorderStats& stats() const { return stats_; }
   // Runs `f` against the database: on the recorder's thread once it runs, waiting at most
   // `bound` for it to start; false when it could not.
@@ -84,6 +110,7 @@ class StoreSide {
   void close();
 
  private:
+  std::optional<InstanceLock> lock_;  // first: released after the database below has closed
   std::unique_ptr<db::Db> db_;
   std::unique_ptr<RuntimeStore> store_;  // after db_: destroyed before the database it uses
   std::unique_ptr<Recorder> recorder_;
@@ -94,6 +121,8 @@ class StoreSide {
   std::set<std::string> changed_;              // overrides taken since the last persist
   std::string in_memory_;                      // why the database is a copy in memory; empty: it is not
   std::function<void(std::uint64_t, bool)> event_fate_;  // each event's fate in the store
+  JournalLines journal_;                       // this cycle's journal lines and the header in force
+  EnergySide energy_;                          // each load's energy today
 };
 
 }  // namespace shackd

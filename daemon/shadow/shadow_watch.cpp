@@ -6,9 +6,28 @@
 #include <set>
 #include <utility>
 
+#include "daemon/site/loads.hpp"
 #include "daemon/text/json_out.hpp"
+#include "rules/reason.hpp"
 
 namespace shackd {
+
+ShadowInputs shadow_inputs(const CycleRecord& r, std::int64_t wall_ms) {
+  ShadowInputs in;
+  in.wall_ms = wall_ms;
+  for (const auto& l : r.loads()) {
+    const auto& d = decision_for(r.decision, l);
+    ShadowLoad s;
+    s.id = l.id;
+    s.name = l.name;
+    s.would_on = d.on;
+    s.reason_code = static_cast<int>(d.reason.code);
+    s.reason = rules::describe(d.reason);
+    if (const auto it = r.relay.find(l.id); r.relays && it != r.relay.end()) s.actual_on = it->second.observed;
+    in.loads.push_back(std::move(s));
+  }
+  return in;
+}
 
 namespace {
 

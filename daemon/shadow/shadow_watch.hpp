@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/core/cycle_record.hpp"
 #include "daemon/store/shadow_rows.hpp"
 
 namespace shackd {
@@ -47,9 +48,14 @@ struct ShadowNews {
   bool empty() const { return rows.empty() && topics.empty() && lines.empty(); }
 };
 
+// The comparison's projection of a cycle's record: each load's decision and reason, and what its
+// relay itself last said (never what shackd would command: it commands nothing).
+ShadowInputs shadow_inputs(const CycleRecord& record, std::int64_t wall_ms);
+
 class ShadowWatch {
  public:
   ShadowNews after_cycle(const ShadowInputs& in);
+  ShadowNews after_cycle(const CycleRecord& record, std::int64_t wall_ms) { return after_cycle(shadow_inputs(record, wall_ms)); }
   // The stop: every open spell closed at `wall_ms` (its end is shackd's, not the site's).
   ShadowNews close_all(std::int64_t wall_ms);
   // Every topic again (a reconnect, Home Assistant's birth): the next cycle republishes each load.

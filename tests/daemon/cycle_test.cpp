@@ -130,7 +130,7 @@ struct Site {
     }
     return false;
   }
-  const rules::LoadDecision& primary() const { return daemon->decision().miners.at(0); }
+  const rules::LoadDecision& primary() const { return daemon->loop().decision().miners.at(0); }
 };
 
 }  // namespace
@@ -139,14 +139,14 @@ TEST_CASE("the cycle in process: a device that goes stale and comes back") {
   Site s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));
+  CHECK(s.daemon->loop().decision().battery.measured_v == doctest::Approx(54.0));
   CHECK(s.last("shack/device/victron/health").find("\"consecutive_failures\":0") != std::string::npos);
 
   const std::size_t before = s.sent.size();
   s.gx->answering = false;
   s.cycles(5);  // past electrical_stale_after_s (3 s)
   CHECK(s.event_since(before, "victron: not answering: timed out"));
-  CHECK_FALSE(s.daemon->decision().battery.measured_v);
+  CHECK_FALSE(s.daemon->loop().decision().battery.measured_v);
   CHECK_FALSE(s.primary().on);
   // Published at once when it stopped answering (its first failure), not at the next minute.
   CHECK(s.last("shack/device/victron/health").find("\"consecutive_failures\":1") != std::string::npos);
@@ -155,7 +155,7 @@ TEST_CASE("the cycle in process: a device that goes stale and comes back") {
   s.gx->answering = true;
   s.cycles(2);
   CHECK(s.event_since(down, "victron: reading again"));
-  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));
+  CHECK(s.daemon->loop().decision().battery.measured_v == doctest::Approx(54.0));
 }
 
 TEST_CASE("the cycle in process: an override that expires") {
@@ -218,7 +218,7 @@ TEST_CASE("the cycle in process: a refused reload keeps the running config") {
   CHECK(s.event_since(before, "reload refused"));
   CHECK(s.event_since(before, "loop.interval_ms"));
   // The loop goes on deciding on the running config.
-  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));
+  CHECK(s.daemon->loop().decision().battery.measured_v == doctest::Approx(54.0));
   CHECK(s.last("shack/state").find("\"battery_v\":54") != std::string::npos);
 }
 
@@ -233,7 +233,7 @@ TEST_CASE("the cycle in process: the charge block's DVCC write, failing each way
   std::size_t before = s.sent.size();
   s.gx->values["battery.min_cell_temp_c"] = -3.0;
   s.cycles(4);
-  CHECK(s.daemon->decision().block_charging);
+  CHECK(s.daemon->loop().decision().block_charging);
   REQUIRE(s.gx->writes.size() == 2);
   CHECK(s.gx->writes[0].unit == 100);
   CHECK(s.gx->writes[0].address == 2705);
@@ -247,7 +247,7 @@ TEST_CASE("the cycle in process: the charge block's DVCC write, failing each way
   before = s.sent.size();
   s.gx->values["battery.min_cell_temp_c"] = 15.0;
   s.cycles(4);
-  CHECK_FALSE(s.daemon->decision().block_charging);
+  CHECK_FALSE(s.daemon->loop().decision().block_charging);
   REQUIRE(s.gx->writes.size() == 4);
   CHECK(s.gx->writes[2].value == 50);
   CHECK(s.gx->writes[3].value == 50);
@@ -289,7 +289,7 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
   s.write_config(config);
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(2);
-  const double seed_start_v = s.daemon->profiles().rules.miners.at(0).start_v;
+  const double seed_start_v = s.daemon->loop().profiles().rules.miners.at(0).start_v;
   const std::string settings = "shack/load/primary_s21/settings";
   const auto start_published = [&] { return nlohmann::json::parse(s.last(settings)).at("start_voltage").get<double>(); };
   CHECK(start_published() == doctest::Approx(seed_start_v));
@@ -305,10 +305,10 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
   std::size_t before = s.sent.size();
   s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "51.5", false, s.clock.steady());
   // Stored before it is in force, on the recorder's thread: the loop never waits for the card.
-  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(seed_start_v));
+  CHECK(s.daemon->loop().profiles().rules.miners.at(0).start_v == doctest::Approx(seed_start_v));
   s.cycles(1);  // the recorder stores it (settled) ...
   s.cycles(1);  // ... and the next cycle puts it in force
-  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
+  CHECK(s.daemon->loop().profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
   CHECK(start_published() == doctest::Approx(51.5));
   CHECK(s.event_since(before, fmt::format("start_voltage {:.2f} -> 51.50 (set over MQTT)", seed_start_v)));
   {
@@ -335,8 +335,8 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
   CHECK(s.event_since(before, "expected a number, got 'fifty'"));
   CHECK(s.event_since(before, "start_voltage = '46.5'"));
   CHECK(s.event_since(before, "no miner 'heat_room_fan'"));
-  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
-  CHECK(s.daemon->profiles().rules.miners.at(0).stop_v == doctest::Approx(47.0));
+  CHECK(s.daemon->loop().profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
+  CHECK(s.daemon->loop().profiles().rules.miners.at(0).stop_v == doctest::Approx(47.0));
   // ... and the settings in force were sent again for the primary, so HA shows them.
   bool resent = false;
   for (std::size_t i = before; i < s.sent.size(); ++i) resent = resent || s.sent[i].first == settings;
@@ -345,7 +345,7 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
   // A reload applies the file again: the value set over MQTT is not the file's, so it stays.
   shackd::signals::reload = true;
   s.cycles(2);  // the reload runs on its thread, taken at the next cycle
-  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
+  CHECK(s.daemon->loop().profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
 }
 
 TEST_CASE("the cycle in process: a reload compares sections by value, not by text") {
@@ -367,5 +367,5 @@ TEST_CASE("the cycle in process: a reload compares sections by value, not by tex
   shackd::signals::reload = true;
   s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(s.devices_made == 2);
-  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));
+  CHECK(s.daemon->loop().decision().battery.measured_v == doctest::Approx(54.0));
 }

@@ -74,7 +74,7 @@ void primary_on(FakeSite& s, Tasmota& t) {
   REQUIRE_FALSE(s.daemon->start());
   t.answer();
   run(s, t, 3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   REQUIRE(t.on);
   REQUIRE(s.broker.last("shack/load/primary_s21/observed") == "ON");
 }
@@ -95,7 +95,7 @@ TEST_CASE("fault row: a relay that never confirms raises relay_unconfirmed, is r
   // The confirm timeout is 10 s, the first retry 5 s after it (relay_timing's defaults).
   CHECK(run_until(s, relay, 12, [&] { return any_contains(s.broker.payloads("shack/event", from), "relay_unconfirmed"); }));
   CHECK(run_until(s, relay, 8, [&] { return count(s.broker.payloads(kCommand, from), "OFF") >= 2; }));
-  CHECK_FALSE(s.daemon->decision().miners.at(0).on);  // safe: the decision stays OFF
+  CHECK_FALSE(s.daemon->loop().decision().miners.at(0).on);  // safe: the decision stays OFF
   CHECK(count(s.broker.payloads(kCommand, from), "ON") == 0);
   relay.mode = Tasmota::Mode::normal;  // it answers again: the next retry switches it
   CHECK(run_until(s, relay, 30, [&] { return s.broker.last("shack/load/primary_s21/observed") == "OFF"; }));
@@ -116,7 +116,7 @@ TEST_CASE("fault row: a relay that reports the wrong state keeps the decision, i
     const auto events = s.broker.payloads("shack/event", from);
     return any_contains(events, "relay_unconfirmed") || any_contains(events, "relay_mismatch");
   }));
-  CHECK_FALSE(s.daemon->decision().miners.at(0).on);                        // safe: the decision stays OFF
+  CHECK_FALSE(s.daemon->loop().decision().miners.at(0).on);                        // safe: the decision stays OFF
   CHECK(s.broker.last("shack/load/primary_s21/observed") == "ON");          // what the relay really says
   CHECK(run_until(s, relay, 10, [&] { return count(s.broker.payloads(kCommand, from), "OFF") >= 2; }));
   // Retried with backoff, not commanded every cycle (manager_test covers the bound exactly).
@@ -155,7 +155,7 @@ TEST_CASE("fault row: a SIGHUP storm reloads at most once a cycle and switches n
   for (const auto& t : {"cmnd/heat_room_fan/POWER1", "cmnd/main_room_fan/POWER1"}) {
     CHECK(count(s.broker.payloads(t, from), "ON") == 0);
   }
-  CHECK(s.daemon->decision().miners.at(0).on);
+  CHECK(s.daemon->loop().decision().miners.at(0).on);
   CHECK(relay.on);
   CHECK_FALSE(shackd::signals::reload);  // every signal was taken
 }

@@ -66,7 +66,7 @@ TEST_CASE("hostile MQTT: a flood on every subscribed topic while the battery cro
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   REQUIRE(s.broker.last("cmnd/primary_s21/POWER1") == "ON");
   s.broker.message("stat/primary_s21/POWER1", "ON");
   s.cycles(1);
@@ -86,14 +86,14 @@ TEST_CASE("hostile MQTT: a flood on every subscribed topic while the battery cro
   flood();
   s.cycles(2);  // the flood alone: decided and pinged each cycle, the miner still on
   CHECK(s.pings() == pings_before + 2);
-  CHECK(s.daemon->decision().miners.at(0).on);
+  CHECK(s.daemon->loop().decision().miners.at(0).on);
 
   // The battery falls to 43.0 V, under the 44.0 V shutdown, with a flood queued.
   flood();
   const std::size_t from = s.broker.published.size();
   s.set_battery(43.0);
   s.cycles(1);
-  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK_FALSE(s.daemon->loop().decision().miners.at(0).on);
   CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
   CHECK(s.pings() == pings_before + 3);
   // Every queued message was consumed or dropped, and counted.

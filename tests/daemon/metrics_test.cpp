@@ -331,8 +331,8 @@ std::string scrape(int port, const std::string& accept = "") {
 TEST_CASE("metrics: the daemon serves each cycle's figures while it runs") {
   test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n");
   REQUIRE_FALSE(site.daemon->start().has_value());
-  REQUIRE(site.daemon->metrics_port().has_value());
-  const int port = *site.daemon->metrics_port();
+  REQUIRE(site.daemon->metrics().port().has_value());
+  const int port = *site.daemon->metrics().port();
   site.cycles(5);
   const auto body = scrape(port);
   REQUIRE_FALSE(body.empty());
@@ -365,7 +365,7 @@ TEST_CASE("metrics: shadow mode, each load's disagreement and each AC source aga
   base.replace(base.find(loop), loop.size(), loop + "  shadow: true\n");
   test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n", {}, base);
   REQUIRE_FALSE(site.daemon->start().has_value());
-  const int port = *site.daemon->metrics_port();
+  const int port = *site.daemon->metrics().port();
   site.cycles(5);  // 54 V: the primary would run
   // The primary's relay says OFF (the other controller holds it off): shackd would have it ON.
   site.daemon->on_message("stat/primary_s21/POWER1", "OFF", false, site.clock.steady());
@@ -392,7 +392,7 @@ TEST_CASE("metrics: shadow mode, each load's disagreement and each AC source aga
 TEST_CASE("metrics: outside shadow mode no load disagrees") {
   test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n");
   REQUIRE_FALSE(site.daemon->start().has_value());
-  const int port = *site.daemon->metrics_port();
+  const int port = *site.daemon->metrics().port();
   site.daemon->on_message("stat/primary_s21/POWER1", "OFF", false, site.clock.steady());
   site.cycles(3);
   const auto body = scrape(port);
@@ -404,14 +404,14 @@ TEST_CASE("metrics: outside shadow mode no load disagrees") {
 TEST_CASE("metrics: the loop fills frames only while somebody scrapes; a scrape after a quiet spell gets the next cycle's") {
   test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n");
   REQUIRE_FALSE(site.daemon->start().has_value());
-  const int port = *site.daemon->metrics_port();
+  const int port = *site.daemon->metrics().port();
   site.cycles(3);
-  CHECK(site.daemon->metrics_frames() == 3);  // filled from the start: a scraper usually comes soon
+  CHECK(site.daemon->metrics().frames() == 3);  // filled from the start: a scraper usually comes soon
   CHECK(scrape(port).find("shackd_battery_decided_voltage_volts 54\n") != std::string::npos);
   site.cycles(300);  // 5 min (a cycle is 1 s here) since that scrape: the loop stops filling
-  const auto quiet = *site.daemon->metrics_frames();
+  const auto quiet = *site.daemon->metrics().frames();
   site.cycles(20);
-  CHECK(site.daemon->metrics_frames() == quiet);  // nothing filled, nothing published
+  CHECK(site.daemon->metrics().frames() == quiet);  // nothing filled, nothing published
   // The site changes while nobody looks; a scrape then waits for the next cycle's figures, never
   // the old frame's.
   site.set_battery(48.5);
@@ -420,7 +420,7 @@ TEST_CASE("metrics: the loop fills frames only while somebody scrapes; a scrape 
   for (int i = 0; i < 10000 && body.wait_for(std::chrono::milliseconds(1)) != std::future_status::ready; ++i) site.cycles(1);
   const auto text = body.get();
   CHECK(text.find("shackd_battery_decided_voltage_volts 48.5\n") != std::string::npos);
-  CHECK(site.daemon->metrics_frames() > quiet);
+  CHECK(site.daemon->metrics().frames() > quiet);
 }
 
 TEST_CASE("metrics: an address in use does not stop the site; the endpoint is tried again each minute") {
@@ -429,14 +429,14 @@ TEST_CASE("metrics: an address in use does not stop the site; the endpoint is tr
   const int port = squatter->port();
   auto site = std::make_unique<test::FakeSite>(fmt::format("metrics:\n  listen: 127.0.0.1:{}\n", port));
   REQUIRE_FALSE(site->daemon->start().has_value());
-  CHECK_FALSE(site->daemon->metrics_port().has_value());
+  CHECK_FALSE(site->daemon->metrics().port().has_value());
   site->cycles(3);
   CHECK(site->pings() == 3);  // decided, switched and pinged without it
   squatter.reset();
   site->cycles(30);
-  CHECK_FALSE(site->daemon->metrics_port().has_value());  // not before its minute
+  CHECK_FALSE(site->daemon->metrics().port().has_value());  // not before its minute
   site->cycles(31);
-  REQUIRE(site->daemon->metrics_port() == port);
+  REQUIRE(site->daemon->metrics().port() == port);
   CHECK(scrape(port).find("shackd_battery_decided_voltage_volts 54\n") != std::string::npos);
 }
 
@@ -450,12 +450,12 @@ TEST_CASE("metrics: a reload turns the endpoint on, moves it and turns it off") 
   test::FakeSite site;
   REQUIRE_FALSE(site.daemon->start().has_value());
   site.cycles(2);
-  CHECK_FALSE(site.daemon->metrics_port().has_value());
+  CHECK_FALSE(site.daemon->metrics().port().has_value());
   site.write_config(std::string(test::kFakeSiteConfig) + "metrics:\n  listen: 127.0.0.1:0\n");
   shackd::signals::reload = true;
   site.cycles(2);  // the reload runs on its thread, taken at the next cycle
-  REQUIRE(site.daemon->metrics_port().has_value());
-  const int first = *site.daemon->metrics_port();
+  REQUIRE(site.daemon->metrics().port().has_value());
+  const int first = *site.daemon->metrics().port();
   CHECK(scrape(first).find("shackd_battery_decided_voltage_volts 54\n") != std::string::npos);
   auto other = std::make_unique<Server>(ServerOptions{.host = "127.0.0.1", .port = 0, .bearer_token = {}});
   other->start();
@@ -464,12 +464,12 @@ TEST_CASE("metrics: a reload turns the endpoint on, moves it and turns it off") 
   site.write_config(std::string(test::kFakeSiteConfig) + fmt::format("metrics:\n  listen: 127.0.0.1:{}\n", second));
   shackd::signals::reload = true;
   site.cycles(2);  // the reload runs on its thread, taken at the next cycle
-  CHECK(site.daemon->metrics_port() == second);
+  CHECK(site.daemon->metrics().port() == second);
   CHECK(scrape(first).empty());  // the old address is closed
   site.write_config(test::kFakeSiteConfig);
   shackd::signals::reload = true;
   site.cycles(2);  // the reload runs on its thread, taken at the next cycle
-  CHECK_FALSE(site.daemon->metrics_port().has_value());
+  CHECK_FALSE(site.daemon->metrics().port().has_value());
   CHECK(scrape(second).empty());
 }
 
@@ -649,9 +649,9 @@ TEST_CASE("metrics: a token rotated in place is taken at the reload; the old one
   site.write_config(config);
   REQUIRE_FALSE(site.daemon->start().has_value());
   site.cycles(2);
-  REQUIRE(site.daemon->metrics_port().has_value());
+  REQUIRE(site.daemon->metrics().port().has_value());
   const auto status_with = [&](const std::string& token) {
-    httplib::Client c("127.0.0.1", *site.daemon->metrics_port());
+    httplib::Client c("127.0.0.1", *site.daemon->metrics().port());
     c.set_read_timeout(5, 0);
     const auto r = c.Get("/metrics", {{"Authorization", "Bearer " + token}});
     return r ? r->status : -1;
@@ -663,8 +663,8 @@ TEST_CASE("metrics: a token rotated in place is taken at the reload; the old one
   CHECK(status_with("old-secret") == 401);
   CHECK(status_with("new-secret") == 200);
   // The same token again: nothing restarts (the port stays).
-  const int port = *site.daemon->metrics_port();
+  const int port = *site.daemon->metrics().port();
   shackd::signals::reload = true;
   site.cycles(2);
-  CHECK(site.daemon->metrics_port() == port);
+  CHECK(site.daemon->metrics().port() == port);
 }

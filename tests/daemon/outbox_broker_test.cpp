@@ -73,8 +73,8 @@ constexpr std::uint64_t kOutage = shackd::EventOutbox::kLimit;  // 1,000
 // Cycles with the GX silent, then answering, in turn: an alarm and its end, until the daemon has
 // recorded at least `n` - 1 more events (pairs: it ends answering, so nothing more follows).
 void make_events(test::FakeSite& s, std::uint64_t n) {
-  const auto target = s.daemon->loop_stats().events + n;
-  for (int i = 0; i < 20000 && s.daemon->loop_stats().events + 1 < target; ++i) {
+  const auto target = s.daemon->loop().stats().events + n;
+  for (int i = 0; i < 20000 && s.daemon->loop().stats().events + 1 < target; ++i) {
     s.gx->answering = false;
     s.cycles(1);
     s.gx->answering = true;
@@ -89,8 +89,8 @@ bool drained(test::FakeSite& s, Consumer& consumer) {
   const auto until = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < until) {
     consumer.take(20ms);
-    if (!consumer.seen.empty() && consumer.seen.rbegin()->first >= s.daemon->loop_stats().events &&
-        s.daemon->outbox_stats().waiting == 0) {
+    if (!consumer.seen.empty() && consumer.seen.rbegin()->first >= s.daemon->loop().stats().events &&
+        s.daemon->events().outbox().stats().waiting == 0) {
       return true;
     }
     s.cycles(1);
@@ -110,7 +110,7 @@ TEST_CASE("outbox: 1,000 events made while the broker is away all reach a QoS 1 
   s.cycles(3);
   REQUIRE(drained(s, consumer));
 
-  const auto at_kill = s.daemon->loop_stats().events;  // the outage's events are those after it
+  const auto at_kill = s.daemon->loop().stats().events;  // the outage's events are those after it
   broker.kill_hard();
   // The loop sees the link go (its connection's end) within its keepalive at most; cycles on.
   for (int i = 0; i < 200 && s.daemon->status_text().find("MQTT DOWN") == std::string::npos; ++i) {
@@ -120,8 +120,8 @@ TEST_CASE("outbox: 1,000 events made while the broker is away all reach a QoS 1 
   REQUIRE(s.daemon->status_text().find("MQTT DOWN") != std::string::npos);
   const auto first_seq = at_kill;
   // The outbox's limit, exactly, with the reconnection's own event (mqtt_available) the last.
-  make_events(s, kOutage - 1 - (s.daemon->loop_stats().events - at_kill));
-  const auto made = s.daemon->loop_stats().events;
+  make_events(s, kOutage - 1 - (s.daemon->loop().stats().events - at_kill));
+  const auto made = s.daemon->loop().stats().events;
   REQUIRE(made - first_seq >= kOutage - 2);
   REQUIRE(made - first_seq <= kOutage - 1);
 
@@ -146,7 +146,7 @@ TEST_CASE("outbox: 1,000 events made while the broker is away all reach a QoS 1 
     highest = std::max(highest, q);
   }
   CHECK(out_of_order == 0);
-  CHECK(s.daemon->loop_stats().events_unsent == 0);
+  CHECK(s.daemon->loop().stats().events_unsent == 0);
   MESSAGE((made - first_seq) << " events made while the broker was away; " << consumer.seqs.size()
                            << " received in all, " << missing << " missing");
 }
@@ -160,18 +160,18 @@ TEST_CASE("outbox: past its limit the oldest events go, counted on <prefix>/loop
   REQUIRE(consumer.ready());
   s.cycles(3);
   REQUIRE(drained(s, consumer));
-  const auto at_kill = s.daemon->loop_stats().events;
+  const auto at_kill = s.daemon->loop().stats().events;
   broker.kill_hard();
   for (int i = 0; i < 200 && s.daemon->status_text().find("MQTT DOWN") == std::string::npos; ++i) s.cycles(1);
-  make_events(s, kOutage + 201 - (s.daemon->loop_stats().events - at_kill));  // make_events may stop one short
-  const auto lost = s.daemon->loop_stats().events_unsent;
-  CHECK(lost == s.daemon->loop_stats().events - at_kill - kOutage);
+  make_events(s, kOutage + 201 - (s.daemon->loop().stats().events - at_kill));  // make_events may stop one short
+  const auto lost = s.daemon->loop().stats().events_unsent;
+  CHECK(lost == s.daemon->loop().stats().events - at_kill - kOutage);
   CHECK(lost >= 200);
   CHECK(s.daemon->status_text().find(std::to_string(lost) + " event(s) not sent") != std::string::npos);
   broker.start();
   REQUIRE(consumer.ready());
   s.cycles(1);  // the reconnection: its own event pushes one more out
-  const auto made = s.daemon->loop_stats().events;
+  const auto made = s.daemon->loop().stats().events;
   // Every event of the outage came but those counted as dropped (the oldest not yet sent when
   // the queue was full), and the newest all came. Waited for until so, at most 60 s: a message of
   // the window that the restart caught is sent again after later ones (QoS 1), so the newest
@@ -188,15 +188,15 @@ TEST_CASE("outbox: past its limit the oldest events go, counted on <prefix>/loop
   const auto newest_from = made - kOutage + shackd::EventOutbox::kWindow + 2;
   const auto until = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < until &&
-         (count_missing(newest_from) != 0 || count_missing(at_kill + 1) != s.daemon->loop_stats().events_unsent)) {
+         (count_missing(newest_from) != 0 || count_missing(at_kill + 1) != s.daemon->loop().stats().events_unsent)) {
     s.cycles(1);
     consumer.take(20ms);
   }
-  CHECK(count_missing(at_kill + 1) == s.daemon->loop_stats().events_unsent);
+  CHECK(count_missing(at_kill + 1) == s.daemon->loop().stats().events_unsent);
   CHECK(count_missing(newest_from) == 0);
   s.cycles(1);
   consumer.take(200ms);
   const auto loop = nlohmann::json::parse(consumer.last_loop);
-  CHECK(loop["events_unsent"].get<std::uint64_t>() == s.daemon->loop_stats().events_unsent);
-  CHECK(s.daemon->loop_stats().events_unsent >= 200);
+  CHECK(loop["events_unsent"].get<std::uint64_t>() == s.daemon->loop().stats().events_unsent);
+  CHECK(s.daemon->loop().stats().events_unsent >= 200);
 }

@@ -29,7 +29,7 @@ void relays_still_obey(FakeSite& s) {
   const std::size_t from = s.broker.published.size();
   s.set_battery(43.0);
   s.cycles(1);
-  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK_FALSE(s.daemon->loop().decision().miners.at(0).on);
   CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
 }
 
@@ -46,7 +46,7 @@ TEST_CASE("reload: a throw while building the MQTT side keeps the running link a
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   REQUIRE(s.broker.links_made == 1);
   s.write_config(changed_config(true, false));
   s.fail_mqtt = true;
@@ -69,7 +69,7 @@ TEST_CASE("reload: a throw while building the devices keeps the running pollers"
   s.cycles(2);  // the reload runs on its thread, taken at the next cycle
   CHECK(refused_with(s, from, "the test's device factory failed"));
   CHECK(s.broker.links_started == 1);
-  CHECK(s.daemon->decision().battery.measured_v == doctest::Approx(54.0));  // the old GX still polled
+  CHECK(s.daemon->loop().decision().battery.measured_v == doctest::Approx(54.0));  // the old GX still polled
   relays_still_obey(s);
 }
 
@@ -93,14 +93,14 @@ TEST_CASE("reload: a good one takes the new link, and its relays re-assert what 
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   s.write_config(changed_config(true, true));
   const std::size_t from = s.broker.published.size();
   shackd::signals::reload = true;
   s.cycles(2);
   CHECK(s.broker.links_started == 2);
   CHECK(s.devices_made == 2);
-  CHECK(s.daemon->decision().miners.at(0).on);  // carried over by name: no flap
+  CHECK(s.daemon->loop().decision().miners.at(0).on);  // carried over by name: no flap
   const auto on = s.broker.payloads("cmnd/primary_s21/POWER1", from);
   CHECK(std::count(on.begin(), on.end(), "OFF") == 0);
   CHECK(std::count(on.begin(), on.end(), "ON") >= 1);  // the new manager re-asserts after its connect
@@ -132,7 +132,7 @@ TEST_CASE("broker outage in process: nothing queued for the relays, the present 
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   s.broker.message("stat/primary_s21/POWER1", "ON");
   s.cycles(1);
   s.broker.set_up(false);
@@ -141,7 +141,7 @@ TEST_CASE("broker outage in process: nothing queued for the relays, the present 
   const std::size_t from = s.broker.published.size();
   s.set_battery(43.0);  // decided while the broker is away
   s.cycles(5);
-  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK_FALSE(s.daemon->loop().decision().miners.at(0).on);
   CHECK(s.broker.published.size() == from);  // nothing went out, nothing was kept for later
   CHECK(s.pings() == pings + 5);              // and the loop kept deciding
   CHECK(s.daemon->status_text().find("MQTT DOWN") != std::string::npos);

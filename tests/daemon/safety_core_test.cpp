@@ -113,7 +113,7 @@ TEST_CASE("safety core: the relay command leaves before anything the cycle recor
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   const std::size_t from = s.broker.published.size();
   s.set_battery(43.0);  // under the shutdown voltage: alarms, an actuation, the charge block's news
   s.cycles(1);
@@ -136,8 +136,8 @@ TEST_CASE("safety core: a load whose switch step throws leaves every other load 
   REQUIRE_FALSE(s.daemon->start());
   s.set_battery(56.0);
   s.cycles(4);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
-  REQUIRE(s.daemon->decision().miners.at(1).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(1).on);
   REQUIRE(s.broker.last("shellies/shelly1-dump/relay/0/command") == "on");
   const std::size_t from = s.broker.published.size();
   const int pings = s.pings();
@@ -146,15 +146,15 @@ TEST_CASE("safety core: a load whose switch step throws leaves every other load 
   s.set_battery(44.8);
   std::size_t cycle_from = from;
   int ran = 0;
-  for (; ran < 5 && s.daemon->decision().miners.at(1).on; ++ran) {
+  for (; ran < 5 && s.daemon->loop().decision().miners.at(1).on; ++ran) {
     cycle_from = s.broker.published.size();
     s.cycles(1);
   }
-  REQUIRE_FALSE(s.daemon->decision().miners.at(1).on);
-  REQUIRE_FALSE(s.daemon->decision().miners.at(0).on);  // both decided off in this cycle
+  REQUIRE_FALSE(s.daemon->loop().decision().miners.at(1).on);
+  REQUIRE_FALSE(s.daemon->loop().decision().miners.at(0).on);  // both decided off in this cycle
   // The dump load, after the primary in the profiles, is switched off in that very cycle.
   CHECK(first(s, cycle_from, "shellies/shelly1-dump/relay/0/command", "off") >= 0);
-  CHECK(s.daemon->loop_stats().unswitched >= 1);
+  CHECK(s.daemon->loop().stats().unswitched >= 1);
   // The cycle that did not switch every load does not prove the loop: its ping is withheld.
   CHECK(s.pings() == pings + ran - 1);
   const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
@@ -171,7 +171,7 @@ TEST_CASE("safety core: a store whose every write blocks delays no cycle, relay 
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   const auto loop_thread = std::this_thread::get_id();
   card.forget_writers();
   card.close_gate();
@@ -188,7 +188,7 @@ TEST_CASE("safety core: a store whose every write blocks delays no cycle, relay 
   while (card.waiting() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
   CHECK(card.waiting() == 1);
   CHECK_FALSE(card.wrote_from(loop_thread));  // not one write from the loop's thread
-  CHECK(s.daemon->loop_stats().store_queued > 0);
+  CHECK(s.daemon->loop().stats().store_queued > 0);
   const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
   CHECK(loop["store_queued"].get<int>() > 0);
   card.open_gate();
@@ -198,9 +198,9 @@ TEST_CASE("safety core: a store whose every write blocks delays no cycle, relay 
   CHECK(card.timeouts() == 0);  // no write had to wait out the gate's bound
   // Every event this process recorded is in the database, in order.
   shackd::db::Db db((s.dir / "shackd.db").string());
-  CHECK(db.scalar_int("SELECT count(*) FROM events") == static_cast<std::int64_t>(s.daemon->loop_stats().events));
+  CHECK(db.scalar_int("SELECT count(*) FROM events") == static_cast<std::int64_t>(s.daemon->loop().stats().events));
   CHECK(db.scalar_int("SELECT count(*) FROM events WHERE kind = 'actuation' AND commanded_on = 0") >= 1);
-  CHECK(s.daemon->loop_stats().events_unstored == 0);
+  CHECK(s.daemon->loop().stats().events_unstored == 0);
 }
 
 
@@ -218,8 +218,8 @@ TEST_CASE("safety core: every stall at once: a blocked store, an unacknowledging
              [](const drivers::miners::MinerConfig& c) { return shackd::make_miner_worker(c); });
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
-  const auto port = s.daemon->metrics_port();
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
+  const auto port = s.daemon->metrics().port();
   REQUIRE(port);
   std::atomic<bool> scraping{true};
   std::atomic<int> scrapes{0};
@@ -254,7 +254,7 @@ TEST_CASE("safety core: every stall at once: a blocked store, an unacknowledging
   ++cycles;
   CHECK(s.broker.payloads("cmnd/primary_s21/POWER1", from) == std::vector<std::string>{"OFF"});
   CHECK(s.pings() == pings + cycles);
-  const auto& st = s.daemon->loop_stats();
+  const auto& st = s.daemon->loop().stats();
   CHECK(st.events_unsent > 0);                                   // the outbox's limit, counted
   CHECK(s.daemon->status_text().find("event(s) not sent") != std::string::npos);
   CHECK(st.store_queued > 0);                                    // the store behind, shown
@@ -304,8 +304,8 @@ TEST_CASE("safety core: an event neither stored nor sent is counted once, as los
   const std::size_t acked_from = s.broker.published.size();
   s.broker.set_up(true);
   s.settle = true;
-  for (int i = 0; i < 200 && s.daemon->outbox_stats().waiting > 0; ++i) s.cycles(1);
-  REQUIRE(s.daemon->outbox_stats().waiting == 0);
+  for (int i = 0; i < 200 && s.daemon->events().outbox().stats().waiting > 0; ++i) s.cycles(1);
+  REQUIRE(s.daemon->events().outbox().stats().waiting == 0);
   REQUIRE(s.daemon->settle());
   s.cycles(1);
   std::set<int> stored, sent;
@@ -387,7 +387,7 @@ TEST_CASE("safety core: a publish that blocks delays no cycle, relay or ping; th
   } opener{gate};
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   {
     std::lock_guard l(gate->m);
     gate->shut = true;
@@ -419,7 +419,7 @@ TEST_CASE("safety core: a publish that blocks delays no cycle, relay or ping; th
     std::lock_guard l(gate->m);
     CHECK(gate->held == 1);  // still in that one publish
   }
-  const auto& st = s.daemon->loop_stats();
+  const auto& st = s.daemon->loop().stats();
   CHECK(st.publish_coalesced == 65);  // every view after the crossing's, but the newest
   CHECK(s.daemon->status_text().find("65 MQTT publication(s) lost") != std::string::npos);
   CHECK(first(s, from, "shack/event", "publish_lost: ") >= 0);  // the alarm, through the events' outbox
@@ -547,20 +547,20 @@ TEST_CASE("overrides: read and checked where they arrive, taken by the core befo
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   // Taken in the cycle it came in: the decision already follows it.
   s.broker.message("shack/load/primary_s21/mode/set", "off");
   s.cycles(1);
-  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
-  CHECK(s.daemon->decision().miners.at(0).reason.code == rules::ReasonCode::override_off);
+  CHECK_FALSE(s.daemon->loop().decision().miners.at(0).on);
+  CHECK(s.daemon->loop().decision().miners.at(0).reason.code == rules::ReasonCode::override_off);
   // More than the core's inbox takes in one cycle: the rest refused and counted.
-  const auto dropped = s.daemon->loop_stats().mqtt_dropped;
+  const auto dropped = s.daemon->loop().stats().mqtt_dropped;
   for (std::size_t i = 0; i < shackd::OverrideInbox::kMax + 5; ++i) {
     s.broker.message("shack/load/primary_s21/mode/set", i % 2 ? "on" : "auto");
   }
   s.cycles(1);
-  CHECK(s.daemon->loop_stats().mqtt_dropped == dropped + 5);
-  CHECK(s.daemon->decision().miners.at(0).on);  // the last taken: "on"
+  CHECK(s.daemon->loop().stats().mqtt_dropped == dropped + 5);
+  CHECK(s.daemon->loop().decision().miners.at(0).on);  // the last taken: "on"
 }
 
 // The reloader (issue 44, item 2): a SIGHUP whose profiles must be written while the card takes
@@ -571,7 +571,7 @@ TEST_CASE("safety core: a reload behind a store that takes no write stops no cyc
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  const double start_v = s.daemon->profiles().rules.miners.at(0).start_v;
+  const double start_v = s.daemon->loop().profiles().rules.miners.at(0).start_v;
   std::string edited = test::kFakeSiteConfig;
   const std::string at = "      operating_mode: balanced\n";
   edited.replace(edited.find(at), at.size(), at + "      start_voltage: 51.5\n");
@@ -583,13 +583,13 @@ TEST_CASE("safety core: a reload behind a store that takes no write stops no cyc
   shackd::signals::reload = true;
   s.cycles(30);
   CHECK(s.pings() == pings + 30);
-  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(start_v));  // not yet taken
+  CHECK(s.daemon->loop().profiles().rules.miners.at(0).start_v == doctest::Approx(start_v));  // not yet taken
   CHECK_FALSE(card.wrote_from(std::this_thread::get_id()));
   card.open_gate();
   REQUIRE(s.daemon->settle());
   s.settle = true;
   s.cycles(1);
-  CHECK(s.daemon->profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
+  CHECK(s.daemon->loop().profiles().rules.miners.at(0).start_v == doctest::Approx(51.5));
   bool reloaded = false;
   for (const auto& e : s.broker.payloads("shack/event")) reloaded = reloaded || e.find("reloaded") != std::string::npos;
   CHECK(reloaded);
@@ -637,7 +637,7 @@ TEST_CASE("safety core: settings behind a store that takes no write stop no cycl
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  const auto& miner = [&]() -> const auto& { return s.daemon->profiles().rules.miners.at(0); };
+  const auto& miner = [&]() -> const auto& { return s.daemon->loop().profiles().rules.miners.at(0); };
   const double start_v = miner().start_v;
   const double stop_v = miner().stop_v;
   card.forget_writers();
@@ -680,7 +680,7 @@ TEST_CASE("safety core: a setting refused for the recorder's full queue says so,
   FakeSite s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  const double start_v = s.daemon->profiles().rules.miners.at(0).start_v;
+  const double start_v = s.daemon->loop().profiles().rules.miners.at(0).start_v;
   const std::size_t from = s.broker.published.size();
   constexpr int kFlood = 300;
   for (int i = 0; i < kFlood; ++i) {
@@ -711,7 +711,7 @@ TEST_CASE("safety core: a start whose database does not answer runs every relay 
   FakeSite s("", {}, primary_min_on_off());
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  REQUIRE(s.daemon->decision().miners.at(0).on);
+  REQUIRE(s.daemon->loop().decision().miners.at(0).on);
   REQUIRE(s.broker.last("cmnd/primary_s21/POWER1") == "ON");
   s.broker.message("shack/load/heat_room_fan/mode/set", "on");
   s.cycles(2);
@@ -726,7 +726,7 @@ TEST_CASE("safety core: a start whose database does not answer runs every relay 
   s.restart();  // the same database and config, through the gated card
   const std::size_t from = s.broker.published.size();
   REQUIRE_FALSE(s.daemon->start());  // returns after its bound, not when the card answers
-  CHECK_FALSE(s.daemon->store_taken());
+  CHECK_FALSE(s.daemon->start_state().taken());
   CHECK(held_at_gate(card));  // the opener, on its own thread, waits for the card
   s.settle = false;
   s.cycles(5);
@@ -749,15 +749,15 @@ TEST_CASE("safety core: a start whose database does not answer runs every relay 
   s.settle = true;
   const std::size_t taken_from = s.broker.published.size();
   s.cycles(2);
-  CHECK(s.daemon->store_taken());
+  CHECK(s.daemon->start_state().taken());
   // The stored override is in force again.
   const auto modes = s.broker.payloads("shack/load/heat_room_fan/mode", taken_from);
   REQUIRE_FALSE(modes.empty());
   CHECK(modes.back().find("on") == 0);
   // The miner is OFF since the safe state cut it: its minimum off time holds it (not powered up
   // again seconds after a cut), and the history says it was switched off.
-  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
-  CHECK(s.daemon->decision().miners.at(0).reason.code == rules::ReasonCode::min_off_pending);
+  CHECK_FALSE(s.daemon->loop().decision().miners.at(0).on);
+  CHECK(s.daemon->loop().decision().miners.at(0).reason.code == rules::ReasonCode::min_off_pending);
   CHECK_FALSE(any_contains(s.broker.payloads("cmnd/primary_s21/POWER1", taken_from), "ON"));
   CHECK(first(s, taken_from, "shack/event", "\"alarm_end\"") >= 0);
   CHECK(nlohmann::json::parse(s.broker.last("shack/loop"))["store_unread_s"].get<double>() == 0);
@@ -788,12 +788,12 @@ TEST_CASE("safety core: a database that fails to open after the start's bound en
   s.cycles(2);
   CHECK(s.pings() == 2);
   CHECK(only(s.broker.payloads("cmnd/primary_s21/POWER1"), "OFF"));
-  CHECK_FALSE(s.daemon->exit_code());
+  CHECK_FALSE(s.daemon->start_state().exit_code());
   card.open_gate();
   REQUIRE(s.daemon->settle());
   s.cycles(1);
-  CHECK(s.daemon->exit_code() == 65);
-  CHECK_FALSE(s.daemon->store_taken());
+  CHECK(s.daemon->start_state().exit_code() == 65);
+  CHECK_FALSE(s.daemon->start_state().taken());
   CHECK(s.pings() == 2);  // no ping from a daemon that is stopping
   s.daemon.reset();
 }

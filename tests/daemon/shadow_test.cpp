@@ -172,7 +172,7 @@ TEST_CASE("shadow in process: nothing to any relay, the disagreement published, 
   test::FakeSite s("", {}, shadow_config(true));
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
-  CHECK(s.daemon->decision().miners.at(0).on);  // 54 V: shackd would run the primary
+  CHECK(s.daemon->loop().decision().miners.at(0).on);  // 54 V: shackd would run the primary
   CHECK(s.daemon->status_text().find("SHADOW: switches nothing") != std::string::npos);
   CHECK(s.broker.last("shack/shadow") == R"({"shadow":true,"switches":"nothing"})");
   // The other controller keeps it OFF; the relay says so.
@@ -183,7 +183,7 @@ TEST_CASE("shadow in process: nothing to any relay, the disagreement published, 
   // A sag under the shutdown voltage: shackd would switch everything OFF; it commands nothing.
   s.set_battery(43.0);
   s.cycles(2);
-  CHECK_FALSE(s.daemon->decision().miners.at(0).on);
+  CHECK_FALSE(s.daemon->loop().decision().miners.at(0).on);
   CHECK(s.broker.last("shack/shadow/primary_s21").find(R"("agree":true,"would":"OFF","actual":"OFF")") != std::string::npos);
   // A reload that would hand shackd the relays mid-run is refused; the mode stays.
   s.set_battery(54.0);

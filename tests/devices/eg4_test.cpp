@@ -150,12 +150,12 @@ TEST_CASE("an EG4-only site: the daemon decides on the EG4's voltage and holds i
     REQUIRE_FALSE(daemon.start());
     const auto cycle_until = [&](auto done) { return test::cycle_until(daemon, done); };
     // The record in force's snapshot, read again after each cycle (each cycle has a record of its own).
-    const auto snap = [&]() -> const rules::Snapshot& { return daemon.snapshot(); };
-    CHECK(cycle_until([&] { return daemon.decision().battery.measured_v.has_value(); }));
+    const auto snap = [&]() -> const rules::Snapshot& { return daemon.loop().snapshot(); };
+    CHECK(cycle_until([&] { return daemon.loop().decision().battery.measured_v.has_value(); }));
     REQUIRE_FALSE(snap().battery_v.empty());
     CHECK(snap().battery_v[0].name == "eg4");
-    REQUIRE(daemon.decision().battery.measured_v);
-    CHECK(*daemon.decision().battery.measured_v == doctest::Approx(52.35).epsilon(0.003));
+    REQUIRE(daemon.loop().decision().battery.measured_v);
+    CHECK(*daemon.loop().decision().battery.measured_v == doctest::Approx(52.35).epsilon(0.003));
     CHECK(state.find("\"voltage_source\":\"eg4\"") != std::string::npos);
     // Its battery current from its charge and discharge power over its voltage, + = charging.
     REQUIRE(snap().battery_a);

@@ -177,7 +177,7 @@ TEST_CASE("two Sol-Arks in parallel and a GX: PV and load summed, one offline a 
     REQUIRE_FALSE(daemon.start());
     const auto cycle_until = [&](auto done) { return test::cycle_until(daemon, done); };
     // The record in force's snapshot, read again after each cycle (each cycle has a record of its own).
-    const auto snap = [&]() -> const rules::Snapshot& { return daemon.snapshot(); };
+    const auto snap = [&]() -> const rules::Snapshot& { return daemon.loop().snapshot(); };
     const auto whole = [&] { return snap().pv_w && !snap().pv_w_partial && snap().load_w && !snap().load_w_partial; };
     REQUIRE(cycle_until(whole));
     CHECK(snap().pv_w->value == doctest::Approx(4000).epsilon(0.01));
@@ -208,7 +208,7 @@ TEST_CASE("two Sol-Arks in parallel and a GX: PV and load summed, one offline a 
       CHECK(snap().pv_w->value == doctest::Approx(3000).epsilon(0.01));
       REQUIRE(snap().load_w);
       CHECK(snap().load_w->value == doctest::Approx(750).epsilon(0.01));
-      CHECK(daemon.decision().battery.source == 0);  // still the GX's battery monitor
+      CHECK(daemon.loop().decision().battery.source == 0);  // still the GX's battery monitor
       CHECK(cycle_until([&] { return topics["shack/device/solark_b/health"].find("\"connected\":false") != std::string::npos; }));
       CHECK(topics["shack/device/solark_a/health"].find("\"connected\":true") != std::string::npos);
       b.set_faults({});

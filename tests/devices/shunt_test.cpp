@@ -110,19 +110,19 @@ TEST_CASE("the daemon polls the shunt, decides on its voltage, and falls back to
     REQUIRE_FALSE(daemon.start());
     const auto cycle_until = [&](auto done) { return test::cycle_until(daemon, done); };
     // The record in force's snapshot, read again after each cycle (each cycle has a record of its own).
-    const auto snap = [&]() -> const rules::Snapshot& { return daemon.snapshot(); };
-    CHECK(cycle_until([&] { return daemon.decision().battery.source == 0; }));
+    const auto snap = [&]() -> const rules::Snapshot& { return daemon.loop().snapshot(); };
+    CHECK(cycle_until([&] { return daemon.loop().decision().battery.source == 0; }));
     REQUIRE_FALSE(snap().battery_v.empty());
     CHECK(snap().battery_v[0].name == "shunt");
     CHECK(snap().battery_v[0].label == "the shunt's voltage");
-    REQUIRE(daemon.decision().battery.measured_v);
-    CHECK(*daemon.decision().battery.measured_v == doctest::Approx(52.4).epsilon(0.01));
+    REQUIRE(daemon.loop().decision().battery.measured_v);
+    CHECK(*daemon.loop().decision().battery.measured_v == doctest::Approx(52.4).epsilon(0.01));
     CHECK(state.find("\"voltage_source\":\"shunt\"") != std::string::npos);
     CHECK(shunt.requests() > 0);
 
     // Offline: its voltage ages out and the GX's battery monitor decides, by name.
     shunt.set_faults({.offline = true});
-    CHECK(cycle_until([&] { return daemon.decision().battery.source == 1; }));
+    CHECK(cycle_until([&] { return daemon.loop().decision().battery.source == 1; }));
     CHECK(snap().battery_v[1].name == "battery_monitor");
     CHECK(state.find("\"voltage_source\":\"battery_monitor\"") != std::string::npos);
   }

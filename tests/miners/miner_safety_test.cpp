@@ -104,7 +104,7 @@ Cut until_cut(MinerSite& s, int limit) {
   Cut c;
   for (int t = 0; t < limit && c.cut < 0; ++t) {
     s.second();
-    if (c.decided < 0 && !s.site->daemon->decision().miners.at(0).on) c.decided = t;
+    if (c.decided < 0 && !s.site->daemon->loop().decision().miners.at(0).on) c.decided = t;
     if (c.decided >= 0) c.reasons.push_back(nlohmann::json::parse(s.site->broker.last("shack/load/primary_s21/reason"))["name"]);
     if (!s.relay_on) c.cut = t;
   }
@@ -129,13 +129,13 @@ static void each_safety_stop(Winds winds) {
       s->run(3);
       CHECK(nlohmann::json::parse(s->site->broker.last("shack/load/primary_s21/reason"))["name"] == "emergency_stop");
       for (const auto& r : c.reasons) CHECK(r == "emergency_stop");
-      CHECK(s->site->daemon->decision().miners.at(0).safety_stop);
+      CHECK(s->site->daemon->loop().decision().miners.at(0).safety_stop);
     }
     SUBCASE("shutdown, then the restart lockout on the next cycle") {
       auto s = running_miner(winds);
       s->site->set_battery(43.0);
       s->second();
-      REQUIRE_FALSE(s->site->daemon->decision().miners.at(0).on);
+      REQUIRE_FALSE(s->site->daemon->loop().decision().miners.at(0).on);
       REQUIRE(s->relay_on);  // the API's one cycle
       s->site->set_battery(46.5);  // above critical and the emergency stop, below restart: locked out
       s->second();
@@ -174,7 +174,7 @@ static void each_safety_stop(Winds winds) {
       s->site->set_battery(45.5);  // below its emergency stop: its sleep went out 10 s ago
       s->second();
       CHECK_FALSE(s->relay_on);
-      CHECK(s->site->daemon->decision().miners.at(0).safety_stop);
+      CHECK(s->site->daemon->loop().decision().miners.at(0).safety_stop);
     }
   }
 }
