@@ -659,6 +659,10 @@ int main(int argc, char** argv) {
         else fmt::print("latency_us={:.1f}\n", static_cast<double>(cmd - poll) / 1000.0);
       } else if (w[0] == "status") {
         std::lock_guard lock(model_mutex);
+        // The line shows the limits the registers hold and the current they allow, so the model takes
+        // the registers now rather than at the ticker's next turn (up to 50 ms later, longer on a
+        // loaded machine): a check that read "dvcc=0" then battery_a saw the limit's effect lag it.
+        sim::couple_charge_limits(model, victron, solark, o.solark_unit, others);
         // A split- or three-phase inverter: each leg's output and overload word, and the leg that tripped.
         std::string legs;
         for (int ph = 1; model.inverter_phases > 1 && ph <= model.inverter_phases; ++ph) {
