@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <ctime>
+#include <functional>
 #include <map>
 
 #include "daemon/cli/cli_args.hpp"
@@ -12,6 +13,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_yaml.hpp"
+#include "daemon/shadow/shadow_watch.hpp"
 #include "daemon/store/load_state_rows.hpp"
 #include "daemon/vocab/publish.hpp"
 #include "daemon/store/migrate.hpp"
@@ -25,20 +27,11 @@ namespace shackd {
 
 namespace {
 
-// "--set miners.Primary S21+.start_voltage=50.5" (or zones.<name>.<field>=v, site.<field>=v):
-// the kind, the profile's name (which may hold dots), the field and the value, for
-// apply_profile_sets.
 ProfileSet parse_set(const std::string& s) {
-  const auto eq = s.find('=');
-  if (eq == std::string::npos) throw UsageError("--set '" + s + "': expected key=value");
-  const std::string key = s.substr(0, eq), value = s.substr(eq + 1);
-  if (key.rfind("site.", 0) == 0) return {"site", "", key.substr(5), value};
-  const auto dot1 = key.find('.'), dot2 = key.rfind('.');
-  const std::string kind = key.substr(0, dot1);
-  if ((kind != "miners" && kind != "zones") || dot1 == dot2) {
-    throw UsageError("--set '" + s + "': keys are site.<field>, miners.<name>.<field> or zones.<name>.<field>");
-  }
-  return {kind, key.substr(dot1 + 1, dot2 - dot1 - 1), key.substr(dot2 + 1), value};
+  std::string error;
+  auto set = parse_profile_set(s, error);
+  if (!set) throw UsageError("--set " + error);
+  return *set;
 }
 
 std::string local_hms(std::int64_t wall_ms) {
@@ -58,8 +51,10 @@ std::string local_day(std::int64_t wall_ms) {
 // The rules over `cycles`, as the daemon ran them: the monotonic clock as recorded (continued
 // across a restart by the wall-clock gap), the overrides in force each cycle, and at each start
 // the state a starting daemon restores from load_state (kept here as the daemon keeps it).
+// `each`, when given, is told every cycle's decision (the candidate's comparison below).
+using EachCycle = std::function<void(std::size_t, const JournalCycle&, const rules::Decision&)>;
 Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const std::vector<JournalCycle>& cycles,
-             std::map<std::string, LoadStateRow> rows, bool print) {
+             std::map<std::string, LoadStateRow> rows, bool print, const EachCycle& each = {}) {
   Timeline t;
   t.from_ms = cycles.front().wall_ms;
   t.to_ms = cycles.back().wall_ms;
@@ -100,6 +95,7 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
     }
     rules::decide(c.snapshot(now, zone_names, miner_names, ac_names), p.rules, state, d);
     state = d.next;
+    if (each) each(i, c, d);
     if (print && local_day(c.wall_ms) != day) {
       day = local_day(c.wall_ms);
       fmt::print("-- {}\n", day);
@@ -164,6 +160,55 @@ void print_table(const std::vector<LoadRef>& loads, const std::vector<std::pair<
     for (const auto& [title, t] : columns) fmt::print(" {:>9.2f} h {:>2} st", t->on_hours(l.name), t->starts(l.name));
     fmt::print("\n");
   }
+}
+
+std::string iso_utc_ms(std::int64_t wall_ms) {
+  return fmt::format("{}.{:03}Z", iso_utc(wall_ms / 1000).substr(0, 19), wall_ms % 1000);
+}
+
+// Where the replay with --set differs from the one as configured, cycle for cycle: the spells a
+// candidate profile with the same changes (loop.candidate) records live, found by the same
+// comparison (daemon/shadow/shadow_watch.hpp, in the candidate's voice) over the same cycles.
+// Returns them, and prints one line each.
+std::vector<ShadowRow> candidate_spells(const StoredProfiles& base, const StoredProfiles& changed, const std::vector<LoadRef>& loads,
+                                        const std::vector<JournalCycle>& cycles, const std::map<std::string, LoadStateRow>& rows,
+                                        const std::vector<std::string>& sets) {
+  // The configured decisions, a bit per load and cycle (a week of 2 s cycles and 6 loads: 2 MB).
+  std::vector<std::vector<bool>> configured(cycles.size());
+  run(base, loads, cycles, rows, false, [&](std::size_t i, const JournalCycle&, const rules::Decision& d) {
+    for (const auto& l : loads) configured[i].push_back(decision_for(d, l).on);
+  });
+  ShadowWatch watch(ShadowVoice{.candidate = true, .sets = fmt::format("{}", fmt::join(sets, ", "))});
+  std::vector<ShadowRow> spells;
+  std::map<std::string, std::size_t> at;  // by load id: its open spell's place in `spells`
+  const auto keep = [&](const ShadowNews& news) {
+    for (const auto& r : news.rows) {
+      const auto it = at.find(r.load_id);
+      if (it != at.end() && spells[it->second].start_ms == r.start_ms) spells[it->second] = r;
+      else at[r.load_id] = spells.size(), spells.push_back(r);
+    }
+  };
+  run(changed, loads, cycles, rows, false, [&](std::size_t i, const JournalCycle& c, const rules::Decision& d) {
+    ShadowInputs in;
+    in.wall_ms = c.wall_ms;
+    for (std::size_t k = 0; k < loads.size(); ++k) {
+      const auto& mine = decision_for(d, loads[k]);
+      in.loads.push_back({loads[k].id, loads[k].name, mine.on, static_cast<int>(mine.reason.code), rules::describe(mine.reason),
+                          static_cast<bool>(configured[i][k])});
+    }
+    keep(watch.after_cycle(in));
+  });
+  std::map<std::string, std::string> names;
+  for (const auto& l : loads) names[l.id] = l.name;
+  fmt::print("\nwhere --set differs from as configured, cycle for cycle ({} spell(s)); a candidate profile with the same\n"
+             "changes (loop.candidate) records the same in table candidate_differences:\n",
+             spells.size());
+  for (const auto& r : spells) {
+    fmt::print("  {} {} {} to {}: with --set {}, as configured {}, {} cycle(s): {}\n", r.load_id, names[r.load_id],
+               iso_utc_ms(r.start_ms), r.end_ms ? iso_utc_ms(*r.end_ms) : std::string("the end (still differs)"),
+               r.would_on ? "ON" : "OFF", r.actual_on ? "ON" : "OFF", r.cycles, r.reason);
+  }
+  return spells;
 }
 
 }  // namespace
@@ -269,6 +314,7 @@ int cmd_replay(const std::vector<std::string>& argv) {
       if (!sets.empty()) {
         const Timeline before = run(base, loads, cycles, start_rows, false);
         print_table(loads, {{"as configured", &before}, {"with --set", &after}});
+        candidate_spells(base, changed, loads, cycles, start_rows, sets);
         inputs_note();
       }
       return kExOk;
@@ -279,6 +325,7 @@ int cmd_replay(const std::vector<std::string>& argv) {
     } else {
       const Timeline before = run(base, loads, cycles, start_rows, false);
       print_table(loads, {{"recorded", &recorded}, {"as configured", &before}, {"with --set", &after}});
+      candidate_spells(base, changed, loads, cycles, start_rows, sets);
       inputs_note();
       return kExOk;
     }

@@ -94,10 +94,12 @@ int cmd_status(const std::vector<std::string>& argv) {
   // schema 0016 has none, and says nothing here.
   const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::system_clock::now().time_since_epoch()).count();
-  std::vector<ShadowRow> spells;
+  std::vector<ShadowRow> spells, candidate_spells;  // a candidate's (schema 0017) likewise
   try {
     db::Db db(cfg.database_path, {.read_only = true});
-    if (db.table_exists("shadow_disagreements")) spells = load_shadow_rows(db, now_ms - std::int64_t{24} * 3600 * 1000, 10000);
+    const std::int64_t day_ago_ms = now_ms - std::int64_t{24} * 3600 * 1000;
+    if (db.table_exists("shadow_disagreements")) spells = load_shadow_rows(db, day_ago_ms, 10000);
+    if (db.table_exists("candidate_differences")) candidate_spells = load_shadow_rows(db, day_ago_ms, 10000, true);
   } catch (const std::exception& e) {
     fmt::print(stderr, "database: shadow_disagreements: {}\n", e.what());
   }
@@ -151,6 +153,14 @@ int cmd_status(const std::vector<std::string>& argv) {
     fmt::print("mode: SHADOW: shackd switches nothing; \"wanted\" is what it would command, \"relay\" what the site "
                "did\n");
   }
+  // A candidate profile beside the one in force (issue 60, part 2).
+  const auto candidate = nlohmann::json::parse(topic("/candidate"), nullptr, false);
+  const bool candidate_runs = member(candidate, "candidate") == true;
+  if (candidate_runs) {
+    const auto& set = member(candidate, "set");
+    fmt::print("candidate: {} is decided beside the profiles in force; nothing of it is switched\n",
+               set.is_string() ? drivers::text::clean_utf8(set.get<std::string>(), 500) : std::string("?"));
+  }
   if (const auto st = nlohmann::json::parse(topic("/state"), nullptr, false); st.is_object()) {
     fmt::print("battery {} V from {} ({} s old), SOC ~{} % (estimated), band {}\n", st.value("battery_v", nlohmann::json()).dump(),
                st.value("voltage_source", "?"), st.value("battery_v_age_s", nlohmann::json()).dump(),
@@ -195,34 +205,43 @@ int cmd_status(const std::vector<std::string>& argv) {
                topic(base + "/state").empty() ? "?" : topic(base + "/state"),
                topic(base + "/observed").empty() ? "?" : topic(base + "/observed"), mode, since, why);
   }
-  // Where the shadow disagrees with the site, as it last said it (<prefix>/shadow/<id>).
+  // Where the shadow disagrees with the site, or the candidate with the profiles in force, as each
+  // last said it (<prefix>/shadow/<id>, <prefix>/candidate/<id>).
+  const auto text_of = [](const nlohmann::json& j, std::size_t max) {
+    return j.is_string() ? drivers::text::clean_utf8(j.get<std::string>(), max) : std::string("?");
+  };
   for (const auto& l : loads) {
-    if (!shadow) break;
-    const auto s = nlohmann::json::parse(topic("/shadow/" + l.id), nullptr, false);
-    if (member(s, "agree") != false) continue;
-    const auto& since = member(s, "since");
-    const auto& reason = member(member(s, "reason"), "text");
-    fmt::print("shadow: {} would be {}, the site has it {} since {} ({})\n", l.name,
-               member(s, "would").is_string() ? drivers::text::clean_utf8(member(s, "would").get<std::string>(), 8) : "?",
-               member(s, "actual").is_string() ? drivers::text::clean_utf8(member(s, "actual").get<std::string>(), 8) : "?",
-               since.is_number_integer() ? local_iso(since.get<std::int64_t>()).substr(0, 19) : std::string("?"),
-               reason.is_string() ? drivers::text::clean_utf8(reason.get<std::string>(), 200) : std::string("?"));
+    for (const bool cand : {false, true}) {
+      if (!(cand ? candidate_runs : shadow)) continue;
+      const auto s = nlohmann::json::parse(topic((cand ? "/candidate/" : "/shadow/") + l.id), nullptr, false);
+      if (member(s, "agree") != false) continue;
+      const auto& since = member(s, "since");
+      fmt::print(fmt::runtime(cand ? "candidate: {} {}, in force {} since {} ({})\n"
+                                   : "shadow: {} would be {}, the site has it {} since {} ({})\n"),
+                 l.name, text_of(member(s, cand ? "candidate" : "would"), 8), text_of(member(s, cand ? "in_force" : "actual"), 8),
+                 since.is_number_integer() ? local_iso(since.get<std::int64_t>()).substr(0, 19) : std::string("?"),
+                 text_of(member(member(s, "reason"), "text"), 200));
+    }
   }
   // The last 24 hours' disagreements by load: how often, how long each way.
-  for (const auto& l : loads) {
-    int n = 0;
-    double would_on_min = 0, would_off_min = 0;
-    for (const auto& r : spells) {
-      if (r.load_id != l.id) continue;
-      ++n;
-      const std::int64_t from = std::max(r.start_ms, now_ms - std::int64_t{24} * 3600 * 1000);
-      const double minutes = static_cast<double>(std::max<std::int64_t>(0, r.end_ms.value_or(now_ms) - from)) / 60000.0;
-      (r.would_on ? would_on_min : would_off_min) += minutes;
+  for (const bool cand : {false, true}) {
+    for (const auto& l : loads) {
+      int n = 0;
+      double would_on_min = 0, would_off_min = 0;
+      for (const auto& r : cand ? candidate_spells : spells) {
+        if (r.load_id != l.id) continue;
+        ++n;
+        const std::int64_t from = std::max(r.start_ms, now_ms - std::int64_t{24} * 3600 * 1000);
+        const double minutes = static_cast<double>(std::max<std::int64_t>(0, r.end_ms.value_or(now_ms) - from)) / 60000.0;
+        (r.would_on ? would_on_min : would_off_min) += minutes;
+      }
+      if (n == 0) continue;
+      fmt::print(fmt::runtime(cand ? "candidate, last 24 h: {}: {} difference(s), {:.1f} min: ON where in force OFF {:.1f} min, OFF where "
+                        "in force ON {:.1f} min\n"
+                      : "shadow, last 24 h: {}: {} disagreement(s), {:.1f} min: would be ON while OFF {:.1f} min, would be OFF "
+                        "while ON {:.1f} min\n"),
+                 l.name, n, would_on_min + would_off_min, would_on_min, would_off_min);
     }
-    if (n == 0) continue;
-    fmt::print("shadow, last 24 h: {}: {} disagreement(s), {:.1f} min: would be ON while OFF {:.1f} min, would be OFF "
-               "while ON {:.1f} min\n",
-               l.name, n, would_on_min + would_off_min, would_on_min, would_off_min);
   }
   // A relay that would switch its load back ON by itself after a power cut (its PowerOnState, its
   // initial_state), before shackd is even up: a warning with the fix.

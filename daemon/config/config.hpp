@@ -78,6 +78,10 @@ struct Config {
   // command or question, no Modbus write, no miner API, no power-on setting) and records where its
   // decisions and the relays' reported states differ. Implies dry_run (every guard it has).
   bool shadow = false;
+  // loop.candidate (issue 60, part 2): profile changes tried beside the ones in force, as `replay
+  // --set` takes them ("miners.Primary S21+.start_voltage=53"). Decided every cycle on the same
+  // inputs, never actuated; where they differ: table candidate_differences, <prefix>/candidate/<id>.
+  std::vector<std::string> candidate;
   // The devices: the enabled ones, each of a kind the config knows (drivers/kinds.hpp), in the
   // kinds' order.
   std::vector<drivers::DeviceSettings> devices;

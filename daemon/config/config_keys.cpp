@@ -6,6 +6,7 @@
 
 #include "daemon/config/devices_yaml.hpp"
 #include "daemon/config/metrics_listen.hpp"
+#include "daemon/config/profiles_yaml.hpp"
 #include "rules/format.hpp"
 #include "rules/profile.hpp"
 
@@ -108,6 +109,19 @@ std::string site_id_problem(const std::string& id) {
   return "";
 }
 
+// A candidate's changes: each of replay's --set form; a bounded list of bounded lines (a config is
+// text from anyone who can write the file).
+std::string candidate_problem(const std::vector<std::string>& sets) {
+  constexpr std::size_t kMaxSets = 64, kMaxLength = 256;
+  if (sets.size() > kMaxSets) return fmt::format("{} changes: at most {}", sets.size(), kMaxSets);
+  for (const auto& s : sets) {
+    if (s.size() > kMaxLength) return fmt::format("a change of {} characters: at most {}", s.size(), kMaxLength);
+    std::string error;
+    if (!parse_profile_set(s, error)) return error;
+  }
+  return "";
+}
+
 template <typename T>
 std::vector<KeyDoc> docs(const std::vector<Key<T>>& keys) {
   std::vector<KeyDoc> out;
@@ -155,6 +169,10 @@ const std::vector<Key<Config>>& loop_keys() {
       flag<Config>("dry_run", &Config::dry_run, "true: decide and publish, switch nothing"),
       flag<Config>("shadow", &Config::shadow,
                    "true: beside another controller: decide, command nothing, record where it disagrees with the relays"),
+      checked(list<Config>("candidate", &Config::candidate,
+                           "profile changes to try beside the ones in force, as `replay --set` takes them "
+                           "(miners.<name>.start_voltage=53): decided every cycle, never actuated, their differences recorded"),
+              std::function<std::string(const Config&)>([](const Config& c) { return candidate_problem(c.candidate); })),
   };
   return keys;
 }
@@ -432,7 +450,8 @@ const std::vector<Section>& sections() {
   static const std::vector<Section> all = {
       {"site", "the site's name and its id in a fleet", false, docs(site_keys())},
       {"database", "the SQLite file and how long its history is kept", false, docs(database_keys())},
-      {"loop", "the cycle: its interval, a dry run, shadow mode beside another controller", false, docs(loop_keys())},
+      {"loop", "the cycle: its interval, a dry run, shadow mode beside another controller, a candidate profile", false,
+       docs(loop_keys())},
       {"devices", "each device by your name for it, with its kind: and what that kind takes (Devices)", false, {}},
       {"mqtt", "the broker, its credentials, shackd's topics, Home Assistant discovery", false, docs(mqtt_keys())},
       {"relays", "each relay by the id the profiles use", true, docs(relay_keys())},

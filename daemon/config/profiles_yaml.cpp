@@ -278,4 +278,21 @@ std::string export_profiles_yaml(const StoredProfiles& p, const std::string& hea
   return out;
 }
 
+std::optional<ProfileSet> parse_profile_set(const std::string& text, std::string& error) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos) {
+    error = "'" + text + "': expected key=value";
+    return std::nullopt;
+  }
+  const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
+  if (key.rfind("site.", 0) == 0 && key.size() > 5) return ProfileSet{"site", "", key.substr(5), value};
+  const auto dot1 = key.find('.'), dot2 = key.rfind('.');
+  const std::string kind = key.substr(0, dot1);
+  if ((kind != "miners" && kind != "zones") || dot1 == std::string::npos || dot1 == dot2 || dot2 + 1 == key.size()) {
+    error = "'" + text + "': keys are site.<field>, miners.<name>.<field> or zones.<name>.<field>";
+    return std::nullopt;
+  }
+  return ProfileSet{kind, key.substr(dot1 + 1, dot2 - dot1 - 1), key.substr(dot2 + 1), value};
+}
+
 }  // namespace shackd

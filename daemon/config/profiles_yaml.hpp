@@ -30,6 +30,12 @@ struct ProfileSet {
   std::string value;
 };
 
+// "miners.Primary S21+.start_voltage=50.5" (or zones.<name>.<field>=v, site.<field>=v), as
+// `replay --set` and the config's `candidate:` take it: the kind, the profile's name (which may hold
+// dots), the field and the value. nullopt with `error` set when it is not of that form (the error
+// names the text and the rule; the caller adds where it came from).
+std::optional<ProfileSet> parse_profile_set(const std::string& text, std::string& error);
+
 // Applies `sets` onto `profiles` as a `profiles:` section listing every profile with those fields
 // would: the same checks, the same messages (under `path`), nothing else changed. Returns every
 // problem; `profiles` is unchanged when one is returned.

@@ -26,7 +26,14 @@ Daemon::ReadTimes Daemon::read_step(rules::SteadyTime started) {
     loop_.core().devices().poll(started, options_.once ? std::optional(std::chrono::milliseconds(10000)) : std::nullopt);
   });
   miners_.take_reports(started, [this](const char* what) { side_failed(loop_.stats(), SideJob::poll, what); });
-  ReadTimes t{loop_.clock().steady(), loop_.clock().wall_s()};
+  // The rules' time in whole milliseconds, as the cycle journal keeps it (store/cycle_journal.cpp):
+  // `replay`, and a candidate profile compared with it, then measure every delay as the live cycle
+  // did. With nanoseconds a 1 s start delay measured 999.8 ms live and 1000 ms in the journal, and
+  // the replay started the load a cycle earlier.
+  const auto steady = loop_.clock().steady();
+  const std::int64_t wall_ms = loop_.clock().wall_ms();
+  ReadTimes t{rules::SteadyTime(std::chrono::floor<std::chrono::milliseconds>(steady.time_since_epoch())),
+              wall_ms / 1000, wall_ms};  // wall_s() as the clock says it
   loop_.guarded(SideJob::mqtt_in, [&] { t.connected = desk_.take(t.now); });
   return t;
 }
@@ -58,7 +65,7 @@ void Daemon::cycle() {
   // 2. Decide, switch, ping (SafetyLoop::step).
   const SafetyLoop::Step step = loop_.step(t.now, t.wall, {miners_, host_, mqtt_.relays(), config_.dry_run, options_.once});
   // 3. What this cycle is to say and keep, after the relays.
-  if (step.decided) loop_.guarded(SideJob::journal, [&] { storage_.journal().cycle(loop_.snapshot(), loop_.clock().wall_ms(), journal); });
+  if (step.decided) loop_.guarded(SideJob::journal, [&] { storage_.journal().cycle(loop_.snapshot(), t.wall_ms, journal); });
   loop_.tell({before.overrides, before.lost, step.decided, miners_, host_, mqtt_.relays(), config_, options_.once}, t.now,
              t.wall, events_);
   if (!options_.once) after_cycle(t, step.decided, false);
@@ -82,9 +89,9 @@ void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
   loop_.guarded(SideJob::publish, [&] { record = loop_.seal(mqtt_.relays(), miners_, storage_.stats().queued, t.now); });
   const bool whole = record && !safe_state;
   if (whole) loop_.guarded(SideJob::energy, [&] { storage_.count_energy(*record, t.now, t.wall); });
-  if (whole && config_.shadow && decided) {
+  if (whole && decided && (config_.shadow || !shadow_.candidate_sets().empty())) {
     loop_.guarded(SideJob::shadow, [&] {
-      shadow_.after_cycle(*record, loop_.clock().wall_ms(),
+      shadow_.after_cycle(*record, t.wall_ms, config_.shadow,
                           {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s()});
     });
   }
@@ -133,12 +140,12 @@ void Daemon::shutdown() {
   }
   start_.opener().join();
   reloader_.join();  // a reload under way finishes (its database work goes through the recorder)
-  if (config_.shadow) {
+  if (config_.shadow || !shadow_.candidate_sets().empty()) {
     loop_.guarded(SideJob::shadow, [&] {
       // Home Assistant's shadow entities go with it (discovery only).
       const std::string node =
           config_.mqtt.discovery ? config_.mqtt.discovery_prefix + "/binary_sensor/shackd_" + start_.site_id() + "/" : std::string();
-      shadow_.stop(loop_.clock().wall_ms(), loop_.loads(), node,
+      shadow_.stop(loop_.clock().wall_ms(), config_.shadow, loop_.loads(), node,
                    {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s()});
     });
   }

@@ -87,6 +87,7 @@ class Daemon {
   struct ReadTimes {
     rules::SteadyTime now;
     std::int64_t wall = 0;
+    std::int64_t wall_ms = 0;  // the same instant: the cycle journal's and the second opinions' stamp
     bool connected = false;  // the link (re)connected since the last cycle
   };
   ReadTimes read_step(rules::SteadyTime started);

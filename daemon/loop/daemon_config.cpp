@@ -110,6 +110,11 @@ void Daemon::finish_reload() {
     mqtt_.relays()->set_desired(l.id, false, loop_.clock().steady());
   }
   desk_.intake().offer(loop_.profiles(), loop_.loads());
+  // A changed candidate starts again from the state in force now; the same one goes on.
+  loop_.guarded(SideJob::shadow, [&] {
+    shadow_.candidate(config_.candidate, loop_.core().state(), loop_.loads(), loop_.clock().wall_ms(),
+                      {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s()});
+  });
   publisher_.forget();  // everything again, the uplink's state under the topics in force
   for (const auto& detail : events_.take_held()) events_.add(site_event("config", detail, loop_.clock().wall_s()));
   events_.add(site_event("config", "reloaded " + options_.config_path, loop_.clock().wall_s()));

@@ -62,6 +62,13 @@ std::optional<int> Daemon::take_store() {
   SafetyCore& core = loop_.core();
   core.take_site(core.site(), restored_at_start(loop_.profiles().rules, loop_.loads(), storage_.rows(), start_.off_at(), now,
                                                 loop_.clock().wall_s()));  // the site copied as it is
+  // A candidate profile (issue 60) starts from the state the profiles in force restored.
+  if (!options_.once) {
+    loop_.guarded(SideJob::shadow, [&] {
+      shadow_.candidate(config_.candidate, core.state(), loop_.loads(), loop_.clock().wall_ms(),
+                        {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s()});
+    });
+  }
   // Did the loads lose their power while shackd was away (issue 56)? Each relay says, by its
   // uptime; until it has, no ON goes to it (drivers/mqtt/relays.hpp).
   const std::optional<HostBoot> boot = seams_.host_boot ? seams_.host_boot() : read_host_boot();

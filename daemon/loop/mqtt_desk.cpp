@@ -66,6 +66,9 @@ void MqttDesk::hand_on(Intake&& in, rules::SteadyTime now) {
     // Shadow mode said where `status` and Home Assistant look (issue 60); a run that commands
     // clears what a shadow run left.
     p_.publisher.send(p_.config.mqtt.prefix + "/shadow", p_.config.shadow ? shadow_mode_json() : std::string(), true, 1);
+    // Likewise a candidate profile beside the one in force.
+    const auto& sets = p_.shadow.candidate_sets();
+    p_.publisher.send(p_.config.mqtt.prefix + "/candidate", sets.empty() ? std::string() : candidate_mode_json(sets), true, 1);
     p_.shadow.republish();
   }
   if (in.send_everything) p_.publisher.send_everything();

@@ -1,13 +1,16 @@
 #pragma once
-// Shadow mode's side of the loop (issue 60): the comparison (daemon/shadow/shadow_watch.hpp, a
-// component that builds its projection from the cycle's record) and where what it says goes: the
-// log, the recorder (table shadow_disagreements) and the publisher (<prefix>/shadow/<load>). It
-// joins three components, which never include each other: so it is the loop's.
+// The second opinions' side of the loop (issue 60): shadow mode's comparison
+// (daemon/shadow/shadow_watch.hpp) and a candidate profile's (daemon/shadow/candidate.hpp), each a
+// component that builds its projection from the cycle's record, and where what they say goes: the
+// log, the recorder (tables shadow_disagreements, candidate_differences) and the publisher
+// (<prefix>/shadow/<load>, <prefix>/candidate/<load>). It joins three components, which never
+// include each other: so it is the loop's.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "daemon/core/cycle_record.hpp"
+#include "daemon/shadow/candidate.hpp"
 #include "daemon/shadow/shadow_watch.hpp"
 #include "daemon/site/loads.hpp"
 
@@ -25,17 +28,32 @@ class ShadowSide {
     const std::string& prefix;
     std::int64_t wall_s = 0;
   };
-  // After the relays: this cycle's decisions against the relays' reported states.
-  void after_cycle(const CycleRecord& record, std::int64_t wall_ms, const Out& out);
+  // The config's loop.candidate, at the start and at each reload: a changed list starts again from
+  // `state_now` (the state in force before the next cycle), the old one's spells closed and its
+  // documents cleared; the same list goes on.
+  void candidate(const std::vector<std::string>& sets, const rules::State& state_now, const std::vector<LoadRef>& loads,
+                 std::int64_t wall_ms, const Out& out);
+  const std::vector<std::string>& candidate_sets() const { return candidate_.sets(); }
+  // After the relays: in shadow mode this cycle's decisions against the relays' reported states;
+  // with a candidate, its decisions against the ones in force.
+  void after_cycle(const CycleRecord& record, std::int64_t wall_ms, bool shadow, const Out& out);
   // The stop: the open spells closed, the retained documents and Home Assistant's shadow entities
   // cleared (`discovery_node`: <discovery_prefix>/binary_sensor/shackd_<site id>/, empty: none).
-  void stop(std::int64_t wall_ms, const std::vector<LoadRef>& loads, const std::string& discovery_node, const Out& out);
+  void stop(std::int64_t wall_ms, bool shadow, const std::vector<LoadRef>& loads, const std::string& discovery_node,
+            const Out& out);
   // Every topic again (a reconnect, Home Assistant's birth).
-  void republish() { watch_.republish(); }
+  void republish() {
+    watch_.republish();
+    candidate_.republish();
+  }
+  // What a candidate's test reads.
+  const Candidate& candidate_run() const { return candidate_; }
 
  private:
-  static void said(const ShadowNews& news, const Out& out);
+  static void said(const ShadowNews& news, const std::string& base, const Out& out);
+  void end_candidate(std::int64_t wall_ms, const std::vector<LoadRef>& loads, const Out& out);
   ShadowWatch watch_;
+  Candidate candidate_;
 };
 
 }  // namespace shackd

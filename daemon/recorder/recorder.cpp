@@ -89,11 +89,11 @@ struct Recorder::Shared {
   void run();
   void write(Records&& batch, std::deque<Task>&& todo, bool stopping);
   // Shadow mode's spells (issue 60): in one transaction; those that failed kept for the next write.
-  void write_shadow(const std::map<std::pair<std::string, std::int64_t>, ShadowRow>& rows);
+  void write_shadow(const std::map<SpellKey, ShadowRow>& rows);
   std::int64_t shadow_pruned_s = 0;  // the last retention pass over the spells (wall s)
   // Spells a failed write left, tried again with the next batch (not put back into `pending`:
   // that would wake the thread at once, again and again, on a card that refuses writes).
-  std::map<std::pair<std::string, std::int64_t>, ShadowRow> shadow_retry;
+  std::map<SpellKey, ShadowRow> shadow_retry;
   void failed(const std::string& what);
   void check_file();
   void tell_losses();
@@ -294,7 +294,7 @@ void Recorder::Shared::run() {
   }
 }
 
-void Recorder::Shared::write_shadow(const std::map<std::pair<std::string, std::int64_t>, ShadowRow>& rows) {
+void Recorder::Shared::write_shadow(const std::map<SpellKey, ShadowRow>& rows) {
   for (const auto& [key, row] : rows) shadow_retry[key] = row;  // the newest state of each spell wins
   if (shadow_retry.empty()) return;
   // A card that refuses every write for days: the oldest spells go first, counted in the note.

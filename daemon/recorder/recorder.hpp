@@ -47,7 +47,7 @@ struct Records {
   std::map<std::pair<std::string, std::string>, LoadEnergy> energy;  // by (day, load id)
   std::map<std::string, ChargeLimitRow> charge_limits;              // by limit name
   // Shadow mode's spells (issue 60), by (load id, start): the newest state of each wins.
-  std::map<std::pair<std::string, std::int64_t>, ShadowRow> shadow;
+  std::map<SpellKey, ShadowRow> shadow;  // shadow mode's and a candidate's spells
   bool empty() const {
     return events.empty() && samples.empty() && states.empty() && energy.empty() && charge_limits.empty() &&
            shadow.empty();

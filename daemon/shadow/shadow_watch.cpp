@@ -45,13 +45,13 @@ std::string spell_seconds(std::int64_t ms) { return fmt::format("{:.0f} s", stat
 
 }  // namespace
 
-std::string shadow_json(const ShadowLoad& l, std::int64_t since_ms) {
+std::string shadow_json(const ShadowLoad& l, std::int64_t since_ms, const ShadowVoice& voice) {
   std::string out = "{";
   json_out::key(out, "agree");
   out += !l.actual_on ? "null" : (*l.actual_on == l.would_on ? "true" : "false");
-  json_out::key(out, "would");
+  json_out::key(out, voice.candidate ? "candidate" : "would");
   json_out::string(out, shadow_word(l.would_on));
-  json_out::key(out, "actual");
+  json_out::key(out, voice.candidate ? "in_force" : "actual");
   if (l.actual_on) json_out::string(out, shadow_word(*l.actual_on));
   else out += "null";
   json_out::key(out, "reason");
@@ -63,9 +63,14 @@ std::string shadow_json(const ShadowLoad& l, std::int64_t since_ms) {
   out += '}';
   json_out::key(out, "since");
   out += std::to_string(since_ms / 1000);
-  // Said in every document: this shackd commands nothing, whatever it would do.
-  json_out::key(out, "switches");
-  json_out::string(out, "nothing");
+  if (voice.candidate) {
+    json_out::key(out, "set");
+    json_out::string(out, voice.sets);
+  } else {
+    // Said in every document: this shackd commands nothing, whatever it would do.
+    json_out::key(out, "switches");
+    json_out::string(out, "nothing");
+  }
   out += '}';
   return out;
 }
@@ -79,9 +84,14 @@ void ShadowWatch::close(const std::string& id, std::int64_t wall_ms, const std::
   ShadowRow row = std::move(it->second);
   open_.erase(it);
   row.end_ms = std::max(wall_ms, row.start_ms);
-  news.lines.push_back(fmt::format("shadow: {}: {} after {} ({} cycle(s) in which it would have been {} and the site had it {})",
-                                   name, why, spell_seconds(*row.end_ms - row.start_ms), row.cycles, shadow_word(row.would_on),
-                                   shadow_word(row.actual_on)));
+  news.lines.push_back(
+      voice_.candidate
+          ? fmt::format("candidate: {}: {} after {} ({} cycle(s) in which the candidate had it {} and the profiles in force {})",
+                        name, why, spell_seconds(*row.end_ms - row.start_ms), row.cycles, shadow_word(row.would_on),
+                        shadow_word(row.actual_on))
+          : fmt::format("shadow: {}: {} after {} ({} cycle(s) in which it would have been {} and the site had it {})", name, why,
+                        spell_seconds(*row.end_ms - row.start_ms), row.cycles, shadow_word(row.would_on),
+                        shadow_word(row.actual_on)));
   news.rows.push_back(std::move(row));
 }
 
@@ -112,9 +122,13 @@ ShadowNews ShadowWatch::after_cycle(const ShadowInputs& in) {
                     .actual_on = *l.actual_on,
                     .reason_code = l.reason_code,
                     .reason = l.reason,
-                    .cycles = 1};
-      news.lines.push_back(fmt::format("shadow: {}: would be {}, the site has it {} ({})", l.name, shadow_word(l.would_on),
-                                       shadow_word(*l.actual_on), l.reason));
+                    .cycles = 1,
+                    .candidate = voice_.candidate,
+                    .candidate_sets = voice_.candidate ? voice_.sets : std::string()};
+      news.lines.push_back(voice_.candidate ? fmt::format("candidate: {}: the candidate has it {}, the profiles in force {} ({})",
+                                                          l.name, shadow_word(l.would_on), shadow_word(*l.actual_on), l.reason)
+                                            : fmt::format("shadow: {}: would be {}, the site has it {} ({})", l.name,
+                                                          shadow_word(l.would_on), shadow_word(*l.actual_on), l.reason));
       news.rows.push_back(row);
       open_.emplace(l.id, std::move(row));
     }
@@ -126,7 +140,7 @@ ShadowNews ShadowWatch::after_cycle(const ShadowInputs& in) {
     std::int64_t since = in.wall_ms;
     if (differ) since = open_.at(l.id).start_ms;
     else if (s != said_.end() && agreement(s->second.key) == agreement(key)) since = s->second.since_ms;
-    news.topics.push_back({l.id, shadow_json(l, since)});
+    news.topics.push_back({l.id, shadow_json(l, since, voice_)});
     said_[l.id] = {std::move(key), since};
   }
   republish_ = false;

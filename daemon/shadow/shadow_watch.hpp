@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daemon/core/cycle_record.hpp"
@@ -30,6 +31,15 @@ struct ShadowLoad {
   std::optional<bool> actual_on;  // what its relay last said; nullopt: it has said nothing yet
 };
 
+// Who compares with whom: shadow mode (shackd's decision against the relay's reported state) or a
+// candidate profile (the candidate's decision against the one in force: would_on is the
+// candidate's, actual_on the in-force decision). Only the words, the documents' keys and the
+// table differ.
+struct ShadowVoice {
+  bool candidate = false;
+  std::string sets;  // a candidate's changes, as configured ("miners.X.start_voltage=53, ..."): kept in its rows
+};
+
 struct ShadowInputs {
   std::int64_t wall_ms = 0;  // the cycle's wall time (the journal's)
   std::vector<ShadowLoad> loads;
@@ -44,8 +54,9 @@ struct ShadowNews {
     std::string payload;
   };
   std::vector<Topic> topics;
-  std::vector<std::string> lines;  // for the log, at info
-  bool empty() const { return rows.empty() && topics.empty() && lines.empty(); }
+  std::vector<std::string> lines;     // for the log, at info
+  std::vector<std::string> warnings;  // for the log, at warn (a candidate that no longer applies)
+  bool empty() const { return rows.empty() && topics.empty() && lines.empty() && warnings.empty(); }
 };
 
 // The comparison's projection of a cycle's record: each load's decision and reason, and what its
@@ -54,6 +65,8 @@ ShadowInputs shadow_inputs(const CycleRecord& record, std::int64_t wall_ms);
 
 class ShadowWatch {
  public:
+  explicit ShadowWatch(ShadowVoice voice = {}) : voice_(std::move(voice)) {}
+  const ShadowVoice& voice() const { return voice_; }
   ShadowNews after_cycle(const ShadowInputs& in);
   ShadowNews after_cycle(const CycleRecord& record, std::int64_t wall_ms) { return after_cycle(shadow_inputs(record, wall_ms)); }
   // The stop: every open spell closed at `wall_ms` (its end is shackd's, not the site's).
@@ -70,6 +83,7 @@ class ShadowWatch {
     std::int64_t since_ms = 0;  // when the current agreement or disagreement began
   };
   void close(const std::string& id, std::int64_t wall_ms, const std::string& name, const char* why, ShadowNews& news);
+  ShadowVoice voice_;
   std::map<std::string, ShadowRow> open_;
   std::map<std::string, Said> said_;
   bool republish_ = false;
@@ -77,8 +91,9 @@ class ShadowWatch {
 
 // The retained document: {"agree":false,"would":"OFF","actual":"ON","reason":{"code":41,"text":...},
 // "since":<unix s>,"switches":"nothing"}; agree true once they agree again, null (and actual null)
-// while the relay has said nothing.
-std::string shadow_json(const ShadowLoad& l, std::int64_t since_ms);
+// while the relay has said nothing. A candidate's (<prefix>/candidate/<id>): {"agree":false,
+// "candidate":"OFF","in_force":"ON","reason":{...},"since":<unix s>,"set":"miners.X.start_voltage=53"}.
+std::string shadow_json(const ShadowLoad& l, std::int64_t since_ms, const ShadowVoice& voice = {});
 // <prefix>/shadow, retained while a shadow runs (`status`, Home Assistant): {"shadow":true,"switches":"nothing"}.
 std::string shadow_mode_json();
 

@@ -169,10 +169,10 @@ TEST_CASE("a day's report draws shadow mode's disagreements with their reasons")
   }
   store.flush(kMidnight + 24 * 3600, true);
   const auto ms = [](std::int64_t s) { return s * 1000; };
-  shackd::save_shadow_row(m.db, {"primary_s21", ms(kMidnight - 600), ms(kMidnight + 600), true, false, 1, "running", 4800});
+  shackd::save_shadow_row(m.db, {"primary_s21", ms(kMidnight - 600), ms(kMidnight + 600), true, false, 1, "running", 4800, false, ""});
   shackd::save_shadow_row(m.db, {"primary_s21", ms(kMidnight + 9 * 3600), ms(kMidnight + 9 * 3600 + 1800), false, true, 41,
-                                 "below start voltage: 49.00 V < 50.00 V", 7200});
-  shackd::save_shadow_row(m.db, {"primary_s21", ms(kMidnight + 25 * 3600), std::nullopt, false, true, 41, "the next day", 1});
+                                 "below start voltage: 49.00 V < 50.00 V", 7200, false, ""});
+  shackd::save_shadow_row(m.db, {"primary_s21", ms(kMidnight + 25 * 3600), std::nullopt, false, true, 41, "the next day", 1, false, ""});
   const shackd::StoredProfiles profiles = shackd::load_profiles(m.db);
   std::string why;
   auto day = shackd::report::read_day(m.db, profiles, "2026-11-23", why);

@@ -120,7 +120,7 @@ TEST_CASE("shadow: spells in the database: opened, then closed in place; retenti
   db::Db db(":memory:", {.create = true});
   migrate(db, embedded_migrations());
   ShadowRow r{.load_id = "primary_s21", .start_ms = 1'700'000'000'000, .end_ms = std::nullopt, .would_on = false,
-              .actual_on = true, .reason_code = 41, .reason = "below start voltage: 52.20 V < 53.20 V", .cycles = 1};
+              .actual_on = true, .reason_code = 41, .reason = "below start voltage: 52.20 V < 53.20 V", .cycles = 1, .candidate = false, .candidate_sets = {}};
   save_shadow_row(db, r);
   auto rows = load_shadow_rows(db);
   REQUIRE(rows.size() == 1);

@@ -1,0 +1,82 @@
+#include "daemon/shadow/candidate.hpp"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+#include "daemon/config/profiles_yaml.hpp"
+#include "daemon/site/loads.hpp"
+#include "daemon/text/json_out.hpp"
+#include "rules/decide.hpp"
+#include "rules/reason.hpp"
+
+namespace shackd {
+
+void Candidate::arm(std::vector<std::string> sets, const rules::State& state_now) {
+  sets_ = std::move(sets);
+  site_.reset();  // built at the next cycle
+  state_ = state_now;
+  decision_ = {};
+  watch_ = ShadowWatch(ShadowVoice{.candidate = true, .sets = fmt::format("{}", fmt::join(sets_, ", "))});
+}
+
+ShadowNews Candidate::after_cycle(const CycleRecord& record, std::int64_t wall_ms) {
+  if (sets_.empty() || !record.site) return {};
+  if (record.site != site_) {
+    // A new site in force (the start, a reload, a setting over MQTT): the candidate is that site with
+    // the same changes, as `replay --set` applies them to today's profiles.
+    StoredProfiles changed = record.profiles();
+    std::vector<ProfileSet> parsed;
+    std::string error;
+    for (const auto& s : sets_) {
+      if (auto p = parse_profile_set(s, error)) parsed.push_back(std::move(*p));
+    }
+    std::vector<std::string> errors = error.empty() ? apply_profile_sets(changed, parsed, "loop.candidate")
+                                                    : std::vector<std::string>{"loop.candidate: " + error};
+    if (!errors.empty()) {
+      ShadowNews news = close_all(wall_ms);
+      for (const auto& e : errors) news.warnings.push_back("candidate: not decided any more: " + e);
+      return news;
+    }
+    profiles_ = std::move(changed);
+    site_ = record.site;
+  }
+  // The owner's overrides hold for the candidate as for the profiles in force (replay does the same
+  // from the journal's overrides).
+  for (const auto& l : record.loads()) state_of(state_, l).override_ = state_of(record.state(), l).override_;
+  rules::decide(record.snap, profiles_.rules, state_, decision_);
+  state_ = decision_.next;
+  ShadowInputs in;
+  in.wall_ms = wall_ms;
+  for (const auto& l : record.loads()) {
+    const auto& mine = decision_for(decision_, l);
+    ShadowLoad s;
+    s.id = l.id;
+    s.name = l.name;
+    s.would_on = mine.on;
+    s.reason_code = static_cast<int>(mine.reason.code);
+    s.reason = rules::describe(mine.reason);
+    s.actual_on = decision_for(record.decision, l).on;
+    in.loads.push_back(std::move(s));
+  }
+  return watch_.after_cycle(in);
+}
+
+ShadowNews Candidate::close_all(std::int64_t wall_ms) {
+  ShadowNews news = watch_.close_all(wall_ms);
+  sets_.clear();
+  site_.reset();
+  return news;
+}
+
+std::string candidate_mode_json(const std::vector<std::string>& sets) {
+  std::string out = "{";
+  json_out::key(out, "candidate");
+  out += sets.empty() ? "false" : "true";
+  json_out::key(out, "set");
+  json_out::string(out, fmt::format("{}", fmt::join(sets, ", ")));
+  out += '}';
+  return out;
+}
+
+}  // namespace shackd

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Issue 60, part 2: a candidate profile beside the one in force. The real shackd in normal mode
+# with loop.candidate raising the primary's start voltage by 1 V (50.0 -> 51.0), shackd-sim and
+# mosquitto on loopback. The battery rises over both starts, then falls below the stop. Asserted:
+# - the candidate is decided and never actuated: the relay hears the profiles in force (one ON at
+#   their start, one OFF at the stop) and nothing at the candidate's own start;
+# - shack/candidate and shack/candidate/primary_s21 say it, retained, and are cleared at the stop;
+#   the log says at the start what is tried;
+# - the spells in candidate_differences (sqlite3) are, row for row (load, start and end to the
+#   millisecond, both decisions, cycles, reason), the ones `shackd replay --set` with the same
+#   change prints for the same run: issue 60's done-when line.
+# Usage: BUILD=build SRC=. candidate.sh
+source "$(dirname "$0")/lib.sh"
+
+CHANGE='miners.Primary S21+.start_voltage=51.0'
+start_broker
+spy 'cmnd/#'
+start_sim --battery-v 49.0
+write_config "$WORK/shackd.yaml"
+sed -i "s|^  interval_ms: 250\$|&\n  candidate: [\"$CHANGE\"]|" "$WORK/shackd.yaml"
+grep -q '^  candidate: ' "$WORK/shackd.yaml" || { echo "FAIL: the config has no loop.candidate"; exit 1; }
+since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1
+start_daemon "$WORK/shackd.yaml" || { cat "$WORK/shackd.log"; finish; exit 1; }
+DB=$WORK/shackd.db
+on_commands() { grep -c '^cmnd/primary_s21/POWER1 ON$' "$WORK/spy.log" || true; }
+
+check "the start says what the candidate tries" \
+  'daemon_log | grep -q "candidate: the rules decide every cycle again with miners.Primary S21+.start_voltage=51.0"'
+check_within "shack/candidate says so, retained" 5 \
+  'grep -q "\"candidate\":true,\"set\":\"miners.Primary S21+.start_voltage=51.0\"" <<<"$(retained shack/candidate)"'
+
+# 1. Over the start in force (50.0 V), under the candidate's (51.0 V): shackd starts the primary,
+# the candidate would not.
+sleep 1
+sim set battery_v 50.5
+wait_for "the primary's ON (the profiles in force)" 10 "grep -q 'cmnd/primary_s21/POWER1 ON' '$WORK/spy.log'"
+check_within "shack/candidate/primary_s21: the candidate OFF, in force ON, below its start" 5 \
+  'grep -q "\"agree\":false,\"candidate\":\"OFF\",\"in_force\":\"ON\",\"reason\":{\"code\":41" <<<"$(retained shack/candidate/primary_s21)"'
+check_within "the spell is in the database, open" 5 \
+  '[[ $(sqlite3 "$DB" "SELECT candidate_on || in_force_on || reason_code || coalesce(end_ms, \"open\") FROM candidate_differences WHERE load_id = \"primary_s21\"") == 0141open ]]'
+status=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
+check "shackd status says a candidate runs" 'grep -q "candidate: miners.Primary S21+.start_voltage=51.0 is decided beside the profiles in force" <<<"$status"'
+check "shackd status names the difference" 'grep -q "candidate: Primary S21+ OFF, in force ON since" <<<"$status"'
+sleep 1
+
+# 2. Over the candidate's start: after its own 1 s delay it runs it too; they agree.
+sim set battery_v 52.0
+check_within "shack/candidate/primary_s21 agrees again" 10 \
+  'grep -q "\"agree\":true,\"candidate\":\"ON\",\"in_force\":\"ON\"" <<<"$(retained shack/candidate/primary_s21)"'
+check "the candidate switched nothing: one ON on the relay's topic" '[[ $(on_commands) == 1 ]]'
+sleep 1
+# 3. Below the stop: both stop it after the same delay.
+sim set battery_v 46.0
+wait_for "the primary's OFF" 10 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+sleep 1
+kill -TERM "$DAEMON_PID"
+wait_for "shackd's exit" 15 "! kill -0 $DAEMON_PID 2>/dev/null"
+check "no spell left open after a clean stop" '[[ $(sqlite3 "$DB" "SELECT count(*) FROM candidate_differences WHERE end_ms IS NULL") == 0 ]]'
+check "shack/candidate cleared at the stop" '[[ -z $(retained shack/candidate) ]]'
+check "shack/candidate/primary_s21 cleared at the stop" '[[ -z $(retained shack/candidate/primary_s21) ]]'
+check "still one ON and one OFF on the relay's topic" \
+  '[[ $(on_commands) == 1 && $(grep -c "^cmnd/primary_s21/POWER1 OFF$" "$WORK/spy.log") == 1 ]]'
+
+# The recorded spells against replay --set's, to the millisecond.
+sqlite3 -separator ' | ' "$DB" "SELECT load_id, strftime('%Y-%m-%dT%H:%M:%S', start_ms / 1000, 'unixepoch') || printf('.%03dZ', start_ms % 1000),
+  strftime('%Y-%m-%dT%H:%M:%S', end_ms / 1000, 'unixepoch') || printf('.%03dZ', end_ms % 1000),
+  CASE candidate_on WHEN 1 THEN 'ON' ELSE 'OFF' END, CASE in_force_on WHEN 1 THEN 'ON' ELSE 'OFF' END, cycles, reason
+  FROM candidate_differences ORDER BY start_ms, load_id" >"$WORK/recorded.txt"
+"$BUILD/shackd" replay --config "$WORK/shackd.yaml" --since "$since" --set "$CHANGE" >"$WORK/replay.out" 2>&1
+sed 's/^/  replay: /' "$WORK/replay.out" | grep -v "^  replay: [0-9:]*  " | head -40
+# "  primary_s21 Primary S21+ <start> to <end>: with --set OFF, as configured ON, 12 cycle(s): reason"
+sed -nE 's/^  ([a-z0-9_]+) .* ([0-9T:.-]+Z) to ([0-9T:.-]+Z): with --set (ON|OFF), as configured (ON|OFF), ([0-9]+) cycle\(s\): (.*)$/\1 | \2 | \3 | \4 | \5 | \6 | \7/p' \
+  "$WORK/replay.out" >"$WORK/replayed.txt"
+sed 's/^/  recorded: /' "$WORK/recorded.txt"
+sed 's/^/  replayed: /' "$WORK/replayed.txt"
+check "the candidate recorded spells (at least the one below its start)" '[[ $(grep -c "| OFF | ON |" "$WORK/recorded.txt") -ge 1 ]]'
+check "the recorded spells are replay --set's, row for row" 'diff "$WORK/recorded.txt" "$WORK/replayed.txt"'
+finish
