@@ -109,6 +109,7 @@ int cmd_report(const std::vector<std::string>& argv) {
                date, out, day->minutes.size(), switches, day->marks.size());
     // Shadow mode's day in figures (issue 60), where it ran beside another controller.
     for (const auto& line : report::shadow_tally_lines(report::shadow_tally(*day, profiles))) fmt::print("{}\n", line);
+    for (const auto& line : report::shadow_tally_lines(report::shadow_tally(*day, profiles, true), true)) fmt::print("{}\n", line);
     return kExOk;
   } catch (const UsageError& e) {
     fmt::print(stderr, "{}\n", e.what());

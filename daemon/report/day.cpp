@@ -98,7 +98,7 @@ std::optional<Day> read_day(db::Db& db, const StoredProfiles& profiles, const st
   std::map<std::string, std::size_t> by_id;
   for (const auto& l : load_refs(profiles)) {
     by_id[l.id] = day.loads.size();
-    day.loads.push_back({l.id, l.name, false, {}, {}, {}, {}});
+    day.loads.push_back({l.id, l.name, false, {}, {}, {}, {}, {}});
   }
   auto before = db.prepare(
       "SELECT load_id, commanded_on FROM events WHERE kind = 'actuation' AND at < ?1 AND id IN "
@@ -154,14 +154,17 @@ std::optional<Day> read_day(db::Db& db, const StoredProfiles& profiles, const st
     }
   }
 
-  // Shadow mode's spells that overlap the day (a database before schema 0016 has none).
-  if (db.table_exists("shadow_disagreements")) {
-    for (const auto& r : load_shadow_rows(db, day.start * 1000, 100000)) {
+  // Shadow mode's spells and a candidate's that overlap the day (a database before schema 0016 or
+  // 0017 has none).
+  for (const bool candidate : {false, true}) {
+    if (!db.table_exists(candidate ? "candidate_differences" : "shadow_disagreements")) continue;
+    for (const auto& r : load_shadow_rows(db, day.start * 1000, 100000, candidate)) {
       if (r.start_ms >= day.end * 1000) continue;
       const auto it = by_id.find(r.load_id);
       if (it == by_id.end()) continue;
-      day.loads[it->second].shadow.push_back(
-          {r.start_ms / 1000, r.end_ms ? (*r.end_ms + 999) / 1000 : 0, r.would_on, r.actual_on, r.reason});
+      auto& line = day.loads[it->second];
+      (candidate ? line.candidate : line.shadow)
+          .push_back({r.start_ms / 1000, r.end_ms ? (*r.end_ms + 999) / 1000 : 0, r.would_on, r.actual_on, r.reason});
     }
   }
 

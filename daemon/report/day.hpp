@@ -28,7 +28,8 @@ struct Target {
   double w;  // the power target its API took
 };
 
-// Shadow mode (issue 60): a spell in which shackd's decision differed from what the relay said.
+// Shadow mode (issue 60): a spell in which shackd's decision differed from what the relay said; or
+// a candidate profile's decision from the one in force.
 struct ShadowSpan {
   std::int64_t from = 0, to = 0;  // Unix s; `to` 0: still open at the end of the record
   bool would_on = false, actual_on = false;
@@ -44,7 +45,8 @@ struct LoadLine {
   // From a command its relay never confirmed (relay_unconfirmed) to the confirmation or the next
   // command; an end of 0 is still open at the end of the record. Not drawn as the state commanded.
   std::vector<std::pair<std::int64_t, std::int64_t>> unconfirmed;
-  std::vector<ShadowSpan> shadow;  // shadow mode's disagreements this day (schema 0016)
+  std::vector<ShadowSpan> shadow;     // shadow mode's disagreements this day (schema 0016)
+  std::vector<ShadowSpan> candidate;  // a candidate profile's differences (schema 0017): would_on the candidate's, actual_on in force
 };
 
 struct Mark {

@@ -43,19 +43,20 @@ void cost_minute(ShadowSide& side, const Minute& m, std::int64_t from, std::int6
 
 }  // namespace
 
-std::vector<ShadowTally> shadow_tally(const Day& day, const StoredProfiles& profiles) {
+std::vector<ShadowTally> shadow_tally(const Day& day, const StoredProfiles& profiles, bool candidate) {
   std::map<std::string, LoadRef> refs;
   for (auto& l : load_refs(profiles)) refs.emplace(l.id, l);
   std::vector<ShadowTally> out;
   for (const auto& line : day.loads) {
-    if (line.shadow.empty()) continue;
+    const auto& spans = candidate ? line.candidate : line.shadow;
+    if (spans.empty()) continue;
     ShadowTally t{line.id, line.name, 0, {}, {}};
     std::optional<double> stop_v;
     if (const auto it = refs.find(line.id); it != refs.end()) {
       t.rated_w = rated_draw_w(profiles.rules, it->second);
       stop_v = stop_v_of(profiles, it->second);
     }
-    for (const auto& sp : line.shadow) {
+    for (const auto& sp : spans) {
       // Only what lies within the day; a spell still open runs to the day's end.
       const std::int64_t from = std::max(sp.from, day.start), to = std::min(sp.to == 0 ? day.end : sp.to, day.end);
       if (to <= from || sp.would_on == sp.actual_on) continue;
@@ -71,12 +72,13 @@ std::vector<ShadowTally> shadow_tally(const Day& day, const StoredProfiles& prof
   return out;
 }
 
-std::vector<std::string> shadow_tally_lines(const std::vector<ShadowTally>& tally) {
+std::vector<std::string> shadow_tally_lines(const std::vector<ShadowTally>& tally, bool candidate) {
   std::vector<std::string> lines;
   if (tally.empty()) return lines;
-  lines.push_back(
-      "shadow mode: where shackd's decision and the relay differed (its rated draw, from the surplus first, then the "
-      "bank):");
+  lines.push_back(candidate ? "candidate profile: where its decision and the one in force differed (its rated draw, from the "
+                              "surplus first, then the bank):"
+                            : "shadow mode: where shackd's decision and the relay differed (its rated draw, from the surplus "
+                              "first, then the bank):");
   for (const auto& t : tally) {
     std::string text = fmt::format("  {}:", t.name);
     const auto side = [&](const ShadowSide& s, const char* what, const char* energy) {
@@ -87,8 +89,8 @@ std::vector<std::string> shadow_tally_lines(const std::vector<ShadowTally>& tall
       if (s.minutes_not_costed > 0) text += fmt::format(" ({} with no telemetry, not costed)", minutes_text(s.minutes_not_costed));
       text += ";";
     };
-    side(t.would_run, "shackd would have run it", "using");
-    side(t.ran_instead, "it ran where shackd would not", "spending");
+    side(t.would_run, candidate ? "the candidate would have run it" : "shackd would have run it", "using");
+    side(t.ran_instead, candidate ? "it ran where the candidate would not" : "it ran where shackd would not", "spending");
     if (t.rated_w <= 0) text += " (no rated draw: time only)";
     if (text.back() == ';') text.pop_back();
     lines.push_back(std::move(text));

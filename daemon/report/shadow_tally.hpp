@@ -37,10 +37,12 @@ struct ShadowTally {
   bool any() const { return would_run.spells + ran_instead.spells > 0; }
 };
 
-// One line a load that disagreed at least once this day, in the day's load order.
-std::vector<ShadowTally> shadow_tally(const Day& day, const StoredProfiles& profiles);
+// One line a load that disagreed at least once this day, in the day's load order. `candidate`: the
+// candidate profile's differences with the profiles in force (LoadLine::candidate), costed the
+// same way: "would run" is the candidate's ON where the profiles in force had it OFF.
+std::vector<ShadowTally> shadow_tally(const Day& day, const StoredProfiles& profiles, bool candidate = false);
 
 // The tally as lines for people (`shackd report`): one header line, then one line a load.
-std::vector<std::string> shadow_tally_lines(const std::vector<ShadowTally>& tally);
+std::vector<std::string> shadow_tally_lines(const std::vector<ShadowTally>& tally, bool candidate = false);
 
 }  // namespace shackd::report

@@ -199,15 +199,19 @@ std::string render_svg(const Day& d) {
   for (const auto& l : d.loads) {
     for (const auto& s : l.switches) recorded = std::max(recorded, s.t);
     for (const auto& s : l.shadow) recorded = std::max(recorded, std::max(s.from, s.to));
+    for (const auto& s : l.candidate) recorded = std::max(recorded, std::max(s.from, s.to));
   }
   recorded = std::min(recorded, d.end);
   // A shadow's day (issue 60) has no switch of its own to show: the header says what its strips are.
   const bool shadowed = std::any_of(d.loads.begin(), d.loads.end(), [](const LoadLine& l) { return !l.shadow.empty(); });
+  const bool candidate = std::any_of(d.loads.begin(), d.loads.end(), [](const LoadLine& l) { return !l.candidate.empty(); });
   p.text(kLeft, l_top - 12,
          shadowed ? "Loads: on (green); a strip under a bar: shadow mode would have had it ON (blue) or OFF (orange), "
                     "the site the other way (its title: why)"
-                  : "Loads: on (green), with the time and reason of each switch; hatched: commanded, its relay not "
-                    "confirming; dark line: a miner's power target",
+         : candidate ? "Loads: on (green), with each switch; a strip over a bar: the candidate would have had it ON (purple) "
+                       "or OFF (brown)"
+                     : "Loads: on (green), with the time and reason of each switch; hatched: commanded, its relay not "
+                       "confirming; dark line: a miner's power target",
          "class=\"h\"");
   if (recorded < d.end) {
     p.text(p.x(recorded) + 4, l_top - 12, "no record after " + hhmm(recorded), "class=\"s\"");
@@ -257,6 +261,15 @@ std::string render_svg(const Day& d) {
       p.out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"5\" fill=\"{}\"><title>{}</title></rect>\n",
                            p.x(a), top + 13, std::max(0.8, p.x(b) - p.x(a)), s.would_on ? "#2171b5" : "#e6550d",
                            xml_escape(fmt::format("{}-{} shadow: would be {}, the site had it {}: {}", hhmm(a), hhmm(b),
+                                                  s.would_on ? "ON" : "OFF", s.actual_on ? "ON" : "OFF", s.reason)));
+    }
+    // A candidate profile's differences (issue 60, part 2): a strip over the bar.
+    for (const auto& s : l.candidate) {
+      const std::int64_t a = std::max(s.from, d.start), b = std::min(s.to == 0 ? recorded : s.to, recorded);
+      if (b <= a) continue;
+      p.out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"5\" fill=\"{}\"><title>{}</title></rect>\n",
+                           p.x(a), top, std::max(0.8, p.x(b) - p.x(a)), s.would_on ? "#6a51a3" : "#8c6d31",
+                           xml_escape(fmt::format("{}-{} candidate: {}, in force {}: {}", hhmm(a), hhmm(b),
                                                   s.would_on ? "ON" : "OFF", s.actual_on ? "ON" : "OFF", s.reason)));
     }
     targets(p, l, top, recorded);

@@ -35,14 +35,14 @@ TEST_CASE("shadow tally: what shackd would have used and what the other controll
   day.minutes = {minute(kStart + 10 * 3600, 52.0, 52.5, 5000, 1000), minute(kStart + 10 * 3600 + 60, 52.0, 52.5, 5000, 1000),
                  minute(kStart + 20 * 3600, stop_v - 0.5, 50.0, 0, 1000 + rated_w),
                  minute(kStart + 20 * 3600 + 60, stop_v + 0.5, 50.0, 0, 1000 + rated_w)};
-  shackd::report::LoadLine line{primary->id, primary->name, false, {}, {}, {}, {}};
+  shackd::report::LoadLine line{primary->id, primary->name, false, {}, {}, {}, {}, {}};
   line.shadow = {{kStart + 10 * 3600, kStart + 10 * 3600 + 120, true, false, "surplus"},
                  {kStart + 20 * 3600, kStart + 20 * 3600 + 120, false, true, "below stop voltage"},
                  // Agreement is no spell; one wholly before the day counts nothing.
                  {kStart + 21 * 3600, kStart + 21 * 3600 + 60, true, true, "no disagreement"},
                  {kStart - 7200, kStart - 3600, true, false, "yesterday"}};
   day.loads.push_back(line);
-  day.loads.push_back({"quiet", "Quiet", false, {}, {}, {}, {}});  // never disagreed: no line
+  day.loads.push_back({"quiet", "Quiet", false, {}, {}, {}, {}, {}});  // never disagreed: no line
 
   const auto tally = shackd::report::shadow_tally(day, profiles);
   REQUIRE(tally.size() == 1);
@@ -75,7 +75,7 @@ TEST_CASE("shadow tally: a spell still open runs to the day's end; minutes witho
   shackd::report::Day day;
   day.start = kStart;
   day.end = kStart + 24 * 3600;
-  shackd::report::LoadLine line{refs.at(0).id, refs.at(0).name, false, {}, {}, {}, {}};
+  shackd::report::LoadLine line{refs.at(0).id, refs.at(0).name, false, {}, {}, {}, {}, {}};
   line.shadow = {{day.end - 300, 0, true, false, "open"}};
   day.loads.push_back(line);
   day.minutes = {{day.end - 300, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt}};

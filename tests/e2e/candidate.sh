@@ -76,4 +76,11 @@ sed 's/^/  recorded: /' "$WORK/recorded.txt"
 sed 's/^/  replayed: /' "$WORK/replayed.txt"
 check "the candidate recorded spells (at least the one below its start)" '[[ $(grep -c "| OFF | ON |" "$WORK/recorded.txt") -ge 1 ]]'
 check "the recorded spells are replay --set's, row for row" 'diff "$WORK/recorded.txt" "$WORK/replayed.txt"'
+# The day's report counts them and draws them: the profiles in force ran it twice where the candidate
+# would not (below its start, then its start delay).
+"$BUILD/shackd" report --config "$WORK/shackd.yaml" --out "$WORK/day.svg" >"$WORK/report.out" 2>&1
+sed 's/^/  report: /' "$WORK/report.out"
+check "the report's candidate tally: it ran twice where the candidate would not" \
+  'grep -q "^  Primary S21+: it ran where the candidate would not 2 time(s)" "$WORK/report.out"'
+check "the day's picture draws the candidate's spells" 'grep -q "candidate: OFF, in force ON: below start voltage" "$WORK/day.svg"'
 finish
