@@ -378,6 +378,27 @@ SolarkReport probe_solark(const Transport& t, int unit, std::chrono::millisecond
   out.answered = true;
   out.battery_temp_c = decode_at(temp_at);
   out.soc_pct = decode_at(static_cast<std::uint16_t>(temp_at + 2));
+  // Its rated power: kellerza/sunsynk's RATED_POWER, registers 16-17 on the single-phase map
+  // (definitions/single_phase.py), 20-21 on the three-phase one (three_phase_common.py), factor
+  // 0.1 W; two registers are one unsigned 32-bit value, the low word first (sunsynk/helpers.py,
+  // unpack_value: "All inverters are little-endian"; docs/registers.md §2.2). The family's
+  // nameplate (kellerza names the inverter by it, "8kW Inverter"), not a continuous rating at the
+  // site's temperature. 0, or more than any one inverter (1 MW), is not taken.
+  out.rated_at = map == &solark::table() ? 16 : 20;
+  const auto lo = r.read(unit, out.rated_at);
+  const auto hi = lo ? r.read(unit, static_cast<std::uint16_t>(out.rated_at + 1)) : std::nullopt;
+  if (!lo || !hi) {
+    out.rated_note = "not served (" + (r.last_error.empty() ? std::string("no answer") : r.last_error) + ")";
+  } else {
+    const double w = static_cast<double>((static_cast<std::uint32_t>(*hi) << 16) | *lo) * 0.1;
+    if (w <= 0) {
+      out.rated_note = "reads 0: not reported";
+    } else if (w > 1e6) {
+      out.rated_note = fmt::format("reads {:.0f} W: not taken (no one inverter is rated above 1 MW)", w);
+    } else {
+      out.rated_w = w;
+    }
+  }
   return out;
 }
 

@@ -57,6 +57,12 @@ struct SolarkReport {
   std::optional<int> device_type;
   std::string family;
   std::string kind = "solark";
+  // Its rated power, where it reports one (issue 59: the start of an AC source's rating): the
+  // family's "Rated power", kellerza/sunsynk definitions/single_phase.py (registers 16-17) and
+  // three_phase_common.py (20-21), W. Unset: not served, 0 or beyond 1 MW; `rated_note` says which.
+  std::optional<double> rated_w;
+  std::uint16_t rated_at = 16;
+  std::string rated_note;
 };
 
 SolarkReport probe_solark(const Transport& t, int unit, std::chrono::milliseconds timeout);

@@ -198,7 +198,8 @@ HeatCalls heat_calls(const Snapshot& snap, const Profiles& p, const Decision& ou
 void decide_zones(const Snapshot& snap, const Profiles& p, const State& prev, AcCycle& ac, Decision& out);
 // The room a heater protecting a zone that calls for heat needs, held back from the miners while
 // they decide (issue 59: such a heater is shed last, and it starts first too): each heater that
-// is off, would be let run, heats its zone itself (not its miner) and fits its phase now. Given
+// is off, would be let run, heats its zone itself (not its miner), may start on the source it is
+// on now (its heater_on_generator, on generator power) and fits its phase now. Given
 // back before the zones decide, where the heater's own start takes it.
 // Fixed size: decide() allocates nothing. More heaters than this calling at once (no site has
 // them) are not held room for: they wait as before.

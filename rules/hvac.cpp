@@ -221,6 +221,15 @@ HeaterRoom reserve_heater_room(const Snapshot& snap, const Profiles& p, const He
     if (!z.enabled || !z.has_heater || zs.heater.on || !out.zones[i].heat_demand) continue;
     if (z.heat_miner && *z.heat_miner < kMaxMiners && heat.call[*z.heat_miner]) continue;  // its miner heats it
     if (!heater_can_run(snap, p, z, zs, out) || !(z.heater_power_w > 0)) continue;
+    // Only a heater its owner's policy lets start on the source it is on now (generator.cpp): on
+    // generator power one that is `never`, `surplus_only` short of the sun, or waiting for the
+    // generator's state, would hold room it will not take while a miner waits for nothing. Its
+    // surplus is the one its own start will see: less the heaters held room before it.
+    if (ac.generator != GeneratorState::off) {
+      std::optional<double> surplus_w = heater_surplus_w(snap, p, i, out);
+      for (std::size_t k = 0; surplus_w && k < room.count; ++k) *surplus_w -= room.held[k].w;
+      if (generator_policy(ac, z.heater_on_generator, false, surplus_w, z.heater_power_w)) continue;
+    }
     if (ac.hold(z.heater_feed, z.heater_power_w)) continue;  // no room now: the miners take nothing of it
     ac.commit(z.heater_feed, z.heater_power_w);
     room.held[room.count++] = {z.heater_feed, z.heater_power_w};

@@ -35,6 +35,7 @@
 #include "sim/mqtt_site.hpp"
 #include "sim/server.hpp"
 #include "sim/site_from.hpp"
+#include "sim/solark_map.hpp"
 
 namespace {
 
@@ -428,7 +429,7 @@ int main(int argc, char** argv) {
     gx.back().unit = c;
   }
   sim::DeviceServer victron("victron", o.bind, o.victron_port, std::move(gx), model, model_mutex);
-  sim::DeviceServer solark("solark", o.bind, o.solark_port, {{o.solark_unit, &drivers::solark::table(), 0, 331}},
+  sim::DeviceServer solark("solark", o.bind, o.solark_port, {{o.solark_unit, &sim::solark_served_table(), 0, 331}},
                            model, model_mutex);
   victron.serve_gx_settings();
   victron.serve_gx_map(o.gx_map);  // dbus-modbustcp's rule: 0x0A for a service the unit lacks

@@ -338,6 +338,8 @@ std::optional<double> SiteModel::site_value(const std::string& service, const st
     if (f == "load_l1_w" || f == "load_l2_w") return load / 2;
     if (f == "load_w" || f == "inverter_out_w") return load;
     if (f == "grid_hz") return 60.0;
+    // Its rated power for `probe` (16-17, sim/solark_map.hpp): the rating it was given; 0 unrated.
+    if (f == "rated_w") return inverter_continuous_w.value_or(0);
     if (f.starts_with("fault_word_")) {
       // Word k (1-4) holds F(16(k-1)+1) .. F(16k) in bits 0-15.
       const int k = f.back() - '0';

@@ -305,9 +305,29 @@ int cmd_probe(const std::vector<std::string>& argv) {
                  r.soc_pct.value_or(0));
       for (const auto& p : r.problems) fmt::print("#   implausible: {} (another device on this unit id?)\n", p);
       if (!r.problems.empty()) all_answered = false;
+      const std::string rated_regs = fmt::format("registers {}-{}", r.rated_at, r.rated_at + 1);
+      if (r.rated_w) {
+        fmt::print("#   rated power {:.0f} W ({}: the model's nameplate)\n", *r.rated_w, rated_regs);
+      } else {
+        fmt::print("#   rated power: {} ({})\n", r.rated_note, rated_regs);
+      }
       // Named after its kind; a second one of the kind takes a name of the owner's (solark_b).
       block += "  " + r.kind + ":\n    kind: " + r.kind + "\n" + transport_lines(solark);
       block += fmt::format("    unit: {}\n", solark_unit);
+      // Its rated power as an AC source's rating (issue 59), the whole unit: its load legs summed
+      // into one phase (the map gives no leg's own limit). A configured source reads only what it
+      // names (config_keys.cpp): its load per leg, no overload word (docs/registers.md §2.3).
+      if (r.rated_w) {
+        const int legs = r.kind == "solark" ? 2 : 3;
+        std::string loads;
+        for (int k = 1; k <= legs; ++k) loads += fmt::format("{}{}.load_l{}_w", k > 1 ? ", " : "", r.kind, k);
+        block += fmt::format("    # its rated power: {:.0f} W; for the AC budget (top level, beside devices:):\n", *r.rated_w);
+        block += "    #   ac_sources:\n    #     inverter:\n";
+        block += fmt::format("    #       continuous_w: {:.0f}\n", *r.rated_w);
+        block += fmt::format("    #       load_w_l1: [{}]\n", loads);
+        block += "    #   (the nameplate, every leg together: where its datasheet's continuous output at the site's\n"
+                 "    #   temperature is lower, give that; where it limits each leg, give phases and each leg's)\n";
+      }
     }
   }
   if (want_eg4) block += probe_eg4(eg4, eg4_unit, timeout, all_answered);

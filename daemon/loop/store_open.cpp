@@ -33,6 +33,11 @@ OpenedStore open_store(const Config& config, std::int64_t wall_s, bool read_char
     o.id = site_identity(*o.run.db, config.site_name, wall_s);
     o.rows = o.store->load_states();
     o.last_run = read_last_run(*o.run.db);
+    try {
+      o.ac_overloads = load_ac_overloads(*o.run.db);
+    } catch (const db::Error& e) {
+      o.ac_overload_failed = e.what();
+    }
     if (read_charge_limits) {
       try {
         o.charge_rows = load_charge_limits(*o.run.db);

@@ -13,6 +13,7 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/loop/site_build.hpp"
+#include "daemon/store/ac_overload_rows.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/store/last_run.hpp"
 #include "daemon/store/run_database.hpp"
@@ -32,6 +33,8 @@ struct OpenedStore {
   LastRun last_run;  // what the last run left: its last record, a clean stop, its host boot
   std::map<std::string, ChargeLimitRow> charge_rows;
   std::string charge_failed;  // why the charge limits' rows could not be read
+  AcOverloadRows ac_overloads;  // each AC source's phase's last overload (issue 59)
+  std::string ac_overload_failed;  // why they could not be read
 };
 
 // `read_charge_limits`: a run that writes them (not a dry run, not `once`). Its log lines are the

@@ -12,6 +12,31 @@ namespace shackd {
 
 namespace {
 std::string on_off(bool on) { return on ? "ON" : "OFF"; }
+
+// <prefix>/ac/<id> at least this often, news or not (daemon/vocab/ac_figures.hpp).
+constexpr auto kAcHeartbeat = std::chrono::seconds(kAcHeartbeatS);
+
+// A load that moved by this much is news to a reader of <prefix>/ac/<id>: 50 W, or 2 % of what
+// was last sent where that is more (a 6 kW phase's meter wanders by tens of watts every cycle).
+bool load_moved(const std::optional<double>& was, const std::optional<double>& now) {
+  if (was.has_value() != now.has_value()) return true;
+  if (!now) return false;
+  return std::abs(*now - *was) >= std::max(50.0, 0.02 * std::abs(*was));
+}
+
+// What a reader would not miss: its kind, phases or rating; a phase's load beyond the deadband;
+// any change of the verdict, of a word (the source's, a phase's), or of a generator's running.
+bool ac_news(const AcSourceFigures& was, std::optional<bool> was_running, const AcSourceFigures& now,
+             std::optional<bool> running) {
+  if (was.kind != now.kind || was.phases != now.phases || was.rating_w != now.rating_w) return true;
+  if (was.overload != now.overload) return true;
+  if (now.kind == rules::AcSourceKind::generator && was_running != running) return true;
+  for (std::size_t ph = 0; ph < now.phases && ph < now.phase.size(); ++ph) {
+    const AcPhaseFigures &a = was.phase[ph], &b = now.phase[ph];
+    if (a.overloaded != b.overloaded || a.overload != b.overload || load_moved(a.load_w, b.load_w)) return true;
+  }
+  return false;
+}
 }  // namespace
 
 void CyclePublisher::forget() {
@@ -21,6 +46,7 @@ void CyclePublisher::forget() {
   published_device_alarms_.clear();
   discovery_pending_.clear();
   published_host_.clear();
+  published_ac_.clear();
   uplink_state_at_.reset();
 }
 
@@ -42,12 +68,7 @@ void CyclePublisher::publish(const CycleFacts& v) {
   send_(p + "/state", state_json(v.record->snap, v.record->decision, v.record->profiles()), true, 0);
   send_(p + "/decision", decision_json(v.record->decision, v.record->loads()), false, 0);
   send_(p + "/loop", loop_json(v.record->loop), true, 0);
-  // Each AC source against its rating (issue 59), the metrics' figures: superseded every cycle
-  // as the state is, so QoS 0; Home Assistant's entities read it (ha_discovery.cpp).
-  const AcFigures ac = ac_figures(v.record->profiles().rules, v.record->snap, v.record->state(), now);
-  for (std::size_t s = 0; s < ac.count; ++s) {
-    send_(p + "/ac/" + std::string(ac.source[s].name), ac_source_json(ac.source[s], ac.generator_running), true, 0);
-  }
+  ac_messages(v);
   if (std::string da = device_alarms_json(v.device_alarms); everything || da != published_device_alarms_) {
     if (send_(p + "/device_alarms", da, true, 1)) published_device_alarms_ = std::move(da);
   }
@@ -98,6 +119,29 @@ void CyclePublisher::publish(const CycleFacts& v) {
   if (health_due && all_sent) last_health_publish_ = now;
   host_message(v);
   uplink_message(v);
+}
+
+// Each AC source against its rating (issue 59), the metrics' figures, on <prefix>/ac/<id>: when a
+// reader would see a difference (ac_news), at least every kAcHeartbeat, and with everything (a
+// reconnect, Home Assistant's birth message). Retained, QoS 0: each supersedes the last, and one
+// the link refused goes again with the next view (its figures are not taken as sent).
+void CyclePublisher::ac_messages(const CycleFacts& v) {
+  const rules::SteadyTime now = v.record->now;
+  const AcFigures ac = ac_figures(v.record->profiles().rules, v.record->snap, v.record->state(), now);
+  for (std::size_t s = 0; s < ac.count; ++s) {
+    const AcSourceFigures& f = ac.source[s];
+    std::string id(f.name);
+    const auto last = published_ac_.find(id);
+    const bool due = v.everything || last == published_ac_.end() || now - last->second.at >= kAcHeartbeat ||
+                     ac_news(last->second.figures, last->second.running, f, ac.generator_running);
+    if (!due) continue;
+    if (!send_(prefix_ + "/ac/" + id, ac_source_json(f, ac.generator_running), true, 0)) continue;
+    PublishedAc& pub = published_ac_[std::move(id)];
+    pub.figures = f;
+    pub.figures.name = {};
+    pub.running = ac.generator_running;
+    pub.at = now;
+  }
 }
 
 // <prefix>/host when it changed (daemon/system/host_health.hpp; the reader is daemon/host/'s

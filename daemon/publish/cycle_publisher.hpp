@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "daemon/devices/device_alarms.hpp"
+#include "daemon/vocab/ac_figures.hpp"
 #include "daemon/vocab/cycle_facts.hpp"
 #include "daemon/vocab/cycle_view.hpp"
 #include "daemon/publish/ha_discovery.hpp"
@@ -58,6 +59,7 @@ class CyclePublisher {
   // False when one of the load's once-a-minute messages was refused.
   bool load_messages(const CycleFacts& v, const LoadRef& l, bool everything, bool health_due);
   void host_message(const CycleFacts& v);
+  void ac_messages(const CycleFacts& v);
   void uplink_message(const CycleFacts& v);
   Send send_;
   std::string prefix_;
@@ -72,6 +74,14 @@ class CyclePublisher {
   bool health_refused_ = false;                      // <prefix>/health is owed
   std::vector<DiscoveryMessage> discovery_pending_;  // Home Assistant's, not yet taken by the link
   std::string published_host_;                        // <prefix>/host as last taken by the link
+  // Each AC source's figures as last taken by the link (<prefix>/ac/<id>), by its id: its `name`
+  // cleared (it points into the profiles of that cycle), and when.
+  struct PublishedAc {
+    AcSourceFigures figures;
+    std::optional<bool> running;
+    rules::SteadyTime at{};
+  };
+  std::map<std::string, PublishedAc> published_ac_;
   std::optional<rules::SteadyTime> uplink_state_at_;  // the last <prefix>/site/<id>/state the link took
 };
 

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <tuple>
 
+#include "daemon/vocab/ac_figures.hpp"
 #include "rules/profile.hpp"
 
 namespace shackd {
@@ -83,6 +84,10 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
   // verdict on an overload (its own word, or its load above the rating past the tolerance) and,
   // for a generator, whether it runs; from <prefix>/ac/<id> (daemon/vocab/ac_figures.hpp). The id
   // is a-z, 0-9 and _ (config: ac_sources:), "inverter" with none configured.
+  // It is sent on news and every kAcHeartbeatS, not every cycle: its entities expire after two
+  // heartbeats and the stale limit (Home Assistant: "the number of seconds after the sensor's
+  // state expires, if it's not updated", home-assistant.io/integrations/sensor.mqtt).
+  const int ac_expire_after_s = 2 * kAcHeartbeatS + o.expire_after_s;
   for (std::size_t s = 0; s < rules::ac_source_count(p.rules); ++s) {
     const rules::AcSource& a = rules::ac_source(p.rules, s);
     const std::string topic = o.prefix + "/ac/" + a.name, object = "ac_" + slug(a.name);
@@ -96,7 +101,7 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
           {{"name", who + " load" + leg}, {"state_topic", topic}, {"device_class", "power"},
            {"state_class", "measurement"}, {"unit_of_measurement", "W"},
            {"value_template", "{{ value_json.load_w_l" + std::to_string(k + 1) + " }}"},
-           {"json_attributes_topic", topic}, {"expire_after", o.expire_after_s}});
+           {"json_attributes_topic", topic}, {"expire_after", ac_expire_after_s}});
     }
     add("sensor", object + "_rating",
         {{"name", who + " rating" + std::string(a.phases > 1 ? " per phase" : "")}, {"state_topic", topic},
@@ -106,12 +111,12 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
     add("binary_sensor", object + "_overload",
         {{"name", who + " overload"}, {"state_topic", topic}, {"device_class", "problem"},
          {"value_template", "{{ 'ON' if value_json.overloaded else 'OFF' }}"}, {"json_attributes_topic", topic},
-         {"expire_after", o.expire_after_s}});
+         {"expire_after", ac_expire_after_s}});
     if (generator) {
       add("binary_sensor", object + "_running",
           {{"name", who + " running"}, {"state_topic", topic}, {"device_class", "running"},
            {"value_template", "{{ 'None' if value_json.running is none else ('ON' if value_json.running else 'OFF') }}"},
-           {"expire_after", o.expire_after_s}});
+           {"expire_after", ac_expire_after_s}});
     }
   }
   add("binary_sensor", "alarm",

@@ -37,6 +37,7 @@ std::pair<std::size_t, std::size_t> merge_records(Records& into, Records&& r, st
   for (auto& [k, v] : r.states) into.states[k] = std::move(v);
   for (auto& [k, v] : r.energy) into.energy[k] = v;
   for (auto& [k, v] : r.charge_limits) into.charge_limits[k] = v;
+  for (auto& [k, v] : r.ac_overloads) into.ac_overloads[k] = v;
   for (auto& [k, v] : r.shadow) into.shadow[k] = std::move(v);
   std::size_t events_lost = 0, samples_lost = 0;
   if (into.events.size() > max_events) {
@@ -134,7 +135,7 @@ void Recorder::post(Records&& r) {
     // the recorder's thread is not woken every cycle for it. Events, states and charge limits
     // wake it at once.
     wake = !s_->pending.events.empty() || !s_->pending.states.empty() || !s_->pending.charge_limits.empty() ||
-           !s_->pending.shadow.empty() ||
+           !s_->pending.ac_overloads.empty() || !s_->pending.shadow.empty() ||
            s_->pending.samples.size() >= kSamplesPerWake;
   }
   if (s_->event_fate) {
@@ -352,6 +353,17 @@ void Recorder::Shared::write(Records&& batch, std::deque<Task>&& todo, bool stop
       // Kept for the next write, unless a newer row came meanwhile.
       std::lock_guard l(m);
       pending.charge_limits.try_emplace(name, row);
+    }
+  }
+  for (const auto& [key, row] : batch.ac_overloads) {
+    try {
+      save_ac_overload(*db, key, row, wall_s);
+    } catch (const db::Error& e) {
+      note(RecorderNote::Kind::info, fmt::format("AC source {} L{}: cannot record its overload ({}); a restart now would "
+                                                 "not hold its starts",
+                                                 key.first, key.second, e.what()));
+      std::lock_guard l(m);
+      pending.ac_overloads.try_emplace(key, row);  // kept for the next write, unless a newer row came
     }
   }
   write_shadow(batch.shadow);

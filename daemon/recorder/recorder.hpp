@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "daemon/site/energy.hpp"
+#include "daemon/store/ac_overload_rows.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/shadow_rows.hpp"
@@ -46,11 +47,12 @@ struct Records {
   std::map<std::string, LoadStateRow> states;                       // by load id
   std::map<std::pair<std::string, std::string>, LoadEnergy> energy;  // by (day, load id)
   std::map<std::string, ChargeLimitRow> charge_limits;              // by limit name
+  AcOverloadRows ac_overloads;  // each AC source's phase's last overload (issue 59), the newest wins
   // Shadow mode's spells (issue 60), by (load id, start): the newest state of each wins.
   std::map<SpellKey, ShadowRow> shadow;  // shadow mode's and a candidate's spells
   bool empty() const {
     return events.empty() && samples.empty() && states.empty() && energy.empty() && charge_limits.empty() &&
-           shadow.empty();
+           ac_overloads.empty() && shadow.empty();
   }
 };
 

@@ -12,10 +12,12 @@
 
 namespace shackd {
 
-void StoreSide::take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, std::map<std::string, LoadStateRow> rows) {
+void StoreSide::take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, std::map<std::string, LoadStateRow> rows,
+                     AcOverloadRows ac_overloads) {
   db_ = std::move(db);
   store_ = std::move(store);
   rows_ = std::move(rows);
+  ac_rows_ = std::move(ac_overloads);
 }
 
 void StoreSide::start_recorder(RecorderOptions options) {
@@ -38,6 +40,11 @@ void StoreSide::after_cycle(const CycleRecord& r, std::string journal_header, st
   }
   s.journal_header = std::move(journal_header);
   s.journal_lines = std::move(journal_lines);
+  // The AC sources' overloads (issue 59): a row when one begins and once it is over, so that a
+  // restart holds the starts as this run would have.
+  for (auto& [key, row] : ac_overload_changes(r.profiles().rules, state.site, ac_rows_, now, wall_s)) {
+    records_.ac_overloads[key] = row;
+  }
   persist(std::move(s), r.loads(), state, now, wall_s);
 }
 

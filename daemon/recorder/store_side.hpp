@@ -21,6 +21,7 @@
 #include "daemon/core/loop_stats.hpp"
 #include "daemon/recorder/energy_side.hpp"
 #include "daemon/recorder/recorder.hpp"
+#include "daemon/store/ac_overload_rows.hpp"
 #include "daemon/store/journal_lines.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/store/runtime_store.hpp"
@@ -54,7 +55,9 @@ class StoreSide {
   }
   const InstanceLock* held_lock() const { return lock_ ? &*lock_ : nullptr; }
   // What the opener read (daemon_open.cpp): the database, its runtime store and the loads' rows.
-  void take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, std::map<std::string, LoadStateRow> rows);
+  // `ac_overloads`: each AC source's phase's last overload as stored (daemon/store/ac_overload_rows.hpp).
+  void take(std::unique_ptr<db::Db> db, std::unique_ptr<RuntimeStore> store, std::map<std::string, LoadStateRow> rows,
+            AcOverloadRows ac_overloads = {});
   // From here on only the recorder's thread touches the database. Each event's fate is told to
   // what on_event_fate() gave.
   void start_recorder(RecorderOptions options);
@@ -118,6 +121,7 @@ class StoreSide {
   RecorderStats stats_;                        // as of the last cycle
   bool alarmed_ = false;                       // a store_error alarm is in force
   std::map<std::string, LoadStateRow> rows_;   // each load's row as last handed over
+  AcOverloadRows ac_rows_;                     // each AC phase's overload row as last handed over
   std::set<std::string> changed_;              // overrides taken since the last persist
   std::string in_memory_;                      // why the database is a copy in memory; empty: it is not
   std::function<void(std::uint64_t, bool)> event_fate_;  // each event's fate in the store

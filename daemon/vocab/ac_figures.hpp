@@ -44,6 +44,13 @@ struct AcFigures {
   std::optional<bool> generator_running;  // while fresh; nullopt: not known
 };
 
+// <prefix>/ac/<id> goes out when a reader would see a change, and at least this often
+// (daemon/publish/cycle_publisher.cpp): a reader with no birth message to ask (a plain subscriber,
+// a dashboard) sees the figures age by at most this much. Home Assistant's entities that read it
+// expire after two of these and the electrical stale limit (ha_discovery.cpp): one heartbeat lost
+// at QoS 0 leaves them as they were, a dead daemon's figures go unavailable.
+inline constexpr int kAcHeartbeatS = 60;
+
 // `now` is the time the figures are for (the cycle's): a reading older than the profiles'
 // electrical_stale_after, or not a number, is not shown. `next` is the state the rules left.
 AcFigures ac_figures(const rules::Profiles& p, const rules::Snapshot& snap, const rules::State& next,

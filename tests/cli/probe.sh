@@ -33,7 +33,8 @@ start_sim() {
 
 # A site with other unit ids than the defaults: the battery monitor on 238 (a VE.Direct USB
 # port), the solar charger on 239, the temperature sensor on 24.
-start_sim newest --battery-unit 238 --charger-unit 239 --battery-v 52.3 --internal-ohm 0 --house-w 0
+# Its inverter rated 9000 W: the Sol-Ark serves it as its rated power (16-17, sim/solark_map.hpp).
+start_sim newest --battery-unit 238 --charger-unit 239 --battery-v 52.3 --internal-ohm 0 --house-w 0 --inverter-w 9000
 out=$("$shackd" probe --victron "127.0.0.1:$vport" --solark "127.0.0.1:$sport" 2>&1); rc=$?
 check "probe exits 0 when both answer (exit $rc)" '[[ $rc -eq 0 ]]'
 check "the system on unit 100" 'grep -qE "^#   unit 100: system: 52.3 V" <<<"$out"'
@@ -46,6 +47,12 @@ check "the newest map" 'grep -qF "# its Modbus map: dbus-modbustcp v1.0.95 or la
 check "the Sol-Ark's values" 'grep -qE "^#   battery 52.25 V, 20.0 °C" <<<"$out"'
 check "the devices: block" 'grep -qE "^    battery_unit: 238$" <<<"$out" && grep -qE "^    charger_units: \[239\]$" <<<"$out" &&
   grep -qE "^    temperature_unit: 24$" <<<"$out"'
+# Its rated power (kellerza/sunsynk single_phase.py: RATED_POWER, 16-17, 0.1 W, the low word
+# first), offered as a commented ac_sources: block, both legs summed (issue 59).
+check "the Sol-Ark's rated power, and an ac_sources: block for it" \
+  'grep -qxF "#   rated power 9000 W (registers 16-17: the model'"'"'s nameplate)" <<<"$out" &&
+   grep -qE "^    #       continuous_w: 9000$" <<<"$out" &&
+   grep -qxF "    #       load_w_l1: [solark.load_l1_w, solark.load_l2_w]" <<<"$out"'
 first_out=$out
 
 # A GX that answers as dbus_modbustcp does (0x0A for a register whose service the unit id lacks:
@@ -114,6 +121,21 @@ out="$check_out"
 check "check takes the probed ac_sources: block uncommented: no error in it, its rating in force" \
   'grep -q "^ac_sources:" "$dir/rated.yaml" && ! grep -q "ac_sources" <<<"$check_out" &&
    grep -q "AC source .inverter. has a rating, and its budget needs the draw" <<<"$check_out"'
+
+# The same for the Sol-Ark's block: check takes it, and the rating is in force.
+out=$first_out
+probed_config "$dir/solark_rated.yaml" dvcc
+sed -nE 's/^    #   ((ac_sources:|  ).*)$/\1/p' <<<"$first_out" >>"$dir/solark_rated.yaml"
+check_out=$("$shackd" check --config "$dir/solark_rated.yaml" 2>&1); rc=$?
+out="$check_out"
+check "check takes the Sol-Ark's ac_sources: block uncommented: no error in it, its rating in force" \
+  'grep -q "^ac_sources:" "$dir/solark_rated.yaml" && ! grep -q "ac_sources" <<<"$check_out" &&
+   grep -q "AC source .inverter. has a rating, and its budget needs the draw" <<<"$check_out"'
+# A Sol-Ark that reports no rated power (0): said, and no block.
+start_sim unrated --battery-v 52.3 --internal-ohm 0 --house-w 0
+out=$("$shackd" probe --solark "127.0.0.1:$sport" 2>&1); rc=$?
+check "a rated power of 0 is not reported, and no ac_sources: block (exit $rc)" \
+  '[[ $rc -eq 0 ]] && grep -qxF "#   rated power: reads 0: not reported (registers 16-17)" <<<"$out" && ! grep -q "ac_sources" <<<"$out"'
 
 # An EG4 (the simulator's --device, from its kind's tables): its battery, SOC and SOH from input
 # registers, its charging current from holding 101, and a block check accepts; a Sol-Ark probed

@@ -223,7 +223,8 @@ TEST_CASE("Home Assistant discovery payloads follow the discovery rules and name
     check_ha_rules(component, c, o);
     if (c.contains("expire_after")) {
       ++expiring;
-      CHECK(c["expire_after"] == 30);
+      // <prefix>/ac/<id> goes out on news and every 60 s: two of those more (issue 59).
+      CHECK(c["expire_after"] == (c["state_topic"].get<std::string>().starts_with("shack/ac/") ? 150 : 30));
     }
     if (component == "sensor") {
       ++sensors;
@@ -838,7 +839,7 @@ TEST_CASE("Home Assistant discovery: shadow mode's entities, only in shadow mode
 }
 
 // Each AC source against its rating (issue 59, part 5): Home Assistant's entities per source, and
-// <prefix>/ac/<id>, which they read, published every cycle from the cycle's record.
+// <prefix>/ac/<id>, which they read, published from the cycle's record when it changes.
 namespace {
 shackd::StoredProfiles ac_site() {
   auto p = shack();
@@ -914,7 +915,10 @@ TEST_CASE("Home Assistant: each AC source's load per phase, its rating and overl
   CHECK(ac["shackd_ac_main_load_l2"]["name"] == "Inverter main load L2");
   CHECK(ac["shackd_ac_main_load_l2"]["state_topic"] == "shack/ac/main");
   CHECK(ac["shackd_ac_main_load_l2"]["unit_of_measurement"] == "W");
-  CHECK(ac["shackd_ac_main_load_l2"]["expire_after"] == 30);
+  // Sent on news and every 60 s: it expires after two of those and the stale limit.
+  CHECK(ac["shackd_ac_main_load_l2"]["expire_after"] == 150);
+  CHECK(ac["shackd_ac_main_overload"]["expire_after"] == 150);
+  CHECK(ac["shackd_ac_gen_running"]["expire_after"] == 150);
   CHECK(ac["shackd_ac_gen_load_l1"]["name"] == "Generator gen load");  // one phase: no leg named
   CHECK(ac["shackd_ac_main_rating"]["name"] == "Inverter main rating per phase");
   CHECK(ac["shackd_ac_main_overload"]["device_class"] == "problem");
@@ -951,8 +955,9 @@ TEST_CASE("Home Assistant: each AC source's load per phase, its rating and overl
     const json state = json::parse(std::get<1>(sent[c["state_topic"] == "shack/ac/main" ? 0 : 1]));
     for (const auto& f : template_fields(c["value_template"].get<std::string>())) CHECK_MESSAGE(state.contains(f), id << " reads " << f);
   }
-  cycle.publish(ac_cycle(t0 + 1s, false));  // not everything: superseded each cycle, sent again
-  CHECK(sent.size() == 4);
+  // The same figures a second later: nothing (what changes it, the next test case).
+  cycle.publish(ac_cycle(t0 + 1s, false));
+  CHECK(sent.size() == 2);
 
   // No ac_sources: one unrated "inverter": its rating null (HA: unknown), nothing known of it.
   auto plain = ac_cycle(t0, true);
@@ -969,4 +974,131 @@ TEST_CASE("Home Assistant: each AC source's load per phase, its rating and overl
   CHECK(std::get<1>(sent[0]) ==
         R"({"source":"inverter","kind":"inverter","phases":1,"rating_w":null,"load_w_l1":null,"overloaded":false,)"
         R"("overload_l1":false,"warning":null})");
+}
+
+namespace {
+// The figures of one cycle at `t` on ac_site(), every reading fresh: the inverter's L1 and L2
+// loads and words, the generator's output and running; `overloaded_l2`: the rules' verdict.
+struct AcInputs {
+  double l1_w = 3100, l2_w = 1200, gen_w = 4200;
+  double word_l2 = 0;
+  bool overloaded_l2 = false;
+  double running = 1;
+  bool l1_known = true;
+};
+shackd::CycleFacts ac_at(rules::SteadyTime t, const AcInputs& in, bool everything = false) {
+  auto site = std::make_shared<shackd::CoreSite>();
+  site->profiles = ac_site();
+  auto r = std::make_shared<shackd::CycleRecord>();
+  r->now = r->snap.now = t;
+  r->snap.ac.resize(2);
+  if (in.l1_known) r->snap.ac[0].phase[0].load_w = rules::Reading{in.l1_w, t};
+  r->snap.ac[0].phase[1].load_w = rules::Reading{in.l2_w, t};
+  r->snap.ac[0].phase[1].overload = rules::Reading{in.word_l2, t};
+  r->snap.ac[1].phase[0].load_w = rules::Reading{in.gen_w, t};
+  r->snap.generator_running = rules::Reading{in.running, t};
+  if (in.overloaded_l2) r->decision.next.site.ac[0][1].overload_at = t;
+  r->site = std::move(site);
+  shackd::CycleFacts f;
+  f.prefix = "shack";
+  f.record = std::move(r);
+  f.everything = everything;
+  return f;
+}
+}  // namespace
+
+TEST_CASE("<prefix>/ac/<id>: only when a reader would see a change, at once for a verdict, and every 60 s") {
+  std::vector<std::pair<std::string, std::string>> sent;
+  bool refuse = false;
+  shackd::CyclePublisher cycle(
+      [&](const std::string& topic, const std::string& payload, bool, int) {
+        if (!topic.starts_with("shack/ac/")) return true;
+        if (refuse) return false;
+        sent.emplace_back(topic, payload);
+        return true;
+      },
+      "shack");
+  const auto t0 = rules::SteadyTime{} + 1000h;
+  auto t = t0;
+  // Each step is a cycle 2 s later; it returns the topics sent in it.
+  const auto step = [&](const AcInputs& in, bool everything = false) {
+    t += 2s;
+    sent.clear();
+    cycle.publish(ac_at(t, in, everything));
+    std::vector<std::string> topics;
+    for (const auto& m : sent) topics.push_back(m.first);
+    return topics;
+  };
+  using Topics = std::vector<std::string>;
+  const Topics both{"shack/ac/main", "shack/ac/gen"}, main{"shack/ac/main"}, gen{"shack/ac/gen"}, none{};
+  AcInputs in;
+  CHECK(step(in, true) == both);  // the first view: everything
+  CHECK(step(in) == none);        // unchanged figures send nothing
+  in.l1_w = 3140;                 // 40 W: within 50 W (2 % of 3,100 W is 62 W, the larger)
+  CHECK(step(in) == none);
+  in.l1_w = 3163;                 // 63 W from what was sent: beyond 2 %
+  CHECK(step(in) == main);
+  CHECK(json::parse(sent[0].second)["load_w_l1"] == 3163);
+  in.l2_w = 1249;  // 49 W from 1,200 W: the 50 W floor holds it back (2 % would be 24 W)
+  CHECK(step(in) == none);
+  in.l2_w = 1250;
+  CHECK(step(in) == main);
+  in.gen_w = 4280;  // 80 W of 4,200 W: within 2 % (84 W)
+  CHECK(step(in) == none);
+  in.gen_w = 4290;
+  CHECK(step(in) == gen);
+  // The rules' verdict, at once, and again when it ends; a word's change at once.
+  in.overloaded_l2 = true;
+  CHECK(step(in) == main);
+  CHECK(json::parse(sent[0].second)["overloaded"] == true);
+  CHECK(step(in) == none);  // still overloaded: no news
+  in.overloaded_l2 = false;
+  CHECK(step(in) == main);
+  CHECK(json::parse(sent[0].second)["overloaded"] == false);
+  in.word_l2 = 1;
+  CHECK(step(in) == main);
+  CHECK(json::parse(sent[0].second)["warning"] == 1);
+  in.word_l2 = 2;
+  CHECK(step(in) == main);
+  // A reading lost is news (null), and one back.
+  in.l1_known = false;
+  CHECK(step(in) == main);
+  CHECK(json::parse(sent[0].second)["load_w_l1"] == nullptr);
+  in.l1_known = true;
+  CHECK(step(in) == main);
+  const auto main_at = t;
+  // A generator that stops: its running, at once.
+  in.running = 0;
+  CHECK(step(in) == gen);
+  CHECK(json::parse(sent[0].second)["running"] == false);
+  const auto gen_at = t;
+  // The heartbeat: nothing changes for a minute, then each again, 60 s after its last.
+  int quiet = 0;
+  while (t + 2s - main_at < 60s) {
+    CHECK(step(in) == none);
+    ++quiet;
+  }
+  CHECK(quiet == 28);
+  CHECK(step(in) == main);
+  CHECK(t - main_at == 60s);
+  CHECK(step(in) == gen);
+  CHECK(t - gen_at == 60s);
+  CHECK(step(in) == none);
+  // Everything (a reconnect, Home Assistant's birth message): both, unchanged or not.
+  CHECK(step(in, true) == both);
+  // A send the link refused is not taken as sent: it goes again with the next view.
+  in.overloaded_l2 = true;
+  refuse = true;
+  CHECK(step(in) == none);
+  refuse = false;
+  in.overloaded_l2 = false;  // back as it was sent: the refused one's news is lost, nothing owed
+  CHECK(step(in) == none);
+  in.overloaded_l2 = true;
+  refuse = true;
+  step(in);
+  refuse = false;
+  CHECK(step(in) == main);  // still overloaded, and the last taken said not: sent
+  // forget() (a reload): everything again as if for the first time.
+  cycle.forget();
+  CHECK(step(in) == both);
 }

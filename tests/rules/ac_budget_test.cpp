@@ -290,6 +290,60 @@ TEST_CASE("a heater for a zone that calls for heat starts before a discretionary
   CHECK(m.primary().on);
 }
 
+TEST_CASE("on generator power a heater holds room only where its heater_on_generator lets it start") {
+  // As above (6,000 W less 200 W of margin, 500 W of house, the Main Room freezing), with the site
+  // on generator power and the miners allowed on it.
+  const auto on_generator = [](rules::GeneratorPolicy heater_policy) {
+    auto s = sunny();
+    s.p.ac_sources = {inverter(6000)};
+    s.ac[0].phase[0].load_w = 500;
+    s.zone_c[1] = -6;
+    s.generator_running = 1;
+    s.p.miners[0].on_generator = s.p.miners[1].on_generator = rules::GeneratorPolicy::allow;
+    s.p.zones[1].heater_on_generator = heater_policy;
+    return s;
+  };
+  // never: the heater will not start, so its room is the primary's; before, the primary waited
+  // for room the heater never took.
+  auto never = on_generator(rules::GeneratorPolicy::never);
+  never.step(10s);
+  CHECK_FALSE(never.main_room().heater.on);
+  CHECK(never.main_room().heater.reason.code == ReasonCode::generator_never);
+  CHECK(never.primary().on);
+
+  // surplus_only, the sun short of the heater's draw (12,000 W of PV, 11,000 W of site load): the same.
+  auto short_of_sun = on_generator(rules::GeneratorPolicy::surplus_only);
+  short_of_sun.load_w = 11000;
+  short_of_sun.step(10s);
+  CHECK_FALSE(short_of_sun.main_room().heater.on);
+  CHECK(short_of_sun.main_room().heater.reason.code == ReasonCode::generator_surplus);
+  CHECK(short_of_sun.primary().on);
+
+  // surplus_only with the sun's surplus, and allow: it may start, its room is held, the primary waits.
+  for (const auto policy : {rules::GeneratorPolicy::surplus_only, rules::GeneratorPolicy::allow}) {
+    auto s = on_generator(policy);
+    s.step(10s);
+    CHECK(s.main_room().heater.on);
+    CHECK_FALSE(s.primary().on);
+    CHECK(s.primary().reason.code == ReasonCode::ac_budget);
+    CHECK(s.primary().reason.value == doctest::Approx(6000 - 200 - 500 - 1500));
+  }
+
+  // The generator's state not known, with a generator configured: the heater may not start
+  // (generator_unknown), so nothing is held for it.
+  auto unknown = on_generator(rules::GeneratorPolicy::never);
+  rules::AcSource gen;
+  gen.name = "generator";
+  gen.kind = rules::AcSourceKind::generator;
+  unknown.p.ac_sources.push_back(gen);
+  unknown.p.zones[1].heater_on_generator = rules::GeneratorPolicy::surplus_only;
+  unknown.generator_running.missing();
+  unknown.step(10s);
+  CHECK_FALSE(unknown.main_room().heater.on);
+  CHECK(unknown.main_room().heater.reason.code == ReasonCode::generator_unknown);
+  CHECK(unknown.primary().on);  // allow: its own policy lets it start while the state is not known
+}
+
 TEST_CASE("an overload sheds a load that is overridden on; its start then waits like any other") {
   auto s = both_running();
   s.state.miners[0].override_ = {OverrideMode::on, std::nullopt};
