@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/cli/candidate_apply.hpp"
 #include "daemon/cli/cli_args.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/loop/profiles_apply.hpp"
@@ -158,7 +159,10 @@ int cmd_profiles(const std::vector<std::string>& argv) {
                "       shackd profiles apply --file CONFIG [--db PATH]\n"
                "         applies CONFIG's profiles: section, all or nothing: the miners and zones it lists\n"
                "         are the site's (one it does not name is removed, after a backup); keys it leaves\n"
-               "         out keep their database values. --db defaults to CONFIG's database.path\n");
+               "         out keep their database values. --db defaults to CONFIG's database.path\n"
+               "       shackd profiles apply --candidate --file CONFIG [--db PATH]\n"
+               "         makes CONFIG's loop.candidate the profiles in force: its changes written to the\n"
+               "         database, all or nothing (refused where the profiles: section gives the key itself)\n");
     return help ? kExOk : kExUsage;
   }
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
@@ -173,9 +177,19 @@ int cmd_profiles(const std::vector<std::string>& argv) {
     });
   }
   return guarded("shackd profiles apply", [&] {
-    const Args args = parse_args("shackd profiles apply", rest, {"--db", "--file"}, {});
+    const Args args = parse_args("shackd profiles apply", rest, {"--db", "--file"}, {"--candidate"});
     const std::string file = args.get("--file", "");
     if (file.empty()) throw UsageError("shackd profiles apply: --file CONFIG is required");
+    if (args.has("--candidate")) {
+      std::string path = args.get("--db", "");
+      if (path.empty()) {
+        const ConfigResult c = load_config(file);
+        path = c.config ? c.config->database_path : kDefaultDbPath;
+      }
+      db::Db db(path);
+      require_current(db, embedded_migrations());
+      return apply_candidate(db, file);
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       fmt::print(stderr, "shackd profiles apply: cannot read {}\n", file);

@@ -83,4 +83,20 @@ sed 's/^/  report: /' "$WORK/report.out"
 check "the report's candidate tally: it ran twice where the candidate would not" \
   'grep -q "^  Primary S21+: it ran where the candidate would not 2 time(s)" "$WORK/report.out"'
 check "the day's picture draws the candidate's spells" 'grep -q "candidate: OFF, in force ON: below start voltage" "$WORK/day.svg"'
+
+# Convinced: profiles apply --candidate makes it the profiles in force, all or nothing; a change of
+# a key the config's profiles: section gives itself is refused, naming its line.
+sed "s|^  candidate: .*|  candidate: [\"$CHANGE\", \"miners.Primary S21+.start_delay_s=5\"]|" "$WORK/shackd.yaml" >"$WORK/both.yaml"
+"$BUILD/shackd" profiles apply --candidate --file "$WORK/both.yaml" >"$WORK/apply.out" 2>&1
+code=$?
+sed 's/^/  apply: /' "$WORK/apply.out"
+check "a change of a key the config gives itself is refused (exit 65), naming its line" \
+  '[[ $code == 65 ]] && grep -q "start_delay_s=5.: the config.s profiles: section gives it itself (profiles.miners\[0\].start_delay_s (line" "$WORK/apply.out"'
+check "nothing of it was written" '"$BUILD/shackd" profiles export --config "$WORK/shackd.yaml" | grep -A12 "name: \"Primary S21+\"" | grep -q "start_voltage: 50.0"'
+"$BUILD/shackd" profiles apply --candidate --file "$WORK/shackd.yaml" >"$WORK/apply.out" 2>&1
+code=$?
+sed 's/^/  apply: /' "$WORK/apply.out"
+check "the candidate applied (exit 0)" '[[ $code == 0 ]] && grep -q "the candidate is now the profiles in force: miners.Primary S21+.start_voltage=51.0" "$WORK/apply.out"'
+check "the database's Primary starts at 51.0 V" '"$BUILD/shackd" profiles export --config "$WORK/shackd.yaml" | grep -A12 "name: \"Primary S21+\"" | grep -q "start_voltage: 51.0"'
+check "config_history records it" '[[ $(sqlite3 "$DB" "SELECT count(*) FROM config_history WHERE source = \"candidate\"") == 1 ]]'
 finish
