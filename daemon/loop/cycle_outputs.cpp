@@ -55,7 +55,10 @@ void publish_cycle(Publisher& publisher, const CycleRecordPtr& record, bool safe
       d.miners.push_back({l.id, l.name, std::max(30, 3 * poll_s)});
     }
   }
-  if (f.discovery) f.discovery->shadow = config.shadow;  // its entities (issue 60)
+  if (f.discovery) {
+    f.discovery->shadow = config.shadow;  // its entities (issue 60)
+    f.discovery->candidate = !config.candidate.empty();
+  }
   publisher.post(std::move(f));
 }
 

@@ -92,7 +92,8 @@ void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
   if (whole && decided && (config_.shadow || !shadow_.candidate_sets().empty())) {
     loop_.guarded(SideJob::shadow, [&] {
       shadow_.after_cycle(*record, t.wall_ms, config_.shadow,
-                          {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s()});
+                          {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s(),
+                           shadow_discovery_node(config_.mqtt.discovery, config_.mqtt.discovery_prefix, start_.site_id())});
     });
   }
   const CycleBeside beside{config_, start_.site_id(), start_.fleet_site_id(config_.site_id),
@@ -142,11 +143,10 @@ void Daemon::shutdown() {
   reloader_.join();  // a reload under way finishes (its database work goes through the recorder)
   if (config_.shadow || !shadow_.candidate_sets().empty()) {
     loop_.guarded(SideJob::shadow, [&] {
-      // Home Assistant's shadow entities go with it (discovery only).
-      const std::string node =
-          config_.mqtt.discovery ? config_.mqtt.discovery_prefix + "/binary_sensor/shackd_" + start_.site_id() + "/" : std::string();
-      shadow_.stop(loop_.clock().wall_ms(), config_.shadow, loop_.loads(), node,
-                   {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s()});
+      // Home Assistant's shadow and candidate entities go with them (discovery only).
+      shadow_.stop(loop_.clock().wall_ms(), config_.shadow, loop_.loads(),
+                   {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s(),
+                    shadow_discovery_node(config_.mqtt.discovery, config_.mqtt.discovery_prefix, start_.site_id())});
     });
   }
   if (storage_.recorder()) {

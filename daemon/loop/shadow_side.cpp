@@ -10,6 +10,10 @@
 
 namespace shackd {
 
+std::string shadow_discovery_node(bool discovery, const std::string& discovery_prefix, const std::string& site_id) {
+  return discovery ? discovery_prefix + "/binary_sensor/shackd_" + site_id + "/" : std::string();
+}
+
 void ShadowSide::candidate(const std::vector<std::string>& sets, const rules::State& state_now,
                            const std::vector<LoadRef>& loads, std::int64_t wall_ms, const Out& out) {
   if (sets == candidate_.sets()) return;
@@ -27,6 +31,11 @@ void ShadowSide::end_candidate(std::int64_t wall_ms, const std::vector<LoadRef>&
   // What it said stood while it ran: cleared, so that nobody reads an old difference as today's.
   for (const auto& l : loads) out.publisher.send(out.prefix + "/candidate/" + l.id, "", true, 1);
   out.publisher.send(out.prefix + "/candidate", "", true, 1);
+  // Its Home Assistant entities removed (an empty config); a candidate given again announces them again.
+  if (!out.discovery_node.empty()) {
+    out.publisher.send(out.discovery_node + "candidate_mode/config", "", true, 1);
+    for (const auto& l : loads) out.publisher.send(out.discovery_node + l.id + "_candidate/config", "", true, 1);
+  }
 }
 
 void ShadowSide::after_cycle(const CycleRecord& record, std::int64_t wall_ms, bool shadow, const Out& out) {
@@ -39,8 +48,7 @@ void ShadowSide::after_cycle(const CycleRecord& record, std::int64_t wall_ms, bo
   }
 }
 
-void ShadowSide::stop(std::int64_t wall_ms, bool shadow, const std::vector<LoadRef>& loads, const std::string& discovery_node,
-                      const Out& out) {
+void ShadowSide::stop(std::int64_t wall_ms, bool shadow, const std::vector<LoadRef>& loads, const Out& out) {
   if (candidate_.armed()) end_candidate(wall_ms, loads, out);
   if (!shadow) return;
   said(watch_.close_all(wall_ms), "/shadow/", out);
@@ -50,9 +58,9 @@ void ShadowSide::stop(std::int64_t wall_ms, bool shadow, const std::vector<LoadR
   out.publisher.send(out.prefix + "/shadow", "", true, 1);
   // Home Assistant's shadow entities removed (an empty config, HA's MQTT discovery docs): a shackd
   // started again in shadow mode announces them again; one that commands has none.
-  if (!discovery_node.empty()) {
-    out.publisher.send(discovery_node + "shadow_mode/config", "", true, 1);
-    for (const auto& l : loads) out.publisher.send(discovery_node + l.id + "_shadow/config", "", true, 1);
+  if (!out.discovery_node.empty()) {
+    out.publisher.send(out.discovery_node + "shadow_mode/config", "", true, 1);
+    for (const auto& l : loads) out.publisher.send(out.discovery_node + l.id + "_shadow/config", "", true, 1);
   }
 }
 

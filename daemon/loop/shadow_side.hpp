@@ -19,6 +19,9 @@ namespace shackd {
 class Publisher;
 class Recorder;
 
+// <discovery_prefix>/binary_sensor/shackd_<site id>/ where Home Assistant's discovery is on, else "".
+std::string shadow_discovery_node(bool discovery, const std::string& discovery_prefix, const std::string& site_id);
+
 class ShadowSide {
  public:
   // Where the comparison's news goes.
@@ -27,6 +30,8 @@ class ShadowSide {
     Recorder* recorder;  // null until it runs: the rows are not kept
     const std::string& prefix;
     std::int64_t wall_s = 0;
+    // Home Assistant's node of the second opinions' entities (shadow_discovery_node), empty: none.
+    std::string discovery_node = {};
   };
   // The config's loop.candidate, at the start and at each reload: a changed list starts again from
   // `state_now` (the state in force before the next cycle), the old one's spells closed and its
@@ -37,10 +42,8 @@ class ShadowSide {
   // After the relays: in shadow mode this cycle's decisions against the relays' reported states;
   // with a candidate, its decisions against the ones in force.
   void after_cycle(const CycleRecord& record, std::int64_t wall_ms, bool shadow, const Out& out);
-  // The stop: the open spells closed, the retained documents and Home Assistant's shadow entities
-  // cleared (`discovery_node`: <discovery_prefix>/binary_sensor/shackd_<site id>/, empty: none).
-  void stop(std::int64_t wall_ms, bool shadow, const std::vector<LoadRef>& loads, const std::string& discovery_node,
-            const Out& out);
+  // The stop: the open spells closed, the retained documents and Home Assistant's entities cleared.
+  void stop(std::int64_t wall_ms, bool shadow, const std::vector<LoadRef>& loads, const Out& out);
   // Every topic again (a reconnect, Home Assistant's birth).
   void republish() {
     watch_.republish();

@@ -145,6 +145,19 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
          {"unit_of_measurement", "kWh"}, {"icon", icon}, {"value_template", "{{ value_json.today_kwh }}"},
          {"json_attributes_topic", topic}});
   }
+  if (o.candidate) {
+    const std::string mode = o.prefix + "/candidate";
+    add("binary_sensor", "candidate_mode",
+        {{"name", "Candidate profile (decided, not switched)"}, {"state_topic", mode}, {"icon", "mdi:flask-outline"},
+         {"value_template", "{{ 'ON' if value_json.candidate else 'OFF' }}"}, {"json_attributes_topic", mode}});
+    for (const auto& l : loads) {
+      const std::string topic = o.prefix + "/candidate/" + l.id;
+      add("binary_sensor", l.id + "_candidate",
+          {{"name", l.name + " candidate differs"}, {"state_topic", topic}, {"icon", "mdi:flask-outline"},
+           {"value_template", "{{ 'ON' if value_json.agree == false else 'OFF' }}"},
+           {"json_attributes_topic", topic}});
+    }
+  }
   if (o.shadow) {
     // Said where the owner looks: this shackd commands nothing, whatever its other entities show.
     const std::string mode = o.prefix + "/shadow";

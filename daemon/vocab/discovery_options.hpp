@@ -37,6 +37,9 @@ struct DiscoveryOptions {
   // Shadow mode (issue 60): an entity saying shackd switches nothing (<prefix>/shadow) and, per
   // load, whether its decision and the site differ (<prefix>/shadow/<id>). Announced only then.
   bool shadow = false;
+  // A candidate profile (issue 60, part 2): an entity saying one runs (<prefix>/candidate) and,
+  // per load, whether it and the profiles in force differ (<prefix>/candidate/<id>).
+  bool candidate = false;
 };
 
 }  // namespace shackd

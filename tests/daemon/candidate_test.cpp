@@ -28,6 +28,20 @@ int commands_to(const test::FakeBroker& b, const std::string& topic, const std::
   return n;
 }
 
+// The last payload on the Home Assistant config topic ending in `suffix` ("" when none was sent).
+std::string ha_config(const test::FakeBroker& b, const std::string& suffix) {
+  std::string last;
+  bool seen = false;
+  for (const auto& m : b.published) {
+    if (m.topic.rfind("homeassistant/", 0) == 0 && m.topic.size() >= suffix.size() &&
+        m.topic.compare(m.topic.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      last = m.payload;
+      seen = true;
+    }
+  }
+  return seen ? last : "(never sent)";
+}
+
 std::vector<shackd::ShadowRow> spells(const test::FakeSite& s) {
   shackd::db::Db db((s.dir / "shackd.db").string(), {.read_only = true});
   return shackd::load_shadow_rows(db, 0, 100, true);
@@ -42,6 +56,8 @@ TEST_CASE("candidate in process: decided beside the profiles in force, never act
   s.cycles(4);
   CHECK(s.daemon->loop().decision().miners.at(0).on);
   CHECK(s.broker.last("shack/candidate") == R"({"candidate":true,"set":"miners.Primary S21+.start_voltage=55.0"})");
+  CHECK(ha_config(s.broker, "/candidate_mode/config").find(R"("state_topic":"shack/candidate")") != std::string::npos);
+  CHECK(ha_config(s.broker, "/primary_s21_candidate/config").find("Primary S21+ candidate differs") != std::string::npos);
   const std::string doc = s.broker.last("shack/candidate/primary_s21");
   CHECK(doc.find(R"("agree":false,"candidate":"OFF","in_force":"ON","reason":{"code":41)") != std::string::npos);
   // The relay hears the profiles in force: ON (after the start's OFF), and never an OFF from the
@@ -81,6 +97,9 @@ TEST_CASE("candidate in process: decided beside the profiles in force, never act
   s.cycles(4);
   CHECK(s.broker.last("shack/candidate").empty());
   CHECK(s.broker.last("shack/candidate/primary_s21").empty());
+  // Its Home Assistant entities removed (and not announced again with everything after the reload).
+  CHECK(ha_config(s.broker, "/candidate_mode/config").empty());
+  CHECK(ha_config(s.broker, "/primary_s21_candidate/config").empty());
   rows = spells(s);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].end_ms.has_value());
