@@ -100,12 +100,14 @@ std::optional<int> Daemon::start() {
     });
   }
   try {
-    // The devices; a miner's API only where its relay is commanded (not `once`, not a dry run).
+    // The devices; a miner's API only where its relay is commanded (not `once`, not a dry run), or
+    // read only beside another controller (shadow mode: its own draw and heat in the decisions).
     loop_.core().devices().set({}, std::chrono::milliseconds(0));
     loop_.core().devices().set(make_workers(config_, seams_), devices::longest_timeout(config_));
     loop_.charge_block().clear();  // built when the stored state is taken: its rows are the database's
-    if (options_.once || config_.dry_run) miners_.clear();
-    else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(loop_.profiles(), id); });
+    if (options_.once || (config_.dry_run && !config_.shadow)) miners_.clear();
+    else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(loop_.profiles(), id); },
+                       config_.shadow);
     if (!options_.once) {
       // The bulk lane (drivers/mqtt/lanes.hpp) routes to the link in force: a reload changes nothing here.
       events_.outbox().set_lane(mqtt_.bulk_lane());

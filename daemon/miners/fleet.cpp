@@ -14,16 +14,23 @@
 
 namespace shackd {
 
-void MinerFleet::start(const std::vector<drivers::miners::MinerConfig>& miners, const MakeLink& make, Rating rating_w) {
+void MinerFleet::start(const std::vector<drivers::miners::MinerConfig>& miners, const MakeLink& make, Rating rating_w,
+                       bool read_only) {
   miners_.clear();
+  read_only_ = read_only;
   for (const auto& c : miners) {
     if (!c.kind) continue;
     // Its numbers checked against its kind and rating before anything uses them (issue 48).
     auto link = std::make_unique<PlausibleLink>(c.load_id, *c.kind, make ? make(c) : make_miner_worker(c),
                                                 [rating_w, id = c.load_id] { return rating_w ? rating_w(id) : std::nullopt; });
     Side side(c, std::move(link), SoftStop(c.idle_w, std::chrono::duration_cast<rules::Duration>(c.stop_timeout)));
-    log::info("miner {}: {} at {}:{}; stops through its API first (idle below {:.0f} W, at most {} s), relay after",
-              c.load_id, c.kind->label, c.host, c.port, c.idle_w, c.stop_timeout.count());
+    if (read_only) {
+      log::info("miner {}: {} at {}:{}; read only (shadow mode): its own figures, never a command", c.load_id, c.kind->label,
+                c.host, c.port);
+    } else {
+      log::info("miner {}: {} at {}:{}; stops through its API first (idle below {:.0f} W, at most {} s), relay after",
+                c.load_id, c.kind->label, c.host, c.port, c.idle_w, c.stop_timeout.count());
+    }
     miners_.emplace(c.load_id, std::move(side));
   }
 }
@@ -70,7 +77,8 @@ void MinerFleet::take_reports(rules::SteadyTime now, const std::function<void(co
 // command queued to its worker): whether its relay is on this cycle.
 bool MinerFleet::relay(const std::string& load_id, const rules::LoadDecision& d, rules::SteadyTime now) {
   const auto it = miners_.find(load_id);
-  if (it == miners_.end()) return d.on;
+  // Read only: no soft stop (it would send a sleep); the relay is not ours either.
+  if (it == miners_.end() || read_only_) return d.on;
   Side& m = it->second;
   SoftStopInput in;
   in.want_on = d.on;
@@ -146,7 +154,8 @@ void MinerFleet::tell(const LoadRef& l, const rules::LoadDecision& d, rules::Ste
               l.id, m.config.boot.count(), l.id, m.error.empty() ? "" : ": " + m.error);
   }
   watch_target(l, d, m, watch_in, now);
-  deliver_target(l, d, m, m.running, m.fresh(now), now);
+  // Read only: the target is decided (the rules' word, published), never sent.
+  deliver_target(l, d, m, m.running && !read_only_, m.fresh(now), now);
 }
 
 // The rules' target reaches the miner once its API answers (after a boot), a new one at once, and

@@ -53,7 +53,10 @@ class MinerFleet {
   // A worker per miner whose kind is known (the others have no API to speak to), each link's
   // numbers checked against its kind and `rating_w` (PlausibleLink); those before are gone first.
   // `make` null: make_miner_worker.
-  void start(const std::vector<drivers::miners::MinerConfig>& miners, const MakeLink& make, Rating rating_w);
+  // `read_only` (shadow mode, issue 60): each API is read, never commanded: no sleep or wake, no
+  // power target; the relay is the other controller's, and the decision alone says "would".
+  void start(const std::vector<drivers::miners::MinerConfig>& miners, const MakeLink& make, Rating rating_w,
+             bool read_only = false);
   void clear();  // every worker gone (their threads joined)
   bool empty() const { return miners_.empty(); }
   // The config of the miner on relay `load_id`, null when it has no API here.
@@ -128,6 +131,7 @@ class MinerFleet {
   static MinerStateFacts state_facts(const Side& m);
 
   std::map<std::string, Side> miners_;  // by relay id
+  bool read_only_ = false;
 };
 
 // A miner load's profile power_w, when it has one: the rating its API's numbers are checked against.

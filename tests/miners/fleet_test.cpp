@@ -76,7 +76,7 @@ struct Fleet {
   std::map<std::string, std::shared_ptr<Script>> scripts;
   MinerFleet fleet;
   std::vector<std::string> failed;
-  explicit Fleet(const std::vector<std::string>& ids) {
+  explicit Fleet(const std::vector<std::string>& ids, bool read_only = false) {
     std::vector<drivers::miners::MinerConfig> configs;
     for (const auto& id : ids) {
       scripts[id] = std::make_shared<Script>();
@@ -84,7 +84,7 @@ struct Fleet {
     }
     fleet.start(
         configs, [&](const drivers::miners::MinerConfig& c) { return std::make_unique<ScriptedLink>(scripts.at(c.load_id)); },
-        nullptr);
+        nullptr, read_only);
   }
   void take(rules::SteadyTime now) {
     fleet.take_reports(now, [&](const char* what) { failed.emplace_back(what); });
@@ -151,6 +151,40 @@ TEST_CASE("fleet: a stop queues sleep and keeps the relay, cuts once asleep; the
   CHECK(told.actuations[0].load_id == "m1");
   CHECK(told.actuations[0].detail == "sleep through its API: accepted");
   CHECK_FALSE(told.actuations[0].target_w);
+}
+
+// Shadow mode (issue 60): the miner is read as ever, and sent nothing: where a commanding shackd
+// queues sleep (the case above) and then a power target, the read-only fleet sends neither.
+TEST_CASE("fleet: read only, its answers reach the sink and the snapshot; no sleep, no target is sent") {
+  Fleet f({"m1"}, true);
+  const LoadRef l{LoadRef::Kind::miner, 0, "m1", "M1", "miner:M1"};
+  auto& api = *f.scripts["m1"];
+  rules::LoadDecision on;
+  on.on = true;
+  on.target_w = 2500;
+  on.target_changed = true;
+  rules::LoadDecision off;
+  off.reason.code = rules::ReasonCode::below_start_voltage;
+  Told told;
+  api.next.telemetry = answered(3100, 70);
+  f.take(t0);
+  CHECK(f.fleet.relay("m1", on, t0));
+  f.fleet.tell(l, on, t0, told);
+  REQUIRE(told.states.size() == 1);
+  rules::Snapshot snap;
+  f.fleet.readings({l}, snap);
+  REQUIRE(snap.miner_w.size() == 1);
+  CHECK(snap.miner_w[0]->value == 3100);
+  api.next.telemetry = answered(3100, 70);
+  f.take(t0 + 5s);
+  CHECK(f.fleet.relay("m1", on, t0 + 5s));
+  f.fleet.tell(l, on, t0 + 5s, told);
+  // Decided off: the decision alone says the relay (no soft stop under way), and nothing is queued.
+  f.take(t0 + 10s);
+  CHECK_FALSE(f.fleet.relay("m1", off, t0 + 10s));
+  f.fleet.tell(l, off, t0 + 10s, told);
+  CHECK(api.sent.empty());
+  CHECK(told.actuations.empty());
 }
 
 TEST_CASE("fleet: a report that throws is handed to `failed`; the other miners' are taken") {
