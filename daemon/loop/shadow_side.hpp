@@ -11,6 +11,7 @@
 
 #include "daemon/core/cycle_record.hpp"
 #include "daemon/shadow/candidate.hpp"
+#include "daemon/shadow/day_tally.hpp"
 #include "daemon/shadow/shadow_watch.hpp"
 #include "daemon/site/loads.hpp"
 
@@ -55,8 +56,18 @@ class ShadowSide {
  private:
   static void said(const ShadowNews& news, const std::string& base, const Out& out);
   void end_candidate(std::int64_t wall_ms, const std::vector<LoadRef>& loads, const Out& out);
+  // The day's figures (<prefix>/shadow_day, <prefix>/candidate_day): added every cycle, sent when a
+  // spell opened or closed, at a new day, and at least every minute.
+  struct Day {
+    DayTally tally;
+    std::int64_t sent_s = 0;
+    std::optional<rules::SteadyTime> last_now;
+  };
+  static void count_day(Day& day, const CycleRecord& record, const ShadowInputs& in, const ShadowNews& news,
+                        const std::string& topic, bool candidate, const Out& out);
   ShadowWatch watch_;
   Candidate candidate_;
+  Day shadow_day_, candidate_day_;
 };
 
 }  // namespace shackd

@@ -59,7 +59,8 @@ ShadowNews Candidate::after_cycle(const CycleRecord& record, std::int64_t wall_m
     s.actual_on = decision_for(record.decision, l).on;
     in.loads.push_back(std::move(s));
   }
-  return watch_.after_cycle(in);
+  inputs_ = std::move(in);
+  return watch_.after_cycle(inputs_);
 }
 
 ShadowNews Candidate::close_all(std::int64_t wall_ms) {

@@ -35,8 +35,9 @@ class Candidate {
   // Every open spell closed at `wall_ms`, the candidate ended.
   ShadowNews close_all(std::int64_t wall_ms);
   void republish() { watch_.republish(); }
-  // The decision of the last cycle (tests).
+  // The decision of the last cycle (tests), and what the last cycle compared (the day's figures).
   const rules::Decision& decision() const { return decision_; }
+  const ShadowInputs& inputs() const { return inputs_; }
 
  private:
   std::vector<std::string> sets_;
@@ -44,6 +45,7 @@ class Candidate {
   StoredProfiles profiles_;
   rules::State state_;
   rules::Decision decision_;
+  ShadowInputs inputs_;
   ShadowWatch watch_{ShadowVoice{.candidate = true, .sets = {}}};
 };
 

@@ -49,6 +49,9 @@ sim set battery_v 52.0
 check_within "shack/candidate/primary_s21 agrees again" 10 \
   'grep -q "\"agree\":true,\"candidate\":\"ON\",\"in_force\":\"ON\"" <<<"$(retained shack/candidate/primary_s21)"'
 check "the candidate switched nothing: one ON on the relay's topic" '[[ $(on_commands) == 1 ]]'
+check_within "shack/candidate_day: the day's figures, two spells the profiles in force ran it where the candidate would not, one start each" 5 \
+  'j=$(retained shack/candidate_day) && grep -q "\"primary_s21\":{\"name\":\"Primary S21+\",\"rated_w\":3878,\"would_run\":{\"spells\":0,.*\"ran_instead\":{\"spells\":2,.*\"starts\":{\"candidate\":1,\"in_force\":1}" <<<"$j"' ||
+  retained shack/candidate_day
 sleep 1
 # 3. Below the stop: both stop it after the same delay.
 sim set battery_v 46.0
@@ -59,6 +62,7 @@ wait_for "shackd's exit" 15 "! kill -0 $DAEMON_PID 2>/dev/null"
 check "no spell left open after a clean stop" '[[ $(sqlite3 "$DB" "SELECT count(*) FROM candidate_differences WHERE end_ms IS NULL") == 0 ]]'
 check "shack/candidate cleared at the stop" '[[ -z $(retained shack/candidate) ]]'
 check "shack/candidate/primary_s21 cleared at the stop" '[[ -z $(retained shack/candidate/primary_s21) ]]'
+check "shack/candidate_day cleared at the stop" '[[ -z $(retained shack/candidate_day) ]]'
 check "still one ON and one OFF on the relay's topic" \
   '[[ $(on_commands) == 1 && $(grep -c "^cmnd/primary_s21/POWER1 OFF$" "$WORK/spy.log") == 1 ]]'
 

@@ -73,6 +73,9 @@ wait_for "the relay reports OFF" 10 "grep -q 'shack/load/primary_s21/observed OF
 check_within "shack/shadow/primary_s21: would ON, actual OFF" 5 \
   'grep -q "\"agree\":false,\"would\":\"ON\",\"actual\":\"OFF\"" <<<"$(retained shack/shadow/primary_s21)"'
 sleep 2
+check_within "shack/shadow_day: the day's figures, both ways, and shackd's start (the relay's first word, ON, is no start)" 5 \
+  'j=$(retained shack/shadow_day) && grep -q "\"primary_s21\":{\"name\":\"Primary S21+\",\"rated_w\":3878,\"would_run\":{\"spells\":1,.*\"ran_instead\":{\"spells\":2,.*\"starts\":{\"would\":1,\"actual\":0}" <<<"$j"' ||
+  retained shack/shadow_day
 
 # Nothing from shackd reached a relay: the spy (alive) heard this script's two commands and no more.
 absent "no state question or power-on setting from shackd" 'cmnd/.*/\(STATUS\|State\|PowerOnState\|Status\)'
@@ -91,6 +94,7 @@ wait_for "shackd's exit" 15 "! kill -0 $DAEMON_PID 2>/dev/null"
 check "no spell left open after a clean stop" '[[ $(sqlite3 "$DB" "SELECT count(*) FROM shadow_disagreements WHERE end_ms IS NULL") == 0 ]]'
 check "shack/shadow cleared at the stop" '[[ -z $(retained shack/shadow) ]]'
 check "shack/shadow/primary_s21 cleared at the stop" '[[ -z $(retained shack/shadow/primary_s21) ]]'
+check "shack/shadow_day cleared at the stop" '[[ -z $(retained shack/shadow_day) ]]'
 check "Home Assistant's shadow entities removed at the stop" \
   '[[ -z $(retained "homeassistant/binary_sensor/+/shadow_mode/config") && -z $(retained "homeassistant/binary_sensor/+/primary_s21_shadow/config") ]]'
 
