@@ -192,9 +192,7 @@ std::vector<ShadowRow> candidate_spells(const StoredProfiles& base, const Stored
     ShadowInputs in;
     in.wall_ms = c.wall_ms;
     for (std::size_t k = 0; k < loads.size(); ++k) {
-      const auto& mine = decision_for(d, loads[k]);
-      in.loads.push_back({loads[k].id, loads[k].name, mine.on, static_cast<int>(mine.reason.code), rules::describe(mine.reason),
-                          static_cast<bool>(configured[i][k])});
+      in.loads.push_back(shadow_load(loads[k], decision_for(d, loads[k]), static_cast<bool>(configured[i][k])));
     }
     keep(watch.after_cycle(in));
   });

@@ -49,15 +49,7 @@ ShadowNews Candidate::after_cycle(const CycleRecord& record, std::int64_t wall_m
   ShadowInputs in;
   in.wall_ms = wall_ms;
   for (const auto& l : record.loads()) {
-    const auto& mine = decision_for(decision_, l);
-    ShadowLoad s;
-    s.id = l.id;
-    s.name = l.name;
-    s.would_on = mine.on;
-    s.reason_code = static_cast<int>(mine.reason.code);
-    s.reason = rules::describe(mine.reason);
-    s.actual_on = decision_for(record.decision, l).on;
-    in.loads.push_back(std::move(s));
+    in.loads.push_back(shadow_load(l, decision_for(decision_, l), decision_for(record.decision, l).on));
   }
   inputs_ = std::move(in);
   return watch_.after_cycle(inputs_);

@@ -12,19 +12,22 @@
 
 namespace shackd {
 
+ShadowLoad shadow_load(const LoadRef& l, const rules::LoadDecision& d, std::optional<bool> actual_on) {
+  return ShadowLoad{.id = l.id,
+                    .name = l.name,
+                    .would_on = d.on,
+                    .reason_code = static_cast<int>(d.reason.code),
+                    .reason = rules::describe(d.reason),
+                    .actual_on = actual_on};
+}
+
 ShadowInputs shadow_inputs(const CycleRecord& r, std::int64_t wall_ms) {
   ShadowInputs in;
   in.wall_ms = wall_ms;
   for (const auto& l : r.loads()) {
-    const auto& d = decision_for(r.decision, l);
-    ShadowLoad s;
-    s.id = l.id;
-    s.name = l.name;
-    s.would_on = d.on;
-    s.reason_code = static_cast<int>(d.reason.code);
-    s.reason = rules::describe(d.reason);
-    if (const auto it = r.relay.find(l.id); r.relays && it != r.relay.end()) s.actual_on = it->second.observed;
-    in.loads.push_back(std::move(s));
+    std::optional<bool> actual;
+    if (const auto it = r.relay.find(l.id); r.relays && it != r.relay.end()) actual = it->second.observed;
+    in.loads.push_back(shadow_load(l, decision_for(r.decision, l), actual));
   }
   return in;
 }

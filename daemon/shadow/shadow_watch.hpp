@@ -59,6 +59,9 @@ struct ShadowNews {
   bool empty() const { return rows.empty() && topics.empty() && lines.empty() && warnings.empty(); }
 };
 
+// One load as the comparison takes it: `decided` is the decision held against `actual_on`.
+ShadowLoad shadow_load(const LoadRef& load, const rules::LoadDecision& decided, std::optional<bool> actual_on);
+
 // The comparison's projection of a cycle's record: each load's decision and reason, and what its
 // relay itself last said (never what shackd would command: it commands nothing).
 ShadowInputs shadow_inputs(const CycleRecord& record, std::int64_t wall_ms);

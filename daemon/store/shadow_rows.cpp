@@ -5,34 +5,23 @@
 namespace shackd {
 
 void save_shadow_row(db::Db& db, const ShadowRow& row) {
-  if (row.candidate) {
-    db.prepare("INSERT INTO candidate_differences (load_id, start_ms, end_ms, candidate_on, in_force_on, reason_code, reason, "
-               "cycles, candidate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-               "ON CONFLICT (load_id, start_ms) DO UPDATE SET end_ms = ?3, cycles = ?8")
-        .bind(1, row.load_id)
-        .bind(2, row.start_ms)
-        .bind(3, row.end_ms)
-        .bind(4, row.would_on)
-        .bind(5, row.actual_on)
-        .bind(6, row.reason_code)
-        .bind(7, row.reason)
-        .bind(8, row.cycles)
-        .bind(9, row.candidate_sets)
-        .run();
-    return;
-  }
-  db.prepare("INSERT INTO shadow_disagreements (load_id, start_ms, end_ms, would_on, actual_on, reason_code, reason, cycles) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-             "ON CONFLICT (load_id, start_ms) DO UPDATE SET end_ms = ?3, cycles = ?8")
-      .bind(1, row.load_id)
+  // The same row in either table; a candidate's keeps its changes besides.
+  auto s = db.prepare(row.candidate ? "INSERT INTO candidate_differences (load_id, start_ms, end_ms, candidate_on, in_force_on, "
+                                      "reason_code, reason, cycles, candidate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                                      "ON CONFLICT (load_id, start_ms) DO UPDATE SET end_ms = ?3, cycles = ?8"
+                                    : "INSERT INTO shadow_disagreements (load_id, start_ms, end_ms, would_on, actual_on, "
+                                      "reason_code, reason, cycles) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                                      "ON CONFLICT (load_id, start_ms) DO UPDATE SET end_ms = ?3, cycles = ?8");
+  s.bind(1, row.load_id)
       .bind(2, row.start_ms)
       .bind(3, row.end_ms)
       .bind(4, row.would_on)
       .bind(5, row.actual_on)
       .bind(6, row.reason_code)
       .bind(7, row.reason)
-      .bind(8, row.cycles)
-      .run();
+      .bind(8, row.cycles);
+  if (row.candidate) s.bind(9, row.candidate_sets);
+  s.run();
 }
 
 void prune_shadow_rows(db::Db& db, std::int64_t before_ms) {

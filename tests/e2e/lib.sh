@@ -57,6 +57,16 @@ simv() {
   grep -a '^battery_v=' "$WORK/sim.out" | tail -1 | sed -nE "s/(^|.*[ ])$1=(-?[0-9.]+).*/\2/p"
 }
 
+# The primary's miner line from the simulator's status, once it has printed a new one.
+miner_line() {
+  local n
+  n=$(grep -ac '^miner.primary_s21 powered' "$WORK/sim.out")
+  sim status
+  wait_for "the simulator's status" 5 "(( \$(grep -ac '^miner.primary_s21 powered' '$WORK/sim.out') > n ))" || return 1
+  grep -a '^miner.primary_s21 powered' "$WORK/sim.out" | tail -1
+}
+field() { sed -nE "s/.* $1=([^ ]+).*/\1/p" <<<"$2"; }  # field NAME LINE
+
 # write_config FILE [TEMPLATE]: the e2e config (tests/e2e/e2e.yaml, or TEMPLATE) with this run's
 # ports and database ($DB_PATH, or $WORK/shackd.db); ${SCHEDULE} and ${OUTSIDE} from the same-named
 # variables ("" and true by default).

@@ -11,15 +11,6 @@ source "$(dirname "$0")/lib.sh"
 
 start_broker
 
-# The primary's miner line from the simulator's status, once it has printed a new one.
-miner_line() {
-  local n
-  n=$(grep -ac '^miner.primary_s21 powered' "$WORK/sim.out")
-  sim status
-  wait_for "the simulator's status" 5 "(( \$(grep -ac '^miner.primary_s21 powered' '$WORK/sim.out') > n ))" || return 1
-  grep -a '^miner.primary_s21 powered' "$WORK/sim.out" | tail -1
-}
-field() { sed -nE "s/.* $1=([^ ]+).*/\1/p" <<<"$2"; }  # field NAME LINE
 mining() {  # its full draw, awake
   local l; l=$(miner_line) || return 1
   [[ $(field asleep "$l") == false ]] && (( $(field draw_w "$l") > 3000 ))

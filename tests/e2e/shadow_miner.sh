@@ -18,14 +18,6 @@ echo "miners:
   primary_s21: {kind: luxos, host: 127.0.0.1, port: $port, poll_s: 2, timeout_ms: 500, stop_timeout_s: 120, boot_s: 10}" \
   >>"$WORK/shackd.yaml"
 start_daemon "$WORK/shackd.yaml" || { cat "$WORK/shackd.log"; finish; exit 1; }
-miner_line() {
-  local n
-  n=$(grep -ac '^miner.primary_s21 powered' "$WORK/sim.out")
-  sim status
-  wait_for "the simulator's status" 5 "(( \$(grep -ac '^miner.primary_s21 powered' '$WORK/sim.out') > n ))" || return 1
-  grep -a '^miner.primary_s21 powered' "$WORK/sim.out" | tail -1
-}
-field() { sed -nE "s/.* $1=([^ ]+).*/\1/p" <<<"$2"; }
 
 check "the start says the miner is read only" 'daemon_log | grep -q "miner primary_s21: .* read only (shadow mode): its own figures, never a command"'
 # The other controller switches the primary ON; the miner boots and mines.
