@@ -12,6 +12,22 @@
 
 namespace shackd {
 
+namespace {
+
+// Whether the rules' state of one site fits the other's: the same loads in the same places.
+bool same_layout(const CoreSite& a, const CoreSite& b) {
+  if (a.profiles.rules.miners.size() != b.profiles.rules.miners.size() ||
+      a.profiles.rules.zones.size() != b.profiles.rules.zones.size() || a.loads.size() != b.loads.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.loads.size(); ++i) {
+    if (a.loads[i].state_key != b.loads[i].state_key || a.loads[i].index != b.loads[i].index) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void Candidate::arm(std::vector<std::string> sets, const rules::State& state_now) {
   sets_ = std::move(sets);
   site_.reset();  // built at the next cycle
@@ -22,6 +38,7 @@ void Candidate::arm(std::vector<std::string> sets, const rules::State& state_now
 
 ShadowNews Candidate::after_cycle(const CycleRecord& record, std::int64_t wall_ms) {
   if (sets_.empty() || !record.site) return {};
+  std::string note;
   if (record.site != site_) {
     // A new site in force (the start, a reload, a setting over MQTT): the candidate is that site with
     // the same changes, as `replay --set` applies them to today's profiles.
@@ -38,9 +55,21 @@ ShadowNews Candidate::after_cycle(const CycleRecord& record, std::int64_t wall_m
       for (const auto& e : errors) news.warnings.push_back("candidate: not decided any more: " + e);
       return news;
     }
+    // Other loads (a reload added, removed or reordered profiles): the rules' state is laid out by
+    // them, so the candidate starts again from the state in force, which the core laid out anew.
+    if (site_ && !same_layout(*site_, *record.site)) {
+      state_ = record.state();
+      note = "candidate: the loads changed: it goes on from the state in force now";
+    }
     profiles_ = std::move(changed);
     site_ = record.site;
   }
+  ShadowNews news = decide_and_compare(record, wall_ms);
+  if (!note.empty()) news.lines.insert(news.lines.begin(), std::move(note));
+  return news;
+}
+
+ShadowNews Candidate::decide_and_compare(const CycleRecord& record, std::int64_t wall_ms) {
   // The owner's overrides hold for the candidate as for the profiles in force (replay does the same
   // from the journal's overrides).
   for (const auto& l : record.loads()) state_of(state_, l).override_ = state_of(record.state(), l).override_;

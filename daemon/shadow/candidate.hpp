@@ -40,6 +40,7 @@ class Candidate {
   const ShadowInputs& inputs() const { return inputs_; }
 
  private:
+  ShadowNews decide_and_compare(const CycleRecord& record, std::int64_t wall_ms);
   std::vector<std::string> sets_;
   std::shared_ptr<const CoreSite> site_;  // the site profiles_ were built on
   StoredProfiles profiles_;

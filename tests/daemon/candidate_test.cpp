@@ -92,7 +92,22 @@ TEST_CASE("candidate in process: decided beside the profiles in force, never act
   s.cycles(4);
   CHECK_FALSE(s.broker.last("shack/candidate").empty());
   CHECK(s.broker.last("shack/candidate/primary_s21").find(R"("agree":true,"candidate":"ON","in_force":"ON")") != std::string::npos);
-  s.write_config(with_candidate(""));
+  // A reload that changes the loads (the dump's profile removed) with the same candidate: the
+  // rules' state is laid out anew; the candidate goes on from the state in force, and no side job
+  // fails.
+  std::string no_dump = with_candidate(R"("miners.Primary S21+.start_voltage=55.0")");
+  const std::string dump = "    - name: \"Dump Load S19 #1\"\n      enabled: false\n";
+  REQUIRE(no_dump.find(dump) != std::string::npos);
+  no_dump.replace(no_dump.find(dump), dump.size(), "");
+  s.write_config(no_dump);
+  shackd::signals::reload = true;
+  s.cycles(4);
+  CHECK(s.daemon->loop().profiles().rules.miners.size() == 1);
+  CHECK(s.daemon->loop().stats().failures() == 0);
+  CHECK(s.broker.last("shack/candidate/dump_s19_1").empty());  // a load gone: its document cleared
+  std::string none = with_candidate("");
+  none.replace(none.find(dump), dump.size(), "");  // the dump stays removed (a new one would need its keys)
+  s.write_config(none);
   shackd::signals::reload = true;
   s.cycles(4);
   CHECK(s.broker.last("shack/candidate").empty());
