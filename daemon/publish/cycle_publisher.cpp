@@ -154,11 +154,16 @@ bool CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool e
       if (send_(topic + "/observed", on_off(*observed), true, 1)) pub.observed = observed;
     }
     // How its relay comes back after a power cut (`status` and Home Assistant warn of an ON).
-    if (relay->second.config) {
-      std::string power_on = drivers::mqtt::power_on_json(*relay->second.config, relay->second.power_on);
-      if (everything || pub.power_on != power_on) {
-        if (send_(topic + "/power_on", power_on, true, 1)) pub.power_on = std::move(power_on);
+    if (const auto& config = relay->second.config) {
+      const auto& s = relay->second.power_on;
+      Published::PowerOnFrom from{*config, s.state, s.unreadable, s.unanswered};
+      if (pub.power_on_from != from) {
+        std::string power_on = drivers::mqtt::power_on_json(*config, s);
+        if (power_on != pub.power_on) pub.sent_power_on = false;
+        pub.power_on = std::move(power_on);
+        pub.power_on_from = std::move(from);
       }
+      if (everything || !pub.sent_power_on) pub.sent_power_on = send_(topic + "/power_on", pub.power_on, true, 1);
     }
   }
   if (health_due && !v.energy_day.empty()) {

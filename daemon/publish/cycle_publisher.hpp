@@ -53,7 +53,19 @@ class CyclePublisher {
     std::string reason_key;
     double reason_value = 0, reason_limit = 0;  // as last sent (NaN: none)
     std::string settings;  // a miner's thresholds, as last sent
-    std::string power_on;  // how its relay powers up, as last sent
+    std::string power_on;  // how its relay powers up, as last rendered
+    bool sent_power_on = false;  // ... and the link took it
+    // What power_on was rendered from (power_on_json reads the relay's config and these): the
+    // document is rendered again only when one of them changes, not each cycle (issue 57: it was
+    // a fifth of the daemon's instructions, nlohmann's dump for every relay every cycle).
+    struct PowerOnFrom {
+      drivers::mqtt::RelayConfig config;
+      std::optional<drivers::mqtt::PowerOnState> state;
+      std::string unreadable;
+      bool unanswered = false;
+      bool operator==(const PowerOnFrom&) const = default;
+    };
+    std::optional<PowerOnFrom> power_on_from;
   };
   // False when one of the load's once-a-minute messages was refused.
   bool load_messages(const CycleFacts& v, const LoadRef& l, bool everything, bool health_due);
