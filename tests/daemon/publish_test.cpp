@@ -22,6 +22,7 @@
 #include "daemon/publish/publisher.hpp"
 #include "daemon/vocab/publish.hpp"
 #include "daemon/system/host_health.hpp"
+#include "daemon/text/json_out.hpp"
 #include "drivers/mqtt/lanes.hpp"
 #include "drivers/mqtt/power_on_watch.hpp"
 #include "rules/decide.hpp"
@@ -378,6 +379,26 @@ TEST_CASE("names with quotes, backslashes and control characters stay valid JSON
   CHECK(st["battery_v"].is_null());
   const json dec = json::parse(shackd::decision_json(d, shackd::load_refs(p)));
   CHECK(dec["loads"][4]["name"] == "Shed \"B\" \\ east\n\t\x01 fan");
+}
+
+// json_out's strings, escaped in runs (issue 57): every ASCII character, alone, between plain
+// text, at either end, as nlohmann reads it back; UTF-8 passes through unchanged.
+TEST_CASE("json_out: every ASCII character escaped or passed through, alone or among plain runs") {
+  for (int c = 0; c < 0x80; ++c) {
+    const std::string ch(1, static_cast<char>(c));
+    for (const std::string& text : {ch, "ab" + ch, ch + "cd", "ab" + ch + ch + "cd"}) {
+      std::string out;
+      shackd::json_out::string(out, text);
+      INFO("character ", c);
+      CHECK(json::parse(out).get<std::string>() == text);
+    }
+  }
+  std::string out;
+  shackd::json_out::string(out, "Sh\xc3\xa9" "d \"B\"");
+  CHECK(out == "\"Sh\xc3\xa9" "d \\\"B\\\"\"");
+  out.clear();
+  shackd::json_out::string(out, "");
+  CHECK(out == "\"\"");
 }
 
 // The controller's own health (issue 47): an entity for each thing the machine says, valid for
