@@ -24,6 +24,10 @@ ModbusDevice::ModbusDevice(DeviceConfig config, Clock clock)
     }
   }
   plan_ = base_plan_;
+  for (const UnitConfig& u : config_.units) {
+    auto& names = names_.emplace_back();
+    for (const Register& reg : u.table->registers) names.push_back(u.prefix + "." + std::string(reg.field));
+  }
   refused_family_.resize(config_.units.size());
   last_type_.resize(config_.units.size());
   first_fit_.resize(config_.units.size());
@@ -360,11 +364,12 @@ PollResult ModbusDevice::poll() {
     const SteadyTime as_of = *last_request_;
     std::vector<Reading> block_readings;
     std::vector<std::pair<std::string, std::string>> gated;  // a reading, and the status that drops it
-    for (const Register& reg : unit.table->registers) {
+    for (std::size_t ri = 0; ri < unit.table->registers.size(); ++ri) {
+      const Register& reg = unit.table->registers[ri];
       if (reg.address < p.block.start || reg.address + word_count(reg.type) > p.block.start + p.block.count) continue;
       const std::span<const std::uint16_t> w(words.data() + (reg.address - p.block.start),
                                              static_cast<std::size_t>(word_count(reg.type)));
-      const std::string name = unit.prefix + "." + std::string(reg.field);
+      const std::string& name = names_[p.slot][ri];
       // Kept per reading, so a block that failed this poll neither adds nor clears its names.
       auto& na = health_.not_available;
       const auto listed = std::find(na.begin(), na.end(), name);

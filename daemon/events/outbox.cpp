@@ -30,13 +30,19 @@ void EventOutbox::push(std::vector<Message> messages, std::uint64_t seq) {
 }
 
 void EventOutbox::pump() {
+  bool busy = false;
   {
     std::lock_guard l(m_);
     pump_locked();
+    busy = in_flight_ > 0 || blocked_;
   }
+  // The thread takes the acknowledgements (and what the lane had no room for) from here on. With
+  // nothing awaited it would find nothing to do: it is not woken (issue 57: it was, every cycle,
+  // a wake-up for nothing; what push() leaves wakes it by itself).
+  if (!busy) return;
   {
     std::lock_guard l(in_m_);
-    kick_ = true;  // the thread takes the acknowledgements from here on
+    kick_ = true;
   }
   in_cv_.notify_all();
 }

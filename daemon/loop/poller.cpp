@@ -87,11 +87,18 @@ std::vector<PollWorker::SwapDone> PollWorker::take_swaps() {
 }
 
 void PollWorker::run(const std::stop_token& stop) {
+  // The stop wakes the wait below; under the lock, so that it cannot fall between the wait's
+  // test and its sleep.
+  const std::stop_callback wake(stop, [this] {
+    std::lock_guard l(m_);
+    cv_.notify_all();
+  });
   while (true) {
     std::vector<Swap> swaps;
     {
       std::unique_lock l(m_);
-      if (!cv_.wait(l, stop, [&] { return requested_; })) return;  // asked to stop
+      cv_.wait(l, [&] { return requested_ || stop.stop_requested(); });
+      if (!requested_) return;  // asked to stop
       swaps.swap(swaps_);
     }
     // Nothing may escape this thread (an escape is std::terminate): a throw becomes a failed

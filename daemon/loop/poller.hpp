@@ -38,7 +38,10 @@ class PollWorker final : public PolledDevice {
   std::vector<drivers::UnitConfig> units_;
   drivers::ModbusDevice device_;
   std::mutex m_;
-  std::condition_variable_any cv_;  // waits with the worker's stop token
+  // Not a condition_variable_any: its notify holds an inner lock the woken thread then contends
+  // for (strace: two more futex calls each hand-over, issue 57). The stop wakes it through a
+  // stop_callback instead (run()).
+  std::condition_variable cv_;
   bool requested_ = false, done_ = false;
   drivers::PollResult result_;
   std::vector<Swap> swaps_;

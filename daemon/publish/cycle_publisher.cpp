@@ -45,8 +45,10 @@ void CyclePublisher::forget() {
   published_map_.clear();
   published_device_alarms_.clear();
   discovery_pending_.clear();
-  published_host_.clear();
   published_ac_.clear();
+  host_json_.clear();
+  host_version_ = 0;
+  host_sent_ = false;
   uplink_state_at_.reset();
 }
 
@@ -149,9 +151,14 @@ void CyclePublisher::ac_messages(const CycleFacts& v) {
 // unchanged or not.
 void CyclePublisher::host_message(const CycleFacts& v) {
   if (!v.host || !v.host->present()) return;
-  std::string j = v.host->json();
-  if (!v.everything && j == published_host_) return;
-  if (send_(prefix_ + "/host", j, true, 1)) published_host_ = std::move(j);
+  if (host_version_ != v.host->version()) {
+    std::string j = v.host->json();
+    if (j != host_json_) host_sent_ = false;
+    host_json_ = std::move(j);
+    host_version_ = v.host->version();
+  }
+  if (!v.everything && host_sent_) return;
+  host_sent_ = send_(prefix_ + "/host", host_json_, true, 1);
 }
 
 // The uplink's state (<prefix>/site/<id>/state) when due: every uplink.state_interval_s, and at
@@ -198,11 +205,16 @@ bool CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool e
       if (send_(topic + "/observed", on_off(*observed), true, 1)) pub.observed = observed;
     }
     // How its relay comes back after a power cut (`status` and Home Assistant warn of an ON).
-    if (relay->second.config) {
-      std::string power_on = drivers::mqtt::power_on_json(*relay->second.config, relay->second.power_on);
-      if (everything || pub.power_on != power_on) {
-        if (send_(topic + "/power_on", power_on, true, 1)) pub.power_on = std::move(power_on);
+    if (const auto& config = relay->second.config) {
+      const auto& s = relay->second.power_on;
+      Published::PowerOnFrom from{*config, s.state, s.unreadable, s.unanswered};
+      if (pub.power_on_from != from) {
+        std::string power_on = drivers::mqtt::power_on_json(*config, s);
+        if (power_on != pub.power_on) pub.sent_power_on = false;
+        pub.power_on = std::move(power_on);
+        pub.power_on_from = std::move(from);
       }
+      if (everything || !pub.sent_power_on) pub.sent_power_on = send_(topic + "/power_on", pub.power_on, true, 1);
     }
   }
   if (health_due && !v.energy_day.empty()) {
@@ -215,10 +227,15 @@ bool CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool e
   // A miner's thresholds in force: what Home Assistant's number entities show
   // (mqtt.allow_settings), and for anyone who asks what a start waits for.
   if (l.kind == LoadRef::Kind::miner) {
-    std::string settings = miner_settings_json(v.record->profiles(), l.index);
-    if (everything || pub.settings != settings) {
-      if (send_(topic + "/settings", settings, true, 1)) pub.settings = std::move(settings);
+    // Rendered again only with another site in force (a reload, a setting): the thresholds are
+    // the site's profiles, shared by every record decided with it.
+    if (pub.settings_site != v.record->site) {
+      std::string settings = miner_settings_json(v.record->profiles(), l.index);
+      if (settings != pub.settings) pub.sent_settings = false;
+      pub.settings = std::move(settings);
+      pub.settings_site = v.record->site;
     }
+    if (everything || !pub.sent_settings) pub.sent_settings = send_(topic + "/settings", pub.settings, true, 1);
   }
   const std::string mode = mode_name(state_of(v.record->state(), l).override_.mode);
   if (everything || pub.mode != mode) {

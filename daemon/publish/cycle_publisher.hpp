@@ -7,6 +7,7 @@
 // broker, on its own thread.
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,7 +42,7 @@ class CyclePublisher {
   // Sends load `id`'s settings again with the next publish (a refused set: Home Assistant shows
   // the value in force again).
   void forget_settings(const std::string& id) {
-    if (const auto it = published_.find(id); it != published_.end()) it->second.settings.clear();
+    if (const auto it = published_.find(id); it != published_.end()) it->second.sent_settings = false;
   }
   void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
   // Each device's health as last published: true when it answers.
@@ -53,8 +54,22 @@ class CyclePublisher {
     std::string mode;
     std::string reason_key;
     double reason_value = 0, reason_limit = 0;  // as last sent (NaN: none)
-    std::string settings;  // a miner's thresholds, as last sent
-    std::string power_on;  // how its relay powers up, as last sent
+    std::string settings;  // a miner's thresholds, as last rendered
+    bool sent_settings = false;  // ... and the link took it
+    std::shared_ptr<const CoreSite> settings_site;  // the site it was rendered from
+    std::string power_on;  // how its relay powers up, as last rendered
+    bool sent_power_on = false;  // ... and the link took it
+    // What power_on was rendered from (power_on_json reads the relay's config and these): the
+    // document is rendered again only when one of them changes, not each cycle (issue 57: it was
+    // a fifth of the daemon's instructions, nlohmann's dump for every relay every cycle).
+    struct PowerOnFrom {
+      drivers::mqtt::RelayConfig config;
+      std::optional<drivers::mqtt::PowerOnState> state;
+      std::string unreadable;
+      bool unanswered = false;
+      bool operator==(const PowerOnFrom&) const = default;
+    };
+    std::optional<PowerOnFrom> power_on_from;
   };
   // False when one of the load's once-a-minute messages was refused.
   bool load_messages(const CycleFacts& v, const LoadRef& l, bool everything, bool health_due);
@@ -73,7 +88,9 @@ class CyclePublisher {
   rules::SteadyTime last_health_publish_{};
   bool health_refused_ = false;                      // <prefix>/health is owed
   std::vector<DiscoveryMessage> discovery_pending_;  // Home Assistant's, not yet taken by the link
-  std::string published_host_;                        // <prefix>/host as last taken by the link
+  std::string host_json_;          // <prefix>/host as last rendered
+  std::uint64_t host_version_ = 0;  // from the HostHealth of this version (HostHealth::version)
+  bool host_sent_ = false;          // ... and the link took it
   // Each AC source's figures as last taken by the link (<prefix>/ac/<id>), by its id: its `name`
   // cleared (it points into the profiles of that cycle), and when.
   struct PublishedAc {

@@ -33,7 +33,7 @@ struct Publisher::Shared {
   std::size_t limit;
 
   mutable std::mutex m;
-  std::condition_variable_any cv;
+  std::condition_variable cv;  // not _any: see daemon/loop/poller.hpp; the stop wakes it through a stop_callback
   drivers::mqtt::BulkLane lane;
   LatestMailbox<Posted> mail;
   std::deque<Message> messages;
@@ -172,10 +172,15 @@ void Publisher::Shared::drain(std::unique_lock<std::mutex>& l) {
 }
 
 void Publisher::Shared::run(std::stop_token token) {
+  const std::stop_callback wake(token, [this] {
+    std::lock_guard g(m);
+    cv.notify_all();
+  });
   std::unique_lock l(m);
   while (!stop && !token.stop_requested()) {
     if (mail.empty() && messages.empty()) {
-      cv.wait(l, token, [&] { return stop || !mail.empty() || !messages.empty(); });  // a hand-over or the stop
+      // A hand-over or the stop.
+      cv.wait(l, [&] { return stop || token.stop_requested() || !mail.empty() || !messages.empty(); });
       continue;
     }
     drain(l);

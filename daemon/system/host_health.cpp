@@ -5,11 +5,17 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "drivers/text/utf8.hpp"
 
 namespace shackd {
+
+std::uint64_t HostHealth::next_version() {
+  static std::atomic<std::uint64_t> next{0};
+  return ++next;
+}
 
 HostHealth::HostHealth(HostConfig c, bool discover) : config_(std::move(c)) {
   if (config_.enabled && discover) {
@@ -34,6 +40,7 @@ std::vector<rules::HostAlarmChange> HostHealth::take(drivers::host::HostSources 
   sources_ = std::move(sources);
   discovered_ = true;
   read_at_ = now;
+  version_ = next_version();
   reading_ = std::move(reading);
   // Said once while it lasts, again if it comes back: by its source, so that a file whose bytes
   // change at every read is one problem, not a line each read (issue 56).

@@ -5,6 +5,7 @@
 // shed. On a machine without the Pi's sources (a PC, a container) only the process's own writes
 // are watched, and nothing of the Pi is published.
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ class HostHealth {
   std::optional<rules::Snapshot::ControllerHeat> shedding() const;
   // <prefix>/host: {"under_voltage":false,"throttled":false,"soc_temp_c":48.3,...,"alarms":[...]}.
   std::string json() const;
+  // Changes whenever what json() renders may have changed (a take, a new HostHealth), unique among
+  // every HostHealth of the process; a copy keeps it. The publisher renders <prefix>/host again
+  // only when it moved (issue 57: rendering it each cycle to compare was 26k instructions a cycle).
+  std::uint64_t version() const { return version_; }
   // Problems reading a source, new since the last call (a file that went away, malformed text):
   // each said once while it lasts, whatever the file's bytes say meanwhile; printable.
   std::vector<std::string> take_problems();
@@ -60,6 +65,8 @@ class HostHealth {
   bool discovered_ = false;
   std::vector<std::string> problems_;
   std::vector<std::string> told_;  // the sources whose problem was said, while it lasts
+  std::uint64_t version_ = next_version();
+  static std::uint64_t next_version();
 };
 
 // `status`'s line from <prefix>/host as the daemon published it: "controller: 48.3 °C, supply ok,

@@ -22,6 +22,7 @@
 #include "daemon/publish/publisher.hpp"
 #include "daemon/vocab/publish.hpp"
 #include "daemon/system/host_health.hpp"
+#include "daemon/text/json_out.hpp"
 #include "drivers/mqtt/lanes.hpp"
 #include "drivers/mqtt/power_on_watch.hpp"
 #include "rules/decide.hpp"
@@ -381,6 +382,26 @@ TEST_CASE("names with quotes, backslashes and control characters stay valid JSON
   CHECK(dec["loads"][4]["name"] == "Shed \"B\" \\ east\n\t\x01 fan");
 }
 
+// json_out's strings, escaped in runs (issue 57): every ASCII character, alone, between plain
+// text, at either end, as nlohmann reads it back; UTF-8 passes through unchanged.
+TEST_CASE("json_out: every ASCII character escaped or passed through, alone or among plain runs") {
+  for (int c = 0; c < 0x80; ++c) {
+    const std::string ch(1, static_cast<char>(c));
+    for (const std::string& text : {ch, "ab" + ch, ch + "cd", "ab" + ch + ch + "cd"}) {
+      std::string out;
+      shackd::json_out::string(out, text);
+      INFO("character ", c);
+      CHECK(json::parse(out).get<std::string>() == text);
+    }
+  }
+  std::string out;
+  shackd::json_out::string(out, "Sh\xc3\xa9" "d \"B\"");
+  CHECK(out == "\"Sh\xc3\xa9" "d \\\"B\\\"\"");
+  out.clear();
+  shackd::json_out::string(out, "");
+  CHECK(out == "\"\"");
+}
+
 // The controller's own health (issue 47): an entity for each thing the machine says, valid for
 // Home Assistant, each reading shack/host; none where the machine says nothing (a PC's only one is
 // its write rate).
@@ -718,6 +739,71 @@ TEST_CASE("cycle publisher: <prefix>/host and the uplink's state when changed or
   cycle.publish(view(t0 + 72s, false));  // taken: not again
   CHECK(count("p/host") == 4);
   CHECK(count("p/site/s1/state") == 4);
+}
+
+// <prefix>/load/<id>/power_on is rendered again only when what it says can change (the relay's
+// config, the device's power-on state, unreadable, unanswered), and sent when that text changed,
+// with everything, and again after the link refused it (issue 57: rendering it every cycle for
+// every relay was a fifth of the daemon's instructions).
+TEST_CASE("cycle publisher: a relay's power_on when it changed or with everything; one the link refused goes again") {
+  auto site = std::make_shared<shackd::CoreSite>();
+  site->loads = {{shackd::LoadRef::Kind::fan, 0, "fan1", "Fan", "fan:Room"}};
+  drivers::mqtt::RelayConfig relay;
+  relay.id = "fan1";
+  relay.topic = "fan1";
+  drivers::mqtt::PowerOnStatus status;  // asked, no answer yet
+  bool link_takes = true;
+  std::vector<std::string> offered, taken;
+  shackd::CyclePublisher cycle(
+      [&](const std::string& topic, const std::string& payload, bool, int) {
+        if (topic != "p/load/fan1/power_on") return true;
+        offered.push_back(payload);
+        if (link_takes) taken.push_back(payload);
+        return link_takes;
+      },
+      "p");
+  auto view = [&](bool everything) {
+    shackd::CycleFacts f = facts(52.0, everything);
+    auto r = std::make_shared<shackd::CycleRecord>(*f.record);
+    r->site = site;
+    r->decision.zones.resize(1);
+    r->decision.next.zones.resize(1);
+    r->relays = true;
+    r->relay["fan1"] = shackd::RelayFacts{true, relay, status, {}, {}, {}};
+    f.record = std::move(r);
+    return f;
+  };
+  cycle.publish(view(true));
+  REQUIRE(offered.size() == 1);
+  CHECK(json::parse(offered[0])["risk"] == "asking");
+  cycle.publish(view(false));  // unchanged: not again
+  CHECK(offered.size() == 1);
+  status.state = drivers::mqtt::tasmota_power_on(1);  // the device answered: ON after a cut
+  status.answers = 1;
+  cycle.publish(view(false));
+  REQUIRE(offered.size() == 2);
+  CHECK(json::parse(offered[1])["risk"] == "on");
+  status.asked_at = rules::SteadyTime{} + 1h;  // asked again, the same answer: nothing new to say
+  status.answers = 2;
+  cycle.publish(view(false));
+  CHECK(offered.size() == 2);
+
+  link_takes = false;  // the link's window full
+  status.state = drivers::mqtt::tasmota_power_on(0);  // set to stay OFF
+  cycle.publish(view(false));
+  CHECK(offered.size() == 3);
+  link_takes = true;
+  cycle.publish(view(false));  // unchanged, but refused last time: again
+  REQUIRE(offered.size() == 4);
+  CHECK(json::parse(offered[3])["risk"] == "off");
+  CHECK(taken.size() == 3);
+  cycle.publish(view(false));  // taken: not again
+  CHECK(offered.size() == 4);
+  cycle.publish(view(true));  // everything (a reconnect): again
+  CHECK(offered.size() == 5);
+  relay.full_topic = "%topic%/%prefix%/";  // a reload that changes the relay's config: rendered again, the same text
+  cycle.publish(view(false));
+  CHECK(offered.size() == 5);
 }
 
 // The queue's messages (a miner's word, the controller's leftovers): a retained one the link
