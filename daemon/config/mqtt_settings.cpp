@@ -73,38 +73,38 @@ std::optional<std::pair<std::string, std::string>> setting_topic(const std::stri
   return std::pair{std::move(id), std::move(field)};
 }
 
-SettingResult apply_setting(const StoredProfiles& in_force, const std::vector<LoadRef>& loads,
-                            const std::optional<YAML::Node>& section, const std::string& id,
-                            const std::string& field, const std::string& payload) {
-  SettingResult r;
-  const auto load = std::find_if(loads.begin(), loads.end(), [&](const LoadRef& l) { return l.id == id; });
-  // Ids are matched against the configured loads: nothing can be injected through a topic.
-  if (load == loads.end() || load->kind != LoadRef::Kind::miner) {
-    r.refused = fmt::format("no miner '{}'", drivers::text::clean_utf8(id, 40));
-    return r;
-  }
-  if (const auto at = section ? profile_key_given(*section, "miner", load->name, field) : std::nullopt) {
-    r.refused = fmt::format("{} {} is set in the config file ({}): remove it there to set it over MQTT", load->name,
-                            field, *at);
-    return r;
-  }
+Refused<SettingChange> apply_setting(const StoredProfiles& in_force, const std::vector<LoadRef>& loads,
+                                     const std::optional<YAML::Node>& section, const std::string& id,
+                                     const std::string& field, const std::string& payload) {
   // The payload as a YAML scalar: a number, nothing else (the reader refuses "52,5", "abc", "").
   std::string value = drivers::text::clean_utf8(payload, 32);
   value.erase(0, value.find_first_not_of(" \t\r\n"));
   value.erase(value.find_last_not_of(" \t\r\n") + 1);
+  const auto load = std::find_if(loads.begin(), loads.end(), [&](const LoadRef& l) { return l.id == id; });
+  // Ids are matched against the configured loads: nothing can be injected through a topic.
+  if (load == loads.end() || load->kind != LoadRef::Kind::miner) {
+    const std::string shown = drivers::text::clean_utf8(id, 40);
+    return Refusal{.load_id = "", .field = "load", .value = shown, .rule = "a miner's id or name",
+                   .said = fmt::format("no miner '{}'", shown)};
+  }
+  if (const auto at = section ? profile_key_given(*section, "miner", load->name, field) : std::nullopt) {
+    return Refusal{.load_id = load->id, .field = field, .value = value,
+                   .rule = fmt::format("set in the config file ({})", *at),
+                   .said = fmt::format("{} {} is set in the config file ({}): remove it there to set it over MQTT",
+                                       load->name, field, *at)};
+  }
   StoredProfiles next = in_force;
   const auto problems = apply_profile_sets(next, {{"miners", load->name, field, value}}, "mqtt");
   if (!problems.empty()) {
     // The check's words without the path of the section built for it ("mqtt.miners[0]...: ").
     std::string why = problems.front();
     if (why.rfind("mqtt.", 0) == 0 && why.find(": ") != std::string::npos) why = why.substr(why.find(": ") + 2);
-    r.refused = fmt::format("{} {} = '{}': {}", load->name, field, value, why);
-    return r;
+    std::string said = fmt::format("{} {} = '{}': {}", load->name, field, value, why);
+    return Refusal{.load_id = load->id, .field = field, .value = value, .rule = std::move(why), .said = std::move(said)};
   }
-  r.change = fmt::format("miner '{}': {} {} -> {}", load->name, field, field_text(in_force, load->index, field),
-                         field_text(next, load->index, field));
-  r.next = std::move(next);
-  return r;
+  std::string change = fmt::format("miner '{}': {} {} -> {}", load->name, field, field_text(in_force, load->index, field),
+                                   field_text(next, load->index, field));
+  return SettingChange{std::move(next), std::move(change)};
 }
 
 }  // namespace shackd

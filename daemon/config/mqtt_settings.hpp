@@ -14,6 +14,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "daemon/site/loads.hpp"
+#include "daemon/site/refusal.hpp"
 
 namespace shackd {
 
@@ -39,16 +40,17 @@ std::vector<OfferedSetting> offered_settings(const StoredProfiles& p, const std:
 // "<prefix>/load/<id>/<field>/set" -> (id, field), for a settable field; else nullopt.
 std::optional<std::pair<std::string, std::string>> setting_topic(const std::string& prefix, const std::string& topic);
 
-// A set's outcome: the profiles to run and what changed ("miner 'Primary S21+': start_voltage
-// 50.00 -> 50.50"), or why not, in words for the log and the event.
-struct SettingResult {
-  std::optional<StoredProfiles> next;
+// A set taken: the profiles to run and what changed ("miner 'Primary S21+': start_voltage 50.00
+// -> 50.50").
+struct SettingChange {
+  StoredProfiles next;
   std::string change;
-  std::string refused;
 };
 
-// Checks a payload for load `id`'s `field` against the profiles in force and the config's section.
-SettingResult apply_setting(const StoredProfiles& in_force, const std::vector<LoadRef>& loads,
+// Checks a payload for load `id`'s `field` against the profiles in force and the config's section:
+// the change, or why not (the refusal's value: the payload cleaned, cut and trimmed; its rule: the
+// check's own words, or the config file's line that owns the field).
+Refused<SettingChange> apply_setting(const StoredProfiles& in_force, const std::vector<LoadRef>& loads,
                             const std::optional<YAML::Node>& section, const std::string& id,
                             const std::string& field, const std::string& payload);
 

@@ -9,8 +9,8 @@
 
 namespace shackd {
 
-std::variant<OverrideRequest, OverrideRefusal> read_override(const std::vector<LoadRef>& loads, const std::string& addressed,
-                                                             const std::string& payload, rules::SteadyTime now) {
+Refused<OverrideRequest> read_override(const std::vector<LoadRef>& loads, const std::string& addressed,
+                                       const std::string& payload, rules::SteadyTime now) {
   // Matched against the configured loads, by relay id or by name (folded: an owner who names a
   // load "Antminer A" writes antminer-a): nothing can be injected through a topic.
   const auto found = find_load(loads, addressed);
@@ -22,14 +22,18 @@ std::variant<OverrideRequest, OverrideRefusal> read_override(const std::vector<L
     const std::string_view near = text::nearest(shown, ids);
     std::vector<std::string_view> which;
     for (const auto* l : found) which.push_back(l->id);
-    return OverrideRefusal{
-        "", found.empty() ? fmt::format("no load '{}'{} (the ids are {})", shown,
-                                        near.empty() ? "" : fmt::format(": did you mean {}?", near), fmt::join(ids, ", "))
-                          : fmt::format("'{}' names more than one load ({}): use the id", shown, fmt::join(which, ", "))};
+    std::string rule = found.empty() ? fmt::format("the ids are {}", fmt::join(ids, ", "))
+                                     : fmt::format("it names more than one load ({}): use the id", fmt::join(which, ", "));
+    std::string said = found.empty() ? fmt::format("no load '{}'{} ({})", shown,
+                                                   near.empty() ? "" : fmt::format(": did you mean {}?", near), rule)
+                                     : fmt::format("'{}' names more than one load ({}): use the id", shown, fmt::join(which, ", "));
+    return Refusal{.load_id = "", .field = "load", .value = shown, .rule = std::move(rule), .said = std::move(said)};
   }
   const LoadRef& load = *found.front();
   const auto parsed = drivers::mqtt::parse_mode_command(payload);
-  if (const auto* why = std::get_if<std::string>(&parsed)) return OverrideRefusal{load.id, *why};
+  if (const auto* why = std::get_if<std::string>(&parsed)) {
+    return Refusal{.load_id = load.id, .field = "mode", .value = drivers::text::clean_utf8(payload, 40), .rule = *why, .said = *why};
+  }
   const auto& cmd = std::get<drivers::mqtt::ModeCommand>(parsed);
   using Mode = drivers::mqtt::ModeCommand::Mode;
   OverrideRequest r;

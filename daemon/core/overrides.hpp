@@ -6,10 +6,10 @@
 // reason, and never reaches the core.
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "daemon/site/loads.hpp"
+#include "daemon/site/refusal.hpp"
 #include "rules/state.hpp"
 #include "rules/time.hpp"
 
@@ -23,15 +23,11 @@ struct OverrideRequest {
   std::string said;        // what the client sent, cleaned and cut, for the log and the event
 };
 
-struct OverrideRefusal {
-  std::string load_id;  // "" when no load was matched
-  std::string why;      // names the field, the value and the rule
-};
-
 // Reads a mode command addressed to `addressed` (a relay id or a load's name, folded), received
-// at `now`. Pure.
-std::variant<OverrideRequest, OverrideRefusal> read_override(const std::vector<LoadRef>& loads, const std::string& addressed,
-                                                             const std::string& payload, rules::SteadyTime now);
+// at `now`, or why not (field `load`: no load or more than one matched; field `mode`: the payload
+// says nothing the core can do). Pure.
+Refused<OverrideRequest> read_override(const std::vector<LoadRef>& loads, const std::string& addressed,
+                                       const std::string& payload, rules::SteadyTime now);
 
 // The core's inbox: bounded, in order; past its size a request is refused (a flood of commands is
 // the MQTT flood's bound already: this is the core's own).

@@ -153,14 +153,15 @@ void MqttIntake::message(Intake& into, const std::string& topic, const std::stri
 void MqttIntake::mode_command(Intake& into, const std::string& id, const std::string& payload, const IntakeSite& site,
                               rules::SteadyTime now) {
   auto read = read_override(site.loads, id, payload, now);
-  if (auto* no = std::get_if<OverrideRefusal>(&read)) {
-    const auto* load = no->load_id.empty() ? nullptr : find_load(site.loads, no->load_id).front();
+  if (!read) {
+    const Refusal& no = read.refusal();
+    const auto* load = no.load_id.empty() ? nullptr : find_load(site.loads, no.load_id).front();
     log::limited("override refused", log::Level::warn,
-                 load ? fmt::format("{}: override refused: {}", load->name, no->why) : "override refused: " + no->why);
-    into.events.push_back({"override_rejected", no->load_id, no->why});
+                 load ? fmt::format("{}: override refused: {}", load->name, no.said) : "override refused: " + no.said);
+    into.events.push_back({"override_rejected", no.load_id, no.said});
     return;
   }
-  into.overrides.push_back(std::move(std::get<OverrideRequest>(read)));
+  into.overrides.push_back(std::move(read.value()));
 }
 
 // A setting, checked as the config file's value would be (daemon/config/mqtt_settings.hpp); it is
@@ -172,19 +173,18 @@ void MqttIntake::setting(Intake& into, const std::string& addressed, const std::
   const std::string id = found.size() == 1 ? found.front()->id : addressed;
   // Checked on top of the settings before it in this take, as they will be in force.
   const StoredProfiles& base = into.settings.empty() ? site.profiles : into.settings.back().next;
-  SettingResult r = apply_setting(base, site.loads, section_, id, field, payload);
-  if (!r.next || !r.refused.empty()) {
-    // Cut where it enters: the reason quotes what the client sent.
-    into.settings_refused.emplace_back(id, drivers::text::clean_utf8(r.refused.empty() ? "not applied" : r.refused, 300));
+  auto r = apply_setting(base, site.loads, section_, id, field, payload);
+  if (!r) {
+    into.settings_refused.push_back(r.refusal());
     return;
   }
   into.settings.push_back(SettingRequest{.load_id = id,
                                          .field = field,
                                          .payload = payload,
                                          .source = "mqtt: " + mqtt_.prefix + "/load/" + id + "/" + field + "/set",
-                                         .change = std::move(r.change),
+                                         .change = std::move(r->change),
                                          .before = base,
-                                         .next = std::move(*r.next)});
+                                         .next = std::move(r->next)});
 }
 
 std::vector<std::pair<std::string, double>> listen_for_sensors(const MqttConfig& mqtt,

@@ -21,6 +21,7 @@
 #include "daemon/intake/broker_watch.hpp"
 #include "daemon/site/loads.hpp"
 #include "daemon/site/profiles.hpp"
+#include "daemon/site/refusal.hpp"
 #include "daemon/system/clock.hpp"
 #include "drivers/mqtt/link.hpp"
 #include "drivers/mqtt/relays.hpp"
@@ -52,9 +53,9 @@ struct Intake {
   std::vector<OverrideRequest> overrides;                 // checked, for the core's inbox
   std::vector<std::pair<std::string, double>> readings;   // "sensor.<id>" and its value
   std::vector<SettingRequest> settings;                   // checked, to be stored
-  // Settings refused where they came (load id, why): said, and the value in force shown again, by
-  // the one place that says every refusal of a setting (MqttDesk::refuse_setting, daemon/loop/mqtt_desk.cpp).
-  std::vector<std::pair<std::string, std::string>> settings_refused;
+  // Settings refused where they came: said, and the value in force shown again, by the one place
+  // that says every refusal of a setting (MqttDesk::refuse_setting, daemon/loop/mqtt_desk.cpp).
+  std::vector<Refusal> settings_refused;
   std::vector<IntakeEvent> events;
   bool connected = false;        // the link (re)connected: the events waiting, everything again
   bool send_everything = false;  // Home Assistant restarted

@@ -5,39 +5,50 @@
 #include "daemon/store/profile_store.hpp"
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
+#include "drivers/text/utf8.hpp"
 
 namespace shackd {
 
-bool SettingDesk::post(DbTaskQueue* recorder, SettingRequest r, std::string& why) {
-  if (!recorder) {
-    why = "no database to keep it in";
-    return false;
-  }
+namespace {
+// The store's refusal of `r`: its parts named before `r` moves on to the recorder's thread.
+Refusal store_refusal(const SettingRequest& r, std::string rule) {
+  return Refusal{.load_id = r.load_id,
+                 .field = r.field,
+                 .value = drivers::text::clean_utf8(r.payload, 32),
+                 .rule = rule,
+                 .said = rule};
+}
+}  // namespace
+
+std::optional<Refusal> SettingDesk::post(DbTaskQueue* recorder, SettingRequest r) {
+  if (!recorder) return store_refusal(r, "no database to keep it in");
+  // Said as it is (issue 56) if the queue is full: named now, while `r` is still here.
+  Refusal full = store_refusal(r, "");
   StoredProfiles next = r.next;  // what the settings after this one are checked against
   const bool posted = recorder->post_task([box = box_, r = std::move(r)](db::Db& db, RuntimeStore&) mutable {
-    Outcome o{std::move(r), {}};
+    Outcome o{std::move(r), std::nullopt};
     try {
       save_profile_change(db, o.request.next, o.request.before, o.request.source, o.request.change);
     } catch (const std::exception& e) {
-      o.refused = fmt::format("the database did not take it: {}", e.what());
+      o.refused = store_refusal(o.request, fmt::format("the database did not take it: {}", e.what()));
     }
     std::lock_guard l(box->m);
     box->done.push_back(std::move(o));
   });
   if (!posted) {
-    // Said as it is (issue 56): the recorder's queue of tasks is full. A flood of settings fills it
-    // on a healthy card too (723 of a flood were refused so, and the message blamed the card); the
-    // card is named only when a write under way says it is slow.
+    // The recorder's queue of tasks is full. A flood of settings fills it on a healthy card too (723
+    // of a flood were refused so, and the message blamed the card); the card is named only when a
+    // write under way says it is slow.
     const double writing_s = recorder->writing_s();
-    why = fmt::format("the recorder's queue is full ({} tasks wait for the database{})",
-                      recorder->max_tasks(),
-                      writing_s >= kSlowWriteS ? fmt::format("; a write has taken {:.0f} s: the card is slow", writing_s)
-                                                  : std::string());
-    return false;
+    full.rule = fmt::format("the recorder's queue is full ({} tasks wait for the database{})", recorder->max_tasks(),
+                            writing_s >= kSlowWriteS ? fmt::format("; a write has taken {:.0f} s: the card is slow", writing_s)
+                                                        : std::string());
+    full.said = full.rule;
+    return full;
   }
   ahead_ = std::move(next);
   ++in_flight_;
-  return true;
+  return std::nullopt;
 }
 
 std::vector<SettingDesk::Outcome> SettingDesk::take() {

@@ -13,6 +13,7 @@
 
 #include "daemon/intake/mqtt_intake.hpp"
 #include "daemon/site/profiles.hpp"
+#include "daemon/site/refusal.hpp"
 #include "daemon/store/task_queue.hpp"
 
 namespace shackd {
@@ -22,12 +23,12 @@ class SettingDesk {
   static constexpr double kSlowWriteS = 5;  // as the STATUS line's "store slow" (loop_status)
   struct Outcome {
     SettingRequest request;
-    std::string refused;  // empty: stored
+    std::optional<Refusal> refused;  // none: stored
   };
-  // Posts the store of `r` to `recorder`'s thread (never waits). False, with `why`, when it cannot
-  // take it: no database, or the recorder's task queue is full (a flood of settings, or a card far
-  // behind: a write under way for kSlowWriteS or more names the card).
-  bool post(DbTaskQueue* recorder, SettingRequest r, std::string& why);
+  // Posts the store of `r` to `recorder`'s thread (never waits): nothing when posted, or why it
+  // cannot take it: no database, or the recorder's task queue is full (a flood of settings, or a
+  // card far behind: a write under way for kSlowWriteS or more names the card).
+  std::optional<Refusal> post(DbTaskQueue* recorder, SettingRequest r);
   // The settings stored, or refused by the database, since the last take, in the order posted.
   std::vector<Outcome> take();
   // The profiles a new setting is checked against: those in force with the settings in flight.

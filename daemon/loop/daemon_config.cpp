@@ -67,7 +67,7 @@ void Daemon::begin_reload() {
       *outcome = reload_job(running, parts);
     } catch (const std::exception& e) {
       outcome = std::make_unique<ReloadOutcome>();
-      outcome->refusal = e.what();
+      outcome->refusal = reload_refusal("reload", "", e.what());
     }
     return outcome;
   });
@@ -77,9 +77,8 @@ void Daemon::begin_reload() {
 void Daemon::finish_reload() {
   std::unique_ptr<ReloadOutcome> o = reloader_.take();
   if (!o) return;
-  if (!o->refusal.empty() || !o->next || !o->ready) {
-    events_.add(site_event("config",
-                           "reload refused: " + (o->refusal.empty() ? std::string("the config cannot be read") : o->refusal),
+  if (o->refusal || !o->next || !o->ready) {
+    events_.add(site_event("config", "reload refused: " + (o->refusal ? o->refusal->said : std::string("the config cannot be read")),
                            loop_.clock().wall_s()));
     loop_.systemd().say("READY=1");
     return;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "daemon/config/mqtt_settings.hpp"
@@ -80,18 +81,26 @@ void MqttDesk::hand_on(Intake&& in, rules::SteadyTime now) {
                  fmt::format("override refused: more than {} in one cycle", OverrideInbox::kMax));
   }
   for (const auto& e : in.events) p_.events.add(load_event(e.kind, e.load_id, {rules::ReasonCode::none}, e.detail, wall));
-  for (const auto& [id, why] : in.settings_refused) refuse_setting(id, why);
+  for (const auto& no : in.settings_refused) refuse_setting(no);
   // Each setting to the recorder's thread, never waited for (daemon/intake/setting_desk.hpp). One
   // it cannot take refuses the ones after it: they were checked on top of it.
-  std::string why;
-  bool refused_one = false;
+  std::optional<Refusal> first;
   for (auto& s : in.settings) {
-    const std::string id = s.load_id;
-    if (why.empty() && settings_.post(p_.storage.recorder(), std::move(s), why)) continue;
+    if (!first) {
+      first = settings_.post(p_.storage.recorder(), std::move(s));
+      if (!first) continue;
+      Refusal no = *first;
+      no.said += ": send it again later";
+      refuse_setting(no);
+      continue;
+    }
     // The ones after it were checked on top of it: said with the first one's reason.
-    refuse_setting(id, refused_one ? "checked on top of an earlier setting that could not be stored: " + why + ": send both again later"
-                                   : why + ": send it again later");
-    refused_one = true;
+    refuse_setting(Refusal{.load_id = s.load_id,
+                           .field = s.field,
+                           .value = drivers::text::clean_utf8(s.payload, 32),
+                           .rule = "checked on top of an earlier setting that could not be stored",
+                           .said = "checked on top of an earlier setting that could not be stored: " + first->rule +
+                                   ": send both again later"});
   }
 }
 
@@ -101,29 +110,30 @@ void MqttDesk::take_settings() {
   SafetyCore& core = p_.loop.core();
   for (auto& o : settings_.take()) {
     const SettingRequest& q = o.request;
-    if (o.refused.empty()) {
-      SettingResult r = apply_setting(core.site().profiles, core.site().loads, intake_.profiles_section(), q.load_id,
-                                      q.field, q.payload);
-      if (r.next && r.refused.empty()) {
+    if (!o.refused) {
+      auto r = apply_setting(core.site().profiles, core.site().loads, intake_.profiles_section(), q.load_id, q.field,
+                             q.payload);
+      if (r) {
         CoreSite next = core.site();  // a setting is rare: the site copied, its profiles replaced
-        next.profiles = std::move(*r.next);
+        next.profiles = std::move(r->next);
         core.take_site(std::move(next), core.state());
-        log::info("profiles: {} (set over MQTT)", r.change);
-        p_.events.add(load_event("config", q.load_id, {rules::ReasonCode::none}, "profiles: " + r.change + " (set over MQTT)",
+        log::info("profiles: {} (set over MQTT)", r->change);
+        p_.events.add(load_event("config", q.load_id, {rules::ReasonCode::none}, "profiles: " + r->change + " (set over MQTT)",
                                  p_.clock.wall_s()));
         continue;
       }
-      o.refused = "stored, but the profiles in force no longer take it: " + r.refused;
+      o.refused = r.refusal();
+      o.refused->said = "stored, but the profiles in force no longer take it: " + o.refused->said;
     }
-    refuse_setting(q.load_id, o.refused);
+    refuse_setting(*o.refused);
   }
 }
 
-void MqttDesk::refuse_setting(const std::string& load_id, const std::string& why) {
-  const std::string said = drivers::text::clean_utf8(why, 300);  // it may quote what the client sent
+void MqttDesk::refuse_setting(const Refusal& no) {
+  const std::string said = drivers::text::clean_utf8(no.said, 300);  // it may quote what the client sent
   log::limited("setting refused", log::Level::warn, fmt::format("setting refused: {}", said));
-  p_.events.add(load_event("config", load_id, {rules::ReasonCode::none}, "setting refused: " + said, p_.clock.wall_s()));
-  p_.publisher.forget_settings(load_id);  // Home Assistant shows the value in force again
+  p_.events.add(load_event("config", no.load_id, {rules::ReasonCode::none}, "setting refused: " + said, p_.clock.wall_s()));
+  p_.publisher.forget_settings(no.load_id);  // Home Assistant shows the value in force again
 }
 
 // The core takes its overrides, in the order they came, before it decides: the only writer of

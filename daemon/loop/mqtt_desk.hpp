@@ -64,7 +64,7 @@ class MqttDesk {
  private:
   IntakeSite site() const;
   void hand_on(Intake&& in, rules::SteadyTime now);
-  void refuse_setting(const std::string& load_id, const std::string& why);
+  void refuse_setting(const Refusal& no);
 
   Parts p_;
   // What comes in on MQTT, checked where it arrives; the settings offered, the broker's outages.

@@ -12,13 +12,18 @@
 
 namespace shackd {
 
+Refusal reload_refusal(std::string field, std::string value, std::string rule) {
+  std::string said = rule;
+  return Refusal{.load_id = "", .field = std::move(field), .value = std::move(value), .rule = std::move(rule), .said = std::move(said)};
+}
+
 ReloadOutcome reload_job(const Config& running, const ReloadParts& parts) {
   ReloadOutcome out;
   const ConfigResult c = load_config(parts.config_path, parts.kinds);
   if (!c.config) {
     log::error("reload refused, keeping the running config: {} has {} error(s):", parts.config_path, c.errors.size());
     for (const auto& e : c.errors) log::error("  {}", e);
-    out.refusal = c.errors.empty() ? "the config cannot be read" : c.errors.front();
+    out.refusal = reload_refusal("config", parts.config_path, c.errors.empty() ? "the config cannot be read" : c.errors.front());
     return out;
   }
   Config next = *c.config;
@@ -27,17 +32,18 @@ ReloadOutcome reload_job(const Config& running, const ReloadParts& parts) {
   // Whether shackd commands the relays at all is not changed under it: a reload that would hand it
   // the site (or take it away) mid-run is refused; a restart does it, with the start's checks.
   if (next.shadow != running.shadow) {
-    out.refusal = fmt::format("loop.shadow: {} in the file, {} running: shadow mode changes only at a restart "
-                              "(systemctl restart shackd)",
-                              next.shadow, running.shadow);
-    log::error("reload refused, keeping the running config: {}", out.refusal);
+    out.refusal = reload_refusal("loop.shadow", fmt::format("{}", next.shadow),
+                                 fmt::format("loop.shadow: {} in the file, {} running: shadow mode changes only at a "
+                                             "restart (systemctl restart shackd)",
+                                             next.shadow, running.shadow));
+    log::error("reload refused, keeping the running config: {}", out.refusal->said);
     return out;
   }
   if (next.shadow) next.dry_run = true;  // every guard a dry run has, and more (Daemon::start)
   if (const auto missing = check_files(next); !missing.empty()) {
     log::error("reload refused, keeping the running config:");
     for (const auto& e : missing) log::error("  {}", e);
-    out.refusal = missing.front();
+    out.refusal = reload_refusal("files", "", missing.front());
     return out;
   }
   // Sections compare by their parsed values: a comment or a reordered key changes nothing.
@@ -97,7 +103,7 @@ ReloadOutcome reload_job(const Config& running, const ReloadParts& parts) {
   } catch (const std::exception& e) {
     log::error("reload refused, keeping the running config: {}", e.what());
     out = ReloadOutcome{};
-    out.refusal = e.what();
+    out.refusal = reload_refusal("reload", "", e.what());
     return out;
   }
   out.next = std::move(next);

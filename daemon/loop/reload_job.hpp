@@ -15,13 +15,16 @@
 #include "daemon/loop/mqtt_links.hpp"
 #include "daemon/loop/site_build.hpp"
 #include "daemon/recorder/recorder.hpp"
+#include "daemon/site/refusal.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
 #include "drivers/kinds.hpp"
 
 namespace shackd {
 
 struct ReloadOutcome {
-  std::string refusal;  // not empty: refused, the first reason
+  // Refused, with the first reason: field `config` (the file's checks; its value: the path),
+  // `loop.shadow`, `files` (a file the config names) or `reload` (a later step threw).
+  std::optional<Refusal> refusal;
   std::optional<Config> next;
   bool devices_changed = false, mqtt_changed = false, limits_changed = false, metrics_changed = false;
   std::vector<std::unique_ptr<PolledDevice>> workers;
@@ -42,6 +45,9 @@ struct ReloadParts {
   std::function<MqttLinks::Side(const Config&)> make_mqtt;  // null: no MQTT side
   Recorder* recorder = nullptr;  // null: no database to check the profiles against (refused)
 };
+
+// A reload's refusal: said as its rule (the config's checks already name the key and the value).
+Refusal reload_refusal(std::string field, std::string value, std::string rule);
 
 // `running`: the config in force, to compare the sections with.
 ReloadOutcome reload_job(const Config& running, const ReloadParts& parts);

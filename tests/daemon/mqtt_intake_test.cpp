@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "daemon/intake/mqtt_intake.hpp"
+#include "rules/profile.hpp"
 #include "tests/support/fake_link.hpp"
 
 namespace {
@@ -165,4 +166,44 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: the broker's dropped messages counted fro
   CHECK(fresh.broker().health().broker_dropped == 0);
   CHECK(fresh.broker().health().broker_dropped_unknown);
   CHECK(has_event(in, "alarm", "how many since shackd subscribed it cannot tell"));
+}
+
+// A refused setting comes out as a Refusal with its parts (issue 57, item 6): the load, the field,
+// the value as it entered, the rule; and the sentence the log and the event say.
+TEST_CASE("mqtt intake: a refused setting names its load, field, value and rule") {
+  shackd::Config c = intake_config();
+  c.mqtt.allow_settings = true;
+  shackd::MqttIntake intake;
+  intake.configure(c, "site");
+  shackd::StoredProfiles profiles;
+  profiles.rules = rules::solar_shack_defaults();
+  // The Solar Shack's, each rule's load with its relay (as tests/daemon/publish_test.cpp's site).
+  profiles.miners = {{"Antminer S21+ 235 TH", 235.0, "primary_s21", "", 1}, {"Antminer S19 95 TH", 95.0, "dump_s19_1", "", 1}};
+  profiles.zones = {{"equipment", "heat_room_temp", "heat_room_fan", "heat_room_heater", "", 1},
+                    {"equipment", "main_room_temp", "main_room_fan", "main_room_heater", "", 1}};
+  const std::vector<shackd::LoadRef> loads = shackd::load_refs(profiles);
+  const shackd::IntakeSite site{loads, profiles};
+  test::FakeBroker broker;
+  test::FakeLink link{broker};
+  const shackd::MqttIntake::NextEvent next = [&] { return link.poll(std::chrono::milliseconds(0)); };
+  StepClock clock;
+  broker.set_up(true);
+  broker.message("shack/load/primary_s21/start_voltage/set", "52,5");
+  broker.message("shack/load/nobody/start_voltage/set", "52");
+  broker.message("shack/load/primary_s21/start_voltage/set", "52.5");
+  const shackd::Intake in = intake.take(next, nullptr, site, clock, clock.t + 250ms, clock.t);
+  CHECK(in.settings.size() == 1);  // the good one
+  CHECK(in.failures.empty());
+  REQUIRE(in.settings_refused.size() == 2);
+  const shackd::Refusal& comma = in.settings_refused[0];
+  CHECK(comma.load_id == "primary_s21");
+  CHECK(comma.field == "start_voltage");
+  CHECK(comma.value == "52,5");
+  CHECK_FALSE(comma.rule.empty());
+  CHECK(comma.said.find("start_voltage = '52,5': " + comma.rule) != std::string::npos);
+  const shackd::Refusal& nobody = in.settings_refused[1];
+  CHECK(nobody.load_id.empty());  // no load matched: none is named as the event's load
+  CHECK(nobody.field == "load");
+  CHECK(nobody.value == "nobody");
+  CHECK(nobody.said == "no miner 'nobody'");
 }

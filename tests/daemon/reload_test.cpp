@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/loop/reload_job.hpp"
 #include "daemon/system/exit_codes.hpp"
 #include "daemon/system/signals.hpp"
 #include "tests/support/alias_bomb.hpp"
@@ -162,4 +163,20 @@ TEST_CASE("broker outage in process: nothing queued for the relays, the present 
   CHECK(m["outages"].get<int>() >= 1);
   CHECK(m["last_outage"]["duration_s"].get<int>() >= 7);  // 8 cycles of 1 s on the stepped clock
   CHECK_FALSE(m["last_outage"]["cause"].get<std::string>().empty());
+}
+
+// A reload's refusal names its parts (issue 57, item 6): here the file's, its path the value.
+TEST_CASE("reload: a config that cannot be read is refused with field 'config' and its path") {
+  const shackd::Config running;
+  shackd::ReloadParts parts;
+  parts.config_path = "/nonexistent/shackd.yaml";
+  parts.kinds = drivers::builtin_kinds();
+  const shackd::ReloadOutcome o = shackd::reload_job(running, parts);
+  REQUIRE(o.refusal);
+  CHECK(o.refusal->field == "config");
+  CHECK(o.refusal->value == "/nonexistent/shackd.yaml");
+  CHECK(o.refusal->load_id.empty());
+  CHECK_FALSE(o.refusal->rule.empty());
+  CHECK(o.refusal->said == o.refusal->rule);
+  CHECK_FALSE(o.next);
 }

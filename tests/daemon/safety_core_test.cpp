@@ -524,21 +524,28 @@ TEST_CASE("recorder: what waits for a write is merged: states and energy newest-
 }
 
 TEST_CASE("overrides: read and checked where they arrive, taken by the core before it decides") {
-  using shackd::OverrideRefusal;
   using shackd::OverrideRequest;
   const std::vector<shackd::LoadRef> loads = {
       {shackd::LoadRef::Kind::miner, 0, "primary_s21", "Primary S21+", "miner:Primary S21+"},
       {shackd::LoadRef::Kind::fan, 0, "heat_room_fan", "Heat Room fan", "fan:Heat Room"}};
   const auto now = rules::SteadyTime{} + std::chrono::hours(5);
   auto r = shackd::read_override(loads, "primary_s2l", "off", now);
-  REQUIRE(std::holds_alternative<OverrideRefusal>(r));
-  CHECK(std::get<OverrideRefusal>(r).why.find("did you mean primary_s21?") != std::string::npos);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.refusal().said.find("did you mean primary_s21?") != std::string::npos);
+  // The refusal's parts: no load matched, so the field is the load, the value what was addressed.
+  CHECK(r.refusal().load_id.empty());
+  CHECK(r.refusal().field == "load");
+  CHECK(r.refusal().value == "primary_s2l");
+  CHECK(r.refusal().rule == "the ids are primary_s21, heat_room_fan");
   r = shackd::read_override(loads, "primary_s21", "sideways", now);
-  REQUIRE(std::holds_alternative<OverrideRefusal>(r));
-  CHECK(std::get<OverrideRefusal>(r).load_id == "primary_s21");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.refusal().load_id == "primary_s21");
+  CHECK(r.refusal().field == "mode");
+  CHECK(r.refusal().value == "sideways");
+  CHECK(r.refusal().said == r.refusal().rule);
   r = shackd::read_override(loads, "primary_s21", "on 2h", now);
-  REQUIRE(std::holds_alternative<OverrideRequest>(r));
-  const auto& ok = std::get<OverrideRequest>(r);
+  REQUIRE(r.ok());
+  const OverrideRequest& ok = r.value();
   CHECK(ok.state_key == "miner:Primary S21+");
   CHECK(ok.value.mode == rules::OverrideMode::on);
   REQUIRE(ok.value.until);
