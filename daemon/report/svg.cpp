@@ -214,7 +214,13 @@ std::string render_svg(const Day& d) {
                        "confirming; dark line: a miner's power target",
          "class=\"h\"");
   if (recorded < d.end) {
-    p.text(p.x(recorded) + 4, l_top - 12, "no record after " + hhmm(recorded), "class=\"s\"");
+    // Where the record ends: a dashed line through the loads' rows, said in the right margin under
+    // the header's line (the header runs to the plot's right edge; said at the line's x, it was
+    // drawn over the header on a day of a few minutes).
+    const double end_x = p.x(recorded);
+    p.line(end_x, l_top - 4, end_x, l_top + row_h * static_cast<double>(d.loads.size()),
+           "stroke=\"#999\" stroke-dasharray=\"3,3\" stroke-width=\"0.8\"");
+    p.text(kLeft + kPlotW + 6, l_top + 6, "no record after " + hhmm(recorded), "class=\"s\"");
   }
   for (std::size_t i = 0; i < d.loads.size(); ++i) {
     const auto& l = d.loads[i];

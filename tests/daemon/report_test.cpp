@@ -191,3 +191,34 @@ TEST_CASE("a day's report draws shadow mode's disagreements with their reasons")
   CHECK(svg.find("<title>00:00-00:10 shadow: would be ON, the site had it OFF: running</title>") != std::string::npos);
   CHECK(svg.find("the next day") == std::string::npos);
 }
+
+// A day whose record is a few minutes long: where it ends is said in the right margin, beside the
+// loads' header, not at the record's end, which is under the header's first words.
+TEST_CASE("a day's report says where a short record ends without writing over the loads' header") {
+  test::MigratedDb m;
+  m.db.exec("UPDATE site_preferences SET timezone = 'America/Los_Angeles'");
+  shackd::RuntimeStore store(m.db);
+  for (int i = 0; i < 5; ++i) {
+    shackd::TelemetrySample t;
+    t.battery_v = 52.0;
+    store.add_sample(kMidnight + i * 60, t);
+  }
+  store.flush(kMidnight + 300, true);
+  const shackd::StoredProfiles profiles = shackd::load_profiles(m.db);
+  std::string why;
+  auto day = shackd::report::read_day(m.db, profiles, "2026-11-23", why);
+  REQUIRE(day);
+  Zone tz("America/Los_Angeles");
+  const std::string svg = shackd::report::render_svg(*day);
+  if (const char* keep = std::getenv("SHACKD_KEEP_SHORT_SVG")) {
+    std::FILE* f = std::fopen(keep, "w");  // to look at it: SHACKD_KEEP_SHORT_SVG=/tmp/short.svg
+    if (f) std::fputs(svg.c_str(), f), std::fclose(f);
+  }
+  const auto said = svg.find(">no record after 00:05</text>");
+  REQUIRE(said != std::string::npos);
+  // In the right margin: x = 80 + 1090 + 6 (the plot's right edge and the labels' gap).
+  const auto text_at = svg.rfind("<text ", said);
+  CHECK(svg.substr(text_at, said - text_at).find("x=\"1176.0\"") != std::string::npos);
+  // And the line where it ends, through the loads' rows: 5 minutes of 1090 px a day from x = 80.
+  CHECK(svg.find("<line x1=\"83.8\"") != std::string::npos);
+}
