@@ -1,6 +1,8 @@
 // The AC budget: a start waits until the phase that feeds it has room for its draw, and while the
 // source warns of an overload the lowest-priority load on it is shed, one a cycle (issue 59). An
 // inverter that overloads shuts its AC output down: the relays and the controller go dark.
+// A start must also fit the source's surge rating (surge_w): a motor's or a PSU's inrush trips an
+// inverter whose continuous budget still holds; a cycle's start draws on a phase add up there.
 //
 // Hostile or missing readings (docs/guide.md, "AC sources"):
 // - a load reading that is missing, stale, NaN or beyond +-1 MW is not known; on a rated source a
@@ -93,6 +95,8 @@ double miner_start_draw_w(const MinerProfile& m) {
   return m.target ? std::max(m.power_w, m.target->max_w) : m.power_w;
 }
 
+double miner_surge_draw_w(const MinerProfile& m) { return m.start_w ? *m.start_w : miner_start_draw_w(m); }
+
 void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const HeatCalls& heat, SiteState& site,
                AcCycle& out) {
   const SteadyTime now = snap.now;
@@ -158,6 +162,7 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
         continue;
       }
       v.continuous_w = src.continuous_w;
+      v.surge_w = src.surge_w;
       v.margin_w = src.margin_w;
       if (r) v.measured_w = plausible_load_w(r->phase[ph].load_w, now, max_age);
       if (v.measured_w) v.used_w = std::max(*v.measured_w, ours_w[s][ph]);
@@ -209,23 +214,43 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
   }
 }
 
-std::optional<Reason> AcCycle::hold_on(std::size_t s, std::size_t ph, double draw_w) const {
+std::optional<Reason> AcCycle::hold_on(std::size_t s, std::size_t ph, double draw_w, double start_w) const {
   const AcPhaseView& v = phase[s][ph];
   const std::string_view name = source[s] ? std::string_view(source[s]->name) : "inverter";
+  const bool budget = v.continuous_w > 0;
+  const bool surge = v.surge_w > 0;
   std::optional<Reason> r;
   if (v.overloaded || v.hold_left > Duration{0}) {
     r = Reason{ReasonCode::ac_overload_hold, ReasonCode::none, kNaN, kNaN, v.hold_left};
-  } else if (!(v.continuous_w > 0)) {
+  } else if (!budget && !surge) {
     return std::nullopt;  // no rating: no budget
   } else if (!v.used_w) {
     r = Reason{ReasonCode::ac_load_unknown, ReasonCode::none, kNaN, draw_w, {}};
   } else {
+    // A NaN draw never fits either test.
     const double room_w = v.continuous_w - v.margin_w - *v.used_w;
-    if (draw_w <= room_w) return std::nullopt;  // a NaN draw never fits
-    r = Reason{ReasonCode::ac_budget, ReasonCode::none, room_w, draw_w, {}};
+    // The surge test: what ran before this cycle's starts (used_w holds their rated draws), the
+    // start draws of this cycle's starts on the phase and this one's, and the margin, within
+    // surge_w. Starts a cycle apart do not add up: by the next cycle (>= 1 s) an inrush is over.
+    const double surge_room_w = v.surge_w - v.margin_w - (*v.used_w - v.started_w) - v.start_draws_w;
+    if (budget && !(draw_w <= room_w)) {
+      r = Reason{ReasonCode::ac_budget, ReasonCode::none, room_w, draw_w, {}};
+    } else if (surge && !(start_w <= surge_room_w)) {
+      r = Reason{ReasonCode::ac_surge, ReasonCode::none, surge_room_w, start_w, {}};
+    } else {
+      return std::nullopt;
+    }
   }
   set_subject(*r, name, v.phase_no);
   return r;
+}
+
+void AcCycle::commit_on(std::size_t s, std::size_t ph, double draw_w, double start_w) {
+  AcPhaseView& v = phase[s][ph];
+  if (!v.used_w) return;
+  *v.used_w += draw_w;
+  v.started_w += draw_w;
+  if (std::isfinite(start_w)) v.start_draws_w += start_w;
 }
 
 bool AcCycle::carries(std::size_t s, std::size_t ph, const AcFeed& feed) const {
@@ -237,30 +262,29 @@ bool AcCycle::carries(std::size_t s, std::size_t ph, const AcFeed& feed) const {
 }
 
 // The load's own source first (its reason names the inverter), then a generator feeding it.
-std::optional<Reason> AcCycle::hold(const AcFeed& feed, double draw_w) const {
+std::optional<Reason> AcCycle::hold(const AcFeed& feed, double draw_w, double start_w) const {
   const AcFeed f = clamp_feed(*this, feed);
-  if (auto r = hold_on(f.source, f.phase, draw_w)) return r;
+  if (auto r = hold_on(f.source, f.phase, draw_w, start_w)) return r;
   if (!generator_configured || generator == GeneratorState::off) return std::nullopt;
   for (std::size_t s = 0; s < sources; ++s) {
     if (s == f.source) continue;
     for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
       if (!carries(s, ph, feed)) continue;
-      if (auto r = hold_on(s, ph, draw_w)) return r;
+      if (auto r = hold_on(s, ph, draw_w, start_w)) return r;
     }
   }
   return std::nullopt;
 }
 
-void AcCycle::commit(const AcFeed& feed, double draw_w) {
+void AcCycle::commit(const AcFeed& feed, double draw_w, double start_w) {
   if (!std::isfinite(draw_w)) return;
   const AcFeed f = clamp_feed(*this, feed);
-  if (auto& own = phase[f.source][f.phase].used_w) *own += draw_w;
+  commit_on(f.source, f.phase, draw_w, start_w);
   if (!generator_configured || generator == GeneratorState::off) return;
   for (std::size_t s = 0; s < sources; ++s) {
     if (s == f.source) continue;
     for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
-      AcPhaseView& v = phase[s][ph];
-      if (v.used_w && carries(s, ph, feed)) *v.used_w += draw_w;
+      if (carries(s, ph, feed)) commit_on(s, ph, draw_w, start_w);
     }
   }
 }

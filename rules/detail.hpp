@@ -71,10 +71,12 @@ struct StepContext {
   SiteState& site;       // last_start for stagger
   bool staggered;        // subject to the site's stagger interval
   Duration stagger;
-  // Set: a start must also fit the AC budget of `feed` with `draw_w` (ac_budget.cpp).
+  // Set: a start must also fit the AC budget of `feed` with `draw_w`, and its surge rating with
+  // `start_w` (ac_budget.cpp).
   AcCycle* ac = nullptr;
   AcFeed feed{};
   double draw_w = 0;
+  double start_w = 0;
 };
 
 // Advances one load: dwell timers, min on/off, max starts per hour, stagger.
@@ -136,6 +138,9 @@ struct AcPhaseView {
   double margin_w = 0;
   std::optional<double> used_w;  // max(measured, what our loads on it are rated at) + starts this cycle
   std::optional<double> measured_w;
+  double surge_w = 0;        // 0: no surge test
+  double started_w = 0;      // the rated draws of this cycle's starts (in used_w)
+  double start_draws_w = 0;  // the start draws of this cycle's starts
   bool overloaded = false;   // this cycle: a warning, an alarm, or over the rating past the tolerance
   Duration hold_left{0};     // starts held this much longer after an overload
   int phase_no = 0;          // 0 for a one-phase source, else 1..3 (for the reason's subject)
@@ -163,10 +168,12 @@ struct AcCycle {
   std::array<AcVictim, kMaxAcSources * (kMaxAcPhases + 1)> victims{};
   std::size_t victim_count = 0;
 
-  // Nullopt when a start of `draw_w` on `feed` fits; else why it waits.
-  std::optional<Reason> hold(const AcFeed& feed, double draw_w) const;
-  // A start went ahead: its draw is taken from the room for the rest of the cycle.
-  void commit(const AcFeed& feed, double draw_w);
+  // Nullopt when a start of `draw_w` (`start_w` for its first moments) on `feed` fits; else why
+  // it waits.
+  std::optional<Reason> hold(const AcFeed& feed, double draw_w, double start_w) const;
+  // A start went ahead: its draws are taken from the room for the rest of the cycle (negative:
+  // given back).
+  void commit(const AcFeed& feed, double draw_w, double start_w);
   // The overload reason when this load is the one shed this cycle.
   std::optional<Reason> shed(LoadKind kind, std::size_t index) const;
   // Whether phase `ph` of source `s` carries a load fed by `feed`: its own source and phase, or
@@ -174,11 +181,15 @@ struct AcCycle {
   bool carries(std::size_t s, std::size_t ph, const AcFeed& feed) const;
 
  private:
-  std::optional<Reason> hold_on(std::size_t s, std::size_t ph, double draw_w) const;
+  std::optional<Reason> hold_on(std::size_t s, std::size_t ph, double draw_w, double start_w) const;
+  void commit_on(std::size_t s, std::size_t ph, double draw_w, double start_w);
 };
 // What a load counts for in the budget before it runs: its rating (a miner that follows a target
 // its largest target, since its start may be at any of them).
 double miner_start_draw_w(const MinerProfile& m);
+// What it draws for the first moments of a start, tested against surge_w: its start_w, else the
+// above.
+double miner_surge_draw_w(const MinerProfile& m);
 // Reads the sources' phases, tracks the overload timers in `site`, picks one load to shed per
 // overloaded phase (and one per source-wide warning): the lowest priority first, a load that
 // heats a zone calling for heat last. `prev` says which loads are on.

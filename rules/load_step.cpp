@@ -41,11 +41,11 @@ bool try_start(const StepContext& ctx, LoadState& st, const Reason& why, Reason&
   }
   // Last: the AC source that feeds it must have room for it (ac_budget.cpp).
   if (ctx.ac) {
-    if (auto held = ctx.ac->hold(ctx.feed, ctx.draw_w)) {
+    if (auto held = ctx.ac->hold(ctx.feed, ctx.draw_w, ctx.start_w)) {
       out = *held;
       return false;
     }
-    ctx.ac->commit(ctx.feed, ctx.draw_w);
+    ctx.ac->commit(ctx.feed, ctx.draw_w, ctx.start_w);
   }
   st.starts.record(now);
   if (ctx.staggered) ctx.site.last_start = now;

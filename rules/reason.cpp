@@ -83,6 +83,7 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::battery_too_cold, "battery_too_cold", "battery too cold to charge", "°C", 1},
     {ReasonCode::battery_temp_unknown, "battery_temp_unknown", "battery temperature unknown: charging blocked", "", 0},
     {ReasonCode::charge_ok, "charge_ok", "charging allowed", "°C", 1},
+    {ReasonCode::ac_surge, "ac_surge", "start held: surge room left on", "W", 0},
 };
 
 // The words before a limit, where "limit" alone would mislead: a running miner's limit is the
@@ -95,6 +96,7 @@ std::string_view limit_words(ReasonCode code) {
     case ReasonCode::ac_budget:
     case ReasonCode::ac_load_unknown: return "the start needs";
     case ReasonCode::ac_overload: return "rating";
+    case ReasonCode::ac_surge: return "its start draws";
     case ReasonCode::generator_surplus: return "it needs";
     default: return "limit";
   }

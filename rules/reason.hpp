@@ -81,6 +81,8 @@ enum class ReasonCode : std::uint16_t {
   battery_too_cold = 84,      // block_charging: battery below block_charging_below_c
   battery_temp_unknown = 85,  // block_charging: threshold set but no fresh temperature
   charge_ok = 86,
+  // the AC source's surge rating (rules/ac_budget.cpp); `subject` names the source and phase
+  ac_surge = 87,              // start held: its start draw would take the phase past surge_w less the margin, with this cycle's other starts (value: surge room left W, limit: its start draw W)
 };
 
 struct Reason {
