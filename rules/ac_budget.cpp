@@ -175,7 +175,9 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
       }
       const bool over_too_long = st.over_since && now - *st.over_since >= src.overload_tolerance;
       const std::optional<bool> phase_word = r ? overload_word(r->phase[ph].overload, now, max_age) : std::nullopt;
-      v.overloaded = over_too_long || source_word.value_or(false) || phase_word.value_or(false);
+      // The whole unit's word holds starts on every leg, but sheds one load for the unit (below).
+      v.leg_overloaded = over_too_long || phase_word.value_or(false);
+      v.overloaded = v.leg_overloaded || source_word.value_or(false);
       if (v.overloaded) st.overload_at = now;
       if (st.overload_at) {
         const Duration since = now - *st.overload_at;
@@ -185,32 +187,68 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
     }
   }
 
-  // One load shed per overloaded phase this cycle; the next cycle, if it persists, the next.
-  for (std::size_t s = 0; s < out.sources; ++s) {
-    for (std::size_t ph = 0; ph < out.source[s]->phases && ph < kMaxAcPhases; ++ph) {
-      const AcPhaseView& v = out.phase[s][ph];
-      if (!v.overloaded) continue;
-      std::optional<Candidate> worst;
-      const auto consider = [&](const Candidate& c) {
-        if (!worst || sheds_before(c, *worst)) worst = c;
-      };
-      for (std::size_t i = 0; i < p.miners.size() && i < prev.miners.size() && i < kMaxMiners; ++i) {
-        if (!prev.miners[i].on || !out.carries(s, ph, p.miners[i].feed)) continue;
-        consider({LoadKind::miner, i, heat.call[i] ? 0 : 1, 100 * p.miners[i].priority + static_cast<int>(i)});
+  // The load an overload on phases [first, last) of source s sheds: the lowest priority on any of
+  // them, a load that heats a zone calling for heat last. nullopt: none of ours is on there.
+  const auto worst_on = [&](std::size_t s, std::size_t first, std::size_t last) {
+    std::optional<Candidate> worst;
+    const auto consider = [&](const Candidate& c) {
+      if (!worst || sheds_before(c, *worst)) worst = c;
+    };
+    const auto on_any = [&](const AcFeed& feed) {
+      for (std::size_t ph = first; ph < last; ++ph) {
+        if (out.carries(s, ph, feed)) return true;
       }
-      for (std::size_t i = 0; i < p.zones.size() && i < prev.zones.size(); ++i) {
-        if (!p.zones[i].has_heater || !prev.zones[i].heater.on || !out.carries(s, ph, p.zones[i].heater_feed)) continue;
-        // A heater runs only for a zone calling for heat: it protects it, and goes after the miners.
-        consider({LoadKind::heater, i, 0, -1 - static_cast<int>(i)});
-      }
-      if (!worst || out.victim_count == out.victims.size()) continue;
-      AcVictim& victim = out.victims[out.victim_count++];
-      victim.kind = worst->kind;
-      victim.index = worst->index;
-      victim.reason = Reason{ReasonCode::ac_overload, ReasonCode::none, v.measured_w.value_or(kNaN),
-                             v.continuous_w > 0 ? v.continuous_w : kNaN, {}};
-      set_subject(victim.reason, out.source[s]->name, v.phase_no);
+      return false;
+    };
+    for (std::size_t i = 0; i < p.miners.size() && i < prev.miners.size() && i < kMaxMiners; ++i) {
+      if (!prev.miners[i].on || !on_any(p.miners[i].feed)) continue;
+      consider({LoadKind::miner, i, heat.call[i] ? 0 : 1, 100 * p.miners[i].priority + static_cast<int>(i)});
     }
+    for (std::size_t i = 0; i < p.zones.size() && i < prev.zones.size(); ++i) {
+      if (!p.zones[i].has_heater || !prev.zones[i].heater.on || !on_any(p.zones[i].heater_feed)) continue;
+      // A heater runs only for a zone calling for heat: it protects it, and goes after the miners.
+      consider({LoadKind::heater, i, 0, -1 - static_cast<int>(i)});
+    }
+    return worst;
+  };
+  const auto add_victim = [&](const Candidate& c, double load_w, double rating_w, std::size_t s, int phase_no) {
+    if (out.victim_count == out.victims.size()) return;
+    AcVictim& victim = out.victims[out.victim_count++];
+    victim.kind = c.kind;
+    victim.index = c.index;
+    victim.reason = Reason{ReasonCode::ac_overload, ReasonCode::none, load_w, rating_w > 0 ? rating_w : kNaN, {}};
+    set_subject(victim.reason, out.source[s]->name, phase_no);
+  };
+
+  // One load shed per overloaded phase this cycle (its own word, or its load past the
+  // tolerance); the next cycle, if it persists, the next.
+  for (std::size_t s = 0; s < out.sources; ++s) {
+    const std::size_t phases = std::min(out.source[s]->phases, kMaxAcPhases);
+    bool leg_shed = false;
+    for (std::size_t ph = 0; ph < phases; ++ph) {
+      const AcPhaseView& v = out.phase[s][ph];
+      if (!v.leg_overloaded) continue;
+      if (const auto worst = worst_on(s, ph, ph + 1)) {
+        add_victim(*worst, v.measured_w.value_or(kNaN), v.continuous_w, s, v.phase_no);
+        leg_shed = true;
+      }
+    }
+    // The whole source's word (AcSourceReadings::overload, a unit-wide warning) does not say
+    // which leg: it sheds one load a cycle on the whole source, the lowest priority across its legs, and none
+    // when a leg's own word or load shed one this cycle (that leg is the overloaded one). Its
+    // reason: the legs' summed load (not known if one is not) against their summed rating.
+    const AcSourceReadings* r = s < snap.ac.size() ? &snap.ac[s] : nullptr;
+    if (leg_shed || !r || !overload_word(r->overload, now, max_age).value_or(false)) continue;
+    if (is_generator(out.source[s]) && out.generator == GeneratorState::off) continue;
+    const auto worst = worst_on(s, 0, phases);
+    if (!worst) continue;
+    double load_w = 0;
+    double rating_w = 0;
+    for (std::size_t ph = 0; ph < phases; ++ph) {
+      load_w += out.phase[s][ph].measured_w.value_or(kNaN);
+      rating_w += out.phase[s][ph].continuous_w;
+    }
+    add_victim(*worst, load_w, rating_w, s, 0);
   }
 }
 

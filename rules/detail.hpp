@@ -142,6 +142,7 @@ struct AcPhaseView {
   double started_w = 0;      // the rated draws of this cycle's starts (in used_w)
   double start_draws_w = 0;  // the start draws of this cycle's starts
   bool overloaded = false;   // this cycle: a warning, an alarm, or over the rating past the tolerance
+  bool leg_overloaded = false;  // this cycle: the phase's own word, or over its rating past the tolerance
   Duration hold_left{0};     // starts held this much longer after an overload
   int phase_no = 0;          // 0 for a one-phase source, else 1..3 (for the reason's subject)
 };
@@ -191,7 +192,7 @@ double miner_start_draw_w(const MinerProfile& m);
 // above.
 double miner_surge_draw_w(const MinerProfile& m);
 // Reads the sources' phases, tracks the overload timers in `site`, picks one load to shed per
-// overloaded phase (and one per source-wide warning): the lowest priority first, a load that
+// overloaded phase (and one per source-wide warning, across its legs, where no leg shed one): the lowest priority first, a load that
 // heats a zone calling for heat last. `prev` says which loads are on.
 void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const HeatCalls& heat, SiteState& site,
                AcCycle& out);
