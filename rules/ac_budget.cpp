@@ -283,6 +283,23 @@ std::optional<Reason> AcCycle::hold_on(std::size_t s, std::size_t ph, double dra
   return r;
 }
 
+void AcCycle::release_on(std::size_t s, std::size_t ph, double draw_w) {
+  if (auto& used = phase[s][ph].used_w) *used -= draw_w;
+}
+
+void AcCycle::release(const AcFeed& feed, double draw_w) {
+  if (!std::isfinite(draw_w)) return;
+  const AcFeed f = clamp_feed(*this, feed);
+  release_on(f.source, f.phase, draw_w);
+  if (!generator_configured || generator == GeneratorState::off) return;
+  for (std::size_t s = 0; s < sources; ++s) {
+    if (s == f.source) continue;
+    for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
+      if (carries(s, ph, feed)) release_on(s, ph, draw_w);
+    }
+  }
+}
+
 void AcCycle::commit_on(std::size_t s, std::size_t ph, double draw_w, double start_w) {
   AcPhaseView& v = phase[s][ph];
   if (!v.used_w) return;
@@ -332,6 +349,58 @@ std::optional<Reason> AcCycle::shed(LoadKind kind, std::size_t index) const {
     if (victims[i].kind == kind && victims[i].index == index) return victims[i].reason;
   }
   return std::nullopt;
+}
+
+bool make_heater_room(const Profiles& p, const State& next, const HeatCalls& heat, std::string_view zone,
+                      const AcFeed& feed, double draw_w, const Reason& held, AcCycle& ac) {
+  if (held.code != ReasonCode::ac_budget && held.code != ReasonCode::ac_surge) return false;
+  const AcFeed f = clamp_feed(ac, feed);
+  // The running discretionary miners on the heater's source and phase, in shed order (the
+  // overload's: priority 10 before 1, then the later one). Fixed storage: no allocation a cycle.
+  struct Running {
+    int order = 0;
+    std::size_t index = 0;
+    double w = 0;
+  };
+  std::array<Running, kMaxMiners> running{};
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < p.miners.size() && i < next.miners.size() && i < kMaxMiners; ++i) {
+    const MinerProfile& m = p.miners[i];
+    const LoadState& st = next.miners[i];
+    if (!st.on || heat.call[i] || st.override_.mode == OverrideMode::on) continue;
+    if (clamp_feed(ac, m.feed) != f || ac.shed(LoadKind::miner, i)) continue;  // shed already: its room is not counted
+    // What it gives back: its rating, or for one that follows a power target its last target (its
+    // maximum may be far above what it draws; the least it can draw when the target is not known).
+    const double w = m.target ? st.target_w.value_or(m.target->min_w) : m.power_w;
+    Running r{100 * m.priority + static_cast<int>(i), i, w};
+    std::size_t at = count++;
+    while (at > 0 && running[at - 1].order < r.order) {
+      running[at] = running[at - 1];
+      --at;
+    }
+    running[at] = r;
+  }
+  // Give back one at a time until the heater fits; none shed when even all of them do not make it.
+  std::size_t shed = 0;
+  bool fits = false;
+  while (shed < count && !fits) {
+    ac.release(feed, running[shed++].w);
+    const auto still = ac.hold(feed, draw_w, draw_w);
+    fits = !still;
+    if (still && still->code != ReasonCode::ac_budget && still->code != ReasonCode::ac_surge) break;
+  }
+  if (!fits || shed > ac.victims.size() - ac.victim_count) {
+    for (std::size_t k = 0; k < shed; ++k) ac.release(feed, -running[k].w);
+    return false;
+  }
+  for (std::size_t k = 0; k < shed; ++k) {
+    AcVictim& victim = ac.victims[ac.victim_count++];
+    victim.kind = LoadKind::miner;
+    victim.index = running[k].index;
+    victim.reason = Reason{ReasonCode::ac_heater_room, ReasonCode::none, held.value, draw_w, {}};
+    set_subject(victim.reason, zone, 0);
+  }
+  return true;
 }
 
 }  // namespace rules::detail

@@ -166,7 +166,9 @@ struct AcCycle {
   std::string_view generator_name = kGeneratorName;  // the first configured one's, for reasons
   std::array<std::array<AcPhaseView, kMaxAcPhases>, kMaxAcSources> phase{};
   std::array<const AcSource*, kMaxAcSources> source{};
-  std::array<AcVictim, kMaxAcSources * (kMaxAcPhases + 1)> victims{};
+  // One per overloaded phase and one per source-wide word, and the miners shed for a freezing
+  // zone's heater (at most every miner).
+  std::array<AcVictim, kMaxAcSources * (kMaxAcPhases + 1) + kMaxMiners> victims{};
   std::size_t victim_count = 0;
 
   // Nullopt when a start of `draw_w` (`start_w` for its first moments) on `feed` fits; else why
@@ -175,7 +177,10 @@ struct AcCycle {
   // A start went ahead: its draws are taken from the room for the rest of the cycle (negative:
   // given back).
   void commit(const AcFeed& feed, double draw_w, double start_w);
-  // The overload reason when this load is the one shed this cycle.
+  // A running load's draw (`draw_w`) leaves the phases of `feed` this cycle: used_w falls, this
+  // cycle's starts and their start draws do not (negative: put back).
+  void release(const AcFeed& feed, double draw_w);
+  // The reason when this load is shed this cycle (an overload, or room for a heater).
   std::optional<Reason> shed(LoadKind kind, std::size_t index) const;
   // Whether phase `ph` of source `s` carries a load fed by `feed`: its own source and phase, or
   // a generator that runs (or may) feeding the inverter it is on.
@@ -184,6 +189,7 @@ struct AcCycle {
  private:
   std::optional<Reason> hold_on(std::size_t s, std::size_t ph, double draw_w, double start_w) const;
   void commit_on(std::size_t s, std::size_t ph, double draw_w, double start_w);
+  void release_on(std::size_t s, std::size_t ph, double draw_w);
 };
 // What a load counts for in the budget before it runs: its rating (a miner that follows a target
 // its largest target, since its start may be at any of them).
@@ -226,5 +232,15 @@ struct HeaterRoom {
 HeaterRoom reserve_heater_room(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const Decision& out,
                                AcCycle& ac);
 void release_heater_room(const HeaterRoom& room, AcCycle& ac);
+// A freezing zone's heater held for room (`held`: ac_budget or ac_surge) sheds the running
+// discretionary miners on its own source and phase, lowest priority first, as many as its start
+// needs (ac_heater_room, victims in `ac`), and returns true; sheds none and returns false when
+// even all of them would not make the room. Never shed: a miner that heats a zone calling for
+// heat, or one overridden ON. A miner following a power target gives back its last target.
+bool make_heater_room(const Profiles& p, const State& next, const HeatCalls& heat, std::string_view zone,
+                      const AcFeed& feed, double draw_w, const Reason& held, AcCycle& ac);
+// Whether a staggered load that is off and wants to start would pass its dwell, min off-time,
+// max starts and the site's stagger this cycle (step_load's own tests, before the AC budget's).
+bool start_due(SteadyTime now, const Timing& timing, const SiteState& site, Duration stagger, const LoadState& st);
 
 }  // namespace rules::detail
