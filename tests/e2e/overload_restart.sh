@@ -27,6 +27,8 @@ check "the overload's end is in the database" \
   '[[ $(sqlite3 "$WORK/shackd.db" "SELECT ongoing FROM ac_overload WHERE source = '"'"'inverter'"'"' AND phase = 1") == 0 ]]'
 kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
 : >"$WORK/spy.log"
+sleep 1  # the replay's range (whole seconds) starts after the killed daemon's last cycle
+restart_iso=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 start_daemon "$WORK/shackd.yaml" || { daemon_log | tail -20; exit 1; }
 restarted_s=$(now_s)
 daemon_log | grep "starts held" | sed 's/^/  log: /'
@@ -51,4 +53,15 @@ if [[ -z $on_s ]]; then
   echo "measured: the dump's start came $(awk -v s="$shed_s" -v o="$(now_s)" 'BEGIN { printf "%.1f", o - s }') s after the shed (hold 20 s)"
 fi
 daemon_alive "at the end"
+# The replay from the restart, once the daemon has written its journal (a stop writes the open
+# minute) and before the dump's start overloads the inverter again (its row would then hide this
+# one): it restores the stored overload at the daemon's start as the daemon did, holds the dump
+# and starts it when the daemon did. Before it did, it started the dump a second after the restart.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+sqlite3 "$WORK/shackd.db" "SELECT 'ac_overload row: ' || source, phase, last_s, ongoing FROM ac_overload" | sed 's/^/  /'
+"$BUILD/shackd" replay --config "$WORK/shackd.yaml" --since "$restart_iso" >"$WORK/replay.out" 2>&1
+replay_rc=$?
+sed 's/^/  replay: /' "$WORK/replay.out" | grep -v "^  replay: .* h .* st" | tail -14
+check "replay from the restart agrees with the record (exit $replay_rc)" \
+  '[[ $replay_rc == 0 ]] && grep -q "the replay agrees with the record" "$WORK/replay.out"'
 finish
