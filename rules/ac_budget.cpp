@@ -348,12 +348,19 @@ std::optional<Reason> AcCycle::shed(LoadKind kind, std::size_t index) const {
   for (std::size_t i = 0; i < victim_count; ++i) {
     if (victims[i].kind == kind && victims[i].index == index) return victims[i].reason;
   }
+  if (kind == LoadKind::miner && index < room_for.size() && room_for[index] > 0) {
+    const HeaterRoomShed& h = heater_room[room_for[index] - 1];
+    Reason r{ReasonCode::ac_heater_room, ReasonCode::none, h.room_w, h.draw_w, {}};
+    set_subject(r, h.zone, 0);
+    return r;
+  }
   return std::nullopt;
 }
 
 bool make_heater_room(const Profiles& p, const State& next, const HeatCalls& heat, std::string_view zone,
                       const AcFeed& feed, double draw_w, const Reason& held, AcCycle& ac) {
   if (held.code != ReasonCode::ac_budget && held.code != ReasonCode::ac_surge) return false;
+  if (ac.heater_room_count == ac.heater_room.size()) return false;
   const AcFeed f = clamp_feed(ac, feed);
   // The running discretionary miners on the heater's source and phase, in shed order (the
   // overload's: priority 10 before 1, then the later one). Fixed storage: no allocation a cycle.
@@ -389,17 +396,12 @@ bool make_heater_room(const Profiles& p, const State& next, const HeatCalls& hea
     fits = !still;
     if (still && still->code != ReasonCode::ac_budget && still->code != ReasonCode::ac_surge) break;
   }
-  if (!fits || shed > ac.victims.size() - ac.victim_count) {
+  if (!fits) {
     for (std::size_t k = 0; k < shed; ++k) ac.release(feed, -running[k].w);
     return false;
   }
-  for (std::size_t k = 0; k < shed; ++k) {
-    AcVictim& victim = ac.victims[ac.victim_count++];
-    victim.kind = LoadKind::miner;
-    victim.index = running[k].index;
-    victim.reason = Reason{ReasonCode::ac_heater_room, ReasonCode::none, held.value, draw_w, {}};
-    set_subject(victim.reason, zone, 0);
-  }
+  ac.heater_room[ac.heater_room_count++] = {zone, held.value, draw_w};
+  for (std::size_t k = 0; k < shed; ++k) ac.room_for[running[k].index] = static_cast<std::uint8_t>(ac.heater_room_count);
   return true;
 }
 

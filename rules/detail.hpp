@@ -2,6 +2,7 @@
 // Internal to rules/: the pieces decide() is assembled from. Not for use outside rules/.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -166,10 +167,19 @@ struct AcCycle {
   std::string_view generator_name = kGeneratorName;  // the first configured one's, for reasons
   std::array<std::array<AcPhaseView, kMaxAcPhases>, kMaxAcSources> phase{};
   std::array<const AcSource*, kMaxAcSources> source{};
-  // One per overloaded phase and one per source-wide word, and the miners shed for a freezing
-  // zone's heater (at most every miner).
-  std::array<AcVictim, kMaxAcSources * (kMaxAcPhases + 1) + kMaxMiners> victims{};
+  std::array<AcVictim, kMaxAcSources * (kMaxAcPhases + 1)> victims{};
   std::size_t victim_count = 0;
+  // The miners shed this cycle to make room for a freezing zone's heater (make_heater_room): by
+  // miner, 1 + the place of that heater's entry; 0: none. Compact, not a Reason a miner: decide()
+  // makes an AcCycle every cycle. More heaters making room at once than entries wait as before.
+  struct HeaterRoomShed {
+    std::string_view zone;
+    double room_w = 0;
+    double draw_w = 0;
+  };
+  std::array<HeaterRoomShed, 4> heater_room{};
+  std::size_t heater_room_count = 0;
+  std::array<std::uint8_t, kMaxMiners> room_for{};
 
   // Nullopt when a start of `draw_w` (`start_w` for its first moments) on `feed` fits; else why
   // it waits.
@@ -234,7 +244,7 @@ HeaterRoom reserve_heater_room(const Snapshot& snap, const Profiles& p, const He
 void release_heater_room(const HeaterRoom& room, AcCycle& ac);
 // A freezing zone's heater held for room (`held`: ac_budget or ac_surge) sheds the running
 // discretionary miners on its own source and phase, lowest priority first, as many as its start
-// needs (ac_heater_room, victims in `ac`), and returns true; sheds none and returns false when
+// needs (ac_heater_room, in `ac`: AcCycle::shed says it), and returns true; sheds none and returns false when
 // even all of them would not make the room. Never shed: a miner that heats a zone calling for
 // heat, or one overridden ON. A miner following a power target gives back its last target.
 bool make_heater_room(const Profiles& p, const State& next, const HeatCalls& heat, std::string_view zone,
