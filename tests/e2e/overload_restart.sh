@@ -47,16 +47,11 @@ while awk -v e="$hold_end_s" -v n="$(now_s)" 'BEGIN { exit !(n < e) }'; do
 done
 [[ -z $on_s ]] || echo "measured: the dump started $(awk -v s="$shed_s" -v o="$on_s" 'BEGIN { printf "%.1f", o - s }') s after the shed"
 absent "no start of the dump before the hold ran out" 'cmnd/dump_s19_1/POWER1 ON'
-if [[ -z $on_s ]]; then
-  check_within "once it has, the dump starts again (the listener hears a start)" 15 \
-    'grep -q "cmnd/dump_s19_1/POWER1 ON" "$WORK/spy.log"'
-  echo "measured: the dump's start came $(awk -v s="$shed_s" -v o="$(now_s)" 'BEGIN { printf "%.1f", o - s }') s after the shed (hold 20 s)"
-fi
-daemon_alive "at the end"
-# The replay from the restart, once the daemon has written its journal (a stop writes the open
-# minute) and before the dump's start overloads the inverter again (its row would then hide this
-# one): it restores the stored overload at the daemon's start as the daemon did, holds the dump
-# and starts it when the daemon did. Before it did, it started the dump a second after the restart.
+# The replay from the restart: stopped now, a second before the hold runs out (a stop writes the
+# journal's open minute, and the dump's next start, which overloads the inverter again, would
+# write a row that hides this one), the replay restores the stored overload at the daemon's start
+# as the daemon did and holds the dump as it did. Before it did, it started the dump a second
+# after the restart ("recorded nothing, replay ON at ...").
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
 sqlite3 "$WORK/shackd.db" "SELECT 'ac_overload row: ' || source, phase, last_s, ongoing FROM ac_overload" | sed 's/^/  /'
 "$BUILD/shackd" replay --config "$WORK/shackd.yaml" --since "$restart_iso" >"$WORK/replay.out" 2>&1
@@ -64,4 +59,12 @@ replay_rc=$?
 sed 's/^/  replay: /' "$WORK/replay.out" | grep -v "^  replay: .* h .* st" | tail -14
 check "replay from the restart agrees with the record (exit $replay_rc)" \
   '[[ $replay_rc == 0 ]] && grep -q "the replay agrees with the record" "$WORK/replay.out"'
+# Started again, the daemon holds what is left of the hold and then starts the dump.
+start_daemon "$WORK/shackd.yaml" || { daemon_log | tail -20; exit 1; }
+if [[ -z $on_s ]]; then
+  check_within "once it has, the dump starts again (the listener hears a start)" 15 \
+    'grep -q "cmnd/dump_s19_1/POWER1 ON" "$WORK/spy.log"'
+  echo "measured: the dump's start came $(awk -v s="$shed_s" -v o="$(now_s)" 'BEGIN { printf "%.1f", o - s }') s after the shed (hold 20 s)"
+fi
+daemon_alive "at the end"
 finish
