@@ -1,6 +1,8 @@
 // The AC budget: a start waits until the phase that feeds it has room for its draw, and while the
 // source warns of an overload the lowest-priority load on it is shed, one a cycle (issue 59). An
 // inverter that overloads shuts its AC output down: the relays and the controller go dark.
+// A start must also fit the source's surge rating (surge_w): a motor's or a PSU's inrush trips an
+// inverter whose continuous budget still holds; a cycle's start draws on a phase add up there.
 //
 // Hostile or missing readings (docs/guide.md, "AC sources"):
 // - a load reading that is missing, stale, NaN or beyond +-1 MW is not known; on a rated source a
@@ -93,6 +95,8 @@ double miner_start_draw_w(const MinerProfile& m) {
   return m.target ? std::max(m.power_w, m.target->max_w) : m.power_w;
 }
 
+double miner_surge_draw_w(const MinerProfile& m) { return m.start_w ? *m.start_w : miner_start_draw_w(m); }
+
 void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const HeatCalls& heat, SiteState& site,
                AcCycle& out) {
   const SteadyTime now = snap.now;
@@ -158,6 +162,7 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
         continue;
       }
       v.continuous_w = src.continuous_w;
+      v.surge_w = src.surge_w;
       v.margin_w = src.margin_w;
       if (r) v.measured_w = plausible_load_w(r->phase[ph].load_w, now, max_age);
       if (v.measured_w) v.used_w = std::max(*v.measured_w, ours_w[s][ph]);
@@ -170,7 +175,9 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
       }
       const bool over_too_long = st.over_since && now - *st.over_since >= src.overload_tolerance;
       const std::optional<bool> phase_word = r ? overload_word(r->phase[ph].overload, now, max_age) : std::nullopt;
-      v.overloaded = over_too_long || source_word.value_or(false) || phase_word.value_or(false);
+      // The whole unit's word holds starts on every leg, but sheds one load for the unit (below).
+      v.leg_overloaded = over_too_long || phase_word.value_or(false);
+      v.overloaded = v.leg_overloaded || source_word.value_or(false);
       if (v.overloaded) st.overload_at = now;
       if (st.overload_at) {
         const Duration since = now - *st.overload_at;
@@ -180,52 +187,125 @@ void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const
     }
   }
 
-  // One load shed per overloaded phase this cycle; the next cycle, if it persists, the next.
-  for (std::size_t s = 0; s < out.sources; ++s) {
-    for (std::size_t ph = 0; ph < out.source[s]->phases && ph < kMaxAcPhases; ++ph) {
-      const AcPhaseView& v = out.phase[s][ph];
-      if (!v.overloaded) continue;
-      std::optional<Candidate> worst;
-      const auto consider = [&](const Candidate& c) {
-        if (!worst || sheds_before(c, *worst)) worst = c;
-      };
-      for (std::size_t i = 0; i < p.miners.size() && i < prev.miners.size() && i < kMaxMiners; ++i) {
-        if (!prev.miners[i].on || !out.carries(s, ph, p.miners[i].feed)) continue;
-        consider({LoadKind::miner, i, heat.call[i] ? 0 : 1, 100 * p.miners[i].priority + static_cast<int>(i)});
+  // The load an overload on phases [first, last) of source s sheds: the lowest priority on any of
+  // them, a load that heats a zone calling for heat last. nullopt: none of ours is on there.
+  const auto worst_on = [&](std::size_t s, std::size_t first, std::size_t last) {
+    std::optional<Candidate> worst;
+    const auto consider = [&](const Candidate& c) {
+      if (!worst || sheds_before(c, *worst)) worst = c;
+    };
+    const auto on_any = [&](const AcFeed& feed) {
+      for (std::size_t ph = first; ph < last; ++ph) {
+        if (out.carries(s, ph, feed)) return true;
       }
-      for (std::size_t i = 0; i < p.zones.size() && i < prev.zones.size(); ++i) {
-        if (!p.zones[i].has_heater || !prev.zones[i].heater.on || !out.carries(s, ph, p.zones[i].heater_feed)) continue;
-        // A heater runs only for a zone calling for heat: it protects it, and goes after the miners.
-        consider({LoadKind::heater, i, 0, -1 - static_cast<int>(i)});
-      }
-      if (!worst || out.victim_count == out.victims.size()) continue;
-      AcVictim& victim = out.victims[out.victim_count++];
-      victim.kind = worst->kind;
-      victim.index = worst->index;
-      victim.reason = Reason{ReasonCode::ac_overload, ReasonCode::none, v.measured_w.value_or(kNaN),
-                             v.continuous_w > 0 ? v.continuous_w : kNaN, {}};
-      set_subject(victim.reason, out.source[s]->name, v.phase_no);
+      return false;
+    };
+    for (std::size_t i = 0; i < p.miners.size() && i < prev.miners.size() && i < kMaxMiners; ++i) {
+      if (!prev.miners[i].on || !on_any(p.miners[i].feed)) continue;
+      consider({LoadKind::miner, i, heat.call[i] ? 0 : 1, 100 * p.miners[i].priority + static_cast<int>(i)});
     }
+    for (std::size_t i = 0; i < p.zones.size() && i < prev.zones.size(); ++i) {
+      if (!p.zones[i].has_heater || !prev.zones[i].heater.on || !on_any(p.zones[i].heater_feed)) continue;
+      // A heater runs only for a zone calling for heat: it protects it, and goes after the miners.
+      consider({LoadKind::heater, i, 0, -1 - static_cast<int>(i)});
+    }
+    return worst;
+  };
+  const auto add_victim = [&](const Candidate& c, double load_w, double rating_w, std::size_t s, int phase_no) {
+    if (out.victim_count == out.victims.size()) return;
+    AcVictim& victim = out.victims[out.victim_count++];
+    victim.kind = c.kind;
+    victim.index = c.index;
+    victim.reason = Reason{ReasonCode::ac_overload, ReasonCode::none, load_w, rating_w > 0 ? rating_w : kNaN, {}};
+    set_subject(victim.reason, out.source[s]->name, phase_no);
+  };
+
+  // One load shed per overloaded phase this cycle (its own word, or its load past the
+  // tolerance); the next cycle, if it persists, the next.
+  for (std::size_t s = 0; s < out.sources; ++s) {
+    const std::size_t phases = std::min(out.source[s]->phases, kMaxAcPhases);
+    bool leg_shed = false;
+    for (std::size_t ph = 0; ph < phases; ++ph) {
+      const AcPhaseView& v = out.phase[s][ph];
+      if (!v.leg_overloaded) continue;
+      if (const auto worst = worst_on(s, ph, ph + 1)) {
+        add_victim(*worst, v.measured_w.value_or(kNaN), v.continuous_w, s, v.phase_no);
+        leg_shed = true;
+      }
+    }
+    // The whole source's word (AcSourceReadings::overload, a unit-wide warning) does not say
+    // which leg: it sheds one load a cycle on the whole source, the lowest priority across its legs, and none
+    // when a leg's own word or load shed one this cycle (that leg is the overloaded one). Its
+    // reason: the legs' summed load (not known if one is not) against their summed rating.
+    const AcSourceReadings* r = s < snap.ac.size() ? &snap.ac[s] : nullptr;
+    if (leg_shed || !r || !overload_word(r->overload, now, max_age).value_or(false)) continue;
+    if (is_generator(out.source[s]) && out.generator == GeneratorState::off) continue;
+    const auto worst = worst_on(s, 0, phases);
+    if (!worst) continue;
+    double load_w = 0;
+    double rating_w = 0;
+    for (std::size_t ph = 0; ph < phases; ++ph) {
+      load_w += out.phase[s][ph].measured_w.value_or(kNaN);
+      rating_w += out.phase[s][ph].continuous_w;
+    }
+    add_victim(*worst, load_w, rating_w, s, 0);
   }
 }
 
-std::optional<Reason> AcCycle::hold_on(std::size_t s, std::size_t ph, double draw_w) const {
+std::optional<Reason> AcCycle::hold_on(std::size_t s, std::size_t ph, double draw_w, double start_w) const {
   const AcPhaseView& v = phase[s][ph];
   const std::string_view name = source[s] ? std::string_view(source[s]->name) : "inverter";
+  const bool budget = v.continuous_w > 0;
+  const bool surge = v.surge_w > 0;
   std::optional<Reason> r;
   if (v.overloaded || v.hold_left > Duration{0}) {
     r = Reason{ReasonCode::ac_overload_hold, ReasonCode::none, kNaN, kNaN, v.hold_left};
-  } else if (!(v.continuous_w > 0)) {
+  } else if (!budget && !surge) {
     return std::nullopt;  // no rating: no budget
   } else if (!v.used_w) {
     r = Reason{ReasonCode::ac_load_unknown, ReasonCode::none, kNaN, draw_w, {}};
   } else {
+    // A NaN draw never fits either test.
     const double room_w = v.continuous_w - v.margin_w - *v.used_w;
-    if (draw_w <= room_w) return std::nullopt;  // a NaN draw never fits
-    r = Reason{ReasonCode::ac_budget, ReasonCode::none, room_w, draw_w, {}};
+    // The surge test: what ran before this cycle's starts (used_w holds their rated draws), the
+    // start draws of this cycle's starts on the phase and this one's, and the margin, within
+    // surge_w. Starts a cycle apart do not add up: by the next cycle (>= 1 s) an inrush is over.
+    const double surge_room_w = v.surge_w - v.margin_w - (*v.used_w - v.started_w) - v.start_draws_w;
+    if (budget && !(draw_w <= room_w)) {
+      r = Reason{ReasonCode::ac_budget, ReasonCode::none, room_w, draw_w, {}};
+    } else if (surge && !(start_w <= surge_room_w)) {
+      r = Reason{ReasonCode::ac_surge, ReasonCode::none, surge_room_w, start_w, {}};
+    } else {
+      return std::nullopt;
+    }
   }
   set_subject(*r, name, v.phase_no);
   return r;
+}
+
+void AcCycle::release_on(std::size_t s, std::size_t ph, double draw_w) {
+  if (auto& used = phase[s][ph].used_w) *used -= draw_w;
+}
+
+void AcCycle::release(const AcFeed& feed, double draw_w) {
+  if (!std::isfinite(draw_w)) return;
+  const AcFeed f = clamp_feed(*this, feed);
+  release_on(f.source, f.phase, draw_w);
+  if (!generator_configured || generator == GeneratorState::off) return;
+  for (std::size_t s = 0; s < sources; ++s) {
+    if (s == f.source) continue;
+    for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
+      if (carries(s, ph, feed)) release_on(s, ph, draw_w);
+    }
+  }
+}
+
+void AcCycle::commit_on(std::size_t s, std::size_t ph, double draw_w, double start_w) {
+  AcPhaseView& v = phase[s][ph];
+  if (!v.used_w) return;
+  *v.used_w += draw_w;
+  v.started_w += draw_w;
+  if (std::isfinite(start_w)) v.start_draws_w += start_w;
 }
 
 bool AcCycle::carries(std::size_t s, std::size_t ph, const AcFeed& feed) const {
@@ -237,30 +317,29 @@ bool AcCycle::carries(std::size_t s, std::size_t ph, const AcFeed& feed) const {
 }
 
 // The load's own source first (its reason names the inverter), then a generator feeding it.
-std::optional<Reason> AcCycle::hold(const AcFeed& feed, double draw_w) const {
+std::optional<Reason> AcCycle::hold(const AcFeed& feed, double draw_w, double start_w) const {
   const AcFeed f = clamp_feed(*this, feed);
-  if (auto r = hold_on(f.source, f.phase, draw_w)) return r;
+  if (auto r = hold_on(f.source, f.phase, draw_w, start_w)) return r;
   if (!generator_configured || generator == GeneratorState::off) return std::nullopt;
   for (std::size_t s = 0; s < sources; ++s) {
     if (s == f.source) continue;
     for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
       if (!carries(s, ph, feed)) continue;
-      if (auto r = hold_on(s, ph, draw_w)) return r;
+      if (auto r = hold_on(s, ph, draw_w, start_w)) return r;
     }
   }
   return std::nullopt;
 }
 
-void AcCycle::commit(const AcFeed& feed, double draw_w) {
+void AcCycle::commit(const AcFeed& feed, double draw_w, double start_w) {
   if (!std::isfinite(draw_w)) return;
   const AcFeed f = clamp_feed(*this, feed);
-  if (auto& own = phase[f.source][f.phase].used_w) *own += draw_w;
+  commit_on(f.source, f.phase, draw_w, start_w);
   if (!generator_configured || generator == GeneratorState::off) return;
   for (std::size_t s = 0; s < sources; ++s) {
     if (s == f.source) continue;
     for (std::size_t ph = 0; ph < source[s]->phases && ph < kMaxAcPhases; ++ph) {
-      AcPhaseView& v = phase[s][ph];
-      if (v.used_w && carries(s, ph, feed)) *v.used_w += draw_w;
+      if (carries(s, ph, feed)) commit_on(s, ph, draw_w, start_w);
     }
   }
 }
@@ -269,7 +348,61 @@ std::optional<Reason> AcCycle::shed(LoadKind kind, std::size_t index) const {
   for (std::size_t i = 0; i < victim_count; ++i) {
     if (victims[i].kind == kind && victims[i].index == index) return victims[i].reason;
   }
+  if (kind == LoadKind::miner && index < room_for.size() && room_for[index] > 0) {
+    const HeaterRoomShed& h = heater_room[room_for[index] - 1];
+    Reason r{ReasonCode::ac_heater_room, ReasonCode::none, h.room_w, h.draw_w, {}};
+    set_subject(r, h.zone, 0);
+    return r;
+  }
   return std::nullopt;
+}
+
+bool make_heater_room(const Profiles& p, const State& next, const HeatCalls& heat, std::string_view zone,
+                      const AcFeed& feed, double draw_w, const Reason& held, AcCycle& ac) {
+  if (held.code != ReasonCode::ac_budget && held.code != ReasonCode::ac_surge) return false;
+  if (ac.heater_room_count == ac.heater_room.size()) return false;
+  const AcFeed f = clamp_feed(ac, feed);
+  // The running discretionary miners on the heater's source and phase, in shed order (the
+  // overload's: priority 10 before 1, then the later one). Fixed storage: no allocation a cycle.
+  struct Running {
+    int order = 0;
+    std::size_t index = 0;
+    double w = 0;
+  };
+  std::array<Running, kMaxMiners> running{};
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < p.miners.size() && i < next.miners.size() && i < kMaxMiners; ++i) {
+    const MinerProfile& m = p.miners[i];
+    const LoadState& st = next.miners[i];
+    if (!st.on || heat.call[i] || st.override_.mode == OverrideMode::on) continue;
+    if (clamp_feed(ac, m.feed) != f || ac.shed(LoadKind::miner, i)) continue;  // shed already: its room is not counted
+    // What it gives back: its rating, or for one that follows a power target its last target (its
+    // maximum may be far above what it draws; the least it can draw when the target is not known).
+    const double w = m.target ? st.target_w.value_or(m.target->min_w) : m.power_w;
+    Running r{100 * m.priority + static_cast<int>(i), i, w};
+    std::size_t at = count++;
+    while (at > 0 && running[at - 1].order < r.order) {
+      running[at] = running[at - 1];
+      --at;
+    }
+    running[at] = r;
+  }
+  // Give back one at a time until the heater fits; none shed when even all of them do not make it.
+  std::size_t shed = 0;
+  bool fits = false;
+  while (shed < count && !fits) {
+    ac.release(feed, running[shed++].w);
+    const auto still = ac.hold(feed, draw_w, draw_w);
+    fits = !still;
+    if (still && still->code != ReasonCode::ac_budget && still->code != ReasonCode::ac_surge) break;
+  }
+  if (!fits) {
+    for (std::size_t k = 0; k < shed; ++k) ac.release(feed, -running[k].w);
+    return false;
+  }
+  ac.heater_room[ac.heater_room_count++] = {zone, held.value, draw_w};
+  for (std::size_t k = 0; k < shed; ++k) ac.room_for[running[k].index] = static_cast<std::uint8_t>(ac.heater_room_count);
+  return true;
 }
 
 }  // namespace rules::detail

@@ -2,6 +2,7 @@
 // Internal to rules/: the pieces decide() is assembled from. Not for use outside rules/.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -71,10 +72,12 @@ struct StepContext {
   SiteState& site;       // last_start for stagger
   bool staggered;        // subject to the site's stagger interval
   Duration stagger;
-  // Set: a start must also fit the AC budget of `feed` with `draw_w` (ac_budget.cpp).
+  // Set: a start must also fit the AC budget of `feed` with `draw_w`, and its surge rating with
+  // `start_w` (ac_budget.cpp).
   AcCycle* ac = nullptr;
   AcFeed feed{};
   double draw_w = 0;
+  double start_w = 0;
 };
 
 // Advances one load: dwell timers, min on/off, max starts per hour, stagger.
@@ -136,7 +139,11 @@ struct AcPhaseView {
   double margin_w = 0;
   std::optional<double> used_w;  // max(measured, what our loads on it are rated at) + starts this cycle
   std::optional<double> measured_w;
+  double surge_w = 0;        // 0: no surge test
+  double started_w = 0;      // the rated draws of this cycle's starts (in used_w)
+  double start_draws_w = 0;  // the start draws of this cycle's starts
   bool overloaded = false;   // this cycle: a warning, an alarm, or over the rating past the tolerance
+  bool leg_overloaded = false;  // this cycle: the phase's own word, or over its rating past the tolerance
   Duration hold_left{0};     // starts held this much longer after an overload
   int phase_no = 0;          // 0 for a one-phase source, else 1..3 (for the reason's subject)
 };
@@ -162,25 +169,46 @@ struct AcCycle {
   std::array<const AcSource*, kMaxAcSources> source{};
   std::array<AcVictim, kMaxAcSources * (kMaxAcPhases + 1)> victims{};
   std::size_t victim_count = 0;
+  // The miners shed this cycle to make room for a freezing zone's heater (make_heater_room): by
+  // miner, 1 + the place of that heater's entry; 0: none. Compact, not a Reason a miner: decide()
+  // makes an AcCycle every cycle. More heaters making room at once than entries wait as before.
+  struct HeaterRoomShed {
+    std::string_view zone;
+    double room_w = 0;
+    double draw_w = 0;
+  };
+  std::array<HeaterRoomShed, 4> heater_room{};
+  std::size_t heater_room_count = 0;
+  std::array<std::uint8_t, kMaxMiners> room_for{};
 
-  // Nullopt when a start of `draw_w` on `feed` fits; else why it waits.
-  std::optional<Reason> hold(const AcFeed& feed, double draw_w) const;
-  // A start went ahead: its draw is taken from the room for the rest of the cycle.
-  void commit(const AcFeed& feed, double draw_w);
-  // The overload reason when this load is the one shed this cycle.
+  // Nullopt when a start of `draw_w` (`start_w` for its first moments) on `feed` fits; else why
+  // it waits.
+  std::optional<Reason> hold(const AcFeed& feed, double draw_w, double start_w) const;
+  // A start went ahead: its draws are taken from the room for the rest of the cycle (negative:
+  // given back).
+  void commit(const AcFeed& feed, double draw_w, double start_w);
+  // A running load's draw (`draw_w`) leaves the phases of `feed` this cycle: used_w falls, this
+  // cycle's starts and their start draws do not (negative: put back).
+  void release(const AcFeed& feed, double draw_w);
+  // The reason when this load is shed this cycle (an overload, or room for a heater).
   std::optional<Reason> shed(LoadKind kind, std::size_t index) const;
   // Whether phase `ph` of source `s` carries a load fed by `feed`: its own source and phase, or
   // a generator that runs (or may) feeding the inverter it is on.
   bool carries(std::size_t s, std::size_t ph, const AcFeed& feed) const;
 
  private:
-  std::optional<Reason> hold_on(std::size_t s, std::size_t ph, double draw_w) const;
+  std::optional<Reason> hold_on(std::size_t s, std::size_t ph, double draw_w, double start_w) const;
+  void commit_on(std::size_t s, std::size_t ph, double draw_w, double start_w);
+  void release_on(std::size_t s, std::size_t ph, double draw_w);
 };
 // What a load counts for in the budget before it runs: its rating (a miner that follows a target
 // its largest target, since its start may be at any of them).
 double miner_start_draw_w(const MinerProfile& m);
+// What it draws for the first moments of a start, tested against surge_w: its start_w, else the
+// above.
+double miner_surge_draw_w(const MinerProfile& m);
 // Reads the sources' phases, tracks the overload timers in `site`, picks one load to shed per
-// overloaded phase (and one per source-wide warning): the lowest priority first, a load that
+// overloaded phase (and one per source-wide warning, across its legs, where no leg shed one): the lowest priority first, a load that
 // heats a zone calling for heat last. `prev` says which loads are on.
 void assess_ac(const Snapshot& snap, const Profiles& p, const State& prev, const HeatCalls& heat, SiteState& site,
                AcCycle& out);
@@ -214,5 +242,15 @@ struct HeaterRoom {
 HeaterRoom reserve_heater_room(const Snapshot& snap, const Profiles& p, const HeatCalls& heat, const Decision& out,
                                AcCycle& ac);
 void release_heater_room(const HeaterRoom& room, AcCycle& ac);
+// A freezing zone's heater held for room (`held`: ac_budget or ac_surge) sheds the running
+// discretionary miners on its own source and phase, lowest priority first, as many as its start
+// needs (ac_heater_room, in `ac`: AcCycle::shed says it), and returns true; sheds none and returns false when
+// even all of them would not make the room. Never shed: a miner that heats a zone calling for
+// heat, or one overridden ON. A miner following a power target gives back its last target.
+bool make_heater_room(const Profiles& p, const State& next, const HeatCalls& heat, std::string_view zone,
+                      const AcFeed& feed, double draw_w, const Reason& held, AcCycle& ac);
+// Whether a staggered load that is off and wants to start would pass its dwell, min off-time,
+// max starts and the site's stagger this cycle (step_load's own tests, before the AC budget's).
+bool start_due(SteadyTime now, const Timing& timing, const SiteState& site, Duration stagger, const LoadState& st);
 
 }  // namespace rules::detail

@@ -138,7 +138,8 @@ void decide_heater(const Snapshot& snap, const Profiles& p, std::size_t i, AcCyc
     in.stop_condition = stop.code != ReasonCode::none;
     in.stop_reason = stop;
   }
-  step_load(StepContext{now, site.hvac_timing, out.next.site, true, site.stagger, &ac, z.heater_feed, z.heater_power_w},
+  step_load(StepContext{now, site.hvac_timing, out.next.site, true, site.stagger, &ac, z.heater_feed, z.heater_power_w,
+                        z.heater_power_w},  // a resistive heater starts at its rating
             in, st, out.zones[i].heater);
 }
 
@@ -230,15 +231,23 @@ HeaterRoom reserve_heater_room(const Snapshot& snap, const Profiles& p, const He
       for (std::size_t k = 0; surplus_w && k < room.count; ++k) *surplus_w -= room.held[k].w;
       if (generator_policy(ac, z.heater_on_generator, false, surplus_w, z.heater_power_w)) continue;
     }
-    if (ac.hold(z.heater_feed, z.heater_power_w)) continue;  // no room now: the miners take nothing of it
-    ac.commit(z.heater_feed, z.heater_power_w);
+    if (const auto held = ac.hold(z.heater_feed, z.heater_power_w, z.heater_power_w)) {
+      // No room now: the running discretionary miners on its phase make it, where they can and
+      // its start is due this cycle (dwell, min off, max starts, stagger: else a miner would stop
+      // for a heater that does not start); else the miners take nothing of it.
+      if (!start_due(snap.now, p.site.hvac_timing, out.next.site, p.site.stagger, zs.heater) ||
+          !make_heater_room(p, out.next, heat, z.name, z.heater_feed, z.heater_power_w, *held, ac)) {
+        continue;
+      }
+    }
+    ac.commit(z.heater_feed, z.heater_power_w, z.heater_power_w);
     room.held[room.count++] = {z.heater_feed, z.heater_power_w};
   }
   return room;
 }
 
 void release_heater_room(const HeaterRoom& room, AcCycle& ac) {
-  for (std::size_t i = 0; i < room.count; ++i) ac.commit(room.held[i].feed, -room.held[i].w);
+  for (std::size_t i = 0; i < room.count; ++i) ac.commit(room.held[i].feed, -room.held[i].w, -room.held[i].w);
 }
 
 void decide_zones(const Snapshot& snap, const Profiles& p, const State& /*prev*/, AcCycle& ac, Decision& out) {

@@ -41,11 +41,11 @@ bool try_start(const StepContext& ctx, LoadState& st, const Reason& why, Reason&
   }
   // Last: the AC source that feeds it must have room for it (ac_budget.cpp).
   if (ctx.ac) {
-    if (auto held = ctx.ac->hold(ctx.feed, ctx.draw_w)) {
+    if (auto held = ctx.ac->hold(ctx.feed, ctx.draw_w, ctx.start_w)) {
       out = *held;
       return false;
     }
-    ctx.ac->commit(ctx.feed, ctx.draw_w);
+    ctx.ac->commit(ctx.feed, ctx.draw_w, ctx.start_w);
   }
   st.starts.record(now);
   if (ctx.staggered) ctx.site.last_start = now;
@@ -54,6 +54,15 @@ bool try_start(const StepContext& ctx, LoadState& st, const Reason& why, Reason&
 }
 
 }  // namespace
+
+bool start_due(SteadyTime now, const Timing& timing, const SiteState& site, Duration stagger, const LoadState& st) {
+  if (timing.start_delay > Duration{0} && (!st.start_cond_since || now - *st.start_cond_since < timing.start_delay)) {
+    return false;
+  }
+  if (st.last_change && now - *st.last_change < timing.min_off) return false;
+  if (timing.max_starts_per_hour > 0 && st.starts.in_last_hour(now) >= timing.max_starts_per_hour) return false;
+  return !(site.last_start && now - *site.last_start < stagger);
+}
 
 void expire_override(SteadyTime now, LoadState& st) {
   if (st.override_.mode != OverrideMode::automatic && st.override_.until && now >= *st.override_.until) {

@@ -375,7 +375,8 @@ void decide_miners(const Snapshot& snap, const Profiles& p, const HeatCalls& hea
       }
     }
 
-    step_load(StepContext{now, m.timing, out.next.site, true, site.stagger, &ac, m.feed, miner_start_draw_w(m)}, in, st,
+    step_load(StepContext{now, m.timing, out.next.site, true, site.stagger, &ac, m.feed, miner_start_draw_w(m),
+                          miner_surge_draw_w(m)}, in, st,
               d);
     d.safety_stop = !d.on && (below_emergency || (in.force_off && is_safety_stop(in.force_off->code)));
     if (target) {

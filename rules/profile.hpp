@@ -111,8 +111,11 @@ struct AcSource {
   // Per phase, watts. 0: not known, no budget (starts are not held for room), but the source's
   // own overload warnings still shed.
   double continuous_w = 0;
-  // Per phase, watts, at least continuous_w: validated and kept, nothing reads it yet; the rules do not
-  // decide on it (one start per stagger interval is what bounds the inrush).
+  // Per phase, watts, at least continuous_w; 0: not known, no surge test. A start waits unless
+  // the phase's load, the start draws of this cycle's starts on it, its own start draw and
+  // margin_w fit within it (ac_surge): a motor's or a PSU's inrush is what trips an inverter
+  // whose continuous budget still holds. stagger_s spreads starts over cycles; with stagger_s 0
+  // a cycle's start draws add up here.
   double surge_w = 0;
   double margin_w = 200;  // a start must leave this much of the continuous rating free
   // Measured load above continuous_w this long counts as an overload, as the source's warning does.
@@ -186,6 +189,10 @@ struct MinerProfile {
   // ../shared/reference/field-survey.md, with its source).
   Duration max_run = Seconds(0);
   AcFeed feed;  // the AC source and phase that feeds it
+  // What it draws for the first moments of a start (its PSU's inrush), tested against its
+  // source's surge_w; unset: its rated draw (detail::miner_start_draw_w), so a site that gives
+  // none decides as it did.
+  std::optional<double> start_w;
   // Generator fuel spent on hashing is what a site owner least wants: a miner runs on generator
   // power only on the sun's surplus unless its owner says otherwise.
   GeneratorPolicy on_generator = GeneratorPolicy::surplus_only;

@@ -83,6 +83,8 @@ constexpr CodeInfo kCodes[] = {
     {ReasonCode::battery_too_cold, "battery_too_cold", "battery too cold to charge", "°C", 1},
     {ReasonCode::battery_temp_unknown, "battery_temp_unknown", "battery temperature unknown: charging blocked", "", 0},
     {ReasonCode::charge_ok, "charge_ok", "charging allowed", "°C", 1},
+    {ReasonCode::ac_surge, "ac_surge", "start held: surge room left on", "W", 0},
+    {ReasonCode::ac_heater_room, "ac_heater_room", "shed: room left for the heater of", "W", 0},
 };
 
 // The words before a limit, where "limit" alone would mislead: a running miner's limit is the
@@ -95,6 +97,8 @@ std::string_view limit_words(ReasonCode code) {
     case ReasonCode::ac_budget:
     case ReasonCode::ac_load_unknown: return "the start needs";
     case ReasonCode::ac_overload: return "rating";
+    case ReasonCode::ac_surge: return "its start draws";
+    case ReasonCode::ac_heater_room: return "the heater needs";
     case ReasonCode::generator_surplus: return "it needs";
     default: return "limit";
   }
@@ -174,6 +178,7 @@ bool is_safety_stop(ReasonCode code) {
     case ReasonCode::stale_input:
     case ReasonCode::overheat:
     case ReasonCode::ac_overload:  // the source shuts its output down within seconds of an overload
+    case ReasonCode::ac_heater_room:  // a freezing zone's heater starts in the same cycle: the room must be there
     case ReasonCode::controller_overheat:  // the room around a miner is what cooks while a sleep is not answered
       return true;
     default:

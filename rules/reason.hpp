@@ -81,6 +81,9 @@ enum class ReasonCode : std::uint16_t {
   battery_too_cold = 84,      // block_charging: battery below block_charging_below_c
   battery_temp_unknown = 85,  // block_charging: threshold set but no fresh temperature
   charge_ok = 86,
+  // the AC source's surge rating (rules/ac_budget.cpp); `subject` names the source and phase
+  ac_surge = 87,              // start held: its start draw would take the phase past surge_w less the margin, with this cycle's other starts (value: surge room left W, limit: its start draw W)
+  ac_heater_room = 88,        // off at once: a freezing zone's heater on its source and phase needs the room; `subject` names the zone (value: room left W, limit: the heater's draw W)
 };
 
 struct Reason {

@@ -257,7 +257,7 @@ void check_ac_sources(const Profiles& p, std::vector<std::string>& out) {
 // A load's feed names a source and phase that exist, and on a rated source its draw is known and
 // fits the rating at all.
 void check_feed(Checker& c, const Profiles& p, const AcFeed& f, const char* source_field, const char* phase_field,
-                const char* power_field, double draw_w) {
+                const char* power_field, double draw_w, const char* start_field, double start_w) {
   const std::size_t count = p.ac_sources.empty() ? 1 : p.ac_sources.size();
   if (f.source >= count) {
     c.fail(std::string(source_field) + " #" + std::to_string(f.source + 1) + " names no configured AC source (" +
@@ -276,6 +276,13 @@ void check_feed(Checker& c, const Profiles& p, const AcFeed& f, const char* sour
     c.fail(std::string(phase_field) + " L" + std::to_string(f.phase + 1) + ": AC source '" + a.name + "' has " +
            std::to_string(a.phases) + (a.phases == 1 ? " phase" : " phases"));
     return;
+  }
+  if (a.surge_w > 0 && !(start_w + a.margin_w <= a.surge_w)) {
+    // The surge test (ac_budget.cpp, AcCycle::hold_on) with nothing else on the phase.
+    c.fail(std::string(start_field) + " " + num(start_w) + " plus margin_w " + num(a.margin_w) + " is above the surge_w " +
+           num(a.surge_w) + " of AC source '" + a.name + "' " + phase_field + " L" + std::to_string(f.phase + 1) +
+           ": it could never start (a start needs its start draw plus margin_w within the surge rating, with nothing "
+           "else on)");
   }
   if (!(a.continuous_w > 0)) return;
   if (!(draw_w > 0)) {
@@ -312,13 +319,16 @@ std::vector<std::string> validate(const Profiles& profiles) {
     const auto& m = profiles.miners[i];
     Checker c(errors, m.name.empty() ? "miner #" + std::to_string(i + 1) : "miner '" + m.name + "'");
     const char* power = m.target ? "the larger of power_w and target max_w" : "power_w";
-    check_feed(c, profiles, m.feed, "source", "phase", power, detail::miner_start_draw_w(m));
+    if (m.start_w && !(std::isfinite(*m.start_w) && *m.start_w >= 0)) c.fail("start_w " + num(*m.start_w) + " must be 0 or more");
+    check_feed(c, profiles, m.feed, "source", "phase", power, detail::miner_start_draw_w(m), m.start_w ? "start_w" : power,
+               detail::miner_surge_draw_w(m));
   }
   for (std::size_t i = 0; i < profiles.zones.size(); ++i) {
     const auto& z = profiles.zones[i];
     if (z.has_heater) {
       Checker c(errors, z.name.empty() ? "zone #" + std::to_string(i + 1) : "zone '" + z.name + "'");
-      check_feed(c, profiles, z.heater_feed, "heater_source", "heater_phase", "heater_power_w", z.heater_power_w);
+      check_feed(c, profiles, z.heater_feed, "heater_source", "heater_phase", "heater_power_w", z.heater_power_w,
+                 "heater_power_w", z.heater_power_w);
     }
   }
   for (std::size_t i = 0; i < profiles.zones.size(); ++i) {

@@ -14,6 +14,7 @@
 #include "daemon/config/miners_yaml.hpp"
 #include "daemon/config/profiles_yaml.hpp"
 #include "daemon/shadow/shadow_watch.hpp"
+#include "daemon/store/ac_overload_rows.hpp"
 #include "daemon/store/load_state_rows.hpp"
 #include "daemon/vocab/publish.hpp"
 #include "daemon/store/migrate.hpp"
@@ -52,9 +53,28 @@ std::string local_day(std::int64_t wall_ms) {
 // across a restart by the wall-clock gap), the overrides in force each cycle, and at each start
 // the state a starting daemon restores from load_state (kept here as the daemon keeps it).
 // `each`, when given, is told every cycle's decision (the candidate's comparison below).
+// Table ac_overload as it was at `at_s`, as far as it says: it keeps one row a phase, the last
+// written, so a row written after `at_s` (its last_s after it) hides the one before and is left
+// out; the replay writes its own from the range's cycles. A table that cannot be read: none.
+AcOverloadRows ac_overloads_before(db::Db& db, std::int64_t at_s) {
+  AcOverloadRows out;
+  try {
+    for (const auto& [key, row] : load_ac_overloads(db)) {
+      if (row.last_s <= at_s) out.emplace(key, row);
+    }
+  } catch (const db::Error& e) {
+    fmt::print(stderr, "shackd replay: cannot read table ac_overload, no overload hold restored: {}\n", e.what());
+  }
+  return out;
+}
+
 using EachCycle = std::function<void(std::size_t, const JournalCycle&, const rules::Decision&)>;
+// `ac_rows`: table ac_overload as it was at the first cycle (ac_overloads_before()): the replay
+// keeps its own rows from there as the recorder does, and restores them at the range's start and
+// at each daemon start within it as the daemon's start does (daemon_open.cpp), so that an overload
+// hold that survived a restart holds the replay's starts too.
 Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const std::vector<JournalCycle>& cycles,
-             std::map<std::string, LoadStateRow> rows, bool print, const EachCycle& each = {}) {
+             std::map<std::string, LoadStateRow> rows, AcOverloadRows ac_rows, bool print, const EachCycle& each = {}) {
   Timeline t;
   t.from_ms = cycles.front().wall_ms;
   t.to_ms = cycles.back().wall_ms;
@@ -68,6 +88,7 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
   rules::SteadyTime now = base, segment_now = base;
   std::int64_t segment_steady_ms = cycles.front().steady_ms;
   rules::State state = restored_state(p.rules, loads, rows, now, t.from_ms / 1000);
+  restore_ac_overloads(p.rules, ac_rows, state.site, now, t.from_ms / 1000);
   for (const auto& l : loads) t.on_at_start[l.name] = state_of(state, l).on;
   rules::Decision d;
   std::string day;
@@ -82,6 +103,7 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
     const std::int64_t wall_s = c.wall_ms / 1000;
     if (i > 0 && c.started) {
       state = restored_state(p.rules, loads, rows, now, wall_s);
+      restore_ac_overloads(p.rules, ac_rows, state.site, now, wall_s);
       if (print) fmt::print("{}  shackd started: state restored from load_state\n", local_hms(c.wall_ms));
     }
     for (const auto& l : loads) {
@@ -95,6 +117,7 @@ Timeline run(const StoredProfiles& p, const std::vector<LoadRef>& loads, const s
     }
     rules::decide(c.snapshot(now, zone_names, miner_names, ac_names), p.rules, state, d);
     state = d.next;
+    ac_overload_changes(p.rules, state.site, ac_rows, now, wall_s);  // the rows the recorder writes (it keeps them)
     if (each) each(i, c, d);
     if (print && local_day(c.wall_ms) != day) {
       day = local_day(c.wall_ms);
@@ -172,10 +195,10 @@ std::string iso_utc_ms(std::int64_t wall_ms) {
 // Returns them, and prints one line each.
 std::vector<ShadowRow> candidate_spells(const StoredProfiles& base, const StoredProfiles& changed, const std::vector<LoadRef>& loads,
                                         const std::vector<JournalCycle>& cycles, const std::map<std::string, LoadStateRow>& rows,
-                                        const std::vector<std::string>& sets) {
+                                        const AcOverloadRows& ac_rows, const std::vector<std::string>& sets) {
   // The configured decisions, a bit per load and cycle (a week of 2 s cycles and 6 loads: 2 MB).
   std::vector<std::vector<bool>> configured(cycles.size());
-  run(base, loads, cycles, rows, false, [&](std::size_t i, const JournalCycle&, const rules::Decision& d) {
+  run(base, loads, cycles, rows, ac_rows, false, [&](std::size_t i, const JournalCycle&, const rules::Decision& d) {
     for (const auto& l : loads) configured[i].push_back(decision_for(d, l).on);
   });
   ShadowWatch watch(ShadowVoice{.candidate = true, .sets = fmt::format("{}", fmt::join(sets, ", "))});
@@ -188,7 +211,7 @@ std::vector<ShadowRow> candidate_spells(const StoredProfiles& base, const Stored
       else at[r.load_id] = spells.size(), spells.push_back(r);
     }
   };
-  run(changed, loads, cycles, rows, false, [&](std::size_t i, const JournalCycle& c, const rules::Decision& d) {
+  run(changed, loads, cycles, rows, ac_rows, false, [&](std::size_t i, const JournalCycle& c, const rules::Decision& d) {
     ShadowInputs in;
     in.wall_ms = c.wall_ms;
     for (std::size_t k = 0; k < loads.size(); ++k) {
@@ -268,6 +291,7 @@ int cmd_replay(const std::vector<std::string>& argv) {
 
     std::vector<JournalCycle> cycles;
     std::map<std::string, LoadStateRow> start_rows;
+    AcOverloadRows start_ac_rows;
     bool from_db = false, journal = false;
     std::int64_t since_s = 0, until_s = 0;
     if (a.values.count("--from")) {
@@ -285,7 +309,10 @@ int cmd_replay(const std::vector<std::string>& argv) {
       cycles = read_journal_cycles(db, since_s, until_s);
       journal = !cycles.empty();
       if (!journal) cycles = read_minute_cycles(db, since_s, until_s);
-      if (!cycles.empty()) start_rows = rows_before(db, loads, cycles.front().wall_ms / 1000);
+      if (!cycles.empty()) {
+        start_rows = rows_before(db, loads, cycles.front().wall_ms / 1000);
+        start_ac_rows = ac_overloads_before(db, cycles.front().wall_ms / 1000);
+      }
     } else {
       throw UsageError("shackd replay: give --since (and --until), or --from CSV (see --help)");
     }
@@ -300,7 +327,7 @@ int cmd_replay(const std::vector<std::string>& argv) {
       fmt::print("  (no cycle journal covers this range: the minute averages lose short dips and spikes, so the\n"
                  "   comparison with the record is approximate)\n");
     }
-    const Timeline after = run(changed, loads, cycles, start_rows, true);
+    const Timeline after = run(changed, loads, cycles, start_rows, start_ac_rows, true);
     // The record cannot answer for a switching it did not make: say so beside the numbers.
     const auto inputs_note = [] {
       fmt::print("note: the inputs are what was recorded. A load this replay runs where the record did not\n"
@@ -310,9 +337,9 @@ int cmd_replay(const std::vector<std::string>& argv) {
     };
     if (!from_db) {
       if (!sets.empty()) {
-        const Timeline before = run(base, loads, cycles, start_rows, false);
+        const Timeline before = run(base, loads, cycles, start_rows, start_ac_rows, false);
         print_table(loads, {{"as configured", &before}, {"with --set", &after}});
-        candidate_spells(base, changed, loads, cycles, start_rows, sets);
+        candidate_spells(base, changed, loads, cycles, start_rows, start_ac_rows, sets);
         inputs_note();
       }
       return kExOk;
@@ -321,9 +348,9 @@ int cmd_replay(const std::vector<std::string>& argv) {
     if (sets.empty()) {
       print_table(loads, {{"recorded", &recorded}, {"replay", &after}});
     } else {
-      const Timeline before = run(base, loads, cycles, start_rows, false);
+      const Timeline before = run(base, loads, cycles, start_rows, start_ac_rows, false);
       print_table(loads, {{"recorded", &recorded}, {"as configured", &before}, {"with --set", &after}});
-      candidate_spells(base, changed, loads, cycles, start_rows, sets);
+      candidate_spells(base, changed, loads, cycles, start_rows, start_ac_rows, sets);
       inputs_note();
       return kExOk;
     }

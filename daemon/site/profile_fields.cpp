@@ -273,6 +273,10 @@ const Entity& miner() {
                  "while a generator feeds the site: allow (within its rating), surplus_only (only on the sun's "
                  "surplus) or never")
               .by_default("surplus_only"),
+          real("start_w", At<MinerRules, &M::start_w>{}, "W",
+               "what it draws for a start's first moments (its PSU's inrush), held to its source's surge_w; null: "
+               "its rated draw")
+              .at_least(0),
       }};
   return e;
 }

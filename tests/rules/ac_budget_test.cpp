@@ -502,3 +502,84 @@ TEST_CASE("ac_budget_notes: how many loads fit at once on each rated phase, and 
                       "zone 'Main Room' heater 1500 W)");
   }
 }
+
+TEST_CASE("the whole unit's overload word sheds one load a cycle across its legs, the lowest priority") {
+  // Split phase, the primary (priority 1) on L1, the dump (priority 3) on L2, both running.
+  auto s = sunny();
+  s.p.ac_sources = {inverter(4500, 2)};
+  s.p.miners[0].feed = {0, 0};
+  s.p.miners[1].feed = {0, 1};
+  s.ac[0].phase[0].load_w = 300;
+  s.ac[0].phase[1].load_w = 300;
+  s.step(10s);
+  REQUIRE(s.primary().on);
+  REQUIRE(s.dump().on);
+  s.ac[0].phase[0].load_w = 4100;
+  s.ac[0].phase[1].load_w = 3400;
+  s.ac[0].overload = 1;  // register 36: it does not say which leg
+  s.step(10s);
+  // One load for the unit, not one a leg: the dump; its reason sums the legs, 4100 + 3400 W
+  // against 2 x 4500 W.
+  CHECK_FALSE(s.dump().on);
+  CHECK(s.primary().on);
+  CHECK(s.dump().reason.code == ReasonCode::ac_overload);
+  CHECK(rules::describe(s.dump().reason) == "shed: overload on inverter: 7500 W (rating 9000 W)");
+  // Still warning: the next, on the other leg.
+  s.step(10s);
+  CHECK_FALSE(s.primary().on);
+  CHECK(s.primary().reason.code == ReasonCode::ac_overload);
+  // A leg's load not known: the sum is not either.
+  auto u = sunny();
+  u.p.ac_sources = {inverter(4500, 2)};
+  u.p.miners[1].feed = {0, 1};
+  u.step(10s);  // unrated legs not read: starts wait; run them as restored
+  u.state.miners[0].on = u.state.miners[1].on = true;
+  u.ac[0].phase[0].load_w = 4100;
+  u.ac[0].overload = 1;
+  u.step(10s);
+  CHECK(rules::describe(u.dump().reason) == "shed: overload on inverter (rating 9000 W)");
+  CHECK(u.primary().on);
+}
+
+TEST_CASE("a leg's own overload word sheds on that leg, and the unit's word adds none that cycle") {
+  auto s = sunny();
+  s.p.ac_sources = {inverter(4500, 2)};
+  s.p.miners[0].feed = {0, 0};
+  s.p.miners[1].feed = {0, 1};
+  s.ac[0].phase[0].load_w = 300;
+  s.ac[0].phase[1].load_w = 300;
+  s.step(10s);
+  REQUIRE(s.primary().on);
+  REQUIRE(s.dump().on);
+  s.ac[0].overload = 1;
+  s.ac[0].phase[0].overload = 1;  // L1 says it is the overloaded one
+  s.step(10s);
+  CHECK_FALSE(s.primary().on);  // L1's own load, although the dump's priority is lower
+  CHECK(rules::describe(s.primary().reason) == "shed: overload on inverter L1: 300 W (rating 4500 W)");
+  CHECK(s.dump().on);  // the unit's word added none
+  CHECK(s.dump().reason.code != ReasonCode::ac_overload);
+}
+
+TEST_CASE("the whole unit's word sheds a freezing zone's heater last, across legs") {
+  auto s = sunny();
+  s.p.ac_sources = {inverter(9000, 2)};
+  s.p.miners[0].feed = {0, 1};
+  s.p.miners[1].feed = {0, 1};  // both miners on L2, the heater on L1
+  s.ac[0].phase[0].load_w = 300;
+  s.ac[0].phase[1].load_w = 300;
+  s.zone_c[1] = -6;  // the Main Room's heater (on L1) runs
+  s.step(10s);
+  REQUIRE(s.main_room().heater.on);
+  REQUIRE(s.primary().on);
+  REQUIRE(s.dump().on);
+  s.ac[0].overload = 1;
+  s.step(10s);
+  CHECK_FALSE(s.dump().on);  // priority 3
+  CHECK(s.primary().on);
+  s.step(10s);
+  CHECK_FALSE(s.primary().on);
+  CHECK(s.main_room().heater.on);  // a heater for a zone calling for heat: last
+  s.step(10s);
+  CHECK_FALSE(s.main_room().heater.on);
+  CHECK(s.main_room().heater.reason.code == ReasonCode::ac_overload);
+}
