@@ -7,6 +7,13 @@ namespace shackd {
 
 EventOutbox::~EventOutbox() { thread_.stop(); }
 
+drivers::thread::Stopped EventOutbox::stop(const drivers::thread::Deadline& deadline) {
+  const auto began = deadline.now();
+  pump();
+  stop_thread();
+  return drivers::thread::Stopped::end("events outbox", deadline, began, true);
+}
+
 void EventOutbox::set_lane(drivers::mqtt::BulkLane lane) {
   std::lock_guard l(m_);
   reset_in_flight_locked();  // a ticket means nothing on another lane

@@ -7,15 +7,43 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <string>
 #include <time.h>
+#include <vector>
 
 #include "daemon/loop/cycle_outputs.hpp"
 #include "daemon/publish/publisher_report.hpp"
 #include "daemon/system/exit_codes.hpp"
 #include "daemon/system/log.hpp"
 #include "daemon/system/signals.hpp"
+#include "drivers/thread/deadline.hpp"
 
 namespace shackd {
+
+namespace {
+
+// The whole stop's deadline (issue 57: components with one face, `stop(deadline)`): systemd's
+// TimeoutStopSec=20s (systemd/shackd.service), past which it sends SIGKILL, less 2 s for what
+// follows the components (the destructors, the process's exit). Each component gets what is left,
+// capped by its own bound: the recorder's last write 8 s, the publisher's 2 s, the link's 2 s.
+constexpr std::chrono::milliseconds kStopDeadline{18000};
+
+// The stop's one line at its end: in time, or each late component's loss and then their names.
+void say_stopped(const std::vector<drivers::thread::Stopped>& stops, std::chrono::milliseconds took) {
+  std::string late;
+  for (const auto& s : stops) {
+    if (s.in_time) continue;
+    log::warn("stop: {}: {}", s.component, s.left_behind);
+    late += (late.empty() ? "" : ", ") + s.component;
+  }
+  if (late.empty()) {
+    log::info("stopped in {} ms (the stop's deadline: {} s)", took.count(), kStopDeadline.count() / 1000);
+  } else {
+    log::warn("stopped in {} ms, leaving behind: {}", took.count(), late);
+  }
+}
+
+}  // namespace
 
 // The read step of both cycles (this one and the safe state's, daemon_open.cpp): the devices,
 // and what each miner's worker has for us (never waited for); then what came in on MQTT (relay
@@ -127,6 +155,9 @@ bool Daemon::settle(std::chrono::milliseconds bound) {
 }
 
 void Daemon::shutdown() {
+  const auto deadline = drivers::thread::Deadline::after(kStopDeadline);
+  const auto began = deadline.now();
+  std::vector<drivers::thread::Stopped> stops;
   loop_.systemd().say("STOPPING=1");
   log::info("stopping");
   const auto now = loop_.clock().steady();
@@ -136,11 +167,23 @@ void Daemon::shutdown() {
     }
     log::info("shutdown policy miners_off: miners switched off");
   }
-  if (start_.opener().running()) {
+  // The opener and a reload under way share the daemon (its database, its links): never left
+  // behind, waited for whatever the deadline; the log says when they took it past.
+  const bool opening = start_.opener().running();
+  if (opening) {
     log::warn("database {}: still being opened (a slow card): the stop waits for it", config_.database_path);
   }
   start_.opener().join();
+  if (opening && deadline.passed()) {
+    log::warn("stop: the database's opening ended past the stop's deadline ({} s): waited for, as it shares the daemon",
+              kStopDeadline.count() / 1000);
+  }
+  const bool reloading = reloader_.running();
   reloader_.join();  // a reload under way finishes (its database work goes through the recorder)
+  if (reloading && deadline.passed()) {
+    log::warn("stop: the reload under way ended past the stop's deadline ({} s): waited for, as it shares the daemon",
+              kStopDeadline.count() / 1000);
+  }
   if (config_.shadow || !shadow_.candidate_sets().empty()) {
     loop_.guarded(SideJob::shadow, [&] {
       // Home Assistant's shadow and candidate entities go with them (discovery only).
@@ -151,25 +194,27 @@ void Daemon::shutdown() {
   }
   if (storage_.recorder()) {
     events_.add(site_event("lifecycle", "stopped", loop_.clock().wall_s()));
-    // Its last write, the minute in progress included; bounded, within the unit's
-    // TimeoutStopSec (20 s) with the broker's 2 s and the metrics' time-outs beside it: a card
-    // that takes longer loses that write (SQLite rolls it back) and says so.
-    storage_.stop(loop_.clock().wall_s(), std::chrono::seconds(8));
+    // Its last write, the minute in progress included; bounded by 8 s within the stop's deadline
+    // (the unit's TimeoutStopSec, 20 s, with the broker's 2 s and the metrics' time-outs beside
+    // it): a card that takes longer loses that write (SQLite rolls it back) and says so.
+    stops.push_back(storage_.stop(loop_.clock().wall_s(), deadline));
   }
-  events_.outbox().pump();  // the last events (the stop's own) while the link is there; unconfirmed ones are in the database
-  events_.outbox().stop_thread();
+  // The last events (the stop's own) while the link is there; unconfirmed ones are in the database.
+  stops.push_back(events_.outbox().stop(deadline));
   // Superseded states are not waited for: the will and the shutdown say offline. Bounded: a
   // publish that never returns is left behind, said in the log. The link it is inside stays alive
   // for it (the lane's reference: drivers/mqtt/lanes.hpp) and is freed when it returns; the stop
   // goes on at once (destroying the link under that thread was a use after free; leaking it on
   // purpose was the fix before issue 57).
-  publisher_.stop(std::chrono::seconds(2));
-  mqtt_.stop(std::chrono::milliseconds(2000));  // publishes offline itself: a clean disconnect suppresses the will
+  stops.push_back(publisher_.stop(deadline));
+  stops.push_back(mqtt_.stop(deadline));  // publishes offline itself: a clean disconnect suppresses the will
   loop_.core().devices().set({}, std::chrono::milliseconds(0));
   miners_.clear();
   storage_.close();  // the last close checkpoints the WAL (in memory: written back at its stop)
-  // Last: a scraper holding a connection delays nothing above (at most the server's time-outs).
-  metrics_.stop();
+  // Last: a scraper holding a connection delays nothing above (at most the server's time-outs, and
+  // never past the stop's deadline: then its endpoint is left behind).
+  stops.push_back(metrics_.stop(deadline));
+  say_stopped(stops, std::chrono::duration_cast<std::chrono::milliseconds>(deadline.now() - began));
 }
 
 int Daemon::run() {

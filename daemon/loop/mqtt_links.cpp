@@ -31,6 +31,12 @@ void MqttLinks::stop(std::chrono::milliseconds bound) {
   wait_retiring();
 }
 
+drivers::thread::Stopped MqttLinks::stop(const drivers::thread::Deadline& deadline) {
+  const auto began = deadline.now();
+  stop(deadline.capped(kDisconnectBound).left());
+  return drivers::thread::Stopped::end("link", deadline, began, true);
+}
+
 void MqttLinks::wait_retiring() {
   for (auto& w : retiring_) w.join();
   retiring_.clear();

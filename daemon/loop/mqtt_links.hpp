@@ -13,6 +13,7 @@
 #include "drivers/mqtt/lanes.hpp"
 #include "drivers/mqtt/link.hpp"
 #include "drivers/mqtt/relays.hpp"
+#include "drivers/thread/deadline.hpp"
 #include "drivers/thread/worker.hpp"
 
 namespace shackd {
@@ -48,6 +49,10 @@ class MqttLinks {
   // inside the link (a publish that never returned) keeps it alive until it leaves: the stop is
   // bounded by the shutdown, never by that caller.
   void stop(std::chrono::milliseconds bound);
+  // The stop's face (issue 57): stop() within what is left of `deadline`, capped by kDisconnectBound.
+  // The goodbyes are each bounded by the same 2 s and waited for: never left behind.
+  static constexpr std::chrono::milliseconds kDisconnectBound{2000};
+  drivers::thread::Stopped stop(const drivers::thread::Deadline& deadline);
   // Waits for the goodbyes under way.
   void wait_retiring();
 

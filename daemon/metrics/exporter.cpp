@@ -78,23 +78,34 @@ bool MetricsExporter::token_changed(const MetricsConfig& config, const std::opti
 void MetricsExporter::retire() {
   if (!server_) return;
   server_->stop_listening();
-  retiring_.push_back(std::async(std::launch::async, [s = std::move(server_)]() mutable {
-    drivers::thread::begin_side_thread("metrics-retire");
-    s.reset();
-  }));
+  // Shared, as a Worker's body is copyable: the thread's is the only reference left.
+  retiring_.emplace_back("metrics-retire", [s = std::shared_ptr<metrics::Server>(std::move(server_))](std::stop_token) mutable {
+    s.reset();  // its destructor waits for its connections (the server's time-outs)
+  });
 }
 
 void MetricsExporter::stop() {
   retire();
-  for (auto& f : retiring_) f.wait();
+  for (auto& w : retiring_) w.join();
   retiring_.clear();
+}
+
+drivers::thread::Stopped MetricsExporter::stop(const drivers::thread::Deadline& deadline) {
+  const auto began = deadline.now();
+  retire();
+  std::size_t left = 0;
+  for (auto& w : retiring_) {
+    if (!w.join_within(deadline.left())) ++left;
+  }
+  retiring_.clear();
+  if (left == 0) return drivers::thread::Stopped::end("metrics", deadline, began, true);
+  return drivers::thread::Stopped::end("metrics", deadline, began, false,
+                                       fmt::format("{} retired endpoint(s) still serving a scraper", left));
 }
 
 bool MetricsExporter::due(const MetricsConfig& config, std::chrono::milliseconds interval, rules::SteadyTime now,
                           const std::vector<LoadRef>& loads, const EnergyMeter& energy) {
-  std::erase_if(retiring_, [](const std::future<void>& f) {
-    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-  });
+  std::erase_if(retiring_, [](const drivers::thread::Worker& w) { return w.finished(); });
   collector_.count_energy(loads, energy);
   if (!server_) {
     if (retry_at_ && now >= *retry_at_) start(config, interval, now);

@@ -7,7 +7,6 @@
 // thread answers them; a retired server is shut down on another).
 #include <chrono>
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +20,8 @@
 #include "daemon/vocab/cycle_view.hpp"
 #include "daemon/site/energy.hpp"
 #include "daemon/site/loads.hpp"
+#include "drivers/thread/deadline.hpp"
+#include "drivers/thread/worker.hpp"
 #include "rules/time.hpp"
 
 namespace shackd {
@@ -46,6 +47,9 @@ class MetricsExporter {
   // The daemon's last step: retired, and every retiring endpoint waited for (bounded by the
   // server's own time-outs).
   void stop();
+  // The same within what is left of `deadline` (issue 57: the stop's face): a retiring endpoint
+  // still waiting for a scraper then is left behind, with the server it owns.
+  drivers::thread::Stopped stop(const drivers::thread::Deadline& deadline);
 
   // Each cycle after the relays: each load's energy counted (frame or not), a failed start
   // retried when due, and whether a frame is to be filled this cycle (somebody scraped lately).
@@ -82,7 +86,9 @@ class MetricsExporter {
 
  private:
   std::unique_ptr<metrics::Server> server_;
-  std::vector<std::future<void>> retiring_;  // servers being shut down (retire)
+  // Servers being shut down (retire), each on a "metrics-retire" thread that owns it: before, a
+  // std::async future, whose destructor always waits, so that no stop could leave one behind.
+  std::vector<drivers::thread::Worker> retiring_;
   metrics::Collector collector_;
   metrics::FramePool frames_;  // filled in turn (daemon/metrics/frame.hpp)
   std::uint64_t asked_seen_ = 0;  // the server's asked() as last seen

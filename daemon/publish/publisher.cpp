@@ -364,4 +364,12 @@ bool Publisher::stop(std::chrono::milliseconds bound) {
   return false;  // it holds the shared state and its lane's link; the process ends around it
 }
 
+drivers::thread::Stopped Publisher::stop(const drivers::thread::Deadline& deadline) {
+  const auto began = deadline.now();
+  const auto bound = deadline.capped(kStopBound).left();
+  if (stop(bound)) return drivers::thread::Stopped::end("publisher", deadline, began, true);
+  return drivers::thread::Stopped::end("publisher", deadline, began, false,
+                                       fmt::format("a publish did not finish within {} ms", bound.count()));
+}
+
 }  // namespace shackd

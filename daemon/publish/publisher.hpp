@@ -37,6 +37,7 @@
 #include "daemon/vocab/cycle_facts.hpp"
 #include "daemon/vocab/miner_state.hpp"
 #include "drivers/mqtt/lanes.hpp"
+#include "drivers/thread/deadline.hpp"
 #include "drivers/thread/worker.hpp"
 #include "rules/time.hpp"
 
@@ -103,6 +104,9 @@ class Publisher {
   // Ends the thread, waiting at most `bound` for a publish under way; what waits is not sent
   // (superseded states; the will says offline). False when it had to leave the thread behind.
   bool stop(std::chrono::milliseconds bound);
+  // The stop's face (issue 57): stop() within what is left of `deadline`, capped by kStopBound.
+  static constexpr std::chrono::milliseconds kStopBound{2000};
+  drivers::thread::Stopped stop(const drivers::thread::Deadline& deadline);
 
  private:
   struct Shared;

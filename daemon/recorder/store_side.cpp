@@ -2,6 +2,8 @@
 
 #include "daemon/system/clock.hpp"
 
+#include <fmt/format.h>
+
 #include <optional>
 #include <string>
 #include <utility>
@@ -143,12 +145,19 @@ bool StoreSide::with_db(const std::function<void(db::Db&)>& f, std::chrono::mill
   return true;
 }
 
-void StoreSide::stop(std::int64_t wall_s, std::chrono::milliseconds bound) {
-  if (!recorder_) return;
+drivers::thread::Stopped StoreSide::stop(std::int64_t wall_s, const drivers::thread::Deadline& deadline) {
+  const auto began = deadline.now();
+  if (!recorder_) return drivers::thread::Stopped::end("recorder", deadline, began, true);
+  const auto bound = deadline.capped(kLastWriteBound).left();
   records_.wall_s = wall_s;
   recorder_->post(std::exchange(records_, {}));
-  recorder_->stop(bound);
+  const bool done = recorder_->stop(bound);
+  const std::size_t lost = done ? 0 : recorder_->stats().queued;  // before its notes: what it had left
   for (const auto& n : recorder_->take_notes()) log::warn("{}", n.text);
+  if (done) return drivers::thread::Stopped::end("recorder", deadline, began, true);
+  return drivers::thread::Stopped::end(
+      "recorder", deadline, began, false,
+      fmt::format("the last write did not finish within {} ms; {} event(s) and load state(s) not written", bound.count(), lost));
 }
 
 void StoreSide::close() {

@@ -27,6 +27,7 @@
 #include "daemon/store/runtime_store.hpp"
 #include "daemon/store/sqlite.hpp"
 #include "daemon/system/instance_lock.hpp"
+#include "drivers/thread/deadline.hpp"
 #include "rules/state.hpp"
 #include "rules/time.hpp"
 
@@ -107,9 +108,11 @@ class StoreSide {
   // Runs `f` against the database: on the recorder's thread once it runs, waiting at most
   // `bound` for it to start; false when it could not.
   bool with_db(const std::function<void(db::Db&)>& f, std::chrono::milliseconds bound);
-  // The stop: the last records written, bounded by `bound` (a card that takes longer loses that
-  // write and says so), then the database closed.
-  void stop(std::int64_t wall_s, std::chrono::milliseconds bound);
+  // The stop (issue 57: the recorder's stop face): the last records written within what is left of
+  // `deadline`, capped by kLastWriteBound (a card that takes longer loses that write, says so in
+  // the log, and the answer names what it lost); close() then closes the database.
+  static constexpr std::chrono::milliseconds kLastWriteBound{8000};
+  drivers::thread::Stopped stop(std::int64_t wall_s, const drivers::thread::Deadline& deadline);
   void close();
 
  private:

@@ -59,6 +59,15 @@ void Worker::stop() {
 bool Worker::stop_within(std::chrono::milliseconds bound) {
   if (!thread_.joinable()) return true;
   thread_.request_stop();
+  return wait_done(bound);
+}
+
+bool Worker::join_within(std::chrono::milliseconds bound) {
+  if (!thread_.joinable()) return true;
+  return wait_done(bound);
+}
+
+bool Worker::wait_done(std::chrono::milliseconds bound) {
   const auto until = std::chrono::steady_clock::now() + bound;
   while (!done_->load()) {
     if (std::chrono::steady_clock::now() >= until) {

@@ -49,8 +49,13 @@ class Worker {
   // libfaketime, drivers/mqtt/client.cpp). A body that has not ended by then is left to end on
   // its own (detached), and false returned: such a body must own what it uses (shared state).
   bool stop_within(std::chrono::milliseconds bound);
+  // Waits at most `bound` for the body's end without asking it to stop (a job that ends by
+  // itself: a retired metrics server's shutdown); as stop_within, one not ended by then is left
+  // behind (detached) and false returned. One that has ended is joined at once, with no wait.
+  bool join_within(std::chrono::milliseconds bound);
 
  private:
+  bool wait_done(std::chrono::milliseconds bound);
   std::shared_ptr<std::atomic<bool>> done_;
   std::jthread thread_;
 };

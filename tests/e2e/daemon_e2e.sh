@@ -250,9 +250,15 @@ wait_for "the flood's events stored" 10 '[[ $(loop_field store_queued) == 0 ]]'
 sleep 1
 
 # --- SIGTERM: offline published, a clean database.
+stop_t0=$(date +%s%N)
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"; rc=$?
+echo "the stop took $(( ($(date +%s%N) - stop_t0) / 1000000 )) ms from SIGTERM to the exit"
 check "exit code 0 on SIGTERM" '[[ $rc -eq 0 ]]'
+# The stop's one line (daemon/loop/daemon.cpp: shutdown): within its deadline, nothing left behind.
+check "the stop says it ended in time, leaving nothing behind" \
+  'grep -qE "stopped in [0-9]+ ms \(the stop.s deadline: 18 s\)" "$WORK/shackd.log" && ! grep -q "leaving behind" "$WORK/shackd.log"'
+grep -E "stopped in [0-9]+ ms" "$WORK/shackd.log" || true
 check "offline published on SIGTERM" "grep -q 'shack/status offline' '$WORK/spy.log'"
 out=$("$BUILD/shackd" status --config "$WORK/shackd.yaml" 2>&1)
 check "after a shutdown, status does not call a device connected" \
