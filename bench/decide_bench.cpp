@@ -141,7 +141,8 @@ void run(benchmark::State& bs, bool targets, bool budget = false, bool generator
       target_changes += m.target_changed;
       const auto c = m.reason.code;
       ac_reasons += c == rules::ReasonCode::ac_budget || c == rules::ReasonCode::ac_overload ||
-                    c == rules::ReasonCode::ac_overload_hold;
+                    c == rules::ReasonCode::ac_overload_hold || c == rules::ReasonCode::ac_surge ||
+                    c == rules::ReasonCode::ac_heater_room;
       generator_reasons += c == rules::ReasonCode::generator_never || c == rules::ReasonCode::generator_surplus;
     }
     benchmark::DoNotOptimize(d);
