@@ -2,8 +2,9 @@
 # Issue 60, part 2: a candidate profile beside the one in force. The real shackd in normal mode
 # with loop.candidate raising the primary's start voltage by 1 V (50.0 -> 51.0), shackd-sim and
 # mosquitto on loopback. The battery rises over both starts, then falls below the stop. Asserted:
-# - the candidate is decided and never actuated: the relay hears the profiles in force (one ON at
-#   their start, one OFF at the stop) and nothing at the candidate's own start;
+# - the candidate is decided and never actuated: the relay hears the profiles in force (OFF at
+#   shackd's start, ON at their start, OFF at their stop, each perhaps re-asserted) and no change at
+#   the candidate's own start;
 # - shack/candidate and shack/candidate/primary_s21 say it, retained, and are cleared at the stop;
 #   the log says at the start what is tried;
 # - the spells in candidate_differences (sqlite3) are, row for row (load, start and end to the
@@ -23,7 +24,13 @@ since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 sleep 1
 start_daemon "$WORK/shackd.yaml" || { cat "$WORK/shackd.log"; finish; exit 1; }
 DB=$WORK/shackd.db
-on_commands() { grep -c '^cmnd/primary_s21/POWER1 ON$' "$WORK/spy.log" || true; }
+# The primary's commands in order, a state re-asserted collapsed ("OFF,ON"): shackd's start tells
+# every relay OFF; the relay manager sends the state in force again when a report contradicts it,
+# which switches nothing; a command the candidate caused would show as a change. (The test counted
+# one ON and one OFF, the start's OFF standing for the stop's: on a loaded machine the stop's OFF
+# came before the SIGTERM, and it failed, in CI, twice.)
+commands() { grep -E '^cmnd/primary_s21/POWER1 (ON|OFF)$' "$WORK/spy.log" | awk '{ print $2 }' | uniq | paste -sd, -; }
+sent() { echo "  the primary's commands, as sent: $(grep -E '^cmnd/primary_s21/POWER1 ' "$WORK/spy.log" | awk '{ print $2 }' | paste -sd, -)"; }
 
 check "the start says what the candidate tries" \
   'daemon_log | grep -q "candidate: the rules decide every cycle again with miners.Primary S21+.start_voltage=51.0"'
@@ -48,14 +55,14 @@ sleep 1
 sim set battery_v 52.0
 check_within "shack/candidate/primary_s21 agrees again" 10 \
   'grep -q "\"agree\":true,\"candidate\":\"ON\",\"in_force\":\"ON\"" <<<"$(retained shack/candidate/primary_s21)"'
-check "the candidate switched nothing: one ON on the relay's topic" '[[ $(on_commands) == 1 ]]'
+check "the candidate switched nothing: the relay heard the start's OFF, then ON" '[[ $(commands) == OFF,ON ]]' || sent
 check_within "shack/candidate_day: the day's figures, two spells the profiles in force ran it where the candidate would not, one start each" 5 \
   'j=$(retained shack/candidate_day) && grep -q "\"primary_s21\":{\"name\":\"Primary S21+\",\"rated_w\":3878,\"would_run\":{\"spells\":0,.*\"ran_instead\":{\"spells\":2,.*\"starts\":{\"candidate\":1,\"in_force\":1}" <<<"$j"' ||
   retained shack/candidate_day
 sleep 1
 # 3. Below the stop: both stop it after the same delay.
 sim set battery_v 46.0
-wait_for "the primary's OFF" 10 "grep -q 'cmnd/primary_s21/POWER1 OFF' '$WORK/spy.log'"
+wait_for "the primary's OFF" 10 '[[ $(commands) == OFF,ON,OFF ]]'
 sleep 1
 kill -TERM "$DAEMON_PID"
 wait_for "shackd's exit" 15 "! kill -0 $DAEMON_PID 2>/dev/null"
@@ -63,8 +70,7 @@ check "no spell left open after a clean stop" '[[ $(sqlite3 "$DB" "SELECT count(
 check "shack/candidate cleared at the stop" '[[ -z $(retained shack/candidate) ]]'
 check "shack/candidate/primary_s21 cleared at the stop" '[[ -z $(retained shack/candidate/primary_s21) ]]'
 check "shack/candidate_day cleared at the stop" '[[ -z $(retained shack/candidate_day) ]]'
-check "still one ON and one OFF on the relay's topic" \
-  '[[ $(on_commands) == 1 && $(grep -c "^cmnd/primary_s21/POWER1 OFF$" "$WORK/spy.log") == 1 ]]'
+check "still only the profiles in force on the relay's topic: OFF (the start), ON, OFF" '[[ $(commands) == OFF,ON,OFF ]]' || sent
 
 # The recorded spells against replay --set's, to the millisecond.
 sqlite3 -separator ' | ' "$DB" "SELECT load_id, strftime('%Y-%m-%dT%H:%M:%S', start_ms / 1000, 'unixepoch') || printf('.%03dZ', start_ms % 1000),
