@@ -25,6 +25,8 @@ PIDS+=($!)
 sleep 0.3
 
 min_off_s=20
+off_bound_ms=1000
+grep -q '^SHACKD_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && off_bound_ms=2000
 for setting in 3 0; do
   echo "--- PowerOnState $setting"
   start_sim --battery-v 52.0 --relay-power-on "primary_s21=$setting"
@@ -63,9 +65,12 @@ PY
     wait_for "the OFF to the relay that came back ON" 10 "[[ -n \$(first_after cmnd/primary_s21/POWER1 OFF $back_at) ]]"
     off_at=$(first_after cmnd/primary_s21/POWER1 OFF "$back_at")
     # One cycle is 250 ms; the relay's answer to the link's question at the connect comes first.
+    # The sanitizer tree (-O0, ASan) is given twice the bound: alone it measured 415 ms where the
+    # native tree measures 13 to 261; beside CI's TSan build, 1478 ms once (2026-11-28). Its job is
+    # memory errors; the native tree holds the bound.
     echo "measured: PowerOnState 3: OFF $((off_at - online_at)) ms after shackd's connection"
-    check "PowerOnState 3: OFF $((off_at - online_at)) ms after the first connection (one cycle: at most 1000 ms)" \
-      '(( off_at - online_at <= 1000 ))'
+    check "PowerOnState 3: OFF $((off_at - online_at)) ms after the first connection (one cycle: at most $off_bound_ms ms)" \
+      '(( off_at - online_at <= off_bound_ms ))'
   fi
   # The relay's uptime answers the link's question at the connect; under a loaded CI runner the
   # answer may come after the online, so this waits (bounded) rather than looks once.
