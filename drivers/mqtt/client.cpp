@@ -243,6 +243,7 @@ void Client::on_message(const mosquitto_message& m) {
 void Client::on_publish(int mid) {
   {
     std::lock_guard bulk(bulk_m_);
+    if (goodbye_mid_ && mid == *goodbye_mid_) goodbye_acked_ = true;
     if (const auto it = bulk_out_.find(mid); it != bulk_out_.end()) {
       bulk_out_bytes_ -= it->second;
       bulk_out_.erase(it);
@@ -371,35 +372,65 @@ std::string Client::last_failure() const {
 
 void Client::shutdown(std::chrono::milliseconds timeout) {
   if (!keeper_.joinable()) return;
+  const auto began = std::chrono::steady_clock::now();
+  // "offline" first, and its PUBACK awaited while the connection's thread still reads: the broker
+  // handles one connection's packets in order, so that acknowledgement says it has handled every
+  // message before it, on either lane, QoS 0 and 1 alike (the stop's last words: a shadow's
+  // retained documents cleared, a relay's OFF). Without it the library's close after DISCONNECT,
+  // with unread PUBACKs in the socket, resets the connection, and the broker drops what it has not
+  // read yet: seen on a loaded machine (mosquitto's log: "disconnected due to out of memory",
+  // the shadow's documents left retained).
+  const bool said = say_offline_acknowledged(began + timeout * 3 / 4);
   stopping_ = true;
-  bool said = false;
   {
-    // Said by ourselves: a clean disconnect suppresses the will. The disconnect also wakes the
+    // A clean disconnect suppresses the will, hence "offline" above. The disconnect also wakes the
     // connection's select at once (its queued packet writes libmosquitto's socket pair), so the
     // stop does not wait out the loop's second; with no socket (idle) it is refused and harmless.
     std::lock_guard api(api_m_);
-    if (connected_ && !config_.status_topic.empty()) {
-      mosquitto_publish(mosq_, nullptr, config_.status_topic.c_str(), 7, "offline", 1, true);
-    }
-    said = connected_;
     mosquitto_disconnect(mosq_);
   }
   keeper_.join();  // at most a nap (idle, kIdleNap) or a connect's own time
   if (state_ == State::connected) {
     if (!said) {
-      // Connected between the look above and the join (the CONNACK's callback): said now.
+      // Connected after the look above (the CONNACK's callback), or not acknowledged: said now.
       std::lock_guard api(api_m_);
       if (!config_.status_topic.empty()) mosquitto_publish(mosq_, nullptr, config_.status_topic.c_str(), 7, "offline", 1, true);
       mosquitto_disconnect(mosq_);
     }
     // Written within `timeout` by our own loop, or given up (the broker's will says "offline" then).
-    const auto until = std::chrono::steady_clock::now() + timeout;
+    const auto until = began + timeout;  // a quarter of it at least: the wait above took at most 3/4
     while (std::chrono::steady_clock::now() < until) {
       if (mosquitto_loop(mosq_, 20, 1) != MOSQ_ERR_SUCCESS) break;  // the disconnect went: the socket is closed
     }
   }
   connected_ = false;
   state_ = State::idle;
+}
+
+bool Client::say_offline_acknowledged(std::chrono::steady_clock::time_point until) {
+  if (!connected_ || config_.status_topic.empty()) return false;
+  {
+    // bulk_m_ across the publish, as publish_bulk: on_publish (the connection's thread) takes it
+    // first, so it finds the id recorded.
+    std::lock_guard bulk(bulk_m_);
+    std::lock_guard api(api_m_);
+    int mid = 0;
+    if (mosquitto_publish(mosq_, &mid, config_.status_topic.c_str(), 7, "offline", 1, true) != MOSQ_ERR_SUCCESS) {
+      return false;
+    }
+    goodbye_mid_ = mid;
+    goodbye_acked_ = false;
+  }
+  // Short sleeps, not a clocked wait (poll() says why). A connection that ends meanwhile ends it.
+  while (connected_ && std::chrono::steady_clock::now() < until) {
+    {
+      std::lock_guard bulk(bulk_m_);
+      if (goodbye_acked_) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::lock_guard bulk(bulk_m_);
+  return goodbye_acked_;
 }
 
 void Client::subscribe(const std::string& filter) {

@@ -59,8 +59,9 @@ class Client final : public Link {
 
   // Starts connecting; reconnects by itself (reconnect.hpp). Never blocks on the broker.
   void start() override;
-  // Publishes `offline` (retained) itself, since a clean disconnect suppresses the will, then
-  // disconnects, each bounded by `timeout`.
+  // Publishes `offline` (retained) itself, since a clean disconnect suppresses the will, waits for
+  // its acknowledgement (everything sent before it was handled), then disconnects: all within
+  // `timeout` (the wait at most 3/4 of it).
   void shutdown(std::chrono::milliseconds timeout) override;
   void shutdown() { shutdown(std::chrono::milliseconds(2000)); }
 
@@ -119,6 +120,9 @@ class Client final : public Link {
   void on_message(const mosquitto_message& m);
   void on_publish(int mid);
   void on_subscribe(int mid);
+  // shutdown()'s first part: "offline" published and its PUBACK awaited until `until`; false when
+  // not connected, refused, or not acknowledged in time.
+  bool say_offline_acknowledged(std::chrono::steady_clock::time_point until);
   void subscribe_now(const std::string& filter);  // on this connection, its SUBACK awaited
   static void connect_cb(mosquitto*, void* self, int rc);
   static void disconnect_cb(mosquitto*, void* self, int rc);
@@ -159,6 +163,9 @@ class Client final : public Link {
   std::map<int, std::size_t> bulk_out_;
   std::size_t bulk_out_bytes_ = 0;
   std::atomic<long long> bulk_waited_{0};
+  // The stop's "offline" (shutdown()): its message id and whether its PUBACK came. Under bulk_m_.
+  std::optional<int> goodbye_mid_;
+  bool goodbye_acked_ = false;
   bool bulk_room_locked() const {
     return bulk_out_.empty() || (bulk_out_.size() < kBulkWindow && bulk_out_bytes_ < kBulkWindowBytes);
   }
