@@ -149,6 +149,10 @@ void Client::fresh_locked() {
 
 void Client::push(Event e) {
   std::lock_guard lock(mutex_);
+  // What last_failure() says is the link's now, not what the owner has polled so far: set here, and
+  // cleared in on_connect before connected() says true (a test read the two between the CONNACK
+  // and its poll of the event: connected, with the old failure still said; CI, ASan).
+  if (e.kind == Event::Kind::connect_failed) last_failure_ = e.payload;
   if (e.kind == Event::Kind::message) {
     // A flood is dropped here, newest first, and counted: the loop reads what it can each cycle
     // and nothing a neighbour sends can grow this queue without bound.
@@ -227,6 +231,10 @@ void Client::on_connect(int rc) {
   if (!config_.status_topic.empty()) mosquitto_publish(mosq_, nullptr, config_.status_topic.c_str(), 6, "online", 1, true);
   state_ = State::connected;
   backoff_.connected();
+  {
+    std::lock_guard lock(mutex_);
+    last_failure_.clear();
+  }
   connected_ = true;
   push({Event::Kind::connected, {}, {}, false});
 }
@@ -555,8 +563,6 @@ std::optional<Event> Client::poll(std::chrono::milliseconds timeout) {
   Event e = std::move(events_.front());
   events_.pop_front();
   if (e.kind == Event::Kind::message) --queued_messages_;
-  if (e.kind == Event::Kind::connect_failed) last_failure_ = e.payload;
-  if (e.kind == Event::Kind::connected) last_failure_.clear();
   return e;
 }
 
