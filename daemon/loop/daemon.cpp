@@ -84,17 +84,16 @@ void Daemon::cycle() {
   });
   loop_.guarded(SideJob::mqtt_in, [&] { desk_.take_settings(); });
   // 1. Read: the devices, the miners' reports, what came in on MQTT; then the overrides and each
-  // relay's lost power into the core, and the controller's health (read on its own interval).
+  // relay's lost power into the core.
   const ReadTimes t = read_step(loop_.clock().steady());
   const MqttDesk::BeforeRules before = desk_.before_rules(t.now);
-  loop_.guarded(SideJob::alarms, [&] { if (!options_.once) host_.sense(config_.host, t.now); });
   const bool journal = config_.journal_days != 0;  // the overrides in force as the rules are given them
   loop_.guarded(SideJob::journal, [&] { storage_.journal().overrides(loop_.loads(), loop_.core().state(), t.now, journal); });
-  // 2. Decide, switch, ping (SafetyLoop::step).
-  const SafetyLoop::Step step = loop_.step(t.now, t.wall, {miners_, host_, mqtt_.relays(), config_.dry_run, options_.once});
+  // 2. The controller's heat, decide, switch, ping (SafetyLoop::step).
+  const SafetyLoop::Step step = loop_.step(t.now, t.wall, {miners_, config_.host, mqtt_.relays(), config_.dry_run, options_.once});
   // 3. What this cycle is to say and keep, after the relays.
   if (step.decided) loop_.guarded(SideJob::journal, [&] { storage_.journal().cycle(loop_.snapshot(), t.wall_ms, journal); });
-  loop_.tell({before.overrides, before.lost, step.decided, miners_, host_, mqtt_.relays(), config_, options_.once}, t.now,
+  loop_.tell({before.overrides, before.lost, step.decided, miners_, mqtt_.relays(), config_, options_.once}, t.now,
              t.wall, events_);
   if (!options_.once) after_cycle(t, step.decided, false);
   loop_.said(desk_.status(), false, config_, step.decided && step.switched);
@@ -125,7 +124,7 @@ void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
     });
   }
   const CycleBeside beside{config_, start_.site_id(), start_.fleet_site_id(config_.site_id),
-                           start_.started_unix_s(), mqtt_, desk_.intake(), loop_.alarms(), host_, miners_,
+                           start_.started_unix_s(), mqtt_, desk_.intake(), loop_.alarms(), loop_.host(), miners_,
                            storage_.energy(), stats};
   loop_.guarded(SideJob::publish, [&] {
     // A connection's events (the start's, the outage's) go before everything is published again:

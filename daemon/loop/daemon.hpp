@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "daemon/events/event_log.hpp"
-#include "daemon/host/host_watch.hpp"
 #include "daemon/loop/mqtt_desk.hpp"
 #include "daemon/loop/mqtt_links.hpp"
 #include "daemon/loop/reload_job.hpp"
@@ -125,7 +124,6 @@ class Daemon {
   Publisher publisher_;
   ShadowSide shadow_;  // shadow mode: where its decisions and the relays differ (issue 60)
   MqttDesk desk_;  // what comes in on MQTT, handed on (after what it hands to: daemon/loop/mqtt_desk.hpp)
-  HostWatch host_;  // the controller's own health, made from config_.host
   JobWith<ReloadOutcome> reloader_{"reload"};  // the reloader's thread and its outcome, taken once it has finished
   // The metrics endpoint: started with the daemon and by a reload that changes `metrics:`; one
   // that cannot listen is retried each minute, the loop going on.

@@ -23,10 +23,12 @@ std::string on_off(bool on) { return on ? "ON" : "OFF"; }
 
 SafetyLoop::Step SafetyLoop::step(rules::SteadyTime now, std::int64_t wall_s, const Parts& p) {
   Step s;
+  // The controller's health, read on its own interval (HostWatch: never waited for here).
+  if (!p.once) guarded(SideJob::alarms, [&] { host_.sense(p.host, now); });
   // The snapshot (with the miners' own readings and the controller's heat), then the rules.
   s.decided = core_.decide(now, wall_s, [&](rules::Snapshot& snap) {
     p.miners.readings(core_.site().loads, snap);
-    snap.controller_overheat = p.host.shedding();
+    snap.controller_overheat = host_.shedding();
   });
   // Switch: the relay commands leave first.
   s.switched = p.once || (s.decided && core_.apply(now, p.relays, p.dry_run,
@@ -74,7 +76,7 @@ void SafetyLoop::tell(const Told& t, rules::SteadyTime now, std::int64_t wall_s,
   if (t.decided) {
     guarded(SideJob::alarms, [&] { tell_alarms(t.miners, now, wall_s, events); });
     guarded(SideJob::alarms, [&] {
-      t.host.tell([&](bool raised, const std::string& text) { events.add(site_event(alarm_kind(raised), text, wall_s)); });
+      host_.tell([&](bool raised, const std::string& text) { events.add(site_event(alarm_kind(raised), text, wall_s)); });
     });
     guarded(SideJob::charge_block, [&] { tell_charge_block(wall_s, events); });
     if (!t.once) guarded(SideJob::events, [&] { tell_switches(t.config.shadow, wall_s, events); });

@@ -1,12 +1,13 @@
 #pragma once
 // The safety loop (issue 57 item 1 and 4): the safety core and what the safety path itself owns:
 // the loop's figures (LoopStats), each device's health as told (DeviceLog), the site's alarms
-// (AlarmWatch), the charge block's 0 A limits, and the systemd line the watchdog is pinged on.
+// (AlarmWatch), the charge block's 0 A limits, the controller's own heat (HostWatch: a hot Pi sheds
+// loads, the rules' `controller_overheat`), and the systemd line the watchdog is pinged on.
 // One step() is decide -> switch -> the charge block's step -> ping; what the cycle then has to
 // say of it (the polls, the overrides, a relay's lost power, the alarms, the switches, the
 // relays' alarms) goes to the history through an Events sink, each part in its own guard.
-// It is in loop/, not core/: it reads the miner fleet and the host watch (components) for their
-// parts of the safety path, the rules' inputs and the miners' relay step.
+// It is in loop/, not core/: it reads the miner fleet (a component) for its part of the safety
+// path, the rules' inputs and the miners' relay step, and owns the host watch.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -17,6 +18,7 @@
 #include "daemon/core/events.hpp"
 #include "daemon/core/safety_core.hpp"
 #include "daemon/core/side_guard.hpp"
+#include "daemon/host/host_watch.hpp"
 #include "daemon/loop/alarm_watch.hpp"
 #include "daemon/loop/charge_block.hpp"
 #include "daemon/loop/device_log.hpp"
@@ -27,7 +29,6 @@
 
 namespace shackd {
 
-class HostWatch;
 class MinerFleet;
 class StoreSide;
 
@@ -50,6 +51,8 @@ class SafetyLoop {
   AlarmWatch& alarms() { return alarms_; }
   const AlarmWatch& alarms() const { return alarms_; }
   ChargeBlock& charge_block() { return charge_block_; }
+  HostWatch& host() { return host_; }
+  const HostWatch& host() const { return host_; }
   SystemdLine& systemd() { return systemd_; }
 
   // One side job in its own guard (daemon/core/side_guard.hpp): counted in the loop's figures.
@@ -59,10 +62,11 @@ class SafetyLoop {
   }
 
   // What the step needs of the rest of the site: the miners (their readings before the rules, and
-  // their relay step), the controller's heat, the relays, and whether anything may be commanded.
+  // their relay step), how the controller's heat is sensed, the relays, and whether anything may
+  // be commanded.
   struct Parts {
     MinerFleet& miners;
-    const HostWatch& host;
+    const HostConfig& host;
     drivers::mqtt::RelayManager* relays;
     bool dry_run = false;
     bool once = false;  // `once` switches nothing and pings nothing: it decides and prints
@@ -71,8 +75,9 @@ class SafetyLoop {
     bool decided = false;
     bool switched = false;  // every relay step ran (or `once`)
   };
-  // The rules decide, the relays are commanded (first: nothing is said before them), the charge
-  // block steps its limits, and only a cycle that decided and switched pings the watchdog.
+  // The controller's heat is sensed (not `once`), the rules decide, the relays are commanded
+  // (first: nothing is said before them), the charge block steps its limits, and only a cycle that
+  // decided and switched pings the watchdog.
   Step step(rules::SteadyTime now, std::int64_t wall_s, const Parts& p);
 
   // This cycle's record, completed with what the relays, the miners, the devices and the loop said,
@@ -86,7 +91,6 @@ class SafetyLoop {
     const std::vector<SafetyCore::PowerLost>& lost;        // the loads whose relay lost its power
     bool decided = false;
     MinerFleet& miners;
-    HostWatch& host;
     drivers::mqtt::RelayManager* relays;
     const Config& config;
     bool once = false;
@@ -128,6 +132,7 @@ class SafetyLoop {
   DeviceLog device_log_;  // each device's health as last told, what its polls dropped or refused
   AlarmWatch alarms_;  // the rules', the devices' own and the charge block's alarms, as last told
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked, and what they said
+  HostWatch host_;  // the controller's own health, sensed with config.host on its own interval
   bool told_first_ = false;  // the first decision said in the log
 };
 
