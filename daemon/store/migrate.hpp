@@ -26,6 +26,11 @@ std::vector<Migration> migrations_from_dir(const std::string& dir);
 // numbers out of order, and statements a migration must not run (BEGIN, COMMIT, VACUUM,
 // PRAGMA journal_mode / foreign_keys).
 std::vector<std::string> check_migration_set(const std::vector<Migration>& set);
+// The first such statement in `code` (SQL upper-cased, its comments and strings blanked, as the
+// check reads it), as written there; nullopt: none. What it finds:
+// BEGIN [DEFERRED|IMMEDIATE|EXCLUSIVE] [TRANSACTION] ;  COMMIT  END TRANSACTION  VACUUM
+// PRAGMA JOURNAL_MODE  PRAGMA FOREIGN_KEYS (each a whole word; a trigger's BEGIN ... END is not).
+std::optional<std::string> forbidden_statement(const std::string& code);
 
 struct MigrationPlan {
   int db_version = 0;                    // PRAGMA user_version
