@@ -65,39 +65,48 @@ std::string scrape(int port, const std::string& token = "") {
 
 const rules::SteadyTime exporter_t0 = rules::SteadyTime{} + 1000s;
 
+// An exporter serving on loopback from exporter_t0, its first frame filled.
+struct Serving {
+  MetricsExporter e;
+  EmptyCycle c;
+  MetricsConfig config = loopback();
+  int port = 0;
+  Serving() {
+    e.start(config, 1000ms, exporter_t0);
+    REQUIRE(e.port());
+    port = *e.port();
+    CHECK(cycle(exporter_t0));
+  }
+  bool cycle(rules::SteadyTime now) { return c.cycle(e, config, now); }
+};
+
 }  // namespace
 
 TEST_CASE("exporter: frames are filled from a start for 5 min, then only after a scrape; stop() leaves nothing serving") {
-  MetricsExporter e;
-  EmptyCycle c;
-  const auto config = loopback();
-  e.start(config, 1000ms, exporter_t0);
-  REQUIRE(e.port());
-  const int port = *e.port();
-  CHECK(c.cycle(e, config, exporter_t0));
-  CHECK(e.frames() == 1);
-  CHECK(scrape(port).find("shackd_") != std::string::npos);
+  Serving s;
+  CHECK(s.e.frames() == 1);
+  CHECK(scrape(s.port).find("shackd_") != std::string::npos);
   // That scrape keeps the frames coming for 5 min from the cycle that saw it.
-  CHECK(c.cycle(e, config, exporter_t0 + 1s));
-  CHECK(c.cycle(e, config, exporter_t0 + 1s + 299s));
-  CHECK_FALSE(c.cycle(e, config, exporter_t0 + 1s + 300s));
-  const auto quiet = *e.frames();
-  CHECK_FALSE(c.cycle(e, config, exporter_t0 + 400s));
-  CHECK(e.frames() == quiet);
+  CHECK(s.cycle(exporter_t0 + 1s));
+  CHECK(s.cycle(exporter_t0 + 1s + 299s));
+  CHECK_FALSE(s.cycle(exporter_t0 + 1s + 300s));
+  const auto quiet = *s.e.frames();
+  CHECK_FALSE(s.cycle(exporter_t0 + 400s));
+  CHECK(s.e.frames() == quiet);
   // A scrape after the quiet spell waits for the next cycle's frame: the loop is told by asked().
-  auto body = std::async(std::launch::async, [port] { return scrape(port); });
+  auto body = std::async(std::launch::async, [port = s.port] { return scrape(port); });
   bool filled = false;
   auto now = exporter_t0 + 401s;
   for (int i = 0; i < 5000 && body.wait_for(1ms) != std::future_status::ready; ++i) {
-    filled = c.cycle(e, config, now) || filled;
+    filled = s.cycle(now) || filled;
     now += 1s;
   }
   CHECK(filled);
   CHECK(body.get().find("shackd_") != std::string::npos);
-  CHECK(e.frames() > quiet);
-  e.stop();
-  CHECK_FALSE(e.port());
-  CHECK(scrape(port).empty());
+  CHECK(s.e.frames() > quiet);
+  s.e.stop();
+  CHECK_FALSE(s.e.port());
+  CHECK(scrape(s.port).empty());
 }
 
 TEST_CASE("exporter: off means no endpoint; a token file unreadable at the start is tried again a minute later") {
@@ -165,27 +174,21 @@ TEST_CASE("exporter: stop(deadline) with scrapers that never finish: within its 
   // were: a connection that says nothing, a request cut in its headers, and a whole request that
   // waits for a frame the stopped loop will never fill (the scrape after a quiet spell waits for
   // the next cycle's frame).
-  MetricsExporter e;
-  EmptyCycle c;
-  const auto config = loopback();
-  e.start(config, 1000ms, exporter_t0);
-  REQUIRE(e.port());
-  const int port = *e.port();
-  CHECK(c.cycle(e, config, exporter_t0));
-  CHECK_FALSE(c.cycle(e, config, exporter_t0 + 400s));  // quiet: the next scrape waits for a frame
-  HeldScraper silent(port, "");
-  HeldScraper cut(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/pl");
-  HeldScraper waiting(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  Serving s;
+  CHECK_FALSE(s.cycle(exporter_t0 + 400s));  // quiet: the next scrape waits for a frame
+  HeldScraper silent(s.port, "");
+  HeldScraper cut(s.port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/pl");
+  HeldScraper waiting(s.port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   std::this_thread::sleep_for(100ms);  // the server's threads have taken the three connections
   const auto deadline = drivers::thread::Deadline::after(1000ms);
   const auto began = std::chrono::steady_clock::now();
-  const drivers::thread::Stopped stopped = e.stop(deadline);
+  const drivers::thread::Stopped stopped = s.e.stop(deadline);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
   MESSAGE("stop with three held scrapers: " << took.count() << " ms, "
                                             << (stopped.in_time ? "in time" : "left behind: " + stopped.left_behind));
   CHECK(took < 3000ms);  // its 1 s deadline, with room for a loaded machine; never the scrapers' pace
   CHECK(stopped.component == "metrics");
   if (!stopped.in_time) CHECK(stopped.left_behind.find("still serving a scraper") != std::string::npos);
-  CHECK_FALSE(e.port());
-  CHECK(scrape(port).empty());  // nothing answers on the port any more
+  CHECK_FALSE(s.e.port());
+  CHECK(scrape(s.port).empty());  // nothing answers on the port any more
 }
