@@ -77,6 +77,8 @@ class MqttIntake {
   static constexpr std::size_t kMessagesPerCycle = 1000;
   // The broker's $SYS words read past that share each cycle (take()).
   static constexpr std::size_t kBrokerWordsPerCycle = 64;
+  // The relays' words read past that share each cycle (take()): a connect's burst is a few a relay.
+  static constexpr std::size_t kRelayWordsPerCycle = 256;
   // Larger messages are refused unread: no relay, sensor or command message is near this size (a
   // Shelly's full status is a few kB), and nobody's megabyte is parsed every cycle.
   static constexpr std::size_t kMaxPayloadBytes = drivers::mqtt::kMaxMessageBytes;
@@ -94,7 +96,8 @@ class MqttIntake {
   using NextEvent = std::function<std::optional<drivers::mqtt::Event>()>;
   // Everything the link has now. Connection events are always read; messages up to
   // kMessagesPerCycle, and until `budget_end` on `clock` (a test's stepped clock stands still, so
-  // there only the count binds). Relay news goes to `relays` (null: none), and a connection
+  // there only the count binds), and past that the broker's and the relays' words, each up to
+  // its own count. Relay news goes to `relays` (null: none), and a connection
   // commands them again.
   Intake take(const NextEvent& next, drivers::mqtt::RelayManager* relays, const IntakeSite& site, const LoopClock& clock,
               rules::SteadyTime budget_end, rules::SteadyTime now);

@@ -1,5 +1,7 @@
 #include "drivers/mqtt/relays.hpp"
 
+#include <mosquitto.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -9,6 +11,7 @@ RelayManager::RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, 
     : relays_(std::move(relays)), timing_(timing), publish_(std::move(publish)), power_on_(relays_, publish_),
       stand_(std::move(stand)) {
   for (const auto& r : relays_) status_[r.id];
+  filters_ = subscriptions();
 }
 
 const RelayConfig& RelayManager::config(const std::string& id) const {
@@ -28,6 +31,14 @@ std::vector<std::string> RelayManager::subscriptions() const {
     if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
   }
   return out;
+}
+
+bool RelayManager::listens_to(const std::string& topic) const {
+  // libmosquitto's own matching of a topic against a filter (+ and #), as the broker matches it.
+  return std::any_of(filters_.begin(), filters_.end(), [&](const std::string& f) {
+    bool match = false;
+    return mosquitto_topic_matches_sub(f.c_str(), topic.c_str(), &match) == MOSQ_ERR_SUCCESS && match;
+  });
 }
 
 void RelayManager::send(const RelayConfig& r, RelayStatus& s, SteadyTime now) {

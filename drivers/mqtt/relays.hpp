@@ -93,6 +93,9 @@ class RelayManager {
   RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, Publish publish, Stand stand = {});
 
   std::vector<std::string> subscriptions() const;
+  // true when `topic` is one the relays are subscribed for: their states, answers and wills, read
+  // by the intake past a cycle's share of a flood (daemon/intake/mqtt_intake.hpp).
+  bool listens_to(const std::string& topic) const;
   bool has(const std::string& id) const { return status_.count(id) > 0; }
   const RelayConfig& config(const std::string& id) const;
 
@@ -151,6 +154,7 @@ class RelayManager {
   Publish publish_;
   std::map<std::string, RelayStatus> status_;
   PowerOnWatch power_on_;
+  std::vector<std::string> filters_;  // subscriptions(), once
   std::vector<RelayAlarm> alarms_;
   Stand stand_;
   std::vector<PowerNews> power_news_;
