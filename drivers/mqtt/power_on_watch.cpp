@@ -48,10 +48,11 @@ void PowerOnWatch::ask(const std::string& id, SteadyTime now, bool force) {
   if (!force && s.asked_at && now - *s.asked_at < kAskGap) return;
   const auto q = power_on_query(*r, sequence_++);
   if (!q) return;
+  const bool answered = s.asked_at && s.answered_at && *s.answered_at >= *s.asked_at;
   // Never retained: a retained query would be answered at every reboot, by whoever reads it.
   if (publish_(q->topic, q->payload, 1, false)) {
+    s.silent_asks = s.asked_at && !answered ? s.silent_asks + 1 : 0;
     s.asked_at = now;
-    s.unanswered = false;
   }
 }
 
@@ -97,6 +98,7 @@ bool PowerOnWatch::on_message(const std::string& topic, const std::string& paylo
     }
     s.answered_at = now;
     s.unanswered = false;
+    s.silent_asks = 0;
     if (!a->refused.empty()) {
       s.refused = a->refused;
       continue;
@@ -121,9 +123,14 @@ void PowerOnWatch::tick(SteadyTime now) {
   for (const auto& r : relays_) {
     PowerOnStatus& s = status_.at(r.id);
     if (!s.unreadable.empty()) continue;
-    const bool answered_since = s.asked_at && s.answered_at && *s.answered_at >= *s.asked_at;
-    if (s.asked_at && !answered_since && !s.unanswered && now - *s.asked_at >= kAnswerWait) s.unanswered = true;
-    if (s.asked_at && now - *s.asked_at >= kAskEvery) ask(r.id, now);
+    if (!s.asked_at) continue;  // asked at a connect by a manager that commands: a dry run never asks
+    const bool answered_since = s.answered_at && *s.answered_at >= *s.asked_at;
+    const auto since = now - *s.asked_at;
+    if (!answered_since && since >= kAnswerWait) s.unanswered = true;
+    // Not answered: asked again after kAnswerWait, 2x, 4x ... as long, up to kAskEvery.
+    const auto again = answered_since ? std::chrono::duration_cast<std::chrono::seconds>(kAskEvery)
+                                      : std::min<std::chrono::seconds>(kAnswerWait * (1LL << std::min(s.silent_asks, 10)), kAskEvery);
+    if (since >= again) ask(r.id, now);
   }
 }
 

@@ -25,6 +25,7 @@ struct PowerOnStatus {
   std::string refused;                // the device refused the last request, in its words
   std::optional<SteadyTime> asked_at, answered_at;
   bool unanswered = false;            // asked, and nothing came within kAnswerWait
+  int silent_asks = 0;                // asks in a row that nothing answered: the next waits longer
   std::optional<SteadyTime> set_at;   // a set to OFF went out
   bool set_taken = false;             // ... and the device took it
   int answers = 0;                    // answers with a state so far
@@ -32,6 +33,9 @@ struct PowerOnStatus {
 
 class PowerOnWatch {
  public:
+  // An ask not answered within kAnswerWait is asked again then, and again after twice as long
+  // each time, up to kAskEvery: an answer lost (the device busy, a broker under a flood) is not
+  // waited for for hours.
   static constexpr std::chrono::seconds kAnswerWait{30};
   static constexpr std::chrono::hours kAskEvery{6};
   // Two asks of one relay at least this far apart (a device that flaps online and offline).
@@ -50,7 +54,7 @@ class PowerOnWatch {
   bool set_off(const std::string& id, SteadyTime now);
   // true when the message answered one of the relays.
   bool on_message(const std::string& topic, const std::string& payload, SteadyTime now);
-  // Answers not coming, and the periodic ask.
+  // Answers not coming (asked again), and the periodic ask.
   void tick(SteadyTime now);
 
   bool has(const std::string& id) const { return status_.count(id) > 0; }
