@@ -24,11 +24,14 @@ bool load_moved(const std::optional<double>& was, const std::optional<double>& n
   return std::abs(*now - *was) >= std::max(50.0, 0.02 * std::abs(*was));
 }
 
-// What a reader would not miss: its kind, phases or rating; a phase's load beyond the deadband;
+// What a reader would not miss: its kind, phases, rating or surge rating; a phase's load beyond the deadband;
 // any change of the verdict, of a word (the source's, a phase's), or of a generator's running.
 bool ac_news(const AcSourceFigures& was, std::optional<bool> was_running, const AcSourceFigures& now,
              std::optional<bool> running) {
-  if (was.kind != now.kind || was.phases != now.phases || was.rating_w != now.rating_w) return true;
+  if (was.kind != now.kind || was.phases != now.phases || was.rating_w != now.rating_w ||
+      was.surge_w != now.surge_w) {
+    return true;
+  }
   if (was.overload != now.overload) return true;
   if (now.kind == rules::AcSourceKind::generator && was_running != running) return true;
   for (std::size_t ph = 0; ph < now.phases && ph < now.phase.size(); ++ph) {

@@ -39,6 +39,7 @@ AcFigures ac_figures(const rules::Profiles& p, const rules::Snapshot& snap, cons
     f.kind = a.kind;
     f.phases = std::clamp<std::size_t>(a.phases, 1, rules::kMaxAcPhases);
     f.rating_w = a.continuous_w;
+    f.surge_w = a.surge_w;
     const rules::AcSourceReadings* r = s < snap.ac.size() ? &snap.ac[s] : nullptr;
     if (r) f.overload = fresh(r->overload);
     for (std::size_t k = 0; k < f.phases; ++k) {
@@ -67,6 +68,8 @@ std::string ac_source_json(const AcSourceFigures& s, std::optional<bool> generat
   out += std::to_string(s.phases);
   json_out::key(out, "rating_w");  // per phase; null: not rated (no budget)
   json_out::number(out, s.rating_w > 0 ? std::optional<double>(s.rating_w) : std::nullopt, 0);
+  json_out::key(out, "surge_w");  // per phase, what a start's inrush must fit in; null: no surge test
+  json_out::number(out, s.surge_w > 0 ? std::optional<double>(s.surge_w) : std::nullopt, 0);
   for (std::size_t k = 0; k < s.phases && k < s.phase.size(); ++k) {
     json_out::key(out, kLoad[k]);
     json_out::number(out, s.phase[k].load_w, 0);

@@ -30,6 +30,7 @@ struct AcSourceFigures {
   rules::AcSourceKind kind = rules::AcSourceKind::inverter;
   std::size_t phases = 1;           // 1 to 3
   double rating_w = 0;              // continuous, per phase; 0: not rated
+  double surge_w = 0;               // a start's inrush, per phase; 0: not known, no surge test
   std::optional<double> overload;   // the whole source's word while fresh
   std::array<AcPhaseFigures, rules::kMaxAcPhases> phase{};
 
@@ -57,7 +58,7 @@ AcFigures ac_figures(const rules::Profiles& p, const rules::Snapshot& snap, cons
                      rules::SteadyTime now);
 
 // <prefix>/ac/<id>'s payload: {"source":"inverter","kind":"inverter","phases":2,"rating_w":6000.0,
-// "load_w_l1":1234.0,"load_w_l2":null,"overloaded":false,"overload_l1":false,...,"warning":0,
+// "surge_w":null,"load_w_l1":1234.0,"load_w_l2":null,"overloaded":false,"overload_l1":false,...,"warning":0,
 // "running":null}; a number is null when not known (or not rated), "running" only for a generator.
 std::string ac_source_json(const AcSourceFigures& s, std::optional<bool> generator_running);
 

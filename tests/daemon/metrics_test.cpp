@@ -379,7 +379,8 @@ TEST_CASE("metrics: shadow mode, each load's disagreement and each AC source aga
         "shackd_load_shadow_disagrees{load=\"primary_s21\",kind=\"miner\"} 1\n",
         "shackd_load_shadow_disagrees{load=\"heat_room_fan\",kind=\"fan\"} 0\n",
         // No ac_sources: the one default inverter, not rated; no AC reading, no generator word.
-        "shackd_ac_source_rating_watts{source=\"inverter\"} 0\n", "# TYPE shackd_ac_source_load_watts gauge\n",
+        "shackd_ac_source_rating_watts{source=\"inverter\"} 0\n",
+        "shackd_ac_source_surge_rating_watts{source=\"inverter\"} 0\n", "# TYPE shackd_ac_source_load_watts gauge\n",
         "# TYPE shackd_generator_running gauge\n"}) {
     const std::string wanted = series;
     CAPTURE(wanted);

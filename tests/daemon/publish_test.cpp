@@ -933,6 +933,7 @@ shackd::StoredProfiles ac_site() {
   inverter.name = "main";
   inverter.phases = 2;
   inverter.continuous_w = 4500;
+  inverter.surge_w = 9000;  // the generator has none: no surge test, no surge entity
   rules::AcSource gen;
   gen.name = "gen";
   gen.kind = rules::AcSourceKind::generator;
@@ -996,9 +997,11 @@ TEST_CASE("Home Assistant: each AC source's load per phase, its rating and overl
   std::set<std::string> ids;
   for (const auto& [id, c] : ac) ids.insert(id);
   CHECK(ids == std::set<std::string>{"shackd_ac_main_load_l1", "shackd_ac_main_load_l2", "shackd_ac_main_rating",
-                                     "shackd_ac_main_overload", "shackd_ac_gen_load_l1", "shackd_ac_gen_rating",
+                                     "shackd_ac_main_surge_rating", "shackd_ac_main_overload", "shackd_ac_gen_load_l1", "shackd_ac_gen_rating",
                                      "shackd_ac_gen_overload", "shackd_ac_gen_running"});
   CHECK(ac["shackd_ac_main_load_l2"]["name"] == "Inverter main load L2");
+  CHECK(ac["shackd_ac_main_surge_rating"]["name"] == "Inverter main surge rating per phase");
+  CHECK(ac["shackd_ac_main_surge_rating"]["entity_category"] == "diagnostic");
   CHECK(ac["shackd_ac_main_load_l2"]["state_topic"] == "shack/ac/main");
   CHECK(ac["shackd_ac_main_load_l2"]["unit_of_measurement"] == "W");
   // Sent on news and every 60 s: it expires after two of those and the stale limit.
@@ -1025,13 +1028,13 @@ TEST_CASE("Home Assistant: each AC source's load per phase, its rating and overl
   REQUIRE(sent.size() == 2);
   CHECK(std::get<0>(sent[0]) == "shack/ac/main");
   CHECK(std::get<1>(sent[0]) ==
-        R"({"source":"main","kind":"inverter","phases":2,"rating_w":4500,"load_w_l1":3100,"load_w_l2":null,)"
+        R"({"source":"main","kind":"inverter","phases":2,"rating_w":4500,"surge_w":9000,"load_w_l1":3100,"load_w_l2":null,)"
         R"("overloaded":true,"overload_l1":false,"overload_l2":true,"warning":1})");
   CHECK(std::get<2>(sent[0]));
   CHECK(std::get<3>(sent[0]) == 0);
   CHECK(std::get<0>(sent[1]) == "shack/ac/gen");
   CHECK(std::get<1>(sent[1]) ==
-        R"({"source":"gen","kind":"generator","phases":1,"rating_w":5000,"load_w_l1":4200,"overloaded":false,)"
+        R"({"source":"gen","kind":"generator","phases":1,"rating_w":5000,"surge_w":null,"load_w_l1":4200,"overloaded":false,)"
         R"("overload_l1":false,"warning":null,"running":true})");
   // Every field a template reads is in the payload it reads.
   // By element, not structured bindings: clang 14 cannot capture one in CHECK_MESSAGE.
@@ -1058,7 +1061,7 @@ TEST_CASE("Home Assistant: each AC source's load per phase, its rating and overl
   REQUIRE(sent.size() == 1);
   CHECK(std::get<0>(sent[0]) == "shack/ac/inverter");
   CHECK(std::get<1>(sent[0]) ==
-        R"({"source":"inverter","kind":"inverter","phases":1,"rating_w":null,"load_w_l1":null,"overloaded":false,)"
+        R"({"source":"inverter","kind":"inverter","phases":1,"rating_w":null,"surge_w":null,"load_w_l1":null,"overloaded":false,)"
         R"("overload_l1":false,"warning":null})");
 }
 

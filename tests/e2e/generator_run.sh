@@ -53,8 +53,8 @@ gen=$(retained shack/ac/generator); inv=$(retained shack/ac/inverter)
 echo "shack/ac/generator: ${gen:-none}"
 echo "shack/ac/inverter: ${inv:-none}"
 check "shack/ac/generator: its rating, its output, running" \
-  'grep -q "\"kind\":\"generator\",\"phases\":1,\"rating_w\":6000,\"load_w_l1\":[0-9]" <<<"$gen" && grep -q "\"running\":true}$" <<<"$gen"'
-check "shack/ac/inverter: its rating and its L1 load" 'grep -q "\"rating_w\":12000,\"load_w_l1\":[0-9]" <<<"$inv"'
+  'grep -q "\"kind\":\"generator\",\"phases\":1,\"rating_w\":6000,\"surge_w\":null,\"load_w_l1\":[0-9]" <<<"$gen" && grep -q "\"running\":true}$" <<<"$gen"'
+check "shack/ac/inverter: its rating and its L1 load" 'grep -q "\"rating_w\":12000,\"surge_w\":null,\"load_w_l1\":[0-9]" <<<"$inv"'
 check "Home Assistant: the generator's load sensor reads shack/ac/generator" \
   'grep -q "\"state_topic\":\"shack/ac/generator\"" <<<"$(retained homeassistant/sensor/+/ac_generator_load_l1/config)"'
 daemon_alive "at the end"
