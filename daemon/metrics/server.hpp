@@ -15,11 +15,13 @@
 // build defaults, issue 48) could not: the connections it holds, the memory of each, its time-out.
 // It runs in its "external" mode, driven by one thread of ours (epoll), so that what it does not
 // do is done on the same thread, with no lock around its connections:
+// - a connection reaches the library when its first bytes come (TCP_DEFER_ACCEPT, up to the
+//   request's time-out): connections that say nothing wait in the kernel, not in the slots below;
 // - at most kMaxConnections at once, each parsed within a memory pool of kConnectionMemory bytes
 //   (a request head that does not fit, 100 MB of `X: y` lines among them, is answered 431 and
-//   closed); past kMaxConnections the one that has sent the least of its request the longest is
-//   closed (shutdown(2) of its socket, which the library then closes), so connections that say
-//   nothing cannot keep scrapes out; a request body is refused;
+//   closed); past kMaxConnections the one that has been reading its request the longest, one with
+//   nothing waiting unread first, is closed (shutdown(2) of its socket, which the library then
+//   closes), so connections that say nothing cannot keep scrapes out; a request body is refused;
 // - a deadline per request, not per read (the library's time-out is per read, so a slowloris
 //   would keep its connection): its whole head within `request_timeout` of the connection (or of
 //   the last reply, kept alive), its reply written within as long, enforced here;
