@@ -74,11 +74,14 @@ class WhatsminerV2 final : public MinerApi {
   Telemetry read() override {
     Telemetry t;
     try {
-      if (!version_read_) read_version();
       // SUMMARY[0]: Power (W, -1 when it has none), "MHS 1m" (MH/s), Fan Speed In/Out, Chip Temp
       // Max (pyasic backends/btminer.py BTMinerV2; whatsminer-mdk-worker getMinerStats). Not
       // "Power Limit": a percent write is judged by the power it draws.
       const json s = call("summary");
+      // Its version once it answers at all: asked before the summary, a miner whose boot ended
+      // between the two was read without it (CI, qemu: `shackd probe` printed no version), and a
+      // write after that read would have chosen the older power command.
+      if (!version_read_) read_version();
       const json sum = section(s, "SUMMARY");
       if (sum.empty() || !sum[0].is_object()) throw std::runtime_error("summary: no SUMMARY in the reply");
       const json& m = sum[0];
