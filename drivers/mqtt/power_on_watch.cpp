@@ -50,8 +50,11 @@ void PowerOnWatch::ask(const std::string& id, SteadyTime now, bool force) {
   if (!q) return;
   const bool answered = s.asked_at && s.answered_at && *s.answered_at >= *s.asked_at;
   // Never retained: a retained query would be answered at every reboot, by whoever reads it.
-  if (publish_(q->topic, q->payload, 1, false)) {
-    s.silent_asks = s.asked_at && !answered ? s.silent_asks + 1 : 0;
+  const bool sent = publish_(q->topic, q->payload, 1, false);
+  // One not sent (the broker away) counts as one not answered: tried again after the next gap, not
+  // each cycle of an outage (every failed publish is counted as dropped); a connect asks at once.
+  if (sent || s.asked_at) {
+    s.silent_asks = s.asked_at && (!answered || !sent) ? s.silent_asks + 1 : 0;
     s.asked_at = now;
   }
 }

@@ -19,11 +19,12 @@ struct Sent {
 struct Rig {
   std::vector<Sent> sent;
   bool connected = true;
+  int refused = 0;  // publishes the client did not take (not connected)
   rules::SteadyTime now = rules::SteadyTime{} + 1000h;
   RelayManager mgr;
   explicit Rig(RelayConfig r, RelayTiming t = {})
       : mgr({std::move(r)}, t, [this](const std::string& topic, const std::string& p, int qos, bool retain) {
-          if (!connected) return false;
+          if (!connected) return ++refused, false;
           sent.push_back({topic, p, qos, retain});
           return true;
         }) {}
@@ -478,6 +479,25 @@ TEST_CASE("power-on state: an unanswered ask is asked again, 30 s, 60 s, 120 s .
   // ... and that one unanswered is asked again after kAnswerWait, not twice as long (the count starts anew).
   rig.mgr.tick(last_ask + PowerOnWatch::kAskEvery + PowerOnWatch::kAnswerWait);
   CHECK(sent_to(rig.sent, "cmnd/dump/PowerOnState") == asks + 2);
+}
+
+// The broker away: an ask that could not be sent waits its gap like one not answered, instead of
+// being tried (and counted as a dropped publish) every cycle of the outage; the connect asks at once.
+TEST_CASE("power-on state: with the broker away, the ask is tried at its gaps, not each cycle; a connect asks at once") {
+  Rig rig(tas());
+  rig.mgr.on_connected(rig.now);
+  REQUIRE(sent_to(rig.sent, "cmnd/dump/PowerOnState") == 1);
+  rig.connected = false;
+  rig.mgr.on_lost();
+  for (auto t = rig.now + 1s; t <= rig.now + 10min; t += 1s) rig.mgr.tick(t);
+  // Gaps of 30, 60, 120, 240 s from the ask: tried at 30, 90, 210, 450 s of the ten minutes.
+  CHECK(rig.refused == 4);
+  rig.connected = true;
+  rig.mgr.on_connected(rig.now + 10min);
+  CHECK(sent_to(rig.sent, "cmnd/dump/PowerOnState") == 2);
+  rig.mgr.on_message("stat/dump/RESULT", R"({"PowerOnState":0})", rig.now + 10min + 1s);
+  CHECK_FALSE(rig.mgr.power_on("dump").unanswered);
+  CHECK(rig.mgr.power_on("dump").silent_asks == 0);
 }
 
 TEST_CASE("power-on state: a Shelly Gen2's answer and its config_changed; a Gen1 is never asked") {
