@@ -57,7 +57,7 @@ Intake MqttIntake::take(const NextEvent& next, drivers::mqtt::RelayManager* rela
     // A relay's word past the share is read too, up to kRelayWordsPerCycle: its state, its will,
     // and the answer to what it was asked once (its power-on setting: asked at each connect and
     // not again for hours). A connect's burst on a loaded machine spent the share's time and
-    // dropped one of six answers (CI, ASan: that relay's power-on risk never known).
+    // dropped one of six answers (CI, ASan: that relay's power-on risk unknown for hours).
     const bool relay_word = past_share && relays && relay_words < kRelayWordsPerCycle && relays->listens_to(e->topic);
     if (past_share && !relay_word) {
       ++in.dropped;

@@ -191,8 +191,8 @@ void ac_sources(FrameWriter& w, const CycleView& v, rules::SteadyTime now, Label
   }
   w.family("shackd_ac_source_rating_watts", "Each AC source's continuous rating per phase (0: not rated)", Type::gauge);
   for (std::size_t s = 0; s < ac.count; ++s) w.sample(ac.source[s].rating_w, {{"source", source(s)}});
-  w.family("shackd_ac_source_surge_rating_watts", "Each AC source's surge rating per phase, what a start must fit in (0: no surge test)",
-           Type::gauge);
+  w.family("shackd_ac_source_surge_rating_watts",
+           "Each AC source's surge rating per phase, what a start must fit in (0: no surge test)", Type::gauge);
   for (std::size_t s = 0; s < ac.count; ++s) w.sample(ac.source[s].surge_w, {{"source", source(s)}});
   w.family("shackd_ac_source_overload", "Each AC source's own overload warning: 0 ok, 1 warning, 2 alarm", Type::gauge);
   for (std::size_t s = 0; s < ac.count; ++s) {

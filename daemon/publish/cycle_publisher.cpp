@@ -24,8 +24,9 @@ bool load_moved(const std::optional<double>& was, const std::optional<double>& n
   return std::abs(*now - *was) >= std::max(50.0, 0.02 * std::abs(*was));
 }
 
-// What a reader would not miss: its kind, phases, rating or surge rating; a phase's load beyond the deadband;
-// any change of the verdict, of a word (the source's, a phase's), or of a generator's running.
+// What a reader would not miss: its kind, phases, rating or surge rating; a phase's load beyond
+// the deadband; any change of the verdict, of a word (the source's, a phase's), or of a
+// generator's running.
 bool ac_news(const AcSourceFigures& was, std::optional<bool> was_running, const AcSourceFigures& now,
              std::optional<bool> running) {
   if (was.kind != now.kind || was.phases != now.phases || was.rating_w != now.rating_w ||

@@ -109,7 +109,7 @@ std::vector<DiscoveryMessage> discovery_messages(const StoredProfiles& p, const 
          {"entity_category", "diagnostic"},
          {"value_template", "{{ value_json.rating_w }}"}});
     if (a.surge_w > 0) {
-      // What a miner's or a heater's start must fit in with the load it finds (rules/ac_budget.cpp: ac_surge).
+      // What a start must fit in with the load it finds (rules/ac_budget.cpp: ac_surge).
       add("sensor", object + "_surge_rating",
           {{"name", who + " surge rating" + std::string(a.phases > 1 ? " per phase" : "")}, {"state_topic", topic},
            {"device_class", "power"}, {"state_class", "measurement"}, {"unit_of_measurement", "W"},

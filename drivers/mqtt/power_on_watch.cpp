@@ -131,8 +131,8 @@ void PowerOnWatch::tick(SteadyTime now) {
     const auto since = now - *s.asked_at;
     if (!answered_since && since >= kAnswerWait) s.unanswered = true;
     // Not answered: asked again after kAnswerWait, 2x, 4x ... as long, up to kAskEvery.
-    const auto again = answered_since ? std::chrono::duration_cast<std::chrono::seconds>(kAskEvery)
-                                      : std::min<std::chrono::seconds>(kAnswerWait * (1LL << std::min(s.silent_asks, 10)), kAskEvery);
+    const std::chrono::seconds backoff = kAnswerWait * (1LL << std::min(s.silent_asks, 10));
+    const std::chrono::seconds again = answered_since ? kAskEvery : std::min<std::chrono::seconds>(backoff, kAskEvery);
     if (since >= again) ask(r.id, now);
   }
 }
