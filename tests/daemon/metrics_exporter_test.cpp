@@ -179,7 +179,9 @@ TEST_CASE("exporter: stop(deadline) with scrapers that never finish: within its 
   HeldScraper silent(s.port, "");
   HeldScraper cut(s.port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/pl");
   HeldScraper waiting(s.port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-  std::this_thread::sleep_for(100ms);  // the server's threads have taken the three connections
+  // The server's thread has taken the two that sent bytes; the silent one waits in the kernel
+  // (TCP_DEFER_ACCEPT, server.cpp), and the stop closes the port under it all the same.
+  std::this_thread::sleep_for(100ms);
   const auto deadline = drivers::thread::Deadline::after(1000ms);
   const auto began = std::chrono::steady_clock::now();
   const drivers::thread::Stopped stopped = s.e.stop(deadline);
