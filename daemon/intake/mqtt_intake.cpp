@@ -40,7 +40,7 @@ void MqttIntake::offer(const StoredProfiles& profiles, const std::vector<LoadRef
 Intake MqttIntake::take(const NextEvent& next, drivers::mqtt::RelayManager* relays, const IntakeSite& site,
                         const LoopClock& clock, rules::SteadyTime budget_end, rules::SteadyTime now) {
   Intake in;
-  std::size_t handled = 0, broker_words = 0, relay_words = 0;
+  std::size_t handled = 0, broker_words = 0, relay_words = 0, relay_bytes = 0;
   const std::int64_t wall = clock.wall_s();
   std::optional<BrokerWatch::Alarm> quiet;
   broker_.tick(now, quiet);  // the broker's drops: the alarm's end after a quiet spell
@@ -58,13 +58,19 @@ Intake MqttIntake::take(const NextEvent& next, drivers::mqtt::RelayManager* rela
     // and the answer to what it was asked once (its power-on setting: asked at each connect and
     // not again for hours). A connect's burst on a loaded machine spent the share's time and
     // dropped one of six answers (CI, ASan: that relay's power-on risk unknown for hours).
-    const bool relay_word = past_share && relays && relay_words < kRelayWordsPerCycle && relays->listens_to(e->topic);
+    // Counted in bytes too: past the share the cycle's time is spent, and 256 hostile 64 KiB
+    // messages on a relay's topic would be 16 MB of JSON to parse before the decision.
+    const bool relay_word = past_share && relays && relay_words < kRelayWordsPerCycle &&
+                            relay_bytes + e->payload.size() <= kRelayWordBytesPerCycle && relays->listens_to(e->topic);
     if (past_share && !relay_word) {
       ++in.dropped;
       continue;
     }
     if (broker_word) ++broker_words;
-    else if (relay_word) ++relay_words;
+    else if (relay_word) {
+      ++relay_words;
+      relay_bytes += e->payload.size();
+    }
     else handled += news ? 0 : 1;
     // Each event alone: one that throws loses itself, never the rest of the cycle's.
     try {

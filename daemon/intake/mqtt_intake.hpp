@@ -79,6 +79,8 @@ class MqttIntake {
   static constexpr std::size_t kBrokerWordsPerCycle = 64;
   // The relays' words read past that share each cycle (take()): a connect's burst is a few a relay.
   static constexpr std::size_t kRelayWordsPerCycle = 256;
+  // ... and at most this many bytes of them: a relay's state or answer is a few hundred bytes.
+  static constexpr std::size_t kRelayWordBytesPerCycle = 64 * 1024;
   // Larger messages are refused unread: no relay, sensor or command message is near this size (a
   // Shelly's full status is a few kB), and nobody's megabyte is parsed every cycle.
   static constexpr std::size_t kMaxPayloadBytes = drivers::mqtt::kMaxMessageBytes;

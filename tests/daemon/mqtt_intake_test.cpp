@@ -166,6 +166,10 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: a relay's word is read past the cycle's s
   for (std::size_t i = 0; i < shackd::MqttIntake::kRelayWordsPerCycle + 30; ++i) broker.message("stat/dump/RESULT", "{}");
   in = intake.take(next, &relays, site, clock, clock.t, clock.t);
   CHECK(in.dropped == 30);
+  // ... and of its bytes: four 30 KiB messages past the share, two read (60 KiB of 64), two dropped.
+  for (int i = 0; i < 4; ++i) broker.message("stat/dump/RESULT", std::string(30 * 1024, ' '));
+  in = intake.take(next, &relays, site, clock, clock.t, clock.t);
+  CHECK(in.dropped == 2);
   CHECK(broker.inbound.empty());
 }
 
