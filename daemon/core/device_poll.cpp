@@ -10,7 +10,8 @@ void DevicePoll::set(std::vector<std::unique_ptr<PolledDevice>> devices, std::ch
 }
 
 void DevicePoll::poll(rules::SteadyTime started, std::optional<std::chrono::milliseconds> bound) {
-  // Every device at once; a slow one costs at most its own timeout.
+  // Every device at once; a slow one costs at most its own timeout. A device that polled on its
+  // own tick (plan) is not asked again.
   for (auto& d : devices_) d->request();
   // The loop goes on without a poll that outlasts its device's timeout (a later cycle takes it).
   // `once` has no later cycle: it passes a bound of its own, a backstop behind its requests' own
@@ -19,7 +20,7 @@ void DevicePoll::poll(rules::SteadyTime started, std::optional<std::chrono::mill
   const auto deadline = started + bound.value_or(longest_timeout_ + std::chrono::milliseconds(250));
   news_.clear();
   for (auto& d : devices_) {
-    PollNews p{d->name(), {}, {}, d->health()};
+    PollNews p{d->name(), {}, {}, {}};
     if (auto r = d->wait(deadline)) {
       readings_.update(*r);
       p.invalid = std::move(r->invalid);
