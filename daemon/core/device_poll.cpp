@@ -10,8 +10,7 @@ void DevicePoll::set(std::vector<std::unique_ptr<PolledDevice>> devices, std::ch
 }
 
 void DevicePoll::poll(rules::SteadyTime started, std::optional<std::chrono::milliseconds> bound) {
-  // Every device at once; a slow one costs at most its own timeout. A device that polled on its
-  // own tick (plan) is not asked again.
+  // Every device at once; a slow one costs at most its own timeout.
   for (auto& d : devices_) d->request();
   // The loop goes on without a poll that outlasts its device's timeout (a later cycle takes it).
   // `once` has no later cycle: it passes a bound of its own, a backstop behind its requests' own
@@ -20,7 +19,7 @@ void DevicePoll::poll(rules::SteadyTime started, std::optional<std::chrono::mill
   const auto deadline = started + bound.value_or(longest_timeout_ + std::chrono::milliseconds(250));
   news_.clear();
   for (auto& d : devices_) {
-    PollNews p{d->name(), {}, {}, {}};
+    PollNews p{d->name(), {}, {}, d->health()};
     if (auto r = d->wait(deadline)) {
       readings_.update(*r);
       p.invalid = std::move(r->invalid);

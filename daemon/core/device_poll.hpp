@@ -30,12 +30,6 @@ class DevicePoll {
   void set(std::vector<std::unique_ptr<PolledDevice>> devices, std::chrono::milliseconds longest_timeout);
   // Every device at once; waits until `started` + the longest timeout + 250 ms, or + `bound`.
   void poll(rules::SteadyTime started, std::optional<std::chrono::milliseconds> bound = std::nullopt);
-  // The loop's next cycle, `interval` after this one: a device with a thread of its own polls
-  // shortly before it, on its own tick, so that the next poll() finds it done (issue 57's CPU:
-  // the loop wakes nobody; daemon/loop/poller.hpp).
-  void plan(rules::SteadyTime next_cycle, std::chrono::milliseconds interval) {
-    for (auto& d : devices_) d->plan(next_cycle, interval);
-  }
   // What the last poll found, taken once.
   std::vector<PollNews> take_news() { return std::exchange(news_, {}); }
   // A reading that came another way (an MQTT sensor).

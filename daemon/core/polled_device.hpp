@@ -1,7 +1,6 @@
 #pragma once
 // A device the safety core polls: asked at the top of a cycle, waited for until a deadline. A
 // PollWorker (daemon/loop/poller.hpp) in production, a scripted device in the tests.
-#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,10 +17,6 @@ class PolledDevice : public RegisterSwapper {
   // Its units and tables: fixed at construction.
   virtual const std::vector<drivers::UnitConfig>& units() const = 0;
   virtual void request() = 0;
-  // The loop's next cycle starts at `next_cycle`, `interval` after this one: a device with a
-  // thread of its own may poll shortly before, so that the loop's request finds the poll done
-  // (daemon/loop/poller.hpp). A device polled on request only ignores it.
-  virtual void plan(rules::SteadyTime /*next_cycle*/, std::chrono::milliseconds /*interval*/) {}
   // The result of the last requested poll, if it finished by `deadline`.
   virtual std::optional<drivers::PollResult> wait(rules::SteadyTime deadline) = 0;
   virtual drivers::DeviceHealth health() = 0;

@@ -246,8 +246,6 @@ int Daemon::run() {
       }
       next = now;
     }
-    // The devices poll on their own tick, shortly before the next cycle (daemon/loop/poller.hpp).
-    loop_.core().devices().plan(next, config_.interval);
     // One sleep to the next tick. A signal interrupts it (the handlers are installed without
     // SA_RESTART), so SIGTERM acts at once; waking every few ms would cost CPU. SIGHUP waits for
     // the next tick: the reload runs at the top of the cycle, so a storm of them costs one

@@ -1,14 +1,8 @@
 #pragma once
-// One thread per device, so a slow or dead device never holds up another. Each polls on a tick of
-// its own (issue 57's CPU): the loop tells it when its next cycle starts (plan), and it polls a
-// little before, by its recent polls' length, so that the loop finds the readings there and wakes
-// nobody. In a steady loop the worker plans its next poll itself (the last cycle + the interval)
-// and plan() only checks it, with no wake-up. Whatever the plan, the loop's request at the top of
-// a cycle is the fallback: a poll not done by then (none planned, a slow device, a late loop, a
-// result older than half an interval) is asked for then and waited for, at most until a
-// deadline, as it was before the tick. A poll is bounded by its device's timeout, so the deadline
-// is only a backstop.
-#include <chrono>
+// One thread per device, so a slow or dead device never holds up another: the loop asks every
+// device to poll, then waits for all of them, at most until a deadline. A poll is bounded by
+// its device's timeout, so the deadline is only a backstop.
+#include <condition_variable>
 #include <stop_token>
 #include <memory>
 #include <mutex>
@@ -25,10 +19,8 @@ class PollWorker final : public PolledDevice {
  public:
   explicit PollWorker(drivers::DeviceConfig config);
   ~PollWorker() override;
-  // A poll now, unless one is under way or done recently enough (a planned one) to be taken.
   void request() override;
-  void plan(rules::SteadyTime next_cycle, std::chrono::milliseconds interval) override;
-  // The result of the last poll, if it is done by `deadline`.
+  // The result of the last requested poll, if it finished by `deadline`.
   std::optional<drivers::PollResult> wait(rules::SteadyTime deadline) override;
   drivers::DeviceHealth health() override;
   // A register swap (read, then write) done on the worker's thread before its next poll.
@@ -42,32 +34,20 @@ class PollWorker final : public PolledDevice {
 
  private:
   void run(const std::stop_token& stop);
-  // Under m_: when the planned poll is due (the next cycle less the lead), if one is planned.
-  std::optional<rules::SteadyTime> planned_poll() const;
-  void wake();
   std::string name_;
   std::vector<drivers::UnitConfig> units_;
   drivers::ModbusDevice device_;
-  // Guards what follows up to the fds. No condition variable: the worker sleeps in poll(2) on
-  // wake_fd_ with a relative time-out, which libfaketime scales (a clocked condition-variable
-  // wait, pthread_cond_clockwait, it does not intercept: under a faked clock it would not wake in
-  // time, or at once each time).
   std::mutex m_;
-  bool requested_ = false;  // the loop asked for a poll now
-  bool busy_ = false;       // a poll is under way
-  bool done_ = false;       // result_ holds a poll the loop has not taken
-  bool waiting_ = false;    // the loop sleeps on done_fd_ until done_
-  bool replanned_ = false;  // plan() moved the plan while a poll was under way
-  std::optional<rules::SteadyTime> next_cycle_;  // the loop's next cycle as planned; none: poll on request only
-  std::chrono::nanoseconds interval_{0};
-  std::chrono::nanoseconds recent_poll_{0};  // the polls' length, a maximum that decays by 1/8 a poll
-  rules::SteadyTime finished_at_{};
+  // Not a condition_variable_any: its notify holds an inner lock the woken thread then contends
+  // for (strace: two more futex calls each hand-over, issue 57). The stop wakes it through a
+  // stop_callback instead (run()).
+  std::condition_variable cv_;
+  bool requested_ = false, done_ = false;
   drivers::PollResult result_;
   std::vector<Swap> swaps_;
   std::vector<SwapDone> swaps_done_;
   drivers::DeviceHealth health_;
-  int done_fd_;  // an eventfd: written when a poll is done while the loop waits for it
-  int wake_fd_;  // an eventfd: wakes the worker (a request, a plan moved, the stop)
+  int done_fd_;  // an eventfd: written when a poll is done, waited on by wait()
   drivers::thread::Worker thread_;  // last: started once the rest is made
 };
 
