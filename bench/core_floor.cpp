@@ -6,6 +6,9 @@
 // sizes of shackd's per-cycle state, decision and loop at QoS 0 with libmosquitto, the client library
 // shackd uses (its own thread reads and writes, as shackd's link); then it
 // sleeps to the next tick. No decoding, no decision, no store, no JSON.
+// Its ticks fall half an interval after shackd's (the first `<prefix>/loop` shackd sends marks
+// them): in step, whichever of the two polled first woke the simulator's and the broker's threads
+// for the other, and the ratio moved with the phase the two happened to start at.
 // Usage: core_floor CONFIG STATE_BYTES DECISION_BYTES LOOP_BYTES
 //   (runs until SIGTERM; the script reads its CPU from /proc like shackd's)
 #include <fmt/format.h>
@@ -14,7 +17,9 @@
 #include <signal.h>
 #include <time.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <variant>
@@ -27,6 +32,8 @@
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
+// When shackd's `<prefix>/loop` first came (steady clock, ns since its epoch; 0: not yet).
+std::atomic<std::int64_t> g_shackd_cycle_ns{0};
 
 struct Bare {
   modbus_t* ctx = nullptr;
@@ -78,11 +85,35 @@ int main(int argc, char** argv) {
   }
   // The topics shackd's link subscribes to, as filters wide enough to take the same messages
   // (taken and dropped: no message callback).
+  const std::string shackd_loop = config.mqtt.prefix + "/loop";
+  mosquitto_user_data_set(client, const_cast<std::string*>(&shackd_loop));
+  mosquitto_message_callback_set(client, [](mosquitto*, void* user, const mosquitto_message* m) {
+    // Not a retained copy: that came at the subscription, not at a cycle.
+    if (g_shackd_cycle_ns.load() == 0 && !m->retain && std::strcmp(m->topic, static_cast<const std::string*>(user)->c_str()) == 0) {
+      g_shackd_cycle_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+    }
+  });
+  mosquitto_subscribe(client, nullptr, shackd_loop.c_str(), 0);
   for (const char* t : {"stat/#", "tele/#", "shellies/#"}) mosquitto_subscribe(client, nullptr, t, 1);
   mosquitto_subscribe(client, nullptr, (config.mqtt.prefix + "/load/+/mode/set").c_str(), 1);
   const std::string state(std::stoul(argv[2]), 'x'), decision(std::stoul(argv[3]), 'x'), loop(std::stoul(argv[4]), 'x');
   std::vector<std::uint16_t> words(125);
+  // Half an interval after shackd's next cycle (seen within 5 s, or the floor starts now).
   auto next = std::chrono::steady_clock::now();
+  for (int i = 0; i < 500 && g_shackd_cycle_ns.load() == 0 && !g_stop; ++i) {
+    timespec ts{0, 10'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  if (const auto seen = g_shackd_cycle_ns.load(); seen != 0) {
+    next = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(seen)) + config.interval * 3 / 2;
+    while (next < std::chrono::steady_clock::now()) next += config.interval;
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(next - std::chrono::steady_clock::now());
+    timespec ts{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
+    nanosleep(&ts, nullptr);
+  } else {
+    fmt::print(stderr, "core_floor: no {} from shackd in 5 s: the floor's ticks are not set against shackd's\n",
+               shackd_loop);
+  }
   long cycles = 0;
   while (!g_stop) {
     for (auto& d : devices) {
