@@ -3,7 +3,7 @@
 # simulator, 6 relays, 2 sensors, history on) and build/bench/core_floor (the same Modbus reads
 # with bare libmodbus, the same subscriptions and three per-cycle messages of the same sizes with
 # a bare libmosquitto client, nothing else) run side by side against the same simulator and broker at the same
-# interval, so that the machine's drift falls on both; CPU is every thread's, from
+# interval, half an interval apart (bench/core_floor.cpp), so that the machine's drift falls on both; CPU is every thread's, from
 # /proc/<pid>/task/*/schedstat, over the same window. Printed: CPU per cycle of each and the ratio.
 # Usage: bench/core_floor.sh [BUILD_DIR] [SECONDS] [INTERVAL_MS]   (default build, 60, 500)
 set -uo pipefail
