@@ -19,7 +19,7 @@ void DevicePoll::poll(rules::SteadyTime started, std::optional<std::chrono::mill
   const auto deadline = started + bound.value_or(longest_timeout_ + std::chrono::milliseconds(250));
   news_.clear();
   for (auto& d : devices_) {
-    PollNews p{d->name(), {}, {}, d->health()};
+    PollNews p{d->name(), {}, {}, {}};  // its health once the poll is taken, below
     if (auto r = d->wait(deadline)) {
       readings_.update(*r);
       p.invalid = std::move(r->invalid);
