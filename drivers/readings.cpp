@@ -15,7 +15,11 @@ void ReadingStore::update(const PollResult& poll) {
 }
 
 void ReadingStore::set(const std::string& name, double value, SteadyTime as_of) {
-  latest_[name] = rules::Reading{value, as_of};
+  if (const auto it = latest_.find(std::string_view(name)); it != latest_.end()) {
+    it->second = rules::Reading{value, as_of};  // no copy of the name: the same readings every poll
+  } else {
+    latest_.emplace(name, rules::Reading{value, as_of});
+  }
 }
 
 std::optional<rules::Reading> ReadingStore::get(std::string_view name) const {
