@@ -38,7 +38,9 @@ struct CoreSite {
 // What a load's relay said, as of the cycle: what the device reported, and how it powers up.
 struct RelayFacts {
   std::optional<bool> observed;
-  std::optional<drivers::mqtt::RelayConfig> config;  // set: the relay manager switches it
+  // Set: the relay manager switches it. Shared with the manager, not copied: a record a cycle
+  // for every relay copied each one's topics and payloads (issue 57).
+  std::shared_ptr<const drivers::mqtt::RelayConfig> config;
   drivers::mqtt::PowerOnStatus power_on;
   std::optional<rules::SteadyTime> observed_since;  // when the reported state last changed
   std::optional<double> power_w;                    // the load's draw, where the relay meters it

@@ -54,7 +54,7 @@ CycleRecordPtr SafetyLoop::seal(const drivers::mqtt::RelayManager* relays, const
       for (const auto& l : r.site->loads) {
         if (!relays->has(l.id)) continue;
         const auto& st = relays->status(l.id);
-        r.relay.emplace(l.id, RelayFacts{st.observed, relays->config(l.id), relays->power_on(l.id), st.observed_since,
+        r.relay.emplace(l.id, RelayFacts{st.observed, relays->shared_config(l.id), relays->power_on(l.id), st.observed_since,
                                          st.power_w, st.power_at});
       }
     }

@@ -211,7 +211,7 @@ bool CyclePublisher::load_messages(const CycleFacts& v, const LoadRef& l, bool e
     // How its relay comes back after a power cut (`status` and Home Assistant warn of an ON).
     if (const auto& config = relay->second.config) {
       const auto& s = relay->second.power_on;
-      Published::PowerOnFrom from{*config, s.state, s.unreadable, s.unanswered};
+      Published::PowerOnFrom from{config, s.state, s.unreadable, s.unanswered};
       if (pub.power_on_from != from) {
         std::string power_on = drivers::mqtt::power_on_json(*config, s);
         if (power_on != pub.power_on) pub.sent_power_on = false;

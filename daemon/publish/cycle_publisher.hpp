@@ -63,11 +63,15 @@ class CyclePublisher {
     // document is rendered again only when one of them changes, not each cycle (issue 57: it was
     // a fifth of the daemon's instructions, nlohmann's dump for every relay every cycle).
     struct PowerOnFrom {
-      drivers::mqtt::RelayConfig config;
+      std::shared_ptr<const drivers::mqtt::RelayConfig> config;  // never null
       std::optional<drivers::mqtt::PowerOnState> state;
       std::string unreadable;
       bool unanswered = false;
-      bool operator==(const PowerOnFrom&) const = default;
+      // The same config (shared: one a relay manager, so a reload's compares by value).
+      bool operator==(const PowerOnFrom& o) const {
+        return (config == o.config || *config == *o.config) && state == o.state && unreadable == o.unreadable &&
+               unanswered == o.unanswered;
+      }
     };
     std::optional<PowerOnFrom> power_on_from;
   };

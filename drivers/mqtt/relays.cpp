@@ -10,8 +10,17 @@ namespace drivers::mqtt {
 RelayManager::RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, Publish publish, Stand stand)
     : relays_(std::move(relays)), timing_(timing), publish_(std::move(publish)), power_on_(relays_, publish_),
       stand_(std::move(stand)) {
-  for (const auto& r : relays_) status_[r.id];
+  for (const auto& r : relays_) {
+    status_[r.id];
+    shared_.emplace(r.id, std::make_shared<const RelayConfig>(r));
+  }
   filters_ = subscriptions();
+}
+
+std::shared_ptr<const RelayConfig> RelayManager::shared_config(const std::string& id) const {
+  const auto it = shared_.find(id);
+  if (it == shared_.end()) throw std::out_of_range("no relay '" + id + "'");
+  return it->second;
 }
 
 const RelayConfig& RelayManager::config(const std::string& id) const {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,6 +99,8 @@ class RelayManager {
   bool listens_to(const std::string& topic) const;
   bool has(const std::string& id) const { return status_.count(id) > 0; }
   const RelayConfig& config(const std::string& id) const;
+  // The same, shared for as long as its holder keeps it (a cycle's record: daemon/core/).
+  std::shared_ptr<const RelayConfig> shared_config(const std::string& id) const;
 
   // Sends at once when the desired state changes.
   void set_desired(const std::string& id, bool on, SteadyTime now);
@@ -150,6 +153,7 @@ class RelayManager {
   void on_uptime(const RelayConfig& r, RelayStatus& s, std::int64_t uptime_s, SteadyTime now);
 
   std::vector<RelayConfig> relays_;
+  std::map<std::string, std::shared_ptr<const RelayConfig>, std::less<>> shared_;  // each of relays_, made once
   RelayTiming timing_;
   Publish publish_;
   std::map<std::string, RelayStatus> status_;

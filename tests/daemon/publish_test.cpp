@@ -769,7 +769,7 @@ TEST_CASE("cycle publisher: a relay's power_on when it changed or with everythin
     r->decision.zones.resize(1);
     r->decision.next.zones.resize(1);
     r->relays = true;
-    r->relay["fan1"] = shackd::RelayFacts{true, relay, status, {}, {}, {}};
+    r->relay["fan1"] = shackd::RelayFacts{true, std::make_shared<const drivers::mqtt::RelayConfig>(relay), status, {}, {}, {}};
     f.record = std::move(r);
     return f;
   };
