@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <set>
+#include <string_view>
 
 #include "daemon/vocab/uplink.hpp"
 #include "daemon/system/log.hpp"
@@ -13,6 +14,25 @@
 #include "drivers/text/utf8.hpp"
 
 namespace shackd {
+
+bool MqttIntake::PastShare::admits(std::size_t payload_bytes) const {
+  return words < max_words && bytes + payload_bytes <= max_bytes;
+}
+
+void MqttIntake::PastShare::take(std::size_t payload_bytes) {
+  ++words;
+  bytes += payload_bytes;
+}
+
+// A mode command or a setting on this site's prefix (<prefix>/load/<id>/mode/set,
+// <prefix>/load/<id>/<field>/set), told without building a string: it is asked of every message
+// past the share. Which one it is, and whether it is well formed, is message()'s to say.
+bool MqttIntake::owner_topic(const std::string& topic) const {
+  static constexpr std::string_view kLoad = "/load/", kSet = "/set";
+  const std::string_view t = topic;
+  return t.size() > mqtt_.prefix.size() + kLoad.size() + kSet.size() && t.starts_with(mqtt_.prefix) &&
+         t.substr(mqtt_.prefix.size()).starts_with(kLoad) && t.ends_with(kSet);
+}
 
 void MqttIntake::configure(const Config& config, const std::string& fleet_site_id) {
   mqtt_ = config.mqtt;
@@ -40,7 +60,9 @@ void MqttIntake::offer(const StoredProfiles& profiles, const std::vector<LoadRef
 Intake MqttIntake::take(const NextEvent& next, drivers::mqtt::RelayManager* relays, const IntakeSite& site,
                         const LoopClock& clock, rules::SteadyTime budget_end, rules::SteadyTime now) {
   Intake in;
-  std::size_t handled = 0, broker_words = 0, relay_words = 0, relay_bytes = 0;
+  std::size_t handled = 0, broker_words = 0;
+  PastShare relay_words{kRelayWordsPerCycle, kRelayWordBytesPerCycle};
+  PastShare owner_words{kOwnerWordsPerCycle, kOwnerWordBytesPerCycle};
   const std::int64_t wall = clock.wall_s();
   std::optional<BrokerWatch::Alarm> quiet;
   broker_.tick(now, quiet);  // the broker's drops: the alarm's end after a quiet spell
@@ -60,18 +82,23 @@ Intake MqttIntake::take(const NextEvent& next, drivers::mqtt::RelayManager* rela
     // dropped one of six answers (CI, ASan: that relay's power-on risk unknown for hours).
     // Counted in bytes too: past the share the cycle's time is spent, and 256 hostile 64 KiB
     // messages on a relay's topic would be 16 MB of JSON to parse before the decision.
-    const bool relay_word = past_share && relays && relay_words < kRelayWordsPerCycle &&
-                            relay_bytes + e->payload.size() <= kRelayWordBytesPerCycle && relays->listens_to(e->topic);
-    if (past_share && !relay_word) {
-      ++in.dropped;
-      continue;
+    // The owner's own word likewise (a mode command, a setting: <prefix>/load/.../set): an owner
+    // who forces a heater OFF while a sensor floods the broker is not to lose that command with the
+    // flood, counted among the drops and otherwise unsaid.
+    if (past_share) {
+      PastShare* lane = nullptr;
+      if (relays && relay_words.admits(e->payload.size()) && relays->listens_to(e->topic)) lane = &relay_words;
+      else if (owner_words.admits(e->payload.size()) && owner_topic(e->topic)) lane = &owner_words;
+      if (!lane) {
+        ++in.dropped;
+        continue;
+      }
+      lane->take(e->payload.size());
+    } else if (broker_word) {
+      ++broker_words;
+    } else if (!news) {
+      ++handled;
     }
-    if (broker_word) ++broker_words;
-    else if (relay_word) {
-      ++relay_words;
-      relay_bytes += e->payload.size();
-    }
-    else handled += news ? 0 : 1;
     // Each event alone: one that throws loses itself, never the rest of the cycle's.
     try {
       if (news) connection(in, *e, relays, now, wall);

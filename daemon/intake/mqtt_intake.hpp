@@ -81,6 +81,10 @@ class MqttIntake {
   static constexpr std::size_t kRelayWordsPerCycle = 256;
   // ... and at most this many bytes of them: a relay's state or answer is a few hundred bytes.
   static constexpr std::size_t kRelayWordBytesPerCycle = 64 * 1024;
+  // The owner's words read past that share each cycle (take()): mode commands and settings, a
+  // few bytes each (a Home Assistant select's option, a number).
+  static constexpr std::size_t kOwnerWordsPerCycle = 64;
+  static constexpr std::size_t kOwnerWordBytesPerCycle = 16 * 1024;
   // Larger messages are refused unread: no relay, sensor or command message is near this size (a
   // Shelly's full status is a few kB), and nobody's megabyte is parsed every cycle.
   static constexpr std::size_t kMaxPayloadBytes = drivers::mqtt::kMaxMessageBytes;
@@ -99,7 +103,7 @@ class MqttIntake {
   // Everything the link has now. Connection events are always read; messages up to
   // kMessagesPerCycle, and until `budget_end` on `clock` (a test's stepped clock stands still, so
   // there only the count binds), and past that the broker's and the relays' words, each up to
-  // its own count. Relay news goes to `relays` (null: none), and a connection
+  // its own count, and the owner's mode commands and settings likewise. Relay news goes to `relays` (null: none), and a connection
   // commands them again.
   Intake take(const NextEvent& next, drivers::mqtt::RelayManager* relays, const IntakeSite& site, const LoopClock& clock,
               rules::SteadyTime budget_end, rules::SteadyTime now);
@@ -110,6 +114,14 @@ class MqttIntake {
   const BrokerWatch& broker() const { return broker_; }
 
  private:
+  // What one lane reads past the share in a take: its words and their bytes, each to its bound.
+  struct PastShare {
+    std::size_t max_words, max_bytes;
+    std::size_t words = 0, bytes = 0;
+    bool admits(std::size_t payload_bytes) const;
+    void take(std::size_t payload_bytes);
+  };
+  bool owner_topic(const std::string& topic) const;
   void connection(Intake& into, const drivers::mqtt::Event& e, drivers::mqtt::RelayManager* relays,
                   rules::SteadyTime now, std::int64_t wall_s);
   void mode_command(Intake& into, const std::string& id, const std::string& payload, const IntakeSite& site,

@@ -173,6 +173,62 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: a relay's word is read past the cycle's s
   CHECK(broker.inbound.empty());
 }
 
+// The owner's word behind a flood (a mode command, a setting) is read as a relay's is: an owner who
+// forced a load OFF while a sensor flooded the broker lost that command with the flood, counted
+// among the drops and said nowhere else. Bounded by its own count and bytes.
+TEST_CASE("mqtt intake: the owner's mode command and setting are read past the cycle's share, up to their own count") {
+  shackd::Config c = intake_config();
+  c.mqtt.allow_settings = true;
+  shackd::MqttIntake intake;
+  intake.configure(c, "site");
+  shackd::StoredProfiles profiles;
+  profiles.rules = rules::solar_shack_defaults();
+  // The Solar Shack's, each rule's load with its relay (parallel to the rules, as the store keeps them).
+  profiles.miners = {{"Antminer S21+ 235 TH", 235.0, "primary_s21", "", 1}, {"Antminer S19 95 TH", 95.0, "dump_s19_1", "", 1}};
+  profiles.zones = {{"equipment", "heat_room_temp", "heat_room_fan", "heat_room_heater", "", 1},
+                    {"equipment", "main_room_temp", "main_room_fan", "main_room_heater", "", 1}};
+  const std::vector<shackd::LoadRef> loads = shackd::load_refs(profiles);
+  const shackd::IntakeSite site{loads, profiles};
+  test::FakeBroker broker;
+  test::FakeLink link{broker};
+  const shackd::MqttIntake::NextEvent next = [&] { return link.poll(std::chrono::milliseconds(0)); };
+  StepClock clock;
+  broker.set_up(true);
+
+  for (std::size_t i = 0; i < shackd::MqttIntake::kMessagesPerCycle + 40; ++i) {
+    broker.message("tele/heat_room_temp/SENSOR", "20");
+  }
+  broker.message("shack/load/primary_s21/mode/set", "off 10m");
+  broker.message("shack/load/primary_s21/start_voltage/set", "52.5");
+  broker.message("shack/load/primary_s21/mode", "off");  // not a command (no /set): dropped with the flood
+  shackd::Intake in = intake.take(next, nullptr, site, clock, clock.t + 250ms, clock.t);
+  CHECK(in.dropped == 41);
+  REQUIRE(in.overrides.size() == 1);
+  CHECK(in.overrides[0].load_id == "primary_s21");
+  CHECK(in.failures.empty());
+  CHECK(in.settings.size() == 1);
+  // The cycle's time spent before it: read all the same.
+  broker.message("tele/heat_room_temp/SENSOR", "20");
+  broker.message("shack/load/primary_s21/mode/set", "auto");
+  in = intake.take(next, nullptr, site, clock, clock.t, clock.t);
+  CHECK(in.dropped == 1);
+  CHECK(in.overrides.size() == 1);
+  // A flood of commands past the share: kOwnerWordsPerCycle of it, the rest dropped.
+  for (std::size_t i = 0; i < shackd::MqttIntake::kOwnerWordsPerCycle + 20; ++i) {
+    broker.message("shack/load/primary_s21/mode/set", "auto");
+  }
+  in = intake.take(next, nullptr, site, clock, clock.t, clock.t);
+  CHECK(in.dropped == 20);
+  CHECK(in.overrides.size() == shackd::MqttIntake::kOwnerWordsPerCycle);
+  // ... and of its bytes: three 7 KiB commands past the share, two read (14 KiB of 16), one dropped
+  // (each refused where it is read: not a mode).
+  for (int i = 0; i < 3; ++i) broker.message("shack/load/primary_s21/mode/set", std::string(7 * 1024, 'x'));
+  in = intake.take(next, nullptr, site, clock, clock.t, clock.t);
+  CHECK(in.dropped == 1);
+  CHECK(in.overrides.empty());
+  CHECK(broker.inbound.empty());
+}
+
 // Issue 56: messages the broker drops for its subscribers, as mosquitto counts them on $SYS for all
 // its clients together (daemon/intake/broker_watch.hpp). The retained figure at subscription is the
 // base; each rise is counted and an alarm raised once, cleared after ten quiet minutes; a smaller
