@@ -20,19 +20,20 @@ const char* risk_name(PowerOnRisk r) {
 
 }  // namespace
 
-PowerOnWatch::PowerOnWatch(std::vector<RelayConfig> relays, Publish publish)
+PowerOnWatch::PowerOnWatch(SharedRelayConfigs relays, Publish publish)
     : relays_(std::move(relays)), publish_(std::move(publish)) {
-  for (const auto& r : relays_) status_[r.id].unreadable = power_on_unreadable(r);
+  for (const auto& r : relays_) status_[r->id].unreadable = power_on_unreadable(*r);
 }
 
 const RelayConfig* PowerOnWatch::config(const std::string& id) const {
-  const auto it = std::find_if(relays_.begin(), relays_.end(), [&](const RelayConfig& c) { return c.id == id; });
-  return it == relays_.end() ? nullptr : &*it;
+  const auto it = std::find_if(relays_.begin(), relays_.end(), [&](const auto& c) { return c->id == id; });
+  return it == relays_.end() ? nullptr : it->get();
 }
 
 std::vector<std::string> PowerOnWatch::subscriptions() const {
   std::vector<std::string> out;
-  for (const auto& r : relays_) {
+  for (const auto& shared : relays_) {
+    const RelayConfig& r = *shared;
     for (auto& s : power_on_subscriptions(r)) {
       if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
     }
@@ -60,7 +61,7 @@ void PowerOnWatch::ask(const std::string& id, SteadyTime now, bool force) {
 }
 
 void PowerOnWatch::ask_all(SteadyTime now, bool force) {
-  for (const auto& r : relays_) ask(r.id, now, force);
+  for (const auto& r : relays_) ask(r->id, now, force);
 }
 
 bool PowerOnWatch::set_off(const std::string& id, SteadyTime now) {
@@ -90,7 +91,8 @@ void PowerOnWatch::told(const RelayConfig& r, PowerOnStatus& s, const PowerOnSta
 
 bool PowerOnWatch::on_message(const std::string& topic, const std::string& payload, SteadyTime now) {
   bool consumed = false;
-  for (const auto& r : relays_) {
+  for (const auto& shared : relays_) {
+    const RelayConfig& r = *shared;
     const auto a = parse_power_on(r, topic, payload);
     if (!a) continue;
     consumed = true;
@@ -123,7 +125,8 @@ bool PowerOnWatch::on_message(const std::string& topic, const std::string& paylo
 }
 
 void PowerOnWatch::tick(SteadyTime now) {
-  for (const auto& r : relays_) {
+  for (const auto& shared : relays_) {
+    const RelayConfig& r = *shared;
     PowerOnStatus& s = status_.at(r.id);
     if (!s.unreadable.empty()) continue;
     if (!s.asked_at) continue;  // asked at a connect by a manager that commands: a dry run never asks

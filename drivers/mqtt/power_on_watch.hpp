@@ -42,7 +42,7 @@ class PowerOnWatch {
   static constexpr std::chrono::seconds kAskGap{10};
   using Publish = std::function<bool(const std::string& topic, const std::string& payload, int qos, bool retain)>;
 
-  PowerOnWatch(std::vector<RelayConfig> relays, Publish publish);
+  PowerOnWatch(SharedRelayConfigs relays, Publish publish);
 
   std::vector<std::string> subscriptions() const;
   // Asks one relay (nothing for one whose protocol cannot say, or asked within kAskGap unless
@@ -65,7 +65,7 @@ class PowerOnWatch {
   const RelayConfig* config(const std::string& id) const;
   void told(const RelayConfig& r, PowerOnStatus& s, const PowerOnState& state);
 
-  std::vector<RelayConfig> relays_;
+  SharedRelayConfigs relays_;  // its manager's (relays.hpp)
   Publish publish_;
   std::map<std::string, PowerOnStatus> status_;
   std::map<std::string, PowerOnRisk> alarmed_;  // the risk last raised or cleared, per relay

@@ -133,6 +133,13 @@ const char* protocol_name(RelayProtocol p) {
   return "generic";
 }
 
+SharedRelayConfigs share_relays(std::vector<RelayConfig> relays) {
+  SharedRelayConfigs out;
+  out.reserve(relays.size());
+  for (auto& r : relays) out.push_back(std::make_shared<const RelayConfig>(std::move(r)));
+  return out;
+}
+
 std::vector<std::string> validate_relay(const RelayConfig& r) {
   std::vector<std::string> e;
   const std::string who = "relay '" + r.id + "'";

@@ -4,6 +4,7 @@
 // Protocol facts: docs/protocols.md §1 (Tasmota, Shelly Gen1, Shelly Gen2+, ESPHome).
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,12 @@ struct RelayConfig {
   std::string speed_topic;
   bool operator==(const RelayConfig&) const = default;
 };
+
+// The relays as their manager holds them: each config made once, immutable, shared with whoever
+// keeps one past the manager (a cycle's record: daemon/core/cycle_record.hpp; a reload replaces
+// the manager while the record lives on).
+using SharedRelayConfigs = std::vector<std::shared_ptr<const RelayConfig>>;
+SharedRelayConfigs share_relays(std::vector<RelayConfig> relays);
 
 // Empty when usable; else what is wrong, naming the relay and the field.
 std::vector<std::string> validate_relay(const RelayConfig& r);

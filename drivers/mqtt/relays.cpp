@@ -8,30 +8,26 @@
 namespace drivers::mqtt {
 
 RelayManager::RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, Publish publish, Stand stand)
-    : relays_(std::move(relays)), timing_(timing), publish_(std::move(publish)), power_on_(relays_, publish_),
+    : relays_(share_relays(std::move(relays))), timing_(timing), publish_(std::move(publish)), power_on_(relays_, publish_),
       stand_(std::move(stand)) {
-  for (const auto& r : relays_) {
-    status_[r.id];
-    shared_.emplace(r.id, std::make_shared<const RelayConfig>(r));
-  }
+  for (const auto& r : relays_) status_[r->id];
   filters_ = subscriptions();
 }
 
-std::shared_ptr<const RelayConfig> RelayManager::shared_config(const std::string& id) const {
-  const auto it = shared_.find(id);
-  if (it == shared_.end()) throw std::out_of_range("no relay '" + id + "'");
-  return it->second;
-}
-
-const RelayConfig& RelayManager::config(const std::string& id) const {
-  const auto it = std::find_if(relays_.begin(), relays_.end(), [&](const RelayConfig& c) { return c.id == id; });
+const std::shared_ptr<const RelayConfig>& RelayManager::find(const std::string& id) const {
+  const auto it = std::find_if(relays_.begin(), relays_.end(), [&](const auto& c) { return c->id == id; });
   if (it == relays_.end()) throw std::out_of_range("no relay '" + id + "'");
   return *it;
 }
 
+std::shared_ptr<const RelayConfig> RelayManager::shared_config(const std::string& id) const { return find(id); }
+
+const RelayConfig& RelayManager::config(const std::string& id) const { return *find(id); }
+
 std::vector<std::string> RelayManager::subscriptions() const {
   std::vector<std::string> out;
-  for (const auto& r : relays_) {
+  for (const auto& shared : relays_) {
+    const RelayConfig& r = *shared;
     for (auto& s : relay_subscriptions(r)) {
       if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
     }
@@ -84,8 +80,7 @@ void RelayManager::set_desired(const std::string& id, bool on, SteadyTime now) {
   s.retry_at.reset();
   s.retries = 0;
   if (s.unconfirmed) s.unconfirmed = false;
-  const auto& r = *std::find_if(relays_.begin(), relays_.end(), [&](const RelayConfig& c) { return c.id == id; });
-  send(r, s, now);
+  send(config(id), s, now);
 }
 
 void RelayManager::set_speed(const std::string& id, int percent) { status_.at(id).speed_pct = percent; }
@@ -104,7 +99,8 @@ void RelayManager::release(const std::string& id) {
 }
 
 void RelayManager::tick(SteadyTime now) {
-  for (const auto& r : relays_) {
+  for (const auto& shared : relays_) {
+    const RelayConfig& r = *shared;
     RelayStatus& s = status_.at(r.id);
     // A word awaited for kWordWait of connection: judged on what is known (await_word).
     if (s.awaiting_since && connected_at_ && now - std::max(*s.awaiting_since, *connected_at_) >= kWordWait) {
@@ -208,7 +204,8 @@ void RelayManager::on_uptime(const RelayConfig& r, RelayStatus& s, std::int64_t 
 
 bool RelayManager::on_message(const std::string& topic, const std::string& payload, SteadyTime now) {
   bool consumed = power_on_.on_message(topic, payload, now);
-  for (const auto& r : relays_) {
+  for (const auto& shared : relays_) {
+    const RelayConfig& r = *shared;
     const auto o = parse_relay_message(r, topic, payload);
     if (!o) continue;
     consumed = true;
@@ -289,7 +286,8 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
 
 void RelayManager::await_word(StartKnown known, SteadyTime now) {
   start_ = std::move(known);
-  for (const auto& r : relays_) {
+  for (const auto& shared : relays_) {
+    const RelayConfig& r = *shared;
     RelayStatus& s = status_.at(r.id);
     s.judge_from_start = start_.known_up || start_.host_up_since;
     if (std::find(start_.stored_on.begin(), start_.stored_on.end(), r.id) != start_.stored_on.end()) {
@@ -312,7 +310,8 @@ std::vector<PowerNews> RelayManager::take_power_news() {
 
 void RelayManager::on_connected(SteadyTime now) {
   connected_at_ = now;
-  for (const auto& r : relays_) {
+  for (const auto& shared : relays_) {
+    const RelayConfig& r = *shared;
     RelayStatus& s = status_.at(r.id);
     s.confirm_by.reset();
     s.reassert_due = false;

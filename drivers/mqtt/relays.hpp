@@ -152,8 +152,8 @@ class RelayManager {
   void judged(const RelayConfig& r, RelayStatus& s, SteadyTime now, bool lost, SteadyTime off_since, std::string why);
   void on_uptime(const RelayConfig& r, RelayStatus& s, std::int64_t uptime_s, SteadyTime now);
 
-  std::vector<RelayConfig> relays_;
-  std::map<std::string, std::shared_ptr<const RelayConfig>, std::less<>> shared_;  // each of relays_, made once
+  const std::shared_ptr<const RelayConfig>& find(const std::string& id) const;  // throws std::out_of_range
+  SharedRelayConfigs relays_;  // made once: the power-on watch holds the same ones
   RelayTiming timing_;
   Publish publish_;
   std::map<std::string, RelayStatus> status_;
