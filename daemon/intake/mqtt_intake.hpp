@@ -107,9 +107,6 @@ class MqttIntake {
   // commands them again.
   Intake take(const NextEvent& next, drivers::mqtt::RelayManager* relays, const IntakeSite& site, const LoopClock& clock,
               rules::SteadyTime budget_end, rules::SteadyTime now);
-  // One message into `into`; what it throws is the caller's to count (the loop guards each one).
-  void message(Intake& into, const std::string& topic, const std::string& payload, bool retained,
-               drivers::mqtt::RelayManager* relays, const IntakeSite& site, rules::SteadyTime now, std::int64_t wall_s);
 
   const BrokerWatch& broker() const { return broker_; }
 
@@ -122,6 +119,9 @@ class MqttIntake {
     void take(std::size_t payload_bytes);
   };
   bool owner_topic(const std::string& topic) const;
+  // One message into `into`; what it throws is take()'s to count (it guards each one).
+  void message(Intake& into, const std::string& topic, const std::string& payload, bool retained,
+               drivers::mqtt::RelayManager* relays, const IntakeSite& site, rules::SteadyTime now, std::int64_t wall_s);
   void connection(Intake& into, const drivers::mqtt::Event& e, drivers::mqtt::RelayManager* relays,
                   rules::SteadyTime now, std::int64_t wall_s);
   void mode_command(Intake& into, const std::string& id, const std::string& payload, const IntakeSite& site,

@@ -60,11 +60,6 @@ class Daemon {
   // figures now: its thread acknowledges between cycles).
   const StoreSide& store() const { return storage_; }
   const EventLog& events() const { return events_; }
-  // One message from the broker: a relay's state or power, a sensor, an override, Home
-  // Assistant's birth message.
-  void on_message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now) {
-    desk_.message(topic, payload, retained, now);
-  }
   // For `once`: listens up to `bound` for a live message from each MQTT sensor.
   void listen_for_sensors(std::chrono::milliseconds bound);
   // The start (daemon/loop/safe_start.hpp): whether the stored state (profiles, loads' states,

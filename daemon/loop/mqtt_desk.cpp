@@ -41,12 +41,6 @@ bool MqttDesk::take(rules::SteadyTime now) {
   return connected;
 }
 
-void MqttDesk::message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now) {
-  Intake in;
-  intake_.message(in, topic, payload, retained, p_.mqtt.relays(), site(), now, p_.clock.wall_s());
-  hand_on(std::move(in), now);
-}
-
 // The intake's values to where they go: a connection's work (the events waiting first, everything
 // published again), readings to the core's devices, overrides to its inbox, settings to the
 // store, events to the history.

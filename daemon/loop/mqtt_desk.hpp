@@ -47,8 +47,6 @@ class MqttDesk {
   // What came in since the last cycle: at most kMessagesPerCycle messages and a quarter of the
   // interval, the rest dropped and counted. True: the link (re)connected.
   bool take(rules::SteadyTime now);
-  // One message from the broker (a test's, or `once`'s).
-  void message(const std::string& topic, const std::string& payload, bool retained, rules::SteadyTime now);
   // At the top of a cycle: the settings the store has taken, put in force.
   void take_settings();
   // Before the rules: the core takes the overrides (their rows marked to be stored) and each

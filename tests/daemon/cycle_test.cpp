@@ -162,15 +162,15 @@ TEST_CASE("the cycle in process: an override that expires") {
   Site s;
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(2);
-  s.daemon->on_message("shack/load/primary_s21/mode/set", "off 10s", false, s.clock.steady());
+  s.broker.message("shack/load/primary_s21/mode/set", "off 10s", false);
   s.cycles(1);
   CHECK(s.last("shack/load/primary_s21/mode") == "off");
   CHECK(s.primary().reason.code == rules::ReasonCode::override_off);
   CHECK_FALSE(s.primary().on);
   // A retained command is stale: ignored. A malformed one is refused with an event.
   const std::size_t before = s.sent.size();
-  s.daemon->on_message("shack/load/primary_s21/mode/set", "on", true, s.clock.steady());
-  s.daemon->on_message("shack/load/primary_s21/mode/set", "sideways", false, s.clock.steady());
+  s.broker.message("shack/load/primary_s21/mode/set", "on", true);
+  s.broker.message("shack/load/primary_s21/mode/set", "sideways", false);
   s.cycles(1);
   CHECK(s.primary().reason.code == rules::ReasonCode::override_off);
   CHECK(s.event_since(before, "is not auto, on or off"));
@@ -303,7 +303,7 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
   CHECK_FALSE(stop_offered);
 
   std::size_t before = s.sent.size();
-  s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "51.5", false, s.clock.steady());
+  s.broker.message("shack/load/primary_s21/start_voltage/set", "51.5", false);
   // Stored before it is in force, on the recorder's thread: the loop never waits for the card.
   CHECK(s.daemon->loop().profiles().rules.miners.at(0).start_v == doctest::Approx(seed_start_v));
   s.cycles(1);  // the recorder stores it (settled) ...
@@ -325,11 +325,11 @@ TEST_CASE("the cycle in process: a miner's start voltage set over MQTT (mqtt.all
   // Refused, each with its reason, and nothing changed: the file's value, not a number, a start
   // below the stop (the same check as the file's), a load that is no miner, a retained command.
   before = s.sent.size();
-  s.daemon->on_message("shack/load/primary_s21/stop_voltage/set", "46", false, s.clock.steady());
-  s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "fifty", false, s.clock.steady());
-  s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "46.5", false, s.clock.steady());
-  s.daemon->on_message("shack/load/heat_room_fan/start_voltage/set", "50", false, s.clock.steady());
-  s.daemon->on_message("shack/load/primary_s21/start_voltage/set", "53", true, s.clock.steady());
+  s.broker.message("shack/load/primary_s21/stop_voltage/set", "46", false);
+  s.broker.message("shack/load/primary_s21/start_voltage/set", "fifty", false);
+  s.broker.message("shack/load/primary_s21/start_voltage/set", "46.5", false);
+  s.broker.message("shack/load/heat_room_fan/start_voltage/set", "50", false);
+  s.broker.message("shack/load/primary_s21/start_voltage/set", "53", true);
   s.cycles(1);
   CHECK(s.event_since(before, "is set in the config file (profiles.miners[0].stop_voltage"));
   CHECK(s.event_since(before, "expected a number, got 'fifty'"));

@@ -369,8 +369,8 @@ TEST_CASE("metrics: shadow mode, each load's disagreement and each AC source aga
   const int port = *site.daemon->metrics().port();
   site.cycles(5);  // 54 V: the primary would run
   // The primary's relay says OFF (the other controller holds it off): shackd would have it ON.
-  site.daemon->on_message("stat/primary_s21/POWER1", "OFF", false, site.clock.steady());
-  site.daemon->on_message("stat/heat_room_fan/POWER1", "OFF", false, site.clock.steady());
+  site.broker.message("stat/primary_s21/POWER1", "OFF", false);
+  site.broker.message("stat/heat_room_fan/POWER1", "OFF", false);
   site.cycles(1);
   const auto body = scrape(port);
   INFO(body);
@@ -395,7 +395,7 @@ TEST_CASE("metrics: outside shadow mode no load disagrees") {
   test::FakeSite site("metrics:\n  listen: 127.0.0.1:0\n");
   REQUIRE_FALSE(site.daemon->start().has_value());
   const int port = *site.daemon->metrics().port();
-  site.daemon->on_message("stat/primary_s21/POWER1", "OFF", false, site.clock.steady());
+  site.broker.message("stat/primary_s21/POWER1", "OFF", false);
   site.cycles(3);
   const auto body = scrape(port);
   INFO(body);
