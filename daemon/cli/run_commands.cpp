@@ -81,20 +81,16 @@ int cmd_once(const std::vector<std::string>& argv) {
   }
   RunOptions o;
   o.once = true;
-  int wait_s = 5;
   try {
     const Args a = parse_args("shackd once", argv, {"--config", "--sensor-wait-s"}, {});
     o.config_path = a.get("--config", "/etc/shackd/shackd.yaml");
-    wait_s = a.get_int("--sensor-wait-s", 5, 0, 600);
+    o.once_sensor_wait = std::chrono::seconds(a.get_int("--sensor-wait-s", 5, 0, 600));
   } catch (const UsageError& e) {
     fmt::print(stderr, "{}\n", e.what());
     return kExUsage;
   }
   Daemon d(o);
-  if (const auto rc = d.start()) return *rc;
-  // The MQTT sensors report on their own period: listen a few seconds (bounded) before deciding,
-  // so that a zone is not called stale only because `once` came and went between two reports.
-  d.listen_for_sensors(std::chrono::seconds(wait_s));
+  if (const auto rc = d.start()) return *rc;  // the MQTT sensors listened for (RunOptions::once_sensor_wait)
   d.cycle();
   fmt::print("{}", once_table({d.loop().snapshot(), d.loop().decision(), d.loop().profiles(), d.loop().loads(), d.loop().alarms().device_alarms()}));
   return kExOk;

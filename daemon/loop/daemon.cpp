@@ -53,7 +53,7 @@ Daemon::ReadTimes Daemon::read_step(rules::SteadyTime started) {
     // `once` has no later cycle: it waits for the poll itself (DevicePoll::poll).
     loop_.core().devices().poll(started, options_.once ? std::optional(std::chrono::milliseconds(10000)) : std::nullopt);
   });
-  miners_.take_reports(started, [this](const char* what) { side_failed(loop_.stats(), SideJob::poll, what); });
+  loop_.miners().take_reports(started, [this](const char* what) { side_failed(loop_.stats(), SideJob::poll, what); });
   // The rules' time in whole milliseconds, as the cycle journal keeps it (store/cycle_journal.cpp):
   // `replay`, and a candidate profile compared with it, then measure every delay as the live cycle
   // did. With nanoseconds a 1 s start delay measured 999.8 ms live and 1000 ms in the journal, and
@@ -90,10 +90,10 @@ void Daemon::cycle() {
   const bool journal = config_.journal_days != 0;  // the overrides in force as the rules are given them
   loop_.guarded(SideJob::journal, [&] { storage_.journal().overrides(loop_.loads(), loop_.core().state(), t.now, journal); });
   // 2. The controller's heat, decide, switch, ping (SafetyLoop::step).
-  const SafetyLoop::Step step = loop_.step(t.now, t.wall, {miners_, config_.host, mqtt_.relays(), config_.dry_run, options_.once});
+  const SafetyLoop::Step step = loop_.step(t.now, t.wall, {config_.host, mqtt_.relays(), config_.dry_run, options_.once});
   // 3. What this cycle is to say and keep, after the relays.
   if (step.decided) loop_.guarded(SideJob::journal, [&] { storage_.journal().cycle(loop_.snapshot(), t.wall_ms, journal); });
-  loop_.tell({before.overrides, before.lost, step.decided, miners_, mqtt_.relays(), config_, options_.once}, t.now,
+  loop_.tell({before.overrides, before.lost, step.decided, mqtt_.relays(), config_, options_.once}, t.now,
              t.wall, events_);
   if (!options_.once) after_cycle(t, step.decided, false);
   loop_.said(desk_.status(), false, config_, step.decided && step.switched);
@@ -106,14 +106,14 @@ void Daemon::cycle() {
 void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
   LoopStats& stats = loop_.stats();
   if (!safe_state) {
-    miners_.after_cycle(loop_.loads(), loop_.decision(), loop_.snapshot(), t.now, t.wall, events_,
+    loop_.miners().after_cycle(loop_.loads(), loop_.decision(), loop_.snapshot(), t.now, t.wall, events_,
                         [this](const std::string& id, MinerStateFacts f) {
                           publisher_.send_miner(config_.mqtt.prefix + "/load/" + id + "/miner", std::move(f));
                         },
                         stats);
   }
   CycleRecordPtr record;  // none decided yet in the safe state: an empty one with this cycle's figures
-  loop_.guarded(SideJob::publish, [&] { record = loop_.seal(mqtt_.relays(), miners_, storage_.stats().queued, t.now); });
+  loop_.guarded(SideJob::publish, [&] { record = loop_.seal(mqtt_.relays(), storage_.stats().queued, t.now); });
   const bool whole = record && !safe_state;
   if (whole) loop_.guarded(SideJob::energy, [&] { storage_.count_energy(*record, t.now, t.wall); });
   if (whole && decided && (config_.shadow || !shadow_.candidate_sets().empty())) {
@@ -124,7 +124,7 @@ void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
     });
   }
   const CycleBeside beside{config_, start_.site_id(), start_.fleet_site_id(config_.site_id),
-                           start_.started_unix_s(), mqtt_, desk_.intake(), loop_.alarms(), loop_.host(), miners_,
+                           start_.started_unix_s(), mqtt_, desk_.intake(), loop_.alarms(), loop_.host(), loop_.miners(),
                            storage_.energy(), stats};
   loop_.guarded(SideJob::publish, [&] {
     // A connection's events (the start's, the outage's) go before everything is published again:
@@ -208,7 +208,7 @@ void Daemon::shutdown() {
   stops.push_back(publisher_.stop(deadline));
   stops.push_back(mqtt_.stop(deadline));  // publishes offline itself: a clean disconnect suppresses the will
   loop_.core().devices().set({}, std::chrono::milliseconds(0));
-  miners_.clear();
+  loop_.miners().clear();
   storage_.close();  // the last close checkpoints the WAL (in memory: written back at its stop)
   // Last: a scraper holding a connection delays nothing above (at most the server's time-outs, and
   // never past the stop's deadline: then its endpoint is left behind).

@@ -20,7 +20,6 @@
 #include "daemon/loop/seams.hpp"
 #include "daemon/loop/shadow_side.hpp"
 #include "daemon/metrics/exporter.hpp"
-#include "daemon/miners/fleet.hpp"
 #include "daemon/publish/publisher.hpp"
 #include "daemon/recorder/store_side.hpp"
 
@@ -31,6 +30,8 @@ struct RunOptions {
   bool dry_run = false;    // decide and publish, send no relay command
   bool shadow = false;     // beside another controller: command nothing, record the disagreements (issue 60)
   bool once = false;       // one poll and one decision, printed; nothing actuated or published
+  // `once`: how long start() listens for a live message from each MQTT sensor first.
+  std::chrono::milliseconds once_sensor_wait{5000};
 };
 
 class Daemon {
@@ -38,7 +39,8 @@ class Daemon {
   explicit Daemon(RunOptions options, Seams seams = {});
   ~Daemon();
 
-  // Loads the config, migrates the database, applies the profiles, starts devices and MQTT.
+  // Loads the config, migrates the database, applies the profiles, starts devices and MQTT (for
+  // `once`: listens for the MQTT sensors).
   // Returns an exit code when it cannot start (78: the config or schema is wrong).
   std::optional<int> start();
   // Runs until SIGTERM/SIGINT; returns the exit code.
@@ -50,18 +52,12 @@ class Daemon {
   const SafetyLoop& loop() const { return loop_; }
   // The metrics endpoint: its port while it serves, the frames it was handed (metrics/exporter.hpp).
   const MetricsExporter& metrics() const { return metrics_; }
-  // systemd's STATUS= line.
-  std::string status_text() const { return loop_.status_line(desk_.status(), !start_.taken(), config_); }
   // Waits, at most `bound`, until the side jobs' threads have done what this cycle handed them
   // (the recorder's writes, the publisher's messages): for tests that read the database or the
   // broker after a cycle. False at the bound.
   bool settle(std::chrono::milliseconds bound = std::chrono::seconds(10));
-  // The store's side (its recorder's figures as of the last cycle), the events (the outbox's
-  // figures now: its thread acknowledges between cycles).
-  const StoreSide& store() const { return storage_; }
+  // The events (the outbox's figures now: its thread acknowledges between cycles).
   const EventLog& events() const { return events_; }
-  // For `once`: listens up to `bound` for a live message from each MQTT sensor.
-  void listen_for_sensors(std::chrono::milliseconds bound);
   // The start (daemon/loop/safe_start.hpp): whether the stored state (profiles, loads' states,
   // site id) has been taken, until when every cycle commands every relay OFF (daemon_open.cpp,
   // issue 44 item 4); the exit code when the database, opened after the start, could not be.
@@ -107,9 +103,8 @@ class Daemon {
   // disk: issue 44), this cycle's records, the journal, the day's energy.
   StoreSide storage_;
   // The safety loop (daemon/loop/safety_loop.hpp): the core, the loop's figures, the devices'
-  // health, the alarms, the charge block, the watchdog's line.
+  // health, the alarms, the charge block, the miners' APIs, the watchdog's line.
   SafetyLoop loop_;
-  MinerFleet miners_;  // the miners' APIs, their workers and what is known of them
   // The link, its relays and the links a reload replaced (daemon/loop/mqtt_links.hpp).
   MqttLinks mqtt_;
   // The events (daemon/events/event_log.hpp): every component's Events sink. After mqtt_:

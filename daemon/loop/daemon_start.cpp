@@ -105,8 +105,8 @@ std::optional<int> Daemon::start() {
     loop_.core().devices().set({}, std::chrono::milliseconds(0));
     loop_.core().devices().set(make_workers(config_, seams_), devices::longest_timeout(config_));
     loop_.charge_block().clear();  // built when the stored state is taken: its rows are the database's
-    if (options_.once || (config_.dry_run && !config_.shadow)) miners_.clear();
-    else miners_.start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(loop_.profiles(), id); },
+    if (options_.once || (config_.dry_run && !config_.shadow)) loop_.miners().clear();
+    else loop_.miners().start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(loop_.profiles(), id); },
                        config_.shadow);
     if (!options_.once) {
       // The bulk lane (drivers/mqtt/lanes.hpp) routes to the link in force: a reload changes nothing here.
@@ -159,22 +159,22 @@ std::optional<int> Daemon::start() {
               config_.mqtt.prefix);
   }
   for (const auto& w : config_.device_warnings) log::info("config: {}", w);
+  if (options_.once) {
+    // The MQTT sensors report on their own period: listened for a few seconds (bounded) before
+    // the one decision, so that a zone is not called stale only because `once` came and went
+    // between two reports.
+    for (const auto& [name, value] : listen_for_sensors(config_.mqtt, config_.sensors, options_.once_sensor_wait, loop_.clock())) {
+      loop_.core().devices().set_reading(name, value, loop_.clock().steady());
+    }
+  }
   return std::nullopt;
 }
 
-// This cycle's switches as log lines and actuation events: after the relay manager has taken the
-// commands, so that no history tells of a switch that was never commanded.
 // What the components see of the site's names, and where events go: at the start, when the
 // stored state gives the site's id, and at a reload.
 void Daemon::configure_names() {
   desk_.intake().configure(config_, start_.fleet_site_id(config_.site_id));  // the uplink's bridge is named by the site's id
   events_.route_to(config_.mqtt.prefix, config_.uplink.enabled, start_.fleet_site_id(config_.site_id));
-}
-
-void Daemon::listen_for_sensors(std::chrono::milliseconds bound) {
-  for (const auto& [name, value] : shackd::listen_for_sensors(config_.mqtt, config_.sensors, bound, loop_.clock())) {
-    loop_.core().devices().set_reading(name, value, loop_.clock().steady());
-  }
 }
 
 }  // namespace shackd

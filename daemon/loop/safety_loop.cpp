@@ -27,13 +27,13 @@ SafetyLoop::Step SafetyLoop::step(rules::SteadyTime now, std::int64_t wall_s, co
   if (!p.once) guarded(SideJob::alarms, [&] { host_.sense(p.host, now); });
   // The snapshot (with the miners' own readings and the controller's heat), then the rules.
   s.decided = core_.decide(now, wall_s, [&](rules::Snapshot& snap) {
-    p.miners.readings(core_.site().loads, snap);
+    miners_.readings(core_.site().loads, snap);
     snap.controller_overheat = host_.shedding();
   });
   // Switch: the relay commands leave first.
   s.switched = p.once || (s.decided && core_.apply(now, p.relays, p.dry_run,
                                                    [&](const LoadRef& l, const rules::LoadDecision& d, rules::SteadyTime t) {
-                                                     return p.miners.relay(l.id, d, t);
+                                                     return miners_.relay(l.id, d, t);
                                                    }));
   // The charge limits a cold battery holds at 0 A: queued to their devices' pollers (written at
   // the next poll), as an actuation; what they say is told after the ping.
@@ -44,7 +44,7 @@ SafetyLoop::Step SafetyLoop::step(rules::SteadyTime now, std::int64_t wall_s, co
   return s;
 }
 
-CycleRecordPtr SafetyLoop::seal(const drivers::mqtt::RelayManager* relays, const MinerFleet& miners,
+CycleRecordPtr SafetyLoop::seal(const drivers::mqtt::RelayManager* relays,
                                 std::size_t store_queued, rules::SteadyTime now) {
   stats_.store_queued = store_queued;
   return core_.seal([&](CycleRecord& r) {
@@ -61,7 +61,7 @@ CycleRecordPtr SafetyLoop::seal(const drivers::mqtt::RelayManager* relays, const
     r.own_draw_w.clear();
     for (const auto& l : r.site->loads) {
       if (l.kind != LoadRef::Kind::miner) continue;
-      if (const auto w = miners.draw_w(l.id, now)) r.own_draw_w.emplace(l.id, *w);
+      if (const auto w = miners_.draw_w(l.id, now)) r.own_draw_w.emplace(l.id, *w);
     }
     r.devices.clear();
     for (const auto& w : core_.devices().devices()) r.devices.emplace_back(w->name(), device_log_.of(w->name()));
@@ -74,7 +74,7 @@ void SafetyLoop::tell(const Told& t, rules::SteadyTime now, std::int64_t wall_s,
   guarded(SideJob::mqtt_in, [&] { tell_overrides(t.overrides, events); });
   guarded(SideJob::events, [&] { tell_power_lost(t.lost, t.config.shadow, wall_s, events); });
   if (t.decided) {
-    guarded(SideJob::alarms, [&] { tell_alarms(t.miners, now, wall_s, events); });
+    guarded(SideJob::alarms, [&] { tell_alarms(now, wall_s, events); });
     guarded(SideJob::alarms, [&] {
       host_.tell([&](bool raised, const std::string& text) { events.add(site_event(alarm_kind(raised), text, wall_s)); });
     });
@@ -125,14 +125,14 @@ void SafetyLoop::tell_power_lost(const std::vector<SafetyCore::PowerLost>& lost,
 
 // Alarms (AlarmWatch): the rules', the devices' own (their status made here, where the devices,
 // their health and the miners are known) and the charge block's, as events when they appear or clear.
-void SafetyLoop::tell_alarms(MinerFleet& miners, rules::SteadyTime now, std::int64_t wall_s, Events& events) {
+void SafetyLoop::tell_alarms(rules::SteadyTime now, std::int64_t wall_s, Events& events) {
   drivers::DeviceStatus status;
   for (const auto& w : core_.devices().devices()) {
     drivers::add_device_status(status, w->name(), w->units(), core_.devices().readings(), now,
                                core_.site().mapping.fresh_within);
     drivers::add_identity_alarms(status, w->name(), device_log_.of(w->name()));  // issue 49
   }
-  miners.add_status(status, core_.site().loads, core_.state(), now);
+  miners_.add_status(status, core_.site().loads, core_.state(), now);
   for (const auto& n : alarms_.tell(core_.snapshot(), core_.decision(), status)) {
     const EventNote e = site_event(alarm_kind(n.raised), n.text, wall_s, n.reason);
     events.add(n.about_cycle ? about_cycle(e, core_.snapshot(), core_.decision()) : e);

@@ -6,8 +6,8 @@
 // One step() is decide -> switch -> the charge block's step -> ping; what the cycle then has to
 // say of it (the polls, the overrides, a relay's lost power, the alarms, the switches, the
 // relays' alarms) goes to the history through an Events sink, each part in its own guard.
-// It is in loop/, not core/: it reads the miner fleet (a component) for its part of the safety
-// path, the rules' inputs and the miners' relay step, and owns the host watch.
+// It is in loop/, not core/: it owns the miner fleet (the miners' APIs: their readings are rules'
+// inputs, and their API step goes with their relays') and the host watch.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -22,6 +22,7 @@
 #include "daemon/loop/alarm_watch.hpp"
 #include "daemon/loop/charge_block.hpp"
 #include "daemon/loop/device_log.hpp"
+#include "daemon/miners/fleet.hpp"
 #include "daemon/store/charge_limit_rows.hpp"
 #include "daemon/system/clock.hpp"
 #include "daemon/system/systemd_line.hpp"
@@ -29,7 +30,6 @@
 
 namespace shackd {
 
-class MinerFleet;
 class StoreSide;
 
 class SafetyLoop {
@@ -54,6 +54,9 @@ class SafetyLoop {
   HostWatch& host() { return host_; }
   const HostWatch& host() const { return host_; }
   SystemdLine& systemd() { return systemd_; }
+  // The miners' APIs, their workers and what is known of them (daemon/miners/fleet.hpp).
+  MinerFleet& miners() { return miners_; }
+  const MinerFleet& miners() const { return miners_; }
 
   // One side job in its own guard (daemon/core/side_guard.hpp): counted in the loop's figures.
   template <typename F>
@@ -61,11 +64,9 @@ class SafetyLoop {
     shackd::guarded(stats_, job, std::forward<F>(f));
   }
 
-  // What the step needs of the rest of the site: the miners (their readings before the rules, and
-  // their relay step), how the controller's heat is sensed, the relays, and whether anything may
-  // be commanded.
+  // What the step needs of the rest of the site: how the controller's heat is sensed, the relays,
+  // and whether anything may be commanded.
   struct Parts {
-    MinerFleet& miners;
     const HostConfig& host;
     drivers::mqtt::RelayManager* relays;
     bool dry_run = false;
@@ -82,15 +83,13 @@ class SafetyLoop {
 
   // This cycle's record, completed with what the relays, the miners, the devices and the loop said,
   // and sealed (daemon/core/cycle_record.hpp): the one value every component after it reads.
-  CycleRecordPtr seal(const drivers::mqtt::RelayManager* relays, const MinerFleet& miners, std::size_t store_queued,
-                      rules::SteadyTime now);
+  CycleRecordPtr seal(const drivers::mqtt::RelayManager* relays, std::size_t store_queued, rules::SteadyTime now);
 
   // What a cycle has to say after the relays, in this order, each part in its own guard.
   struct Told {
     const std::vector<OverrideRequest>& overrides;        // taken before the rules
     const std::vector<SafetyCore::PowerLost>& lost;        // the loads whose relay lost its power
     bool decided = false;
-    MinerFleet& miners;
     drivers::mqtt::RelayManager* relays;
     const Config& config;
     bool once = false;
@@ -118,7 +117,7 @@ class SafetyLoop {
   void tell_switches(bool shadow, std::int64_t wall_s, Events& events);
   void tell_power_lost(const std::vector<SafetyCore::PowerLost>& lost, bool shadow, std::int64_t wall_s, Events& events);
   void tell_overrides(const std::vector<OverrideRequest>& taken, Events& events);
-  void tell_alarms(MinerFleet& miners, rules::SteadyTime now, std::int64_t wall_s, Events& events);
+  void tell_alarms(rules::SteadyTime now, std::int64_t wall_s, Events& events);
   void tell_charge_block(std::int64_t wall_s, Events& events);
 
   LoopClock& clock_;
@@ -134,6 +133,8 @@ class SafetyLoop {
   ChargeBlock charge_block_;  // the charge limits held at 0 A while charging is blocked, and what they said
   HostWatch host_;  // the controller's own health, sensed with config.host on its own interval
   bool told_first_ = false;  // the first decision said in the log
+  // Last: destroyed first, its workers gone before the site their ratings are read from.
+  MinerFleet miners_;
 };
 
 }  // namespace shackd

@@ -127,7 +127,7 @@ TEST_CASE("hostile MQTT: a flood costs a bounded share of a cycle, and the rest 
   // it (kOwnerWordsPerCycle, each refused where it is read), and drops the rest.
   const std::size_t dropped = 500 - shackd::MqttIntake::kOwnerWordsPerCycle;
   CHECK(loop["mqtt_dropped"].get<std::size_t>() == dropped);
-  CHECK(s.daemon->status_text().find(fmt::format("{} MQTT message(s) dropped", dropped)) != std::string::npos);
+  CHECK(s.status().find(fmt::format("{} MQTT message(s) dropped", dropped)) != std::string::npos);
 }
 
 TEST_CASE("hostile MQTT: an override cut mid-character is refused with valid text") {

@@ -113,11 +113,11 @@ TEST_CASE("outbox: 1,000 events made while the broker is away all reach a QoS 1 
   const auto at_kill = s.daemon->loop().stats().events;  // the outage's events are those after it
   broker.kill_hard();
   // The loop sees the link go (its connection's end) within its keepalive at most; cycles on.
-  for (int i = 0; i < 200 && s.daemon->status_text().find("MQTT DOWN") == std::string::npos; ++i) {
+  for (int i = 0; i < 200 && s.status().find("MQTT DOWN") == std::string::npos; ++i) {
     s.cycles(1);
     consumer.take(50ms);
   }
-  REQUIRE(s.daemon->status_text().find("MQTT DOWN") != std::string::npos);
+  REQUIRE(s.status().find("MQTT DOWN") != std::string::npos);
   const auto first_seq = at_kill;
   // The outbox's limit, exactly, with the reconnection's own event (mqtt_available) the last.
   make_events(s, kOutage - 1 - (s.daemon->loop().stats().events - at_kill));
@@ -162,12 +162,12 @@ TEST_CASE("outbox: past its limit the oldest events go, counted on <prefix>/loop
   REQUIRE(drained(s, consumer));
   const auto at_kill = s.daemon->loop().stats().events;
   broker.kill_hard();
-  for (int i = 0; i < 200 && s.daemon->status_text().find("MQTT DOWN") == std::string::npos; ++i) s.cycles(1);
+  for (int i = 0; i < 200 && s.status().find("MQTT DOWN") == std::string::npos; ++i) s.cycles(1);
   make_events(s, kOutage + 201 - (s.daemon->loop().stats().events - at_kill));  // make_events may stop one short
   const auto lost = s.daemon->loop().stats().events_unsent;
   CHECK(lost == s.daemon->loop().stats().events - at_kill - kOutage);
   CHECK(lost >= 200);
-  CHECK(s.daemon->status_text().find(std::to_string(lost) + " event(s) not sent") != std::string::npos);
+  CHECK(s.status().find(std::to_string(lost) + " event(s) not sent") != std::string::npos);
   broker.start();
   REQUIRE(consumer.ready());
   s.cycles(1);  // the reconnection: its own event pushes one more out

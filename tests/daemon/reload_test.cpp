@@ -145,7 +145,7 @@ TEST_CASE("broker outage in process: nothing queued for the relays, the present 
   CHECK_FALSE(s.daemon->loop().decision().miners.at(0).on);
   CHECK(s.broker.published.size() == from);  // nothing went out, nothing was kept for later
   CHECK(s.pings() == pings + 5);              // and the loop kept deciding
-  CHECK(s.daemon->status_text().find("MQTT DOWN") != std::string::npos);
+  CHECK(s.status().find("MQTT DOWN") != std::string::npos);
   s.set_battery(54.0);
   s.cycles(1);  // back above start: the decision would be ON again, still unsent
   s.set_battery(43.0);

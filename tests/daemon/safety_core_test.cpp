@@ -256,7 +256,7 @@ TEST_CASE("safety core: every stall at once: a blocked store, an unacknowledging
   CHECK(s.pings() == pings + cycles);
   const auto& st = s.daemon->loop().stats();
   CHECK(st.events_unsent > 0);                                   // the outbox's limit, counted
-  CHECK(s.daemon->status_text().find("event(s) not sent") != std::string::npos);
+  CHECK(s.status().find("event(s) not sent") != std::string::npos);
   CHECK(st.store_queued > 0);                                    // the store behind, shown
   // At most the window in flight towards a broker that acknowledges nothing.
   const auto events_out = s.broker.payloads("shack/event", unacknowledged_from).size();
@@ -348,7 +348,7 @@ TEST_CASE("safety core: an event neither stored nor sent is counted once, as los
   CHECK(loop["events_unstored"].get<std::uint64_t>() == unstored);
   CHECK(loop["events_unsent"].get<std::uint64_t>() == unsent_all);  // the flood's and the alarms' beside it
   CHECK(unsent_all >= unsent);
-  CHECK(s.daemon->status_text().find(fmt::format("{} event(s) lost (neither stored nor sent)", neither)) != std::string::npos);
+  CHECK(s.status().find(fmt::format("{} event(s) lost (neither stored nor sent)", neither)) != std::string::npos);
 }
 
 // The publisher (issue 44, item 2): a link whose publish of the state blocks (a stalled client, a
@@ -421,7 +421,7 @@ TEST_CASE("safety core: a publish that blocks delays no cycle, relay or ping; th
   }
   const auto& st = s.daemon->loop().stats();
   CHECK(st.publish_coalesced == 65);  // every view after the crossing's, but the newest
-  CHECK(s.daemon->status_text().find("65 MQTT publication(s) lost") != std::string::npos);
+  CHECK(s.status().find("65 MQTT publication(s) lost") != std::string::npos);
   CHECK(first(s, from, "shack/event", "publish_lost: ") >= 0);  // the alarm, through the events' outbox
   CHECK(s.broker.payloads("shack/state", from).empty());  // not one state rendered for the held views
   gate->cv.notify_all();
@@ -748,7 +748,7 @@ TEST_CASE("safety core: a start whose database does not answer runs every relay 
   CHECK(first(s, from, "shack/event", "store_unread") >= 0);
   const auto loop = nlohmann::json::parse(s.broker.last("shack/loop"));
   CHECK(loop["store_unread_s"].get<double>() >= 4);
-  CHECK(s.daemon->status_text().find("SAFE STATE") != std::string::npos);
+  CHECK(s.status().find("SAFE STATE") != std::string::npos);
   CHECK(card.timeouts() == 0);
 
   card.open_gate();
@@ -768,7 +768,7 @@ TEST_CASE("safety core: a start whose database does not answer runs every relay 
   CHECK_FALSE(any_contains(s.broker.payloads("cmnd/primary_s21/POWER1", taken_from), "ON"));
   CHECK(first(s, taken_from, "shack/event", "\"alarm_end\"") >= 0);
   CHECK(nlohmann::json::parse(s.broker.last("shack/loop"))["store_unread_s"].get<double>() == 0);
-  CHECK(s.daemon->status_text().find("SAFE STATE") == std::string::npos);
+  CHECK(s.status().find("SAFE STATE") == std::string::npos);
   // What the safe state said is recorded once the store is there.
   shackd::db::Db db((s.dir / "shackd.db").string());
   CHECK(db.scalar_int("SELECT count(*) FROM events WHERE kind = 'alarm' AND detail LIKE 'store_unread:%'") == 1);

@@ -173,7 +173,7 @@ TEST_CASE("shadow in process: nothing to any relay, the disagreement published, 
   REQUIRE_FALSE(s.daemon->start());
   s.cycles(3);
   CHECK(s.daemon->loop().decision().miners.at(0).on);  // 54 V: shackd would run the primary
-  CHECK(s.daemon->status_text().find("SHADOW: switches nothing") != std::string::npos);
+  CHECK(s.status().find("SHADOW: switches nothing") != std::string::npos);
   CHECK(s.broker.last("shack/shadow") == R"({"shadow":true,"switches":"nothing"})");
   // The other controller keeps it OFF; the relay says so.
   s.broker.message("stat/primary_s21/POWER1", "OFF");
@@ -190,7 +190,7 @@ TEST_CASE("shadow in process: nothing to any relay, the disagreement published, 
   s.write_config(shadow_config(false));
   shackd::signals::reload = true;
   s.cycles(3);
-  CHECK(s.daemon->status_text().find("SHADOW: switches nothing") != std::string::npos);
+  CHECK(s.status().find("SHADOW: switches nothing") != std::string::npos);
   bool refused = false;
   for (const auto& e : s.broker.payloads("shack/event")) {
     refused = refused || (e.find("reload refused") != std::string::npos && e.find("loop.shadow") != std::string::npos);

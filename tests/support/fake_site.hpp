@@ -159,6 +159,13 @@ struct FakeSite {
   std::function<std::unique_ptr<shackd::MinerLink>(const drivers::miners::MinerConfig&)> make_miner_;
   bool events_thread_ = false;
   std::optional<bool> publish_thread_;
+  // The STATUS line the last cycle gave systemd (sd_notify's STATUS=), as `systemctl status` shows it.
+  std::string status() const {
+    for (auto m = notified.rbegin(); m != notified.rend(); ++m) {
+      if (m->rfind("STATUS=", 0) == 0) return m->substr(7);
+    }
+    return {};
+  }
   int pings() const {
     int n = 0;
     for (const auto& m : notified) n += m.find("WATCHDOG=1") != std::string::npos;
