@@ -54,14 +54,7 @@ Daemon::ReadTimes Daemon::read_step(rules::SteadyTime started) {
     loop_.core().devices().poll(started, options_.once ? std::optional(std::chrono::milliseconds(10000)) : std::nullopt);
   });
   loop_.miners().take_reports(started, [this](const char* what) { side_failed(loop_.stats(), SideJob::poll, what); });
-  // The rules' time in whole milliseconds, as the cycle journal keeps it (store/cycle_journal.cpp):
-  // `replay`, and a candidate profile compared with it, then measure every delay as the live cycle
-  // did. With nanoseconds a 1 s start delay measured 999.8 ms live and 1000 ms in the journal, and
-  // the replay started the load a cycle earlier.
-  const auto steady = loop_.clock().steady();
-  const std::int64_t wall_ms = loop_.clock().wall_ms();
-  ReadTimes t{rules::SteadyTime(std::chrono::floor<std::chrono::milliseconds>(steady.time_since_epoch())),
-              wall_ms / 1000, wall_ms};  // wall_s() as the clock says it
+  ReadTimes t{loop_.times()};
   loop_.guarded(SideJob::mqtt_in, [&] { t.connected = desk_.take(t.now); });
   return t;
 }

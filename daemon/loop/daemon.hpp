@@ -6,7 +6,6 @@
 // where it joins several, in a loop/ file of its own (safety_loop, mqtt_desk, shadow_side,
 // cycle_outputs, site_parts).
 #include <chrono>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,10 +73,7 @@ class Daemon {
   void safe_cycle();
   // The read step both cycles share: the devices polled, each miner's report taken (never waited
   // for), then what came in on MQTT. The loop's times after the poll.
-  struct ReadTimes {
-    rules::SteadyTime now;
-    std::int64_t wall = 0;
-    std::int64_t wall_ms = 0;  // the same instant: the cycle journal's and the second opinions' stamp
+  struct ReadTimes : SafetyLoop::Times {
     bool connected = false;  // the link (re)connected since the last cycle
   };
   ReadTimes read_step(rules::SteadyTime started);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "daemon/devices/registry.hpp"
 #include "daemon/host/host_watch.hpp"
@@ -42,6 +43,17 @@ SafetyLoop::Step SafetyLoop::step(rules::SteadyTime now, std::int64_t wall_s, co
   if (s.decided && s.switched) systemd_.alive();
   take_core_counts();
   return s;
+}
+
+// The rules' time in whole milliseconds, as the cycle journal keeps it (store/cycle_journal.cpp):
+// `replay`, and a candidate profile compared with it, then measure every delay as the live cycle
+// did. With nanoseconds a 1 s start delay measured 999.8 ms live and 1000 ms in the journal, and
+// the replay started the load a cycle earlier.
+SafetyLoop::Times SafetyLoop::times() const {
+  const auto steady = clock_.steady();
+  const std::int64_t wall_ms = clock_.wall_ms();
+  return {rules::SteadyTime(std::chrono::floor<std::chrono::milliseconds>(steady.time_since_epoch())), wall_ms / 1000,
+          wall_ms};  // wall_s() as the clock says it
 }
 
 CycleRecordPtr SafetyLoop::seal(const drivers::mqtt::RelayManager* relays,

@@ -58,6 +58,15 @@ class SafetyLoop {
   MinerFleet& miners() { return miners_; }
   const MinerFleet& miners() const { return miners_; }
 
+  // The cycle's time after its poll, as the rules, the journal and the records take it: the steady
+  // clock in whole milliseconds, and the wall clock's same instant.
+  struct Times {
+    rules::SteadyTime now;
+    std::int64_t wall = 0;
+    std::int64_t wall_ms = 0;  // the cycle journal's and the second opinions' stamp
+  };
+  Times times() const;
+
   // One side job in its own guard (daemon/core/side_guard.hpp): counted in the loop's figures.
   template <typename F>
   void guarded(SideJob job, F&& f) noexcept {
