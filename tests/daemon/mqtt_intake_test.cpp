@@ -11,6 +11,7 @@
 #include "drivers/mqtt/relays.hpp"
 #include "rules/profile.hpp"
 #include "tests/support/fake_link.hpp"
+#include "tests/support/shack_profiles.hpp"
 
 namespace {
 
@@ -48,10 +49,15 @@ bool has_event(const shackd::Intake& in, const std::string& kind, const std::str
 
 // The intake configured, the site it checks against, a FakeLink and a stepped clock.
 struct Bench {
-  Bench() { intake.configure(intake_config(), "site"); }
+  explicit Bench(const shackd::Config& config = intake_config(), shackd::StoredProfiles stored = {},
+                 std::vector<shackd::LoadRef> site_loads = kLoads)
+      : profiles(std::move(stored)), loads(std::move(site_loads)) {
+    intake.configure(config, "site");
+  }
   shackd::MqttIntake intake;
   const shackd::StoredProfiles profiles;
-  const shackd::IntakeSite site{kLoads, profiles};
+  const std::vector<shackd::LoadRef> loads;
+  const shackd::IntakeSite site{loads, profiles};
   test::FakeBroker broker;
   test::FakeLink link{broker};
   // The link's events as its owner hands them to the intake (daemon/loop/mqtt_links.hpp).
@@ -127,6 +133,20 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: the broker's $SYS count behind a flood is
   CHECK(intake.broker().health().broker_dropped == 2490);
 }
 
+namespace {
+
+// The intake with settings allowed, on the Solar Shack's profiles.
+struct SettingsBench : Bench {
+  SettingsBench() : Bench(settable(), test::shack_profiles(), shackd::load_refs(test::shack_profiles())) { broker.set_up(true); }
+  static shackd::Config settable() {
+    shackd::Config c = intake_config();
+    c.mqtt.allow_settings = true;
+    return c;
+  }
+};
+
+}  // namespace
+
 // A relay's word behind a flood, or after the cycle's time is spent, is read: its answer to a
 // question asked once at a connect (the power-on setting) was dropped with the rest, and the
 // relay's risk after a power cut was not known for hours (CI, ASan: one answer of six lost in a
@@ -176,24 +196,7 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: a relay's word is read past the cycle's s
 // The owner's word behind a flood (a mode command, a setting) is read as a relay's is: an owner who
 // forced a load OFF while a sensor flooded the broker lost that command with the flood, counted
 // among the drops and said nowhere else. Bounded by its own count and bytes.
-TEST_CASE("mqtt intake: the owner's mode command and setting are read past the cycle's share, up to their own count") {
-  shackd::Config c = intake_config();
-  c.mqtt.allow_settings = true;
-  shackd::MqttIntake intake;
-  intake.configure(c, "site");
-  shackd::StoredProfiles profiles;
-  profiles.rules = rules::solar_shack_defaults();
-  // The Solar Shack's, each rule's load with its relay (parallel to the rules, as the store keeps them).
-  profiles.miners = {{"Antminer S21+ 235 TH", 235.0, "primary_s21", "", 1}, {"Antminer S19 95 TH", 95.0, "dump_s19_1", "", 1}};
-  profiles.zones = {{"equipment", "heat_room_temp", "heat_room_fan", "heat_room_heater", "", 1},
-                    {"equipment", "main_room_temp", "main_room_fan", "main_room_heater", "", 1}};
-  const std::vector<shackd::LoadRef> loads = shackd::load_refs(profiles);
-  const shackd::IntakeSite site{loads, profiles};
-  test::FakeBroker broker;
-  test::FakeLink link{broker};
-  const shackd::MqttIntake::NextEvent next = [&] { return link.poll(std::chrono::milliseconds(0)); };
-  StepClock clock;
-  broker.set_up(true);
+TEST_CASE_FIXTURE(SettingsBench, "mqtt intake: the owner's mode command and setting are read past the cycle's share, up to their own count") {
 
   for (std::size_t i = 0; i < shackd::MqttIntake::kMessagesPerCycle + 40; ++i) {
     broker.message("tele/heat_room_temp/SENSOR", "20");
@@ -274,24 +277,7 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: the broker's dropped messages counted fro
 
 // A refused setting comes out as a Refusal with its parts (issue 57, item 6): the load, the field,
 // the value as it entered, the rule; and the sentence the log and the event say.
-TEST_CASE("mqtt intake: a refused setting names its load, field, value and rule") {
-  shackd::Config c = intake_config();
-  c.mqtt.allow_settings = true;
-  shackd::MqttIntake intake;
-  intake.configure(c, "site");
-  shackd::StoredProfiles profiles;
-  profiles.rules = rules::solar_shack_defaults();
-  // The Solar Shack's, each rule's load with its relay (as tests/daemon/publish_test.cpp's site).
-  profiles.miners = {{"Antminer S21+ 235 TH", 235.0, "primary_s21", "", 1}, {"Antminer S19 95 TH", 95.0, "dump_s19_1", "", 1}};
-  profiles.zones = {{"equipment", "heat_room_temp", "heat_room_fan", "heat_room_heater", "", 1},
-                    {"equipment", "main_room_temp", "main_room_fan", "main_room_heater", "", 1}};
-  const std::vector<shackd::LoadRef> loads = shackd::load_refs(profiles);
-  const shackd::IntakeSite site{loads, profiles};
-  test::FakeBroker broker;
-  test::FakeLink link{broker};
-  const shackd::MqttIntake::NextEvent next = [&] { return link.poll(std::chrono::milliseconds(0)); };
-  StepClock clock;
-  broker.set_up(true);
+TEST_CASE_FIXTURE(SettingsBench, "mqtt intake: a refused setting names its load, field, value and rule") {
   broker.message("shack/load/primary_s21/start_voltage/set", "52,5");
   broker.message("shack/load/nobody/start_voltage/set", "52");
   broker.message("shack/load/primary_s21/start_voltage/set", "52.5");

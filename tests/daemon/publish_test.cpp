@@ -29,19 +29,13 @@
 #include "rules/host_health.hpp"
 #include "tests/support/fake_link.hpp"
 #include "tests/support/fake_pi.hpp"
+#include "tests/support/shack_profiles.hpp"
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-shackd::StoredProfiles shack() {
-  shackd::StoredProfiles p;
-  p.rules = rules::solar_shack_defaults();
-  p.miners = {{"Antminer S21+ 235 TH", 235.0, "primary_s21", "", 1}, {"Antminer S19 95 TH", 95.0, "dump_s19_1", "", 1}};
-  p.zones = {{"equipment", "heat_room_temp", "heat_room_fan", "heat_room_heater", "", 1},
-             {"equipment", "main_room_temp", "main_room_fan", "main_room_heater", "", 1}};
-  return p;
-}
+shackd::StoredProfiles shack() { return test::shack_profiles(); }
 }  // namespace
 
 TEST_CASE("loads are named by their relay ids") {
