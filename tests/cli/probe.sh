@@ -268,14 +268,20 @@ check "frames whose MBAP length lies: no value taken, said, exit 69 (got $rc)" \
 # requests each, then read the map's generation: 30 s ran to 42 s and 66 s).
 start_hostile slow slow 0.9
 # What a start and an exit alone take here (under qemu-user on a loaded CI runner, over 500 ms:
-# CI once measured 3531 ms for the whole), so that the check is on the budget, not the emulator.
-t0=$(date +%s%N)
-"$shackd" probe >/dev/null 2>&1
-start_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+# CI once measured 3531 ms for the whole), so that the check is on the budget, not the emulator:
+# the longest of three, and twice it allowed, as one fast start measured beside a slow budget run
+# would still blame the budget for the runner's load. The bug it guards ran to 42 s and 66 s.
+start_ms=0
+for _ in 1 2 3; do
+  t0=$(date +%s%N)
+  "$shackd" probe >/dev/null 2>&1
+  took=$(( ($(date +%s%N) - t0) / 1000000 ))
+  (( took > start_ms )) && start_ms=$took
+done
 t0=$(date +%s%N)
 out=$(timeout 60 "$shackd" probe --victron "127.0.0.1:$hport" --timeout-ms 1000 --budget-s 3 2>&1); rc=$?
 elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-check "--budget-s 3 kept: done in ${elapsed_ms} ms (a start and exit alone: ${start_ms} ms)" '(( elapsed_ms < 3500 + start_ms ))'
+check "--budget-s 3 kept: done in ${elapsed_ms} ms (a start and exit alone: at most ${start_ms} ms)" '(( elapsed_ms < 3500 + 2 * start_ms ))'
 check "and it says where the budget ran out" 'grep -qE "^# the time budget ran out (after unit [0-9]+|at unit 100, before unit 1): pass --budget-s to scan further" <<<"$out"'
 
 # Nothing there: a clear line and exit 69, quickly (a refused connection is not retried).
