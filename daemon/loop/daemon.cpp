@@ -43,6 +43,18 @@ void say_stopped(const std::vector<drivers::thread::Stopped>& stops, std::chrono
   }
 }
 
+// A job that shares the daemon (the opener, the reloader), waited for whatever the deadline: said
+// when it ended past it.
+template <typename Job>
+void join_shared(Job& job, const drivers::thread::Deadline& deadline, const char* what) {
+  const bool running = job.running();
+  job.join();
+  if (running && deadline.passed()) {
+    log::warn("stop: {} ended past the stop's deadline ({} s): waited for, as it shares the daemon", what,
+              kStopDeadline.count() / 1000);
+  }
+}
+
 }  // namespace
 
 // The read step of both cycles (this one and the safe state's, daemon_open.cpp): the devices,
@@ -109,11 +121,10 @@ void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
   loop_.guarded(SideJob::publish, [&] { record = loop_.seal(mqtt_.relays(), storage_.stats().queued, t.now); });
   const bool whole = record && !safe_state;
   if (whole) loop_.guarded(SideJob::energy, [&] { storage_.count_energy(*record, t.now, t.wall); });
-  if (whole && decided && (config_.shadow || !shadow_.candidate_sets().empty())) {
+  if (whole && decided && shadow_.active(config_.shadow)) {
     loop_.guarded(SideJob::shadow, [&] {
       shadow_.after_cycle(*record, t.wall_ms, config_.shadow,
-                          {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s(),
-                           shadow_discovery_node(config_.mqtt.discovery, config_.mqtt.discovery_prefix, start_.site_id())});
+                          ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(), start_.site_id()));
     });
   }
   const CycleBeside beside{config_, start_.site_id(), start_.fleet_site_id(config_.site_id),
@@ -160,28 +171,18 @@ void Daemon::shutdown() {
     log::info("shutdown policy miners_off: miners switched off");
   }
   // The opener and a reload under way share the daemon (its database, its links): never left
-  // behind, waited for whatever the deadline; the log says when they took it past.
-  const bool opening = start_.opener().running();
-  if (opening) {
+  // behind, waited for whatever the deadline; the log says when they took it past. A reload under
+  // way finishes (its database work goes through the recorder).
+  if (start_.opener().running()) {
     log::warn("database {}: still being opened (a slow card): the stop waits for it", config_.database_path);
   }
-  start_.opener().join();
-  if (opening && deadline.passed()) {
-    log::warn("stop: the database's opening ended past the stop's deadline ({} s): waited for, as it shares the daemon",
-              kStopDeadline.count() / 1000);
-  }
-  const bool reloading = reloader_.running();
-  reloader_.join();  // a reload under way finishes (its database work goes through the recorder)
-  if (reloading && deadline.passed()) {
-    log::warn("stop: the reload under way ended past the stop's deadline ({} s): waited for, as it shares the daemon",
-              kStopDeadline.count() / 1000);
-  }
-  if (config_.shadow || !shadow_.candidate_sets().empty()) {
+  join_shared(start_.opener(), deadline, "the database's opening");
+  join_shared(reloader_, deadline, "the reload under way");
+  if (shadow_.active(config_.shadow)) {
     loop_.guarded(SideJob::shadow, [&] {
       // Home Assistant's shadow and candidate entities go with them (discovery only).
       shadow_.stop(loop_.clock().wall_ms(), config_.shadow, loop_.loads(),
-                   {publisher_, storage_.recorder(), config_.mqtt.prefix, loop_.clock().wall_s(),
-                    shadow_discovery_node(config_.mqtt.discovery, config_.mqtt.discovery_prefix, start_.site_id())});
+                   ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(), start_.site_id()));
     });
   }
   if (storage_.recorder()) {

@@ -11,8 +11,11 @@
 
 namespace shackd {
 
-std::string shadow_discovery_node(bool discovery, const std::string& discovery_prefix, const std::string& site_id) {
-  return discovery ? discovery_prefix + "/binary_sensor/shackd_" + site_id + "/" : std::string();
+ShadowSide::Out ShadowSide::out_to(Publisher& publisher, Recorder* recorder, const Config& config, std::int64_t wall_s,
+                                   const std::string& site_id) {
+  const MqttConfig& m = config.mqtt;
+  return {publisher, recorder, m.prefix, wall_s,
+          m.discovery ? m.discovery_prefix + "/binary_sensor/shackd_" + site_id + "/" : std::string()};
 }
 
 void ShadowSide::candidate(const std::vector<std::string>& sets, const rules::State& state_now,

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/config/config.hpp"
 #include "daemon/core/cycle_record.hpp"
 #include "daemon/shadow/candidate.hpp"
 #include "daemon/shadow/day_tally.hpp"
@@ -20,8 +21,6 @@ namespace shackd {
 class Publisher;
 class Recorder;
 
-// <discovery_prefix>/binary_sensor/shackd_<site id>/ where Home Assistant's discovery is on, else "".
-std::string shadow_discovery_node(bool discovery, const std::string& discovery_prefix, const std::string& site_id);
 
 class ShadowSide {
  public:
@@ -31,9 +30,15 @@ class ShadowSide {
     Recorder* recorder;  // null until it runs: the rows are not kept
     const std::string& prefix;
     std::int64_t wall_s = 0;
-    // Home Assistant's node of the second opinions' entities (shadow_discovery_node), empty: none.
+    // Home Assistant's node of the second opinions' entities, empty: none.
     std::string discovery_node = {};
   };
+  // Where its news goes on this site: `config`'s prefix, and its discovery node
+  // (<discovery_prefix>/binary_sensor/shackd_<site id>/) where Home Assistant's discovery is on.
+  static Out out_to(Publisher& publisher, Recorder* recorder, const Config& config, std::int64_t wall_s,
+                    const std::string& site_id);
+  // Whether it has anything to compare: shadow mode, or a candidate profile.
+  bool active(bool shadow) const { return shadow || !candidate_sets().empty(); }
   // The config's loop.candidate, at the start and at each reload: a changed list starts again from
   // `state_now` (the state in force before the next cycle), the old one's spells closed and its
   // documents cleared; the same list goes on.
