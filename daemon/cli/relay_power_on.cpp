@@ -68,9 +68,10 @@ PowerOnSurvey survey_power_on(const Config& cfg, const std::vector<std::string>&
   PowerOnSurvey out;
   const auto relays = relays_for(cfg, ids);
   drivers::mqtt::Client client(side_client_config(cfg.mqtt, "relays"));
-  drivers::mqtt::PowerOnWatch watch(drivers::mqtt::share_relays(relays), [&](const std::string& t, const std::string& p, int qos, bool retain) {
-    return client.publish(t, p, qos, retain);
-  });
+  drivers::mqtt::PowerOnWatch watch(drivers::mqtt::share_relays(relays),
+                                    [&](const std::string& t, const std::string& p, int qos, bool retain) {
+                                      return client.publish(t, p, qos, retain);
+                                    });
   for (const auto& s : watch.subscriptions()) client.subscribe(s);
   client.start();
   const auto connect_by = Clock::now() + std::chrono::seconds(5);

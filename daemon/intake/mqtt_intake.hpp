@@ -102,9 +102,9 @@ class MqttIntake {
   using NextEvent = std::function<std::optional<drivers::mqtt::Event>()>;
   // Everything the link has now. Connection events are always read; messages up to
   // kMessagesPerCycle, and until `budget_end` on `clock` (a test's stepped clock stands still, so
-  // there only the count binds), and past that the broker's and the relays' words, each up to
-  // its own count, and the owner's mode commands and settings likewise. Relay news goes to `relays` (null: none), and a connection
-  // commands them again.
+  // there only the count binds), and past that the broker's and the relays' words and the owner's
+  // mode commands and settings, each up to its own count. Relay news goes to `relays` (null:
+  // none), and a connection commands them again.
   Intake take(const NextEvent& next, drivers::mqtt::RelayManager* relays, const IntakeSite& site, const LoopClock& clock,
               rules::SteadyTime budget_end, rules::SteadyTime now);
 

@@ -95,7 +95,8 @@ void Daemon::cycle() {
   const bool journal = config_.journal_days != 0;  // the overrides in force as the rules are given them
   loop_.guarded(SideJob::journal, [&] { storage_.journal().overrides(loop_.loads(), loop_.core().state(), t.now, journal); });
   // 2. The controller's heat, decide, switch, ping (SafetyLoop::step).
-  const SafetyLoop::Step step = loop_.step(t.now, t.wall, {config_.host, mqtt_.relays(), config_.dry_run, options_.once});
+  const SafetyLoop::Step step =
+      loop_.step(t.now, t.wall, {config_.host, mqtt_.relays(), config_.dry_run, options_.once});
   // 3. What this cycle is to say and keep, after the relays.
   if (step.decided) loop_.guarded(SideJob::journal, [&] { storage_.journal().cycle(loop_.snapshot(), t.wall_ms, journal); });
   loop_.tell({before.overrides, before.lost, step.decided, mqtt_.relays(), config_, options_.once}, t.now,
@@ -112,10 +113,10 @@ void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
   LoopStats& stats = loop_.stats();
   if (!safe_state) {
     loop_.miners().after_cycle(loop_.loads(), loop_.decision(), loop_.snapshot(), t.now, t.wall, events_,
-                        [this](const std::string& id, MinerStateFacts f) {
-                          publisher_.send_miner(config_.mqtt.prefix + "/load/" + id + "/miner", std::move(f));
-                        },
-                        stats);
+                               [this](const std::string& id, MinerStateFacts f) {
+                                 publisher_.send_miner(config_.mqtt.prefix + "/load/" + id + "/miner", std::move(f));
+                               },
+                               stats);
   }
   CycleRecordPtr record;  // none decided yet in the safe state: an empty one with this cycle's figures
   loop_.guarded(SideJob::publish, [&] { record = loop_.seal(mqtt_.relays(), storage_.stats().queued, t.now); });
@@ -124,7 +125,8 @@ void Daemon::after_cycle(const ReadTimes& t, bool decided, bool safe_state) {
   if (whole && decided && shadow_.active(config_.shadow)) {
     loop_.guarded(SideJob::shadow, [&] {
       shadow_.after_cycle(*record, t.wall_ms, config_.shadow,
-                          ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(), start_.site_id()));
+                          ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(),
+                                             start_.site_id()));
     });
   }
   const CycleBeside beside{config_, start_.site_id(), start_.fleet_site_id(config_.site_id),
@@ -182,7 +184,8 @@ void Daemon::shutdown() {
     loop_.guarded(SideJob::shadow, [&] {
       // Home Assistant's shadow and candidate entities go with them (discovery only).
       shadow_.stop(loop_.clock().wall_ms(), config_.shadow, loop_.loads(),
-                   ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(), start_.site_id()));
+                   ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(),
+                                      start_.site_id()));
     });
   }
   if (storage_.recorder()) {

@@ -112,7 +112,8 @@ void Daemon::finish_reload() {
   // A changed candidate starts again from the state in force now; the same one goes on.
   loop_.guarded(SideJob::shadow, [&] {
     shadow_.candidate(config_.candidate, loop_.core().state(), loop_.loads(), loop_.clock().wall_ms(),
-                      ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(), start_.site_id()));
+                      ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(),
+                                         start_.site_id()));
   });
   publisher_.forget();  // everything again, the uplink's state under the topics in force
   for (const auto& detail : events_.take_held()) events_.add(site_event("config", detail, loop_.clock().wall_s()));

@@ -77,7 +77,8 @@ std::optional<int> Daemon::take_store() {
   if (!options_.once) {
     loop_.guarded(SideJob::shadow, [&] {
       shadow_.candidate(config_.candidate, core.state(), loop_.loads(), loop_.clock().wall_ms(),
-                        ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(), start_.site_id()));
+                        ShadowSide::out_to(publisher_, storage_.recorder(), config_, loop_.clock().wall_s(),
+                                           start_.site_id()));
     });
   }
   // Did the loads lose their power while shackd was away (issue 56)? Each relay says, by its

@@ -105,9 +105,12 @@ std::optional<int> Daemon::start() {
     loop_.core().devices().set({}, std::chrono::milliseconds(0));
     loop_.core().devices().set(make_workers(config_, seams_), devices::longest_timeout(config_));
     loop_.charge_block().clear();  // built when the stored state is taken: its rows are the database's
-    if (options_.once || (config_.dry_run && !config_.shadow)) loop_.miners().clear();
-    else loop_.miners().start(config_.miners, seams_.make_miner, [this](const std::string& id) { return miner_rating_w(loop_.profiles(), id); },
-                       config_.shadow);
+    if (options_.once || (config_.dry_run && !config_.shadow)) {
+      loop_.miners().clear();
+    } else {
+      loop_.miners().start(config_.miners, seams_.make_miner,
+                           [this](const std::string& id) { return miner_rating_w(loop_.profiles(), id); }, config_.shadow);
+    }
     if (!options_.once) {
       // The bulk lane (drivers/mqtt/lanes.hpp) routes to the link in force: a reload changes nothing here.
       events_.outbox().set_lane(mqtt_.bulk_lane());
@@ -163,9 +166,8 @@ std::optional<int> Daemon::start() {
     // The MQTT sensors report on their own period: listened for a few seconds (bounded) before
     // the one decision, so that a zone is not called stale only because `once` came and went
     // between two reports.
-    for (const auto& [name, value] : listen_for_sensors(config_.mqtt, config_.sensors, options_.once_sensor_wait, loop_.clock())) {
-      loop_.core().devices().set_reading(name, value, loop_.clock().steady());
-    }
+    const auto heard = listen_for_sensors(config_.mqtt, config_.sensors, options_.once_sensor_wait, loop_.clock());
+    for (const auto& [name, value] : heard) loop_.core().devices().set_reading(name, value, loop_.clock().steady());
   }
   return std::nullopt;
 }

@@ -56,8 +56,7 @@ SafetyLoop::Times SafetyLoop::times() const {
           wall_ms};  // wall_s() as the clock says it
 }
 
-CycleRecordPtr SafetyLoop::seal(const drivers::mqtt::RelayManager* relays,
-                                std::size_t store_queued, rules::SteadyTime now) {
+CycleRecordPtr SafetyLoop::seal(const drivers::mqtt::RelayManager* relays, std::size_t store_queued, rules::SteadyTime now) {
   stats_.store_queued = store_queued;
   return core_.seal([&](CycleRecord& r) {
     r.relays = relays != nullptr;

@@ -8,7 +8,10 @@
 namespace drivers::mqtt {
 
 RelayManager::RelayManager(std::vector<RelayConfig> relays, RelayTiming timing, Publish publish, Stand stand)
-    : relays_(share_relays(std::move(relays))), timing_(timing), publish_(std::move(publish)), power_on_(relays_, publish_),
+    : relays_(share_relays(std::move(relays))),
+      timing_(timing),
+      publish_(std::move(publish)),
+      power_on_(relays_, publish_),
       stand_(std::move(stand)) {
   for (const auto& r : relays_) status_[r->id];
   filters_ = subscriptions();
