@@ -160,11 +160,12 @@ struct FakeSite {
   bool events_thread_ = false;
   std::optional<bool> publish_thread_;
   // The STATUS line the last cycle gave systemd (sd_notify's STATUS=), as `systemctl status` shows it.
+  // None sent is the test's failure, never an empty line that a "not in it" check would pass on.
   std::string status() const {
     for (auto m = notified.rbegin(); m != notified.rend(); ++m) {
       if (m->rfind("STATUS=", 0) == 0) return m->substr(7);
     }
-    return {};
+    throw std::runtime_error("no STATUS= line was sent to systemd");
   }
   int pings() const {
     int n = 0;
