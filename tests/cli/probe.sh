@@ -278,9 +278,20 @@ for _ in 1 2 3; do
   took=$(( ($(date +%s%N) - t0) / 1000000 ))
   (( took > start_ms )) && start_ms=$took
 done
-t0=$(date +%s%N)
-out=$(timeout 60 "$shackd" probe --victron "127.0.0.1:$hport" --timeout-ms 1000 --budget-s 3 2>&1); rc=$?
-elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+# A run past the bound is tried once more, and only two past it fail: CI (native, beside the
+# sanitizers' build, 2026-11-29) once saw 6897 ms where starts took 14 ms, a stall this machine did
+# not reproduce under six busy loops (2.6 s each time). The bug it guards overran every time.
+budget_run() {
+  local t0
+  t0=$(date +%s%N)
+  out=$(timeout 60 "$shackd" probe --victron "127.0.0.1:$hport" --timeout-ms 1000 --budget-s 3 2>&1); rc=$?
+  elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+budget_run
+if (( elapsed_ms >= 3500 + 2 * start_ms )); then
+  echo "note: --budget-s 3 took ${elapsed_ms} ms; tried once more"
+  budget_run
+fi
 check "--budget-s 3 kept: done in ${elapsed_ms} ms (a start and exit alone: at most ${start_ms} ms)" '(( elapsed_ms < 3500 + 2 * start_ms ))'
 check "and it says where the budget ran out" 'grep -qE "^# the time budget ran out (after unit [0-9]+|at unit 100, before unit 1): pass --budget-s to scan further" <<<"$out"'
 
