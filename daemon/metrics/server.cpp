@@ -6,7 +6,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include <stdexcept>
 
 #include "daemon/metrics/exposition.hpp"
+#include "daemon/metrics/lobby.hpp"
 #include "daemon/metrics/make_room.hpp"
 #include "daemon/metrics/process.hpp"
 #include "drivers/thread/worker.hpp"
@@ -59,12 +59,8 @@ constexpr const char* kIndex =
 constexpr int kMaxRepliesPerConnection = 20;
 // The listen socket's accept queue (listen(2)): the connections the kernel holds for the library.
 constexpr std::size_t kListenBacklog = 64;
-
-// Bytes the peer sent that nobody has read yet (FIONREAD, tcp(7)); an error counts as none.
-bool has_unread(int fd) {
-  int n = 0;
-  return fd >= 0 && ::ioctl(fd, FIONREAD, &n) == 0 && n > 0;
-}
+// libmicrohttpd's own limit (MHD_OPTION_CONNECTION_LIMIT): ours, and as many again cut and not yet closed.
+constexpr std::size_t kMhdConnectionLimit = kMaxConnections + kListenBacklog;
 
 int poll_ms(Clock::time_point now, Clock::time_point until) {
   if (until <= now) return 0;
@@ -131,10 +127,9 @@ struct Server::Mhd {
     std::size_t live = 0;
     for (const Conn* o : self.conns_) live += o->cut ? 0 : 1;
     if (live <= kMaxConnections) return;
-    // Full: one makes room (make_room.hpp). A scrape accepted in a burst of silent connections
-    // has its request waiting before the library reads it, and was cut as the oldest reading (CI:
-    // 10,000 idle connections, whose SYNs the full backlog dropped coming back a second later
-    // with the scrape's). conns_ is in the order accepted.
+    // Full: one makes room (make_room.hpp). Every connection here has spoken (the lobby keeps
+    // the silent ones): the one reading its request the longest goes, a slowloris, and one with its
+    // request waiting unread last. conns_ is in the order accepted.
     Conn* victim = make_room(
         self.conns_, c, [](const Conn& o) { return !o.cut && o.phase == Conn::Phase::reading; },
         [](const Conn& o) { return has_unread(o.fd); });
@@ -235,7 +230,7 @@ Server::~Server() {
     thread_.join();
   }
   if (mhd_) MHD_stop_daemon(mhd_);  // never started its thread
-  else if (listen_fd_ >= 0) ::close(listen_fd_);
+  lobby_.reset();                   // the listening socket, if the thread never had it
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -305,6 +300,7 @@ void Server::start() {
     // connections that say nothing wait in the kernel instead of taking the slots it needs. Seen
     // in CI: a scrape among 10,000 silent connections was accepted 0.3 ms before its request came
     // and cut as the oldest silent one (make_room.hpp). Bounded by the request's own time-out.
+    // Not for a connection made on a SYN cookie: those wait in the lobby instead (lobby.hpp).
     const int defer_s = static_cast<int>(
         std::clamp<long long>(std::chrono::ceil<std::chrono::seconds>(options_.request_timeout).count(), 1, 60));
     ::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);  // refused: served as before
@@ -326,16 +322,14 @@ void Server::start() {
   // kept here, in whole seconds as it takes them.
   const auto idle_s = static_cast<unsigned>(
       std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(options_.request_timeout).count()));
-  // Our socket, bound above (the address's errors are ours to name). The library's own limit is a
-  // backstop above ours, with room for a listen queue's worth of connections cut to make room and
-  // not yet closed (the library closes a cut one at a later turn). At its limit the library closes
-  // a newcomer itself, unseen by make_room: e2e hostile_peers' scrape among 10,000 silent
-  // connections, whose retried SYNs come back together a second later, was closed unanswered
-  // with that limit at twice ours (CI; here 2 runs in 16 beside 4 busy loops), in 8 runs of 8
-  // with it at ours + 1, and in none of 24 at ours + the backlog.
-  mhd_ = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, nullptr, nullptr, &Mhd::on_request, this,
-                          MHD_OPTION_LISTEN_SOCKET, listen_fd_,
-                          MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(kMaxConnections + kListenBacklog),
+  // Our socket, bound above (the address's errors are ours to name), accepted from by the lobby,
+  // which hands the library a connection when it has spoken (lobby.hpp). The library's own limit is
+  // a backstop above ours, with room for connections cut to make room and not yet closed (the
+  // library closes a cut one at a later turn); the lobby hands over no more than it has room for.
+  lobby_ = std::make_unique<Lobby>(listen_fd_, Lobby::Limits{.wait = options_.request_timeout});
+  mhd_ = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET, 0, nullptr, nullptr,
+                          &Mhd::on_request, this,
+                          MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(kMhdConnectionLimit),
                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
                           MHD_OPTION_CONNECTION_MEMORY_INCREMENT, std::size_t{1024},
                           MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
@@ -360,6 +354,12 @@ void Server::cut(Conn& c) {
   // Not close(2): the socket is the library's, which sees the end at its next turn and closes it,
   // on this thread, so its number cannot be reused under it.
   if (c.fd >= 0) ::shutdown(c.fd, SHUT_RDWR);
+}
+
+std::size_t Server::room() const {
+  const auto* info = MHD_get_daemon_info(mhd_, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+  const std::size_t held = info ? info->num_connections : kMhdConnectionLimit;
+  return held < kMhdConnectionLimit ? kMhdConnectionLimit - held : 0;
 }
 
 void Server::suspend(Request& r) {
@@ -475,9 +475,8 @@ void Server::run() {
       quiesce = close_listener_ && !listener_closed_;
     }
     if (quiesce) {
-      // The library stops accepting and hands the socket back; its connections go on.
-      const MHD_socket fd = MHD_quiesce_daemon(mhd_);
-      if (fd >= 0) ::close(fd);
+      // No more accepted; the library's connections, and those in the lobby that spoke, go on.
+      lobby_->close_listener();
       std::lock_guard lock(mutex_);
       listen_fd_ = -1;
       listener_closed_ = true;
@@ -509,9 +508,14 @@ void Server::run() {
       MHD_resume_connection(r->mc);
       return true;
     });
+    const auto silent_closed = lobby_->closed();
+    lobby_->turn(now, room(), [this](int fd, const sockaddr* peer, socklen_t peer_len) {
+      MHD_add_connection(mhd_, fd, peer, peer_len);  // the library's socket now (closed by it if refused)
+    });
+    dropped_ += lobby_->closed() - silent_closed;
     MHD_run(mhd_);
     now = Clock::now();
-    Clock::time_point next = now + std::chrono::seconds(60);
+    Clock::time_point next = std::min(now + std::chrono::seconds(60), lobby_->next(now));
     for (const Conn* c : conns_) {
       if (!c->cut && c->phase != Conn::Phase::answering) next = std::min(next, c->deadline);
     }
@@ -520,8 +524,10 @@ void Server::run() {
     if (MHD_get_timeout(mhd_, &mhd_ms) == MHD_YES) {
       next = std::min(next, now + std::chrono::milliseconds(std::min<MHD_UNSIGNED_LONG_LONG>(mhd_ms, 60000)));
     }
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {epoll_fd, POLLIN, 0}};
-    if (::poll(fds, 2, poll_ms(now, next)) < 0 && errno != EINTR) break;
+    // A negative descriptor is left out by poll(2): the listening socket while the lobby is full.
+    pollfd fds[4] = {{wake_fd_, POLLIN, 0}, {epoll_fd, POLLIN, 0}, {lobby_->ready_fd(), POLLIN, 0},
+                     {lobby_->accept_fd(now), POLLIN, 0}};
+    if (::poll(fds, 4, poll_ms(now, next)) < 0 && errno != EINTR) break;
     if (fds[0].revents & POLLIN) {
       std::uint64_t n = 0;
       [[maybe_unused]] const auto r = ::read(wake_fd_, &n, sizeof n);
@@ -534,8 +540,9 @@ void Server::run() {
     MHD_resume_connection(r->mc);
   }
   suspended_.clear();
-  MHD_stop_daemon(mhd_);  // closes the listening socket if it was not handed back
+  MHD_stop_daemon(mhd_);
   mhd_ = nullptr;
+  lobby_.reset();  // the listening socket, if still open, and what waits in the lobby
   std::lock_guard lock(mutex_);
   listen_fd_ = -1;
   listener_closed_ = true;

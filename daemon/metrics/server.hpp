@@ -17,6 +17,8 @@
 // do is done on the same thread, with no lock around its connections:
 // - a connection reaches the library when its first bytes come (TCP_DEFER_ACCEPT, up to the
 //   request's time-out): connections that say nothing wait in the kernel, not in the slots below;
+//   those the kernel lets through all the same (made on a SYN cookie in a flood) wait in a lobby
+//   of ours holding a socket each, up to 256, until they speak (daemon/metrics/lobby.hpp);
 // - at most kMaxConnections at once, each parsed within a memory pool of kConnectionMemory bytes
 //   (a request head that does not fit, 100 MB of `X: y` lines among them, is answered 431 and
 //   closed); past kMaxConnections the one that has been reading its request the longest, one with
@@ -48,6 +50,10 @@
 #include "daemon/metrics/frame.hpp"
 
 struct MHD_Daemon;
+
+namespace shackd::metrics {
+class Lobby;
+}
 
 namespace shackd::metrics {
 
@@ -95,7 +101,7 @@ inline constexpr std::size_t kConnectionMemory = 16 * 1024;
 class Server {
  public:
   explicit Server(ServerOptions options);
-  ~Server();
+  ~Server();  // out of line: Lobby is complete there
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -142,6 +148,7 @@ class Server {
   int answer_metrics(Request& r);    // paced, authorized, and the frame there is to serve
   void suspend(Request& r);
   void cut(Conn& c);                 // shutdown(2): the library closes it at its next turn
+  std::size_t room() const;          // connections the library can take now
   std::shared_ptr<const Frame> take_frame();  // the newest, marked as read (under mutex_)
 
   ServerOptions options_;
@@ -149,6 +156,7 @@ class Server {
   int listen_fd_ = -1;  // the I/O thread's while it listens (stop_listening waits for its close)
   int wake_fd_ = -1;    // an eventfd: publish(), stop_listening() and the destructor wake the thread
   struct MHD_Daemon* mhd_ = nullptr;  // driven by the I/O thread alone
+  std::unique_ptr<Lobby> lobby_;      // the I/O thread's: the listening socket, and who has not spoken
   std::vector<Conn*> conns_;          // the I/O thread's: every connection the library holds
   std::vector<Request*> suspended_;   // the I/O thread's: paced or waiting for a frame
   std::thread thread_;

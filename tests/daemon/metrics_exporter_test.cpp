@@ -20,6 +20,7 @@
 
 #include "daemon/config/config.hpp"
 #include "drivers/thread/deadline.hpp"
+#include "tests/support/loopback.hpp"
 
 namespace {
 
@@ -153,12 +154,8 @@ namespace {
 struct HeldScraper {
   int fd = -1;
   HeldScraper(int port, const std::string& text) {
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    fd = test::loopback_client(port);
+    REQUIRE(fd >= 0);
     if (!text.empty()) REQUIRE(send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()));
   }
   ~HeldScraper() { close(fd); }

@@ -21,6 +21,7 @@
 #include "daemon/metrics/server.hpp"
 #include "daemon/system/signals.hpp"
 #include "tests/support/fake_site.hpp"
+#include "tests/support/loopback.hpp"
 
 using namespace shackd::metrics;
 
@@ -485,13 +486,8 @@ TEST_CASE("metrics: a reload turns the endpoint on, moves it and turns it off") 
 namespace {
 
 int connect_to(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = test::loopback_client(port);
   REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
   return fd;
 }
 
