@@ -4,7 +4,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -172,4 +174,33 @@ TEST_CASE("metrics lobby: closing the listener closes the silent ones; one that 
   ::close(handed[0].fd);
   ::close(silent);
   ::close(speaker);
+}
+
+// accept(2) out of descriptors (EMFILE) leaves the connection in the kernel's queue and the
+// listening socket readable: polled again at once, it would spin. The lobby waits 100 ms instead.
+TEST_CASE("metrics lobby: out of descriptors, it stops accepting for a moment, then accepts again") {
+  Listener l;
+  Lobby lobby(l.fd, {.capacity = 8, .grace = 100ms, .wait = 10s, .accepts_per_turn = 64});
+  const int client = client_of(l.port);
+  rlimit was{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &was) == 0);
+  const int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(lowest_free >= 0);
+  ::close(lowest_free);
+  // No descriptor left below the limit: the next accept(2) fails with EMFILE.
+  rlimit none = was;
+  none.rlim_cur = static_cast<rlim_t>(lowest_free);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &none) == 0);
+  const auto t0 = Lobby::Clock::now();
+  lobby.turn(t0, 64, [](int, const sockaddr*, socklen_t) {});
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &was) == 0);
+  CHECK(lobby.waiting() == 0);
+  CHECK(lobby.accept_fd(t0) == -1);           // not polled while it waits
+  CHECK(lobby.next(t0) == t0 + 100ms);        // a turn is due when the pause ends
+  turns(lobby, t0 + 99ms);
+  CHECK(lobby.waiting() == 0);
+  turns(lobby, t0 + 100ms);
+  CHECK(lobby.waiting() == 1);                // the connection the kernel kept
+  CHECK(lobby.closed() == 0);
+  ::close(client);
 }

@@ -166,6 +166,30 @@ TEST_CASE("metrics: the server answers 503 before a cycle, the families after; a
   CHECK(server.scrapes() == 2);
 }
 
+// The lobby hands the library each connection with its peer's address (lobby.hpp): an IPv6 one
+// too, where the machine has IPv6 loopback (metrics.listen: "[::1]:9466").
+TEST_CASE("metrics: the endpoint serves on IPv6 loopback") {
+  const int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  const bool has_v6 = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (probe >= 0) ::close(probe);
+  if (!has_v6) {
+    MESSAGE("no IPv6 loopback here: not tried");
+    return;
+  }
+  Server server({.host = "::1", .port = 0, .bearer_token = {}});
+  server.start();
+  server.publish(frame_of(two_families()));
+  httplib::Client c("::1", server.port());
+  c.set_read_timeout(5, 0);
+  const auto r = c.Get("/metrics");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body.find("shackd_relay_commands_total 3\n") != std::string::npos);
+}
+
 TEST_CASE("metrics: clients that hold every connection open never hold up publish(), and the endpoint serves after them") {
   Server server({.host = "127.0.0.1", .port = 0, .bearer_token = {}});
   server.start();
