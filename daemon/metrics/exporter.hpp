@@ -83,6 +83,10 @@ class MetricsExporter {
   std::optional<std::uint64_t> frames() const {
     return server_ ? std::optional<std::uint64_t>(server_->frames()) : std::nullopt;
   }
+  // Scrapes that came to the endpoint (each asks for fresh figures).
+  std::optional<std::uint64_t> asked() const {
+    return server_ ? std::optional<std::uint64_t>(server_->asked()) : std::nullopt;
+  }
 
  private:
   std::unique_ptr<metrics::Server> server_;

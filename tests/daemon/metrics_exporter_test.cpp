@@ -173,12 +173,16 @@ TEST_CASE("exporter: stop(deadline) with scrapers that never finish: within its 
   // the next cycle's frame).
   Serving s;
   CHECK_FALSE(s.cycle(exporter_t0 + 400s));  // quiet: the next scrape waits for a frame
+  const auto asked_before = s.e.asked();
   HeldScraper silent(s.port, "");
   HeldScraper cut(s.port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/pl");
   HeldScraper waiting(s.port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-  // The server's thread has taken the two that sent bytes; the silent one waits in the kernel
-  // (TCP_DEFER_ACCEPT, server.cpp), and the stop closes the port under it all the same.
-  std::this_thread::sleep_for(100ms);
+  // The server's thread has taken the two that sent bytes (the cut one handed over first, in the
+  // order they came) once the whole request has asked for a frame; the silent one waits in the
+  // kernel (TCP_DEFER_ACCEPT, server.cpp), and the stop closes the port under it all the same.
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (s.e.asked() == asked_before && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+  REQUIRE(s.e.asked() != asked_before);
   const auto deadline = drivers::thread::Deadline::after(1000ms);
   const auto began = std::chrono::steady_clock::now();
   const drivers::thread::Stopped stopped = s.e.stop(deadline);
