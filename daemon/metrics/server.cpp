@@ -57,9 +57,10 @@ constexpr const char* kIndex =
 
 // Replies on one connection before it is closed: a client cannot hold one for ever by asking.
 constexpr int kMaxRepliesPerConnection = 20;
-// The listen socket's accept queue (listen(2)): the connections the kernel holds for the library.
+// The listen socket's accept queue (listen(2)): the connections the kernel holds for the lobby.
 constexpr std::size_t kListenBacklog = 64;
-// libmicrohttpd's own limit (MHD_OPTION_CONNECTION_LIMIT): ours, and as many again cut and not yet closed.
+// libmicrohttpd's own limit (MHD_OPTION_CONNECTION_LIMIT): ours, and room for as many again as the
+// listen queue holds, cut to make room and not yet closed by the library.
 constexpr std::size_t kMhdConnectionLimit = kMaxConnections + kListenBacklog;
 
 int poll_ms(Clock::time_point now, Clock::time_point until) {

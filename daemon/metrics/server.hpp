@@ -52,10 +52,8 @@
 struct MHD_Daemon;
 
 namespace shackd::metrics {
-class Lobby;
-}
 
-namespace shackd::metrics {
+class Lobby;  // who has not spoken yet (lobby.hpp)
 
 // Requests are answered one slot apart, whatever the clients: a scraper that asks as fast as it
 // can (or a flood of refused requests) is held to 1 / gap a second, and the site's CPU to what
