@@ -511,7 +511,9 @@ void Server::run() {
     });
     const auto silent_closed = lobby_->closed();
     lobby_->turn(now, room(), [this](int fd, const sockaddr* peer, socklen_t peer_len) {
-      MHD_add_connection(mhd_, fd, peer, peer_len);  // the library's socket now (closed by it if refused)
+      // The library's socket now: one it refuses (out of memory; never for want of room, which the
+      // lobby does not hand over without) it has closed, and it is counted as cut.
+      if (MHD_add_connection(mhd_, fd, peer, peer_len) != MHD_YES) ++dropped_;
     });
     dropped_ += lobby_->closed() - silent_closed;
     MHD_run(mhd_);
