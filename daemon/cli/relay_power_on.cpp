@@ -10,6 +10,7 @@
 
 #include "daemon/cli/cli_args.hpp"
 #include "drivers/mqtt/client.hpp"
+#include "drivers/text/json_in.hpp"
 #include "drivers/text/utf8.hpp"
 
 namespace shackd {
@@ -54,7 +55,7 @@ void wait_for(drivers::mqtt::Client& client, drivers::mqtt::PowerOnWatch& watch,
 
 std::vector<std::string> power_on_status_lines(const std::string& load_name, const std::string& id,
                                                const std::string& payload) {
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  const auto j = drivers::text::parse_peer_json(payload);
   if (!j.is_object()) return {};
   const std::string risk = text_of(j, "risk"), text = text_of(j, "text"), fix = text_of(j, "fix");
   if (risk == "off" || risk == "asking" || text.empty()) return {};

@@ -21,6 +21,7 @@
 #include "daemon/store/shadow_rows.hpp"
 #include "daemon/system/host_health.hpp"
 #include "drivers/mqtt/client.hpp"
+#include "drivers/text/json_in.hpp"
 #include "drivers/text/utf8.hpp"
 
 namespace shackd {
@@ -40,7 +41,7 @@ const nlohmann::json& member(const nlohmann::json& j, const char* key) {
 }  // namespace
 
 std::string miner_status_words(const std::string& payload) {
-  const auto m = nlohmann::json::parse(payload, nullptr, false);
+  const auto m = drivers::text::parse_peer_json(payload);
   if (!m.is_object()) return {};
   const auto num = [&](const char* k) { return m.contains(k) && m[k].is_number() ? std::optional(m[k].get<double>()) : std::nullopt; };
   const auto text = [&](const char* k) { return m.contains(k) && m[k].is_string() ? m[k].get<std::string>() : std::string(); };
@@ -148,20 +149,20 @@ int cmd_status(const std::vector<std::string>& argv) {
   const auto topic = [&](const std::string& t) { return retained.count(p + t) ? retained[p + t] : std::string(); };
   fmt::print("shackd: {}\n", topic("/status").empty() ? "no status on the broker (not running, or no broker)" : topic("/status"));
   // Shadow mode (issue 60): said first, and loudly: this shackd commands nothing.
-  const bool shadow = member(nlohmann::json::parse(topic("/shadow"), nullptr, false), "shadow") == true;
+  const bool shadow = member(drivers::text::parse_peer_json(topic("/shadow")), "shadow") == true;
   if (shadow) {
     fmt::print("mode: SHADOW: shackd switches nothing; \"wanted\" is what it would command, \"relay\" what the site "
                "did\n");
   }
   // A candidate profile beside the one in force (issue 60, part 2).
-  const auto candidate = nlohmann::json::parse(topic("/candidate"), nullptr, false);
+  const auto candidate = drivers::text::parse_peer_json(topic("/candidate"));
   const bool candidate_runs = member(candidate, "candidate") == true;
   if (candidate_runs) {
     const auto& set = member(candidate, "set");
     fmt::print("candidate: {} is decided beside the profiles in force; nothing of it is switched\n",
                set.is_string() ? drivers::text::clean_utf8(set.get<std::string>(), 500) : std::string("?"));
   }
-  if (const auto st = nlohmann::json::parse(topic("/state"), nullptr, false); st.is_object()) {
+  if (const auto st = drivers::text::parse_peer_json(topic("/state")); st.is_object()) {
     fmt::print("battery {} V from {} ({} s old), SOC ~{} % (estimated), band {}\n", st.value("battery_v", nlohmann::json()).dump(),
                st.value("voltage_source", "?"), st.value("battery_v_age_s", nlohmann::json()).dump(),
                st.value("soc_pct_estimated", nlohmann::json()).dump(), st.value("band", "?"));
@@ -183,7 +184,7 @@ int cmd_status(const std::vector<std::string>& argv) {
   for (const auto& l : loads) {
     const std::string base = "/load/" + l.id;
     std::string why = "-";
-    if (const auto r = nlohmann::json::parse(topic(base + "/reason"), nullptr, false); r.is_object()) why = r.value("text", "-");
+    if (const auto r = drivers::text::parse_peer_json(topic(base + "/reason")); r.is_object()) why = r.value("text", "-");
     const auto row = rows.find(l.state_key);
     // Times in the site's timezone, as the log shows them; an override with how long it has left.
     std::string since = "-", mode = topic(base + "/mode").empty() ? "?" : topic(base + "/mode");
@@ -213,7 +214,7 @@ int cmd_status(const std::vector<std::string>& argv) {
   for (const auto& l : loads) {
     for (const bool cand : {false, true}) {
       if (!(cand ? candidate_runs : shadow)) continue;
-      const auto s = nlohmann::json::parse(topic((cand ? "/candidate/" : "/shadow/") + l.id), nullptr, false);
+      const auto s = drivers::text::parse_peer_json(topic((cand ? "/candidate/" : "/shadow/") + l.id));
       if (member(s, "agree") != false) continue;
       const auto& since = member(s, "since");
       fmt::print(fmt::runtime(cand ? "candidate: {} {}, in force {} since {} ({})\n"
@@ -260,7 +261,7 @@ int cmd_status(const std::vector<std::string>& argv) {
   std::vector<std::string> energy;
   std::string energy_day;
   for (const auto& l : loads) {
-    const auto e = nlohmann::json::parse(topic("/load/" + l.id + "/energy"), nullptr, false);
+    const auto e = drivers::text::parse_peer_json(topic("/load/" + l.id + "/energy"));
     if (!e.is_object() || !e.contains("on_h") || !e["on_h"].is_number()) continue;
     energy_day = e.value("day", "");
     const double on_h = e["on_h"].get<double>();
@@ -276,7 +277,7 @@ int cmd_status(const std::vector<std::string>& argv) {
   std::vector<std::string> flows;
   for (const auto& [flow, words] : {std::pair{"pv", "solar"}, std::pair{"battery_in", "battery charged"},
                                     std::pair{"battery_out", "battery discharged"}}) {
-    const auto e = nlohmann::json::parse(topic(std::string("/energy/") + flow), nullptr, false);
+    const auto e = drivers::text::parse_peer_json(topic(std::string("/energy/") + flow));
     if (!e.is_object() || !e.contains("today_kwh")) continue;
     energy_day = e.value("day", energy_day);
     flows.push_back(e["today_kwh"].is_number() ? fmt::format("{} {:.2f} kWh", words, e["today_kwh"].get<double>())
@@ -287,7 +288,7 @@ int cmd_status(const std::vector<std::string>& argv) {
   const bool running = topic("/status") == "online";
   for (const auto& device : devices::modbus_devices(cfg)) {  // the devices the config enables
     const std::string& dev = device.name;
-    const auto h = nlohmann::json::parse(topic("/device/" + dev + "/health"), nullptr, false);
+    const auto h = drivers::text::parse_peer_json(topic("/device/" + dev + "/health"));
     if (!h.is_object()) continue;
     if (!running) {
       fmt::print("device {}: unknown (shackd is not running; its last report was {})\n", dev,
@@ -304,7 +305,7 @@ int cmd_status(const std::vector<std::string>& argv) {
     fmt::print("{}{}\n", line, running ? "" : " (shackd is not running: its last report)");
   }
   // The bridge to the central broker (the uplink), as the site broker last told shackd.
-  if (const auto h = nlohmann::json::parse(topic("/health"), nullptr, false); member(h, "uplink").is_object()) {
+  if (const auto h = drivers::text::parse_peer_json(topic("/health")); member(h, "uplink").is_object()) {
     for (const auto& [bridge, b] : member(h, "uplink").items()) {
       if (!b.is_object()) continue;
       // Read as any client could have left it retained: a field of another type is shown as "?".
@@ -319,7 +320,7 @@ int cmd_status(const std::vector<std::string>& argv) {
     }
   }
   // The devices' own alarms and states (a BMS's limit, a charger's state, inverter faults).
-  if (const auto da = nlohmann::json::parse(topic("/device_alarms"), nullptr, false); da.is_object()) {
+  if (const auto da = drivers::text::parse_peer_json(topic("/device_alarms")); da.is_object()) {
     const auto& alarms = member(da, "alarms");
     if (!alarms.is_array() || alarms.empty()) fmt::print("device alarms: none\n");
     for (const auto& a : alarms.is_array() ? alarms : nlohmann::json::array()) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 
+#include "drivers/text/json_in.hpp"
 #include "drivers/text/utf8.hpp"
 
 namespace shackd {
@@ -91,7 +92,7 @@ std::string HostHealth::json() const {
 }
 
 std::vector<std::string> host_status_lines(const std::string& payload) {
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  const auto j = drivers::text::parse_peer_json(payload);
   if (!j.is_object()) return {};
   const auto member = [&](const char* k) -> const nlohmann::json& {
     static const nlohmann::json none;

@@ -7,6 +7,7 @@
 
 #include "drivers/miners/cgminer_reply.hpp"
 #include "drivers/miners/http_exchange.hpp"
+#include "drivers/text/json_in.hpp"
 
 namespace drivers::miners {
 
@@ -144,8 +145,9 @@ class Braiins final : public MinerApi {
                                miner_text(r.body, 200));
     }
     if (r.body.empty()) return json::object();
-    json j = json::parse(r.body, nullptr, false);
-    if (j.is_discarded()) throw std::runtime_error(method + " " + path + ": the reply is not JSON");
+    std::string why;
+    json j = drivers::text::parse_peer_json(r.body, &why);
+    if (j.is_discarded()) throw std::runtime_error(method + " " + path + ": the reply is " + why);
     return j;
   }
 
@@ -162,7 +164,7 @@ class Braiins final : public MinerApi {
                                (r.status == 401 || r.status == 403 ? " (wrong user or password?)" : "") + ": " +
                                miner_text(r.body, 120));
     }
-    const json j = json::parse(r.body, nullptr, false);
+    const json j = drivers::text::parse_peer_json(r.body);
     if (j.is_discarded() || !j.is_object() || !j.contains("token") || !j["token"].is_string()) {
       throw std::runtime_error("login as " + user_ + ": no token in the reply");
     }

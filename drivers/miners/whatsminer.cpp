@@ -10,6 +10,7 @@
 
 #include "drivers/miners/cgminer_reply.hpp"
 #include "drivers/miners/whatsminer_v2.hpp"
+#include "drivers/text/json_in.hpp"
 
 namespace drivers::miners {
 
@@ -57,9 +58,13 @@ class Whatsminer final : public MinerApi {
       // msg.miner.working: whether btminer runs (get.device.info, matroskin's api-doc).
       const auto d = call("get.device.info", "miner");
       if (d["msg"].is_object() && d["msg"].contains("miner") && d["msg"]["miner"].is_object()) {
-        const auto& w = d["msg"]["miner"]["working"];
-        const bool working = w.is_boolean() ? w.get<bool>() : (w.is_string() && w.get<std::string>() == "true");
-        t.state = working ? MinerState::mining : MinerState::sleeping;
+        // Looked up, not indexed: `d` is const, and nlohmann's const operator[] on a missing key
+        // is undefined (an assert in a debug build). Without the key the state stays unknown.
+        const auto& miner = d["msg"]["miner"];
+        if (const auto w = miner.find("working"); w != miner.end()) {
+          const bool working = w->is_boolean() ? w->get<bool>() : (w->is_string() && w->get<std::string>() == "true");
+          t.state = working ? MinerState::mining : MinerState::sleeping;
+        }
       }
       t.firmware = "Whatsminer API v3";
       t.answered = true;
@@ -105,8 +110,9 @@ class Whatsminer final : public MinerApi {
   }
 
   static nlohmann::json checked(const std::string& cmd, const std::string& text) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw std::runtime_error(cmd + ": the reply is not a JSON object");
+    std::string why = "not an object";
+    auto j = drivers::text::parse_peer_json(text, &why);
+    if (j.is_discarded() || !j.is_object()) throw std::runtime_error(cmd + ": the reply is not a JSON object (" + why + ")");
     if (!j.contains("code") || !j["code"].is_number_integer() || j["code"].get<int>() != 0) {
       const std::string msg =
           j.contains("msg") ? miner_text(j["msg"].is_string() ? j["msg"].get<std::string>() : j["msg"].dump(), 200) : "?";

@@ -8,6 +8,7 @@
 
 #include "drivers/miners/cgminer_reply.hpp"
 #include "drivers/miners/whatsminer_crypto.hpp"
+#include "drivers/text/json_in.hpp"
 
 namespace drivers::miners {
 
@@ -33,9 +34,10 @@ std::string code_words(int code) {
 // A v2 reply: STATUS "S" as a string beside Code and Msg (writes, get_token, and reads from API
 // 2.0.5 on), or as cgminer's list of one (older reads). Anything else throws with its Code and Msg.
 json v2_reply(const std::string& cmd, const std::string& text) {
-  json j = json::parse(text, nullptr, false);
+  std::string why = "not an object";
+  json j = drivers::text::parse_peer_json(text, &why);
   if (j.is_discarded() || !j.is_object()) {
-    throw std::runtime_error(cmd + ": the reply is not a JSON object (" + std::to_string(text.size()) + " bytes)");
+    throw std::runtime_error(cmd + ": the reply is not a JSON object (" + std::to_string(text.size()) + " bytes: " + why + ")");
   }
   const json* status = nullptr;
   if (const auto st = j.find("STATUS"); st != j.end() && st->is_string()) {
@@ -52,8 +54,10 @@ json v2_reply(const std::string& cmd, const std::string& text) {
   const auto code = number_at(*status, "Code");
   const auto& m = status->contains("Msg") ? (*status)["Msg"] : json();
   const std::string msg = m.is_string() ? miner_text(m.get<std::string>(), 200) : (m.is_null() ? "no message" : miner_text(m.dump(), 200));
-  const int n = code ? static_cast<int>(*code) : 0;
-  throw std::runtime_error(cmd + ": refused (Code " + (code ? std::to_string(n) : std::string("?")) + "): " + msg + code_words(n));
+  // A code that is no int (3.5, 1e300) is shown as unknown: its cast would be undefined or wrong.
+  const bool known = code && *code == std::trunc(*code) && std::abs(*code) <= 1e9;
+  const int n = known ? static_cast<int>(*code) : 0;
+  throw std::runtime_error(cmd + ": refused (Code " + (known ? std::to_string(n) : std::string("?")) + "): " + msg + code_words(n));
 }
 
 // A read's section: cgminer's SUMMARY[0] (DEVS: the whole list), or from API 2.0.5 on its Msg
@@ -245,7 +249,7 @@ class WhatsminerV2 final : public MinerApi {
         return {false, what};
       }
       try {
-        const json r = json::parse(reply, nullptr, false);
+        const json r = drivers::text::parse_peer_json(reply);
         std::string plain_reply = reply;
         if (r.is_object()) {
           for (const char* k : {"enc", "data"}) {

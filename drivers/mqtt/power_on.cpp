@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "drivers/text/json_in.hpp"
 #include "drivers/text/utf8.hpp"
 
 namespace drivers::mqtt {
@@ -118,7 +119,7 @@ std::optional<PowerOnAnswer> parse_power_on(const RelayConfig& r, const std::str
     // {"PowerOnState":3} on stat/<t>/RESULT, or on stat/<t>/POWERONSTATE with SetOption4 1.
     const std::string stat = tasmota_base(r, "stat");
     if (topic != stat + "RESULT" && topic != stat + "POWERONSTATE") return std::nullopt;
-    const auto j = nlohmann::json::parse(payload, nullptr, false);
+    const auto j = drivers::text::parse_peer_json(payload);
     if (!j.is_object()) return std::nullopt;
     const auto v = j.find("PowerOnState");
     if (v == j.end()) return std::nullopt;
@@ -131,7 +132,7 @@ std::optional<PowerOnAnswer> parse_power_on(const RelayConfig& r, const std::str
   if (topic == r.topic + "/events/rpc") {
     // NotifyEvent {"params":{"events":[{"component":"switch:0","event":"config_changed",...}]}}
     // when a configuration changes, by whoever (Shelly Gen2 docs, Components: Notifications).
-    const auto j = nlohmann::json::parse(payload, nullptr, false);
+    const auto j = drivers::text::parse_peer_json(payload);
     if (!j.is_object() || j.value("method", nlohmann::json()) != "NotifyEvent") return std::nullopt;
     // Iterators of different objects never compare (nlohmann throws): each looked up in its own.
     const auto p = j.find("params");
@@ -150,7 +151,7 @@ std::optional<PowerOnAnswer> parse_power_on(const RelayConfig& r, const std::str
     return std::nullopt;
   }
   if (topic != r.rpc_src + "/rpc") return std::nullopt;
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  const auto j = drivers::text::parse_peer_json(payload);
   if (!j.is_object()) return std::nullopt;
   // The device's own reply to one of our configuration calls for this switch: its src is the
   // device (relays share the reply topic), its id says which call and which switch.

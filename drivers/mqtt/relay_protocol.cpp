@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "drivers/text/json_in.hpp"
+
 namespace drivers::mqtt {
 
 namespace {
@@ -37,7 +39,7 @@ std::string power_key(const RelayConfig& r) { return "POWER" + std::to_string(r.
 
 // {"POWER1":"ON"} or, for the first relay, {"POWER":"ON"} (SetOption26 decides which).
 std::optional<bool> tasmota_json_power(const RelayConfig& r, const std::string& payload) {
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  const auto j = drivers::text::parse_peer_json(payload);
   if (!j.is_object()) return std::nullopt;
   for (const std::string& key : {power_key(r), std::string(r.channel == 1 ? "POWER" : "")}) {
     if (key.empty() || !j.contains(key) || !j[key].is_string()) continue;
@@ -68,7 +70,7 @@ std::optional<double> json_number(const nlohmann::json& j) {
 // tele/<t>/SENSOR: {"ENERGY":{"Power":123,...}}, or on a device with several metered channels
 // {"ENERGY":{"Power":[12,34]}}, one per relay (Tasmota docs, Commands: "Power" of ENERGY).
 std::optional<double> tasmota_energy_power(const RelayConfig& r, const std::string& payload) {
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  const auto j = drivers::text::parse_peer_json(payload);
   if (!j.is_object()) return std::nullopt;
   const auto e = j.find("ENERGY");
   if (e == j.end() || !e->is_object()) return std::nullopt;
@@ -101,7 +103,7 @@ bool is_status_reply(const nlohmann::json& j, int channel) {
 }
 
 std::optional<std::int64_t> tasmota_uptime(const std::string& payload) {
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  const auto j = drivers::text::parse_peer_json(payload);
   if (!j.is_object()) return std::nullopt;
   return uptime_in(j, "UptimeSec");
 }
@@ -316,7 +318,7 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
         else if (payload == "false") o.available = false;
         break;
       }
-      const auto j = nlohmann::json::parse(payload, nullptr, false);
+      const auto j = drivers::text::parse_peer_json(payload);
       if (!j.is_object()) return std::nullopt;
       if (topic == r.topic + "/events/rpc") {
         // NotifyStatus carries only what changed: no "output" key means no news about the switch.

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "drivers/text/json_in.hpp"
+
 namespace drivers::mqtt {
 
 namespace {
@@ -78,6 +80,7 @@ SensorResult parse_sensor_message(const std::vector<SensorConfig>& sensors, cons
   SensorResult out;
   std::optional<nlohmann::json> doc;
   bool parsed = false;
+  std::string unparsed;  // why the payload is no document
   for (const auto& s : sensors) {
     if (s.topic != topic) continue;
     std::string why;
@@ -93,11 +96,11 @@ SensorResult parse_sensor_message(const std::vector<SensorConfig>& sensors, cons
     } else {
       if (!parsed) {
         parsed = true;
-        auto j = nlohmann::json::parse(payload, nullptr, false);
+        auto j = drivers::text::parse_peer_json(payload, &unparsed);
         if (!j.is_discarded()) doc = std::move(j);
       }
       if (!doc) {
-        why = "not JSON: '" + shorten(payload) + "'";
+        why = unparsed + ": '" + shorten(payload) + "'";
       } else if (s.format == SensorFormat::tasmota) {
         v = tasmota_value(*doc, s, why);
       } else {

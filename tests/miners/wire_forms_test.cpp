@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "drivers/miners/cgminer_reply.hpp"
 #include "drivers/miners/json_frame.hpp"
 #include "drivers/miners/miner_kind.hpp"
 #include "drivers/miners/whatsminer.hpp"
@@ -340,6 +341,56 @@ TEST_CASE("Whatsminer v2: a STATUS list whose entry holds no STATUS is a refusal
   const auto r = api->sleep();
   CHECK_FALSE(r.ok);
   CHECK(r.detail == "get_token: refused (Code ?): no message");
+}
+
+TEST_CASE("hostile replies: nested too deep, a key missing, a STATUS of another type, a code past any int") {
+  using drivers::miners::MinerState;
+  SUBCASE("a v2 summary of 100,000 nested lists is refused, named, without a deep tree") {
+    // nlohmann copies and dumps a value by recursion: at this depth the miner's thread overflowed
+    // its stack at the first copy (drivers/text/json_in.hpp).
+    Script s;
+    const std::string deep = R"({"STATUS":"S","SUMMARY":)" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+    s.on([](const json& q) { return q.value("cmd", "") == "summary"; }, [&](const json&) { return deep; });
+    const auto c = config("whatsminer_v2", "changed-pw", 3400);
+    auto api = c.kind->make(c, s.exchange());
+    const auto t = api->read();
+    CHECK_FALSE(t.answered);
+    CHECK(t.error == "summary: the reply is not a JSON object (200025 bytes: nested deeper than 32 levels)");
+  }
+  SUBCASE("Whatsminer v3: get.device.info without msg.miner.working leaves the state unknown") {
+    Script s;
+    s.on([](const json& q) { return q["cmd"] == "get.miner.status" && q.value("param", "") == "summary"; },
+         [](const json&) { return std::string(R"({"code":0,"msg":{"summary":{"power-realtime":3100}}})"); });
+    s.on([](const json& q) { return q["cmd"] == "get.miner.status"; }, [](const json&) { return std::string(R"({"code":0,"msg":{}})"); });
+    s.on([](const json& q) { return q["cmd"] == "get.device.info"; }, [](const json&) { return std::string(R"({"code":0,"msg":{"miner":{}}})"); });
+    const auto c = config("whatsminer", "changed-pw", 3400);
+    auto api = c.kind->make(c, s.exchange());
+    const auto t = api->read();
+    REQUIRE(t.answered);
+    CHECK(t.power_w == 3100);
+    CHECK(t.state == MinerState::unknown);
+  }
+  SUBCASE("cgminer's STATUS as a number is a refusal (std::runtime_error), not nlohmann's type_error") {
+    CHECK_THROWS_AS(drivers::miners::cgminer_reply("atm", R"({"STATUS":[{"STATUS":1}]})"), std::runtime_error);
+    CHECK_THROWS_WITH(drivers::miners::cgminer_reply("atm", R"({"STATUS":[{"STATUS":1}]})"), "atm: refused (?): no message");
+  }
+  SUBCASE("a v2 Code that is no int, and numbers that are not finite, are no numbers") {
+    for (const char* code : {R"("nan")", R"("inf")", "1e300", "3.5", R"("-1e12")"}) {
+      CAPTURE(code);
+      Script s;
+      s.on([](const json& q) { return q.value("cmd", "") == "summary"; },
+           [&](const json&) { return std::string(R"({"STATUS":"E","When":1,"Code":)") + code + R"(,"Msg":"no"})"; });
+      const auto c = config("whatsminer_v2", "changed-pw", 3400);
+      auto api = c.kind->make(c, s.exchange());
+      const auto t = api->read();
+      CHECK_FALSE(t.answered);
+      CHECK(t.error == "summary: refused (Code ?): no");
+    }
+    CHECK_FALSE(drivers::miners::number_at(json::parse(R"({"p":"nan"})"), "p"));
+    CHECK_FALSE(drivers::miners::number_at(json::parse(R"({"p":"-inf"})"), "p"));
+    CHECK_FALSE(drivers::miners::number_at(json::parse(R"({"p":"1e400"})"), "p"));  // stod: out of range
+    CHECK(drivers::miners::number_at(json::parse(R"({"p":"3100.5"})"), "p") == 3100.5);
+  }
 }
 
 // A miner whose boot ends during a read: its first command is not answered, the rest are. The

@@ -211,6 +211,36 @@ TEST_CASE("sensors: Tasmota by key or DS18B20 Id, JSON paths, plain numbers; bad
   CHECK(r.errors.at(0).find("no '1' along the path 'sensors.1.temp'") != std::string::npos);
   CHECK(parse_sensor_message(sensors, "unrelated", "1").readings.empty());
   CHECK(parse_sensor_message(sensors, "unrelated", "1").errors.empty());
+  // Any client on the broker may publish there: 30,000 nested lists in the 64 KiB a payload may
+  // hold are refused and named, never built (a copy of such a tree overflowed the link's stack).
+  const std::string deep = std::string(30'000, '[') + std::string(30'000, ']');
+  r = parse_sensor_message(sensors, "home/x", deep);
+  CHECK(r.readings.empty());
+  CHECK(r.errors.at(0).find("nested deeper than 32 levels: '[[[[") != std::string::npos);
+}
+
+TEST_CASE("relay and power-on payloads nested past the bound are no state and no answer") {
+  const std::string deep = std::string(30'000, '[') + std::string(30'000, ']');
+  const std::string deep_object = R"({"id":1,"src":"shellyplus1pm-a8032ab29be0","result":)" + deep + "}";
+  RelayConfig g2;
+  g2.id = "x";
+  g2.protocol = RelayProtocol::shelly_gen2;
+  g2.topic = "shellyplus1pm-a8032ab29be0";
+  g2.channel = 0;
+  for (const auto& topic : relay_subscriptions(g2)) {
+    CAPTURE(topic);
+    const std::string concrete = topic.substr(0, topic.find('#'));
+    CHECK_FALSE(parse_relay_message(g2, concrete, deep));
+    CHECK_FALSE(parse_relay_message(g2, concrete, deep_object));
+    CHECK_FALSE(parse_power_on(g2, concrete, deep_object));
+  }
+  // Where a value is copied or written out whole (NotifyEvent's method, an error, PowerOnState).
+  CHECK_FALSE(parse_power_on(g2, g2.topic + "/events/rpc", R"({"method":)" + deep + "}"));
+  const RelayConfig t = tasmota();
+  CHECK_FALSE(parse_relay_message(t, "stat/heatfan/RESULT", R"({"POWER":)" + deep + "}"));
+  CHECK_FALSE(parse_power_on(t, "stat/heatfan/RESULT", R"({"PowerOnState":)" + deep + "}"));
+  // The same shapes one level deep are read as before.
+  CHECK(parse_relay_message(t, "stat/heatfan/RESULT", R"({"POWER":"ON"})")->on == true);
 }
 
 TEST_CASE("mode commands: auto, on, off, with an optional time; everything else refused") {
