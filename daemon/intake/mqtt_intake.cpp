@@ -163,7 +163,7 @@ void MqttIntake::message(Intake& into, const std::string& topic, const std::stri
   // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its power and
   // its temperature in one tele/<t>/SENSOR: the relay takes its part, and the message still goes
   // on to the sensors below (they read only the topics configured).
-  const bool relay_news = relays && relays->on_message(topic, payload, now);
+  const bool relay_news = relays && relays->on_message(topic, payload, now, retained);
   if (relay_news && !drivers::mqtt::is_sensor_topic(sensors_, topic)) return;
   if (const auto id = drivers::mqtt::mode_topic_load(mqtt_.prefix, topic)) {
     if (!retained) mode_command(into, *id, payload, site, now);  // a retained command is stale

@@ -205,7 +205,21 @@ void RelayManager::on_uptime(const RelayConfig& r, RelayStatus& s, std::int64_t 
   }
 }
 
-bool RelayManager::on_message(const std::string& topic, const std::string& payload, SteadyTime now) {
+void RelayManager::came_back(const RelayConfig& r, RelayStatus& s, std::optional<SteadyTime> heard_before, SteadyTime now) {
+  // Back: from a power cut, a reboot or a dropped connection. Its last sign of life before is what
+  // its uptime is held against (on_uptime), and its word is awaited before an ON goes (await).
+  s.last_of_prior_life = s.offline_at ? s.offline_at : heard_before;
+  await(r, s, now, false);
+  // In its power-on state, whatever that is (PowerOnState, a Shelly's default), and with a new
+  // session that holds nothing sent before it came: an OFF is told at once, not at the next resend
+  // or after a confirmation's time-out; an ON waits for its word.
+  if (s.desired) s.reassert_due = true;
+  // ... and how it powers up may have changed with it (a web page, a reset): asked again, by a
+  // manager that commands (on_connected asked first; a dry run never does).
+  if (power_on_.status(r.id).asked_at) power_on_.ask(r.id, now);
+}
+
+bool RelayManager::on_message(const std::string& topic, const std::string& payload, SteadyTime now, bool retained) {
   bool consumed = power_on_.on_message(topic, payload, now);
   for (const auto& shared : relays_) {
     const RelayConfig& r = *shared;
@@ -223,21 +237,24 @@ bool RelayManager::on_message(const std::string& topic, const std::string& paylo
       }
       if (*o->available) {
         if (s.available == false) {
-          // Back: from a power cut, a reboot or a dropped connection. Its last sign of life before
-          // is what its uptime is held against (on_uptime).
-          s.last_of_prior_life = s.offline_at ? s.offline_at : heard_before;
-          await(r, s, now, false);
+          came_back(r, s, heard_before, now);
+        } else {
+          // First heard of: in its power-on state as far as anyone knows (an OFF told at once).
+          if (s.desired) s.reassert_due = true;
+          if (power_on_.status(r.id).asked_at) power_on_.ask(r.id, now);
         }
-        // In its power-on state, whatever that is (PowerOnState, a Shelly's default): an OFF is
-        // told at once, not at the next resend; an ON waits for its word (await).
-        if (s.desired) s.reassert_due = true;
-        // ... and how it powers up may have changed with it (a web page, a reset): asked again,
-        // by a manager that commands (on_connected asked first; a dry run never does).
-        if (power_on_.status(r.id).asked_at) power_on_.ask(r.id, now);
       } else if (!s.offline_at) {
         s.offline_at = now;
       }
       s.available = o->available;
+    } else if (o->available == true && !retained) {
+      // "Online" live, where it was online already: it has just connected to the broker again
+      // without its will being seen. The broker restarted (a will is not sent for connections a
+      // broker loses by its own end), or it went and came while shackd's link was down. Whatever
+      // was sent to it meanwhile went to no one (a relay's clean session keeps nothing), and it
+      // may have lost its power: as if it had said Offline before. (A live message carries retain
+      // 0, a retained one sent at shackd's subscription 1: MQTT 3.1.1 §3.3.1.3.)
+      came_back(r, s, heard_before, now);
     }
     if (o->available != false && (o->available || o->on || o->uptime_s)) s.offline_at.reset();  // a sign of life
     if (o->power_w) {

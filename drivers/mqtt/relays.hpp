@@ -110,8 +110,9 @@ class RelayManager {
   void release(const std::string& id);
   // Resends, retries, dead-man refreshes and confirmation deadlines.
   void tick(SteadyTime now);
-  // true when the message was about one of the relays.
-  bool on_message(const std::string& topic, const std::string& payload, SteadyTime now);
+  // true when the message was about one of the relays. `retained`: the broker's copy, sent at
+  // shackd's subscription (not news that the relay said it now).
+  bool on_message(const std::string& topic, const std::string& payload, SteadyTime now, bool retained = false);
   // After a (re)connect: re-assert every desired state now, instead of anything queued (the link
   // sent what stood at its CONNACK already; this follows them up as sent); each relay asked its
   // state and uptime.
@@ -148,6 +149,8 @@ class RelayManager {
   void send(const RelayConfig& r, RelayStatus& s, SteadyTime now);
   bool holds_on(const RelayStatus& s) const { return s.awaiting_since && s.desired == true; }
   void await(const RelayConfig& r, RelayStatus& s, SteadyTime now, bool at_start);
+  // It connected to the broker again (its will seen, or a live "online" where it was online).
+  void came_back(const RelayConfig& r, RelayStatus& s, std::optional<SteadyTime> heard_before, SteadyTime now);
   // The relay's word judged: `lost` (power lost, since `off_since`) or not; an ON it held goes.
   void judged(const RelayConfig& r, RelayStatus& s, SteadyTime now, bool lost, SteadyTime off_since, std::string why);
   void on_uptime(const RelayConfig& r, RelayStatus& s, std::int64_t uptime_s, SteadyTime now);

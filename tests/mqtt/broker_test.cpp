@@ -55,7 +55,7 @@ struct Side {
           ++connects;
           relays.on_connected(now);
         } else if (e->kind == Event::Kind::message) {
-          if (!relays.on_message(e->topic, e->payload, now)) messages.push_back(*e);
+          if (!relays.on_message(e->topic, e->payload, now, e->retained)) messages.push_back(*e);
         }
       }
       relays.tick(std::chrono::steady_clock::now());
@@ -548,7 +548,7 @@ struct LaneSide {
       const auto now = std::chrono::steady_clock::now();
       if (e->kind == Event::Kind::connected) relays.on_connected(now);
       else if (e->kind == Event::Kind::lost) relays.on_lost();
-      else if (e->kind == Event::Kind::message) relays.on_message(e->topic, e->payload, now);
+      else if (e->kind == Event::Kind::message) relays.on_message(e->topic, e->payload, now, e->retained);
     }
     relays.tick(std::chrono::steady_clock::now());
   }

@@ -298,6 +298,62 @@ TEST_CASE("a Tasmota that dropped off the broker but kept its power (its uptime 
   CHECK(rig.mgr.take_power_news().empty());
 }
 
+TEST_CASE("a broker that restarted: a relay's live Online where it was online gets the OFF decided meanwhile at once") {
+  // The broker sends no will for the connections it loses by its own end: the relay stays
+  // "online" to shackd, and the OFF shackd sent at its own reconnect went to no one (the relay
+  // reconnects later, on its own retry, with a clean session). Its live Online says it is back.
+  Rig rig(tas());  // the default timing: confirm 10 s, retry 5 s, resend 60 s
+  rig.mgr.on_connected(rig.now);
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now, true);
+  rig.mgr.set_desired("dump", true, rig.now);
+  rig.mgr.on_message("tele/dump/STATE", R"({"UptimeSec":1000,"POWER1":"ON"})", rig.now + 1s);
+  rig.connected = false;  // the broker goes
+  rig.mgr.on_lost();
+  rig.mgr.set_desired("dump", false, rig.now + 10s);  // the battery is low: refused, it stands
+  rig.connected = true;  // the broker is back; the relay is not yet
+  rig.mgr.on_connected(rig.now + 20s);
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 20s, true);  // the broker's retained copy: no news
+  const std::size_t before = rig.sent.size();
+  rig.mgr.tick(rig.now + 21s);
+  CHECK(sent_to(rig.sent, "cmnd/dump/POWER1", before) == 0);
+  // The relay connects again 5 s later, before the confirmation's time-out (30 s): the OFF at once.
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 25s, false);
+  rig.mgr.tick(rig.now + 25s);
+  REQUIRE(sent_to(rig.sent, "cmnd/dump/POWER1", before) == 1);
+  CHECK(rig.sent.back().payload == "OFF");
+  CHECK(rig.mgr.status("dump").available == true);
+}
+
+TEST_CASE("a relay's live Online where it was online: an ON waits for its word, and goes if it kept its power") {
+  Rig rig(tas(), RelayTiming{60s, 10s, 5s, 40s});
+  rig.mgr.on_connected(rig.now);
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now, true);
+  rig.mgr.set_desired("dump", true, rig.now);
+  rig.mgr.on_message("tele/dump/STATE", R"({"UptimeSec":1000,"POWER1":"ON"})", rig.now + 1s);
+  const std::size_t before = rig.sent.size();
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 40s, false);
+  // Asked at once for its state and uptime; no ON until it answers.
+  CHECK(rig.sent.size() > before);
+  rig.mgr.tick(rig.now + 40s);
+  CHECK(sent_to(rig.sent, "cmnd/dump/POWER1", before) == 0);
+  // It kept its power (its uptime ran on) but came back OFF (its power-on state after a reboot
+  // of its Wi-Fi only, a button): the ON goes.
+  rig.mgr.on_message("stat/dump/RESULT", R"({"UptimeSec":1039,"POWER1":"OFF"})", rig.now + 40s + 100ms);
+  rig.mgr.tick(rig.now + 41s);
+  REQUIRE(sent_to(rig.sent, "cmnd/dump/POWER1", before) == 1);
+  CHECK(rig.sent.back().payload == "ON");
+  CHECK(rig.mgr.take_power_news().empty());
+  // One that started anew meanwhile lost its power: news, and no ON.
+  const std::size_t later = rig.sent.size();
+  rig.mgr.on_message("tele/dump/LWT", "Online", rig.now + 100s, false);
+  rig.mgr.on_message("stat/dump/RESULT", R"({"UptimeSec":8,"POWER1":"ON"})", rig.now + 100s + 100ms);
+  rig.mgr.tick(rig.now + 101s);
+  CHECK(sent_to(rig.sent, "cmnd/dump/POWER1", later) == 0);
+  const auto news = rig.mgr.take_power_news();
+  REQUIRE(news.size() == 1);
+  CHECK(news[0].came_on);
+}
+
 TEST_CASE("a Tasmota that restarts while its load runs (its periodic STATE says so) has lost its power") {
   Rig rig(tas(), RelayTiming{60s, 10s, 5s, 40s});
   rig.mgr.on_connected(rig.now);
