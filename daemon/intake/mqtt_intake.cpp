@@ -15,6 +15,20 @@
 
 namespace shackd {
 
+namespace {
+
+// When the link took `e`, on the loop's clock: `now` less how long it waited for the cycle (up to
+// an interval, 60 s at most). A relay's start is dated from its uptime and this: stamped `now`, two
+// reports of one start a cycle apart in lateness looked like two starts (past RelayManager::
+// kBootSlack at a 10 s interval), and a running load was cut as if its power had been lost.
+rules::SteadyTime heard_at(const drivers::mqtt::Event& e, rules::SteadyTime now,
+                           std::chrono::steady_clock::time_point taken_at) {
+  if (e.arrived == std::chrono::steady_clock::time_point{} || e.arrived >= taken_at) return now;
+  return now - std::chrono::duration_cast<rules::Duration>(taken_at - e.arrived);
+}
+
+}  // namespace
+
 bool MqttIntake::PastShare::admits(std::size_t payload_bytes) const {
   return words < max_words && bytes + payload_bytes <= max_bytes;
 }
@@ -67,6 +81,7 @@ Intake MqttIntake::take(const NextEvent& next, drivers::mqtt::RelayManager* rela
   std::optional<BrokerWatch::Alarm> quiet;
   broker_.tick(now, quiet);  // the broker's drops: the alarm's end after a quiet spell
   if (quiet) in.events.push_back({quiet->raised ? "alarm" : "alarm_end", "", quiet->text});
+  const auto taken_at = std::chrono::steady_clock::now();  // the clock the link stamps a message with
   while (const auto e = next()) {
     const bool news = e->kind != drivers::mqtt::Event::Kind::message;
     // The broker's own words ($SYS: its count of drops, a bridge's state) are read past the cycle's
@@ -102,7 +117,7 @@ Intake MqttIntake::take(const NextEvent& next, drivers::mqtt::RelayManager* rela
     // Each event alone: one that throws loses itself, never the rest of the cycle's.
     try {
       if (news) connection(in, *e, relays, now, wall);
-      else message(in, e->topic, e->payload, e->retained, relays, site, now, wall);
+      else message(in, e->topic, e->payload, e->retained, relays, site, now, heard_at(*e, now, taken_at), wall);
     } catch (const std::exception& x) {
       in.failures.push_back(x.what());
     } catch (...) {
@@ -138,6 +153,7 @@ void MqttIntake::connection(Intake& into, const drivers::mqtt::Event& e, drivers
 
 void MqttIntake::message(Intake& into, const std::string& topic, const std::string& payload, bool retained,
                          drivers::mqtt::RelayManager* relays, const IntakeSite& site, rules::SteadyTime now,
+                         rules::SteadyTime heard,
                          std::int64_t wall_s) {
   if (payload.size() > kMaxPayloadBytes || topic.size() > kMaxTopicBytes) {
     ++into.refused;
@@ -163,7 +179,7 @@ void MqttIntake::message(Intake& into, const std::string& topic, const std::stri
   // A device that both switches and measures (a Tasmota plug with a DS18B20) sends its power and
   // its temperature in one tele/<t>/SENSOR: the relay takes its part, and the message still goes
   // on to the sensors below (they read only the topics configured).
-  const bool relay_news = relays && relays->on_message(topic, payload, now, retained);
+  const bool relay_news = relays && relays->on_message(topic, payload, heard, retained);
   if (relay_news && !drivers::mqtt::is_sensor_topic(sensors_, topic)) return;
   if (const auto id = drivers::mqtt::mode_topic_load(mqtt_.prefix, topic)) {
     if (!retained) mode_command(into, *id, payload, site, now);  // a retained command is stale

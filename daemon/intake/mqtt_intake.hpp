@@ -120,8 +120,10 @@ class MqttIntake {
   };
   bool owner_topic(const std::string& topic) const;
   // One message into `into`; what it throws is take()'s to count (it guards each one).
+  // `heard`: when the link took it, on the loop's clock (a relay's uptime dates its start from it).
   void message(Intake& into, const std::string& topic, const std::string& payload, bool retained,
-               drivers::mqtt::RelayManager* relays, const IntakeSite& site, rules::SteadyTime now, std::int64_t wall_s);
+               drivers::mqtt::RelayManager* relays, const IntakeSite& site, rules::SteadyTime now,
+               rules::SteadyTime heard, std::int64_t wall_s);
   void connection(Intake& into, const drivers::mqtt::Event& e, drivers::mqtt::RelayManager* relays,
                   rules::SteadyTime now, std::int64_t wall_s);
   void mode_command(Intake& into, const std::string& id, const std::string& payload, const IntakeSite& site,

@@ -245,7 +245,8 @@ void Client::on_message(const mosquitto_message& m) {
   // when this returns.
   const std::size_t len = m.payload && m.payloadlen > 0 ? static_cast<std::size_t>(m.payloadlen) : 0;
   push({Event::Kind::message, m.topic ? m.topic : "",
-        std::string(static_cast<const char*>(m.payload), std::min(len, kMaxMessageBytes + 1)), m.retain});
+        std::string(static_cast<const char*>(m.payload), std::min(len, kMaxMessageBytes + 1)), m.retain,
+        std::chrono::steady_clock::now()});
 }
 
 void Client::on_publish(int mid) {

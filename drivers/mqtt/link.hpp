@@ -29,6 +29,9 @@ struct Event {
   std::string topic;
   std::string payload;
   bool retained = false;
+  // When the link took a message (the process's steady clock; the epoch where nobody said): the
+  // loop reads it up to a cycle later, and a relay's uptime dates its start from this.
+  std::chrono::steady_clock::time_point arrived{};
 };
 
 // The largest message shackd reads (64 KiB: no relay, sensor or command message comes near it).

@@ -193,6 +193,36 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: a relay's word is read past the cycle's s
   CHECK(broker.inbound.empty());
 }
 
+TEST_CASE_FIXTURE(Bench, "mqtt intake: a relay's message is dated when the link took it, not when the cycle read it") {
+  // Two periodic STATEs of one start, the second read 9.5 s after it came (a 10 s interval): dated
+  // at the cycle, its uptime put the start 10 s later than the first's, past the 5 s slack, and a
+  // running load was judged to have lost its power.
+  drivers::mqtt::RelayConfig dump;
+  dump.id = "dump";
+  dump.protocol = drivers::mqtt::RelayProtocol::tasmota;
+  dump.topic = "dump";
+  drivers::mqtt::RelayManager relays({dump}, {}, [](const std::string&, const std::string&, int, bool) { return true; });
+  relays.on_connected(clock.t);
+  relays.set_desired("dump", true, clock.t);
+  broker.message("tele/dump/STATE", R"({"UptimeSec":1000,"POWER1":"ON"})", false, std::chrono::steady_clock::now());
+  intake.take(next, &relays, site, clock, clock.t + 250ms, clock.t);
+  REQUIRE(relays.status("dump").boot_at);
+  CHECK(clock.t - 1000s - *relays.status("dump").boot_at < 1s);  // taken at once: late by microseconds
+  clock.t += 70s;
+  broker.message("tele/dump/STATE", R"({"UptimeSec":1060,"POWER1":"ON"})", false, std::chrono::steady_clock::now() - 9500ms);
+  intake.take(next, &relays, site, clock, clock.t + 250ms, clock.t);
+  CHECK(relays.take_power_news().empty());
+  const auto boot_moved = *relays.status("dump").boot_at - (clock.t - 70s - 1000s);
+  CHECK(boot_moved > -1s);
+  CHECK(boot_moved < 1s);
+  // A message with no stamp (the epoch) is dated at the cycle.
+  clock.t += 10s;
+  broker.message("tele/dump/STATE", R"({"UptimeSec":1080,"POWER1":"ON"})");
+  intake.take(next, &relays, site, clock, clock.t + 250ms, clock.t);
+  CHECK(relays.take_power_news().empty());
+  CHECK(relays.status("dump").heard_at == clock.t);
+}
+
 // The owner's word behind a flood (a mode command, a setting) is read as a relay's is: an owner who
 // forced a load OFF while a sensor flooded the broker lost that command with the flood, counted
 // among the drops and said nowhere else. Bounded by its own count and bytes.

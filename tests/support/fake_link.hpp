@@ -4,6 +4,7 @@
 // "broker" is there. The relay layer, commands, outages and reconnects run on the test's stepped
 // clock, with no broker and no sleeps.
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -42,8 +43,10 @@ struct FakeBroker {
   int links_made = 0;     // built (a reload builds one aside)
   int links_started = 0;  // taken into use
 
-  void message(std::string topic, std::string payload, bool retained = false) {
-    inbound.push_back({drivers::mqtt::Event::Kind::message, std::move(topic), std::move(payload), retained});
+  // `arrived`: when the link took it (the process's steady clock), as the real link stamps it.
+  void message(std::string topic, std::string payload, bool retained = false,
+               std::chrono::steady_clock::time_point arrived = {}) {
+    inbound.push_back({drivers::mqtt::Event::Kind::message, std::move(topic), std::move(payload), retained, arrived});
   }
   // The broker goes away or comes back: the link says so as the broker's would.
   void set_up(bool now_up) {
