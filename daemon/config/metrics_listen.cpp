@@ -1,14 +1,16 @@
 #include "daemon/config/metrics_listen.hpp"
 
-#include <fstream>
+#include "drivers/text/secret_file.hpp"
 
 namespace shackd::metrics {
 
 std::optional<std::string> read_token(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::string line;
-  std::getline(in, line);
+  // Bounded, never waiting on a FIFO: it is read on the loop's thread at a start and each minute
+  // until it serves (exporter.cpp), and by a reload's.
+  std::string why;
+  const auto first_line = drivers::text::read_first_line(path, why);
+  if (!first_line) return std::nullopt;
+  const std::string& line = *first_line;
   const auto first = line.find_first_not_of(" \t\r");
   if (first == std::string::npos) return std::string();
   return line.substr(first, line.find_last_not_of(" \t\r") - first + 1);

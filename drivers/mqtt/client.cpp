@@ -1,6 +1,7 @@
 #include "drivers/mqtt/client.hpp"
 
 #include "drivers/mqtt/broker_uri.hpp"
+#include "drivers/text/secret_file.hpp"
 #include "drivers/thread/worker.hpp"
 
 #include <mosquitto.h>
@@ -11,7 +12,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -20,15 +20,16 @@ namespace drivers::mqtt {
 
 namespace {
 
+// On the connection's thread at each try (and at the start): bounded, never waiting on a FIFO.
 std::string read_secret(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("mqtt: cannot read the password file " + path);
-  std::string s;
-  std::getline(in, s);
-  return s;
+  std::string why;
+  auto s = text::read_first_line(path, why);
+  if (!s) throw std::runtime_error("mqtt: cannot read the password file " + path + ": " + why);
+  return *s;
 }
 
-bool readable(const std::string& path) { return std::ifstream(path).good(); }
+// Asked, not opened: an open of a FIFO would wait for a writer.
+bool readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
 
 }  // namespace
 
@@ -236,6 +237,17 @@ void Client::on_connect(int rc) {
     last_failure_.clear();
   }
   connected_ = true;
+  // What came to stand while the above went out: a command the owner's thread offered in that
+  // moment was refused (not connected yet) after it stood (RelayManager::send stands first), and
+  // would wait for the next cycle's re-assert behind the older one sent above. Sent now, after it.
+  const Standing now_standing = standing();
+  for (const auto& c : now_standing.commands) {
+    if (std::find(s.commands.begin(), s.commands.end(), c) != s.commands.end()) continue;
+    if (mosquitto_publish(mosq_, nullptr, c.topic.c_str(), clamp_int(c.payload.size()), c.payload.data(), 1, false) ==
+        MOSQ_ERR_SUCCESS) {
+      ++lane_sent_;
+    }
+  }
   push({Event::Kind::connected, {}, {}, false});
 }
 

@@ -62,9 +62,13 @@ void RelayManager::send(const RelayConfig& r, RelayStatus& s, SteadyTime now) {
   if (*s.desired && s.speed_pct >= 0) {
     if (auto sp = speed_command(r, s.speed_pct)) out.push_back(std::move(*sp));
   }
+  // It stands before it is sent (sent first at the next connect, whether or not it goes now): a
+  // connect whose CONNACK took what stood a moment before sees it after it says it is connected,
+  // and sends it then (Client::on_connect), so a command refused in that moment is not left behind
+  // an older one until the next cycle.
+  if (stand_) stand_(r.id, out);
   bool all = true;
   for (const auto& o : out) all = publish_(o.topic, o.payload, 1, false) && all;  // never retained
-  if (stand_) stand_(r.id, std::move(out));  // sent first at the next connect, whether or not it went now
   if (all) {
     ++sent_;
     s.sent_at = now;
