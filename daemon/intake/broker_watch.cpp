@@ -114,7 +114,9 @@ void BrokerWatch::broker_drops(const std::string& payload, bool retained, rules:
     rise = v;  // the broker restarted: its count began again at 0
   }
   health_.broker_dropped_total = v;
-  health_.broker_dropped += rise;
+  // Saturated, not wrapped: a neighbour publishing 2^64-1 and 0 in turn on $SYS is no broker, but
+  // the sum it makes must still only grow (a counter: shackd_mqtt_broker_dropped_total).
+  health_.broker_dropped = rise > UINT64_MAX - health_.broker_dropped ? UINT64_MAX : health_.broker_dropped + rise;
   if (rise == 0 && !(first && !retained && v > 0)) return;
   dropped_at_ = now;
   const std::string text =

@@ -295,6 +295,13 @@ TEST_CASE_FIXTURE(Bench, "mqtt intake: the broker's dropped messages counted fro
   in = take();
   CHECK(h.broker_dropped == 170);
   CHECK(has_event(in, "alarm", "broker_dropping"));
+  // A neighbour's figures at the top of the range and back (a "restart" each time): the sum
+  // saturates, it never wraps below what it was.
+  for (const char* figure : {"18446744073709551615", "0", "18446744073709551615"}) {
+    broker.message(shackd::kBrokerDroppedTopic, figure);
+    take();
+  }
+  CHECK(h.broker_dropped == UINT64_MAX);
 
   shackd::MqttIntake fresh;
   fresh.configure(intake_config(), "site");
