@@ -25,14 +25,30 @@ std::optional<Refusal> SettingDesk::post(DbTaskQueue* recorder, SettingRequest r
   // Said as it is (issue 56) if the queue is full: named now, while `r` is still here.
   Refusal full = store_refusal(r, "");
   StoredProfiles next = r.next;  // what the settings after this one are checked against
-  const bool posted = recorder->post_task([box = box_, r = std::move(r)](db::Db& db, RuntimeStore&) mutable {
+  // A setting checked on top of those in flight (ahead_) carries their values in its profiles; it
+  // starts no chain of its own.
+  const std::uint64_t chain = ahead_ ? chain_ : chain_ + 1;
+  const bool posted = recorder->post_task([box = box_, chain, r = std::move(r)](db::Db& db, RuntimeStore&) mutable {
     Outcome o{std::move(r), std::nullopt};
-    try {
-      save_profile_change(db, o.request.next, o.request.before, o.request.source, o.request.change);
-    } catch (const std::exception& e) {
-      o.refused = store_refusal(o.request, fmt::format("the database did not take it: {}", e.what()));
+    bool broken = false;
+    {
+      std::lock_guard l(box->m);
+      broken = box->broken_chain == chain;
+    }
+    if (broken) {
+      // Its profiles hold the value the database refused before it (each write stores a profile's
+      // whole row): stored, that value would come into force at the next start, refused as it was.
+      o.refused = store_refusal(o.request, "not stored: a setting before it, which it was checked together with, "
+                                           "was refused by the database; send it again");
+    } else {
+      try {
+        save_profile_change(db, o.request.next, o.request.before, o.request.source, o.request.change);
+      } catch (const std::exception& e) {
+        o.refused = store_refusal(o.request, fmt::format("the database did not take it: {}", e.what()));
+      }
     }
     std::lock_guard l(box->m);
+    if (o.refused && !broken) box->broken_chain = chain;
     box->done.push_back(std::move(o));
   });
   if (!posted) {
@@ -47,6 +63,7 @@ std::optional<Refusal> SettingDesk::post(DbTaskQueue* recorder, SettingRequest r
     return full;
   }
   ahead_ = std::move(next);
+  chain_ = chain;
   ++in_flight_;
   return std::nullopt;
 }

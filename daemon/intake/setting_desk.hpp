@@ -5,6 +5,7 @@
 // the setting in force (a restart must not forget a value the site ran with). Until then the
 // settings in flight are the profiles the next ones are checked against (`ahead`), so that two
 // sent in a row (a start voltage and a stop voltage) are checked together, as the file's would be.
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,9 +41,15 @@ class SettingDesk {
   struct Mailbox {
     std::mutex m;
     std::vector<Outcome> done;
+    // The chain whose setting the database refused: the settings after it in that chain were
+    // checked with its value in force and hold it in their profiles, so none of them is stored.
+    std::uint64_t broken_chain = 0;
   };
   std::shared_ptr<Mailbox> box_ = std::make_shared<Mailbox>();  // shared with the recorder's tasks
   std::optional<StoredProfiles> ahead_;
+  // Settings posted while others are in flight, each checked on top of those before it, are one
+  // chain; a setting checked against the profiles in force (nothing ahead) starts the next.
+  std::uint64_t chain_ = 0;
   std::size_t in_flight_ = 0;
 };
 
