@@ -72,6 +72,8 @@ void RelayManager::send(const RelayConfig& r, RelayStatus& s, SteadyTime now) {
   if (all) {
     ++sent_;
     s.sent_at = now;
+    if (*s.desired && r.dead_man.count() > 0) s.armed_until = now + r.dead_man;
+    else s.armed_until.reset();
   }
   // The wait for a confirmation starts when a command went out: a command the broker never took
   // (it is down, or refused our password) is the broker's fault, said by the broker's own alarm,
@@ -97,6 +99,7 @@ void RelayManager::release(const std::string& id) {
   if (it == status_.end()) return;
   RelayStatus& s = it->second;
   s.desired.reset();
+  s.armed_until.reset();
   if (stand_) stand_(id, {});
   s.confirm_by.reset();
   s.retry_at.reset();
@@ -121,6 +124,7 @@ void RelayManager::tick(SteadyTime now) {
       }
     }
     if (!s.desired) continue;
+    if (dead_man_ran_out(r, s, now)) continue;
     // A device that came back or reported the wrong state: at once, but not twice within
     // kReassertGap (a report of the old state may race a command already on its way).
     if (s.reassert_due && (!s.sent_at || now - *s.sent_at >= kReassertGap)) {
@@ -152,6 +156,29 @@ void RelayManager::tick(SteadyTime now) {
   power_on_.tick(now);
 }
 
+bool RelayManager::dead_man_ran_out(const RelayConfig& r, RelayStatus& s, SteadyTime now) {
+  if (s.desired != true || !s.armed_until || now < *s.armed_until) return false;
+  // No refresh went out in time (each one that does moves armed_until): the device switched its
+  // load OFF then. The ON that stands for the next connect is withdrawn now, else the link's
+  // CONNACK would switch the load back on at once, past its min_off and its stagger. The core
+  // takes the load as OFF since then (PowerNews, as a cut): it must earn its start again.
+  const SteadyTime off_since = *s.armed_until;
+  const std::string why = "its dead-man (" + std::to_string(r.dead_man.count()) +
+                          " s) ran out with no refresh sent (the broker away)";
+  power_news_.push_back({r.id, off_since, false, why});
+  alarms_.push_back({r.id, "relay_power_lost",
+                     "the device switched its load OFF by itself: " + why + "; the load must earn its start again"});
+  s.desired.reset();
+  s.armed_until.reset();
+  if (stand_) stand_(r.id, {});
+  s.confirm_by.reset();
+  s.retry_at.reset();
+  s.retries = 0;
+  s.unconfirmed = false;
+  s.reassert_due = false;
+  return true;
+}
+
 void RelayManager::await(const RelayConfig& r, RelayStatus& s, SteadyTime now, bool at_start) {
   if (!s.awaiting_since) {
     s.awaiting_since = now;
@@ -178,6 +205,7 @@ void RelayManager::judged(const RelayConfig& r, RelayStatus& s, SteadyTime now, 
                            (came_on ? "; it came back ON by itself" : "")});
     // No state is wanted until the core has taken the news: the next cycle's decision says what.
     s.desired.reset();
+    s.armed_until.reset();
     if (stand_) stand_(r.id, {});
     s.confirm_by.reset();
     s.retry_at.reset();
@@ -339,6 +367,7 @@ void RelayManager::on_connected(SteadyTime now) {
     RelayStatus& s = status_.at(r.id);
     s.confirm_by.reset();
     s.reassert_due = false;
+    if (dead_man_ran_out(r, s, now)) continue;
     send(r, s, now);
   }
   power_on_.ask_all(now, true);

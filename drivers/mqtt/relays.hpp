@@ -46,6 +46,9 @@ struct RelayStatus {
   std::optional<SteadyTime> observed_at;
   std::optional<SteadyTime> observed_since;  // when the observed state last changed
   std::optional<SteadyTime> sent_at;     // last command that went out
+  // Until when the last ON that went out keeps the load on by the device's own dead-man (Tasmota
+  // PulseTime, Shelly toggle_after); none while no such ON stands.
+  std::optional<SteadyTime> armed_until;
   std::optional<SteadyTime> confirm_by;  // desired not yet confirmed: the deadline
   std::optional<SteadyTime> retry_at;
   bool unconfirmed = false;              // past the deadline without a matching report
@@ -149,6 +152,9 @@ class RelayManager {
   void send(const RelayConfig& r, RelayStatus& s, SteadyTime now);
   bool holds_on(const RelayStatus& s) const { return s.awaiting_since && s.desired == true; }
   void await(const RelayConfig& r, RelayStatus& s, SteadyTime now, bool at_start);
+  // An ON with a dead-man that no refresh reached in time (the broker away): the device switched
+  // its load OFF when it ran out. Said as news, as a power cut is; true when it did.
+  bool dead_man_ran_out(const RelayConfig& r, RelayStatus& s, SteadyTime now);
   // It connected to the broker again (its will seen, or a live "online" where it was online).
   void came_back(const RelayConfig& r, RelayStatus& s, std::optional<SteadyTime> heard_before, SteadyTime now);
   // The relay's word judged: `lost` (power lost, since `off_since`) or not; an ON it held goes.

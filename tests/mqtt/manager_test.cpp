@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include "drivers/mqtt/relays.hpp"
 
@@ -153,6 +154,61 @@ TEST_CASE("while disconnected nothing is queued; a reconnect re-asserts the curr
   CHECK(rig.sent[0].payload == "OFF");
   CHECK(rig.sent[1].topic == "cmnd/dump/PowerOnState");
   CHECK(rig.sent[1].payload.empty());
+}
+
+TEST_CASE("a dead-man ON no refresh reached in time: withdrawn when it runs out, no ON at the reconnect, the load OFF since") {
+  // Tasmota's PulseTime switched the load OFF while the broker was away; the link's CONNACK would
+  // replay the ON that stood at once, past the load's min_off and the stagger.
+  std::map<std::string, std::vector<Outgoing>> standing;
+  bool connected = true;
+  std::vector<Sent> sent;
+  RelayManager mgr(
+      {tas(60s)}, RelayTiming{3600s, 10s, 5s, 120s},
+      [&](const std::string& topic, const std::string& p, int qos, bool retain) {
+        if (!connected) return false;
+        sent.push_back({topic, p, qos, retain});
+        return true;
+      },
+      [&](const std::string& id, std::vector<Outgoing> c) {
+        if (c.empty()) standing.erase(id);
+        else standing[id] = std::move(c);
+      });
+  const auto t0 = rules::SteadyTime{} + 1000h;
+  mgr.on_connected(t0);
+  mgr.set_desired("dump", true, t0);
+  mgr.on_message("stat/dump/POWER1", "ON", t0);
+  REQUIRE(standing.count("dump") == 1);
+  connected = false;  // the broker goes; the refreshes (every 20 s) are refused
+  mgr.on_lost();
+  for (int s = 2; s < 60; s += 2) mgr.tick(t0 + std::chrono::seconds(s));
+  CHECK(standing.count("dump") == 1);  // within its 60 s a reconnect's ON is a refresh
+  CHECK(mgr.take_power_news().empty());
+  mgr.tick(t0 + 60s);
+  CHECK(standing.count("dump") == 0);  // ran out: nothing for the CONNACK to replay
+  const auto news = mgr.take_power_news();
+  REQUIRE(news.size() == 1);
+  CHECK(news[0].off_since == t0 + 60s);
+  CHECK_FALSE(news[0].came_on);
+  const auto alarms = mgr.take_alarms();
+  REQUIRE(alarms.size() == 1);
+  CHECK(alarms[0].detail.find("dead-man (60 s) ran out") != std::string::npos);
+  const std::size_t before = sent.size();
+  connected = true;
+  mgr.on_connected(t0 + 90s);
+  mgr.tick(t0 + 91s);
+  CHECK(sent_to(sent, "cmnd/dump/POWER1", before) == 0);  // no ON until the core decides again
+  mgr.set_desired("dump", true, t0 + 92s);  // it may start again: the ON goes, armed anew
+  CHECK(sent_to(sent, "cmnd/dump/POWER1", before) == 1);
+  CHECK(mgr.status("dump").armed_until == t0 + 92s + 60s);
+
+  // The broker back before it runs out: the reconnect's ON is its refresh, no news.
+  connected = false;
+  mgr.on_lost();
+  mgr.tick(t0 + 130s);
+  connected = true;
+  mgr.on_connected(t0 + 140s);
+  CHECK(mgr.take_power_news().empty());
+  CHECK(mgr.status("dump").armed_until == t0 + 140s + 60s);
 }
 
 TEST_CASE("a broker that takes no command blames no relay: the confirm wait starts when one goes out") {
