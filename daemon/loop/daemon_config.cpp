@@ -101,7 +101,7 @@ void Daemon::finish_reload() {
     // The old link says goodbye on another thread (MqttLinks::take), which the loop does not wait
     // for; the lanes route to the new one from here on, and a caller still inside the old one
     // keeps it alive until it leaves.
-    mqtt_.take(std::move(o->mqtt));
+    mqtt_.take(std::move(o->mqtt), loop_.clock().steady());
   }
   for (const auto& l : removed) {
     if (!mqtt_.relays() || config_.dry_run) continue;

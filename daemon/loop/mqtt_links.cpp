@@ -9,9 +9,11 @@ std::optional<drivers::mqtt::Event> MqttLinks::poll() const {
   return link_->poll(std::chrono::milliseconds(0));
 }
 
-void MqttLinks::take(Side next) {
+void MqttLinks::take(Side next, rules::SteadyTime now) {
   std::shared_ptr<drivers::mqtt::Link> old = holder_->put(std::shared_ptr<drivers::mqtt::Link>(std::move(next.link)));
   link_ = holder_->get();
+  // Before the new link starts: what stands for its CONNACK is the carried state's.
+  if (relays_ && next.relays) next.relays->carry_over(std::move(*relays_), now);
   relays_ = std::move(next.relays);
   if (link_) link_->start();
   std::erase_if(retiring_, [](const drivers::thread::Worker& w) { return w.finished(); });

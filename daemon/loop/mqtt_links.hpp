@@ -42,8 +42,9 @@ class MqttLinks {
   drivers::mqtt::RelayLane relay_lane() const { return drivers::mqtt::RelayLane(holder_); }
   drivers::mqtt::BulkLane bulk_lane() const { return drivers::mqtt::BulkLane(holder_); }
   // `next` in force and started; the link it replaces says goodbye aside (its shutdown, bounded),
-  // and is freed once the last caller inside it has left.
-  void take(Side next);
+  // and is freed once the last caller inside it has left. The relays `next` still has carry what
+  // the manager it replaces knew of them (RelayManager::carry_over), at `now`.
+  void take(Side next, rules::SteadyTime now = {});
   // The stop: the lanes route to no link from here on; the link's own bounded shutdown (a clean
   // disconnect publishes offline itself); every goodbye under way waited for. A caller still
   // inside the link (a publish that never returned) keeps it alive until it leaves: the stop is

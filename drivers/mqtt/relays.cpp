@@ -354,6 +354,27 @@ void RelayManager::await_word(StartKnown known, SteadyTime now) {
   }
 }
 
+void RelayManager::carry_over(RelayManager&& old, SteadyTime now) {
+  start_ = std::move(old.start_);
+  for (auto& n : old.power_news_) power_news_.push_back(std::move(n));
+  for (auto& a : old.alarms_) alarms_.push_back(std::move(a));
+  old.power_news_.clear();
+  old.alarms_.clear();
+  for (const auto& shared : relays_) {
+    const RelayConfig& r = *shared;
+    const auto it = old.status_.find(r.id);
+    if (it == old.status_.end()) continue;
+    const RelayConfig& was = old.config(r.id);
+    if (was.protocol != r.protocol || was.topic != r.topic || was.channel != r.channel) continue;  // another device
+    RelayStatus& s = status_.at(r.id);
+    s = it->second;
+    // What the old link's connection was waiting for is the new connection's to ask again.
+    s.confirm_by.reset();
+    s.reassert_due = false;
+    send(r, s, now);  // refused until the new link connects: it stands for its CONNACK
+  }
+}
+
 std::vector<PowerNews> RelayManager::take_power_news() {
   std::vector<PowerNews> out;
   out.swap(power_news_);

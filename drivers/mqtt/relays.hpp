@@ -140,6 +140,13 @@ class RelayManager {
   // OFF after a cut would otherwise be switched ON by the re-assert of the stored state).
   void await_word(StartKnown known, SteadyTime now);
   std::vector<PowerNews> take_power_news();
+  // A reload's new manager takes what `old` knew of each relay it still has at the same device
+  // (protocol, topic, channel): the state wanted and seen, an ON held for its word, its start, a
+  // dead-man's time; and the news and alarms not yet taken, and what shackd's start knew. Without
+  // it a reload forgot them: an ON held for a relay that had just come back went at the next
+  // cycle, and a power cut judged just before was never told. Each carried command stands again
+  // with the new link (sent at its CONNACK).
+  void carry_over(RelayManager&& old, SteadyTime now);
 
   const RelayStatus& status(const std::string& id) const { return status_.at(id); }
   // How each relay powers up after a cut, as its device last said (asked at each connect, when

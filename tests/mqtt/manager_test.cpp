@@ -211,6 +211,49 @@ TEST_CASE("a dead-man ON no refresh reached in time: withdrawn when it runs out,
   CHECK(mgr.status("dump").armed_until == t0 + 140s + 60s);
 }
 
+TEST_CASE("a reload's manager carries what the old one knew: an ON held for its word, news not yet taken") {
+  Rig old(tas(), RelayTiming{60s, 10s, 5s, 40s});
+  old.mgr.on_connected(old.now);
+  old.mgr.set_desired("dump", true, old.now);
+  old.mgr.on_message("tele/dump/STATE", R"({"UptimeSec":1000,"POWER1":"ON"})", old.now + 1s);
+  old.mgr.on_message("tele/dump/LWT", "Offline", old.now + 30s);
+  old.mgr.on_message("tele/dump/LWT", "Online", old.now + 90s);  // back: its ON held for its word
+  REQUIRE(old.mgr.status("dump").awaiting_since);
+
+  // The reload: the same relay at the same device, a new link (not connected yet).
+  Rig next(tas(), RelayTiming{60s, 10s, 5s, 40s});
+  next.connected = false;
+  next.mgr.carry_over(std::move(old.mgr), old.now + 91s);
+  CHECK(next.mgr.status("dump").desired == true);
+  CHECK(next.mgr.status("dump").awaiting_since == old.now + 90s);
+  CHECK(next.mgr.status("dump").boot_at == old.now + 1s - 1000s);
+  next.connected = true;
+  next.mgr.on_connected(old.now + 92s);
+  next.mgr.set_desired("dump", true, old.now + 92s);  // the core's decision, each cycle
+  next.mgr.tick(old.now + 92s);
+  CHECK(sent_to(next.sent, "cmnd/dump/POWER1") == 0);  // still held: no ON before its word
+  // Its word: it started 30 s ago, after it was last seen: a cut, told by the new manager.
+  next.mgr.on_message("stat/dump/RESULT", R"({"UptimeSec":30,"POWER1":"ON"})", old.now + 93s);
+  const auto news = next.mgr.take_power_news();
+  REQUIRE(news.size() == 1);
+  CHECK(news[0].relay_id == "dump");
+  CHECK(sent_to(next.sent, "cmnd/dump/POWER1") == 0);
+
+  // News the old manager had not handed on goes with it; a relay moved to another device starts afresh.
+  Rig a(tas(), RelayTiming{60s, 10s, 5s, 40s});
+  a.mgr.on_connected(a.now);
+  a.mgr.set_desired("dump", true, a.now);
+  a.mgr.on_message("tele/dump/STATE", R"({"UptimeSec":5000,"POWER1":"ON"})", a.now + 1s);
+  a.mgr.on_message("tele/dump/STATE", R"({"UptimeSec":20,"POWER1":"ON"})", a.now + 301s);
+  RelayConfig moved = tas();
+  moved.topic = "dump2";
+  Rig b(moved);
+  b.mgr.carry_over(std::move(a.mgr), a.now + 302s);
+  CHECK(b.mgr.take_power_news().size() == 1);
+  CHECK_FALSE(b.mgr.status("dump").desired);
+  CHECK_FALSE(b.mgr.status("dump").boot_at);
+}
+
 TEST_CASE("a broker that takes no command blames no relay: the confirm wait starts when one goes out") {
   Rig rig(tas());
   rig.connected = false;  // down, or it refused our password
