@@ -221,6 +221,41 @@ TEST_CASE("the broker killed and restarted: reconnect, resubscribe, re-assert, n
   CHECK(side.relays.status("dump").observed_at > t);
 }
 
+TEST_CASE("a broker restart with the relay back seconds after shackd: the OFF decided meanwhile reaches it at once") {
+  // The broker sends no will for connections it loses by its own end: to shackd the relay never
+  // went offline. The OFF shackd sends at its own reconnect goes to no one (the relay is not
+  // back); its live Online, when it is, is what brings the OFF, not the confirmation's time-out
+  // (10 s here, then a 5 s retry).
+  test::Broker broker;
+  const auto cfg = relay(RelayProtocol::tasmota, "dump");
+  auto emu = std::make_unique<test::RelayEmulator>(broker.uri(), cfg);
+  Side side(broker.uri(), {cfg}, RelayTiming{3600s, 10s, 5s, 40s});
+  side.client.start();
+  REQUIRE(side.pump_until([&] { return side.client.subscribed() && emu->subscribed(); }));
+  side.relays.set_desired("dump", true, std::chrono::steady_clock::now());
+  REQUIRE(side.pump_until([&] { return side.relays.status("dump").observed == true; }));
+
+  broker.kill_hard();
+  emu.reset();  // the relay's connection went with the broker; it comes back on its own retry
+  REQUIRE(side.pump_until([&] { return !side.client.connected(); }));
+  side.relays.set_desired("dump", false, std::chrono::steady_clock::now());  // the battery fell
+  broker.start();
+  const int connects = side.connects;
+  REQUIRE(side.pump_until([&] { return side.connects > connects && side.client.subscribed(); }, 10000ms));
+  side.pump_until([] { return false; }, 1500ms);  // the relay is not back yet
+  const auto relay_back = std::chrono::steady_clock::now();
+  emu = std::make_unique<test::RelayEmulator>(broker.uri(), cfg);  // a new session, its Online live
+  const bool told = side.pump_until([&] {
+    for (const auto& m : emu->received()) {
+      if (m.topic == "cmnd/dump-dev/POWER1" && m.payload == "OFF") return true;
+    }
+    return false;
+  }, 5000ms);
+  CHECK(told);
+  CHECK(std::chrono::steady_clock::now() - relay_back < 5000ms);
+  CHECK(side.pump_until([&] { return side.relays.status("dump").observed == false; }, 3000ms));
+}
+
 TEST_CASE("malformed sensor JSON is ignored with a reason, and the next good one is read") {
   test::Broker broker;
   const std::vector<SensorConfig> sensors{{"room", "tele/t1/SENSOR", SensorFormat::tasmota, "DS18B20", "Temperature"}};
