@@ -318,6 +318,11 @@ std::optional<Observation> parse_relay_message(const RelayConfig& r, const std::
         else if (payload == "false") o.available = false;
         break;
       }
+      // Its topics only, before any parse: every message the intake hands on is offered to every
+      // relay, and JSON was parsed for each Shelly Gen2 relay whatever its topic.
+      if (topic != r.topic + "/events/rpc" && topic != r.topic + "/status/" + key && topic != r.rpc_src + "/rpc") {
+        return std::nullopt;
+      }
       const auto j = drivers::text::parse_peer_json(payload);
       if (!j.is_object()) return std::nullopt;
       if (topic == r.topic + "/events/rpc") {
