@@ -97,7 +97,10 @@ void RelayManager::set_speed(const std::string& id, int percent) { status_.at(id
 void RelayManager::release(const std::string& id) {
   const auto it = status_.find(id);
   if (it == status_.end()) return;
-  RelayStatus& s = it->second;
+  want_nothing(id, it->second);
+}
+
+void RelayManager::want_nothing(const std::string& id, RelayStatus& s) {
   s.desired.reset();
   s.armed_until.reset();
   if (stand_) stand_(id, {});
@@ -168,14 +171,7 @@ bool RelayManager::dead_man_ran_out(const RelayConfig& r, RelayStatus& s, Steady
   power_news_.push_back({r.id, off_since, false, why});
   alarms_.push_back({r.id, "relay_power_lost",
                      "the device switched its load OFF by itself: " + why + "; the load must earn its start again"});
-  s.desired.reset();
-  s.armed_until.reset();
-  if (stand_) stand_(r.id, {});
-  s.confirm_by.reset();
-  s.retry_at.reset();
-  s.retries = 0;
-  s.unconfirmed = false;
-  s.reassert_due = false;
+  want_nothing(r.id, s);
   return true;
 }
 
@@ -204,14 +200,7 @@ void RelayManager::judged(const RelayConfig& r, RelayStatus& s, SteadyTime now, 
                        "the device lost its power (" + why + "): its load is OFF since then and must earn its start again" +
                            (came_on ? "; it came back ON by itself" : "")});
     // No state is wanted until the core has taken the news: the next cycle's decision says what.
-    s.desired.reset();
-    s.armed_until.reset();
-    if (stand_) stand_(r.id, {});
-    s.confirm_by.reset();
-    s.retry_at.reset();
-    s.retries = 0;
-    s.unconfirmed = false;
-    s.reassert_due = false;
+    want_nothing(r.id, s);
     return;
   }
   if (was_awaited && s.desired == true) send(r, s, now);  // the ON it held goes now

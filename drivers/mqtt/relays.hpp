@@ -157,6 +157,8 @@ class RelayManager {
 
  private:
   void send(const RelayConfig& r, RelayStatus& s, SteadyTime now);
+  // No state wanted of it: nothing stands, is resent, awaited or retried (release, a lost power).
+  void want_nothing(const std::string& id, RelayStatus& s);
   bool holds_on(const RelayStatus& s) const { return s.awaiting_since && s.desired == true; }
   void await(const RelayConfig& r, RelayStatus& s, SteadyTime now, bool at_start);
   // An ON with a dead-man that no refresh reached in time (the broker away): the device switched
